@@ -1,0 +1,54 @@
+using System.Collections.Immutable;
+
+namespace Quiver;
+
+/// <summary>A collection's schema: a primary key, one or more vector fields, scalar fields, and optionally a
+/// dynamic field that keeps undeclared keys as JSON. Validate with <see cref="Validate"/>; the engine does so on create.</summary>
+public sealed record CollectionSchema
+{
+    /// <summary>Name of the hidden JSON field that holds undeclared keys when <see cref="EnableDynamicField"/> is on.</summary>
+    public const string DynamicFieldName = "$meta";
+
+    /// <summary>The fields, in declaration order.</summary>
+    public required ImmutableArray<FieldSchema> Fields { get; init; }
+
+    /// <summary>Keep undeclared keys of inserted rows as JSON in <see cref="DynamicFieldName"/>, filterable as top-level names.</summary>
+    public bool EnableDynamicField { get; init; }
+
+    /// <summary>Free text.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>The primary key field.</summary>
+    public FieldSchema PrimaryKey => Fields.First(f => f.IsPrimaryKey);
+
+    /// <summary>Finds a field by name (case-sensitive).</summary>
+    public FieldSchema? Find(string name)
+    {
+        foreach (var f in Fields)
+        {
+            if (f.Name == name)
+            {
+                return f;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Index of a field in <see cref="Fields"/>, or -1.</summary>
+    public int IndexOf(string name)
+    {
+        for (var i = 0; i < Fields.Length; i++)
+        {
+            if (Fields[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Checks every rule of a schema and throws a <see cref="QuiverException"/> naming the field and rule.</summary>
+    public void Validate() => SchemaValidator.Validate(this);
+}

@@ -1,0 +1,66 @@
+namespace Quiver;
+
+/// <summary>Field data types. The numeric values are Milvus's <c>schema.DataType</c> numbers so that the
+/// wire adapters can pass them through unchanged.</summary>
+public enum DataType
+{
+    /// <summary>true / false.</summary>
+    Bool = 1,
+    /// <summary>Signed 8-bit integer.</summary>
+    Int8 = 2,
+    /// <summary>Signed 16-bit integer.</summary>
+    Int16 = 3,
+    /// <summary>Signed 32-bit integer.</summary>
+    Int32 = 4,
+    /// <summary>Signed 64-bit integer; the usual primary key type.</summary>
+    Int64 = 5,
+    /// <summary>IEEE 754 single precision.</summary>
+    Float = 10,
+    /// <summary>IEEE 754 double precision.</summary>
+    Double = 11,
+    /// <summary>UTF-8 string with a maximum length in bytes (<see cref="FieldSchema.MaxLength"/>).</summary>
+    VarChar = 21,
+    /// <summary>Array of one scalar element type with a maximum capacity.</summary>
+    Array = 22,
+    /// <summary>A JSON document.</summary>
+    Json = 23,
+    /// <summary>Dense float32 vector of a fixed dimension.</summary>
+    FloatVector = 101,
+}
+
+/// <summary>How vector distance is measured.</summary>
+public enum MetricType
+{
+    /// <summary>Squared Euclidean distance; smaller is closer. Reported as the squared distance, as Milvus does.</summary>
+    L2 = 0,
+    /// <summary>Inner product; larger is closer.</summary>
+    IP = 1,
+    /// <summary>Cosine similarity in [-1, 1]; larger is closer. Zero vectors are rejected.</summary>
+    Cosine = 2,
+}
+
+/// <summary>Helpers on <see cref="DataType"/>.</summary>
+public static class DataTypeExtensions
+{
+    /// <summary>True for Int8, Int16, Int32 and Int64.</summary>
+    public static bool IsInteger(this DataType type) => type is DataType.Int8 or DataType.Int16 or DataType.Int32 or DataType.Int64;
+
+    /// <summary>True for Float and Double.</summary>
+    public static bool IsFloatingPoint(this DataType type) => type is DataType.Float or DataType.Double;
+
+    /// <summary>True for integers and floating point.</summary>
+    public static bool IsNumeric(this DataType type) => type.IsInteger() || type.IsFloatingPoint();
+
+    /// <summary>True for types that can be array elements.</summary>
+    public static bool IsArrayElement(this DataType type) => type.IsNumeric() || type is DataType.Bool or DataType.VarChar;
+
+    /// <summary>Inclusive range of an integer type.</summary>
+    public static (long Min, long Max) IntegerRange(this DataType type) => type switch
+    {
+        DataType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
+        DataType.Int16 => (short.MinValue, short.MaxValue),
+        DataType.Int32 => (int.MinValue, int.MaxValue),
+        DataType.Int64 => (long.MinValue, long.MaxValue),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not an integer type"),
+    };
+}

@@ -1,0 +1,84 @@
+using System.Text.Json;
+
+namespace Quiver;
+
+/// <summary>One field of a collection schema. Immutable once the collection exists.</summary>
+public sealed record FieldSchema
+{
+    /// <summary>Largest vector dimension accepted.</summary>
+    public const int MaxDimension = 32_768;
+
+    /// <summary>Largest VarChar <see cref="MaxLength"/> accepted, in UTF-8 bytes.</summary>
+    public const int MaxVarCharLength = 65_535;
+
+    /// <summary>Largest array <see cref="MaxCapacity"/> accepted.</summary>
+    public const int MaxArrayCapacity = 4_096;
+
+    /// <summary>Field name: letters, digits and underscores, starting with a letter or underscore, at most 255 characters.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The field's type.</summary>
+    public required DataType DataType { get; init; }
+
+    /// <summary>True for the primary key field (exactly one per schema; Int64 or VarChar).</summary>
+    public bool IsPrimaryKey { get; init; }
+
+    /// <summary>For an Int64 primary key: Quiver generates the ids and inserts must not supply them.</summary>
+    public bool AutoId { get; init; }
+
+    /// <summary>VarChar (or VarChar array element) maximum length in UTF-8 bytes, 1..65,535.</summary>
+    public int? MaxLength { get; init; }
+
+    /// <summary>FloatVector dimension, 1..32,768.</summary>
+    public int? Dimension { get; init; }
+
+    /// <summary>The metric used to compare vectors of this field; default <see cref="MetricType.Cosine"/>.
+    /// Fixed at creation because it decides what input is valid (zero vectors under cosine).</summary>
+    public MetricType Metric { get; init; } = MetricType.Cosine;
+
+    /// <summary>Array element type.</summary>
+    public DataType? ElementType { get; init; }
+
+    /// <summary>Array maximum number of elements, 1..4,096.</summary>
+    public int? MaxCapacity { get; init; }
+
+    /// <summary>True if rows may leave this field null (or out).</summary>
+    public bool Nullable { get; init; }
+
+    /// <summary>Value stored when a row leaves the field out or sets it to null; must fit the field's type.</summary>
+    public JsonElement? DefaultValue { get; init; }
+
+    /// <summary>Free text.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>True for vector fields.</summary>
+    public bool IsVector => DataType == DataType.FloatVector;
+
+    /// <summary>Int64 primary key.</summary>
+    public static FieldSchema Int64Key(string name, bool autoId = false) =>
+        new() { Name = name, DataType = DataType.Int64, IsPrimaryKey = true, AutoId = autoId };
+
+    /// <summary>VarChar primary key.</summary>
+    public static FieldSchema VarCharKey(string name, int maxLength) =>
+        new() { Name = name, DataType = DataType.VarChar, IsPrimaryKey = true, MaxLength = maxLength };
+
+    /// <summary>Float vector field.</summary>
+    public static FieldSchema Vector(string name, int dimension, MetricType metric = MetricType.Cosine) =>
+        new() { Name = name, DataType = DataType.FloatVector, Dimension = dimension, Metric = metric };
+
+    /// <summary>Scalar field of a fixed-size type.</summary>
+    public static FieldSchema Scalar(string name, DataType type, bool nullable = false) =>
+        new() { Name = name, DataType = type, Nullable = nullable };
+
+    /// <summary>VarChar field.</summary>
+    public static FieldSchema VarChar(string name, int maxLength, bool nullable = false) =>
+        new() { Name = name, DataType = DataType.VarChar, MaxLength = maxLength, Nullable = nullable };
+
+    /// <summary>JSON field.</summary>
+    public static FieldSchema Json(string name, bool nullable = false) =>
+        new() { Name = name, DataType = DataType.Json, Nullable = nullable };
+
+    /// <summary>Array field.</summary>
+    public static FieldSchema Array(string name, DataType elementType, int maxCapacity, int? maxLength = null, bool nullable = false) =>
+        new() { Name = name, DataType = DataType.Array, ElementType = elementType, MaxCapacity = maxCapacity, MaxLength = maxLength, Nullable = nullable };
+}

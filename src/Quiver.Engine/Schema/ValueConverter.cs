@@ -1,0 +1,315 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Quiver;
+
+/// <summary>Turns user-supplied values (CLR values, <see cref="JsonElement"/>s or <see cref="JsonNode"/>s) into the engine's
+/// canonical forms: long for integers, double for Float/Double (a Float rounded to float32), bool, string, a cloned
+/// <see cref="JsonElement"/> for JSON and Array, and float[] for vectors. Never throws for bad input: it returns an error
+/// text that the caller puts into a message naming the field and the row.</summary>
+internal static class ValueConverter
+{
+    public static object? ConvertScalar(FieldSchema field, object value, out string? error)
+    {
+        error = null;
+        if (value is JsonNode node)
+        {
+            value = JsonSerializer.SerializeToElement(node);
+        }
+
+        switch (field.DataType)
+        {
+            case DataType.Bool:
+                if (value is bool b)
+                {
+                    return b;
+                }
+
+                if (value is JsonElement { ValueKind: JsonValueKind.True or JsonValueKind.False } je)
+                {
+                    return je.GetBoolean();
+                }
+
+                break;
+            case DataType.Int8:
+            case DataType.Int16:
+            case DataType.Int32:
+            case DataType.Int64:
+                if (TryInteger(value, out var l))
+                {
+                    var (min, max) = field.DataType.IntegerRange();
+                    if (l < min || l > max)
+                    {
+                        error = $"value {l} is out of range for {field.DataType} ({min}..{max})";
+                        return null;
+                    }
+
+                    return l;
+                }
+
+                break;
+            case DataType.Float:
+            case DataType.Double:
+                if (TryDouble(value, out var d))
+                {
+                    if (!double.IsFinite(d))
+                    {
+                        error = $"value {d.ToString(CultureInfo.InvariantCulture)} is not a finite number";
+                        return null;
+                    }
+
+                    if (field.DataType == DataType.Float)
+                    {
+                        var f = (float)d;
+                        if (!float.IsFinite(f))
+                        {
+                            error = $"value {d.ToString(CultureInfo.InvariantCulture)} is out of range for Float";
+                            return null;
+                        }
+
+                        return (double)f;
+                    }
+
+                    return d;
+                }
+
+                break;
+            case DataType.VarChar:
+                if (value is string s || (value is JsonElement { ValueKind: JsonValueKind.String } js && (s = js.GetString()!) is not null))
+                {
+                    var bytes = Encoding.UTF8.GetByteCount(s);
+                    if (bytes > field.MaxLength)
+                    {
+                        error = $"string of {bytes} UTF-8 bytes exceeds max_length {field.MaxLength}";
+                        return null;
+                    }
+
+                    return s;
+                }
+
+                break;
+            case DataType.Json:
+                return ConvertJson(value, out error);
+            case DataType.Array:
+                return ConvertArray(field, value, out error);
+            case DataType.FloatVector:
+                error = "a vector field is not a scalar";
+                return null;
+        }
+
+        error = $"expected {field.DataType}, got {Describe(value)}";
+        return null;
+    }
+
+    /// <summary>Converts and checks a vector: dimension, finite components, and non-zero under cosine.</summary>
+    public static float[]? ConvertVector(FieldSchema field, object value, out string? error)
+    {
+        error = null;
+        float[]? v = value switch
+        {
+            float[] fa => (float[])fa.Clone(),
+            ReadOnlyMemory<float> rm => rm.ToArray(),
+            Memory<float> m => m.ToArray(),
+            double[] da => Array.ConvertAll(da, x => (float)x),
+            IReadOnlyList<float> fl => [.. fl],
+            JsonElement { ValueKind: JsonValueKind.Array } je => FromJson(je),
+            JsonArray ja => FromJson(JsonSerializer.SerializeToElement(ja)),
+            IEnumerable e and not string => FromEnumerable(e),
+            _ => null,
+        };
+        if (v is null)
+        {
+            error = $"expected a FloatVector of dimension {field.Dimension}, got {Describe(value)}";
+            return null;
+        }
+
+        if (v.Length != field.Dimension)
+        {
+            error = $"vector has dimension {v.Length}, expected {field.Dimension}";
+            return null;
+        }
+
+        var zero = true;
+        for (var i = 0; i < v.Length; i++)
+        {
+            if (!float.IsFinite(v[i]))
+            {
+                error = $"vector component {i} is {v[i].ToString(CultureInfo.InvariantCulture)}; components must be finite";
+                return null;
+            }
+
+            zero &= v[i] == 0f;
+        }
+
+        if (zero && field.Metric == MetricType.Cosine)
+        {
+            error = "zero vector cannot be compared under COSINE";
+            return null;
+        }
+
+        return v;
+    }
+
+    public static JsonElement? ConvertJson(object value, out string? error)
+    {
+        error = null;
+        try
+        {
+            return value switch
+            {
+                JsonElement je => je.Clone(),
+                // A string is JSON text; Milvus's SDKs send JSON fields that way.
+                string s => JsonDocument.Parse(s).RootElement.Clone(),
+                byte[] utf8 => JsonDocument.Parse(utf8).RootElement.Clone(),
+                _ => JsonSerializer.SerializeToElement(value),
+            };
+        }
+        catch (JsonException ex)
+        {
+            error = $"malformed JSON: {ex.Message}";
+            return null;
+        }
+        catch (NotSupportedException ex)
+        {
+            error = $"value cannot be represented as JSON: {ex.Message}";
+            return null;
+        }
+    }
+
+    private static JsonElement? ConvertArray(FieldSchema field, object value, out string? error)
+    {
+        error = null;
+        JsonElement arr;
+        if (value is JsonElement je)
+        {
+            arr = je;
+        }
+        else if (value is IEnumerable e and not string)
+        {
+            var list = new List<object?>();
+            foreach (var x in e)
+            {
+                list.Add(x);
+            }
+
+            arr = JsonSerializer.SerializeToElement(list);
+        }
+        else
+        {
+            error = $"expected an Array of {field.ElementType}, got {Describe(value)}";
+            return null;
+        }
+
+        if (arr.ValueKind != JsonValueKind.Array)
+        {
+            error = $"expected an Array of {field.ElementType}, got JSON {arr.ValueKind}";
+            return null;
+        }
+
+        var n = arr.GetArrayLength();
+        if (n > field.MaxCapacity)
+        {
+            error = $"array has {n} elements, exceeding max_capacity {field.MaxCapacity}";
+            return null;
+        }
+
+        var elementField = new FieldSchema { Name = field.Name, DataType = field.ElementType!.Value, MaxLength = field.MaxLength };
+        var i = 0;
+        var normalized = new List<object?>(n);
+        foreach (var item in arr.EnumerateArray())
+        {
+            var converted = ConvertScalar(elementField, item, out var inner);
+            if (inner is not null)
+            {
+                error = $"array element {i}: {inner}";
+                return null;
+            }
+
+            normalized.Add(converted);
+            i++;
+        }
+
+        return JsonSerializer.SerializeToElement(normalized);
+    }
+
+    private static bool TryInteger(object value, out long result)
+    {
+        switch (value)
+        {
+            case long l: result = l; return true;
+            case int i: result = i; return true;
+            case short s: result = s; return true;
+            case sbyte sb: result = sb; return true;
+            case byte by: result = by; return true;
+            case ushort us: result = us; return true;
+            case uint ui: result = ui; return true;
+            case ulong ul when ul <= long.MaxValue: result = (long)ul; return true;
+            case JsonElement { ValueKind: JsonValueKind.Number } je when je.TryGetInt64(out result): return true;
+            default: result = 0; return false;
+        }
+    }
+
+    private static bool TryDouble(object value, out double result)
+    {
+        switch (value)
+        {
+            case double d: result = d; return true;
+            case float f: result = f; return true;
+            case decimal m: result = (double)m; return true;
+            case JsonElement { ValueKind: JsonValueKind.Number } je: result = je.GetDouble(); return true;
+            default:
+                if (TryInteger(value, out var l))
+                {
+                    result = l;
+                    return true;
+                }
+
+                result = 0;
+                return false;
+        }
+    }
+
+    private static float[]? FromJson(JsonElement je)
+    {
+        var v = new float[je.GetArrayLength()];
+        var i = 0;
+        foreach (var x in je.EnumerateArray())
+        {
+            if (x.ValueKind != JsonValueKind.Number)
+            {
+                return null;
+            }
+
+            v[i++] = (float)x.GetDouble();
+        }
+
+        return v;
+    }
+
+    private static float[]? FromEnumerable(IEnumerable e)
+    {
+        var list = new List<float>();
+        foreach (var x in e)
+        {
+            if (x is null || !TryDouble(x, out var d))
+            {
+                return null;
+            }
+
+            list.Add((float)d);
+        }
+
+        return [.. list];
+    }
+
+    public static string Describe(object? value) => value switch
+    {
+        null => "null",
+        JsonElement je => $"JSON {je.ValueKind}",
+        string => "a string",
+        _ => value.GetType().Name,
+    };
+}
