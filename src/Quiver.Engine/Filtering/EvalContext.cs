@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Quiver.Common;
+using Quiver.Segments;
+
+namespace Quiver.Filtering;
+
+/// <summary>State of one evaluation over one row source: the columns a plan reads, fetched and checked once, and
+/// their null bitmaps trimmed to <see cref="RowCount"/>. One per <see cref="BoundFilter.Evaluate"/> call.</summary>
+internal sealed class EvalContext(IRowSource source)
+{
+    private readonly Dictionary<int, ScalarColumn> _columns = [];
+    private readonly Dictionary<int, Bitmap?> _nulls = [];
+
+    public IRowSource Source => source;
+
+    public int RowCount { get; } = source.RowCount;
+
+    public Bitmap NewBitmap(bool initial = false) => new(RowCount, initial);
+
+    /// <summary>The column of a field; <paramref name="fieldIndex"/> -1 is the dynamic field.</summary>
+    public ScalarColumn Column(int fieldIndex, string name)
+    {
+        if (_columns.TryGetValue(fieldIndex, out var c))
+        {
+            return c;
+        }
+
+        c = fieldIndex < 0
+            ? source.Dynamic ?? throw new InvalidOperationException("the row source has no dynamic field but the filter reads one")
+            : source.GetColumn(fieldIndex);
+        if (fieldIndex >= 0 && c.Field.Name != name)
+        {
+            throw new InvalidOperationException($"the filter was bound to a schema where field {fieldIndex} is '{name}', but the row source has '{c.Field.Name}'");
+        }
+
+        _columns[fieldIndex] = c;
+        return c;
+    }
+
+    public T Column<T>(int fieldIndex, string name)
+        where T : ScalarColumn =>
+        Column(fieldIndex, name) as T
+        ?? throw new InvalidOperationException($"column '{name}' is not a {typeof(T).Name}");
+
+    /// <summary>Null rows of a column as a bitmap of <see cref="RowCount"/> bits, or null when it has none. Rows past the
+    /// column's Count (there should be none) count as null.</summary>
+    public Bitmap? Nulls(int fieldIndex, string name)
+    {
+        if (_nulls.TryGetValue(fieldIndex, out var b))
+        {
+            return b;
+        }
+
+        var column = Column(fieldIndex, name);
+        if (column.Nulls is null && column.Count >= RowCount)
+        {
+            _nulls[fieldIndex] = null;
+            return null;
+        }
+
+        b = NewBitmap();
+        if (column.Nulls is { } n)
+        {
+            var words = b.Words;
+            var src = n.Words;
+            var count = Math.Min(words.Length, src.Length);
+            src[..count].CopyTo(words);
+            for (var i = Math.Min(RowCount, n.Length); i < RowCount; i++)
+            {
+                b.Set(i);
+            }
+
+            // Clear any bits past RowCount that came from a longer null bitmap.
+            var rem = RowCount & 63;
+            if (rem != 0 && words.Length > 0)
+            {
+                words[^1] &= (1UL << rem) - 1;
+            }
+        }
+
+        for (var i = column.Count; i < RowCount; i++)
+        {
+            b.Set(i);
+        }
+
+        _nulls[fieldIndex] = b.Any() ? b : null;
+        return _nulls[fieldIndex];
+    }
+
+    /// <summary>The JSON value of a row of a JSON/Array/dynamic column; Undefined for a null row.</summary>
+    public JsonElement Json(int fieldIndex, string name, int row)
+    {
+        var column = Column<JsonColumn>(fieldIndex, name);
+        if (row >= column.Count || column.IsNull(row))
+        {
+            return default;
+        }
+
+        return column.Values[row];
+    }
+}

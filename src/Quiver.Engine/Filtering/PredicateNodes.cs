@@ -1,0 +1,788 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Quiver.Common;
+using Quiver.Segments;
+
+namespace Quiver.Filtering;
+
+/// <summary>A predicate's result over all rows under three-valued logic: <see cref="True"/> rows match,
+/// <see cref="Unknown"/> rows (null operands, missing JSON keys, division by zero) neither match nor fail, and all
+/// other rows are false. The two sets are disjoint; Unknown is null when empty.</summary>
+internal readonly record struct TriBitmap(Bitmap True, Bitmap? Unknown)
+{
+    /// <summary>Builds a result from raw matches and the undefined rows (which are removed from the matches).</summary>
+    public static TriBitmap From(Bitmap matches, Bitmap? invalid)
+    {
+        if (invalid is null || !invalid.Any())
+        {
+            return new TriBitmap(matches, null);
+        }
+
+        matches.AndNot(invalid);
+        return new TriBitmap(matches, invalid.Clone());
+    }
+}
+
+/// <summary>A bound boolean expression; evaluates column-wise over a whole row source.</summary>
+internal abstract class PredicateNode
+{
+    public abstract TriBitmap Evaluate(EvalContext ctx);
+}
+
+internal sealed class ConstPredicate(bool value) : PredicateNode
+{
+    public bool Value { get; } = value;
+
+    public override TriBitmap Evaluate(EvalContext ctx) => new(ctx.NewBitmap(Value), null);
+}
+
+internal sealed class AndPredicate(IReadOnlyList<PredicateNode> children) : PredicateNode
+{
+    public IReadOnlyList<PredicateNode> Children { get; } = children;
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var acc = Children[0].Evaluate(ctx);
+        for (var i = 1; i < Children.Count; i++)
+        {
+            // Nothing can become true once every row is false (unknown rows stay unknown or turn false, which also
+            // does not match), so stop early.
+            if (!acc.True.Any() && acc.Unknown is null)
+            {
+                break;
+            }
+
+            acc = And(acc, Children[i].Evaluate(ctx));
+        }
+
+        return acc;
+    }
+
+    /// <summary>Kleene AND: true if both true; unknown if neither is false and not both true.</summary>
+    public static TriBitmap And(TriBitmap a, TriBitmap b)
+    {
+        Bitmap? unknown = null;
+        if (a.Unknown is not null || b.Unknown is not null)
+        {
+            unknown = new Bitmap(a.True.Length);
+            if (a.Unknown is { } au)
+            {
+                var t = au.Clone();
+                var bNotFalse = b.True.Clone();
+                if (b.Unknown is { } bu0)
+                {
+                    bNotFalse.Or(bu0);
+                }
+
+                t.And(bNotFalse);
+                unknown.Or(t);
+            }
+
+            if (b.Unknown is { } bu)
+            {
+                var t = bu.Clone();
+                t.And(a.True);
+                unknown.Or(t);
+            }
+        }
+
+        var result = a.True;
+        result.And(b.True);
+        return new TriBitmap(result, unknown is not null && unknown.Any() ? unknown : null);
+    }
+}
+
+internal sealed class OrPredicate(IReadOnlyList<PredicateNode> children) : PredicateNode
+{
+    public IReadOnlyList<PredicateNode> Children { get; } = children;
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var acc = Children[0].Evaluate(ctx);
+        for (var i = 1; i < Children.Count; i++)
+        {
+            var b = Children[i].Evaluate(ctx);
+            var t = acc.True;
+            t.Or(b.True);
+            Bitmap? unknown = null;
+            if (acc.Unknown is not null || b.Unknown is not null)
+            {
+                unknown = acc.Unknown ?? b.Unknown!;
+                if (acc.Unknown is not null && b.Unknown is not null)
+                {
+                    unknown.Or(b.Unknown);
+                }
+
+                unknown.AndNot(t);
+            }
+
+            acc = new TriBitmap(t, unknown is not null && unknown.Any() ? unknown : null);
+        }
+
+        return acc;
+    }
+}
+
+internal sealed class NotPredicate(PredicateNode child) : PredicateNode
+{
+    public PredicateNode Child { get; } = child;
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var r = Child.Evaluate(ctx);
+        var t = r.True;
+        if (r.Unknown is { } u)
+        {
+            t.Or(u);
+        }
+
+        t.Not();
+        return new TriBitmap(t, r.Unknown);
+    }
+}
+
+/// <summary>Predicates that have to look at each row on its own (JSON, arrays, non-numeric column pairs).</summary>
+internal abstract class RowPredicate : PredicateNode
+{
+    public abstract Tri Test(EvalContext ctx, int row);
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var t = ctx.NewBitmap();
+        Bitmap? unknown = null;
+        for (var row = 0; row < ctx.RowCount; row++)
+        {
+            switch (Test(ctx, row))
+            {
+                case Tri.True:
+                    t.Set(row);
+                    break;
+                case Tri.Unknown:
+                    (unknown ??= ctx.NewBitmap()).Set(row);
+                    break;
+            }
+        }
+
+        return new TriBitmap(t, unknown);
+    }
+}
+
+/// <summary>Any comparison, row by row, with the rules of <see cref="Compare.Scalars"/>.</summary>
+internal sealed class RowComparePredicate(FilterOp op, ValueNode left, ValueNode right) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row) => Compare.Scalars(op, left.GetRow(ctx, row), right.GetRow(ctx, row));
+}
+
+/// <summary>A bare boolean JSON value used as a predicate (<c>meta["flag"]</c>): true only for JSON true.</summary>
+internal sealed class RowTruthPredicate(ValueNode value) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row)
+    {
+        var v = value.GetRow(ctx, row);
+        return v.IsMissing ? Tri.Unknown : v.Kind == ScalarKind.Bool && v.Bool ? Tri.True : Tri.False;
+    }
+}
+
+internal sealed class RowInPredicate(ValueNode value, Scalar[] items) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row)
+    {
+        var v = value.GetRow(ctx, row);
+        if (v.IsMissing)
+        {
+            return Tri.Unknown;
+        }
+
+        foreach (var item in items)
+        {
+            if (Compare.Equal(v, item))
+            {
+                return Tri.True;
+            }
+        }
+
+        return Tri.False;
+    }
+}
+
+internal sealed class RowLikePredicate(ValueNode value, LikePattern pattern) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row)
+    {
+        var v = value.GetRow(ctx, row);
+        return v.IsMissing ? Tri.Unknown : v.Kind == ScalarKind.String && pattern.IsMatch(v.String) ? Tri.True : Tri.False;
+    }
+}
+
+/// <summary><c>path is [not] null</c>: a null row, a missing key and a JSON null all count as null. Never unknown.</summary>
+internal sealed class RowIsNullPredicate(ValueNode value, bool negated) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row)
+    {
+        var isNull = !JsonTargets.TryGet(value, ctx, row, out _);
+        return isNull != negated ? Tri.True : Tri.False;
+    }
+}
+
+internal enum ContainsMode
+{
+    One,
+    All,
+    Any,
+}
+
+/// <summary>json_contains / array_contains and their _all / _any forms: the value at the target must be an array.
+/// A null row or missing path is unknown; a non-array is false.</summary>
+internal sealed class ContainsPredicate(ValueNode target, ContainsMode mode, Scalar[] items) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row)
+    {
+        if (!JsonTargets.TryGet(target, ctx, row, out var e))
+        {
+            return Tri.Unknown;
+        }
+
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            return Tri.False;
+        }
+
+        switch (mode)
+        {
+            case ContainsMode.One:
+            case ContainsMode.Any:
+                foreach (var item in items)
+                {
+                    if (Contains(e, item))
+                    {
+                        return Tri.True;
+                    }
+                }
+
+                return Tri.False;
+            default:
+                foreach (var item in items)
+                {
+                    if (!Contains(e, item))
+                    {
+                        return Tri.False;
+                    }
+                }
+
+                return Tri.True;
+        }
+    }
+
+    private static bool Contains(JsonElement array, Scalar item)
+    {
+        foreach (var x in array.EnumerateArray())
+        {
+            if (Compare.Equal(Scalar.FromJson(x), item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary><c>field is [not] null</c> on a declared column: the column's null bitmap.</summary>
+internal sealed class ColumnIsNullPredicate(FieldNode field, bool negated) : PredicateNode
+{
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var nulls = ctx.Nulls(field.Index, field.Name);
+        var t = nulls?.Clone() ?? ctx.NewBitmap();
+        if (negated)
+        {
+            t.Not();
+        }
+
+        return new TriBitmap(t, null);
+    }
+}
+
+/// <summary>A Bool column equal to a constant (<c>flag</c>, <c>flag == false</c>, <c>flag != true</c>).</summary>
+internal sealed class BoolColumnPredicate(FieldNode field, bool expected) : PredicateNode
+{
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var values = ctx.Column<BoolColumn>(field.Index, field.Name).Values;
+        var test = new BoolEquals { Values = values, Expected = expected };
+        return TriBitmap.From(BitmapBuilder.Build(ctx.RowCount, values.Length, ref test), ctx.Nulls(field.Index, field.Name));
+    }
+
+    private ref struct BoolEquals : IRowTest
+    {
+        public ReadOnlySpan<bool> Values;
+        public bool Expected;
+
+        public readonly bool Test(int i) => Values[i] == Expected;
+    }
+}
+
+/// <summary>A VarChar column compared with a constant string, ordinal order.</summary>
+internal sealed class StringComparePredicate(FieldNode field, FilterOp op, string value) : PredicateNode
+{
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var nulls = ctx.Nulls(field.Index, field.Name);
+        Bitmap bits;
+        switch (op)
+        {
+            case FilterOp.Eq:
+            {
+                var t = new StringTest<EqCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+
+            case FilterOp.Ne:
+            {
+                var t = new StringTest<NeCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+
+            case FilterOp.Lt:
+            {
+                var t = new StringTest<LtCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+
+            case FilterOp.Le:
+            {
+                var t = new StringTest<LeCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+
+            case FilterOp.Gt:
+            {
+                var t = new StringTest<GtCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+
+            default:
+            {
+                var t = new StringTest<GeCmp> { Values = values, Value = value };
+                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
+                break;
+            }
+        }
+
+        return TriBitmap.From(bits, nulls);
+    }
+
+    private ref struct StringTest<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<string?> Values;
+        public string Value;
+
+        public readonly bool Test(int i) => Values[i] is { } s && TCmp.Sign(string.CompareOrdinal(s, Value));
+    }
+}
+
+internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : PredicateNode
+{
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var bits = ctx.NewBitmap();
+        var n = Math.Min(ctx.RowCount, values.Length);
+        for (var i = 0; i < n; i++)
+        {
+            if (values[i] is { } s && set.Contains(s))
+            {
+                bits.Set(i);
+            }
+        }
+
+        return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
+    }
+}
+
+internal sealed class StringLikePredicate(FieldNode field, LikePattern pattern) : PredicateNode
+{
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var bits = ctx.NewBitmap();
+        var n = Math.Min(ctx.RowCount, values.Length);
+        for (var i = 0; i < n; i++)
+        {
+            if (values[i] is { } s && pattern.IsMatch(s))
+            {
+                bits.Set(i);
+            }
+        }
+
+        return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
+    }
+}
+
+/// <summary><c>numeric in [..]</c> over a column-wise numeric value: hash lookups per row.</summary>
+internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : PredicateNode
+{
+    /// <summary>Long items and integral double items in the Int64 range.</summary>
+    private readonly HashSet<long> _longs = BuildLongs(items);
+
+    private readonly HashSet<double> _doubles = [.. items.Where(s => s.Kind == ScalarKind.Double).Select(s => s.Double)];
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var v = value.EvaluateNumeric(ctx);
+        var bits = ctx.NewBitmap();
+        if (v.IsInteger)
+        {
+            var xs = v.Longs;
+            for (var i = 0; i < xs.Length; i++)
+            {
+                if (_longs.Contains(xs[i]))
+                {
+                    bits.Set(i);
+                }
+            }
+        }
+        else
+        {
+            var xs = v.Doubles;
+            for (var i = 0; i < xs.Length; i++)
+            {
+                if (MatchDouble(xs[i]))
+                {
+                    bits.Set(i);
+                }
+            }
+        }
+
+        return TriBitmap.From(bits, v.Invalid);
+    }
+
+    /// <summary>Exact: an integral double in the Int64 range converts to long without rounding, so a long item equals
+    /// it exactly when the converted value is in the set.</summary>
+    private bool MatchDouble(double x) =>
+        _doubles.Contains(x) || (Math.Floor(x) == x && Math.Abs(x) < 9223372036854775808.0 && _longs.Contains((long)x));
+
+    private static HashSet<long> BuildLongs(Scalar[] items)
+    {
+        var set = new HashSet<long>();
+        foreach (var s in items)
+        {
+            if (s.Kind == ScalarKind.Long)
+            {
+                set.Add(s.Long);
+            }
+            else if (s.Kind == ScalarKind.Double && Math.Floor(s.Double) == s.Double && Math.Abs(s.Double) < 9223372036854775808.0)
+            {
+                set.Add((long)s.Double);
+            }
+        }
+
+        return set;
+    }
+}
+
+/// <summary>Numeric comparison over column-wise values: the plain <c>field op constant</c> case and arithmetic.
+/// The binder puts a constant, if any, on the right.</summary>
+internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, ValueNode right) : PredicateNode
+{
+    /// <summary>2^53: doubles below it in magnitude hold every integer exactly.</summary>
+    private const double ExactIntegerLimit = 9007199254740992.0;
+
+    public FilterOp Op { get; } = op;
+
+    public override TriBitmap Evaluate(EvalContext ctx)
+    {
+        var a = left.EvaluateNumeric(ctx);
+        var b = right.EvaluateNumeric(ctx);
+        Debug.Assert(!a.IsConst, "the binder folds constant comparisons and puts constants on the right");
+        Bitmap? invalid = a.Invalid;
+        if (b.Invalid is { } bi)
+        {
+            invalid = invalid is null ? bi : Union(invalid, bi);
+        }
+
+        var bits = Op switch
+        {
+            FilterOp.Eq => Run<EqCmp>(ctx, a, b, Op),
+            FilterOp.Ne => Run<NeCmp>(ctx, a, b, Op),
+            FilterOp.Lt => Run<LtCmp>(ctx, a, b, Op),
+            FilterOp.Le => Run<LeCmp>(ctx, a, b, Op),
+            FilterOp.Gt => Run<GtCmp>(ctx, a, b, Op),
+            _ => Run<GeCmp>(ctx, a, b, Op),
+        };
+        return TriBitmap.From(bits, invalid);
+    }
+
+    private static Bitmap Union(Bitmap a, Bitmap b)
+    {
+        var u = a.Clone();
+        u.Or(b);
+        return u;
+    }
+
+    private static Bitmap Run<TCmp>(EvalContext ctx, NumericVector a, NumericVector b, FilterOp op)
+        where TCmp : struct, ICmp
+    {
+        var n = ctx.RowCount;
+        if (b.IsConst)
+        {
+            if (a.IsInteger && !b.IsInteger)
+            {
+                return LongVsDouble(ctx, a.Longs, b.ConstDouble, op);
+            }
+
+            if (a.IsInteger)
+            {
+                var t = new LongConst<TCmp> { X = a.Longs, C = b.ConstLong };
+                return BitmapBuilder.Build(n, a.Longs.Length, ref t);
+            }
+
+            if (b.IsInteger && Math.Abs((double)b.ConstLong) >= ExactIntegerLimit)
+            {
+                var t = new DoubleLongExact<TCmp> { X = a.Doubles, C = b.ConstLong };
+                return BitmapBuilder.Build(n, a.Doubles.Length, ref t);
+            }
+
+            var d = new DoubleConst<TCmp> { X = a.Doubles, C = b.ConstDouble };
+            return BitmapBuilder.Build(n, a.Doubles.Length, ref d);
+        }
+
+        if (a.IsInteger && b.IsInteger)
+        {
+            var t = new LongLong<TCmp> { X = a.Longs, Y = b.Longs };
+            return BitmapBuilder.Build(n, a.Longs.Length, ref t);
+        }
+
+        if (!a.IsInteger && !b.IsInteger)
+        {
+            var t = new DoubleDouble<TCmp> { X = a.Doubles, Y = b.Doubles };
+            return BitmapBuilder.Build(n, a.Doubles.Length, ref t);
+        }
+
+        if (a.IsInteger)
+        {
+            var t = new LongDoubleMixed<TCmp> { X = a.Longs, Y = b.Doubles, Flip = false };
+            return BitmapBuilder.Build(n, a.Longs.Length, ref t);
+        }
+
+        var m = new LongDoubleMixed<TCmp> { X = b.Longs, Y = a.Doubles, Flip = true };
+        return BitmapBuilder.Build(n, b.Longs.Length, ref m);
+    }
+
+    /// <summary>An integer column against a fractional or out-of-range double: rewritten to an exact integer
+    /// comparison (<c>x &gt; 2.5</c> is <c>x &gt; 2</c>, <c>x == 2.5</c> is never true).</summary>
+    private static Bitmap LongVsDouble(EvalContext ctx, ReadOnlySpan<long> xs, double c, FilterOp op)
+    {
+        var n = ctx.RowCount;
+        bool? all = null;
+        long bound = 0;
+        var newOp = op;
+        if (c >= 9223372036854775808.0)
+        {
+            all = op is FilterOp.Lt or FilterOp.Le or FilterOp.Ne;
+        }
+        else if (c < -9223372036854775808.0)
+        {
+            all = op is FilterOp.Gt or FilterOp.Ge or FilterOp.Ne;
+        }
+        else
+        {
+            var f = Math.Floor(c);
+            bound = (long)f;
+            if (f != c)
+            {
+                switch (op)
+                {
+                    case FilterOp.Eq: all = false; break;
+                    case FilterOp.Ne: all = true; break;
+                    case FilterOp.Lt:
+                    case FilterOp.Le: newOp = FilterOp.Le; break;
+                    default: newOp = FilterOp.Gt; break;
+                }
+            }
+        }
+
+        if (all is { } value)
+        {
+            return ctx.NewBitmap(value);
+        }
+
+        var bc = NumericVector.Const(Scalar.OfLong(bound));
+        var a = new NumericVector { IsInteger = true, Longs = xs };
+        return newOp switch
+        {
+            FilterOp.Eq => Run<EqCmp>(ctx, a, bc, newOp),
+            FilterOp.Ne => Run<NeCmp>(ctx, a, bc, newOp),
+            FilterOp.Lt => Run<LtCmp>(ctx, a, bc, newOp),
+            FilterOp.Le => Run<LeCmp>(ctx, a, bc, newOp),
+            FilterOp.Gt => Run<GtCmp>(ctx, a, bc, newOp),
+            _ => Run<GeCmp>(ctx, a, bc, newOp),
+        };
+    }
+
+    private ref struct LongConst<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<long> X;
+        public long C;
+
+        public readonly bool Test(int i) => TCmp.Long(X[i], C);
+    }
+
+    private ref struct DoubleConst<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<double> X;
+        public double C;
+
+        public readonly bool Test(int i) => TCmp.Double(X[i], C);
+    }
+
+    private ref struct DoubleLongExact<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<double> X;
+        public long C;
+
+        public readonly bool Test(int i) => TCmp.Sign(-Compare.LongDouble(C, X[i]));
+    }
+
+    private ref struct LongLong<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<long> X;
+        public ReadOnlySpan<long> Y;
+
+        public readonly bool Test(int i) => TCmp.Long(X[i], Y[i]);
+    }
+
+    private ref struct DoubleDouble<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<double> X;
+        public ReadOnlySpan<double> Y;
+
+        public readonly bool Test(int i) => TCmp.Double(X[i], Y[i]);
+    }
+
+    /// <summary>Long X against double Y exactly; with Flip the comparison is Y op X.</summary>
+    private ref struct LongDoubleMixed<TCmp> : IRowTest
+        where TCmp : struct, ICmp
+    {
+        public ReadOnlySpan<long> X;
+        public ReadOnlySpan<double> Y;
+        public bool Flip;
+
+        public readonly bool Test(int i)
+        {
+            var s = Compare.LongDouble(X[i], Y[i]);
+            return TCmp.Sign(Flip ? -s : s);
+        }
+    }
+}
+
+/// <summary>A per-row test over spans, inlined into <see cref="BitmapBuilder.Build"/> through struct generics.</summary>
+internal interface IRowTest
+{
+    bool Test(int i);
+}
+
+internal static class BitmapBuilder
+{
+    /// <summary>Sets bit i for every i below min(rowCount, available) where the test holds, a 64-bit word at a time.</summary>
+    public static Bitmap Build<T>(int rowCount, int available, scoped ref T test)
+        where T : IRowTest, allows ref struct
+    {
+        var bitmap = new Bitmap(rowCount);
+        var words = bitmap.Words;
+        var n = Math.Min(rowCount, available);
+        for (var w = 0; w << 6 < n; w++)
+        {
+            var start = w << 6;
+            var end = Math.Min(64, n - start);
+            ulong word = 0;
+            for (var j = 0; j < end; j++)
+            {
+                if (test.Test(start + j))
+                {
+                    word |= 1UL << j;
+                }
+            }
+
+            words[w] = word;
+        }
+
+        return bitmap;
+    }
+}
+
+/// <summary>A comparison operator as a type, so that kernels are specialized per operator.</summary>
+internal interface ICmp
+{
+    static abstract bool Long(long a, long b);
+
+    static abstract bool Double(double a, double b);
+
+    static abstract bool Sign(int sign);
+}
+
+internal readonly struct EqCmp : ICmp
+{
+    public static bool Long(long a, long b) => a == b;
+
+    public static bool Double(double a, double b) => a == b;
+
+    public static bool Sign(int sign) => sign == 0;
+}
+
+internal readonly struct NeCmp : ICmp
+{
+    public static bool Long(long a, long b) => a != b;
+
+    public static bool Double(double a, double b) => a != b;
+
+    public static bool Sign(int sign) => sign != 0;
+}
+
+internal readonly struct LtCmp : ICmp
+{
+    public static bool Long(long a, long b) => a < b;
+
+    public static bool Double(double a, double b) => a < b;
+
+    public static bool Sign(int sign) => sign < 0;
+}
+
+internal readonly struct LeCmp : ICmp
+{
+    public static bool Long(long a, long b) => a <= b;
+
+    public static bool Double(double a, double b) => a <= b;
+
+    public static bool Sign(int sign) => sign <= 0;
+}
+
+internal readonly struct GtCmp : ICmp
+{
+    public static bool Long(long a, long b) => a > b;
+
+    public static bool Double(double a, double b) => a > b;
+
+    public static bool Sign(int sign) => sign > 0;
+}
+
+internal readonly struct GeCmp : ICmp
+{
+    public static bool Long(long a, long b) => a >= b;
+
+    public static bool Double(double a, double b) => a >= b;
+
+    public static bool Sign(int sign) => sign >= 0;
+}
