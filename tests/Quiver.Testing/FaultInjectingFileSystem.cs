@@ -4,7 +4,7 @@ namespace Quiver.Testing;
 
 /// <summary>A file system that passes everything to the real one (or another <c>IFileSystem</c>) until told to fail:
 /// writes past a byte budget (a full disk: the bytes that fit are written, then <see cref="IOException"/> "No space left
-/// on device" with the ENOSPC HResult), the next file sync, renames, or folder syncs. Faults stay armed until
+/// on device" with the ENOSPC HResult), the next file sync, renames, truncations, or folder syncs. Faults stay armed until
 /// <see cref="Reset"/> (except the one-shot sync ones). Thread-safe. Use it as an <c>IFileSystem</c>.</summary>
 public sealed class FaultInjectingFileSystem : IFileSystem
 {
@@ -17,6 +17,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     private int _failSyncs;
     private int _failDirectorySyncs;
     private bool _failRenames;
+    private bool _failTruncates;
     private long _bytesWritten;
     private int _syncCount;
 
@@ -83,6 +84,27 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         }
     }
 
+    /// <summary>While true, every <c>WritableFile.Truncate</c> throws an <see cref="IOException"/> (so that a failed write
+    /// cannot be undone).</summary>
+    public bool FailTruncates
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failTruncates;
+            }
+        }
+
+        set
+        {
+            lock (_lock)
+            {
+                _failTruncates = value;
+            }
+        }
+    }
+
     /// <summary>Disarms every fault.</summary>
     public void Reset()
     {
@@ -92,6 +114,7 @@ public sealed class FaultInjectingFileSystem : IFileSystem
             _failSyncs = 0;
             _failDirectorySyncs = 0;
             _failRenames = false;
+            _failTruncates = false;
         }
     }
 
@@ -211,7 +234,15 @@ public sealed class FaultInjectingFileSystem : IFileSystem
             Interlocked.Increment(ref owner._syncCount);
         }
 
-        public override void Truncate(long length) => inner.Truncate(length);
+        public override void Truncate(long length)
+        {
+            if (owner.FailTruncates)
+            {
+                throw new IOException($"Injected fault: truncate of '{path}' to {length} bytes failed: Input/output error", 5);
+            }
+
+            inner.Truncate(length);
+        }
 
         protected override void Dispose(bool disposing)
         {
