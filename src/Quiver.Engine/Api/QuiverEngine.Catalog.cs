@@ -1,0 +1,296 @@
+using Quiver.Catalog;
+using Quiver.Shards;
+
+namespace Quiver;
+
+public sealed partial class QuiverEngine
+{
+    /// <summary>Name of the database used when a call names none.</summary>
+    public const string DefaultDatabase = CatalogNames.DefaultDatabase;
+
+    /// <summary>Name of every collection's default partition.</summary>
+    public const string DefaultPartition = CatalogNames.DefaultPartition;
+
+    /// <summary>Creates a database. AlreadyExists if it exists.</summary>
+    public async Task CreateDatabaseAsync(string name, CancellationToken cancellationToken = default)
+    {
+        SchemaValidator.ValidateName(name, "database");
+        await WithCatalogAsync(async () =>
+        {
+            if (_databases.Any(d => d.Name == name))
+            {
+                Throw.Exists($"database '{name}' already exists");
+            }
+
+            if (_databases.Count >= CatalogNames.MaxDatabases)
+            {
+                Throw.Capacity($"there are already {CatalogNames.MaxDatabases} databases");
+            }
+
+            var before = _databases;
+            _databases = [.. _databases, new DatabaseMeta { Id = AllocateId(), Name = name }];
+            await PersistOrRevertAsync(() => _databases = before, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drops an empty database. The default database cannot be dropped.</summary>
+    public async Task DropDatabaseAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await WithCatalogAsync(async () =>
+        {
+            if (name == CatalogNames.DefaultDatabase)
+            {
+                Throw.Invalid("the default database cannot be dropped");
+            }
+
+            RequireDatabase(name);
+            if (ShardsOf(name).Any())
+            {
+                Throw.Invalid($"database '{name}' still has collections; drop them first");
+            }
+
+            var before = _databases;
+            _databases = [.. _databases.Where(d => d.Name != name)];
+            await PersistOrRevertAsync(() => _databases = before, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Names of all databases.</summary>
+    public Task<IReadOnlyList<string>> ListDatabasesAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult<IReadOnlyList<string>>([.. _databases.Select(d => d.Name)]);
+    }
+
+    /// <summary>Creates a collection with a validated schema and a default partition. AlreadyExists if the name is taken.</summary>
+    public async Task CreateCollectionAsync(string name, CollectionSchema schema, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        SchemaValidator.ValidateName(name, "collection");
+        schema.Validate();
+        database ??= CatalogNames.DefaultDatabase;
+        await WithCatalogAsync(async () =>
+        {
+            RequireDatabase(database);
+            if (FindShard(database, name) is not null)
+            {
+                Throw.Exists($"collection '{name}' already exists in database '{database}'");
+            }
+
+            var ts = _host.Clock.Next();
+            var meta = new CollectionMeta
+            {
+                Id = AllocateId(),
+                Database = database,
+                Name = name,
+                Schema = schema,
+                CreatedTimestamp = ts,
+                Partitions = [new PartitionMeta { Id = AllocateId(), Name = CatalogNames.DefaultPartition }],
+                NextAutoId = ts,
+            };
+            var shard = await Shard.CreateAsync(_host, meta, cancellationToken).ConfigureAwait(false);
+            lock (_shards)
+            {
+                _shards[meta.Id] = shard;
+            }
+
+            try
+            {
+                await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                lock (_shards)
+                {
+                    _shards.Remove(meta.Id);
+                }
+
+                await shard.DisposeAsync().ConfigureAwait(false);
+                _host.FileSystem.DeleteDirectory(shard.Folder);
+                throw;
+            }
+
+            shard.StartMaintenance();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drops a collection and deletes its files. NotFound if it does not exist.</summary>
+    public async Task DropCollectionAsync(string name, string? database = null, CancellationToken cancellationToken = default)
+    {
+        await WithCatalogAsync(async () =>
+        {
+            var shard = Require(database, name);
+            lock (_shards)
+            {
+                _shards.Remove(shard.CollectionId);
+            }
+
+            try
+            {
+                await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                lock (_shards)
+                {
+                    _shards[shard.CollectionId] = shard;
+                }
+
+                throw;
+            }
+
+            await shard.DisposeAsync().ConfigureAwait(false);
+            _host.FileSystem.DeleteDirectory(shard.Folder);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True if the collection exists.</summary>
+    public Task<bool> HasCollectionAsync(string name, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(FindShard(database ?? CatalogNames.DefaultDatabase, name) is not null);
+    }
+
+    /// <summary>Names of the collections in a database, in creation order.</summary>
+    public Task<IReadOnlyList<string>> ListCollectionsAsync(string? database = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        database ??= CatalogNames.DefaultDatabase;
+        RequireDatabase(database);
+        return Task.FromResult<IReadOnlyList<string>>([.. ShardsOf(database).OrderBy(s => s.CollectionId).Select(s => s.Meta.Name)]);
+    }
+
+    /// <summary>Schema, partitions, row count and segment counts of a collection.</summary>
+    public Task<CollectionInfo> DescribeCollectionAsync(string name, string? database = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var shard = Require(database, name);
+        var meta = shard.Meta;
+        var (rows, sealedCount, growing) = shard.Statistics();
+        return Task.FromResult(new CollectionInfo
+        {
+            Name = meta.Name,
+            Database = meta.Database,
+            Id = meta.Id,
+            Schema = meta.Schema,
+            Partitions = [.. meta.Partitions.Select(p => p.Name)],
+            CreatedTimestamp = meta.CreatedTimestamp,
+            RowCount = rows,
+            SealedSegments = sealedCount,
+            GrowingSegments = growing,
+            Properties = meta.Properties,
+        });
+    }
+
+    /// <summary>Renames a collection, optionally moving it to another database.</summary>
+    public async Task RenameCollectionAsync(string name, string newName, string? database = null, string? newDatabase = null, CancellationToken cancellationToken = default)
+    {
+        SchemaValidator.ValidateName(newName, "collection");
+        await WithCatalogAsync(async () =>
+        {
+            var shard = Require(database, name);
+            newDatabase ??= shard.Meta.Database;
+            RequireDatabase(newDatabase);
+            if (FindShard(newDatabase, newName) is not null)
+            {
+                Throw.Exists($"collection '{newName}' already exists in database '{newDatabase}'");
+            }
+
+            await shard.RenameAsync(newDatabase, newName, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a partition in a collection.</summary>
+    public async Task CreatePartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default)
+    {
+        SchemaValidator.ValidateName(partition, "partition");
+        await Require(database, collection).CreatePartitionAsync(partition, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drops a partition and its rows. The default partition cannot be dropped.</summary>
+    public Task DropPartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default) =>
+        Require(database, collection).DropPartitionAsync(partition, cancellationToken);
+
+    /// <summary>Partition names of a collection.</summary>
+    public Task<IReadOnlyList<string>> ListPartitionsAsync(string collection, string? database = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult<IReadOnlyList<string>>([.. Require(database, collection).Meta.Partitions.Select(p => p.Name)]);
+    }
+
+    /// <summary>True if the partition exists.</summary>
+    public Task<bool> HasPartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Require(database, collection).Meta.Partitions.Any(p => p.Name == partition));
+    }
+
+    private async Task WithCatalogAsync(Func<Task> action, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _catalogGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            await action().ConfigureAwait(false);
+        }
+        finally
+        {
+            _catalogGate.Release();
+        }
+    }
+
+    private async Task PersistOrRevertAsync(Action revert, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            revert();
+            throw;
+        }
+    }
+
+    private void RequireDatabase(string name)
+    {
+        if (!_databases.Any(d => d.Name == name))
+        {
+            Throw.NotFound($"database '{name}' does not exist");
+        }
+    }
+
+    private IEnumerable<Shard> ShardsOf(string database)
+    {
+        lock (_shards)
+        {
+            return [.. _shards.Values.Where(s => s.Meta.Database == database)];
+        }
+    }
+
+    private Shard? FindShard(string database, string name)
+    {
+        lock (_shards)
+        {
+            return _shards.Values.FirstOrDefault(s => s.Meta.Database == database && s.Meta.Name == name);
+        }
+    }
+
+    private Shard Require(string? database, string name)
+    {
+        ThrowIfDisposed();
+        database ??= CatalogNames.DefaultDatabase;
+        var shard = FindShard(database, name);
+        if (shard is null)
+        {
+            RequireDatabase(database);
+            Throw.NotFound($"collection '{name}' does not exist in database '{database}'");
+        }
+
+        return shard;
+    }
+}

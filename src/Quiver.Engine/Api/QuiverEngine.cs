@@ -1,0 +1,198 @@
+using System.Collections.Immutable;
+using Quiver.Catalog;
+using Quiver.Common;
+using Quiver.Shards;
+using Quiver.Storage;
+
+namespace Quiver;
+
+/// <summary>The embedded Quiver database over one local folder: databases, collections, partitions, writes and reads.
+/// Open with <see cref="OpenAsync"/>; one process at a time may hold a folder open. All members are thread-safe.
+/// Values in rows use these CLR types: Bool bool; Int8 sbyte; Int16 short; Int32 int; Int64 long; Float float;
+/// Double double; VarChar string; JSON and Array <see cref="System.Text.Json.JsonElement"/>; FloatVector float[].
+/// Inputs are accepted more loosely (any integer type, double for Float, JSON text or objects for JSON, lists for arrays
+/// and vectors).</summary>
+public sealed partial class QuiverEngine : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _catalogGate = new(1, 1);
+    private readonly SemaphoreSlim _manifestGate = new(1, 1);
+    private readonly Dictionary<long, Shard> _shards = [];
+    private readonly Host _host;
+    private readonly IDisposable _lock;
+    private List<DatabaseMeta> _databases;
+    private long _nextId;
+    private int _disposed;
+
+    private QuiverEngine(string path, QuiverOptions options, IFileSystem fs, IDisposable folderLock, ManifestData manifest)
+    {
+        Path = path;
+        Options = options;
+        _lock = folderLock;
+        _databases = manifest.Databases;
+        _nextId = manifest.NextId;
+        _host = new Host(this, fs, new HybridClock(manifest.LastTimestamp));
+    }
+
+    /// <summary>The data folder.</summary>
+    public string Path { get; }
+
+    /// <summary>The options the engine was opened with.</summary>
+    public QuiverOptions Options { get; }
+
+    /// <summary>Torn WAL tails found and truncated during recovery on open, one line each; empty after a clean shutdown.</summary>
+    public ImmutableArray<string> RecoveryNotes { get; private set; } = [];
+
+    /// <summary>Opens (creating if needed) a data folder: takes the folder lock, reads the manifest, maps and verifies
+    /// sealed segments and replays each collection's WAL. Throws <see cref="QuiverException"/> with
+    /// <see cref="QuiverErrorCode.Locked"/> when another process has the folder open, and <see cref="CorruptionException"/>
+    /// when a file fails its checksum.</summary>
+    public static async Task<QuiverEngine> OpenAsync(string path, QuiverOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new QuiverOptions();
+        var fs = options.FileSystem ?? PhysicalFileSystem.Instance;
+        path = System.IO.Path.GetFullPath(path);
+        fs.CreateDirectory(path);
+        var folderLock = fs.LockExclusive(System.IO.Path.Combine(path, "LOCK"));
+        QuiverEngine? engine = null;
+        try
+        {
+            var manifest = ManifestFile.Read(fs, path);
+            var fresh = manifest is null;
+            manifest ??= new ManifestData
+            {
+                NextId = 2,
+                Databases = [new DatabaseMeta { Id = 1, Name = CatalogNames.DefaultDatabase }],
+            };
+            engine = new QuiverEngine(path, options, fs, folderLock, manifest);
+            fs.CreateDirectory(engine._host.CollectionsRoot);
+            if (fresh)
+            {
+                ManifestFile.Write(fs, path, manifest);
+            }
+
+            var notes = ImmutableArray.CreateBuilder<string>();
+            var known = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var meta in manifest.Collections)
+            {
+                var shard = await Shard.OpenAsync(engine._host, meta, cancellationToken).ConfigureAwait(false);
+                engine._shards[meta.Id] = shard;
+                known.Add(System.IO.Path.GetFileName(shard.Folder));
+                if (shard.RecoveryReport is { TailTruncated: true } report)
+                {
+                    notes.Add($"collection '{meta.Name}': {report}");
+                }
+            }
+
+            // Folders of collections whose drop was recorded but not yet cleaned up.
+            foreach (var dir in fs.ListDirectories(engine._host.CollectionsRoot))
+            {
+                if (!known.Contains(System.IO.Path.GetFileName(dir)))
+                {
+                    fs.DeleteDirectory(dir);
+                }
+            }
+
+            engine.RecoveryNotes = notes.ToImmutable();
+            foreach (var shard in engine._shards.Values)
+            {
+                shard.StartMaintenance();
+            }
+
+            return engine;
+        }
+        catch
+        {
+            if (engine is not null)
+            {
+                await engine.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                folderLock.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Stops background work, drains the WALs (every acknowledged write is already durable) and releases the folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var shard in _shards.Values)
+        {
+            await shard.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _shards.Clear();
+        _lock.Dispose();
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new QuiverException(QuiverErrorCode.Unavailable, "the engine is closed");
+        }
+    }
+
+    private long AllocateId() => Interlocked.Increment(ref _nextId) - 1;
+
+    /// <summary>Writes the manifest from the current catalog and every shard's metadata, with <paramref name="replace"/>
+    /// standing in for its shard's. Serialized so that two writers cannot interleave.</summary>
+    private async Task PersistManifestAsync(Shard? shard, CollectionMeta? replace, CancellationToken cancellationToken, Func<List<CollectionMeta>, List<CollectionMeta>>? edit = null)
+    {
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var collections = new List<CollectionMeta>(_shards.Count + 1);
+            lock (_shards)
+            {
+                foreach (var s in _shards.Values)
+                {
+                    collections.Add(s == shard ? replace! : s.Meta);
+                }
+            }
+
+            if (edit is not null)
+            {
+                collections = edit(collections);
+            }
+
+            collections.Sort((a, b) => a.Id.CompareTo(b.Id));
+            var manifest = new ManifestData
+            {
+                NextId = Interlocked.Read(ref _nextId),
+                LastTimestamp = _host.Clock.Last,
+                Databases = _databases,
+                Collections = collections,
+            };
+            ManifestFile.Write(_host.FileSystem, Path, manifest);
+        }
+        finally
+        {
+            _manifestGate.Release();
+        }
+    }
+
+    private sealed class Host(QuiverEngine engine, IFileSystem fs, HybridClock clock) : IShardHost
+    {
+        public IFileSystem FileSystem { get; } = fs;
+
+        public QuiverOptions Options => engine.Options;
+
+        public HybridClock Clock { get; } = clock;
+
+        public string CollectionsRoot { get; } = System.IO.Path.Combine(engine.Path, "collections");
+
+        public long AllocateId() => engine.AllocateId();
+
+        public Task PersistAsync(Shard shard, CollectionMeta meta, CancellationToken cancellationToken) =>
+            engine.PersistManifestAsync(shard, meta, cancellationToken);
+    }
+}

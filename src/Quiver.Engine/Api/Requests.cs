@@ -1,0 +1,176 @@
+using System.Collections.Immutable;
+
+namespace Quiver;
+
+/// <summary>Which data a read sees. Quiver applies every acknowledged write before acknowledging it, so Strong,
+/// Session and Bounded all see every acknowledged write in embedded mode; the levels differ once a server sits between
+/// client and engine. Eventually may read an older snapshot.</summary>
+public enum ConsistencyLevel
+{
+    /// <summary>Every write acknowledged before the read began is visible.</summary>
+    Strong = 0,
+    /// <summary>The caller's own acknowledged writes are visible.</summary>
+    Session = 1,
+    /// <summary>Writes older than a small staleness bound are visible.</summary>
+    Bounded = 2,
+    /// <summary>No guarantee beyond eventually seeing writes.</summary>
+    Eventually = 3,
+}
+
+/// <summary>A row as field name to value. Values are the canonical CLR types of <see cref="QuiverEngine"/>'s docs.</summary>
+public sealed class Row : Dictionary<string, object?>
+{
+    /// <summary>An empty row.</summary>
+    public Row()
+        : base(StringComparer.Ordinal)
+    {
+    }
+
+    /// <summary>A row with the given values.</summary>
+    public Row(IDictionary<string, object?> values)
+        : base(values, StringComparer.Ordinal)
+    {
+    }
+}
+
+/// <summary>Result of insert, upsert and delete.</summary>
+public sealed record MutationResult
+{
+    /// <summary>Rows written (insert, upsert) or deleted (delete).</summary>
+    public required long Count { get; init; }
+
+    /// <summary>Primary keys of inserted/upserted rows in input order (long or string); for deletes by key, the keys given.</summary>
+    public required IReadOnlyList<object> Keys { get; init; }
+
+    /// <summary>The write's timestamp; a read at or after it sees the write.</summary>
+    public required long Timestamp { get; init; }
+}
+
+/// <summary>A filter query.</summary>
+public sealed record QueryRequest
+{
+    /// <summary>Boolean filter expression; empty means all rows (then a <see cref="Limit"/> is required unless counting).</summary>
+    public string Filter { get; init; } = "";
+
+    /// <summary>Values for <c>{name}</c> placeholders in <see cref="Filter"/>.</summary>
+    public IReadOnlyDictionary<string, object?>? FilterParams { get; init; }
+
+    /// <summary>Fields to return; the primary key is always returned. <c>*</c> means every field; <c>count(*)</c> returns
+    /// only the number of matching rows under the key "count(*)".</summary>
+    public IReadOnlyList<string> OutputFields { get; init; } = [];
+
+    /// <summary>Maximum rows returned; default no limit (with a non-empty filter).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>Rows to skip first; default 0.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>Restrict to these partitions; empty means all.</summary>
+    public IReadOnlyList<string> Partitions { get; init; } = [];
+
+    /// <summary>Consistency level; default Strong.</summary>
+    public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
+}
+
+/// <summary>A top-k vector search (FLAT: exact).</summary>
+public sealed record SearchRequest
+{
+    /// <summary>Largest top-k accepted.</summary>
+    public const int MaxTopK = 16_384;
+
+    /// <summary>Query vectors; one result list per vector.</summary>
+    public required IReadOnlyList<float[]> Vectors { get; init; }
+
+    /// <summary>The vector field to search; may be omitted when the schema has exactly one.</summary>
+    public string? AnnsField { get; init; }
+
+    /// <summary>Hits per query (top-k), 1..16,384; default 10.</summary>
+    public int Limit { get; init; } = 10;
+
+    /// <summary>Hits to skip per query (pagination); Limit + Offset must not exceed 16,384.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>Boolean filter expression; empty means all rows.</summary>
+    public string Filter { get; init; } = "";
+
+    /// <summary>Values for <c>{name}</c> placeholders in <see cref="Filter"/>.</summary>
+    public IReadOnlyDictionary<string, object?>? FilterParams { get; init; }
+
+    /// <summary>Fields to return with each hit; <c>*</c> means all.</summary>
+    public IReadOnlyList<string> OutputFields { get; init; } = [];
+
+    /// <summary>Restrict to these partitions; empty means all.</summary>
+    public IReadOnlyList<string> Partitions { get; init; } = [];
+
+    /// <summary>The metric; must match the field's metric when given.</summary>
+    public MetricType? Metric { get; init; }
+
+    /// <summary>Range search: for L2, keep hits with distance &lt; Radius; for IP and COSINE, hits with score &gt; Radius.</summary>
+    public double? Radius { get; init; }
+
+    /// <summary>Range search inner bound: for L2, distance &gt;= RangeFilter; for IP and COSINE, score &lt;= RangeFilter.</summary>
+    public double? RangeFilter { get; init; }
+
+    /// <summary>Return at most <see cref="GroupSize"/> hits per distinct value of this scalar field, and Limit groups.</summary>
+    public string? GroupByField { get; init; }
+
+    /// <summary>Hits per group with <see cref="GroupByField"/>; default 1.</summary>
+    public int GroupSize { get; init; } = 1;
+
+    /// <summary>Consistency level; default Strong.</summary>
+    public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
+}
+
+/// <summary>One search hit.</summary>
+public sealed record SearchHit
+{
+    /// <summary>Primary key (long or string).</summary>
+    public required object Id { get; init; }
+
+    /// <summary>L2: squared distance (smaller is closer). IP: inner product, COSINE: cosine similarity (larger is closer).</summary>
+    public required float Score { get; init; }
+
+    /// <summary>Requested output fields.</summary>
+    public required Row Fields { get; init; }
+}
+
+/// <summary>Search results: one list of hits per query vector, best first.</summary>
+public sealed record SearchResult
+{
+    /// <summary>Per query vector, its hits, best first.</summary>
+    public required ImmutableArray<IReadOnlyList<SearchHit>> Hits { get; init; }
+}
+
+/// <summary>A collection as described by <see cref="QuiverEngine.DescribeCollectionAsync"/>.</summary>
+public sealed record CollectionInfo
+{
+    /// <summary>Collection name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Database name.</summary>
+    public required string Database { get; init; }
+
+    /// <summary>Stable numeric id.</summary>
+    public required long Id { get; init; }
+
+    /// <summary>The schema.</summary>
+    public required CollectionSchema Schema { get; init; }
+
+    /// <summary>Partition names.</summary>
+    public required IReadOnlyList<string> Partitions { get; init; }
+
+    /// <summary>Creation timestamp (hybrid: milliseconds since the Unix epoch shifted left 18 bits).</summary>
+    public required long CreatedTimestamp { get; init; }
+
+    /// <summary>Live rows (inserted and not deleted).</summary>
+    public required long RowCount { get; init; }
+
+    /// <summary>Sealed segments on disk.</summary>
+    public required int SealedSegments { get; init; }
+
+    /// <summary>Growing (in-memory, WAL-backed) segments.</summary>
+    public required int GrowingSegments { get; init; }
+
+    /// <summary>Collection properties.</summary>
+    public required IReadOnlyDictionary<string, string> Properties { get; init; }
+}

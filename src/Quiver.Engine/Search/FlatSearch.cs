@@ -1,0 +1,230 @@
+using System.Buffers;
+using Quiver.Common;
+using Quiver.Distance;
+using Quiver.Segments;
+using Quiver.Shards;
+
+namespace Quiver.Search;
+
+/// <summary>Exact (brute-force) top-k over a read view. Distances are turned into keys where smaller is closer:
+/// L2 squared distance as is, IP and cosine negated. Hit ids pack the view's segment index (high 32 bits) and the
+/// row (low 32 bits). Dense segments go through the many-rows kernels tile by tile; batches of queries through the
+/// blocked kernel; very selective filters through the allowed rows one by one.</summary>
+internal static class FlatSearch
+{
+    private const int Tile = 256;
+    private const int BatchThreshold = 4;
+
+    public static long PackId(int segment, int row) => ((long)segment << 32) | (uint)row;
+
+    public static (int Segment, int Row) UnpackId(long id) => ((int)(id >> 32), (int)id);
+
+    public static float ScoreFromKey(MetricType metric, float key) => metric == MetricType.L2 ? key : -key;
+
+    /// <summary>Runs the search. <paramref name="allowed"/> has one bitmap per view segment (visible and matching rows).
+    /// <paramref name="range"/> keeps only hits whose score lies in it. Returns per query the hits sorted best first.</summary>
+    public static (float Key, long Id)[][] Search(
+        ReadView view, Bitmap[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range)
+    {
+        var nq = queries.Count;
+        var heaps = new TopK[nq];
+        for (var q = 0; q < nq; q++)
+        {
+            heaps[q] = new TopK(k);
+        }
+
+        var queryNorms = new float[nq];
+        for (var q = 0; q < nq; q++)
+        {
+            queryNorms[q] = VectorMath.SquaredNorm(queries[q]);
+        }
+
+        var scratch = ArrayPool<float>.Shared.Rent(Tile * Math.Max(nq, 1));
+        try
+        {
+            for (var s = 0; s < view.Segments.Length; s++)
+            {
+                var snap = view.Segments[s];
+                var vectors = snap.Vectors[fieldIndex];
+                var bitmap = allowed[s];
+                var allowedCount = bitmap.PopCount();
+                if (allowedCount == 0)
+                {
+                    continue;
+                }
+
+                var sparse = allowedCount < snap.RowCount / 8;
+                if (sparse)
+                {
+                    SearchSparse(vectors, bitmap, s, metric, queries, queryNorms, heaps, range);
+                }
+                else if (nq >= BatchThreshold)
+                {
+                    SearchBlocked(vectors, bitmap, s, metric, queries, queryNorms, heaps, range, scratch);
+                }
+                else
+                {
+                    SearchDense(vectors, bitmap, s, metric, queries, queryNorms, heaps, range, scratch);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+
+        var results = new (float, long)[nq][];
+        for (var q = 0; q < nq; q++)
+        {
+            results[q] = heaps[q].ToSortedArray();
+        }
+
+        return results;
+    }
+
+    private static float Key(MetricType metric, float raw, float queryNorm, float rowSquaredNorm) => metric switch
+    {
+        MetricType.L2 => raw,
+        MetricType.IP => -raw,
+        _ => -(raw / MathF.Sqrt(queryNorm * rowSquaredNorm)),
+    };
+
+    private static void Offer(TopK heap, float key, long id, MetricType metric, ScoreRange? range)
+    {
+        if (key > heap.Threshold)
+        {
+            return;
+        }
+
+        if (range is { } r && !r.Contains(ScoreFromKey(metric, key)))
+        {
+            return;
+        }
+
+        heap.Add(key, id);
+    }
+
+    private static void SearchSparse(
+        VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps, ScoreRange? range)
+    {
+        var norms = vectors.SquaredNorms;
+        for (var row = bitmap.NextSet(0); row >= 0; row = bitmap.NextSet(row + 1))
+        {
+            var v = vectors.Row(row);
+            for (var q = 0; q < queries.Count; q++)
+            {
+                var raw = metric == MetricType.L2 ? VectorMath.L2Squared(queries[q], v) : VectorMath.Dot(queries[q], v);
+                Offer(heaps[q], Key(metric, raw, queryNorms[q], norms[row]), PackId(segment, row), metric, range);
+            }
+        }
+    }
+
+    private static void SearchDense(
+        VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
+        ScoreRange? range, float[] scratch)
+    {
+        var dim = vectors.Dimension;
+        var all = vectors.All;
+        var norms = vectors.SquaredNorms;
+        var words = bitmap.Words;
+        for (var start = 0; start < vectors.Count; start += Tile)
+        {
+            var n = Math.Min(Tile, vectors.Count - start);
+            var rows = all.Slice(start * dim, n * dim);
+            var dist = scratch.AsSpan(0, n);
+            for (var q = 0; q < queries.Count; q++)
+            {
+                if (metric == MetricType.L2)
+                {
+                    VectorMath.L2SquaredMany(queries[q], rows, dim, dist);
+                }
+                else
+                {
+                    VectorMath.DotMany(queries[q], rows, dim, dist);
+                }
+
+                var heap = heaps[q];
+                for (var i = 0; i < n; i++)
+                {
+                    var row = start + i;
+                    if ((words[row >> 6] & (1UL << row)) == 0)
+                    {
+                        continue;
+                    }
+
+                    Offer(heap, Key(metric, dist[i], queryNorms[q], norms[row]), PackId(segment, row), metric, range);
+                }
+            }
+        }
+    }
+
+    private static void SearchBlocked(
+        VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
+        ScoreRange? range, float[] scratch)
+    {
+        var dim = vectors.Dimension;
+        var nq = queries.Count;
+        var packed = ArrayPool<float>.Shared.Rent(nq * dim);
+        try
+        {
+            for (var q = 0; q < nq; q++)
+            {
+                queries[q].CopyTo(packed, q * dim);
+            }
+
+            var queryBlock = packed.AsSpan(0, nq * dim);
+            var all = vectors.All;
+            var norms = vectors.SquaredNorms;
+            var words = bitmap.Words;
+            for (var start = 0; start < vectors.Count; start += Tile)
+            {
+                var n = Math.Min(Tile, vectors.Count - start);
+                var rows = all.Slice(start * dim, n * dim);
+                var result = scratch.AsSpan(0, nq * n);
+                if (metric == MetricType.L2)
+                {
+                    VectorMath.L2SquaredBlock(queryBlock, nq, queryNorms, rows, n, norms.AsSpan(start, n), dim, result);
+                }
+                else
+                {
+                    VectorMath.DotBlock(queryBlock, nq, rows, n, dim, result);
+                }
+
+                for (var q = 0; q < nq; q++)
+                {
+                    var heap = heaps[q];
+                    var line = result.Slice(q * n, n);
+                    for (var i = 0; i < n; i++)
+                    {
+                        var row = start + i;
+                        if ((words[row >> 6] & (1UL << row)) == 0)
+                        {
+                            continue;
+                        }
+
+                        Offer(heap, Key(metric, line[i], queryNorms[q], norms[row]), PackId(segment, row), metric, range);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+}
+
+/// <summary>Range-search bounds on the score as reported (L2: squared distance; IP, COSINE: similarity).
+/// L2 keeps RangeFilter &lt;= score &lt; Radius; IP and COSINE keep Radius &lt; score &lt;= RangeFilter.</summary>
+internal readonly record struct ScoreRange(MetricType Metric, double? Radius, double? RangeFilter)
+{
+    public bool Contains(float score)
+    {
+        if (Metric == MetricType.L2)
+        {
+            return (Radius is not { } r || score < r) && (RangeFilter is not { } f || score >= f);
+        }
+
+        return (Radius is not { } r2 || score > r2) && (RangeFilter is not { } f2 || score <= f2);
+    }
+}

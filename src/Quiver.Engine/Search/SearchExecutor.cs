@@ -1,0 +1,209 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Quiver.Common;
+using Quiver.Filtering;
+using Quiver.Shards;
+
+namespace Quiver.Search;
+
+/// <summary>Validates a search request, takes a read view, builds per-segment allow-lists (visible AND filter), runs the
+/// exact search, then applies offset / grouping and fetches output fields.</summary>
+internal static class SearchExecutor
+{
+    public const int MaxQueries = 16_384;
+
+    public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken)
+    {
+        var schema = shard.Schema;
+        var fieldIndex = ResolveField(schema, request.AnnsField);
+        var field = schema.Fields[fieldIndex];
+        var metric = request.Metric ?? field.Metric;
+        if (metric != field.Metric)
+        {
+            Throw.Invalid($"search: metric {request.Metric} does not match field '{field.Name}', which uses {field.Metric}");
+        }
+
+        if (request.Vectors is null || request.Vectors.Count == 0)
+        {
+            Throw.Invalid("search: no query vectors");
+        }
+
+        if (request.Vectors.Count > MaxQueries)
+        {
+            Throw.Invalid($"search: {request.Vectors.Count} query vectors; at most {MaxQueries} per call (nq)");
+        }
+
+        if (request.Limit is < 1 or > SearchRequest.MaxTopK)
+        {
+            Throw.Invalid($"search: limit (topk) must be in 1..{SearchRequest.MaxTopK}, got {request.Limit}");
+        }
+
+        if (request.Offset < 0 || (long)request.Offset + request.Limit > SearchRequest.MaxTopK)
+        {
+            Throw.Invalid($"search: offset + limit must be at most {SearchRequest.MaxTopK}, got {request.Offset} + {request.Limit}");
+        }
+
+        for (var q = 0; q < request.Vectors.Count; q++)
+        {
+            var v = ValueConverter.ConvertVector(field, request.Vectors[q], out var error);
+            if (error is not null || v is null)
+            {
+                Throw.Invalid($"search: query vector {q}: {error}");
+            }
+        }
+
+        int? groupIndex = null;
+        if (request.GroupByField is { } g)
+        {
+            var gi = schema.IndexOf(g);
+            if (gi < 0)
+            {
+                Throw.Invalid($"search: group-by field '{g}' does not exist");
+            }
+
+            var gt = schema.Fields[gi].DataType;
+            if (gt is not (DataType.Bool or DataType.Int8 or DataType.Int16 or DataType.Int32 or DataType.Int64 or DataType.VarChar))
+            {
+                Throw.Invalid($"search: group-by field '{g}' is {gt}; grouping needs Bool, an integer or VarChar");
+            }
+
+            if (request.GroupSize < 1)
+            {
+                Throw.Invalid($"search: group size must be at least 1, got {request.GroupSize}");
+            }
+
+            groupIndex = gi;
+        }
+
+        ScoreRange? range = request.Radius is null && request.RangeFilter is null ? null : new ScoreRange(metric, request.Radius, request.RangeFilter);
+        if (range is { Radius: { } rad, RangeFilter: { } rf } && (metric == MetricType.L2 ? rf >= rad : rf <= rad))
+        {
+            Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
+        }
+
+        var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
+        var projection = Projection.Resolve(schema, request.OutputFields);
+        using var view = shard.AcquireView(request.Partitions);
+        var allowed = new Bitmap[view.Segments.Length];
+        long total = 0;
+        for (var s = 0; s < allowed.Length; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter);
+            total += allowed[s].PopCount();
+        }
+
+        var want = request.Offset + request.Limit;
+        var k = groupIndex is null ? want : (int)Math.Clamp(total, 1, int.MaxValue);
+        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, request.Vectors, k, range);
+        var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);
+        var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
+        foreach (var perQuery in raw)
+        {
+            var chosen = groupIndex is { } gi ? Group(view, perQuery, gi, request.GroupSize, want) : perQuery;
+            var list = new List<SearchHit>(Math.Max(0, chosen.Length - request.Offset));
+            var skip = groupIndex is null ? request.Offset : 0;
+            var skipGroups = groupIndex is null ? 0 : request.Offset;
+            object? lastGroup = null;
+            var groupsSeen = 0;
+            foreach (var (key, id) in chosen)
+            {
+                var (s, row) = FlatSearch.UnpackId(id);
+                var snap = view.Segments[s];
+                if (groupIndex is { } gidx)
+                {
+                    var gv = snap.GetColumn(gidx).GetValue(row);
+                    if (groupsSeen == 0 || !Equals(gv, lastGroup))
+                    {
+                        groupsSeen++;
+                        lastGroup = gv;
+                    }
+
+                    if (groupsSeen <= skipGroups)
+                    {
+                        continue;
+                    }
+                }
+                else if (skip > 0)
+                {
+                    skip--;
+                    continue;
+                }
+
+                list.Add(new SearchHit
+                {
+                    Id = Projection.ToApi(schema.Fields[pkIndex], snap.GetColumn(pkIndex).GetValue(row))!,
+                    Score = FlatSearch.ScoreFromKey(metric, key),
+                    Fields = projection.Materialize(snap, row),
+                });
+            }
+
+            hits.Add(list);
+        }
+
+        return new SearchResult { Hits = hits.MoveToImmutable() };
+    }
+
+    /// <summary>From all hits sorted best first, keeps the first <paramref name="groups"/> distinct group values with at most
+    /// <paramref name="groupSize"/> hits each, ordered by each group's best hit, hits of a group together.</summary>
+    private static (float Key, long Id)[] Group(ReadView view, (float Key, long Id)[] sorted, int groupField, int groupSize, int groups)
+    {
+        var order = new List<object?>();
+        var members = new Dictionary<GroupKey, List<(float, long)>>();
+        foreach (var hit in sorted)
+        {
+            var (s, row) = FlatSearch.UnpackId(hit.Id);
+            var value = view.Segments[s].GetColumn(groupField).GetValue(row);
+            var gk = new GroupKey(value);
+            if (!members.TryGetValue(gk, out var list))
+            {
+                if (order.Count >= groups)
+                {
+                    continue;
+                }
+
+                list = [];
+                members[gk] = list;
+                order.Add(value);
+            }
+
+            if (list.Count < groupSize)
+            {
+                list.Add(hit);
+            }
+        }
+
+        var result = new List<(float, long)>();
+        foreach (var value in order)
+        {
+            result.AddRange(members[new GroupKey(value)]);
+        }
+
+        return [.. result];
+    }
+
+    private static int ResolveField(CollectionSchema schema, string? name)
+    {
+        if (name is null)
+        {
+            var vectors = schema.Fields.Where(f => f.IsVector).ToList();
+            if (vectors.Count != 1)
+            {
+                Throw.Invalid($"search: the collection has {vectors.Count} vector fields; name one with anns_field");
+            }
+
+            return schema.IndexOf(vectors[0].Name);
+        }
+
+        var i = schema.IndexOf(name);
+        if (i < 0 || !schema.Fields[i].IsVector)
+        {
+            Throw.Invalid($"search: anns_field '{name}' is not a vector field of the collection");
+        }
+
+        return i;
+    }
+
+    /// <summary>A group value usable as a dictionary key, null included.</summary>
+    private readonly record struct GroupKey(object? Value);
+}

@@ -1,0 +1,411 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Quiver.Common;
+using Quiver.Storage;
+using Quiver.Writes;
+
+namespace Quiver.Segments;
+
+/// <summary>A set of rows of one partition: columnar scalars, contiguous vectors, and per row its insert and delete
+/// timestamps. A growing segment takes appends in memory; a sealed one is immutable apart from delete marks, its vectors
+/// mapped from its file. Rows are visible at snapshot timestamp T when insertTs &lt;= T &lt; deleteTs.
+/// Thread-safety: mutations (append, delete, seal) come from one thread at a time under the shard's apply lock; readers
+/// take a <see cref="SegmentSnapshot"/> under the same lock and then read without it.</summary>
+internal sealed class Segment
+{
+    public const long NotDeleted = long.MaxValue;
+
+    private readonly ScalarStore?[] _scalars;
+    private readonly VectorStore?[] _vectors;
+    private JsonElement[]? _dynamic;
+    private long[] _insertTs;
+    private long[] _deleteTs;
+    private MappedFile? _map;
+    private int _refs = 1;
+    private int _count;
+
+    private Segment(long id, long partitionId, CollectionSchema schema, int capacity, ScalarStore?[] scalars, VectorStore?[] vectors)
+    {
+        Id = id;
+        PartitionId = partitionId;
+        Schema = schema;
+        _scalars = scalars;
+        _vectors = vectors;
+        _insertTs = new long[capacity];
+        _deleteTs = new long[capacity];
+        Array.Fill(_deleteTs, NotDeleted);
+    }
+
+    public long Id { get; }
+
+    public long PartitionId { get; }
+
+    public CollectionSchema Schema { get; }
+
+    public int Count => _count;
+
+    public bool IsSealed { get; private set; }
+
+    /// <summary>Rows marked deleted (at any timestamp).</summary>
+    public int DeletedCount { get; private set; }
+
+    /// <summary>Bumped on every delete mark; a checkpoint rewrites the delete file when it differs from the saved one.</summary>
+    public long DeleteVersion { get; private set; }
+
+    /// <summary>DeleteVersion as of the last persisted delete file.</summary>
+    public long PersistedDeleteVersion { get; set; }
+
+    /// <summary>The delete file that holds this segment's persisted deletes, if any (name only).</summary>
+    public string? DeleteFile { get; set; }
+
+    public long MaxInsertTs { get; private set; }
+
+    public static Segment CreateGrowing(long id, long partitionId, CollectionSchema schema, int capacity = 1024)
+    {
+        var scalars = new ScalarStore?[schema.Fields.Length];
+        var vectors = new VectorStore?[schema.Fields.Length];
+        for (var f = 0; f < schema.Fields.Length; f++)
+        {
+            var field = schema.Fields[f];
+            if (field.IsVector)
+            {
+                vectors[f] = new VectorStore(field.Dimension!.Value, capacity);
+            }
+            else
+            {
+                scalars[f] = new ScalarStore(field, capacity);
+            }
+        }
+
+        var s = new Segment(id, partitionId, schema, capacity, scalars, vectors);
+        if (schema.EnableDynamicField)
+        {
+            s._dynamic = new JsonElement[capacity];
+        }
+
+        return s;
+    }
+
+    /// <summary>A sealed segment over loaded scalar columns and mapped vectors; takes ownership of <paramref name="map"/>.</summary>
+    public static Segment CreateSealed(
+        long id, long partitionId, CollectionSchema schema, int count, BatchColumn[] scalarColumns, JsonElement[]? dynamic,
+        long[] insertTs, VectorStore?[] vectors, MappedFile? map)
+    {
+        var scalars = new ScalarStore?[schema.Fields.Length];
+        for (var f = 0; f < schema.Fields.Length; f++)
+        {
+            if (!schema.Fields[f].IsVector)
+            {
+                scalars[f] = ScalarStore.FromColumn(schema.Fields[f], scalarColumns[f], count);
+            }
+        }
+
+        var s = new Segment(id, partitionId, schema, count, scalars, vectors)
+        {
+            _insertTs = insertTs,
+            _dynamic = dynamic,
+            _map = map,
+            _count = count,
+            IsSealed = true,
+        };
+        s.MaxInsertTs = count == 0 ? 0 : insertTs.AsSpan(0, count).ToArray().Max();
+        return s;
+    }
+
+    /// <summary>Appends rows [start, start+count) of a batch, all with timestamp <paramref name="ts"/>. Returns the first row number.</summary>
+    public int Append(RowBatch batch, int start, int count, long ts)
+    {
+        Debug.Assert(!IsSealed, "append to a sealed segment");
+        var at = _count;
+        EnsureCapacity(at + count);
+        for (var f = 0; f < _scalars.Length; f++)
+        {
+            if (_scalars[f] is { } s)
+            {
+                s.Append(batch.Columns[f], start, count, at);
+            }
+            else
+            {
+                var dim = Schema.Fields[f].Dimension!.Value;
+                _vectors[f]!.Append(batch.Columns[f].Vectors.AsSpan(start * dim, count * dim), at);
+            }
+        }
+
+        if (_dynamic is not null && batch.Dynamic is { } dyn)
+        {
+            Array.Copy(dyn, start, _dynamic, at, count);
+        }
+
+        _insertTs.AsSpan(at, count).Fill(ts);
+        MaxInsertTs = Math.Max(MaxInsertTs, ts);
+        _count = at + count;
+        return at;
+    }
+
+    /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark.</summary>
+    public bool MarkDeleted(int row, long ts)
+    {
+        Debug.Assert((uint)row < (uint)_count);
+        if (_deleteTs[row] != NotDeleted)
+        {
+            return false;
+        }
+
+        _deleteTs[row] = ts;
+        DeletedCount++;
+        DeleteVersion++;
+        return true;
+    }
+
+    public long DeleteTsOf(int row) => _deleteTs[row];
+
+    /// <summary>(row, ts) of every delete mark, in row order.</summary>
+    public List<(int Row, long Ts)> DeleteMarks()
+    {
+        var list = new List<(int, long)>(DeletedCount);
+        for (var i = 0; i < _count; i++)
+        {
+            if (_deleteTs[i] != NotDeleted)
+            {
+                list.Add((i, _deleteTs[i]));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Switches the vectors of a just-written growing segment to its mapped file, freeing the in-memory copy.</summary>
+    public void Seal(VectorStore?[] mappedVectors, MappedFile map)
+    {
+        Debug.Assert(!IsSealed);
+        for (var f = 0; f < _vectors.Length; f++)
+        {
+            if (mappedVectors[f] is { } v)
+            {
+                _vectors[f] = v;
+            }
+        }
+
+        _map = map;
+        IsSealed = true;
+    }
+
+    /// <summary>Takes a view of the rows appended so far; the caller disposes it. Call under the shard's apply lock.</summary>
+    public SegmentSnapshot Snapshot()
+    {
+        if (!TryAcquire())
+        {
+            throw new InvalidOperationException($"segment {Id} was already released");
+        }
+
+        var count = _count;
+        var columns = new ScalarColumn?[_scalars.Length];
+        var vectors = new VectorView[_scalars.Length];
+        for (var f = 0; f < _scalars.Length; f++)
+        {
+            if (_scalars[f] is { } s)
+            {
+                columns[f] = s.View(count);
+            }
+            else
+            {
+                vectors[f] = _vectors[f]!.View(count);
+            }
+        }
+
+        JsonColumn? dynamic = _dynamic is null ? null
+            : new JsonColumn(new FieldSchema { Name = CollectionSchema.DynamicFieldName, DataType = DataType.Json, Nullable = true }, _dynamic, count, null);
+        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, _deleteTs);
+    }
+
+    /// <summary>Copies rows out as a batch (scalars, vectors, dynamic) for sealing and compaction.</summary>
+    public RowBatch Extract(ReadOnlySpan<int> rows)
+    {
+        using var snap = Snapshot();
+        var columns = new BatchColumn[_scalars.Length];
+        for (var f = 0; f < _scalars.Length; f++)
+        {
+            if (_scalars[f] is { } s)
+            {
+                columns[f] = s.Extract(rows);
+            }
+            else
+            {
+                var view = snap.Vectors[f];
+                var dim = view.Dimension;
+                var v = new float[rows.Length * dim];
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    view.Row(rows[i]).CopyTo(v.AsSpan(i * dim, dim));
+                }
+
+                columns[f] = new BatchColumn { Vectors = v };
+            }
+        }
+
+        JsonElement[]? dynamic = null;
+        if (_dynamic is not null)
+        {
+            dynamic = new JsonElement[rows.Length];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                dynamic[i] = _dynamic[rows[i]];
+            }
+        }
+
+        return new RowBatch { Schema = Schema, Count = rows.Length, Columns = columns, Dynamic = dynamic };
+    }
+
+    public long InsertTsOf(int row) => _insertTs[row];
+
+    /// <summary>Copies the insert timestamps of the given rows.</summary>
+    public long[] InsertTimestamps(ReadOnlySpan<int> rows)
+    {
+        var ts = new long[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            ts[i] = _insertTs[rows[i]];
+        }
+
+        return ts;
+    }
+
+    /// <summary>Bytes of vector data held (for the seal-by-size trigger).</summary>
+    public long VectorBytes
+    {
+        get
+        {
+            long dims = 0;
+            foreach (var f in Schema.Fields)
+            {
+                dims += f.Dimension ?? 0;
+            }
+
+            return dims * sizeof(float) * _count;
+        }
+    }
+
+    /// <summary>Takes a reference for a reader; false if the segment was already released for good.</summary>
+    public bool TryAcquire()
+    {
+        while (true)
+        {
+            var r = Volatile.Read(ref _refs);
+            if (r == 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _refs, r + 1, r) == r)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Drops a reference; the last one (the owner's, dropped when the segment leaves the collection) unmaps the file.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0)
+        {
+            _map?.Dispose();
+            _map = null;
+        }
+    }
+
+    private void EnsureCapacity(int needed)
+    {
+        var cap = _insertTs.Length;
+        if (needed <= cap)
+        {
+            return;
+        }
+
+        var newCap = Math.Max(needed, cap * 2);
+        foreach (var s in _scalars)
+        {
+            s?.Grow(newCap, _count);
+        }
+
+        foreach (var v in _vectors)
+        {
+            v?.Grow(newCap, _count);
+        }
+
+        if (_dynamic is not null)
+        {
+            var d = new JsonElement[newCap];
+            Array.Copy(_dynamic, d, _count);
+            _dynamic = d;
+        }
+
+        var ins = new long[newCap];
+        Array.Copy(_insertTs, ins, _count);
+        var del = new long[newCap];
+        Array.Copy(_deleteTs, del, _count);
+        del.AsSpan(_count).Fill(NotDeleted);
+        _insertTs = ins;
+        _deleteTs = del;
+    }
+}
+
+/// <summary>A consistent view of a segment's first <see cref="RowCount"/> rows. Holds a reference on the segment
+/// (so a mapped file stays mapped) until disposed.</summary>
+internal sealed class SegmentSnapshot : IRowSource, IDisposable
+{
+    private readonly ScalarColumn?[] _columns;
+    private readonly long[] _insertTs;
+    private readonly long[] _deleteTs;
+    private int _disposed;
+
+    public SegmentSnapshot(Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, long[] insertTs, long[] deleteTs)
+    {
+        Segment = segment;
+        RowCount = rowCount;
+        _columns = columns;
+        Vectors = vectors;
+        Dynamic = dynamic;
+        _insertTs = insertTs;
+        _deleteTs = deleteTs;
+    }
+
+    public Segment Segment { get; }
+
+    public CollectionSchema Schema => Segment.Schema;
+
+    public int RowCount { get; }
+
+    public JsonColumn? Dynamic { get; }
+
+    /// <summary>Per schema field index; default for scalar fields.</summary>
+    public VectorView[] Vectors { get; }
+
+    public ScalarColumn GetColumn(int fieldIndex) =>
+        _columns[fieldIndex] ?? throw new ArgumentException($"field {Schema.Fields[fieldIndex].Name} is a vector field", nameof(fieldIndex));
+
+    /// <summary>Rows visible at <paramref name="ts"/>: inserted at or before it and not deleted at or before it.</summary>
+    public Bitmap Visible(long ts)
+    {
+        var bm = new Bitmap(RowCount);
+        var words = bm.Words;
+        for (var i = 0; i < RowCount; i++)
+        {
+            if (_insertTs[i] <= ts && _deleteTs[i] > ts)
+            {
+                words[i >> 6] |= 1UL << i;
+            }
+        }
+
+        return bm;
+    }
+
+    public bool IsVisible(int row, long ts) => _insertTs[row] <= ts && Volatile.Read(ref _deleteTs[row]) > ts;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Segment.Release();
+        }
+    }
+}

@@ -1,0 +1,537 @@
+using Quiver.Catalog;
+using Quiver.Segments;
+using Quiver.Writes;
+
+namespace Quiver.Shards;
+
+internal sealed partial class Shard
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _maintenanceSignal = new(0, 1);
+    private Task? _maintenanceLoop;
+
+    /// <summary>The last error of background maintenance, if its last run failed (for health reports).</summary>
+    public Exception? LastMaintenanceError { get; private set; }
+
+    public void StartMaintenance()
+    {
+        if (_host.Options.BackgroundMaintenance)
+        {
+            _maintenanceLoop = Task.Run(MaintenanceLoopAsync);
+        }
+    }
+
+    private void RequestMaintenance()
+    {
+        try
+        {
+            if (_maintenanceSignal.CurrentCount == 0)
+            {
+                _maintenanceSignal.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+    }
+
+    private void StopMaintenance()
+    {
+        _stop.Cancel();
+        try
+        {
+            _maintenanceLoop?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The loop ends by cancellation.
+        }
+    }
+
+    private async Task MaintenanceLoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _maintenanceSignal.WaitAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+                if (NeedsFlush())
+                {
+                    await FlushAsync(token).ConfigureAwait(false);
+                }
+
+                if (PlanCompaction().Count > 0)
+                {
+                    await CompactAsync(token).ConfigureAwait(false);
+                }
+
+                LastMaintenanceError = null;
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is QuiverException or IOException)
+            {
+                // Kept for health reports; the next signal retries. Data stays safe in the WAL meanwhile.
+                LastMaintenanceError = ex;
+            }
+        }
+    }
+
+    private bool NeedsFlush()
+    {
+        if (Interlocked.Read(ref _walBytesSinceCheckpoint) >= _host.Options.CheckpointWalBytes)
+        {
+            return true;
+        }
+
+        lock (_applyLock)
+        {
+            foreach (var g in _growing.Values)
+            {
+                if (NeedsSeal(g))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Checkpoint: seals every growing segment into a segment file, writes changed delete files, records the
+    /// new segment list and WAL position in the manifest, then drops the WAL files before that position. A crash at any
+    /// point leaves either the old manifest (with the WAL still holding everything since its checkpoint) or the new one;
+    /// files neither names are removed on the next open.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long checkpointLsn;
+            List<Segment> toSeal;
+            long nextAutoId;
+            await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                lock (_applyLock)
+                {
+                    if (_growing.Count == 0 && !AnyDeleteChanges() && _wal.NextLsn == Meta.CheckpointLsn)
+                    {
+                        return;
+                    }
+                }
+
+                // Every record before the rotation is durable and applied once this returns, and the gate holds new ones back.
+                checkpointLsn = await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
+                lock (_applyLock)
+                {
+                    toSeal = [.. _growing.Values];
+                    _frozen.AddRange(toSeal);
+                    _growing.Clear();
+                    nextAutoId = _nextAutoId;
+                }
+
+                Interlocked.Exchange(ref _walBytesSinceCheckpoint, 0);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+
+            foreach (var seg in toSeal)
+            {
+                SealSegment(seg);
+            }
+
+            await PersistSegmentsAsync(checkpointLsn, nextAutoId, cancellationToken).ConfigureAwait(false);
+            _wal.DeleteFilesBefore(checkpointLsn);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    private void SealSegment(Segment seg)
+    {
+        var rows = new int[seg.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = i;
+        }
+
+        if (rows.Length == 0)
+        {
+            lock (_applyLock)
+            {
+                _frozen.Remove(seg);
+            }
+
+            seg.Release();
+            return;
+        }
+
+        var batch = seg.Extract(rows);
+        var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id));
+        SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows));
+        var map = Fs.MapReadOnly(path);
+        var vectors = SegmentFile.MapVectors(map, Schema, seg.Count);
+        lock (_applyLock)
+        {
+            seg.Seal(vectors, map);
+            _frozen.Remove(seg);
+            _sealed.Add(seg);
+            _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
+        }
+    }
+
+    private bool AnyDeleteChanges()
+    {
+        foreach (var s in _sealed)
+        {
+            if (s.DeleteVersion != s.PersistedDeleteVersion)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Writes delete files for sealed segments whose marks changed, then the manifest naming the current sealed
+    /// segments, the checkpoint LSN and the auto-id counter. Old delete files are removed after the manifest is durable.</summary>
+    private async Task PersistSegmentsAsync(long checkpointLsn, long nextAutoId, CancellationToken cancellationToken)
+    {
+        var updates = new List<(Segment Segment, long Version, string File, string? Old)>();
+        List<Segment> sealedNow;
+        lock (_applyLock)
+        {
+            sealedNow = [.. _sealed];
+        }
+
+        foreach (var seg in sealedNow)
+        {
+            List<(int Row, long Ts)> marks;
+            long version;
+            lock (_applyLock)
+            {
+                if (seg.DeleteVersion == seg.PersistedDeleteVersion)
+                {
+                    continue;
+                }
+
+                marks = seg.DeleteMarks();
+                version = seg.DeleteVersion;
+            }
+
+            var file = $"{seg.Id:D20}-{version:D10}.qdel";
+            DeleteFile.Write(Fs, Path.Combine(SegmentFolder, file), seg.Id, marks);
+            updates.Add((seg, version, file, seg.DeleteFile));
+        }
+
+        var segments = new List<SegmentMeta>(sealedNow.Count);
+        foreach (var seg in sealedNow)
+        {
+            var file = seg.DeleteFile;
+            foreach (var u in updates)
+            {
+                if (u.Segment == seg)
+                {
+                    file = u.File;
+                }
+            }
+
+            segments.Add(new SegmentMeta { Id = seg.Id, PartitionId = seg.PartitionId, Rows = seg.Count, DeleteFile = file });
+        }
+
+        await PersistMetaAsync(Meta with { Segments = segments, CheckpointLsn = checkpointLsn, NextAutoId = nextAutoId }, cancellationToken).ConfigureAwait(false);
+        foreach (var (seg, version, file, old) in updates)
+        {
+            seg.PersistedDeleteVersion = version;
+            seg.DeleteFile = file;
+            if (old is not null)
+            {
+                Fs.Delete(Path.Combine(SegmentFolder, old));
+            }
+        }
+    }
+
+    private async Task PersistMetaAsync(CollectionMeta meta, CancellationToken cancellationToken)
+    {
+        await _host.PersistAsync(this, meta, cancellationToken).ConfigureAwait(false);
+        Meta = meta;
+    }
+
+    /// <summary>Groups of sealed segments worth merging, per partition: segments with few live rows, or many deleted rows.</summary>
+    private List<List<Segment>> PlanCompaction()
+    {
+        var o = _host.Options;
+        var groups = new List<List<Segment>>();
+        lock (_applyLock)
+        {
+            foreach (var byPartition in _sealed.GroupBy(s => s.PartitionId))
+            {
+                var candidates = byPartition
+                    .Where(s => s.Count - s.DeletedCount < o.SegmentMaxRows * o.CompactionSmallFraction
+                        || s.DeletedCount >= s.Count * o.CompactionDeletedFraction)
+                    .ToList();
+                var current = new List<Segment>();
+                long live = 0;
+                foreach (var s in candidates)
+                {
+                    var l = s.Count - s.DeletedCount;
+                    if (current.Count > 0 && live + l > o.SegmentMaxRows)
+                    {
+                        groups.Add(current);
+                        current = [];
+                        live = 0;
+                    }
+
+                    current.Add(s);
+                    live += l;
+                }
+
+                if (current.Count > 0)
+                {
+                    groups.Add(current);
+                }
+            }
+        }
+
+        // A lone segment is only worth rewriting when it carries deleted rows.
+        groups.RemoveAll(g => g.Count == 1 && g[0].DeletedCount == 0);
+        return groups;
+    }
+
+    /// <summary>Merges small segments and drops deleted rows. Each merge writes a new segment file, then swaps it in for its
+    /// sources under the apply lock (carrying over deletes that arrived meanwhile and re-pointing the key index), then
+    /// records the swap in the manifest, then deletes the sources' files. Readers holding the old segments keep them
+    /// until they finish. Returns the number of merges done.</summary>
+    public async Task<int> CompactAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var merges = 0;
+            foreach (var group in PlanCompaction())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                merges++;
+            }
+
+            return merges;
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    private async Task MergeAsync(List<Segment> sources, CancellationToken cancellationToken)
+    {
+        var parts = new List<RowBatch>(sources.Count);
+        var origins = new List<(Segment Segment, int Row)>();
+        var insertTs = new List<long>();
+        lock (_applyLock)
+        {
+            foreach (var s in sources)
+            {
+                var rows = new List<int>(s.Count - s.DeletedCount);
+                for (var r = 0; r < s.Count; r++)
+                {
+                    if (s.DeleteTsOf(r) == Segment.NotDeleted)
+                    {
+                        rows.Add(r);
+                        origins.Add((s, r));
+                    }
+                }
+
+                var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
+                parts.Add(s.Extract(span));
+                insertTs.AddRange(s.InsertTimestamps(span));
+            }
+        }
+
+        Segment? merged = null;
+        if (origins.Count > 0)
+        {
+            var batch = RowBatches.Concat(Schema, parts);
+            var id = _host.AllocateId();
+            var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(id));
+            SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs.ToArray());
+            merged = SegmentFile.Open(Fs, path, Schema, id);
+        }
+
+        var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
+        List<SegmentMeta> segments;
+        lock (_applyLock)
+        {
+            if (merged is not null)
+            {
+                using var snap = merged.Snapshot();
+                var keys = snap.GetColumn(pkIndex);
+                for (var i = 0; i < origins.Count; i++)
+                {
+                    var (src, row) = origins[i];
+                    var deletedAt = src.DeleteTsOf(row);
+                    if (deletedAt != Segment.NotDeleted)
+                    {
+                        merged.MarkDeleted(i, deletedAt);
+                        continue;
+                    }
+
+                    var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[i]) : new PrimaryKey(((StringColumn)keys).Values[i]!);
+                    if (key.Str is { } str)
+                    {
+                        _stringKeys[str] = new RowRef(merged, i);
+                    }
+                    else
+                    {
+                        _intKeys[key.Int] = new RowRef(merged, i);
+                    }
+                }
+
+                _sealed.Add(merged);
+            }
+
+            foreach (var s in sources)
+            {
+                _sealed.Remove(s);
+            }
+
+            _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
+            segments = [.. Meta.Segments.Where(m => !sources.Any(s => s.Id == m.Id))];
+            if (merged is not null)
+            {
+                segments.Add(new SegmentMeta { Id = merged.Id, PartitionId = merged.PartitionId, Rows = merged.Count });
+            }
+        }
+
+        await PersistMetaAsync(Meta with { Segments = segments }, cancellationToken).ConfigureAwait(false);
+        foreach (var s in sources)
+        {
+            Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));
+            if (s.DeleteFile is { } df)
+            {
+                Fs.Delete(Path.Combine(SegmentFolder, df));
+            }
+
+            s.Release();
+        }
+    }
+
+    /// <summary>Adds a partition (durably) and returns its id.</summary>
+    public async Task CreatePartitionAsync(string name, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Meta.Partitions.Any(p => p.Name == name))
+            {
+                Throw.Exists($"partition '{name}' already exists in collection '{Meta.Name}'");
+            }
+
+            if (Meta.Partitions.Count >= CatalogNames.MaxPartitions)
+            {
+                Throw.Capacity($"collection '{Meta.Name}' already has {CatalogNames.MaxPartitions} partitions");
+            }
+
+            var partitions = new List<PartitionMeta>(Meta.Partitions) { new() { Id = _host.AllocateId(), Name = name } };
+            await PersistMetaAsync(Meta with { Partitions = partitions }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>Drops a partition and all its rows. Records for it still in the WAL are refused when replayed.</summary>
+    public async Task DropPartitionAsync(string name, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (name == CatalogNames.DefaultPartition)
+        {
+            Throw.Invalid($"the default partition '{name}' cannot be dropped");
+        }
+
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var p = Meta.Partitions.FirstOrDefault(x => x.Name == name);
+            if (p is null)
+            {
+                Throw.NotFound($"partition '{name}' does not exist in collection '{Meta.Name}'");
+            }
+
+            // Drain the WAL so that nothing for this partition is still being applied.
+            await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
+            var partitions = Meta.Partitions.Where(x => x.Id != p.Id).ToList();
+            var segments = Meta.Segments.Where(x => x.PartitionId != p.Id).ToList();
+            await PersistMetaAsync(Meta with { Partitions = partitions, Segments = segments }, cancellationToken).ConfigureAwait(false);
+            var gone = new List<Segment>();
+            lock (_applyLock)
+            {
+                gone.AddRange(_sealed.Where(s => s.PartitionId == p.Id));
+                gone.AddRange(_frozen.Where(s => s.PartitionId == p.Id));
+                if (_growing.Remove(p.Id, out var g))
+                {
+                    gone.Add(g);
+                }
+
+                _sealed.RemoveAll(s => s.PartitionId == p.Id);
+                _frozen.RemoveAll(s => s.PartitionId == p.Id);
+                foreach (var k in _intKeys.Where(kv => kv.Value.Segment.PartitionId == p.Id).Select(kv => kv.Key).ToList())
+                {
+                    _intKeys.Remove(k);
+                }
+
+                foreach (var k in _stringKeys.Where(kv => kv.Value.Segment.PartitionId == p.Id).Select(kv => kv.Key).ToList())
+                {
+                    _stringKeys.Remove(k);
+                }
+            }
+
+            foreach (var s in gone)
+            {
+                if (s.IsSealed)
+                {
+                    Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));
+                    if (s.DeleteFile is { } df)
+                    {
+                        Fs.Delete(Path.Combine(SegmentFolder, df));
+                    }
+                }
+
+                s.Release();
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+            _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>Renames the collection (metadata only).</summary>
+    public async Task RenameAsync(string database, string name, CancellationToken cancellationToken)
+    {
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await PersistMetaAsync(Meta with { Database = database, Name = name }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+}

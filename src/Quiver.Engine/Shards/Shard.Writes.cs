@@ -1,0 +1,149 @@
+using Quiver.Catalog;
+using Quiver.Filtering;
+using Quiver.Writes;
+
+namespace Quiver.Shards;
+
+internal sealed partial class Shard
+{
+    /// <summary>Inserts or upserts a batch into a partition. The batch is validated as a whole first; then, under the
+    /// write gate, keys are checked against the index (an early, friendly refusal), a timestamp is taken and the record
+    /// queued on the WAL. The call returns once the record is durable (per the fsync policy) and applied; the apply step
+    /// re-checks key uniqueness, so two racing inserts of one key cannot both succeed.</summary>
+    public async Task<MutationResult> WriteAsync(
+        IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, bool upsert, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var partitionId = ResolvePartition(partition);
+        var batch = RowValidator.Build(Schema, rows, upsert, AllocateAutoIds);
+        var keys = new object[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            keys[i] = batch.Key(i).Boxed;
+        }
+
+        return await LogAndApplyAsync(
+            upsert ? WalRecords.Upsert : WalRecords.Insert,
+            ts => WalRecords.EncodeWrite(ts, partitionId, batch),
+            keys,
+            upsert ? null : () => RefuseExistingKeys(batch),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private void RefuseExistingKeys(RowBatch batch)
+    {
+        lock (_applyLock)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (Lookup(batch.Key(i)) is not null)
+                {
+                    Throw.Exists($"insert rejected, nothing written: row {i}: primary key {batch.Key(i)} already exists in collection '{Meta.Name}' (use upsert to replace it)");
+                }
+            }
+        }
+    }
+
+    /// <summary>Deletes rows by primary key; keys that do not exist are ignored. Returns the number deleted.</summary>
+    public async Task<MutationResult> DeleteAsync(IReadOnlyList<object> keys, string? partition, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var partitionId = partition is null ? WalRecords.AllPartitions : ResolvePartition(partition);
+        var pk = Schema.PrimaryKey;
+        var parsed = new List<PrimaryKey>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (keys[i] is null)
+            {
+                Throw.Invalid($"delete rejected, nothing written: key {i} is null");
+            }
+
+            parsed.Add(PrimaryKey.From(pk, keys[i], $"delete rejected, nothing written: key {i}"));
+        }
+
+        if (parsed.Count == 0)
+        {
+            Throw.Invalid("delete rejected: no primary keys given");
+        }
+
+        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), keys, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the rows matching a filter expression, evaluated when the delete is applied, so that it sees
+    /// every write logged before it. Returns the number deleted.</summary>
+    public async Task<MutationResult> DeleteAsync(string filter, IReadOnlyDictionary<string, object?>? parameters, string? partition, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (string.IsNullOrWhiteSpace(filter))
+        {
+            Throw.Invalid("delete rejected: an empty filter would delete every row; give a filter or primary keys");
+        }
+
+        var partitionId = partition is null ? WalRecords.AllPartitions : ResolvePartition(partition);
+        var parametersJson = ParametersToJson(parameters);
+
+        // Bind now so that a bad expression is refused before anything is logged.
+        _ = FilterPlan.Compile(filter, Schema, FilterParameters.FromJson(parametersJson));
+        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), [], null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Under the write gate: runs <paramref name="precheck"/>, takes the timestamp, queues the record; then waits
+    /// until it is durable and applied. The gate keeps timestamps in WAL order.</summary>
+    private async Task<MutationResult> LogAndApplyAsync(
+        byte type, Func<long, byte[]> encode, IReadOnlyList<object> keys, Action? precheck, CancellationToken cancellationToken)
+    {
+        Task<long> pending;
+        long ts;
+        long applied = 0;
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            precheck?.Invoke();
+            ts = _host.Clock.Next();
+            var payload = encode(ts);
+            Interlocked.Add(ref _walBytesSinceCheckpoint, payload.Length);
+            pending = _wal.AppendAsync(type, payload, _ => applied = ApplyLocked(type, payload), cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        await pending.ConfigureAwait(false);
+        return new MutationResult { Count = applied, Keys = keys, Timestamp = ts };
+    }
+
+    private long ApplyLocked(byte type, byte[] payload)
+    {
+        lock (_applyLock)
+        {
+            return Apply(type, payload, replay: false);
+        }
+    }
+
+    private long AllocateAutoIds(int count)
+    {
+        lock (_applyLock)
+        {
+            var first = _nextAutoId;
+            _nextAutoId += count;
+            return first;
+        }
+    }
+
+    private long ResolvePartition(string? name)
+    {
+        name ??= CatalogNames.DefaultPartition;
+        foreach (var p in Meta.Partitions)
+        {
+            if (p.Name == name)
+            {
+                return p.Id;
+            }
+        }
+
+        Throw.NotFound($"partition '{name}' does not exist in collection '{Meta.Name}'");
+        return 0;
+    }
+}

@@ -1,0 +1,485 @@
+using System.Text.Json;
+using Quiver.Catalog;
+using Quiver.Filtering;
+using Quiver.Segments;
+using Quiver.Storage;
+using Quiver.Writes;
+
+namespace Quiver.Shards;
+
+/// <summary>Where a live primary key's row is.</summary>
+internal readonly record struct RowRef(Segment Segment, int Row);
+
+/// <summary>The unit of ownership of a collection's data: one WAL stream, its growing and sealed segments, the primary
+/// key index and the delete marks. All writes go WAL first, then are applied to memory in LSN order on the WAL's
+/// writer thread (<see cref="Apply"/>), under <see cref="_applyLock"/>; reads take a snapshot under the same lock
+/// and then run without it. Files: {CollectionsRoot}/{collectionId}/segments/*.qseg|*.qdel and .../wal/*.wal.</summary>
+internal sealed partial class Shard : IAsyncDisposable
+{
+    private readonly IShardHost _host;
+    private readonly Lock _applyLock = new();
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly SemaphoreSlim _maintenanceGate = new(1, 1);
+    private readonly List<Segment> _sealed = [];
+    private readonly List<Segment> _frozen = [];
+    private readonly Dictionary<long, Segment> _growing = [];
+    private readonly Dictionary<long, RowRef> _intKeys = [];
+    private readonly Dictionary<string, RowRef> _stringKeys = new(StringComparer.Ordinal);
+    private Wal _wal = null!;
+    private long _appliedTs;
+    private long _nextAutoId;
+    private long _walBytesSinceCheckpoint;
+    private int _disposed;
+
+    private Shard(IShardHost host, CollectionMeta meta)
+    {
+        _host = host;
+        Meta = meta;
+        Schema = meta.Schema;
+        Folder = Path.Combine(host.CollectionsRoot, meta.Id.ToString("D20", System.Globalization.CultureInfo.InvariantCulture));
+        SegmentFolder = Path.Combine(Folder, "segments");
+        WalFolder = Path.Combine(Folder, "wal");
+        _nextAutoId = meta.NextAutoId;
+        _appliedTs = 0;
+    }
+
+    public CollectionSchema Schema { get; }
+
+    public long CollectionId => Meta.Id;
+
+    /// <summary>The metadata as last made durable (or being made durable).</summary>
+    public CollectionMeta Meta { get; private set; }
+
+    public string Folder { get; }
+
+    public string SegmentFolder { get; }
+
+    public string WalFolder { get; }
+
+    /// <summary>What recovery found in the WAL on open (a truncated torn tail, records replayed).</summary>
+    public WalReadReport? RecoveryReport { get; private set; }
+
+    private IFileSystem Fs => _host.FileSystem;
+
+    private bool IsIntKey => Schema.PrimaryKey.DataType == DataType.Int64;
+
+    /// <summary>Creates the folders of a new collection and opens it.</summary>
+    public static Task<Shard> CreateAsync(IShardHost host, CollectionMeta meta, CancellationToken cancellationToken)
+    {
+        var shard = new Shard(host, meta);
+        host.FileSystem.CreateDirectory(shard.SegmentFolder);
+        host.FileSystem.CreateDirectory(shard.WalFolder);
+        host.FileSystem.SyncDirectory(shard.Folder);
+        return OpenAsync(host, meta, cancellationToken);
+    }
+
+    /// <summary>Recovery: maps and verifies the sealed segments of the manifest, applies their delete files, rebuilds the
+    /// key index, removes files the manifest does not name (left by a crash mid-flush or mid-compaction), then replays
+    /// the WAL from the checkpoint.</summary>
+    public static Task<Shard> OpenAsync(IShardHost host, CollectionMeta meta, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var shard = new Shard(host, meta);
+        try
+        {
+            shard.Recover();
+        }
+        catch
+        {
+            shard.ReleaseAll();
+            throw;
+        }
+
+        return Task.FromResult(shard);
+    }
+
+    private void Recover()
+    {
+        Fs.CreateDirectory(SegmentFolder);
+        Fs.CreateDirectory(WalFolder);
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var sm in Meta.Segments)
+        {
+            var path = Path.Combine(SegmentFolder, sm.FileName);
+            if (!Fs.FileExists(path))
+            {
+                Throw.Corrupt(path, $"segment {sm.Id} named by the manifest is missing");
+            }
+
+            var seg = SegmentFile.Open(Fs, path, Schema, sm.Id);
+            _sealed.Add(seg);
+            keep.Add(sm.FileName);
+            if (seg.PartitionId != sm.PartitionId || seg.Count != sm.Rows)
+            {
+                Throw.Corrupt(path, $"holds {seg.Count} rows of partition {seg.PartitionId}; the manifest says {sm.Rows} rows of partition {sm.PartitionId}");
+            }
+
+            if (sm.DeleteFile is { } df)
+            {
+                keep.Add(df);
+                foreach (var (row, ts) in DeleteFile.Read(Fs, Path.Combine(SegmentFolder, df), sm.Id, seg.Count))
+                {
+                    seg.MarkDeleted(row, ts);
+                }
+
+                seg.PersistedDeleteVersion = seg.DeleteVersion;
+                seg.DeleteFile = df;
+            }
+
+            _appliedTs = Math.Max(_appliedTs, seg.MaxInsertTs);
+        }
+
+        _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
+        foreach (var seg in _sealed)
+        {
+            IndexLiveRows(seg);
+        }
+
+        foreach (var file in Fs.ListFiles(SegmentFolder))
+        {
+            if (!keep.Contains(Path.GetFileName(file)))
+            {
+                Fs.Delete(file);
+            }
+        }
+
+        _wal = Wal.Open(Fs, WalFolder, WalOptionsFor(_host.Options));
+        RecoveryReport = _wal.Replay(Meta.CheckpointLsn, record =>
+        {
+            _walBytesSinceCheckpoint += record.Payload.Length;
+            lock (_applyLock)
+            {
+                try
+                {
+                    Apply(record.Type, record.Payload.Span, replay: true);
+                }
+                catch (QuiverException ex) when (ex.Code is QuiverErrorCode.AlreadyExists or QuiverErrorCode.NotFound)
+                {
+                    // The original write was refused at apply time in the same way; it changed nothing then either.
+                }
+            }
+        });
+        _host.Clock.Observe(_appliedTs);
+    }
+
+    internal static WalOptions WalOptionsFor(QuiverOptions o) => new()
+    {
+        FsyncPolicy = o.Durability switch
+        {
+            DurabilityMode.Interval => FsyncPolicy.Interval,
+            DurabilityMode.Never => FsyncPolicy.Never,
+            _ => FsyncPolicy.Always,
+        },
+        FsyncInterval = o.FsyncInterval,
+    };
+
+    private void IndexLiveRows(Segment seg)
+    {
+        using var snap = seg.Snapshot();
+        var keys = snap.GetColumn(Schema.IndexOf(Schema.PrimaryKey.Name));
+        for (var row = 0; row < seg.Count; row++)
+        {
+            if (seg.DeleteTsOf(row) != Segment.NotDeleted)
+            {
+                continue;
+            }
+
+            if (keys is Int64Column ic)
+            {
+                _intKeys[ic.Values[row]] = new RowRef(seg, row);
+            }
+            else
+            {
+                _stringKeys[((StringColumn)keys).Values[row]!] = new RowRef(seg, row);
+            }
+        }
+    }
+
+    /// <summary>Applies one logged write to memory. Called in LSN order, under <see cref="_applyLock"/>, by the WAL's
+    /// writer after the record is durable, and by recovery. Deterministic: the same records in the same order give the
+    /// same state, which is what makes replay exact. Returns the number of rows written or deleted; throws
+    /// <see cref="QuiverException"/> (AlreadyExists, NotFound) for a write refused at this point, which then changes nothing.</summary>
+    private long Apply(byte type, ReadOnlySpan<byte> payload, bool replay)
+    {
+        switch (type)
+        {
+            case WalRecords.Insert:
+            case WalRecords.Upsert:
+            {
+                var (ts, partition, batch) = WalRecords.DecodeWrite(Schema, payload);
+                Advance(ts);
+                return ApplyWrite(ts, partition, batch, type == WalRecords.Upsert, replay);
+            }
+
+            case WalRecords.DeleteKeys:
+            {
+                var (ts, partition, keys) = WalRecords.DecodeDeleteKeys(payload);
+                Advance(ts);
+                var n = 0L;
+                foreach (var k in keys)
+                {
+                    n += DeleteKey(k, partition, ts) ? 1 : 0;
+                }
+
+                return n;
+            }
+
+            case WalRecords.DeleteFilter:
+            {
+                var (ts, partition, filter, parametersJson) = WalRecords.DecodeDeleteFilter(payload);
+                Advance(ts);
+                return ApplyDeleteByFilter(ts, partition, filter, parametersJson);
+            }
+
+            default:
+                throw new CorruptionException(WalFolder, $"unknown WAL record type {type}");
+        }
+    }
+
+    private void Advance(long ts)
+    {
+        if (ts > _appliedTs)
+        {
+            _appliedTs = ts;
+        }
+    }
+
+    private long ApplyWrite(long ts, long partitionId, RowBatch batch, bool upsert, bool replay)
+    {
+        if (!HasPartitionId(partitionId))
+        {
+            throw new QuiverException(QuiverErrorCode.NotFound, $"partition {partitionId} of collection '{Meta.Name}' was dropped before the write was applied");
+        }
+
+        if (!upsert)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (Lookup(batch.Key(i)) is not null)
+                {
+                    throw new QuiverException(QuiverErrorCode.AlreadyExists,
+                        $"insert rejected, nothing written: row {i}: primary key {batch.Key(i)} already exists in collection '{Meta.Name}' (use upsert to replace it)");
+                }
+            }
+        }
+        else
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                DeleteKey(batch.Key(i), WalRecords.AllPartitions, ts);
+            }
+        }
+
+        var done = 0;
+        while (done < batch.Count)
+        {
+            var seg = GrowingFor(partitionId);
+            var n = batch.Count - done;
+            var at = seg.Append(batch, done, n, ts);
+            for (var i = 0; i < n; i++)
+            {
+                var key = batch.Key(done + i);
+                if (key.Str is { } s)
+                {
+                    _stringKeys[s] = new RowRef(seg, at + i);
+                }
+                else
+                {
+                    _intKeys[key.Int] = new RowRef(seg, at + i);
+                    if (Schema.PrimaryKey.AutoId && key.Int >= _nextAutoId)
+                    {
+                        _nextAutoId = key.Int + 1;
+                    }
+                }
+            }
+
+            done += n;
+            if (!replay && NeedsSeal(seg))
+            {
+                RequestMaintenance();
+            }
+        }
+
+        return batch.Count;
+    }
+
+    private bool NeedsSeal(Segment seg) =>
+        seg.Count >= _host.Options.SegmentMaxRows || seg.VectorBytes >= _host.Options.SegmentMaxVectorBytes;
+
+    private Segment GrowingFor(long partitionId)
+    {
+        if (!_growing.TryGetValue(partitionId, out var seg))
+        {
+            seg = Segment.CreateGrowing(_host.AllocateId(), partitionId, Schema);
+            _growing[partitionId] = seg;
+        }
+
+        return seg;
+    }
+
+    private RowRef? Lookup(PrimaryKey key)
+    {
+        if (key.Str is { } s)
+        {
+            return _stringKeys.TryGetValue(s, out var r) ? r : null;
+        }
+
+        return _intKeys.TryGetValue(key.Int, out var ri) ? ri : null;
+    }
+
+    private bool DeleteKey(PrimaryKey key, long partitionId, long ts)
+    {
+        if (Lookup(key) is not { } where)
+        {
+            return false;
+        }
+
+        if (partitionId != WalRecords.AllPartitions && where.Segment.PartitionId != partitionId)
+        {
+            return false;
+        }
+
+        where.Segment.MarkDeleted(where.Row, ts);
+        RemoveKey(key);
+        return true;
+    }
+
+    private void RemoveKey(PrimaryKey key)
+    {
+        if (key.Str is { } s)
+        {
+            _stringKeys.Remove(s);
+        }
+        else
+        {
+            _intKeys.Remove(key.Int);
+        }
+    }
+
+    private long ApplyDeleteByFilter(long ts, long partitionId, string filter, string parametersJson)
+    {
+        var parameters = FilterParameters.FromJson(parametersJson);
+        var compiled = FilterPlan.Compile(filter, Schema, parameters);
+        var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
+        long n = 0;
+        foreach (var seg in AllSegments())
+        {
+            if (partitionId != WalRecords.AllPartitions && seg.PartitionId != partitionId)
+            {
+                continue;
+            }
+
+            using var snap = seg.Snapshot();
+            var match = snap.Visible(ts - 1);
+            if (compiled is not null)
+            {
+                match.And(compiled.Evaluate(snap));
+            }
+
+            var keys = snap.GetColumn(pkIndex);
+            for (var row = match.NextSet(0); row >= 0; row = match.NextSet(row + 1))
+            {
+                var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[row]) : new PrimaryKey(((StringColumn)keys).Values[row]!);
+                if (DeleteKey(key, partitionId, ts))
+                {
+                    n++;
+                }
+            }
+        }
+
+        return n;
+    }
+
+    private IEnumerable<Segment> AllSegments()
+    {
+        foreach (var s in _sealed)
+        {
+            yield return s;
+        }
+
+        foreach (var s in _frozen)
+        {
+            yield return s;
+        }
+
+        foreach (var s in _growing.Values)
+        {
+            yield return s;
+        }
+    }
+
+    private bool HasPartitionId(long id)
+    {
+        foreach (var p in Meta.Partitions)
+        {
+            if (p.Id == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void ReleaseAll()
+    {
+        foreach (var s in _sealed)
+        {
+            s.Release();
+        }
+
+        foreach (var s in _frozen)
+        {
+            s.Release();
+        }
+
+        foreach (var s in _growing.Values)
+        {
+            s.Release();
+        }
+
+        _sealed.Clear();
+        _frozen.Clear();
+        _growing.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        StopMaintenance();
+        await _maintenanceGate.WaitAsync().ConfigureAwait(false);
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_wal is not null)
+            {
+                await _wal.DisposeAsync().ConfigureAwait(false);
+            }
+
+            lock (_applyLock)
+            {
+                ReleaseAll();
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+            _maintenanceGate.Release();
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new QuiverException(QuiverErrorCode.Unavailable, $"collection '{Meta.Name}' is closed");
+        }
+    }
+
+    internal static string ParametersToJson(IReadOnlyDictionary<string, object?>? parameters) =>
+        parameters is null || parameters.Count == 0 ? "{}" : JsonSerializer.Serialize(parameters);
+}
