@@ -1,10 +1,14 @@
+using System.CommandLine;
+using Quiver.Cli.Quickstart;
+
 namespace Quiver.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("usage: quiver <command>");
-        return args.Length == 0 ? 2 : 0;
+        var root = new RootCommand("Quiver: a vector database. Embedded over a local folder, or as a Milvus-compatible server.");
+        root.Subcommands.Add(QuickstartCommand.Create());
+        return root.Parse(args).InvokeAsync();
     }
 }
