@@ -438,6 +438,47 @@ public class WalTests
     }
 
     [Fact]
+    public async Task Interval_FailedBackgroundFsync_BreaksTheLog()
+    {
+        using var temp = new TempFolder();
+        var faults = new FaultInjectingFileSystem();
+        IFileSystem fs = faults;
+        var options = new WalOptions { FsyncPolicy = FsyncPolicy.Interval, FsyncInterval = TimeSpan.FromMilliseconds(10) };
+        await using var wal = Wal.Open(fs, temp.Path, options);
+        faults.FailNextSync();
+        Assert.Equal(1, await wal.AppendAsync(1, Payload(1)));
+        await WaitUntilAsync(() =>
+        {
+            try
+            {
+                _ = wal.AppendAsync(1, Payload(2));
+                return false;
+            }
+            catch (QuiverException ex) when (ex.Code == QuiverErrorCode.Unavailable)
+            {
+                Assert.IsType<QuiverException>(ex.InnerException);
+                return true;
+            }
+        });
+        Assert.Equal(0, wal.LastSyncedLsn);
+    }
+
+    [Fact]
+    public async Task Never_FailedFinalFsync_DisposeThrows()
+    {
+        using var temp = new TempFolder();
+        var faults = new FaultInjectingFileSystem();
+        IFileSystem fs = faults;
+        var wal = Wal.Open(fs, temp.Path, new WalOptions { FsyncPolicy = FsyncPolicy.Never });
+        Assert.Equal(1, await wal.AppendAsync(1, Payload(1)));
+        Assert.Equal(0, wal.LastSyncedLsn);
+        faults.FailNextSync();
+        var ex = await Assert.ThrowsAsync<QuiverException>(async () => await wal.DisposeAsync());
+        Assert.Equal(QuiverErrorCode.Unavailable, ex.Code);
+        await wal.DisposeAsync();
+    }
+
+    [Fact]
     public async Task RotateFailure_FaultsRotateOnly_AndLogStaysConsistent()
     {
         using var temp = new TempFolder();
