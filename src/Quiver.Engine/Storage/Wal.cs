@@ -62,19 +62,19 @@ internal sealed partial class Wal : IAsyncDisposable
     /// <summary>The LSN the next appended record gets: one past the last record written.</summary>
     public long NextLsn => Volatile.Read(ref _nextLsn);
 
-    /// <summary>The highest LSN whose append was acknowledged under the fsync policy (its callback has run or is running).
-    /// Under <see cref="FsyncPolicy.Always"/> it is on stable storage; see <see cref="LastSyncedLsn"/> for the others.</summary>
+    /// <summary>The highest LSN that is durable under the fsync policy: written, and under <see cref="FsyncPolicy.Always"/>
+    /// fsynced (see <see cref="LastSyncedLsn"/> for the others). Its callback may still be running.</summary>
     public long LastDurableLsn => Volatile.Read(ref _lastDurableLsn);
 
     /// <summary>The highest LSN known to be fsynced.</summary>
     public long LastSyncedLsn => Volatile.Read(ref _lastSyncedLsn);
 
     /// <summary>The folder of the log.</summary>
-    public string Directory => _directory;
+    public string DirectoryPath => _directory;
 
     /// <summary>Opens the log in <paramref name="directory"/> (created if missing). If the folder holds no log, a first
     /// file starting at <paramref name="firstLsnHint"/> (default 1) is created and the log accepts appends at once;
-    /// otherwise call <see cref="Replay"/> before appending. The caller holds the data folder's lock: two
+    /// otherwise the hint is ignored and <see cref="Replay"/> must run before any append. The caller holds the data folder's lock: two
     /// <see cref="Wal"/> objects on one folder corrupt it.</summary>
     public static Wal Open(IFileSystem fs, string directory, WalOptions? options = null, long? firstLsnHint = null)
     {
