@@ -23,9 +23,12 @@ public sealed partial class QuiverEngine : IAsyncDisposable
     private long _nextId;
     private int _disposed;
 
-    private QuiverEngine(string path, QuiverOptions options, IFileSystem fs, IDisposable folderLock, ManifestData manifest)
+    private readonly IMetaStore _metaStore;
+
+    private QuiverEngine(string path, QuiverOptions options, IFileSystem fs, IMetaStore metaStore, IDisposable folderLock, ManifestData manifest)
     {
         Path = path;
+        _metaStore = metaStore;
         Options = options;
         _lock = folderLock;
         _databases = manifest.Databases;
@@ -57,18 +60,19 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         QuiverEngine? engine = null;
         try
         {
-            var manifest = ManifestFile.Read(fs, path);
+            var metaStore = new FileMetaStore(fs, path);
+            var manifest = metaStore.Read();
             var fresh = manifest is null;
             manifest ??= new ManifestData
             {
                 NextId = 2,
                 Databases = [new DatabaseMeta { Id = 1, Name = CatalogNames.DefaultDatabase }],
             };
-            engine = new QuiverEngine(path, options, fs, folderLock, manifest);
+            engine = new QuiverEngine(path, options, fs, metaStore, folderLock, manifest);
             fs.CreateDirectory(engine._host.CollectionsRoot);
             if (fresh)
             {
-                ManifestFile.Write(fs, path, manifest);
+                metaStore.Write(manifest);
             }
 
             var notes = ImmutableArray.CreateBuilder<string>();
@@ -172,7 +176,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
                 Databases = _databases,
                 Collections = collections,
             };
-            ManifestFile.Write(_host.FileSystem, Path, manifest);
+            _metaStore.Write(manifest);
         }
         finally
         {

@@ -25,7 +25,7 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly Dictionary<long, Segment> _growing = [];
     private readonly Dictionary<long, RowRef> _intKeys = [];
     private readonly Dictionary<string, RowRef> _stringKeys = new(StringComparer.Ordinal);
-    private Wal _wal = null!;
+    private IWal _wal = null!;
     private long _appliedTs;
     private long _nextAutoId;
     private long _walBytesSinceCheckpoint;

@@ -6,7 +6,7 @@ namespace Quiver.Storage;
 /// files of a folder of its own, written by one background thread in groups (group commit). See docs/format-wal.md.
 /// <para>Lifecycle: <see cref="Open"/>; then <see cref="Replay"/> once if the folder held a log; then appends from any
 /// number of threads; then <see cref="DisposeAsync"/>. All members are thread-safe.</para></summary>
-internal sealed partial class Wal : IAsyncDisposable
+internal sealed partial class Wal : IWal
 {
     private readonly IFileSystem _fs;
     private readonly string _directory;
