@@ -2,12 +2,14 @@
 # Installs what the benchmarks under bench/ need, from Debian's packages only, and only what is missing. Idempotent.
 #   dataset-fashion-mnist  the real data set (IDX files)
 #   python3-faiss, python3-numpy, python3-threadpoolctl  the FAISS peer (run with Debian's /usr/bin/python3)
+#   libopenblas0-pthread   OpenBLAS as the system libblas.so.3: without it FAISS's batched search runs on the
+#                          reference (netlib) BLAS of libblas3, which is many times slower and no fair peer
 #   linux-perf             optional: profiles of the search path
 # Prints the data folder on its last line.
 set -euo pipefail
 
 need=()
-for pkg in dataset-fashion-mnist python3-faiss python3-numpy python3-threadpoolctl; do
+for pkg in dataset-fashion-mnist python3-faiss python3-numpy python3-threadpoolctl libopenblas0-pthread; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     need+=("$pkg")
   fi
