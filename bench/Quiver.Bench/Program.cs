@@ -1,0 +1,36 @@
+using Quiver.Bench;
+
+const string Usage = """
+    usage: Quiver.Bench <command> [--option value ...]
+      ingest --dim 768 --rows N --batch B --policy Always|Interval|Never [--clients C] [--dir D] [--json out.json]
+      flat   --data fashion-mnist [--data-dir D] --queries Q --k 10 [--batch 100] [--json out.json]
+    Figures are printed as 'name value unit' lines; --json writes them as one object.
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+try
+{
+    var options = new CommandLine(args.Skip(1));
+    return args[0] switch
+    {
+        "ingest" => await IngestBench.RunAsync(options),
+        "flat" => await FlatBench.RunAsync(options),
+        _ => Fail($"unknown command '{args[0]}'"),
+    };
+}
+catch (ArgumentException e)
+{
+    return Fail(e.Message);
+}
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine(message);
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
