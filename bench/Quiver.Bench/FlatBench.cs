@@ -157,12 +157,10 @@ internal static class FlatBench
 
     /// <summary>Times two pieces of the engine's search path in isolation: the kernel over the segment's memory-mapped
     /// vectors (the managed-copy kernel above reads the same bytes from the GC heap), and the visibility bitmap that every
-    /// search call builds. The shard is reached through the engine's private <c>Require</c>, which is no public API.</summary>
+    /// search call builds. The shard comes from the engine's internal <c>ShardOf</c>.</summary>
     private static (List<double> MappedKernelMs, List<double> VisibilityMs) EnginePieces(QuiverEngine engine, float[][] queries, int warmup)
     {
-        var require = typeof(QuiverEngine).GetMethod("Require", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
-            ?? throw new InvalidOperationException("QuiverEngine.Require not found");
-        var shard = (Shards.Shard)require.Invoke(engine, [null, Collection])!;
+        var shard = engine.ShardOf(Collection);
         using var view = shard.AcquireView([]);
         var snap = view.Segments[0];
         var vectors = snap.Vectors[shard.Schema.IndexOf("image")];

@@ -280,6 +280,9 @@ public sealed partial class QuiverEngine
         }
     }
 
+    /// <summary>The shard of a collection, for tools in this repository (benchmarks, tests) that look below the API.</summary>
+    internal Shard ShardOf(string name, string? database = null) => Require(database, name);
+
     private Shard Require(string? database, string name)
     {
         ThrowIfDisposed();

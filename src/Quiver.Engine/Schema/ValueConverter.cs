@@ -107,50 +107,74 @@ internal static class ValueConverter
     /// <summary>Converts and checks a vector: dimension, finite components, and non-zero under cosine.</summary>
     public static float[]? ConvertVector(FieldSchema field, object value, out string? error)
     {
+        var v = new float[field.Dimension!.Value];
+        return CopyVector(field, value, v, out error) ? v : null;
+    }
+
+    /// <summary>Checks a vector and copies it into <paramref name="destination"/> (of the field's dimension) without an
+    /// intermediate copy for the common float[] / ReadOnlyMemory&lt;float&gt; inputs. False with an error text if invalid.</summary>
+    public static bool CopyVector(FieldSchema field, object value, Span<float> destination, out string? error)
+    {
         error = null;
-        float[]? v = value switch
+        ReadOnlySpan<float> source;
+        float[]? converted = null;
+        switch (value)
         {
-            float[] fa => (float[])fa.Clone(),
-            ReadOnlyMemory<float> rm => rm.ToArray(),
-            Memory<float> m => m.ToArray(),
-            double[] da => Array.ConvertAll(da, x => (float)x),
-            IReadOnlyList<float> fl => [.. fl],
-            JsonElement { ValueKind: JsonValueKind.Array } je => FromJson(je),
-            JsonArray ja => FromJson(JsonSerializer.SerializeToElement(ja)),
-            IEnumerable e and not string => FromEnumerable(e),
-            _ => null,
-        };
-        if (v is null)
-        {
-            error = $"expected a FloatVector of dimension {field.Dimension}, got {Describe(value)}";
-            return null;
+            case float[] fa:
+                source = fa;
+                break;
+            case ReadOnlyMemory<float> rm:
+                source = rm.Span;
+                break;
+            case Memory<float> m:
+                source = m.Span;
+                break;
+            default:
+                converted = value switch
+                {
+                    double[] da => Array.ConvertAll(da, x => (float)x),
+                    IReadOnlyList<float> fl => [.. fl],
+                    JsonElement { ValueKind: JsonValueKind.Array } je => FromJson(je),
+                    JsonArray ja => FromJson(JsonSerializer.SerializeToElement(ja)),
+                    IEnumerable e and not string => FromEnumerable(e),
+                    _ => null,
+                };
+                if (converted is null)
+                {
+                    error = $"expected a FloatVector of dimension {field.Dimension}, got {Describe(value)}";
+                    return false;
+                }
+
+                source = converted;
+                break;
         }
 
-        if (v.Length != field.Dimension)
+        if (source.Length != field.Dimension)
         {
-            error = $"vector has dimension {v.Length}, expected {field.Dimension}";
-            return null;
+            error = $"vector has dimension {source.Length}, expected {field.Dimension}";
+            return false;
         }
 
         var zero = true;
-        for (var i = 0; i < v.Length; i++)
+        for (var i = 0; i < source.Length; i++)
         {
-            if (!float.IsFinite(v[i]))
+            if (!float.IsFinite(source[i]))
             {
-                error = $"vector component {i} is {v[i].ToString(CultureInfo.InvariantCulture)}; components must be finite";
-                return null;
+                error = $"vector component {i} is {source[i].ToString(CultureInfo.InvariantCulture)}; components must be finite";
+                return false;
             }
 
-            zero &= v[i] == 0f;
+            zero &= source[i] == 0f;
         }
 
         if (zero && field.Metric == MetricType.Cosine)
         {
             error = "zero vector cannot be compared under COSINE";
-            return null;
+            return false;
         }
 
-        return v;
+        source.CopyTo(destination);
+        return true;
     }
 
     public static JsonElement? ConvertJson(object value, out string? error)

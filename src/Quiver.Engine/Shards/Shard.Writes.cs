@@ -22,9 +22,18 @@ internal sealed partial class Shard
             keys[i] = batch.Key(i).Boxed;
         }
 
+        // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
         return await LogAndApplyAsync(
             upsert ? WalRecords.Upsert : WalRecords.Insert,
             ts => WalRecords.EncodeWrite(ts, partitionId, batch),
+            (ts, _) =>
+            {
+                lock (_applyLock)
+                {
+                    Advance(ts);
+                    return ApplyWrite(ts, partitionId, batch, upsert, replay: false);
+                }
+            },
             keys,
             upsert ? null : () => RefuseExistingKeys(batch),
             cancellationToken).ConfigureAwait(false);
@@ -66,7 +75,7 @@ internal sealed partial class Shard
             Throw.Invalid("delete rejected: no primary keys given");
         }
 
-        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), keys, null, cancellationToken).ConfigureAwait(false);
+        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), ApplyLogged(WalRecords.DeleteKeys), keys, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the rows matching a filter expression, evaluated when the delete is applied, so that it sees
@@ -84,13 +93,14 @@ internal sealed partial class Shard
 
         // Bind now so that a bad expression is refused before anything is logged.
         _ = FilterPlan.Compile(filter, Schema, FilterParameters.FromJson(parametersJson));
-        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), [], null, cancellationToken).ConfigureAwait(false);
+        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Under the write gate: runs <paramref name="precheck"/>, takes the timestamp, queues the record; then waits
     /// until it is durable and applied. The gate keeps timestamps in WAL order.</summary>
     private async Task<MutationResult> LogAndApplyAsync(
-        byte type, Func<long, byte[]> encode, IReadOnlyList<object> keys, Action? precheck, CancellationToken cancellationToken)
+        byte type, Func<long, ReadOnlyMemory<byte>> encode, Func<long, ReadOnlyMemory<byte>, long> apply, IReadOnlyList<object> keys, Action? precheck,
+        CancellationToken cancellationToken)
     {
         Task<long> pending;
         long ts;
@@ -103,7 +113,7 @@ internal sealed partial class Shard
             ts = _host.Clock.Next();
             var payload = encode(ts);
             Interlocked.Add(ref _walBytesSinceCheckpoint, payload.Length);
-            pending = _wal.AppendAsync(type, payload, _ => applied = ApplyLocked(type, payload), cancellationToken);
+            pending = _wal.AppendAsync(type, payload, _ => applied = apply(ts, payload), cancellationToken);
         }
         finally
         {
@@ -114,13 +124,13 @@ internal sealed partial class Shard
         return new MutationResult { Count = applied, Keys = keys, Timestamp = ts };
     }
 
-    private long ApplyLocked(byte type, byte[] payload)
+    private Func<long, ReadOnlyMemory<byte>, long> ApplyLogged(byte type) => (_, payload) =>
     {
         lock (_applyLock)
         {
-            return Apply(type, payload, replay: false);
+            return Apply(type, payload.Span, replay: false);
         }
-    }
+    };
 
     private long AllocateAutoIds(int count)
     {

@@ -14,13 +14,13 @@ internal static class WalRecords
     /// <summary>Partition id meaning "every partition" in delete records.</summary>
     public const long AllPartitions = -1;
 
-    public static byte[] EncodeWrite(long ts, long partitionId, RowBatch batch)
+    public static ReadOnlyMemory<byte> EncodeWrite(long ts, long partitionId, RowBatch batch)
     {
-        var w = new ByteWriter(64 + (batch.Count * 64));
+        var w = new ByteWriter(16 + batch.EstimateEncodedSize());
         w.I64(ts);
         w.I64(partitionId);
         batch.Encode(w);
-        return w.WrittenSpan.ToArray();
+        return w.WrittenMemory;
     }
 
     public static (long Ts, long PartitionId, RowBatch Batch) DecodeWrite(CollectionSchema schema, ReadOnlySpan<byte> payload)
@@ -32,7 +32,7 @@ internal static class WalRecords
         return (ts, partition, batch);
     }
 
-    public static byte[] EncodeDeleteKeys(long ts, long partitionId, IReadOnlyList<PrimaryKey> keys)
+    public static ReadOnlyMemory<byte> EncodeDeleteKeys(long ts, long partitionId, IReadOnlyList<PrimaryKey> keys)
     {
         var w = new ByteWriter(32 + (keys.Count * 12));
         w.I64(ts);
@@ -52,7 +52,7 @@ internal static class WalRecords
             }
         }
 
-        return w.WrittenSpan.ToArray();
+        return w.WrittenMemory;
     }
 
     public static (long Ts, long PartitionId, List<PrimaryKey> Keys) DecodeDeleteKeys(ReadOnlySpan<byte> payload)
@@ -70,14 +70,14 @@ internal static class WalRecords
         return (ts, partition, keys);
     }
 
-    public static byte[] EncodeDeleteFilter(long ts, long partitionId, string filter, string parametersJson)
+    public static ReadOnlyMemory<byte> EncodeDeleteFilter(long ts, long partitionId, string filter, string parametersJson)
     {
         var w = new ByteWriter(64 + (filter.Length * 2));
         w.I64(ts);
         w.I64(partitionId);
         w.Str(filter);
         w.Str(parametersJson);
-        return w.WrittenSpan.ToArray();
+        return w.WrittenMemory;
     }
 
     public static (long Ts, long PartitionId, string Filter, string ParametersJson) DecodeDeleteFilter(ReadOnlySpan<byte> payload)

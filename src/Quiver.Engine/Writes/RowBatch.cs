@@ -70,6 +70,39 @@ internal sealed class RowBatch
 
     public int PrimaryKeyIndex => Schema.Fields.IndexOf(Schema.PrimaryKey);
 
+    /// <summary>A close upper estimate of <see cref="Encode"/>'s output, so the writer is sized once.</summary>
+    public int EstimateEncodedSize()
+    {
+        long size = 16;
+        for (var f = 0; f < Columns.Length; f++)
+        {
+            var c = Columns[f];
+            size += 1 + (c.Nulls is null ? 0 : Count);
+            if (c.Vectors is { } v)
+            {
+                size += (long)v.Length * sizeof(float);
+            }
+            else if (c.Strings is { } strings)
+            {
+                foreach (var s in strings)
+                {
+                    size += 4 + (s is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(s.Length));
+                }
+            }
+            else if (c.Json is not null)
+            {
+                size += Count * 64L;
+            }
+            else
+            {
+                size += Count * 8L;
+            }
+        }
+
+        size += 1 + (Dynamic is null ? 0 : Count * 64L);
+        return (int)Math.Min(size, Array.MaxLength);
+    }
+
     public PrimaryKey Key(int row)
     {
         var c = Columns[PrimaryKeyIndex];

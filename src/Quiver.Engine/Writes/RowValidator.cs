@@ -85,11 +85,8 @@ internal static class RowValidator
                 string? error;
                 if (field.IsVector)
                 {
-                    var v = ValueConverter.ConvertVector(field, value, out error);
-                    if (error is null)
-                    {
-                        v.AsSpan().CopyTo(columns[f].Vectors.AsSpan(row * field.Dimension!.Value));
-                    }
+                    var dim = field.Dimension!.Value;
+                    ValueConverter.CopyVector(field, value, columns[f].Vectors.AsSpan(row * dim, dim), out error);
                 }
                 else
                 {
