@@ -110,8 +110,8 @@ internal sealed class FieldNode(int position, string token, int index, FieldSche
     {
         var invalid = ctx.Nulls(Index, Name);
         return Type == FilterType.Integer
-            ? new NumericVector { IsInteger = true, Longs = ctx.Column<Int64Column>(Index, Name).Values, Invalid = invalid }
-            : new NumericVector { Doubles = ctx.Column<DoubleColumn>(Index, Name).Values, Invalid = invalid };
+            ? new NumericVector { IsInteger = true, Longs = ctx.Column<Int64Column>(Index, Name).Values[..ctx.RowCount], Invalid = invalid }
+            : new NumericVector { Doubles = ctx.Column<DoubleColumn>(Index, Name).Values[..ctx.RowCount], Invalid = invalid };
     }
 
     public override Scalar GetRow(EvalContext ctx, int row)
