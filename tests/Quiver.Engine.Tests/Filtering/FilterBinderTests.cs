@@ -105,3 +105,36 @@ public class FilterBinderTests
         Assert.Equal(QuiverErrorCode.BadFilter, Assert.Throws<FilterException>(() => source.Matches("pk == 1")).Code);
     }
 }
+
+/// <summary>The error examples in docs/filter-language.md, verbatim.</summary>
+public class FilterDocExamplesTests
+{
+    [Theory]
+    [InlineData("age >", true, "unexpected end of expression; expected a field, a literal or '(' at position 5")]
+    [InlineData("title == 'abc", true, "unterminated string at position 9 (near ''abc')")]
+    [InlineData("(age == 1", true, "unbalanced parenthesis: '(' is never closed at position 0 (near '(')")]
+    [InlineData("age == 1)", true, "unbalanced parenthesis: ')' has no matching '(' at position 8 (near ')')")]
+    [InlineData("()", true, "empty parentheses at position 1 (near ')')")]
+    [InlineData("age == 1 b", true, "unexpected 'b' after the end of the expression at position 9 (near 'b')")]
+    [InlineData("age == 12abc", true, "malformed number at position 7 (near '12abc')")]
+    [InlineData("age = 1", true, "unexpected '='; use '==' to compare at position 4 (near '=')")]
+    [InlineData("1 < x > 5", true, "a chained comparison must use '<'/'<=' twice or '>'/'>=' twice at position 6 (near '>')")]
+    [InlineData("color == 1", false, "unknown field 'color' at position 0 (near 'color')")]
+    [InlineData("title > 5", true, "cannot compare VarChar field 'title' with the integer 5 at position 8 (near '5')")]
+    [InlineData("vec == 1", true, "vector field 'vec' cannot be used in a filter at position 0 (near 'vec')")]
+    [InlineData("json_contains(meta)", true, "json_contains takes 2 arguments, got 1 at position 0 (near 'json_contains')")]
+    [InlineData("foo(1)", true, "unknown function 'foo' at position 0 (near 'foo')")]
+    public void Errors_MatchTheDocumentation(string text, bool dynamic, string message)
+    {
+        var ex = Assert.Throws<FilterException>(() => FilterExpression.Parse(text).Bind(FilterFixture.Schema(dynamic)));
+        Assert.Equal(message, ex.Message);
+    }
+
+    [Fact]
+    public void Template_WrongType_MatchesTheDocumentation()
+    {
+        var ex = Assert.Throws<FilterException>(() => FilterExpression.Parse("price > {min}")
+            .Bind(FilterFixture.Schema(), new Dictionary<string, object?> { ["min"] = "abc" }));
+        Assert.Equal("cannot compare Double field 'price' with the string \"abc\" at position 8 (near '{min}')", ex.Message);
+    }
+}
