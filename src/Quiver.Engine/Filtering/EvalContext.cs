@@ -33,6 +33,11 @@ internal sealed class EvalContext(IRowSource source)
             throw new InvalidOperationException($"the filter was bound to a schema where field {fieldIndex} is '{name}', but the row source has '{c.Field.Name}'");
         }
 
+        if (c.Count < RowCount)
+        {
+            throw new InvalidOperationException($"column '{c.Field.Name}' has {c.Count} rows but the row source has {RowCount}");
+        }
+
         _columns[fieldIndex] = c;
         return c;
     }
@@ -42,8 +47,8 @@ internal sealed class EvalContext(IRowSource source)
         Column(fieldIndex, name) as T
         ?? throw new InvalidOperationException($"column '{name}' is not a {typeof(T).Name}");
 
-    /// <summary>Null rows of a column as a bitmap of <see cref="RowCount"/> bits, or null when it has none. Rows past the
-    /// column's Count (there should be none) count as null.</summary>
+    /// <summary>Null rows of a column as a bitmap of <see cref="RowCount"/> bits, or null when it has none. Cached; callers
+    /// must not modify it.</summary>
     public Bitmap? Nulls(int fieldIndex, string name)
     {
         if (_nulls.TryGetValue(fieldIndex, out var b))
@@ -52,39 +57,24 @@ internal sealed class EvalContext(IRowSource source)
         }
 
         var column = Column(fieldIndex, name);
-        if (column.Nulls is null && column.Count >= RowCount)
-        {
-            _nulls[fieldIndex] = null;
-            return null;
-        }
-
-        b = NewBitmap();
         if (column.Nulls is { } n)
         {
+            // The column's bitmap may be longer than RowCount (a growing segment): copy the prefix, drop the tail.
+            b = NewBitmap();
             var words = b.Words;
             var src = n.Words;
-            var count = Math.Min(words.Length, src.Length);
-            src[..count].CopyTo(words);
-            for (var i = Math.Min(RowCount, n.Length); i < RowCount; i++)
-            {
-                b.Set(i);
-            }
-
-            // Clear any bits past RowCount that came from a longer null bitmap.
+            src[..Math.Min(words.Length, src.Length)].CopyTo(words);
             var rem = RowCount & 63;
-            if (rem != 0 && words.Length > 0)
+            if (rem != 0 && src.Length >= words.Length)
             {
                 words[^1] &= (1UL << rem) - 1;
             }
+
+            b = b.Any() ? b : null;
         }
 
-        for (var i = column.Count; i < RowCount; i++)
-        {
-            b.Set(i);
-        }
-
-        _nulls[fieldIndex] = b.Any() ? b : null;
-        return _nulls[fieldIndex];
+        _nulls[fieldIndex] = b;
+        return b;
     }
 
     /// <summary>The JSON value of a row of a JSON/Array/dynamic column; Undefined for a null row.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Quiver.Filtering;
 
 /// <summary>A compiled LIKE pattern: <c>%</c> matches any run of characters (also none), <c>_</c> exactly one
@@ -141,9 +139,5 @@ internal sealed class LikePattern
     }
 
     /// <inheritdoc/>
-    public override string ToString()
-    {
-        var sb = new StringBuilder("like \"").Append(Pattern).Append('"');
-        return sb.ToString();
-    }
+    public override string ToString() => $"like \"{Pattern}\"";
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Quiver.Common;
 using Quiver.Segments;
@@ -461,7 +462,9 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
             }
         }
 
-        return TriBitmap.From(bits, v.Invalid);
+        var result = TriBitmap.From(bits, v.Invalid);
+        v.Release();
+        return result;
     }
 
     /// <summary>Exact: an integral double in the Int64 range converts to long without rounding, so a long item equals
@@ -517,7 +520,10 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
             FilterOp.Gt => Run<GtCmp>(ctx, a, b, Op),
             _ => Run<GeCmp>(ctx, a, b, Op),
         };
-        return TriBitmap.From(bits, invalid);
+        var result = TriBitmap.From(bits, invalid);
+        a.Release();
+        b.Release();
+        return result;
     }
 
     private static Bitmap Union(Bitmap a, Bitmap b)
@@ -696,7 +702,9 @@ internal interface IRowTest
 
 internal static class BitmapBuilder
 {
-    /// <summary>Sets bit i for every i below min(rowCount, available) where the test holds, a 64-bit word at a time.</summary>
+    /// <summary>Sets bit i for every i below min(rowCount, available) where the test holds, a 64-bit word at a time.
+    /// Optimized on first use: filters run few times per process start, too few for tiered compilation to catch up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Bitmap Build<T>(int rowCount, int available, scoped ref T test)
         where T : IRowTest, allows ref struct
     {

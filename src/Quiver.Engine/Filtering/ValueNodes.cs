@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Quiver.Common;
 using Quiver.Segments;
@@ -31,25 +33,47 @@ internal ref struct NumericVector
     public ReadOnlySpan<double> Doubles;
     public Bitmap? Invalid;
 
+    /// <summary>Scratch arrays from <see cref="ArrayPool{T}.Shared"/> behind the spans; the consumer returns them
+    /// with <see cref="Release"/> once it is done with the values.</summary>
+    public long[]? RentedLongs;
+    public double[]? RentedDoubles;
+
     public static NumericVector Const(Scalar s) => s.Kind == ScalarKind.Long
         ? new NumericVector { IsInteger = true, IsConst = true, ConstLong = s.Long, ConstDouble = s.Long }
         : new NumericVector { IsConst = true, ConstDouble = s.Double };
 
-    /// <summary>This vector as doubles (allocates when it holds longs).</summary>
-    public readonly ReadOnlySpan<double> AsDoubles()
+    /// <summary>This vector as doubles; when it holds longs the doubles go into a rented array that the caller
+    /// returns to the pool (<paramref name="rented"/>).</summary>
+    public readonly ReadOnlySpan<double> AsDoubles(ref double[]? rented)
     {
         if (!IsInteger)
         {
             return Doubles;
         }
 
-        var d = new double[Longs.Length];
+        rented = ArrayPool<double>.Shared.Rent(Longs.Length);
+        var d = rented.AsSpan(0, Longs.Length);
         for (var i = 0; i < d.Length; i++)
         {
             d[i] = Longs[i];
         }
 
         return d;
+    }
+
+    public void Release()
+    {
+        if (RentedLongs is { } l)
+        {
+            ArrayPool<long>.Shared.Return(l);
+            RentedLongs = null;
+        }
+
+        if (RentedDoubles is { } d)
+        {
+            ArrayPool<double>.Shared.Return(d);
+            RentedDoubles = null;
+        }
     }
 }
 
@@ -110,8 +134,8 @@ internal sealed class FieldNode(int position, string token, int index, FieldSche
     {
         var invalid = ctx.Nulls(Index, Name);
         return Type == FilterType.Integer
-            ? new NumericVector { IsInteger = true, Longs = ctx.Column<Int64Column>(Index, Name).Values, Invalid = invalid }
-            : new NumericVector { Doubles = ctx.Column<DoubleColumn>(Index, Name).Values, Invalid = invalid };
+            ? new NumericVector { IsInteger = true, Longs = ctx.Column<Int64Column>(Index, Name).Values[..ctx.RowCount], Invalid = invalid }
+            : new NumericVector { Doubles = ctx.Column<DoubleColumn>(Index, Name).Values[..ctx.RowCount], Invalid = invalid };
     }
 
     public override Scalar GetRow(EvalContext ctx, int row)
@@ -222,7 +246,8 @@ internal sealed class ArithNode(int position, string token, FilterOp op, ValueNo
         var n = ctx.RowCount;
         if (Type == FilterType.Integer)
         {
-            var dst = new long[n];
+            var rented = ArrayPool<long>.Shared.Rent(n);
+            var dst = rented.AsSpan(0, n);
             switch (Op)
             {
                 case FilterOp.Add: ArithKernels.Longs<AddOp>(a, b, dst, invalid); break;
@@ -232,10 +257,13 @@ internal sealed class ArithNode(int position, string token, FilterOp op, ValueNo
                 default: ArithKernels.Longs<ModOp>(a, b, dst, invalid); break;
             }
 
-            return new NumericVector { IsInteger = true, Longs = dst, Invalid = invalid };
+            a.Release();
+            b.Release();
+            return new NumericVector { IsInteger = true, Longs = dst, Invalid = invalid, RentedLongs = rented };
         }
 
-        var dd = new double[n];
+        var rentedDoubles = ArrayPool<double>.Shared.Rent(n);
+        var dd = rentedDoubles.AsSpan(0, n);
         switch (Op)
         {
             case FilterOp.Add: ArithKernels.Doubles<AddOp>(a, b, dd, invalid); break;
@@ -246,7 +274,9 @@ internal sealed class ArithNode(int position, string token, FilterOp op, ValueNo
             default: ArithKernels.Doubles<PowOp>(a, b, dd, invalid); break;
         }
 
-        return new NumericVector { Doubles = dd, Invalid = invalid };
+        a.Release();
+        b.Release();
+        return new NumericVector { Doubles = dd, Invalid = invalid, RentedDoubles = rentedDoubles };
     }
 
     public override Scalar GetRow(EvalContext ctx, int row) => Apply(Op, Left.GetRow(ctx, row), Right.GetRow(ctx, row));
@@ -298,7 +328,8 @@ internal sealed class ArrayLengthNode(int position, string token, ValueNode targ
     public override NumericVector EvaluateNumeric(EvalContext ctx)
     {
         var n = ctx.RowCount;
-        var lengths = new long[n];
+        var rented = ArrayPool<long>.Shared.Rent(n);
+        var lengths = rented.AsSpan(0, n);
         var invalid = ctx.NewBitmap();
         for (var row = 0; row < n; row++)
         {
@@ -312,7 +343,7 @@ internal sealed class ArrayLengthNode(int position, string token, ValueNode targ
             }
         }
 
-        return new NumericVector { IsInteger = true, Longs = lengths, Invalid = invalid };
+        return new NumericVector { IsInteger = true, Longs = lengths, Invalid = invalid, RentedLongs = rented };
     }
 
     public override Scalar GetRow(EvalContext ctx, int row) => TryLength(ctx, row, out var len) ? Scalar.OfLong(len) : Scalar.Missing;
@@ -430,6 +461,7 @@ internal readonly struct PowOp : IArithOp
 
 internal static class ArithKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Longs<TOp>(NumericVector a, NumericVector b, Span<long> dst, Bitmap invalid)
         where TOp : struct, IArithOp
     {
@@ -471,13 +503,15 @@ internal static class ArithKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Doubles<TOp>(NumericVector a, NumericVector b, Span<double> dst, Bitmap invalid)
         where TOp : struct, IArithOp
     {
+        double[]? rentedA = null, rentedB = null;
         if (a.IsConst)
         {
             var x = a.ConstDouble;
-            var ys = b.AsDoubles();
+            var ys = b.AsDoubles(ref rentedB);
             for (var i = 0; i < dst.Length; i++)
             {
                 dst[i] = TOp.Apply(x, ys[i]);
@@ -485,7 +519,7 @@ internal static class ArithKernels
         }
         else if (b.IsConst)
         {
-            var xs = a.AsDoubles();
+            var xs = a.AsDoubles(ref rentedA);
             var y = b.ConstDouble;
             for (var i = 0; i < dst.Length; i++)
             {
@@ -494,8 +528,8 @@ internal static class ArithKernels
         }
         else
         {
-            var xs = a.AsDoubles();
-            var ys = b.AsDoubles();
+            var xs = a.AsDoubles(ref rentedA);
+            var ys = b.AsDoubles(ref rentedB);
             for (var i = 0; i < dst.Length; i++)
             {
                 dst[i] = TOp.Apply(xs[i], ys[i]);
@@ -508,6 +542,16 @@ internal static class ArithKernels
             {
                 invalid.Set(i);
             }
+        }
+
+        if (rentedA is not null)
+        {
+            ArrayPool<double>.Shared.Return(rentedA);
+        }
+
+        if (rentedB is not null)
+        {
+            ArrayPool<double>.Shared.Return(rentedB);
         }
     }
 }
