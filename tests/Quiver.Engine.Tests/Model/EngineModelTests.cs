@@ -21,7 +21,7 @@ public sealed class EngineModelTests(ITestOutputHelper output)
     [Theory]
     [MemberData(nameof(Configs))]
     public Task RandomOperations_MatchInMemoryModel(bool stringKeys, MetricType metric, bool background, int seed) =>
-        RunAsync(new ModelConfig(stringKeys, metric, background, seed, Steps: 120));
+        RunAsync(new ModelConfig(stringKeys, metric, background, seed, Steps: 200));
 
     /// <summary>Many more seeds and steps with QUIVER_LONG=1; a short run of a few seeds otherwise.</summary>
     [Fact]

@@ -330,6 +330,7 @@ internal sealed class ModelRunner : IAsyncDisposable
             var partitions = _rng.Next(4) == 0 ? new[] { RandomPartition() } : [];
             var expected = _rows.Values.Where(r => filter.Matches(r) && (partitions.Length == 0 || partitions.Contains(r.Partition))).ToList();
             var got = await Db.QueryAsync(Collection, new QueryRequest { Filter = filter.Text, OutputFields = ["*"], Partitions = partitions });
+            Stats["rows matched by filter queries"] = Stats.GetValueOrDefault("rows matched by filter queries") + expected.Count;
             CompareRows($"query '{filter.Text}'{(partitions.Length > 0 ? $" in {partitions[0]}" : "")}", got, expected);
             var count = await Db.QueryAsync(Collection, new QueryRequest { Filter = filter.Text, OutputFields = ["count(*)"], Partitions = partitions });
             Require(count[0]["count(*)"] is long c && c == expected.Count, $"count(*) where '{filter.Text}' is {count[0]["count(*)"]}, the model has {expected.Count}");
@@ -350,6 +351,7 @@ internal sealed class ModelRunner : IAsyncDisposable
         var oracle = BruteForce.TopK(candidates.Select(r => (r.Key, r.Vec)), query, metric, k);
         var result = await Db.SearchAsync(Collection, new SearchRequest { Vectors = [query], Limit = k, Filter = filter?.Text ?? "" });
         var hits = result.Hits[0];
+        Stats["search hits checked"] = Stats.GetValueOrDefault("search hits checked") + hits.Count;
         var what = $"search k={k}{(filter is null ? "" : $" where '{filter.Text}'")}";
         Require(hits.Count == oracle.Count, $"{what}: {hits.Count} hits, the oracle has {oracle.Count}");
         var seen = new HashSet<object>();
