@@ -1,5 +1,6 @@
 using Quiver.Catalog;
 using Quiver.Segments;
+using Quiver.Storage;
 using Quiver.Writes;
 
 namespace Quiver.Shards;
@@ -105,42 +106,56 @@ internal sealed partial class Shard
     /// <summary>Checkpoint: seals every growing segment into a segment file, writes changed delete files, records the
     /// new segment list and WAL position in the manifest, then drops the WAL files before that position. A crash at any
     /// point leaves either the old manifest (with the WAL still holding everything since its checkpoint) or the new one;
-    /// files neither names are removed on the next open.</summary>
+    /// files neither names are removed on the next open. A flush that failed (say, on a full disk) leaves its segments
+    /// frozen and searchable; the next flush seals them.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            long checkpointLsn;
+            await GuardIoAsync("flush", () => CheckpointAsync(drop: null, cancellationToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>The checkpoint itself; the caller holds the maintenance gate. With <paramref name="drop"/>, the same
+    /// manifest write also removes that partition, and writes stay blocked until its rows are gone from memory, so that
+    /// no WAL record that touched the partition is ever replayed.</summary>
+    private async Task<int> CheckpointAsync(PartitionMeta? drop, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gateHeld = true;
+        try
+        {
+            lock (_applyLock)
+            {
+                if (drop is null && _growing.Count == 0 && _frozen.Count == 0 && !AnyDeleteChanges() && _wal.NextLsn == Meta.CheckpointLsn)
+                {
+                    return 0;
+                }
+            }
+
+            // Every record before the rotation is durable and applied once this returns, and the gate holds new ones back.
+            var checkpointLsn = await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
             List<Segment> toSeal;
             long nextAutoId;
-            await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            lock (_applyLock)
             {
-                lock (_applyLock)
-                {
-                    if (_growing.Count == 0 && !AnyDeleteChanges() && _wal.NextLsn == Meta.CheckpointLsn)
-                    {
-                        return;
-                    }
-                }
-
-                // Every record before the rotation is durable and applied once this returns, and the gate holds new ones back.
-                checkpointLsn = await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
-                lock (_applyLock)
-                {
-                    toSeal = [.. _growing.Values];
-                    _frozen.AddRange(toSeal);
-                    _growing.Clear();
-                    nextAutoId = _nextAutoId;
-                }
-
-                Interlocked.Exchange(ref _walBytesSinceCheckpoint, 0);
+                _frozen.AddRange(_growing.Values);
+                _growing.Clear();
+                toSeal = [.. _frozen.Where(f => f.PartitionId != drop?.Id)];
+                nextAutoId = _nextAutoId;
             }
-            finally
+
+            Interlocked.Exchange(ref _walBytesSinceCheckpoint, 0);
+            if (drop is null)
             {
                 _writeGate.Release();
+                gateHeld = false;
             }
 
             foreach (var seg in toSeal)
@@ -148,12 +163,37 @@ internal sealed partial class Shard
                 SealSegment(seg);
             }
 
-            await PersistSegmentsAsync(checkpointLsn, nextAutoId, cancellationToken).ConfigureAwait(false);
+            await PersistSegmentsAsync(checkpointLsn, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
+            if (drop is not null)
+            {
+                RemovePartitionData(drop.Id);
+            }
+
             _wal.DeleteFilesBefore(checkpointLsn);
+            return toSeal.Count;
         }
         finally
         {
-            _maintenanceGate.Release();
+            if (gateHeld)
+            {
+                _writeGate.Release();
+            }
+        }
+    }
+
+    /// <summary>Runs maintenance I/O, turning file-system failures into the engine's error contract.</summary>
+    private async Task<T> GuardIoAsync<T>(string what, Func<Task<T>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new QuiverException(
+                Wal.IsDiskFull(ex) ? QuiverErrorCode.Capacity : QuiverErrorCode.Unavailable,
+                $"{what} of collection '{Meta.Name}' failed, nothing was lost (the WAL still holds every write): {ex.Message}",
+                ex);
         }
     }
 
@@ -205,13 +245,13 @@ internal sealed partial class Shard
 
     /// <summary>Writes delete files for sealed segments whose marks changed, then the manifest naming the current sealed
     /// segments, the checkpoint LSN and the auto-id counter. Old delete files are removed after the manifest is durable.</summary>
-    private async Task PersistSegmentsAsync(long checkpointLsn, long nextAutoId, CancellationToken cancellationToken)
+    private async Task PersistSegmentsAsync(long checkpointLsn, long nextAutoId, PartitionMeta? drop, CancellationToken cancellationToken)
     {
         var updates = new List<(Segment Segment, long Version, string File, string? Old)>();
         List<Segment> sealedNow;
         lock (_applyLock)
         {
-            sealedNow = [.. _sealed];
+            sealedNow = [.. _sealed.Where(s => s.PartitionId != drop?.Id)];
         }
 
         foreach (var seg in sealedNow)
@@ -249,7 +289,8 @@ internal sealed partial class Shard
             segments.Add(new SegmentMeta { Id = seg.Id, PartitionId = seg.PartitionId, Rows = seg.Count, DeleteFile = file });
         }
 
-        await PersistMetaAsync(Meta with { Segments = segments, CheckpointLsn = checkpointLsn, NextAutoId = nextAutoId }, cancellationToken).ConfigureAwait(false);
+        var partitions = drop is null ? Meta.Partitions : [.. Meta.Partitions.Where(p => p.Id != drop.Id)];
+        await PersistMetaAsync(Meta with { Segments = segments, CheckpointLsn = checkpointLsn, NextAutoId = nextAutoId, Partitions = partitions }, cancellationToken).ConfigureAwait(false);
         foreach (var (seg, version, file, old) in updates)
         {
             seg.PersistedDeleteVersion = version;
@@ -318,15 +359,18 @@ internal sealed partial class Shard
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var merges = 0;
-            foreach (var group in PlanCompaction())
+            return await GuardIoAsync("compaction", async () =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                await MergeAsync(group, cancellationToken).ConfigureAwait(false);
-                merges++;
-            }
+                var merges = 0;
+                foreach (var group in PlanCompaction())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                    merges++;
+                }
 
-            return merges;
+                return merges;
+            }).ConfigureAwait(false);
         }
         finally
         {
@@ -453,7 +497,8 @@ internal sealed partial class Shard
         }
     }
 
-    /// <summary>Drops a partition and all its rows. Records for it still in the WAL are refused when replayed.</summary>
+    /// <summary>Drops a partition and all its rows, as one checkpoint: after it, no WAL record that touched the partition
+    /// is replayed, so recovery cannot disagree with what readers saw.</summary>
     public async Task DropPartitionAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
@@ -463,7 +508,6 @@ internal sealed partial class Shard
         }
 
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var p = Meta.Partitions.FirstOrDefault(x => x.Name == name);
@@ -472,52 +516,46 @@ internal sealed partial class Shard
                 Throw.NotFound($"partition '{name}' does not exist in collection '{Meta.Name}'");
             }
 
-            // Drain the WAL so that nothing for this partition is still being applied.
-            await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
-            var partitions = Meta.Partitions.Where(x => x.Id != p.Id).ToList();
-            var segments = Meta.Segments.Where(x => x.PartitionId != p.Id).ToList();
-            await PersistMetaAsync(Meta with { Partitions = partitions, Segments = segments }, cancellationToken).ConfigureAwait(false);
-            var gone = new List<Segment>();
-            lock (_applyLock)
-            {
-                gone.AddRange(_sealed.Where(s => s.PartitionId == p.Id));
-                gone.AddRange(_frozen.Where(s => s.PartitionId == p.Id));
-                if (_growing.Remove(p.Id, out var g))
-                {
-                    gone.Add(g);
-                }
-
-                _sealed.RemoveAll(s => s.PartitionId == p.Id);
-                _frozen.RemoveAll(s => s.PartitionId == p.Id);
-                foreach (var k in _intKeys.Where(kv => kv.Value.Segment.PartitionId == p.Id).Select(kv => kv.Key).ToList())
-                {
-                    _intKeys.Remove(k);
-                }
-
-                foreach (var k in _stringKeys.Where(kv => kv.Value.Segment.PartitionId == p.Id).Select(kv => kv.Key).ToList())
-                {
-                    _stringKeys.Remove(k);
-                }
-            }
-
-            foreach (var s in gone)
-            {
-                if (s.IsSealed)
-                {
-                    Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));
-                    if (s.DeleteFile is { } df)
-                    {
-                        Fs.Delete(Path.Combine(SegmentFolder, df));
-                    }
-                }
-
-                s.Release();
-            }
+            await GuardIoAsync("drop partition", () => CheckpointAsync(p, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
-            _writeGate.Release();
             _maintenanceGate.Release();
+        }
+    }
+
+    private void RemovePartitionData(long partitionId)
+    {
+        var gone = new List<Segment>();
+        lock (_applyLock)
+        {
+            gone.AddRange(_sealed.Where(s => s.PartitionId == partitionId));
+            gone.AddRange(_frozen.Where(s => s.PartitionId == partitionId));
+            _sealed.RemoveAll(s => s.PartitionId == partitionId);
+            _frozen.RemoveAll(s => s.PartitionId == partitionId);
+            foreach (var k in _intKeys.Where(kv => kv.Value.Segment.PartitionId == partitionId).Select(kv => kv.Key).ToList())
+            {
+                _intKeys.Remove(k);
+            }
+
+            foreach (var k in _stringKeys.Where(kv => kv.Value.Segment.PartitionId == partitionId).Select(kv => kv.Key).ToList())
+            {
+                _stringKeys.Remove(k);
+            }
+        }
+
+        foreach (var s in gone)
+        {
+            if (s.IsSealed)
+            {
+                Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));
+                if (s.DeleteFile is { } df)
+                {
+                    Fs.Delete(Path.Combine(SegmentFolder, df));
+                }
+            }
+
+            s.Release();
         }
     }
 

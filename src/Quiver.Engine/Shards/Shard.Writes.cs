@@ -35,7 +35,16 @@ internal sealed partial class Shard
                 }
             },
             keys,
-            upsert ? null : () => RefuseExistingKeys(batch),
+            () =>
+            {
+                // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
+                // so that on replay an unknown partition always means "dropped after this record was applied".
+                partitionId = ResolvePartition(partition);
+                if (!upsert)
+                {
+                    RefuseExistingKeys(batch);
+                }
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -58,6 +67,7 @@ internal sealed partial class Shard
     {
         ThrowIfDisposed();
         var partitionId = partition is null ? WalRecords.AllPartitions : ResolvePartition(partition);
+        Action? recheck = partition is null ? null : () => partitionId = ResolvePartition(partition);
         var pk = Schema.PrimaryKey;
         var parsed = new List<PrimaryKey>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
@@ -75,7 +85,7 @@ internal sealed partial class Shard
             Throw.Invalid("delete rejected: no primary keys given");
         }
 
-        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), ApplyLogged(WalRecords.DeleteKeys), keys, null, cancellationToken).ConfigureAwait(false);
+        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), ApplyLogged(WalRecords.DeleteKeys), keys, recheck, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the rows matching a filter expression, evaluated when the delete is applied, so that it sees
@@ -89,11 +99,12 @@ internal sealed partial class Shard
         }
 
         var partitionId = partition is null ? WalRecords.AllPartitions : ResolvePartition(partition);
+        Action? recheck = partition is null ? null : () => partitionId = ResolvePartition(partition);
         var parametersJson = ParametersToJson(parameters);
 
         // Bind now so that a bad expression is refused before anything is logged.
         _ = FilterPlan.Compile(filter, Schema, FilterParameters.FromJson(parametersJson));
-        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], null, cancellationToken).ConfigureAwait(false);
+        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], recheck, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Under the write gate: runs <paramref name="precheck"/>, takes the timestamp, queues the record; then waits

@@ -95,6 +95,9 @@ internal sealed partial class Shard : IAsyncDisposable
 
     private void Recover()
     {
+        // The manifest's last timestamp bounds every insert and delete mark in the files it names; reads start there
+        // (a delete mark above the highest insert timestamp must still hide its row).
+        _appliedTs = _host.Clock.Last;
         Fs.CreateDirectory(SegmentFolder);
         Fs.CreateDirectory(WalFolder);
         var keep = new HashSet<string>(StringComparer.Ordinal);
@@ -248,7 +251,23 @@ internal sealed partial class Shard : IAsyncDisposable
     {
         if (!HasPartitionId(partitionId))
         {
-            throw new QuiverException(QuiverErrorCode.NotFound, $"partition {partitionId} of collection '{Meta.Name}' was dropped before the write was applied");
+            if (!replay)
+            {
+                // Writes resolve their partition under the write gate, which a drop holds, so this cannot happen live.
+                throw new QuiverException(QuiverErrorCode.NotFound, $"partition {partitionId} of collection '{Meta.Name}' was dropped before the write was applied");
+            }
+
+            // Replay of a write whose partition was dropped later: its rows went with the partition, but an upsert's
+            // replacement of older rows elsewhere stands, exactly as it did live.
+            if (upsert)
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    DeleteKey(batch.Key(i), WalRecords.AllPartitions, ts);
+                }
+            }
+
+            return 0;
         }
 
         if (!upsert)

@@ -3,9 +3,9 @@ using Xunit.Abstractions;
 
 namespace Quiver.Engine.Tests.Faults;
 
-/// <summary>A flush that fails on a full disk while writing the segment file, followed by a flush that succeeds. These
-/// fail against the engine as of b982bf2; see the report on branch proptest (the frozen segment of the failed flush is
-/// never sealed, yet the next checkpoint moves past its WAL records and deletes them).</summary>
+/// <summary>A flush that fails on a full disk while writing the segment file, followed by a flush that succeeds. Guards
+/// against a lost-rows bug: the frozen segment of the failed flush was never sealed, yet the next checkpoint moved past
+/// its WAL records and deleted them.</summary>
 public sealed class FailedFlushTests(ITestOutputHelper output) : FaultTestBase
 {
     private static QuiverOptions With(FaultInjectingFileSystem fs) => new() { BackgroundMaintenance = false, FileSystem = fs };

@@ -3,9 +3,10 @@ using Quiver.Testing;
 namespace Quiver.Engine.Tests.Model;
 
 /// <summary>Minimal repro of what the model test found with seeds 1 and 5 (count(*) too high right after a reopen that
-/// follows a partition drop). Fails against the engine as of b982bf2: on replay, the upsert record into the dropped
-/// partition is refused as a whole (NotFound), so its delete of the key's older row in another partition is not
-/// replayed either, and that older row comes back.</summary>
+/// follows a partition drop). Two bugs met here: the upsert record into the dropped partition was replayed and refused
+/// as a whole, losing its delete of the key's older row (a drop is now a checkpoint, so such records are never
+/// replayed); and reads after reopen started at the highest insert timestamp, below the older row's delete mark, so the
+/// row showed again (reads now start at the manifest's last timestamp).</summary>
 public sealed class PartitionDropReplayTests : IDisposable
 {
     private readonly TempFolder _dir = new("quiver-model");
