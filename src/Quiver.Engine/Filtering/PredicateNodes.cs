@@ -328,8 +328,26 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
 {
     public override TriBitmap Evaluate(EvalContext ctx)
     {
-        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var column = ctx.Column<StringColumn>(field.Index, field.Name);
+        var values = column.Values;
         var nulls = ctx.Nulls(field.Index, field.Name);
+        if (op is FilterOp.Eq or FilterOp.Ne && ctx.Source.Indexes is { } indexes)
+        {
+            // Equality through the inverted index: the work is the matching rows, not a string compare per row.
+            var matches = ctx.NewBitmap();
+            indexes.Inverted(field.Index, column).SetRows(value, matches, ctx.RowCount);
+            if (op == FilterOp.Ne)
+            {
+                matches.Not();
+                if (nulls is not null)
+                {
+                    matches.AndNot(nulls);
+                }
+            }
+
+            return TriBitmap.From(matches, nulls);
+        }
+
         Bitmap bits;
         switch (op)
         {
@@ -393,8 +411,20 @@ internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : 
 {
     public override TriBitmap Evaluate(EvalContext ctx)
     {
-        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var column = ctx.Column<StringColumn>(field.Index, field.Name);
+        var values = column.Values;
         var bits = ctx.NewBitmap();
+        if (ctx.Source.Indexes is { } indexes && set.Count < 64)
+        {
+            var index = indexes.Inverted(field.Index, column);
+            foreach (var s in set)
+            {
+                index.SetRows(s, bits, ctx.RowCount);
+            }
+
+            return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
+        }
+
         var n = Math.Min(ctx.RowCount, values.Length);
         for (var i = 0; i < n; i++)
         {
@@ -502,6 +532,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
 
     public override TriBitmap Evaluate(EvalContext ctx)
     {
+        if (TryIndex(ctx) is { } indexed)
+        {
+            return indexed;
+        }
+
         var a = left.EvaluateNumeric(ctx);
         var b = right.EvaluateNumeric(ctx);
         Debug.Assert(!a.IsConst, "the binder folds constant comparisons and puts constants on the right");
@@ -524,6 +559,26 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         a.Release();
         b.Release();
         return result;
+    }
+
+    /// <summary>An integer field against an integer constant, on a source with indexes, when the sorted index says the
+    /// matches are few (under 1/16 of the rows): the bitmap is built from the matching rows alone. Null rows are not in
+    /// the index, so they stay unmatched, and are reported unknown as in the scan.</summary>
+    private TriBitmap? TryIndex(EvalContext ctx)
+    {
+        if (ctx.Source.Indexes is not { } indexes || left is not FieldNode f || !f.Field.DataType.IsInteger()
+            || right is not ConstNode { Value.Kind: ScalarKind.Long } c)
+        {
+            return null;
+        }
+
+        var index = indexes.Sorted(f.Index, ctx.Column<Int64Column>(f.Index, f.Name));
+        if (index.Range(Op, c.Value.Long) is not { } range || range.Hi - range.Lo > ctx.RowCount / 16)
+        {
+            return null;
+        }
+
+        return TriBitmap.From(index.ToBitmap(range.Lo, range.Hi, ctx.RowCount), ctx.Nulls(f.Index, f.Name));
     }
 
     private static Bitmap Union(Bitmap a, Bitmap b)

@@ -86,4 +86,7 @@ internal interface IRowSource
 
     /// <summary>The dynamic field's column (<see cref="CollectionSchema.DynamicFieldName"/>), or null when the schema has none.</summary>
     JsonColumn? Dynamic { get; }
+
+    /// <summary>Scalar indexes over these rows, for sources that do not change (sealed segments); null otherwise.</summary>
+    Filtering.ScalarIndexes? Indexes => null;
 }

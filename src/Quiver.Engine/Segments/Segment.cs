@@ -60,6 +60,9 @@ internal sealed class Segment
 
     public long MaxInsertTs { get; private set; }
 
+    /// <summary>Lazily built scalar indexes; only sealed segments (whose columns no longer change) hand them out.</summary>
+    public Filtering.ScalarIndexes Indexes { get; } = new();
+
     public static Segment CreateGrowing(long id, long partitionId, CollectionSchema schema, int capacity = 1024)
     {
         var scalars = new ScalarStore?[schema.Fields.Length];
@@ -379,6 +382,8 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
 
     /// <summary>Per schema field index; default for scalar fields.</summary>
     public VectorView[] Vectors { get; }
+
+    public Filtering.ScalarIndexes? Indexes => Segment.IsSealed && RowCount == Segment.Count ? Segment.Indexes : null;
 
     public ScalarColumn GetColumn(int fieldIndex) =>
         _columns[fieldIndex] ?? throw new ArgumentException($"field {Schema.Fields[fieldIndex].Name} is a vector field", nameof(fieldIndex));
