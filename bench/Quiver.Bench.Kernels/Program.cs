@@ -53,6 +53,7 @@ internal static class Quick
         double flops = 2.0 * QueryCount * RowCount * Dim;
         double rowBytes = (double)RowCount * Dim * sizeof(float);
 
+        Report("FMA ceiling (12 independent FMA chains)", repeats, () => Ceiling.Run(10_000_000), Ceiling.Flops(10_000_000), "GFLOP/s");
         Report("DotBlock 100x60000x784", repeats, () => VectorMath.DotBlock(queries, QueryCount, rows, RowCount, Dim, result), flops, "GFLOP/s");
         Report("L2SquaredBlock 100x60000x784", repeats, () => VectorMath.L2SquaredBlock(queries, QueryCount, queryNorms, rows, RowCount, rowNorms, Dim, result), flops, "GFLOP/s");
 
@@ -120,6 +121,66 @@ internal static class Quick
         double best = seconds[0];
         double median = seconds[repeats / 2];
         Console.WriteLine($"{name,-52} best {work / best / 1e9,7:F1} {unit}  median {work / median / 1e9,7:F1} {unit}  ({best * 1e3:F1} ms best)");
+    }
+}
+
+/// <summary>The single-core FMA ceiling at the widest accelerated width: twelve independent chains
+/// hide the FMA latency, so this is the number the block kernel is measured against.</summary>
+internal static class Ceiling
+{
+    public static double Flops(long iterations) =>
+        iterations * 12.0 * 2 * (Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static float Run(long iterations) =>
+        Vector512.IsHardwareAccelerated ? Run512(iterations) : Run256(iterations);
+
+    private static float Run512(long iterations)
+    {
+        Vector512<float> m = Vector512.Create(0.999f), a = Vector512.Create(0.001f);
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = Vector512.FusedMultiplyAdd(c0, m, a);
+            c1 = Vector512.FusedMultiplyAdd(c1, m, a);
+            c2 = Vector512.FusedMultiplyAdd(c2, m, a);
+            c3 = Vector512.FusedMultiplyAdd(c3, m, a);
+            c4 = Vector512.FusedMultiplyAdd(c4, m, a);
+            c5 = Vector512.FusedMultiplyAdd(c5, m, a);
+            c6 = Vector512.FusedMultiplyAdd(c6, m, a);
+            c7 = Vector512.FusedMultiplyAdd(c7, m, a);
+            c8 = Vector512.FusedMultiplyAdd(c8, m, a);
+            c9 = Vector512.FusedMultiplyAdd(c9, m, a);
+            c10 = Vector512.FusedMultiplyAdd(c10, m, a);
+            c11 = Vector512.FusedMultiplyAdd(c11, m, a);
+        }
+
+        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    private static float Run256(long iterations)
+    {
+        Vector256<float> m = Vector256.Create(0.999f), a = Vector256.Create(0.001f);
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = Vector256.FusedMultiplyAdd(c0, m, a);
+            c1 = Vector256.FusedMultiplyAdd(c1, m, a);
+            c2 = Vector256.FusedMultiplyAdd(c2, m, a);
+            c3 = Vector256.FusedMultiplyAdd(c3, m, a);
+            c4 = Vector256.FusedMultiplyAdd(c4, m, a);
+            c5 = Vector256.FusedMultiplyAdd(c5, m, a);
+            c6 = Vector256.FusedMultiplyAdd(c6, m, a);
+            c7 = Vector256.FusedMultiplyAdd(c7, m, a);
+            c8 = Vector256.FusedMultiplyAdd(c8, m, a);
+            c9 = Vector256.FusedMultiplyAdd(c9, m, a);
+            c10 = Vector256.FusedMultiplyAdd(c10, m, a);
+            c11 = Vector256.FusedMultiplyAdd(c11, m, a);
+        }
+
+        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
     }
 }
 
