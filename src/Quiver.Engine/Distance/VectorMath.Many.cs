@@ -239,7 +239,8 @@ internal static partial class VectorMath
         if (Sse.IsSupported)
         {
             // Raw pointers, not refs: the address may run past the buffer on the last group, which a
-            // prefetch tolerates (it never faults) but a managed ref must not.
+            // prefetch tolerates (it never faults) but a managed ref must not. The buffer is not
+            // pinned; if the GC moves it in between, the hint is merely wasted.
             float* next = (float*)Unsafe.AsPointer(ref row0) + (4 * dim);
             Sse.Prefetch0(next);
             Sse.Prefetch0(next + dim);
