@@ -178,21 +178,38 @@ internal static partial class VectorMath
         }
     }
 
-    /// <summary>Four queries by four rows per micro-kernel call; leftovers through the pair and one-query kernels.</summary>
+    /// <summary>
+    /// Six queries by four rows per micro-kernel call, then a group of four queries by four rows, then
+    /// single queries through the one-query kernel; rows left over past a multiple of four go through
+    /// the pair kernel.
+    /// </summary>
     private static void Tile512(ref float queries, nuint queryCount, ref float tile, nuint tileCount, nuint dim, ref float result, nuint stride)
     {
         nuint q = 0;
-        for (; q + 4 <= queryCount; q += 4)
+        nuint fullRows = tileCount & ~(nuint)3;
+        for (; q + 6 <= queryCount; q += 6)
         {
             ref float queryGroup = ref Unsafe.Add(ref queries, q * dim);
             ref float resultGroup = ref Unsafe.Add(ref result, q * stride);
-            nuint r = 0;
-            for (; r + 4 <= tileCount; r += 4)
+            for (nuint r = 0; r < fullRows; r += 4)
+            {
+                Micro6x4x512(ref queryGroup, ref Unsafe.Add(ref tile, r * dim), dim, ref Unsafe.Add(ref resultGroup, r), stride);
+            }
+
+            LeftoverRows(ref queryGroup, 6, ref tile, fullRows, tileCount, dim, ref resultGroup, stride);
+        }
+
+        if (q + 4 <= queryCount)
+        {
+            ref float queryGroup = ref Unsafe.Add(ref queries, q * dim);
+            ref float resultGroup = ref Unsafe.Add(ref result, q * stride);
+            for (nuint r = 0; r < fullRows; r += 4)
             {
                 Micro4x4x512(ref queryGroup, ref Unsafe.Add(ref tile, r * dim), dim, ref Unsafe.Add(ref resultGroup, r), stride);
             }
 
-            LeftoverRows(ref queryGroup, ref tile, r, tileCount, dim, ref resultGroup, stride);
+            LeftoverRows(ref queryGroup, 4, ref tile, fullRows, tileCount, dim, ref resultGroup, stride);
+            q += 4;
         }
 
         for (; q < queryCount; q++)
@@ -216,7 +233,7 @@ internal static partial class VectorMath
                 Micro4x2x256(ref queryGroup, ref Unsafe.Add(ref tile, r * dim), dim, ref Unsafe.Add(ref resultGroup, r), stride);
             }
 
-            LeftoverRows(ref queryGroup, ref tile, r, tileCount, dim, ref resultGroup, stride);
+            LeftoverRows(ref queryGroup, 4, ref tile, r, tileCount, dim, ref resultGroup, stride);
         }
 
         for (; q < queryCount; q++)
@@ -225,12 +242,12 @@ internal static partial class VectorMath
         }
     }
 
-    private static void LeftoverRows(ref float queryGroup, ref float tile, nuint r, nuint tileCount, nuint dim, ref float resultGroup, nuint stride)
+    private static void LeftoverRows(ref float queryGroup, nuint groupSize, ref float tile, nuint r, nuint tileCount, nuint dim, ref float resultGroup, nuint stride)
     {
         for (; r < tileCount; r++)
         {
             ref float row = ref Unsafe.Add(ref tile, r * dim);
-            for (nuint j = 0; j < 4; j++)
+            for (nuint j = 0; j < groupSize; j++)
             {
                 Unsafe.Add(ref resultGroup, (j * stride) + r) = Accumulate<DotOp>(ref Unsafe.Add(ref queryGroup, j * dim), ref row, (int)dim);
             }
@@ -238,11 +255,128 @@ internal static partial class VectorMath
     }
 
     /// <summary>
-    /// 4 queries x 4 rows: sixteen zmm accumulators, each holding 16 lane-partial sums of one
-    /// (query, row) pair, fed by four row loads and four query loads per step of 16 floats, so each
-    /// load feeds four FMAs. Requires dim &gt;= 16; the tail reloads the last full vector with the
+    /// 6 queries x 4 rows, the main micro-kernel: 24 zmm accumulators, each holding 16 lane-partial
+    /// sums of one (query, row) pair, plus four row vectors and one query vector, 29 of the 32 zmm
+    /// registers. Per step of 16 floats it issues 10 loads for 24 FMAs; each row vector, streamed
+    /// from L2, feeds six FMAs. Requires dim &gt;= 16; the tail reloads the last full vector with the
     /// already-summed lanes of the rows masked off.
     /// </summary>
+    private static void Micro6x4x512(ref float q0, ref float x0, nuint dim, ref float dst, nuint stride)
+    {
+        nuint width = (nuint)Vector512<float>.Count;
+        ref float x1 = ref Unsafe.Add(ref x0, dim);
+        ref float x2 = ref Unsafe.Add(ref x1, dim);
+        ref float x3 = ref Unsafe.Add(ref x2, dim);
+
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
+        Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+
+        nuint i = 0;
+        Vector512<float> v0, v1, v2, v3, a;
+        for (; i + width <= dim; i += width)
+        {
+            v0 = Vector512.LoadUnsafe(ref x0, i);
+            v1 = Vector512.LoadUnsafe(ref x1, i);
+            v2 = Vector512.LoadUnsafe(ref x2, i);
+            v3 = Vector512.LoadUnsafe(ref x3, i);
+
+            a = Vector512.LoadUnsafe(ref q0, i);
+            c00 = Vector512.MultiplyAddEstimate(a, v0, c00);
+            c01 = Vector512.MultiplyAddEstimate(a, v1, c01);
+            c02 = Vector512.MultiplyAddEstimate(a, v2, c02);
+            c03 = Vector512.MultiplyAddEstimate(a, v3, c03);
+
+            a = Vector512.LoadUnsafe(ref q0, i + dim);
+            c10 = Vector512.MultiplyAddEstimate(a, v0, c10);
+            c11 = Vector512.MultiplyAddEstimate(a, v1, c11);
+            c12 = Vector512.MultiplyAddEstimate(a, v2, c12);
+            c13 = Vector512.MultiplyAddEstimate(a, v3, c13);
+
+            a = Vector512.LoadUnsafe(ref q0, i + (2 * dim));
+            c20 = Vector512.MultiplyAddEstimate(a, v0, c20);
+            c21 = Vector512.MultiplyAddEstimate(a, v1, c21);
+            c22 = Vector512.MultiplyAddEstimate(a, v2, c22);
+            c23 = Vector512.MultiplyAddEstimate(a, v3, c23);
+
+            a = Vector512.LoadUnsafe(ref q0, i + (3 * dim));
+            c30 = Vector512.MultiplyAddEstimate(a, v0, c30);
+            c31 = Vector512.MultiplyAddEstimate(a, v1, c31);
+            c32 = Vector512.MultiplyAddEstimate(a, v2, c32);
+            c33 = Vector512.MultiplyAddEstimate(a, v3, c33);
+
+            a = Vector512.LoadUnsafe(ref q0, i + (4 * dim));
+            c40 = Vector512.MultiplyAddEstimate(a, v0, c40);
+            c41 = Vector512.MultiplyAddEstimate(a, v1, c41);
+            c42 = Vector512.MultiplyAddEstimate(a, v2, c42);
+            c43 = Vector512.MultiplyAddEstimate(a, v3, c43);
+
+            a = Vector512.LoadUnsafe(ref q0, i + (5 * dim));
+            c50 = Vector512.MultiplyAddEstimate(a, v0, c50);
+            c51 = Vector512.MultiplyAddEstimate(a, v1, c51);
+            c52 = Vector512.MultiplyAddEstimate(a, v2, c52);
+            c53 = Vector512.MultiplyAddEstimate(a, v3, c53);
+        }
+
+        if (i < dim)
+        {
+            nuint last = dim - width;
+            Vector512<float> mask = TailMask512((int)(i - last));
+            v0 = Vector512.LoadUnsafe(ref x0, last) & mask;
+            v1 = Vector512.LoadUnsafe(ref x1, last) & mask;
+            v2 = Vector512.LoadUnsafe(ref x2, last) & mask;
+            v3 = Vector512.LoadUnsafe(ref x3, last) & mask;
+
+            a = Vector512.LoadUnsafe(ref q0, last);
+            c00 = Vector512.MultiplyAddEstimate(a, v0, c00);
+            c01 = Vector512.MultiplyAddEstimate(a, v1, c01);
+            c02 = Vector512.MultiplyAddEstimate(a, v2, c02);
+            c03 = Vector512.MultiplyAddEstimate(a, v3, c03);
+
+            a = Vector512.LoadUnsafe(ref q0, last + dim);
+            c10 = Vector512.MultiplyAddEstimate(a, v0, c10);
+            c11 = Vector512.MultiplyAddEstimate(a, v1, c11);
+            c12 = Vector512.MultiplyAddEstimate(a, v2, c12);
+            c13 = Vector512.MultiplyAddEstimate(a, v3, c13);
+
+            a = Vector512.LoadUnsafe(ref q0, last + (2 * dim));
+            c20 = Vector512.MultiplyAddEstimate(a, v0, c20);
+            c21 = Vector512.MultiplyAddEstimate(a, v1, c21);
+            c22 = Vector512.MultiplyAddEstimate(a, v2, c22);
+            c23 = Vector512.MultiplyAddEstimate(a, v3, c23);
+
+            a = Vector512.LoadUnsafe(ref q0, last + (3 * dim));
+            c30 = Vector512.MultiplyAddEstimate(a, v0, c30);
+            c31 = Vector512.MultiplyAddEstimate(a, v1, c31);
+            c32 = Vector512.MultiplyAddEstimate(a, v2, c32);
+            c33 = Vector512.MultiplyAddEstimate(a, v3, c33);
+
+            a = Vector512.LoadUnsafe(ref q0, last + (4 * dim));
+            c40 = Vector512.MultiplyAddEstimate(a, v0, c40);
+            c41 = Vector512.MultiplyAddEstimate(a, v1, c41);
+            c42 = Vector512.MultiplyAddEstimate(a, v2, c42);
+            c43 = Vector512.MultiplyAddEstimate(a, v3, c43);
+
+            a = Vector512.LoadUnsafe(ref q0, last + (5 * dim));
+            c50 = Vector512.MultiplyAddEstimate(a, v0, c50);
+            c51 = Vector512.MultiplyAddEstimate(a, v1, c51);
+            c52 = Vector512.MultiplyAddEstimate(a, v2, c52);
+            c53 = Vector512.MultiplyAddEstimate(a, v3, c53);
+        }
+
+        Reduce4(c00, c01, c02, c03).StoreUnsafe(ref dst);
+        Reduce4(c10, c11, c12, c13).StoreUnsafe(ref dst, stride);
+        Reduce4(c20, c21, c22, c23).StoreUnsafe(ref dst, 2 * stride);
+        Reduce4(c30, c31, c32, c33).StoreUnsafe(ref dst, 3 * stride);
+        Reduce4(c40, c41, c42, c43).StoreUnsafe(ref dst, 4 * stride);
+        Reduce4(c50, c51, c52, c53).StoreUnsafe(ref dst, 5 * stride);
+    }
+
+    /// <summary>4 queries x 4 rows with sixteen zmm accumulators, for the group of four queries left
+    /// over after the groups of six. Requires dim &gt;= 16; same masked tail as <see cref="Micro6x4x512"/>.</summary>
     private static void Micro4x4x512(ref float q0, ref float x0, nuint dim, ref float dst, nuint stride)
     {
         nuint width = (nuint)Vector512<float>.Count;

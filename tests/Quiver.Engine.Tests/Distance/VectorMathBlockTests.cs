@@ -9,11 +9,11 @@ public sealed class VectorMathBlockTests
 
     [Theory]
     [MemberData(nameof(Dims))]
-    public void DotBlock_Queries1To9ByRows1To37_MatchesReference(int dim)
+    public void DotBlock_Queries1To11ByRows1To37_MatchesReference(int dim)
     {
-        float[] allQueries = KernelTestData.Array(dim, 9 * dim, offset: 1);
+        float[] allQueries = KernelTestData.Array(dim, 11 * dim, offset: 1);
         float[] allRows = KernelTestData.Array(dim + 1, 37 * dim, offset: 2);
-        for (int queryCount = 1; queryCount <= 9; queryCount++)
+        for (int queryCount = 1; queryCount <= 11; queryCount++)
         {
             for (int rowCount = 1; rowCount <= 37; rowCount++)
             {
@@ -28,11 +28,11 @@ public sealed class VectorMathBlockTests
 
     [Theory]
     [MemberData(nameof(Dims))]
-    public void L2SquaredBlock_Queries1To9ByRows1To37_MatchesReference(int dim)
+    public void L2SquaredBlock_Queries1To11ByRows1To37_MatchesReference(int dim)
     {
-        float[] allQueries = KernelTestData.Array(10 * dim, 9 * dim, offset: 3);
+        float[] allQueries = KernelTestData.Array(10 * dim, 11 * dim, offset: 3);
         float[] allRows = KernelTestData.Array((10 * dim) + 1, 37 * dim, offset: 1);
-        for (int queryCount = 1; queryCount <= 9; queryCount++)
+        for (int queryCount = 1; queryCount <= 11; queryCount++)
         {
             for (int rowCount = 1; rowCount <= 37; rowCount++)
             {
