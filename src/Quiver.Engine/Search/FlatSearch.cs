@@ -104,6 +104,21 @@ internal static class FlatSearch
         heap.Add(key, id);
     }
 
+    /// <summary>Offers the allowed rows of one tile of raw kernel outputs (rows start..start+raw.Length) to a heap.</summary>
+    private static void OfferTile(
+        TopK heap, ReadOnlySpan<float> raw, int start, ReadOnlySpan<ulong> words, MetricType metric, float queryNorm, float[] norms, int segment,
+        ScoreRange? range)
+    {
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var row = start + i;
+            if ((words[row >> 6] & (1UL << row)) != 0)
+            {
+                Offer(heap, Key(metric, raw[i], queryNorm, norms[row]), PackId(segment, row), metric, range);
+            }
+        }
+    }
+
     private static void SearchSparse(
         VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps, ScoreRange? range)
     {
@@ -143,17 +158,7 @@ internal static class FlatSearch
                     VectorMath.DotMany(queries[q], rows, dim, dist);
                 }
 
-                var heap = heaps[q];
-                for (var i = 0; i < n; i++)
-                {
-                    var row = start + i;
-                    if ((words[row >> 6] & (1UL << row)) == 0)
-                    {
-                        continue;
-                    }
-
-                    Offer(heap, Key(metric, dist[i], queryNorms[q], norms[row]), PackId(segment, row), metric, range);
-                }
+                OfferTile(heaps[q], dist, start, words, metric, queryNorms[q], norms, segment, range);
             }
         }
     }
@@ -192,18 +197,7 @@ internal static class FlatSearch
 
                 for (var q = 0; q < nq; q++)
                 {
-                    var heap = heaps[q];
-                    var line = result.Slice(q * n, n);
-                    for (var i = 0; i < n; i++)
-                    {
-                        var row = start + i;
-                        if ((words[row >> 6] & (1UL << row)) == 0)
-                        {
-                            continue;
-                        }
-
-                        Offer(heap, Key(metric, line[i], queryNorms[q], norms[row]), PackId(segment, row), metric, range);
-                    }
+                    OfferTile(heaps[q], result.Slice(q * n, n), start, words, metric, queryNorms[q], norms, segment, range);
                 }
             }
         }

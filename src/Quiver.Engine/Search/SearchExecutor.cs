@@ -43,13 +43,17 @@ internal static class SearchExecutor
             Throw.Invalid($"search: offset + limit must be at most {SearchRequest.MaxTopK}, got {request.Offset} + {request.Limit}");
         }
 
-        for (var q = 0; q < request.Vectors.Count; q++)
+        // Checked copies: the caller may change its arrays while the search runs.
+        var queries = new float[request.Vectors.Count][];
+        for (var q = 0; q < queries.Length; q++)
         {
             var v = ValueConverter.ConvertVector(field, request.Vectors[q], out var error);
             if (error is not null || v is null)
             {
                 Throw.Invalid($"search: query vector {q}: {error}");
             }
+
+            queries[q] = v;
         }
 
         int? groupIndex = null;
@@ -95,7 +99,7 @@ internal static class SearchExecutor
 
         var want = request.Offset + request.Limit;
         var k = groupIndex is null ? want : (int)Math.Clamp(total, 1, int.MaxValue);
-        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, request.Vectors, k, range);
+        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range);
         var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);
         var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
         foreach (var perQuery in raw)
