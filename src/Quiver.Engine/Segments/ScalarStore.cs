@@ -200,9 +200,7 @@ internal sealed class ScalarStore
             _json = new JsonElement[capacity];
         }
 
-        if (_nulls is not null)
-        {
-            _nulls = null;
-        }
+        // Grow copies the old null bitmap over after this; a fresh store has no nulls yet.
+        _nulls = null;
     }
 }

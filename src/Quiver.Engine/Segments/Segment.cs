@@ -111,7 +111,11 @@ internal sealed class Segment
             _count = count,
             IsSealed = true,
         };
-        s.MaxInsertTs = count == 0 ? 0 : insertTs.AsSpan(0, count).ToArray().Max();
+        foreach (var ts in insertTs.AsSpan(0, count))
+        {
+            s.MaxInsertTs = Math.Max(s.MaxInsertTs, ts);
+        }
+
         return s;
     }
 
@@ -221,8 +225,11 @@ internal sealed class Segment
         return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, _deleteTs);
     }
 
-    /// <summary>Copies rows out as a batch (scalars, vectors, dynamic) for sealing and compaction.</summary>
-    public RowBatch Extract(ReadOnlySpan<int> rows)
+    /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing).</summary>
+    public ReadOnlyMemory<float> VectorMemory(int fieldIndex) => _vectors[fieldIndex]!.Memory(_count);
+
+    /// <summary>Copies rows out as a batch (scalars, dynamic and, unless left out, vectors) for sealing and compaction.</summary>
+    public RowBatch Extract(ReadOnlySpan<int> rows, bool includeVectors = true)
     {
         using var snap = Snapshot();
         var columns = new BatchColumn[_scalars.Length];
@@ -231,6 +238,10 @@ internal sealed class Segment
             if (_scalars[f] is { } s)
             {
                 columns[f] = s.Extract(rows);
+            }
+            else if (!includeVectors)
+            {
+                columns[f] = new BatchColumn();
             }
             else
             {

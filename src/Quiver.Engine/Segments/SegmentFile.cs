@@ -24,22 +24,25 @@ internal static class SegmentFile
     }
 
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
-    /// temp file, fsync, rename, fsync of the folder. Returns the file length.</summary>
-    public static long Write(IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs)
+    /// temp file, fsync, rename, fsync of the folder. Vectors come from the batch's vector columns, or, where
+    /// <paramref name="vectors"/> gives them (by field index), straight from there, so that sealing a growing segment does
+    /// not copy its vectors first. Returns the file length.</summary>
+    public static long Write(
+        IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]? vectors = null)
     {
         var schema = batch.Schema;
         var scalars = new ByteWriter(1 << 16);
         batch.Encode(scalars, includeVectors: false);
-        var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, float[]? Floats)>
+        var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)>
         {
-            (BlockKind.Scalars, -1, scalars.WrittenSpan.ToArray(), null),
-            (BlockKind.InsertTimestamps, -1, MemoryMarshal.AsBytes(insertTs).ToArray(), null),
+            (BlockKind.Scalars, -1, scalars.WrittenSpan.ToArray(), default),
+            (BlockKind.InsertTimestamps, -1, MemoryMarshal.AsBytes(insertTs).ToArray(), default),
         };
         for (var f = 0; f < schema.Fields.Length; f++)
         {
             if (schema.Fields[f].IsVector)
             {
-                blocks.Add((BlockKind.Vectors, f, null, batch.Columns[f].Vectors));
+                blocks.Add((BlockKind.Vectors, f, null, vectors?[f] ?? batch.Columns[f].Vectors));
             }
         }
 
@@ -48,7 +51,7 @@ internal static class SegmentFile
         for (var i = 0; i < blocks.Count; i++)
         {
             var b = blocks[i];
-            var bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.AsSpan()).ToArray();
+            ReadOnlySpan<byte> bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span);
             var e = directory.AsSpan(i * EntrySize, EntrySize);
             BinaryPrimitives.WriteUInt32LittleEndian(e, (uint)b.Kind);
             BinaryPrimitives.WriteInt32LittleEndian(e[4..], b.Field);
@@ -83,7 +86,7 @@ internal static class SegmentFile
                 var pad = (int)(Align(written) - written);
                 file.Write(zeros[..pad]);
                 written += pad;
-                ReadOnlySpan<byte> bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.AsSpan());
+                ReadOnlySpan<byte> bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span);
                 file.Write(bytes);
                 written += bytes.Length;
             }

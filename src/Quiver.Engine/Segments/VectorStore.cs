@@ -65,6 +65,10 @@ internal sealed unsafe class VectorStore
         }
     }
 
+    /// <summary>The first <paramref name="count"/> rows of an in-memory (growing) store, without a copy.</summary>
+    public ReadOnlyMemory<float> Memory(int count) =>
+        _array is { } a ? a.AsMemory(0, count * Dimension) : throw new InvalidOperationException("a mapped store has no managed memory");
+
     public VectorView View(int count) => _array is { } a
         ? new VectorView(a, null, Dimension, count, _squaredNorms)
         : new VectorView(null, _mapped, Dimension, count, _squaredNorms);

@@ -216,14 +216,24 @@ internal sealed partial class Shard
             return;
         }
 
-        var batch = seg.Extract(rows);
+        // A frozen segment takes no more appends, so its vector arrays can be written as they are.
+        var batch = seg.Extract(rows, includeVectors: false);
+        var vectors = new ReadOnlyMemory<float>[Schema.Fields.Length];
+        for (var f = 0; f < vectors.Length; f++)
+        {
+            if (Schema.Fields[f].IsVector)
+            {
+                vectors[f] = seg.VectorMemory(f);
+            }
+        }
+
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id));
-        SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows));
+        SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows), vectors);
         var map = Fs.MapReadOnly(path);
-        var vectors = SegmentFile.MapVectors(map, Schema, seg.Count);
+        var mapped = SegmentFile.MapVectors(map, Schema, seg.Count);
         lock (_applyLock)
         {
-            seg.Seal(vectors, map);
+            seg.Seal(mapped, map);
             _frozen.Remove(seg);
             _sealed.Add(seg);
             _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
