@@ -84,7 +84,7 @@ internal static class QuickstartCommand
             await SearchAsync(db, output, embedder, question, "", cancellationToken);
             await SearchAsync(db, output, embedder, question, "category == \"tech\"", cancellationToken);
             await SearchAsync(db, output, embedder, question, "price >= 50 and price <= 200", cancellationToken);
-            await SearchAsync(db, output, embedder, "guide to vector databases", "category in [\"books\", \"tech\"] and price < 100", cancellationToken);
+            await SearchAsync(db, output, embedder, "wireless earbuds", "category in [\"tech\", \"sports\"] and price < 100", cancellationToken);
 
             var count = await db.QueryAsync(Collection, new QueryRequest { Filter = "category == \"home\"", OutputFields = ["count(*)"] }, cancellationToken: cancellationToken);
             output.WriteLine();
