@@ -27,9 +27,9 @@ public sealed partial class QuiverEngine
                 Throw.Capacity($"there are already {CatalogNames.MaxDatabases} databases");
             }
 
-            var before = _databases;
-            _databases = [.. _databases, new DatabaseMeta { Id = AllocateId(), Name = name }];
-            await PersistOrRevertAsync(() => _databases = before, cancellationToken).ConfigureAwait(false);
+            await PersistManifestAsync(
+                new CatalogChange { Databases = [.. _databases, new DatabaseMeta { Id = AllocateId(), Name = name }] },
+                cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -49,9 +49,8 @@ public sealed partial class QuiverEngine
                 Throw.Invalid($"database '{name}' still has collections; drop them first");
             }
 
-            var before = _databases;
-            _databases = [.. _databases.Where(d => d.Name != name)];
-            await PersistOrRevertAsync(() => _databases = before, cancellationToken).ConfigureAwait(false);
+            await PersistManifestAsync(new CatalogChange { Databases = [.. _databases.Where(d => d.Name != name)] }, cancellationToken)
+                .ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -90,22 +89,24 @@ public sealed partial class QuiverEngine
                 NextAutoId = ts,
             };
             var shard = await Shard.CreateAsync(_host, meta, cancellationToken).ConfigureAwait(false);
-            lock (_shards)
-            {
-                _shards[meta.Id] = shard;
-            }
-
             try
             {
-                await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
+                await PersistManifestAsync(
+                    new CatalogChange
+                    {
+                        Add = meta,
+                        Commit = () =>
+                        {
+                            lock (_shards)
+                            {
+                                _shards[meta.Id] = shard;
+                            }
+                        },
+                    },
+                    cancellationToken).ConfigureAwait(false);
             }
             catch
             {
-                lock (_shards)
-                {
-                    _shards.Remove(meta.Id);
-                }
-
                 await shard.DisposeAsync().ConfigureAwait(false);
                 _host.FileSystem.DeleteDirectory(shard.Folder);
                 throw;
@@ -121,25 +122,19 @@ public sealed partial class QuiverEngine
         await WithCatalogAsync(async () =>
         {
             var shard = Require(database, name);
-            lock (_shards)
-            {
-                _shards.Remove(shard.CollectionId);
-            }
-
-            try
-            {
-                await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                lock (_shards)
+            await PersistManifestAsync(
+                new CatalogChange
                 {
-                    _shards[shard.CollectionId] = shard;
-                }
-
-                throw;
-            }
-
+                    Remove = shard.CollectionId,
+                    Commit = () =>
+                    {
+                        lock (_shards)
+                        {
+                            _shards.Remove(shard.CollectionId);
+                        }
+                    },
+                },
+                cancellationToken).ConfigureAwait(false);
             await shard.DisposeAsync().ConfigureAwait(false);
             _host.FileSystem.DeleteDirectory(shard.Folder);
         }, cancellationToken).ConfigureAwait(false);
@@ -240,19 +235,6 @@ public sealed partial class QuiverEngine
         finally
         {
             _catalogGate.Release();
-        }
-    }
-
-    private async Task PersistOrRevertAsync(Action revert, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await PersistManifestAsync(null, null, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            revert();
-            throw;
         }
     }
 

@@ -147,9 +147,27 @@ public sealed partial class QuiverEngine : IAsyncDisposable
 
     private long AllocateId() => Interlocked.Increment(ref _nextId) - 1;
 
-    /// <summary>Writes the manifest from the current catalog and every shard's metadata, with <paramref name="replace"/>
-    /// standing in for its shard's. Serialized so that two writers cannot interleave.</summary>
-    private async Task PersistManifestAsync(Shard? shard, CollectionMeta? replace, CancellationToken cancellationToken, Func<List<CollectionMeta>, List<CollectionMeta>>? edit = null)
+    /// <summary>One change to what the manifest records. <see cref="Commit"/> makes it visible in memory; it runs under
+    /// the manifest gate right after the write succeeds, so another writer never persists a state memory no longer
+    /// holds, nor misses one it does.</summary>
+    private sealed record CatalogChange
+    {
+        public CollectionMeta? Add { get; init; }
+
+        public long? Remove { get; init; }
+
+        public Shard? Shard { get; init; }
+
+        public CollectionMeta? ShardMeta { get; init; }
+
+        public List<DatabaseMeta>? Databases { get; init; }
+
+        public Action? Commit { get; init; }
+    }
+
+    /// <summary>Writes the manifest: the catalog and every shard's committed metadata, with <paramref name="change"/>
+    /// applied; then commits the change in memory. Serialized by the manifest gate. On failure nothing changes.</summary>
+    private async Task PersistManifestAsync(CatalogChange change, CancellationToken cancellationToken)
     {
         await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -159,13 +177,16 @@ public sealed partial class QuiverEngine : IAsyncDisposable
             {
                 foreach (var s in _shards.Values)
                 {
-                    collections.Add(s == shard ? replace! : s.Meta);
+                    if (s.CollectionId != change.Remove)
+                    {
+                        collections.Add(s == change.Shard ? change.ShardMeta! : s.Meta);
+                    }
                 }
             }
 
-            if (edit is not null)
+            if (change.Add is { } added)
             {
-                collections = edit(collections);
+                collections.Add(added);
             }
 
             collections.Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -173,10 +194,27 @@ public sealed partial class QuiverEngine : IAsyncDisposable
             {
                 NextId = Interlocked.Read(ref _nextId),
                 LastTimestamp = _host.Clock.Last,
-                Databases = _databases,
+                Databases = change.Databases ?? _databases,
                 Collections = collections,
             };
-            _metaStore.Write(manifest);
+            try
+            {
+                _metaStore.Write(manifest);
+            }
+            catch (IOException ex)
+            {
+                throw new QuiverException(
+                    Wal.IsDiskFull(ex) ? QuiverErrorCode.Capacity : QuiverErrorCode.Unavailable,
+                    $"writing the manifest failed; the previous one stays in force: {ex.Message}",
+                    ex);
+            }
+
+            if (change.Databases is { } databases)
+            {
+                _databases = databases;
+            }
+
+            change.Commit?.Invoke();
         }
         finally
         {
@@ -196,7 +234,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
 
         public long AllocateId() => engine.AllocateId();
 
-        public Task PersistAsync(Shard shard, CollectionMeta meta, CancellationToken cancellationToken) =>
-            engine.PersistManifestAsync(shard, meta, cancellationToken);
+        public Task PersistAsync(Shard shard, CollectionMeta meta, Action commit, CancellationToken cancellationToken) =>
+            engine.PersistManifestAsync(new CatalogChange { Shard = shard, ShardMeta = meta, Commit = commit }, cancellationToken);
     }
 }

@@ -20,7 +20,9 @@ internal interface IShardHost
     /// <summary>A new id, unique in the data folder, for segments and partitions.</summary>
     long AllocateId();
 
-    /// <summary>Durably records the shard's new metadata (segments, checkpoint, partitions). Throws if it could not;
-    /// then the previous metadata stays in force on disk.</summary>
-    Task PersistAsync(Shard shard, CollectionMeta meta, CancellationToken cancellationToken);
+    /// <summary>Durably records the shard's new metadata (segments, checkpoint, partitions), then runs
+    /// <paramref name="commit"/> (which makes it the shard's <see cref="Shard.Meta"/>) before any other metadata write
+    /// can start, so a concurrent write never records the shard's stale metadata. Throws if it could not write; then the
+    /// previous metadata stays in force on disk and in memory.</summary>
+    Task PersistAsync(Shard shard, CollectionMeta meta, Action commit, CancellationToken cancellationToken);
 }

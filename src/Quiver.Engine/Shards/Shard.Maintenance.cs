@@ -74,9 +74,10 @@ internal sealed partial class Shard
             {
                 return;
             }
-            catch (Exception ex) when (ex is QuiverException or IOException)
+            catch (Exception ex)
             {
-                // Kept for health reports; the next signal retries. Data stays safe in the WAL meanwhile.
+                // Kept for health reports; the next signal retries. Data stays safe in the WAL meanwhile. Any exception,
+                // not only I/O: a loop that died would let the WAL grow without bound.
                 LastMaintenanceError = ex;
             }
         }
@@ -143,12 +144,14 @@ internal sealed partial class Shard
             var checkpointLsn = await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
             List<Segment> toSeal;
             long nextAutoId;
+            long checkpointTs;
             lock (_applyLock)
             {
                 _frozen.AddRange(_growing.Values);
                 _growing.Clear();
                 toSeal = [.. _frozen.Where(f => f.PartitionId != drop?.Id)];
                 nextAutoId = _nextAutoId;
+                checkpointTs = _appliedTs;
             }
 
             Interlocked.Exchange(ref _walBytesSinceCheckpoint, 0);
@@ -163,7 +166,7 @@ internal sealed partial class Shard
                 SealSegment(seg);
             }
 
-            await PersistSegmentsAsync(checkpointLsn, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
+            await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
             if (drop is not null)
             {
                 RemovePartitionData(drop.Id);
@@ -255,7 +258,11 @@ internal sealed partial class Shard
 
     /// <summary>Writes delete files for sealed segments whose marks changed, then the manifest naming the current sealed
     /// segments, the checkpoint LSN and the auto-id counter. Old delete files are removed after the manifest is durable.</summary>
-    private async Task PersistSegmentsAsync(long checkpointLsn, long nextAutoId, PartitionMeta? drop, CancellationToken cancellationToken)
+    /// <remarks>Only delete marks at or before <paramref name="checkpointTs"/> go into delete files: later ones come from
+    /// WAL records after the checkpoint, which under the Interval and Never policies may not be durable yet, and a
+    /// durable delete file must not hold half of an upsert whose record a power loss could still take. Those marks are
+    /// replayed from the WAL instead, and the segment stays marked for the next checkpoint.</remarks>
+    private async Task PersistSegmentsAsync(long checkpointLsn, long checkpointTs, long nextAutoId, PartitionMeta? drop, CancellationToken cancellationToken)
     {
         var updates = new List<(Segment Segment, long Version, string File, string? Old)>();
         List<Segment> sealedNow;
@@ -275,11 +282,13 @@ internal sealed partial class Shard
                     continue;
                 }
 
-                marks = seg.DeleteMarks();
-                version = seg.DeleteVersion;
+                var all = seg.DeleteMarks();
+                marks = all.FindAll(m => m.Ts <= checkpointTs);
+                version = marks.Count == all.Count ? seg.DeleteVersion : -1;
             }
 
-            var file = $"{seg.Id:D20}-{version:D10}.qdel";
+            // A fresh id per file: two checkpoints may persist different marks at one delete version.
+            var file = $"{seg.Id:D20}-{_host.AllocateId():D20}.qdel";
             DeleteFile.Write(Fs, Path.Combine(SegmentFolder, file), seg.Id, marks);
             updates.Add((seg, version, file, seg.DeleteFile));
         }
@@ -305,18 +314,15 @@ internal sealed partial class Shard
         {
             seg.PersistedDeleteVersion = version;
             seg.DeleteFile = file;
-            if (old is not null)
+            if (old is not null && old != file)
             {
                 Fs.Delete(Path.Combine(SegmentFolder, old));
             }
         }
     }
 
-    private async Task PersistMetaAsync(CollectionMeta meta, CancellationToken cancellationToken)
-    {
-        await _host.PersistAsync(this, meta, cancellationToken).ConfigureAwait(false);
-        Meta = meta;
-    }
+    private Task PersistMetaAsync(CollectionMeta meta, CancellationToken cancellationToken) =>
+        _host.PersistAsync(this, meta, () => Meta = meta, cancellationToken);
 
     /// <summary>Groups of sealed segments worth merging, per partition: segments with few live rows, or many deleted rows.</summary>
     private List<List<Segment>> PlanCompaction()
@@ -390,6 +396,23 @@ internal sealed partial class Shard
 
     private async Task MergeAsync(List<Segment> sources, CancellationToken cancellationToken)
     {
+        // Rows are dropped only for deletes whose WAL records are durable (a rotation syncs everything before it): under
+        // the Interval and Never policies a later delete could still be lost to a power cut, and its row must survive it.
+        long durableTs;
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
+            lock (_applyLock)
+            {
+                durableTs = _appliedTs;
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
         var parts = new List<RowBatch>(sources.Count);
         var origins = new List<(Segment Segment, int Row)>();
         var insertTs = new List<long>();
@@ -400,7 +423,7 @@ internal sealed partial class Shard
                 var rows = new List<int>(s.Count - s.DeletedCount);
                 for (var r = 0; r < s.Count; r++)
                 {
-                    if (s.DeleteTsOf(r) == Segment.NotDeleted)
+                    if (s.DeleteTsOf(r) > durableTs)
                     {
                         rows.Add(r);
                         origins.Add((s, r));
@@ -461,14 +484,28 @@ internal sealed partial class Shard
             }
 
             _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
-            segments = [.. Meta.Segments.Where(m => !sources.Any(s => s.Id == m.Id))];
-            if (merged is not null)
-            {
-                segments.Add(new SegmentMeta { Id = merged.Id, PartitionId = merged.PartitionId, Rows = merged.Count });
-            }
+
+            // The manifest's list is what memory holds, so that a segment a failed flush sealed, or a merge whose
+            // manifest write failed earlier, is recorded too rather than silently dropped or duplicated.
+            segments = [.. _sealed.Select(s => new SegmentMeta { Id = s.Id, PartitionId = s.PartitionId, Rows = s.Count, DeleteFile = s.DeleteFile })];
         }
 
-        await PersistMetaAsync(Meta with { Segments = segments }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await PersistMetaAsync(Meta with { Segments = segments }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The manifest on disk still names the sources: keep their files (the next open or checkpoint sorts them
+            // out), but they have left memory, so drop the owner's reference.
+            foreach (var s in sources)
+            {
+                s.Release();
+            }
+
+            throw;
+        }
+
         foreach (var s in sources)
         {
             Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));

@@ -45,6 +45,8 @@ internal sealed partial class Shard
 
         lock (_applyLock)
         {
+            // Again under the lock: a dispose in between has emptied the segment lists, and an empty result would lie.
+            ThrowIfDisposed();
             var list = new List<SegmentSnapshot>();
             foreach (var seg in AllSegments())
             {
