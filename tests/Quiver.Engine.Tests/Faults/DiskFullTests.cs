@@ -8,8 +8,6 @@ namespace Quiver.Engine.Tests.Faults;
 /// shows exactly the acknowledged writes.</summary>
 public sealed class DiskFullTests(ITestOutputHelper output) : FaultTestBase
 {
-    private static QuiverOptions With(FaultInjectingFileSystem fs) => new() { BackgroundMaintenance = false, FileSystem = fs };
-
     [Theory]
     [InlineData(0)]
     [InlineData(30)]
@@ -63,31 +61,10 @@ public sealed class DiskFullTests(ITestOutputHelper output) : FaultTestBase
             manifestBytes = new FileInfo(Path.Combine(dry.Path, "MANIFEST")).Length;
         }
 
-        var fs = new FaultInjectingFileSystem();
-        var acked = new List<Row>();
-        await using (var db = await CreateAsync(With(fs)))
-        {
-            await db.InsertAsync(Collection, Rows(0, 120));
-            acked.AddRange(Rows(0, 120));
-
-            // The segment file fits; the disk fills 10 bytes into the new manifest.
-            fs.FailWritesAfter(flushBytes - manifestBytes + 10);
-            var ex = await Assert.ThrowsAnyAsync<Exception>(() => db.FlushAsync(Collection));
-            output.WriteLine($"flush with a full disk at the manifest: {ex.GetType().Name}: {ex.Message}");
-            Assert.Contains("MANIFEST", ex.Message, StringComparison.Ordinal);
-            await AssertExactlyAsync(db, acked);
-
-            fs.Reset();
-            await db.InsertAsync(Collection, Rows(120, 10));
-            acked.AddRange(Rows(120, 10));
-            await db.FlushAsync(Collection);
-            await AssertExactlyAsync(db, acked);
-        }
-
-        await using (var db = await QuiverEngine.OpenAsync(Dir.Path, NoBackground))
-        {
-            await AssertExactlyAsync(db, acked);
-        }
+        // The segment file fits; the disk fills 10 bytes into the new manifest.
+        var ex = await FlushFailsThenRecoversAsync(flushBytes - manifestBytes + 10);
+        output.WriteLine($"flush with a full disk at the manifest: {ex.GetType().Name}: {ex.Message}");
+        Assert.Contains("MANIFEST", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -11,6 +11,8 @@ public abstract class FaultTestBase : IDisposable
 
     protected static QuiverOptions NoBackground { get; } = new() { BackgroundMaintenance = false };
 
+    protected static QuiverOptions With(FaultInjectingFileSystem fs) => new() { BackgroundMaintenance = false, FileSystem = fs };
+
     public void Dispose()
     {
         Dir.Dispose();
@@ -54,6 +56,38 @@ public abstract class FaultTestBase : IDisposable
         var db = await QuiverEngine.OpenAsync(Dir.Path, options ?? NoBackground);
         await db.CreateCollectionAsync(Collection, TestData.ProductSchema());
         return db;
+    }
+
+    /// <summary>Inserts 120 rows, lets the disk fill <paramref name="failAfterBytes"/> bytes into the next flush, and
+    /// checks the flush fails with the data intact; then clears the fault, inserts 10 more rows, flushes, and checks the
+    /// data before and after a reopen. Returns the failed flush's exception for the caller's own checks.</summary>
+    protected async Task<Exception> FlushFailsThenRecoversAsync(long failAfterBytes)
+    {
+        var fs = new FaultInjectingFileSystem();
+        var acked = new List<Row>();
+        Exception failure;
+        await using (var db = await CreateAsync(With(fs)))
+        {
+            await db.InsertAsync(Collection, Rows(0, 120));
+            acked.AddRange(Rows(0, 120));
+
+            fs.FailWritesAfter(failAfterBytes);
+            failure = await Assert.ThrowsAnyAsync<Exception>(() => db.FlushAsync(Collection));
+            await AssertExactlyAsync(db, acked);
+
+            fs.Reset();
+            await db.InsertAsync(Collection, Rows(120, 10));
+            acked.AddRange(Rows(120, 10));
+            await db.FlushAsync(Collection);
+            await AssertExactlyAsync(db, acked);
+        }
+
+        await using (var db = await QuiverEngine.OpenAsync(Dir.Path, NoBackground))
+        {
+            await AssertExactlyAsync(db, acked);
+        }
+
+        return failure;
     }
 
     protected string CollectionFolder() => Directory.GetDirectories(Path.Combine(Dir.Path, "collections")).Single();
