@@ -89,16 +89,15 @@ internal static class SearchExecutor
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
         var allowed = new Bitmap[view.Segments.Length];
-        long total = 0;
         for (var s = 0; s < allowed.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter);
-            total += allowed[s].PopCount();
         }
 
+        // Grouping needs every allowed hit ranked; plain top-k needs only limit + offset (FlatSearch counts per segment).
         var want = request.Offset + request.Limit;
-        var k = groupIndex is null ? want : (int)Math.Clamp(total, 1, int.MaxValue);
+        var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(b => (long)b.PopCount()), 1, int.MaxValue);
         var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range);
         var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);
         var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
