@@ -68,6 +68,21 @@ internal sealed class TopK
         return result;
     }
 
+    /// <summary>Writes the kept hits, best first (ties by smaller id), into <paramref name="hits"/> with ids as rows, and
+    /// empties the heap. Allocation-free, for index searches that reuse one heap per thread.</summary>
+    public int DrainSorted(Span<Indexing.IndexHit> hits)
+    {
+        var n = Count;
+        for (var i = 0; i < n; i++)
+        {
+            hits[i] = new Indexing.IndexHit(_keys[i], (int)_ids[i]);
+        }
+
+        hits[..n].Sort(static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : a.Row.CompareTo(b.Row));
+        Count = 0;
+        return n;
+    }
+
     private static bool Worse(float keyA, long idA, float keyB, long idB) => keyA > keyB || (keyA == keyB && idA > idB);
 
     private void SiftDown(float key, long id)

@@ -1,0 +1,66 @@
+using Quiver.Segments;
+
+namespace Quiver.Indexing;
+
+/// <summary>Builds, validates and loads indexes by kind: the one place that knows every index type.</summary>
+internal static class IndexFactory
+{
+    /// <summary>Checks build parameters before any work starts; throws naming the index, parameter and value.</summary>
+    public static void Validate(IndexKind kind, MetricType metric, IndexParameters p, int dimension)
+    {
+        _ = metric;
+        _ = dimension;
+        switch (kind)
+        {
+            case IndexKind.Flat:
+                FlatIndex.Validate(p);
+                break;
+            default:
+                throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
+        }
+    }
+
+    /// <summary>Builds an index of <paramref name="kind"/> over <paramref name="raw"/>.</summary>
+    public static VectorIndex Build(
+        IndexKind kind, MetricType metric, IndexParameters p, VectorView raw, IndexBuildOptions options, CancellationToken cancellationToken)
+    {
+        _ = options;
+        cancellationToken.ThrowIfCancellationRequested();
+        return kind switch
+        {
+            IndexKind.Flat => new FlatIndex(metric, raw, p),
+            _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
+        };
+    }
+
+    /// <summary>Loads an index from a verified file over the segment's raw vectors; the index owns the reader.</summary>
+    public static VectorIndex Load(IndexFileReader reader, VectorView raw)
+    {
+        if (reader.Dimension != raw.Dimension || reader.Count != raw.Count)
+        {
+            Throw.Corrupt(reader.Path, $"index covers {reader.Count} rows of dimension {reader.Dimension}; the segment has {raw.Count} of {raw.Dimension}");
+        }
+
+        VectorIndex index;
+        switch (reader.Kind)
+        {
+            case IndexKind.Flat:
+                index = new FlatIndex(reader.Metric, raw, reader.BuildParams);
+                reader.Dispose();
+                break;
+            default:
+                Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");
+                return null!;
+        }
+
+        return index;
+    }
+
+    /// <summary>Writes <paramref name="index"/> to <paramref name="path"/> durably; returns the file length.</summary>
+    public static long Save(VectorIndex index, Storage.IFileSystem fs, string path)
+    {
+        var writer = new IndexFileWriter(index.Kind, index.Metric, index.Dimension, index.Count, index.BuildParams);
+        index.Write(writer);
+        return writer.WriteTo(fs, path);
+    }
+}

@@ -1,0 +1,60 @@
+namespace Quiver.Indexing;
+
+/// <summary>The vector index types, named as Milvus users write them in <c>index_type</c>.</summary>
+public enum IndexKind
+{
+    /// <summary>Exact search over the raw vectors; no structure to build.</summary>
+    Flat = 1,
+
+    /// <summary>Hierarchical navigable small-world graph (<c>M</c>, <c>efConstruction</c>; search <c>ef</c>).</summary>
+    Hnsw = 2,
+
+    /// <summary>Inverted file over k-means cells holding raw vectors (<c>nlist</c>; search <c>nprobe</c>).</summary>
+    IvfFlat = 3,
+
+    /// <summary>Inverted file with 8-bit scalar-quantized vectors (<c>nlist</c>; search <c>nprobe</c>).</summary>
+    IvfSq8 = 4,
+
+    /// <summary>Inverted file with product-quantized residuals (<c>nlist</c>, <c>m</c>, <c>nbits</c>; search <c>nprobe</c>, <c>refine_k</c>).</summary>
+    IvfPq = 5,
+
+    /// <summary>A forest of random-projection trees (<c>n_trees</c>; search <c>search_k</c>).</summary>
+    Annoy = 6,
+
+    /// <summary>Lets Quiver choose the index and its parameters from size, dimension and a recall target.</summary>
+    AutoIndex = 7,
+}
+
+/// <summary>Milvus names of <see cref="IndexKind"/> values.</summary>
+public static class IndexKindNames
+{
+    /// <summary>The Milvus <c>index_type</c> string of a kind.</summary>
+    public static string ToMilvusName(this IndexKind kind) => kind switch
+    {
+        IndexKind.Flat => "FLAT",
+        IndexKind.Hnsw => "HNSW",
+        IndexKind.IvfFlat => "IVF_FLAT",
+        IndexKind.IvfSq8 => "IVF_SQ8",
+        IndexKind.IvfPq => "IVF_PQ",
+        IndexKind.Annoy => "ANNOY",
+        IndexKind.AutoIndex => "AUTOINDEX",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown index kind"),
+    };
+
+    /// <summary>Parses an <c>index_type</c> (case-insensitive); false for a name Quiver does not know.</summary>
+    public static bool TryParse(string? name, out IndexKind kind)
+    {
+        kind = (name ?? string.Empty).Trim().ToUpperInvariant() switch
+        {
+            "FLAT" => IndexKind.Flat,
+            "HNSW" => IndexKind.Hnsw,
+            "IVF_FLAT" => IndexKind.IvfFlat,
+            "IVF_SQ8" => IndexKind.IvfSq8,
+            "IVF_PQ" => IndexKind.IvfPq,
+            "ANNOY" => IndexKind.Annoy,
+            "AUTOINDEX" or "AUTO_INDEX" => IndexKind.AutoIndex,
+            _ => 0,
+        };
+        return kind != 0;
+    }
+}

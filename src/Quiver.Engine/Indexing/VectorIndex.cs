@@ -1,0 +1,139 @@
+using Quiver.Common;
+using Quiver.Distance;
+using Quiver.Segments;
+
+namespace Quiver.Indexing;
+
+/// <summary>One hit of an index search: the key (smaller is closer: L2 squared distance, negated inner product, negated
+/// cosine; the convention of <see cref="Search.FlatSearch"/>) and the row number within the indexed segment.</summary>
+internal readonly record struct IndexHit(float Key, int Row);
+
+/// <summary>Search-time parameters of every index type, parsed once per request from Milvus's names. A value of 0 means
+/// "the index's default".</summary>
+internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0)
+{
+    public static readonly string[] Names = ["ef", "nprobe", "search_k", "refine_k", "level", "radius", "range_filter"];
+
+    /// <summary>Parses Milvus search params (<c>{"ef": 64}</c>, <c>{"nprobe": 16}</c>, <c>{"search_k": 1000}</c>,
+    /// <c>{"refine_k": 4}</c>); unknown names are an error naming them.</summary>
+    public static AnnSearchParams Parse(IndexParameters p)
+    {
+        const string owner = "search params";
+        p.RejectUnknown(owner, Names);
+        return new AnnSearchParams(
+            Ef: p.GetInt(owner, "ef", 0, 1, 32_768),
+            Nprobe: p.GetInt(owner, "nprobe", 0, 1, 65_536),
+            SearchK: p.GetInt(owner, "search_k", 0, -1, int.MaxValue),
+            RefineK: p.GetInt(owner, "refine_k", 0, 1, 1_000));
+    }
+}
+
+/// <summary>What a build needs besides the vectors.</summary>
+/// <param name="Threads">Worker threads the build may use (at least 1).</param>
+/// <param name="Seed">Seed of every random choice, so a build is reproducible.</param>
+/// <param name="Progress">Called with the fraction done (0..1), from any thread, at most a few hundred times.</param>
+internal sealed record IndexBuildOptions(int Threads = 1, int Seed = 42, Action<double>? Progress = null)
+{
+    public static IndexBuildOptions Default { get; } = new();
+}
+
+/// <summary>The contract every vector index keeps. An index covers the rows of one sealed segment's vector field,
+/// numbered 0..Count-1 as in the segment; it never sees deletes or filters except through the allow-list a search
+/// passes. It is immutable once built or loaded, and <see cref="Search"/> is safe from any number of threads at once
+/// (per-query scratch comes from a pool, so a query does not allocate).
+/// <para>Raw vectors stay in the segment (<see cref="Raw"/>, valid while the segment lives): an index may copy them into
+/// its own layout, or read them for exact re-ranking.</para>
+/// <para>COSINE indexes normalize vectors and queries and work as IP internally; keys are still negated cosines.</para></summary>
+internal abstract class VectorIndex : IDisposable
+{
+    protected VectorIndex(IndexKind kind, MetricType metric, VectorView raw, IndexParameters buildParams)
+    {
+        Kind = kind;
+        Metric = metric;
+        Raw = raw;
+        BuildParams = buildParams;
+    }
+
+    public IndexKind Kind { get; }
+
+    public MetricType Metric { get; }
+
+    /// <summary>The parameters the index was built with (as given; defaults are not filled in).</summary>
+    public IndexParameters BuildParams { get; }
+
+    /// <summary>The segment's raw vectors.</summary>
+    public VectorView Raw { get; }
+
+    public int Dimension => Raw.Dimension;
+
+    public int Count => Raw.Count;
+
+    /// <summary>Bytes the index holds beyond the raw vectors (graphs, lists, codes, copies), for memory accounting.</summary>
+    public abstract long MemoryBytes { get; }
+
+    /// <summary>Writes up to <paramref name="k"/> nearest rows among <paramref name="allowed"/> (null: all rows) into
+    /// <paramref name="hits"/> (length ≥ k), best first; returns how many. Fewer than k means the traversal found fewer
+    /// allowed rows, not that fewer exist: the caller decides whether to fall back to an exact search.</summary>
+    public abstract int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits);
+
+    /// <summary>Rows whose key is below <paramref name="keyBound"/> (approximate, like Milvus's range search on an index),
+    /// appended to <paramref name="output"/> best first. The default widens a top-k search until its worst hit is out of
+    /// range or every row has been returned.</summary>
+    public virtual void RangeSearch(ReadOnlySpan<float> query, float keyBound, in AnnSearchParams p, Bitmap? allowed, List<IndexHit> output)
+    {
+        var k = 64;
+        while (true)
+        {
+            var buffer = new IndexHit[k];
+            var n = Search(query, k, p with { Ef = Math.Max(p.Ef, k) }, allowed, buffer);
+            if (n < k || buffer[n - 1].Key >= keyBound || k >= Count)
+            {
+                foreach (var h in buffer.AsSpan(0, n))
+                {
+                    if (h.Key < keyBound)
+                    {
+                        output.Add(h);
+                    }
+                }
+
+                return;
+            }
+
+            k = (int)Math.Min((long)k * 4, Count);
+        }
+    }
+
+    /// <summary>Writes the index's own blocks (not the raw vectors) to <paramref name="writer"/>.</summary>
+    public abstract void Write(IndexFileWriter writer);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Key of a raw distance (L2: squared distance; IP: dot; COSINE: dot of normalized vectors).</summary>
+    protected static float KeyOf(MetricType metric, float raw) => metric == MetricType.L2 ? raw : -raw;
+
+    /// <summary>A query in the index's space: normalized for COSINE (into <paramref name="buffer"/>), else itself.</summary>
+    protected ReadOnlySpan<float> Prepare(ReadOnlySpan<float> query, Span<float> buffer)
+    {
+        if (Metric != MetricType.Cosine)
+        {
+            return query;
+        }
+
+        var norm = MathF.Sqrt(VectorMath.SquaredNorm(query));
+        var inv = norm > 0 ? 1f / norm : 0f;
+        for (var i = 0; i < query.Length; i++)
+        {
+            buffer[i] = query[i] * inv;
+        }
+
+        return buffer[..query.Length];
+    }
+}
