@@ -44,6 +44,9 @@ public sealed record QuiverOptions
     /// <summary>Sealed segments with at least this fraction of rows deleted are rewritten by compaction; default 0.2.</summary>
     public double CompactionDeletedFraction { get; init; } = 0.2;
 
+    /// <summary>Threads each background index build uses; default the number of processors. Builds run one at a time.</summary>
+    public int IndexBuildThreads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Where the bytes go; tests pass a fault-injecting file system.</summary>
     internal IFileSystem? FileSystem { get; init; }
 }

@@ -128,6 +128,8 @@ public sealed partial class QuiverEngine : IAsyncDisposable
             return;
         }
 
+        // Index jobs first: a build holds a segment of some shard and writes into its folder.
+        await _host.IndexBuilds.DisposeAsync().ConfigureAwait(false);
         foreach (var shard in _shards.Values)
         {
             await shard.DisposeAsync().ConfigureAwait(false);
@@ -231,6 +233,8 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         public HybridClock Clock { get; } = clock;
 
         public string CollectionsRoot { get; } = System.IO.Path.Combine(engine.Path, "collections");
+
+        public Indexing.IndexBuildScheduler IndexBuilds { get; } = new();
 
         public long AllocateId() => engine.AllocateId();
 

@@ -119,6 +119,11 @@ public sealed record SearchRequest
 
     /// <summary>Consistency level; default Strong.</summary>
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
+
+    /// <summary>Index search parameters by Milvus name: <c>ef</c> (HNSW), <c>nprobe</c> (IVF_*), <c>search_k</c> (ANNOY),
+    /// <c>refine_k</c> (IVF_PQ re-rank factor); values as invariant-culture text. Absent ones take the index's default;
+    /// unknown names are an error. Segments without an index are searched exactly whatever these say.</summary>
+    public IReadOnlyDictionary<string, string> SearchParams { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>One search hit.</summary>
@@ -139,6 +144,9 @@ public sealed record SearchResult
 {
     /// <summary>Per query vector, its hits, best first.</summary>
     public required ImmutableArray<IReadOnlyList<SearchHit>> Hits { get; init; }
+
+    /// <summary>How the search ran (segments searched by index or exactly, fallbacks).</summary>
+    internal Search.SearchStats? Stats { get; init; }
 }
 
 /// <summary>A collection as described by <see cref="QuiverEngine.DescribeCollectionAsync"/>.</summary>

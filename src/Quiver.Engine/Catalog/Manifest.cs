@@ -79,6 +79,31 @@ internal sealed record CollectionMeta
     public long NextAutoId { get; init; } = 1;
 
     public Dictionary<string, string> Properties { get; init; } = [];
+
+    /// <summary>Vector indexes, at most one per vector field. Their per-segment files are derived data: named by index
+    /// and segment id (see <see cref="IndexMeta.FileName"/>), rebuilt when missing or damaged.</summary>
+    public List<IndexMeta> Indexes { get; init; } = [];
+}
+
+/// <summary>A vector index of a collection as the user created it (Milvus's index_name, field_name, index_type,
+/// metric_type, params).</summary>
+internal sealed record IndexMeta
+{
+    /// <summary>Unique in the data folder; a re-created index gets a new id, so files of an older one never load.</summary>
+    public required long Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string FieldName { get; init; }
+
+    /// <summary>Milvus index_type name, e.g. "HNSW".</summary>
+    public required string IndexType { get; init; }
+
+    public required MetricType Metric { get; init; }
+
+    public Dictionary<string, string> Params { get; init; } = [];
+
+    public static string FileName(long indexId, long segmentId) => $"{indexId:D20}-{segmentId:D20}.qidx";
 }
 
 /// <summary>Reads and writes <see cref="ManifestData"/>: magic "QUIVMAN1" (8 bytes), CRC-32C of the JSON (u32), JSON length (u32), UTF-8 JSON.</summary>

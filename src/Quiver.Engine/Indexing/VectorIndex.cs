@@ -76,6 +76,16 @@ internal abstract class VectorIndex : IDisposable
     /// allowed rows, not that fewer exist: the caller decides whether to fall back to an exact search.</summary>
     public abstract int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits);
 
+    /// <summary>Estimated distance computations of one search with <paramref name="p"/> (already adjusted by
+    /// <see cref="ForSelectivity"/>), for the planner to weigh against an exact scan of the allowed rows. The default,
+    /// for indexes without a model, is a full scan, so the planner never prefers them over exact search.</summary>
+    public virtual double EstimateSearchCost(in AnnSearchParams p, int k) => Count;
+
+    /// <summary>Search parameters widened for an allow-list that keeps <paramref name="selectivity"/> of the rows, so that
+    /// a filtered traversal still finds about as many allowed candidates as an unfiltered one (e.g. IVF probes
+    /// 1/selectivity times more lists). The default leaves them as they are.</summary>
+    public virtual AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => p;
+
     /// <summary>Rows whose key is below <paramref name="keyBound"/> (approximate, like Milvus's range search on an index),
     /// appended to <paramref name="output"/> best first. The default widens a top-k search until its worst hit is out of
     /// range or every row has been returned.</summary>

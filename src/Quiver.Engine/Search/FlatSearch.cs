@@ -1,6 +1,7 @@
 using System.Buffers;
 using Quiver.Common;
 using Quiver.Distance;
+using Quiver.Indexing;
 using Quiver.Segments;
 using Quiver.Shards;
 
@@ -24,7 +25,8 @@ internal static class FlatSearch
     /// <summary>Runs the search. <paramref name="allowed"/> has one bitmap per view segment (visible and matching rows).
     /// <paramref name="range"/> keeps only hits whose score lies in it. Returns per query the hits sorted best first.</summary>
     public static (float Key, long Id)[][] Search(
-        ReadView view, Bitmap[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range)
+        ReadView view, Bitmap[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range,
+        AnnSearchParams ann = default, SearchStats? stats = null)
     {
         var nq = queries.Count;
         var heaps = new TopK[nq];
@@ -51,6 +53,16 @@ internal static class FlatSearch
                 if (allowedCount == 0)
                 {
                     continue;
+                }
+
+                if (TrySearchIndexed(snap, bitmap, allowedCount, s, fieldIndex, metric, queries, queryNorms, heaps, k, range, ann, stats, scratch))
+                {
+                    continue;
+                }
+
+                if (stats is not null)
+                {
+                    stats.ExactSegments++;
                 }
 
                 var sparse = allowedCount < snap.RowCount / 8;
@@ -80,6 +92,99 @@ internal static class FlatSearch
         }
 
         return results;
+    }
+
+    /// <summary>The planner for one segment: searches it through its index when the segment is sealed, wholly visible in
+    /// the snapshot and indexed, and the index's estimated cost (widened for the filter's selectivity) is below an exact
+    /// scan of the allowed rows. A query whose traversal finds fewer than min(k, allowed) rows is re-run exactly on this
+    /// segment, so a restrictive filter never loses hits the segment has. Returns false when the segment should be
+    /// scanned exactly instead.</summary>
+    private static bool TrySearchIndexed(
+        SegmentSnapshot snap, Bitmap bitmap, int allowedCount, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries,
+        float[] queryNorms, TopK[] heaps, int k, ScoreRange? range, AnnSearchParams ann, SearchStats? stats, float[] scratch)
+    {
+        var seg = snap.Segment;
+        if (!seg.IsSealed || snap.RowCount != seg.Count || (range is not null && range.Value.Radius is null))
+        {
+            return false;
+        }
+
+        var handle = seg.AcquireIndex(fieldIndex);
+        if (handle is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var index = handle.Index;
+            if (index.Kind == IndexKind.Flat || index.Metric != metric)
+            {
+                return false;
+            }
+
+            var selectivity = allowedCount / (double)snap.RowCount;
+            var p = index.ForSelectivity(ann, k, selectivity);
+            if (allowedCount <= k || index.EstimateSearchCost(p, k) * queries.Count >= (double)allowedCount * queries.Count)
+            {
+                return false;
+            }
+
+            if (stats is not null)
+            {
+                stats.IndexedSegments++;
+            }
+
+            var filter = allowedCount == snap.RowCount ? null : bitmap;
+            var vectors = snap.Vectors[fieldIndex];
+            var hits = ArrayPool<IndexHit>.Shared.Rent(k);
+            try
+            {
+                for (var q = 0; q < queries.Count; q++)
+                {
+                    if (range is { Radius: { } radius } r)
+                    {
+                        var bound = (float)(metric == MetricType.L2 ? radius : -radius);
+                        var found = new List<IndexHit>();
+                        index.RangeSearch(queries[q], bound, p, filter, found);
+                        foreach (var h in found)
+                        {
+                            Offer(heaps[q], h.Key, PackId(segment, h.Row), metric, r);
+                        }
+
+                        continue;
+                    }
+
+                    var n = index.Search(queries[q], k, p, filter, hits);
+                    if (n < Math.Min(k, allowedCount))
+                    {
+                        // Too few allowed rows reached: this query's answer on this segment comes from an exact scan.
+                        if (stats is not null)
+                        {
+                            stats.Fallbacks++;
+                        }
+
+                        SearchDense(vectors, bitmap, segment, metric, [queries[q]], [queryNorms[q]], [heaps[q]], range, scratch);
+                        continue;
+                    }
+
+                    for (var i = 0; i < n; i++)
+                    {
+                        Offer(heaps[q], hits[i].Key, PackId(segment, hits[i].Row), metric, range);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<IndexHit>.Shared.Return(hits);
+            }
+
+            return true;
+        }
+        finally
+        {
+            handle.Release();
+        }
     }
 
     private static float Key(MetricType metric, float raw, float queryNorm, float rowSquaredNorm) => metric switch
@@ -206,6 +311,17 @@ internal static class FlatSearch
             ArrayPool<float>.Shared.Return(packed);
         }
     }
+}
+
+/// <summary>How a search ran, per segment: through an index, or exactly; and how many indexed queries fell back to an
+/// exact scan of a segment because the traversal found too few allowed rows. For tests and EXPLAIN-style reports.</summary>
+internal sealed class SearchStats
+{
+    public int IndexedSegments { get; set; }
+
+    public int ExactSegments { get; set; }
+
+    public int Fallbacks { get; set; }
 }
 
 /// <summary>Range-search bounds on the score as reported (L2: squared distance; IP, COSINE: similarity).

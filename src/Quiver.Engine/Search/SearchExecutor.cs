@@ -85,6 +85,7 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
         }
 
+        var ann = Indexing.AnnSearchParams.Parse(new Indexing.IndexParameters(request.SearchParams));
         var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
@@ -98,7 +99,8 @@ internal static class SearchExecutor
         // Grouping needs every allowed hit ranked; plain top-k needs only limit + offset (FlatSearch counts per segment).
         var want = request.Offset + request.Limit;
         var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(b => (long)b.PopCount()), 1, int.MaxValue);
-        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range);
+        var stats = new SearchStats();
+        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats);
         var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);
         var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
         foreach (var perQuery in raw)
@@ -144,7 +146,7 @@ internal static class SearchExecutor
             hits.Add(list);
         }
 
-        return new SearchResult { Hits = hits.MoveToImmutable() };
+        return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
     }
 
     /// <summary>From all hits sorted best first, keeps the first <paramref name="groups"/> distinct group values with at most

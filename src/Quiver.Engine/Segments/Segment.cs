@@ -17,6 +17,7 @@ internal sealed class Segment
 
     private readonly ScalarStore?[] _scalars;
     private readonly VectorStore?[] _vectors;
+    private readonly Indexing.IndexHandle?[] _vectorIndexes;
     private JsonElement[]? _dynamic;
     private long[] _insertTs;
     private long[] _deleteTs;
@@ -31,6 +32,7 @@ internal sealed class Segment
         Schema = schema;
         _scalars = scalars;
         _vectors = vectors;
+        _vectorIndexes = new Indexing.IndexHandle?[schema.Fields.Length];
         _insertTs = new long[capacity];
         _deleteTs = new long[capacity];
         Array.Fill(_deleteTs, NotDeleted);
@@ -197,6 +199,34 @@ internal sealed class Segment
         IsSealed = true;
     }
 
+    /// <summary>The index attached to a vector field, acquired for a search (release it after), or null when none is
+    /// attached. Only sealed segments carry indexes.</summary>
+    public Indexing.IndexHandle? AcquireIndex(int fieldIndex)
+    {
+        var h = Volatile.Read(ref _vectorIndexes[fieldIndex]);
+        return h is not null && h.TryAcquire() ? h : null;
+    }
+
+    /// <summary>The id of the index attached to a field, or 0 (for progress reports; no reference is taken).</summary>
+    public long AttachedIndexId(int fieldIndex) => Volatile.Read(ref _vectorIndexes[fieldIndex])?.IndexId ?? 0;
+
+    /// <summary>Attaches a built index to a sealed field, taking over the caller's reference; a previous one is released.</summary>
+    public void AttachIndex(int fieldIndex, Indexing.IndexHandle handle)
+    {
+        Debug.Assert(IsSealed, "indexes attach to sealed segments only");
+        Interlocked.Exchange(ref _vectorIndexes[fieldIndex], handle)?.Release();
+    }
+
+    /// <summary>Detaches the field's index if it is the one with <paramref name="indexId"/>; searches holding it finish first.</summary>
+    public void DetachIndex(int fieldIndex, long indexId)
+    {
+        var h = Volatile.Read(ref _vectorIndexes[fieldIndex]);
+        if (h is not null && h.IndexId == indexId && Interlocked.CompareExchange(ref _vectorIndexes[fieldIndex], null, h) == h)
+        {
+            h.Release();
+        }
+    }
+
     /// <summary>Takes a view of the rows appended so far; the caller disposes it. Call under the shard's apply lock.</summary>
     public SegmentSnapshot Snapshot()
     {
@@ -322,6 +352,11 @@ internal sealed class Segment
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            for (var f = 0; f < _vectorIndexes.Length; f++)
+            {
+                Interlocked.Exchange(ref _vectorIndexes[f], null)?.Release();
+            }
+
             _map?.Dispose();
             _map = null;
         }

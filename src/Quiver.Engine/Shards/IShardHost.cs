@@ -17,6 +17,9 @@ internal interface IShardHost
     /// <summary>Folder that holds every collection's files.</summary>
     string CollectionsRoot { get; }
 
+    /// <summary>Runs index builds and loads in the background for every shard of the host.</summary>
+    Indexing.IndexBuildScheduler IndexBuilds { get; }
+
     /// <summary>A new id, unique in the data folder, for segments and partitions.</summary>
     long AllocateId();
 

@@ -20,6 +20,10 @@ internal sealed partial class Shard
         {
             _maintenanceLoop = Task.Run(MaintenanceLoopAsync);
         }
+
+        // Index files left by a build cut short are incomplete; complete ones load in the background, missing ones build.
+        SweepIndexFiles(includeTemporary: true);
+        ScheduleIndexWork();
     }
 
     private void RequestMaintenance()
@@ -173,6 +177,12 @@ internal sealed partial class Shard
             }
 
             _wal.DeleteFilesBefore(checkpointLsn);
+            if (drop is not null)
+            {
+                SweepIndexFiles(includeTemporary: false);
+            }
+
+            ScheduleIndexWork();
             return toSeal.Count;
         }
         finally
@@ -383,6 +393,13 @@ internal sealed partial class Shard
                     cancellationToken.ThrowIfCancellationRequested();
                     await MergeAsync(group, cancellationToken).ConfigureAwait(false);
                     merges++;
+                }
+
+                if (merges > 0)
+                {
+                    // Merged segments get their indexes built anew; the sources' index files go.
+                    SweepIndexFiles(includeTemporary: false);
+                    ScheduleIndexWork();
                 }
 
                 return merges;

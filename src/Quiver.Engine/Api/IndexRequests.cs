@@ -1,0 +1,123 @@
+using Quiver.Indexing;
+
+namespace Quiver;
+
+/// <summary>An index to create on a vector field, as Milvus users write it: <c>index_type</c>, <c>metric_type</c> and
+/// <c>params</c>, e.g. <c>new IndexDefinition { FieldName = "vector", IndexType = "HNSW", Params = new() { ["M"] = "16",
+/// ["efConstruction"] = "200" } }</c>.</summary>
+public sealed record IndexDefinition
+{
+    /// <summary>The vector field to index.</summary>
+    public required string FieldName { get; init; }
+
+    /// <summary>Milvus index_type: FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX (case-insensitive).</summary>
+    public required string IndexType { get; init; }
+
+    /// <summary>Index name; default the field name.</summary>
+    public string? IndexName { get; init; }
+
+    /// <summary>L2, IP or COSINE; must match the field's metric when given. Default the field's metric.</summary>
+    public MetricType? Metric { get; init; }
+
+    /// <summary>Build parameters by Milvus name (<c>M</c>, <c>efConstruction</c>, <c>nlist</c>, <c>m</c>, <c>nbits</c>,
+    /// <c>n_trees</c>, <c>recall</c> for AUTOINDEX); values as invariant-culture text. Unknown names are an error.</summary>
+    public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>Build state of an index, as Milvus reports it.</summary>
+public enum IndexState
+{
+    /// <summary>Every sealed segment has the index.</summary>
+    Finished = 3,
+
+    /// <summary>Some sealed segments are still being indexed; they are searched exactly meanwhile.</summary>
+    InProgress = 2,
+
+    /// <summary>The last build attempt failed (see <see cref="IndexInfo.FailReason"/>); affected segments are searched exactly.</summary>
+    Failed = 4,
+}
+
+/// <summary>An index as described by <see cref="QuiverEngine.DescribeIndexesAsync"/>.</summary>
+public sealed record IndexInfo
+{
+    /// <summary>Index name.</summary>
+    public required string IndexName { get; init; }
+
+    /// <summary>Indexed field.</summary>
+    public required string FieldName { get; init; }
+
+    /// <summary>Milvus index_type as created (AUTOINDEX stays AUTOINDEX; each segment resolves it).</summary>
+    public required string IndexType { get; init; }
+
+    /// <summary>Metric.</summary>
+    public required MetricType Metric { get; init; }
+
+    /// <summary>Build parameters as given.</summary>
+    public required IReadOnlyDictionary<string, string> Params { get; init; }
+
+    /// <summary>Rows in sealed segments (growing segments are searched exactly and not indexed).</summary>
+    public required long TotalRows { get; init; }
+
+    /// <summary>Rows of sealed segments whose index is built and attached.</summary>
+    public required long IndexedRows { get; init; }
+
+    /// <summary>Rows still to index (TotalRows - IndexedRows).</summary>
+    public long PendingRows => TotalRows - IndexedRows;
+
+    /// <summary>Fraction done in [0, 1], counting builds in flight by their own progress.</summary>
+    public required double Progress { get; init; }
+
+    /// <summary>Build state.</summary>
+    public required IndexState State { get; init; }
+
+    /// <summary>Why the last build failed, when <see cref="State"/> is Failed.</summary>
+    public string? FailReason { get; init; }
+}
+
+/// <summary>Index statistics of a collection, for tests and health reports.</summary>
+public sealed record IndexStatistics
+{
+    /// <summary>Segment indexes built by this process since it opened the folder.</summary>
+    public required long Built { get; init; }
+
+    /// <summary>Segment indexes loaded from their files (no rebuild) since open.</summary>
+    public required long Loaded { get; init; }
+
+    /// <summary>Index jobs queued or running for the whole engine.</summary>
+    public required int PendingJobs { get; init; }
+}
+
+internal static class IndexDefinitionExtensions
+{
+    /// <summary>The kind, checked parameters and metric of a definition for a field; throws naming the problem.</summary>
+    public static (IndexKind Kind, IndexParameters Params, MetricType Metric) Check(this IndexDefinition d, FieldSchema field)
+    {
+        if (!IndexKindNames.TryParse(d.IndexType, out var kind))
+        {
+            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX");
+        }
+
+        if (!field.IsVector)
+        {
+            Throw.Invalid($"create index: field '{field.Name}' is {field.DataType}; {kind.ToMilvusName()} indexes vector fields");
+        }
+
+        var metric = d.Metric ?? field.Metric;
+        if (metric != field.Metric)
+        {
+            Throw.Invalid($"create index: metric_type {metric} does not match field '{field.Name}', which uses {field.Metric}");
+        }
+
+        var p = new IndexParameters(d.Params);
+        if (kind == IndexKind.AutoIndex)
+        {
+            AutoIndex.Validate(p);
+        }
+        else
+        {
+            IndexFactory.Validate(kind, metric, p, field.Dimension!.Value);
+        }
+
+        return (kind, p, metric);
+    }
+}

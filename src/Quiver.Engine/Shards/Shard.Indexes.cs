@@ -1,0 +1,294 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Quiver.Catalog;
+using Quiver.Indexing;
+using Quiver.Segments;
+
+namespace Quiver.Shards;
+
+/// <summary>Vector indexes of a shard: creating and dropping them (metadata under the maintenance gate), building or
+/// loading one per sealed segment in the background, and reporting progress. Index files are derived data in
+/// <see cref="IndexFolder"/>, named by index id and segment id; a missing or damaged one is rebuilt, an orphan deleted.</summary>
+internal sealed partial class Shard
+{
+    private readonly ConcurrentDictionary<(long IndexId, long SegmentId), double> _buildProgress = new();
+    private readonly ConcurrentDictionary<long, string> _indexErrors = new();
+    private long _indexesBuilt;
+    private long _indexesLoaded;
+
+    /// <summary>Folder of the collection's index files.</summary>
+    public string IndexFolder => Path.Combine(Folder, "indexes");
+
+    /// <summary>Segment indexes built in this process.</summary>
+    public long IndexesBuilt => Interlocked.Read(ref _indexesBuilt);
+
+    /// <summary>Segment indexes loaded from their files (at open, or after a rebuild elsewhere).</summary>
+    public long IndexesLoaded => Interlocked.Read(ref _indexesLoaded);
+
+    /// <summary>Records a new index durably, then queues its build for every sealed segment.</summary>
+    public async Task CreateIndexAsync(IndexMeta index, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Meta.Indexes.Any(i => i.FieldName == index.FieldName))
+            {
+                Throw.Exists($"field '{index.FieldName}' of collection '{Meta.Name}' already has an index; drop it first");
+            }
+
+            if (Meta.Indexes.Any(i => i.Name == index.Name))
+            {
+                Throw.Exists($"collection '{Meta.Name}' already has an index named '{index.Name}'");
+            }
+
+            Fs.CreateDirectory(IndexFolder);
+            await PersistMetaAsync(Meta with { Indexes = [.. Meta.Indexes, index] }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+
+        _indexErrors.TryRemove(index.Id, out _);
+        ScheduleIndexWork();
+    }
+
+    /// <summary>Drops an index: durably from the metadata, then from every segment (searches already using it finish
+    /// first), then its files.</summary>
+    public async Task DropIndexAsync(string indexName, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        IndexMeta index;
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            index = Meta.Indexes.FirstOrDefault(i => i.Name == indexName)
+                ?? throw new QuiverException(QuiverErrorCode.NotFound, $"collection '{Meta.Name}' has no index named '{indexName}'");
+            await PersistMetaAsync(Meta with { Indexes = [.. Meta.Indexes.Where(i => i.Id != index.Id)] }, cancellationToken).ConfigureAwait(false);
+            var field = Schema.IndexOf(index.FieldName);
+            lock (_applyLock)
+            {
+                foreach (var seg in _sealed)
+                {
+                    seg.DetachIndex(field, index.Id);
+                }
+            }
+
+            SweepIndexFiles(includeTemporary: false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+
+        _indexErrors.TryRemove(index.Id, out _);
+    }
+
+    /// <summary>Build progress of an index: rows of sealed segments, and of those the rows whose segment has the index
+    /// attached. Growing segments are searched exactly and are not counted.</summary>
+    public IndexProgress ProgressOf(IndexMeta index)
+    {
+        var field = Schema.IndexOf(index.FieldName);
+        long total = 0, indexed = 0;
+        var segments = 0;
+        var done = 0;
+        double partial = 0;
+        lock (_applyLock)
+        {
+            foreach (var seg in _sealed)
+            {
+                segments++;
+                total += seg.Count;
+                if (seg.AttachedIndexId(field) == index.Id)
+                {
+                    indexed += seg.Count;
+                    done++;
+                }
+                else if (_buildProgress.TryGetValue((index.Id, seg.Id), out var f))
+                {
+                    partial += f * seg.Count;
+                }
+            }
+        }
+
+        _indexErrors.TryGetValue(index.Id, out var error);
+        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error);
+    }
+
+    /// <summary>Queues a build-or-load job for every (sealed segment, index) pair without an attached index.</summary>
+    private void ScheduleIndexWork()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        var indexes = Meta.Indexes;
+        if (indexes.Count == 0)
+        {
+            return;
+        }
+
+        List<Segment> sealedNow;
+        lock (_applyLock)
+        {
+            sealedNow = [.. _sealed];
+        }
+
+        foreach (var index in indexes)
+        {
+            var field = Schema.IndexOf(index.FieldName);
+            foreach (var seg in sealedNow)
+            {
+                if (seg.AttachedIndexId(field) != index.Id)
+                {
+                    var s = seg;
+                    _host.IndexBuilds.Enqueue((this, index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token));
+                }
+            }
+        }
+    }
+
+    /// <summary>Loads the segment's index file when a valid one exists, else builds and saves it; then attaches it if the
+    /// segment is still sealed here and the index still exists. Failures are kept for progress reports.</summary>
+    private void RunIndexJob(Segment seg, IndexMeta index, CancellationToken schedulerToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0 || !seg.TryAcquire())
+        {
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(schedulerToken, _stop.Token);
+        var token = linked.Token;
+        var path = Path.Combine(IndexFolder, IndexMeta.FileName(index.Id, seg.Id));
+        try
+        {
+            var field = Schema.IndexOf(index.FieldName);
+            if (!StillWanted(seg, index) || seg.AttachedIndexId(field) == index.Id)
+            {
+                return;
+            }
+
+            VectorView raw;
+            using (var snap = seg.Snapshot())
+            {
+                // The view points into the segment's mapping, which lives as long as the reference this job holds and,
+                // once attached, as long as the segment itself.
+                raw = snap.Vectors[field];
+            }
+
+            VectorIndex? built = null;
+            var loaded = false;
+            if (Fs.FileExists(path))
+            {
+                try
+                {
+                    built = IndexFactory.Load(IndexFile.Open(Fs, path), raw);
+                    loaded = true;
+                }
+                catch (CorruptionException)
+                {
+                    // Derived data: a damaged file is rebuilt rather than trusted.
+                    Fs.Delete(path);
+                }
+            }
+
+            if (built is null)
+            {
+                var p = new IndexParameters(index.Params);
+                IndexKindNames.TryParse(index.IndexType, out var kind);
+                if (kind == IndexKind.AutoIndex)
+                {
+                    (kind, p) = AutoIndex.Resolve(p, raw.Count, raw.Dimension);
+                }
+
+                var options = new IndexBuildOptions(
+                    Threads: Math.Max(1, _host.Options.IndexBuildThreads),
+                    Seed: unchecked((int)seg.Id),
+                    Progress: f => _buildProgress[(index.Id, seg.Id)] = f);
+                built = IndexFactory.Build(kind, index.Metric, p, raw, options, token);
+                try
+                {
+                    IndexFactory.Save(built, Fs, path);
+                }
+                catch
+                {
+                    built.Dispose();
+                    throw;
+                }
+            }
+
+            var handle = new IndexHandle(index.Id, built, loaded);
+            bool attached;
+            lock (_applyLock)
+            {
+                attached = StillWanted(seg, index);
+                if (attached)
+                {
+                    seg.AttachIndex(field, handle);
+                }
+            }
+
+            if (!attached)
+            {
+                handle.Release();
+                Fs.Delete(path);
+                return;
+            }
+
+            Interlocked.Increment(ref loaded ? ref _indexesLoaded : ref _indexesBuilt);
+            _indexErrors.TryRemove(index.Id, out _);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Engine or collection closing; the next open resumes.
+        }
+        catch (Exception ex)
+        {
+            _indexErrors[index.Id] = string.Create(CultureInfo.InvariantCulture, $"segment {seg.Id}: {ex.Message}");
+        }
+        finally
+        {
+            _buildProgress.TryRemove((index.Id, seg.Id), out _);
+            seg.Release();
+        }
+    }
+
+    private bool StillWanted(Segment seg, IndexMeta index)
+    {
+        lock (_applyLock)
+        {
+            return Volatile.Read(ref _disposed) == 0 && _sealed.Contains(seg) && Meta.Indexes.Any(i => i.Id == index.Id);
+        }
+    }
+
+    /// <summary>Deletes index files of segments or indexes that no longer exist. Temporary files of a build in flight are
+    /// left alone unless <paramref name="includeTemporary"/> (at open, when no build can be running).</summary>
+    private void SweepIndexFiles(bool includeTemporary)
+    {
+        if (!Fs.DirectoryExists(IndexFolder))
+        {
+            return;
+        }
+
+        HashSet<string> keep;
+        lock (_applyLock)
+        {
+            keep = [.. from seg in _sealed from index in Meta.Indexes select IndexMeta.FileName(index.Id, seg.Id)];
+        }
+
+        foreach (var file in Fs.ListFiles(IndexFolder))
+        {
+            var name = Path.GetFileName(file);
+            var temporary = name.EndsWith(".tmp", StringComparison.Ordinal);
+            if ((temporary && includeTemporary) || (!temporary && !keep.Contains(name)))
+            {
+                Fs.Delete(file);
+            }
+        }
+    }
+}
+
+/// <summary>Build progress of one index over a shard's sealed segments.</summary>
+internal readonly record struct IndexProgress(long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError);
