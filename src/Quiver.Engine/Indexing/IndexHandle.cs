@@ -22,22 +22,7 @@ internal sealed class IndexHandle
     /// <summary>True when it came from its file at open rather than from a build in this process.</summary>
     public bool LoadedFromFile { get; }
 
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            var r = Volatile.Read(ref _refs);
-            if (r == 0)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _refs, r + 1, r) == r)
-            {
-                return true;
-            }
-        }
-    }
+    public bool TryAcquire() => Common.RefCount.TryAcquire(ref _refs);
 
     public void Release()
     {

@@ -330,22 +330,7 @@ internal sealed class Segment
     }
 
     /// <summary>Takes a reference for a reader; false if the segment was already released for good.</summary>
-    public bool TryAcquire()
-    {
-        while (true)
-        {
-            var r = Volatile.Read(ref _refs);
-            if (r == 0)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _refs, r + 1, r) == r)
-            {
-                return true;
-            }
-        }
-    }
+    public bool TryAcquire() => Common.RefCount.TryAcquire(ref _refs);
 
     /// <summary>Drops a reference; the last one (the owner's, dropped when the segment leaves the collection) unmaps the file.</summary>
     public void Release()
