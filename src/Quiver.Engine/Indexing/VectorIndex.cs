@@ -12,13 +12,22 @@ internal readonly record struct IndexHit(float Key, int Row);
 /// "the index's default".</summary>
 internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0)
 {
-    public static readonly string[] Names = ["ef", "nprobe", "search_k", "refine_k", "level", "radius", "range_filter"];
+    public static readonly string[] Names = ["ef", "nprobe", "search_k", "refine_k"];
 
     /// <summary>Parses Milvus search params (<c>{"ef": 64}</c>, <c>{"nprobe": 16}</c>, <c>{"search_k": 1000}</c>,
     /// <c>{"refine_k": 4}</c>); unknown names are an error naming them.</summary>
     public static AnnSearchParams Parse(IndexParameters p)
     {
         const string owner = "search params";
+        foreach (var range in (ReadOnlySpan<string>)["radius", "range_filter"])
+        {
+            if (p.Has(range))
+            {
+                throw new QuiverException(
+                    QuiverErrorCode.InvalidArgument, $"{owner}: '{range}' is a range-search bound; set SearchRequest.Radius / RangeFilter instead");
+            }
+        }
+
         p.RejectUnknown(owner, Names);
         return new AnnSearchParams(
             Ef: p.GetInt(owner, "ef", 0, 1, 32_768),
