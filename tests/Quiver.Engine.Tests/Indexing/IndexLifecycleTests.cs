@@ -143,4 +143,21 @@ public sealed class IndexLifecycleTests : IDisposable
         var dup = await Assert.ThrowsAsync<QuiverException>(() => db.CreateIndexAsync("c", Flat with { IndexName = "other" }));
         Assert.Equal(QuiverErrorCode.AlreadyExists, dup.Code);
     }
+
+    [Theory]
+    [InlineData("""{"eff": 64}""", "'eff'")]
+    [InlineData("""{"ef": 0}""", "'ef' must be in 1..32768")]
+    [InlineData("""{"radius": 1.5}""", "SearchRequest.Radius")]
+    public async Task Search_RejectsBadSearchParams_NamingThem(string json, string message)
+    {
+        await using var db = await SetupAsync(segments: 1);
+        var request = new SearchRequest
+        {
+            Vectors = [TestData.Vector(new Random(1), Dim)],
+            Limit = 5,
+            SearchParams = new Dictionary<string, string>(Quiver.Indexing.IndexParameters.FromJson(json).Values),
+        };
+        var e = await Assert.ThrowsAsync<QuiverException>(() => db.SearchAsync("c", request));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
 }
