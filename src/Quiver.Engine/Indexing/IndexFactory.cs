@@ -41,6 +41,7 @@ internal static class IndexFactory
             Throw.Corrupt(reader.Path, $"index covers {reader.Count} rows of dimension {reader.Dimension}; the segment has {raw.Count} of {raw.Dimension}");
         }
 
+        var calibrated = reader.Has("auto") ? CalibratedIndex.ReadDefaults(reader) : (AnnSearchParams?)null;
         VectorIndex index;
         switch (reader.Kind)
         {
@@ -53,7 +54,7 @@ internal static class IndexFactory
                 return null!;
         }
 
-        return index;
+        return calibrated is { } defaults ? new CalibratedIndex(index, defaults) : index;
     }
 
     /// <summary>Writes <paramref name="index"/> to <paramref name="path"/> durably; returns the file length.</summary>

@@ -198,16 +198,13 @@ internal sealed partial class Shard
             {
                 var p = new IndexParameters(index.Params);
                 IndexKindNames.TryParse(index.IndexType, out var kind);
-                if (kind == IndexKind.AutoIndex)
-                {
-                    (kind, p) = AutoIndex.Resolve(p, raw.Count, raw.Dimension);
-                }
-
                 var options = new IndexBuildOptions(
                     Threads: Math.Max(1, _host.Options.IndexBuildThreads),
                     Seed: unchecked((int)seg.Id),
                     Progress: f => _buildProgress[(index.Id, seg.Id)] = f);
-                built = IndexFactory.Build(kind, index.Metric, p, raw, options, token);
+                built = kind == IndexKind.AutoIndex
+                    ? AutoIndex.Build(index.Metric, p, raw, options, token)
+                    : IndexFactory.Build(kind, index.Metric, p, raw, options, token);
                 try
                 {
                     IndexFactory.Save(built, Fs, path);
