@@ -100,7 +100,9 @@ internal static class BenchCommand
         var cache = CacheOption();
         var fmnist = FashionMnistOption();
         var threads = new Option<int>("--threads") { Description = "Threads for generation and ground truth.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("data", "Prepare the ANN data sets (base.fvecs, queries.fvecs, exact L2 top-100 groundtruth.ivecs) once, in the cache folder.");
+        var command = new Command(
+            "data",
+            "Prepare the ANN data sets (base.fvecs, queries.fvecs, exact L2 top-100 groundtruth.ivecs) once, in the cache folder. Prints one line per set: name, folder, rows, dimension, queries (tab-separated).");
         command.Options.Add(sets);
         command.Options.Add(cache);
         command.Options.Add(fmnist);
@@ -110,7 +112,7 @@ internal static class BenchCommand
             foreach (var spec in parse.GetValue(sets)!)
             {
                 var set = AnnDatasets.Ensure(spec, parse.GetValue(cache)!, parse.GetValue(fmnist)!, parse.GetValue(threads), Console.Error, ct);
-                Console.Out.WriteLine($"{set.Name}\t{Path.GetFullPath(set.Folder)}");
+                Console.Out.WriteLine($"{set.Name}\t{Path.GetFullPath(set.Folder)}\t{set.Rows}\t{set.Dimension}\t{set.Queries}");
             }
         })));
         return command;
