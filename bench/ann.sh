@@ -69,7 +69,7 @@ settings() { # dataset-name index -> sets build and search
     FLAT) build='{}'; search='[{}]' ;;
     HNSW)
       build='{"M":16,"efConstruction":200}'
-      search='[{"ef":10},{"ef":20},{"ef":30},{"ef":40},{"ef":60},{"ef":80},{"ef":120},{"ef":160},{"ef":240},{"ef":320},{"ef":480}]' ;;
+      search='[{"ef":10},{"ef":20},{"ef":30},{"ef":40},{"ef":60},{"ef":80},{"ef":120},{"ef":160},{"ef":240},{"ef":320}]' ;;
     IVF_FLAT | IVF_SQ8) build="{\"nlist\":$nlist}"; search=$nprobe ;;
     IVF_PQ) build="{\"nlist\":$nlist,\"m\":$m,\"nbits\":8}"; search=$nprobe ;;
     ANNOY)

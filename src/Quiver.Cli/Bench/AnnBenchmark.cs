@@ -64,7 +64,12 @@ internal static class AnnBenchmark
             Throw.Invalid("--k, --threads, --build-threads and --batch must be at least 1; --max-queries and --warmup at least 0");
         }
 
-        IndexFactory.Validate(options.Kind, options.Metric, options.BuildParams, 0);
+        // Parameters are checked against the base file's dimension before anything is loaded, so a typo fails fast.
+        using (var header = VectorFile.Open(options.Base))
+        {
+            IndexFactory.Validate(options.Kind, options.Metric, options.BuildParams, header.Dimension);
+        }
+
         IReadOnlyList<IndexParameters> searchParams = options.SearchParams.Count == 0 ? [IndexParameters.Empty] : options.SearchParams;
         var parsed = searchParams.Select(AnnSearchParams.Parse).ToArray();
 
