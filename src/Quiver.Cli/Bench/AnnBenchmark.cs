@@ -220,11 +220,15 @@ internal static class AnnBenchmark
             $"build {r.BuildSeconds:0.00} s on {o.BuildThreads} thread(s), index {r.IndexBytes / 1e6:0.0} MB{file}, peak RSS {r.PeakRssBytes / 1e6:0.0} MB"));
         var unit = o.Batch == 1 ? "" : $" (per {o.Batch})";
         var width = Math.Max(20, r.Runs.Max(x => x.Params.ToJson().Length));
-        output.WriteLine($"{"params".PadRight(width)} {"recall@" + o.K,10} {"QPS",11} {"p50 us" + unit,12} {"p99 us" + unit,12}");
+        var p50 = "p50 us" + unit;
+        var p99 = "p99 us" + unit;
+        var latency = Math.Max(12, p50.Length);
+        output.WriteLine($"{"params".PadRight(width)} {"recall@" + o.K,10} {"QPS",11} {p50.PadLeft(latency)} {p99.PadLeft(latency)}");
         foreach (var run in r.Runs)
         {
             var m = run.Measurement;
-            output.WriteLine(string.Create(inv, $"{run.Params.ToJson().PadRight(width)} {run.Recall,10:0.0000} {m.Qps,11:0.0} {m.P50Micros,12:0.0} {m.P99Micros,12:0.0}"));
+            output.WriteLine(string.Create(inv,
+                $"{run.Params.ToJson().PadRight(width)} {run.Recall,10:0.0000} {m.Qps,11:0.0} {m.P50Micros.ToString("0.0", inv).PadLeft(latency)} {m.P99Micros.ToString("0.0", inv).PadLeft(latency)}"));
         }
     }
 

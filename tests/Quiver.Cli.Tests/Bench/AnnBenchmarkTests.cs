@@ -115,7 +115,7 @@ public sealed class AnnBenchmarkTests : IDisposable
         var root = new RootCommand { BenchCommand.Create() };
         var code = await root.Parse([
             "bench", "ann", "--base", BasePath, "--queries", QueryPath, "--metric", "L2", "--index", "FLAT",
-            "--search", "[{}]", "--k", "10", "--threads", "1", "--json", json,
+            "--search", "[{}]", "--k", "10", "--threads", "1", "--json", json, "--save-index", _dir.Sub("flat.idx"),
         ]).InvokeAsync(cancellationToken: CancellationToken.None);
         Assert.Equal(0, code);
 
@@ -126,6 +126,8 @@ public sealed class AnnBenchmarkTests : IDisposable
         Assert.True(r.GetProperty("build_seconds").GetDouble() >= 0);
         Assert.Equal(0, r.GetProperty("index_bytes").GetInt64());
         Assert.True(r.GetProperty("peak_rss_bytes").GetInt64() > 0);
+        Assert.Equal(new FileInfo(_dir.Sub("flat.idx")).Length, r.GetProperty("index_file_bytes").GetInt64());
+        Assert.Equal(Rows * Dim * sizeof(float), r.GetProperty("raw_vector_bytes").GetInt64());
         var run = Assert.Single(r.GetProperty("runs").EnumerateArray());
         Assert.Equal(JsonValueKind.Object, run.GetProperty("params").ValueKind);
         Assert.Equal(1.0, run.GetProperty("recall").GetDouble());
