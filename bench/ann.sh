@@ -35,6 +35,10 @@ python=/usr/bin/python3
 
 fmnist_dir=$(bash scripts/bench-setup.sh | tail -n1)
 
+# Our index files are written (their size goes into the JSON as index_file_bytes) to a scratch folder removed at exit.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
 specs=()
 for d in $datasets; do
   case "$d" in
@@ -130,9 +134,10 @@ for line in "${prepared[@]}"; do
     echo "== $name $index: quiver" >&2
     # Our table goes to the terminal, our progress to the terminal and the log (stderr through tee; pipefail keeps
     # quiver's exit status).
+    rm -f "$scratch"/*.idx
     if ! { ./quiver bench ann --base "$base" --queries "$qfile" --groundtruth "$gt" --metric L2 --index "$index" \
         --build "$build" --search "$search" --k "$k" --threads "$threads" --build-threads "$build_threads" \
-        "${batch_args[@]}" --json "$out/quiver-$index.json" 2>&1 1>&3 | tee "$out/quiver-$index.log" >&2; } 3>&1; then
+        --save-index "$scratch/$index.idx" "${batch_args[@]}" --json "$out/quiver-$index.json" 2>&1 1>&3 | tee "$out/quiver-$index.log" >&2; } 3>&1; then
       msg=$(grep -m1 'error:' "$out/quiver-$index.log" || tail -n1 "$out/quiver-$index.log")
       echo "skipped: quiver $index: $msg" | tee -a "$skipped" >&2
     fi

@@ -59,7 +59,7 @@ def fmt_params(p):
 
 
 def mb(b):
-    return f"{b / 1e6:.1f}" if b else "-"
+    return "-" if b is None else f"{b / 1e6:.1f}"
 
 
 def ratio(a, b):
