@@ -87,6 +87,9 @@ def table(results, args):
         f"search on {args.threads} thread(s), one query per call; builds on {args.build_threads} thread(s) where the system takes a "
         f"thread count. Machine: {machine()}.",
         "",
+        "index MB: Quiver's excludes the raw vectors, which stay in the segment (FLAT holds nothing); hnswlib and FAISS "
+        "count the vectors they copy in. Peak RSS is the whole process (data, index, runtime) and compares like with like.",
+        "",
         f"| system | index | build params | search params | recall@{k} | QPS | p50 us | p99 us | build s | index MB | peak RSS MB |",
         "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
