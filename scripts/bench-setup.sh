@@ -4,12 +4,16 @@
 #   python3-faiss, python3-numpy, python3-threadpoolctl  the FAISS peer (run with Debian's /usr/bin/python3)
 #   libopenblas0-pthread   OpenBLAS as the system libblas.so.3: without it FAISS's batched search runs on the
 #                          reference (netlib) BLAS of libblas3, which is many times slower and no fair peer
+#   python3-hnswlib, libhnswlib-dev, g++  the hnswlib peers of the ANN harness (Python binding; the header-only
+#                          C++ library, compiled by bench/peers/build-native.sh)
+#   python3-matplotlib     the recall-vs-QPS plot of bench/ann.sh
 #   linux-perf             optional: profiles of the search path
 # Prints the data folder on its last line.
 set -euo pipefail
 
 need=()
-for pkg in dataset-fashion-mnist python3-faiss python3-numpy python3-threadpoolctl libopenblas0-pthread; do
+for pkg in dataset-fashion-mnist python3-faiss python3-numpy python3-threadpoolctl libopenblas0-pthread \
+    python3-hnswlib libhnswlib-dev g++ python3-matplotlib; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     need+=("$pkg")
   fi

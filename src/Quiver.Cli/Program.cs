@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Quiver.Cli.Bench;
 using Quiver.Cli.Quickstart;
 
 namespace Quiver.Cli;
@@ -9,6 +10,7 @@ internal static class Program
     {
         var root = new RootCommand("Quiver: a vector database. Embedded over a local folder, or as a Milvus-compatible server.");
         root.Subcommands.Add(QuickstartCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }
