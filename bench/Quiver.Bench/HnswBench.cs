@@ -10,9 +10,11 @@ namespace Quiver.Bench;
 /// <summary><c>hnsw</c>: Quiver's HNSW index alone (no engine around it), with the same command line and JSON as the
 /// hnswlib peers in bench/peers, so the three can be compared line by line:
 /// <c>hnsw BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40,80,160 --k 10
-/// [--threads 1] [--warmup 1000] [--seed 42] [--refine 0] [--reload false] [--json out.json]</c>.
+/// [--threads 1] [--warmup 1000] [--seed 42] [--refine 0] [--reload false] [--index-file F] [--json out.json]</c>.
 /// Times the build, then for each ef one query per <see cref="VectorIndex.Search"/> call after a warm-up; recall@k is
-/// against the ground-truth file. <c>--reload true</c> saves the index, maps it back and searches the mapped copy.</summary>
+/// against the ground-truth file. <c>--reload true</c> saves the index, maps it back and searches the mapped copy;
+/// <c>--index-file F</c> loads F when it exists (then build_seconds is the load time and loaded_from_file is true), else
+/// builds and saves it there, for quick search-only iterations.</summary>
 internal static class HnswBench
 {
     public static int Run(string[] args)
@@ -23,7 +25,7 @@ internal static class HnswBench
         }
 
         var o = new CommandLine(args.Skip(3));
-        o.RejectUnknown("metric", "M", "efc", "ef", "k", "threads", "warmup", "seed", "refine", "reload", "json");
+        o.RejectUnknown("metric", "M", "efc", "ef", "k", "threads", "warmup", "seed", "refine", "reload", "index-file", "json");
         var metric = o.Text("metric", "L2").ToUpperInvariant() switch
         {
             "L2" => MetricType.L2,
@@ -51,9 +53,17 @@ internal static class HnswBench
         var p = IndexParameters.FromJson($$"""{"M": {{m}}, "efConstruction": {{efc}}}""");
         var t0 = Stopwatch.GetTimestamp();
         var c0 = CpuSeconds();
-        var index = IndexFactory.Build(IndexKind.Hnsw, metric, p, raw, new IndexBuildOptions(threads, o.Int("seed", 42)), default);
+        var indexFile = o.Text("index-file");
+        var loadedFromFile = indexFile is not null && File.Exists(indexFile);
+        var index = loadedFromFile
+            ? IndexFactory.Load(IndexFile.Open(Storage.PhysicalFileSystem.Instance, indexFile!), raw)
+            : IndexFactory.Build(IndexKind.Hnsw, metric, p, raw, new IndexBuildOptions(threads, o.Int("seed", 42)), default);
         var buildSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         var buildCpuSeconds = CpuSeconds() - c0;
+        if (indexFile is not null && !loadedFromFile)
+        {
+            IndexFactory.Save(index, Storage.PhysicalFileSystem.Instance, indexFile);
+        }
         var folder = Path.Combine(Path.GetTempPath(), "quiver-bench-hnsw-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -120,6 +130,7 @@ internal static class HnswBench
                 ["efc"] = efc,
                 ["k"] = k,
                 ["threads"] = threads,
+                ["loaded_from_file"] = loadedFromFile,
                 ["build_seconds"] = buildSeconds,
                 ["build_cpu_seconds"] = buildCpuSeconds,
                 ["index_bytes"] = index.MemoryBytes,

@@ -327,6 +327,7 @@ internal sealed unsafe partial class HnswIndex
         candidates.Push(-entryDist, entry);
         results.Push(entryDist, entry);
         var ef = _efConstruction;
+        var fresh = s.Fresh;
         while (candidates.Count > 0)
         {
             var (negDist, c) = candidates.Top;
@@ -336,16 +337,21 @@ internal sealed unsafe partial class HnswIndex
             }
 
             candidates.Pop();
-            var n = CopyLinks(c, level, s.LinkCopy);
+            var copied = CopyLinks(c, level, s.LinkCopy);
+            int n;
+            fixed (int* ids = s.LinkCopy)
+            {
+                n = GatherFresh(ids, copied, visited, mark, fresh, _level0, _stride);
+            }
+
             for (var j = 0; j < n; j++)
             {
-                var id = s.LinkCopy[j];
-                if (visited[id] == mark)
+                var id = fresh[j];
+                if (j + 1 < n)
                 {
-                    continue;
+                    PrefetchCode(Code(fresh[j + 1]), _dimPad);
                 }
 
-                visited[id] = mark;
                 var d = Distance<TSpace>(q, w, bias, Code(id), _dimPad);
                 if (results.Count < ef || d < results.TopDist)
                 {

@@ -118,6 +118,7 @@ internal sealed unsafe partial class HnswIndex
         var lower = results.Count > 0 ? results.TopDist : float.PositiveInfinity;
         var level0 = _level0;
         var stride = _stride;
+        var fresh = s.Fresh;
         while (candidates.Count > 0)
         {
             var (negDist, c) = candidates.Top;
@@ -128,29 +129,15 @@ internal sealed unsafe partial class HnswIndex
 
             candidates.Pop();
             var list = (int*)(level0 + (c * stride) + dimPad);
-            var n = list[0];
-            if (n > 0)
+            var n = GatherFresh(list + 1, list[0], visited, mark, fresh, level0, stride);
+            for (var j = 0; j < n; j++)
             {
-                Prefetch(visited + list[1]);
-                PrefetchCode(level0 + (list[1] * stride), dimPad);
-            }
-
-            for (var j = 1; j <= n; j++)
-            {
-                var id = list[j];
-                if (j < n)
+                var id = fresh[j];
+                if (j + 1 < n)
                 {
-                    var next = list[j + 1];
-                    Prefetch(visited + next);
-                    PrefetchCode(level0 + (next * stride), dimPad);
+                    PrefetchCode(level0 + (fresh[j + 1] * stride), dimPad);
                 }
 
-                if (visited[id] == mark)
-                {
-                    continue;
-                }
-
-                visited[id] = mark;
                 var d = Distance<TSpace>(q, w, bias, level0 + (id * stride), dimPad);
                 if (results.Count < ef || d < lower)
                 {
@@ -174,6 +161,26 @@ internal sealed unsafe partial class HnswIndex
                 }
             }
         }
+    }
+
+    /// <summary>Marks the unvisited ids of a neighbour list as visited and copies them to <paramref name="fresh"/>,
+    /// prefetching the first line of each code so that their misses overlap; returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GatherFresh(int* ids, int count, ushort* visited, ushort mark, int* fresh, byte* level0, nint stride)
+    {
+        var n = 0;
+        for (var j = 0; j < count; j++)
+        {
+            var id = ids[j];
+            if (visited[id] != mark)
+            {
+                visited[id] = mark;
+                fresh[n++] = id;
+                Prefetch(level0 + (id * stride));
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Exact distances for the best <paramref name="refine"/> candidates (by SQ8 distance), sorted; writes the
@@ -230,16 +237,15 @@ internal sealed unsafe partial class HnswIndex
         }
     }
 
-    /// <summary>Prefetches the first lines of a code; the hardware prefetcher follows the rest.</summary>
+    /// <summary>Prefetches every line of a code (the first was prefetched when it was gathered).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchCode(byte* code, int dimPad)
     {
         if (Sse.IsSupported)
         {
-            Sse.Prefetch0(code);
-            if (dimPad > 64)
+            for (var offset = 64; offset < dimPad; offset += 64)
             {
-                Sse.Prefetch0(code + 64);
+                Sse.Prefetch0(code + offset);
             }
         }
     }
@@ -321,6 +327,7 @@ internal sealed unsafe partial class HnswIndex
             items[i] = new HeapItem(dist, id);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Pop()
         {
             var items = _items;
@@ -373,6 +380,7 @@ internal sealed unsafe partial class HnswIndex
         private float[] _query = [];
         private float[] _query2 = [];
         private float[] _kept = [];
+        private int[] _fresh = [];
         private int _dimPad;
 
         public ushort Epoch { get; private set; }
@@ -390,6 +398,9 @@ internal sealed unsafe partial class HnswIndex
         public float[] KeptBias { get; private set; } = [];
 
         public int[] LinkCopy { get; private set; } = [];
+
+        /// <summary>Unvisited neighbours of the node being expanded.</summary>
+        public int* Fresh => (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_fresh));
 
         public int[] Chosen { get; private set; } = [];
 
@@ -428,7 +439,8 @@ internal sealed unsafe partial class HnswIndex
                 _dimPad = index._dimPad;
                 _kept = GC.AllocateArray<float>(Math.Max(1, index._maxM0 * index._dimPad), pinned: true);
                 KeptBias = new float[index._maxM0 + 1];
-                LinkCopy = new int[index._maxM0 + 1];
+                LinkCopy = GC.AllocateArray<int>(index._maxM0 + 1, pinned: true);
+                _fresh = GC.AllocateArray<int>(index._maxM0 + 1, pinned: true);
                 Chosen = new int[index._maxM0 + 1];
             }
         }
