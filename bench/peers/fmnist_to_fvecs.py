@@ -6,7 +6,9 @@ OUT/gt.ivecs (exact top --gt-k rows per query by squared L2 or inner product, co
 Pixels become float32 0..255. Skips the work when the outputs are newer than the inputs.
 
 usage: fmnist_to_fvecs.py [--src /usr/share/datasets/fashion-mnist] [--out bench/data/fashion-mnist]
-                          [--queries 10000] [--gt-k 100] [--metric L2|IP]
+                          [--queries 10000] [--gt-k 100] [--metric L2|IP] [--normalize]
+--normalize scales every vector to unit length (so IP ranks as cosine), giving float data that 8-bit codes do not hold
+exactly, unlike the raw 0..255 pixels.
 """
 import argparse
 import gzip
@@ -62,7 +64,10 @@ def main():
     ap.add_argument("--queries", type=int, default=10000)
     ap.add_argument("--gt-k", type=int, default=100)
     ap.add_argument("--metric", choices=["L2", "IP"], default="L2")
+    ap.add_argument("--normalize", action="store_true")
     a = ap.parse_args()
+    if a.normalize and a.out == ap.get_default("out"):
+        a.out += "-unit"
     train = os.path.join(a.src, "train-images-idx3-ubyte.gz")
     test = os.path.join(a.src, "t10k-images-idx3-ubyte.gz")
     os.makedirs(a.out, exist_ok=True)
@@ -74,6 +79,9 @@ def main():
         return
     base = read_idx_images(train)
     queries = read_idx_images(test)[: a.queries]
+    if a.normalize:
+        base /= np.linalg.norm(base, axis=1, keepdims=True)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     write_vecs(outputs[0], base, np.float32)
     write_vecs(outputs[1], queries, np.float32)
     write_vecs(outputs[2], ground_truth(base, queries, a.gt_k, a.metric), np.int32)

@@ -317,15 +317,10 @@ internal sealed unsafe partial class HnswIndex
     private void SearchLayerLocked<TSpace>(float* q, float* w, float bias, int entry, float entryDist, int level, Scratch s)
         where TSpace : struct, ISpace
     {
-        var visited = s.NextEpoch();
+        var visited = s.Start(entry, entryDist, entryIsResult: true);
         var mark = s.Epoch;
         var candidates = s.Candidates;
         var results = s.Results;
-        candidates.Clear();
-        results.Clear();
-        visited[entry] = mark;
-        candidates.Push(-entryDist, entry);
-        results.Push(entryDist, entry);
         var ef = _efConstruction;
         var fresh = s.Fresh;
         while (candidates.Count > 0)

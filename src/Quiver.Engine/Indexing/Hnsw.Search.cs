@@ -102,19 +102,10 @@ internal sealed unsafe partial class HnswIndex
             }
         }
 
-        var visited = s.NextEpoch();
+        var visited = s.Start(cur, curDist, filter.Allows(cur));
         var mark = s.Epoch;
         var candidates = s.Candidates;
         var results = s.Results;
-        candidates.Clear();
-        results.Clear();
-        visited[cur] = mark;
-        candidates.Push(-curDist, cur);
-        if (filter.Allows(cur))
-        {
-            results.Push(curDist, cur);
-        }
-
         var lower = results.Count > 0 ? results.TopDist : float.PositiveInfinity;
         var level0 = _level0;
         var stride = _stride;
@@ -445,9 +436,11 @@ internal sealed unsafe partial class HnswIndex
             }
         }
 
-        /// <summary>Starts a traversal: a node is visited when its entry equals <see cref="Epoch"/>, so the array is
-        /// cleared only when the 16-bit epoch wraps (once per 65,535 traversals).</summary>
-        public ushort* NextEpoch()
+        /// <summary>Starts a traversal at <paramref name="entry"/>: empties the heaps, marks the entry visited and makes it
+        /// the first candidate (and result, when it may be one). A node is visited when its entry equals
+        /// <see cref="Epoch"/>, so the visited array is cleared only when the 16-bit epoch wraps (once per 65,535
+        /// traversals), never per query.</summary>
+        public ushort* Start(int entry, float entryDist, bool entryIsResult)
         {
             if (Epoch == ushort.MaxValue)
             {
@@ -456,7 +449,17 @@ internal sealed unsafe partial class HnswIndex
             }
 
             Epoch++;
-            return (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_visited));
+            var visited = (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_visited));
+            visited[entry] = Epoch;
+            Candidates.Clear();
+            Results.Clear();
+            Candidates.Push(-entryDist, entry);
+            if (entryIsResult)
+            {
+                Results.Push(entryDist, entry);
+            }
+
+            return visited;
         }
     }
 }

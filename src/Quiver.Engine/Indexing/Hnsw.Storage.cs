@@ -50,6 +50,7 @@ internal sealed unsafe partial class HnswIndex
         _step = (float*)Place(reader, "sq8_step", _dimPad * (long)sizeof(float));
         (_invStep, _weights) = Tables(_step, _dimPad);
         _reader = reader;
+        CheckGraph(reader.Path);
     }
 
     /// <summary>Loads an index over <paramref name="raw"/> from a verified file, reading its blocks in place; the
@@ -68,6 +69,45 @@ internal sealed unsafe partial class HnswIndex
         AddRegion(writer, "upper", _upper, _upperInts * sizeof(int));
         AddRegion(writer, "sq8_min", _min, _dimPad * (long)sizeof(float));
         AddRegion(writer, "sq8_step", _step, _dimPad * (long)sizeof(float));
+    }
+
+    /// <summary>Checks every list's count and ids (a pass over the links, not the codes), so that a file the checksums
+    /// accept but a faulty writer produced is reported as corrupt instead of sending a search out of bounds.</summary>
+    private void CheckGraph(string path)
+    {
+        var count = Count;
+        if (count > 0 && _levels[_entryPoint] != _maxLevel)
+        {
+            Throw.Corrupt(path, $"entry point {_entryPoint} is on level {_levels[_entryPoint]}, the top level is {_maxLevel}");
+        }
+
+        for (var n = 0; n < count; n++)
+        {
+            var level = (int)_levels[n];
+            if (level > _maxLevel || (level == 0) != (_upperStart[n] < 0)
+                || (level > 0 && _upperStart[n] + ((long)level * _upperListInts) > _upperInts))
+            {
+                Throw.Corrupt(path, $"node {n}: level {level} or upper list start {_upperStart[n]} out of range");
+            }
+
+            for (var l = 0; l <= level; l++)
+            {
+                var list = Links(n, l);
+                var size = list[0];
+                if ((uint)size > (uint)MaxLinks(l))
+                {
+                    Throw.Corrupt(path, $"node {n}: {size} links on layer {l}, at most {MaxLinks(l)}");
+                }
+
+                for (var j = 1; j <= size; j++)
+                {
+                    if ((uint)list[j] >= (uint)count)
+                    {
+                        Throw.Corrupt(path, $"node {n}: link to {list[j]} on layer {l}, beyond the {count} rows");
+                    }
+                }
+            }
+        }
     }
 
     private static void AddRegion(IndexFileWriter writer, string name, void* start, long length)

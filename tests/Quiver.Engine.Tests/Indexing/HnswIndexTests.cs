@@ -94,6 +94,24 @@ public class HnswIndexTests
     }
 
     [Fact]
+    public void Search_AfterWarmUp_DoesNotAllocate()
+    {
+        using var index = Build(MetricType.Cosine);
+        var hits = new IndexHit[10];
+        var allowed = IndexTestKit.Selectivity(51, Rows, 0.5);
+        var p = new AnnSearchParams(Ef: 80);
+        index.Search(Queries[0], 10, p, allowed, hits);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var q in Queries)
+        {
+            index.Search(q, 10, p, null, hits);
+            index.Search(q, 10, p, allowed, hits);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Build_WithTwoThreads_ReachesRecallAndReportsProgress()
     {
         var progress = new List<double>();
