@@ -90,7 +90,17 @@ internal sealed unsafe partial class HnswIndex
                 var n = list[0];
                 for (var j = 1; j <= n; j++)
                 {
+                    Prefetch(Code(list[j]));
+                }
+
+                for (var j = 1; j <= n; j++)
+                {
                     var id = list[j];
+                    if (j < n)
+                    {
+                        PrefetchCode(Code(list[j + 1]), dimPad);
+                    }
+
                     var d = Distance<TSpace>(q, w, bias, Code(id), dimPad);
                     if (d < curDist)
                     {
