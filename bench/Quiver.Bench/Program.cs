@@ -4,6 +4,7 @@ const string Usage = """
     usage: Quiver.Bench <command> [--option value ...]
       ingest --dim 768 --rows N --batch B --policy Always|Interval|Never [--clients C] [--dir D] [--json out.json]
       flat   --data fashion-mnist [--data-dir D] --queries Q --k 10 [--batch 100] [--json out.json]
+      hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -15,6 +16,11 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 
 try
 {
+    if (args[0] == "hnsw")
+    {
+        return HnswBench.Run(args[1..]);
+    }
+
     var options = new CommandLine(args.Skip(1));
     return args[0] switch
     {
