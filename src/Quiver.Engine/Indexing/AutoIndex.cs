@@ -17,7 +17,7 @@ namespace Quiver.Indexing;
 internal static class AutoIndex
 {
     public const int ExactRows = 4096;
-    private const int CalibrationQueries = 64;
+    private const int CalibrationQueries = 100;
     private const int CalibrationK = 10;
     private static readonly int[] EfLadder = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024];
 
@@ -71,46 +71,51 @@ internal static class AutoIndex
         return new CalibratedIndex(inner, new AnnSearchParams(Ef: ef));
     }
 
-    /// <summary>The smallest ef on <see cref="EfLadder"/> whose mean leave-one-out recall@10 (each sampled row is a query;
-    /// the row itself is excluded from the truth and the answer) reaches <paramref name="target"/>; the largest rung if
-    /// none does.</summary>
+    /// <summary>The smallest ef on <see cref="EfLadder"/> whose mean recall@10 on calibration queries reaches
+    /// <paramref name="target"/> plus a small margin (the estimate comes from a sample); the largest rung if none does.
+    /// A calibration query is a sampled row moved off the data by Gaussian noise scaled to its nearest-neighbour
+    /// distance: a row itself would be too easy, since the greedy search lands on it and its links are its neighbours.</summary>
     public static int Calibrate(VectorIndex index, double target, int seed, CancellationToken cancellationToken)
     {
         var raw = index.Raw;
+        var dim = raw.Dimension;
         var rng = new Random(seed);
         var n = Math.Min(CalibrationQueries, raw.Count);
-        var queries = new int[n];
-        for (var i = 0; i < n; i++)
-        {
-            queries[i] = rng.Next(raw.Count);
-        }
-
         var exact = new FlatIndex(index.Metric, raw, IndexParameters.Empty);
+        var buffer = new IndexHit[CalibrationK];
+        var queries = new float[n][];
         var truth = new HashSet<int>[n];
-        var buffer = new IndexHit[CalibrationK + 1];
         for (var i = 0; i < n; i++)
         {
-            var got = exact.Search(raw.Row(queries[i]), CalibrationK + 1, default, null, buffer);
-            truth[i] = [.. buffer.AsSpan(0, got).ToArray().Where(h => h.Row != queries[i]).Take(CalibrationK).Select(h => h.Row)];
+            var row = rng.Next(raw.Count);
+            var x = raw.Row(row);
+            var got = exact.Search(x, 2, default, null, buffer);
+            var nn = got > 1 ? buffer[1].Key : 0f;
+            var scale = index.Metric == MetricType.L2
+                ? MathF.Sqrt(Math.Max(nn, 0f) / dim)
+                : 0.05f * MathF.Sqrt(Distance.VectorMath.SquaredNorm(x) / dim);
+            var q = new float[dim];
+            for (var d = 0; d < dim; d++)
+            {
+                q[d] = x[d] + (scale * Gaussian(rng));
+            }
+
+            queries[i] = q;
+            got = exact.Search(q, CalibrationK, default, null, buffer);
+            truth[i] = [.. buffer.AsSpan(0, got).ToArray().Select(h => h.Row)];
         }
 
+        var goal = Math.Min(0.999, target + ((1 - target) * 0.2));
         foreach (var ef in EfLadder)
         {
             cancellationToken.ThrowIfCancellationRequested();
             double sum = 0;
             for (var i = 0; i < n; i++)
             {
-                var got = index.Search(raw.Row(queries[i]), CalibrationK + 1, new AnnSearchParams(Ef: Math.Max(ef, CalibrationK + 1)), null, buffer);
+                var got = index.Search(queries[i], CalibrationK, new AnnSearchParams(Ef: ef), null, buffer);
                 var hits = 0;
-                var taken = 0;
-                for (var j = 0; j < got && taken < CalibrationK; j++)
+                for (var j = 0; j < got; j++)
                 {
-                    if (buffer[j].Row == queries[i])
-                    {
-                        continue;
-                    }
-
-                    taken++;
                     if (truth[i].Contains(buffer[j].Row))
                     {
                         hits++;
@@ -120,13 +125,20 @@ internal static class AutoIndex
                 sum += truth[i].Count == 0 ? 1 : hits / (double)truth[i].Count;
             }
 
-            if (sum / n >= target)
+            if (sum / n >= goal)
             {
                 return ef;
             }
         }
 
         return EfLadder[^1];
+    }
+
+    private static float Gaussian(Random rng)
+    {
+        var u1 = 1.0 - rng.NextDouble();
+        var u2 = rng.NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
     }
 }
 
@@ -154,7 +166,7 @@ internal sealed class CalibratedIndex : VectorIndex
     public override void RangeSearch(ReadOnlySpan<float> query, float keyBound, in AnnSearchParams p, Bitmap? allowed, List<IndexHit> output) =>
         Inner.RangeSearch(query, keyBound, Fill(p), allowed, output);
 
-    public override double EstimateSearchCost(in AnnSearchParams p, int k) => Inner.EstimateSearchCost(Fill(p), k);
+    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity) => Inner.EstimateSearchCost(Fill(p), k, selectivity);
 
     public override AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => Inner.ForSelectivity(Fill(p), k, selectivity);
 

@@ -85,10 +85,11 @@ internal abstract class VectorIndex : IDisposable
     /// allowed rows, not that fewer exist: the caller decides whether to fall back to an exact search.</summary>
     public abstract int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits);
 
-    /// <summary>Estimated distance computations of one search with <paramref name="p"/> (already adjusted by
-    /// <see cref="ForSelectivity"/>), for the planner to weigh against an exact scan of the allowed rows. The default,
-    /// for indexes without a model, is a full scan, so the planner never prefers them over exact search.</summary>
-    public virtual double EstimateSearchCost(in AnnSearchParams p, int k) => Count;
+    /// <summary>Estimated cost of one search with <paramref name="p"/> (already adjusted by <see cref="ForSelectivity"/>)
+    /// under an allow-list keeping <paramref name="selectivity"/> of the rows, in units of one exact float32 distance
+    /// computation, for the planner to weigh against an exact scan of the allowed rows. The default, for indexes without
+    /// a model, is a full scan, so the planner never prefers them over exact search.</summary>
+    public virtual double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity) => Count;
 
     /// <summary>Search parameters widened for an allow-list that keeps <paramref name="selectivity"/> of the rows, so that
     /// a filtered traversal still finds about as many allowed candidates as an unfiltered one (e.g. IVF probes

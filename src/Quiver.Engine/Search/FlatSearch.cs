@@ -125,7 +125,7 @@ internal static class FlatSearch
 
             var selectivity = allowedCount / (double)snap.RowCount;
             var p = index.ForSelectivity(ann, k, selectivity);
-            if (allowedCount <= k || index.EstimateSearchCost(p, k) * queries.Count >= (double)allowedCount * queries.Count)
+            if (allowedCount <= k || index.EstimateSearchCost(p, k, selectivity) * queries.Count >= (double)allowedCount * queries.Count)
             {
                 return false;
             }
