@@ -45,7 +45,19 @@ def main():
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--json")
+    # The harness contract (bench/ann.sh): --index HNSW --build JSON --search JSONLIST --build-threads N.
+    ap.add_argument("--index", default="HNSW", choices=["HNSW"])
+    ap.add_argument("--build", help='JSON build params, e.g. {"M":16,"efConstruction":200}; overrides --M/--efc')
+    ap.add_argument("--search", help='JSON list of search params, e.g. [{"ef":10},{"ef":20}]; overrides --ef')
+    ap.add_argument("--build-threads", type=int, help="threads for the build (default --threads)")
     a = ap.parse_args()
+    if a.build:
+        b = json.loads(a.build)
+        a.M = int(b.get("M", a.M))
+        a.efc = int(b.get("efConstruction", a.efc))
+    if a.search:
+        a.ef = ",".join(str(int(p["ef"])) for p in json.loads(a.search))
+    build_threads = a.build_threads or a.threads
 
     base = read_vecs(a.base, np.float32)
     queries = read_vecs(a.queries, np.float32)
@@ -58,8 +70,9 @@ def main():
     start = time.perf_counter()
     cpu_start = time.process_time()
     index.init_index(max_elements=n, ef_construction=a.efc, M=a.M, random_seed=a.seed)
-    index.set_num_threads(a.threads)
+    index.set_num_threads(build_threads)
     index.add_items(base, np.arange(n))
+    index.set_num_threads(a.threads)
     build_seconds = time.perf_counter() - start
     build_cpu_seconds = time.process_time() - cpu_start
     # Same accounting as the native peer: layer 0 (links, vector, label) per element, the upper-list pointers, upper lists.

@@ -77,6 +77,26 @@ double percentile(std::vector<double> v, double p) {
 
 }  // namespace
 
+// The integer after `key:` in a flat JSON object, or `fallback` when the key is absent.
+static int json_int(const std::string& text, const std::string& key, int fallback) {
+    auto at = text.find(key);
+    if (at == std::string::npos) return fallback;
+    at = text.find(':', at + key.size());
+    return at == std::string::npos ? fallback : std::atoi(text.c_str() + at + 1);
+}
+
+// Every integer that follows `key:` in a JSON list of objects, comma-separated ("10,20,40").
+static std::string json_ints(const std::string& text, const std::string& key) {
+    std::string out;
+    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at + key.size())) {
+        auto colon = text.find(':', at + key.size());
+        if (colon == std::string::npos) break;
+        if (!out.empty()) out += ",";
+        out += std::to_string(std::atoi(text.c_str() + colon + 1));
+    }
+    return out;
+}
+
 int main(int argc, char** argv) {
     if (argc < 4) {
         std::fprintf(stderr, "usage: %s BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP --M 16 --efc 200 --ef 10,20 --k 10 "
@@ -96,6 +116,13 @@ int main(int argc, char** argv) {
         else if (name == "--warmup") warmup = std::atoi(value.c_str());
         else if (name == "--seed") seed = std::atoi(value.c_str());
         else if (name == "--json") json = value;
+        // The harness contract (bench/ann.sh): --index HNSW --build '{"M":16,"efConstruction":200}'
+        // --search '[{"ef":10},...]' --build-threads N; --batch is accepted and ignored (one query per call).
+        else if (name == "--index") { if (value != "HNSW") { std::fprintf(stderr, "only HNSW, got %s\n", value.c_str()); return 2; } }
+        else if (name == "--build") { m = json_int(value, "\"M\"", m); efc = json_int(value, "\"efConstruction\"", efc); }
+        else if (name == "--search") efs = json_ints(value, "\"ef\"");
+        else if (name == "--build-threads") threads = std::max(1, std::atoi(value.c_str()));
+        else if (name == "--batch") {}
         else { std::fprintf(stderr, "unknown option %s\n", name.c_str()); return 2; }
     }
 
