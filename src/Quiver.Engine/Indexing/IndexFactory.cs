@@ -15,6 +15,9 @@ internal static class IndexFactory
             case IndexKind.Flat:
                 FlatIndex.Validate(p);
                 break;
+            case IndexKind.IvfFlat:
+                IvfFlatIndex.Validate(p);
+                break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
         }
@@ -29,6 +32,7 @@ internal static class IndexFactory
         return kind switch
         {
             IndexKind.Flat => new FlatIndex(metric, raw, p),
+            IndexKind.IvfFlat => IvfFlatIndex.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
         };
     }
@@ -47,6 +51,9 @@ internal static class IndexFactory
             case IndexKind.Flat:
                 index = new FlatIndex(reader.Metric, raw, reader.BuildParams);
                 reader.Dispose();
+                break;
+            case IndexKind.IvfFlat:
+                index = IvfFlatIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");
