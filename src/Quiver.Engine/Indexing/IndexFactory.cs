@@ -18,6 +18,9 @@ internal static class IndexFactory
             case IndexKind.IvfFlat:
                 IvfFlatIndex.Validate(p);
                 break;
+            case IndexKind.IvfSq8:
+                IvfSq8Index.Validate(p);
+                break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
         }
@@ -33,6 +36,7 @@ internal static class IndexFactory
         {
             IndexKind.Flat => new FlatIndex(metric, raw, p),
             IndexKind.IvfFlat => IvfFlatIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.IvfSq8 => IvfSq8Index.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
         };
     }
@@ -54,6 +58,9 @@ internal static class IndexFactory
                 break;
             case IndexKind.IvfFlat:
                 index = IvfFlatIndex.Load(reader, raw);
+                break;
+            case IndexKind.IvfSq8:
+                index = IvfSq8Index.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");
