@@ -9,7 +9,6 @@ internal static class IndexFactory
     public static void Validate(IndexKind kind, MetricType metric, IndexParameters p, int dimension)
     {
         _ = metric;
-        _ = dimension;
         switch (kind)
         {
             case IndexKind.Flat:
@@ -20,6 +19,9 @@ internal static class IndexFactory
                 break;
             case IndexKind.IvfSq8:
                 IvfSq8Index.Validate(p);
+                break;
+            case IndexKind.IvfPq:
+                IvfPqIndex.Validate(p, dimension);
                 break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
@@ -37,6 +39,7 @@ internal static class IndexFactory
             IndexKind.Flat => new FlatIndex(metric, raw, p),
             IndexKind.IvfFlat => IvfFlatIndex.Build(metric, p, raw, options, cancellationToken),
             IndexKind.IvfSq8 => IvfSq8Index.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.IvfPq => IvfPqIndex.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
         };
     }
@@ -61,6 +64,9 @@ internal static class IndexFactory
                 break;
             case IndexKind.IvfSq8:
                 index = IvfSq8Index.Load(reader, raw);
+                break;
+            case IndexKind.IvfPq:
+                index = IvfPqIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");

@@ -78,6 +78,7 @@ internal sealed class IvfScratch
     private float[] _table2 = [];
     private int[] _probes = [];
     private float[] _probeKeys = [];
+    private IndexHit[] _hits = [];
 
     public static IvfScratch Current => t_current ??= new IvfScratch();
 
@@ -94,6 +95,8 @@ internal sealed class IvfScratch
     public Span<int> Probes(int n) => Grow(ref _probes, n);
 
     public Span<float> ProbeKeys(int n) => Grow(ref _probeKeys, n);
+
+    public Span<IndexHit> Hits(int n) => Grow(ref _hits, n);
 
     /// <summary>An empty top-k heap of capacity <paramref name="k"/>.</summary>
     public TopK Heap(int k) => Reset(ref _heap, k);
