@@ -23,6 +23,9 @@ internal static class IndexFactory
             case IndexKind.IvfPq:
                 IvfPqIndex.Validate(p, dimension);
                 break;
+            case IndexKind.Annoy:
+                AnnoyIndex.Validate(p);
+                break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
         }
@@ -40,6 +43,7 @@ internal static class IndexFactory
             IndexKind.IvfFlat => IvfFlatIndex.Build(metric, p, raw, options, cancellationToken),
             IndexKind.IvfSq8 => IvfSq8Index.Build(metric, p, raw, options, cancellationToken),
             IndexKind.IvfPq => IvfPqIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.Annoy => AnnoyIndex.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
         };
     }
@@ -67,6 +71,9 @@ internal static class IndexFactory
                 break;
             case IndexKind.IvfPq:
                 index = IvfPqIndex.Load(reader, raw);
+                break;
+            case IndexKind.Annoy:
+                index = AnnoyIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");

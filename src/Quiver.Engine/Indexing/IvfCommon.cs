@@ -164,6 +164,19 @@ internal static unsafe class IvfBuild
         }
     }
 
+    /// <summary>Exact key of row <paramref name="row"/> from the raw vectors, for a query in index space (normalized for
+    /// COSINE, so dividing by the row's norm gives the cosine).</summary>
+    public static float ExactKey(MetricType metric, VectorView raw, ReadOnlySpan<float> query, int row)
+    {
+        var v = raw.Row(row);
+        return metric switch
+        {
+            MetricType.L2 => VectorMath.L2Squared(query, v),
+            MetricType.IP => -VectorMath.Dot(query, v),
+            _ => -VectorMath.Dot(query, v) / MathF.Max(MathF.Sqrt(raw.SquaredNorms[row]), float.Epsilon),
+        };
+    }
+
     /// <summary>Up to <paramref name="max"/> distinct rows chosen with <paramref name="seed"/>, copied row-major (all rows,
     /// in order, when there are at most <paramref name="max"/>).</summary>
     public static float[] Sample(VectorView rows, int max, int seed, out int count)

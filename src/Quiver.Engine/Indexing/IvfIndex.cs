@@ -205,18 +205,8 @@ internal abstract class IvfIndex : VectorIndex
         base.Dispose(disposing);
     }
 
-    /// <summary>Exact key of row <paramref name="row"/> from the raw vectors, for a query in index space (normalized for
-    /// COSINE, so dividing by the row's norm gives the cosine).</summary>
-    protected float ExactKey(ReadOnlySpan<float> query, int row)
-    {
-        var v = Raw.Row(row);
-        return Metric switch
-        {
-            MetricType.L2 => VectorMath.L2Squared(query, v),
-            MetricType.IP => -VectorMath.Dot(query, v),
-            _ => -VectorMath.Dot(query, v) / MathF.Max(MathF.Sqrt(Raw.SquaredNorms[row]), float.Epsilon),
-        };
-    }
+    /// <summary>Exact key of a row (see <see cref="IvfBuild.ExactKey"/>).</summary>
+    protected float ExactKey(ReadOnlySpan<float> query, int row) => IvfBuild.ExactKey(Metric, Raw, query, row);
 
     /// <summary>Whether <paramref name="row"/> may be returned.</summary>
     protected static bool Allowed(Bitmap? allowed, int row) => allowed is null || allowed[row];
