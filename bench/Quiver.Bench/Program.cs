@@ -15,6 +15,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 
 try
 {
+    if (args[0] == "ivf") return IvfBench.Run(args[1..]);
     var options = new CommandLine(args.Skip(1));
     return args[0] switch
     {
