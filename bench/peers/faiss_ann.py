@@ -61,14 +61,15 @@ def build(kind, metric, dim, p):
     raise SystemExit(f"unknown --index {kind}")
 
 
-def configure(kind, index, params):
-    """The index to search with `params` applied (IVF_PQ with refine_k: a refine wrapper around it)."""
+def configure(kind, index, refine, params):
+    """The index to search with `params` applied (IVF_PQ with refine_k: the refine wrapper built around it)."""
     if kind == "HNSW":
         index.hnsw.efSearch = int(params.get("ef", 16))
         return index
     index.nprobe = int(params.get("nprobe", 8))
-    if kind == "IVF_PQ" and "refine_k" in params:
-        refine = faiss.IndexRefineFlat(index)
+    if "refine_k" in params:
+        if refine is None:
+            raise SystemExit("refine_k is for IVF_PQ")
         refine.k_factor = float(params["refine_k"])
         return refine
     return index
@@ -95,17 +96,21 @@ def main():
     gt = read_vecs(a.gt, np.int32)[:, : a.k]
     dim = base.shape[1]
 
+    searches = json.loads(a.search)
     t0 = time.perf_counter()
     index, quantizer = build(a.index, a.metric, dim, json.loads(a.build))
-    index.train(base)
-    index.add(base)
+    # IndexRefineFlat must see the rows as they are added, so it wraps the index before training when any setting
+    # re-ranks; it keeps its own copy of the raw vectors (counted in index_bytes), where Quiver reads the segment's.
+    refine = faiss.IndexRefineFlat(index) if any("refine_k" in p for p in searches) else None
+    (refine or index).train(base)
+    (refine or index).add(base)
     build_seconds = time.perf_counter() - t0
-    index_bytes = int(faiss.serialize_index(index).nbytes)
+    index_bytes = int(faiss.serialize_index(refine or index).nbytes)
     print(f"faiss {a.index} {a.build}: built in {build_seconds:.2f} s, {index_bytes} bytes", file=sys.stderr)
 
     runs = []
-    for params in json.loads(a.search):
-        searcher = configure(a.index, index, params)
+    for params in searches:
+        searcher = configure(a.index, index, refine, params)
         nq = len(queries)
         found = np.empty((nq, a.k), dtype=np.int64)
         step = a.batch if a.batch > 0 else 1

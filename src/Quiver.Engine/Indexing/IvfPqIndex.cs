@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Quiver.Common;
 using Quiver.Segments;
 
@@ -164,11 +165,7 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
             var bias = coarseKeys[i];
             if (l2 && precomputed)
             {
-                var terms = _listTerms.Span.Slice(list * tableSize, tableSize);
-                for (var c = 0; c < tableSize; c++)
-                {
-                    table[c] = terms[c] + queryTable[c];
-                }
+                Add(_listTerms.Span.Slice(list * tableSize, tableSize), queryTable, table);
             }
             else if (l2)
             {
@@ -238,6 +235,32 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
         }
 
         return m;
+    }
+
+    /// <summary><c>sum = a + b</c>, element-wise: the per-list table of an L2 search (a list's precomputed terms plus the
+    /// query's), rebuilt for every probed list, so it must not run element by element.</summary>
+    private static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> sum)
+    {
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= sum.Length; i += 16)
+            {
+                (Vector512.Create(a.Slice(i, 16)) + Vector512.Create(b.Slice(i, 16))).CopyTo(sum.Slice(i, 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= sum.Length; i += 8)
+            {
+                (Vector256.Create(a.Slice(i, 8)) + Vector256.Create(b.Slice(i, 8))).CopyTo(sum.Slice(i, 8));
+            }
+        }
+
+        for (; i < sum.Length; i++)
+        {
+            sum[i] = a[i] + b[i];
+        }
     }
 
     private static void Subtract(Span<float> x, ReadOnlySpan<float> c)

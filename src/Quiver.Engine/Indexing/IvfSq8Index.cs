@@ -4,11 +4,12 @@ using Quiver.Segments;
 
 namespace Quiver.Indexing;
 
-/// <summary>IVF_SQ8: IVF_FLAT's cells with each vector stored as one byte per dimension (<see cref="ScalarQuantizer"/>,
-/// ranges trained per dimension on all rows), a quarter of the memory. Distances are asymmetric: the float query against
-/// decoded codes, computed as one weighted byte sum per row (<see cref="VectorMath.DotU8Many"/>, weights
-/// <c>q[d] * step[d]</c>) plus per-query and per-row constants: <c>dot = sum(q * min) + sum(q * step * code)</c>, and for
-/// L2 <c>|q|^2 + |x'|^2 - 2 dot</c> with the decoded row's squared norm <c>|x'|^2</c> stored beside the codes.
+/// <summary>IVF_SQ8: IVF_FLAT's cells with each vector's residual (row minus its cell's centroid) stored as one byte per
+/// dimension (<see cref="ScalarQuantizer"/>, ranges trained per dimension on all residuals), a quarter of the memory.
+/// Distances are asymmetric: the float query against decoded codes <c>x' = c + min + step * code</c>, computed as one
+/// weighted byte sum per row (<see cref="VectorMath.DotU8Many"/>, weights <c>q[d] * step[d]</c>, the same for every
+/// list) plus constants: <c>q.x' = q.c + q.min + sum(q * step * code)</c> (q.c once per probed list), and for L2
+/// <c>|q|^2 + |x'|^2 - 2 q.x'</c> with the decoded row's squared norm <c>|x'|^2</c> stored beside the codes.
 /// Build: <c>nlist</c> (1..65536, default 128, clamped to the row count). Search: <c>nprobe</c> (default 8).</summary>
 internal sealed class IvfSq8Index : IvfIndex
 {
@@ -47,17 +48,34 @@ internal sealed class IvfSq8Index : IvfIndex
         var dim = raw.Dimension;
         var min = MappedArray<float>.Allocate(dim);
         var step = MappedArray<float>.Allocate(dim);
-        ScalarQuantizer.Train(space, min.Array, step.Array);
+        var max = new float[dim];
+        min.Array.AsSpan().Fill(float.PositiveInfinity);
+        max.AsSpan().Fill(float.NegativeInfinity);
+        var ids = lists.Ids.Array;
+        var offsets = lists.Offsets.Array;
+        var centroids = lists.Centroids.Array;
+        for (var l = 0; l < lists.Nlist; l++)
+        {
+            for (var pos = offsets[l]; pos < offsets[l + 1]; pos++)
+            {
+                ScalarQuantizer.Observe(space.Row(ids[pos]), centroids.AsSpan(l * dim, dim), min.Array, max);
+            }
+        }
+
+        ScalarQuantizer.Finish(min.Array, max, step.Array);
         var codes = MappedArray<byte>.Allocate(raw.Count * dim);
         var norms = MappedArray<float>.Allocate(raw.Count);
-        var ids = lists.Ids.Array;
-        IvfBuild.For(raw.Count, options.Threads, cancellationToken, (start, end) =>
+        IvfBuild.For(lists.Nlist, options.Threads, cancellationToken, (first, end) =>
         {
-            for (var pos = start; pos < end; pos++)
+            for (var l = first; l < end; l++)
             {
-                norms.Array[pos] = ScalarQuantizer.Encode(space.Row(ids[pos]), min.Array, step.Array, codes.Array.AsSpan(pos * dim, dim));
+                for (var pos = offsets[l]; pos < offsets[l + 1]; pos++)
+                {
+                    norms.Array[pos] = ScalarQuantizer.Encode(
+                        space.Row(ids[pos]), centroids.AsSpan(l * dim, dim), min.Array, step.Array, codes.Array.AsSpan(pos * dim, dim));
+                }
             }
-        });
+        }, chunk: 8);
         options.Progress?.Invoke(1);
         return new IvfSq8Index(metric, raw, p, lists, min, step, codes, norms, null);
     }
@@ -105,6 +123,7 @@ internal sealed class IvfSq8Index : IvfIndex
         var norms = _norms.Span;
         foreach (var list in SelectProbes(q, ProbeCount(p), s, out _))
         {
+            var listBias = bias + VectorMath.Dot(q, Centroids.Span.Slice(list * dim, dim));
             var ids = ListIds(list, out var start);
             for (var t = 0; t < ids.Length; t += IvfScratch.Tile)
             {
@@ -113,7 +132,7 @@ internal sealed class IvfSq8Index : IvfIndex
                 VectorMath.DotU8Many(weights, codes.Slice((start + t) * dim, n * dim), dim, sums);
                 for (var i = 0; i < n; i++)
                 {
-                    var dot = bias + sums[i];
+                    var dot = listBias + sums[i];
                     var key = l2 ? MathF.Max(0, queryNorm + norms[start + t + i] - (2 * dot)) : -dot;
                     if (key <= heap.Threshold && Allowed(allowed, ids[t + i]))
                     {

@@ -1,37 +1,35 @@
-using Quiver.Segments;
-
 namespace Quiver.Indexing;
 
-/// <summary>8-bit scalar quantization with a trained range per dimension: value <c>x</c> of dimension <c>d</c> becomes
-/// <c>round((x - min[d]) / step[d])</c> in 0..255, and decodes to <c>min[d] + code * step[d]</c>. A dimension with one
-/// value everywhere gets step 1 and code 0, so it decodes exactly.</summary>
+/// <summary>8-bit scalar quantization with a trained range per dimension: value <c>x</c> of dimension <c>d</c>, less an
+/// optional base vector <c>b</c> (the cell's centroid, for residual coding), becomes
+/// <c>round((x - b[d] - min[d]) / step[d])</c> in 0..255, and decodes to <c>b[d] + min[d] + code * step[d]</c>. A
+/// dimension with one value everywhere gets step 1 and code 0, so it decodes exactly.</summary>
 internal static class ScalarQuantizer
 {
     public const int Levels = 255;
 
-    /// <summary>Per-dimension minimum and step over all rows of <paramref name="rows"/>.</summary>
-    public static void Train(VectorView rows, Span<float> min, Span<float> step)
+    /// <summary>Widens the running range [<paramref name="min"/>, <paramref name="max"/>] (start at +inf/-inf) by
+    /// <paramref name="x"/> - <paramref name="baseVector"/>.</summary>
+    public static void Observe(ReadOnlySpan<float> x, ReadOnlySpan<float> baseVector, Span<float> min, Span<float> max)
     {
-        var dim = rows.Dimension;
-        Span<float> max = new float[dim];
-        min.Fill(float.PositiveInfinity);
-        max.Fill(float.NegativeInfinity);
-        for (var r = 0; r < rows.Count; r++)
+        for (var d = 0; d < x.Length; d++)
         {
-            var v = rows.Row(r);
-            for (var d = 0; d < dim; d++)
-            {
-                min[d] = MathF.Min(min[d], v[d]);
-                max[d] = MathF.Max(max[d], v[d]);
-            }
+            var v = x[d] - baseVector[d];
+            min[d] = MathF.Min(min[d], v);
+            max[d] = MathF.Max(max[d], v);
         }
+    }
 
-        for (var d = 0; d < dim; d++)
+    /// <summary>Turns observed ranges into steps; <paramref name="min"/> becomes 0 where nothing was observed.</summary>
+    public static void Finish(Span<float> min, ReadOnlySpan<float> max, Span<float> step)
+    {
+        for (var d = 0; d < min.Length; d++)
         {
-            if (rows.Count == 0)
+            if (!float.IsFinite(min[d]) || !float.IsFinite(max[d]))
             {
                 min[d] = 0;
-                max[d] = 0;
+                step[d] = 1;
+                continue;
             }
 
             var range = max[d] - min[d];
@@ -39,17 +37,17 @@ internal static class ScalarQuantizer
         }
     }
 
-    /// <summary>Encodes <paramref name="x"/> into <paramref name="code"/>; returns the squared norm of the decoded vector
-    /// (what an L2 search adds to the query's norm).</summary>
-    public static float Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> min, ReadOnlySpan<float> step, Span<byte> code)
+    /// <summary>Encodes <paramref name="x"/> - <paramref name="baseVector"/> into <paramref name="code"/>; returns the
+    /// squared norm of the decoded vector (base included), which an L2 search adds to the query's norm.</summary>
+    public static float Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> baseVector, ReadOnlySpan<float> min, ReadOnlySpan<float> step, Span<byte> code)
     {
         double norm = 0;
         for (var d = 0; d < x.Length; d++)
         {
-            var c = (int)MathF.Round((x[d] - min[d]) / step[d]);
+            var c = (int)MathF.Round((x[d] - baseVector[d] - min[d]) / step[d]);
             c = Math.Clamp(c, 0, Levels);
             code[d] = (byte)c;
-            var decoded = (double)min[d] + (c * (double)step[d]);
+            var decoded = (double)baseVector[d] + min[d] + (c * (double)step[d]);
             norm += decoded * decoded;
         }
 
