@@ -42,6 +42,10 @@ public sealed class AnnoyIndexTests
     }
 
     [Fact]
+    public void Build_ReportsProgress_AndHonoursCancellation() =>
+        IvfContract.ReportsProgressAndHonoursCancellation(Kind, """{"n_trees": 4}""");
+
+    [Fact]
     public void Parameters_AreCheckedAndNamed()
     {
         var e = Assert.Throws<QuiverException>(() => IndexFactory.Validate(Kind, MetricType.L2, IndexParameters.FromJson("""{"ntrees": 8}"""), 8));

@@ -96,6 +96,43 @@ internal static class IvfContract
         }
     }
 
+    /// <summary>A build reports progress up to 1 and stops with <see cref="OperationCanceledException"/> when cancelled.</summary>
+    public static void ReportsProgressAndHonoursCancellation(IndexKind kind, string json)
+    {
+        var data = IndexTestKit.Clustered(51, 2000, 16);
+        var view = IndexTestKit.View(data, 16);
+        var p = IndexParameters.FromJson(json);
+        var last = 0.0;
+        var options = new IndexBuildOptions(2, 3, f =>
+        {
+            Assert.InRange(f, 0, 1);
+            InterlockedMax(ref last, f);
+        });
+        using (IndexFactory.Build(kind, MetricType.L2, p, view, options, default))
+        {
+            Assert.Equal(1.0, Volatile.Read(ref last));
+        }
+
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => IndexFactory.Build(kind, MetricType.L2, p, view, IndexBuildOptions.Default, cts.Token).Dispose());
+    }
+
+    private static void InterlockedMax(ref double target, double value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
     private static IndexHit[] Run(VectorIndex index, float[] query, AnnSearchParams p)
     {
         var hits = new IndexHit[10];

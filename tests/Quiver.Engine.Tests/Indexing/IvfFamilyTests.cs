@@ -43,6 +43,10 @@ public abstract class IvfFamilyTests
         IvfContract.TinyInputsWork(Kind, $$"""{ {{Extra.Replace("\"m\": 8", "\"m\": 4", StringComparison.Ordinal)}} "nlist": 128}""", Wide(65536));
 
     [Fact]
+    public void Build_ReportsProgress_AndHonoursCancellation() =>
+        IvfContract.ReportsProgressAndHonoursCancellation(Kind, $$"""{ {{Extra}} "nlist": 16}""");
+
+    [Fact]
     public void Parameters_AreCheckedAndNamed()
     {
         var e = Assert.Throws<QuiverException>(() => IndexFactory.Validate(Kind, MetricType.L2, IndexParameters.FromJson("""{"nlists": 8}"""), 8));
