@@ -21,6 +21,8 @@ try
         return HnswBench.Run(args[1..]);
     }
 
+    if (args[0] == "ivf") return IvfBench.Run(args[1..]);
+
     var options = new CommandLine(args.Skip(1));
     return args[0] switch
     {

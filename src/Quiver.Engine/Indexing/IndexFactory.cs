@@ -9,7 +9,6 @@ internal static class IndexFactory
     public static void Validate(IndexKind kind, MetricType metric, IndexParameters p, int dimension)
     {
         _ = metric;
-        _ = dimension;
         switch (kind)
         {
             case IndexKind.Flat:
@@ -18,8 +17,20 @@ internal static class IndexFactory
             case IndexKind.Hnsw:
                 HnswIndex.Validate(p);
                 break;
+            case IndexKind.IvfFlat:
+                IvfFlatIndex.Validate(p);
+                break;
+            case IndexKind.IvfSq8:
+                IvfSq8Index.Validate(p);
+                break;
+            case IndexKind.IvfPq:
+                IvfPqIndex.Validate(p, dimension);
+                break;
+            case IndexKind.Annoy:
+                AnnoyIndex.Validate(p);
+                break;
             default:
-                throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet");
+                throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)");
         }
     }
 
@@ -33,7 +44,11 @@ internal static class IndexFactory
         {
             IndexKind.Flat => new FlatIndex(metric, raw, p),
             IndexKind.Hnsw => HnswIndex.Build(metric, raw, p, options, cancellationToken),
-            _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} is not supported yet"),
+            IndexKind.IvfFlat => IvfFlatIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.IvfSq8 => IvfSq8Index.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.IvfPq => IvfPqIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.Annoy => AnnoyIndex.Build(metric, p, raw, options, cancellationToken),
+            _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)"),
         };
     }
 
@@ -55,6 +70,18 @@ internal static class IndexFactory
                 break;
             case IndexKind.Hnsw:
                 index = HnswIndex.Load(reader, raw);
+                break;
+            case IndexKind.IvfFlat:
+                index = IvfFlatIndex.Load(reader, raw);
+                break;
+            case IndexKind.IvfSq8:
+                index = IvfSq8Index.Load(reader, raw);
+                break;
+            case IndexKind.IvfPq:
+                index = IvfPqIndex.Load(reader, raw);
+                break;
+            case IndexKind.Annoy:
+                index = AnnoyIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");

@@ -1,0 +1,279 @@
+using Quiver.Common;
+using Quiver.Distance;
+using Quiver.Segments;
+
+namespace Quiver.Indexing;
+
+/// <summary>What the IVF indexes share: a coarse quantizer of <see cref="Nlist"/> k-means centroids and inverted lists
+/// laid out contiguously in list order (row ids in <c>ivf_ids</c>, list <c>l</c> at
+/// <c>[offsets[l], offsets[l + 1])</c>), so that a probe scans one contiguous run of codes or vectors.
+/// <para>The coarse quantizer is trained with L2 k-means; rows go to the nearest centroid by L2 (metric L2) or by largest
+/// inner product (IP, and COSINE whose vectors and centroids are normalized). <c>nlist</c> is clamped to the row count
+/// (at least 1), since k-means cannot make more non-empty cells than there are rows.</para></summary>
+internal abstract class IvfIndex : VectorIndex
+{
+    public const int DefaultNlist = 128;
+    public const int DefaultNprobe = 8;
+
+    /// <summary>Training rows per centroid at most (and at least 50,000 rows when there are that many).</summary>
+    private const int SamplePerList = 256;
+    private const int MinSample = 50_000;
+    private const int TrainIterations = 12;
+
+    private readonly IndexFileReader? _reader;
+
+    protected IvfIndex(IndexKind kind, MetricType metric, VectorView raw, IndexParameters buildParams, in IvfLists lists, IndexFileReader? reader)
+        : base(kind, metric, raw, buildParams)
+    {
+        Nlist = lists.Nlist;
+        Centroids = lists.Centroids;
+        Offsets = lists.Offsets;
+        Ids = lists.Ids;
+        _reader = reader;
+    }
+
+    /// <summary>Number of inverted lists after clamping (nlist in Milvus).</summary>
+    public int Nlist { get; }
+
+    /// <summary>Centroids, row-major, nlist * dim (normalized for COSINE).</summary>
+    protected MappedArray<float> Centroids { get; }
+
+    /// <summary>List boundaries, nlist + 1 positions.</summary>
+    protected MappedArray<int> Offsets { get; }
+
+    /// <summary>Row id at each list position.</summary>
+    protected MappedArray<int> Ids { get; }
+
+    /// <summary>Bytes of the coarse quantizer and lists.</summary>
+    protected long ListBytes => Centroids.Bytes + Offsets.Bytes + Ids.Bytes;
+
+    /// <summary>Reads <c>nlist</c> (1..65536, default 128) and returns it clamped to the row count.</summary>
+    public static int NlistOf(string owner, IndexParameters p, int count) => Math.Max(1, Math.Min(p.GetInt(owner, "nlist", DefaultNlist, 1, 65_536), count));
+
+    /// <summary>Trains the coarse quantizer on a seeded sample of <paramref name="space"/> and fills the lists; reports
+    /// progress from 0 to <paramref name="progressShare"/>.</summary>
+    public static IvfLists BuildLists(MetricType metric, VectorView space, int nlist, IndexBuildOptions options, double progressShare, CancellationToken cancellationToken)
+    {
+        var dim = space.Dimension;
+        var sample = IvfBuild.Sample(space, Math.Max(SamplePerList * nlist, MinSample), options.Seed, out var sampleCount);
+        var trained = KMeans.Train(
+            sample, sampleCount, dim, nlist, TrainIterations, options.Seed, options.Threads, cancellationToken, f => options.Progress?.Invoke(f * progressShare * 0.8));
+        if (metric == MetricType.Cosine)
+        {
+            for (var c = 0; c < nlist; c++)
+            {
+                IvfBuild.Normalize(trained.AsSpan(c * dim, dim));
+            }
+        }
+
+        var labels = new int[space.Count];
+        KMeans.Assign(space, trained, nlist, metric != MetricType.L2, labels, options.Threads, cancellationToken);
+        options.Progress?.Invoke(progressShare);
+
+        var centroids = MappedArray<float>.Allocate(nlist * dim);
+        trained.CopyTo(centroids.Array, 0);
+        var offsets = MappedArray<int>.Allocate(nlist + 1);
+        var o = offsets.Array;
+        foreach (var l in labels)
+        {
+            o[l + 1]++;
+        }
+
+        for (var l = 0; l < nlist; l++)
+        {
+            o[l + 1] += o[l];
+        }
+
+        var ids = MappedArray<int>.Allocate(space.Count);
+        var fill = o.AsSpan(0, nlist).ToArray();
+        for (var r = 0; r < labels.Length; r++)
+        {
+            ids.Array[fill[labels[r]]++] = r;
+        }
+
+        return new IvfLists(nlist, centroids, offsets, ids);
+    }
+
+    /// <summary>Maps the coarse quantizer and lists of an index file.</summary>
+    public static IvfLists LoadLists(IndexFileReader reader)
+    {
+        var meta = reader.Block<int>("ivf_meta");
+        var nlist = meta.Length > 0 ? meta[0] : 0;
+        if (nlist < 1 || nlist > Math.Max(1, reader.Count))
+        {
+            Throw.Corrupt(reader.Path, $"nlist {nlist} is out of range for {reader.Count} rows");
+        }
+
+        var lists = new IvfLists(
+            nlist,
+            MappedArray<float>.Map(reader, "ivf_centroids", (long)nlist * reader.Dimension),
+            MappedArray<int>.Map(reader, "ivf_offsets", nlist + 1),
+            MappedArray<int>.Map(reader, "ivf_ids", reader.Count));
+        var offsets = lists.Offsets.Span;
+        if (offsets[0] != 0 || offsets[nlist] != reader.Count)
+        {
+            Throw.Corrupt(reader.Path, "inverted list offsets do not cover the rows");
+        }
+
+        for (var l = 0; l < nlist; l++)
+        {
+            if (offsets[l + 1] < offsets[l])
+            {
+                Throw.Corrupt(reader.Path, $"inverted list {l} has a negative length");
+            }
+        }
+
+        foreach (var id in lists.Ids.Span)
+        {
+            if ((uint)id >= (uint)reader.Count)
+            {
+                Throw.Corrupt(reader.Path, $"inverted lists hold row {id}, outside 0..{reader.Count - 1}");
+            }
+        }
+
+        return lists;
+    }
+
+    /// <summary>Extra meta values an index kind keeps after nlist (read back by <see cref="Meta"/>).</summary>
+    protected virtual int[] ExtraMeta => [];
+
+    public override void Write(IndexFileWriter writer)
+    {
+        writer.Add("ivf_meta", (int[])[Nlist, .. ExtraMeta]);
+        Centroids.AddTo(writer, "ivf_centroids");
+        Offsets.AddTo(writer, "ivf_offsets");
+        Ids.AddTo(writer, "ivf_ids");
+        WritePayload(writer);
+    }
+
+    /// <summary>Meta value <paramref name="index"/> (0 is nlist) of an index file, checked to lie in [min, max].</summary>
+    protected static int Meta(IndexFileReader reader, int index, int min, int max)
+    {
+        var meta = reader.Block<int>("ivf_meta");
+        if (meta.Length <= index || meta[index] < min || meta[index] > max)
+        {
+            Throw.Corrupt(reader.Path, $"index meta value {index} is missing or outside {min}..{max}");
+        }
+
+        return meta[index];
+    }
+
+    protected abstract void WritePayload(IndexFileWriter writer);
+
+    /// <summary>nprobe of a search: default 8, clamped to nlist.</summary>
+    protected int ProbeCount(in AnnSearchParams p) => Math.Clamp(p.Nprobe > 0 ? p.Nprobe : DefaultNprobe, 1, Nlist);
+
+    /// <summary>The <paramref name="nprobe"/> lists nearest to <paramref name="query"/> (index space), closest first, with
+    /// their coarse keys: L2 squared distance to the centroid, or the negated inner product with it.</summary>
+    protected Span<int> SelectProbes(ReadOnlySpan<float> query, int nprobe, IvfScratch scratch, out Span<float> probeKeys)
+    {
+        var keys = scratch.Coarse(Nlist);
+        if (Metric == MetricType.L2)
+        {
+            VectorMath.L2SquaredMany(query, Centroids.Span, Dimension, keys);
+        }
+        else
+        {
+            VectorMath.DotMany(query, Centroids.Span, Dimension, keys);
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = -keys[i];
+            }
+        }
+
+        var lists = scratch.Probes(nprobe);
+        probeKeys = scratch.ProbeKeys(nprobe);
+        SmallestK(keys, lists, probeKeys);
+        return lists;
+    }
+
+    /// <summary>The row ids of list <paramref name="list"/> and its first position.</summary>
+    protected ReadOnlySpan<int> ListIds(int list, out int start)
+    {
+        var offsets = Offsets.Span;
+        start = offsets[list];
+        return Ids.Span[start..offsets[list + 1]];
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _reader?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Exact key of a row (see <see cref="IvfBuild.ExactKey"/>).</summary>
+    protected float ExactKey(ReadOnlySpan<float> query, int row) => IvfBuild.ExactKey(Metric, Raw, query, row);
+
+    /// <summary>Whether <paramref name="row"/> may be returned.</summary>
+    protected static bool Allowed(Bitmap? allowed, int row) => allowed is null || allowed[row];
+
+    /// <summary>Writes the indices of the <c>ids.Length</c> smallest <paramref name="keys"/> into <paramref name="ids"/> and
+    /// their keys into <paramref name="selected"/>, ascending, through a bounded max-heap.</summary>
+    private static void SmallestK(ReadOnlySpan<float> keys, Span<int> ids, Span<float> selected)
+    {
+        var n = ids.Length;
+        var size = 0;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var key = keys[i];
+            if (size < n)
+            {
+                // Sift up in a max-heap of the kept keys.
+                var j = size++;
+                while (j > 0)
+                {
+                    var parent = (j - 1) >> 1;
+                    if (selected[parent] >= key)
+                    {
+                        break;
+                    }
+
+                    selected[j] = selected[parent];
+                    ids[j] = ids[parent];
+                    j = parent;
+                }
+
+                selected[j] = key;
+                ids[j] = i;
+            }
+            else if (key < selected[0])
+            {
+                var j = 0;
+                while (true)
+                {
+                    var child = (2 * j) + 1;
+                    if (child >= n)
+                    {
+                        break;
+                    }
+
+                    if (child + 1 < n && selected[child + 1] > selected[child])
+                    {
+                        child++;
+                    }
+
+                    if (selected[child] <= key)
+                    {
+                        break;
+                    }
+
+                    selected[j] = selected[child];
+                    ids[j] = ids[child];
+                    j = child;
+                }
+
+                selected[j] = key;
+                ids[j] = i;
+            }
+        }
+
+        selected.Sort(ids);
+    }
+}
+
+/// <summary>The coarse quantizer and inverted lists of an IVF index (see <see cref="IvfIndex"/>).</summary>
+internal readonly record struct IvfLists(int Nlist, MappedArray<float> Centroids, MappedArray<int> Offsets, MappedArray<int> Ids);
