@@ -47,6 +47,15 @@ internal sealed class AnnoyIndex : VectorIndex
 
     public int Trees => _roots.Length;
 
+    /// <summary>search_k allowed candidates scored exactly, plus a bitmap check for each disallowed row the trees hand
+    /// out on the way (about search_k / selectivity in all), plus the hyperplane products on the paths down.</summary>
+    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity)
+    {
+        var searchK = p.SearchK > 0 ? (double)p.SearchK : (double)Trees * k;
+        var depth = Math.Max(1, Math.Log2(Math.Max(1, Count / (double)LeafSize)));
+        return Math.Min(searchK, Count) + (0.05 * Math.Min(searchK / Math.Clamp(selectivity, 1e-6, 1), Count)) + (Trees * depth);
+    }
+
     /// <summary>Hyperplanes, child links, leaf bounds and leaf rows of every tree.</summary>
     public override long MemoryBytes => _roots.Bytes + _children.Bytes + _offsets.Bytes + _normals.Bytes + _leaves.Bytes + _items.Bytes;
 

@@ -161,6 +161,23 @@ internal abstract class IvfIndex : VectorIndex
     protected abstract void WritePayload(IndexFileWriter writer);
 
     /// <summary>nprobe of a search: default 8, clamped to nlist.</summary>
+    /// <summary>Cost of scoring one list entry, in exact float32 distances (codes are cheaper to score than vectors).</summary>
+    protected virtual double EntryCost => 1.0;
+
+    /// <summary>With an allow-list, probes 1/selectivity times more lists (up to all of them), so that the probed lists
+    /// hold about as many allowed rows as an unfiltered search would score.</summary>
+    public override AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity)
+    {
+        var nprobe = ProbeCount(p);
+        var widened = (int)Math.Min(Nlist, Math.Ceiling(nprobe / Math.Clamp(selectivity, 1e-6, 1)));
+        return p with { Nprobe = widened };
+    }
+
+    /// <summary>Distances to every centroid, then the probed lists' entries (lists average Count / nlist rows), plus any
+    /// exact re-rank.</summary>
+    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity) =>
+        Nlist + (ProbeCount(p) * (Count / (double)Nlist) * EntryCost) + (p.RefineK > 0 ? (double)p.RefineK * k : 0);
+
     protected int ProbeCount(in AnnSearchParams p) => Math.Clamp(p.Nprobe > 0 ? p.Nprobe : DefaultNprobe, 1, Nlist);
 
     /// <summary>The <paramref name="nprobe"/> lists nearest to <paramref name="query"/> (index space), closest first, with

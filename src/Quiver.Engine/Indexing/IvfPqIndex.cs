@@ -18,6 +18,9 @@ namespace Quiver.Indexing;
 /// (optional: keep k * refine_k candidates by code distance and re-rank them exactly with the raw vectors).</para></summary>
 internal sealed unsafe class IvfPqIndex : IvfIndex
 {
+    /// <summary>Scoring an entry costs about this fraction of an exact distance: m table lookups instead of dim multiply-adds.</summary>
+    protected override double EntryCost => 0.15;
+
     private const string Owner = "index IVF_PQ";
     private const long MaxPrecomputedBytes = 256L << 20;
 
