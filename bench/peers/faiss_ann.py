@@ -88,9 +88,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--json")
+    ap.add_argument("--build-threads", type=int, help="threads for training and adding (default --threads)")
     a = ap.parse_args()
 
-    faiss.omp_set_num_threads(a.threads)
+    faiss.omp_set_num_threads(a.build_threads or a.threads)
     base = read_vecs(a.base, np.float32)
     queries = read_vecs(a.queries, np.float32)
     gt = read_vecs(a.gt, np.int32)[:, : a.k]
@@ -105,6 +106,7 @@ def main():
     (refine or index).train(base)
     (refine or index).add(base)
     build_seconds = time.perf_counter() - t0
+    faiss.omp_set_num_threads(a.threads)
     index_bytes = int(faiss.serialize_index(refine or index).nbytes)
     print(f"faiss {a.index} {a.build}: built in {build_seconds:.2f} s, {index_bytes} bytes", file=sys.stderr)
 
