@@ -14,6 +14,7 @@ public sealed class QuickstartTests
         var text = output.ToString();
         Assert.Equal(0, code);
         Assert.Contains("Inserted 20 products", text);
+        Assert.Contains("Created index 'embedding': HNSW Cosine M=16 efConstruction=200, 20/20 rows indexed (Finished)", text);
 
         // Each search block: its header line, then three hit lines "score title category price".
         var lines = text.Split('\n');

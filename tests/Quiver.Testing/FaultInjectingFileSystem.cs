@@ -136,9 +136,12 @@ public sealed class FaultInjectingFileSystem : IFileSystem
 
     WritableFile IFileSystem.OpenAppend(string path) => new FaultyFile(this, _inner.OpenAppend(path), path);
 
+    /// <summary>When set, a rename whose destination it accepts throws an <see cref="IOException"/> (e.g. one index file).</summary>
+    public Func<string, bool>? FailRenameTo { get; set; }
+
     void IFileSystem.Rename(string source, string destination)
     {
-        if (FailRenames)
+        if (FailRenames || FailRenameTo?.Invoke(destination) == true)
         {
             throw new IOException($"Injected fault: rename '{source}' -> '{destination}' failed");
         }

@@ -37,7 +37,7 @@ internal sealed record AnnOptions(
     int BuildThreads = 1,
     int Batch = 1,
     int MaxQueries = 0,
-    int Warmup = 100,
+    int Warmup = 1000,
     string? Json = null,
     string? SaveGroundTruth = null,
     string? SaveIndex = null);

@@ -38,7 +38,7 @@ internal static class BenchCommand
         var buildThreads = new Option<int?>("--build-threads") { Description = "Threads of the index build and ground truth. Default: --threads." };
         var batch = new Option<int>("--batch") { Description = "Queries per timed unit (throughput of N one-query calls per unit); latencies are per unit.", DefaultValueFactory = _ => 1 };
         var maxQueries = new Option<int>("--max-queries") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed queries before each search setting.", DefaultValueFactory = _ => 100 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed queries before each search setting (each thread also warms up for at least 0.5 s).", DefaultValueFactory = _ => 1000 };
         var json = new Option<string?>("--json") { Description = "Write the result as JSON here." };
         var saveIndex = new Option<string?>("--save-index") { Description = "Write the index file here and report its size." };
 

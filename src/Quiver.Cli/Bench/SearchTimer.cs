@@ -13,14 +13,17 @@ internal sealed record SearchMeasurement(int Queries, int Batch, int Threads, do
 }
 
 /// <summary>Times an index's <see cref="VectorIndex.Search"/> over a set of queries.
-/// <para>The given number of dedicated threads each first run their share of the warm-up queries (untimed; it also
-/// fills each thread's search scratch), then wait for one start signal. After it they take timed units from a shared
+/// <para>The given number of dedicated threads each first run their share of the warm-up queries, and go on for at
+/// least <see cref="MinWarmup"/> (untimed; it also fills each thread's search scratch and lets the JIT finish), then wait for one start signal. After it they take timed units from a shared
 /// counter until none are left: a unit is a batch of consecutive queries (1 = one query), searched one
 /// <c>Search</c> call each in a loop, timed as a whole with <see cref="Stopwatch.GetTimestamp"/>. The index contract has
 /// one-query search only, so a batch measures the throughput of N queries per unit of work on that many threads
 /// (what a server thread serving a client's batch would see), not a batched kernel.</para></summary>
 internal static class SearchTimer
 {
+    /// <summary>Least time each thread spends warming up before a setting's timed run.</summary>
+    public static readonly TimeSpan MinWarmup = TimeSpan.FromSeconds(0.5);
+
     /// <summary>Runs every query once after the warm-up; writes each query's ids into <paramref name="found"/>
     /// (<c>queryCount * k</c>, -1 where the index returned fewer than k).</summary>
     public static SearchMeasurement Run(
@@ -54,7 +57,10 @@ internal static class SearchTimer
             var hits = new IndexHit[k];
             try
             {
-                for (var w = worker; w < warmup; w += threads)
+                // At least the warm-up count and at least MinWarmup of time: the JIT promotes hot methods to their
+                // optimized tier only after a quiet delay, which a short warm-up would leave inside the timed run.
+                var warmStart = Stopwatch.GetTimestamp();
+                for (var w = worker; w < warmup || (queryCount > 0 && Stopwatch.GetElapsedTime(warmStart) < MinWarmup); w += threads)
                 {
                     SearchRange(w % queryCount, 1, hits);
                 }

@@ -80,6 +80,19 @@ internal static class QuickstartCommand
             var inserted = await db.InsertAsync(Collection, rows, cancellationToken: cancellationToken);
             output.WriteLine($"Inserted {inserted.Count} products (ids {inserted.Keys[0]}..{inserted.Keys[^1]})");
 
+            // As the tutorial does: seal the rows into a segment and index it with HNSW. With 20 rows the planner still
+            // scans the segment exactly (cheaper than a graph walk); collections of thousands of rows go through the index.
+            await db.FlushAsync(Collection, cancellationToken: cancellationToken);
+            await db.CreateIndexAsync(Collection, new IndexDefinition
+            {
+                FieldName = "embedding",
+                IndexType = "HNSW",
+                Params = new Dictionary<string, string> { ["M"] = "16", ["efConstruction"] = "200" },
+            }, cancellationToken: cancellationToken);
+            await db.WaitForIndexAsync(Collection, cancellationToken: cancellationToken);
+            var index = (await db.DescribeIndexesAsync(Collection, cancellationToken: cancellationToken))[0];
+            output.WriteLine($"Created index '{index.IndexName}': {index.IndexType} {index.Metric} M=16 efConstruction=200, {index.IndexedRows}/{index.TotalRows} rows indexed ({index.State})");
+
             const string question = "wireless headphones with noise cancelling";
             await SearchAsync(db, output, embedder, question, "", cancellationToken);
             await SearchAsync(db, output, embedder, question, "category == \"tech\"", cancellationToken);
@@ -115,6 +128,7 @@ internal static class QuickstartCommand
             Limit = 3,
             Filter = filter,
             OutputFields = ["title", "category", "price"],
+            SearchParams = new Dictionary<string, string> { ["ef"] = "64" },
         }, cancellationToken: cancellationToken);
         output.WriteLine();
         output.WriteLine($"Search: \"{text}\"{(filter.Length > 0 ? $"  filter: {filter}" : "")}");

@@ -93,8 +93,9 @@ public sealed partial class QuiverEngine
         return Task.FromResult<IReadOnlyList<IndexInfo>>(list);
     }
 
-    /// <summary>Waits until every index of the collection covers every sealed segment. Throws the build error when a build
-    /// failed; the token bounds the wait.</summary>
+    /// <summary>Waits until every index of the collection covers every sealed segment. Throws the build error when a
+    /// segment's build failed and no retry is queued (background maintenance retries failed builds after 30 s); the
+    /// token bounds the wait.</summary>
     public async Task WaitForIndexAsync(string collection, string? database = null, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -105,7 +106,7 @@ public sealed partial class QuiverEngine
                 return;
             }
 
-            if (infos.FirstOrDefault(i => i.State == IndexState.Failed) is { } failed && _host.IndexBuilds.Pending == 0)
+            if (infos.FirstOrDefault(i => i.State == IndexState.Failed) is { } failed)
             {
                 throw new QuiverException(QuiverErrorCode.Unavailable, $"index '{failed.IndexName}' of '{collection}' failed to build: {failed.FailReason}");
             }

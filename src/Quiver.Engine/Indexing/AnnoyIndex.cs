@@ -112,7 +112,62 @@ internal sealed class AnnoyIndex : VectorIndex
             }
         }
 
+        CheckForest(reader.Path, forest, nodes, leaves);
         return new AnnoyIndex(reader.Metric, raw, reader.BuildParams, forest, reader);
+    }
+
+    /// <summary>Checks that the links form a forest a search can walk without leaving the blocks or looping: every split
+    /// node and every leaf is referenced exactly once (as a root or as a child), roots are in range, and the leaf bounds
+    /// rise from 0 to the item count. A file that passes its checksums but came from a faulty writer is corrupt here,
+    /// not a hung or crashing search.</summary>
+    private static void CheckForest(string path, in Forest forest, int nodes, int leaves)
+    {
+        var nodeRefs = new byte[nodes];
+        var leafRefs = new byte[leaves];
+
+        void Reference(int link)
+        {
+            if (link >= 0)
+            {
+                if (link >= nodes || ++nodeRefs[link] > 1)
+                {
+                    Throw.Corrupt(path, $"ANNOY node {link} is out of range or linked twice");
+                }
+            }
+            else if (~link >= leaves || ++leafRefs[~link] > 1)
+            {
+                Throw.Corrupt(path, $"ANNOY leaf {~link} is out of range or linked twice");
+            }
+        }
+
+        foreach (var r in forest.Roots.Span)
+        {
+            Reference(r);
+        }
+
+        foreach (var c in forest.Children.Span)
+        {
+            Reference(c);
+        }
+
+        if (Array.IndexOf(nodeRefs, (byte)0) >= 0 || Array.IndexOf(leafRefs, (byte)0) >= 0)
+        {
+            Throw.Corrupt(path, "ANNOY forest has unreachable nodes or leaves");
+        }
+
+        var bounds = forest.Leaves.Span;
+        if (bounds[0] != 0 || bounds[^1] != forest.Items.Length)
+        {
+            Throw.Corrupt(path, $"ANNOY leaf bounds run from {bounds[0]} to {bounds[^1]}, expected 0 to {forest.Items.Length}");
+        }
+
+        for (var i = 1; i < bounds.Length; i++)
+        {
+            if (bounds[i] < bounds[i - 1])
+            {
+                Throw.Corrupt(path, $"ANNOY leaf bounds fall at leaf {i}");
+            }
+        }
     }
 
     public override int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits)

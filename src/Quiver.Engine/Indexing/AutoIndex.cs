@@ -67,8 +67,16 @@ internal static class AutoIndex
             return inner;
         }
 
-        var ef = Calibrate(inner, Target(p), options.Seed, cancellationToken);
-        return new CalibratedIndex(inner, new AnnSearchParams(Ef: ef));
+        try
+        {
+            var ef = Calibrate(inner, Target(p), options.Seed, cancellationToken);
+            return new CalibratedIndex(inner, new AnnSearchParams(Ef: ef));
+        }
+        catch
+        {
+            inner.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The smallest ef on <see cref="EfLadder"/> whose mean recall@10 on calibration queries reaches
@@ -183,6 +191,11 @@ internal sealed class CalibratedIndex : VectorIndex
         if (v.Length != 4)
         {
             Throw.Corrupt(reader.Path, $"block 'auto' holds {v.Length} values, expected 4");
+        }
+
+        if (v[0] is < 0 or > 32_768 || v[1] is < 0 or > 65_536 || v[2] < -1 || v[3] is < 0 or > 1_000)
+        {
+            Throw.Corrupt(reader.Path, $"block 'auto' holds out-of-range defaults ef {v[0]}, nprobe {v[1]}, search_k {v[2]}, refine_k {v[3]}");
         }
 
         return new AnnSearchParams(v[0], v[1], v[2], v[3]);

@@ -47,6 +47,15 @@ internal sealed unsafe partial class HnswIndex
     {
         var settings = Settings.Parse(p);
         cancellationToken.ThrowIfCancellationRequested();
+        var level0 = raw.Count * (long)StrideOf(PadDimension(raw.Dimension), 2 * settings.M);
+        if (level0 > int.MaxValue)
+        {
+            // Checked before minutes of building: the layer-0 block is one file block, at most 2 GiB.
+            throw new QuiverException(
+                QuiverErrorCode.Capacity,
+                $"{Owner}: {raw.Count} rows of dimension {raw.Dimension} with M {settings.M} need a {level0}-byte layer-0 block; at most {int.MaxValue} fit (lower M or SegmentMaxRows)");
+        }
+
         var index = new HnswIndex(metric, raw, p, settings, Levels(raw.Count, settings.M, options.Seed));
         try
         {
@@ -190,6 +199,11 @@ internal sealed unsafe partial class HnswIndex
             catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
             {
                 throw new OperationCanceledException(cancellationToken);
+            }
+            catch (AggregateException e)
+            {
+                // The first real failure, not "One or more errors occurred.", so progress reports say what went wrong.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions.First(x => x is not OperationCanceledException)).Throw();
             }
         }
 

@@ -71,7 +71,7 @@ internal sealed unsafe partial class HnswIndex : VectorIndex
         {
             p.RejectUnknown(Owner, "M", "efConstruction");
             var m = p.GetInt(Owner, "M", DefaultM, 2, 2048);
-            var efc = p.GetInt(Owner, "efConstruction", DefaultEfConstruction, 1, int.MaxValue);
+            var efc = p.GetInt(Owner, "efConstruction", DefaultEfConstruction, 1, 32_768);
             return new Settings(m, efc);
         }
     }

@@ -48,9 +48,10 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
 
             _queue.Enqueue((key, job));
             _worker ??= Task.Run(WorkAsync);
-        }
 
-        _signal.Release();
+            // Inside the lock: dispose, which takes it too, cannot have disposed the semaphore yet.
+            _signal.Release();
+        }
     }
 
     private async Task WorkAsync()
@@ -80,13 +81,13 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             {
                 await item.Job(token).ConfigureAwait(false);
             }
-            catch (Exception) when (!token.IsCancellationRequested)
-            {
-                // Jobs record their own failures; the worker must outlive any of them.
-            }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception)
+            {
+                // Jobs record their own failures; the worker must outlive any of them.
             }
             finally
             {

@@ -55,6 +55,20 @@ internal static class IndexFactory
     /// <summary>Loads an index from a verified file over the segment's raw vectors; the index owns the reader.</summary>
     public static VectorIndex Load(IndexFileReader reader, VectorView raw)
     {
+        try
+        {
+            return LoadOwned(reader, raw);
+        }
+        catch
+        {
+            // A loader that throws has not taken the reader: unmap it here rather than leak the mapping.
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    private static VectorIndex LoadOwned(IndexFileReader reader, VectorView raw)
+    {
         if (reader.Dimension != raw.Dimension || reader.Count != raw.Count)
         {
             Throw.Corrupt(reader.Path, $"index covers {reader.Count} rows of dimension {reader.Dimension}; the segment has {raw.Count} of {raw.Dimension}");

@@ -46,7 +46,12 @@ internal sealed class IndexFileWriter
             throw new ArgumentException($"block '{name}' added twice", nameof(name));
         }
 
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, int.MaxValue);
+        if (length is < 0 or > int.MaxValue)
+        {
+            throw new QuiverException(
+                QuiverErrorCode.Capacity, $"index block '{name}' would be {length} bytes; a block holds at most {int.MaxValue} (use smaller segments or parameters)");
+        }
+
         _blocks.Add((name, length, source));
     }
 
@@ -194,7 +199,7 @@ internal sealed unsafe class IndexFileReader : IDisposable
             Throw.Corrupt(path, $"directory of {blockCount} blocks does not fit in the file");
         }
 
-        var directory = map.Span(IndexFile.HeaderSize, blockCount * IndexFile.EntrySize);
+        var directory = map.Span(IndexFile.HeaderSize, (int)((long)blockCount * IndexFile.EntrySize));
         if (BinaryPrimitives.ReadUInt32LittleEndian(header[48..]) != Crc32C.Compute(directory))
         {
             Throw.Corrupt(path, "directory checksum mismatch");
@@ -207,9 +212,16 @@ internal sealed unsafe class IndexFileReader : IDisposable
             var offset = BinaryPrimitives.ReadInt64LittleEndian(e[24..]);
             var length = BinaryPrimitives.ReadInt64LittleEndian(e[32..]);
             var crc = BinaryPrimitives.ReadUInt32LittleEndian(e[40..]);
-            if (offset < 0 || length < 0 || length > int.MaxValue || offset + length > map.Length)
+            // Written so that no sum can overflow: a checksum-valid directory from a faulty writer must not point a span
+            // outside the mapping.
+            if (offset < 0 || length < 0 || length > int.MaxValue || length > map.Length || offset > map.Length - length)
             {
                 Throw.Corrupt(path, $"block '{name}' ({offset}+{length}) lies outside the {map.Length}-byte file");
+            }
+
+            if (offset % IndexFile.Alignment != 0)
+            {
+                Throw.Corrupt(path, $"block '{name}' starts at {offset}, not a multiple of {IndexFile.Alignment}");
             }
 
             if (Crc32C.Compute(map.Span(offset, (int)length)) != crc)

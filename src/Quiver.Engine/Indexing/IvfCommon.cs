@@ -56,8 +56,8 @@ internal readonly unsafe struct MappedArray<T>
     public void AddTo(IndexFileWriter writer, string name)
     {
         var pointer = _pointer;
-        var bytes = (int)Bytes;
-        writer.Add(name, bytes, () => new ReadOnlySpan<byte>(pointer, bytes));
+        var bytes = Bytes;
+        writer.Add(name, bytes, () => new ReadOnlySpan<byte>(pointer, checked((int)bytes)));
     }
 }
 

@@ -223,6 +223,20 @@ internal abstract class IvfIndex : VectorIndex
     }
 
     /// <summary>Exact key of a row (see <see cref="IvfBuild.ExactKey"/>).</summary>
+    /// <summary>Replaces the code-distance keys of the first <paramref name="n"/> hits with exact keys and re-sorts them:
+    /// every key leaving an index is exact, so hits merge correctly with exact ones from other segments and range
+    /// bounds apply to true distances. Costs n exact distances.</summary>
+    protected int Rescore(ReadOnlySpan<float> query, Span<IndexHit> hits, int n)
+    {
+        for (var i = 0; i < n; i++)
+        {
+            hits[i] = new IndexHit(ExactKey(query, hits[i].Row), hits[i].Row);
+        }
+
+        hits[..n].Sort(static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : a.Row.CompareTo(b.Row));
+        return n;
+    }
+
     protected float ExactKey(ReadOnlySpan<float> query, int row) => IvfBuild.ExactKey(Metric, Raw, query, row);
 
     /// <summary>Whether <paramref name="row"/> may be returned.</summary>

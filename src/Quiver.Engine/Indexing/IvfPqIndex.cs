@@ -21,6 +21,14 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
     /// <summary>Scoring an entry costs about this fraction of an exact distance: m table lookups instead of dim multiply-adds.</summary>
     protected override double EntryCost => 0.15;
 
+    /// <summary>The IVF estimate plus the lookup tables: ksub × dim multiply-adds per query (about ksub exact distances),
+    /// and per probed list either m × ksub adds (precomputed L2 terms) or a whole new table.</summary>
+    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity)
+    {
+        var perList = _listTerms.Length > 0 ? (double)_pq.M * _pq.Ksub / Dimension : Metric == MetricType.L2 ? _pq.Ksub : 0;
+        return base.EstimateSearchCost(p, k, selectivity) + _pq.Ksub + (ProbeCount(p) * perList) + k;
+    }
+
     private const string Owner = "index IVF_PQ";
     private const long MaxPrecomputedBytes = 256L << 20;
 
@@ -129,8 +137,35 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
         var ksub = 1 << nbits;
         var pq = new ProductQuantizer(dim, m, nbits, MappedArray<float>.Map(reader, "pq_codebooks", (long)ksub * dim));
         var codes = MappedArray<byte>.Map(reader, "pq_codes", (long)raw.Count * pq.CodeSize);
+        CheckCodes(reader.Path, codes.Span, pq.CodeBytes, ksub);
         var terms = precomputed ? MappedArray<float>.Map(reader, "pq_list_terms", (long)lists.Nlist * m * ksub) : MappedArray<float>.Allocate(0);
         return new IvfPqIndex(reader.Metric, raw, reader.BuildParams, lists, pq, codes, terms, reader);
+    }
+
+    /// <summary>Every code must index its sub-quantizer's table (ksub entries): the scans read tables through raw pointers.</summary>
+    private static void CheckCodes(string path, ReadOnlySpan<byte> codes, int codeBytes, int ksub)
+    {
+        if (codeBytes == 1 && ksub < 256)
+        {
+            for (var i = 0; i < codes.Length; i++)
+            {
+                if (codes[i] >= ksub)
+                {
+                    Throw.Corrupt(path, $"PQ code {codes[i]} at byte {i} is not below {ksub}");
+                }
+            }
+        }
+        else if (codeBytes == 2 && ksub < 65_536)
+        {
+            var wide = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(codes);
+            for (var i = 0; i < wide.Length; i++)
+            {
+                if (wide[i] >= ksub)
+                {
+                    Throw.Corrupt(path, $"PQ code {wide[i]} at position {i} is not below {ksub}");
+                }
+            }
+        }
     }
 
     public override int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits)
@@ -192,7 +227,7 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
 
         if (!refine)
         {
-            return heap.DrainSorted(hits);
+            return Rescore(q, hits, heap.DrainSorted(hits));
         }
 
         var found = s.Hits(candidates);

@@ -145,7 +145,7 @@ internal sealed class IvfSq8Index : IvfIndex
             }
         }
 
-        return heap.DrainSorted(hits);
+        return Rescore(q, hits, heap.DrainSorted(hits));
     }
 
     protected override void WritePayload(IndexFileWriter writer)

@@ -5,7 +5,9 @@ using Quiver.Segments;
 namespace Quiver.Indexing;
 
 /// <summary>One hit of an index search: the key (smaller is closer: L2 squared distance, negated inner product, negated
-/// cosine; the convention of <see cref="Search.FlatSearch"/>) and the row number within the indexed segment.</summary>
+/// cosine; the convention of <see cref="Search.FlatSearch"/>) and the row number within the indexed segment. Keys an
+/// index returns are exact float32 distances (quantized indexes re-score their final hits), so hits from indexed and
+/// exactly searched segments merge in one ranking.</summary>
 internal readonly record struct IndexHit(float Key, int Row);
 
 /// <summary>Search-time parameters of every index type, parsed once per request from Milvus's names. A value of 0 means

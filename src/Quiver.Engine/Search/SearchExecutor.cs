@@ -85,7 +85,7 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
         }
 
-        var ann = Indexing.AnnSearchParams.Parse(new Indexing.IndexParameters(request.SearchParams));
+        var ann = Indexing.AnnSearchParams.Parse(new Indexing.IndexParameters(request.SearchParams ?? new Dictionary<string, string>()));
         var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);

@@ -12,7 +12,10 @@ namespace Quiver.Shards;
 internal sealed partial class Shard
 {
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), double> _buildProgress = new();
-    private readonly ConcurrentDictionary<long, string> _indexErrors = new();
+    private readonly ConcurrentDictionary<(long IndexId, long SegmentId), (string Message, DateTime At)> _indexErrors = new();
+
+    // Held by the running index job of this shard; dispose waits on it so no job writes into a folder being deleted.
+    private readonly SemaphoreSlim _indexJobGate = new(1, 1);
     private long _indexesBuilt;
     private long _indexesLoaded;
 
@@ -32,6 +35,7 @@ internal sealed partial class Shard
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfDisposed();
             if (Meta.Indexes.Any(i => i.FieldName == index.FieldName))
             {
                 Throw.Exists($"field '{index.FieldName}' of collection '{Meta.Name}' already has an index; drop it first");
@@ -50,7 +54,6 @@ internal sealed partial class Shard
             _maintenanceGate.Release();
         }
 
-        _indexErrors.TryRemove(index.Id, out _);
         ScheduleIndexWork();
     }
 
@@ -82,7 +85,7 @@ internal sealed partial class Shard
             _maintenanceGate.Release();
         }
 
-        _indexErrors.TryRemove(index.Id, out _);
+        ForgetIndexErrors(k => k.IndexId == index.Id);
     }
 
     /// <summary>Build progress of an index: rows of sealed segments, and of those the rows whose segment has the index
@@ -94,6 +97,7 @@ internal sealed partial class Shard
         var segments = 0;
         var done = 0;
         double partial = 0;
+        string? error = null;
         lock (_applyLock)
         {
             foreach (var seg in _sealed)
@@ -109,10 +113,14 @@ internal sealed partial class Shard
                 {
                     partial += f * seg.Count;
                 }
+                else if (error is null && _indexErrors.TryGetValue((index.Id, seg.Id), out var e) && !_host.IndexBuilds.IsPending(JobKey(index.Id, seg.Id)))
+                {
+                    // Failed means: this segment's last attempt failed and no retry is queued.
+                    error = e.Message;
+                }
             }
         }
 
-        _indexErrors.TryGetValue(index.Id, out var error);
         return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error);
     }
 
@@ -144,7 +152,7 @@ internal sealed partial class Shard
                 if (seg.AttachedIndexId(field) != index.Id)
                 {
                     var s = seg;
-                    _host.IndexBuilds.Enqueue((this, index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token));
+                    _host.IndexBuilds.Enqueue(JobKey(index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token));
                 }
             }
         }
@@ -154,8 +162,10 @@ internal sealed partial class Shard
     /// segment is still sealed here and the index still exists. Failures are kept for progress reports.</summary>
     private void RunIndexJob(Segment seg, IndexMeta index, CancellationToken schedulerToken)
     {
+        _indexJobGate.Wait(CancellationToken.None);
         if (Volatile.Read(ref _disposed) != 0 || !seg.TryAcquire())
         {
+            _indexJobGate.Release();
             return;
         }
 
@@ -180,16 +190,29 @@ internal sealed partial class Shard
 
             VectorIndex? built = null;
             var loaded = false;
+            IndexKindNames.TryParse(index.IndexType, out var kind);
             if (Fs.FileExists(path))
             {
                 try
                 {
                     built = IndexFactory.Load(IndexFile.Open(Fs, path), raw);
-                    loaded = true;
+                    if (built.Metric != index.Metric || (kind != IndexKind.AutoIndex && built.Kind != kind))
+                    {
+                        built.Dispose();
+                        built = null;
+                    }
+                    else
+                    {
+                        loaded = true;
+                    }
                 }
-                catch (CorruptionException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Derived data: a damaged file is rebuilt rather than trusted.
+                    // Derived data: a file that does not load, whatever the reason, is rebuilt rather than trusted.
+                }
+
+                if (built is null)
+                {
                     Fs.Delete(path);
                 }
             }
@@ -197,7 +220,6 @@ internal sealed partial class Shard
             if (built is null)
             {
                 var p = new IndexParameters(index.Params);
-                IndexKindNames.TryParse(index.IndexType, out var kind);
                 var options = new IndexBuildOptions(
                     Threads: Math.Max(1, _host.Options.IndexBuildThreads),
                     Seed: unchecked((int)seg.Id),
@@ -207,6 +229,7 @@ internal sealed partial class Shard
                     : IndexFactory.Build(kind, index.Metric, p, raw, options, token);
                 try
                 {
+                    token.ThrowIfCancellationRequested();
                     IndexFactory.Save(built, Fs, path);
                 }
                 catch
@@ -235,7 +258,7 @@ internal sealed partial class Shard
             }
 
             Interlocked.Increment(ref loaded ? ref _indexesLoaded : ref _indexesBuilt);
-            _indexErrors.TryRemove(index.Id, out _);
+            _indexErrors.TryRemove((index.Id, seg.Id), out _);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -243,12 +266,13 @@ internal sealed partial class Shard
         }
         catch (Exception ex)
         {
-            _indexErrors[index.Id] = string.Create(CultureInfo.InvariantCulture, $"segment {seg.Id}: {ex.Message}");
+            _indexErrors[(index.Id, seg.Id)] = (string.Create(CultureInfo.InvariantCulture, $"segment {seg.Id}: {ex.Message}"), DateTime.UtcNow);
         }
         finally
         {
             _buildProgress.TryRemove((index.Id, seg.Id), out _);
             seg.Release();
+            _indexJobGate.Release();
         }
     }
 
@@ -258,6 +282,50 @@ internal sealed partial class Shard
         {
             return Volatile.Read(ref _disposed) == 0 && _sealed.Contains(seg) && Meta.Indexes.Any(i => i.Id == index.Id);
         }
+    }
+
+    private object JobKey(long indexId, long segmentId) => (this, indexId, segmentId);
+
+    /// <summary>Re-queues failed builds whose last attempt is older than <paramref name="age"/> (called by the
+    /// maintenance loop, so a transient failure such as a full disk heals without new writes or a restart). Errors of
+    /// segments that left the shard are forgotten.</summary>
+    private void RetryFailedIndexBuilds(TimeSpan age)
+    {
+        if (_indexErrors.IsEmpty)
+        {
+            return;
+        }
+
+        HashSet<long> live;
+        lock (_applyLock)
+        {
+            live = [.. _sealed.Select(s => s.Id)];
+        }
+
+        ForgetIndexErrors(k => !live.Contains(k.SegmentId));
+        if (_indexErrors.Values.Any(e => DateTime.UtcNow - e.At >= age))
+        {
+            ScheduleIndexWork();
+        }
+    }
+
+    private void ForgetIndexErrors(Func<(long IndexId, long SegmentId), bool> which)
+    {
+        foreach (var key in _indexErrors.Keys)
+        {
+            if (which(key))
+            {
+                _indexErrors.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>Waits for this shard's running index job to end (dispose has cancelled it); later jobs see the shard
+    /// disposed and do nothing.</summary>
+    private async Task WaitForIndexJobAsync()
+    {
+        await _indexJobGate.WaitAsync().ConfigureAwait(false);
+        _indexJobGate.Release();
     }
 
     /// <summary>Deletes index files of segments or indexes that no longer exist. Temporary files of a build in flight are

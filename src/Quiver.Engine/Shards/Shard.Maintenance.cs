@@ -72,6 +72,8 @@ internal sealed partial class Shard
                     await CompactAsync(token).ConfigureAwait(false);
                 }
 
+                RetryFailedIndexBuilds(TimeSpan.FromSeconds(30));
+
                 LastMaintenanceError = null;
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -388,18 +390,24 @@ internal sealed partial class Shard
             return await GuardIoAsync("compaction", async () =>
             {
                 var merges = 0;
-                foreach (var group in PlanCompaction())
+                try
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    await MergeAsync(group, cancellationToken).ConfigureAwait(false);
-                    merges++;
+                    foreach (var group in PlanCompaction())
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                        merges++;
+                    }
                 }
-
-                if (merges > 0)
+                finally
                 {
-                    // Merged segments get their indexes built anew; the sources' index files go.
-                    SweepIndexFiles(includeTemporary: false);
-                    ScheduleIndexWork();
+                    if (merges > 0)
+                    {
+                        // Merged segments get their indexes built anew, even when a later merge failed; the sources'
+                        // index files go.
+                        SweepIndexFiles(includeTemporary: false);
+                        ScheduleIndexWork();
+                    }
                 }
 
                 return merges;

@@ -470,6 +470,7 @@ internal sealed partial class Shard : IAsyncDisposable
         }
 
         StopMaintenance();
+        await WaitForIndexJobAsync().ConfigureAwait(false);
         await _maintenanceGate.WaitAsync().ConfigureAwait(false);
         await _writeGate.WaitAsync().ConfigureAwait(false);
         try

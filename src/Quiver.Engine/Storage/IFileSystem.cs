@@ -92,7 +92,7 @@ internal abstract unsafe class MappedFile : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (offset + length > Length)
+        if (offset > Length - length)
         {
             throw new ArgumentOutOfRangeException(nameof(length), $"range {offset}+{length} is past the end of a {Length}-byte mapping");
         }
