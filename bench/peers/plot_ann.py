@@ -154,12 +154,18 @@ def plot(results, args):
         print("plot_ann.py: matplotlib not available (python3-matplotlib); no plot")
         return False
     fig, ax = plt.subplots(figsize=(9, 6))
+    # Colour by index type, line and marker by system, so every line is distinct and peers of one index share a hue.
+    indexes = sorted({r["index"] for r in results})
+    systems = sorted({r["name"] for r in results}, key=lambda n: (n != OURS, n))
+    palette = plt.get_cmap("tab10")
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
     for r in sorted(results, key=lambda r: (r["index"], r["name"])):
         runs = sorted(r["runs"], key=lambda x: x["recall"])
         if not runs:
             continue
-        ax.plot([x["recall"] for x in runs], [x["qps"] for x in runs],
-                marker="o", markersize=3, linestyle="-" if r["name"] == OURS else "--", label=f"{r['name']} {r['index']}")
+        line, mark = styles[systems.index(r["name"]) % len(styles)]
+        ax.plot([x["recall"] for x in runs], [x["qps"] for x in runs], color=palette(indexes.index(r["index"]) % 10),
+                marker=mark, markersize=3, linestyle=line, label=f"{r['name']} {r['index']}")
     ax.set_yscale("log")
     ax.set_xlabel("recall@k")
     ax.set_ylabel("queries per second (log)")
