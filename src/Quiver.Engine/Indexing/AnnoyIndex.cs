@@ -537,22 +537,7 @@ internal sealed class AnnoyIndex : VectorIndex
                 Array.Resize(ref _nodes, _count * 2);
             }
 
-            var i = _count++;
-            while (i > 0)
-            {
-                var parent = (i - 1) >> 1;
-                if (_priorities[parent] >= priority)
-                {
-                    break;
-                }
-
-                _priorities[i] = _priorities[parent];
-                _nodes[i] = _nodes[parent];
-                i = parent;
-            }
-
-            _priorities[i] = priority;
-            _nodes[i] = node;
+            MaxHeap.SiftUp(_priorities, _nodes, _count++, priority, node);
         }
 
         public bool TryPop(out float priority, out int node)
@@ -566,34 +551,8 @@ internal sealed class AnnoyIndex : VectorIndex
 
             priority = _priorities[0];
             node = _nodes[0];
-            var lastPriority = _priorities[--_count];
-            var lastNode = _nodes[_count];
-            var i = 0;
-            while (true)
-            {
-                var child = (2 * i) + 1;
-                if (child >= _count)
-                {
-                    break;
-                }
-
-                if (child + 1 < _count && _priorities[child + 1] > _priorities[child])
-                {
-                    child++;
-                }
-
-                if (_priorities[child] <= lastPriority)
-                {
-                    break;
-                }
-
-                _priorities[i] = _priorities[child];
-                _nodes[i] = _nodes[child];
-                i = child;
-            }
-
-            _priorities[i] = lastPriority;
-            _nodes[i] = lastNode;
+            _count--;
+            MaxHeap.ReplaceTop(_priorities, _nodes, _count, _priorities[_count], _nodes[_count]);
             return true;
         }
     }

@@ -253,52 +253,11 @@ internal abstract class IvfIndex : VectorIndex
             var key = keys[i];
             if (size < n)
             {
-                // Sift up in a max-heap of the kept keys.
-                var j = size++;
-                while (j > 0)
-                {
-                    var parent = (j - 1) >> 1;
-                    if (selected[parent] >= key)
-                    {
-                        break;
-                    }
-
-                    selected[j] = selected[parent];
-                    ids[j] = ids[parent];
-                    j = parent;
-                }
-
-                selected[j] = key;
-                ids[j] = i;
+                MaxHeap.SiftUp(selected, ids, size++, key, i);
             }
             else if (key < selected[0])
             {
-                var j = 0;
-                while (true)
-                {
-                    var child = (2 * j) + 1;
-                    if (child >= n)
-                    {
-                        break;
-                    }
-
-                    if (child + 1 < n && selected[child + 1] > selected[child])
-                    {
-                        child++;
-                    }
-
-                    if (selected[child] <= key)
-                    {
-                        break;
-                    }
-
-                    selected[j] = selected[child];
-                    ids[j] = ids[child];
-                    j = child;
-                }
-
-                selected[j] = key;
-                ids[j] = i;
+                MaxHeap.ReplaceTop(selected, ids, n, key, i);
             }
         }
 
