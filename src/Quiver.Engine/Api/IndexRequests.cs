@@ -70,6 +70,9 @@ public sealed record IndexInfo
     /// <summary>Build state.</summary>
     public required IndexState State { get; init; }
 
+    /// <summary>Bytes the built segment indexes hold beyond the raw vectors (graphs, lists, codes, copies).</summary>
+    public long MemoryBytes { get; init; }
+
     /// <summary>Why the last build failed, when <see cref="State"/> is Failed.</summary>
     public string? FailReason { get; init; }
 }

@@ -80,6 +80,7 @@ public sealed partial class QuiverEngine
                 TotalRows = p.TotalRows,
                 IndexedRows = p.IndexedRows,
                 Progress = p.Fraction,
+                MemoryBytes = p.MemoryBytes,
                 State = p.IndexedRows == p.TotalRows ? IndexState.Finished : p.LastError is not null ? IndexState.Failed : IndexState.InProgress,
                 FailReason = p.IndexedRows == p.TotalRows ? null : p.LastError,
             });

@@ -30,7 +30,7 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
     }
 
     private const string Owner = "index IVF_PQ";
-    private const long MaxPrecomputedBytes = 256L << 20;
+    internal const long MaxPrecomputedBytes = 256L << 20;
 
     private readonly ProductQuantizer _pq;
     private readonly MappedArray<byte> _codes;
@@ -255,7 +255,7 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
         }
     }
 
-    private static int MOf(IndexParameters p, int dimension)
+    internal static int MOf(IndexParameters p, int dimension)
     {
         var fallback = 1;
         for (var d = Math.Max(1, dimension / 4); d >= 1; d--)

@@ -97,6 +97,7 @@ internal sealed partial class Shard
         var segments = 0;
         var done = 0;
         double partial = 0;
+        long memory = 0;
         string? error = null;
         lock (_applyLock)
         {
@@ -108,6 +109,11 @@ internal sealed partial class Shard
                 {
                     indexed += seg.Count;
                     done++;
+                    if (seg.AcquireIndex(field) is { } h)
+                    {
+                        memory += h.Index.MemoryBytes;
+                        h.Release();
+                    }
                 }
                 else if (_buildProgress.TryGetValue((index.Id, seg.Id), out var f))
                 {
@@ -121,7 +127,7 @@ internal sealed partial class Shard
             }
         }
 
-        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error);
+        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error, memory);
     }
 
     /// <summary>Queues a build-or-load job for every (sealed segment, index) pair without an attached index.</summary>
@@ -356,4 +362,5 @@ internal sealed partial class Shard
 }
 
 /// <summary>Build progress of one index over a shard's sealed segments.</summary>
-internal readonly record struct IndexProgress(long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError);
+internal readonly record struct IndexProgress(
+    long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError, long MemoryBytes);

@@ -118,6 +118,7 @@ public sealed class AnnSearchTests : IDisposable
         await db.WaitForIndexAsync("c");
         var info = Assert.Single(await db.DescribeIndexesAsync("c"));
         Assert.Equal(Rows - deleted.Count, info.IndexedRows);
+        Assert.True(info.MemoryBytes > 0, $"{type}: an index over {info.IndexedRows} rows reports no memory");
         var (after, _) = await RecallAsync(db, data, id => !deleted.Contains(id), null, search);
         Assert.True(after >= 0.95, $"{type}: recall@{K} {after:F3} after compaction");
     }

@@ -43,6 +43,7 @@ public sealed class IndexLifecycleTests : IDisposable
             Assert.Equal(600, info.TotalRows);
             Assert.Equal(600, info.IndexedRows);
             Assert.Equal("FLAT", info.IndexType);
+            Assert.Equal(0, info.MemoryBytes);
             Assert.Equal(3, db.GetIndexStatistics("c").Built);
             Assert.Equal(3, Directory.GetFiles(IndexFolder(db), "*.qidx").Length);
         }
