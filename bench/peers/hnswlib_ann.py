@@ -115,7 +115,7 @@ def main():
               f"p99 {run['p99_us']:7.1f} us", file=sys.stderr)
 
     result = {"name": "hnswlib-python", "index": "HNSW", "metric": a.metric, "M": a.M, "efc": a.efc, "k": a.k,
-              "threads": a.threads, "build_seconds": build_seconds, "build_cpu_seconds": build_cpu_seconds, "index_bytes": index_bytes,
+              "threads": a.threads, "build": {"M": a.M, "efConstruction": a.efc}, "build_seconds": build_seconds, "build_cpu_seconds": build_cpu_seconds, "index_bytes": index_bytes,
               "peak_rss_bytes": peak_rss_bytes(), "runs": runs}
     print(f"build {build_seconds:.2f} s (cpu {build_cpu_seconds:.2f} s), index {index_bytes} bytes, peak RSS {result['peak_rss_bytes']} bytes", file=sys.stderr)
     text = json.dumps(result) + "\n"

@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
 
     std::ostringstream out;
     out << "{\"name\": \"hnswlib-native\", \"index\": \"HNSW\", \"metric\": \"" << metric << "\", \"M\": " << m
-        << ", \"efc\": " << efc << ", \"k\": " << k << ", \"threads\": " << threads << ", \"build_seconds\": "
+        << ", \"efc\": " << efc << ", \"build\": {\"M\": " << m << ", \"efConstruction\": " << efc << "}, \"k\": " << k << ", \"threads\": " << threads << ", \"build_seconds\": "
         << build_seconds << ", \"build_cpu_seconds\": " << build_cpu_seconds << ", \"index_bytes\": " << index_bytes << ", \"peak_rss_bytes\": " << peak_rss_bytes()
         << ", \"runs\": [" << runs.str() << "]}\n";
     std::fprintf(stderr, "build %.2f s (cpu %.2f s), index %zu bytes, peak RSS %ld bytes\n", build_seconds, build_cpu_seconds, index_bytes, peak_rss_bytes());

@@ -97,7 +97,7 @@ def table(results, args):
         for i, run in enumerate(r["runs"]):
             head = i == 0
             lines.append(
-                f"| {r['name']} | {r['index']} | {fmt_params(r.get('build_params')) if head else ''} | {fmt_params(run['params'])} | "
+                f"| {r['name']} | {r['index']} | {fmt_params(r.get('build_params') or r.get('build')) if head else ''} | {fmt_params(run['params'])} | "
                 f"{run['recall']:.4f} | {run['qps']:.1f} | {run['p50_us']:.1f} | {run['p99_us']:.1f} | "
                 f"{(format(r['build_seconds'], '.2f') if head else '')} | {(mb(r.get('index_bytes')) if head else '')} | "
                 f"{(mb(r.get('peak_rss_bytes')) if head else '')} |"
