@@ -1,0 +1,95 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quiver.Server.Milvus;
+
+namespace Quiver.Server.Hosting;
+
+/// <summary>
+/// One Quiver server: the engine over a data folder, served as Milvus's gRPC <c>MilvusService</c> and RESTful API v2 on
+/// one port. Start with <see cref="StartAsync"/>; <see cref="DisposeAsync"/> stops accepting, lets in-flight calls
+/// finish and closes the engine (the WAL is durable for every acknowledged write).
+/// </summary>
+public sealed class QuiverServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private QuiverServer(WebApplication app, QuiverEngine engine, int port)
+    {
+        _app = app;
+        Engine = engine;
+        Port = port;
+    }
+
+    /// <summary>The engine the server runs on.</summary>
+    public QuiverEngine Engine { get; }
+
+    /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
+    public int Port { get; }
+
+    /// <summary>Opens the engine and starts listening. Returns once the port accepts calls.</summary>
+    public static async Task<QuiverServer> StartAsync(ServerOptions options, Action<ILoggingBuilder>? logging = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Http2PriorKnowledge.EnsureAvailable();
+        if (!IPAddress.TryParse(options.Host, out var address))
+        {
+            throw new ArgumentException($"--host '{options.Host}' is not an IP address", nameof(options));
+        }
+
+        var engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            logging?.Invoke(builder.Logging);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Listen(address, options.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.Use(Http2PriorKnowledge.Middleware);
+                });
+            });
+            builder.Services.AddSingleton(engine);
+            builder.Services.AddSingleton(options);
+            builder.Services.AddGrpc(grpc =>
+            {
+                grpc.Interceptors.Add<UnsupportedRpcInterceptor>();
+                grpc.EnableDetailedErrors = false;
+            });
+
+            var app = builder.Build();
+            app.MapGrpcService<MilvusGrpcService>();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+                .Addresses.Select(a => new Uri(a).Port).First();
+            return new QuiverServer(app, engine, bound);
+        }
+        catch
+        {
+            await engine.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Completes when the host is asked to stop (SIGTERM, SIGINT, or <see cref="DisposeAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) =>
+        _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops accepting, waits for in-flight calls, then closes the engine.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Engine.DisposeAsync().ConfigureAwait(false);
+    }
+}
