@@ -61,9 +61,13 @@ public sealed class QuiverServer : IAsyncDisposable
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<ISecurityGate, OpenGate>();
+            builder.Services.AddSingleton<ICallObserver, NoCallObserver>();
+            builder.Services.AddSingleton<CallPipeline>();
+            builder.Services.AddSingleton<MilvusGrpcService>();
             builder.Services.AddGrpc(grpc =>
             {
-                grpc.Interceptors.Add<UnsupportedRpcInterceptor>();
+                grpc.Interceptors.Add<GrpcCallInterceptor>();
                 grpc.EnableDetailedErrors = false;
             });
 

@@ -7,16 +7,27 @@ namespace Quiver.Server.Milvus;
 /// <summary>
 /// <c>milvus.proto.milvus.MilvusService</c> over the engine. A transport adapter: it converts Milvus messages to engine
 /// calls and back, one partial file per concern (connection, catalog, data, search, indexes, security). Methods it does
-/// not override answer a Milvus "unimplemented" status through <see cref="UnsupportedRpcInterceptor"/>; exceptions a
-/// handler throws become error statuses there too.
+/// not override answer a Milvus "unimplemented" status through <see cref="CallPipeline"/>; exceptions a
+/// handler throws become error statuses there too. One instance serves every call (a singleton), so handlers keep no
+/// per-call state in fields; <see cref="CallInfo.Of"/> gives the call's database and caller. Partial files that need
+/// another server service resolve it from <see cref="Services"/>.
 /// </summary>
-internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptions options) : MilvusService.MilvusServiceBase
+internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptions options, IServiceProvider services)
+    : MilvusService.MilvusServiceBase
 {
     /// <summary>The version Quiver reports: the Milvus protocol level it speaks.</summary>
     internal const string MilvusVersion = "v2.6.0";
 
     private readonly QuiverEngine _engine = engine;
     private readonly ServerOptions _options = options;
+
+    /// <summary>The server's services, for partial files that need more than the engine.</summary>
+    private IServiceProvider Services { get; } = services;
+
+    /// <summary>The database a request names: its own <c>db_name</c> when set, else the connection's (metadata
+    /// <c>dbname</c>), else <c>default</c>.</summary>
+    private static string Database(string? requestDbName, ServerCallContext context) =>
+        !string.IsNullOrEmpty(requestDbName) ? requestDbName : CallInfo.Of(context).Database ?? "default";
 
     /// <inheritdoc />
     public override Task<ConnectResponse> Connect(ConnectRequest request, ServerCallContext context) =>

@@ -1,0 +1,87 @@
+using Grpc.Core;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>
+/// What the server knows about one call, whichever transport brought it: the RPC name (REST endpoints name the RPC they
+/// perform), the database chosen by the client, the caller once authenticated, and a request id for logs. Stored in
+/// <see cref="ServerCallContext.UserState"/> under <see cref="Key"/> so that service handlers can read it.
+/// </summary>
+internal sealed class CallInfo
+{
+    /// <summary>The key of the call's <see cref="CallInfo"/> in <see cref="ServerCallContext.UserState"/>.</summary>
+    public const string Key = "quiver.call";
+
+    /// <summary>The MilvusService method name, e.g. <c>Search</c>.</summary>
+    public required string Method { get; init; }
+
+    /// <summary><c>grpc</c> or <c>rest</c>.</summary>
+    public required string Transport { get; init; }
+
+    /// <summary>Short id that ties the call's log lines together; returned to REST clients in <c>X-Request-Id</c>.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>The database the client chose for the connection (gRPC metadata <c>dbname</c>, REST <c>dbName</c>),
+    /// or null for <c>default</c>. A request's own <c>db_name</c> field, when set, wins (see
+    /// <see cref="MilvusGrpcService"/>'s database resolution).</summary>
+    public string? Database { get; init; }
+
+    /// <summary>The database the call acts on, resolved: the request's own <c>db_name</c> when set, else
+    /// <see cref="Database"/>, else <c>default</c>. Filled by the pipeline (gRPC) or the REST adapter before the gate.</summary>
+    public string TargetDatabase { get; set; } = "default";
+
+    /// <summary>The collection the call acts on (its <c>collection_name</c>), or null for calls on no collection.</summary>
+    public string? TargetCollection { get; set; }
+
+    /// <summary>The credential the client sent: gRPC metadata <c>authorization</c> (base64 of <c>user:password</c> or an
+    /// API key, as Milvus SDKs send it) or REST <c>Authorization: Bearer</c> token. Null when none.</summary>
+    public string? Credential { get; init; }
+
+    /// <summary>The client's address, for the audit log.</summary>
+    public string? Peer { get; init; }
+
+    /// <summary>The authenticated user, set by the security gate; null when authentication is off.</summary>
+    public string? User { get; set; }
+
+    /// <summary>Returns the call info of a context (a fallback one for calls that bypassed the pipeline).</summary>
+    public static CallInfo Of(ServerCallContext context) =>
+        context.UserState.TryGetValue(Key, out var value) && value is CallInfo info
+            ? info
+            : new CallInfo { Method = context.Method, Transport = "grpc", RequestId = NewRequestId() };
+
+    /// <summary>A new short request id.</summary>
+    public static string NewRequestId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));
+}
+
+/// <summary>Authentication, authorization and limits, run before every call's handler. The security part of the server
+/// implements it; <see cref="OpenGate"/> (no authentication) is the default.</summary>
+internal interface ISecurityGate
+{
+    /// <summary>Checks <paramref name="call"/>'s credential, the caller's privilege for <see cref="CallInfo.Method"/> on
+    /// <see cref="CallInfo.TargetDatabase"/> / <see cref="CallInfo.TargetCollection"/>, and the request limits (the
+    /// request is the gRPC message, or null from REST); sets <see cref="CallInfo.User"/>. Throws
+    /// <see cref="MilvusException"/> to refuse the call.</summary>
+    ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken);
+}
+
+/// <summary>The gate when authentication is off: every call passes.</summary>
+internal sealed class OpenGate : ISecurityGate
+{
+    public ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>Observes every call after it completes: metrics and the request log. The observability part of the server
+/// implements it; <see cref="NoCallObserver"/> is the default.</summary>
+internal interface ICallObserver
+{
+    /// <summary>Called once per call with its duration and the Milvus status code it answered (0 = success).</summary>
+    void Completed(CallInfo call, TimeSpan elapsed, int statusCode, string? reason);
+}
+
+/// <summary>An observer that records nothing.</summary>
+internal sealed class NoCallObserver : ICallObserver
+{
+    public void Completed(CallInfo call, TimeSpan elapsed, int statusCode, string? reason)
+    {
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using Status = Quiver.Protocol.Common.Status;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>
+/// The one path every call takes, gRPC or REST: build the <see cref="CallInfo"/>, pass the security gate, run the
+/// handler, turn any failure into a Milvus response that carries an error status (as Milvus SDKs expect), and report the
+/// call to the observer. An RPC Quiver does not implement (the generated base method throws UNIMPLEMENTED) answers code
+/// 10 naming the RPC. Responses are created from their descriptors, so one pipeline serves all 143 methods whether the
+/// response is a bare <c>Status</c> or carries one in its field <c>status</c>.
+/// </summary>
+internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver observer, ILogger<CallPipeline> logger)
+{
+    /// <summary>Runs <paramref name="handler"/> for <paramref name="call"/> through the gate, error mapping and observer.
+    /// The REST adapter calls this directly with a context of its own.</summary>
+    public async Task<TResponse> RunAsync<TRequest, TResponse>(CallInfo call, TRequest request, ServerCallContext context,
+        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        where TRequest : class
+        where TResponse : class
+    {
+        context.UserState[CallInfo.Key] = call;
+        var started = Stopwatch.GetTimestamp();
+        TResponse response;
+        try
+        {
+            var message = request as IMessage;
+            if (message is not null)
+            {
+                var db = StringField(message, "db_name");
+                call.TargetDatabase = !string.IsNullOrEmpty(db) ? db : call.Database ?? "default";
+                var collection = StringField(message, "collection_name");
+                call.TargetCollection = string.IsNullOrEmpty(collection) ? call.TargetCollection : collection;
+            }
+            await gate.CheckAsync(call, message, context.CancellationToken).ConfigureAwait(false);
+            response = await handler(request, context).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            response = WithStatus<TResponse>(MilvusStatus.Error(MilvusCode.Unimplemented,
+                $"Quiver does not support the RPC {call.Method}"), e);
+        }
+        catch (RpcException)
+        {
+            observer.Completed(call, Stopwatch.GetElapsedTime(started), MilvusCode.Unexpected, "rpc exception");
+            throw;
+        }
+        catch (Exception e)
+        {
+            var status = MilvusStatus.FromException(e);
+            if (status.Code == MilvusCode.Unexpected)
+            {
+                LogUnexpected(logger, call.Method, call.RequestId, e);
+            }
+            response = WithStatus<TResponse>(status, e);
+        }
+        var outcome = StatusOf(response);
+        observer.Completed(call, Stopwatch.GetElapsedTime(started), outcome?.Code ?? 0, outcome?.Reason);
+        return response;
+    }
+
+    private static string? StringField(IMessage message, string name) =>
+        message.Descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } f ? (string)f.Accessor.GetValue(message) : null;
+
+    /// <summary>The status a response carries, if any.</summary>
+    internal static Status? StatusOf(object response) => response switch
+    {
+        Status s => s,
+        IMessage m when m.Descriptor.FindFieldByName("status") is { FieldType: FieldType.Message } f && f.MessageType == Status.Descriptor =>
+            f.Accessor.GetValue(m) as Status,
+        _ => null,
+    };
+
+    /// <summary>A response of type <typeparamref name="TResponse"/> that carries <paramref name="status"/>.</summary>
+    internal static TResponse WithStatus<TResponse>(Status status, Exception original)
+    {
+        if (status is TResponse bare)
+        {
+            return bare;
+        }
+        var response = Activator.CreateInstance<TResponse>();
+        if (response is IMessage message
+            && message.Descriptor.FindFieldByName("status") is { FieldType: FieldType.Message } field
+            && field.MessageType == Status.Descriptor)
+        {
+            field.Accessor.SetValue(message, status);
+            return response;
+        }
+        // No status field to carry the error: let gRPC report it.
+        throw new RpcException(new Grpc.Core.Status(StatusCode.Internal, status.Reason), original.Message);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in {Method} (request {RequestId})")]
+    private static partial void LogUnexpected(ILogger logger, string method, string requestId, Exception exception);
+}
+
+/// <summary>Puts every unary gRPC call through the <see cref="CallPipeline"/>, reading the database and credential from
+/// the call's metadata as Milvus SDKs send them.</summary>
+internal sealed class GrpcCallInterceptor(CallPipeline pipeline) : Interceptor
+{
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var call = new CallInfo
+        {
+            Method = context.Method[(context.Method.LastIndexOf('/') + 1)..],
+            Transport = "grpc",
+            RequestId = CallInfo.NewRequestId(),
+            Database = NonEmpty(context.RequestHeaders.GetValue("dbname")),
+            Credential = NonEmpty(context.RequestHeaders.GetValue("authorization")),
+            Peer = context.Peer,
+        };
+        return pipeline.RunAsync(call, request, context, (r, c) => continuation(r, c));
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
