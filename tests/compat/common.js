@@ -1,0 +1,61 @@
+// Shared by the compatibility scripts: the server address and credentials come from the environment that the C#
+// test (tests/Quiver.Server.Tests/Compat) sets; vectors are seeded so every run sends the same data.
+'use strict';
+const { MilvusClient, HttpClient, DataType, ErrorCode } = require('@zilliz/milvus2-sdk-node');
+
+const address = process.env.QUIVER_ADDRESS || '127.0.0.1:19530';
+const token = process.env.QUIVER_TOKEN || undefined;
+const dim = 384;
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
+}
+function vector(seed) {
+  const r = rng(seed);
+  const v = Array.from({ length: dim }, () => r() * 2 - 1);
+  const n = Math.hypot(...v);
+  return v.map(x => x / n);
+}
+function client(extra) { return new MilvusClient({ address, token, ...(extra || {}) }); }
+function httpClient(extra) { return new HttpClient({ baseURL: `http://${address}`, token, ...(extra || {}) }); }
+
+/** Fails the script with a message naming what was expected. */
+function check(condition, message, detail) {
+  if (!condition) {
+    const error = new Error(`${message}${detail === undefined ? '' : `: ${JSON.stringify(detail)}`}`);
+    throw error;
+  }
+}
+function ok(status, what) {
+  const s = status && status.status ? status.status : status;
+  check(s && (s.error_code === ErrorCode.SUCCESS || s.error_code === 'Success') && (s.code === 0 || s.code === undefined), `${what} failed`, s);
+}
+function milvusError(status, what) {
+  const s = status && status.status ? status.status : status;
+  check(s && s.error_code !== 'Success' && s.code !== 0 && typeof s.reason === 'string' && s.reason.length > 0, `${what} should fail with a Milvus error`, s);
+  return s;
+}
+async function main(name, body) {
+  const started = Date.now();
+  try {
+    const steps = await body();
+    console.log(JSON.stringify({ script: name, ok: true, steps, ms: Date.now() - started }));
+    process.exit(0);
+  } catch (e) {
+    console.error(`${name}: FAILED: ${e && e.stack ? e.stack : e}`);
+    process.exit(1);
+  }
+}
+
+const products = [
+  ['Wireless noise cancelling headphones', 'tech', 179.99], ['Bluetooth earbuds with charging case', 'tech', 59.99],
+  ['Wired studio headphones', 'tech', 99.0], ['Kids wireless headphones', 'tech', 45.5], ['4K smart TV 55 inch', 'tech', 499.0],
+  ['Mechanical keyboard', 'tech', 129.0], ['Portable speaker', 'tech', 79.9], ['USB-C cable 2 pack', 'tech', 12.99],
+  ['Chef knife 8 inch', 'home', 64.0], ['Frying pan with lid', 'home', 39.95], ['Robot vacuum cleaner', 'home', 249.0],
+  ['Memory foam pillow', 'home', 49.0], ['Bath towels set', 'home', 34.5], ['The art of programming', 'books', 89.99],
+  ['Vector databases guide', 'books', 39.0], ['Cooking for one', 'books', 19.99], ['Trail running shoes', 'sports', 119.0],
+  ['Yoga mat', 'sports', 29.99], ['Adjustable dumbbells', 'sports', 299.0], ['Sport earbuds', 'sports', 69.0],
+];
+
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products };
