@@ -393,9 +393,10 @@ internal static class FieldDataConverter
                 Wire.ScalarField.DataOneofCase.BoolData => s.BoolData.Data[i],
                 Wire.ScalarField.DataOneofCase.IntData => c.Type switch
                 {
-                    Wire.DataType.Int8 => (sbyte)s.IntData.Data[i],
-                    Wire.DataType.Int16 => (short)s.IntData.Data[i],
-                    _ => s.IntData.Data[i],
+                    // Boxed per arm: a switch of numeric arms would widen every arm to int.
+                    Wire.DataType.Int8 => (object)(sbyte)s.IntData.Data[i],
+                    Wire.DataType.Int16 => (object)(short)s.IntData.Data[i],
+                    _ => (object)s.IntData.Data[i],
                 },
                 Wire.ScalarField.DataOneofCase.LongData => s.LongData.Data[i],
                 Wire.ScalarField.DataOneofCase.FloatData => s.FloatData.Data[i],
