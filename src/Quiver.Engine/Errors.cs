@@ -20,6 +20,10 @@ public enum QuiverErrorCode
     Locked = 7,
     /// <summary>The engine was disposed, or stopped accepting writes after an I/O failure it could not undo.</summary>
     Unavailable = 8,
+    /// <summary>The caller did not authenticate, or its credentials were refused (a server's answer).</summary>
+    Unauthenticated = 9,
+    /// <summary>The caller is authenticated but lacks the privilege for the operation (a server's answer).</summary>
+    PermissionDenied = 10,
 }
 
 /// <summary>The one exception type Quiver throws for expected failures. <see cref="Code"/> says which kind.</summary>

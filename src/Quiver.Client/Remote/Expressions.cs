@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Wire = Quiver.Protocol.Schema;
+
+namespace Quiver.Client.Remote;
+
+/// <summary>Filter text and template values the remote client sends on the caller's behalf: a primary-key <c>in</c>
+/// list for get and delete by key, and <c>expr_template_values</c> for filter parameters.</summary>
+internal static class Expressions
+{
+    /// <summary><c>key in [1, 2]</c> or <c>key in ["a", "b"]</c> with the keys as literals (strings quoted and escaped).
+    /// Keys must be integers for an Int64 key and strings for a VarChar key.</summary>
+    public static string KeyIn(FieldSchema primaryKey, IReadOnlyList<object> keys)
+    {
+        var sb = new StringBuilder(primaryKey.Name).Append(" in [");
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(", ");
+            }
+
+            var key = keys[i];
+            if (primaryKey.DataType == DataType.Int64)
+            {
+                var v = ValueConverter.ConvertScalar(primaryKey, key ?? throw KeyError(i, "null"), out var error);
+                if (error is not null)
+                {
+                    throw KeyError(i, error);
+                }
+
+                sb.Append(((long)v!).ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                if (key is not string s)
+                {
+                    throw KeyError(i, $"expected a string key, got {ValueConverter.Describe(key)}");
+                }
+
+                AppendQuoted(sb, s);
+            }
+        }
+
+        return sb.Append(']').ToString();
+    }
+
+    /// <summary>Appends a double-quoted string literal with backslash escapes for quote, backslash and control characters.</summary>
+    public static void AppendQuoted(StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                default: sb.Append(c); break;
+            }
+        }
+
+        sb.Append('"');
+    }
+
+    /// <summary>Fills <c>expr_template_values</c> from filter parameters: bool, integers, floating point, strings, lists of
+    /// those (and JSON values of those kinds).</summary>
+    public static void AddTemplateValues(
+        Google.Protobuf.Collections.MapField<string, Wire.TemplateValue> target, IReadOnlyDictionary<string, object?>? parameters)
+    {
+        if (parameters is null)
+        {
+            return;
+        }
+
+        foreach (var (name, value) in parameters)
+        {
+            target[name] = Template(name, value is JsonElement e ? e : JsonSerializer.SerializeToElement(value));
+        }
+    }
+
+    private static Wire.TemplateValue Template(string name, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True or JsonValueKind.False => new Wire.TemplateValue { BoolVal = value.GetBoolean() },
+        JsonValueKind.Number when value.TryGetInt64(out var l) => new Wire.TemplateValue { Int64Val = l },
+        JsonValueKind.Number => new Wire.TemplateValue { FloatVal = value.GetDouble() },
+        JsonValueKind.String => new Wire.TemplateValue { StringVal = value.GetString() },
+        JsonValueKind.Array => new Wire.TemplateValue { ArrayVal = TemplateArray(name, value) },
+        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"filter parameter '{name}': {value.ValueKind} values cannot be sent; use a bool, number, string or list"),
+    };
+
+    private static Wire.TemplateArrayValue TemplateArray(string name, JsonElement array)
+    {
+        var items = array.EnumerateArray().ToList();
+        var result = new Wire.TemplateArrayValue();
+        if (items.All(i => i.ValueKind is JsonValueKind.True or JsonValueKind.False))
+        {
+            result.BoolData = new Wire.BoolArray();
+            result.BoolData.Data.AddRange(items.Select(i => i.GetBoolean()));
+        }
+        else if (items.All(i => i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out _)))
+        {
+            result.LongData = new Wire.LongArray();
+            result.LongData.Data.AddRange(items.Select(i => i.GetInt64()));
+        }
+        else if (items.All(i => i.ValueKind == JsonValueKind.Number))
+        {
+            result.DoubleData = new Wire.DoubleArray();
+            result.DoubleData.Data.AddRange(items.Select(i => i.GetDouble()));
+        }
+        else if (items.All(i => i.ValueKind == JsonValueKind.String))
+        {
+            result.StringData = new Wire.StringArray();
+            result.StringData.Data.AddRange(items.Select(i => i.GetString()!));
+        }
+        else
+        {
+            result.JsonData = new Wire.JSONArray();
+            result.JsonData.Data.AddRange(items.Select(i => Google.Protobuf.ByteString.CopyFromUtf8(i.GetRawText())));
+        }
+
+        return result;
+    }
+
+    private static QuiverException KeyError(int index, string problem) =>
+        new(QuiverErrorCode.InvalidArgument, $"key {index}: {problem}");
+}

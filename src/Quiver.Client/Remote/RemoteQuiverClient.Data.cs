@@ -1,0 +1,282 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Quiver.Protocol.Common;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using Quiver.Protocol.Milvus;
+using Wire = Quiver.Protocol.Schema;
+
+namespace Quiver.Client.Remote;
+
+internal sealed partial class RemoteQuiverClient
+{
+    public Task<MutationResult> InsertAsync(
+        string collection, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition = null, string? database = null,
+        CancellationToken cancellationToken = default) =>
+        WriteAsync(collection, rows, partition, database, upsert: false, cancellationToken);
+
+    public Task<MutationResult> UpsertAsync(
+        string collection, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition = null, string? database = null,
+        CancellationToken cancellationToken = default) =>
+        WriteAsync(collection, rows, partition, database, upsert: true, cancellationToken);
+
+    private async Task<MutationResult> WriteAsync(
+        string collection, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, string? database, bool upsert,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var schema = (await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema;
+        var columns = FieldDataConverter.ToColumns(schema, rows, upsert);
+        MutationResult result;
+        if (upsert)
+        {
+            var request = new UpsertRequest { DbName = Db(database), CollectionName = collection, PartitionName = partition ?? "", NumRows = (uint)rows.Count };
+            request.FieldsData.Add(columns);
+            var r = await InvokeAsync("Upsert", o => _milvus.UpsertAsync(request, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+            result = ToResult(r, r.UpsertCnt);
+        }
+        else
+        {
+            var request = new InsertRequest { DbName = Db(database), CollectionName = collection, PartitionName = partition ?? "", NumRows = (uint)rows.Count };
+            request.FieldsData.Add(columns);
+            var r = await InvokeAsync("Insert", o => _milvus.InsertAsync(request, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+            result = ToResult(r, r.InsertCnt);
+        }
+
+        return result;
+    }
+
+    public async Task<MutationResult> DeleteAsync(
+        string collection, IReadOnlyList<object> keys, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return new MutationResult { Count = 0, Keys = [], Timestamp = 0 };
+        }
+
+        var schema = (await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema;
+        var filter = Expressions.KeyIn(schema.PrimaryKey, keys);
+        var result = await DeleteWhereAsync(collection, filter, null, partition, database, cancellationToken).ConfigureAwait(false);
+        return result with { Keys = keys };
+    }
+
+    public async Task<MutationResult> DeleteWhereAsync(
+        string collection, string filter, IReadOnlyDictionary<string, object?>? filterParams = null, string? partition = null, string? database = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var request = new DeleteRequest
+        {
+            DbName = Db(database),
+            CollectionName = collection,
+            PartitionName = partition ?? "",
+            Expr = filter,
+            ConsistencyLevel = Protocol.Common.ConsistencyLevel.Strong,
+        };
+        Expressions.AddTemplateValues(request.ExprTemplateValues, filterParams);
+        var r = await InvokeAsync("Delete", o => _milvus.DeleteAsync(request, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+        return ToResult(r, r.DeleteCnt);
+    }
+
+    private static MutationResult ToResult(Protocol.Milvus.MutationResult r, long count) => new()
+    {
+        Count = count,
+        Keys = r.IDs?.IdFieldCase switch
+        {
+            Wire.IDs.IdFieldOneofCase.IntId => [.. r.IDs.IntId.Data.Select(k => (object)k)],
+            Wire.IDs.IdFieldOneofCase.StrId => [.. r.IDs.StrId.Data],
+            _ => [],
+        },
+        Timestamp = (long)r.Timestamp,
+    };
+
+    public async Task FlushAsync(string collection, string? database = null, CancellationToken cancellationToken = default)
+    {
+        var request = new FlushRequest { DbName = Db(database) };
+        request.CollectionNames.Add(collection);
+        await InvokeAsync("Flush", o => _milvus.FlushAsync(request, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<Row>> GetAsync(
+        string collection, IReadOnlyList<object> keys, IReadOnlyList<string>? outputFields = null, IReadOnlyList<string>? partitions = null,
+        string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var schema = (await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema;
+        var pk = schema.PrimaryKey;
+        var rows = await QueryAsync(
+            collection,
+            new QueryRequest { Filter = Expressions.KeyIn(pk, keys), OutputFields = outputFields ?? ["*"], Partitions = partitions ?? [] },
+            database,
+            cancellationToken).ConfigureAwait(false);
+
+        // Key order, as the engine answers; each key once.
+        var byKey = new Dictionary<object, Row>();
+        foreach (var row in rows)
+        {
+            if (row.TryGetValue(pk.Name, out var k) && k is not null)
+            {
+                byKey[k] = row;
+            }
+        }
+
+        var ordered = new List<Row>(byKey.Count);
+        var seen = new HashSet<object>();
+        foreach (var key in keys)
+        {
+            object normalized = pk.DataType == DataType.Int64 ? Convert.ToInt64(key, CultureInfo.InvariantCulture) : key;
+            if (seen.Add(normalized) && byKey.TryGetValue(normalized, out var row))
+            {
+                ordered.Add(row);
+            }
+        }
+
+        return ordered;
+    }
+
+    public async Task<IReadOnlyList<Row>> QueryAsync(string collection, QueryRequest request, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var message = new Protocol.Milvus.QueryRequest
+        {
+            DbName = Db(database),
+            CollectionName = collection,
+            Expr = request.Filter,
+            ConsistencyLevel = ToMilvus(request.Consistency),
+        };
+        message.OutputFields.Add(request.OutputFields);
+        message.PartitionNames.Add(request.Partitions);
+        if (request.Limit is { } limit)
+        {
+            message.QueryParams.Add(Pair("limit", limit));
+        }
+
+        if (request.Offset != 0)
+        {
+            message.QueryParams.Add(Pair("offset", request.Offset));
+        }
+
+        Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
+        var r = await InvokeAsync("Query", o => _milvus.QueryAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+        return FieldDataConverter.FromColumns(r.FieldsData, RowCount(r.FieldsData));
+    }
+
+    public async Task<SearchResult> SearchAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var cached = await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false);
+        var message = ToMilvus(collection, request, cached, database);
+        var r = await InvokeAsync("Search", o => _milvus.SearchAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
+        return FromMilvus(r.Results, request.Vectors.Count);
+    }
+
+    /// <summary>The Milvus SearchRequest of a search, as Milvus's SDKs form it: the vectors in a placeholder group, the
+    /// filter in <c>dsl</c>, and in <c>search_params</c> <c>anns_field</c>, <c>topk</c>, <c>offset</c>,
+    /// <c>metric_type</c> (the request's, else the field's when the server stated it), <c>params</c> (a JSON object of
+    /// the index search parameters with <c>radius</c> and <c>range_filter</c>), <c>group_by_field</c> and
+    /// <c>group_size</c>.</summary>
+    internal static Protocol.Milvus.SearchRequest ToMilvus(string collection, SearchRequest request, RemoteSchema schema, string? database)
+    {
+        var annsField = request.AnnsField;
+        if (annsField is null)
+        {
+            var vectors = schema.Schema.Fields.Where(f => f.IsVector).ToList();
+            annsField = vectors.Count == 1
+                ? vectors[0].Name
+                : throw new QuiverException(QuiverErrorCode.InvalidArgument, $"search: collection '{collection}' has {vectors.Count} vector fields; set AnnsField");
+        }
+
+        var field = schema.Schema.Find(annsField);
+        MetricType? metric = request.Metric ?? (field is not null && schema.StatedMetrics.Contains(annsField) ? field.Metric : null);
+
+        var message = new Protocol.Milvus.SearchRequest
+        {
+            DbName = Db(database),
+            CollectionName = collection,
+            Dsl = request.Filter,
+            DslType = DslType.BoolExprV1,
+            PlaceholderGroup = Google.Protobuf.ByteString.CopyFrom(Placeholders.Encode(request.Vectors)),
+            Nq = request.Vectors.Count,
+            ConsistencyLevel = ToMilvus(request.Consistency),
+        };
+        message.OutputFields.Add(request.OutputFields);
+        message.PartitionNames.Add(request.Partitions);
+        message.SearchParams.Add(new KeyValuePair { Key = "anns_field", Value = annsField });
+        message.SearchParams.Add(Pair("topk", request.Limit));
+        message.SearchParams.Add(Pair("offset", request.Offset));
+        message.SearchParams.Add(new KeyValuePair { Key = SchemaConverter.MetricKey, Value = metric is { } m ? SchemaConverter.MetricName(m) : "" });
+        message.SearchParams.Add(new KeyValuePair { Key = "round_decimal", Value = "-1" });
+        message.SearchParams.Add(new KeyValuePair { Key = "params", Value = ParamsJson(request.SearchParams, request.Radius, request.RangeFilter) });
+        if (request.GroupByField is { } groupBy)
+        {
+            message.SearchParams.Add(new KeyValuePair { Key = "group_by_field", Value = groupBy });
+            message.SearchParams.Add(Pair("group_size", request.GroupSize));
+        }
+
+        Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
+        return message;
+    }
+
+    /// <summary>The engine's result of a Milvus SearchResultData: <c>topks[q]</c> hits for query q, taken in order from
+    /// <c>ids</c>, <c>scores</c> and the columns of <c>fields_data</c>.</summary>
+    internal static SearchResult FromMilvus(Wire.SearchResultData? data, int queries)
+    {
+        if (data is null)
+        {
+            return new SearchResult { Hits = [.. Enumerable.Range(0, queries).Select(_ => (IReadOnlyList<SearchHit>)[])] };
+        }
+
+        var ids = data.Ids;
+        var total = ids?.IdFieldCase switch
+        {
+            Wire.IDs.IdFieldOneofCase.IntId => ids.IntId.Data.Count,
+            Wire.IDs.IdFieldOneofCase.StrId => ids.StrId.Data.Count,
+            _ => 0,
+        };
+        if (data.Scores.Count != total)
+        {
+            throw new QuiverException(QuiverErrorCode.Unavailable, $"malformed server answer: search returned {total} ids and {data.Scores.Count} scores");
+        }
+
+        var rows = FieldDataConverter.FromColumns(data.FieldsData, total);
+        var topks = data.Topks.Count > 0 ? data.Topks : [.. Enumerable.Repeat(data.NumQueries > 0 ? total / data.NumQueries : total, (int)Math.Max(1, data.NumQueries))];
+        var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(Math.Max(queries, topks.Count));
+        var at = 0;
+        foreach (var k in topks)
+        {
+            var list = new List<SearchHit>((int)k);
+            for (var i = 0; i < k; i++, at++)
+            {
+                if (at >= total)
+                {
+                    throw new QuiverException(QuiverErrorCode.Unavailable, $"malformed server answer: topks add up to more than the {total} ids returned");
+                }
+
+                object id = ids!.IdFieldCase == Wire.IDs.IdFieldOneofCase.IntId ? ids.IntId.Data[at] : ids.StrId.Data[at];
+                list.Add(new SearchHit { Id = id, Score = data.Scores[at], Fields = rows[at] });
+            }
+
+            hits.Add(list);
+        }
+
+        while (hits.Count < queries)
+        {
+            hits.Add([]);
+        }
+
+        return new SearchResult { Hits = hits.ToImmutable() };
+    }
+
+    /// <summary>Rows in a QueryResults: the length of any column (count(*) answers one row).</summary>
+    private static int RowCount(IReadOnlyList<Wire.FieldData> columns) =>
+        columns.Count == 0 ? 0 : columns[0].ValidData.Count > 0 ? columns[0].ValidData.Count : FieldDataConverter.PhysicalCount(columns[0]);
+
+    private static Protocol.Common.ConsistencyLevel ToMilvus(ConsistencyLevel level) => (Protocol.Common.ConsistencyLevel)(int)level;
+
+    private static KeyValuePair Pair(string key, long value) => new() { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) };
+}

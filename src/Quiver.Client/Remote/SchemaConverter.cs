@@ -1,0 +1,221 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using Wire = Quiver.Protocol.Schema;
+
+namespace Quiver.Client.Remote;
+
+/// <summary>
+/// Converts <see cref="CollectionSchema"/> to and from Milvus's <c>schema.CollectionSchema</c>. Dimension, max length and
+/// max capacity travel as <c>type_params</c> (<c>dim</c>, <c>max_length</c>, <c>max_capacity</c>) as Milvus's SDKs send them.
+/// Milvus keeps the metric on the index, not the schema; Quiver fixes it on the vector field, so the client sends it as
+/// the field's <c>index_params</c> <c>metric_type</c> (the field Milvus's own schema has for per-field index parameters)
+/// and again on every CreateIndex and Search.
+/// </summary>
+internal static class SchemaConverter
+{
+    /// <summary>The key of the metric in a field's <c>index_params</c>, an index's params and search params.</summary>
+    public const string MetricKey = "metric_type";
+
+    /// <summary>The Milvus schema message of a collection.</summary>
+    public static Wire.CollectionSchema ToMilvus(string collectionName, CollectionSchema schema)
+    {
+        var message = new Wire.CollectionSchema
+        {
+            Name = collectionName,
+            Description = schema.Description,
+            EnableDynamicField = schema.EnableDynamicField,
+        };
+        var id = 100L; // Milvus numbers user fields from 100; the server assigns its own ids anyway.
+        foreach (var f in schema.Fields)
+        {
+            message.Fields.Add(ToMilvus(f, id++));
+        }
+
+        return message;
+    }
+
+    /// <summary>The Milvus message of one field.</summary>
+    public static Wire.FieldSchema ToMilvus(FieldSchema field, long fieldId)
+    {
+        var m = new Wire.FieldSchema
+        {
+            FieldID = fieldId,
+            Name = field.Name,
+            Description = field.Description,
+            DataType = (Wire.DataType)(int)field.DataType,
+            IsPrimaryKey = field.IsPrimaryKey,
+            AutoID = field.AutoId,
+            Nullable = field.Nullable,
+        };
+        if (field.Dimension is { } dim)
+        {
+            m.TypeParams.Add(Pair("dim", dim));
+        }
+
+        if (field.MaxLength is { } maxLength)
+        {
+            m.TypeParams.Add(Pair("max_length", maxLength));
+        }
+
+        if (field.MaxCapacity is { } maxCapacity)
+        {
+            m.TypeParams.Add(Pair("max_capacity", maxCapacity));
+        }
+
+        if (field.ElementType is { } element)
+        {
+            m.ElementType = (Wire.DataType)(int)element;
+        }
+
+        if (field.IsVector)
+        {
+            m.IndexParams.Add(new KeyValuePair { Key = MetricKey, Value = MetricName(field.Metric) });
+        }
+
+        if (field.DefaultValue is { } dv)
+        {
+            m.DefaultValue = DefaultToMilvus(field, dv);
+        }
+
+        return m;
+    }
+
+    /// <summary>The engine schema of a Milvus schema message. A vector field's metric is its <c>index_params</c>
+    /// <c>metric_type</c>, else <paramref name="indexMetrics"/>' entry for the field (from the collection's indexes), else
+    /// COSINE (Milvus's default). Fields of types Quiver does not support are refused, naming them.</summary>
+    public static CollectionSchema FromMilvus(Wire.CollectionSchema message, IReadOnlyDictionary<string, MetricType>? indexMetrics = null)
+    {
+        var fields = ImmutableArray.CreateBuilder<FieldSchema>(message.Fields.Count);
+        foreach (var f in message.Fields)
+        {
+            if (f.IsDynamic || f.Name == CollectionSchema.DynamicFieldName)
+            {
+                continue; // the hidden $meta field: EnableDynamicField says it exists.
+            }
+
+            fields.Add(FromMilvus(f, indexMetrics));
+        }
+
+        return new CollectionSchema
+        {
+            Fields = fields.ToImmutable(),
+            EnableDynamicField = message.EnableDynamicField,
+            Description = message.Description,
+        };
+    }
+
+    /// <summary>True when the field message states its metric in <c>index_params</c>.</summary>
+    public static bool StatesMetric(Wire.FieldSchema field) => field.IndexParams.Any(p => p.Key == MetricKey);
+
+    private static FieldSchema FromMilvus(Wire.FieldSchema f, IReadOnlyDictionary<string, MetricType>? indexMetrics)
+    {
+        var type = ToEngineType(f.DataType, f.Name);
+        var metric = MetricType.Cosine;
+        if (f.IndexParams.FirstOrDefault(p => p.Key == MetricKey) is { } stated)
+        {
+            metric = ParseMetric(stated.Value);
+        }
+        else if (indexMetrics is not null && indexMetrics.TryGetValue(f.Name, out var fromIndex))
+        {
+            metric = fromIndex;
+        }
+
+        return new FieldSchema
+        {
+            Name = f.Name,
+            DataType = type,
+            Description = f.Description,
+            IsPrimaryKey = f.IsPrimaryKey,
+            AutoId = f.AutoID,
+            Nullable = f.Nullable,
+            Dimension = IntParam(f, "dim"),
+            MaxLength = IntParam(f, "max_length"),
+            MaxCapacity = IntParam(f, "max_capacity"),
+            ElementType = type == DataType.Array ? ToEngineType(f.ElementType, f.Name) : null,
+            Metric = type == DataType.FloatVector ? metric : MetricType.Cosine,
+            DefaultValue = f.DefaultValue is { DataCase: not Wire.ValueField.DataOneofCase.None } dv ? DefaultFromMilvus(dv) : null,
+        };
+    }
+
+    /// <summary>Milvus's name of a metric: L2, IP or COSINE.</summary>
+    public static string MetricName(MetricType metric) => metric switch
+    {
+        MetricType.L2 => "L2",
+        MetricType.IP => "IP",
+        _ => "COSINE",
+    };
+
+    /// <summary>The metric of a Milvus metric name (case-insensitive); InvalidArgument for others (Hamming, Jaccard...).</summary>
+    public static MetricType ParseMetric(string name) => name.ToUpperInvariant() switch
+    {
+        "L2" => MetricType.L2,
+        "IP" => MetricType.IP,
+        "COSINE" => MetricType.Cosine,
+        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"metric_type '{name}' is not supported; expected L2, IP or COSINE"),
+    };
+
+    private static DataType ToEngineType(Wire.DataType type, string field) => type switch
+    {
+        Wire.DataType.Bool => DataType.Bool,
+        Wire.DataType.Int8 => DataType.Int8,
+        Wire.DataType.Int16 => DataType.Int16,
+        Wire.DataType.Int32 => DataType.Int32,
+        Wire.DataType.Int64 => DataType.Int64,
+        Wire.DataType.Float => DataType.Float,
+        Wire.DataType.Double => DataType.Double,
+        Wire.DataType.VarChar or Wire.DataType.String => DataType.VarChar,
+        Wire.DataType.Array => DataType.Array,
+        Wire.DataType.Json => DataType.Json,
+        Wire.DataType.FloatVector => DataType.FloatVector,
+        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field}' has data type {type}, which Quiver does not support"),
+    };
+
+    private static int? IntParam(Wire.FieldSchema f, string key)
+    {
+        var p = f.TypeParams.FirstOrDefault(p => p.Key == key);
+        if (p is null)
+        {
+            return null;
+        }
+
+        return int.TryParse(p.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{f.Name}': type param {key} '{p.Value}' is not an integer");
+    }
+
+    private static KeyValuePair Pair(string key, int value) => new() { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) };
+
+    private static Wire.ValueField DefaultToMilvus(FieldSchema field, JsonElement value)
+    {
+        try
+        {
+            return field.DataType switch
+            {
+                DataType.Bool => new Wire.ValueField { BoolData = value.GetBoolean() },
+                DataType.Int8 or DataType.Int16 or DataType.Int32 => new Wire.ValueField { IntData = value.GetInt32() },
+                DataType.Int64 => new Wire.ValueField { LongData = value.GetInt64() },
+                DataType.Float => new Wire.ValueField { FloatData = value.GetSingle() },
+                DataType.Double => new Wire.ValueField { DoubleData = value.GetDouble() },
+                DataType.VarChar => new Wire.ValueField { StringData = value.GetString() },
+                _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field.Name}': default values are supported on Bool, numeric and VarChar fields only"),
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field.Name}': default value {value.GetRawText()} does not fit {field.DataType}", e);
+        }
+    }
+
+    private static JsonElement DefaultFromMilvus(Wire.ValueField v) => v.DataCase switch
+    {
+        Wire.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(v.BoolData),
+        Wire.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(v.IntData),
+        Wire.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(v.LongData),
+        Wire.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(v.FloatData),
+        Wire.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(v.DoubleData),
+        Wire.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(v.StringData),
+        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"default value of kind {v.DataCase} is not supported"),
+    };
+}

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Quiver.Client.Tests;
+
+/// <summary>Connecting over gRPC: what works before the server's data handlers exist.</summary>
+public sealed class RemoteConnectionTests
+{
+    [Fact]
+    public async Task Connect_ToRunningServer_Succeeds()
+    {
+        await using var target = await ClientTarget.RemoteAsync();
+        Assert.NotNull(target.Client);
+    }
+
+    [Fact]
+    public async Task Connect_NothingListening_IsUnavailable()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var e = await Assert.ThrowsAsync<QuiverServerException>(() =>
+            QuiverClient.ConnectAsync(new QuiverClientOptions { Address = $"http://127.0.0.1:{port}", Timeout = TimeSpan.FromSeconds(5) }));
+        Assert.Equal(QuiverErrorCode.Unavailable, e.Code);
+        Assert.Contains("Connect", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_AddressWithoutScheme_IsInvalidArgument()
+    {
+        var e = await Assert.ThrowsAsync<QuiverException>(() => QuiverClient.ConnectAsync(new QuiverClientOptions { Address = "127.0.0.1:19530" }));
+        Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
+    }
+}
