@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Protocol.Common;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
@@ -110,10 +109,14 @@ internal static partial class MilvusRestV2
             var item = items[i] ?? throw RestRequest.Format(path, "must be a primary key, got null");
             keys.Add(primary.DataType == WireType.Int64
                 ? RestRequest.LongOf(item, path).ToString(CultureInfo.InvariantCulture)
-                : JsonSerializer.Serialize(RestRequest.StringOf(item, path)));
+                : Quoted(RestRequest.StringOf(item, path) ?? ""));
         }
         return $"{primary.Name} in [{string.Join(",", keys)}]";
     }
+
+    /// <summary>A string literal of Milvus's filter language.</summary>
+    private static string Quoted(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     private static async Task<JsonNode?> QueryAsync(RestRequest r)
     {
