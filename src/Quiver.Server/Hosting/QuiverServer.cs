@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quiver.Server.Milvus;
+using Quiver.Server.Rest;
 
 namespace Quiver.Server.Hosting;
 
@@ -73,6 +74,7 @@ public sealed class QuiverServer : IAsyncDisposable
 
             var app = builder.Build();
             app.MapGrpcService<MilvusGrpcService>();
+            app.MapMilvusRestV2();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();

@@ -1,0 +1,338 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Quiver.Protocol.Common;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using Quiver.Protocol.Milvus;
+using Quiver.Protocol.Schema;
+using Quiver.Server.Milvus;
+using WireConsistency = Quiver.Protocol.Common.ConsistencyLevel;
+using WireField = Quiver.Protocol.Schema.FieldSchema;
+using WireQuery = Quiver.Protocol.Milvus.QueryRequest;
+using WireSchema = Quiver.Protocol.Schema.CollectionSchema;
+using WireSearch = Quiver.Protocol.Milvus.SearchRequest;
+using WireType = Quiver.Protocol.Schema.DataType;
+
+namespace Quiver.Server.Rest;
+
+internal static partial class MilvusRestV2
+{
+    // ---- entities ----
+
+    /// <summary>The collection's schema, fetched through <c>DescribeCollection</c> as Milvus's REST handlers do.</summary>
+    private static async Task<WireSchema> SchemaAsync(RestRequest r, string collection)
+    {
+        var described = await r.CallAsync("DescribeCollection",
+            new DescribeCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = collection }, r.Service.DescribeCollection).ConfigureAwait(false);
+        return described.Schema ?? throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]");
+    }
+
+    private static async Task<JsonNode?> InsertAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var rows = r.RequiredArray("data");
+        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
+        var request = new InsertRequest
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            PartitionName = r.OptionalString("partitionName") ?? "",
+            NumRows = (uint)rows.Count,
+            FieldsData = { RestRows.ToColumns(rows, schema, insert: true) },
+        };
+        var result = await r.CallAsync("Insert", request, r.Service.Insert).ConfigureAwait(false);
+        return new JsonObject { ["insertCount"] = result.InsertCnt, ["insertIds"] = IdsJson(result.IDs, r.AllowInt64) };
+    }
+
+    private static async Task<JsonNode?> UpsertAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var rows = r.RequiredArray("data");
+        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
+        var request = new UpsertRequest
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            PartitionName = r.OptionalString("partitionName") ?? "",
+            NumRows = (uint)rows.Count,
+            FieldsData = { RestRows.ToColumns(rows, schema, insert: false) },
+        };
+        var result = await r.CallAsync("Upsert", request, r.Service.Upsert).ConfigureAwait(false);
+        return new JsonObject { ["upsertCount"] = result.UpsertCnt, ["upsertIds"] = IdsJson(result.IDs, r.AllowInt64) };
+    }
+
+    /// <summary>Primary keys as Milvus's REST API returns them (Int64 as strings unless the client allows numbers).</summary>
+    internal static JsonArray IdsJson(IDs? ids, bool allowInt64) => ids?.IdFieldCase switch
+    {
+        IDs.IdFieldOneofCase.IntId => new JsonArray(ids.IntId.Data.Select(id => (JsonNode?)RestRows.Int64Node(id, allowInt64)).ToArray()),
+        IDs.IdFieldOneofCase.StrId => Strings(ids.StrId.Data),
+        _ => [],
+    };
+
+    private static async Task<JsonNode?> DeleteAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var filter = r.OptionalString("filter");
+        if (string.IsNullOrEmpty(filter))
+        {
+            if (r.Body["id"] is null)
+            {
+                throw RestRequest.Missing("filter", "string (or 'id')");
+            }
+            filter = IdFilter(await SchemaAsync(r, collection).ConfigureAwait(false), r.Body["id"]!);
+        }
+        var result = await r.CallAsync("Delete",
+            new DeleteRequest
+            {
+                DbName = r.DatabaseOrDefault,
+                CollectionName = collection,
+                PartitionName = r.OptionalString("partitionName") ?? "",
+                Expr = filter,
+            },
+            r.Service.Delete).ConfigureAwait(false);
+        return new JsonObject { ["deleteCount"] = result.DeleteCnt };
+    }
+
+    /// <summary>The filter <c>pk in [...]</c> for the body's <c>id</c> (one key or a list).</summary>
+    internal static string IdFilter(WireSchema schema, JsonNode id)
+    {
+        var primary = schema.Fields.FirstOrDefault(f => f.IsPrimaryKey)
+            ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"collection {schema.Name} has no primary field");
+        var items = id is JsonArray array ? array.ToList() : [id];
+        if (items.Count == 0)
+        {
+            throw RestRequest.Missing("id", "primary key or non-empty list of primary keys");
+        }
+        var keys = new List<string>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = id is JsonArray ? $"$.id[{i}]" : "$.id";
+            var item = items[i] ?? throw RestRequest.Format(path, "must be a primary key, got null");
+            keys.Add(primary.DataType == WireType.Int64
+                ? RestRequest.LongOf(item, path).ToString(CultureInfo.InvariantCulture)
+                : Quoted(RestRequest.StringOf(item, path) ?? ""));
+        }
+        return $"{primary.Name} in [{string.Join(",", keys)}]";
+    }
+
+    /// <summary>A string literal of Milvus's filter language.</summary>
+    private static string Quoted(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    private static async Task<JsonNode?> QueryAsync(RestRequest r)
+    {
+        var outputFields = r.OptionalStrings("outputFields") ?? ["*"];
+        var request = new WireQuery
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = r.RequiredString("collectionName"),
+            Expr = r.OptionalString("filter") ?? "",
+            OutputFields = { outputFields },
+            PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
+        };
+        SetConsistency(r, out var level, out var useDefault);
+        request.ConsistencyLevel = level;
+        request.UseDefaultConsistency = useDefault;
+        var offset = r.OptionalLong("offset") ?? 0;
+        var limit = r.OptionalLong("limit") ?? 100;
+        var count = outputFields.Count == 1 && outputFields[0].Trim().Equals("count(*)", StringComparison.OrdinalIgnoreCase);
+        if (offset > 0)
+        {
+            request.QueryParams.Add(new KeyValuePair { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
+        }
+        if (limit > 0 && !count)
+        {
+            request.QueryParams.Add(new KeyValuePair { Key = "limit", Value = limit.ToString(CultureInfo.InvariantCulture) });
+        }
+        var result = await r.CallAsync("Query", request, r.Service.Query).ConfigureAwait(false);
+        return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
+    }
+
+    private static async Task<JsonNode?> GetAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var id = r.Body["id"] ?? throw RestRequest.Missing("id", "primary key or list of primary keys");
+        var filter = IdFilter(await SchemaAsync(r, collection).ConfigureAwait(false), id);
+        var request = new WireQuery
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            Expr = filter,
+            OutputFields = { r.OptionalStrings("outputFields") ?? ["*"] },
+            PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
+            UseDefaultConsistency = true,
+        };
+        var result = await r.CallAsync("Query", request, r.Service.Query).ConfigureAwait(false);
+        return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
+    }
+
+    private static void SetConsistency(RestRequest r, out WireConsistency level, out bool useDefault)
+    {
+        var name = r.OptionalString("consistencyLevel");
+        useDefault = string.IsNullOrEmpty(name);
+        level = useDefault ? WireConsistency.Bounded : RestSchema.ParseConsistency(name!, "$.consistencyLevel");
+    }
+
+    private static async Task<JsonNode?> SearchAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var data = r.RequiredArray("data");
+        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
+        var request = SearchRequestOf(r, r.Body, "$", schema, collection, data);
+        request.OutputFields.Add(r.OptionalStrings("outputFields") ?? []);
+        request.PartitionNames.Add(r.OptionalStrings("partitionNames") ?? []);
+        SetConsistency(r, out var level, out var useDefault);
+        request.ConsistencyLevel = level;
+        request.UseDefaultConsistency = useDefault;
+        var grouping = r.OptionalString("groupingField");
+        if (!string.IsNullOrEmpty(grouping))
+        {
+            request.SearchParams.Add(new KeyValuePair { Key = "group_by_field", Value = grouping });
+            if (r.OptionalLong("groupSize") is > 0 and var size)
+            {
+                request.SearchParams.Add(new KeyValuePair { Key = "group_size", Value = size.ToString(CultureInfo.InvariantCulture) });
+                request.SearchParams.Add(new KeyValuePair { Key = "strict_group_size", Value = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false" });
+            }
+        }
+        var result = await r.CallAsync("Search", request, r.Service.Search).ConfigureAwait(false);
+        return SearchRows(r, result);
+    }
+
+    /// <summary>Search results as Milvus's REST API prints them: one flat list of rows (<c>id</c>, <c>distance</c>,
+    /// output fields) over all queries, with the per-query counts in the top-level <c>topks</c>.</summary>
+    private static JsonArray SearchRows(RestRequest r, SearchResults result)
+    {
+        var data = result.Results;
+        if (data is null || data.TopK == 0)
+        {
+            return [];
+        }
+        r.Extra["topks"] = new JsonArray(data.Topks.Select(k => (JsonNode?)k).ToArray());
+        return RestRows.ToRows(data.FieldsData, data.OutputFields, data.Ids, data.Scores, r.AllowInt64);
+    }
+
+    /// <summary>One search request from a search body (the top-level one or a hybrid_search sub-request at
+    /// <paramref name="path"/>): vectors, anns field, filter, limit, offset and search params, as Milvus forms them.</summary>
+    private static WireSearch SearchRequestOf(RestRequest r, JsonObject body, string path, WireSchema schema, string collection,
+        JsonArray data)
+    {
+        var annsField = RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "";
+        var field = VectorField(schema, annsField);
+        var textInput = field.IsFunctionOutput;
+        var request = new WireSearch
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            Dsl = RestRequest.StringOf(body["filter"], path + ".filter") ?? "",
+            DslType = DslType.BoolExprV1,
+            PlaceholderGroup = RestRows.ToPlaceholderGroup(data, field, textInput, path + ".data"),
+            Nq = data.Count,
+        };
+        var limit = body["limit"] is { } l ? RestRequest.LongOf(l, path + ".limit") : 100;
+        var offset = body["offset"] is { } o ? RestRequest.LongOf(o, path + ".offset") : 0;
+        var searchParams = RestRequest.ObjectOf(body["searchParams"], path + ".searchParams");
+        var inner = RestRequest.ObjectOf(searchParams?["params"], path + ".searchParams.params") ?? [];
+        // Milvus accepts the inner params both nested ({"params": {...}}) and flat (radius, range_filter, ef...).
+        var flat = new JsonObject();
+        foreach (var (key, value) in inner)
+        {
+            flat[key] = value?.DeepClone();
+        }
+        if (searchParams is not null)
+        {
+            foreach (var (key, value) in searchParams)
+            {
+                if (key is not ("params" or "metricType" or "metric_type" or "ignoreGrowing" or "hints") && !flat.ContainsKey(key))
+                {
+                    flat[key] = value?.DeepClone();
+                }
+            }
+        }
+        request.SearchParams.Add(new KeyValuePair { Key = "params", Value = flat.ToJsonString() });
+        var metric = searchParams?["metricType"] ?? searchParams?["metric_type"] ?? body["metricType"];
+        if (metric is not null)
+        {
+            request.SearchParams.Add(new KeyValuePair { Key = "metric_type", Value = RestRequest.ParamText(metric) });
+        }
+        var ignoreGrowing = searchParams?["ignoreGrowing"] ?? body["ignoreGrowing"];
+        request.SearchParams.Add(new KeyValuePair
+        {
+            Key = "ignore_growing",
+            Value = ignoreGrowing is not null && RestRequest.BoolOf(ignoreGrowing, path + ".ignoreGrowing") ? "true" : "false",
+        });
+        if (searchParams?["hints"] is { } hints)
+        {
+            request.SearchParams.Add(new KeyValuePair { Key = "hints", Value = RestRequest.ParamText(hints) });
+        }
+        request.SearchParams.Add(new KeyValuePair { Key = "round_decimal", Value = "-1" });
+        request.SearchParams.Add(new KeyValuePair { Key = "topk", Value = limit.ToString(CultureInfo.InvariantCulture) });
+        request.SearchParams.Add(new KeyValuePair { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
+        request.SearchParams.Add(new KeyValuePair { Key = "anns_field", Value = field.Name });
+        return request;
+    }
+
+    /// <summary>The vector field a search targets: <paramref name="annsField"/>, or the only vector field.</summary>
+    private static WireField VectorField(WireSchema schema, string annsField)
+    {
+        if (annsField.Length > 0)
+        {
+            return schema.Fields.FirstOrDefault(f => f.Name == annsField && RestSchema.IsVector(f.DataType))
+                ?? throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+                    $"invalid parameter format, error: cannot find a vector field named '{annsField}'");
+        }
+        var vectors = schema.Fields.Where(f => RestSchema.IsVector(f.DataType)).ToList();
+        return vectors.Count switch
+        {
+            1 => vectors[0],
+            0 => throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+                $"invalid parameter format, error: collection {schema.Name} has no vector field"),
+            _ => throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+                $"invalid parameter format, error: search without annsField, but found multiple vector fields: " +
+                string.Join(", ", vectors.Select(v => v.Name))),
+        };
+    }
+
+    private static async Task<JsonNode?> HybridSearchAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var searches = r.RequiredArray("search");
+        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
+        var outputFields = r.OptionalStrings("outputFields") ?? [];
+        var partitions = r.OptionalStrings("partitionNames") ?? [];
+        var request = new HybridSearchRequest
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            OutputFields = { outputFields },
+            PartitionNames = { partitions },
+        };
+        SetConsistency(r, out var level, out var useDefault);
+        request.ConsistencyLevel = level;
+        request.UseDefaultConsistency = useDefault;
+        for (var i = 0; i < searches.Count; i++)
+        {
+            var path = $"$.search[{i}]";
+            var body = RestRequest.ObjectOf(searches[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
+            var data = body["data"] as JsonArray is { Count: > 0 } array ? array : throw RestRequest.Missing($"search[{i}].data", "non-empty array");
+            var sub = SearchRequestOf(r, body, path, schema, collection, data);
+            sub.OutputFields.Add(outputFields);
+            sub.PartitionNames.Add(partitions);
+            request.Requests.Add(sub);
+        }
+        var rerank = r.OptionalObject("rerank") ?? throw RestRequest.Missing("rerank", "object {strategy, params}");
+        request.RankParams.Add(new KeyValuePair
+        {
+            Key = "strategy",
+            Value = RestRequest.StringOf(rerank["strategy"], "$.rerank.strategy") ?? throw RestRequest.Missing("rerank.strategy", "string"),
+        });
+        request.RankParams.Add(new KeyValuePair { Key = "params", Value = (rerank["params"] ?? new JsonObject()).ToJsonString() });
+        request.RankParams.Add(new KeyValuePair { Key = "limit", Value = (r.OptionalLong("limit") ?? 100).ToString(CultureInfo.InvariantCulture) });
+        request.RankParams.Add(new KeyValuePair { Key = "round_decimal", Value = "-1" });
+        var grouping = r.OptionalString("groupingField");
+        if (!string.IsNullOrEmpty(grouping))
+        {
+            request.RankParams.Add(new KeyValuePair { Key = "group_by_field", Value = grouping });
+        }
+        var result = await r.CallAsync("HybridSearch", request, r.Service.HybridSearch).ConfigureAwait(false);
+        return SearchRows(r, result);
+    }
+}

@@ -1,0 +1,475 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Quiver.Protocol.Common;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Milvus;
+using WireConsistency = Quiver.Protocol.Common.ConsistencyLevel;
+using WireSchema = Quiver.Protocol.Schema.CollectionSchema;
+
+namespace Quiver.Server.Rest;
+
+/// <summary>
+/// Milvus's RESTful API v2 (<c>POST /v2/vectordb/{category}/{action}</c>), a thin transport adapter over the gRPC
+/// handlers as Milvus's own proxy is: each endpoint reads its JSON body, builds the MilvusService request, runs the RPC
+/// through the <see cref="CallPipeline"/> (same gate, limits, metrics and error mapping as gRPC) and prints the response
+/// as <c>{"code":0,"data":...}</c>, or <c>{"code":&lt;milvus code&gt;,"message":...}</c> on failure. Answers HTTP 200
+/// either way, as Milvus does, except authentication failures (401) and refused privileges (403). Every response
+/// carries the request id in <c>X-Request-Id</c>. One partial file per category group.
+/// </summary>
+internal static partial class MilvusRestV2
+{
+    /// <summary>The path prefix of every endpoint.</summary>
+    public const string Prefix = "/v2/vectordb";
+
+    private delegate Task<JsonNode?> Endpoint(RestRequest request);
+
+    /// <summary>Maps every REST v2 endpoint onto <paramref name="routes"/>.</summary>
+    public static IEndpointRouteBuilder MapMilvusRestV2(this IEndpointRouteBuilder routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        foreach (var (path, endpoint) in Endpoints)
+        {
+            routes.MapPost(Prefix + path, http => RunAsync(http, endpoint));
+        }
+        return routes;
+    }
+
+    /// <summary>The endpoint paths under <see cref="Prefix"/>.</summary>
+    public static IEnumerable<string> Paths => Endpoints.Select(e => e.Path);
+
+    private static readonly (string Path, Endpoint Endpoint)[] Endpoints =
+    [
+        ("/collections/create", CreateCollectionAsync),
+        ("/collections/describe", DescribeCollectionAsync),
+        ("/collections/list", ListCollectionsAsync),
+        ("/collections/has", HasCollectionAsync),
+        ("/collections/drop", DropCollectionAsync),
+        ("/collections/rename", RenameCollectionAsync),
+        ("/collections/get_stats", CollectionStatsAsync),
+        ("/collections/get_load_state", LoadStateAsync),
+        ("/collections/load", LoadCollectionAsync),
+        ("/collections/release", ReleaseCollectionAsync),
+        ("/collections/flush", FlushAsync),
+        ("/collections/alter_properties", AlterCollectionPropertiesAsync),
+        ("/collections/drop_properties", DropCollectionPropertiesAsync),
+        ("/entities/insert", InsertAsync),
+        ("/entities/upsert", UpsertAsync),
+        ("/entities/delete", DeleteAsync),
+        ("/entities/query", QueryAsync),
+        ("/entities/get", GetAsync),
+        ("/entities/search", SearchAsync),
+        ("/entities/hybrid_search", HybridSearchAsync),
+        ("/partitions/create", CreatePartitionAsync),
+        ("/partitions/drop", DropPartitionAsync),
+        ("/partitions/list", ListPartitionsAsync),
+        ("/partitions/has", HasPartitionAsync),
+        ("/partitions/load", LoadPartitionsAsync),
+        ("/partitions/release", ReleasePartitionsAsync),
+        ("/partitions/get_stats", PartitionStatsAsync),
+        ("/indexes/create", CreateIndexesAsync),
+        ("/indexes/describe", DescribeIndexAsync),
+        ("/indexes/list", ListIndexesAsync),
+        ("/indexes/drop", DropIndexAsync),
+        ("/aliases/create", CreateAliasAsync),
+        ("/aliases/drop", DropAliasAsync),
+        ("/aliases/list", ListAliasesAsync),
+        ("/aliases/describe", DescribeAliasAsync),
+        ("/aliases/alter", AlterAliasAsync),
+        ("/users/create", CreateUserAsync),
+        ("/users/drop", DropUserAsync),
+        ("/users/list", ListUsersAsync),
+        ("/users/describe", DescribeUserAsync),
+        ("/users/update_password", UpdatePasswordAsync),
+        ("/users/grant_role", GrantRoleAsync),
+        ("/users/revoke_role", RevokeRoleAsync),
+        ("/roles/create", CreateRoleAsync),
+        ("/roles/drop", DropRoleAsync),
+        ("/roles/list", ListRolesAsync),
+        ("/roles/describe", DescribeRoleAsync),
+        ("/roles/grant_privilege", GrantPrivilegeAsync),
+        ("/roles/revoke_privilege", RevokePrivilegeAsync),
+        ("/databases/create", CreateDatabaseAsync),
+        ("/databases/drop", DropDatabaseAsync),
+        ("/databases/list", ListDatabasesAsync),
+        ("/databases/describe", DescribeDatabaseAsync),
+        ("/databases/alter", AlterDatabaseAsync),
+    ];
+
+    private static async Task RunAsync(HttpContext http, Endpoint endpoint)
+    {
+        var requestId = CallInfo.NewRequestId();
+        http.Response.Headers["X-Request-Id"] = requestId;
+        JsonObject reply;
+        var httpStatus = StatusCodes.Status200OK;
+        try
+        {
+            var body = await ReadBodyAsync(http).ConfigureAwait(false);
+            var services = http.RequestServices;
+            var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(),
+                services.GetRequiredService<CallPipeline>(), requestId);
+            var data = await endpoint(request).ConfigureAwait(false);
+            reply = new JsonObject { ["code"] = MilvusCode.Success, ["data"] = data ?? new JsonObject() };
+            foreach (var (key, value) in request.Extra)
+            {
+                reply[key] = value?.DeepClone();
+            }
+        }
+        catch (MilvusException e)
+        {
+            reply = new JsonObject { ["code"] = e.Code, ["message"] = e.Message };
+            httpStatus = e.Code switch
+            {
+                MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
+                MilvusCode.PrivilegeNotPermitted => StatusCodes.Status403Forbidden,
+                _ => StatusCodes.Status200OK,
+            };
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)),
+                http.Request.Path, requestId, e);
+            reply = new JsonObject { ["code"] = MilvusCode.Unexpected, ["message"] = "internal error; see the server log" };
+        }
+        http.Response.StatusCode = httpStatus;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await http.Response.WriteAsync(reply.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The body as a JSON object. Empty, malformed or non-object bodies answer Milvus's code 1801 with the
+    /// line and position of the problem.</summary>
+    private static async Task<JsonObject> ReadBodyAsync(HttpContext http)
+    {
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
+        if (buffer.Length == 0)
+        {
+            throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+                "invalid parameter format: the request body is empty; send a JSON object ({} is valid)");
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length),
+                documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+                $"invalid parameter format: the request body is not valid JSON at line {(e.LineNumber ?? 0) + 1}, " +
+                $"position {(e.BytePositionInLine ?? 0) + 1}");
+        }
+        return node as JsonObject ?? throw new MilvusException(MilvusCode.IncorrectParameterFormat,
+            $"invalid parameter format: the request body must be a JSON object, got {RestRequest.KindOf(node)}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in REST {Path} (request {RequestId})")]
+    private static partial void LogUnexpected(ILogger logger, string path, string requestId, Exception exception);
+
+    // ---- collections ----
+
+    private static async Task<JsonNode?> CreateCollectionAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var db = r.DatabaseOrDefault;
+        var schemaJson = r.OptionalObject("schema");
+        var quick = schemaJson?["fields"] is not JsonArray { Count: > 0 };
+        string? quickVector = null;
+        var schema = quick
+            ? RestSchema.QuickSchema(r, collection, out quickVector)
+            : RestSchema.FullSchema(schemaJson!, collection);
+        var parameters = r.OptionalObject("params");
+        var create = new CreateCollectionRequest
+        {
+            DbName = db,
+            CollectionName = collection,
+            Schema = schema.ToByteString(),
+            ShardsNum = parameters?["shardsNum"] is { } shards ? (int)RestRequest.LongOf(shards, "$.params.shardsNum") : 1,
+            ConsistencyLevel = parameters?["consistencyLevel"] is { } level
+                ? RestSchema.ParseConsistency(RestRequest.ParamText(level), "$.params.consistencyLevel")
+                : WireConsistency.Bounded,
+        };
+        if (schema.Fields.Any(f => f.IsPartitionKey))
+        {
+            create.NumPartitions = parameters?["partitionsNum"] is { } partitions ? RestRequest.LongOf(partitions, "$.params.partitionsNum") : 64;
+        }
+        if (parameters?["ttlSeconds"] is { } ttl)
+        {
+            create.Properties.Add(new KeyValuePair { Key = "collection.ttl.seconds", Value = RestRequest.ParamText(ttl) });
+        }
+        if (parameters?["partitionKeyIsolation"] is { } isolation)
+        {
+            create.Properties.Add(new KeyValuePair { Key = "partitionkey.isolation", Value = RestRequest.ParamText(isolation) });
+        }
+
+        // Validate the index parameters before anything is created.
+        var indexes = new List<CreateIndexRequest>();
+        if (quick)
+        {
+            var index = new CreateIndexRequest { DbName = db, CollectionName = collection, FieldName = quickVector!, IndexName = quickVector! };
+            var metric = r.OptionalString("metricType");
+            index.ExtraParams.Add(new KeyValuePair { Key = "metric_type", Value = string.IsNullOrEmpty(metric) ? RestSchema.DefaultMetricType : metric });
+            indexes.Add(index);
+        }
+        else if (r.Body["indexParams"] is JsonArray indexParams)
+        {
+            for (var i = 0; i < indexParams.Count; i++)
+            {
+                var path = $"$.indexParams[{i}]";
+                var entry = RestRequest.ObjectOf(indexParams[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
+                var index = RestSchema.IndexRequest(entry, path, db, collection);
+                if (schema.Fields.All(f => f.Name != index.FieldName))
+                {
+                    throw new MilvusException(MilvusCode.MissingRequiredParameters,
+                        $"missing required parameters, error: {path}.fieldName '{index.FieldName}' is not a field of the schema");
+                }
+                indexes.Add(index);
+            }
+        }
+
+        await r.CallAsync("CreateCollection", create, r.Service.CreateCollection).ConfigureAwait(false);
+        if (indexes.Count == 0)
+        {
+            return null;
+        }
+        foreach (var index in indexes)
+        {
+            await r.CallAsync("CreateIndex", index, r.Service.CreateIndex).ConfigureAwait(false);
+        }
+        await r.CallAsync("LoadCollection", new LoadCollectionRequest { DbName = db, CollectionName = collection },
+            r.Service.LoadCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> DescribeCollectionAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var db = r.DatabaseOrDefault;
+        var described = await r.CallAsync("DescribeCollection",
+            new DescribeCollectionRequest { DbName = db, CollectionName = collection }, r.Service.DescribeCollection).ConfigureAwait(false);
+        var schema = described.Schema ?? new WireSchema();
+        var problems = new List<string>();
+
+        var loadState = await r.TryCallAsync("GetLoadState", new GetLoadStateRequest { DbName = db, CollectionName = collection },
+            r.Service.GetLoadState).ConfigureAwait(false);
+        var load = Succeeded(loadState.Status, problems) ? RestSchema.EnumName(loadState.State) : "";
+
+        var vectorField = schema.Fields.FirstOrDefault(f => RestSchema.IsVector(f.DataType))?.Name ?? "";
+        var indexes = new JsonArray();
+        var described2 = await r.TryCallAsync("DescribeIndex",
+            new DescribeIndexRequest { DbName = db, CollectionName = collection, FieldName = vectorField }, r.Service.DescribeIndex).ConfigureAwait(false);
+        if (Succeeded(described2.Status, problems))
+        {
+            foreach (var index in described2.IndexDescriptions)
+            {
+                indexes.Add(new JsonObject
+                {
+                    ["indexName"] = index.IndexName,
+                    ["fieldName"] = index.FieldName,
+                    ["metricType"] = index.Params.FirstOrDefault(p => p.Key == "metric_type")?.Value ?? RestSchema.DefaultMetricType,
+                });
+            }
+        }
+
+        var aliases = new JsonArray();
+        var listed = await r.TryCallAsync("ListAliases", new ListAliasesRequest { DbName = db, CollectionName = collection },
+            r.Service.ListAliases).ConfigureAwait(false);
+        if (Succeeded(listed.Status, problems))
+        {
+            foreach (var alias in listed.Aliases)
+            {
+                aliases.Add(alias);
+            }
+        }
+        if (problems.Count > 0)
+        {
+            r.Extra["message"] = string.Join("; ", problems);
+        }
+        return DescribeJson(described, load, indexes, aliases);
+    }
+
+    /// <summary>The REST <c>describe</c> data of a collection.</summary>
+    internal static JsonObject DescribeJson(DescribeCollectionResponse described, string load, JsonArray indexes, JsonArray aliases)
+    {
+        var schema = described.Schema ?? new WireSchema();
+        return new JsonObject
+        {
+            ["collectionName"] = described.CollectionName.Length > 0 ? described.CollectionName : schema.Name,
+            ["collectionID"] = described.CollectionID,
+            ["description"] = schema.Description,
+            ["autoId"] = schema.Fields.FirstOrDefault(f => f.IsPrimaryKey)?.AutoID ?? false,
+            ["fields"] = new JsonArray(schema.Fields.Where(f => !f.IsDynamic && f.Name != RestRows.MetaFieldName)
+                .Select(f => (JsonNode?)RestSchema.FieldJson(f)).ToArray()),
+            ["functions"] = new JsonArray(schema.Functions.Select(f => (JsonNode?)new JsonObject
+            {
+                ["name"] = f.Name,
+                ["description"] = f.Description,
+                ["type"] = RestSchema.EnumName(f.Type),
+                ["id"] = f.Id,
+                ["inputFieldNames"] = new JsonArray(f.InputFieldNames.Select(n => (JsonNode?)n).ToArray()),
+                ["outputFieldNames"] = new JsonArray(f.OutputFieldNames.Select(n => (JsonNode?)n).ToArray()),
+                ["params"] = RestSchema.Pairs(f.Params),
+            }).ToArray()),
+            ["aliases"] = aliases,
+            ["indexes"] = indexes,
+            ["load"] = load,
+            ["shardsNum"] = described.ShardsNum,
+            ["partitionsNum"] = described.NumPartitions,
+            ["consistencyLevel"] = RestSchema.EnumName(described.ConsistencyLevel),
+            ["enableDynamicField"] = schema.EnableDynamicField,
+            ["properties"] = RestSchema.Pairs(described.Properties),
+        };
+    }
+
+    private static bool Succeeded(Status? status, List<string> problems)
+    {
+        if (status is null || status.Code == MilvusCode.Success)
+        {
+            return true;
+        }
+        problems.Add(status.Reason);
+        return false;
+    }
+
+    private static async Task<JsonNode?> ListCollectionsAsync(RestRequest r)
+    {
+        var listed = await r.CallAsync("ShowCollections", new ShowCollectionsRequest { DbName = r.DatabaseOrDefault },
+            r.Service.ShowCollections).ConfigureAwait(false);
+        return Strings(listed.CollectionNames);
+    }
+
+    private static async Task<JsonNode?> HasCollectionAsync(RestRequest r)
+    {
+        var has = await r.CallAsync("HasCollection",
+            new HasCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName") },
+            r.Service.HasCollection).ConfigureAwait(false);
+        return new JsonObject { ["has"] = has.Value };
+    }
+
+    private static async Task<JsonNode?> DropCollectionAsync(RestRequest r)
+    {
+        await r.CallAsync("DropCollection",
+            new DropCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName") },
+            r.Service.DropCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> RenameCollectionAsync(RestRequest r)
+    {
+        var request = new RenameCollectionRequest
+        {
+            DbName = r.DatabaseOrDefault,
+            OldName = r.RequiredString("collectionName"),
+            NewName = r.RequiredString("newCollectionName"),
+        };
+        var newDb = r.OptionalString("newDbName");
+        request.NewDBName = string.IsNullOrEmpty(newDb) ? request.DbName : newDb;
+        await r.CallAsync("RenameCollection", request, r.Service.RenameCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> CollectionStatsAsync(RestRequest r)
+    {
+        var stats = await r.CallAsync("GetCollectionStatistics",
+            new GetCollectionStatisticsRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName") },
+            r.Service.GetCollectionStatistics).ConfigureAwait(false);
+        return RowCount(stats.Stats);
+    }
+
+    /// <summary><c>{"rowCount": n}</c> from statistics pairs.</summary>
+    private static JsonObject RowCount(IEnumerable<KeyValuePair> stats) => new()
+    {
+        ["rowCount"] = long.TryParse(stats.FirstOrDefault(s => s.Key == "row_count")?.Value,
+            System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var rows) ? rows : 0,
+    };
+
+    private static async Task<JsonNode?> LoadStateAsync(RestRequest r)
+    {
+        var collection = r.RequiredString("collectionName");
+        var partitions = r.OptionalStrings("partitionNames") ?? [];
+        var state = await r.CallAsync("GetLoadState",
+            new GetLoadStateRequest { DbName = r.DatabaseOrDefault, CollectionName = collection, PartitionNames = { partitions } },
+            r.Service.GetLoadState).ConfigureAwait(false);
+        switch (state.State)
+        {
+            case LoadState.NotExist:
+                throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]");
+            case LoadState.NotLoad:
+                return new JsonObject { ["loadState"] = RestSchema.EnumName(state.State) };
+        }
+        var progress = await r.TryCallAsync("GetLoadingProgress",
+            new GetLoadingProgressRequest { DbName = r.DatabaseOrDefault, CollectionName = collection, PartitionNames = { partitions } },
+            r.Service.GetLoadingProgress).ConfigureAwait(false);
+        var problems = new List<string>();
+        var percent = Succeeded(progress.Status, problems) ? progress.Progress : -1;
+        if (problems.Count > 0)
+        {
+            r.Extra["message"] = string.Join("; ", problems);
+        }
+        return new JsonObject
+        {
+            ["loadState"] = RestSchema.EnumName(percent >= 100 ? LoadState.Loaded : LoadState.Loading),
+            ["loadProgress"] = percent,
+        };
+    }
+
+    private static async Task<JsonNode?> LoadCollectionAsync(RestRequest r)
+    {
+        await r.CallAsync("LoadCollection",
+            new LoadCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName") },
+            r.Service.LoadCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> ReleaseCollectionAsync(RestRequest r)
+    {
+        await r.CallAsync("ReleaseCollection",
+            new ReleaseCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName") },
+            r.Service.ReleaseCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> FlushAsync(RestRequest r)
+    {
+        await r.CallAsync("Flush",
+            new FlushRequest { DbName = r.DatabaseOrDefault, CollectionNames = { r.RequiredString("collectionName") } },
+            r.Service.Flush).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> AlterCollectionPropertiesAsync(RestRequest r)
+    {
+        var properties = r.OptionalObject("properties") ?? throw RestRequest.Missing("properties", "object");
+        await r.CallAsync("AlterCollection",
+            new AlterCollectionRequest
+            {
+                DbName = r.DatabaseOrDefault,
+                CollectionName = r.RequiredString("collectionName"),
+                Properties = { RestSchema.ToPairs(properties) },
+            },
+            r.Service.AlterCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> DropCollectionPropertiesAsync(RestRequest r)
+    {
+        var keys = r.OptionalStrings("propertyKeys") ?? throw RestRequest.Missing("propertyKeys", "list of strings");
+        await r.CallAsync("AlterCollection",
+            new AlterCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName"), DeleteKeys = { keys } },
+            r.Service.AlterCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>A JSON array of strings.</summary>
+    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
+}
