@@ -65,6 +65,7 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton<ICallObserver, NoCallObserver>();
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
+            builder.Services.AddSingleton<LoadStates>();
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();
