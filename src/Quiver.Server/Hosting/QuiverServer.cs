@@ -30,6 +30,9 @@ public sealed class QuiverServer : IAsyncDisposable
     /// <summary>The engine the server runs on.</summary>
     public QuiverEngine Engine { get; }
 
+    /// <summary>The server's services (for tests and in-process hosts that need one, e.g. <see cref="LoadStates"/>).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
     public int Port { get; }
 
