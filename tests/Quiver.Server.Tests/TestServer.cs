@@ -9,9 +9,9 @@ namespace Quiver.Server.Tests;
 /// HTTP/1.1 client for REST. Dispose stops the server and deletes the folder.</summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private readonly TempFolder _folder;
+    private readonly TempFolder? _folder;
 
-    private TestServer(TempFolder folder, QuiverServer server)
+    private TestServer(TempFolder? folder, QuiverServer server)
     {
         _folder = folder;
         Server = server;
@@ -28,7 +28,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public string DataPath => _folder.Path;
+    public string DataPath => _folder?.Path ?? Server.Engine.Path;
 
     public static async Task<TestServer> StartAsync(Action<ServerOptions>? configure = null)
     {
@@ -46,11 +46,14 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A server over an existing folder the caller owns (for restart tests); dispose leaves the folder.</summary>
+    public static async Task<TestServer> StartOnAsync(ServerOptions options) => new(null, await QuiverServer.StartAsync(options));
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
         Channel.Dispose();
         await Server.DisposeAsync();
-        _folder.Dispose();
+        _folder?.Dispose();
     }
 }

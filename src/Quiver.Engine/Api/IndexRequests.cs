@@ -16,7 +16,8 @@ public sealed record IndexDefinition
     /// <summary>Index name; default the field name.</summary>
     public string? IndexName { get; init; }
 
-    /// <summary>L2, IP or COSINE; must match the field's metric when given. Default the field's metric.</summary>
+    /// <summary>L2, IP or COSINE; must match the field's metric when given, unless the field has
+    /// <see cref="FieldSchema.MetricFromIndex"/> (then the index sets the field's metric). Default the field's metric.</summary>
     public MetricType? Metric { get; init; }
 
     /// <summary>Build parameters by Milvus name (<c>M</c>, <c>efConstruction</c>, <c>nlist</c>, <c>m</c>, <c>nbits</c>,
@@ -42,6 +43,9 @@ public sealed record IndexInfo
 {
     /// <summary>Index name.</summary>
     public required string IndexName { get; init; }
+
+    /// <summary>Id of the index, unique in the data folder; a re-created index gets a new one.</summary>
+    public long Id { get; init; }
 
     /// <summary>Indexed field.</summary>
     public required string FieldName { get; init; }
@@ -106,7 +110,7 @@ internal static class IndexDefinitionExtensions
         }
 
         var metric = d.Metric ?? field.Metric;
-        if (metric != field.Metric)
+        if (metric != field.Metric && !field.MetricFromIndex)
         {
             Throw.Invalid($"create index: metric_type {metric} does not match field '{field.Name}', which uses {field.Metric}");
         }

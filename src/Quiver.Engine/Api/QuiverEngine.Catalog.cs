@@ -28,7 +28,7 @@ public sealed partial class QuiverEngine
             }
 
             await PersistManifestAsync(
-                new CatalogChange { Databases = [.. _databases, new DatabaseMeta { Id = AllocateId(), Name = name }] },
+                new CatalogChange { Databases = [.. _databases, new DatabaseMeta { Id = AllocateId(), Name = name, CreatedTimestamp = _host.Clock.Next() }] },
                 cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -77,6 +77,7 @@ public sealed partial class QuiverEngine
                 Throw.Exists($"collection '{name}' already exists in database '{database}'");
             }
 
+            RefuseAliasName(database, name);
             var ts = _host.Clock.Next();
             var meta = new CollectionMeta
             {
@@ -121,7 +122,12 @@ public sealed partial class QuiverEngine
     {
         await WithCatalogAsync(async () =>
         {
-            var shard = Require(database, name);
+            var shard = RequireByName(database, name, "drop");
+            if (AliasesOf(shard) is { Count: > 0 } aliases)
+            {
+                Throw.Invalid($"collection '{name}' has aliases ({string.Join(", ", aliases)}); drop them before the collection");
+            }
+
             await PersistManifestAsync(
                 new CatalogChange
                 {
@@ -145,7 +151,7 @@ public sealed partial class QuiverEngine
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(FindShard(database ?? CatalogNames.DefaultDatabase, name) is not null);
+        return Task.FromResult(Resolve(database ?? CatalogNames.DefaultDatabase, name) is not null);
     }
 
     /// <summary>Names of the collections in a database, in creation order.</summary>
@@ -177,6 +183,7 @@ public sealed partial class QuiverEngine
             SealedSegments = sealedCount,
             GrowingSegments = growing,
             Properties = meta.Properties,
+            Aliases = AliasesOf(shard),
         });
     }
 
@@ -186,12 +193,18 @@ public sealed partial class QuiverEngine
         SchemaValidator.ValidateName(newName, "collection");
         await WithCatalogAsync(async () =>
         {
-            var shard = Require(database, name);
+            var shard = RequireByName(database, name, "rename");
             newDatabase ??= shard.Meta.Database;
             RequireDatabase(newDatabase);
             if (FindShard(newDatabase, newName) is not null)
             {
                 Throw.Exists($"collection '{newName}' already exists in database '{newDatabase}'");
+            }
+
+            RefuseAliasName(newDatabase, newName);
+            if (newDatabase != shard.Meta.Database && AliasesOf(shard) is { Count: > 0 } aliases)
+            {
+                Throw.Invalid($"collection '{name}' has aliases ({string.Join(", ", aliases)}); drop them before moving it to database '{newDatabase}'");
             }
 
             await shard.RenameAsync(newDatabase, newName, cancellationToken).ConfigureAwait(false);
@@ -265,11 +278,44 @@ public sealed partial class QuiverEngine
     /// <summary>The shard of a collection, for tools in this repository (benchmarks, tests) that look below the API.</summary>
     internal Shard ShardOf(string name, string? database = null) => Require(database, name);
 
+    /// <summary>The shard of a collection named by its name or an alias, or null.</summary>
+    private Shard? Resolve(string database, string name)
+    {
+        if (FindShard(database, name) is { } shard)
+        {
+            return shard;
+        }
+
+        var db = _databases.FirstOrDefault(d => d.Name == database);
+        if (db is null || !db.Aliases.TryGetValue(name, out var id))
+        {
+            return null;
+        }
+
+        lock (_shards)
+        {
+            return _shards.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>Like <see cref="Require"/>, for calls that take the collection's own name only (Milvus refuses to drop or
+    /// rename a collection through an alias).</summary>
+    private Shard RequireByName(string? database, string name, string action)
+    {
+        var shard = Require(database, name);
+        if (shard.Meta.Name != name)
+        {
+            Throw.Invalid($"cannot {action} collection '{shard.Meta.Name}' through its alias '{name}'; use the collection name");
+        }
+
+        return shard;
+    }
+
     private Shard Require(string? database, string name)
     {
         ThrowIfDisposed();
         database ??= CatalogNames.DefaultDatabase;
-        var shard = FindShard(database, name);
+        var shard = Resolve(database, name);
         if (shard is null)
         {
             RequireDatabase(database);

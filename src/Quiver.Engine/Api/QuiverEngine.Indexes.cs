@@ -73,6 +73,7 @@ public sealed partial class QuiverEngine
             list.Add(new IndexInfo
             {
                 IndexName = meta.Name,
+                Id = meta.Id,
                 FieldName = meta.FieldName,
                 IndexType = meta.IndexType,
                 Metric = meta.Metric,

@@ -181,4 +181,7 @@ public sealed record CollectionInfo
 
     /// <summary>Collection properties.</summary>
     public required IReadOnlyDictionary<string, string> Properties { get; init; }
+
+    /// <summary>The collection's aliases, sorted.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
 }

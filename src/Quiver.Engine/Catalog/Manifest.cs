@@ -29,7 +29,13 @@ internal sealed record DatabaseMeta
 
     public required string Name { get; init; }
 
+    /// <summary>Creation timestamp (hybrid clock); 0 for databases created before it was recorded, and for default.</summary>
+    public long CreatedTimestamp { get; init; }
+
     public Dictionary<string, string> Properties { get; init; } = [];
+
+    /// <summary>Aliases of the database's collections: alias name to collection id (so a rename keeps them).</summary>
+    public Dictionary<string, long> Aliases { get; init; } = [];
 }
 
 internal sealed record PartitionMeta

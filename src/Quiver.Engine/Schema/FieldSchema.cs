@@ -36,6 +36,13 @@ public sealed record FieldSchema
     /// Fixed at creation because it decides what input is valid (zero vectors under cosine).</summary>
     public MetricType Metric { get; init; } = MetricType.Cosine;
 
+    /// <summary>True when the field's index chooses its metric, as in Milvus, whose schemas carry no metric: creating an
+    /// index on the field while it has none sets <see cref="Metric"/> to the index's metric_type (durably). Until then,
+    /// and after the index is dropped, <see cref="Metric"/> stays what it last was; inserts refuse zero vectors only while
+    /// it is COSINE, and binding COSINE is refused while the field holds a zero vector. Default false: the metric is fixed
+    /// at creation and an index must match it.</summary>
+    public bool MetricFromIndex { get; init; }
+
     /// <summary>Array element type.</summary>
     public DataType? ElementType { get; init; }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Quiver.Catalog;
 using Quiver.Indexing;
 using Quiver.Segments;
+using Quiver.Writes;
 
 namespace Quiver.Shards;
 
@@ -47,7 +48,16 @@ internal sealed partial class Shard
             }
 
             Fs.CreateDirectory(IndexFolder);
-            await PersistMetaAsync(Meta with { Indexes = [.. Meta.Indexes, index] }, cancellationToken).ConfigureAwait(false);
+            var fieldIndex = Schema.IndexOf(index.FieldName);
+            var field = Schema.Fields[fieldIndex];
+            if (field.Metric == index.Metric)
+            {
+                await PersistMetaAsync(Meta with { Indexes = [.. Meta.Indexes, index] }, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await BindMetricAsync(fieldIndex, index, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -55,6 +65,86 @@ internal sealed partial class Shard
         }
 
         ScheduleIndexWork();
+    }
+
+    /// <summary>Records <paramref name="index"/> and sets its field's metric to the index's (the field has
+    /// <see cref="FieldSchema.MetricFromIndex"/> and no index; the caller holds the maintenance gate). Writes are held
+    /// off meanwhile so that no zero vector slips in between the check and the new schema. Rows are stored as given
+    /// (never normalized) and index files are named by index id, so nothing on disk depends on the old metric.</summary>
+    private async Task BindMetricAsync(int fieldIndex, IndexMeta index, CancellationToken cancellationToken)
+    {
+        var field = Schema.Fields[fieldIndex];
+        if (!field.MetricFromIndex)
+        {
+            Throw.Invalid($"create index: metric_type {index.Metric} does not match field '{field.Name}', which uses {field.Metric}");
+        }
+
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            if (index.Metric == MetricType.Cosine)
+            {
+                RefuseStoredZeroVectors(fieldIndex);
+            }
+
+            var schema = Schema with { Fields = Schema.Fields.SetItem(fieldIndex, field with { Metric = index.Metric }) };
+            await PersistMetaAsync(Meta with { Schema = schema, Indexes = [.. Meta.Indexes, index] }, cancellationToken).ConfigureAwait(false);
+            Schema = schema;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>COSINE cannot compare a zero vector, so binding it is refused while any stored row (deleted ones too:
+    /// index builds read every row of a segment) has one; the error names the first such row's primary key.</summary>
+    private void RefuseStoredZeroVectors(int fieldIndex)
+    {
+        using var view = AcquireView([]);
+        var pk = Schema.IndexOf(Schema.PrimaryKey.Name);
+        foreach (var snap in view.Segments)
+        {
+            var norms = snap.Vectors[fieldIndex].SquaredNorms;
+            for (var row = 0; row < snap.RowCount; row++)
+            {
+                if (norms[row] == 0f)
+                {
+                    var key = snap.Segment.Extract([row], includeVectors: false).Key(0);
+                    Throw.Invalid($"create index: field '{Schema.Fields[fieldIndex].Name}' holds a zero vector (primary key {key}), " +
+                        "which COSINE cannot compare; delete it and compact, or use L2 or IP");
+                }
+            }
+        }
+    }
+
+    /// <summary>Under the write gate: refuses a batch validated against an older schema whose zero vectors the current
+    /// one (a field just bound to COSINE) does not accept.</summary>
+    private void RefuseZeroVectorsIfRebound(RowBatch batch)
+    {
+        if (ReferenceEquals(batch.Schema, Schema))
+        {
+            return;
+        }
+
+        for (var f = 0; f < Schema.Fields.Length; f++)
+        {
+            if (Schema.Fields[f] is not { IsVector: true, Metric: MetricType.Cosine } field || batch.Schema.Fields[f].Metric == MetricType.Cosine)
+            {
+                continue;
+            }
+
+            var dim = field.Dimension!.Value;
+            var vectors = batch.Columns[f].Vectors!;
+            for (var row = 0; row < batch.Count; row++)
+            {
+                if (batch.Columns[f].Nulls?[row] != true && Distance.VectorMath.SquaredNorm(vectors.AsSpan(row * dim, dim)) == 0f)
+                {
+                    Throw.Invalid($"insert rejected, nothing written: row {row}: field '{field.Name}': zero vector cannot be compared under COSINE");
+                }
+            }
+        }
     }
 
     /// <summary>Drops an index: durably from the metadata, then from every segment (searches already using it finish

@@ -631,6 +631,32 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>Sets and removes collection properties durably (metadata only).</summary>
+    public async Task AlterPropertiesAsync(IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var properties = new Dictionary<string, string>(Meta.Properties, StringComparer.Ordinal);
+            foreach (var key in remove)
+            {
+                properties.Remove(key);
+            }
+
+            foreach (var (key, value) in set)
+            {
+                properties[key] = value;
+            }
+
+            await PersistMetaAsync(Meta with { Properties = properties }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
     /// <summary>Renames the collection (metadata only).</summary>
     public async Task RenameAsync(string database, string name, CancellationToken cancellationToken)
     {

@@ -40,6 +40,7 @@ internal sealed partial class Shard
                 // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
                 // so that on replay an unknown partition always means "dropped after this record was applied".
                 partitionId = ResolvePartition(partition);
+                RefuseZeroVectorsIfRebound(batch);
                 if (!upsert)
                 {
                     RefuseExistingKeys(batch);

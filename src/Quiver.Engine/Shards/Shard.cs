@@ -43,7 +43,9 @@ internal sealed partial class Shard : IAsyncDisposable
         _appliedTs = 0;
     }
 
-    public CollectionSchema Schema { get; }
+    /// <summary>The schema. Replaced only when an index binds the metric of a <see cref="FieldSchema.MetricFromIndex"/>
+    /// field (same layout, another metric), under both gates.</summary>
+    public CollectionSchema Schema { get; private set; }
 
     public long CollectionId => Meta.Id;
 

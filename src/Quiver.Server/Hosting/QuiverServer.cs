@@ -31,6 +31,9 @@ public sealed class QuiverServer : IAsyncDisposable
     /// <summary>The engine the server runs on.</summary>
     public QuiverEngine Engine { get; }
 
+    /// <summary>The server's services (for tests and in-process hosts that need one, e.g. <see cref="LoadStates"/>).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
     public int Port { get; }
 
@@ -66,6 +69,7 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton<ICallObserver, NoCallObserver>();
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
+            builder.Services.AddSingleton<LoadStates>();
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();

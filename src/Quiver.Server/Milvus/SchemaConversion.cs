@@ -1,0 +1,225 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using Google.Protobuf;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using Proto = Quiver.Protocol.Schema;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>Converts Milvus's <c>schema.CollectionSchema</c> to the engine's schema and back. Field ids are not stored:
+/// the engine keeps fields in declaration order, and Milvus numbers user fields from 100, so field i is 100 + i (the
+/// dynamic field <c>$meta</c> last). Vector fields are created with <see cref="FieldSchema.MetricFromIndex"/>, since a
+/// Milvus schema carries no metric: the field's first index sets it.</summary>
+internal static class SchemaConversion
+{
+    /// <summary>Milvus's id of the first user field.</summary>
+    public const long FirstFieldId = 100;
+
+    /// <summary>The engine schema of a serialized <c>schema.CollectionSchema</c>; throws <see cref="MilvusException"/>
+    /// (ParameterInvalid) naming the field for what the engine cannot hold.</summary>
+    public static CollectionSchema FromProto(ByteString serialized, string collection)
+    {
+        Proto.CollectionSchema schema;
+        try
+        {
+            schema = Proto.CollectionSchema.Parser.ParseFrom(serialized);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Invalid($"collection '{collection}': schema is not a valid schema.CollectionSchema: {e.Message}");
+        }
+
+        if (schema.Functions.Count > 0)
+        {
+            throw Invalid($"collection '{collection}': Quiver does not support schema functions (function '{schema.Functions[0].Name}', {schema.Functions[0].Type})");
+        }
+
+        if (schema.StructArrayFields.Count > 0)
+        {
+            throw Invalid($"collection '{collection}': Quiver does not support struct array fields ('{schema.StructArrayFields[0].Name}')");
+        }
+
+        var fields = ImmutableArray.CreateBuilder<FieldSchema>(schema.Fields.Count);
+        var dynamic = schema.EnableDynamicField;
+        foreach (var f in schema.Fields)
+        {
+            if (f.IsDynamic)
+            {
+                // Clients may send the hidden $meta field themselves; it only means "dynamic fields on".
+                dynamic = true;
+                continue;
+            }
+
+#pragma warning disable CS0612 // the schema-level autoID is deprecated, yet older clients still set it
+            fields.Add(FieldFromProto(f, schema.AutoID));
+#pragma warning restore CS0612
+        }
+
+        return new CollectionSchema { Fields = fields.ToImmutable(), EnableDynamicField = dynamic, Description = schema.Description };
+    }
+
+    private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId)
+    {
+        if (f.IsPartitionKey)
+        {
+            throw Invalid($"field '{f.Name}': Quiver does not support partition keys; use partitions by name");
+        }
+
+        if (f.IsClusteringKey)
+        {
+            throw Invalid($"field '{f.Name}': Quiver does not support clustering keys");
+        }
+
+        if (f.IsFunctionOutput)
+        {
+            throw Invalid($"field '{f.Name}': Quiver does not support function output fields");
+        }
+
+        var type = ToEngineType(f.DataType, f.Name, "data_type");
+        var typeParams = f.TypeParams.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        DataType? element = null;
+        if (type == DataType.Array)
+        {
+            element = ToEngineType(f.ElementType, f.Name, "element_type");
+        }
+
+        var field = new FieldSchema
+        {
+            Name = f.Name,
+            DataType = type,
+            IsPrimaryKey = f.IsPrimaryKey,
+            AutoId = f.IsPrimaryKey && (f.AutoID || schemaAutoId),
+            Description = f.Description,
+            Nullable = f.Nullable,
+            ElementType = element,
+            Dimension = type == DataType.FloatVector ? IntParam(typeParams, "dim", f.Name) : null,
+            MaxLength = type == DataType.VarChar || element == DataType.VarChar ? IntParam(typeParams, "max_length", f.Name) : null,
+            MaxCapacity = type == DataType.Array ? IntParam(typeParams, "max_capacity", f.Name) : null,
+            MetricFromIndex = type == DataType.FloatVector,
+            // Until an index chooses, L2: it accepts every finite vector, as Milvus does before indexing.
+            Metric = type == DataType.FloatVector ? MetricType.L2 : MetricType.Cosine,
+            DefaultValue = f.DefaultValue is { } dv && dv.DataCase != Proto.ValueField.DataOneofCase.None ? DefaultFromProto(dv, f.Name) : null,
+        };
+        return field;
+    }
+
+    private static DataType ToEngineType(Proto.DataType type, string field, string what) => type switch
+    {
+        Proto.DataType.Bool => DataType.Bool,
+        Proto.DataType.Int8 => DataType.Int8,
+        Proto.DataType.Int16 => DataType.Int16,
+        Proto.DataType.Int32 => DataType.Int32,
+        Proto.DataType.Int64 => DataType.Int64,
+        Proto.DataType.Float => DataType.Float,
+        Proto.DataType.Double => DataType.Double,
+        Proto.DataType.VarChar or Proto.DataType.String => DataType.VarChar,
+        Proto.DataType.Array => DataType.Array,
+        Proto.DataType.Json => DataType.Json,
+        Proto.DataType.FloatVector => DataType.FloatVector,
+        _ => throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
+            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON and FloatVector are)"),
+    };
+
+    private static int? IntParam(Dictionary<string, string> typeParams, string key, string field)
+    {
+        if (!typeParams.TryGetValue(key, out var text))
+        {
+            return null; // the engine's validator names the missing parameter
+        }
+
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid($"field '{field}': type param {key} '{text}' is not an integer");
+    }
+
+    private static JsonElement DefaultFromProto(Proto.ValueField value, string field) => value.DataCase switch
+    {
+        Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(value.BoolData),
+        Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(value.IntData),
+        Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(value.LongData),
+        Proto.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(value.FloatData),
+        Proto.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(value.DoubleData),
+        Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(value.StringData),
+        _ => throw Invalid($"field '{field}': default_value of kind {value.DataCase} is not supported"),
+    };
+
+    /// <summary>The Milvus schema of an engine schema, with field ids, type params and the dynamic field.</summary>
+    public static Proto.CollectionSchema ToProto(string collection, CollectionSchema schema, string database)
+    {
+        var result = new Proto.CollectionSchema
+        {
+            Name = collection,
+            Description = schema.Description,
+            EnableDynamicField = schema.EnableDynamicField,
+            DbName = database,
+        };
+        for (var i = 0; i < schema.Fields.Length; i++)
+        {
+            result.Fields.Add(FieldToProto(schema.Fields[i], FirstFieldId + i));
+        }
+
+        if (schema.EnableDynamicField)
+        {
+            result.Fields.Add(new Proto.FieldSchema
+            {
+                FieldID = FirstFieldId + schema.Fields.Length,
+                Name = CollectionSchema.DynamicFieldName,
+                DataType = Proto.DataType.Json,
+                IsDynamic = true,
+                Description = "dynamic schema",
+            });
+        }
+
+        return result;
+    }
+
+    private static Proto.FieldSchema FieldToProto(FieldSchema f, long id)
+    {
+        var p = new Proto.FieldSchema
+        {
+            FieldID = id,
+            Name = f.Name,
+            IsPrimaryKey = f.IsPrimaryKey,
+            AutoID = f.AutoId,
+            Description = f.Description,
+            DataType = (Proto.DataType)(int)f.DataType,
+            Nullable = f.Nullable,
+        };
+        if (f.ElementType is { } element)
+        {
+            p.ElementType = (Proto.DataType)(int)element;
+        }
+
+        AddParam(p, "dim", f.Dimension);
+        AddParam(p, "max_length", f.MaxLength);
+        AddParam(p, "max_capacity", f.MaxCapacity);
+        if (f.DefaultValue is { } dv)
+        {
+            p.DefaultValue = DefaultToProto(f.DataType, dv);
+        }
+
+        return p;
+    }
+
+    private static void AddParam(Proto.FieldSchema p, string key, int? value)
+    {
+        if (value is { } v)
+        {
+            p.TypeParams.Add(new KeyValuePair { Key = key, Value = v.ToString(CultureInfo.InvariantCulture) });
+        }
+    }
+
+    private static Proto.ValueField DefaultToProto(DataType type, JsonElement value) => type switch
+    {
+        DataType.Bool => new() { BoolData = value.GetBoolean() },
+        DataType.Int8 or DataType.Int16 or DataType.Int32 => new() { IntData = value.GetInt32() },
+        DataType.Int64 => new() { LongData = value.GetInt64() },
+        DataType.Float => new() { FloatData = value.GetSingle() },
+        DataType.Double => new() { DoubleData = value.GetDouble() },
+        DataType.VarChar => new() { StringData = value.GetString() ?? "" },
+        _ => new() { StringData = value.GetRawText() },
+    };
+
+    private static MilvusException Invalid(string reason) => new(MilvusCode.ParameterInvalid, reason);
+}
