@@ -1,0 +1,210 @@
+using System.Globalization;
+using System.Text.Json;
+using Google.Protobuf.Collections;
+
+namespace Quiver.Server.Milvus.Data;
+
+/// <summary>A search's settings as read from Milvus's <c>search_params</c> key-value pairs.</summary>
+internal sealed record SearchSettings
+{
+    /// <summary><c>anns_field</c>; null to let the engine pick the only vector field.</summary>
+    public string? AnnsField { get; init; }
+
+    /// <summary><c>topk</c> (the SDK's <c>limit</c>); Milvus's default is 10.</summary>
+    public int TopK { get; init; } = 10;
+
+    /// <summary><c>offset</c>.</summary>
+    public int Offset { get; init; }
+
+    /// <summary><c>metric_type</c>; null when empty (the field's metric).</summary>
+    public MetricType? Metric { get; init; }
+
+    /// <summary><c>round_decimal</c>; -1 means no rounding.</summary>
+    public int RoundDecimal { get; init; } = -1;
+
+    /// <summary><c>radius</c> (range search).</summary>
+    public double? Radius { get; init; }
+
+    /// <summary><c>range_filter</c> (range search).</summary>
+    public double? RangeFilter { get; init; }
+
+    /// <summary><c>group_by_field</c>.</summary>
+    public string? GroupByField { get; init; }
+
+    /// <summary><c>group_size</c>; default 1.</summary>
+    public int GroupSize { get; init; } = 1;
+
+    /// <summary><c>strict_group_size</c>: accepted; the engine fills groups as far as the data allows either way.</summary>
+    public bool StrictGroupSize { get; init; }
+
+    /// <summary><c>ignore_growing</c>: accepted and ignored (every segment is searched; see docs/server-data.md).</summary>
+    public bool IgnoreGrowing { get; init; }
+
+    /// <summary>Index parameters passed to the engine (<c>ef</c>, <c>nprobe</c>, <c>search_k</c>, <c>refine_k</c>).</summary>
+    public Dictionary<string, string> IndexParams { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Search iterator v2 (<c>iterator</c> and <c>search_iter_v2</c> true).</summary>
+    public bool IteratorV2 { get; init; }
+
+    /// <summary><c>search_iter_batch_size</c>.</summary>
+    public int? IteratorBatchSize { get; init; }
+
+    /// <summary><c>search_iter_last_bound</c>: the score of the last hit the previous page returned.</summary>
+    public float? IteratorLastBound { get; init; }
+
+    /// <summary><c>search_iter_id</c>: the token the previous page returned.</summary>
+    public string? IteratorToken { get; init; }
+}
+
+/// <summary>
+/// Reads Milvus search parameters. The Node SDK sends <c>anns_field</c>, <c>topk</c>, <c>offset</c>,
+/// <c>metric_type</c>, <c>ignore_growing</c>, <c>params</c> (the user's params object as JSON text), the group-by keys
+/// when set, and every key of the params object again as its own pair (<c>ef</c>, <c>radius</c>, ...). Values in the
+/// <c>params</c> JSON win over the flattened copies. Unknown keys are ignored as Milvus ignores them.
+/// </summary>
+internal static class SearchParamsParser
+{
+    private static readonly string[] _indexParamNames = ["ef", "nprobe", "search_k", "refine_k"];
+
+    /// <summary>Parses <paramref name="pairs"/>. Throws <see cref="MilvusException"/> (ParameterInvalid) naming the key
+    /// and value that cannot be read.</summary>
+    public static SearchSettings Parse(RepeatedField<Protocol.Common.KeyValuePair> pairs)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? paramsJson = null;
+        foreach (var pair in pairs)
+        {
+            if (pair.Key == "params")
+            {
+                paramsJson = pair.Value;
+            }
+            else
+            {
+                values[pair.Key] = pair.Value;
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(paramsJson))
+        {
+            MergeParamsJson(paramsJson, values);
+        }
+
+        var indexParams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in _indexParamNames)
+        {
+            if (values.TryGetValue(name, out var v) && v.Length > 0)
+            {
+                indexParams[name] = v;
+            }
+        }
+
+        var iterator = Bool(values, "iterator") && Bool(values, "search_iter_v2");
+        return new SearchSettings
+        {
+            AnnsField = NonEmpty(values, "anns_field"),
+            TopK = Int(values, "topk") ?? Int(values, "limit") ?? 10,
+            Offset = Int(values, "offset") ?? 0,
+            Metric = NonEmpty(values, "metric_type") is { } m ? ParseMetric(m) : null,
+            RoundDecimal = Int(values, "round_decimal") ?? -1,
+            Radius = Double(values, "radius"),
+            RangeFilter = Double(values, "range_filter"),
+            GroupByField = NonEmpty(values, "group_by_field"),
+            GroupSize = Int(values, "group_size") ?? 1,
+            StrictGroupSize = Bool(values, "strict_group_size"),
+            IgnoreGrowing = Bool(values, "ignore_growing"),
+            IndexParams = indexParams,
+            IteratorV2 = iterator,
+            IteratorBatchSize = Int(values, "search_iter_batch_size"),
+            IteratorLastBound = Double(values, "search_iter_last_bound") is { } b ? (float)b : null,
+            IteratorToken = NonEmpty(values, "search_iter_id"),
+        };
+    }
+
+    /// <summary>Milvus's metric names for dense float vectors.</summary>
+    public static MetricType ParseMetric(string name) => name.Trim().ToUpperInvariant() switch
+    {
+        "L2" => MetricType.L2,
+        "IP" => MetricType.IP,
+        "COSINE" => MetricType.Cosine,
+        _ => throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"metric type {name} is not supported for FloatVector fields: use L2, IP or COSINE"),
+    };
+
+    /// <summary>Milvus's name of a metric.</summary>
+    public static string MetricName(MetricType metric) => metric switch
+    {
+        MetricType.L2 => "L2",
+        MetricType.IP => "IP",
+        _ => "COSINE",
+    };
+
+    private static void MergeParamsJson(string json, Dictionary<string, string> values)
+    {
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: 'params' is not valid JSON: {e.Message}");
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: 'params' must be a JSON object, got {root.ValueKind}");
+        }
+
+        foreach (var p in root.EnumerateObject())
+        {
+            values[p.Name] = p.Value.ValueKind switch
+            {
+                JsonValueKind.String => p.Value.GetString()!,
+                JsonValueKind.Null => "",
+                _ => p.Value.GetRawText(),
+            };
+        }
+    }
+
+    private static string? NonEmpty(Dictionary<string, string> values, string key) =>
+        values.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+
+    private static bool Bool(Dictionary<string, string> values, string key) =>
+        NonEmpty(values, key) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
+
+    private static int? Int(Dictionary<string, string> values, string key)
+    {
+        if (NonEmpty(values, key) is not { } v)
+        {
+            return null;
+        }
+
+        if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l))
+        {
+            return l is >= int.MinValue and <= int.MaxValue
+                ? (int)l
+                : throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: {key} {v} is out of range");
+        }
+
+        // JSON numbers such as 10.0 arrive from some clients for integer settings.
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue)
+        {
+            return (int)d;
+        }
+
+        throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: {key} must be an integer, got '{v}'");
+    }
+
+    private static double? Double(Dictionary<string, string> values, string key)
+    {
+        if (NonEmpty(values, key) is not { } v)
+        {
+            return null;
+        }
+
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+            ? d
+            : throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: {key} must be a number, got '{v}'");
+    }
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using Google.Protobuf.Collections;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+using Quiver.Protocol.Schema;
+using Quiver.Server.Milvus.Data;
+using EngineMutation = Quiver.MutationResult;
+using EngineQuery = Quiver.QueryRequest;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>Data writes and filter reads: Insert, Upsert, Delete, Query. See docs/server-data.md.</summary>
+internal sealed partial class MilvusGrpcService
+{
+    /// <summary>Milvus's largest offset + limit of a query (its <c>quota.maxQueryResultWindow</c> default).</summary>
+    internal const int MaxQueryResultWindow = 16_384;
+
+    /// <inheritdoc />
+    public override Task<Protocol.Milvus.MutationResult> Insert(InsertRequest request, ServerCallContext context) =>
+        WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: false, context);
+
+    /// <inheritdoc />
+    public override Task<Protocol.Milvus.MutationResult> Upsert(UpsertRequest request, ServerCallContext context)
+    {
+        if (request.PartialUpdate || request.FieldOps.Count > 0)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                "upsert: partial_update and field_ops are not supported by Quiver; send every field of each row");
+        }
+
+        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: true, context);
+    }
+
+    private async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition, RepeatedField<FieldData> columns,
+        uint numRows, bool upsert, ServerCallContext context)
+    {
+        var db = Database(dbName, context);
+        var ct = context.CancellationToken;
+        var info = await _engine.DescribeCollectionAsync(collection, db, ct).ConfigureAwait(false);
+        var op = upsert ? "upsert" : "insert";
+        var rows = FieldDataConverter.ToRows(info.Schema, columns, numRows, op);
+        var part = string.IsNullOrEmpty(partition) ? null : partition;
+        var result = upsert
+            ? await _engine.UpsertAsync(collection, rows, part, db, ct).ConfigureAwait(false)
+            : await _engine.InsertAsync(collection, rows, part, db, ct).ConfigureAwait(false);
+        var response = Mutation(info.Schema, result);
+        response.SuccIndex.AddRange(Enumerable.Range(0, rows.Count).Select(i => (uint)i));
+        if (upsert)
+        {
+            response.UpsertCnt = result.Count;
+        }
+        else
+        {
+            response.InsertCnt = result.Count;
+        }
+
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        var db = Database(request.DbName, context);
+        var ct = context.CancellationToken;
+        if (string.IsNullOrWhiteSpace(request.Expr))
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, "delete: expr cannot be empty; to delete everything use a filter that matches every row");
+        }
+
+        var info = await _engine.DescribeCollectionAsync(request.CollectionName, db, ct).ConfigureAwait(false);
+        var partition = string.IsNullOrEmpty(request.PartitionName) ? null : request.PartitionName;
+        var templates = RequestValues.Templates(request.ExprTemplateValues);
+        var keys = templates is null ? KeyListParser.TryParse(request.Expr, info.Schema.PrimaryKey) : null;
+        var result = keys is not null
+            ? await _engine.DeleteAsync(request.CollectionName, keys, partition, db, ct).ConfigureAwait(false)
+            : await _engine.DeleteWhereAsync(request.CollectionName, request.Expr, templates, partition, db, ct).ConfigureAwait(false);
+        var response = Mutation(info.Schema, result);
+        response.DeleteCnt = result.Count;
+        return response;
+    }
+
+    private static Protocol.Milvus.MutationResult Mutation(CollectionSchema schema, EngineMutation result)
+    {
+        var ids = new IDs();
+        if (schema.PrimaryKey.DataType == Quiver.DataType.Int64)
+        {
+            ids.IntId = new LongArray();
+            ids.IntId.Data.AddRange(result.Keys.Select(k => Convert.ToInt64(k, CultureInfo.InvariantCulture)));
+        }
+        else
+        {
+            ids.StrId = new StringArray();
+            ids.StrId.Data.AddRange(result.Keys.Select(k => (string)k));
+        }
+
+        return new Protocol.Milvus.MutationResult
+        {
+            Status = MilvusStatus.Ok(),
+            IDs = ids,
+            Acknowledged = true,
+            Timestamp = (ulong)result.Timestamp,
+        };
+    }
+
+    /// <inheritdoc />
+    public override async Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context)
+    {
+        var db = Database(request.DbName, context);
+        var ct = context.CancellationToken;
+        var name = request.CollectionName;
+        var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
+        EnsureLoaded(db, name);
+        var schema = info.Schema;
+        var templates = RequestValues.Templates(request.ExprTemplateValues);
+        var partitions = request.PartitionNames.ToList();
+        var response = new QueryResults { Status = MilvusStatus.Ok(), CollectionName = name, PrimaryFieldName = schema.PrimaryKey.Name };
+
+        if (request.OutputFields.Any(IsCountStar))
+        {
+            if (request.OutputFields.Count > 1)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid, "query: count(*) cannot be combined with other output fields");
+            }
+
+            var counted = await _engine.QueryAsync(name, new EngineQuery
+            {
+                Filter = request.Expr,
+                FilterParams = templates,
+                OutputFields = [CountStar],
+                Partitions = partitions,
+            }, db, ct).ConfigureAwait(false);
+            var count = new FieldData { Type = Protocol.Schema.DataType.Int64, FieldName = CountStar, Scalars = new ScalarField { LongData = new LongArray() } };
+            count.Scalars.LongData.Data.Add(Convert.ToInt64(counted[0][CountStar], CultureInfo.InvariantCulture));
+            response.FieldsData.Add(count);
+            response.OutputFields.Add(CountStar);
+            return response;
+        }
+
+        var output = OutputFields.Resolve(schema, request.OutputFields);
+        var (limit, offset) = RequestValues.QueryWindow(request.QueryParams);
+        if (string.IsNullOrWhiteSpace(request.Expr) && limit is null)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, "query: an empty expression must be used with a limit (query_params 'limit')");
+        }
+
+        if (limit is { } l && (long)l + offset > MaxQueryResultWindow)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"invalid max query result window, (offset+limit) should be in range [1, {MaxQueryResultWindow}], but got {(long)l + offset}");
+        }
+
+        var rows = limit is null
+            ? await QueryAllAsync(name, db, request.Expr, templates, output, partitions, ct).ConfigureAwait(false)
+            : await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, offset, limit.Value, ct).ConfigureAwait(false);
+        response.FieldsData.AddRange(FieldDataConverter.ToColumns(schema, output, rows));
+        response.OutputFields.AddRange(output.Names);
+        return response;
+    }
+
+    private const string CountStar = "count(*)";
+
+    private static bool IsCountStar(string name) =>
+        string.Equals(name.Replace(" ", "", StringComparison.Ordinal), CountStar, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Every matching row, ordered by primary key.</summary>
+    private async Task<List<Row>> QueryAllAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
+        OutputFields output, List<string> partitions, CancellationToken ct)
+    {
+        var rows = await _engine.QueryAsync(name, new EngineQuery
+        {
+            Filter = filter,
+            FilterParams = templates,
+            OutputFields = output.EngineNames,
+            Partitions = partitions,
+        }, db, ct).ConfigureAwait(false);
+        var pk = output.Declared[0].Name;
+        return [.. rows.OrderBy(r => r[pk], PrimaryKeyComparer.Instance)];
+    }
+
+    /// <summary>The rows at [offset, offset + limit) of the matches ordered by primary key. Milvus returns a limited
+    /// query in key order, and its query iterator depends on it (each page asks for <c>pk &gt; last key</c> with a limit),
+    /// so Quiver finds every matching key, orders them, and reads the window's rows by key.</summary>
+    private async Task<List<Row>> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
+        Dictionary<string, object?>? templates, OutputFields output, List<string> partitions, int offset, int limit, CancellationToken ct)
+    {
+        if (limit == 0)
+        {
+            return [];
+        }
+
+        var pk = schema.PrimaryKey;
+        // The engine wants a limit for an empty filter; a condition every key meets stands in for "all rows".
+        var keyFilter = string.IsNullOrWhiteSpace(filter)
+            ? pk.DataType == Quiver.DataType.Int64 ? $"{pk.Name} >= -9223372036854775808" : $"{pk.Name} >= \"\""
+            : filter;
+        var matches = await _engine.QueryAsync(name, new EngineQuery
+        {
+            Filter = keyFilter,
+            FilterParams = templates,
+            OutputFields = [pk.Name],
+            Partitions = partitions,
+        }, db, ct).ConfigureAwait(false);
+        var keys = matches.Select(r => r[pk.Name]!).Order(PrimaryKeyComparer.Instance).Skip(offset).Take(limit).ToList();
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var rows = await _engine.GetAsync(name, keys, output.EngineNames, partitions, db, ct).ConfigureAwait(false);
+        return [.. rows];
+    }
+
+    /// <summary>The single call site of the load-state check for reads (search, query). Currently a no-op: the lead
+    /// wires it to the catalog's <c>LoadStates.EnsureLoaded(db, collection)</c> at merge, which throws Milvus code 101
+    /// (collection not loaded) for a released collection.</summary>
+#pragma warning disable CA1822, IDE0060 // Becomes an instance call into LoadStates at merge.
+    private void EnsureLoaded(string db, string collection)
+#pragma warning restore CA1822, IDE0060
+    {
+    }
+}
+
+/// <summary>Orders primary keys: Int64 numerically, VarChar ordinally (the filter language's string order).</summary>
+internal sealed class PrimaryKeyComparer : IComparer<object?>
+{
+    /// <summary>The one instance.</summary>
+    public static readonly PrimaryKeyComparer Instance = new();
+
+    /// <inheritdoc />
+    public int Compare(object? x, object? y) => (x, y) switch
+    {
+        (long a, long b) => a.CompareTo(b),
+        (string a, string b) => string.CompareOrdinal(a, b),
+        _ => 0,
+    };
+}

@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+using Quiver.Protocol.Schema;
+using Quiver.Server.Milvus.Data;
+using EngineSearch = Quiver.SearchRequest;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>Vector search: Search (top-k, filter, range, group-by, offset, search iterator v2) and HybridSearch (several
+/// ANN requests fused by RRF or weighted scores). See docs/server-data.md.</summary>
+internal sealed partial class MilvusGrpcService
+{
+    /// <summary>Milvus's limit on top-k and on nq (<c>quota.limits.topK</c>, <c>maxNQ</c>).</summary>
+    internal const int MaxTopKOrNq = 16_384;
+
+    /// <inheritdoc />
+    public override async Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context)
+    {
+        var db = Database(request.DbName, context);
+        var ct = context.CancellationToken;
+        var name = request.CollectionName;
+        var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
+        EnsureLoaded(db, name);
+        var schema = info.Schema;
+        var settings = SearchParamsParser.Parse(request.SearchParams);
+        var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false);
+        var output = OutputFields.Resolve(schema, request.OutputFields);
+        var groupBy = GroupField(schema, settings.GroupByField);
+
+        if (settings.IteratorV2)
+        {
+            return await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);
+        }
+
+        var result = await _engine.SearchAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
+        return new SearchResults
+        {
+            Status = MilvusStatus.Ok(),
+            CollectionName = name,
+            Results = ResultBuilder.Build(schema, result.Hits, settings.TopK, output, groupBy, settings.RoundDecimal),
+        };
+    }
+
+    /// <summary>Checks a search request the way Milvus does and turns it into the engine's request (without output fields).</summary>
+    private async Task<EngineSearch> PlanAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
+        Protocol.Milvus.SearchRequest request, CancellationToken ct)
+    {
+        if (settings.TopK is < 1 or > MaxTopKOrNq)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"topk [{settings.TopK}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
+        }
+
+        if (settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopKOrNq)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"offset [{settings.Offset}] is invalid: offset + topk must be at most {MaxTopKOrNq}, got {(long)settings.Offset + settings.TopK}");
+        }
+
+        var field = AnnsField(schema, settings.AnnsField);
+        if (settings.Metric is { } metric && metric != field.Metric)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"metric type not match: the search asks for {SearchParamsParser.MetricName(metric)}, but field '{field.Name}' uses {SearchParamsParser.MetricName(field.Metric)}");
+        }
+
+        if (request.Nq > MaxTopKOrNq)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
+        }
+
+        var vectors = request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
+            ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
+            : RequestValues.Placeholders(request.PlaceholderGroup, field.Dimension!.Value);
+        if (vectors.Count is 0 or > MaxTopKOrNq)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{vectors.Count}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
+        }
+
+        if (request.Nq != 0 && request.Nq != vectors.Count)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] does not match the {vectors.Count} query vectors sent");
+        }
+
+        return new EngineSearch
+        {
+            Vectors = vectors,
+            AnnsField = field.Name,
+            Limit = settings.TopK,
+            Offset = settings.Offset,
+            Filter = request.Dsl,
+            FilterParams = RequestValues.Templates(request.ExprTemplateValues),
+            Partitions = [.. request.PartitionNames],
+            Radius = settings.Radius,
+            RangeFilter = settings.RangeFilter,
+            GroupByField = settings.GroupByField,
+            GroupSize = settings.GroupSize,
+            SearchParams = settings.IndexParams,
+        };
+    }
+
+    private static FieldSchema AnnsField(CollectionSchema schema, string? annsField)
+    {
+        if (annsField is null)
+        {
+            var vectors = schema.Fields.Where(f => f.IsVector).ToList();
+            return vectors.Count == 1
+                ? vectors[0]
+                : throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"anns_field is required: the collection has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))})");
+        }
+
+        var field = schema.Find(annsField) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"failed to get field schema by name: fieldName({annsField}) not found");
+        return field.IsVector ? field : throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"anns_field '{annsField}' is {field.DataType}, not a vector field");
+    }
+
+    private static FieldSchema? GroupField(CollectionSchema schema, string? name) =>
+        name is null ? null : schema.Find(name) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"group_by_field '{name}' does not exist in the collection schema");
+
+    private static IReadOnlyList<string> WithGroupField(OutputFields output, FieldSchema? groupBy) =>
+        groupBy is null || output.Declared.Contains(groupBy) ? output.EngineNames : [.. output.EngineNames, groupBy.Name];
+
+    /// <summary>Search by primary keys (the request's <c>ids</c>): the rows' own vectors are the queries.</summary>
+    private async Task<List<float[]>> VectorsByKeysAsync(string name, string db, CollectionSchema schema, FieldSchema field, IDs ids,
+        IEnumerable<string> partitions, CancellationToken ct)
+    {
+        List<object> keys = ids.IdFieldCase == IDs.IdFieldOneofCase.IntId
+            ? [.. ids.IntId.Data.Select(k => (object)k)]
+            : [.. ids.StrId.Data.Select(k => (object)k)];
+        var rows = await _engine.GetAsync(name, keys, [field.Name], [.. partitions], db, ct).ConfigureAwait(false);
+        var pk = schema.PrimaryKey.Name;
+        var byKey = rows.ToDictionary(r => r[pk]!, r => (float[])r[field.Name]!);
+        var vectors = new List<float[]>(keys.Count);
+        foreach (var key in keys)
+        {
+            vectors.Add(byKey.TryGetValue(key, out var v) ? v : throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"search by ids: primary key {key} does not exist in collection '{name}'"));
+        }
+
+        return vectors;
+    }
+
+    /// <summary>
+    /// One page of Milvus's search iterator v2 (the SDK's <c>searchIterator</c>): the SDK sends <c>iterator</c>,
+    /// <c>search_iter_v2</c>, <c>search_iter_batch_size</c>, and from the second page on the previous page's
+    /// <c>search_iter_last_bound</c> (the score of its last hit) and <c>search_iter_id</c> (the token). A page is a range
+    /// search beyond the last bound, inclusive; the token lists the keys already returned at exactly that score, so ties
+    /// across pages are neither lost nor repeated.
+    /// </summary>
+    private async Task<SearchResults> SearchIteratorPageAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
+        EngineSearch plan, OutputFields output, FieldSchema? groupBy, CancellationToken ct)
+    {
+        if (plan.Vectors.Count != 1 || groupBy is not null || plan.Offset != 0)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, "search iterator: needs exactly one query vector, no group_by_field and no offset");
+        }
+
+        var metric = schema.Find(plan.AnnsField!)!.Metric;
+        var batch = Math.Clamp(settings.IteratorBatchSize ?? settings.TopK, 1, MaxTopKOrNq);
+        var seen = settings.IteratorLastBound is null ? [] : IteratorToken.Read(settings.IteratorToken);
+        var request = plan with { Limit = Math.Min(batch + seen.Count, MaxTopKOrNq), OutputFields = output.EngineNames };
+        if (settings.IteratorLastBound is { } bound)
+        {
+            // Inclusive of the bound: L2 keeps d >= bound (RangeFilter), IP/COSINE keep s <= bound (RangeFilter).
+            request = request with
+            {
+                RangeFilter = metric == MetricType.L2
+                    ? Math.Max(bound, plan.RangeFilter ?? double.MinValue)
+                    : Math.Min(bound, plan.RangeFilter ?? double.MaxValue),
+            };
+        }
+
+        var result = await _engine.SearchAsync(name, request, db, ct).ConfigureAwait(false);
+        var page = result.Hits[0]
+            .Where(h => !(settings.IteratorLastBound is { } b && h.Score == b && seen.Contains(h.Id)))
+            .Take(batch)
+            .ToList();
+        float lastBound;
+        List<object> tied;
+        if (page.Count == 0)
+        {
+            lastBound = settings.IteratorLastBound ?? 0;
+            tied = [.. seen];
+        }
+        else
+        {
+            lastBound = page[^1].Score;
+            tied = [.. page.Where(h => h.Score == lastBound).Select(h => h.Id)];
+            if (settings.IteratorLastBound == lastBound)
+            {
+                tied.AddRange(seen);
+            }
+        }
+
+        var data = ResultBuilder.Build(schema, [page], batch, output, null, settings.RoundDecimal);
+        data.SearchIteratorV2Results = new SearchIteratorV2Results { Token = IteratorToken.Write(tied), LastBound = lastBound };
+        return new SearchResults { Status = MilvusStatus.Ok(), CollectionName = name, Results = data };
+    }
+
+    /// <summary>The search iterator's token: the keys returned so far at the last bound's exact score, as base64 JSON.</summary>
+    private static class IteratorToken
+    {
+        public static string Write(List<object> keys) =>
+            Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(keys.Select(k => k.ToString()).ToList()));
+
+        public static HashSet<object> Read(string? token)
+        {
+            var set = new HashSet<object>();
+            if (string.IsNullOrEmpty(token))
+            {
+                return set;
+            }
+
+            try
+            {
+                foreach (var key in JsonSerializer.Deserialize<List<string>>(Encoding.UTF8.GetString(Convert.FromBase64String(token))) ?? [])
+                {
+                    set.Add(key);
+                    if (long.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l))
+                    {
+                        set.Add(l);
+                    }
+                }
+            }
+            catch (Exception e) when (e is FormatException or JsonException)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid, "search iterator: search_iter_id is not a token this server issued");
+            }
+
+            return set;
+        }
+    }
+}
