@@ -49,6 +49,19 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A server over an existing folder the caller owns (for restart tests); dispose leaves the folder.</summary>
     public static async Task<TestServer> StartOnAsync(ServerOptions options) => new(null, await QuiverServer.StartAsync(options));
 
+    /// <summary>Creates a collection through the engine, a FLAT index on each vector field (with the field's metric) and
+    /// loads it over gRPC, as a Milvus client would before searching.</summary>
+    public async Task CreateLoadedCollectionAsync(string name, CollectionSchema schema)
+    {
+        await Server.Engine.CreateCollectionAsync(name, schema);
+        foreach (var field in schema.Fields.Where(f => f.DataType == DataType.FloatVector))
+        {
+            await Server.Engine.CreateIndexAsync(name, new IndexDefinition { FieldName = field.Name, IndexType = "FLAT" });
+        }
+        var loaded = await Milvus.LoadCollectionAsync(new LoadCollectionRequest { CollectionName = name });
+        Assert.Equal(0, loaded.Code);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -109,7 +109,7 @@ internal sealed partial class MilvusGrpcService
         var ct = context.CancellationToken;
         var name = request.CollectionName;
         var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
-        EnsureLoaded(db, name);
+        EnsureLoaded(db, name, request.PartitionNames);
         var schema = info.Schema;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
         var partitions = request.PartitionNames.ToList();
@@ -210,14 +210,10 @@ internal sealed partial class MilvusGrpcService
         return [.. rows];
     }
 
-    /// <summary>The single call site of the load-state check for reads (search, query). Currently a no-op: the lead
-    /// wires it to the catalog's <c>LoadStates.EnsureLoaded(db, collection)</c> at merge, which throws Milvus code 101
-    /// (collection not loaded) for a released collection.</summary>
-#pragma warning disable CA1822, IDE0060 // Becomes an instance call into LoadStates at merge.
-    private void EnsureLoaded(string db, string collection)
-#pragma warning restore CA1822, IDE0060
-    {
-    }
+    /// <summary>The load-state check for reads (search, query): Milvus refuses both on a released collection or
+    /// partition with code 101 / 201, and so does Quiver (see <see cref="LoadStates"/>).</summary>
+    private void EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
+        Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null);
 }
 
 /// <summary>Orders primary keys: Int64 numerically, VarChar ordinally (the filter language's string order).</summary>

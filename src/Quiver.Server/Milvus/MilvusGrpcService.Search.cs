@@ -23,7 +23,7 @@ internal sealed partial class MilvusGrpcService
         var ct = context.CancellationToken;
         var name = request.CollectionName;
         var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
-        EnsureLoaded(db, name);
+        EnsureLoaded(db, name, request.PartitionNames);
         var schema = info.Schema;
         var settings = SearchParamsParser.Parse(request.SearchParams);
         var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false);

@@ -9,7 +9,7 @@ public sealed class DataTests
     private static readonly float[][] _vectors = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]];
 
     private static async Task CreateAllTypesAsync(TestServer server, string name = "all_types") =>
-        await server.Server.Engine.CreateCollectionAsync(name, new CollectionSchema
+        await server.CreateLoadedCollectionAsync(name, new CollectionSchema
         {
             Fields =
             [
@@ -120,7 +120,7 @@ public sealed class DataTests
     public async Task Insert_AutoId_ReturnsGeneratedKeysThatQueryFinds()
     {
         await using var server = await TestServer.StartAsync();
-        await server.Server.Engine.CreateCollectionAsync("auto", new CollectionSchema
+        await server.CreateLoadedCollectionAsync("auto", new CollectionSchema
         {
             Fields = [FieldSchema.Int64Key("pk", autoId: true), FieldSchema.VarChar("name", 16), FieldSchema.Vector("v", 2)],
         });
@@ -202,7 +202,7 @@ public sealed class DataTests
     public async Task Query_LimitOffset_PagesInKeyOrderLikeTheSdkIterator()
     {
         await using var server = await TestServer.StartAsync();
-        await server.Server.Engine.CreateCollectionAsync("pages", new CollectionSchema
+        await server.CreateLoadedCollectionAsync("pages", new CollectionSchema
         {
             Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("x", Quiver.DataType.Int64), FieldSchema.Vector("v", 2)],
         });
@@ -297,7 +297,7 @@ public sealed class DataTests
         var missing = await server.Milvus.QueryAsync(new Protocol.Milvus.QueryRequest { CollectionName = "no_such", Expr = "id > 0" });
         Assert.Equal(100, missing.Status.Code);
 
-        await server.Server.Engine.CreateCollectionAsync("fixed", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 2)] });
+        await server.CreateLoadedCollectionAsync("fixed", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 2)] });
         var unknownOutput = await server.Milvus.QueryAsync(new Protocol.Milvus.QueryRequest { CollectionName = "fixed", Expr = "id > 0", OutputFields = { "ghost" } });
         Assert.Equal(1100, unknownOutput.Status.Code);
         Assert.Contains("ghost", unknownOutput.Status.Reason, StringComparison.Ordinal);

@@ -14,7 +14,7 @@ public sealed class SearchTests
     /// <summary>A collection of <see cref="Rows"/> rows with a seeded random vector, a category and a price.</summary>
     private static async Task<float[][]> SeedAsync(TestServer server, string name, MetricType metric)
     {
-        await server.Server.Engine.CreateCollectionAsync(name, new CollectionSchema
+        await server.CreateLoadedCollectionAsync(name, new CollectionSchema
         {
             Fields =
             [
@@ -169,7 +169,7 @@ public sealed class SearchTests
     public async Task SearchIterator_PagesCoverEveryRowOnceInScoreOrder()
     {
         await using var server = await TestServer.StartAsync();
-        await server.Server.Engine.CreateCollectionAsync("ties", new CollectionSchema
+        await server.CreateLoadedCollectionAsync("ties", new CollectionSchema
         {
             Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("embedding", 2, MetricType.L2)],
         });
