@@ -208,12 +208,13 @@ internal sealed partial class MilvusGrpcService
     // ---- Load state ----
 
     /// <inheritdoc />
-    public override async Task<Status> LoadCollection(LoadCollectionRequest request, ServerCallContext context)
+    /// <remarks>Milvus refuses to load a collection whose vector fields have no index; Quiver loads it, and searches
+    /// segments without an index exactly (docs/server-catalog.md).</remarks>
+    public override Task<Status> LoadCollection(LoadCollectionRequest request, ServerCallContext context)
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
-        await RequireVectorIndexesAsync(target, context).ConfigureAwait(false);
         Loads.Load(target.Id, null);
-        return MilvusStatus.Ok();
+        return Task.FromResult(MilvusStatus.Ok());
     }
 
     /// <inheritdoc />
@@ -229,7 +230,6 @@ internal sealed partial class MilvusGrpcService
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
         await RequirePartitionsAsync(target, request.PartitionNames, context).ConfigureAwait(false);
-        await RequireVectorIndexesAsync(target, context).ConfigureAwait(false);
         if (request.PartitionNames.Count == 0)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, "load partitions: partition_names is empty");
@@ -464,21 +464,6 @@ internal sealed partial class MilvusGrpcService
         }
 
         return all;
-    }
-
-    /// <summary>Milvus loads only collections whose vector fields all have an index (code 700 otherwise).</summary>
-    private async Task RequireVectorIndexesAsync(CollectionRef target, ServerCallContext context)
-    {
-        var info = await _engine.DescribeCollectionAsync(target.Name, target.Database, context.CancellationToken).ConfigureAwait(false);
-        var indexes = await _engine.DescribeIndexesAsync(target.Name, null, target.Database, context.CancellationToken).ConfigureAwait(false);
-        foreach (var field in info.Schema.Fields.Where(f => f.IsVector))
-        {
-            if (!indexes.Any(i => i.FieldName == field.Name))
-            {
-                throw new MilvusException(MilvusCode.IndexNotFound,
-                    $"index not found[collection={target.Name}]: vector field '{field.Name}' has no index; create one before loading");
-            }
-        }
     }
 
     private void RefuseAliasConflict(string db, string alias)

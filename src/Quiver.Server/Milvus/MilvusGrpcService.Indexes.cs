@@ -62,13 +62,8 @@ internal sealed partial class MilvusGrpcService
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
         var indexes = await FindIndexesAsync(target, request.IndexName, request.FieldName, context).ConfigureAwait(false);
-        if (Loads.IsLoaded(target.Id))
-        {
-            // As Milvus: an index a loaded collection serves from cannot be dropped.
-            throw new MilvusException(MilvusCode.ParameterInvalid,
-                $"index cannot be dropped, collection is loaded, please release it first[collection={target.Name}]");
-        }
-
+        // Milvus refuses to drop the index of a loaded collection; Quiver's searches hold reference-counted index
+        // handles and fall back to exact search, so the drop is safe while loaded and searching.
         foreach (var index in indexes)
         {
             await _engine.DropIndexAsync(target.Name, index.IndexName, target.Database, context.CancellationToken).ConfigureAwait(false);

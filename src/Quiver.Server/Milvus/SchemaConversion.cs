@@ -84,6 +84,9 @@ internal static class SchemaConversion
             element = ToEngineType(f.ElementType, f.Name, "element_type");
         }
 
+        var stated = f.IndexParams.FirstOrDefault(p => p.Key == "metric_type") is { Value.Length: > 0 } m
+            ? MilvusGrpcService.ParseMetric(m.Value)
+            : (MetricType?)null;
         var field = new FieldSchema
         {
             Name = f.Name,
@@ -96,9 +99,10 @@ internal static class SchemaConversion
             Dimension = type == DataType.FloatVector ? IntParam(typeParams, "dim", f.Name) : null,
             MaxLength = type == DataType.VarChar || element == DataType.VarChar ? IntParam(typeParams, "max_length", f.Name) : null,
             MaxCapacity = type == DataType.Array ? IntParam(typeParams, "max_capacity", f.Name) : null,
-            MetricFromIndex = type == DataType.FloatVector,
-            // Until an index chooses, L2: it accepts every finite vector, as Milvus does before indexing.
-            Metric = type == DataType.FloatVector ? MetricType.L2 : MetricType.Cosine,
+            // A metric stated in the field's index_params (Quiver's C# client sends it there) is fixed; otherwise the
+            // first index chooses it, as in Milvus, and until then L2 accepts every finite vector.
+            MetricFromIndex = type == DataType.FloatVector && stated is null,
+            Metric = type == DataType.FloatVector ? stated ?? MetricType.L2 : MetricType.Cosine,
             DefaultValue = f.DefaultValue is { } dv && dv.DataCase != Proto.ValueField.DataOneofCase.None ? DefaultFromProto(dv, f.Name) : null,
         };
         return field;
@@ -197,6 +201,11 @@ internal static class SchemaConversion
         if (f.DefaultValue is { } dv)
         {
             p.DefaultValue = DefaultToProto(f.DataType, dv);
+        }
+
+        if (f.IsVector && !f.MetricFromIndex)
+        {
+            p.IndexParams.Add(new KeyValuePair { Key = "metric_type", Value = MilvusGrpcService.MetricName(f.Metric) });
         }
 
         return p;
