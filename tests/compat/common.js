@@ -18,7 +18,7 @@ function vector(seed) {
   return v.map(x => x / n);
 }
 function client(extra) { return new MilvusClient({ address, token, ...(extra || {}) }); }
-function httpClient(extra) { return new HttpClient({ baseURL: `http://${address}`, token, ...(extra || {}) }); }
+function httpClient(extra) { return new HttpClient({ endpoint: `http://${address}`, token, ...(extra || {}) }); }
 
 /** Fails the script with a message naming what was expected. */
 function check(condition, message, detail) {
