@@ -118,6 +118,15 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         {
             return;
         }
+        // Milvus annotates a few collection-level privileges (DescribeCollection, CreateAlias, DropAlias, DescribeAlias,
+        // ListAliases) on the Global object; a grant of them on the call's collection (as the Collection* privilege
+        // groups give) counts too.
+        if (requirement.ObjectType == "Global" && call.TargetCollection is { Length: > 0 } collection
+            && Privileges.LevelOf(requirement.Privilege) == PrivilegeLevel.Collection
+            && store.IsPermitted(user, "Collection", requirement.Privilege, database, [collection]))
+        {
+            return;
+        }
         audit.Record(call, "denied " + requirement.Privilege);
         throw new MilvusException(MilvusCode.PrivilegeNotPermitted,
             $"{requirement.Privilege}: permission deny to {(viaApiKey ? "apikey user" : user)} in the `{database}` database");

@@ -88,6 +88,8 @@ public sealed class RbacTests
         }, Root);
         Assert.Equal(0, granted.Code);
         Assert.NotEqual(1401, (await server.Milvus.QueryAsync(new Protocol.Milvus.QueryRequest { CollectionName = "c" }, fred)).Status.Code);
+        // The group's DescribeCollection holds on the collection although Milvus annotates it on the Global object.
+        Assert.NotEqual(1401, (await server.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionName = "c" }, fred)).Status.Code);
         // Read-only: no insert.
         Assert.Equal(1401, (await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "c" }, fred)).Status.Code);
 

@@ -124,7 +124,9 @@ public sealed class TlsTests
         {
             var e = await Assert.ThrowsAsync<RpcException>(async () =>
                 await new MilvusService.MilvusServiceClient(anonymous).CheckHealthAsync(new CheckHealthRequest()));
-            Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+            // Under TLS 1.3 the server checks the client certificate after the client thinks the handshake is done, so
+            // the refusal reaches the client as a failed connection or as a stream cut mid-request.
+            Assert.Contains(e.StatusCode, (StatusCode[])[StatusCode.Unavailable, StatusCode.Internal, StatusCode.Unknown]);
         }
 
         using var trusted = Channel(server.Port, pki.Server, pki.Client);
