@@ -20,11 +20,16 @@ namespace Quiver.Server.Security;
 /// privilege is Milvus code 1401 naming the privilege; a limit is code 1100 (nq, top-k) or 1102 (rows, dimension); the
 /// rate limit is code 8, retriable. No refusal says whether a user exists or which part of a credential was wrong.
 /// </remarks>
-internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store, AuditLog audit) : ISecurityGate
+internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store, AuditLog audit, double failuresPerSecond = 2, double failureBurst = 10)
+    : ISecurityGate
 {
     private const string AuthFailed = "auth check failure, please check username, password or API key are correct";
 
     private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser);
+
+    /// <summary>Failed logins per client address: each costs a PBKDF2 run, so a client that keeps failing is turned
+    /// away without hashing (default 2 per second, burst 10) until its bucket refills.</summary>
+    private readonly RateLimiter _failures = new(failuresPerSecond, failureBurst);
 
     /// <inheritdoc />
     public ValueTask CheckAsync(CallInfo call, IMessage? request, CancellationToken cancellationToken)
@@ -59,9 +64,16 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
             audit.Record(call, "authentication failed: no credential");
             throw Unauthenticated(call, "missing authorization in header");
         }
+        var peer = PeerHost(call.Peer);
+        if (!_failures.HasToken(peer))
+        {
+            audit.Record(call, "authentication failed: too many failures from this address");
+            throw Unauthenticated(call, AuthFailed);
+        }
         var user = store!.Authenticate(credential);
         if (user is null)
         {
+            _failures.TryAcquire(peer);
             audit.Record(call, "authentication failed");
             throw Unauthenticated(call, AuthFailed);
         }
