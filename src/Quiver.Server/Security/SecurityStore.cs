@@ -65,6 +65,7 @@ internal sealed class SecurityStore
         else
         {
             data = new SecurityData();
+            SeedPublicRole(data);
         }
         var store = new SecurityStore(path, data);
         if (options.AuthEnabled && data.Users.Count == 0)
@@ -83,6 +84,23 @@ internal sealed class SecurityStore
             store.Save();
         }
         return store;
+    }
+
+    /// <summary>Milvus's default grants of the role <c>public</c> (with <c>proxy.enablePublicPrivilege</c>, its default):
+    /// describe collections and list aliases anywhere, read index details of any collection. Ordinary grants: they can
+    /// be revoked.</summary>
+    private static void SeedPublicRole(SecurityData data)
+    {
+        foreach (var (type, privilege) in new[]
+        {
+            ("Global", "PrivilegeDescribeCollection"), ("Global", "PrivilegeListAliases"), ("Collection", "PrivilegeIndexDetail"),
+        })
+        {
+            data.Grants.Add(new GrantRecord
+            {
+                Role = Privileges.PublicRole, ObjectType = type, ObjectName = Privileges.Any, Database = Privileges.Any, Privilege = privilege,
+            });
+        }
     }
 
     /// <summary>Who a credential belongs to, or null when it matches no user or live API key. <paramref name="credential"/>

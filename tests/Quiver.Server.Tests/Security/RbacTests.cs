@@ -27,6 +27,12 @@ public sealed class RbacTests
             },
         }, Root).ResponseAsync;
 
+    private static async Task<Metadata> NewUserAsync(TestServer server, string name)
+    {
+        Assert.Equal(0, (await server.Milvus.CreateCredentialAsync(new CreateCredentialRequest { Username = name, Password = B64(name + "-Pass-1") }, Root)).Code);
+        return Auth(name + ":" + name + "-Pass-1");
+    }
+
     [Fact]
     public async Task Search_WithoutPrivilege_Is1401_AndWithIt_PassesTheGate()
     {
@@ -88,8 +94,20 @@ public sealed class RbacTests
         }, Root);
         Assert.Equal(0, granted.Code);
         Assert.NotEqual(1401, (await server.Milvus.QueryAsync(new Protocol.Milvus.QueryRequest { CollectionName = "c" }, fred)).Status.Code);
-        // The group's DescribeCollection holds on the collection although Milvus annotates it on the Global object.
+        // The group's DescribeCollection holds on the collection although Milvus annotates it on the Global object
+        // (public's default grant of it revoked first, so that only the group can pass).
+        Assert.Equal(0, (await server.Milvus.OperatePrivilegeAsync(new OperatePrivilegeRequest
+        {
+            Type = OperatePrivilegeType.Revoke,
+            Entity = new GrantEntity
+            {
+                Role = new RoleEntity { Name = "public" }, Object = new ObjectEntity { Name = "Global" }, ObjectName = "*", DbName = "*",
+                Grantor = new GrantorEntity { Privilege = new PrivilegeEntity { Name = "DescribeCollection" } },
+            },
+        }, Root)).Code);
         Assert.NotEqual(1401, (await server.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionName = "c" }, fred)).Status.Code);
+        var ivan = await NewUserAsync(server, "ivan"); // public role only
+        Assert.Equal(1401, (await server.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionName = "c" }, ivan)).Status.Code);
         // Read-only: no insert.
         Assert.Equal(1401, (await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "c" }, fred)).Status.Code);
 
