@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
+using Quiver.Server.Security;
 
 namespace Quiver.Server.Hosting;
 
@@ -31,7 +31,7 @@ public sealed class QuiverServer : IAsyncDisposable
     /// <summary>The engine the server runs on.</summary>
     public QuiverEngine Engine { get; }
 
-    /// <summary>The server's services (for tests and in-process hosts that need one, e.g. <see cref="LoadStates"/>).</summary>
+    /// <summary>The server's services (load states, security store, audit log), for tests and administration.</summary>
     internal IServiceProvider Services => _app.Services;
 
     /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
@@ -47,6 +47,7 @@ public sealed class QuiverServer : IAsyncDisposable
         {
             throw new ArgumentException($"--host '{options.Host}' is not an IP address", nameof(options));
         }
+        SecurityHosting.CheckBinding(options, address);
 
         var engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
         try
@@ -57,22 +58,19 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
-                kestrel.Listen(address, options.Port, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.Use(Http2PriorKnowledge.Middleware);
-                });
+                kestrel.Limits.MaxRequestBodySize = options.Security.MaxMessageBytes;
+                kestrel.Listen(address, options.Port, listen => SecurityHosting.ConfigureEndpoint(listen, options.Security));
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton<ISecurityGate, OpenGate>();
-            builder.Services.AddSingleton<ICallObserver, NoCallObserver>();
+            SecurityHosting.AddSecurity<NoCallObserver>(builder.Services, options);
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
             builder.Services.AddSingleton<LoadStates>();
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();
+                grpc.MaxReceiveMessageSize = options.Security.MaxMessageBytes;
                 grpc.EnableDetailedErrors = false;
             });
 

@@ -16,6 +16,9 @@ public sealed class ServerOptions
     /// <summary>Allow binding beyond loopback without authentication.</summary>
     public bool Insecure { get; set; }
 
+    /// <summary>Authentication, TLS, request limits and the audit log.</summary>
+    public Security.SecurityOptions Security { get; set; } = new();
+
     /// <summary>Options of the embedded engine under the server.</summary>
     public QuiverOptions Engine { get; set; } = new();
 }

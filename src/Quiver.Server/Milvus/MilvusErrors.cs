@@ -59,10 +59,13 @@ internal static class MilvusCode
 
 /// <summary>A failure the server reports as a Milvus error status with a specific code. Thrown by the server's own
 /// checks; engine errors are mapped by <see cref="MilvusStatus.FromException"/>.</summary>
-internal sealed class MilvusException(int code, string reason) : Exception(reason)
+internal sealed class MilvusException(int code, string reason, bool retriable = false) : Exception(reason)
 {
     /// <summary>The Milvus error code (<see cref="MilvusCode"/>).</summary>
     public int Code { get; } = code;
+
+    /// <summary>Whether the client may retry the same request (rate limits, temporary unavailability).</summary>
+    public bool Retriable { get; } = retriable;
 }
 
 /// <summary>Builds <c>common.Status</c> values: success, a code with a reason, or the mapping of an exception.</summary>
@@ -87,7 +90,7 @@ internal static class MilvusStatus
     /// a generic reason (the detail goes to the log, not to the client).</summary>
     public static Status FromException(Exception exception) => exception switch
     {
-        MilvusException m => Error(m.Code, m.Message),
+        MilvusException m => Error(m.Code, m.Message, m.Retriable),
         FilterException f => Error(MilvusCode.ParameterInvalid, $"failed to create query plan: {f.Message}"),
         QuiverException q => Error(CodeOf(q), q.Message, q.Code == QuiverErrorCode.Unavailable),
         OperationCanceledException => Error(MilvusCode.ServiceUnavailable, "request canceled", retriable: true),

@@ -1,0 +1,328 @@
+using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Milvus;
+
+namespace Quiver.Server.Security;
+
+/// <summary>
+/// The server's <see cref="ISecurityGate"/>. With authentication on it reads the call's credential (gRPC metadata
+/// <c>authorization</c> = base64 of <c>user:password</c> or of an API key, as Milvus SDKs send it; REST
+/// <c>Authorization: Bearer user:password</c> or <c>Bearer &lt;api key&gt;</c>), then checks the caller's privilege for
+/// the RPC as Milvus annotates it (<see cref="PrivilegeTable"/>). Always, with authentication on or off, it enforces the
+/// request limits and the per-caller rate. Failures are written to the <see cref="AuditLog"/>.
+/// </summary>
+/// <remarks>
+/// Refusals take the form Milvus SDKs see from Milvus: a failed authentication over gRPC is the gRPC status
+/// UNAUTHENTICATED (so that the SDK's connect fails instead of reading an empty answer), over REST code 1800; a missing
+/// privilege is Milvus code 1401 naming the privilege; a limit is code 1100 (nq, top-k) or 1102 (rows, dimension); the
+/// rate limit is code 8, retriable. No refusal says whether a user exists or which part of a credential was wrong.
+/// </remarks>
+internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store, AuditLog audit, double failuresPerSecond = 2, double failureBurst = 10)
+    : ISecurityGate
+{
+    private const string AuthFailed = "auth check failure, please check username, password or API key are correct";
+
+    private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser);
+
+    /// <summary>Failed logins per client address: each costs a PBKDF2 run, so a client that keeps failing is turned
+    /// away without hashing (default 2 per second, burst 10) until its bucket refills.</summary>
+    private readonly RateLimiter _failures = new(failuresPerSecond, failureBurst);
+
+    /// <inheritdoc />
+    public ValueTask CheckAsync(CallInfo call, IMessage? request, CancellationToken cancellationToken)
+    {
+        var viaApiKey = false;
+        if (options.AuthEnabled && store is not null)
+        {
+            call.User = Authenticate(call, out viaApiKey);
+        }
+        if (!_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
+        {
+            throw new MilvusException(MilvusCode.RateLimit,
+                $"rate limit exceeded: more than {options.RequestsPerSecondPerUser} requests per second; retry later", retriable: true);
+        }
+        if (options.AuthEnabled && store is not null)
+        {
+            Authorize(call, request, viaApiKey);
+        }
+        if (request is not null)
+        {
+            CheckLimits(request);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private string Authenticate(CallInfo call, out bool viaApiKey)
+    {
+        viaApiKey = false;
+        var credential = Decode(call);
+        if (credential is null)
+        {
+            audit.Record(call, "authentication failed: no credential");
+            throw Unauthenticated(call, "missing authorization in header");
+        }
+        var peer = PeerHost(call.Peer);
+        if (!_failures.HasToken(peer))
+        {
+            audit.Record(call, "authentication failed: too many failures from this address");
+            throw Unauthenticated(call, AuthFailed);
+        }
+        var user = store!.Authenticate(credential);
+        if (user is null)
+        {
+            _failures.TryAcquire(peer);
+            audit.Record(call, "authentication failed");
+            throw Unauthenticated(call, AuthFailed);
+        }
+        viaApiKey = !credential.Contains(':', StringComparison.Ordinal);
+        return user;
+    }
+
+    /// <summary>The credential in its plain form (<c>user:password</c> or an API key), or null when absent or
+    /// undecodable.</summary>
+    private static string? Decode(CallInfo call)
+    {
+        var raw = call.Credential?.Trim();
+        if (string.IsNullOrEmpty(raw))
+        {
+            return null;
+        }
+        if (raw.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            raw = raw["Bearer ".Length..].Trim();
+        }
+        if (call.Transport != "grpc")
+        {
+            return raw.Length == 0 ? null : raw;
+        }
+        var bytes = new byte[raw.Length];
+        return Convert.TryFromBase64String(raw, bytes, out var length) && length > 0
+            ? Encoding.UTF8.GetString(bytes, 0, length)
+            : null;
+    }
+
+    private static Exception Unauthenticated(CallInfo call, string reason) => call.Transport == "grpc"
+        ? new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, reason))
+        : new MilvusException(MilvusCode.NeedAuthenticate, "user hasn't authenticated: " + reason);
+
+    private void Authorize(CallInfo call, IMessage? request, bool viaApiKey)
+    {
+        if (!PrivilegeTable.ByMethod.TryGetValue(call.Method, out var requirement))
+        {
+            return;
+        }
+        var user = call.User!;
+        var names = ObjectNames(call, request, requirement);
+        if (requirement.ObjectType == "User" && names.Count == 1 && names[0] == user)
+        {
+            return; // Milvus lets users read and update themselves.
+        }
+        if (request is SelectGrantRequest select && store!.RolesOf(user) is { } roles
+            && (roles.Contains(select.Entity?.Role?.Name ?? "") || select.Entity?.Role?.Name == Privileges.PublicRole))
+        {
+            return; // ... and read the grants of their own roles.
+        }
+        var database = Privileges.LevelOf(requirement.Privilege) == PrivilegeLevel.Cluster ? Privileges.Any : call.TargetDatabase;
+        if (store!.IsPermitted(user, requirement.ObjectType, requirement.Privilege, database, names))
+        {
+            return;
+        }
+        // Milvus annotates a few collection-level privileges (DescribeCollection, CreateAlias, DropAlias, DescribeAlias,
+        // ListAliases) on the Global object; a grant of them on the call's collection (as the Collection* privilege
+        // groups give) counts too.
+        if (requirement.ObjectType == "Global" && call.TargetCollection is { Length: > 0 } collection
+            && Privileges.LevelOf(requirement.Privilege) == PrivilegeLevel.Collection
+            && store.IsPermitted(user, "Collection", requirement.Privilege, database, [collection]))
+        {
+            return;
+        }
+        audit.Record(call, "denied " + requirement.Privilege);
+        throw new MilvusException(MilvusCode.PrivilegeNotPermitted,
+            $"{requirement.Privilege}: permission deny to {(viaApiKey ? "apikey user" : user)} in the `{database}` database");
+    }
+
+    private static List<string> ObjectNames(CallInfo call, IMessage? request, PrivilegeRequirement requirement)
+    {
+        if (requirement.ObjectNamesField is { } many)
+        {
+            if (request?.Descriptor.FindFieldByName(many) is { IsRepeated: true, FieldType: FieldType.String } field)
+            {
+                return [.. ((System.Collections.IList)field.Accessor.GetValue(request)).Cast<string>()];
+            }
+            return [call.TargetCollection ?? Privileges.Any];
+        }
+        if (requirement.ObjectNameField is not { } single)
+        {
+            return [Privileges.Any];
+        }
+        if (request?.Descriptor.FindFieldByName(single) is { IsRepeated: false, FieldType: FieldType.String } one)
+        {
+            return [(string)one.Accessor.GetValue(request)];
+        }
+        return [single == "collection_name" ? call.TargetCollection ?? Privileges.Any : Privileges.Any];
+    }
+
+    // ---- limits ----
+
+    private void CheckLimits(IMessage request)
+    {
+        switch (request)
+        {
+            case Protocol.Milvus.SearchRequest search:
+                CheckSearch(search);
+                break;
+            case HybridSearchRequest hybrid:
+                foreach (var sub in hybrid.Requests)
+                {
+                    CheckSearch(sub);
+                }
+                break;
+            case InsertRequest insert:
+                CheckRows(insert.NumRows, "insert");
+                break;
+            case UpsertRequest upsert:
+                CheckRows(upsert.NumRows, "upsert");
+                break;
+            case CreateCollectionRequest create:
+                CheckSchema(create.Schema);
+                break;
+        }
+    }
+
+    private void CheckSearch(Protocol.Milvus.SearchRequest search)
+    {
+        var (vectors, dimension) = search.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.PlaceholderGroup
+            ? Placeholders(search.PlaceholderGroup)
+            : (search.Ids is null ? 0 : search.Ids.IntId?.Data.Count ?? search.Ids.StrId?.Data.Count ?? 0, 0);
+        var nq = Math.Max(search.Nq, vectors);
+        if (nq > options.MaxNq)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq ({nq}) is invalid: it should be in range [1, {options.MaxNq}]");
+        }
+        if (dimension > options.MaxDimension)
+        {
+            throw new MilvusException(MilvusCode.ParameterTooLarge,
+                $"query vector dimension {dimension} exceeds the limit of {options.MaxDimension}");
+        }
+        foreach (var pair in search.SearchParams)
+        {
+            if (pair.Key is "topk" or "limit" && long.TryParse(pair.Value, out var topK) && topK > options.MaxTopK)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"topk [{topK}] is invalid, it should be in range [1, {options.MaxTopK}]");
+            }
+        }
+    }
+
+    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first,
+    /// reading only the wire format (placeholders = 1; per placeholder: type = 2, values = 3).</summary>
+    private static (int Count, int Dimension) Placeholders(ByteString group)
+    {
+        var count = 0;
+        var dimension = 0;
+        try
+        {
+            var input = new CodedInputStream(group.ToByteArray());
+            uint tag;
+            while ((tag = input.ReadTag()) != 0)
+            {
+                if (WireFormat.GetTagFieldNumber(tag) != 1 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
+                {
+                    input.SkipLastField();
+                    continue;
+                }
+                var value = new CodedInputStream(input.ReadBytes().ToByteArray());
+                var type = 0;
+                var firstLength = -1;
+                uint inner;
+                while ((inner = value.ReadTag()) != 0)
+                {
+                    switch (WireFormat.GetTagFieldNumber(inner))
+                    {
+                        case 2 when WireFormat.GetTagWireType(inner) == WireFormat.WireType.Varint:
+                            type = value.ReadEnum();
+                            break;
+                        case 3 when WireFormat.GetTagWireType(inner) == WireFormat.WireType.LengthDelimited:
+                            var length = value.ReadBytes().Length;
+                            firstLength = firstLength < 0 ? length : firstLength;
+                            count++;
+                            break;
+                        default:
+                            value.SkipLastField();
+                            break;
+                    }
+                }
+                if (firstLength >= 0 && dimension == 0)
+                {
+                    dimension = DimensionOf(type, firstLength);
+                }
+            }
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
+        }
+        return (count, dimension);
+    }
+
+    /// <summary>The dimension of one query vector of <paramref name="type"/> (Milvus PlaceholderType) from its byte
+    /// length; 0 for types without a fixed width (sparse, text).</summary>
+    private static int DimensionOf(int type, int bytes) => type switch
+    {
+        100 => bytes * 8, // BinaryVector
+        101 => bytes / 4, // FloatVector
+        102 or 103 => bytes / 2, // Float16Vector, BFloat16Vector
+        105 => bytes, // Int8Vector
+        _ => 0,
+    };
+
+    private void CheckRows(uint rows, string what)
+    {
+        if (rows > options.MaxRowsPerInsert)
+        {
+            throw new MilvusException(MilvusCode.ParameterTooLarge,
+                $"{what} of {rows} rows exceeds the limit of {options.MaxRowsPerInsert} rows per request; split it into batches");
+        }
+    }
+
+    private void CheckSchema(ByteString schemaBytes)
+    {
+        if (schemaBytes.IsEmpty)
+        {
+            return;
+        }
+        Quiver.Protocol.Schema.CollectionSchema schema;
+        try
+        {
+            schema = Quiver.Protocol.Schema.CollectionSchema.Parser.ParseFrom(schemaBytes);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return; // the handler reports a malformed schema
+        }
+        foreach (var field in schema.Fields)
+        {
+            foreach (var pair in field.TypeParams)
+            {
+                if (pair.Key == "dim" && long.TryParse(pair.Value, out var dim) && dim > options.MaxDimension)
+                {
+                    throw new MilvusException(MilvusCode.ParameterTooLarge,
+                        $"field '{field.Name}': dimension {dim} exceeds the limit of {options.MaxDimension}");
+                }
+            }
+        }
+    }
+
+    private static string PeerHost(string? peer)
+    {
+        if (string.IsNullOrEmpty(peer))
+        {
+            return "";
+        }
+        var colon = peer.LastIndexOf(':');
+        return colon > 0 && peer.StartsWith("ipv", StringComparison.Ordinal) ? peer[..colon] : peer;
+    }
+}

@@ -1,0 +1,128 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Milvus;
+using Quiver.Server.Security;
+using Quiver.Testing;
+
+namespace Quiver.Server.Tests.Security;
+
+/// <summary>The gate on its own: REST credentials (no REST endpoints are needed for these) and the limits read from the
+/// wire form of query vectors and schemas.</summary>
+public sealed class GateTests
+{
+    private static CallInfo Call(string method, string transport, string? credential) =>
+        new() { Method = method, Transport = transport, RequestId = "t", Credential = credential, Peer = "ipv4:127.0.0.1:5000" };
+
+    /// <summary>A serialized common.PlaceholderGroup with <paramref name="count"/> float vectors of <paramref name="dim"/>.</summary>
+    private static ByteString Placeholders(int count, int dim)
+    {
+        var value = new MemoryStream();
+        var inner = new CodedOutputStream(value);
+        inner.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        inner.WriteString("$0");
+        inner.WriteTag(2, WireFormat.WireType.Varint);
+        inner.WriteEnum(101); // FloatVector
+        for (var i = 0; i < count; i++)
+        {
+            inner.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            inner.WriteBytes(ByteString.CopyFrom(new byte[dim * 4]));
+        }
+        inner.Flush();
+        var group = new MemoryStream();
+        var outer = new CodedOutputStream(group);
+        outer.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        outer.WriteBytes(ByteString.CopyFrom(value.ToArray()));
+        outer.Flush();
+        return ByteString.CopyFrom(group.ToArray());
+    }
+
+    [Fact]
+    public async Task Rest_BearerUserPassword_AndApiKey_Authenticate_ElseCode1800()
+    {
+        using var folder = new TempFolder();
+        var options = new SecurityOptions { AuthEnabled = true, RootPassword = AuthTests.RootPassword };
+        var store = SecurityStore.Open(folder.Path, options);
+        using var audit = new AuditLog(null);
+        var gate = new SecurityGate(options, store, audit);
+
+        var byPassword = Call("ListCredUsers", "rest", "Bearer root:" + AuthTests.RootPassword);
+        await gate.CheckAsync(byPassword, null, CancellationToken.None);
+        Assert.Equal("root", byPassword.User);
+
+        var (_, key) = store.CreateApiKey("root", null);
+        var byKey = Call("ListCredUsers", "rest", key);
+        await gate.CheckAsync(byKey, null, CancellationToken.None);
+        Assert.Equal("root", byKey.User);
+
+        var wrong = await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("ListCredUsers", "rest", "Bearer root:nope-nope"), null, CancellationToken.None));
+        Assert.Equal(1800, wrong.Code);
+        var none = await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("ListCredUsers", "rest", null), null, CancellationToken.None));
+        Assert.Equal(1800, none.Code);
+    }
+
+    [Fact]
+    public async Task RepeatedFailures_FromOneAddress_AreTurnedAwayWithoutHashing()
+    {
+        using var folder = new TempFolder();
+        var options = new SecurityOptions { AuthEnabled = true, RootPassword = AuthTests.RootPassword };
+        var store = SecurityStore.Open(folder.Path, options);
+        using var audit = new AuditLog(Path.Combine(folder.Path, "audit.jsonl"));
+        var gate = new SecurityGate(options, store, audit, failuresPerSecond: 1e-6, failureBurst: 3);
+        for (var i = 0; i < 4; i++)
+        {
+            await Assert.ThrowsAsync<RpcException>(async () =>
+                await gate.CheckAsync(Call("GetVersion", "grpc", AuthTests.Auth("root:wrong-" + i).GetValue("authorization")), null, CancellationToken.None));
+        }
+        var lines = await File.ReadAllLinesAsync(Path.Combine(folder.Path, "audit.jsonl"));
+        Assert.Equal(3, lines.Count(l => l.Contains("\"authentication failed\"", StringComparison.Ordinal)));
+        Assert.Contains("too many failures", lines[3], StringComparison.Ordinal);
+        // ... even with the right password, until the address's bucket refills.
+        await Assert.ThrowsAsync<RpcException>(async () => await gate.CheckAsync(
+            Call("GetVersion", "grpc", AuthTests.Root.GetValue("authorization")), null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Limits_ReadNqAndDimensionFromPlaceholders_AndDimFromSchema()
+    {
+        var options = new SecurityOptions { MaxNq = 2, MaxDimension = 8 };
+        using var audit = new AuditLog(null);
+        var gate = new SecurityGate(options, null, audit);
+
+        var fits = new Protocol.Milvus.SearchRequest { CollectionName = "c", PlaceholderGroup = Placeholders(2, 8) };
+        await gate.CheckAsync(Call("Search", "grpc", null), fits, CancellationToken.None);
+
+        var tooMany = new Protocol.Milvus.SearchRequest { CollectionName = "c", PlaceholderGroup = Placeholders(3, 8) };
+        Assert.Equal(1100, (await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("Search", "grpc", null), tooMany, CancellationToken.None))).Code);
+
+        var tooWide = new Protocol.Milvus.SearchRequest { CollectionName = "c", PlaceholderGroup = Placeholders(1, 9) };
+        var wide = await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("Search", "grpc", null), tooWide, CancellationToken.None));
+        Assert.Equal(1102, wide.Code);
+        Assert.Contains("9", wide.Message, StringComparison.Ordinal);
+
+        var schema = new Protocol.Schema.CollectionSchema { Name = "c" };
+        var field = new Protocol.Schema.FieldSchema { Name = "v", DataType = Protocol.Schema.DataType.FloatVector };
+        field.TypeParams.Add(new Protocol.Common.KeyValuePair { Key = "dim", Value = "16" });
+        schema.Fields.Add(field);
+        var create = new CreateCollectionRequest { CollectionName = "c", Schema = schema.ToByteString() };
+        var error = await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("CreateCollection", "grpc", null), create, CancellationToken.None));
+        Assert.Equal(1102, error.Code);
+        Assert.Contains("'v'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PrivilegeTable_CarriesMilvusAnnotations()
+    {
+        Assert.Equal(new PrivilegeRequirement("Collection", "PrivilegeSearch", "collection_name", null), PrivilegeTable.ByMethod["Search"]);
+        Assert.Equal("Global", PrivilegeTable.ByMethod["CreateCollection"].ObjectType);
+        Assert.Equal("collection_names", PrivilegeTable.ByMethod["Flush"].ObjectNamesField);
+        Assert.Equal(new PrivilegeRequirement("User", "PrivilegeUpdateUser", "username", null), PrivilegeTable.ByMethod["UpdateCredential"]);
+        Assert.False(PrivilegeTable.ByMethod.ContainsKey("ShowCollections"));
+        Assert.False(PrivilegeTable.ByMethod.ContainsKey("Connect"));
+    }
+}
