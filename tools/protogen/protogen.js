@@ -39,6 +39,9 @@ function visit(t) {
   if (top !== t) visit(top);
 }
 for (const m of service.methodsArray) { visit(m.resolvedRequestType); visit(m.resolvedResponseType); }
+// Messages that travel serialized inside a bytes field, which no RPC names: SearchRequest.placeholder_group holds a
+// PlaceholderGroup.
+for (const name of ['milvus.proto.common.PlaceholderGroup']) visit(root.lookupType(name));
 
 function packageOf(t) {
   const parts = [];

@@ -428,28 +428,13 @@ internal static class RestRows
                     });
                 }
             }
-            // PlaceholderGroup { repeated PlaceholderValue placeholders = 1 }; PlaceholderValue { string tag = 1;
-            // PlaceholderType type = 2; repeated bytes values = 3 } (PlaceholderType numbers equal DataType's).
-            using var value = new MemoryStream();
-            using (var output = new CodedOutputStream(value, leaveOpen: true))
+            // PlaceholderType numbers equal DataType's for vectors (and VarChar for texts).
+            var placeholder = new Quiver.Protocol.Common.PlaceholderValue { Tag = "$0", Type = (Quiver.Protocol.Common.PlaceholderType)type };
+            foreach (var bytes in values)
             {
-                output.WriteTag(1, WireFormat.WireType.LengthDelimited);
-                output.WriteString("$0");
-                output.WriteTag(2, WireFormat.WireType.Varint);
-                output.WriteEnum(type);
-                foreach (var bytes in values)
-                {
-                    output.WriteTag(3, WireFormat.WireType.LengthDelimited);
-                    output.WriteBytes(UnsafeByteOperations.UnsafeWrap(bytes));
-                }
+                placeholder.Values.Add(UnsafeByteOperations.UnsafeWrap(bytes));
             }
-            using var group = new MemoryStream();
-            using (var output = new CodedOutputStream(group, leaveOpen: true))
-            {
-                output.WriteTag(1, WireFormat.WireType.LengthDelimited);
-                output.WriteBytes(UnsafeByteOperations.UnsafeWrap(value.ToArray()));
-            }
-            return UnsafeByteOperations.UnsafeWrap(group.ToArray());
+            return new Quiver.Protocol.Common.PlaceholderGroup { Placeholders = { placeholder } }.ToByteString();
         }
         catch (MilvusException e) when (e.Code == MilvusCode.InvalidInsertData)
         {

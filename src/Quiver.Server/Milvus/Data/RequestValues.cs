@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
+using Quiver.Protocol.Common;
 using Quiver.Protocol.Schema;
 
 namespace Quiver.Server.Milvus.Data;
@@ -8,9 +10,6 @@ namespace Quiver.Server.Milvus.Data;
 /// the serialized <c>common.PlaceholderGroup</c> of a search.</summary>
 internal static class RequestValues
 {
-    /// <summary>PlaceholderType.FloatVector.</summary>
-    private const int PlaceholderFloatVector = 101;
-
     /// <summary><c>expr_template_values</c> as the engine's filter parameters: bool, long, double, string, or a list of
     /// those (nested for arrays of arrays, JSON text for json arrays). Null when there are none.</summary>
     public static Dictionary<string, object?>? Templates(MapField<string, TemplateValue> values)
@@ -49,111 +48,68 @@ internal static class RequestValues
         _ => [],
     };
 
-    /// <summary>The query vectors of a serialized <c>common.PlaceholderGroup</c> (field 1: repeated PlaceholderValue
-    /// {1: tag, 2: type, 3: repeated bytes values}). Each FloatVector value is little-endian float32 of the field's
-    /// dimension. Read by hand because Quiver's generated protocol has no PlaceholderGroup message (no RPC names it).</summary>
+    /// <summary>The query vectors of a serialized <c>common.PlaceholderGroup</c> (SearchRequest.placeholder_group):
+    /// FloatVector placeholders whose values are little-endian float32 of the field's dimension. Throws
+    /// ParameterInvalid naming the vector whose dimension is wrong, or a placeholder type Quiver does not search.</summary>
     public static List<float[]> Placeholders(ByteString group, int dimension)
     {
-        var vectors = new List<float[]>();
-        var input = new CodedInputStream(group.ToByteArray());
+        Quiver.Protocol.Common.PlaceholderGroup parsed;
         try
         {
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                if (WireFormat.GetTagFieldNumber(tag) != 1 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
-                {
-                    input.SkipLastField();
-                    continue;
-                }
-
-                ReadValue(input.ReadBytes(), dimension, vectors);
-            }
+            parsed = Quiver.Protocol.Common.PlaceholderGroup.Parser.ParseFrom(group);
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
         }
 
+        var vectors = new List<float[]>();
+        foreach (var placeholder in parsed.Placeholders)
+        {
+            if (placeholder.Type != PlaceholderType.FloatVector)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"placeholder type {placeholder.Type} is not supported: Quiver searches FloatVector fields");
+            }
+
+            foreach (var raw in placeholder.Values)
+            {
+                if (raw.Length != dimension * sizeof(float))
+                {
+                    throw new MilvusException(MilvusCode.ParameterInvalid,
+                        $"the dimension of query vector {vectors.Count} ({raw.Length / sizeof(float)}) is not equal to the field's dimension ({dimension})");
+                }
+
+                var v = new float[dimension];
+                for (var d = 0; d < dimension; d++)
+                {
+                    v[d] = BinaryPrimitives.ReadSingleLittleEndian(raw.Span[(d * sizeof(float))..]);
+                }
+
+                vectors.Add(v);
+            }
+        }
+
         return vectors;
     }
 
-    private static void ReadValue(ByteString value, int dimension, List<float[]> vectors)
-    {
-        var input = new CodedInputStream(value.ToByteArray());
-        var type = 0;
-        var raw = new List<ByteString>();
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case 2:
-                    type = input.ReadEnum();
-                    break;
-                case 3:
-                    raw.Add(input.ReadBytes());
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
-
-        if (type != PlaceholderFloatVector)
-        {
-            throw new MilvusException(MilvusCode.ParameterInvalid,
-                $"placeholder type {type} is not supported: Quiver searches FloatVector fields (placeholder type {PlaceholderFloatVector})");
-        }
-
-        for (var i = 0; i < raw.Count; i++)
-        {
-            var bytes = raw[i].Span;
-            if (bytes.Length != dimension * sizeof(float))
-            {
-                throw new MilvusException(MilvusCode.ParameterInvalid,
-                    $"the dimension of query vector {vectors.Count} ({bytes.Length / sizeof(float)}) is not equal to the field's dimension ({dimension})");
-            }
-
-            var v = new float[dimension];
-            for (var j = 0; j < dimension; j++)
-            {
-                v[j] = BitConverter.ToSingle(bytes.Slice(j * sizeof(float), sizeof(float)));
-            }
-
-            vectors.Add(v);
-        }
-    }
-
-    /// <summary>Writes a <c>common.PlaceholderGroup</c> of FloatVector queries (tag <c>$0</c>), as the SDKs do. For
-    /// tests and the C# client.</summary>
+    /// <summary>A <c>common.PlaceholderGroup</c> of FloatVector queries (tag <c>$0</c>), serialized as the SDKs send
+    /// it. For tests and benchmarks.</summary>
     public static ByteString PlaceholderGroup(IEnumerable<float[]> vectors)
     {
-        using var valueStream = new MemoryStream();
-        var value = new CodedOutputStream(valueStream);
-        value.WriteTag(1, WireFormat.WireType.LengthDelimited);
-        value.WriteString("$0");
-        value.WriteTag(2, WireFormat.WireType.Varint);
-        value.WriteEnum(PlaceholderFloatVector);
+        var value = new PlaceholderValue { Tag = "$0", Type = PlaceholderType.FloatVector };
         foreach (var v in vectors)
         {
             var bytes = new byte[v.Length * sizeof(float)];
-            for (var j = 0; j < v.Length; j++)
+            for (var d = 0; d < v.Length; d++)
             {
-                BitConverter.TryWriteBytes(bytes.AsSpan(j * sizeof(float)), v[j]);
+                BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(d * sizeof(float)), v[d]);
             }
 
-            value.WriteTag(3, WireFormat.WireType.LengthDelimited);
-            value.WriteBytes(ByteString.CopyFrom(bytes));
+            value.Values.Add(UnsafeByteOperations.UnsafeWrap(bytes));
         }
 
-        value.Flush();
-        using var groupStream = new MemoryStream();
-        var group = new CodedOutputStream(groupStream);
-        group.WriteTag(1, WireFormat.WireType.LengthDelimited);
-        group.WriteBytes(ByteString.CopyFrom(valueStream.ToArray()));
-        group.Flush();
-        return ByteString.CopyFrom(groupStream.ToArray());
+        return new Quiver.Protocol.Common.PlaceholderGroup { Placeholders = { value } }.ToByteString();
     }
 
     /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
