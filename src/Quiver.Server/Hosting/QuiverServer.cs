@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quiver.Server.Milvus;
+using Quiver.Server.Observability;
 
 namespace Quiver.Server.Hosting;
 
@@ -50,6 +51,10 @@ public sealed class QuiverServer : IAsyncDisposable
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
+            ServerLogging.DropMisleadingKestrelWarning(builder.Services);
+            builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+            // The serve command prints its own ready line; the host's "Application started. Press Ctrl+C" is noise.
+            builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
@@ -62,7 +67,7 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton<ISecurityGate, OpenGate>();
-            builder.Services.AddSingleton<ICallObserver, NoCallObserver>();
+            ObservabilityEndpoints.AddObservability(builder.Services);
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
             builder.Services.AddGrpc(grpc =>
@@ -73,6 +78,7 @@ public sealed class QuiverServer : IAsyncDisposable
 
             var app = builder.Build();
             app.MapGrpcService<MilvusGrpcService>();
+            ObservabilityEndpoints.MapObservability(app);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
