@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Net;
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 
 namespace Quiver.Server.Hosting;
@@ -77,7 +78,8 @@ public static class ServerConfig
     private static string? Find(IReadOnlyDictionary<string, string?> keys, string key) =>
         keys.FirstOrDefault(p => string.Equals(p.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
 
-    /// <summary>A key in the file that binds to nothing is a typo the operator wants to hear about.</summary>
+    /// <summary>A key in the file that binds to nothing is a typo the operator wants to hear about. (The binder's own
+    /// <c>ErrorOnUnknownConfiguration</c> ignores <see cref="ConfigurationKeyNameAttribute"/>, hence this walk.)</summary>
     private static void CheckKnownKeys(string path)
     {
         IConfigurationRoot file;
@@ -89,14 +91,34 @@ public static class ServerConfig
         {
             throw new ArgumentException($"config file '{path}' is not valid JSON: {e.Message}", e);
         }
-        try
+        if (UnknownKey(file, typeof(ServerOptions)) is { } unknown)
         {
-            file.Bind(new ServerOptions(), binder => binder.ErrorOnUnknownConfiguration = true);
+            throw new ArgumentException($"config file '{path}': the key '{unknown}' is not a server setting (see docs/server-ops.md)");
         }
-        catch (InvalidOperationException e)
+    }
+
+    /// <summary>The first key under <paramref name="section"/> that names no settable public property of
+    /// <paramref name="type"/> (by its <see cref="ConfigurationKeyNameAttribute"/> or name, ignoring case), searching
+    /// nested options objects; null when all are known. Values of collection-typed settings are not checked.</summary>
+    internal static string? UnknownKey(IConfiguration section, Type type)
+    {
+        foreach (var child in section.GetChildren())
         {
-            throw new ArgumentException($"config file '{path}': {e.Message}", e);
+            var property = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p =>
+                p.SetMethod is { IsPublic: true }
+                && string.Equals(p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, child.Key, StringComparison.OrdinalIgnoreCase));
+            if (property is null)
+            {
+                return child.Path;
+            }
+            var nested = property.PropertyType;
+            if (nested.IsClass && nested != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(nested)
+                && UnknownKey(child, nested) is { } unknown)
+            {
+                return unknown;
+            }
         }
+        return null;
     }
 
     private static void Validate(ServerOptions options)
