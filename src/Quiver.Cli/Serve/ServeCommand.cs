@@ -70,7 +70,18 @@ internal static class ServeCommand
                 return 2;
             }
 
-            await using var server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
+            QuiverServer server;
+            try
+            {
+                server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
+            }
+            catch (Exception e) when (e is QuiverException or IOException)
+            {
+                // The folder locked by another process, the port in use, an unreadable data folder: say which, no trace.
+                await Console.Error.WriteLineAsync($"quiver serve: cannot start: {e.Message}");
+                return 1;
+            }
+            await using var serverScope = server;
             Console.WriteLine($"{ReadyPrefix}{server.Engine.Path} on {options.Host}:{server.Port} (gRPC and REST v2)");
             await Console.Out.FlushAsync(CancellationToken.None);
             // The host handles SIGTERM and SIGINT (its console lifetime): this completes once a stop was asked for;

@@ -86,6 +86,17 @@ public sealed class ServeProcessTests
     }
 
     [Fact]
+    public async Task Serve_FolderInUse_ExitsOneSayingSo()
+    {
+        using var folder = new TempFolder();
+        await using var engine = await QuiverEngine.OpenAsync(folder.Path);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => ServeProcess.StartAsync(folder.Path));
+        Assert.Contains("quiver serve: cannot start:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("in use", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", e.Message, StringComparison.Ordinal); // no stack trace for an operator error
+    }
+
+    [Fact]
     public async Task Serve_BadSetting_ExitsWithErrorNamingIt()
     {
         using var folder = new TempFolder();
