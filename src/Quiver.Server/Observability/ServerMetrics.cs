@@ -118,7 +118,16 @@ internal sealed class ServerMetrics : IDisposable
     private static async Task WriteCollectionsAsync(PrometheusText text, QuiverEngine engine, CancellationToken cancellationToken)
     {
         var collections = new List<(string Database, string Name, CollectionInfo Info, IReadOnlyList<IndexInfo> Indexes, IndexStatistics Stats)>();
-        foreach (var database in await engine.ListDatabasesAsync(cancellationToken).ConfigureAwait(false))
+        IReadOnlyList<string> databases;
+        try
+        {
+            databases = await engine.ListDatabasesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (QuiverException)
+        {
+            databases = []; // the engine is closed (shutting down): the call and process figures still count
+        }
+        foreach (var database in databases)
         {
             IReadOnlyList<string> names;
             try

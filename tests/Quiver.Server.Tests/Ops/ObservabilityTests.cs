@@ -25,6 +25,21 @@ public sealed class ObservabilityTests
     }
 
     [Fact]
+    public async Task Healthz_EngineClosed_Answers503AndMetricsStillAnswer()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.Server.Engine.DisposeAsync();
+        using var response = await server.Http.GetAsync(new Uri("/healthz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("unavailable", json.RootElement.GetProperty("status").GetString());
+        Assert.Contains("closed", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.True(metrics.Value("quiver_uptime_seconds") >= 0);
+        Assert.DoesNotContain(metrics.Samples.Keys, k => k.StartsWith("quiver_collection_rows{", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Metrics_AfterCalls_CountersIncreaseAndBucketsAreMonotone()
     {
         await using var server = await TestServer.StartAsync();
