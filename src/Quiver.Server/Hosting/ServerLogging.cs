@@ -8,8 +8,8 @@ namespace Quiver.Server.Hosting;
 public static class ServerLogging
 {
     /// <summary>Logs to the console (stdout) in <see cref="ServerOptions.LogFormat"/> at
-    /// <see cref="ServerOptions.LogLevel"/> and above. ASP.NET Core's own categories log warnings and above only,
-    /// unless the level asks for less than that.</summary>
+    /// <see cref="ServerOptions.LogLevel"/> and above. ASP.NET Core's own categories (<c>Microsoft.*</c>) log at Warning or
+    /// at that level, whichever is higher, so that Debug shows every call without every connection.</summary>
     public static void AddConsole(ILoggingBuilder logging, ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(logging);
