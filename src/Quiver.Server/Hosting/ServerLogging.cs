@@ -43,6 +43,8 @@ public static class ServerLogging
     /// is wrong for this server: Kestrel cannot see that <see cref="Http2PriorKnowledge"/> turns HTTP/2 on per
     /// connection, and an operator reading it would think gRPC is off. Level filters cannot single out one event (the
     /// category also carries warnings worth seeing), hence the wrapper, which drops that event id and nothing else.
+    /// Filter rules scoped to a provider type (<c>AddFilter&lt;ConsoleLoggerProvider&gt;</c>) no longer match a wrapped
+    /// provider; the server uses none. Call it after every provider is added.
     /// </summary>
     internal static void DropMisleadingKestrelWarning(IServiceCollection services)
     {
