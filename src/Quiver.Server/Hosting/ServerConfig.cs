@@ -105,21 +105,22 @@ public static class ServerConfig
         foreach (var child in section.GetChildren())
         {
             var property = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p =>
-                p.SetMethod is { IsPublic: true }
+                (p.SetMethod is { IsPublic: true } || IsOptionsObject(p.PropertyType)) // the binder fills get-only objects
                 && string.Equals(p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, child.Key, StringComparison.OrdinalIgnoreCase));
             if (property is null)
             {
                 return child.Path;
             }
-            var nested = property.PropertyType;
-            if (nested.IsClass && nested != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(nested)
-                && UnknownKey(child, nested) is { } unknown)
+            if (IsOptionsObject(property.PropertyType) && UnknownKey(child, property.PropertyType) is { } unknown)
             {
                 return unknown;
             }
         }
         return null;
     }
+
+    private static bool IsOptionsObject(Type type) =>
+        type.IsClass && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type);
 
     private static void Validate(ServerOptions options)
     {
