@@ -191,7 +191,7 @@ internal static class HnswBench
 
     /// <summary>Reads .fvecs/.ivecs (per vector an int32 dimension, then the values) straight into one array, without
     /// a second copy of the file in memory (so the peak RSS compares with the native peer's).</summary>
-    private static T[] ReadVecs<T>(string path, out int dim, out int count)
+    internal static T[] ReadVecs<T>(string path, out int dim, out int count)
         where T : unmanaged
     {
         using var f = File.OpenRead(path);

@@ -4,6 +4,8 @@ const string Usage = """
     usage: Quiver.Bench <command> [--option value ...]
       ingest --dim 768 --rows N --batch B --policy Always|Interval|Never [--clients C] [--dir D] [--json out.json]
       flat   --data fashion-mnist [--data-dir D] --queries Q --k 10 [--batch 100] [--json out.json]
+      server [--base B.fvecs --queries Q.fvecs --groundtruth G.ivecs | --synthetic N:D:SEED] [--nq 1000] [--k 10]
+             [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--md out.md] [--json out.json]
       hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
@@ -28,6 +30,7 @@ try
     {
         "ingest" => await IngestBench.RunAsync(options),
         "flat" => await FlatBench.RunAsync(options),
+        "server" => await ServerBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

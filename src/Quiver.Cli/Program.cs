@@ -10,10 +10,18 @@ internal static class Program
     private static Task<int> Main(string[] args)
     {
         var root = new RootCommand("Quiver: a vector database. Embedded over a local folder, or as a Milvus-compatible server.");
-        root.Subcommands.Add(ServeCommand.Create());
+        var serve = ServeCommand.Create();
+        root.Subcommands.Add(serve);
         root.Subcommands.Add(ApiKeyCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
-        return root.Parse(args).InvokeAsync();
+        var parse = root.Parse(args);
+        // System.CommandLine's own SIGTERM/SIGINT handling gives an action two seconds and then ends the process with
+        // its own exit code. The server's host handles those signals itself, draining calls for up to its configured
+        // shutdown timeout and exiting 0, so for serve System.CommandLine stays out of it.
+        var invocation = parse.CommandResult.Command == serve
+            ? new InvocationConfiguration { ProcessTerminationTimeout = null }
+            : new InvocationConfiguration();
+        return parse.InvokeAsync(invocation);
     }
 }

@@ -1,29 +1,102 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using Quiver.Server.Hosting;
 
 namespace Quiver.Cli.Serve;
 
-/// <summary><c>quiver serve</c>: the main job, the Milvus-compatible server over a local data folder.</summary>
+/// <summary>
+/// <c>quiver serve</c>: the main job, the Milvus-compatible server over a local data folder. Settings come from the
+/// command line, then <c>QUIVER_*</c> environment variables, then the <c>--config</c> JSON file, then the defaults
+/// (earlier wins; see <see cref="ServerConfig"/> and docs/server-ops.md). Prints one ready line on stdout once the port
+/// accepts calls; on SIGTERM or SIGINT stops accepting, lets in-flight calls finish (up to the shutdown timeout),
+/// closes the engine and exits 0.
+/// </summary>
 internal static class ServeCommand
 {
+    /// <summary>The start of the line printed once the server accepts calls; tests and scripts wait for it.</summary>
+    public const string ReadyPrefix = "quiver: serving ";
+
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Data folder (created when missing).", DefaultValueFactory = _ => "data" };
-        var host = new Option<string>("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "Port for gRPC and REST together.", DefaultValueFactory = _ => 19530 };
+        // No defaults here: an option not given must not override the environment or the config file.
+        var data = new Option<string?>("--data") { Description = "Data folder, created when missing (default ./data; env QUIVER_DATA)." };
+        var host = new Option<string?>("--host") { Description = "Address to bind (default 127.0.0.1; env QUIVER_HOST)." };
+        var port = new Option<int?>("--port") { Description = "Port for gRPC and REST together; 0 picks a free one (default 19530; env QUIVER_PORT)." };
+        var config = new Option<string?>("--config") { Description = "JSON config file with any setting (env QUIVER_CONFIG); see docs/server-ops.md." };
+        var insecure = new Option<bool>("--insecure") { Description = "Allow binding beyond loopback without authentication (env QUIVER_INSECURE)." };
+        var durability = new Option<DurabilityMode?>("--durability") { Description = "WAL fsync policy: Always (default), Interval or Never (env QUIVER_ENGINE__DURABILITY)." };
+        var logFormat = new Option<ServerLogFormat?>("--log-format") { Description = "Console log format: Text (default) or Json (env QUIVER_LOGFORMAT)." };
+        var logLevel = new Option<Microsoft.Extensions.Logging.LogLevel?>("--log-level") { Description = "Minimum log level; Debug logs every call (default Information; env QUIVER_LOGLEVEL)." };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "Any setting as KEY=VALUE, nested keys with ':' (e.g. --set Engine:SegmentMaxRows=65536). Repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", "Run the Milvus-compatible server (gRPC and REST v2 on one port) over a local data folder.");
-        command.Options.Add(data);
-        command.Options.Add(host);
-        command.Options.Add(port);
+        foreach (var option in new Option[] { data, host, port, config, insecure, durability, logFormat, logLevel, set })
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (parse, ct) =>
         {
-            var options = new ServerOptions { DataPath = parse.GetValue(data)!, Host = parse.GetValue(host)!, Port = parse.GetValue(port) };
-            await using var server = await QuiverServer.StartAsync(options, logging => logging.AddSimpleConsole(), ct);
-            Console.WriteLine($"quiver: serving {Path.GetFullPath(options.DataPath)} on {options.Host}:{server.Port} (gRPC and REST v2)");
+            var keys = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            foreach (var pair in parse.GetValue(set) ?? [])
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"quiver serve: --set '{pair}' is not KEY=VALUE");
+                    return 2;
+                }
+                keys[pair[..equals].Trim()] = pair[(equals + 1)..];
+            }
+            // Named options win over --set for the same key.
+            Put(keys, "Data", parse.GetValue(data));
+            Put(keys, "Host", parse.GetValue(host));
+            Put(keys, "Port", parse.GetValue(port)?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Put(keys, ServerConfig.ConfigFileKey, parse.GetValue(config));
+            Put(keys, "Insecure", parse.GetValue(insecure) ? "true" : null);
+            Put(keys, "Engine:Durability", parse.GetValue(durability)?.ToString());
+            Put(keys, "LogFormat", parse.GetValue(logFormat)?.ToString());
+            Put(keys, "LogLevel", parse.GetValue(logLevel)?.ToString());
+
+            ServerOptions options;
+            try
+            {
+                options = ServerConfig.Load(keys);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"quiver serve: {e.Message}");
+                return 2;
+            }
+
+            QuiverServer server;
+            try
+            {
+                server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
+            }
+            catch (Exception e) when (e is QuiverException or IOException)
+            {
+                // The folder locked by another process, the port in use, an unreadable data folder: say which, no trace.
+                await Console.Error.WriteLineAsync($"quiver serve: cannot start: {e.Message}");
+                return 1;
+            }
+            await using var serverScope = server;
+            Console.WriteLine($"{ReadyPrefix}{server.Engine.Path} on {options.Host}:{server.Port} (gRPC and REST v2)");
+            await Console.Out.FlushAsync(CancellationToken.None);
+            // The host handles SIGTERM and SIGINT (its console lifetime): this completes once a stop was asked for;
+            // disposing then drains in-flight calls and closes the engine.
             await server.WaitForShutdownAsync(CancellationToken.None);
             return 0;
         });
         return command;
+    }
+
+    private static void Put(Dictionary<string, string?> keys, string key, string? value)
+    {
+        if (value is not null)
+        {
+            keys[key] = value;
+        }
     }
 }

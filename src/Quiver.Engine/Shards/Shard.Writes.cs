@@ -133,6 +133,7 @@ internal sealed partial class Shard
         }
 
         await pending.ConfigureAwait(false);
+        EngineMetrics.Written(applied, delete: type is WalRecords.DeleteKeys or WalRecords.DeleteFilter);
         return new MutationResult { Count = applied, Keys = keys, Timestamp = ts };
     }
 

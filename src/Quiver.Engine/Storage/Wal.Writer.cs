@@ -165,7 +165,7 @@ internal sealed partial class Wal
             _file!.Write(_buffer, 0, position);
             if (_options.FsyncPolicy == FsyncPolicy.Always)
             {
-                _file.Sync();
+                SyncFile();
             }
             else
             {
@@ -324,7 +324,7 @@ internal sealed partial class Wal
         {
             // Cut the partial group away and make the cut durable, so a crash cannot bring back records we failed.
             _file!.Truncate(lengthBefore);
-            _file.Sync();
+            SyncFile();
         }
         catch (Exception undo)
         {
@@ -342,6 +342,15 @@ internal sealed partial class Wal
         }
     }
 
+    /// <summary>Fsyncs the current file, timing it for <see cref="EngineMetrics.WalFsyncDurationName"/>. Failures
+    /// propagate to the caller, which decides what they mean.</summary>
+    private void SyncFile()
+    {
+        var started = Stopwatch.GetTimestamp();
+        _file!.Sync();
+        EngineMetrics.WalFsynced(started);
+    }
+
     private void SyncIfDue()
     {
         if (_dirty && _options.FsyncPolicy == FsyncPolicy.Interval && Stopwatch.GetElapsedTime(_lastSyncTimestamp) >= _options.FsyncInterval)
@@ -356,7 +365,7 @@ internal sealed partial class Wal
     {
         try
         {
-            _file!.Sync();
+            SyncFile();
         }
         catch (Exception ex)
         {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quiver.Server.Milvus;
+using Quiver.Server.Observability;
 using Quiver.Server.Rest;
 using Quiver.Server.Security;
 
@@ -55,6 +56,10 @@ public sealed class QuiverServer : IAsyncDisposable
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
+            ServerLogging.DropMisleadingKestrelWarning(builder.Services);
+            builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+            // The serve command prints its own ready line; the host's "Application started. Press Ctrl+C" is noise.
+            builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
@@ -63,7 +68,9 @@ public sealed class QuiverServer : IAsyncDisposable
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
-            SecurityHosting.AddSecurity<NoCallObserver>(builder.Services, options);
+            // Metrics and the request log observe every call; the audit log wraps them (AuditingObserver).
+            builder.Services.AddSingleton<ServerMetrics>();
+            SecurityHosting.AddSecurity<RequestObserver>(builder.Services, options);
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
             builder.Services.AddSingleton<LoadStates>();
@@ -77,6 +84,7 @@ public sealed class QuiverServer : IAsyncDisposable
             var app = builder.Build();
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
+            ObservabilityEndpoints.MapObservability(app);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();

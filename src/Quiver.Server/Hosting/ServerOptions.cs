@@ -1,10 +1,14 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
 namespace Quiver.Server.Hosting;
 
 /// <summary>Settings of one server process. Every setting can also come from the config file and from
-/// <c>QUIVER_*</c> environment variables (see docs/server.md).</summary>
+/// <c>QUIVER_*</c> environment variables; <see cref="ServerConfig"/> reads them (see docs/server-ops.md).</summary>
 public sealed class ServerOptions
 {
-    /// <summary>The data folder; created when missing. Default <c>./data</c>.</summary>
+    /// <summary>The data folder; created when missing. Default <c>./data</c>. Config key <c>data</c>.</summary>
+    [ConfigurationKeyName("Data")]
     public string DataPath { get; set; } = "data";
 
     /// <summary>Address to bind. Default loopback; binding elsewhere needs authentication or <see cref="Insecure"/>.</summary>
@@ -19,6 +23,28 @@ public sealed class ServerOptions
     /// <summary>Authentication, TLS, request limits and the audit log.</summary>
     public Security.SecurityOptions Security { get; set; } = new();
 
+    /// <summary>How long a shutdown (SIGTERM, SIGINT) waits for in-flight calls before cancelling them; default 30 s.
+    /// The engine is closed after that either way, so every acknowledged write stays durable.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Console log format of <c>quiver serve</c>: <see cref="ServerLogFormat.Text"/> (default) or
+    /// <see cref="ServerLogFormat.Json"/> (one JSON object a line).</summary>
+    public ServerLogFormat LogFormat { get; set; } = ServerLogFormat.Text;
+
+    /// <summary>Minimum level logged by <c>quiver serve</c>; default <see cref="LogLevel.Information"/>. At
+    /// <see cref="LogLevel.Debug"/> every completed call is logged with its request id.</summary>
+    public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
     /// <summary>Options of the embedded engine under the server.</summary>
     public QuiverOptions Engine { get; set; } = new();
+}
+
+/// <summary>Console log formats of <c>quiver serve</c>.</summary>
+public enum ServerLogFormat
+{
+    /// <summary>Human-readable lines.</summary>
+    Text = 0,
+
+    /// <summary>One JSON object a line (timestamp, level, category, message, and the message's named values).</summary>
+    Json = 1,
 }

@@ -97,19 +97,9 @@ internal static class RequestValues
     /// it. For tests and benchmarks.</summary>
     public static ByteString PlaceholderGroup(IEnumerable<float[]> vectors)
     {
-        var value = new PlaceholderValue { Tag = "$0", Type = PlaceholderType.FloatVector };
-        foreach (var v in vectors)
-        {
-            var bytes = new byte[v.Length * sizeof(float)];
-            for (var d = 0; d < v.Length; d++)
-            {
-                BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(d * sizeof(float)), v[d]);
-            }
-
-            value.Values.Add(UnsafeByteOperations.UnsafeWrap(bytes));
-        }
-
-        return new Quiver.Protocol.Common.PlaceholderGroup { Placeholders = { value } }.ToByteString();
+        var list = vectors.ToList();
+        var dim = list.Count == 0 ? 1 : list[0].Length;
+        return Clients.MilvusRequests.FloatPlaceholderGroup(list.SelectMany(v => v).ToArray(), dim);
     }
 
     /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value

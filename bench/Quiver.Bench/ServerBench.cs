@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Grpc.Net.Client;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Clients;
+using Quiver.Server.Hosting;
+
+namespace Quiver.Bench;
+
+/// <summary>
+/// <c>server</c>: what the gRPC server costs over embedded calls, in one run. Loads a data set (default Fashion-MNIST
+/// as <c>quiver bench data</c> prepares it in <c>bench/data/fashion-mnist</c>) into a collection of the in-process
+/// server's engine, builds HNSW, picks the smallest <c>ef</c> whose recall@k against the exact ground truth reaches
+/// <c>--recall</c>, then runs the same single-query top-k searches embedded (<see cref="QuiverEngine.SearchAsync"/>) and
+/// over gRPC (a <c>MilvusServiceClient</c> per client on a loopback HTTP/2 connection, the server hosted by Kestrel as
+/// <c>quiver serve</c> hosts it) at each client count: QPS, p50, p99, recall, and the ratios gRPC / embedded. Writes a
+/// markdown table (<c>--md</c>, default <c>bench/results/server.md</c>).
+/// </summary>
+internal static class ServerBench
+{
+    private const string Collection = "bench";
+    private const int LoadBatch = 2_000;
+    private const int Warmup = 50;
+
+    public static async Task<int> RunAsync(CommandLine args)
+    {
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir");
+        var k = args.Int("k", 10);
+        var set = Load(args, k);
+        var nq = Math.Min(args.Int("nq", 1000), set.QueryCount);
+        var target = double.Parse(args.Text("recall", "0.95"), CultureInfo.InvariantCulture);
+        var efs = Ints(args.Text("ef", "16,24,32,48,64,96,128,192,256"));
+        var clientCounts = Ints(args.Text("clients", "1,16"));
+        var markdown = args.Text("md", Path.Combine("bench", "results", "server.md"));
+        var parent = args.Text("dir") ?? Path.GetTempPath();
+        var report = new Report();
+        report.Set("benchmark", "server");
+        report.Set("machine", Report.Machine());
+        report.Set("dataset", set.Name);
+        Console.WriteLine($"server: {set.Name}, {set.Count} x {set.Dim} (L2), {nq} queries, top-{k}, HNSW M={args.Int("M", 16)} efConstruction={args.Int("efc", 200)}");
+
+        var folder = Path.Combine(parent, "quiver-bench-server-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new ServerOptions
+            {
+                DataPath = folder,
+                Port = 0,
+                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
+            };
+            await using var server = await QuiverServer.StartAsync(options);
+            var engine = server.Engine;
+            var started = Stopwatch.GetTimestamp();
+            await LoadCollection(engine, set, args.Int("M", 16), args.Int("efc", 200));
+            report.Print("load_and_build_s", Stopwatch.GetElapsedTime(started).TotalSeconds, "s (insert, flush, HNSW build)");
+            // Searches over gRPC need the collection loaded, as in Milvus.
+            using (var loadChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}"))
+            {
+                var load = await new MilvusService.MilvusServiceClient(loadChannel).LoadCollectionAsync(new LoadCollectionRequest { CollectionName = Collection });
+                if (load.Code != 0)
+                {
+                    throw new InvalidOperationException($"LoadCollection failed: {load.Reason}");
+                }
+            }
+
+            var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
+            var ef = 0;
+            double recall = 0;
+            foreach (var candidate in efs)
+            {
+                var hits = await EmbeddedIds(engine, queries, k, candidate);
+                recall = Recall(hits, set, k);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ef {candidate,4}: recall@{k} {recall:F4}"));
+                ef = candidate;
+                if (recall >= target)
+                {
+                    break;
+                }
+            }
+            report.Set("ef", ef);
+            report.Print("recall", recall, $"recall@{k} at ef={ef}" + (recall < target ? $" (BELOW the target {target}: no ef in the list reached it)" : ""), "F4");
+
+            var rows = new List<Row>();
+            foreach (var clients in clientCounts)
+            {
+                var embedded = await Measure(clients, queries, async (client, query) =>
+                    (await engine.SearchAsync(Collection, SearchOf(query, k, ef))).Hits[0].Select(h => (long)h.Id).ToArray());
+                var channels = Enumerable.Range(0, clients).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}")).ToArray();
+                try
+                {
+                    var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
+                    var paramsJson = $$"""{"ef":{{ef}}}""";
+                    Run grpc;
+                    try
+                    {
+                        grpc = await Measure(clients, queries, async (client, query) =>
+                        {
+                            var response = await stubs[client].SearchAsync(MilvusRequests.Search(Collection, query, set.Dim, k, "L2", paramsJson));
+                            if (response.Status.Code != 0)
+                            {
+                                throw new InvalidOperationException($"gRPC Search answered code {response.Status.Code}: {response.Status.Reason}");
+                            }
+                            return MilvusRequests.HitIds(response)[0];
+                        });
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        await Console.Error.WriteLineAsync($"server: {e.Message}; no gRPC figures");
+                        return 1;
+                    }
+                    rows.Add(new Row(clients, embedded with { Recall = Recall(embedded.Ids, set, k) }, grpc with { Recall = Recall(grpc.Ids, set, k) }));
+                }
+                finally
+                {
+                    foreach (var channel in channels)
+                    {
+                        channel.Dispose();
+                    }
+                }
+                var last = rows[^1];
+                report.Print($"embedded_c{clients}_qps", last.Embedded.Qps, "queries/s");
+                report.Print($"embedded_c{clients}_p99_ms", last.Embedded.P99, "ms", "F3");
+                report.Print($"grpc_c{clients}_qps", last.Grpc.Qps, "queries/s");
+                report.Print($"grpc_c{clients}_p99_ms", last.Grpc.P99, "ms", "F3");
+                report.Print($"grpc_c{clients}_recall", last.Grpc.Recall, "", "F4");
+                report.Print($"ratio_c{clients}_qps", last.Grpc.Qps / last.Embedded.Qps, "x (gRPC QPS / embedded QPS)", "F3");
+            }
+
+            var table = Markdown(set, nq, k, ef, recall, args.Int("M", 16), args.Int("efc", 200), rows);
+            Console.WriteLine();
+            Console.Write(table);
+            if (!string.IsNullOrEmpty(markdown))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(markdown))!);
+                await File.WriteAllTextAsync(markdown, table);
+                Console.WriteLine($"wrote {markdown}");
+            }
+            report.WriteJson(args.Text("json"));
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
+
+    private sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall);
+
+    private sealed record Row(int Clients, Run Embedded, Run Grpc);
+
+    private static DataSet Load(CommandLine args, int k)
+    {
+        if (args.Text("synthetic") is { } synthetic)
+        {
+            // N:D:SEED, uniform in [0,1): a check of the harness, not a benchmark data set.
+            var parts = Ints(synthetic.Replace(':', ','));
+            if (parts.Length != 3)
+            {
+                throw new ArgumentException($"--synthetic {synthetic}: expected N:D:SEED");
+            }
+            var (n, dim, seed) = (parts[0], parts[1], parts[2]);
+            var random = new Random(seed);
+            var nq = Math.Min(args.Int("nq", 1000), 1000);
+            var data = Enumerable.Range(0, n * dim).Select(_ => random.NextSingle()).ToArray();
+            var queries = Enumerable.Range(0, nq * dim).Select(_ => random.NextSingle()).ToArray();
+            return new DataSet($"synthetic {n}x{dim} seed {seed}", data, n, dim, queries, nq, ExactTruth(data, n, queries, nq, dim, k), k);
+        }
+        var folder = Path.Combine("bench", "data", "fashion-mnist");
+        var basePath = args.Text("base", Path.Combine(folder, "base.fvecs"));
+        var queryPath = args.Text("queries", Path.Combine(folder, "queries.fvecs"));
+        var truthPath = args.Text("groundtruth", Path.Combine(folder, "groundtruth.ivecs"));
+        foreach (var path in new[] { basePath, queryPath, truthPath })
+        {
+            if (!File.Exists(path))
+            {
+                throw new ArgumentException($"{path} does not exist; run `./quiver bench data` first, or pass --base/--queries/--groundtruth or --synthetic");
+            }
+        }
+        var vectors = HnswBench.ReadVecs<float>(basePath, out var d, out var count);
+        var queryVectors = HnswBench.ReadVecs<float>(queryPath, out var qd, out var queryCount);
+        var truth = HnswBench.ReadVecs<int>(truthPath, out var width, out var truthCount);
+        if (qd != d || truthCount != queryCount || width < k)
+        {
+            throw new ArgumentException($"{queryPath} ({queryCount} x {qd}) and {truthPath} ({truthCount} x {width}) do not fit {basePath} ({count} x {d}) at k={k}");
+        }
+        return new DataSet(Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(basePath)))!, vectors, count, d, queryVectors, queryCount, truth, width);
+    }
+
+    /// <summary>Exact top-k ids by L2 in double precision (small synthetic sets only).</summary>
+    private static int[] ExactTruth(float[] data, int n, float[] queries, int nq, int dim, int k)
+    {
+        var truth = new int[nq * k];
+        Parallel.For(0, nq, q =>
+        {
+            var distances = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                double sum = 0;
+                for (var j = 0; j < dim; j++)
+                {
+                    var diff = (double)data[i * dim + j] - queries[q * dim + j];
+                    sum += diff * diff;
+                }
+                distances[i] = sum;
+            }
+            var order = Enumerable.Range(0, n).OrderBy(i => distances[i]).ThenBy(i => i).Take(k).ToArray();
+            order.CopyTo(truth, q * k);
+        });
+        return truth;
+    }
+
+    private static async Task LoadCollection(QuiverEngine engine, DataSet set, int m, int efc)
+    {
+        await engine.CreateCollectionAsync(Collection, new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vector", set.Dim, MetricType.L2)],
+        });
+        for (var first = 0; first < set.Count; first += LoadBatch)
+        {
+            var rows = new List<Quiver.Row>();
+            for (var i = first; i < Math.Min(set.Count, first + LoadBatch); i++)
+            {
+                rows.Add(new Quiver.Row { ["id"] = (long)i, ["vector"] = set.Base.AsSpan(i * set.Dim, set.Dim).ToArray() });
+            }
+            await engine.InsertAsync(Collection, rows);
+        }
+        await engine.FlushAsync(Collection);
+        await engine.CreateIndexAsync(Collection, new IndexDefinition
+        {
+            FieldName = "vector",
+            IndexType = "HNSW",
+            Params = new Dictionary<string, string> { ["M"] = m.ToString(CultureInfo.InvariantCulture), ["efConstruction"] = efc.ToString(CultureInfo.InvariantCulture) },
+        });
+        await engine.WaitForIndexAsync(Collection);
+    }
+
+    private static Quiver.SearchRequest SearchOf(float[] query, int k, int ef) => new()
+    {
+        Vectors = [query],
+        AnnsField = "vector",
+        Limit = k,
+        SearchParams = new Dictionary<string, string> { ["ef"] = ef.ToString(CultureInfo.InvariantCulture) },
+    };
+
+    private static async Task<long[][]> EmbeddedIds(QuiverEngine engine, float[][] queries, int k, int ef)
+    {
+        var ids = new long[queries.Length][];
+        for (var q = 0; q < queries.Length; q++)
+        {
+            ids[q] = (await engine.SearchAsync(Collection, SearchOf(queries[q], k, ef))).Hits[0].Select(h => (long)h.Id).ToArray();
+        }
+        return ids;
+    }
+
+    /// <summary>Runs every query once, split round-robin over <paramref name="clients"/> concurrent loops (after a
+    /// warm-up of <see cref="Warmup"/> queries per client), timing each call.</summary>
+    private static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search)
+    {
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (var i = 0; i < Math.Min(Warmup, queries.Length); i++)
+            {
+                await search(c, queries[(i * clients + c) % queries.Length]);
+            }
+        })));
+        var ids = new long[queries.Length][];
+        var latencies = new double[queries.Length];
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (var q = c; q < queries.Length; q += clients)
+            {
+                var begin = Stopwatch.GetTimestamp();
+                ids[q] = await search(c, queries[q]);
+                latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+            }
+        })));
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
+    }
+
+    private static double Recall(long[][] ids, DataSet set, int k)
+    {
+        long found = 0;
+        for (var q = 0; q < ids.Length; q++)
+        {
+            var truth = new HashSet<long>(set.Truth.AsSpan(q * set.TruthWidth, k).ToArray().Select(t => (long)t));
+            found += ids[q].Take(k).Count(truth.Contains);
+        }
+        return (double)found / ((long)ids.Length * k);
+    }
+
+    private static string Markdown(DataSet set, int nq, int k, int ef, double recall, int m, int efc, List<Row> rows)
+    {
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine(c, $"# Server over gRPC vs embedded calls");
+        text.AppendLine();
+        text.AppendLine(c, $"{set.Name}: {set.Count} x {set.Dim} (L2), {nq} queries, top-{k}, HNSW M={m} efConstruction={efc}, ef={ef} (recall@{k} {recall:F4} embedded).");
+        text.AppendLine("One query per call; each client issues its share of the queries in turn (gRPC: one HTTP/2 connection per client to");
+        text.AppendLine(c, $"the server hosted in the same process on loopback). Machine: {Report.Machine()}.");
+        text.AppendLine();
+        text.AppendLine("| clients | embedded QPS | embedded p50 ms | embedded p99 ms | gRPC QPS | gRPC p50 ms | gRPC p99 ms | gRPC recall | QPS gRPC / embedded | p99 gRPC / embedded |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var row in rows)
+        {
+            text.AppendLine(c, $"| {row.Clients} | {row.Embedded.Qps:F0} | {row.Embedded.P50:F3} | {row.Embedded.P99:F3} | {row.Grpc.Qps:F0} | {row.Grpc.P50:F3} | {row.Grpc.P99:F3} | {row.Grpc.Recall:F4} | {row.Grpc.Qps / row.Embedded.Qps:F3} | {row.Grpc.P99 / row.Embedded.P99:F3} |");
+        }
+        return text.ToString();
+    }
+
+    private static int[] Ints(string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+}
