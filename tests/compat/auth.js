@@ -6,6 +6,26 @@ const { DataType, dim, vector, client, httpClient, check, ok, milvusError, main 
 
 const rootPassword = process.env.QUIVER_ROOT_PASSWORD;
 
+/** A client whose credentials the server will refuse: its background Connect rejects (UNAUTHENTICATED, as Milvus
+ * answers), which the SDK leaves unhandled; the test observes that rejection and the calls' denials instead. */
+function refusedClient(token) {
+  const c = client({ token });
+  if (c.connectPromise) c.connectPromise = c.connectPromise.catch(e => { c.connectError = e; });
+  return c;
+}
+
+/** A REST answer, including a denial: Milvus answers failed logins with HTTP 401 and denied privileges with 403
+ * (the SDK throws on both), carrying the usual {code, message} body. */
+async function rest(promise) {
+  try {
+    return await promise;
+  } catch (e) {
+    const m = /HTTP (\d+)[^{]*(\{.*\})\s*$/s.exec(String(e.message));
+    check(m, 'a REST denial carries a Milvus body', e.message);
+    return { http: Number(m[1]), ...JSON.parse(m[2]) };
+  }
+}
+
 async function denied(promise) {
   try {
     const res = await promise;
@@ -22,14 +42,14 @@ main('auth', async () => {
   const secret = 'Al1ce-secret-passw0rd';
 
   // No token.
-  const anonymous = client({ token: undefined });
+  const anonymous = refusedClient(undefined);
   const noToken = await denied(anonymous.listCollections());
   check(noToken.code !== 0 && noToken.error_code !== 'Success', 'no token is denied', noToken);
   steps.push('no-token');
 
   // Wrong password and unknown user: denied alike, no password in the reason.
-  const wrong = await denied(client({ token: 'root:not-the-password' }).listCollections());
-  const unknown = await denied(client({ token: 'nobody:not-the-password' }).listCollections());
+  const wrong = await denied(refusedClient('root:not-the-password').listCollections());
+  const unknown = await denied(refusedClient('nobody:not-the-password').listCollections());
   check(wrong.code !== 0 && unknown.code !== 0, 'wrong password and unknown user are denied', { wrong, unknown });
   check(wrong.reason === unknown.reason, 'the denial does not tell whether the user exists', { wrong: wrong.reason, unknown: unknown.reason });
   check(!wrong.reason.includes('not-the-password') && !wrong.reason.includes(rootPassword), 'the denial leaks no password', wrong);
@@ -66,12 +86,12 @@ main('auth', async () => {
   steps.push('rbac-grpc');
 
   // The same over REST: the token in Authorization: Bearer.
-  const restAnon = await httpClient({ token: undefined }).listCollections({});
-  check(restAnon.code !== 0, 'REST without a token is denied', restAnon);
-  const restWrong = await httpClient({ token: 'alice:wrong' }).listCollections({});
+  const restAnon = await rest(httpClient({ token: undefined }).listCollections({}));
+  check(restAnon.code === 1800 && restAnon.http === 401, 'REST without a token is denied (401, code 1800)', restAnon);
+  const restWrong = await rest(httpClient({ token: 'alice:wrong' }).listCollections({}));
   check(restWrong.code !== 0 && !String(restWrong.message).includes('wrong'), 'REST wrong password is denied, leaking nothing', restWrong);
-  const restSearch = await httpClient({ token: `alice:${secret}` }).search({ collectionName: name, data: [vector(7)], annsField: 'embedding', limit: 1 });
-  check(restSearch.code !== 0, 'REST search without the privilege is denied', restSearch);
+  const restSearch = await rest(httpClient({ token: `alice:${secret}` }).search({ collectionName: name, data: [vector(7)], annsField: 'embedding', limit: 1 }));
+  check(restSearch.code === 1401, 'REST search without the privilege is denied (code 1401)', restSearch);
   const restQuery = await httpClient({ token: `alice:${secret}` }).query({ collectionName: name, filter: 'id == 7', outputFields: ['id'] });
   check(restQuery.code === 0 && restQuery.data.length === 1, 'REST query with the privilege works', restQuery);
   steps.push('rbac-rest');
