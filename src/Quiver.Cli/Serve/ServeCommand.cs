@@ -12,6 +12,12 @@ namespace Quiver.Cli.Serve;
 /// </summary>
 internal static class ServeCommand
 {
+    /// <summary>Settings that hold secrets: refused in <c>--set</c>.</summary>
+    private static readonly HashSet<string> SecretKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Security:RootPassword", "Security:TlsPfxPassword",
+    };
+
     /// <summary>The start of the line printed once the server accepts calls; tests and scripts wait for it.</summary>
     public const string ReadyPrefix = "quiver: serving ";
 
@@ -47,7 +53,14 @@ internal static class ServeCommand
                     await Console.Error.WriteLineAsync($"quiver serve: --set '{pair}' is not KEY=VALUE");
                     return 2;
                 }
-                keys[pair[..equals].Trim()] = pair[(equals + 1)..];
+                var key = pair[..equals].Trim();
+                if (SecretKeys.Contains(key))
+                {
+                    // A command line is visible to every local user (ps, /proc/*/cmdline).
+                    await Console.Error.WriteLineAsync($"quiver serve: {key} is a secret and cannot be passed on the command line; use the config file or the environment (QUIVER_{key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant()})");
+                    return 2;
+                }
+                keys[key] = pair[(equals + 1)..];
             }
             // Named options win over --set for the same key.
             Put(keys, "Data", parse.GetValue(data));

@@ -23,6 +23,10 @@ internal static class Http2PriorKnowledge
 {
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
+    /// <summary>How long a new connection may take to send enough bytes to tell HTTP/2 from HTTP/1.1 (Kestrel's
+    /// default request-headers timeout).</summary>
+    internal static readonly TimeSpan FirstBytesTimeout = TimeSpan.FromSeconds(30);
+
     private static readonly Type? FeatureType = typeof(KestrelServerOptions).Assembly
         .GetType("Microsoft.AspNetCore.Server.Kestrel.Core.Internal.HttpProtocolsFeature");
 
@@ -53,15 +57,20 @@ internal static class Http2PriorKnowledge
     {
         var input = connection.Transport.Input;
         var head = new byte[Preface.Length];
+        // The sniff runs before Kestrel's HTTP layer and its header timeouts: a client that connects and sends nothing
+        // (or part of a preface) would hold the socket forever. It gets FirstBytesTimeout, then the connection closes.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        timeout.CancelAfter(FirstBytesTimeout);
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                connection.Abort(new ConnectionAbortedException("no request bytes within the first-bytes timeout"));
                 return false;
             }
             var buffer = result.Buffer;

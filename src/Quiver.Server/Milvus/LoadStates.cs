@@ -49,8 +49,9 @@ internal sealed class LoadStates
     /// <summary>Throws Milvus's "collection not loaded" (101) unless <paramref name="collection"/> (a name or alias in
     /// <paramref name="database"/>) is loaded; with <paramref name="partitions"/>, "partition not loaded" (201) for the
     /// first of them that is not. Throws "collection not found" (100) when the collection does not exist. For the
-    /// search, query and get handlers, before they call the engine.</summary>
-    public void EnsureLoaded(string database, string collection, IReadOnlyList<string>? partitions = null)
+    /// search, query and get handlers, before they call the engine. Returns the partitions the read covers:
+    /// <paramref name="partitions"/> when given, else the loaded partitions after a partial load, else null (all).</summary>
+    public IReadOnlyList<string>? EnsureLoaded(string database, string collection, IReadOnlyList<string>? partitions = null)
     {
         var target = Require(database, collection);
         lock (_lock)
@@ -70,6 +71,9 @@ internal sealed class LoadStates
                     }
                 }
             }
+
+            // A read that names no partitions reads what is loaded: everything, or only the loaded partitions.
+            return partitions ?? (loaded is null ? null : [.. loaded.Order(StringComparer.Ordinal)]);
         }
     }
 

@@ -109,10 +109,9 @@ internal sealed partial class MilvusGrpcService
         var ct = context.CancellationToken;
         var name = request.CollectionName;
         var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
-        EnsureLoaded(db, name, request.PartitionNames);
+        var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var schema = info.Schema;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
-        var partitions = request.PartitionNames.ToList();
         var response = new QueryResults { Status = MilvusStatus.Ok(), CollectionName = name, PrimaryFieldName = schema.PrimaryKey.Name };
 
         if (request.OutputFields.Any(IsCountStar))
@@ -212,8 +211,9 @@ internal sealed partial class MilvusGrpcService
 
     /// <summary>The load-state check for reads (search, query): Milvus refuses both on a released collection or
     /// partition with code 101 / 201, and so does Quiver (see <see cref="LoadStates"/>).</summary>
-    private void EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
-        Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null);
+    /// Returns the partitions the read covers (empty for all).
+    private List<string> EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
+        Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null)?.ToList() ?? [];
 }
 
 /// <summary>Orders primary keys: Int64 numerically, VarChar ordinally (the filter language's string order).</summary>

@@ -9,8 +9,8 @@ using EngineSearch = Quiver.SearchRequest;
 
 namespace Quiver.Server.Milvus;
 
-/// <summary>Vector search: Search (top-k, filter, range, group-by, offset, search iterator v2) and HybridSearch (several
-/// ANN requests fused by RRF or weighted scores). See docs/server-data.md.</summary>
+/// <summary>Vector search: Search (top-k, filter, range, group-by, offset, search iterator v2). HybridSearch is not
+/// implemented (it answers code 10). See docs/server-data.md.</summary>
 internal sealed partial class MilvusGrpcService
 {
     /// <summary>Milvus's limit on top-k and on nq (<c>quota.limits.topK</c>, <c>maxNQ</c>).</summary>
@@ -23,10 +23,10 @@ internal sealed partial class MilvusGrpcService
         var ct = context.CancellationToken;
         var name = request.CollectionName;
         var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
-        EnsureLoaded(db, name, request.PartitionNames);
+        var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var schema = info.Schema;
         var settings = SearchParamsParser.Parse(request.SearchParams);
-        var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false);
+        var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false) with { Partitions = partitions };
         var output = OutputFields.Resolve(schema, request.OutputFields);
         var groupBy = GroupField(schema, settings.GroupByField);
 

@@ -2,6 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
+using Quiver.Protocol.Common;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
 
@@ -24,6 +25,13 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
     : ISecurityGate
 {
     private const string AuthFailed = "auth check failure, please check username, password or API key are correct";
+
+    /// <summary>RPCs that create or change users, roles, grants or privilege groups.</summary>
+    private static readonly HashSet<string> SecurityChanges = new(StringComparer.Ordinal)
+    {
+        "CreateCredential", "UpdateCredential", "DeleteCredential", "CreateRole", "DropRole", "OperateUserRole",
+        "OperatePrivilege", "OperatePrivilegeV2", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup",
+    };
 
     private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser);
 
@@ -48,6 +56,13 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         {
             Authorize(call, request, viaApiKey);
         }
+        else if (SecurityChanges.Contains(call.Method))
+        {
+            // With authentication off anyone may call; users, roles and grants made then would become real credentials
+            // (a planted root password) the moment authentication is turned on.
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"{call.Method}: authentication is off; users, roles and grants can be managed only with Security:AuthEnabled");
+        }
         if (request is not null)
         {
             CheckLimits(request);
@@ -65,6 +80,11 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
             throw Unauthenticated(call, "missing authorization in header");
         }
         var peer = PeerHost(call.Peer);
+        if (store!.AuthenticateCached(credential) is { } known)
+        {
+            viaApiKey = !credential.Contains(':', StringComparison.Ordinal);
+            return known;
+        }
         if (!_failures.HasToken(peer))
         {
             audit.Record(call, "authentication failed: too many failures from this address");
@@ -133,7 +153,8 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         // Milvus annotates a few collection-level privileges (DescribeCollection, CreateAlias, DropAlias, DescribeAlias,
         // ListAliases) on the Global object; a grant of them on the call's collection (as the Collection* privilege
         // groups give) counts too.
-        if (requirement.ObjectType == "Global" && call.TargetCollection is { Length: > 0 } collection
+        // Not for AlterAlias: re-pointing an alias takes it away from another collection, which the caller may not own.
+        if (requirement.ObjectType == "Global" && call.Method != "AlterAlias" && call.TargetCollection is { Length: > 0 } collection
             && Privileges.LevelOf(requirement.Privilege) == PrivilegeLevel.Collection
             && store.IsPermitted(user, "Collection", requirement.Privilege, database, [collection]))
         {
@@ -181,10 +202,10 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
                 }
                 break;
             case InsertRequest insert:
-                CheckRows(insert.NumRows, "insert");
+                CheckRows(RowsOf(insert.NumRows, insert.FieldsData), "insert");
                 break;
             case UpsertRequest upsert:
-                CheckRows(upsert.NumRows, "upsert");
+                CheckRows(RowsOf(upsert.NumRows, upsert.FieldsData), "upsert");
                 break;
             case CreateCollectionRequest create:
                 CheckSchema(create.Schema);
@@ -207,65 +228,31 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
             throw new MilvusException(MilvusCode.ParameterTooLarge,
                 $"query vector dimension {dimension} exceeds the limit of {options.MaxDimension}");
         }
-        foreach (var pair in search.SearchParams)
+        // Read top-k as the search handler reads it (a value inside the params JSON wins over the flat pair), so
+        // that no spelling slips past the limit.
+        var settings = Milvus.Data.SearchParamsParser.Parse(search.SearchParams);
+        if (settings.TopK > options.MaxTopK || (long)settings.TopK + settings.Offset > options.MaxTopK)
         {
-            if (pair.Key is "topk" or "limit" && long.TryParse(pair.Value, out var topK) && topK > options.MaxTopK)
-            {
-                throw new MilvusException(MilvusCode.ParameterInvalid,
-                    $"topk [{topK}] is invalid, it should be in range [1, {options.MaxTopK}]");
-            }
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"topk [{settings.TopK}] (offset {settings.Offset}) is invalid, topk + offset should be at most {options.MaxTopK}");
         }
     }
 
-    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first,
-    /// reading only the wire format (placeholders = 1; per placeholder: type = 2, values = 3).</summary>
+    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first.</summary>
     private static (int Count, int Dimension) Placeholders(ByteString group)
     {
-        var count = 0;
-        var dimension = 0;
+        PlaceholderGroup parsed;
         try
         {
-            var input = new CodedInputStream(group.ToByteArray());
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                if (WireFormat.GetTagFieldNumber(tag) != 1 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
-                {
-                    input.SkipLastField();
-                    continue;
-                }
-                var value = new CodedInputStream(input.ReadBytes().ToByteArray());
-                var type = 0;
-                var firstLength = -1;
-                uint inner;
-                while ((inner = value.ReadTag()) != 0)
-                {
-                    switch (WireFormat.GetTagFieldNumber(inner))
-                    {
-                        case 2 when WireFormat.GetTagWireType(inner) == WireFormat.WireType.Varint:
-                            type = value.ReadEnum();
-                            break;
-                        case 3 when WireFormat.GetTagWireType(inner) == WireFormat.WireType.LengthDelimited:
-                            var length = value.ReadBytes().Length;
-                            firstLength = firstLength < 0 ? length : firstLength;
-                            count++;
-                            break;
-                        default:
-                            value.SkipLastField();
-                            break;
-                    }
-                }
-                if (firstLength >= 0 && dimension == 0)
-                {
-                    dimension = DimensionOf(type, firstLength);
-                }
-            }
+            parsed = PlaceholderGroup.Parser.ParseFrom(group);
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
         }
-        return (count, dimension);
+        var count = parsed.Placeholders.Sum(p => p.Values.Count);
+        var first = parsed.Placeholders.FirstOrDefault(p => p.Values.Count > 0);
+        return (count, first is null ? 0 : DimensionOf((int)first.Type, first.Values[0].Length));
     }
 
     /// <summary>The dimension of one query vector of <paramref name="type"/> (Milvus PlaceholderType) from its byte
@@ -279,7 +266,19 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         _ => 0,
     };
 
-    private void CheckRows(uint rows, string what)
+    /// <summary>The larger of the stated <c>num_rows</c> and the longest column: a client cannot pass the limit by
+    /// stating fewer rows than it sends (the handler infers the count when <c>num_rows</c> is 0).</summary>
+    private static long RowsOf(uint numRows, Google.Protobuf.Collections.RepeatedField<Protocol.Schema.FieldData> columns)
+    {
+        long longest = 0;
+        foreach (var column in columns)
+        {
+            longest = Math.Max(longest, column.ValidData.Count > 0 ? column.ValidData.Count : Milvus.Data.FieldDataConverter.ColumnLength(column));
+        }
+        return Math.Max(numRows, longest);
+    }
+
+    private void CheckRows(long rows, string what)
     {
         if (rows > options.MaxRowsPerInsert)
         {

@@ -29,6 +29,8 @@ internal sealed class SecurityStore
     private readonly string _path;
     private readonly SecurityData _data;
     private readonly ConcurrentDictionary<string, (string User, long Expires)> _verified = new(StringComparer.Ordinal);
+    private readonly Lock _verifiedLock = new();
+    private long _generation;
 
     /// <summary>A hash made once so that a login for an unknown user costs as much as one for a known user.</summary>
     private readonly UserRecord _decoy;
@@ -107,22 +109,44 @@ internal sealed class SecurityStore
     /// is <c>user:password</c> or an API key, already decoded from the transport's form.</summary>
     public string? Authenticate(string credential)
     {
-        var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)));
-        var now = Environment.TickCount64;
-        if (_verified.TryGetValue(cacheKey, out var known) && known.Expires > now)
+        if (AuthenticateCached(credential) is { } known)
         {
-            return known.User;
+            return known;
         }
+        // A password change, user drop or key revocation while Verify hashes must not be undone by caching the old
+        // credential afterwards: cache only if no invalidation happened in between.
+        var generation = Interlocked.Read(ref _generation);
         var user = Verify(credential);
         if (user is not null)
         {
-            if (_verified.Count > 10_000)
+            lock (_verifiedLock)
             {
-                _verified.Clear();
+                if (_generation == generation)
+                {
+                    if (_verified.Count > 10_000)
+                    {
+                        _verified.Clear();
+                    }
+                    _verified[CacheKey(credential)] = (user, Environment.TickCount64 + (long)CacheLifetime.TotalMilliseconds);
+                }
             }
-            _verified[cacheKey] = (user, now + (long)CacheLifetime.TotalMilliseconds);
         }
         return user;
+    }
+
+    /// <summary>The user of a credential verified within the last minute, without hashing; null otherwise.</summary>
+    public string? AuthenticateCached(string credential) =>
+        _verified.TryGetValue(CacheKey(credential), out var known) && known.Expires > Environment.TickCount64 ? known.User : null;
+
+    private static string CacheKey(string credential) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)));
+
+    private void Invalidate()
+    {
+        lock (_verifiedLock)
+        {
+            _generation++;
+            _verified.Clear();
+        }
     }
 
     private string? Verify(string credential)
@@ -225,7 +249,7 @@ internal sealed class SecurityStore
             }
             Save();
         }
-        _verified.Clear();
+        Invalidate();
     }
 
     /// <summary>Deletes a user and its API keys. <c>root</c> cannot be deleted.</summary>
@@ -242,7 +266,7 @@ internal sealed class SecurityStore
             _data.ApiKeys.RemoveAll(k => k.User == name);
             Save();
         }
-        _verified.Clear();
+        Invalidate();
     }
 
     /// <summary>All user names.</summary>
@@ -589,7 +613,7 @@ internal sealed class SecurityStore
             }
             Save();
         }
-        _verified.Clear();
+        Invalidate();
         return true;
     }
 

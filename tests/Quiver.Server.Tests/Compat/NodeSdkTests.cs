@@ -72,10 +72,20 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
                     }
                 };
                 node.BeginOutputReadLine();
-                await enough.Task.WaitAsync(TimeSpan.FromSeconds(120));
-                // SIGKILL while the SDK keeps inserting; the batches in flight may or may not have landed.
-                await serve.KillAsync();
-                await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                try
+                {
+                    await enough.Task.WaitAsync(TimeSpan.FromSeconds(120));
+                    // SIGKILL while the SDK keeps inserting; the batches in flight may or may not have landed.
+                    await serve.KillAsync();
+                    await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                }
+                finally
+                {
+                    if (!node.HasExited)
+                    {
+                        node.Kill(entireProcessTree: true);
+                    }
+                }
             }
 
             List<(long First, long Last)> acked;
