@@ -30,13 +30,22 @@ internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptio
         !string.IsNullOrEmpty(requestDbName) ? requestDbName : CallInfo.Of(context).Database ?? "default";
 
     /// <inheritdoc />
-    public override Task<ConnectResponse> Connect(ConnectRequest request, ServerCallContext context) =>
-        Task.FromResult(new ConnectResponse
+    /// <remarks>As Milvus, a connection to a database that does not exist fails here (code 800), not at its first call.</remarks>
+    public override async Task<ConnectResponse> Connect(ConnectRequest request, ServerCallContext context)
+    {
+        if (CallInfo.Of(context).Database is { } db
+            && !(await _engine.ListDatabasesAsync(context.CancellationToken).ConfigureAwait(false)).Contains(db))
+        {
+            throw new MilvusException(MilvusCode.DatabaseNotFound, $"database not found[database={db}]");
+        }
+
+        return new ConnectResponse
         {
             Status = MilvusStatus.Ok(),
             ServerInfo = new Protocol.Common.ServerInfo { BuildTags = MilvusVersion, DeployMode = "STANDALONE" },
             Identifier = Random.Shared.NextInt64(1, long.MaxValue),
-        });
+        };
+    }
 
     /// <inheritdoc />
     public override Task<GetVersionResponse> GetVersion(GetVersionRequest request, ServerCallContext context) =>

@@ -146,6 +146,14 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
             return; // ... and read the grants of their own roles.
         }
         var database = Privileges.LevelOf(requirement.Privilege) == PrivilegeLevel.Cluster ? Privileges.Any : call.TargetDatabase;
+        if (request is RenameCollectionRequest { NewDBName.Length: > 0 } rename && rename.NewDBName != call.TargetDatabase
+            && database != Privileges.Any && !store!.IsPermitted(user, requirement.ObjectType, requirement.Privilege, rename.NewDBName, names))
+        {
+            // Moving a collection into another database creates it there: the caller needs the privilege in both.
+            audit.Record(call, "denied " + requirement.Privilege);
+            throw new MilvusException(MilvusCode.PrivilegeNotPermitted,
+                $"{requirement.Privilege}: permission deny to {(viaApiKey ? "apikey user" : user)} in the `{rename.NewDBName}` database");
+        }
         if (store!.IsPermitted(user, requirement.ObjectType, requirement.Privilege, database, names))
         {
             return;

@@ -70,4 +70,14 @@ public sealed class HardeningTests
         var released = await server.Milvus.SearchAsync(new Protocol.Milvus.SearchRequest(MilvusRequests.Search("c", [0f, 0f], 2, 10, "L2")) { PartitionNames = { "p2" } });
         Assert.Equal(201, released.Status.Code);
     }
+
+    [Fact]
+    public async Task Connect_ToAMissingDatabase_Is800()
+    {
+        await using var server = await TestServer.StartAsync();
+        var missing = await server.Milvus.ConnectAsync(new ConnectRequest(), new Grpc.Core.Metadata { { "dbname", "nope" } });
+        Assert.Equal(800, missing.Status.Code);
+        var fine = await server.Milvus.ConnectAsync(new ConnectRequest(), new Grpc.Core.Metadata { { "dbname", "default" } });
+        Assert.Equal(0, fine.Status.Code);
+    }
 }

@@ -191,4 +191,28 @@ public sealed class RbacTests
         wideQuery.Nq = 16385;
         Assert.Equal(1100, (await server.Milvus.SearchAsync(wideQuery)).Status.Code);
     }
+
+    [Fact]
+    public async Task RenameIntoAnotherDatabase_NeedsThePrivilegeThereToo()
+    {
+        await using var server = await StartAuthAsync();
+        await server.Server.Engine.CreateDatabaseAsync("a");
+        await server.Server.Engine.CreateDatabaseAsync("b");
+        await server.Server.Engine.CreateCollectionAsync("docs", new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 4, MetricType.L2)],
+        }, "a");
+        await CreateUserWithRoleAsync(server, "erin", "Erin-Pass-1", "a_admin");
+        Assert.Equal(0, (await GrantAsync(server, "a_admin", "Global", "*", "RenameCollection", "a")).Code);
+
+        var move = new RenameCollectionRequest { DbName = "a", OldName = "docs", NewName = "docs", NewDBName = "b" };
+        var denied = await server.Milvus.RenameCollectionAsync(move, Auth("erin:Erin-Pass-1"));
+        Assert.Equal(1401, denied.Code);
+        Assert.Contains("`b`", denied.Reason, StringComparison.Ordinal);
+        Assert.True(await server.Server.Engine.HasCollectionAsync("docs", "a"));
+
+        Assert.Equal(0, (await GrantAsync(server, "a_admin", "Global", "*", "RenameCollection", "b")).Code);
+        Assert.Equal(0, (await server.Milvus.RenameCollectionAsync(move, Auth("erin:Erin-Pass-1"))).Code);
+        Assert.True(await server.Server.Engine.HasCollectionAsync("docs", "b"));
+    }
 }
