@@ -108,6 +108,8 @@ internal static class MilvusStatus
         QuiverErrorCode.Capacity => MilvusCode.ParameterTooLarge,
         QuiverErrorCode.Unavailable or QuiverErrorCode.Locked => MilvusCode.ServiceUnavailable,
         QuiverErrorCode.Corruption => MilvusCode.IoFailed,
+        QuiverErrorCode.Unauthenticated => MilvusCode.NeedAuthenticate,
+        QuiverErrorCode.PermissionDenied => MilvusCode.PrivilegeNotPermitted,
         _ => MilvusCode.Unexpected,
     };
 }

@@ -566,20 +566,7 @@ internal static class RestRows
                 _ => 0,
             };
         }
-        var s = column.Scalars;
-        return s?.DataCase switch
-        {
-            ScalarField.DataOneofCase.BoolData => s.BoolData.Data.Count,
-            ScalarField.DataOneofCase.IntData => s.IntData.Data.Count,
-            ScalarField.DataOneofCase.LongData => s.LongData.Data.Count,
-            ScalarField.DataOneofCase.FloatData => s.FloatData.Data.Count,
-            ScalarField.DataOneofCase.DoubleData => s.DoubleData.Data.Count,
-            ScalarField.DataOneofCase.StringData => s.StringData.Data.Count,
-            ScalarField.DataOneofCase.JsonData => s.JsonData.Data.Count,
-            ScalarField.DataOneofCase.ArrayData => s.ArrayData.Data.Count,
-            ScalarField.DataOneofCase.BytesData => s.BytesData.Data.Count,
-            _ => 0,
-        };
+        return column.Scalars is { } s ? Milvus.Data.FieldDataConverter.ScalarCount(s) : 0;
     }
 
     private static JsonNode? ValueAt(FieldData column, int at, bool allowInt64)

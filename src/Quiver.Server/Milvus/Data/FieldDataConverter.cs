@@ -81,18 +81,7 @@ internal static class FieldDataConverter
     /// <summary>The number of values a column carries (vectors at their stated dimension), without a schema.</summary>
     internal static long ColumnLength(FieldData column) => column.Vectors is { } v
         ? (v.FloatVector is null || v.Dim <= 0 ? 0 : v.FloatVector.Data.Count / v.Dim)
-        : column.Scalars is { } sc ? sc.DataCase switch
-        {
-            ScalarField.DataOneofCase.BoolData => sc.BoolData.Data.Count,
-            ScalarField.DataOneofCase.IntData => sc.IntData.Data.Count,
-            ScalarField.DataOneofCase.LongData => sc.LongData.Data.Count,
-            ScalarField.DataOneofCase.FloatData => sc.FloatData.Data.Count,
-            ScalarField.DataOneofCase.DoubleData => sc.DoubleData.Data.Count,
-            ScalarField.DataOneofCase.StringData => sc.StringData.Data.Count,
-            ScalarField.DataOneofCase.JsonData => sc.JsonData.Data.Count,
-            ScalarField.DataOneofCase.ArrayData => sc.ArrayData.Data.Count,
-            _ => 0,
-        } : 0;
+        : column.Scalars is { } scalars ? ScalarCount(scalars) : 0;
 
     private static int InferRowCount(CollectionSchema schema, FieldData column)
     {
@@ -110,7 +99,8 @@ internal static class FieldDataConverter
         return column.Scalars is null ? 0 : ScalarCount(column.Scalars);
     }
 
-    private static int ScalarCount(ScalarField s) => s.DataCase switch
+    /// <summary>The number of values a scalar column carries, whatever its type.</summary>
+    internal static int ScalarCount(ScalarField s) => s.DataCase switch
     {
         ScalarField.DataOneofCase.BoolData => s.BoolData.Data.Count,
         ScalarField.DataOneofCase.IntData => s.IntData.Data.Count,
