@@ -82,6 +82,8 @@ public sealed class QuiverServer : IAsyncDisposable
             });
 
             var app = builder.Build();
+            // Created now, not at the first scrape: its clock is the server's uptime.
+            app.Services.GetRequiredService<ServerMetrics>();
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);
