@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Quiver.Cli.Bench;
+using Quiver.Cli.Ops;
 using Quiver.Cli.Quickstart;
 using Quiver.Cli.Serve;
 
@@ -15,6 +16,7 @@ internal static class Program
         root.Subcommands.Add(ApiKeyCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        OpsCommands.AddTo(root);
         var parse = root.Parse(args);
         // System.CommandLine's own SIGTERM/SIGINT handling gives an action two seconds and then ends the process with
         // its own exit code. The server's host handles those signals itself, draining calls for up to its configured
