@@ -39,6 +39,13 @@ public interface IQuiverClient : IAsyncDisposable
     /// <summary>Renames a collection, optionally moving it to another database.</summary>
     Task RenameCollectionAsync(string name, string newName, string? database = null, string? newDatabase = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets and removes collection properties (e.g. <c>collection.ttl.seconds</c>, or a vector field's default
+    /// search parameters under <see cref="SearchRequest.DefaultSearchParamsProperty"/>); stored durably and returned by
+    /// <see cref="DescribeCollectionAsync"/>. Remote: <c>AlterCollection</c> with properties and delete keys.</summary>
+    Task AlterCollectionPropertiesAsync(
+        string collection, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, string? database = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Creates a partition.</summary>
     Task CreatePartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default);
 

@@ -315,6 +315,46 @@ public abstract class ClientContractTests
     }
 
     [Fact]
+    public async Task AlterCollectionProperties_SetsAndRemoves_AndChecksDefaultSearchParams()
+    {
+        await using var t = await OpenWithSimpleAsync(4);
+        var key = SearchRequest.DefaultSearchParamsProperty + "vector";
+        await t.Client.AlterCollectionPropertiesAsync("items", new Dictionary<string, string> { [key] = """{"ef":64}""", ["collection.ttl.seconds"] = "60" });
+        var props = (await t.Client.DescribeCollectionAsync("items")).Properties;
+        Assert.Equal("""{"ef":64}""", props[key]);
+        Assert.Equal("60", props["collection.ttl.seconds"]);
+
+        await t.Client.AlterCollectionPropertiesAsync("items", new Dictionary<string, string>(), [key]);
+        Assert.False((await t.Client.DescribeCollectionAsync("items")).Properties.ContainsKey(key));
+
+        var e = await Assert.ThrowsAnyAsync<QuiverException>(() => t.Client.AlterCollectionPropertiesAsync(
+            "items", new Dictionary<string, string> { [SearchRequest.DefaultSearchParamsProperty + "price"] = """{"ef":64}""" }));
+        Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
+        Assert.Contains("'price' is not a vector field", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_ExactParam_ReachesTheEngine()
+    {
+        await using var t = await OpenWithSimpleAsync(20);
+        var exact = await t.Client.SearchAsync("items", new SearchRequest
+        {
+            Vectors = [[3.2f, 0, 0, 1]],
+            Limit = 3,
+            SearchParams = new Dictionary<string, string> { ["exact"] = "true" },
+        });
+        Assert.Equal([3L, 4L, 2L], exact.Hits[0].Select(h => h.Id));
+
+        var e = await Assert.ThrowsAnyAsync<QuiverException>(() => t.Client.SearchAsync("items", new SearchRequest
+        {
+            Vectors = [[3.2f, 0, 0, 1]],
+            SearchParams = new Dictionary<string, string> { ["exact"] = "perhaps" },
+        }));
+        Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
+        Assert.Contains("exact", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Search_OffsetRangeAndGroupBy()
     {
         await using var t = await OpenWithSimpleAsync(10);

@@ -34,6 +34,11 @@ internal sealed class EmbeddedQuiverClient(QuiverEngine engine, bool ownsEngine)
     public Task RenameCollectionAsync(string name, string newName, string? database = null, string? newDatabase = null, CancellationToken cancellationToken = default) =>
         Engine.RenameCollectionAsync(name, newName, database, newDatabase, cancellationToken);
 
+    public Task AlterCollectionPropertiesAsync(
+        string collection, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, string? database = null,
+        CancellationToken cancellationToken = default) =>
+        Engine.AlterCollectionPropertiesAsync(collection, set, remove, database, cancellationToken);
+
     public Task CreatePartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default) =>
         Engine.CreatePartitionAsync(collection, partition, database, cancellationToken);
 

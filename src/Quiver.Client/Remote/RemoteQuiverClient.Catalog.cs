@@ -84,6 +84,21 @@ internal sealed partial class RemoteQuiverClient
         await InvokeAsync("RenameCollection", o => _milvus.RenameCollectionAsync(request, o), cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task AlterCollectionPropertiesAsync(
+        string collection, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, string? database = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var request = new AlterCollectionRequest { DbName = Db(database), CollectionName = collection };
+        foreach (var (key, value) in set)
+        {
+            request.Properties.Add(new Protocol.Common.KeyValuePair { Key = key, Value = value });
+        }
+
+        request.DeleteKeys.AddRange(remove ?? []);
+        await InvokeAsync("AlterCollection", o => _milvus.AlterCollectionAsync(request, o), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task CreatePartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default)
     {
         var request = new CreatePartitionRequest { DbName = Db(database), CollectionName = collection, PartitionName = partition };

@@ -11,10 +11,11 @@ namespace Quiver.Indexing;
 internal readonly record struct IndexHit(float Key, int Row);
 
 /// <summary>Search-time parameters of every index type, parsed once per request from Milvus's names. A value of 0 means
-/// "the index's default".</summary>
-internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0)
+/// "the index's default". <see cref="Exact"/> (Quiver's own <c>exact</c>) bypasses every index: each segment is
+/// scanned exactly, which is how the toolbox and the live recall monitor get ground truth through the normal API.</summary>
+internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0, bool Exact = false)
 {
-    public static readonly string[] Names = ["ef", "nprobe", "search_k", "refine_k"];
+    public static readonly string[] Names = [.. SearchRequest.IndexSearchParams];
 
     /// <summary>Parses Milvus search params (<c>{"ef": 64}</c>, <c>{"nprobe": 16}</c>, <c>{"search_k": 1000}</c>,
     /// <c>{"refine_k": 4}</c>); unknown names are an error naming them.</summary>
@@ -35,7 +36,8 @@ internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int 
             Ef: p.GetInt(owner, "ef", 0, 1, 32_768),
             Nprobe: p.GetInt(owner, "nprobe", 0, 1, 65_536),
             SearchK: p.GetInt(owner, "search_k", 0, -1, int.MaxValue),
-            RefineK: p.GetInt(owner, "refine_k", 0, 1, 1_000));
+            RefineK: p.GetInt(owner, "refine_k", 0, 1, 1_000),
+            Exact: p.GetBool(owner, "exact", false));
     }
 }
 

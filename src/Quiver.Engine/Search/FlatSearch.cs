@@ -104,7 +104,7 @@ internal static class FlatSearch
         float[] queryNorms, TopK[] heaps, int k, ScoreRange? range, AnnSearchParams ann, SearchStats? stats, float[] scratch)
     {
         var seg = snap.Segment;
-        if (!seg.IsSealed || snap.RowCount != seg.Count || (range is not null && range.Value.Radius is null))
+        if (ann.Exact || !seg.IsSealed || snap.RowCount != seg.Count || (range is not null && range.Value.Radius is null))
         {
             return false;
         }

@@ -85,7 +85,7 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
         }
 
-        var ann = Indexing.AnnSearchParams.Parse(new Indexing.IndexParameters(request.SearchParams ?? new Dictionary<string, string>()));
+        var ann = Indexing.AnnSearchParams.Parse(WithDefaults(shard, field.Name, request.SearchParams));
         var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
@@ -147,6 +147,25 @@ internal static class SearchExecutor
         }
 
         return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
+    }
+
+    /// <summary>The request's search parameters over the collection's defaults for the field (the property
+    /// <see cref="SearchRequest.DefaultSearchParamsProperty"/> + field name): a name the request gives wins.</summary>
+    internal static Indexing.IndexParameters WithDefaults(Shard shard, string field, IReadOnlyDictionary<string, string>? given)
+    {
+        given ??= new Dictionary<string, string>();
+        if (!shard.Meta.Properties.TryGetValue(SearchRequest.DefaultSearchParamsProperty + field, out var json))
+        {
+            return new Indexing.IndexParameters(given);
+        }
+
+        var merged = new Dictionary<string, string>(Indexing.IndexParameters.FromJson(json, $"collection property '{SearchRequest.DefaultSearchParamsProperty + field}'").Values, StringComparer.Ordinal);
+        foreach (var (name, value) in given)
+        {
+            merged[name] = value;
+        }
+
+        return new Indexing.IndexParameters(merged);
     }
 
     /// <summary>From all hits sorted best first, keeps the first <paramref name="groups"/> distinct group values with at most

@@ -635,6 +635,21 @@ internal sealed partial class Shard
     public async Task AlterPropertiesAsync(IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        foreach (var (key, value) in set)
+        {
+            if (key.StartsWith(SearchRequest.DefaultSearchParamsProperty, StringComparison.Ordinal))
+            {
+                // Default search parameters act on every search: a bad one must fail here, not at the next search.
+                var field = key[SearchRequest.DefaultSearchParamsProperty.Length..];
+                if (Schema.IndexOf(field) is var fi && (fi < 0 || !Schema.Fields[fi].IsVector))
+                {
+                    Throw.Invalid($"collection property '{key}': '{field}' is not a vector field of collection '{Meta.Name}'");
+                }
+
+                Indexing.AnnSearchParams.Parse(Indexing.IndexParameters.FromJson(value, $"collection property '{key}'"));
+            }
+        }
+
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -40,7 +40,7 @@ internal sealed record SearchSettings
     /// <summary><c>ignore_growing</c>: accepted and ignored (every segment is searched; see docs/server-data.md).</summary>
     public bool IgnoreGrowing { get; init; }
 
-    /// <summary>Index parameters passed to the engine (<c>ef</c>, <c>nprobe</c>, <c>search_k</c>, <c>refine_k</c>).</summary>
+    /// <summary>Index parameters passed to the engine (<c>ef</c>, <c>nprobe</c>, <c>search_k</c>, <c>refine_k</c>, <c>exact</c>).</summary>
     public Dictionary<string, string> IndexParams { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Search iterator v2 (<c>iterator</c> and <c>search_iter_v2</c> true).</summary>
@@ -64,8 +64,6 @@ internal sealed record SearchSettings
 /// </summary>
 internal static class SearchParamsParser
 {
-    private static readonly string[] _indexParamNames = ["ef", "nprobe", "search_k", "refine_k"];
-
     /// <summary>Parses <paramref name="pairs"/>. Throws <see cref="MilvusException"/> (ParameterInvalid) naming the key
     /// and value that cannot be read.</summary>
     public static SearchSettings Parse(RepeatedField<Protocol.Common.KeyValuePair> pairs)
@@ -90,7 +88,7 @@ internal static class SearchParamsParser
         }
 
         var indexParams = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in _indexParamNames)
+        foreach (var name in SearchRequest.IndexSearchParams)
         {
             if (values.TryGetValue(name, out var v) && v.Length > 0)
             {
