@@ -74,6 +74,9 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
             builder.Services.AddSingleton<LoadStates>();
+            builder.Services.AddSingleton(services => new Import.BulkImportJobs(
+                engine, options.Import.Importer, options.Import.Root ?? Path.Combine(options.DataPath, "import"),
+                services.GetRequiredService<ILogger<Import.BulkImportJobs>>()));
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();

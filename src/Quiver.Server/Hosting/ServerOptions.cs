@@ -37,6 +37,9 @@ public sealed class ServerOptions
 
     /// <summary>Options of the embedded engine under the server.</summary>
     public QuiverOptions Engine { get; set; } = new();
+
+    /// <summary>Bulk import (Milvus's <c>Import</c> RPC and REST import jobs).</summary>
+    public Import.BulkImportOptions Import { get; set; } = new();
 }
 
 /// <summary>Console log formats of <c>quiver serve</c>.</summary>

@@ -100,6 +100,10 @@ internal static partial class MilvusRestV2
         ("/databases/list", ListDatabasesAsync),
         ("/databases/describe", DescribeDatabaseAsync),
         ("/databases/alter", AlterDatabaseAsync),
+        ("/jobs/import/create", CreateImportJobAsync),
+        ("/jobs/import/list", ListImportJobsAsync),
+        ("/jobs/import/get_progress", ImportJobProgressAsync),
+        ("/jobs/import/describe", ImportJobProgressAsync),
     ];
 
     private static async Task RunAsync(HttpContext http, Endpoint endpoint)

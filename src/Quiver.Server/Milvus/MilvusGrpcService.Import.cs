@@ -1,0 +1,79 @@
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Import;
+using ProtoImportState = Quiver.Protocol.Common.ImportState;
+
+namespace Quiver.Server.Milvus;
+
+/// <summary>Bulk import (Milvus's <c>Import</c>, <c>GetImportState</c>, <c>ListImportTasks</c>): jobs over files on the
+/// server's machine under its import root, run by <see cref="BulkImportJobs"/>.</summary>
+internal sealed partial class MilvusGrpcService
+{
+    private BulkImportJobs ImportJobs => Services.GetRequiredService<BulkImportJobs>();
+
+    /// <inheritdoc />
+    public override async Task<ImportResponse> Import(ImportRequest request, ServerCallContext context)
+    {
+        var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
+        var options = request.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal);
+        var job = await ImportJobs.SubmitAsync(target.Database, target.Name, request.PartitionName, [.. request.Files], options, context.CancellationToken)
+            .ConfigureAwait(false);
+        var response = new ImportResponse { Status = MilvusStatus.Ok() };
+        response.Tasks.Add(job.Id);
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override Task<GetImportStateResponse> GetImportState(GetImportStateRequest request, ServerCallContext context)
+    {
+        var job = ImportJobs.Get(request.Task)
+            ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"import task {request.Task} not found (jobs are kept until the server restarts)");
+        return Task.FromResult(ImportStateOf(job));
+    }
+
+    /// <inheritdoc />
+    public override Task<ListImportTasksResponse> ListImportTasks(ListImportTasksRequest request, ServerCallContext context)
+    {
+        var db = Database(request.DbName, context);
+        var collection = string.IsNullOrEmpty(request.CollectionName) ? null : Loads.Require(db, request.CollectionName).Name;
+        var response = new ListImportTasksResponse { Status = MilvusStatus.Ok() };
+        response.Tasks.AddRange(ImportJobs.List(db, collection, (int)Math.Clamp(request.Limit, 0, int.MaxValue)).Select(ImportStateOf));
+        return Task.FromResult(response);
+    }
+
+    /// <summary>A job as Milvus reports it: state, rows, and <c>infos</c> with the collection, files, progress and reason.</summary>
+    internal GetImportStateResponse ImportStateOf(BulkImportJob job)
+    {
+        var response = new GetImportStateResponse
+        {
+            Status = MilvusStatus.Ok(),
+            Id = job.Id,
+            State = job.State switch
+            {
+                BulkImportState.Pending => ProtoImportState.ImportPending,
+                BulkImportState.Importing => ProtoImportState.ImportStarted,
+                BulkImportState.Completed => ProtoImportState.ImportCompleted,
+                _ => ProtoImportState.ImportFailed,
+            },
+            RowCount = job.ImportedRows,
+            CollectionId = _engine.ResolveCollection(job.Collection, job.Database)?.Id ?? 0,
+            CreateTs = job.Created.ToUnixTimeSeconds(),
+        };
+        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "collection", Value = job.Collection });
+        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "partition", Value = job.Partition ?? "_default" });
+        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "files", Value = string.Join(',', job.Files.Select(f => Path.GetRelativePath(ImportJobs.Root, f))) });
+        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "progress_percent", Value = job.Progress.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (job.TotalRows is { } total)
+        {
+            response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "total_rows", Value = total.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        if (job.Reason is { } reason)
+        {
+            response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "failed_reason", Value = reason });
+        }
+
+        return response;
+    }
+}
