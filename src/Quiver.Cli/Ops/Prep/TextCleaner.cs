@@ -143,9 +143,8 @@ internal static class TextCleaner
                     continue;
                 }
 
-                TryReadTag(html, close, out _, out _, out tagEnd);
-                i = tagEnd;
-                text.Append('\n', 2);
+                // Nothing of a script or style shows, not even a break (as in a browser).
+                i = TryReadTag(html, close, out _, out _, out tagEnd) ? tagEnd : html.Length;
                 continue;
             }
 

@@ -3,7 +3,8 @@ namespace Quiver.Cli.Ops.Prep;
 /// <summary>Minimum, median and maximum of vector norms.</summary>
 /// <param name="Count">Norms counted.</param>
 /// <param name="Min">Smallest (exact).</param>
-/// <param name="Median">Median, to within 0.05% (see <see cref="NormHistogram"/>).</param>
+/// <param name="Median">Median (mean of the two middle ones for an even count), each taken as the mean of the norms
+/// in its histogram bin: exact when those are equal, within 0.05% otherwise (see <see cref="NormHistogram"/>).</param>
 /// <param name="Max">Largest (exact).</param>
 internal sealed record NormStats(long Count, double Min, double Median, double Max);
 
@@ -15,13 +16,16 @@ internal sealed record NormStats(long Count, double Min, double Median, double M
 /// <param name="Std">Population standard deviation.</param>
 internal sealed record DimensionStat(int Dimension, double Min, double Max, double Mean, double Std);
 
-/// <summary>A histogram of non-negative norms in fixed memory (4 MiB) whatever the number of vectors: a norm falls
+/// <summary>A histogram of non-negative norms in fixed memory (8 MiB) whatever the number of vectors: a norm falls
 /// in the bin of its float32 bit pattern shifted right by 12, so bins are 2^-11 (0.05%) of their value wide at every
-/// magnitude. Median and median absolute deviation come from the bins (bin centres); min and max are exact.</summary>
+/// magnitude. Each bin keeps its count and the sum of its norms; median and median absolute deviation take each bin
+/// at the mean of its norms (exact when a bin holds equal norms, as with vectors normalized elsewhere); min and max
+/// are exact.</summary>
 internal sealed class NormHistogram
 {
     private const int Shift = 12;
     private readonly long[] _bins = new long[(0x7F800000 >> Shift) + 1];
+    private readonly double[] _sums = new double[(0x7F800000 >> Shift) + 1];
 
     /// <summary>Norms added.</summary>
     public long Count { get; private set; }
@@ -36,7 +40,9 @@ internal sealed class NormHistogram
     public void Add(double norm)
     {
         var value = (float)norm;
-        _bins[BitConverter.SingleToInt32Bits(value) >> Shift]++;
+        var bin = BitConverter.SingleToInt32Bits(value) >> Shift;
+        _bins[bin]++;
+        _sums[bin] += norm;
         Count++;
         Min = Math.Min(Min, norm);
         Max = Math.Max(Max, norm);
@@ -45,61 +51,63 @@ internal sealed class NormHistogram
     /// <summary>Count, min, median, max (zeros when empty).</summary>
     public NormStats Summarize() => Count == 0 ? new NormStats(0, 0, 0, 0) : new NormStats(Count, Min, Median(), Max);
 
-    /// <summary>The median (lower middle for an even count), clamped to [min, max].</summary>
+    /// <summary>The median (the mean of the two middle norms for an even count).</summary>
     public double Median()
     {
-        if (Count == 0)
-        {
-            return 0;
-        }
-
-        var middle = (Count - 1) / 2;
-        long seen = 0;
-        for (var b = 0; b < _bins.Length; b++)
-        {
-            seen += _bins[b];
-            if (seen > middle)
-            {
-                return Math.Clamp(Centre(b), Min, Max);
-            }
-        }
-
-        return Max;
-    }
-
-    /// <summary>The median absolute deviation from <paramref name="median"/>, over bin centres.</summary>
-    public double MedianAbsoluteDeviation(double median)
-    {
-        var deviations = new List<(double Deviation, long Count)>();
+        var bins = new List<(double Value, long Count)>();
         for (var b = 0; b < _bins.Length; b++)
         {
             if (_bins[b] > 0)
             {
-                deviations.Add((Math.Abs(Math.Clamp(Centre(b), Min, Max) - median), _bins[b]));
+                bins.Add((Math.Clamp(_sums[b] / _bins[b], Min, Max), _bins[b]));
             }
         }
 
-        if (deviations.Count == 0)
+        return MiddleOf(bins, Count);
+    }
+
+    /// <summary>The median absolute deviation from <paramref name="median"/>, over bin means.</summary>
+    public double MedianAbsoluteDeviation(double median)
+    {
+        var deviations = new List<(double Value, long Count)>();
+        for (var b = 0; b < _bins.Length; b++)
+        {
+            if (_bins[b] > 0)
+            {
+                deviations.Add((Math.Abs(Math.Clamp(_sums[b] / _bins[b], Min, Max) - median), _bins[b]));
+            }
+        }
+
+        deviations.Sort((x, y) => x.Value.CompareTo(y.Value));
+        return MiddleOf(deviations, Count);
+    }
+
+    /// <summary>The median of <paramref name="total"/> values given as sorted (value, count) pairs.</summary>
+    private static double MiddleOf(List<(double Value, long Count)> sorted, long total)
+    {
+        if (total == 0)
         {
             return 0;
         }
 
-        deviations.Sort((a, b) => a.Deviation.CompareTo(b.Deviation));
-        var middle = (Count - 1) / 2;
+        double? low = null;
         long seen = 0;
-        foreach (var (deviation, count) in deviations)
+        foreach (var (value, count) in sorted)
         {
             seen += count;
-            if (seen > middle)
+            if (low is null && seen > (total - 1) / 2)
             {
-                return deviation;
+                low = value;
+            }
+
+            if (seen > total / 2)
+            {
+                return (low!.Value + value) / 2;
             }
         }
 
-        return deviations[^1].Deviation;
+        return sorted[^1].Value;
     }
-
-    private static double Centre(int bin) => bin == 0 ? 0 : BitConverter.Int32BitsToSingle((bin << Shift) | (1 << (Shift - 1)));
 }
 
 /// <summary>Per-dimension min, max, mean and variance, accumulated one vector at a time (Welford's update, in
