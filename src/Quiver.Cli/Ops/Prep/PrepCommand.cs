@@ -33,7 +33,7 @@ internal static class PrepCommand
         {
             input, output, field, idField, stripHtml, normalize, chunk, size, overlap, minChars, report, json,
         };
-        OpsCommand.SetAction(command, json, async (parse, io, ct) =>
+        SetAction(command, json, async (parse, io, ct) =>
         {
             var options = new TextPrepOptions
             {
@@ -70,7 +70,7 @@ internal static class PrepCommand
         {
             input, output, format, field, dim, normalize, outlierZ, onInvalid, report, json,
         };
-        OpsCommand.SetAction(command, json, async (parse, io, ct) =>
+        SetAction(command, json, async (parse, io, ct) =>
         {
             var options = new VectorPrepOptions
             {
@@ -88,6 +88,17 @@ internal static class PrepCommand
             return result.Rejected > 0 ? ExitCodes.RowsRejected : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>As <see cref="OpsCommand.SetAction"/>, with errors named <c>quiver prep NAME</c> rather than by the
+    /// subcommand's name alone.</summary>
+    private static void SetAction(Command command, Option<bool> json, Func<ParseResult, CliIo, CancellationToken, Task<int>> body)
+    {
+        command.SetAction((parse, ct) =>
+        {
+            var io = CliIo.ForProcess(parse.GetValue(json));
+            return OpsCommand.GuardAsync("prep " + command.Name, io, () => body(parse, io, ct));
+        });
     }
 
     /// <summary>NFC, NFKC, NFD, NFKD or none (any case).</summary>

@@ -344,13 +344,15 @@ internal static class TextPrep
         }
 
         static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
-        io.WriteTable(["", "count"],
+        io.WriteTable(["prep text", ""],
         [
+            ["input", report.Input],
+            ["output", report.Output],
             ["lines read", N(report.Lines)],
             ["documents written", N(report.Documents)],
             ["chunks written", N(report.Chunks)],
             ["lines rejected", N(report.Rejected)],
-        ], $"prep text: {report.Input} -> {report.Output}");
+        ]);
         var c = report.Changes;
         io.WriteTable(["change", "documents"],
         [
@@ -372,8 +374,13 @@ internal static class TextPrep
 
         var chunking = report.Chunking == ChunkMode.None
             ? "no chunking"
-            : string.Create(CultureInfo.InvariantCulture, $"chunks by {report.Chunking.ToString().ToLowerInvariant()}, size {report.Size}, overlap {report.Overlap}; {report.LongSentences} long sentences cut");
-        io.WriteTable(["", "count", "min", "median", "max", "mean"], distributions, chunking);
+            : string.Create(CultureInfo.InvariantCulture, $"by {report.Chunking.ToString().ToLowerInvariant()}, size {report.Size}, overlap {report.Overlap}");
+        if (report.Chunking == ChunkMode.Sentences)
+        {
+            distributions.Add(["sentences longer than the size (cut)", N(report.LongSentences), "", "", "", ""]);
+        }
+
+        io.WriteTable([$"chunks ({chunking})", "count", "min", "median", "max", "mean"], distributions);
         PrepOutput.WriteIssues(io, "rejected", "line", report.Rejections, report.Rejected);
     }
 }

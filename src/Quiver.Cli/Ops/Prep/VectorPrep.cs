@@ -460,8 +460,12 @@ internal static class VectorPrep
 
         static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
         var p = report.Problems;
-        io.WriteTable(["", "rows"],
+        io.WriteTable(["prep vectors", ""],
         [
+            ["input", report.Input],
+            ["output", string.Create(CultureInfo.InvariantCulture, $"{report.Output} ({report.Format.ToString().ToLowerInvariant()})")],
+            ["dimension", string.Create(CultureInfo.InvariantCulture, $"{report.Dimension} (from {report.DimensionSource})")],
+            ["passes over the input", N(report.Passes)],
             ["read", N(report.Rows)],
             ["written", N(report.Written)],
             ["rejected", N(report.Rejected)],
@@ -471,16 +475,15 @@ internal static class VectorPrep
             ["  NaN / Inf", N(p.NonFinite)],
             ["  zero vector", N(p.Zero)],
             ["  norm outlier", N(p.Outlier)],
-        ], string.Create(CultureInfo.InvariantCulture,
-            $"prep vectors: {report.Input} -> {report.Output} ({report.Format.ToString().ToLowerInvariant()}, dimension {report.Dimension} from {report.DimensionSource}, {report.Passes} passes)"));
+        ]);
         static string[] NormRow(string name, NormStats s) =>
             [name, N(s.Count), CliIo.Num(s.Min, "G6"), CliIo.Num(s.Median, "G6"), CliIo.Num(s.Max, "G6")];
         var o = report.Outliers;
         io.WriteTable(["L2 norms", "vectors", "min", "median", "max"],
-            [NormRow("before", report.NormsBefore), NormRow($"after ({report.Normalization.ToString().ToLowerInvariant()})", report.NormsAfter)],
-            o.Limit > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"outlier: |norm - {o.MedianNorm:G6}| > {o.Limit} x {o.Scale:G6} (1.4826 x MAD {o.Mad:G6}, at least 0.1% of the median)")
-                : "outlier check off");
+            [NormRow("before", report.NormsBefore), NormRow($"after ({report.Normalization.ToString().ToLowerInvariant()})", report.NormsAfter)]);
+        io.Out.WriteLine(o.Limit > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"outlier: |norm - {o.MedianNorm:G6}| > {o.Limit} x {o.Scale:G6} (scale: 1.4826 x MAD {o.Mad:G6}, at least 0.1% of the median norm)")
+            : "outlier check off (--outlier-z 0)");
         if (report.DimensionStats is { } stats)
         {
             const int Shown = 8;
