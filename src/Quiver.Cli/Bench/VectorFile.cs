@@ -32,7 +32,7 @@ internal enum VectorElement
 /// <see cref="Open"/> reads the header and checks the file length against it, so a truncated file fails before any
 /// work; rows are then read on demand. Every error is a <see cref="QuiverException"/> whose message starts with the
 /// path and says what is wrong. Not thread-safe.</summary>
-internal sealed class VectorFile : IDisposable
+internal sealed partial class VectorFile : IDisposable
 {
     private const int ChunkBytes = 1 << 20;
     private static readonly byte[] NpyMagic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
@@ -172,54 +172,14 @@ internal sealed class VectorFile : IDisposable
         where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
-        var element = typeof(T) == typeof(float) ? VectorElement.Float32
-            : typeof(T) == typeof(byte) ? VectorElement.UInt8
-            : typeof(T) == typeof(int) ? VectorElement.Int32
-            : typeof(T) == typeof(long) ? VectorElement.Int64
-            : throw new ArgumentException($"no vector file element type for {typeof(T).Name}", nameof(values));
         if (values.Length % dimension != 0)
         {
             throw new ArgumentException("the values are not whole rows of the dimension", nameof(values));
         }
 
-        var count = values.Length / dimension;
-        var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
-        var vecs = ext switch
-        {
-            ".fvecs" => VectorElement.Float32,
-            ".ivecs" => VectorElement.Int32,
-            ".bvecs" => VectorElement.UInt8,
-            ".npy" => (VectorElement?)null,
-            _ => throw Error(path, $"unknown extension '{ext}'; expected .fvecs, .ivecs, .bvecs or .npy"),
-        };
-        if (vecs is { } expected && expected != element)
-        {
-            throw Error(path, $"a {ext} file holds {Describe(expected)} values, not {Describe(element)}");
-        }
-
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, ChunkBytes))
-        {
-            var bytes = MemoryMarshal.AsBytes(values);
-            var rowBytes = dimension * SizeOf(element);
-            if (vecs is null)
-            {
-                stream.Write(NpyHeader(element, count, dimension));
-                stream.Write(bytes);
-            }
-            else
-            {
-                Span<byte> prefix = stackalloc byte[4];
-                BinaryPrimitives.WriteInt32LittleEndian(prefix, dimension);
-                for (var r = 0; r < count; r++)
-                {
-                    stream.Write(prefix);
-                    stream.Write(bytes.Slice(r * rowBytes, rowBytes));
-                }
-            }
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        using var writer = Writer<T>.Create(path, dimension, values.Length / dimension);
+        writer.Append(values);
+        writer.Complete();
     }
 
     /// <inheritdoc/>
@@ -418,7 +378,7 @@ internal sealed class VectorFile : IDisposable
         return new VectorFile(path, handle, element, (int)shape[0], (int)shape[1], dataOffset, 0);
     }
 
-    private static byte[] NpyHeader(VectorElement element, int count, int dimension)
+    private static byte[] NpyHeader(VectorElement element, int count, int dimension, int paddedLength = 0)
     {
         var descr = element switch
         {
@@ -429,9 +389,11 @@ internal sealed class VectorFile : IDisposable
         };
         var dict = string.Create(CultureInfo.InvariantCulture, $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({count}, {dimension}), }}");
 
-        // NumPy pads the header with spaces and a newline so the data starts on a 64-byte boundary.
+        // NumPy pads the header with spaces and a newline so the data starts on a 64-byte boundary. A streaming writer
+        // asks for the length of a header with a larger count, so the real one can be written over it at the end.
         var total = 10 + dict.Length + 1;
-        var padded = dict + new string(' ', ((64 - (total % 64)) % 64)) + "\n";
+        var spaces = paddedLength > 0 ? paddedLength - dict.Length - 1 : (64 - (total % 64)) % 64;
+        var padded = dict + new string(' ', spaces) + "\n";
         var bytes = new byte[10 + padded.Length];
         NpyMagic.CopyTo(bytes, 0);
         bytes[6] = 1;
