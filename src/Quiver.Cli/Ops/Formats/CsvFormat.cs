@@ -49,7 +49,8 @@ internal readonly record struct CsvColumn(string Name, FieldSchema? Field, bool 
 /// field's type: integers and floating point in invariant culture, Bool as <c>true</c>/<c>false</c> (or 1/0), VarChar as
 /// the text, JSON, Array and FloatVector as JSON text (<c>"[0.1,0.2]"</c>), <c>$meta</c> as a JSON object of dynamic
 /// keys; a column that is not a field is a dynamic key (its cell as JSON when it parses, else as text). An empty
-/// unquoted cell is null; a quoted empty cell (<c>""</c>) is the empty string. A cell of the wrong type, or a record
+/// unquoted cell is null (for <c>$meta</c> or a dynamic key: the row has no such key); a quoted empty cell
+/// (<c>""</c>) is the empty string. A cell of the wrong type, or a record
 /// with the wrong number of cells, is a row error naming the line and the field. Rows are numbered by the line they
 /// start on (the header is line 1); blank lines are not rows.
 /// </summary>
@@ -176,7 +177,12 @@ internal sealed class CsvRowReader : IRowReader
                 {
                     if (!quoted)
                     {
-                        values[column.Name] = null;
+                        // An empty cell of a declared field is null; of $meta or a dynamic key, no key at all.
+                        if (column.Field is not null)
+                        {
+                            values[column.Name] = null;
+                        }
+
                         continue;
                     }
 
@@ -366,27 +372,31 @@ internal sealed class CsvRowWriter : IRowWriter
     }
 
     /// <inheritdoc />
-    public async Task CompleteAsync(CancellationToken cancellationToken)
+    public Task CompleteAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         Close();
-        await _text.FlushAsync(cancellationToken).ConfigureAwait(false);
         _file.Commit();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         Close();
-        await _text.DisposeAsync().ConfigureAwait(false);
         _file.Dispose();
+        return ValueTask.CompletedTask;
     }
 
+    /// <summary>Flushes the Sep writer into the text writer and that into the file, which stays open (leaveOpen)
+    /// until the commit closes and renames it, or disposal deletes it.</summary>
     private void Close()
     {
         if (!_closed)
         {
             _closed = true;
             _writer.Dispose();
+            _text.Dispose();
         }
     }
 
