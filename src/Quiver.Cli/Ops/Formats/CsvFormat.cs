@@ -361,7 +361,9 @@ internal sealed class CsvRowWriter : IRowWriter
         foreach (var row in rows)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var record = _writer.NewRow(cancellationToken);
+            // Sep refuses a row started with a cancellable token unless it is disposed asynchronously, which a ref
+            // struct cannot be here; cancellation is checked per row above instead.
+            using var record = _writer.NewRow(CancellationToken.None);
             for (var c = 0; c < _columns.Length; c++)
             {
                 record[c].Set(Cell(_columns[c], row));

@@ -93,11 +93,19 @@ internal static class ImpExp
 
     public static CliIo Io(bool json = false) => new(new StringWriter(), new StringWriter(), json);
 
-    public static Task<ImportResult> ImportAsync(TargetSpec target, ImportOptions options, CliIo? io = null) =>
-        ImportCommand.RunAsync(target, options, io ?? Io(), CancellationToken.None);
+    /// <summary>Runs an import with a live (cancellable, never cancelled) token, as the command line does.</summary>
+    public static async Task<ImportResult> ImportAsync(TargetSpec target, ImportOptions options, CliIo? io = null)
+    {
+        using var live = new CancellationTokenSource();
+        return await ImportCommand.RunAsync(target, options, io ?? Io(), live.Token);
+    }
 
-    public static Task<ExportResult> ExportAsync(TargetSpec target, ExportOptions options, CliIo? io = null) =>
-        ExportCommand.RunAsync(target, options, io ?? Io(), CancellationToken.None);
+    /// <summary>Runs an export with a live (cancellable, never cancelled) token, as the command line does.</summary>
+    public static async Task<ExportResult> ExportAsync(TargetSpec target, ExportOptions options, CliIo? io = null)
+    {
+        using var live = new CancellationTokenSource();
+        return await ExportCommand.RunAsync(target, options, io ?? Io(), live.Token);
+    }
 
     /// <summary>A JSONL file of the given lines.</summary>
     public static string WriteLines(string path, params string[] lines)
