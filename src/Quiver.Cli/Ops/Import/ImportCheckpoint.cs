@@ -9,8 +9,8 @@ namespace Quiver.Cli.Ops.Import;
 /// The resume point of an import, kept next to the input as <c>FILE.quiver-import.json</c> (or at <c>--checkpoint</c>):
 /// which file (path, size, last-write time), where it goes (database, collection, partition), and how many source rows
 /// are fully committed. Rewritten atomically (temporary file, fsync, rename) after every acknowledged batch, written
-/// with 0 rows when an import starts, and deleted when it finishes, so its presence means "an import of this file did
-/// not finish".
+/// with 0 rows just before an import's first write, and deleted when it finishes, so its presence means "an import of
+/// this file wrote something and did not finish".
 /// </summary>
 internal sealed record ImportCheckpoint
 {

@@ -134,7 +134,7 @@ internal static class ImportCommand
         var previous = ImportCheckpoint.Load(checkpointPath);
         if (options.Resume && previous is null)
         {
-            throw new OpsException($"--resume: no checkpoint at '{checkpointPath}' (a finished import deletes it; an import that never started has none)");
+            throw new OpsException($"--resume: no checkpoint at '{checkpointPath}' (a finished import deletes it, and an import that wrote nothing leaves none)");
         }
 
         if (!options.Resume && previous is not null)
@@ -180,10 +180,6 @@ internal static class ImportCommand
                 io.Note("note: the key is auto_id, so a batch acknowledged just before the interruption but not yet in the checkpoint would be inserted again with new ids");
             }
         }
-        else
-        {
-            checkpoint.Save(checkpointPath);
-        }
 
         var settings = new ImportSettings
         {
@@ -212,6 +208,17 @@ internal static class ImportCommand
             {
                 var hooks = new ImportHooks
                 {
+                    WritingAsync = _ =>
+                    {
+                        // Written before the first write, not at the start: a file refused before anything was sent
+                        // leaves no checkpoint behind to demand --resume.
+                        if (!System.IO.File.Exists(checkpointPath))
+                        {
+                            checkpoint.Save(checkpointPath);
+                        }
+
+                        return Task.CompletedTask;
+                    },
                     RowsRead = progress.SetValue,
                     RejectedAsync = badRows is null ? null : (row, ct) => WriteBadRowAsync(badRows, row, ct),
                     BatchCommittedAsync = async (done, ct) =>
@@ -239,13 +246,15 @@ internal static class ImportCommand
                 System.IO.File.Delete(checkpointPath);
             }
 
+            var kept = result.Aborted && System.IO.File.Exists(checkpointPath);
+
             return result with
             {
                 File = options.File,
                 Format = format.ToString().ToLowerInvariant(),
                 Target = target.Description,
                 BadRowsFile = options.BadRowsFile,
-                Checkpoint = result.Aborted ? checkpointPath : null,
+                Checkpoint = kept ? checkpointPath : null,
             };
         }
         finally
@@ -300,7 +309,10 @@ internal static class ImportCommand
         if (result.Aborted)
         {
             await io.Err.WriteLineAsync($"quiver import: error: {result.Error}").ConfigureAwait(false);
-            await io.Err.WriteLineAsync($"checkpoint kept at '{result.Checkpoint}': rerun with --resume (for example with --on-error skip) to continue after the rows already imported").ConfigureAwait(false);
+            if (result.Checkpoint is not null)
+            {
+                await io.Err.WriteLineAsync($"checkpoint kept at '{result.Checkpoint}': rerun with --resume (for example with --on-error skip) to continue after the rows already imported").ConfigureAwait(false);
+            }
             return ExitCodes.Failed;
         }
 

@@ -64,6 +64,10 @@ internal sealed record ImportHooks
     /// <summary>A rejected row (a bad row, or one the target refused), as soon as it is known.</summary>
     public Func<RejectedRow, CancellationToken, Task>? RejectedAsync { get; init; }
 
+    /// <summary>Before every write to the target. A resumable caller makes sure its checkpoint exists here: from the
+    /// first write on, a batch may be acknowledged without the caller hearing of it.</summary>
+    public Func<CancellationToken, Task>? WritingAsync { get; init; }
+
     /// <summary>Source rows read so far (a running total), for a progress bar.</summary>
     public Action<long>? RowsRead { get; init; }
 }
@@ -365,6 +369,11 @@ internal sealed partial class RowImporter
         for (var i = 0; i < rows.Count; i++)
         {
             values[i] = rows[i].Values!;
+        }
+
+        if (_hooks.WritingAsync is { } writing)
+        {
+            await writing(cancellationToken).ConfigureAwait(false);
         }
 
         try

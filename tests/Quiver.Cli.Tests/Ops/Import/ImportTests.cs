@@ -135,11 +135,13 @@ public sealed class ImportTests
         File.WriteAllText(missing, "id,v\n1,\"[1,2,3,4]\"\n");
         var e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = missing, Collection = "c" }));
         Assert.Contains("no column for required field 'name'", e.Message);
+        Assert.False(File.Exists(ImportCheckpoint.DefaultPath(missing)));
 
         var unknown = dir.Sub("unknown.csv");
         File.WriteAllText(unknown, "id,name,v,color\n1,a,\"[1,2,3,4]\",red\n");
-        e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = unknown, Collection = "c", CheckpointFile = dir.Sub("cp2.json") }));
+        e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = unknown, Collection = "c", CheckpointFile = dir.Sub("elsewhere.json") }));
         Assert.Contains("column 'color' is not a field of the collection", e.Message);
+        Assert.False(File.Exists(dir.Sub("elsewhere.json")));
         Assert.Empty(await RowsAsync(dir.Sub("data"), "c"));
     }
 
