@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Quiver.Cli.Ops.Export;
+using Quiver.Cli.Ops.Import;
 
 namespace Quiver.Cli.Ops;
 
@@ -10,6 +12,8 @@ internal static class OpsCommands
     public static void AddTo(RootCommand root)
     {
         ArgumentNullException.ThrowIfNull(root);
+        root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(Prep.PrepCommand.Create());
     }
 }

@@ -28,7 +28,9 @@ internal enum RowFormat
 /// <param name="Number">Line or row number, 1-based.</param>
 /// <param name="Values">Field values in forms the engine accepts (see <see cref="QuiverEngine.InsertAsync"/>).</param>
 /// <param name="Error">What is wrong with the row, naming the field.</param>
-internal readonly record struct SourceRow(long Number, IReadOnlyDictionary<string, object?>? Values, string? Error);
+/// <param name="Raw">The row's text as it stands in the file (JSONL line, CSV record) where the format has one, for
+/// the bad-rows report; null for binary formats.</param>
+internal readonly record struct SourceRow(long Number, IReadOnlyDictionary<string, object?>? Values, string? Error, string? Raw = null);
 
 /// <summary>How a file maps onto a collection.</summary>
 internal sealed record FormatOptions
@@ -99,6 +101,8 @@ internal static class RowFormats
     /// <summary>Opens a reader of <paramref name="path"/> for rows of <paramref name="schema"/>.</summary>
     public static IRowReader OpenReader(string path, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
     {
+        RowFormat.Jsonl => new JsonlReader(path),
+        RowFormat.Csv => new CsvRowReader(path, schema, options),
         _ => throw new OpsException($"reading {format} files is not built yet"),
     };
 
@@ -106,6 +110,8 @@ internal static class RowFormats
     /// <paramref name="schema"/>.</summary>
     public static IRowWriter OpenWriter(string path, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
     {
+        RowFormat.Jsonl => new JsonlWriter(path, schema, options),
+        RowFormat.Csv => new CsvRowWriter(path, schema, options),
         _ => throw new OpsException($"writing {format} files is not built yet"),
     };
 }
