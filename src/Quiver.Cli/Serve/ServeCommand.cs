@@ -86,6 +86,8 @@ internal static class ServeCommand
             QuiverServer server;
             try
             {
+                // Bulk-import jobs run the toolbox's importer (the server itself knows no file formats).
+                options.Import.Importer ??= new Ops.Import.ToolboxBulkImporter();
                 server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
             }
             catch (Exception e) when (e is QuiverException or IOException)

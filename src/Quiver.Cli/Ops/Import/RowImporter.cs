@@ -46,6 +46,11 @@ internal sealed record ImportSettings
     /// acknowledged before the interruption without reaching the checkpoint).</summary>
     public bool UpsertFirstBatch { get; init; }
 
+    /// <summary>Read and check every row without writing anything (a dry run): <see cref="ImportResult.Imported"/> counts
+    /// the rows that would be sent. The checks are the local ones (format, types, dimension, keys repeated in the
+    /// file); a key that already exists in the collection is only found by the write.</summary>
+    public bool CheckOnly { get; init; }
+
     /// <summary>How rows are numbered in messages: "line" (JSONL, CSV) or "row" (Parquet, .npy, .fvecs).</summary>
     public string NumberLabel { get; init; } = "line";
 
@@ -303,7 +308,7 @@ internal sealed partial class RowImporter
         }
 
         var upsert = BatchIsUpsert;
-        var refused = await TryWriteAsync(batch, upsert, cancellationToken).ConfigureAwait(false);
+        var refused = _settings.CheckOnly ? null : await TryWriteAsync(batch, upsert, cancellationToken).ConfigureAwait(false);
         if (refused is not null)
         {
             if (_settings.OnError == OnRowError.Abort)
