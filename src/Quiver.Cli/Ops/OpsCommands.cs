@@ -10,5 +10,6 @@ internal static class OpsCommands
     public static void AddTo(RootCommand root)
     {
         ArgumentNullException.ThrowIfNull(root);
+        root.Subcommands.Add(Health.HealthCommand.Create());
     }
 }
