@@ -15,5 +15,6 @@ internal static class OpsCommands
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(Prep.PrepCommand.Create());
+        root.Subcommands.Add(Health.HealthCommand.Create());
     }
 }

@@ -70,6 +70,8 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton(options);
             // Metrics and the request log observe every call; the audit log wraps them (AuditingObserver).
             builder.Services.AddSingleton<ServerMetrics>();
+            builder.Services.AddSingleton(services => new RecallMonitor(engine, options,
+                services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ILogger<RecallMonitor>>()));
             SecurityHosting.AddSecurity<RequestObserver>(builder.Services, options);
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
@@ -87,6 +89,8 @@ public sealed class QuiverServer : IAsyncDisposable
             var app = builder.Build();
             // Created now, not at the first scrape: its clock is the server's uptime.
             app.Services.GetRequiredService<ServerMetrics>();
+            // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
+            app.Services.GetRequiredService<RecallMonitor>().Start();
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);

@@ -140,5 +140,6 @@ public static class ServerConfig
         {
             throw new ArgumentException($"shutdown timeout {options.ShutdownTimeout} is negative");
         }
+        options.Monitoring.Validate();
     }
 }

@@ -35,6 +35,9 @@ public sealed class ServerOptions
     /// <see cref="LogLevel.Debug"/> every completed call is logged with its request id.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
+    /// <summary>Live recall monitoring: the sample rate, window and queue of <c>Monitoring:*</c>.</summary>
+    public Observability.MonitoringOptions Monitoring { get; set; } = new();
+
     /// <summary>Options of the embedded engine under the server.</summary>
     public QuiverOptions Engine { get; set; } = new();
 

@@ -4,7 +4,9 @@ using System.Text.Json;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
+using Microsoft.Extensions.DependencyInjection;
 using Quiver.Server.Milvus.Data;
+using Quiver.Server.Observability;
 using EngineSearch = Quiver.SearchRequest;
 
 namespace Quiver.Server.Milvus;
@@ -30,18 +32,24 @@ internal sealed partial class MilvusGrpcService
         var output = OutputFields.Resolve(schema, request.OutputFields);
         var groupBy = GroupField(schema, settings.GroupByField);
 
+        var recall = Services.GetService<RecallMonitor>();
         if (settings.IteratorV2)
         {
-            return await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);
+            var page = await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);
+            recall?.Offer(db, info.Name, plan, null);
+            return page;
         }
 
         var result = await _engine.SearchAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
-        return new SearchResults
+        var response = new SearchResults
         {
             Status = MilvusStatus.Ok(),
             CollectionName = name,
             Results = ResultBuilder.Build(schema, result.Hits, settings.TopK, output, groupBy, settings.RoundDecimal),
         };
+        // After the answer is built: sampling copies ids and queues, it never waits for the exact re-run.
+        recall?.Offer(db, info.Name, plan, result);
+        return response;
     }
 
     /// <summary>Checks a search request the way Milvus does and turns it into the engine's request (without output fields).</summary>

@@ -71,7 +71,7 @@ internal static class ObservabilityEndpoints
     {
         var services = context.RequestServices;
         var text = await services.GetRequiredService<ServerMetrics>()
-            .WriteAsync(services.GetRequiredService<QuiverEngine>(), context.RequestAborted).ConfigureAwait(false);
+            .WriteAsync(services.GetRequiredService<QuiverEngine>(), services.GetService<RecallMonitor>(), context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = PrometheusText.ContentType;
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);

@@ -51,14 +51,20 @@ internal sealed class ServerMetrics : IDisposable
         Interlocked.Increment(ref count.Value);
     }
 
-    /// <summary>Writes every metric in the Prometheus text format.</summary>
-    public async Task<string> WriteAsync(QuiverEngine engine, CancellationToken cancellationToken)
+    /// <summary>Rows written plus rows deleted in this process so far (engine meter); the recall monitor compares two
+    /// readings to tell whether anything changed between a search and its re-run.</summary>
+    public long RowsChanged() => Interlocked.Read(ref _rowsWritten) + Interlocked.Read(ref _rowsDeleted);
+
+    /// <summary>Writes every metric in the Prometheus text format, with the recall monitor's figures when
+    /// <paramref name="recall"/> is given.</summary>
+    public async Task<string> WriteAsync(QuiverEngine engine, RecallMonitor? recall, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(engine);
         var text = new PrometheusText();
         WriteRpcs(text);
         WriteEngineInstruments(text);
-        await WriteCollectionsAsync(text, engine, cancellationToken).ConfigureAwait(false);
+        var collections = await WriteCollectionsAsync(text, engine, cancellationToken).ConfigureAwait(false);
+        recall?.Write(text, collections);
         WriteProcess(text);
         return text.ToString();
     }
@@ -115,7 +121,9 @@ internal sealed class ServerMetrics : IDisposable
         text.Histogram("quiver_wal_fsync_duration_seconds", _walFsync.Snapshot());
     }
 
-    private static async Task WriteCollectionsAsync(PrometheusText text, QuiverEngine engine, CancellationToken cancellationToken)
+    /// <summary>Writes the collection, segment and index families; returns the collections seen.</summary>
+    private static async Task<HashSet<(string Database, string Collection)>> WriteCollectionsAsync(PrometheusText text, QuiverEngine engine,
+        CancellationToken cancellationToken)
     {
         var collections = new List<(string Database, string Name, CollectionInfo Info, IReadOnlyList<IndexInfo> Indexes, IndexStatistics Stats)>();
         IReadOnlyList<string> databases;
@@ -182,6 +190,14 @@ internal sealed class ServerMetrics : IDisposable
                 text.Sample("quiver_index_pending_rows", index.PendingRows, "database", c.Database, "collection", c.Name, "index", index.IndexName);
             }
         }
+        text.Family("quiver_index_memory_bytes", "gauge", "Bytes the built segment indexes hold beyond the raw vectors (graphs, lists, codes), per index.");
+        foreach (var c in collections)
+        {
+            foreach (var index in c.Indexes)
+            {
+                text.Sample("quiver_index_memory_bytes", index.MemoryBytes, "database", c.Database, "collection", c.Name, "index", index.IndexName);
+            }
+        }
         text.Family("quiver_indexes", "gauge", "Indexes by build state: finished, in_progress, failed.");
         var states = collections.SelectMany(c => c.Indexes).GroupBy(i => i.State).ToDictionary(g => g.Key, g => g.Count());
         foreach (var (state, label) in new[] { (IndexState.Finished, "finished"), (IndexState.InProgress, "in_progress"), (IndexState.Failed, "failed") })
@@ -190,6 +206,7 @@ internal sealed class ServerMetrics : IDisposable
         }
         text.Family("quiver_index_build_jobs_pending", "gauge", "Index build jobs queued or running in the engine.");
         text.Sample("quiver_index_build_jobs_pending", collections.Count > 0 ? collections[0].Stats.PendingJobs : 0);
+        return [.. collections.Select(c => (c.Database, c.Name))];
     }
 
     private void WriteProcess(PrometheusText text)
@@ -197,6 +214,8 @@ internal sealed class ServerMetrics : IDisposable
         var gc = GC.GetGCMemoryInfo();
         text.Family("quiver_process_working_set_bytes", "gauge", "Physical memory of the process in bytes.");
         text.Sample("quiver_process_working_set_bytes", Environment.WorkingSet);
+        text.Family("quiver_memory_limit_bytes", "gauge", "Memory available to the process in bytes: the container limit when there is one, else the machine's physical memory.");
+        text.Sample("quiver_memory_limit_bytes", gc.TotalAvailableMemoryBytes);
         text.Family("quiver_gc_heap_bytes", "gauge", "Managed heap size in bytes after the last garbage collection.");
         text.Sample("quiver_gc_heap_bytes", gc.HeapSizeBytes);
         text.Family("quiver_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since the process started.");

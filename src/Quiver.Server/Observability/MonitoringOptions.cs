@@ -1,0 +1,36 @@
+namespace Quiver.Server.Observability;
+
+/// <summary>Live recall monitoring (<see cref="RecallMonitor"/>): a fraction of successful searches is re-run exactly in
+/// the background and compared with what the caller got. Config keys <c>Monitoring:*</c> (see docs/server-ops.md and
+/// docs/operations-health.md).</summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>Fraction of successful searches re-run exactly, in [0, 1]; default 0.01 (one in a hundred). 0 turns the
+    /// monitor off (no background thread, no samples, the metric families stay empty).</summary>
+    public double RecallSampleRate { get; set; } = 0.01;
+
+    /// <summary>Per collection, how many of the latest per-query recall samples the exported estimate averages over;
+    /// default 1000.</summary>
+    public int RecallWindow { get; set; } = 1000;
+
+    /// <summary>Sampled searches waiting for their exact re-run; default 64. A sample arriving when the queue is full is
+    /// dropped and counted (<c>quiver_recall_dropped_total</c>), never waited for.</summary>
+    public int RecallQueueCapacity { get; set; } = 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the key of a value out of range.</summary>
+    public void Validate()
+    {
+        if (!(RecallSampleRate is >= 0 and <= 1))
+        {
+            throw new ArgumentException($"Monitoring:RecallSampleRate {RecallSampleRate} is out of range 0..1");
+        }
+        if (RecallWindow < 1)
+        {
+            throw new ArgumentException($"Monitoring:RecallWindow {RecallWindow} must be at least 1");
+        }
+        if (RecallQueueCapacity < 1)
+        {
+            throw new ArgumentException($"Monitoring:RecallQueueCapacity {RecallQueueCapacity} must be at least 1");
+        }
+    }
+}
