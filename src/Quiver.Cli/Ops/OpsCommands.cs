@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Quiver.Cli.Ops.Eval;
 
 namespace Quiver.Cli.Ops;
 
@@ -11,5 +12,6 @@ internal static class OpsCommands
     {
         ArgumentNullException.ThrowIfNull(root);
         root.Subcommands.Add(Prep.PrepCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
     }
 }
