@@ -1,5 +1,6 @@
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Client;
 
 namespace Quiver.Cli.Ops.Eval;
 
@@ -225,6 +226,7 @@ internal static class EvalRunner
             throw new OpsException($"--id-field '{idField}': collection '{collection}' has no such field");
         }
 
+        await PrepareAsync(client, collection, target.Database, io, cancellationToken).ConfigureAwait(false);
         SearchCall annSearch = (request, ct) => client.SearchAsync(collection, request, target.Database, ct);
         var exact = exactSearch ?? annSearch;
         var run = new TrecRun();
@@ -267,6 +269,30 @@ internal static class EvalRunner
             return 0;
         }).ConfigureAwait(false);
         return new Searched(run, annRecall, $"collection {collection} ({target.Description})");
+    }
+
+    /// <summary>Loads the collection (a server searches only loaded collections; embedded this is a no-op) and waits
+    /// until its indexes cover every sealed segment: a segment whose index is still building, or still loading after
+    /// an engine opened its folder, is searched exactly, which would overstate the quality of the index. A failed
+    /// index is reported and not waited for.</summary>
+    private static async Task PrepareAsync(IQuiverClient client, string collection, string database, CliIo io, CancellationToken cancellationToken)
+    {
+        await client.LoadCollectionAsync(collection, database, cancellationToken).ConfigureAwait(false);
+        var indexes = await client.DescribeIndexesAsync(collection, null, database, cancellationToken).ConfigureAwait(false);
+        foreach (var failed in indexes.Where(i => i.State == IndexState.Failed))
+        {
+            io.Note($"eval: warning: index '{failed.IndexName}' failed to build ({failed.FailReason}); its segments are searched exactly");
+        }
+
+        if (indexes.Any(i => i.State == IndexState.Failed) || indexes.All(i => i.State == IndexState.Finished))
+        {
+            return;
+        }
+
+        var pending = indexes.Sum(i => i.PendingRows);
+        io.Note(string.Create(CultureInfo.InvariantCulture,
+            $"eval: waiting for the indexes of '{collection}' to cover every sealed segment ({pending:N0} rows pending), so that searches go through them"));
+        await client.WaitForIndexAsync(collection, database, cancellationToken).ConfigureAwait(false);
     }
 
     private static string Key(object id) => Convert.ToString(id, CultureInfo.InvariantCulture) ?? "";
