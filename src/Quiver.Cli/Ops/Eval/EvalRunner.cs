@@ -256,7 +256,7 @@ internal static class EvalRunner
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var hits = found.Hits[i];
-                    run.Set(batch[i].Id, [.. hits.Select((h, rank) => new RunEntry(DocId(h, options.IdField, batch[i].Id, rank), negate ? -h.Score : h.Score))]);
+                    run.Set(batch[i].Id, [.. hits.Select((h, rank) => new RunEntry(DocId(h, options.IdField, batch[i].Id, rank), Widen(negate ? -h.Score : h.Score)))]);
                     if (annRecall is not null)
                     {
                         annRecall[batch[i].Id] = RetrievalMetrics.AnnRecall([.. hits.Select(h => Key(h.Id))], [.. truth!.Hits[i].Select(h => Key(h.Id))], options.K);
@@ -294,6 +294,10 @@ internal static class EvalRunner
             $"eval: waiting for the indexes of '{collection}' to cover every sealed segment ({pending:N0} rows pending), so that searches go through them"));
         await client.WaitForIndexAsync(collection, database, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The float score as the double its shortest text denotes (0.04f, not 0.04000000283122063), so that a
+    /// saved run reads as the engine reported it.</summary>
+    private static double Widen(float score) => double.Parse(score.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static string Key(object id) => Convert.ToString(id, CultureInfo.InvariantCulture) ?? "";
 
@@ -437,7 +441,7 @@ internal static class EvalRunner
             rows.Add(["queries (ANN recall)", r.AnnRecallQueries.ToString(CultureInfo.InvariantCulture)]);
         }
 
-        io.WriteTable(["metric", "mean over queries"], rows, "eval");
+        io.WriteTable(["metric", "value"], rows, "eval: means over queries");
         if (!options.PerQuery)
         {
             return;

@@ -87,8 +87,9 @@ internal sealed class TrecRun
     }
 
     /// <summary>Writes the run as a TREC run file (<c>qid Q0 docid rank score tag</c>, ranks from 1, scores in
-    /// round-trip form) through a temporary file renamed into place. Ids with whitespace cannot be written in this format
-    /// and are an <see cref="OpsException"/>; nothing is written then.</summary>
+    /// round-trip form) through a temporary file renamed into place. A document repeated in a query's list is written
+    /// once, at its best rank (trec_eval refuses repeats). Ids with whitespace cannot be written in this format and are
+    /// an <see cref="OpsException"/>; nothing is written then.</summary>
     public void Write(string path, string tag)
     {
         var text = new StringBuilder();
@@ -96,9 +97,15 @@ internal sealed class TrecRun
         {
             CheckToken(qid, "query id");
             var rank = 0;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in _byQuery[qid])
             {
                 CheckToken(entry.DocId, "document id");
+                if (!seen.Add(entry.DocId))
+                {
+                    continue;
+                }
+
                 rank++;
                 text.Append(CultureInfo.InvariantCulture, $"{qid} Q0 {entry.DocId} {rank} {entry.Score:R} {tag}\n");
             }

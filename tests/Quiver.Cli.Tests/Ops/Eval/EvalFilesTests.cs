@@ -114,6 +114,16 @@ public sealed class EvalFilesTests : IDisposable
     }
 
     [Fact]
+    public void Run_WriteRepeatedDocument_KeepsItsBestRank()
+    {
+        var run = new TrecRun();
+        run.Set("q", [new RunEntry("a", 3), new RunEntry("b", 2), new RunEntry("a", 1), new RunEntry("c", 0)]);
+        var path = _dir.Sub("out.run");
+        run.Write(path, "t");
+        Assert.Equal("q Q0 a 1 3 t\nq Q0 b 2 2 t\nq Q0 c 3 0 t\n", File.ReadAllText(path));
+    }
+
+    [Fact]
     public void Run_WriteIdWithSpace_RefusesAndWritesNothing()
     {
         var run = new TrecRun();
