@@ -236,7 +236,7 @@ internal static class EvalRunner
         {
             for (var start = 0; start < queries.Count; start += options.BatchSize)
             {
-                var batch = queries.Skip(start).Take(options.BatchSize).ToList();
+                var batch = Enumerable.Range(start, Math.Min(options.BatchSize, queries.Count - start)).Select(i => queries[i]).ToList();
                 var request = new SearchRequest
                 {
                     Vectors = [.. batch.Select(q => q.Vector)],
