@@ -447,7 +447,9 @@ internal static class EvalRunner
             return;
         }
 
-        List<string> headers = ["query", "retrieved", "relevant", "hits" + at, "P" + at, "R" + at, "AP" + at, "NDCG" + at, "RR" + at];
+        // Without qrels only the ANN column has values.
+        var retrieval = r.Qrels is not null;
+        List<string> headers = retrieval ? ["query", "retrieved", "relevant", "hits" + at, "P" + at, "R" + at, "AP" + at, "NDCG" + at, "RR" + at] : ["query"];
         if (options.AnnRecall)
         {
             headers.Add("ANN recall" + at);
@@ -455,13 +457,18 @@ internal static class EvalRunner
 
         io.WriteTable(headers, r.PerQuery.Select(q =>
         {
-            var cells = q.Metrics is { } qm
-                ? new List<string>
-                {
-                    q.QueryId, Count(qm.Retrieved), Count(qm.Relevant), Count(qm.Hits), CliIo.Num(qm.Precision), CliIo.Num(qm.Recall),
-                    CliIo.Num(qm.AveragePrecision), CliIo.Num(qm.Ndcg), CliIo.Num(qm.ReciprocalRank),
-                }
-                : [q.QueryId, "-", "-", "-", "-", "-", "-", "-", "-"];
+            List<string> cells = [q.QueryId];
+            if (retrieval)
+            {
+                cells.AddRange(q.Metrics is { } qm
+                    ?
+                    [
+                        Count(qm.Retrieved), Count(qm.Relevant), Count(qm.Hits), CliIo.Num(qm.Precision), CliIo.Num(qm.Recall),
+                        CliIo.Num(qm.AveragePrecision), CliIo.Num(qm.Ndcg), CliIo.Num(qm.ReciprocalRank),
+                    ]
+                    : Enumerable.Repeat("-", 8));
+            }
+
             if (options.AnnRecall)
             {
                 cells.Add(q.AnnRecall is { } a ? CliIo.Num(a) : "-");

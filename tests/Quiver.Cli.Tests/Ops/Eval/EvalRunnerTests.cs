@@ -233,12 +233,12 @@ public sealed class EvalRunnerTests : IDisposable
     }
 
     [Fact]
-    public async Task AnnRecall_IvfWithOneProbe_BelowExactOracle()
+    public async Task AnnRecall_IvfWithOneProbe_BelowExact()
     {
         // 2,000 random 16-d rows in one sealed segment with IVF_FLAT (nlist 16): probing 1 list of 16 misses true
         // neighbours in the other lists, so recall@10 < 1; probing all 16 lists finds them all (recall 1).
-        // The exact results come from the brute-force oracle over the same vectors (standing in for the engine's
-        // "exact" search parameter, whose requests it checks).
+        // The exact side runs twice: through the engine's "exact" search parameter (the command's own path) and through
+        // the brute-force oracle over the same vectors; both must give the same per-query recall.
         const int dim = 16, count = 2_000, k = 10;
         var rng = new Random(7);
         var vectors = Enumerable.Range(0, count).Select(_ => TestData.Vector(rng, dim)).ToArray();
@@ -257,35 +257,37 @@ public sealed class EvalRunnerTests : IDisposable
 
         var queries = Enumerable.Range(0, 20).Select(_ => TestData.Vector(rng, dim)).ToArray();
         var queryFile = Write("q.jsonl", string.Join('\n', queries.Select((v, i) => JsonSerializer.Serialize(new { id = $"q{i}", vector = v }))));
-        var exactCalls = 0;
+        var oracleCalls = 0;
         SearchCall oracle = (request, _) =>
         {
             Assert.Equal("true", request.SearchParams[EvalRunner.ExactParam]);
-            Interlocked.Increment(ref exactCalls);
+            Interlocked.Increment(ref oracleCalls);
             var hits = request.Vectors.Select(q => (IReadOnlyList<SearchHit>)BruteForce.TopK(vectors.Select((v, i) => ((long)i, v)), q, MetricType.L2, request.Limit)
                 .Select(h => new SearchHit { Id = h.Key, Score = (float)h.Score, Fields = [] }).ToList());
             return Task.FromResult(new SearchResult { Hits = [.. hits] });
         };
 
-        async Task<EvalResult> RunAsync(int nprobe)
+        async Task<EvalResult> RunAsync(int nprobe, SearchCall? exact)
         {
             var (io, _, _) = Io(json: true);
             return await EvalRunner.RunAsync(new EvalOptions
             {
                 QueriesPath = queryFile, Target = TargetSpec.Folder(path), Collection = Collection, K = k, AnnRecall = true,
                 SearchParams = new Dictionary<string, string> { ["nprobe"] = nprobe.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            }, io, oracle, CancellationToken.None);
+            }, io, exact, CancellationToken.None);
         }
 
-        var one = await RunAsync(1);
-        var all = await RunAsync(16);
+        var one = await RunAsync(1, null);
+        var oneOracle = await RunAsync(1, oracle);
+        var all = await RunAsync(16, null);
 
         Assert.Null(one.Mean);
         Assert.Equal(20, one.AnnRecallQueries);
         Assert.InRange(one.MeanAnnRecall!.Value, 0.05, 0.95);
         Assert.Contains(one.PerQuery, q => q.AnnRecall < 1);
+        Assert.Equal(one.PerQuery.Select(q => q.AnnRecall), oneOracle.PerQuery.Select(q => q.AnnRecall));
+        Assert.Equal(1, oracleCalls);
         Assert.Equal(1.0, all.MeanAnnRecall);
-        Assert.Equal(2, exactCalls);
     }
 
     [Fact]
@@ -304,5 +306,24 @@ public sealed class EvalRunnerTests : IDisposable
         Assert.Null(r.MeanAnnRecall);
         Assert.Equal(0, r.AnnRecallQueries);
         Assert.Contains("2 queries found nothing in the exact search; left out of ANN recall: q1, q2", err.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnnRecall_WithoutQrels_PerQueryTableHasOnlyTheAnnColumn()
+    {
+        // A FLAT-only collection searched exactly both ways: recall 1 for each query.
+        var data = await LineCollectionAsync();
+        var (io, stdout, _) = Io();
+
+        await EvalRunner.RunAsync(new EvalOptions
+        {
+            QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, K = 3, AnnRecall = true, PerQuery = true,
+        }, io, CancellationToken.None);
+
+        var text = stdout.ToString();
+        Assert.Matches(@"│ ANN recall@3\s+│ 1\s+│", text);
+        Assert.Matches(@"│ query │ ANN recall@3 │", text);
+        Assert.Matches(@"│ q2\s+│ 1\s+│", text);
+        Assert.DoesNotContain("NDCG", text, StringComparison.Ordinal);
     }
 }
