@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Export;
 using Quiver.Cli.Ops.Import;
+using Quiver.Cli.Ops.Eval;
 
 namespace Quiver.Cli.Ops;
 
@@ -16,5 +17,6 @@ internal static class OpsCommands
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(Prep.PrepCommand.Create());
         root.Subcommands.Add(Health.HealthCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
     }
 }
