@@ -99,6 +99,8 @@ internal static class RowFormats
     /// <summary>Opens a reader of <paramref name="path"/> for rows of <paramref name="schema"/>.</summary>
     public static IRowReader OpenReader(string path, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
     {
+        RowFormat.Parquet => ParquetFormat.OpenReader(path, schema, options),
+        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenReader(path, format, schema, options),
         _ => throw new OpsException($"reading {format} files is not built yet"),
     };
 
@@ -106,6 +108,8 @@ internal static class RowFormats
     /// <paramref name="schema"/>.</summary>
     public static IRowWriter OpenWriter(string path, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
     {
+        RowFormat.Parquet => ParquetFormat.OpenWriter(path, schema, options),
+        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenWriter(path, format, schema, options),
         _ => throw new OpsException($"writing {format} files is not built yet"),
     };
 }
