@@ -308,8 +308,8 @@ internal static class ParquetFormat
             var data = plan.Data;
             var levels = checked((int)(group.GetMetadata(data)?.MetaData?.NumValues ?? rows));
             var values = new T[levels];
-            var definitions = data.MaxDefinitionLevel > 0 ? new int[levels] : null;
-            var repetitions = data.MaxRepetitionLevel > 0 ? new int[levels] : null;
+            var definitions = new int[levels];
+            var repetitions = new int[levels];
             await group.ReadRawAsync<T>(data, values, definitions, repetitions, cancellationToken).ConfigureAwait(false);
 
             var result = new ColumnValues(rows, plan.IsList);
@@ -319,7 +319,7 @@ internal static class ParquetFormat
             {
                 for (var i = 0; i < rows; i++)
                 {
-                    result._scalars[i] = definitions is null || definitions[i] == max ? box(values[next++]) : null;
+                    result._scalars[i] = definitions[i] == max ? box(values[next++]) : null;
                 }
 
                 return result;
@@ -331,8 +331,8 @@ internal static class ParquetFormat
             var row = -1;
             for (var i = 0; i < levels; i++)
             {
-                var definition = definitions?[i] ?? max;
-                if (repetitions![i] == 0)
+                var definition = definitions[i];
+                if (repetitions[i] == 0)
                 {
                     row++;
                     if (row >= rows)
@@ -607,22 +607,37 @@ internal static class ParquetFormat
             ParquetRowGroupWriter group, IReadOnlyList<Row> rows, long before, Func<object, T> convert, CancellationToken cancellationToken, CollectionSchema? dynamicOf = null)
             where T : struct
         {
-            var values = new T[rows.Count];
-            var definitions = _data.IsNullable ? new int[rows.Count] : null;
-            var present = 0;
-            for (var i = 0; i < rows.Count; i++)
+            if (typeof(T) == typeof(ReadOnlyMemory<char>))
             {
-                if (ValueOf(rows[i], before + i + 1, dynamicOf) is { } v)
+                var texts = new string?[rows.Count];
+                for (var i = 0; i < rows.Count; i++)
                 {
-                    values[present++] = convert(v);
-                    if (definitions is not null)
-                    {
-                        definitions[i] = 1;
-                    }
+                    texts[i] = ValueOf(rows[i], before + i + 1, dynamicOf) is { } v ? ((ReadOnlyMemory<char>)(object)convert(v)).ToString() : null;
                 }
+
+                await group.WriteAsync(_data, texts!, null).ConfigureAwait(false);
+                return;
             }
 
-            await group.WriteAllPartsAsync<T>(_data, values.AsMemory(0, present), definitions, null, cancellationToken).ConfigureAwait(false);
+            if (!_data.IsNullable)
+            {
+                var values = new T[rows.Count];
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    values[i] = convert(ValueOf(rows[i], before + i + 1, dynamicOf)!);
+                }
+
+                await group.WriteAsync<T>(_data, values.AsMemory(), null, null, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var optional = new T?[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                optional[i] = ValueOf(rows[i], before + i + 1, dynamicOf) is { } v ? convert(v) : null;
+            }
+
+            await group.WriteAsync<T>(_data, optional.AsMemory(), null, null, cancellationToken).ConfigureAwait(false);
         }
 
         private async Task WriteListAsync<T>(
