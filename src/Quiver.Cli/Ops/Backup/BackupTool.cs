@@ -269,13 +269,20 @@ internal static class BackupTool
         {
             await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true))
             {
-                Stream stream = IsGzipPath(outPath) ? new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true) : file;
-                await using (stream.ConfigureAwait(false))
+                var gzip = IsGzipPath(outPath) ? new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true) : null;
+                try
                 {
-                    await using var tar = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
+                    await using var tar = new TarWriter(gzip ?? (Stream)file, TarEntryFormat.Pax, leaveOpen: true);
                     foreach (var relative in manifest.Collections.SelectMany(c => c.Partitions).SelectMany(p => p.Files).Select(f => f.Path).Append(BackupManifest.FileName))
                     {
                         await tar.WriteEntryAsync(Path.Combine(folder, relative), relative, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    if (gzip is not null)
+                    {
+                        await gzip.DisposeAsync().ConfigureAwait(false);
                     }
                 }
 
