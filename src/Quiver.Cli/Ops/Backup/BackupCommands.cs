@@ -35,8 +35,9 @@ internal static class BackupCommands
             {
                 io.WriteTable(
                     ["collection", "rows", "partitions", "files", "indexes"],
-                    result.Collections.Select(c => (IReadOnlyList<string>)[c.Name, Count(c.Rows), Count(c.Partitions), Count(c.Files), Count(c.Indexes)]),
-                    string.Create(CultureInfo.InvariantCulture, $"backup {result.Path}: {result.Rows:N0} rows, {result.Bytes:N0} bytes of data, {result.Seconds:0.0} s"));
+                    result.Collections.Select(c => (IReadOnlyList<string>)[c.Name, Count(c.Rows), Count(c.Partitions), Count(c.Files), Count(c.Indexes)]));
+                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"backup {result.Path}: {result.Rows:N0} rows, {result.Bytes:N0} bytes of data, {result.Seconds:0.0} s"));
             }
 
             return ExitCodes.Ok;
@@ -89,8 +90,9 @@ internal static class BackupCommands
             {
                 io.WriteTable(
                     ["collection", "restored as", "rows", "partitions", "indexes", "aliases"],
-                    result.Collections.Select(c => (IReadOnlyList<string>)[c.Source, c.Name, Count(c.Rows), Count(c.Partitions), Count(c.Indexes), string.Join(", ", c.Aliases)]),
-                    string.Create(CultureInfo.InvariantCulture, $"restore {result.Path}: {result.Collections.Sum(c => c.Rows):N0} rows, {result.Seconds:0.0} s"));
+                    result.Collections.Select(c => (IReadOnlyList<string>)[c.Source, c.Name, Count(c.Rows), Count(c.Partitions), Count(c.Indexes), string.Join(", ", c.Aliases)]));
+                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"restore {result.Path}: {result.Collections.Sum(c => c.Rows):N0} rows, checksums of {result.FilesVerified} files verified first, {result.Seconds:0.0} s"));
                 foreach (var note in result.Collections.SelectMany(c => c.Notes.Select(n => $"{c.Name}: {n}")))
                 {
                     io.Note($"note: {note}");
