@@ -139,7 +139,14 @@ internal static class BackupTool
         {
             foreach (var name in released)
             {
-                await target.Client.ReleaseCollectionAsync(name, target.Database, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await target.Client.ReleaseCollectionAsync(name, target.Database, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (QuiverException e)
+                {
+                    io.Note($"quiver backup: could not release '{name}' again after reading it: {e.Message}");
+                }
             }
         }
     }
