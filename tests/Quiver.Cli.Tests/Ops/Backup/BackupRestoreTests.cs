@@ -267,6 +267,7 @@ public sealed class BackupRestoreTests : IDisposable
         await using var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = serverData.Path, Port = 0 });
         var engine = server.Engine;
         await engine.CreateCollectionAsync("live", schema);
+        await engine.CreateAliasAsync("live", "live_now");
 
         var versions = new ConcurrentDictionary<long, ConcurrentBag<float[]>>();
         var acknowledged = new ConcurrentDictionary<long, bool>();
@@ -287,10 +288,12 @@ public sealed class BackupRestoreTests : IDisposable
         }
 
         using var stop = new CancellationTokenSource();
+        var backupRunning = 0;
+        var writesDuringBackup = 0;
         var inserter = Task.Run(async () =>
         {
             var local = new Random(6);
-            for (var i = 0; i < 400 && !stop.IsCancellationRequested; i++)
+            for (var i = 0; i < 2000 && !stop.IsCancellationRequested; i++)
             {
                 var batch = Enumerable.Range(100_000 + (i * 10), 10).Select(k => new Row { ["id"] = (long)k, ["vec"] = TestData.Vector(local, Dim) }).ToList();
                 foreach (var row in batch)
@@ -304,18 +307,28 @@ public sealed class BackupRestoreTests : IDisposable
                     acknowledged[(long)row["id"]!] = true;
                 }
 
+                if (Volatile.Read(ref backupRunning) == 1)
+                {
+                    Interlocked.Increment(ref writesDuringBackup);
+                }
+
                 await Task.Yield();
             }
         });
         var upserter = Task.Run(async () =>
         {
             var local = new Random(7);
-            for (var i = 0; i < 400 && !stop.IsCancellationRequested; i++)
+            for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
             {
                 var key = (long)local.Next(2000);
                 var vector = TestData.Vector(local, Dim);
                 versions[key].Add(vector);
                 await engine.UpsertAsync("live", [new Row { ["id"] = key, ["vec"] = vector }]);
+                if (Volatile.Read(ref backupRunning) == 1)
+                {
+                    Interlocked.Increment(ref writesDuringBackup);
+                }
+
                 await Task.Yield();
             }
         });
@@ -328,11 +341,20 @@ public sealed class BackupRestoreTests : IDisposable
 
         var before = acknowledged.Keys.ToHashSet();
         var output = _dir.Sub("live-bk");
+        Volatile.Write(ref backupRunning, 1);
         var backup = await BackupTool.RunAsync(
             new BackupOptions(TargetSpec.Server($"http://127.0.0.1:{server.Port}"), output, PageSize: 50), Io(), CancellationToken.None);
+        Volatile.Write(ref backupRunning, 0);
         await stop.CancelAsync();
         await Task.WhenAll(inserter, upserter);
         Assert.True(backup.Rows >= before.Count);
+        Assert.True(writesDuringBackup > 0, "no write was acknowledged while the backup ran: the test did not test concurrency");
+
+        var manifest = BackupManifest.Parse(File.ReadAllBytes(Path.Combine(output, "manifest.json")), out var problem);
+        Assert.Null(problem);
+        var live = Assert.Single(manifest!.Collections);
+        Assert.Equal(["live_now"], live.Aliases);
+        Assert.False(live.Loaded);
 
         var dst = _dir.Sub("dst");
         await RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output), Io(), CancellationToken.None);

@@ -173,6 +173,47 @@ public sealed class BinaryFormatTests : IDisposable
     }
 
     [Fact]
+    public async Task Parquet_ColumnsThatAreNoField_AreDynamicKeys_OrRefusedWithoutADynamicField()
+    {
+        var path = _dir.Sub("extra.parquet");
+        var id = new DataField<int>("id");
+        var vec = new ListField("vec", new DataField<float>("element"));
+        var color = new DataField<string>("color", true);
+        await using (var file = File.Create(path))
+        {
+            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(id, vec, color), file);
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<int>(id, new[] { 7 });
+            await group.WriteAllPartsAsync<float>((DataField)vec.Item, new float[] { 1, 2 }, new[] { 2, 2 }, new[] { 0, 1 }, CancellationToken.None);
+            await group.WriteAsync(color, new[] { "red" });
+        }
+
+        var dynamic = new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vec", 2)], EnableDynamicField = true };
+        await using (var reader = RowFormats.OpenReader(path, RowFormat.Parquet, dynamic, new FormatOptions()))
+        {
+            var row = Assert.Single(await ReadAllAsync(reader, 0));
+            Assert.Equal((7L, "red"), ((long)row.Values!["id"]!, (string)row.Values["color"]!));
+        }
+
+        var closed = dynamic with { EnableDynamicField = false };
+        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, closed, new FormatOptions()));
+        Assert.Contains("column 'color' is no field of the collection, which has no dynamic field", e.Message);
+
+        var required = closed with { Fields = [.. closed.Fields, FieldSchema.VarChar("title", 8)] };
+        File.Delete(path);
+        await using (var file = File.Create(path))
+        {
+            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(id, vec), file);
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<int>(id, new[] { 7 });
+            await group.WriteAllPartsAsync<float>((DataField)vec.Item, new float[] { 1, 2 }, new[] { 2, 2 }, new[] { 0, 1 }, CancellationToken.None);
+        }
+
+        Assert.Contains("no column 'title', and field 'title' (VarChar) is required",
+            Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, required, new FormatOptions())).Message);
+    }
+
+    [Fact]
     public void Parquet_MissingRequiredColumnOrNotParquet_IsRefusedAtOpen()
     {
         var notParquet = _dir.Sub("x.parquet");
