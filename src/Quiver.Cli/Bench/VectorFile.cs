@@ -21,18 +21,22 @@ internal enum VectorElement
 
     /// <summary>Signed 64-bit integer (npy <c>&lt;i8</c>, as NumPy writes ids by default): ground-truth ids.</summary>
     Int64,
+
+    /// <summary>IEEE float64 (npy <c>&lt;f8</c>, NumPy's default float); read as float32.</summary>
+    Float64,
 }
 
 /// <summary>A matrix of vectors in a file, one row per vector, in the formats ANN benchmarks ship:
 /// <list type="bullet">
 /// <item><c>.fvecs</c> / <c>.ivecs</c> / <c>.bvecs</c> (TEXMEX): each row is a little-endian int32 dimension followed by
 /// that many float32 / int32 / uint8 values; every row must declare the same dimension.</item>
-/// <item><c>.npy</c> (NumPy, header versions 1 to 3): a 2-D C-order array of little-endian float32, uint8, int32 or int64.</item>
+/// <item><c>.npy</c> (NumPy, header versions 1 to 3): a 2-D C-order array of little-endian float32, float64, uint8,
+/// int32 or int64.</item>
 /// </list>
 /// <see cref="Open"/> reads the header and checks the file length against it, so a truncated file fails before any
 /// work; rows are then read on demand. Every error is a <see cref="QuiverException"/> whose message starts with the
 /// path and says what is wrong. Not thread-safe.</summary>
-internal sealed partial class VectorFile : IDisposable
+internal sealed class VectorFile : IDisposable
 {
     private const int ChunkBytes = 1 << 20;
     private static readonly byte[] NpyMagic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
@@ -71,12 +75,13 @@ internal sealed partial class VectorFile : IDisposable
 
     private long RowBytes => _rowPrefix + ((long)Dimension * ElementSize);
 
-    /// <summary>Opens <paramref name="path"/>, reads its header and checks its length; the format comes from the
-    /// extension (<c>.fvecs</c>, <c>.ivecs</c>, <c>.bvecs</c>, <c>.npy</c>).</summary>
-    public static VectorFile Open(string path)
+    /// <summary>Opens <paramref name="path"/>, reads its header and checks its length; the format comes from
+    /// <paramref name="extension"/> when given (e.g. ".npy" for a file named otherwise), else from the file's extension
+    /// (<c>.fvecs</c>, <c>.ivecs</c>, <c>.bvecs</c>, <c>.npy</c>).</summary>
+    public static VectorFile Open(string path, string? extension = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
+        var ext = (extension ?? System.IO.Path.GetExtension(path)).ToLowerInvariant();
         VectorElement? vecs = ext switch
         {
             ".fvecs" => VectorElement.Float32,
@@ -125,6 +130,14 @@ internal sealed partial class VectorFile : IDisposable
             {
                 MemoryMarshal.Cast<byte, float>(values).CopyTo(dest);
             }
+            else if (element == VectorElement.Float64)
+            {
+                var wide = MemoryMarshal.Cast<byte, double>(values);
+                for (var i = 0; i < wide.Length; i++)
+                {
+                    dest[i] = (float)wide[i];
+                }
+            }
             else
             {
                 for (var i = 0; i < values.Length; i++)
@@ -172,14 +185,43 @@ internal sealed partial class VectorFile : IDisposable
         where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        var element = typeof(T) == typeof(float) ? VectorElement.Float32
+            : typeof(T) == typeof(byte) ? VectorElement.UInt8
+            : typeof(T) == typeof(int) ? VectorElement.Int32
+            : typeof(T) == typeof(long) ? VectorElement.Int64
+            : throw new ArgumentException($"no vector file element type for {typeof(T).Name}", nameof(values));
         if (values.Length % dimension != 0)
         {
             throw new ArgumentException("the values are not whole rows of the dimension", nameof(values));
         }
 
-        using var writer = Writer<T>.Create(path, dimension, values.Length / dimension);
+        using var writer = Create(path, element, dimension);
         writer.Append(values);
         writer.Complete();
+    }
+
+    /// <summary>Starts a file of rows of <paramref name="dimension"/> <paramref name="element"/> values at
+    /// <paramref name="path"/> in the format <paramref name="extension"/> names (default: the path's extension), written
+    /// row by row through a temporary file that <see cref="VectorFileWriter.Complete"/> renames into place.</summary>
+    public static VectorFileWriter Create(string path, VectorElement element, int dimension, string? extension = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        var ext = (extension ?? System.IO.Path.GetExtension(path)).ToLowerInvariant();
+        var vecs = ext switch
+        {
+            ".fvecs" => VectorElement.Float32,
+            ".ivecs" => VectorElement.Int32,
+            ".bvecs" => VectorElement.UInt8,
+            ".npy" => (VectorElement?)null,
+            _ => throw Error(path, $"unknown extension '{ext}'; expected .fvecs, .ivecs, .bvecs or .npy"),
+        };
+        if (vecs is { } expected && expected != element)
+        {
+            throw Error(path, $"a {ext} file holds {Describe(expected)} values, not {Describe(element)}");
+        }
+
+        return new VectorFileWriter(path, element, dimension, npy: vecs is null);
     }
 
     /// <inheritdoc/>
@@ -234,7 +276,9 @@ internal sealed partial class VectorFile : IDisposable
                         var declared = BinaryPrimitives.ReadInt32LittleEndian(row);
                         if (declared != Dimension)
                         {
-                            throw Error(Path, $"row {start + done + r} declares dimension {declared} but the first row has {Dimension} (corrupt, or rows of mixed sizes)");
+                            var at = _dataOffset + ((start + done + r) * RowBytes);
+                            throw Error(Path, string.Create(CultureInfo.InvariantCulture,
+                                $"row {start + done + r + 1} (at byte offset {at}) declares dimension {declared} but the first row has {Dimension} (corrupt, or rows of mixed sizes)"));
                         }
 
                         convert(row.Slice(_rowPrefix, valueBytes), Element, dest.Slice(r * Dimension, Dimension));
@@ -289,8 +333,9 @@ internal sealed partial class VectorFile : IDisposable
         var rowBytes = 4 + ((long)dim * SizeOf(element));
         if (length % rowBytes != 0)
         {
+            var whole = length / rowBytes;
             throw Error(path, string.Create(CultureInfo.InvariantCulture,
-                $"truncated or malformed: {length} bytes is not a whole number of rows of {rowBytes} bytes (dimension {dim} from the first row, {Describe(element)} values); {length / rowBytes} whole rows and {length % rowBytes} bytes left over"));
+                $"truncated or malformed: {length} bytes is not a whole number of rows of {rowBytes} bytes (dimension {dim} from the first row, {Describe(element)} values); {whole} whole rows, and row {whole + 1} starting at byte offset {whole * rowBytes} has only {length % rowBytes} bytes"));
         }
 
         var count = length / rowBytes;
@@ -346,11 +391,12 @@ internal sealed partial class VectorFile : IDisposable
         var element = descr switch
         {
             "<f4" => VectorElement.Float32,
+            "<f8" => VectorElement.Float64,
             "|u1" or "<u1" or "u1" => VectorElement.UInt8,
             "<i4" => VectorElement.Int32,
             "<i8" => VectorElement.Int64,
-            ">f4" or ">i4" or ">i8" => throw Error(path, $"dtype '{descr}' is big-endian; save it little-endian (arr.astype('<{descr[1..]}'))"),
-            _ => throw Error(path, $"dtype '{descr}' is not supported; expected float32 ('<f4'), uint8 ('|u1'), int32 ('<i4') or int64 ('<i8')"),
+            ">f4" or ">f8" or ">i4" or ">i8" => throw Error(path, $"dtype '{descr}' is big-endian; save it little-endian (arr.astype('<{descr[1..]}'))"),
+            _ => throw Error(path, $"dtype '{descr}' is not supported; expected float32 ('<f4'), float64 ('<f8'), uint8 ('|u1'), int32 ('<i4') or int64 ('<i8')"),
         };
         if (fortran)
         {
@@ -371,29 +417,32 @@ internal sealed partial class VectorFile : IDisposable
         var expected = shape[0] * shape[1] * SizeOf(element);
         if (length - dataOffset < expected)
         {
+            var rowBytes = shape[1] * SizeOf(element);
+            var whole = (length - dataOffset) / rowBytes;
             throw Error(path, string.Create(CultureInfo.InvariantCulture,
-                $"truncated: shape ({shape[0]}, {shape[1]}) of {descr} needs {expected} data bytes after the header, the file has {length - dataOffset}"));
+                $"truncated: shape ({shape[0]}, {shape[1]}) of {descr} needs {expected} data bytes after the header, the file has {length - dataOffset}: row {whole + 1} of {shape[0]} starts at byte offset {dataOffset + (whole * rowBytes)} and the file ends at byte {length}"));
         }
 
         return new VectorFile(path, handle, element, (int)shape[0], (int)shape[1], dataOffset, 0);
     }
 
-    private static byte[] NpyHeader(VectorElement element, int count, int dimension, int paddedLength = 0)
+    /// <summary>A version 1.0 npy header for <paramref name="count"/> rows, at least <paramref name="minLength"/> bytes
+    /// long (a streaming writer reserves room for any count and rewrites the header at the end).</summary>
+    internal static byte[] NpyHeader(VectorElement element, long count, int dimension, int minLength = 0)
     {
         var descr = element switch
         {
             VectorElement.Float32 => "<f4",
+            VectorElement.Float64 => "<f8",
             VectorElement.UInt8 => "|u1",
             VectorElement.Int32 => "<i4",
             _ => "<i8",
         };
         var dict = string.Create(CultureInfo.InvariantCulture, $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({count}, {dimension}), }}");
 
-        // NumPy pads the header with spaces and a newline so the data starts on a 64-byte boundary. A streaming writer
-        // asks for the length of a header with a larger count, so the real one can be written over it at the end.
-        var total = 10 + dict.Length + 1;
-        var spaces = paddedLength > 0 ? paddedLength - dict.Length - 1 : (64 - (total % 64)) % 64;
-        var padded = dict + new string(' ', spaces) + "\n";
+        // NumPy pads the header with spaces and a newline so the data starts on a 64-byte boundary.
+        var total = Math.Max(10 + dict.Length + 1, minLength);
+        var padded = dict + new string(' ', ((64 - (total % 64)) % 64) + (total - (10 + dict.Length + 1))) + "\n";
         var bytes = new byte[10 + padded.Length];
         NpyMagic.CopyTo(bytes, 0);
         bytes[6] = 1;
@@ -403,16 +452,19 @@ internal sealed partial class VectorFile : IDisposable
         return bytes;
     }
 
-    private static int SizeOf(VectorElement element) => element switch
+    /// <summary>Bytes per value.</summary>
+    internal static int SizeOf(VectorElement element) => element switch
     {
         VectorElement.UInt8 => 1,
-        VectorElement.Int64 => 8,
+        VectorElement.Int64 or VectorElement.Float64 => 8,
         _ => 4,
     };
 
-    private static string Describe(VectorElement element) => element switch
+    /// <summary>The NumPy name of the element type, for messages.</summary>
+    internal static string Describe(VectorElement element) => element switch
     {
         VectorElement.Float32 => "float32",
+        VectorElement.Float64 => "float64",
         VectorElement.UInt8 => "uint8",
         VectorElement.Int32 => "int32",
         _ => "int64",

@@ -18,5 +18,7 @@ internal static class OpsCommands
         root.Subcommands.Add(Prep.PrepCommand.Create());
         root.Subcommands.Add(Health.HealthCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(Backup.BackupCommands.CreateBackup());
+        root.Subcommands.Add(Backup.BackupCommands.CreateRestore());
     }
 }

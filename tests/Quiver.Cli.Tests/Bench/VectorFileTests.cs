@@ -97,12 +97,12 @@ public sealed class VectorFileTests : IDisposable
         File.WriteAllBytes(path, bytes);
 
         var e = Assert.Throws<QuiverException>(() => VectorFile.ReadFloats(path, 0, out _, out _));
-        Assert.Contains("row 1 declares dimension 3", e.Message);
+        Assert.Contains("row 2 (at byte offset 12) declares dimension 3", e.Message);
         Assert.StartsWith(path, e.Message);
     }
 
     [Theory]
-    [InlineData("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", "dtype '<f8' is not supported")]
+    [InlineData("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", "dtype '<f2' is not supported")]
     [InlineData("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", "big-endian")]
     [InlineData("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", "Fortran")]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", "expected 2-D")]

@@ -103,6 +103,8 @@ internal static class RowFormats
     {
         RowFormat.Jsonl => new JsonlReader(path),
         RowFormat.Csv => new CsvRowReader(path, schema, options),
+        RowFormat.Parquet => ParquetFormat.OpenReader(path, schema, options),
+        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenReader(path, format, schema, options),
         _ => throw new OpsException($"reading {format} files is not built yet"),
     };
 
@@ -112,6 +114,8 @@ internal static class RowFormats
     {
         RowFormat.Jsonl => new JsonlWriter(path, schema, options),
         RowFormat.Csv => new CsvRowWriter(path, schema, options),
+        RowFormat.Parquet => ParquetFormat.OpenWriter(path, schema, options),
+        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenWriter(path, format, schema, options),
         _ => throw new OpsException($"writing {format} files is not built yet"),
     };
 }

@@ -231,7 +231,7 @@ internal sealed class VectorSink : IDisposable
 
     private readonly string _path;
     private readonly string _field;
-    private readonly VectorFile.Writer<float>? _matrix;
+    private readonly VectorFileWriter? _matrix;
     private readonly StreamWriter? _lines;
     private bool _completed;
 
@@ -247,7 +247,7 @@ internal sealed class VectorSink : IDisposable
         }
         else
         {
-            _matrix = VectorFile.Writer<float>.Create(path, dimension);
+            _matrix = VectorFile.Create(path, VectorElement.Float32, dimension);
         }
     }
 
