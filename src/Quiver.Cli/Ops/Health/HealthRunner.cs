@@ -116,6 +116,9 @@ internal static class HealthRunner
         return new HealthResult(target.Description, checks.All(c => c.Status != HealthStatus.Fail), checks, traffic, memory, rate, collections, notes);
     }
 
+    /// <summary>How long a folder report waits for a collection's indexes to load after opening the folder.</summary>
+    private static readonly TimeSpan IndexLoadWait = TimeSpan.FromSeconds(30);
+
     private static async Task<HealthResult> FolderAsync(OpsTarget target, HealthOptions options, CliIo io, CancellationToken ct)
     {
         var notes = new List<string> { "folder: no live traffic, process memory or live recall; index memory is estimated from the raw vectors and the built index structures" };
@@ -125,6 +128,26 @@ internal static class HealthRunner
         {
             foreach (var name in (await client.ListCollectionsAsync(db, ct).ConfigureAwait(false)).Order(StringComparer.Ordinal))
             {
+                // Opening the folder loads its built indexes in the background, and until a load finishes the
+                // index reports its segments as pending. Give the loads (and any build the folder had left to do)
+                // a bounded wait, so that "pending" means work the folder really has outstanding.
+                using (var loads = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    loads.CancelAfter(IndexLoadWait);
+                    try
+                    {
+                        await client.WaitForIndexAsync(name, db, loads.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        notes.Add($"{db}.{name}: indexes still pending after {IndexLoadWait.TotalSeconds:0} s");
+                    }
+                    catch (QuiverException)
+                    {
+                        // A failed build ends the wait; the index state below reports it.
+                    }
+                }
+
                 var info = await client.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
                 var indexes = await IndexesAsync(client, db, name, null, ct).ConfigureAwait(false);
                 var rawVectors = info.Schema.Fields.Where(f => f.IsVector && f.Dimension is not null).Sum(f => info.RowCount * f.Dimension!.Value * 4L);

@@ -85,7 +85,9 @@ public sealed class HealthRunnerTests
         // A search of a missing collection fails at the client's DescribeCollection: an error, not a Search call.
         Assert.InRange(t.Searches, 1, Volatile.Read(ref searches));
         Assert.InRange(t.Errors, 1, Volatile.Read(ref errors));
-        Assert.Equal(t.Searches + t.Errors, t.Calls);
+        // One scrape reads the search histogram and the call counters one after the other while calls land, so
+        // the identity can be off by a call or two in flight.
+        Assert.InRange(t.Calls - (t.Searches + t.Errors), -2, 2);
         Assert.Equal(t.Searches / t.Seconds, t.SearchQps, 9);
         Assert.InRange(t.ErrorRate, 0.25, 0.75); // every other call fails
         Assert.True(t.SearchP50Ms > 0 && t.SearchP50Ms <= t.SearchP95Ms && t.SearchP95Ms <= t.SearchP99Ms, $"{t.SearchP50Ms} {t.SearchP95Ms} {t.SearchP99Ms}");
