@@ -1,0 +1,173 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Grpc.Net.Client;
+using Quiver.Cli.Ops.Import;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Hosting;
+using Quiver.Testing;
+
+namespace Quiver.Cli.Tests.Ops.Import;
+
+/// <summary>Bulk import inside the server, in Milvus's shape: REST <c>/v2/vectordb/jobs/import/*</c> and the
+/// <c>Import</c> / <c>GetImportState</c> / <c>ListImportTasks</c> RPCs, run by the toolbox's importer as
+/// <c>quiver serve</c> plugs it in.</summary>
+public sealed class BulkImportServerTests
+{
+    private static CollectionSchema Schema => new()
+    {
+        Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("title", 32), FieldSchema.Vector("v", 2, MetricType.L2)],
+    };
+
+    private static async Task<(QuiverServer Server, HttpClient Http, string Root)> StartAsync(TempFolder dir)
+    {
+        var server = await QuiverServer.StartAsync(new ServerOptions
+        {
+            DataPath = dir.Sub("data"),
+            Port = 0,
+            Import = new Quiver.Server.Import.BulkImportOptions { Importer = new ToolboxBulkImporter() },
+        });
+        await server.Engine.CreateCollectionAsync("docs", Schema);
+        var root = Path.Combine(dir.Sub("data"), "import");
+        Directory.CreateDirectory(root);
+        return (server, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") }, root);
+    }
+
+    private static string Lines(int from, int count) => string.Concat(Enumerable.Range(from, count)
+        .Select(i => $"{{\"id\":{i},\"title\":\"t{i}\",\"v\":[{i},0.5]}}\n"));
+
+    private static async Task<JsonObject> PostAsync(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsJsonAsync("/v2/vectordb/jobs/import/" + path, body);
+        return (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    private static async Task<JsonObject> WaitAsync(HttpClient http, string jobId)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var progress = await PostAsync(http, "get_progress", new { jobId });
+            Assert.Equal(0, (int)progress["code"]!);
+            var state = (string)progress["data"]!["state"]!;
+            if (state is "Completed" or "Failed")
+            {
+                return (JsonObject)progress["data"]!;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"import job {jobId} did not finish");
+    }
+
+    [Fact]
+    public async Task RestJob_ImportsEveryFile_AndReportsProgressAndTheList()
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        await File.WriteAllTextAsync(Path.Combine(root, "a.jsonl"), Lines(0, 1500));
+        Directory.CreateDirectory(Path.Combine(root, "more"));
+        await File.WriteAllTextAsync(Path.Combine(root, "more", "b.csv"), "id,title,v\n" + string.Concat(Enumerable.Range(1500, 20).Select(i => $"{i},c{i},\"[{i},1]\"\n")));
+
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { "a.jsonl" }, new[] { "more/b.csv" } } });
+        Assert.Equal(0, (int)created["code"]!);
+        var jobId = (string)created["data"]!["jobId"]!;
+        var done = await WaitAsync(http, jobId);
+        Assert.Equal("Completed", (string)done["state"]!);
+        Assert.Equal(100, (int)done["progress"]!);
+        Assert.Equal(1520, (long)done["importedRows"]!);
+        Assert.Equal(1520, (long)done["totalRows"]!);
+        Assert.Equal(1520, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+        var row = Assert.Single(await server.Engine.GetAsync("docs", [1510L]));
+        Assert.Equal("c1510", row["title"]);
+
+        var list = await PostAsync(http, "list", new { collectionName = "docs" });
+        var record = Assert.Single(list["data"]!["records"]!.AsArray());
+        Assert.Equal(jobId, (string)record!["jobId"]!);
+        Assert.Equal("Completed", (string)record["state"]!);
+    }
+
+    [Fact]
+    public async Task RestJob_BadRow_FailsTheJobNamingIt_WithNothingImported()
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        // The bad line comes after the first batch (1,000 rows): the check pass still finds it before any write.
+        await File.WriteAllTextAsync(Path.Combine(root, "bad.jsonl"), Lines(0, 1200) + "{\"id\":5000,\"title\":\"x\",\"v\":[1,2,3]}\n");
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { "bad.jsonl" } } });
+        var done = await WaitAsync(http, (string)created["data"]!["jobId"]!);
+        Assert.Equal("Failed", (string)done["state"]!);
+        var reason = (string)done["reason"]!;
+        Assert.Contains("bad.jsonl", reason, StringComparison.Ordinal);
+        Assert.Contains("1201", reason, StringComparison.Ordinal);
+        Assert.Contains("'v'", reason, StringComparison.Ordinal);
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
+    [Theory]
+    [InlineData("../outside.jsonl", "outside the server's import root")]
+    [InlineData("/etc/passwd", "outside the server's import root")]
+    [InlineData("absent.jsonl", "does not exist")]
+    public async Task RestJob_FileOutsideTheRootOrMissing_IsRefused(string file, string expected)
+    {
+        using var dir = new TempFolder();
+        var (server, http, _) = await StartAsync(dir);
+        await using var __ = server;
+        using var ___ = http;
+        await File.WriteAllTextAsync(Path.Combine(dir.Sub("data"), "outside.jsonl"), Lines(0, 3));
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { file } } });
+        Assert.Equal(1100, (int)created["code"]!);
+        Assert.Contains(expected, (string)created["message"]!, StringComparison.Ordinal);
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
+    [Fact]
+    public async Task GrpcImport_RunsAJob_AndGetImportStateAndListImportTasksReportIt()
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        await File.WriteAllTextAsync(Path.Combine(root, "g.jsonl"), Lines(0, 40), new UTF8Encoding(false));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        var milvus = new MilvusService.MilvusServiceClient(channel);
+        var started = await milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "g.jsonl" } });
+        Assert.Equal(0, started.Status.Code);
+        var task = Assert.Single(started.Tasks);
+
+        GetImportStateResponse state;
+        var polls = 0;
+        do
+        {
+            await Task.Delay(50);
+            state = await milvus.GetImportStateAsync(new GetImportStateRequest { Task = task });
+        }
+        while (state.State is Quiver.Protocol.Common.ImportState.ImportPending or Quiver.Protocol.Common.ImportState.ImportStarted && ++polls < 600);
+
+        Assert.Equal(Quiver.Protocol.Common.ImportState.ImportCompleted, state.State);
+        Assert.Equal(40, state.RowCount);
+        Assert.Contains(state.Infos, i => i.Key == "files" && i.Value == "g.jsonl");
+        var listed = await milvus.ListImportTasksAsync(new ListImportTasksRequest { CollectionName = "docs" });
+        Assert.Equal(task, Assert.Single(listed.Tasks).Id);
+        Assert.Equal(40, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+
+        var unknown = await milvus.GetImportStateAsync(new GetImportStateRequest { Task = task + 1 });
+        Assert.Equal(1100, unknown.Status.Code);
+    }
+
+    [Fact]
+    public async Task Import_WithoutAnImporter_AnswersThatBulkImportIsNotAvailable()
+    {
+        using var dir = new TempFolder();
+        await using var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = dir.Sub("data"), Port = 0 });
+        await server.Engine.CreateCollectionAsync("docs", Schema);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        var response = await new MilvusService.MilvusServiceClient(channel).ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "a.jsonl" } });
+        Assert.Equal(10, response.Status.Code);
+        Assert.Contains("bulk import is not available", response.Status.Reason, StringComparison.Ordinal);
+    }
+}
