@@ -10,5 +10,7 @@ internal static class OpsCommands
     public static void AddTo(RootCommand root)
     {
         ArgumentNullException.ThrowIfNull(root);
+        root.Subcommands.Add(Tune.TuneCommand.Create());
+        root.Subcommands.Add(Advise.AdviseCommand.Create());
     }
 }
