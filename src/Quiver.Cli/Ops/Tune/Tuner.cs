@@ -141,6 +141,9 @@ internal static class Tuner
 {
     private const int TruthBatch = 64;
 
+    /// <summary>Untimed searches before the sweep starts.</summary>
+    private const int FirstWarmup = 50;
+
     /// <summary>Runs the tuning; writes the result to <paramref name="io"/> (table or JSON) and returns it.</summary>
     public static async Task<TuneResult> RunAsync(TuneOptions o, CliIo io, CancellationToken cancellationToken)
     {
@@ -233,12 +236,15 @@ internal static class Tuner
         var warmup = Math.Max(0, o.Warmup);
 
         var perSetting = warmup + tuning.Count;
-        var total = ((long)queries.Count) + ((long)plan.Count * perSetting) + heldOut.Count;
+        var total = ((long)queries.Count) + ((long)plan.Count * perSetting) + FirstWarmup;
         var (truthHeld, runs) = await io.WithProgressAsync("tune: exact answers and sweep", total, "searches", async h =>
         {
             var exact = new Dictionary<string, string>(StringComparer.Ordinal) { ["exact"] = "true" };
             var tTune = await search.ExactAsync(tuning, exact, ids, h, cancellationToken).ConfigureAwait(false);
             var tHeld = await search.ExactAsync(heldOut, exact, ids, h, cancellationToken).ConfigureAwait(false);
+
+            // The first setting would otherwise pay for the JIT and cold caches of the whole search path.
+            await search.WarmAsync(tuning, Effective(defaults, plan[0]), FirstWarmup, h, cancellationToken).ConfigureAwait(false);
             var measured = new List<Measured>();
             var settings = new Queue<SweepSetting>(plan);
             var extended = false;
@@ -259,10 +265,10 @@ internal static class Tuner
                 var setting = settings.Dequeue();
                 var effective = Effective(defaults, setting);
                 var m = await search.MeasureAsync(tuning, effective, warmup, ids, tTune, h, cancellationToken).ConfigureAwait(false);
-                measured.Add(m with { Setting = setting, Effective = new IndexParameters(effective).ToJson() });
+                measured.Add(m with { Setting = setting, Effective = new IndexParameters(Effective(defaults, setting, forSearch: false)).ToJson() });
                 if (extended && m.Recall >= goalValue)
                 {
-                    h.SetTotal(h.Value + heldOut.Count);
+                    h.SetTotal(h.Value);
                     break;
                 }
             }
@@ -521,12 +527,7 @@ internal static class Tuner
         public async Task<Measured> MeasureAsync(
             VectorSample queries, Dictionary<string, string> p, int warmup, IdMap ids, int[] truth, ProgressHandle? progress, CancellationToken cancellationToken)
         {
-            for (var w = 0; w < warmup; w++)
-            {
-                await client.SearchAsync(collection, Request([queries.Vector(w % queries.Count)], p), database, cancellationToken).ConfigureAwait(false);
-                progress?.Advance(1);
-            }
-
+            await WarmAsync(queries, p, warmup, progress, cancellationToken).ConfigureAwait(false);
             var found = new int[queries.Count * k];
             var ticks = new long[queries.Count];
             long totalTicks = 0;
@@ -546,6 +547,16 @@ internal static class Tuner
             var seconds = (double)totalTicks / Stopwatch.Frequency;
             return new Measured(recall, Ms(SearchTimer.Percentile(ticks, 50)), Ms(SearchTimer.Percentile(ticks, 95)), Ms(SearchTimer.Percentile(ticks, 99)),
                 seconds > 0 ? queries.Count / seconds : 0);
+        }
+
+        /// <summary>Runs <paramref name="count"/> untimed single-query searches.</summary>
+        public async Task WarmAsync(VectorSample queries, Dictionary<string, string> p, int count, ProgressHandle? progress, CancellationToken cancellationToken)
+        {
+            for (var w = 0; w < count; w++)
+            {
+                await client.SearchAsync(collection, Request([queries.Vector(w % queries.Count)], p), database, cancellationToken).ConfigureAwait(false);
+                progress?.Advance(1);
+            }
         }
 
         private SearchRequest Request(IReadOnlyList<float[]> vectors, Dictionary<string, string> p) => new()
