@@ -339,11 +339,12 @@ internal static class Advisor
         return new Data(synthetic, "synthetic", o.Rows.Value, o.Metric ?? MetricType.L2, true, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxVectorBytes);
     }
 
-    /// <summary>Vectors around 64 seeded centres in [-1, 1]^dim with uniform noise of ±0.25 per coordinate.</summary>
-    private static VectorSample Synthetic(int count, int dim, int seed)
+    /// <summary>Synthetic clustered vectors: <paramref name="count"/> rows around <paramref name="clusters"/> seeded
+    /// centres in [-1, 1]^dim, each coordinate off its centre by uniform noise of width <paramref name="spread"/>.</summary>
+    internal static VectorSample Synthetic(int count, int dim, int seed, int clusters = 64, double spread = 0.5)
     {
         var rng = new Random(seed);
-        var centres = new float[64 * dim];
+        var centres = new float[clusters * dim];
         for (var i = 0; i < centres.Length; i++)
         {
             centres[i] = (float)((rng.NextDouble() * 2) - 1);
@@ -352,10 +353,10 @@ internal static class Advisor
         var values = new float[count * dim];
         for (var r = 0; r < count; r++)
         {
-            var c = rng.Next(64);
+            var c = rng.Next(clusters);
             for (var j = 0; j < dim; j++)
             {
-                values[(r * dim) + j] = centres[(c * dim) + j] + (float)((rng.NextDouble() - 0.5) * 0.5);
+                values[(r * dim) + j] = centres[(c * dim) + j] + (float)((rng.NextDouble() - 0.5) * spread);
             }
         }
 
@@ -525,17 +526,17 @@ internal static class Advisor
         string why;
         if (flat is not null && planned < AdviceModel.SmallRows)
         {
-            (chosen, why) = (flat, "chosen: below 10K rows FLAT is exact and fast enough, with nothing to build");
+            (chosen, why) = (flat, "chosen: below 10K rows FLAT is exact and fast enough");
         }
         else if (ann.Count > 0)
         {
             var fastest = ann.Min(c => c.ExpectedP50Ms);
             chosen = ann.Where(c => c.ExpectedP50Ms <= fastest * Tie).OrderBy(c => c.BudgetBytes).ThenBy(c => c.ExpectedP50Ms).First();
-            why = "chosen: the fastest expected latency among those meeting every target" + (ann.Count > 1 ? " (ties within 10% go to less memory)" : "");
+            why = "chosen: fastest expected p50 meeting every target" + (ann.Count > 1 ? " (within 10%: less memory)" : "");
         }
         else
         {
-            (chosen, why) = (flat, "chosen: the only candidate meeting every target");
+            (chosen, why) = (flat, "chosen: the only one meeting every target");
         }
 
         var result = all.Select(c =>
@@ -563,14 +564,14 @@ internal static class Advisor
 
             if (!c.FitsBudget)
             {
-                problems.Add($"needs {ByteSize.Format(c.BudgetBytes)}, over the memory budget");
+                problems.Add($"needs {ByteSize.Format(c.BudgetBytes)}, over the budget");
             }
 
-            var reason = problems.Count > 0
-                ? string.Join("; ", problems)
-                : c.IndexType == "FLAT"
-                    ? "meets the targets, but at this size an index is faster"
-                    : string.Create(CultureInfo.InvariantCulture, $"meets the targets, but {chosen!.Name} is faster or smaller");
+            var reason = problems.Count > 0 ? string.Join("; ", problems)
+                : c.IndexType == "FLAT" ? "meets the targets, but at this size an index is faster"
+                : chosen!.IndexType == "FLAT" ? "meets the targets, but FLAT is exact below 10K rows"
+                : c.ExpectedP50Ms > chosen.ExpectedP50Ms * Tie ? $"meets the targets, but {chosen.Name} is faster"
+                : $"meets the targets, but {chosen.Name} is as fast and smaller";
             return c with { Reason = reason };
         }).ToList();
         return (result, result.FirstOrDefault(c => c.Chosen));

@@ -244,7 +244,7 @@ internal static class Tuner
             var tHeld = await search.ExactAsync(heldOut, exact, ids, h, cancellationToken).ConfigureAwait(false);
 
             // The first setting would otherwise pay for the JIT and cold caches of the whole search path.
-            await search.WarmAsync(tuning, Effective(defaults, plan[0]), FirstWarmup, h, cancellationToken).ConfigureAwait(false);
+            await search.WarmAsync(tuning, Effective(defaults, plan[0]), FirstWarmup, h, cancellationToken, SearchTimer.MinWarmup).ConfigureAwait(false);
             var measured = new List<Measured>();
             var settings = new Queue<SweepSetting>(plan);
             var extended = false;
@@ -549,13 +549,19 @@ internal static class Tuner
                 seconds > 0 ? queries.Count / seconds : 0);
         }
 
-        /// <summary>Runs <paramref name="count"/> untimed single-query searches.</summary>
-        public async Task WarmAsync(VectorSample queries, Dictionary<string, string> p, int count, ProgressHandle? progress, CancellationToken cancellationToken)
+        /// <summary>Runs <paramref name="count"/> untimed single-query searches, and for at least
+        /// <paramref name="minTime"/> (the JIT promotes hot methods to their optimized tier only after a quiet delay).</summary>
+        public async Task WarmAsync(
+            VectorSample queries, Dictionary<string, string> p, int count, ProgressHandle? progress, CancellationToken cancellationToken, TimeSpan minTime = default)
         {
-            for (var w = 0; w < count; w++)
+            var started = Stopwatch.GetTimestamp();
+            for (var w = 0; w < count || Stopwatch.GetElapsedTime(started) < minTime; w++)
             {
                 await client.SearchAsync(collection, Request([queries.Vector(w % queries.Count)], p), database, cancellationToken).ConfigureAwait(false);
-                progress?.Advance(1);
+                if (w < count)
+                {
+                    progress?.Advance(1);
+                }
             }
         }
 

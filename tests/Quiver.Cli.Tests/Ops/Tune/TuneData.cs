@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quiver.Cli.Ops.Advise;
 using Quiver.Client;
 
 namespace Quiver.Cli.Tests.Ops.Tune;
@@ -8,28 +9,8 @@ internal static class TuneData
 {
     public const int Dim = 24;
 
-    /// <summary><paramref name="count"/> vectors around 24 seeded centres with uniform noise, row-major.</summary>
-    public static float[] Clustered(int count, int seed, int dim = Dim)
-    {
-        var rng = new Random(seed);
-        var centres = new float[24 * dim];
-        for (var i = 0; i < centres.Length; i++)
-        {
-            centres[i] = (float)((rng.NextDouble() * 2) - 1);
-        }
-
-        var values = new float[count * dim];
-        for (var r = 0; r < count; r++)
-        {
-            var c = rng.Next(24);
-            for (var j = 0; j < dim; j++)
-            {
-                values[(r * dim) + j] = centres[(c * dim) + j] + (float)((rng.NextDouble() - 0.5) * 0.8);
-            }
-        }
-
-        return values;
-    }
+    /// <summary><paramref name="count"/> vectors around 24 seeded centres with uniform noise of width 0.8, row-major.</summary>
+    public static float[] Clustered(int count, int seed, int dim = Dim) => Advisor.Synthetic(count, dim, seed, clusters: 24, spread: 0.8).Values;
 
     /// <summary>Creates collection <paramref name="name"/> (id, tag, vector), inserts <paramref name="count"/> clustered
     /// rows, flushes and builds a <paramref name="indexType"/> index with <paramref name="indexParams"/> (none for null).</summary>
