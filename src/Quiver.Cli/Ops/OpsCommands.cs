@@ -13,12 +13,15 @@ internal static class OpsCommands
     public static void AddTo(RootCommand root)
     {
         ArgumentNullException.ThrowIfNull(root);
+        // In the order an operator meets them: data in and out, safety, preparation, index choice, quality, health.
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
-        root.Subcommands.Add(Prep.PrepCommand.Create());
-        root.Subcommands.Add(Health.HealthCommand.Create());
-        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(Backup.BackupCommands.CreateBackup());
         root.Subcommands.Add(Backup.BackupCommands.CreateRestore());
+        root.Subcommands.Add(Prep.PrepCommand.Create());
+        root.Subcommands.Add(Advise.AdviseCommand.Create());
+        root.Subcommands.Add(Tune.TuneCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(Health.HealthCommand.Create());
     }
 }
