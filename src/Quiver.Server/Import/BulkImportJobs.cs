@@ -100,6 +100,21 @@ public sealed partial class BulkImportJobs : IAsyncDisposable
             throw new MilvusException(MilvusCode.ParameterInvalid, $"import: file '{file}' does not exist under the import root '{_root}'");
         }
 
+        // The check above is lexical: a symbolic link (the file, or any folder between it and the root) could still
+        // lead outside the root. Refuse links, and anything .NET does not report as a plain file.
+        for (var path = full; path.Length > _root.Length; path = Path.GetDirectoryName(path)!)
+        {
+            if (new FileInfo(path).LinkTarget is not null)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid, $"import: '{file}' goes through a symbolic link ('{Path.GetRelativePath(_root, path)}'); links are not followed out of the import root");
+            }
+        }
+
+        if ((File.GetAttributes(full) & (FileAttributes.Device | FileAttributes.Directory | FileAttributes.ReparsePoint)) != 0)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"import: '{file}' is not a regular file");
+        }
+
         return full;
     }
 

@@ -26,7 +26,8 @@ namespace Quiver.Server.Observability;
 /// caller got that has been deleted since (it no longer exists in the searched partitions) is left out of the
 /// comparison, and the exact list is cut to k minus the deleted hits, so deletes do not count as misses. Rows inserted
 /// or re-vectored by upserts in between can enter the exact top-k although the caller could not have seen them: they
-/// count as misses, so under concurrent writes the estimate is biased low (never high). Samples during which any row of
+/// count as misses (biased low). Deletes can bias it either way: a deleted row the caller got, or a deleted true
+/// neighbour the caller missed, leaves a comparison that may read better than the search was. Samples during which any row of
 /// the process was written or deleted are counted in <c>quiver_recall_samples_changed_total</c>, which says how much of
 /// the window this bias can touch.</para>
 /// Thread-safe.
@@ -135,9 +136,9 @@ internal sealed partial class RecallMonitor : IDisposable
                 Interlocked.Increment(ref _dropped);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
-            // Stopping: the queue no longer takes work.
+            // Stopping: the queue no longer takes work (completed, or already disposed by a shutdown in progress).
         }
     }
 

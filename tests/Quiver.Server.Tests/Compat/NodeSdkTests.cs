@@ -26,6 +26,16 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task ErrorCases_AnswerMilvusErrors_AndServerKeepsServing() => RunScriptAsync("errors.js");
 
+    /// <summary>Milvus's bulk import as the SDK drives it (bulkInsert, getImportState, listImportTasks, REST import
+    /// jobs), over files the script writes under the server's import root.</summary>
+    [Fact]
+    public async Task BulkImport_JobsOverGrpcAndRest()
+    {
+        using var folder = new TempFolder();
+        await using var serve = await ServeProcess.StartAsync(folder.Path);
+        await RunNodeAsync("bulk-import.js", serve.Port, new Dictionary<string, string> { ["QUIVER_IMPORT_ROOT"] = Path.Combine(folder.Path, "import") });
+    }
+
     [Fact]
     public async Task AuthAndRbac_DenyWithoutLeaking()
     {

@@ -159,8 +159,10 @@ internal static class RestoreTool
             await client.CreatePartitionAsync(name, partition.Name, db, cancellationToken).ConfigureAwait(false);
         }
 
-        // Rows keep their keys: into an auto_id collection they are upserted (an insert there generates new keys).
-        var upsert = schema.PrimaryKey.AutoId;
+        // Rows are upserted: into an auto_id collection that is what keeps their keys (an insert generates new ones),
+        // and a backup taken while an upsert moved a row between partitions may hold that key twice (once per
+        // partition), which must not make the backup unrestorable. The partition restored last keeps the key.
+        const bool upsert = true;
         long rows = 0;
         foreach (var partition in collection.Partitions)
         {

@@ -44,7 +44,7 @@ internal static class ParquetFormat
 
         try
         {
-            return new Reader(path, reader, Plan(path, reader.Schema, schema, keepAutoIdKeys));
+            return new Reader(path, reader, Plan(path, reader.Schema, schema, keepAutoIdKeys || options.KeepAutoIdKeys));
         }
         catch
         {

@@ -35,6 +35,10 @@ internal readonly record struct SourceRow(long Number, IReadOnlyDictionary<strin
 /// <summary>How a file maps onto a collection.</summary>
 internal sealed record FormatOptions
 {
+    /// <summary>Parquet: keep an auto_id key column (an upsert needs the keys; an insert would refuse them). Default
+    /// false: the column is dropped and the collection generates keys.</summary>
+    public bool KeepAutoIdKeys { get; init; }
+
     /// <summary><c>.npy</c> / <c>.fvecs</c>: the vector field the vectors belong to (default: the collection's only
     /// vector field).</summary>
     public string? VectorField { get; init; }

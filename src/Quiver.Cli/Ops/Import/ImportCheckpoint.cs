@@ -53,6 +53,15 @@ internal sealed record ImportCheckpoint
     /// <summary>When it was written (UTC).</summary>
     public DateTime UpdatedUtc { get; init; }
 
+    /// <summary>True while a batch is being written: set just before the write, cleared once the target answered
+    /// (acknowledged or refused). A checkpoint left with it set means the batch after <see cref="RowsDone"/> may or may
+    /// not have landed, so a resume sends that batch as upsert; otherwise a resume inserts as the first run did.</summary>
+    public bool InFlight { get; init; }
+
+    /// <summary>Rows per batch of the run that wrote the checkpoint; a resume of an in-flight batch must use the same
+    /// size, so that the upserted first batch covers exactly the rows that may have landed.</summary>
+    public int BatchSize { get; init; }
+
     /// <summary>The default place of the checkpoint of <paramref name="input"/>.</summary>
     public static string DefaultPath(string input) => input + ".quiver-import.json";
 

@@ -171,7 +171,13 @@ internal static class ImportCommand
 
         var schema = (await client.DescribeCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false)).Schema;
         var autoId = schema.PrimaryKey.AutoId;
-        var checkpoint = previous ?? fresh;
+        if (previous is { InFlight: true } && previous.BatchSize != options.BatchSize)
+        {
+            throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                $"checkpoint '{checkpointPath}' was left during a write of {previous.BatchSize} rows: resume with --batch {previous.BatchSize}, so that batch is re-sent whole"));
+        }
+
+        var checkpoint = (previous ?? fresh) with { BatchSize = options.BatchSize, InFlight = false };
         if (previous is not null)
         {
             io.Note(string.Create(CultureInfo.InvariantCulture, $"resuming after {previous.RowsDone} rows ({(format is RowFormat.Jsonl or RowFormat.Csv ? "line" : "row")} {previous.LastNumber}) from '{checkpointPath}'"));
@@ -190,10 +196,10 @@ internal static class ImportCommand
             OnError = options.OnError,
             Upsert = options.Upsert,
             SkipRows = checkpoint.RowsDone,
-            UpsertFirstBatch = previous is not null && !autoId,
+            UpsertFirstBatch = previous is { InFlight: true } && !autoId,
             NumberLabel = format is RowFormat.Jsonl or RowFormat.Csv ? "line" : "row",
         };
-        var formatOptions = new FormatOptions { VectorField = options.VectorField, IdStart = options.IdStart, Delimiter = options.Delimiter };
+        var formatOptions = new FormatOptions { VectorField = options.VectorField, IdStart = options.IdStart, Delimiter = options.Delimiter, KeepAutoIdKeys = options.Upsert };
         await using var reader = RowFormats.OpenReader(options.File, format, schema, formatOptions);
         StreamWriter? badRows = null;
         if (options.BadRowsFile is { } badPath)
@@ -210,13 +216,10 @@ internal static class ImportCommand
                 {
                     WritingAsync = _ =>
                     {
-                        // Written before the first write, not at the start: a file refused before anything was sent
-                        // leaves no checkpoint behind to demand --resume.
-                        if (!System.IO.File.Exists(checkpointPath))
-                        {
-                            checkpoint.Save(checkpointPath);
-                        }
-
+                        // Written before each write, not at the start: a file refused before anything was sent leaves
+                        // no checkpoint behind to demand --resume. The mark says a batch is on its way.
+                        checkpoint = checkpoint with { InFlight = true };
+                        checkpoint.Save(checkpointPath);
                         return Task.CompletedTask;
                     },
                     RowsRead = progress.SetValue,
@@ -229,13 +232,15 @@ internal static class ImportCommand
                             await badRows.FlushAsync(ct).ConfigureAwait(false);
                         }
 
-                        (checkpoint with
+                        checkpoint = checkpoint with
                         {
                             RowsDone = done.RowsDone,
                             LastNumber = done.LastNumber,
                             Imported = (previous?.Imported ?? 0) + done.Imported,
                             Rejected = (previous?.Rejected ?? 0) + done.Rejected,
-                        }).Save(checkpointPath);
+                            InFlight = false,
+                        };
+                        checkpoint.Save(checkpointPath);
                     },
                 };
                 return await new RowImporter(client, schema, settings, hooks).RunAsync(reader, cancellationToken).ConfigureAwait(false);
@@ -244,6 +249,11 @@ internal static class ImportCommand
             if (!result.Aborted)
             {
                 System.IO.File.Delete(checkpointPath);
+            }
+            else if (System.IO.File.Exists(checkpointPath) && checkpoint.InFlight)
+            {
+                // The run ended on a refusal (or a bad row), not mid-write: the target answered, nothing is in flight.
+                (checkpoint with { InFlight = false }).Save(checkpointPath);
             }
 
             var kept = result.Aborted && System.IO.File.Exists(checkpointPath);

@@ -26,25 +26,31 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         var client = QuiverClient.FromEngine(engine);
         var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken).ConfigureAwait(false)).Schema;
         string? Option(string key) => job.Options.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
+        var batch = Option("batch_size") is { } b ? Number(b, "batch_size", 1, 100_000) : 1000;
+        var upsert = Option("upsert") is { } u && (bool.TryParse(u, out var up) ? up : throw new OpsException($"option upsert: '{u}' is not true or false"));
         var formatOptions = new FormatOptions
         {
             VectorField = Option("vector_field"),
-            IdStart = Option("id_start") is { } id ? long.Parse(id, NumberStyles.Integer, CultureInfo.InvariantCulture) : 0,
+            IdStart = Option("id_start") is { } id ? Number(id, "id_start", 0, long.MaxValue) : 0,
+            KeepAutoIdKeys = upsert,
         };
-        var batch = Option("batch_size") is { } b ? int.Parse(b, NumberStyles.Integer, CultureInfo.InvariantCulture) : 1000;
-        var upsert = Option("upsert") is { } u && bool.Parse(u);
 
         ImportSettings SettingsFor(RowFormat format, bool checkOnly) => new()
         {
             Collection = job.Collection,
             Database = job.Database,
             Partition = job.Partition,
-            BatchSize = batch,
+            BatchSize = (int)batch,
             OnError = OnRowError.Abort,
             Upsert = upsert,
             CheckOnly = checkOnly,
             NumberLabel = format is RowFormat.Jsonl or RowFormat.Csv ? "line" : "row",
         };
+
+        static long Number(string text, string name, long min, long max) =>
+            long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"option {name}: '{text}' is not a whole number in {min}..{max}"));
 
         long total = 0;
         foreach (var file in job.Files)

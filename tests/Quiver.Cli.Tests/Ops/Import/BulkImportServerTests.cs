@@ -126,6 +126,29 @@ public sealed class BulkImportServerTests
     }
 
     [Fact]
+    public async Task RestJob_ThroughASymbolicLink_IsRefused()
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        var outside = dir.Sub("secret");
+        Directory.CreateDirectory(outside);
+        await File.WriteAllTextAsync(Path.Combine(outside, "rows.jsonl"), Lines(0, 3));
+        File.CreateSymbolicLink(Path.Combine(root, "linked.jsonl"), Path.Combine(outside, "rows.jsonl"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "folder"), outside);
+
+        foreach (var file in new[] { "linked.jsonl", "folder/rows.jsonl" })
+        {
+            var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { file } } });
+            Assert.Equal(1100, (int)created["code"]!);
+            Assert.Contains("symbolic link", (string)created["message"]!, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
+    [Fact]
     public async Task GrpcImport_RunsAJob_AndGetImportStateAndListImportTasksReportIt()
     {
         using var dir = new TempFolder();

@@ -193,6 +193,25 @@ public sealed class ImportTests
     }
 
     [Fact]
+    public async Task Resume_AfterARefusedBatch_InsertsAgain_SoExistingKeysAreReportedNotOverwritten()
+    {
+        using var dir = new TempFolder();
+        await SeedAsync(dir.Sub("data"), "c", Small(), [Row(7, "old")]);
+        var file = WriteLines(dir.Sub("in.jsonl"), [.. Enumerable.Range(1, 10).Select(i => SmallLine(i))]);
+        var first = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", BatchSize = 5 });
+        Assert.True(first.Aborted);
+        Assert.False(ImportCheckpoint.Load(ImportCheckpoint.DefaultPath(file))!.InFlight);
+
+        // The refused batch is sent again as an insert: key 7 is reported, the row that was there stays as it was.
+        var rest = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true, OnError = OnRowError.Skip, BatchSize = 5 });
+        Assert.Equal([7L], rest.RejectedRows.Select(r => r.Number));
+        Assert.StartsWith("line 7: primary key 7 already exists", rest.RejectedRows[0].Error, StringComparison.Ordinal);
+        var rows = await RowsAsync(dir.Sub("data"), "c");
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), rows.Select(r => (long)r["id"]!));
+        Assert.Equal("old", rows.Single(r => (long)r["id"]! == 7)["name"]);
+    }
+
+    [Fact]
     public async Task Skip_KeysThatExist_FoundByBisection_GoodRowsLand()
     {
         using var dir = new TempFolder();
@@ -241,8 +260,12 @@ public sealed class ImportTests
 
         // A run that committed rows 1..30 in batches of 10 but was interrupted before checkpointing the third batch.
         await SeedAsync(data, "c", Small(), [.. Enumerable.Range(1, 30).Select(i => new Row(Row(i, $"n{i}")) { ["score"] = i * 10L })]);
-        (ImportCheckpoint.Start(file, RowFormat.Jsonl, QuiverEngine.DefaultDatabase, "c", null) with { RowsDone = 20, LastNumber = 20, Imported = 20 })
+        (ImportCheckpoint.Start(file, RowFormat.Jsonl, QuiverEngine.DefaultDatabase, "c", null) with { RowsDone = 20, LastNumber = 20, Imported = 20, InFlight = true, BatchSize = 10 })
             .Save(ImportCheckpoint.DefaultPath(file));
+
+        // The in-flight batch must be re-sent whole: another batch size is refused.
+        var other = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 7 }));
+        Assert.Contains("resume with --batch 10", other.Message, StringComparison.Ordinal);
 
         var result = await ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 10 });
 
