@@ -27,8 +27,13 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<GetImportStateResponse> GetImportState(GetImportStateRequest request, ServerCallContext context)
     {
-        var job = ImportJobs.Get(request.Task)
-            ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"import task {request.Task} not found (jobs are kept until the server restarts)");
+        var job = ImportJobs.Get(request.Task);
+        if (job is null || !MayImport(context, job))
+        {
+            // A job the caller may not see answers as one that does not exist: ids are guessable.
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"import task {request.Task} not found (jobs are kept until the server restarts)");
+        }
+
         return Task.FromResult(ImportStateOf(job));
     }
 
@@ -38,8 +43,24 @@ internal sealed partial class MilvusGrpcService
         var db = Database(request.DbName, context);
         var collection = string.IsNullOrEmpty(request.CollectionName) ? null : Loads.Require(db, request.CollectionName).Name;
         var response = new ListImportTasksResponse { Status = MilvusStatus.Ok() };
-        response.Tasks.AddRange(ImportJobs.List(db, collection, (int)Math.Clamp(request.Limit, 0, int.MaxValue)).Select(ImportStateOf));
+        response.Tasks.AddRange(ImportJobs.List(db, collection, 0).Where(j => MayImport(context, j))
+            .Take(request.Limit > 0 ? (int)Math.Min(request.Limit, int.MaxValue) : int.MaxValue).Select(ImportStateOf));
         return Task.FromResult(response);
+    }
+
+    /// <summary>Whether the caller may see <paramref name="job"/>: GetImportState and ListImportTasks carry no privilege
+    /// of their own in Milvus's table, so a job is shown to those who hold the Import privilege on its collection (any
+    /// caller when authentication is off). Its state and failure reason can quote the files' contents.</summary>
+    private bool MayImport(ServerCallContext context, BulkImportJob job)
+    {
+        var user = CallInfo.Of(context).User;
+        if (!_options.Security.AuthEnabled || user is null)
+        {
+            return !_options.Security.AuthEnabled;
+        }
+
+        var store = Services.GetRequiredService<Security.SecurityStore>();
+        return store.IsPermitted(user, "Collection", "PrivilegeImport", job.Database, [job.Collection]);
     }
 
     /// <summary>A job as Milvus reports it: state, rows, and <c>infos</c> with the collection, files, progress and reason.</summary>

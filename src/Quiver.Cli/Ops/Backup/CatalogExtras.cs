@@ -82,7 +82,8 @@ internal sealed class CatalogExtras(OpsTarget target)
         }
 
         var data = await PostAsync("/collections/get_load_state", new JsonObject { ["collectionName"] = collection }, cancellationToken).ConfigureAwait(false);
-        return data?["loadState"]?.GetValue<string>() == "LoadStateLoaded";
+        // Loading counts as loaded: the backup must not release a collection someone else is loading.
+        return data?["loadState"]?.GetValue<string>() is "LoadStateLoaded" or "LoadStateLoading";
     }
 
     private async Task<JsonNode?> PostAsync(string path, JsonObject body, CancellationToken cancellationToken)

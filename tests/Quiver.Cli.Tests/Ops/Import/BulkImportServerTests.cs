@@ -183,6 +183,42 @@ public sealed class BulkImportServerTests
     }
 
     [Fact]
+    public async Task ImportJobs_AreShownOnlyToUsersWithTheImportPrivilege()
+    {
+        using var dir = new TempFolder();
+        await using var server = await QuiverServer.StartAsync(new ServerOptions
+        {
+            DataPath = dir.Sub("data"),
+            Port = 0,
+            Security = new Quiver.Server.Security.SecurityOptions { AuthEnabled = true, RootPassword = "root-Secret-1" },
+            Import = new Quiver.Server.Import.BulkImportOptions { Importer = new ToolboxBulkImporter() },
+        });
+        await server.Engine.CreateCollectionAsync("docs", Schema);
+        var root = Path.Combine(dir.Sub("data"), "import");
+        Directory.CreateDirectory(root);
+        await File.WriteAllTextAsync(Path.Combine(root, "a.jsonl"), Lines(0, 5));
+        static Grpc.Core.Metadata As(string credential) =>
+            new() { { "authorization", Convert.ToBase64String(Encoding.UTF8.GetBytes(credential)) } };
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        var milvus = new MilvusService.MilvusServiceClient(channel);
+        var created = await milvus.CreateCredentialAsync(
+            new CreateCredentialRequest { Username = "reader", Password = Convert.ToBase64String(Encoding.UTF8.GetBytes("reader-Secret-1")) },
+            As("root:root-Secret-1"));
+        Assert.Equal(0, created.Code);
+
+        var started = await milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "a.jsonl" } }, As("root:root-Secret-1"));
+        Assert.Equal(0, started.Status.Code);
+        var task = Assert.Single(started.Tasks);
+        Assert.Equal(0, (await milvus.GetImportStateAsync(new GetImportStateRequest { Task = task }, As("root:root-Secret-1"))).Status.Code);
+
+        var hidden = await milvus.GetImportStateAsync(new GetImportStateRequest { Task = task }, As("reader:reader-Secret-1"));
+        Assert.Equal(1100, hidden.Status.Code);
+        Assert.Contains("not found", hidden.Status.Reason, StringComparison.Ordinal);
+        var listed = await milvus.ListImportTasksAsync(new ListImportTasksRequest { CollectionName = "docs" }, As("reader:reader-Secret-1"));
+        Assert.Empty(listed.Tasks);
+    }
+
+    [Fact]
     public async Task Import_WithoutAnImporter_AnswersThatBulkImportIsNotAvailable()
     {
         using var dir = new TempFolder();
