@@ -20,6 +20,7 @@ internal static class OpsCommands
         root.Subcommands.Add(Backup.BackupCommands.CreateRestore());
         root.Subcommands.Add(Prep.PrepCommand.Create());
         root.Subcommands.Add(Advise.AdviseCommand.Create());
+        root.Subcommands.Add(Index.IndexCommand.Create());
         root.Subcommands.Add(Tune.TuneCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(Health.HealthCommand.Create());
