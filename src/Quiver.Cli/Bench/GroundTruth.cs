@@ -53,7 +53,8 @@ internal static class GroundTruth
 
     /// <summary>recall@k: over all queries, how many of each query's true top-k ids (the first <paramref name="k"/>
     /// of its <paramref name="truthK"/> ground-truth ids; ties are settled by the ground truth's order) appear among the
-    /// first k ids found, divided by queries * k. Found lists are <paramref name="k"/> wide, padded with -1.</summary>
+    /// first k ids found, divided by the number of real ground-truth ids (queries * k unless a row of the truth is padded
+    /// with -1: fewer than k rows to find; 1 when there is none at all). Found lists are <paramref name="k"/> wide, padded with -1.</summary>
     public static double Recall(ReadOnlySpan<int> found, ReadOnlySpan<int> truth, int truthK, int queryCount, int k)
     {
         if (truthK < k)
@@ -61,12 +62,20 @@ internal static class GroundTruth
             Throw.Invalid($"the ground truth holds top-{truthK} per query; recall@{k} needs at least {k}");
         }
 
-        long hits = 0;
+        // A ground-truth row padded with -1 (fewer than k rows pass a filter) has only its real ids to find: padding
+        // is neither a hit nor counted in the denominator.
+        long hits = 0, wanted = 0;
         for (var q = 0; q < queryCount; q++)
         {
             var mine = found.Slice(q * k, k);
             foreach (var id in truth.Slice(q * truthK, k))
             {
+                if (id < 0)
+                {
+                    continue;
+                }
+
+                wanted++;
                 if (mine.Contains(id))
                 {
                     hits++;
@@ -74,7 +83,7 @@ internal static class GroundTruth
             }
         }
 
-        return queryCount == 0 ? 0 : (double)hits / ((long)queryCount * k);
+        return queryCount == 0 ? 0 : wanted == 0 ? 1 : (double)hits / wanted;
     }
 
     /// <summary>One thread's heaps and tiles, reused across query blocks.</summary>

@@ -44,6 +44,19 @@ public sealed class AnnBenchmarkTests : IDisposable
         Assert.Throws<QuiverException>(() => GroundTruth.Recall(found, truth, 3, 2, 4));
     }
 
+    [Fact]
+    public void Recall_PaddedGroundTruth_CountsOnlyRealIds()
+    {
+        // k = 3; query 0 has only two rows to find (a selective filter), query 1 three. Padding found on both sides
+        // is not a hit: 1 of 2 + 2 of 3 = 3 of 5.
+        int[] truth = [4, 9, -1, 1, 2, 3];
+        int[] found = [4, -1, -1, 1, 3, 8];
+        Assert.Equal(0.6, GroundTruth.Recall(found, truth, 3, 2, 3), 12);
+
+        // Nothing to find at all: nothing was missed.
+        Assert.Equal(1.0, GroundTruth.Recall([-1, -1], [-1, -1], 2, 1, 2));
+    }
+
     [Theory]
     [InlineData(MetricType.L2)]
     [InlineData(MetricType.IP)]

@@ -186,6 +186,8 @@ internal static class Tuner
         {
             io.Note($"tune: the {index.IndexType} index covers {index.IndexedRows:N0} of {index.TotalRows:N0} sealed rows; waiting for the build to finish");
             await client.WaitForIndexAsync(o.Collection, target.Database, cancellationToken).ConfigureAwait(false);
+            index = (await client.DescribeIndexesAsync(o.Collection, index.IndexName, target.Database, cancellationToken).ConfigureAwait(false))
+                .FirstOrDefault(i => i.FieldName == field.Name) ?? index;
         }
         else if (index.State == IndexState.Failed)
         {
@@ -204,6 +206,13 @@ internal static class Tuner
             ? new Dictionary<string, string>(StringComparer.Ordinal)
             : new Dictionary<string, string>(IndexParameters.FromJson(previous, $"collection property '{defaultsKey}'").Values, StringComparer.Ordinal);
         defaults.Remove("exact");
+
+        // The parameters the sweep sets come from the sweep alone: a refine_k or search_k saved by an earlier tune (or
+        // left from another index type) would otherwise ride along on every setting and never be measured without.
+        foreach (var swept in SearchRequest.IndexSearchParams)
+        {
+            defaults.Remove(swept);
+        }
         if (previous is not null)
         {
             io.Note($"tune: the field's default search parameters {previous} apply to what the sweep does not set");
@@ -308,7 +317,21 @@ internal static class Tuner
             var held = await search.MeasureAsync(heldOut, Effective(defaults, chosen.Setting), 0, ids, truthHeld, null, cancellationToken).ConfigureAwait(false);
             var heldMeets = recallGoal ? held.Recall >= goalValue : held.P95Ms <= goalValue;
             string? savedValue = null;
-            if (o.Save)
+            if (o.Save && !heldMeets)
+            {
+                io.Note("tune: not saved: the choice does not hold on the held-out queries");
+            }
+            else if (o.Save && index.State == IndexState.Failed)
+            {
+                heldMeets = false;
+                io.Note("tune: not saved: the index build failed, so the figures come partly from exact scans");
+            }
+            else if (o.Save && index.IndexedRows == 0)
+            {
+                heldMeets = false;
+                io.Note("tune: not saved: no row is indexed yet (flush and let the index build first), so the figures are exact scans");
+            }
+            else if (o.Save)
             {
                 savedValue = new IndexParameters(Effective(defaults, chosen.Setting, forSearch: false)).ToJson();
                 await client.AlterCollectionPropertiesAsync(
@@ -332,7 +355,9 @@ internal static class Tuner
                 SavedProperty = o.Save ? defaultsKey : null,
                 SavedValue = savedValue,
                 Summary = summary,
-                ExitCode = ExitCodes.Ok,
+
+                // The bar is the held-out queries: a choice that does not hold there is not a result.
+                ExitCode = heldMeets ? ExitCodes.Ok : ExitCodes.CheckFailed,
             };
         }
 
