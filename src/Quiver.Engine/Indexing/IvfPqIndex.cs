@@ -18,9 +18,6 @@ namespace Quiver.Indexing;
 /// (optional: keep k * refine_k candidates by code distance and re-rank them exactly with the raw vectors).</para></summary>
 internal sealed unsafe class IvfPqIndex : IvfIndex
 {
-    /// <summary>Scoring an entry costs about this fraction of an exact distance: m table lookups instead of dim multiply-adds.</summary>
-    protected override double EntryCost => 0.15;
-
     /// <summary>The IVF estimate plus the lookup tables: ksub × dim multiply-adds per query (about ksub exact distances),
     /// and per probed list either m × ksub adds (precomputed L2 terms) or a whole new table.</summary>
     public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity)

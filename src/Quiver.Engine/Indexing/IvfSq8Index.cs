@@ -13,9 +13,6 @@ namespace Quiver.Indexing;
 /// Build: <c>nlist</c> (1..65536, default 128, clamped to the row count). Search: <c>nprobe</c> (default 8).</summary>
 internal sealed class IvfSq8Index : IvfIndex
 {
-    /// <summary>Scoring an entry costs about this fraction of an exact distance: one byte per dimension, widened in registers.</summary>
-    protected override double EntryCost => 0.35;
-
     private const string Owner = "index IVF_SQ8";
 
     private readonly MappedArray<float> _min;

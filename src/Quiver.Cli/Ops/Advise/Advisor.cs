@@ -429,7 +429,8 @@ internal static class Advisor
                 var nlist = spec.PlannedBuild["nlist"];
                 var sampleNprobe = setting.Values["nprobe"];
                 planned["nprobe"] = AdviceModel.ScaleNprobe(sampleNprobe, sampleNlist, nlist);
-                factor = AdviceModel.LatencyFactor(spec.Kind, view.Count, layout, sampleNlist, sampleNprobe, nlist, planned["nprobe"]);
+                factor = AdviceModel.LatencyFactor(spec.Kind, view.Count, layout, sampleNlist, sampleNprobe, nlist, planned["nprobe"],
+                    setting.Values.TryGetValue("refine_k", out var refine) ? refine : 0, o.K);
             }
             else
             {

@@ -187,6 +187,10 @@ public sealed class AdvisorTests : IDisposable
         var expected = 2 * (400 + (40.0 * 100_000 / 400)) / (100 + (10.0 * 2000 / 100));
         Assert.Equal(expected, AdviceModel.LatencyFactor(IndexKind.IvfFlat, 2000, two, 100, 10, 400, 40), 9);
 
+        // IVF_PQ: entries cost 0.15 of a distance (the planner's figure), plus the re-rank of refine_k * k.
+        var pq = 2 * (400 + (40.0 * 100_000 / 400 * 0.15) + (2 * 10)) / (100 + (10.0 * 2000 / 100 * 0.15) + (2 * 10));
+        Assert.Equal(pq, AdviceModel.LatencyFactor(IndexKind.IvfPq, 2000, two, 100, 10, 400, 40, refineK: 2, k: 10), 9);
+
         // Wide vectors fill the 512 MiB vector limit before the row limit.
         Assert.Equal(65_536, SegmentLayout.For(1_000_000, 2048, 131_072, 512L << 20).SegmentRows);
     }
