@@ -109,7 +109,7 @@ internal static class RowFormats
         RowFormat.Csv => new CsvRowReader(path, schema, options),
         RowFormat.Parquet => ParquetFormat.OpenReader(path, schema, options),
         RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenReader(path, format, schema, options),
-        _ => throw new OpsException($"reading {format} files is not built yet"),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "no reader for this format"),
     };
 
     /// <summary>Creates <paramref name="path"/> (replacing it only on <see cref="IRowWriter.CompleteAsync"/>) for rows of
@@ -120,6 +120,6 @@ internal static class RowFormats
         RowFormat.Csv => new CsvRowWriter(path, schema, options),
         RowFormat.Parquet => ParquetFormat.OpenWriter(path, schema, options),
         RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenWriter(path, format, schema, options),
-        _ => throw new OpsException($"writing {format} files is not built yet"),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "no writer for this format"),
     };
 }
