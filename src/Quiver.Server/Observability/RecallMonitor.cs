@@ -179,7 +179,7 @@ internal sealed partial class RecallMonitor : IDisposable
         {
             text.Sample("quiver_recall_samples_total", w.Figures.Total, "database", w.Database, "collection", w.Collection);
         }
-        text.Family("quiver_recall_samples_changed_total", "counter", "Samples during which rows were written or deleted between the search and its exact re-run (the estimate may be biased low).");
+        text.Family("quiver_recall_samples_changed_total", "counter", "Samples during which rows were written or deleted between the search and its exact re-run (inserts bias the estimate low; deletes either way).");
         foreach (var w in windows)
         {
             text.Sample("quiver_recall_samples_changed_total", w.Figures.Changed, "database", w.Database, "collection", w.Collection);
