@@ -191,6 +191,14 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         {
             return [(string)one.Accessor.GetValue(request)];
         }
+        // SelectUser names its user as an entity message (user.name): the name is the object.
+        if (request?.Descriptor.FindFieldByName(single) is { IsRepeated: false, FieldType: FieldType.Message } entity
+            && entity.MessageType.FindFieldByName("name") is { IsRepeated: false, FieldType: FieldType.String } name)
+        {
+            return entity.Accessor.GetValue(request) is IMessage value && (string)name.Accessor.GetValue(value) is { Length: > 0 } named
+                ? [named]
+                : [Privileges.Any];
+        }
         return [single == "collection_name" ? call.TargetCollection ?? Privileges.Any : Privileges.Any];
     }
 

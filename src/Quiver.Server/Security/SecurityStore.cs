@@ -431,7 +431,9 @@ internal sealed class SecurityStore
         }
     }
 
-    /// <summary>The grants of a role, filtered by object type, name and database when given (empty = any).</summary>
+    /// <summary>The grants of a role, filtered by object type, name and database when given (empty = any). A database
+    /// filter keeps the grants on every database (<c>*</c>) too, since they hold in that database: gRPC <c>SelectGrant</c>
+    /// and REST <c>roles/describe</c> (which names the request's database) answer from here alike.</summary>
     public IReadOnlyList<GrantRecord> GrantsOf(string role, string? objectType, string? objectName, string? database)
     {
         lock (_lock)
@@ -439,7 +441,7 @@ internal sealed class SecurityStore
             return [.. _data.Grants.Where(g => g.Role == role
                 && (string.IsNullOrEmpty(objectType) || g.ObjectType == objectType)
                 && (string.IsNullOrEmpty(objectName) || g.ObjectName == objectName)
-                && (string.IsNullOrEmpty(database) || database == Privileges.Any || g.Database == database))];
+                && (string.IsNullOrEmpty(database) || database == Privileges.Any || g.Database == database || g.Database == Privileges.Any))];
         }
     }
 

@@ -1,5 +1,8 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
+using Quiver.Server.Rest;
 using static Quiver.Server.Tests.Security.AuthTests;
 
 namespace Quiver.Server.Tests.Security;
@@ -214,5 +217,61 @@ public sealed class RbacTests
         Assert.Equal(0, (await GrantAsync(server, "a_admin", "Global", "*", "RenameCollection", "b")).Code);
         Assert.Equal(0, (await server.Milvus.RenameCollectionAsync(move, Auth("erin:Erin-Pass-1"))).Code);
         Assert.True(await server.Server.Engine.HasCollectionAsync("docs", "b"));
+    }
+
+    private static async Task<JsonObject> RestAsync(TestServer server, string path, string body, string credential)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(MilvusRestV2.Prefix + path, UriKind.Relative))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+        using var response = await server.Http.SendAsync(request);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    [Fact]
+    public async Task User_DescribesItself_OverGrpcAndRest_ButNotOtherUsers()
+    {
+        await using var server = await StartAuthAsync();
+        await CreateUserWithRoleAsync(server, "ivy", "Ivy-Pass-1", "reader");
+        await CreateUserWithRoleAsync(server, "jon", "Jon-Pass-1", "writer");
+        var ivy = Auth("ivy:Ivy-Pass-1");
+
+        var self = await server.Milvus.SelectUserAsync(new SelectUserRequest { User = new UserEntity { Name = "ivy" }, IncludeRoleInfo = true }, ivy);
+        Assert.Equal(0, self.Status.Code);
+        Assert.Equal(["reader"], Assert.Single(self.Results).Roles.Select(r => r.Name));
+        var rest = await RestAsync(server, "/users/describe", "{\"userName\": \"ivy\"}", "ivy:Ivy-Pass-1");
+        Assert.Equal(0, rest["code"]!.GetValue<int>());
+        Assert.Equal(["reader"], rest["data"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        // Another user, or every user, still needs SelectUser.
+        var other = await server.Milvus.SelectUserAsync(new SelectUserRequest { User = new UserEntity { Name = "jon" }, IncludeRoleInfo = true }, ivy);
+        Assert.Equal(1401, other.Status.Code);
+        Assert.Empty(other.Results);
+        Assert.Equal(1401, (await server.Milvus.SelectUserAsync(new SelectUserRequest(), ivy)).Status.Code);
+        Assert.Equal(1401, (await RestAsync(server, "/users/describe", "{\"userName\": \"jon\"}", "ivy:Ivy-Pass-1"))["code"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task PublicRole_DescribedOverRest_ListsTheSameGrantsAsGrpc()
+    {
+        await using var server = await StartAuthAsync();
+        var grpc = await server.Milvus.SelectGrantAsync(new SelectGrantRequest { Entity = new GrantEntity { Role = new RoleEntity { Name = "public" } } }, Root);
+        Assert.Equal(0, grpc.Status.Code);
+        Assert.Equal(3, grpc.Entities.Count);
+        var inDefault = await server.Milvus.SelectGrantAsync(new SelectGrantRequest
+        {
+            Entity = new GrantEntity { Role = new RoleEntity { Name = "public" }, DbName = "default" },
+        }, Root);
+
+        var rest = await RestAsync(server, "/roles/describe", "{\"roleName\": \"public\"}", "root:" + RootPassword);
+        Assert.Equal(0, rest["code"]!.GetValue<int>());
+        var fromRest = rest["data"]!.AsArray()
+            .Select(g => $"{g!["objectType"]}/{g["objectName"]}/{g["dbName"]}/{g["privilege"]}").Order().ToList();
+        var fromGrpc = grpc.Entities.Select(g => $"{g.Object.Name}/{g.ObjectName}/{g.DbName}/{g.Grantor.Privilege.Name}").Order().ToList();
+        Assert.Equal(fromGrpc, fromRest);
+        Assert.Equal(fromGrpc, inDefault.Entities.Select(g => $"{g.Object.Name}/{g.ObjectName}/{g.DbName}/{g.Grantor.Privilege.Name}").Order());
+        Assert.Contains("Global/*/*/DescribeCollection", fromRest);
     }
 }
