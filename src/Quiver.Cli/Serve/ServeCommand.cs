@@ -90,11 +90,17 @@ internal static class ServeCommand
                 options.Import.Importer ??= new Ops.Import.ToolboxBulkImporter();
                 server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
             }
-            catch (Exception e) when (e is QuiverException or IOException)
+            catch (Exception e)
             {
-                // The folder locked by another process, the port in use, an unreadable data folder: say which, no trace.
-                await Console.Error.WriteLineAsync($"quiver serve: cannot start: {e.Message}");
-                return 1;
+                // One line naming the cause and the fix, never a stack trace (unless Debug logging asks for details):
+                // exit 2 for a setting to change, 1 when the machine is in the way (port or folder held, no access).
+                var failure = StartupFailure.Of(e, options);
+                await Console.Error.WriteLineAsync($"quiver serve: {failure.Message}");
+                if (options.LogLevel <= Microsoft.Extensions.Logging.LogLevel.Debug)
+                {
+                    await Console.Error.WriteLineAsync(e.ToString());
+                }
+                return failure.IsConfigurationMistake ? 2 : 1;
             }
             await using var serverScope = server;
             Console.WriteLine($"{ReadyPrefix}{server.Engine.Path} on {options.Host}:{server.Port} (gRPC and REST v2)");

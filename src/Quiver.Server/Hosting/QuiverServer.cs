@@ -21,10 +21,12 @@ namespace Quiver.Server.Hosting;
 public sealed class QuiverServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly TlsMaterial? _tls;
 
-    private QuiverServer(WebApplication app, QuiverEngine engine, int port)
+    private QuiverServer(WebApplication app, QuiverEngine engine, int port, TlsMaterial? tls)
     {
         _app = app;
+        _tls = tls;
         Engine = engine;
         Port = port;
     }
@@ -38,7 +40,9 @@ public sealed class QuiverServer : IAsyncDisposable
     /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
     public int Port { get; }
 
-    /// <summary>Opens the engine and starts listening. Returns once the port accepts calls.</summary>
+    /// <summary>Opens the engine and starts listening. Returns once the port accepts calls. Throws
+    /// <see cref="ServerConfigurationException"/> for a setting that cannot work (checked before the data folder is
+    /// opened); <see cref="StartupFailure.Of"/> describes any failure in one line.</summary>
     public static async Task<QuiverServer> StartAsync(ServerOptions options, Action<ILoggingBuilder>? logging = null,
         CancellationToken cancellationToken = default)
     {
@@ -46,17 +50,21 @@ public sealed class QuiverServer : IAsyncDisposable
         Http2PriorKnowledge.EnsureAvailable();
         if (!IPAddress.TryParse(options.Host, out var address))
         {
-            throw new ArgumentException($"--host '{options.Host}' is not an IP address", nameof(options));
+            throw new ServerConfigurationException($"--host '{options.Host}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)");
         }
         SecurityHosting.CheckBinding(options, address);
+        // Checked before the data folder is opened: a certificate that cannot work stops the start with its reason.
+        var tls = options.Security.TlsEnabled ? TlsSetup.Load(options.Security, DateTimeOffset.UtcNow) : null;
 
-        var engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
+        QuiverEngine? engine = null;
         try
         {
+            engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
-            ServerLogging.DropMisleadingKestrelWarning(builder.Services);
+            ServerLogging.DropMisleadingHostEvents(builder.Services);
+            var handshakes = tls is null ? null : SecurityHosting.AddHandshakeLog(builder.Logging);
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
             // The serve command prints its own ready line; the host's "Application started. Press Ctrl+C" is noise.
             builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
@@ -64,7 +72,7 @@ public sealed class QuiverServer : IAsyncDisposable
             {
                 kestrel.AddServerHeader = false;
                 kestrel.Limits.MaxRequestBodySize = options.Security.MaxMessageBytes;
-                kestrel.Listen(address, options.Port, listen => SecurityHosting.ConfigureEndpoint(listen, options.Security));
+                kestrel.Listen(address, options.Port, listen => SecurityHosting.ConfigureEndpoint(listen, options.Security, tls));
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
@@ -87,6 +95,10 @@ public sealed class QuiverServer : IAsyncDisposable
             });
 
             var app = builder.Build();
+            if (tls is not null)
+            {
+                SecurityHosting.StartTlsLogging(tls, handshakes!, app.Services.GetRequiredService<ILoggerFactory>());
+            }
             // Created now, not at the first scrape: its clock is the server's uptime.
             app.Services.GetRequiredService<ServerMetrics>();
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
@@ -97,11 +109,15 @@ public sealed class QuiverServer : IAsyncDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
-            return new QuiverServer(app, engine, bound);
+            return new QuiverServer(app, engine, bound, tls);
         }
         catch
         {
-            await engine.DisposeAsync().ConfigureAwait(false);
+            if (engine is not null)
+            {
+                await engine.DisposeAsync().ConfigureAwait(false);
+            }
+            tls?.Certificate.Dispose();
             throw;
         }
     }
@@ -116,5 +132,6 @@ public sealed class QuiverServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Engine.DisposeAsync().ConfigureAwait(false);
+        _tls?.Certificate.Dispose();
     }
 }

@@ -38,15 +38,22 @@ public static class ServerLogging
     }
 
     /// <summary>
-    /// Wraps every logger provider registered so far so that Kestrel's start-up warning
-    /// <c>Http2DisabledWithHttp1AndNoTls</c> ("HTTP/2 is not enabled for ... TLS is not enabled") is dropped. The warning
-    /// is wrong for this server: Kestrel cannot see that <see cref="Http2PriorKnowledge"/> turns HTTP/2 on per
-    /// connection, and an operator reading it would think gRPC is off. Level filters cannot single out one event (the
-    /// category also carries warnings worth seeing), hence the wrapper, which drops that event id and nothing else.
-    /// Filter rules scoped to a provider type (<c>AddFilter&lt;ConsoleLoggerProvider&gt;</c>) no longer match a wrapped
-    /// provider; the server uses none. Call it after every provider is added.
+    /// Wraps every logger provider registered so far so that three events of the host are dropped:
+    /// <list type="bullet">
+    /// <item>Kestrel's start-up warning <c>Http2DisabledWithHttp1AndNoTls</c> ("HTTP/2 is not enabled for ... TLS is not
+    /// enabled"). It is wrong for this server: Kestrel cannot see that <see cref="Http2PriorKnowledge"/> turns HTTP/2 on
+    /// per connection, and an operator reading it would think gRPC is off.</item>
+    /// <item>Kestrel's "Unable to start Kestrel." and the host's <c>HostedServiceStartupFaulted</c>: both log, with its
+    /// stack trace, the exception that <see cref="QuiverServer.StartAsync"/> then throws to its caller, which reports it
+    /// (<c>quiver serve</c> in one line with the fix, see <see cref="StartupFailure"/>).</item>
+    /// </list>
+    /// Level filters cannot single out one event (the categories also carry messages worth seeing), hence the wrapper,
+    /// which drops those events and nothing else. Filter rules scoped to a provider type
+    /// (<c>AddFilter&lt;ConsoleLoggerProvider&gt;</c>) no longer match a wrapped provider; the server's providers need none,
+    /// and the one provider that does (<see cref="Security.TlsHandshakeLog"/>) is added after this call. Call it after every
+    /// other provider is added.
     /// </summary>
-    internal static void DropMisleadingKestrelWarning(IServiceCollection services)
+    internal static void DropMisleadingHostEvents(IServiceCollection services)
     {
         for (var i = 0; i < services.Count; i++)
         {
@@ -71,17 +78,30 @@ public static class ServerLogging
     /// <summary>Kestrel's event name for the warning.</summary>
     internal const string Http2DisabledEventName = "Http2DisabledWithHttp1AndNoTls";
 
-    /// <summary>True for the event <see cref="DropMisleadingKestrelWarning"/> drops.</summary>
-    internal static bool IsMisleadingKestrelWarning(string category, EventId eventId) =>
-        eventId.Id == Http2DisabledEventId && eventId.Name == Http2DisabledEventName
-        && category.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal);
+    /// <summary>The host's event logging a failed start (<c>Microsoft.Extensions.Hosting.Internal.Host</c>, event 11).</summary>
+    internal const string HostStartupFaultedEventName = "HostedServiceStartupFaulted";
+
+    /// <summary>True for an event <see cref="DropMisleadingHostEvents"/> drops.</summary>
+    internal static bool IsDropped(string category, LogLevel level, EventId eventId, Exception? exception)
+    {
+        if (category.StartsWith(KestrelCategory, StringComparison.Ordinal))
+        {
+            // Kestrel logs its failed start as an unnamed Critical event 0 carrying the exception.
+            return (eventId.Id == Http2DisabledEventId && eventId.Name == Http2DisabledEventName)
+                || (level == LogLevel.Critical && eventId.Id == 0 && exception is not null && category == KestrelCategory);
+        }
+        return category == HostCategory && eventId.Name == HostStartupFaultedEventName;
+    }
+
+    private const string KestrelCategory = "Microsoft.AspNetCore.Server.Kestrel";
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
 
     private sealed class FilteringLoggerProvider(ILoggerProvider inner) : ILoggerProvider, ISupportExternalScope
     {
         public ILogger CreateLogger(string categoryName)
         {
             var logger = inner.CreateLogger(categoryName);
-            return categoryName.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal)
+            return categoryName.StartsWith(KestrelCategory, StringComparison.Ordinal) || categoryName == HostCategory
                 ? new FilteringLogger(logger, categoryName)
                 : logger;
         }
@@ -106,7 +126,7 @@ public static class ServerLogging
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsMisleadingKestrelWarning(category, eventId))
+            if (!IsDropped(category, logLevel, eventId, exception))
             {
                 inner.Log(logLevel, eventId, state, exception, formatter);
             }

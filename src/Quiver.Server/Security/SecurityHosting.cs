@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
 
@@ -12,47 +13,47 @@ namespace Quiver.Server.Security;
 
 /// <summary>How <see cref="QuiverServer"/> applies <see cref="SecurityOptions"/>: the binding rule, TLS and mutual TLS
 /// on the listening endpoint, and the security services (store, gate, audit log, auditing observer).</summary>
-internal static class SecurityHosting
+internal static partial class SecurityHosting
 {
     /// <summary>Refuses a bind beyond loopback without authentication unless <see cref="ServerOptions.Insecure"/>.</summary>
     public static void CheckBinding(ServerOptions options, IPAddress address)
     {
         if (!IPAddress.IsLoopback(address) && !options.Security.AuthEnabled && !options.Insecure)
         {
-            throw new InvalidOperationException(
+            throw new ServerConfigurationException(
                 $"refusing to listen on {address}: it is reachable from other hosts and authentication is off. Turn " +
                 "authentication on (Security:AuthEnabled with a root password), bind to 127.0.0.1, or set Insecure to " +
-                "accept unauthenticated access from the network");
+                "accept unauthenticated access from the network (--insecure)");
         }
         if (options.Security.RequireClientCertificate && options.Security.ClientCaPath is null)
         {
-            throw new InvalidOperationException("RequireClientCertificate needs ClientCaPath: the CA that client certificates must chain to");
+            throw new ServerConfigurationException("Security:RequireClientCertificate needs Security:ClientCaPath: the CA that client certificates must chain to");
         }
         if (options.Security.ClientCaPath is not null && !options.Security.TlsEnabled)
         {
-            throw new InvalidOperationException("ClientCaPath (mutual TLS) needs a server certificate: set TlsCertificatePath and TlsKeyPath, or TlsPfxPath");
+            throw new ServerConfigurationException("Security:ClientCaPath (mutual TLS) needs a server certificate: set Security:TlsCertificatePath and Security:TlsKeyPath, or Security:TlsPfxPath");
         }
         if (options.Security.MaxMessageBytes <= 0)
         {
-            throw new InvalidOperationException($"MaxMessageBytes must be positive, not {options.Security.MaxMessageBytes}");
+            throw new ServerConfigurationException($"Security:MaxMessageBytes must be positive, not {options.Security.MaxMessageBytes}");
         }
     }
 
-    /// <summary>Sets up the endpoint: TLS (ALPN picks h2 or http/1.1) when a certificate is configured, else the
-    /// cleartext sniffing of HTTP/2 prior knowledge.</summary>
-    public static void ConfigureEndpoint(ListenOptions listen, SecurityOptions options)
+    /// <summary>Sets up the endpoint: TLS (ALPN picks h2 or http/1.1) with <paramref name="tls"/> (loaded and checked by
+    /// <see cref="TlsSetup.Load"/>) when a certificate is configured, else the cleartext sniffing of HTTP/2 prior
+    /// knowledge.</summary>
+    public static void ConfigureEndpoint(ListenOptions listen, SecurityOptions options, TlsMaterial? tls)
     {
         listen.Protocols = HttpProtocols.Http1AndHttp2;
-        if (!options.TlsEnabled)
+        if (tls is null)
         {
             listen.Use(Http2PriorKnowledge.Middleware);
             return;
         }
-        var certificate = LoadServerCertificate(options);
-        var clientCa = options.ClientCaPath is null ? null : LoadCa(options.ClientCaPath);
+        var clientCa = tls.ClientCa;
         listen.UseHttps(new HttpsConnectionAdapterOptions
         {
-            ServerCertificate = certificate,
+            ServerCertificate = tls.Certificate,
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateMode = options.RequireClientCertificate ? ClientCertificateMode.RequireCertificate
                 : clientCa is not null ? ClientCertificateMode.AllowCertificate : ClientCertificateMode.NoCertificate,
@@ -77,45 +78,29 @@ internal static class SecurityHosting
         services.AddSingleton<ICallObserver>(sp => new AuditingObserver(sp.GetRequiredService<TObserver>(), sp.GetRequiredService<AuditLog>()));
     }
 
-    private static X509Certificate2 LoadServerCertificate(SecurityOptions options)
+    /// <summary>Registers <see cref="TlsHandshakeLog"/> for Kestrel's handshake events; call it after every other logger
+    /// provider is added (it must not be wrapped, so that its filter rule applies).</summary>
+    public static TlsHandshakeLog AddHandshakeLog(ILoggingBuilder logging)
     {
-        try
-        {
-            if (options.TlsPfxPath is { } pfx)
-            {
-                return X509CertificateLoader.LoadPkcs12FromFile(pfx, options.TlsPfxPassword);
-            }
-            if (options.TlsKeyPath is null)
-            {
-                throw new InvalidOperationException("TlsCertificatePath needs TlsKeyPath: the PEM private key of the certificate");
-            }
-            using var pem = X509Certificate2.CreateFromPemFile(options.TlsCertificatePath!, options.TlsKeyPath);
-            // Re-import so that the key is a persisted one; SslStream cannot use an ephemeral PEM key on every platform.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-        }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
-        {
-            throw new InvalidOperationException($"cannot load the TLS certificate ({options.TlsPfxPath ?? options.TlsCertificatePath}): {e.Message}", e);
-        }
+        var handshakes = new TlsHandshakeLog(TimeProvider.System);
+        logging.AddProvider(handshakes);
+        logging.AddFilter<TlsHandshakeLog>(TlsHandshakeLog.KestrelCategory, LogLevel.Debug);
+        return handshakes;
     }
 
-    private static X509Certificate2Collection LoadCa(string path)
+    /// <summary>Logs the start-up warnings of <paramref name="tls"/> and sends failed handshakes to the same category.</summary>
+    public static void StartTlsLogging(TlsMaterial tls, TlsHandshakeLog handshakes, ILoggerFactory loggers)
     {
-        var collection = new X509Certificate2Collection();
-        try
+        var logger = loggers.CreateLogger(TlsHandshakeLog.Category);
+        foreach (var warning in tls.Warnings)
         {
-            collection.ImportFromPemFile(path);
+            TlsWarning(logger, warning);
         }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException)
-        {
-            throw new InvalidOperationException($"cannot load the client CA '{path}': {e.Message}", e);
-        }
-        if (collection.Count == 0)
-        {
-            throw new InvalidOperationException($"the client CA file '{path}' holds no PEM certificate");
-        }
-        return collection;
+        handshakes.Attach(logger);
     }
+
+    [LoggerMessage(EventId = 2, EventName = "TlsSetupWarning", Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void TlsWarning(ILogger logger, string warning);
 
     /// <summary>True when <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and to nothing
     /// else): the trust store of the machine plays no part.</summary>

@@ -75,11 +75,19 @@ internal sealed class SecurityStore
             var password = options.RootPassword ?? Environment.GetEnvironmentVariable(SecurityOptions.RootPasswordVariable);
             if (string.IsNullOrEmpty(password))
             {
-                throw new InvalidOperationException(
+                throw new Hosting.ServerConfigurationException(
                     $"authentication is on and no users exist yet in '{path}': set the root password (config Security:RootPassword " +
                     $"or environment variable {SecurityOptions.RootPasswordVariable}) for the first start; there is no default password");
             }
-            CheckPassword(password);
+            try
+            {
+                CheckPassword(password);
+            }
+            catch (MilvusException e)
+            {
+                throw new Hosting.ServerConfigurationException(
+                    $"the root password (Security:RootPassword or {SecurityOptions.RootPasswordVariable}) is refused: {e.Message}", e);
+            }
             var root = NewUser(Privileges.RootUser, password, "built-in superuser");
             root.Roles.Add(Privileges.AdminRole);
             data.Users.Add(root);

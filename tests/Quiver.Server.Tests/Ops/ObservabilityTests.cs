@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -145,36 +144,5 @@ public sealed class ObservabilityTests
             ["id"] = first + i,
             ["vector"] = Enumerable.Range(0, dim).Select(_ => random.NextSingle()).ToArray(),
         }).ToList();
-    }
-
-    private sealed record LogEntry(string Category, LogLevel Level, string? EventName, IReadOnlyDictionary<string, object?> Values);
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<LogEntry> _entries = new();
-
-        public IReadOnlyList<LogEntry> Entries => [.. _entries];
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                var values = state is IEnumerable<KeyValuePair<string, object?>> pairs
-                    ? pairs.ToDictionary(p => p.Key, p => p.Value)
-                    : [];
-                owner._entries.Enqueue(new LogEntry(category, logLevel, eventId.Name, values));
-            }
-        }
     }
 }

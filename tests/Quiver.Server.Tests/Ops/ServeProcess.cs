@@ -44,38 +44,7 @@ public sealed partial class ServeProcess : IAsyncDisposable
     public static async Task<ServeProcess> StartAsync(string? dataPath, IEnumerable<string>? arguments = null,
         IReadOnlyDictionary<string, string>? environment = null, bool defaultPort = true)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quiver.dll"));
-        start.ArgumentList.Add("serve");
-        if (dataPath is not null)
-        {
-            start.ArgumentList.Add("--data");
-            start.ArgumentList.Add(dataPath);
-        }
-        if (defaultPort)
-        {
-            start.ArgumentList.Add("--port");
-            start.ArgumentList.Add("0");
-        }
-        foreach (var argument in arguments ?? [])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("QUIVER_", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
+        var start = StartInfo(dataPath, arguments, environment, defaultPort, runAs: null);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var serve = new ServeProcess(process);
         process.OutputDataReceived += (_, e) => serve.OnOutput(e.Data);
@@ -101,6 +70,97 @@ public sealed partial class ServeProcess : IAsyncDisposable
             throw;
         }
         return serve;
+    }
+
+    /// <summary>Runs <c>quiver serve</c> (as <see cref="StartAsync"/> does) expecting it to fail at start: waits for it
+    /// to exit (killing it if it is still running after a generous hang guard, or if it became ready) and returns the
+    /// exit code with its output. <paramref name="runAs"/> runs it as another user id (through <c>setpriv</c>; the
+    /// caller must be root).</summary>
+    public static async Task<ServeExit> RunToExitAsync(string? dataPath, IEnumerable<string>? arguments = null,
+        IReadOnlyDictionary<string, string>? environment = null, bool defaultPort = true, int? runAs = null)
+    {
+        using var process = new Process { StartInfo = StartInfo(dataPath, arguments, environment, defaultPort, runAs) };
+        var stdout = new ConcurrentQueue<string>();
+        var stderr = new ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                stdout.Enqueue(e.Data);
+                if (ReadyLine().IsMatch(e.Data))
+                {
+                    process.Kill(); // it started: the caller's assertion on the exit code fails with the transcript
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                stderr.Enqueue(e.Data);
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var hangGuard = new CancellationTokenSource(StartTimeout);
+        try
+        {
+            await process.WaitForExitAsync(hangGuard.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        process.WaitForExit(); // drains the redirected streams
+        return new ServeExit(process.ExitCode, [.. stdout], [.. stderr]);
+    }
+
+    private static ProcessStartInfo StartInfo(string? dataPath, IEnumerable<string>? arguments,
+        IReadOnlyDictionary<string, string>? environment, bool defaultPort, int? runAs)
+    {
+        var start = new ProcessStartInfo(runAs is null ? "dotnet" : "setpriv")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        if (runAs is { } uid)
+        {
+            var id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var argument in new[] { $"--reuid={id}", $"--regid={id}", "--clear-groups", "--", "dotnet" })
+            {
+                start.ArgumentList.Add(argument);
+            }
+            start.Environment["HOME"] = Path.GetTempPath();
+        }
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quiver.dll"));
+        start.ArgumentList.Add("serve");
+        if (dataPath is not null)
+        {
+            start.ArgumentList.Add("--data");
+            start.ArgumentList.Add(dataPath);
+        }
+        if (defaultPort)
+        {
+            start.ArgumentList.Add("--port");
+            start.ArgumentList.Add("0");
+        }
+        foreach (var argument in arguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("QUIVER_", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+        return start;
     }
 
     /// <summary>A gRPC client of the child (dispose the channel).</summary>
@@ -174,4 +234,11 @@ public sealed partial class ServeProcess : IAsyncDisposable
 
     [GeneratedRegex(@"^quiver: serving .* on [^ ]+:(\d+) ")]
     private static partial Regex ReadyLine();
+}
+
+/// <summary>How a <c>quiver serve</c> that failed to start ended: its exit code and output.</summary>
+public sealed record ServeExit(int ExitCode, IReadOnlyList<string> Stdout, IReadOnlyList<string> Stderr)
+{
+    /// <summary>Stdout and stderr, for failure messages.</summary>
+    public string Transcript => $"exit code {ExitCode}\nstdout:\n{string.Join('\n', Stdout)}\nstderr:\n{string.Join('\n', Stderr)}";
 }

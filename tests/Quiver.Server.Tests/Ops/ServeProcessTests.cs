@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Quiver.Protocol.Milvus;
+using Quiver.Server.Security;
 using Quiver.Testing;
 
 namespace Quiver.Server.Tests.Ops;
@@ -85,15 +87,95 @@ public sealed class ServeProcessTests
         Assert.DoesNotContain(serve.Output, line => line.Contains("HTTP/2 is not enabled", StringComparison.Ordinal));
     }
 
+    /// <summary>A start-up failure as an operator should see it: the exit code, one line on stderr naming the cause,
+    /// no stack trace anywhere.</summary>
+    private static string AssertCleanFailure(ServeExit exit, int code, params string[] mentions)
+    {
+        Assert.True(exit.ExitCode == code, exit.Transcript);
+        var line = Assert.Single(exit.Stderr, l => l.Length > 0);
+        Assert.StartsWith("quiver serve: ", line, StringComparison.Ordinal);
+        foreach (var mention in mentions)
+        {
+            Assert.True(line.Contains(mention, StringComparison.Ordinal), $"'{mention}' missing in: {line}");
+        }
+        Assert.DoesNotContain(exit.Stdout.Concat(exit.Stderr), l => l.Contains("   at ", StringComparison.Ordinal));
+        return line;
+    }
+
     [Fact]
     public async Task Serve_FolderInUse_ExitsOneSayingSo()
     {
         using var folder = new TempFolder();
         await using var engine = await QuiverEngine.OpenAsync(folder.Path);
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => ServeProcess.StartAsync(folder.Path));
-        Assert.Contains("quiver serve: cannot start:", e.Message, StringComparison.Ordinal);
-        Assert.Contains("in use", e.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", e.Message, StringComparison.Ordinal); // no stack trace for an operator error
+        AssertCleanFailure(await ServeProcess.RunToExitAsync(folder.Path), 1, "in use", "--data");
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_ExitsOne_OneLineNamingThePort()
+    {
+        using var folder = new TempFolder();
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var exit = await ServeProcess.RunToExitAsync(folder.Path, ["--port", port], defaultPort: false);
+        AssertCleanFailure(exit, 1, $"127.0.0.1:{port}", "in use", "--port");
+    }
+
+    [Fact]
+    public async Task Serve_NonLoopbackHostWithoutAuth_ExitsTwo_OneLine()
+    {
+        // Refused before anything binds: nothing listens beyond loopback.
+        using var folder = new TempFolder();
+        var exit = await ServeProcess.RunToExitAsync(folder.Path, ["--host", "0.0.0.0"]);
+        AssertCleanFailure(exit, 2, "0.0.0.0", "authentication is off", "--insecure");
+    }
+
+    [Fact]
+    public async Task Serve_AuthWithoutRootPassword_ExitsTwo_OneLine()
+    {
+        using var folder = new TempFolder();
+        var exit = await ServeProcess.RunToExitAsync(folder.Path, ["--set", "Security:AuthEnabled=true"]);
+        AssertCleanFailure(exit, 2, "root password", SecurityOptions.RootPasswordVariable);
+    }
+
+    [Fact]
+    public async Task Serve_WeakTlsCertificate_ExitsTwo_OneLineNamingTheProblem()
+    {
+        using var folder = new TempFolder();
+        using var rsa = System.Security.Cryptography.RSA.Create(1024);
+        var (cert, key) = Security.TlsTests.WriteSelfSigned(folder.Path, rsa);
+        var exit = await ServeProcess.RunToExitAsync(folder.Sub("data"),
+            ["--set", $"Security:TlsCertificatePath={cert}", "--set", $"Security:TlsKeyPath={key}"]);
+        AssertCleanFailure(exit, 2, cert, "1024-bit RSA key", "2048");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Serve_UnreadableDataFolder_ExitsOne_OneLineNamingTheFolder()
+    {
+        using var folder = new TempFolder();
+        var data = folder.Sub("data");
+        Directory.CreateDirectory(data);
+        ServeExit exit;
+        if (Environment.IsPrivilegedProcess)
+        {
+            // Root reads every folder: run the server as nobody over a folder only root may enter.
+            File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            exit = await ServeProcess.RunToExitAsync(data, runAs: 65534);
+        }
+        else
+        {
+            File.SetUnixFileMode(data, UnixFileMode.None);
+            try
+            {
+                exit = await ServeProcess.RunToExitAsync(data);
+            }
+            finally
+            {
+                File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        AssertCleanFailure(exit, 1, data, "--data");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Protocol.Milvus;
+using Quiver.Server.Hosting;
 using Quiver.Server.Security;
 
 namespace Quiver.Server.Tests.Security;
@@ -78,7 +79,7 @@ public sealed class AuthTests
         Environment.SetEnvironmentVariable(SecurityOptions.RootPasswordVariable, null);
         try
         {
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(o => o.Security.AuthEnabled = true));
+            var e = await Assert.ThrowsAsync<ServerConfigurationException>(() => TestServer.StartAsync(o => o.Security.AuthEnabled = true));
             Assert.Contains("root password", e.Message, StringComparison.Ordinal);
         }
         finally
@@ -90,7 +91,7 @@ public sealed class AuthTests
     [Fact]
     public async Task NonLoopbackBind_WithoutAuth_Refuses()
     {
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(o => o.Host = "0.0.0.0"));
+        var e = await Assert.ThrowsAsync<ServerConfigurationException>(() => TestServer.StartAsync(o => o.Host = "0.0.0.0"));
         Assert.Contains("authentication is off", e.Message, StringComparison.Ordinal);
     }
 
