@@ -21,6 +21,11 @@ public sealed record StartupFailure(bool IsConfigurationMistake, string Message)
         {
             return new(true, OneLine(exception.Message));
         }
+        if (exception is ArgumentException argument)
+        {
+            // Options the engine or the host validate themselves (they name the option).
+            return new(true, $"bad setting: {OneLine(argument.Message)}");
+        }
         if (Find<AddressInUseException>(exception) is not null
             || Find<SocketException>(exception) is { SocketErrorCode: SocketError.AddressAlreadyInUse })
         {

@@ -269,6 +269,29 @@ public sealed class TlsTests
     }
 
     [Fact]
+    public async Task MutualTls_ExpiredClientCa_RefusesToStart()
+    {
+        using var folder = new TempFolder();
+        using var pki = new Pki();
+        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Old Test CA", caKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        var now = DateTimeOffset.UtcNow;
+        using var oldCa = request.CreateSelfSigned(now.AddYears(-2), now.AddDays(-3));
+        var ca = Path.Combine(folder.Path, "old-ca.crt");
+        File.WriteAllText(ca, oldCa.ExportCertificatePem());
+        var message = await RefusalAsync(folder, s =>
+        {
+            s.TlsCertificatePath = cert;
+            s.TlsKeyPath = key;
+            s.ClientCaPath = ca;
+        });
+        Assert.Contains("client CA", message, StringComparison.Ordinal);
+        Assert.Contains("expired on", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Tls_KeyFileReadableByOthers_IsWarnedAbout_AndTheServerStillServes()
     {
