@@ -55,8 +55,13 @@ public sealed partial class ServeProcess : IAsyncDisposable
                 serve._stderr.Enqueue(e.Data);
             }
         };
-        process.Exited += (_, _) => serve._ready.TrySetException(new InvalidOperationException(
-            $"quiver serve exited before it was ready; stderr:\n{string.Join('\n', serve._stderr)}\nstdout:\n{string.Join('\n', serve._stdout)}"));
+        process.Exited += (_, _) =>
+        {
+            // Exited can come before the last redirected lines are read: wait for both streams to end first.
+            process.WaitForExit();
+            serve._ready.TrySetException(new InvalidOperationException(
+                $"quiver serve exited before it was ready; stderr:\n{string.Join('\n', serve._stderr)}\nstdout:\n{string.Join('\n', serve._stdout)}"));
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
