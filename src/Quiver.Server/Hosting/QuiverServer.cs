@@ -49,6 +49,7 @@ public sealed class QuiverServer : IAsyncDisposable
             throw new ArgumentException($"--host '{options.Host}' is not an IP address", nameof(options));
         }
         SecurityHosting.CheckBinding(options, address);
+        options.Memory.Validate(options.Security.MaxMessageBytes);
 
         var engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
         try
@@ -68,6 +69,7 @@ public sealed class QuiverServer : IAsyncDisposable
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(new InFlightBytes(options.Memory.MaxInFlightBytes));
             // Metrics and the request log observe every call; the audit log wraps them (AuditingObserver).
             builder.Services.AddSingleton<ServerMetrics>();
             builder.Services.AddSingleton(services => new RecallMonitor(engine, options,
@@ -91,6 +93,7 @@ public sealed class QuiverServer : IAsyncDisposable
             app.Services.GetRequiredService<ServerMetrics>();
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
             app.Services.GetRequiredService<RecallMonitor>().Start();
+            app.Use(GrpcInFlight.InvokeAsync);
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);

@@ -62,12 +62,19 @@ internal interface ISecurityGate
     /// request is the gRPC message, or null from REST); sets <see cref="CallInfo.User"/>. Throws
     /// <see cref="MilvusException"/> to refuse the call.</summary>
     ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken);
+
+    /// <summary>Checks only <paramref name="call"/>'s credential (when authentication is on) and sets
+    /// <see cref="CallInfo.User"/>: REST runs this on the headers before it reads a byte of the body. Throws
+    /// <see cref="MilvusException"/> to refuse the call.</summary>
+    ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken);
 }
 
 /// <summary>The gate when authentication is off: every call passes.</summary>
 internal sealed class OpenGate : ISecurityGate
 {
     public ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Observes every call after it completes: metrics and the request log. The observability part of the server
