@@ -16,7 +16,8 @@ namespace Quiver.Server.Hosting;
 /// It peeks at the message's 5-byte gRPC frame header (compression flag and length), takes that many bytes from the
 /// budget for the whole call, and gives them back when the call ends. A message that does not fit is answered at once,
 /// unread, with the RPC's own response type carrying Milvus code 4 (retriable), as an SDK expects an error status.
-/// Messages over <c>MaxReceiveMessageSize</c> are left to gRPC, which refuses them from the same header.
+/// Messages over <c>MaxReceiveMessageSize</c> are left to gRPC, which refuses them from the same header. Once the
+/// answer is sent, a large message or answer is reported to the <see cref="MemoryReclaimer"/>.
 /// </summary>
 internal static class GrpcInFlight
 {
@@ -34,16 +35,15 @@ internal static class GrpcInFlight
         }
         var length = await MessageLengthAsync(http.Request.BodyReader, http.RequestAborted).ConfigureAwait(false);
         var services = http.RequestServices;
-        if (length is not { } size || size > services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes)
+        long held = 0;
+        if (length is { } size && size <= services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes)
         {
-            await next(http).ConfigureAwait(false);
-            return;
+            held = size + FrameHeader;
         }
         var budget = services.GetRequiredService<InFlightBytes>();
-        var bytes = size + FrameHeader;
-        if (!budget.TryTake(bytes))
+        if (!budget.TryTake(held))
         {
-            await RefuseAsync(http, budget.Refusal(bytes)).ConfigureAwait(false);
+            await RefuseAsync(http, budget.Refusal(held)).ConfigureAwait(false);
             return;
         }
         try
@@ -52,8 +52,12 @@ internal static class GrpcInFlight
         }
         finally
         {
-            budget.Give(bytes);
+            budget.Give(held);
         }
+        // The answer is sent: a large one (or a large message) leaves garbage to give back. The call's info is in the
+        // context's items, where gRPC keeps a call's user state.
+        var answer = http.Items.TryGetValue(CallInfo.Key, out var value) && value is CallInfo call ? call.ResultBytes : 0;
+        services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(held, answer));
     }
 
     /// <summary>The length of the first message, read from its frame header without consuming it; null when the body

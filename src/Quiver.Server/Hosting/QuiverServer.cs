@@ -70,6 +70,7 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(new InFlightBytes(options.Memory.MaxInFlightBytes));
+            builder.Services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
             // Metrics and the request log observe every call; the audit log wraps them (AuditingObserver).
             builder.Services.AddSingleton<ServerMetrics>();
             builder.Services.AddSingleton(services => new RecallMonitor(engine, options,

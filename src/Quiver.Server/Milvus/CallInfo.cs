@@ -43,6 +43,10 @@ internal sealed class CallInfo
     /// <summary>The authenticated user, set by the security gate; null when authentication is off.</summary>
     public string? User { get; set; }
 
+    /// <summary>The estimated size of the answer in bytes, set by search and query: once the answer is sent, the
+    /// transport reports it to <see cref="Hosting.MemoryReclaimer"/>.</summary>
+    public long ResultBytes { get; set; }
+
     /// <summary>Returns the call info of a context (a fallback one for calls that bypassed the pipeline).</summary>
     public static CallInfo Of(ServerCallContext context) =>
         context.UserState.TryGetValue(Key, out var value) && value is CallInfo info

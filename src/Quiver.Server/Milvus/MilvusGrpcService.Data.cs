@@ -144,13 +144,13 @@ internal sealed partial class MilvusGrpcService
         var rowBytes = ResultBudget.BytesPerItem(schema, output, withScore: false);
         if (limit is { } window)
         {
-            ResultBudget.Check(window, rowBytes, _options.Memory.MaxResultBytes, "query", $"limit {window}");
+            CallInfo.Of(context).ResultBytes = ResultBudget.Check(window, rowBytes, _options.Memory.MaxResultBytes, "query", $"limit {window}");
         }
         else
         {
             // No limit: every match is returned, so the matches are counted (bitmaps only, no rows built) first.
             var count = await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false);
-            ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
+            CallInfo.Of(context).ResultBytes = ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
         }
 
         var rows = limit is null

@@ -115,6 +115,7 @@ internal static partial class MilvusRestV2
         JsonObject reply;
         var httpStatus = StatusCodes.Status200OK;
         var bodyRead = false;
+        long resultBytes = 0;
         using var lease = new InFlightLease(services.GetRequiredService<InFlightBytes>());
         try
         {
@@ -133,6 +134,7 @@ internal static partial class MilvusRestV2
             bodyRead = true;
             var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId);
             var data = await endpoint(request).ConfigureAwait(false);
+            resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
             reply = new JsonObject { ["code"] = MilvusCode.Success, ["data"] = data ?? new JsonObject() };
             foreach (var (key, value) in request.Extra)
             {
@@ -172,6 +174,7 @@ internal static partial class MilvusRestV2
         http.Response.StatusCode = httpStatus;
         http.Response.ContentType = "application/json; charset=utf-8";
         await http.Response.WriteAsync(reply.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
+        services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(lease.Held, resultBytes));
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in REST {Path} (request {RequestId})")]

@@ -28,19 +28,19 @@ public sealed class MemoryBudgetTests
         ],
     };
 
-    private static async Task SeedAsync(TestServer server)
+    private static async Task SeedAsync(TestServer server, int rows = Rows)
     {
         await server.CreateLoadedCollectionAsync("c", Schema);
         var random = new Random(7);
         var inserted = await server.Milvus.InsertAsync(new InsertRequest
         {
             CollectionName = "c",
-            NumRows = Rows,
+            NumRows = (uint)rows,
             FieldsData =
             {
-                Long("id", [.. Enumerable.Range(0, Rows).Select(i => (long)i)]),
-                VarChar("title", [.. Enumerable.Range(0, Rows).Select(i => $"title {i}")]),
-                Vectors("embedding", Dim, [.. Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble()).ToArray())]),
+                Long("id", [.. Enumerable.Range(0, rows).Select(i => (long)i)]),
+                VarChar("title", [.. Enumerable.Range(0, rows).Select(i => $"title {i}")]),
+                Vectors("embedding", Dim, [.. Enumerable.Range(0, rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)random.NextDouble()).ToArray())]),
             },
         });
         Assert.Equal(0, inserted.Status.Code);
@@ -89,11 +89,40 @@ public sealed class MemoryBudgetTests
     public async Task Search_LargestShapeInsideTheLimits_IsRefusedByTheDefaultBudget_NotBuilt()
     {
         await using var server = await TestServer.StartAsync();
-        await SeedAsync(server);
-        // nq 1,000 x topk 16,384 is inside Milvus's limits; its answer is not inside the default budget.
+        await SeedAsync(server, 1_000);
+        // nq 1,000 x topk 16,384 is inside Milvus's limits; its answer is not inside the default budget (even capped at
+        // the collection's 1,000 rows a query).
         var response = await server.Milvus.SearchAsync(Search(1000, 16_384));
         Assert.Equal(1102, response.Status.Code);
         Assert.Contains("nq 1000", response.Status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Search_TopKBeyondTheRows_IsEstimatedByTheRows()
+    {
+        // 100 rows: a top-16,384 search returns at most 100 hits a query, so a budget for 3 × 100 hits lets it run.
+        await using var server = await TestServer.StartAsync(o => o.Memory.MaxResultBytes = 3 * Rows * PerHit());
+        await SeedAsync(server);
+        var response = await server.Milvus.SearchAsync(Search(3, 16_384));
+        Assert.Equal(0, response.Status.Code);
+        Assert.Equal(3 * Rows, response.Results.Ids.IntId.Data.Count);
+    }
+
+    [Fact]
+    public async Task LargeSearch_SchedulesACollectionAfterwards()
+    {
+        await using var server = await TestServer.StartAsync();
+        await SeedAsync(server, 1_000);
+        var reclaimer = server.Server.Services.GetRequiredService<MemoryReclaimer>();
+        var before = reclaimer.Collections;
+        // 100 x 1,000 hits: an estimate above the reclaimer's threshold.
+        Assert.True(100L * 1_000 * PerHit() >= MemoryReclaimer.Threshold);
+        Assert.Equal(0, (await server.Milvus.SearchAsync(Search(100, 1_000))).Status.Code);
+        using var guard = new CancellationTokenSource(RawHttp.Patience);
+        while (reclaimer.Collections == before)
+        {
+            await Task.Delay(50, guard.Token);
+        }
     }
 
     [Fact]
