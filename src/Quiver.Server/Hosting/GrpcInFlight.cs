@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
@@ -32,6 +33,12 @@ internal static class GrpcInFlight
         {
             await next(http).ConfigureAwait(false);
             return;
+        }
+        // gRPC lifts Kestrel's body limit for its calls (it checks each message against MaxReceiveMessageSize), but only
+        // while the body is unread; the peek below reads it, so the limit is lifted here.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = null;
         }
         var length = await MessageLengthAsync(http.Request.BodyReader, http.RequestAborted).ConfigureAwait(false);
         var services = http.RequestServices;

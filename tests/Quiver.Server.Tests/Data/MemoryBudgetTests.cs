@@ -215,6 +215,49 @@ public sealed class MemoryBudgetTests
     }
 
     [Fact]
+    public async Task GrpcMessage_AtTheMessageLimit_IsServed_AndPastIt_IsRefusedByGrpc()
+    {
+        await using var server = await StartSmallAsync();
+        await server.CreateLoadedCollectionAsync("c", Schema);
+        InsertRequest Insert(int bytes)
+        {
+            const int rows = 100;
+            // Titles of 200 to 1,000 characters all have 2-byte length prefixes, so one character more or less changes the
+            // message by exactly one byte.
+            var titles = Enumerable.Repeat(new string('x', 200), rows).ToArray();
+            var request = new InsertRequest { CollectionName = "c", NumRows = rows };
+            while (true)
+            {
+                request.FieldsData.Clear();
+                request.FieldsData.Add(Long("id", [.. Enumerable.Range(0, rows).Select(i => (long)i)]));
+                request.FieldsData.Add(VarChar("title", titles));
+                request.FieldsData.Add(Vectors("embedding", Dim, [.. Enumerable.Range(0, rows).Select(_ => new float[Dim])]));
+                var missing = bytes - request.CalculateSize();
+                if (missing == 0)
+                {
+                    return request;
+                }
+                if (missing > 0)
+                {
+                    var row = Array.FindIndex(titles, t => t.Length < 1000);
+                    titles[row] += new string('x', Math.Min(missing, 1000 - titles[row].Length));
+                }
+                else
+                {
+                    var row = Array.FindLastIndex(titles, t => t.Length > 200);
+                    titles[row] = titles[row][..^1];
+                }
+            }
+        }
+
+        var at = await server.Milvus.InsertAsync(Insert(MessageLimit));
+        Assert.Equal(0, at.Status.Code);
+        var past = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await server.Milvus.InsertAsync(Insert(MessageLimit + 1)));
+        Assert.Equal(Grpc.Core.StatusCode.ResourceExhausted, past.StatusCode);
+        Assert.Equal(0, server.Server.Services.GetRequiredService<InFlightBytes>().Used);
+    }
+
+    [Fact]
     public async Task InFlightCap_GrpcMessageThatDoesNotFit_AnswersCode4Retriable_WithoutAnInternalError()
     {
         await using var server = await StartSmallAsync();
