@@ -129,9 +129,10 @@ internal static partial class MilvusRestV2
                 Credential = RestRequest.BearerToken(http.Request),
                 Peer = RestCallContext.PeerOf(http),
             }, http.RequestAborted).ConfigureAwait(false);
-            var body = await RestBody.ReadAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes, lease)
+            var bytes = await RestBody.ReadAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes, lease)
                 .ConfigureAwait(false);
             bodyRead = true;
+            var body = RestBody.Parse(bytes);
             var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId);
             var data = await endpoint(request).ConfigureAwait(false);
             resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
@@ -152,10 +153,15 @@ internal static partial class MilvusRestV2
                 MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
                 _ => StatusCodes.Status200OK,
             };
-            if (!bodyRead)
+            if (!bodyRead && !HttpProtocol.IsHttp2(http.Request.Protocol) && !HttpProtocol.IsHttp3(http.Request.Protocol))
             {
                 // The rest of the body is not wanted: close the connection after the answer rather than drain it.
+                // (HTTP/2 ends just the stream.)
                 http.Response.Headers.Connection = "close";
+            }
+            if (e.Retriable)
+            {
+                http.Response.Headers.RetryAfter = "1";
             }
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)

@@ -29,16 +29,17 @@ internal static class RestBody
     private const int FirstChunk = 16 * 1024;
 
     /// <summary>Reads the body of <paramref name="http"/> into a buffer of at most <paramref name="maxBytes"/> bytes,
-    /// holding its size in <paramref name="lease"/>, then checks and parses it. Throws <see cref="MilvusException"/>:
-    /// 1102 for a body over the limit, 4 (retriable) when the server's in-flight budget cannot hold it, 1801 for a body
-    /// that is empty or not a well-formed JSON object within the limits above.</summary>
-    public static async Task<JsonObject> ReadAsync(HttpContext http, int maxBytes, InFlightLease lease)
+    /// holding its size in <paramref name="lease"/>. Throws <see cref="MilvusException"/>: 1102 for a body over the
+    /// limit, 4 (retriable) when the server's in-flight budget cannot hold it, 1801 for a body shorter than its
+    /// <c>Content-Length</c> or one Kestrel cannot read.</summary>
+    public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext http, int maxBytes, InFlightLease lease)
     {
         var (buffer, length) = await ReadBytesAsync(http, maxBytes, lease).ConfigureAwait(false);
-        return Parse(buffer.AsMemory(0, length));
+        return buffer.AsMemory(0, length);
     }
 
-    /// <summary>Checks and parses a body already read (also the entry point of the parsing tests).</summary>
+    /// <summary>Checks and parses a body read by <see cref="ReadAsync"/>: 1801 for a body that is empty or not a
+    /// well-formed JSON object within the limits above.</summary>
     public static JsonObject Parse(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
