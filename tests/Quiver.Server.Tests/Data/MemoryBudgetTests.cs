@@ -171,12 +171,12 @@ public sealed class MemoryBudgetTests
         o.Memory.MaxInFlightBytes = 100 * 1024;
     });
 
-    /// <summary>Holds a REST request open: it announces <paramref name="bytes"/> of body, sends a few, and waits until the
-    /// server holds them in its in-flight budget.</summary>
-    private static async Task<RawHttp> HoldAsync(TestServer server, int bytes)
+    /// <summary>Holds a REST request open: it announces <paramref name="bytes"/> of body and, until disposed, sends a few
+    /// bytes every half second (faster than Kestrel's minimum body data rate, far slower than the body's end), once the
+    /// server holds the announced bytes in its in-flight budget.</summary>
+    private static async Task<HeldRequest> HoldAsync(TestServer server, int bytes)
     {
-        var held = await RawHttp.StartAsync(server.Server.Port, MilvusRestV2.Prefix + "/collections/has", bytes);
-        await held.WriteAsync(Encoding.ASCII.GetBytes("{\"collectionName\":\"c\",\"pad\":\""));
+        var held = new HeldRequest(await RawHttp.StartAsync(server.Server.Port, MilvusRestV2.Prefix + "/collections/has", bytes));
         var budget = server.Server.Services.GetRequiredService<InFlightBytes>();
         using var guard = new CancellationTokenSource(RawHttp.Patience);
         while (budget.Used < bytes)
@@ -184,6 +184,42 @@ public sealed class MemoryBudgetTests
             await Task.Delay(10, guard.Token);
         }
         return held;
+    }
+
+    private sealed class HeldRequest : IAsyncDisposable
+    {
+        private readonly RawHttp _http;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _trickle;
+
+        public HeldRequest(RawHttp http)
+        {
+            _http = http;
+            _trickle = Task.Run(async () =>
+            {
+                try
+                {
+                    await _http.WriteAsync(Encoding.ASCII.GetBytes("{\"collectionName\":\"c\",\"pad\":\""));
+                    while (!_stop.IsCancellationRequested)
+                    {
+                        await _http.WriteAsync(Encoding.ASCII.GetBytes(new string('x', 300)));
+                        await Task.Delay(500, _stop.Token);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException)
+                {
+                    // stopped, or the connection closed
+                }
+            });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _trickle;
+            await _http.DisposeAsync();
+            _stop.Dispose();
+        }
     }
 
     [Fact]
