@@ -29,10 +29,18 @@ internal static class FlatSearch
         AnnSearchParams ann = default, SearchStats? stats = null)
     {
         var nq = queries.Count;
+        // No query can keep more hits than there are allowed rows: a top-16,384 heap over 100 rows holds 100.
+        long allowedRows = 0;
+        foreach (var bitmap in allowed)
+        {
+            allowedRows += bitmap.PopCount();
+        }
+
+        var capacity = (int)Math.Clamp(allowedRows, 1, k);
         var heaps = new TopK[nq];
         for (var q = 0; q < nq; q++)
         {
-            heaps[q] = new TopK(k);
+            heaps[q] = new TopK(capacity);
         }
 
         var queryNorms = new float[nq];

@@ -53,6 +53,7 @@ public sealed class QuiverServer : IAsyncDisposable
             throw new ServerConfigurationException($"--host '{options.Host}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)");
         }
         SecurityHosting.CheckBinding(options, address);
+        options.Memory.Validate(options.Security.MaxMessageBytes);
         // Checked before the data folder is opened: a certificate that cannot work stops the start with its reason.
         var tls = options.Security.TlsEnabled ? TlsSetup.Load(options.Security, DateTimeOffset.UtcNow) : null;
 
@@ -76,6 +77,8 @@ public sealed class QuiverServer : IAsyncDisposable
             });
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton(new InFlightBytes(options.Memory.MaxInFlightBytes));
+            builder.Services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
             // Metrics and the request log observe every call; the audit log wraps them (AuditingObserver).
             builder.Services.AddSingleton<ServerMetrics>();
             builder.Services.AddSingleton(services => new RecallMonitor(engine, options,
@@ -103,6 +106,7 @@ public sealed class QuiverServer : IAsyncDisposable
             app.Services.GetRequiredService<ServerMetrics>();
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
             app.Services.GetRequiredService<RecallMonitor>().Start();
+            app.Use(GrpcInFlight.InvokeAsync);
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);

@@ -23,6 +23,9 @@ public sealed class ServerOptions
     /// <summary>Authentication, TLS, request limits and the audit log.</summary>
     public Security.SecurityOptions Security { get; set; } = new();
 
+    /// <summary>Memory budgets: the largest answer of one search or query and the request bytes held at once.</summary>
+    public MemoryOptions Memory { get; set; } = new();
+
     /// <summary>How long a shutdown (SIGTERM, SIGINT) waits for in-flight calls before cancelling them; default 30 s.
     /// The engine is closed after that either way, so every acknowledged write stays durable.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);

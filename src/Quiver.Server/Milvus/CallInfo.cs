@@ -43,6 +43,10 @@ internal sealed class CallInfo
     /// <summary>The authenticated user, set by the security gate; null when authentication is off.</summary>
     public string? User { get; set; }
 
+    /// <summary>The estimated size of the answer in bytes, set by search and query: once the answer is sent, the
+    /// transport reports it to <see cref="Hosting.MemoryReclaimer"/>.</summary>
+    public long ResultBytes { get; set; }
+
     /// <summary>Returns the call info of a context (a fallback one for calls that bypassed the pipeline).</summary>
     public static CallInfo Of(ServerCallContext context) =>
         context.UserState.TryGetValue(Key, out var value) && value is CallInfo info
@@ -62,12 +66,19 @@ internal interface ISecurityGate
     /// request is the gRPC message, or null from REST); sets <see cref="CallInfo.User"/>. Throws
     /// <see cref="MilvusException"/> to refuse the call.</summary>
     ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken);
+
+    /// <summary>Checks only <paramref name="call"/>'s credential (when authentication is on) and sets
+    /// <see cref="CallInfo.User"/>: REST runs this on the headers before it reads a byte of the body. Throws
+    /// <see cref="MilvusException"/> to refuse the call.</summary>
+    ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken);
 }
 
 /// <summary>The gate when authentication is off: every call passes.</summary>
 internal sealed class OpenGate : ISecurityGate
 {
     public ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Observes every call after it completes: metrics and the request log. The observability part of the server

@@ -64,6 +64,21 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
         return response;
     }
 
+    /// <summary>Checks only the credential of <paramref name="call"/> (REST, from the headers, before the body is read);
+    /// a refusal is reported to the observer as the call's outcome and rethrown.</summary>
+    public async ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await gate.AuthenticateAsync(call, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MilvusException e)
+        {
+            observer.Completed(call, TimeSpan.Zero, e.Code, e.Message);
+            throw;
+        }
+    }
+
     private static string? StringField(IMessage message, string name) =>
         message.Descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } f ? (string)f.Accessor.GetValue(message) : null;
 

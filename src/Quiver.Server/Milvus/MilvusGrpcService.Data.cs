@@ -121,15 +121,8 @@ internal sealed partial class MilvusGrpcService
                 throw new MilvusException(MilvusCode.ParameterInvalid, "query: count(*) cannot be combined with other output fields");
             }
 
-            var counted = await _engine.QueryAsync(name, new EngineQuery
-            {
-                Filter = request.Expr,
-                FilterParams = templates,
-                OutputFields = [CountStar],
-                Partitions = partitions,
-            }, db, ct).ConfigureAwait(false);
             var count = new FieldData { Type = Protocol.Schema.DataType.Int64, FieldName = CountStar, Scalars = new ScalarField { LongData = new LongArray() } };
-            count.Scalars.LongData.Data.Add(Convert.ToInt64(counted[0][CountStar], CultureInfo.InvariantCulture));
+            count.Scalars.LongData.Data.Add(await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false));
             response.FieldsData.Add(count);
             response.OutputFields.Add(CountStar);
             return response;
@@ -148,6 +141,18 @@ internal sealed partial class MilvusGrpcService
                 $"invalid max query result window, (offset+limit) should be in range [1, {MaxQueryResultWindow}], but got {(long)l + offset}");
         }
 
+        var rowBytes = ResultBudget.BytesPerItem(schema, output, withScore: false);
+        if (limit is { } window)
+        {
+            CallInfo.Of(context).ResultBytes = ResultBudget.Check(window, rowBytes, _options.Memory.MaxResultBytes, "query", $"limit {window}");
+        }
+        else
+        {
+            // No limit: every match is returned, so the matches are counted (bitmaps only, no rows built) first.
+            var count = await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false);
+            CallInfo.Of(context).ResultBytes = ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
+        }
+
         var rows = limit is null
             ? await QueryAllAsync(name, db, request.Expr, templates, output, partitions, ct).ConfigureAwait(false)
             : await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, offset, limit.Value, ct).ConfigureAwait(false);
@@ -160,6 +165,20 @@ internal sealed partial class MilvusGrpcService
 
     private static bool IsCountStar(string name) =>
         string.Equals(name.Replace(" ", "", StringComparison.Ordinal), CountStar, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The number of rows matching <paramref name="filter"/> (the engine's <c>count(*)</c>: bitmaps only).</summary>
+    private async Task<long> CountAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
+        List<string> partitions, CancellationToken ct)
+    {
+        var counted = await _engine.QueryAsync(name, new EngineQuery
+        {
+            Filter = filter,
+            FilterParams = templates,
+            OutputFields = [CountStar],
+            Partitions = partitions,
+        }, db, ct).ConfigureAwait(false);
+        return Convert.ToInt64(counted[0][CountStar], CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Every matching row, ordered by primary key.</summary>
     private async Task<List<Row>> QueryAllAsync(string name, string db, string filter, Dictionary<string, object?>? templates,

@@ -40,6 +40,18 @@ internal sealed partial class MilvusGrpcService
             return page;
         }
 
+        // Before anything is searched or built: the answer's size is known from nq, top-k (+ offset, or groups × group
+        // size) and the output fields.
+        // No query returns more hits than the collection has rows.
+        var perQuery = Math.Min(info.RowCount, groupBy is null
+            ? (long)settings.TopK + settings.Offset
+            : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize));
+        var shape = groupBy is null
+            ? $"nq {plan.Vectors.Count} × min(topk {settings.TopK} + offset {settings.Offset}, {info.RowCount} rows)"
+            : $"nq {plan.Vectors.Count} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {info.RowCount} rows)";
+        var estimate = ResultBudget.Check(plan.Vectors.Count * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
+            _options.Memory.MaxResultBytes, "search", shape);
+        CallInfo.Of(context).ResultBytes = estimate;
         var result = await _engine.SearchAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
         var response = new SearchResults
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Quiver.Protocol.Common;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using Quiver.Protocol.Milvus;
+using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
 using WireConsistency = Quiver.Protocol.Common.ConsistencyLevel;
 using WireSchema = Quiver.Protocol.Schema.CollectionSchema;
@@ -36,7 +36,7 @@ internal static partial class MilvusRestV2
         ArgumentNullException.ThrowIfNull(routes);
         foreach (var (path, endpoint) in Endpoints)
         {
-            routes.MapPost(Prefix + path, http => RunAsync(http, endpoint));
+            routes.MapPost(Prefix + path, http => RunAsync(http, Prefix + path, endpoint));
         }
         return routes;
     }
@@ -106,19 +106,36 @@ internal static partial class MilvusRestV2
         ("/jobs/import/describe", ImportJobProgressAsync),
     ];
 
-    private static async Task RunAsync(HttpContext http, Endpoint endpoint)
+    private static async Task RunAsync(HttpContext http, string path, Endpoint endpoint)
     {
         var requestId = CallInfo.NewRequestId();
         http.Response.Headers["X-Request-Id"] = requestId;
+        var services = http.RequestServices;
+        var pipeline = services.GetRequiredService<CallPipeline>();
         JsonObject reply;
         var httpStatus = StatusCodes.Status200OK;
+        var bodyRead = false;
+        long resultBytes = 0;
+        using var lease = new InFlightLease(services.GetRequiredService<InFlightBytes>());
         try
         {
-            var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            var services = http.RequestServices;
-            var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(),
-                services.GetRequiredService<CallPipeline>(), requestId);
+            // The credential is in the headers: it is checked before a byte of the body is read, so a caller without
+            // one costs the server no memory whatever size of body it announces.
+            await pipeline.AuthenticateAsync(new CallInfo
+            {
+                Method = path,
+                Transport = "rest",
+                RequestId = requestId,
+                Credential = RestRequest.BearerToken(http.Request),
+                Peer = RestCallContext.PeerOf(http),
+            }, http.RequestAborted).ConfigureAwait(false);
+            var bytes = await RestBody.ReadAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes, lease)
+                .ConfigureAwait(false);
+            bodyRead = true;
+            var body = RestBody.Parse(bytes);
+            var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId);
             var data = await endpoint(request).ConfigureAwait(false);
+            resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
             reply = new JsonObject { ["code"] = MilvusCode.Success, ["data"] = data ?? new JsonObject() };
             foreach (var (key, value) in request.Extra)
             {
@@ -132,49 +149,38 @@ internal static partial class MilvusRestV2
             {
                 MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
                 MilvusCode.PrivilegeNotPermitted => StatusCodes.Status403Forbidden,
+                MilvusCode.ParameterTooLarge when !bodyRead => StatusCodes.Status413PayloadTooLarge,
+                MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
                 _ => StatusCodes.Status200OK,
             };
+            if (!bodyRead && !HttpProtocol.IsHttp2(http.Request.Protocol) && !HttpProtocol.IsHttp3(http.Request.Protocol))
+            {
+                // The rest of the body is not wanted: close the connection after the answer rather than drain it.
+                // (HTTP/2 ends just the stream.)
+                http.Response.Headers.Connection = "close";
+            }
+            if (e.Retriable)
+            {
+                http.Response.Headers.RetryAfter = "1";
+            }
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             return;
         }
+        catch (IOException) when (!bodyRead)
+        {
+            return; // the client went away while sending the body
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)),
-                http.Request.Path, requestId, e);
+            LogUnexpected(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)), http.Request.Path, requestId, e);
             reply = new JsonObject { ["code"] = MilvusCode.Unexpected, ["message"] = "internal error; see the server log" };
         }
         http.Response.StatusCode = httpStatus;
         http.Response.ContentType = "application/json; charset=utf-8";
         await http.Response.WriteAsync(reply.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>The body as a JSON object. Empty, malformed or non-object bodies answer Milvus's code 1801 with the
-    /// line and position of the problem.</summary>
-    private static async Task<JsonObject> ReadBodyAsync(HttpContext http)
-    {
-        using var buffer = new MemoryStream();
-        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
-        if (buffer.Length == 0)
-        {
-            throw new MilvusException(MilvusCode.IncorrectParameterFormat,
-                "invalid parameter format: the request body is empty; send a JSON object ({} is valid)");
-        }
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length),
-                documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            throw new MilvusException(MilvusCode.IncorrectParameterFormat,
-                $"invalid parameter format: the request body is not valid JSON at line {(e.LineNumber ?? 0) + 1}, " +
-                $"position {(e.BytePositionInLine ?? 0) + 1}");
-        }
-        return node as JsonObject ?? throw new MilvusException(MilvusCode.IncorrectParameterFormat,
-            $"invalid parameter format: the request body must be a JSON object, got {RestRequest.KindOf(node)}");
+        services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(lease.Held, resultBytes));
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in REST {Path} (request {RequestId})")]

@@ -49,8 +49,11 @@ internal sealed class RestCallContext : ServerCallContext
 
     protected override string HostCore => _http.Request.Host.Value ?? "";
 
-    protected override string PeerCore => _http.Connection.RemoteIpAddress is { } ip
-        ? $"ipv{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4)}:{ip}:{_http.Connection.RemotePort}"
+    protected override string PeerCore => PeerOf(_http);
+
+    /// <summary>The client's address as gRPC writes a peer (<c>ipv4:1.2.3.4:5678</c>), or <c>unknown</c>.</summary>
+    public static string PeerOf(HttpContext http) => http.Connection.RemoteIpAddress is { } ip
+        ? $"ipv{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4)}:{ip}:{http.Connection.RemotePort}"
         : "unknown";
 
     protected override DateTime DeadlineCore => DateTime.MaxValue;

@@ -28,16 +28,23 @@ internal sealed class RestRequest
         _pipeline = pipeline;
         RequestId = requestId;
         Context = new RestCallContext(http);
-        var auth = http.Request.Headers.Authorization.ToString();
-        if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            var token = auth["Bearer ".Length..].Trim();
-            Credential = token.Length == 0 ? null : token;
-        }
+        Credential = BearerToken(http.Request);
         var dbName = OptionalString("dbName");
         var header = http.Request.Headers["DB-Name"].ToString();
         Database = !string.IsNullOrEmpty(dbName) ? dbName : header.Length > 0 ? header : null;
         AllowInt64 = bool.TryParse(http.Request.Headers["Accept-Type-Allow-Int64"].ToString(), out var allow) && allow;
+    }
+
+    /// <summary>The <c>Authorization: Bearer</c> token of <paramref name="request"/>, or null when there is none.</summary>
+    public static string? BearerToken(HttpRequest request)
+    {
+        var auth = request.Headers.Authorization.ToString();
+        if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var token = auth["Bearer ".Length..].Trim();
+        return token.Length == 0 ? null : token;
     }
 
     /// <summary>The HTTP request.</summary>

@@ -70,6 +70,16 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         return ValueTask.CompletedTask;
     }
 
+    /// <inheritdoc />
+    public ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken)
+    {
+        if (options.AuthEnabled && store is not null)
+        {
+            call.User = Authenticate(call, out _);
+        }
+        return ValueTask.CompletedTask;
+    }
+
     private string Authenticate(CallInfo call, out bool viaApiKey)
     {
         viaApiKey = false;

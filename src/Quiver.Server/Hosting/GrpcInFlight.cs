@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Milvus;
+using Status = Quiver.Protocol.Common.Status;
+
+namespace Quiver.Server.Hosting;
+
+/// <summary>
+/// Middleware that counts gRPC request messages against the server's <see cref="InFlightBytes"/> before they are read.
+/// It peeks at the message's 5-byte gRPC frame header (compression flag and length), takes that many bytes from the
+/// budget for the whole call, and gives them back when the call ends. A message that does not fit is answered at once,
+/// unread, with the RPC's own response type carrying Milvus code 4 (retriable), as an SDK expects an error status.
+/// Messages over <c>MaxReceiveMessageSize</c> are left to gRPC, which refuses them from the same header. Once the
+/// answer is sent, a large message or answer is reported to the <see cref="MemoryReclaimer"/>.
+/// </summary>
+internal static class GrpcInFlight
+{
+    private const int FrameHeader = 5;
+    private const string ServicePrefix = "/milvus.proto.milvus.MilvusService/";
+
+    /// <summary>The middleware.</summary>
+    public static async Task InvokeAsync(HttpContext http, RequestDelegate next)
+    {
+        if (!(http.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false)
+            || !http.Request.Path.StartsWithSegments(ServicePrefix.TrimEnd('/'), StringComparison.Ordinal))
+        {
+            await next(http).ConfigureAwait(false);
+            return;
+        }
+        // gRPC lifts Kestrel's body limit for its calls (it checks each message against MaxReceiveMessageSize), but only
+        // while the body is unread; the peek below reads it, so the limit is lifted here.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = null;
+        }
+        var length = await MessageLengthAsync(http.Request.BodyReader, http.RequestAborted).ConfigureAwait(false);
+        var services = http.RequestServices;
+        long held = 0;
+        if (length is { } size && size <= services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes)
+        {
+            held = size + FrameHeader;
+        }
+        var budget = services.GetRequiredService<InFlightBytes>();
+        if (!budget.TryTake(held))
+        {
+            await RefuseAsync(http, budget.Refusal(held)).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await next(http).ConfigureAwait(false);
+        }
+        finally
+        {
+            budget.Give(held);
+        }
+        // The answer is sent: a large one (or a large message) leaves garbage to give back. The call's info is in the
+        // context's items, where gRPC keeps a call's user state.
+        var answer = http.Items.TryGetValue(CallInfo.Key, out var value) && value is CallInfo call ? call.ResultBytes : 0;
+        services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(held, answer));
+    }
+
+    /// <summary>The length of the first message, read from its frame header without consuming it; null when the body
+    /// ends first.</summary>
+    private static async Task<long?> MessageLengthAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= FrameHeader)
+            {
+                var length = LengthOf(buffer);
+                reader.AdvanceTo(buffer.Start); // nothing consumed or examined: gRPC reads the same bytes next
+                return length;
+            }
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.Start);
+                return null;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static uint LengthOf(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> header = stackalloc byte[FrameHeader];
+        buffer.Slice(0, FrameHeader).CopyTo(header);
+        return BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+    }
+
+    /// <summary>Answers the call with its response type carrying <paramref name="refusal"/>'s status, without reading
+    /// the request.</summary>
+    private static async Task RefuseAsync(HttpContext http, MilvusException refusal)
+    {
+        var status = MilvusStatus.Error(refusal.Code, refusal.Message, refusal.Retriable);
+        var method = MilvusService.Descriptor.FindMethodByName(http.Request.Path.Value![ServicePrefix.Length..]);
+        IMessage? response = method is null ? null : method.OutputType == Status.Descriptor ? status : WithStatus(method.OutputType, status);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/grpc";
+        if (response is null)
+        {
+            // No response type carries a status: the gRPC status says it (trailers-only).
+            http.Response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
+            http.Response.Headers["grpc-message"] = Uri.EscapeDataString(refusal.Message);
+            return;
+        }
+        var payload = response.ToByteArray();
+        var frame = new byte[FrameHeader + payload.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)payload.Length);
+        payload.CopyTo(frame, FrameHeader);
+        await http.Response.Body.WriteAsync(frame, http.RequestAborted).ConfigureAwait(false);
+        http.Response.AppendTrailer("grpc-status", "0");
+    }
+
+    private static IMessage? WithStatus(MessageDescriptor type, Status status)
+    {
+        if (type.FindFieldByName("status") is not { FieldType: FieldType.Message } field || field.MessageType != Status.Descriptor)
+        {
+            return null;
+        }
+        var response = type.Parser.ParseFrom(ByteString.Empty);
+        field.Accessor.SetValue(response, status);
+        return response;
+    }
+}

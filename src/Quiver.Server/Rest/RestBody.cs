@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Quiver.Server.Hosting;
+using Quiver.Server.Milvus;
+
+namespace Quiver.Server.Rest;
+
+/// <summary>
+/// Reads and checks a REST v2 request body. The size limit is enforced while reading: a declared
+/// <c>Content-Length</c> above it is refused before a byte is read, a chunked body as soon as the bytes received pass
+/// it, so no more than the limit is ever buffered. Every byte held counts against the server-wide in-flight budget
+/// (<see cref="InFlightBytes"/>) until the request ends. The bytes are then checked in one pass before they are parsed:
+/// valid UTF-8, well-formed JSON, nesting at most <see cref="MaxDepth"/>, no key twice in one object, an object at the
+/// top. Each problem answers Milvus's code 1801 with a message naming it and where it is.
+/// </summary>
+internal static class RestBody
+{
+    /// <summary>Deepest nesting of objects and arrays a body may have (the top-level object is depth 1).</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The setting that holds the body size limit, for messages.</summary>
+    public const string LimitSetting = "Security:MaxMessageBytes";
+
+    /// <summary>First read size for a body of unknown length; the buffer doubles as bytes arrive, up to the limit.</summary>
+    private const int FirstChunk = 16 * 1024;
+
+    /// <summary>Reads the body of <paramref name="http"/> into a buffer of at most <paramref name="maxBytes"/> bytes,
+    /// holding its size in <paramref name="lease"/>. Throws <see cref="MilvusException"/>: 1102 for a body over the
+    /// limit, 4 (retriable) when the server's in-flight budget cannot hold it, 1801 for a body shorter than its
+    /// <c>Content-Length</c> or one Kestrel cannot read.</summary>
+    public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext http, int maxBytes, InFlightLease lease)
+    {
+        var (buffer, length) = await ReadBytesAsync(http, maxBytes, lease).ConfigureAwait(false);
+        return buffer.AsMemory(0, length);
+    }
+
+    /// <summary>Checks and parses a body read by <see cref="ReadAsync"/>: 1801 for a body that is empty or not a
+    /// well-formed JSON object within the limits above.</summary>
+    public static JsonObject Parse(ReadOnlyMemory<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            throw Format("the request body is empty; send a JSON object ({} is valid)");
+        }
+        Check(body.Span);
+        JsonDocument document;
+        try
+        {
+            // The document keeps the buffer (no copy); it is never disposed, so nothing it rented goes back to a pool
+            // while the nodes built over it are still in use.
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth + 1 });
+        }
+        catch (JsonException e)
+        {
+            throw Malformed(e);
+        }
+        var root = document.RootElement;
+        return root.ValueKind == JsonValueKind.Object
+            ? JsonObject.Create(root)!
+            : throw Format($"the request body must be a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}");
+    }
+
+    /// <summary>Too large: Milvus's code 1102, naming the limit and the setting that raises it.</summary>
+    public static MilvusException TooLarge(long size, int maxBytes, bool declared) => new(MilvusCode.ParameterTooLarge,
+        string.Create(CultureInfo.InvariantCulture,
+            $"request body too large: {(declared ? $"Content-Length {size} bytes" : $"more than {maxBytes} bytes sent")} exceeds the limit of {maxBytes} bytes; send smaller batches, or raise the limit with {LimitSetting}"));
+
+    private static async Task<(byte[] Buffer, int Length)> ReadBytesAsync(HttpContext http, int maxBytes, InFlightLease lease)
+    {
+        var declared = http.Request.ContentLength;
+        if (declared > maxBytes)
+        {
+            throw TooLarge(declared.Value, maxBytes, declared: true);
+        }
+        var ct = http.RequestAborted;
+        var body = http.Request.Body;
+        // A declared length is read into an array of exactly that size; an unknown one grows by doubling, never past
+        // the limit plus the one byte that shows it was passed. The budget is asked before each allocation.
+        var initial = declared is { } size ? (int)size : Math.Min(FirstChunk, maxBytes + 1);
+        lease.Reserve(initial);
+        var buffer = new byte[initial];
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (declared is not null || length > maxBytes)
+                {
+                    break;
+                }
+                var grown = (int)Math.Min((long)buffer.Length * 2, (long)maxBytes + 1);
+                lease.Reserve(grown - buffer.Length);
+                Array.Resize(ref buffer, grown);
+            }
+            int read;
+            try
+            {
+                read = await body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                throw TooLarge(length, maxBytes, declared: false);
+            }
+            catch (BadHttpRequestException e)
+            {
+                throw Format($"the request body could not be read: {e.Message}");
+            }
+            if (read == 0)
+            {
+                break;
+            }
+            length += read;
+            if (length > maxBytes)
+            {
+                throw TooLarge(length, maxBytes, declared: false);
+            }
+        }
+        if (declared is { } expected && length < expected)
+        {
+            throw Format(string.Create(CultureInfo.InvariantCulture, $"the request body ended after {length} of the {expected} bytes its Content-Length declares"));
+        }
+        return (buffer, length);
+    }
+
+    /// <summary>One pass over the bytes: UTF-8, nesting depth and duplicate keys, with the byte offset of the first
+    /// problem. Malformed JSON is reported with its line and position.</summary>
+    private static void Check(ReadOnlySpan<byte> json)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw Format(string.Create(CultureInfo.InvariantCulture,
+                $"the request body is not valid UTF-8 (first bad byte at offset {FirstInvalidUtf8(json)}); JSON text must be UTF-8"));
+        }
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth + 1 });
+        // Keys seen in each open object, innermost last; sets are reused across objects at the same depth.
+        var keys = new List<HashSet<string>>();
+        var open = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                    case JsonTokenType.StartArray:
+                        if (reader.CurrentDepth + 1 > MaxDepth)
+                        {
+                            throw Format(string.Create(CultureInfo.InvariantCulture,
+                                $"the request body nests objects and arrays deeper than the limit of {MaxDepth} levels (at byte offset {reader.TokenStartIndex})"));
+                        }
+                        if (reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            if (keys.Count == open)
+                            {
+                                keys.Add(new HashSet<string>(StringComparer.Ordinal));
+                            }
+                            keys[open++].Clear();
+                        }
+                        break;
+                    case JsonTokenType.EndObject:
+                        open--;
+                        break;
+                    case JsonTokenType.PropertyName:
+                        var name = reader.GetString()!;
+                        if (!keys[open - 1].Add(name))
+                        {
+                            throw Format(string.Create(CultureInfo.InvariantCulture,
+                                $"the request body has the key '{Shorten(name)}' twice in one object (second at byte offset {reader.TokenStartIndex}); each key may appear once"));
+                        }
+                        break;
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw Malformed(e);
+        }
+    }
+
+    private static long FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != OperationStatus.Done)
+            {
+                return offset;
+            }
+            offset += consumed;
+        }
+        return offset;
+    }
+
+    private static string Shorten(string name) => name.Length > 64 ? name[..64] + "..." : name;
+
+    private static MilvusException Malformed(JsonException e) => Format(string.Create(CultureInfo.InvariantCulture,
+        $"the request body is not valid JSON at line {(e.LineNumber ?? 0) + 1}, position {(e.BytePositionInLine ?? 0) + 1}"));
+
+    private static MilvusException Format(string problem) =>
+        new(MilvusCode.IncorrectParameterFormat, "invalid parameter format: " + problem);
+}
