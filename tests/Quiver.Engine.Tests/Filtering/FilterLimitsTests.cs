@@ -169,8 +169,9 @@ public class FilterLimitsTests
 
     private static string Repeat(string s, int n) => new StringBuilder(s.Length * Math.Max(n, 0)).Insert(0, s, Math.Max(n, 0)).ToString();
 
-    /// <summary>Runs <paramref name="work"/> on a thread with a 256 KB stack and rethrows what it threw.</summary>
-    internal static T OnSmallStack<T>(Func<T> work)
+    /// <summary>Runs <paramref name="work"/> on a thread with a 256 KB stack and rethrows what it threw;
+    /// <paramref name="deadline"/> (default 5 minutes) only guards against a hang.</summary>
+    internal static T OnSmallStack<T>(Func<T> work, TimeSpan? deadline = null)
     {
         T result = default!;
         ExceptionDispatchInfo? failure = null;
@@ -188,7 +189,7 @@ public class FilterLimitsTests
             },
             SmallStack);
         thread.Start();
-        Assert.True(thread.Join(TimeSpan.FromMinutes(5)), "the small-stack worker did not finish");
+        Assert.True(thread.Join(deadline ?? TimeSpan.FromMinutes(5)), "the small-stack worker did not finish");
         failure?.Throw();
         return result;
     }
