@@ -145,6 +145,21 @@ public sealed class JsonDepthTests : IAsyncLifetime
         Assert.Equal(new long[] { 3 }, await Ids("meta[\"a\"] == 2"));
     }
 
+    [Fact]
+    public async Task DeleteWhere_WithATemplateValueNestedPastTheLimit_IsAFilterError_AndLogsNothing()
+    {
+        await _db.InsertAsync("p", [RowWith(1, "meta", "{\"a\": 1}")]);
+        object deep = 1L;
+        for (var i = 0; i < 10_000; i++)
+        {
+            deep = new List<object> { deep };
+        }
+
+        var ex = await Assert.ThrowsAsync<FilterException>(() => _db.DeleteWhereAsync("p", "meta[\"a\"] in {v}", new Dictionary<string, object?> { ["v"] = deep }));
+        Assert.Contains("FilterLimits.MaxTemplateValueDepth", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(new long[] { 1 }, await Ids("id > 0"));
+    }
+
     private async Task<long[]> Ids(string filter)
     {
         var rows = await _db.QueryAsync("p", new QueryRequest { Filter = filter, OutputFields = ["id"] });
