@@ -92,6 +92,14 @@ public class FilterLimitsTests
         });
     }
 
+    [Theory]
+    [InlineData("age == 1", 2)]
+    [InlineData("(age == 1)", 3)]
+    [InlineData("age + 1 > 0", 3)]
+    [InlineData("id == 1 or id == 2 or id == 3", 3)]
+    [InlineData("not (age == 1 or age == 2)", 5)]
+    public void Depth_CountsAsDocumented(string text, int depth) => Assert.Equal(depth, FilterExpression.Parse(text).Root!.Depth);
+
     [Fact]
     public void DocumentedExample_HasTheDocumentedMessage()
     {
