@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Quiver.Filtering;
@@ -24,12 +25,17 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
 
     // ---- predicates ----
 
+    /// <summary>Recursive over the tree, whose depth the parser bounds (<see cref="FilterLimits.MaxDepth"/>); and / or
+    /// chains of any length are walked with an explicit stack in <see cref="BindLogic"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindPredicate(SyntaxNode node)
     {
         switch (node)
         {
-            case BinarySyntax { Op: FilterOp.And or FilterOp.Or } b:
-                return BindLogic(b);
+            case ParenSyntax p:
+                return BindPredicate(p.Inner);
+            case LogicSyntax l:
+                return BindLogic(l);
             case UnarySyntax { Op: FilterOp.Not } u:
                 var child = BindPredicate(u.Operand);
                 return child is ConstPredicate c ? new ConstPredicate(!c.Value) : new NotPredicate(child);
@@ -63,20 +69,25 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         }
     }
 
-    private PredicateNode BindLogic(BinarySyntax b)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private PredicateNode BindLogic(LogicSyntax chain)
     {
-        // Flatten chains like a and b and c into one node.
+        // Flatten nested chains of the same operator, also through parentheses: (a and b) and c is one node.
         var parts = new List<PredicateNode>();
         var stack = new Stack<SyntaxNode>();
-        stack.Push(b.Right);
-        stack.Push(b.Left);
+        PushReversed(stack, chain.Operands);
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            if (n is BinarySyntax nb && nb.Op == b.Op)
+            var bare = n;
+            while (bare is ParenSyntax p)
             {
-                stack.Push(nb.Right);
-                stack.Push(nb.Left);
+                bare = p.Inner;
+            }
+
+            if (bare is LogicSyntax inner && inner.Op == chain.Op)
+            {
+                PushReversed(stack, inner.Operands);
             }
             else
             {
@@ -84,7 +95,15 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
             }
         }
 
-        return b.Op == FilterOp.And ? MakeAnd(parts) : MakeOr(parts);
+        return chain.Op == FilterOp.And ? MakeAnd(parts) : MakeOr(parts);
+    }
+
+    private static void PushReversed(Stack<SyntaxNode> stack, IReadOnlyList<SyntaxNode> nodes)
+    {
+        for (var i = nodes.Count - 1; i >= 0; i--)
+        {
+            stack.Push(nodes[i]);
+        }
     }
 
     private static PredicateNode MakeAnd(List<PredicateNode> parts)
@@ -119,6 +138,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindCompare(FilterOp op, SyntaxNode leftSyntax, SyntaxNode rightSyntax, int opPosition, string opToken)
     {
         var left = BindValue(leftSyntax);
@@ -216,6 +236,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindIn(InSyntax node)
     {
         var value = BindValue(node.Value);
@@ -280,6 +301,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         _ => true,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindLike(LikeSyntax node)
     {
         var value = BindValue(node.Value);
@@ -301,6 +323,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         return node.Negated ? Negate(p) : p;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindIsNull(IsNullSyntax node)
     {
         var value = BindValue(node.Value);
@@ -312,6 +335,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindCall(CallSyntax call)
     {
         var name = call.Name.ToLowerInvariant();
@@ -368,6 +392,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ValueNode BindContainer(CallSyntax call, SyntaxNode argument)
     {
         var target = BindValue(argument);
@@ -381,10 +406,13 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
 
     // ---- values ----
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ValueNode BindValue(SyntaxNode node)
     {
         switch (node)
         {
+            case ParenSyntax p:
+                return BindValue(p.Inner);
             case LiteralSyntax l:
                 return new ConstNode(l.Position, l.Token, LiteralScalar(l.Value));
             case ListSyntax list:
@@ -477,6 +505,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         throw Error($"unknown field '{id.Name}'", id);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ValueNode BindIndex(IndexSyntax ix)
     {
         var target = BindValue(ix.Target);
@@ -519,9 +548,12 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
 
     private static Scalar ConvertParam(object? value, ParamSyntax p, int depth)
     {
-        if (depth > 16)
+        if (depth > FilterLimits.MaxTemplateValueDepth)
         {
-            throw new FilterException($"template parameter '{p.Name}' is nested too deeply", p.Position, p.Token);
+            throw new FilterException(
+                $"template parameter '{p.Name}' exceeds the nesting depth limit of {FilterLimits.MaxTemplateValueDepth} (FilterLimits.MaxTemplateValueDepth)",
+                p.Position,
+                p.Token);
         }
 
         switch (value)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Quiver.Filtering;
 
 /// <summary>A parsed (not yet bound) filter expression in Milvus's boolean expression language.
@@ -43,10 +45,18 @@ internal sealed class FilterExpression
 }
 
 /// <summary>Recursive descent over the token list. Precedence, loosest first: or, and, not, comparison / in / like /
-/// is null, + -, * / %, unary minus, **, postfix index.</summary>
+/// is null, + -, * / %, unary minus, **, postfix index. Bounded by <see cref="FilterLimits.MaxDepth"/>: every construct
+/// that recurses (parenthesis, not, sign, ** operand, list, call) is entered through <see cref="Enter"/>, which refuses
+/// one level too many before descending, and every node built by a loop (operator chains, indexes) is checked by
+/// <see cref="Checked{T}"/>. Chains of and / or become one n-ary node, so their length is not depth.
+/// Its methods are compiled fully optimized from the first call: a deep first filter would otherwise recurse through
+/// unoptimized frames several times larger.</summary>
 internal sealed class Parser(List<Token> tokens)
 {
     private int _pos;
+
+    /// <summary>Constructs entered and not yet left; each becomes an ancestor of whatever is parsed inside it.</summary>
+    private int _nesting;
 
     private Token Current => tokens[_pos];
 
@@ -93,44 +103,83 @@ internal sealed class Parser(List<Token> tokens)
             : new FilterException($"unexpected '{t.Text}'; expected {expected}", t.Position, t.Text);
     }
 
+    /// <summary>The error for an expression nested deeper than <see cref="FilterLimits.MaxDepth"/>.</summary>
+    internal static FilterException TooDeep(int position, string? token) => new(
+        $"the expression exceeds the nesting depth limit of {FilterLimits.MaxDepth} (FilterLimits.MaxDepth); " +
+        "flatten it (a chain of 'and' / 'or' or an 'in' list does not nest)", position, token);
+
+    /// <summary>Opens one level of nesting at <paramref name="at"/> before descending into it. The level and at least
+    /// one node inside it will be in the tree, so the level that would make it deeper than the limit is refused
+    /// here, before the recursion can go on.</summary>
+    private void Enter(Token at)
+    {
+        if (++_nesting >= FilterLimits.MaxDepth)
+        {
+            throw TooDeep(at.Position, at.Text);
+        }
+    }
+
+    private void Leave() => _nesting--;
+
+    /// <summary>Refuses a node that a loop made deeper than the limit (operator chains, index chains).</summary>
+    private static T Checked<T>(T node, Token at)
+        where T : SyntaxNode =>
+        node.Depth > FilterLimits.MaxDepth ? throw TooDeep(at.Position, at.Text) : node;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseOr()
     {
-        var left = ParseAnd();
-        while (Current.Kind == TokenKind.Or)
+        var first = ParseAnd();
+        if (Current.Kind != TokenKind.Or)
         {
-            var op = Advance();
-            var right = ParseAnd();
-            left = new BinarySyntax(left.Position, left.Token, FilterOp.Or, left, right, op.Position, op.Text);
+            return first;
         }
 
-        return left;
+        var opToken = Current;
+        var operands = new List<SyntaxNode> { first };
+        while (Accept(TokenKind.Or))
+        {
+            operands.Add(ParseAnd());
+        }
+
+        return Checked(new LogicSyntax(first.Position, first.Token, FilterOp.Or, operands), opToken);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseAnd()
     {
-        var left = ParseNot();
-        while (Current.Kind == TokenKind.And)
+        var first = ParseNot();
+        if (Current.Kind != TokenKind.And)
         {
-            var op = Advance();
-            var right = ParseNot();
-            left = new BinarySyntax(left.Position, left.Token, FilterOp.And, left, right, op.Position, op.Text);
+            return first;
         }
 
-        return left;
+        var opToken = Current;
+        var operands = new List<SyntaxNode> { first };
+        while (Accept(TokenKind.And))
+        {
+            operands.Add(ParseNot());
+        }
+
+        return Checked(new LogicSyntax(first.Position, first.Token, FilterOp.And, operands), opToken);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseNot()
     {
         if (Current.Kind == TokenKind.Not)
         {
             var op = Advance();
+            Enter(op);
             var operand = ParseNot();
-            return new UnarySyntax(op.Position, op.Text, FilterOp.Not, operand);
+            Leave();
+            return Checked(new UnarySyntax(op.Position, op.Text, FilterOp.Not, operand), op);
         }
 
         return ParsePredicate();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParsePredicate()
     {
         var left = ParseAdditive();
@@ -146,10 +195,10 @@ internal sealed class Parser(List<Token> tokens)
                 return ParseComparison(left);
             case TokenKind.In:
                 Advance();
-                return new InSyntax(left.Position, left.Token, left, ParseInList(), false);
+                return Checked(new InSyntax(left.Position, left.Token, left, ParseInList(), false), t);
             case TokenKind.Like:
                 Advance();
-                return new LikeSyntax(left.Position, left.Token, left, ParseLikePattern(), false);
+                return Checked(new LikeSyntax(left.Position, left.Token, left, ParseLikePattern(), false), t);
             case TokenKind.Is:
                 Advance();
                 var negated = Accept(TokenKind.Not);
@@ -158,27 +207,28 @@ internal sealed class Parser(List<Token> tokens)
                     throw Unexpected(negated ? "'null' after 'is not'" : "'null' or 'not null' after 'is'");
                 }
 
-                return new IsNullSyntax(left.Position, left.Token, left, negated);
+                return Checked(new IsNullSyntax(left.Position, left.Token, left, negated), t);
             case TokenKind.Not when tokens[_pos + 1].Kind is TokenKind.In or TokenKind.Like:
                 Advance();
                 if (Advance().Kind == TokenKind.In)
                 {
-                    return new InSyntax(left.Position, left.Token, left, ParseInList(), true);
+                    return Checked(new InSyntax(left.Position, left.Token, left, ParseInList(), true), t);
                 }
 
-                return new LikeSyntax(left.Position, left.Token, left, ParseLikePattern(), true);
+                return Checked(new LikeSyntax(left.Position, left.Token, left, ParseLikePattern(), true), t);
             default:
                 return left;
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseComparison(SyntaxNode left)
     {
         var op1 = Advance();
         var middle = ParseAdditive();
         if (Current.Kind is not (TokenKind.Eq or TokenKind.Ne or TokenKind.Lt or TokenKind.Le or TokenKind.Gt or TokenKind.Ge))
         {
-            return new BinarySyntax(left.Position, left.Token, CompareOp(op1.Kind), left, middle, op1.Position, op1.Text);
+            return Checked(new BinarySyntax(left.Position, left.Token, CompareOp(op1.Kind), left, middle, op1.Position, op1.Text), op1);
         }
 
         var op2 = Current;
@@ -196,9 +246,11 @@ internal sealed class Parser(List<Token> tokens)
             throw new FilterException("at most two comparisons can be chained", Current.Position, Current.Text);
         }
 
-        return ascending
-            ? new RangeSyntax(left.Position, left.Token, left, op1.Kind == TokenKind.Le, middle, op2.Kind == TokenKind.Le, right)
-            : new RangeSyntax(left.Position, left.Token, right, op2.Kind == TokenKind.Ge, middle, op1.Kind == TokenKind.Ge, left);
+        return Checked(
+            ascending
+                ? new RangeSyntax(left.Position, left.Token, left, op1.Kind == TokenKind.Le, middle, op2.Kind == TokenKind.Le, right)
+                : new RangeSyntax(left.Position, left.Token, right, op2.Kind == TokenKind.Ge, middle, op1.Kind == TokenKind.Ge, left),
+            op2);
     }
 
     private static FilterOp CompareOp(TokenKind kind) => kind switch
@@ -211,6 +263,7 @@ internal sealed class Parser(List<Token> tokens)
         _ => FilterOp.Ge,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseInList()
     {
         if (Current.Kind == TokenKind.LBracket)
@@ -227,6 +280,7 @@ internal sealed class Parser(List<Token> tokens)
         throw Unexpected("a list '[...]' or a template parameter after 'in'");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseLikePattern()
     {
         var t = Current;
@@ -245,6 +299,7 @@ internal sealed class Parser(List<Token> tokens)
         throw Unexpected("a string pattern after 'like'");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseAdditive()
     {
         var left = ParseMultiplicative();
@@ -252,12 +307,13 @@ internal sealed class Parser(List<Token> tokens)
         {
             var op = Advance();
             var right = ParseMultiplicative();
-            left = new BinarySyntax(left.Position, left.Token, op.Kind == TokenKind.Plus ? FilterOp.Add : FilterOp.Sub, left, right, op.Position, op.Text);
+            left = Checked(new BinarySyntax(left.Position, left.Token, op.Kind == TokenKind.Plus ? FilterOp.Add : FilterOp.Sub, left, right, op.Position, op.Text), op);
         }
 
         return left;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseMultiplicative()
     {
         var left = ParseUnary();
@@ -271,12 +327,13 @@ internal sealed class Parser(List<Token> tokens)
                 TokenKind.Slash => FilterOp.Div,
                 _ => FilterOp.Mod,
             };
-            left = new BinarySyntax(left.Position, left.Token, fop, left, right, op.Position, op.Text);
+            left = Checked(new BinarySyntax(left.Position, left.Token, fop, left, right, op.Position, op.Text), op);
         }
 
         return left;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseUnary()
     {
         if (Current.Kind is TokenKind.Minus or TokenKind.Plus)
@@ -304,26 +361,32 @@ internal sealed class Parser(List<Token> tokens)
                 return new LiteralSyntax(op.Position, text, negate ? unchecked((long)(0UL - u)) : (long)u);
             }
 
+            Enter(op);
             var operand = ParseUnary();
-            return new UnarySyntax(op.Position, op.Text, negate ? FilterOp.Negate : FilterOp.Plus, operand);
+            Leave();
+            return Checked(new UnarySyntax(op.Position, op.Text, negate ? FilterOp.Negate : FilterOp.Plus, operand), op);
         }
 
         return ParsePower();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParsePower()
     {
         var left = ParsePostfix();
         if (Current.Kind == TokenKind.Power)
         {
             var op = Advance();
+            Enter(op);
             var right = ParseUnary();
-            return new BinarySyntax(left.Position, left.Token, FilterOp.Pow, left, right, op.Position, op.Text);
+            Leave();
+            return Checked(new BinarySyntax(left.Position, left.Token, FilterOp.Pow, left, right, op.Position, op.Text), op);
         }
 
         return left;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParsePostfix()
     {
         var node = ParsePrimary();
@@ -356,12 +419,13 @@ internal sealed class Parser(List<Token> tokens)
                 throw Unexpected("']'");
             }
 
-            node = new IndexSyntax(node.Position, node.Token, node, keyValue, key.Position, key.Text);
+            node = Checked(new IndexSyntax(node.Position, node.Token, node, keyValue, key.Position, key.Text), open);
         }
 
         return node;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParsePrimary()
     {
         var t = Current;
@@ -397,7 +461,9 @@ internal sealed class Parser(List<Token> tokens)
                     throw new FilterException("empty parentheses", Current.Position, ")");
                 }
 
+                Enter(t);
                 var inner = ParseOr();
+                Leave();
                 if (!Accept(TokenKind.RParen))
                 {
                     if (Current.Kind == TokenKind.End)
@@ -408,7 +474,7 @@ internal sealed class Parser(List<Token> tokens)
                     throw Unexpected("')'");
                 }
 
-                return inner;
+                return Checked(new ParenSyntax(t.Position, t.Text, inner), t);
             case TokenKind.Identifier:
                 Advance();
                 if (Current.Kind == TokenKind.LParen)
@@ -422,10 +488,12 @@ internal sealed class Parser(List<Token> tokens)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SyntaxNode ParseCall(Token name)
     {
         var open = Advance();
         var args = new List<SyntaxNode>();
+        Enter(name);
         if (!Accept(TokenKind.RParen))
         {
             do
@@ -445,13 +513,16 @@ internal sealed class Parser(List<Token> tokens)
             }
         }
 
-        return new CallSyntax(name.Position, name.Text, (string)name.Value!, args);
+        Leave();
+        return Checked(new CallSyntax(name.Position, name.Text, (string)name.Value!, args), name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ListSyntax ParseList()
     {
         var open = Advance();
         var items = new List<SyntaxNode>();
+        Enter(open);
         while (Current.Kind != TokenKind.RBracket)
         {
             items.Add(ParseAdditive());
@@ -472,6 +543,7 @@ internal sealed class Parser(List<Token> tokens)
         }
 
         Advance();
-        return new ListSyntax(open.Position, "[", items);
+        Leave();
+        return Checked(new ListSyntax(open.Position, "[", items), open);
     }
 }

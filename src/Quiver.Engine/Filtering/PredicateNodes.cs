@@ -41,6 +41,7 @@ internal sealed class AndPredicate(IReadOnlyList<PredicateNode> children) : Pred
 {
     public IReadOnlyList<PredicateNode> Children { get; } = children;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var acc = Children[0].Evaluate(ctx);
@@ -97,6 +98,7 @@ internal sealed class OrPredicate(IReadOnlyList<PredicateNode> children) : Predi
 {
     public IReadOnlyList<PredicateNode> Children { get; } = children;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var acc = Children[0].Evaluate(ctx);
@@ -128,6 +130,7 @@ internal sealed class NotPredicate(PredicateNode child) : PredicateNode
 {
     public PredicateNode Child { get; } = child;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var r = Child.Evaluate(ctx);

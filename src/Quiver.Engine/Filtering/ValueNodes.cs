@@ -228,6 +228,9 @@ internal sealed class ArithNode(int position, string token, FilterOp op, ValueNo
 
     public override bool IsColumnar => Left.IsColumnar && Right.IsColumnar;
 
+    // Recursive over operands, at most FilterLimits.MaxDepth deep: optimized frames from the first call keep that
+    // within a small stack.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override NumericVector EvaluateNumeric(EvalContext ctx)
     {
         var a = Left.EvaluateNumeric(ctx);
@@ -279,6 +282,7 @@ internal sealed class ArithNode(int position, string token, FilterOp op, ValueNo
         return new NumericVector { Doubles = dd, Invalid = invalid, RentedDoubles = rentedDoubles };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Scalar GetRow(EvalContext ctx, int row) => Apply(Op, Left.GetRow(ctx, row), Right.GetRow(ctx, row));
 
     /// <summary>The per-row (and constant-folding) form of the arithmetic; the same rules as the kernels.</summary>

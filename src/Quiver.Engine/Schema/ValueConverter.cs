@@ -17,7 +17,16 @@ internal static class ValueConverter
         error = null;
         if (value is JsonNode node)
         {
-            value = JsonSerializer.SerializeToElement(node);
+            try
+            {
+                value = JsonSerializer.SerializeToElement(node, JsonLimits.Serializer);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                // A JsonNode tree built deeper than the limit: the writer stops at the limit instead of recursing on.
+                error = JsonLimits.DepthError(JsonLimits.MaxDepth);
+                return null;
+            }
         }
 
         switch (field.DataType)
@@ -177,19 +186,32 @@ internal static class ValueConverter
         return true;
     }
 
-    public static JsonElement? ConvertJson(object value, out string? error)
+    /// <summary>A JSON field's value (or a packed dynamic object): an element, JSON text (string or UTF-8 bytes), or a
+    /// CLR value to serialize. Refused past <paramref name="maxDepth"/> levels of nesting (<see cref="JsonLimits"/>).</summary>
+    public static JsonElement? ConvertJson(object value, out string? error, int maxDepth = JsonLimits.MaxDepth)
     {
         error = null;
         try
         {
-            return value switch
+            switch (value)
             {
-                JsonElement je => je.Clone(),
-                // A string is JSON text; Milvus's SDKs send JSON fields that way.
-                string s => JsonDocument.Parse(s).RootElement.Clone(),
-                byte[] utf8 => JsonDocument.Parse(utf8).RootElement.Clone(),
-                _ => JsonSerializer.SerializeToElement(value),
-            };
+                case JsonElement je:
+                    return JsonLimits.TooDeep(je, maxDepth) ? DepthFailure(maxDepth, out error) : je.Clone();
+                case string s:
+                    // A string is JSON text; Milvus's SDKs send JSON fields that way.
+                    return ParseText(Encoding.UTF8.GetBytes(s), maxDepth, out error);
+                case byte[] utf8:
+                    return ParseText(utf8, maxDepth, out error);
+                default:
+                    var element = JsonSerializer.SerializeToElement(value, JsonLimits.Serializer);
+                    return JsonLimits.TooDeep(element, maxDepth) ? DepthFailure(maxDepth, out error) : element;
+            }
+        }
+        catch (JsonException ex) when (value is not (string or byte[]))
+        {
+            // The serializer stops at JsonLimits.MaxDepth, which is also how it reports a value that contains itself.
+            error = $"{JsonLimits.DepthError(maxDepth)}, or it contains itself: {ex.Message}";
+            return null;
         }
         catch (JsonException ex)
         {
@@ -201,6 +223,20 @@ internal static class ValueConverter
             error = $"value cannot be represented as JSON: {ex.Message}";
             return null;
         }
+    }
+
+    private static JsonElement? ParseText(byte[] utf8, int maxDepth, out string? error)
+    {
+        error = null;
+        return JsonLimits.TooDeep(utf8, maxDepth)
+            ? DepthFailure(maxDepth, out error)
+            : JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = JsonLimits.MaxDepth }).RootElement.Clone();
+    }
+
+    private static JsonElement? DepthFailure(int maxDepth, out string? error)
+    {
+        error = JsonLimits.DepthError(maxDepth);
+        return null;
     }
 
     private static JsonElement? ConvertArray(FieldSchema field, object value, out string? error)
@@ -219,7 +255,16 @@ internal static class ValueConverter
                 list.Add(x);
             }
 
-            arr = JsonSerializer.SerializeToElement(list);
+            try
+            {
+                arr = JsonSerializer.SerializeToElement(list, JsonLimits.Serializer);
+            }
+            catch (JsonException)
+            {
+                // Nested lists as elements: elements must be scalars; the serializer stopped at the depth limit.
+                error = $"expected an Array of {field.ElementType} (scalar elements), got nested lists deeper than {JsonLimits.MaxDepth} levels";
+                return null;
+            }
         }
         else
         {

@@ -101,9 +101,11 @@ internal sealed partial class Shard
 
         var partitionId = partition is null ? WalRecords.AllPartitions : ResolvePartition(partition);
         Action? recheck = partition is null ? null : () => partitionId = ResolvePartition(partition);
+        // Bind now so that a bad expression is refused before anything is logged: first with the caller's values, which
+        // refuses values nested too deep to serialize (FilterLimits.MaxTemplateValueDepth), then as they will be
+        // replayed, from the logged JSON.
+        _ = FilterPlan.Compile(filter, Schema, parameters);
         var parametersJson = ParametersToJson(parameters);
-
-        // Bind now so that a bad expression is refused before anything is logged.
         _ = FilterPlan.Compile(filter, Schema, FilterParameters.FromJson(parametersJson));
         return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], recheck, cancellationToken).ConfigureAwait(false);
     }

@@ -153,20 +153,32 @@ internal static class RowValidator
                 continue;
             }
 
-            // A plain value under an undeclared key is that value (a string stays a string, not JSON text).
+            // A plain value under an undeclared key is that value (a string stays a string, not JSON text). It sits
+            // inside the row's dynamic object, so it may nest one level less than the whole document.
+            const int valueDepth = JsonLimits.MaxDepth - 1;
             JsonElement je;
             try
             {
                 je = value switch
                 {
                     JsonElement e => e,
-                    _ => JsonSerializer.SerializeToElement(value),
+                    _ => JsonSerializer.SerializeToElement(value, JsonLimits.Serializer),
                 };
             }
             catch (NotSupportedException ex)
             {
                 Fail(op, row, key, $"value cannot be stored in the dynamic field: {ex.Message}");
                 return default;
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                Fail(op, row, key, $"{JsonLimits.DepthError(valueDepth)}, or it contains itself");
+                return default;
+            }
+
+            if (JsonLimits.TooDeep(je, valueDepth))
+            {
+                Fail(op, row, key, JsonLimits.DepthError(valueDepth));
             }
 
             extra[key] = JsonNode.Parse(je.GetRawText());

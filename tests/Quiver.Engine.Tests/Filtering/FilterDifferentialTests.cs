@@ -51,7 +51,7 @@ public class FilterDifferentialTests
         }
     }
 
-    private static Dictionary<string, object?> RandomRow(Random rng, int id)
+    internal static Dictionary<string, object?> RandomRow(Random rng, int id)
     {
         T Pick<T>(T[] xs) => xs[rng.Next(xs.Length)];
         bool Maybe(double p) => rng.NextDouble() < p;
@@ -96,12 +96,12 @@ public class FilterDifferentialTests
     }
 
     /// <summary>A generated expression: its text and its reference meaning (null = unknown).</summary>
-    private sealed record Pred(string Text, Func<IReadOnlyDictionary<string, object?>, bool?> Eval);
+    internal sealed record Pred(string Text, Func<IReadOnlyDictionary<string, object?>, bool?> Eval);
 
     /// <summary>A generated numeric value: text, reference value (long, double or null), and whether it is a constant.</summary>
-    private sealed record Num(string Text, Func<IReadOnlyDictionary<string, object?>, object?> Eval, bool IsConst);
+    internal sealed record Num(string Text, Func<IReadOnlyDictionary<string, object?>, object?> Eval, bool IsConst);
 
-    private sealed class ExpressionGenerator(Random rng)
+    internal sealed class ExpressionGenerator(Random rng)
     {
         private T Pick<T>(T[] xs) => xs[rng.Next(xs.Length)];
 

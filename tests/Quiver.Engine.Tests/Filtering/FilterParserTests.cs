@@ -19,6 +19,8 @@ public class FilterParserTests
         IndexSyntax ix => Show(ix.Target) + "[" + (ix.Key is string k ? $"'{k}'" : ix.Key.ToString()) + "]",
         UnarySyntax u => $"({u.Op} {Show(u.Operand)})",
         BinarySyntax b => $"({b.Op} {Show(b.Left)} {Show(b.Right)})",
+        LogicSyntax l => $"({l.Op} " + string.Join(" ", l.Operands.Select(Show)) + ")",
+        ParenSyntax p => Show(p.Inner),
         RangeSyntax r => $"(Range {Show(r.Lower)} {(r.LowerInclusive ? "<=" : "<")} {Show(r.Middle)} {(r.UpperInclusive ? "<=" : "<")} {Show(r.Upper)})",
         InSyntax i => $"({(i.Negated ? "NotIn" : "In")} {Show(i.Value)} {Show(i.List)})",
         LikeSyntax l => $"({(l.Negated ? "NotLike" : "Like")} {Show(l.Value)} {Show(l.Pattern)})",

@@ -28,7 +28,7 @@ internal static class RequestValues
                 TemplateValue.ValOneofCase.Int64Val => value.Int64Val,
                 TemplateValue.ValOneofCase.FloatVal => value.FloatVal,
                 TemplateValue.ValOneofCase.StringVal => value.StringVal,
-                TemplateValue.ValOneofCase.ArrayVal => Array(value.ArrayVal),
+                TemplateValue.ValOneofCase.ArrayVal => ArrayOf(name, value.ArrayVal),
                 _ => throw new MilvusException(MilvusCode.ParameterInvalid,
                     $"expr_template_values: template '{name}' has a {value.ValCase} value, which Quiver does not support"),
             };
@@ -37,6 +37,21 @@ internal static class RequestValues
         return result;
     }
 
+    private static List<object?> ArrayOf(string name, TemplateArrayValue array)
+    {
+        try
+        {
+            return Array(array);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            // json_data items are the client's JSON text: malformed, or nested past System.Text.Json's default depth (64).
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"expr_template_values: template '{name}' has a JSON item that cannot be read: {e.Message}");
+        }
+    }
+
+    /// <summary>Recursive over array_data, which protobuf's own recursion limit (100 message levels) bounds; the
+    /// binder then refuses lists nested past FilterLimits.MaxTemplateValueDepth.</summary>
     private static List<object?> Array(TemplateArrayValue array) => array.DataCase switch
     {
         TemplateArrayValue.DataOneofCase.BoolData => [.. array.BoolData.Data.Select(v => (object?)v)],
