@@ -141,5 +141,6 @@ public static class ServerConfig
             throw new ArgumentException($"shutdown timeout {options.ShutdownTimeout} is negative");
         }
         options.Monitoring.Validate();
+        options.Security.AuditLimits.Validate();
     }
 }
