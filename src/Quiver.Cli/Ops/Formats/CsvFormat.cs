@@ -77,7 +77,9 @@ internal sealed class CsvRowReader : IRowReader
     public async IAsyncEnumerable<SourceRow> ReadAsync(long skip, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
-        using var reader = Open();
+        // Sep may or may not close the stream it reads; this reader closes it either way.
+        using var stream = _source.Open();
+        using var reader = Open(stream);
         var columns = Header(reader);
         long rows = 0;
         while (true)
@@ -102,9 +104,8 @@ internal sealed class CsvRowReader : IRowReader
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private SepReader Open()
+    private SepReader Open(Stream stream)
     {
-        var stream = _source.Open();
         try
         {
             return Sep.New(_separator).Reader(o => o with
@@ -117,8 +118,8 @@ internal sealed class CsvRowReader : IRowReader
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException)
         {
-            stream.Dispose();
-            throw new OpsException($"'{_path}': not a CSV file with a header row: {e.Message}", e);
+            // Sep's message quotes header names (a name found twice): withhold them.
+            throw new OpsException($"'{_path}': not a CSV file with a header row: {FileText.WithoutQuotes(e.Message)}", e);
         }
     }
 

@@ -320,6 +320,25 @@ public sealed class BulkImportServerTests
     }
 
     [Fact]
+    public async Task RestJob_NamedPipe_IsRefusedWithoutBlocking()
+    {
+        using var dir = new TempFolder();
+
+        // Held at the gate: were the pipe accepted, the job would not block the server's worker (and this test) on it.
+        var (server, http, root) = await StartAsync(dir, new GatedImporter());
+        await using var _ = server;
+        using var __ = http;
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(root, "pipe.jsonl")])!)
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        // Opening a pipe for reading would wait for a writer; the check opens it without waiting and refuses it.
+        await AssertRefusedAsync(http, "pipe.jsonl", "'pipe.jsonl' is not a regular file");
+    }
+
+    [Fact]
     public async Task ImportPath_WithANulCharacter_AnswersParameterInvalidNamingIt()
     {
         using var dir = new TempFolder();
@@ -340,6 +359,7 @@ public sealed class BulkImportServerTests
     [InlineData("bad-json.jsonl", "{\"id\":1,\"title\":\"a\",\"v\":[1,2]}\nQsecret7 not json\n", "line 2")]
     [InlineData("bad-cell.csv", "id,title,v\n1,a,\"[1,2]\"\nsecret7,b,\"[1,2]\"\n", "line 3, field 'id'")]
     [InlineData("bad-header.csv", "id,title,v,secret7\n1,a,\"[1,2]\",x\n", "column 4")]
+    [InlineData("twice.csv", "id,title,v,secret7,secret7\n1,a,\"[1,2]\",x,y\n", "twice.csv")]
     [InlineData("bad-key.jsonl", "{\"id\":1,\"title\":\"a\",\"v\":[1,2],\"secret7\":1}\n", "line 1")]
     [InlineData("repeat.jsonl", "{\"id\":7777,\"title\":\"a\",\"v\":[1,2]}\n{\"id\":7777,\"title\":\"b\",\"v\":[1,2]}\n", "line 2")]
     public async Task RestJob_FailedReason_NamesTheFileAndLine_ButNeverQuotesIt(string name, string content, string where)
