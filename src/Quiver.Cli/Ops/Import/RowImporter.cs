@@ -435,11 +435,12 @@ internal sealed partial class RowImporter
 
     /// <summary>An engine message about <paramref name="row"/> without what the file holds (<see cref="FileText"/>): the
     /// engine names a refused value ("value 300 is out of range", "primary key 7 already exists") and a key that is not
-    /// a field, which are the file's content here. The named field's value (not a vector's components: its rules quote
-    /// only dimensions and positions) and the row's key are masked where they stand as whole words, a name that is no field of the schema becomes "a key that is not a field", and quotes a
-    /// library put in the rule are withheld. Over-masking (a limit that happens to equal the value) is the safe side.
-    /// Without a row (a refusal not pinned to one), every key of the batch would be needed; the message is then
-    /// reduced to the engine's words with numbers masked.</summary>
+    /// a field, which are the file's content here. The named field's scalar value and the row's key are masked where
+    /// they stand as whole words; for an array every number of the rule is masked (its elements are many; positions go
+    /// too); a vector's rules quote only dimensions and positions and are left whole. A name that is no field of the
+    /// schema becomes "an undeclared key", and quotes a library put in the rule are withheld. Over-masking (a limit that
+    /// happens to equal the value) is the safe side. Without a row (a refusal not pinned to one) every number is
+    /// masked.</summary>
     private string Masked(string detail, SourceRow? row)
     {
         if (row is not { Values: { } values })
@@ -447,7 +448,7 @@ internal sealed partial class RowImporter
             return Number().Replace(detail, "…");
         }
 
-        var texts = new List<string>();
+        var texts = new List<string>(4);
         var named = FieldPrefix().Match(detail);
         var rest = detail;
         var head = "";
@@ -458,17 +459,15 @@ internal sealed partial class RowImporter
             var known = field is not null || name == CollectionSchema.DynamicFieldName;
             head = known ? $"field '{name}': " : "an undeclared key: ";
             rest = FileText.WithoutQuotes(detail[named.Length..]);
-
-            // A vector's rules quote its dimension and position, never its components (which would mask "dimension 3").
-            if (field is not { IsVector: true } && values.TryGetValue(name, out var value))
+            if (field is not { IsVector: true } && values.TryGetValue(name, out var value) && !ScalarTexts(value, texts))
             {
-                ValueTexts(value, texts);
+                rest = Number().Replace(rest, "…");
             }
         }
 
         if (values.TryGetValue(_schema.PrimaryKey.Name, out var key))
         {
-            ValueTexts(key, texts);
+            ScalarTexts(key, texts);
         }
 
         foreach (var text in texts.Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).OrderByDescending(t => t.Length))
@@ -479,26 +478,20 @@ internal sealed partial class RowImporter
         return head + rest;
     }
 
-    /// <summary>The texts under which the engine may quote <paramref name="value"/> (and, for arrays and vectors, its
-    /// elements, up to a bound).</summary>
-    private static void ValueTexts(object? value, List<string> texts)
+    /// <summary>Adds the texts under which the engine may quote a scalar <paramref name="value"/>; false (adding
+    /// nothing) for an array or object.</summary>
+    private static bool ScalarTexts(object? value, List<string> texts)
     {
-        const int MaxTexts = 4096;
-        if (texts.Count >= MaxTexts)
-        {
-            return;
-        }
-
         switch (value)
         {
             case null:
-                return;
+                return true;
             case string s:
                 texts.Add(s);
-                return;
+                return true;
             case JsonElement { ValueKind: JsonValueKind.String } e:
                 texts.Add(e.GetString()!);
-                return;
+                return true;
             case JsonElement { ValueKind: JsonValueKind.Number } e:
                 texts.Add(e.GetRawText());
                 if (e.TryGetInt64(out var l))
@@ -507,28 +500,15 @@ internal sealed partial class RowImporter
                 }
 
                 texts.Add(e.GetDouble().ToString(CultureInfo.InvariantCulture));
-                return;
-            case JsonElement { ValueKind: JsonValueKind.Array } e:
-                foreach (var item in e.EnumerateArray())
-                {
-                    ValueTexts(item, texts);
-                }
-
-                return;
-            case JsonElement:
-                return;
-            case System.Collections.IEnumerable items:
-                foreach (var item in items)
-                {
-                    ValueTexts(item, texts);
-                }
-
-                return;
+                return true;
+            case JsonElement { ValueKind: JsonValueKind.Array or JsonValueKind.Object }:
+            case System.Collections.IEnumerable:
+                return false;
             case IFormattable f:
                 texts.Add(f.ToString(null, CultureInfo.InvariantCulture));
-                return;
+                return true;
             default:
-                return;
+                return true;
         }
     }
 
