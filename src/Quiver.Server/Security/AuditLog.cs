@@ -174,24 +174,30 @@ internal sealed class AuditLog : IDisposable
     private void Rotate()
     {
         _stream!.Dispose();
-        _stream = null;
         var keep = _limits.FilesKept;
-        File.Delete(Rotated(keep + 1));
-        if (keep == 0)
+        try
         {
-            File.Delete(_path!);
-        }
-        else
-        {
-            File.Delete(Rotated(keep));
-            for (var i = keep - 1; i >= 1; i--)
+            if (keep == 0)
             {
-                if (File.Exists(Rotated(i)))
-                {
-                    File.Move(Rotated(i), Rotated(i + 1));
-                }
+                File.Delete(_path!);
             }
-            File.Move(_path!, Rotated(1));
+            else
+            {
+                File.Delete(Rotated(keep));
+                for (var i = keep - 1; i >= 1; i--)
+                {
+                    if (File.Exists(Rotated(i)))
+                    {
+                        File.Move(Rotated(i), Rotated(i + 1));
+                    }
+                }
+                File.Move(_path!, Rotated(1));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The folder refused a rename or delete: keep appending to the file as it is (past the cap) rather than
+            // fail the call being audited; the next line tries again.
         }
         _stream = Open(_path!);
     }
