@@ -74,6 +74,27 @@ public sealed class ImportTests
     }
 
     [Fact]
+    public async Task RefusedValues_AreNamedByLineAndField_ButNotQuoted()
+    {
+        using var dir = new TempFolder();
+        var schema = new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("level", DataType.Int8), FieldSchema.Array("tags", DataType.Int8, 4), FieldSchema.Vector("v", 2)],
+        };
+        await SeedAsync(dir.Sub("data"), "c", schema, []);
+        var file = WriteLines(dir.Sub("in.jsonl"),
+            """{"id":1,"level":1,"tags":[1],"v":[1,2]}""",
+            """{"id":2,"level":3001,"tags":[1],"v":[1,2]}""",
+            """{"id":3,"level":1,"tags":[1,4002],"v":[1,2]}""");
+        var result = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", OnError = OnRowError.Skip });
+
+        var errors = result.RejectedRows.ToDictionary(r => r.Number, r => r.Error);
+        Assert.Equal("line 2, field 'level': value … is out of range for Int8 (-128..127)", errors[2]);
+        Assert.StartsWith("line 3, field 'tags': ", errors[3], StringComparison.Ordinal);
+        Assert.DoesNotContain("4002", errors[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Jsonl_WrongDimensionMissingFieldUnknownField_EachNamedByLineAndField()
     {
         using var dir = new TempFolder();
