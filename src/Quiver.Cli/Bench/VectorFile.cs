@@ -33,7 +33,7 @@ internal enum VectorElement
 /// <item><c>.npy</c> (NumPy, header versions 1 to 3): a 2-D C-order array of little-endian float32, float64, uint8,
 /// int32 or int64.</item>
 /// </list>
-/// <see cref="Open"/> reads the header and checks the file length against it, so a truncated file fails before any
+/// <see cref="Open(string, string?)"/> reads the header and checks the file length against it, so a truncated file fails before any
 /// work; rows are then read on demand. Every error is a <see cref="QuiverException"/> whose message starts with the
 /// path and says what is wrong. Not thread-safe.</summary>
 internal sealed class VectorFile : IDisposable
@@ -44,6 +44,9 @@ internal sealed class VectorFile : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly long _dataOffset;
     private readonly int _rowPrefix;
+
+    // The stream the handle belongs to, when the file was opened from one (disposing it closes the handle).
+    private FileStream? _owner;
 
     private VectorFile(string path, SafeFileHandle handle, VectorElement element, int count, int dimension, long dataOffset, int rowPrefix)
     {
@@ -81,15 +84,7 @@ internal sealed class VectorFile : IDisposable
     public static VectorFile Open(string path, string? extension = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var ext = (extension ?? System.IO.Path.GetExtension(path)).ToLowerInvariant();
-        VectorElement? vecs = ext switch
-        {
-            ".fvecs" => VectorElement.Float32,
-            ".ivecs" => VectorElement.Int32,
-            ".bvecs" => VectorElement.UInt8,
-            ".npy" => null,
-            _ => throw Error(path, $"unknown extension '{ext}'; expected .fvecs, .ivecs, .bvecs or .npy"),
-        };
+        var element = ElementOf(path, extension);
         if (!File.Exists(path))
         {
             throw Error(path, "no such file");
@@ -98,13 +93,49 @@ internal sealed class VectorFile : IDisposable
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            return vecs is { } element ? OpenVecs(path, handle, element) : OpenNpy(path, handle);
+            return element is { } e ? OpenVecs(path, handle, e) : OpenNpy(path, handle);
         }
         catch
         {
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>As <see cref="Open(string, string?)"/>, reading the already opened <paramref name="stream"/> (which the
+    /// result owns; it is disposed on failure too); <paramref name="path"/> only names the file in messages and gives
+    /// the format when <paramref name="extension"/> is null.</summary>
+    public static VectorFile Open(string path, FileStream stream, string? extension = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            var element = ElementOf(path, extension);
+            var file = element is { } e ? OpenVecs(path, stream.SafeFileHandle, e) : OpenNpy(path, stream.SafeFileHandle);
+            file._owner = stream;
+            return file;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The element type of a <c>.fvecs</c>/<c>.ivecs</c>/<c>.bvecs</c> file, or null for <c>.npy</c> (its
+    /// header says).</summary>
+    private static VectorElement? ElementOf(string path, string? extension)
+    {
+        var ext = (extension ?? System.IO.Path.GetExtension(path)).ToLowerInvariant();
+        return ext switch
+        {
+            ".fvecs" => VectorElement.Float32,
+            ".ivecs" => VectorElement.Int32,
+            ".bvecs" => VectorElement.UInt8,
+            ".npy" => null,
+            _ => throw Error(path, $"unknown extension '{ext}'; expected .fvecs, .ivecs, .bvecs or .npy"),
+        };
     }
 
     /// <summary>Reads the first <paramref name="maxRows"/> rows (all when 0 or more than the file has) as floats.</summary>
@@ -225,7 +256,17 @@ internal sealed class VectorFile : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (_owner is { } owner)
+        {
+            owner.Dispose();
+        }
+        else
+        {
+            _handle.Dispose();
+        }
+    }
 
     private delegate void RowReader<T>(VectorFile file, int count, Span<T> destination);
 

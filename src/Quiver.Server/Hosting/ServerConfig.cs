@@ -142,5 +142,6 @@ public static class ServerConfig
         }
         options.Monitoring.Validate();
         options.Memory.Validate(options.Security.MaxMessageBytes);
+        options.Security.AuditLimits.Validate();
     }
 }

@@ -37,10 +37,13 @@ public sealed class BulkImportJob
     private long _importedRows;
     private long _totalRows = -1;
     private volatile string? _reason;
+    private readonly ImportRoot _root;
+    private readonly Dictionary<string, FileIdentity> _opened = new(StringComparer.Ordinal);
     private int _state;
 
-    internal BulkImportJob(long id, string database, string collection, string? partition, IReadOnlyList<string> files, IReadOnlyDictionary<string, string> options)
+    internal BulkImportJob(ImportRoot root, long id, string database, string collection, string? partition, IReadOnlyList<string> files, IReadOnlyDictionary<string, string> options)
     {
+        _root = root;
         Id = id;
         Database = database;
         Collection = collection;
@@ -89,6 +92,28 @@ public sealed class BulkImportJob
     /// <summary>Progress in percent (0..100): imported over total rows, 100 when completed.</summary>
     public int Progress => State == BulkImportState.Completed ? 100
         : TotalRows is > 0 and var t ? (int)Math.Min(99, 100 * ImportedRows / t) : 0;
+
+    /// <summary>Opens <paramref name="file"/> (one of <see cref="Files"/>) for reading, confined to the import root by
+    /// <see cref="ImportRoot.Open"/>: no link is followed, and hard-linked or non-regular files are refused. Every open of
+    /// the same file in this job must find the very file the first open found (a check pass and an import pass read one
+    /// file, not two). Throws <see cref="ImportPathException"/> naming the file and the problem; the caller owns the
+    /// stream. Called by the importer, from one thread at a time.</summary>
+    public FileStream OpenFile(string file)
+    {
+        var stream = _root.Open(file, out var identity);
+        lock (_opened)
+        {
+            if (_opened.TryGetValue(file, out var first) && first != identity)
+            {
+                stream.Dispose();
+                throw new ImportPathException($"import: '{_root.Relative(file)}' was replaced by another file while the job ran");
+            }
+
+            _opened[file] = identity;
+        }
+
+        return stream;
+    }
 
     /// <summary>Adds acknowledged rows (the importer calls this).</summary>
     public void AddImported(long rows) => Interlocked.Add(ref _importedRows, rows);

@@ -9,13 +9,14 @@ namespace Quiver.Server.Import;
 /// The server's bulk-import jobs: submitted by <c>Import</c> / <c>jobs/import/create</c>, run one at a time in
 /// submission order by <see cref="IBulkImporter"/>, listed and polled by id. Files are paths on the server's machine
 /// and must lie under <see cref="BulkImportOptions.Root"/> (so a remote caller cannot make the server read arbitrary
-/// files). Jobs are kept in memory: after a restart they are gone (the rows they imported stay).
+/// files): they are checked when the job is submitted and again, through <see cref="ImportRoot"/>, whenever the importer
+/// opens one. Jobs are kept in memory: after a restart they are gone (the rows they imported stay).
 /// </summary>
 public sealed partial class BulkImportJobs : IAsyncDisposable
 {
     private readonly QuiverEngine _engine;
     private readonly IBulkImporter? _importer;
-    private readonly string _root;
+    private readonly ImportRoot _root;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<long, BulkImportJob> _jobs = new();
     private readonly Channel<BulkImportJob> _queue = Channel.CreateUnbounded<BulkImportJob>(new UnboundedChannelOptions { SingleReader = true });
@@ -28,13 +29,13 @@ public sealed partial class BulkImportJobs : IAsyncDisposable
     {
         _engine = engine;
         _importer = importer;
-        _root = Path.GetFullPath(root);
+        _root = new ImportRoot(root);
         _log = log;
         _worker = Task.Run(RunAsync);
     }
 
     /// <summary>The import root: every file a job names is resolved against it and must stay inside it.</summary>
-    public string Root => _root;
+    public string Root => _root.Path;
 
     /// <summary>Queues a job after checking the collection, the partition and every file. Throws
     /// <see cref="MilvusException"/> naming the problem.</summary>
@@ -63,7 +64,7 @@ public sealed partial class BulkImportJobs : IAsyncDisposable
         }
 
         var resolved = files.Select(Resolve).ToList();
-        var job = new BulkImportJob(Interlocked.Increment(ref _nextId), database, collection, string.IsNullOrEmpty(partition) ? null : partition, resolved, options);
+        var job = new BulkImportJob(_root, Interlocked.Increment(ref _nextId), database, collection, string.IsNullOrEmpty(partition) ? null : partition, resolved, options);
         _jobs[job.Id] = job;
         await _queue.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
         return job;
@@ -83,39 +84,17 @@ public sealed partial class BulkImportJobs : IAsyncDisposable
 
     private string Resolve(string file)
     {
-        if (string.IsNullOrWhiteSpace(file))
+        try
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, "import: an empty file path");
+            // Open it now so that the caller hears of a missing file or a link at once; the importer opens it again
+            // the same way when it reads, since the file may be replaced in between.
+            using var opened = _root.Open(file, out _);
+            return Path.Combine(_root.Path, _root.Relative(file));
         }
-
-        var full = Path.GetFullPath(Path.Combine(_root, file));
-        var inside = full.StartsWith(_root.EndsWith(Path.DirectorySeparatorChar) ? _root : _root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
-        if (!inside)
+        catch (ImportPathException e)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"import: file '{file}' is outside the server's import root '{_root}'");
+            throw new MilvusException(MilvusCode.ParameterInvalid, e.Message);
         }
-
-        if (!File.Exists(full))
-        {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"import: file '{file}' does not exist under the import root '{_root}'");
-        }
-
-        // The check above is lexical: a symbolic link (the file, or any folder between it and the root) could still
-        // lead outside the root. Refuse links, and anything .NET does not report as a plain file.
-        for (var path = full; path.Length > _root.Length; path = Path.GetDirectoryName(path)!)
-        {
-            if (new FileInfo(path).LinkTarget is not null)
-            {
-                throw new MilvusException(MilvusCode.ParameterInvalid, $"import: '{file}' goes through a symbolic link ('{Path.GetRelativePath(_root, path)}'); links are not followed out of the import root");
-            }
-        }
-
-        if ((File.GetAttributes(full) & (FileAttributes.Device | FileAttributes.Directory | FileAttributes.ReparsePoint)) != 0)
-        {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"import: '{file}' is not a regular file");
-        }
-
-        return full;
     }
 
     private async Task RunAsync()

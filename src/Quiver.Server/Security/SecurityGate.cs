@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -19,9 +20,11 @@ namespace Quiver.Server.Security;
 /// Refusals take the form Milvus SDKs see from Milvus: a failed authentication over gRPC is the gRPC status
 /// UNAUTHENTICATED (so that the SDK's connect fails instead of reading an empty answer), over REST code 1800; a missing
 /// privilege is Milvus code 1401 naming the privilege; a limit is code 1100 (nq, top-k) or 1102 (rows, dimension); the
-/// rate limit is code 8, retriable. No refusal says whether a user exists or which part of a credential was wrong.
+/// rate limit and the failed-login limit are code 8, retriable. No refusal says whether a user exists or which part of
+/// a credential was wrong.
 /// </remarks>
-internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store, AuditLog audit, double failuresPerSecond = 2, double failureBurst = 10)
+internal sealed class SecurityGate(
+    SecurityOptions options, SecurityStore? store, AuditLog audit, double failuresPerSecond = 2, double failureBurst = 10, TimeProvider? time = null)
     : ISecurityGate
 {
     private const string AuthFailed = "auth check failure, please check username, password or API key are correct";
@@ -33,11 +36,12 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         "OperatePrivilege", "OperatePrivilegeV2", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup",
     };
 
-    private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser);
+    private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser, time: time);
 
     /// <summary>Failed logins per client address: each costs a PBKDF2 run, so a client that keeps failing is turned
-    /// away without hashing (default 2 per second, burst 10) until its bucket refills.</summary>
-    private readonly RateLimiter _failures = new(failuresPerSecond, failureBurst);
+    /// away without hashing (default 2 per second, burst 10) until its bucket refills. Every password check takes a
+    /// token before it runs (a correct password gives it back), so concurrent guesses cannot pass the budget.</summary>
+    private readonly RateLimiter _failures = new(failuresPerSecond, failureBurst, time);
 
     /// <inheritdoc />
     public ValueTask CheckAsync(CallInfo call, IMessage? request, CancellationToken cancellationToken)
@@ -95,18 +99,22 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
             viaApiKey = !credential.Contains(':', StringComparison.Ordinal);
             return known;
         }
-        if (!_failures.HasToken(peer))
+        // Reserve the guess before hashing: checking for budget and spending it later let every concurrent guess
+        // through the check before the first failure was counted.
+        if (!_failures.TryAcquire(peer))
         {
             audit.Record(call, "authentication failed: too many failures from this address");
-            throw Unauthenticated(call, AuthFailed);
+            throw new MilvusException(MilvusCode.RateLimit, string.Create(CultureInfo.InvariantCulture,
+                $"too many failed logins from this address (at most {_failures.Capacity} in a row, then {_failures.RatePerSecond} per second); retry later"),
+                retriable: true);
         }
         var user = store!.Authenticate(credential);
         if (user is null)
         {
-            _failures.TryAcquire(peer);
             audit.Record(call, "authentication failed");
             throw Unauthenticated(call, AuthFailed);
         }
+        _failures.Refund(peer);
         viaApiKey = !credential.Contains(':', StringComparison.Ordinal);
         return user;
     }
@@ -341,7 +349,9 @@ internal sealed class SecurityGate(SecurityOptions options, SecurityStore? store
         }
     }
 
-    private static string PeerHost(string? peer)
+    /// <summary>The client address of a peer (<c>ipv4:10.0.0.7:5000</c>) without its port: every connection of one
+    /// client counts as one caller.</summary>
+    internal static string PeerHost(string? peer)
     {
         if (string.IsNullOrEmpty(peer))
         {

@@ -72,7 +72,7 @@ internal static partial class SecurityHosting
             ? Path.Combine(options.DataPath, path)
             : security.AuthEnabled ? Path.Combine(options.DataPath, "security", "audit.jsonl") : null;
         services.AddSingleton(store);
-        services.AddSingleton(_ => new AuditLog(auditPath));
+        services.AddSingleton(_ => new AuditLog(auditPath, security.AuditLimits));
         services.AddSingleton<ISecurityGate>(sp => new SecurityGate(security, store, sp.GetRequiredService<AuditLog>()));
         services.AddSingleton<TObserver>();
         services.AddSingleton<ICallObserver>(sp => new AuditingObserver(sp.GetRequiredService<TObserver>(), sp.GetRequiredService<AuditLog>()));

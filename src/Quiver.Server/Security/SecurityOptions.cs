@@ -57,6 +57,27 @@ public sealed class SecurityOptions
     /// authentication is on, no audit log otherwise. Relative paths are under the data folder.</summary>
     public string? AuditLogPath { get; set; }
 
+    /// <summary>Largest size of the audit log file in bytes before it is rotated to <c>.1</c>. Default 64 MiB; at least
+    /// 4,096.</summary>
+    public long AuditLogMaxBytes { get; set; } = 64L << 20;
+
+    /// <summary>Rotated audit log files kept beside the current one; the log takes at most
+    /// <see cref="AuditLogMaxBytes"/> x (this + 1) on disk. Default 4.</summary>
+    public int AuditLogFilesKept { get; set; } = 4;
+
+    /// <summary>Seconds during which identical failures (same client address, user, outcome and method) are counted
+    /// into one audit line instead of one line each. Default 10; 0 turns aggregation off.</summary>
+    public double AuditAggregateSeconds { get; set; } = 10;
+
+    /// <summary>The audit log's limits from these settings.</summary>
+    internal AuditLogLimits AuditLimits => new()
+    {
+        MaxBytes = AuditLogMaxBytes,
+        FilesKept = AuditLogFilesKept,
+        // Out of range (or NaN) maps to a negative window, which AuditLogLimits.Validate names.
+        AggregateWindow = AuditAggregateSeconds is >= 0 and <= 3600 ? TimeSpan.FromSeconds(AuditAggregateSeconds) : TimeSpan.MinValue,
+    };
+
     /// <summary>True when a server certificate is configured.</summary>
     internal bool TlsEnabled => TlsPfxPath is not null || TlsCertificatePath is not null;
 }

@@ -71,17 +71,73 @@ public sealed class GateTests
         var store = SecurityStore.Open(folder.Path, options);
         using var audit = new AuditLog(Path.Combine(folder.Path, "audit.jsonl"));
         var gate = new SecurityGate(options, store, audit, failuresPerSecond: 1e-6, failureBurst: 3);
-        for (var i = 0; i < 4; i++)
+        for (var i = 0; i < 3; i++)
         {
             await Assert.ThrowsAsync<RpcException>(async () =>
                 await gate.CheckAsync(Call("GetVersion", "grpc", AuthTests.Auth("root:wrong-" + i).GetValue("authorization")), null, CancellationToken.None));
         }
-        var lines = await File.ReadAllLinesAsync(Path.Combine(folder.Path, "audit.jsonl"));
-        Assert.Equal(3, lines.Count(l => l.Contains("\"authentication failed\"", StringComparison.Ordinal)));
-        Assert.Contains("too many failures", lines[3], StringComparison.Ordinal);
+        var limited = await Assert.ThrowsAsync<MilvusException>(async () =>
+            await gate.CheckAsync(Call("GetVersion", "grpc", AuthTests.Auth("root:wrong-3").GetValue("authorization")), null, CancellationToken.None));
+        Assert.Equal(MilvusCode.RateLimit, limited.Code);
         // ... even with the right password, until the address's bucket refills.
-        await Assert.ThrowsAsync<RpcException>(async () => await gate.CheckAsync(
-            Call("GetVersion", "grpc", AuthTests.Root.GetValue("authorization")), null, CancellationToken.None));
+        Assert.Equal(MilvusCode.RateLimit, (await Assert.ThrowsAsync<MilvusException>(async () => await gate.CheckAsync(
+            Call("GetVersion", "grpc", AuthTests.Root.GetValue("authorization")), null, CancellationToken.None))).Code);
+        audit.Dispose();
+        // Repeats are counted into the audit line's count (AuditLog aggregates identical failures).
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(folder.Path, "audit.jsonl"))).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        long Counted(string outcome) => lines.Where(l => l.GetProperty("outcome").GetString() == outcome).Sum(l => l.GetProperty("count").GetInt64());
+        Assert.Equal(3, Counted("authentication failed"));
+        Assert.Equal(2, Counted("authentication failed: too many failures from this address"));
+    }
+
+    [Fact]
+    public async Task ConcurrentWrongGuesses_FromOneAddress_EvaluateExactlyTheBudget_AndTheRestAreRateLimited()
+    {
+        const int Budget = 5, Guesses = 32;
+        using var folder = new TempFolder();
+        var options = new SecurityOptions { AuthEnabled = true, RootPassword = AuthTests.RootPassword };
+        var store = SecurityStore.Open(folder.Path, options);
+        var auditPath = Path.Combine(folder.Path, "audit.jsonl");
+        // The clock does not move: whatever the machine's speed, the budget is the burst alone.
+        var clock = new ManualClock();
+        var audit = new AuditLog(auditPath, time: clock);
+        var gate = new SecurityGate(options, store, audit, failuresPerSecond: 2, failureBurst: Budget, time: clock);
+        var outcomes = new Exception?[Guesses];
+        using var start = new Barrier(Guesses);
+        var threads = Enumerable.Range(0, Guesses).Select(i => new Thread(() =>
+        {
+            var call = Call("GetVersion", "grpc", AuthTests.Auth("root:wrong-guess-" + i).GetValue("authorization"));
+            start.SignalAndWait();
+            try
+            {
+                gate.CheckAsync(call, null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                outcomes[i] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromMinutes(5)), "a guess hung"));
+        audit.Dispose();
+
+        var evaluated = outcomes.Count(e => e is RpcException { StatusCode: StatusCode.Unauthenticated });
+        var limited = outcomes.OfType<MilvusException>().Where(e => e.Code == MilvusCode.RateLimit).ToList();
+        Assert.Equal(Budget, evaluated);
+        Assert.Equal(Guesses - Budget, limited.Count);
+        Assert.Contains("failed logins", limited[0].Message, StringComparison.Ordinal);
+        var lines = await File.ReadAllTextAsync(auditPath);
+        Assert.DoesNotContain("wrong-guess", lines, StringComparison.Ordinal);
+
+        // Once the bucket has refilled (2 per second), the next guesses are evaluated again.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 2; i++)
+        {
+            await Assert.ThrowsAsync<RpcException>(async () => await gate.CheckAsync(
+                Call("GetVersion", "grpc", AuthTests.Auth("root:again-" + i).GetValue("authorization")), null, CancellationToken.None));
+        }
+        Assert.Equal(MilvusCode.RateLimit, (await Assert.ThrowsAsync<MilvusException>(async () => await gate.CheckAsync(
+            Call("GetVersion", "grpc", AuthTests.Auth("root:again-2").GetValue("authorization")), null, CancellationToken.None))).Code);
     }
 
     [Fact]

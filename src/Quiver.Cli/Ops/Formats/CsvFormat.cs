@@ -20,16 +20,16 @@ internal readonly record struct CsvColumn(string Name, FieldSchema? Field, bool 
         for (var i = 0; i < names.Count; i++)
         {
             var name = names[i];
+            var field = schema.Find(name);
             if (!seen.Add(name))
             {
-                throw new OpsException($"'{path}': column '{name}' appears twice in the header");
+                throw new OpsException($"'{path}': {FileText.Column(i, name, field)} appears twice in the header");
             }
 
-            var field = schema.Find(name);
             var meta = field is null && name == CollectionSchema.DynamicFieldName;
             if (field is null && !schema.EnableDynamicField)
             {
-                throw new OpsException($"'{path}': column '{name}' is not a field of the collection, which has no dynamic field");
+                throw new OpsException($"'{path}': {FileText.Column(i, name, field)} of the header is not a field of the collection, which has no dynamic field");
             }
 
             columns[i] = new CsvColumn(name, field, meta);
@@ -56,21 +56,18 @@ internal readonly record struct CsvColumn(string Name, FieldSchema? Field, bool 
 /// </summary>
 internal sealed class CsvRowReader : IRowReader
 {
+    private readonly RowSource _source;
     private readonly string _path;
     private readonly CollectionSchema _schema;
     private readonly char _separator;
 
-    /// <summary>A reader of <paramref name="path"/>; the file is opened when reading starts.</summary>
-    public CsvRowReader(string path, CollectionSchema schema, FormatOptions options)
+    /// <summary>A reader of <paramref name="source"/>; the file is opened when reading starts.</summary>
+    public CsvRowReader(RowSource source, CollectionSchema schema, FormatOptions options)
     {
-        if (!File.Exists(path))
-        {
-            throw new OpsException($"'{path}': no such file");
-        }
-
-        _path = path;
+        _source = source;
+        _path = source.Name;
         _schema = schema;
-        _separator = CsvColumn.Separator(path, options);
+        _separator = CsvColumn.Separator(_path, options);
     }
 
     /// <inheritdoc />
@@ -80,7 +77,9 @@ internal sealed class CsvRowReader : IRowReader
     public async IAsyncEnumerable<SourceRow> ReadAsync(long skip, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
-        using var reader = Open();
+        // Sep may or may not close the stream it reads; this reader closes it either way.
+        using var stream = _source.Open();
+        using var reader = Open(stream);
         var columns = Header(reader);
         long rows = 0;
         while (true)
@@ -105,7 +104,7 @@ internal sealed class CsvRowReader : IRowReader
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private SepReader Open()
+    private SepReader Open(Stream stream)
     {
         try
         {
@@ -115,11 +114,12 @@ internal sealed class CsvRowReader : IRowReader
                 DisableColCountCheck = true,
                 Unescape = false,
                 CultureInfo = CultureInfo.InvariantCulture,
-            }).FromFile(_path);
+            }).From(stream);
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException)
         {
-            throw new OpsException($"'{_path}': not a CSV file with a header row: {e.Message}", e);
+            // Sep's message quotes header names (a name found twice): withhold them.
+            throw new OpsException($"'{_path}': not a CSV file with a header row: {FileText.WithoutQuotes(e.Message)}", e);
         }
     }
 
@@ -251,7 +251,7 @@ internal sealed class CsvRowReader : IRowReader
                 return l;
             }
 
-            error = $"expected {type}, got '{Clip(text)}'";
+            error = $"expected {type}, got a cell that is not a whole number";
             return null;
         }
 
@@ -262,7 +262,7 @@ internal sealed class CsvRowReader : IRowReader
                 return d;
             }
 
-            error = $"expected {type}, got '{Clip(text)}'";
+            error = $"expected {type}, got a cell that is not a number";
             return null;
         }
 
@@ -279,7 +279,7 @@ internal sealed class CsvRowReader : IRowReader
                 return false;
             }
 
-            error = $"expected Bool (true or false), got '{Clip(text)}'";
+            error = "expected Bool (true or false), got a cell that is neither";
             return null;
         }
 
@@ -309,8 +309,6 @@ internal sealed class CsvRowReader : IRowReader
         value = parsed ?? default;
         return error is null;
     }
-
-    private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }
 
 /// <summary>

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Quiver.Cli.Ops.Cli;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -16,18 +15,16 @@ namespace Quiver.Cli.Ops.Formats;
 /// </summary>
 internal sealed class JsonlReader : IRowReader
 {
-    private readonly string _path;
+    private readonly RowSource _source;
 
     /// <summary>A reader of <paramref name="path"/>; the file is opened when reading starts.</summary>
     public JsonlReader(string path)
+        : this(RowSource.FromPath(path))
     {
-        if (!File.Exists(path))
-        {
-            throw new OpsException($"'{path}': no such file");
-        }
-
-        _path = path;
     }
+
+    /// <summary>A reader of <paramref name="source"/>, opened when reading starts.</summary>
+    public JsonlReader(RowSource source) => _source = source;
 
     /// <inheritdoc />
     public long? TotalRows => null;
@@ -36,7 +33,7 @@ internal sealed class JsonlReader : IRowReader
     public async IAsyncEnumerable<SourceRow> ReadAsync(long skip, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
-        var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var stream = _source.Open();
         using var reader = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         long line = 0, rows = 0;
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
@@ -91,12 +88,13 @@ internal sealed class JsonlReader : IRowReader
     }
 
     /// <summary>The reason of a <see cref="JsonException"/> without System.Text.Json's trailing "LineNumber: 0 |
-    /// BytePositionInLine: 7." (the caller states the position in the file's terms).</summary>
+    /// BytePositionInLine: 7." (the caller states the position in the file's terms), and without the text it quotes
+    /// from the input (<see cref="FileText.WithoutQuotes"/>).</summary>
     internal static string JsonErrorText(JsonException e)
     {
         var message = e.Message;
         var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return (at > 0 ? message[..at] : message).TrimEnd();
+        return FileText.WithoutQuotes((at > 0 ? message[..at] : message).TrimEnd());
     }
 }
 

@@ -29,17 +29,26 @@ internal static class ParquetFormat
 
     /// <summary>Opens <paramref name="path"/> as rows of <paramref name="schema"/>; with <paramref name="keepAutoIdKeys"/>
     /// an auto_id key column is read too (restore upserts rows with their original keys).</summary>
-    public static IRowReader OpenReader(string path, CollectionSchema schema, FormatOptions options, bool keepAutoIdKeys = false)
+    public static IRowReader OpenReader(string path, CollectionSchema schema, FormatOptions options, bool keepAutoIdKeys = false) =>
+        OpenReader(RowSource.FromPath(path), schema, options, keepAutoIdKeys);
+
+    /// <summary>Opens <paramref name="source"/> as rows of <paramref name="schema"/> (see the path overload).</summary>
+    public static IRowReader OpenReader(RowSource source, CollectionSchema schema, FormatOptions options, bool keepAutoIdKeys = false)
     {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
+        var path = source.Name;
         ParquetReader reader;
+        var stream = source.Open();
         try
         {
-            reader = ParquetReader.CreateAsync(path).GetAwaiter().GetResult();
+            reader = ParquetReader.CreateAsync(stream, leaveStreamOpen: false).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is ParquetException or IOException or InvalidDataException or ArgumentException or NotSupportedException)
         {
-            throw new OpsException($"{path}: not a readable Parquet file: {e.Message}", e);
+            stream.Dispose();
+            // Parquet.Net's message quotes the file's first and last bytes; say what is wrong without them.
+            throw new OpsException($"{path}: not a readable Parquet file (no valid Parquet header and footer)", e);
         }
 
         try
@@ -92,13 +101,13 @@ internal static class ParquetFormat
     }
 
     /// <summary>How one file column becomes values of one row key.</summary>
-    private sealed record ColumnPlan(string Key, DataField Data, bool IsList, bool ListNullable, FieldSchema? Field);
+    private sealed record ColumnPlan(string Key, DataField Data, bool IsList, bool ListNullable, FieldSchema? Field, int Index);
 
     private static List<ColumnPlan> Plan(string path, ParquetSchema file, CollectionSchema schema, bool keepAutoIdKeys)
     {
         var plans = new List<ColumnPlan>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var column in file.Fields)
+        foreach (var (column, index) in file.Fields.Select((c, i) => (c, i)))
         {
             var (data, isList, listNullable) = Shape(column);
             var field = schema.Find(column.Name) ?? (column.Name == CollectionSchema.DynamicFieldName && schema.EnableDynamicField
@@ -107,7 +116,7 @@ internal static class ParquetFormat
             seen.Add(column.Name);
             if (field is null && !schema.EnableDynamicField)
             {
-                throw new OpsException($"{path}: column '{column.Name}' is no field of the collection, which has no dynamic field");
+                throw new OpsException($"{path}: {FileText.Column(index, column.Name, field)} is no field of the collection, which has no dynamic field");
             }
 
             if (field is { IsPrimaryKey: true, AutoId: true } && !keepAutoIdKeys)
@@ -121,10 +130,12 @@ internal static class ParquetFormat
                 : data is not null && Fits(field, isList, family);
             if (!fits)
             {
-                throw new OpsException($"{path}: column '{column.Name}' is {Describe(column, data, isList)}; field '{column.Name}' ({Declared(field)}) needs {Expected(field)}");
+                throw new OpsException(field is null
+                    ? $"{path}: {FileText.Column(index, column.Name, field)} is {Describe(column, data, isList)}, which the dynamic field cannot hold"
+                    : $"{path}: column '{column.Name}' is {Describe(column, data, isList)}; field '{column.Name}' ({Declared(field)}) needs {Expected(field)}");
             }
 
-            plans.Add(new ColumnPlan(column.Name, data!, isList, listNullable, field));
+            plans.Add(new ColumnPlan(column.Name, data!, isList, listNullable, field, index));
         }
 
         foreach (var f in schema.Fields)
@@ -248,7 +259,7 @@ internal static class ParquetFormat
                     catch (Exception e) when (e is ParquetException or IOException or InvalidDataException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
                     {
                         throw new OpsException(string.Create(CultureInfo.InvariantCulture,
-                            $"{path}: row group {g + 1} (rows {first + 1}..{first + count}), column '{plans[c].Key}' cannot be read: {e.Message}"), e);
+                            $"{path}: row group {g + 1} (rows {first + 1}..{first + count}), {FileText.Column(plans[c].Index, plans[c].Key, plans[c].Field)} cannot be read: {FileText.WithoutQuotes(e.Message)}"), e);
                     }
                 }
 

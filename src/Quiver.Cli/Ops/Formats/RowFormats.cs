@@ -55,6 +55,20 @@ internal sealed record FormatOptions
     public IReadOnlyList<string>? Fields { get; init; }
 }
 
+/// <summary>Where a reader's file comes from: the name messages give it, and how to open it. A reader calls
+/// <see cref="Open"/> when it starts reading (JSONL, CSV) or when it is created (Parquet, <c>.npy</c>, <c>.fvecs</c>,
+/// which read a header first) and owns the stream. The server's bulk import opens through its import root
+/// (no links followed, hard links refused); <c>quiver import</c> opens the path.</summary>
+/// <param name="Name">The file as messages name it.</param>
+/// <param name="Open">Opens it for reading; errors name the file.</param>
+internal sealed record RowSource(string Name, Func<FileStream> Open)
+{
+    /// <summary>The file at <paramref name="path"/>; throws <see cref="OpsException"/> when there is none.</summary>
+    public static RowSource FromPath(string path) => File.Exists(path)
+        ? new RowSource(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        : throw new OpsException($"'{path}': no such file");
+}
+
 /// <summary>Reads rows from a file, streaming with bounded memory whatever the file's size.</summary>
 internal interface IRowReader : IAsyncDisposable
 {
@@ -103,12 +117,16 @@ internal static class RowFormats
     }
 
     /// <summary>Opens a reader of <paramref name="path"/> for rows of <paramref name="schema"/>.</summary>
-    public static IRowReader OpenReader(string path, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
+    public static IRowReader OpenReader(string path, RowFormat format, CollectionSchema schema, FormatOptions options) =>
+        OpenReader(RowSource.FromPath(path), format, schema, options);
+
+    /// <summary>Opens a reader of <paramref name="source"/> for rows of <paramref name="schema"/>.</summary>
+    public static IRowReader OpenReader(RowSource source, RowFormat format, CollectionSchema schema, FormatOptions options) => format switch
     {
-        RowFormat.Jsonl => new JsonlReader(path),
-        RowFormat.Csv => new CsvRowReader(path, schema, options),
-        RowFormat.Parquet => ParquetFormat.OpenReader(path, schema, options),
-        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenReader(path, format, schema, options),
+        RowFormat.Jsonl => new JsonlReader(source),
+        RowFormat.Csv => new CsvRowReader(source, schema, options),
+        RowFormat.Parquet => ParquetFormat.OpenReader(source, schema, options),
+        RowFormat.Npy or RowFormat.Fvecs => VectorRowFormat.OpenReader(source, format, schema, options),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "no reader for this format"),
     };
 

@@ -25,10 +25,12 @@ internal static class VectorRowFormat
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not a vector file format"),
     };
 
-    /// <summary>Opens <paramref name="path"/> as rows of <paramref name="schema"/>; errors are <see cref="OpsException"/>s
+    /// <summary>Opens <paramref name="source"/> as rows of <paramref name="schema"/>; errors are <see cref="OpsException"/>s
     /// naming the file.</summary>
-    public static IRowReader OpenReader(string path, RowFormat format, CollectionSchema schema, FormatOptions options)
+    public static IRowReader OpenReader(RowSource source, RowFormat format, CollectionSchema schema, FormatOptions options)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        var path = source.Name;
         var field = VectorField(path, schema, options);
         var key = schema.PrimaryKey;
         foreach (var f in schema.Fields)
@@ -42,7 +44,7 @@ internal static class VectorRowFormat
         VectorFile file;
         try
         {
-            file = VectorFile.Open(path, Extension(format));
+            file = VectorFile.Open(path, source.Open(), Extension(format));
         }
         catch (QuiverException e)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Quiver.Cli.Ops.Formats;
@@ -218,7 +219,7 @@ internal sealed partial class RowImporter
                 }
                 else
                 {
-                    error = $"{Where(row.Number)}: primary key {k} repeats the key of {_settings.NumberLabel} {firstLine}";
+                    error = $"{Where(row.Number)}: the primary key repeats the key of {_settings.NumberLabel} {firstLine}";
                 }
             }
 
@@ -294,7 +295,7 @@ internal sealed partial class RowImporter
         }
         catch (QuiverException e) when (e.Code == QuiverErrorCode.InvalidArgument)
         {
-            return $"{Where(row.Number)}, {RowDetail(e.Message, out _)}";
+            return $"{Where(row.Number)}, {Masked(RowDetail(e.Message, out _), row)}";
         }
     }
 
@@ -315,8 +316,8 @@ internal sealed partial class RowImporter
             {
                 var detail = RowDetail(refused.Message, out var index);
                 var where = index is { } i && i < batch.Count
-                    ? $"{Where(batch[i].Number)}: {detail}"
-                    : $"{Where(batch[0].Number)}..{batch[^1].Number}: {refused.Message}";
+                    ? $"{Where(batch[i].Number)}: {Masked(detail, batch[i])}"
+                    : $"{Where(batch[0].Number)}..{batch[^1].Number}: {Masked(refused.Message, null)}";
                 batch.Clear();
                 return string.Create(CultureInfo.InvariantCulture,
                     $"{where} (the target refused the batch, nothing of it was written; {_imported} rows were imported before it)");
@@ -357,7 +358,7 @@ internal sealed partial class RowImporter
             }
             else if (part.Count == 1)
             {
-                await RejectAsync(part[0], $"{Where(part[0].Number)}: {RowDetail(refused.Message, out _)}", cancellationToken).ConfigureAwait(false);
+                await RejectAsync(part[0], $"{Where(part[0].Number)}: {Masked(RowDetail(refused.Message, out _), part[0])}", cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -432,6 +433,91 @@ internal sealed partial class RowImporter
         return message[match.Length..];
     }
 
+    /// <summary>An engine message about <paramref name="row"/> without what the file holds (<see cref="FileText"/>): the
+    /// engine names a refused value ("value 300 is out of range", "primary key 7 already exists") and a key that is not
+    /// a field, which are the file's content here. The named field's scalar value and the row's key are masked where
+    /// they stand as whole words; for an array every number of the rule is masked (its elements are many; positions go
+    /// too); a vector's rules quote only dimensions and positions and are left whole. A name that is no field of the
+    /// schema becomes "an undeclared key", and quotes a library put in the rule are withheld. Over-masking (a limit that
+    /// happens to equal the value) is the safe side. Without a row (a refusal not pinned to one) every number is
+    /// masked.</summary>
+    private string Masked(string detail, SourceRow? row)
+    {
+        if (row is not { Values: { } values })
+        {
+            return Number().Replace(detail, "…");
+        }
+
+        var texts = new List<string>(4);
+        var named = FieldPrefix().Match(detail);
+        var rest = detail;
+        var head = "";
+        if (named.Success)
+        {
+            var name = named.Groups[1].Value;
+            var field = _schema.Find(name);
+            var known = field is not null || name == CollectionSchema.DynamicFieldName;
+            head = known ? $"field '{name}': " : "an undeclared key: ";
+            rest = FileText.WithoutQuotes(detail[named.Length..]);
+            if (field is not { IsVector: true } && values.TryGetValue(name, out var value) && !ScalarTexts(value, texts))
+            {
+                rest = Number().Replace(rest, "…");
+            }
+        }
+
+        if (values.TryGetValue(_schema.PrimaryKey.Name, out var key))
+        {
+            ScalarTexts(key, texts);
+        }
+
+        foreach (var text in texts.Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).OrderByDescending(t => t.Length))
+        {
+            rest = Regex.Replace(rest, $@"(?<![\w.\-]){Regex.Escape(text)}(?![\w.])", "…", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+
+        return head + rest;
+    }
+
+    /// <summary>Adds the texts under which the engine may quote a scalar <paramref name="value"/>; false (adding
+    /// nothing) for an array or object.</summary>
+    private static bool ScalarTexts(object? value, List<string> texts)
+    {
+        switch (value)
+        {
+            case null:
+                return true;
+            case string s:
+                texts.Add(s);
+                return true;
+            case JsonElement { ValueKind: JsonValueKind.String } e:
+                texts.Add(e.GetString()!);
+                return true;
+            case JsonElement { ValueKind: JsonValueKind.Number } e:
+                texts.Add(e.GetRawText());
+                if (e.TryGetInt64(out var l))
+                {
+                    texts.Add(l.ToString(CultureInfo.InvariantCulture));
+                }
+
+                texts.Add(e.GetDouble().ToString(CultureInfo.InvariantCulture));
+                return true;
+            case JsonElement { ValueKind: JsonValueKind.Array or JsonValueKind.Object }:
+            case System.Collections.IEnumerable:
+                return false;
+            case IFormattable f:
+                texts.Add(f.ToString(null, CultureInfo.InvariantCulture));
+                return true;
+            default:
+                return true;
+        }
+    }
+
     [GeneratedRegex(@"^(?:insert|upsert) rejected, nothing written: row (\d+)[:,] ")]
     private static partial Regex RowPrefix();
+
+    [GeneratedRegex("^field '([^']*)': ")]
+    private static partial Regex FieldPrefix();
+
+    [GeneratedRegex(@"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])")]
+    private static partial Regex Number();
 }

@@ -14,7 +14,9 @@ namespace Quiver.Cli.Ops.Import;
 /// pass (a key that already exists in the collection, the server stopping) keeps the batches acknowledged before it.
 /// Job options: <c>format</c> (jsonl, csv, parquet, npy, fvecs; default from each file's extension),
 /// <c>vector_field</c> and <c>id_start</c> (for <c>.npy</c> / <c>.fvecs</c>), <c>batch_size</c> (default 1,000),
-/// <c>upsert</c> (<c>true</c>: replace rows with the same key).
+/// <c>upsert</c> (<c>true</c>: replace rows with the same key). Files are opened only through
+/// <see cref="BulkImportJob.OpenFile"/> (confined to the import root, checked at every open), and the reasons it gives
+/// name file, line or row and field, never what the file holds.
 /// </summary>
 internal sealed class ToolboxBulkImporter : IBulkImporter
 {
@@ -52,11 +54,14 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
                 ? n
                 : throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"option {name}: '{text}' is not a whole number in {min}..{max}"));
 
+        // Every open goes through the job, which confines it to the import root and makes both passes read one file.
+        RowSource Source(string file) => new(Path.GetFileName(file), () => job.OpenFile(file));
+
         long total = 0;
         foreach (var file in job.Files)
         {
             var format = RowFormats.Resolve(file, Option("format"));
-            await using var reader = RowFormats.OpenReader(file, format, schema, formatOptions);
+            await using var reader = RowFormats.OpenReader(Source(file), format, schema, formatOptions);
             var checkedFile = await new RowImporter(client, schema, SettingsFor(format, checkOnly: true)).RunAsync(reader, cancellationToken).ConfigureAwait(false);
             if (checkedFile.Aborted)
             {
@@ -70,7 +75,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         foreach (var file in job.Files)
         {
             var format = RowFormats.Resolve(file, Option("format"));
-            await using var reader = RowFormats.OpenReader(file, format, schema, formatOptions);
+            await using var reader = RowFormats.OpenReader(Source(file), format, schema, formatOptions);
             long done = 0;
             var hooks = new ImportHooks
             {

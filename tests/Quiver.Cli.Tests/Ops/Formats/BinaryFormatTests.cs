@@ -197,7 +197,9 @@ public sealed class BinaryFormatTests : IDisposable
 
         var closed = dynamic with { EnableDynamicField = false };
         var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, closed, new FormatOptions()));
-        Assert.Contains("column 'color' is no field of the collection, which has no dynamic field", e.Message);
+        // The file's own column name is not quoted (it is the file's content); its position is.
+        Assert.Matches("column [0-9]+ is no field of the collection, which has no dynamic field", e.Message);
+        Assert.DoesNotContain("color", e.Message, StringComparison.Ordinal);
 
         var required = closed with { Fields = [.. closed.Fields, FieldSchema.VarChar("title", 8)] };
         File.Delete(path);

@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Quiver.Cli.Ops.Import;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Hosting;
+using Quiver.Server.Import;
 using Quiver.Testing;
 
 namespace Quiver.Cli.Tests.Ops.Import;
@@ -19,13 +20,13 @@ public sealed class BulkImportServerTests
         Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("title", 32), FieldSchema.Vector("v", 2, MetricType.L2)],
     };
 
-    private static async Task<(QuiverServer Server, HttpClient Http, string Root)> StartAsync(TempFolder dir)
+    private static async Task<(QuiverServer Server, HttpClient Http, string Root)> StartAsync(TempFolder dir, IBulkImporter? importer = null)
     {
         var server = await QuiverServer.StartAsync(new ServerOptions
         {
             DataPath = dir.Sub("data"),
             Port = 0,
-            Import = new Quiver.Server.Import.BulkImportOptions { Importer = new ToolboxBulkImporter() },
+            Import = new Quiver.Server.Import.BulkImportOptions { Importer = importer ?? new ToolboxBulkImporter() },
         });
         await server.Engine.CreateCollectionAsync("docs", Schema);
         var root = Path.Combine(dir.Sub("data"), "import");
@@ -40,6 +41,24 @@ public sealed class BulkImportServerTests
     {
         using var response = await http.PostAsJsonAsync("/v2/vectordb/jobs/import/" + path, body);
         return (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    /// <summary>Submits a job for <paramref name="file"/> and checks that it is refused with code 1100 and a message
+    /// holding <paramref name="expected"/>.</summary>
+    private static async Task AssertRefusedAsync(HttpClient http, string file, string expected)
+    {
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { file } } });
+        Assert.Equal(1100, (int)created["code"]!);
+        Assert.Contains(expected, (string)created["message"]!, StringComparison.Ordinal);
+    }
+
+    /// <summary>A folder beside the import root (not under it) holding rows.jsonl; returns the folder.</summary>
+    private static async Task<string> OutsideFolderAsync(TempFolder dir, int rows)
+    {
+        var outside = dir.Sub("secret");
+        Directory.CreateDirectory(outside);
+        await File.WriteAllTextAsync(Path.Combine(outside, "rows.jsonl"), Lines(100, rows));
+        return outside;
     }
 
     private static async Task<JsonObject> WaitAsync(HttpClient http, string jobId)
@@ -119,9 +138,7 @@ public sealed class BulkImportServerTests
         await using var __ = server;
         using var ___ = http;
         await File.WriteAllTextAsync(Path.Combine(dir.Sub("data"), "outside.jsonl"), Lines(0, 3));
-        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { file } } });
-        Assert.Equal(1100, (int)created["code"]!);
-        Assert.Contains(expected, (string)created["message"]!, StringComparison.Ordinal);
+        await AssertRefusedAsync(http, file, expected);
         Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
     }
 
@@ -132,17 +149,13 @@ public sealed class BulkImportServerTests
         var (server, http, root) = await StartAsync(dir);
         await using var _ = server;
         using var __ = http;
-        var outside = dir.Sub("secret");
-        Directory.CreateDirectory(outside);
-        await File.WriteAllTextAsync(Path.Combine(outside, "rows.jsonl"), Lines(0, 3));
+        var outside = await OutsideFolderAsync(dir, 3);
         File.CreateSymbolicLink(Path.Combine(root, "linked.jsonl"), Path.Combine(outside, "rows.jsonl"));
         Directory.CreateSymbolicLink(Path.Combine(root, "folder"), outside);
 
         foreach (var file in new[] { "linked.jsonl", "folder/rows.jsonl" })
         {
-            var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { file } } });
-            Assert.Equal(1100, (int)created["code"]!);
-            Assert.Contains("symbolic link", (string)created["message"]!, StringComparison.Ordinal);
+            await AssertRefusedAsync(http, file, "symbolic link");
         }
 
         Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
@@ -228,5 +241,144 @@ public sealed class BulkImportServerTests
         var response = await new MilvusService.MilvusServiceClient(channel).ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "a.jsonl" } });
         Assert.Equal(10, response.Status.Code);
         Assert.Contains("bulk import is not available", response.Status.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>The toolbox importer behind a gate the test opens: whatever the test does to the root between submission
+    /// and opening the gate happens before the importer reads anything, with no sleeps.</summary>
+    private sealed class GatedImporter : IBulkImporter
+    {
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task ImportAsync(QuiverEngine engine, BulkImportJob job, CancellationToken cancellationToken)
+        {
+            await Gate.Task.WaitAsync(cancellationToken);
+            await new ToolboxBulkImporter().ImportAsync(engine, job, cancellationToken);
+        }
+    }
+
+    private static void HardLink(string target, string link)
+    {
+        using var ln = System.Diagnostics.Process.Start("ln", [target, link])!;
+        ln.WaitForExit();
+        Assert.Equal(0, ln.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("file-symlink", "symbolic link")]
+    [InlineData("folder-symlink", "symbolic link")]
+    [InlineData("hard-link", "hard links")]
+    public async Task RestJob_FileSwappedForALinkAfterSubmission_IsNotRead(string swap, string expected)
+    {
+        using var dir = new TempFolder();
+        var gated = new GatedImporter();
+        var (server, http, root) = await StartAsync(dir, gated);
+        await using var _ = server;
+        using var __ = http;
+        var outside = await OutsideFolderAsync(dir, 5);
+        Directory.CreateDirectory(Path.Combine(root, "sub"));
+        await File.WriteAllTextAsync(Path.Combine(root, "sub", "rows.jsonl"), Lines(0, 3));
+
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { "sub/rows.jsonl" } } });
+        Assert.Equal(0, (int)created["code"]!);
+
+        // The swap happens after the job was accepted and before the importer opens anything.
+        switch (swap)
+        {
+            case "file-symlink":
+                File.Delete(Path.Combine(root, "sub", "rows.jsonl"));
+                File.CreateSymbolicLink(Path.Combine(root, "sub", "rows.jsonl"), Path.Combine(outside, "rows.jsonl"));
+                break;
+            case "folder-symlink":
+                Directory.Delete(Path.Combine(root, "sub"), recursive: true);
+                Directory.CreateSymbolicLink(Path.Combine(root, "sub"), outside);
+                break;
+            default:
+                File.Delete(Path.Combine(root, "sub", "rows.jsonl"));
+                HardLink(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "sub", "rows.jsonl"));
+                break;
+        }
+
+        gated.Gate.SetResult();
+        var done = await WaitAsync(http, (string)created["data"]!["jobId"]!);
+        Assert.Equal("Failed", (string)done["state"]!);
+        Assert.Contains(expected, (string)done["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
+    [Fact]
+    public async Task RestJob_HardLinkToAFileOutsideTheRoot_IsRefused()
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        var outside = await OutsideFolderAsync(dir, 3);
+        HardLink(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "linked.jsonl"));
+
+        await AssertRefusedAsync(http, "linked.jsonl", "'linked.jsonl' has 2 hard links");
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
+    [Fact]
+    public async Task RestJob_NamedPipe_IsRefusedWithoutBlocking()
+    {
+        using var dir = new TempFolder();
+
+        // Held at the gate: were the pipe accepted, the job would not block the server's worker (and this test) on it.
+        var (server, http, root) = await StartAsync(dir, new GatedImporter());
+        await using var _ = server;
+        using var __ = http;
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(root, "pipe.jsonl")])!)
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        // Opening a pipe for reading would wait for a writer; the check opens it without waiting and refuses it.
+        await AssertRefusedAsync(http, "pipe.jsonl", "'pipe.jsonl' is not a regular file");
+    }
+
+    [Fact]
+    public async Task ImportPath_WithANulCharacter_AnswersParameterInvalidNamingIt()
+    {
+        using var dir = new TempFolder();
+        var (server, http, _) = await StartAsync(dir);
+        await using var __ = server;
+        using var ___ = http;
+        await AssertRefusedAsync(http, "a\0b.jsonl", "U+0000 at position 1");
+
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        var response = await new MilvusService.MilvusServiceClient(channel).ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "x/\0" } });
+        Assert.Equal(1100, response.Status.Code);
+        Assert.Contains("may not hold NUL", response.Status.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Files inside the root whose content is wrong in the ways a reader or the engine reports, each holding a
+    /// marker; the failed job's reason names the file, the line and the field, and quotes none of it.</summary>
+    [Theory]
+    [InlineData("bad-json.jsonl", "{\"id\":1,\"title\":\"a\",\"v\":[1,2]}\nQsecret7 not json\n", "line 2")]
+    [InlineData("bad-cell.csv", "id,title,v\n1,a,\"[1,2]\"\nsecret7,b,\"[1,2]\"\n", "line 3, field 'id'")]
+    [InlineData("bad-header.csv", "id,title,v,secret7\n1,a,\"[1,2]\",x\n", "column 4")]
+    [InlineData("twice.csv", "id,title,v,secret7,secret7\n1,a,\"[1,2]\",x,y\n", "twice.csv")]
+    [InlineData("bad-key.jsonl", "{\"id\":1,\"title\":\"a\",\"v\":[1,2],\"secret7\":1}\n", "line 1")]
+    [InlineData("repeat.jsonl", "{\"id\":7777,\"title\":\"a\",\"v\":[1,2]}\n{\"id\":7777,\"title\":\"b\",\"v\":[1,2]}\n", "line 2")]
+    public async Task RestJob_FailedReason_NamesTheFileAndLine_ButNeverQuotesIt(string name, string content, string where)
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        await File.WriteAllTextAsync(Path.Combine(root, name), content);
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { name } } });
+        Assert.Equal(0, (int)created["code"]!);
+        var done = await WaitAsync(http, (string)created["data"]!["jobId"]!);
+        Assert.Equal("Failed", (string)done["state"]!);
+        var reason = (string)done["reason"]!;
+        Assert.Contains(name, reason, StringComparison.Ordinal);
+        Assert.Contains(where, reason, StringComparison.Ordinal);
+        foreach (var quoted in new[] { "secret", "7777", "'Q'", "Qsecret" })
+        {
+            Assert.DoesNotContain(quoted, reason, StringComparison.Ordinal);
+        }
     }
 }

@@ -74,6 +74,27 @@ public sealed class ImportTests
     }
 
     [Fact]
+    public async Task RefusedValues_AreNamedByLineAndField_ButNotQuoted()
+    {
+        using var dir = new TempFolder();
+        var schema = new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("level", DataType.Int8), FieldSchema.Array("tags", DataType.Int8, 4), FieldSchema.Vector("v", 2)],
+        };
+        await SeedAsync(dir.Sub("data"), "c", schema, []);
+        var file = WriteLines(dir.Sub("in.jsonl"),
+            """{"id":1,"level":1,"tags":[1],"v":[1,2]}""",
+            """{"id":2,"level":3001,"tags":[1],"v":[1,2]}""",
+            """{"id":3,"level":1,"tags":[1,4002],"v":[1,2]}""");
+        var result = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", OnError = OnRowError.Skip });
+
+        var errors = result.RejectedRows.ToDictionary(r => r.Number, r => r.Error);
+        Assert.Equal("line 2, field 'level': value … is out of range for Int8 (-128..127)", errors[2]);
+        Assert.StartsWith("line 3, field 'tags': ", errors[3], StringComparison.Ordinal);
+        Assert.DoesNotContain("4002", errors[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Jsonl_WrongDimensionMissingFieldUnknownField_EachNamedByLineAndField()
     {
         using var dir = new TempFolder();
@@ -93,7 +114,7 @@ public sealed class ImportTests
         Assert.Equal([2L, 3, 4, 5, 6], errors.Keys);
         Assert.Equal("line 2, field 'v': vector has dimension 3, expected 4", errors[2]);
         Assert.Equal("line 3, field 'name': missing required field", errors[3]);
-        Assert.Equal("line 4, field 'zzz': unknown field, and the collection has no dynamic field", errors[4]);
+        Assert.Equal("line 4, an undeclared key: unknown field, and the collection has no dynamic field", errors[4]);
         Assert.Equal("line 5, field 'score': expected Int64, got JSON String", errors[5]);
         Assert.Equal("line 6: expected a JSON object, got a JSON Array", errors[6]);
     }
@@ -116,7 +137,7 @@ public sealed class ImportTests
         var result = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", OnError = OnRowError.Skip });
 
         var errors = result.RejectedRows.ToDictionary(r => r.Number, r => r.Error);
-        Assert.Equal("line 3, field 'score': expected Int64, got 'abc'", errors[3]);
+        Assert.Equal("line 3, field 'score': expected Int64, got a cell that is not a whole number", errors[3]);
         Assert.Equal("line 6: 5 cells, but the header has 4", errors[6]);
         Assert.StartsWith("line 7, field 'v': ", errors[7]);
         Assert.Equal(3, errors.Count);
@@ -140,7 +161,7 @@ public sealed class ImportTests
         var unknown = dir.Sub("unknown.csv");
         File.WriteAllText(unknown, "id,name,v,color\n1,a,\"[1,2,3,4]\",red\n");
         e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = unknown, Collection = "c", CheckpointFile = dir.Sub("elsewhere.json") }));
-        Assert.Contains("column 'color' is not a field of the collection", e.Message);
+        Assert.Contains("column 4 of the header is not a field of the collection", e.Message);
         Assert.False(File.Exists(dir.Sub("elsewhere.json")));
         Assert.Empty(await RowsAsync(dir.Sub("data"), "c"));
     }
@@ -188,7 +209,7 @@ public sealed class ImportTests
 
         Assert.True(result.Aborted);
         Assert.Equal(5, result.Imported);
-        Assert.StartsWith("line 7: primary key 7 already exists in collection 'c'", result.Error);
+        Assert.StartsWith("line 7: primary key … already exists in collection 'c'", result.Error);
         Assert.Equal([1L, 2, 3, 4, 5, 7], (await RowsAsync(dir.Sub("data"), "c")).Select(r => (long)r["id"]!));
     }
 
@@ -205,7 +226,7 @@ public sealed class ImportTests
         // The refused batch is sent again as an insert: key 7 is reported, the row that was there stays as it was.
         var rest = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true, OnError = OnRowError.Skip, BatchSize = 5 });
         Assert.Equal([7L], rest.RejectedRows.Select(r => r.Number));
-        Assert.StartsWith("line 7: primary key 7 already exists", rest.RejectedRows[0].Error, StringComparison.Ordinal);
+        Assert.StartsWith("line 7: primary key … already exists", rest.RejectedRows[0].Error, StringComparison.Ordinal);
         var rows = await RowsAsync(dir.Sub("data"), "c");
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), rows.Select(r => (long)r["id"]!));
         Assert.Equal("old", rows.Single(r => (long)r["id"]! == 7)["name"]);
@@ -226,10 +247,10 @@ public sealed class ImportTests
         Assert.Equal(17, result.Imported);
         var errors = result.RejectedRows.OrderBy(r => r.Number).ToList();
         Assert.Equal([4L, 6, 13, 14], errors.Select(r => r.Number));
-        Assert.Equal("line 4: primary key 2 repeats the key of line 2", errors[0].Error);
-        Assert.StartsWith("line 6: primary key 5 already exists", errors[1].Error);
-        Assert.StartsWith("line 13: primary key 12 already exists", errors[2].Error);
-        Assert.StartsWith("line 14: primary key 13 already exists", errors[3].Error);
+        Assert.Equal("line 4: the primary key repeats the key of line 2", errors[0].Error);
+        Assert.StartsWith("line 6: primary key … already exists", errors[1].Error);
+        Assert.StartsWith("line 13: primary key … already exists", errors[2].Error);
+        Assert.StartsWith("line 14: primary key … already exists", errors[3].Error);
         Assert.Equal(4, File.ReadAllLines(bad).Length);
 
         var rows = await RowsAsync(dir.Sub("data"), "c");
