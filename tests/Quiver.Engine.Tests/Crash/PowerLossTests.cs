@@ -9,7 +9,8 @@ namespace Quiver.Engine.Tests.Crash;
 /// creates and drops between its steps, the power fails after a seeded number of file operations, and the engine reopens
 /// on what a seeded reboot finds (unsynced writes dropped, kept or torn; unsynced folder entries kept or lost). It must
 /// open without error and hold exactly the acknowledged steps, or those plus the one in flight, whole; its index must be
-/// the acknowledged one and finish building; exact search must equal the brute-force oracle over the rows.</summary>
+/// the acknowledged one and finish building; exact search must equal the brute-force oracle over the rows. Every second
+/// crash is followed by another power loss during the recovery from it.</summary>
 /// <remarks>Maintenance runs in the foreground (flush, compact, and a wait for index builds after each step that queues
 /// them), so the file operations of a seed come in the same order every run and a seed reproduces its crash.</remarks>
 public sealed class PowerLossTests(ITestOutputHelper output)
@@ -97,7 +98,7 @@ public sealed class PowerLossTests(ITestOutputHelper output)
     {
         var clock = Stopwatch.StartNew();
         var phases = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        int crashes = 0, inFlightApplied = 0, tornTails = 0, diverged = 0;
+        int crashes = 0, inFlightApplied = 0, tornTails = 0, diverged = 0, doubleCrashes = 0;
         for (var s = 0; s < scripts; s++)
         {
             var seed = firstSeed + s;
@@ -121,7 +122,20 @@ public sealed class PowerLossTests(ITestOutputHelper output)
 
                 var phase = inFlight < steps.Count ? (steps[inFlight].Data?.Kind.ToString() ?? "Index") : "closing";
                 phases[phase] = phases.GetValueOrDefault(phase) + 1;
-                var survivor = run.Fs.Survive((seed * 7919) + c);
+                var reboot = (seed * 7919) + c;
+                var survivor = run.Fs.Survive(reboot);
+                if (c % 2 == 1)
+                {
+                    // A second power loss, while the engine recovers from the first (cutting a torn WAL tail, rewriting a
+                    // WAL header, deleting orphan files, rebuilding indexes): at a point inside a dry run of that recovery.
+                    var recoveryOps = await RecoverAsync(seed, run.Fs.Survive(reboot), long.MaxValue, context);
+                    var again = rng.NextInt64(0, Math.Max(1, recoveryOps));
+                    context += $", again after file operation {again} of {recoveryOps} of the recovery";
+                    await RecoverAsync(seed, survivor, again, context);
+                    survivor = survivor.Survive(reboot + 1);
+                    doubleCrashes++;
+                }
+
                 var (notes, applied) = await VerifyAsync(seed, steps, run, survivor, context);
                 crashes++;
                 inFlightApplied += applied ? 1 : 0;
@@ -129,7 +143,8 @@ public sealed class PowerLossTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"power loss: {scripts} scripts (seeds {firstSeed}..{firstSeed + scripts - 1}), {crashes} crashes in {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"power loss: {scripts} scripts (seeds {firstSeed}..{firstSeed + scripts - 1}), {crashes} crashes " +
+            $"({doubleCrashes} of them with a second power loss during recovery) in {clock.Elapsed.TotalSeconds:F1} s");
         output.WriteLine($"  step in flight at the crash: {string.Join(", ", phases.Select(p => $"{p.Key}={p.Value}"))}");
         output.WriteLine($"  in-flight step found applied: {inFlightApplied}; torn WAL tails truncated on open: {tornTails}; " +
             $"runs whose file operations diverged from the dry run: {diverged}");
@@ -187,6 +202,32 @@ public sealed class PowerLossTests(ITestOutputHelper output)
 
         Assert.True(fs.MapsOfUnsyncedFiles == 0, $"seed {seed}: the engine memory-mapped {fs.MapsOfUnsyncedFiles} file(s) holding unsynced writes");
         return new Run(fs, lastAcked, starts, fs.Operations);
+    }
+
+    /// <summary>Opens the folder as recovery does, waits for its index to build, and closes it; the power may fail after
+    /// <paramref name="crashAfter"/> file operations, and any other failure is a bug. Returns the operations it did.</summary>
+    private static async Task<long> RecoverAsync(int seed, PowerLossFileSystem fs, long crashAfter, string context)
+    {
+        fs.CrashAfter(crashAfter);
+        using var guard = new CancellationTokenSource(HangGuard);
+        try
+        {
+            await using var db = await QuiverEngine.OpenAsync(Folder, OptionsFor(seed, fs), guard.Token);
+            if (await db.HasCollectionAsync(CrashWorkload.Collection, cancellationToken: guard.Token))
+            {
+                await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
+            }
+        }
+        catch (Exception ex) when (!fs.HasCrashed)
+        {
+            Assert.Fail($"{context}: recovery failed: {ex}");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The power failed again.
+        }
+
+        return fs.Operations;
     }
 
     private static async Task RunStepAsync(QuiverEngine db, int seed, Step step, CancellationToken token)
