@@ -11,8 +11,10 @@ namespace Quiver.Engine.Tests.Crash;
 /// open without error and hold exactly the acknowledged steps, or those plus the one in flight, whole; its index must be
 /// the acknowledged one and finish building; exact search must equal the brute-force oracle over the rows. Every second
 /// crash is followed by another power loss during the recovery from it.</summary>
-/// <remarks>Maintenance runs in the foreground (flush, compact, and a wait for index builds after each step that queues
-/// them), so the file operations of a seed come in the same order every run and a seed reproduces its crash.</remarks>
+/// <remarks>On even seeds maintenance runs in the foreground only (flush, compact, and a wait for index builds after each
+/// step that queues them), so the file operations of a seed come in the same order every run and the seed reproduces its
+/// crash exactly. Odd seeds also run background maintenance (as <see cref="CrashWorkload.Options"/> does), so flushes and
+/// compactions race the writes; their crash points land near, not exactly at, the operation picked from the dry run.</remarks>
 public sealed class PowerLossTests(ITestOutputHelper output)
 {
     private const string Folder = "/quiver-power/db";
@@ -24,10 +26,10 @@ public sealed class PowerLossTests(ITestOutputHelper output)
     [Fact]
     public Task PowerLossAtSeededPoints_KeepsAcknowledgedWrites() => RunAsync(firstSeed: 1, scripts: 5);
 
-    /// <summary>At least 1,000 crashes with QUIVER_LONG=1 (250 scripts, 4 crash points each); 3 scripts otherwise.</summary>
+    /// <summary>2,000 crashes with QUIVER_LONG=1 (500 scripts, 4 crash points each); 3 scripts otherwise.</summary>
     [Fact]
     [Trait("Category", "Long")]
-    public Task PowerLossAtSeededPoints_LongTier() => RunAsync(firstSeed: 10_000, scripts: TestTier.Pick(3, 250));
+    public Task PowerLossAtSeededPoints_LongTier() => RunAsync(firstSeed: 10_000, scripts: TestTier.Pick(3, 500));
 
     /// <summary>One step of the power-loss script: a step of the crash workload, or an index create or drop.</summary>
     private sealed record Step(CrashOp? Data, string? CreateIndex, bool DropIndex)
@@ -92,7 +94,7 @@ public sealed class PowerLossTests(ITestOutputHelper output)
     }
 
     private static QuiverOptions OptionsFor(int seed, PowerLossFileSystem fs) =>
-        CrashWorkload.Options(seed) with { BackgroundMaintenance = false, IndexBuildThreads = 1, FileSystem = fs };
+        CrashWorkload.Options(seed) with { IndexBuildThreads = 1, FileSystem = fs };
 
     private async Task RunAsync(int firstSeed, int scripts)
     {
@@ -114,7 +116,9 @@ public sealed class PowerLossTests(ITestOutputHelper output)
                 var inFlight = run.LastAcked + 1;
                 var context = $"seed {seed}, crash {c} after file operation {crashAfter} of {dry.Operations}, " +
                     $"in step {inFlight} ({(inFlight < steps.Count ? steps[inFlight].ToString() : "closing")})";
-                Assert.True(run.Fs.HasCrashed, $"{context}: the power never failed");
+                // Only with background maintenance can a run do fewer operations than its dry run; then the power fails
+                // after the clean close, which is checked the same way.
+                Assert.True(run.Fs.HasCrashed || seed % 2 == 1, $"{context}: the power never failed");
                 if (!run.StepStarts.SequenceEqual(dry.StepStarts.Take(run.StepStarts.Count)))
                 {
                     diverged++;
