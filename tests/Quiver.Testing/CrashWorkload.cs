@@ -221,27 +221,39 @@ public static class CrashWorkload
     public static async Task<(Dictionary<long, Row>? Rows, bool InFlightApplied)> CheckRecoveredAsync(
         QuiverEngine db, int seed, Dictionary<long, int>? acked, Dictionary<long, int>? withInFlight, string context)
     {
+        var (rows, matched) = await CheckRecoveredAsync(db, seed, [acked, withInFlight], context);
+        return (rows, matched > 0);
+    }
+
+    /// <summary>Checks a reopened folder against the states it may legally be in: <paramref name="allowed"/>[0] is the
+    /// acknowledged state (null: no collection), the others add unacknowledged work in flight, each part whole. Returns the
+    /// rows (null without a collection) and the index of the first state they equal; throws naming the difference.</summary>
+    public static async Task<(Dictionary<long, Row>? Rows, int Matched)> CheckRecoveredAsync(
+        QuiverEngine db, int seed, IReadOnlyList<Dictionary<long, int>?> allowed, string context)
+    {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(allowed);
         if (!await db.HasCollectionAsync(Collection))
         {
-            return acked is null ? (null, false) : throw new InvalidOperationException($"{context}: the collection is gone although its creation was acknowledged");
+            return allowed[0] is null ? (null, 0) : throw new InvalidOperationException($"{context}: the collection is gone although its creation was acknowledged");
         }
 
-        if (withInFlight is null)
+        if (allowed.All(m => m is null))
         {
             throw new InvalidOperationException($"{context}: a collection exists that was never created");
         }
 
         var actual = await ReadRowsAsync(db, context);
-        var matchesAcked = Matches(seed, acked ?? [], actual);
-        var matchesInFlight = Matches(seed, withInFlight, actual);
-        if (!matchesAcked && !matchesInFlight)
+        for (var i = 0; i < allowed.Count; i++)
         {
-            throw new InvalidOperationException($"{context}: recovered rows are neither the acknowledged steps nor those plus the step in flight.\n" +
-                Describe("acknowledged", acked ?? [], actual, seed) + "\n" + Describe("with the step in flight", withInFlight, actual, seed));
+            if (Matches(seed, allowed[i] ?? [], actual))
+            {
+                return (actual, i);
+            }
         }
 
-        return (actual, matchesInFlight && !matchesAcked);
+        throw new InvalidOperationException($"{context}: recovered rows are neither the acknowledged steps nor those plus work in flight, whole.\n" +
+            Describe("acknowledged", allowed[0] ?? [], actual, seed) + "\n" + Describe("with all work in flight", allowed[^1] ?? [], actual, seed));
     }
 
     /// <summary>Every row of the collection by key (all fields); fails on a key returned twice.</summary>

@@ -167,12 +167,23 @@ internal sealed partial class Shard
                 gateHeld = false;
             }
 
-            foreach (var seg in toSeal)
+            try
             {
-                SealSegment(seg);
+                foreach (var seg in toSeal)
+                {
+                    SealSegment(seg);
+                }
+
+                await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Segments sealed before the failure stay sealed and searched (the next checkpoint records them); they
+                // need their index like any other, or the index reads "in progress" with no build queued to finish it.
+                ScheduleIndexWork();
+                throw;
             }
 
-            await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
             if (drop is not null)
             {
                 RemovePartitionData(drop.Id);

@@ -50,4 +50,28 @@ public sealed class PowerLossRegressionTests
         var rows = await CrashWorkload.ReadRowsAsync(db, "after the power loss");
         Assert.True(CrashWorkload.Matches(1, new Dictionary<long, int> { [7] = 1 }, rows), CrashWorkload.Describe("acknowledged", new() { [7] = 1 }, rows, 1));
     }
+
+    /// <summary>Found by the power-loss test with background maintenance, but a plain failed flush shows it: the flush
+    /// seals its segments, then fails writing the manifest; the sealed segments stay (searched exactly) but no index build
+    /// was ever queued for them, so <c>WaitForIndexAsync</c> waited forever (and the index stayed "in progress") until some
+    /// later flush succeeded.</summary>
+    [Fact]
+    public async Task FailedFlush_StillBuildsIndexOfSegmentsItSealed()
+    {
+        using var dir = new TempFolder("quiver-powerloss");
+        var fs = new FaultInjectingFileSystem();
+        await using var db = await QuiverEngine.OpenAsync(dir.Path, new QuiverOptions { BackgroundMaintenance = false, FileSystem = fs });
+        await db.CreateCollectionAsync(CrashWorkload.Collection, CrashWorkload.Schema);
+        await db.CreateIndexAsync(CrashWorkload.Collection, new IndexDefinition { FieldName = "vec", IndexType = "HNSW" });
+        await db.InsertAsync(CrashWorkload.Collection, [.. Enumerable.Range(0, 30).Select(k => CrashWorkload.RowFor(1, k, 1))]);
+        fs.FailRenameTo = path => Path.GetFileName(path) == "MANIFEST";
+        await Assert.ThrowsAnyAsync<QuiverException>(() => db.FlushAsync(CrashWorkload.Collection));
+        fs.FailRenameTo = null;
+
+        // A hang guard only: the build of a 30-row segment takes milliseconds.
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
+        var index = Assert.Single(await db.DescribeIndexesAsync(CrashWorkload.Collection));
+        Assert.Equal(30, index.IndexedRows);
+    }
 }
