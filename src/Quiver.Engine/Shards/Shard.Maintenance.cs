@@ -414,11 +414,13 @@ internal sealed partial class Shard
                 {
                     if (merges > 0)
                     {
-                        // Merged segments get their indexes built anew, even when a later merge failed; the sources'
-                        // index files go.
+                        // The sources' index files go, even when a later merge failed.
                         SweepIndexFiles(includeTemporary: false);
-                        ScheduleIndexWork();
                     }
+
+                    // Merged segments get their indexes built anew, including one swapped in by a merge whose manifest
+                    // write then failed: it stays in memory (the next checkpoint records it) and is searched meanwhile.
+                    ScheduleIndexWork();
                 }
 
                 return merges;

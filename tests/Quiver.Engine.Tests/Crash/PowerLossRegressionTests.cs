@@ -51,6 +51,35 @@ public sealed class PowerLossRegressionTests
         Assert.True(CrashWorkload.Matches(1, new Dictionary<long, int> { [7] = 1 }, rows), CrashWorkload.Describe("acknowledged", new() { [7] = 1 }, rows, 1));
     }
 
+    /// <summary>The same for compaction, found by the power-loss long tier: a merge swaps its new segment in for its
+    /// sources, then fails writing the manifest; the merged segment stays (searched exactly) but its build was queued only
+    /// after a merge that fully succeeded, so <c>WaitForIndexAsync</c> waited forever.</summary>
+    [Fact]
+    public async Task FailedCompaction_StillBuildsIndexOfTheMergedSegment()
+    {
+        using var dir = new TempFolder("quiver-powerloss");
+        var fs = new FaultInjectingFileSystem();
+        await using var db = await QuiverEngine.OpenAsync(dir.Path, new QuiverOptions { BackgroundMaintenance = false, SegmentMaxRows = 40, FileSystem = fs });
+        await db.CreateCollectionAsync(CrashWorkload.Collection, CrashWorkload.Schema);
+        await db.CreateIndexAsync(CrashWorkload.Collection, new IndexDefinition { FieldName = "vec", IndexType = "HNSW" });
+        for (var batch = 0; batch < 2; batch++)
+        {
+            await db.InsertAsync(CrashWorkload.Collection, [.. Enumerable.Range(batch * 5, 5).Select(k => CrashWorkload.RowFor(1, k, 1))]);
+            await db.FlushAsync(CrashWorkload.Collection);
+        }
+
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
+        fs.FailRenameTo = path => Path.GetFileName(path) == "MANIFEST";
+        await Assert.ThrowsAnyAsync<QuiverException>(() => db.CompactAsync(CrashWorkload.Collection));
+        fs.FailRenameTo = null;
+
+        // A hang guard only, as above.
+        await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
+        var index = Assert.Single(await db.DescribeIndexesAsync(CrashWorkload.Collection));
+        Assert.Equal((10L, 10L), (index.TotalRows, index.IndexedRows));
+    }
+
     /// <summary>Found by the power-loss test with background maintenance, but a plain failed flush shows it: the flush
     /// seals its segments, then fails writing the manifest; the sealed segments stay (searched exactly) but no index build
     /// was ever queued for them, so <c>WaitForIndexAsync</c> waited forever (and the index stayed "in progress") until some
