@@ -175,27 +175,25 @@ internal sealed partial class Shard
                 }
 
                 await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
+                if (drop is not null)
+                {
+                    RemovePartitionData(drop.Id);
+                }
+
+                _wal.DeleteFilesBefore(checkpointLsn);
+                if (drop is not null)
+                {
+                    SweepIndexFiles(includeTemporary: false);
+                }
             }
-            catch
+            finally
             {
-                // Segments sealed before the failure stay sealed and searched (the next checkpoint records them); they
-                // need their index like any other, or the index reads "in progress" with no build queued to finish it.
+                // Also when a step failed: the segments sealed before it stay sealed and searched (recorded now, or by the
+                // next checkpoint), and need their index like any other, or the index reads "in progress" with no build
+                // queued to finish it.
                 ScheduleIndexWork();
-                throw;
             }
 
-            if (drop is not null)
-            {
-                RemovePartitionData(drop.Id);
-            }
-
-            _wal.DeleteFilesBefore(checkpointLsn);
-            if (drop is not null)
-            {
-                SweepIndexFiles(includeTemporary: false);
-            }
-
-            ScheduleIndexWork();
             return toSeal.Count;
         }
         finally

@@ -85,7 +85,16 @@ public sealed class PowerLossRegressionTests
     /// was ever queued for them, so <c>WaitForIndexAsync</c> waited forever (and the index stayed "in progress") until some
     /// later flush succeeded.</summary>
     [Fact]
-    public async Task FailedFlush_StillBuildsIndexOfSegmentsItSealed()
+    public Task FailedFlush_StillBuildsIndexOfSegmentsItSealed() =>
+        FailedFlushBuildsIndexAsync(static (fs, on) => fs.FailRenameTo = on ? path => Path.GetFileName(path) == "MANIFEST" : null);
+
+    /// <summary>The same after the manifest is written: the flush fails deleting the WAL files the checkpoint left behind
+    /// (found by the power-loss long tier).</summary>
+    [Fact]
+    public Task FlushFailingAfterTheManifest_StillBuildsIndexOfSegmentsItSealed() =>
+        FailedFlushBuildsIndexAsync(static (fs, on) => fs.FailDeleteOf = on ? path => path.EndsWith(".wal", StringComparison.Ordinal) : null);
+
+    private static async Task FailedFlushBuildsIndexAsync(Action<FaultInjectingFileSystem, bool> fail)
     {
         using var dir = new TempFolder("quiver-powerloss");
         var fs = new FaultInjectingFileSystem();
@@ -93,9 +102,9 @@ public sealed class PowerLossRegressionTests
         await db.CreateCollectionAsync(CrashWorkload.Collection, CrashWorkload.Schema);
         await db.CreateIndexAsync(CrashWorkload.Collection, new IndexDefinition { FieldName = "vec", IndexType = "HNSW" });
         await db.InsertAsync(CrashWorkload.Collection, [.. Enumerable.Range(0, 30).Select(k => CrashWorkload.RowFor(1, k, 1))]);
-        fs.FailRenameTo = path => Path.GetFileName(path) == "MANIFEST";
+        fail(fs, true);
         await Assert.ThrowsAnyAsync<QuiverException>(() => db.FlushAsync(CrashWorkload.Collection));
-        fs.FailRenameTo = null;
+        fail(fs, false);
 
         // A hang guard only: the build of a 30-row segment takes milliseconds.
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -135,7 +135,17 @@ public sealed class PowerLossTests(ITestOutputHelper output)
             for (var c = 0; c < CrashesPerScript; c++)
             {
                 var crashAfter = PickCrashPoint(rng, steps, dry);
-                var run = await RunScriptAsync(seed, steps, crashAfter);
+                Run run;
+                try
+                {
+                    run = await RunScriptAsync(seed, steps, crashAfter);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    Assert.Fail($"seed {seed}, crash {c} after file operation {crashAfter} of {dry.Operations}: a step hung: {ex}");
+                    throw;
+                }
+
                 var inFlight = run.LastAcked + 1;
                 var context = $"seed {seed}, crash {c} after file operation {crashAfter} of {dry.Operations}, " +
                     $"in step {inFlight} ({(inFlight < steps.Count ? steps[inFlight].ToString() : "closing")})";
