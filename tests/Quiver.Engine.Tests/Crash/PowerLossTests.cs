@@ -21,8 +21,11 @@ public sealed class PowerLossTests(ITestOutputHelper output)
     private const string Folder = "/quiver-power/db";
     private const int Steps = 60;
     private const int CrashesPerScript = 4;
-    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
     private const long ConcurrentKeyBase = 100_000;
+
+    /// <summary>Set to a script seed to run only that script (both tiers).</summary>
+    private const string ReplayVariable = "QUIVER_POWERLOSS_SEED";
     private static readonly string[] IndexTypes = ["FLAT", "HNSW", "IVF_FLAT"];
 
     [Fact]
@@ -121,6 +124,12 @@ public sealed class PowerLossTests(ITestOutputHelper output)
 
     private async Task RunAsync(int firstSeed, int scripts)
     {
+        if (Environment.GetEnvironmentVariable(ReplayVariable) is { Length: > 0 } replay)
+        {
+            // Replays one script seed (its four crashes) from a failure report.
+            (firstSeed, scripts) = (int.Parse(replay, System.Globalization.CultureInfo.InvariantCulture), 1);
+        }
+
         var clock = Stopwatch.StartNew();
         var phases = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int crashes = 0, inFlightApplied = 0, tornTails = 0, diverged = 0, doubleCrashes = 0, ranOut = 0;
@@ -140,7 +149,7 @@ public sealed class PowerLossTests(ITestOutputHelper output)
                 {
                     run = await RunScriptAsync(seed, steps, crashAfter);
                 }
-                catch (OperationCanceledException ex)
+                catch (TimeoutException ex)
                 {
                     Assert.Fail($"seed {seed}, crash {c} after file operation {crashAfter} of {dry.Operations}: a step hung: {ex}");
                     throw;
@@ -221,13 +230,21 @@ public sealed class PowerLossTests(ITestOutputHelper output)
             {
                 starts.Add(fs.Operations);
                 parts.Clear();
-                await RunStepAsync(db, seed, steps[i], parts, guard.Token);
+                await RunStepAsync(db, fs, seed, steps[i], parts, guard.Token);
                 lastAcked = i;
             }
         }
         catch (Exception ex) when (fs.HasCrashed && ex is not OperationCanceledException)
         {
             // The power failed: the step that threw was not acknowledged.
+        }
+        catch (OperationCanceledException) when (guard.IsCancellationRequested && db is not null)
+        {
+            var indexes = await db.DescribeIndexesAsync(CrashWorkload.Collection);
+            var stats = db.GetIndexStatistics(CrashWorkload.Collection);
+            throw new TimeoutException($"step {lastAcked + 1} ({steps[lastAcked + 1]}) hung; power failed: {fs.HasCrashed}; indexes: " +
+                string.Join("; ", indexes.Select(i => $"{i.IndexName} {i.State} {i.IndexedRows}/{i.TotalRows} {i.FailReason}")) +
+                $"; pending jobs {stats.PendingJobs}");
         }
         finally
         {
@@ -276,7 +293,7 @@ public sealed class PowerLossTests(ITestOutputHelper output)
 
     /// <summary>Runs one step; the batches of a concurrent step that are acknowledged go to <paramref name="acked"/> as they
     /// complete, so that a crash in the middle of the step knows which of them a client saw succeed.</summary>
-    private static async Task RunStepAsync(QuiverEngine db, int seed, Step step, List<CrashOp> acked, CancellationToken token)
+    private static async Task RunStepAsync(QuiverEngine db, PowerLossFileSystem fs, int seed, Step step, List<CrashOp> acked, CancellationToken token)
     {
         if (step.Data is { } op)
         {
@@ -305,7 +322,32 @@ public sealed class PowerLossTests(ITestOutputHelper output)
 
         if (step.QueuesIndexWork)
         {
-            await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: token);
+            await WaitForIndexAsync(db, fs, token);
+        }
+    }
+
+    /// <summary>Waits for the index builds the step queued, but not on a machine whose power failed: there nothing waits.
+    /// (Once, in a long-tier run with background maintenance, a wait after the power failed did not end; see
+    /// docs/testing.md.)</summary>
+    private static async Task WaitForIndexAsync(QuiverEngine db, PowerLossFileSystem fs, CancellationToken token)
+    {
+        while (true)
+        {
+            using var slice = CancellationTokenSource.CreateLinkedTokenSource(token);
+            slice.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: slice.Token);
+                return;
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested && fs.HasCrashed)
+            {
+                throw new PowerLostException();
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                // Still building; wait on.
+            }
         }
     }
 
