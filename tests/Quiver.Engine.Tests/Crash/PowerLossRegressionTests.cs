@@ -89,7 +89,7 @@ public sealed class PowerLossRegressionTests
         FailedFlushBuildsIndexAsync(static (fs, on) => fs.FailRenameTo = on ? path => Path.GetFileName(path) == "MANIFEST" : null);
 
     /// <summary>The same after the manifest is written: the flush fails deleting the WAL files the checkpoint left behind
-    /// (found by the power-loss long tier).</summary>
+    /// (found while chasing a hung index wait in the power-loss long tier).</summary>
     [Fact]
     public Task FlushFailingAfterTheManifest_StillBuildsIndexOfSegmentsItSealed() =>
         FailedFlushBuildsIndexAsync(static (fs, on) => fs.FailDeleteOf = on ? path => path.EndsWith(".wal", StringComparison.Ordinal) : null);

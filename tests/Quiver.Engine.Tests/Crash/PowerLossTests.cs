@@ -276,7 +276,7 @@ public sealed class PowerLossTests(ITestOutputHelper output)
             await using var db = await QuiverEngine.OpenAsync(Folder, OptionsFor(seed, fs), guard.Token);
             if (await db.HasCollectionAsync(CrashWorkload.Collection, cancellationToken: guard.Token))
             {
-                await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
+                await WaitForIndexAsync(db, fs, guard.Token);
             }
         }
         catch (Exception ex) when (!fs.HasCrashed)
