@@ -214,4 +214,103 @@ public static class CrashWorkload
 
         return next;
     }
+
+    /// <summary>Checks a reopened folder against the model: the collection exists iff its creation was acknowledged (or
+    /// was in flight), and its rows are exactly the acknowledged state or that plus the step in flight, whole. Returns the
+    /// rows (null without a collection) and whether only the in-flight state matched; throws naming the difference.</summary>
+    public static async Task<(Dictionary<long, Row>? Rows, bool InFlightApplied)> CheckRecoveredAsync(
+        QuiverEngine db, int seed, Dictionary<long, int>? acked, Dictionary<long, int>? withInFlight, string context)
+    {
+        var (rows, matched) = await CheckRecoveredAsync(db, seed, [acked, withInFlight], context);
+        return (rows, matched > 0);
+    }
+
+    /// <summary>Checks a reopened folder against the states it may legally be in: <paramref name="allowed"/>[0] is the
+    /// acknowledged state (null: no collection), the others add unacknowledged work in flight, each part whole. Returns the
+    /// rows (null without a collection) and the index of the first state they equal; throws naming the difference.</summary>
+    public static async Task<(Dictionary<long, Row>? Rows, int Matched)> CheckRecoveredAsync(
+        QuiverEngine db, int seed, IReadOnlyList<Dictionary<long, int>?> allowed, string context)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(allowed);
+        if (!await db.HasCollectionAsync(Collection))
+        {
+            return allowed[0] is null ? (null, 0) : throw new InvalidOperationException($"{context}: the collection is gone although its creation was acknowledged");
+        }
+
+        if (allowed.All(m => m is null))
+        {
+            throw new InvalidOperationException($"{context}: a collection exists that was never created");
+        }
+
+        var actual = await ReadRowsAsync(db, context);
+        for (var i = 0; i < allowed.Count; i++)
+        {
+            if (Matches(seed, allowed[i] ?? [], actual))
+            {
+                return (actual, i);
+            }
+        }
+
+        throw new InvalidOperationException($"{context}: recovered rows are neither the acknowledged steps nor those plus work in flight, whole.\n" +
+            Describe("acknowledged", allowed[0] ?? [], actual, seed) + "\n" + Describe("with all work in flight", allowed[^1] ?? [], actual, seed));
+    }
+
+    /// <summary>Every row of the collection by key (all fields); fails on a key returned twice.</summary>
+    public static async Task<Dictionary<long, Row>> ReadRowsAsync(QuiverEngine db, string context)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var rows = await db.QueryAsync(Collection, new QueryRequest { Filter = "id >= 0", OutputFields = ["*"] });
+        var actual = new Dictionary<long, Row>();
+        foreach (var row in rows)
+        {
+            var id = (long)row["id"]!;
+            if (!actual.TryAdd(id, row))
+            {
+                throw new InvalidOperationException($"{context}: key {id} returned twice");
+            }
+        }
+
+        return actual;
+    }
+
+    /// <summary>True if <paramref name="actual"/> holds exactly the model's keys, each with the content of its version.</summary>
+    public static bool Matches(int seed, Dictionary<long, int>? model, Dictionary<long, Row> actual)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        return model is not null && model.Count == actual.Count &&
+            model.All(kv => actual.TryGetValue(kv.Key, out var r) && SameContent(seed, kv.Key, kv.Value, r));
+    }
+
+    /// <summary>True if <paramref name="actual"/> is exactly the row step <paramref name="version"/> wrote for the key.</summary>
+    public static bool SameContent(int seed, long key, int version, Row actual)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        var expected = RowFor(seed, key, version);
+        foreach (var (name, value) in expected)
+        {
+            var ok = value is float[] v
+                ? actual[name] is float[] a && a.AsSpan().SequenceEqual(v)
+                : Equals(Convert.ToString(value, CultureInfo.InvariantCulture), Convert.ToString(actual[name], CultureInfo.InvariantCulture));
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>How <paramref name="actual"/> differs from the model: missing, extra and wrong-content keys.</summary>
+    public static string Describe(string label, Dictionary<long, int> model, Dictionary<long, Row> actual, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(actual);
+        var missing = model.Keys.Where(k => !actual.ContainsKey(k)).OrderBy(k => k).ToList();
+        var extra = actual.Keys.Where(k => !model.ContainsKey(k)).OrderBy(k => k).ToList();
+        var wrong = model.Where(kv => actual.TryGetValue(kv.Key, out var r) && !SameContent(seed, kv.Key, kv.Value, r))
+            .Select(kv => $"{kv.Key} (want v{kv.Value}, got v{actual[kv.Key]["ver"]})").ToList();
+        return $"  vs {label}: {model.Count} rows expected, {actual.Count} found; missing [{string.Join(',', missing)}]; " +
+            $"extra [{string.Join(',', extra)}]; wrong content [{string.Join(", ", wrong)}]";
+    }
 }

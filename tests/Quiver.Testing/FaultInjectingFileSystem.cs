@@ -149,7 +149,18 @@ public sealed class FaultInjectingFileSystem : IFileSystem
         _inner.Rename(source, destination);
     }
 
-    void IFileSystem.Delete(string path) => _inner.Delete(path);
+    /// <summary>When set, deleting a file it accepts throws an <see cref="IOException"/> (e.g. old WAL files).</summary>
+    public Func<string, bool>? FailDeleteOf { get; set; }
+
+    void IFileSystem.Delete(string path)
+    {
+        if (FailDeleteOf?.Invoke(path) == true)
+        {
+            throw new IOException($"Injected fault: delete of '{path}' failed: Input/output error", 5);
+        }
+
+        _inner.Delete(path);
+    }
 
     void IFileSystem.DeleteDirectory(string path) => _inner.DeleteDirectory(path);
 

@@ -55,7 +55,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         options ??= new QuiverOptions();
         var fs = options.FileSystem ?? PhysicalFileSystem.Instance;
         path = System.IO.Path.GetFullPath(path);
-        fs.CreateDirectory(path);
+        DurableFolders.Create(fs, path);
         var folderLock = fs.LockExclusive(System.IO.Path.Combine(path, "LOCK"));
         QuiverEngine? engine = null;
         try
@@ -69,7 +69,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
                 Databases = [new DatabaseMeta { Id = 1, Name = CatalogNames.DefaultDatabase }],
             };
             engine = new QuiverEngine(path, options, fs, metaStore, folderLock, manifest);
-            fs.CreateDirectory(engine._host.CollectionsRoot);
+            DurableFolders.Create(fs, engine._host.CollectionsRoot);
             if (fresh)
             {
                 metaStore.Write(manifest);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Quiver.Catalog;
 using Quiver.Indexing;
 using Quiver.Segments;
+using Quiver.Storage;
 using Quiver.Writes;
 
 namespace Quiver.Shards;
@@ -47,7 +48,7 @@ internal sealed partial class Shard
                 Throw.Exists($"collection '{Meta.Name}' already has an index named '{index.Name}'");
             }
 
-            Fs.CreateDirectory(IndexFolder);
+            DurableFolders.Create(Fs, IndexFolder);
             var fieldIndex = Schema.IndexOf(index.FieldName);
             var field = Schema.Fields[fieldIndex];
             if (field.Metric == index.Metric)

@@ -167,24 +167,33 @@ internal sealed partial class Shard
                 gateHeld = false;
             }
 
-            foreach (var seg in toSeal)
+            try
             {
-                SealSegment(seg);
+                foreach (var seg in toSeal)
+                {
+                    SealSegment(seg);
+                }
+
+                await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
+                if (drop is not null)
+                {
+                    RemovePartitionData(drop.Id);
+                }
+
+                _wal.DeleteFilesBefore(checkpointLsn);
+                if (drop is not null)
+                {
+                    SweepIndexFiles(includeTemporary: false);
+                }
+            }
+            finally
+            {
+                // Also when a step failed: the segments sealed before it stay sealed and searched (recorded now, or by the
+                // next checkpoint), and need their index like any other, or the index reads "in progress" with no build
+                // queued to finish it.
+                ScheduleIndexWork();
             }
 
-            await PersistSegmentsAsync(checkpointLsn, checkpointTs, nextAutoId, drop, cancellationToken).ConfigureAwait(false);
-            if (drop is not null)
-            {
-                RemovePartitionData(drop.Id);
-            }
-
-            _wal.DeleteFilesBefore(checkpointLsn);
-            if (drop is not null)
-            {
-                SweepIndexFiles(includeTemporary: false);
-            }
-
-            ScheduleIndexWork();
             return toSeal.Count;
         }
         finally
@@ -403,11 +412,13 @@ internal sealed partial class Shard
                 {
                     if (merges > 0)
                     {
-                        // Merged segments get their indexes built anew, even when a later merge failed; the sources'
-                        // index files go.
+                        // The sources' index files go, even when a later merge failed.
                         SweepIndexFiles(includeTemporary: false);
-                        ScheduleIndexWork();
                     }
+
+                    // Merged segments get their indexes built anew, including one swapped in by a merge whose manifest
+                    // write then failed: it stays in memory (the next checkpoint records it) and is searched meanwhile.
+                    ScheduleIndexWork();
                 }
 
                 return merges;

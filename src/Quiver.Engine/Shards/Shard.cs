@@ -69,9 +69,9 @@ internal sealed partial class Shard : IAsyncDisposable
     public static Task<Shard> CreateAsync(IShardHost host, CollectionMeta meta, CancellationToken cancellationToken)
     {
         var shard = new Shard(host, meta);
-        host.FileSystem.CreateDirectory(shard.SegmentFolder);
-        host.FileSystem.CreateDirectory(shard.WalFolder);
-        host.FileSystem.SyncDirectory(shard.Folder);
+        // The collection's folder is a new entry in the collections folder: durable before the manifest names it.
+        DurableFolders.Create(host.FileSystem, shard.SegmentFolder);
+        DurableFolders.Create(host.FileSystem, shard.WalFolder);
         return OpenAsync(host, meta, cancellationToken);
     }
 
@@ -100,8 +100,8 @@ internal sealed partial class Shard : IAsyncDisposable
         // The manifest's last timestamp bounds every insert and delete mark in the files it names; reads start there
         // (a delete mark above the highest insert timestamp must still hide its row).
         _appliedTs = _host.Clock.Last;
-        Fs.CreateDirectory(SegmentFolder);
-        Fs.CreateDirectory(WalFolder);
+        DurableFolders.Create(Fs, SegmentFolder);
+        DurableFolders.Create(Fs, WalFolder);
         var keep = new HashSet<string>(StringComparer.Ordinal);
         foreach (var sm in Meta.Segments)
         {

@@ -87,7 +87,7 @@ internal sealed partial class Wal : IWal
             Throw.Invalid($"firstLsnHint must be at least 1, got {firstLsnHint}");
         }
 
-        fs.CreateDirectory(directory);
+        DurableFolders.Create(fs, directory);
         var wal = new Wal(fs, directory, options);
         foreach (string path in fs.ListFiles(directory, WalFormat.Pattern))
         {

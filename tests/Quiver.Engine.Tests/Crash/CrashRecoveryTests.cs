@@ -174,30 +174,10 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     {
         await using var db = await QuiverEngine.OpenAsync(folder, CrashWorkload.Options(seed) with { BackgroundMaintenance = false });
         var notes = db.RecoveryNotes.ToArray();
-        if (!await db.HasCollectionAsync(CrashWorkload.Collection))
+        var (recovered, inFlightApplied) = await CrashWorkload.CheckRecoveredAsync(db, seed, acked, withInFlight, context);
+        if (recovered is not { } actual)
         {
-            Assert.True(acked is null, $"{context}: the collection is gone although its creation was acknowledged");
             return (notes, false);
-        }
-
-        Assert.True(withInFlight is not null, $"{context}: a collection exists that was never created");
-        var rows = await db.QueryAsync(CrashWorkload.Collection, new QueryRequest { Filter = "id >= 0", OutputFields = ["*"] });
-        var actual = new Dictionary<long, Row>();
-        foreach (var row in rows)
-        {
-            var id = (long)row["id"]!;
-            Assert.True(actual.TryAdd(id, row), $"{context}: key {id} returned twice");
-        }
-
-        bool Matches(Dictionary<long, int>? model) =>
-            model is not null && model.Count == actual.Count && model.All(kv => actual.TryGetValue(kv.Key, out var r) && SameContent(seed, kv.Key, kv.Value, r));
-
-        var matchesAcked = Matches(acked ?? []);
-        var matchesInFlight = Matches(withInFlight);
-        if (!matchesAcked && !matchesInFlight)
-        {
-            Assert.Fail($"{context}: recovered state is neither the acknowledged prefix nor the prefix plus the step in flight.\n" +
-                Describe("acknowledged", acked ?? [], actual, seed) + "\n" + Describe("with in-flight step", withInFlight!, actual, seed));
         }
 
         // Count, point reads and a search over the recovered rows.
@@ -217,33 +197,6 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
 
         // The recovered folder takes writes again.
         await db.InsertAsync(CrashWorkload.Collection, [CrashWorkload.RowFor(seed, 1_000_000, 0)]);
-        return (notes, matchesInFlight && !matchesAcked);
-    }
-
-    private static bool SameContent(int seed, long key, int version, Row actual)
-    {
-        var expected = CrashWorkload.RowFor(seed, key, version);
-        foreach (var (name, value) in expected)
-        {
-            var ok = value is float[] v
-                ? actual[name] is float[] a && a.AsSpan().SequenceEqual(v)
-                : Equals(Convert.ToString(value, CultureInfo.InvariantCulture), Convert.ToString(actual[name], CultureInfo.InvariantCulture));
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static string Describe(string label, Dictionary<long, int> model, Dictionary<long, Row> actual, int seed)
-    {
-        var missing = model.Keys.Where(k => !actual.ContainsKey(k)).OrderBy(k => k).ToList();
-        var extra = actual.Keys.Where(k => !model.ContainsKey(k)).OrderBy(k => k).ToList();
-        var wrong = model.Where(kv => actual.TryGetValue(kv.Key, out var r) && !SameContent(seed, kv.Key, kv.Value, r))
-            .Select(kv => $"{kv.Key} (want v{kv.Value}, got v{actual[kv.Key]["ver"]})").ToList();
-        return $"  vs {label}: {model.Count} rows expected, {actual.Count} found; missing [{string.Join(',', missing)}]; " +
-            $"extra [{string.Join(',', extra)}]; wrong content [{string.Join(", ", wrong)}]";
+        return (notes, inFlightApplied);
     }
 }

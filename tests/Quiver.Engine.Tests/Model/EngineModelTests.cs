@@ -4,8 +4,10 @@ using Xunit.Abstractions;
 namespace Quiver.Engine.Tests.Model;
 
 /// <summary>Model-based property test: random inserts, upserts, deletes by key and by filter, flushes, compactions,
-/// reopens and partition create/drop, checked after every step against an in-memory dictionary (count, point reads)
-/// and every few steps in full (all rows, random filter queries, FLAT search against the brute-force oracle).</summary>
+/// reopens, partition create/drop and vector index create/drop (FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ), checked after
+/// every step against an in-memory dictionary (count, point reads, and while an index exists an unfiltered search) and
+/// every few steps in full (all rows, random filter queries, searches against the brute-force oracle: exactly with the
+/// <c>exact</c> parameter or a FLAT index, by recall over the run and per-hit validity with an approximate one).</summary>
 public sealed class EngineModelTests(ITestOutputHelper output)
 {
     public static TheoryData<bool, MetricType, bool, int> Configs => new()

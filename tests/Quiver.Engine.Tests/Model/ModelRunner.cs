@@ -29,6 +29,31 @@ internal sealed class ModelRunner : IAsyncDisposable
     private QuiverEngine? _db;
     private int _nextPartition;
     private int _step;
+    private IndexKind? _index;
+
+    /// <summary>A vector index the model creates and drops between steps, with the search parameters its searches use
+    /// (chosen small enough that the planner's cost model sends some searches of the model's small segments through the
+    /// index; most still take its exact fallback, growing segments and segments not yet indexed are searched exactly, and
+    /// all of that is what the model checks). FLAT (<see cref="MinRecall"/> 1) must answer exactly like the oracle; the
+    /// approximate kinds return live matching rows (with their true scores where the index keeps raw vectors) and reach
+    /// <see cref="MinRecall"/> over the whole run. A search with <c>exact</c> must equal the oracle whatever the index.</summary>
+    private sealed record IndexKind(string Type, Dictionary<string, string> Build, Dictionary<string, string> Search, double MinRecall, bool TrueScores)
+    {
+        public bool Exact => MinRecall >= 1;
+
+        public override string ToString() => Type;
+    }
+
+    private static readonly IndexKind[] IndexKinds =
+    [
+        new("FLAT", [], [], MinRecall: 1, TrueScores: true),
+        new("HNSW", new() { ["M"] = "4", ["efConstruction"] = "64" }, new() { ["ef"] = "8" }, MinRecall: 0.9, TrueScores: true),
+        new("IVF_FLAT", new() { ["nlist"] = "8" }, new() { ["nprobe"] = "2" }, MinRecall: 0.9, TrueScores: true),
+        new("IVF_SQ8", new() { ["nlist"] = "8" }, new() { ["nprobe"] = "2" }, MinRecall: 0.9, TrueScores: false),
+        new("IVF_PQ", new() { ["nlist"] = "4", ["m"] = "3", ["nbits"] = "4" }, new() { ["nprobe"] = "1", ["refine_k"] = "2" }, MinRecall: 0.9, TrueScores: false),
+    ];
+
+    private readonly Dictionary<string, (long Found, long Wanted)> _recall = new(StringComparer.Ordinal);
 
     public ModelRunner(ModelConfig config)
     {
@@ -67,6 +92,7 @@ internal sealed class ModelRunner : IAsyncDisposable
                 < 84 => "reopen",
                 < 89 => "create partition",
                 < 92 => "drop partition",
+                < 96 => "index",
                 _ => "check only",
             };
             Stats[kind] = Stats.GetValueOrDefault(kind) + 1;
@@ -101,9 +127,18 @@ internal sealed class ModelRunner : IAsyncDisposable
                 case "drop partition":
                     await DropPartitionAsync();
                     break;
+                case "index":
+                    await ChangeIndexAsync();
+                    break;
             }
 
             await CheckCountAndKeysAsync();
+            if (_index is not null)
+            {
+                // Unfiltered searches are the ones the planner sends through an index on segments this small.
+                await CheckSearchAsync(null);
+            }
+
             if (_step % 5 == 4 || kind is "reopen" or "check only")
             {
                 await CheckEverythingAsync();
@@ -113,6 +148,41 @@ internal sealed class ModelRunner : IAsyncDisposable
         await CheckEverythingAsync();
         await ReopenAsync();
         await CheckEverythingAsync();
+        foreach (var (type, (found, wanted)) in _recall)
+        {
+            Stats[$"recall per mille {type} (of {wanted})"] = (int)Math.Round(1000.0 * found / Math.Max(1, wanted));
+            var min = IndexKinds.Single(k => k.Type == type).MinRecall;
+            Require(wanted == 0 || (double)found / wanted >= min, $"{type}: recall@k over the run is {(double)found / wanted:F3} ({found} of {wanted}), below {min}");
+        }
+    }
+
+    /// <summary>Creates an index when there is none; otherwise drops it, and half of the time creates another kind.</summary>
+    private async Task ChangeIndexAsync()
+    {
+        if (_index is not null)
+        {
+            Log($"drop index {_index}");
+            await Db.DropIndexAsync(Collection);
+            _index = null;
+            if (_rng.Next(2) == 0)
+            {
+                return;
+            }
+        }
+
+        var kind = IndexKinds[_rng.Next(IndexKinds.Length)];
+        Log($"create index {kind}");
+        await Db.CreateIndexAsync(Collection, new IndexDefinition { FieldName = "vec", IndexType = kind.Type, Params = kind.Build });
+        _index = kind;
+        Stats["index " + kind.Type] = Stats.GetValueOrDefault("index " + kind.Type) + 1;
+        if (_rng.Next(2) == 0)
+        {
+            // Half of the time every sealed segment has the index before the next search; otherwise searches race the
+            // builds and mix indexed segments with exactly searched ones.
+            Log("wait for index");
+            using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await Db.WaitForIndexAsync(Collection, cancellationToken: guard.Token);
+        }
     }
 
     private object RandomKey()
@@ -342,6 +412,9 @@ internal sealed class ModelRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>Searches twice: with <c>exact</c> (the planner's exact path, whatever index exists), which must equal the
+    /// oracle; and with the index's own parameters, which must equal it too when the index is exact (or absent), and
+    /// otherwise return live matching rows with their true scores, counted towards the run's recall.</summary>
     private async Task CheckSearchAsync(ModelFilter? filter)
     {
         var metric = _config.Metric;
@@ -349,11 +422,35 @@ internal sealed class ModelRunner : IAsyncDisposable
         var k = _rng.Next(1, 16);
         var candidates = _rows.Values.Where(r => filter is null || filter.Matches(r)).ToList();
         var oracle = BruteForce.TopK(candidates.Select(r => (r.Key, r.Vec)), query, metric, k);
-        var result = await Db.SearchAsync(Collection, new SearchRequest { Vectors = [query], Limit = k, Filter = filter?.Text ?? "" });
-        var hits = result.Hits[0];
-        Stats["search hits checked"] = Stats.GetValueOrDefault("search hits checked") + hits.Count;
         var what = $"search k={k}{(filter is null ? "" : $" where '{filter.Text}'")}";
-        Require(hits.Count == oracle.Count, $"{what}: {hits.Count} hits, the oracle has {oracle.Count}");
+        var exact = await Db.SearchAsync(Collection, new SearchRequest
+        {
+            Vectors = [query], Limit = k, Filter = filter?.Text ?? "", SearchParams = new Dictionary<string, string> { ["exact"] = "true" },
+        });
+        CheckHits($"{what} (exact)", query, filter, exact.Hits[0], oracle, exactRanks: true, trueScores: true);
+        Require(exact.Stats is not { IndexedSegments: > 0 }, $"{what}: a search with exact=true went through an index");
+        var index = _index;
+        var result = await Db.SearchAsync(Collection, new SearchRequest { Vectors = [query], Limit = k, Filter = filter?.Text ?? "", SearchParams = index?.Search ?? [] });
+        CheckHits($"{what} (index {index?.Type ?? "none"})", query, filter, result.Hits[0], oracle, exactRanks: index is null || index.Exact, trueScores: index?.TrueScores ?? true);
+        if (result.Stats is { } stats)
+        {
+            Stats["segments searched by index"] = Stats.GetValueOrDefault("segments searched by index") + stats.IndexedSegments;
+            Stats["segments searched exactly"] = Stats.GetValueOrDefault("segments searched exactly") + stats.ExactSegments;
+        }
+
+        if (index is { Exact: false })
+        {
+            var found = result.Hits[0].Count(h => oracle.Any(o => Equals(o.Key, h.Id)));
+            var (f, w) = _recall.GetValueOrDefault(index.Type);
+            _recall[index.Type] = (f + found, w + oracle.Count);
+        }
+    }
+
+    private void CheckHits(string what, float[] query, ModelFilter? filter, IReadOnlyList<SearchHit> hits, List<(object Key, double Score)> oracle, bool exactRanks, bool trueScores)
+    {
+        var metric = _config.Metric;
+        Stats["search hits checked"] = Stats.GetValueOrDefault("search hits checked") + hits.Count;
+        Require(exactRanks ? hits.Count == oracle.Count : hits.Count <= oracle.Count, $"{what}: {hits.Count} hits, the oracle has {oracle.Count}");
         var seen = new HashSet<object>();
         for (var i = 0; i < hits.Count; i++)
         {
@@ -363,7 +460,12 @@ internal sealed class ModelRunner : IAsyncDisposable
             Require(filter is null || filter.Matches(row!), $"{what}: hit {hit.Id} does not match the filter");
             var trueScore = BruteForce.Score(metric, query, row!.Vec);
             var tol = BruteForce.Tolerance(metric, query, row.Vec);
-            Require(Math.Abs(trueScore - hit.Score) <= tol, $"{what}: hit {hit.Id} has score {hit.Score}, its true score is {trueScore}");
+            Require(!trueScores || Math.Abs(trueScore - hit.Score) <= tol, $"{what}: hit {hit.Id} has score {hit.Score}, its true score is {trueScore}");
+            if (!exactRanks)
+            {
+                continue;
+            }
+
             var oracleRow = _rows[oracle[i].Key];
             var rankTol = tol + BruteForce.Tolerance(metric, query, oracleRow.Vec);
             Require(Math.Abs(oracle[i].Score - hit.Score) <= rankTol,
