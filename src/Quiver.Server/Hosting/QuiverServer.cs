@@ -91,6 +91,7 @@ public sealed class QuiverServer : IAsyncDisposable
             app.Services.GetRequiredService<ServerMetrics>();
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
             app.Services.GetRequiredService<RecallMonitor>().Start();
+            app.UseUnaryGrpcRequestEnd();
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);

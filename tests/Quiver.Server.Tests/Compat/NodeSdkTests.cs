@@ -26,6 +26,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task ErrorCases_AnswerMilvusErrors_AndServerKeepsServing() => RunScriptAsync("errors.js");
 
+    /// <summary>The SDK's own retry of a call that failed with UNAVAILABLE re-sends it without ending the request stream;
+    /// the retried CheckHealth and Query are answered at once, not held until the client's deadline (retry.js).</summary>
+    [Fact]
+    public Task RetriedCalls_AreAnswered() => RunScriptAsync("retry.js");
+
     /// <summary>Milvus's bulk import as the SDK drives it (bulkInsert, getImportState, listImportTasks, REST import
     /// jobs), over files the script writes under the server's import root.</summary>
     [Fact]
