@@ -146,13 +146,16 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
         Assert.Contains("\"ok\":true", text, StringComparison.Ordinal);
     }
 
-    private static Process StartNode(string script, int port, IReadOnlyDictionary<string, string>? env)
+    /// <summary>Starts <c>node tests/compat/{script}</c> against the server on <paramref name="port"/>, stdout and stderr
+    /// redirected (and stdin, with <paramref name="input"/>).</summary>
+    internal static Process StartNode(string script, int port, IReadOnlyDictionary<string, string>? env, bool input = false)
     {
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = CompatDir,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(CompatDir, script));
