@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -47,10 +48,12 @@ public sealed partial class RestartLoopTests(ITestOutputHelper output)
             for (var round = 0; round < rounds; round++)
             {
                 await log.WaitForTrafficAsync(rowsPerRound);
+                var down = Stopwatch.StartNew();
                 await serve.KillAsync();
                 await serve.DisposeAsync();
                 log.NextRound();
                 serve = await ServeProcess.StartAsync(folder.Path, arguments, defaultPort: false);
+                log.Restarted(down.Elapsed);
             }
             // After the last restart: rows, queries and health checks answered again.
             await log.WaitForTrafficAsync(rowsPerRound / 10);
@@ -176,6 +179,15 @@ public sealed partial class RestartLoopTests(ITestOutputHelper output)
             }
         }
 
+        /// <summary>Records how long the server of this round was down: from the kill to its ready line.</summary>
+        public void Restarted(TimeSpan down)
+        {
+            lock (_lock)
+            {
+                _rounds[^1].Down = down;
+            }
+        }
+
         public void AddError(string? line)
         {
             if (line is not null)
@@ -213,7 +225,7 @@ public sealed partial class RestartLoopTests(ITestOutputHelper output)
                 {
                     var r = _rounds[i];
                     lines.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"round {i}{(i == 0 ? " (first start)" : " (after a kill and restart)")}: {r.Rows} rows acknowledged; worst answered call: " +
+                        $"round {i}{(i == 0 ? " (first start)" : $" (down {r.Down.TotalMilliseconds:F0} ms from the kill to the ready line)")}: {r.Rows} rows acknowledged; worst answered call: " +
                         $"insert {r.Worst("insert")} ms, query {r.Worst("query")} ms, health {r.Worst("health")} ms; " +
                         $"{r.Failed} calls refused while the server was down (slowest {r.WorstFailed} ms)"));
                 }
@@ -221,7 +233,7 @@ public sealed partial class RestartLoopTests(ITestOutputHelper output)
                 if (all.Count > 0)
                 {
                     lines.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"over {all.Count} restarts: worst insert {all.Max(r => r.Worst("insert"))} ms, query {all.Max(r => r.Worst("query"))} ms, " +
+                        $"over {all.Count} restarts (down {all.Min(r => r.Down.TotalMilliseconds):F0}-{all.Max(r => r.Down.TotalMilliseconds):F0} ms each): worst insert {all.Max(r => r.Worst("insert"))} ms, query {all.Max(r => r.Worst("query"))} ms, " +
                         $"health {all.Max(r => r.Worst("health"))} ms, refused call {all.Max(r => r.WorstFailed)} ms; {Hangs.Count} hangs"));
                 }
                 return lines;
@@ -257,6 +269,8 @@ public sealed partial class RestartLoopTests(ITestOutputHelper output)
         private readonly Dictionary<string, (int Answered, int Worst)> _calls = [];
 
         public long Rows { get; set; }
+
+        public TimeSpan Down { get; set; }
 
         public int Failed { get; private set; }
 
