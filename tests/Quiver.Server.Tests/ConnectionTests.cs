@@ -1,9 +1,16 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Headers;
+using Google.Protobuf;
 using Quiver.Protocol.Milvus;
 
 namespace Quiver.Server.Tests;
 
 public sealed class ConnectionTests
 {
+    /// <summary>Only guards against a hang; the call is answered in milliseconds.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task CheckHealth_OverGrpc_IsHealthy()
     {
@@ -34,5 +41,75 @@ public sealed class ConnectionTests
         Assert.Contains("GetReplicas", response.Status.Reason, StringComparison.Ordinal);
         // ... and the server keeps serving.
         Assert.True((await server.Milvus.CheckHealthAsync(new CheckHealthRequest())).IsHealthy);
+    }
+
+    /// <summary>The Milvus Node.js SDK re-sends a failed call (UNAVAILABLE while the server restarts) without ever ending
+    /// the new request stream. Milvus answers a unary call on its one message; so must Quiver, instead of waiting for an
+    /// end of stream that never comes until Kestrel faults the connection.</summary>
+    [Fact]
+    public async Task UnaryCall_MessageWithoutEndOfStream_IsAnswered()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var http = new HttpClient();
+        var body = new OpenEndedContent(GrpcFrame(new CheckHealthRequest()));
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{server.Server.Port}/milvus.proto.milvus.MilvusService/CheckHealth")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = body,
+        };
+        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(HangGuard);
+            var bytes = await response.Content.ReadAsByteArrayAsync().WaitAsync(HangGuard);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
+            Assert.True(CheckHealthResponse.Parser.ParseFrom(bytes.AsSpan(5)).IsHealthy);
+        }
+        finally
+        {
+            body.End();
+        }
+    }
+
+    private static byte[] GrpcFrame(IMessage message)
+    {
+        var payload = message.ToByteArray();
+        var frame = new byte[5 + payload.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)payload.Length);
+        payload.CopyTo(frame, 5);
+        return frame;
+    }
+
+    /// <summary>A request body that sends its bytes and then stays open (no end of stream) until <see cref="End"/>.</summary>
+    private sealed class OpenEndedContent : HttpContent
+    {
+        private readonly byte[] _bytes;
+        private readonly TaskCompletionSource _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public OpenEndedContent(byte[] bytes)
+        {
+            _bytes = bytes;
+            Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        }
+
+        public void End() => _end.TrySetResult();
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(_bytes, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            await _end.Task.WaitAsync(cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }

@@ -227,7 +227,8 @@ internal sealed class Segment
         }
     }
 
-    /// <summary>Takes a view of the rows appended so far; the caller disposes it. Call under the shard's apply lock.</summary>
+    /// <summary>Takes a view of the rows appended so far; the caller disposes it. Call under the shard's apply lock, except on
+    /// a frozen or sealed segment (its rows no longer change) that the caller knows stays in the shard meanwhile.</summary>
     public SegmentSnapshot Snapshot()
     {
         if (!TryAcquire())

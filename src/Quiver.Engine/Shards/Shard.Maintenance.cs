@@ -449,27 +449,29 @@ internal sealed partial class Shard
             _writeGate.Release();
         }
 
+        // The copy runs without the apply lock, so that reads and the WAL's apply step never wait for it (it is the
+        // whole of the rows, vectors included): a sealed segment's rows never change, and it stays in the shard while
+        // the maintenance gate is held. Only delete marks move. A mark at or before durableTs was applied before the lock
+        // above was released, so it is seen here; a later one may or may not be, which changes nothing here (the row is
+        // copied either way) and is carried over under the lock at the swap below.
         var parts = new List<RowBatch>(sources.Count);
         var origins = new List<(Segment Segment, int Row)>();
         var insertTs = new List<long>();
-        lock (_applyLock)
+        foreach (var s in sources)
         {
-            foreach (var s in sources)
+            var rows = new List<int>(s.Count - s.DeletedCount);
+            for (var r = 0; r < s.Count; r++)
             {
-                var rows = new List<int>(s.Count - s.DeletedCount);
-                for (var r = 0; r < s.Count; r++)
+                if (s.DeleteTsOf(r) > durableTs)
                 {
-                    if (s.DeleteTsOf(r) > durableTs)
-                    {
-                        rows.Add(r);
-                        origins.Add((s, r));
-                    }
+                    rows.Add(r);
+                    origins.Add((s, r));
                 }
-
-                var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
-                parts.Add(s.Extract(span));
-                insertTs.AddRange(s.InsertTimestamps(span));
             }
+
+            var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
+            parts.Add(s.Extract(span));
+            insertTs.AddRange(s.InsertTimestamps(span));
         }
 
         Segment? merged = null;

@@ -107,6 +107,7 @@ public sealed class QuiverServer : IAsyncDisposable
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
             app.Services.GetRequiredService<RecallMonitor>().Start();
             app.Use(GrpcInFlight.InvokeAsync);
+            app.UseUnaryGrpcRequestEnd();
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);

@@ -76,12 +76,20 @@ public sealed class VectorMathBlockTests
         }
     }
 
+    /// <summary>With no queries or no rows the result is empty; the kernels must not write anywhere, so the empty result
+    /// is a slice inside a buffer of sentinels that must come out untouched.</summary>
     [Fact]
     public void Blocks_EmptyInputs_WriteNothing()
     {
-        VectorMath.DotBlock([], 0, new float[8], 2, 4, []);
-        VectorMath.DotBlock(new float[8], 2, [], 0, 4, []);
-        VectorMath.L2SquaredBlock([], 0, [], [], 0, [], 4, []);
+        var buffer = new float[16];
+        Array.Fill(buffer, float.NaN);
+        var rows = KernelTestData.Array(8, 8);
+        var norms = Norms(rows, 2, 4);
+        VectorMath.DotBlock([], 0, rows, 2, 4, buffer.AsSpan(8, 0));
+        VectorMath.DotBlock(rows, 2, [], 0, 4, buffer.AsSpan(8, 0));
+        VectorMath.L2SquaredBlock([], 0, [], rows, 2, norms, 4, buffer.AsSpan(8, 0));
+        VectorMath.L2SquaredBlock(rows, 2, norms, [], 0, [], 4, buffer.AsSpan(8, 0));
+        Assert.All(buffer, value => Assert.True(float.IsNaN(value), "a kernel wrote outside its empty result"));
     }
 
     [Fact]

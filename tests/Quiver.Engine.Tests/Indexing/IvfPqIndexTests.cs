@@ -8,7 +8,11 @@ public sealed class IvfPqIndexTests : IvfFamilyTests
 
     private protected override string Extra => "\"m\": 8,";
 
-    private protected override double FullProbeRecall => 0.45;
+    // Raw PQ distances (m 8 on dim 32, 8-bit codes) at these seeds: recall@10 0.70-0.73 with every list probed and
+    // 0.67-0.71 with 4 of 32; a coarser quantizer or a wrong distance table lands well below.
+    private protected override double FullProbeRecall => 0.62;
+
+    private protected override double NarrowProbeRecall => 0.55;
 
     [Theory]
     [InlineData(MetricType.L2)]
@@ -17,16 +21,22 @@ public sealed class IvfPqIndexTests : IvfFamilyTests
     public void Search_WithRefineK_ReachesHigherRecall(MetricType metric)
     {
         const string json = """{"nlist": 16, "m": 8}""";
-        var plain = IvfContract.RecallAtLeast(Kind, metric, json, new AnnSearchParams(Nprobe: 16), 0.4);
+        var plain = IvfContract.RecallAtLeast(Kind, metric, json, new AnnSearchParams(Nprobe: 16), 0.6);
         var refined = IvfContract.RecallAtLeast(Kind, metric, json, new AnnSearchParams(Nprobe: 16, RefineK: 8), 0.97);
         Assert.True(refined > plain, $"refined {refined} <= plain {plain}");
     }
 
+    /// <summary>Wider codes lose less (at these seeds recall@10 0.54 with 4 bits, 0.91 with 9 bits, m 16 on dim 32), and
+    /// re-ranking the candidates by exact distance matches the oracle at either width (0.99 and 1.0).</summary>
     [Theory]
-    [InlineData(4)]
-    [InlineData(9)]
-    public void Search_WithOtherCodeWidths_MatchesOracle(int nbits) =>
-        IvfContract.RecallAtLeast(Kind, MetricType.L2, $$"""{"nlist": 8, "m": 16, "nbits": {{nbits}}}""", new AnnSearchParams(Nprobe: 8), nbits < 8 ? 0.3 : 0.5);
+    [InlineData(4, 0.45)]
+    [InlineData(9, 0.8)]
+    public void Search_WithOtherCodeWidths_MatchesOracleOnceReranked(int nbits, double rawRecall)
+    {
+        var json = $$"""{"nlist": 8, "m": 16, "nbits": {{nbits}}}""";
+        IvfContract.RecallAtLeast(Kind, MetricType.L2, json, new AnnSearchParams(Nprobe: 8), rawRecall);
+        IvfContract.RecallAtLeast(Kind, MetricType.L2, json, new AnnSearchParams(Nprobe: 8, RefineK: 8), 0.95);
+    }
 
     [Fact]
     public void Refined_search_round_trips() =>

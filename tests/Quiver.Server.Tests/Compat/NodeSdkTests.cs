@@ -26,6 +26,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task ErrorCases_AnswerMilvusErrors_AndServerKeepsServing() => RunScriptAsync("errors.js");
 
+    /// <summary>The SDK's own retry of a call that failed with UNAVAILABLE re-sends it without ending the request stream;
+    /// the retried CheckHealth and Query are answered at once, not held until the client's deadline (retry.js).</summary>
+    [Fact]
+    public Task RetriedCalls_AreAnswered() => RunScriptAsync("retry.js");
+
     /// <summary>Milvus's bulk import as the SDK drives it (bulkInsert, getImportState, listImportTasks, REST import
     /// jobs), over files the script writes under the server's import root.</summary>
     [Fact]
@@ -141,13 +146,16 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
         Assert.Contains("\"ok\":true", text, StringComparison.Ordinal);
     }
 
-    private static Process StartNode(string script, int port, IReadOnlyDictionary<string, string>? env)
+    /// <summary>Starts <c>node tests/compat/{script}</c> against the server on <paramref name="port"/>, stdout and stderr
+    /// redirected (and stdin, with <paramref name="input"/>).</summary>
+    internal static Process StartNode(string script, int port, IReadOnlyDictionary<string, string>? env, bool input = false)
     {
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = CompatDir,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input,
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(CompatDir, script));

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -29,15 +31,22 @@ public sealed class ObservabilityTests
     public async Task Healthz_EngineClosed_Answers503AndMetricsStillAnswer()
     {
         await using var server = await TestServer.StartAsync();
+        var sinceStarted = Stopwatch.StartNew();
         await server.Server.Engine.DisposeAsync();
         using var response = await server.Http.GetAsync(new Uri("/healthz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("unavailable", json.RootElement.GetProperty("status").GetString());
         Assert.Contains("closed", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The server's clock started before StartAsync returned, so its uptime is at least what the test measured since;
+        // a later scrape reads a later uptime (the gauge is live, not frozen with the engine).
+        var atLeast = sinceStarted.Elapsed.TotalSeconds;
         var metrics = await MetricsScrape.GetAsync(server.Http);
-        Assert.True(metrics.Value("quiver_uptime_seconds") >= 0);
+        var uptime = metrics.Value("quiver_uptime_seconds");
+        Assert.True(uptime >= atLeast, $"uptime {uptime} s, but the server has been up at least {atLeast} s");
         Assert.DoesNotContain(metrics.Samples.Keys, k => k.StartsWith("quiver_collection_rows{", StringComparison.Ordinal));
+        var later = (await MetricsScrape.GetAsync(server.Http)).Value("quiver_uptime_seconds");
+        Assert.True(later > uptime, $"uptime went from {uptime} to {later} s between two scrapes");
     }
 
     [Fact]
@@ -76,6 +85,9 @@ public sealed class ObservabilityTests
         await engine.InsertAsync("docs", Rows(0, 50, 4));
         await engine.DeleteAsync("docs", [0L, 1L, 2L]);
         await engine.CreateIndexAsync("docs", new IndexDefinition { FieldName = "vector", IndexType = "HNSW", Params = new Dictionary<string, string> { ["M"] = "8", ["efConstruction"] = "32" } });
+        // The heap gauge is the size after the last collection, 0 until the process has had one (a test process run
+        // with this class alone may not have): make sure there was one.
+        GC.Collect();
         var after = await MetricsScrape.GetAsync(server.Http);
 
         // The engine counters are process-wide (other tests run engines in parallel): at least our rows.
@@ -100,6 +112,7 @@ public sealed class ObservabilityTests
         using var folder = new TempFolder();
         var sink = new CapturingLoggerProvider();
         var options = new ServerOptions { DataPath = folder.Path, Port = 0, Engine = new QuiverOptions { BackgroundMaintenance = false } };
+        double clientMilliseconds;
         await using (var server = await QuiverServer.StartAsync(options, logging =>
         {
             logging.SetMinimumLevel(LogLevel.Debug);
@@ -108,7 +121,9 @@ public sealed class ObservabilityTests
         {
             using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
             var client = new MilvusService.MilvusServiceClient(channel);
+            var call = Stopwatch.StartNew();
             await client.GetVersionAsync(new GetVersionRequest());
+            clientMilliseconds = call.Elapsed.TotalMilliseconds;
             await client.GetReplicasAsync(new GetReplicasRequest { CollectionID = 1 });
         }
 
@@ -117,7 +132,9 @@ public sealed class ObservabilityTests
         Assert.Matches("^[0-9a-f]{16}$", (string)completed.Values["RequestId"]!);
         Assert.Equal("grpc", completed.Values["Transport"]);
         Assert.Equal(0, completed.Values["StatusCode"]);
-        Assert.True((double)completed.Values["DurationMs"]! >= 0);
+        // The server's own measure of the call: more than nothing, and within what the client saw around it.
+        var duration = (double)completed.Values["DurationMs"]!;
+        Assert.True(duration > 0 && duration <= clientMilliseconds, $"DurationMs {duration} outside (0, {clientMilliseconds}]");
 
         var failed = Assert.Single(sink.Entries, e => e.EventName == "CallFailed");
         Assert.Equal(LogLevel.Warning, failed.Level);
