@@ -137,13 +137,20 @@ internal static class SchemaConversion
             : throw Invalid($"field '{field}': type param {key} '{text}' is not an integer");
     }
 
+    private static MilvusException NotFinite(string field, double value) =>
+        Invalid($"field '{field}': default_value {value.ToString(CultureInfo.InvariantCulture)} is not a finite number");
+
     private static JsonElement DefaultFromProto(Proto.ValueField value, string field) => value.DataCase switch
     {
         Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(value.BoolData),
         Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(value.IntData),
         Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(value.LongData),
-        Proto.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(value.FloatData),
-        Proto.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(value.DoubleData),
+        Proto.ValueField.DataOneofCase.FloatData => float.IsFinite(value.FloatData)
+            ? JsonSerializer.SerializeToElement(value.FloatData)
+            : throw NotFinite(field, value.FloatData),
+        Proto.ValueField.DataOneofCase.DoubleData => double.IsFinite(value.DoubleData)
+            ? JsonSerializer.SerializeToElement(value.DoubleData)
+            : throw NotFinite(field, value.DoubleData),
         Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(value.StringData),
         _ => throw Invalid($"field '{field}': default_value of kind {value.DataCase} is not supported"),
     };
