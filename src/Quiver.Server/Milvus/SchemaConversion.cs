@@ -77,7 +77,15 @@ internal static class SchemaConversion
         }
 
         var type = ToEngineType(f.DataType, f.Name, "data_type");
-        var typeParams = f.TypeParams.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var typeParams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in f.TypeParams)
+        {
+            if (!typeParams.TryAdd(p.Key, p.Value))
+            {
+                throw Invalid($"field '{f.Name}': type param {p.Key} is given twice ('{typeParams[p.Key]}' and '{p.Value}')");
+            }
+        }
+
         DataType? element = null;
         if (type == DataType.Array)
         {

@@ -128,4 +128,88 @@ public sealed class WireFuzzRegressionTests
         Assert.Equal(1801, answer["code"]!.GetValue<int>());
         Assert.Contains("defaultValue", answer["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("dim")]
+    [InlineData("max_length")]
+    public async Task CreateCollection_TypeParamGivenTwice_Answers1100(string key)
+    {
+        await using var server = await TestServer.StartAsync();
+        var vector = new Protocol.Schema.FieldSchema { Name = "vec", DataType = ProtoType.FloatVector, TypeParams = { Kv("dim", "2") } };
+        var text = new Protocol.Schema.FieldSchema { Name = "text", DataType = ProtoType.VarChar, TypeParams = { Kv("max_length", "8") } };
+        (key == "dim" ? vector : text).TypeParams.Add(Kv(key, "4"));
+        var created = await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest
+        {
+            CollectionName = "c",
+            Schema = new Protocol.Schema.CollectionSchema
+            {
+                Name = "c",
+                Fields = { new Protocol.Schema.FieldSchema { Name = "id", DataType = ProtoType.Int64, IsPrimaryKey = true }, text, vector },
+            }.ToByteString(),
+        });
+        Assert.Equal(1100, created.Code);
+        Assert.Contains(key, created.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Insert_ArrayElementThatIsNotFinite_Answers1100()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.CreateLoadedCollectionAsync("docs", new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Array("nums", Quiver.DataType.Int64, 4), FieldSchema.Vector("vec", 2, MetricType.L2)],
+        });
+        var arrays = new ArrayArray { ElementType = ProtoType.Float };
+        arrays.Data.Add(new ScalarField { FloatData = new FloatArray { Data = { float.NaN } } });
+        var inserted = await server.Milvus.InsertAsync(new InsertRequest
+        {
+            CollectionName = "docs",
+            NumRows = 1,
+            FieldsData = { Long("id", 1), Vectors("vec", 2, [1, 2]), new FieldData { FieldName = "nums", Type = ProtoType.Array, Scalars = new ScalarField { ArrayData = arrays } } },
+        });
+        Assert.Equal(1100, inserted.Status.Code);
+        Assert.Contains("nums", inserted.Status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_JsonTemplateThatIsNotJson_Answers1100()
+    {
+        await using var server = await StartWithJsonCollectionAsync();
+        var template = new TemplateValue
+        {
+            ArrayVal = new TemplateArrayValue { JsonData = new JSONArray { Data = { ByteString.CopyFromUtf8("{") } } },
+        };
+        var queried = await server.Milvus.QueryAsync(new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "docs",
+            Expr = "meta in {x}",
+            ExprTemplateValues = { ["x"] = template },
+            QueryParams = { Kv("limit", "10") },
+        });
+        Assert.Equal(1100, queried.Status.Code);
+        Assert.Contains("'x'", queried.Status.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Search by primary keys with one key twice (two queries of the same vector), and with an empty
+    /// <c>ids</c> message.</summary>
+    [Fact]
+    public async Task Search_ByKeysRepeatedOrEmpty_AnswersASpecificCode()
+    {
+        await using var server = await StartWithJsonCollectionAsync();
+        var inserted = await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "docs", NumRows = 1, FieldsData = { Long("id", 7), Vectors("vec", 2, [1, 2]) } });
+        Assert.Equal(0, inserted.Status.Code);
+        Protocol.Milvus.SearchRequest Search(IDs ids) => new()
+        {
+            CollectionName = "docs",
+            Ids = ids,
+            SearchParams = { Kv("anns_field", "vec"), Kv("topk", "1") },
+        };
+
+        var repeated = await server.Milvus.SearchAsync(Search(new IDs { IntId = new LongArray { Data = { 7, 7 } } }));
+        Assert.Equal(0, repeated.Status.Code);
+        Assert.Equal([1L, 1L], repeated.Results.Topks);
+
+        var empty = await server.Milvus.SearchAsync(Search(new IDs()));
+        Assert.Equal(1100, empty.Status.Code);
+    }
 }

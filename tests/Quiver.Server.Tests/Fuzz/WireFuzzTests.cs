@@ -10,7 +10,7 @@ namespace Quiver.Server.Tests.Fuzz;
 /// Fuzzes both wires of the server (gRPC messages and REST v2 bodies) with generated and mutated inputs: every answer is
 /// a success or a specific Milvus error, and the server keeps answering. A failure lists the seed, the case number and
 /// the input; <see cref="FuzzCase.Make"/> rebuilds the input from the seed and number. <c>QUIVER_FUZZ_SEED</c> picks
-/// another seed.
+/// another seed and <c>QUIVER_FUZZ_CASES</c> another number of cases (for exploring; CI uses neither).
 /// </summary>
 public sealed class WireFuzzTests(ITestOutputHelper output)
 {
@@ -19,6 +19,7 @@ public sealed class WireFuzzTests(ITestOutputHelper output)
 
     private async Task RunAsync(int seed, int cases)
     {
+        cases = int.TryParse(Environment.GetEnvironmentVariable("QUIVER_FUZZ_CASES"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : cases;
         await using var fuzzer = await WireFuzzer.StartAsync();
         var clock = Stopwatch.StartNew();
         var outcome = await fuzzer.RunAsync(seed, 0, cases);

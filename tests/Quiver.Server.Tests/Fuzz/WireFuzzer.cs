@@ -157,7 +157,11 @@ internal sealed class WireFuzzer : IAsyncDisposable
                     known.AddOrUpdate(label, 1, (_, n) => n + 1);
                 }
             });
-            // Replayed alone, so that what the server logged belongs to the case.
+            // Replayed alone on the fixtures, so that what the server logged belongs to the case.
+            if (!failed.IsEmpty)
+            {
+                await EnsureFixturesAsync();
+            }
             while (failed.TryTake(out var again))
             {
                 Log.Clear();
