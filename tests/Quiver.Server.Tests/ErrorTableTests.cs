@@ -359,6 +359,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["index-metric-unsupported"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "JACCARD", "{}"))),
         ["load-partitions-empty"] = async s => Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "docs" })),
         ["describe-by-id"] = async s => Answer.Of((await s.Plain.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionID = 7 })).Status),
+        ["import-unavailable"] = async s => Answer.Of((await s.Plain.Milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "rows.json" } })).Status),
+        ["import-task-unknown"] = async s => Answer.Of((await s.Plain.Milvus.GetImportStateAsync(new GetImportStateRequest { Task = 42 })).Status),
         ["user-admin-without-auth"] = async s => Answer.Of(await s.Plain.Milvus.CreateCredentialAsync(new CreateCredentialRequest { Username = "bob", Password = AuthTests.B64("Bob-Pass-1") })),
         ["grpc-unauthenticated"] = async s =>
         {

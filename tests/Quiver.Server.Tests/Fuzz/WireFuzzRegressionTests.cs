@@ -82,6 +82,18 @@ public sealed class WireFuzzRegressionTests
         Assert.Contains("'x'", deleted.Status.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>Creates collection <c>c</c> of an Int64 key <c>id</c> and <paramref name="fields"/> over gRPC.</summary>
+    private static async Task<Protocol.Common.Status> CreateAsync(TestServer server, params Protocol.Schema.FieldSchema[] fields) =>
+        await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest
+        {
+            CollectionName = "c",
+            Schema = new Protocol.Schema.CollectionSchema
+            {
+                Name = "c",
+                Fields = { new Protocol.Schema.FieldSchema { Name = "id", DataType = ProtoType.Int64, IsPrimaryKey = true }, fields },
+            }.ToByteString(),
+        });
+
     [Theory]
     [InlineData(ProtoType.Float)]
     [InlineData(ProtoType.Double)]
@@ -95,15 +107,7 @@ public sealed class WireFuzzRegressionTests
             DefaultValue = type == ProtoType.Float ? new ValueField { FloatData = float.PositiveInfinity } : new ValueField { DoubleData = double.NaN },
         };
         var vector = new Protocol.Schema.FieldSchema { Name = "vec", DataType = ProtoType.FloatVector, TypeParams = { Kv("dim", "2") } };
-        var created = await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest
-        {
-            CollectionName = "c",
-            Schema = new Protocol.Schema.CollectionSchema
-            {
-                Name = "c",
-                Fields = { new Protocol.Schema.FieldSchema { Name = "id", DataType = ProtoType.Int64, IsPrimaryKey = true }, field, vector },
-            }.ToByteString(),
-        });
+        var created = await CreateAsync(server, field, vector);
         Assert.Equal(1100, created.Code);
         Assert.Contains("score", created.Reason, StringComparison.Ordinal);
     }
@@ -138,15 +142,7 @@ public sealed class WireFuzzRegressionTests
         var vector = new Protocol.Schema.FieldSchema { Name = "vec", DataType = ProtoType.FloatVector, TypeParams = { Kv("dim", "2") } };
         var text = new Protocol.Schema.FieldSchema { Name = "text", DataType = ProtoType.VarChar, TypeParams = { Kv("max_length", "8") } };
         (key == "dim" ? vector : text).TypeParams.Add(Kv(key, "4"));
-        var created = await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest
-        {
-            CollectionName = "c",
-            Schema = new Protocol.Schema.CollectionSchema
-            {
-                Name = "c",
-                Fields = { new Protocol.Schema.FieldSchema { Name = "id", DataType = ProtoType.Int64, IsPrimaryKey = true }, text, vector },
-            }.ToByteString(),
-        });
+        var created = await CreateAsync(server, text, vector);
         Assert.Equal(1100, created.Code);
         Assert.Contains(key, created.Reason, StringComparison.Ordinal);
     }

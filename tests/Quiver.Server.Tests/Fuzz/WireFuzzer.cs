@@ -341,6 +341,12 @@ internal sealed class WireFuzzer : IAsyncDisposable
         foreach (var fixture in FuzzCollection.Fixtures)
         {
             var has = await milvus.HasCollectionAsync(new HasCollectionRequest { CollectionName = fixture.Name });
+            if (has.Value && !await HasFixtureSchemaAsync(fixture))
+            {
+                // A fuzz case dropped the fixture and created another collection, or renamed one, under its name.
+                Check(await milvus.DropCollectionAsync(new DropCollectionRequest { CollectionName = fixture.Name }), "drop impostor " + fixture.Name);
+                has.Value = false;
+            }
             if (!has.Value)
             {
                 await CreateFixtureAsync(fixture);
@@ -354,6 +360,13 @@ internal sealed class WireFuzzer : IAsyncDisposable
                 }
             }
         }
+    }
+
+    private async Task<bool> HasFixtureSchemaAsync(FuzzCollection fixture)
+    {
+        var described = await _server.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionName = fixture.Name });
+        var names = described.Schema?.Fields.Where(f => !f.IsDynamic).Select(f => (f.Name, f.DataType)) ?? [];
+        return described.Status.Code == 0 && names.SequenceEqual(fixture.Fields.Select(f => (f.Name, f.Type)));
     }
 
     private async Task CreateFixtureAsync(FuzzCollection fixture)
