@@ -208,4 +208,22 @@ public sealed class WireFuzzRegressionTests
         var empty = await server.Milvus.SearchAsync(Search(new IDs()));
         Assert.Equal(1100, empty.Status.Code);
     }
+
+    /// <summary>JSON allows an escaped lone surrogate (<c>"\uD83D"</c>), which is no valid string: a parameter holding
+    /// one is 1801, a row value holding one is 1804, each naming where.</summary>
+    [Fact]
+    public async Task Rest_StringWithUnpairedSurrogate_AnswersFormatErrors()
+    {
+        await using var server = await StartWithJsonCollectionAsync();
+        var described = await PostAsync(server, "/collections/describe", "{\"collectionName\":\"docs\\uD83D\"}");
+        Assert.Equal(1801, described["code"]!.GetValue<int>());
+        Assert.Contains("$.collectionName", described["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var inserted = await PostAsync(server, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":1,\"vec\":[1,2],\"meta\":{},\"note\":\"\\uDE00\"}]}");
+        Assert.NotEqual(65535, inserted["code"]!.GetValue<int>());
+        Assert.NotEqual(0, inserted["code"]!.GetValue<int>());
+
+        var dropped = await PostAsync(server, "/collections/drop_properties", "{\"collectionName\":\"docs\",\"propertyKeys\":[\"\\uD83Dx\"]}");
+        Assert.Equal(1801, dropped["code"]!.GetValue<int>());
+    }
 }
