@@ -276,6 +276,15 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("bad",
                 Field("id", ProtoType.Int64, primary: true), key, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
         },
+        ["schema-type-param-twice"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("twice",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: [("dim", "4"), ("dim", "8")])))),
+        ["schema-default-not-finite"] = async s =>
+        {
+            var score = Field("score", ProtoType.Double);
+            score.DefaultValue = new ValueField { DoubleData = double.NaN };
+            return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("nan",
+                Field("id", ProtoType.Int64, primary: true), score, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
+        },
         ["schema-dimension-too-large"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("wide",
             Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "40000"))))),
         ["insert-unknown-field"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]), Long("nope", 1)),
@@ -286,6 +295,12 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["upsert-partial-update"] = async s => Answer.Of((await s.Plain.Milvus.UpsertAsync(new UpsertRequest { CollectionName = "docs", PartialUpdate = true })).Status),
         ["delete-empty-filter"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest { CollectionName = "docs", Expr = " " })).Status),
         ["filter-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "price >" }),
+        ["delete-template-not-finite"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest
+        {
+            CollectionName = "docs",
+            Expr = "price > {x}",
+            ExprTemplateValues = { ["x"] = new TemplateValue { FloatVal = double.NaN } },
+        })).Status),
         ["template-unsupported"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
         {
             CollectionName = "docs",
@@ -386,6 +401,10 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["rest-invalid-json"] = s => RestAsync(s.Plain, "/collections/list", "{\"dbName\": "),
         ["rest-body-not-object"] = s => RestAsync(s.Plain, "/collections/list", "[1]"),
         ["rest-wrong-type"] = s => RestAsync(s.Plain, "/collections/describe", "{\"collectionName\": 5}"),
+        ["rest-unpaired-surrogate"] = s => RestAsync(s.Plain, "/collections/describe", "{\"collectionName\":\"\\uD83D\"}"),
+        ["rest-default-out-of-range"] = s => RestAsync(s.Plain, "/collections/create",
+            "{\"collectionName\":\"range\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +
+            "{\"fieldName\":\"n\",\"dataType\":\"Int32\",\"defaultValue\":9999999999},{\"fieldName\":\"v\",\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":4}}]}}"),
         ["rest-missing-parameter"] = s => RestAsync(s.Plain, "/collections/describe", "{}"),
         ["rest-index-field-unknown"] = s => RestAsync(s.Plain, "/collections/create",
             "{\"collectionName\":\"withindex\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +

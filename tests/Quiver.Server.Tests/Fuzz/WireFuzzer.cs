@@ -344,7 +344,7 @@ internal sealed class WireFuzzer : IAsyncDisposable
             if (has.Value && !await HasFixtureSchemaAsync(fixture))
             {
                 // A fuzz case dropped the fixture and created another collection, or renamed one, under its name.
-                Check(await milvus.DropCollectionAsync(new DropCollectionRequest { CollectionName = fixture.Name }), "drop impostor " + fixture.Name);
+                await DropWithAliasesAsync("default", fixture.Name);
                 has.Value = false;
             }
             if (!has.Value)
@@ -424,14 +424,9 @@ internal sealed class WireFuzzer : IAsyncDisposable
         foreach (var db in dbs.DbNames)
         {
             var collections = await milvus.ShowCollectionsAsync(new ShowCollectionsRequest { DbName = db });
-            var aliases = await milvus.ListAliasesAsync(new ListAliasesRequest { DbName = db });
-            foreach (var alias in aliases.Aliases)
-            {
-                await milvus.DropAliasAsync(new DropAliasRequest { DbName = db, Alias = alias });
-            }
             foreach (var collection in collections.CollectionNames)
             {
-                Check(await milvus.DropCollectionAsync(new DropCollectionRequest { DbName = db, CollectionName = collection }), "drop " + collection);
+                await DropWithAliasesAsync(db, collection);
             }
             if (db != "default")
             {
@@ -439,6 +434,18 @@ internal sealed class WireFuzzer : IAsyncDisposable
             }
         }
         await EnsureFixturesAsync();
+    }
+
+    /// <summary>Drops <paramref name="collection"/> of <paramref name="db"/> after the aliases fuzz cases gave it.</summary>
+    private async Task DropWithAliasesAsync(string db, string collection)
+    {
+        var milvus = _server.Milvus;
+        var aliases = await milvus.ListAliasesAsync(new ListAliasesRequest { DbName = db, CollectionName = collection });
+        foreach (var alias in aliases.Aliases)
+        {
+            Check(await milvus.DropAliasAsync(new DropAliasRequest { DbName = db, Alias = alias }), "drop alias " + alias);
+        }
+        Check(await milvus.DropCollectionAsync(new DropCollectionRequest { DbName = db, CollectionName = collection }), "drop " + collection);
     }
 
     private static void Check(Protocol.Common.Status status, string what)
