@@ -30,14 +30,14 @@ public sealed class TestServer : IAsyncDisposable
 
     public string DataPath => _folder?.Path ?? Server.Engine.Path;
 
-    public static async Task<TestServer> StartAsync(Action<ServerOptions>? configure = null)
+    public static async Task<TestServer> StartAsync(Action<ServerOptions>? configure = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
     {
         var folder = new TempFolder();
         var options = new ServerOptions { DataPath = folder.Path, Port = 0, Engine = new QuiverOptions { BackgroundMaintenance = false } };
         configure?.Invoke(options);
         try
         {
-            return new TestServer(folder, await QuiverServer.StartAsync(options));
+            return new TestServer(folder, await QuiverServer.StartAsync(options, logging));
         }
         catch
         {

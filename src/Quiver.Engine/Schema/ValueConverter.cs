@@ -252,6 +252,12 @@ internal static class ValueConverter
             var list = new List<object?>();
             foreach (var x in e)
             {
+                if ((x is double d && !double.IsFinite(d)) || (x is float f && !float.IsFinite(f)))
+                {
+                    error = $"array element {list.Count} is {Describe(x)}, not a finite number";
+                    return null;
+                }
+
                 list.Add(x);
             }
 

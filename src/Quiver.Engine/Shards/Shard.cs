@@ -502,6 +502,32 @@ internal sealed partial class Shard : IAsyncDisposable
         }
     }
 
-    internal static string ParametersToJson(IReadOnlyDictionary<string, object?>? parameters) =>
-        parameters is null || parameters.Count == 0 ? "{}" : JsonSerializer.Serialize(parameters);
+    /// <summary>The parameters of a delete filter as the JSON its log record stores. Throws InvalidArgument naming a
+    /// parameter that is NaN or infinite (alone or in a list): JSON has no such numbers, and no row compares to them.</summary>
+    internal static string ParametersToJson(IReadOnlyDictionary<string, object?>? parameters)
+    {
+        if (parameters is null || parameters.Count == 0)
+        {
+            return "{}";
+        }
+
+        foreach (var (name, value) in parameters)
+        {
+            if (!IsFinite(value))
+            {
+                Throw.Invalid($"delete rejected: filter parameter '{name}' is not a finite number (NaN and infinity match no row and cannot be logged)");
+            }
+        }
+
+        return JsonSerializer.Serialize(parameters);
+    }
+
+    private static bool IsFinite(object? value) => value switch
+    {
+        double d => double.IsFinite(d),
+        float f => float.IsFinite(f),
+        string => true,
+        System.Collections.IEnumerable list => list.Cast<object?>().All(IsFinite),
+        _ => true,
+    };
 }

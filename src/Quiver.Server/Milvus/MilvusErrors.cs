@@ -99,6 +99,8 @@ internal static class MilvusStatus
 
     private static int CodeOf(QuiverException q) => q.Code switch
     {
+        QuiverErrorCode.NotFound when q.Message.Contains("has no field", StringComparison.Ordinal) => MilvusCode.FieldNotFound,
+        QuiverErrorCode.NotFound when q.Message.Contains("has no index", StringComparison.Ordinal) => MilvusCode.IndexNotFound,
         QuiverErrorCode.NotFound when q.Message.StartsWith("database", StringComparison.OrdinalIgnoreCase) => MilvusCode.DatabaseNotFound,
         QuiverErrorCode.NotFound when q.Message.StartsWith("partition", StringComparison.OrdinalIgnoreCase) => MilvusCode.PartitionNotFound,
         QuiverErrorCode.NotFound when q.Message.StartsWith("index", StringComparison.OrdinalIgnoreCase) => MilvusCode.IndexNotFound,

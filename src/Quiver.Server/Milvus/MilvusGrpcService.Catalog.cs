@@ -93,11 +93,12 @@ internal sealed partial class MilvusGrpcService
     public override async Task<DescribeCollectionResponse> DescribeCollection(DescribeCollectionRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
-        var target = Loads.Require(db, request.CollectionName);
         if (request.CollectionID != 0 && string.IsNullOrEmpty(request.CollectionName))
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, "describe collection by collectionID alone is not supported; give collection_name");
         }
+
+        var target = Loads.Require(db, request.CollectionName);
 
         var info = await _engine.DescribeCollectionAsync(target.Name, target.Database, context.CancellationToken).ConfigureAwait(false);
         var response = new DescribeCollectionResponse

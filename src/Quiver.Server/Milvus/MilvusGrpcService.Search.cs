@@ -150,12 +150,21 @@ internal sealed partial class MilvusGrpcService
     private async Task<List<float[]>> VectorsByKeysAsync(string name, string db, CollectionSchema schema, FieldSchema field, IDs ids,
         IEnumerable<string> partitions, CancellationToken ct)
     {
-        List<object> keys = ids.IdFieldCase == IDs.IdFieldOneofCase.IntId
-            ? [.. ids.IntId.Data.Select(k => (object)k)]
-            : [.. ids.StrId.Data.Select(k => (object)k)];
+        List<object> keys = ids.IdFieldCase switch
+        {
+            IDs.IdFieldOneofCase.IntId => [.. ids.IntId.Data.Select(k => (object)k)],
+            IDs.IdFieldOneofCase.StrId => [.. ids.StrId.Data.Select(k => (object)k)],
+            _ => [], // refused as nq 0 by the caller
+        };
         var rows = await _engine.GetAsync(name, keys, [field.Name], [.. partitions], db, ct).ConfigureAwait(false);
         var pk = schema.PrimaryKey.Name;
-        var byKey = rows.ToDictionary(r => r[pk]!, r => (float[])r[field.Name]!);
+        // A key asked for twice is two queries of the same vector.
+        var byKey = new Dictionary<object, float[]>();
+        foreach (var row in rows)
+        {
+            byKey.TryAdd(row[pk]!, (float[])row[field.Name]!);
+        }
+
         var vectors = new List<float[]>(keys.Count);
         foreach (var key in keys)
         {

@@ -77,7 +77,15 @@ internal static class SchemaConversion
         }
 
         var type = ToEngineType(f.DataType, f.Name, "data_type");
-        var typeParams = f.TypeParams.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var typeParams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in f.TypeParams)
+        {
+            if (!typeParams.TryAdd(p.Key, p.Value))
+            {
+                throw Invalid($"field '{f.Name}': type param {p.Key} is given twice ('{typeParams[p.Key]}' and '{p.Value}')");
+            }
+        }
+
         DataType? element = null;
         if (type == DataType.Array)
         {
@@ -137,13 +145,20 @@ internal static class SchemaConversion
             : throw Invalid($"field '{field}': type param {key} '{text}' is not an integer");
     }
 
+    private static MilvusException NotFinite(string field, double value) =>
+        Invalid($"field '{field}': default_value {value.ToString(CultureInfo.InvariantCulture)} is not a finite number");
+
     private static JsonElement DefaultFromProto(Proto.ValueField value, string field) => value.DataCase switch
     {
         Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(value.BoolData),
         Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(value.IntData),
         Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(value.LongData),
-        Proto.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(value.FloatData),
-        Proto.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(value.DoubleData),
+        Proto.ValueField.DataOneofCase.FloatData => float.IsFinite(value.FloatData)
+            ? JsonSerializer.SerializeToElement(value.FloatData)
+            : throw NotFinite(field, value.FloatData),
+        Proto.ValueField.DataOneofCase.DoubleData => double.IsFinite(value.DoubleData)
+            ? JsonSerializer.SerializeToElement(value.DoubleData)
+            : throw NotFinite(field, value.DoubleData),
         Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(value.StringData),
         _ => throw Invalid($"field '{field}': default_value of kind {value.DataCase} is not supported"),
     };

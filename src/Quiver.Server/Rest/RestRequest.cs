@@ -154,9 +154,23 @@ internal sealed class RestRequest
     public static string? StringOf(JsonNode? node, string path) => node switch
     {
         null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => TextOf(v, path),
         _ => throw Format(path, $"must be a string, got {KindOf(node)}"),
     };
+
+    /// <summary>The text of the JSON string <paramref name="node"/>. A string that is not valid UTF-16 (an escaped lone
+    /// surrogate such as <c>"\uD800"</c>, which JSON's grammar allows) answers 1801 naming <paramref name="path"/>.</summary>
+    public static string TextOf(JsonNode node, string path)
+    {
+        try
+        {
+            return node.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            throw Format(path, "is not a valid string: it holds an unpaired UTF-16 surrogate escape");
+        }
+    }
 
     /// <summary>The integer at <paramref name="path"/> (a JSON integer or a string holding one).</summary>
     public static long LongOf(JsonNode node, string path)
@@ -169,7 +183,7 @@ internal sealed class RestRequest
                 return number;
             }
             if (kind == JsonValueKind.String
-                && long.TryParse(v.GetValue<string>(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+                && long.TryParse(TextOf(v, path), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
             {
                 return parsed;
             }
@@ -193,7 +207,7 @@ internal sealed class RestRequest
                 return v.GetValue<double>();
             }
             if (kind == JsonValueKind.String
-                && double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+                && double.TryParse(TextOf(v, path), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
             {
                 return parsed;
             }
@@ -206,7 +220,7 @@ internal sealed class RestRequest
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.String when bool.TryParse(node.GetValue<string>(), out var b) => b,
+        JsonValueKind.String when bool.TryParse(TextOf(node, path), out var b) => b,
         _ => throw Format(path, $"must be a boolean, got {Describe(node)}"),
     };
 
@@ -218,7 +232,7 @@ internal sealed class RestRequest
             case null:
                 return null;
             case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                return [v.GetValue<string>()];
+                return [TextOf(v, path)];
             case JsonArray array:
                 var list = new List<string>(array.Count);
                 for (var i = 0; i < array.Count; i++)
@@ -243,7 +257,7 @@ internal sealed class RestRequest
     public static string ParamText(JsonNode? node) => node switch
     {
         null => "",
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => TextOf(v, $"{v.GetPath()}"),
         _ => node.ToJsonString(),
     };
 

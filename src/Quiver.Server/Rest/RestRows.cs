@@ -97,7 +97,7 @@ internal static class RestRows
                     extra[key] = value.DeepClone();
                 }
             }
-            meta?.Scalars.JsonData.Data.Add(ByteString.CopyFromUtf8(extra.ToJsonString()));
+            meta?.Scalars.JsonData.Data.Add(JsonBytes(extra, $"data[{r}]"));
         }
         if (meta is not null)
         {
@@ -182,7 +182,7 @@ internal static class RestRows
                 column.Scalars.StringData.Data.Add(Wrap(() => RestRequest.StringOf(value, path))!);
                 break;
             case WireType.Json:
-                column.Scalars.JsonData.Data.Add(ByteString.CopyFromUtf8(value.ToJsonString()));
+                column.Scalars.JsonData.Data.Add(JsonBytes(value, path));
                 break;
             case WireType.Array:
                 column.Scalars.ArrayData.Data.Add(ArrayOf(value, field.ElementType, path));
@@ -324,7 +324,7 @@ internal static class RestRows
     {
         try
         {
-            return Convert.FromBase64String(value.GetValue<string>());
+            return Convert.FromBase64String(RestRequest.TextOf(value, path));
         }
         catch (FormatException)
         {
@@ -625,6 +625,20 @@ internal static class RestRows
             result[index.ToString(CultureInfo.InvariantCulture)] = JsonValue.Create(BinaryPrimitives.ReadSingleLittleEndian(row[(at + 4)..]));
         }
         return result;
+    }
+
+    /// <summary>A JSON value as the UTF-8 text a JSON column stores. A string in it that is not valid UTF-16 (an escaped
+    /// lone surrogate) cannot be written as UTF-8 and is refused naming <paramref name="path"/>.</summary>
+    private static ByteString JsonBytes(JsonNode value, string path)
+    {
+        try
+        {
+            return ByteString.CopyFromUtf8(value.ToJsonString());
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw Invalid($"{path} holds a string with an unpaired UTF-16 surrogate escape");
+        }
     }
 
     private static T Wrap<T>(Func<T> read)

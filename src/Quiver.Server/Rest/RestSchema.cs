@@ -139,7 +139,12 @@ internal static class RestSchema
     private static ValueField DefaultValue(JsonNode value, WireType type, string path) => type switch
     {
         WireType.Bool => new ValueField { BoolData = RestRequest.BoolOf(value, path) },
-        WireType.Int8 or WireType.Int16 or WireType.Int32 => new ValueField { IntData = checked((int)RestRequest.LongOf(value, path)) },
+        WireType.Int8 or WireType.Int16 or WireType.Int32 => new ValueField
+        {
+            IntData = RestRequest.LongOf(value, path) is >= int.MinValue and <= int.MaxValue and var n
+                ? (int)n
+                : throw RestRequest.Format(path, $"must be an integer of the field's type, got {value.ToJsonString()}"),
+        },
         WireType.Int64 => new ValueField { LongData = RestRequest.LongOf(value, path) },
         WireType.Float => new ValueField { FloatData = (float)RestRequest.DoubleOf(value, path) },
         WireType.Double => new ValueField { DoubleData = RestRequest.DoubleOf(value, path) },

@@ -188,13 +188,34 @@ internal static class FieldDataConverter
             ScalarField.DataOneofCase.DoubleData => s.DoubleData.Data[index],
             ScalarField.DataOneofCase.StringData => s.StringData.Data[index],
             // JSON arrives as UTF-8 bytes; an empty value is a null (the SDK's encoding of a missing JSON).
-            ScalarField.DataOneofCase.JsonData => s.JsonData.Data[index].Length == 0 ? null : s.JsonData.Data[index].ToByteArray(),
-            ScalarField.DataOneofCase.BytesData when field.DataType == Quiver.DataType.Json =>
-                s.BytesData.Data[index].Length == 0 ? null : s.BytesData.Data[index].ToByteArray(),
+            ScalarField.DataOneofCase.JsonData => JsonBytes(s.JsonData.Data[index], row, field.Name, op),
+            ScalarField.DataOneofCase.BytesData when field.DataType == Quiver.DataType.Json => JsonBytes(s.BytesData.Data[index], row, field.Name, op),
             ScalarField.DataOneofCase.ArrayData => ArrayElements(s.ArrayData.Data[index]),
             _ => throw Invalid($"{op}: row {row}, field '{field.Name}': {s.DataCase} data does not fit a {field.DataType} field"),
         };
         return value;
+    }
+
+    /// <summary>A JSON value as the engine takes it (null for empty, the SDK's encoding of a missing JSON).</summary>
+    private static byte[]? JsonBytes(ByteString value, int row, string field, string op)
+    {
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        RequireUtf8(value, row, field, op);
+        return value.ToByteArray();
+    }
+
+    /// <summary>JSON text must be UTF-8 (RFC 8259); the JSON reader checks values but not member names, whose first use
+    /// would fail later.</summary>
+    private static void RequireUtf8(ByteString value, int row, string field, string op)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(value.Span))
+        {
+            throw Invalid($"{op}: row {row}, field '{field}': the JSON value is not valid UTF-8");
+        }
     }
 
     /// <summary>The elements of one Array row as a list the engine converts by the field's element type.</summary>
@@ -224,6 +245,7 @@ internal static class FieldDataConverter
                 continue;
             }
 
+            RequireUtf8(data[r], r, CollectionSchema.DynamicFieldName, op);
             JsonElement doc;
             try
             {

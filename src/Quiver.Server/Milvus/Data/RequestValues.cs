@@ -28,7 +28,7 @@ internal static class RequestValues
                 TemplateValue.ValOneofCase.Int64Val => value.Int64Val,
                 TemplateValue.ValOneofCase.FloatVal => value.FloatVal,
                 TemplateValue.ValOneofCase.StringVal => value.StringVal,
-                TemplateValue.ValOneofCase.ArrayVal => ArrayOf(name, value.ArrayVal),
+                TemplateValue.ValOneofCase.ArrayVal => Array(value.ArrayVal, name),
                 _ => throw new MilvusException(MilvusCode.ParameterInvalid,
                     $"expr_template_values: template '{name}' has a {value.ValCase} value, which Quiver does not support"),
             };
@@ -37,31 +37,32 @@ internal static class RequestValues
         return result;
     }
 
-    private static List<object?> ArrayOf(string name, TemplateArrayValue array)
-    {
-        try
-        {
-            return Array(array);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            // json_data items are the client's JSON text: malformed, or nested past System.Text.Json's default depth (64).
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"expr_template_values: template '{name}' has a JSON item that cannot be read: {e.Message}");
-        }
-    }
-
     /// <summary>Recursive over array_data, which protobuf's own recursion limit (100 message levels) bounds; the
-    /// binder then refuses lists nested past FilterLimits.MaxTemplateValueDepth.</summary>
-    private static List<object?> Array(TemplateArrayValue array) => array.DataCase switch
+    /// binder then refuses lists nested past FilterLimits.MaxTemplateValueDepth. A json_data item that is malformed, or
+    /// nested past System.Text.Json's default depth (64), is the client's mistake, named by <see cref="Json"/>.</summary>
+    private static List<object?> Array(TemplateArrayValue array, string name) => array.DataCase switch
     {
         TemplateArrayValue.DataOneofCase.BoolData => [.. array.BoolData.Data.Select(v => (object?)v)],
         TemplateArrayValue.DataOneofCase.LongData => [.. array.LongData.Data.Select(v => (object?)v)],
         TemplateArrayValue.DataOneofCase.DoubleData => [.. array.DoubleData.Data.Select(v => (object?)v)],
         TemplateArrayValue.DataOneofCase.StringData => [.. array.StringData.Data.Select(v => (object?)v)],
-        TemplateArrayValue.DataOneofCase.ArrayData => [.. array.ArrayData.Data.Select(v => (object?)Array(v))],
-        TemplateArrayValue.DataOneofCase.JsonData => [.. array.JsonData.Data.Select(v => (object?)System.Text.Json.JsonDocument.Parse(v.Memory).RootElement.Clone())],
+        TemplateArrayValue.DataOneofCase.ArrayData => [.. array.ArrayData.Data.Select(v => (object?)Array(v, name))],
+        TemplateArrayValue.DataOneofCase.JsonData => [.. array.JsonData.Data.Select(v => (object?)Json(v, name))],
         _ => [],
     };
+
+    private static System.Text.Json.JsonElement Json(ByteString value, string name)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(value.Memory);
+            return document.RootElement.Clone();
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"expr_template_values: template '{name}' holds a JSON value that is not valid JSON: {e.Message}");
+        }
+    }
 
     /// <summary>The query vectors of a serialized <c>common.PlaceholderGroup</c> (SearchRequest.placeholder_group):
     /// FloatVector placeholders whose values are little-endian float32 of the field's dimension. Throws

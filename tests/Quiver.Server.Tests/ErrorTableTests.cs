@@ -1,0 +1,420 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Google.Protobuf;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+using Quiver.Protocol.Schema;
+using Quiver.Server.Milvus.Data;
+using Quiver.Server.Rest;
+using Quiver.Server.Tests.Security;
+using Xunit.Abstractions;
+using static Quiver.Server.Tests.Data.Columns;
+using ProtoType = Quiver.Protocol.Schema.DataType;
+
+namespace Quiver.Server.Tests;
+
+/// <summary>
+/// Walks the table of docs/errors.md: for every row, the request in <see cref="Cases"/> that triggers it must answer the
+/// row's code (and HTTP status over REST). A row without a case, or a case without a row, fails. To add a refusal, add a
+/// row there and a case here (docs/errors.md, "Adding a row").
+/// </summary>
+public sealed partial class ErrorTableTests(ITestOutputHelper output)
+{
+    /// <summary>What a request got back: the Milvus code (or <c>gRPC NAME</c> for a transport status), the HTTP status
+    /// over REST, and the message.</summary>
+    private sealed record Answer(string Code, int? Http, string Message)
+    {
+        public static Answer Of(Protocol.Common.Status status) => new(status.Code.ToString(CultureInfo.InvariantCulture), null, status.Reason);
+    }
+
+    /// <summary>A row of the table.</summary>
+    private sealed record Row(string Case, string Wire, string Code, string Http);
+
+    private static string DocsPath([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "docs", "errors.md"));
+
+    [GeneratedRegex(@"^\|\s*`(?<case>[a-z0-9-]+)`\s*\|\s*(?<wire>[^|]+?)\s*\|\s*(?<code>[^|]+?)\s*\|\s*(?<http>[^|]+?)\s*\|")]
+    private static partial Regex RowPattern();
+
+    private static List<Row> ReadTable() =>
+        [.. File.ReadLines(DocsPath())
+            .Select(line => RowPattern().Match(line))
+            .Where(m => m.Success)
+            .Select(m => new Row(m.Groups["case"].Value, m.Groups["wire"].Value, m.Groups["code"].Value, m.Groups["http"].Value))];
+
+    [Fact]
+    public void Table_HasACaseForEveryRow_AndARowForEveryCase()
+    {
+        var rows = ReadTable();
+        Assert.NotEmpty(rows);
+        var names = rows.Select(r => r.Case).ToList();
+        Assert.Equal(names.Distinct(StringComparer.Ordinal).Count(), names.Count);
+        var withoutCase = names.Except(Cases.Keys, StringComparer.Ordinal).ToList();
+        var withoutRow = Cases.Keys.Except(names, StringComparer.Ordinal).ToList();
+        Assert.True(withoutCase.Count == 0, "rows of docs/errors.md without a case in ErrorTableTests.Cases: " + string.Join(", ", withoutCase));
+        Assert.True(withoutRow.Count == 0, "cases in ErrorTableTests.Cases without a row in docs/errors.md: " + string.Join(", ", withoutRow));
+    }
+
+    [Fact]
+    public async Task EveryRow_IsAnsweredWithItsCodeAndHttpStatus()
+    {
+        await using var servers = await Servers.StartAsync();
+        var problems = new List<string>();
+        foreach (var row in ReadTable())
+        {
+            if (!Cases.TryGetValue(row.Case, out var run))
+            {
+                continue; // reported by Table_HasACaseForEveryRow_AndARowForEveryCase
+            }
+            var answer = await run(servers);
+            output.WriteLine($"{row.Case}: {answer.Code} HTTP {answer.Http?.ToString(CultureInfo.InvariantCulture) ?? "-"}: {answer.Message}");
+            if (answer.Code != row.Code)
+            {
+                problems.Add($"{row.Case}: expected code {row.Code}, got {answer.Code} ({answer.Message})");
+            }
+            // A row of both wires whose case went over gRPC: its HTTP status is the REST adapter's mapping of the code.
+            var http = answer.Http?.ToString(CultureInfo.InvariantCulture) ?? (row.Wire == "both" ? RestHttpStatusOf(answer.Code) : "—");
+            if (http != row.Http)
+            {
+                problems.Add($"{row.Case}: expected HTTP {row.Http}, got {http} ({answer.Message})");
+            }
+            if (row.Wire == "REST" && answer.Http is null || row.Wire == "gRPC" && answer.Http is not null)
+            {
+                problems.Add($"{row.Case}: the row says {row.Wire}, the case used the other wire");
+            }
+            if (string.IsNullOrWhiteSpace(answer.Message))
+            {
+                problems.Add($"{row.Case}: no message");
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    /// <summary>The HTTP status the REST adapter answers with a code (MilvusRestV2.RunAsync).</summary>
+    private static string RestHttpStatusOf(string code) => code switch
+    {
+        "1400" or "1800" => "401",
+        "1401" => "403",
+        _ => "200",
+    };
+
+    // ---- the servers and their data ----
+
+    /// <summary>Three servers: <c>Plain</c> (authentication off, at most 2 rows per insert), <c>Secure</c>
+    /// (authentication on) and <c>Throttled</c> (one call per second).</summary>
+    private sealed class Servers : IAsyncDisposable
+    {
+        public const int Dim = 4;
+
+        private Servers(TestServer plain, TestServer secure, TestServer throttled)
+        {
+            Plain = plain;
+            Secure = secure;
+            Throttled = throttled;
+        }
+
+        public TestServer Plain { get; }
+
+        public TestServer Secure { get; }
+
+        public TestServer Throttled { get; }
+
+        public static async Task<Servers> StartAsync()
+        {
+            var plain = await TestServer.StartAsync(o => o.Security.MaxRowsPerInsert = 2);
+            var secure = await AuthTests.StartAuthAsync();
+            var throttled = await TestServer.StartAsync(o => o.Security.RequestsPerSecondPerUser = 1);
+            var servers = new Servers(plain, secure, throttled);
+            await servers.SeedAsync();
+            return servers;
+        }
+
+        /// <summary><c>docs</c> (id, price, embedding L2, loaded, rows 1..3, alias <c>a1</c>), <c>cold</c> (not loaded),
+        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded).</summary>
+        private async Task SeedAsync()
+        {
+            var schema = new CollectionSchema
+            {
+                Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("price", Quiver.DataType.Double), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
+            };
+            await Plain.CreateLoadedCollectionAsync("docs", schema);
+            await Plain.Server.Engine.InsertAsync("docs",
+            [
+                .. Enumerable.Range(1, 3).Select(i => new Dictionary<string, object?>
+                {
+                    ["id"] = (long)i,
+                    ["price"] = i * 1.5,
+                    ["embedding"] = new float[] { i, 0, 0, 1 },
+                }),
+            ]);
+            await Plain.Server.Engine.CreateCollectionAsync("cold", schema);
+            await Plain.Server.Engine.CreateCollectionAsync("parts", schema);
+            await Plain.Server.Engine.CreateIndexAsync("parts", new IndexDefinition { FieldName = "embedding", IndexType = "FLAT" });
+            Ok(await Plain.Milvus.CreatePartitionAsync(new CreatePartitionRequest { CollectionName = "parts", PartitionName = "p1" }));
+            Ok(await Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "parts", PartitionNames = { "_default" } }));
+            Ok(await Plain.Milvus.CreateAliasAsync(new CreateAliasRequest { CollectionName = "docs", Alias = "a1" }));
+            await Secure.Server.Engine.CreateCollectionAsync("docs", schema);
+            await AuthTests.CreateUserWithRoleAsync(Secure, "alice", "Alice-Pass-1", "reader");
+        }
+
+        private static void Ok(Protocol.Common.Status status) => Assert.True(status.Code == 0, status.Reason);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Plain.DisposeAsync();
+            await Secure.DisposeAsync();
+            await Throttled.DisposeAsync();
+        }
+    }
+
+    // ---- request helpers ----
+
+    private static Task<Answer> RestAsync(TestServer server, string path, string body, string? bearer = null) =>
+        RestBytesAsync(server, path, Encoding.UTF8.GetBytes(body), bearer);
+
+    private static async Task<Answer> RestBytesAsync(TestServer server, string path, byte[] body, string? bearer = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(MilvusRestV2.Prefix + path, UriKind.Relative))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+        using var response = await server.Http.SendAsync(request);
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        return new Answer(json["code"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture), (int)response.StatusCode,
+            json["message"]?.GetValue<string>() ?? "");
+    }
+
+    private static Protocol.Milvus.SearchRequest Search(string collection = "docs", int dim = Servers.Dim, int nq = 1, string topk = "3",
+        string metric = "", string annsField = "embedding", string paramsJson = "{}")
+    {
+        var vectors = Enumerable.Range(0, nq).Select(_ => Enumerable.Repeat(0.5f, dim).ToArray()).ToList();
+        return new Protocol.Milvus.SearchRequest
+        {
+            CollectionName = collection,
+            Nq = nq,
+            DslType = Protocol.Common.DslType.BoolExprV1,
+            PlaceholderGroup = nq == 0 ? new Protocol.Common.PlaceholderGroup().ToByteString() : RequestValues.PlaceholderGroup(vectors),
+            SearchParams =
+            {
+                Kv("anns_field", annsField),
+                Kv("topk", topk),
+                Kv("metric_type", metric),
+                Kv("params", paramsJson),
+            },
+        };
+    }
+
+    private static async Task<Answer> SearchAsync(TestServer server, Protocol.Milvus.SearchRequest request) =>
+        Answer.Of((await server.Milvus.SearchAsync(request)).Status);
+
+    private static async Task<Answer> QueryAsync(TestServer server, Protocol.Milvus.QueryRequest request) =>
+        Answer.Of((await server.Milvus.QueryAsync(request)).Status);
+
+    private static async Task<Answer> InsertAsync(TestServer server, params FieldData[] columns) =>
+        Answer.Of((await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "docs", NumRows = (uint)RowsOf(columns[0]), FieldsData = { columns } })).Status);
+
+    private static int RowsOf(FieldData column) => column.Scalars?.LongData?.Data.Count ?? 1;
+
+    private static CreateCollectionRequest CreateCollection(string name, params Protocol.Schema.FieldSchema[] fields) => new()
+    {
+        CollectionName = name,
+        Schema = new Protocol.Schema.CollectionSchema { Name = name, Fields = { fields } }.ToByteString(),
+        ShardsNum = 1,
+    };
+
+    private static Protocol.Schema.FieldSchema Field(string name, ProtoType type, bool primary = false, params (string Key, string Value)[] typeParams)
+    {
+        var field = new Protocol.Schema.FieldSchema { Name = name, DataType = type, IsPrimaryKey = primary };
+        field.TypeParams.Add(typeParams.Select(p => Kv(p.Key, p.Value)));
+        return field;
+    }
+
+    private static CreateIndexRequest Index(string field, string metric, string paramsJson) => new()
+    {
+        CollectionName = "docs",
+        FieldName = field,
+        ExtraParams = { Kv("index_type", "HNSW"), Kv("metric_type", metric), Kv("params", paramsJson) },
+    };
+
+    private static Metadata Basic(string credential) =>
+        new() { { "authorization", Convert.ToBase64String(Encoding.UTF8.GetBytes(credential)) } };
+
+    // ---- the cases, one per row of docs/errors.md ----
+
+    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = new(StringComparer.Ordinal)
+    {
+        ["unsupported-rpc"] = async s => Answer.Of((await s.Plain.Milvus.HybridSearchAsync(new HybridSearchRequest { CollectionName = "docs" })).Status),
+        ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
+        ["collection-not-loaded"] = s => SearchAsync(s.Plain, Search("cold")),
+        ["partition-not-found"] = async s => Answer.Of(await s.Plain.Milvus.DropPartitionAsync(new DropPartitionRequest { CollectionName = "docs", PartitionName = "nope" })),
+        ["partition-not-loaded"] = s =>
+        {
+            var search = Search("parts");
+            search.PartitionNames.Add("p1");
+            return SearchAsync(s.Plain, search);
+        },
+        ["index-not-found"] = async s => Answer.Of(await s.Plain.Milvus.DropIndexAsync(new DropIndexRequest { CollectionName = "cold", FieldName = "embedding" })),
+        ["database-not-found"] = async s => Answer.Of(await s.Plain.Milvus.DropDatabaseAsync(new DropDatabaseRequest { DbName = "nope" })),
+        ["field-not-found"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("nope", "L2", "{}"))),
+        ["alias-not-found"] = async s => Answer.Of(await s.Plain.Milvus.DropAliasAsync(new DropAliasRequest { Alias = "nope" })),
+        ["alias-is-collection-name"] = async s => Answer.Of(await s.Plain.Milvus.CreateAliasAsync(new CreateAliasRequest { CollectionName = "docs", Alias = "cold" })),
+        ["alias-exists"] = async s => Answer.Of(await s.Plain.Milvus.CreateAliasAsync(new CreateAliasRequest { CollectionName = "cold", Alias = "a1" })),
+        ["collection-exists"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("docs",
+            Field("id", ProtoType.Int64, primary: true), Field("embedding", ProtoType.FloatVector, typeParams: ("dim", "4"))))),
+        ["schema-invalid"] = async s =>
+        {
+            var key = Field("k", ProtoType.Int64);
+            key.IsPartitionKey = true;
+            return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("bad",
+                Field("id", ProtoType.Int64, primary: true), key, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
+        },
+        ["schema-type-param-twice"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("twice",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: [("dim", "4"), ("dim", "8")])))),
+        ["schema-default-not-finite"] = async s =>
+        {
+            var score = Field("score", ProtoType.Double);
+            score.DefaultValue = new ValueField { DoubleData = double.NaN };
+            return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("nan",
+                Field("id", ProtoType.Int64, primary: true), score, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
+        },
+        ["schema-dimension-too-large"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("wide",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "40000"))))),
+        ["insert-unknown-field"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]), Long("nope", 1)),
+        ["insert-wrong-dimension"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", 3, [1, 2, 3])),
+        ["insert-too-many-rows"] = s => InsertAsync(s.Plain, Long("id", 10, 11, 12), Double("price", 1, 2, 3),
+            Vectors("embedding", Servers.Dim, [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4])),
+        ["insert-duplicate-key"] = s => InsertAsync(s.Plain, Long("id", 1), Double("price", 1), Vectors("embedding", Servers.Dim, [1, 2, 3, 4])),
+        ["upsert-partial-update"] = async s => Answer.Of((await s.Plain.Milvus.UpsertAsync(new UpsertRequest { CollectionName = "docs", PartialUpdate = true })).Status),
+        ["delete-empty-filter"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest { CollectionName = "docs", Expr = " " })).Status),
+        ["filter-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "price >" }),
+        ["delete-template-not-finite"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest
+        {
+            CollectionName = "docs",
+            Expr = "price > {x}",
+            ExprTemplateValues = { ["x"] = new TemplateValue { FloatVal = double.NaN } },
+        })).Status),
+        ["template-unsupported"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "docs",
+            Expr = "id == {x}",
+            ExprTemplateValues = { ["x"] = new TemplateValue { BytesVal = ByteString.CopyFromUtf8("1") } },
+        }),
+        ["query-count-with-fields"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "id > 0", OutputFields = { "count(*)", "price" } }),
+        ["query-empty-filter-without-limit"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs" }),
+        ["query-window-too-large"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "docs",
+            Expr = "id > 0",
+            QueryParams = { Kv("limit", "10000"), Kv("offset", "10000") },
+        }),
+        ["query-params-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "id > 0", QueryParams = { Kv("limit", "x") } }),
+        ["output-field-unknown"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "id > 0", OutputFields = { "nope" } }),
+        ["topk-out-of-range"] = s => SearchAsync(s.Plain, Search(topk: "0")),
+        ["offset-out-of-range"] = s =>
+        {
+            var search = Search(topk: "10");
+            search.SearchParams.Add(Kv("offset", "16384"));
+            return SearchAsync(s.Plain, search);
+        },
+        ["nq-out-of-range"] = s => SearchAsync(s.Plain, Search(nq: 0)),
+        ["nq-mismatch"] = s =>
+        {
+            var search = Search();
+            search.Nq = 3;
+            return SearchAsync(s.Plain, search);
+        },
+        ["metric-mismatch"] = s => SearchAsync(s.Plain, Search(metric: "IP")),
+        ["metric-unsupported"] = s => SearchAsync(s.Plain, Search(metric: "HAMMING")),
+        ["query-vector-wrong-dimension"] = s => SearchAsync(s.Plain, Search(dim: 3)),
+        ["query-vector-too-large"] = s => SearchAsync(s.Plain, Search(dim: 40_000)),
+        ["placeholder-invalid"] = s =>
+        {
+            var search = Search();
+            search.PlaceholderGroup = ByteString.CopyFrom(0xff, 0xff, 0xff);
+            return SearchAsync(s.Plain, search);
+        },
+        ["placeholder-type"] = s =>
+        {
+            var search = Search();
+            var group = Protocol.Common.PlaceholderGroup.Parser.ParseFrom(search.PlaceholderGroup);
+            group.Placeholders[0].Type = Protocol.Common.PlaceholderType.BinaryVector;
+            search.PlaceholderGroup = group.ToByteString();
+            return SearchAsync(s.Plain, search);
+        },
+        ["anns-field-unknown"] = s => SearchAsync(s.Plain, Search(annsField: "nope")),
+        ["anns-field-not-vector"] = s => SearchAsync(s.Plain, Search(annsField: "price")),
+        ["group-by-unknown"] = s =>
+        {
+            var search = Search();
+            search.SearchParams.Add(Kv("group_by_field", "nope"));
+            return SearchAsync(s.Plain, search);
+        },
+        ["search-params-invalid"] = s => SearchAsync(s.Plain, Search(paramsJson: "[1]")),
+        ["search-iterator-token"] = s =>
+        {
+            var search = Search();
+            search.SearchParams.Add([Kv("iterator", "true"), Kv("search_iter_v2", "true"), Kv("search_iter_last_bound", "0.5"), Kv("search_iter_id", "not-a-token")]);
+            return SearchAsync(s.Plain, search);
+        },
+        ["search-by-missing-key"] = s =>
+        {
+            var search = Search();
+            search.Ids = new IDs { IntId = new LongArray { Data = { 99 } } };
+            return SearchAsync(s.Plain, search);
+        },
+        ["index-params-invalid"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "L2", "[1]"))),
+        ["index-metric-unsupported"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "JACCARD", "{}"))),
+        ["load-partitions-empty"] = async s => Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "docs" })),
+        ["describe-by-id"] = async s => Answer.Of((await s.Plain.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionID = 7 })).Status),
+        ["import-unavailable"] = async s => Answer.Of((await s.Plain.Milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "rows.json" } })).Status),
+        ["import-task-unknown"] = async s => Answer.Of((await s.Plain.Milvus.GetImportStateAsync(new GetImportStateRequest { Task = 42 })).Status),
+        ["user-admin-without-auth"] = async s => Answer.Of(await s.Plain.Milvus.CreateCredentialAsync(new CreateCredentialRequest { Username = "bob", Password = AuthTests.B64("Bob-Pass-1") })),
+        ["grpc-unauthenticated"] = async s =>
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(async () => await s.Secure.Milvus.ShowCollectionsAsync(new ShowCollectionsRequest()));
+            return new Answer("gRPC " + e.StatusCode.ToString().ToUpperInvariant(), null, e.Status.Detail);
+        },
+        ["rest-unauthenticated"] = s => RestAsync(s.Secure, "/collections/list", "{}"),
+        ["privilege-denied"] = s => RestAsync(s.Secure, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\"}", "alice:Alice-Pass-1"),
+        ["rate-limited"] = async s =>
+        {
+            // The bucket holds one second's worth (one call): a burst of calls meets the limit whatever the machine's speed.
+            for (var i = 0; i < 50; i++)
+            {
+                var listed = await s.Throttled.Milvus.ShowCollectionsAsync(new ShowCollectionsRequest());
+                if (listed.Status.Code != 0)
+                {
+                    return Answer.Of(listed.Status);
+                }
+            }
+            return new Answer("0", null, "fifty calls in a row were all served");
+        },
+        ["rest-empty-body"] = s => RestAsync(s.Plain, "/collections/list", ""),
+        ["rest-invalid-json"] = s => RestAsync(s.Plain, "/collections/list", "{\"dbName\": "),
+        ["rest-body-not-object"] = s => RestAsync(s.Plain, "/collections/list", "[1]"),
+        ["rest-wrong-type"] = s => RestAsync(s.Plain, "/collections/describe", "{\"collectionName\": 5}"),
+        ["rest-unpaired-surrogate"] = s => RestAsync(s.Plain, "/collections/describe", "{\"collectionName\":\"\\uD83D\"}"),
+        ["rest-default-out-of-range"] = s => RestAsync(s.Plain, "/collections/create",
+            "{\"collectionName\":\"range\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +
+            "{\"fieldName\":\"n\",\"dataType\":\"Int32\",\"defaultValue\":9999999999},{\"fieldName\":\"v\",\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":4}}]}}"),
+        ["rest-missing-parameter"] = s => RestAsync(s.Plain, "/collections/describe", "{}"),
+        ["rest-index-field-unknown"] = s => RestAsync(s.Plain, "/collections/create",
+            "{\"collectionName\":\"withindex\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +
+            "{\"fieldName\":\"v\",\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":4}}]},\"indexParams\":[{\"fieldName\":\"nope\",\"metricType\":\"L2\"}]}"),
+        ["rest-invalid-row"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":\"x\",\"embedding\":[1,2,3,4]}]}"),
+        ["rest-invalid-search-vector"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"data\":[[1,2]]}"),
+        ["rest-unknown-anns-field"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"annsField\":\"nope\",\"data\":[[1,2,3,4]]}"),
+        ["rest-invalid-data-type"] = s => RestAsync(s.Plain, "/collections/create",
+            "{\"collectionName\":\"typo\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Nope\",\"isPrimary\":true}]}}"),
+        ["rest-quick-create-without-dimension"] = s => RestAsync(s.Plain, "/collections/create", "{\"collectionName\":\"quick\"}"),
+        ["rest-invalid-consistency"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\",\"consistencyLevel\":\"Nope\"}"),
+    };
+}
