@@ -96,6 +96,9 @@ internal sealed class WireFuzzer : IAsyncDisposable
     /// <summary>A generous bound so that a hang fails the case instead of the run; never a timing assertion.</summary>
     private static readonly TimeSpan _hangGuard = TimeSpan.FromSeconds(90);
 
+    /// <summary>The REST body size limit of the fuzzed server (it runs with the default options).</summary>
+    private static readonly int _maxBodyBytes = new Hosting.ServerOptions().Security.MaxMessageBytes;
+
     private static readonly Marshaller<byte[]> _raw = Marshallers.Create(b => b, b => b);
 
     private readonly TestServer _server;
@@ -126,13 +129,11 @@ internal sealed class WireFuzzer : IAsyncDisposable
         MilvusService.Descriptor.FindMethodByName(name) ?? throw new ArgumentException($"no MilvusService method {name}", nameof(name));
 
     /// <summary>Runs cases <paramref name="first"/> .. <paramref name="first"/> + <paramref name="count"/> - 1 of
-    /// <paramref name="seed"/>. Returns the failures (empty when all passed) and the number of answers classified as
-    /// known problems owned by another change (<see cref="KnownElsewhere"/>).</summary>
-    public async Task<FuzzOutcome> RunAsync(int seed, long first, long count, CancellationToken ct = default)
+    /// <paramref name="seed"/>. Returns the failures (empty when all passed).</summary>
+    public async Task<IReadOnlyList<string>> RunAsync(int seed, long first, long count, CancellationToken ct = default)
     {
         var failures = new ConcurrentBag<string>();
         var failed = new ConcurrentBag<FuzzCase>();
-        var known = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var progress = Path.Combine(Path.GetTempPath(), "quiver-wire-fuzz.progress");
         for (var start = first; start < first + count; start += BatchSize)
         {
@@ -151,10 +152,6 @@ internal sealed class WireFuzzer : IAsyncDisposable
                 {
                     failed.Add(fuzzCase);
                     failures.Add(fuzzCase.Describe() + "\n  answer: " + failure);
-                }
-                else if (verdict.Known is { } label)
-                {
-                    known.AddOrUpdate(label, 1, (_, n) => n + 1);
                 }
             });
             // Replayed alone on the fixtures, so that what the server logged belongs to the case.
@@ -179,7 +176,7 @@ internal sealed class WireFuzzer : IAsyncDisposable
             }
             await EnsureFixturesAsync();
         }
-        return new FuzzOutcome([.. failures], new Dictionary<string, int>(known, StringComparer.Ordinal));
+        return [.. failures];
     }
 
     /// <summary>Sends one case and classifies its answer.</summary>
@@ -288,18 +285,26 @@ internal sealed class WireFuzzer : IAsyncDisposable
                 return FuzzVerdict.Fail($"HTTP {http}, not a Milvus answer: {text}");
             }
             var message = json["message"]?.GetValue<string>() ?? "";
-            var expectedHttp = code switch { 1400 or 1800 => 401, 1401 => 403, _ => 200 };
+            var expectedHttp = ExpectedHttp(code, body.Length);
             if (http != expectedHttp)
             {
                 return FuzzVerdict.Fail($"HTTP {http} for code {code} (expected {expectedHttp}): {text}");
             }
-            if (code == Milvus.MilvusCode.Unexpected && KnownElsewhere.Match(body) is { } label)
-            {
-                return FuzzVerdict.KnownProblem(label);
-            }
             return Judge(code, message);
         }
     }
+
+    /// <summary>The HTTP status MilvusRestV2 gives an answer of <paramref name="code"/>: 401/403 for credentials and
+    /// privileges; 413 for a body over the size limit and 429 for the in-flight budget, both refused before the body is
+    /// read; 200 otherwise (1102 from the result budget or a capacity check comes after the body, so it is 200).</summary>
+    private static int ExpectedHttp(int code, int bodyLength) => code switch
+    {
+        Milvus.MilvusCode.NotAuthenticated or Milvus.MilvusCode.NeedAuthenticate => 401,
+        Milvus.MilvusCode.PrivilegeNotPermitted => 403,
+        Milvus.MilvusCode.ParameterTooLarge when bodyLength > _maxBodyBytes => 413,
+        Milvus.MilvusCode.RequestLimitExceeded => 429,
+        _ => 200,
+    };
 
     private static FuzzVerdict Judge(int code, string reason) => code switch
     {
@@ -459,85 +464,12 @@ internal sealed class WireFuzzer : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();
 }
 
-/// <summary>The classification of one answer.</summary>
-internal readonly record struct FuzzVerdict(string? Failure, string? Known)
+/// <summary>The classification of one answer: null <see cref="Failure"/> when it passed.</summary>
+internal readonly record struct FuzzVerdict(string? Failure)
 {
     public static FuzzVerdict Pass => default;
 
-    public static FuzzVerdict Fail(string why) => new(why, null);
-
-    public static FuzzVerdict KnownProblem(string label) => new(null, label);
-}
-
-/// <summary>What a run found: failures (each with seed, case, input and answer) and counts of known problems.</summary>
-internal sealed record FuzzOutcome(IReadOnlyList<string> Failures, IReadOnlyDictionary<string, int> Known);
-
-/// <summary>
-/// Internal-error answers (code 65535) whose cause another change of issue 12 owns, recognized by their input so that
-/// nothing else hides behind them. Each class has an exact canary request in <c>WireFuzzTests</c> that asserts the
-/// problem is still there: when the owner fixes it, the canary fails, and the class is removed here (the fuzzer then
-/// counts those answers as failures again).
-/// </summary>
-internal static class KnownElsewhere
-{
-    /// <summary>A JSON body with a repeated member name (REST body reader; issue 12 item 3/6).</summary>
-    public const string DuplicateKey = "REST body with a duplicate JSON key (body reader, owned elsewhere)";
-
-    /// <summary>A JSON body with bytes that are not UTF-8 in a member name (REST body reader; the reader checks UTF-8 in
-    /// values but leaves names to the first access, which throws).</summary>
-    public const string InvalidUtf8Name = "REST body with invalid UTF-8 in a member name (body reader, owned elsewhere)";
-
-    private static readonly UTF8Encoding _strictUtf8 = new(false, true);
-
-    /// <summary>The known class of a REST body, or null.</summary>
-    public static string? Match(byte[] body) =>
-        HasDuplicateKey(body) ? DuplicateKey : !IsUtf8(body) ? InvalidUtf8Name : null;
-
-    /// <summary>Whether <paramref name="body"/> is well-formed UTF-8.</summary>
-    public static bool IsUtf8(byte[] body)
-    {
-        try
-        {
-            _strictUtf8.GetCharCount(body);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Whether the JSON text repeats a member name inside one object (false for text that is not JSON).</summary>
-    public static bool HasDuplicateKey(byte[] body)
-    {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
-        var scopes = new Stack<HashSet<string>?>();
-        try
-        {
-            while (reader.Read())
-            {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.StartObject:
-                        scopes.Push(new HashSet<string>(StringComparer.Ordinal));
-                        break;
-                    case JsonTokenType.StartArray:
-                        scopes.Push(null);
-                        break;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        scopes.Pop();
-                        break;
-                    case JsonTokenType.PropertyName when scopes.Peek() is { } names && !names.Add(reader.GetString()!):
-                        return true;
-                }
-            }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            return false; // not JSON, or a name that is not UTF-8 (classified apart)
-        }
-        return false;
-    }
+    public static FuzzVerdict Fail(string why) => new(why);
 }
 
 /// <summary>Keeps the errors a server logs (message and exception), for failure reports.</summary>
