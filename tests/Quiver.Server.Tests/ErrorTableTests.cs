@@ -7,9 +7,15 @@ using Google.Protobuf;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Cli.Ops.Import;
+using Quiver.Server.Hosting;
 using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
+using Quiver.Server.Tests.Data;
+using Quiver.Server.Tests.Rest;
 using Quiver.Server.Tests.Security;
+using Quiver.Testing;
 using Xunit.Abstractions;
 using static Quiver.Server.Tests.Data.Columns;
 using ProtoType = Quiver.Protocol.Schema.DataType;
@@ -103,17 +109,30 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     // ---- the servers and their data ----
 
-    /// <summary>Three servers: <c>Plain</c> (authentication off, at most 2 rows per insert), <c>Secure</c>
-    /// (authentication on) and <c>Throttled</c> (one call per second).</summary>
+    /// <summary>Five servers: <c>Plain</c> (authentication off, at most 2 rows per insert), <c>Secure</c>
+    /// (authentication on), <c>Throttled</c> (one call per second), <c>Small</c> (small body, in-flight and result
+    /// budgets; the toolbox's bulk importer) and <c>Guarded</c> (authentication on, for the failed-login limit alone, so
+    /// that its spent budget cannot touch another case).</summary>
     private sealed class Servers : IAsyncDisposable
     {
         public const int Dim = 4;
 
-        private Servers(TestServer plain, TestServer secure, TestServer throttled)
+        /// <summary><c>Small</c>'s body limit (<c>Security:MaxMessageBytes</c>).</summary>
+        public const int SmallMessageBytes = 64 * 1024;
+
+        /// <summary><c>Small</c>'s in-flight budget: one body of <see cref="SmallMessageBytes"/> and a bit more.</summary>
+        public const int SmallInFlightBytes = 100 * 1024;
+
+        /// <summary><c>Small</c>'s result budget: less than three hits or rows of <c>docs</c>.</summary>
+        public const int SmallResultBytes = 1000;
+
+        private Servers(TestServer plain, TestServer secure, TestServer throttled, TestServer small, TestServer guarded)
         {
             Plain = plain;
             Secure = secure;
             Throttled = throttled;
+            Small = small;
+            Guarded = guarded;
         }
 
         public TestServer Plain { get; }
@@ -122,34 +141,58 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
         public TestServer Throttled { get; }
 
+        public TestServer Small { get; }
+
+        public TestServer Guarded { get; }
+
+        /// <summary><c>Small</c>'s import root (the default, <c>import</c> in its data folder).</summary>
+        public string ImportRoot => Path.Combine(Small.DataPath, "import");
+
         public static async Task<Servers> StartAsync()
         {
             var plain = await TestServer.StartAsync(o => o.Security.MaxRowsPerInsert = 2);
             var secure = await AuthTests.StartAuthAsync();
             var throttled = await TestServer.StartAsync(o => o.Security.RequestsPerSecondPerUser = 1);
-            var servers = new Servers(plain, secure, throttled);
+            var small = await TestServer.StartAsync(o =>
+            {
+                o.Security.MaxMessageBytes = SmallMessageBytes;
+                o.Memory.MaxInFlightBytes = SmallInFlightBytes;
+                o.Memory.MaxResultBytes = SmallResultBytes;
+                o.Import.Importer = new ToolboxBulkImporter();
+            });
+            var guarded = await AuthTests.StartAuthAsync();
+            var servers = new Servers(plain, secure, throttled, small, guarded);
             await servers.SeedAsync();
             return servers;
         }
 
         /// <summary><c>docs</c> (id, price, embedding L2, loaded, rows 1..3, alias <c>a1</c>), <c>cold</c> (not loaded),
-        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded).</summary>
+        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded), <c>notes</c> (id, JSON meta, embedding). On
+        /// <c>Small</c>: <c>docs</c> as on <c>Plain</c>, and the import root.</summary>
         private async Task SeedAsync()
         {
             var schema = new CollectionSchema
             {
                 Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("price", Quiver.DataType.Double), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
             };
-            await Plain.CreateLoadedCollectionAsync("docs", schema);
-            await Plain.Server.Engine.InsertAsync("docs",
-            [
-                .. Enumerable.Range(1, 3).Select(i => new Dictionary<string, object?>
-                {
-                    ["id"] = (long)i,
-                    ["price"] = i * 1.5,
-                    ["embedding"] = new float[] { i, 0, 0, 1 },
-                }),
-            ]);
+            foreach (var server in new[] { Plain, Small })
+            {
+                await server.CreateLoadedCollectionAsync("docs", schema);
+                await server.Server.Engine.InsertAsync("docs",
+                [
+                    .. Enumerable.Range(1, 3).Select(i => new Dictionary<string, object?>
+                    {
+                        ["id"] = (long)i,
+                        ["price"] = i * 1.5,
+                        ["embedding"] = new float[] { i, 0, 0, 1 },
+                    }),
+                ]);
+            }
+            Directory.CreateDirectory(ImportRoot);
+            await Plain.Server.Engine.CreateCollectionAsync("notes", new CollectionSchema
+            {
+                Fields = [FieldSchema.Int64Key("id"), FieldSchema.Json("meta"), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
+            });
             await Plain.Server.Engine.CreateCollectionAsync("cold", schema);
             await Plain.Server.Engine.CreateCollectionAsync("parts", schema);
             await Plain.Server.Engine.CreateIndexAsync("parts", new IndexDefinition { FieldName = "embedding", IndexType = "FLAT" });
@@ -167,6 +210,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             await Plain.DisposeAsync();
             await Secure.DisposeAsync();
             await Throttled.DisposeAsync();
+            await Small.DisposeAsync();
+            await Guarded.DisposeAsync();
         }
     }
 
@@ -190,6 +235,81 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
         return new Answer(json["code"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture), (int)response.StatusCode,
             json["message"]?.GetValue<string>() ?? "");
+    }
+
+    /// <summary>Announces <paramref name="contentLength"/> bytes of body, sends <paramref name="body"/>, and reads the
+    /// answer (for bodies HttpClient would not send as they are).</summary>
+    private static async Task<Answer> RawRestAsync(TestServer server, string path, long contentLength, byte[] body)
+    {
+        await using var client = await RawHttp.StartAsync(server.Server.Port, MilvusRestV2.Prefix + path, contentLength);
+        await client.WriteAsync(body);
+        var (status, reply) = await client.ReadResponseAsync();
+        return new Answer(reply["code"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture), status, reply["message"]?.GetValue<string>() ?? "");
+    }
+
+    /// <summary>A filter of <paramref name="depth"/> nested parentheses around <c>id > 0</c>.</summary>
+    private static string Parenthesized(int depth) => new string('(', depth) + "id > 0" + new string(')', depth);
+
+    /// <summary>A JSON text of <paramref name="depth"/> nested arrays around <c>1</c>.</summary>
+    private static string NestedArrays(int depth) => new string('[', depth) + "1" + new string(']', depth);
+
+    /// <summary>A template list value nested <paramref name="depth"/> levels deep.</summary>
+    private static TemplateValue NestedTemplate(int depth)
+    {
+        var value = new TemplateArrayValue { LongData = new LongArray { Data = { 1 } } };
+        for (var i = 1; i < depth; i++)
+        {
+            value = new TemplateArrayValue { ArrayData = new TemplateArrayValueArray { Data = { value } } };
+        }
+        return new TemplateValue { ArrayVal = value };
+    }
+
+    /// <summary>Submits an import of <paramref name="file"/> into <c>docs</c> on <c>Small</c> over gRPC.</summary>
+    private static async Task<Answer> ImportAsync(Servers s, string file) =>
+        Answer.Of((await s.Small.Milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { file } })).Status);
+
+    /// <summary>A file of rows beside <c>Small</c>'s import root (not under it).</summary>
+    private static string OutsideFile(Servers s, string name)
+    {
+        var path = Path.Combine(s.Small.DataPath, name);
+        File.WriteAllText(path, "{\"rows\":[]}");
+        return path;
+    }
+
+    /// <summary>Sends rounds of concurrent logins with a wrong password to <c>Guarded</c> until one is refused by the
+    /// failed-login limit (a burst of 10, then 2 a second, per address): a round outnumbers what the bucket can refill
+    /// while it is sent, whatever the machine's speed; the round count is a hang guard only.</summary>
+    private static async Task<Answer> FailedLoginsAsync(Servers s)
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+                RestAsync(s.Guarded, "/collections/list", "{}", "root:wrong-guess-" + i.ToString(CultureInfo.InvariantCulture))));
+            if (answers.FirstOrDefault(a => a.Code != "1800") is { } other)
+            {
+                return other;
+            }
+        }
+        return new Answer("1800", 401, "twenty rounds of 40 wrong passwords were all checked");
+    }
+
+    /// <summary>Holds a request of 60 KiB open on <c>Small</c> (in-flight budget 100 KiB), sends one of 50 KiB, and
+    /// waits until the held bytes are given back, so that later cases find the budget free.</summary>
+    private static async Task<Answer> InFlightFullAsync(Servers s)
+    {
+        Answer answer;
+        await using (await MemoryBudgetTests.HoldAsync(s.Small, 60 * 1024))
+        {
+            var body = Encoding.ASCII.GetBytes("{\"collectionName\":\"docs\",\"pad\":\"" + new string('x', 50 * 1024) + "\"}");
+            answer = await RawRestAsync(s.Small, "/collections/has", body.Length, body);
+        }
+        var budget = s.Small.Server.Services.GetRequiredService<InFlightBytes>();
+        using var guard = new CancellationTokenSource(RawHttp.Patience);
+        while (budget.Used > 0)
+        {
+            await Task.Delay(10, guard.Token);
+        }
+        return answer;
     }
 
     private static Protocol.Milvus.SearchRequest Search(string collection = "docs", int dim = Servers.Dim, int nq = 1, string topk = "3",
@@ -295,6 +415,19 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["upsert-partial-update"] = async s => Answer.Of((await s.Plain.Milvus.UpsertAsync(new UpsertRequest { CollectionName = "docs", PartialUpdate = true })).Status),
         ["delete-empty-filter"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest { CollectionName = "docs", Expr = " " })).Status),
         ["filter-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "price >" }),
+        ["filter-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = Parenthesized(Quiver.Filtering.FilterLimits.MaxDepth + 1) }),
+        ["template-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "docs",
+            Expr = "id in {x}",
+            ExprTemplateValues = { ["x"] = NestedTemplate(Quiver.Filtering.FilterLimits.MaxTemplateValueDepth + 2) },
+        }),
+        ["json-value-too-deep"] = async s => Answer.Of((await s.Plain.Milvus.InsertAsync(new InsertRequest
+        {
+            CollectionName = "notes",
+            NumRows = 1,
+            FieldsData = { Long("id", 1), Json("meta", NestedArrays(JsonLimits.MaxDepth + 1)), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]) },
+        })).Status),
         ["delete-template-not-finite"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest
         {
             CollectionName = "docs",
@@ -309,6 +442,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         }),
         ["query-count-with-fields"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "id > 0", OutputFields = { "count(*)", "price" } }),
         ["query-empty-filter-without-limit"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs" }),
+        ["search-result-too-large"] = s => SearchAsync(s.Small, Search()),
+        ["query-result-too-large"] = s => QueryAsync(s.Small, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "id > 0", QueryParams = { Kv("limit", "3") } }),
         ["query-window-too-large"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
         {
             CollectionName = "docs",
@@ -375,6 +510,25 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["load-partitions-empty"] = async s => Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "docs" })),
         ["describe-by-id"] = async s => Answer.Of((await s.Plain.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionID = 7 })).Status),
         ["import-unavailable"] = async s => Answer.Of((await s.Plain.Milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "rows.json" } })).Status),
+        ["import-path-nul"] = s => ImportAsync(s, "rows\0.json"),
+        ["import-symbolic-link"] = s =>
+        {
+            var link = Path.Combine(s.ImportRoot, "linked.json");
+            if (!File.Exists(link))
+            {
+                File.CreateSymbolicLink(link, OutsideFile(s, "linked-target.json"));
+            }
+            return ImportAsync(s, "linked.json");
+        },
+        ["import-hard-link"] = s =>
+        {
+            var link = Path.Combine(s.ImportRoot, "hard.json");
+            if (!File.Exists(link))
+            {
+                HardLinks.Create(OutsideFile(s, "hard-target.json"), link);
+            }
+            return ImportAsync(s, "hard.json");
+        },
         ["import-task-unknown"] = async s => Answer.Of((await s.Plain.Milvus.GetImportStateAsync(new GetImportStateRequest { Task = 42 })).Status),
         ["user-admin-without-auth"] = async s => Answer.Of(await s.Plain.Milvus.CreateCredentialAsync(new CreateCredentialRequest { Username = "bob", Password = AuthTests.B64("Bob-Pass-1") })),
         ["grpc-unauthenticated"] = async s =>
@@ -397,6 +551,12 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             }
             return new Answer("0", null, "fifty calls in a row were all served");
         },
+        ["failed-login-limited"] = FailedLoginsAsync,
+        ["rest-body-too-large"] = s => RawRestAsync(s.Small, "/collections/list", Servers.SmallMessageBytes + 1, Encoding.ASCII.GetBytes("{}")),
+        ["in-flight-full"] = InFlightFullAsync,
+        ["rest-duplicate-key"] = s => RestAsync(s.Plain, "/collections/describe", "{\"collectionName\":\"docs\",\"collectionName\":\"cold\"}"),
+        ["rest-too-deep"] = s => RestAsync(s.Plain, "/collections/list", "{\"pad\":" + NestedArrays(RestBody.MaxDepth) + "}"),
+        ["rest-invalid-utf8"] = s => RestBytesAsync(s.Plain, "/collections/describe", [.. "{\"collectionName\":\""u8, 0xff, .. "\"}"u8]),
         ["rest-empty-body"] = s => RestAsync(s.Plain, "/collections/list", ""),
         ["rest-invalid-json"] = s => RestAsync(s.Plain, "/collections/list", "{\"dbName\": "),
         ["rest-body-not-object"] = s => RestAsync(s.Plain, "/collections/list", "[1]"),

@@ -174,7 +174,7 @@ public sealed class MemoryBudgetTests
     /// <summary>Holds a REST request open: it announces <paramref name="bytes"/> of body and, until disposed, sends a few
     /// bytes every half second (faster than Kestrel's minimum body data rate, far slower than the body's end), once the
     /// server holds the announced bytes in its in-flight budget.</summary>
-    private static async Task<HeldRequest> HoldAsync(TestServer server, int bytes)
+    internal static async Task<HeldRequest> HoldAsync(TestServer server, int bytes)
     {
         var held = new HeldRequest(await RawHttp.StartAsync(server.Server.Port, MilvusRestV2.Prefix + "/collections/has", bytes));
         var budget = server.Server.Services.GetRequiredService<InFlightBytes>();
@@ -186,7 +186,7 @@ public sealed class MemoryBudgetTests
         return held;
     }
 
-    private sealed class HeldRequest : IAsyncDisposable
+    internal sealed class HeldRequest : IAsyncDisposable
     {
         private readonly RawHttp _http;
         private readonly CancellationTokenSource _stop = new();

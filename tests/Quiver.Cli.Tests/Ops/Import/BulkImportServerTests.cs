@@ -256,13 +256,6 @@ public sealed class BulkImportServerTests
         }
     }
 
-    private static void HardLink(string target, string link)
-    {
-        using var ln = System.Diagnostics.Process.Start("ln", [target, link])!;
-        ln.WaitForExit();
-        Assert.Equal(0, ln.ExitCode);
-    }
-
     [Theory]
     [InlineData("file-symlink", "symbolic link")]
     [InlineData("folder-symlink", "symbolic link")]
@@ -294,7 +287,7 @@ public sealed class BulkImportServerTests
                 break;
             default:
                 File.Delete(Path.Combine(root, "sub", "rows.jsonl"));
-                HardLink(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "sub", "rows.jsonl"));
+                HardLinks.Create(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "sub", "rows.jsonl"));
                 break;
         }
 
@@ -313,7 +306,7 @@ public sealed class BulkImportServerTests
         await using var _ = server;
         using var __ = http;
         var outside = await OutsideFolderAsync(dir, 3);
-        HardLink(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "linked.jsonl"));
+        HardLinks.Create(Path.Combine(outside, "rows.jsonl"), Path.Combine(root, "linked.jsonl"));
 
         await AssertRefusedAsync(http, "linked.jsonl", "'linked.jsonl' has 2 hard links");
         Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
