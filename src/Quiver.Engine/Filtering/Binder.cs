@@ -570,6 +570,8 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
             case ulong ul when ul <= long.MaxValue: return Scalar.OfLong((long)ul);
             case double d when double.IsFinite(d): return Scalar.OfDouble(d);
             case float f when float.IsFinite(f): return Scalar.OfDouble(f);
+            case double or float:
+                throw new FilterException($"template parameter '{p.Name}' is not a finite number (NaN and infinity match no row)", p.Position, p.Token);
             case decimal m: return Scalar.OfDouble((double)m);
             case string str: return Scalar.OfString(str);
             case bool b: return Scalar.OfBool(b);
