@@ -73,7 +73,7 @@ public class FilterBinderTests
     [InlineData("title in {p}", 5, 9, "'in' needs a list")]
     [InlineData("title in {p}", new[] { 1, 2 }, 9, "list item 1 does not match VarChar field 'title'")]
     [InlineData("price > {p}", null, 8, "template parameter 'p' is null")]
-    [InlineData("price > {p}", double.NaN, 8, "template parameter 'p' has an unsupported value (Double)")]
+    [InlineData("price > {p}", double.NaN, 8, "template parameter 'p' is not a finite number (NaN and infinity match no row)")]
     public void Bind_WrongTypeParameter_NamesIt(string text, object? value, int position, string message)
     {
         var ex = BindError(text, parameters: new Dictionary<string, object?> { ["p"] = value });
