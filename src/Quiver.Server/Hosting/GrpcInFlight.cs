@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using Google.Protobuf;
@@ -22,7 +21,6 @@ namespace Quiver.Server.Hosting;
 /// </summary>
 internal static class GrpcInFlight
 {
-    private const int FrameHeader = 5;
     private const string ServicePrefix = "/milvus.proto.milvus.MilvusService/";
 
     /// <summary>The middleware.</summary>
@@ -45,7 +43,7 @@ internal static class GrpcInFlight
         long held = 0;
         if (length is { } size && size <= services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes)
         {
-            held = size + FrameHeader;
+            held = size + GrpcFrame.HeaderLength;
         }
         var budget = services.GetRequiredService<InFlightBytes>();
         if (!budget.TryTake(held))
@@ -75,9 +73,8 @@ internal static class GrpcInFlight
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (buffer.Length >= FrameHeader)
+            if (GrpcFrame.MessageLength(buffer) is { } length)
             {
-                var length = LengthOf(buffer);
                 reader.AdvanceTo(buffer.Start); // nothing consumed or examined: gRPC reads the same bytes next
                 return length;
             }
@@ -88,13 +85,6 @@ internal static class GrpcInFlight
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
-    }
-
-    private static uint LengthOf(ReadOnlySequence<byte> buffer)
-    {
-        Span<byte> header = stackalloc byte[FrameHeader];
-        buffer.Slice(0, FrameHeader).CopyTo(header);
-        return BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
     }
 
     /// <summary>Answers the call with its response type carrying <paramref name="refusal"/>'s status, without reading
@@ -114,9 +104,9 @@ internal static class GrpcInFlight
             return;
         }
         var payload = response.ToByteArray();
-        var frame = new byte[FrameHeader + payload.Length];
+        var frame = new byte[GrpcFrame.HeaderLength + payload.Length];
         BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)payload.Length);
-        payload.CopyTo(frame, FrameHeader);
+        payload.CopyTo(frame, GrpcFrame.HeaderLength);
         await http.Response.Body.WriteAsync(frame, http.RequestAborted).ConfigureAwait(false);
         http.Response.AppendTrailer("grpc-status", "0");
     }

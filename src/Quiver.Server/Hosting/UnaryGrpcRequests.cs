@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
@@ -44,7 +43,6 @@ internal static class UnaryGrpcRequests
     /// byte, a big-endian 32-bit length, the message) is in the buffer. One reader at a time, as for any PipeReader.</summary>
     internal sealed class FirstMessageReader(PipeReader inner) : PipeReader
     {
-        private const int HeaderLength = 5;
         private ReadOnlySequence<byte> _last;
         private bool _lastIsWholeMessage;
         private bool _messageConsumed;
@@ -88,20 +86,10 @@ internal static class UnaryGrpcRequests
         private ReadResult Shape(ReadResult raw)
         {
             var buffer = raw.Buffer;
-            _lastIsWholeMessage = !raw.IsCanceled && MessageLength(buffer) is { } length && buffer.Length >= length;
-            _last = _lastIsWholeMessage ? buffer.Slice(0, MessageLength(buffer)!.Value) : buffer;
+            var whole = GrpcFrame.MessageLength(buffer) is { } length ? GrpcFrame.HeaderLength + (long)length : long.MaxValue;
+            _lastIsWholeMessage = !raw.IsCanceled && buffer.Length >= whole;
+            _last = _lastIsWholeMessage ? buffer.Slice(0, whole) : buffer;
             return _lastIsWholeMessage ? new ReadResult(_last, isCanceled: false, isCompleted: true) : raw;
-        }
-
-        private static long? MessageLength(ReadOnlySequence<byte> buffer)
-        {
-            if (buffer.Length < HeaderLength)
-            {
-                return null;
-            }
-            Span<byte> header = stackalloc byte[HeaderLength];
-            buffer.Slice(0, HeaderLength).CopyTo(header);
-            return HeaderLength + (long)BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
         }
     }
 }
