@@ -44,7 +44,7 @@ public sealed partial class ServeProcess : IAsyncDisposable
     public static async Task<ServeProcess> StartAsync(string? dataPath, IEnumerable<string>? arguments = null,
         IReadOnlyDictionary<string, string>? environment = null, bool defaultPort = true)
     {
-        var start = StartInfo(dataPath, arguments, environment, defaultPort, runAs: null);
+        var start = StartInfo(dataPath, arguments, environment, defaultPort, withoutPermissionOverride: false);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var serve = new ServeProcess(process);
         process.OutputDataReceived += (_, e) => serve.OnOutput(e.Data);
@@ -79,12 +79,13 @@ public sealed partial class ServeProcess : IAsyncDisposable
 
     /// <summary>Runs <c>quiver serve</c> (as <see cref="StartAsync"/> does) expecting it to fail at start: waits for it
     /// to exit (killing it if it is still running after a generous hang guard, or if it became ready) and returns the
-    /// exit code with its output. <paramref name="runAs"/> runs it as another user id (through <c>setpriv</c>; the
-    /// caller must be root).</summary>
+    /// exit code with its output. <paramref name="withoutPermissionOverride"/> runs it without the
+    /// capabilities that let root ignore file permissions (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, dropped from the
+    /// bounding set through <c>setpriv</c>), so that a root test can see what a permission refusal does.</summary>
     public static async Task<ServeExit> RunToExitAsync(string? dataPath, IEnumerable<string>? arguments = null,
-        IReadOnlyDictionary<string, string>? environment = null, bool defaultPort = true, int? runAs = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool defaultPort = true, bool withoutPermissionOverride = false)
     {
-        using var process = new Process { StartInfo = StartInfo(dataPath, arguments, environment, defaultPort, runAs) };
+        using var process = new Process { StartInfo = StartInfo(dataPath, arguments, environment, defaultPort, withoutPermissionOverride) };
         var stdout = new ConcurrentQueue<string>();
         var stderr = new ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
@@ -123,23 +124,21 @@ public sealed partial class ServeProcess : IAsyncDisposable
     }
 
     private static ProcessStartInfo StartInfo(string? dataPath, IEnumerable<string>? arguments,
-        IReadOnlyDictionary<string, string>? environment, bool defaultPort, int? runAs)
+        IReadOnlyDictionary<string, string>? environment, bool defaultPort, bool withoutPermissionOverride)
     {
-        var start = new ProcessStartInfo(runAs is null ? "dotnet" : "setpriv")
+        var start = new ProcessStartInfo(withoutPermissionOverride ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        if (runAs is { } uid)
+        if (withoutPermissionOverride)
         {
-            var id = uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var argument in new[] { $"--reuid={id}", $"--regid={id}", "--clear-groups", "--", "dotnet" })
+            foreach (var argument in new[] { "--bounding-set=-dac_override,-dac_read_search", "--", "dotnet" })
             {
                 start.ArgumentList.Add(argument);
             }
-            start.Environment["HOME"] = Path.GetTempPath();
         }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quiver.dll"));
         start.ArgumentList.Add("serve");

@@ -157,23 +157,16 @@ public sealed class ServeProcessTests
         var data = folder.Sub("data");
         Directory.CreateDirectory(data);
         ServeExit exit;
-        if (Environment.IsPrivilegedProcess)
+        File.SetUnixFileMode(data, UnixFileMode.None);
+        try
         {
-            // Root reads every folder: run the server as nobody over a folder only root may enter.
-            File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            exit = await ServeProcess.RunToExitAsync(data, runAs: 65534);
+            // Root reads every folder through its capabilities: as root the server runs without the two that override
+            // file permissions, and stays the owner of the checkout, wherever it is (a private temp folder included).
+            exit = await ServeProcess.RunToExitAsync(data, withoutPermissionOverride: Environment.IsPrivilegedProcess);
         }
-        else
+        finally
         {
-            File.SetUnixFileMode(data, UnixFileMode.None);
-            try
-            {
-                exit = await ServeProcess.RunToExitAsync(data);
-            }
-            finally
-            {
-                File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         AssertCleanFailure(exit, 1, data, "--data");
     }
