@@ -22,18 +22,19 @@ internal static class FlatSearch
 
     public static float ScoreFromKey(MetricType metric, float key) => metric == MetricType.L2 ? key : -key;
 
-    /// <summary>Runs the search. <paramref name="allowed"/> has one bitmap per view segment (visible and matching rows).
+    /// <summary>Runs the search. <paramref name="allowed"/> has one entry per view segment (visible and matching rows; a
+    /// null bitmap admits every row, and then nothing here is O(rows) unless the segment is scanned exactly).
     /// <paramref name="range"/> keeps only hits whose score lies in it. Returns per query the hits sorted best first.</summary>
     public static (float Key, long Id)[][] Search(
-        ReadView view, Bitmap[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range,
+        ReadView view, AllowedRows[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range,
         AnnSearchParams ann = default, SearchStats? stats = null)
     {
         var nq = queries.Count;
         // No query can keep more hits than there are allowed rows: a top-16,384 heap over 100 rows holds 100.
         long allowedRows = 0;
-        foreach (var bitmap in allowed)
+        foreach (var a in allowed)
         {
-            allowedRows += bitmap.PopCount();
+            allowedRows += a.Count;
         }
 
         var capacity = (int)Math.Clamp(allowedRows, 1, k);
@@ -56,8 +57,8 @@ internal static class FlatSearch
             {
                 var snap = view.Segments[s];
                 var vectors = snap.Vectors[fieldIndex];
-                var bitmap = allowed[s];
-                var allowedCount = bitmap.PopCount();
+                var bitmap = allowed[s].Bits;
+                var allowedCount = allowed[s].Count;
                 if (allowedCount == 0)
                 {
                     continue;
@@ -73,8 +74,7 @@ internal static class FlatSearch
                     stats.ExactSegments++;
                 }
 
-                var sparse = allowedCount < snap.RowCount / 8;
-                if (sparse)
+                if (bitmap is not null && allowedCount < snap.RowCount / 8)
                 {
                     SearchSparse(vectors, bitmap, s, metric, queries, queryNorms, heaps, range);
                 }
@@ -108,7 +108,7 @@ internal static class FlatSearch
     /// segment, so a restrictive filter never loses hits the segment has. Returns false when the segment should be
     /// scanned exactly instead.</summary>
     private static bool TrySearchIndexed(
-        SegmentSnapshot snap, Bitmap bitmap, int allowedCount, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries,
+        SegmentSnapshot snap, Bitmap? bitmap, int allowedCount, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries,
         float[] queryNorms, TopK[] heaps, int k, ScoreRange? range, AnnSearchParams ann, SearchStats? stats, float[] scratch)
     {
         var seg = snap.Segment;
@@ -143,6 +143,8 @@ internal static class FlatSearch
                 stats.IndexedSegments++;
             }
 
+            // A bitmap that admits every row (a segment whose rows are all visible) is passed as none, so the index takes
+            // its unfiltered path.
             var filter = allowedCount == snap.RowCount ? null : bitmap;
             var vectors = snap.Vectors[fieldIndex];
             var hits = ArrayPool<IndexHit>.Shared.Rent(k);
@@ -217,15 +219,17 @@ internal static class FlatSearch
         heap.Add(key, id);
     }
 
-    /// <summary>Offers the allowed rows of one tile of raw kernel outputs (rows start..start+raw.Length) to a heap.</summary>
+    /// <summary>Offers the allowed rows of one tile of raw kernel outputs (rows start..start+raw.Length) to a heap; empty
+    /// <paramref name="words"/> allow every row.</summary>
     private static void OfferTile(
         TopK heap, ReadOnlySpan<float> raw, int start, ReadOnlySpan<ulong> words, MetricType metric, float queryNorm, float[] norms, int segment,
         ScoreRange? range)
     {
+        var all = words.IsEmpty;
         for (var i = 0; i < raw.Length; i++)
         {
             var row = start + i;
-            if ((words[row >> 6] & (1UL << row)) != 0)
+            if (all || (words[row >> 6] & (1UL << row)) != 0)
             {
                 Offer(heap, Key(metric, raw[i], queryNorm, norms[row]), PackId(segment, row), metric, range);
             }
@@ -248,13 +252,13 @@ internal static class FlatSearch
     }
 
     private static void SearchDense(
-        VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
+        VectorView vectors, Bitmap? bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
         ScoreRange? range, float[] scratch)
     {
         var dim = vectors.Dimension;
         var all = vectors.All;
         var norms = vectors.SquaredNorms;
-        var words = bitmap.Words;
+        ReadOnlySpan<ulong> words = bitmap is null ? default : bitmap.Words;
         for (var start = 0; start < vectors.Count; start += Tile)
         {
             var n = Math.Min(Tile, vectors.Count - start);
@@ -277,7 +281,7 @@ internal static class FlatSearch
     }
 
     private static void SearchBlocked(
-        VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
+        VectorView vectors, Bitmap? bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps,
         ScoreRange? range, float[] scratch)
     {
         var dim = vectors.Dimension;
@@ -293,7 +297,7 @@ internal static class FlatSearch
             var queryBlock = packed.AsSpan(0, nq * dim);
             var all = vectors.All;
             var norms = vectors.SquaredNorms;
-            var words = bitmap.Words;
+            ReadOnlySpan<ulong> words = bitmap is null ? default : bitmap.Words;
             for (var start = 0; start < vectors.Count; start += Tile)
             {
                 var n = Math.Min(Tile, vectors.Count - start);

@@ -1,4 +1,3 @@
-using Quiver.Common;
 using Quiver.Filtering;
 using Quiver.Shards;
 
@@ -44,14 +43,21 @@ internal static class QueryExecutor
         foreach (var snap in view.Segments)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var bitmap = Allowed(snap, view.Timestamp, filter);
+            var allowed = Allowed(snap, view.Timestamp, filter);
             if (count)
             {
-                matched += bitmap.PopCount();
+                // O(1) per segment without a filter: the count comes with the visibility, not from a bitmap.
+                matched += allowed.Count;
                 continue;
             }
 
-            for (var row = bitmap.NextSet(0); row >= 0 && rows.Count < limit; row = bitmap.NextSet(row + 1))
+            if (allowed.Count <= skip)
+            {
+                skip -= allowed.Count;
+                continue;
+            }
+
+            for (var row = allowed.Next(0); row >= 0 && rows.Count < limit; row = allowed.Next(row + 1))
             {
                 if (skip > 0)
                 {
@@ -76,15 +82,25 @@ internal static class QueryExecutor
         return rows;
     }
 
-    /// <summary>Rows of a segment snapshot visible at <paramref name="ts"/> and matching the filter.</summary>
-    public static Bitmap Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter)
+    /// <summary>Rows of a segment snapshot visible at <paramref name="ts"/> and matching the filter. Without a filter this
+    /// is O(1) on a sealed segment (see <see cref="Segments.SegmentSnapshot.Visible(long)"/>); with one, the filter's own cost
+    /// plus one AND of words.</summary>
+    public static AllowedRows Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter)
     {
-        var bitmap = snap.Visible(ts);
-        if (filter is not null && bitmap.Any())
+        var visible = snap.Visible(ts, out var visibleCount);
+        if (filter is null || visibleCount == 0)
         {
-            bitmap.And(filter.Evaluate(snap));
+            return new AllowedRows(visible, visibleCount);
         }
 
-        return bitmap;
+        // The filter's bitmap is this call's own; the visibility bitmap may be shared and is only read.
+        var matches = filter.Evaluate(snap);
+        if (visible is not null)
+        {
+            matches.And(visible);
+        }
+
+        return new AllowedRows(matches, matches.PopCount());
     }
+
 }

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using Quiver.Common;
-using Quiver.Filtering;
 using Quiver.Shards;
 
 namespace Quiver.Search;
@@ -86,10 +84,10 @@ internal static class SearchExecutor
         }
 
         var ann = Indexing.AnnSearchParams.Parse(WithDefaults(shard, field.Name, request.SearchParams));
-        var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
+        var filter = Filtering.FilterPlan.Compile(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
-        var allowed = new Bitmap[view.Segments.Length];
+        var allowed = new AllowedRows[view.Segments.Length];
         for (var s = 0; s < allowed.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -98,7 +96,7 @@ internal static class SearchExecutor
 
         // Grouping needs every allowed hit ranked; plain top-k needs only limit + offset (FlatSearch counts per segment).
         var want = request.Offset + request.Limit;
-        var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(b => (long)b.PopCount()), 1, int.MaxValue);
+        var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(a => (long)a.Count), 1, int.MaxValue);
         var stats = new SearchStats();
         var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats);
         var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);

@@ -9,8 +9,14 @@ namespace Quiver.Segments;
 /// <summary>A set of rows of one partition: columnar scalars, contiguous vectors, and per row its insert and delete
 /// timestamps. A growing segment takes appends in memory; a sealed one is immutable apart from delete marks, its vectors
 /// mapped from its file. Rows are visible at snapshot timestamp T when insertTs &lt;= T &lt; deleteTs.
+/// <para>A sealed segment also keeps its live rows as a bitmap, maintained as deletes arrive and copied on write: a
+/// snapshot takes a reference to the current bitmap, and the next delete after that works on a copy, so a reader's
+/// bitmap never changes under it. Admitting a sealed segment to a search is then O(1): "every row" without deletes, the
+/// shared bitmap with them (<see cref="SegmentSnapshot.Visible(long)"/>).</para>
 /// Thread-safety: mutations (append, delete, seal) come from one thread at a time under the shard's apply lock; readers
-/// take a <see cref="SegmentSnapshot"/> under the same lock and then read without it.</summary>
+/// take a <see cref="SegmentSnapshot"/> under the same lock and then read without it. The delete state is also guarded
+/// by a lock of its own, so that a snapshot taken outside the apply lock (a frozen segment being flushed) reads a
+/// consistent bitmap and count.</summary>
 internal sealed class Segment
 {
     public const long NotDeleted = long.MaxValue;
@@ -18,7 +24,10 @@ internal sealed class Segment
     private readonly ScalarStore?[] _scalars;
     private readonly VectorStore?[] _vectors;
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
+    private readonly Lock _deleteLock = new();
     private JsonElement[]? _dynamic;
+    private Bitmap? _live;
+    private bool _liveShared;
     private long[] _insertTs;
     private long[] _deleteTs;
     private MappedFile? _map;
@@ -50,6 +59,9 @@ internal sealed class Segment
 
     /// <summary>Rows marked deleted (at any timestamp).</summary>
     public int DeletedCount { get; private set; }
+
+    /// <summary>The highest timestamp of a delete mark (0 without marks).</summary>
+    public long MaxDeleteTs { get; private set; }
 
     /// <summary>Bumped on every delete mark; a checkpoint rewrites the delete file when it differs from the saved one.</summary>
     public long DeleteVersion { get; private set; }
@@ -151,18 +163,31 @@ internal sealed class Segment
         return at;
     }
 
-    /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark.</summary>
+    /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark. On a sealed
+    /// segment this also clears the row in the live bitmap, copying it first when a snapshot holds it (at most one
+    /// copy per snapshot taken between deletes, O(rows / 64) words).</summary>
     public bool MarkDeleted(int row, long ts)
     {
         Debug.Assert((uint)row < (uint)_count);
-        if (_deleteTs[row] != NotDeleted)
+        lock (_deleteLock)
         {
-            return false;
+            if (_deleteTs[row] != NotDeleted)
+            {
+                return false;
+            }
+
+            // The timestamp first: a reader that sees the row gone from a bitmap it holds never does (it holds a copy),
+            // but one that tests timestamps must see the mark as soon as any other state says the row is deleted.
+            Volatile.Write(ref _deleteTs[row], ts);
+            DeletedCount++;
+            DeleteVersion++;
+            MaxDeleteTs = Math.Max(MaxDeleteTs, ts);
+            if (IsSealed)
+            {
+                WritableLive().Clear(row);
+            }
         }
 
-        _deleteTs[row] = ts;
-        DeletedCount++;
-        DeleteVersion++;
         return true;
     }
 
@@ -196,7 +221,21 @@ internal sealed class Segment
         }
 
         _map = map;
-        IsSealed = true;
+        lock (_deleteLock)
+        {
+            IsSealed = true;
+            if (DeletedCount > 0)
+            {
+                var live = WritableLive();
+                for (var row = 0; row < _count; row++)
+                {
+                    if (_deleteTs[row] != NotDeleted)
+                    {
+                        live.Clear(row);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>The index attached to a vector field, acquired for a search (release it after), or null when none is
@@ -253,7 +292,16 @@ internal sealed class Segment
 
         JsonColumn? dynamic = _dynamic is null ? null
             : new JsonColumn(new FieldSchema { Name = CollectionSchema.DynamicFieldName, DataType = DataType.Json, Nullable = true }, _dynamic, count, null);
-        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, _deleteTs);
+        DeleteState deletes;
+        lock (_deleteLock)
+        {
+            // A sealed segment's bitmap covers exactly its rows; a growing one has none (its rows still come in).
+            var live = IsSealed && count == _count ? _live : null;
+            _liveShared |= live is not null;
+            deletes = new DeleteState(DeletedCount, MaxDeleteTs, MaxInsertTs, live);
+        }
+
+        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, _deleteTs, deletes);
     }
 
     /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing).</summary>
@@ -348,6 +396,23 @@ internal sealed class Segment
         }
     }
 
+    /// <summary>The live bitmap of a sealed segment, ready to change: created on the first delete (every row live),
+    /// copied when a snapshot holds the current one. Call under <see cref="_deleteLock"/>.</summary>
+    private Bitmap WritableLive()
+    {
+        if (_live is null)
+        {
+            _live = new Bitmap(_count, initial: true);
+        }
+        else if (_liveShared)
+        {
+            _live = _live.Clone();
+        }
+
+        _liveShared = false;
+        return _live;
+    }
+
     private void EnsureCapacity(int needed)
     {
         var cap = _insertTs.Length;
@@ -391,9 +456,12 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
     private readonly ScalarColumn?[] _columns;
     private readonly long[] _insertTs;
     private readonly long[] _deleteTs;
+    private readonly DeleteState _deletes;
     private int _disposed;
 
-    public SegmentSnapshot(Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, long[] insertTs, long[] deleteTs)
+    public SegmentSnapshot(
+        Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, long[] insertTs, long[] deleteTs,
+        DeleteState deletes)
     {
         Segment = segment;
         RowCount = rowCount;
@@ -402,6 +470,7 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         Dynamic = dynamic;
         _insertTs = insertTs;
         _deleteTs = deleteTs;
+        _deletes = deletes;
     }
 
     public Segment Segment { get; }
@@ -420,19 +489,45 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
     public ScalarColumn GetColumn(int fieldIndex) =>
         _columns[fieldIndex] ?? throw new ArgumentException($"field {Schema.Fields[fieldIndex].Name} is a vector field", nameof(fieldIndex));
 
-    /// <summary>Rows visible at <paramref name="ts"/>: inserted at or before it and not deleted at or before it.</summary>
-    public Bitmap Visible(long ts)
+    /// <summary>Rows visible at <paramref name="ts"/>: inserted at or before it and not deleted at or before it; null when
+    /// that is every row of the snapshot. The bitmap returned may be shared with other readers: never change it.
+    /// <para>Cost: a read at or after every timestamp the snapshot saw (a view's own timestamp, which is taken with the
+    /// snapshot under the apply lock) is O(1) without deletes and on a sealed segment (its live bitmap), and O(rows of
+    /// this segment) on a growing segment with deletes. A read at an older timestamp tests every row's timestamps.</para></summary>
+    public Bitmap? Visible(long ts) => Visible(ts, out _);
+
+    /// <summary><see cref="Visible(long)"/>, and how many rows it admits (<paramref name="count"/>).</summary>
+    public Bitmap? Visible(long ts, out int count)
     {
-        var bm = new Bitmap(RowCount);
-        var words = bm.Words;
-        for (var i = 0; i < RowCount; i++)
+        if (ts >= _deletes.MaxInsertTs && ts >= _deletes.MaxDeleteTs)
         {
-            if (_insertTs[i] <= ts && _deleteTs[i] > ts)
+            // Every row of the snapshot is inserted at or before ts, and every mark it saw is too; marks that arrived
+            // after the snapshot are newer than ts, so they are not in the bitmap it holds and fail the test below.
+            count = RowCount - _deletes.Count;
+            if (_deletes.Count == 0)
             {
-                words[i >> 6] |= 1UL << i;
+                return null;
+            }
+
+            if (_deletes.Live is { } live)
+            {
+                return live;
             }
         }
 
+        var bm = new Bitmap(RowCount);
+        var words = bm.Words;
+        var n = 0;
+        for (var i = 0; i < RowCount; i++)
+        {
+            if (_insertTs[i] <= ts && Volatile.Read(ref _deleteTs[i]) > ts)
+            {
+                words[i >> 6] |= 1UL << i;
+                n++;
+            }
+        }
+
+        count = n;
         return bm;
     }
 
@@ -446,3 +541,7 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         }
     }
 }
+
+/// <summary>The delete marks a snapshot saw: how many, the newest mark's and the newest insert's timestamps, and a
+/// sealed segment's live-row bitmap (immutable once handed out; null without deletes or on a growing segment).</summary>
+internal readonly record struct DeleteState(int Count, long MaxDeleteTs, long MaxInsertTs, Bitmap? Live);

@@ -391,14 +391,9 @@ internal sealed partial class Shard : IAsyncDisposable
             }
 
             using var snap = seg.Snapshot();
-            var match = snap.Visible(ts - 1);
-            if (compiled is not null)
-            {
-                match.And(compiled.Evaluate(snap));
-            }
-
+            var match = Search.QueryExecutor.Allowed(snap, ts - 1, compiled);
             var keys = snap.GetColumn(pkIndex);
-            for (var row = match.NextSet(0); row >= 0; row = match.NextSet(row + 1))
+            for (var row = match.Next(0); row >= 0; row = match.Next(row + 1))
             {
                 var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[row]) : new PrimaryKey(((StringColumn)keys).Values[row]!);
                 if (DeleteKey(key, partitionId, ts))
