@@ -12,9 +12,11 @@ internal static class FilterPlan
             return null;
         }
 
-        var bound = FilterExpression.Parse(text).Bind(schema, parameters);
-        return bound.IsAlwaysTrue ? null : bound;
+        return FromBound(FilterExpression.Parse(text).Bind(schema, parameters));
     }
+
+    /// <summary>A bound filter as a plan: null when every row matches.</summary>
+    public static BoundFilter? FromBound(BoundFilter bound) => bound.IsAlwaysTrue ? null : bound;
 }
 
 /// <summary>Template parameters as logged in the WAL: a JSON object, read back as <see cref="JsonElement"/> values so

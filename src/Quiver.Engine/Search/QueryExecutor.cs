@@ -33,7 +33,7 @@ internal static class QueryExecutor
             Throw.Invalid($"query: offset + limit must be at most {MaxWindow}, got {request.Offset} + {lim}");
         }
 
-        var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
+        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = count ? null : Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
         var rows = new List<Row>();

@@ -83,8 +83,8 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
         }
 
-        var ann = Indexing.AnnSearchParams.Parse(WithDefaults(shard, field.Name, request.SearchParams));
-        var filter = Filtering.FilterPlan.Compile(request.Filter, schema, request.FilterParams);
+        var ann = shard.Plans.SearchParams(shard, field.Name, request.SearchParams);
+        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
         var allowed = new AllowedRows[view.Segments.Length];

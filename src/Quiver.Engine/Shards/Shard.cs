@@ -49,6 +49,9 @@ internal sealed partial class Shard : IAsyncDisposable
 
     public long CollectionId => Meta.Id;
 
+    /// <summary>Compiled filters and parsed search parameters of this collection's reads.</summary>
+    public Search.ReadPlanCache Plans { get; } = new();
+
     /// <summary>The metadata as last made durable (or being made durable).</summary>
     public CollectionMeta Meta { get; private set; }
 
