@@ -64,7 +64,8 @@ public static class CrashWorkload
     public static QuiverOptions Options(int seed) => new()
     {
         Durability = DurabilityMode.Always,
-        SegmentMaxRows = 40,
+        SegmentSealBytes = 2 << 10,
+        SegmentMaxBytes = 8 << 10,
         BackgroundMaintenance = seed % 2 == 1,
     };
 

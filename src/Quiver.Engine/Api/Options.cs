@@ -1,3 +1,4 @@
+using System.Globalization;
 using Quiver.Storage;
 
 namespace Quiver;
@@ -23,12 +24,25 @@ public sealed record QuiverOptions
     /// <summary>With <see cref="DurabilityMode.Interval"/>: time between fsyncs; default 100 ms.</summary>
     public TimeSpan FsyncInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>A growing segment is sealed (written to an immutable file) by a background flush once it holds this
-    /// many rows; default 131,072.</summary>
-    public int SegmentMaxRows { get; init; } = 131_072;
+    /// <summary>A growing segment is sealed (written to an immutable file, then indexed) by a background flush once its
+    /// rows take this many bytes (vectors, scalars at their own width, strings and JSON at their length, insert
+    /// timestamps); default 64 MiB (131,072 rows of 128-d floats). Growing rows are searched exactly, so this bounds the
+    /// exact scan every search pays; compaction then merges sealed segments up to <see cref="SegmentMaxBytes"/>. At least
+    /// 1 KiB and at most <see cref="SegmentMaxBytes"/>.</summary>
+    public long SegmentSealBytes { get; init; } = 64L << 20;
 
-    /// <summary>A growing segment is also sealed once its vectors take this many bytes; default 512 MiB.</summary>
-    public long SegmentMaxVectorBytes { get; init; } = 512L << 20;
+    /// <summary>Compaction merges small sealed segments into segments of at most this many bytes of live rows (counted as
+    /// for <see cref="SegmentSealBytes"/>, sealed segments by their file size); default 1 GiB, Milvus's default maximum
+    /// segment size. A search walks one index per segment, so larger segments mean fewer walks; the cost is index build
+    /// time and memory per segment, and the memory of one merge (docs/engine.md, "Segment size"). At least 1 KiB and at
+    /// most 4 GiB (a vector field of one segment is one array of at most 2^31 floats).</summary>
+    public long SegmentMaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>A safety cap on rows per segment whatever their bytes: a growing segment seals, and a merge stops, at this
+    /// many rows; default 4,194,304 (2^22). Narrow rows would otherwise put tens of millions of rows in one segment, and an
+    /// HNSW index keeps its layer 0 in one block of at most 2 GiB (rows x (padded dimension + 4 x (2M + 1)) bytes):
+    /// 4,194,304 rows fit it up to M = 32 at any width. At least 1 and at most 2^30.</summary>
+    public int SegmentMaxRows { get; init; } = 4_194_304;
 
     /// <summary>A background flush also runs once the WAL since the last checkpoint exceeds this many bytes, bounding
     /// recovery time; default 256 MiB.</summary>
@@ -37,11 +51,13 @@ public sealed record QuiverOptions
     /// <summary>Run background flush and compaction; default true. Tests turn it off to control every step.</summary>
     public bool BackgroundMaintenance { get; init; } = true;
 
-    /// <summary>Sealed segments with fewer live rows than this fraction of <see cref="SegmentMaxRows"/> are merged by
-    /// compaction; default 0.5.</summary>
+    /// <summary>Sealed segments whose live rows take less than this fraction of <see cref="SegmentMaxBytes"/> (or of
+    /// <see cref="SegmentMaxRows"/> rows) are merged by compaction; default 0.5 (Milvus's smallProportion). Between 0
+    /// and 1.</summary>
     public double CompactionSmallFraction { get; init; } = 0.5;
 
-    /// <summary>Sealed segments with at least this fraction of rows deleted are rewritten by compaction; default 0.2.</summary>
+    /// <summary>Sealed segments with at least this fraction of rows deleted are rewritten by compaction; default 0.2.
+    /// Greater than 0, at most 1.</summary>
     public double CompactionDeletedFraction { get; init; } = 0.2;
 
     /// <summary>Threads each background index build uses; default the number of processors. Builds run one at a time.</summary>
@@ -49,4 +65,47 @@ public sealed record QuiverOptions
 
     /// <summary>Where the bytes go; tests pass a fault-injecting file system.</summary>
     internal IFileSystem? FileSystem { get; init; }
+
+    /// <summary>The most <see cref="SegmentMaxBytes"/> may be: one vector field of a full segment is one float array.</summary>
+    internal const long SegmentBytesCeiling = 4L << 30;
+
+    /// <summary>The least <see cref="SegmentSealBytes"/> and <see cref="SegmentMaxBytes"/> may be.</summary>
+    internal const long SegmentBytesFloor = 1L << 10;
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of its documented range.</summary>
+    internal void Validate()
+    {
+        if (SegmentMaxBytes is < SegmentBytesFloor or > SegmentBytesCeiling)
+        {
+            Bad(nameof(SegmentMaxBytes), $"must be between {SegmentBytesFloor} (1 KiB) and {SegmentBytesCeiling} (4 GiB) bytes, got {SegmentMaxBytes}");
+        }
+
+        if (SegmentSealBytes < SegmentBytesFloor || SegmentSealBytes > SegmentMaxBytes)
+        {
+            Bad(nameof(SegmentSealBytes), $"must be between {SegmentBytesFloor} (1 KiB) and SegmentMaxBytes ({SegmentMaxBytes}) bytes, got {SegmentSealBytes}");
+        }
+
+        if (SegmentMaxRows is < 1 or > 1 << 30)
+        {
+            Bad(nameof(SegmentMaxRows), $"must be between 1 and {1 << 30}, got {SegmentMaxRows}");
+        }
+
+        if (!(CompactionSmallFraction is >= 0 and <= 1))
+        {
+            Bad(nameof(CompactionSmallFraction), $"must be between 0 and 1, got {CompactionSmallFraction}");
+        }
+
+        if (!(CompactionDeletedFraction is > 0 and <= 1))
+        {
+            Bad(nameof(CompactionDeletedFraction), $"must be greater than 0 and at most 1, got {CompactionDeletedFraction}");
+        }
+
+        if (CheckpointWalBytes < 1)
+        {
+            Bad(nameof(CheckpointWalBytes), $"must be positive, got {CheckpointWalBytes}");
+        }
+
+        static void Bad(string option, string problem) =>
+            throw new ArgumentOutOfRangeException(option, string.Create(CultureInfo.InvariantCulture, $"QuiverOptions.{option} {problem}"));
+    }
 }

@@ -53,6 +53,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options ??= new QuiverOptions();
+        options.Validate();
         var fs = options.FileSystem ?? PhysicalFileSystem.Instance;
         path = System.IO.Path.GetFullPath(path);
         DurableFolders.Create(fs, path);

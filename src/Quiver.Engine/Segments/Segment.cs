@@ -74,6 +74,11 @@ internal sealed class Segment
 
     public long MaxInsertTs { get; private set; }
 
+    /// <summary>Bytes of the rows, for the seal and merge sizes (<see cref="Shards.SegmentSizing"/>): of a growing segment,
+    /// what the shard counted as rows were appended; of a sealed one, its file's length. Set by the shard under its apply
+    /// lock.</summary>
+    public long Bytes { get; set; }
+
     /// <summary>Lazily built scalar indexes; only sealed segments (whose columns no longer change) hand them out.</summary>
     public Filtering.ScalarIndexes Indexes { get; } = new();
 
@@ -361,21 +366,6 @@ internal sealed class Segment
         }
 
         return ts;
-    }
-
-    /// <summary>Bytes of vector data held (for the seal-by-size trigger).</summary>
-    public long VectorBytes
-    {
-        get
-        {
-            long dims = 0;
-            foreach (var f in Schema.Fields)
-            {
-                dims += f.Dimension ?? 0;
-            }
-
-            return dims * sizeof(float) * _count;
-        }
     }
 
     /// <summary>Takes a reference for a reader; false if the segment was already released for good.</summary>

@@ -67,9 +67,12 @@ internal sealed partial class Shard
                     await FlushAsync(token).ConfigureAwait(false);
                 }
 
-                if (PlanCompaction().Count > 0)
+                // One merge a pass, so that a flush waits for at most one merge's work (SegmentMaxBytes of rows), not
+                // for a whole backlog; the loop comes straight back while merges remain.
+                if (PlanCompaction().Count > 0 && await CompactAsync(maxMerges: 1, token).ConfigureAwait(false) > 0
+                    && PlanCompaction().Count > 0)
                 {
-                    await CompactAsync(token).ConfigureAwait(false);
+                    RequestMaintenance();
                 }
 
                 RetryFailedIndexBuilds(TimeSpan.FromSeconds(30));
@@ -98,16 +101,9 @@ internal sealed partial class Shard
 
         lock (_applyLock)
         {
-            foreach (var g in _growing.Values)
-            {
-                if (NeedsSeal(g))
-                {
-                    return true;
-                }
-            }
+            // Growing segments are frozen as they reach the seal size (Shard.ApplyWrite); frozen ones wait for this flush.
+            return _frozen.Count > 0;
         }
-
-        return false;
     }
 
     /// <summary>Checkpoint: seals every growing segment into a segment file, writes changed delete files, records the
@@ -252,12 +248,13 @@ internal sealed partial class Shard
         }
 
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id));
-        SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows), vectors);
+        var bytes = SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows), vectors);
         var map = Fs.MapReadOnly(path);
         var mapped = SegmentFile.MapVectors(map, Schema, seg.Count);
         lock (_applyLock)
         {
             seg.Seal(mapped, map);
+            seg.Bytes = bytes;
             _frozen.Remove(seg);
             _sealed.Add(seg);
             _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -345,52 +342,28 @@ internal sealed partial class Shard
     private Task PersistMetaAsync(CollectionMeta meta, CancellationToken cancellationToken) =>
         _host.PersistAsync(this, meta, () => Meta = meta, cancellationToken);
 
-    /// <summary>Groups of sealed segments worth merging, per partition: segments with few live rows, or many deleted rows.</summary>
+    /// <summary>Groups of sealed segments worth merging (<see cref="SegmentSizing.PlanCompaction"/>), oldest first.</summary>
     private List<List<Segment>> PlanCompaction()
     {
-        var o = _host.Options;
-        var groups = new List<List<Segment>>();
         lock (_applyLock)
         {
-            foreach (var byPartition in _sealed.GroupBy(s => s.PartitionId))
-            {
-                var candidates = byPartition
-                    .Where(s => s.Count - s.DeletedCount < o.SegmentMaxRows * o.CompactionSmallFraction
-                        || s.DeletedCount >= s.Count * o.CompactionDeletedFraction)
-                    .ToList();
-                var current = new List<Segment>();
-                long live = 0;
-                foreach (var s in candidates)
-                {
-                    var l = s.Count - s.DeletedCount;
-                    if (current.Count > 0 && live + l > o.SegmentMaxRows)
-                    {
-                        groups.Add(current);
-                        current = [];
-                        live = 0;
-                    }
-
-                    current.Add(s);
-                    live += l;
-                }
-
-                if (current.Count > 0)
-                {
-                    groups.Add(current);
-                }
-            }
+            var byId = _sealed.ToDictionary(s => s.Id);
+            var candidates = _sealed.Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count, s.DeletedCount, s.Bytes)).ToList();
+            return [.. SegmentSizing.PlanCompaction(candidates, _host.Options).Select(g => g.Select(c => byId[c.Id]).ToList())];
         }
-
-        // A lone segment is only worth rewriting when it carries deleted rows.
-        groups.RemoveAll(g => g.Count == 1 && g[0].DeletedCount == 0);
-        return groups;
     }
 
     /// <summary>Merges small segments and drops deleted rows. Each merge writes a new segment file, then swaps it in for its
     /// sources under the apply lock (carrying over deletes that arrived meanwhile and re-pointing the key index), then
     /// records the swap in the manifest, then deletes the sources' files. Readers holding the old segments keep them
     /// until they finish. Returns the number of merges done.</summary>
-    public async Task<int> CompactAsync(CancellationToken cancellationToken)
+    public Task<int> CompactAsync(CancellationToken cancellationToken) => CompactAsync(maxMerges: null, cancellationToken);
+
+    private const int MaxCompactionRounds = 8;
+
+    /// <summary>Compaction of at most <paramref name="maxMerges"/> groups (all when null): the background loop merges one
+    /// group a pass.</summary>
+    private async Task<int> CompactAsync(int? maxMerges, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -401,11 +374,23 @@ internal sealed partial class Shard
                 var merges = 0;
                 try
                 {
-                    foreach (var group in PlanCompaction())
+                    // Merged segments can fill the next size tier, so plan again until nothing is left to merge; a few
+                    // rounds reach the top tier (a tier is F times the last), and the cap ends the loop even if deletes
+                    // keep arriving during it.
+                    for (var round = 0; round < MaxCompactionRounds && merges < (maxMerges ?? int.MaxValue); round++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        await MergeAsync(group, cancellationToken).ConfigureAwait(false);
-                        merges++;
+                        var plan = PlanCompaction();
+                        if (plan.Count == 0)
+                        {
+                            break;
+                        }
+
+                        foreach (var group in plan.Take((maxMerges ?? int.MaxValue) - merges))
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                            merges++;
+                        }
                     }
                 }
                 finally
@@ -454,9 +439,11 @@ internal sealed partial class Shard
         // the maintenance gate is held. Only delete marks move. A mark at or before durableTs was applied before the lock
         // above was released, so it is seen here; a later one may or may not be, which changes nothing here (the row is
         // copied either way) and is carried over under the lock at the swap below.
-        var parts = new List<RowBatch>(sources.Count);
+        // Memory: the merged rows once (vectors copied straight into the arrays the file is written from, at most
+        // SegmentMaxBytes of live rows by the plan), plus the scalar columns a second time while they are concatenated
+        // and encoded; sources stay mapped, not loaded.
         var origins = new List<(Segment Segment, int Row)>();
-        var insertTs = new List<long>();
+        var kept = new List<int[]>(sources.Count);
         foreach (var s in sources)
         {
             var rows = new List<int>(s.Count - s.DeletedCount);
@@ -469,19 +456,18 @@ internal sealed partial class Shard
                 }
             }
 
-            var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows);
-            parts.Add(s.Extract(span));
-            insertTs.AddRange(s.InsertTimestamps(span));
+            kept.Add([.. rows]);
         }
 
         Segment? merged = null;
         if (origins.Count > 0)
         {
-            var batch = RowBatches.Concat(Schema, parts);
+            var (batch, insertTs, vectors) = GatherRows(sources, kept, origins.Count);
             var id = _host.AllocateId();
             var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(id));
-            SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs.ToArray());
+            var bytes = SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs, vectors);
             merged = SegmentFile.Open(Fs, path, Schema, id);
+            merged.Bytes = bytes;
         }
 
         var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
@@ -554,6 +540,50 @@ internal sealed partial class Shard
 
             s.Release();
         }
+    }
+
+    /// <summary>The given rows of the sources, in order, as one batch of scalars, their insert timestamps, and one array
+    /// per vector field (the batch's vector columns are left empty).</summary>
+    private (RowBatch Batch, long[] InsertTs, ReadOnlyMemory<float>[] Vectors) GatherRows(List<Segment> sources, List<int[]> kept, int total)
+    {
+        var parts = new List<RowBatch>(sources.Count);
+        var insertTs = new long[total];
+        var vectors = new ReadOnlyMemory<float>[Schema.Fields.Length];
+        var arrays = new float[Schema.Fields.Length][];
+        for (var f = 0; f < arrays.Length; f++)
+        {
+            if (Schema.Fields[f].Dimension is { } dim)
+            {
+                arrays[f] = new float[checked(total * dim)];
+                vectors[f] = arrays[f];
+            }
+        }
+
+        var at = 0;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var rows = kept[i];
+            parts.Add(sources[i].Extract(rows, includeVectors: false));
+            sources[i].InsertTimestamps(rows).CopyTo(insertTs, at);
+            using (var snap = sources[i].Snapshot())
+            {
+                for (var f = 0; f < arrays.Length; f++)
+                {
+                    if (arrays[f] is { } target)
+                    {
+                        var view = snap.Vectors[f];
+                        for (var r = 0; r < rows.Length; r++)
+                        {
+                            view.Row(rows[r]).CopyTo(target.AsSpan((at + r) * view.Dimension, view.Dimension));
+                        }
+                    }
+                }
+            }
+
+            at += rows.Length;
+        }
+
+        return (RowBatches.Concat(Schema, parts), insertTs, vectors);
     }
 
     /// <summary>Adds a partition (durably) and returns its id.</summary>

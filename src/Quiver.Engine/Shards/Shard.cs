@@ -115,6 +115,7 @@ internal sealed partial class Shard : IAsyncDisposable
             }
 
             var seg = SegmentFile.Open(Fs, path, Schema, sm.Id);
+            seg.Bytes = Fs.GetLength(path);
             _sealed.Add(seg);
             keep.Add(sm.FileName);
             if (seg.PartitionId != sm.PartitionId || seg.Count != sm.Rows)
@@ -300,6 +301,7 @@ internal sealed partial class Shard : IAsyncDisposable
             var seg = GrowingFor(partitionId);
             var n = batch.Count - done;
             var at = seg.Append(batch, done, n, ts);
+            seg.Bytes += SegmentSizing.EstimateBytes(batch, done, n);
             for (var i = 0; i < n; i++)
             {
                 var key = batch.Key(done + i);
@@ -318,17 +320,28 @@ internal sealed partial class Shard : IAsyncDisposable
             }
 
             done += n;
-            if (!replay && NeedsSeal(seg))
+            if (NeedsSeal(seg))
             {
-                RequestMaintenance();
+                // Frozen at once, not when the flush gets to it: the next rows start a new growing segment, so every
+                // sealed segment holds about SegmentSealBytes whatever the flush's timing (which a long compaction can
+                // delay), and a growing segment's arrays stay far from their 2^31-element limit. Frozen rows stay
+                // searchable; the flush seals them.
+                _growing.Remove(partitionId);
+                _frozen.Add(seg);
+                if (!replay)
+                {
+                    RequestMaintenance();
+                }
             }
         }
 
         return batch.Count;
     }
 
+    /// <summary>A growing segment is sealed once its rows take <see cref="QuiverOptions.SegmentSealBytes"/>, or number
+    /// <see cref="QuiverOptions.SegmentMaxRows"/>.</summary>
     private bool NeedsSeal(Segment seg) =>
-        seg.Count >= _host.Options.SegmentMaxRows || seg.VectorBytes >= _host.Options.SegmentMaxVectorBytes;
+        seg.Bytes >= _host.Options.SegmentSealBytes || seg.Count >= _host.Options.SegmentMaxRows;
 
     private Segment GrowingFor(long partitionId)
     {

@@ -333,6 +333,13 @@ internal static class RowBatches
         for (var f = 0; f < columns.Length; f++)
         {
             var field = schema.Fields[f];
+            if (field.IsVector && parts[0].Columns[f].Vectors is null)
+            {
+                // Parts extracted without vectors (a merge writes them from their own arrays) concatenate without them.
+                columns[f] = new BatchColumn();
+                continue;
+            }
+
             var c = BatchColumn.Allocate(field, total);
             var at = 0;
             foreach (var p in parts)

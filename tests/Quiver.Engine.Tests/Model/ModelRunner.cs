@@ -62,7 +62,10 @@ internal sealed class ModelRunner : IAsyncDisposable
         _options = new QuiverOptions
         {
             Durability = DurabilityMode.Never,
-            SegmentMaxRows = 50,
+            // A few dozen rows a segment and a few segments a merge, counted in bytes, so that the byte-sized seal and
+            // compaction both happen many times in a run.
+            SegmentSealBytes = 4 << 10,
+            SegmentMaxBytes = 16 << 10,
             BackgroundMaintenance = config.Background,
         };
     }
@@ -116,7 +119,7 @@ internal sealed class ModelRunner : IAsyncDisposable
                     break;
                 case "compact":
                     Log("compact");
-                    await Db.CompactAsync(Collection);
+                    Stats["segments merged"] = Stats.GetValueOrDefault("segments merged") + await Db.CompactAsync(Collection);
                     break;
                 case "reopen":
                     await ReopenAsync();

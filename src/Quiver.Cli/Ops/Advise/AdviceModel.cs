@@ -2,16 +2,17 @@ using Quiver.Indexing;
 
 namespace Quiver.Cli.Ops.Advise;
 
-/// <summary>How a collection of <see cref="Rows"/> rows lies in sealed segments: Quiver builds one index per sealed
-/// segment, of at most <see cref="SegmentRows"/> rows (the engine's <c>SegmentMaxRows</c>, 131,072 by default, fewer
-/// when <c>SegmentMaxVectorBytes</c>, 512 MiB, is reached first), and a search visits every segment in turn.</summary>
+/// <summary>How a collection of <see cref="Rows"/> rows lies in sealed segments once compaction has merged them: Quiver
+/// builds one index per sealed segment, of at most <see cref="SegmentRows"/> rows (the rows whose vectors fill the
+/// engine's <c>SegmentMaxBytes</c>, 1 GiB by default, capped by <c>SegmentMaxRows</c>), and a search visits every
+/// segment in turn.</summary>
 /// <param name="Rows">Planned rows.</param>
 /// <param name="SegmentRows">Rows of a full segment.</param>
 internal readonly record struct SegmentLayout(long Rows, int SegmentRows)
 {
     /// <summary>The layout of <paramref name="rows"/> rows of dimension <paramref name="dimension"/> under the engine's limits.</summary>
-    public static SegmentLayout For(long rows, int dimension, int maxRows, long maxVectorBytes) =>
-        new(rows, (int)Math.Max(1, Math.Min(maxRows, maxVectorBytes / ((long)dimension * sizeof(float)))));
+    public static SegmentLayout For(long rows, int dimension, int maxRows, long maxBytes) =>
+        new(rows, (int)Math.Max(1, Math.Min(maxRows, maxBytes / ((long)dimension * sizeof(float)))));
 
     /// <summary>Sealed segments.</summary>
     public long Segments => Math.Max(1, (Rows + SegmentRows - 1) / SegmentRows);

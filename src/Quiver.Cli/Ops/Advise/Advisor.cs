@@ -199,7 +199,7 @@ internal static class Advisor
         }
 
         var planned = o.Rows ?? data.Population;
-        var layout = SegmentLayout.For(planned, dim, data.SegmentMaxRows, data.SegmentMaxVectorBytes);
+        var layout = SegmentLayout.For(planned, dim, data.SegmentMaxRows, data.SegmentMaxBytes);
 
         // Queries are the first nq vectors of a seeded shuffle; the rest is the base the candidates are built on.
         var order = Enumerable.Range(0, sample.Count).ToArray();
@@ -303,7 +303,7 @@ internal static class Advisor
         }
     }
 
-    private sealed record Data(VectorSample Sample, string Source, long Population, MetricType Metric, bool Synthetic, int SegmentMaxRows, long SegmentMaxVectorBytes);
+    private sealed record Data(VectorSample Sample, string Source, long Population, MetricType Metric, bool Synthetic, int SegmentMaxRows, long SegmentMaxBytes);
 
     private static async Task<Data> LoadAsync(AdviseOptions o, CliIo io, CancellationToken cancellationToken)
     {
@@ -324,19 +324,19 @@ internal static class Advisor
                 VectorSample.FromCollectionAsync(target.Client, name, target.Database, field.Name, field.Dimension!.Value, count, o.Seed, h, cancellationToken))
                 .ConfigureAwait(false);
             var options = target.Engine?.Options ?? engineDefaults;
-            return new Data(sample, $"collection {name}.{field.Name}", sample.Population, field.Metric, false, options.SegmentMaxRows, options.SegmentMaxVectorBytes);
+            return new Data(sample, $"collection {name}.{field.Name}", sample.Population, field.Metric, false, options.SegmentMaxRows, options.SegmentMaxBytes);
         }
 
         if (o.VectorsPath is { } path)
         {
             var sample = VectorSample.FromFile(path, count, o.Seed, null);
-            return new Data(sample, $"file {path}", sample.Population, o.Metric ?? MetricType.L2, false, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxVectorBytes);
+            return new Data(sample, $"file {path}", sample.Population, o.Metric ?? MetricType.L2, false, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxBytes);
         }
 
         io.Note("advise: no data given: measuring on synthetic clustered vectors; real data may need other parameters (give --collection or --vectors)");
         var rows = (int)Math.Min(count, o.Rows!.Value + o.Queries);
         var synthetic = Synthetic(Math.Max(rows, 10), o.Dimension!.Value, o.Seed);
-        return new Data(synthetic, "synthetic", o.Rows.Value, o.Metric ?? MetricType.L2, true, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxVectorBytes);
+        return new Data(synthetic, "synthetic", o.Rows.Value, o.Metric ?? MetricType.L2, true, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxBytes);
     }
 
     /// <summary>Synthetic clustered vectors: <paramref name="count"/> rows around <paramref name="clusters"/> seeded

@@ -1,0 +1,267 @@
+using Quiver.Engine.Tests.Indexing;
+using Quiver.Shards;
+using Quiver.Testing;
+
+namespace Quiver.Engine.Tests.Engine;
+
+/// <summary>Segments are sized in bytes: a growing segment seals at <see cref="QuiverOptions.SegmentSealBytes"/>
+/// whatever its rows' width, and compaction merges small sealed segments up to <see cref="QuiverOptions.SegmentMaxBytes"/>,
+/// rebuilding their indexes, without changing any answer.</summary>
+public sealed class SegmentSizingTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static CollectionSchema VectorSchema(int dim) => new()
+    {
+        Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vec", dim, MetricType.L2)],
+    };
+
+    private static List<Row> Rows(float[] data, int dim, int first, int count) =>
+        [.. Enumerable.Range(first, count).Select(i => new Row { ["id"] = (long)i, ["vec"] = data.AsSpan(i * dim, dim).ToArray() })];
+
+    [Fact]
+    public async Task Seal_ByBytes_NarrowRowsSealAtMoreRowsThanWide()
+    {
+        const long sealBytes = 128 << 10;
+        const int batch = 8;
+        var options = new QuiverOptions { BackgroundMaintenance = false, SegmentSealBytes = sealBytes, SegmentMaxBytes = 1 << 20 };
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, options);
+        var sealedRows = new Dictionary<int, int>();
+        foreach (var dim in new[] { 8, 768 })
+        {
+            var name = $"d{dim}";
+            await db.CreateCollectionAsync(name, VectorSchema(dim));
+            // Bytes a row is counted at: the vector, the Int64 key, the insert timestamp.
+            var rowBytes = (4 * dim) + 8 + 8;
+            var expected = (int)((sealBytes + rowBytes - 1) / rowBytes);
+            expected = (expected + batch - 1) / batch * batch;
+            var total = (2 * expected) + batch;
+            var data = IndexTestKit.Clustered(dim, total, dim);
+            for (var first = 0; first < total; first += batch)
+            {
+                await db.InsertAsync(name, Rows(data, dim, first, batch));
+            }
+
+            await db.FlushAsync(name);
+            var segments = db.ShardOf(name).Meta.Segments;
+            Assert.Equal([expected, expected, batch], segments.Select(s => s.Rows));
+            sealedRows[dim] = expected;
+            var info = await db.DescribeCollectionAsync(name);
+            Assert.Equal((long)total, (await db.QueryAsync(name, new QueryRequest { OutputFields = ["count(*)"] }))[0]["count(*)"]);
+            Assert.Equal(3, info.SealedSegments);
+        }
+
+        // One byte budget, rows of 48 and 3,088 bytes: 2,736 and 48 rows a segment.
+        Assert.Equal(2736, sealedRows[8]);
+        Assert.Equal(48, sealedRows[768]);
+    }
+
+    [Fact]
+    public void EstimateBytes_CountsEachScalarAtItsWidth_AndStringsAndJsonAtTheirLength()
+    {
+        var schema = new CollectionSchema
+        {
+            Fields =
+            [
+                FieldSchema.VarCharKey("pk", 32),
+                FieldSchema.Scalar("i8", DataType.Int8),
+                FieldSchema.Scalar("i16", DataType.Int16),
+                FieldSchema.Scalar("f", DataType.Float),
+                FieldSchema.Scalar("d", DataType.Double),
+                FieldSchema.Scalar("b", DataType.Bool, nullable: true),
+                FieldSchema.Json("j", nullable: true),
+                FieldSchema.Vector("v", 3, MetricType.L2),
+            ],
+        };
+        var rows = new List<Row>
+        {
+            new() { ["pk"] = "héllo", ["i8"] = 1L, ["i16"] = 2L, ["f"] = 1.5, ["d"] = 2.5, ["b"] = true, ["j"] = System.Text.Json.JsonDocument.Parse("{\"a\":1}").RootElement, ["v"] = new float[] { 1, 2, 3 } },
+            new() { ["pk"] = "x", ["i8"] = 1L, ["i16"] = 2L, ["f"] = 1.5, ["d"] = 2.5, ["b"] = null, ["j"] = null, ["v"] = new float[] { 1, 2, 3 } },
+        };
+        var batch = Writes.RowValidator.Build(schema, rows, upsert: false, _ => 0);
+        // Per row: ts 8, i8 1, i16 2, f 4, d 8, b 1, vector 12, string and JSON offsets 4 + 4 = 44; then 'héllo' is 6
+        // UTF-8 bytes, 'x' 1, {"a":1} 7; a null byte each for the nullable b and j columns (2 rows round up to a byte).
+        Assert.Equal((2 * 44) + 6 + 1 + 7 + 1 + 1, SegmentSizing.EstimateBytes(batch, 0, 2));
+        Assert.Equal(44 + 1 + 1 + 1, SegmentSizing.EstimateBytes(batch, 1, 1));
+    }
+
+    [Fact]
+    public async Task Compaction_MergesManySmallSegmentsIntoFew_RebuildsTheirIndex_AndAnswersMatchBruteForce()
+    {
+        const int dim = 16;
+        const int total = 6000;
+        const long maxBytes = 128 << 10;
+        // Rows of 64 + 16 bytes in batches of 20: 220 rows a sealed segment (17,600 bytes), up to about 1,600 merged.
+        var options = new QuiverOptions { BackgroundMaintenance = false, SegmentSealBytes = 16 << 10, SegmentMaxBytes = maxBytes, IndexBuildThreads = 1 };
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, options);
+        await db.CreateCollectionAsync("c", VectorSchema(dim));
+        await db.CreateIndexAsync("c", new IndexDefinition { FieldName = "vec", IndexType = "HNSW", Params = new Dictionary<string, string> { ["M"] = "16", ["efConstruction"] = "200" } });
+        var data = IndexTestKit.Clustered(21, total, dim);
+        for (var first = 0; first < total; first += 20)
+        {
+            await db.InsertAsync("c", Rows(data, dim, first, 20));
+        }
+
+        await db.FlushAsync("c");
+        var rng = new Random(22);
+        var live = Enumerable.Range(0, total).Select(i => (long)i).ToHashSet();
+        var victims = live.Where(_ => rng.NextDouble() < 0.1).ToList();
+        await db.DeleteAsync("c", [.. victims.Cast<object>()]);
+        live.ExceptWith(victims);
+        await db.WaitForIndexAsync("c");
+
+        var before = db.ShardOf("c").Meta.Segments;
+        Assert.Equal((total + 219) / 220, before.Count);
+        var queries = IndexTestKit.Queries(23, 20, dim);
+        // A filter keeping a few rows a segment: those are scanned exactly, so the answer must equal brute force.
+        var few = live.Where(_ => rng.NextDouble() < 0.02).ToList();
+        await AssertAnswersAsync(null);
+
+        var merges = await db.CompactAsync("c");
+        var shard = db.ShardOf("c");
+        var after = shard.Meta.Segments;
+        Assert.True(merges > 0);
+        // 28 segments of 220 rows, tier 0 (under 64 KiB): packed seven at a time into 128 KiB, four segments of tier 1.
+        Assert.Equal(4, after.Count);
+        Assert.Equal(live.Count, after.Sum(s => s.Rows));
+        Assert.All(after, s => Assert.DoesNotContain(s.Id, before.Select(b => b.Id)));
+        Assert.All(after, s => Assert.InRange(new FileInfo(Path.Combine(shard.SegmentFolder, s.FileName)).Length, 1, maxBytes));
+
+        await db.WaitForIndexAsync("c");
+        var info = Assert.Single(await db.DescribeIndexesAsync("c"));
+        Assert.Equal(live.Count, info.IndexedRows);
+        Assert.Equal(live.Count, info.TotalRows);
+        Assert.Equal(IndexState.Finished, info.State);
+        // Merged segments are large enough that the planner walks their graphs rather than scanning them.
+        await AssertAnswersAsync(after.Count);
+
+        async Task AssertAnswersAsync(int? indexedSegments)
+        {
+            var p = new Dictionary<string, string> { ["ef"] = "64" };
+            var result = await db.SearchAsync("c", new SearchRequest { Vectors = queries, Limit = 10, SearchParams = p });
+            if (indexedSegments is { } expected)
+            {
+                Assert.Equal(expected, result.Stats!.IndexedSegments);
+            }
+
+            var found = 0;
+            for (var q = 0; q < queries.Length; q++)
+            {
+                var truth = Nearest(live, queries[q], 10).ToHashSet();
+                found += result.Hits[q].Count(h => truth.Contains((long)h.Id));
+            }
+
+            Assert.True(found >= 0.95 * queries.Length * 10, $"recall {found / (10.0 * queries.Length)}");
+
+            var exact = await db.SearchAsync("c", new SearchRequest
+            {
+                Vectors = queries, Limit = 10, SearchParams = p,
+                Filter = "id in {few}", FilterParams = new Dictionary<string, object?> { ["few"] = few },
+            });
+            for (var q = 0; q < queries.Length; q++)
+            {
+                Assert.Equal(Nearest(few, queries[q], 10), exact.Hits[q].Select(h => (long)h.Id));
+            }
+        }
+
+        IEnumerable<long> Nearest(IEnumerable<long> ids, float[] query, int k) =>
+            ids.OrderBy(id => BruteForce.Score(MetricType.L2, query, data.AsSpan((int)id * dim, dim))).ThenBy(id => id).Take(k);
+    }
+
+    [Fact]
+    public void PlanCompaction_KeepsTheSegmentCountNearBytesOverMax_AndRewritesEachRowAFewTimes()
+    {
+        var options = new QuiverOptions { SegmentSealBytes = 64 << 20, SegmentMaxBytes = 1L << 30 };
+        var segments = new List<SegmentSizing.Candidate>();
+        long nextId = 1;
+        long rewritten = 0;
+        const int seals = 400;
+        for (var seal = 1; seal <= seals; seal++)
+        {
+            segments.Add(new SegmentSizing.Candidate(nextId++, 1, 100_000, 0, options.SegmentSealBytes));
+            // As CompactAsync does: plan again until nothing is left.
+            for (var plan = SegmentSizing.PlanCompaction(segments, options); plan.Count > 0; plan = SegmentSizing.PlanCompaction(segments, options))
+            {
+                foreach (var group in plan)
+                {
+                    var bytes = group.Sum(g => g.LiveBytes);
+                    Assert.True(bytes <= options.SegmentMaxBytes);
+                    Assert.True(group.Count >= SegmentSizing.MergeFactor || group.Count == 1);
+                    segments.RemoveAll(group.Contains);
+                    rewritten += bytes;
+                    segments.Add(new SegmentSizing.Candidate(nextId++, 1, group.Sum(g => g.LiveRows), 0, bytes));
+                }
+            }
+
+            // Full segments (1 GiB), plus at most F - 1 in each of the two small tiers (64 MiB and 256 MiB).
+            var full = seal * options.SegmentSealBytes / options.SegmentMaxBytes;
+            Assert.InRange(segments.Count, 1, full + (2 * (SegmentSizing.MergeFactor - 1)));
+        }
+
+        // 400 seals of 64 MiB: 25 GiB in 25 segments, each byte written twice more (64 MiB -> 256 MiB -> 1 GiB).
+        Assert.Equal(25, segments.Count);
+        Assert.Equal(2 * seals * options.SegmentSealBytes, rewritten);
+    }
+
+    [Fact]
+    public void PlanCompaction_MergesATierOfFour_RewritesSegmentsWithManyDeletes_PerPartition()
+    {
+        var o = new QuiverOptions { SegmentSealBytes = 1 << 20, SegmentMaxBytes = 16 << 20, SegmentMaxRows = 1000 };
+        List<SegmentSizing.Candidate> segments =
+        [
+            new(1, 1, 100, 0, 1 << 20),
+            new(2, 1, 100, 0, 1 << 20),
+            new(3, 1, 100, 10, 1 << 20),
+            new(4, 2, 100, 0, 1 << 20),
+            new(5, 2, 100, 0, 1 << 20),
+            new(6, 2, 100, 0, 1 << 20),
+            new(7, 2, 100, 0, 512 << 10),
+            new(8, 2, 100, 0, 4 << 20),
+            new(9, 3, 900, 300, 15 << 20),
+            new(10, 4, 200, 0, 1 << 20),
+            new(11, 4, 200, 0, 1 << 20),
+            new(12, 4, 200, 0, 1 << 20),
+            new(13, 4, 200, 0, 1 << 20),
+            new(14, 4, 200, 0, 1 << 20),
+        ];
+        var groups = SegmentSizing.PlanCompaction(segments, o).Select(g => g.Select(s => s.Id).ToArray()).ToList();
+        // Partition 1: three in tier 0, too few; 3 has a tenth deleted, under the 0.2 line. Partition 2: four in tier 0
+        // (7 is below the seal size, still tier 0), 8 is tier 1. Partition 3: a third deleted, rewritten alone.
+        // Partition 4: five of tier 0 (200 rows each, under half the 1,000-row cap), which just fit one merge.
+        Assert.Equal([[4L, 5L, 6L, 7L], [9L], [10L, 11L, 12L, 13L, 14L]], groups);
+        Assert.Equal(0, SegmentSizing.Tier(1, 1 << 20));
+        Assert.Equal(0, SegmentSizing.Tier((4 << 20) - 1, 1 << 20));
+        Assert.Equal(1, SegmentSizing.Tier(4 << 20, 1 << 20));
+        Assert.Equal(2, SegmentSizing.Tier(16 << 20, 1 << 20));
+    }
+
+    [Theory]
+    [InlineData(nameof(QuiverOptions.SegmentSealBytes), 0L)]
+    [InlineData(nameof(QuiverOptions.SegmentSealBytes), 1023L)]
+    [InlineData(nameof(QuiverOptions.SegmentSealBytes), (1L << 30) + 1)]
+    [InlineData(nameof(QuiverOptions.SegmentMaxBytes), 512L)]
+    [InlineData(nameof(QuiverOptions.SegmentMaxBytes), (4L << 30) + 1)]
+    [InlineData(nameof(QuiverOptions.SegmentMaxRows), 0L)]
+    [InlineData(nameof(QuiverOptions.CompactionSmallFraction), -1L)]
+    [InlineData(nameof(QuiverOptions.CompactionDeletedFraction), 0L)]
+    [InlineData(nameof(QuiverOptions.CheckpointWalBytes), 0L)]
+    public async Task Open_WithAnOptionOutOfRange_IsRefusedNamingTheOption(string option, long value)
+    {
+        var o = new QuiverOptions();
+        o = option switch
+        {
+            nameof(QuiverOptions.SegmentSealBytes) => o with { SegmentSealBytes = value },
+            nameof(QuiverOptions.SegmentMaxBytes) => o with { SegmentMaxBytes = value, SegmentSealBytes = Math.Min(o.SegmentSealBytes, 1024) },
+            nameof(QuiverOptions.SegmentMaxRows) => o with { SegmentMaxRows = (int)value },
+            nameof(QuiverOptions.CompactionSmallFraction) => o with { CompactionSmallFraction = value },
+            nameof(QuiverOptions.CompactionDeletedFraction) => o with { CompactionDeletedFraction = value },
+            _ => o with { CheckpointWalBytes = value },
+        };
+        var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => QuiverEngine.OpenAsync(_dir.Path, o));
+        Assert.Equal(option, ex.ParamName);
+        Assert.Contains($"QuiverOptions.{option}", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "LOCK")), "nothing is created before the options are checked");
+    }
+}
