@@ -502,7 +502,7 @@ internal sealed partial class Shard
                         continue;
                     }
 
-                    var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[i]) : new PrimaryKey(((StringColumn)keys).Values[i]!);
+                    var key = keys.Key(i);
                     if (key.Str is { } str)
                     {
                         _stringKeys[str] = new RowRef(merged, i);
