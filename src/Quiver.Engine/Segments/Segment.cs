@@ -97,13 +97,12 @@ internal sealed class Segment
     /// <summary>A sealed segment over columns, timestamps and vectors mapped from its file; takes ownership of
     /// <paramref name="map"/>. Costs O(fields), not O(rows): delete marks are allocated on the first delete.</summary>
     public static Segment CreateSealed(
-        long id, long partitionId, CollectionSchema schema, int count, ScalarStore?[] scalars, ScalarStore? dynamic,
-        ReadOnlyMemory<long> insertTs, long maxInsertTs, VectorStore?[] vectors, MappedFile? map) =>
-        new(id, partitionId, schema, 0, scalars, vectors)
+        long id, long partitionId, CollectionSchema schema, int count, MappedColumns columns, long maxInsertTs, MappedFile? map) =>
+        new(id, partitionId, schema, 0, columns.Scalars, columns.Vectors)
         {
-            _insertTs = insertTs,
+            _insertTs = columns.InsertTs,
             _deleteTs = [],
-            _dynamic = dynamic,
+            _dynamic = columns.Dynamic,
             _map = map,
             _count = count,
             MaxInsertTs = maxInsertTs,
@@ -182,17 +181,32 @@ internal sealed class Segment
         return list;
     }
 
-    /// <summary>Switches the vectors of a just-written growing segment to its mapped file, freeing the in-memory copy.</summary>
-    public void Seal(VectorStore?[] mappedVectors, MappedFile map)
+    /// <summary>Switches the columns, insert timestamps and vectors of a just-written growing segment (every row, in
+    /// order) to its mapped file, freeing the in-memory copies; snapshots taken before keep reading those. Call under the
+    /// shard's apply lock.</summary>
+    public void Seal(MappedColumns mapped, MappedFile map)
     {
         Debug.Assert(!IsSealed);
+        Debug.Assert(mapped.InsertTs.Length == _count, "the file holds every row of the segment");
         for (var f = 0; f < _vectors.Length; f++)
         {
-            if (mappedVectors[f] is { } v)
+            if (mapped.Vectors[f] is { } v)
             {
                 _vectors[f] = v;
             }
+
+            if (mapped.Scalars[f] is { } s)
+            {
+                _scalars[f] = s;
+            }
         }
+
+        if (_dynamic is not null)
+        {
+            _dynamic = mapped.Dynamic;
+        }
+
+        _insertTs = mapped.InsertTs;
 
         _map = map;
         IsSealed = true;

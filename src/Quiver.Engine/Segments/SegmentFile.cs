@@ -173,12 +173,12 @@ internal static class SegmentFile
         }
     }
 
-    /// <summary>Maps a just-written file's vector blocks for a growing segment that is being sealed in place.</summary>
-    public static VectorStore?[] MapVectors(MappedFile map, CollectionSchema schema, int count)
+    /// <summary>The columns, timestamps and vectors of a just-written file, for a growing segment that is being sealed
+    /// in place (<see cref="Segment.Seal"/>), so that it drops its in-memory copies.</summary>
+    public static MappedColumns MapColumns(MappedFile map, CollectionSchema schema, string path)
     {
-        var path = "(segment being sealed)";
-        var blocks = Blocks(map, path, ReadHeader(map, path, BinaryPrimitives.ReadInt64LittleEndian(map.Span(16, 8))), schema);
-        return MapVectorStores(blocks, schema, count, path);
+        var h = ReadHeader(map, path, BinaryPrimitives.ReadInt64LittleEndian(map.Span(16, 8)));
+        return MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows);
     }
 
     private readonly record struct Header(int Version, int BlockCount, long Id, long PartitionId, int Rows, long MaxInsertTs);
@@ -268,10 +268,11 @@ internal static class SegmentFile
         return blocks;
     }
 
-    private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h)
+    private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h) =>
+        Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows), h.MaxInsertTs, map);
+
+    private static MappedColumns MapColumns(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count)
     {
-        var blocks = Blocks(map, path, h, schema);
-        var count = h.Rows;
         var insertTs = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
         var scalars = new ScalarStore?[schema.Fields.Length];
         for (var f = 0; f < schema.Fields.Length; f++)
@@ -286,8 +287,7 @@ internal static class SegmentFile
         var dynamic = schema.EnableDynamicField
             ? ScalarStore.Fixed(MapColumn(blocks, path, Segment.DynamicField, DynamicFieldIndex, count))
             : null;
-        var vectors = MapVectorStores(blocks, schema, count, path);
-        return Segment.CreateSealed(h.Id, h.PartitionId, schema, count, scalars, dynamic, insertTs.Memory<long>(), h.MaxInsertTs, vectors, map);
+        return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path));
     }
 
     private static VectorStore?[] MapVectorStores(Dictionary<(BlockKind, int), MappedBlock> blocks, CollectionSchema schema, int count, string path)
@@ -504,6 +504,10 @@ internal static class SegmentFile
 
     private static long Align(long x) => (x + Alignment - 1) / Alignment * Alignment;
 }
+
+/// <summary>Everything of a segment that lives in its mapped file: a store per scalar field (null for vector fields), the
+/// dynamic field's (null without one), the insert timestamps, a store per vector field (null for scalar fields).</summary>
+internal sealed record MappedColumns(ScalarStore?[] Scalars, ScalarStore? Dynamic, ReadOnlyMemory<long> InsertTs, VectorStore?[] Vectors);
 
 /// <summary>Delete files (<c>*.qdel</c>): the delete marks of one sealed segment as of a checkpoint.
 /// Layout: magic "QUIVDEL1" (8), version i32, count i32, segment id i64, then count x (row i32, reserved i32, ts i64),

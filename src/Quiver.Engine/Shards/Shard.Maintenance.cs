@@ -254,7 +254,7 @@ internal sealed partial class Shard
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id));
         SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows), vectors);
         var map = Fs.MapReadOnly(path);
-        var mapped = SegmentFile.MapVectors(map, Schema, seg.Count);
+        var mapped = SegmentFile.MapColumns(map, Schema, path);
         lock (_applyLock)
         {
             seg.Seal(mapped, map);

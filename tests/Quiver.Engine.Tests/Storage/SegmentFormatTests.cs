@@ -8,13 +8,14 @@ using Quiver.Segments;
 using Quiver.Storage;
 using Quiver.Testing;
 using Quiver.Writes;
+using Xunit.Abstractions;
 
 namespace Quiver.Engine.Tests.Storage;
 
 /// <summary>Segment format version 2 (docs/format-segment.md): typed, mapped columns read back exactly as a growing
 /// segment holds them, filters over them equal to filters over growing data, an open whose allocation does not grow with
 /// the rows, and version 1 files migrated on open.</summary>
-public sealed class SegmentFormatTests : IDisposable
+public sealed class SegmentFormatTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly IFileSystem Fs = PhysicalFileSystem.Instance;
     private static readonly string[] Pieces = ["a", "é", "🌍", " ", "z", "中"];
@@ -129,6 +130,8 @@ public sealed class SegmentFormatTests : IDisposable
         var small = AllocatedByOpen(smallPath, schema);
         var large = AllocatedByOpen(largePath, schema);
 
+        output.WriteLine($"open allocated {small:N0} bytes for 1,000 rows, {large:N0} bytes for {TestTier.Pick(200_000, 1_000_000):N0} rows");
+
         // Identical work per block: any per-row array (8 bytes x 200,000 rows) would show here by orders of magnitude.
         Assert.True(Math.Abs(large - small) <= 512, $"opening 1,000 rows allocated {small} bytes, the large segment {large}");
         Assert.True(large < 64 * 1024, $"opening allocated {large} bytes");
@@ -179,6 +182,51 @@ public sealed class SegmentFormatTests : IDisposable
         finally
         {
             migrated.Release();
+        }
+    }
+
+    [Fact]
+    public async Task Reopen_DataFolderWithVersionOneSegment_MigratesIt_KeepingRowsAndDeletes()
+    {
+        var schema = TestData.ProductSchema(dynamic: true);
+        var rows = Enumerable.Range(0, 200).Select(i => TestData.ProductRow(new Random(i), i)).ToList();
+        for (var i = 0; i < rows.Count; i += 3)
+        {
+            rows[i]["color"] = $"c{i % 4}";
+        }
+
+        var query = new QueryRequest { Filter = "id >= 0", OutputFields = ["*"], Limit = 1000 };
+        List<Row> before;
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false }))
+        {
+            await db.CreateCollectionAsync("c", schema);
+            await db.InsertAsync("c", rows);
+            await db.FlushAsync("c");
+            await db.DeleteAsync("c", [5L, 6L, 150L]);
+            await db.FlushAsync("c");
+            before = [.. await db.QueryAsync("c", query)];
+        }
+
+        // Rewrite the flushed segment in the old format, as a data folder from before version 2 would hold it.
+        var path = Directory.GetFiles(_dir.Path, "*.qseg", SearchOption.AllDirectories).Single();
+        var id = BinaryPrimitives.ReadInt64LittleEndian(File.ReadAllBytes(path).AsSpan(16));
+        var seg = SegmentFile.Open(Fs, path, schema, id);
+        var all = Enumerable.Range(0, seg.Count).ToArray();
+        var batch = seg.Extract(all);
+        var insertTs = seg.InsertTimestamps(all);
+        var partition = seg.PartitionId;
+        seg.Release();
+        V1SegmentWriter.Write(path, id, partition, batch, insertTs);
+        Assert.Equal(1, VersionOf(path));
+
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false }))
+        {
+            Assert.Equal(SegmentFile.Version, VersionOf(path));
+            var after = await db.QueryAsync("c", query);
+            Assert.Equal(197, after.Count);
+            Assert.Equal(JsonSerializer.Serialize(before), JsonSerializer.Serialize(after));
+            var hits = await db.SearchAsync("c", new SearchRequest { Vectors = [(float[])rows[7]["embedding"]!], Limit = 1 });
+            Assert.Equal(7L, hits.Hits[0][0].Id);
         }
     }
 
