@@ -111,7 +111,7 @@ internal static class GroundTruth
                 var block = all.Slice(start * dim, n * dim);
                 if (metric == MetricType.L2)
                 {
-                    VectorMath.L2SquaredBlock(queries, nq, _queryNorms.AsSpan(0, nq), block, n, norms.AsSpan(start, n), dim, tile);
+                    VectorMath.L2SquaredBlock(queries, nq, _queryNorms.AsSpan(0, nq), block, n, norms.Slice(start, n), dim, tile);
                 }
                 else
                 {

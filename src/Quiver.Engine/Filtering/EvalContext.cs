@@ -57,12 +57,12 @@ internal sealed class EvalContext(IRowSource source)
         }
 
         var column = Column(fieldIndex, name);
-        if (column.Nulls is { } n)
+        if (column.HasNulls)
         {
             // The column's bitmap may be longer than RowCount (a growing segment): copy the prefix, drop the tail.
             b = NewBitmap();
             var words = b.Words;
-            var src = n.Words;
+            var src = column.NullWords;
             src[..Math.Min(words.Length, src.Length)].CopyTo(words);
             var rem = RowCount & 63;
             if (rem != 0 && src.Length >= words.Length)
@@ -81,11 +81,6 @@ internal sealed class EvalContext(IRowSource source)
     public JsonElement Json(int fieldIndex, string name, int row)
     {
         var column = Column<JsonColumn>(fieldIndex, name);
-        if (row >= column.Count || column.IsNull(row))
-        {
-            return default;
-        }
-
-        return column.Values[row];
+        return row >= column.Count ? default : column.Get(row);
     }
 }

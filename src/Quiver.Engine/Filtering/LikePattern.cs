@@ -94,9 +94,9 @@ internal sealed class LikePattern
     /// <summary>The pattern as written (after string-literal unescaping).</summary>
     public string Pattern { get; }
 
-    public bool IsMatch(string s) => _shape switch
+    public bool IsMatch(ReadOnlySpan<char> s) => _shape switch
     {
-        Shape.Exact => s == _literal,
+        Shape.Exact => s.SequenceEqual(_literal),
         Shape.Prefix => s.StartsWith(_literal, StringComparison.Ordinal),
         Shape.Suffix => s.EndsWith(_literal, StringComparison.Ordinal),
         Shape.Infix => s.Contains(_literal, StringComparison.Ordinal),
@@ -104,7 +104,7 @@ internal sealed class LikePattern
     };
 
     /// <summary>Greedy glob matching that backtracks only to the last '%': O(len(s) * len(pattern)) worst case.</summary>
-    private bool GlobMatch(string s)
+    private bool GlobMatch(ReadOnlySpan<char> s)
     {
         int si = 0, pi = 0, starPi = -1, starSi = 0;
         while (si < s.Length)

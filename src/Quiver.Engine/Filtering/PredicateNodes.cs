@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Quiver.Common;
 using Quiver.Segments;
@@ -326,13 +329,18 @@ internal sealed class BoolColumnPredicate(FieldNode field, bool expected) : Pred
     }
 }
 
-/// <summary>A VarChar column compared with a constant string, ordinal order.</summary>
+/// <summary>A VarChar column compared with a constant string, ordinal order. On a mapped (UTF-8) column equality
+/// compares bytes; ordering decodes each row into a pooled buffer (UTF-8 byte order is code-point order, which differs
+/// from the UTF-16 ordinal order the engine defines for strings with characters past U+FFFF).</summary>
 internal sealed class StringComparePredicate(FieldNode field, FilterOp op, string value) : PredicateNode
 {
+    /// <summary>The constant as UTF-8, or null when it is not well-formed UTF-16 (then no stored value can equal it
+    /// byte for byte, and rows are compared as text).</summary>
+    private readonly byte[]? _utf8 = StrictUtf8(value);
+
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var column = ctx.Column<StringColumn>(field.Index, field.Name);
-        var values = column.Values;
         var nulls = ctx.Nulls(field.Index, field.Name);
         if (op is FilterOp.Eq or FilterOp.Ne && ctx.Source.Indexes is { } indexes)
         {
@@ -351,62 +359,56 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
             return TriBitmap.From(matches, nulls);
         }
 
-        Bitmap bits;
-        switch (op)
+        var bits = op switch
         {
-            case FilterOp.Eq:
-            {
-                var t = new StringTest<EqCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-
-            case FilterOp.Ne:
-            {
-                var t = new StringTest<NeCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-
-            case FilterOp.Lt:
-            {
-                var t = new StringTest<LtCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-
-            case FilterOp.Le:
-            {
-                var t = new StringTest<LeCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-
-            case FilterOp.Gt:
-            {
-                var t = new StringTest<GtCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-
-            default:
-            {
-                var t = new StringTest<GeCmp> { Values = values, Value = value };
-                bits = BitmapBuilder.Build(ctx.RowCount, values.Length, ref t);
-                break;
-            }
-        }
-
+            FilterOp.Eq => Scan<EqCmp>(ctx, column),
+            FilterOp.Ne => Scan<NeCmp>(ctx, column),
+            FilterOp.Lt => Scan<LtCmp>(ctx, column),
+            FilterOp.Le => Scan<LeCmp>(ctx, column),
+            FilterOp.Gt => Scan<GtCmp>(ctx, column),
+            _ => Scan<GeCmp>(ctx, column),
+        };
         return TriBitmap.From(bits, nulls);
     }
 
-    private ref struct StringTest<TCmp> : IRowTest
+    /// <summary>UTF-8 of a well-formed string, null for one with unpaired surrogates.</summary>
+    private static byte[]? StrictUtf8(string s)
+    {
+        var bytes = new byte[Encoding.UTF8.GetMaxByteCount(s.Length)];
+        return System.Text.Unicode.Utf8.FromUtf16(s, bytes, out _, out var written, replaceInvalidSequences: false) == OperationStatus.Done
+            ? bytes[..written]
+            : null;
+    }
+
+    private Bitmap Scan<TCmp>(EvalContext ctx, StringColumn column)
         where TCmp : struct, ICmp
     {
-        public ReadOnlySpan<string?> Values;
-        public string Value;
+        var bits = ctx.NewBitmap();
+        var n = ctx.RowCount;
+        if (column.IsUtf8 && op is FilterOp.Eq or FilterOp.Ne && _utf8 is { } utf8)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (!column.IsNull(i) && column.Utf8(i).SequenceEqual(utf8) == (op == FilterOp.Eq))
+                {
+                    bits.Set(i);
+                }
+            }
 
-        public readonly bool Test(int i) => Values[i] is { } s && TCmp.Sign(string.CompareOrdinal(s, Value));
+            return bits;
+        }
+
+        char[]? scratch = null;
+        for (var i = 0; i < n; i++)
+        {
+            if (!column.IsNull(i) && TCmp.Sign(column.Chars(i, ref scratch).SequenceCompareTo(value)))
+            {
+                bits.Set(i);
+            }
+        }
+
+        StringColumn.ReturnScratch(ref scratch);
+        return bits;
     }
 }
 
@@ -415,7 +417,6 @@ internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : 
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var column = ctx.Column<StringColumn>(field.Index, field.Name);
-        var values = column.Values;
         var bits = ctx.NewBitmap();
         if (ctx.Source.Indexes is { } indexes && set.Count < 64)
         {
@@ -428,15 +429,19 @@ internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : 
             return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
         }
 
-        var n = Math.Min(ctx.RowCount, values.Length);
+        var n = Math.Min(ctx.RowCount, column.Count);
+        var hasLookup = set.TryGetAlternateLookup<ReadOnlySpan<char>>(out var lookup);
+        char[]? scratch = null;
         for (var i = 0; i < n; i++)
         {
-            if (values[i] is { } s && set.Contains(s))
+            if (!column.IsNull(i)
+                && (hasLookup ? lookup.Contains(column.Chars(i, ref scratch)) : set.Contains(column.GetString(i)!)))
             {
                 bits.Set(i);
             }
         }
 
+        StringColumn.ReturnScratch(ref scratch);
         return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
     }
 }
@@ -445,17 +450,19 @@ internal sealed class StringLikePredicate(FieldNode field, LikePattern pattern) 
 {
     public override TriBitmap Evaluate(EvalContext ctx)
     {
-        var values = ctx.Column<StringColumn>(field.Index, field.Name).Values;
+        var column = ctx.Column<StringColumn>(field.Index, field.Name);
         var bits = ctx.NewBitmap();
-        var n = Math.Min(ctx.RowCount, values.Length);
+        var n = Math.Min(ctx.RowCount, column.Count);
+        char[]? scratch = null;
         for (var i = 0; i < n; i++)
         {
-            if (values[i] is { } s && pattern.IsMatch(s))
+            if (!column.IsNull(i) && pattern.IsMatch(column.Chars(i, ref scratch)))
             {
                 bits.Set(i);
             }
         }
 
+        StringColumn.ReturnScratch(ref scratch);
         return TriBitmap.From(bits, ctx.Nulls(field.Index, field.Name));
     }
 }
@@ -470,6 +477,24 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
 
     public override TriBitmap Evaluate(EvalContext ctx)
     {
+        if (value is FieldNode { Field.DataType: var t } f && t.IsNumeric())
+        {
+            // A plain column is read at its stored width.
+            var n = ctx.RowCount;
+            var column = ctx.Column<NumericColumn>(f.Index, f.Name);
+            var matched = column switch
+            {
+                NumericColumn<sbyte> x => MatchIntegers(ctx, x.Values[..n]),
+                NumericColumn<short> x => MatchIntegers(ctx, x.Values[..n]),
+                NumericColumn<int> x => MatchIntegers(ctx, x.Values[..n]),
+                NumericColumn<long> x => MatchIntegers(ctx, x.Values[..n]),
+                NumericColumn<float> x => MatchFloats(ctx, x.Values[..n]),
+                NumericColumn<double> x => MatchFloats(ctx, x.Values[..n]),
+                _ => throw new InvalidOperationException($"unexpected numeric column {column.GetType().Name}"),
+            };
+            return TriBitmap.From(matched, ctx.Nulls(f.Index, f.Name));
+        }
+
         var v = value.EvaluateNumeric(ctx);
         var bits = ctx.NewBitmap();
         if (v.IsInteger)
@@ -498,6 +523,36 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
         var result = TriBitmap.From(bits, v.Invalid);
         v.Release();
         return result;
+    }
+
+    private Bitmap MatchIntegers<T>(EvalContext ctx, ReadOnlySpan<T> xs)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        var bits = ctx.NewBitmap();
+        for (var i = 0; i < xs.Length; i++)
+        {
+            if (_longs.Contains(long.CreateTruncating(xs[i])))
+            {
+                bits.Set(i);
+            }
+        }
+
+        return bits;
+    }
+
+    private Bitmap MatchFloats<T>(EvalContext ctx, ReadOnlySpan<T> xs)
+        where T : unmanaged, IFloatingPoint<T>
+    {
+        var bits = ctx.NewBitmap();
+        for (var i = 0; i < xs.Length; i++)
+        {
+            if (MatchDouble(double.CreateTruncating(xs[i])))
+            {
+                bits.Set(i);
+            }
+        }
+
+        return bits;
     }
 
     /// <summary>Exact: an integral double in the Int64 range converts to long without rounding, so a long item equals
@@ -540,6 +595,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
             return indexed;
         }
 
+        if (left is FieldNode { Field.DataType: var t } f && t.IsNumeric() && right is ConstNode c)
+        {
+            return CompareColumn(ctx, f, NumericVector.Const(c.Value));
+        }
+
         var a = left.EvaluateNumeric(ctx);
         var b = right.EvaluateNumeric(ctx);
         Debug.Assert(!a.IsConst, "the binder folds constant comparisons and puts constants on the right");
@@ -575,13 +635,73 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
             return null;
         }
 
-        var index = indexes.Sorted(f.Index, ctx.Column<Int64Column>(f.Index, f.Name));
+        var index = indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
         if (index.Range(Op, c.Value.Long) is not { } range || range.Hi - range.Lo > ctx.RowCount / 16)
         {
             return null;
         }
 
         return TriBitmap.From(index.ToBitmap(range.Lo, range.Hi, ctx.RowCount), ctx.Nulls(f.Index, f.Name));
+    }
+
+    /// <summary><c>field op constant</c> over the column's stored values at their own width (an Int16 column is read as
+    /// shorts, a Float column as floats), with the same exact rules as the 64-bit path.</summary>
+    private TriBitmap CompareColumn(EvalContext ctx, FieldNode f, NumericVector c)
+    {
+        var column = ctx.Column<NumericColumn>(f.Index, f.Name);
+        var bits = Op switch
+        {
+            FilterOp.Eq => Native<EqCmp>(ctx, column, c, Op),
+            FilterOp.Ne => Native<NeCmp>(ctx, column, c, Op),
+            FilterOp.Lt => Native<LtCmp>(ctx, column, c, Op),
+            FilterOp.Le => Native<LeCmp>(ctx, column, c, Op),
+            FilterOp.Gt => Native<GtCmp>(ctx, column, c, Op),
+            _ => Native<GeCmp>(ctx, column, c, Op),
+        };
+        return TriBitmap.From(bits, ctx.Nulls(f.Index, f.Name));
+    }
+
+    private static Bitmap Native<TCmp>(EvalContext ctx, NumericColumn column, NumericVector c, FilterOp op)
+        where TCmp : struct, ICmp
+    {
+        var n = ctx.RowCount;
+        return column switch
+        {
+            NumericColumn<sbyte> x => IntegerConst<sbyte, TCmp>(ctx, x.Values[..n], c, op),
+            NumericColumn<short> x => IntegerConst<short, TCmp>(ctx, x.Values[..n], c, op),
+            NumericColumn<int> x => IntegerConst<int, TCmp>(ctx, x.Values[..n], c, op),
+            NumericColumn<long> x => IntegerConst<long, TCmp>(ctx, x.Values[..n], c, op),
+            NumericColumn<float> x => FloatConst<float, TCmp>(n, x.Values[..n], c),
+            NumericColumn<double> x => FloatConst<double, TCmp>(n, x.Values[..n], c),
+            _ => throw new InvalidOperationException($"unexpected numeric column {column.GetType().Name}"),
+        };
+    }
+
+    private static Bitmap IntegerConst<T, TCmp>(EvalContext ctx, ReadOnlySpan<T> xs, NumericVector c, FilterOp op)
+        where T : unmanaged, IBinaryInteger<T>
+        where TCmp : struct, ICmp
+    {
+        if (!c.IsInteger)
+        {
+            return LongVsDouble(ctx, xs, c.ConstDouble, op);
+        }
+
+        var t = new LongConst<T, TCmp> { X = xs, C = c.ConstLong };
+        return BitmapBuilder.Build(ctx.RowCount, xs.Length, ref t);
+    }
+
+    private static Bitmap FloatConst<T, TCmp>(int n, ReadOnlySpan<T> xs, NumericVector c)
+        where T : unmanaged, IFloatingPoint<T>
+        where TCmp : struct, ICmp
+    {
+        if (c.IsInteger && Math.Abs((double)c.ConstLong) >= ExactIntegerLimit)
+        {
+            var t = new DoubleLongExact<T, TCmp> { X = xs, C = c.ConstLong };
+            return BitmapBuilder.Build(n, xs.Length, ref t);
+        }
+
+        var d = new DoubleConst<T, TCmp> { X = xs, C = c.ConstDouble };
+        return BitmapBuilder.Build(n, xs.Length, ref d);
     }
 
     private static Bitmap Union(Bitmap a, Bitmap b)
@@ -597,25 +717,7 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         var n = ctx.RowCount;
         if (b.IsConst)
         {
-            if (a.IsInteger && !b.IsInteger)
-            {
-                return LongVsDouble(ctx, a.Longs, b.ConstDouble, op);
-            }
-
-            if (a.IsInteger)
-            {
-                var t = new LongConst<TCmp> { X = a.Longs, C = b.ConstLong };
-                return BitmapBuilder.Build(n, a.Longs.Length, ref t);
-            }
-
-            if (b.IsInteger && Math.Abs((double)b.ConstLong) >= ExactIntegerLimit)
-            {
-                var t = new DoubleLongExact<TCmp> { X = a.Doubles, C = b.ConstLong };
-                return BitmapBuilder.Build(n, a.Doubles.Length, ref t);
-            }
-
-            var d = new DoubleConst<TCmp> { X = a.Doubles, C = b.ConstDouble };
-            return BitmapBuilder.Build(n, a.Doubles.Length, ref d);
+            return a.IsInteger ? IntegerConst<long, TCmp>(ctx, a.Longs, b, op) : FloatConst<double, TCmp>(n, a.Doubles, b);
         }
 
         if (a.IsInteger && b.IsInteger)
@@ -642,7 +744,8 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
 
     /// <summary>An integer column against a fractional or out-of-range double: rewritten to an exact integer
     /// comparison (<c>x &gt; 2.5</c> is <c>x &gt; 2</c>, <c>x == 2.5</c> is never true).</summary>
-    private static Bitmap LongVsDouble(EvalContext ctx, ReadOnlySpan<long> xs, double c, FilterOp op)
+    private static Bitmap LongVsDouble<T>(EvalContext ctx, ReadOnlySpan<T> xs, double c, FilterOp op)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var n = ctx.RowCount;
         bool? all = null;
@@ -679,43 +782,47 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         }
 
         var bc = NumericVector.Const(Scalar.OfLong(bound));
-        var a = new NumericVector { IsInteger = true, Longs = xs };
         return newOp switch
         {
-            FilterOp.Eq => Run<EqCmp>(ctx, a, bc, newOp),
-            FilterOp.Ne => Run<NeCmp>(ctx, a, bc, newOp),
-            FilterOp.Lt => Run<LtCmp>(ctx, a, bc, newOp),
-            FilterOp.Le => Run<LeCmp>(ctx, a, bc, newOp),
-            FilterOp.Gt => Run<GtCmp>(ctx, a, bc, newOp),
-            _ => Run<GeCmp>(ctx, a, bc, newOp),
+            FilterOp.Eq => IntegerConst<T, EqCmp>(ctx, xs, bc, newOp),
+            FilterOp.Ne => IntegerConst<T, NeCmp>(ctx, xs, bc, newOp),
+            FilterOp.Lt => IntegerConst<T, LtCmp>(ctx, xs, bc, newOp),
+            FilterOp.Le => IntegerConst<T, LeCmp>(ctx, xs, bc, newOp),
+            FilterOp.Gt => IntegerConst<T, GtCmp>(ctx, xs, bc, newOp),
+            _ => IntegerConst<T, GeCmp>(ctx, xs, bc, newOp),
         };
     }
 
-    private ref struct LongConst<TCmp> : IRowTest
+    /// <summary>Integers of any width against an Int64 constant (widening each value is exact).</summary>
+    private ref struct LongConst<T, TCmp> : IRowTest
+        where T : unmanaged, IBinaryInteger<T>
         where TCmp : struct, ICmp
     {
-        public ReadOnlySpan<long> X;
+        public ReadOnlySpan<T> X;
         public long C;
 
-        public readonly bool Test(int i) => TCmp.Long(X[i], C);
+        public readonly bool Test(int i) => TCmp.Long(long.CreateTruncating(X[i]), C);
     }
 
-    private ref struct DoubleConst<TCmp> : IRowTest
+    /// <summary>Float or Double values against a double constant (a float widens to double exactly).</summary>
+    private ref struct DoubleConst<T, TCmp> : IRowTest
+        where T : unmanaged, IFloatingPoint<T>
         where TCmp : struct, ICmp
     {
-        public ReadOnlySpan<double> X;
+        public ReadOnlySpan<T> X;
         public double C;
 
-        public readonly bool Test(int i) => TCmp.Double(X[i], C);
+        public readonly bool Test(int i) => TCmp.Double(double.CreateTruncating(X[i]), C);
     }
 
-    private ref struct DoubleLongExact<TCmp> : IRowTest
+    private ref struct DoubleLongExact<T, TCmp> : IRowTest
+        where T : unmanaged, IFloatingPoint<T>
         where TCmp : struct, ICmp
     {
-        public ReadOnlySpan<double> X;
+        public ReadOnlySpan<T> X;
         public long C;
 
-        public readonly bool Test(int i) => TCmp.Sign(-Compare.LongDouble(C, X[i]));
+        public readonly bool Test(int i) => TCmp.Sign(-Compare.LongDouble(C, double.CreateTruncating(X[i])));
     }
 
     private ref struct LongLong<TCmp> : IRowTest

@@ -16,7 +16,7 @@ internal sealed class ScalarIndexes
         (InvertedIndex)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => InvertedIndex.Build(column))).Value;
 
     /// <summary>Sorted index of an integer column: (value, row) pairs in value order, nulls left out.</summary>
-    public SortedIndex Sorted(int fieldIndex, Int64Column column) =>
+    public SortedIndex Sorted(int fieldIndex, NumericColumn column) =>
         (SortedIndex)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex.Build(column))).Value;
 }
 
@@ -30,10 +30,9 @@ internal sealed class InvertedIndex
     public static InvertedIndex Build(StringColumn column)
     {
         var lists = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var values = column.Values;
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < column.Count; i++)
         {
-            if (values[i] is { } s && !column.IsNull(i))
+            if (column.GetString(i) is { } s)
             {
                 if (!lists.TryGetValue(s, out var list))
                 {
@@ -78,17 +77,16 @@ internal sealed class SortedIndex
         _rows = rows;
     }
 
-    public static SortedIndex Build(Int64Column column)
+    public static SortedIndex Build(NumericColumn column)
     {
         var n = column.Count;
         var values = new List<long>(n);
         var rows = new List<int>(n);
-        var src = column.Values;
         for (var i = 0; i < n; i++)
         {
             if (!column.IsNull(i))
             {
-                values.Add(src[i]);
+                values.Add(column.LongAt(i));
                 rows.Add(i);
             }
         }

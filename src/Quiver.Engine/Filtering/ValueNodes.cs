@@ -132,10 +132,18 @@ internal sealed class FieldNode(int position, string token, int index, FieldSche
 
     public override NumericVector EvaluateNumeric(EvalContext ctx)
     {
+        // The general path works on 64-bit values: an Int64 or Double column lends its own storage, a narrower one is
+        // widened into a pooled array (the common `field op constant` and `field in [...]` read the stored width instead).
         var invalid = ctx.Nulls(Index, Name);
-        return Type == FilterType.Integer
-            ? new NumericVector { IsInteger = true, Longs = ctx.Column<Int64Column>(Index, Name).Values[..ctx.RowCount], Invalid = invalid }
-            : new NumericVector { Doubles = ctx.Column<DoubleColumn>(Index, Name).Values[..ctx.RowCount], Invalid = invalid };
+        var column = ctx.Column<NumericColumn>(Index, Name);
+        if (Type == FilterType.Integer)
+        {
+            var longs = column.Longs(ctx.RowCount, out var rented);
+            return new NumericVector { IsInteger = true, Longs = longs, RentedLongs = rented, Invalid = invalid };
+        }
+
+        var doubles = column.Doubles(ctx.RowCount, out var rentedDoubles);
+        return new NumericVector { Doubles = doubles, RentedDoubles = rentedDoubles, Invalid = invalid };
     }
 
     public override Scalar GetRow(EvalContext ctx, int row)
@@ -148,11 +156,11 @@ internal sealed class FieldNode(int position, string token, int index, FieldSche
 
         return column switch
         {
-            Int64Column c => Scalar.OfLong(c.Values[row]),
-            DoubleColumn c => Scalar.OfDouble(c.Values[row]),
+            NumericColumn { IsInteger: true } c => Scalar.OfLong(c.LongAt(row)),
+            NumericColumn c => Scalar.OfDouble(c.DoubleAt(row)),
             BoolColumn c => Scalar.OfBool(c.Values[row]),
-            StringColumn c => c.Values[row] is { } s ? Scalar.OfString(s) : Scalar.Missing,
-            JsonColumn c => Scalar.FromJson(c.Values[row]),
+            StringColumn c => c.GetString(row) is { } s ? Scalar.OfString(s) : Scalar.Missing,
+            JsonColumn c => Scalar.FromJson(c.Get(row)),
             _ => Scalar.Missing,
         };
     }

@@ -222,7 +222,7 @@ internal static class FlatSearch
     /// <summary>Offers the allowed rows of one tile of raw kernel outputs (rows start..start+raw.Length) to a heap; empty
     /// <paramref name="words"/> allow every row.</summary>
     private static void OfferTile(
-        TopK heap, ReadOnlySpan<float> raw, int start, ReadOnlySpan<ulong> words, MetricType metric, float queryNorm, float[] norms, int segment,
+        TopK heap, ReadOnlySpan<float> raw, int start, ReadOnlySpan<ulong> words, MetricType metric, float queryNorm, ReadOnlySpan<float> norms, int segment,
         ScoreRange? range)
     {
         var all = words.IsEmpty;
@@ -305,7 +305,7 @@ internal static class FlatSearch
                 var result = scratch.AsSpan(0, nq * n);
                 if (metric == MetricType.L2)
                 {
-                    VectorMath.L2SquaredBlock(queryBlock, nq, queryNorms, rows, n, norms.AsSpan(start, n), dim, result);
+                    VectorMath.L2SquaredBlock(queryBlock, nq, queryNorms, rows, n, norms.Slice(start, n), dim, result);
                 }
                 else
                 {

@@ -83,7 +83,7 @@ internal sealed class Projection
             }
         }
 
-        if ((_allDynamic || _dynamicKeys.Count > 0) && snap.Dynamic is { } dyn && dyn.Values[row] is { ValueKind: JsonValueKind.Object } obj)
+        if ((_allDynamic || _dynamicKeys.Count > 0) && snap.Dynamic is { } dyn && dyn.Get(row) is { ValueKind: JsonValueKind.Object } obj)
         {
             foreach (var p in obj.EnumerateObject())
             {

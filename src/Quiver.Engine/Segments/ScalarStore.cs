@@ -1,54 +1,41 @@
+using System.Numerics;
 using System.Text.Json;
 using Quiver.Common;
 using Quiver.Writes;
 
 namespace Quiver.Segments;
 
-/// <summary>The values of one scalar field in a segment, as growable typed arrays. Growth allocates new arrays and copies,
-/// so a <see cref="ScalarColumn"/> view taken earlier keeps reading the old arrays safely. Written by one thread at a time
+/// <summary>The values of one scalar field in a segment: growable arrays of the field's own width (a growing segment), or
+/// a fixed column over a mapped segment file (a sealed one). Growth allocates new arrays and copies, so a
+/// <see cref="ScalarColumn"/> view taken earlier keeps reading the old arrays safely. Written by one thread at a time
 /// (the shard's apply step); read by any number of snapshot holders.</summary>
 internal sealed class ScalarStore
 {
-    private long[]? _longs;
-    private double[]? _doubles;
-    private bool[]? _bools;
-    private string?[]? _strings;
-    private JsonElement[]? _json;
-    private Bitmap? _nulls;
+    private readonly ScalarColumn? _mapped;
+    private Array _values;
+    private ulong[]? _nulls;
 
     public ScalarStore(FieldSchema field, int capacity)
     {
         Field = field;
-        Allocate(capacity);
+        Capacity = capacity;
+        _values = NewArray(field.DataType, capacity);
+    }
+
+    private ScalarStore(ScalarColumn mapped)
+    {
+        Field = mapped.Field;
+        Capacity = mapped.Count;
+        _mapped = mapped;
+        _values = Array.Empty<byte>();
     }
 
     public FieldSchema Field { get; }
 
     public int Capacity { get; private set; }
 
-    public static ScalarStore FromColumn(FieldSchema field, BatchColumn column, int count)
-    {
-        var s = new ScalarStore(field, 0);
-        s._longs = column.Longs;
-        s._doubles = column.Doubles;
-        s._bools = column.Bools;
-        s._strings = column.Strings;
-        s._json = column.Json;
-        s.Capacity = count;
-        if (column.Nulls is { } n)
-        {
-            s._nulls = new Bitmap(count);
-            for (var i = 0; i < count; i++)
-            {
-                if (n[i])
-                {
-                    s._nulls.Set(i);
-                }
-            }
-        }
-
-        return s;
-    }
+    /// <summary>A store over a sealed segment's column; it takes no appends.</summary>
+    public static ScalarStore Fixed(ScalarColumn column) => new(column);
 
     public void Grow(int capacity, int used)
     {
@@ -57,62 +44,38 @@ internal sealed class ScalarStore
             return;
         }
 
-        var old = (_longs, _doubles, _bools, _strings, _json, _nulls);
-        Allocate(capacity);
-        if (old._longs is not null)
+        var values = Array.CreateInstanceFromArrayType(_values.GetType(), capacity);
+        Array.Copy(_values, values, used);
+        if (_nulls is { } old)
         {
-            Array.Copy(old._longs, _longs!, used);
+            var nulls = new ulong[Bitmap.WordCount(capacity)];
+            old.CopyTo(nulls, 0);
+            _nulls = nulls;
         }
 
-        if (old._doubles is not null)
-        {
-            Array.Copy(old._doubles, _doubles!, used);
-        }
-
-        if (old._bools is not null)
-        {
-            Array.Copy(old._bools, _bools!, used);
-        }
-
-        if (old._strings is not null)
-        {
-            Array.Copy(old._strings, _strings!, used);
-        }
-
-        if (old._json is not null)
-        {
-            Array.Copy(old._json, _json!, used);
-        }
-
-        if (old._nulls is not null)
-        {
-            _nulls = new Bitmap(capacity);
-            old._nulls.Words.CopyTo(_nulls.Words);
-        }
+        _values = values;
+        Capacity = capacity;
     }
 
-    /// <summary>Copies rows [start, start+count) of a batch column to rows [at, at+count).</summary>
+    /// <summary>Copies rows [start, start+count) of a batch column to rows [at, at+count), narrowing integers and
+    /// Float values to the field's width (the validator has checked that they fit).</summary>
     public void Append(BatchColumn c, int start, int count, int at)
     {
-        if (c.Longs is { } l)
+        switch (_values)
         {
-            Array.Copy(l, start, _longs!, at, count);
-        }
-        else if (c.Doubles is { } d)
-        {
-            Array.Copy(d, start, _doubles!, at, count);
-        }
-        else if (c.Bools is { } b)
-        {
-            Array.Copy(b, start, _bools!, at, count);
-        }
-        else if (c.Strings is { } s)
-        {
-            Array.Copy(s, start, _strings!, at, count);
-        }
-        else
-        {
-            Array.Copy(c.Json!, start, _json!, at, count);
+            case sbyte[] a: Narrow(c.Longs!, start, a, at, count); break;
+            case short[] a: Narrow(c.Longs!, start, a, at, count); break;
+            case int[] a: Narrow(c.Longs!, start, a, at, count); break;
+            case float[] a:
+                for (var i = 0; i < count; i++)
+                {
+                    a[at + i] = (float)c.Doubles![start + i];
+                }
+
+                break;
+            default:
+                Array.Copy((Array?)c.Longs ?? (Array?)c.Doubles ?? (Array?)c.Bools ?? (Array?)c.Strings ?? c.Json!, start, _values, at, count);
+                break;
         }
 
         if (c.Nulls is { } nulls)
@@ -121,86 +84,77 @@ internal sealed class ScalarStore
             {
                 if (nulls[start + i])
                 {
-                    _nulls ??= new Bitmap(Capacity);
-                    _nulls.Set(at + i);
+                    _nulls ??= new ulong[Bitmap.WordCount(Capacity)];
+                    _nulls[(at + i) >> 6] |= 1UL << (at + i);
                 }
             }
         }
     }
 
-    public ScalarColumn View(int count) => Field.DataType switch
+    public ScalarColumn View(int count)
     {
-        DataType.Bool => new BoolColumn(Field, _bools!, count, _nulls),
-        DataType.Float or DataType.Double => new DoubleColumn(Field, _doubles!, count, _nulls),
-        DataType.VarChar => new StringColumn(Field, _strings!, count, _nulls),
-        DataType.Json or DataType.Array => new JsonColumn(Field, _json!, count, _nulls),
-        _ => new Int64Column(Field, _longs!, count, _nulls),
-    };
+        if (_mapped is not null)
+        {
+            return _mapped;
+        }
+
+        var nulls = _nulls is null ? ReadOnlyMemory<ulong>.Empty : _nulls;
+        return _values switch
+        {
+            sbyte[] a => ScalarColumn.Numeric<sbyte>(Field, a, count, nulls),
+            short[] a => ScalarColumn.Numeric<short>(Field, a, count, nulls),
+            int[] a => ScalarColumn.Numeric<int>(Field, a, count, nulls),
+            long[] a => ScalarColumn.Numeric<long>(Field, a, count, nulls),
+            float[] a => ScalarColumn.Numeric<float>(Field, a, count, nulls),
+            double[] a => ScalarColumn.Numeric<double>(Field, a, count, nulls),
+            bool[] a => new BoolColumn(Field, a, count, nulls),
+            string?[] a => new StringColumn(Field, a, count, nulls),
+            _ => new JsonColumn(Field, (JsonElement[])_values, count, nulls),
+        };
+    }
 
     /// <summary>Copies rows out into a batch column (for compaction and sealing).</summary>
-    public BatchColumn Extract(ReadOnlySpan<int> rows)
+    public BatchColumn Extract(ReadOnlySpan<int> rows) => Extract(View(Capacity), rows);
+
+    /// <summary>Copies rows of a column out into a batch column in the batch's canonical form.</summary>
+    public static BatchColumn Extract(ScalarColumn column, ReadOnlySpan<int> rows)
     {
-        var c = BatchColumn.Allocate(Field, rows.Length);
+        var c = BatchColumn.Allocate(column.Field, rows.Length);
         for (var i = 0; i < rows.Length; i++)
         {
-            var r = rows[i];
-            if (_nulls is { } n && n[r])
+            if (column.GetValue(rows[i]) is { } v)
+            {
+                c.Set(i, v);
+            }
+            else if (column.IsNull(rows[i]))
             {
                 c.SetNull(i, rows.Length);
-                continue;
-            }
-
-            if (_longs is not null)
-            {
-                c.Longs![i] = _longs[r];
-            }
-            else if (_doubles is not null)
-            {
-                c.Doubles![i] = _doubles[r];
-            }
-            else if (_bools is not null)
-            {
-                c.Bools![i] = _bools[r];
-            }
-            else if (_strings is not null)
-            {
-                c.Strings![i] = _strings[r];
-            }
-            else
-            {
-                c.Json![i] = _json![r];
             }
         }
 
         return c;
     }
 
-    private void Allocate(int capacity)
+    /// <summary>The storage array of a type: integers and Float at their own width.</summary>
+    private static Array NewArray(DataType type, int capacity) => type switch
     {
-        Capacity = capacity;
-        var t = Field.DataType;
-        if (t.IsInteger())
-        {
-            _longs = new long[capacity];
-        }
-        else if (t.IsFloatingPoint())
-        {
-            _doubles = new double[capacity];
-        }
-        else if (t == DataType.Bool)
-        {
-            _bools = new bool[capacity];
-        }
-        else if (t == DataType.VarChar)
-        {
-            _strings = new string?[capacity];
-        }
-        else
-        {
-            _json = new JsonElement[capacity];
-        }
+        DataType.Int8 => new sbyte[capacity],
+        DataType.Int16 => new short[capacity],
+        DataType.Int32 => new int[capacity],
+        DataType.Int64 => new long[capacity],
+        DataType.Float => new float[capacity],
+        DataType.Double => new double[capacity],
+        DataType.Bool => new bool[capacity],
+        DataType.VarChar => new string?[capacity],
+        _ => new JsonElement[capacity],
+    };
 
-        // Grow copies the old null bitmap over after this; a fresh store has no nulls yet.
-        _nulls = null;
+    private static void Narrow<T>(long[] src, int start, T[] dst, int at, int count)
+        where T : INumber<T>
+    {
+        for (var i = 0; i < count; i++)
+        {
+            dst[at + i] = T.CreateTruncating(src[start + i]);
+        }
     }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
+using System.Runtime.InteropServices;
 using Quiver.Common;
 using Quiver.Storage;
 using Quiver.Writes;
@@ -25,10 +25,10 @@ internal sealed class Segment
     private readonly VectorStore?[] _vectors;
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
     private readonly Lock _deleteLock = new();
-    private JsonElement[]? _dynamic;
+    private ScalarStore? _dynamic;
     private Bitmap? _live;
     private bool _liveShared;
-    private long[] _insertTs;
+    private ReadOnlyMemory<long> _insertTs;
     private long[] _deleteTs;
     private MappedFile? _map;
     private int _refs = 1;
@@ -46,6 +46,9 @@ internal sealed class Segment
         _deleteTs = new long[capacity];
         Array.Fill(_deleteTs, NotDeleted);
     }
+
+    /// <summary>The schema of the dynamic field's column (<see cref="CollectionSchema.DynamicFieldName"/>).</summary>
+    public static FieldSchema DynamicField { get; } = new() { Name = CollectionSchema.DynamicFieldName, DataType = DataType.Json, Nullable = true };
 
     public long Id { get; }
 
@@ -102,41 +105,26 @@ internal sealed class Segment
         var s = new Segment(id, partitionId, schema, capacity, scalars, vectors);
         if (schema.EnableDynamicField)
         {
-            s._dynamic = new JsonElement[capacity];
+            s._dynamic = new ScalarStore(DynamicField, capacity);
         }
 
         return s;
     }
 
-    /// <summary>A sealed segment over loaded scalar columns and mapped vectors; takes ownership of <paramref name="map"/>.</summary>
+    /// <summary>A sealed segment over columns, timestamps and vectors mapped from its file; takes ownership of
+    /// <paramref name="map"/>. Costs O(fields), not O(rows): delete marks are allocated on the first delete.</summary>
     public static Segment CreateSealed(
-        long id, long partitionId, CollectionSchema schema, int count, BatchColumn[] scalarColumns, JsonElement[]? dynamic,
-        long[] insertTs, VectorStore?[] vectors, MappedFile? map)
-    {
-        var scalars = new ScalarStore?[schema.Fields.Length];
-        for (var f = 0; f < schema.Fields.Length; f++)
+        long id, long partitionId, CollectionSchema schema, int count, MappedColumns columns, long maxInsertTs, MappedFile? map) =>
+        new(id, partitionId, schema, 0, columns.Scalars, columns.Vectors)
         {
-            if (!schema.Fields[f].IsVector)
-            {
-                scalars[f] = ScalarStore.FromColumn(schema.Fields[f], scalarColumns[f], count);
-            }
-        }
-
-        var s = new Segment(id, partitionId, schema, count, scalars, vectors)
-        {
-            _insertTs = insertTs,
-            _dynamic = dynamic,
+            _insertTs = columns.InsertTs,
+            _deleteTs = [],
+            _dynamic = columns.Dynamic,
             _map = map,
             _count = count,
+            MaxInsertTs = maxInsertTs,
             IsSealed = true,
         };
-        foreach (var ts in insertTs.AsSpan(0, count))
-        {
-            s.MaxInsertTs = Math.Max(s.MaxInsertTs, ts);
-        }
-
-        return s;
-    }
 
     /// <summary>Appends rows [start, start+count) of a batch, all with timestamp <paramref name="ts"/>. Returns the first row number.</summary>
     public int Append(RowBatch batch, int start, int count, long ts)
@@ -159,10 +147,10 @@ internal sealed class Segment
 
         if (_dynamic is not null && batch.Dynamic is { } dyn)
         {
-            Array.Copy(dyn, start, _dynamic, at, count);
+            _dynamic.Append(new BatchColumn { Json = dyn }, start, count, at);
         }
 
-        _insertTs.AsSpan(at, count).Fill(ts);
+        MemoryMarshal.AsMemory(_insertTs).Span.Slice(at, count).Fill(ts);
         MaxInsertTs = Math.Max(MaxInsertTs, ts);
         _count = at + count;
         return at;
@@ -176,6 +164,16 @@ internal sealed class Segment
         Debug.Assert((uint)row < (uint)_count);
         lock (_deleteLock)
         {
+            if (_deleteTs.Length < _count)
+            {
+                // A sealed segment gets its marks on its first delete (opening one allocates nothing per row). Snapshots
+                // taken before keep the empty array: they read at timestamps before this mark, as with a growing segment's
+                // arrays replaced by growth.
+                var marks = new long[_count];
+                Array.Fill(marks, NotDeleted);
+                _deleteTs = marks;
+            }
+
             if (_deleteTs[row] != NotDeleted)
             {
                 return false;
@@ -196,13 +194,13 @@ internal sealed class Segment
         return true;
     }
 
-    public long DeleteTsOf(int row) => _deleteTs[row];
+    public long DeleteTsOf(int row) => row < _deleteTs.Length ? _deleteTs[row] : NotDeleted;
 
     /// <summary>(row, ts) of every delete mark, in row order.</summary>
     public List<(int Row, long Ts)> DeleteMarks()
     {
         var list = new List<(int, long)>(DeletedCount);
-        for (var i = 0; i < _count; i++)
+        for (var i = 0; i < Math.Min(_count, _deleteTs.Length); i++)
         {
             if (_deleteTs[i] != NotDeleted)
             {
@@ -213,17 +211,32 @@ internal sealed class Segment
         return list;
     }
 
-    /// <summary>Switches the vectors of a just-written growing segment to its mapped file, freeing the in-memory copy.</summary>
-    public void Seal(VectorStore?[] mappedVectors, MappedFile map)
+    /// <summary>Switches the columns, insert timestamps and vectors of a just-written growing segment (every row, in
+    /// order) to its mapped file, freeing the in-memory copies; snapshots taken before keep reading those. Call under the
+    /// shard's apply lock.</summary>
+    public void Seal(MappedColumns mapped, MappedFile map)
     {
         Debug.Assert(!IsSealed);
+        Debug.Assert(mapped.InsertTs.Length == _count, "the file holds every row of the segment");
         for (var f = 0; f < _vectors.Length; f++)
         {
-            if (mappedVectors[f] is { } v)
+            if (mapped.Vectors[f] is { } v)
             {
                 _vectors[f] = v;
             }
+
+            if (mapped.Scalars[f] is { } s)
+            {
+                _scalars[f] = s;
+            }
         }
+
+        if (_dynamic is not null)
+        {
+            _dynamic = mapped.Dynamic;
+        }
+
+        _insertTs = mapped.InsertTs;
 
         _map = map;
         lock (_deleteLock)
@@ -295,8 +308,7 @@ internal sealed class Segment
             }
         }
 
-        JsonColumn? dynamic = _dynamic is null ? null
-            : new JsonColumn(new FieldSchema { Name = CollectionSchema.DynamicFieldName, DataType = DataType.Json, Nullable = true }, _dynamic, count, null);
+        var dynamic = (JsonColumn?)_dynamic?.View(count);
         DeleteState deletes;
         lock (_deleteLock)
         {
@@ -341,28 +353,21 @@ internal sealed class Segment
             }
         }
 
-        JsonElement[]? dynamic = null;
-        if (_dynamic is not null)
-        {
-            dynamic = new JsonElement[rows.Length];
-            for (var i = 0; i < rows.Length; i++)
-            {
-                dynamic[i] = _dynamic[rows[i]];
-            }
-        }
+        var dynamic = _dynamic?.Extract(rows).Json;
 
         return new RowBatch { Schema = Schema, Count = rows.Length, Columns = columns, Dynamic = dynamic };
     }
 
-    public long InsertTsOf(int row) => _insertTs[row];
+    public long InsertTsOf(int row) => _insertTs.Span[row];
 
     /// <summary>Copies the insert timestamps of the given rows.</summary>
     public long[] InsertTimestamps(ReadOnlySpan<int> rows)
     {
         var ts = new long[rows.Length];
+        var all = _insertTs.Span;
         for (var i = 0; i < rows.Length; i++)
         {
-            ts[i] = _insertTs[rows[i]];
+            ts[i] = all[rows[i]];
         }
 
         return ts;
@@ -405,7 +410,7 @@ internal sealed class Segment
 
     private void EnsureCapacity(int needed)
     {
-        var cap = _insertTs.Length;
+        var cap = _deleteTs.Length;
         if (needed <= cap)
         {
             return;
@@ -422,15 +427,9 @@ internal sealed class Segment
             v?.Grow(newCap, _count);
         }
 
-        if (_dynamic is not null)
-        {
-            var d = new JsonElement[newCap];
-            Array.Copy(_dynamic, d, _count);
-            _dynamic = d;
-        }
-
+        _dynamic?.Grow(newCap, _count);
         var ins = new long[newCap];
-        Array.Copy(_insertTs, ins, _count);
+        _insertTs.Span[.._count].CopyTo(ins);
         var del = new long[newCap];
         Array.Copy(_deleteTs, del, _count);
         del.AsSpan(_count).Fill(NotDeleted);
@@ -444,14 +443,14 @@ internal sealed class Segment
 internal sealed class SegmentSnapshot : IRowSource, IDisposable
 {
     private readonly ScalarColumn?[] _columns;
-    private readonly long[] _insertTs;
+    private readonly ReadOnlyMemory<long> _insertTs;
     private readonly long[] _deleteTs;
     private readonly DeleteState _deletes;
     private int _disposed;
 
     public SegmentSnapshot(
-        Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, long[] insertTs, long[] deleteTs,
-        DeleteState deletes)
+        Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, ReadOnlyMemory<long> insertTs,
+        long[] deleteTs, DeleteState deletes)
     {
         Segment = segment;
         RowCount = rowCount;
@@ -508,9 +507,13 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         var bm = new Bitmap(RowCount);
         var words = bm.Words;
         var n = 0;
+        var insertTs = _insertTs.Span;
+
+        // A sealed segment without deletes has no marks yet (Segment.MarkDeleted allocates them on the first).
+        var deleteTs = _deleteTs.Length >= RowCount ? _deleteTs : null;
         for (var i = 0; i < RowCount; i++)
         {
-            if (_insertTs[i] <= ts && Volatile.Read(ref _deleteTs[i]) > ts)
+            if (insertTs[i] <= ts && (deleteTs is null || Volatile.Read(ref deleteTs[i]) > ts))
             {
                 words[i >> 6] |= 1UL << i;
                 n++;
@@ -521,7 +524,8 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         return bm;
     }
 
-    public bool IsVisible(int row, long ts) => _insertTs[row] <= ts && Volatile.Read(ref _deleteTs[row]) > ts;
+    public bool IsVisible(int row, long ts) =>
+        _insertTs.Span[row] <= ts && (row >= _deleteTs.Length || Volatile.Read(ref _deleteTs[row]) > ts);
 
     public void Dispose()
     {

@@ -1,26 +1,46 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
 using Quiver.Common;
+using Quiver.Distance;
 using Quiver.Storage;
 using Quiver.Writes;
 
 namespace Quiver.Segments;
 
 /// <summary>Writes and opens sealed segment files (<c>*.qseg</c>): a 64-byte header, a block directory, then 64-byte
-/// aligned blocks each with its own CRC-32C. The byte layout is in docs/format-segment.md.</summary>
+/// aligned blocks each with its own CRC-32C: per scalar field its values at their own width (or offsets plus UTF-8 bytes)
+/// and a null bitmap, the insert timestamps, and per vector field its vectors and their squared norms. Opening maps the
+/// file and builds column views over it: the work is per block, not per row, and each block is verified on first touch
+/// (<see cref="MappedBlock"/>). Version 1 files (one row-batch block for all scalars) are rewritten as version 2 on open.
+/// The byte layout is in docs/format-segment.md.</summary>
 internal static class SegmentFile
 {
     public const ulong Magic = 0x31_47_45_53_56_49_55_51; // "QUIVSEG1" little-endian
-    public const int Version = 1;
+    public const int Version = 2;
     public const int HeaderSize = 64;
     public const int EntrySize = 32;
     public const int Alignment = 64;
 
+    /// <summary>The field index that directory entries of the dynamic field (<see cref="CollectionSchema.DynamicFieldName"/>) carry.</summary>
+    public const int DynamicFieldIndex = -2;
+
     public enum BlockKind : uint
     {
+        /// <summary>Version 1 only: every scalar field in the row-batch encoding.</summary>
         Scalars = 1,
         InsertTimestamps = 2,
         Vectors = 3,
+        SquaredNorms = 4,
+        /// <summary>Fixed-width values, or the UTF-8 bytes of a variable-length field.</summary>
+        Values = 5,
+        /// <summary>rowCount + 1 Int64 offsets into the Values block of a VarChar, JSON, Array or dynamic field.</summary>
+        Offsets = 6,
+        /// <summary>Null bitmap, 64-bit words, set bit = null; present only when a row is null.</summary>
+        Nulls = 7,
     }
 
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
@@ -31,19 +51,42 @@ internal static class SegmentFile
         IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]? vectors = null)
     {
         var schema = batch.Schema;
-        var scalars = new ByteWriter(1 << 16);
-        batch.Encode(scalars, includeVectors: false);
+        var count = batch.Count;
         var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)>
         {
-            (BlockKind.Scalars, -1, scalars.WrittenSpan.ToArray(), default),
             (BlockKind.InsertTimestamps, -1, MemoryMarshal.AsBytes(insertTs).ToArray(), default),
         };
+        long maxInsertTs = 0;
+        foreach (var ts in insertTs)
+        {
+            maxInsertTs = Math.Max(maxInsertTs, ts);
+        }
+
         for (var f = 0; f < schema.Fields.Length; f++)
         {
-            if (schema.Fields[f].IsVector)
+            var field = schema.Fields[f];
+            var c = batch.Columns[f];
+            if (field.IsVector)
             {
-                blocks.Add((BlockKind.Vectors, f, null, vectors?[f] ?? batch.Columns[f].Vectors));
+                var v = vectors?[f] ?? c.Vectors;
+                var dim = field.Dimension!.Value;
+                var norms = new float[count];
+                for (var r = 0; r < count; r++)
+                {
+                    norms[r] = VectorMath.SquaredNorm(v.Span.Slice(r * dim, dim));
+                }
+
+                blocks.Add((BlockKind.Vectors, f, null, v));
+                blocks.Add((BlockKind.SquaredNorms, f, null, norms));
+                continue;
             }
+
+            AddScalar(blocks, f, field.DataType, c, count);
+        }
+
+        if (batch.Dynamic is { } dyn)
+        {
+            AddScalar(blocks, DynamicFieldIndex, DataType.Json, new BatchColumn { Json = dyn }, count);
         }
 
         var directory = new byte[blocks.Count * EntrySize];
@@ -68,7 +111,8 @@ internal static class SegmentFile
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], blocks.Count);
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], segmentId);
         BinaryPrimitives.WriteInt64LittleEndian(header[24..], partitionId);
-        BinaryPrimitives.WriteInt64LittleEndian(header[32..], batch.Count);
+        BinaryPrimitives.WriteInt64LittleEndian(header[32..], count);
+        BinaryPrimitives.WriteInt64LittleEndian(header[40..], maxInsertTs);
         BinaryPrimitives.WriteUInt32LittleEndian(header[48..], Crc32C.Compute(directory));
         BinaryPrimitives.WriteUInt32LittleEndian(header[52..], Crc32C.Compute(header[..52]));
 
@@ -99,126 +143,28 @@ internal static class SegmentFile
         return written;
     }
 
-    /// <summary>Maps and verifies a segment file: header, directory and every block checksum. Any mismatch is a
-    /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result.</summary>
-    public static unsafe Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId)
+    /// <summary>Maps a segment file and builds its columns over the mapping, checking the header, the directory and every
+    /// block's bounds and size; each block's CRC-32C is checked on its first touch. Any mismatch is a
+    /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version 1 file is
+    /// first rewritten in place as version 2 (same name, crash-safe).</summary>
+    public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId)
     {
         var map = fs.MapReadOnly(path);
         try
         {
-            if (map.Length < HeaderSize)
+            var h = ReadHeader(map, path, expectedId);
+            if (h.Version == 1)
             {
-                Throw.Corrupt(path, $"file is {map.Length} bytes, shorter than the {HeaderSize}-byte header");
-            }
-
-            var header = map.Span(0, HeaderSize);
-            if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic)
-            {
-                Throw.Corrupt(path, "bad magic number: not a Quiver segment file");
-            }
-
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header[52..]) != Crc32C.Compute(header[..52]))
-            {
-                Throw.Corrupt(path, "header checksum mismatch");
-            }
-
-            var version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-            if (version != Version)
-            {
-                Throw.Corrupt(path, $"unsupported segment format version {version}");
-            }
-
-            var blockCount = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
-            var id = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
-            var partitionId = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
-            var rows = BinaryPrimitives.ReadInt64LittleEndian(header[32..]);
-            if (id != expectedId)
-            {
-                Throw.Corrupt(path, $"holds segment {id}, the manifest expects {expectedId}");
-            }
-
-            if (blockCount < 0 || HeaderSize + ((long)blockCount * EntrySize) > map.Length || rows < 0 || rows > int.MaxValue)
-            {
-                Throw.Corrupt(path, $"impossible block count {blockCount} or row count {rows}");
-            }
-
-            var directory = map.Span(HeaderSize, blockCount * EntrySize);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header[48..]) != Crc32C.Compute(directory))
-            {
-                Throw.Corrupt(path, "block directory checksum mismatch");
-            }
-
-            var count = (int)rows;
-            RowBatch? scalars = null;
-            long[]? insertTs = null;
-            var vectors = new VectorStore?[schema.Fields.Length];
-            for (var i = 0; i < blockCount; i++)
-            {
-                var e = directory.Slice(i * EntrySize, EntrySize);
-                var kind = (BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e);
-                var field = BinaryPrimitives.ReadInt32LittleEndian(e[4..]);
-                var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
-                var length = BinaryPrimitives.ReadInt64LittleEndian(e[16..]);
-                var crc = BinaryPrimitives.ReadUInt32LittleEndian(e[24..]);
-                if (offset < 0 || length < 0 || length > int.MaxValue || offset + length > map.Length)
+                using (map)
                 {
-                    Throw.Corrupt(path, $"block {i} ({kind}) lies outside the file");
+                    MigrateV1(fs, path, schema, map, h);
                 }
 
-                var data = map.Span(offset, (int)length);
-                if (Crc32C.Compute(data) != crc)
-                {
-                    Throw.Corrupt(path, $"block {i} ({kind}{(field >= 0 ? $", field {field}" : "")}) checksum mismatch");
-                }
-
-                switch (kind)
-                {
-                    case BlockKind.Scalars:
-                        var reader = new ByteReader(data);
-                        scalars = RowBatch.Decode(schema, ref reader, includeVectors: false);
-                        break;
-                    case BlockKind.InsertTimestamps:
-                        insertTs = MemoryMarshal.Cast<byte, long>(data).ToArray();
-                        break;
-                    case BlockKind.Vectors:
-                        if ((uint)field >= (uint)schema.Fields.Length || !schema.Fields[field].IsVector)
-                        {
-                            Throw.Corrupt(path, $"vector block for field {field}, which is not a vector field");
-                        }
-
-                        var dim = schema.Fields[field].Dimension!.Value;
-                        if (length != (long)count * dim * sizeof(float))
-                        {
-                            Throw.Corrupt(path, $"vector block of field '{schema.Fields[field].Name}' has {length} bytes, expected {(long)count * dim * sizeof(float)}");
-                        }
-
-                        vectors[field] = new VectorStore(dim, (float*)(map.Pointer + offset), count);
-                        break;
-                    default:
-                        Throw.Corrupt(path, $"unknown block kind {(uint)kind}");
-                        break;
-                }
+                map = fs.MapReadOnly(path);
+                h = ReadHeader(map, path, expectedId);
             }
 
-            if (scalars is null || insertTs is null || scalars.Count != count || insertTs.Length != count)
-            {
-                Throw.Corrupt(path, "missing or mis-sized scalar or timestamp block");
-            }
-
-            for (var f = 0; f < schema.Fields.Length; f++)
-            {
-                if (schema.Fields[f].IsVector && vectors[f] is null)
-                {
-                    Throw.Corrupt(path, $"no vector block for field '{schema.Fields[f].Name}'");
-                }
-            }
-
-            return Segment.CreateSealed(id, partitionId, schema, count, scalars.Columns, scalars.Dynamic, insertTs, vectors, map);
-        }
-        catch (FormatException ex)
-        {
-            map.Dispose();
-            throw new CorruptionException(path, $"malformed block: {ex.Message}", ex);
+            return OpenV2(path, schema, map, h);
         }
         catch
         {
@@ -227,28 +173,341 @@ internal static class SegmentFile
         }
     }
 
-    /// <summary>Maps a just-written file's vector blocks for a growing segment that is being sealed in place.</summary>
-    public static unsafe VectorStore?[] MapVectors(MappedFile map, CollectionSchema schema, int count)
+    /// <summary>The columns, timestamps and vectors of a just-written file, for a growing segment that is being sealed
+    /// in place (<see cref="Segment.Seal"/>), so that it drops its in-memory copies.</summary>
+    public static MappedColumns MapColumns(MappedFile map, CollectionSchema schema, string path)
     {
-        var vectors = new VectorStore?[schema.Fields.Length];
-        var blockCount = BinaryPrimitives.ReadInt32LittleEndian(map.Span(12, 4));
-        var directory = map.Span(HeaderSize, blockCount * EntrySize);
-        for (var i = 0; i < blockCount; i++)
+        var h = ReadHeader(map, path, BinaryPrimitives.ReadInt64LittleEndian(map.Span(16, 8)));
+        return MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows);
+    }
+
+    private readonly record struct Header(int Version, int BlockCount, long Id, long PartitionId, int Rows, long MaxInsertTs);
+
+    private static Header ReadHeader(MappedFile map, string path, long expectedId)
+    {
+        if (map.Length < HeaderSize)
+        {
+            Throw.Corrupt(path, $"file is {map.Length} bytes, shorter than the {HeaderSize}-byte header");
+        }
+
+        var header = map.Span(0, HeaderSize);
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header) != Magic)
+        {
+            Throw.Corrupt(path, "bad magic number: not a Quiver segment file");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[52..]) != Crc32C.Compute(header[..52]))
+        {
+            Throw.Corrupt(path, "header checksum mismatch");
+        }
+
+        var version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+        if (version is not (1 or Version))
+        {
+            Throw.Corrupt(path, $"segment format version {version}, which this build does not read (it reads 1, by rewriting it, and {Version}); " +
+                "open the data folder with the Quiver release that wrote it");
+        }
+
+        var blockCount = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
+        var id = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
+        var partitionId = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
+        var rows = BinaryPrimitives.ReadInt64LittleEndian(header[32..]);
+        if (id != expectedId)
+        {
+            Throw.Corrupt(path, $"holds segment {id}, the manifest expects {expectedId}");
+        }
+
+        if (blockCount < 0 || HeaderSize + ((long)blockCount * EntrySize) > map.Length || rows < 0 || rows > int.MaxValue)
+        {
+            Throw.Corrupt(path, $"impossible block count {blockCount} or row count {rows}");
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[48..]) != Crc32C.Compute(map.Span(HeaderSize, blockCount * EntrySize)))
+        {
+            Throw.Corrupt(path, "block directory checksum mismatch");
+        }
+
+        return new Header(version, blockCount, id, partitionId, (int)rows, BinaryPrimitives.ReadInt64LittleEndian(header[40..]));
+    }
+
+    /// <summary>The directory's blocks by (kind, field), bounds-checked, not yet verified.</summary>
+    private static unsafe Dictionary<(BlockKind, int), MappedBlock> Blocks(MappedFile map, string path, Header h, CollectionSchema schema)
+    {
+        var directory = map.Span(HeaderSize, h.BlockCount * EntrySize);
+        var blocks = new Dictionary<(BlockKind, int), MappedBlock>(h.BlockCount);
+        for (var i = 0; i < h.BlockCount; i++)
         {
             var e = directory.Slice(i * EntrySize, EntrySize);
-            if ((BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e) == BlockKind.Vectors)
+            var kind = (BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e);
+            var field = BinaryPrimitives.ReadInt32LittleEndian(e[4..]);
+            var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
+            var length = BinaryPrimitives.ReadInt64LittleEndian(e[16..]);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(e[24..]);
+            var name = field switch
             {
-                var field = BinaryPrimitives.ReadInt32LittleEndian(e[4..]);
-                var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
-                vectors[field] = new VectorStore(schema.Fields[field].Dimension!.Value, (float*)(map.Pointer + offset), count);
+                DynamicFieldIndex => $"block {i} ({kind}, dynamic field)",
+                >= 0 when field < schema.Fields.Length => $"block {i} ({kind}, field '{schema.Fields[field].Name}')",
+                _ => $"block {i} ({kind})",
+            };
+            if (offset < 0 || length < 0 || length > int.MaxValue || offset > map.Length - length || offset % Alignment != 0)
+            {
+                Throw.Corrupt(path, $"{name} lies outside the file or off its 64-byte alignment");
+            }
+
+            if (field != -1 && field != DynamicFieldIndex && (uint)field >= (uint)schema.Fields.Length)
+            {
+                Throw.Corrupt(path, $"{name} names field {field}, which the schema does not have");
+            }
+
+            if (!blocks.TryAdd((kind, field), new MappedBlock(map.Pointer + offset, (int)length, crc, path, name)))
+            {
+                Throw.Corrupt(path, $"{name} appears twice");
+            }
+        }
+
+        return blocks;
+    }
+
+    private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h) =>
+        Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows), h.MaxInsertTs, map);
+
+    private static MappedColumns MapColumns(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count)
+    {
+        var insertTs = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
+        var scalars = new ScalarStore?[schema.Fields.Length];
+        for (var f = 0; f < schema.Fields.Length; f++)
+        {
+            var field = schema.Fields[f];
+            if (!field.IsVector)
+            {
+                scalars[f] = ScalarStore.Fixed(MapColumn(blocks, path, field, f, count));
+            }
+        }
+
+        var dynamic = schema.EnableDynamicField
+            ? ScalarStore.Fixed(MapColumn(blocks, path, Segment.DynamicField, DynamicFieldIndex, count))
+            : null;
+        return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path));
+    }
+
+    private static VectorStore?[] MapVectorStores(Dictionary<(BlockKind, int), MappedBlock> blocks, CollectionSchema schema, int count, string path)
+    {
+        var vectors = new VectorStore?[schema.Fields.Length];
+        for (var f = 0; f < schema.Fields.Length; f++)
+        {
+            var field = schema.Fields[f];
+            if (field.IsVector)
+            {
+                var dim = field.Dimension!.Value;
+                var v = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * dim * sizeof(float));
+                var n = Block(blocks, path, BlockKind.SquaredNorms, f, $"squared norms of field '{field.Name}'", (long)count * sizeof(float));
+                vectors[f] = new VectorStore(dim, v, n, count);
             }
         }
 
         return vectors;
     }
 
+    /// <summary>A column over a field's blocks: values at their width, or offsets plus bytes, and the optional null bitmap.</summary>
+    private static ScalarColumn MapColumn(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, FieldSchema field, int f, int count)
+    {
+        var what = $"field '{field.Name}'";
+        var nulls = ReadOnlyMemory<ulong>.Empty;
+        if (blocks.TryGetValue((BlockKind.Nulls, f), out _))
+        {
+            if (!field.Nullable && f != DynamicFieldIndex)
+            {
+                Throw.Corrupt(path, $"null bitmap for {what}, which is not nullable");
+            }
+
+            nulls = Block(blocks, path, BlockKind.Nulls, f, $"null bitmap of {what}", (long)Bitmap.WordCount(count) * sizeof(ulong)).Memory<ulong>();
+        }
+
+        var t = field.DataType;
+        if (t is DataType.VarChar or DataType.Json or DataType.Array)
+        {
+            var offsets = Block(blocks, path, BlockKind.Offsets, f, $"value offsets of {what}", ((long)count + 1) * sizeof(long));
+            var bytes = Block(blocks, path, BlockKind.Values, f, $"values of {what}", -1);
+            var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path);
+            return t == DataType.VarChar
+                ? new StringColumn(field, values, count, nulls)
+                : new JsonColumn(field, values, count, nulls);
+        }
+
+        var fixedBlock = Block(blocks, path, BlockKind.Values, f, $"values of {what}", (long)count * WidthOf(t));
+        return t switch
+        {
+            DataType.Bool => new BoolColumn(field, fixedBlock.Memory<bool>(), count, nulls),
+            DataType.Int8 => ScalarColumn.Numeric(field, fixedBlock.Memory<sbyte>(), count, nulls),
+            DataType.Int16 => ScalarColumn.Numeric(field, fixedBlock.Memory<short>(), count, nulls),
+            DataType.Int32 => ScalarColumn.Numeric(field, fixedBlock.Memory<int>(), count, nulls),
+            DataType.Int64 => ScalarColumn.Numeric(field, fixedBlock.Memory<long>(), count, nulls),
+            DataType.Float => ScalarColumn.Numeric(field, fixedBlock.Memory<float>(), count, nulls),
+            _ => ScalarColumn.Numeric(field, fixedBlock.Memory<double>(), count, nulls),
+        };
+    }
+
+    /// <summary>A required block of an expected length (-1: any length).</summary>
+    private static MappedBlock Block(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, BlockKind kind, int field, string what, long expectedLength)
+    {
+        if (!blocks.TryGetValue((kind, field), out var b))
+        {
+            Throw.Corrupt(path, $"no block for the {what}");
+        }
+
+        if (expectedLength >= 0 && b.Length != expectedLength)
+        {
+            Throw.Corrupt(path, $"the {what} block has {b.Length} bytes, expected {expectedLength}");
+        }
+
+        return b;
+    }
+
+    /// <summary>Bytes per value of a fixed-width type.</summary>
+    private static int WidthOf(DataType t) => t switch
+    {
+        DataType.Bool or DataType.Int8 => 1,
+        DataType.Int16 => 2,
+        DataType.Int32 or DataType.Float => 4,
+        _ => 8,
+    };
+
+    /// <summary>The blocks of one scalar field (or the dynamic field): values at the field's width or offsets plus UTF-8
+    /// bytes, and a null bitmap when some row is null.</summary>
+    private static void AddScalar(List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, DataType type, BatchColumn c, int count)
+    {
+        byte[] values;
+        switch (type)
+        {
+            case DataType.VarChar or DataType.Json or DataType.Array:
+            {
+                var offsets = new long[count + 1];
+                var bytes = new ArrayBufferWriter<byte>();
+                using var json = new Utf8JsonWriter(bytes, new JsonWriterOptions { SkipValidation = true });
+                for (var r = 0; r < count; r++)
+                {
+                    if (c.Strings is { } s)
+                    {
+                        if (s[r] is { } text)
+                        {
+                            Encoding.UTF8.GetBytes(text, bytes);
+                        }
+                    }
+                    else if (c.Json![r] is { ValueKind: not JsonValueKind.Undefined } j)
+                    {
+                        j.WriteTo(json);
+                        json.Flush();
+                        json.Reset();
+                    }
+
+                    offsets[r + 1] = bytes.WrittenCount;
+                }
+
+                blocks.Add((BlockKind.Offsets, f, MemoryMarshal.AsBytes(offsets.AsSpan()).ToArray(), default));
+                values = bytes.WrittenSpan.ToArray();
+                break;
+            }
+
+            case DataType.Bool:
+                values = new byte[count];
+                for (var r = 0; r < count; r++)
+                {
+                    values[r] = c.Bools![r] ? (byte)1 : (byte)0;
+                }
+
+                break;
+            case DataType.Int8: values = Narrow<sbyte>(c.Longs!, count); break;
+            case DataType.Int16: values = Narrow<short>(c.Longs!, count); break;
+            case DataType.Int32: values = Narrow<int>(c.Longs!, count); break;
+            case DataType.Int64: values = MemoryMarshal.AsBytes(c.Longs.AsSpan(0, count)).ToArray(); break;
+            case DataType.Float:
+            {
+                var floats = new float[count];
+                for (var r = 0; r < count; r++)
+                {
+                    floats[r] = (float)c.Doubles![r];
+                }
+
+                values = MemoryMarshal.AsBytes(floats.AsSpan()).ToArray();
+                break;
+            }
+
+            default: values = MemoryMarshal.AsBytes(c.Doubles.AsSpan(0, count)).ToArray(); break;
+        }
+
+        blocks.Add((BlockKind.Values, f, values, default));
+        if (c.Nulls is { } nulls && Array.IndexOf(nulls, true, 0, count) >= 0)
+        {
+            var words = new ulong[Bitmap.WordCount(count)];
+            for (var r = 0; r < count; r++)
+            {
+                if (nulls[r])
+                {
+                    words[r >> 6] |= 1UL << r;
+                }
+            }
+
+            blocks.Add((BlockKind.Nulls, f, MemoryMarshal.AsBytes(words.AsSpan()).ToArray(), default));
+        }
+    }
+
+    private static byte[] Narrow<T>(long[] src, int count)
+        where T : unmanaged, INumber<T>
+    {
+        var dst = new T[count];
+        for (var r = 0; r < count; r++)
+        {
+            dst[r] = T.CreateTruncating(src[r]);
+        }
+
+        return MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
+    }
+
+    /// <summary>Rewrites a version 1 file (all scalars in one row-batch block) as version 2 under the same name, with the
+    /// write protocol of <see cref="Write"/> (temp file, fsync, rename, fsync of the folder): a crash leaves either the
+    /// old file or the new one, and the manifest, which names the file, needs no change. Row order is kept, so delete
+    /// files and index files of the segment stay valid. Every v1 block is verified first.</summary>
+    private static void MigrateV1(IFileSystem fs, string path, CollectionSchema schema, MappedFile map, Header h)
+    {
+        var blocks = Blocks(map, path, h, schema);
+        var count = h.Rows;
+        var scalarBlock = Block(blocks, path, BlockKind.Scalars, -1, "scalars", -1);
+        var tsBlock = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
+        RowBatch scalars;
+        try
+        {
+            var reader = new ByteReader(scalarBlock.Bytes);
+            scalars = RowBatch.Decode(schema, ref reader, includeVectors: false);
+        }
+        catch (FormatException ex)
+        {
+            throw new CorruptionException(path, $"malformed version 1 scalars block: {ex.Message}", ex);
+        }
+
+        if (scalars.Count != count)
+        {
+            Throw.Corrupt(path, $"the version 1 scalars block holds {scalars.Count} rows, the header {count}");
+        }
+
+        var vectors = new ReadOnlyMemory<float>[schema.Fields.Length];
+        for (var f = 0; f < schema.Fields.Length; f++)
+        {
+            var field = schema.Fields[f];
+            if (field.IsVector)
+            {
+                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.Dimension!.Value * sizeof(float)).Memory<float>();
+            }
+        }
+
+        Write(fs, path, h.Id, h.PartitionId, scalars, tsBlock.Memory<long>().Span, vectors);
+    }
+
     private static long Align(long x) => (x + Alignment - 1) / Alignment * Alignment;
 }
+
+/// <summary>Everything of a segment that lives in its mapped file: a store per scalar field (null for vector fields), the
+/// dynamic field's (null without one), the insert timestamps, a store per vector field (null for scalar fields).</summary>
+internal sealed record MappedColumns(ScalarStore?[] Scalars, ScalarStore? Dynamic, ReadOnlyMemory<long> InsertTs, VectorStore?[] Vectors);
 
 /// <summary>Delete files (<c>*.qdel</c>): the delete marks of one sealed segment as of a checkpoint.
 /// Layout: magic "QUIVDEL1" (8), version i32, count i32, segment id i64, then count x (row i32, reserved i32, ts i64),

@@ -3,13 +3,15 @@ using Quiver.Distance;
 namespace Quiver.Segments;
 
 /// <summary>One vector field's rows in a segment, contiguous and row-major, plus each row's squared norm (used by
-/// cosine scoring and the batched L2 kernel). Growing segments keep a growable array; sealed segments point into the
-/// memory-mapped segment file, whose vector blocks are 64-byte aligned.</summary>
+/// cosine scoring and the batched L2 kernel). Growing segments keep growable arrays; sealed segments point into the
+/// memory-mapped segment file, whose vector blocks are 64-byte aligned and which stores the norms too, so that opening
+/// a segment computes nothing per row.</summary>
 internal sealed unsafe class VectorStore
 {
+    private readonly MappedBlock? _mapped;
+    private readonly MappedBlock? _mappedNorms;
     private float[]? _array;
-    private readonly float* _mapped;
-    private float[] _squaredNorms;
+    private float[]? _squaredNorms;
 
     public VectorStore(int dimension, int capacity)
     {
@@ -19,25 +21,21 @@ internal sealed unsafe class VectorStore
         Capacity = capacity;
     }
 
-    /// <summary>A store over mapped memory that the owning segment keeps alive.</summary>
-    public VectorStore(int dimension, float* mapped, int count)
+    /// <summary>A store over mapped blocks (count x dimension floats, count squared norms) that the owning segment keeps
+    /// alive; both are verified on the first <see cref="View"/>.</summary>
+    public VectorStore(int dimension, MappedBlock vectors, MappedBlock squaredNorms, int count)
     {
         Dimension = dimension;
-        _mapped = mapped;
+        _mapped = vectors;
+        _mappedNorms = squaredNorms;
         Capacity = count;
-        _squaredNorms = new float[count];
-        var all = new ReadOnlySpan<float>(mapped, checked(count * dimension));
-        for (var i = 0; i < count; i++)
-        {
-            _squaredNorms[i] = VectorMath.SquaredNorm(all.Slice(i * dimension, dimension));
-        }
     }
 
     public int Dimension { get; }
 
     public int Capacity { get; private set; }
 
-    public bool IsMapped => _mapped != null;
+    public bool IsMapped => _mapped is not null;
 
     public void Grow(int capacity, int used)
     {
@@ -49,7 +47,7 @@ internal sealed unsafe class VectorStore
         var a = new float[checked(capacity * Dimension)];
         Array.Copy(_array!, a, (long)used * Dimension);
         var n = new float[capacity];
-        Array.Copy(_squaredNorms, n, used);
+        Array.Copy(_squaredNorms!, n, used);
         _array = a;
         _squaredNorms = n;
         Capacity = capacity;
@@ -61,7 +59,7 @@ internal sealed unsafe class VectorStore
         var count = rows.Length / Dimension;
         for (var i = 0; i < count; i++)
         {
-            _squaredNorms[at + i] = VectorMath.SquaredNorm(rows.Slice(i * Dimension, Dimension));
+            _squaredNorms![at + i] = VectorMath.SquaredNorm(rows.Slice(i * Dimension, Dimension));
         }
     }
 
@@ -69,9 +67,13 @@ internal sealed unsafe class VectorStore
     public ReadOnlyMemory<float> Memory(int count) =>
         _array is { } a ? a.AsMemory(0, count * Dimension) : throw new InvalidOperationException("a mapped store has no managed memory");
 
+    /// <summary>The squared norms of the first <paramref name="count"/> rows of an in-memory (growing) store.</summary>
+    public ReadOnlyMemory<float> SquaredNorms(int count) =>
+        _squaredNorms is { } n ? n.AsMemory(0, count) : throw new InvalidOperationException("a mapped store has no managed memory");
+
     public VectorView View(int count) => _array is { } a
-        ? new VectorView(a, null, Dimension, count, _squaredNorms)
-        : new VectorView(null, _mapped, Dimension, count, _squaredNorms);
+        ? new VectorView(a, null, Dimension, count, _squaredNorms!)
+        : new VectorView(_mapped!, _mappedNorms!, Dimension, count);
 }
 
 /// <summary>A snapshot of a vector field's first <see cref="Count"/> rows. Valid while the segment snapshot that made it is held.</summary>
@@ -79,26 +81,41 @@ internal readonly unsafe struct VectorView
 {
     private readonly float[]? _array;
     private readonly float* _mapped;
+    private readonly float[]? _norms;
+    private readonly MappedBlock? _block;
+    private readonly MappedBlock? _normsBlock;
 
     public VectorView(float[]? array, float* mapped, int dimension, int count, float[] squaredNorms)
     {
         _array = array;
         _mapped = mapped;
+        _norms = squaredNorms;
         Dimension = dimension;
         Count = count;
-        SquaredNorms = squaredNorms;
+    }
+
+    /// <summary>A view over mapped blocks, each verified when first read through <see cref="All"/>, <see cref="Row"/>
+    /// or <see cref="SquaredNorms"/> (not when the view is made: a snapshot of a segment costs nothing per row).</summary>
+    public VectorView(MappedBlock vectors, MappedBlock squaredNorms, int dimension, int count)
+    {
+        _block = vectors;
+        _normsBlock = squaredNorms;
+        Dimension = dimension;
+        Count = count;
     }
 
     public int Dimension { get; }
 
     public int Count { get; }
 
-    public float[] SquaredNorms { get; }
+    /// <summary>Each row's squared L2 norm; at least <see cref="Count"/> entries.</summary>
+    public ReadOnlySpan<float> SquaredNorms =>
+        _norms is { } n ? n : new ReadOnlySpan<float>((float*)_normsBlock!.Pointer, Count);
 
     /// <summary>All rows, row-major.</summary>
     public ReadOnlySpan<float> All => _array is { } a
         ? a.AsSpan(0, Count * Dimension)
-        : new ReadOnlySpan<float>(_mapped, Count * Dimension);
+        : new ReadOnlySpan<float>(_block is { } b ? (float*)b.Pointer : _mapped, Count * Dimension);
 
     public ReadOnlySpan<float> Row(int row) => All.Slice(row * Dimension, Dimension);
 }

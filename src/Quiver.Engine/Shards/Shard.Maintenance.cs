@@ -250,7 +250,7 @@ internal sealed partial class Shard
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id));
         var bytes = SegmentFile.Write(Fs, path, seg.Id, seg.PartitionId, batch, seg.InsertTimestamps(rows), vectors);
         var map = Fs.MapReadOnly(path);
-        var mapped = SegmentFile.MapVectors(map, Schema, seg.Count);
+        var mapped = SegmentFile.MapColumns(map, Schema, path);
         lock (_applyLock)
         {
             seg.Seal(mapped, map);
@@ -488,7 +488,7 @@ internal sealed partial class Shard
                         continue;
                     }
 
-                    var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[i]) : new PrimaryKey(((StringColumn)keys).Values[i]!);
+                    var key = keys.Key(i);
                     if (key.Str is { } str)
                     {
                         _stringKeys[str] = new RowRef(merged, i);

@@ -193,13 +193,13 @@ internal sealed partial class Shard : IAsyncDisposable
                 continue;
             }
 
-            if (keys is Int64Column ic)
+            if (keys is NumericColumn ic)
             {
-                _intKeys[ic.Values[row]] = new RowRef(seg, row);
+                _intKeys[ic.LongAt(row)] = new RowRef(seg, row);
             }
             else
             {
-                _stringKeys[((StringColumn)keys).Values[row]!] = new RowRef(seg, row);
+                _stringKeys[((StringColumn)keys).GetString(row)!] = new RowRef(seg, row);
             }
         }
     }
@@ -411,7 +411,7 @@ internal sealed partial class Shard : IAsyncDisposable
             var keys = snap.GetColumn(pkIndex);
             for (var row = match.Next(0); row >= 0; row = match.Next(row + 1))
             {
-                var key = keys is Int64Column ic ? new PrimaryKey(ic.Values[row]) : new PrimaryKey(((StringColumn)keys).Values[row]!);
+                var key = keys.Key(row);
                 if (DeleteKey(key, partitionId, ts))
                 {
                     n++;

@@ -3,17 +3,69 @@ using Quiver.Segments;
 
 namespace Quiver.Engine.Tests.Faults;
 
-/// <summary>A flipped byte anywhere in a sealed segment file makes open fail with a CorruptionException naming the file:
-/// never a silently wrong result.</summary>
+/// <summary>A flipped byte anywhere in a sealed segment file is a CorruptionException naming the file: never a silently
+/// wrong result. Header and directory are checked at open; each block is checked on its first touch
+/// (docs/format-segment.md), so a damaged block fails the open if the open reads it, else the first read that does.</summary>
 public sealed class SegmentCorruptionTests : FaultTestBase
 {
     [Theory]
     [InlineData("header")]
     [InlineData("directory")]
-    [InlineData("scalars")]
-    [InlineData("timestamps")]
-    [InlineData("vectors")]
-    public async Task FlippedByte_InSealedSegment_OpenThrowsCorruptionNamingTheFile(string region)
+    public async Task FlippedByte_InHeaderOrDirectory_OpenThrowsCorruptionNamingTheFile(string region)
+    {
+        var segment = await WriteSegmentAsync();
+        var pristine = await File.ReadAllBytesAsync(segment);
+        await FlipAsync(segment, pristine, region == "header" ? 20 : SegmentFile.HeaderSize + 12); // segment id / first entry's offset
+
+        // Twice: a failed open must release the folder lock, and keep failing the same way.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            AssertNamesFile(segment, await Assert.ThrowsAsync<CorruptionException>(() => QuiverEngine.OpenAsync(Dir.Path, NoBackground)));
+        }
+    }
+
+    [Fact]
+    public async Task FlippedByte_InEachBlock_IsCorruptionAtOpenOrFirstRead()
+    {
+        var segment = await WriteSegmentAsync();
+        var pristine = await File.ReadAllBytesAsync(segment);
+        var blocks = BinaryPrimitives.ReadInt32LittleEndian(pristine.AsSpan(12));
+        var kinds = new HashSet<SegmentFile.BlockKind>();
+        for (var i = 0; i < blocks; i++)
+        {
+            var e = pristine.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
+            var kind = (SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e);
+            var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
+            var length = BinaryPrimitives.ReadInt64LittleEndian(e[16..]);
+            Assert.True(length > 0, $"block {i} ({kind}) is empty: the fixture should fill every block");
+            kinds.Add(kind);
+            await FlipAsync(segment, pristine, (int)(offset + (length / 2)));
+
+            var ex = await Assert.ThrowsAsync<CorruptionException>(async () =>
+            {
+                await using var db = await QuiverEngine.OpenAsync(Dir.Path, NoBackground);
+                await ReadEverythingAsync(db);
+            });
+            AssertNamesFile(segment, ex);
+            Assert.Contains($"block {i} ", ex.Message, StringComparison.Ordinal);
+        }
+
+        // The fixture has every kind of block: values, offsets, null bitmaps, timestamps, vectors and their norms.
+        Assert.Equal(
+            [SegmentFile.BlockKind.InsertTimestamps, SegmentFile.BlockKind.Vectors, SegmentFile.BlockKind.SquaredNorms,
+             SegmentFile.BlockKind.Values, SegmentFile.BlockKind.Offsets, SegmentFile.BlockKind.Nulls],
+            kinds.Order());
+
+        // And the undamaged file reads back whole.
+        await File.WriteAllBytesAsync(segment, pristine);
+        await using (var db = await QuiverEngine.OpenAsync(Dir.Path, NoBackground))
+        {
+            await ReadEverythingAsync(db);
+            await AssertExactlyAsync(db, Rows(0, 100));
+        }
+    }
+
+    private async Task<string> WriteSegmentAsync()
     {
         await using (var db = await CreateAsync())
         {
@@ -21,51 +73,34 @@ public sealed class SegmentCorruptionTests : FaultTestBase
             await db.FlushAsync(Collection);
         }
 
-        var segment = Directory.GetFiles(Path.Combine(CollectionFolder(), "segments"), "*.qseg").Single();
-        var bytes = await File.ReadAllBytesAsync(segment);
-        var at = OffsetIn(bytes, region);
-        bytes[at] ^= 0x20;
-        await File.WriteAllBytesAsync(segment, bytes);
-
-        // Twice: a failed open must release the folder lock, and keep failing the same way.
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            var ex = await Assert.ThrowsAsync<CorruptionException>(() => QuiverEngine.OpenAsync(Dir.Path, NoBackground));
-            Assert.Equal(QuiverErrorCode.Corruption, ex.Code);
-            Assert.Equal(Path.GetFileName(segment), Path.GetFileName(ex.Path));
-            Assert.Contains(Path.GetFileName(segment), ex.Message, StringComparison.Ordinal);
-        }
+        return Directory.GetFiles(Path.Combine(CollectionFolder(), "segments"), "*.qseg").Single();
     }
 
-    /// <summary>A byte offset inside the named part of a segment file (layout in docs/format-segment.md).</summary>
-    private static int OffsetIn(byte[] file, string region)
+    private static async Task FlipAsync(string segment, byte[] pristine, int at)
     {
-        switch (region)
-        {
-            case "header":
-                return 20; // inside the segment id
-            case "directory":
-                return SegmentFile.HeaderSize + 12; // inside the first entry's offset
-        }
+        var bytes = (byte[])pristine.Clone();
+        bytes[at] ^= 0x20;
+        await File.WriteAllBytesAsync(segment, bytes);
+    }
 
-        var kind = region switch
+    /// <summary>Touches every block: all rows with every field (values, offsets, null bitmaps, timestamps through
+    /// visibility) and a brute-force search (vectors and their norms).</summary>
+    private static async Task ReadEverythingAsync(QuiverEngine db)
+    {
+        var rows = await db.QueryAsync(Collection, new QueryRequest
         {
-            "scalars" => SegmentFile.BlockKind.Scalars,
-            "timestamps" => SegmentFile.BlockKind.InsertTimestamps,
-            _ => SegmentFile.BlockKind.Vectors,
-        };
-        var blocks = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
-        for (var i = 0; i < blocks; i++)
-        {
-            var e = file.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
-            if ((SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e) == kind)
-            {
-                var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
-                var length = BinaryPrimitives.ReadInt64LittleEndian(e[16..]);
-                return (int)(offset + (length / 2));
-            }
-        }
+            Filter = "id >= 0",
+            OutputFields = ["id", "title", "category", "price", "stock", "tags", "meta", "embedding"],
+            Limit = 1000,
+        });
+        Assert.Equal(100, rows.Count);
+        await db.SearchAsync(Collection, new SearchRequest { Vectors = [new float[8]], Limit = 5 });
+    }
 
-        throw new InvalidOperationException($"no {kind} block in the segment file");
+    private static void AssertNamesFile(string segment, CorruptionException ex)
+    {
+        Assert.Equal(QuiverErrorCode.Corruption, ex.Code);
+        Assert.Equal(Path.GetFileName(segment), Path.GetFileName(ex.Path));
+        Assert.Contains(Path.GetFileName(segment), ex.Message, StringComparison.Ordinal);
     }
 }

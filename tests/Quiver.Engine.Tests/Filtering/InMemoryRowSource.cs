@@ -75,23 +75,35 @@ internal sealed class InMemoryRowSource : IRowSource
             }
         }
 
-        var nb = anyNull ? nulls : null;
+        ReadOnlyMemory<ulong> nb = anyNull ? nulls.Words.ToArray() : ReadOnlyMemory<ulong>.Empty;
         switch (f.DataType)
         {
-            case var t when t.IsInteger():
-                return new Int64Column(f, [.. values.Select(v => v is null ? 0L : Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture)), .. new long[Slack]], n, nb);
+            case DataType.Int8:
+                return ScalarColumn.Numeric<sbyte>(f, Typed(values, v => (sbyte)Convert.ToInt64(v, Inv)), n, nb);
+            case DataType.Int16:
+                return ScalarColumn.Numeric<short>(f, Typed(values, v => (short)Convert.ToInt64(v, Inv)), n, nb);
+            case DataType.Int32:
+                return ScalarColumn.Numeric<int>(f, Typed(values, v => (int)Convert.ToInt64(v, Inv)), n, nb);
+            case DataType.Int64:
+                return ScalarColumn.Numeric<long>(f, Typed(values, v => Convert.ToInt64(v, Inv)), n, nb);
             case DataType.Float:
-                return new DoubleColumn(f, [.. values.Select(v => v is null ? 0.0 : (double)(float)Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture)), .. new double[Slack]], n, nb);
+                return ScalarColumn.Numeric<float>(f, Typed(values, v => (float)Convert.ToDouble(v, Inv)), n, nb);
             case DataType.Double:
-                return new DoubleColumn(f, [.. values.Select(v => v is null ? 0.0 : Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture)), .. new double[Slack]], n, nb);
+                return ScalarColumn.Numeric<double>(f, Typed(values, v => Convert.ToDouble(v, Inv)), n, nb);
             case DataType.Bool:
-                return new BoolColumn(f, [.. values.Select(v => v is bool b && b), .. new bool[Slack]], n, nb);
+                return new BoolColumn(f, Typed(values, v => v is bool b && b), n, nb);
             case DataType.VarChar:
                 return new StringColumn(f, [.. values.Select(v => (string?)v), .. new string?[Slack]], n, nb);
             default:
                 return new JsonColumn(f, [.. values.Select(ToJson), .. new JsonElement[Slack]], n, nb);
         }
     }
+
+    private static System.Globalization.CultureInfo Inv => System.Globalization.CultureInfo.InvariantCulture;
+
+    /// <summary>Values at the column's own width, nulls as zero, with slack past the end like a growing segment.</summary>
+    private static T[] Typed<T>(List<object?> values, Func<object, T> convert)
+        where T : struct => [.. values.Select(v => v is null ? default : convert(v)), .. new T[Slack]];
 
     private static JsonElement ToJson(object? v) => v switch
     {
