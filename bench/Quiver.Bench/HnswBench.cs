@@ -212,7 +212,7 @@ internal static class HnswBench
     }
 
     /// <summary>CPU time of the process: on a shared machine wall time counts other processes' slices, CPU time does not.</summary>
-    private static double CpuSeconds()
+    internal static double CpuSeconds()
     {
         using var self = Process.GetCurrentProcess();
         return self.TotalProcessorTime.TotalSeconds;

@@ -7,6 +7,7 @@ const string Usage = """
       server [--base B.fvecs --queries Q.fvecs --groundtruth G.ivecs | --synthetic N:D:SEED] [--nq 1000] [--k 10]
              [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--md out.md] [--json out.json]
       hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
+      segments [--rows 100000] [--dim 128] [--splits 1,2,4,8] [--M 16] [--efc 200] [--ef 64] [--k 10] [--nq 300] [--rounds 5] [--threads 2] [--json out.json]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -31,6 +32,7 @@ try
         "ingest" => await IngestBench.RunAsync(options),
         "flat" => await FlatBench.RunAsync(options),
         "server" => await ServerBench.RunAsync(options),
+        "segments" => SegmentsBench.Run(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

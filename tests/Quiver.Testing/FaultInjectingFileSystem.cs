@@ -139,8 +139,13 @@ public sealed class FaultInjectingFileSystem : IFileSystem
     /// <summary>When set, a rename whose destination it accepts throws an <see cref="IOException"/> (e.g. one index file).</summary>
     public Func<string, bool>? FailRenameTo { get; set; }
 
+    /// <summary>When set, called with the destination before each rename (a test's hook into a step in flight: the
+    /// rename of a new segment file comes after its rows were copied and before it is swapped in).</summary>
+    public Action<string>? BeforeRename { get; set; }
+
     void IFileSystem.Rename(string source, string destination)
     {
+        BeforeRename?.Invoke(destination);
         if (FailRenames || FailRenameTo?.Invoke(destination) == true)
         {
             throw new IOException($"Injected fault: rename '{source}' -> '{destination}' failed");

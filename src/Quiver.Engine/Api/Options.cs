@@ -41,7 +41,8 @@ public sealed record QuiverOptions
     /// <summary>A safety cap on rows per segment whatever their bytes: a growing segment seals, and a merge stops, at this
     /// many rows; default 4,194,304 (2^22). Narrow rows would otherwise put tens of millions of rows in one segment, and an
     /// HNSW index keeps its layer 0 in one block of at most 2 GiB (rows x (padded dimension + 4 x (2M + 1)) bytes):
-    /// 4,194,304 rows fit it up to M = 32 at any width. At least 1 and at most 2^30.</summary>
+    /// at the default <see cref="SegmentMaxBytes"/>, 4,194,304 rows fit it up to M = 32 at any width. At least 1 and at
+    /// most 2^30.</summary>
     public int SegmentMaxRows { get; init; } = 4_194_304;
 
     /// <summary>A background flush also runs once the WAL since the last checkpoint exceeds this many bytes, bounding

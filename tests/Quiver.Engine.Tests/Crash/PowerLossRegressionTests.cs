@@ -62,7 +62,8 @@ public sealed class PowerLossRegressionTests
         await using var db = await QuiverEngine.OpenAsync(dir.Path, new QuiverOptions { BackgroundMaintenance = false, SegmentMaxRows = 40, FileSystem = fs });
         await db.CreateCollectionAsync(CrashWorkload.Collection, CrashWorkload.Schema);
         await db.CreateIndexAsync(CrashWorkload.Collection, new IndexDefinition { FieldName = "vec", IndexType = "HNSW" });
-        for (var batch = 0; batch < 2; batch++)
+        // Four small segments: one size tier's worth, which compaction merges (SegmentSizing.MergeFactor).
+        for (var batch = 0; batch < 4; batch++)
         {
             await db.InsertAsync(CrashWorkload.Collection, [.. Enumerable.Range(batch * 5, 5).Select(k => CrashWorkload.RowFor(1, k, 1))]);
             await db.FlushAsync(CrashWorkload.Collection);
@@ -77,7 +78,7 @@ public sealed class PowerLossRegressionTests
         // A hang guard only, as above.
         await db.WaitForIndexAsync(CrashWorkload.Collection, cancellationToken: guard.Token);
         var index = Assert.Single(await db.DescribeIndexesAsync(CrashWorkload.Collection));
-        Assert.Equal((10L, 10L), (index.TotalRows, index.IndexedRows));
+        Assert.Equal((20L, 20L), (index.TotalRows, index.IndexedRows));
     }
 
     /// <summary>Found by the power-loss test with background maintenance, but a plain failed flush shows it: the flush

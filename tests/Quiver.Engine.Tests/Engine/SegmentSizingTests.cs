@@ -171,6 +171,78 @@ public sealed class SegmentSizingTests : IDisposable
     }
 
     [Fact]
+    public async Task Compaction_CarriesOverDeletesAndUpsertsThatArriveWhileItCopies()
+    {
+        const int dim = 8;
+        var fs = new FaultInjectingFileSystem();
+        var options = new QuiverOptions { BackgroundMaintenance = false, SegmentSealBytes = 2 << 10, SegmentMaxBytes = 64 << 10, FileSystem = fs };
+        var data = IndexTestKit.Clustered(31, 400, dim);
+        var model = new Dictionary<long, float[]>();
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options))
+        {
+            await db.CreateCollectionAsync("c", VectorSchema(dim));
+            for (var first = 0; first < 400; first += 10)
+            {
+                await db.InsertAsync("c", Rows(data, dim, first, 10));
+                for (var i = first; i < first + 10; i++)
+                {
+                    model[i] = data.AsSpan(i * dim, dim).ToArray();
+                }
+            }
+
+            await db.FlushAsync("c");
+            var before = db.ShardOf("c").Meta.Segments.Count;
+            Assert.True(before >= 8, $"{before} segments");
+
+            // While the first merge renames its new file into place (its rows copied, not yet swapped in): delete one row
+            // of every source, and upsert another with a new vector.
+            var fired = 0;
+            fs.BeforeRename = destination =>
+            {
+                if (destination.EndsWith(".qseg", StringComparison.Ordinal) && Interlocked.Exchange(ref fired, 1) == 0)
+                {
+                    db.DeleteAsync("c", [.. Enumerable.Range(0, 40).Select(i => (object)(long)(i * 10))]).GetAwaiter().GetResult();
+                    var upserts = Enumerable.Range(0, 40).Select(i => new Row { ["id"] = (long)((i * 10) + 1), ["vec"] = Enumerable.Repeat(i + 0.5f, dim).ToArray() }).ToList();
+                    db.UpsertAsync("c", upserts).GetAwaiter().GetResult();
+                }
+            };
+            Assert.True(await db.CompactAsync("c") > 0);
+            fs.BeforeRename = null;
+            Assert.Equal(1, fired);
+            for (var i = 0; i < 40; i++)
+            {
+                model.Remove(i * 10);
+                model[(i * 10) + 1] = Enumerable.Repeat(i + 0.5f, dim).ToArray();
+            }
+
+            Assert.True(db.ShardOf("c").Meta.Segments.Count < before);
+            await AssertEqualsModelAsync(db);
+            await db.FlushAsync("c");
+            await db.CompactAsync("c");
+            await AssertEqualsModelAsync(db);
+        }
+
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options with { FileSystem = null }))
+        {
+            await AssertEqualsModelAsync(db);
+        }
+
+        async Task AssertEqualsModelAsync(QuiverEngine db)
+        {
+            var rows = await db.QueryAsync("c", new QueryRequest { Filter = "id >= 0", OutputFields = ["id", "vec"] });
+            Assert.Equal(model.Keys.Order(), rows.Select(r => (long)r["id"]!).Order());
+            Assert.All(rows, r => Assert.Equal(model[(long)r["id"]!], (float[])r["vec"]!));
+            var queries = IndexTestKit.Queries(32, 5, dim);
+            var result = await db.SearchAsync("c", new SearchRequest { Vectors = queries, Limit = 10 });
+            for (var q = 0; q < queries.Length; q++)
+            {
+                var truth = model.Keys.OrderBy(id => BruteForce.Score(MetricType.L2, queries[q], model[id])).ThenBy(id => id).Take(10);
+                Assert.Equal(truth, result.Hits[q].Select(h => (long)h.Id));
+            }
+        }
+    }
+
+    [Fact]
     public void PlanCompaction_KeepsTheSegmentCountNearBytesOverMax_AndRewritesEachRowAFewTimes()
     {
         var options = new QuiverOptions { SegmentSealBytes = 64 << 20, SegmentMaxBytes = 1L << 30 };

@@ -74,19 +74,23 @@ public sealed class AdvisorTests : IDisposable
         Assert.Equal((1500, 60, "file " + VectorsPath), (r.SampleRows, r.Queries, r.Source));
         Assert.NotEqual("FLAT", r.Recommended!.IndexType);
         Assert.True(r.Recommended.SampleRecall >= 0.9);
-        Assert.Equal((8L, 131_072), (r.Segments, r.SegmentRows));
+        // The engine's defaults merge segments up to SegmentMaxBytes: a million 24-d rows make one segment.
+        var defaults = new QuiverOptions();
+        var layout = SegmentLayout.For(1_000_000, TuneData.Dim, defaults.SegmentMaxRows, defaults.SegmentMaxBytes);
+        Assert.Equal((1L, defaults.SegmentMaxRows), (layout.Segments, layout.SegmentRows));
+        Assert.Equal((layout.Segments, layout.SegmentRows), (r.Segments, r.SegmentRows));
         foreach (var c in r.Candidates)
         {
-            Assert.Equal(Expected(c, 1_000_000, 131_072), c.IndexBytes);
+            Assert.Equal(Expected(c, 1_000_000, layout.SegmentRows), c.IndexBytes);
             Assert.Equal(1_000_000L * TuneData.Dim * sizeof(float), c.RawBytes);
             Assert.Equal(c.IndexBytes + (c.IndexType == "FLAT" ? c.RawBytes : 0), c.BudgetBytes);
         }
 
-        // IVF nlist follows the segment size (about 4 sqrt(131072)), nprobe keeps the sample's probed fraction.
+        // IVF nlist follows the largest segment (about 4 sqrt(1,000,000)), nprobe keeps the sample's probed fraction.
         var ivf = r.Candidates.Single(c => c.IndexType == "IVF_FLAT");
-        Assert.Equal(1448, ivf.BuildParams["nlist"]);
+        Assert.Equal(4000, ivf.BuildParams["nlist"]);
         Assert.Equal(155, ivf.SampleBuildParams["nlist"]);
-        Assert.Equal(AdviceModel.ScaleNprobe(ivf.SampleSearchParams["nprobe"], 155, 1448), ivf.SearchParams["nprobe"]);
+        Assert.Equal(AdviceModel.ScaleNprobe(ivf.SampleSearchParams["nprobe"], 155, 4000), ivf.SearchParams["nprobe"]);
         using var doc = JsonDocument.Parse(output.ToString());
         Assert.Equal(r.Recommended.IndexType, doc.RootElement.GetProperty("recommended").GetProperty("indexType").GetString());
     }
@@ -95,9 +99,11 @@ public sealed class AdvisorTests : IDisposable
     public async Task Advise_TightMemoryBudget_PicksQuantizedIvfOverHnsw()
     {
         const long rows = 2_000_000;
-        var layout = SegmentLayout.For(rows, TuneData.Dim, 131_072, 512L << 20);
+        var defaults = new QuiverOptions();
+        var layout = SegmentLayout.For(rows, TuneData.Dim, defaults.SegmentMaxRows, defaults.SegmentMaxBytes);
+        var nlist = AdviceModel.Nlist(layout.LargestRows).ToString(CultureInfo.InvariantCulture);
         var hnsw = AdviceModel.IndexBytes(IndexKind.Hnsw, MetricType.L2, new(new Dictionary<string, string> { ["M"] = "16" }), layout, TuneData.Dim);
-        var ivfFlat = AdviceModel.IndexBytes(IndexKind.IvfFlat, MetricType.L2, new(new Dictionary<string, string> { ["nlist"] = "1448" }), layout, TuneData.Dim);
+        var ivfFlat = AdviceModel.IndexBytes(IndexKind.IvfFlat, MetricType.L2, new(new Dictionary<string, string> { ["nlist"] = nlist }), layout, TuneData.Dim);
         var budget = Math.Min(hnsw, ivfFlat) - 1;
         var (io, output) = Io();
 
