@@ -149,17 +149,15 @@ internal static class SegmentFile
     /// first rewritten in place as version 2 (same name, crash-safe).</summary>
     public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId)
     {
-        var map = fs.MapReadOnly(path);
+        MappedFile? map = fs.MapReadOnly(path);
         try
         {
             var h = ReadHeader(map, path, expectedId);
             if (h.Version == 1)
             {
-                using (map)
-                {
-                    MigrateV1(fs, path, schema, map, h);
-                }
-
+                MigrateV1(fs, path, schema, map, h);
+                map.Dispose();
+                map = null;
                 map = fs.MapReadOnly(path);
                 h = ReadHeader(map, path, expectedId);
             }
@@ -168,7 +166,7 @@ internal static class SegmentFile
         }
         catch
         {
-            map.Dispose();
+            map?.Dispose();
             throw;
         }
     }
@@ -499,7 +497,16 @@ internal static class SegmentFile
             }
         }
 
-        Write(fs, path, h.Id, h.PartitionId, scalars, tsBlock.Memory<long>().Span, vectors);
+        try
+        {
+            Write(fs, path, h.Id, h.PartitionId, scalars, tsBlock.Memory<long>().Span, vectors);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException(
+                $"{path}: rewriting this format version 1 segment file as version {Version} failed ({ex.Message}); the old file is unchanged: " +
+                "free disk space or grant write access to the data folder and open it again", ex);
+        }
     }
 
     private static long Align(long x) => (x + Alignment - 1) / Alignment * Alignment;

@@ -231,6 +231,28 @@ public sealed class SegmentFormatTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Open_VersionOneFile_OnAFullDisk_FailsNamingTheFile_AndLeavesTheOldFileToMigrateLater()
+    {
+        var schema = AllTypesSchema();
+        var rows = AllTypesRows(new Random(3), 50);
+        var batch = RowBatch(schema, rows);
+        var path = _dir.Sub("old.qseg");
+        V1SegmentWriter.Write(path, 1, 0, batch, new long[rows.Count]);
+        var original = File.ReadAllBytes(path);
+        var fs = new FaultInjectingFileSystem();
+        fs.FailWritesAfter(1000);
+
+        var ex = Assert.Throws<IOException>(() => SegmentFile.Open(fs, path, schema, 1));
+        Assert.Contains("old.qseg", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("version 1", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(original, File.ReadAllBytes(path));
+
+        fs.Reset();
+        SegmentFile.Open(fs, path, schema, 1).Release();
+        Assert.Equal(SegmentFile.Version, VersionOf(path));
+    }
+
+    [Fact]
     public void Open_UnknownVersion_IsRefusedNamingTheFileAndVersion()
     {
         var schema = AllTypesSchema();
@@ -321,6 +343,9 @@ public sealed class SegmentFormatTests(ITestOutputHelper output) : IDisposable
 
         return rows;
     }
+
+    private static RowBatch RowBatch(CollectionSchema schema, List<IReadOnlyDictionary<string, object?>> rows) =>
+        RowValidator.Build(schema, rows, upsert: false, autoIds: null);
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
