@@ -86,6 +86,7 @@ internal static class SearchExecutor
         }
 
         var ann = Indexing.AnnSearchParams.Parse(WithDefaults(shard, field.Name, request.SearchParams));
+        ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = FilterPlan.Compile(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
