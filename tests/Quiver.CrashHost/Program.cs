@@ -2,9 +2,14 @@ using System.Globalization;
 using Quiver;
 using Quiver.Testing;
 
-// Usage: Quiver.CrashHost <folder> <seed> <steps>
+// Usage: Quiver.CrashHost <folder> <seed> <steps>, or Quiver.CrashHost capped-search … (CappedSearchHost).
 // Opens the folder and runs CrashWorkload.Script(seed, steps). Prints "BEGIN <step> <op>" before a step and
 // "ACK <step> <op>" once the engine acknowledged it, flushing stdout after every line, then "DONE".
+if (args.Length > 0 && args[0] == CappedSearchHost.Mode)
+{
+    return await CappedSearchHost.RunAsync(args[1..]);
+}
+
 if (args.Length != 3)
 {
     Console.Error.WriteLine("usage: Quiver.CrashHost <folder> <seed> <steps>");

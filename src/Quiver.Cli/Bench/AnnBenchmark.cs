@@ -100,9 +100,17 @@ internal static class AnnBenchmark
             }
         });
         var started = Stopwatch.GetTimestamp();
-        using var index = IndexFactory.Build(options.Kind, options.Metric, options.BuildParams, view, buildOptions, cancellationToken);
+        var index = IndexFactory.Build(options.Kind, options.Metric, options.BuildParams, view, buildOptions, cancellationToken);
         var buildSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         long? fileBytes = options.SaveIndex is { } indexPath ? IndexFactory.Save(index, PhysicalFileSystem.Instance, indexPath) : null;
+        if (options.SaveIndex is { } saved && index.ServesFromFile)
+        {
+            // As the engine does: DISKANN is searched from its file (node block through the map), not from the build.
+            index.Dispose();
+            index = IndexFactory.Load(IndexFile.Open(PhysicalFileSystem.Instance, saved), view);
+        }
+
+        using var searched = index;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"build: {buildSeconds:0.00} s, {index.MemoryBytes / 1e6:0.0} MB"));
 
         var runs = new List<AnnRun>();

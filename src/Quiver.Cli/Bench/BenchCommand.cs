@@ -30,7 +30,7 @@ internal static class BenchCommand
         var cache = CacheOption();
         var fmnist = FashionMnistOption();
         var metric = new Option<string>("--metric") { Description = "L2, IP or COSINE.", DefaultValueFactory = _ => "L2" };
-        var index = new Option<string>("--index") { Description = "Index type (FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY).", DefaultValueFactory = _ => "FLAT" };
+        var index = new Option<string>("--index") { Description = "Index type (FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN).", DefaultValueFactory = _ => "FLAT" };
         var build = new Option<string?>("--build") { Description = "Build parameters as a JSON object, e.g. '{\"M\":16,\"efConstruction\":200}'." };
         var search = new Option<string?>("--search") { Description = "Search settings as a JSON list of objects, one run each, e.g. '[{\"ef\":10},{\"ef\":40}]'." };
         var k = new Option<int>("--k") { Description = "Neighbours per query; recall@k.", DefaultValueFactory = _ => 10 };
@@ -75,7 +75,7 @@ internal static class BenchCommand
 
             if (!IndexKindNames.TryParse(parse.GetValue(index), out var kind))
             {
-                Throw.Invalid($"--index '{parse.GetValue(index)}': unknown index type; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ or ANNOY");
+                Throw.Invalid($"--index '{parse.GetValue(index)}': unknown index type; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or DISKANN");
             }
 
             var options = new AnnOptions(

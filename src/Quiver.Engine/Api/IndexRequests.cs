@@ -10,7 +10,7 @@ public sealed record IndexDefinition
     /// <summary>The vector field to index.</summary>
     public required string FieldName { get; init; }
 
-    /// <summary>Milvus index_type: FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX (case-insensitive).</summary>
+    /// <summary>Milvus index_type: FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN or AUTOINDEX (case-insensitive).</summary>
     public required string IndexType { get; init; }
 
     /// <summary>Index name; default the field name.</summary>
@@ -101,7 +101,7 @@ internal static class IndexDefinitionExtensions
     {
         if (!IndexKindNames.TryParse(d.IndexType, out var kind))
         {
-            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX");
+            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN or AUTOINDEX");
         }
 
         if (!field.IsVector)

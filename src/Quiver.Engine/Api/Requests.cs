@@ -121,14 +121,14 @@ public sealed record SearchRequest
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
 
     /// <summary>Index search parameters by Milvus name: <c>ef</c> (HNSW), <c>nprobe</c> (IVF_*), <c>search_k</c> (ANNOY),
-    /// <c>refine_k</c> (IVF_PQ re-rank factor), and Quiver's <c>exact</c> (<c>true</c>: ignore every index and scan
+    /// <c>refine_k</c> (IVF_PQ re-rank factor), <c>search_list</c> (DISKANN candidate list, at least limit + offset), and Quiver's <c>exact</c> (<c>true</c>: ignore every index and scan
     /// exactly, for ground truth); values as invariant-culture text. Absent ones take the collection's default search
     /// parameters for the field (<see cref="DefaultSearchParamsProperty"/>), then the index's default; unknown names are an
     /// error. Segments without an index are searched exactly whatever these say.</summary>
     public IReadOnlyDictionary<string, string> SearchParams { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The names <see cref="SearchParams"/> accepts.</summary>
-    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "exact"];
+    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact"];
 
     /// <summary>The collection property holding a vector field's default search parameters: the key is this prefix
     /// followed by the field name (<c>quiver.search_params.embedding</c>), the value a JSON object of

@@ -29,6 +29,9 @@ internal static class IndexFactory
             case IndexKind.Annoy:
                 AnnoyIndex.Validate(p);
                 break;
+            case IndexKind.DiskAnn:
+                DiskAnnIndex.Validate(p);
+                break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)");
         }
@@ -48,6 +51,7 @@ internal static class IndexFactory
             IndexKind.IvfSq8 => IvfSq8Index.Build(metric, p, raw, options, cancellationToken),
             IndexKind.IvfPq => IvfPqIndex.Build(metric, p, raw, options, cancellationToken),
             IndexKind.Annoy => AnnoyIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.DiskAnn => DiskAnnIndex.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)"),
         };
     }
@@ -96,6 +100,9 @@ internal static class IndexFactory
                 break;
             case IndexKind.Annoy:
                 index = AnnoyIndex.Load(reader, raw);
+                break;
+            case IndexKind.DiskAnn:
+                index = DiskAnnIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");

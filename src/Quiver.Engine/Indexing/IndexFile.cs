@@ -6,6 +6,20 @@ using Quiver.Storage;
 
 namespace Quiver.Indexing;
 
+/// <summary>How a block is laid out and checked (the flags word of its directory entry holds <see cref="VerifiedOnRead"/>).</summary>
+[Flags]
+internal enum BlockOptions
+{
+    /// <summary>64-byte aligned, checksum verified when the file is opened.</summary>
+    None = 0,
+
+    /// <summary>Checksum written but not verified at open; the index validates every value it reads from the block.</summary>
+    VerifiedOnRead = 1,
+
+    /// <summary>Starts on a <see cref="IndexFile.SectorSize"/> boundary (layout only; not stored).</summary>
+    SectorAligned = 2,
+}
+
 /// <summary>A producer of one block's bytes, called once while the file is written (so large blocks are not copied).</summary>
 internal delegate ReadOnlySpan<byte> BlockSource();
 
@@ -13,7 +27,7 @@ internal delegate ReadOnlySpan<byte> BlockSource();
 /// header, a directory of 48-byte entries, then the blocks, each 64-byte aligned with its own CRC-32C.</summary>
 internal sealed class IndexFileWriter
 {
-    private readonly List<(string Name, long Length, BlockSource Source)> _blocks = [];
+    private readonly List<(string Name, long Length, BlockSource Source, BlockOptions Options)> _blocks = [];
 
     public IndexFileWriter(IndexKind kind, MetricType metric, int dimension, int count, IndexParameters buildParams)
     {
@@ -34,7 +48,12 @@ internal sealed class IndexFileWriter
     public int Count { get; }
 
     /// <summary>Adds a block from a byte span producer; <paramref name="length"/> must equal what it returns.</summary>
-    public void Add(string name, long length, BlockSource source)
+    public void Add(string name, long length, BlockSource source) => Add(name, length, source, BlockOptions.None);
+
+    /// <summary>Adds a block with layout options: <see cref="BlockOptions.SectorAligned"/> starts it on a 4 KiB boundary of
+    /// the file (for indexes that read it a sector at a time), <see cref="BlockOptions.VerifiedOnRead"/> leaves its
+    /// checksum out of the check at open (its reader validates what it reads instead), so that opening does not read it.</summary>
+    public void Add(string name, long length, BlockSource source, BlockOptions options)
     {
         if (Encoding.ASCII.GetByteCount(name) > IndexFile.NameSize || name.Any(c => c > 127))
         {
@@ -52,7 +71,7 @@ internal sealed class IndexFileWriter
                 QuiverErrorCode.Capacity, $"index block '{name}' would be {length} bytes; a block holds at most {int.MaxValue} (use smaller segments or parameters)");
         }
 
-        _blocks.Add((name, length, source));
+        _blocks.Add((name, length, source, options));
     }
 
     /// <summary>Adds an array of unmanaged values as a block.</summary>
@@ -68,10 +87,11 @@ internal sealed class IndexFileWriter
     public long WriteTo(IFileSystem fs, string path)
     {
         var directory = new byte[_blocks.Count * IndexFile.EntrySize];
-        var offset = IndexFile.Align(IndexFile.HeaderSize + directory.Length);
+        long offset = IndexFile.HeaderSize + directory.Length;
         var offsets = new long[_blocks.Count];
         for (var i = 0; i < _blocks.Count; i++)
         {
+            offset = _blocks[i].Options.HasFlag(BlockOptions.SectorAligned) ? IndexFile.AlignSector(offset) : IndexFile.Align(offset);
             offsets[i] = offset;
             var bytes = _blocks[i].Source();
             if (bytes.Length != _blocks[i].Length)
@@ -84,7 +104,8 @@ internal sealed class IndexFileWriter
             BinaryPrimitives.WriteInt64LittleEndian(e[24..], offset);
             BinaryPrimitives.WriteInt64LittleEndian(e[32..], bytes.Length);
             BinaryPrimitives.WriteUInt32LittleEndian(e[40..], Crc32C.Compute(bytes));
-            offset = IndexFile.Align(offset + bytes.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[44..], (uint)(_blocks[i].Options & BlockOptions.VerifiedOnRead));
+            offset += bytes.Length;
         }
 
         Span<byte> header = stackalloc byte[IndexFile.HeaderSize];
@@ -106,7 +127,7 @@ internal sealed class IndexFileWriter
             file.Write(header);
             file.Write(directory);
             written = IndexFile.HeaderSize + directory.Length;
-            Span<byte> zeros = stackalloc byte[IndexFile.Alignment];
+            Span<byte> zeros = stackalloc byte[IndexFile.SectorSize];
             zeros.Clear();
             for (var i = 0; i < _blocks.Count; i++)
             {
@@ -137,7 +158,12 @@ internal static class IndexFile
     public const int NameSize = 24;
     public const int Alignment = 64;
 
+    /// <summary>The alignment of <see cref="BlockOptions.SectorAligned"/> blocks: a page, and a multiple of disk sectors.</summary>
+    public const int SectorSize = 4096;
+
     public static long Align(long offset) => (offset + Alignment - 1) & ~(long)(Alignment - 1);
+
+    public static long AlignSector(long offset) => (offset + SectorSize - 1) & ~(long)(SectorSize - 1);
 
     /// <summary>Maps and verifies an index file: header, directory and every block checksum. Any mismatch is a
     /// <see cref="CorruptionException"/> naming the file and block.</summary>
@@ -224,7 +250,13 @@ internal sealed unsafe class IndexFileReader : IDisposable
                 Throw.Corrupt(path, $"block '{name}' starts at {offset}, not a multiple of {IndexFile.Alignment}");
             }
 
-            if (Crc32C.Compute(map.Span(offset, (int)length)) != crc)
+            var flags = (BlockOptions)BinaryPrimitives.ReadUInt32LittleEndian(e[44..]);
+            if ((flags & ~BlockOptions.VerifiedOnRead) != 0)
+            {
+                Throw.Corrupt(path, $"block '{name}' has unknown flags 0x{(uint)flags:x}");
+            }
+
+            if (flags == BlockOptions.None && Crc32C.Compute(map.Span(offset, (int)length)) != crc)
             {
                 Throw.Corrupt(path, $"block '{name}' checksum mismatch");
             }

@@ -23,6 +23,10 @@ public enum IndexKind
 
     /// <summary>Lets Quiver choose the index and its parameters from size, dimension and a recall target.</summary>
     AutoIndex = 7,
+
+    /// <summary>Vamana graph and full vectors on disk, PQ codes in memory (<c>max_degree</c>, <c>search_list_size</c>,
+    /// <c>pq_code_budget_gb_ratio</c>, <c>search_cache_budget_gb_ratio</c>; search <c>search_list</c>).</summary>
+    DiskAnn = 8,
 }
 
 /// <summary>Milvus names of <see cref="IndexKind"/> values.</summary>
@@ -38,6 +42,7 @@ public static class IndexKindNames
         IndexKind.IvfPq => "IVF_PQ",
         IndexKind.Annoy => "ANNOY",
         IndexKind.AutoIndex => "AUTOINDEX",
+        IndexKind.DiskAnn => "DISKANN",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown index kind"),
     };
 
@@ -53,6 +58,7 @@ public static class IndexKindNames
             "IVF_PQ" => IndexKind.IvfPq,
             "ANNOY" => IndexKind.Annoy,
             "AUTOINDEX" or "AUTO_INDEX" => IndexKind.AutoIndex,
+            "DISKANN" => IndexKind.DiskAnn,
             _ => 0,
         };
         return kind != 0;

@@ -58,6 +58,17 @@ internal static class IndexMemory
                 return trees * ((nodes * ((d * sizeof(float)) + sizeof(float) + (2 * sizeof(int)))) + ((leaves + 1) * sizeof(int)) + (n * sizeof(int)) + sizeof(int));
             }
 
+            case IndexKind.DiskAnn:
+            {
+                // Resident: PQ codes (m bytes a row), codebooks, and the node cache; the node block stays on disk.
+                var s = DiskAnnIndex.Settings.Parse(p);
+                long pqM = DiskAnnIndex.PqM(s.PqRatio, dimension);
+                long ksub = 1L << DiskAnnIndex.PqBits(count);
+                var record = new DiskAnnIndex.NodeLayout(dimension, s.MaxDegree).RecordBytes;
+                var cached = Math.Min(n, (long)(s.CacheRatio * n * d * sizeof(float)) / record);
+                return (n * pqM) + (ksub * d * sizeof(float)) + (cached * (record + 12));
+            }
+
             case IndexKind.AutoIndex:
             {
                 var (resolved, rp) = AutoIndex.Resolve(p, count, dimension);

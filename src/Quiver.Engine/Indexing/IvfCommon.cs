@@ -115,7 +115,8 @@ internal sealed class IvfScratch
         return heap;
     }
 
-    private static Span<T> Grow<T>(ref T[] buffer, int n)
+    /// <summary>The first <paramref name="n"/> items of <paramref name="buffer"/>, grown (at least doubled) when short.</summary>
+    internal static Span<T> Grow<T>(ref T[] buffer, int n)
     {
         if (buffer.Length < n)
         {

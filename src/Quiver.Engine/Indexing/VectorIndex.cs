@@ -13,9 +13,19 @@ internal readonly record struct IndexHit(float Key, int Row);
 /// <summary>Search-time parameters of every index type, parsed once per request from Milvus's names. A value of 0 means
 /// "the index's default". <see cref="Exact"/> (Quiver's own <c>exact</c>) bypasses every index: each segment is
 /// scanned exactly, which is how the toolbox and the live recall monitor get ground truth through the normal API.</summary>
-internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0, bool Exact = false)
+internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int SearchK = 0, int RefineK = 0, bool Exact = false, int SearchList = 0)
 {
     public static readonly string[] Names = [.. SearchRequest.IndexSearchParams];
+
+    /// <summary>Milvus's rule for DISKANN's candidate list: a given <c>search_list</c> below the hits asked for is an
+    /// error naming it, whatever index the segments have.</summary>
+    public void RequireSearchListCovers(int k)
+    {
+        if (SearchList > 0 && SearchList < k)
+        {
+            Throw.Invalid($"search params: 'search_list' ({SearchList}) must be at least the number of hits asked for ({k}: limit plus offset)");
+        }
+    }
 
     /// <summary>Parses Milvus search params (<c>{"ef": 64}</c>, <c>{"nprobe": 16}</c>, <c>{"search_k": 1000}</c>,
     /// <c>{"refine_k": 4}</c>); unknown names are an error naming them.</summary>
@@ -37,7 +47,8 @@ internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int 
             Nprobe: p.GetInt(owner, "nprobe", 0, 1, 65_536),
             SearchK: p.GetInt(owner, "search_k", 0, -1, int.MaxValue),
             RefineK: p.GetInt(owner, "refine_k", 0, 1, 1_000),
-            Exact: p.GetBool(owner, "exact", false));
+            Exact: p.GetBool(owner, "exact", false),
+            SearchList: p.GetInt(owner, "search_list", 0, 1, DiskAnnIndex.MaxSearchList));
     }
 }
 
@@ -81,6 +92,10 @@ internal abstract class VectorIndex : IDisposable
 
     public int Count => Raw.Count;
 
+    /// <summary>True for an index whose built form holds in memory what its loaded form reads from the file (DISKANN's
+    /// node block): once saved, the engine serves it from the file, so its memory is what a reopened index would use.</summary>
+    public virtual bool ServesFromFile => false;
+
     /// <summary>Bytes the index holds beyond the raw vectors (graphs, lists, codes, copies), for memory accounting.</summary>
     public abstract long MemoryBytes { get; }
 
@@ -109,7 +124,7 @@ internal abstract class VectorIndex : IDisposable
         while (true)
         {
             var buffer = new IndexHit[k];
-            var n = Search(query, k, p with { Ef = Math.Max(p.Ef, k) }, allowed, buffer);
+            var n = Search(query, k, p with { Ef = Math.Max(p.Ef, k), SearchList = p.SearchList > 0 ? Math.Max(p.SearchList, k) : 0 }, allowed, buffer);
             if (n < k || buffer[n - 1].Key >= keyBound || k >= Count)
             {
                 foreach (var h in buffer.AsSpan(0, n))

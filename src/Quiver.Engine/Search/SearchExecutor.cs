@@ -84,6 +84,7 @@ internal static class SearchExecutor
         }
 
         var ann = shard.Plans.SearchParams(shard, field.Name, request.SearchParams);
+        ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);

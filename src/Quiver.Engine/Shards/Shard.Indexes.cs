@@ -328,6 +328,11 @@ internal sealed partial class Shard
                 {
                     token.ThrowIfCancellationRequested();
                     IndexFactory.Save(built, Fs, path);
+                    if (built.ServesFromFile)
+                    {
+                        built.Dispose();
+                        built = IndexFactory.Load(IndexFile.Open(Fs, path), raw);
+                    }
                 }
                 catch
                 {

@@ -16,7 +16,7 @@ public sealed class IndexRobustnessTests : IDisposable
 
     /// <summary>Rewrites a block of an index file with <paramref name="change"/> and fixes every checksum, as a faulty
     /// writer (not a disk error) would leave it.</summary>
-    private static void Tamper(string path, string block, Action<Span<byte>> change, Action<Span<byte>>? changeEntry = null)
+    internal static void Tamper(string path, string block, Action<Span<byte>> change, Action<Span<byte>>? changeEntry = null)
     {
         var bytes = File.ReadAllBytes(path);
         var count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));

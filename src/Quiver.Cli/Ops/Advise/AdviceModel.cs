@@ -52,14 +52,14 @@ internal static class AdviceModel
 
     /// <summary>The latency model, for the report.</summary>
     public const string LatencyModel =
-        "sample latency x cost(planned)/cost(sample); cost per search: FLAT rows, HNSW sum over segments of ln(rows), IVF sum over segments of nlist + nprobe*rows/nlist*entry cost (IVF_FLAT 1, IVF_SQ8 0.35, IVF_PQ 0.15, the planner's) + refine_k*k";
+        "sample latency x cost(planned)/cost(sample); cost per search: FLAT rows, HNSW and DISKANN sum over segments of ln(rows), IVF sum over segments of nlist + nprobe*rows/nlist*entry cost (IVF_FLAT 1, IVF_SQ8 0.35, IVF_PQ 0.15, the planner's) + refine_k*k";
 
     /// <summary>The tutorial's advice for <paramref name="rows"/> rows.</summary>
     public static string Scenario(long rows) => rows switch
     {
         < SmallRows => "< 10K rows: FLAT is exact and fast enough",
         <= LargeRows => "10K-1M rows: HNSW, the best recall per unit of time",
-        <= HugeRows => "> 1M rows: HNSW if it fits the memory budget, else IVF_SQ8",
+        <= HugeRows => "> 1M rows: HNSW if it fits the memory budget, else DISKANN (graph and vectors on disk) or IVF_SQ8",
         _ => "> 10M rows: IVF_SQ8, or IVF_PQ when the budget is tighter",
     };
 
@@ -81,7 +81,7 @@ internal static class AdviceModel
         {
             case IndexKind.Flat:
                 return (double)layout.Rows / sampleRows;
-            case IndexKind.Hnsw:
+            case IndexKind.Hnsw or IndexKind.DiskAnn:
                 return layout.Sum(rows => Math.Log(Math.Max(2, rows))) / Math.Log(Math.Max(2, sampleRows));
             case IndexKind.IvfFlat or IndexKind.IvfSq8 or IndexKind.IvfPq:
             {

@@ -380,6 +380,9 @@ internal static class Advisor
             new(IndexKind.IvfFlat, "IVF_FLAT", new() { ["nlist"] = nlistSample }, new() { ["nlist"] = nlist }),
             new(IndexKind.IvfSq8, "IVF_SQ8", new() { ["nlist"] = nlistSample }, new() { ["nlist"] = nlist }),
             new(IndexKind.IvfPq, "IVF_PQ", Pq(nlistSample), Pq(nlist)),
+
+            // Milvus's defaults; its budget is the resident part (PQ codes and node cache), the rest is read from disk.
+            new(IndexKind.DiskAnn, "DISKANN", [], []),
         ];
     }
 

@@ -27,7 +27,8 @@ internal sealed class SweepSetting
 /// <summary>Which search settings <c>quiver tune</c> and <c>quiver advise</c> try for an index, in order of increasing
 /// effort: HNSW (and AUTOINDEX, which resolves to HNSW) <c>ef</c> from k up a geometric ladder to 512, extended to
 /// 4,096 when a recall target is not met by then; IVF_FLAT / IVF_SQ8 <c>nprobe</c> 1, 2, 4 ... nlist; IVF_PQ the same
-/// <c>nprobe</c> ladder without re-ranking and with <c>refine_k</c> 2 and 8; ANNOY <c>search_k</c> from a quarter of
+/// <c>nprobe</c> ladder without re-ranking and with <c>refine_k</c> 2 and 8; DISKANN <c>search_list</c> on HNSW's
+/// ladder (it must be at least k, so k starts it); ANNOY <c>search_k</c> from a quarter of
 /// its default (n_trees × k) to 64 times it. FLAT has nothing to tune.</summary>
 internal static class SweepPlan
 {
@@ -51,6 +52,8 @@ internal static class SweepPlan
         {
             case IndexKind.Hnsw or IndexKind.AutoIndex:
                 return [.. new[] { k }.Concat(EfLadder.Where(ef => ef > k)).Select(ef => One("ef", ef))];
+            case IndexKind.DiskAnn:
+                return [.. new[] { k }.Concat(EfLadder.Where(l => l > k)).Select(l => One("search_list", l))];
             case IndexKind.IvfFlat or IndexKind.IvfSq8:
                 return [.. NprobeLadder(build, kind, rows).Select(n => One("nprobe", n))];
             case IndexKind.IvfPq:
@@ -83,10 +86,14 @@ internal static class SweepPlan
         }
     }
 
-    /// <summary>More effort for a ladder that ended below a recall target (HNSW only: <c>ef</c> beyond 512); empty for
-    /// other kinds, whose ladders already reach an exhaustive setting.</summary>
-    public static IReadOnlyList<SweepSetting> Extension(IndexKind kind) =>
-        kind is IndexKind.Hnsw or IndexKind.AutoIndex ? [.. EfExtension.Select(ef => One("ef", ef))] : [];
+    /// <summary>More effort for a ladder that ended below a recall target (graphs only: <c>ef</c> or <c>search_list</c>
+    /// beyond 512); empty for other kinds, whose ladders already reach an exhaustive setting.</summary>
+    public static IReadOnlyList<SweepSetting> Extension(IndexKind kind) => kind switch
+    {
+        IndexKind.Hnsw or IndexKind.AutoIndex => [.. EfExtension.Select(ef => One("ef", ef))],
+        IndexKind.DiskAnn => [.. EfExtension.Select(l => One("search_list", l))],
+        _ => [],
+    };
 
     /// <summary>The inverted lists a segment of <paramref name="rows"/> rows gets: <c>nlist</c> (default 128), at most one per row.</summary>
     public static int Nlist(IndexParameters build, IndexKind kind, long rows) =>

@@ -57,7 +57,7 @@ public sealed class AdvisorTests : IDisposable
         Assert.Equal((400L, 350, 50), (r.PlannedRows, r.SampleRows, r.Queries));
         Assert.Equal("FLAT", r.Recommended!.IndexType);
         Assert.Equal(1.0, r.Recommended.SampleRecall);
-        Assert.Equal(6, r.Candidates.Count);
+        Assert.Equal(7, r.Candidates.Count);
         Assert.StartsWith("< 10K rows", r.Scenario);
         Assert.StartsWith("chosen: below 10K rows FLAT is exact", r.Recommended.Reason);
         Assert.Contains("<== chosen:", output.ToString());
@@ -110,7 +110,7 @@ public sealed class AdvisorTests : IDisposable
         var r = await Advisor.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
-        Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_SQ8", "IVF_PQ" });
+        Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_SQ8", "IVF_PQ", "DISKANN" });
         Assert.True(r.Recommended.BudgetBytes <= budget);
         Assert.All(r.Candidates.Where(c => c.IndexType is "HNSW" or "IVF_FLAT"), c =>
         {
@@ -119,6 +119,32 @@ public sealed class AdvisorTests : IDisposable
         });
         Assert.Contains("> 1M rows", r.Scenario);
         Assert.Contains("needs ", output.ToString());
+    }
+
+    [Fact]
+    public async Task Advise_BudgetBelowEveryInMemoryIndex_OffersDiskAnnByItsResidentMemory()
+    {
+        const long rows = 2_000_000;
+        var layout = SegmentLayout.For(rows, TuneData.Dim, 131_072, 512L << 20);
+        IndexParameters P(string k, string v) => new(new Dictionary<string, string> { [k] = v });
+        var inMemory = new[]
+        {
+            AdviceModel.IndexBytes(IndexKind.Hnsw, MetricType.L2, P("M", "16"), layout, TuneData.Dim),
+            AdviceModel.IndexBytes(IndexKind.IvfFlat, MetricType.L2, P("nlist", "1448"), layout, TuneData.Dim),
+            AdviceModel.IndexBytes(IndexKind.IvfSq8, MetricType.L2, P("nlist", "1448"), layout, TuneData.Dim),
+        };
+        var budget = inMemory.Min() - 1;
+        var (io, _) = Io();
+
+        var r = await Advisor.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
+
+        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        var diskann = Assert.Single(r.Candidates, c => c.IndexType == "DISKANN");
+        Assert.True(diskann.Measured, diskann.Reason);
+        Assert.True(diskann.FitsBudget, $"{diskann.BudgetBytes} > {budget}");
+        Assert.Equal(Expected(diskann, rows, 131_072), diskann.IndexBytes);
+        Assert.True(diskann.IndexBytes < diskann.RawBytes / 2, "its resident part is well below the vectors");
+        Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_PQ", "DISKANN" });
     }
 
     [Fact]
