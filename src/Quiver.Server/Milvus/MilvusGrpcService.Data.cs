@@ -1,5 +1,4 @@
 using System.Globalization;
-using Google.Protobuf.Collections;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
@@ -18,7 +17,8 @@ internal sealed partial class MilvusGrpcService
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Insert(InsertRequest request, ServerCallContext context) =>
-        WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: false, context);
+        WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
+            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "insert"), upsert: false, context);
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Upsert(UpsertRequest request, ServerCallContext context)
@@ -29,17 +29,19 @@ internal sealed partial class MilvusGrpcService
                 "upsert: partial_update and field_ops are not supported by Quiver; send every field of each row");
         }
 
-        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: true, context);
+        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
+            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "upsert"), upsert: true, context);
     }
 
-    private async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition, RepeatedField<FieldData> columns,
-        uint numRows, bool upsert, ServerCallContext context)
+    /// <summary>Insert or upsert: the Milvus rules of a write, whatever the transport. <paramref name="read"/> turns the
+    /// request's rows (gRPC columns, REST JSON rows) into engine columns for the collection's current schema.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition,
+        Func<CollectionSchema, ColumnBatch> read, bool upsert, ServerCallContext context)
     {
         var db = Database(dbName, context);
         var ct = context.CancellationToken;
         var schema = _engine.GetCollection(collection, db).Schema;
-        var op = upsert ? "upsert" : "insert";
-        var batch = FieldDataReader.ReadRequest(schema, columns, numRows, op);
+        var batch = read(schema);
         var part = string.IsNullOrEmpty(partition) ? null : partition;
         var result = upsert
             ? await _engine.UpsertAsync(collection, batch, part, db, ct).ConfigureAwait(false)
@@ -59,7 +61,10 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <inheritdoc />
-    public override async Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context)
+    public override Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context) => DeleteAsync(request, context);
+
+    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
@@ -90,7 +95,10 @@ internal sealed partial class MilvusGrpcService
         };
 
     /// <inheritdoc />
-    public override async Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context)
+    public override Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context) => QueryAsync(request, context);
+
+    /// <summary>Query (and get by keys): the Milvus rules, whatever the transport.</summary>
+    internal async Task<QueryResults> QueryAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;

@@ -20,7 +20,10 @@ internal sealed partial class MilvusGrpcService
     internal const int MaxTopKOrNq = 16_384;
 
     /// <inheritdoc />
-    public override async Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context)
+    public override Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context) => SearchAsync(request, context);
+
+    /// <summary>Search: the Milvus rules, whatever the transport.</summary>
+    internal async Task<SearchResults> SearchAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
