@@ -58,7 +58,7 @@ public interface IQuiverClient : IAsyncDisposable
     /// <summary>True when the partition exists.</summary>
     Task<bool> HasPartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts rows; the batch is all-or-nothing (see <see cref="QuiverEngine.InsertAsync"/>).</summary>
+    /// <summary>Inserts rows; the batch is all-or-nothing (see <see cref="QuiverEngine.InsertAsync(string, IReadOnlyList{IReadOnlyDictionary{string, object}}, string?, string?, CancellationToken)"/>).</summary>
     Task<MutationResult> InsertAsync(
         string collection, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition = null, string? database = null,
         CancellationToken cancellationToken = default);

@@ -3,7 +3,8 @@ using System.Text.Json;
 using Google.Protobuf;
 using Quiver.Client.Remote;
 using Quiver.Protocol.Milvus;
-using Wire = Quiver.Protocol.Schema;
+using Quiver.Wire;
+using Proto = Quiver.Protocol.Schema;
 using WireCommon = Quiver.Protocol.Common;
 
 namespace Quiver.Client.Tests;
@@ -40,10 +41,10 @@ public sealed class ConverterTests
     {
         var schema = AllTypes();
         var bytes = SchemaConverter.ToMilvus("c", schema).ToByteArray();
-        var message = Wire.CollectionSchema.Parser.ParseFrom(bytes);
+        var message = Proto.CollectionSchema.Parser.ParseFrom(bytes);
         Assert.Equal("c", message.Name);
         var vector = message.Fields.Single(f => f.Name == "embedding");
-        Assert.Equal(Wire.DataType.FloatVector, vector.DataType);
+        Assert.Equal(Proto.DataType.FloatVector, vector.DataType);
         Assert.Contains(vector.TypeParams, p => p.Key == "dim" && p.Value == "3");
         Assert.Contains(vector.IndexParams, p => p.Key == "metric_type" && p.Value == "IP");
         Assert.Contains(message.Fields.Single(f => f.Name == "title").TypeParams, p => p.Key == "max_length" && p.Value == "64");
@@ -67,7 +68,7 @@ public sealed class ConverterTests
         var message = SchemaConverter.ToMilvus("c", AllTypes());
         var vector = message.Fields.Single(f => f.Name == "embedding");
         vector.IndexParams.Clear();
-        message.Fields.Add(new Wire.FieldSchema { Name = "$meta", DataType = Wire.DataType.Json, IsDynamic = true });
+        message.Fields.Add(new Proto.FieldSchema { Name = "$meta", DataType = Proto.DataType.Json, IsDynamic = true });
         Assert.Equal(MetricType.Cosine, SchemaConverter.FromMilvus(message).Find("embedding")!.Metric);
         var fromIndex = SchemaConverter.FromMilvus(message, new Dictionary<string, MetricType> { ["embedding"] = MetricType.L2 });
         Assert.Equal(MetricType.L2, fromIndex.Find("embedding")!.Metric);
@@ -78,7 +79,7 @@ public sealed class ConverterTests
     public void Schema_FromMilvus_UnsupportedType_IsInvalidArgumentNamingTheField()
     {
         var message = SchemaConverter.ToMilvus("c", AllTypes());
-        message.Fields.Add(new Wire.FieldSchema { Name = "bits", DataType = Wire.DataType.BinaryVector });
+        message.Fields.Add(new Proto.FieldSchema { Name = "bits", DataType = Proto.DataType.BinaryVector });
         var e = Assert.Throws<QuiverException>(() => SchemaConverter.FromMilvus(message));
         Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
         Assert.Contains("'bits'", e.Message, StringComparison.Ordinal);
@@ -100,10 +101,14 @@ public sealed class ConverterTests
         },
     ];
 
+    /// <summary>What the remote client sends for rows: the engine's checks, then the shared wire writer.</summary>
+    private static List<Proto.FieldData> ToColumns(CollectionSchema schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, bool upsert) =>
+        FieldDataWriter.Write(schema, ColumnBatch.FromRows(schema, rows, upsert), NullForm.Compact);
+
     [Fact]
     public void FieldData_RoundTripsEveryType_WithNullsDefaultsAndDynamicKeys()
     {
-        var columns = FieldDataConverter.ToColumns(AllTypes(), AllTypeRows(), upsert: false);
+        var columns = ToColumns(AllTypes(), AllTypeRows(), upsert: false);
         Assert.DoesNotContain(columns, c => c.FieldName == "id"); // auto_id: the server makes the keys
 
         // Through the wire, as a QueryResults.
@@ -116,10 +121,10 @@ public sealed class ConverterTests
         Assert.Equal([5], count.Scalars.IntData.Data); // compact: only valid rows carry data
         var meta = parsed.FieldsData.Single(c => c.FieldName == "$meta");
         Assert.True(meta.IsDynamic);
-        Assert.Equal(Wire.DataType.Json, meta.Type);
+        Assert.Equal(Proto.DataType.Json, meta.Type);
         Assert.Equal(6, parsed.FieldsData.Single(c => c.FieldName == "embedding").Vectors.FloatVector.Data.Count);
 
-        var rows = FieldDataConverter.FromColumns(parsed.FieldsData, 2);
+        var rows = SearchResultCodec.ReadRows(parsed.FieldsData);
         var (a, b) = (rows[0], rows[1]);
         Assert.Equal(true, a["flag"]);
         Assert.Equal((sbyte)-8, a["tiny"]);
@@ -154,14 +159,14 @@ public sealed class ConverterTests
     [Fact]
     public void FieldData_FromColumns_ReadsTheDenseNullableForm()
     {
-        var column = new Wire.FieldData
+        var column = new Proto.FieldData
         {
             FieldName = "n",
-            Type = Wire.DataType.Int16,
-            Scalars = new Wire.ScalarField { IntData = new Wire.IntArray { Data = { 1, 0, 3 } } },
+            Type = Proto.DataType.Int16,
+            Scalars = new Proto.ScalarField { IntData = new Proto.IntArray { Data = { 1, 0, 3 } } },
             ValidData = { true, false, true },
         };
-        var rows = FieldDataConverter.FromColumns([column], 3);
+        var rows = SearchResultCodec.ReadRows([column]);
         Assert.Equal([(object?)(short)1, null, (short)3], rows.Select(r => r["n"]));
     }
 
@@ -171,7 +176,7 @@ public sealed class ConverterTests
         var rows = AllTypeRows();
         ((Row)rows[0])["id"] = 10L;
         ((Row)rows[1])["id"] = 11;
-        var columns = FieldDataConverter.ToColumns(AllTypes(), rows, upsert: true);
+        var columns = ToColumns(AllTypes(), rows, upsert: true);
         Assert.Equal([10L, 11L], columns.Single(c => c.FieldName == "id").Scalars.LongData.Data);
     }
 
@@ -189,7 +194,7 @@ public sealed class ConverterTests
             _ => null,
         };
         ((Row)rows[1])[field] = bad;
-        var e = Assert.Throws<QuiverException>(() => FieldDataConverter.ToColumns(AllTypes(), rows, upsert: false));
+        var e = Assert.Throws<QuiverException>(() => ToColumns(AllTypes(), rows, upsert: false));
         Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
         Assert.Contains($"row 1, field '{field}'", e.Message, StringComparison.Ordinal);
         Assert.Contains(problem, e.Message, StringComparison.OrdinalIgnoreCase);
@@ -199,11 +204,11 @@ public sealed class ConverterTests
     public void FieldData_UnknownFieldWithoutDynamic_AndSuppliedAutoId_AreRefused()
     {
         var schema = AllTypes() with { EnableDynamicField = false };
-        var e = Assert.Throws<QuiverException>(() => FieldDataConverter.ToColumns(schema, AllTypeRows(), upsert: false));
+        var e = Assert.Throws<QuiverException>(() => ToColumns(schema, AllTypeRows(), upsert: false));
         Assert.Contains("field 'extra'", e.Message, StringComparison.Ordinal);
         var rows = AllTypeRows();
         ((Row)rows[0])["id"] = 1L;
-        e = Assert.Throws<QuiverException>(() => FieldDataConverter.ToColumns(AllTypes(), rows, upsert: false));
+        e = Assert.Throws<QuiverException>(() => ToColumns(AllTypes(), rows, upsert: false));
         Assert.Contains("auto_id", e.Message, StringComparison.Ordinal);
     }
 
@@ -322,21 +327,21 @@ public sealed class ConverterTests
     [Fact]
     public void SearchResults_FromMilvus_SplitsHitsByTopks()
     {
-        var data = new Wire.SearchResultData
+        var data = new Proto.SearchResultData
         {
             NumQueries = 2,
             TopK = 2,
             Topks = { 2, 1 },
-            Ids = new Wire.IDs { IntId = new Wire.LongArray { Data = { 7, 3, 9 } } },
+            Ids = new Proto.IDs { IntId = new Proto.LongArray { Data = { 7, 3, 9 } } },
             Scores = { 0.9f, 0.5f, 0.8f },
         };
-        data.FieldsData.Add(new Wire.FieldData
+        data.FieldsData.Add(new Proto.FieldData
         {
             FieldName = "title",
-            Type = Wire.DataType.VarChar,
-            Scalars = new Wire.ScalarField { StringData = new Wire.StringArray { Data = { "g", "c", "i" } } },
+            Type = Proto.DataType.VarChar,
+            Scalars = new Proto.ScalarField { StringData = new Proto.StringArray { Data = { "g", "c", "i" } } },
         });
-        var result = RemoteQuiverClient.FromMilvus(Wire.SearchResultData.Parser.ParseFrom(data.ToByteArray()), 2);
+        var result = SearchResultCodec.Read(Proto.SearchResultData.Parser.ParseFrom(data.ToByteArray()), 2);
         Assert.Equal([7L, 3L], result.Hits[0].Select(h => h.Id));
         Assert.Equal([9L], result.Hits[1].Select(h => h.Id));
         Assert.Equal(0.5f, result.Hits[0][1].Score);

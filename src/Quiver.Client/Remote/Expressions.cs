@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Wire = Quiver.Protocol.Schema;
+using Proto = Quiver.Protocol.Schema;
 
 namespace Quiver.Client.Remote;
 
@@ -69,7 +69,7 @@ internal static class Expressions
     /// <summary>Fills <c>expr_template_values</c> from filter parameters: bool, integers, floating point, strings, lists of
     /// those (and JSON values of those kinds).</summary>
     public static void AddTemplateValues(
-        Google.Protobuf.Collections.MapField<string, Wire.TemplateValue> target, IReadOnlyDictionary<string, object?>? parameters)
+        Google.Protobuf.Collections.MapField<string, Proto.TemplateValue> target, IReadOnlyDictionary<string, object?>? parameters)
     {
         if (parameters is null)
         {
@@ -82,43 +82,43 @@ internal static class Expressions
         }
     }
 
-    private static Wire.TemplateValue Template(string name, JsonElement value) => value.ValueKind switch
+    private static Proto.TemplateValue Template(string name, JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.True or JsonValueKind.False => new Wire.TemplateValue { BoolVal = value.GetBoolean() },
-        JsonValueKind.Number when value.TryGetInt64(out var l) => new Wire.TemplateValue { Int64Val = l },
-        JsonValueKind.Number => new Wire.TemplateValue { FloatVal = value.GetDouble() },
-        JsonValueKind.String => new Wire.TemplateValue { StringVal = value.GetString() },
-        JsonValueKind.Array => new Wire.TemplateValue { ArrayVal = TemplateArray(name, value) },
+        JsonValueKind.True or JsonValueKind.False => new Proto.TemplateValue { BoolVal = value.GetBoolean() },
+        JsonValueKind.Number when value.TryGetInt64(out var l) => new Proto.TemplateValue { Int64Val = l },
+        JsonValueKind.Number => new Proto.TemplateValue { FloatVal = value.GetDouble() },
+        JsonValueKind.String => new Proto.TemplateValue { StringVal = value.GetString() },
+        JsonValueKind.Array => new Proto.TemplateValue { ArrayVal = TemplateArray(name, value) },
         _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"filter parameter '{name}': {value.ValueKind} values cannot be sent; use a bool, number, string or list"),
     };
 
-    private static Wire.TemplateArrayValue TemplateArray(string name, JsonElement array)
+    private static Proto.TemplateArrayValue TemplateArray(string name, JsonElement array)
     {
         var items = array.EnumerateArray().ToList();
-        var result = new Wire.TemplateArrayValue();
+        var result = new Proto.TemplateArrayValue();
         if (items.All(i => i.ValueKind is JsonValueKind.True or JsonValueKind.False))
         {
-            result.BoolData = new Wire.BoolArray();
+            result.BoolData = new Proto.BoolArray();
             result.BoolData.Data.AddRange(items.Select(i => i.GetBoolean()));
         }
         else if (items.All(i => i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out _)))
         {
-            result.LongData = new Wire.LongArray();
+            result.LongData = new Proto.LongArray();
             result.LongData.Data.AddRange(items.Select(i => i.GetInt64()));
         }
         else if (items.All(i => i.ValueKind == JsonValueKind.Number))
         {
-            result.DoubleData = new Wire.DoubleArray();
+            result.DoubleData = new Proto.DoubleArray();
             result.DoubleData.Data.AddRange(items.Select(i => i.GetDouble()));
         }
         else if (items.All(i => i.ValueKind == JsonValueKind.String))
         {
-            result.StringData = new Wire.StringArray();
+            result.StringData = new Proto.StringArray();
             result.StringData.Data.AddRange(items.Select(i => i.GetString()!));
         }
         else
         {
-            result.JsonData = new Wire.JSONArray();
+            result.JsonData = new Proto.JSONArray();
             result.JsonData.Data.AddRange(items.Select(i => Google.Protobuf.ByteString.CopyFromUtf8(i.GetRawText())));
         }
 

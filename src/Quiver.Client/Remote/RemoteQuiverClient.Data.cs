@@ -1,9 +1,8 @@
-using System.Collections.Immutable;
 using System.Globalization;
 using Quiver.Protocol.Common;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using Quiver.Protocol.Milvus;
-using Wire = Quiver.Protocol.Schema;
+using Quiver.Wire;
 
 namespace Quiver.Client.Remote;
 
@@ -25,7 +24,7 @@ internal sealed partial class RemoteQuiverClient
     {
         ArgumentNullException.ThrowIfNull(rows);
         var schema = (await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema;
-        var columns = FieldDataConverter.ToColumns(schema, rows, upsert);
+        var columns = FieldDataWriter.Write(schema, ColumnBatch.FromRows(schema, rows, upsert), NullForm.Compact);
         MutationResult result;
         if (upsert)
         {
@@ -81,12 +80,7 @@ internal sealed partial class RemoteQuiverClient
     private static MutationResult ToResult(Protocol.Milvus.MutationResult r, long count) => new()
     {
         Count = count,
-        Keys = r.IDs?.IdFieldCase switch
-        {
-            Wire.IDs.IdFieldOneofCase.IntId => [.. r.IDs.IntId.Data.Select(k => (object)k)],
-            Wire.IDs.IdFieldOneofCase.StrId => [.. r.IDs.StrId.Data],
-            _ => [],
-        },
+        Keys = PrimaryKeys.FromIds(r.IDs),
         Timestamp = (long)r.Timestamp,
     };
 
@@ -163,7 +157,7 @@ internal sealed partial class RemoteQuiverClient
 
         Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
         var r = await InvokeAsync("Query", o => _milvus.QueryAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
-        return FieldDataConverter.FromColumns(r.FieldsData, RowCount(r.FieldsData));
+        return SearchResultCodec.ReadRows(r.FieldsData);
     }
 
     public async Task<SearchResult> SearchAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default)
@@ -172,7 +166,7 @@ internal sealed partial class RemoteQuiverClient
         var cached = await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false);
         var message = ToMilvus(collection, request, cached, database);
         var r = await InvokeAsync("Search", o => _milvus.SearchAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
-        return FromMilvus(r.Results, request.Vectors.Count);
+        return SearchResultCodec.Read(r.Results, request.Vectors.Count);
     }
 
     /// <summary>The Milvus SearchRequest of a search, as Milvus's SDKs form it: the vectors in a placeholder group, the
@@ -221,60 +215,6 @@ internal sealed partial class RemoteQuiverClient
         Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
         return message;
     }
-
-    /// <summary>The engine's result of a Milvus SearchResultData: <c>topks[q]</c> hits for query q, taken in order from
-    /// <c>ids</c>, <c>scores</c> and the columns of <c>fields_data</c>.</summary>
-    internal static SearchResult FromMilvus(Wire.SearchResultData? data, int queries)
-    {
-        if (data is null)
-        {
-            return new SearchResult { Hits = [.. Enumerable.Range(0, queries).Select(_ => (IReadOnlyList<SearchHit>)[])] };
-        }
-
-        var ids = data.Ids;
-        var total = ids?.IdFieldCase switch
-        {
-            Wire.IDs.IdFieldOneofCase.IntId => ids.IntId.Data.Count,
-            Wire.IDs.IdFieldOneofCase.StrId => ids.StrId.Data.Count,
-            _ => 0,
-        };
-        if (data.Scores.Count != total)
-        {
-            throw new QuiverException(QuiverErrorCode.Unavailable, $"malformed server answer: search returned {total} ids and {data.Scores.Count} scores");
-        }
-
-        var rows = FieldDataConverter.FromColumns(data.FieldsData, total);
-        var topks = data.Topks.Count > 0 ? data.Topks : [.. Enumerable.Repeat(data.NumQueries > 0 ? total / data.NumQueries : total, (int)Math.Max(1, data.NumQueries))];
-        var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(Math.Max(queries, topks.Count));
-        var at = 0;
-        foreach (var k in topks)
-        {
-            var list = new List<SearchHit>((int)k);
-            for (var i = 0; i < k; i++, at++)
-            {
-                if (at >= total)
-                {
-                    throw new QuiverException(QuiverErrorCode.Unavailable, $"malformed server answer: topks add up to more than the {total} ids returned");
-                }
-
-                object id = ids!.IdFieldCase == Wire.IDs.IdFieldOneofCase.IntId ? ids.IntId.Data[at] : ids.StrId.Data[at];
-                list.Add(new SearchHit { Id = id, Score = data.Scores[at], Fields = rows[at] });
-            }
-
-            hits.Add(list);
-        }
-
-        while (hits.Count < queries)
-        {
-            hits.Add([]);
-        }
-
-        return new SearchResult { Hits = hits.ToImmutable() };
-    }
-
-    /// <summary>Rows in a QueryResults: the length of any column (count(*) answers one row).</summary>
-    private static int RowCount(IReadOnlyList<Wire.FieldData> columns) =>
-        columns.Count == 0 ? 0 : columns[0].ValidData.Count > 0 ? columns[0].ValidData.Count : FieldDataConverter.PhysicalCount(columns[0]);
 
     private static Protocol.Common.ConsistencyLevel ToMilvus(ConsistencyLevel level) => (Protocol.Common.ConsistencyLevel)(int)level;
 

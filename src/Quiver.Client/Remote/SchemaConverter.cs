@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
-using Wire = Quiver.Protocol.Schema;
+using Proto = Quiver.Protocol.Schema;
 
 namespace Quiver.Client.Remote;
 
@@ -19,9 +19,9 @@ internal static class SchemaConverter
     public const string MetricKey = "metric_type";
 
     /// <summary>The Milvus schema message of a collection.</summary>
-    public static Wire.CollectionSchema ToMilvus(string collectionName, CollectionSchema schema)
+    public static Proto.CollectionSchema ToMilvus(string collectionName, CollectionSchema schema)
     {
-        var message = new Wire.CollectionSchema
+        var message = new Proto.CollectionSchema
         {
             Name = collectionName,
             Description = schema.Description,
@@ -37,14 +37,14 @@ internal static class SchemaConverter
     }
 
     /// <summary>The Milvus message of one field.</summary>
-    public static Wire.FieldSchema ToMilvus(FieldSchema field, long fieldId)
+    public static Proto.FieldSchema ToMilvus(FieldSchema field, long fieldId)
     {
-        var m = new Wire.FieldSchema
+        var m = new Proto.FieldSchema
         {
             FieldID = fieldId,
             Name = field.Name,
             Description = field.Description,
-            DataType = (Wire.DataType)(int)field.DataType,
+            DataType = (Proto.DataType)(int)field.DataType,
             IsPrimaryKey = field.IsPrimaryKey,
             AutoID = field.AutoId,
             Nullable = field.Nullable,
@@ -66,7 +66,7 @@ internal static class SchemaConverter
 
         if (field.ElementType is { } element)
         {
-            m.ElementType = (Wire.DataType)(int)element;
+            m.ElementType = (Proto.DataType)(int)element;
         }
 
         if (field.IsVector)
@@ -85,7 +85,7 @@ internal static class SchemaConverter
     /// <summary>The engine schema of a Milvus schema message. A vector field's metric is its <c>index_params</c>
     /// <c>metric_type</c>, else <paramref name="indexMetrics"/>' entry for the field (from the collection's indexes), else
     /// COSINE (Milvus's default). Fields of types Quiver does not support are refused, naming them.</summary>
-    public static CollectionSchema FromMilvus(Wire.CollectionSchema message, IReadOnlyDictionary<string, MetricType>? indexMetrics = null)
+    public static CollectionSchema FromMilvus(Proto.CollectionSchema message, IReadOnlyDictionary<string, MetricType>? indexMetrics = null)
     {
         var fields = ImmutableArray.CreateBuilder<FieldSchema>(message.Fields.Count);
         foreach (var f in message.Fields)
@@ -107,9 +107,9 @@ internal static class SchemaConverter
     }
 
     /// <summary>True when the field message states its metric in <c>index_params</c>.</summary>
-    public static bool StatesMetric(Wire.FieldSchema field) => field.IndexParams.Any(p => p.Key == MetricKey);
+    public static bool StatesMetric(Proto.FieldSchema field) => field.IndexParams.Any(p => p.Key == MetricKey);
 
-    private static FieldSchema FromMilvus(Wire.FieldSchema f, IReadOnlyDictionary<string, MetricType>? indexMetrics)
+    private static FieldSchema FromMilvus(Proto.FieldSchema f, IReadOnlyDictionary<string, MetricType>? indexMetrics)
     {
         var type = ToEngineType(f.DataType, f.Name);
         var metric = MetricType.Cosine;
@@ -135,7 +135,7 @@ internal static class SchemaConverter
             MaxCapacity = IntParam(f, "max_capacity"),
             ElementType = type == DataType.Array ? ToEngineType(f.ElementType, f.Name) : null,
             Metric = type == DataType.FloatVector ? metric : MetricType.Cosine,
-            DefaultValue = f.DefaultValue is { DataCase: not Wire.ValueField.DataOneofCase.None } dv ? DefaultFromMilvus(dv) : null,
+            DefaultValue = f.DefaultValue is { DataCase: not Proto.ValueField.DataOneofCase.None } dv ? DefaultFromMilvus(dv) : null,
         };
     }
 
@@ -156,23 +156,23 @@ internal static class SchemaConverter
         _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"metric_type '{name}' is not supported; expected L2, IP or COSINE"),
     };
 
-    private static DataType ToEngineType(Wire.DataType type, string field) => type switch
+    private static DataType ToEngineType(Proto.DataType type, string field) => type switch
     {
-        Wire.DataType.Bool => DataType.Bool,
-        Wire.DataType.Int8 => DataType.Int8,
-        Wire.DataType.Int16 => DataType.Int16,
-        Wire.DataType.Int32 => DataType.Int32,
-        Wire.DataType.Int64 => DataType.Int64,
-        Wire.DataType.Float => DataType.Float,
-        Wire.DataType.Double => DataType.Double,
-        Wire.DataType.VarChar or Wire.DataType.String => DataType.VarChar,
-        Wire.DataType.Array => DataType.Array,
-        Wire.DataType.Json => DataType.Json,
-        Wire.DataType.FloatVector => DataType.FloatVector,
+        Proto.DataType.Bool => DataType.Bool,
+        Proto.DataType.Int8 => DataType.Int8,
+        Proto.DataType.Int16 => DataType.Int16,
+        Proto.DataType.Int32 => DataType.Int32,
+        Proto.DataType.Int64 => DataType.Int64,
+        Proto.DataType.Float => DataType.Float,
+        Proto.DataType.Double => DataType.Double,
+        Proto.DataType.VarChar or Proto.DataType.String => DataType.VarChar,
+        Proto.DataType.Array => DataType.Array,
+        Proto.DataType.Json => DataType.Json,
+        Proto.DataType.FloatVector => DataType.FloatVector,
         _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field}' has data type {type}, which Quiver does not support"),
     };
 
-    private static int? IntParam(Wire.FieldSchema f, string key)
+    private static int? IntParam(Proto.FieldSchema f, string key)
     {
         var p = f.TypeParams.FirstOrDefault(p => p.Key == key);
         if (p is null)
@@ -187,18 +187,18 @@ internal static class SchemaConverter
 
     private static KeyValuePair Pair(string key, int value) => new() { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) };
 
-    private static Wire.ValueField DefaultToMilvus(FieldSchema field, JsonElement value)
+    private static Proto.ValueField DefaultToMilvus(FieldSchema field, JsonElement value)
     {
         try
         {
             return field.DataType switch
             {
-                DataType.Bool => new Wire.ValueField { BoolData = value.GetBoolean() },
-                DataType.Int8 or DataType.Int16 or DataType.Int32 => new Wire.ValueField { IntData = value.GetInt32() },
-                DataType.Int64 => new Wire.ValueField { LongData = value.GetInt64() },
-                DataType.Float => new Wire.ValueField { FloatData = value.GetSingle() },
-                DataType.Double => new Wire.ValueField { DoubleData = value.GetDouble() },
-                DataType.VarChar => new Wire.ValueField { StringData = value.GetString() },
+                DataType.Bool => new Proto.ValueField { BoolData = value.GetBoolean() },
+                DataType.Int8 or DataType.Int16 or DataType.Int32 => new Proto.ValueField { IntData = value.GetInt32() },
+                DataType.Int64 => new Proto.ValueField { LongData = value.GetInt64() },
+                DataType.Float => new Proto.ValueField { FloatData = value.GetSingle() },
+                DataType.Double => new Proto.ValueField { DoubleData = value.GetDouble() },
+                DataType.VarChar => new Proto.ValueField { StringData = value.GetString() },
                 _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field.Name}': default values are supported on Bool, numeric and VarChar fields only"),
             };
         }
@@ -208,14 +208,14 @@ internal static class SchemaConverter
         }
     }
 
-    private static JsonElement DefaultFromMilvus(Wire.ValueField v) => v.DataCase switch
+    private static JsonElement DefaultFromMilvus(Proto.ValueField v) => v.DataCase switch
     {
-        Wire.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(v.BoolData),
-        Wire.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(v.IntData),
-        Wire.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(v.LongData),
-        Wire.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(v.FloatData),
-        Wire.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(v.DoubleData),
-        Wire.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(v.StringData),
+        Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(v.BoolData),
+        Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(v.IntData),
+        Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(v.LongData),
+        Proto.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(v.FloatData),
+        Proto.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(v.DoubleData),
+        Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(v.StringData),
         _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"default value of kind {v.DataCase} is not supported"),
     };
 }

@@ -25,6 +25,25 @@ public sealed partial class QuiverEngine
         return Require(database, collection).WriteAsync(rows, partition, upsert: true, cancellationToken);
     }
 
+    /// <summary>Inserts rows given column by column: no per-row dictionaries. Checked by the rules of
+    /// <see cref="InsertAsync(string, IReadOnlyList{IReadOnlyDictionary{string, object}}, string?, string?, CancellationToken)"/>,
+    /// with the same messages (row, field, rule); nothing is written for a batch that fails. The batch's arrays are read
+    /// during the call and may be reused by the caller once it returns.</summary>
+    public Task<MutationResult> InsertAsync(
+        string collection, ColumnBatch columns, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        return Require(database, collection).WriteAsync(columns, partition, upsert: false, cancellationToken);
+    }
+
+    /// <summary>Upserts rows given column by column (see <see cref="InsertAsync(string, ColumnBatch, string?, string?, CancellationToken)"/>).</summary>
+    public Task<MutationResult> UpsertAsync(
+        string collection, ColumnBatch columns, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        return Require(database, collection).WriteAsync(columns, partition, upsert: true, cancellationToken);
+    }
+
     /// <summary>Deletes rows by primary key; absent keys are ignored. <see cref="MutationResult.Count"/> is the number deleted.</summary>
     public Task<MutationResult> DeleteAsync(
         string collection, IReadOnlyList<object> keys, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
@@ -54,7 +73,13 @@ public sealed partial class QuiverEngine
     /// <summary>Rows by primary key, in the order of the keys given; absent keys are skipped.</summary>
     public Task<IReadOnlyList<Row>> GetAsync(
         string collection, IReadOnlyList<object> keys, IReadOnlyList<string>? outputFields = null, IReadOnlyList<string>? partitions = null,
-        string? database = null, CancellationToken cancellationToken = default)
+        string? database = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Lookup<IReadOnlyList<Row>>(collection, keys, outputFields, partitions, database, cancellationToken,
+            (projection, segments, rows) => [.. rows.Select(p => projection.Materialize(segments[p.Segment], p.Row))]));
+
+    /// <summary>Reads the rows of <paramref name="keys"/> under one read view with <paramref name="materialize"/>.</summary>
+    private T Lookup<T>(string collection, IReadOnlyList<object> keys, IReadOnlyList<string>? outputFields, IReadOnlyList<string>? partitions,
+        string? database, CancellationToken cancellationToken, Func<Projection, Segments.SegmentSnapshot[], List<(int Segment, int Row)>, T> materialize)
     {
         ArgumentNullException.ThrowIfNull(keys);
         cancellationToken.ThrowIfCancellationRequested();
@@ -63,13 +88,7 @@ public sealed partial class QuiverEngine
         var (view, rows) = shard.LookupKeys(keys, partitions ?? []);
         using (view)
         {
-            var result = new List<Row>(rows.Count);
-            foreach (var (s, r) in rows)
-            {
-                result.Add(projection.Materialize(view.Segments[s], r));
-            }
-
-            return Task.FromResult<IReadOnlyList<Row>>(result);
+            return materialize(projection, view.Segments, rows);
         }
     }
 
@@ -81,6 +100,23 @@ public sealed partial class QuiverEngine
         return Task.FromResult(QueryExecutor.Run(Require(database, collection), request, cancellationToken));
     }
 
+    /// <summary>As <see cref="QueryAsync"/>, the rows as columns (primary key first, then the requested fields in
+    /// order; requested dynamic keys in <see cref="ColumnBatch.Dynamic"/>), read straight from storage without a
+    /// dictionary per row. <c>count(*)</c> answers one row with an Int64 column of that name.</summary>
+    public Task<ColumnBatch> QueryColumnsAsync(string collection, QueryRequest request, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(QueryExecutor.RunColumns(Require(database, collection), request, cancellationToken));
+    }
+
+    /// <summary>As <see cref="GetAsync"/>, the rows as columns (see <see cref="QueryColumnsAsync"/>).</summary>
+    public Task<ColumnBatch> GetColumnsAsync(
+        string collection, IReadOnlyList<object> keys, IReadOnlyList<string>? outputFields = null, IReadOnlyList<string>? partitions = null,
+        string? database = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Lookup(collection, keys, outputFields, partitions, database, cancellationToken,
+            (projection, segments, rows) => projection.Collect(segments, rows)));
+
     /// <summary>Exact top-k similarity search with optional filter, partitions, range and grouping.</summary>
     public Task<SearchResult> SearchAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default)
     {
@@ -88,4 +124,26 @@ public sealed partial class QuiverEngine
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(SearchExecutor.Run(Require(database, collection), request, cancellationToken));
     }
+
+    /// <summary>As <see cref="SearchAsync"/>, the hits as columns (<see cref="SearchColumns"/>): top-k ids and scores
+    /// first, then the output fields read only for the hits returned, without a dictionary per hit.</summary>
+    public Task<SearchColumns> SearchColumnsAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(SearchExecutor.RunColumns(Require(database, collection), request, cancellationToken));
+    }
+
+    /// <summary>A collection (or alias) resolved to its name and current schema without building a description: it
+    /// costs a catalog lookup, so a server can call it per request instead of caching schemas. A changed schema (a
+    /// field added) is seen by the next call.</summary>
+    public ResolvedCollection GetCollection(string collection, string? database = null)
+    {
+        var shard = Require(database, collection);
+        var meta = shard.Meta;
+        return new ResolvedCollection { Name = meta.Name, Database = meta.Database, Schema = shard.Schema };
+    }
+
+    /// <summary>Live rows of a collection (or alias): inserted and not deleted. O(1).</summary>
+    public long CountRows(string collection, string? database = null) => Require(database, collection).Statistics().Rows;
 }

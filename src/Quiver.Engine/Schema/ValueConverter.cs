@@ -49,14 +49,8 @@ internal static class ValueConverter
             case DataType.Int64:
                 if (TryInteger(value, out var l))
                 {
-                    var (min, max) = field.DataType.IntegerRange();
-                    if (l < min || l > max)
-                    {
-                        error = $"value {l} is out of range for {field.DataType} ({min}..{max})";
-                        return null;
-                    }
-
-                    return l;
+                    error = CheckInteger(field, l);
+                    return error is null ? l : null;
                 }
 
                 break;
@@ -64,39 +58,16 @@ internal static class ValueConverter
             case DataType.Double:
                 if (TryDouble(value, out var d))
                 {
-                    if (!double.IsFinite(d))
-                    {
-                        error = $"value {d.ToString(CultureInfo.InvariantCulture)} is not a finite number";
-                        return null;
-                    }
-
-                    if (field.DataType == DataType.Float)
-                    {
-                        var f = (float)d;
-                        if (!float.IsFinite(f))
-                        {
-                            error = $"value {d.ToString(CultureInfo.InvariantCulture)} is out of range for Float";
-                            return null;
-                        }
-
-                        return (double)f;
-                    }
-
-                    return d;
+                    error = CheckFloatingPoint(field, ref d);
+                    return error is null ? d : null;
                 }
 
                 break;
             case DataType.VarChar:
                 if (value is string s || (value is JsonElement { ValueKind: JsonValueKind.String } js && (s = js.GetString()!) is not null))
                 {
-                    var bytes = Encoding.UTF8.GetByteCount(s);
-                    if (bytes > field.MaxLength)
-                    {
-                        error = $"string of {bytes} UTF-8 bytes exceeds max_length {field.MaxLength}";
-                        return null;
-                    }
-
-                    return s;
+                    error = CheckString(field, s);
+                    return error is null ? s : null;
                 }
 
                 break;
@@ -158,10 +129,60 @@ internal static class ValueConverter
                 break;
         }
 
+        error = CheckVector(field, source);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        source.CopyTo(destination);
+        return true;
+    }
+
+    /// <summary>Null when <paramref name="value"/> fits the integer field's type, else the rule it breaks.</summary>
+    public static string? CheckInteger(FieldSchema field, long value)
+    {
+        var (min, max) = field.DataType.IntegerRange();
+        return value < min || value > max ? $"value {value} is out of range for {field.DataType} ({min}..{max})" : null;
+    }
+
+    /// <summary>Null when <paramref name="value"/> fits a Float or Double field (a Float's value is rounded to float32
+    /// in place), else the rule it breaks.</summary>
+    public static string? CheckFloatingPoint(FieldSchema field, ref double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            return $"value {value.ToString(CultureInfo.InvariantCulture)} is not a finite number";
+        }
+
+        if (field.DataType == DataType.Float)
+        {
+            var f = (float)value;
+            if (!float.IsFinite(f))
+            {
+                return $"value {value.ToString(CultureInfo.InvariantCulture)} is out of range for Float";
+            }
+
+            value = f;
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when <paramref name="value"/> fits the VarChar field's max_length, else the rule it breaks.</summary>
+    public static string? CheckString(FieldSchema field, string value)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        return bytes > field.MaxLength ? $"string of {bytes} UTF-8 bytes exceeds max_length {field.MaxLength}" : null;
+    }
+
+    /// <summary>Null when <paramref name="source"/> is a valid vector of the field (dimension, finite components, not
+    /// zero under cosine), else the rule it breaks.</summary>
+    public static string? CheckVector(FieldSchema field, ReadOnlySpan<float> source)
+    {
         if (source.Length != field.Dimension)
         {
-            error = $"vector has dimension {source.Length}, expected {field.Dimension}";
-            return false;
+            return $"vector has dimension {source.Length}, expected {field.Dimension}";
         }
 
         var zero = true;
@@ -169,21 +190,13 @@ internal static class ValueConverter
         {
             if (!float.IsFinite(source[i]))
             {
-                error = $"vector component {i} is {source[i].ToString(CultureInfo.InvariantCulture)}; components must be finite";
-                return false;
+                return $"vector component {i} is {source[i].ToString(CultureInfo.InvariantCulture)}; components must be finite";
             }
 
             zero &= source[i] == 0f;
         }
 
-        if (zero && field.Metric == MetricType.Cosine)
-        {
-            error = "zero vector cannot be compared under COSINE";
-            return false;
-        }
-
-        source.CopyTo(destination);
-        return true;
+        return zero && field.Metric == MetricType.Cosine ? "zero vector cannot be compared under COSINE" : null;
     }
 
     /// <summary>A JSON field's value (or a packed dynamic object): an element, JSON text (string or UTF-8 bytes), or a

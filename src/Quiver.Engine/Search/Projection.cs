@@ -97,6 +97,92 @@ internal sealed class Projection
         return result;
     }
 
+    /// <summary>The requested fields of the given rows as columns (declared fields in projection order, the primary key
+    /// first; the requested dynamic keys as one JSON object per row), read straight from the segment columns: no
+    /// per-row dictionary. <paramref name="rows"/> holds (segment index in <paramref name="segments"/>, row).</summary>
+    public ColumnBatch Collect(IReadOnlyList<SegmentSnapshot> segments, IReadOnlyList<(int Segment, int Row)> rows)
+    {
+        var batch = new ColumnBatch(rows.Count);
+        foreach (var f in _fields)
+        {
+            var field = Schema.Fields[f];
+            var column = FieldColumn.Allocate(field, rows.Count);
+            if (field.IsVector)
+            {
+                var dim = field.Dimension!.Value;
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    var (s, r) = rows[i];
+                    segments[s].Vectors[f].Row(r).CopyTo(column.Vectors.AsSpan(i * dim, dim));
+                }
+            }
+            else
+            {
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    var (s, r) = rows[i];
+                    SetValue(column, i, segments[s].GetColumn(f).GetValue(r));
+                }
+            }
+
+            batch.Add(column);
+        }
+
+        if (_allDynamic || _dynamicKeys.Count > 0)
+        {
+            var dynamic = new JsonElement[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var (s, r) = rows[i];
+                if (segments[s].Dynamic is { } dyn && dyn.Values[r] is { ValueKind: JsonValueKind.Object } obj)
+                {
+                    dynamic[i] = _allDynamic ? obj : SelectKeys(obj);
+                }
+            }
+
+            batch.Dynamic = dynamic;
+        }
+
+        return batch;
+    }
+
+    private JsonElement SelectKeys(JsonElement obj)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            foreach (var p in obj.EnumerateObject())
+            {
+                if (_dynamicKeys.Contains(p.Name))
+                {
+                    p.WriteTo(w);
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
+    }
+
+    /// <summary>Stores a canonical value (long, double, bool, string, JsonElement; null for a null row).</summary>
+    private static void SetValue(FieldColumn column, int i, object? value)
+    {
+        switch (value)
+        {
+            case null when column.Nulls is not null: column.Nulls[i] = true; break;
+            case null: break; // a JSON or string row without a value reads as null already
+            case long l: column.Longs![i] = l; break;
+            case double d: column.Doubles![i] = d; break;
+            case bool b: column.Bools![i] = b; break;
+            case string t: column.Strings![i] = t; break;
+            case JsonElement j: column.Json![i] = j; break;
+            default: throw new InvalidOperationException($"unexpected stored value {value.GetType()}");
+        }
+    }
+
     /// <summary>The canonical stored value (long, double, bool, string, JsonElement) as the CLR type of the field's type.</summary>
     public static object? ToApi(FieldSchema field, object? value) => value is null ? null : field.DataType switch
     {

@@ -9,7 +9,20 @@ internal static class QueryExecutor
     public const int MaxWindow = 16_384;
     public const string CountStar = "count(*)";
 
-    public static IReadOnlyList<Row> Run(Shard shard, QueryRequest request, CancellationToken cancellationToken)
+    public static IReadOnlyList<Row> Run(Shard shard, QueryRequest request, CancellationToken cancellationToken) =>
+        Execute<IReadOnlyList<Row>>(shard, request, cancellationToken,
+            (segments, rows, projection) => [.. rows.Select(p => projection.Materialize(segments[p.Segment], p.Row))],
+            matched => [new Row { [CountStar] = matched }]);
+
+    /// <summary>As <see cref="Run"/>, the rows as columns read straight from the segments (<c>count(*)</c>: one Int64
+    /// column of that name and one row).</summary>
+    public static ColumnBatch RunColumns(Shard shard, QueryRequest request, CancellationToken cancellationToken) =>
+        Execute(shard, request, cancellationToken,
+            (segments, rows, projection) => projection.Collect(segments, rows),
+            matched => new ColumnBatch(1).Add(new FieldColumn { Name = CountStar, Longs = [matched] }));
+
+    private static T Execute<T>(Shard shard, QueryRequest request, CancellationToken cancellationToken,
+        Func<Segments.SegmentSnapshot[], List<(int Segment, int Row)>, Projection, T> materialize, Func<long, T> counted)
     {
         var schema = shard.Schema;
         var count = request.OutputFields.Any(f => string.Equals(f.Replace(" ", "", StringComparison.Ordinal), CountStar, StringComparison.OrdinalIgnoreCase));
@@ -36,12 +49,13 @@ internal static class QueryExecutor
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = count ? null : Projection.Resolve(schema, request.OutputFields);
         using var view = shard.AcquireView(request.Partitions);
-        var rows = new List<Row>();
+        var rows = new List<(int Segment, int Row)>();
         long matched = 0;
         var skip = request.Offset;
         var limit = request.Limit ?? int.MaxValue;
-        foreach (var snap in view.Segments)
+        for (var s = 0; s < view.Segments.Length; s++)
         {
+            var snap = view.Segments[s];
             cancellationToken.ThrowIfCancellationRequested();
             var allowed = Allowed(snap, view.Timestamp, filter);
             if (count)
@@ -65,7 +79,7 @@ internal static class QueryExecutor
                     continue;
                 }
 
-                rows.Add(projection!.Materialize(snap, row));
+                rows.Add((s, row));
             }
 
             if (rows.Count >= limit)
@@ -74,12 +88,7 @@ internal static class QueryExecutor
             }
         }
 
-        if (count)
-        {
-            return [new Row { [CountStar] = matched }];
-        }
-
-        return rows;
+        return count ? counted(matched) : materialize(view.Segments, rows, projection!);
     }
 
     /// <summary>Rows of a segment snapshot visible at <paramref name="ts"/> and matching the filter. Without a filter this

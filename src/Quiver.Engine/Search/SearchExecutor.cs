@@ -10,7 +10,54 @@ internal static class SearchExecutor
 {
     public const int MaxQueries = 16_384;
 
-    public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken)
+    public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
+        Execute(shard, request, cancellationToken, (view, projection, perQuery, stats) =>
+        {
+            var schema = shard.Schema;
+            var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
+            var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(perQuery.Count);
+            foreach (var list in perQuery)
+            {
+                hits.Add([.. list.Select(h => new SearchHit
+                {
+                    Id = Projection.ToApi(schema.Fields[pkIndex], view.Segments[h.Segment].GetColumn(pkIndex).GetValue(h.Row))!,
+                    Score = h.Score,
+                    Fields = projection.Materialize(view.Segments[h.Segment], h.Row),
+                })]);
+            }
+
+            return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
+        });
+
+    /// <summary>As <see cref="Run"/>, the hits as columns: scores and hit counts per query first, then the output
+    /// fields (the primary key first) read only for the hits returned, straight into columns.</summary>
+    public static SearchColumns RunColumns(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
+        Execute(shard, request, cancellationToken, (view, projection, perQuery, _) =>
+        {
+            var counts = new int[perQuery.Count];
+            var total = 0;
+            for (var q = 0; q < counts.Length; q++)
+            {
+                counts[q] = perQuery[q].Count;
+                total += counts[q];
+            }
+
+            var scores = new float[total];
+            var rows = new List<(int Segment, int Row)>(total);
+            foreach (var list in perQuery)
+            {
+                foreach (var h in list)
+                {
+                    scores[rows.Count] = h.Score;
+                    rows.Add((h.Segment, h.Row));
+                }
+            }
+
+            return new SearchColumns { Counts = counts, Scores = scores, Fields = projection.Collect(view.Segments, rows) };
+        });
+
+    private static T Execute<T>(Shard shard, SearchRequest request, CancellationToken cancellationToken,
+        Func<ReadView, Projection, List<List<(float Score, int Segment, int Row)>>, SearchStats, T> materialize)
     {
         var schema = shard.Schema;
         var fieldIndex = ResolveField(schema, request.AnnsField);
@@ -100,12 +147,11 @@ internal static class SearchExecutor
         var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(a => (long)a.Count), 1, int.MaxValue);
         var stats = new SearchStats();
         var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats);
-        var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(raw.Length);
-        var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
+        var hits = new List<List<(float Score, int Segment, int Row)>>(raw.Length);
         foreach (var perQuery in raw)
         {
             var chosen = groupIndex is { } gi ? Group(view, perQuery, gi, request.GroupSize, want) : perQuery;
-            var list = new List<SearchHit>(Math.Max(0, chosen.Length - request.Offset));
+            var list = new List<(float Score, int Segment, int Row)>(Math.Max(0, chosen.Length - request.Offset));
             var skip = groupIndex is null ? request.Offset : 0;
             var skipGroups = groupIndex is null ? 0 : request.Offset;
             object? lastGroup = null;
@@ -134,18 +180,13 @@ internal static class SearchExecutor
                     continue;
                 }
 
-                list.Add(new SearchHit
-                {
-                    Id = Projection.ToApi(schema.Fields[pkIndex], snap.GetColumn(pkIndex).GetValue(row))!,
-                    Score = FlatSearch.ScoreFromKey(metric, key),
-                    Fields = projection.Materialize(snap, row),
-                });
+                list.Add((FlatSearch.ScoreFromKey(metric, key), s, row));
             }
 
             hits.Add(list);
         }
 
-        return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
+        return materialize(view, projection, hits, stats);
     }
 
     /// <summary>The request's search parameters over the collection's defaults for the field (the property

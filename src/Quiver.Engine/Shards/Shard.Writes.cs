@@ -10,12 +10,25 @@ internal sealed partial class Shard
     /// write gate, keys are checked against the index (an early, friendly refusal), a timestamp is taken and the record
     /// queued on the WAL. The call returns once the record is durable (per the fsync policy) and applied; the apply step
     /// re-checks key uniqueness, so two racing inserts of one key cannot both succeed.</summary>
-    public async Task<MutationResult> WriteAsync(
+    public Task<MutationResult> WriteAsync(
         IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, bool upsert, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        ResolvePartition(partition);
+        return WriteBatchAsync(RowValidator.Build(Schema, rows, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
+    }
+
+    /// <summary>Writes a column batch, checked by the same rules as rows (<see cref="ColumnValidator"/>).</summary>
+    public Task<MutationResult> WriteAsync(ColumnBatch columns, string? partition, bool upsert, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        ResolvePartition(partition);
+        return WriteBatchAsync(ColumnValidator.Build(Schema, columns, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
+    }
+
+    private async Task<MutationResult> WriteBatchAsync(RowBatch batch, string? partition, bool upsert, CancellationToken cancellationToken)
+    {
         var partitionId = ResolvePartition(partition);
-        var batch = RowValidator.Build(Schema, rows, upsert, AllocateAutoIds);
         var keys = new object[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {

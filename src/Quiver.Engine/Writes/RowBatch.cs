@@ -103,6 +103,35 @@ internal sealed class RowBatch
         return (int)Math.Min(size, Array.MaxLength);
     }
 
+    /// <summary>The batch as public columns in schema order, sharing its arrays; the primary key column left out
+    /// unless <paramref name="includePrimaryKey"/>.</summary>
+    public ColumnBatch ToColumns(bool includePrimaryKey)
+    {
+        var result = new ColumnBatch(Count) { Dynamic = Dynamic };
+        for (var f = 0; f < Columns.Length; f++)
+        {
+            if (f == PrimaryKeyIndex && !includePrimaryKey)
+            {
+                continue;
+            }
+
+            var c = Columns[f];
+            result.Add(new FieldColumn
+            {
+                Name = Schema.Fields[f].Name,
+                Longs = c.Longs,
+                Doubles = c.Doubles,
+                Bools = c.Bools,
+                Strings = c.Strings,
+                Json = c.Json,
+                Vectors = c.Vectors,
+                Nulls = c.Nulls,
+            });
+        }
+
+        return result;
+    }
+
     public PrimaryKey Key(int row)
     {
         var c = Columns[PrimaryKeyIndex];

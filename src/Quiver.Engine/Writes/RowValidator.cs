@@ -9,7 +9,8 @@ namespace Quiver.Writes;
 internal static class RowValidator
 {
     /// <summary>Builds a batch. <paramref name="autoIds"/> supplies ids for an auto-id key on insert (called once with
-    /// the row count); for upsert the key must be supplied even when auto-id is on, since upsert replaces by key.</summary>
+    /// the row count; null leaves the keys unassigned, for a client that only checks rows); for upsert the key must be
+    /// supplied even when auto-id is on, since upsert replaces by key.</summary>
     public static RowBatch Build(
         CollectionSchema schema,
         IReadOnlyList<IReadOnlyDictionary<string, object?>> rows,
@@ -111,7 +112,12 @@ internal static class RowValidator
 
         if (generateKeys)
         {
-            var first = autoIds!(count);
+            if (autoIds is null)
+            {
+                return new RowBatch { Schema = schema, Count = count, Columns = columns, Dynamic = dynamic };
+            }
+
+            var first = autoIds(count);
             var keys = columns[pkIndex].Longs!;
             for (var i = 0; i < count; i++)
             {
@@ -187,7 +193,7 @@ internal static class RowValidator
         return extra is null ? default : JsonSerializer.SerializeToElement(extra);
     }
 
-    private static void CheckDuplicateKeys(RowBatch batch, string op)
+    internal static void CheckDuplicateKeys(RowBatch batch, string op)
     {
         var seen = new Dictionary<PrimaryKey, int>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
@@ -201,6 +207,6 @@ internal static class RowValidator
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void Fail(string op, int row, string field, string rule) =>
+    internal static void Fail(string op, int row, string field, string rule) =>
         Throw.Invalid($"{op} rejected, nothing written: row {row}, field '{field}': {rule}");
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
-using Google.Protobuf.Collections;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
 using Quiver.Server.Milvus.Data;
+using Quiver.Wire;
 using EngineMutation = Quiver.MutationResult;
 using EngineQuery = Quiver.QueryRequest;
 
@@ -17,7 +17,8 @@ internal sealed partial class MilvusGrpcService
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Insert(InsertRequest request, ServerCallContext context) =>
-        WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: false, context);
+        WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
+            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "insert"), upsert: false, context);
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Upsert(UpsertRequest request, ServerCallContext context)
@@ -28,23 +29,25 @@ internal sealed partial class MilvusGrpcService
                 "upsert: partial_update and field_ops are not supported by Quiver; send every field of each row");
         }
 
-        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName, request.FieldsData, request.NumRows, upsert: true, context);
+        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
+            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "upsert"), upsert: true, context);
     }
 
-    private async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition, RepeatedField<FieldData> columns,
-        uint numRows, bool upsert, ServerCallContext context)
+    /// <summary>Insert or upsert: the Milvus rules of a write, whatever the transport. <paramref name="read"/> turns the
+    /// request's rows (gRPC columns, REST JSON rows) into engine columns for the collection's current schema.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition,
+        Func<CollectionSchema, ColumnBatch> read, bool upsert, ServerCallContext context)
     {
         var db = Database(dbName, context);
         var ct = context.CancellationToken;
-        var info = await _engine.DescribeCollectionAsync(collection, db, ct).ConfigureAwait(false);
-        var op = upsert ? "upsert" : "insert";
-        var rows = FieldDataConverter.ToRows(info.Schema, columns, numRows, op);
+        var schema = _engine.GetCollection(collection, db).Schema;
+        var batch = read(schema);
         var part = string.IsNullOrEmpty(partition) ? null : partition;
         var result = upsert
-            ? await _engine.UpsertAsync(collection, rows, part, db, ct).ConfigureAwait(false)
-            : await _engine.InsertAsync(collection, rows, part, db, ct).ConfigureAwait(false);
-        var response = Mutation(info.Schema, result);
-        response.SuccIndex.AddRange(Enumerable.Range(0, rows.Count).Select(i => (uint)i));
+            ? await _engine.UpsertAsync(collection, batch, part, db, ct).ConfigureAwait(false)
+            : await _engine.InsertAsync(collection, batch, part, db, ct).ConfigureAwait(false);
+        var response = Mutation(schema, result);
+        response.SuccIndex.AddRange(Enumerable.Range(0, batch.RowCount).Select(i => (uint)i));
         if (upsert)
         {
             response.UpsertCnt = result.Count;
@@ -58,7 +61,10 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <inheritdoc />
-    public override async Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context)
+    public override Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context) => DeleteAsync(request, context);
+
+    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
@@ -67,50 +73,38 @@ internal sealed partial class MilvusGrpcService
             throw new MilvusException(MilvusCode.ParameterInvalid, "delete: expr cannot be empty; to delete everything use a filter that matches every row");
         }
 
-        var info = await _engine.DescribeCollectionAsync(request.CollectionName, db, ct).ConfigureAwait(false);
+        var schema = _engine.GetCollection(request.CollectionName, db).Schema;
         var partition = string.IsNullOrEmpty(request.PartitionName) ? null : request.PartitionName;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
-        var keys = templates is null ? KeyListParser.TryParse(request.Expr, info.Schema.PrimaryKey) : null;
+        var keys = templates is null ? KeyListParser.TryParse(request.Expr, schema.PrimaryKey) : null;
         var result = keys is not null
             ? await _engine.DeleteAsync(request.CollectionName, keys, partition, db, ct).ConfigureAwait(false)
             : await _engine.DeleteWhereAsync(request.CollectionName, request.Expr, templates, partition, db, ct).ConfigureAwait(false);
-        var response = Mutation(info.Schema, result);
+        var response = Mutation(schema, result);
         response.DeleteCnt = result.Count;
         return response;
     }
 
-    private static Protocol.Milvus.MutationResult Mutation(CollectionSchema schema, EngineMutation result)
-    {
-        var ids = new IDs();
-        if (schema.PrimaryKey.DataType == Quiver.DataType.Int64)
-        {
-            ids.IntId = new LongArray();
-            ids.IntId.Data.AddRange(result.Keys.Select(k => Convert.ToInt64(k, CultureInfo.InvariantCulture)));
-        }
-        else
-        {
-            ids.StrId = new StringArray();
-            ids.StrId.Data.AddRange(result.Keys.Select(k => (string)k));
-        }
-
-        return new Protocol.Milvus.MutationResult
+    private static Protocol.Milvus.MutationResult Mutation(CollectionSchema schema, EngineMutation result) =>
+        new()
         {
             Status = MilvusStatus.Ok(),
-            IDs = ids,
+            IDs = PrimaryKeys.ToIds(schema.PrimaryKey, result.Keys),
             Acknowledged = true,
             Timestamp = (ulong)result.Timestamp,
         };
-    }
 
     /// <inheritdoc />
-    public override async Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context)
+    public override Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context) => QueryAsync(request, context);
+
+    /// <summary>Query (and get by keys): the Milvus rules, whatever the transport.</summary>
+    internal async Task<QueryResults> QueryAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
+        var schema = _engine.GetCollection(name, db).Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        var schema = info.Schema;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
         var response = new QueryResults { Status = MilvusStatus.Ok(), CollectionName = name, PrimaryFieldName = schema.PrimaryKey.Name };
 
@@ -153,10 +147,8 @@ internal sealed partial class MilvusGrpcService
             CallInfo.Of(context).ResultBytes = ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
         }
 
-        var rows = limit is null
-            ? await QueryAllAsync(name, db, request.Expr, templates, output, partitions, ct).ConfigureAwait(false)
-            : await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, offset, limit.Value, ct).ConfigureAwait(false);
-        response.FieldsData.AddRange(FieldDataConverter.ToColumns(schema, output, rows));
+        var rows = await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, ct).ConfigureAwait(false);
+        response.FieldsData.AddRange(FieldDataWriter.Write(schema, rows, NullForm.Dense));
         response.OutputFields.AddRange(output.Names);
         return response;
     }
@@ -180,30 +172,16 @@ internal sealed partial class MilvusGrpcService
         return Convert.ToInt64(counted[0][CountStar], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Every matching row, ordered by primary key.</summary>
-    private async Task<List<Row>> QueryAllAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
-        OutputFields output, List<string> partitions, CancellationToken ct)
-    {
-        var rows = await _engine.QueryAsync(name, new EngineQuery
-        {
-            Filter = filter,
-            FilterParams = templates,
-            OutputFields = output.EngineNames,
-            Partitions = partitions,
-        }, db, ct).ConfigureAwait(false);
-        var pk = output.Declared[0].Name;
-        return [.. rows.OrderBy(r => r[pk], PrimaryKeyComparer.Instance)];
-    }
-
-    /// <summary>The rows at [offset, offset + limit) of the matches ordered by primary key. Milvus returns a limited
-    /// query in key order, and its query iterator depends on it (each page asks for <c>pk &gt; last key</c> with a limit),
-    /// so Quiver finds every matching key, orders them, and reads the window's rows by key.</summary>
-    private async Task<List<Row>> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
+    /// <summary>The rows at [offset, offset + limit) of the matches ordered by primary key (every match without a
+    /// limit), as columns. Milvus returns a query in key order, and its query iterator depends on it (each page asks for
+    /// <c>pk &gt; last key</c> with a limit), so Quiver finds every matching key, orders them, and reads the window's
+    /// rows by key.</summary>
+    private async Task<ColumnBatch> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
         Dictionary<string, object?>? templates, OutputFields output, List<string> partitions, int offset, int limit, CancellationToken ct)
     {
         if (limit == 0)
         {
-            return [];
+            return await _engine.GetColumnsAsync(name, [], output.EngineNames, partitions, db, ct).ConfigureAwait(false);
         }
 
         var pk = schema.PrimaryKey;
@@ -211,21 +189,19 @@ internal sealed partial class MilvusGrpcService
         var keyFilter = string.IsNullOrWhiteSpace(filter)
             ? pk.DataType == Quiver.DataType.Int64 ? $"{pk.Name} >= -9223372036854775808" : $"{pk.Name} >= \"\""
             : filter;
-        var matches = await _engine.QueryAsync(name, new EngineQuery
+        var matches = await _engine.QueryColumnsAsync(name, new EngineQuery
         {
             Filter = keyFilter,
             FilterParams = templates,
             OutputFields = [pk.Name],
             Partitions = partitions,
         }, db, ct).ConfigureAwait(false);
-        var keys = matches.Select(r => r[pk.Name]!).Order(PrimaryKeyComparer.Instance).Skip(offset).Take(limit).ToList();
-        if (keys.Count == 0)
-        {
-            return [];
-        }
-
-        var rows = await _engine.GetAsync(name, keys, output.EngineNames, partitions, db, ct).ConfigureAwait(false);
-        return [.. rows];
+        var keyColumn = matches.Columns[0];
+        IEnumerable<object> ordered = keyColumn.Longs is { } longs
+            ? longs.Order().Select(k => (object)k)
+            : keyColumn.Strings!.Order(StringComparer.Ordinal).Select(k => (object)k!);
+        var keys = ordered.Skip(offset).Take(limit).ToList();
+        return await _engine.GetColumnsAsync(name, keys, output.EngineNames, partitions, db, ct).ConfigureAwait(false);
     }
 
     /// <summary>The load-state check for reads (search, query): Milvus refuses both on a released collection or
@@ -233,19 +209,4 @@ internal sealed partial class MilvusGrpcService
     /// Returns the partitions the read covers (empty for all).
     private List<string> EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
         Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null)?.ToList() ?? [];
-}
-
-/// <summary>Orders primary keys: Int64 numerically, VarChar ordinally (the filter language's string order).</summary>
-internal sealed class PrimaryKeyComparer : IComparer<object?>
-{
-    /// <summary>The one instance.</summary>
-    public static readonly PrimaryKeyComparer Instance = new();
-
-    /// <inheritdoc />
-    public int Compare(object? x, object? y) => (x, y) switch
-    {
-        (long a, long b) => a.CompareTo(b),
-        (string a, string b) => string.CompareOrdinal(a, b),
-        _ => 0,
-    };
 }

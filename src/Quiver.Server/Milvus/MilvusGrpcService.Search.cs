@@ -7,6 +7,7 @@ using Quiver.Protocol.Schema;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Server.Milvus.Data;
 using Quiver.Server.Observability;
+using Quiver.Wire;
 using EngineSearch = Quiver.SearchRequest;
 
 namespace Quiver.Server.Milvus;
@@ -19,14 +20,17 @@ internal sealed partial class MilvusGrpcService
     internal const int MaxTopKOrNq = 16_384;
 
     /// <inheritdoc />
-    public override async Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context)
+    public override Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context) => SearchAsync(request, context);
+
+    /// <summary>Search: the Milvus rules, whatever the transport.</summary>
+    internal async Task<SearchResults> SearchAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var info = await _engine.DescribeCollectionAsync(name, db, ct).ConfigureAwait(false);
+        var collection = _engine.GetCollection(name, db);
+        var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        var schema = info.Schema;
         var settings = SearchParamsParser.Parse(request.SearchParams);
         var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false) with { Partitions = partitions };
         var output = OutputFields.Resolve(schema, request.OutputFields);
@@ -36,31 +40,32 @@ internal sealed partial class MilvusGrpcService
         if (settings.IteratorV2)
         {
             var page = await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);
-            recall?.Offer(db, info.Name, plan, null);
+            recall?.Offer(db, collection.Name, plan, (SearchResult?)null);
             return page;
         }
 
         // Before anything is searched or built: the answer's size is known from nq, top-k (+ offset, or groups × group
         // size) and the output fields.
         // No query returns more hits than the collection has rows.
-        var perQuery = Math.Min(info.RowCount, groupBy is null
+        var rowCount = _engine.CountRows(name, db);
+        var perQuery = Math.Min(rowCount, groupBy is null
             ? (long)settings.TopK + settings.Offset
             : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize));
         var shape = groupBy is null
-            ? $"nq {plan.Vectors.Count} × min(topk {settings.TopK} + offset {settings.Offset}, {info.RowCount} rows)"
-            : $"nq {plan.Vectors.Count} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {info.RowCount} rows)";
+            ? $"nq {plan.Vectors.Count} × min(topk {settings.TopK} + offset {settings.Offset}, {rowCount} rows)"
+            : $"nq {plan.Vectors.Count} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {rowCount} rows)";
         var estimate = ResultBudget.Check(plan.Vectors.Count * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
             _options.Memory.MaxResultBytes, "search", shape);
         CallInfo.Of(context).ResultBytes = estimate;
-        var result = await _engine.SearchAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
+        var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
         var response = new SearchResults
         {
             Status = MilvusStatus.Ok(),
             CollectionName = name,
-            Results = ResultBuilder.Build(schema, result.Hits, settings.TopK, output, groupBy, settings.RoundDecimal),
+            Results = SearchResultCodec.Write(schema, result, settings.TopK, output.Declared, output.Names, groupBy, settings.RoundDecimal),
         };
         // After the answer is built: sampling copies ids and queues, it never waits for the exact re-run.
-        recall?.Offer(db, info.Name, plan, result);
+        recall?.Offer(db, collection.Name, plan, result);
         return response;
     }
 
@@ -205,11 +210,16 @@ internal sealed partial class MilvusGrpcService
             };
         }
 
-        var result = await _engine.SearchAsync(name, request, db, ct).ConfigureAwait(false);
-        var page = result.Hits[0]
-            .Where(h => !(settings.IteratorLastBound is { } b && h.Score == b && seen.Contains(h.Id)))
-            .Take(batch)
-            .ToList();
+        var result = await _engine.SearchColumnsAsync(name, request, db, ct).ConfigureAwait(false);
+        var page = new List<int>(Math.Min(batch, result.Scores.Length));
+        for (var i = 0; i < result.Scores.Length && page.Count < batch; i++)
+        {
+            if (!(settings.IteratorLastBound is { } b && result.Scores[i] == b && seen.Contains(KeyAt(result.Ids, i))))
+            {
+                page.Add(i);
+            }
+        }
+
         float lastBound;
         List<object> tied;
         if (page.Count == 0)
@@ -219,18 +229,22 @@ internal sealed partial class MilvusGrpcService
         }
         else
         {
-            lastBound = page[^1].Score;
-            tied = [.. page.Where(h => h.Score == lastBound).Select(h => h.Id)];
+            lastBound = result.Scores[page[^1]];
+            tied = [.. page.Where(i => result.Scores[i] == lastBound).Select(i => KeyAt(result.Ids, i))];
             if (settings.IteratorLastBound == lastBound)
             {
                 tied.AddRange(seen);
             }
         }
 
-        var data = ResultBuilder.Build(schema, [page], batch, output, null, settings.RoundDecimal);
+        var pageColumns = new SearchColumns { Counts = [page.Count], Scores = [.. page.Select(i => result.Scores[i])], Fields = result.Fields.Select(page) };
+        var data = SearchResultCodec.Write(schema, pageColumns, batch, output.Declared, output.Names, null, settings.RoundDecimal);
         data.SearchIteratorV2Results = new SearchIteratorV2Results { Token = IteratorToken.Write(tied), LastBound = lastBound };
         return new SearchResults { Status = MilvusStatus.Ok(), CollectionName = name, Results = data };
     }
+
+    /// <summary>Hit <paramref name="i"/>'s primary key, boxed as the token compares keys.</summary>
+    private static object KeyAt(FieldColumn ids, int i) => (object?)ids.Longs?[i] ?? ids.Strings![i]!;
 
     /// <summary>The search iterator's token: the keys returned so far at the last bound's exact score, as base64 JSON.</summary>
     private static class IteratorToken

@@ -24,6 +24,26 @@ internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptio
     /// <summary>The server's services, for partial files that need more than the engine.</summary>
     private IServiceProvider Services { get; } = services;
 
+    /// <summary>Proto schemas by engine schema instance: a schema is immutable and replaced when it changes, so this is
+    /// a cache per collection version that needs no invalidation.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<CollectionSchema, Protocol.Schema.CollectionSchema> _protoSchemas = new();
+
+    /// <summary>A collection's current schema in Milvus's form, for the REST adapter's conversions; a missing collection
+    /// or database answers as DescribeCollection does (100 / 800).</summary>
+    internal Protocol.Schema.CollectionSchema ProtoSchema(string database, string collection)
+    {
+        var target = Loads.Require(database, collection);
+        var schema = _engine.GetCollection(target.Name, target.Database).Schema;
+        if (_protoSchemas.TryGetValue(schema, out var cached) && cached.Name == target.Name)
+        {
+            return cached;
+        }
+
+        var proto = SchemaConversion.ToProto(target.Name, schema, target.Database);
+        _protoSchemas.AddOrUpdate(schema, proto);
+        return proto;
+    }
+
     /// <summary>The database a request names: its own <c>db_name</c> when set, else the connection's (metadata
     /// <c>dbname</c>), else <c>default</c>.</summary>
     private static string Database(string? requestDbName, ServerCallContext context) =>

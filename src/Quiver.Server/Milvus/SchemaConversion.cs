@@ -14,7 +14,7 @@ namespace Quiver.Server.Milvus;
 internal static class SchemaConversion
 {
     /// <summary>Milvus's id of the first user field.</summary>
-    public const long FirstFieldId = 100;
+    public const long FirstFieldId = Wire.FieldDataWriter.FirstFieldId;
 
     /// <summary>The engine schema of a serialized <c>schema.CollectionSchema</c>; throws <see cref="MilvusException"/>
     /// (ParameterInvalid) naming the field for what the engine cannot hold.</summary>

@@ -6,7 +6,7 @@ using Quiver.Server.Hosting;
 namespace Quiver.Server.Observability;
 
 /// <summary>
-/// Live recall monitoring. <see cref="Offer"/> is called after every successful search; a fraction of them
+/// Live recall monitoring. <see cref="Offer(string, string, SearchRequest, SearchResult?)"/> is called after every successful search; a fraction of them
 /// (<see cref="MonitoringOptions.RecallSampleRate"/>) is queued, and one background thread re-runs each queued search
 /// exactly (search parameter <c>exact</c>: every segment scanned, indexes ignored) under the same filter, partitions and
 /// limit, and compares the ids the caller got with the exact top-k: recall@k = |got ∩ exact| / |exact|, one sample per
@@ -14,7 +14,7 @@ namespace Quiver.Server.Observability;
 /// <see cref="MonitoringOptions.RecallWindow"/> samples; the estimate exported on <c>/metrics</c> is their mean.
 /// </summary>
 /// <remarks>
-/// <para><b>Cost to the caller.</b> <see cref="Offer"/> never blocks and never throws: it draws a random number, and for a
+/// <para><b>Cost to the caller.</b> <see cref="Offer(string, string, SearchRequest, SearchResult?)"/> never blocks and never throws: it draws a random number, and for a
 /// sampled search copies the query vectors and hit ids and tries to add them to a bounded queue; a full queue drops the
 /// sample and counts it. The re-runs happen one at a time on one thread started below normal priority (best effort:
 /// Linux may ignore thread priorities), so the monitor uses at most about one core however busy the server is.</para>
@@ -94,13 +94,39 @@ internal sealed partial class RecallMonitor : IDisposable
     /// <summary>Considers one successful search for sampling: <paramref name="request"/> is the engine request the
     /// search ran (vectors resolved), <paramref name="result"/> what the caller got, or null for a search iterator page.
     /// Never blocks, never throws.</summary>
-    public void Offer(string database, string collection, SearchRequest request, SearchResult? result)
+    public void Offer(string database, string collection, SearchRequest request, SearchResult? result) =>
+        Offer(database, collection, request, result is null ? null : () => [.. result.Hits.Select(h => h.Select(hit => hit.Id).ToArray())]);
+
+    /// <summary>As <see cref="Offer(string, string, SearchRequest, SearchResult?)"/> for a column-oriented result; the
+    /// ids are copied only when the search is sampled.</summary>
+    public void Offer(string database, string collection, SearchRequest request, SearchColumns result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        Offer(database, collection, request, () =>
+        {
+            var ids = new object[result.Counts.Length][];
+            var at = 0;
+            for (var q = 0; q < ids.Length; q++)
+            {
+                ids[q] = new object[result.Counts[q]];
+                for (var i = 0; i < ids[q].Length; i++, at++)
+                {
+                    ids[q][i] = (object?)result.Ids.Longs?[at] ?? result.Ids.Strings![at]!;
+                }
+            }
+
+            return ids;
+        });
+    }
+
+    /// <summary><paramref name="hitIds"/> gives each query's hit ids, or is null for a search iterator page.</summary>
+    private void Offer(string database, string collection, SearchRequest request, Func<object[][]>? hitIds)
     {
         if (!Enabled || _options.RecallSampleRate < 1 && Random.Shared.NextDouble() >= _options.RecallSampleRate)
         {
             return;
         }
-        var reason = result is null ? "iterator"
+        var reason = hitIds is null ? "iterator"
             : request.Radius is not null || request.RangeFilter is not null ? "range"
             : request.GroupByField is not null ? "group_by"
             : request.Offset > 0 ? "offset"
@@ -111,17 +137,12 @@ internal sealed partial class RecallMonitor : IDisposable
             return;
         }
 
-        var queries = Math.Min(Math.Min(request.Vectors.Count, result!.Hits.Length), MaxQueriesPerSearch);
+        var result = hitIds!();
+        var queries = Math.Min(Math.Min(request.Vectors.Count, result!.Length), MaxQueriesPerSearch);
         var ids = new object[queries][];
         for (var q = 0; q < queries; q++)
         {
-            var hits = result.Hits[q];
-            var n = Math.Min(hits.Count, request.Limit);
-            ids[q] = new object[n];
-            for (var i = 0; i < n; i++)
-            {
-                ids[q][i] = hits[i].Id;
-            }
+            ids[q] = result[q].Length <= request.Limit ? result[q] : result[q][..request.Limit];
         }
         var job = new RecallJob(database, collection, request with
         {

@@ -5,6 +5,7 @@ using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
 using Quiver.Server.Milvus;
+using Quiver.Wire;
 using WireConsistency = Quiver.Protocol.Common.ConsistencyLevel;
 using WireField = Quiver.Protocol.Schema.FieldSchema;
 using WireQuery = Quiver.Protocol.Milvus.QueryRequest;
@@ -18,28 +19,27 @@ internal static partial class MilvusRestV2
 {
     // ---- entities ----
 
-    /// <summary>The collection's schema, fetched through <c>DescribeCollection</c> as Milvus's REST handlers do.</summary>
-    private static async Task<WireSchema> SchemaAsync(RestRequest r, string collection)
-    {
-        var described = await r.CallAsync("DescribeCollection",
-            new DescribeCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = collection }, r.Service.DescribeCollection).ConfigureAwait(false);
-        return described.Schema ?? throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]");
-    }
+    // The data endpoints run one call each through the pipeline (gate, limits, metrics and audit count it once, under
+    // the RPC it stands for) and call the service's transport-free methods; the schema is read inside the call, after
+    // the gate, from the engine (cached per schema version), never through DescribeCollection.
+
+    /// <summary>The collection's schema in Milvus's form, read inside a call.</summary>
+    private static WireSchema SchemaOf(RestRequest r, string collection) => r.Service.ProtoSchema(r.DatabaseOrDefault, collection);
 
     private static async Task<JsonNode?> InsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
         var rows = r.RequiredArray("data");
-        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
+        // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
         var request = new InsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
             NumRows = (uint)rows.Count,
-            FieldsData = { RestRows.ToColumns(rows, schema, insert: true) },
         };
-        var result = await r.CallAsync("Insert", request, r.Service.Insert).ConfigureAwait(false);
+        var result = await r.CallAsync("Insert", request,
+            (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: false, context)).ConfigureAwait(false);
         return new JsonObject { ["insertCount"] = result.InsertCnt, ["insertIds"] = IdsJson(result.IDs, r.AllowInt64) };
     }
 
@@ -47,17 +47,27 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var rows = r.RequiredArray("data");
-        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
         var request = new UpsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
             NumRows = (uint)rows.Count,
-            FieldsData = { RestRows.ToColumns(rows, schema, insert: false) },
         };
-        var result = await r.CallAsync("Upsert", request, r.Service.Upsert).ConfigureAwait(false);
+        var result = await r.CallAsync("Upsert", request,
+            (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: true, context)).ConfigureAwait(false);
         return new JsonObject { ["upsertCount"] = result.UpsertCnt, ["upsertIds"] = IdsJson(result.IDs, r.AllowInt64) };
+    }
+
+    /// <summary>REST rows written through the service: JSON to Milvus columns by Milvus's REST conventions (1804 naming
+    /// row and field), then engine columns through the shared reader. An auto-id key is left out on insert.</summary>
+    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, JsonArray rows,
+        bool upsert, Grpc.Core.ServerCallContext context)
+    {
+        var wire = SchemaOf(r, collection);
+        return r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition,
+            schema => FieldDataReader.ReadRequest(schema, RestRows.ToColumns(rows, wire, insert: !upsert), (uint)rows.Count, upsert ? "upsert" : "insert"),
+            upsert, context);
     }
 
     /// <summary>Primary keys as Milvus's REST API returns them (Int64 as strings unless the client allows numbers).</summary>
@@ -72,23 +82,26 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var filter = r.OptionalString("filter");
-        if (string.IsNullOrEmpty(filter))
+        var byId = string.IsNullOrEmpty(filter);
+        if (byId && r.Body["id"] is null)
         {
-            if (r.Body["id"] is null)
-            {
-                throw RestRequest.Missing("filter", "string (or 'id')");
-            }
-            filter = IdFilter(await SchemaAsync(r, collection).ConfigureAwait(false), r.Body["id"]!);
+            throw RestRequest.Missing("filter", "string (or 'id')");
         }
-        var result = await r.CallAsync("Delete",
-            new DeleteRequest
+        var request = new DeleteRequest
+        {
+            DbName = r.DatabaseOrDefault,
+            CollectionName = collection,
+            PartitionName = r.OptionalString("partitionName") ?? "",
+            Expr = filter ?? "",
+        };
+        var result = await r.CallAsync("Delete", request, (q, context) =>
+        {
+            if (byId)
             {
-                DbName = r.DatabaseOrDefault,
-                CollectionName = collection,
-                PartitionName = r.OptionalString("partitionName") ?? "",
-                Expr = filter,
-            },
-            r.Service.Delete).ConfigureAwait(false);
+                q.Expr = IdFilter(SchemaOf(r, collection), r.Body["id"]!);
+            }
+            return r.Service.DeleteAsync(q, context);
+        }).ConfigureAwait(false);
         return new JsonObject { ["deleteCount"] = result.DeleteCnt };
     }
 
@@ -143,7 +156,7 @@ internal static partial class MilvusRestV2
         {
             request.QueryParams.Add(new KeyValuePair { Key = "limit", Value = limit.ToString(CultureInfo.InvariantCulture) });
         }
-        var result = await r.CallAsync("Query", request, r.Service.Query).ConfigureAwait(false);
+        var result = await r.CallAsync("Query", request, r.Service.QueryAsync).ConfigureAwait(false);
         return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
     }
 
@@ -151,17 +164,19 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var id = r.Body["id"] ?? throw RestRequest.Missing("id", "primary key or list of primary keys");
-        var filter = IdFilter(await SchemaAsync(r, collection).ConfigureAwait(false), id);
         var request = new WireQuery
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
-            Expr = filter,
             OutputFields = { r.OptionalStrings("outputFields") ?? ["*"] },
             PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
             UseDefaultConsistency = true,
         };
-        var result = await r.CallAsync("Query", request, r.Service.Query).ConfigureAwait(false);
+        var result = await r.CallAsync("Query", request, (q, context) =>
+        {
+            q.Expr = IdFilter(SchemaOf(r, collection), id);
+            return r.Service.QueryAsync(q, context);
+        }).ConfigureAwait(false);
         return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
     }
 
@@ -176,8 +191,9 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var data = r.RequiredArray("data");
-        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
-        var request = SearchRequestOf(r, r.Body, "$", schema, collection, data);
+        // Built before the call without the schema (vectors read as floats), so that the gate sees nq, dimension and
+        // top-k; the vector field is resolved inside the call.
+        var request = SearchRequestOf(r, r.Body, "$", null, collection, data);
         request.OutputFields.Add(r.OptionalStrings("outputFields") ?? []);
         request.PartitionNames.Add(r.OptionalStrings("partitionNames") ?? []);
         SetConsistency(r, out var level, out var useDefault);
@@ -193,7 +209,11 @@ internal static partial class MilvusRestV2
                 request.SearchParams.Add(new KeyValuePair { Key = "strict_group_size", Value = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false" });
             }
         }
-        var result = await r.CallAsync("Search", request, r.Service.Search).ConfigureAwait(false);
+        var result = await r.CallAsync("Search", request, (q, context) =>
+        {
+            ResolveVectorField(q, SchemaOf(r, collection), r.Body, "$", data);
+            return r.Service.SearchAsync(q, context);
+        }).ConfigureAwait(false);
         return SearchRows(r, result);
     }
 
@@ -211,12 +231,14 @@ internal static partial class MilvusRestV2
     }
 
     /// <summary>One search request from a search body (the top-level one or a hybrid_search sub-request at
-    /// <paramref name="path"/>): vectors, anns field, filter, limit, offset and search params, as Milvus forms them.</summary>
-    private static WireSearch SearchRequestOf(RestRequest r, JsonObject body, string path, WireSchema schema, string collection,
+    /// <paramref name="path"/>): vectors, anns field, filter, limit, offset and search params, as Milvus forms them.
+    /// Without <paramref name="schema"/> the vectors are read as float vectors of any dimension and the anns field is
+    /// the one named (see <see cref="ResolveVectorField"/>).</summary>
+    private static WireSearch SearchRequestOf(RestRequest r, JsonObject body, string path, WireSchema? schema, string collection,
         JsonArray data)
     {
         var annsField = RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "";
-        var field = VectorField(schema, annsField);
+        var field = schema is null ? new WireField { Name = annsField, DataType = WireType.FloatVector } : VectorField(schema, annsField);
         var textInput = field.IsFunctionOutput;
         var request = new WireSearch
         {
@@ -270,6 +292,15 @@ internal static partial class MilvusRestV2
         return request;
     }
 
+    /// <summary>Completes a request built without the schema: the vector field resolved (named, or the only one), the
+    /// vectors read again for its type and dimension, the anns field named.</summary>
+    private static void ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data)
+    {
+        var field = VectorField(schema, RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "");
+        request.PlaceholderGroup = RestRows.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
+        request.SearchParams.Single(p => p.Key == "anns_field").Value = field.Name;
+    }
+
     /// <summary>The vector field a search targets: <paramref name="annsField"/>, or the only vector field.</summary>
     private static WireField VectorField(WireSchema schema, string annsField)
     {
@@ -295,7 +326,6 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var searches = r.RequiredArray("search");
-        var schema = await SchemaAsync(r, collection).ConfigureAwait(false);
         var outputFields = r.OptionalStrings("outputFields") ?? [];
         var partitions = r.OptionalStrings("partitionNames") ?? [];
         var request = new HybridSearchRequest
@@ -313,7 +343,7 @@ internal static partial class MilvusRestV2
             var path = $"$.search[{i}]";
             var body = RestRequest.ObjectOf(searches[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
             var data = body["data"] as JsonArray is { Count: > 0 } array ? array : throw RestRequest.Missing($"search[{i}].data", "non-empty array");
-            var sub = SearchRequestOf(r, body, path, schema, collection, data);
+            var sub = SearchRequestOf(r, body, path, null, collection, data);
             sub.OutputFields.Add(outputFields);
             sub.PartitionNames.Add(partitions);
             request.Requests.Add(sub);
@@ -332,7 +362,15 @@ internal static partial class MilvusRestV2
         {
             request.RankParams.Add(new KeyValuePair { Key = "group_by_field", Value = grouping });
         }
-        var result = await r.CallAsync("HybridSearch", request, r.Service.HybridSearch).ConfigureAwait(false);
+        var result = await r.CallAsync("HybridSearch", request, (q, context) =>
+        {
+            var schema = SchemaOf(r, collection);
+            for (var i = 0; i < q.Requests.Count; i++)
+            {
+                ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!);
+            }
+            return r.Service.HybridSearch(q, context);
+        }).ConfigureAwait(false);
         return SearchRows(r, result);
     }
 }

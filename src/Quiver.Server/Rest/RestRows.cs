@@ -566,7 +566,7 @@ internal static class RestRows
                 _ => 0,
             };
         }
-        return column.Scalars is { } s ? Milvus.Data.FieldDataConverter.ScalarCount(s) : 0;
+        return column.Scalars is { } s ? Wire.FieldDataReader.ScalarCount(s) : 0;
     }
 
     private static JsonNode? ValueAt(FieldData column, int at, bool allowInt64)

@@ -307,7 +307,7 @@ internal sealed class SecurityGate(
         long longest = 0;
         foreach (var column in columns)
         {
-            longest = Math.Max(longest, column.ValidData.Count > 0 ? column.ValidData.Count : Milvus.Data.FieldDataConverter.ColumnLength(column));
+            longest = Math.Max(longest, column.ValidData.Count > 0 ? column.ValidData.Count : Wire.FieldDataReader.ColumnLength(column));
         }
         return Math.Max(numRows, longest);
     }

@@ -26,7 +26,7 @@ internal enum RowFormat
 /// <see cref="Error"/> is set: a malformed row the reader could step over (a bad JSON line, a cell of the wrong type)
 /// comes with the error naming the field and the problem, and reading goes on.</summary>
 /// <param name="Number">Line or row number, 1-based.</param>
-/// <param name="Values">Field values in forms the engine accepts (see <see cref="QuiverEngine.InsertAsync"/>).</param>
+/// <param name="Values">Field values in forms the engine accepts (see <see cref="QuiverEngine.InsertAsync(string, IReadOnlyList{IReadOnlyDictionary{string, object}}, string?, string?, CancellationToken)"/>).</param>
 /// <param name="Error">What is wrong with the row, naming the field.</param>
 /// <param name="Raw">The row's text as it stands in the file (JSONL line, CSV record) where the format has one, for
 /// the bad-rows report; null for binary formats.</param>

@@ -1,0 +1,80 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Quiver.Server.Rest;
+using Quiver.Server.Tests.Ops;
+using Quiver.Server.Tests.Security;
+using Quiver.Testing;
+
+namespace Quiver.Server.Tests.Rest;
+
+/// <summary>One REST data call is one call for the security gate, the metrics and the audit log, under the RPC it
+/// stands for: the endpoints read the schema inside that call instead of calling DescribeCollection first.</summary>
+public sealed class RestCountingTests
+{
+    private static async Task<JsonObject> PostAsync(TestServer server, string path, string body, string? credential = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(MilvusRestV2.Prefix + path, UriKind.Relative))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        if (credential is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        }
+
+        using var response = await server.Http.SendAsync(request);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    private static string Rest(string method, int code = 0) => $"quiver_rpc_requests_total{{method=\"{method}\",transport=\"rest\",code=\"{code}\"}}";
+
+    [Fact]
+    public async Task EachDataEndpoint_CountsOneCall_UnderItsRpc()
+    {
+        await using var server = await TestServer.StartAsync();
+        await server.CreateLoadedCollectionAsync("docs", TestData.ProductSchema(dim: 4, dynamic: true));
+        const string rows = """[{"id": 1, "title": "a", "category": "tech", "price": 5, "embedding": [1, 0, 0, 0]}, {"id": 2, "title": "b", "category": "home", "price": 7, "embedding": [0, 1, 0, 0], "extra": 3}]""";
+
+        Assert.Equal(0, (await PostAsync(server, "/entities/insert", $$"""{"collectionName": "docs", "data": {{rows}}}"""))["code"]!.GetValue<int>());
+        Assert.Equal(0, (await PostAsync(server, "/entities/upsert", $$"""{"collectionName": "docs", "data": {{rows}}}"""))["code"]!.GetValue<int>());
+        var search = await PostAsync(server, "/entities/search", """{"collectionName": "docs", "data": [[1, 0, 0, 0]], "limit": 1, "outputFields": ["title"]}""");
+        Assert.Equal("1", search["data"]![0]!["id"]!.ToString());
+        var got = await PostAsync(server, "/entities/get", """{"collectionName": "docs", "id": [2], "outputFields": ["extra"]}""");
+        Assert.Equal(3, got["data"]![0]!["extra"]!.GetValue<int>());
+        Assert.Equal(0, (await PostAsync(server, "/entities/delete", """{"collectionName": "docs", "id": [1]}"""))["code"]!.GetValue<int>());
+        // A missing collection still answers as DescribeCollection did, and is one failed Insert.
+        var missing = await PostAsync(server, "/entities/insert", $$"""{"collectionName": "nope", "data": {{rows}}}""");
+        Assert.Equal(100, missing["code"]!.GetValue<int>());
+
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(1, metrics.Value(Rest("Insert")));
+        Assert.Equal(1, metrics.Value(Rest("Insert", 100)));
+        Assert.Equal(1, metrics.Value(Rest("Upsert")));
+        Assert.Equal(1, metrics.Value(Rest("Search")));
+        Assert.Equal(1, metrics.Value(Rest("Query")));
+        Assert.Equal(1, metrics.Value(Rest("Delete")));
+        var restCalls = metrics.Samples.Where(s => s.Key.StartsWith("quiver_rpc_requests_total{", StringComparison.Ordinal)
+            && s.Key.Contains("transport=\"rest\"", StringComparison.Ordinal)).Sum(s => s.Value);
+        Assert.Equal(6, restCalls);
+    }
+
+    [Fact]
+    public async Task DeniedRestInsert_IsOneAuditRecord_ForInsert()
+    {
+        await using var server = await AuthTests.StartAuthAsync();
+        await server.Server.Engine.CreateCollectionAsync("docs", TestData.ProductSchema(dim: 4));
+        await AuthTests.CreateUserWithRoleAsync(server, "ivy", "Ivy-Pass-1", "nobody");
+        var answer = await PostAsync(server, "/entities/insert",
+            """{"collectionName": "docs", "data": [{"id": 1, "title": "a", "category": "tech", "price": 5, "embedding": [1, 0, 0, 0]}]}""", "ivy:Ivy-Pass-1");
+        Assert.NotEqual(0, answer["code"]!.GetValue<int>());
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(server.DataPath, "security", "audit.jsonl"));
+        var ivy = lines.Select(l => JsonDocument.Parse(l).RootElement).Where(r => r.GetProperty("user").GetString() == "ivy").ToList();
+        var record = Assert.Single(ivy);
+        Assert.Equal("Insert", record.GetProperty("method").GetString());
+        Assert.Equal("denied PrivilegeInsert", record.GetProperty("outcome").GetString());
+        Assert.Equal(0L, server.Server.Engine.CountRows("docs"));
+    }
+}
