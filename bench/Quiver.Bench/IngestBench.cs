@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Quiver.Bench;
 
-/// <summary><c>ingest</c>: rows per second of <see cref="QuiverEngine.InsertAsync"/> into a fresh embedded folder under one
+/// <summary><c>ingest</c>: rows per second of <c>QuiverEngine.InsertAsync</c> (rows) into a fresh embedded folder under one
 /// fsync policy, with C tasks inserting concurrently (C &gt; 1 lets the WAL share one fsync among writers: group
 /// commit). Rows are seeded random vectors plus two small scalars, generated before the clock starts. The folder is
 /// on the real disk (the system temp folder unless <c>--dir</c>), and is deleted afterwards.</summary>

@@ -134,7 +134,7 @@ internal sealed class Projection
             for (var i = 0; i < rows.Count; i++)
             {
                 var (s, r) = rows[i];
-                if (segments[s].Dynamic is { } dyn && dyn.Values[r] is { ValueKind: JsonValueKind.Object } obj)
+                if (segments[s].Dynamic is { } dyn && dyn.Get(r) is { ValueKind: JsonValueKind.Object } obj)
                 {
                     dynamic[i] = _allDynamic ? obj : SelectKeys(obj);
                 }
