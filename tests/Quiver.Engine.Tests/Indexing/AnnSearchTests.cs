@@ -3,7 +3,7 @@ using Quiver.Testing;
 namespace Quiver.Engine.Tests.Indexing;
 
 /// <summary>Approximate search through the engine against the exact oracle: every index type at filter selectivities
-/// from 0.1% to 90%, after deleting 30% of the rows, across reopen, and with searches running while indexes are built,
+/// from 0.1% to 99% and unfiltered, after deleting 30% of the rows (unfiltered and filtered), across reopen, and with searches running while indexes are built,
 /// dropped and compacted.</summary>
 public sealed class AnnSearchTests : IDisposable
 {
@@ -86,7 +86,7 @@ public sealed class AnnSearchTests : IDisposable
         var (db, data) = await SetupAsync(type, build);
         await using var _ = db;
         var buckets = await BucketsAsync(db);
-        foreach (var threshold in new[] { 1, 10, 100, 500, 900 })
+        foreach (var threshold in new[] { 1, 10, 100, 500, 900, 990 })
         {
             var (recall, stats) = await RecallAsync(db, data, id => buckets[id] < threshold, $"bucket < {threshold}", search);
             Assert.True(recall >= 0.95, $"{type}: recall@{K} {recall:F3} at selectivity {threshold / 10.0}% (indexed segments {stats.IndexedSegments}, exact {stats.ExactSegments}, fallbacks {stats.Fallbacks})");
@@ -111,6 +111,14 @@ public sealed class AnnSearchTests : IDisposable
         await db.DeleteAsync("c", [.. deleted.Cast<object>()]);
         var (recall, stats) = await RecallAsync(db, data, id => !deleted.Contains(id), null, search);
         Assert.True(recall >= 0.95, $"{type}: recall@{K} {recall:F3} after deleting 30% (indexed {stats.IndexedSegments}, fallbacks {stats.Fallbacks})");
+
+        // A filter over segments with deletes: the filter's rows AND the segment's shared live bitmap.
+        var buckets = await BucketsAsync(db);
+        foreach (var threshold in new[] { 10, 500 })
+        {
+            var (filtered, fs) = await RecallAsync(db, data, id => !deleted.Contains(id) && buckets[id] < threshold, $"bucket < {threshold}", search);
+            Assert.True(filtered >= 0.95, $"{type}: recall@{K} {filtered:F3} after deleting 30%, filter keeping {threshold / 10.0}% (indexed {fs.IndexedSegments}, fallbacks {fs.Fallbacks})");
+        }
 
         // Compaction rewrites the segments without the deleted rows and builds their indexes anew.
         await db.FlushAsync("c");
