@@ -37,12 +37,7 @@ internal static class IngestPath
         table.AppendLine("| ---: | --- | ---: | ---: | ---: |");
         try
         {
-            await using var server = await QuiverServer.StartAsync(new ServerOptions
-            {
-                DataPath = folder,
-                Port = 0,
-                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
-            });
+            await using var server = await QuiverServer.StartAsync(ServerBench.BenchOptions(folder));
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
             var stub = new MilvusService.MilvusServiceClient(channel);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };

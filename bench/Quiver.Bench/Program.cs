@@ -5,7 +5,7 @@ const string Usage = """
       ingest --dim 768 --rows N --batch B --policy Always|Interval|Never [--clients C] [--dir D] [--json out.json]
       flat   --data fashion-mnist [--data-dir D] --queries Q --k 10 [--batch 100] [--json out.json]
       server [--base B.fvecs --queries Q.fvecs --groundtruth G.ivecs | --synthetic N:D:SEED] [--nq 1000] [--k 10]
-             [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--md out.md] [--json out.json]
+             [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--recall-cpu-share 0.05] [--md out.md] [--json out.json]
       hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
       serverpath [--base B --queries Q --groundtruth G | --synthetic N:D:SEED] [--nq 2000] [--k 10] [--ef 16] [--rounds 3] [--stages 0,1,..]
       scale  [--sets synthetic-100000x128-s42,...] [--data-dir bench/data] [--nq 1000] [--ks 10,100] [--filters none,1,99]

@@ -92,12 +92,7 @@ internal static class ScaleBench
         Console.WriteLine($"scale: {set.Name}: {set.Count} x {set.Dim}, {nq} queries, HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}");
         try
         {
-            var options = new ServerOptions
-            {
-                DataPath = folder,
-                Port = 0,
-                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
-            };
+            var options = ServerBench.BenchOptions(folder);
             SetSummary summary;
             await using (var server = await QuiverServer.StartAsync(options))
             {

@@ -36,7 +36,7 @@ internal static class ServerBench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir");
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir", "recall-cpu-share");
         var k = args.Int("k", 10);
         var set = Load(args, k);
         var nq = Math.Min(args.Int("nq", 1000), set.QueryCount);
@@ -54,12 +54,11 @@ internal static class ServerBench
         var folder = Path.Combine(parent, "quiver-bench-server-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var options = new ServerOptions
+            var options = BenchOptions(folder);
+            if (args.Text("recall-cpu-share") is { } share)
             {
-                DataPath = folder,
-                Port = 0,
-                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
-            };
+                options.Monitoring.RecallCpuShare = double.Parse(share, CultureInfo.InvariantCulture);
+            }
             await using var server = await QuiverServer.StartAsync(options);
             var engine = server.Engine;
             var started = Stopwatch.GetTimestamp();
@@ -167,6 +166,15 @@ internal static class ServerBench
             }
         }
     }
+
+    /// <summary>The server every harness starts: a fresh folder, a free loopback port, no fsync and no background
+    /// maintenance (nothing runs beside the timing but what a call itself does).</summary>
+    internal static ServerOptions BenchOptions(string folder) => new()
+    {
+        DataPath = folder,
+        Port = 0,
+        Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
+    };
 
     internal sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
 

@@ -31,12 +31,7 @@ internal static class ServerPath
         var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-serverpath-" + Guid.NewGuid().ToString("N"));
         try
         {
-            await using var server = await QuiverServer.StartAsync(new ServerOptions
-            {
-                DataPath = folder,
-                Port = 0,
-                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
-            });
+            await using var server = await QuiverServer.StartAsync(ServerBench.BenchOptions(folder));
             var engine = server.Engine;
             await ServerBench.LoadCollection(engine, set, args.Int("M", 16), args.Int("efc", 200));
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
