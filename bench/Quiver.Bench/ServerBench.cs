@@ -296,27 +296,13 @@ internal static class ServerBench
     internal static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search)
     {
         var warming = Stopwatch.GetTimestamp();
-        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var quietSince = Stopwatch.GetTimestamp();
-        while (true)
+        await WarmUpAsync(() => Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+            for (var i = 0; i < (Warmup + clients - 1) / clients || Stopwatch.GetElapsedTime(warming) < WarmupTime; i++)
             {
-                for (var i = 0; i < (Warmup + clients - 1) / clients || Stopwatch.GetElapsedTime(warming) < WarmupTime; i++)
-                {
-                    await search(c, queries[(i * clients + c) % queries.Length]);
-                }
-            })));
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != compiled)
-            {
-                (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
+                await search(c, queries[(i * clients + c) % queries.Length]);
             }
-            if (Stopwatch.GetElapsedTime(quietSince) >= JitQuiet || Stopwatch.GetElapsedTime(warming) >= WarmupLimit)
-            {
-                break;
-            }
-        }
+        }))));
         var ids = new long[queries.Length][];
         var latencies = new double[queries.Length];
         var started = Stopwatch.GetTimestamp();
@@ -331,6 +317,28 @@ internal static class ServerBench
         })));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
+    }
+
+    /// <summary>Runs <paramref name="round"/> until the JIT has compiled no method for <see cref="JitQuiet"/> (at most
+    /// <see cref="WarmupLimit"/>).</summary>
+    internal static async Task WarmUpAsync(Func<Task> round)
+    {
+        var warming = Stopwatch.GetTimestamp();
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            await round();
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
+            }
+            if (Stopwatch.GetElapsedTime(quietSince) >= JitQuiet || Stopwatch.GetElapsedTime(warming) >= WarmupLimit)
+            {
+                return;
+            }
+        }
     }
 
     internal static double Recall(long[][] ids, DataSet set, int k)

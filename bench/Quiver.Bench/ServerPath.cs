@@ -15,8 +15,8 @@ namespace Quiver.Bench;
 /// the engine's <see cref="QuiverEngine.SearchAsync"/>; the gRPC handler called in process (no transport); the same
 /// handler through the <see cref="CallPipeline"/> (gate, error mapping, observer); the whole call over loopback HTTP/2;
 /// and CheckHealth over loopback (the transport with an empty message). Each stage runs the same queries after a
-/// warm-up and reports p50, mean and the CPU time of the process per call, so that the difference between two adjacent
-/// stages is what the outer one adds.
+/// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean and the CPU time of the
+/// process per call, so that the difference between two adjacent stages is what the outer one adds.
 /// </summary>
 internal static class ServerPath
 {
@@ -63,10 +63,13 @@ internal static class ServerPath
                 (double P50, double Mean, double Cpu) best = (double.MaxValue, 0, 0);
                 for (var round = 0; round < rounds; round++)
                 {
-                    for (var q = 0; q < Math.Min(nq, 1000); q++)
+                    await ServerBench.WarmUpAsync(async () =>
                     {
-                        await call(q);
-                    }
+                        for (var q = 0; q < Math.Min(nq, 1000); q++)
+                        {
+                            await call(q);
+                        }
+                    });
                     var latencies = new double[nq];
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                     var started = Stopwatch.GetTimestamp();
