@@ -386,13 +386,13 @@ internal static class ScaleBench
         md.AppendLine();
         md.AppendLine("## Server against embedded (QPS ratio; serial p99 = one client)");
         md.AppendLine();
-        md.AppendLine("| set | k | filter | clients | embedded QPS | gRPC QPS | gRPC / embedded | REST QPS | REST / embedded | embedded p99 ms | gRPC p99 ms | REST p99 ms |");
-        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| set | k | filter | clients | embedded QPS | gRPC QPS | gRPC / embedded | REST QPS | REST / embedded | embedded p50 ms | gRPC p50 ms | REST p50 ms | embedded p99 ms | gRPC p99 ms | REST p99 ms |");
+        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var m in rows.Where(r => r.Transport == "embedded"))
         {
             var grpc = Find(rows, m with { Transport = "grpc" });
             var rest = Find(rows, m with { Transport = "rest" });
-            md.AppendLine(c, $"| {m.Set} | {m.K} | {m.Filter} | {m.Clients} | {m.Qps:F0} | {Num(grpc?.Qps ?? double.NaN, "F0")} | {Num((grpc?.Qps ?? double.NaN) / m.Qps, "F3")} | {Num(rest?.Qps ?? double.NaN, "F0")} | {Num((rest?.Qps ?? double.NaN) / m.Qps, "F3")} | {m.P99:F3} | {Num(grpc?.P99 ?? double.NaN, "F3")} | {Num(rest?.P99 ?? double.NaN, "F3")} |");
+            md.AppendLine(c, $"| {m.Set} | {m.K} | {m.Filter} | {m.Clients} | {m.Qps:F0} | {Num(grpc?.Qps ?? double.NaN, "F0")} | {Num((grpc?.Qps ?? double.NaN) / m.Qps, "F3")} | {Num(rest?.Qps ?? double.NaN, "F0")} | {Num((rest?.Qps ?? double.NaN) / m.Qps, "F3")} | {m.P50:F3} | {Num(grpc?.P50 ?? double.NaN, "F3")} | {Num(rest?.P50 ?? double.NaN, "F3")} | {m.P99:F3} | {Num(grpc?.P99 ?? double.NaN, "F3")} | {Num(rest?.P99 ?? double.NaN, "F3")} |");
         }
         md.AppendLine();
         md.AppendLine(c, $"Plot: [{Path.GetFileName(output)}.svg]({Path.GetFileName(output)}.svg) (QPS against rows, k={s.Ks[0]}, unfiltered, one client). Every point: [{Path.GetFileName(output)}.csv]({Path.GetFileName(output)}.csv).");
