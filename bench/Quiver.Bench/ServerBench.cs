@@ -19,7 +19,7 @@ namespace Quiver.Bench;
 /// </summary>
 internal static class ServerBench
 {
-    private const string Collection = "bench";
+    internal const string Collection = "bench";
     private const int LoadBatch = 2_000;
     /// <summary>Untimed warm-up calls in all, shared by the clients, and the least time they take: enough for the JIT to
     /// have promoted the hot path (tier 0 code is several times slower), as in the ANN harness.</summary>
@@ -27,9 +27,16 @@ internal static class ServerBench
 
     private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(0.5);
 
+    /// <summary>How long no method may have been compiled before the timed run starts.</summary>
+    private static readonly TimeSpan JitQuiet = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest warm-up, JIT quiet or not (a background thread that compiles now and then would otherwise
+    /// hold the run forever).</summary>
+    private static readonly TimeSpan WarmupLimit = TimeSpan.FromSeconds(30);
+
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir");
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir", "recall-cpu-share");
         var k = args.Int("k", 10);
         var set = Load(args, k);
         var nq = Math.Min(args.Int("nq", 1000), set.QueryCount);
@@ -47,12 +54,11 @@ internal static class ServerBench
         var folder = Path.Combine(parent, "quiver-bench-server-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var options = new ServerOptions
+            var options = BenchOptions(folder);
+            if (args.Text("recall-cpu-share") is { } share)
             {
-                DataPath = folder,
-                Port = 0,
-                Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
-            };
+                options.Monitoring.RecallCpuShare = double.Parse(share, CultureInfo.InvariantCulture);
+            }
             await using var server = await QuiverServer.StartAsync(options);
             var engine = server.Engine;
             var started = Stopwatch.GetTimestamp();
@@ -161,13 +167,22 @@ internal static class ServerBench
         }
     }
 
-    private sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
+    /// <summary>The server every harness starts: a fresh folder, a free loopback port, no fsync and no background
+    /// maintenance (nothing runs beside the timing but what a call itself does).</summary>
+    internal static ServerOptions BenchOptions(string folder) => new()
+    {
+        DataPath = folder,
+        Port = 0,
+        Engine = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false },
+    };
 
-    private sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall);
+    internal sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
+
+    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall);
 
     private sealed record Row(int Clients, Run Embedded, Run Grpc, Run Floor);
 
-    private static DataSet Load(CommandLine args, int k)
+    internal static DataSet Load(CommandLine args, int k)
     {
         if (args.Text("synthetic") is { } synthetic)
         {
@@ -228,7 +243,7 @@ internal static class ServerBench
         return truth;
     }
 
-    private static async Task LoadCollection(QuiverEngine engine, DataSet set, int m, int efc)
+    internal static async Task LoadCollection(QuiverEngine engine, DataSet set, int m, int efc)
     {
         await engine.CreateCollectionAsync(Collection, new CollectionSchema
         {
@@ -253,7 +268,7 @@ internal static class ServerBench
         await engine.WaitForIndexAsync(Collection);
     }
 
-    private static Quiver.SearchRequest SearchOf(float[] query, int k, int ef) => new()
+    internal static Quiver.SearchRequest SearchOf(float[] query, int k, int ef) => new()
     {
         Vectors = [query],
         AnnsField = "vector",
@@ -272,17 +287,22 @@ internal static class ServerBench
     }
 
     /// <summary>Runs every query once, split round-robin over <paramref name="clients"/> concurrent loops (after a
-    /// warm-up of <see cref="Warmup"/> calls shared by the clients and at least <see cref="WarmupTime"/>), timing each call.</summary>
-    private static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search)
+    /// warm-up of <see cref="Warmup"/> calls shared by the clients, at least <see cref="WarmupTime"/>, and until the JIT
+    /// has been quiet for <see cref="JitQuiet"/>), timing each call.</summary>
+    /// <remarks>A gRPC or REST call runs through some thousand methods of Kestrel, HttpClient and gRPC that tier up to
+    /// optimized code over the first seconds of traffic; on a loaded machine 1,000 calls and 0.5 s left the tiering
+    /// thread compiling through the timed run (20% of the process's samples in a profile of it), so the figures were
+    /// partly the JIT's. The warm-up therefore also goes on until no method has been compiled for a while.</remarks>
+    internal static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search)
     {
         var warming = Stopwatch.GetTimestamp();
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        await WarmUpAsync(() => Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
             for (var i = 0; i < (Warmup + clients - 1) / clients || Stopwatch.GetElapsedTime(warming) < WarmupTime; i++)
             {
                 await search(c, queries[(i * clients + c) % queries.Length]);
             }
-        })));
+        }))));
         var ids = new long[queries.Length][];
         var latencies = new double[queries.Length];
         var started = Stopwatch.GetTimestamp();
@@ -299,7 +319,29 @@ internal static class ServerBench
         return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
     }
 
-    private static double Recall(long[][] ids, DataSet set, int k)
+    /// <summary>Runs <paramref name="round"/> until the JIT has compiled no method for <see cref="JitQuiet"/> (at most
+    /// <see cref="WarmupLimit"/>).</summary>
+    internal static async Task WarmUpAsync(Func<Task> round)
+    {
+        var warming = Stopwatch.GetTimestamp();
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            await round();
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                (compiled, quietSince) = (now, Stopwatch.GetTimestamp());
+            }
+            if (Stopwatch.GetElapsedTime(quietSince) >= JitQuiet || Stopwatch.GetElapsedTime(warming) >= WarmupLimit)
+            {
+                return;
+            }
+        }
+    }
+
+    internal static double Recall(long[][] ids, DataSet set, int k)
     {
         long found = 0;
         for (var q = 0; q < ids.Length; q++)
@@ -332,7 +374,7 @@ internal static class ServerBench
         return text.ToString();
     }
 
-    private static int[] Ints(string list) =>
+    internal static int[] Ints(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
 }

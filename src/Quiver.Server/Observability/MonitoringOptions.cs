@@ -17,12 +17,23 @@ public sealed class MonitoringOptions
     /// dropped and counted (<c>quiver_recall_dropped_total</c>), never waited for.</summary>
     public int RecallQueueCapacity { get; set; } = 64;
 
+    /// <summary>The most of one core's time the exact re-runs may take, in (0, 1]; default 0.05. After a re-run that took
+    /// <c>t</c>, the monitor's thread waits <c>t × (1 − share) / share</c> before the next, so on a large collection (an
+    /// exact search of 1M × 128-d floats reads 512 MB) the monitor cannot take more than this share of the CPU that
+    /// searches need; samples that arrive meanwhile wait in the queue, and those that find it full are dropped and
+    /// counted. 1 runs the re-runs back to back.</summary>
+    public double RecallCpuShare { get; set; } = 0.05;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the key of a value out of range.</summary>
     public void Validate()
     {
         if (!(RecallSampleRate is >= 0 and <= 1))
         {
             throw new ArgumentException($"Monitoring:RecallSampleRate {RecallSampleRate} is out of range 0..1");
+        }
+        if (!(RecallCpuShare is > 0 and <= 1))
+        {
+            throw new ArgumentException($"Monitoring:RecallCpuShare {RecallCpuShare} is out of range: above 0, at most 1");
         }
         if (RecallWindow < 1)
         {

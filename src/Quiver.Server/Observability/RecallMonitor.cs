@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Quiver.Server.Hosting;
@@ -17,7 +18,9 @@ namespace Quiver.Server.Observability;
 /// <para><b>Cost to the caller.</b> <see cref="Offer(string, string, SearchRequest, SearchResult?)"/> never blocks and never throws: it draws a random number, and for a
 /// sampled search copies the query vectors and hit ids and tries to add them to a bounded queue; a full queue drops the
 /// sample and counts it. The re-runs happen one at a time on one thread started below normal priority (best effort:
-/// Linux may ignore thread priorities), so the monitor uses at most about one core however busy the server is.</para>
+/// Linux ignores thread priorities of normal threads), and after each re-run the thread rests in proportion to the time
+/// it took, so the monitor uses at most <see cref="MonitoringOptions.RecallCpuShare"/> of one core (default 5%) however
+/// large the collection and busy the server are.</para>
 /// <para><b>Searches that cannot be compared</b> are counted by reason, once sampled: <c>range</c> (radius /
 /// range_filter), <c>group_by</c>, <c>offset</c> (a later page), <c>iterator</c> (search iterator pages), <c>no_rows</c>
 /// (the exact search finds nothing to compare with) and <c>failed</c> (the re-run failed, e.g. the collection was
@@ -236,8 +239,15 @@ internal sealed partial class RecallMonitor : IDisposable
         {
             foreach (var job in _queue.GetConsumingEnumerable(_stop.Token))
             {
-                // The engine's search runs on the calling thread, so the re-run inherits this thread's priority.
+                // The engine's search runs on the calling thread, so the re-run inherits this thread's priority (which
+                // Linux ignores for normal threads: hence the explicit CPU budget below).
+                var started = Stopwatch.GetTimestamp();
                 CompareAsync(job, _stop.Token).GetAwaiter().GetResult();
+                var pause = RestAfter(Stopwatch.GetElapsedTime(started), _options.RecallCpuShare);
+                if (pause > TimeSpan.Zero && _stop.Token.WaitHandle.WaitOne(pause))
+                {
+                    return;
+                }
             }
         }
         catch (OperationCanceledException)
@@ -245,6 +255,11 @@ internal sealed partial class RecallMonitor : IDisposable
             // Disposed.
         }
     }
+
+    /// <summary>How long the monitor's thread rests after a re-run that took <paramref name="busy"/> so that its share of
+    /// one core stays at most <paramref name="share"/>.</summary>
+    internal static TimeSpan RestAfter(TimeSpan busy, double share) =>
+        share >= 1 || busy <= TimeSpan.Zero ? TimeSpan.Zero : busy * ((1 - share) / share);
 
     private async Task CompareAsync(RecallJob job, CancellationToken cancellationToken)
     {

@@ -270,7 +270,7 @@ public sealed class CatalogRpcTests
     {
         await using var server = await TestServer.StartAsync();
         await CreateAsync(server, "c");
-        Assert.Equal(1100, (await server.Milvus.CreateIndexAsync(IndexRequest("c", "DISKANN", "L2"))).Code);
+        Assert.Equal(1100, (await server.Milvus.CreateIndexAsync(IndexRequest("c", "SCANN", "L2"))).Code);
         Assert.Equal(1100, (await server.Milvus.CreateIndexAsync(IndexRequest("c", "HNSW", "HAMMING"))).Code);
         Assert.Equal(0, (await server.Milvus.CreateIndexAsync(IndexRequest("c", "IVF_FLAT", "COSINE", "{\"nlist\":16}"))).Code);
         // The same index again is accepted; another one on the field is not.

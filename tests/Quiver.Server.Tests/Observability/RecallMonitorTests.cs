@@ -251,6 +251,25 @@ public sealed class RecallMonitorTests
         Assert.Throws<ArgumentException>(() => ServerConfig.Load(new Dictionary<string, string?> { ["Monitoring:RecallWindow"] = "0" }, new System.Collections.Hashtable()));
     }
 
+    [Fact]
+    public void CpuShare_RestIsProportionalToTheRerun_AndOutOfRangeRefused()
+    {
+        // share s of one core: busy t, then rest t(1-s)/s, so busy / (busy + rest) = s.
+        Assert.Equal(TimeSpan.FromMilliseconds(380), RecallMonitor.RestAfter(TimeSpan.FromMilliseconds(20), 0.05));
+        Assert.Equal(TimeSpan.FromMilliseconds(30), RecallMonitor.RestAfter(TimeSpan.FromMilliseconds(10), 0.25));
+        Assert.Equal(TimeSpan.Zero, RecallMonitor.RestAfter(TimeSpan.FromMilliseconds(20), 1));
+        Assert.Equal(TimeSpan.Zero, RecallMonitor.RestAfter(TimeSpan.Zero, 0.05));
+        Assert.Equal(0.05, new ServerOptions().Monitoring.RecallCpuShare);
+
+        var options = ServerConfig.Load(new Dictionary<string, string?> { ["Monitoring:RecallCpuShare"] = "0.5" }, new System.Collections.Hashtable());
+        Assert.Equal(0.5, options.Monitoring.RecallCpuShare);
+        foreach (var bad in new[] { "0", "-0.1", "1.5", "NaN" })
+        {
+            var e = Assert.Throws<ArgumentException>(() => ServerConfig.Load(new Dictionary<string, string?> { ["Monitoring:RecallCpuShare"] = bad }, new System.Collections.Hashtable()));
+            Assert.Contains("Monitoring:RecallCpuShare", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     private static MetricsScrape Scrape(RecallMonitor monitor, params (string, string)[] existing)
     {
         var text = new PrometheusText();

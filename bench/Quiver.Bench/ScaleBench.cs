@@ -1,0 +1,411 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Grpc.Net.Client;
+using Quiver.Indexing;
+using Quiver.Protocol.Milvus;
+using Quiver.Segments;
+using Quiver.Server.Clients;
+using Quiver.Server.Hosting;
+
+namespace Quiver.Bench;
+
+/// <summary>
+/// <c>scale</c>: search cost against collection size and transport, after VectorDBBench's method. For each prepared data
+/// set (<c>quiver bench data</c> writes them under <c>bench/data</c>), in one process run: the rows go into a collection
+/// (Int64 key <c>id</c>, Int64 <c>tag</c> = id mod 100, the vectors) of an in-process server through the engine (timed:
+/// engine ingest), are flushed and indexed (HNSW, <c>--M</c>, <c>--efc</c>); the resident memory the collection added is
+/// read; the same vectors are indexed alone by <see cref="IndexFactory"/> with the same parameters; then for each top-k,
+/// filter (none, <c>tag &lt; 1</c> keeping 1% of rows, <c>tag &lt; 99</c> keeping 99%) and client count the same queries
+/// run one per call, embedded, over gRPC and over REST (and through the index alone, unfiltered, one client). Finally the
+/// server is stopped and the time to reopen the data folder and answer a first search is taken. Writes a CSV of every
+/// measurement, a markdown report with the ratios, and an SVG plot of QPS against rows.
+/// </summary>
+internal static class ScaleBench
+{
+    private const string Collection = ServerBench.Collection;
+    private const int LoadBatch = 2_000;
+
+    public static async Task<int> RunAsync(CommandLine args)
+    {
+        args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir");
+        var sets = args.Text("sets", "synthetic-100000x128-s42").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var dataDir = args.Text("data-dir", Path.Combine("bench", "data"));
+        var settings = new Settings(
+            Nq: args.Int("nq", 1000),
+            Ks: ServerBench.Ints(args.Text("ks", "10,100")),
+            Filters: args.Text("filters", "none,1,99").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Clients: ServerBench.Ints(args.Text("clients", "1,10,20")),
+            Transports: args.Text("transports", "embedded,grpc,rest").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            M: args.Int("M", 16),
+            Efc: args.Int("efc", 200),
+            Ef: args.Int("ef", 64),
+            Parent: args.Text("dir") ?? Path.GetTempPath());
+        foreach (var f in settings.Filters)
+        {
+            _ = FilterOf(f);
+        }
+        var output = args.Text("out", Path.Combine("bench", "results", "scale"));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output + ".csv"))!);
+
+        var rows = new List<Measurement>();
+        var summaries = new List<SetSummary>();
+        foreach (var name in sets)
+        {
+            var folder = Path.Combine(dataDir, name);
+            var set = Load(folder, name);
+            summaries.Add(await RunSetAsync(set, settings, rows));
+            WriteOutputs(output, settings, rows, summaries);
+        }
+        return 0;
+    }
+
+    private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, int M, int Efc, int Ef, string Parent);
+
+    /// <summary>One measured point: a transport (embedded, grpc, rest, index) at a top-k, filter and client count.</summary>
+    internal sealed record Measurement(string Set, int Rows, int Dim, string Transport, int K, string Filter, int Clients,
+        double Qps, double P50, double P99, double Recall);
+
+    private sealed record SetSummary(string Set, int Rows, int Dim, double IngestRowsPerSecond, double IngestMBps, double BuildSeconds,
+        double IndexAloneBuildSeconds, long ResidentBytes, double ReopenSeconds, double FirstSearchMs, double EmbeddedRecall, double IndexRecall);
+
+    private static ServerBench.DataSet Load(string folder, string name)
+    {
+        var basePath = Path.Combine(folder, "base.fvecs");
+        if (!File.Exists(basePath))
+        {
+            throw new ArgumentException($"{basePath} does not exist; prepare it with `./quiver bench data --data {name}` (synthetic-NxD-sS is synthetic:NxD:S)");
+        }
+        var vectors = HnswBench.ReadVecs<float>(basePath, out var d, out var count);
+        var queries = HnswBench.ReadVecs<float>(Path.Combine(folder, "queries.fvecs"), out _, out var queryCount);
+        var truth = HnswBench.ReadVecs<int>(Path.Combine(folder, "groundtruth.ivecs"), out var width, out _);
+        return new ServerBench.DataSet(name, vectors, count, d, queries, queryCount, truth, width);
+    }
+
+    private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, Settings s, List<Measurement> rows)
+    {
+        var nq = Math.Min(s.Nq, set.QueryCount);
+        var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
+        var folder = Path.Combine(s.Parent, "quiver-bench-scale-" + Guid.NewGuid().ToString("N"));
+        Console.WriteLine($"scale: {set.Name}: {set.Count} x {set.Dim}, {nq} queries, HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}");
+        try
+        {
+            var options = ServerBench.BenchOptions(folder);
+            SetSummary summary;
+            await using (var server = await QuiverServer.StartAsync(options))
+            {
+                var engine = server.Engine;
+                var residentBefore = SettledResidentBytes();
+                await engine.CreateCollectionAsync(Collection, new CollectionSchema
+                {
+                    Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int64), FieldSchema.Vector("vector", set.Dim, MetricType.L2)],
+                });
+                var started = Stopwatch.GetTimestamp();
+                for (var first = 0; first < set.Count; first += LoadBatch)
+                {
+                    var batch = new List<Quiver.Row>(LoadBatch);
+                    for (var i = first; i < Math.Min(set.Count, first + LoadBatch); i++)
+                    {
+                        batch.Add(new Quiver.Row { ["id"] = (long)i, ["tag"] = (long)(i % 100), ["vector"] = set.Base.AsSpan(i * set.Dim, set.Dim).ToArray() });
+                    }
+                    await engine.InsertAsync(Collection, batch);
+                }
+                var ingestSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                started = Stopwatch.GetTimestamp();
+                await engine.FlushAsync(Collection);
+                await engine.CreateIndexAsync(Collection, new IndexDefinition
+                {
+                    FieldName = "vector",
+                    IndexType = "HNSW",
+                    Params = new Dictionary<string, string> { ["M"] = Text(s.M), ["efConstruction"] = Text(s.Efc) },
+                });
+                await engine.WaitForIndexAsync(Collection);
+                var buildSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var resident = SettledResidentBytes() - residentBefore;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  ingest {set.Count / ingestSeconds:F0} rows/s, flush + index {buildSeconds:F1} s, resident +{resident / 1e6:F0} MB"));
+
+                using (var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}"))
+                {
+                    var load = await new MilvusService.MilvusServiceClient(channel).LoadCollectionAsync(new LoadCollectionRequest { CollectionName = Collection });
+                    if (load.Code != 0)
+                    {
+                        throw new InvalidOperationException($"LoadCollection failed: {load.Reason}");
+                    }
+                }
+
+                // The index alone: the same vectors, the same kind and parameters, searched with the same ef, one query per
+                // call on one thread (what `quiver bench ann` measures).
+                var (alone, aloneBuild) = BuildAlone(set, s);
+                double indexRecall;
+                using (alone)
+                {
+                    foreach (var k in s.Ks)
+                    {
+                        var run = SearchAlone(alone, queries, set.Dim, k, s.Ef);
+                        var recall = Recall(run.Ids, set, k);
+                        indexRecall = k == s.Ks[0] ? recall : double.NaN;
+                        rows.Add(new Measurement(set.Name, set.Count, set.Dim, "index", k, "none", 1, run.Qps, run.P50, run.P99, recall));
+                        Print(rows[^1]);
+                    }
+                }
+                indexRecall = rows.Last(r => r.Transport == "index" && r.K == s.Ks[0]).Recall;
+
+                await MeasureTransportsAsync(server, set, s, queries, rows);
+                var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
+                summary = new SetSummary(set.Name, set.Count, set.Dim, set.Count / ingestSeconds, (double)set.Count * set.Dim * sizeof(float) / 1e6 / ingestSeconds,
+                    buildSeconds, aloneBuild, resident, 0, 0, embeddedRecall, indexRecall);
+            }
+
+            // Reopen: the folder as the server left it (sealed, indexed segments), opened by a new engine until a first
+            // search has answered (indexes loaded from their files, not rebuilt).
+            var reopenStarted = Stopwatch.GetTimestamp();
+            await using (var engine = await QuiverEngine.OpenAsync(folder, new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false }))
+            {
+                var opened = Stopwatch.GetElapsedTime(reopenStarted).TotalSeconds;
+                var searchStarted = Stopwatch.GetTimestamp();
+                await engine.SearchAsync(Collection, ServerBench.SearchOf(queries[0], s.Ks[0], s.Ef));
+                var first = Stopwatch.GetElapsedTime(searchStarted).TotalMilliseconds;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  reopen {opened:F2} s, first search {first:F1} ms"));
+                return summary with { ReopenSeconds = opened, FirstSearchMs = first };
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private static async Task MeasureTransportsAsync(QuiverServer server, ServerBench.DataSet set, Settings s, float[][] queries, List<Measurement> rows)
+    {
+        var engine = server.Engine;
+        var maxClients = s.Clients.Max();
+        var channels = Enumerable.Range(0, maxClients).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}")).ToArray();
+        var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
+        // One HttpClient (HTTP/1.1 keep-alive connections) per client, as a REST client pool would hold.
+        var http = Enumerable.Range(0, maxClients).Select(_ => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") }).ToArray();
+        var paramsJson = $$"""{"ef":{{s.Ef}}}""";
+        try
+        {
+            foreach (var k in s.Ks)
+            {
+                foreach (var filterName in s.Filters)
+                {
+                    var filter = FilterOf(filterName);
+                    var grpcRequests = queries.Select(q =>
+                    {
+                        var request = MilvusRequests.Search(Collection, q, set.Dim, k, "L2", paramsJson);
+                        request.Dsl = filter;
+                        return request;
+                    }).ToArray();
+                    var restBodies = queries.Select(q => RestBody(q, k, s.Ef, filter)).ToArray();
+                    var index = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
+                    for (var i = 0; i < queries.Length; i++)
+                    {
+                        index[queries[i]] = i;
+                    }
+                    foreach (var transport in s.Transports)
+                    {
+                        Func<int, float[], Task<long[]>> search = transport switch
+                        {
+                            "embedded" => async (_, query) => (await engine.SearchAsync(Collection, ServerBench.SearchOf(query, k, s.Ef) with { Filter = filter }))
+                                .Hits[0].Select(h => (long)h.Id).ToArray(),
+                            "grpc" => async (client, query) =>
+                            {
+                                var response = await stubs[client].SearchAsync(grpcRequests[index[query]]);
+                                return response.Status.Code == 0 ? MilvusRequests.HitIds(response)[0]
+                                    : throw new InvalidOperationException($"gRPC Search answered code {response.Status.Code}: {response.Status.Reason}");
+                            },
+                            "rest" => async (client, query) => await RestSearchAsync(http[client], restBodies[index[query]]),
+                            _ => throw new ArgumentException($"--transports: unknown transport '{transport}' (embedded, grpc, rest)"),
+                        };
+                        foreach (var clients in s.Clients)
+                        {
+                            var run = await ServerBench.Measure(clients, queries, search);
+                            var recall = filter.Length == 0 && k <= set.TruthWidth ? Recall(run.Ids, set, k) : double.NaN;
+                            rows.Add(new Measurement(set.Name, set.Count, set.Dim, transport, k, filterName, clients, run.Qps, run.P50, run.P99, recall));
+                            Print(rows[^1]);
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var channel in channels)
+            {
+                channel.Dispose();
+            }
+            foreach (var client in http)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The filter expression of a filter name: <c>none</c>, or the percentage of rows it keeps.</summary>
+    private static string FilterOf(string name) => name switch
+    {
+        "none" => "",
+        _ when int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var percent) && percent is > 0 and < 100 => $"tag < {percent}",
+        _ => throw new ArgumentException($"--filters: '{name}' is neither 'none' nor a percentage of rows to keep (1..99)"),
+    };
+
+    private static byte[] RestBody(float[] query, int k, int ef, string filter)
+    {
+        var body = new JsonObject
+        {
+            ["collectionName"] = Collection,
+            ["data"] = new JsonArray(new JsonArray(query.Select(v => (JsonNode?)v).ToArray())),
+            ["annsField"] = "vector",
+            ["limit"] = k,
+            ["searchParams"] = new JsonObject { ["metricType"] = "L2", ["params"] = new JsonObject { ["ef"] = ef } },
+        };
+        if (filter.Length > 0)
+        {
+            body["filter"] = filter;
+        }
+        return Encoding.UTF8.GetBytes(body.ToJsonString());
+    }
+
+    private static async Task<long[]> RestSearchAsync(HttpClient http, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await http.PostAsync("/v2/vectordb/entities/search", content);
+        var answer = await response.Content.ReadFromJsonAsync<JsonObject>() ?? throw new InvalidOperationException("REST search: empty answer");
+        if (answer["code"]?.GetValue<int>() is not 0)
+        {
+            throw new InvalidOperationException($"REST search answered {answer.ToJsonString()}");
+        }
+        // Milvus's REST API writes Int64 keys as strings unless the client sends Accept-Type-Allow-Int64.
+        return [.. answer["data"]!.AsArray().Select(hit => hit!["id"] is JsonValue id && id.TryGetValue<string>(out var text)
+            ? long.Parse(text, CultureInfo.InvariantCulture) : hit["id"]!.GetValue<long>())];
+    }
+
+    private static (VectorIndex Index, double Seconds) BuildAlone(ServerBench.DataSet set, Settings s)
+    {
+        var store = new VectorStore(set.Dim, set.Count);
+        store.Append(set.Base, 0);
+        var started = Stopwatch.GetTimestamp();
+        var p = IndexParameters.FromJson($$"""{"M":{{s.M}},"efConstruction":{{s.Efc}}}""");
+        var index = IndexFactory.Build(IndexKind.Hnsw, MetricType.L2, p, store.View(set.Count), new IndexBuildOptions(Threads: Environment.ProcessorCount), CancellationToken.None);
+        return (index, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>One query per <see cref="VectorIndex.Search"/> call on this thread, after the same warm-up as the other
+    /// transports (1,000 calls and at least 0.5 s).</summary>
+    private static ServerBench.Run SearchAlone(VectorIndex index, float[][] queries, int dim, int k, int ef)
+    {
+        var p = new AnnSearchParams(Ef: ef);
+        var hits = new IndexHit[k];
+        var warming = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 1000 || Stopwatch.GetElapsedTime(warming) < TimeSpan.FromSeconds(0.5); i++)
+        {
+            index.Search(queries[i % queries.Length], k, p, null, hits);
+        }
+        var ids = new long[queries.Length][];
+        var latencies = new double[queries.Length];
+        var started = Stopwatch.GetTimestamp();
+        for (var q = 0; q < queries.Length; q++)
+        {
+            var begin = Stopwatch.GetTimestamp();
+            var n = index.Search(queries[q], k, p, null, hits);
+            latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+            ids[q] = [.. hits.AsSpan(0, n).ToArray().Select(h => (long)h.Row)];
+        }
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _ = dim;
+        return new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
+    }
+
+    private static double Recall(long[][] ids, ServerBench.DataSet set, int k) => ServerBench.Recall(ids, set, k);
+
+    /// <summary>Resident memory (VmRSS) after a full, compacting collection, so that garbage of the load is not counted.</summary>
+    private static long SettledResidentBytes()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    private static void Print(Measurement m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  {m.Transport,-8} k={m.K,-3} filter={m.Filter,-4} clients={m.Clients,-2}: {m.Qps,8:F0} QPS, p50 {m.P50:F3} ms, p99 {m.P99:F3} ms{(double.IsNaN(m.Recall) ? "" : $", recall {m.Recall:F4}")}"));
+
+    private static void WriteOutputs(string output, Settings s, List<Measurement> rows, List<SetSummary> summaries)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var csv = new StringBuilder("set,rows,dim,transport,k,filter,clients,qps,p50_ms,p99_ms,recall,qps_over_embedded,qps_over_index\n");
+        foreach (var m in rows)
+        {
+            var embedded = Find(rows, m with { Transport = "embedded" });
+            var index = Find(rows, m with { Transport = "index", Filter = "none", Clients = 1 });
+            csv.AppendLine(c, $"{m.Set},{m.Rows},{m.Dim},{m.Transport},{m.K},{m.Filter},{m.Clients},{m.Qps:F1},{m.P50:F4},{m.P99:F4},{Num(m.Recall, "F4")},{Num(m.Qps / (embedded?.Qps ?? double.NaN), "F3")},{Num(m.Filter == "none" && m.Clients == 1 ? m.Qps / (index?.Qps ?? double.NaN) : double.NaN, "F3")}");
+        }
+        File.WriteAllText(output + ".csv", csv.ToString());
+
+        var md = new StringBuilder();
+        md.AppendLine("# Search cost against size and transport");
+        md.AppendLine();
+        md.AppendLine(c, $"HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}, L2, {s.Nq} queries per point (fewer when the set has fewer), one query per call;");
+        md.AppendLine("filters: `none`, `1` = `tag < 1` (keeps 1% of rows), `99` = `tag < 99` (keeps 99%). Server in process on loopback");
+        md.AppendLine(c, $"(gRPC: one HTTP/2 connection per client; REST: one HttpClient per client). Machine: {Report.Machine()}.");
+        md.AppendLine();
+        md.AppendLine(c, $"Command: `dotnet bench/Quiver.Bench/bin/Release/net10.0/Quiver.Bench.dll {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
+        md.AppendLine();
+        md.AppendLine("## Per data set");
+        md.AppendLine();
+        md.AppendLine("| set | rows | dim | engine ingest rows/s | MB/s | flush + index s | index alone build s | resident MB per 1M rows | reopen s | first search ms | recall@k embedded | recall@k index |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var x in summaries)
+        {
+            md.AppendLine(c, $"| {x.Set} | {x.Rows} | {x.Dim} | {x.IngestRowsPerSecond:F0} | {x.IngestMBps:F1} | {x.BuildSeconds:F1} | {x.IndexAloneBuildSeconds:F1} | {x.ResidentBytes / 1e6 / (x.Rows / 1e6):F0} | {x.ReopenSeconds:F2} | {x.FirstSearchMs:F1} | {x.EmbeddedRecall:F4} | {x.IndexRecall:F4} |");
+        }
+        md.AppendLine();
+        md.AppendLine("## Embedded search against the index alone (unfiltered, one client)");
+        md.AppendLine();
+        md.AppendLine("| set | k | index QPS | embedded QPS | embedded / index | index p99 ms | embedded p99 ms |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var m in rows.Where(r => r.Transport == "embedded" && r.Filter == "none" && r.Clients == 1))
+        {
+            var index = Find(rows, m with { Transport = "index" });
+            md.AppendLine(c, $"| {m.Set} | {m.K} | {index?.Qps:F0} | {m.Qps:F0} | {m.Qps / (index?.Qps ?? double.NaN):F3} | {index?.P99:F3} | {m.P99:F3} |");
+        }
+        md.AppendLine();
+        md.AppendLine("## Server against embedded (QPS ratio; serial p99 = one client)");
+        md.AppendLine();
+        md.AppendLine("| set | k | filter | clients | embedded QPS | gRPC QPS | gRPC / embedded | REST QPS | REST / embedded | embedded p50 ms | gRPC p50 ms | REST p50 ms | embedded p99 ms | gRPC p99 ms | REST p99 ms |");
+        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var m in rows.Where(r => r.Transport == "embedded"))
+        {
+            var grpc = Find(rows, m with { Transport = "grpc" });
+            var rest = Find(rows, m with { Transport = "rest" });
+            md.AppendLine(c, $"| {m.Set} | {m.K} | {m.Filter} | {m.Clients} | {m.Qps:F0} | {Num(grpc?.Qps ?? double.NaN, "F0")} | {Num((grpc?.Qps ?? double.NaN) / m.Qps, "F3")} | {Num(rest?.Qps ?? double.NaN, "F0")} | {Num((rest?.Qps ?? double.NaN) / m.Qps, "F3")} | {m.P50:F3} | {Num(grpc?.P50 ?? double.NaN, "F3")} | {Num(rest?.P50 ?? double.NaN, "F3")} | {m.P99:F3} | {Num(grpc?.P99 ?? double.NaN, "F3")} | {Num(rest?.P99 ?? double.NaN, "F3")} |");
+        }
+        md.AppendLine();
+        md.AppendLine(c, $"Plot: [{Path.GetFileName(output)}.svg]({Path.GetFileName(output)}.svg) (QPS against rows, k={s.Ks[0]}, unfiltered, one client). Every point: [{Path.GetFileName(output)}.csv]({Path.GetFileName(output)}.csv).");
+        File.WriteAllText(output + ".md", md.ToString());
+        File.WriteAllText(output + ".svg", QpsPlot.Svg(rows.Where(r => r.K == s.Ks[0] && r.Filter == "none" && r.Clients == 1).ToList(),
+            $"QPS against rows (k={s.Ks[0]}, no filter, 1 client, ef={s.Ef})"));
+        Console.WriteLine($"wrote {output}.csv, {output}.md, {output}.svg");
+    }
+
+    private static Measurement? Find(List<Measurement> rows, Measurement key) =>
+        rows.FirstOrDefault(r => r.Set == key.Set && r.Transport == key.Transport && r.K == key.K && r.Filter == key.Filter && r.Clients == key.Clients);
+
+    private static string Num(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "";
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Clients;
+using Quiver.Server.Hosting;
+using Quiver.Server.Milvus;
+
+namespace Quiver.Bench;
+
+/// <summary>
+/// <c>serverpath</c>: where the time of one gRPC search goes, stage by stage, one client, serial calls on one data set:
+/// the engine's <see cref="QuiverEngine.SearchAsync"/>; the gRPC handler called in process (no transport); the same
+/// handler through the <see cref="CallPipeline"/> (gate, error mapping, observer); the whole call over loopback HTTP/2;
+/// and CheckHealth over loopback (the transport with an empty message). Each stage runs the same queries after a
+/// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean and the CPU time of the
+/// process per call, so that the difference between two adjacent stages is what the outer one adds.
+/// </summary>
+internal static class ServerPath
+{
+    public static async Task<int> RunAsync(CommandLine args)
+    {
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "dir", "rounds", "stages");
+        var k = args.Int("k", 10);
+        var set = ServerBench.Load(args, k);
+        var nq = Math.Min(args.Int("nq", 2000), set.QueryCount);
+        var ef = args.Int("ef", 16);
+        var rounds = args.Int("rounds", 3);
+        var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-serverpath-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await QuiverServer.StartAsync(ServerBench.BenchOptions(folder));
+            var engine = server.Engine;
+            await ServerBench.LoadCollection(engine, set, args.Int("M", 16), args.Int("efc", 200));
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+            var stub = new MilvusService.MilvusServiceClient(channel);
+            await stub.LoadCollectionAsync(new LoadCollectionRequest { CollectionName = ServerBench.Collection });
+            var service = server.Services.GetRequiredService<MilvusGrpcService>();
+            var pipeline = server.Services.GetRequiredService<CallPipeline>();
+            var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
+            var paramsJson = $$"""{"ef":{{ef}}}""";
+            var requests = queries.Select(q => MilvusRequests.Search(ServerBench.Collection, q, set.Dim, k, "L2", paramsJson)).ToArray();
+            var context = new BenchCallContext();
+            Console.WriteLine($"serverpath: {set.Name}, {set.Count} x {set.Dim}, {nq} queries, top-{k}, ef {ef}, {rounds} rounds (best round kept)");
+
+            var stages = new (string Name, Func<int, Task> Call)[]
+            {
+                ("engine SearchAsync", q => engine.SearchAsync(ServerBench.Collection, ServerBench.SearchOf(queries[q], k, ef))),
+                ("engine DescribeCollectionAsync", q => engine.DescribeCollectionAsync(ServerBench.Collection)),
+                ("handler in process", q => service.Search(requests[q], context)),
+                ("pipeline + handler in process", q => pipeline.RunAsync(new CallInfo { Method = "Search", Transport = "grpc", RequestId = CallInfo.NewRequestId() },
+                    requests[q], context, service.Search)),
+                ("gRPC Search, loopback", async q => await stub.SearchAsync(requests[q])),
+                ("gRPC CheckHealth, loopback", async q => await stub.CheckHealthAsync(new CheckHealthRequest())),
+            };
+            Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call |");
+            Console.WriteLine("| --- | ---: | ---: | ---: |");
+            var only = args.Text("stages") is { } list ? list.Split(',').Select(int.Parse).ToHashSet() : null;
+            foreach (var (name, call) in stages.Where((_, i) => only is null || only.Contains(i)))
+            {
+                (double P50, double Mean, double Cpu) best = (double.MaxValue, 0, 0);
+                for (var round = 0; round < rounds; round++)
+                {
+                    await ServerBench.WarmUpAsync(async () =>
+                    {
+                        for (var q = 0; q < Math.Min(nq, 1000); q++)
+                        {
+                            await call(q);
+                        }
+                    });
+                    var latencies = new double[nq];
+                    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    var started = Stopwatch.GetTimestamp();
+                    for (var q = 0; q < nq; q++)
+                    {
+                        var begin = Stopwatch.GetTimestamp();
+                        await call(q);
+                        latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+                    }
+                    var wall = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / nq;
+                    var p50 = Stats.Percentile(latencies, 50);
+                    if (p50 < best.P50)
+                    {
+                        best = (p50, wall / nq, cpuPerCall);
+                    }
+                }
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {best.P50:F3} | {best.Mean:F3} | {best.Cpu:F3} |"));
+            }
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>A server call context for handlers called in process: no headers, no deadline, never cancelled.</summary>
+    private sealed class BenchCallContext : ServerCallContext
+    {
+        private readonly Dictionary<object, object> _state = [];
+
+        protected override string MethodCore => "/milvus.proto.milvus.MilvusService/Search";
+
+        protected override string HostCore => "127.0.0.1";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:0";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore { get; } = [];
+
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+
+        protected override Metadata ResponseTrailersCore { get; } = [];
+
+        protected override Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore { get; } = new(null, []);
+
+        protected override IDictionary<object, object> UserStateCore => _state;
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) =>
+            throw new NotSupportedException();
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Search cost against collection size and transport, after VectorDBBench's method (serial p99, QPS at 1/10/20 clients,
+# top-10 and top-100, filters keeping 1% and 99% of rows), plus the ingest paths. Writes bench/results/scale.{md,csv,svg}
+# and bench/results/ingest-path.md. Sizes are seeded synthetic 128-d sets (quiver bench data prepares each once, with
+# exact ground truth); FMNIST=1 adds Fashion-MNIST (Debian's dataset-fashion-mnist).
+#   SIZES="100000 1000000" NQ=1000 bash bench/scale.sh
+#   SIZES="100000 1000000 10000000" bash bench/scale.sh     # 10M x 128-d: 5 GB of vectors, about 3x that resident
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+sizes=${SIZES:-100000 1000000}
+nq=${NQ:-1000}
+ingest_rows=${INGEST_ROWS:-100000}
+out=${OUT:-bench/results}
+mkdir -p "$out"
+
+data=()
+sets=()
+for n in $sizes; do
+  data+=(--data "synthetic:${n}x128:42")
+  sets+=("synthetic-${n}x128-s42")
+done
+if [ "${FMNIST:-0}" = 1 ]; then
+  data+=(--data fashion-mnist)
+  sets+=(fashion-mnist)
+fi
+./quiver bench data "${data[@]}"
+dotnet build bench/Quiver.Bench -c Release --nologo -v quiet -clp:ErrorsOnly
+bench=bench/Quiver.Bench/bin/Release/net10.0/Quiver.Bench.dll
+dotnet "$bench" scale --sets "$(IFS=,; echo "${sets[*]}")" --nq "$nq" --out "$out/scale" | tee "$out/scale.log"
+dotnet "$bench" ingestpath --dims 128,768 --rows "$ingest_rows" --md "$out/ingest-path.md"
