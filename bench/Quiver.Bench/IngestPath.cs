@@ -10,7 +10,7 @@ using Quiver.Server.Hosting;
 namespace Quiver.Bench;
 
 /// <summary>
-/// <c>ingestpath</c>: the same rows inserted through the engine (<see cref="QuiverEngine.InsertAsync"/>), over gRPC
+/// <c>ingestpath</c>: the same rows inserted through the engine (<c>QuiverEngine.InsertAsync</c> with rows), over gRPC
 /// (<c>Insert</c> with column <c>FieldData</c>, as the SDKs send it) and over REST (<c>/v2/vectordb/entities/insert</c>,
 /// JSON rows), into a fresh collection each, one client, for each dimension: rows/s and MB/s of vector data (4 bytes a
 /// float), and the ratios server / engine. Seeded uniform vectors; every batch is built before its clock starts, so a
