@@ -45,6 +45,7 @@ public sealed class ConcurrentSnapshotTests : IDisposable
                 await Task.Delay(2);
             }
         });
+        // Each reader reads until the writers are done, and at least MinReads times whatever the scheduler did.
         var readers = Enumerable.Range(0, 2).Select(r => Task.Run(() => ReadLoop(shard, r, reads, stop.Token))).ToArray();
 
         await Task.WhenAll(writers);
@@ -52,7 +53,12 @@ public sealed class ConcurrentSnapshotTests : IDisposable
         await Task.WhenAll(readers);
         await maintenance;
 
-        Assert.True(reads.Count > 20, $"only {reads.Count} reads ran");
+        // Then one step that does not depend on scheduling: seal everything, delete by filter (hitting sealed rows), read.
+        await db.FlushAsync("c");
+        var last = await db.DeleteWhereAsync("c", "v < 500");
+        log.Add((last.Timestamp, new Op(OpKind.DeleteBelow, [(500L, 0L)])));
+        await ReadOnceAsync(shard, new Random(300), reads);
+
         var model = new Dictionary<long, long>();
         var ordered = log.OrderBy(e => e.Ts).ToList();
         var next = 0;
@@ -133,10 +139,19 @@ public sealed class ConcurrentSnapshotTests : IDisposable
 
     private static Row RowOf(Random rng, long id, long v) => new() { ["id"] = id, ["v"] = v, ["vec"] = TestData.Vector(rng, Dim) };
 
+    private const int MinReads = 12;
+
     private static async Task ReadLoop(Shard shard, int reader, ConcurrentBag<Read> reads, CancellationToken stop)
     {
         var rng = new Random(200 + reader);
-        while (!stop.IsCancellationRequested)
+        for (var done = 0; !stop.IsCancellationRequested || done < MinReads; done++)
+        {
+            await ReadOnceAsync(shard, rng, reads);
+        }
+    }
+
+    private static async Task ReadOnceAsync(Shard shard, Random rng, ConcurrentBag<Read> reads)
+    {
         {
             var threshold = (long)rng.Next(1000);
             var filter = FilterPlan.Compile($"v >= {threshold}", shard.Schema, null);

@@ -125,13 +125,15 @@ public sealed class AdvisorTests : IDisposable
     public async Task Advise_BudgetBelowEveryInMemoryIndex_OffersDiskAnnByItsResidentMemory()
     {
         const long rows = 2_000_000;
-        var layout = SegmentLayout.For(rows, TuneData.Dim, 131_072, 512L << 20);
+        var defaults = new QuiverOptions();
+        var layout = SegmentLayout.For(rows, TuneData.Dim, defaults.SegmentMaxRows, defaults.SegmentMaxBytes);
+        var nlist = AdviceModel.Nlist(layout.LargestRows).ToString(CultureInfo.InvariantCulture);
         IndexParameters P(string k, string v) => new(new Dictionary<string, string> { [k] = v });
         var inMemory = new[]
         {
             AdviceModel.IndexBytes(IndexKind.Hnsw, MetricType.L2, P("M", "16"), layout, TuneData.Dim),
-            AdviceModel.IndexBytes(IndexKind.IvfFlat, MetricType.L2, P("nlist", "1448"), layout, TuneData.Dim),
-            AdviceModel.IndexBytes(IndexKind.IvfSq8, MetricType.L2, P("nlist", "1448"), layout, TuneData.Dim),
+            AdviceModel.IndexBytes(IndexKind.IvfFlat, MetricType.L2, P("nlist", nlist), layout, TuneData.Dim),
+            AdviceModel.IndexBytes(IndexKind.IvfSq8, MetricType.L2, P("nlist", nlist), layout, TuneData.Dim),
         };
         var budget = inMemory.Min() - 1;
         var (io, _) = Io();
@@ -142,7 +144,7 @@ public sealed class AdvisorTests : IDisposable
         var diskann = Assert.Single(r.Candidates, c => c.IndexType == "DISKANN");
         Assert.True(diskann.Measured, diskann.Reason);
         Assert.True(diskann.FitsBudget, $"{diskann.BudgetBytes} > {budget}");
-        Assert.Equal(Expected(diskann, rows, 131_072), diskann.IndexBytes);
+        Assert.Equal(Expected(diskann, rows, layout.SegmentRows), diskann.IndexBytes);
         Assert.True(diskann.IndexBytes < diskann.RawBytes / 2, "its resident part is well below the vectors");
         Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_PQ", "DISKANN" });
     }
