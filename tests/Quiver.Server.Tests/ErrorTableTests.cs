@@ -493,6 +493,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             return SearchAsync(s.Plain, search);
         },
         ["search-params-invalid"] = s => SearchAsync(s.Plain, Search(paramsJson: "[1]")),
+        ["search-list-below-topk"] = s => SearchAsync(s.Plain, Search(topk: "10", paramsJson: "{\"search_list\": 5}")),
         ["search-iterator-token"] = s =>
         {
             var search = Search();
