@@ -156,21 +156,8 @@ internal static class SchemaConverter
         _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"metric_type '{name}' is not supported; expected L2, IP or COSINE"),
     };
 
-    private static DataType ToEngineType(Proto.DataType type, string field) => type switch
-    {
-        Proto.DataType.Bool => DataType.Bool,
-        Proto.DataType.Int8 => DataType.Int8,
-        Proto.DataType.Int16 => DataType.Int16,
-        Proto.DataType.Int32 => DataType.Int32,
-        Proto.DataType.Int64 => DataType.Int64,
-        Proto.DataType.Float => DataType.Float,
-        Proto.DataType.Double => DataType.Double,
-        Proto.DataType.VarChar or Proto.DataType.String => DataType.VarChar,
-        Proto.DataType.Array => DataType.Array,
-        Proto.DataType.Json => DataType.Json,
-        Proto.DataType.FloatVector => DataType.FloatVector,
-        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field}' has data type {type}, which Quiver does not support"),
-    };
+    private static DataType ToEngineType(Proto.DataType type, string field) => Quiver.Wire.WireTypes.ToEngine(type)
+        ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field}' has data type {type}, which Quiver does not support");
 
     private static int? IntParam(Proto.FieldSchema f, string key)
     {

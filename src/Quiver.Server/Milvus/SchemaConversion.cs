@@ -116,22 +116,9 @@ internal static class SchemaConversion
         return field;
     }
 
-    private static DataType ToEngineType(Proto.DataType type, string field, string what) => type switch
-    {
-        Proto.DataType.Bool => DataType.Bool,
-        Proto.DataType.Int8 => DataType.Int8,
-        Proto.DataType.Int16 => DataType.Int16,
-        Proto.DataType.Int32 => DataType.Int32,
-        Proto.DataType.Int64 => DataType.Int64,
-        Proto.DataType.Float => DataType.Float,
-        Proto.DataType.Double => DataType.Double,
-        Proto.DataType.VarChar or Proto.DataType.String => DataType.VarChar,
-        Proto.DataType.Array => DataType.Array,
-        Proto.DataType.Json => DataType.Json,
-        Proto.DataType.FloatVector => DataType.FloatVector,
-        _ => throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
-            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON and FloatVector are)"),
-    };
+    private static DataType ToEngineType(Proto.DataType type, string field, string what) => Quiver.Wire.WireTypes.ToEngine(type)
+        ?? throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
+            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON and FloatVector are)");
 
     private static int? IntParam(Dictionary<string, string> typeParams, string key, string field)
     {
