@@ -6,7 +6,9 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$root"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The docs runner (tests/Quiver.Docs.Tests) appends one line per page it ran: "PAGE csharp=N shell=N node=N ...".
+export QUIVER_DOCS_REPORT=$(mktemp)
+trap 'rm -f "$log" "$QUIVER_DOCS_REPORT"' EXIT
 
 ./scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -24,6 +26,9 @@ run
 # fails if Vector512 is still on.
 DOTNET_EnableAVX512F=0 DOTNET_EnableAVX512=0 run --filter "Category=Kernels"
 
+awk '{ p++; for (i = 2; i <= NF; i++) { split($i, kv, "="); n[kv[1]] += kv[2] } }
+  END { printf "docs: %d pages, %d blocks run (C# %d, shell %d, Node %d), %d outputs compared, %d files written, %d shown only\n",
+        p, n["csharp"] + n["shell"] + n["node"], n["csharp"], n["shell"], n["node"], n["output"], n["file"], n["shown"] }' "$QUIVER_DOCS_REPORT"
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

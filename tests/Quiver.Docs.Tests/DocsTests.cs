@@ -1,0 +1,174 @@
+using System.Diagnostics;
+
+namespace Quiver.Docs.Tests;
+
+/// <summary>
+/// Every fenced block of README.md and docs/*.md, run as a reader would (docs/testing.md, "Docs that run"): one test
+/// per page, each page in a runner process of its own. The pages are found by listing the folder, so a new page is run
+/// without being named here, and a block the runner cannot classify fails its page.
+/// </summary>
+public sealed class DocsTests
+{
+    private static readonly string Repo = FindRepo();
+
+    /// <summary>
+    /// The launcher builds the CLI when it is stale; built once here, so that two ./quiver calls of one block (a server
+    /// started with &amp; and a command after it) never build at the same time.
+    /// </summary>
+    private static readonly Lazy<Task> LauncherBuilt = new(() => RunToEndAsync(Path.Combine(Repo, "quiver"), "--help"));
+
+    /// <summary>README.md and every page under docs/.</summary>
+    public static TheoryData<string> Pages()
+    {
+        var pages = new TheoryData<string>();
+        pages.Add("README.md");
+        foreach (var file in Directory.GetFiles(Path.Combine(Repo, "docs"), "*.md").Order(StringComparer.Ordinal))
+        {
+            pages.Add("docs/" + Path.GetFileName(file));
+        }
+        return pages;
+    }
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public async Task Page_RunsAsWritten(string page)
+    {
+        await LauncherBuilt.Value;
+        var start = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var runner = new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "Quiver.Docs.Tests.dll"), "run-page", Repo, page };
+        var report = Environment.GetEnvironmentVariable("QUIVER_DOCS_REPORT");
+        if (!string.IsNullOrEmpty(report))
+        {
+            runner = [.. runner, report];
+        }
+        // A network namespace of the page's own (with loopback up): servers on the documented ports (19530) cannot meet
+        // another server on the machine, and nothing outside can reach them. Where user namespaces are off, the page
+        // runs in the machine's network.
+        var isolated = NetworkNamespaceWorks();
+        string[] command = isolated ? ["unshare", "-rn", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", .. runner] : runner;
+        start.FileName = command[0];
+        foreach (var arg in command.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0,
+            $"{page} does not run as written{(isolated ? "" : " (no network namespace)")}:\n{await stderr}\nblocks that ran before:\n{await stdout}");
+    }
+
+    [Fact]
+    public void InfoStrings_DecideWhatRuns()
+    {
+        var blocks = MarkdownBlocks.Parse("p.md", """
+            ```csharp
+            Console.WriteLine(1);
+            ```
+            ```text output
+            1
+            ```
+            ```bash
+            echo hi
+            ```
+            ```sh fragment
+            --flag
+            ```
+            ```js timeout=20
+            console.log(1)
+            ```
+            ```json file=conf/a.json
+            {}
+            ```
+            ```ebnf
+            a = b ;
+            ```
+            """);
+        Assert.Equal([BlockKind.CSharp, BlockKind.Output, BlockKind.Shell, BlockKind.Shown, BlockKind.Node, BlockKind.File, BlockKind.Shown],
+            blocks.Select(b => b.Kind));
+        Assert.Equal([1, 4, 7, 10, 13, 16, 19], blocks.Select(b => b.Line));
+        Assert.Equal("conf/a.json", blocks[5].FileName);
+        Assert.Equal(20, blocks[4].TimeoutSeconds);
+        Assert.Equal("echo hi\n", blocks[2].Text);
+    }
+
+    [Theory]
+    [InlineData("```\nx\n```\n", "has no language")]
+    [InlineData("```python\nx\n```\n", "does not know the language 'python'")]
+    [InlineData("```python fragment\nx\n```\n", "does not know the language 'python'")]
+    [InlineData("```bash skip\nx\n```\n", "unknown word 'skip'")]
+    [InlineData("```json file=../x\n{}\n```\n", "bad 'file=../x'")]
+    [InlineData("```bash\nx\n", "never closed")]
+    public void UnmarkedOrUnknownBlocks_FailNamingTheLine(string markdown, string expected)
+    {
+        var e = Assert.Throws<DocsException>(() => MarkdownBlocks.Parse("new.md", markdown));
+        Assert.StartsWith("new.md:1: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a\nb\n", "a\nb", true)]
+    [InlineData("a  \nb\n\n", "a\nb", true)]
+    [InlineData("a\nb\n", "a\nc", false)]
+    [InlineData("a\n...\nd\n", "a\nb\nc\nd", true)]
+    [InlineData("a\n...\nd\n", "a\nd", true)]
+    [InlineData("a\n...\nd\n", "a\nb\nc", false)]
+    [InlineData("id …, took … ms\n", "id 42, took 3.5 ms", true)]
+    [InlineData("id …, took … ms\n", "id 42, took 3.5 s", false)]
+    [InlineData("x…\n", "x1\ny", false)]
+    [InlineData("a(b)[c]*\n", "a(b)[c]*", true)]
+    public void OutputPattern_MatchesLinesAndMarkedVariableParts(string expected, string actual, bool matches)
+    {
+        Assert.Equal(matches, OutputPattern.Mismatch(expected, actual) is null);
+    }
+
+    private static async Task RunToEndAsync(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await stdout;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {process.ExitCode}: {stderr}");
+        }
+    }
+
+    private static bool NetworkNamespaceWorks()
+    {
+        try
+        {
+            var start = new ProcessStartInfo("unshare") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var arg in (string[])["-rn", "--", "ip", "link", "set", "lo", "up"])
+            {
+                start.ArgumentList.Add(arg);
+            }
+            using var probe = Process.Start(start)!;
+            probe.WaitForExit();
+            return probe.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Quiver.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Quiver.slnx not found above " + AppContext.BaseDirectory);
+    }
+}
