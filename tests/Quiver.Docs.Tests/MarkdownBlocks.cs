@@ -10,7 +10,7 @@ namespace Quiver.Docs.Tests;
 public static partial class MarkdownBlocks
 {
     /// <summary>Seconds a run block may take unless its info string says <c>timeout=</c>.</summary>
-    public const int DefaultTimeoutSeconds = 300;
+    public const int DefaultTimeoutSeconds = 180;
 
     private static readonly HashSet<string> CSharpNames = ["csharp", "cs", "c#"];
     private static readonly HashSet<string> ShellNames = ["bash", "sh"];
