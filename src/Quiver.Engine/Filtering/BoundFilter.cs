@@ -39,6 +39,21 @@ internal sealed class BoundFilter
         return Root.Evaluate(ctx).True;
     }
 
+    /// <summary>The rows of <paramref name="source"/> that match, answered from its scalar indexes in time proportional to
+    /// the rows listed, or null when the source has no indexes or a part of the filter cannot be answered from them
+    /// (then <see cref="Evaluate"/>). <paramref name="limit"/> overrides <see cref="EvalContext.SparseLimit"/> (tests).</summary>
+    public RowSet? EvaluateSparse(IRowSource source, int? limit = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Indexes is null)
+        {
+            return null;
+        }
+
+        var ctx = limit is { } l ? new EvalContext(source) { SparseLimit = l } : new EvalContext(source);
+        return Root.TrySparse(ctx)?.True;
+    }
+
     /// <inheritdoc/>
     public override string ToString() => Expression.Text;
 }

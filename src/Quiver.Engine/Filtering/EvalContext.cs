@@ -15,6 +15,10 @@ internal sealed class EvalContext(IRowSource source)
 
     public int RowCount { get; } = source.RowCount;
 
+    /// <summary>The most rows a leaf answered from scalar indexes may list (<see cref="PredicateNode.TrySparse"/>);
+    /// default 1/<see cref="SparseResult.MaxFraction"/> of the rows.</summary>
+    public int SparseLimit { get; init; } = source.RowCount / SparseResult.MaxFraction;
+
     public Bitmap NewBitmap(bool initial = false) => new(RowCount, initial);
 
     /// <summary>The column of a field; <paramref name="fieldIndex"/> -1 is the dynamic field.</summary>

@@ -31,6 +31,11 @@ internal readonly record struct TriBitmap(Bitmap True, Bitmap? Unknown)
 internal abstract class PredicateNode
 {
     public abstract TriBitmap Evaluate(EvalContext ctx);
+
+    /// <summary>The rows where the predicate is true, answered from the source's scalar indexes in time proportional to
+    /// the rows listed (<see cref="SparseResult.MaxFraction"/>), or null when a part of it has no index or would list too
+    /// many rows: then <see cref="Evaluate"/> is the way.</summary>
+    public virtual SparseResult? TrySparse(EvalContext ctx) => null;
 }
 
 internal sealed class ConstPredicate(bool value) : PredicateNode
@@ -38,6 +43,9 @@ internal sealed class ConstPredicate(bool value) : PredicateNode
     public bool Value { get; } = value;
 
     public override TriBitmap Evaluate(EvalContext ctx) => new(ctx.NewBitmap(Value), null);
+
+    public override SparseResult? TrySparse(EvalContext ctx) =>
+        new SparseResult(Value ? RowSet.All(ctx.RowCount) : RowSet.None(ctx.RowCount), false);
 }
 
 internal sealed class AndPredicate(IReadOnlyList<PredicateNode> children) : PredicateNode
@@ -58,6 +66,29 @@ internal sealed class AndPredicate(IReadOnlyList<PredicateNode> children) : Pred
             }
 
             acc = And(acc, Children[i].Evaluate(ctx));
+        }
+
+        return acc;
+    }
+
+    public override SparseResult? TrySparse(EvalContext ctx) => Combine(ctx, Children, static (a, b) => a.And(b));
+
+    /// <summary>AND or OR of sparse children: null as soon as one child has no sparse answer.</summary>
+    internal static SparseResult? Combine(EvalContext ctx, IReadOnlyList<PredicateNode> children, Func<RowSet, RowSet, RowSet> op)
+    {
+        if (children[0].TrySparse(ctx) is not { } acc)
+        {
+            return null;
+        }
+
+        for (var i = 1; i < children.Count; i++)
+        {
+            if (children[i].TrySparse(ctx) is not { } next)
+            {
+                return null;
+            }
+
+            acc = new SparseResult(op(acc.True, next.True), acc.MayBeUnknown || next.MayBeUnknown);
         }
 
         return acc;
@@ -127,6 +158,8 @@ internal sealed class OrPredicate(IReadOnlyList<PredicateNode> children) : Predi
 
         return acc;
     }
+
+    public override SparseResult? TrySparse(EvalContext ctx) => AndPredicate.Combine(ctx, Children, static (a, b) => a.Or(b));
 }
 
 internal sealed class NotPredicate(PredicateNode child) : PredicateNode
@@ -146,6 +179,10 @@ internal sealed class NotPredicate(PredicateNode child) : PredicateNode
         t.Not();
         return new TriBitmap(t, r.Unknown);
     }
+
+    /// <summary>NOT of a part without unknown rows is the complement; with them, NOT would have to leave them out.</summary>
+    public override SparseResult? TrySparse(EvalContext ctx) =>
+        Child.TrySparse(ctx) is { MayBeUnknown: false } r ? new SparseResult(r.True.Not(), false) : null;
 }
 
 /// <summary>Predicates that have to look at each row on its own (JSON, arrays, non-numeric column pairs).</summary>
@@ -371,6 +408,24 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
         return TriBitmap.From(bits, nulls);
     }
 
+    public override SparseResult? TrySparse(EvalContext ctx)
+    {
+        if (op is not (FilterOp.Eq or FilterOp.Ne) || ctx.Source.Indexes is not { } indexes)
+        {
+            return null;
+        }
+
+        var index = indexes.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name));
+        var unknown = index.NullRows.Length > 0;
+        if (op == FilterOp.Eq)
+        {
+            return SparseResult.FromRuns(index.Postings(value), index.RowCount, unknown, ctx.SparseLimit);
+        }
+
+        var left = SortedRows.Union(index.Postings(value), index.NullRows);
+        return left.Length <= ctx.SparseLimit ? new SparseResult(RowSet.AllBut(left, index.RowCount), unknown) : null;
+    }
+
     /// <summary>UTF-8 of a well-formed string, null for one with unpaired surrogates.</summary>
     private static byte[]? StrictUtf8(string s)
     {
@@ -414,6 +469,28 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
 
 internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : PredicateNode
 {
+    public override SparseResult? TrySparse(EvalContext ctx)
+    {
+        if (ctx.Source.Indexes is not { } indexes)
+        {
+            return null;
+        }
+
+        var index = indexes.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name));
+        var limit = ctx.SparseLimit;
+        var runs = new List<int>();
+        foreach (var s in set)
+        {
+            runs.AddRange(index.Postings(s));
+            if (runs.Count > limit)
+            {
+                return null;
+            }
+        }
+
+        return SparseResult.FromRuns(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs), index.RowCount, index.NullRows.Length > 0, limit);
+    }
+
     public override TriBitmap Evaluate(EvalContext ctx)
     {
         var column = ctx.Column<StringColumn>(field.Index, field.Name);
@@ -525,6 +602,54 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
         return result;
     }
 
+    /// <summary>A plain numeric column: the union of the equality ranges of the items in its sorted index.</summary>
+    public override SparseResult? TrySparse(EvalContext ctx)
+    {
+        if (ctx.Source.Indexes is not { } indexes || value is not FieldNode { Field.DataType: var t } f || !t.IsNumeric())
+        {
+            return null;
+        }
+
+        var column = ctx.Column<NumericColumn>(f.Index, f.Name);
+        var runs = new List<int>();
+        if (t.IsInteger())
+        {
+            // Integral double items are in _longs too; other doubles never equal an integer.
+            var index = indexes.Sorted(f.Index, column);
+            return Collect(index, _longs, runs, ctx.SparseLimit);
+        }
+
+        // A Float or Double value equals a long item exactly when it equals the item as a double, for items below 2^53.
+        var targets = new HashSet<double>(_doubles);
+        foreach (var l in _longs)
+        {
+            if (Math.Abs((double)l) >= NumericComparePredicate.ExactIntegerLimit)
+            {
+                return null;
+            }
+
+            targets.Add(l);
+        }
+
+        return Collect(indexes.SortedFloating(f.Index, column), targets, runs, ctx.SparseLimit);
+    }
+
+    private static SparseResult? Collect<T>(SortedIndex<T> index, IEnumerable<T> items, List<int> runs, int limit)
+        where T : struct, INumber<T>
+    {
+        foreach (var item in items)
+        {
+            var (lo, hi) = index.Range(FilterOp.Eq, item)!.Value;
+            runs.AddRange(index.Runs(lo, hi));
+            if (runs.Count > limit)
+            {
+                return null;
+            }
+        }
+
+        return SparseResult.FromRuns(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs), index.RowCount, index.NullRows.Length > 0, limit);
+    }
+
     private Bitmap MatchIntegers<T>(EvalContext ctx, ReadOnlySpan<T> xs)
         where T : unmanaged, IBinaryInteger<T>
     {
@@ -584,7 +709,7 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
 internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, ValueNode right) : PredicateNode
 {
     /// <summary>2^53: doubles below it in magnitude hold every integer exactly.</summary>
-    private const double ExactIntegerLimit = 9007199254740992.0;
+    internal const double ExactIntegerLimit = 9007199254740992.0;
 
     public FilterOp Op { get; } = op;
 
@@ -622,6 +747,42 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         a.Release();
         b.Release();
         return result;
+    }
+
+    /// <summary><c>field op constant</c> on an integer or floating-point column through its sorted index; <c>!=</c> is the
+    /// complement of <c>==</c> (null rows left out).</summary>
+    public override SparseResult? TrySparse(EvalContext ctx)
+    {
+        if (ctx.Source.Indexes is not { } indexes || left is not FieldNode f || right is not ConstNode c)
+        {
+            return null;
+        }
+
+        var complement = Op == FilterOp.Ne;
+        var op = complement ? FilterOp.Eq : Op;
+        if (f.Field.DataType.IsInteger() && c.Value.Kind == ScalarKind.Long)
+        {
+            var index = indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
+            var (lo, hi) = index.Range(op, c.Value.Long)!.Value;
+            return SparseResult.FromRange(index, lo, hi, complement, ctx.SparseLimit);
+        }
+
+        // Stored Float and Double values compare with the constant as doubles, as the scan does; a long constant is
+        // exact as a double below 2^53.
+        double? d = c.Value.Kind switch
+        {
+            ScalarKind.Double => c.Value.Double,
+            ScalarKind.Long when Math.Abs((double)c.Value.Long) < ExactIntegerLimit => c.Value.Long,
+            _ => null,
+        };
+        if (f.Field.DataType.IsFloatingPoint() && d is { } constant)
+        {
+            var index = indexes.SortedFloating(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
+            var (lo, hi) = index.Range(op, constant)!.Value;
+            return SparseResult.FromRange(index, lo, hi, complement, ctx.SparseLimit);
+        }
+
+        return null;
     }
 
     /// <summary>An integer field against an integer constant, on a source with indexes, when the sorted index says the

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using Quiver.Common;
 using Quiver.Segments;
 
@@ -6,7 +7,8 @@ namespace Quiver.Filtering;
 
 /// <summary>Scalar indexes of one immutable row source (a sealed segment), built lazily per field on the first filter
 /// that can use them, then kept for the segment's life. Thread-safe. Indexes cover every row, deleted or not; the
-/// caller intersects with visibility as it does for scans.</summary>
+/// caller intersects with visibility as it does for scans. (Quiver has no explicit scalar index types: CreateIndex takes
+/// vector fields only, and every VarChar and numeric field of a sealed segment gets these on demand.)</summary>
 internal sealed class ScalarIndexes
 {
     private readonly ConcurrentDictionary<int, Lazy<object>> _byField = new();
@@ -15,9 +17,13 @@ internal sealed class ScalarIndexes
     public InvertedIndex Inverted(int fieldIndex, StringColumn column) =>
         (InvertedIndex)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => InvertedIndex.Build(column))).Value;
 
-    /// <summary>Sorted index of an integer column: (value, row) pairs in value order, nulls left out.</summary>
-    public SortedIndex Sorted(int fieldIndex, NumericColumn column) =>
-        (SortedIndex)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex.Build(column))).Value;
+    /// <summary>Sorted index of an integer column: (value, row) pairs in that order, nulls left out.</summary>
+    public SortedIndex<long> Sorted(int fieldIndex, NumericColumn column) =>
+        (SortedIndex<long>)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex<long>.Build(column, column.LongAt))).Value;
+
+    /// <summary>Sorted index of a Float or Double column (values widened to double, which is exact).</summary>
+    public SortedIndex<double> SortedFloating(int fieldIndex, NumericColumn column) =>
+        (SortedIndex<double>)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex<double>.Build(column, column.DoubleAt))).Value;
 }
 
 /// <summary>VarChar equality and <c>in</c> in time proportional to the matches, instead of a string compare per row.</summary>
@@ -25,11 +31,23 @@ internal sealed class InvertedIndex
 {
     private readonly Dictionary<string, int[]> _postings;
 
-    private InvertedIndex(Dictionary<string, int[]> postings) => _postings = postings;
+    private InvertedIndex(Dictionary<string, int[]> postings, int[] nullRows, int rowCount)
+    {
+        _postings = postings;
+        NullRows = nullRows;
+        RowCount = rowCount;
+    }
+
+    /// <summary>The null rows, ascending.</summary>
+    public int[] NullRows { get; }
+
+    /// <summary>Rows indexed (nulls included).</summary>
+    public int RowCount { get; }
 
     public static InvertedIndex Build(StringColumn column)
     {
         var lists = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var nulls = new List<int>();
         for (var i = 0; i < column.Count; i++)
         {
             if (column.GetString(i) is { } s)
@@ -42,64 +60,87 @@ internal sealed class InvertedIndex
 
                 list.Add(i);
             }
+            else
+            {
+                nulls.Add(i);
+            }
         }
 
-        return new InvertedIndex(lists.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal));
+        return new InvertedIndex(lists.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal), [.. nulls], column.Count);
     }
+
+    /// <summary>The ascending rows that hold <paramref name="value"/>.</summary>
+    public ReadOnlySpan<int> Postings(string value) => _postings.TryGetValue(value, out var rows) ? rows : default;
 
     /// <summary>Sets the rows below <paramref name="rowCount"/> that hold <paramref name="value"/>.</summary>
     public void SetRows(string value, Bitmap bits, int rowCount)
     {
-        if (_postings.TryGetValue(value, out var rows))
+        foreach (var r in Postings(value))
         {
-            foreach (var r in rows)
+            if (r >= rowCount)
             {
-                if (r >= rowCount)
-                {
-                    break;
-                }
-
-                bits.Set(r);
+                break;
             }
+
+            bits.Set(r);
         }
     }
 }
 
-/// <summary>Selective integer comparisons (<c>x == c</c>, ranges) in time proportional to the matches.</summary>
-internal sealed class SortedIndex
+/// <summary>Comparisons with a constant (<c>x == c</c>, ranges) in time proportional to the matches: the non-null
+/// (value, row) pairs sorted by value, then row, so that the rows of one value are an ascending run.</summary>
+internal sealed class SortedIndex<T>
+    where T : struct, INumber<T>
 {
-    private readonly long[] _values;
+    private readonly T[] _values;
     private readonly int[] _rows;
 
-    private SortedIndex(long[] values, int[] rows)
+    private SortedIndex(T[] values, int[] rows, int[] nullRows)
     {
         _values = values;
         _rows = rows;
+        NullRows = nullRows;
     }
 
-    public static SortedIndex Build(NumericColumn column)
+    /// <summary>The null rows, ascending.</summary>
+    public int[] NullRows { get; }
+
+    /// <summary>Rows indexed (nulls included).</summary>
+    public int RowCount => _values.Length + NullRows.Length;
+
+    public static SortedIndex<T> Build(NumericColumn column, Func<int, T> read)
     {
         var n = column.Count;
-        var values = new List<long>(n);
-        var rows = new List<int>(n);
+        var pairs = new List<Entry>(n);
+        var nulls = new List<int>();
         for (var i = 0; i < n; i++)
         {
-            if (!column.IsNull(i))
+            if (column.IsNull(i))
             {
-                values.Add(column.LongAt(i));
-                rows.Add(i);
+                nulls.Add(i);
+            }
+            else
+            {
+                pairs.Add(new Entry(read(i), i));
             }
         }
 
-        var v = values.ToArray();
-        var r = rows.ToArray();
-        Array.Sort(v, r);
-        return new SortedIndex(v, r);
+        var sorted = pairs.ToArray();
+        sorted.AsSpan().Sort(default(EntryOrder));
+        var values = new T[sorted.Length];
+        var rows = new int[sorted.Length];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            values[i] = sorted[i].Value;
+            rows[i] = sorted[i].Row;
+        }
+
+        return new SortedIndex<T>(values, rows, [.. nulls]);
     }
 
-    /// <summary>The positions [Lo, Hi) of the sorted values that satisfy <c>value op c</c>; null for <c>!=</c>, which an
-    /// index does not help.</summary>
-    public (int Lo, int Hi)? Range(FilterOp op, long c) => op switch
+    /// <summary>The positions [Lo, Hi) of the sorted values that satisfy <c>value op c</c>; null for <c>!=</c> (the
+    /// complement of <c>==</c>).</summary>
+    public (int Lo, int Hi)? Range(FilterOp op, T c) => op switch
     {
         FilterOp.Eq => (LowerBound(c), UpperBound(c)),
         FilterOp.Lt => (0, LowerBound(c)),
@@ -108,6 +149,21 @@ internal sealed class SortedIndex
         FilterOp.Ge => (LowerBound(c), _values.Length),
         _ => null,
     };
+
+    /// <summary>The rows at positions [lo, hi) in index order: an ascending run per distinct value.</summary>
+    public ReadOnlySpan<int> Runs(int lo, int hi) => _rows.AsSpan(lo, hi - lo);
+
+    /// <summary>The rows at positions [lo, hi), ascending: one run per distinct value, merged.</summary>
+    public int[] Rows(int lo, int hi) => SortedRows.FromRuns(_rows.AsSpan(lo, hi - lo));
+
+    /// <summary>The rows at positions outside [lo, hi) and the null rows, ascending: the complement of a range.</summary>
+    public int[] RowsOutside(int lo, int hi)
+    {
+        var outside = new int[lo + (_rows.Length - hi)];
+        _rows.AsSpan(0, lo).CopyTo(outside);
+        _rows.AsSpan(hi).CopyTo(outside.AsSpan(lo));
+        return SortedRows.Union(SortedRows.FromRuns(outside), NullRows);
+    }
 
     public Bitmap ToBitmap(int lo, int hi, int rowCount)
     {
@@ -124,7 +180,7 @@ internal sealed class SortedIndex
     }
 
     /// <summary>First position whose value is &gt;= c.</summary>
-    private int LowerBound(long c)
+    private int LowerBound(T c)
     {
         int lo = 0, hi = _values.Length;
         while (lo < hi)
@@ -144,7 +200,7 @@ internal sealed class SortedIndex
     }
 
     /// <summary>First position whose value is &gt; c.</summary>
-    private int UpperBound(long c)
+    private int UpperBound(T c)
     {
         int lo = 0, hi = _values.Length;
         while (lo < hi)
@@ -161,5 +217,12 @@ internal sealed class SortedIndex
         }
 
         return lo;
+    }
+
+    private readonly record struct Entry(T Value, int Row);
+
+    private readonly struct EntryOrder : IComparer<Entry>
+    {
+        public int Compare(Entry x, Entry y) => x.Value < y.Value ? -1 : x.Value > y.Value ? 1 : x.Row.CompareTo(y.Row);
     }
 }

@@ -56,15 +56,17 @@ internal static class FlatSearch
             for (var s = 0; s < view.Segments.Length; s++)
             {
                 var snap = view.Segments[s];
-                var vectors = snap.Vectors[fieldIndex];
-                var bitmap = allowed[s].Bits;
-                var allowedCount = allowed[s].Count;
-                if (allowedCount == 0)
+                if (allowed[s].Count == 0)
                 {
                     continue;
                 }
 
-                if (TrySearchIndexed(snap, bitmap, allowedCount, s, fieldIndex, metric, queries, queryNorms, heaps, k, range, ann, stats, scratch))
+                if (stats is not null && allowed[s].Sparse is not null)
+                {
+                    stats.RowListSegments++;
+                }
+
+                if (TrySearchIndexed(snap, allowed[s], s, fieldIndex, metric, queries, queryNorms, heaps, k, range, ann, stats, scratch))
                 {
                     continue;
                 }
@@ -74,18 +76,7 @@ internal static class FlatSearch
                     stats.ExactSegments++;
                 }
 
-                if (bitmap is not null && allowedCount < snap.RowCount / 8)
-                {
-                    SearchSparse(vectors, bitmap, s, metric, queries, queryNorms, heaps, range);
-                }
-                else if (nq >= BatchThreshold)
-                {
-                    SearchBlocked(vectors, bitmap, s, metric, queries, queryNorms, heaps, range, scratch);
-                }
-                else
-                {
-                    SearchDense(vectors, bitmap, s, metric, queries, queryNorms, heaps, range, scratch);
-                }
+                SearchExact(snap, allowed[s], s, fieldIndex, metric, queries, queryNorms, heaps, range, scratch);
             }
         }
         finally
@@ -102,15 +93,45 @@ internal static class FlatSearch
         return results;
     }
 
+    /// <summary>Brute force over the allowed rows of one segment: a row list or a sparse bitmap row by row, else the
+    /// many-rows kernels tile by tile.</summary>
+    private static void SearchExact(
+        SegmentSnapshot snap, in AllowedRows allowed, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms,
+        TopK[] heaps, ScoreRange? range, float[] scratch)
+    {
+        var vectors = snap.Vectors[fieldIndex];
+        if (allowed.Rows is { } rows)
+        {
+            SearchRows(vectors, rows, segment, metric, queries, queryNorms, heaps, range);
+            return;
+        }
+
+        // Row lists exist only on sealed segments wholly in the snapshot, so a bitmap of RowCount bits covers the vectors.
+        var bitmap = allowed.Sparse is null ? allowed.Bits : allowed.AsBitmap(snap.RowCount);
+        if (bitmap is not null && allowed.Count < snap.RowCount / 8)
+        {
+            SearchSparse(vectors, bitmap, segment, metric, queries, queryNorms, heaps, range);
+        }
+        else if (queries.Count >= BatchThreshold)
+        {
+            SearchBlocked(vectors, bitmap, segment, metric, queries, queryNorms, heaps, range, scratch);
+        }
+        else
+        {
+            SearchDense(vectors, bitmap, segment, metric, queries, queryNorms, heaps, range, scratch);
+        }
+    }
+
     /// <summary>The planner for one segment: searches it through its index when the segment is sealed, wholly visible in
-    /// the snapshot and indexed, and the index's estimated cost (widened for the filter's selectivity) is below an exact
-    /// scan of the allowed rows. A query whose traversal finds fewer than min(k, allowed) rows is re-run exactly on this
-    /// segment, so a restrictive filter never loses hits the segment has. Returns false when the segment should be
+    /// the snapshot and indexed, and <see cref="SearchPlanner.Choose"/> prefers the index (pre- or post-filtered) to an
+    /// exact scan of the allowed rows. A query whose traversal finds fewer than min(k, allowed) rows is re-run exactly on
+    /// this segment, so a restrictive filter never loses hits the segment has. Returns false when the segment should be
     /// scanned exactly instead.</summary>
     private static bool TrySearchIndexed(
-        SegmentSnapshot snap, Bitmap? bitmap, int allowedCount, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries,
+        SegmentSnapshot snap, AllowedRows allowed, int segment, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries,
         float[] queryNorms, TopK[] heaps, int k, ScoreRange? range, AnnSearchParams ann, SearchStats? stats, float[] scratch)
     {
+        var allowedCount = allowed.Count;
         var seg = snap.Segment;
         if (ann.Exact || !seg.IsSealed || snap.RowCount != seg.Count || (range is not null && range.Value.Radius is null))
         {
@@ -131,9 +152,13 @@ internal static class FlatSearch
                 return false;
             }
 
-            var selectivity = allowedCount / (double)snap.RowCount;
-            var p = index.ForSelectivity(ann, k, selectivity);
-            if (allowedCount <= k || index.EstimateSearchCost(p, k, selectivity) * queries.Count >= (double)allowedCount * queries.Count)
+            if (allowedCount <= k)
+            {
+                return false;
+            }
+
+            var (strategy, p, postK) = SearchPlanner.Choose(index, ann, k, snap.RowCount, allowed, queries.Count, index.Dimension);
+            if (strategy == SegmentStrategy.Exact)
             {
                 return false;
             }
@@ -143,11 +168,23 @@ internal static class FlatSearch
                 stats.IndexedSegments++;
             }
 
-            // A bitmap that admits every row (a segment whose rows are all visible) is passed as none, so the index takes
-            // its unfiltered path.
-            var filter = allowedCount == snap.RowCount ? null : bitmap;
-            var vectors = snap.Vectors[fieldIndex];
-            var hits = ArrayPool<IndexHit>.Shared.Rent(k);
+            // The allow-list the index takes, built on first use (a post-filter without range search needs none); every row
+            // allowed is passed as none, so the index takes its unfiltered path.
+            Bitmap? filter = null;
+            var filterBuilt = false;
+            Bitmap? Filter()
+            {
+                if (!filterBuilt)
+                {
+                    filter = allowed.AsBitmap(snap.RowCount);
+                    filterBuilt = true;
+                }
+
+                return filter;
+            }
+
+            var pre = strategy == SegmentStrategy.PreFilter ? p : index.ForSelectivity(ann, k, allowedCount / (double)snap.RowCount);
+            var hits = ArrayPool<IndexHit>.Shared.Rent(Math.Max(k, strategy == SegmentStrategy.PostFilter ? postK : 0));
             try
             {
                 for (var q = 0; q < queries.Count; q++)
@@ -156,7 +193,7 @@ internal static class FlatSearch
                     {
                         var bound = (float)(metric == MetricType.L2 ? radius : -radius);
                         var found = new List<IndexHit>();
-                        index.RangeSearch(queries[q], bound, p, filter, found);
+                        index.RangeSearch(queries[q], bound, pre, Filter(), found);
                         foreach (var h in found)
                         {
                             Offer(heaps[q], h.Key, PackId(segment, h.Row), metric, r);
@@ -165,7 +202,17 @@ internal static class FlatSearch
                         continue;
                     }
 
-                    var n = index.Search(queries[q], k, p, filter, hits);
+                    if (strategy == SegmentStrategy.PostFilter && PostFilter(index, queries[q], k, postK, p, allowed, ref hits, stats) is { } kept)
+                    {
+                        for (var i = 0; i < kept; i++)
+                        {
+                            Offer(heaps[q], hits[i].Key, PackId(segment, hits[i].Row), metric, range);
+                        }
+
+                        continue;
+                    }
+
+                    var n = index.Search(queries[q], k, pre, Filter(), hits);
                     if (n < Math.Min(k, allowedCount))
                     {
                         // Too few allowed rows reached: this query's answer on this segment comes from an exact scan.
@@ -174,7 +221,7 @@ internal static class FlatSearch
                             stats.Fallbacks++;
                         }
 
-                        SearchDense(vectors, bitmap, segment, metric, [queries[q]], [queryNorms[q]], [heaps[q]], range, scratch);
+                        SearchExact(snap, allowed, segment, fieldIndex, metric, [queries[q]], [queryNorms[q]], [heaps[q]], range, scratch);
                         continue;
                     }
 
@@ -194,6 +241,61 @@ internal static class FlatSearch
         finally
         {
             handle.Release();
+        }
+    }
+
+    /// <summary>One post-filtered query: an unfiltered search for <paramref name="postK"/> hits, of which the allowed ones
+    /// are moved to the front of <paramref name="hits"/>; with fewer than min(k, allowed) survivors it searches again for
+    /// twice as many (<see cref="SearchPlanner.PostFilterRetries"/> times). Returns how many survivors lead
+    /// <paramref name="hits"/> (at most k, best first), or null when the caller should pre-filter instead.</summary>
+    private static int? PostFilter(
+        VectorIndex index, float[] query, int k, int postK, AnnSearchParams p, in AllowedRows allowed, ref IndexHit[] hits, SearchStats? stats)
+    {
+        var need = Math.Min(k, allowed.Count);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (hits.Length < postK)
+            {
+                ArrayPool<IndexHit>.Shared.Return(hits);
+                hits = ArrayPool<IndexHit>.Shared.Rent(postK);
+            }
+
+            var n = index.Search(query, postK, index.ForSelectivity(p, postK, 1), null, hits);
+            var kept = 0;
+            for (var i = 0; i < n && kept < k; i++)
+            {
+                if (allowed.Contains(hits[i].Row))
+                {
+                    hits[kept++] = hits[i];
+                }
+            }
+
+            if (stats is not null)
+            {
+                stats.PostFiltered += attempt == 0 ? 1 : 0;
+            }
+
+            if (kept >= need)
+            {
+                return kept;
+            }
+
+            if (attempt >= SearchPlanner.PostFilterRetries || n < postK || postK >= index.Count)
+            {
+                if (stats is not null)
+                {
+                    stats.PostFilterGaveUp++;
+                }
+
+                return null;
+            }
+
+            if (stats is not null)
+            {
+                stats.PostFilterRetries++;
+            }
+
+            postK = (int)Math.Min(index.Count, postK * 2L);
         }
     }
 
@@ -239,15 +341,30 @@ internal static class FlatSearch
     private static void SearchSparse(
         VectorView vectors, Bitmap bitmap, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps, ScoreRange? range)
     {
-        var norms = vectors.SquaredNorms;
         for (var row = bitmap.NextSet(0); row >= 0; row = bitmap.NextSet(row + 1))
         {
-            var v = vectors.Row(row);
-            for (var q = 0; q < queries.Count; q++)
-            {
-                var raw = metric == MetricType.L2 ? VectorMath.L2Squared(queries[q], v) : VectorMath.Dot(queries[q], v);
-                Offer(heaps[q], Key(metric, raw, queryNorms[q], norms[row]), PackId(segment, row), metric, range);
-            }
+            SearchRow(vectors, row, segment, metric, queries, queryNorms, heaps, range);
+        }
+    }
+
+    private static void SearchRows(
+        VectorView vectors, int[] rows, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps, ScoreRange? range)
+    {
+        foreach (var row in rows)
+        {
+            SearchRow(vectors, row, segment, metric, queries, queryNorms, heaps, range);
+        }
+    }
+
+    private static void SearchRow(
+        VectorView vectors, int row, int segment, MetricType metric, IReadOnlyList<float[]> queries, float[] queryNorms, TopK[] heaps, ScoreRange? range)
+    {
+        var v = vectors.Row(row);
+        var norm = vectors.SquaredNorms[row];
+        for (var q = 0; q < queries.Count; q++)
+        {
+            var raw = metric == MetricType.L2 ? VectorMath.L2Squared(queries[q], v) : VectorMath.Dot(queries[q], v);
+            Offer(heaps[q], Key(metric, raw, queryNorms[q], norm), PackId(segment, row), metric, range);
         }
     }
 
@@ -334,6 +451,18 @@ internal sealed class SearchStats
     public int ExactSegments { get; set; }
 
     public int Fallbacks { get; set; }
+
+    /// <summary>Segments whose filter was answered from scalar indexes as a list of rows (or of rows left out).</summary>
+    public int RowListSegments { get; set; }
+
+    /// <summary>Queries searched post-filtered on a segment (an unfiltered search for more hits, the allowed ones kept).</summary>
+    public int PostFiltered { get; set; }
+
+    /// <summary>Post-filtered searches that had too few survivors and searched again for more.</summary>
+    public int PostFilterRetries { get; set; }
+
+    /// <summary>Post-filtered queries that still had too few survivors and were pre-filtered instead.</summary>
+    public int PostFilterGaveUp { get; set; }
 }
 
 /// <summary>Range-search bounds on the score as reported (L2: squared distance; IP, COSINE: similarity).

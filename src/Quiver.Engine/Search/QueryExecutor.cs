@@ -93,13 +93,20 @@ internal static class QueryExecutor
 
     /// <summary>Rows of a segment snapshot visible at <paramref name="ts"/> and matching the filter. Without a filter this
     /// is O(1) on a sealed segment (see <see cref="Segments.SegmentSnapshot.Visible(long)"/>); with one, the filter's own cost
-    /// plus one AND of words.</summary>
+    /// plus one AND of words, or, answered from scalar indexes, time proportional to the rows it lists.</summary>
     public static AllowedRows Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter)
     {
         var visible = snap.Visible(ts, out var visibleCount);
         if (filter is null || visibleCount == 0)
         {
             return new AllowedRows(visible, visibleCount);
+        }
+
+        // A filter over indexed fields keeping few rows, or all but a few, is answered as a row list from the sealed
+        // segment's scalar indexes; anything else as a bitmap over the segment's rows.
+        if (SearchPlanner.UseRowSets && filter.EvaluateSparse(snap) is { } set)
+        {
+            return AllowedRows.Restrict(set, visible, visibleCount);
         }
 
         // The filter's bitmap is this call's own; the visibility bitmap may be shared and is only read.

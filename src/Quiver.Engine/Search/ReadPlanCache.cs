@@ -17,6 +17,10 @@ internal sealed class ReadPlanCache
     private readonly Lru<BoundFilter> _bound = new(Capacity);
     private readonly Lru<FilterExpression> _parsed = new(Capacity);
     private readonly Lru<AnnSearchParams> _params = new(Capacity);
+    private long _filtersBound;
+
+    /// <summary>Filters bound through this cache so far (each miss binds once), for tests of what goes through it.</summary>
+    public long FiltersBound => Interlocked.Read(ref _filtersBound);
 
     /// <summary><see cref="FilterPlan.Compile"/> through the cache. Errors are thrown as by it and never cached.</summary>
     public BoundFilter? Filter(string? text, CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters)
@@ -29,11 +33,16 @@ internal sealed class ReadPlanCache
         if (parameters is { Count: > 0 })
         {
             var parsed = _parsed.GetOrAdd(null, text, static t => FilterExpression.Parse(t));
+            Interlocked.Increment(ref _filtersBound);
             return FilterPlan.FromBound(parsed.Bind(schema, parameters));
         }
 
         // An always-true filter is cached as the bound plan and reported as none, like Compile does.
-        var bound = _bound.GetOrAdd(schema, text, t => FilterExpression.Parse(t).Bind(schema, null));
+        var bound = _bound.GetOrAdd(schema, text, t =>
+        {
+            Interlocked.Increment(ref _filtersBound);
+            return FilterExpression.Parse(t).Bind(schema, null);
+        });
         return FilterPlan.FromBound(bound);
     }
 

@@ -116,10 +116,10 @@ internal sealed partial class Shard
         Action? recheck = partition is null ? null : () => partitionId = ResolvePartition(partition);
         // Bind now so that a bad expression is refused before anything is logged: first with the caller's values, which
         // refuses values nested too deep to serialize (FilterLimits.MaxTemplateValueDepth), then as they will be
-        // replayed, from the logged JSON.
-        _ = FilterPlan.Compile(filter, Schema, parameters);
+        // replayed, from the logged JSON. Through the plan cache: a repeated delete filter is not parsed again.
+        _ = Plans.Filter(filter, Schema, parameters);
         var parametersJson = ParametersToJson(parameters);
-        _ = FilterPlan.Compile(filter, Schema, FilterParameters.FromJson(parametersJson));
+        _ = Plans.Filter(filter, Schema, FilterParameters.FromJson(parametersJson));
         return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], recheck, cancellationToken).ConfigureAwait(false);
     }
 

@@ -45,6 +45,27 @@ public sealed class ReadPlanCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task DeleteByFilter_ValidatesThroughTheCache()
+    {
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
+        await db.CreateCollectionAsync("c", Schema);
+        await db.InsertAsync("c", Enumerable.Range(0, 10).Select(i => new Row { ["id"] = (long)i, ["v"] = (long)i, ["vec"] = new float[] { i, 1 } }).ToList());
+        var plans = db.ShardOf("c").Plans;
+        var before = plans.FiltersBound;
+
+        // The delete binds its filter once to validate it; a second delete and a query with the same text reuse it.
+        Assert.Equal(2, (await db.DeleteWhereAsync("c", "v > 7")).Count);
+        Assert.Equal(before + 1, plans.FiltersBound);
+        Assert.Equal(0, (await db.DeleteWhereAsync("c", "v > 7")).Count);
+        Assert.Equal(0L, await CountAsync(db, "v > 7", null));
+        Assert.Equal(before + 1, plans.FiltersBound);
+
+        // Refused before anything is logged, and not cached.
+        await Assert.ThrowsAnyAsync<QuiverException>(() => db.DeleteWhereAsync("c", "nope > 1"));
+        Assert.Equal(8L, await CountAsync(db, "v >= 0", null));
+    }
+
+    [Fact]
     public async Task SearchParams_AreParsedOncePerProperties_AndFollowAChangedDefault()
     {
         await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });

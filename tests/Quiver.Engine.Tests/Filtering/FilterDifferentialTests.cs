@@ -51,6 +51,43 @@ public class FilterDifferentialTests
         }
     }
 
+    /// <summary>The same random expressions answered from scalar indexes as row lists (every leaf that has an index,
+    /// however many rows it lists), wherever the whole expression can be: the lists, their complements and their merges
+    /// must give the reference interpreter's rows.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void EvaluateSparse_MatchesReferenceInterpreter(int seed)
+    {
+        var rng = new Random(seed);
+        var rows = Enumerable.Range(0, 300).Select(i => RandomRow(rng, i)).ToList();
+        var source = new InMemoryRowSource(FilterFixture.Schema(), rows) { Indexes = new Quiver.Filtering.ScalarIndexes() };
+        var generator = new ExpressionGenerator(rng);
+        var answered = 0;
+        for (var iteration = 0; iteration < 400; iteration++)
+        {
+            var expr = generator.Predicate(3);
+            var set = Quiver.Filtering.FilterExpression.Parse(expr.Text).Bind(source.Schema, null).EvaluateSparse(source, limit: int.MaxValue);
+            if (set is null)
+            {
+                continue;
+            }
+
+            answered++;
+            var expected = Enumerable.Range(0, rows.Count).Where(r => expr.Eval(rows[r]) == true).ToArray();
+            var actual = Enumerable.Range(0, rows.Count).Where(set.Contains).ToArray();
+            Assert.True(expected.SequenceEqual(actual), $"seed {seed}, `{expr.Text}`: row lists give [{string.Join(",", actual)}], reference [{string.Join(",", expected)}]");
+            Assert.Equal(expected.Length, set.Count);
+            var bits = new int[set.Count];
+            Assert.Equal(set.Count, set.ToBitmap().CopySetBits(bits));
+            Assert.Equal(expected, bits);
+        }
+
+        Assert.True(answered >= 20, $"seed {seed}: only {answered} of 400 expressions were answered from the indexes");
+    }
+
     internal static Dictionary<string, object?> RandomRow(Random rng, int id)
     {
         T Pick<T>(T[] xs) => xs[rng.Next(xs.Length)];

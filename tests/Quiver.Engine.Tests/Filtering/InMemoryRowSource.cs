@@ -48,6 +48,9 @@ internal sealed class InMemoryRowSource : IRowSource
 
     public JsonColumn? Dynamic { get; }
 
+    /// <summary>Scalar indexes over the rows (null: none, as for a growing segment).</summary>
+    public ScalarIndexes? Indexes { get; init; }
+
     public ScalarColumn GetColumn(int fieldIndex) =>
         _columns[fieldIndex] ?? throw new InvalidOperationException($"field {fieldIndex} is a vector field");
 
