@@ -5,13 +5,16 @@ const string Usage = """
       ingest --dim 768 --rows N --batch B --policy Always|Interval|Never [--clients C] [--dir D] [--json out.json]
       flat   --data fashion-mnist [--data-dir D] --queries Q --k 10 [--batch 100] [--json out.json]
       server [--base B.fvecs --queries Q.fvecs --groundtruth G.ivecs | --synthetic N:D:SEED] [--nq 1000] [--k 10]
-             [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--recall-cpu-share 0.05] [--md out.md] [--json out.json]
+             [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--recall-cpu-share 0.05] [--grpc-client inproc,process] [--md out.md] [--json out.json]
       hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
       segments [--rows 100000] [--dim 128] [--splits 1,2,4,8] [--M 16] [--efc 200] [--ef 64] [--k 10] [--nq 300] [--rounds 5] [--threads 2] [--json out.json]
       serverpath [--base B --queries Q --groundtruth G | --synthetic N:D:SEED] [--nq 2000] [--k 10] [--ef 16] [--rounds 3] [--stages 0,1,..]
       scale  [--sets synthetic-100000x128-s42,...] [--data-dir bench/data] [--nq 1000] [--ks 10,100] [--filters none,1,99]
              [--clients 1,10,20] [--transports embedded,grpc,rest] [--M 16] [--efc 200] [--ef 64] [--out bench/results/scale]
       ingestpath [--dims 128,768] [--rows 100000] [--batch 1000] [--md out.md]
+      filters [--set synthetic-100000x128-s42] [--data-dir bench/data] [--nq 200] [--k 10] [--ef 64] [--M 16] [--efc 100]
+              [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
+      grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1]   (server's child)
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -40,6 +43,8 @@ try
         "serverpath" => await ServerPath.RunAsync(options),
         "scale" => await ScaleBench.RunAsync(options),
         "ingestpath" => await IngestPath.RunAsync(options),
+        "filters" => await FilterBench.RunAsync(options),
+        "grpcload" => await GrpcLoad.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

@@ -36,7 +36,7 @@ internal static class ServerBench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir", "recall-cpu-share");
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "recall", "clients", "md", "json", "dir", "recall-cpu-share", "grpc-client");
         var k = args.Int("k", 10);
         var set = Load(args, k);
         var nq = Math.Min(args.Int("nq", 1000), set.QueryCount);
@@ -44,6 +44,11 @@ internal static class ServerBench
         var efs = Ints(args.Text("ef", "16,24,32,48,64,96,128,192,256"));
         var clientCounts = Ints(args.Text("clients", "1,16"));
         var markdown = args.Text("md", Path.Combine("bench", "results", "server.md"));
+        var grpcClients = args.Text("grpc-client", "inproc,process").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (grpcClients.Length == 0 || grpcClients.Except(["inproc", "process"]).Any())
+        {
+            throw new ArgumentException($"--grpc-client: expected inproc, process or both, got '{args.Text("grpc-client")}'");
+        }
         var parent = args.Text("dir") ?? Path.GetTempPath();
         var report = new Report();
         report.Set("benchmark", "server");
@@ -92,6 +97,8 @@ internal static class ServerBench
             report.Print("recall", recall, $"recall@{k} at ef={ef}" + (recall < target ? $" (BELOW the target {target}: no ef in the list reached it)" : ""), "F4");
 
             var rows = new List<Row>();
+            var queryFile = Path.Combine(folder, "queries.fvecs");
+            GrpcLoad.WriteFvecs(queryFile, queries);
             foreach (var clients in clientCounts)
             {
                 var embedded = await Measure(clients, queries, async (client, query) =>
@@ -101,10 +108,18 @@ internal static class ServerBench
                 {
                     var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
                     var paramsJson = $$"""{"ef":{{ef}}}""";
-                    Run grpc;
+                    Run? grpc = null, remote = null;
                     try
                     {
-                        grpc = await Measure(clients, queries, async (client, query) =>
+                        if (grpcClients.Contains("process"))
+                        {
+                            // The client in a process of its own: this process only serves, so its CPU per call is the
+                            // server's. Run first, while nothing in this process has warmed the client side.
+                            var (child, serverCpu) = await GrpcLoad.RunChildAsync($"http://127.0.0.1:{server.Port}", queryFile, nq, k, ef, clients);
+                            remote = new Run(child.Qps, child.P50, child.P99, child.Ids, Recall(child.Ids, set, k), serverCpu);
+                            report.Print($"grpc_process_c{clients}_client_cpu_ms", child.ClientCpuPerCall, "ms per call (the client process)", "F3");
+                        }
+                        grpc = !grpcClients.Contains("inproc") ? null : await Measure(clients, queries, async (client, query) =>
                         {
                             var response = await stubs[client].SearchAsync(MilvusRequests.Search(Collection, query, set.Dim, k, "L2", paramsJson));
                             if (response.Status.Code != 0)
@@ -126,7 +141,7 @@ internal static class ServerBench
                         var health = await stubs[client].CheckHealthAsync(new CheckHealthRequest());
                         return health.IsHealthy ? [] : throw new InvalidOperationException("CheckHealth answered unhealthy");
                     });
-                    rows.Add(new Row(clients, embedded with { Recall = Recall(embedded.Ids, set, k) }, grpc with { Recall = Recall(grpc.Ids, set, k) }, floor));
+                    rows.Add(new Row(clients, embedded with { Recall = Recall(embedded.Ids, set, k) }, grpc is null ? null : grpc with { Recall = Recall(grpc.Ids, set, k) }, remote, floor));
                 }
                 finally
                 {
@@ -138,10 +153,20 @@ internal static class ServerBench
                 var last = rows[^1];
                 report.Print($"embedded_c{clients}_qps", last.Embedded.Qps, "queries/s");
                 report.Print($"embedded_c{clients}_p99_ms", last.Embedded.P99, "ms", "F3");
-                report.Print($"grpc_c{clients}_qps", last.Grpc.Qps, "queries/s");
-                report.Print($"grpc_c{clients}_p99_ms", last.Grpc.P99, "ms", "F3");
-                report.Print($"grpc_c{clients}_recall", last.Grpc.Recall, "", "F4");
-                report.Print($"ratio_c{clients}_qps", last.Grpc.Qps / last.Embedded.Qps, "x (gRPC QPS / embedded QPS)", "F3");
+                report.Print($"embedded_c{clients}_cpu_ms", last.Embedded.CpuPerCall, "ms per call", "F3");
+                foreach (var (name, run) in new[] { ("grpc", last.Grpc), ("grpc_process", last.Remote) })
+                {
+                    if (run is null)
+                    {
+                        continue;
+                    }
+                    report.Print($"{name}_c{clients}_qps", run.Qps, "queries/s");
+                    report.Print($"{name}_c{clients}_p50_ms", run.P50, "ms", "F3");
+                    report.Print($"{name}_c{clients}_p99_ms", run.P99, "ms", "F3");
+                    report.Print($"{name}_c{clients}_recall", run.Recall, "", "F4");
+                    report.Print($"{name}_c{clients}_cpu_ms", run.CpuPerCall, name == "grpc" ? "ms per call (client and server, one process)" : "ms per call (the server process)", "F3");
+                    report.Print($"{name}_ratio_c{clients}_qps", run.Qps / last.Embedded.Qps, "x (gRPC QPS / embedded QPS)", "F3");
+                }
                 report.Print($"checkhealth_c{clients}_qps", last.Floor.Qps, "calls/s (gRPC CheckHealth: the transport floor)");
                 report.Print($"checkhealth_c{clients}_p50_ms", last.Floor.P50, "ms", "F3");
             }
@@ -178,9 +203,13 @@ internal static class ServerBench
 
     internal sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
 
-    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall);
+    /// <summary>One measured run: QPS, p50 and p99 in ms, the ids per query, recall, and the process's CPU ms per call over
+    /// the timed run (NaN where not measured).</summary>
+    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall, double CpuPerCall = double.NaN);
 
-    private sealed record Row(int Clients, Run Embedded, Run Grpc, Run Floor);
+    /// <summary>One client count: embedded, gRPC with the client in this process, gRPC with the client in a child process
+    /// (CPU per call = this process's, the server's), and CheckHealth.</summary>
+    private sealed record Row(int Clients, Run Embedded, Run? Grpc, Run? Remote, Run Floor);
 
     internal static DataSet Load(CommandLine args, int k)
     {
@@ -293,18 +322,27 @@ internal static class ServerBench
     /// optimized code over the first seconds of traffic; on a loaded machine 1,000 calls and 0.5 s left the tiering
     /// thread compiling through the timed run (20% of the process's samples in a profile of it), so the figures were
     /// partly the JIT's. The warm-up therefore also goes on until no method has been compiled for a while.</remarks>
-    internal static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search)
+    internal static async Task<Run> Measure(int clients, float[][] queries, Func<int, float[], Task<long[]>> search, Action<bool>? timed = null,
+        Func<Task<bool>>? othersWarm = null)
     {
         var warming = Stopwatch.GetTimestamp();
-        await WarmUpAsync(() => Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        Task Round() => Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
             for (var i = 0; i < (Warmup + clients - 1) / clients || Stopwatch.GetElapsedTime(warming) < WarmupTime; i++)
             {
                 await search(c, queries[(i * clients + c) % queries.Length]);
             }
-        }))));
+        })));
+        await WarmUpAsync(Round);
+        // A client in its own process also waits for the server's JIT to be quiet (othersWarm asks the server's process).
+        while (othersWarm is not null && !await othersWarm())
+        {
+            await WarmUpAsync(Round);
+        }
         var ids = new long[queries.Length][];
         var latencies = new double[queries.Length];
+        timed?.Invoke(true);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
@@ -316,7 +354,9 @@ internal static class ServerBench
             }
         })));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
+        var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length;
+        timed?.Invoke(false);
+        return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall);
     }
 
     /// <summary>Runs <paramref name="round"/> until the JIT has compiled no method for <see cref="JitQuiet"/> (at most
@@ -359,14 +399,22 @@ internal static class ServerBench
         text.AppendLine(c, $"# Server over gRPC vs embedded calls");
         text.AppendLine();
         text.AppendLine(c, $"{set.Name}: {set.Count} x {set.Dim} (L2), {nq} queries, top-{k}, HNSW M={m} efConstruction={efc}, ef={ef} (recall@{k} {recall:F4} embedded).");
-        text.AppendLine("One query per call; each client issues its share of the queries in turn (gRPC: one HTTP/2 connection per client to");
-        text.AppendLine(c, $"the server hosted in the same process on loopback). Machine: {Report.Machine()}.");
+        text.AppendLine("One query per call; each client issues its share of the queries in turn over one HTTP/2 connection of its own. gRPC");
+        text.AppendLine("in process: the clients run in the server's process; gRPC separate: in a child process (`grpcload`), so the server's");
+        text.AppendLine(c, $"process only serves. CPU ms per call: the measured process's CPU time over the timed run / calls. Machine: {Report.Machine()}.");
         text.AppendLine();
-        text.AppendLine("| clients | embedded QPS | embedded p50 ms | embedded p99 ms | gRPC QPS | gRPC p50 ms | gRPC p99 ms | gRPC recall | QPS gRPC / embedded | p99 gRPC / embedded | CheckHealth calls/s | CheckHealth p50 ms |");
-        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| clients | path | QPS | / embedded | p50 ms | p50 - embedded ms | p99 ms | recall | CPU ms per call | CPU counted |");
+        text.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows)
         {
-            text.AppendLine(c, $"| {row.Clients} | {row.Embedded.Qps:F0} | {row.Embedded.P50:F3} | {row.Embedded.P99:F3} | {row.Grpc.Qps:F0} | {row.Grpc.P50:F3} | {row.Grpc.P99:F3} | {row.Grpc.Recall:F4} | {row.Grpc.Qps / row.Embedded.Qps:F3} | {row.Grpc.P99 / row.Embedded.P99:F3} | {row.Floor.Qps:F0} | {row.Floor.P50:F3} |");
+            foreach (var (name, run, counted) in new[] { ("embedded", row.Embedded, "engine + caller"), ("gRPC in process", row.Grpc, "client + server"), ("gRPC separate", row.Remote, "server process") })
+            {
+                if (run is not null)
+                {
+                    text.AppendLine(c, $"| {row.Clients} | {name} | {run.Qps:F0} | {run.Qps / row.Embedded.Qps:F3} | {run.P50:F3} | {run.P50 - row.Embedded.P50:F3} | {run.P99:F3} | {run.Recall:F4} | {run.CpuPerCall:F3} | {counted} |");
+                }
+            }
+            text.AppendLine(c, $"| {row.Clients} | CheckHealth in process | {row.Floor.Qps:F0} | | {row.Floor.P50:F3} | | {row.Floor.P99:F3} | | {row.Floor.CpuPerCall:F3} | client + server |");
         }
         text.AppendLine();
         text.AppendLine("CheckHealth does no work: its round trip is the floor every gRPC call pays here (HTTP/2 framing, protobuf, Kestrel");

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Quiver.Common;
 
 namespace Quiver.Filtering;
@@ -158,9 +159,11 @@ internal static class SortedRows
         return n == result.Length ? result : result[..n];
     }
 
-    /// <summary>Distinct rows given as back-to-back ascending runs (postings lists, or the per-value runs of a sorted
-    /// index), sorted by merging neighbouring runs pairwise: O(n log runs), and a plain copy for one run.</summary>
-    public static int[] FromRuns(ReadOnlySpan<int> runs)
+    /// <summary>Distinct rows below <paramref name="universe"/> given as back-to-back ascending runs (postings lists, or
+    /// the per-value runs of a sorted index), sorted: a plain copy for one run; else by merging neighbouring runs
+    /// pairwise, O(n log runs), or, when that would cost more than a pass over a bitmap of the universe, by setting the
+    /// rows' bits and reading them back in order, O(n + universe / 64).</summary>
+    public static int[] FromRuns(ReadOnlySpan<int> runs, int universe)
     {
         var a = runs.ToArray();
         if (a.Length < 2)
@@ -179,6 +182,20 @@ internal static class SortedRows
 
         if (starts.Count == 1)
         {
+            return a;
+        }
+
+        // Each merge pass moves every row once; a bitmap costs a word per 64 rows of the universe plus a set and a read
+        // per row (counted as two moves).
+        if ((long)a.Length * (BitOperations.Log2((uint)starts.Count - 1) + 1) > (universe / 64L) + (2L * a.Length))
+        {
+            var bits = new Bitmap(universe);
+            foreach (var r in a)
+            {
+                bits.Set(r);
+            }
+
+            bits.CopySetBits(a);
             return a;
         }
 

@@ -154,7 +154,7 @@ internal sealed class SortedIndex<T>
     public ReadOnlySpan<int> Runs(int lo, int hi) => _rows.AsSpan(lo, hi - lo);
 
     /// <summary>The rows at positions [lo, hi), ascending: one run per distinct value, merged.</summary>
-    public int[] Rows(int lo, int hi) => SortedRows.FromRuns(_rows.AsSpan(lo, hi - lo));
+    public int[] Rows(int lo, int hi) => SortedRows.FromRuns(_rows.AsSpan(lo, hi - lo), RowCount);
 
     /// <summary>The rows at positions outside [lo, hi) and the null rows, ascending: the complement of a range.</summary>
     public int[] RowsOutside(int lo, int hi)
@@ -162,7 +162,7 @@ internal sealed class SortedIndex<T>
         var outside = new int[lo + (_rows.Length - hi)];
         _rows.AsSpan(0, lo).CopyTo(outside);
         _rows.AsSpan(hi).CopyTo(outside.AsSpan(lo));
-        return SortedRows.Union(SortedRows.FromRuns(outside), NullRows);
+        return SortedRows.Union(SortedRows.FromRuns(outside, RowCount), NullRows);
     }
 
     public Bitmap ToBitmap(int lo, int hi, int rowCount)

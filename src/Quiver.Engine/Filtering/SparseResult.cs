@@ -39,5 +39,5 @@ internal readonly record struct SparseResult(RowSet True, bool MayBeUnknown)
 
     /// <summary>Rows listed as back-to-back ascending runs, or null when they are more than <paramref name="limit"/>.</summary>
     public static SparseResult? FromRuns(ReadOnlySpan<int> runs, int rows, bool unknown, int limit) =>
-        runs.Length <= limit ? new SparseResult(RowSet.Of(SortedRows.FromRuns(runs), rows), unknown) : null;
+        runs.Length <= limit ? new SparseResult(RowSet.Of(SortedRows.FromRuns(runs, rows), rows), unknown) : null;
 }

@@ -118,11 +118,7 @@ internal sealed class Projection
             }
             else
             {
-                for (var i = 0; i < rows.Count; i++)
-                {
-                    var (s, r) = rows[i];
-                    SetValue(column, i, segments[s].GetColumn(f).GetValue(r));
-                }
+                CollectScalar(column, f, segments, rows);
             }
 
             batch.Add(column);
@@ -167,19 +163,35 @@ internal sealed class Projection
         return JsonElement.ParseValue(ref reader);
     }
 
-    /// <summary>Stores a canonical value (long, double, bool, string, JsonElement; null for a null row).</summary>
-    private static void SetValue(FieldColumn column, int i, object? value)
+    /// <summary>Reads one scalar field of the given rows straight into <paramref name="column"/>'s typed array: numbers at
+    /// their stored width widened into the Int64 / double array, bools, strings (decoded once from a sealed segment's
+    /// UTF-8), JSON elements; nulls into the null array. No value is boxed.</summary>
+    private static void CollectScalar(FieldColumn column, int field, IReadOnlyList<SegmentSnapshot> segments, IReadOnlyList<(int Segment, int Row)> rows)
     {
-        switch (value)
+        // Hits arrive ordered by score, not by segment, so the column is looked up per row; the lookup is an array read.
+        for (var i = 0; i < rows.Count; i++)
         {
-            case null when column.Nulls is not null: column.Nulls[i] = true; break;
-            case null: break; // a JSON or string row without a value reads as null already
-            case long l: column.Longs![i] = l; break;
-            case double d: column.Doubles![i] = d; break;
-            case bool b: column.Bools![i] = b; break;
-            case string t: column.Strings![i] = t; break;
-            case JsonElement j: column.Json![i] = j; break;
-            default: throw new InvalidOperationException($"unexpected stored value {value.GetType()}");
+            var (s, r) = rows[i];
+            var source = segments[s].GetColumn(field);
+            if (source.IsNull(r))
+            {
+                if (column.Nulls is { } nulls)
+                {
+                    nulls[i] = true;
+                }
+
+                continue; // a string or JSON row without a value reads as null already
+            }
+
+            switch (source)
+            {
+                case NumericColumn n when column.Longs is { } longs: longs[i] = n.LongAt(r); break;
+                case NumericColumn n: column.Doubles![i] = n.DoubleAt(r); break;
+                case BoolColumn b: column.Bools![i] = b.Values[r]; break;
+                case StringColumn t: column.Strings![i] = t.GetString(r); break;
+                case JsonColumn j: column.Json![i] = j.Get(r); break;
+                default: throw new InvalidOperationException($"unexpected column {source.GetType()} for field {source.Field.Name}");
+            }
         }
     }
 

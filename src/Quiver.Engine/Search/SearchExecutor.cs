@@ -13,17 +13,20 @@ internal static class SearchExecutor
     public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
         Execute(shard, request, cancellationToken, (view, projection, perQuery, stats) =>
         {
-            var schema = shard.Schema;
-            var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
+            // The primary key is always among the projected fields: the hit's id is the value the row already holds.
+            var pkName = shard.Schema.PrimaryKey.Name;
             var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(perQuery.Count);
             foreach (var list in perQuery)
             {
-                hits.Add([.. list.Select(h => new SearchHit
+                var built = new SearchHit[list.Count];
+                for (var i = 0; i < built.Length; i++)
                 {
-                    Id = Projection.ToApi(schema.Fields[pkIndex], view.Segments[h.Segment].GetColumn(pkIndex).GetValue(h.Row))!,
-                    Score = h.Score,
-                    Fields = projection.Materialize(view.Segments[h.Segment], h.Row),
-                })]);
+                    var (score, segment, row) = list[i];
+                    var fields = projection.Materialize(view.Segments[segment], row);
+                    built[i] = new SearchHit { Id = fields[pkName]!, Score = score, Fields = fields };
+                }
+
+                hits.Add(built);
             }
 
             return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };

@@ -18,8 +18,9 @@ internal enum SegmentStrategy
 
 /// <summary>Overrides of the planner for the current async flow, for tests and benchmarks that compare the strategies on
 /// the same data: <see cref="RowSets"/> false evaluates every filter as a bitmap (the way before row lists);
-/// <see cref="Strategy"/> forces one strategy on every indexed segment the planner would search through its index.</summary>
-internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Strategy = null);
+/// <see cref="Strategy"/> forces one strategy on every indexed segment that has more allowed rows than k;
+/// <see cref="PostFilter"/> false leaves the post-filter out of the choice (the planner before it existed).</summary>
+internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Strategy = null, bool PostFilter = true);
 
 /// <summary>The planner's choice per indexed segment, from the exact count of allowed rows (cheap: a row list's length or
 /// a bitmap's population count) and the index's cost model, in units of one exact float32 distance:
@@ -28,8 +29,9 @@ internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Str
 /// <item>pre-filter: the index's estimate at that selectivity, plus building the allow-list bitmap (a word per 64 rows)
 /// when the rows are held as a list;</item>
 /// <item>post-filter: the index's unfiltered estimate for k' = ceil(k × <see cref="PostFilterMargin"/> / selectivity) +
-/// <see cref="PostFilterSlack"/> hits, considered only from <see cref="PostFilterMinSelectivity"/> up, where an unfiltered
-/// beam is expected to hold k allowed rows without widening much.</item>
+/// <see cref="PostFilterSlack"/> hits, considered only on HNSW (<see cref="PostFilters"/>) and from
+/// <see cref="PostFilterMinSelectivity"/> up, where an unfiltered beam is expected to hold k allowed rows without
+/// widening much.</item>
 /// </list>
 /// The cheapest wins; ties go to exact, then pre-filter. docs/engine.md has the break-even measured.</summary>
 internal static class SearchPlanner
@@ -75,7 +77,9 @@ internal static class SearchPlanner
         double exactCost = allowed.Count;
         var postK = PostK(k, selectivity, rowCount);
         var post = index.ForSelectivity(ann, postK, 1);
-        var postCost = selectivity < 1 && selectivity >= PostFilterMinSelectivity ? index.EstimateSearchCost(post, postK, 1) : double.PositiveInfinity;
+        var postCost = selectivity < 1 && selectivity >= PostFilterMinSelectivity && PostFilters(index) && (Override?.PostFilter ?? true)
+            ? index.EstimateSearchCost(post, postK, 1)
+            : double.PositiveInfinity;
 
         var forced = Override?.Strategy;
         if (forced == SegmentStrategy.PostFilter && selectivity < 1)
@@ -95,6 +99,12 @@ internal static class SearchPlanner
 
         return preCost <= postCost ? (SegmentStrategy.PreFilter, pre, postK) : (SegmentStrategy.PostFilter, post, postK);
     }
+
+    /// <summary>Whether the planner post-filters on <paramref name="index"/>: on HNSW, where asking for k' hits widens the
+    /// beam to k' and so keeps the recall of k. An IVF search for k' hits scans the same nprobe lists as for k, so
+    /// fewer of its candidates would be allowed than its pre-filter (nprobe widened by 1/selectivity) sees: it
+    /// pre-filters. (A forced post-filter applies to any index.)</summary>
+    public static bool PostFilters(VectorIndex index) => index.Kind == IndexKind.Hnsw;
 
     /// <summary>The hits a post-filtered search asks for first.</summary>
     public static int PostK(int k, double selectivity, int rowCount) =>

@@ -25,21 +25,24 @@ public sealed class RowSetTests
         }
     }
 
-    [Fact]
-    public void FromRuns_SortsBackToBackRuns()
+    /// <summary>Both ways of sorting runs: merging (few runs) and a bitmap of the universe (many runs of dense rows).</summary>
+    [Theory]
+    [InlineData(3, 9, 1 << 20)]
+    [InlineData(1, 200, 500)]
+    public void FromRuns_SortsBackToBackRuns(int every, int maxRuns, int universe)
     {
         var rng = new Random(5);
         for (var i = 0; i < 200; i++)
         {
-            var all = Enumerable.Range(0, 500).Where(_ => rng.Next(3) == 0).ToList();
+            var all = Enumerable.Range(0, 500).Where(_ => rng.Next(every) == 0).ToList();
             // Deal the rows into a random number of ascending runs, then lay the runs end to end.
-            var runs = Enumerable.Range(0, 1 + rng.Next(9)).Select(_ => new List<int>()).ToList();
+            var runs = Enumerable.Range(0, 1 + rng.Next(maxRuns)).Select(_ => new List<int>()).ToList();
             foreach (var r in all)
             {
                 runs[rng.Next(runs.Count)].Add(r);
             }
 
-            Assert.Equal(all, SortedRows.FromRuns([.. runs.SelectMany(x => x)]));
+            Assert.Equal(all, SortedRows.FromRuns([.. runs.SelectMany(x => x)], universe));
         }
     }
 
