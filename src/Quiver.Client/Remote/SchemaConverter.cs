@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Text.Json;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using Proto = Quiver.Protocol.Schema;
 
@@ -76,7 +75,9 @@ internal static class SchemaConverter
 
         if (field.DefaultValue is { } dv)
         {
-            m.DefaultValue = DefaultToMilvus(field, dv);
+            m.DefaultValue = Quiver.Wire.DefaultValues.TryToWire(field, dv, out var wire, out var problem)
+                ? wire
+                : throw new QuiverException(QuiverErrorCode.InvalidArgument, problem!);
         }
 
         return m;
@@ -135,7 +136,7 @@ internal static class SchemaConverter
             MaxCapacity = IntParam(f, "max_capacity"),
             ElementType = type == DataType.Array ? ToEngineType(f.ElementType, f.Name) : null,
             Metric = type == DataType.FloatVector ? metric : MetricType.Cosine,
-            DefaultValue = f.DefaultValue is { DataCase: not Proto.ValueField.DataOneofCase.None } dv ? DefaultFromMilvus(dv) : null,
+            DefaultValue = Quiver.Wire.DefaultValues.FromWire(f.Name, type, f.DefaultValue),
         };
     }
 
@@ -173,36 +174,4 @@ internal static class SchemaConverter
     }
 
     private static KeyValuePair Pair(string key, int value) => new() { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) };
-
-    private static Proto.ValueField DefaultToMilvus(FieldSchema field, JsonElement value)
-    {
-        try
-        {
-            return field.DataType switch
-            {
-                DataType.Bool => new Proto.ValueField { BoolData = value.GetBoolean() },
-                DataType.Int8 or DataType.Int16 or DataType.Int32 => new Proto.ValueField { IntData = value.GetInt32() },
-                DataType.Int64 => new Proto.ValueField { LongData = value.GetInt64() },
-                DataType.Float => new Proto.ValueField { FloatData = value.GetSingle() },
-                DataType.Double => new Proto.ValueField { DoubleData = value.GetDouble() },
-                DataType.VarChar => new Proto.ValueField { StringData = value.GetString() },
-                _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field.Name}': default values are supported on Bool, numeric and VarChar fields only"),
-            };
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
-        {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field.Name}': default value {value.GetRawText()} does not fit {field.DataType}", e);
-        }
-    }
-
-    private static JsonElement DefaultFromMilvus(Proto.ValueField v) => v.DataCase switch
-    {
-        Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(v.BoolData),
-        Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(v.IntData),
-        Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(v.LongData),
-        Proto.ValueField.DataOneofCase.FloatData => JsonSerializer.SerializeToElement(v.FloatData),
-        Proto.ValueField.DataOneofCase.DoubleData => JsonSerializer.SerializeToElement(v.DoubleData),
-        Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(v.StringData),
-        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"default value of kind {v.DataCase} is not supported"),
-    };
 }

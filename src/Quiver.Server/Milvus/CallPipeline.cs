@@ -86,6 +86,7 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
     internal static Status? StatusOf(object response) => response switch
     {
         Status s => s,
+        ICarriesStatus c => c.Status,
         IMessage m when m.Descriptor.FindFieldByName("status") is { FieldType: FieldType.Message } f && f.MessageType == Status.Descriptor =>
             f.Accessor.GetValue(m) as Status,
         _ => null,
@@ -99,6 +100,11 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
             return bare;
         }
         var response = Activator.CreateInstance<TResponse>();
+        if (response is ICarriesStatus carrier)
+        {
+            carrier.Status = status;
+            return response;
+        }
         if (response is IMessage message
             && message.Descriptor.FindFieldByName("status") is { FieldType: FieldType.Message } field
             && field.MessageType == Status.Descriptor)
@@ -112,6 +118,33 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
 
     [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in {Method} (request {RequestId})")]
     private static partial void LogUnexpected(ILogger logger, string method, string requestId, Exception exception);
+}
+
+/// <summary>An answer that is not a Milvus message but can carry the status of a failed call (the pipeline sets it).</summary>
+internal interface ICarriesStatus
+{
+    /// <summary>The failure's status; null when the call succeeded.</summary>
+    Status? Status { get; set; }
+}
+
+/// <summary>The answer of a call that runs through the pipeline without a Milvus response message (a REST endpoint
+/// that keeps its result as engine columns): the value on success, else the failure's status.</summary>
+internal sealed class Answered<T> : ICarriesStatus
+    where T : class
+{
+    /// <summary>A failed answer (the pipeline sets its status).</summary>
+    public Answered()
+    {
+    }
+
+    /// <summary>A successful answer.</summary>
+    public Answered(T value) => Value = value;
+
+    /// <summary>The value; null when the call failed.</summary>
+    public T? Value { get; }
+
+    /// <inheritdoc />
+    public Status? Status { get; set; }
 }
 
 /// <summary>Puts every unary gRPC call through the <see cref="CallPipeline"/>, reading the database and credential from

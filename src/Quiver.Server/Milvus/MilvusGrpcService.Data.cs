@@ -40,7 +40,7 @@ internal sealed partial class MilvusGrpcService
     {
         var db = Database(dbName, context);
         var ct = context.CancellationToken;
-        var schema = _engine.GetCollection(collection, db).Schema;
+        var schema = SchemaOf(collection, db);
         var batch = read(schema);
         var part = string.IsNullOrEmpty(partition) ? null : partition;
         var result = upsert
@@ -73,7 +73,7 @@ internal sealed partial class MilvusGrpcService
             throw new MilvusException(MilvusCode.ParameterInvalid, "delete: expr cannot be empty; to delete everything use a filter that matches every row");
         }
 
-        var schema = _engine.GetCollection(request.CollectionName, db).Schema;
+        var schema = SchemaOf(request.CollectionName, db);
         var partition = string.IsNullOrEmpty(request.PartitionName) ? null : request.PartitionName;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
         var keys = templates is null ? KeyListParser.TryParse(request.Expr, schema.PrimaryKey) : null;
@@ -97,16 +97,44 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<QueryResults> Query(Protocol.Milvus.QueryRequest request, ServerCallContext context) => QueryAsync(request, context);
 
-    /// <summary>Query (and get by keys): the Milvus rules, whatever the transport.</summary>
+    /// <summary>Query (and get by keys) for gRPC: the answer of <see cref="QueryColumnsAsync"/> as Milvus columns.</summary>
     internal async Task<QueryResults> QueryAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
+    {
+        var answer = await QueryColumnsAsync(request, context).ConfigureAwait(false);
+        var response = new QueryResults
+        {
+            Status = MilvusStatus.Ok(),
+            CollectionName = request.CollectionName,
+            PrimaryFieldName = answer.Schema.PrimaryKey.Name,
+        };
+        if (answer.Count is { } counted)
+        {
+            var count = new FieldData { Type = Protocol.Schema.DataType.Int64, FieldName = CountStar, Scalars = new ScalarField { LongData = new LongArray() } };
+            count.Scalars.LongData.Data.Add(counted);
+            response.FieldsData.Add(count);
+            response.OutputFields.Add(CountStar);
+            return response;
+        }
+
+        response.FieldsData.AddRange(FieldDataWriter.Write(answer.Schema, answer.Rows!, NullForm.Dense));
+        response.OutputFields.AddRange(answer.Output!.Names);
+        return response;
+    }
+
+    /// <summary>A query's answer: the matching rows as engine columns with the output fields they answer, or the
+    /// count of <c>count(*)</c>.</summary>
+    internal sealed record QueryAnswer(CollectionSchema Schema, OutputFields? Output, ColumnBatch? Rows, long? Count);
+
+    /// <summary>Query (and get by keys): the Milvus rules, whatever the transport; the rows stay columns for the
+    /// transport to write.</summary>
+    internal async Task<QueryAnswer> QueryColumnsAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var schema = _engine.GetCollection(name, db).Schema;
+        var schema = SchemaOf(name, db);
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var templates = RequestValues.Templates(request.ExprTemplateValues);
-        var response = new QueryResults { Status = MilvusStatus.Ok(), CollectionName = name, PrimaryFieldName = schema.PrimaryKey.Name };
 
         if (request.OutputFields.Any(IsCountStar))
         {
@@ -115,11 +143,7 @@ internal sealed partial class MilvusGrpcService
                 throw new MilvusException(MilvusCode.ParameterInvalid, "query: count(*) cannot be combined with other output fields");
             }
 
-            var count = new FieldData { Type = Protocol.Schema.DataType.Int64, FieldName = CountStar, Scalars = new ScalarField { LongData = new LongArray() } };
-            count.Scalars.LongData.Data.Add(await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false));
-            response.FieldsData.Add(count);
-            response.OutputFields.Add(CountStar);
-            return response;
+            return new QueryAnswer(schema, null, null, await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false));
         }
 
         var output = OutputFields.Resolve(schema, request.OutputFields);
@@ -148,12 +172,11 @@ internal sealed partial class MilvusGrpcService
         }
 
         var rows = await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, ct).ConfigureAwait(false);
-        response.FieldsData.AddRange(FieldDataWriter.Write(schema, rows, NullForm.Dense));
-        response.OutputFields.AddRange(output.Names);
-        return response;
+        return new QueryAnswer(schema, output, rows, null);
     }
 
-    private const string CountStar = "count(*)";
+    /// <summary>The name of a <c>count(*)</c> query's only output.</summary>
+    internal const string CountStar = "count(*)";
 
     private static bool IsCountStar(string name) =>
         string.Equals(name.Replace(" ", "", StringComparison.Ordinal), CountStar, StringComparison.OrdinalIgnoreCase);

@@ -22,8 +22,26 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context) => SearchAsync(request, context);
 
-    /// <summary>Search: the Milvus rules, whatever the transport.</summary>
+    /// <summary>Search for gRPC: the answer of <see cref="SearchColumnsAsync"/> as Milvus's result data.</summary>
     internal async Task<SearchResults> SearchAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
+    {
+        var answer = await SearchColumnsAsync(request, context).ConfigureAwait(false);
+        return answer.Page ?? new SearchResults
+        {
+            Status = MilvusStatus.Ok(),
+            CollectionName = request.CollectionName,
+            Results = SearchResultCodec.Write(answer.Schema, answer.Hits!, answer.Settings.TopK, answer.Output.Declared, answer.Output.Names,
+                answer.GroupBy, answer.Settings.RoundDecimal),
+        };
+    }
+
+    /// <summary>A search's answer: the hits as engine columns with what the transport needs to write them, or a search
+    /// iterator page already in Milvus's form.</summary>
+    internal sealed record SearchAnswer(CollectionSchema Schema, SearchSettings Settings, OutputFields Output, FieldSchema? GroupBy,
+        SearchColumns? Hits, SearchResults? Page);
+
+    /// <summary>Search: the Milvus rules, whatever the transport; the hits stay columns for the transport to write.</summary>
+    internal async Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
@@ -41,7 +59,7 @@ internal sealed partial class MilvusGrpcService
         {
             var page = await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);
             recall?.Offer(db, collection.Name, plan, (SearchResult?)null);
-            return page;
+            return new SearchAnswer(schema, settings, output, groupBy, null, page);
         }
 
         // Before anything is searched or built: the answer's size is known from nq, top-k (+ offset, or groups × group
@@ -58,15 +76,9 @@ internal sealed partial class MilvusGrpcService
             _options.Memory.MaxResultBytes, "search", shape);
         CallInfo.Of(context).ResultBytes = estimate;
         var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
-        var response = new SearchResults
-        {
-            Status = MilvusStatus.Ok(),
-            CollectionName = name,
-            Results = SearchResultCodec.Write(schema, result, settings.TopK, output.Declared, output.Names, groupBy, settings.RoundDecimal),
-        };
-        // After the answer is built: sampling copies ids and queues, it never waits for the exact re-run.
+        // Sampling copies ids and queues, it never waits for the exact re-run.
         recall?.Offer(db, collection.Name, plan, result);
-        return response;
+        return new SearchAnswer(schema, settings, output, groupBy, result, null);
     }
 
     /// <summary>Checks a search request the way Milvus does and turns it into the engine's request (without output fields).</summary>

@@ -44,6 +44,12 @@ internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptio
         return proto;
     }
 
+    /// <summary>A collection's (or alias's) current schema, as every handler reads it: the engine keeps one immutable
+    /// schema instance per collection version and hands it out by a catalog lookup, so no handler builds a description
+    /// or copies a schema per call, and a changed schema is seen by the next call. A missing collection or database is
+    /// the engine's not-found error (100 / 800).</summary>
+    internal CollectionSchema SchemaOf(string collection, string database) => _engine.GetCollection(collection, database).Schema;
+
     /// <summary>The database a request names: its own <c>db_name</c> when set, else the connection's (metadata
     /// <c>dbname</c>), else <c>default</c>.</summary>
     private static string Database(string? requestDbName, ServerCallContext context) =>

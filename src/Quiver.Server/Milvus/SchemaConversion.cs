@@ -111,7 +111,7 @@ internal static class SchemaConversion
             // first index chooses it, as in Milvus, and until then L2 accepts every finite vector.
             MetricFromIndex = type == DataType.FloatVector && stated is null,
             Metric = type == DataType.FloatVector ? stated ?? MetricType.L2 : MetricType.Cosine,
-            DefaultValue = f.DefaultValue is { } dv && dv.DataCase != Proto.ValueField.DataOneofCase.None ? DefaultFromProto(dv, f.Name) : null,
+            DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue),
         };
         return field;
     }
@@ -132,23 +132,19 @@ internal static class SchemaConversion
             : throw Invalid($"field '{field}': type param {key} '{text}' is not an integer");
     }
 
-    private static MilvusException NotFinite(string field, double value) =>
-        Invalid($"field '{field}': default_value {value.ToString(CultureInfo.InvariantCulture)} is not a finite number");
-
-    private static JsonElement DefaultFromProto(Proto.ValueField value, string field) => value.DataCase switch
+    /// <summary>A field's default in the request, by the one conversion client and server share; what Milvus does not
+    /// hold (a default on a JSON or Array field, a kind that does not fit the type, NaN) is code 1100 naming the field.</summary>
+    private static JsonElement? DefaultFromProto(string field, DataType type, Proto.ValueField? value)
     {
-        Proto.ValueField.DataOneofCase.BoolData => JsonSerializer.SerializeToElement(value.BoolData),
-        Proto.ValueField.DataOneofCase.IntData => JsonSerializer.SerializeToElement(value.IntData),
-        Proto.ValueField.DataOneofCase.LongData => JsonSerializer.SerializeToElement(value.LongData),
-        Proto.ValueField.DataOneofCase.FloatData => float.IsFinite(value.FloatData)
-            ? JsonSerializer.SerializeToElement(value.FloatData)
-            : throw NotFinite(field, value.FloatData),
-        Proto.ValueField.DataOneofCase.DoubleData => double.IsFinite(value.DoubleData)
-            ? JsonSerializer.SerializeToElement(value.DoubleData)
-            : throw NotFinite(field, value.DoubleData),
-        Proto.ValueField.DataOneofCase.StringData => JsonSerializer.SerializeToElement(value.StringData),
-        _ => throw Invalid($"field '{field}': default_value of kind {value.DataCase} is not supported"),
-    };
+        try
+        {
+            return Quiver.Wire.DefaultValues.FromWire(field, type, value);
+        }
+        catch (QuiverException e)
+        {
+            throw Invalid(e.Message);
+        }
+    }
 
     /// <summary>The Milvus schema of an engine schema, with field ids, type params and the dynamic field.</summary>
     public static Proto.CollectionSchema ToProto(string collection, CollectionSchema schema, string database)
@@ -200,9 +196,11 @@ internal static class SchemaConversion
         AddParam(p, "dim", f.Dimension);
         AddParam(p, "max_length", f.MaxLength);
         AddParam(p, "max_capacity", f.MaxCapacity);
-        if (f.DefaultValue is { } dv)
+        // A default Milvus cannot describe (on a JSON or Array field of a collection created embedded) is left out of
+        // the description; the engine still fills it in.
+        if (f.DefaultValue is { } dv && Quiver.Wire.DefaultValues.TryToWire(f, dv, out var wireDefault, out _))
         {
-            p.DefaultValue = DefaultToProto(f.DataType, dv);
+            p.DefaultValue = wireDefault;
         }
 
         if (f.IsVector && !f.MetricFromIndex)
@@ -220,17 +218,6 @@ internal static class SchemaConversion
             p.TypeParams.Add(new KeyValuePair { Key = key, Value = v.ToString(CultureInfo.InvariantCulture) });
         }
     }
-
-    private static Proto.ValueField DefaultToProto(DataType type, JsonElement value) => type switch
-    {
-        DataType.Bool => new() { BoolData = value.GetBoolean() },
-        DataType.Int8 or DataType.Int16 or DataType.Int32 => new() { IntData = value.GetInt32() },
-        DataType.Int64 => new() { LongData = value.GetInt64() },
-        DataType.Float => new() { FloatData = value.GetSingle() },
-        DataType.Double => new() { DoubleData = value.GetDouble() },
-        DataType.VarChar => new() { StringData = value.GetString() ?? "" },
-        _ => new() { StringData = value.GetRawText() },
-    };
 
     private static MilvusException Invalid(string reason) => new(MilvusCode.ParameterInvalid, reason);
 }

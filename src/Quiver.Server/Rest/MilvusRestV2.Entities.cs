@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Protocol.Common;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
@@ -29,14 +30,14 @@ internal static partial class MilvusRestV2
     private static async Task<JsonNode?> InsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
-        var rows = r.RequiredArray("data");
+        var rows = r.RequiredArrayElement("data");
         // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
         var request = new InsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.Count,
+            NumRows = (uint)rows.GetArrayLength(),
         };
         var result = await r.CallAsync("Insert", request,
             (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: false, context)).ConfigureAwait(false);
@@ -46,34 +47,47 @@ internal static partial class MilvusRestV2
     private static async Task<JsonNode?> UpsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
-        var rows = r.RequiredArray("data");
+        var rows = r.RequiredArrayElement("data");
         var request = new UpsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.Count,
+            NumRows = (uint)rows.GetArrayLength(),
         };
         var result = await r.CallAsync("Upsert", request,
             (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: true, context)).ConfigureAwait(false);
         return new JsonObject { ["upsertCount"] = result.UpsertCnt, ["upsertIds"] = IdsJson(result.IDs, r.AllowInt64) };
     }
 
-    /// <summary>REST rows written through the service: JSON to Milvus columns by Milvus's REST conventions (1804 naming
-    /// row and field), then engine columns through the shared reader. An auto-id key is left out on insert.</summary>
-    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, JsonArray rows,
-        bool upsert, Grpc.Core.ServerCallContext context)
+    /// <summary>REST rows written through the service: the JSON rows straight into engine columns for the collection's
+    /// current schema (<see cref="RestJsonReader"/>; a value that does not fit is 1804 naming row and field). An auto-id
+    /// key is left out on insert.</summary>
+    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, JsonElement rows,
+        bool upsert, Grpc.Core.ServerCallContext context) =>
+        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, schema => ReadRows(schema, rows, insert: !upsert), upsert, context);
+
+    /// <summary>The rows of an insert or upsert body as engine columns; a row value that does not fit is Milvus's 1804.</summary>
+    internal static ColumnBatch ReadRows(CollectionSchema schema, JsonElement rows, bool insert)
     {
-        var wire = SchemaOf(r, collection);
-        return r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition,
-            schema => FieldDataReader.ReadRequest(schema, RestRows.ToColumns(rows, wire, insert: !upsert), (uint)rows.Count, upsert ? "upsert" : "insert"),
-            upsert, context);
+        try
+        {
+            return RestJsonReader.Read(schema, rows, insert);
+        }
+        catch (RestDataException e)
+        {
+            throw new MilvusException(MilvusCode.InvalidInsertData, "fail to deal with insert data, error: " + e.Message);
+        }
     }
+
+    /// <summary>An Int64 value as Milvus's REST API returns it: a string, or a number when the client allows.</summary>
+    internal static JsonNode Int64Node(long value, bool allowInt64) =>
+        allowInt64 ? JsonValue.Create(value) : JsonValue.Create(value.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Primary keys as Milvus's REST API returns them (Int64 as strings unless the client allows numbers).</summary>
     internal static JsonArray IdsJson(IDs? ids, bool allowInt64) => ids?.IdFieldCase switch
     {
-        IDs.IdFieldOneofCase.IntId => new JsonArray(ids.IntId.Data.Select(id => (JsonNode?)RestRows.Int64Node(id, allowInt64)).ToArray()),
+        IDs.IdFieldOneofCase.IntId => new JsonArray(ids.IntId.Data.Select(id => (JsonNode?)Int64Node(id, allowInt64)).ToArray()),
         IDs.IdFieldOneofCase.StrId => Strings(ids.StrId.Data),
         _ => [],
     };
@@ -156,8 +170,39 @@ internal static partial class MilvusRestV2
         {
             request.QueryParams.Add(new KeyValuePair { Key = "limit", Value = limit.ToString(CultureInfo.InvariantCulture) });
         }
-        var result = await r.CallAsync("Query", request, r.Service.QueryAsync).ConfigureAwait(false);
-        return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
+        await QueryRowsAsync(r, request, null).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Runs a query (or a get, whose filter <paramref name="filter"/> builds inside the call) and writes its
+    /// rows straight from the engine's columns.</summary>
+    private static async Task QueryRowsAsync(RestRequest r, WireQuery request, Func<string>? filter)
+    {
+        var answer = await r.CallAsync("Query", request, async (q, context) =>
+        {
+            if (filter is not null)
+            {
+                q.Expr = filter();
+            }
+            return new Answered<MilvusGrpcService.QueryAnswer>(await r.Service.QueryColumnsAsync(q, context).ConfigureAwait(false));
+        }).ConfigureAwait(false);
+        var query = answer.Value!;
+        if (query.Count is { } count)
+        {
+            r.WriteData = w =>
+            {
+                w.WriteStartArray();
+                w.WriteStartObject();
+                w.WritePropertyName(MilvusGrpcService.CountStar);
+                RestJsonWriter.WriteInt64(w, count, r.AllowInt64);
+                w.WriteEndObject();
+                w.WriteEndArray();
+            };
+            return;
+        }
+        var rows = query.Rows!;
+        var fields = rows.Columns.Select(c => query.Schema.Find(c.Name)).OfType<FieldSchema>().ToList();
+        r.WriteData = w => RestJsonWriter.WriteRows(w, fields, rows, query.Output!.Names, null, null, r.AllowInt64);
     }
 
     private static async Task<JsonNode?> GetAsync(RestRequest r)
@@ -172,12 +217,8 @@ internal static partial class MilvusRestV2
             PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
             UseDefaultConsistency = true,
         };
-        var result = await r.CallAsync("Query", request, (q, context) =>
-        {
-            q.Expr = IdFilter(SchemaOf(r, collection), id);
-            return r.Service.QueryAsync(q, context);
-        }).ConfigureAwait(false);
-        return RestRows.ToRows(result.FieldsData, result.OutputFields, null, null, r.AllowInt64);
+        await QueryRowsAsync(r, request, () => IdFilter(SchemaOf(r, collection), id)).ConfigureAwait(false);
+        return null;
     }
 
     private static void SetConsistency(RestRequest r, out WireConsistency level, out bool useDefault)
@@ -209,25 +250,45 @@ internal static partial class MilvusRestV2
                 request.SearchParams.Add(new KeyValuePair { Key = "strict_group_size", Value = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false" });
             }
         }
-        var result = await r.CallAsync("Search", request, (q, context) =>
+        var answer = await r.CallAsync("Search", request, async (q, context) =>
         {
             ResolveVectorField(q, SchemaOf(r, collection), r.Body, "$", data);
-            return r.Service.SearchAsync(q, context);
+            return new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context).ConfigureAwait(false));
         }).ConfigureAwait(false);
-        return SearchRows(r, result);
+        var search = answer.Value!;
+        if (search.Hits is not { } hits)
+        {
+            // A search iterator page (asked for through search params) keeps Milvus's result form.
+            return SearchRows(r, search.Page!.Results);
+        }
+        r.Extra["topks"] = new JsonArray(hits.Counts.Select(k => (JsonNode?)(long)k).ToArray());
+        r.WriteData = w => RestJsonWriter.WriteRows(w, search.Output.Declared, hits.Fields, search.Output.Names, hits.Ids,
+            RoundScores(hits.Scores, search.Settings.RoundDecimal), r.AllowInt64);
+        return null;
     }
 
-    /// <summary>Search results as Milvus's REST API prints them: one flat list of rows (<c>id</c>, <c>distance</c>,
-    /// output fields) over all queries, with the per-query counts in the top-level <c>topks</c>.</summary>
-    private static JsonArray SearchRows(RestRequest r, SearchResults result)
+    /// <summary>Scores rounded as Milvus rounds them for <c>round_decimal</c> (-1: as computed).</summary>
+    private static float[] RoundScores(float[] scores, int roundDecimal) => roundDecimal < 0
+        ? scores
+        : [.. scores.Select(s => (float)Math.Round(s, Math.Min(roundDecimal, 15), MidpointRounding.AwayFromZero))];
+
+    /// <summary>Search results in Milvus's result form as Milvus's REST API prints them: one flat list of rows (<c>id</c>,
+    /// <c>distance</c>, output fields) over all queries, with the per-query counts in the top-level <c>topks</c>. The
+    /// columns are read back into engine columns and written by the same writer as a search's.</summary>
+    private static JsonArray? SearchRows(RestRequest r, SearchResultData? data)
     {
-        var data = result.Results;
         if (data is null || data.TopK == 0)
         {
             return [];
         }
         r.Extra["topks"] = new JsonArray(data.Topks.Select(k => (JsonNode?)k).ToArray());
-        return RestRows.ToRows(data.FieldsData, data.OutputFields, data.Ids, data.Scores, r.AllowInt64);
+        var count = data.FieldsData.Count > 0 ? FieldDataReader.RowCount(data.FieldsData[0]) : PrimaryKeys.Count(data.Ids);
+        var (rows, fields) = FieldDataReader.ReadResult(data.FieldsData, count);
+        var ids = data.Ids?.IdFieldCase == IDs.IdFieldOneofCase.StrId
+            ? new FieldColumn { Name = RestJsonWriter.IdKey, Strings = [.. data.Ids.StrId.Data] }
+            : new FieldColumn { Name = RestJsonWriter.IdKey, Longs = [.. data.Ids?.IntId?.Data ?? []] };
+        r.WriteData = w => RestJsonWriter.WriteRows(w, fields.Fields, rows, data.OutputFields, ids, [.. data.Scores], r.AllowInt64);
+        return null;
     }
 
     /// <summary>One search request from a search body (the top-level one or a hybrid_search sub-request at
@@ -246,7 +307,7 @@ internal static partial class MilvusRestV2
             CollectionName = collection,
             Dsl = RestRequest.StringOf(body["filter"], path + ".filter") ?? "",
             DslType = DslType.BoolExprV1,
-            PlaceholderGroup = RestRows.ToPlaceholderGroup(data, field, textInput, path + ".data"),
+            PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, textInput, path + ".data"),
             Nq = data.Count,
         };
         var limit = body["limit"] is { } l ? RestRequest.LongOf(l, path + ".limit") : 100;
@@ -297,7 +358,7 @@ internal static partial class MilvusRestV2
     private static void ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data)
     {
         var field = VectorField(schema, RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "");
-        request.PlaceholderGroup = RestRows.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
+        request.PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
         request.SearchParams.Single(p => p.Key == "anns_field").Value = field.Name;
     }
 
@@ -371,6 +432,6 @@ internal static partial class MilvusRestV2
             }
             return r.Service.HybridSearch(q, context);
         }).ConfigureAwait(false);
-        return SearchRows(r, result);
+        return SearchRows(r, result.Results);
     }
 }

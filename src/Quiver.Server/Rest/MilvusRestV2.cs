@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
@@ -112,7 +114,7 @@ internal static partial class MilvusRestV2
         http.Response.Headers["X-Request-Id"] = requestId;
         var services = http.RequestServices;
         var pipeline = services.GetRequiredService<CallPipeline>();
-        JsonObject reply;
+        Action<Utf8JsonWriter> reply;
         var httpStatus = StatusCodes.Status200OK;
         var bodyRead = false;
         long resultBytes = 0;
@@ -136,15 +138,12 @@ internal static partial class MilvusRestV2
             var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId);
             var data = await endpoint(request).ConfigureAwait(false);
             resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
-            reply = new JsonObject { ["code"] = MilvusCode.Success, ["data"] = data ?? new JsonObject() };
-            foreach (var (key, value) in request.Extra)
-            {
-                reply[key] = value?.DeepClone();
-            }
+            reply = w => WriteSuccess(w, request, data);
         }
         catch (MilvusException e)
         {
-            reply = new JsonObject { ["code"] = e.Code, ["message"] = e.Message };
+            var error = new JsonObject { ["code"] = e.Code, ["message"] = e.Message };
+            reply = w => error.WriteTo(w);
             httpStatus = e.Code switch
             {
                 MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
@@ -175,12 +174,63 @@ internal static partial class MilvusRestV2
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogUnexpected(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)), http.Request.Path, requestId, e);
-            reply = new JsonObject { ["code"] = MilvusCode.Unexpected, ["message"] = "internal error; see the server log" };
+            reply = Internal;
+        }
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            Write(buffer, reply);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogUnexpected(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)), http.Request.Path, requestId, e);
+            buffer.ResetWrittenCount();
+            httpStatus = StatusCodes.Status200OK;
+            Write(buffer, Internal);
         }
         http.Response.StatusCode = httpStatus;
         http.Response.ContentType = "application/json; charset=utf-8";
-        await http.Response.WriteAsync(reply.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
         services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(lease.Held, resultBytes));
+    }
+
+    private static void Write(ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> reply)
+    {
+        using var writer = new Utf8JsonWriter(buffer);
+        reply(writer);
+    }
+
+    private static void Internal(Utf8JsonWriter writer) =>
+        new JsonObject { ["code"] = MilvusCode.Unexpected, ["message"] = "internal error; see the server log" }.WriteTo(writer);
+
+    /// <summary><c>{"code":0,"data":...}</c> plus the endpoint's extra members; the data as the endpoint returned it, or
+    /// written by its <see cref="RestRequest.WriteData"/>.</summary>
+    private static void WriteSuccess(Utf8JsonWriter writer, RestRequest request, JsonNode? data)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("code", MilvusCode.Success);
+        writer.WritePropertyName("data");
+        if (request.WriteData is { } write)
+        {
+            write(writer);
+        }
+        else
+        {
+            (data ?? new JsonObject()).WriteTo(writer);
+        }
+        foreach (var (key, value) in request.Extra)
+        {
+            writer.WritePropertyName(key);
+            if (value is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(writer);
+            }
+        }
+        writer.WriteEndObject();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "unexpected error in REST {Path} (request {RequestId})")]
@@ -318,7 +368,7 @@ internal static partial class MilvusRestV2
             ["collectionID"] = described.CollectionID,
             ["description"] = schema.Description,
             ["autoId"] = schema.Fields.FirstOrDefault(f => f.IsPrimaryKey)?.AutoID ?? false,
-            ["fields"] = new JsonArray(schema.Fields.Where(f => !f.IsDynamic && f.Name != RestRows.MetaFieldName)
+            ["fields"] = new JsonArray(schema.Fields.Where(f => !f.IsDynamic && f.Name != Quiver.CollectionSchema.DynamicFieldName)
                 .Select(f => (JsonNode?)RestSchema.FieldJson(f)).ToArray()),
             ["functions"] = new JsonArray(schema.Functions.Select(f => (JsonNode?)new JsonObject
             {

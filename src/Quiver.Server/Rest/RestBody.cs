@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
@@ -39,8 +38,8 @@ internal static class RestBody
     }
 
     /// <summary>Checks and parses a body read by <see cref="ReadAsync"/>: 1801 for a body that is empty or not a
-    /// well-formed JSON object within the limits above.</summary>
-    public static JsonObject Parse(ReadOnlyMemory<byte> body)
+    /// well-formed JSON object within the limits above. Returns the top-level object, over the body's bytes.</summary>
+    public static JsonElement Parse(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
         {
@@ -60,7 +59,7 @@ internal static class RestBody
         }
         var root = document.RootElement;
         return root.ValueKind == JsonValueKind.Object
-            ? JsonObject.Create(root)!
+            ? root
             : throw Format($"the request body must be a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}");
     }
 

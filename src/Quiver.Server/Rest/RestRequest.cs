@@ -20,10 +20,11 @@ internal sealed class RestRequest
     private readonly CallPipeline _pipeline;
 
     /// <summary>A request over <paramref name="http"/> with the parsed <paramref name="body"/>.</summary>
-    public RestRequest(HttpContext http, JsonObject body, MilvusGrpcService service, CallPipeline pipeline, string requestId)
+    public RestRequest(HttpContext http, JsonElement body, MilvusGrpcService service, CallPipeline pipeline, string requestId)
     {
         Http = http;
-        Body = body;
+        Root = body;
+        Body = JsonObject.Create(body)!;
         Service = service;
         _pipeline = pipeline;
         RequestId = requestId;
@@ -52,6 +53,13 @@ internal sealed class RestRequest
 
     /// <summary>The request body (an empty object for an empty body).</summary>
     public JsonObject Body { get; }
+
+    /// <summary>The request body as parsed, for readers that want its values without building nodes (rows).</summary>
+    public JsonElement Root { get; }
+
+    /// <summary>Set by an endpoint that writes its <c>data</c> itself (rows straight from columns); the endpoint then
+    /// returns null.</summary>
+    public Action<Utf8JsonWriter>? WriteData { get; set; }
 
     /// <summary>The gRPC service whose handlers perform the RPCs.</summary>
     public MilvusGrpcService Service { get; }
@@ -140,6 +148,13 @@ internal sealed class RestRequest
         null or JsonArray => throw Missing(name, "non-empty array"),
         _ => throw Format("$." + name, "must be an array"),
     };
+
+    /// <summary>A required non-empty JSON array parameter, as the parsed element (no nodes built).</summary>
+    public JsonElement RequiredArrayElement(string name) =>
+        !Root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null
+            || (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0)
+            ? throw Missing(name, "non-empty array")
+            : value.ValueKind == JsonValueKind.Array ? value : throw Format("$." + name, "must be an array");
 
     /// <summary>A missing required parameter: Milvus's code 1802.</summary>
     public static MilvusException Missing(string path, string kind) =>

@@ -1,8 +1,11 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Protocol.Milvus;
-using Quiver.Protocol.Schema;
 using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
+using Quiver.Wire;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using WireField = Quiver.Protocol.Schema.FieldSchema;
 using WireSchema = Quiver.Protocol.Schema.CollectionSchema;
@@ -30,34 +33,56 @@ public sealed class RestConversionTests
         };
     }
 
-    [Fact]
-    public void ToColumns_RowsWithNullsAndDynamicKeys_BuildsColumns()
+    /// <summary>The engine's form of <see cref="Schema"/>.</summary>
+    private static CollectionSchema EngineSchema(bool autoId = false, bool dynamic = true) => new()
     {
-        var rows = JsonNode.Parse("""
-            [{"id": 9007199254740993, "vector": [1, 2.5], "age": 30, "tags": ["a"], "color": "red"},
-             {"id": "7", "vector": [0, 0], "age": null, "tags": []}]
-            """)!.AsArray();
-        var columns = RestRows.ToColumns(rows, Schema(), insert: true);
+        Fields =
+        [
+            Quiver.FieldSchema.Int64Key("id", autoId),
+            Quiver.FieldSchema.Vector("vector", 2),
+            Quiver.FieldSchema.Scalar("age", Quiver.DataType.Int32, nullable: true),
+            Quiver.FieldSchema.Array("tags", Quiver.DataType.VarChar, 8, maxLength: 16),
+        ],
+        EnableDynamicField = dynamic,
+    };
 
-        var id = columns.Single(c => c.FieldName == "id");
-        Assert.Equal([9007199254740993L, 7L], id.Scalars.LongData.Data);
-        Assert.Equal([1f, 2.5f, 0f, 0f], columns.Single(c => c.FieldName == "vector").Vectors.FloatVector.Data);
-        var age = columns.Single(c => c.FieldName == "age");
-        Assert.Equal([true, false], age.ValidData);
-        Assert.Equal([30], age.Scalars.IntData.Data);
-        Assert.Equal("a", columns.Single(c => c.FieldName == "tags").Scalars.ArrayData.Data[0].StringData.Data[0]);
-        var meta = columns.Single(c => c.IsDynamic);
-        Assert.Equal("$meta", meta.FieldName);
-        Assert.Equal("""{"color":"red"}""", meta.Scalars.JsonData.Data[0].ToStringUtf8());
-        Assert.Equal("{}", meta.Scalars.JsonData.Data[1].ToStringUtf8());
+    private static ColumnBatch Read(string json, CollectionSchema schema, bool insert) =>
+        MilvusRestV2.ReadRows(schema, JsonDocument.Parse(json).RootElement, insert);
+
+    private static string Write(IReadOnlyList<Quiver.FieldSchema> fields, ColumnBatch batch, IReadOnlyList<string> outputFields,
+        FieldColumn? ids, float[]? scores, bool allowInt64)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            RestJsonWriter.WriteRows(writer, fields, batch, outputFields, ids, scores, allowInt64);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     [Fact]
-    public void ToColumns_AutoIdInsert_LeavesPrimaryKeyOut()
+    public void Read_RowsWithNullsAndDynamicKeys_BuildsColumns()
     {
-        var rows = JsonNode.Parse("""[{"vector": [1, 2], "tags": []}]""")!.AsArray();
-        var columns = RestRows.ToColumns(rows, Schema(autoId: true), insert: true);
-        Assert.DoesNotContain(columns, c => c.FieldName == "id");
+        var batch = Read("""
+            [{"id": 9007199254740993, "vector": [1, 2.5], "age": 30, "tags": ["a"], "color": "red"},
+             {"id": "7", "vector": [0, 0], "age": null, "tags": []}]
+            """, EngineSchema(), insert: true);
+
+        Assert.Equal([9007199254740993L, 7L], batch.Find("id")!.Longs!);
+        Assert.Equal([1f, 2.5f, 0f, 0f], batch.Find("vector")!.Vectors!);
+        var age = batch.Find("age")!;
+        Assert.Equal([false, true], age.Nulls!);
+        Assert.Equal(30L, age.Longs![0]);
+        Assert.Equal("""["a"]""", batch.Find("tags")!.Json![0].GetRawText());
+        Assert.Equal("""{"color":"red"}""", batch.Dynamic![0].GetRawText());
+        Assert.Equal("{}", batch.Dynamic[1].GetRawText());
+    }
+
+    [Fact]
+    public void Read_AutoIdInsert_LeavesPrimaryKeyOut()
+    {
+        var batch = Read("""[{"vector": [1, 2], "tags": []}]""", EngineSchema(autoId: true), insert: true);
+        Assert.Null(batch.Find("id"));
     }
 
     [Theory]
@@ -66,77 +91,70 @@ public sealed class RestConversionTests
     [InlineData("""[{"id": 1.5, "vector": [1, 2], "tags": []}]""", "data[0].id")]
     [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [], "age": 3000000000}]""", "data[0].age: 3000000000 is out of range")]
     [InlineData("""[5]""", "data[0] must be a JSON object")]
-    public void ToColumns_BadRow_Answers1804NamingTheValue(string json, string expected)
+    [InlineData("""[{"id": 1, "vector": [1, "x"], "tags": []}]""", "data[0].vector[1] must be a number, got string \"x\"")]
+    [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [null]}]""", "data[0].tags[0]: arrays cannot hold null")]
+    [InlineData("""[{"id": 1, "vector": [1, 2], "tags": "a"}]""", "data[0].tags must be an array of VarChar, got string")]
+    [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [], "c": "\uD800"}]""", "data[0] holds a string with an unpaired UTF-16 surrogate escape")]
+    public void Read_BadRow_Answers1804NamingTheValue(string json, string expected)
     {
-        var e = Assert.Throws<MilvusException>(() => RestRows.ToColumns(JsonNode.Parse(json)!.AsArray(), Schema(), insert: false));
+        var e = Assert.Throws<MilvusException>(() => Read(json, EngineSchema(), insert: false));
         Assert.Equal(MilvusCode.InvalidInsertData, e.Code);
+        Assert.StartsWith("fail to deal with insert data, error: ", e.Message, StringComparison.Ordinal);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void ToColumns_UnknownKeyWithoutDynamicField_IsRejected()
+    public void Read_UnknownKeyWithoutDynamicField_IsRejected()
     {
-        var rows = JsonNode.Parse("""[{"id": 1, "vector": [1, 2], "tags": [], "color": "red"}]""")!.AsArray();
-        var e = Assert.Throws<MilvusException>(() => RestRows.ToColumns(rows, Schema(dynamic: false), insert: true));
+        var e = Assert.Throws<MilvusException>(() =>
+            Read("""[{"id": 1, "vector": [1, 2], "tags": [], "color": "red"}]""", EngineSchema(dynamic: false), insert: true));
         Assert.Contains("'color' is not in the collection's schema", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void ToRows_SearchResults_FlatRowsWithIdDistanceAndSpreadDynamicKeys()
+    public void WriteRows_SearchHits_FlatRowsWithIdDistanceAndSpreadDynamicKeys()
     {
-        var results = new SearchResultData
+        var age = Quiver.FieldSchema.Scalar("age", Quiver.DataType.Int64, nullable: true);
+        var batch = new ColumnBatch(2)
         {
-            NumQueries = 1,
-            TopK = 2,
-            Ids = new IDs { IntId = new LongArray { Data = { 9007199254740993L, 2 } } },
-            Scores = { 0.5f, 0.25f },
-            OutputFields = { "age", "color" },
-            Topks = { 2 },
-            FieldsData =
-            {
-                new FieldData
-                {
-                    FieldName = "age", Type = WireType.Int64, ValidData = { false, true },
-                    Scalars = new ScalarField { LongData = new LongArray { Data = { 40 } } },
-                },
-                new FieldData
-                {
-                    FieldName = "$meta", Type = WireType.Json, IsDynamic = true,
-                    Scalars = new ScalarField { JsonData = new JSONArray { Data = { Google.Protobuf.ByteString.CopyFromUtf8("""{"color":"red","size":1}"""), Google.Protobuf.ByteString.CopyFromUtf8("{}") } } },
-                },
-            },
+            Dynamic = [JsonDocument.Parse("""{"color":"red","size":1}""").RootElement, JsonDocument.Parse("{}").RootElement],
         };
-        var rows = RestRows.ToRows(results.FieldsData, results.OutputFields, results.Ids, results.Scores, allowInt64: false);
+        batch.Add(new FieldColumn { Name = "age", Longs = [0, 40], Nulls = [true, false] });
+        var ids = new FieldColumn { Name = "id", Longs = [9007199254740993L, 2] };
+
         Assert.Equal(
             """[{"age":null,"color":"red","id":"9007199254740993","distance":0.5},{"age":"40","id":"2","distance":0.25}]""",
-            rows.ToJsonString());
-
-        var numbers = RestRows.ToRows(results.FieldsData, results.OutputFields, results.Ids, results.Scores, allowInt64: true);
-        Assert.Equal(9007199254740993L, numbers[0]!["id"]!.GetValue<long>());
+            Write([age], batch, ["age", "color"], ids, [0.5f, 0.25f], allowInt64: false));
+        Assert.StartsWith("""[{"age":null,"color":"red","id":9007199254740993,""",
+            Write([age], batch, ["age", "color"], ids, [0.5f, 0.25f], allowInt64: true), StringComparison.Ordinal);
+        // A field named like the hit's keys holds the hit's value, where the field stands.
+        var id = Quiver.FieldSchema.Int64Key("id");
+        var keyed = new ColumnBatch(1).Add(new FieldColumn { Name = "id", Longs = [5] });
+        Assert.Equal("""[{"id":"5","distance":1}]""", Write([id], keyed, ["id"], new FieldColumn { Name = "id", Longs = [5] }, [1f], allowInt64: false));
     }
 
     [Fact]
-    public void ToRows_VectorsJsonAndArrays_MilvusShapes()
+    public void WriteRows_VectorsJsonAndArrays_MilvusShapes()
     {
-        var columns = new List<FieldData>
-        {
-            new() { FieldName = "v", Type = WireType.FloatVector, Vectors = new VectorField { Dim = 2, FloatVector = new FloatArray { Data = { 1, 2, 3, 4 } } } },
-            new() { FieldName = "j", Type = WireType.Json, Scalars = new ScalarField { JsonData = new JSONArray { Data = { Google.Protobuf.ByteString.CopyFromUtf8("""{"a":1}"""), Google.Protobuf.ByteString.CopyFromUtf8("[]") } } } },
-            new()
-            {
-                FieldName = "t", Type = WireType.Array,
-                Scalars = new ScalarField { ArrayData = new ArrayArray { Data = { new ScalarField { IntData = new IntArray { Data = { 1, 2 } } }, new ScalarField { IntData = new IntArray() } } } },
-            },
-        };
-        var rows = RestRows.ToRows(columns, ["v", "j", "t"], null, null, allowInt64: false);
-        Assert.Equal("""[{"v":[1,2],"j":"{\u0022a\u0022:1}","t":[1,2]},{"v":[3,4],"j":"[]","t":[]}]""", rows.ToJsonString());
+        Quiver.FieldSchema[] fields =
+        [
+            Quiver.FieldSchema.Vector("v", 2),
+            Quiver.FieldSchema.Json("j"),
+            Quiver.FieldSchema.Array("t", Quiver.DataType.Int32, 4),
+        ];
+        var batch = new ColumnBatch(2)
+            .Add(new FieldColumn { Name = "v", Vectors = [1, 2, 3, 4] })
+            .Add(new FieldColumn { Name = "j", Json = [JsonDocument.Parse("""{"a":1}""").RootElement, JsonDocument.Parse("[]").RootElement] })
+            .Add(new FieldColumn { Name = "t", Json = [JsonDocument.Parse("[1,2]").RootElement, JsonDocument.Parse("[]").RootElement] });
+        Assert.Equal("""[{"v":[1,2],"j":"{\u0022a\u0022:1}","t":[1,2]},{"v":[3,4],"j":"[]","t":[]}]""",
+            Write(fields, batch, ["v", "j", "t"], null, null, allowInt64: false));
     }
 
     [Fact]
     public void SparseOf_MapAndIndicesForms_EncodeSortedPairs()
     {
-        var (bytes, dim) = RestRows.SparseOf(JsonNode.Parse("""{"7": 0.5, "2": 1}""")!, "$.v");
-        var (same, _) = RestRows.SparseOf(JsonNode.Parse("""{"indices": [7, 2], "values": [0.5, 1]}""")!, "$.v");
+        var (bytes, dim) = RestVectors.SparseOf(JsonNode.Parse("""{"7": 0.5, "2": 1}""")!, "$.v");
+        var (same, _) = RestVectors.SparseOf(JsonNode.Parse("""{"indices": [7, 2], "values": [0.5, 1]}""")!, "$.v");
         Assert.Equal(8, dim);
         Assert.Equal(16, bytes.Length);
         Assert.Equal(2u, BitConverter.ToUInt32(bytes.Span[..4]));
@@ -147,7 +165,7 @@ public sealed class RestConversionTests
     public void ToPlaceholderGroup_FloatVectors_EncodesTagTypeAndValues()
     {
         var field = Schema().Fields[1];
-        var group = RestRows.ToPlaceholderGroup(JsonNode.Parse("[[1, 2], [3, 4]]")!.AsArray(), field, textInput: false, "$.data");
+        var group = RestVectors.ToPlaceholderGroup(JsonNode.Parse("[[1, 2], [3, 4]]")!.AsArray(), field, textInput: false, "$.data");
         // Decode by hand: group field 1 (placeholder) -> tag "$0", type 101, two 8-byte values.
         var input = new Google.Protobuf.CodedInputStream(group.ToByteArray());
         Assert.Equal(10u, input.ReadTag());
@@ -162,7 +180,7 @@ public sealed class RestConversionTests
         Assert.Equal(3f, BitConverter.ToSingle(value.ReadBytes().Span[..4]));
 
         var e = Assert.Throws<MilvusException>(() =>
-            RestRows.ToPlaceholderGroup(JsonNode.Parse("[[1, 2, 3]]")!.AsArray(), field, textInput: false, "$.data"));
+            RestVectors.ToPlaceholderGroup(JsonNode.Parse("[[1, 2, 3]]")!.AsArray(), field, textInput: false, "$.data"));
         Assert.Equal(MilvusCode.IncorrectParameterFormat, e.Code);
         Assert.Contains("$.data[0] has 3 numbers", e.Message, StringComparison.Ordinal);
     }
