@@ -77,6 +77,11 @@ public sealed record IndexInfo
     /// <summary>Bytes the built segment indexes hold beyond the raw vectors (graphs, lists, codes, copies).</summary>
     public long MemoryBytes { get; init; }
 
+    /// <summary>Indexed rows per index type built: the created type, or for AUTOINDEX what each segment resolved to
+    /// (FLAT, HNSW, or DISKANN when HNSW would not fit <see cref="QuiverOptions.IndexMemoryBudgetBytes"/>), e.g.
+    /// <c>{"DISKANN": 1000000}</c>. The choice is stored in each segment's index file and kept across reopens.</summary>
+    public IReadOnlyDictionary<string, long> BuiltTypes { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Why the last build failed, when <see cref="State"/> is Failed.</summary>
     public string? FailReason { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quiver.Indexing;
 using Quiver.Storage;
 
 namespace Quiver;
@@ -64,6 +65,13 @@ public sealed record QuiverOptions
     /// <summary>Threads each background index build uses; default the number of processors. Builds run one at a time.</summary>
     public int IndexBuildThreads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>Resident memory, in bytes, that one vector index may take: AUTOINDEX builds HNSW while HNSW's estimated
+    /// resident memory over all of the index's sealed rows stays within it, DISKANN (vectors and graph on disk) beyond.
+    /// Default <see cref="IndexMemoryBudget.Default"/>: half the memory available to this process (the machine's, or
+    /// the cgroup's limit when lower, as the .NET runtime reports it), leaving the rest to the page cache, segments and
+    /// requests. At least 1.</summary>
+    public long IndexMemoryBudgetBytes { get; init; } = IndexMemoryBudget.Default;
+
     /// <summary>Where the bytes go; tests pass a fault-injecting file system.</summary>
     internal IFileSystem? FileSystem { get; init; }
 
@@ -99,6 +107,11 @@ public sealed record QuiverOptions
         if (!(CompactionDeletedFraction is > 0 and <= 1))
         {
             Bad(nameof(CompactionDeletedFraction), $"must be greater than 0 and at most 1, got {CompactionDeletedFraction}");
+        }
+
+        if (IndexMemoryBudgetBytes < 1)
+        {
+            Bad(nameof(IndexMemoryBudgetBytes), $"must be positive, got {IndexMemoryBudgetBytes}");
         }
 
         if (CheckpointWalBytes < 1)

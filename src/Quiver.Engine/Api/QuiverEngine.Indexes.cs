@@ -82,6 +82,7 @@ public sealed partial class QuiverEngine
                 IndexedRows = p.IndexedRows,
                 Progress = p.Fraction,
                 MemoryBytes = p.MemoryBytes,
+                BuiltTypes = p.RowsByType,
                 State = p.IndexedRows == p.TotalRows ? IndexState.Finished : p.LastError is not null ? IndexState.Failed : IndexState.InProgress,
                 FailReason = p.IndexedRows == p.TotalRows ? null : p.LastError,
             });

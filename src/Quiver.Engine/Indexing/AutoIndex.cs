@@ -11,9 +11,15 @@ namespace Quiver.Indexing;
 /// <item>Below <see cref="ExactRows"/> rows: FLAT. A scan costs about as much as a traversal there and is exact.</item>
 /// <item>Otherwise HNSW, with more links and a wider construction beam for higher targets and higher dimensions, where
 /// graphs need more neighbours to stay navigable.</item>
-/// <item>After the build, <see cref="Calibrate"/> finds the smallest <c>ef</c> whose leave-one-out recall@10 on a
-/// sample of the segment's rows meets the target; searches that give no <c>ef</c> use it.</item>
-/// </list></summary>
+/// <item>Unless that HNSW does not fit the engine's memory budget (<see cref="QuiverOptions.IndexMemoryBudgetBytes"/>):
+/// its estimated resident memory (<see cref="IndexMemory.Estimate"/>) over all the rows the index covers
+/// (<see cref="IndexBuildOptions.IndexRows"/>, every sealed segment, not only this one) above the budget gives DISKANN
+/// with Milvus's defaults, whose vectors and graph stay on disk.</item>
+/// <item>After the build, <see cref="Calibrate"/> finds the smallest <c>ef</c> (DISKANN: <c>search_list</c>) whose
+/// recall@10 on calibration queries meets the target; searches that give none use it.</item>
+/// </list>
+/// The choice is per segment and persisted in its index file (the file's kind), so a reopen keeps it whatever the budget
+/// is then; <see cref="QuiverEngine.DescribeIndexesAsync"/> reports the rows per resolved type.</summary>
 internal static class AutoIndex
 {
     public const int ExactRows = 4096;
@@ -29,13 +35,48 @@ internal static class AutoIndex
 
     public static double Target(IndexParameters p) => p.GetDouble("index AUTOINDEX", "recall", 0.95, 0.5, 0.999);
 
-    public static (IndexKind Kind, IndexParameters Params) Resolve(IndexParameters p, int count, int dimension)
+    /// <summary>The index type and parameters AUTOINDEX builds for a segment of <paramref name="count"/> rows, with an
+    /// unlimited memory budget (what the advice and estimates assume).</summary>
+    public static (IndexKind Kind, IndexParameters Params) Resolve(IndexParameters p, int count, int dimension) =>
+        Resolve(p, MetricType.L2, count, dimension, long.MaxValue, count);
+
+    /// <summary>The index type and parameters AUTOINDEX builds for a segment of <paramref name="count"/> rows when the
+    /// whole index covers <paramref name="indexRows"/> rows and may keep <paramref name="budgetBytes"/> resident.</summary>
+    public static (IndexKind Kind, IndexParameters Params) Resolve(
+        IndexParameters p, MetricType metric, int count, int dimension, long budgetBytes, long indexRows)
     {
-        var recall = Target(p);
         if (count < ExactRows)
         {
             return (IndexKind.Flat, IndexParameters.Empty);
         }
+
+        var hnsw = InMemory(p, dimension);
+        return FitsBudget(metric, hnsw, Math.Max(indexRows, count), dimension, budgetBytes)
+            ? (IndexKind.Hnsw, hnsw)
+            : (IndexKind.DiskAnn, IndexParameters.Empty);
+    }
+
+    /// <summary>Whether the HNSW that AUTOINDEX would build keeps its estimated resident memory over
+    /// <paramref name="rows"/> rows within <paramref name="budgetBytes"/>. The estimate is linear in the rows (per-row
+    /// graph and codes), so over many segments it is about the sum of theirs.</summary>
+    public static bool FitsBudget(MetricType metric, IndexParameters hnsw, long rows, int dimension, long budgetBytes) =>
+        budgetBytes == long.MaxValue || EstimateRows(IndexKind.Hnsw, metric, hnsw, rows, dimension) <= budgetBytes;
+
+    /// <summary><see cref="IndexMemory.Estimate"/> for a row count beyond one segment's int range, scaled linearly.</summary>
+    public static long EstimateRows(IndexKind kind, MetricType metric, IndexParameters p, long rows, int dimension)
+    {
+        if (rows <= int.MaxValue)
+        {
+            return IndexMemory.Estimate(kind, metric, p, (int)rows, dimension);
+        }
+
+        var per = IndexMemory.Estimate(kind, metric, p, 1 << 20, dimension) / (double)(1 << 20);
+        return (long)Math.Min(long.MaxValue, per * rows);
+    }
+
+    private static IndexParameters InMemory(IndexParameters p, int dimension)
+    {
+        var recall = Target(p);
 
         var m = recall switch
         {
@@ -50,17 +91,18 @@ internal static class AutoIndex
         }
 
         var efConstruction = recall > 0.95 ? 360 : 200;
-        return (IndexKind.Hnsw, new IndexParameters(new Dictionary<string, string>
+        return new IndexParameters(new Dictionary<string, string>
         {
             ["M"] = m.ToString(CultureInfo.InvariantCulture),
             ["efConstruction"] = efConstruction.ToString(CultureInfo.InvariantCulture),
-        }));
+        });
     }
 
-    /// <summary>Resolves, builds and (for graph indexes) calibrates an AUTOINDEX over one segment.</summary>
+    /// <summary>Resolves, builds and (for graph indexes) calibrates an AUTOINDEX over one segment, under the budget
+    /// and over the index's rows that <paramref name="options"/> carries.</summary>
     public static VectorIndex Build(MetricType metric, IndexParameters p, VectorView raw, IndexBuildOptions options, CancellationToken cancellationToken)
     {
-        var (kind, resolved) = Resolve(p, raw.Count, raw.Dimension);
+        var (kind, resolved) = Resolve(p, metric, raw.Count, raw.Dimension, options.MemoryBudgetBytes, options.IndexRows);
         var inner = IndexFactory.Build(kind, metric, resolved, raw, options, cancellationToken);
         if (kind == IndexKind.Flat)
         {
@@ -69,8 +111,8 @@ internal static class AutoIndex
 
         try
         {
-            var ef = Calibrate(inner, Target(p), options.Seed, cancellationToken);
-            return new CalibratedIndex(inner, new AnnSearchParams(Ef: ef));
+            var effort = Calibrate(inner, Target(p), options.Seed, cancellationToken);
+            return new CalibratedIndex(inner, Effort(kind, effort));
         }
         catch
         {
@@ -79,7 +121,12 @@ internal static class AutoIndex
         }
     }
 
-    /// <summary>The smallest ef on <see cref="EfLadder"/> whose mean recall@10 on calibration queries reaches
+    /// <summary>Search parameters with <paramref name="effort"/> as the kind's search effort: HNSW's <c>ef</c>, DISKANN's
+    /// <c>search_list</c>.</summary>
+    private static AnnSearchParams Effort(IndexKind kind, int effort) =>
+        kind == IndexKind.DiskAnn ? new AnnSearchParams(SearchList: effort) : new AnnSearchParams(Ef: effort);
+
+    /// <summary>The smallest effort (ef, or search_list for DISKANN) on <see cref="EfLadder"/> whose mean recall@10 on calibration queries reaches
     /// <paramref name="target"/> plus a small margin (the estimate comes from a sample); the largest rung if none does.
     /// A calibration query is a sampled row moved off the data by Gaussian noise scaled to its nearest-neighbour
     /// distance: a row itself would be too easy, since the greedy search lands on it and its links are its neighbours.</summary>
@@ -120,7 +167,7 @@ internal static class AutoIndex
             double sum = 0;
             for (var i = 0; i < n; i++)
             {
-                var got = index.Search(queries[i], CalibrationK, new AnnSearchParams(Ef: ef), null, buffer);
+                var got = index.Search(queries[i], CalibrationK, Effort(index.Kind, ef), null, buffer);
                 var hits = 0;
                 for (var j = 0; j < got; j++)
                 {
@@ -168,37 +215,42 @@ internal sealed class CalibratedIndex : VectorIndex
 
     public override long MemoryBytes => Inner.MemoryBytes;
 
+    public override bool ServesFromFile => Inner.ServesFromFile;
+
     public override int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits) =>
-        Inner.Search(query, k, Fill(p), allowed, hits);
+        Inner.Search(query, k, Fill(p, k), allowed, hits);
 
     public override void RangeSearch(ReadOnlySpan<float> query, float keyBound, in AnnSearchParams p, Bitmap? allowed, List<IndexHit> output) =>
-        Inner.RangeSearch(query, keyBound, Fill(p), allowed, output);
+        Inner.RangeSearch(query, keyBound, Fill(p, 0), allowed, output);
 
-    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity) => Inner.EstimateSearchCost(Fill(p), k, selectivity);
+    public override double EstimateSearchCost(in AnnSearchParams p, int k, double selectivity) => Inner.EstimateSearchCost(Fill(p, k), k, selectivity);
 
-    public override AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => Inner.ForSelectivity(Fill(p), k, selectivity);
+    public override AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => Inner.ForSelectivity(Fill(p, k), k, selectivity);
 
+    /// <summary>Adds the block <c>auto</c>: ef, nprobe, search_k, refine_k and search_list (files written before
+    /// DISKANN could be chosen hold the first four).</summary>
     public override void Write(IndexFileWriter writer)
     {
         Inner.Write(writer);
-        writer.Add("auto", new[] { Defaults.Ef, Defaults.Nprobe, Defaults.SearchK, Defaults.RefineK });
+        writer.Add("auto", new[] { Defaults.Ef, Defaults.Nprobe, Defaults.SearchK, Defaults.RefineK, Defaults.SearchList });
     }
 
     /// <summary>Reads the defaults a <see cref="Write"/> stored.</summary>
     public static AnnSearchParams ReadDefaults(IndexFileReader reader)
     {
         var v = reader.Block<int>("auto");
-        if (v.Length != 4)
+        if (v.Length is not (4 or 5))
         {
-            Throw.Corrupt(reader.Path, $"block 'auto' holds {v.Length} values, expected 4");
+            Throw.Corrupt(reader.Path, $"block 'auto' holds {v.Length} values, expected 4 or 5");
         }
 
-        if (v[0] is < 0 or > 32_768 || v[1] is < 0 or > 65_536 || v[2] < -1 || v[3] is < 0 or > 1_000)
+        var searchList = v.Length == 5 ? v[4] : 0;
+        if (v[0] is < 0 or > 32_768 || v[1] is < 0 or > 65_536 || v[2] < -1 || v[3] is < 0 or > 1_000 || searchList is < 0 or > DiskAnnIndex.MaxSearchList)
         {
-            Throw.Corrupt(reader.Path, $"block 'auto' holds out-of-range defaults ef {v[0]}, nprobe {v[1]}, search_k {v[2]}, refine_k {v[3]}");
+            Throw.Corrupt(reader.Path, $"block 'auto' holds out-of-range defaults ef {v[0]}, nprobe {v[1]}, search_k {v[2]}, refine_k {v[3]}, search_list {searchList}");
         }
 
-        return new AnnSearchParams(v[0], v[1], v[2], v[3]);
+        return new AnnSearchParams(v[0], v[1], v[2], v[3], SearchList: searchList);
     }
 
     protected override void Dispose(bool disposing)
@@ -209,9 +261,14 @@ internal sealed class CalibratedIndex : VectorIndex
         }
     }
 
-    private AnnSearchParams Fill(in AnnSearchParams p) => new(
-        p.Ef == 0 ? Defaults.Ef : p.Ef,
-        p.Nprobe == 0 ? Defaults.Nprobe : p.Nprobe,
-        p.SearchK == 0 ? Defaults.SearchK : p.SearchK,
-        p.RefineK == 0 ? Defaults.RefineK : p.RefineK);
+    /// <summary>The request's parameters with the calibrated ones where it gave none; a calibrated search_list is
+    /// widened to the <paramref name="k"/> hits asked for (a given one below k is the caller's error, not a default's).</summary>
+    private AnnSearchParams Fill(in AnnSearchParams p, int k) => p with
+    {
+        Ef = p.Ef == 0 ? Defaults.Ef : p.Ef,
+        Nprobe = p.Nprobe == 0 ? Defaults.Nprobe : p.Nprobe,
+        SearchK = p.SearchK == 0 ? Defaults.SearchK : p.SearchK,
+        RefineK = p.RefineK == 0 ? Defaults.RefineK : p.RefineK,
+        SearchList = p.SearchList != 0 || Defaults.SearchList == 0 ? p.SearchList : Math.Max(Defaults.SearchList, k),
+    };
 }

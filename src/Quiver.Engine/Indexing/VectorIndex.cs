@@ -56,7 +56,12 @@ internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int 
 /// <param name="Threads">Worker threads the build may use (at least 1).</param>
 /// <param name="Seed">Seed of every random choice, so a build is reproducible.</param>
 /// <param name="Progress">Called with the fraction done (0..1), from any thread, at most a few hundred times.</param>
-internal sealed record IndexBuildOptions(int Threads = 1, int Seed = 42, Action<double>? Progress = null)
+/// <param name="MemoryBudgetBytes">Resident memory the whole index may take (AUTOINDEX picks DISKANN above it); no limit
+/// by default.</param>
+/// <param name="IndexRows">Rows the whole index covers, over every segment (AUTOINDEX checks the budget against them);
+/// 0: this segment's.</param>
+internal sealed record IndexBuildOptions(
+    int Threads = 1, int Seed = 42, Action<double>? Progress = null, long MemoryBudgetBytes = long.MaxValue, long IndexRows = 0)
 {
     public static IndexBuildOptions Default { get; } = new();
 }

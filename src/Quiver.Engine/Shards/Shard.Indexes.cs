@@ -190,6 +190,7 @@ internal sealed partial class Shard
         double partial = 0;
         long memory = 0;
         string? error = null;
+        var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
         lock (_applyLock)
         {
             foreach (var seg in _sealed)
@@ -203,6 +204,8 @@ internal sealed partial class Shard
                     if (seg.AcquireIndex(field) is { } h)
                     {
                         memory += h.Index.MemoryBytes;
+                        var type = h.Index.Kind.ToMilvusName();
+                        types[type] = types.GetValueOrDefault(type) + seg.Count;
                         h.Release();
                     }
                 }
@@ -218,7 +221,7 @@ internal sealed partial class Shard
             }
         }
 
-        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error, memory);
+        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error, memory, types);
     }
 
     /// <summary>Queues a build-or-load job for every (sealed segment, index) pair without an attached index.</summary>
@@ -317,10 +320,18 @@ internal sealed partial class Shard
             if (built is null)
             {
                 var p = new IndexParameters(index.Params);
+                long sealedRows;
+                lock (_applyLock)
+                {
+                    sealedRows = _sealed.Sum(s => (long)s.Count);
+                }
+
                 var options = new IndexBuildOptions(
                     Threads: Math.Max(1, _host.Options.IndexBuildThreads),
                     Seed: unchecked((int)seg.Id),
-                    Progress: f => _buildProgress[(index.Id, seg.Id)] = f);
+                    Progress: f => _buildProgress[(index.Id, seg.Id)] = f,
+                    MemoryBudgetBytes: _host.Options.IndexMemoryBudgetBytes,
+                    IndexRows: sealedRows);
                 built = kind == IndexKind.AutoIndex
                     ? AutoIndex.Build(index.Metric, p, raw, options, token)
                     : IndexFactory.Build(kind, index.Metric, p, raw, options, token);
@@ -457,6 +468,8 @@ internal sealed partial class Shard
     }
 }
 
-/// <summary>Build progress of one index over a shard's sealed segments.</summary>
+/// <summary>Build progress of one index over a shard's sealed segments; <paramref name="RowsByType"/>: indexed rows per
+/// index type built (AUTOINDEX's per-segment choices).</summary>
 internal readonly record struct IndexProgress(
-    long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError, long MemoryBytes);
+    long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError, long MemoryBytes,
+    IReadOnlyDictionary<string, long> RowsByType);

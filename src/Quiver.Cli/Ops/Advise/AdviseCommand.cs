@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Indexing;
 
 namespace Quiver.Cli.Ops.Advise;
 
@@ -18,7 +19,10 @@ internal static class AdviseCommand
         var rows = new Option<long?>("--rows") { Description = "Planned rows (default: the collection's or file's size)." };
         var dim = new Option<int?>("--dim") { Description = "Dimension: checked against the data; with no data, synthetic vectors of this dimension are measured." };
         var metric = new Option<string?>("--metric") { Description = "L2, IP or COSINE (default: the field's; L2 for a file)." };
-        var budget = new Option<string?>("--memory-budget") { Description = "Memory the index may take, e.g. 4GiB, 512MiB (default: no limit)." };
+        var budget = new Option<string?>("--memory-budget")
+        {
+            Description = "Memory the index may take, e.g. 4GiB, 512MiB (default: the engine's, half the memory available to this process); 'none' for no limit.",
+        };
         var recall = new Option<double>("--target-recall") { Description = "recall@k to reach.", DefaultValueFactory = _ => 0.95 };
         var latency = new Option<double?>("--target-latency-ms") { Description = "Expected p99 latency (ms) at the planned size to stay within." };
         var sample = new Option<int>("--sample") { Description = "Rows to build the candidates on.", DefaultValueFactory = _ => 20_000 };
@@ -51,7 +55,10 @@ internal static class AdviseCommand
                 Rows = parse.GetValue(rows),
                 Dimension = parse.GetValue(dim),
                 Metric = parsedMetric,
-                MemoryBudgetBytes = budgetText is null ? null : ByteSize.Parse(budgetText, "--memory-budget"),
+                MemoryBudgetBytes = budgetText is null ? IndexMemoryBudget.Default
+                    : string.Equals(budgetText, "none", StringComparison.OrdinalIgnoreCase) ? null : ByteSize.Parse(budgetText, "--memory-budget"),
+                MemoryBudgetSource = budgetText is null
+                    ? $"the engine's default: half of the {ByteSize.Format(IndexMemoryBudget.AvailableBytes)} available to this process" : "given",
                 TargetRecall = parse.GetValue(recall),
                 TargetLatencyMs = parse.GetValue(latency),
                 Sample = parse.GetValue(sample),

@@ -34,8 +34,12 @@ internal sealed record AdviseOptions
     /// <summary>Metric (default: the field's; L2 for a file).</summary>
     public MetricType? Metric { get; init; }
 
-    /// <summary>Memory the index may take, in bytes; null: no limit.</summary>
+    /// <summary>Memory the index may take, in bytes; null: no limit. The command passes the engine's default
+    /// (<see cref="IndexMemoryBudget.Default"/>) when none is given.</summary>
     public long? MemoryBudgetBytes { get; init; }
+
+    /// <summary>Where <see cref="MemoryBudgetBytes"/> came from, for the report (e.g. "the engine's default").</summary>
+    public string? MemoryBudgetSource { get; init; }
 
     /// <summary>recall@k to reach; default 0.95.</summary>
     public double TargetRecall { get; init; } = 0.95;
@@ -148,6 +152,12 @@ internal sealed record AdviceResult
 
     public long? MemoryBudgetBytes { get; init; }
 
+    /// <summary>Where the budget came from (given, or the engine's default), when there is one.</summary>
+    public string? MemoryBudgetSource { get; init; }
+
+    /// <summary>What AUTOINDEX builds at the planned size under the budget, and why (<see cref="AutoIndex.Resolve(IndexParameters, MetricType, int, int, long, long)"/>).</summary>
+    public string AutoIndex { get; init; } = "";
+
     /// <summary>Sealed segments at the planned size, each with its own index.</summary>
     public long Segments { get; init; }
 
@@ -234,7 +244,7 @@ internal static class Advisor
         }).ConfigureAwait(false);
         GC.KeepAlive(store);
 
-        var (candidates, chosen) = Choose(measured, planned);
+        var (candidates, chosen) = Choose(measured, planned, o.MemoryBudgetBytes);
         var scenario = AdviceModel.Scenario(planned);
         var summary = chosen is null
             ? "no candidate meets every target: " + string.Join("; ", candidates.Select(c => $"{c.Name}: {c.Reason}"))
@@ -253,6 +263,8 @@ internal static class Advisor
             TargetRecall = o.TargetRecall,
             TargetLatencyMs = o.TargetLatencyMs,
             MemoryBudgetBytes = o.MemoryBudgetBytes,
+            MemoryBudgetSource = o.MemoryBudgetBytes is null ? null : o.MemoryBudgetSource ?? "given",
+            AutoIndex = AutoIndexChoice(data.Metric, o.MemoryBudgetBytes, layout, dim),
             Segments = layout.Segments,
             SegmentRows = layout.SegmentRows,
             Scenario = scenario,
@@ -520,8 +532,24 @@ internal static class Advisor
         return GroundTruth.Recall(found, truth, k, nq, k);
     }
 
+    /// <summary>What AUTOINDEX would build for this layout under the budget: the engine's own rule, with its HNSW's
+    /// resident memory over every planned row.</summary>
+    private static string AutoIndexChoice(MetricType metric, long? budget, SegmentLayout layout, int dim)
+    {
+        var (kind, _) = Indexing.AutoIndex.Resolve(IndexParameters.Empty, metric, layout.LargestRows, dim, budget ?? long.MaxValue, layout.Rows);
+        var hnsw = Indexing.AutoIndex.Resolve(IndexParameters.Empty, Math.Max(layout.LargestRows, Indexing.AutoIndex.ExactRows), dim).Params;
+        var bytes = ByteSize.Format(Indexing.AutoIndex.EstimateRows(IndexKind.Hnsw, metric, hnsw, layout.Rows, dim));
+        var limit = budget is { } b ? ByteSize.Format(b) : "no limit";
+        return kind switch
+        {
+            IndexKind.Flat => string.Create(CultureInfo.InvariantCulture, $"FLAT: segments of {layout.LargestRows:N0} rows are below {Indexing.AutoIndex.ExactRows:N0}, searched exactly"),
+            IndexKind.DiskAnn => string.Create(CultureInfo.InvariantCulture, $"DISKANN: its HNSW would keep {bytes} resident over {layout.Rows:N0} rows, above the budget ({limit})"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"HNSW {hnsw.ToJson()}: {bytes} resident over {layout.Rows:N0} rows, within the budget ({limit})"),
+        };
+    }
+
     /// <summary>Marks the recommendation and gives each candidate its reason.</summary>
-    private static (List<AdviceCandidate> Candidates, AdviceCandidate? Chosen) Choose(List<AdviceCandidate> all, long planned)
+    private static (List<AdviceCandidate> Candidates, AdviceCandidate? Chosen) Choose(List<AdviceCandidate> all, long planned, long? budget)
     {
         var eligible = all.Where(c => c.Eligible).ToList();
         var flat = eligible.FirstOrDefault(c => c.IndexType == "FLAT");
@@ -537,6 +565,16 @@ internal static class Advisor
             var fastest = ann.Min(c => c.ExpectedP50Ms);
             chosen = ann.Where(c => c.ExpectedP50Ms <= fastest * Tie).OrderBy(c => c.BudgetBytes).ThenBy(c => c.ExpectedP50Ms).First();
             why = "chosen: fastest expected p50 meeting every target" + (ann.Count > 1 ? " (within 10%: less memory)" : "");
+            if (chosen.IndexType == "DISKANN" && budget is { } b)
+            {
+                // Say why the disk index won: the in-memory ones that would otherwise qualify do not fit.
+                var over = all.Where(c => c.Measured && c.MeetsRecall && c.MeetsLatency && !c.FitsBudget).ToList();
+                if (over.Count > 0)
+                {
+                    why = $"chosen: {string.Join(", ", over.Select(c => $"{c.Name} ({ByteSize.Format(c.BudgetBytes)})"))} meet the targets but not the memory budget "
+                        + $"({ByteSize.Format(b)}); DISKANN keeps {ByteSize.Format(chosen.BudgetBytes)} resident (PQ codes and node cache) and reads vectors and graph from disk";
+                }
+            }
         }
         else
         {
@@ -598,7 +636,7 @@ internal static class Advisor
         io.Out.WriteLine(string.Create(inv,
             $"advise: {r.PlannedRows:N0} rows x {r.Dimension} ({r.Metric}) in {r.Segments:N0} segment(s) of up to {r.SegmentRows:N0} rows; measured on {r.SampleRows:N0} rows of {r.Source} with {r.Queries} queries"));
         var latency = r.TargetLatencyMs is { } l ? string.Create(inv, $", expected p99 <= {l} ms") : "";
-        var memory = r.MemoryBudgetBytes is { } b ? $", memory <= {ByteSize.Format(b)}" : "";
+        var memory = r.MemoryBudgetBytes is { } b ? $", memory <= {ByteSize.Format(b)} ({r.MemoryBudgetSource})" : "";
         io.Out.WriteLine(string.Create(inv, $"targets: recall@{r.K} >= {r.TargetRecall}{latency}{memory}"));
         io.Out.WriteLine($"scenario: {r.Scenario}");
         io.WriteTable(
@@ -612,6 +650,7 @@ internal static class Advisor
             ]),
             "candidates (recall from the sample; latency and memory at the planned size)");
         io.Out.WriteLine(r.Summary);
+        io.Out.WriteLine($"AUTOINDEX under this budget: {r.AutoIndex}");
         io.Out.WriteLine($"latency model: {r.LatencyModel}. Memory: IndexMemory per segment; raw vectors ({ByteSize.Format(r.Candidates.FirstOrDefault()?.RawBytes ?? 0)}) stay memory-mapped and count only for FLAT.");
         if (r.Synthetic)
         {

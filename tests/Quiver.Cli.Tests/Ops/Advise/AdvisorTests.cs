@@ -136,7 +136,7 @@ public sealed class AdvisorTests : IDisposable
             AdviceModel.IndexBytes(IndexKind.IvfSq8, MetricType.L2, P("nlist", nlist), layout, TuneData.Dim),
         };
         var budget = inMemory.Min() - 1;
-        var (io, _) = Io();
+        var (io, output) = Io();
 
         var r = await Advisor.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
@@ -147,6 +147,15 @@ public sealed class AdvisorTests : IDisposable
         Assert.Equal(Expected(diskann, rows, layout.SegmentRows), diskann.IndexBytes);
         Assert.True(diskann.IndexBytes < diskann.RawBytes / 2, "its resident part is well below the vectors");
         Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_PQ", "DISKANN" });
+        if (r.Recommended.IndexType == "DISKANN")
+        {
+            // The verdict says why: the in-memory candidates that meet the targets are over the budget.
+            Assert.Contains("not the memory budget", r.Recommended.Reason);
+        }
+
+        // AUTOINDEX under the same budget: HNSW's resident memory over the 2M rows is above it, so DISKANN.
+        Assert.StartsWith("DISKANN: its HNSW would keep", r.AutoIndex);
+        Assert.Contains("AUTOINDEX under this budget: DISKANN", output.ToString());
     }
 
     [Fact]
