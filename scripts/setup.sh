@@ -8,3 +8,18 @@ dotnet restore Quiver.slnx --nologo -v quiet
 if [ ! -f tests/compat/node_modules/.package-lock.json ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
   (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The web console's front end (console/): esbuild, Preact and uPlot at the versions package-lock.json pins. The server's
+# build bundles it from these packages and embeds the result; nothing is fetched at build or run time.
+if [ ! -f console/node_modules/.package-lock.json ] || [ console/package-lock.json -nt console/node_modules/.package-lock.json ]; then
+  (cd console && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Debian's headless Chromium and its WebDriver for the console's browser tests (tests/Quiver.Console.Tests); the tests
+# never download a browser.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+  else
+    echo "setup: the console tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2
+  fi
+fi

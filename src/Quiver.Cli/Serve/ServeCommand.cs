@@ -88,6 +88,8 @@ internal static class ServeCommand
             {
                 // Bulk-import jobs run the toolbox's importer (the server itself knows no file formats).
                 options.Import.Importer ??= new Ops.Import.ToolboxBulkImporter();
+                // The console's health charts mark the thresholds `quiver health` judges by.
+                options.Console.Thresholds = Ops.Health.HealthThresholds.Defaults().ForConsole();
                 server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
             }
             catch (Exception e)
@@ -103,7 +105,8 @@ internal static class ServeCommand
                 return failure.IsConfigurationMistake ? 2 : 1;
             }
             await using var serverScope = server;
-            Console.WriteLine($"{ReadyPrefix}{server.Engine.Path} on {options.Host}:{server.Port} (gRPC and REST v2)");
+            var console = options.Console.Enabled ? ", console at /console" : "";
+            Console.WriteLine($"{ReadyPrefix}{server.Engine.Path} on {options.Host}:{server.Port} (gRPC and REST v2{console})");
             await Console.Out.FlushAsync(CancellationToken.None);
             // The host handles SIGTERM and SIGINT (its console lifetime): this completes once a stop was asked for;
             // disposing then drains in-flight calls and closes the engine.

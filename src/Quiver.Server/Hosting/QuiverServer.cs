@@ -90,6 +90,11 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.AddSingleton(services => new Import.BulkImportJobs(
                 engine, options.Import.Importer, options.Import.Root ?? Path.Combine(options.DataPath, "import"),
                 services.GetRequiredService<ILogger<Import.BulkImportJobs>>()));
+            if (options.Console.Enabled)
+            {
+                options.Console.Validate();
+                builder.Services.AddSingleton(services => new Console.MetricsHistory(services.GetRequiredService<ServerMetrics>(), options.Console));
+            }
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();
@@ -111,6 +116,12 @@ public sealed class QuiverServer : IAsyncDisposable
             app.MapGrpcService<MilvusGrpcService>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);
+            if (options.Console.Enabled)
+            {
+                // Created now, not at the first look: the charts start at the server's start.
+                app.Services.GetRequiredService<Console.MetricsHistory>();
+                Console.ConsoleEndpoints.MapConsole(app);
+            }
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();

@@ -141,6 +141,7 @@ public static class ServerConfig
             throw new ArgumentException($"shutdown timeout {options.ShutdownTimeout} is negative");
         }
         options.Monitoring.Validate();
+        options.Console.Validate();
         options.Memory.Validate(options.Security.MaxMessageBytes);
         options.Security.AuditLimits.Validate();
     }

@@ -46,6 +46,9 @@ public sealed class ServerOptions
 
     /// <summary>Bulk import (Milvus's <c>Import</c> RPC and REST import jobs).</summary>
     public Import.BulkImportOptions Import { get; set; } = new();
+
+    /// <summary>The web console at <c>/console</c> and the metrics history behind its charts.</summary>
+    public Console.ConsoleOptions Console { get; set; } = new();
 }
 
 /// <summary>Console log formats of <c>quiver serve</c>.</summary>

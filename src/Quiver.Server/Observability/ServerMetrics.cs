@@ -55,6 +55,35 @@ internal sealed class ServerMetrics : IDisposable
     /// readings to tell whether anything changed between a search and its re-run.</summary>
     public long RowsChanged() => Interlocked.Read(ref _rowsWritten) + Interlocked.Read(ref _rowsDeleted);
 
+    /// <summary>Totals since start over every RPC and transport: completed calls, calls that answered a non-zero code,
+    /// and the latency histogram of the <c>Search</c> RPC merged over transports (for the console's charts, which
+    /// difference two readings as <c>quiver health</c> differences two scrapes).</summary>
+    public (long Calls, long Failed, CumulativeBuckets Search) Totals()
+    {
+        long calls = 0;
+        long failed = 0;
+        var bounds = LatencyHistogram.RpcBounds.Append(double.PositiveInfinity).ToArray();
+        var search = new double[bounds.Length];
+        foreach (var (key, rpc) in _rpcs)
+        {
+            foreach (var (code, count) in rpc.Codes)
+            {
+                var n = Volatile.Read(ref count.Value);
+                calls += n;
+                failed += code == 0 ? 0 : n;
+            }
+            if (key.Method == "Search")
+            {
+                var snapshot = rpc.Latency.Snapshot();
+                for (var i = 0; i < search.Length; i++)
+                {
+                    search[i] += snapshot.Cumulative[i];
+                }
+            }
+        }
+        return (calls, failed, new CumulativeBuckets(bounds, search));
+    }
+
     /// <summary>Writes every metric in the Prometheus text format, with the recall monitor's figures when
     /// <paramref name="recall"/> is given.</summary>
     public async Task<string> WriteAsync(QuiverEngine engine, RecallMonitor? recall, CancellationToken cancellationToken)

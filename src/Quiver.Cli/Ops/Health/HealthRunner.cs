@@ -4,6 +4,7 @@ using Quiver.Cli.Bench;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
 using Quiver.Client;
+using Quiver.Server.Observability;
 
 namespace Quiver.Cli.Ops.Health;
 

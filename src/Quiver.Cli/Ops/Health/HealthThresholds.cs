@@ -111,6 +111,10 @@ internal sealed class HealthThresholds
         [IndexPending] = new(Direction.Max, 0, null),
     });
 
+    /// <summary>These thresholds as the web console's health charts draw them (see docs/console.md).</summary>
+    public IReadOnlyList<Server.Console.ChartThreshold> ForConsole() =>
+        [.. _values.Select(p => new Server.Console.ChartThreshold(p.Key, p.Value.Warn, p.Value.Fail, p.Value.Direction == Direction.Min))];
+
     /// <summary>The check names, in report order.</summary>
     public IEnumerable<string> Keys => _values.Keys;
 

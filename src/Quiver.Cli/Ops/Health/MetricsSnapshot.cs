@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quiver.Server.Observability;
 
 namespace Quiver.Cli.Ops.Health;
 

@@ -1,5 +1,6 @@
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Health;
+using Quiver.Server.Observability;
 using Quiver.Testing;
 
 namespace Quiver.Cli.Tests.Ops.Health;

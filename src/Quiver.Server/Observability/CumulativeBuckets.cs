@@ -1,4 +1,4 @@
-namespace Quiver.Cli.Ops.Health;
+namespace Quiver.Server.Observability;
 
 /// <summary>
 /// A Prometheus histogram as scraped: ascending upper bounds (the last one +Inf) and the cumulative count of

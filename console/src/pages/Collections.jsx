@@ -1,0 +1,254 @@
+import { useEffect, useState } from "preact/hooks";
+import { consoleApi, rest } from "../api.js";
+import { Confirm, ErrorBox, JsonValue, usePoll } from "../components.jsx";
+
+const INDEX_TYPES = ["AUTOINDEX", "HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN"];
+const METRICS = ["L2", "IP", "COSINE"];
+const isVector = (type) => /Vector$/.test(type || "");
+
+/** Every collection of the database with its rows, load state, indexes and aliases. */
+export function Collections({ session }) {
+  const [rows, setRows] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    (async () => {
+      try {
+        const names = await rest("/collections/list");
+        const described = await Promise.all(names.map(async (name) => {
+          const [info, stats] = await Promise.all([
+            rest("/collections/describe", { collectionName: name }),
+            rest("/collections/get_stats", { collectionName: name }).catch(() => ({ rowCount: null })),
+          ]);
+          return { name, info, rowCount: stats.rowCount };
+        }));
+        setRows(described);
+      } catch (err) {
+        setError(err);
+      }
+    })();
+  }, []);
+  return (
+    <section aria-labelledby="collections-title">
+      <div class="title-row">
+        <h1 id="collections-title">Collections</h1>
+        {session.can.CreateCollection && <a class="button primary" href="#/create" data-testid="create-collection">Create collection</a>}
+      </div>
+      <ErrorBox error={error} />
+      {rows === null && !error && <p aria-busy="true">Loading…</p>}
+      {rows && rows.length === 0 && <p>No collections in this database.</p>}
+      {rows && rows.length > 0 && (
+        <table data-testid="collections">
+          <thead><tr><th scope="col">Name</th><th scope="col">Rows</th><th scope="col">Load state</th><th scope="col">Vector fields</th><th scope="col">Indexes</th><th scope="col">Aliases</th></tr></thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr>
+                <th scope="row"><a href={`#/collection/${encodeURIComponent(r.name)}`}>{r.name}</a></th>
+                <td class="num">{r.rowCount ?? "–"}</td>
+                <td>{r.info.load || "–"}</td>
+                <td>{r.info.fields.filter((f) => isVector(f.type)).map((f) => `${f.name} (${f.params.find((p) => p.key === "dim")?.value ?? "?"}-d)`).join(", ")}</td>
+                <td>{r.info.indexes.map((i) => `${i.indexName} ${i.metricType}`).join(", ") || "none"}</td>
+                <td>{r.info.aliases.join(", ") || "–"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** One collection: schema, counts, partitions, aliases, load state, properties, indexes with build progress, and the
+ * actions the signed-in user may take. */
+export function CollectionDetail({ arg: name }) {
+  const [info, setInfo] = useState(null);
+  const [partitions, setPartitions] = useState([]);
+  const [rowCount, setRowCount] = useState(null);
+  const [can, setCan] = useState({});
+  const [error, setError] = useState(null);
+  const [confirm, setConfirm] = useState(null);
+  const [version, setVersion] = useState(0);
+  const [status, setStatus] = useState("");
+  const reload = () => setVersion((v) => v + 1);
+
+  useEffect(() => {
+    (async () => {
+      try {
+        const [described, stats, parts, session] = await Promise.all([
+          rest("/collections/describe", { collectionName: name }),
+          rest("/collections/get_stats", { collectionName: name }),
+          rest("/partitions/list", { collectionName: name }),
+          consoleApi("/session", { collection: name }),
+        ]);
+        setInfo(described);
+        setRowCount(stats.rowCount);
+        setCan(session.can);
+        setPartitions(await Promise.all(parts.map(async (p) => ({
+          name: p,
+          rows: (await rest("/partitions/get_stats", { collectionName: name, partitionName: p }).catch(() => ({}))).rowCount,
+        }))));
+      } catch (err) {
+        setError(err);
+      }
+    })();
+  }, [version]);
+
+  const act = (title, text, confirmLabel, danger, run) => setConfirm({ title, text, confirmLabel, danger, run });
+  const runConfirmed = async () => {
+    const { run, title } = confirm;
+    setConfirm(null);
+    setError(null);
+    try {
+      await run();
+      setStatus(`${title}: done`);
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  if (error && !info) return <ErrorBox error={error} />;
+  if (!info) return <p aria-busy="true">Loading…</p>;
+  const loaded = info.load === "LoadStateLoaded" || info.load === "LoadStateLoading";
+  return (
+    <section aria-labelledby="collection-title">
+      <div class="title-row">
+        <h1 id="collection-title">{name}</h1>
+        <a class="button" href={`#/browse/${encodeURIComponent(name)}`}>Browse data</a>
+        <a class="button" href={`#/search/${encodeURIComponent(name)}`}>Search</a>
+      </div>
+      <p class="status" role="status" aria-live="polite">{status}</p>
+      <ErrorBox error={error} />
+      <dl class="facts" data-testid="facts">
+        <dt>Rows</dt><dd data-testid="row-count">{rowCount}</dd>
+        <dt>Load state</dt><dd data-testid="load-state">{info.load}</dd>
+        <dt>Shards</dt><dd>{info.shardsNum}</dd>
+        <dt>Consistency</dt><dd>{info.consistencyLevel}</dd>
+        <dt>Dynamic field</dt><dd>{info.enableDynamicField ? "on" : "off"}</dd>
+        <dt>Aliases</dt><dd>{info.aliases.join(", ") || "–"}</dd>
+        <dt>Description</dt><dd>{info.description || "–"}</dd>
+      </dl>
+      <div class="actions">
+        {!loaded && can.LoadCollection && (
+          <button type="button" onClick={() => act("Load", `Load ${name} into memory for search and query?`, "Load", false,
+            () => rest("/collections/load", { collectionName: name }))}>Load</button>
+        )}
+        {loaded && can.ReleaseCollection && (
+          <button type="button" onClick={() => act("Release", `Release ${name}? Searches and queries on it fail until it is loaded again.`, "Release", true,
+            () => rest("/collections/release", { collectionName: name }))}>Release</button>
+        )}
+        {can.DropCollection && (
+          <button type="button" class="danger" data-testid="drop-collection" onClick={() => act("Drop collection",
+            `Drop ${name} and every row in it? This cannot be undone.`, "Drop", true,
+            async () => { await rest("/collections/drop", { collectionName: name }); location.hash = "#/collections"; })}>Drop collection</button>
+        )}
+      </div>
+
+      <h2>Schema</h2>
+      <table data-testid="schema">
+        <thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Parameters</th><th scope="col">Flags</th></tr></thead>
+        <tbody>
+          {info.fields.map((f) => (
+            <tr>
+              <th scope="row">{f.name}</th>
+              <td>{f.type}{f.elementType ? `<${f.elementType}>` : ""}</td>
+              <td>{f.params.map((p) => `${p.key}=${p.value}`).join(", ")}</td>
+              <td>{[f.primaryKey && "primary key", f.autoId && "auto id", f.partitionKey && "partition key", f.nullable && "nullable",
+                f.defaultValue !== undefined && `default ${JSON.stringify(f.defaultValue)}`].filter(Boolean).join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>Partitions</h2>
+      <table>
+        <thead><tr><th scope="col">Partition</th><th scope="col">Rows</th></tr></thead>
+        <tbody>{partitions.map((p) => <tr><th scope="row">{p.name}</th><td class="num">{p.rows ?? "–"}</td></tr>)}</tbody>
+      </table>
+
+      <h2>Properties</h2>
+      {info.properties.length === 0 ? <p>None.</p> : (
+        <table><tbody>{info.properties.map((p) => <tr><th scope="row">{p.key}</th><td><JsonValue value={p.value} /></td></tr>)}</tbody></table>
+      )}
+
+      <Indexes name={name} info={info} can={can} act={act} version={version} />
+      {confirm && (
+        <Confirm title={confirm.title} confirmLabel={confirm.confirmLabel} danger={confirm.danger}
+          onConfirm={runConfirmed} onCancel={() => setConfirm(null)}>
+          <p>{confirm.text}</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+/** The collection's indexes with build progress (rows indexed of rows sealed), polled while a build runs; create and
+ * drop. */
+function Indexes({ name, info, can, act, version }) {
+  const [building, setBuilding] = useState(true);
+  const { value: indexes, error } = usePoll(async () => {
+    const names = await rest("/indexes/list", { collectionName: name });
+    const described = (await Promise.all(names.map((n) => rest("/indexes/describe", { collectionName: name, indexName: n })))).flat();
+    setBuilding(described.some((d) => d.indexState !== "Finished" && d.indexState !== "Failed"));
+    return described;
+  }, 1000, [name, version], building);
+  const vectorFields = info.fields.filter((f) => isVector(f.type)).map((f) => f.name);
+  const [form, setForm] = useState({ field: vectorFields[0] || "", type: "HNSW", metric: "COSINE", params: '{"M": 16, "efConstruction": 200}' });
+  const [formError, setFormError] = useState(null);
+  const create = () => {
+    let params;
+    try {
+      params = form.params.trim() ? JSON.parse(form.params) : {};
+    } catch (err) {
+      setFormError(new Error(`Build parameters are not JSON: ${err.message}`));
+      return;
+    }
+    setFormError(null);
+    act("Create index", `Build a ${form.type} index (${form.metric}) on ${form.field}? Segments are indexed in the background.`, "Create", false,
+      async () => {
+        await rest("/indexes/create", { collectionName: name, indexParams: [{ fieldName: form.field, indexName: form.field, indexType: form.type, metricType: form.metric, params }] });
+        setBuilding(true);
+      });
+  };
+  return (
+    <>
+      <h2>Indexes</h2>
+      <ErrorBox error={error} />
+      {indexes && indexes.length === 0 && <p>No index: searches scan every row exactly.</p>}
+      {indexes && indexes.length > 0 && (
+        <table data-testid="indexes">
+          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <tbody>
+            {indexes.map((d) => {
+              const done = d.totalRows > 0 ? d.indexedRows / d.totalRows : d.indexState === "Finished" ? 1 : 0;
+              return (
+                <tr data-testid={`index-${d.indexName}`}>
+                  <th scope="row">{d.indexName}</th><td>{d.fieldName}</td><td>{d.indexType}</td><td>{d.metricType}</td>
+                  <td data-testid="index-state">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
+                  <td>
+                    <progress max="1" value={done} aria-label={`${d.indexName} build progress`} />{" "}
+                    <span data-testid="index-progress">{d.indexedRows} / {d.totalRows} rows ({d.pendingRows} pending)</span>
+                  </td>
+                  <td>{can.DropIndex && (
+                    <button type="button" class="danger" onClick={() => act("Drop index", `Drop the index ${d.indexName}? Searches fall back to exact scans.`, "Drop", true,
+                      () => rest("/indexes/drop", { collectionName: name, indexName: d.indexName }))}>Drop</button>
+                  )}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {can.CreateIndex && vectorFields.length > 0 && (
+        <form class="inline-form" aria-labelledby="create-index-title" onSubmit={(e) => { e.preventDefault(); create(); }}>
+          <h3 id="create-index-title">Create an index</h3>
+          <label>Field <select value={form.field} onChange={(e) => setForm({ ...form, field: e.target.value })}>{vectorFields.map((f) => <option>{f}</option>)}</select></label>
+          <label>Type <select value={form.type} data-testid="index-type" onChange={(e) => setForm({ ...form, type: e.target.value })}>{INDEX_TYPES.map((t) => <option>{t}</option>)}</select></label>
+          <label>Metric <select value={form.metric} data-testid="index-metric" onChange={(e) => setForm({ ...form, metric: e.target.value })}>{METRICS.map((t) => <option>{t}</option>)}</select></label>
+          <label>Build parameters (JSON) <input value={form.params} data-testid="index-params" onInput={(e) => setForm({ ...form, params: e.target.value })} /></label>
+          <button type="submit" class="primary" data-testid="create-index">Create index</button>
+          <ErrorBox error={formError} />
+        </form>
+      )}
+    </>
+  );
+}
