@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Quiver.Docs.Tests;
 
 /// <summary>
@@ -15,7 +13,7 @@ public sealed class DocsTests
     /// The launcher builds the CLI when it is stale; built once here, so that two ./quiver calls of one block (a server
     /// started with &amp; and a command after it) never build at the same time.
     /// </summary>
-    private static readonly Lazy<Task> LauncherBuilt = new(() => RunToEndAsync(Path.Combine(Repo, "quiver"), "--help"));
+    private static readonly Lazy<Task> LauncherBuilt = new(BuildLauncherAsync);
 
     /// <summary>README.md and every page under docs/.</summary>
     public static TheoryData<string> Pages()
@@ -34,7 +32,6 @@ public sealed class DocsTests
     public async Task Page_RunsAsWritten(string page)
     {
         await LauncherBuilt.Value;
-        var start = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         var runner = new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "Quiver.Docs.Tests.dll"), "run-page", Repo, page };
         var report = Environment.GetEnvironmentVariable("QUIVER_DOCS_REPORT");
         if (!string.IsNullOrEmpty(report))
@@ -44,19 +41,11 @@ public sealed class DocsTests
         // A network namespace of the page's own (with loopback up): servers on the documented ports (19530) cannot meet
         // another server on the machine, and nothing outside can reach them. Where user namespaces are off, the page
         // runs in the machine's network.
-        var isolated = NetworkNamespaceWorks();
+        var isolated = await NetworkNamespaceWorksAsync();
         string[] command = isolated ? ["unshare", "-rn", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh", .. runner] : runner;
-        start.FileName = command[0];
-        foreach (var arg in command.Skip(1))
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0,
-            $"{page} does not run as written{(isolated ? "" : " (no network namespace)")}:\n{await stderr}\nblocks that ran before:\n{await stdout}");
+        var (exitCode, stdout, stderr) = await Command.RunAsync(command);
+        Assert.True(exitCode == 0,
+            $"{page} does not run as written{(isolated ? "" : " (no network namespace)")}:\n{stderr}\nblocks that ran before:\n{stdout}");
     }
 
     [Fact]
@@ -123,36 +112,20 @@ public sealed class DocsTests
         Assert.Equal(matches, OutputPattern.Mismatch(expected, actual) is null);
     }
 
-    private static async Task RunToEndAsync(string file, params string[] args)
+    private static async Task BuildLauncherAsync()
     {
-        var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
+        var (exitCode, _, stderr) = await Command.RunAsync([Path.Combine(Repo, "quiver"), "--help"]);
+        if (exitCode != 0)
         {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = await process.StandardError.ReadToEndAsync();
-        await stdout;
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {process.ExitCode}: {stderr}");
+            throw new InvalidOperationException($"./quiver --help exited with {exitCode}: {stderr}");
         }
     }
 
-    private static bool NetworkNamespaceWorks()
+    private static async Task<bool> NetworkNamespaceWorksAsync()
     {
         try
         {
-            var start = new ProcessStartInfo("unshare") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var arg in (string[])["-rn", "--", "ip", "link", "set", "lo", "up"])
-            {
-                start.ArgumentList.Add(arg);
-            }
-            using var probe = Process.Start(start)!;
-            probe.WaitForExit();
-            return probe.ExitCode == 0;
+            return (await Command.RunAsync(["unshare", "-rn", "--", "ip", "link", "set", "lo", "up"])).ExitCode == 0;
         }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -139,11 +139,8 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
 
         // setsid: the block leads a process group of its own, so what it leaves running can be stopped by that id.
         // Output goes to a file, not a pipe: a background server keeps its output open long after the block ends.
-        var start = new ProcessStartInfo("setsid") { WorkingDirectory = folder, UseShellExecute = false, RedirectStandardInput = true };
-        foreach (var arg in (string[])["bash", "-c", "exec >\"$0\" 2>&1 </dev/null; exec \"$@\"", output, .. command])
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = Command.Start(["setsid", "bash", "-c", "exec >\"$0\" 2>&1 </dev/null; exec \"$@\"", output, .. command]);
+        (start.WorkingDirectory, start.RedirectStandardOutput, start.RedirectStandardError, start.RedirectStandardInput) = (folder, false, false, true);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         using var process = Process.Start(start) ?? throw new DocsException($"{block.Where}: setsid did not start");
@@ -181,7 +178,7 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
     /// <summary>SIGTERM to every group the page started, then SIGKILL to what is still there after 15 s.</summary>
     private async Task StopGroupsAsync()
     {
-        var live = _groups.Where(GroupExists).ToList();
+        var live = await LiveAsync(_groups);
         foreach (var group in live)
         {
             await SignalAsync("-TERM", group);
@@ -190,7 +187,7 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
         while (live.Count > 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
-            live = live.Where(GroupExists).ToList();
+            live = await LiveAsync(live);
         }
         foreach (var group in live)
         {
@@ -199,20 +196,21 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
         _groups.Clear();
     }
 
-    private static bool GroupExists(int group) => SignalAsync("-0", group).GetAwaiter().GetResult();
-
-    private static async Task<bool> SignalAsync(string signal, int group)
+    private static async Task<List<int>> LiveAsync(IEnumerable<int> groups)
     {
-        var start = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var arg in (string[])[signal, "--", $"-{group}"])
+        var live = new List<int>();
+        foreach (var group in groups)
         {
-            start.ArgumentList.Add(arg);
+            if (await SignalAsync("-0", group))
+            {
+                live.Add(group);
+            }
         }
-        using var kill = Process.Start(start)!;
-        await kill.StandardError.ReadToEndAsync();
-        await kill.WaitForExitAsync();
-        return kill.ExitCode == 0;
+        return live;
     }
+
+    private static async Task<bool> SignalAsync(string signal, int group) =>
+        (await Command.RunAsync(["kill", signal, "--", $"-{group}"])).ExitCode == 0;
 
     /// <summary>A line of the report: the page and what ran.</summary>
     public static string ReportLine(string page, Dictionary<BlockKind, int> counts)
