@@ -6,9 +6,9 @@ namespace Quiver.Filtering;
 internal readonly record struct SparseResult(RowSet True, bool MayBeUnknown)
 {
     /// <summary>By default a leaf's result is used only when its smaller form lists at most this fraction of the rows
-    /// (<see cref="EvalContext.SparseLimit"/>): beyond it a pass over the column costs less than building and merging
-    /// row lists.</summary>
-    public const int MaxFraction = 16;
+    /// (<see cref="EvalContext.SparseLimit"/>): a list of R / 32 four-byte rows is as large as a bitmap of R rows, and
+    /// past it setting bits from the index (or scanning) costs less than building, sorting and merging lists.</summary>
+    public const int MaxFraction = 32;
 
     /// <summary>Rows of a sorted-index range [lo, hi) in the smaller form, or null when both forms list more than
     /// <paramref name="limit"/> rows.</summary>

@@ -28,7 +28,8 @@ internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Str
 /// <item>exact: the allowed rows, one distance each;</item>
 /// <item>pre-filter: the index's estimate at that selectivity, plus building the allow-list bitmap (a word per 64 rows)
 /// when the rows are held as a list;</item>
-/// <item>post-filter: the index's unfiltered estimate for k' = ceil(k × <see cref="PostFilterMargin"/> / selectivity) +
+/// <item>post-filter: the index's unfiltered estimate, with the pre-filter's widened parameters, for
+/// k' = ceil(k × <see cref="PostFilterMargin"/> / selectivity) +
 /// <see cref="PostFilterSlack"/> hits, considered only on HNSW (<see cref="PostFilters"/>) and from
 /// <see cref="PostFilterMinSelectivity"/> up, where an unfiltered beam is expected to hold k allowed rows without
 /// widening much.</item>
@@ -43,8 +44,8 @@ internal static class SearchPlanner
     public const int PostFilterSlack = 4;
 
     /// <summary>Below this selectivity the post-filter's k' (and with it an HNSW beam) grows past what its cost model
-    /// prices well, and a filtered traversal or brute force wins (measured: docs/engine.md).</summary>
-    public const double PostFilterMinSelectivity = 0.2;
+    /// prices well (k' = 254 at 5%, 1,254 at 1%), and brute force over the matches wins (measured: docs/engine.md).</summary>
+    public const double PostFilterMinSelectivity = 0.05;
 
     /// <summary>Re-searches a post-filtered query makes, each asking for twice the hits, before the pre-filter.</summary>
     public const int PostFilterRetries = 1;
@@ -76,7 +77,9 @@ internal static class SearchPlanner
         var preCost = index.EstimateSearchCost(pre, k, selectivity) + bitmapCost;
         double exactCost = allowed.Count;
         var postK = PostK(k, selectivity, rowCount);
-        var post = index.ForSelectivity(ann, postK, 1);
+        // The post-filter keeps the pre-filter's widened parameters (an unfiltered HNSW beam as wide as the filtered one
+        // would be, so recall does not drop below it), and at least k' wide.
+        var post = index.ForSelectivity(pre, postK, 1);
         var postCost = selectivity < 1 && selectivity >= PostFilterMinSelectivity && PostFilters(index) && (Override?.PostFilter ?? true)
             ? index.EstimateSearchCost(post, postK, 1)
             : double.PositiveInfinity;
