@@ -12,6 +12,7 @@ const string Usage = """
       scale  [--sets synthetic-100000x128-s42,...] [--data-dir bench/data] [--nq 1000] [--ks 10,100] [--filters none,1,99]
              [--clients 1,10,20] [--transports embedded,grpc,rest] [--M 16] [--efc 200] [--ef 64] [--out bench/results/scale]
       ingestpath [--dims 128,768] [--rows 100000] [--batch 1000] [--md out.md]
+      reopen [--rows 1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -40,6 +41,7 @@ try
         "serverpath" => await ServerPath.RunAsync(options),
         "scale" => await ScaleBench.RunAsync(options),
         "ingestpath" => await IngestPath.RunAsync(options),
+        "reopen" => await ReopenBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }
