@@ -15,6 +15,7 @@ const string Usage = """
       filters [--set synthetic-100000x128-s42] [--data-dir bench/data] [--nq 200] [--k 10] [--ef 64] [--M 16] [--efc 100]
               [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1]   (server's child)
+      reopen [--rows 1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -45,6 +46,7 @@ try
         "ingestpath" => await IngestPath.RunAsync(options),
         "filters" => await FilterBench.RunAsync(options),
         "grpcload" => await GrpcLoad.RunAsync(options),
+        "reopen" => await ReopenBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

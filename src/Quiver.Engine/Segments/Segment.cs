@@ -26,8 +26,11 @@ internal sealed class Segment
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
     private readonly Lock _deleteLock = new();
     private ScalarStore? _dynamic;
+    private GrowingKeys? _growingKeys;
+    private SortedKeys? _sortedKeys;
     private Bitmap? _live;
     private bool _liveShared;
+    private List<(int Row, long Ts)>? _deleteJournal;
     private ReadOnlyMemory<long> _insertTs;
     private long[] _deleteTs;
     private MappedFile? _map;
@@ -102,7 +105,10 @@ internal sealed class Segment
             }
         }
 
-        var s = new Segment(id, partitionId, schema, capacity, scalars, vectors);
+        var s = new Segment(id, partitionId, schema, capacity, scalars, vectors)
+        {
+            _growingKeys = new GrowingKeys(intKeys: schema.PrimaryKey.DataType == DataType.Int64),
+        };
         if (schema.EnableDynamicField)
         {
             s._dynamic = new ScalarStore(DynamicField, capacity);
@@ -111,8 +117,9 @@ internal sealed class Segment
         return s;
     }
 
-    /// <summary>A sealed segment over columns, timestamps and vectors mapped from its file; takes ownership of
-    /// <paramref name="map"/>. Costs O(fields), not O(rows): delete marks are allocated on the first delete.</summary>
+    /// <summary>A sealed segment over columns, timestamps, vectors and primary-key order mapped from its file; takes
+    /// ownership of <paramref name="map"/>. Costs O(fields), not O(rows): delete marks are allocated on the first delete,
+    /// and keys are found through the mapped key order (<see cref="FindLive"/>).</summary>
     public static Segment CreateSealed(
         long id, long partitionId, CollectionSchema schema, int count, MappedColumns columns, long maxInsertTs, MappedFile? map) =>
         new(id, partitionId, schema, 0, columns.Scalars, columns.Vectors)
@@ -120,6 +127,7 @@ internal sealed class Segment
             _insertTs = columns.InsertTs,
             _deleteTs = [],
             _dynamic = columns.Dynamic,
+            _sortedKeys = columns.Keys,
             _map = map,
             _count = count,
             MaxInsertTs = maxInsertTs,
@@ -153,7 +161,37 @@ internal sealed class Segment
         MemoryMarshal.AsMemory(_insertTs).Span.Slice(at, count).Fill(ts);
         MaxInsertTs = Math.Max(MaxInsertTs, ts);
         _count = at + count;
+        for (var i = 0; i < count; i++)
+        {
+            _growingKeys!.Add(batch.Key(start + i), at + i);
+        }
+
         return at;
+    }
+
+    /// <summary>The live (not deleted) row holding <paramref name="key"/>, or -1. A growing segment answers from its key
+    /// dictionary, a sealed one by binary search over its mapped key order, O(log rows). A key lives in at most one row
+    /// of a shard (writes delete the old row before appending a new one), so at most one row of the key here is live.
+    /// Call under the shard's apply lock.</summary>
+    public int FindLive(PrimaryKey key)
+    {
+        if (_growingKeys is { } growing)
+        {
+            var row = growing.Find(key);
+            return row >= 0 && DeleteTsOf(row) == NotDeleted ? row : -1;
+        }
+
+        var (lo, hi) = _sortedKeys!.Range(key);
+        var order = _sortedKeys.Order;
+        for (var p = lo; p < hi; p++)
+        {
+            if (DeleteTsOf(order[p]) == NotDeleted)
+            {
+                return order[p];
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark. On a sealed
@@ -189,9 +227,46 @@ internal sealed class Segment
             {
                 WritableLive().Clear(row);
             }
+
+            _deleteJournal?.Add((row, ts));
         }
 
         return true;
+    }
+
+    /// <summary>Starts recording every delete mark from now on (a merge of this segment carries them over to the merged
+    /// segment in O(marks), not O(rows)); a journal already running starts again empty.</summary>
+    public void StartDeleteJournal()
+    {
+        lock (_deleteLock)
+        {
+            _deleteJournal = [];
+        }
+    }
+
+    /// <summary>Stops recording delete marks and drops the journal.</summary>
+    public void StopDeleteJournal()
+    {
+        lock (_deleteLock)
+        {
+            _deleteJournal = null;
+        }
+    }
+
+    /// <summary>Adds the journal's marks from position <paramref name="from"/> on to <paramref name="into"/> and returns
+    /// the position after them (pass it as <paramref name="from"/> next time). Thread-safe against concurrent deletes.</summary>
+    public int ReadDeleteJournal(int from, List<(int Row, long Ts)> into)
+    {
+        lock (_deleteLock)
+        {
+            var journal = _deleteJournal ?? throw new InvalidOperationException($"segment {Id} keeps no delete journal");
+            for (var i = from; i < journal.Count; i++)
+            {
+                into.Add(journal[i]);
+            }
+
+            return journal.Count;
+        }
     }
 
     public long DeleteTsOf(int row) => row < _deleteTs.Length ? _deleteTs[row] : NotDeleted;
@@ -237,6 +312,9 @@ internal sealed class Segment
         }
 
         _insertTs = mapped.InsertTs;
+        Debug.Assert(mapped.Keys is not null, "a current segment file has its key order");
+        _sortedKeys = mapped.Keys;
+        _growingKeys = null;
 
         _map = map;
         lock (_deleteLock)

@@ -13,14 +13,15 @@ namespace Quiver.Segments;
 
 /// <summary>Writes and opens sealed segment files (<c>*.qseg</c>): a 64-byte header, a block directory, then 64-byte
 /// aligned blocks each with its own CRC-32C: per scalar field its values at their own width (or offsets plus UTF-8 bytes)
-/// and a null bitmap, the insert timestamps, and per vector field its vectors and their squared norms. Opening maps the
-/// file and builds column views over it: the work is per block, not per row, and each block is verified on first touch
-/// (<see cref="MappedBlock"/>). Version 1 files (one row-batch block for all scalars) are rewritten as version 2 on open.
+/// and a null bitmap, the insert timestamps, per vector field its vectors and their squared norms, and the rows in
+/// primary-key order. Opening maps the file and builds column views over it: the work is per block, not per row, and
+/// each block is verified on first touch (<see cref="MappedBlock"/>). Version 1 files (one row-batch block for all
+/// scalars) and version 2 files (no primary-key order) are rewritten as version 3 on open.
 /// The byte layout is in docs/format-segment.md.</summary>
 internal static class SegmentFile
 {
     public const ulong Magic = 0x31_47_45_53_56_49_55_51; // "QUIVSEG1" little-endian
-    public const int Version = 2;
+    public const int Version = 3;
     public const int HeaderSize = 64;
     public const int EntrySize = 32;
     public const int Alignment = 64;
@@ -41,6 +42,10 @@ internal static class SegmentFile
         Offsets = 6,
         /// <summary>Null bitmap, 64-bit words, set bit = null; present only when a row is null.</summary>
         Nulls = 7,
+        /// <summary>Version 3: rowCount Int32 row numbers in primary-key order (the primary key's field).</summary>
+        KeyOrder = 8,
+        /// <summary>Version 3, Int64 primary keys: the rowCount keys in ascending order (the primary key's field).</summary>
+        SortedKeys = 9,
     }
 
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
@@ -81,7 +86,11 @@ internal static class SegmentFile
                 continue;
             }
 
-            AddScalar(blocks, f, field.DataType, c, count);
+            var (offsets, values) = AddScalar(blocks, f, field.DataType, c, count);
+            if (f == batch.PrimaryKeyIndex)
+            {
+                AddKeyOrder(blocks, f, c, offsets, values, count);
+            }
         }
 
         if (batch.Dynamic is { } dyn)
@@ -145,17 +154,17 @@ internal static class SegmentFile
 
     /// <summary>Maps a segment file and builds its columns over the mapping, checking the header, the directory and every
     /// block's bounds and size; each block's CRC-32C is checked on its first touch. Any mismatch is a
-    /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version 1 file is
-    /// first rewritten in place as version 2 (same name, crash-safe).</summary>
+    /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version 1 or 2 file is
+    /// first rewritten in place as the current version (same name, crash-safe).</summary>
     public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId)
     {
         MappedFile? map = fs.MapReadOnly(path);
         try
         {
             var h = ReadHeader(map, path, expectedId);
-            if (h.Version == 1)
+            if (h.Version != Version)
             {
-                MigrateV1(fs, path, schema, map, h);
+                Migrate(fs, path, schema, map, h);
                 map.Dispose();
                 map = null;
                 map = fs.MapReadOnly(path);
@@ -176,7 +185,7 @@ internal static class SegmentFile
     public static MappedColumns MapColumns(MappedFile map, CollectionSchema schema, string path)
     {
         var h = ReadHeader(map, path, BinaryPrimitives.ReadInt64LittleEndian(map.Span(16, 8)));
-        return MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows);
+        return MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows, withKeys: true);
     }
 
     private readonly record struct Header(int Version, int BlockCount, long Id, long PartitionId, int Rows, long MaxInsertTs);
@@ -200,9 +209,9 @@ internal static class SegmentFile
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        if (version is not (1 or Version))
+        if (version is not (1 or 2 or Version))
         {
-            Throw.Corrupt(path, $"segment format version {version}, which this build does not read (it reads 1, by rewriting it, and {Version}); " +
+            Throw.Corrupt(path, $"segment format version {version}, which this build does not read (it reads 1 and 2, by rewriting them, and {Version}); " +
                 "open the data folder with the Quiver release that wrote it");
         }
 
@@ -267,9 +276,10 @@ internal static class SegmentFile
     }
 
     private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h) =>
-        Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows), h.MaxInsertTs, map);
+        Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows, withKeys: true), h.MaxInsertTs, map);
 
-    private static MappedColumns MapColumns(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count)
+    /// <summary>Views over every block; <paramref name="withKeys"/> false reads a version 2 file, which has no key order.</summary>
+    private static MappedColumns MapColumns(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count, bool withKeys)
     {
         var insertTs = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
         var scalars = new ScalarStore?[schema.Fields.Length];
@@ -285,7 +295,18 @@ internal static class SegmentFile
         var dynamic = schema.EnableDynamicField
             ? ScalarStore.Fixed(MapColumn(blocks, path, Segment.DynamicField, DynamicFieldIndex, count))
             : null;
-        return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path));
+        SortedKeys? keys = null;
+        if (withKeys)
+        {
+            var pk = schema.IndexOf(schema.PrimaryKey.Name);
+            var order = Block(blocks, path, BlockKind.KeyOrder, pk, "primary key order", (long)count * sizeof(int)).Memory<int>();
+            var column = scalars[pk]!.View(count);
+            keys = column is StringColumn strings
+                ? new SortedKeys(order, strings)
+                : new SortedKeys(order, Block(blocks, path, BlockKind.SortedKeys, pk, "sorted primary keys", (long)count * sizeof(long)).Memory<long>());
+        }
+
+        return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path), keys);
     }
 
     private static VectorStore?[] MapVectorStores(Dictionary<(BlockKind, int), MappedBlock> blocks, CollectionSchema schema, int count, string path)
@@ -372,14 +393,16 @@ internal static class SegmentFile
 
     /// <summary>The blocks of one scalar field (or the dynamic field): values at the field's width or offsets plus UTF-8
     /// bytes, and a null bitmap when some row is null.</summary>
-    private static void AddScalar(List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, DataType type, BatchColumn c, int count)
+    private static (long[]? Offsets, byte[] Values) AddScalar(
+        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, DataType type, BatchColumn c, int count)
     {
         byte[] values;
+        long[]? offsets = null;
         switch (type)
         {
             case DataType.VarChar or DataType.Json or DataType.Array:
             {
-                var offsets = new long[count + 1];
+                offsets = new long[count + 1];
                 var bytes = new ArrayBufferWriter<byte>();
                 using var json = new Utf8JsonWriter(bytes, new JsonWriterOptions { SkipValidation = true });
                 for (var r = 0; r < count; r++)
@@ -447,6 +470,26 @@ internal static class SegmentFile
 
             blocks.Add((BlockKind.Nulls, f, MemoryMarshal.AsBytes(words.AsSpan()).ToArray(), default));
         }
+
+        return (offsets, values);
+    }
+
+    /// <summary>The primary key's order blocks: the rows sorted by key and, for Int64 keys, the sorted keys (VarChar keys
+    /// are compared through their values and offsets blocks, in UTF-8 byte order).</summary>
+    private static void AddKeyOrder(
+        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, BatchColumn c, long[]? offsets, byte[] values, int count)
+    {
+        if (offsets is null)
+        {
+            var (order, sorted) = SortedKeys.Sort(c.Longs.AsSpan(0, count));
+            blocks.Add((BlockKind.KeyOrder, f, MemoryMarshal.AsBytes(order.AsSpan()).ToArray(), default));
+            blocks.Add((BlockKind.SortedKeys, f, MemoryMarshal.AsBytes(sorted.AsSpan()).ToArray(), default));
+        }
+        else
+        {
+            var order = SortedKeys.Sort(values, offsets, count);
+            blocks.Add((BlockKind.KeyOrder, f, MemoryMarshal.AsBytes(order.AsSpan()).ToArray(), default));
+        }
     }
 
     private static byte[] Narrow<T>(long[] src, int count)
@@ -461,32 +504,17 @@ internal static class SegmentFile
         return MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
     }
 
-    /// <summary>Rewrites a version 1 file (all scalars in one row-batch block) as version 2 under the same name, with the
-    /// write protocol of <see cref="Write"/> (temp file, fsync, rename, fsync of the folder): a crash leaves either the
-    /// old file or the new one, and the manifest, which names the file, needs no change. Row order is kept, so delete
-    /// files and index files of the segment stay valid. Every v1 block is verified first.</summary>
-    private static void MigrateV1(IFileSystem fs, string path, CollectionSchema schema, MappedFile map, Header h)
+    /// <summary>Rewrites an older file as the current version under the same name, with the write protocol of
+    /// <see cref="Write"/> (temp file, fsync, rename, fsync of the folder): a crash leaves either the old file or the new
+    /// one, and the manifest, which names the file, needs no change. Row order is kept, so delete files and index files of
+    /// the segment stay valid. Every block read is verified first. Version 1 holds all scalars in one row-batch block;
+    /// version 2 has the current columns but no primary-key order.</summary>
+    private static void Migrate(IFileSystem fs, string path, CollectionSchema schema, MappedFile map, Header h)
     {
         var blocks = Blocks(map, path, h, schema);
         var count = h.Rows;
-        var scalarBlock = Block(blocks, path, BlockKind.Scalars, -1, "scalars", -1);
         var tsBlock = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
-        RowBatch scalars;
-        try
-        {
-            var reader = new ByteReader(scalarBlock.Bytes);
-            scalars = RowBatch.Decode(schema, ref reader, includeVectors: false);
-        }
-        catch (FormatException ex)
-        {
-            throw new CorruptionException(path, $"malformed version 1 scalars block: {ex.Message}", ex);
-        }
-
-        if (scalars.Count != count)
-        {
-            Throw.Corrupt(path, $"the version 1 scalars block holds {scalars.Count} rows, the header {count}");
-        }
-
+        var scalars = h.Version == 1 ? DecodeV1Scalars(blocks, path, schema, count) : ReadV2Scalars(blocks, path, schema, h);
         var vectors = new ReadOnlyMemory<float>[schema.Fields.Length];
         for (var f = 0; f < schema.Fields.Length; f++)
         {
@@ -504,8 +532,52 @@ internal static class SegmentFile
         catch (IOException ex)
         {
             throw new IOException(
-                $"{path}: rewriting this format version 1 segment file as version {Version} failed ({ex.Message}); the old file is unchanged: " +
+                $"{path}: rewriting this format version {h.Version} segment file as version {Version} failed ({ex.Message}); the old file is unchanged: " +
                 "free disk space or grant write access to the data folder and open it again", ex);
+        }
+    }
+
+    private static RowBatch DecodeV1Scalars(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count)
+    {
+        var scalarBlock = Block(blocks, path, BlockKind.Scalars, -1, "scalars", -1);
+        RowBatch scalars;
+        try
+        {
+            var reader = new ByteReader(scalarBlock.Bytes);
+            scalars = RowBatch.Decode(schema, ref reader, includeVectors: false);
+        }
+        catch (FormatException ex)
+        {
+            throw new CorruptionException(path, $"malformed version 1 scalars block: {ex.Message}", ex);
+        }
+
+        if (scalars.Count != count)
+        {
+            Throw.Corrupt(path, $"the version 1 scalars block holds {scalars.Count} rows, the header {count}");
+        }
+
+        return scalars;
+    }
+
+    /// <summary>Every row's scalars of a version 2 file, read through the same column views as a current file (which
+    /// verify each block), as a batch to write again.</summary>
+    private static RowBatch ReadV2Scalars(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, Header h)
+    {
+        // The segment does not own the mapping (map: null): the caller disposes it after the rewrite.
+        var segment = Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(blocks, path, schema, h.Rows, withKeys: false), h.MaxInsertTs, map: null);
+        try
+        {
+            var rows = new int[h.Rows];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = i;
+            }
+
+            return segment.Extract(rows, includeVectors: false);
+        }
+        finally
+        {
+            segment.Release();
         }
     }
 
@@ -513,8 +585,9 @@ internal static class SegmentFile
 }
 
 /// <summary>Everything of a segment that lives in its mapped file: a store per scalar field (null for vector fields), the
-/// dynamic field's (null without one), the insert timestamps, a store per vector field (null for scalar fields).</summary>
-internal sealed record MappedColumns(ScalarStore?[] Scalars, ScalarStore? Dynamic, ReadOnlyMemory<long> InsertTs, VectorStore?[] Vectors);
+/// dynamic field's (null without one), the insert timestamps, a store per vector field (null for scalar fields), and the
+/// rows in primary-key order (null only while a version 2 file is read to be rewritten).</summary>
+internal sealed record MappedColumns(ScalarStore?[] Scalars, ScalarStore? Dynamic, ReadOnlyMemory<long> InsertTs, VectorStore?[] Vectors, SortedKeys? Keys);
 
 /// <summary>Delete files (<c>*.qdel</c>): the delete marks of one sealed segment as of a checkpoint.
 /// Layout: magic "QUIVDEL1" (8), version i32, count i32, segment id i64, then count x (row i32, reserved i32, ts i64),

@@ -163,7 +163,7 @@ internal sealed partial class Shard
             var field = Schema.IndexOf(index.FieldName);
             lock (_applyLock)
             {
-                foreach (var seg in _sealed)
+                foreach (var seg in SegmentsToIndex())
                 {
                     seg.DetachIndex(field, index.Id);
                 }
@@ -241,7 +241,7 @@ internal sealed partial class Shard
         List<Segment> sealedNow;
         lock (_applyLock)
         {
-            sealedNow = [.. _sealed];
+            sealedNow = [.. SegmentsToIndex()];
         }
 
         foreach (var index in indexes)
@@ -372,6 +372,11 @@ internal sealed partial class Shard
 
             Interlocked.Increment(ref loaded ? ref _indexesLoaded : ref _indexesBuilt);
             _indexErrors.TryRemove((index.Id, seg.Id), out _);
+            if (HasReadyMerge())
+            {
+                // A merged segment waiting for this index can now replace its sources.
+                RequestMaintenance();
+            }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -389,11 +394,15 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>Sealed segments and the segments of pending merges, which get their indexes before they are searched.
+    /// Under the apply lock.</summary>
+    private IEnumerable<Segment> SegmentsToIndex() => _sealed.Concat(_pendingMerges.Select(p => p.Merged));
+
     private bool StillWanted(Segment seg, IndexMeta index)
     {
         lock (_applyLock)
         {
-            return Volatile.Read(ref _disposed) == 0 && _sealed.Contains(seg) && Meta.Indexes.Any(i => i.Id == index.Id);
+            return Volatile.Read(ref _disposed) == 0 && (_sealed.Contains(seg) || IsPendingMerge(seg)) && Meta.Indexes.Any(i => i.Id == index.Id);
         }
     }
 
@@ -412,7 +421,7 @@ internal sealed partial class Shard
         HashSet<long> live;
         lock (_applyLock)
         {
-            live = [.. _sealed.Select(s => s.Id)];
+            live = [.. SegmentsToIndex().Select(s => s.Id)];
         }
 
         ForgetIndexErrors(k => !live.Contains(k.SegmentId));
@@ -453,7 +462,7 @@ internal sealed partial class Shard
         HashSet<string> keep;
         lock (_applyLock)
         {
-            keep = [.. from seg in _sealed from index in Meta.Indexes select IndexMeta.FileName(index.Id, seg.Id)];
+            keep = [.. from seg in SegmentsToIndex() from index in Meta.Indexes select IndexMeta.FileName(index.Id, seg.Id)];
         }
 
         foreach (var file in Fs.ListFiles(IndexFolder))

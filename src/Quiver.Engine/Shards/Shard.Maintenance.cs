@@ -67,6 +67,11 @@ internal sealed partial class Shard
                     await FlushAsync(token).ConfigureAwait(false);
                 }
 
+                if (HasReadyMerge())
+                {
+                    await UnderMaintenanceGateAsync(() => CompleteReadyMergesAsync(token), token).ConfigureAwait(false);
+                }
+
                 // One merge a pass, so that a flush waits for at most one merge's work (SegmentMaxBytes of rows), not
                 // for a whole backlog; the loop comes straight back while merges remain.
                 if (PlanCompaction().Count > 0 && await CompactAsync(maxMerges: 1, token).ConfigureAwait(false) > 0
@@ -348,197 +353,89 @@ internal sealed partial class Shard
         lock (_applyLock)
         {
             var byId = _sealed.ToDictionary(s => s.Id);
-            var candidates = _sealed.Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count, s.DeletedCount, s.Bytes)).ToList();
+
+            // Sources of a merge waiting for its indexes are taken.
+            var candidates = _sealed.Where(s => !IsMergeSource(s))
+                .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count, s.DeletedCount, s.Bytes)).ToList();
             return [.. SegmentSizing.PlanCompaction(candidates, _host.Options).Select(g => g.Select(c => byId[c.Id]).ToList())];
         }
     }
 
-    /// <summary>Merges small segments and drops deleted rows. Each merge writes a new segment file, then swaps it in for its
-    /// sources under the apply lock (carrying over deletes that arrived meanwhile and re-pointing the key index), then
-    /// records the swap in the manifest, then deletes the sources' files. Readers holding the old segments keep them
-    /// until they finish. Returns the number of merges done.</summary>
+    /// <summary>Merges small segments and drops deleted rows, and returns once every merge is searched. Each merge writes a
+    /// new segment file; when the collection has vector indexes, the merged segment stays out of searches (its sources
+    /// answer) until its indexes are built, then replaces its sources in one step (<see cref="CompleteMergeAsync"/>).
+    /// Flushes are not held back while the indexes build. Readers holding the old segments keep them until they finish.
+    /// Returns the number of merges done.</summary>
     public Task<int> CompactAsync(CancellationToken cancellationToken) => CompactAsync(maxMerges: null, cancellationToken);
 
     private const int MaxCompactionRounds = 8;
 
-    /// <summary>Compaction of at most <paramref name="maxMerges"/> groups (all when null): the background loop merges one
-    /// group a pass.</summary>
+    /// <summary>Compaction of at most <paramref name="maxMerges"/> groups (all when null). The background loop merges one
+    /// group a pass and does not wait for its indexes (a later pass swaps it in); an explicit compaction (null) waits for
+    /// them, without the maintenance gate, and swaps each merge in before planning the next round.</summary>
     private async Task<int> CompactAsync(int? maxMerges, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        var merges = 0;
+
+        // Merged segments can fill the next size tier, so plan again until nothing is left to merge; a few rounds reach
+        // the top tier (a tier is F times the last), and the cap ends the loop even if deletes keep arriving during it.
+        for (var round = 0; round < MaxCompactionRounds && merges < (maxMerges ?? int.MaxValue); round++)
+        {
+            var merged = await UnderMaintenanceGateAsync(async () =>
+            {
+                await CompleteReadyMergesAsync(cancellationToken).ConfigureAwait(false);
+                var done = 0;
+                foreach (var group in PlanCompaction().Take((maxMerges ?? int.MaxValue) - merges))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                    done++;
+                }
+
+                return done;
+            }, cancellationToken).ConfigureAwait(false);
+            merges += merged;
+            if (merged == 0 || maxMerges is not null)
+            {
+                break;
+            }
+
+            if (await WaitForPendingMergesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await UnderMaintenanceGateAsync(() => CompleteReadyMergesAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // An index build of a merged segment failed: its sources keep answering, and maintenance retries it.
+                break;
+            }
+        }
+
+        return merges;
+    }
+
+    /// <summary>Runs a compaction step under the maintenance gate with the I/O error contract, then sweeps index files of
+    /// segments that left and queues index work for segments that came (also when the step failed part way).</summary>
+    private async Task<int> UnderMaintenanceGateAsync(Func<Task<int>> step, CancellationToken cancellationToken)
+    {
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await GuardIoAsync("compaction", async () =>
-            {
-                var merges = 0;
-                try
-                {
-                    // Merged segments can fill the next size tier, so plan again until nothing is left to merge; a few
-                    // rounds reach the top tier (a tier is F times the last), and the cap ends the loop even if deletes
-                    // keep arriving during it.
-                    for (var round = 0; round < MaxCompactionRounds && merges < (maxMerges ?? int.MaxValue); round++)
-                    {
-                        var plan = PlanCompaction();
-                        if (plan.Count == 0)
-                        {
-                            break;
-                        }
-
-                        foreach (var group in plan.Take((maxMerges ?? int.MaxValue) - merges))
-                        {
-                            cancellationToken.ThrowIfCancellationRequested();
-                            await MergeAsync(group, cancellationToken).ConfigureAwait(false);
-                            merges++;
-                        }
-                    }
-                }
-                finally
-                {
-                    if (merges > 0)
-                    {
-                        // The sources' index files go, even when a later merge failed.
-                        SweepIndexFiles(includeTemporary: false);
-                    }
-
-                    // Merged segments get their indexes built anew, including one swapped in by a merge whose manifest
-                    // write then failed: it stays in memory (the next checkpoint records it) and is searched meanwhile.
-                    ScheduleIndexWork();
-                }
-
-                return merges;
-            }).ConfigureAwait(false);
+            ThrowIfDisposed();
+            return await GuardIoAsync("compaction", step).ConfigureAwait(false);
         }
         finally
         {
-            _maintenanceGate.Release();
-        }
-    }
-
-    private async Task MergeAsync(List<Segment> sources, CancellationToken cancellationToken)
-    {
-        // Rows are dropped only for deletes whose WAL records are durable (a rotation syncs everything before it): under
-        // the Interval and Never policies a later delete could still be lost to a power cut, and its row must survive it.
-        long durableTs;
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await _wal.RotateAsync(cancellationToken).ConfigureAwait(false);
-            lock (_applyLock)
+            try
             {
-                durableTs = _appliedTs;
+                SweepIndexFiles(includeTemporary: false);
             }
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-
-        // The copy runs without the apply lock, so that reads and the WAL's apply step never wait for it (it is the
-        // whole of the rows, vectors included): a sealed segment's rows never change, and it stays in the shard while
-        // the maintenance gate is held. Only delete marks move. A mark at or before durableTs was applied before the lock
-        // above was released, so it is seen here; a later one may or may not be, which changes nothing here (the row is
-        // copied either way) and is carried over under the lock at the swap below.
-        // Memory: the merged rows once (vectors copied straight into the arrays the file is written from, at most
-        // SegmentMaxBytes of live rows by the plan), plus the scalar columns a second time while they are concatenated
-        // and encoded; sources stay mapped, not loaded.
-        var origins = new List<(Segment Segment, int Row)>();
-        var kept = new List<int[]>(sources.Count);
-        foreach (var s in sources)
-        {
-            var rows = new List<int>(s.Count - s.DeletedCount);
-            for (var r = 0; r < s.Count; r++)
+            finally
             {
-                if (s.DeleteTsOf(r) > durableTs)
-                {
-                    rows.Add(r);
-                    origins.Add((s, r));
-                }
+                _maintenanceGate.Release();
+                ScheduleIndexWork();
             }
-
-            kept.Add([.. rows]);
-        }
-
-        Segment? merged = null;
-        if (origins.Count > 0)
-        {
-            var (batch, insertTs, vectors) = GatherRows(sources, kept, origins.Count);
-            var id = _host.AllocateId();
-            var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(id));
-            var bytes = SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs, vectors);
-            merged = SegmentFile.Open(Fs, path, Schema, id);
-            merged.Bytes = bytes;
-        }
-
-        var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
-        List<SegmentMeta> segments;
-        lock (_applyLock)
-        {
-            if (merged is not null)
-            {
-                using var snap = merged.Snapshot();
-                var keys = snap.GetColumn(pkIndex);
-                for (var i = 0; i < origins.Count; i++)
-                {
-                    var (src, row) = origins[i];
-                    var deletedAt = src.DeleteTsOf(row);
-                    if (deletedAt != Segment.NotDeleted)
-                    {
-                        merged.MarkDeleted(i, deletedAt);
-                        continue;
-                    }
-
-                    var key = keys.Key(i);
-                    if (key.Str is { } str)
-                    {
-                        _stringKeys[str] = new RowRef(merged, i);
-                    }
-                    else
-                    {
-                        _intKeys[key.Int] = new RowRef(merged, i);
-                    }
-                }
-
-                _sealed.Add(merged);
-            }
-
-            foreach (var s in sources)
-            {
-                _sealed.Remove(s);
-            }
-
-            _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
-
-            // The manifest's list is what memory holds, so that a segment a failed flush sealed, or a merge whose
-            // manifest write failed earlier, is recorded too rather than silently dropped or duplicated.
-            segments = [.. _sealed.Select(s => new SegmentMeta { Id = s.Id, PartitionId = s.PartitionId, Rows = s.Count, DeleteFile = s.DeleteFile })];
-        }
-
-        try
-        {
-            await PersistMetaAsync(Meta with { Segments = segments }, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // The manifest on disk still names the sources: keep their files (the next open or checkpoint sorts them
-            // out), but they have left memory, so drop the owner's reference.
-            foreach (var s in sources)
-            {
-                s.Release();
-            }
-
-            throw;
-        }
-
-        foreach (var s in sources)
-        {
-            Fs.Delete(Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)));
-            if (s.DeleteFile is { } df)
-            {
-                Fs.Delete(Path.Combine(SegmentFolder, df));
-            }
-
-            s.Release();
         }
     }
 
@@ -648,14 +545,10 @@ internal sealed partial class Shard
             gone.AddRange(_frozen.Where(s => s.PartitionId == partitionId));
             _sealed.RemoveAll(s => s.PartitionId == partitionId);
             _frozen.RemoveAll(s => s.PartitionId == partitionId);
-            foreach (var k in _intKeys.Where(kv => kv.Value.Segment.PartitionId == partitionId).Select(kv => kv.Key).ToList())
+            foreach (var pending in _pendingMerges.Where(m => m.Merged.PartitionId == partitionId).ToList())
             {
-                _intKeys.Remove(k);
-            }
-
-            foreach (var k in _stringKeys.Where(kv => kv.Value.Segment.PartitionId == partitionId).Select(kv => kv.Key).ToList())
-            {
-                _stringKeys.Remove(k);
+                _pendingMerges.Remove(pending);
+                gone.Add(pending.Merged);
             }
         }
 

@@ -105,12 +105,19 @@ internal sealed partial class Shard
         return (view, rows);
     }
 
-    /// <summary>Live rows, growing and sealed segment counts.</summary>
+    /// <summary>Live rows, growing and sealed segment counts. O(segments): a row is live or marked deleted, and live rows
+    /// hold distinct keys.</summary>
     public (long Rows, int Sealed, int Growing) Statistics()
     {
         lock (_applyLock)
         {
-            return (IsIntKey ? _intKeys.Count : _stringKeys.Count, _sealed.Count, _growing.Count + _frozen.Count);
+            long rows = 0;
+            foreach (var seg in AllSegments())
+            {
+                rows += seg.Count - seg.DeletedCount;
+            }
+
+            return (rows, _sealed.Count, _growing.Count + _frozen.Count);
         }
     }
 }

@@ -10,8 +10,9 @@ namespace Quiver.Shards;
 /// <summary>Where a live primary key's row is.</summary>
 internal readonly record struct RowRef(Segment Segment, int Row);
 
-/// <summary>The unit of ownership of a collection's data: one WAL stream, its growing and sealed segments, the primary
-/// key index and the delete marks. All writes go WAL first, then are applied to memory in LSN order on the WAL's
+/// <summary>The unit of ownership of a collection's data: one WAL stream, its growing and sealed segments and their delete
+/// marks. A primary key is found by asking the segments (<see cref="Lookup"/>): growing ones keep a dictionary of their
+/// own rows, sealed ones a key order mapped from their file, so that opening a collection costs O(segments). All writes go WAL first, then are applied to memory in LSN order on the WAL's
 /// writer thread (<see cref="Apply"/>), under <see cref="_applyLock"/>; reads take a snapshot under the same lock
 /// and then run without it. Files: {CollectionsRoot}/{collectionId}/segments/*.qseg|*.qdel and .../wal/*.wal.</summary>
 internal sealed partial class Shard : IAsyncDisposable
@@ -23,8 +24,6 @@ internal sealed partial class Shard : IAsyncDisposable
     private readonly List<Segment> _sealed = [];
     private readonly List<Segment> _frozen = [];
     private readonly Dictionary<long, Segment> _growing = [];
-    private readonly Dictionary<long, RowRef> _intKeys = [];
-    private readonly Dictionary<string, RowRef> _stringKeys = new(StringComparer.Ordinal);
     private IWal _wal = null!;
     private long _appliedTs;
     private long _nextAutoId;
@@ -66,8 +65,6 @@ internal sealed partial class Shard : IAsyncDisposable
 
     private IFileSystem Fs => _host.FileSystem;
 
-    private bool IsIntKey => Schema.PrimaryKey.DataType == DataType.Int64;
-
     /// <summary>Creates the folders of a new collection and opens it.</summary>
     public static Task<Shard> CreateAsync(IShardHost host, CollectionMeta meta, CancellationToken cancellationToken)
     {
@@ -78,8 +75,8 @@ internal sealed partial class Shard : IAsyncDisposable
         return OpenAsync(host, meta, cancellationToken);
     }
 
-    /// <summary>Recovery: maps and verifies the sealed segments of the manifest, applies their delete files, rebuilds the
-    /// key index, removes files the manifest does not name (left by a crash mid-flush or mid-compaction), then replays
+    /// <summary>Recovery: maps and verifies the sealed segments of the manifest, applies their delete files (nothing per
+    /// row: keys are found through each segment's mapped key order), removes files the manifest does not name (left by a crash mid-flush or mid-compaction), then replays
     /// the WAL from the checkpoint.</summary>
     public static Task<Shard> OpenAsync(IShardHost host, CollectionMeta meta, CancellationToken cancellationToken)
     {
@@ -139,11 +136,6 @@ internal sealed partial class Shard : IAsyncDisposable
         }
 
         _sealed.Sort((a, b) => a.Id.CompareTo(b.Id));
-        foreach (var seg in _sealed)
-        {
-            IndexLiveRows(seg);
-        }
-
         foreach (var file in Fs.ListFiles(SegmentFolder))
         {
             if (!keep.Contains(Path.GetFileName(file)))
@@ -181,28 +173,6 @@ internal sealed partial class Shard : IAsyncDisposable
         },
         FsyncInterval = o.FsyncInterval,
     };
-
-    private void IndexLiveRows(Segment seg)
-    {
-        using var snap = seg.Snapshot();
-        var keys = snap.GetColumn(Schema.IndexOf(Schema.PrimaryKey.Name));
-        for (var row = 0; row < seg.Count; row++)
-        {
-            if (seg.DeleteTsOf(row) != Segment.NotDeleted)
-            {
-                continue;
-            }
-
-            if (keys is NumericColumn ic)
-            {
-                _intKeys[ic.LongAt(row)] = new RowRef(seg, row);
-            }
-            else
-            {
-                _stringKeys[((StringColumn)keys).GetString(row)!] = new RowRef(seg, row);
-            }
-        }
-    }
 
     /// <summary>Applies one logged write to memory. Called in LSN order, under <see cref="_applyLock"/>, by the WAL's
     /// writer after the record is durable, and by recovery. Deterministic: the same records in the same order give the
@@ -300,19 +270,13 @@ internal sealed partial class Shard : IAsyncDisposable
         {
             var seg = GrowingFor(partitionId);
             var n = batch.Count - done;
-            var at = seg.Append(batch, done, n, ts);
+            seg.Append(batch, done, n, ts);
             seg.Bytes += SegmentSizing.EstimateBytes(batch, done, n);
-            for (var i = 0; i < n; i++)
+            if (Schema.PrimaryKey.AutoId)
             {
-                var key = batch.Key(done + i);
-                if (key.Str is { } s)
+                for (var i = 0; i < n; i++)
                 {
-                    _stringKeys[s] = new RowRef(seg, at + i);
-                }
-                else
-                {
-                    _intKeys[key.Int] = new RowRef(seg, at + i);
-                    if (Schema.PrimaryKey.AutoId && key.Int >= _nextAutoId)
+                    if (batch.Key(done + i) is { Str: null } key && key.Int >= _nextAutoId)
                     {
                         _nextAutoId = key.Int + 1;
                     }
@@ -354,14 +318,36 @@ internal sealed partial class Shard : IAsyncDisposable
         return seg;
     }
 
+    /// <summary>The live row of <paramref name="key"/>: growing and frozen segments first (their dictionaries, and the
+    /// likeliest place of a key being rewritten), then sealed segments newest first, each by binary search over its
+    /// mapped key order (O(log rows) each; an Int64 key outside a segment's range costs two reads). Under the apply lock.</summary>
     private RowRef? Lookup(PrimaryKey key)
     {
-        if (key.Str is { } s)
+        foreach (var seg in _growing.Values)
         {
-            return _stringKeys.TryGetValue(s, out var r) ? r : null;
+            if (seg.FindLive(key) is >= 0 and var row)
+            {
+                return new RowRef(seg, row);
+            }
         }
 
-        return _intKeys.TryGetValue(key.Int, out var ri) ? ri : null;
+        for (var i = _frozen.Count - 1; i >= 0; i--)
+        {
+            if (_frozen[i].FindLive(key) is >= 0 and var row)
+            {
+                return new RowRef(_frozen[i], row);
+            }
+        }
+
+        for (var i = _sealed.Count - 1; i >= 0; i--)
+        {
+            if (_sealed[i].FindLive(key) is >= 0 and var row)
+            {
+                return new RowRef(_sealed[i], row);
+            }
+        }
+
+        return null;
     }
 
     private bool DeleteKey(PrimaryKey key, long partitionId, long ts)
@@ -377,20 +363,7 @@ internal sealed partial class Shard : IAsyncDisposable
         }
 
         where.Segment.MarkDeleted(where.Row, ts);
-        RemoveKey(key);
         return true;
-    }
-
-    private void RemoveKey(PrimaryKey key)
-    {
-        if (key.Str is { } s)
-        {
-            _stringKeys.Remove(s);
-        }
-        else
-        {
-            _intKeys.Remove(key.Int);
-        }
     }
 
     private long ApplyDeleteByFilter(long ts, long partitionId, string filter, string parametersJson)
@@ -455,6 +428,7 @@ internal sealed partial class Shard : IAsyncDisposable
 
     private void ReleaseAll()
     {
+        ReleasePendingMerges();
         foreach (var s in _sealed)
         {
             s.Release();

@@ -50,10 +50,12 @@ public sealed class SegmentCorruptionTests : FaultTestBase
             Assert.Contains($"block {i} ", ex.Message, StringComparison.Ordinal);
         }
 
-        // The fixture has every kind of block: values, offsets, null bitmaps, timestamps, vectors and their norms.
+        // The fixture has every kind of block: values, offsets, null bitmaps, timestamps, vectors and their norms, and the
+        // primary key's order.
         Assert.Equal(
             [SegmentFile.BlockKind.InsertTimestamps, SegmentFile.BlockKind.Vectors, SegmentFile.BlockKind.SquaredNorms,
-             SegmentFile.BlockKind.Values, SegmentFile.BlockKind.Offsets, SegmentFile.BlockKind.Nulls],
+             SegmentFile.BlockKind.Values, SegmentFile.BlockKind.Offsets, SegmentFile.BlockKind.Nulls,
+             SegmentFile.BlockKind.KeyOrder, SegmentFile.BlockKind.SortedKeys],
             kinds.Order());
 
         // And the undamaged file reads back whole.
@@ -84,7 +86,7 @@ public sealed class SegmentCorruptionTests : FaultTestBase
     }
 
     /// <summary>Touches every block: all rows with every field (values, offsets, null bitmaps, timestamps through
-    /// visibility) and a brute-force search (vectors and their norms).</summary>
+    /// visibility), a brute-force search (vectors and their norms) and a read by key (the key order).</summary>
     private static async Task ReadEverythingAsync(QuiverEngine db)
     {
         var rows = await db.QueryAsync(Collection, new QueryRequest
@@ -95,6 +97,7 @@ public sealed class SegmentCorruptionTests : FaultTestBase
         });
         Assert.Equal(100, rows.Count);
         await db.SearchAsync(Collection, new SearchRequest { Vectors = [new float[8]], Limit = 5 });
+        Assert.Single(await db.GetAsync(Collection, [42L]));
     }
 
     private static void AssertNamesFile(string segment, CorruptionException ex)

@@ -258,12 +258,12 @@ public sealed class SegmentFormatTests(ITestOutputHelper output) : IDisposable
         var schema = AllTypesSchema();
         var path = WriteSynthetic(schema, 10, "future.qseg");
         var bytes = File.ReadAllBytes(path);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 3);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 4);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(52), Crc32C.Compute(bytes.AsSpan(0, 52)));
         File.WriteAllBytes(path, bytes);
 
         var ex = Assert.Throws<CorruptionException>(() => SegmentFile.Open(Fs, path, schema, 1));
-        Assert.Contains("version 3", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("version 4", ex.Message, StringComparison.Ordinal);
         Assert.Contains("future.qseg", ex.Message, StringComparison.Ordinal);
     }
 
