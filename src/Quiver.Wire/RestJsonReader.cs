@@ -87,7 +87,7 @@ public static class RestJsonReader
                     continue;
                 }
 
-                CheckStrings(property.Value, $"data[{r}]");
+                CheckStrings(property.Value, new ValuePath(r, null));
                 if (extraWriter is null)
                 {
                     extraWriter = new Utf8JsonWriter(extra);
@@ -132,6 +132,16 @@ public static class RestJsonReader
         }
 
         return batch;
+    }
+
+    /// <summary>Where a value is in the body (<c>data[3].price</c>, <c>data[3].tags[1]</c>, <c>data[3]</c>), formatted only
+    /// when a message names it.</summary>
+    private readonly record struct ValuePath(int Row, string? Field, int Index = -1)
+    {
+        public ValuePath Item(int index) => this with { Index = index };
+
+        public override string ToString() => Field is null ? $"data[{Row}]"
+            : Index < 0 ? $"data[{Row}].{Field}" : $"data[{Row}].{Field}[{Index}]";
     }
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
@@ -192,7 +202,7 @@ public static class RestJsonReader
 
     private static void Append(FieldColumn column, FieldSchema field, JsonElement value, int row, string op)
     {
-        var path = $"data[{row}].{field.Name}";
+        var path = new ValuePath(row, field.Name);
         switch (field.DataType)
         {
             case DataType.Bool:
@@ -228,7 +238,7 @@ public static class RestJsonReader
         }
     }
 
-    private static void ReadVector(JsonElement value, int dim, Span<float> target, string path)
+    private static void ReadVector(JsonElement value, int dim, Span<float> target, ValuePath path)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
@@ -249,14 +259,14 @@ public static class RestJsonReader
                 ? (float)number
                 : item.ValueKind == JsonValueKind.Null
                     ? throw new RestDataException($"{path}[{i}] is null")
-                    : (float)DoubleOf(item, $"{path}[{i}]");
+                    : (float)DoubleOf(item, path.Item(i));
             i++;
         }
     }
 
     /// <summary>An Array value as the engine holds it: a JSON array of elements of the field's element type (integers
     /// range-checked, Float at float32 precision), built from the row's elements read by the same rules as scalars.</summary>
-    private static JsonElement ArrayOf(JsonElement value, FieldSchema field, string path, int row, string op)
+    private static JsonElement ArrayOf(JsonElement value, FieldSchema field, ValuePath path, int row, string op)
     {
         var element = field.ElementType!.Value;
         if (value.ValueKind != JsonValueKind.Array)
@@ -271,7 +281,7 @@ public static class RestJsonReader
             var i = 0;
             foreach (var item in value.EnumerateArray())
             {
-                var itemPath = $"{path}[{i}]";
+                var itemPath = path.Item(i);
                 if (item.ValueKind == JsonValueKind.Null)
                 {
                     throw new RestDataException($"{itemPath}: arrays cannot hold null");
@@ -317,7 +327,7 @@ public static class RestJsonReader
         new(QuiverErrorCode.InvalidArgument,
             $"{op} rejected, nothing written: row {row}, field '{field.Name}': array element {index} is {value.ToString(CultureInfo.InvariantCulture)}, not a finite number");
 
-    private static long IntegerOf(JsonElement value, DataType type, string path)
+    private static long IntegerOf(JsonElement value, DataType type, ValuePath path)
     {
         var number = LongOf(value, path);
         var (min, max) = type.IntegerRange();
@@ -326,7 +336,7 @@ public static class RestJsonReader
 
     /// <summary>An integer: a JSON integer, a string holding one, or an integral number below 2^53 written with a
     /// fraction or exponent.</summary>
-    public static long LongOf(JsonElement value, string path)
+    private static long LongOf(JsonElement value, ValuePath path)
     {
         switch (value.ValueKind)
         {
@@ -342,7 +352,7 @@ public static class RestJsonReader
     }
 
     /// <summary>A number: a JSON number or a string holding one.</summary>
-    public static double DoubleOf(JsonElement value, string path) => value.ValueKind switch
+    private static double DoubleOf(JsonElement value, ValuePath path) => value.ValueKind switch
     {
         JsonValueKind.Number when value.TryGetDouble(out var number) => number,
         JsonValueKind.String when double.TryParse(TextOf(value, path), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
@@ -350,7 +360,7 @@ public static class RestJsonReader
     };
 
     /// <summary>A boolean: JSON true/false or the strings "true"/"false".</summary>
-    public static bool BoolOf(JsonElement value, string path) => value.ValueKind switch
+    private static bool BoolOf(JsonElement value, ValuePath path) => value.ValueKind switch
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
@@ -359,13 +369,13 @@ public static class RestJsonReader
     };
 
     /// <summary>A string value.</summary>
-    public static string StringOf(JsonElement value, string path) => value.ValueKind == JsonValueKind.String
+    private static string StringOf(JsonElement value, ValuePath path) => value.ValueKind == JsonValueKind.String
         ? TextOf(value, path)
         : throw new RestDataException($"{path} must be a string, got {KindOf(value)}");
 
     /// <summary>The text of a JSON string. JSON's grammar allows an escaped lone surrogate (<c>"\uD800"</c>), which no
     /// .NET string can hold as text: refused naming <paramref name="path"/>.</summary>
-    private static string TextOf(JsonElement value, string path)
+    private static string TextOf(JsonElement value, ValuePath path)
     {
         try
         {
@@ -379,7 +389,7 @@ public static class RestJsonReader
 
     /// <summary>Refuses a JSON value holding a string or key with an escaped lone surrogate, which could not be stored
     /// as UTF-8.</summary>
-    private static void CheckStrings(JsonElement value, string path)
+    private static void CheckStrings(JsonElement value, ValuePath path)
     {
         try
         {

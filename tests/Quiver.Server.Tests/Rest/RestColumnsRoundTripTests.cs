@@ -50,6 +50,18 @@ public sealed class RestColumnsRoundTripTests
         AssertSameRows(input, Output(await engine.GetColumnsAsync("c", keys, ["*"])));
         await engine.FlushAsync("c");
         AssertSameRows(input, Output(await engine.GetColumnsAsync("c", keys, ["*"])));
+
+        // Fields with a default left out, or sent as null, take the default; nullable fields left out are null.
+        var sparse = input[0]!.AsObject().DeepClone().AsObject();
+        sparse["id"] = 1_000_000;
+        sparse.Remove("label");
+        sparse["rating"] = null;
+        sparse.Remove("title");
+        await engine.InsertAsync("c", RestJsonReader.Read(Schema, JsonDocument.Parse(new JsonArray(sparse).ToJsonString()).RootElement, insert: true));
+        var back = Output(await engine.GetColumnsAsync("c", [1_000_000L], ["*"]))[0]!;
+        Assert.Equal("none", back["label"]!.GetValue<string>());
+        Assert.Equal(3, back["rating"]!.GetValue<int>());
+        Assert.Null(back["title"]);
     }
 
     private static void AssertSameRows(JsonArray input, JsonArray output)
