@@ -11,7 +11,12 @@
 #   bash bench/diskann.sh                         # 200,000 x 128 (about 15 min on 2 cores)
 #   DISKANN_ROWS=50000 DISKANN_CAPPED=0 bash bench/diskann.sh   # a short development run
 #
-# Knobs: DISKANN_ROWS (200000), DISKANN_QUERIES (1000), DISKANN_THREADS (1 search thread), DISKANN_CAPPED (1).
+#   DISKANN_ROWS=1000000 DISKANN_DATA_DIR=/work/bench-data bash bench/diskann.sh   # 1M rows from a prepared cache
+#
+# Knobs: DISKANN_ROWS (200000), DISKANN_QUERIES (1000), DISKANN_THREADS (1 search thread), DISKANN_CAPPED (1),
+# DISKANN_DATA_DIR (the cache folder of `quiver bench data`; default its own). The table ends with an equal-recall
+# summary: per system the fastest setting reaching recall@10 0.95 and 0.99, with build time, resident index and peak
+# RSS, and QPS as a ratio to DISKANN's in the same run; the load average before and after is printed with it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -21,10 +26,14 @@ queries=${DISKANN_QUERIES:-1000}
 threads=${DISKANN_THREADS:-1}
 build_threads=$(nproc)
 python=/usr/bin/python3
+data_dir=()
+[[ -n "${DISKANN_DATA_DIR:-}" ]] && data_dir=(--data-dir "$DISKANN_DATA_DIR")
+bash scripts/bench-setup.sh >/dev/null
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-line=$(./quiver bench data --data "synthetic:${rows}x128:42" --threads "$build_threads" | tail -n1)
+line=$(./quiver bench data --data "synthetic:${rows}x128:42" --threads "$build_threads" "${data_dir[@]}" | tail -n1)
 IFS=$'\t' read -r name folder rows dim _ <<<"$line"
 out=bench/results/diskann-$name
 rm -rf "$out"
@@ -65,15 +74,15 @@ if [[ "${DISKANN_CAPPED:-1}" != 0 ]]; then
   echo "$capped" >&2
 fi
 
-$python - "$out" "$name" "$capped" >"bench/results/diskann-$name.md" <<'EOF'
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+$python - "$out" "$name" "$capped" "$load_before" "$load_after" "$(nproc)" >"bench/results/diskann-$name.md" <<'EOF'
 import json, sys, glob, os
-out, name, capped = sys.argv[1], sys.argv[2], sys.argv[3]
-rows = []
+out, name, capped, load_before, load_after, cores = sys.argv[1:7]
+results = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, "*.json")))]
 print(f"# DISKANN vs HNSW vs FAISS IVF-PQ on {name}\n")
 print("| system | index | params | recall@10 | QPS | p50 us | p99 us | resident index MiB | index file MiB |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-    r = json.load(open(path))
+for r in results:
     file_mib = r.get("index_file_bytes")
     for run in r["runs"]:
         print(f"| {r['name']} | {r['index']} | `{json.dumps(run['params'], separators=(',', ':'))}` | {run['recall']:.4f} | "
@@ -81,6 +90,27 @@ for path in sorted(glob.glob(os.path.join(out, "*.json"))):
               f"{'-' if file_mib is None else f'{file_mib / 2**20:.1f}'} |")
 print("\nResident index: what must stay in memory (HNSW its graph and 8-bit codes; DISKANN its PQ codes and node cache;"
       " FAISS the serialized index, which with refine_k includes its own copy of the raw vectors).")
+print(f"\n## At equal recall\n\nPer system the fastest setting whose recall@10 reaches the target; QPS as a ratio to DISKANN's"
+      f" at the same target in this run. Load average {load_before} before, {load_after} after, on {cores} cores.\n")
+print("| recall@10 ≥ | system | index | params | recall@10 | QPS | QPS / DISKANN | p50 us | p99 us | build s | resident index MiB | peak RSS MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for target in (0.95, 0.99):
+    best = {}
+    for r in results:
+        ok = [run for run in r["runs"] if run["recall"] >= target]
+        if ok:
+            best[(r["name"], r["index"])] = (r, max(ok, key=lambda run: run["qps"]))
+    base = best.get(("quiver", "DISKANN"))
+    for (sysname, index), (r, run) in sorted(best.items()):
+        ratio = f"{run['qps'] / base[1]['qps']:.2f}" if base else "-"
+        print(f"| {target} | {sysname} | {index} | `{json.dumps(run['params'], separators=(',', ':'))}` | {run['recall']:.4f} | "
+              f"{run['qps']:.0f} | {ratio} | {run['p50_us']:.0f} | {run['p99_us']:.0f} | {r['build_seconds']:.0f} | "
+              f"{r['index_bytes'] / 2**20:.1f} | {r['peak_rss_bytes'] / 2**20:.0f} |")
+    missing = [f"{r['name']} {r['index']}" for r in results if (r["name"], r["index"]) not in best]
+    if missing:
+        print(f"| {target} | {', '.join(missing)} | | no setting reaches it | | | | | | | | |")
+print("\nPeak RSS is the whole benchmark process: it holds the base vectors in memory (and, building, the graph), so it"
+      " is not what a search needs; the resident index is.")
 if capped:
     print(f"\nCapped run (tests/Quiver.Engine.Tests/Indexing/DiskAnnMemoryCapTests.cs, long tier): {capped}")
 EOF
