@@ -74,9 +74,9 @@ internal static class GrpcLoad
     internal sealed record Result(double Qps, double P50, double P99, double ClientCpuPerCall, long[][] Ids);
 
     /// <summary>Runs <c>grpcload</c> as a child process against <paramref name="address"/> and returns its figures with
-    /// this process's CPU ms per call over the child's timed run (what the server spent per call, when this process
-    /// does nothing but serve meanwhile).</summary>
-    public static async Task<(Result Client, double ServerCpuPerCall)> RunChildAsync(string address, string queriesFvecs, int nq, int k, int ef, int clients)
+    /// this process's CPU ms and managed bytes allocated per call over the child's timed run (what the server spent per
+    /// call, when this process does nothing but serve meanwhile).</summary>
+    public static async Task<(Result Client, double ServerCpuPerCall, double ServerBytesPerCall)> RunChildAsync(string address, string queriesFvecs, int nq, int k, int ef, int clients)
     {
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         var host = Environment.ProcessPath ?? "dotnet";
@@ -92,6 +92,7 @@ internal static class GrpcLoad
 
         using var child = Process.Start(start) ?? throw new InvalidOperationException("grpcload: the child process did not start");
         TimeSpan? cpuStart = null, cpuEnd = null;
+        long allocatedStart = 0, allocatedEnd = 0;
         Result? result = null;
         var compiled = -1L;
         while (await child.StandardOutput.ReadLineAsync() is { } line)
@@ -108,10 +109,12 @@ internal static class GrpcLoad
             else if (line == TimedStart)
             {
                 cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+                allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
             }
             else if (line == TimedEnd)
             {
                 cpuEnd = Process.GetCurrentProcess().TotalProcessorTime;
+                allocatedEnd = GC.GetTotalAllocatedBytes(precise: true);
             }
             else if (line.StartsWith('{'))
             {
@@ -123,7 +126,7 @@ internal static class GrpcLoad
         {
             throw new InvalidOperationException($"grpcload: the child process exited with code {child.ExitCode} without its figures");
         }
-        return (result, (cpuEnd.Value - cpuStart.Value).TotalMilliseconds / nq);
+        return (result, (cpuEnd.Value - cpuStart.Value).TotalMilliseconds / nq, (double)(allocatedEnd - allocatedStart) / nq);
     }
 
     /// <summary>Writes <paramref name="vectors"/> as an <c>.fvecs</c> file (per row: its dimension as Int32, then the

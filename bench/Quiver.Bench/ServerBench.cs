@@ -115,8 +115,8 @@ internal static class ServerBench
                         {
                             // The client in a process of its own: this process only serves, so its CPU per call is the
                             // server's. Run first, while nothing in this process has warmed the client side.
-                            var (child, serverCpu) = await GrpcLoad.RunChildAsync($"http://127.0.0.1:{server.Port}", queryFile, nq, k, ef, clients);
-                            remote = new Run(child.Qps, child.P50, child.P99, child.Ids, Recall(child.Ids, set, k), serverCpu);
+                            var (child, serverCpu, serverBytes) = await GrpcLoad.RunChildAsync($"http://127.0.0.1:{server.Port}", queryFile, nq, k, ef, clients);
+                            remote = new Run(child.Qps, child.P50, child.P99, child.Ids, Recall(child.Ids, set, k), serverCpu, serverBytes);
                             report.Print($"grpc_process_c{clients}_client_cpu_ms", child.ClientCpuPerCall, "ms per call (the client process)", "F3");
                         }
                         grpc = !grpcClients.Contains("inproc") ? null : await Measure(clients, queries, async (client, query) =>
@@ -154,6 +154,7 @@ internal static class ServerBench
                 report.Print($"embedded_c{clients}_qps", last.Embedded.Qps, "queries/s");
                 report.Print($"embedded_c{clients}_p99_ms", last.Embedded.P99, "ms", "F3");
                 report.Print($"embedded_c{clients}_cpu_ms", last.Embedded.CpuPerCall, "ms per call", "F3");
+                report.Print($"embedded_c{clients}_alloc_bytes", last.Embedded.BytesPerCall, "bytes allocated per call", "F0");
                 foreach (var (name, run) in new[] { ("grpc", last.Grpc), ("grpc_process", last.Remote) })
                 {
                     if (run is null)
@@ -165,6 +166,7 @@ internal static class ServerBench
                     report.Print($"{name}_c{clients}_p99_ms", run.P99, "ms", "F3");
                     report.Print($"{name}_c{clients}_recall", run.Recall, "", "F4");
                     report.Print($"{name}_c{clients}_cpu_ms", run.CpuPerCall, name == "grpc" ? "ms per call (client and server, one process)" : "ms per call (the server process)", "F3");
+                    report.Print($"{name}_c{clients}_alloc_bytes", run.BytesPerCall, "bytes allocated per call (same process as the CPU)", "F0");
                     report.Print($"{name}_ratio_c{clients}_qps", run.Qps / last.Embedded.Qps, "x (gRPC QPS / embedded QPS)", "F3");
                 }
                 report.Print($"checkhealth_c{clients}_qps", last.Floor.Qps, "calls/s (gRPC CheckHealth: the transport floor)");
@@ -204,8 +206,8 @@ internal static class ServerBench
     internal sealed record DataSet(string Name, float[] Base, int Count, int Dim, float[] Queries, int QueryCount, int[] Truth, int TruthWidth);
 
     /// <summary>One measured run: QPS, p50 and p99 in ms, the ids per query, recall, and the process's CPU ms per call over
-    /// the timed run (NaN where not measured).</summary>
-    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall, double CpuPerCall = double.NaN);
+    /// the timed run and the bytes it allocated on the managed heap per call (NaN where not measured).</summary>
+    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall, double CpuPerCall = double.NaN, double BytesPerCall = double.NaN);
 
     /// <summary>One client count: embedded, gRPC with the client in this process, gRPC with the client in a child process
     /// (CPU per call = this process's, the server's), and CheckHealth.</summary>
@@ -343,6 +345,7 @@ internal static class ServerBench
         var latencies = new double[queries.Length];
         timed?.Invoke(true);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
@@ -355,8 +358,9 @@ internal static class ServerBench
         })));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length;
+        var bytesPerCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / queries.Length;
         timed?.Invoke(false);
-        return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall);
+        return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall, bytesPerCall);
     }
 
     /// <summary>Runs <paramref name="round"/> until the JIT has compiled no method for <see cref="JitQuiet"/> (at most
@@ -401,20 +405,20 @@ internal static class ServerBench
         text.AppendLine(c, $"{set.Name}: {set.Count} x {set.Dim} (L2), {nq} queries, top-{k}, HNSW M={m} efConstruction={efc}, ef={ef} (recall@{k} {recall:F4} embedded).");
         text.AppendLine("One query per call; each client issues its share of the queries in turn over one HTTP/2 connection of its own. gRPC");
         text.AppendLine("in process: the clients run in the server's process; gRPC separate: in a child process (`grpcload`), so the server's");
-        text.AppendLine(c, $"process only serves. CPU ms per call: the measured process's CPU time over the timed run / calls. Machine: {Report.Machine()}.");
+        text.AppendLine(c, $"process only serves. CPU ms and bytes per call: the measured process's CPU time and managed allocations over the timed run / calls. Machine: {Report.Machine()}.");
         text.AppendLine();
-        text.AppendLine("| clients | path | QPS | / embedded | p50 ms | p50 - embedded ms | p99 ms | recall | CPU ms per call | CPU counted |");
-        text.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        text.AppendLine("| clients | path | QPS | / embedded | p50 ms | p50 - embedded ms | p99 ms | recall | CPU ms per call | bytes allocated per call | counted in |");
+        text.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows)
         {
             foreach (var (name, run, counted) in new[] { ("embedded", row.Embedded, "engine + caller"), ("gRPC in process", row.Grpc, "client + server"), ("gRPC separate", row.Remote, "server process") })
             {
                 if (run is not null)
                 {
-                    text.AppendLine(c, $"| {row.Clients} | {name} | {run.Qps:F0} | {run.Qps / row.Embedded.Qps:F3} | {run.P50:F3} | {run.P50 - row.Embedded.P50:F3} | {run.P99:F3} | {run.Recall:F4} | {run.CpuPerCall:F3} | {counted} |");
+                    text.AppendLine(c, $"| {row.Clients} | {name} | {run.Qps:F0} | {run.Qps / row.Embedded.Qps:F3} | {run.P50:F3} | {run.P50 - row.Embedded.P50:F3} | {run.P99:F3} | {run.Recall:F4} | {run.CpuPerCall:F3} | {run.BytesPerCall:F0} | {counted} |");
                 }
             }
-            text.AppendLine(c, $"| {row.Clients} | CheckHealth in process | {row.Floor.Qps:F0} | | {row.Floor.P50:F3} | | {row.Floor.P99:F3} | | {row.Floor.CpuPerCall:F3} | client + server |");
+            text.AppendLine(c, $"| {row.Clients} | CheckHealth in process | {row.Floor.Qps:F0} | | {row.Floor.P50:F3} | | {row.Floor.P99:F3} | | {row.Floor.CpuPerCall:F3} | {row.Floor.BytesPerCall:F0} | client + server |");
         }
         text.AppendLine();
         text.AppendLine("CheckHealth does no work: its round trip is the floor every gRPC call pays here (HTTP/2 framing, protobuf, Kestrel");

@@ -15,8 +15,8 @@ namespace Quiver.Bench;
 /// the engine's <see cref="QuiverEngine.SearchAsync"/>; the gRPC handler called in process (no transport); the same
 /// handler through the <see cref="CallPipeline"/> (gate, error mapping, observer); the whole call over loopback HTTP/2;
 /// and CheckHealth over loopback (the transport with an empty message). Each stage runs the same queries after a
-/// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean and the CPU time of the
-/// process per call, so that the difference between two adjacent stages is what the outer one adds.
+/// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean, the CPU time of the
+/// process per call and the managed bytes it allocated per call, so that the difference between two adjacent stages is what the outer one adds.
 /// </summary>
 internal static class ServerPath
 {
@@ -55,12 +55,12 @@ internal static class ServerPath
                 ("gRPC Search, loopback", async q => await stub.SearchAsync(requests[q])),
                 ("gRPC CheckHealth, loopback", async q => await stub.CheckHealthAsync(new CheckHealthRequest())),
             };
-            Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call |");
-            Console.WriteLine("| --- | ---: | ---: | ---: |");
+            Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call | bytes allocated per call |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
             var only = args.Text("stages") is { } list ? list.Split(',').Select(int.Parse).ToHashSet() : null;
             foreach (var (name, call) in stages.Where((_, i) => only is null || only.Contains(i)))
             {
-                (double P50, double Mean, double Cpu) best = (double.MaxValue, 0, 0);
+                (double P50, double Mean, double Cpu, double Bytes) best = (double.MaxValue, 0, 0, 0);
                 for (var round = 0; round < rounds; round++)
                 {
                     await ServerBench.WarmUpAsync(async () =>
@@ -72,6 +72,7 @@ internal static class ServerPath
                     });
                     var latencies = new double[nq];
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    var allocated = GC.GetTotalAllocatedBytes(precise: true);
                     var started = Stopwatch.GetTimestamp();
                     for (var q = 0; q < nq; q++)
                     {
@@ -81,13 +82,14 @@ internal static class ServerPath
                     }
                     var wall = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                     var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / nq;
+                    var bytesPerCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / nq;
                     var p50 = Stats.Percentile(latencies, 50);
                     if (p50 < best.P50)
                     {
-                        best = (p50, wall / nq, cpuPerCall);
+                        best = (p50, wall / nq, cpuPerCall, bytesPerCall);
                     }
                 }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {best.P50:F3} | {best.Mean:F3} | {best.Cpu:F3} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {best.P50:F3} | {best.Mean:F3} | {best.Cpu:F3} | {best.Bytes:F0} |"));
             }
             return 0;
         }

@@ -67,7 +67,22 @@ internal static class GrpcInFlight
 
     /// <summary>The length of the first message, read from its frame header without consuming it; null when the body
     /// ends first.</summary>
-    private static async Task<long?> MessageLengthAsync(PipeReader reader, CancellationToken cancellationToken)
+    private static ValueTask<long?> MessageLengthAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        // Usually the frame header is already buffered (it came with the HEADERS frame's DATA): no async state to allocate.
+        if (reader.TryRead(out var ready))
+        {
+            var length = GrpcFrame.MessageLength(ready.Buffer);
+            reader.AdvanceTo(ready.Buffer.Start); // nothing consumed or examined: gRPC reads the same bytes next
+            if (length is not null || ready.IsCompleted)
+            {
+                return ValueTask.FromResult<long?>(length);
+            }
+        }
+        return WaitForHeaderAsync(reader, cancellationToken);
+    }
+
+    private static async ValueTask<long?> WaitForHeaderAsync(PipeReader reader, CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -29,20 +29,18 @@ internal static class UnaryGrpcRequests
         if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is { Method.Type: MethodType.Unary }
             && context.Features.Get<IRequestBodyPipeFeature>() is { } body)
         {
-            context.Features.Set<IRequestBodyPipeFeature>(new BodyFeature(new FirstMessageReader(body.Reader)));
+            context.Features.Set<IRequestBodyPipeFeature>(new FirstMessageReader(body.Reader));
         }
         return next(context);
     });
 
-    private sealed class BodyFeature(PipeReader reader) : IRequestBodyPipeFeature
-    {
-        public PipeReader Reader { get; } = reader;
-    }
-
     /// <summary>A request body that reports its end once the first gRPC message (length-prefixed: a compression flag
-    /// byte, a big-endian 32-bit length, the message) is in the buffer. One reader at a time, as for any PipeReader.</summary>
-    internal sealed class FirstMessageReader(PipeReader inner) : PipeReader
+    /// byte, a big-endian 32-bit length, the message) is in the buffer. One reader at a time, as for any PipeReader. It
+    /// is its own body feature: one object per call, not two.</summary>
+    internal sealed class FirstMessageReader(PipeReader inner) : PipeReader, IRequestBodyPipeFeature
     {
+        PipeReader IRequestBodyPipeFeature.Reader => this;
+
         private ReadOnlySequence<byte> _last;
         private bool _lastIsWholeMessage;
         private bool _messageConsumed;

@@ -51,7 +51,8 @@ internal sealed class SecurityGate(
         {
             call.User = Authenticate(call, out viaApiKey);
         }
-        if (!_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
+        // The caller's name is built only when there is a limit to count it against (a substring of the peer per call).
+        if (_rate.RatePerSecond > 0 && !_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
         {
             throw new MilvusException(MilvusCode.RateLimit,
                 $"rate limit exceeded: more than {options.RequestsPerSecondPerUser} requests per second; retry later", retriable: true);
