@@ -46,6 +46,8 @@ internal static class SegmentFile
         KeyOrder = 8,
         /// <summary>Version 3, Int64 primary keys: the rowCount keys in ascending order (the primary key's field).</summary>
         SortedKeys = 9,
+        /// <summary>Version 3: a bloom filter of the primary keys, UInt64 words (<see cref="Segments.KeyFilter"/>).</summary>
+        KeyFilter = 10,
     }
 
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
@@ -300,10 +302,11 @@ internal static class SegmentFile
         {
             var pk = schema.IndexOf(schema.PrimaryKey.Name);
             var order = Block(blocks, path, BlockKind.KeyOrder, pk, "primary key order", (long)count * sizeof(int)).Memory<int>();
+            var filter = Block(blocks, path, BlockKind.KeyFilter, pk, "primary key filter", (long)KeyFilter.WordCount(count) * sizeof(ulong)).Memory<ulong>();
             var column = scalars[pk]!.View(count);
             keys = column is StringColumn strings
-                ? new SortedKeys(order, strings)
-                : new SortedKeys(order, Block(blocks, path, BlockKind.SortedKeys, pk, "sorted primary keys", (long)count * sizeof(long)).Memory<long>());
+                ? new SortedKeys(order, strings, filter)
+                : new SortedKeys(order, Block(blocks, path, BlockKind.SortedKeys, pk, "sorted primary keys", (long)count * sizeof(long)).Memory<long>(), filter);
         }
 
         return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path), keys);
@@ -474,22 +477,33 @@ internal static class SegmentFile
         return (offsets, values);
     }
 
-    /// <summary>The primary key's order blocks: the rows sorted by key and, for Int64 keys, the sorted keys (VarChar keys
-    /// are compared through their values and offsets blocks, in UTF-8 byte order).</summary>
+    /// <summary>The primary key's blocks: the rows sorted by key and, for Int64 keys, the sorted keys (VarChar keys are
+    /// compared through their values and offsets blocks, in UTF-8 byte order), then the keys' bloom filter.</summary>
     private static void AddKeyOrder(
         List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, BatchColumn c, long[]? offsets, byte[] values, int count)
     {
+        var filter = new ulong[KeyFilter.WordCount(count)];
         if (offsets is null)
         {
             var (order, sorted) = SortedKeys.Sort(c.Longs.AsSpan(0, count));
             blocks.Add((BlockKind.KeyOrder, f, MemoryMarshal.AsBytes(order.AsSpan()).ToArray(), default));
             blocks.Add((BlockKind.SortedKeys, f, MemoryMarshal.AsBytes(sorted.AsSpan()).ToArray(), default));
+            foreach (var key in sorted)
+            {
+                KeyFilter.Add(filter, KeyFilter.Hash(key));
+            }
         }
         else
         {
             var order = SortedKeys.Sort(values, offsets, count);
             blocks.Add((BlockKind.KeyOrder, f, MemoryMarshal.AsBytes(order.AsSpan()).ToArray(), default));
+            for (var r = 0; r < count; r++)
+            {
+                KeyFilter.Add(filter, KeyFilter.Hash(values.AsSpan((int)offsets[r], (int)(offsets[r + 1] - offsets[r]))));
+            }
         }
+
+        blocks.Add((BlockKind.KeyFilter, f, MemoryMarshal.AsBytes(filter.AsSpan()).ToArray(), default));
     }
 
     private static byte[] Narrow<T>(long[] src, int count)

@@ -51,11 +51,11 @@ public sealed class SegmentCorruptionTests : FaultTestBase
         }
 
         // The fixture has every kind of block: values, offsets, null bitmaps, timestamps, vectors and their norms, and the
-        // primary key's order.
+        // primary key's order and filter.
         Assert.Equal(
             [SegmentFile.BlockKind.InsertTimestamps, SegmentFile.BlockKind.Vectors, SegmentFile.BlockKind.SquaredNorms,
              SegmentFile.BlockKind.Values, SegmentFile.BlockKind.Offsets, SegmentFile.BlockKind.Nulls,
-             SegmentFile.BlockKind.KeyOrder, SegmentFile.BlockKind.SortedKeys],
+             SegmentFile.BlockKind.KeyOrder, SegmentFile.BlockKind.SortedKeys, SegmentFile.BlockKind.KeyFilter],
             kinds.Order());
 
         // And the undamaged file reads back whole.

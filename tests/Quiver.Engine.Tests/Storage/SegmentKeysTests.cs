@@ -82,6 +82,27 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void KeyFilter_HasNoFalseNegatives_AndRulesOutMostAbsentKeys(bool stringKeys)
+    {
+        const int count = 20_000;
+        var words = new ulong[KeyFilter.WordCount(count)];
+        ulong HashOf(int i) => stringKeys ? KeyFilter.Hash(System.Text.Encoding.UTF8.GetBytes($"key-{i}")) : KeyFilter.Hash(i * 7L);
+        for (var i = 0; i < count; i++)
+        {
+            KeyFilter.Add(words, HashOf(i));
+        }
+
+        Assert.All(Enumerable.Range(0, count), i => Assert.True(KeyFilter.MayContain(words, HashOf(i)), $"key {i} was added but the filter rules it out"));
+        var falsePositives = Enumerable.Range(count, count).Count(i => KeyFilter.MayContain(words, HashOf(i)));
+        output.WriteLine($"{(stringKeys ? "VarChar" : "Int64")} keys: {falsePositives} false positives in {count} absent keys");
+
+        // 10 bits and 7 hashes a key: about 0.8 % in theory; the hash is fixed by the format, so this count is too.
+        Assert.InRange(falsePositives, 0, count * 2 / 100);
+    }
+
     [Fact]
     public void Open_VersionTwoFile_RewritesItAsVersionThree_WithTheSameValues_AndItsKeyOrder()
     {
@@ -247,7 +268,7 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
 /// <summary>Older segment file versions, made from current files for the migration tests.</summary>
 internal static class OldSegmentFiles
 {
-    /// <summary>Turns a version 3 file into the version 2 file of the same rows: the key-order blocks leave the directory
+    /// <summary>Turns a version 3 file into the version 2 file of the same rows: the key blocks leave the directory
     /// (their bytes stay, unreferenced, which a reader never looks at), the version becomes 2, both checksums are redone.</summary>
     public static void DowngradeToVersion2(string path)
     {
@@ -258,7 +279,7 @@ internal static class OldSegmentFiles
         {
             var entry = bytes.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
             var kind = (SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(entry);
-            if (kind is not (SegmentFile.BlockKind.KeyOrder or SegmentFile.BlockKind.SortedKeys))
+            if (kind is not (SegmentFile.BlockKind.KeyOrder or SegmentFile.BlockKind.SortedKeys or SegmentFile.BlockKind.KeyFilter))
             {
                 kept.Add(entry.ToArray());
             }
