@@ -45,16 +45,22 @@ internal static class RestBody
         {
             throw Format("the request body is empty; send a JSON object ({} is valid)");
         }
-        Check(body.Span);
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            Check(body.Span);
+        }
         JsonDocument document;
         try
         {
-            // The document keeps the buffer (no copy); it is never disposed, so nothing it rented goes back to a pool
-            // while the nodes built over it are still in use.
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth + 1 });
+            // One pass: the parser refuses duplicate keys and nesting past the limit itself. The document keeps the
+            // buffer (no copy); it is never disposed, so nothing it rented goes back to a pool while the nodes built
+            // over it are still in use.
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
+            // Only a refused body pays for the second pass, which names the problem and where it is.
+            Check(body.Span);
             throw Malformed(e);
         }
         var root = document.RootElement;
