@@ -12,9 +12,9 @@ namespace Quiver.Server.Rest;
 /// Reads and checks a REST v2 request body. The size limit is enforced while reading: a declared
 /// <c>Content-Length</c> above it is refused before a byte is read, a chunked body as soon as the bytes received pass
 /// it, so no more than the limit is ever buffered. Every byte held counts against the server-wide in-flight budget
-/// (<see cref="InFlightBytes"/>) until the request ends. The bytes are then checked in one pass before they are parsed:
-/// valid UTF-8, well-formed JSON, nesting at most <see cref="MaxDepth"/>, no key twice in one object, an object at the
-/// top. Each problem answers Milvus's code 1801 with a message naming it and where it is.
+/// (<see cref="InFlightBytes"/>) until the request ends. The bytes must be valid UTF-8, well-formed JSON nesting at most
+/// <see cref="MaxDepth"/> levels with no key twice in one object, and an object at the top; the parse checks all of it,
+/// and a refused body is walked once more to name the problem and where it is. Each problem answers Milvus's code 1801.
 /// </summary>
 internal static class RestBody
 {
@@ -45,16 +45,22 @@ internal static class RestBody
         {
             throw Format("the request body is empty; send a JSON object ({} is valid)");
         }
-        Check(body.Span);
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            Check(body.Span);
+        }
         JsonDocument document;
         try
         {
-            // The document keeps the buffer (no copy); it is never disposed, so nothing it rented goes back to a pool
-            // while the nodes built over it are still in use.
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth + 1 });
+            // One pass: the parser refuses duplicate keys and nesting past the limit itself. The document keeps the
+            // buffer (no copy); it is never disposed, so nothing it rented goes back to a pool while the nodes built
+            // over it are still in use.
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
+            // Only a refused body pays for the second pass, which names the problem and where it is.
+            Check(body.Span);
             throw Malformed(e);
         }
         var root = document.RootElement;

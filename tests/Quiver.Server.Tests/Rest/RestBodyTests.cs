@@ -113,6 +113,7 @@ public sealed class RestBodyTests
     [Theory]
     [InlineData("""{"collectionName": "a", "collectionName": "b"}""", "collectionName")]
     [InlineData("""{"collectionName": "a", "params": {"x": 1, "y": {"x": 2}, "x": 3}}""", "x")]
+    [InlineData("""{"collectionName": "a", "data": [{"id": 1, "\u0069d": 2}]}""", "id")]
     public async Task DuplicateKey_Answers1801NamingTheKey(string json, string key)
     {
         await using var server = await TestServer.StartAsync();
