@@ -3,15 +3,15 @@ using Quiver;
 
 /// <summary>The child of the larger-than-memory test: opens a collection that another process built and indexed, runs the
 /// queries of a file (float32 rows) through <c>SearchAsync</c>, prints each query's hit ids, then this process's memory
-/// as the kernel and the runtime report it. It runs under a memory cap its parent sets (<c>DOTNET_GCHeapHardLimit</c>),
-/// so that a structure proportional to the collection would fail it.</summary>
+/// as the kernel and the runtime report it. It runs under a memory cap its parent sets (a memory cgroup, or
+/// <c>DOTNET_GCHeapHardLimit</c>), so that a structure proportional to the collection would fail it.</summary>
 internal static class CappedSearchHost
 {
     public const string Mode = "capped-search";
 
     /// <summary>Usage: capped-search &lt;folder&gt; &lt;collection&gt; &lt;queries.f32&gt; &lt;dim&gt; &lt;limit&gt; &lt;search_list&gt;.
-    /// Prints <c>INDEX built loaded</c>, <c>HITS id id …</c> per query, then <c>MEM RssAnon RssFile VmHWM GcHeap</c>
-    /// (bytes).</summary>
+    /// Prints <c>INDEX built loaded</c>, <c>HITS id id …</c> per query, then <c>MEM RssAnon RssFile VmHWM GcHeap
+    /// MajorFaults</c> (bytes, then the count of page faults that read from disk).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length != 6)
@@ -48,11 +48,19 @@ internal static class CappedSearchHost
             var status = File.ReadAllLines("/proc/self/status");
             stdout.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"MEM {Kb(status, "RssAnon:")} {Kb(status, "RssFile:")} {Kb(status, "VmHWM:")} {GC.GetGCMemoryInfo().HeapSizeBytes}"));
+                $"MEM {Kb(status, "RssAnon:")} {Kb(status, "RssFile:")} {Kb(status, "VmHWM:")} {GC.GetGCMemoryInfo().HeapSizeBytes} {MajorFaults()}"));
         }
 
         stdout.Flush();
         return 0;
+    }
+
+    /// <summary>Field 12 of /proc/self/stat (majflt), counted after the command name, which may hold spaces.</summary>
+    private static long MajorFaults()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[9], CultureInfo.InvariantCulture);
     }
 
     private static long Kb(string[] status, string key) =>

@@ -63,6 +63,7 @@ internal sealed unsafe partial class DiskAnnIndex : VectorIndex
     {
         public static Settings Parse(IndexParameters p)
         {
+            RejectBeamWidth(Owner, p);
             p.RejectUnknown(Owner, "max_degree", "search_list_size", "pq_code_budget_gb_ratio", "search_cache_budget_gb_ratio");
             var r = p.GetInt(Owner, "max_degree", 56, 1, 512);
             var l = p.GetInt(Owner, "search_list_size", 100, 1, MaxSearchList);
@@ -112,6 +113,17 @@ internal sealed unsafe partial class DiskAnnIndex : VectorIndex
     public long DiskBytes => _nodeBlockBytes;
 
     public static void Validate(IndexParameters p) => Settings.Parse(p);
+
+    /// <summary>Milvus's <c>beam_width_ratio</c> (IO requests per search step per CPU) is refused by name: a search here
+    /// reads one node per step through the memory map, so there are no parallel reads whose number it could set.</summary>
+    internal static void RejectBeamWidth(string owner, IndexParameters p)
+    {
+        if (p.Has("beam_width_ratio"))
+        {
+            Throw.Invalid($"{owner}: 'beam_width_ratio' is not supported: Quiver's DISKANN reads one node per search step through a memory map "
+                + "(the page cache), not in beams of parallel asynchronous reads, so there is no beam width to set; 'search_list' sets a search's effort");
+        }
+    }
 
     /// <summary>PQ sub-quantizers for a code budget: the largest divisor of the dimension not above ratio × 4 × dim bytes
     /// (8-bit codes, one byte each), at least 1.</summary>

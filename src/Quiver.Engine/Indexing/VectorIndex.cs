@@ -41,6 +41,7 @@ internal readonly record struct AnnSearchParams(int Ef = 0, int Nprobe = 0, int 
             }
         }
 
+        DiskAnnIndex.RejectBeamWidth(owner, p);
         p.RejectUnknown(owner, Names);
         return new AnnSearchParams(
             Ef: p.GetInt(owner, "ef", 0, 1, 32_768),
