@@ -405,6 +405,20 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("nan",
                 Field("id", ProtoType.Int64, primary: true), score, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
         },
+        ["schema-default-on-json"] = async s =>
+        {
+            var meta = Field("meta", ProtoType.Json);
+            meta.DefaultValue = new ValueField { StringData = "{}" };
+            return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("jsondefault",
+                Field("id", ProtoType.Int64, primary: true), meta, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
+        },
+        ["schema-default-kind-mismatch"] = async s =>
+        {
+            var n = Field("n", ProtoType.Int32);
+            n.DefaultValue = new ValueField { StringData = "x" };
+            return Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("kinddefault",
+                Field("id", ProtoType.Int64, primary: true), n, Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")))));
+        },
         ["schema-dimension-too-large"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("wide",
             Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "40000"))))),
         ["insert-unknown-field"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]), Long("nope", 1)),
@@ -507,6 +521,12 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             return SearchAsync(s.Plain, search);
         },
         ["index-params-invalid"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "L2", "[1]"))),
+        ["index-diskann-beam-width"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(new CreateIndexRequest
+        {
+            CollectionName = "docs",
+            FieldName = "embedding",
+            ExtraParams = { Kv("index_type", "DISKANN"), Kv("metric_type", "L2"), Kv("params", "{\"beam_width_ratio\": 4}") },
+        })),
         ["index-metric-unsupported"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "JACCARD", "{}"))),
         ["load-partitions-empty"] = async s => Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "docs" })),
         ["describe-by-id"] = async s => Answer.Of((await s.Plain.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionID = 7 })).Status),
@@ -571,6 +591,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             "{\"collectionName\":\"withindex\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +
             "{\"fieldName\":\"v\",\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":4}}]},\"indexParams\":[{\"fieldName\":\"nope\",\"metricType\":\"L2\"}]}"),
         ["rest-invalid-row"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":\"x\",\"embedding\":[1,2,3,4]}]}"),
+        ["rest-row-number-out-of-range"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1e400,\"embedding\":[1,2,3,4]}]}"),
+        ["rest-member-name-unpaired-surrogate"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1,\"embedding\":[1,2,3,4],\"\\uD83D\":1}]}"),
         ["rest-invalid-search-vector"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"data\":[[1,2]]}"),
         ["rest-unknown-anns-field"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"annsField\":\"nope\",\"data\":[[1,2,3,4]]}"),
         ["rest-invalid-data-type"] = s => RestAsync(s.Plain, "/collections/create",

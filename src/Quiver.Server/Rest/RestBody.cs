@@ -63,6 +63,12 @@ internal static class RestBody
             Check(body.Span);
             throw Malformed(e);
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-key check unescapes every member name; an escaped lone surrogate ("\uD83D") in one cannot
+            // be unescaped (JSON's grammar allows it, no string holds it).
+            throw Format("a member name holds an unpaired UTF-16 surrogate escape, which is not a valid string");
+        }
         var root = document.RootElement;
         return root.ValueKind == JsonValueKind.Object
             ? root
