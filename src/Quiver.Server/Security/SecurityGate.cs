@@ -3,7 +3,6 @@ using System.Text;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
-using Quiver.Protocol.Common;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
 
@@ -273,25 +272,138 @@ internal sealed class SecurityGate(
         }
     }
 
-    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first.</summary>
+    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first,
+    /// walking the protobuf wire format in place: parsing it into messages would copy every query vector once more per
+    /// call only to count them (the handler parses the group itself).</summary>
+    /// <remarks>PlaceholderGroup: field 1 = repeated PlaceholderValue (length-delimited). PlaceholderValue: field 1 tag
+    /// (string), field 2 type (enum, varint), field 3 = repeated bytes values. Fields may come in any order; other
+    /// fields are skipped by their wire type, as a protobuf parser skips unknown fields.</remarks>
     private static (int Count, int Dimension) Placeholders(ByteString group)
     {
-        PlaceholderGroup parsed;
-        try
+        var count = 0;
+        var dimension = -1;
+        var reader = new WireReader(group.Span);
+        while (!reader.AtEnd)
         {
-            parsed = PlaceholderGroup.Parser.ParseFrom(group);
+            var (field, wire) = reader.Tag();
+            if (field != 1 || wire != 2)
+            {
+                reader.Skip(wire);
+                continue;
+            }
+
+            var value = new WireReader(reader.Bytes());
+            int type = 0, values = 0, firstLength = 0;
+            while (!value.AtEnd)
+            {
+                var (inner, innerWire) = value.Tag();
+                if (inner == 2 && innerWire == 0)
+                {
+                    type = (int)value.Varint();
+                }
+                else if (inner == 3 && innerWire == 2)
+                {
+                    var length = value.Bytes().Length;
+                    firstLength = values++ == 0 ? length : firstLength;
+                }
+                else
+                {
+                    value.Skip(innerWire);
+                }
+            }
+
+            count += values;
+            if (dimension < 0 && values > 0)
+            {
+                dimension = DimensionOf(type, firstLength);
+            }
         }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
-        }
-        var count = parsed.Placeholders.Sum(p => p.Values.Count);
-        var first = parsed.Placeholders.FirstOrDefault(p => p.Values.Count > 0);
-        return (count, first is null ? 0 : DimensionOf((int)first.Type, first.Values[0].Length));
+
+        return (count, Math.Max(dimension, 0));
     }
 
-    /// <summary>The dimension of one query vector of <paramref name="type"/> (Milvus PlaceholderType) from its byte
-    /// length; 0 for types without a fixed width (sparse, text).</summary>
+    /// <summary>Reads protobuf wire format from a span; a malformed message is refused as an invalid placeholder group.</summary>
+    private ref struct WireReader(ReadOnlySpan<byte> data)
+    {
+        private ReadOnlySpan<byte> _rest = data;
+
+        public readonly bool AtEnd => _rest.IsEmpty;
+
+        public (int Field, int Wire) Tag()
+        {
+            var tag = Varint();
+            var field = tag >> 3;
+            if (field is 0 or > int.MaxValue)
+            {
+                Invalid("a field number is out of range");
+            }
+
+            return ((int)field, (int)(tag & 7));
+        }
+
+        public ulong Varint()
+        {
+            ulong value = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                if (_rest.IsEmpty)
+                {
+                    Invalid("the message ends inside a varint");
+                }
+
+                var b = _rest[0];
+                _rest = _rest[1..];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+
+            Invalid("a varint is longer than 10 bytes");
+            return 0;
+        }
+
+        public ReadOnlySpan<byte> Bytes()
+        {
+            var length = Varint();
+            if (length > (ulong)_rest.Length)
+            {
+                Invalid("a length-delimited field runs past the end of the message");
+            }
+
+            var bytes = _rest[..(int)length];
+            _rest = _rest[(int)length..];
+            return bytes;
+        }
+
+        public void Skip(int wire)
+        {
+            switch (wire)
+            {
+                case 0: Varint(); break;
+                case 1: Fixed(8); break;
+                case 2: Bytes(); break;
+                case 5: Fixed(4); break;
+                default: Invalid($"wire type {wire} is not supported"); break;
+            }
+        }
+
+        private void Fixed(int size)
+        {
+            if (_rest.Length < size)
+            {
+                Invalid("the message ends inside a fixed-size field");
+            }
+
+            _rest = _rest[size..];
+        }
+
+        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+        private static void Invalid(string reason) =>
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {reason}");
+    }
+
     private static int DimensionOf(int type, int bytes) => type switch
     {
         100 => bytes * 8, // BinaryVector

@@ -140,6 +140,66 @@ public sealed class GateTests
             Call("GetVersion", "grpc", AuthTests.Auth("root:again-2").GetValue("authorization")), null, CancellationToken.None))).Code);
     }
 
+    /// <summary>A PlaceholderValue written field by field: <paramref name="vectors"/> float vectors of <paramref name="dim"/>,
+    /// the type after the values, and an unknown varint field between them.</summary>
+    private static byte[] ValueTypeLast(int vectors, int dim)
+    {
+        var value = new MemoryStream();
+        var inner = new CodedOutputStream(value);
+        for (var i = 0; i < vectors; i++)
+        {
+            inner.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            inner.WriteBytes(ByteString.CopyFrom(new byte[dim * 4]));
+            inner.WriteTag(9, WireFormat.WireType.Varint);
+            inner.WriteInt32(7);
+        }
+        inner.WriteTag(2, WireFormat.WireType.Varint);
+        inner.WriteEnum(101); // FloatVector
+        inner.Flush();
+        return value.ToArray();
+    }
+
+    private static ByteString Group(params byte[][] values)
+    {
+        var group = new MemoryStream();
+        var outer = new CodedOutputStream(group);
+        foreach (var v in values)
+        {
+            outer.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            outer.WriteBytes(ByteString.CopyFrom(v));
+        }
+        outer.Flush();
+        return ByteString.CopyFrom(group.ToArray());
+    }
+
+    [Fact]
+    public async Task Limits_CountEveryPlaceholderValueInAnyFieldOrder_AndRefuseAMalformedGroup()
+    {
+        using var audit = new AuditLog(null);
+        var gate = new SecurityGate(new SecurityOptions { MaxNq = 3, MaxDimension = 8 }, null, audit);
+        Task Check(ByteString group) => gate.CheckAsync(Call("Search", "grpc", null),
+            new Protocol.Milvus.SearchRequest { CollectionName = "c", PlaceholderGroup = group }, CancellationToken.None).AsTask();
+
+        // The group's own parser is the oracle for what the wire bytes hold.
+        var twoAndTwo = Group(ValueTypeLast(2, 8), ValueTypeLast(2, 8));
+        Assert.Equal(4, Protocol.Common.PlaceholderGroup.Parser.ParseFrom(twoAndTwo).Placeholders.Sum(p => p.Values.Count));
+        Assert.Equal(1100, (await Assert.ThrowsAsync<MilvusException>(() => Check(twoAndTwo))).Code);
+        await Check(Group(ValueTypeLast(2, 8), ValueTypeLast(1, 8)));
+
+        // The dimension is the first value's that holds vectors, whichever placeholder that is.
+        var wide = await Assert.ThrowsAsync<MilvusException>(() => Check(Group(ValueTypeLast(0, 8), ValueTypeLast(1, 9))));
+        Assert.Equal(1102, wide.Code);
+
+        var whole = Placeholders(1, 8).ToByteArray();
+        foreach (var cut in new[] { 1, 5, whole.Length - 1 })
+        {
+            Assert.Throws<InvalidProtocolBufferException>(() => Protocol.Common.PlaceholderGroup.Parser.ParseFrom(whole.AsSpan(0, cut).ToArray()));
+            var broken = await Assert.ThrowsAsync<MilvusException>(() => Check(ByteString.CopyFrom(whole, 0, cut)));
+            Assert.Equal(1100, broken.Code);
+            Assert.Contains("not a valid PlaceholderGroup", broken.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Limits_ReadNqAndDimensionFromPlaceholders_AndDimFromSchema()
     {
