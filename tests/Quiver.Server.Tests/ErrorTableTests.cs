@@ -593,6 +593,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["rest-invalid-row"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":\"x\",\"embedding\":[1,2,3,4]}]}"),
         ["rest-row-number-out-of-range"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1e400,\"embedding\":[1,2,3,4]}]}"),
         ["rest-member-name-unpaired-surrogate"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1,\"embedding\":[1,2,3,4],\"\\uD83D\":1}]}"),
+        ["rest-expr-param-not-a-value"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"price > {t}\",\"exprParams\":{\"t\":{\"a\":1}}}"),
         ["rest-invalid-search-vector"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"data\":[[1,2]]}"),
         ["rest-unknown-anns-field"] = s => RestAsync(s.Plain, "/entities/search", "{\"collectionName\":\"docs\",\"annsField\":\"nope\",\"data\":[[1,2,3,4]]}"),
         ["rest-invalid-data-type"] = s => RestAsync(s.Plain, "/collections/create",

@@ -108,6 +108,7 @@ internal static partial class MilvusRestV2
             PartitionName = r.OptionalString("partitionName") ?? "",
             Expr = filter ?? "",
         };
+        RestTemplates.Add(r.Body["exprParams"], "$.exprParams", request.ExprTemplateValues);
         var result = await r.CallAsync("Delete", request, (q, context) =>
         {
             if (byId)
@@ -156,6 +157,7 @@ internal static partial class MilvusRestV2
             OutputFields = { outputFields },
             PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
         };
+        RestTemplates.Add(r.Body["exprParams"], "$.exprParams", request.ExprTemplateValues);
         SetConsistency(r, out var level, out var useDefault);
         request.ConsistencyLevel = level;
         request.UseDefaultConsistency = useDefault;
@@ -310,6 +312,7 @@ internal static partial class MilvusRestV2
             PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, textInput, path + ".data"),
             Nq = data.Count,
         };
+        RestTemplates.Add(body["exprParams"], path + ".exprParams", request.ExprTemplateValues);
         var limit = body["limit"] is { } l ? RestRequest.LongOf(l, path + ".limit") : 100;
         var offset = body["offset"] is { } o ? RestRequest.LongOf(o, path + ".offset") : 0;
         var searchParams = RestRequest.ObjectOf(body["searchParams"], path + ".searchParams");

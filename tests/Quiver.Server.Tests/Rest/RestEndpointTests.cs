@@ -120,4 +120,43 @@ public sealed class RestEndpointTests
             Assert.Contains(expected, paths);
         }
     }
+
+    [Fact]
+    public async Task ExprParams_BindFilterTemplates_InQuerySearchAndDelete_AsTheLiteralFilterDoes()
+    {
+        await using var server = await TestServer.StartAsync();
+        Assert.Equal(0, (await PostAsync(server, "/collections/create", "{\"collectionName\": \"t\", \"dimension\": 4}")).Body["code"]!.GetValue<int>());
+        var rows = string.Join(",", Enumerable.Range(1, 40).Select(i =>
+            $"{{\"id\": {i}, \"vector\": [{i % 7}, {i % 3}, {i % 5}, 1], \"tag\": {i % 5}, \"name\": \"n{i % 4}\", \"score\": {i * 0.5}}}"));
+        Assert.Equal(0, (await PostAsync(server, "/entities/insert", $"{{\"collectionName\": \"t\", \"data\": [{rows}]}}")).Body["code"]!.GetValue<int>());
+
+        async Task<string[]> Ids(string path, string body)
+        {
+            var (_, answer) = await PostAsync(server, path, body);
+            Assert.True(answer["code"]!.GetValue<int>() == 0, answer.ToJsonString());
+            return answer["data"]!.AsArray().Select(row => row!["id"]!.ToJsonString().Trim('"')).Order(StringComparer.Ordinal).ToArray();
+        }
+
+        const string Query = "{\"collectionName\": \"t\", \"consistencyLevel\": \"Strong\", \"limit\": 100, \"outputFields\": [\"id\"], ";
+        var literal = await Ids("/entities/query", Query + "\"filter\": \"id in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] and tag >= 2 and name in ['n1', 'n3'] and score > 1.5\"}");
+        var templated = await Ids("/entities/query", Query +
+            "\"filter\": \"id in {ids} and tag >= {t} and name in {names} and score > {s}\", \"exprParams\": {\"ids\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], \"t\": 2, \"names\": [\"n1\", \"n3\"], \"s\": 1.5}}");
+        Assert.NotEmpty(literal);
+        Assert.Equal(literal, templated);
+
+        const string Search = "{\"collectionName\": \"t\", \"consistencyLevel\": \"Strong\", \"data\": [[1, 1, 1, 1]], \"limit\": 5, \"searchParams\": {\"params\": {\"exact\": true}}, ";
+        Assert.Equal(
+            await Ids("/entities/search", Search + "\"filter\": \"tag == 3\"}"),
+            await Ids("/entities/search", Search + "\"filter\": \"tag == {t}\", \"exprParams\": {\"t\": 3}}"));
+
+        var (_, deleted) = await PostAsync(server, "/entities/delete",
+            "{\"collectionName\": \"t\", \"filter\": \"id in {ids}\", \"exprParams\": {\"ids\": [1, 2, 3]}}");
+        Assert.True(deleted["code"]!.GetValue<int>() == 0, deleted.ToJsonString());
+        Assert.Empty(await Ids("/entities/query", Query + "\"filter\": \"id in [1, 2, 3]\"}"));
+        Assert.Equal(4, (await Ids("/entities/query", Query + "\"filter\": \"id in [1, 2, 3, 4, 5, 6, 7]\"}")).Length);
+
+        var (_, refused) = await PostAsync(server, "/entities/query", Query + "\"filter\": \"tag == {t}\", \"exprParams\": {\"t\": {\"a\": 1}}}");
+        Assert.Equal(1801, refused["code"]!.GetValue<int>());
+        Assert.Contains("$.exprParams.t must be a bool, number, string or array", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }
