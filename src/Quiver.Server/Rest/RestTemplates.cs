@@ -46,7 +46,12 @@ internal static class RestTemplates
     private static TemplateArrayValue ArrayOf(JsonArray array, string path)
     {
         var kinds = array.Select(KindOf).Distinct().ToList();
-        var kind = kinds.Count == 1 ? kinds[0] : kinds.All(k => k is Kind.Integer or Kind.Number) && kinds.Count > 0 ? Kind.Number : Kind.Json;
+        var kind = kinds switch
+        {
+            [var only] => only,
+            [_, ..] when kinds.All(k => k is Kind.Integer or Kind.Number) => Kind.Number,
+            _ => Kind.Json,
+        };
         var result = new TemplateArrayValue();
         switch (kind)
         {
@@ -103,5 +108,5 @@ internal static class RestTemplates
     }
 
     private static MilvusException Unsupported(JsonNode? node, string path) =>
-        RestRequest.Format(path, $"must be a bool, number, string or array (a filter template value), got {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}");
+        RestRequest.Format(path, $"must be a bool, number, string or array (a filter template value), got {RestRequest.KindOf(node)}");
 }
