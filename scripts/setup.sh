@@ -23,3 +23,12 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     echo "setup: the console tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2
   fi
 fi
+# Debian's nats-server for the cluster tests (tests/Quiver.Cluster.Tests start a 3-server JetStream cluster on loopback).
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nats-server >/dev/null
+  else
+    echo "setup: the cluster tests need Debian's nats-server: sudo apt-get install nats-server" >&2
+  fi
+fi

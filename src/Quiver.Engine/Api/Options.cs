@@ -75,6 +75,14 @@ public sealed record QuiverOptions
     /// <summary>Where the bytes go; tests pass a fault-injecting file system.</summary>
     internal IFileSystem? FileSystem { get; init; }
 
+    /// <summary>Where the catalog and manifests live; null keeps them in the data folder's MANIFEST file. A cluster host
+    /// passes a replicated store (src/Quiver.Cluster).</summary>
+    internal Catalog.IMetaStore? MetaStore { get; init; }
+
+    /// <summary>Opens a collection's write-ahead log from its collection id; null keeps it in the collection's wal folder.
+    /// A cluster host passes a replicated log (src/Quiver.Cluster).</summary>
+    internal Func<long, IWal>? WalFactory { get; init; }
+
     /// <summary>The most <see cref="SegmentMaxBytes"/> may be: one vector field of a full segment is one float array.</summary>
     internal const long SegmentBytesCeiling = 4L << 30;
 

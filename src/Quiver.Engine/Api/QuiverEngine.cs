@@ -61,7 +61,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         QuiverEngine? engine = null;
         try
         {
-            var metaStore = new FileMetaStore(fs, path);
+            var metaStore = options.MetaStore ?? new FileMetaStore(fs, path);
             var manifest = metaStore.Read();
             var fresh = manifest is null;
             manifest ??= new ManifestData

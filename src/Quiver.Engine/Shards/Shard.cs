@@ -144,7 +144,7 @@ internal sealed partial class Shard : IAsyncDisposable
             }
         }
 
-        _wal = Wal.Open(Fs, WalFolder, WalOptionsFor(_host.Options));
+        _wal = _host.Options.WalFactory?.Invoke(Meta.Id) ?? Wal.Open(Fs, WalFolder, WalOptionsFor(_host.Options));
         RecoveryReport = _wal.Replay(Meta.CheckpointLsn, record =>
         {
             _walBytesSinceCheckpoint += record.Payload.Length;

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using NATS.Client.KeyValueStore;
+using Quiver.Catalog;
+
+namespace Quiver.Cluster;
+
+/// <summary>The catalog and segment manifests as one key of a JetStream key-value bucket, replaced by compare-and-set on
+/// the key's revision: a write succeeds only if nobody wrote the key since this store last read or wrote it, so two
+/// nodes that both believe they own the data cannot overwrite each other's manifest (the later one is refused and stops).
+/// The value is the manifest's JSON (docs/format-manifest.md); JetStream keeps its own checksums. Thread-safe.</summary>
+internal sealed class KvMetaStore : IMetaStore
+{
+    private readonly INatsKVStore _store;
+    private readonly string _key;
+    private readonly TimeSpan _retryTimeout;
+    private readonly Lock _gate = new();
+    private ulong _revision;
+
+    private KvMetaStore(INatsKVStore store, string key, TimeSpan retryTimeout)
+    {
+        _store = store;
+        _key = key;
+        _retryTimeout = retryTimeout;
+    }
+
+    /// <summary>The key's revision this store last read or wrote; 0 before the first write.</summary>
+    public ulong Revision
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _revision;
+            }
+        }
+    }
+
+    /// <summary>Opens (creating if missing) bucket <paramref name="bucket"/> with <paramref name="replicas"/> replicas and
+    /// history 1, keeping the manifest under <paramref name="key"/>.</summary>
+    public static async Task<KvMetaStore> OpenAsync(INatsKVContext kv, string bucket, string key, int replicas = 3, TimeSpan? retryTimeout = null, CancellationToken ct = default)
+    {
+        var timeout = retryTimeout ?? TimeSpan.FromSeconds(60);
+        var store = await Retry.UntilAsync(timeout, c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig(bucket) { NumberOfReplicas = replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+        return new KvMetaStore(store, key, timeout);
+    }
+
+    /// <inheritdoc/>
+    public ManifestData? Read()
+    {
+        lock (_gate)
+        {
+            var entry = Retry.UntilAsync(_retryTimeout, async c =>
+            {
+                try
+                {
+                    return (NatsKVEntry<byte[]>?)await _store.GetEntryAsync<byte[]>(_key, cancellationToken: c).ConfigureAwait(false);
+                }
+                catch (NatsKVKeyNotFoundException)
+                {
+                    return null;
+                }
+                catch (NatsKVKeyDeletedException)
+                {
+                    return null;
+                }
+            }, CancellationToken.None).GetAwaiter().GetResult();
+            if (entry is not { Value: { } value } e)
+            {
+                _revision = 0;
+                return null;
+            }
+
+            _revision = e.Revision;
+            try
+            {
+                return JsonSerializer.Deserialize<ManifestData>(value, ManifestFile.Json) ?? throw new JsonException("null manifest");
+            }
+            catch (JsonException ex)
+            {
+                throw new CorruptionException(Where, $"manifest JSON is invalid: {ex.Message}", ex);
+            }
+        }
+    }
+
+    /// <summary>Replaces the manifest if its key is still at <see cref="Revision"/>. Throws <see cref="QuiverException"/>
+    /// with <see cref="QuiverErrorCode.Unavailable"/> when another writer changed it first, and with
+    /// <see cref="QuiverErrorCode.Capacity"/> when the manifest is larger than the server takes in one message.</summary>
+    public void Write(ManifestData manifest)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestFile.Json);
+        lock (_gate)
+        {
+            var expected = _revision;
+            _revision = Retry.UntilAsync(_retryTimeout, async c =>
+            {
+                try
+                {
+                    return expected == 0
+                        ? await _store.CreateAsync(_key, body, cancellationToken: c).ConfigureAwait(false)
+                        : await _store.UpdateAsync(_key, body, expected, cancellationToken: c).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
+                {
+                    throw new QuiverException(QuiverErrorCode.Unavailable,
+                        $"the manifest at {Where} changed after revision {expected}: another node wrote it, so this one stops writing", ex);
+                }
+                catch (NATS.Client.Core.NatsPayloadTooLargeException ex)
+                {
+                    throw new QuiverException(QuiverErrorCode.Capacity,
+                        $"the manifest is {body.Length} bytes, more than the NATS server takes in one message (max_payload)", ex);
+                }
+            }, CancellationToken.None).GetAwaiter().GetResult();
+        }
+    }
+
+    private string Where => $"kv://{_store.Bucket}/{_key}";
+}
