@@ -53,6 +53,16 @@ internal sealed class JetStreamWal : IWal
         options ??= new JetStreamWalOptions();
         var info = await Retry.UntilAsync(options.RetryTimeout, async c =>
         {
+            // An existing stream is only read: updating a replicated stream's configuration waits for every replica,
+            // so it would stall (until a timeout) while one server is down.
+            try
+            {
+                return (await js.GetStreamAsync(stream, cancellationToken: c).ConfigureAwait(false)).Info;
+            }
+            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+            {
+            }
+
             var config = new StreamConfig(stream, [SubjectFor(stream)])
             {
                 NumReplicas = options.Replicas,
@@ -61,7 +71,7 @@ internal sealed class JetStreamWal : IWal
                 Discard = StreamConfigDiscard.Old,
                 DuplicateWindow = options.DuplicateWindow,
             };
-            var s = await js.CreateOrUpdateStreamAsync(config, c).ConfigureAwait(false);
+            var s = await js.CreateStreamAsync(config, c).ConfigureAwait(false);
             return s.Info;
         }, ct).ConfigureAwait(false);
         if (info.Config.NumReplicas != options.Replicas || info.Config.Storage != StreamConfigStorage.File)

@@ -54,6 +54,15 @@ internal sealed class ObjectStoreFileSystem : IFileSystem
         var listed = await Retry.UntilAsync(fs._retryTimeout, async c =>
         {
             var names = new List<ObjectMetadata>();
+
+            // The client's listing waits forever on a bucket that never held an object (seen with server 2.9), so an
+            // empty bucket's stream is checked first.
+            var stream = await store.JetStreamContext.GetStreamAsync($"OBJ_{store.Bucket}", cancellationToken: c).ConfigureAwait(false);
+            if (stream.Info.State.Messages == 0)
+            {
+                return names;
+            }
+
             try
             {
                 await foreach (var meta in store.ListAsync(new NatsObjListOpts { ShowDeleted = false }, c).ConfigureAwait(false))
