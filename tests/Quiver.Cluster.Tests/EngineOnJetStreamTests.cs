@@ -89,7 +89,7 @@ public sealed class EngineOnJetStreamTests
     }
 
     [NatsFact]
-    public async Task Writes_GoOnWhileTheLogsLeaderIsKilled_AndEveryAcknowledgedRowIsThere()
+    public async Task Writes_GoOnWhileTheLogsLeaderIsKilled_AndEveryAcknowledgedRowIsThere_AlsoAfterItsRestartAndAnotherLoss()
     {
         await using var cluster = await NatsCluster.StartAsync();
         await using var nats = cluster.Connect();
@@ -97,6 +97,7 @@ public sealed class EngineOnJetStreamTests
         var name = NatsFixture.Unique("db");
         var oracle = new Oracle();
         var rng = new Random(23);
+        var killed = -1;
         using var cacheA = new TempFolder("quiver-node-a");
         await using (var db = await QuiverEngine.OpenAsync(cacheA.Path, await JetStreamStorage.ConfigureAsync(js, name, cacheA.Path, NoBackground)))
         {
@@ -107,11 +108,12 @@ public sealed class EngineOnJetStreamTests
 
             var stream = await js.GetStreamAsync(JetStreamWal.StreamFor(name, (await ListCollectionIdAsync(js, name)).Single()));
             var leader = stream.Info.Cluster?.Leader ?? throw new InvalidOperationException("the log's stream reports no leader");
+            killed = int.Parse(leader[1..], System.Globalization.CultureInfo.InvariantCulture);
 
             // Inserts in flight while the leader dies: they wait out the election (retried with the same message IDs),
             // then sequential ones; every one must be acknowledged and none lost.
             var inFlight = Enumerable.Range(0, 10).Select(b => oracle.InsertAsync(db, rng, 1000 + (b * 20), 20)).ToList();
-            cluster.Kill(int.Parse(leader[1..], System.Globalization.CultureInfo.InvariantCulture));
+            cluster.Kill(killed);
             await Task.WhenAll(inFlight);
             for (var b = 0; b < 5; b++)
             {
@@ -129,6 +131,47 @@ public sealed class EngineOnJetStreamTests
         await using (var db = await QuiverEngine.OpenAsync(cacheB.Path, opts))
         {
             await oracle.CheckAsync(db, 5);
+
+            // The killed server comes back and catches up; then another one dies, and the two left (one of them the
+            // restarted server) must hold everything and take writes.
+            await cluster.RestartAsync(killed);
+            await oracle.InsertAsync(db, rng, 6001, 30);
+            await WaitCaughtUpAsync(js, name);
+            cluster.Kill((killed + 1) % 3);
+            await oracle.InsertAsync(db, rng, 7001, 30);
+            await oracle.CheckAsync(db, 6);
+        }
+    }
+
+    /// <summary>Waits until every replica of every stream of database <paramref name="name"/> (log, KV, object store)
+    /// reports itself current with no lag: a restarted server has caught up. Readiness, not a time limit.</summary>
+    private static async Task WaitCaughtUpAsync(NatsJSContext js, string name)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var behind = new List<string>();
+            await foreach (var streamName in js.ListStreamNamesAsync())
+            {
+                if (!streamName.Contains(name, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var info = (await js.GetStreamAsync(streamName)).Info;
+                if (info.Cluster?.Replicas is not { Count: 2 } replicas || replicas.Any(r => !r.Current || r.Lag > 0 || r.Offline))
+                {
+                    behind.Add(streamName);
+                }
+            }
+
+            if (behind.Count == 0)
+            {
+                return;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), $"streams never caught up: {string.Join(", ", behind)}");
+            await Task.Delay(250);
         }
     }
 
