@@ -6,6 +6,23 @@ namespace Quiver.Testing;
 /// 1 − 2·atan(d) / π; single-precision sums; equal scores by id; groups by their best hit, then size, then first id).</summary>
 public static class HybridOracle
 {
+    /// <summary>Seeded rows for hybrid tests: <c>id</c> 0..count-1, a <c>color</c> from <paramref name="colors"/>, <c>n</c>
+    /// = id mod 10, and a random vector per field of <paramref name="vectors"/> (name and dimension).</summary>
+    public static List<Row> Rows(int seed, int count, string[] colors, params (string Field, int Dim)[] vectors)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(i =>
+        {
+            var row = new Row { ["id"] = (long)i, ["color"] = colors[rng.Next(colors.Length)], ["n"] = (long)(i % 10) };
+            foreach (var (field, dim) in vectors)
+            {
+                row[field] = TestData.Vector(rng, dim);
+            }
+
+            return row;
+        })];
+    }
+
     /// <summary>A row as the oracle sees it: its key, the vector of the searched field and its group value.</summary>
     public readonly record struct Candidate(long Id, float[] Vector, string Group);
 

@@ -36,16 +36,7 @@ public sealed class HybridSearchTests : IDisposable
             await db.CreatePartitionAsync("c", partition);
         }
 
-        var rng = new Random(5);
-        var rows = Enumerable.Range(0, Rows).Select(i => new Row
-        {
-            ["id"] = (long)i,
-            ["color"] = _colors[rng.Next(_colors.Length)],
-            ["n"] = (long)(i % 10),
-            ["dense"] = TestData.Vector(rng, 8),
-            ["other"] = TestData.Vector(rng, 6),
-            ["third"] = TestData.Vector(rng, 4),
-        }).ToList();
+        var rows = HybridOracle.Rows(5, Rows, _colors, ("dense", 8), ("other", 6), ("third", 4));
         await db.InsertAsync("c", rows.Take(Rows / 2).ToList());
         await db.FlushAsync("c");
         await db.InsertAsync("c", rows.Skip(Rows / 2).ToList(), partition.Length > 0 ? partition : null);
