@@ -191,7 +191,13 @@ internal sealed partial class MilvusGrpcService
                 throw Refused($"function_score: function '{function.Name}' is {function.Type}, not a Rerank function");
             }
 
-            var values = function.Params.ToDictionary(p => p.Key.ToLowerInvariant(), p => p.Value, StringComparer.Ordinal);
+            // Keys as Milvus reads them: case-insensitive, the last of a repeated key wins.
+            var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var p in function.Params)
+            {
+                values[p.Key] = p.Value;
+            }
+
             var reranker = values.GetValueOrDefault("reranker")?.Trim().ToLowerInvariant();
             switch (reranker)
             {
@@ -203,7 +209,8 @@ internal sealed partial class MilvusGrpcService
                     JsonElement weights;
                     try
                     {
-                        weights = JsonDocument.Parse(values.GetValueOrDefault("weights") ?? throw Refused("function_score: weights not found for the weighted reranker")).RootElement.Clone();
+                        using var doc = JsonDocument.Parse(values.GetValueOrDefault("weights") ?? throw Refused("function_score: weights not found for the weighted reranker"));
+                        weights = doc.RootElement.Clone();
                     }
                     catch (JsonException)
                     {
