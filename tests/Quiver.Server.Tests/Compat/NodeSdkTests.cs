@@ -37,6 +37,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task QueryAndSearchIterators_EveryRowExactlyOnce() => RunScriptAsync("query-iterator.js");
 
+    /// <summary>alterCollectionFieldProperties raising max_length on a loaded collection with rows: describe and the next
+    /// insert follow it; a shrink and mmap.enabled answer 1100 (alter-field.js).</summary>
+    [Fact]
+    public Task AlterCollectionField_RaisesMaxLength() => RunScriptAsync("alter-field.js");
+
     /// <summary>The SDK's own retry of a call that failed with UNAVAILABLE re-sends it without ending the request stream;
     /// the retried CheckHealth and Query are answered at once, not held until the client's deadline (retry.js).</summary>
     [Fact]
