@@ -335,6 +335,26 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
     private static async Task<Answer> SearchAsync(TestServer server, Protocol.Milvus.SearchRequest request) =>
         Answer.Of((await server.Milvus.SearchAsync(request)).Status);
 
+    private static async Task<Answer> AlterFieldAsync(TestServer server, string collection, string field, string key, string value) =>
+        Answer.Of(await server.Milvus.AlterCollectionFieldAsync(new AlterCollectionFieldRequest
+        {
+            CollectionName = collection,
+            FieldName = field,
+            Properties = { Kv(key, value) },
+        }));
+
+    /// <summary>A hybrid search of <c>docs</c>: two searches of <c>embedding</c>, fused by <paramref name="rank"/>.</summary>
+    private static Protocol.Milvus.HybridSearchRequest Hybrid(params Protocol.Common.KeyValuePair[] rank) =>
+        new() { CollectionName = "docs", Requests = { Search(), Search() }, RankParams = { rank } };
+
+    private static async Task<Answer> HybridAsync(TestServer server, params Protocol.Common.KeyValuePair[] rank) =>
+        Answer.Of((await server.Milvus.HybridSearchAsync(Hybrid(rank))).Status);
+
+    /// <summary>A REST hybrid_search body over <c>docs</c> with two searches of <c>embedding</c> and <paramref name="rerank"/>.</summary>
+    private static string HybridBody(string rerank) =>
+        "{\"collectionName\": \"docs\", \"search\": [{\"data\": [[0.5, 0.5, 0.5, 0.5]], \"annsField\": \"embedding\", \"limit\": 3}, " +
+        "{\"data\": [[0.5, 0.5, 0.5, 0.5]], \"annsField\": \"embedding\", \"limit\": 3}], \"rerank\": " + rerank + ", \"limit\": 3}";
+
     private static async Task<Answer> QueryAsync(TestServer server, Protocol.Milvus.QueryRequest request) =>
         Answer.Of((await server.Milvus.QueryAsync(request)).Status);
 
@@ -371,7 +391,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = new(StringComparer.Ordinal)
     {
-        ["unsupported-rpc"] = async s => Answer.Of((await s.Plain.Milvus.HybridSearchAsync(new HybridSearchRequest { CollectionName = "docs" })).Status),
+        ["unsupported-rpc"] = async s => Answer.Of(await s.Plain.Milvus.CreateResourceGroupAsync(new CreateResourceGroupRequest { ResourceGroup = "rg" })),
         ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
         ["collection-not-loaded"] = s => SearchAsync(s.Plain, Search("cold")),
         ["partition-not-found"] = async s => Answer.Of(await s.Plain.Milvus.DropPartitionAsync(new DropPartitionRequest { CollectionName = "docs", PartitionName = "nope" })),
@@ -519,6 +539,36 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             var search = Search();
             search.Ids = new IDs { IntId = new LongArray { Data = { 99 } } };
             return SearchAsync(s.Plain, search);
+        },
+        ["hybrid-rank-type"] = s => RestAsync(s.Plain, "/entities/hybrid_search", HybridBody("{\"strategy\": \"bogus\", \"params\": {}}")),
+        ["hybrid-weights-count"] = s => RestAsync(s.Plain, "/entities/hybrid_search", HybridBody("{\"strategy\": \"weighted\", \"params\": {\"weights\": [1]}}")),
+        ["hybrid-weight-range"] = s => HybridAsync(s.Plain, Kv("strategy", "weighted"), Kv("params", "{\"weights\": [0.5, 2]}")),
+        ["hybrid-rrf-k"] = s => HybridAsync(s.Plain, Kv("strategy", "rrf"), Kv("params", "{\"k\": 0}")),
+        ["hybrid-rerank-function"] = async s =>
+        {
+            var hybrid = Hybrid();
+            hybrid.FunctionScore = new Protocol.Schema.FunctionScore
+            {
+                Functions = { new Protocol.Schema.FunctionSchema { Name = "d", Type = Protocol.Schema.FunctionType.Rerank, Params = { Kv("reranker", "decay") } } },
+            };
+            return Answer.Of((await s.Plain.Milvus.HybridSearchAsync(hybrid)).Status);
+        },
+        ["hybrid-nq-mismatch"] = async s =>
+        {
+            var hybrid = Hybrid();
+            hybrid.Requests[1] = Search(nq: 2);
+            return Answer.Of((await s.Plain.Milvus.HybridSearchAsync(hybrid)).Status);
+        },
+        ["alter-field-property"] = s => AlterFieldAsync(s.Plain, "docs", "price", "analyzer_params", "{}"),
+        ["alter-field-mmap"] = s => AlterFieldAsync(s.Plain, "docs", "price", "mmap.enabled", "true"),
+        ["alter-field-type"] = s => AlterFieldAsync(s.Plain, "docs", "price", "max_length", "16"),
+        ["alter-field-shrink"] = async s =>
+        {
+            await s.Plain.Server.Engine.CreateCollectionAsync("alter", new CollectionSchema
+            {
+                Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("title", 8), FieldSchema.Vector("embedding", Servers.Dim, MetricType.L2)],
+            });
+            return await AlterFieldAsync(s.Plain, "alter", "title", "max_length", "4");
         },
         ["index-params-invalid"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "L2", "[1]"))),
         ["index-diskann-beam-width"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(new CreateIndexRequest

@@ -15,7 +15,8 @@ public sealed class ServerDocsTests
         { "replicas", "GetReplicas" },
         { "compaction plans", "GetCompactionStateWithPlans" },
         { "snapshots", "CreateSnapshot" },
-        { "field/function schema changes", "AddCollectionField" },
+        { "adding fields", "AddCollectionField" },
+        { "field/function schema changes", "AlterCollectionField" },
     };
 
     [Theory]

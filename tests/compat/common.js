@@ -36,6 +36,11 @@ function milvusError(status, what) {
   check(s && s.error_code !== 'Success' && s.code !== 0 && typeof s.reason === 'string' && s.reason.length > 0, `${what} should fail with a Milvus error`, s);
   return s;
 }
+/** Creates collection `name` with `fields`, dropping a leftover of an earlier run first. */
+async function freshCollection(c, name, fields) {
+  if ((await c.hasCollection({ collection_name: name })).value) await c.dropCollection({ collection_name: name });
+  ok(await c.createCollection({ collection_name: name, fields }), `createCollection ${name}`);
+}
 async function main(name, body) {
   const started = Date.now();
   try {
@@ -58,4 +63,4 @@ const products = [
   ['Yoga mat', 'sports', 29.99], ['Adjustable dumbbells', 'sports', 299.0], ['Sport earbuds', 'sports', 69.0],
 ];
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products };
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products, freshCollection };

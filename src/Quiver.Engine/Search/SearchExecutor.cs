@@ -11,56 +11,69 @@ internal static class SearchExecutor
     public const int MaxQueries = 16_384;
 
     public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
-        Execute(shard, request, cancellationToken, (view, projection, perQuery, stats) =>
-        {
-            // The primary key is always among the projected fields: the hit's id is the value the row already holds.
-            var pkName = shard.Schema.PrimaryKey.Name;
-            var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(perQuery.Count);
-            foreach (var list in perQuery)
-            {
-                var built = new SearchHit[list.Count];
-                for (var i = 0; i < built.Length; i++)
-                {
-                    var (score, segment, row) = list[i];
-                    var fields = projection.Materialize(view.Segments[segment], row);
-                    built[i] = new SearchHit { Id = fields[pkName]!, Score = score, Fields = fields };
-                }
-
-                hits.Add(built);
-            }
-
-            return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
-        });
+        Execute(shard, request, cancellationToken, (view, projection, perQuery, stats) => Hits(shard.Schema, view, projection, perQuery, stats));
 
     /// <summary>As <see cref="Run"/>, the hits as columns: scores and hit counts per query first, then the output
     /// fields (the primary key first) read only for the hits returned, straight into columns.</summary>
     public static SearchColumns RunColumns(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
-        Execute(shard, request, cancellationToken, (view, projection, perQuery, _) =>
+        Execute(shard, request, cancellationToken, (view, projection, perQuery, _) => Columns(view, projection, perQuery));
+
+    /// <summary>The hits of <paramref name="request"/> over a view the caller holds (a hybrid search runs each of its
+    /// requests over one view), per query best first, offset and grouping applied; no output field is read.</summary>
+    internal static List<List<(float Score, int Segment, int Row)>> SearchInView(Shard shard, ReadView view, SearchRequest request,
+        CancellationToken cancellationToken) =>
+        Execute(shard, request, cancellationToken, (_, _, perQuery, _) => perQuery, view);
+
+    /// <summary>Per query its hits, each with the output fields of <paramref name="projection"/> as a row.</summary>
+    internal static SearchResult Hits(CollectionSchema schema, ReadView view, Projection projection,
+        List<List<(float Score, int Segment, int Row)>> perQuery, SearchStats? stats)
+    {
+        // The primary key is always among the projected fields: the hit's id is the value the row already holds.
+        var pkName = schema.PrimaryKey.Name;
+        var hits = ImmutableArray.CreateBuilder<IReadOnlyList<SearchHit>>(perQuery.Count);
+        foreach (var list in perQuery)
         {
-            var counts = new int[perQuery.Count];
-            var total = 0;
-            for (var q = 0; q < counts.Length; q++)
+            var built = new SearchHit[list.Count];
+            for (var i = 0; i < built.Length; i++)
             {
-                counts[q] = perQuery[q].Count;
-                total += counts[q];
+                var (score, segment, row) = list[i];
+                var fields = projection.Materialize(view.Segments[segment], row);
+                built[i] = new SearchHit { Id = fields[pkName]!, Score = score, Fields = fields };
             }
 
-            var scores = new float[total];
-            var rows = new List<(int Segment, int Row)>(total);
-            foreach (var list in perQuery)
-            {
-                foreach (var h in list)
-                {
-                    scores[rows.Count] = h.Score;
-                    rows.Add((h.Segment, h.Row));
-                }
-            }
+            hits.Add(built);
+        }
 
-            return new SearchColumns { Counts = counts, Scores = scores, Fields = projection.Collect(view.Segments, rows) };
-        });
+        return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
+    }
+
+    /// <summary>Per query its number of hits, every hit's score, and the output fields of the hits as columns.</summary>
+    internal static SearchColumns Columns(ReadView view, Projection projection, List<List<(float Score, int Segment, int Row)>> perQuery)
+    {
+        var counts = new int[perQuery.Count];
+        var total = 0;
+        for (var q = 0; q < counts.Length; q++)
+        {
+            counts[q] = perQuery[q].Count;
+            total += counts[q];
+        }
+
+        var scores = new float[total];
+        var rows = new List<(int Segment, int Row)>(total);
+        foreach (var list in perQuery)
+        {
+            foreach (var h in list)
+            {
+                scores[rows.Count] = h.Score;
+                rows.Add((h.Segment, h.Row));
+            }
+        }
+
+        return new SearchColumns { Counts = counts, Scores = scores, Fields = projection.Collect(view.Segments, rows) };
+    }
 
     private static T Execute<T>(Shard shard, SearchRequest request, CancellationToken cancellationToken,
-        Func<ReadView, Projection, List<List<(float Score, int Segment, int Row)>>, SearchStats, T> materialize)
+        Func<ReadView, Projection, List<List<(float Score, int Segment, int Row)>>, SearchStats, T> materialize, ReadView? shared = null)
     {
         var schema = shard.Schema;
         var fieldIndex = ResolveField(schema, request.AnnsField);
@@ -137,7 +150,8 @@ internal static class SearchExecutor
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(request.Partitions);
+        using var owned = shared is null ? shard.AcquireView(request.Partitions) : null;
+        var view = shared ?? owned!;
         var allowed = new AllowedRows[view.Segments.Length];
         for (var s = 0; s < allowed.Length; s++)
         {

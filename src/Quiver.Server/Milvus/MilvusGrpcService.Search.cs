@@ -12,8 +12,8 @@ using EngineSearch = Quiver.SearchRequest;
 
 namespace Quiver.Server.Milvus;
 
-/// <summary>Vector search: Search (top-k, filter, range, group-by, offset, search iterator v2). HybridSearch is not
-/// implemented (it answers code 10). See docs/server-data.md.</summary>
+/// <summary>Vector search: Search (top-k, filter, range, group-by, offset, search iterator v2); HybridSearch is in
+/// MilvusGrpcService.Hybrid.cs. See docs/server-data.md.</summary>
 internal sealed partial class MilvusGrpcService
 {
     /// <summary>Milvus's limit on top-k and on nq (<c>quota.limits.topK</c>, <c>maxNQ</c>).</summary>

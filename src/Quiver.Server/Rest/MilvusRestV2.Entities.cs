@@ -392,7 +392,7 @@ internal static partial class MilvusRestV2
         var searches = r.RequiredArray("search");
         var outputFields = r.OptionalStrings("outputFields") ?? [];
         var partitions = r.OptionalStrings("partitionNames") ?? [];
-        var request = new HybridSearchRequest
+        var request = new Protocol.Milvus.HybridSearchRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
@@ -420,11 +420,16 @@ internal static partial class MilvusRestV2
         });
         request.RankParams.Add(new KeyValuePair { Key = "params", Value = (rerank["params"] ?? new JsonObject()).ToJsonString() });
         request.RankParams.Add(new KeyValuePair { Key = "limit", Value = (r.OptionalLong("limit") ?? 100).ToString(CultureInfo.InvariantCulture) });
+        request.RankParams.Add(new KeyValuePair { Key = "offset", Value = (r.OptionalLong("offset") ?? 0).ToString(CultureInfo.InvariantCulture) });
         request.RankParams.Add(new KeyValuePair { Key = "round_decimal", Value = "-1" });
         var grouping = r.OptionalString("groupingField");
         if (!string.IsNullOrEmpty(grouping))
         {
             request.RankParams.Add(new KeyValuePair { Key = "group_by_field", Value = grouping });
+            if (r.OptionalLong("groupSize") is > 0 and var size)
+            {
+                request.RankParams.Add(new KeyValuePair { Key = "group_size", Value = size.ToString(CultureInfo.InvariantCulture) });
+            }
         }
         var result = await r.CallAsync("HybridSearch", request, (q, context) =>
         {

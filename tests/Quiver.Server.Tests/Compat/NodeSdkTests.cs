@@ -26,6 +26,22 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task ErrorCases_AnswerMilvusErrors_AndServerKeepsServing() => RunScriptAsync("errors.js");
 
+    /// <summary>hybridSearch with RRFRanker and WeightedRanker over gRPC and hybrid_search over REST, each answer equal to
+    /// a fused oracle computed in the script from brute-force results per request (hybrid.js).</summary>
+    [Fact]
+    public Task HybridSearch_RrfAndWeighted_EqualFusedOracle() => RunScriptAsync("hybrid.js");
+
+    /// <summary>queryIterator as the SDK pages (count, then `pk &gt; last` pages of batchSize): every row exactly once with
+    /// and without a filter and with a limit, for Int64 and VarChar keys, over flushed, growing and deleted rows; and
+    /// searchIterator over the same rows, every row once with distances ascending across pages (query-iterator.js).</summary>
+    [Fact]
+    public Task QueryAndSearchIterators_EveryRowExactlyOnce() => RunScriptAsync("query-iterator.js");
+
+    /// <summary>alterCollectionFieldProperties raising max_length on a loaded collection with rows: describe and the next
+    /// insert follow it; a shrink and mmap.enabled answer 1100 (alter-field.js).</summary>
+    [Fact]
+    public Task AlterCollectionField_RaisesMaxLength() => RunScriptAsync("alter-field.js");
+
     /// <summary>The SDK's own retry of a call that failed with UNAVAILABLE re-sends it without ending the request stream;
     /// the retried CheckHealth and Query are answered at once, not held until the client's deadline (retry.js).</summary>
     [Fact]

@@ -28,7 +28,8 @@ internal static class GrpcCases
         return r.Next(30) switch
         {
             < 6 => Write(r, c),
-            < 10 => ("Search", Search(r, c)),
+            < 9 => ("Search", Search(r, c)),
+            9 => ("HybridSearch", Hybrid(r, c)),
             < 14 => ("Query", Query(r, c)),
             < 16 => ("Delete", new DeleteRequest
             {
@@ -313,6 +314,46 @@ internal static class GrpcCases
         request.OutputFields.Add(OutputFields(r));
         request.PartitionNames.Add(Names(r).Take(r.Chance(0.8) ? 0 : 2));
         request.ExprTemplateValues.Add(Templates(r));
+        return request;
+    }
+
+    /// <summary>A hybrid search: generated searches (0 to 4) and rank params or a function_score, right or twisted.</summary>
+    private static HybridSearchRequest Hybrid(Random r, FuzzCollection c)
+    {
+        var request = new HybridSearchRequest
+        {
+            DbName = r.Chance(0.1) ? Db(r) : "",
+            CollectionName = Collection(r, c),
+            ConsistencyLevel = (WireConsistency)r.Next(-1, 6),
+        };
+        request.Requests.Add(Values(r.Next(5), () => Search(r, c)));
+        request.OutputFields.Add(OutputFields(r));
+        request.PartitionNames.Add(Names(r).Take(r.Chance(0.8) ? 0 : 2));
+        var weights = "[" + string.Join(",", Values(r.Next(4), () => r.Chance(0.8) ? r.NextDouble().ToString("R", CultureInfo.InvariantCulture) : NumberText(r))) + "]";
+        request.RankParams.Add(Pairs(r, ["strategy", "params", "limit", "offset", "round_decimal", "group_by_field", "group_size", "x"]));
+        if (r.Chance(0.6))
+        {
+            request.RankParams.Add(new KeyValuePair { Key = "strategy", Value = r.Pick(["rrf", "weighted", "RRF", Name(r)]) });
+            request.RankParams.Add(new KeyValuePair { Key = "params", Value = r.Pick([$"{{\"k\": {NumberText(r)}}}", $"{{\"weights\": {weights}, \"norm_score\": {r.Pick(["true", "false", "1"])}}}", JsonText(r)]) });
+        }
+        if (r.Chance(0.2))
+        {
+            request.FunctionScore = new FunctionScore();
+            for (var i = r.Next(3); i > 0; i--)
+            {
+                request.FunctionScore.Functions.Add(new FunctionSchema
+                {
+                    Name = Name(r),
+                    Type = r.Chance(0.8) ? FunctionType.Rerank : (FunctionType)r.Next(-1, 9),
+                    Params = { Pairs(r, ["reranker", "k", "weights", "norm_score"]) },
+                });
+            }
+            if (request.FunctionScore.Functions.Count > 0 && r.Chance(0.7))
+            {
+                request.FunctionScore.Functions[0].Params.Add(new KeyValuePair { Key = "reranker", Value = r.Pick(["rrf", "weighted", "decay", Name(r)]) });
+                request.FunctionScore.Functions[0].Params.Add(new KeyValuePair { Key = "weights", Value = r.Chance(0.7) ? weights : JsonText(r) });
+            }
+        }
         return request;
     }
 
