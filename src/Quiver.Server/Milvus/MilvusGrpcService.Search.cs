@@ -111,7 +111,7 @@ internal sealed partial class MilvusGrpcService
 
         var vectors = request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : RequestValues.Placeholders(request.PlaceholderGroup, field.Dimension!.Value);
+            : RequestValues.Placeholders(request.PlaceholderGroup, field);
         if (vectors.Count is 0 or > MaxTopKOrNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{vectors.Count}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
