@@ -7,16 +7,17 @@ namespace Quiver.Bench;
 /// the float rows scaled to −127..127; BINARY rows are the signs of <c>--bits</c> seeded random projections of them
 /// (HAMMING). Each variant is measured exact (FLAT / BIN_FLAT) and through an index (HNSW for FLOAT and INT8,
 /// IVF_FLAT for FLOAT and BIN_IVF_FLAT for BINARY) at the first setting whose recall@k, against that variant's own exact
-/// answer, reaches <c>--recall</c>. Ratios are of the same run.</summary>
+/// answer, reaches <c>--recall</c>. Timed passes alternate between the variants (best of <c>--rounds</c>, default 3). Ratios are of the same run.</summary>
 internal static class VectorTypesBench
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "dir", "json");
+        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json");
         var n = args.Int("rows", 50_000);
         var dim = args.Int("dim", 128);
         var bits = args.Int("bits", 256);
         var nq = args.Int("nq", 200);
+        var rounds = args.Int("rounds", 3);
         var k = args.Int("k", 10);
         var target = double.Parse(args.Text("recall", "0.95"), System.Globalization.CultureInfo.InvariantCulture);
         var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-vt-" + Guid.NewGuid().ToString("N"));
@@ -58,16 +59,43 @@ internal static class VectorTypesBench
         try
         {
             await using var db = await QuiverEngine.OpenAsync(folder, new QuiverOptions { BackgroundMaintenance = false });
-            var f = await VariantAsync(db, "float", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, k, report, target,
-                [("HNSW", [], "ef", [10, 16, 24, 32, 48, 64, 96, 128]), ("IVF_FLAT", new() { ["nlist"] = "256" }, "nprobe", [1, 2, 4, 8, 16, 32, 64])]);
-            var i8 = await VariantAsync(db, "int8", new FieldSchema { Name = "v", DataType = DataType.Int8Vector, Dimension = dim, Metric = MetricType.L2 },
-                [.. rows.Select(Int8)], [.. queries.Select(Int8)], k, report, target, [("HNSW", [], "ef", [10, 16, 24, 32, 48, 64, 96, 128])]);
-            var bin = await VariantAsync(db, "binary", new FieldSchema { Name = "v", DataType = DataType.BinaryVector, Dimension = bits, Metric = MetricType.Hamming },
-                [.. rows.Select(Binary)], [.. queries.Select(Binary)], k, report, target, [("BIN_IVF_FLAT", new() { ["nlist"] = "256" }, "nprobe", [1, 2, 4, 8, 16, 32, 64])]);
-            report.Print("int8_flat_over_float_flat", i8["FLAT"] / f["FLAT"], "x", "F2");
-            report.Print("binary_flat_over_float_flat", bin["FLAT"] / f["FLAT"], "x", "F2");
-            report.Print("int8_hnsw_over_float_hnsw", i8["HNSW"] / f["HNSW"], "x", "F2");
-            report.Print("binary_ivf_over_float_ivf", bin["BIN_IVF_FLAT"] / f["IVF_FLAT"], "x", "F2");
+            var hnsw = ("HNSW", new Dictionary<string, string>(), "ef", new[] { 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 });
+            var ivf = new Dictionary<string, string> { ["nlist"] = "256" };
+            int[] probes = [1, 2, 4, 8, 16, 32, 64, 128];
+            var int8Field = new FieldSchema { Name = "v", DataType = DataType.Int8Vector, Dimension = dim, Metric = MetricType.L2 };
+            var binaryField = new FieldSchema { Name = "v", DataType = DataType.BinaryVector, Dimension = bits, Metric = MetricType.Hamming };
+            Variant[] variants =
+            [
+                await Variant.CreateAsync(db, "float_hnsw", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, hnsw),
+                await Variant.CreateAsync(db, "int8_hnsw", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], hnsw),
+                await Variant.CreateAsync(db, "float_ivf_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, ("IVF_FLAT", ivf, "nprobe", probes)),
+                await Variant.CreateAsync(db, "binary_bin_ivf_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], ("BIN_IVF_FLAT", ivf, "nprobe", probes)),
+            ];
+            foreach (var v in variants)
+            {
+                await v.CalibrateAsync(db, k, target, report);
+            }
+
+            // Timed passes alternate between the variants, best of --rounds each, so that a burst of load on the shared
+            // machine does not land on one variant only.
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var v in variants)
+                {
+                    await v.TimeAsync(db, k);
+                }
+            }
+
+            foreach (var v in variants)
+            {
+                report.Print($"{v.Name}_exact_qps", v.ExactQps, "q/s");
+                report.Print($"{v.Name}_index_qps", v.IndexQps, "q/s");
+            }
+
+            report.Print("int8_over_float_exact", variants[1].ExactQps / variants[0].ExactQps, "x", "F2");
+            report.Print("binary_over_float_exact", variants[3].ExactQps / variants[0].ExactQps, "x", "F2");
+            report.Print("int8_hnsw_over_float_hnsw", variants[1].IndexQps / variants[0].IndexQps, "x", "F2");
+            report.Print("binary_ivf_over_float_ivf", variants[3].IndexQps / variants[2].IndexQps, "x", "F2");
             report.WriteJson(args.Text("json"));
             return 0;
         }
@@ -80,49 +108,65 @@ internal static class VectorTypesBench
         }
     }
 
-    /// <summary>One field type: exact QPS, then per index the QPS at the first setting reaching the recall target
-    /// (NaN when none does). Returns QPS by index type, FLAT for the exact scan.</summary>
-    private static async Task<Dictionary<string, double>> VariantAsync(
-        QuiverEngine db, string name, FieldSchema field, float[][] rows, float[][] queries, int k, Report report, double target,
-        (string Type, Dictionary<string, string> Build, string Param, int[] Values)[] indexes)
+    /// <summary>One field type with one index: its exact answer, the first index setting reaching the recall target,
+    /// and the best exact and indexed QPS over the timed rounds.</summary>
+    private sealed class Variant(string name, float[][] queries, string param, int[] values)
     {
-        var qps = new Dictionary<string, double>();
-        var collection = "vt_" + name;
-        await db.CreateCollectionAsync(collection, new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), field] });
-        for (var start = 0; start < rows.Length; start += 5_000)
+        private List<float[]> _truth = [];
+        private Dictionary<string, string> _setting = [];
+
+        public string Name => name;
+
+        public double ExactQps { get; private set; }
+
+        public double IndexQps { get; private set; } = double.NaN;
+
+        private static Dictionary<string, string> Exact => new() { ["exact"] = "true" };
+
+        public static async Task<Variant> CreateAsync(
+            QuiverEngine db, string name, FieldSchema field, float[][] rows, float[][] queries, (string Type, Dictionary<string, string> Build, string Param, int[] Values) index)
         {
-            await db.InsertAsync(collection, [.. Enumerable.Range(start, Math.Min(5_000, rows.Length - start)).Select(i => new Row { ["id"] = (long)i, ["v"] = rows[i] })]);
+            await db.CreateCollectionAsync(name, new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), field] });
+            for (var start = 0; start < rows.Length; start += 5_000)
+            {
+                await db.InsertAsync(name, [.. Enumerable.Range(start, Math.Min(5_000, rows.Length - start)).Select(i => new Row { ["id"] = (long)i, ["v"] = rows[i] })]);
+            }
+
+            await db.FlushAsync(name);
+            await db.CreateIndexAsync(name, new IndexDefinition { FieldName = "v", IndexType = index.Type, Metric = field.Metric, Params = index.Build });
+            await db.WaitForIndexAsync(name);
+            return new Variant(name, queries, index.Param, index.Values);
         }
 
-        await db.FlushAsync(collection);
-        var exact = new Dictionary<string, string> { ["exact"] = "true" };
-        var (flatQps, truth) = await MeasureAsync(db, collection, queries, k, exact);
-        qps["FLAT"] = flatQps;
-        report.Print($"{name}_flat_qps", flatQps, "q/s");
-        foreach (var (type, build, param, values) in indexes)
+        public async Task CalibrateAsync(QuiverEngine db, int k, double target, Report report)
         {
-            await db.CreateIndexAsync(collection, new IndexDefinition { FieldName = "v", IndexType = type, Metric = field.Metric, Params = build });
-            await db.WaitForIndexAsync(collection);
-            qps[type] = double.NaN;
+            (_, _truth) = await MeasureAsync(db, name, queries, k, Exact);
             foreach (var value in values)
             {
-                var (q, found) = await MeasureAsync(db, collection, queries, k, new Dictionary<string, string> { [param] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-                var recall = Recall(truth, found, k);
+                var setting = new Dictionary<string, string> { [param] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                var (_, found) = await MeasureAsync(db, name, queries, k, setting);
+                var recall = Recall(_truth, found, k);
                 if (recall >= target)
                 {
-                    qps[type] = q;
-                    report.Print($"{name}_{type.ToLowerInvariant()}_qps", q, "q/s");
-                    report.Print($"{name}_{type.ToLowerInvariant()}_recall", recall, "", "F3");
-                    report.Set($"{name}_{type.ToLowerInvariant()}_{param}", value);
-                    break;
+                    _setting = setting;
+                    report.Print($"{name}_recall", recall, "", "F3");
+                    report.Set($"{name}_{param}", value);
+                    return;
                 }
             }
 
-            await db.DropIndexAsync(collection);
+            report.Set($"{name}_recall", "below target at every setting");
         }
 
-        await db.DropCollectionAsync(collection);
-        return qps;
+        public async Task TimeAsync(QuiverEngine db, int k)
+        {
+            ExactQps = Math.Max(ExactQps, (await MeasureAsync(db, name, queries, k, Exact)).Qps);
+            if (_setting.Count > 0)
+            {
+                var qps = (await MeasureAsync(db, name, queries, k, _setting)).Qps;
+                IndexQps = double.IsNaN(IndexQps) ? qps : Math.Max(IndexQps, qps);
+            }
+        }
     }
 
     private static async Task<(double Qps, List<float[]> Distances)> MeasureAsync(

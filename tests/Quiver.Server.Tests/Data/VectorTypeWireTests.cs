@@ -11,7 +11,7 @@ using ProtoType = Quiver.Protocol.Schema.DataType;
 
 namespace Quiver.Server.Tests.Data;
 
-/// <summary>FLOAT16, BFLOAT16, INT8 and BINARY vectors over gRPC and REST v2: a collection created over the wire, rows
+/// <summary>FLOAT16, BFLOAT16, INT8 and BINARY vectors over gRPC and REST v2: a collection created over each wire, rows
 /// inserted as Milvus's bytes (gRPC) or as numbers and base64 (REST) come back as the same bytes over both, searches name
 /// <c>anns_field</c> and score as a brute-force oracle over the decoded values, and wrong input answers a Milvus code.</summary>
 public sealed class VectorTypeWireTests
@@ -82,7 +82,14 @@ public sealed class VectorTypeWireTests
     public async Task Rest_InsertNumbersAndBase64_QueryBackSameBytes()
     {
         await using var server = await TestServer.StartAsync();
-        await CreateOverGrpcAsync(server, "r");
+        var fields = new JsonArray(new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true });
+        foreach (var (n, type, dim) in Fields)
+        {
+            fields.Add(new JsonObject { ["fieldName"] = n, ["dataType"] = RestSchema.DataTypeName(type), ["elementTypeParams"] = new JsonObject { ["dim"] = dim } });
+        }
+
+        var created = await PostAsync(server, "/collections/create", new JsonObject { ["collectionName"] = "r", ["schema"] = new JsonObject { ["fields"] = fields } });
+        Assert.True(created["code"]!.GetValue<int>() == 0, created.ToJsonString());
         var data = new JsonArray();
         for (var r = 0; r < 3; r++)
         {
