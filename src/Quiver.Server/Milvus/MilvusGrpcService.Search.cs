@@ -179,7 +179,8 @@ internal sealed partial class MilvusGrpcService
         var byKey = new Dictionary<object, float[]>();
         foreach (var row in rows)
         {
-            byKey.TryAdd(row[pk]!, (float[])row[field.Name]!);
+            // A BINARY row comes back as its bytes; the engine takes a binary query as those byte values.
+            byKey.TryAdd(row[pk]!, row[field.Name] is byte[] bits ? [.. bits.Select(b => (float)b)] : (float[])row[field.Name]!);
         }
 
         var vectors = new List<float[]>(keys.Count);

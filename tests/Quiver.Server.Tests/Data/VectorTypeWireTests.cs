@@ -58,6 +58,16 @@ public sealed class VectorTypeWireTests
         Assert.Equal([1L, 2L, 0L], b.Ids.IntId.Data);
         Assert.Equal([1f, 9f, 11f], b.Scores);
 
+        // Search by primary key takes the row's own vector: BINARY and FLOAT16 rows each find themselves at distance 0.
+        foreach (var (field, metric) in new[] { ("b", "HAMMING"), ("h", "L2") })
+        {
+            var byKey = Search(field, Protocol.Common.PlaceholderType.None, [], metric);
+            byKey.Ids = new IDs { IntId = new LongArray { Data = { 1 } } };
+            var found = await server.Milvus.SearchAsync(byKey);
+            Assert.True(found.Status.Code == 0, found.Status.Reason);
+            Assert.Equal((1L, 0f), (found.Results.Ids.IntId.Data[0], found.Results.Scores[0]));
+        }
+
         // A placeholder of another type, or of the wrong byte length, is refused naming it.
         var wrongType = await SearchStatusAsync(server, "h", Protocol.Common.PlaceholderType.FloatVector, new byte[16], "L2");
         Assert.Equal(1100, wrongType.Code);
