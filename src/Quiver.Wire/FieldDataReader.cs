@@ -99,7 +99,7 @@ public static class FieldDataReader
             type = Quiver.DataType.VarChar;
         }
 
-        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != (type == Quiver.DataType.FloatVector))
+        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != type.IsDenseVector())
         {
             throw Invalid($"result: column '{column.FieldName}' is of type {column.Type}, which Quiver does not support");
         }
@@ -108,7 +108,8 @@ public static class FieldDataReader
         {
             Name = column.FieldName,
             DataType = type,
-            Dimension = type == Quiver.DataType.FloatVector ? checked((int)column.Vectors.Dim) : null,
+            Dimension = type.IsDenseVector() ? checked((int)column.Vectors.Dim) : null,
+            Metric = type == Quiver.DataType.BinaryVector ? MetricType.Hamming : MetricType.L2,
             ElementType = type == Quiver.DataType.Array ? (Quiver.DataType)(int)column.Scalars.ArrayData.ElementType : null,
             Nullable = column.ValidData.Count > 0,
         };
@@ -119,7 +120,7 @@ public static class FieldDataReader
     {
         ArgumentNullException.ThrowIfNull(column);
         return column.Vectors is { } v
-            ? (v.FloatVector is null || v.Dim <= 0 ? 0 : v.FloatVector.Data.Count / v.Dim)
+            ? WireVectors.RowCount(v, v.Dim)
             : column.Scalars is { } scalars ? ScalarCount(scalars) : 0;
     }
 
@@ -159,7 +160,7 @@ public static class FieldDataReader
         if (column.Vectors is { } v)
         {
             var dim = v.Dim > 0 ? v.Dim : schema.Find(column.FieldName)?.Dimension ?? 1;
-            return v.FloatVector is null ? 0 : (int)(v.FloatVector.Data.Count / dim);
+            return (int)WireVectors.RowCount(v, dim);
         }
 
         return column.Scalars is null ? 0 : ScalarCount(column.Scalars);
@@ -170,6 +171,11 @@ public static class FieldDataReader
 
     private static FieldColumn ReadVectors(FieldSchema field, FieldData column, int rows, string op)
     {
+        if (field.DataType != Quiver.DataType.FloatVector)
+        {
+            return new FieldColumn { Name = field.Name, Vectors = WireVectors.Read(field, column.Vectors ?? new VectorField(), rows, op) };
+        }
+
         var dim = field.Dimension!.Value;
         if (column.Vectors?.FloatVector is not { } data)
         {

@@ -63,6 +63,12 @@ public static class FieldDataWriter
             FieldName = field.Name,
             FieldId = FirstFieldId + Math.Max(0, schema.IndexOf(field.Name)),
         };
+        if (field.IsVector && field.DataType != Quiver.DataType.FloatVector)
+        {
+            data.Vectors = WireVectors.Write(field, column.Vectors ?? []);
+            return data;
+        }
+
         if (field.IsVector)
         {
             var floats = new FloatArray();

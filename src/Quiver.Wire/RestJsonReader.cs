@@ -233,6 +233,9 @@ public static class RestJsonReader
             case DataType.FloatVector:
                 ReadVector(value, field.Dimension!.Value, column.Vectors.AsSpan(row * field.Dimension!.Value, field.Dimension!.Value), path);
                 break;
+            case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
+                RestVectorJson.Read(value, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth), path.ToString());
+                break;
             default:
                 throw new RestDataException($"field '{field.Name}' has type {field.DataType}, which the REST API cannot write");
         }

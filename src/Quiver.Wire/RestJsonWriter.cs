@@ -142,6 +142,12 @@ public static class RestJsonWriter
 
     private static void WriteValue(Utf8JsonWriter writer, FieldSchema field, FieldColumn column, int row, bool allowInt64)
     {
+        if (field.IsVector && field.DataType != DataType.FloatVector)
+        {
+            RestVectorJson.Write(writer, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth));
+            return;
+        }
+
         if (field.IsVector)
         {
             var dim = field.Dimension!.Value;

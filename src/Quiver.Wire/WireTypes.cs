@@ -20,6 +20,10 @@ public static class WireTypes
         Proto.DataType.Array => DataType.Array,
         Proto.DataType.Json => DataType.Json,
         Proto.DataType.FloatVector => DataType.FloatVector,
+        Proto.DataType.Float16Vector => DataType.Float16Vector,
+        Proto.DataType.Bfloat16Vector => DataType.BFloat16Vector,
+        Proto.DataType.Int8Vector => DataType.Int8Vector,
+        Proto.DataType.BinaryVector => DataType.BinaryVector,
         _ => null,
     };
 }

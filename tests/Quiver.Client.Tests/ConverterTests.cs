@@ -79,7 +79,7 @@ public sealed class ConverterTests
     public void Schema_FromMilvus_UnsupportedType_IsInvalidArgumentNamingTheField()
     {
         var message = SchemaConverter.ToMilvus("c", AllTypes());
-        message.Fields.Add(new Proto.FieldSchema { Name = "bits", DataType = Proto.DataType.BinaryVector });
+        message.Fields.Add(new Proto.FieldSchema { Name = "bits", DataType = (Proto.DataType)999 });
         var e = Assert.Throws<QuiverException>(() => SchemaConverter.FromMilvus(message));
         Assert.Equal(QuiverErrorCode.InvalidArgument, e.Code);
         Assert.Contains("'bits'", e.Message, StringComparison.Ordinal);

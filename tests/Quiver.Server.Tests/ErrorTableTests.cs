@@ -501,7 +501,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             return SearchAsync(s.Plain, search);
         },
         ["metric-mismatch"] = s => SearchAsync(s.Plain, Search(metric: "IP")),
-        ["metric-unsupported"] = s => SearchAsync(s.Plain, Search(metric: "HAMMING")),
+        ["metric-unsupported"] = s => SearchAsync(s.Plain, Search(metric: "MANHATTAN")),
         ["query-vector-wrong-dimension"] = s => SearchAsync(s.Plain, Search(dim: 3)),
         ["query-vector-too-large"] = s => SearchAsync(s.Plain, Search(dim: 40_000)),
         ["placeholder-invalid"] = s =>
@@ -577,7 +577,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             FieldName = "embedding",
             ExtraParams = { Kv("index_type", "DISKANN"), Kv("metric_type", "L2"), Kv("params", "{\"beam_width_ratio\": 4}") },
         })),
-        ["index-metric-unsupported"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "JACCARD", "{}"))),
+        ["index-metric-unsupported"] = async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "MANHATTAN", "{}"))),
         ["load-partitions-empty"] = async s => Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "docs" })),
         ["describe-by-id"] = async s => Answer.Of((await s.Plain.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionID = 7 })).Status),
         ["import-unavailable"] = async s => Answer.Of((await s.Plain.Milvus.ImportAsync(new ImportRequest { CollectionName = "docs", Files = { "rows.json" } })).Status),
@@ -640,6 +640,13 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["rest-index-field-unknown"] = s => RestAsync(s.Plain, "/collections/create",
             "{\"collectionName\":\"withindex\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true}," +
             "{\"fieldName\":\"v\",\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":4}}]},\"indexParams\":[{\"fieldName\":\"nope\",\"metricType\":\"L2\"}]}"),
+        ["vector-binary-dim"] = BinaryDimensionAsync,
+        ["vector-schema-metric-for-type"] = SchemaMetricForTypeAsync,
+        ["vector-index-metric-for-type"] = IndexMetricForTypeAsync,
+        ["vector-index-type-for-type"] = IndexTypeForTypeAsync,
+        ["vector-bytes-length"] = VectorBytesLengthAsync,
+        ["vector-int8-component"] = Int8ComponentAsync,
+        ["vector-placeholder-type"] = PlaceholderForTypeAsync,
         ["rest-invalid-row"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":\"x\",\"embedding\":[1,2,3,4]}]}"),
         ["rest-row-number-out-of-range"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1e400,\"embedding\":[1,2,3,4]}]}"),
         ["rest-member-name-unpaired-surrogate"] = s => RestAsync(s.Plain, "/entities/insert", "{\"collectionName\":\"docs\",\"data\":[{\"id\":20,\"price\":1,\"embedding\":[1,2,3,4],\"\\uD83D\":1}]}"),

@@ -65,8 +65,8 @@ public sealed class FieldColumn
 
         if (Vectors is { } v)
         {
-            var dim = field.Dimension!.Value;
-            return v.AsSpan(row * dim, dim).ToArray();
+            var dim = field.VectorWidth;
+            return field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, v.AsSpan(row * dim, dim)) : v.AsSpan(row * dim, dim).ToArray();
         }
 
         return field.DataType switch
@@ -96,7 +96,7 @@ public sealed class FieldColumn
             DataType.Float or DataType.Double => new() { Name = field.Name, Doubles = new double[rows], Nulls = nulls },
             DataType.VarChar => new() { Name = field.Name, Strings = new string?[rows], Nulls = nulls },
             DataType.Json or DataType.Array => new() { Name = field.Name, Json = new JsonElement[rows], Nulls = nulls },
-            DataType.FloatVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.Dimension!.Value)] },
+            _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth)] },
             _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
         };
     }

@@ -106,7 +106,7 @@ internal static class IndexDefinitionExtensions
     {
         if (!IndexKindNames.TryParse(d.IndexType, out var kind))
         {
-            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN or AUTOINDEX");
+            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN, BIN_FLAT, BIN_IVF_FLAT or AUTOINDEX");
         }
 
         if (!field.IsVector)
@@ -120,6 +120,7 @@ internal static class IndexDefinitionExtensions
             Throw.Invalid($"create index: metric_type {metric} does not match field '{field.Name}', which uses {field.Metric}");
         }
 
+        kind = VectorFieldRules.CheckIndex(field, kind, metric);
         var p = new IndexParameters(d.Params);
         if (kind == IndexKind.AutoIndex)
         {

@@ -32,6 +32,12 @@ internal static class IndexFactory
             case IndexKind.DiskAnn:
                 DiskAnnIndex.Validate(p);
                 break;
+            case IndexKind.BinFlat:
+                BinaryFlatIndex.Validate(p);
+                break;
+            case IndexKind.BinIvfFlat:
+                BinaryIvfIndex.Validate(p);
+                break;
             default:
                 throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)");
         }
@@ -52,6 +58,8 @@ internal static class IndexFactory
             IndexKind.IvfPq => IvfPqIndex.Build(metric, p, raw, options, cancellationToken),
             IndexKind.Annoy => AnnoyIndex.Build(metric, p, raw, options, cancellationToken),
             IndexKind.DiskAnn => DiskAnnIndex.Build(metric, p, raw, options, cancellationToken),
+            IndexKind.BinFlat => new BinaryFlatIndex(metric, raw, p),
+            IndexKind.BinIvfFlat => BinaryIvfIndex.Build(metric, p, raw, options, cancellationToken),
             _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"index type {kind.ToMilvusName()} has no direct build: AUTOINDEX resolves per segment (AutoIndex.Build)"),
         };
     }
@@ -103,6 +111,13 @@ internal static class IndexFactory
                 break;
             case IndexKind.DiskAnn:
                 index = DiskAnnIndex.Load(reader, raw);
+                break;
+            case IndexKind.BinFlat:
+                index = new BinaryFlatIndex(reader.Metric, raw, reader.BuildParams);
+                reader.Dispose();
+                break;
+            case IndexKind.BinIvfFlat:
+                index = BinaryIvfIndex.Load(reader, raw);
                 break;
             default:
                 Throw.Corrupt(reader.Path, $"unknown index kind {(int)reader.Kind}");

@@ -27,6 +27,12 @@ public enum IndexKind
     /// <summary>Vamana graph and full vectors on disk, PQ codes in memory (<c>max_degree</c>, <c>search_list_size</c>,
     /// <c>pq_code_budget_gb_ratio</c>, <c>search_cache_budget_gb_ratio</c>; search <c>search_list</c>).</summary>
     DiskAnn = 8,
+
+    /// <summary>Binary vectors: exact popcount scan (HAMMING, JACCARD); no structure to build.</summary>
+    BinFlat = 9,
+
+    /// <summary>Binary vectors: inverted file over binary k-modes cells (<c>nlist</c>; search <c>nprobe</c>).</summary>
+    BinIvfFlat = 10,
 }
 
 /// <summary>Milvus names of <see cref="IndexKind"/> values.</summary>
@@ -43,6 +49,8 @@ public static class IndexKindNames
         IndexKind.Annoy => "ANNOY",
         IndexKind.AutoIndex => "AUTOINDEX",
         IndexKind.DiskAnn => "DISKANN",
+        IndexKind.BinFlat => "BIN_FLAT",
+        IndexKind.BinIvfFlat => "BIN_IVF_FLAT",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown index kind"),
     };
 
@@ -59,6 +67,8 @@ public static class IndexKindNames
             "ANNOY" => IndexKind.Annoy,
             "AUTOINDEX" or "AUTO_INDEX" => IndexKind.AutoIndex,
             "DISKANN" => IndexKind.DiskAnn,
+            "BIN_FLAT" => IndexKind.BinFlat,
+            "BIN_IVF_FLAT" => IndexKind.BinIvfFlat,
             _ => 0,
         };
         return kind != 0;

@@ -69,6 +69,10 @@ internal static class IndexMemory
                 return (n * pqM) + (ksub * d * sizeof(float)) + (cached * (record + 12));
             }
 
+            case IndexKind.BinFlat:
+                return 0;
+            case IndexKind.BinIvfFlat:
+                return BinaryIvfIndex.EstimateBytes(p, count, dimension);
             case IndexKind.AutoIndex:
             {
                 var (resolved, rp) = AutoIndex.Resolve(p, count, dimension);

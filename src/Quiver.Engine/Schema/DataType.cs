@@ -24,8 +24,16 @@ public enum DataType
     Array = 22,
     /// <summary>A JSON document.</summary>
     Json = 23,
+    /// <summary>Binary vector of a fixed dimension in bits (a multiple of 8), one bit per component.</summary>
+    BinaryVector = 100,
     /// <summary>Dense float32 vector of a fixed dimension.</summary>
     FloatVector = 101,
+    /// <summary>Dense IEEE 754 half-precision vector of a fixed dimension.</summary>
+    Float16Vector = 102,
+    /// <summary>Dense bfloat16 vector (the upper half of a float32) of a fixed dimension.</summary>
+    BFloat16Vector = 103,
+    /// <summary>Dense signed 8-bit integer vector of a fixed dimension.</summary>
+    Int8Vector = 105,
 }
 
 /// <summary>How vector distance is measured.</summary>
@@ -37,6 +45,10 @@ public enum MetricType
     IP = 1,
     /// <summary>Cosine similarity in [-1, 1]; larger is closer. Zero vectors are rejected.</summary>
     Cosine = 2,
+    /// <summary>Binary vectors: the number of differing bits; smaller is closer.</summary>
+    Hamming = 3,
+    /// <summary>Binary vectors: 1 - |a AND b| / |a OR b|, in [0, 1]; smaller is closer.</summary>
+    Jaccard = 4,
 }
 
 /// <summary>Helpers on <see cref="DataType"/>.</summary>

@@ -29,7 +29,7 @@ public sealed record FieldSchema
     /// <summary>VarChar (or VarChar array element) maximum length in UTF-8 bytes, 1..65,535.</summary>
     public int? MaxLength { get; init; }
 
-    /// <summary>FloatVector dimension, 1..32,768.</summary>
+    /// <summary>Vector dimension: 1..32,768 components, or for BinaryVector 8..262,144 bits (a multiple of 8).</summary>
     public int? Dimension { get; init; }
 
     /// <summary>The metric used to compare vectors of this field; default <see cref="MetricType.Cosine"/>.
@@ -59,7 +59,10 @@ public sealed record FieldSchema
     public string Description { get; init; } = "";
 
     /// <summary>True for vector fields.</summary>
-    public bool IsVector => DataType == DataType.FloatVector;
+    public bool IsVector => DataType.IsDenseVector();
+
+    /// <summary>Float32 slots one row of this vector field takes in engine columns (<see cref="VectorCodec.Width(FieldSchema)"/>).</summary>
+    internal int VectorWidth => VectorCodec.Width(this);
 
     /// <summary>Int64 primary key.</summary>
     public static FieldSchema Int64Key(string name, bool autoId = false) =>

@@ -41,7 +41,7 @@ internal static class SchemaValidator
 
         if (vectors == 0)
         {
-            Throw.Invalid("schema must have at least one FloatVector field");
+            Throw.Invalid("schema must have at least one vector field");
         }
     }
 
@@ -105,6 +105,9 @@ internal static class SchemaValidator
                     Throw.Invalid($"vector field '{n}' cannot be nullable or have a default value");
                 }
 
+                break;
+            case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
+                VectorFieldRules.Validate(f);
                 break;
             case DataType.VarChar:
                 RequireMaxLength(f);

@@ -75,7 +75,7 @@ internal static class ValueConverter
                 return ConvertJson(value, out error);
             case DataType.Array:
                 return ConvertArray(field, value, out error);
-            case DataType.FloatVector:
+            case DataType.FloatVector or DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
                 error = "a vector field is not a scalar";
                 return null;
         }
@@ -87,7 +87,7 @@ internal static class ValueConverter
     /// <summary>Converts and checks a vector: dimension, finite components, and non-zero under cosine.</summary>
     public static float[]? ConvertVector(FieldSchema field, object value, out string? error)
     {
-        var v = new float[field.Dimension!.Value];
+        var v = new float[field.VectorWidth];
         return CopyVector(field, value, v, out error) ? v : null;
     }
 
@@ -98,6 +98,11 @@ internal static class ValueConverter
         error = null;
         ReadOnlySpan<float> source;
         float[]? converted = null;
+        if (field.DataType != DataType.FloatVector && VectorFieldRules.CopyRaw(field, value, destination, out error) is { } copied)
+        {
+            return copied;
+        }
+
         switch (value)
         {
             case float[] fa:
@@ -127,6 +132,12 @@ internal static class ValueConverter
 
                 source = converted;
                 break;
+        }
+
+        if (field.DataType != DataType.FloatVector)
+        {
+            error = VectorCodec.FromNumbers(field, source, destination);
+            return error is null;
         }
 
         error = CheckVector(field, source);
@@ -180,6 +191,11 @@ internal static class ValueConverter
     /// zero under cosine), else the rule it breaks.</summary>
     public static string? CheckVector(FieldSchema field, ReadOnlySpan<float> source)
     {
+        if (field.DataType != DataType.FloatVector)
+        {
+            return VectorCodec.CheckSlots(field, source);
+        }
+
         if (source.Length != field.Dimension)
         {
             return $"vector has dimension {source.Length}, expected {field.Dimension}";

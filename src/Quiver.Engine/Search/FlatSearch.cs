@@ -20,7 +20,7 @@ internal static class FlatSearch
 
     public static (int Segment, int Row) UnpackId(long id) => ((int)(id >> 32), (int)id);
 
-    public static float ScoreFromKey(MetricType metric, float key) => metric == MetricType.L2 ? key : -key;
+    public static float ScoreFromKey(MetricType metric, float key) => metric.SmallerIsCloser() ? key : -key;
 
     /// <summary>Runs the search. <paramref name="allowed"/> has one entry per view segment (visible and matching rows; a
     /// null bitmap admits every row, and then nothing here is O(rows) unless the segment is scanned exactly).
@@ -29,6 +29,11 @@ internal static class FlatSearch
         ReadView view, AllowedRows[] allowed, int fieldIndex, MetricType metric, IReadOnlyList<float[]> queries, int k, ScoreRange? range,
         AnnSearchParams ann = default, SearchStats? stats = null)
     {
+        if (metric.IsBinary())
+        {
+            return BinarySearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats);
+        }
+
         var nq = queries.Count;
         // No query can keep more hits than there are allowed rows: a top-16,384 heap over 100 rows holds 100.
         long allowedRows = 0;
@@ -471,7 +476,7 @@ internal readonly record struct ScoreRange(MetricType Metric, double? Radius, do
 {
     public bool Contains(float score)
     {
-        if (Metric == MetricType.L2)
+        if (Metric.SmallerIsCloser())
         {
             return (Radius is not { } r || score < r) && (RangeFilter is not { } f || score >= f);
         }

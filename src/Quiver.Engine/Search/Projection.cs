@@ -75,7 +75,8 @@ internal sealed class Projection
             var field = Schema.Fields[f];
             if (field.IsVector)
             {
-                result[field.Name] = snap.Vectors[f].Row(row).ToArray();
+                var slots = snap.Vectors[f].Row(row);
+                result[field.Name] = field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, slots) : slots.ToArray();
             }
             else
             {
@@ -109,7 +110,7 @@ internal sealed class Projection
             var column = FieldColumn.Allocate(field, rows.Count);
             if (field.IsVector)
             {
-                var dim = field.Dimension!.Value;
+                var dim = field.VectorWidth;
                 for (var i = 0; i < rows.Count; i++)
                 {
                     var (s, r) = rows[i];

@@ -141,9 +141,9 @@ internal static class SearchExecutor
         }
 
         ScoreRange? range = request.Radius is null && request.RangeFilter is null ? null : new ScoreRange(metric, request.Radius, request.RangeFilter);
-        if (range is { Radius: { } rad, RangeFilter: { } rf } && (metric == MetricType.L2 ? rf >= rad : rf <= rad))
+        if (range is { Radius: { } rad, RangeFilter: { } rf } && (metric.SmallerIsCloser() ? rf >= rad : rf <= rad))
         {
-            Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric == MetricType.L2 ? "below" : "above")} radius {rad} for {metric}"));
+            Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric.SmallerIsCloser() ? "below" : "above")} radius {rad} for {metric}"));
         }
 
         var ann = shard.Plans.SearchParams(shard, field.Name, request.SearchParams);

@@ -97,7 +97,7 @@ internal sealed class Segment
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = new VectorStore(field.Dimension!.Value, capacity);
+                vectors[f] = new VectorStore(field.VectorWidth, capacity);
             }
             else
             {
@@ -148,7 +148,7 @@ internal sealed class Segment
             }
             else
             {
-                var dim = Schema.Fields[f].Dimension!.Value;
+                var dim = Schema.Fields[f].VectorWidth;
                 _vectors[f]!.Append(batch.Columns[f].Vectors.AsSpan(start * dim, count * dim), at);
             }
         }

@@ -76,7 +76,7 @@ internal static class SegmentFile
             if (field.IsVector)
             {
                 var v = vectors?[f] ?? c.Vectors;
-                var dim = field.Dimension!.Value;
+                var dim = field.VectorWidth;
                 var norms = new float[count];
                 for (var r = 0; r < count; r++)
                 {
@@ -320,7 +320,7 @@ internal static class SegmentFile
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                var dim = field.Dimension!.Value;
+                var dim = field.VectorWidth;
                 var v = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * dim * sizeof(float));
                 var n = Block(blocks, path, BlockKind.SquaredNorms, f, $"squared norms of field '{field.Name}'", (long)count * sizeof(float));
                 vectors[f] = new VectorStore(dim, v, n, count);
@@ -535,7 +535,7 @@ internal static class SegmentFile
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.Dimension!.Value * sizeof(float)).Memory<float>();
+                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.VectorWidth * sizeof(float)).Memory<float>();
             }
         }
 

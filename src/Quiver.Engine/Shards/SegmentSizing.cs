@@ -28,7 +28,7 @@ internal static class SegmentSizing
 
             bytes += field.DataType switch
             {
-                DataType.FloatVector => count * (long)field.Dimension!.Value * sizeof(float),
+                _ when field.IsVector => count * (long)field.VectorWidth * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
                 _ => count * (long)ScalarWidth(field.DataType),

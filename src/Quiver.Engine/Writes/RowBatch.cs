@@ -30,7 +30,7 @@ internal sealed class BatchColumn
         DataType.Float or DataType.Double => new() { Doubles = new double[count] },
         DataType.VarChar => new() { Strings = new string?[count] },
         DataType.Json or DataType.Array => new() { Json = new JsonElement[count] },
-        DataType.FloatVector => new() { Vectors = new float[checked(count * field.Dimension!.Value)] },
+        _ when field.IsVector => new() { Vectors = new float[checked(count * field.VectorWidth)] },
         _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
     };
 
@@ -272,7 +272,7 @@ internal sealed class RowBatch
             }
             else
             {
-                c = includeVectors ? new BatchColumn { Vectors = r.Raw<float>(checked(count * field.Dimension!.Value)) } : new BatchColumn();
+                c = includeVectors ? new BatchColumn { Vectors = r.Raw<float>(checked(count * field.VectorWidth)) } : new BatchColumn();
             }
 
             c.Nulls = nulls;
@@ -376,7 +376,7 @@ internal static class RowBatches
                 var src = p.Columns[f];
                 if (field.IsVector)
                 {
-                    var dim = field.Dimension!.Value;
+                    var dim = field.VectorWidth;
                     Array.Copy(src.Vectors!, 0, c.Vectors!, (long)at * dim, (long)p.Count * dim);
                 }
                 else

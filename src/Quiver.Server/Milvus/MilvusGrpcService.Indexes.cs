@@ -14,6 +14,13 @@ internal sealed partial class MilvusGrpcService
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
         var definition = IndexDefinitionOf(request);
+        if (!request.ExtraParams.Any(p => p.Key == "metric_type")
+            && _engine.GetCollection(target.Name, target.Database).Schema.Find(request.FieldName) is { DataType: Quiver.DataType.BinaryVector })
+        {
+            // Milvus's default metric of a binary field's index is HAMMING (COSINE is a float metric).
+            definition = definition with { Metric = MetricType.Hamming };
+        }
+
         try
         {
             await _engine.CreateIndexAsync(target.Name, definition, target.Database, context.CancellationToken).ConfigureAwait(false);
@@ -161,16 +168,12 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <summary>A Milvus metric_type name (L2, IP, COSINE, any case); ParameterInvalid naming it otherwise.</summary>
-    internal static MetricType ParseMetric(string name) => name.ToUpperInvariant() switch
-    {
-        "L2" => MetricType.L2,
-        "IP" => MetricType.IP,
-        "COSINE" => MetricType.Cosine,
-        _ => throw new MilvusException(MilvusCode.ParameterInvalid, $"metric_type '{name}' is not supported; Quiver has L2, IP and COSINE"),
-    };
+    internal static MetricType ParseMetric(string name) => VectorCodec.TryParseMetric(name, out var metric)
+        ? metric
+        : throw new MilvusException(MilvusCode.ParameterInvalid, $"metric_type '{name}' is not supported; Quiver has L2, IP, COSINE, HAMMING and JACCARD");
 
     /// <summary>Milvus's name of a metric.</summary>
-    internal static string MetricName(MetricType metric) => metric == MetricType.Cosine ? "COSINE" : metric.ToString();
+    internal static string MetricName(MetricType metric) => metric.MilvusName();
 
     private static void AddJsonParams(string json, Dictionary<string, string> parameters)
     {

@@ -111,7 +111,7 @@ internal sealed partial class MilvusGrpcService
 
         var vectors = request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : RequestValues.Placeholders(request.PlaceholderGroup, field.Dimension!.Value);
+            : RequestValues.Placeholders(request.PlaceholderGroup, field);
         if (vectors.Count is 0 or > MaxTopKOrNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{vectors.Count}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
@@ -179,7 +179,8 @@ internal sealed partial class MilvusGrpcService
         var byKey = new Dictionary<object, float[]>();
         foreach (var row in rows)
         {
-            byKey.TryAdd(row[pk]!, (float[])row[field.Name]!);
+            // A BINARY row comes back as its bytes; the engine takes a binary query as those byte values.
+            byKey.TryAdd(row[pk]!, row[field.Name] is byte[] bits ? [.. bits.Select(b => (float)b)] : (float[])row[field.Name]!);
         }
 
         var vectors = new List<float[]>(keys.Count);

@@ -104,13 +104,13 @@ internal static class SchemaConversion
             Description = f.Description,
             Nullable = f.Nullable,
             ElementType = element,
-            Dimension = type == DataType.FloatVector ? IntParam(typeParams, "dim", f.Name) : null,
+            Dimension = type.IsDenseVector() ? IntParam(typeParams, "dim", f.Name) : null,
             MaxLength = type == DataType.VarChar || element == DataType.VarChar ? IntParam(typeParams, "max_length", f.Name) : null,
             MaxCapacity = type == DataType.Array ? IntParam(typeParams, "max_capacity", f.Name) : null,
             // A metric stated in the field's index_params (Quiver's C# client sends it there) is fixed; otherwise the
             // first index chooses it, as in Milvus, and until then L2 accepts every finite vector.
-            MetricFromIndex = type == DataType.FloatVector && stated is null,
-            Metric = type == DataType.FloatVector ? stated ?? MetricType.L2 : MetricType.Cosine,
+            MetricFromIndex = type.IsDenseVector() && stated is null,
+            Metric = type.IsDenseVector() ? stated ?? (type == DataType.BinaryVector ? MetricType.Hamming : MetricType.L2) : MetricType.Cosine,
             DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue),
         };
         return field;
@@ -118,7 +118,7 @@ internal static class SchemaConversion
 
     private static DataType ToEngineType(Proto.DataType type, string field, string what) => Quiver.Wire.WireTypes.ToEngine(type)
         ?? throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
-            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON and FloatVector are)");
+            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON, FloatVector, Float16Vector, BFloat16Vector, Int8Vector and BinaryVector are)");
 
     private static int? IntParam(Dictionary<string, string> typeParams, string key, string field)
     {

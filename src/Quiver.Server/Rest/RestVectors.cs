@@ -56,7 +56,7 @@ internal static class RestVectors
         for (var i = 0; i < floats.Length; i++)
         {
             var bits = bfloat
-                ? (ushort)(BitConverter.SingleToUInt32Bits(floats[i]) >> 16)
+                ? (ushort)(BitConverter.SingleToUInt32Bits(float.IsFinite(floats[i]) ? VectorCodec.RoundToBFloat16(floats[i]) : floats[i]) >> 16)
                 : BitConverter.HalfToUInt16Bits((Half)floats[i]);
             BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), bits);
         }

@@ -104,11 +104,11 @@ public sealed class CatalogRpcTests
     public async Task CreateCollection_UnsupportedTypesAndFeatures_AreParameterInvalidNamingTheField()
     {
         await using var server = await TestServer.StartAsync();
-        var binary = Field("bits", Schema.DataType.BinaryVector, ("dim", "8"));
+        var binary = Field("bits", Schema.DataType.BinaryVector, ("dim", "12"));
         var status = await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest { CollectionName = "x", Schema = SchemaBytes("x", extra: binary) });
         Assert.Equal(1100, status.Code);
         Assert.Contains("'bits'", status.Reason, StringComparison.Ordinal);
-        Assert.Contains("BinaryVector", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("multiple of 8", status.Reason, StringComparison.Ordinal);
 
         var key = Field("tenant", Schema.DataType.Int64);
         key.IsPartitionKey = true;

@@ -67,8 +67,14 @@ internal static class RequestValues
     /// <summary>The query vectors of a serialized <c>common.PlaceholderGroup</c> (SearchRequest.placeholder_group):
     /// FloatVector placeholders whose values are little-endian float32 of the field's dimension. Throws
     /// ParameterInvalid naming the vector whose dimension is wrong, or a placeholder type Quiver does not search.</summary>
-    public static List<float[]> Placeholders(ByteString group, int dimension)
+    public static List<float[]> Placeholders(ByteString group, int dimension) => Placeholders(group, FieldSchema.Vector("$0", dimension));
+
+    /// <summary>The query vectors of a placeholder group for <paramref name="field"/>: FloatVector placeholders for a
+    /// FLOAT field (<see cref="Placeholders(ByteString, int)"/>), else placeholders of the field's own type whose values
+    /// are its wire bytes (<see cref="Wire.WireVectors.ReadQueries"/>).</summary>
+    public static List<float[]> Placeholders(ByteString group, FieldSchema field)
     {
+        var dimension = field.Dimension!.Value;
         Quiver.Protocol.Common.PlaceholderGroup parsed;
         try
         {
@@ -82,6 +88,12 @@ internal static class RequestValues
         var vectors = new List<float[]>();
         foreach (var placeholder in parsed.Placeholders)
         {
+            if (field.DataType != Quiver.DataType.FloatVector)
+            {
+                TypedPlaceholder(placeholder, field, vectors);
+                continue;
+            }
+
             if (placeholder.Type != PlaceholderType.FloatVector)
             {
                 throw new MilvusException(MilvusCode.ParameterInvalid,
@@ -107,6 +119,20 @@ internal static class RequestValues
         }
 
         return vectors;
+    }
+
+    private static void TypedPlaceholder(Quiver.Protocol.Common.PlaceholderValue placeholder, FieldSchema field, List<float[]> vectors)
+    {
+        if ((int)placeholder.Type != (int)field.DataType)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"placeholder type {placeholder.Type} does not match field '{field.Name}' of type {field.DataType}");
+        }
+
+        if (Wire.WireVectors.ReadQueries(field, placeholder.Values, vectors) is { } error)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, error);
+        }
     }
 
     /// <summary>A <c>common.PlaceholderGroup</c> of FloatVector queries (tag <c>$0</c>), serialized as the SDKs send

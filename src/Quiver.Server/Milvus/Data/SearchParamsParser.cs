@@ -119,22 +119,13 @@ internal static class SearchParamsParser
     }
 
     /// <summary>Milvus's metric names for dense float vectors.</summary>
-    public static MetricType ParseMetric(string name) => name.Trim().ToUpperInvariant() switch
-    {
-        "L2" => MetricType.L2,
-        "IP" => MetricType.IP,
-        "COSINE" => MetricType.Cosine,
-        _ => throw new MilvusException(MilvusCode.ParameterInvalid,
-            $"metric type {name} is not supported for FloatVector fields: use L2, IP or COSINE"),
-    };
+    public static MetricType ParseMetric(string name) => VectorCodec.TryParseMetric(name, out var metric)
+        ? metric
+        : throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"metric type {name} is not supported: use L2, IP or COSINE (dense vectors), HAMMING or JACCARD (binary vectors)");
 
     /// <summary>Milvus's name of a metric.</summary>
-    public static string MetricName(MetricType metric) => metric switch
-    {
-        MetricType.L2 => "L2",
-        MetricType.IP => "IP",
-        _ => "COSINE",
-    };
+    public static string MetricName(MetricType metric) => metric.MilvusName();
 
     private static void MergeParamsJson(string json, Dictionary<string, string> values)
     {

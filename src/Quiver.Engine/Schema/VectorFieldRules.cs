@@ -1,0 +1,101 @@
+using System.Runtime.InteropServices;
+using Quiver.Indexing;
+
+namespace Quiver;
+
+/// <summary>The rules of the FLOAT16, BFLOAT16, INT8 and BINARY vector fields: schema checks, the raw (byte) input forms
+/// of the embedded API, and which index types and metrics each type takes (Milvus's table: FLOAT16 / BFLOAT16 take every
+/// float index, INT8 takes HNSW only (and FLAT, AUTOINDEX), BINARY takes BIN_FLAT and BIN_IVF_FLAT).</summary>
+internal static class VectorFieldRules
+{
+    public static void Validate(FieldSchema f)
+    {
+        var max = VectorCodec.MaxDimension(f.DataType);
+        var dim = f.Dimension ?? 0;
+        if (dim < 1 || dim > max)
+        {
+            Throw.Invalid($"vector field '{f.Name}' must have a dimension in 1..{max}, got {f.Dimension?.ToString() ?? "none"}");
+        }
+
+        if (f.DataType == DataType.BinaryVector && dim % 8 != 0)
+        {
+            Throw.Invalid($"binary vector field '{f.Name}': dim {dim} must be a multiple of 8");
+        }
+
+        if (!VectorCodec.MetricFits(f.DataType, f.Metric) && !f.MetricFromIndex)
+        {
+            Throw.Invalid($"vector field '{f.Name}' of type {f.DataType} cannot use metric {f.Metric.MilvusName()}; valid: {VectorCodec.MetricNames(f.DataType)}");
+        }
+
+        if (f.Nullable || f.DefaultValue is not null)
+        {
+            Throw.Invalid($"vector field '{f.Name}' cannot be nullable or have a default value");
+        }
+    }
+
+    /// <summary>Copies a row given in a raw form — wire bytes (<c>byte[]</c>, <c>ReadOnlyMemory&lt;byte&gt;</c>), INT8 as
+    /// <c>sbyte[]</c>, FLOAT16 as <c>Half[]</c> — into engine slots. Null when the value is not a raw form (the caller
+    /// reads it as numbers).</summary>
+    public static bool? CopyRaw(FieldSchema field, object value, Span<float> destination, out string? error)
+    {
+        error = null;
+        ReadOnlySpan<byte> bytes;
+        switch (value)
+        {
+            case byte[] b:
+                bytes = b;
+                break;
+            case ReadOnlyMemory<byte> rm:
+                bytes = rm.Span;
+                break;
+            case sbyte[] sb when field.DataType == DataType.Int8Vector:
+                bytes = MemoryMarshal.AsBytes(sb.AsSpan());
+                break;
+            case Half[] h when field.DataType == DataType.Float16Vector && BitConverter.IsLittleEndian:
+                bytes = MemoryMarshal.AsBytes(h.AsSpan());
+                break;
+            default:
+                return null;
+        }
+
+        var expected = VectorCodec.WireBytes(field.DataType, field.Dimension!.Value);
+        if (bytes.Length != expected)
+        {
+            error = $"{field.DataType} of dim {field.Dimension} takes {expected} bytes per row, got {bytes.Length}";
+            return false;
+        }
+
+        error = VectorCodec.Decode(field, bytes, 1, destination);
+        return error is null;
+    }
+
+    /// <summary>Refuses an index type or metric the field's type does not take; AUTOINDEX on a BINARY field is
+    /// BIN_IVF_FLAT, as in Milvus.</summary>
+    public static IndexKind CheckIndex(FieldSchema field, IndexKind kind, MetricType metric)
+    {
+        if (!VectorCodec.MetricFits(field.DataType, metric))
+        {
+            Throw.Invalid($"create index: metric type {metric.MilvusName()} is not valid for {field.DataType} field '{field.Name}'; valid: {VectorCodec.MetricNames(field.DataType)}");
+        }
+
+        var fits = field.DataType switch
+        {
+            DataType.BinaryVector => kind is IndexKind.BinFlat or IndexKind.BinIvfFlat or IndexKind.AutoIndex,
+            DataType.Int8Vector => kind is IndexKind.Hnsw or IndexKind.Flat or IndexKind.AutoIndex,
+            _ => kind is not (IndexKind.BinFlat or IndexKind.BinIvfFlat),
+        };
+        if (!fits)
+        {
+            Throw.Invalid($"create index: index type {kind.ToMilvusName()} is not valid for {field.DataType} field '{field.Name}'; valid: {IndexNames(field.DataType)}");
+        }
+
+        return field.DataType == DataType.BinaryVector && kind == IndexKind.AutoIndex ? IndexKind.BinIvfFlat : kind;
+    }
+
+    private static string IndexNames(DataType type) => type switch
+    {
+        DataType.BinaryVector => "BIN_FLAT, BIN_IVF_FLAT, AUTOINDEX",
+        DataType.Int8Vector => "HNSW, FLAT, AUTOINDEX",
+        _ => "FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN, AUTOINDEX",
+    };
+}
