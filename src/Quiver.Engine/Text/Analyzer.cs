@@ -1,4 +1,4 @@
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>One token an <see cref="Analyzer"/> produced.</summary>
 /// <param name="Text">The token's text after every filter (lower-cased, stemmed, ...).</param>

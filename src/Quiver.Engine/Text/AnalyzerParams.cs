@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>Reads Milvus <c>analyzer_params</c> JSON into an <see cref="Analyzer"/>. Every refusal is a
 /// <see cref="QuiverException"/> (InvalidArgument) whose message starts "invalid analyzer_params:" and names the key or

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>The Porter2 ("Snowball English") stemmer, written from the algorithm's published description: prelude (an
 /// initial apostrophe dropped, consonant y marked as Y), regions R1 and R2, steps 0, 1a, 1b, 1c, 2, 3, 4 and 5, and

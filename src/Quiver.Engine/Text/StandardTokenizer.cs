@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>Splits text into the (start, end) UTF-16 ranges of its tokens. Implementations are stateless and
 /// thread-safe.</summary>

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>The 32-bit number Milvus gives a token: the CRC-32 (IEEE 802.3 polynomial, the zlib/PNG checksum) of the
 /// token's first 100 UTF-8 bytes, taken modulo 2^32 - 1. Milvus uses it as the token's dimension in BM25 sparse vectors

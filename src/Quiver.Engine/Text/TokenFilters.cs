@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Quiver.Text;
+namespace Quiver.TextAnalysis;
 
 /// <summary>One step of an analyzer's filter chain: maps a token's text to its new text, or to null to drop the token.
 /// Dropping leaves a gap in positions, as Milvus's analyzers do, so phrases do not match across a removed word.

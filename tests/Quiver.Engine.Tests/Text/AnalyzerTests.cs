@@ -1,6 +1,6 @@
-using Quiver.Text;
+using Quiver.TextAnalysis;
 
-namespace Quiver.Engine.Tests.Text;
+namespace Quiver.Engine.Tests.TextAnalysis;
 
 public class AnalyzerTests
 {
