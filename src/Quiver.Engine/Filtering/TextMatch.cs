@@ -34,7 +34,7 @@ internal static class TextMatchFunctions
         if (text is not ConstNode { Value.Kind: ScalarKind.String } textConst)
             throw new FilterException($"the second argument of {name} must be a string", text.Position, text.Token);
 
-        var analyzer = TextFieldRules.AnalyzerOf(field);
+        var analyzer = Analyzer.ForField(field);
         var tokens = analyzer.Analyze(textConst.Value.String);
         if (!phrase)
             return new TextMatchPredicate(fieldNode, analyzer, [.. tokens.Select(t => t.Text).Distinct(StringComparer.Ordinal)]);

@@ -39,6 +39,15 @@ public sealed class Analyzer
     /// offending key or value when the JSON does not parse or names something Quiver does not have.</exception>
     public static Analyzer Create(string? analyzerParamsJson) => AnalyzerParams.Parse(analyzerParamsJson);
 
+    /// <summary>The analyzer of a VarChar field: the one its <see cref="FieldSchema.AnalyzerParams"/> describe, or the
+    /// standard analyzer when it has none. Callers check <see cref="FieldSchema.EnableAnalyzer"/> first; the schema
+    /// validator has already refused params that do not make an analyzer.</summary>
+    public static Analyzer ForField(FieldSchema field)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        return field.AnalyzerParams is null ? Standard : Create(field.AnalyzerParams);
+    }
+
     /// <summary>Splits <paramref name="text"/> into tokens and runs them through the filters. Returns the surviving
     /// tokens in text order; the list is the caller's.</summary>
     public IReadOnlyList<Token> Analyze(string text)

@@ -28,7 +28,4 @@ internal static class TextFieldRules
             Throw.Invalid($"field '{f.Name}': {e.Message}");
         }
     }
-
-    /// <summary>The analyzer of a field that has <see cref="FieldSchema.EnableAnalyzer"/> (validated at creation).</summary>
-    public static Analyzer AnalyzerOf(FieldSchema f) => f.AnalyzerParams is null ? Analyzer.Standard : Analyzer.Create(f.AnalyzerParams);
 }
