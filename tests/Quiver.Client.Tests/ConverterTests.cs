@@ -63,6 +63,23 @@ public sealed class ConverterTests
     }
 
     [Fact]
+    public void Schema_TextSettings_RoundTripAsMilvusTypeParams()
+    {
+        var schema = AllTypes() with
+        {
+            Fields = [.. AllTypes().Fields.Select(f => f.Name == "title"
+                ? f with { EnableAnalyzer = true, EnableMatch = true, AnalyzerParams = """{"type":"english"}""" }
+                : f)],
+        };
+        var message = SchemaConverter.ToMilvus("c", schema);
+        var title = message.Fields.Single(f => f.Name == "title").TypeParams.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("true", title["enable_analyzer"]);
+        Assert.Equal("true", title["enable_match"]);
+        Assert.Equal("""{"type":"english"}""", title["analyzer_params"]);
+        Assert.Equal(schema.Find("title"), SchemaConverter.FromMilvus(message).Find("title"));
+    }
+
+    [Fact]
     public void Schema_FromMilvus_TakesTheMetricFromTheIndexWhenTheFieldStatesNone()
     {
         var message = SchemaConverter.ToMilvus("c", AllTypes());

@@ -167,7 +167,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         }
 
         /// <summary><c>docs</c> (id, price, embedding L2, loaded, rows 1..3, alias <c>a1</c>), <c>cold</c> (not loaded),
-        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded), <c>notes</c> (id, JSON meta, embedding). On
+        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded), <c>notes</c> (id, JSON meta, embedding),
+        /// <c>analyzed</c> (loaded, empty; VarChar <c>text</c> with enable_match, VarChar <c>plain</c> without). On
         /// <c>Small</c>: <c>docs</c> as on <c>Plain</c>, and the import root.</summary>
         private async Task SeedAsync()
         {
@@ -194,6 +195,14 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
                 Fields = [FieldSchema.Int64Key("id"), FieldSchema.Json("meta"), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
             });
             await Plain.Server.Engine.CreateCollectionAsync("cold", schema);
+            await Plain.CreateLoadedCollectionAsync("analyzed", new CollectionSchema
+            {
+                Fields =
+                [
+                    FieldSchema.Int64Key("id"), FieldSchema.Vector("embedding", Dim, MetricType.L2),
+                    FieldSchema.VarChar("text", 64) with { EnableAnalyzer = true, EnableMatch = true }, FieldSchema.VarChar("plain", 64),
+                ],
+            });
             await Plain.Server.Engine.CreateCollectionAsync("parts", schema);
             await Plain.Server.Engine.CreateIndexAsync("parts", new IndexDefinition { FieldName = "embedding", IndexType = "FLAT" });
             Ok(await Plain.Milvus.CreatePartitionAsync(new CreatePartitionRequest { CollectionName = "parts", PartitionName = "p1" }));
@@ -441,6 +450,38 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         },
         ["schema-dimension-too-large"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("wide",
             Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "40000"))))),
+        ["schema-analyzer-params-invalid"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("analyzer",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")),
+            Field("s", ProtoType.VarChar, typeParams: [("max_length", "8"), ("enable_analyzer", "true"), ("analyzer_params", "{\"tokenizer\":\"icu\"}")])))),
+        ["schema-text-setting-not-varchar"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("analyzer",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")),
+            Field("n", ProtoType.Int64, typeParams: ("enable_analyzer", "true"))))),
+        ["schema-match-without-analyzer"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("analyzer",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")),
+            Field("s", ProtoType.VarChar, typeParams: [("max_length", "8"), ("enable_match", "true")])))),
+        ["schema-text-flag-not-bool"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("analyzer",
+            Field("id", ProtoType.Int64, primary: true), Field("v", ProtoType.FloatVector, typeParams: ("dim", "4")),
+            Field("s", ProtoType.VarChar, typeParams: [("max_length", "8"), ("enable_analyzer", "yes")])))),
+        ["text-match-without-enable-match"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "TEXT_MATCH(price, 'x')" }),
+        ["phrase-match-bad-slop"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "analyzed", Expr = "PHRASE_MATCH(text, 'a b', -1)" }),
+        ["phrase-match-too-long"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "analyzed",
+            Expr = "PHRASE_MATCH(text, '" + string.Join(' ', Enumerable.Repeat("w", 200)) + "')", // the limit is 64 tokens
+        }),
+        ["run-analyzer-invalid-params"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest { AnalyzerParams = "{\"tokenizer\":\"jieba\"}" })).Status),
+        ["run-analyzer-field-without-analyzer"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest { CollectionName = "analyzed", FieldName = "plain" })).Status),
+        ["run-analyzer-unknown-field"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest { CollectionName = "analyzed", FieldName = "nope" })).Status),
+        ["run-analyzer-field-without-collection"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest { FieldName = "text" })).Status),
+        ["run-analyzer-multi-analyzer"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest { AnalyzerNames = { "en" } })).Status),
+        ["run-analyzer-too-many-texts"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest
+        {
+            Placeholder = { Enumerable.Repeat(ByteString.CopyFromUtf8("x"), Quiver.Server.Milvus.MilvusGrpcService.MaxAnalyzerTexts + 1) },
+        })).Status),
+        ["run-analyzer-invalid-utf8"] = async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest
+        {
+            Placeholder = { ByteString.CopyFrom(0xC3, 0x28) },
+        })).Status),
         ["insert-unknown-field"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]), Long("nope", 1)),
         ["insert-wrong-dimension"] = s => InsertAsync(s.Plain, Long("id", 10), Double("price", 1), Vectors("embedding", 3, [1, 2, 3])),
         ["insert-too-many-rows"] = s => InsertAsync(s.Plain, Long("id", 10, 11, 12), Double("price", 1, 2, 3),

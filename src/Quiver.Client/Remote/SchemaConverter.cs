@@ -63,6 +63,8 @@ internal static class SchemaConverter
             m.TypeParams.Add(Pair("max_capacity", maxCapacity));
         }
 
+        Quiver.Wire.TextTypeParams.AddTo(field, m.TypeParams);
+
         if (field.ElementType is { } element)
         {
             m.ElementType = (Proto.DataType)(int)element;
@@ -123,7 +125,7 @@ internal static class SchemaConverter
             metric = fromIndex;
         }
 
-        return new FieldSchema
+        var field = new FieldSchema
         {
             Name = f.Name,
             DataType = type,
@@ -138,6 +140,13 @@ internal static class SchemaConverter
             Metric = type == DataType.FloatVector ? metric : MetricType.Cosine,
             DefaultValue = Quiver.Wire.DefaultValues.FromWire(f.Name, type, f.DefaultValue),
         };
+        var typeParams = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in f.TypeParams)
+        {
+            typeParams[p.Key] = p.Value;
+        }
+
+        return Quiver.Wire.TextTypeParams.Apply(field, typeParams);
     }
 
     /// <summary>Milvus's name of a metric: L2, IP or COSINE.</summary>

@@ -339,6 +339,11 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
     private PredicateNode BindCall(CallSyntax call)
     {
         var name = call.Name.ToLowerInvariant();
+        if (TextMatchFunctions.Handles(name))
+        {
+            return TextMatchFunctions.Bind(call, BindValue);
+        }
+
         var mode = name switch
         {
             "json_contains" or "array_contains" => ContainsMode.One,

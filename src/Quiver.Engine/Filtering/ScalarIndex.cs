@@ -12,6 +12,11 @@ namespace Quiver.Filtering;
 internal sealed class ScalarIndexes
 {
     private readonly ConcurrentDictionary<int, Lazy<object>> _byField = new();
+    private readonly ConcurrentDictionary<int, Lazy<TextAnalysis.TokenIndex>> _tokens = new();
+
+    /// <summary>Token index of a VarChar column with enable_match (TEXT_MATCH, PHRASE_MATCH), built with the field's analyzer.</summary>
+    public TextAnalysis.TokenIndex Tokens(int fieldIndex, StringColumn column, TextAnalysis.Analyzer analyzer) =>
+        _tokens.GetOrAdd(fieldIndex, _ => new Lazy<TextAnalysis.TokenIndex>(() => TextAnalysis.TokenIndex.Build(column, analyzer))).Value;
 
     /// <summary>Inverted index of a VarChar column: value to the ascending rows that hold it.</summary>
     public InvertedIndex Inverted(int fieldIndex, StringColumn column) =>

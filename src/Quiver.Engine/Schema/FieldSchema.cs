@@ -58,6 +58,18 @@ public sealed record FieldSchema
     /// <summary>Free text.</summary>
     public string Description { get; init; } = "";
 
+    /// <summary>VarChar only: the field's text is run through an analyzer (Milvus <c>enable_analyzer</c>), which
+    /// TEXT_MATCH, PHRASE_MATCH and BM25 functions need.</summary>
+    public bool EnableAnalyzer { get; init; }
+
+    /// <summary>VarChar with <see cref="EnableAnalyzer"/>: Milvus <c>analyzer_params</c> JSON, kept as given (see
+    /// <see cref="TextAnalysis.Analyzer.Create"/>); null means the standard analyzer.</summary>
+    public string? AnalyzerParams { get; init; }
+
+    /// <summary>VarChar with <see cref="EnableAnalyzer"/>: TEXT_MATCH and PHRASE_MATCH may filter on the field
+    /// (Milvus <c>enable_match</c>); sealed segments keep a token index of it.</summary>
+    public bool EnableMatch { get; init; }
+
     /// <summary>True for vector fields.</summary>
     public bool IsVector => DataType.IsDenseVector();
 

@@ -143,6 +143,8 @@ internal static class SchemaValidator
                 break;
         }
 
+        TextAnalysis.TextFieldRules.Validate(f);
+
         if (f.DefaultValue is { } dv)
         {
             if (f.DataType is DataType.Json or DataType.Array)

@@ -113,7 +113,7 @@ internal static class SchemaConversion
             Metric = type.IsDenseVector() ? stated ?? (type == DataType.BinaryVector ? MetricType.Hamming : MetricType.L2) : MetricType.Cosine,
             DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue),
         };
-        return field;
+        return TextParamsFromProto(field, typeParams);
     }
 
     private static DataType ToEngineType(Proto.DataType type, string field, string what) => Quiver.Wire.WireTypes.ToEngine(type)
@@ -130,6 +130,18 @@ internal static class SchemaConversion
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw Invalid($"field '{field}': type param {key} '{text}' is not an integer");
+    }
+
+    private static FieldSchema TextParamsFromProto(FieldSchema field, Dictionary<string, string> typeParams)
+    {
+        try
+        {
+            return Quiver.Wire.TextTypeParams.Apply(field, typeParams);
+        }
+        catch (QuiverException e)
+        {
+            throw Invalid(e.Message);
+        }
     }
 
     /// <summary>A field's default in the request, by the one conversion client and server share; what Milvus does not
@@ -196,6 +208,7 @@ internal static class SchemaConversion
         AddParam(p, "dim", f.Dimension);
         AddParam(p, "max_length", f.MaxLength);
         AddParam(p, "max_capacity", f.MaxCapacity);
+        Quiver.Wire.TextTypeParams.AddTo(f, p.TypeParams);
         // A default Milvus cannot describe (on a JSON or Array field of a collection created embedded) is left out of
         // the description; the engine still fills it in.
         if (f.DefaultValue is { } dv && Quiver.Wire.DefaultValues.TryToWire(f, dv, out var wireDefault, out _))

@@ -47,6 +47,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task RetriedCalls_AreAnswered() => RunScriptAsync("retry.js");
 
+    /// <summary>Analyzed VarChar fields as the SDK declares them, runAnalyzer, TEXT_MATCH and PHRASE_MATCH over gRPC
+    /// (growing and sealed) and REST v2 (text.js).</summary>
+    [Fact]
+    public Task TextMatchAndRunAnalyzer_AsTheSdkUsesThem() => RunScriptAsync("text.js");
+
     /// <summary>Milvus's bulk import as the SDK drives it (bulkInsert, getImportState, listImportTasks, REST import
     /// jobs), over files the script writes under the server's import root.</summary>
     [Fact]
