@@ -17,13 +17,18 @@ internal static class ReopenBench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "rounds", "dir", "json");
+        args.RejectUnknown("rows", "dim", "rounds", "dir", "json", "seal-kb");
         var rows = args.Int("rows", 1_000_000);
         var dim = args.Int("dim", 128);
         var rounds = args.Int("rounds", 3);
         var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-reopen-" + Guid.NewGuid().ToString("N"));
         var report = new Report();
-        var options = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false };
+        var options = new QuiverOptions
+        {
+            Durability = DurabilityMode.Never,
+            BackgroundMaintenance = false,
+            SegmentSealBytes = (long)args.Int("seal-kb", 64 << 10) << 10,
+        };
         try
         {
             var rng = new Random(42);
@@ -61,6 +66,10 @@ internal static class ReopenBench
             var gets = new List<double>();
             var inserts = new List<double>();
             var upserts = new List<double>();
+            var insertsAgain = new List<double>();
+            var upsertsAgain = new List<double>();
+            var upsertBytes = new List<double>();
+            var upsertBytesAgain = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
                 GC.Collect();
@@ -85,14 +94,28 @@ internal static class ReopenBench
                 inserts.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
                 var existing = Enumerable.Range(0, WriteBatch).Select(_ => RowOf(keys[rng.Next(rows)], dim, rng)).DistinctBy(r => r["id"]).ToList();
+                var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 started = Stopwatch.GetTimestamp();
                 await engine.UpsertAsync(Collection, existing);
                 upserts.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                upsertBytes.Add(GC.GetTotalAllocatedBytes(precise: true) - allocated);
+
+                // The same again: what a write costs once the first one after the open has touched every segment.
+                fresh = [.. Enumerable.Range(0, WriteBatch).Select(i => RowOf(rows + ((rounds + round) * WriteBatch) + i, dim, rng))];
+                started = Stopwatch.GetTimestamp();
+                await engine.InsertAsync(Collection, fresh);
+                insertsAgain.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                existing = [.. Enumerable.Range(0, WriteBatch).Select(_ => RowOf(keys[rng.Next(rows)], dim, rng)).DistinctBy(r => r["id"])];
+                allocated = GC.GetTotalAllocatedBytes(precise: true);
+                started = Stopwatch.GetTimestamp();
+                await engine.UpsertAsync(Collection, existing);
+                upsertsAgain.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                upsertBytesAgain.Add(GC.GetTotalAllocatedBytes(precise: true) - allocated);
                 // So that the next round's open replays no WAL (that is not what is measured): one small segment more.
                 await engine.FlushAsync(Collection);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated; first get {gets[^1]:F2} ms; " +
-                    $"insert {WriteBatch} new keys {inserts[^1]:F1} ms; upsert {existing.Count} existing keys {upserts[^1]:F1} ms"));
+                    $"insert {WriteBatch} new keys {inserts[^1]:F2} ms, again {insertsAgain[^1]:F2} ms; upsert {existing.Count} existing keys {upserts[^1]:F2} ms ({upsertBytes[^1] / 1e6:F2} MB allocated), again {upsertsAgain[^1]:F2} ms ({upsertBytesAgain[^1] / 1e6:F2} MB)"));
             }
 
             report.Print("open_ms_median", Median(opens), "ms");
@@ -100,6 +123,10 @@ internal static class ReopenBench
             report.Print("first_get_ms_median", Median(gets), "ms");
             report.Print("insert_1000_new_ms_median", Median(inserts), "ms");
             report.Print("upsert_1000_existing_ms_median", Median(upserts), "ms");
+            report.Print("insert_1000_new_again_ms_median", Median(insertsAgain), "ms");
+            report.Print("upsert_1000_existing_again_ms_median", Median(upsertsAgain), "ms");
+            report.Print("upsert_1000_existing_allocated_mb_median", Median(upsertBytes) / 1e6, "MB");
+            report.Print("upsert_1000_existing_again_allocated_mb_median", Median(upsertBytesAgain) / 1e6, "MB");
             report.WriteJson(args.Text("json"));
             return 0;
         }

@@ -227,6 +227,9 @@ internal sealed class CalibratedIndex : VectorIndex
 
     public override AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => Inner.ForSelectivity(Fill(p, k), k, selectivity);
 
+    public override (AnnSearchParams Params, bool EqualRecall) ForPostFilter(in AnnSearchParams pre, int hits, double selectivity) =>
+        Inner.ForPostFilter(Fill(pre, hits), hits, selectivity);
+
     /// <summary>Adds the block <c>auto</c>: ef, nprobe, search_k, refine_k and search_list (files written before
     /// DISKANN could be chosen hold the first four).</summary>
     public override void Write(IndexFileWriter writer)

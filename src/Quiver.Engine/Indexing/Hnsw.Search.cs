@@ -34,8 +34,7 @@ internal sealed unsafe partial class HnswIndex
             return 0;
         }
 
-        // Milvus: ef below k means k.
-        var ef = Math.Max(p.Ef > 0 ? p.Ef : Math.Max(k, DefaultEf), k);
+        var ef = BeamOf(p, k);
         var refine = p.RefineK > 0 ? p.RefineK : DefaultRefine;
         var s = t_scratch ??= new Scratch();
         s.Ensure(this, ef);

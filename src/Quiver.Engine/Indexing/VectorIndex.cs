@@ -121,6 +121,15 @@ internal abstract class VectorIndex : IDisposable
     /// 1/selectivity times more lists). The default leaves them as they are.</summary>
     public virtual AnnSearchParams ForSelectivity(in AnnSearchParams p, int k, double selectivity) => p;
 
+    /// <summary>Parameters for a post-filter: an unfiltered search for <paramref name="hits"/> hits whose candidates hold
+    /// about as many allowed rows, when <paramref name="selectivity"/> of the rows are allowed, as the pre-filtered
+    /// search with <paramref name="pre"/> (from <see cref="ForSelectivity"/>) holds, so that both reach about the same
+    /// recall. <c>EqualRecall</c> is false when the index's parameters cannot widen that far (the parameters returned
+    /// are then the widest it takes). The default asks for the hits with the parameters as they are, which keeps the
+    /// pre-filter's recall only for an index whose candidates grow with the hits asked for.</summary>
+    public virtual (AnnSearchParams Params, bool EqualRecall) ForPostFilter(in AnnSearchParams pre, int hits, double selectivity) =>
+        (ForSelectivity(pre, hits, 1), false);
+
     /// <summary>Rows whose key is below <paramref name="keyBound"/> (approximate, like Milvus's range search on an index),
     /// appended to <paramref name="output"/> best first. The default widens a top-k search until its worst hit is out of
     /// range or every row has been returned.</summary>

@@ -98,6 +98,16 @@ internal static class FlatSearch
         return results;
     }
 
+    /// <summary>Distances an exact search of one segment of <paramref name="rowCount"/> rows computes per query: one per
+    /// allowed row for a row list or a sparse bitmap, else one per row (the many-rows kernels compute every row of a
+    /// tile and skip the disallowed ones after).</summary>
+    public static double ExactCost(in AllowedRows allowed, int rowCount) =>
+        allowed.Rows is not null || IsSparse(allowed.Count, rowCount) ? allowed.Count : rowCount;
+
+    /// <summary>Whether an exact search reads <paramref name="count"/> allowed rows of <paramref name="rowCount"/> one by
+    /// one rather than tile by tile (below an eighth of the rows).</summary>
+    private static bool IsSparse(int count, int rowCount) => count < rowCount / 8;
+
     /// <summary>Brute force over the allowed rows of one segment: a row list or a sparse bitmap row by row, else the
     /// many-rows kernels tile by tile.</summary>
     private static void SearchExact(
@@ -113,7 +123,7 @@ internal static class FlatSearch
 
         // Row lists exist only on sealed segments wholly in the snapshot, so a bitmap of RowCount bits covers the vectors.
         var bitmap = allowed.Sparse is null ? allowed.Bits : allowed.AsBitmap(snap.RowCount);
-        if (bitmap is not null && allowed.Count < snap.RowCount / 8)
+        if (bitmap is not null && IsSparse(allowed.Count, snap.RowCount))
         {
             SearchSparse(vectors, bitmap, segment, metric, queries, queryNorms, heaps, range);
         }
@@ -207,7 +217,7 @@ internal static class FlatSearch
                         continue;
                     }
 
-                    if (strategy == SegmentStrategy.PostFilter && PostFilter(index, queries[q], k, postK, p, allowed, ref hits, stats) is { } kept)
+                    if (strategy == SegmentStrategy.PostFilter && PostFilter(index, queries[q], k, postK, p, pre, allowedCount / (double)snap.RowCount, allowed, ref hits, stats) is { } kept)
                     {
                         for (var i = 0; i < kept; i++)
                         {
@@ -249,12 +259,15 @@ internal static class FlatSearch
         }
     }
 
-    /// <summary>One post-filtered query: an unfiltered search for <paramref name="postK"/> hits, of which the allowed ones
-    /// are moved to the front of <paramref name="hits"/>; with fewer than min(k, allowed) survivors it searches again for
-    /// twice as many (<see cref="SearchPlanner.PostFilterRetries"/> times). Returns how many survivors lead
-    /// <paramref name="hits"/> (at most k, best first), or null when the caller should pre-filter instead.</summary>
+    /// <summary>One post-filtered query: an unfiltered search for <paramref name="postK"/> hits with <paramref name="p"/>,
+    /// of which the allowed ones are moved to the front of <paramref name="hits"/>; with fewer than min(k, allowed)
+    /// survivors it searches again for twice as many with parameters widened as for half the
+    /// <paramref name="selectivity"/> (from the pre-filter's <paramref name="pre"/>; <see cref="SearchPlanner.PostFilterRetries"/>
+    /// times). Returns how many survivors lead <paramref name="hits"/> (at most k, best first), or null when the caller
+    /// should pre-filter instead.</summary>
     private static int? PostFilter(
-        VectorIndex index, float[] query, int k, int postK, AnnSearchParams p, in AllowedRows allowed, ref IndexHit[] hits, SearchStats? stats)
+        VectorIndex index, float[] query, int k, int postK, AnnSearchParams p, AnnSearchParams pre, double selectivity, in AllowedRows allowed,
+        ref IndexHit[] hits, SearchStats? stats)
     {
         var need = Math.Min(k, allowed.Count);
         for (var attempt = 0; ; attempt++)
@@ -265,7 +278,7 @@ internal static class FlatSearch
                 hits = ArrayPool<IndexHit>.Shared.Rent(postK);
             }
 
-            var n = index.Search(query, postK, index.ForSelectivity(p, postK, 1), null, hits);
+            var n = index.Search(query, postK, p, null, hits);
             var kept = 0;
             for (var i = 0; i < n && kept < k; i++)
             {
@@ -301,6 +314,8 @@ internal static class FlatSearch
             }
 
             postK = (int)Math.Min(index.Count, postK * 2L);
+            selectivity /= 2;
+            p = index.ForPostFilter(pre, postK, selectivity).Params;
         }
     }
 

@@ -25,14 +25,14 @@ internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Str
 /// <summary>The planner's choice per indexed segment, from the exact count of allowed rows (cheap: a row list's length or
 /// a bitmap's population count) and the index's cost model, in units of one exact float32 distance:
 /// <list type="bullet">
-/// <item>exact: the allowed rows, one distance each;</item>
+/// <item>exact: one distance per allowed row, or per row when the scan goes tile by tile (<see cref="FlatSearch.ExactCost"/>);</item>
 /// <item>pre-filter: the index's estimate at that selectivity, plus building the allow-list bitmap (a word per 64 rows)
 /// when the rows are held as a list;</item>
-/// <item>post-filter: the index's unfiltered estimate, with the pre-filter's widened parameters, for
-/// k' = ceil(k × <see cref="PostFilterMargin"/> / selectivity) +
-/// <see cref="PostFilterSlack"/> hits, considered only on HNSW (<see cref="PostFilters"/>) and from
-/// <see cref="PostFilterMinSelectivity"/> up, where an unfiltered beam is expected to hold k allowed rows without
-/// widening much.</item>
+/// <item>post-filter: the index's unfiltered estimate for k' = ceil(k × <see cref="PostFilterMargin"/> / selectivity) +
+/// <see cref="PostFilterSlack"/> hits with parameters widened until the unfiltered candidates hold as many allowed rows
+/// as the pre-filter's (<see cref="VectorIndex.ForPostFilter"/>: for HNSW ef / selectivity), so the two are compared at
+/// about equal recall; considered only on HNSW (<see cref="PostFilters"/>) and from
+/// <see cref="PostFilterMinSelectivity"/> up.</item>
 /// </list>
 /// The cheapest wins; ties go to exact, then pre-filter. docs/engine.md has the break-even measured.</summary>
 internal static class SearchPlanner
@@ -47,7 +47,8 @@ internal static class SearchPlanner
     /// prices well (k' = 254 at 5%, 1,254 at 1%), and brute force over the matches wins (measured: docs/engine.md).</summary>
     public const double PostFilterMinSelectivity = 0.05;
 
-    /// <summary>Re-searches a post-filtered query makes, each asking for twice the hits, before the pre-filter.</summary>
+    /// <summary>Re-searches a post-filtered query makes, each asking for twice the hits with a beam as for half the
+    /// selectivity, before the pre-filter.</summary>
     public const int PostFilterRetries = 1;
 
     private static readonly AsyncLocal<PlannerOverride?> s_override = new();
@@ -75,12 +76,13 @@ internal static class SearchPlanner
         // about 8 / dimension of a distance (a distance is dimension / 8 vector operations).
         var bitmapCost = allowed.Sparse is null || allowed.Count == rowCount ? 0 : rowCount / 64.0 * 8.0 / dimension / queries;
         var preCost = index.EstimateSearchCost(pre, k, selectivity) + bitmapCost;
-        double exactCost = allowed.Count;
+        var exactCost = FlatSearch.ExactCost(allowed, rowCount);
         var postK = PostK(k, selectivity, rowCount);
-        // The post-filter keeps the pre-filter's widened parameters (an unfiltered HNSW beam as wide as the filtered one
-        // would be, so recall does not drop below it), and at least k' wide.
-        var post = index.ForSelectivity(pre, postK, 1);
-        var postCost = selectivity < 1 && selectivity >= PostFilterMinSelectivity && PostFilters(index) && (Override?.PostFilter ?? true)
+        // The post-filter's unfiltered beam is widened until it holds about as many allowed rows as the pre-filter's, so
+        // both reach about the same recall and the cheaper one wins; an index that cannot widen that far is not
+        // post-filtered.
+        var (post, equalRecall) = index.ForPostFilter(pre, postK, selectivity);
+        var postCost = selectivity < 1 && selectivity >= PostFilterMinSelectivity && equalRecall && PostFilters(index) && (Override?.PostFilter ?? true)
             ? index.EstimateSearchCost(post, postK, 1)
             : double.PositiveInfinity;
 

@@ -164,13 +164,14 @@ public sealed class FilteredSearchPlanTests : IDisposable
 
     /// <summary>HNSW over clustered rows; the query sits on row 0. A filter that leaves out the rows nearest the query
     /// (and deletes among them) makes an unfiltered search for k' hits find too few survivors: the search asks again for
-    /// more, then pre-filters, and the answer still matches brute force; a harmless filter post-filters in one go.</summary>
+    /// more, then pre-filters, and the answer still matches brute force; a harmless filter post-filters in one go. Both
+    /// are lists of the rows left out, on a segment large enough that the planner post-filters them itself.</summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task PostFilter_WithTooFewSurvivors_SearchesAgain_ThenPreFilters(bool forced)
     {
-        const int rows = 4000;
+        const int rows = 20_000;
         await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
         await db.CreateCollectionAsync("c", new CollectionSchema
         {
