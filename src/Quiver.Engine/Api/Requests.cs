@@ -81,6 +81,10 @@ public sealed record SearchRequest
     /// <summary>Query vectors; one result list per vector.</summary>
     public required IReadOnlyList<float[]> Vectors { get; init; }
 
+    /// <summary>Query vectors of a search on a <see cref="DataType.SparseFloatVector"/> field (then <see cref="Vectors"/>
+    /// is empty); one result list per vector.</summary>
+    public IReadOnlyList<SparseVector>? SparseVectors { get; init; }
+
     /// <summary>The vector field to search; may be omitted when the schema has exactly one.</summary>
     public string? AnnsField { get; init; }
 

@@ -27,6 +27,13 @@ public enum IndexKind
     /// <summary>Vamana graph and full vectors on disk, PQ codes in memory (<c>max_degree</c>, <c>search_list_size</c>,
     /// <c>pq_code_budget_gb_ratio</c>, <c>search_cache_budget_gb_ratio</c>; search <c>search_list</c>).</summary>
     DiskAnn = 8,
+
+    /// <summary>Posting lists per dimension of a sparse vector field (<c>drop_ratio_build</c>, <c>inverted_index_algo</c>;
+    /// search <c>drop_ratio_search</c>).</summary>
+    SparseInvertedIndex = 9,
+
+    /// <summary>SPARSE_INVERTED_INDEX walked with WAND pruning (Milvus keeps the name; it is <c>DAAT_WAND</c>).</summary>
+    SparseWand = 10,
 }
 
 /// <summary>Milvus names of <see cref="IndexKind"/> values.</summary>
@@ -43,6 +50,8 @@ public static class IndexKindNames
         IndexKind.Annoy => "ANNOY",
         IndexKind.AutoIndex => "AUTOINDEX",
         IndexKind.DiskAnn => "DISKANN",
+        IndexKind.SparseInvertedIndex => "SPARSE_INVERTED_INDEX",
+        IndexKind.SparseWand => "SPARSE_WAND",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown index kind"),
     };
 
@@ -59,6 +68,8 @@ public static class IndexKindNames
             "ANNOY" => IndexKind.Annoy,
             "AUTOINDEX" or "AUTO_INDEX" => IndexKind.AutoIndex,
             "DISKANN" => IndexKind.DiskAnn,
+            "SPARSE_INVERTED_INDEX" => IndexKind.SparseInvertedIndex,
+            "SPARSE_WAND" => IndexKind.SparseWand,
             _ => 0,
         };
         return kind != 0;

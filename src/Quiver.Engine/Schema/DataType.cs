@@ -26,6 +26,9 @@ public enum DataType
     Json = 23,
     /// <summary>Dense float32 vector of a fixed dimension.</summary>
     FloatVector = 101,
+    /// <summary>Sparse float32 vector (<see cref="Quiver.SparseVector"/>): ascending indices below 2^32 - 1 with their
+    /// values; no fixed dimension. Metric IP.</summary>
+    SparseFloatVector = 104,
 }
 
 /// <summary>How vector distance is measured.</summary>

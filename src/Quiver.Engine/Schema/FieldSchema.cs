@@ -61,6 +61,14 @@ public sealed record FieldSchema
     /// <summary>True for vector fields.</summary>
     public bool IsVector => DataType == DataType.FloatVector;
 
+    /// <summary>True for <see cref="DataType.SparseFloatVector"/> fields, which are stored per row as index/value pairs
+    /// (not in the dense vector store) and searched by inner product.</summary>
+    public bool IsSparseVector => DataType == DataType.SparseFloatVector;
+
+    /// <summary>Sparse float vector field; its metric is IP.</summary>
+    public static FieldSchema SparseVector(string name) =>
+        new() { Name = name, DataType = DataType.SparseFloatVector, Metric = MetricType.IP };
+
     /// <summary>Int64 primary key.</summary>
     public static FieldSchema Int64Key(string name, bool autoId = false) =>
         new() { Name = name, DataType = DataType.Int64, IsPrimaryKey = true, AutoId = autoId };

@@ -31,7 +31,7 @@ internal static class SchemaValidator
 
             ValidateField(f);
             keys += f.IsPrimaryKey ? 1 : 0;
-            vectors += f.IsVector ? 1 : 0;
+            vectors += f.IsVector || f.IsSparseVector ? 1 : 0;
         }
 
         if (keys != 1)
@@ -41,7 +41,7 @@ internal static class SchemaValidator
 
         if (vectors == 0)
         {
-            Throw.Invalid("schema must have at least one FloatVector field");
+            Throw.Invalid("schema must have at least one vector field");
         }
     }
 
@@ -105,6 +105,9 @@ internal static class SchemaValidator
                     Throw.Invalid($"vector field '{n}' cannot be nullable or have a default value");
                 }
 
+                break;
+            case DataType.SparseFloatVector:
+                SparseSchema.Validate(f);
                 break;
             case DataType.VarChar:
                 RequireMaxLength(f);

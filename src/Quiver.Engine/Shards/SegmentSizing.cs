@@ -31,6 +31,7 @@ internal static class SegmentSizing
                 DataType.FloatVector => count * (long)field.Dimension!.Value * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
+                DataType.SparseFloatVector => SparseValues.EncodedSize(c.Sparse.AsSpan(start, count)),
                 _ => count * (long)ScalarWidth(field.DataType),
             };
         }

@@ -128,7 +128,7 @@ public sealed class ValidationTests : IAsyncLifetime
 
         Assert.Contains("exactly one primary key", await Bad(new CollectionSchema { Fields = [FieldSchema.Vector("v", 2)] }));
         Assert.Contains("dimension in 1..32768", await Bad(new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 40_000)] }));
-        Assert.Contains("at least one FloatVector", await Bad(new CollectionSchema { Fields = [FieldSchema.Int64Key("id")] }));
+        Assert.Contains("at least one vector field", await Bad(new CollectionSchema { Fields = [FieldSchema.Int64Key("id")] }));
         Assert.Contains("max_length in 1..65535", await Bad(new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("s", 70_000), FieldSchema.Vector("v", 2)] }));
         Assert.Contains("declared twice", await Bad(new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 2), FieldSchema.Vector("v", 2)] }));
         Assert.Contains("auto_id is only allowed", await Bad(new CollectionSchema { Fields = [FieldSchema.VarCharKey("id", 5) with { AutoId = true }, FieldSchema.Vector("v", 2)] }));
