@@ -99,7 +99,7 @@ public static class FieldDataReader
             type = Quiver.DataType.VarChar;
         }
 
-        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != (type == Quiver.DataType.FloatVector))
+        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != (type is Quiver.DataType.FloatVector or Quiver.DataType.SparseFloatVector))
         {
             throw Invalid($"result: column '{column.FieldName}' is of type {column.Type}, which Quiver does not support");
         }
@@ -119,7 +119,7 @@ public static class FieldDataReader
     {
         ArgumentNullException.ThrowIfNull(column);
         return column.Vectors is { } v
-            ? (v.FloatVector is null || v.Dim <= 0 ? 0 : v.FloatVector.Data.Count / v.Dim)
+            ? v.SparseFloatVector is not null ? SparseVectors.RowCount(v) : (v.FloatVector is null || v.Dim <= 0 ? 0 : v.FloatVector.Data.Count / v.Dim)
             : column.Scalars is { } scalars ? ScalarCount(scalars) : 0;
     }
 
@@ -156,6 +156,11 @@ public static class FieldDataReader
             return column.ValidData.Count;
         }
 
+        if (column.Vectors is { SparseFloatVector: not null } sparse)
+        {
+            return SparseVectors.RowCount(sparse);
+        }
+
         if (column.Vectors is { } v)
         {
             var dim = v.Dim > 0 ? v.Dim : schema.Find(column.FieldName)?.Dimension ?? 1;
@@ -166,7 +171,9 @@ public static class FieldDataReader
     }
 
     private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op) =>
-        field.IsVector ? ReadVectors(field, column, rows, op) : ReadScalars(field, column, rows, op);
+        field.IsVector ? ReadVectors(field, column, rows, op)
+        : field.IsSparseVector ? SparseVectors.Read(field, column, rows, op)
+        : ReadScalars(field, column, rows, op);
 
     private static FieldColumn ReadVectors(FieldSchema field, FieldData column, int rows, string op)
     {

@@ -233,6 +233,9 @@ public static class RestJsonReader
             case DataType.FloatVector:
                 ReadVector(value, field.Dimension!.Value, column.Vectors.AsSpan(row * field.Dimension!.Value, field.Dimension!.Value), path);
                 break;
+            case DataType.SparseFloatVector:
+                column.Sparse![row] = SparseValues.Convert(value, out var error) ?? throw new RestDataException($"{path}: {error}");
+                break;
             default:
                 throw new RestDataException($"field '{field.Name}' has type {field.DataType}, which the REST API cannot write");
         }

@@ -20,6 +20,7 @@ public static class WireTypes
         Proto.DataType.Array => DataType.Array,
         Proto.DataType.Json => DataType.Json,
         Proto.DataType.FloatVector => DataType.FloatVector,
+        Proto.DataType.SparseFloatVector => DataType.SparseFloatVector,
         _ => null,
     };
 }

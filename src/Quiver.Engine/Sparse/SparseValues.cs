@@ -37,6 +37,8 @@ internal static class SparseValues
                     pairs.Add((index, number));
                 }
 
+                // A dictionary has no order: its keys are sorted (and being keys, never repeat).
+                pairs.Sort((x, y) => x.Index.CompareTo(y.Index));
                 return FromPairs(pairs, out error);
             }
 
@@ -52,8 +54,8 @@ internal static class SparseValues
         return null;
     }
 
-    /// <summary>A vector from pairs in the order given: the order must already be ascending (Milvus refuses unsorted
-    /// and repeated indices rather than reordering them).</summary>
+    /// <summary>A vector from pairs in the order given: the order must already be ascending (for the forms that carry
+    /// an order, index and value arrays, unsorted and repeated indices are refused rather than reordered).</summary>
     public static SparseVector? FromPairs(IReadOnlyList<(long Index, double Value)> pairs, out string? error)
     {
         var indices = new uint[pairs.Count];
@@ -108,6 +110,9 @@ internal static class SparseValues
 
                 pairs.Add((index, p.Value.GetDouble()));
             }
+
+            // An object's keys have no order (a key given twice is still refused, as a repeated index).
+            pairs.Sort((x, y) => x.Item1.CompareTo(y.Item1));
         }
 
         return FromPairs(pairs, out error);
