@@ -16,6 +16,7 @@ const string Usage = """
               [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1]   (server's child)
       reopen [--rows 1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
+      sparse [--rows 100000] [--vocab 30000] [--nnz 60] [--qnnz 12] [--nq 200] [--k 10] [--dir D] [--md out.md]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -47,6 +48,7 @@ try
         "filters" => await FilterBench.RunAsync(options),
         "grpcload" => await GrpcLoad.RunAsync(options),
         "reopen" => await ReopenBench.RunAsync(options),
+        "sparse" => await SparseBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

@@ -132,7 +132,7 @@ public sealed record SearchRequest
     public IReadOnlyDictionary<string, string> SearchParams { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The names <see cref="SearchParams"/> accepts.</summary>
-    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact"];
+    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact", "drop_ratio_search"];
 
     /// <summary>The collection property holding a vector field's default search parameters: the key is this prefix
     /// followed by the field name (<c>quiver.search_params.embedding</c>), the value a JSON object of

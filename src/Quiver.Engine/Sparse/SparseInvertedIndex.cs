@@ -62,7 +62,7 @@ internal readonly record struct SparseIndexOptions(double DropRatioBuild, Sparse
     public static double ParseSearch(IndexParameters p)
     {
         const string owner = "search params";
-        p.RejectUnknown(owner, DropRatioSearchName, "dim_max_score_ratio");
+        p.RejectUnknown(owner, DropRatioSearchName);
         var ratio = p.GetDouble(owner, DropRatioSearchName, 0, 0, 1);
         if (ratio >= 1)
         {
