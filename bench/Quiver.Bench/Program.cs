@@ -17,6 +17,7 @@ const string Usage = """
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1]   (server's child)
       reopen [--rows 1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
       vectortypes [--rows 50000] [--dim 128] [--bits 256] [--nq 200] [--k 10] [--recall 0.95] [--rounds 3] [--json out.json]
+      sparse [--rows 100000] [--vocab 30000] [--nnz 60] [--qnnz 12] [--nq 200] [--k 10] [--dir D] [--md out.md]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
     """;
 
@@ -49,6 +50,7 @@ try
         "grpcload" => await GrpcLoad.RunAsync(options),
         "reopen" => await ReopenBench.RunAsync(options),
         "vectortypes" => await VectorTypesBench.RunAsync(options),
+        "sparse" => await SparseBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

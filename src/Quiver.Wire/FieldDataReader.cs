@@ -99,7 +99,7 @@ public static class FieldDataReader
             type = Quiver.DataType.VarChar;
         }
 
-        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != type.IsDenseVector())
+        if (!Enum.IsDefined(type) || (column.FieldCase == FieldData.FieldOneofCase.Vectors) != (type.IsDenseVector() || type == Quiver.DataType.SparseFloatVector))
         {
             throw Invalid($"result: column '{column.FieldName}' is of type {column.Type}, which Quiver does not support");
         }
@@ -120,7 +120,7 @@ public static class FieldDataReader
     {
         ArgumentNullException.ThrowIfNull(column);
         return column.Vectors is { } v
-            ? WireVectors.RowCount(v, v.Dim)
+            ? v.SparseFloatVector is not null ? SparseVectors.RowCount(v) : WireVectors.RowCount(v, v.Dim)
             : column.Scalars is { } scalars ? ScalarCount(scalars) : 0;
     }
 
@@ -157,6 +157,11 @@ public static class FieldDataReader
             return column.ValidData.Count;
         }
 
+        if (column.Vectors is { SparseFloatVector: not null } sparse)
+        {
+            return SparseVectors.RowCount(sparse);
+        }
+
         if (column.Vectors is { } v)
         {
             var dim = v.Dim > 0 ? v.Dim : schema.Find(column.FieldName)?.Dimension ?? 1;
@@ -167,7 +172,9 @@ public static class FieldDataReader
     }
 
     private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op) =>
-        field.IsVector ? ReadVectors(field, column, rows, op) : ReadScalars(field, column, rows, op);
+        field.IsVector ? ReadVectors(field, column, rows, op)
+        : field.IsSparseVector ? SparseVectors.Read(field, column, rows, op)
+        : ReadScalars(field, column, rows, op);
 
     private static FieldColumn ReadVectors(FieldSchema field, FieldData column, int rows, string op)
     {

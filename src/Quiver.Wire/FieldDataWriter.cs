@@ -77,6 +77,12 @@ public static class FieldDataWriter
             return data;
         }
 
+        if (field.IsSparseVector)
+        {
+            data.Vectors = SparseVectors.Write(column.Sparse ?? []);
+            return data;
+        }
+
         var scalars = new ScalarField();
         data.Scalars = scalars;
         var sink = new ScalarSink(field, scalars);

@@ -236,6 +236,9 @@ public static class RestJsonReader
             case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
                 RestVectorJson.Read(value, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth), path.ToString());
                 break;
+            case DataType.SparseFloatVector:
+                column.Sparse![row] = SparseValues.Convert(value, out var error) ?? throw new RestDataException($"{path}: {error}");
+                break;
             default:
                 throw new RestDataException($"field '{field.Name}' has type {field.DataType}, which the REST API cannot write");
         }

@@ -167,6 +167,12 @@ public static class RestJsonWriter
             return;
         }
 
+        if (field.IsSparseVector)
+        {
+            column.Sparse![row]!.WriteJson(writer);
+            return;
+        }
+
         switch (field.DataType)
         {
             case DataType.Bool:

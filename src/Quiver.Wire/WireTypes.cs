@@ -24,6 +24,7 @@ public static class WireTypes
         Proto.DataType.Bfloat16Vector => DataType.BFloat16Vector,
         Proto.DataType.Int8Vector => DataType.Int8Vector,
         Proto.DataType.BinaryVector => DataType.BinaryVector,
+        Proto.DataType.SparseFloatVector => DataType.SparseFloatVector,
         _ => null,
     };
 }

@@ -35,21 +35,25 @@ public sealed class FieldColumn
     /// <summary>FloatVector values, row-major (rows × dimension).</summary>
     public float[]? Vectors { get; init; }
 
+    /// <summary>SparseFloatVector values, one per row; a null entry is a null row.</summary>
+    public SparseVector?[]? Sparse { get; init; }
+
     /// <summary>True entries are null rows; null when no row is null by this array.</summary>
     public bool[]? Nulls { get; init; }
 
     /// <summary>The value array's kind, for messages: Int64, Double, Bool, VarChar, JSON, FloatVector or none.</summary>
     public string Kind => Longs is not null ? "Int64" : Doubles is not null ? "Double" : Bools is not null ? "Bool"
-        : Strings is not null ? "VarChar" : Json is not null ? "JSON" : Vectors is not null ? "FloatVector" : "no";
+        : Strings is not null ? "VarChar" : Json is not null ? "JSON" : Vectors is not null ? "FloatVector" : Sparse is not null ? "SparseFloatVector" : "no";
 
     /// <summary>Values held (rows; for vectors, floats divided by <paramref name="dimension"/>).</summary>
     public int Length(int dimension = 1) =>
-        Longs?.Length ?? Doubles?.Length ?? Bools?.Length ?? Strings?.Length ?? Json?.Length ?? (Vectors is null ? 0 : Vectors.Length / Math.Max(1, dimension));
+        Longs?.Length ?? Doubles?.Length ?? Bools?.Length ?? Strings?.Length ?? Json?.Length ?? Sparse?.Length ?? (Vectors is null ? 0 : Vectors.Length / Math.Max(1, dimension));
 
     /// <summary>True when row <paramref name="row"/> is null.</summary>
     public bool IsNull(int row) =>
         (Nulls is { } n && n[row])
         || (Strings is { } s && s[row] is null)
+        || (Sparse is { } sv && sv[row] is null)
         || (Json is { } j && j[row].ValueKind is JsonValueKind.Undefined or JsonValueKind.Null);
 
     /// <summary>Row <paramref name="row"/> as the CLR value of <paramref name="field"/>'s type (Int8 <c>sbyte</c>, Int16
@@ -79,6 +83,7 @@ public sealed class FieldColumn
             DataType.Double => Doubles![row],
             DataType.Bool => Bools![row],
             DataType.VarChar => Strings![row],
+            DataType.SparseFloatVector => Sparse![row],
             _ => Json![row],
         };
     }
@@ -96,6 +101,7 @@ public sealed class FieldColumn
             DataType.Float or DataType.Double => new() { Name = field.Name, Doubles = new double[rows], Nulls = nulls },
             DataType.VarChar => new() { Name = field.Name, Strings = new string?[rows], Nulls = nulls },
             DataType.Json or DataType.Array => new() { Name = field.Name, Json = new JsonElement[rows], Nulls = nulls },
+            DataType.SparseFloatVector => new() { Name = field.Name, Sparse = new SparseVector?[rows] },
             _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth)] },
             _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
         };
@@ -183,6 +189,7 @@ public sealed class ColumnBatch
                 Strings = Gather(c.Strings, rows),
                 Json = Gather(c.Json, rows),
                 Vectors = vectors,
+                Sparse = Gather(c.Sparse, rows),
                 Nulls = Gather(c.Nulls, rows),
             });
         }

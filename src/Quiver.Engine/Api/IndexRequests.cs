@@ -109,6 +109,11 @@ internal static class IndexDefinitionExtensions
             Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN, BIN_FLAT, BIN_IVF_FLAT or AUTOINDEX");
         }
 
+        if (field.IsSparseVector || kind is IndexKind.SparseInvertedIndex or IndexKind.SparseWand)
+        {
+            return Sparse.SparseIndexing.Check(d, field, kind);
+        }
+
         if (!field.IsVector)
         {
             Throw.Invalid($"create index: field '{field.Name}' is {field.DataType}; {kind.ToMilvusName()} indexes vector fields");

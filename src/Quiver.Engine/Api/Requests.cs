@@ -81,6 +81,10 @@ public sealed record SearchRequest
     /// <summary>Query vectors; one result list per vector.</summary>
     public required IReadOnlyList<float[]> Vectors { get; init; }
 
+    /// <summary>Query vectors of a search on a <see cref="DataType.SparseFloatVector"/> field (then <see cref="Vectors"/>
+    /// is empty); one result list per vector.</summary>
+    public IReadOnlyList<SparseVector>? SparseVectors { get; init; }
+
     /// <summary>The vector field to search; may be omitted when the schema has exactly one.</summary>
     public string? AnnsField { get; init; }
 
@@ -128,7 +132,7 @@ public sealed record SearchRequest
     public IReadOnlyDictionary<string, string> SearchParams { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The names <see cref="SearchParams"/> accepts.</summary>
-    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact"];
+    public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact", "drop_ratio_search"];
 
     /// <summary>The collection property holding a vector field's default search parameters: the key is this prefix
     /// followed by the field name (<c>quiver.search_params.embedding</c>), the value a JSON object of

@@ -489,7 +489,7 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
         if (index >= 0)
         {
             var field = schema.Fields[index];
-            if (field.IsVector)
+            if (field.IsVector || field.IsSparseVector)
             {
                 throw Error($"vector field '{field.Name}' cannot be used in a filter", id);
             }

@@ -33,6 +33,13 @@ public enum IndexKind
 
     /// <summary>Binary vectors: inverted file over binary k-modes cells (<c>nlist</c>; search <c>nprobe</c>).</summary>
     BinIvfFlat = 10,
+
+    /// <summary>Posting lists per dimension of a sparse vector field (<c>drop_ratio_build</c>, <c>inverted_index_algo</c>;
+    /// search <c>drop_ratio_search</c>).</summary>
+    SparseInvertedIndex = 11,
+
+    /// <summary>SPARSE_INVERTED_INDEX walked with WAND pruning (Milvus keeps the name; it is <c>DAAT_WAND</c>).</summary>
+    SparseWand = 12,
 }
 
 /// <summary>Milvus names of <see cref="IndexKind"/> values.</summary>
@@ -51,6 +58,8 @@ public static class IndexKindNames
         IndexKind.DiskAnn => "DISKANN",
         IndexKind.BinFlat => "BIN_FLAT",
         IndexKind.BinIvfFlat => "BIN_IVF_FLAT",
+        IndexKind.SparseInvertedIndex => "SPARSE_INVERTED_INDEX",
+        IndexKind.SparseWand => "SPARSE_WAND",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown index kind"),
     };
 
@@ -69,6 +78,8 @@ public static class IndexKindNames
             "DISKANN" => IndexKind.DiskAnn,
             "BIN_FLAT" => IndexKind.BinFlat,
             "BIN_IVF_FLAT" => IndexKind.BinIvfFlat,
+            "SPARSE_INVERTED_INDEX" => IndexKind.SparseInvertedIndex,
+            "SPARSE_WAND" => IndexKind.SparseWand,
             _ => 0,
         };
         return kind != 0;

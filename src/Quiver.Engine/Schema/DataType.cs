@@ -32,6 +32,9 @@ public enum DataType
     Float16Vector = 102,
     /// <summary>Dense bfloat16 vector (the upper half of a float32) of a fixed dimension.</summary>
     BFloat16Vector = 103,
+    /// <summary>Sparse float32 vector (<see cref="Quiver.SparseVector"/>): ascending indices below 2^32 - 1 with their
+    /// values; no fixed dimension. Metric IP.</summary>
+    SparseFloatVector = 104,
     /// <summary>Dense signed 8-bit integer vector of a fixed dimension.</summary>
     Int8Vector = 105,
 }

@@ -76,6 +76,14 @@ public sealed record FieldSchema
     /// <summary>Float32 slots one row of this vector field takes in engine columns (<see cref="VectorCodec.Width(FieldSchema)"/>).</summary>
     internal int VectorWidth => VectorCodec.Width(this);
 
+    /// <summary>True for <see cref="DataType.SparseFloatVector"/> fields, which are stored per row as index/value pairs
+    /// (not in the dense vector store) and searched by inner product.</summary>
+    public bool IsSparseVector => DataType == DataType.SparseFloatVector;
+
+    /// <summary>Sparse float vector field; its metric is IP.</summary>
+    public static FieldSchema SparseVector(string name) =>
+        new() { Name = name, DataType = DataType.SparseFloatVector, Metric = MetricType.IP };
+
     /// <summary>Int64 primary key.</summary>
     public static FieldSchema Int64Key(string name, bool autoId = false) =>
         new() { Name = name, DataType = DataType.Int64, IsPrimaryKey = true, AutoId = autoId };

@@ -31,7 +31,7 @@ internal static class SchemaValidator
 
             ValidateField(f);
             keys += f.IsPrimaryKey ? 1 : 0;
-            vectors += f.IsVector ? 1 : 0;
+            vectors += f.IsVector || f.IsSparseVector ? 1 : 0;
         }
 
         if (keys != 1)
@@ -108,6 +108,9 @@ internal static class SchemaValidator
                 break;
             case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
                 VectorFieldRules.Validate(f);
+                break;
+            case DataType.SparseFloatVector:
+                SparseSchema.Validate(f);
                 break;
             case DataType.VarChar:
                 RequireMaxLength(f);

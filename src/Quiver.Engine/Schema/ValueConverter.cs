@@ -78,6 +78,8 @@ internal static class ValueConverter
             case DataType.FloatVector or DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
                 error = "a vector field is not a scalar";
                 return null;
+            case DataType.SparseFloatVector:
+                return SparseValues.Convert(value, out error);
         }
 
         error = $"expected {field.DataType}, got {Describe(value)}";

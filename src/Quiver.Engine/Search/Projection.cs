@@ -27,7 +27,7 @@ internal sealed class Projection
             {
                 for (var i = 0; i < schema.Fields.Length; i++)
                 {
-                    if (!p._fields.Contains(i) && (includeVectorsForStar || !schema.Fields[i].IsVector))
+                    if (!p._fields.Contains(i) && (includeVectorsForStar || !(schema.Fields[i].IsVector || schema.Fields[i].IsSparseVector)))
                     {
                         p._fields.Add(i);
                     }
@@ -191,6 +191,7 @@ internal sealed class Projection
                 case BoolColumn b: column.Bools![i] = b.Values[r]; break;
                 case StringColumn t: column.Strings![i] = t.GetString(r); break;
                 case JsonColumn j: column.Json![i] = j.Get(r); break;
+                case SparseColumn v: column.Sparse![i] = v.Get(r); break;
                 default: throw new InvalidOperationException($"unexpected column {source.GetType()} for field {source.Field.Name}");
             }
         }

@@ -84,7 +84,8 @@ internal static class SearchExecutor
             Throw.Invalid($"search: metric {request.Metric} does not match field '{field.Name}', which uses {field.Metric}");
         }
 
-        if (request.Vectors is null || request.Vectors.Count == 0)
+        var sparse = field.IsSparseVector ? Sparse.SparseSearch.Queries(request) : null;
+        if (sparse is null && (request.Vectors is null || request.Vectors.Count == 0))
         {
             Throw.Invalid("search: no query vectors");
         }
@@ -146,7 +147,7 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric.SmallerIsCloser() ? "below" : "above")} radius {rad} for {metric}"));
         }
 
-        var ann = shard.Plans.SearchParams(shard, field.Name, request.SearchParams);
+        var ann = sparse is null ? shard.Plans.SearchParams(shard, field.Name, request.SearchParams) : default;
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
@@ -163,7 +164,9 @@ internal static class SearchExecutor
         var want = request.Offset + request.Limit;
         var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(a => (long)a.Count), 1, int.MaxValue);
         var stats = new SearchStats();
-        var raw = FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats);
+        var raw = sparse is null
+            ? FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats)
+            : Sparse.SparseSearch.Search(shard, view, allowed, fieldIndex, sparse, k, range, request.SearchParams, stats, cancellationToken);
         var hits = new List<List<(float Score, int Segment, int Row)>>(raw.Length);
         foreach (var perQuery in raw)
         {
@@ -267,7 +270,7 @@ internal static class SearchExecutor
     {
         if (name is null)
         {
-            var vectors = schema.Fields.Where(f => f.IsVector).ToList();
+            var vectors = schema.Fields.Where(f => f.IsVector || f.IsSparseVector).ToList();
             if (vectors.Count != 1)
             {
                 Throw.Invalid($"search: the collection has {vectors.Count} vector fields; name one with anns_field");
@@ -277,7 +280,7 @@ internal static class SearchExecutor
         }
 
         var i = schema.IndexOf(name);
-        if (i < 0 || !schema.Fields[i].IsVector)
+        if (i < 0 || !(schema.Fields[i].IsVector || schema.Fields[i].IsSparseVector))
         {
             Throw.Invalid($"search: anns_field '{name}' is not a vector field of the collection");
         }

@@ -74,7 +74,7 @@ internal sealed class ScalarStore
 
                 break;
             default:
-                Array.Copy((Array?)c.Longs ?? (Array?)c.Doubles ?? (Array?)c.Bools ?? (Array?)c.Strings ?? c.Json!, start, _values, at, count);
+                Array.Copy((Array?)c.Longs ?? (Array?)c.Doubles ?? (Array?)c.Bools ?? (Array?)c.Strings ?? (Array?)c.Sparse ?? c.Json!, start, _values, at, count);
                 break;
         }
 
@@ -109,6 +109,7 @@ internal sealed class ScalarStore
             double[] a => ScalarColumn.Numeric<double>(Field, a, count, nulls),
             bool[] a => new BoolColumn(Field, a, count, nulls),
             string?[] a => new StringColumn(Field, a, count, nulls),
+            SparseVector?[] a => new SparseColumn(Field, a, count, nulls),
             _ => new JsonColumn(Field, (JsonElement[])_values, count, nulls),
         };
     }
@@ -146,6 +147,7 @@ internal sealed class ScalarStore
         DataType.Double => new double[capacity],
         DataType.Bool => new bool[capacity],
         DataType.VarChar => new string?[capacity],
+        DataType.SparseFloatVector => new SparseVector?[capacity],
         _ => new JsonElement[capacity],
     };
 

@@ -346,14 +346,17 @@ internal static class SegmentFile
         }
 
         var t = field.DataType;
-        if (t is DataType.VarChar or DataType.Json or DataType.Array)
+        if (t is DataType.VarChar or DataType.Json or DataType.Array or DataType.SparseFloatVector)
         {
             var offsets = Block(blocks, path, BlockKind.Offsets, f, $"value offsets of {what}", ((long)count + 1) * sizeof(long));
             var bytes = Block(blocks, path, BlockKind.Values, f, $"values of {what}", -1);
             var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path);
-            return t == DataType.VarChar
-                ? new StringColumn(field, values, count, nulls)
-                : new JsonColumn(field, values, count, nulls);
+            return t switch
+            {
+                DataType.VarChar => new StringColumn(field, values, count, nulls),
+                DataType.SparseFloatVector => new SparseColumn(field, values, count, nulls, path),
+                _ => new JsonColumn(field, values, count, nulls),
+            };
         }
 
         var fixedBlock = Block(blocks, path, BlockKind.Values, f, $"values of {what}", (long)count * WidthOf(t));
@@ -403,7 +406,7 @@ internal static class SegmentFile
         long[]? offsets = null;
         switch (type)
         {
-            case DataType.VarChar or DataType.Json or DataType.Array:
+            case DataType.VarChar or DataType.Json or DataType.Array or DataType.SparseFloatVector:
             {
                 offsets = new long[count + 1];
                 var bytes = new ArrayBufferWriter<byte>();
@@ -415,6 +418,16 @@ internal static class SegmentFile
                         if (s[r] is { } text)
                         {
                             Encoding.UTF8.GetBytes(text, bytes);
+                        }
+                    }
+                    else if (c.Sparse is { } sparse)
+                    {
+                        // Milvus's row bytes: (uint32 index, float32 value) pairs, read in place by SparseColumn.
+                        if (sparse[r] is { } v)
+                        {
+                            var n = v.Count * SparseVector.PairBytes;
+                            v.WriteBytes(bytes.GetSpan(n));
+                            bytes.Advance(n);
                         }
                     }
                     else if (c.Json![r] is { ValueKind: not JsonValueKind.Undefined } j)

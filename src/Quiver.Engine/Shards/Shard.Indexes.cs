@@ -191,13 +191,20 @@ internal sealed partial class Shard
         long memory = 0;
         string? error = null;
         var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var sparse = Schema.Fields[field].IsSparseVector;
         lock (_applyLock)
         {
             foreach (var seg in _sealed)
             {
                 segments++;
                 total += seg.Count;
-                if (seg.AttachedIndexId(field) == index.Id)
+                if (sparse)
+                {
+                    // Ready as soon as it exists: a segment's posting lists are built by its first search.
+                    indexed += seg.Count;
+                    done++;
+                }
+                else if (seg.AttachedIndexId(field) == index.Id)
                 {
                     indexed += seg.Count;
                     done++;
@@ -247,6 +254,12 @@ internal sealed partial class Shard
         foreach (var index in indexes)
         {
             var field = Schema.IndexOf(index.FieldName);
+            if (Schema.Fields[field].IsSparseVector)
+            {
+                // Sparse posting lists are built on a segment's first search (Sparse/SparseSearch.cs), not as jobs.
+                continue;
+            }
+
             foreach (var seg in sealedNow)
             {
                 if (seg.AttachedIndexId(field) != index.Id)

@@ -196,6 +196,7 @@ internal static class ColumnValidator
         Doubles = (double[]?)given.Doubles?.Clone(),
         Bools = (bool[]?)given.Bools?.Clone(),
         Strings = (string?[]?)given.Strings?.Clone(),
+        Sparse = (SparseVector?[]?)given.Sparse?.Clone(),
         Nulls = (bool[]?)given.Nulls?.Clone(),
     };
 
@@ -225,6 +226,10 @@ internal static class ColumnValidator
                 }
 
                 return error;
+            case DataType.SparseFloatVector:
+                // A SparseVector is checked when it is made and cannot change.
+                result.Sparse![r] = given.Sparse![r];
+                return null;
             default:
                 result.Longs![r] = given.Longs![r];
                 return ValueConverter.CheckInteger(field, given.Longs[r]);

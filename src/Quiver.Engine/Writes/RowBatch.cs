@@ -20,6 +20,9 @@ internal sealed class BatchColumn
 
     public float[]? Vectors { get; init; }
 
+    /// <summary>SparseFloatVector values, one per row (null for a null row).</summary>
+    public SparseVector?[]? Sparse { get; init; }
+
     /// <summary>True entries are null; null when no row is null.</summary>
     public bool[]? Nulls { get; set; }
 
@@ -30,6 +33,7 @@ internal sealed class BatchColumn
         DataType.Float or DataType.Double => new() { Doubles = new double[count] },
         DataType.VarChar => new() { Strings = new string?[count] },
         DataType.Json or DataType.Array => new() { Json = new JsonElement[count] },
+        DataType.SparseFloatVector => new() { Sparse = new SparseVector?[count] },
         _ when field.IsVector => new() { Vectors = new float[checked(count * field.VectorWidth)] },
         _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
     };
@@ -49,6 +53,7 @@ internal sealed class BatchColumn
             case bool b: Bools![row] = b; break;
             case string s: Strings![row] = s; break;
             case JsonElement j: Json![row] = j; break;
+            case SparseVector v: Sparse![row] = v; break;
             default: throw new ArgumentException($"unexpected canonical value {value.GetType()}", nameof(value));
         }
     }
@@ -93,6 +98,10 @@ internal sealed class RowBatch
             {
                 size += Count * 64L;
             }
+            else if (c.Sparse is { } sparse)
+            {
+                size += SparseValues.EncodedSize(sparse);
+            }
             else
             {
                 size += Count * 8L;
@@ -125,6 +134,7 @@ internal sealed class RowBatch
                 Strings = c.Strings,
                 Json = c.Json,
                 Vectors = c.Vectors,
+                Sparse = c.Sparse,
                 Nulls = c.Nulls,
             });
         }
@@ -186,6 +196,10 @@ internal sealed class RowBatch
                 {
                     WriteJson(w, j);
                 }
+            }
+            else if (c.Sparse is { } sparse)
+            {
+                SparseValues.Encode(w, sparse);
             }
             else if (includeVectors)
             {
@@ -269,6 +283,10 @@ internal sealed class RowBatch
                 }
 
                 c = new BatchColumn { Json = json };
+            }
+            else if (field.IsSparseVector)
+            {
+                c = new BatchColumn { Sparse = SparseValues.Decode(ref r, count) };
             }
             else
             {
@@ -422,6 +440,10 @@ internal static class RowBatches
         else if (src.Strings is { } s)
         {
             s.CopyTo(dst.Strings!, at);
+        }
+        else if (src.Sparse is { } sv)
+        {
+            sv.CopyTo(dst.Sparse!, at);
         }
         else
         {

@@ -70,9 +70,9 @@ internal sealed partial class MilvusGrpcService
             ? (long)settings.TopK + settings.Offset
             : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize));
         var shape = groupBy is null
-            ? $"nq {plan.Vectors.Count} × min(topk {settings.TopK} + offset {settings.Offset}, {rowCount} rows)"
-            : $"nq {plan.Vectors.Count} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {rowCount} rows)";
-        var estimate = ResultBudget.Check(plan.Vectors.Count * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
+            ? $"nq {Nq(plan)} × min(topk {settings.TopK} + offset {settings.Offset}, {rowCount} rows)"
+            : $"nq {Nq(plan)} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {rowCount} rows)";
+        var estimate = ResultBudget.Check(Nq(plan) * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
             _options.Memory.MaxResultBytes, "search", shape);
         CallInfo.Of(context).ResultBytes = estimate;
         var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
@@ -109,22 +109,26 @@ internal sealed partial class MilvusGrpcService
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
         }
 
-        var vectors = request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
+        var sparse = field.IsSparseVector ? SparseQueries.Of(request, field) : null;
+        var vectors = sparse is not null ? []
+            : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
             : RequestValues.Placeholders(request.PlaceholderGroup, field);
-        if (vectors.Count is 0 or > MaxTopKOrNq)
+        var nq = sparse?.Count ?? vectors.Count;
+        if (nq is 0 or > MaxTopKOrNq)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{vectors.Count}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
         }
 
-        if (request.Nq != 0 && request.Nq != vectors.Count)
+        if (request.Nq != 0 && request.Nq != nq)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] does not match the {vectors.Count} query vectors sent");
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] does not match the {nq} query vectors sent");
         }
 
         return new EngineSearch
         {
             Vectors = vectors,
+            SparseVectors = sparse,
             AnnsField = field.Name,
             Limit = settings.TopK,
             Offset = settings.Offset,
@@ -139,11 +143,13 @@ internal sealed partial class MilvusGrpcService
         };
     }
 
+    private static int Nq(EngineSearch plan) => plan.SparseVectors?.Count ?? plan.Vectors.Count;
+
     private static FieldSchema AnnsField(CollectionSchema schema, string? annsField)
     {
         if (annsField is null)
         {
-            var vectors = schema.Fields.Where(f => f.IsVector).ToList();
+            var vectors = schema.Fields.Where(f => f.IsVector || f.IsSparseVector).ToList();
             return vectors.Count == 1
                 ? vectors[0]
                 : throw new MilvusException(MilvusCode.ParameterInvalid,
@@ -152,7 +158,7 @@ internal sealed partial class MilvusGrpcService
 
         var field = schema.Find(annsField) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
             $"failed to get field schema by name: fieldName({annsField}) not found");
-        return field.IsVector ? field : throw new MilvusException(MilvusCode.ParameterInvalid,
+        return field.IsVector || field.IsSparseVector ? field : throw new MilvusException(MilvusCode.ParameterInvalid,
             $"anns_field '{annsField}' is {field.DataType}, not a vector field");
     }
 
@@ -203,7 +209,7 @@ internal sealed partial class MilvusGrpcService
     private async Task<SearchResults> SearchIteratorPageAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
         EngineSearch plan, OutputFields output, FieldSchema? groupBy, CancellationToken ct)
     {
-        if (plan.Vectors.Count != 1 || groupBy is not null || plan.Offset != 0)
+        if (Nq(plan) != 1 || groupBy is not null || plan.Offset != 0)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, "search iterator: needs exactly one query vector, no group_by_field and no offset");
         }

@@ -110,7 +110,12 @@ internal static class SchemaConversion
             // A metric stated in the field's index_params (Quiver's C# client sends it there) is fixed; otherwise the
             // first index chooses it, as in Milvus, and until then L2 accepts every finite vector.
             MetricFromIndex = type.IsDenseVector() && stated is null,
-            Metric = type.IsDenseVector() ? stated ?? (type == DataType.BinaryVector ? MetricType.Hamming : MetricType.L2) : MetricType.Cosine,
+            Metric = type switch
+            {
+                _ when type.IsDenseVector() => stated ?? (type == DataType.BinaryVector ? MetricType.Hamming : MetricType.L2),
+                DataType.SparseFloatVector => stated ?? MetricType.IP,
+                _ => MetricType.Cosine,
+            },
             DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue),
         };
         return TextParamsFromProto(field, typeParams);
@@ -118,7 +123,7 @@ internal static class SchemaConversion
 
     private static DataType ToEngineType(Proto.DataType type, string field, string what) => Quiver.Wire.WireTypes.ToEngine(type)
         ?? throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
-            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON, FloatVector, Float16Vector, BFloat16Vector, Int8Vector and BinaryVector are)");
+            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON, FloatVector, Float16Vector, BFloat16Vector, Int8Vector, BinaryVector and SparseFloatVector are)");
 
     private static int? IntParam(Dictionary<string, string> typeParams, string key, string field)
     {

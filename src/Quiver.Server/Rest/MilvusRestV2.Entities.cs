@@ -301,7 +301,10 @@ internal static partial class MilvusRestV2
         JsonArray data)
     {
         var annsField = RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "";
-        var field = schema is null ? new WireField { Name = annsField, DataType = WireType.FloatVector } : VectorField(schema, annsField);
+        // Without the schema, objects in data are sparse vectors ({"index": value}); anything else reads as float vectors.
+        var field = schema is null
+            ? new WireField { Name = annsField, DataType = data.FirstOrDefault() is JsonObject ? WireType.SparseFloatVector : WireType.FloatVector }
+            : VectorField(schema, annsField);
         var textInput = field.IsFunctionOutput;
         var request = new WireSearch
         {

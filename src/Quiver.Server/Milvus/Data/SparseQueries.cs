@@ -1,0 +1,55 @@
+using Google.Protobuf;
+using Quiver.Protocol.Common;
+
+namespace Quiver.Server.Milvus.Data;
+
+/// <summary>The query vectors of a search on a sparse vector field: a <c>common.PlaceholderGroup</c> whose placeholder
+/// has type SparseFloatVector (104) and one value per query in Milvus's row bytes ((uint32 index, float32 value) pairs,
+/// little-endian, indices ascending).</summary>
+internal static class SparseQueries
+{
+    /// <summary>The checked queries; ParameterInvalid (1100) naming the query and its problem, a placeholder of another
+    /// type, or a search by primary keys (which Quiver answers for dense fields only).</summary>
+    public static List<SparseVector> Of(Protocol.Milvus.SearchRequest request, FieldSchema field)
+    {
+        if (request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"search by ids is not supported on sparse vector field '{field.Name}'; send the query vectors");
+        }
+
+        return Parse(request.PlaceholderGroup, field);
+    }
+
+    /// <summary>Parses a serialized placeholder group of sparse queries.</summary>
+    public static List<SparseVector> Parse(ByteString group, FieldSchema field)
+    {
+        PlaceholderGroup parsed;
+        try
+        {
+            parsed = PlaceholderGroup.Parser.ParseFrom(group);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
+        }
+
+        var queries = new List<SparseVector>();
+        foreach (var placeholder in parsed.Placeholders)
+        {
+            if (placeholder.Type != PlaceholderType.SparseFloatVector)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"placeholder type {placeholder.Type} does not fit field '{field.Name}', a SparseFloatVector field: send sparse query vectors");
+            }
+
+            foreach (var raw in placeholder.Values)
+            {
+                queries.Add(Wire.SparseVectors.Parse(raw.Span, out var error) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"sparse query vector {queries.Count}: {error}"));
+            }
+        }
+
+        return queries;
+    }
+}
