@@ -220,8 +220,13 @@ public static class RestJsonReader
             case DataType.Double:
                 column.Doubles![row] = DoubleOf(value, path);
                 break;
-            case DataType.VarChar:
+            case DataType.VarChar or DataType.Geometry:
                 column.Strings![row] = StringOf(value, path);
+                break;
+            case DataType.Timestamptz:
+                column.Longs![row] = value.ValueKind == JsonValueKind.Number
+                    ? LongOf(value, path)
+                    : Timestamptz.TryParse(StringOf(value, path), null, out var micros, out var error) ? micros : throw new RestDataException($"{path}: {error}");
                 break;
             case DataType.Json:
                 CheckStrings(value, path);

@@ -26,12 +26,12 @@ internal static class SegmentSizing
                 bytes += (count + 7) / 8;
             }
 
-            bytes += field.DataType switch
+            bytes += field.DataType.Storage() switch
             {
                 DataType.FloatVector => count * (long)field.Dimension!.Value * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
-                _ => count * (long)ScalarWidth(field.DataType),
+                _ => count * (long)ScalarWidth(field.DataType.Storage()),
             };
         }
 
