@@ -2,8 +2,9 @@ using Quiver.Spatial;
 
 namespace Quiver.Filtering;
 
-/// <summary>Milvus's geometry operators, <c>ST_INTERSECTS(geo_field, 'WKT')</c> and its kin: the name all upper or all
-/// lower case, a GEOMETRY field first and a WKT constant second, the constant parsed once at bind time.</summary>
+/// <summary>Milvus's geometry operators, <c>ST_INTERSECTS(geo_field, 'WKT')</c> and its kin (ST_EQUALS, ST_TOUCHES,
+/// ST_OVERLAPS, ST_CROSSES, ST_CONTAINS, ST_WITHIN; ST_DWITHIN is refused): the name all upper or all lower case, a
+/// GEOMETRY field first and a WKT constant second, the constant parsed once at bind time.</summary>
 internal sealed partial class Binder
 {
     private static readonly string[] SpatialNames =
@@ -23,9 +24,9 @@ internal sealed partial class Binder
             throw Error($"geometry operator names are all upper or all lower case: write {name.ToUpperInvariant()} or {name}, not {call.Name}", call);
         }
 
-        if (name != "st_intersects")
+        if (name == "st_dwithin")
         {
-            throw Error($"{call.Name} is not supported by Quiver yet; ST_INTERSECTS is", call);
+            throw Error($"{call.Name} is not supported by Quiver yet (Milvus measures its distance in meters on the Earth); the other geometry operators are", call);
         }
 
         CheckArity(call, 2);
@@ -43,13 +44,13 @@ internal sealed partial class Binder
 
         var shape = Wkt.TryParse(wkt.Value.String, out var error)
             ?? throw Error($"the second argument of {call.Name} is not valid WKT: {error}", arg);
-        return new SpatialPredicate(geo, shape);
+        return new SpatialPredicate(geo, shape, name);
     }
 }
 
-/// <summary>ST_INTERSECTS over a GEOMETRY column: a null row is unknown, a stored value is tested exactly against the
-/// constant (<see cref="Predicates.Intersects"/>).</summary>
-internal sealed class SpatialPredicate(FieldNode field, Shape constant) : RowPredicate
+/// <summary>A geometry operator over a GEOMETRY column, the row's value first: a null row is unknown, a stored value is
+/// tested exactly against the constant (<see cref="Predicates.Intersects"/>, the others by <see cref="Relate.Holds"/>).</summary>
+internal sealed class SpatialPredicate(FieldNode field, Shape constant, string name) : RowPredicate
 {
     public override Tri Test(EvalContext ctx, int row)
     {
@@ -62,6 +63,7 @@ internal sealed class SpatialPredicate(FieldNode field, Shape constant) : RowPre
         // Stored values were validated and canonicalized on the way in, so a parse failure here is corruption.
         var stored = Wkt.TryParse(v.String, out var error)
             ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
-        return Predicates.Intersects(stored, constant) ? Tri.True : Tri.False;
+        var holds = name == "st_intersects" ? Predicates.Intersects(stored, constant) : Relate.Holds(name, stored, constant);
+        return holds ? Tri.True : Tri.False;
     }
 }

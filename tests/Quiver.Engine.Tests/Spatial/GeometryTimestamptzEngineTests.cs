@@ -112,6 +112,14 @@ public sealed class GeometryTimestamptzEngineTests : IDisposable
 
                 var negated = await db.QueryAsync("c", new QueryRequest { Filter = $"not ST_INTERSECTS(geo, '{region}')", Limit = 1000 });
                 Assert.Equal(rows.Count(r => r["geo"] is not null) - expected.Count, negated.Count);
+
+                // The relate operators through the filter, row value first, against the relation computed on the rows sent.
+                foreach (var op in new[] { "st_equals", "st_contains", "st_within", "st_touches", "st_crosses", "st_overlaps" })
+                {
+                    var want = rows.Where(r => r["geo"] is string g && Relate.Holds(op, Wkt.TryParse(g, out _)!, target)).Select(r => (long)r["id"]!).Order().ToList();
+                    var got = await db.QueryAsync("c", new QueryRequest { Filter = $"{op.ToUpperInvariant()}(geo, '{region}')", Limit = 1000 });
+                    Assert.Equal(want, got.Select(r => (long)r["id"]!).Order().ToList());
+                }
             }
 
             // Instants compare in UTC, whatever offset the literal or the inserted text carried.

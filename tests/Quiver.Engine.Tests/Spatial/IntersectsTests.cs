@@ -77,38 +77,14 @@ public class IntersectsTests
         var counts = new int[2];
         for (var i = 0; i < 3000; i++)
         {
-            var a = RandomShape(rng);
-            var b = RandomShape(rng);
+            var a = IntersectsTestsShapes.Random(rng);
+            var b = IntersectsTestsShapes.Random(rng);
             var expected = Oracle.Intersects(a, b);
             counts[expected ? 1 : 0]++;
             Assert.True(expected == Predicates.Intersects(a, b), $"case {i}: {Wkt.Write(a)} and {Wkt.Write(b)}: oracle says {expected}");
         }
 
         Assert.True(counts[0] > 300 && counts[1] > 300, $"the cases are one-sided: {counts[0]} disjoint, {counts[1]} intersecting");
-    }
-
-    private static Shape RandomShape(Random rng)
-    {
-        Coord P() => new(rng.Next(0, 9), rng.Next(0, 9));
-        switch (rng.Next(4))
-        {
-            case 0:
-                return Shape.Point(P());
-            case 1:
-                return new Shape(GeometryKind.LineString, [P(), P(), .. rng.Next(2) == 0 ? new[] { P() } : []], [], []);
-            case 2:
-                Coord a = P(), b = P(), c = P();
-                return new Shape(GeometryKind.Polygon, [], [[a, b, c, a]], []);
-            default:
-                var x = rng.Next(0, 5);
-                var y = rng.Next(0, 5);
-                var s = rng.Next(2, 5);
-                var shell = new[] { new Coord(x, y), new Coord(x + s, y), new Coord(x + s, y + s), new Coord(x, y + s), new Coord(x, y) };
-                var hole = new[] { new Coord(x + 1, y + 1), new Coord(x + s - 1, y + 1), new Coord(x + s - 1, y + s - 1), new Coord(x + 1, y + s - 1), new Coord(x + 1, y + 1) };
-                return s > 2 && rng.Next(2) == 0
-                    ? new Shape(GeometryKind.Polygon, [], [[.. shell], [.. hole]], [])
-                    : new Shape(GeometryKind.Polygon, [], [[.. shell]], []);
-        }
     }
 
     private static class Oracle
