@@ -8,14 +8,16 @@ namespace Quiver.Wire;
 /// A field's default value on the wire (<c>schema.ValueField</c> in <c>FieldSchema.default_value</c>) and in the engine
 /// (a <see cref="JsonElement"/>), one conversion for the client and the server. Milvus holds defaults for Bool, the
 /// integer types (Int8..Int32 in <c>int_data</c>, Int64 in <c>long_data</c>), Float (<c>float_data</c>), Double
-/// (<c>double_data</c>) and VarChar (<c>string_data</c>) fields only: JSON and Array fields, vectors and the primary key
+/// (<c>double_data</c>), VarChar and Geometry (<c>string_data</c>) and Timestamptz (<c>timestamptz_data</c> microseconds
+/// or ISO 8601 <c>string_data</c> in; ISO 8601 text out, as Milvus describes it) fields only: JSON and Array fields, vectors and the primary key
 /// take none, and a default that is not a finite number is refused.
 /// </summary>
 public static class DefaultValues
 {
     /// <summary>Whether Milvus holds a default value for a field of <paramref name="type"/>.</summary>
     public static bool Supported(DataType type) =>
-        type is DataType.Bool or DataType.Float or DataType.Double or DataType.VarChar || type.IsInteger();
+        type is DataType.Bool or DataType.Float or DataType.Double or DataType.VarChar or DataType.Geometry or DataType.Timestamptz
+        || type.IsInteger();
 
     /// <summary>The wire form of <paramref name="field"/>'s default <paramref name="value"/>; false with the reason in
     /// <paramref name="problem"/> when Milvus cannot hold it (the type takes no default, or the value does not fit).</summary>
@@ -39,6 +41,7 @@ public static class DefaultValues
                 DataType.Int64 => new ValueField { LongData = value.GetInt64() },
                 DataType.Float => new ValueField { FloatData = value.GetSingle() },
                 DataType.Double => new ValueField { DoubleData = value.GetDouble() },
+                DataType.Timestamptz => new ValueField { StringData = TimestamptzText(value) },
                 _ => new ValueField { StringData = value.GetString() ?? throw new InvalidOperationException() },
             };
         }
@@ -72,7 +75,8 @@ public static class DefaultValues
             ValueField.DataOneofCase.BoolData => type == DataType.Bool,
             ValueField.DataOneofCase.IntData or ValueField.DataOneofCase.LongData => type.IsInteger(),
             ValueField.DataOneofCase.FloatData or ValueField.DataOneofCase.DoubleData => type.IsFloatingPoint(),
-            ValueField.DataOneofCase.StringData => type == DataType.VarChar,
+            ValueField.DataOneofCase.StringData => type is DataType.VarChar or DataType.Geometry or DataType.Timestamptz,
+            ValueField.DataOneofCase.TimestamptzData => type == DataType.Timestamptz,
             _ => false,
         };
         if (!fits)
@@ -91,12 +95,22 @@ public static class DefaultValues
             ValueField.DataOneofCase.DoubleData => double.IsFinite(value.DoubleData)
                 ? JsonSerializer.SerializeToElement(value.DoubleData)
                 : throw NotFinite(field, value.DoubleData),
+            // TIMESTAMPTZ defaults are kept as UTC microseconds: the SDKs send them so, or as ISO 8601 text.
+            ValueField.DataOneofCase.TimestamptzData => JsonSerializer.SerializeToElement(value.TimestamptzData),
+            ValueField.DataOneofCase.StringData when type == DataType.Timestamptz =>
+                Timestamptz.TryParse(value.StringData, null, out var micros, out var error)
+                    ? JsonSerializer.SerializeToElement(micros)
+                    : throw Invalid($"field '{field}': default_value {error}"),
             _ => JsonSerializer.SerializeToElement(value.StringData),
         };
     }
 
+    // Milvus describes a TIMESTAMPTZ default as text, which the SDKs read with their date parsers.
+    private static string TimestamptzText(JsonElement value) =>
+        Timestamptz.TryConvert(value, null, out var micros, out _) ? Timestamptz.Format(micros) : throw new FormatException();
+
     private static string Unsupported(string field, DataType type) =>
-        $"field '{field}': {type} fields take no default value; Milvus holds defaults for Bool, integer, Float, Double and VarChar fields other than the primary key";
+        $"field '{field}': {type} fields take no default value; Milvus holds defaults for Bool, integer, Float, Double, VarChar, Geometry and Timestamptz fields other than the primary key";
 
     private static QuiverException NotFinite(string field, double value) =>
         Invalid($"field '{field}': default_value {value.ToString(CultureInfo.InvariantCulture)} is not a finite number");

@@ -146,6 +146,9 @@ public static class FieldDataReader
             ScalarField.DataOneofCase.JsonData => scalars.JsonData.Data.Count,
             ScalarField.DataOneofCase.ArrayData => scalars.ArrayData.Data.Count,
             ScalarField.DataOneofCase.BytesData => scalars.BytesData.Data.Count,
+            ScalarField.DataOneofCase.GeometryWktData => scalars.GeometryWktData.Data.Count,
+            ScalarField.DataOneofCase.GeometryData => scalars.GeometryData.Data.Count,
+            ScalarField.DataOneofCase.TimestamptzData => scalars.TimestamptzData.Data.Count,
             _ => 0,
         };
     }
@@ -232,7 +235,13 @@ public static class FieldDataReader
                 return new FieldColumn { Name = field.Name, Doubles = Gather(rows, At, (_, i) => (double)s.FloatData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.DoubleData when field.DataType.IsFloatingPoint():
                 return new FieldColumn { Name = field.Name, Doubles = Gather(rows, At, (_, i) => s.DoubleData.Data[i]), Nulls = nulls };
-            case ScalarField.DataOneofCase.StringData when field.DataType == Quiver.DataType.VarChar:
+            case ScalarField.DataOneofCase.StringData or ScalarField.DataOneofCase.TimestamptzData when field.DataType == Quiver.DataType.Timestamptz:
+                return new FieldColumn { Name = field.Name, Longs = ScalarValues.TimestamptzColumn(s, rows, At, nulls, field.Name, op), Nulls = nulls };
+            case ScalarField.DataOneofCase.GeometryWktData when field.DataType == Quiver.DataType.Geometry:
+                return new FieldColumn { Name = field.Name, Strings = Gather(rows, At, (_, i) => (string?)s.GeometryWktData.Data[i]), Nulls = nulls };
+            case ScalarField.DataOneofCase.GeometryData when field.DataType == Quiver.DataType.Geometry:
+                return new FieldColumn { Name = field.Name, Strings = ScalarValues.WkbColumn(s.GeometryData.Data, rows, At, nulls, field.Name, op), Nulls = nulls };
+            case ScalarField.DataOneofCase.StringData when field.DataType is Quiver.DataType.VarChar or Quiver.DataType.Geometry:
                 return new FieldColumn { Name = field.Name, Strings = Gather(rows, At, (_, i) => (string?)s.StringData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.JsonData when field.DataType == Quiver.DataType.Json:
                 return new FieldColumn { Name = field.Name, Json = ReadJson(s.JsonData.Data, rows, At, nulls, field.Name, op), Nulls = nulls };

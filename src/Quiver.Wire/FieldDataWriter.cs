@@ -144,6 +144,8 @@ public static class FieldDataWriter
                 case Quiver.DataType.VarChar: target.StringData = new StringArray(); break;
                 case Quiver.DataType.Json: target.JsonData = new JSONArray(); break;
                 case Quiver.DataType.Array: target.ArrayData = new ArrayArray { ElementType = (ProtoDataType)(int)field.ElementType!.Value }; break;
+                case Quiver.DataType.Geometry: target.GeometryWktData = new GeometryWktArray(); break;
+                case Quiver.DataType.Timestamptz: target.StringData = new StringArray(); break;
                 default: throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "not a scalar type");
             }
         }
@@ -158,6 +160,8 @@ public static class FieldDataWriter
                 case Quiver.DataType.Float: _target.FloatData.Data.Add(isNull ? 0 : (float)c.Doubles![r]); break;
                 case Quiver.DataType.Double: _target.DoubleData.Data.Add(isNull ? 0 : c.Doubles![r]); break;
                 case Quiver.DataType.VarChar: _target.StringData.Data.Add(isNull ? "" : c.Strings![r]); break;
+                case Quiver.DataType.Geometry: _target.GeometryWktData.Data.Add(isNull ? "" : c.Strings![r]); break;
+                case Quiver.DataType.Timestamptz: _target.StringData.Data.Add(isNull ? "" : Timestamptz.Format(c.Longs![r])); break;
                 case Quiver.DataType.Json:
                     _target.JsonData.Data.Add(isNull ? ByteString.Empty : ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(c.Json![r])));
                     break;

@@ -220,8 +220,13 @@ public static class RestJsonReader
             case DataType.Double:
                 column.Doubles![row] = DoubleOf(value, path);
                 break;
-            case DataType.VarChar:
+            case DataType.VarChar or DataType.Geometry:
                 column.Strings![row] = StringOf(value, path);
+                break;
+            case DataType.Timestamptz:
+                column.Longs![row] = value.ValueKind == JsonValueKind.Number
+                    ? LongOf(value, path)
+                    : Timestamptz.TryParse(StringOf(value, path), null, out var micros, out var error) ? micros : throw new RestDataException($"{path}: {error}");
                 break;
             case DataType.Json:
                 CheckStrings(value, path);
@@ -237,7 +242,7 @@ public static class RestJsonReader
                 RestVectorJson.Read(value, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth), path.ToString());
                 break;
             case DataType.SparseFloatVector:
-                column.Sparse![row] = SparseValues.Convert(value, out var error) ?? throw new RestDataException($"{path}: {error}");
+                column.Sparse![row] = SparseValues.Convert(value, out var sparseError) ?? throw new RestDataException($"{path}: {sparseError}");
                 break;
             default:
                 throw new RestDataException($"field '{field.Name}' has type {field.DataType}, which the REST API cannot write");

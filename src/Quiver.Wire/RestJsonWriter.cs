@@ -190,8 +190,11 @@ public static class RestJsonWriter
             case DataType.Double:
                 writer.WriteNumberValue(column.Doubles![row]);
                 break;
-            case DataType.VarChar:
+            case DataType.VarChar or DataType.Geometry:
                 writer.WriteStringValue(column.Strings![row]);
+                break;
+            case DataType.Timestamptz:
+                writer.WriteStringValue(Timestamptz.Format(column.Longs![row]));
                 break;
             case DataType.Json:
                 // Milvus's REST API returns a JSON field's value as its JSON text.

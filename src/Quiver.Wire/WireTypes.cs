@@ -19,6 +19,8 @@ public static class WireTypes
         Proto.DataType.VarChar or Proto.DataType.String => DataType.VarChar,
         Proto.DataType.Array => DataType.Array,
         Proto.DataType.Json => DataType.Json,
+        Proto.DataType.Geometry => DataType.Geometry,
+        Proto.DataType.Timestamptz => DataType.Timestamptz,
         Proto.DataType.FloatVector => DataType.FloatVector,
         Proto.DataType.Float16Vector => DataType.Float16Vector,
         Proto.DataType.Bfloat16Vector => DataType.BFloat16Vector,

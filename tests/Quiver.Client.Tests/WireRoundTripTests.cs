@@ -132,6 +132,7 @@ public sealed class WireRoundTripTests
         { DataType.Float, "0.25" },
         { DataType.Double, "1E+300" },
         { DataType.VarChar, "\"caf\u00e9\"" },
+        { DataType.Geometry, "\"POINT (1 2)\"" },
     };
 
     /// <summary>One default-value conversion for client and server: every type Milvus holds a default for goes to the
@@ -149,7 +150,7 @@ public sealed class WireRoundTripTests
             DataType.Int64 => Proto.ValueField.DataOneofCase.LongData,
             DataType.Float => Proto.ValueField.DataOneofCase.FloatData,
             DataType.Double => Proto.ValueField.DataOneofCase.DoubleData,
-            DataType.VarChar => Proto.ValueField.DataOneofCase.StringData,
+            DataType.VarChar or DataType.Geometry => Proto.ValueField.DataOneofCase.StringData,
             _ => Proto.ValueField.DataOneofCase.IntData,
         };
         Assert.Equal(expectedKind, wire!.DataCase);
@@ -162,6 +163,22 @@ public sealed class WireRoundTripTests
         Assert.Equal(wire, server.Fields[1].DefaultValue);
         var client = Remote.SchemaConverter.ToMilvus("c", schema);
         Assert.Equal(wire, client.Fields[1].DefaultValue);
+    }
+
+    /// <summary>A TIMESTAMPTZ default is kept as UTC microseconds, described as RFC 3339 text (what the SDKs parse as a
+    /// date), and read back from that text or from <c>timestamptz_data</c> microseconds (what the Node SDK sends) alike.</summary>
+    [Fact]
+    public void DefaultValue_Timestamptz_TravelsAsTextAndMicroseconds()
+    {
+        var iso = System.Text.Json.JsonDocument.Parse("\"1984-04-14T15:00:00+08:00\"").RootElement;
+        var field = new FieldSchema { Name = "t", DataType = DataType.Timestamptz, DefaultValue = iso };
+        Assert.True(DefaultValues.TryToWire(field, iso, out var wire, out var problem), problem);
+        Assert.Equal("1984-04-14T07:00:00Z", wire!.StringData);
+        const long micros = 450_774_000_000_000;
+        Assert.Equal(micros, DefaultValues.FromWire("t", DataType.Timestamptz, wire)!.Value.GetInt64());
+        Assert.Equal(micros, DefaultValues.FromWire("t", DataType.Timestamptz, new Proto.ValueField { TimestamptzData = micros })!.Value.GetInt64());
+        var bad = Assert.Throws<QuiverException>(() => DefaultValues.FromWire("t", DataType.Timestamptz, new Proto.ValueField { StringData = "later" }));
+        Assert.Contains("field 't': default_value 'later' is not an ISO 8601 timestamp", bad.Message, StringComparison.Ordinal);
     }
 
     [Fact]

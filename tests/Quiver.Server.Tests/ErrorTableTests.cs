@@ -167,7 +167,8 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         }
 
         /// <summary><c>docs</c> (id, price, embedding L2, loaded, rows 1..3, alias <c>a1</c>), <c>cold</c> (not loaded),
-        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded), <c>notes</c> (id, JSON meta, embedding),
+        /// <c>parts</c> (partition <c>p1</c>, only <c>_default</c> loaded), <c>notes</c> (id, JSON meta, embedding), <c>places</c>
+        /// (id, nullable Geometry geo and Timestamptz tsz, embedding; loaded, empty),
         /// <c>analyzed</c> (loaded, empty; VarChar <c>text</c> with enable_match, VarChar <c>plain</c> without). On
         /// <c>Small</c>: <c>docs</c> as on <c>Plain</c>, and the import root.</summary>
         private async Task SeedAsync()
@@ -190,6 +191,16 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
                 ]);
             }
             Directory.CreateDirectory(ImportRoot);
+            await Plain.CreateLoadedCollectionAsync("places", new CollectionSchema
+            {
+                Fields =
+                [
+                    FieldSchema.Int64Key("id"),
+                    new FieldSchema { Name = "geo", DataType = Quiver.DataType.Geometry, Nullable = true },
+                    new FieldSchema { Name = "tsz", DataType = Quiver.DataType.Timestamptz, Nullable = true },
+                    FieldSchema.Vector("embedding", Dim, MetricType.L2),
+                ],
+            });
             await Plain.Server.Engine.CreateCollectionAsync("notes", new CollectionSchema
             {
                 Fields = [FieldSchema.Int64Key("id"), FieldSchema.Json("meta"), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
@@ -370,6 +381,13 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
     private static async Task<Answer> InsertAsync(TestServer server, params FieldData[] columns) =>
         Answer.Of((await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "docs", NumRows = (uint)RowsOf(columns[0]), FieldsData = { columns } })).Status);
 
+    /// <summary>One row into <c>places</c>: id 1, a zero vector and <paramref name="column"/>.</summary>
+    private static async Task<Answer> InsertPlacesAsync(TestServer server, FieldData column) =>
+        Answer.Of((await server.Milvus.InsertAsync(new InsertRequest
+        {
+            CollectionName = "places", NumRows = 1, FieldsData = { Long("id", 1), Vectors("embedding", Servers.Dim, [1, 0, 0, 0]), column },
+        })).Status);
+
     private static int RowsOf(FieldData column) => column.Scalars?.LongData?.Data.Count ?? 1;
 
     private static CreateCollectionRequest CreateCollection(string name, params Protocol.Schema.FieldSchema[] fields) => new()
@@ -490,6 +508,16 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         ["upsert-partial-update"] = async s => Answer.Of((await s.Plain.Milvus.UpsertAsync(new UpsertRequest { CollectionName = "docs", PartialUpdate = true })).Status),
         ["delete-empty-filter"] = async s => Answer.Of((await s.Plain.Milvus.DeleteAsync(new DeleteRequest { CollectionName = "docs", Expr = " " })).Status),
         ["filter-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = "price >" }),
+        ["geometry-invalid-wkt"] = s => InsertPlacesAsync(s.Plain, new FieldData
+        {
+            FieldName = "geo", Type = ProtoType.Geometry, Scalars = new ScalarField { GeometryWktData = new GeometryWktArray { Data = { "POINT (1)" } } },
+        }),
+        ["timestamptz-invalid"] = s => InsertPlacesAsync(s.Plain, new FieldData
+        {
+            FieldName = "tsz", Type = ProtoType.Timestamptz, Scalars = new ScalarField { StringData = new StringArray { Data = { "2025-13-01T00:00:00Z" } } },
+        }),
+        ["filter-geometry-operator"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "places", Expr = "ST_DWITHIN(geo, 'POINT (1 1)', 10)" }),
+        ["filter-time-literal-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "places", Expr = "tsz > ISO 'soon'" }),
         ["filter-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = Parenthesized(Quiver.Filtering.FilterLimits.MaxDepth + 1) }),
         ["template-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
         {

@@ -73,7 +73,7 @@ public sealed class FieldColumn
             return field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, v.AsSpan(row * dim, dim)) : v.AsSpan(row * dim, dim).ToArray();
         }
 
-        return field.DataType switch
+        return field.DataType.Storage() switch
         {
             DataType.Int8 => (sbyte)Longs![row],
             DataType.Int16 => (short)Longs![row],
@@ -94,10 +94,10 @@ public sealed class FieldColumn
     {
         ArgumentNullException.ThrowIfNull(field);
         var nulls = field.Nullable ? new bool[rows] : null;
-        return field.DataType switch
+        return field.DataType.Storage() switch
         {
             DataType.Bool => new() { Name = field.Name, Bools = new bool[rows], Nulls = nulls },
-            _ when field.DataType.IsInteger() => new() { Name = field.Name, Longs = new long[rows], Nulls = nulls },
+            _ when field.DataType.Storage().IsInteger() => new() { Name = field.Name, Longs = new long[rows], Nulls = nulls },
             DataType.Float or DataType.Double => new() { Name = field.Name, Doubles = new double[rows], Nulls = nulls },
             DataType.VarChar => new() { Name = field.Name, Strings = new string?[rows], Nulls = nulls },
             DataType.Json or DataType.Array => new() { Name = field.Name, Json = new JsonElement[rows], Nulls = nulls },

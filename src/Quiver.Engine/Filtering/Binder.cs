@@ -7,7 +7,7 @@ namespace Quiver.Filtering;
 /// <summary>Turns a syntax tree into a type-checked plan for one schema and one set of template parameters:
 /// resolves names (undeclared names go to the dynamic field), substitutes parameters, folds constants, puts
 /// constants on the right of comparisons, and picks a column-wise node wherever the operand types allow one.</summary>
-internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters)
+internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters)
 {
     private static readonly FieldSchema DynamicField = FieldSchema.Json(CollectionSchema.DynamicFieldName);
 
@@ -338,6 +338,11 @@ internal sealed class Binder(CollectionSchema schema, IReadOnlyDictionary<string
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PredicateNode BindCall(CallSyntax call)
     {
+        if (TryBindSpatial(call) is { } spatial)
+        {
+            return spatial;
+        }
+
         var name = call.Name.ToLowerInvariant();
         if (TextMatchFunctions.Handles(name))
         {

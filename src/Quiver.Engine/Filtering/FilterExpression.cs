@@ -482,6 +482,12 @@ internal sealed class Parser(List<Token> tokens)
                     return ParseCall(t);
                 }
 
+                if (Current.Kind == TokenKind.String && TemporalLiterals.IsKeyword(t.Text))
+                {
+                    var text = Advance();
+                    return new LiteralSyntax(t.Position, t.Text, TemporalLiterals.Parse(t.Text, (string)text.Value!, t.Position));
+                }
+
                 return new IdentifierSyntax(t.Position, t.Text, (string)t.Value!);
             default:
                 throw Unexpected("a field, a literal or '('");

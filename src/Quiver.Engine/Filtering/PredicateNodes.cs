@@ -760,7 +760,7 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
 
         var complement = Op == FilterOp.Ne;
         var op = complement ? FilterOp.Eq : Op;
-        if (f.Field.DataType.IsInteger() && c.Value.Kind == ScalarKind.Long)
+        if (f.Field.DataType.Storage().IsInteger() && c.Value.Kind == ScalarKind.Long)
         {
             var index = indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
             var (lo, hi) = index.Range(op, c.Value.Long)!.Value;
@@ -790,7 +790,7 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
     /// the index, so they stay unmatched, and are reported unknown as in the scan.</summary>
     private TriBitmap? TryIndex(EvalContext ctx)
     {
-        if (ctx.Source.Indexes is not { } indexes || left is not FieldNode f || !f.Field.DataType.IsInteger()
+        if (ctx.Source.Indexes is not { } indexes || left is not FieldNode f || !f.Field.DataType.Storage().IsInteger()
             || right is not ConstNode { Value.Kind: ScalarKind.Long } c)
         {
             return null;

@@ -165,7 +165,7 @@ internal sealed class FieldNode(int position, string token, int index, FieldSche
         };
     }
 
-    public static FilterType TypeOf(DataType t) => t switch
+    public static FilterType TypeOf(DataType t) => t.Storage() switch
     {
         _ when t.IsInteger() => FilterType.Integer,
         _ when t.IsFloatingPoint() => FilterType.Float,

@@ -24,6 +24,10 @@ public enum DataType
     Array = 22,
     /// <summary>A JSON document.</summary>
     Json = 23,
+    /// <summary>A planar geometry (OGC simple features), given and returned as WKT; stored as its canonical WKT text.</summary>
+    Geometry = 24,
+    /// <summary>A point in time with a time zone, given as ISO 8601 text; stored as UTC microseconds since the Unix epoch.</summary>
+    Timestamptz = 26,
     /// <summary>Binary vector of a fixed dimension in bits (a multiple of 8), one bit per component.</summary>
     BinaryVector = 100,
     /// <summary>Dense float32 vector of a fixed dimension.</summary>
@@ -68,6 +72,15 @@ public static class DataTypeExtensions
 
     /// <summary>True for types that can be array elements.</summary>
     public static bool IsArrayElement(this DataType type) => type.IsNumeric() || type is DataType.Bool or DataType.VarChar;
+
+    /// <summary>The type whose column holds this type's values: Int64 (UTC microseconds) for Timestamptz, VarChar
+    /// (canonical WKT) for Geometry, the type itself otherwise.</summary>
+    public static DataType Storage(this DataType type) => type switch
+    {
+        DataType.Timestamptz => DataType.Int64,
+        DataType.Geometry => DataType.VarChar,
+        _ => type,
+    };
 
     /// <summary>Inclusive range of an integer type.</summary>
     public static (long Min, long Max) IntegerRange(this DataType type) => type switch

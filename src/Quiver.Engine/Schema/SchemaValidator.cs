@@ -140,6 +140,8 @@ internal static class SchemaValidator
             case DataType.Float:
             case DataType.Double:
             case DataType.Json:
+            case DataType.Geometry:
+            case DataType.Timestamptz:
                 break;
             default:
                 Throw.Invalid($"field '{n}' has unsupported data type {f.DataType}");
@@ -152,7 +154,7 @@ internal static class SchemaValidator
         {
             if (f.DataType is DataType.Json or DataType.Array)
             {
-                Throw.Invalid($"field '{n}': default values are supported on Bool, numeric and VarChar fields only");
+                Throw.Invalid($"field '{n}': default values are supported on Bool, numeric, VarChar, Geometry and Timestamptz fields only");
             }
 
             if (dv.ValueKind == JsonValueKind.Null)

@@ -71,6 +71,15 @@ internal static class ValueConverter
                 }
 
                 break;
+            case DataType.Geometry:
+                if (value is string wkt || (value is JsonElement { ValueKind: JsonValueKind.String } jw && (wkt = jw.GetString()!) is not null))
+                {
+                    return Spatial.Wkt.Normalize(wkt, out error);
+                }
+
+                break;
+            case DataType.Timestamptz:
+                return Timestamptz.TryConvert(value, null, out var micros, out error) ? micros : null;
             case DataType.Json:
                 return ConvertJson(value, out error);
             case DataType.Array:

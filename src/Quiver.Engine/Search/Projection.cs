@@ -197,13 +197,15 @@ internal sealed class Projection
         }
     }
 
-    /// <summary>The canonical stored value (long, double, bool, string, JsonElement) as the CLR type of the field's type.</summary>
+    /// <summary>The canonical stored value (long, double, bool, string, JsonElement) as the CLR type of the field's type;
+    /// a Timestamptz as its RFC 3339 text in UTC, as Milvus returns it.</summary>
     public static object? ToApi(FieldSchema field, object? value) => value is null ? null : field.DataType switch
     {
         DataType.Int8 => (sbyte)(long)value,
         DataType.Int16 => (short)(long)value,
         DataType.Int32 => (int)(long)value,
         DataType.Float => (float)(double)value,
+        DataType.Timestamptz => Timestamptz.Format((long)value),
         _ => value,
     };
 }

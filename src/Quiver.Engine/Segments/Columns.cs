@@ -56,7 +56,7 @@ internal abstract class ScalarColumn
 internal abstract class NumericColumn(FieldSchema field, int count, ReadOnlyMemory<ulong> nulls) : ScalarColumn(field, count, nulls)
 {
     /// <summary>True for Int8..Int64, false for Float and Double.</summary>
-    public bool IsInteger => Field.DataType.IsInteger();
+    public bool IsInteger => Field.DataType.Storage().IsInteger();
 
     /// <summary>An integer column's value widened to Int64.</summary>
     public abstract long LongAt(int row);

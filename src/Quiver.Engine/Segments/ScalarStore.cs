@@ -19,7 +19,7 @@ internal sealed class ScalarStore
     {
         Field = field;
         Capacity = capacity;
-        _values = NewArray(field.DataType, capacity);
+        _values = NewArray(field.DataType.Storage(), capacity);
     }
 
     private ScalarStore(ScalarColumn mapped)

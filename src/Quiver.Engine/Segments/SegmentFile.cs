@@ -88,7 +88,7 @@ internal static class SegmentFile
                 continue;
             }
 
-            var (offsets, values) = AddScalar(blocks, f, field.DataType, c, count);
+            var (offsets, values) = AddScalar(blocks, f, field.DataType.Storage(), c, count);
             if (f == batch.PrimaryKeyIndex)
             {
                 AddKeyOrder(blocks, f, c, offsets, values, count);
@@ -345,7 +345,7 @@ internal static class SegmentFile
             nulls = Block(blocks, path, BlockKind.Nulls, f, $"null bitmap of {what}", (long)Bitmap.WordCount(count) * sizeof(ulong)).Memory<ulong>();
         }
 
-        var t = field.DataType;
+        var t = field.DataType.Storage();
         if (t is DataType.VarChar or DataType.Json or DataType.Array or DataType.SparseFloatVector)
         {
             var offsets = Block(blocks, path, BlockKind.Offsets, f, $"value offsets of {what}", ((long)count + 1) * sizeof(long));

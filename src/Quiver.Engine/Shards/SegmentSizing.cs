@@ -26,13 +26,13 @@ internal static class SegmentSizing
                 bytes += (count + 7) / 8;
             }
 
-            bytes += field.DataType switch
+            bytes += field.DataType.Storage() switch
             {
                 _ when field.IsVector => count * (long)field.VectorWidth * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
                 DataType.SparseFloatVector => SparseValues.EncodedSize(c.Sparse.AsSpan(start, count)),
-                _ => count * (long)ScalarWidth(field.DataType),
+                _ => count * (long)ScalarWidth(field.DataType.Storage()),
             };
         }
 

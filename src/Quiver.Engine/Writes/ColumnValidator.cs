@@ -207,6 +207,16 @@ internal static class ColumnValidator
         string? error;
         switch (field.DataType)
         {
+            case DataType.Geometry:
+                result.Strings![r] = Spatial.Wkt.Normalize(given.Strings![r]!, out error);
+                return error;
+            case DataType.Timestamptz:
+                result.Longs![r] = given.Longs![r];
+                return Timestamptz.CheckRange(given.Longs[r]);
+        }
+
+        switch (field.DataType.Storage())
+        {
             case DataType.Bool:
                 result.Bools![r] = given.Bools![r];
                 return null;

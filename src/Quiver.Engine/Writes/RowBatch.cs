@@ -26,10 +26,10 @@ internal sealed class BatchColumn
     /// <summary>True entries are null; null when no row is null.</summary>
     public bool[]? Nulls { get; set; }
 
-    public static BatchColumn Allocate(FieldSchema field, int count) => field.DataType switch
+    public static BatchColumn Allocate(FieldSchema field, int count) => field.DataType.Storage() switch
     {
         DataType.Bool => new() { Bools = new bool[count] },
-        _ when field.DataType.IsInteger() => new() { Longs = new long[count] },
+        _ when field.DataType.Storage().IsInteger() => new() { Longs = new long[count] },
         DataType.Float or DataType.Double => new() { Doubles = new double[count] },
         DataType.VarChar => new() { Strings = new string?[count] },
         DataType.Json or DataType.Array => new() { Json = new JsonElement[count] },
@@ -245,7 +245,7 @@ internal sealed class RowBatch
             }
 
             BatchColumn c;
-            if (field.DataType.IsInteger())
+            if (field.DataType.Storage().IsInteger())
             {
                 c = new BatchColumn { Longs = r.Raw<long>(count) };
             }
@@ -264,7 +264,7 @@ internal sealed class RowBatch
 
                 c = new BatchColumn { Bools = bools };
             }
-            else if (field.DataType == DataType.VarChar)
+            else if (field.DataType.Storage() == DataType.VarChar)
             {
                 var strings = new string?[count];
                 for (var i = 0; i < count; i++)

@@ -123,7 +123,7 @@ internal static class SchemaConversion
 
     private static DataType ToEngineType(Proto.DataType type, string field, string what) => Quiver.Wire.WireTypes.ToEngine(type)
         ?? throw Invalid($"field '{field}': {what} {type} is not supported by Quiver " +
-            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON, FloatVector, Float16Vector, BFloat16Vector, Int8Vector, BinaryVector and SparseFloatVector are)");
+            "(Bool, Int8, Int16, Int32, Int64, Float, Double, VarChar, Array, JSON, Geometry, Timestamptz, FloatVector, Float16Vector, BFloat16Vector, Int8Vector, BinaryVector and SparseFloatVector are)");
 
     private static int? IntParam(Dictionary<string, string> typeParams, string key, string field)
     {

@@ -148,7 +148,9 @@ internal static class RestSchema
         WireType.Int64 => new ValueField { LongData = RestRequest.LongOf(value, path) },
         WireType.Float => new ValueField { FloatData = (float)RestRequest.DoubleOf(value, path) },
         WireType.Double => new ValueField { DoubleData = RestRequest.DoubleOf(value, path) },
-        WireType.VarChar or WireType.String => new ValueField { StringData = RestRequest.StringOf(value, path) ?? "" },
+        WireType.VarChar or WireType.String or WireType.Geometry => new ValueField { StringData = RestRequest.StringOf(value, path) ?? "" },
+        WireType.Timestamptz when value is JsonValue v && v.TryGetValue<string>(out var text) => new ValueField { StringData = text },
+        WireType.Timestamptz => new ValueField { TimestamptzData = RestRequest.LongOf(value, path) },
         _ => throw new MilvusException(MilvusCode.ParameterInvalid, $"invalid parameter: {path}: {type} fields take no default value"),
     };
 

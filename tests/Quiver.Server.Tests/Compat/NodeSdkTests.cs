@@ -42,6 +42,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task AlterCollectionField_RaisesMaxLength() => RunScriptAsync("alter-field.js");
 
+    /// <summary>The SDK's own full test schema (genCollectionParams) created, filled by its row generator and read back
+    /// equal over gRPC and REST, with GEOMETRY and TIMESTAMPTZ filters against an oracle (sdk-schema.js).</summary>
+    [Fact]
+    public Task SdkTestSchema_CreatesInsertsAndReadsBack() => RunScriptAsync("sdk-schema.js");
+
     /// <summary>The SDK's own retry of a call that failed with UNAVAILABLE re-sends it without ending the request stream;
     /// the retried CheckHealth and Query are answered at once, not held until the client's deadline (retry.js).</summary>
     [Fact]
