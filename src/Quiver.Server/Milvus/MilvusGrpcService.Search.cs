@@ -111,7 +111,9 @@ internal sealed partial class MilvusGrpcService
 
         var vectors = request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : RequestValues.Placeholders(request.PlaceholderGroup, field.Dimension!.Value);
+            : FunctionConversion.TextPlaceholders(request.PlaceholderGroup) is { } texts
+                ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
+                : RequestValues.Placeholders(request.PlaceholderGroup, field.Dimension!.Value);
         if (vectors.Count is 0 or > MaxTopKOrNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{vectors.Count}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
