@@ -40,7 +40,7 @@ public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
     public MiniLmEmbedder LocalModel => _local.Value;
 
     /// <inheritdoc />
-    public ITextEmbedder Resolve(FunctionSchema function, int outputDimension)
+    public ITextEmbedder Resolve(CollectionFunction function, int outputDimension)
     {
         ArgumentNullException.ThrowIfNull(function);
         var provider = function.Param("provider")?.Trim().ToLowerInvariant();
@@ -53,7 +53,7 @@ public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
         };
     }
 
-    private MiniLmEmbedder ResolveLocal(FunctionSchema function, int? dim)
+    private MiniLmEmbedder ResolveLocal(CollectionFunction function, int? dim)
     {
         if (!_options.LocalEnabled)
         {
@@ -74,7 +74,7 @@ public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
         return _local.Value;
     }
 
-    private OpenAiEmbedder ResolveOpenAi(FunctionSchema function, int? dim, int outputDimension)
+    private OpenAiEmbedder ResolveOpenAi(CollectionFunction function, int? dim, int outputDimension)
     {
         if (_options.OpenAi.BaseUrl is null)
         {
@@ -88,7 +88,7 @@ public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
         return _remote.GetOrAdd((model, length, dim), key => new OpenAiEmbedder(_http, _options.OpenAi, key.Model, key.Dim, key.Requested));
     }
 
-    private static int? Dim(FunctionSchema function)
+    private static int? Dim(CollectionFunction function)
     {
         if (function.Param("dim") is not { } text)
         {
@@ -104,7 +104,7 @@ public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
         model.Equals(MiniLmEmbedder.ModelName, StringComparison.OrdinalIgnoreCase)
         || model.Equals("sentence-transformers/" + MiniLmEmbedder.ModelName, StringComparison.OrdinalIgnoreCase);
 
-    private static EmbeddingException Configuration(FunctionSchema function, string detail) =>
+    private static EmbeddingException Configuration(CollectionFunction function, string detail) =>
         new(EmbeddingFailure.Configuration, $"function '{function.Name}': {detail}");
 
     /// <inheritdoc />

@@ -5,7 +5,7 @@ namespace Quiver.Embeddings.Tests;
 /// <summary>The OpenAI-compatible provider against <see cref="FakeOpenAi"/> on loopback (never a real service).</summary>
 public sealed class OpenAiProviderTests
 {
-    private static FunctionSchema Function(params (string Key, string Value)[] extra)
+    private static CollectionFunction Function(params (string Key, string Value)[] extra)
     {
         var p = ImmutableDictionary.CreateBuilder<string, string>();
         p["provider"] = "openai";
@@ -14,7 +14,7 @@ public sealed class OpenAiProviderTests
             p[k] = v;
         }
 
-        return FunctionSchema.TextEmbedding("f", "text", "vec", p.ToImmutable());
+        return CollectionFunction.TextEmbedding("f", "text", "vec", p.ToImmutable());
     }
 
     private static EmbeddingProviders Providers(FakeOpenAi fake, int maxBatch = 128, TimeSpan? timeout = null) => new(new EmbeddingOptions
@@ -125,7 +125,7 @@ public sealed class OpenAiProviderTests
             p["dim"] = dim;
         }
 
-        var e = Assert.Throws<EmbeddingException>(() => providers.Resolve(FunctionSchema.TextEmbedding("f", "t", "v", p.ToImmutable()), 384));
+        var e = Assert.Throws<EmbeddingException>(() => providers.Resolve(CollectionFunction.TextEmbedding("f", "t", "v", p.ToImmutable()), 384));
         Assert.Equal(EmbeddingFailure.Configuration, e.Failure);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }

@@ -20,7 +20,7 @@ public sealed class TextEmbeddingEngineTests(LocalModel local)
     {
         private readonly EmbeddingProviders _others = new();
 
-        public ITextEmbedder Resolve(FunctionSchema function, int outputDimension) =>
+        public ITextEmbedder Resolve(CollectionFunction function, int outputDimension) =>
             function.Param("provider") == EmbeddingProviders.Local && function.Param("model_name") is null && function.Param("dim") is null
                 ? model
                 : _others.Resolve(function, outputDimension);
@@ -35,7 +35,7 @@ public sealed class TextEmbeddingEngineTests(LocalModel local)
             FieldSchema.Scalar("year", DataType.Int64),
             FieldSchema.Vector("vec", dim, MetricType.Cosine),
         ],
-        Functions = [FunctionSchema.TextEmbedding("embed_doc", "doc", "vec", (extra ?? ImmutableDictionary<string, string>.Empty).SetItem("provider", provider))],
+        Functions = [CollectionFunction.TextEmbedding("embed_doc", "doc", "vec", (extra ?? ImmutableDictionary<string, string>.Empty).SetItem("provider", provider))],
     };
 
     private async Task<QuiverEngine> OpenAsync(TempFolder folder, ITextEmbedderProvider? provider = null) =>
@@ -130,7 +130,7 @@ public sealed class TextEmbeddingEngineTests(LocalModel local)
         Assert.Contains("dim '768' does not match the dim 384 of output field 'vec'", dimParam.Message, StringComparison.Ordinal);
         var dimField = await Assert.ThrowsAsync<EmbeddingException>(() => engine.CreateCollectionAsync("c", Schema(dim: 128)));
         Assert.Contains("produces vectors of dim 384, but output field 'vec' has dim 128", dimField.Message, StringComparison.Ordinal);
-        var wrongInput = Schema() with { Functions = [FunctionSchema.TextEmbedding("f", "year", "vec", ImmutableDictionary<string, string>.Empty.Add("provider", "local"))] };
+        var wrongInput = Schema() with { Functions = [CollectionFunction.TextEmbedding("f", "year", "vec", ImmutableDictionary<string, string>.Empty.Add("provider", "local"))] };
         var e = await Assert.ThrowsAsync<QuiverException>(() => engine.CreateCollectionAsync("d", wrongInput));
         Assert.Contains("input field 'year' is Int64", e.Message, StringComparison.Ordinal);
         Assert.Empty(await engine.ListCollectionsAsync());

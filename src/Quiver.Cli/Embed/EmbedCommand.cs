@@ -119,7 +119,7 @@ internal static class EmbedCommand
     });
 
     /// <summary>The function a collection would carry for these options (what <c>quiver embed</c> resolves).</summary>
-    private static FunctionSchema Function(EmbedOptions options)
+    private static CollectionFunction Function(EmbedOptions options)
     {
         var parameters = ImmutableDictionary.CreateBuilder<string, string>();
         parameters["provider"] = options.Provider;
@@ -133,7 +133,7 @@ internal static class EmbedCommand
             parameters["dim"] = d.ToString(CultureInfo.InvariantCulture);
         }
 
-        return FunctionSchema.TextEmbedding("embed", "text", "vector", parameters.ToImmutable());
+        return CollectionFunction.TextEmbedding("embed", "text", "vector", parameters.ToImmutable());
     }
 
     /// <summary>The vectors as a JSON array of <c>{"text": ..., "vector": [...]}</c>, one object per line.</summary>

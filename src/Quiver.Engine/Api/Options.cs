@@ -19,7 +19,7 @@ public enum DurabilityMode
 /// <summary>Options for <see cref="QuiverEngine.OpenAsync"/>. Every property has a documented default.</summary>
 public sealed record QuiverOptions
 {
-    /// <summary>Finds the embedder of each TextEmbedding function (<see cref="FunctionType.TextEmbedding"/>); default null:
+    /// <summary>Finds the embedder of each TextEmbedding function (<see cref="CollectionFunctionType.TextEmbedding"/>); default null:
     /// collections with such functions are refused. Quiver.Embeddings provides one (a local model, an OpenAI-compatible
     /// service).</summary>
     public ITextEmbedderProvider? TextEmbedders { get; init; }

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Quiver;
 
-/// <summary>Turns texts into vectors for a TextEmbedding function (<see cref="FunctionType.TextEmbedding"/>). The engine
+/// <summary>Turns texts into vectors for a TextEmbedding function (<see cref="CollectionFunctionType.TextEmbedding"/>). The engine
 /// calls it on insert (the function's input texts) and on search (query texts); implementations live outside the engine
 /// (Quiver.Embeddings: a local model and an OpenAI-compatible HTTP service).</summary>
 /// <remarks>Implementations must be safe to call concurrently. They split large inputs into batches themselves.</remarks>
@@ -26,7 +26,7 @@ public interface ITextEmbedderProvider
     /// <paramref name="outputDimension"/> floats; may return a shared instance. Throws <see cref="EmbeddingException"/>
     /// (<see cref="EmbeddingFailure.Configuration"/>) naming the parameter when the provider is unknown or a parameter
     /// is wrong.</summary>
-    ITextEmbedder Resolve(FunctionSchema function, int outputDimension);
+    ITextEmbedder Resolve(CollectionFunction function, int outputDimension);
 }
 
 /// <summary>Why a text could not be embedded.</summary>
@@ -72,7 +72,7 @@ internal static class TextEmbeddingFunctions
                 Throw.Invalid($"function name '{f.Name}' is used twice in the schema (function and field names must be distinct)");
             }
 
-            if (f.Type != FunctionType.TextEmbedding)
+            if (f.Type != CollectionFunctionType.TextEmbedding)
             {
                 Throw.Invalid($"function '{f.Name}': type {f.Type} is not supported in a collection schema; Quiver supports TextEmbedding");
             }
@@ -220,11 +220,11 @@ internal static class TextEmbeddingFunctions
     }
 
     /// <summary>The TextEmbedding function that writes <paramref name="field"/>, or null.</summary>
-    public static FunctionSchema? FunctionWriting(CollectionSchema schema, string field)
+    public static CollectionFunction? FunctionWriting(CollectionSchema schema, string field)
     {
         foreach (var f in schema.Functions)
         {
-            if (f.Type == FunctionType.TextEmbedding && f.OutputFieldNames.Contains(field))
+            if (f.Type == CollectionFunctionType.TextEmbedding && f.OutputFieldNames.Contains(field))
             {
                 return f;
             }
@@ -234,7 +234,7 @@ internal static class TextEmbeddingFunctions
     }
 
     private static async Task<float[][]> EmbedAsync(
-        QuiverOptions options, CollectionSchema schema, FunctionSchema f, IReadOnlyList<string> texts, string what, CancellationToken ct)
+        QuiverOptions options, CollectionSchema schema, CollectionFunction f, IReadOnlyList<string> texts, string what, CancellationToken ct)
     {
         var input = schema.Find(f.InputFieldNames[0])!;
         for (var i = 0; i < texts.Count; i++)
@@ -267,7 +267,7 @@ internal static class TextEmbeddingFunctions
         return vectors;
     }
 
-    private static ITextEmbedder Resolve(QuiverOptions options, CollectionSchema schema, FunctionSchema f)
+    private static ITextEmbedder Resolve(QuiverOptions options, CollectionSchema schema, CollectionFunction f)
     {
         var provider = options.TextEmbedders
             ?? throw new EmbeddingException(EmbeddingFailure.Configuration,
@@ -284,9 +284,9 @@ internal static class TextEmbeddingFunctions
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void RefuseOutput(FunctionSchema f, string output, int? row) =>
+    private static void RefuseOutput(CollectionFunction f, string output, int? row) =>
         Throw.Invalid($"{(row is { } r ? $"row {r}: " : "")}field '{output}' is the output of function '{f.Name}' and is computed from '{f.InputFieldNames[0]}'; leave it out of inserted rows");
 
-    private static QuiverException MissingText(FunctionSchema f, string input, int row) =>
+    private static QuiverException MissingText(CollectionFunction f, string input, int row) =>
         new(QuiverErrorCode.InvalidArgument, $"row {row}: function '{f.Name}' needs text in field '{input}', which is missing or null");
 }

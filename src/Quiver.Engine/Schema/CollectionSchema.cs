@@ -19,7 +19,7 @@ public sealed record CollectionSchema
     public string Description { get; init; } = "";
 
     /// <summary>Functions computing output fields from input fields (TextEmbedding: text in, vectors out); default none.</summary>
-    public ImmutableArray<FunctionSchema> Functions { get; init; } = [];
+    public ImmutableArray<CollectionFunction> Functions { get; init; } = [];
 
     /// <summary>The primary key field.</summary>
     public FieldSchema PrimaryKey => Fields.First(f => f.IsPrimaryKey);

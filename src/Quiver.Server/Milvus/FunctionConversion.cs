@@ -8,16 +8,16 @@ using Proto = Quiver.Protocol.Schema;
 
 namespace Quiver.Server.Milvus;
 
-/// <summary>Milvus's <c>schema.FunctionSchema</c> to the engine's <see cref="FunctionSchema"/> and back, text query
+/// <summary>Milvus's <c>schema.FunctionSchema</c> to the engine's <see cref="CollectionFunction"/> and back, text query
 /// placeholders, and the codes of embedding failures. A function's output field carries <c>is_function_output</c> in
 /// descriptions, which is how the SDKs know to leave it out of inserts and to send text placeholders to its searches.</summary>
 internal static class FunctionConversion
 {
     /// <summary>The functions of a schema from the wire; a function type Quiver lacks, repeated parameters, or a field
     /// marked <c>is_function_output</c> that no function writes are refused (ParameterInvalid).</summary>
-    public static ImmutableArray<FunctionSchema> FromProto(Proto.CollectionSchema schema, string collection)
+    public static ImmutableArray<CollectionFunction> FromProto(Proto.CollectionSchema schema, string collection)
     {
-        var functions = ImmutableArray.CreateBuilder<FunctionSchema>(schema.Functions.Count);
+        var functions = ImmutableArray.CreateBuilder<CollectionFunction>(schema.Functions.Count);
         foreach (var f in schema.Functions)
         {
             if (f.Type != Proto.FunctionType.TextEmbedding)
@@ -25,10 +25,10 @@ internal static class FunctionConversion
                 throw Invalid($"collection '{collection}': function '{f.Name}' is of type {f.Type}; Quiver supports TextEmbedding functions");
             }
 
-            functions.Add(new FunctionSchema
+            functions.Add(new CollectionFunction
             {
                 Name = f.Name,
-                Type = FunctionType.TextEmbedding,
+                Type = CollectionFunctionType.TextEmbedding,
                 Description = f.Description,
                 InputFieldNames = [.. f.InputFieldNames],
                 OutputFieldNames = [.. f.OutputFieldNames],

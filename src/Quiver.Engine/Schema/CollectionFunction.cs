@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace Quiver;
 
 /// <summary>What a collection function computes, with Milvus's numbers (<c>schema.FunctionType</c>).</summary>
-public enum FunctionType
+public enum CollectionFunctionType
 {
     /// <summary>Not a function type; refused.</summary>
     Unknown = 0,
@@ -21,13 +21,13 @@ public enum FunctionType
 
 /// <summary>A function of a collection schema (Milvus's <c>schema.FunctionSchema</c>): output fields computed from input
 /// fields, on insert and at search time. Immutable once the collection exists.</summary>
-public sealed record FunctionSchema
+public sealed record CollectionFunction
 {
     /// <summary>The function's name, unique in its schema (the rules of a field name).</summary>
     public required string Name { get; init; }
 
     /// <summary>What the function computes.</summary>
-    public required FunctionType Type { get; init; }
+    public required CollectionFunctionType Type { get; init; }
 
     /// <summary>The fields it reads; a TextEmbedding function reads exactly one VarChar field.</summary>
     public ImmutableArray<string> InputFieldNames { get; init; } = [];
@@ -45,8 +45,8 @@ public sealed record FunctionSchema
 
     /// <summary>A TextEmbedding function writing the vector field <paramref name="output"/> from the text field
     /// <paramref name="input"/>.</summary>
-    public static FunctionSchema TextEmbedding(string name, string input, string output, IReadOnlyDictionary<string, string> parameters) =>
-        new() { Name = name, Type = FunctionType.TextEmbedding, InputFieldNames = [input], OutputFieldNames = [output], Params = parameters };
+    public static CollectionFunction TextEmbedding(string name, string input, string output, IReadOnlyDictionary<string, string> parameters) =>
+        new() { Name = name, Type = CollectionFunctionType.TextEmbedding, InputFieldNames = [input], OutputFieldNames = [output], Params = parameters };
 
     /// <summary>The value of parameter <paramref name="key"/>, or null.</summary>
     public string? Param(string key) => Params.TryGetValue(key, out var v) ? v : null;
