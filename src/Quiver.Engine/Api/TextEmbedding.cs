@@ -152,7 +152,13 @@ internal static class TextEmbeddingFunctions
                     RefuseOutput(f, output, i);
                 }
 
-                texts[i] = rows[i].TryGetValue(input, out var v) && v is string s ? s : throw MissingText(f, input, i);
+                // Rows from JSON carry their text as a JSON string element, as the row validator takes it.
+                texts[i] = (rows[i].TryGetValue(input, out var v) ? v : null) switch
+                {
+                    string s => s,
+                    System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } e => e.GetString()!,
+                    _ => throw MissingText(f, input, i),
+                };
             }
 
             var vectors = await EmbedAsync(options, schema, f, texts, "row", ct).ConfigureAwait(false);
@@ -218,6 +224,12 @@ internal static class TextEmbeddingFunctions
                 $"field '{field}' is not the output of a TextEmbedding function, so it cannot be searched with text; send vectors");
         return EmbedAsync(options, schema, function, texts, "search text", ct);
     }
+
+    /// <summary>The schema as inserted rows see it: without the fields TextEmbedding functions compute (and without the
+    /// functions); <paramref name="schema"/> itself when it has none. For checking rows before they are sent.</summary>
+    public static CollectionSchema InputView(CollectionSchema schema) => schema.Functions.IsDefaultOrEmpty
+        ? schema
+        : schema with { Fields = [.. schema.Fields.Where(f => FunctionWriting(schema, f.Name) is null)], Functions = [] };
 
     /// <summary>The TextEmbedding function that writes <paramref name="field"/>, or null.</summary>
     public static CollectionFunction? FunctionWriting(CollectionSchema schema, string field)
