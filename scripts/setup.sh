@@ -8,6 +8,11 @@ dotnet restore Quiver.slnx --nologo -v quiet
 if [ ! -f tests/compat/node_modules/.package-lock.json ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
   (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Reference vectors for the embedding tests (tests/Quiver.Embeddings.Tests/reference): documentation chunks embedded with
+# all-MiniLM-L6-v2 outside Quiver, at the version its package-lock.json pins.
+if [ ! -f tests/Quiver.Embeddings.Tests/reference/node_modules/.package-lock.json ] || [ tests/Quiver.Embeddings.Tests/reference/package-lock.json -nt tests/Quiver.Embeddings.Tests/reference/node_modules/.package-lock.json ]; then
+  (cd tests/Quiver.Embeddings.Tests/reference && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
+fi
 # The web console's front end (console/): esbuild, Preact and uPlot at the versions package-lock.json pins. The server's
 # build bundles it from these packages and embeds the result; nothing is fetched at build or run time.
 if [ ! -f console/node_modules/.package-lock.json ] || [ console/package-lock.json -nt console/node_modules/.package-lock.json ]; then

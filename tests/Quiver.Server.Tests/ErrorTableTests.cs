@@ -150,7 +150,11 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
         public static async Task<Servers> StartAsync()
         {
-            var plain = await TestServer.StartAsync(o => o.Security.MaxRowsPerInsert = 2);
+            var plain = await TestServer.StartAsync(o =>
+            {
+                o.Security.MaxRowsPerInsert = 2;
+                UnreachableEmbeddingService(o);
+            });
             var secure = await AuthTests.StartAuthAsync();
             var throttled = await TestServer.StartAsync(o => o.Security.RequestsPerSecondPerUser = 1);
             var small = await TestServer.StartAsync(o =>
@@ -201,6 +205,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
                     FieldSchema.Vector("embedding", Dim, MetricType.L2),
                 ],
             });
+            await SeedEmbeddingAsync(Plain);
             await Plain.Server.Engine.CreateCollectionAsync("notes", new CollectionSchema
             {
                 Fields = [FieldSchema.Int64Key("id"), FieldSchema.Json("meta"), FieldSchema.Vector("embedding", Dim, MetricType.L2)],
@@ -416,7 +421,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     // ---- the cases, one per row of docs/errors.md ----
 
-    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithEmbeddingCases(new(StringComparer.Ordinal)
     {
         ["unsupported-rpc"] = async s => Answer.Of(await s.Plain.Milvus.CreateResourceGroupAsync(new CreateResourceGroupRequest { ResourceGroup = "rg" })),
         ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
@@ -726,5 +731,5 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             "{\"collectionName\":\"typo\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Nope\",\"isPrimary\":true}]}}"),
         ["rest-quick-create-without-dimension"] = s => RestAsync(s.Plain, "/collections/create", "{\"collectionName\":\"quick\"}"),
         ["rest-invalid-consistency"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\",\"consistencyLevel\":\"Nope\"}"),
-    };
+    });
 }

@@ -17,6 +17,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(CreateAnn());
         bench.Subcommands.Add(CreateData());
         bench.Subcommands.Add(CreateHead());
+        bench.Subcommands.Add(EmbeddingBenchmark.Create());
         return bench;
     }
 

@@ -19,6 +19,11 @@ public enum DurabilityMode
 /// <summary>Options for <see cref="QuiverEngine.OpenAsync"/>. Every property has a documented default.</summary>
 public sealed record QuiverOptions
 {
+    /// <summary>Finds the embedder of each TextEmbedding function (<see cref="CollectionFunctionType.TextEmbedding"/>); default null:
+    /// collections with such functions are refused. Quiver.Embeddings provides one (a local model, an OpenAI-compatible
+    /// service).</summary>
+    public ITextEmbedderProvider? TextEmbedders { get; init; }
+
     /// <summary>WAL fsync policy; default <see cref="DurabilityMode.Always"/>.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Always;
 

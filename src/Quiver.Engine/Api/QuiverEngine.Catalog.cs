@@ -68,6 +68,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(schema);
         SchemaValidator.ValidateName(name, "collection");
         schema.Validate();
+        TextEmbeddingFunctions.CheckProviders(Options, schema);
         database ??= CatalogNames.DefaultDatabase;
         await WithCatalogAsync(async () =>
         {

@@ -12,7 +12,7 @@ public sealed partial class QuiverEngine
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return Require(database, collection).WriteAsync(rows, partition, upsert: false, cancellationToken);
+        return WriteRowsAsync(Require(database, collection), rows, partition, upsert: false, cancellationToken);
     }
 
     /// <summary>Inserts rows, replacing any existing row with the same primary key (delete + insert at one timestamp:
@@ -22,7 +22,7 @@ public sealed partial class QuiverEngine
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return Require(database, collection).WriteAsync(rows, partition, upsert: true, cancellationToken);
+        return WriteRowsAsync(Require(database, collection), rows, partition, upsert: true, cancellationToken);
     }
 
     /// <summary>Inserts rows given column by column: no per-row dictionaries. Checked by the rules of
@@ -33,7 +33,7 @@ public sealed partial class QuiverEngine
         string collection, ColumnBatch columns, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(columns);
-        return Require(database, collection).WriteAsync(columns, partition, upsert: false, cancellationToken);
+        return WriteColumnsAsync(Require(database, collection), columns, partition, upsert: false, cancellationToken);
     }
 
     /// <summary>Upserts rows given column by column (see <see cref="InsertAsync(string, ColumnBatch, string?, string?, CancellationToken)"/>).</summary>
@@ -41,7 +41,7 @@ public sealed partial class QuiverEngine
         string collection, ColumnBatch columns, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(columns);
-        return Require(database, collection).WriteAsync(columns, partition, upsert: true, cancellationToken);
+        return WriteColumnsAsync(Require(database, collection), columns, partition, upsert: true, cancellationToken);
     }
 
     /// <summary>Deletes rows by primary key; absent keys are ignored. <see cref="MutationResult.Count"/> is the number deleted.</summary>
@@ -122,7 +122,10 @@ public sealed partial class QuiverEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(SearchExecutor.Run(Require(database, collection), request, cancellationToken));
+        var shard = Require(database, collection);
+        return request.QueryTexts is null
+            ? Task.FromResult(SearchExecutor.Run(shard, request, cancellationToken))
+            : SearchTextAsync(shard, request, (s, r) => SearchExecutor.Run(s, r, cancellationToken), cancellationToken);
     }
 
     /// <summary>As <see cref="SearchAsync"/>, the hits as columns (<see cref="SearchColumns"/>): top-k ids and scores
@@ -131,7 +134,10 @@ public sealed partial class QuiverEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(SearchExecutor.RunColumns(Require(database, collection), request, cancellationToken));
+        var shard = Require(database, collection);
+        return request.QueryTexts is null
+            ? Task.FromResult(SearchExecutor.RunColumns(shard, request, cancellationToken))
+            : SearchTextAsync(shard, request, (s, r) => SearchExecutor.RunColumns(s, r, cancellationToken), cancellationToken);
     }
 
     /// <summary>A collection (or alias) resolved to its name and current schema without building a description: it

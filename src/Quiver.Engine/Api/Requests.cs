@@ -85,6 +85,10 @@ public sealed record SearchRequest
     /// is empty); one result list per vector.</summary>
     public IReadOnlyList<SparseVector>? SparseVectors { get; init; }
 
+    /// <summary>Query texts instead of <see cref="Vectors"/> (leave those empty): each is embedded by the TextEmbedding
+    /// function that writes the searched field, as its inserts were; one result list per text. Default null.</summary>
+    public IReadOnlyList<string>? QueryTexts { get; init; }
+
     /// <summary>The vector field to search; may be omitted when the schema has exactly one.</summary>
     public string? AnnsField { get; init; }
 

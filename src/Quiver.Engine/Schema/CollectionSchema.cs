@@ -18,6 +18,9 @@ public sealed record CollectionSchema
     /// <summary>Free text.</summary>
     public string Description { get; init; } = "";
 
+    /// <summary>Functions computing output fields from input fields (TextEmbedding: text in, vectors out); default none.</summary>
+    public ImmutableArray<CollectionFunction> Functions { get; init; } = [];
+
     /// <summary>The primary key field.</summary>
     public FieldSchema PrimaryKey => Fields.First(f => f.IsPrimaryKey);
 
@@ -50,5 +53,9 @@ public sealed record CollectionSchema
     }
 
     /// <summary>Checks every rule of a schema and throws a <see cref="QuiverException"/> naming the field and rule.</summary>
-    public void Validate() => SchemaValidator.Validate(this);
+    public void Validate()
+    {
+        SchemaValidator.Validate(this);
+        TextEmbeddingFunctions.Validate(this);
+    }
 }

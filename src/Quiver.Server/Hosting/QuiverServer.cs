@@ -22,11 +22,13 @@ public sealed class QuiverServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly TlsMaterial? _tls;
+    private readonly IDisposable? _embedders;
 
-    private QuiverServer(WebApplication app, QuiverEngine engine, int port, TlsMaterial? tls)
+    private QuiverServer(WebApplication app, QuiverEngine engine, int port, TlsMaterial? tls, IDisposable? embedders)
     {
         _app = app;
         _tls = tls;
+        _embedders = embedders;
         Engine = engine;
         Port = port;
     }
@@ -58,9 +60,13 @@ public sealed class QuiverServer : IAsyncDisposable
         var tls = options.Security.TlsEnabled ? TlsSetup.Load(options.Security, DateTimeOffset.UtcNow) : null;
 
         QuiverEngine? engine = null;
+        Embeddings.EmbeddingProviders? embedders = null;
         try
         {
-            engine = await QuiverEngine.OpenAsync(options.DataPath, options.Engine, cancellationToken).ConfigureAwait(false);
+            var engineOptions = options.Engine.TextEmbedders is null
+                ? options.Engine with { TextEmbedders = embedders = new Embeddings.EmbeddingProviders(options.Embedding) }
+                : options.Engine;
+            engine = await QuiverEngine.OpenAsync(options.DataPath, engineOptions, cancellationToken).ConfigureAwait(false);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
@@ -125,7 +131,7 @@ public sealed class QuiverServer : IAsyncDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
-            return new QuiverServer(app, engine, bound, tls);
+            return new QuiverServer(app, engine, bound, tls, embedders);
         }
         catch
         {
@@ -133,6 +139,7 @@ public sealed class QuiverServer : IAsyncDisposable
             {
                 await engine.DisposeAsync().ConfigureAwait(false);
             }
+            embedders?.Dispose();
             tls?.Certificate.Dispose();
             throw;
         }
@@ -148,6 +155,7 @@ public sealed class QuiverServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Engine.DisposeAsync().ConfigureAwait(false);
+        _embedders?.Dispose();
         _tls?.Certificate.Dispose();
     }
 }

@@ -41,6 +41,11 @@ public sealed class ServerOptions
     /// <summary>Live recall monitoring: the sample rate, window and queue of <c>Monitoring:*</c>.</summary>
     public Observability.MonitoringOptions Monitoring { get; set; } = new();
 
+    /// <summary>Embedding providers of TextEmbedding functions (<c>Embedding:OpenAi:BaseUrl</c>, ...): the local model is
+    /// on by default, an OpenAI-compatible service once its base URL is set. Used unless
+    /// <see cref="QuiverOptions.TextEmbedders"/> is set on <see cref="Engine"/>.</summary>
+    public Embeddings.EmbeddingOptions Embedding { get; set; } = new();
+
     /// <summary>Options of the embedded engine under the server.</summary>
     public QuiverOptions Engine { get; set; } = new();
 

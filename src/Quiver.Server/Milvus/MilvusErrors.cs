@@ -39,6 +39,7 @@ internal static class MilvusCode
     public const int IncorrectParameterFormat = 1801;
     public const int MissingRequiredParameters = 1802;
     public const int InvalidInsertData = 1804;
+    public const int FunctionFailed = 2400;
     public const int Unexpected = 65535;
 
     /// <summary>The legacy enum value Milvus sends with a code.</summary>
@@ -92,6 +93,7 @@ internal static class MilvusStatus
     {
         MilvusException m => Error(m.Code, m.Message, m.Retriable),
         FilterException f => Error(MilvusCode.ParameterInvalid, $"failed to create query plan: {f.Message}"),
+        EmbeddingException e => Error(FunctionConversion.CodeOf(e), e.Message),
         QuiverException q => Error(CodeOf(q), q.Message, q.Code == QuiverErrorCode.Unavailable),
         OperationCanceledException => Error(MilvusCode.ServiceUnavailable, "request canceled", retriable: true),
         _ => Error(MilvusCode.Unexpected, "internal error; see the server log"),

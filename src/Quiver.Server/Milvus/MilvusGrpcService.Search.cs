@@ -113,7 +113,9 @@ internal sealed partial class MilvusGrpcService
         var vectors = sparse is not null ? []
             : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : RequestValues.Placeholders(request.PlaceholderGroup, field);
+            : FunctionConversion.TextPlaceholders(request.PlaceholderGroup) is { } texts
+                ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
+                : RequestValues.Placeholders(request.PlaceholderGroup, field);
         var nq = sparse?.Count ?? vectors.Count;
         if (nq is 0 or > MaxTopKOrNq)
         {

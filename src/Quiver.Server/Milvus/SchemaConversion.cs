@@ -30,10 +30,7 @@ internal static class SchemaConversion
             throw Invalid($"collection '{collection}': schema is not a valid schema.CollectionSchema: {e.Message}");
         }
 
-        if (schema.Functions.Count > 0)
-        {
-            throw Invalid($"collection '{collection}': Quiver does not support schema functions (function '{schema.Functions[0].Name}', {schema.Functions[0].Type})");
-        }
+        var functions = FunctionConversion.FromProto(schema, collection);
 
         if (schema.StructArrayFields.Count > 0)
         {
@@ -56,7 +53,7 @@ internal static class SchemaConversion
 #pragma warning restore CS0612
         }
 
-        return new CollectionSchema { Fields = fields.ToImmutable(), EnableDynamicField = dynamic, Description = schema.Description };
+        return new CollectionSchema { Fields = fields.ToImmutable(), EnableDynamicField = dynamic, Description = schema.Description, Functions = functions };
     }
 
     private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId)
@@ -69,11 +66,6 @@ internal static class SchemaConversion
         if (f.IsClusteringKey)
         {
             throw Invalid($"field '{f.Name}': Quiver does not support clustering keys");
-        }
-
-        if (f.IsFunctionOutput)
-        {
-            throw Invalid($"field '{f.Name}': Quiver does not support function output fields");
         }
 
         var type = ToEngineType(f.DataType, f.Name, "data_type");
@@ -190,6 +182,7 @@ internal static class SchemaConversion
             });
         }
 
+        FunctionConversion.AddTo(result, schema);
         return result;
     }
 

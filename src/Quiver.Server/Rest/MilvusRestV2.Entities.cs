@@ -305,7 +305,9 @@ internal static partial class MilvusRestV2
         var field = schema is null
             ? new WireField { Name = annsField, DataType = data.FirstOrDefault() is JsonObject ? WireType.SparseFloatVector : WireType.FloatVector }
             : VectorField(schema, annsField);
-        var textInput = field.IsFunctionOutput;
+        // Before the schema is known, texts (a search of a function's output field) are read as texts; the schema's
+        // field decides in ResolveVectorField.
+        var textInput = field.IsFunctionOutput || (schema is null && data.Count > 0 && data[0]?.GetValueKind() == System.Text.Json.JsonValueKind.String);
         var request = new WireSearch
         {
             DbName = r.DatabaseOrDefault,

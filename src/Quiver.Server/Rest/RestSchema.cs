@@ -133,6 +133,7 @@ internal static class RestSchema
             }
             result.Fields.Add(wire);
         }
+        RestFunctions.AddTo(result, schema);
         return result;
     }
 

@@ -82,6 +82,10 @@ internal sealed class TargetOptions
 /// <param name="Database">The database the command acts on.</param>
 internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, string? User, string? Password, string Database)
 {
+    /// <summary>Embedding providers for an embedded folder's TextEmbedding functions (<c>quiver import --embed</c>);
+    /// default none. A server computes its own.</summary>
+    public ITextEmbedderProvider? TextEmbedders { get; init; }
+
     /// <summary>An embedded folder.</summary>
     public static TargetSpec Folder(string path, string database = QuiverEngine.DefaultDatabase) => new(path, null, null, null, null, database);
 
@@ -102,7 +106,7 @@ internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, 
             QuiverEngine engine;
             try
             {
-                engine = await QuiverEngine.OpenAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+                engine = await QuiverEngine.OpenAsync(path, new QuiverOptions { TextEmbedders = TextEmbedders }, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {

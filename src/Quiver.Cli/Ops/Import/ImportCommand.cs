@@ -78,12 +78,13 @@ internal static class ImportCommand
         var idStart = new Option<long>("--id-start") { Description = ".npy / .fvecs: primary key of the first row (keys count up from it) unless the key is auto_id." };
         var delimiter = new Option<char>("--delimiter") { Description = "CSV separator (default ',', a tab for .tsv).", DefaultValueFactory = _ => ',' };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file (default FILE.quiver-import.json)." };
+        var embed = new Option<bool>("--embed") { Description = "Compute the vectors of the collection's TextEmbedding functions from the rows' text while importing into a --data folder (local model, or an OpenAI-compatible service from QUIVER_EMBEDDING_BASE_URL and QUIVER_EMBEDDING_API_KEY). A server computes them itself." };
         var json = OpsCommand.JsonOption();
         var target = new TargetOptions();
 
         var command = new Command("import", "Import rows from a JSONL, CSV, Parquet, .npy or .fvecs file into a collection: streaming, batched, resumable.");
         command.Arguments.Add(file);
-        foreach (var o in new Option[] { collection, format, batch, onError, badRows, resume, upsert, partition, schema, vectorField, idStart, delimiter, checkpoint, json })
+        foreach (var o in new Option[] { collection, format, batch, onError, badRows, resume, upsert, partition, schema, vectorField, idStart, delimiter, checkpoint, embed, json })
         {
             command.Options.Add(o);
         }
@@ -108,7 +109,9 @@ internal static class ImportCommand
                 Delimiter = parse.GetValue(delimiter),
                 CheckpointFile = parse.GetValue(checkpoint),
             };
-            var result = await RunAsync(target.Read(parse), options, io, ct).ConfigureAwait(false);
+            var spec = target.Read(parse);
+            using var embedders = parse.GetValue(embed) ? Embed.EmbedCommand.FromEnvironment() : null;
+            var result = await RunAsync(spec with { TextEmbedders = embedders }, options, io, ct).ConfigureAwait(false);
             return await ReportAsync(result, io).ConfigureAwait(false);
         });
         return command;

@@ -169,6 +169,9 @@ internal sealed partial class RowImporter
     private readonly ImportHooks _hooks;
     private readonly List<RejectedRow> _kept = [];
     private readonly bool _keysChecked;
+
+    /// <summary>What a row of the file holds: the schema less the fields TextEmbedding functions compute.</summary>
+    private readonly CollectionSchema _rowSchema;
     private long _imported;
     private long _rejected;
     private long _batches;
@@ -183,6 +186,7 @@ internal sealed partial class RowImporter
         ArgumentOutOfRangeException.ThrowIfNegative(settings.SkipRows);
         _client = client;
         _schema = schema;
+        _rowSchema = TextEmbeddingFunctions.InputView(schema);
         _settings = settings;
         _hooks = hooks ?? new ImportHooks();
 
@@ -285,7 +289,7 @@ internal sealed partial class RowImporter
         key = null;
         try
         {
-            var one = RowValidator.Build(_schema, [row.Values!], _settings.Upsert, static _ => 0);
+            var one = RowValidator.Build(_rowSchema, [row.Values!], _settings.Upsert, static _ => 0);
             if (_keysChecked)
             {
                 key = one.Key(0);

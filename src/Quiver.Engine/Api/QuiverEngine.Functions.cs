@@ -1,0 +1,56 @@
+using Quiver.Shards;
+
+namespace Quiver;
+
+public sealed partial class QuiverEngine
+{
+    /// <summary>Vectors for <paramref name="texts"/> as the TextEmbedding function writing <paramref name="field"/> computes
+    /// them (the same vectors an insert of those texts stores), for a search by text over any transport. Throws
+    /// <see cref="EmbeddingException"/> when the provider fails or a text is longer than the input field allows, and
+    /// <see cref="QuiverException"/> when no such function writes the field.</summary>
+    public Task<float[][]> EmbedQueriesAsync(
+        string collection, string field, IReadOnlyList<string> texts, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        ArgumentNullException.ThrowIfNull(texts);
+        return TextEmbeddingFunctions.EmbedQueriesAsync(Options, Require(database, collection).Schema, field, texts, cancellationToken);
+    }
+
+    private async Task<MutationResult> WriteRowsAsync(
+        Shard shard, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, bool upsert, CancellationToken ct)
+    {
+        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, rows, ct).ConfigureAwait(false);
+        return await shard.WriteAsync(filled, partition, upsert, ct).ConfigureAwait(false);
+    }
+
+    private async Task<MutationResult> WriteColumnsAsync(Shard shard, ColumnBatch columns, string? partition, bool upsert, CancellationToken ct)
+    {
+        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, columns, ct).ConfigureAwait(false);
+        return await shard.WriteAsync(filled, partition, upsert, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A search whose queries are texts: embedded by the function writing the searched field, then run as a
+    /// vector search by <paramref name="run"/>.</summary>
+    private async Task<T> SearchTextAsync<T>(Shard shard, SearchRequest request, Func<Shard, SearchRequest, T> run, CancellationToken ct)
+    {
+        if (request.Vectors.Count > 0)
+        {
+            Throw.Invalid("a search takes query vectors or query texts, not both");
+        }
+
+        var field = request.AnnsField ?? SingleVectorField(shard.Schema);
+        var vectors = await TextEmbeddingFunctions.EmbedQueriesAsync(Options, shard.Schema, field, request.QueryTexts!, ct).ConfigureAwait(false);
+        return run(shard, request with { Vectors = vectors, QueryTexts = null, AnnsField = field });
+    }
+
+    private static string SingleVectorField(CollectionSchema schema)
+    {
+        var vectors = schema.Fields.Where(f => f.IsVector).ToArray();
+        if (vectors.Length != 1)
+        {
+            Throw.Invalid($"the collection has {vectors.Length} vector fields; name the one to search (AnnsField)");
+        }
+
+        return vectors[0].Name;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Quiver.Embeddings.Tests;
+
+/// <summary>One loaded all-MiniLM-L6-v2 for every test of a class (loading takes about a second and 90 MB).</summary>
+public sealed class LocalModel : IDisposable
+{
+    public MiniLmEmbedder Model { get; } = new();
+
+    /// <summary>The model cutting at 512 tokens, as the transformers.js pipeline that computed the reference vectors did.</summary>
+    internal MiniLmEmbedder Model512 => _model512.Value;
+
+    private readonly Lazy<MiniLmEmbedder> _model512 = new(() => new MiniLmEmbedder(0, 512));
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        if (_model512.IsValueCreated)
+        {
+            _model512.Value.Dispose();
+        }
+    }
+
+    public static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            dot += (double)a[i] * b[i];
+            na += (double)a[i] * a[i];
+            nb += (double)b[i] * b[i];
+        }
+
+        return dot / Math.Sqrt(na * nb);
+    }
+}
