@@ -79,6 +79,21 @@ public sealed partial class ErrorTableTests
         return Answer.Of(response.Status);
     }
 
+    /// <summary>A search of the sparse field by primary keys instead of query vectors.</summary>
+    private static async Task<Answer> SparseSearchByIdsAsync(Servers s)
+    {
+        await EnsureSparseAsync(s.Plain);
+        await s.Plain.Milvus.LoadCollectionAsync(new LoadCollectionRequest { CollectionName = "sparse_docs" });
+        var response = await s.Plain.Milvus.SearchAsync(new Protocol.Milvus.SearchRequest
+        {
+            CollectionName = "sparse_docs",
+            DslType = Protocol.Common.DslType.BoolExprV1,
+            Ids = new IDs { IntId = new LongArray { Data = { 1 } } },
+            SearchParams = { Kv("anns_field", "s"), Kv("topk", "3"), Kv("params", "{}") },
+        });
+        return Answer.Of(response.Status);
+    }
+
     private static Dictionary<string, Func<Servers, Task<Answer>>> SparseCases() => new(StringComparer.Ordinal)
     {
         ["sparse-indices-unsorted"] = s => SparseInsertAsync(s, SparsePairs((5, 1), (2, 1))),
@@ -92,5 +107,6 @@ public sealed partial class ErrorTableTests
         ["sparse-index-algo"] = s => SparseIndexAsync(s, "s", "SPARSE_INVERTED_INDEX", "IP", """{"inverted_index_algo": "BLOCK_MAX"}"""),
         ["sparse-drop-ratio"] = s => SparseSearchAsync(s, Protocol.Common.PlaceholderType.SparseFloatVector, SparsePairs((1, 1)), """{"drop_ratio_search": 1.5}"""),
         ["sparse-query-type"] = s => SparseSearchAsync(s, Protocol.Common.PlaceholderType.FloatVector, ByteString.CopyFrom(new byte[16]), "{}"),
+        ["sparse-search-by-ids"] = SparseSearchByIdsAsync,
     };
 }
