@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Text;
-using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Quiver.Protocol.Common;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
@@ -76,18 +75,8 @@ internal static class FunctionConversion
 
     /// <summary>The texts of a placeholder group of VarChar placeholders (a search by text, as the SDKs send it for a
     /// function's output field), or null when the group holds vectors.</summary>
-    public static List<string>? TextPlaceholders(ByteString group)
+    public static List<string>? TextPlaceholders(PlaceholderGroup parsed)
     {
-        PlaceholderGroup parsed;
-        try
-        {
-            parsed = PlaceholderGroup.Parser.ParseFrom(group);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return null; // the vector reader reports it
-        }
-
         if (parsed.Placeholders.Count == 0 || parsed.Placeholders.Any(p => p.Type != PlaceholderType.VarChar))
         {
             return null;

@@ -113,9 +113,9 @@ internal sealed partial class MilvusGrpcService
         var vectors = sparse is not null ? []
             : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : FunctionConversion.TextPlaceholders(request.PlaceholderGroup) is { } texts
+            : RequestValues.ParseGroup(request.PlaceholderGroup) is var group && FunctionConversion.TextPlaceholders(group) is { } texts
                 ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
-                : RequestValues.Placeholders(request.PlaceholderGroup, field);
+                : RequestValues.Placeholders(group, field);
         var nq = sparse?.Count ?? vectors.Count;
         if (nq is 0 or > MaxTopKOrNq)
         {

@@ -64,27 +64,27 @@ internal static class RequestValues
         }
     }
 
-    /// <summary>The query vectors of a serialized <c>common.PlaceholderGroup</c> (SearchRequest.placeholder_group):
-    /// FloatVector placeholders whose values are little-endian float32 of the field's dimension. Throws
-    /// ParameterInvalid naming the vector whose dimension is wrong, or a placeholder type Quiver does not search.</summary>
-    public static List<float[]> Placeholders(ByteString group, int dimension) => Placeholders(group, FieldSchema.Vector("$0", dimension));
-
-    /// <summary>The query vectors of a placeholder group for <paramref name="field"/>: FloatVector placeholders for a
-    /// FLOAT field (<see cref="Placeholders(ByteString, int)"/>), else placeholders of the field's own type whose values
-    /// are its wire bytes (<see cref="Wire.WireVectors.ReadQueries"/>).</summary>
-    public static List<float[]> Placeholders(ByteString group, FieldSchema field)
+    /// <summary>A serialized <c>common.PlaceholderGroup</c> (SearchRequest.placeholder_group), parsed once per search;
+    /// ParameterInvalid when it is not one.</summary>
+    public static Quiver.Protocol.Common.PlaceholderGroup ParseGroup(ByteString group)
     {
-        var dimension = field.Dimension!.Value;
-        Quiver.Protocol.Common.PlaceholderGroup parsed;
         try
         {
-            parsed = Quiver.Protocol.Common.PlaceholderGroup.Parser.ParseFrom(group);
+            return Quiver.Protocol.Common.PlaceholderGroup.Parser.ParseFrom(group);
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
         }
+    }
 
+    /// <summary>The query vectors of a placeholder group for <paramref name="field"/>: FloatVector placeholders whose
+    /// values are little-endian float32 of the field's dimension for a FLOAT field, else placeholders of the field's own
+    /// type whose values are its wire bytes (<see cref="Wire.WireVectors.ReadQueries"/>). Throws ParameterInvalid naming
+    /// the vector whose dimension is wrong, or a placeholder type that does not fit the field.</summary>
+    public static List<float[]> Placeholders(Quiver.Protocol.Common.PlaceholderGroup parsed, FieldSchema field)
+    {
+        var dimension = field.Dimension!.Value;
         var vectors = new List<float[]>();
         foreach (var placeholder in parsed.Placeholders)
         {

@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Quiver.Protocol.Common;
 
 namespace Quiver.Server.Milvus.Data;
@@ -18,22 +17,12 @@ internal static class SparseQueries
                 $"search by ids is not supported on sparse vector field '{field.Name}'; send the query vectors");
         }
 
-        return Parse(request.PlaceholderGroup, field);
+        return Parse(RequestValues.ParseGroup(request.PlaceholderGroup), field);
     }
 
-    /// <summary>Parses a serialized placeholder group of sparse queries.</summary>
-    public static List<SparseVector> Parse(ByteString group, FieldSchema field)
+    /// <summary>The sparse queries of a parsed placeholder group.</summary>
+    public static List<SparseVector> Parse(PlaceholderGroup parsed, FieldSchema field)
     {
-        PlaceholderGroup parsed;
-        try
-        {
-            parsed = PlaceholderGroup.Parser.ParseFrom(group);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {e.Message}");
-        }
-
         var queries = new List<SparseVector>();
         foreach (var placeholder in parsed.Placeholders)
         {
