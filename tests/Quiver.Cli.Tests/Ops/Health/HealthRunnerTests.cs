@@ -86,8 +86,11 @@ public sealed class HealthRunnerTests
         Assert.InRange(t.Searches, 1, Volatile.Read(ref searches));
         Assert.InRange(t.Errors, 1, Volatile.Read(ref errors));
         // One scrape reads the search histogram and the call counters one after the other while calls land, so
-        // the identity can be off by a call or two in flight.
-        Assert.InRange(t.Calls - (t.Searches + t.Errors), -2, 2);
+        // the identity is off by the calls that land between the two reads. How many depends on how long the
+        // scraping thread is descheduled on a loaded machine (CI saw 3), so the bound is a share of the window's calls,
+        // not a fixed count: a real miscount (a call counted twice, or errors left out) is off by half the calls.
+        var slack = Math.Max(2, t.Calls / 10);
+        Assert.InRange(t.Calls - (t.Searches + t.Errors), -slack, slack);
         Assert.Equal(t.Searches / t.Seconds, t.SearchQps, 9);
         Assert.InRange(t.ErrorRate, 0.25, 0.75); // every other call fails
         Assert.True(t.SearchP50Ms > 0 && t.SearchP50Ms <= t.SearchP95Ms && t.SearchP95Ms <= t.SearchP99Ms, $"{t.SearchP50Ms} {t.SearchP95Ms} {t.SearchP99Ms}");
