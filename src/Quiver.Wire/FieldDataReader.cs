@@ -174,10 +174,28 @@ public static class FieldDataReader
         return column.Scalars is null ? 0 : ScalarCount(column.Scalars);
     }
 
-    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op) =>
-        field.IsVector ? ReadVectors(field, column, rows, op)
-        : field.IsSparseVector ? SparseVectors.Read(field, column, rows, op)
-        : ReadScalars(field, column, rows, op);
+    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op)
+    {
+        if (!(field.IsVector || field.IsSparseVector))
+        {
+            return ReadScalars(field, column, rows, op);
+        }
+
+        if (column.ValidData.Count == 0)
+        {
+            return ReadVectorRows(field, column, rows, op);
+        }
+
+        // valid_data: the vectors of the valid rows (compact, as the SDKs send them) or of every row (dense).
+        var carried = column.Vectors is not { } v ? 0
+            : field.IsSparseVector ? SparseVectors.RowCount(v) : checked((int)WireVectors.RowCount(v, field.Dimension!.Value));
+        var positions = Positions(field.Name, column, carried, rows, op)!;
+        var physical = carried == 0 ? null : ReadVectorRows(field, column, carried, op);
+        return NullableVectors.Spread(field, physical, positions);
+    }
+
+    private static FieldColumn ReadVectorRows(FieldSchema field, FieldData column, int rows, string op) =>
+        field.IsVector ? ReadVectors(field, column, rows, op) : SparseVectors.Read(field, column, rows, op);
 
     private static FieldColumn ReadVectors(FieldSchema field, FieldData column, int rows, string op)
     {

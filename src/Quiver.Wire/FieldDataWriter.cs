@@ -63,23 +63,27 @@ public static class FieldDataWriter
             FieldName = field.Name,
             FieldId = FirstFieldId + Math.Max(0, schema.IndexOf(field.Name)),
         };
-        if (field.IsVector && field.DataType != Quiver.DataType.FloatVector)
+        if (field.IsVector || field.IsSparseVector)
         {
-            data.Vectors = WireVectors.Write(field, column.Vectors ?? []);
-            return data;
-        }
+            // A nullable vector field's rows travel compact whatever the scalar form: valid_data, then the vectors of the
+            // valid rows only, as Milvus sends them (the SDKs read both forms).
+            var valid = field.Nullable ? NullableVectors.ValidRows(data, column, rows) : null;
+            if (field.IsSparseVector)
+            {
+                data.Vectors = SparseVectors.Write(valid is null ? column.Sparse ?? [] : [.. valid.Select(r => column.Sparse![r])]);
+                return data;
+            }
 
-        if (field.IsVector)
-        {
+            var slots = valid is null ? column.Vectors ?? [] : NullableVectors.Gather(column.Vectors ?? [], field.VectorWidth, valid);
+            if (field.DataType != Quiver.DataType.FloatVector)
+            {
+                data.Vectors = WireVectors.Write(field, slots);
+                return data;
+            }
+
             var floats = new FloatArray();
-            floats.Data.AddRange(column.Vectors ?? []);
+            floats.Data.AddRange(slots);
             data.Vectors = new VectorField { Dim = field.Dimension!.Value, FloatVector = floats };
-            return data;
-        }
-
-        if (field.IsSparseVector)
-        {
-            data.Vectors = SparseVectors.Write(column.Sparse ?? []);
             return data;
         }
 

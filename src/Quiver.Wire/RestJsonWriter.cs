@@ -142,6 +142,12 @@ public static class RestJsonWriter
 
     private static void WriteValue(Utf8JsonWriter writer, FieldSchema field, FieldColumn column, int row, bool allowInt64)
     {
+        if (column.IsNull(row))
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
         if (field.IsVector && field.DataType != DataType.FloatVector)
         {
             RestVectorJson.Write(writer, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth));
@@ -158,12 +164,6 @@ public static class RestJsonWriter
             }
 
             writer.WriteEndArray();
-            return;
-        }
-
-        if (column.IsNull(row))
-        {
-            writer.WriteNullValue();
             return;
         }
 

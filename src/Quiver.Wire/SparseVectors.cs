@@ -45,7 +45,7 @@ public static class SparseVectors
     public static SparseVector? Parse(ReadOnlySpan<byte> bytes, out string? error) =>
         SparseVector.TryFromBytes(bytes, out error) is { } v ? v : null;
 
-    /// <summary>The wire column of sparse rows (a null row is sent as an empty vector: sparse fields are not nullable).</summary>
+    /// <summary>The wire column of sparse rows (a null row of a column without valid_data is sent as an empty vector).</summary>
     public static VectorField Write(IReadOnlyList<SparseVector?> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);

@@ -101,8 +101,8 @@ public sealed class FieldColumn
             DataType.Float or DataType.Double => new() { Name = field.Name, Doubles = new double[rows], Nulls = nulls },
             DataType.VarChar => new() { Name = field.Name, Strings = new string?[rows], Nulls = nulls },
             DataType.Json or DataType.Array => new() { Name = field.Name, Json = new JsonElement[rows], Nulls = nulls },
-            DataType.SparseFloatVector => new() { Name = field.Name, Sparse = new SparseVector?[rows] },
-            _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth)] },
+            DataType.SparseFloatVector => new() { Name = field.Name, Sparse = new SparseVector?[rows], Nulls = nulls },
+            _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth)], Nulls = nulls },
             _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
         };
     }

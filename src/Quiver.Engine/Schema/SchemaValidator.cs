@@ -100,11 +100,7 @@ internal static class SchemaValidator
                     Throw.Invalid($"vector field '{n}' must have a dimension in 1..{FieldSchema.MaxDimension}, got {f.Dimension?.ToString() ?? "none"}");
                 }
 
-                if (f.Nullable || f.DefaultValue is not null)
-                {
-                    Throw.Invalid($"vector field '{n}' cannot be nullable or have a default value");
-                }
-
+                VectorFieldRules.RefuseDefault(f);
                 break;
             case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
                 VectorFieldRules.Validate(f);

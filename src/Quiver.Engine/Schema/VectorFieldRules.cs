@@ -27,9 +27,16 @@ internal static class VectorFieldRules
             Throw.Invalid($"vector field '{f.Name}' of type {f.DataType} cannot use metric {f.Metric.MilvusName()}; valid: {VectorCodec.MetricNames(f.DataType)}");
         }
 
-        if (f.Nullable || f.DefaultValue is not null)
+        RefuseDefault(f);
+    }
+
+    /// <summary>Every vector type may be nullable (Milvus 2.6: a null row is left out of index builds and searches, and a
+    /// query returns null for it), but none takes a default value.</summary>
+    public static void RefuseDefault(FieldSchema f)
+    {
+        if (f.DefaultValue is not null)
         {
-            Throw.Invalid($"vector field '{f.Name}' cannot be nullable or have a default value");
+            Throw.Invalid($"vector field '{f.Name}' cannot have a default value; make it nullable to allow rows without a vector");
         }
     }
 

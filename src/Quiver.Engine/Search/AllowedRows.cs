@@ -1,3 +1,4 @@
+using System.Numerics;
 using Quiver.Common;
 using Quiver.Filtering;
 
@@ -72,6 +73,27 @@ internal readonly record struct AllowedRows(Bitmap? Bits, int Count)
         }
 
         return bits;
+    }
+
+    /// <summary>These rows less those set in <paramref name="nulls"/> (a field's null bitmap; empty: none), as a new
+    /// bitmap when some row goes: O(rowCount / 64).</summary>
+    public AllowedRows Without(ReadOnlySpan<ulong> nulls, int rowCount)
+    {
+        if (nulls.IsEmpty || Count == 0)
+        {
+            return this;
+        }
+
+        var bits = AsBitmap(rowCount)?.Clone() ?? new Bitmap(rowCount, true);
+        var words = bits.Words;
+        var count = 0;
+        for (var w = 0; w < words.Length; w++)
+        {
+            words[w] &= ~nulls[w];
+            count += BitOperations.PopCount(words[w]);
+        }
+
+        return count == Count ? this : new AllowedRows(bits, count);
     }
 
     /// <summary>The rows of an indexed filter's <paramref name="set"/> visible in a snapshot (<paramref name="visible"/>

@@ -75,8 +75,9 @@ internal sealed class Projection
             var field = Schema.Fields[f];
             if (field.IsVector)
             {
-                var slots = snap.Vectors[f].Row(row);
-                result[field.Name] = field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, slots) : slots.ToArray();
+                var view = snap.Vectors[f];
+                var slots = view.Row(row);
+                result[field.Name] = view.IsNull(row) ? null : field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, slots) : slots.ToArray();
             }
             else
             {
@@ -114,7 +115,14 @@ internal sealed class Projection
                 for (var i = 0; i < rows.Count; i++)
                 {
                     var (s, r) = rows[i];
-                    segments[s].Vectors[f].Row(r).CopyTo(column.Vectors.AsSpan(i * dim, dim));
+                    var view = segments[s].Vectors[f];
+                    if (view.IsNull(r))
+                    {
+                        column.Nulls![i] = true;
+                        continue;
+                    }
+
+                    view.Row(r).CopyTo(column.Vectors.AsSpan(i * dim, dim));
                 }
             }
             else

@@ -159,6 +159,12 @@ internal static class SearchExecutor
         {
             cancellationToken.ThrowIfCancellationRequested();
             allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter);
+            if (field.Nullable)
+            {
+                // A null vector is no candidate (Milvus 2.6): its rows leave the allowed set before any index sees it.
+                var snap = view.Segments[s];
+                allowed[s] = allowed[s].Without(sparse is null ? snap.Vectors[fieldIndex].Nulls.Span : snap.GetColumn(fieldIndex).NullWords, snap.RowCount);
+            }
         }
 
         // Grouping needs every allowed hit ranked; plain top-k needs only limit + offset (FlatSearch counts per segment).

@@ -149,7 +149,7 @@ internal sealed class Segment
             else
             {
                 var dim = Schema.Fields[f].VectorWidth;
-                _vectors[f]!.Append(batch.Columns[f].Vectors.AsSpan(start * dim, count * dim), at);
+                _vectors[f]!.Append(batch.Columns[f].Vectors.AsSpan(start * dim, count * dim), at, batch.Columns[f].Nulls, start);
             }
         }
 
@@ -413,13 +413,16 @@ internal sealed class Segment
             {
                 columns[f] = s.Extract(rows);
             }
-            else if (!includeVectors)
-            {
-                columns[f] = new BatchColumn();
-            }
             else
             {
                 var view = snap.Vectors[f];
+                var nulls = VectorNulls(view, rows);
+                if (!includeVectors)
+                {
+                    columns[f] = new BatchColumn { Nulls = nulls };
+                    continue;
+                }
+
                 var dim = view.Dimension;
                 var v = new float[rows.Length * dim];
                 for (var i = 0; i < rows.Length; i++)
@@ -427,7 +430,7 @@ internal sealed class Segment
                     view.Row(rows[i]).CopyTo(v.AsSpan(i * dim, dim));
                 }
 
-                columns[f] = new BatchColumn { Vectors = v };
+                columns[f] = new BatchColumn { Vectors = v, Nulls = nulls };
             }
         }
 
@@ -437,6 +440,27 @@ internal sealed class Segment
     }
 
     public long InsertTsOf(int row) => _insertTs.Span[row];
+
+    /// <summary>The null flags of the given rows of a vector field, or null when none of them is null.</summary>
+    private static bool[]? VectorNulls(VectorView view, ReadOnlySpan<int> rows)
+    {
+        if (!view.HasNulls)
+        {
+            return null;
+        }
+
+        bool[]? nulls = null;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (view.IsNull(rows[i]))
+            {
+                nulls ??= new bool[rows.Length];
+                nulls[i] = true;
+            }
+        }
+
+        return nulls;
+    }
 
     /// <summary>Copies the insert timestamps of the given rows.</summary>
     public long[] InsertTimestamps(ReadOnlySpan<int> rows)

@@ -85,6 +85,7 @@ internal static class SegmentFile
 
                 blocks.Add((BlockKind.Vectors, f, null, v));
                 blocks.Add((BlockKind.SquaredNorms, f, null, norms));
+                AddNulls(blocks, f, c.Nulls, count);
                 continue;
             }
 
@@ -323,7 +324,7 @@ internal static class SegmentFile
                 var dim = field.VectorWidth;
                 var v = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * dim * sizeof(float));
                 var n = Block(blocks, path, BlockKind.SquaredNorms, f, $"squared norms of field '{field.Name}'", (long)count * sizeof(float));
-                vectors[f] = new VectorStore(dim, v, n, count);
+                vectors[f] = new VectorStore(dim, v, n, count, NullBitmap(blocks, path, field, f, count));
             }
         }
 
@@ -334,16 +335,7 @@ internal static class SegmentFile
     private static ScalarColumn MapColumn(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, FieldSchema field, int f, int count)
     {
         var what = $"field '{field.Name}'";
-        var nulls = ReadOnlyMemory<ulong>.Empty;
-        if (blocks.TryGetValue((BlockKind.Nulls, f), out _))
-        {
-            if (!field.Nullable && f != DynamicFieldIndex)
-            {
-                Throw.Corrupt(path, $"null bitmap for {what}, which is not nullable");
-            }
-
-            nulls = Block(blocks, path, BlockKind.Nulls, f, $"null bitmap of {what}", (long)Bitmap.WordCount(count) * sizeof(ulong)).Memory<ulong>();
-        }
+        var nulls = NullBitmap(blocks, path, field, f, count);
 
         var t = field.DataType.Storage();
         if (t is DataType.VarChar or DataType.Json or DataType.Array or DataType.SparseFloatVector)
@@ -370,6 +362,23 @@ internal static class SegmentFile
             DataType.Float => ScalarColumn.Numeric(field, fixedBlock.Memory<float>(), count, nulls),
             _ => ScalarColumn.Numeric(field, fixedBlock.Memory<double>(), count, nulls),
         };
+    }
+
+    /// <summary>A field's optional null bitmap (empty without one); one on a field that is not nullable is corruption.</summary>
+    private static ReadOnlyMemory<ulong> NullBitmap(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, FieldSchema field, int f, int count)
+    {
+        if (!blocks.ContainsKey((BlockKind.Nulls, f)))
+        {
+            return ReadOnlyMemory<ulong>.Empty;
+        }
+
+        var what = $"field '{field.Name}'";
+        if (!field.Nullable && f != DynamicFieldIndex)
+        {
+            Throw.Corrupt(path, $"null bitmap for {what}, which is not nullable");
+        }
+
+        return Block(blocks, path, BlockKind.Nulls, f, $"null bitmap of {what}", (long)Bitmap.WordCount(count) * sizeof(ulong)).Memory<ulong>();
     }
 
     /// <summary>A required block of an expected length (-1: any length).</summary>
@@ -473,21 +482,28 @@ internal static class SegmentFile
         }
 
         blocks.Add((BlockKind.Values, f, values, default));
-        if (c.Nulls is { } nulls && Array.IndexOf(nulls, true, 0, count) >= 0)
-        {
-            var words = new ulong[Bitmap.WordCount(count)];
-            for (var r = 0; r < count; r++)
-            {
-                if (nulls[r])
-                {
-                    words[r >> 6] |= 1UL << r;
-                }
-            }
+        AddNulls(blocks, f, c.Nulls, count);
+        return (offsets, values);
+    }
 
-            blocks.Add((BlockKind.Nulls, f, MemoryMarshal.AsBytes(words.AsSpan()).ToArray(), default));
+    /// <summary>A field's null bitmap block, when some row is null.</summary>
+    private static void AddNulls(List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, bool[]? nulls, int count)
+    {
+        if (nulls is null || Array.IndexOf(nulls, true, 0, count) < 0)
+        {
+            return;
         }
 
-        return (offsets, values);
+        var words = new ulong[Bitmap.WordCount(count)];
+        for (var r = 0; r < count; r++)
+        {
+            if (nulls[r])
+            {
+                words[r >> 6] |= 1UL << r;
+            }
+        }
+
+        blocks.Add((BlockKind.Nulls, f, MemoryMarshal.AsBytes(words.AsSpan()).ToArray(), default));
     }
 
     /// <summary>The primary key's blocks: the rows sorted by key and, for Int64 keys, the sorted keys (VarChar keys are

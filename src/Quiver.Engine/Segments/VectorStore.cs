@@ -1,3 +1,4 @@
+using Quiver.Common;
 using Quiver.Distance;
 
 namespace Quiver.Segments;
@@ -5,13 +6,17 @@ namespace Quiver.Segments;
 /// <summary>One vector field's rows in a segment, contiguous and row-major, plus each row's squared norm (used by
 /// cosine scoring and the batched L2 kernel). Growing segments keep growable arrays; sealed segments point into the
 /// memory-mapped segment file, whose vector blocks are 64-byte aligned and which stores the norms too, so that opening
-/// a segment computes nothing per row.</summary>
+/// a segment computes nothing per row.
+/// <para>A nullable vector field also keeps a null bitmap (set bit = null row), only once some row is null; a null row
+/// holds zeros in the vector block (and a zero norm) and is never a search candidate.</para></summary>
 internal sealed unsafe class VectorStore
 {
     private readonly MappedBlock? _mapped;
     private readonly MappedBlock? _mappedNorms;
+    private readonly ReadOnlyMemory<ulong> _mappedNulls;
     private float[]? _array;
     private float[]? _squaredNorms;
+    private ulong[]? _nulls;
 
     public VectorStore(int dimension, int capacity)
     {
@@ -22,12 +27,14 @@ internal sealed unsafe class VectorStore
     }
 
     /// <summary>A store over mapped blocks (count x dimension floats, count squared norms) that the owning segment keeps
-    /// alive; both are verified on the first <see cref="View"/>.</summary>
-    public VectorStore(int dimension, MappedBlock vectors, MappedBlock squaredNorms, int count)
+    /// alive; both are verified on the first <see cref="View"/>. <paramref name="nulls"/> is the null bitmap of a
+    /// nullable field with a null row (empty otherwise), verified on its first read.</summary>
+    public VectorStore(int dimension, MappedBlock vectors, MappedBlock squaredNorms, int count, ReadOnlyMemory<ulong> nulls = default)
     {
         Dimension = dimension;
         _mapped = vectors;
         _mappedNorms = squaredNorms;
+        _mappedNulls = nulls;
         Capacity = count;
     }
 
@@ -48,18 +55,33 @@ internal sealed unsafe class VectorStore
         Array.Copy(_array!, a, (long)used * Dimension);
         var n = new float[capacity];
         Array.Copy(_squaredNorms!, n, used);
+        if (_nulls is { } old)
+        {
+            // A new array, so that a view taken before keeps reading the old one unchanged.
+            var nulls = new ulong[Bitmap.WordCount(capacity)];
+            old.CopyTo(nulls, 0);
+            _nulls = nulls;
+        }
+
         _array = a;
         _squaredNorms = n;
         Capacity = capacity;
     }
 
-    public void Append(ReadOnlySpan<float> rows, int at)
+    /// <summary>Appends rows at row <paramref name="at"/>; <paramref name="nulls"/> (from <paramref name="start"/> on, one
+    /// flag a row) marks null rows, whose slots the batch holds as zeros.</summary>
+    public void Append(ReadOnlySpan<float> rows, int at, bool[]? nulls = null, int start = 0)
     {
         rows.CopyTo(_array.AsSpan(at * Dimension));
         var count = rows.Length / Dimension;
         for (var i = 0; i < count; i++)
         {
             _squaredNorms![at + i] = VectorMath.SquaredNorm(rows.Slice(i * Dimension, Dimension));
+            if (nulls is not null && nulls[start + i])
+            {
+                _nulls ??= new ulong[Bitmap.WordCount(Capacity)];
+                _nulls[(at + i) >> 6] |= 1UL << (at + i);
+            }
         }
     }
 
@@ -72,8 +94,8 @@ internal sealed unsafe class VectorStore
         _squaredNorms is { } n ? n.AsMemory(0, count) : throw new InvalidOperationException("a mapped store has no managed memory");
 
     public VectorView View(int count) => _array is { } a
-        ? new VectorView(a, null, Dimension, count, _squaredNorms!)
-        : new VectorView(_mapped!, _mappedNorms!, Dimension, count);
+        ? new VectorView(a, null, Dimension, count, _squaredNorms!) { Nulls = _nulls }
+        : new VectorView(_mapped!, _mappedNorms!, Dimension, count) { Nulls = _mappedNulls };
 }
 
 /// <summary>A snapshot of a vector field's first <see cref="Count"/> rows. Valid while the segment snapshot that made it is held.</summary>
@@ -107,6 +129,15 @@ internal readonly unsafe struct VectorView
     public int Dimension { get; }
 
     public int Count { get; }
+
+    /// <summary>The null bitmap of a nullable field (set bit = null row, at least ceil(Count / 64) words), empty when no
+    /// row of the view is null.</summary>
+    public ReadOnlyMemory<ulong> Nulls { get; init; }
+
+    /// <summary>True when some row may be null.</summary>
+    public bool HasNulls => !Nulls.IsEmpty;
+
+    public bool IsNull(int row) => !Nulls.IsEmpty && (Nulls.Span[row >> 6] & (1UL << row)) != 0;
 
     /// <summary>Each row's squared L2 norm; at least <see cref="Count"/> entries.</summary>
     public ReadOnlySpan<float> SquaredNorms =>

@@ -107,10 +107,12 @@ internal sealed partial class Shard
         var pk = Schema.IndexOf(Schema.PrimaryKey.Name);
         foreach (var snap in view.Segments)
         {
-            var norms = snap.Vectors[fieldIndex].SquaredNorms;
+            var vectors = snap.Vectors[fieldIndex];
+            var norms = vectors.SquaredNorms;
             for (var row = 0; row < snap.RowCount; row++)
             {
-                if (norms[row] == 0f)
+                // A null row of a nullable field is stored as zeros but is no vector: nothing compares it.
+                if (norms[row] == 0f && !vectors.IsNull(row))
                 {
                     var key = snap.Segment.Extract([row], includeVectors: false).Key(0);
                     Throw.Invalid($"create index: field '{Schema.Fields[fieldIndex].Name}' holds a zero vector (primary key {key}), " +

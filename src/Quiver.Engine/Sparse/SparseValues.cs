@@ -211,9 +211,6 @@ internal static class SparseSchema
             Throw.Invalid($"sparse vector field '{f.Name}' supports metric IP only (BM25 when a BM25 function writes it), got {f.Metric}");
         }
 
-        if (f.Nullable || f.DefaultValue is not null)
-        {
-            Throw.Invalid($"vector field '{f.Name}' cannot be nullable or have a default value");
-        }
+        VectorFieldRules.RefuseDefault(f);
     }
 }

@@ -120,12 +120,22 @@ internal static class ColumnValidator
 
         if (field.IsVector)
         {
-            var vectors = given.Vectors!;
+            var vectors = (float[])given.Vectors!.Clone();
+            bool[]? nulls = null;
             for (var r = 0; r < count; r++)
             {
                 if (given.IsNull(r))
                 {
-                    RowValidator.Fail(op, r, field.Name, "missing required field");
+                    if (!field.Nullable)
+                    {
+                        RowValidator.Fail(op, r, field.Name, "missing required field");
+                    }
+
+                    // A null row's slots are stored as zeros, whatever the caller's array holds there.
+                    vectors.AsSpan(r * dim, dim).Clear();
+                    nulls ??= new bool[count];
+                    nulls[r] = true;
+                    continue;
                 }
 
                 if (ValueConverter.CheckVector(field, vectors.AsSpan(r * dim, dim)) is { } error)
@@ -134,7 +144,7 @@ internal static class ColumnValidator
                 }
             }
 
-            return new BatchColumn { Vectors = (float[])vectors.Clone() };
+            return new BatchColumn { Vectors = vectors, Nulls = nulls };
         }
 
         // Values that need rounding (Float), normalising (JSON, Array) or defaults are written into a copy.

@@ -382,8 +382,9 @@ internal static class RowBatches
             var field = schema.Fields[f];
             if (field.IsVector && parts[0].Columns[f].Vectors is null)
             {
-                // Parts extracted without vectors (a merge writes them from their own arrays) concatenate without them.
-                columns[f] = new BatchColumn();
+                // Parts extracted without vectors (a merge writes them from their own arrays) concatenate without them,
+                // but with their null flags (a nullable vector field's).
+                columns[f] = new BatchColumn { Nulls = ConcatNulls(parts, f, total) };
                 continue;
             }
 
@@ -405,6 +406,11 @@ internal static class RowBatches
                 at += p.Count;
             }
 
+            if (field.IsVector)
+            {
+                c.Nulls = ConcatNulls(parts, f, total);
+            }
+
             columns[f] = c;
         }
 
@@ -421,6 +427,25 @@ internal static class RowBatches
         }
 
         return new RowBatch { Schema = schema, Count = total, Columns = columns, Dynamic = dynamic };
+    }
+
+    /// <summary>The null flags of field <paramref name="f"/> over all parts, or null when no row is null.</summary>
+    private static bool[]? ConcatNulls(IReadOnlyList<RowBatch> parts, int f, int total)
+    {
+        bool[]? nulls = null;
+        var at = 0;
+        foreach (var p in parts)
+        {
+            if (p.Columns[f].Nulls is { } n)
+            {
+                nulls ??= new bool[total];
+                Array.Copy(n, 0, nulls, at, p.Count);
+            }
+
+            at += p.Count;
+        }
+
+        return nulls;
     }
 
     private static void CopyScalars(BatchColumn src, BatchColumn dst, int at, int count, int total)
