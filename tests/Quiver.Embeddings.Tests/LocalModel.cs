@@ -5,19 +5,7 @@ public sealed class LocalModel : IDisposable
 {
     public MiniLmEmbedder Model { get; } = new();
 
-    /// <summary>The model cutting at 512 tokens, as the transformers.js pipeline that computed the reference vectors did.</summary>
-    internal MiniLmEmbedder Model512 => _model512.Value;
-
-    private readonly Lazy<MiniLmEmbedder> _model512 = new(() => new MiniLmEmbedder(0, 512));
-
-    public void Dispose()
-    {
-        Model.Dispose();
-        if (_model512.IsValueCreated)
-        {
-            _model512.Value.Dispose();
-        }
-    }
+    public void Dispose() => Model.Dispose();
 
     public static double Cosine(float[] a, float[] b)
     {

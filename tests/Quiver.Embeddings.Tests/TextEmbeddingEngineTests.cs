@@ -177,4 +177,42 @@ public sealed class TextEmbeddingEngineTests(LocalModel local)
         var stored = await engine.GetAsync("docs", [3L], ["vec"]);
         Assert.Equal(FakeOpenAi.VectorOf(Docs[3], 8), (float[])stored[0]["vec"]!);
     }
+
+    [Fact]
+    public async Task HybridSearch_TextSubRequest_EqualsTheSameSearchWithItsVectors()
+    {
+        using var folder = new TempFolder();
+        await using var engine = await OpenAsync(folder);
+        var schema = Schema() with { Fields = [.. Schema().Fields, FieldSchema.Vector("mood", 2, MetricType.L2)] };
+        await engine.CreateCollectionAsync("docs", schema);
+        await engine.InsertAsync("docs", [.. Rows().Select((r, i) => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?>(r) { ["mood"] = new[] { i * 0.5f, 1f - (i * 0.25f) } })]);
+
+        string[] texts = ["someone making music", "money and markets"];
+        float[][] moods = [[0.4f, 0.9f], [1.2f, 0.3f]];
+        SearchRequest byText = new() { Vectors = [], QueryTexts = texts, AnnsField = "vec", Limit = 3, Filter = "year >= 2000" };
+        SearchRequest byMood = new() { Vectors = moods, AnnsField = "mood", Limit = 3 };
+        var oracle = new HybridRequest
+        {
+            Requests = [byText with { Vectors = await engine.EmbedQueriesAsync("docs", "vec", texts), QueryTexts = null }, byMood],
+            Ranker = HybridRanker.Rrf(10),
+            Limit = 4,
+            OutputFields = ["doc"],
+        };
+        var expected = await engine.HybridSearchAsync("docs", oracle);
+        var actual = await engine.HybridSearchAsync("docs", oracle with { Requests = [byText, byMood] });
+        Assert.Equal(texts.Length, actual.Hits.Length);
+        for (var q = 0; q < texts.Length; q++)
+        {
+            Assert.NotEmpty(expected.Hits[q]);
+            Assert.Equal(expected.Hits[q].Select(h => (h.Id, h.Score)), actual.Hits[q].Select(h => (h.Id, h.Score)));
+        }
+
+        var columns = await engine.HybridSearchColumnsAsync("docs", oracle with { Requests = [byText, byMood] });
+        Assert.Equal(expected.Hits.Sum(h => h.Count), columns.Counts.Sum());
+
+        // Text against a field no function writes has no vectors to become.
+        var e = await Assert.ThrowsAsync<QuiverException>(() => engine.HybridSearchAsync("docs",
+            oracle with { Requests = [byText, byMood with { Vectors = [], QueryTexts = texts }] }));
+        Assert.Contains("field 'mood' is not the output of a TextEmbedding function", e.Message, StringComparison.Ordinal);
+    }
 }
