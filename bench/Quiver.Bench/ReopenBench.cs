@@ -5,10 +5,12 @@ namespace Quiver.Bench;
 
 /// <summary>What reopening a collection costs as it grows: loads N rows (Int64 keys 0..N-1 in random order, seeded
 /// vectors), flushes and closes; then, each round, opens the folder and times the open (which recovers the collection:
-/// maps its segments and whatever the primary-key lookup needs) with the bytes it allocated, then the first point read,
-/// a batch of 1,000 inserts of new keys and a batch of 1,000 upserts of existing keys, which go through the primary-key
-/// lookup, and a flush (so that the next open replays no WAL). Engine only, no index (an index load is not what is
-/// measured).</summary>
+/// maps its segments and whatever the primary-key lookup needs) with the bytes it allocated, then the first point write
+/// (an upsert of one existing key, then a delete of another, each with the bytes it allocated: the cost a point write
+/// pays for the open being O(segments)), the first point read, a batch of 1,000 inserts of new keys and a batch of
+/// 1,000 upserts of existing keys, which go through the primary-key lookup, and a flush (so that the next open replays
+/// no WAL). <c>--rows</c> takes a list of sizes, run one after another in this process so that their figures are
+/// comparable. Engine only, no index (an index load is not what is measured).</summary>
 internal static class ReopenBench
 {
     private const string Collection = "reopen";
@@ -18,10 +20,9 @@ internal static class ReopenBench
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("rows", "dim", "rounds", "dir", "json", "seal-kb");
-        var rows = args.Int("rows", 1_000_000);
+        var sizes = args.Text("rows", "1000000").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
         var dim = args.Int("dim", 128);
         var rounds = args.Int("rounds", 3);
-        var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-reopen-" + Guid.NewGuid().ToString("N"));
         var report = new Report();
         var options = new QuiverOptions
         {
@@ -29,6 +30,27 @@ internal static class ReopenBench
             BackgroundMaintenance = false,
             SegmentSealBytes = (long)args.Int("seal-kb", 64 << 10) << 10,
         };
+        var firstUpserts = new List<double>();
+        foreach (var rows in sizes)
+        {
+            var prefix = sizes.Length == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"rows{rows}_");
+            firstUpserts.Add(await RunSizeAsync(rows, dim, rounds, args.Text("dir"), options, report, prefix));
+        }
+
+        for (var i = 1; i < sizes.Length; i++)
+        {
+            report.Print(string.Create(CultureInfo.InvariantCulture, $"first_point_upsert_ratio_{sizes[i]}_vs_{sizes[0]}"), firstUpserts[i] / firstUpserts[0], "x", "F2");
+        }
+
+        report.WriteJson(args.Text("json"));
+        return 0;
+    }
+
+    /// <summary>Loads, closes and reopens one collection of <paramref name="rows"/> rows; returns the median time of the
+    /// first point upsert after an open, in ms.</summary>
+    private static async Task<double> RunSizeAsync(int rows, int dim, int rounds, string? dir, QuiverOptions options, Report report, string prefix)
+    {
+        var folder = Path.Combine(dir ?? Path.GetTempPath(), "quiver-bench-reopen-" + Guid.NewGuid().ToString("N"));
         try
         {
             var rng = new Random(42);
@@ -59,9 +81,13 @@ internal static class ReopenBench
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"reopen: {rows} rows x {dim}, {sealedSegments} sealed segments, loaded in {Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s"));
-            report.Print("rows", rows, "rows");
-            report.Print("sealed_segments", sealedSegments, "segments");
+            report.Print(prefix + "rows", rows, "rows");
+            report.Print(prefix + "sealed_segments", sealedSegments, "segments");
             var opens = new List<double>();
+            var pointUpserts = new List<double>();
+            var pointUpsertBytes = new List<double>();
+            var pointDeletes = new List<double>();
+            var pointDeleteBytes = new List<double>();
             var allocations = new List<double>();
             var gets = new List<double>();
             var inserts = new List<double>();
@@ -79,6 +105,16 @@ internal static class ReopenBench
                 await using var engine = await QuiverEngine.OpenAsync(folder, options);
                 opens.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 allocations.Add(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore);
+
+                // The first write after the open: one existing key rewritten, then another deleted (keys of the loaded
+                // rows, so each reaches a sealed segment).
+                var pointKey = keys[rows - 1 - round];
+                var (upsertMs, upsertAllocated) = await TimedAsync(() => engine.UpsertAsync(Collection, [RowOf(pointKey, dim, rng)]));
+                pointUpserts.Add(upsertMs);
+                pointUpsertBytes.Add(upsertAllocated);
+                var (deleteMs, deleteAllocated) = await TimedAsync(() => engine.DeleteAsync(Collection, [keys[rows - 1 - rounds - round]]));
+                pointDeletes.Add(deleteMs);
+                pointDeleteBytes.Add(deleteAllocated);
 
                 started = Stopwatch.GetTimestamp();
                 var got = await engine.GetAsync(Collection, [keys[round]]);
@@ -114,21 +150,25 @@ internal static class ReopenBench
                 // So that the next round's open replays no WAL (that is not what is measured): one small segment more.
                 await engine.FlushAsync(Collection);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated; first get {gets[^1]:F2} ms; " +
+                    $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated; first point upsert {pointUpserts[^1]:F3} ms " +
+                    $"({pointUpsertBytes[^1] / 1e3:F1} kB), point delete {pointDeletes[^1]:F3} ms ({pointDeleteBytes[^1] / 1e3:F1} kB); first get {gets[^1]:F2} ms; " +
                     $"insert {WriteBatch} new keys {inserts[^1]:F2} ms, again {insertsAgain[^1]:F2} ms; upsert {existing.Count} existing keys {upserts[^1]:F2} ms ({upsertBytes[^1] / 1e6:F2} MB allocated), again {upsertsAgain[^1]:F2} ms ({upsertBytesAgain[^1] / 1e6:F2} MB)"));
             }
 
-            report.Print("open_ms_median", Median(opens), "ms");
-            report.Print("open_allocated_mb_median", Median(allocations) / 1e6, "MB");
-            report.Print("first_get_ms_median", Median(gets), "ms");
-            report.Print("insert_1000_new_ms_median", Median(inserts), "ms");
-            report.Print("upsert_1000_existing_ms_median", Median(upserts), "ms");
-            report.Print("insert_1000_new_again_ms_median", Median(insertsAgain), "ms");
-            report.Print("upsert_1000_existing_again_ms_median", Median(upsertsAgain), "ms");
-            report.Print("upsert_1000_existing_allocated_mb_median", Median(upsertBytes) / 1e6, "MB");
-            report.Print("upsert_1000_existing_again_allocated_mb_median", Median(upsertBytesAgain) / 1e6, "MB");
-            report.WriteJson(args.Text("json"));
-            return 0;
+            report.Print(prefix + "open_ms_median", Median(opens), "ms");
+            report.Print(prefix + "open_allocated_mb_median", Median(allocations) / 1e6, "MB");
+            report.Print(prefix + "first_point_upsert_ms_median", Median(pointUpserts), "ms", "F3");
+            report.Print(prefix + "first_point_upsert_allocated_kb_median", Median(pointUpsertBytes) / 1e3, "kB");
+            report.Print(prefix + "first_point_delete_ms_median", Median(pointDeletes), "ms", "F3");
+            report.Print(prefix + "first_point_delete_allocated_kb_median", Median(pointDeleteBytes) / 1e3, "kB");
+            report.Print(prefix + "first_get_ms_median", Median(gets), "ms");
+            report.Print(prefix + "insert_1000_new_ms_median", Median(inserts), "ms");
+            report.Print(prefix + "upsert_1000_existing_ms_median", Median(upserts), "ms");
+            report.Print(prefix + "insert_1000_new_again_ms_median", Median(insertsAgain), "ms");
+            report.Print(prefix + "upsert_1000_existing_again_ms_median", Median(upsertsAgain), "ms");
+            report.Print(prefix + "upsert_1000_existing_allocated_mb_median", Median(upsertBytes) / 1e6, "MB");
+            report.Print(prefix + "upsert_1000_existing_again_allocated_mb_median", Median(upsertBytesAgain) / 1e6, "MB");
+            return Median(pointUpserts);
         }
         finally
         {
@@ -137,6 +177,15 @@ internal static class ReopenBench
                 Directory.Delete(folder, recursive: true);
             }
         }
+    }
+
+    /// <summary>Times one call and counts the bytes every thread allocated meanwhile.</summary>
+    private static async Task<(double Ms, double Bytes)> TimedAsync(Func<Task> call)
+    {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        await call();
+        return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, GC.GetTotalAllocatedBytes(precise: true) - allocated);
     }
 
     private static Row RowOf(long key, int dim, Random rng)

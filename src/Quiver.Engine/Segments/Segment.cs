@@ -6,17 +6,17 @@ using Quiver.Writes;
 
 namespace Quiver.Segments;
 
-/// <summary>A set of rows of one partition: columnar scalars, contiguous vectors, and per row its insert and delete
-/// timestamps. A growing segment takes appends in memory; a sealed one is immutable apart from delete marks, its vectors
-/// mapped from its file. Rows are visible at snapshot timestamp T when insertTs &lt;= T &lt; deleteTs.
-/// <para>A sealed segment also keeps its live rows as a bitmap, maintained as deletes arrive and copied on write: a
-/// snapshot takes a reference to the current bitmap, and the next delete after that works on a copy, so a reader's
-/// bitmap never changes under it. Admitting a sealed segment to a search is then O(1): "every row" without deletes, the
-/// shared bitmap with them (<see cref="SegmentSnapshot.Visible(long)"/>).</para>
+/// <summary>A set of rows of one partition: columnar scalars, contiguous vectors, per row its insert timestamp, and
+/// sparse delete marks (<see cref="Segments.DeleteMarks"/>: row → timestamp, costing per mark, not per row). A growing
+/// segment takes appends in memory; a sealed one is immutable apart from delete marks, its vectors mapped from its file.
+/// Rows are visible at snapshot timestamp T when insertTs &lt;= T &lt; deleteTs.
+/// <para>A search of a sealed segment admits it in O(1): "every row" without deletes, and with them the live-row bitmap
+/// that the marks build once per change a reader observes and share (<see cref="SegmentSnapshot.Visible(long)"/>), so
+/// a delete itself costs O(1) however many rows the segment holds.</para>
 /// Thread-safety: mutations (append, delete, seal) come from one thread at a time under the shard's apply lock; readers
-/// take a <see cref="SegmentSnapshot"/> under the same lock and then read without it. The delete state is also guarded
-/// by a lock of its own, so that a snapshot taken outside the apply lock (a frozen segment being flushed) reads a
-/// consistent bitmap and count.</summary>
+/// take a <see cref="SegmentSnapshot"/> under the same lock and then read without it. The delete marks are also guarded
+/// by a lock of their own, so that a snapshot taken outside the apply lock (a frozen segment being flushed) reads a
+/// consistent prefix of them.</summary>
 internal sealed class Segment
 {
     public const long NotDeleted = long.MaxValue;
@@ -24,15 +24,11 @@ internal sealed class Segment
     private readonly ScalarStore?[] _scalars;
     private readonly VectorStore?[] _vectors;
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
-    private readonly Lock _deleteLock = new();
+    private readonly DeleteMarks _deletes = new();
     private ScalarStore? _dynamic;
     private GrowingKeys? _growingKeys;
     private SortedKeys? _sortedKeys;
-    private Bitmap? _live;
-    private bool _liveShared;
-    private List<(int Row, long Ts)>? _deleteJournal;
     private ReadOnlyMemory<long> _insertTs;
-    private long[] _deleteTs;
     private MappedFile? _map;
     private int _refs = 1;
     private int _count;
@@ -46,8 +42,6 @@ internal sealed class Segment
         _vectors = vectors;
         _vectorIndexes = new Indexing.IndexHandle?[schema.Fields.Length];
         _insertTs = new long[capacity];
-        _deleteTs = new long[capacity];
-        Array.Fill(_deleteTs, NotDeleted);
     }
 
     /// <summary>The schema of the dynamic field's column (<see cref="CollectionSchema.DynamicFieldName"/>).</summary>
@@ -64,10 +58,10 @@ internal sealed class Segment
     public bool IsSealed { get; private set; }
 
     /// <summary>Rows marked deleted (at any timestamp).</summary>
-    public int DeletedCount { get; private set; }
+    public int DeletedCount => _deletes.Count;
 
     /// <summary>The highest timestamp of a delete mark (0 without marks).</summary>
-    public long MaxDeleteTs { get; private set; }
+    public long MaxDeleteTs => _deletes.MaxTs;
 
     /// <summary>Bumped on every delete mark; a checkpoint rewrites the delete file when it differs from the saved one.</summary>
     public long DeleteVersion { get; private set; }
@@ -118,14 +112,13 @@ internal sealed class Segment
     }
 
     /// <summary>A sealed segment over columns, timestamps, vectors and primary-key order mapped from its file; takes
-    /// ownership of <paramref name="map"/>. Costs O(fields), not O(rows): delete marks are allocated on the first delete,
-    /// and keys are found through the mapped key order (<see cref="FindLive"/>).</summary>
+    /// ownership of <paramref name="map"/>. Costs O(fields), not O(rows): delete marks cost per mark, and keys are found
+    /// through the mapped key order (<see cref="FindLive"/>).</summary>
     public static Segment CreateSealed(
         long id, long partitionId, CollectionSchema schema, int count, MappedColumns columns, long maxInsertTs, MappedFile? map) =>
         new(id, partitionId, schema, 0, columns.Scalars, columns.Vectors)
         {
             _insertTs = columns.InsertTs,
-            _deleteTs = [],
             _dynamic = columns.Dynamic,
             _sortedKeys = columns.Keys,
             _map = map,
@@ -194,96 +187,44 @@ internal sealed class Segment
         return -1;
     }
 
-    /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark. On a sealed
-    /// segment this also clears the row in the live bitmap, copying it first when a snapshot holds it (at most one
-    /// copy per snapshot taken between deletes, O(rows / 64) words).</summary>
+    /// <summary>Marks a row deleted at <paramref name="ts"/>; a row already deleted keeps its earlier mark. O(1) on any
+    /// segment: nothing per row is allocated or copied (readers build the live bitmap they need, see
+    /// <see cref="Segments.DeleteMarks"/>).</summary>
     public bool MarkDeleted(int row, long ts)
     {
         Debug.Assert((uint)row < (uint)_count);
-        lock (_deleteLock)
+        if (!_deletes.Add(row, ts))
         {
-            if (_deleteTs.Length < _count)
-            {
-                // A sealed segment gets its marks on its first delete (opening one allocates nothing per row). Snapshots
-                // taken before keep the empty array: they read at timestamps before this mark, as with a growing segment's
-                // arrays replaced by growth.
-                var marks = new long[_count];
-                Array.Fill(marks, NotDeleted);
-                _deleteTs = marks;
-            }
-
-            if (_deleteTs[row] != NotDeleted)
-            {
-                return false;
-            }
-
-            // The timestamp first: a reader that sees the row gone from a bitmap it holds never does (it holds a copy),
-            // but one that tests timestamps must see the mark as soon as any other state says the row is deleted.
-            Volatile.Write(ref _deleteTs[row], ts);
-            DeletedCount++;
-            DeleteVersion++;
-            MaxDeleteTs = Math.Max(MaxDeleteTs, ts);
-            if (IsSealed)
-            {
-                WritableLive().Clear(row);
-            }
-
-            _deleteJournal?.Add((row, ts));
+            return false;
         }
 
+        DeleteVersion++;
         return true;
     }
 
     /// <summary>Starts recording every delete mark from now on (a merge of this segment carries them over to the merged
     /// segment in O(marks), not O(rows)); a journal already running starts again empty.</summary>
-    public void StartDeleteJournal()
-    {
-        lock (_deleteLock)
-        {
-            _deleteJournal = [];
-        }
-    }
+    public void StartDeleteJournal() => _deletes.StartJournal();
 
     /// <summary>Stops recording delete marks and drops the journal.</summary>
-    public void StopDeleteJournal()
-    {
-        lock (_deleteLock)
-        {
-            _deleteJournal = null;
-        }
-    }
+    public void StopDeleteJournal() => _deletes.StopJournal();
 
     /// <summary>Adds the journal's marks from position <paramref name="from"/> on to <paramref name="into"/> and returns
     /// the position after them (pass it as <paramref name="from"/> next time). Thread-safe against concurrent deletes.</summary>
-    public int ReadDeleteJournal(int from, List<(int Row, long Ts)> into)
-    {
-        lock (_deleteLock)
-        {
-            var journal = _deleteJournal ?? throw new InvalidOperationException($"segment {Id} keeps no delete journal");
-            for (var i = from; i < journal.Count; i++)
-            {
-                into.Add(journal[i]);
-            }
+    public int ReadDeleteJournal(int from, List<(int Row, long Ts)> into) => _deletes.ReadJournal(from, into);
 
-            return journal.Count;
-        }
-    }
-
-    public long DeleteTsOf(int row) => row < _deleteTs.Length ? _deleteTs[row] : NotDeleted;
+    public long DeleteTsOf(int row) => _deletes.TsOf(row);
 
     /// <summary>(row, ts) of every delete mark, in row order.</summary>
-    public List<(int Row, long Ts)> DeleteMarks()
-    {
-        var list = new List<(int, long)>(DeletedCount);
-        for (var i = 0; i < Math.Min(_count, _deleteTs.Length); i++)
-        {
-            if (_deleteTs[i] != NotDeleted)
-            {
-                list.Add((i, _deleteTs[i]));
-            }
-        }
+    public List<(int Row, long Ts)> DeleteMarks() => _deletes.ToList();
 
-        return list;
+    /// <summary>The rows not deleted at or before <paramref name="ts"/>, as a bitmap of the caller's own. O(rows / 64 +
+    /// marks); thread-safe against concurrent deletes.</summary>
+    public Bitmap LiveAt(long ts)
+    {
+        var live = new Bitmap(_count, initial: true);
+        _deletes.View().ClearDeletedAt(live, ts);
+        return live;
     }
 
     /// <summary>Switches the columns, insert timestamps and vectors of a just-written growing segment (every row, in
@@ -317,21 +258,7 @@ internal sealed class Segment
         _growingKeys = null;
 
         _map = map;
-        lock (_deleteLock)
-        {
-            IsSealed = true;
-            if (DeletedCount > 0)
-            {
-                var live = WritableLive();
-                for (var row = 0; row < _count; row++)
-                {
-                    if (_deleteTs[row] != NotDeleted)
-                    {
-                        live.Clear(row);
-                    }
-                }
-            }
-        }
+        IsSealed = true;
     }
 
     /// <summary>The index attached to a vector field, acquired for a search (release it after), or null when none is
@@ -387,16 +314,10 @@ internal sealed class Segment
         }
 
         var dynamic = (JsonColumn?)_dynamic?.View(count);
-        DeleteState deletes;
-        lock (_deleteLock)
-        {
-            // A sealed segment's bitmap covers exactly its rows; a growing one has none (its rows still come in).
-            var live = IsSealed && count == _count ? _live : null;
-            _liveShared |= live is not null;
-            deletes = new DeleteState(DeletedCount, MaxDeleteTs, MaxInsertTs, live);
-        }
 
-        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, _deleteTs, deletes);
+        // A sealed segment's shared live bitmap covers exactly its rows; a growing one has none (its rows still come in).
+        var deletes = new DeleteState(_deletes.View(), MaxInsertTs, IsSealed && count == _count);
+        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, deletes);
     }
 
     /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing).</summary>
@@ -493,26 +414,12 @@ internal sealed class Segment
         }
     }
 
-    /// <summary>The live bitmap of a sealed segment, ready to change: created on the first delete (every row live),
-    /// copied when a snapshot holds the current one. Call under <see cref="_deleteLock"/>.</summary>
-    private Bitmap WritableLive()
-    {
-        if (_live is null)
-        {
-            _live = new Bitmap(_count, initial: true);
-        }
-        else if (_liveShared)
-        {
-            _live = _live.Clone();
-        }
-
-        _liveShared = false;
-        return _live;
-    }
+    /// <summary>The rows of this sealed segment not named by its first <paramref name="marks"/> delete marks, shared.</summary>
+    internal Bitmap LiveBitmap(int marks) => _deletes.Live(_count, marks);
 
     private void EnsureCapacity(int needed)
     {
-        var cap = _deleteTs.Length;
+        var cap = _insertTs.Length;
         if (needed <= cap)
         {
             return;
@@ -532,11 +439,7 @@ internal sealed class Segment
         _dynamic?.Grow(newCap, _count);
         var ins = new long[newCap];
         _insertTs.Span[.._count].CopyTo(ins);
-        var del = new long[newCap];
-        Array.Copy(_deleteTs, del, _count);
-        del.AsSpan(_count).Fill(NotDeleted);
         _insertTs = ins;
-        _deleteTs = del;
     }
 }
 
@@ -546,13 +449,12 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
 {
     private readonly ScalarColumn?[] _columns;
     private readonly ReadOnlyMemory<long> _insertTs;
-    private readonly long[] _deleteTs;
     private readonly DeleteState _deletes;
     private int _disposed;
 
     public SegmentSnapshot(
         Segment segment, int rowCount, ScalarColumn?[] columns, VectorView[] vectors, JsonColumn? dynamic, ReadOnlyMemory<long> insertTs,
-        long[] deleteTs, DeleteState deletes)
+        DeleteState deletes)
     {
         Segment = segment;
         RowCount = rowCount;
@@ -560,7 +462,6 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         Vectors = vectors;
         Dynamic = dynamic;
         _insertTs = insertTs;
-        _deleteTs = deleteTs;
         _deletes = deletes;
     }
 
@@ -590,44 +491,42 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
     /// <summary><see cref="Visible(long)"/>, and how many rows it admits (<paramref name="count"/>).</summary>
     public Bitmap? Visible(long ts, out int count)
     {
-        if (ts >= _deletes.MaxInsertTs && ts >= _deletes.MaxDeleteTs)
+        var marks = _deletes.Marks;
+        if (ts >= _deletes.MaxInsertTs && ts >= marks.MaxTs)
         {
             // Every row of the snapshot is inserted at or before ts, and every mark it saw is too; marks that arrived
-            // after the snapshot are newer than ts, so they are not in the bitmap it holds and fail the test below.
-            count = RowCount - _deletes.Count;
-            if (_deletes.Count == 0)
+            // after the snapshot are newer than ts, and the bitmap built for its prefix of the marks leaves them out.
+            count = RowCount - marks.Count;
+            if (marks.Count == 0)
             {
                 return null;
             }
 
-            if (_deletes.Live is { } live)
+            if (_deletes.Sealed)
             {
-                return live;
+                return Segment.LiveBitmap(marks.Count);
             }
         }
 
         var bm = new Bitmap(RowCount);
         var words = bm.Words;
-        var n = 0;
         var insertTs = _insertTs.Span;
-
-        // A sealed segment without deletes has no marks yet (Segment.MarkDeleted allocates them on the first).
-        var deleteTs = _deleteTs.Length >= RowCount ? _deleteTs : null;
         for (var i = 0; i < RowCount; i++)
         {
-            if (insertTs[i] <= ts && (deleteTs is null || Volatile.Read(ref deleteTs[i]) > ts))
+            if (insertTs[i] <= ts)
             {
                 words[i >> 6] |= 1UL << i;
-                n++;
             }
         }
 
-        count = n;
+        marks.ClearDeletedAt(bm, ts);
+        count = bm.PopCount();
         return bm;
     }
 
-    public bool IsVisible(int row, long ts) =>
-        _insertTs.Span[row] <= ts && (row >= _deleteTs.Length || Volatile.Read(ref _deleteTs[row]) > ts);
+    /// <summary>Whether the row is inserted at or before <paramref name="ts"/> and not deleted at or before it (a mark
+    /// made after this snapshot is newer than any timestamp it reads at).</summary>
+    public bool IsVisible(int row, long ts) => _insertTs.Span[row] <= ts && Segment.DeleteTsOf(row) > ts;
 
     public void Dispose()
     {
@@ -638,6 +537,6 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
     }
 }
 
-/// <summary>The delete marks a snapshot saw: how many, the newest mark's and the newest insert's timestamps, and a
-/// sealed segment's live-row bitmap (immutable once handed out; null without deletes or on a growing segment).</summary>
-internal readonly record struct DeleteState(int Count, long MaxDeleteTs, long MaxInsertTs, Bitmap? Live);
+/// <summary>The delete marks a snapshot saw (a prefix of the segment's log), the newest insert's timestamp, and whether
+/// the segment was sealed with every row in the snapshot (then its shared live bitmap stands for the marks).</summary>
+internal readonly record struct DeleteState(DeleteLogView Marks, long MaxInsertTs, bool Sealed);

@@ -115,10 +115,11 @@ internal sealed partial class Shard
             var s = sources[i];
             var rows = new List<int>(s.Count - s.DeletedCount);
             var map = new int[s.Count];
+            var live = s.LiveAt(durableTs);
             for (var r = 0; r < s.Count; r++)
             {
                 map[r] = -1;
-                if (s.DeleteTsOf(r) > durableTs)
+                if (live[r])
                 {
                     map[r] = total++;
                     rows.Add(r);

@@ -196,7 +196,26 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
     /// this thread (it does: recovery runs synchronously), or the count would miss the rest.</summary>
     private async Task<long> AllocatedByReopenAsync(string name, int rows)
     {
-        var folder = _dir.Sub(name);
+        var (folder, options) = await FlushedFolderAsync(_dir, name, rows);
+        long allocated = 0;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var open = QuiverEngine.OpenAsync(folder, options);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(open.IsCompleted, "the open did not complete on the calling thread, so its allocation cannot be counted");
+            await using var db = await open;
+            Assert.Equal(rows, db.CountRows("c"));
+        }
+
+        return allocated;
+    }
+
+    /// <summary>A folder holding collection "c" of <paramref name="rows"/> rows (id, n = id mod 1000, a 2-d vector), all
+    /// flushed to sealed segments, and the options to open it with.</summary>
+    internal static async Task<(string Folder, QuiverOptions Options)> FlushedFolderAsync(TempFolder dir, string name, int rows)
+    {
+        var folder = dir.Sub(name);
         var options = new QuiverOptions { BackgroundMaintenance = false, Durability = DurabilityMode.Never };
         await using (var db = await QuiverEngine.OpenAsync(folder, options))
         {
@@ -217,18 +236,7 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
             await db.FlushAsync("c");
         }
 
-        long allocated = 0;
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            var open = QuiverEngine.OpenAsync(folder, options);
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.True(open.IsCompleted, "the open did not complete on the calling thread, so its allocation cannot be counted");
-            await using var db = await open;
-            Assert.Equal(rows, db.CountRows("c"));
-        }
-
-        return allocated;
+        return (folder, options);
     }
 
     private static CollectionSchema KeySchema(bool stringKeys) => new()
