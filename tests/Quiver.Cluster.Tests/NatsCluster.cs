@@ -128,7 +128,7 @@ public sealed class NatsCluster : IAsyncDisposable
         p.WaitForExit();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);
         socket.Start();

@@ -1,0 +1,124 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+using Orleans.Configuration;
+using Orleans.Serialization;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>One cluster node: an Orleans silo (membership in the cluster's KV bucket, <see cref="KvMembershipTable"/>)
+/// that hosts shard grains, and Milvus's gRPC API on <see cref="NodeConfig.MilvusPort"/> routed to them
+/// (<see cref="MilvusRouting"/>).</summary>
+internal sealed class ClusterNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly NatsConnection _nats;
+
+    private ClusterNode(WebApplication app, NatsConnection nats, int port)
+    {
+        _app = app;
+        _nats = nats;
+        MilvusPort = port;
+    }
+
+    /// <summary>The bound Milvus gRPC port.</summary>
+    public int MilvusPort { get; }
+
+    /// <summary>Connects to NATS, joins the cluster and starts serving; returns once the silo is active and the port
+    /// accepts calls.</summary>
+    public static async Task<ClusterNode> StartAsync(NodeConfig config, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
+    {
+        if (!IPAddress.TryParse(config.Host, out var address))
+        {
+            throw new ArgumentException($"host '{config.Host}' is not an IP address", nameof(config));
+        }
+
+        var nats = new NatsConnection(new NatsOpts
+        {
+            Url = config.Nats,
+            Name = $"quiver-node-{config.SiloPort}",
+            RequestTimeout = TimeSpan.FromSeconds(3),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        });
+        try
+        {
+            await nats.ConnectAsync().ConfigureAwait(false);
+            var js = new NatsJSContext(nats);
+            var kv = new NatsKVContext(js);
+            var catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
+            var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{config.Cluster}-membership") { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+            var context = new NodeContext(config, js, catalog);
+
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            logging?.Invoke(builder.Logging);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Listen(address, config.MilvusPort, listen => listen.Protocols = HttpProtocols.Http2);
+            });
+            builder.Services.AddSingleton(context);
+            builder.Services.AddSingleton<MilvusRouting>();
+            builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
+            builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20);
+            builder.UseOrleans(silo =>
+            {
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = config.Cluster;
+                    o.ServiceId = config.Cluster;
+                });
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.AdvertisedIPAddress = address;
+                    o.SiloPort = config.SiloPort;
+                    o.SiloListeningEndpoint = new IPEndPoint(address, config.SiloPort);
+                    o.GatewayPort = 0;
+                });
+                // Failure detection tuned for a small cluster: a node that stops answering three probes of one second is
+                // voted dead by the other two and its shards re-activate elsewhere.
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                    o.NumMissedProbesLimit = 3;
+                    o.NumVotesForDeathDeclaration = 2;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+                });
+                silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
+            });
+
+            var app = builder.Build();
+            app.MapGrpcService<MilvusRouting>();
+            await app.StartAsync(ct).ConfigureAwait(false);
+            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+                .Addresses.Select(a => new Uri(a).Port).First();
+            return new ClusterNode(app, nats, bound);
+        }
+        catch
+        {
+            await nats.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Completes when the host is asked to stop (SIGTERM, SIGINT).</summary>
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    /// <summary>Leaves the cluster (the shards here move to the other nodes) and closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _nats.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>One collection shard: a single activation in the cluster (Orleans places it and moves it when its node
+/// dies) that owns the shard's write path: its log position on JetStream, its growing data and its sealing into the
+/// object store. Key: <c>{database}/{collection}</c>; <see cref="ShardKeys.CatalogShard"/> of a database is the shard
+/// with no collection that answers calls naming a collection the catalog does not hold.</summary>
+internal interface IShardGrain : IGrainWithStringKey
+{
+    /// <summary>Runs one unary <c>MilvusService</c> call (its method name and serialized request) on this shard and returns
+    /// the serialized response, or the gRPC status the call failed with.</summary>
+    Task<MilvusReply> CallAsync(string method, byte[] request, string database);
+}
+
+/// <summary>A Milvus call's outcome as it crosses between nodes: the serialized response, or a gRPC status.</summary>
+[GenerateSerializer]
+[Immutable]
+internal sealed record MilvusReply(
+    [property: Id(0)] int StatusCode,
+    [property: Id(1)] string Detail,
+    [property: Id(2)] byte[] Response);

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Quiver.Protocol.Milvus;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>The access layer: every node answers Milvus's gRPC <c>MilvusService</c> by routing each call, still
+/// serialized, to the shard grain of the collection it names (wherever Orleans placed it), so no node holds state a
+/// call needs. Calls that name no collection: <c>Connect</c>, <c>GetVersion</c> and <c>CheckHealth</c> are answered
+/// here, <c>ShowCollections</c> from the cluster's catalog and its shards; the rest are refused as not served by a
+/// cluster node yet.</summary>
+internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
+{
+    /// <summary>The gRPC service name of Milvus's API.</summary>
+    public const string ServiceName = "milvus.proto.milvus.MilvusService";
+
+    /// <summary>Messages passed through unparsed.</summary>
+    public static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
+
+    /// <summary>The Milvus protocol level a node reports, the standalone server's (its <c>MilvusGrpcService.MilvusVersion</c>).</summary>
+    private const string MilvusVersion = "v2.6.0";
+
+    /// <summary>How long a call waits for its shard to become reachable again (its node died and Orleans is moving it).</summary>
+    private static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>Calls that change nothing, so a try that may have reached a node that then died is safe to repeat.</summary>
+    private static readonly HashSet<string> ReadOnly = new(StringComparer.Ordinal)
+    {
+        "Search", "Query", "HybridSearch", "DescribeCollection", "HasCollection", "GetLoadState", "GetLoadingProgress",
+        "DescribeIndex", "GetIndexState", "GetIndexBuildProgress", "GetCollectionStatistics", "GetPartitionStatistics",
+        "ShowPartitions", "HasPartition", "ShowCollections", "GetFlushState", "GetPersistentSegmentInfo",
+        "GetQuerySegmentInfo", "LoadCollection", "Flush", "GetReplicas",
+    };
+
+    /// <summary>Runs one unary call of <paramref name="method"/>.</summary>
+    public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        switch (method.Name)
+        {
+            case "Connect":
+                return new ConnectResponse
+                {
+                    Status = new Protocol.Common.Status(),
+                    ServerInfo = new Protocol.Common.ServerInfo { BuildTags = MilvusVersion, DeployMode = "CLUSTER" },
+                    Identifier = Random.Shared.NextInt64(1, long.MaxValue),
+                }.ToByteArray();
+            case "GetVersion":
+                return new GetVersionResponse { Status = new Protocol.Common.Status(), Version = MilvusVersion }.ToByteArray();
+            case "CheckHealth":
+                return new CheckHealthResponse { Status = new Protocol.Common.Status(), IsHealthy = true }.ToByteArray();
+            case "ShowCollections":
+                return await ShowCollectionsAsync(ShowCollectionsRequest.Parser.ParseFrom(request), request, context).ConfigureAwait(false);
+            default:
+                break;
+        }
+
+        var message = method.InputType.Parser.ParseFrom(request);
+        if (method.InputType.FindFieldByName("collection_name") is not { FieldType: FieldType.String } field)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)"));
+        }
+
+        var database = Database(message, context);
+        var collection = (string)field.Accessor.GetValue(message);
+        var creates = method.Name == "CreateCollection";
+        var known = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
+            && (creates || await node.Catalog.ContainsAsync(database, collection, ct).ConfigureAwait(false));
+        var key = ShardKeys.Of(database, known ? collection : ShardKeys.CatalogShard);
+        var response = await InvokeAsync(key, method.Name, request, database, ct).ConfigureAwait(false);
+        if (creates && known && Succeeded(response))
+        {
+            await node.Catalog.AddAsync(database, collection, ct).ConfigureAwait(false);
+        }
+        else if (method.Name == "DropCollection" && known && Succeeded(response))
+        {
+            await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
+        }
+
+        return response;
+    }
+
+    /// <summary>Each listed shard's own answer, merged: Milvus's response carries parallel repeated fields (names, ids,
+    /// timestamps, load percentages), which a protobuf merge concatenates in order.</summary>
+    private async Task<byte[]> ShowCollectionsAsync(ShowCollectionsRequest parsed, byte[] request, ServerCallContext context)
+    {
+        var database = string.IsNullOrEmpty(parsed.DbName) ? CallDatabase(context) : parsed.DbName;
+#pragma warning disable CS0612 // deprecated in the protocol, still sent by SDKs to list given collections
+        var given = parsed.CollectionNames;
+#pragma warning restore CS0612
+        var names = given.Count > 0 ? [.. given] : await node.Catalog.ListAsync(database, context.CancellationToken).ConfigureAwait(false);
+        var merged = new ShowCollectionsResponse { Status = new Protocol.Common.Status() };
+        foreach (var name in names)
+        {
+            var known = ShardKeys.IsValidName(name) && await node.Catalog.ContainsAsync(database, name, context.CancellationToken).ConfigureAwait(false);
+            var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, known ? name : ShardKeys.CatalogShard), "ShowCollections", request, database, context.CancellationToken).ConfigureAwait(false));
+            if (!IsOk(one.Status))
+            {
+                return one.ToByteArray();
+            }
+
+            one.Status = null;
+            merged.MergeFrom(one);
+        }
+
+        return merged.ToByteArray();
+    }
+
+    /// <summary>Calls the shard grain <paramref name="key"/>. While its node is dying and Orleans has not yet moved it,
+    /// the call fails: a call that never left this node is sent again, as is any read-only one; a write that may have
+    /// reached the dying node is answered "unavailable", as Milvus answers, for the client to retry.</summary>
+    private async Task<byte[]> InvokeAsync(string key, string method, byte[] request, string database, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            MilvusReply reply;
+            try
+            {
+                reply = await grains.GetGrain<IShardGrain>(key).CallAsync(method, request, database).WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsMoving(ex, method) && clock.Elapsed < MoveTimeout)
+            {
+                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            {
+                throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, $"the shard of '{key}' is moving to another node: {ex.Message}"));
+            }
+
+            if (reply.StatusCode != 0)
+            {
+                throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
+            }
+
+            return reply.Response;
+        }
+    }
+
+    /// <summary>True when the call failed because its shard's node is unreachable and may be sent again: always when
+    /// the message was refused before it left (<see cref="OrleansMessageRejectionException"/>), and for read-only calls
+    /// on any such failure.</summary>
+    private static bool IsMoving(Exception ex, string method) => ex switch
+    {
+        OrleansMessageRejectionException => true,
+        SiloUnavailableException or TimeoutException or OrleansException => ReadOnly.Contains(method),
+        _ => false,
+    };
+
+    private static bool Succeeded(byte[] response)
+    {
+        // CreateCollection and DropCollection answer a bare common.Status.
+        var status = Protocol.Common.Status.Parser.ParseFrom(response);
+        return IsOk(status);
+    }
+
+    private static bool IsOk(Protocol.Common.Status? status) => status is null || status.Code == 0;
+
+    private static string Database(IMessage message, ServerCallContext context) =>
+        message.Descriptor.FindFieldByName("db_name") is { FieldType: FieldType.String } field && field.Accessor.GetValue(message) is string { Length: > 0 } db
+            ? db
+            : CallDatabase(context);
+
+    private static string CallDatabase(ServerCallContext context) => context.RequestHeaders.GetValue("dbname") is { Length: > 0 } db ? db : "default";
+}
+
+/// <summary>Puts every unary method of <c>MilvusService</c> on <see cref="MilvusRouting"/>, unparsed: the bytes go to the
+/// shard as the client sent them and come back as the shard answered.</summary>
+internal sealed class MilvusRoutingMethods : IServiceMethodProvider<MilvusRouting>
+{
+    /// <inheritdoc/>
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<MilvusRouting> context)
+    {
+        foreach (var method in MilvusService.Descriptor.Methods.Where(m => !m.IsClientStreaming && !m.IsServerStreaming))
+        {
+            context.AddUnaryMethod(new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method.Name, MilvusRouting.Bytes, MilvusRouting.Bytes), [],
+                (routing, request, call) => routing.CallAsync(method, request, call));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>One node's configuration file (JSON): where the NATS servers are, which cluster it joins and where it
+/// listens. Every address is loopback unless the operator says otherwise.</summary>
+internal sealed class NodeConfig
+{
+    /// <summary>The cluster's name: the Orleans cluster id and the prefix of every JetStream stream and bucket.</summary>
+    public string Cluster { get; set; } = "quiver";
+
+    /// <summary>The NATS servers, comma-separated URLs.</summary>
+    public string Nats { get; set; } = "nats://127.0.0.1:4222";
+
+    /// <summary>The node's local folder: shard caches live below it.</summary>
+    public string DataPath { get; set; } = "node-data";
+
+    /// <summary>The address the node binds (the Milvus API and the silo).</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The Milvus gRPC port; 0 picks a free one (printed in the ready line).</summary>
+    public int MilvusPort { get; set; } = 19530;
+
+    /// <summary>The Orleans silo-to-silo port.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>JetStream replicas of every stream and bucket the cluster creates (3 in production; fewer only for a
+    /// cluster with fewer NATS servers).</summary>
+    public int Replicas { get; set; } = 3;
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
+
+    /// <summary>Reads a configuration file; unknown settings are refused by name.</summary>
+    public static NodeConfig Load(string path)
+    {
+        var options = new JsonSerializerOptions(Json) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+        return JsonSerializer.Deserialize<NodeConfig>(File.ReadAllBytes(path), options)
+            ?? throw new JsonException($"'{path}' holds no configuration");
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>A collection shard's single activation: it owns the shard's write path (its log position on JetStream, its
+/// growing data, its sealing into the object store) through a <see cref="ShardHost"/>. A write is acknowledged after the
+/// engine's log append, which JetStream acknowledged (two of three servers stored it). When the node dies, Orleans
+/// activates the shard on another node, which opens the same storage and so resumes from the checkpoint, replaying the
+/// log after it. Calls run concurrently (the engine is thread-safe).</summary>
+[Reentrant]
+internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> log) : Grain, IShardGrain
+{
+    private ShardHost? _host;
+
+    /// <inheritdoc/>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        LogActivating(log, key);
+        // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
+        _host = await Task.Run(() => ShardHost.OpenAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
+        LogActivated(log, key, _host.Port);
+    }
+
+    /// <inheritdoc/>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync().ConfigureAwait(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<MilvusReply> CallAsync(string method, byte[] request, string database) =>
+        Task.Run(() => _host!.CallAsync(method, request, database));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
+    private static partial void LogActivating(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} active here, its server on loopback port {Port}")]
+    private static partial void LogActivated(ILogger logger, string key, int port);
+}

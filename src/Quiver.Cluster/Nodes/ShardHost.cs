@@ -1,0 +1,113 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using NATS.Client.KeyValueStore;
+using Quiver.Server.Hosting;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>What a shard grain runs: the shard's engine opened over JetStream (the manifest from KV, sealed segments and
+/// indexes from the object store, the rows written since the last checkpoint replayed from the log:
+/// <see cref="JetStreamStorage"/>) in a fresh cache folder, served as a Quiver server on a loopback port only the
+/// grain talks to, so every Milvus call means exactly what it means to the standalone server.</summary>
+internal sealed class ShardHost : IAsyncDisposable
+{
+    /// <summary>The key, in the shard's meta bucket, of the server's load state (which collections are loaded), which
+    /// the server keeps in a file of the data folder: a shard that moves must stay loaded, as a Milvus collection does.</summary>
+    private const string LoadStateKey = "load-state";
+
+    /// <summary>The server's load-state file in its data folder (Quiver.Server's <c>LoadStates.FileName</c>).</summary>
+    private const string LoadStateFile = "server-load-state.json";
+
+    private readonly QuiverServer _server;
+    private readonly GrpcChannel _channel;
+    private readonly INatsKVStore _meta;
+    private readonly string _folder;
+
+    private ShardHost(QuiverServer server, INatsKVStore meta, string folder)
+    {
+        _server = server;
+        _meta = meta;
+        _folder = folder;
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+    }
+
+    /// <summary>The loopback port of the shard's server.</summary>
+    public int Port => _server.Port;
+
+    /// <summary>Opens the shard with grain key <paramref name="key"/> on this node.</summary>
+    public static async Task<ShardHost> OpenAsync(NodeContext node, string key, CancellationToken ct)
+    {
+        var name = ShardKeys.Storage(node.Config.Cluster, key);
+        var folder = Path.Combine(Path.GetFullPath(node.Config.DataPath), "shards", $"{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var engine = await JetStreamStorage.ConfigureAsync(node.JetStream, name, folder, replicas: node.Config.Replicas, ct: ct).ConfigureAwait(false);
+            var meta = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
+            await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
+            var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
+            return new ShardHost(server, meta, folder);
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Runs one unary Milvus call on the shard's server.</summary>
+    public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
+    {
+        var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method, MilvusRouting.Bytes, MilvusRouting.Bytes);
+        var headers = new Metadata { { "dbname", database } };
+        try
+        {
+            var response = await _channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(headers), request).ConfigureAwait(false);
+            if (method is "LoadCollection" or "ReleaseCollection" or "LoadPartitions" or "ReleasePartitions" or "DropCollection")
+            {
+                await SaveLoadStateAsync().ConfigureAwait(false);
+            }
+
+            return new MilvusReply(0, "", response);
+        }
+        catch (RpcException ex)
+        {
+            return new MilvusReply((int)ex.StatusCode, ex.Status.Detail, []);
+        }
+    }
+
+    /// <summary>Stops the server (the engine checkpoints and closes) and removes the cache folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _server.DisposeAsync().ConfigureAwait(false);
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static async Task RestoreLoadStateAsync(INatsKVStore meta, string folder, CancellationToken ct)
+    {
+        var state = await Retry.UntilAsync(TimeSpan.FromSeconds(30), async c =>
+        {
+            try
+            {
+                return (await meta.GetEntryAsync<byte[]>(LoadStateKey, cancellationToken: c).ConfigureAwait(false)).Value;
+            }
+            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            {
+                // Never loaded: the server starts with every collection released, as a new Milvus collection is.
+                return null;
+            }
+        }, ct).ConfigureAwait(false);
+        if (state is { Length: > 0 })
+        {
+            await File.WriteAllBytesAsync(Path.Combine(folder, LoadStateFile), state, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SaveLoadStateAsync()
+    {
+        var path = Path.Combine(_folder, LoadStateFile);
+        var state = File.Exists(path) ? await File.ReadAllBytesAsync(path).ConfigureAwait(false) : [];
+        await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => _meta.PutAsync(LoadStateKey, state, cancellationToken: c).AsTask(), CancellationToken.None).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+using Quiver.Cluster.Nodes;
+
+// `Quiver.Cluster node --config FILE`: runs one cluster node until SIGTERM or SIGINT (docs/cluster.md).
+if (args is not ["node", "--config", var path])
+{
+    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE").ConfigureAwait(false);
+    return 2;
+}
+
+var config = NodeConfig.Load(path);
+await using var node = await ClusterNode.StartAsync(config, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information)).ConfigureAwait(false);
+// The ready line scripts and tests wait for.
+Console.WriteLine($"quiver node ready: milvus {config.Host}:{node.MilvusPort}, silo {config.Host}:{config.SiloPort}, cluster {config.Cluster}, pid {Environment.ProcessId}");
+await node.WaitForShutdownAsync().ConfigureAwait(false);
+return 0;

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Quiver.Testing;
+
+namespace Quiver.Cluster.Tests;
+
+/// <summary>Quiver cluster nodes as child processes (<c>Quiver.Cluster node --config FILE</c>) on loopback, over a
+/// <see cref="NatsCluster"/>: each started with its own config and data folder, ready when it prints its ready line,
+/// stopped by its PID. Every line a node prints is kept, so a test can see which node activated a shard.</summary>
+public sealed partial class QuiverNodes : IAsyncDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(180);
+
+    private readonly TempFolder _folder = new("quiver-nodes");
+    private readonly string _nats;
+    private readonly string _cluster = $"qc{Guid.NewGuid():N}"[..12];
+    private readonly List<Node> _nodes = [];
+
+    private QuiverNodes(string nats) => _nats = nats;
+
+    /// <summary>The Milvus gRPC address of node <paramref name="index"/>.</summary>
+    public string Address(int index) => $"http://127.0.0.1:{_nodes[index].MilvusPort}";
+
+    /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>.</summary>
+    public static async Task<QuiverNodes> StartAsync(string nats, int count)
+    {
+        var nodes = new QuiverNodes(nats);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                nodes._nodes.Add(nodes.Launch(i));
+            }
+
+            foreach (var node in nodes._nodes)
+            {
+                await node.Ready.Task.WaitAsync(ReadyTimeout);
+            }
+
+            return nodes;
+        }
+        catch
+        {
+            await nodes.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The index of the live node whose output says it activated the shard of <paramref name="shardKey"/> last.</summary>
+    public int? HostOf(string shardKey)
+    {
+        var line = $"shard {shardKey} active here";
+        for (var i = 0; i < _nodes.Count; i++)
+        {
+            if (_nodes[i].Process is { HasExited: false } && _nodes[i].Lines().Any(l => l.Contains(line, StringComparison.Ordinal)))
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Kills node <paramref name="index"/> with SIGKILL (by its PID) and waits for it to be gone.</summary>
+    public void Kill(int index)
+    {
+        var p = _nodes[index].Process;
+        Process.GetProcessById(p.Id).Kill();
+        p.WaitForExit();
+    }
+
+    /// <summary>Everything node <paramref name="index"/> printed, for failure messages.</summary>
+    public string Output(int index) => string.Join('\n', _nodes[index].Lines());
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            if (!node.Process.HasExited)
+            {
+                Process.GetProcessById(node.Process.Id).Kill();
+                node.Process.WaitForExit();
+            }
+
+            node.Process.Dispose();
+        }
+
+        _folder.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private Node Launch(int index)
+    {
+        var config = _folder.Sub($"node{index}.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            cluster = _cluster,
+            nats = _nats,
+            dataPath = _folder.Sub($"data{index}"),
+            host = "127.0.0.1",
+            milvusPort = 0,
+            siloPort = NatsCluster.FreePort(),
+        }));
+        var info = new ProcessStartInfo("dotnet", [NodeDll, "node", "--config", config])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
+        var node = new Node(process);
+        process.OutputDataReceived += (_, e) => node.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Add(e.Data);
+        process.Exited += (_, _) => node.Ready.TrySetException(new InvalidOperationException($"node {index} exited: {string.Join('\n', node.Lines())}"));
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>The node program, built beside the tests (the test project references it).</summary>
+    private static string NodeDll => Path.Combine(AppContext.BaseDirectory, "Quiver.Cluster.dll");
+
+    [GeneratedRegex(@"quiver node ready: milvus [0-9.]+:(\d+)")]
+    private static partial Regex ReadyLine();
+
+    private sealed class Node(Process process)
+    {
+        private readonly List<string> _lines = [];
+
+        public Process Process { get; } = process;
+
+        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int MilvusPort { get; private set; }
+
+        public void Add(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_lines)
+            {
+                _lines.Add(line);
+            }
+
+            if (ReadyLine().Match(line) is { Success: true } m)
+            {
+                MilvusPort = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Ready.TrySetResult();
+            }
+        }
+
+        public IReadOnlyList<string> Lines()
+        {
+            lock (_lines)
+            {
+                return [.. _lines];
+            }
+        }
+    }
+}
