@@ -14,6 +14,10 @@ trap 'rm -f "$log" "$QUIVER_DOCS_REPORT"' EXIT
 
 status=0
 dotnet build Quiver.slnx -c Release --nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+# The NuGet packages (docs/packages.md) from that build, into artifacts/packages: tests/Quiver.Packages.Tests adds them
+# by ID to a fresh project, and a release publishes them from there.
+rm -rf artifacts/packages
+dotnet pack Quiver.slnx -c Release --no-build --nologo -v quiet -o artifacts/packages || { echo "pack failed"; echo "0 passed, 1 failed"; exit 1; }
 
 run() {
   # $@: extra arguments to dotnet test

@@ -18,6 +18,7 @@ internal static class Program
         root.Subcommands.Add(BenchCommand.Create());
         OpsCommands.AddTo(root);
         root.Subcommands.Add(Embed.EmbedCommand.Create());
+        Browse.BrowseCommands.AddTo(root);
         var parse = root.Parse(args);
         // System.CommandLine's own SIGTERM/SIGINT handling gives an action two seconds and then ends the process with
         // its own exit code. The server's host handles those signals itself, draining calls for up to its configured

@@ -143,7 +143,7 @@ internal static class IndexCommand
     private static IndexReport Report(IndexInfo i) =>
         new(i.IndexName, i.FieldName, i.IndexType, i.Metric, i.Params, i.IndexedRows, i.TotalRows, i.State, i.MemoryBytes, i.FailReason);
 
-    private static void Write(CliIo io, IReadOnlyList<IndexReport> indexes)
+    internal static void Write(CliIo io, IReadOnlyList<IndexReport> indexes)
     {
         if (io.Json)
         {

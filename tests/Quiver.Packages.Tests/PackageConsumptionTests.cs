@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+using Quiver.Testing;
+
+namespace Quiver.Packages.Tests;
+
+/// <summary>
+/// The packages as a new user meets them (issue 15 item 1): a fresh console project in a temp folder, outside the
+/// repository, with a nuget.config that adds the folder of packed .nupkg files beside the normal source; it adds the
+/// packages by ID with <c>dotnet add package</c>, runs the README's embedded tutorial flow, and the CLI installs from
+/// the same folder as a .NET tool. The packages come from <c>artifacts/packages</c> (test.sh runs <c>dotnet pack</c>
+/// there; QUIVER_PACKAGES overrides), and must hold this build's assemblies, so a stale folder fails.
+/// </summary>
+public sealed partial class PackageConsumptionTests
+{
+    private static readonly string Repo = RepositoryRoot.Path;
+
+    private static readonly string Version = typeof(PackageConsumptionTests).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "QuiverPackageVersion").Value!;
+
+    [Fact]
+    public async Task FreshProject_AddsPackagesById_RunsTheReadmeTutorial()
+    {
+        var feed = PackageFeed();
+        using var temp = new TempFolder("quiver-pkg");
+        WriteNuGetConfig(temp.Path, feed);
+        var app = temp.Sub("App");
+
+        await RunAsync(temp.Path, "dotnet", "new", "console", "--name", "App", "--output", app);
+        await RunAsync(app, "dotnet", "add", "package", "QuiverVec.Engine", "--version", Version);
+        await RunAsync(app, "dotnet", "add", "package", "QuiverVec.Client", "--version", Version);
+        var csproj = await File.ReadAllTextAsync(Path.Combine(app, "App.csproj"));
+        Assert.Contains($"<PackageReference Include=\"QuiverVec.Engine\" Version=\"{Version}\" />", csproj, StringComparison.Ordinal);
+
+        // The README's "Use it embedded" block, as a reader copies it, and the output the README shows.
+        var (program, expected) = ReadmeBlock("## Use it embedded");
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
+        await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
+        var output = await RunAsync(app, "dotnet", Path.Combine(app, "bin", "Release", "net10.0", "App.dll"));
+        Assert.Equal(expected, Lines(output));
+
+        // The app ran the packed assemblies, not a cached or project copy: its Quiver.Engine.dll is the .nupkg's.
+        var bin = Path.Combine(app, "bin", "Release", "net10.0");
+        Assert.Equal(PackedAssembly(feed, "QuiverVec.Engine", "Quiver.Engine.dll"), await File.ReadAllBytesAsync(Path.Combine(bin, "Quiver.Engine.dll")));
+        // QuiverVec.Client brought its own dependencies by package (wire types and the protocol).
+        foreach (var dll in new[] { "Quiver.Client.dll", "Quiver.Wire.dll", "Quiver.Protocol.dll", "Grpc.Net.Client.dll", "Google.Protobuf.dll" })
+        {
+            Assert.True(File.Exists(Path.Combine(bin, dll)), $"{dll} missing from the app's output");
+        }
+
+        // XML docs ship beside each library, and the symbols package beside each package.
+        foreach (var (id, assembly) in LibraryPackages)
+        {
+            using var zip = ZipFile.OpenRead(Nupkg(feed, id));
+            Assert.NotNull(zip.GetEntry($"lib/net10.0/{assembly}.xml"));
+            Assert.NotNull(zip.GetEntry("README.md"));
+            Assert.True(File.Exists(Path.Combine(feed, $"{id}.{Version}.snupkg")), $"{id}.{Version}.snupkg missing");
+        }
+    }
+
+    [Fact]
+    public async Task Cli_InstallsAsDotnetTool_FromTheFeed()
+    {
+        var feed = PackageFeed();
+        using var temp = new TempFolder("quiver-tool");
+        var config = WriteNuGetConfig(temp.Path, feed);
+        var tools = temp.Sub("tools");
+        await RunAsync(temp.Path, "dotnet", "tool", "install", "QuiverVec.Cli", "--version", Version, "--tool-path", tools, "--configfile", config);
+        var quiver = Path.Combine(tools, "quiver");
+        var help = await RunAsync(temp.Path, quiver, "--help");
+        Assert.Contains("serve", help, StringComparison.Ordinal);
+        Assert.Contains("import", help, StringComparison.Ordinal);
+    }
+
+    private static readonly (string Id, string Assembly)[] LibraryPackages =
+    [
+        ("QuiverVec.Engine", "Quiver.Engine"), ("QuiverVec.Protocol", "Quiver.Protocol"), ("QuiverVec.Wire", "Quiver.Wire"),
+        ("QuiverVec.Client", "Quiver.Client"), ("QuiverVec.Embeddings", "Quiver.Embeddings"),
+    ];
+
+    /// <summary>The folder of .nupkg files, checked to hold this version of every package, built from this build's
+    /// assemblies.</summary>
+    private static string PackageFeed()
+    {
+        var feed = Environment.GetEnvironmentVariable("QUIVER_PACKAGES") is { Length: > 0 } env ? env : Path.Combine(Repo, "artifacts", "packages");
+        const string Hint = "run `dotnet pack Quiver.slnx -c Release --no-build -o artifacts/packages` after the Release build (test.sh does)";
+        foreach (var (id, _) in LibraryPackages.Append(("QuiverVec.Cli", "quiver")))
+        {
+            Assert.True(File.Exists(Nupkg(feed, id)), $"{Nupkg(feed, id)} not found: {Hint}");
+        }
+
+        var built = Path.Combine(Repo, "src", "Quiver.Engine", "bin", "Release", "net10.0", "Quiver.Engine.dll");
+        Assert.True(
+            File.ReadAllBytes(built).AsSpan().SequenceEqual(PackedAssembly(feed, "QuiverVec.Engine", "Quiver.Engine.dll")),
+            $"{Nupkg(feed, "QuiverVec.Engine")} holds another build of Quiver.Engine.dll than {built}: {Hint}");
+        return feed;
+    }
+
+    private static string Nupkg(string feed, string id) => Path.Combine(feed, $"{id}.{Version}.nupkg");
+
+    private static byte[] PackedAssembly(string feed, string id, string file)
+    {
+        using var zip = ZipFile.OpenRead(Nupkg(feed, id));
+        var entry = zip.GetEntry($"lib/net10.0/{file}") ?? throw new InvalidOperationException($"{id} has no lib/net10.0/{file}");
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>A nuget.config as a user would write it: the local folder added beside the sources the machine already
+    /// has. Packages restore into a global folder of the test's own (so a QuiverVec package of the same version cached
+    /// by an earlier run is never taken), with the machine's global folder as a fallback for everything else.</summary>
+    private static string WriteNuGetConfig(string folder, string feed)
+    {
+        var machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } cache
+            ? cache
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var path = Path.Combine(folder, "nuget.config");
+        File.WriteAllText(path, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="{Path.Combine(folder, "packages")}" />
+              </config>
+              <fallbackPackageFolders>
+                <add key="machine" value="{machineCache}" />
+              </fallbackPackageFolders>
+              <packageSources>
+                <add key="quiver-local" value="{feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        return path;
+    }
+
+    /// <summary>The first <c>csharp</c> block after <paramref name="heading"/> in README.md and the lines of the
+    /// <c>text output</c> block that follows it.</summary>
+    private static (string Program, string[] Output) ReadmeBlock(string heading)
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));
+        var at = readme.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"README.md has no '{heading}' section");
+        var match = ReadmeCodeAndOutput().Match(readme, at);
+        Assert.True(match.Success, $"README.md's '{heading}' section has no csharp block followed by its output");
+        return (match.Groups["code"].Value, Lines(match.Groups["out"].Value));
+    }
+
+    [GeneratedRegex(@"```csharp\n(?<code>.*?)```\n```text output\n(?<out>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ReadmeCodeAndOutput();
+
+    private static string[] Lines(string text) =>
+        text.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToArray();
+
+    /// <summary>Runs a process to its end (at most 10 minutes: a restore on a loaded machine) and returns its standard
+    /// output; a non-zero exit fails the test with both streams.</summary>
+    private static async Task<string> RunAsync(string workingDirectory, string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        // The test host's own MSBuild settings must not leak into the fresh project's build.
+        start.Environment.Remove("MSBuildSDKsPath");
+        start.Environment.Remove("MSBUILD_EXE_PATH");
+        start.Environment.Remove("MSBuildExtensionsPath");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var output = await stdout;
+        var errors = await stderr;
+        Assert.True(process.ExitCode == 0, new StringBuilder()
+            .Append(file).Append(' ').AppendJoin(' ', args).Append(" exited ").Append(process.ExitCode).AppendLine()
+            .AppendLine(output).Append(errors).ToString());
+        return output;
+    }
+}
