@@ -157,7 +157,7 @@ internal static class SearchExecutor
         for (var s = 0; s < allowed.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter);
+            allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter, view.ExpireBefore);
         }
 
         // Grouping needs every allowed hit ranked; plain top-k needs only limit + offset (FlatSearch counts per segment).

@@ -438,6 +438,9 @@ internal sealed class Segment
 
     public long InsertTsOf(int row) => _insertTs.Span[row];
 
+    /// <summary>Every row's insert timestamp, without a copy (for TTL expiry, <see cref="Search.RowExpiry"/>).</summary>
+    public ReadOnlySpan<long> AllInsertTimestamps => _insertTs.Span[.._count];
+
     /// <summary>Copies the insert timestamps of the given rows.</summary>
     public long[] InsertTimestamps(ReadOnlySpan<int> rows)
     {
@@ -601,6 +604,9 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         count = n;
         return bm;
     }
+
+    /// <summary>The insert timestamps of the snapshot's rows, without a copy.</summary>
+    public ReadOnlySpan<long> InsertTimestamps => _insertTs.Span[..RowCount];
 
     public bool IsVisible(int row, long ts) =>
         _insertTs.Span[row] <= ts && (row >= _deleteTs.Length || Volatile.Read(ref _deleteTs[row]) > ts);

@@ -354,9 +354,12 @@ internal sealed partial class Shard
         {
             var byId = _sealed.ToDictionary(s => s.Id);
 
-            // Sources of a merge waiting for its indexes are taken.
+            // Sources of a merge waiting for its indexes are taken. Rows expired by the TTL count as deleted (an expired
+            // row may also carry a delete mark; the count is capped at the segment's rows).
+            var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
             var candidates = _sealed.Where(s => !IsMergeSource(s))
-                .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count, s.DeletedCount, s.Bytes)).ToList();
+                .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count,
+                    Math.Min(s.Count, s.DeletedCount + Search.RowExpiry.ExpiredRows(s, expireBefore)), s.Bytes)).ToList();
             return [.. SegmentSizing.PlanCompaction(candidates, _host.Options).Select(g => g.Select(c => byId[c.Id]).ToList())];
         }
     }
@@ -571,6 +574,7 @@ internal sealed partial class Shard
     public async Task AlterPropertiesAsync(IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        Search.RowExpiry.Validate(set);
         foreach (var (key, value) in set)
         {
             if (key.StartsWith(SearchRequest.DefaultSearchParamsProperty, StringComparison.Ordinal))
