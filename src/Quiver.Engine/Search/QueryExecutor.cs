@@ -48,7 +48,7 @@ internal static class QueryExecutor
 
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = count ? null : Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(request.Partitions);
+        using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter));
         var rows = new List<(int Segment, int Row)>();
         long matched = 0;
         var skip = request.Offset;

@@ -151,7 +151,7 @@ internal static class SearchExecutor
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var owned = shared is null ? shard.AcquireView(request.Partitions) : null;
+        using var owned = shared is null ? shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter)) : null;
         var view = shared ?? owned!;
         var allowed = new AllowedRows[view.Segments.Length];
         for (var s = 0; s < allowed.Length; s++)

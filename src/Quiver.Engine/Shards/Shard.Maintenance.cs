@@ -490,6 +490,11 @@ internal sealed partial class Shard
     public async Task CreatePartitionAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        if (PartitionKeys.KeyField(Schema) is not null)
+        {
+            Throw.Invalid("disable create partition if partition key mode is used");
+        }
+
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -517,6 +522,11 @@ internal sealed partial class Shard
     public async Task DropPartitionAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        if (PartitionKeys.KeyField(Schema) is not null)
+        {
+            Throw.Invalid("disable drop partition if partition key mode is used");
+        }
+
         if (name == CatalogNames.DefaultPartition)
         {
             Throw.Invalid($"the default partition '{name}' cannot be dropped");
