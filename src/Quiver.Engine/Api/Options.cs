@@ -77,6 +77,10 @@ public sealed record QuiverOptions
     /// requests. At least 1.</summary>
     public long IndexMemoryBudgetBytes { get; init; } = IndexMemoryBudget.Default;
 
+    /// <summary>The clock that stamps writes and decides TTL expiry (<c>collection.ttl.seconds</c>); default the system
+    /// clock. Tests pass a clock they move by hand, so that expiry is tested without waiting.</summary>
+    internal TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Where the bytes go; tests pass a fault-injecting file system.</summary>
     internal IFileSystem? FileSystem { get; init; }
 

@@ -103,14 +103,24 @@ public sealed partial class QuiverEngine
             : null;
     }
 
-    /// <summary>Sets and removes collection properties (e.g. Milvus's <c>collection.ttl.seconds</c>); stored durably and
-    /// returned by <see cref="DescribeCollectionAsync"/>. Quiver keeps them as given and does not act on them.</summary>
+    /// <summary>Sets and removes collection properties; stored durably and returned by <see cref="DescribeCollectionAsync"/>.
+    /// Quiver acts on <c>collection.ttl.seconds</c> (an integer in [-1, 3155760000], else InvalidArgument; positive: rows
+    /// whose insert time plus that many seconds is past are invisible to every read at once and dropped by compaction;
+    /// -1 or 0: no TTL) and <c>search.default_params.FIELD</c>, and keeps the others as given.</summary>
     public Task AlterCollectionPropertiesAsync(
         string collection, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, string? database = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
         return Require(database, collection).AlterPropertiesAsync(set, remove ?? [], cancellationToken);
+    }
+
+    /// <summary>Checks collection properties Quiver acts on (<c>collection.ttl.seconds</c>) before a collection is created
+    /// with them; throws <see cref="QuiverException"/> (InvalidArgument) naming the problem.</summary>
+    public static void CheckCollectionProperties(IReadOnlyDictionary<string, string> properties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        Search.RowExpiry.Validate(properties);
     }
 
     /// <summary>A database's id, creation timestamp and properties. NotFound when it does not exist.</summary>

@@ -80,6 +80,11 @@ public sealed partial class QuiverEngine
             }
 
             RefuseAliasName(database, name);
+            if (Shards.PartitionKeys.KeyField(schema) is not null && schema.NumPartitions == 0)
+            {
+                schema = schema with { NumPartitions = Shards.PartitionKeys.DefaultPartitions };
+            }
+
             var ts = _host.Clock.Next();
             var meta = new CollectionMeta
             {
@@ -88,7 +93,7 @@ public sealed partial class QuiverEngine
                 Name = name,
                 Schema = schema,
                 CreatedTimestamp = ts,
-                Partitions = [new PartitionMeta { Id = AllocateId(), Name = CatalogNames.DefaultPartition }],
+                Partitions = Shards.PartitionKeys.InitialPartitions(schema, AllocateId),
                 NextAutoId = ts,
             };
             var shard = await Shard.CreateAsync(_host, meta, cancellationToken).ConfigureAwait(false);

@@ -33,7 +33,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         _lock = folderLock;
         _databases = manifest.Databases;
         _nextId = manifest.NextId;
-        _host = new Host(this, fs, new HybridClock(manifest.LastTimestamp));
+        _host = new Host(this, fs, new HybridClock(manifest.LastTimestamp, options.Time));
     }
 
     /// <summary>The data folder.</summary>

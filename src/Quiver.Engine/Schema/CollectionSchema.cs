@@ -15,6 +15,10 @@ public sealed record CollectionSchema
     /// <summary>Keep undeclared keys of inserted rows as JSON in <see cref="DynamicFieldName"/>, filterable as top-level names.</summary>
     public bool EnableDynamicField { get; init; }
 
+    /// <summary>With a partition-key field (<see cref="FieldSchema.IsPartitionKey"/>): how many partitions rows are hashed
+    /// to, 1..1024; 0 (the default) means Milvus's 16 at creation. Without one it must be 0.</summary>
+    public int NumPartitions { get; init; }
+
     /// <summary>Free text.</summary>
     public string Description { get; init; } = "";
 

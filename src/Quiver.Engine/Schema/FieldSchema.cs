@@ -49,6 +49,11 @@ public sealed record FieldSchema
     /// <summary>Array maximum number of elements, 1..4,096.</summary>
     public int? MaxCapacity { get; init; }
 
+    /// <summary>True for the collection's partition key (Milvus's <c>is_partition_key</c>; at most one Int64 or VarChar
+    /// field, not the primary key, not nullable): rows are placed in <see cref="CollectionSchema.NumPartitions"/>
+    /// partitions by a hash of this field, and reads whose filter pins it read only the matching partitions.</summary>
+    public bool IsPartitionKey { get; init; }
+
     /// <summary>True if rows may leave this field null (or out).</summary>
     public bool Nullable { get; init; }
 

@@ -43,6 +43,8 @@ internal static class SchemaValidator
         {
             Throw.Invalid("schema must have at least one vector field");
         }
+
+        Shards.PartitionKeys.Validate(schema);
     }
 
     public static void ValidateName(string name, string what)

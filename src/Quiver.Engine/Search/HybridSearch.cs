@@ -34,7 +34,7 @@ internal static class HybridSearch
         }
 
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(request.Partitions);
+        using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, null));
         var count = request.Requests.Count;
         var metrics = new MetricType[count];
         var hits = new List<List<(float Score, int Segment, int Row)>>[count];

@@ -48,7 +48,7 @@ internal static class QueryExecutor
 
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = count ? null : Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(request.Partitions);
+        using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter));
         var rows = new List<(int Segment, int Row)>();
         long matched = 0;
         var skip = request.Offset;
@@ -57,7 +57,7 @@ internal static class QueryExecutor
         {
             var snap = view.Segments[s];
             cancellationToken.ThrowIfCancellationRequested();
-            var allowed = Allowed(snap, view.Timestamp, filter);
+            var allowed = Allowed(snap, view.Timestamp, filter, view.ExpireBefore);
             if (count)
             {
                 // O(1) per segment without a filter: the count comes with the visibility, not from a bitmap.
@@ -93,10 +93,12 @@ internal static class QueryExecutor
 
     /// <summary>Rows of a segment snapshot visible at <paramref name="ts"/> and matching the filter. Without a filter this
     /// is O(1) on a sealed segment (see <see cref="Segments.SegmentSnapshot.Visible(long)"/>); with one, the filter's own cost
-    /// plus one AND of words, or, answered from scalar indexes, time proportional to the rows it lists.</summary>
-    public static AllowedRows Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter)
+    /// plus one AND of words, or, answered from scalar indexes, time proportional to the rows it lists. Rows inserted
+    /// before <paramref name="expireBefore"/> are expired by the collection's TTL (<see cref="RowExpiry.Restrict"/>).</summary>
+    public static AllowedRows Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter, long expireBefore = 0)
     {
         var visible = snap.Visible(ts, out var visibleCount);
+        RowExpiry.Restrict(snap, expireBefore, ref visible, ref visibleCount);
         if (filter is null || visibleCount == 0)
         {
             return new AllowedRows(visible, visibleCount);

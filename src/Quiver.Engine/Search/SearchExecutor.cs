@@ -152,13 +152,13 @@ internal static class SearchExecutor
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var owned = shared is null ? shard.AcquireView(request.Partitions) : null;
+        using var owned = shared is null ? shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter)) : null;
         var view = shared ?? owned!;
         var allowed = new AllowedRows[view.Segments.Length];
         for (var s = 0; s < allowed.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter);
+            allowed[s] = QueryExecutor.Allowed(view.Segments[s], view.Timestamp, filter, view.ExpireBefore);
             if (field.Nullable)
             {
                 // A null vector is no candidate (Milvus 2.6): its rows leave the allowed set before any index sees it.

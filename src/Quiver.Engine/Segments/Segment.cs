@@ -383,6 +383,9 @@ internal sealed class Segment
         return nulls;
     }
 
+    /// <summary>Every row's insert timestamp, without a copy (for TTL expiry, <see cref="Search.RowExpiry"/>).</summary>
+    public ReadOnlySpan<long> AllInsertTimestamps => _insertTs.Span[.._count];
+
     /// <summary>Copies the insert timestamps of the given rows.</summary>
     public long[] InsertTimestamps(ReadOnlySpan<int> rows)
     {
@@ -523,6 +526,9 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         count = bm.PopCount();
         return bm;
     }
+
+    /// <summary>The insert timestamps of the snapshot's rows, without a copy.</summary>
+    public ReadOnlySpan<long> InsertTimestamps => _insertTs.Span[..RowCount];
 
     /// <summary>Whether the row is inserted at or before <paramref name="ts"/> and not deleted at or before it (a mark
     /// made after this snapshot is newer than any timestamp it reads at).</summary>

@@ -354,9 +354,12 @@ internal sealed partial class Shard
         {
             var byId = _sealed.ToDictionary(s => s.Id);
 
-            // Sources of a merge waiting for its indexes are taken.
+            // Sources of a merge waiting for its indexes are taken. Rows expired by the TTL count as deleted (an expired
+            // row may also carry a delete mark; the count is capped at the segment's rows).
+            var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
             var candidates = _sealed.Where(s => !IsMergeSource(s))
-                .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count, s.DeletedCount, s.Bytes)).ToList();
+                .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count,
+                    Math.Min(s.Count, s.DeletedCount + Search.RowExpiry.ExpiredRows(s, expireBefore)), s.Bytes)).ToList();
             return [.. SegmentSizing.PlanCompaction(candidates, _host.Options).Select(g => g.Select(c => byId[c.Id]).ToList())];
         }
     }
@@ -487,6 +490,11 @@ internal sealed partial class Shard
     public async Task CreatePartitionAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        if (PartitionKeys.KeyField(Schema) is not null)
+        {
+            Throw.Invalid("disable create partition if partition key mode is used");
+        }
+
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -514,6 +522,11 @@ internal sealed partial class Shard
     public async Task DropPartitionAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        if (PartitionKeys.KeyField(Schema) is not null)
+        {
+            Throw.Invalid("disable drop partition if partition key mode is used");
+        }
+
         if (name == CatalogNames.DefaultPartition)
         {
             Throw.Invalid($"the default partition '{name}' cannot be dropped");
@@ -571,6 +584,7 @@ internal sealed partial class Shard
     public async Task AlterPropertiesAsync(IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
+        Search.RowExpiry.Validate(set);
         foreach (var (key, value) in set)
         {
             if (key.StartsWith(SearchRequest.DefaultSearchParamsProperty, StringComparison.Ordinal))

@@ -110,6 +110,9 @@ internal sealed partial class Shard
         var kept = new List<int[]>(sources.Count);
         var mergedRowOf = new int[sources.Count][];
         var total = 0;
+
+        // Rows expired by the collection's TTL are dropped like deleted ones (no read sees them already).
+        var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
         for (var i = 0; i < sources.Count; i++)
         {
             var s = sources[i];
@@ -119,7 +122,7 @@ internal sealed partial class Shard
             for (var r = 0; r < s.Count; r++)
             {
                 map[r] = -1;
-                if (live[r])
+                if (live[r] && !Search.RowExpiry.IsExpired(s.InsertTsOf(r), expireBefore))
                 {
                     map[r] = total++;
                     rows.Add(r);

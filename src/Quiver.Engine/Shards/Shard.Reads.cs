@@ -8,13 +8,18 @@ namespace Quiver.Shards;
 /// moment. Dispose to release the segments.</summary>
 internal sealed class ReadView : IDisposable
 {
-    public ReadView(long timestamp, SegmentSnapshot[] segments)
+    public ReadView(long timestamp, SegmentSnapshot[] segments, long expireBefore = 0)
     {
         Timestamp = timestamp;
         Segments = segments;
+        ExpireBefore = expireBefore;
     }
 
     public long Timestamp { get; }
+
+    /// <summary>Rows inserted before this hybrid timestamp are expired by the collection's TTL and invisible; 0 without a
+    /// TTL (<see cref="Search.RowExpiry"/>).</summary>
+    public long ExpireBefore { get; }
 
     public SegmentSnapshot[] Segments { get; }
 
@@ -43,6 +48,8 @@ internal sealed partial class Shard
             }
         }
 
+        // One clock read per read, never per row; a segment whose every row is expired is left out at once.
+        var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
         lock (_applyLock)
         {
             // Again under the lock: a dispose in between has emptied the segment lists, and an empty result would lie.
@@ -50,13 +57,13 @@ internal sealed partial class Shard
             var list = new List<SegmentSnapshot>();
             foreach (var seg in AllSegments())
             {
-                if (ids is null || ids.Contains(seg.PartitionId))
+                if ((ids is null || ids.Contains(seg.PartitionId)) && !Search.RowExpiry.AllExpired(seg, expireBefore))
                 {
                     list.Add(seg.Snapshot());
                 }
             }
 
-            return new ReadView(_appliedTs, [.. list]);
+            return new ReadView(_appliedTs, [.. list], expireBefore);
         }
     }
 
@@ -93,7 +100,8 @@ internal sealed partial class Shard
                 for (var s = 0; s < view.Segments.Length; s++)
                 {
                     if (view.Segments[s].Segment == where.Segment && where.Row < view.Segments[s].RowCount
-                        && view.Segments[s].IsVisible(where.Row, view.Timestamp))
+                        && view.Segments[s].IsVisible(where.Row, view.Timestamp)
+                        && !Search.RowExpiry.IsExpired(view.Segments[s].InsertTimestamps[where.Row], view.ExpireBefore))
                     {
                         rows.Add((s, where.Row));
                         break;

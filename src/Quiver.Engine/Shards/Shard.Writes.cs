@@ -14,7 +14,7 @@ internal sealed partial class Shard
         IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, bool upsert, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        ResolvePartition(partition);
+        CheckWritePartition(partition);
         return WriteBatchAsync(RowValidator.Build(Schema, rows, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
     }
 
@@ -22,13 +22,15 @@ internal sealed partial class Shard
     public Task<MutationResult> WriteAsync(ColumnBatch columns, string? partition, bool upsert, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        ResolvePartition(partition);
+        CheckWritePartition(partition);
         return WriteBatchAsync(ColumnValidator.Build(Schema, columns, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
     }
 
     private async Task<MutationResult> WriteBatchAsync(RowBatch batch, string? partition, bool upsert, CancellationToken cancellationToken)
     {
-        var partitionId = ResolvePartition(partition);
+        // A partition-key collection routes each row by its key when the record is applied (PartitionKeys).
+        var byKey = PartitionKeys.KeyField(Schema) is not null;
+        var partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
         var keys = new object[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -52,7 +54,7 @@ internal sealed partial class Shard
             {
                 // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
                 // so that on replay an unknown partition always means "dropped after this record was applied".
-                partitionId = ResolvePartition(partition);
+                partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
                 RefuseZeroVectorsIfRebound(batch);
                 if (!upsert)
                 {
@@ -60,6 +62,19 @@ internal sealed partial class Shard
                 }
             },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A write's partition: it must exist, and a partition-key collection takes none (Milvus's refusal).</summary>
+    private void CheckWritePartition(string? partition)
+    {
+        if (PartitionKeys.KeyField(Schema) is null)
+        {
+            ResolvePartition(partition);
+        }
+        else if (partition is not null)
+        {
+            Throw.Invalid(PartitionKeys.NamesRefused);
+        }
     }
 
     private void RefuseExistingKeys(RowBatch batch)

@@ -225,6 +225,11 @@ internal sealed partial class Shard : IAsyncDisposable
 
     private long ApplyWrite(long ts, long partitionId, RowBatch batch, bool upsert, bool replay)
     {
+        if (partitionId == WalRecords.ByPartitionKey)
+        {
+            return ApplyByPartitionKey(ts, batch, upsert, replay);
+        }
+
         if (!HasPartitionId(partitionId))
         {
             if (!replay)

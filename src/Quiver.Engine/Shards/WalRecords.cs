@@ -14,6 +14,10 @@ internal static class WalRecords
     /// <summary>Partition id meaning "every partition" in delete records.</summary>
     public const long AllPartitions = -1;
 
+    /// <summary>The partition id of a write to a partition-key collection: each row goes to the partition its key hashes
+    /// to (<see cref="PartitionKeys"/>), decided again identically on replay.</summary>
+    public const long ByPartitionKey = -2;
+
     public static ReadOnlyMemory<byte> EncodeWrite(long ts, long partitionId, RowBatch batch)
     {
         var w = new ByteWriter(16 + batch.EstimateEncodedSize());

@@ -58,11 +58,6 @@ internal static class SchemaConversion
 
     private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId)
     {
-        if (f.IsPartitionKey)
-        {
-            throw Invalid($"field '{f.Name}': Quiver does not support partition keys; use partitions by name");
-        }
-
         if (f.IsClusteringKey)
         {
             throw Invalid($"field '{f.Name}': Quiver does not support clustering keys");
@@ -92,6 +87,7 @@ internal static class SchemaConversion
             Name = f.Name,
             DataType = type,
             IsPrimaryKey = f.IsPrimaryKey,
+            IsPartitionKey = f.IsPartitionKey,
             AutoId = f.IsPrimaryKey && (f.AutoID || schemaAutoId),
             Description = f.Description,
             Nullable = f.Nullable,
@@ -193,6 +189,7 @@ internal static class SchemaConversion
             FieldID = id,
             Name = f.Name,
             IsPrimaryKey = f.IsPrimaryKey,
+            IsPartitionKey = f.IsPartitionKey,
             AutoID = f.AutoId,
             Description = f.Description,
             DataType = (Proto.DataType)(int)f.DataType,
