@@ -14,7 +14,7 @@ public sealed partial class ErrorTableTests
     // and the shared file needs no edit.
     static ErrorTableTests()
     {
-        foreach (var (name, run) in SparseCases())
+        foreach (var (name, run) in SparseCases().Concat(Bm25Cases()))
         {
             Cases.Add(name, run);
         }

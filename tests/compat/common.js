@@ -63,4 +63,16 @@ const products = [
   ['Yoga mat', 'sports', 29.99], ['Adjustable dumbbells', 'sports', 299.0], ['Sport earbuds', 'sports', 69.0],
 ];
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products, freshCollection };
+/** POSTs `body` to REST v2's `path` (e.g. 'entities/search') and answers the JSON, which must come with HTTP 200. */
+async function restPost(path, body) {
+  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  check(response.status === 200, `REST ${path}: HTTP 200`, json);
+  return json;
+}
+
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products, freshCollection, restPost };

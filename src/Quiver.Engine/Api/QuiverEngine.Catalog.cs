@@ -67,6 +67,7 @@ public sealed partial class QuiverEngine
     {
         ArgumentNullException.ThrowIfNull(schema);
         SchemaValidator.ValidateName(name, "collection");
+        schema = Sparse.Bm25Function.Normalize(schema);
         schema.Validate();
         TextEmbeddingFunctions.CheckProviders(Options, schema);
         database ??= CatalogNames.DefaultDatabase;

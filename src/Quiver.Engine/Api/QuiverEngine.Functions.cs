@@ -19,13 +19,13 @@ public sealed partial class QuiverEngine
     private async Task<MutationResult> WriteRowsAsync(
         Shard shard, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition, bool upsert, CancellationToken ct)
     {
-        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, rows, ct).ConfigureAwait(false);
+        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, Sparse.Bm25Function.Fill(shard.Schema, rows), ct).ConfigureAwait(false);
         return await shard.WriteAsync(filled, partition, upsert, ct).ConfigureAwait(false);
     }
 
     private async Task<MutationResult> WriteColumnsAsync(Shard shard, ColumnBatch columns, string? partition, bool upsert, CancellationToken ct)
     {
-        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, columns, ct).ConfigureAwait(false);
+        var filled = await TextEmbeddingFunctions.FillAsync(Options, shard.Schema, Sparse.Bm25Function.Fill(shard.Schema, columns), ct).ConfigureAwait(false);
         return await shard.WriteAsync(filled, partition, upsert, ct).ConfigureAwait(false);
     }
 
@@ -39,6 +39,12 @@ public sealed partial class QuiverEngine
         }
 
         var field = request.AnnsField ?? SingleVectorField(shard.Schema);
+        if (Sparse.Bm25Function.Writing(shard.Schema, field) is not null)
+        {
+            // BM25 scores the texts themselves against the corpus statistics of the search's snapshot.
+            return run(shard, request with { AnnsField = field });
+        }
+
         var vectors = await TextEmbeddingFunctions.EmbedQueriesAsync(Options, shard.Schema, field, request.QueryTexts!, ct).ConfigureAwait(false);
         return run(shard, request with { Vectors = vectors, QueryTexts = null, AnnsField = field });
     }
@@ -76,7 +82,7 @@ public sealed partial class QuiverEngine
 
     private static string SingleVectorField(CollectionSchema schema)
     {
-        var vectors = schema.Fields.Where(f => f.IsVector).ToArray();
+        var vectors = schema.Fields.Where(f => f.IsVector || f.IsSparseVector).ToArray();
         if (vectors.Length != 1)
         {
             Throw.Invalid($"the collection has {vectors.Length} vector fields; name the one to search (AnnsField)");

@@ -72,9 +72,20 @@ internal static class TextEmbeddingFunctions
                 Throw.Invalid($"function name '{f.Name}' is used twice in the schema (function and field names must be distinct)");
             }
 
+            if (f.Type == CollectionFunctionType.BM25)
+            {
+                Sparse.Bm25Function.Validate(schema, f);
+                if (!outputs.Add(f.OutputFieldNames[0]))
+                {
+                    Throw.Invalid($"function '{f.Name}': output field '{f.OutputFieldNames[0]}' is already written by another function");
+                }
+
+                continue;
+            }
+
             if (f.Type != CollectionFunctionType.TextEmbedding)
             {
-                Throw.Invalid($"function '{f.Name}': type {f.Type} is not supported in a collection schema; Quiver supports TextEmbedding");
+                Throw.Invalid($"function '{f.Name}': type {f.Type} is not supported in a collection schema; Quiver supports TextEmbedding and BM25");
             }
 
             if (f.InputFieldNames.Length != 1 || f.OutputFieldNames.Length != 1)
@@ -113,13 +124,18 @@ internal static class TextEmbeddingFunctions
                     $"function '{f.Name}': parameter dim '{dim}' does not match the dim {output.Dimension} of output field '{output.Name}'");
             }
         }
+
+        foreach (var field in schema.Fields)
+        {
+            Sparse.Bm25Function.ValidateField(schema, field);
+        }
     }
 
     /// <summary>Asks the provider for every TextEmbedding function of <paramref name="schema"/> and checks the dimension
     /// it produces against the output field's (at create, so a bad function is refused before any row arrives).</summary>
     public static void CheckProviders(QuiverOptions options, CollectionSchema schema)
     {
-        foreach (var f in schema.Functions)
+        foreach (var f in schema.Functions.Where(f => f.Type == CollectionFunctionType.TextEmbedding))
         {
             Resolve(options, schema, f);
         }
@@ -130,18 +146,14 @@ internal static class TextEmbeddingFunctions
     public static async Task<IReadOnlyList<IReadOnlyDictionary<string, object?>>> FillAsync(
         QuiverOptions options, CollectionSchema schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken ct)
     {
-        if (schema.Functions.IsDefaultOrEmpty || rows.Count == 0)
+        if (!schema.Functions.Any(f => f.Type == CollectionFunctionType.TextEmbedding) || rows.Count == 0)
         {
             return rows;
         }
 
-        var filled = new Dictionary<string, object?>[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
-        {
-            filled[i] = new Dictionary<string, object?>(rows[i], StringComparer.Ordinal);
-        }
+        var filled = CopyRows(rows);
 
-        foreach (var f in schema.Functions)
+        foreach (var f in schema.Functions.Where(f => f.Type == CollectionFunctionType.TextEmbedding))
         {
             var (input, output) = (f.InputFieldNames[0], f.OutputFieldNames[0]);
             var texts = new string[rows.Count];
@@ -175,18 +187,14 @@ internal static class TextEmbeddingFunctions
     /// <paramref name="batch"/> itself when the schema has no functions.</summary>
     public static async Task<ColumnBatch> FillAsync(QuiverOptions options, CollectionSchema schema, ColumnBatch batch, CancellationToken ct)
     {
-        if (schema.Functions.IsDefaultOrEmpty || batch.RowCount == 0)
+        if (!schema.Functions.Any(f => f.Type == CollectionFunctionType.TextEmbedding) || batch.RowCount == 0)
         {
             return batch;
         }
 
-        var filled = new ColumnBatch(batch.RowCount) { Dynamic = batch.Dynamic };
-        foreach (var column in batch.Columns)
-        {
-            filled.Add(column);
-        }
+        var filled = CopyColumns(batch);
 
-        foreach (var f in schema.Functions)
+        foreach (var f in schema.Functions.Where(f => f.Type == CollectionFunctionType.TextEmbedding))
         {
             var (input, output) = (f.InputFieldNames[0], f.OutputFieldNames[0]);
             if (batch.Find(output) is not null)
@@ -219,8 +227,9 @@ internal static class TextEmbeddingFunctions
     public static Task<float[][]> EmbedQueriesAsync(
         QuiverOptions options, CollectionSchema schema, string field, IReadOnlyList<string> texts, CancellationToken ct)
     {
-        var function = FunctionWriting(schema, field)
-            ?? throw new QuiverException(QuiverErrorCode.InvalidArgument,
+        var function = FunctionWriting(schema, field) is { Type: CollectionFunctionType.TextEmbedding } f
+            ? f
+            : throw new QuiverException(QuiverErrorCode.InvalidArgument,
                 $"field '{field}' is not the output of a TextEmbedding function, so it cannot be searched with text; send vectors");
         return EmbedAsync(options, schema, function, texts, "search text", ct);
     }
@@ -231,12 +240,12 @@ internal static class TextEmbeddingFunctions
         ? schema
         : schema with { Fields = [.. schema.Fields.Where(f => FunctionWriting(schema, f.Name) is null)], Functions = [] };
 
-    /// <summary>The TextEmbedding function that writes <paramref name="field"/>, or null.</summary>
+    /// <summary>The function (TextEmbedding or BM25) that writes <paramref name="field"/>, or null.</summary>
     public static CollectionFunction? FunctionWriting(CollectionSchema schema, string field)
     {
         foreach (var f in schema.Functions)
         {
-            if (f.Type == CollectionFunctionType.TextEmbedding && f.OutputFieldNames.Contains(field))
+            if (f.OutputFieldNames.Contains(field))
             {
                 return f;
             }
@@ -293,6 +302,30 @@ internal static class TextEmbeddingFunctions
         }
 
         return embedder;
+    }
+
+    /// <summary>Rows a function may add its outputs to: each a new dictionary with the caller's values.</summary>
+    internal static Dictionary<string, object?>[] CopyRows(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows)
+    {
+        var copy = new Dictionary<string, object?>[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            copy[i] = new Dictionary<string, object?>(rows[i], StringComparer.Ordinal);
+        }
+
+        return copy;
+    }
+
+    /// <summary>A batch a function may add its output columns to, sharing the caller's columns.</summary>
+    internal static ColumnBatch CopyColumns(ColumnBatch batch)
+    {
+        var copy = new ColumnBatch(batch.RowCount) { Dynamic = batch.Dynamic };
+        foreach (var column in batch.Columns)
+        {
+            copy.Add(column);
+        }
+
+        return copy;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]

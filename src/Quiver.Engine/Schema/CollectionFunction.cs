@@ -48,6 +48,11 @@ public sealed record CollectionFunction
     public static CollectionFunction TextEmbedding(string name, string input, string output, IReadOnlyDictionary<string, string> parameters) =>
         new() { Name = name, Type = CollectionFunctionType.TextEmbedding, InputFieldNames = [input], OutputFieldNames = [output], Params = parameters };
 
+    /// <summary>A BM25 function writing the term frequencies of the analyzed text field <paramref name="input"/> into the
+    /// sparse vector field <paramref name="output"/>, which is then searched by text with metric BM25.</summary>
+    public static CollectionFunction BM25(string name, string input, string output) =>
+        new() { Name = name, Type = CollectionFunctionType.BM25, InputFieldNames = [input], OutputFieldNames = [output] };
+
     /// <summary>The value of parameter <paramref name="key"/>, or null.</summary>
     public string? Param(string key) => Params.TryGetValue(key, out var v) ? v : null;
 }

@@ -56,6 +56,8 @@ public enum MetricType
     Hamming = 3,
     /// <summary>Binary vectors: 1 - |a AND b| / |a OR b|, in [0, 1]; smaller is closer.</summary>
     Jaccard = 4,
+    /// <summary>Okapi BM25 relevance of a text to the rows of a BM25 function's output field; larger is closer.</summary>
+    BM25 = 5,
 }
 
 /// <summary>Helpers on <see cref="DataType"/>.</summary>

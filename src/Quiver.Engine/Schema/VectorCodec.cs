@@ -42,6 +42,7 @@ public static class VectorCodec
             "COSINE" => MetricType.Cosine,
             "HAMMING" => MetricType.Hamming,
             "JACCARD" => MetricType.Jaccard,
+            "BM25" => MetricType.BM25,
             _ => null,
         };
         metric = m ?? MetricType.L2;
@@ -49,7 +50,7 @@ public static class VectorCodec
     }
 
     /// <summary>The metrics a vector type may be compared with: HAMMING and JACCARD for BINARY, else L2, IP and COSINE.</summary>
-    public static bool MetricFits(DataType type, MetricType metric) => (type == DataType.BinaryVector) == metric.IsBinary();
+    public static bool MetricFits(DataType type, MetricType metric) => metric != MetricType.BM25 && (type == DataType.BinaryVector) == metric.IsBinary();
 
     /// <summary>The Milvus names of the metrics valid for a type, for messages.</summary>
     public static string MetricNames(DataType type) => type == DataType.BinaryVector ? "HAMMING, JACCARD" : "L2, IP, COSINE";

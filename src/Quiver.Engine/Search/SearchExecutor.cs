@@ -84,8 +84,9 @@ internal static class SearchExecutor
             Throw.Invalid($"search: metric {request.Metric} does not match field '{field.Name}', which uses {field.Metric}");
         }
 
-        var sparse = field.IsSparseVector ? Sparse.SparseSearch.Queries(request) : null;
-        if (sparse is null && (request.Vectors is null || request.Vectors.Count == 0))
+        var texts = field.Metric == MetricType.BM25 ? Sparse.Bm25Search.Queries(request, field.Name) : null;
+        var sparse = field.IsSparseVector && texts is null ? Sparse.SparseSearch.Queries(request) : null;
+        if (sparse is null && texts is null && (request.Vectors is null || request.Vectors.Count == 0))
         {
             Throw.Invalid("search: no query vectors");
         }
@@ -147,7 +148,7 @@ internal static class SearchExecutor
             Throw.Invalid(string.Create(CultureInfo.InvariantCulture, $"search: range_filter {rf} must be {(metric.SmallerIsCloser() ? "below" : "above")} radius {rad} for {metric}"));
         }
 
-        var ann = sparse is null ? shard.Plans.SearchParams(shard, field.Name, request.SearchParams) : default;
+        var ann = sparse is null && texts is null ? shard.Plans.SearchParams(shard, field.Name, request.SearchParams) : default;
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
         var projection = Projection.Resolve(schema, request.OutputFields);
@@ -164,7 +165,9 @@ internal static class SearchExecutor
         var want = request.Offset + request.Limit;
         var k = groupIndex is null ? want : (int)Math.Clamp(allowed.Sum(a => (long)a.Count), 1, int.MaxValue);
         var stats = new SearchStats();
-        var raw = sparse is null
+        var raw = texts is not null
+            ? Sparse.Bm25Search.Search(shard, view, allowed, fieldIndex, texts, k, range, request.SearchParams, stats, cancellationToken)
+            : sparse is null
             ? FlatSearch.Search(view, allowed, fieldIndex, metric, queries, k, range, ann, stats)
             : Sparse.SparseSearch.Search(shard, view, allowed, fieldIndex, sparse, k, range, request.SearchParams, stats, cancellationToken);
         var hits = new List<List<(float Score, int Segment, int Row)>>(raw.Length);

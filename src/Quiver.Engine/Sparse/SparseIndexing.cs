@@ -35,6 +35,10 @@ internal static class SparseIndexing
 
         var p = new IndexParameters(d.Params);
         _ = SparseIndexOptions.Parse(kind, p);
+        if (metric == MetricType.BM25)
+        {
+            _ = Bm25Parameters.Parse(p, kind.ToMilvusName());
+        }
         return (kind, p, metric);
     }
 }

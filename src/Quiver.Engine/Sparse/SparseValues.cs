@@ -206,9 +206,9 @@ internal static class SparseSchema
             Throw.Invalid($"sparse vector field '{f.Name}' takes no dimension (its rows say theirs)");
         }
 
-        if (f.Metric != MetricType.IP)
+        if (f.Metric is not (MetricType.IP or MetricType.BM25))
         {
-            Throw.Invalid($"sparse vector field '{f.Name}' supports metric IP only, got {f.Metric}");
+            Throw.Invalid($"sparse vector field '{f.Name}' supports metric IP only (BM25 when a BM25 function writes it), got {f.Metric}");
         }
 
         if (f.Nullable || f.DefaultValue is not null)

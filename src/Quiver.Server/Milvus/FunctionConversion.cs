@@ -19,15 +19,15 @@ internal static class FunctionConversion
         var functions = ImmutableArray.CreateBuilder<CollectionFunction>(schema.Functions.Count);
         foreach (var f in schema.Functions)
         {
-            if (f.Type != Proto.FunctionType.TextEmbedding)
+            if (f.Type is not (Proto.FunctionType.TextEmbedding or Proto.FunctionType.Bm25))
             {
-                throw Invalid($"collection '{collection}': function '{f.Name}' is of type {f.Type}; Quiver supports TextEmbedding functions");
+                throw Invalid($"collection '{collection}': function '{f.Name}' is of type {f.Type}; Quiver supports TextEmbedding and BM25 functions");
             }
 
             functions.Add(new CollectionFunction
             {
                 Name = f.Name,
-                Type = CollectionFunctionType.TextEmbedding,
+                Type = f.Type == Proto.FunctionType.Bm25 ? CollectionFunctionType.BM25 : CollectionFunctionType.TextEmbedding,
                 Description = f.Description,
                 InputFieldNames = [.. f.InputFieldNames],
                 OutputFieldNames = [.. f.OutputFieldNames],

@@ -71,7 +71,7 @@ internal sealed partial class MilvusGrpcService
         var output = OutputFields.Resolve(schema, request.OutputFields);
         var rowCount = _engine.CountRows(name, db);
         var perQuery = Math.Min(rowCount, ((long)rank.Limit + rank.Offset) * (groupBy is null ? 1 : Math.Max(1, groupSize)));
-        var nq = subs[0].Vectors.Count;
+        var nq = Nq(subs[0]);
         var estimate = ResultBudget.Check(nq * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
             _options.Memory.MaxResultBytes, "hybrid search",
             $"nq {nq} × min(limit {rank.Limit} + offset {rank.Offset}{(groupBy is null ? "" : $" groups × group_size {groupSize}")}, {rowCount} rows)");

@@ -170,7 +170,7 @@ internal sealed partial class MilvusGrpcService
     /// <summary>A Milvus metric_type name (L2, IP, COSINE, any case); ParameterInvalid naming it otherwise.</summary>
     internal static MetricType ParseMetric(string name) => VectorCodec.TryParseMetric(name, out var metric)
         ? metric
-        : throw new MilvusException(MilvusCode.ParameterInvalid, $"metric_type '{name}' is not supported; Quiver has L2, IP, COSINE, HAMMING and JACCARD");
+        : throw new MilvusException(MilvusCode.ParameterInvalid, $"metric_type '{name}' is not supported; Quiver has L2, IP, COSINE, HAMMING, JACCARD and BM25");
 
     /// <summary>Milvus's name of a metric.</summary>
     internal static string MetricName(MetricType metric) => metric.MilvusName();

@@ -109,14 +109,15 @@ internal sealed partial class MilvusGrpcService
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
         }
 
-        var sparse = field.IsSparseVector ? SparseQueries.Of(request, field) : null;
-        var vectors = sparse is not null ? []
+        var bm25Texts = field.Metric == MetricType.BM25 ? Data.Bm25Queries.Of(request, field) : null;
+        var sparse = field.IsSparseVector && bm25Texts is null ? SparseQueries.Of(request, field) : null;
+        var vectors = sparse is not null || bm25Texts is not null ? []
             : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
             : RequestValues.ParseGroup(request.PlaceholderGroup) is var group && FunctionConversion.TextPlaceholders(group) is { } texts
                 ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
                 : RequestValues.Placeholders(group, field);
-        var nq = sparse?.Count ?? vectors.Count;
+        var nq = bm25Texts?.Count ?? sparse?.Count ?? vectors.Count;
         if (nq is 0 or > MaxTopKOrNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
@@ -131,6 +132,7 @@ internal sealed partial class MilvusGrpcService
         {
             Vectors = vectors,
             SparseVectors = sparse,
+            QueryTexts = bm25Texts,
             AnnsField = field.Name,
             Limit = settings.TopK,
             Offset = settings.Offset,
@@ -145,7 +147,7 @@ internal sealed partial class MilvusGrpcService
         };
     }
 
-    private static int Nq(EngineSearch plan) => plan.SparseVectors?.Count ?? plan.Vectors.Count;
+    private static int Nq(EngineSearch plan) => plan.QueryTexts?.Count ?? plan.SparseVectors?.Count ?? plan.Vectors.Count;
 
     private static FieldSchema AnnsField(CollectionSchema schema, string? annsField)
     {

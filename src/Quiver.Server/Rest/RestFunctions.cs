@@ -31,7 +31,7 @@ internal static class RestFunctions
                 Description = RestRequest.StringOf(f["description"], path + ".description") ?? "",
                 Type = Enum.TryParse<WireFunctionType>(typeName, ignoreCase: true, out var type) && Enum.IsDefined(type)
                     ? type
-                    : throw RestRequest.Format(path + ".type", $"unknown function type '{typeName}' (TextEmbedding)"),
+                    : throw RestRequest.Format(path + ".type", $"unknown function type '{typeName}' (TextEmbedding, BM25)"),
             };
             wire.InputFieldNames.AddRange(Names(f["inputFieldNames"] ?? f["input_field_names"], path + ".inputFieldNames"));
             wire.OutputFieldNames.AddRange(Names(f["outputFieldNames"] ?? f["output_field_names"], path + ".outputFieldNames"));
