@@ -50,34 +50,23 @@ public sealed partial class QuiverEngine
     }
 
     /// <summary>A hybrid search whose searches may be texts: each search that gives <see cref="SearchRequest.QueryTexts"/>
-    /// over the output field of a TextEmbedding function gets them embedded by that function (one provider call per
-    /// search), as <see cref="SearchAsync"/> embeds a single search's; searches over other fields are passed on as they
-    /// are. <paramref name="request"/> itself when no search of it embeds.</summary>
+    /// goes through <see cref="SearchTextAsync"/> as a single search does (over a TextEmbedding output its texts are
+    /// embedded, one provider call per search; over a BM25 output they stay texts; over any other field they are
+    /// refused). <paramref name="request"/> itself when no search gives texts.</summary>
     private async Task<HybridRequest> EmbedHybridTextsAsync(Shard shard, HybridRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request.Requests);
-        SearchRequest[]? embedded = null;
+        SearchRequest[]? resolved = null;
         for (var i = 0; i < request.Requests.Count; i++)
         {
-            var sub = request.Requests[i];
-            if (sub?.QueryTexts is null)
+            if (request.Requests[i] is { QueryTexts: not null } sub)
             {
-                continue;
+                resolved ??= [.. request.Requests];
+                resolved[i] = await SearchTextAsync(shard, sub, (_, r) => r, ct).ConfigureAwait(false);
             }
-
-            // Another kind of function's output (BM25's sparse field) takes its texts further down; a field no function
-            // writes cannot take text at all, which SearchTextAsync refuses.
-            var field = sub.AnnsField ?? SingleVectorField(shard.Schema);
-            if (TextEmbeddingFunctions.FunctionWriting(shard.Schema, field) is null && shard.Schema.Functions.Any(f => f.OutputFieldNames.Contains(field)))
-            {
-                continue;
-            }
-
-            embedded ??= [.. request.Requests];
-            embedded[i] = await SearchTextAsync(shard, sub, (_, r) => r, ct).ConfigureAwait(false);
         }
 
-        return embedded is null ? request : request with { Requests = embedded };
+        return resolved is null ? request : request with { Requests = resolved };
     }
 
     private static string SingleVectorField(CollectionSchema schema)
