@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using Quiver.Client;
+using Xunit.Abstractions;
 
 namespace Quiver.Cluster.Tests;
 
 /// <summary>Three Quiver nodes (child processes, Orleans silos) over a 3-server JetStream cluster, all on loopback,
 /// driven through Milvus's gRPC API with Quiver's remote client. The oracle is exact: brute-force L2 over every row the
 /// test saw acknowledged.</summary>
-public sealed class ClusterNodeTests
+public sealed class ClusterNodeTests(ITestOutputHelper output)
 {
     private const int Dim = 8;
     private const string Collection = "items";
@@ -52,8 +53,11 @@ public sealed class ClusterNodeTests
             // them, replaying the log from its checkpoint. Every acknowledged row must be there.
             var host = nodes.HostOf($"default/{Collection}") ?? throw new InvalidOperationException("no node says it holds the shard");
             nodes.Kill(host);
+            var sinceKill = Stopwatch.StartNew();
             var survivors = Enumerable.Range(0, 3).Where(i => i != host).ToArray();
             await WaitServedAsync(clients[survivors[0]], queries[0]);
+            // A figure for the notes, never asserted: from SIGKILL to the first search answered by the moved shard.
+            output.WriteLine($"failover: first search answered {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill");
             await AssertAllPresentAsync(clients[survivors[0]], acknowledged);
             await AssertExactAsync(clients[survivors[1]], queries, acknowledged);
             var newHost = nodes.HostOf($"default/{Collection}");
@@ -61,6 +65,7 @@ public sealed class ClusterNodeTests
 
             // Writes continue through a survivor and are searched through the other.
             await InsertAsync(clients[survivors[1]], rng, acknowledged, 600, 200);
+            output.WriteLine($"failover: next insert acknowledged {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill");
             await AssertExactAsync(clients[survivors[0]], queries, acknowledged);
             await AssertAllPresentAsync(clients[survivors[0]], acknowledged);
         }

@@ -8,11 +8,18 @@ namespace Quiver.Cluster.Nodes;
 /// value; every change reads it, checks the etags Orleans expects and writes it back by compare-and-set on the key's
 /// revision, retrying when another silo's write came in between. The table etag moves only with a row's insert or
 /// update, never with a heartbeat (<see cref="UpdateIAmAlive"/>), as Orleans's contract asks; rows keep their own etag.
-/// A table of a few hundred silos stays far below the server's message limit.</summary>
+/// A table of a few hundred silos stays far below the server's message limit.
+/// Server trap: before nats-server 2.9.21 (Debian ships 2.9.10) the expected-revision check of a KV update is a
+/// pre-check outside the replicated write (nats-server issue 4320), so updates racing within milliseconds can all be
+/// stored. This table therefore writes one change at a time per process, and a write that did not land at the revision
+/// right after the one it read (another process wrote in between) answers false, so Orleans reads the table again
+/// instead of trusting it; docs/cluster.md says what remains.</summary>
 internal sealed class KvMembershipTable(INatsKVStore store, Serializer serializer) : IMembershipTable
 {
     private const string Key = "members";
     private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly SemaphoreSlim _writes = new(1, 1);
 
     /// <inheritdoc/>
     public async Task InitializeMembershipTable(bool tryInitTableVersion)
@@ -143,34 +150,42 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
     /// writes it back if the key is still at the revision read; a write by another silo in between starts it over.</summary>
     private async Task<bool> ChangeAsync(Func<MembershipDocument, bool> change)
     {
-        while (true)
+        await _writes.WaitAsync().ConfigureAwait(false);
+        try
         {
-            var (doc, revision) = await ReadAsync().ConfigureAwait(false);
-            if (!change(doc))
+            while (true)
             {
-                return false;
-            }
-
-            var body = serializer.SerializeToArray(doc);
-            var written = await Retry.UntilAsync(RetryTimeout, async c =>
-            {
-                try
+                var (doc, revision) = await ReadAsync().ConfigureAwait(false);
+                if (!change(doc))
                 {
-                    _ = revision == 0
-                        ? await store.CreateAsync(Key, body, cancellationToken: c).ConfigureAwait(false)
-                        : await store.UpdateAsync(Key, body, revision, cancellationToken: c).ConfigureAwait(false);
-                    return true;
-                }
-                catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
-                {
-                    // Another silo wrote first: read again and re-check against what it wrote.
                     return false;
                 }
-            }, CancellationToken.None).ConfigureAwait(false);
-            if (written)
-            {
-                return true;
+
+                var body = serializer.SerializeToArray(doc);
+                var written = await Retry.UntilAsync(RetryTimeout, async c =>
+                {
+                    try
+                    {
+                        return revision == 0
+                            ? await store.CreateAsync(Key, body, cancellationToken: c).ConfigureAwait(false)
+                            : await store.UpdateAsync(Key, body, revision, cancellationToken: c).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
+                    {
+                        // Another silo wrote first: read again and re-check against what it wrote.
+                        return 0UL;
+                    }
+                }, CancellationToken.None).ConfigureAwait(false);
+                if (written != 0)
+                {
+                    // The bucket holds this one key, so its revisions are consecutive unless another write came between.
+                    return revision == 0 || written == revision + 1;
+                }
             }
+        }
+        finally
+        {
+            _writes.Release();
         }
     }
 }
