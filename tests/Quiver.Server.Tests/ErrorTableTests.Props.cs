@@ -69,6 +69,11 @@ public sealed partial class ErrorTableTests
             await EnsureTenantsAsync(s.Plain);
             return Answer.Of(await s.Plain.Milvus.DropPartitionAsync(new DropPartitionRequest { CollectionName = "tenants", PartitionName = "_default_1" }));
         });
+        cases.Add("partition-key-load-partitions", async s =>
+        {
+            await EnsureTenantsAsync(s.Plain);
+            return Answer.Of(await s.Plain.Milvus.LoadPartitionsAsync(new LoadPartitionsRequest { CollectionName = "tenants", PartitionNames = { "_default_1" } }));
+        });
         cases.Add("partition-key-schema", async s =>
             Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("two_keys", PartitionKeyFields("a", "b")))));
         cases.Add("num-partitions-without-key", async s =>

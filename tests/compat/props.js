@@ -58,6 +58,8 @@ main('props', async () => {
   check(created.code === 1100 && /disable create partition/.test(created.reason), 'create partition refused', created);
   const dropped = milvusError(await c.dropPartition({ collection_name: keyed, partition_name: '_default_1' }), 'drop partition');
   check(dropped.code === 1100 && /disable drop partition/.test(dropped.reason), 'drop partition refused', dropped);
+  const loaded = milvusError(await c.loadPartitions({ collection_name: keyed, partition_names: ['_default_1'] }), 'load partitions');
+  check(loaded.code === 1100 && /disable load partitions/.test(loaded.reason), 'load partitions refused', loaded);
   steps.push('partition-key refusals');
 
   // ---- AlterIndex ----
