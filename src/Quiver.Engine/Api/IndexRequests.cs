@@ -23,6 +23,10 @@ public sealed record IndexDefinition
     /// <summary>Build parameters by Milvus name (<c>M</c>, <c>efConstruction</c>, <c>nlist</c>, <c>m</c>, <c>nbits</c>,
     /// <c>n_trees</c>, <c>recall</c> for AUTOINDEX); values as invariant-culture text. Unknown names are an error.</summary>
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Properties that are not build parameters: <c>mmap.enabled</c> (see
+    /// <see cref="QuiverEngine.AlterIndexPropertiesAsync"/>); empty by default.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>Build state of an index, as Milvus reports it.</summary>
@@ -58,6 +62,9 @@ public sealed record IndexInfo
 
     /// <summary>Build parameters as given.</summary>
     public required IReadOnlyDictionary<string, string> Params { get; init; }
+
+    /// <summary>Properties set at creation or by <see cref="QuiverEngine.AlterIndexPropertiesAsync"/> (<c>mmap.enabled</c>).</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Rows in sealed segments (growing segments are searched exactly and not indexed).</summary>
     public required long TotalRows { get; init; }

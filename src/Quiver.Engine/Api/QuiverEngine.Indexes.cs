@@ -31,8 +31,23 @@ public sealed partial class QuiverEngine
             IndexType = Indexing.IndexKindNames.ToMilvusName(kind),
             Metric = metric,
             Params = new Dictionary<string, string>(p.Values),
+            Properties = Indexing.IndexProperties.Check(index.Properties, []),
         };
         await shard.CreateIndexAsync(meta, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets and removes properties of a built index, as Milvus's <c>AlterIndex</c>: <c>mmap.enabled</c>
+    /// (<c>true</c>/<c>false</c>) is the only one; any other key, a build parameter included, is InvalidArgument naming
+    /// it, as is a value that is not a boolean. Recorded durably and reported by <see cref="DescribeIndexesAsync"/>
+    /// (<see cref="IndexInfo.Properties"/>); it does not move the index (see docs/server-catalog.md). NotFound when there
+    /// is no such index.</summary>
+    public Task AlterIndexPropertiesAsync(
+        string collection, string indexName, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null,
+        string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(indexName);
+        ArgumentNullException.ThrowIfNull(set);
+        return Require(database, collection).AlterIndexPropertiesAsync(indexName, set, remove ?? [], cancellationToken);
     }
 
     /// <summary>Drops an index by name (default: the only index of the collection). Searches running on it finish; later
@@ -78,6 +93,7 @@ public sealed partial class QuiverEngine
                 IndexType = meta.IndexType,
                 Metric = meta.Metric,
                 Params = meta.Params,
+                Properties = meta.Properties,
                 TotalRows = p.TotalRows,
                 IndexedRows = p.IndexedRows,
                 Progress = p.Fraction,

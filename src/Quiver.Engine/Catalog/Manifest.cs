@@ -109,6 +109,9 @@ internal sealed record IndexMeta
 
     public Dictionary<string, string> Params { get; init; } = [];
 
+    /// <summary>Properties that are not build parameters and may change later (<see cref="Indexing.IndexProperties"/>).</summary>
+    public Dictionary<string, string> Properties { get; init; } = [];
+
     public static string FileName(long indexId, long segmentId) => $"{indexId:D20}-{segmentId:D20}.qidx";
 }
 

@@ -103,7 +103,7 @@ internal sealed partial class Shard
     /// index builds read every row of a segment) has one; the error names the first such row's primary key.</summary>
     private void RefuseStoredZeroVectors(int fieldIndex)
     {
-        using var view = AcquireView([]);
+        using var view = AcquireView([], allRows: true);
         var pk = Schema.IndexOf(Schema.PrimaryKey.Name);
         foreach (var snap in view.Segments)
         {

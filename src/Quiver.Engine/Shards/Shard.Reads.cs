@@ -34,8 +34,10 @@ internal sealed class ReadView : IDisposable
 
 internal sealed partial class Shard
 {
-    /// <summary>Takes a read view over the named partitions (all when empty). Unknown partition names are NotFound.</summary>
-    public ReadView AcquireView(IReadOnlyList<string> partitions)
+    /// <summary>Takes a read view over the named partitions (all when empty). Unknown partition names are NotFound. Rows
+    /// expired by the collection's TTL are out of the view (<see cref="ReadView.ExpireBefore"/>) unless
+    /// <paramref name="allRows"/> asks for every stored row (a check over what index builds will read).</summary>
+    public ReadView AcquireView(IReadOnlyList<string> partitions, bool allRows = false)
     {
         ThrowIfDisposed();
         HashSet<long>? ids = null;
@@ -49,7 +51,7 @@ internal sealed partial class Shard
         }
 
         // One clock read per read, never per row; a segment whose every row is expired is left out at once.
-        var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
+        var expireBefore = allRows ? 0 : Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
         lock (_applyLock)
         {
             // Again under the lock: a dispose in between has emptied the segment lists, and an empty result would lie.

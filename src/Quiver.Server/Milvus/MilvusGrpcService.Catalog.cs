@@ -234,6 +234,7 @@ internal sealed partial class MilvusGrpcService
     public override async Task<Status> LoadPartitions(LoadPartitionsRequest request, ServerCallContext context)
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
+        RefuseInPartitionKeyMode(target, "load partitions");
         await RequirePartitionsAsync(target, request.PartitionNames, context).ConfigureAwait(false);
         if (request.PartitionNames.Count == 0)
         {
@@ -248,6 +249,7 @@ internal sealed partial class MilvusGrpcService
     public override async Task<Status> ReleasePartitions(ReleasePartitionsRequest request, ServerCallContext context)
     {
         var target = Loads.Require(Database(request.DbName, context), request.CollectionName);
+        RefuseInPartitionKeyMode(target, "release partitions");
         var all = await RequirePartitionsAsync(target, request.PartitionNames, context).ConfigureAwait(false);
         if (request.PartitionNames.Count == 0)
         {

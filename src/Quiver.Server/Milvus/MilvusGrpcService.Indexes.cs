@@ -58,6 +58,7 @@ internal sealed partial class MilvusGrpcService
             description.Params.Add(new KeyValuePair { Key = "index_type", Value = index.IndexType });
             description.Params.Add(new KeyValuePair { Key = "metric_type", Value = MetricName(index.Metric) });
             description.Params.Add(new KeyValuePair { Key = "params", Value = JsonSerializer.Serialize(index.Params) });
+            description.Params.AddRange(index.Properties.Select(p => new KeyValuePair { Key = p.Key, Value = p.Value }));
             response.IndexDescriptions.Add(description);
         }
 
@@ -157,8 +158,16 @@ internal sealed partial class MilvusGrpcService
             }
         }
 
+        // mmap.enabled is an index property, not a build parameter (AlterIndex changes it later).
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (parameters.Remove("mmap.enabled", out var mmap))
+        {
+            properties["mmap.enabled"] = mmap;
+        }
+
         return new IndexDefinition
         {
+            Properties = properties,
             FieldName = request.FieldName,
             IndexName = string.IsNullOrEmpty(request.IndexName) ? null : request.IndexName,
             IndexType = string.IsNullOrEmpty(indexType) ? "AUTOINDEX" : indexType,

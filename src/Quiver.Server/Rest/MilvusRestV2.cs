@@ -79,6 +79,8 @@ internal static partial class MilvusRestV2
         ("/indexes/describe", DescribeIndexAsync),
         ("/indexes/list", ListIndexesAsync),
         ("/indexes/drop", DropIndexAsync),
+        ("/indexes/alter_properties", AlterIndexPropertiesAsync),
+        ("/indexes/drop_properties", DropIndexPropertiesAsync),
         ("/aliases/create", CreateAliasAsync),
         ("/aliases/drop", DropAliasAsync),
         ("/aliases/list", ListAliasesAsync),
@@ -527,6 +529,36 @@ internal static partial class MilvusRestV2
         await r.CallAsync("AlterCollection",
             new AlterCollectionRequest { DbName = r.DatabaseOrDefault, CollectionName = r.RequiredString("collectionName"), DeleteKeys = { keys } },
             r.Service.AlterCollection).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> AlterIndexPropertiesAsync(RestRequest r)
+    {
+        var properties = r.OptionalObject("properties") ?? throw RestRequest.Missing("properties", "object");
+        await r.CallAsync("AlterIndex",
+            new AlterIndexRequest
+            {
+                DbName = r.DatabaseOrDefault,
+                CollectionName = r.RequiredString("collectionName"),
+                IndexName = r.RequiredString("indexName"),
+                ExtraParams = { RestSchema.ToPairs(properties) },
+            },
+            r.Service.AlterIndex).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<JsonNode?> DropIndexPropertiesAsync(RestRequest r)
+    {
+        var keys = r.OptionalStrings("propertyKeys") ?? throw RestRequest.Missing("propertyKeys", "list of strings");
+        await r.CallAsync("AlterIndex",
+            new AlterIndexRequest
+            {
+                DbName = r.DatabaseOrDefault,
+                CollectionName = r.RequiredString("collectionName"),
+                IndexName = r.RequiredString("indexName"),
+                DeleteKeys = { keys },
+            },
+            r.Service.AlterIndex).ConfigureAwait(false);
         return null;
     }
 

@@ -110,7 +110,8 @@ public sealed class CatalogRpcTests
         Assert.Contains("'bits'", status.Reason, StringComparison.Ordinal);
         Assert.Contains("multiple of 8", status.Reason, StringComparison.Ordinal);
 
-        var key = Field("tenant", Schema.DataType.Int64);
+        // A partition key must be Int64 or VarChar (Milvus's rule).
+        var key = Field("tenant", Schema.DataType.Double);
         key.IsPartitionKey = true;
         status = await server.Milvus.CreateCollectionAsync(new CreateCollectionRequest { CollectionName = "x", Schema = SchemaBytes("x", extra: key) });
         Assert.Equal(1100, status.Code);
