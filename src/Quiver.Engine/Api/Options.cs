@@ -67,6 +67,15 @@ public sealed record QuiverOptions
     /// Greater than 0, at most 1.</summary>
     public double CompactionDeletedFraction { get; init; } = 0.2;
 
+    /// <summary>How long a collection must go without a write before compaction also merges its small sealed segments
+    /// that no size tier would yet (Milvus's mix compaction): every small segment of a partition (as for
+    /// <see cref="CompactionSmallFraction"/>), oldest first, packed into segments of at most <see cref="SegmentMaxBytes"/>
+    /// and <see cref="SegmentMaxRows"/>, each re-indexed before it replaces its sources. Default 60 seconds (Milvus
+    /// checks for mix compaction every 60 s); <see cref="TimeSpan.Zero"/> merges small segments whenever compaction runs;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> never (size tiers only). Without it, up to three segments per tier wait
+    /// for a fourth forever, and every search walks each of their indexes.</summary>
+    public TimeSpan CompactionIdleDelay { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Threads each background index build uses; default the number of processors. Builds run one at a time.</summary>
     public int IndexBuildThreads { get; init; } = Environment.ProcessorCount;
 
@@ -124,6 +133,11 @@ public sealed record QuiverOptions
         if (!(CompactionDeletedFraction is > 0 and <= 1))
         {
             Bad(nameof(CompactionDeletedFraction), $"must be greater than 0 and at most 1, got {CompactionDeletedFraction}");
+        }
+
+        if (CompactionIdleDelay < TimeSpan.Zero && CompactionIdleDelay != Timeout.InfiniteTimeSpan)
+        {
+            Bad(nameof(CompactionIdleDelay), $"must be zero or more, or Timeout.InfiniteTimeSpan, got {CompactionIdleDelay}");
         }
 
         if (IndexMemoryBudgetBytes < 1)

@@ -43,7 +43,7 @@ internal sealed unsafe class MappedBlock
     /// <summary>The block as <typeparamref name="T"/> values (its length must be a multiple of their size); every
     /// <c>Span</c> taken from the memory checks that the block was verified.</summary>
     public ReadOnlyMemory<T> Memory<T>()
-        where T : unmanaged => new Manager<T>(this).Memory;
+        where T : unmanaged => new Manager<T>(this).Create();
 
     /// <summary>Throws <see cref="CorruptionException"/> naming the file and block unless the block matches its checksum.</summary>
     public void EnsureVerified()
@@ -65,7 +65,26 @@ internal sealed unsafe class MappedBlock
     private sealed class Manager<T>(MappedBlock block) : MemoryManager<T>
         where T : unmanaged
     {
-        public override Span<T> GetSpan() => new(block.Pointer, block.Length / sizeof(T));
+        // Set only while the memory is made: the runtime takes its length from GetSpan(), which would otherwise verify,
+        // so that every block handed out as memory at open would be checksummed at open, O(rows), however few of its
+        // values are ever read. The manager is not shared yet then.
+        private bool _sizing;
+
+        /// <summary>The memory over the block, made without verifying it.</summary>
+        public Memory<T> Create()
+        {
+            _sizing = true;
+            try
+            {
+                return Memory;
+            }
+            finally
+            {
+                _sizing = false;
+            }
+        }
+
+        public override Span<T> GetSpan() => new(_sizing ? block._pointer : block.Pointer, block.Length / sizeof(T));
 
         public override MemoryHandle Pin(int elementIndex = 0) => new((T*)block.Pointer + elementIndex);
 

@@ -175,6 +175,12 @@ internal sealed class Segment
         }
 
         var (lo, hi) = _sortedKeys!.Range(key);
+        if (lo == hi)
+        {
+            // The key order is read (and checksummed on its first touch) only for a segment that holds the key.
+            return -1;
+        }
+
         var order = _sortedKeys.Order;
         for (var p = lo; p < hi; p++)
         {

@@ -60,6 +60,10 @@ internal sealed class SortedKeys
     private readonly StringColumn? _strings;
     private readonly ReadOnlyMemory<ulong> _filter;
 
+    // Whether a probe got past the filter, so that the sorted keys are mapped and checked; until then the filter goes
+    // first. Written under the shard's apply lock, like every probe.
+    private bool _sortedTouched;
+
     /// <summary>Int64 keys: the rows in key order, the keys in that order, and the keys' bloom filter.</summary>
     public SortedKeys(ReadOnlyMemory<int> order, ReadOnlyMemory<long> sortedKeys, ReadOnlyMemory<ulong> filter)
     {
@@ -85,14 +89,27 @@ internal sealed class SortedKeys
     /// when short.</summary>
     public (int Lo, int Hi) Range(PrimaryKey key)
     {
-        var order = _order.Span;
-        if (order.Length == 0)
+        // The lengths come from the directory; a block's bytes are checksummed on their first touch, so what a probe
+        // touches is what a write after an open pays for: the filter (1.25 bytes a row) of every segment it asks, the
+        // key order and sorted keys (12 bytes a row) only of a segment the filter lets through.
+        if (_order.Length == 0)
         {
             return (0, 0);
         }
 
         if (key.Str is not { } s)
         {
+            if (!_sortedTouched)
+            {
+                if (!KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(key.Int)))
+                {
+                    return (0, 0);
+                }
+
+                _sortedTouched = true;
+            }
+
+            // Once the sorted keys are read anyway, their ends rule out a key beyond them (new auto-ids) in two reads.
             var sorted = _ints.Span;
             return key.Int < sorted[0] || key.Int > sorted[^1] || !KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(key.Int))
                 ? (0, 0)
@@ -105,7 +122,7 @@ internal sealed class SortedKeys
         try
         {
             var utf8 = buffer[..Encoding.UTF8.GetBytes(s, buffer)];
-            return KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(utf8)) ? Range(order, utf8) : (0, 0);
+            return KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(utf8)) ? Range(_order.Span, utf8) : (0, 0);
         }
         finally
         {

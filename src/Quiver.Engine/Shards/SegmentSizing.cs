@@ -98,32 +98,31 @@ internal static class SegmentSizing
     /// most SegmentMaxBytes and SegmentMaxRows live rows. Any segment with at least
     /// <see cref="QuiverOptions.CompactionDeletedFraction"/> of its rows deleted that no merge takes is rewritten alone.
     /// So a partition holds its full segments plus at most F - 1 small ones per tier (two tiers at the defaults), and a
-    /// row is rewritten about once per tier, not once per seal: every rewrite also rebuilds the segment's indexes.</summary>
-    public static List<List<Candidate>> PlanCompaction(IReadOnlyList<Candidate> sealedSegments, QuiverOptions o)
+    /// row is rewritten about once per tier, not once per seal: every rewrite also rebuilds the segment's indexes.
+    /// <para>When the collection is <paramref name="idle"/> (<see cref="QuiverOptions.CompactionIdleDelay"/>), the small
+    /// segments no tier took are packed the same way whatever their tiers (Milvus's mix compaction), so that a
+    /// collection nobody writes to ends with at most one small segment per partition, plus any that did not fit the
+    /// last pack; a pack of one is left alone.</para></summary>
+    public static List<List<Candidate>> PlanCompaction(IReadOnlyList<Candidate> sealedSegments, QuiverOptions o, bool idle = false)
     {
         var groups = new List<List<Candidate>>();
+        var taken = new HashSet<long>();
         foreach (var byPartition in sealedSegments.GroupBy(s => s.PartitionId))
         {
-            var taken = new HashSet<long>();
-            var tiers = byPartition
+            var small = byPartition
                 .Where(s => s.LiveBytes < o.SegmentMaxBytes * o.CompactionSmallFraction && s.LiveRows < o.SegmentMaxRows * o.CompactionSmallFraction)
-                .GroupBy(s => Tier(s.LiveBytes, o.SegmentSealBytes))
-                .OrderBy(t => t.Key);
-            foreach (var tier in tiers)
+                .ToList();
+            foreach (var tier in small.GroupBy(s => Tier(s.LiveBytes, o.SegmentSealBytes)).OrderBy(t => t.Key))
             {
-                if (tier.Count() < MergeFactor)
+                if (tier.Count() >= MergeFactor)
                 {
-                    continue;
+                    AddPacks([.. tier.OrderBy(s => s.Id)]);
                 }
+            }
 
-                foreach (var group in Pack([.. tier.OrderBy(s => s.Id)], o))
-                {
-                    if (group.Count > 1)
-                    {
-                        groups.Add(group);
-                        taken.UnionWith(group.Select(s => s.Id));
-                    }
-                }
+            if (idle)
+            {
+                AddPacks([.. small.Where(s => !taken.Contains(s.Id)).OrderBy(s => s.Id)]);
             }
 
             foreach (var s in byPartition)
@@ -136,6 +135,18 @@ internal static class SegmentSizing
         }
 
         return groups;
+
+        void AddPacks(List<Candidate> segments)
+        {
+            foreach (var group in Pack(segments, o))
+            {
+                if (group.Count > 1)
+                {
+                    groups.Add(group);
+                    taken.UnionWith(group.Select(s => s.Id));
+                }
+            }
+        }
     }
 
     /// <summary>The size tier of a segment of <paramref name="bytes"/> live bytes: floor(log_F(bytes / seal)), at least 0.</summary>

@@ -347,9 +347,21 @@ internal sealed partial class Shard
     private Task PersistMetaAsync(CollectionMeta meta, CancellationToken cancellationToken) =>
         _host.PersistAsync(this, meta, () => Meta = meta, cancellationToken);
 
+    // Environment.TickCount64 of the last write logged (or of the open); read by compaction for its idle rule.
+    private long _lastWriteTicks = Environment.TickCount64;
+
+    /// <summary>Whether no write was logged for <see cref="QuiverOptions.CompactionIdleDelay"/>: then compaction also
+    /// merges small segments that no size tier would yet.</summary>
+    private bool IsIdle()
+    {
+        var delay = _host.Options.CompactionIdleDelay;
+        return delay != Timeout.InfiniteTimeSpan && Environment.TickCount64 - Volatile.Read(ref _lastWriteTicks) >= delay.TotalMilliseconds;
+    }
+
     /// <summary>Groups of sealed segments worth merging (<see cref="SegmentSizing.PlanCompaction"/>), oldest first.</summary>
     private List<List<Segment>> PlanCompaction()
     {
+        var idle = IsIdle();
         lock (_applyLock)
         {
             var byId = _sealed.ToDictionary(s => s.Id);
@@ -360,7 +372,7 @@ internal sealed partial class Shard
             var candidates = _sealed.Where(s => !IsMergeSource(s))
                 .Select(s => new SegmentSizing.Candidate(s.Id, s.PartitionId, s.Count,
                     Math.Min(s.Count, s.DeletedCount + Search.RowExpiry.ExpiredRows(s, expireBefore)), s.Bytes)).ToList();
-            return [.. SegmentSizing.PlanCompaction(candidates, _host.Options).Select(g => g.Select(c => byId[c.Id]).ToList())];
+            return [.. SegmentSizing.PlanCompaction(candidates, _host.Options, idle).Select(g => g.Select(c => byId[c.Id]).ToList())];
         }
     }
 

@@ -153,6 +153,7 @@ internal sealed partial class Shard
             ThrowIfDisposed();
             precheck?.Invoke();
             ts = _host.Clock.Next();
+            Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
             var payload = encode(ts);
             Interlocked.Add(ref _walBytesSinceCheckpoint, payload.Length);
             pending = _wal.AppendAsync(type, payload, _ => applied = apply(ts, payload), cancellationToken);

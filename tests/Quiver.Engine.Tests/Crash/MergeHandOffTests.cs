@@ -8,7 +8,9 @@ namespace Quiver.Engine.Tests.Crash;
 /// built (its sources answer meanwhile), then replaces them in one step; deletes and upserts that arrive in between land
 /// on it (no row comes back, none is lost), also across a reopen; and a power loss at any file operation of the hand-off
 /// recovers to the sources or the merged segment with exactly the acknowledged rows. The index build queue is held by a
-/// blocking job (it runs one job at a time) so that the writes land while the merge is pending, every run.</summary>
+/// blocking job (it runs one job at a time) so that the writes land while the merge is pending, every run. The power-loss
+/// test runs for a tier merge (many small segments) and for an idle merge (three small segments, below a tier of four,
+/// merged because the collection is idle: <see cref="QuiverOptions.CompactionIdleDelay"/>).</summary>
 public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
 {
     private const string Collection = "c";
@@ -16,6 +18,9 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
     private const string PowerFolder = PowerRoot + "/db";
     private const int Dim = 16;
     private const int Total = 2_000;
+
+    /// <summary>Rows of the idle-merge runs: three sealed segments of about 220 rows, too few for a size tier.</summary>
+    private const int IdleTotal = 660;
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(120);
     private readonly TempFolder _dir = new("quiver-merge-handoff");
 
@@ -58,15 +63,22 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    [Fact]
-    public async Task PowerLossDuringMergeHandOff_RecoversSourcesOrMergedSegment_WithEveryAcknowledgedWrite()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PowerLossDuringMergeHandOff_RecoversSourcesOrMergedSegment_WithEveryAcknowledgedWrite(bool idleMerge)
     {
         // A dry run counts the file operations from the release of the index queue to the end of the compaction (the
         // merged segment's index files, its delete file, the WAL rotation, the manifest, the sources' deletion).
-        var (span, dry) = await RunToPowerLossAsync(long.MaxValue);
+        var (span, dry) = await RunToPowerLossAsync(long.MaxValue, idleMerge);
         Assert.True(span > 0);
+        if (idleMerge)
+        {
+            Assert.True(dry.Before.Count < Shards.SegmentSizing.MergeFactor, $"{dry.Before.Count} segments would make a size tier");
+        }
+
         HashSet<long> afterDry;
-        await using (var db = await QuiverEngine.OpenAsync(PowerFolder, Options(dry.Fs.Survive(0))))
+        await using (var db = await QuiverEngine.OpenAsync(PowerFolder, Options(dry.Fs.Survive(0), idleMerge)))
         {
             afterDry = SegmentIds(db.ShardOf(Collection));
         }
@@ -78,11 +90,11 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
         for (var p = 0; p < points; p++)
         {
             var crashAt = (long)Math.Round(p * (double)(span - 1) / Math.Max(1, points - 1));
-            var (_, run) = await RunToPowerLossAsync(crashAt);
+            var (_, run) = await RunToPowerLossAsync(crashAt, idleMerge);
             var context = $"power lost after file operation {crashAt} of {span} of the hand-off";
             var survivor = run.Fs.Survive(p);
             using var guard = new CancellationTokenSource(Guard);
-            await using var db = await QuiverEngine.OpenAsync(PowerFolder, Options(survivor), guard.Token);
+            await using var db = await QuiverEngine.OpenAsync(PowerFolder, Options(survivor, idleMerge), guard.Token);
             // Each merge is recorded whole or not at all (a source and its merged segment together would show as rows
             // found twice below); segments no merge touched stay; nothing else appears.
             var ids = SegmentIds(db.ShardOf(Collection));
@@ -107,16 +119,16 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
     /// <summary>Loads, holds the index queue, compacts until the merge is pending, writes, then arms a power loss
     /// <paramref name="crashAt"/> file operations later and lets the hand-off run. Returns the operations the hand-off
     /// took (all of them when no power loss came) and the run.</summary>
-    private static async Task<(long Span, PowerRun Run)> RunToPowerLossAsync(long crashAt)
+    private static async Task<(long Span, PowerRun Run)> RunToPowerLossAsync(long crashAt, bool idleMerge)
     {
         var fs = new PowerLossFileSystem(PowerRoot);
         var model = new Dictionary<long, float[]>();
         HashSet<long> before;
         long start;
-        var db = await QuiverEngine.OpenAsync(PowerFolder, Options(fs));
+        var db = await QuiverEngine.OpenAsync(PowerFolder, Options(fs, idleMerge));
         try
         {
-            var shard = await LoadAsync(db, model);
+            var shard = await LoadAsync(db, model, idleMerge ? IdleTotal : Total);
             before = SegmentIds(shard);
             var (compaction, release) = await StartPendingCompactionAsync(shard, db);
             await WriteWhilePendingAsync(db, model, new Random(11));
@@ -148,8 +160,13 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
         return (fs.Operations - start, new PowerRun(fs, before, model));
     }
 
-    private static QuiverOptions Options(IFileSystem? fs) => new()
+    /// <summary>Small segments; with <paramref name="idleMerge"/>, compaction treats the collection as idle at once, and
+    /// rewrites no segment for its deletes (the writes while pending delete a third of the idle runs' rows, and a second
+    /// rewrite would add a segment that is neither a source nor the merge's result).</summary>
+    private static QuiverOptions Options(IFileSystem? fs, bool idleMerge = false) => new()
     {
+        CompactionIdleDelay = idleMerge ? TimeSpan.Zero : Timeout.InfiniteTimeSpan,
+        CompactionDeletedFraction = idleMerge ? 1 : new QuiverOptions().CompactionDeletedFraction,
         BackgroundMaintenance = false,
         SegmentSealBytes = 16 << 10,
         SegmentMaxBytes = 128 << 10,
@@ -157,15 +174,15 @@ public sealed class MergeHandOffTests(ITestOutputHelper output) : IDisposable
         FileSystem = fs,
     };
 
-    /// <summary>Many small indexed segments (about 220 rows each) of <see cref="Total"/> rows.</summary>
-    private static async Task<Shards.Shard> LoadAsync(QuiverEngine db, Dictionary<long, float[]> model)
+    /// <summary>Small indexed segments (about 220 rows each) of <paramref name="total"/> rows.</summary>
+    private static async Task<Shards.Shard> LoadAsync(QuiverEngine db, Dictionary<long, float[]> model, int total = Total)
     {
         await db.CreateCollectionAsync(Collection, new CollectionSchema
         {
             Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vec", Dim, MetricType.L2)],
         });
         var rng = new Random(3);
-        for (var first = 0; first < Total; first += 20)
+        for (var first = 0; first < total; first += 20)
         {
             var rows = new List<Row>();
             for (var i = first; i < first + 20; i++)

@@ -314,6 +314,158 @@ public sealed class SegmentSizingTests : IDisposable
         Assert.Equal(2, SegmentSizing.Tier(16 << 20, 1 << 20));
     }
 
+    [Fact]
+    public void PlanCompaction_WhenIdle_PacksTheSmallSegmentsNoTierTook()
+    {
+        var o = new QuiverOptions { SegmentSealBytes = 1 << 20, SegmentMaxBytes = 16 << 20, SegmentMaxRows = 1000 };
+        List<SegmentSizing.Candidate> segments =
+        [
+            new(1, 1, 100, 0, 1 << 20),
+            new(2, 1, 100, 0, 1 << 20),
+            new(3, 1, 100, 0, 4 << 20),
+            new(4, 2, 100, 0, 1 << 20),
+            new(5, 3, 100, 0, 1 << 20),
+            new(6, 3, 100, 0, 1 << 20),
+            new(7, 3, 100, 0, 1 << 20),
+            new(8, 3, 100, 0, 1 << 20),
+            new(9, 3, 100, 0, 1 << 20),
+            new(10, 4, 100, 0, 6 << 20),
+            new(11, 4, 100, 0, 6 << 20),
+            new(12, 4, 100, 0, 6 << 20),
+            new(13, 5, 100, 0, 1 << 20),
+            new(14, 5, 600, 0, 12 << 20),
+        ];
+        List<long[]> Plan(bool idle) => [.. SegmentSizing.PlanCompaction(segments, o, idle).Select(g => g.Select(s => s.Id).ToArray())];
+
+        // Busy: only partition 3's tier of five merges. Idle: also partition 1's three (two tiers between them), partition
+        // 4's 18 MiB packed as 12 MiB + 6 MiB alone (a pack of one is left), none of partition 2's single segment, none of
+        // partition 5 (14 is not small: 600 rows are over half the 1,000-row cap).
+        Assert.Equal([[5L, 6L, 7L, 8L, 9L]], Plan(idle: false));
+        Assert.Equal([[1L, 2L, 3L], [5L, 6L, 7L, 8L, 9L], [10L, 11L]], Plan(idle: true));
+    }
+
+    [Fact]
+    public async Task IdleCompaction_MergesSegmentsBelowATier_RebuildsTheIndex_AndEverySearchAnswersTheSame()
+    {
+        const int dim = 16;
+        const int total = 660;
+        var data = IndexTestKit.Clustered(31, total, dim);
+        var live = Enumerable.Range(0, total).Select(i => (long)i).ToHashSet();
+        var queries = IndexTestKit.Queries(32, 20, dim);
+        // Rows of 64 + 16 bytes in batches of 20: 220 rows a sealed segment, three in all, one tier short of a merge.
+        QuiverOptions Options(TimeSpan idle) => new()
+        {
+            BackgroundMaintenance = false, SegmentSealBytes = 16 << 10, SegmentMaxBytes = 128 << 10, IndexBuildThreads = 1, CompactionIdleDelay = idle,
+        };
+        List<SearchHit>[] before;
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, Options(Timeout.InfiniteTimeSpan)))
+        {
+            await db.CreateCollectionAsync("c", VectorSchema(dim));
+            await db.CreateIndexAsync("c", new IndexDefinition { FieldName = "vec", IndexType = "FLAT" });
+            for (var first = 0; first < total; first += 20)
+            {
+                await db.InsertAsync("c", Rows(data, dim, first, 20));
+            }
+
+            await db.FlushAsync("c");
+            var victims = live.Where(id => id % 9 == 0).ToList();
+            await db.DeleteAsync("c", [.. victims.Cast<object>()]);
+            live.ExceptWith(victims);
+            await db.WaitForIndexAsync("c");
+            Assert.Equal(3, db.ShardOf("c").Meta.Segments.Count);
+
+            // Never idle: three segments of one tier are not merged.
+            Assert.Equal(0, await db.CompactAsync("c"));
+            Assert.Equal(3, db.ShardOf("c").Meta.Segments.Count);
+            before = await AnswersAsync(db);
+        }
+
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, Options(TimeSpan.Zero)))
+        {
+            var sources = db.ShardOf("c").Meta.Segments.Select(s => s.Id).ToList();
+            Assert.Equal(1, await db.CompactAsync("c"));
+            var merged = Assert.Single(db.ShardOf("c").Meta.Segments);
+            Assert.DoesNotContain(merged.Id, sources);
+            Assert.Equal(live.Count, merged.Rows);
+
+            // The merged segment was searched only once its index was built, and answers through it.
+            var info = Assert.Single(await db.DescribeIndexesAsync("c"));
+            Assert.Equal(live.Count, info.IndexedRows);
+            Assert.Equal(IndexState.Finished, info.State);
+            var index = Assert.Single(db.ShardOf("c").Meta.Indexes);
+            using (var view = db.ShardOf("c").AcquireView([]))
+            {
+                var sealedSegment = Assert.Single(view.Segments, s => s.Segment.IsSealed);
+                Assert.Equal(index.Id, sealedSegment.Segment.AttachedIndexId(db.ShardOf("c").Schema.IndexOf("vec")));
+            }
+
+            var after = await AnswersAsync(db);
+            for (var q = 0; q < queries.Length; q++)
+            {
+                Assert.Equal(before[q].Select(h => (long)h.Id), after[q].Select(h => (long)h.Id));
+                Assert.Equal(before[q].Select(h => h.Score), after[q].Select(h => h.Score));
+            }
+
+            // Idle again, one small segment left: nothing to pack.
+            Assert.Equal(0, await db.CompactAsync("c"));
+        }
+
+        // Each query (FLAT: exact) equal to brute force over the live rows.
+        async Task<List<SearchHit>[]> AnswersAsync(QuiverEngine db)
+        {
+            var result = await db.SearchAsync("c", new SearchRequest { Vectors = queries, Limit = 10 });
+            for (var q = 0; q < queries.Length; q++)
+            {
+                var oracle = BruteForce.TopK(live.Select(id => (id, data.AsSpan((int)id * dim, dim).ToArray())), queries[q], MetricType.L2, 10);
+                Assert.Equal(oracle.Select(o => o.Key), result.Hits[q].Select(h => (long)h.Id));
+            }
+
+            return [.. result.Hits.Select(h => h.ToList())];
+        }
+    }
+
+    [Fact]
+    public async Task BackgroundMaintenance_MergesSmallSegmentsOnceTheCollectionIsIdle()
+    {
+        const int dim = 8;
+        const int total = 300;
+        var data = IndexTestKit.Clustered(41, total, dim);
+        var options = new QuiverOptions
+        {
+            BackgroundMaintenance = false, SegmentSealBytes = 4 << 10, SegmentMaxBytes = 128 << 10, CompactionIdleDelay = TimeSpan.FromMilliseconds(200),
+        };
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options))
+        {
+            await db.CreateCollectionAsync("c", VectorSchema(dim));
+            for (var first = 0; first < total; first += 20)
+            {
+                await db.InsertAsync("c", Rows(data, dim, first, 20));
+            }
+
+            await db.FlushAsync("c");
+            Assert.InRange(db.ShardOf("c").Meta.Segments.Count, 2, SegmentSizing.MergeFactor - 1);
+        }
+
+        await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options with { BackgroundMaintenance = true }))
+        {
+            // No write comes, so the maintenance loop finds the collection idle and merges; a generous guard, no timing
+            // asserted.
+            var shard = db.ShardOf("c");
+            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            while (shard.Meta.Segments.Count > 1)
+            {
+                await Task.Delay(20, guard.Token);
+            }
+
+            var merged = Assert.Single(shard.Meta.Segments);
+            Assert.Equal(total, merged.Rows);
+            var query = IndexTestKit.Queries(42, 1, dim)[0];
+            var exact = await db.SearchAsync("c", new SearchRequest { Vectors = [query], Limit = 10 });
+            var oracle = BruteForce.TopK(Enumerable.Range(0, total).Select(i => ((long)i, data.AsSpan(i * dim, dim).ToArray())), query, MetricType.L2, 10);
+            Assert.Equal(oracle.Select(o => o.Key), exact.Hits[0].Select(h => (long)h.Id));
+        }
+    }
+
     [Theory]
     [InlineData(nameof(QuiverOptions.SegmentSealBytes), 0L)]
     [InlineData(nameof(QuiverOptions.SegmentSealBytes), 1023L)]
@@ -324,6 +476,7 @@ public sealed class SegmentSizingTests : IDisposable
     [InlineData(nameof(QuiverOptions.CompactionSmallFraction), -1L)]
     [InlineData(nameof(QuiverOptions.CompactionDeletedFraction), 0L)]
     [InlineData(nameof(QuiverOptions.CheckpointWalBytes), 0L)]
+    [InlineData(nameof(QuiverOptions.CompactionIdleDelay), -5L)]
     public async Task Open_WithAnOptionOutOfRange_IsRefusedNamingTheOption(string option, long value)
     {
         var o = new QuiverOptions();
@@ -334,6 +487,7 @@ public sealed class SegmentSizingTests : IDisposable
             nameof(QuiverOptions.SegmentMaxRows) => o with { SegmentMaxRows = (int)value },
             nameof(QuiverOptions.CompactionSmallFraction) => o with { CompactionSmallFraction = value },
             nameof(QuiverOptions.CompactionDeletedFraction) => o with { CompactionDeletedFraction = value },
+            nameof(QuiverOptions.CompactionIdleDelay) => o with { CompactionIdleDelay = TimeSpan.FromMilliseconds(value) },
             _ => o with { CheckpointWalBytes = value },
         };
         var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => QuiverEngine.OpenAsync(_dir.Path, o));

@@ -67,6 +67,44 @@ public sealed class SegmentCorruptionTests : FaultTestBase
         }
     }
 
+    [Fact]
+    public async Task DamagedKeyBlocks_OfASegmentNoWriteNeeds_AreNotRead_UntilAKeyOfItIs()
+    {
+        await using (var db = await CreateAsync())
+        {
+            await db.InsertAsync(Collection, Rows(0, 100));
+            await db.FlushAsync(Collection);
+            await db.InsertAsync(Collection, Rows(100, 100));
+            await db.FlushAsync(Collection);
+        }
+
+        // Segment files are named by id, so the second is the newer one, which every lookup asks first.
+        var newer = Directory.GetFiles(Path.Combine(CollectionFolder(), "segments"), "*.qseg").Order(StringComparer.Ordinal).Last();
+        var bytes = await File.ReadAllBytesAsync(newer);
+        for (var i = 0; i < BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12)); i++)
+        {
+            var e = bytes.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
+            if ((SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e) is SegmentFile.BlockKind.KeyOrder or SegmentFile.BlockKind.SortedKeys)
+            {
+                bytes[(int)BinaryPrimitives.ReadInt64LittleEndian(e[8..])] ^= 0x20;
+            }
+        }
+
+        await File.WriteAllBytesAsync(newer, bytes);
+        await using (var db = await QuiverEngine.OpenAsync(Dir.Path, NoBackground))
+        {
+            // Writes of keys the newer segment's filter rules out (keys of the older one, a new key) read only that
+            // filter of it: nothing eager touches every key block of every segment after an open.
+            await db.UpsertAsync(Collection, Rows(42, 1));
+            await db.DeleteAsync(Collection, [7L]);
+            await db.InsertAsync(Collection, Rows(500, 1));
+            Assert.Equal([42L], (await db.GetAsync(Collection, [42L, 7L])).Select(r => (long)r["id"]!));
+
+            // The damage is still found the moment a key of that segment is looked up.
+            AssertNamesFile(newer, await Assert.ThrowsAsync<CorruptionException>(() => db.GetAsync(Collection, [150L])));
+        }
+    }
+
     private async Task<string> WriteSegmentAsync()
     {
         await using (var db = await CreateAsync())
