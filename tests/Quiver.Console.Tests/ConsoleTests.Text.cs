@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using OpenQA.Selenium;
 using Quiver.Testing;
 
 namespace Quiver.Console.Tests;
@@ -72,6 +73,10 @@ public sealed partial class ConsoleTests
         var expected = scores.Values.OrderDescending().Take(k).ToList();
         Assert.All(ids, id => Assert.True(scores.ContainsKey(id), $"{id} is in neither ranking"));
         Assert.Equal(expected, ids.Select(id => scores[id]), (a, b) => Math.Abs(a - b) < 1e-9);
+        // The fused score shown (5 decimals) is the oracle's.
+        var shown = f.Browser.FindElements(By.CssSelector("[data-testid=results] tbody tr td:nth-child(2)"))
+            .Select(c => double.Parse(c.Text, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ids.Select(id => scores[id]), shown, (a, b) => Math.Abs(a - b) <= 0.6e-5);
         f.ScrollTo(Test("run-search"));
         f.Screenshot("hybrid-search");
     }

@@ -30,6 +30,7 @@ public sealed partial class ConsoleTests
         f.Find(Test("use-advice")).Click();
         f.UntilTrue(d => d.FindElement(Test("index-type")).GetDomProperty("value") == "FLAT", "the form takes the advised type");
         Assert.Equal(recommended["buildParams"]!.ToJsonString(), f.Find(Test("index-params")).GetDomProperty("value"));
+        Assert.Equal("L2", f.Find(Test("index-metric")).GetDomProperty("value"));
         f.ScrollTo(Test("advice"));
         f.Screenshot("advise");
     }

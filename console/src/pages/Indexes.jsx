@@ -31,7 +31,8 @@ function SegmentTable({ index }) {
 }
 
 /** The toolbox's advice for the field, offered in the create-index form: the recommended type and parameters (with the
- * figures it was chosen on) and every candidate with its verdict; "Use" fills the form. */
+ * figures it was chosen on) and every candidate with its verdict; "Use" fills the form (type, parameters, the field's
+ * metric). */
 function Advice({ name, field, onUse }) {
   const [target, setTarget] = useState("0.95");
   const { run: start, busy, value: result, error } = useRun();
@@ -47,7 +48,7 @@ function Advice({ name, field, onUse }) {
           <p data-testid="advice-summary">{result.summary}</p>
           {chosen && (
             <button type="button" class="primary" data-testid="use-advice"
-              onClick={() => onUse(chosen.indexType, JSON.stringify(chosen.buildParams))}>Use {chosen.indexType} {JSON.stringify(chosen.buildParams)}</button>
+              onClick={() => onUse(chosen.indexType, JSON.stringify(chosen.buildParams), String(result.metric).toUpperCase())}>Use {chosen.indexType} {JSON.stringify(chosen.buildParams)}</button>
           )}
           <details>
             <summary>All candidates ({result.candidates.length}), measured on {result.sampleRows} rows</summary>
@@ -137,7 +138,7 @@ export function Indexes({ name, info, can, act, version }) {
           <label>Build parameters (JSON) <input value={form.params} data-testid="index-params" onInput={(e) => setForm({ ...form, params: e.target.value })} /></label>
           <button type="submit" class="primary" data-testid="create-index">Create index</button>
           <ErrorBox error={formError} />
-          <Advice name={name} field={form.field} onUse={(type, params) => setForm({ ...form, type, params })} />
+          <Advice name={name} field={form.field} onUse={(type, params, metric) => setForm({ ...form, type, params, metric })} />
         </form>
       )}
       {indexes && indexes.some((d) => d.indexState === "Finished") && (
