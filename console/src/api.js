@@ -43,6 +43,9 @@ export const consoleApi = (path, query = {}) => {
   return call("GET", `/console/api${path}?${params}`);
 };
 
+/** POST /console/api{path} with a JSON body, in the chosen database (the advise and tune tools). */
+export const consolePost = (path, body) => call("POST", `/console/api${path}?${new URLSearchParams({ db: database() })}`, body);
+
 /** The character position a filter error names ("... at position 7 ..."), or null. */
 export const filterErrorPosition = (message) => {
   const match = /at position (\d+)/.exec(message || "");

@@ -115,3 +115,22 @@ export const bytes = (n) => {
   }
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 };
+
+/** True for a vector field's REST type name (FloatVector, SparseFloatVector, ...). */
+export const isVector = (type) => /Vector$/.test(type || "");
+
+/** An action that takes a while and answers a value: `run(fn)` clears the last answer and error, shows busy, and keeps
+ * what `fn` returns or throws. Returns { run, busy, value, error }. */
+export function useRun() {
+  const [state, setState] = useState({ busy: false, value: null, error: null });
+  const run = async (fn) => {
+    setState({ busy: true, value: null, error: null });
+    try {
+      const value = await fn();
+      setState({ busy: false, value, error: null });
+    } catch (error) {
+      setState({ busy: false, value: null, error });
+    }
+  };
+  return { run, ...state };
+}

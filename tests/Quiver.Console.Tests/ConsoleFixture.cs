@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
+using Quiver.Cli.Ops.Import;
 using Quiver.Server.Console;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
@@ -25,6 +26,16 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public const int Dimension = 8;
     public const int DocsRows = 57;
     public const int BigRows = 3000;
+    public const int TunedRows = 2000;
+
+    /// <summary>The texts of <c>notes</c>, by primary key.</summary>
+    public static readonly string[] Notes =
+    [
+        "Buy milk, eggs and bread at the grocery store", "Dentist appointment on Tuesday morning", "Renew the car insurance before March",
+        "Pick up fresh vegetables and fruit from the market", "Call the plumber about the leaking kitchen tap", "Book train tickets for the summer holiday",
+        "Water the tomatoes and herbs in the garden", "Pay the electricity bill online", "Bake a chocolate cake for the birthday party",
+        "Return the library books about astronomy", "Schedule the annual check-up with the doctor", "Order a new battery for the laptop",
+    ];
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly TempFolder _folder = new();
@@ -44,13 +55,21 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public string BaseUrl => $"http://127.0.0.1:{Server.Port}";
 
+    /// <summary>The server's import root (bulk-import files are named relative to it).</summary>
+    public string ImportRoot => _folder.Sub("import");
+
     public async Task InitializeAsync()
     {
+        Directory.CreateDirectory(ImportRoot);
         Server = await QuiverServer.StartAsync(new ServerOptions
         {
             DataPath = _folder.Sub("data"),
             Port = 0,
             Security = { AuthEnabled = true, RootPassword = RootPassword },
+            // Every search is re-run exactly: the health page's live recall estimate fills at once.
+            Monitoring = { RecallSampleRate = 1 },
+            // As `quiver serve` has them: the toolbox's importer, advise and tune.
+            Import = { Root = _folder.Sub("import"), Importer = new ToolboxBulkImporter() },
             Console =
             {
                 SampleInterval = TimeSpan.FromMilliseconds(500),
@@ -62,7 +81,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     new ChartThreshold("search.p99_ms", 100, 500, false),
                     new ChartThreshold("error_rate", 0.001, 0.05, false),
                     new ChartThreshold("memory.fraction", 0.8, 0.9, false),
+                    new ChartThreshold("recall", 0.95, 0.9, true),
                 ],
+                Toolbox = new Quiver.Cli.Serve.ConsoleToolbox(),
             },
         });
         Root = new HttpClient { BaseAddress = new Uri(BaseUrl) };
@@ -113,6 +134,54 @@ public sealed class ConsoleFixture : IAsyncLifetime
             await RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "big", ["data"] = bigRows });
         }
         await RestAsync("/collections/flush", new JsonObject { ["collectionName"] = "big" });
+
+        // An HNSW-indexed collection, flushed so that its sealed segments get the index: the tune test sweeps its ef.
+        await RestAsync("/collections/create", new JsonObject
+        {
+            ["collectionName"] = "tuned",
+            ["schema"] = Schema(),
+            ["indexParams"] = new JsonArray(new JsonObject
+            {
+                ["fieldName"] = "vector", ["indexName"] = "vector", ["indexType"] = "HNSW", ["metricType"] = "L2",
+                ["params"] = new JsonObject { ["M"] = 4, ["efConstruction"] = 16 },
+            }),
+        });
+        var tunedRows = new JsonArray();
+        for (var i = 0; i < TunedRows; i++)
+        {
+            tunedRows.Add(new JsonObject { ["id"] = i, ["vector"] = new JsonArray(Vector(random).Select(v => (JsonNode?)v).ToArray()) });
+        }
+        await RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "tuned", ["data"] = tunedRows });
+        await RestAsync("/collections/flush", new JsonObject { ["collectionName"] = "tuned" });
+
+        // Texts embedded by the local model through a TextEmbedding function, and a small tag vector beside them: the
+        // search page's text and hybrid searches.
+        await RestAsync("/collections/create", new JsonObject
+        {
+            ["collectionName"] = "notes",
+            ["schema"] = new JsonObject
+            {
+                ["fields"] = new JsonArray(
+                    new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
+                    new JsonObject { ["fieldName"] = "text", ["dataType"] = "VarChar", ["elementTypeParams"] = new JsonObject { ["max_length"] = 256 } },
+                    new JsonObject { ["fieldName"] = "vec", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 384 } },
+                    new JsonObject { ["fieldName"] = "tag", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 2 } }),
+                ["functions"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "embed", ["type"] = "TextEmbedding", ["inputFieldNames"] = new JsonArray("text"),
+                    ["outputFieldNames"] = new JsonArray("vec"), ["params"] = new JsonObject { ["provider"] = "local" },
+                }),
+            },
+            ["indexParams"] = new JsonArray(
+                new JsonObject { ["fieldName"] = "vec", ["indexName"] = "vec", ["indexType"] = "FLAT", ["metricType"] = "COSINE" },
+                new JsonObject { ["fieldName"] = "tag", ["indexName"] = "tag", ["indexType"] = "FLAT", ["metricType"] = "L2" }),
+        });
+        var notes = new JsonArray();
+        for (var i = 0; i < Notes.Length; i++)
+        {
+            notes.Add(new JsonObject { ["id"] = i, ["text"] = Notes[i], ["tag"] = new JsonArray(i % 4, i / 4) });
+        }
+        await RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "notes", ["data"] = notes });
 
         // A read-only user: the built-in read-only privilege groups on every collection and the database.
         await RestAsync("/users/create", new JsonObject { ["userName"] = Reader, ["password"] = ReaderPassword });
@@ -239,6 +308,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>Waits for the text of <paramref name="by"/> to satisfy <paramref name="test"/>; returns it.</summary>
     public string TextOf(By by, Func<string, bool> test, string what) =>
         Until(d => d.FindElement(by).Text is var text && test(text) ? text : null, what);
+
+    /// <summary>Scrolls the element <paramref name="by"/> to the top of the window (for a screenshot of it).</summary>
+    public void ScrollTo(By by) => Browser.ExecuteScript("arguments[0].scrollIntoView({ block: 'start' });", Find(by));
 
     /// <summary>Takes a screenshot of the window, checks it is not blank (luminance spread and many colours), and writes
     /// it as <c>console-<paramref name="name"/>.png</c> to <c>QUIVER_SCREENSHOTS</c> (docs/images when refreshing the

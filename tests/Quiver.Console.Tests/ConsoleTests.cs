@@ -10,9 +10,9 @@ namespace Quiver.Console.Tests;
 /// API, browsing and paging, positioned filter errors, search against a brute-force oracle, an index build followed to
 /// completion, and the health charts showing the traffic the test made. Every page is screenshotted and checked
 /// non-blank. No test waits a fixed time: each waits for a condition with a generous limit.</summary>
-public sealed class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixture>
+public sealed partial class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixture>
 {
-    private static By Test(string id) => By.CssSelector($"[data-testid='{id}']");
+    internal static By Test(string id) => By.CssSelector($"[data-testid='{id}']");
 
     /// <summary>The primary keys of the search page's results, once there are <paramref name="count"/>.</summary>
     private List<long> ResultIds(int count) => f.Until(d =>
@@ -20,6 +20,20 @@ public sealed class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixtur
         var rows = d.FindElements(By.CssSelector("[data-testid=results] tbody tr"));
         return rows.Count == count ? rows.Select(r => long.Parse(r.GetAttribute("data-id")!, CultureInfo.InvariantCulture)).ToList() : null;
     }, $"{count} results");
+
+    /// <summary>A byte count as the page formats it (components.jsx <c>bytes</c>).</summary>
+    internal static string Bytes(long n)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double v = n;
+        var i = 0;
+        while (v >= 1024 && i < units.Length - 1)
+        {
+            v /= 1024;
+            i++;
+        }
+        return v.ToString(i == 0 ? "0" : "0.0", CultureInfo.InvariantCulture) + " " + units[i];
+    }
 
     [Fact]
     public void SignIn_WrongPasswordIsRefused_RightPasswordShowsTheCollections()
@@ -173,7 +187,7 @@ public sealed class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixtur
     }
 
     [Fact]
-    public void CreateIndex_FromThePage_ShowsBuildProgressToCompletion()
+    public async Task CreateIndex_FromThePage_ShowsBuildProgressToCompletion()
     {
         f.SignIn("root", ConsoleFixture.RootPassword);
         f.Go("collection/big");
@@ -187,6 +201,20 @@ public sealed class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixtur
         Assert.Equal($"{ConsoleFixture.BigRows} / {ConsoleFixture.BigRows} rows (0 pending)",
             f.TextOf(By.CssSelector("[data-testid=index-vector] [data-testid=index-progress]"), t => t.Contains("(0 pending)", StringComparison.Ordinal), "progress"));
         Assert.Equal("1", f.Find(By.CssSelector("[data-testid=index-vector] progress")).GetDomProperty("value"));
+
+        // Per segment: one row per sealed segment the engine reports, each built, their rows summing to the collection's;
+        // the memory column is the engine's figure.
+        var engine = Assert.Single(await f.Server.Engine.DescribeIndexesAsync("big"));
+        f.Find(By.CssSelector("[data-testid=segments-vector] summary")).Click();
+        var segments = f.Until(d =>
+        {
+            var rows = d.FindElements(By.CssSelector("[data-testid=segments-vector] [data-testid=segment-row]"));
+            return rows.Count == engine.Segments.Count && rows.All(r => r.GetAttribute("data-state") == "Built") ? rows : null;
+        }, "every segment built");
+        Assert.Equal(engine.Segments.Select(s => s.SegmentId.ToString(CultureInfo.InvariantCulture)), segments.Select(r => r.FindElement(By.TagName("th")).Text));
+        Assert.Equal(ConsoleFixture.BigRows, segments.Sum(r => long.Parse(r.FindElement(By.CssSelector("td.num")).Text, CultureInfo.InvariantCulture)));
+        Assert.True(engine.MemoryBytes > 0, "an HNSW index holds a graph");
+        Assert.Equal(Bytes(engine.MemoryBytes), f.Find(By.CssSelector("[data-testid=index-vector] [data-testid=index-memory]")).Text);
         f.Screenshot("collection");
     }
 
@@ -205,23 +233,43 @@ public sealed class ConsoleTests(ConsoleFixture f) : IClassFixture<ConsoleFixtur
         }
         // Every search lands in one sample: once the history has caught up, the window holds at least these.
         f.TextOf(Test("window-searches"), t => long.Parse(t, CultureInfo.InvariantCulture) >= before + searches, "the test's searches in the charts");
-        foreach (var chart in new[] { "chart-rate", "chart-latency", "chart-errors", "chart-memory" })
+
+        // The recall monitor re-ran the searches exactly; docs has a FLAT index, so its searches are exact: recall 1.
+        f.TextOf(By.XPath("//*[@data-testid='recall-row'][th='default.docs']/td"), t => t == "1.0000", "docs' live recall estimate");
+
+        // Writes and a compaction: four flushed inserts leave four small sealed segments, which compaction merges (here,
+        // or in the background first). The engine's meter is process-wide, so the window holds at least these.
+        var writesBefore = Pair(f.TextOf(Test("window-writes"), t => t.Length > 0, "writes so far"));
+        var compactionBefore = Pair(f.TextOf(Test("window-compaction"), t => t.Length > 0, "compaction so far"));
+        await f.RestAsync("/collections/create", new JsonObject { ["collectionName"] = "merged", ["dimension"] = 2 });
+        for (var batch = 0; batch < 4; batch++)
         {
-            var drawn = (bool)f.Browser.ExecuteScript("""
-                const canvas = document.querySelector(`[data-testid='${arguments[0]}'] canvas`);
-                if (!canvas) return false;
-                const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-                const colours = new Set();
-                for (let i = 0; i < pixels.length; i += 16) colours.add((pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2] | (pixels[i + 3] << 24));
-                return colours.size > 3;
-                """, chart)!;
-            Assert.True(drawn, $"{chart} drew nothing");
+            var rows = new JsonArray(Enumerable.Range(0, 25).Select(i => (JsonNode?)new JsonObject { ["id"] = (batch * 25) + i, ["vector"] = new JsonArray(i + 1, batch + 1) }).ToArray());
+            await f.RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "merged", ["data"] = rows });
+            await f.RestAsync("/collections/flush", new JsonObject { ["collectionName"] = "merged" });
+        }
+        await f.Server.Engine.CompactAsync("merged");
+        Assert.Equal(1, (await f.Server.Engine.DescribeCollectionAsync("merged")).SealedSegments);
+        f.TextOf(Test("window-writes"), t => Pair(t) is var (fsyncs, rows) && fsyncs > writesBefore.First && rows >= writesBefore.Second + 100, "the test's writes in the charts");
+        f.TextOf(Test("window-compaction"), t => Pair(t) is var (merges, rows) && merges > compactionBefore.First && rows >= compactionBefore.Second + 100,
+            "the merge in the charts");
+        foreach (var chart in new[] { "chart-rate", "chart-latency", "chart-errors", "chart-memory", "chart-writes", "chart-recall" })
+        {
+            Assert.True(CanvasDrew(chart), $"{chart} drew nothing");
         }
         // The latency chart carries the p99 thresholds as series.
         var legend = f.Find(By.CssSelector("[data-testid=chart-latency] .u-legend")).Text;
         Assert.Contains("p99 warn", legend, StringComparison.Ordinal);
         Assert.Contains("p99 fail", legend, StringComparison.Ordinal);
+        Assert.Contains("default.docs", f.Find(By.CssSelector("[data-testid=chart-recall] .u-legend")).Text, StringComparison.Ordinal);
         f.Screenshot("health");
+    }
+
+    /// <summary>"a / b" as two numbers.</summary>
+    private static (long First, long Second) Pair(string text)
+    {
+        var parts = text.Split('/', StringSplitOptions.TrimEntries);
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -55,6 +55,22 @@ public sealed class MetricsHistoryTests
         Assert.True(kept.Zip(kept.Skip(1)).All(p => p.Second.UnixMs - p.First.UnixMs == 2000));
     }
 
+    [Fact]
+    public void Samples_CarryTheRecallEstimatesOfTheirTime_ByDatabaseAndCollection()
+    {
+        var clock = new ManualClock();
+        using var metrics = new ServerMetrics();
+        IReadOnlyList<(string, string, int, double)> estimates = [];
+        using var history = new MetricsHistory(metrics, new ConsoleOptions { SampleInterval = TimeSpan.FromSeconds(1) }, clock, () => estimates);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        estimates = [("default", "docs", 10, 0.9), ("db2", "docs", 3, 1.0)];
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        var samples = history.Samples();
+        Assert.Empty(samples[0].Recall);
+        Assert.Equal(new Dictionary<string, double> { ["default.docs"] = 0.9, ["db2.docs"] = 1.0 }, samples[1].Recall);
+    }
+
     [Theory]
     [InlineData(50, 10, "SampleInterval")]
     [InlineData(1000, 1, "HistorySamples")]

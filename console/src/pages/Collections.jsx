@@ -1,10 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { consoleApi, rest } from "../api.js";
-import { Confirm, ErrorBox, JsonValue, usePoll } from "../components.jsx";
-
-const INDEX_TYPES = ["AUTOINDEX", "HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN"];
-const METRICS = ["L2", "IP", "COSINE"];
-const isVector = (type) => /Vector$/.test(type || "");
+import { Confirm, ErrorBox, JsonValue, isVector } from "../components.jsx";
+import { Indexes } from "./Indexes.jsx";
 
 /** Every collection of the database with its rows, load state, indexes and aliases. */
 export function Collections({ session }) {
@@ -178,77 +175,5 @@ export function CollectionDetail({ arg: name }) {
         </Confirm>
       )}
     </section>
-  );
-}
-
-/** The collection's indexes with build progress (rows indexed of rows sealed), polled while a build runs; create and
- * drop. */
-function Indexes({ name, info, can, act, version }) {
-  const [building, setBuilding] = useState(true);
-  const { value: indexes, error } = usePoll(async () => {
-    const names = await rest("/indexes/list", { collectionName: name });
-    const described = (await Promise.all(names.map((n) => rest("/indexes/describe", { collectionName: name, indexName: n })))).flat();
-    setBuilding(described.some((d) => d.indexState !== "Finished" && d.indexState !== "Failed"));
-    return described;
-  }, 1000, [name, version], building);
-  const vectorFields = info.fields.filter((f) => isVector(f.type)).map((f) => f.name);
-  const [form, setForm] = useState({ field: vectorFields[0] || "", type: "HNSW", metric: "COSINE", params: '{"M": 16, "efConstruction": 200}' });
-  const [formError, setFormError] = useState(null);
-  const create = () => {
-    let params;
-    try {
-      params = form.params.trim() ? JSON.parse(form.params) : {};
-    } catch (err) {
-      setFormError(new Error(`Build parameters are not JSON: ${err.message}`));
-      return;
-    }
-    setFormError(null);
-    act("Create index", `Build a ${form.type} index (${form.metric}) on ${form.field}? Segments are indexed in the background.`, "Create", false,
-      async () => {
-        await rest("/indexes/create", { collectionName: name, indexParams: [{ fieldName: form.field, indexName: form.field, indexType: form.type, metricType: form.metric, params }] });
-        setBuilding(true);
-      });
-  };
-  return (
-    <>
-      <h2>Indexes</h2>
-      <ErrorBox error={error} />
-      {indexes && indexes.length === 0 && <p>No index: searches scan every row exactly.</p>}
-      {indexes && indexes.length > 0 && (
-        <table data-testid="indexes">
-          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-          <tbody>
-            {indexes.map((d) => {
-              const done = d.totalRows > 0 ? d.indexedRows / d.totalRows : d.indexState === "Finished" ? 1 : 0;
-              return (
-                <tr data-testid={`index-${d.indexName}`}>
-                  <th scope="row">{d.indexName}</th><td>{d.fieldName}</td><td>{d.indexType}</td><td>{d.metricType}</td>
-                  <td data-testid="index-state">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
-                  <td>
-                    <progress max="1" value={done} aria-label={`${d.indexName} build progress`} />{" "}
-                    <span data-testid="index-progress">{d.indexedRows} / {d.totalRows} rows ({d.pendingRows} pending)</span>
-                  </td>
-                  <td>{can.DropIndex && (
-                    <button type="button" class="danger" onClick={() => act("Drop index", `Drop the index ${d.indexName}? Searches fall back to exact scans.`, "Drop", true,
-                      () => rest("/indexes/drop", { collectionName: name, indexName: d.indexName }))}>Drop</button>
-                  )}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
-      {can.CreateIndex && vectorFields.length > 0 && (
-        <form class="inline-form" aria-labelledby="create-index-title" onSubmit={(e) => { e.preventDefault(); create(); }}>
-          <h3 id="create-index-title">Create an index</h3>
-          <label>Field <select value={form.field} onChange={(e) => setForm({ ...form, field: e.target.value })}>{vectorFields.map((f) => <option>{f}</option>)}</select></label>
-          <label>Type <select value={form.type} data-testid="index-type" onChange={(e) => setForm({ ...form, type: e.target.value })}>{INDEX_TYPES.map((t) => <option>{t}</option>)}</select></label>
-          <label>Metric <select value={form.metric} data-testid="index-metric" onChange={(e) => setForm({ ...form, metric: e.target.value })}>{METRICS.map((t) => <option>{t}</option>)}</select></label>
-          <label>Build parameters (JSON) <input value={form.params} data-testid="index-params" onInput={(e) => setForm({ ...form, params: e.target.value })} /></label>
-          <button type="submit" class="primary" data-testid="create-index">Create index</button>
-          <ErrorBox error={formError} />
-        </form>
-      )}
-    </>
   );
 }

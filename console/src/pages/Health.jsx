@@ -35,8 +35,8 @@ function Chart({ title, id, series, data, yLabel, yFormat, log }) {
   return <figure class="chart" data-testid={id} aria-label={title}><div ref={box} /></figure>;
 }
 
-/** Server health from the server's own metrics: call and search rates, error rate, search latency percentiles and
- * memory over time, with `quiver health`'s thresholds marked. */
+/** Server health from the server's own metrics: call and search rates, error rate, search latency percentiles, memory,
+ * WAL and compaction activity and the live recall estimate over time, with `quiver health`'s thresholds marked. */
 export function Health() {
   const { value, error } = usePoll(() => consoleApi("/metrics"), 2000, []);
   if (!value) return error ? <ErrorBox error={error} /> : <p aria-busy="true">Loading…</p>;
@@ -68,8 +68,27 @@ export function Health() {
   if (limit && t["memory.fraction"]?.fail != null) { mem.push(line(mib(limit * t["memory.fraction"].fail))); memSeries.push(thresholdSeries("fail", FAIL)); }
   const rate = [times, s.map((x) => x.qps), s.map((x) => x.searchQps)];
   const rateSeries = [{ label: "calls/s", stroke: "#1f77b4", width: 2 }, { label: "searches/s", stroke: "#ff7f0e", width: 2 }];
+  // Write path: per-second rates of the interval from the engine's meter.
+  const perSecond = (key) => s.map((x) => x[key] / (value.intervalMs / 1000));
+  const writes = [times, perSecond("walFsyncs"), perSecond("rowsWritten"), perSecond("rowsDeleted"), perSecond("compactionRows")];
+  const writeSeries = [
+    { label: "WAL fsyncs/s", stroke: "#1f77b4", width: 2, points: { show: true, size: 4 } },
+    { label: "rows written/s", stroke: "#2ca02c", width: 2 },
+    { label: "rows deleted/s", stroke: "#d62728", width: 2 },
+    { label: "rows compacted/s", stroke: "#6a3d9a", width: 2, points: { show: true, size: 4 } },
+  ];
+  // Live recall: one series per collection the recall monitor has samples for.
+  const recallKeys = [...new Set(s.flatMap((x) => Object.keys(x.recall || {})))].sort().slice(0, 8);
+  const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#6a3d9a", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22"];
+  const rec = [times, ...recallKeys.map((k) => s.map((x) => x.recall?.[k] ?? null))];
+  const recSeries = recallKeys.map((k, i) => ({ label: k, stroke: palette[i], width: 2, points: { show: true, size: 4 } }));
+  if (recallKeys.length > 0) {
+    if (t.recall?.warn != null) { rec.push(line(t.recall.warn)); recSeries.push(thresholdSeries("warn", WARN)); }
+    if (t.recall?.fail != null) { rec.push(line(t.recall.fail)); recSeries.push(thresholdSeries("fail", FAIL)); }
+  }
   const fmt = (v, digits = 1) => (v === null || v === undefined ? "–" : v.toFixed(digits));
   const searches = s.reduce((sum, x) => sum + x.searches, 0);
+  const sum = (key) => s.reduce((total, x) => total + (x[key] || 0), 0);
   return (
     <section aria-labelledby="health-title">
       <h1 id="health-title">Server health</h1>
@@ -85,6 +104,17 @@ export function Health() {
             <th scope="row">Error rate</th><td>{latest.errorRate == null ? "–" : (latest.errorRate * 100).toFixed(2) + " %"}</td></tr>
           <tr><th scope="row">Working set</th><td>{bytes(latest.workingSet)} of {bytes(latest.memoryLimit)}</td>
             <th scope="row">Searches in the window</th><td data-testid="window-searches">{searches}</td></tr>
+          <tr><th scope="row">WAL fsyncs / rows written in the window</th><td data-testid="window-writes">{sum("walFsyncs")} / {sum("rowsWritten")}</td>
+            <th scope="row">Compaction merges / rows in the window</th><td data-testid="window-compaction">{sum("compactionMerges")} / {sum("compactionRows")}</td></tr>
+        </tbody>
+      </table>
+      <table class="summary" data-testid="recall-summary">
+        <caption>Live recall estimate (searches re-run exactly by the server's recall monitor)</caption>
+        <tbody>
+          {Object.keys(latest.recall || {}).length === 0 && <tr><td>No estimate yet: the monitor samples a share of searches (Monitoring:RecallSampleRate).</td></tr>}
+          {Object.entries(latest.recall || {}).sort().map(([k, v]) => (
+            <tr data-testid="recall-row"><th scope="row">{k}</th><td class="num">{v.toFixed(4)}</td></tr>
+          ))}
         </tbody>
       </table>
       <div class="charts">
@@ -92,6 +122,8 @@ export function Health() {
         <Chart id="chart-latency" title="Search latency (log scale)" series={latSeries} data={lat} yLabel="ms" log />
         <Chart id="chart-errors" title="Error rate" series={errSeries} data={err} yLabel="fraction" />
         <Chart id="chart-memory" title="Memory (log scale)" series={memSeries} data={mem} yLabel="MiB" log />
+        <Chart id="chart-writes" title="WAL and compaction" series={writeSeries} data={writes} yLabel="per second" />
+        {recallKeys.length > 0 && <Chart id="chart-recall" title="Live recall estimate" series={recSeries} data={rec} yLabel="recall@k" />}
       </div>
     </section>
   );

@@ -45,9 +45,9 @@ export function Imports({ session }) {
       {session.can.Import && (
         <form class="inline-form" onSubmit={submit}>
           <h2>Start an import</h2>
-          <label>Collection <input value={form.collection} onInput={(e) => setForm({ ...form, collection: e.target.value })} required /></label>
-          <label class="wide">Files under the server's import root (one a line) <textarea class="mono" rows="3" value={form.files} onInput={(e) => setForm({ ...form, files: e.target.value })} required /></label>
-          <button type="submit" class="primary">Import</button>
+          <label>Collection <input value={form.collection} onInput={(e) => setForm({ ...form, collection: e.target.value })} data-testid="import-collection" required /></label>
+          <label class="wide">Files under the server's import root (one a line) <textarea class="mono" rows="3" value={form.files} onInput={(e) => setForm({ ...form, files: e.target.value })} data-testid="import-files" required /></label>
+          <button type="submit" class="primary" data-testid="start-import">Import</button>
           <ErrorBox error={formError} />
         </form>
       )}

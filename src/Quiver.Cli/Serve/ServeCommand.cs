@@ -90,6 +90,8 @@ internal static class ServeCommand
                 options.Import.Importer ??= new Ops.Import.ToolboxBulkImporter();
                 // The console's health charts mark the thresholds `quiver health` judges by.
                 options.Console.Thresholds = Ops.Health.HealthThresholds.Defaults().ForConsole();
+                // The console's create-index form offers `advise`, its indexes page runs `tune`: the toolbox's own.
+                options.Console.Toolbox ??= new ConsoleToolbox();
                 server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);
             }
             catch (Exception e)

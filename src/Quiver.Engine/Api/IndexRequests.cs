@@ -91,7 +91,37 @@ public sealed record IndexInfo
 
     /// <summary>Why the last build failed, when <see cref="State"/> is Failed.</summary>
     public string? FailReason { get; init; }
+
+    /// <summary>Each sealed segment's part of the build, in the shard's segment order.</summary>
+    public IReadOnlyList<SegmentIndexProgress> Segments { get; init; } = [];
 }
+
+/// <summary>Where one sealed segment's index stands.</summary>
+public enum SegmentIndexState
+{
+    /// <summary>Waiting for a build slot (or for its file to be loaded).</summary>
+    Queued = 0,
+
+    /// <summary>Being built now; <see cref="SegmentIndexProgress.Fraction"/> says how far.</summary>
+    Building = 1,
+
+    /// <summary>Built and attached: searches of this segment use it.</summary>
+    Built = 2,
+
+    /// <summary>The last attempt failed and no retry is queued yet (maintenance retries after a while).</summary>
+    Failed = 3,
+}
+
+/// <summary>One sealed segment's part of an index build (<see cref="IndexInfo.Segments"/>).</summary>
+/// <param name="SegmentId">The segment's id, unique in the data folder.</param>
+/// <param name="Rows">Rows the segment holds (deleted ones included until compaction).</param>
+/// <param name="State">Where its index stands.</param>
+/// <param name="Fraction">Done in [0, 1]: 1 when built, the build's own progress while building, else 0.</param>
+/// <param name="IndexType">The type built (AUTOINDEX: what the segment resolved to), once built; else null.</param>
+/// <param name="MemoryBytes">Bytes its built index holds beyond the raw vectors; 0 until built.</param>
+/// <param name="Error">Why its last build failed, when <paramref name="State"/> is Failed.</param>
+public sealed record SegmentIndexProgress(
+    long SegmentId, long Rows, SegmentIndexState State, double Fraction, string? IndexType, long MemoryBytes, string? Error);
 
 /// <summary>Index statistics of a collection, for tests and health reports.</summary>
 public sealed record IndexStatistics

@@ -101,6 +101,7 @@ public sealed partial class QuiverEngine
                 BuiltTypes = p.RowsByType,
                 State = p.IndexedRows == p.TotalRows ? IndexState.Finished : p.LastError is not null ? IndexState.Failed : IndexState.InProgress,
                 FailReason = p.IndexedRows == p.TotalRows ? null : p.LastError,
+                Segments = p.PerSegment,
             });
         }
 

@@ -24,6 +24,12 @@ public static class EngineMetrics
     /// <summary>Counter of rows deleted (by key or by filter; keys that matched no live row are not counted).</summary>
     public const string RowsDeletedName = "quiver.rows.deleted";
 
+    /// <summary>Counter of compaction merges: each rewrites a group of sealed segments into one.</summary>
+    public const string CompactionMergesName = "quiver.compaction.merges";
+
+    /// <summary>Counter of rows the compaction merges read (live and deleted rows of the merged segments).</summary>
+    public const string CompactionRowsName = "quiver.compaction.rows";
+
     private static readonly Meter Meter = new(MeterName);
 
     private static readonly Histogram<double> WalFsyncDuration =
@@ -34,6 +40,12 @@ public static class EngineMetrics
 
     private static readonly Counter<long> RowsDeleted =
         Meter.CreateCounter<long>(RowsDeletedName, "{row}", "Rows deleted");
+
+    private static readonly Counter<long> CompactionMerges =
+        Meter.CreateCounter<long>(CompactionMergesName, "{merge}", "Compaction merges of sealed segments");
+
+    private static readonly Counter<long> CompactionRows =
+        Meter.CreateCounter<long>(CompactionRowsName, "{row}", "Rows of the segments compaction merged");
 
     /// <summary>Records one fsync that started at <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
     internal static void WalFsynced(long startTimestamp)
@@ -51,5 +63,12 @@ public static class EngineMetrics
         {
             (delete ? RowsDeleted : RowsWritten).Add(rows);
         }
+    }
+
+    /// <summary>Records one compaction merge of segments holding <paramref name="rows"/> rows.</summary>
+    internal static void Compacted(long rows)
+    {
+        CompactionMerges.Add(1);
+        CompactionRows.Add(rows);
     }
 }

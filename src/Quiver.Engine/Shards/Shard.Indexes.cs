@@ -194,6 +194,7 @@ internal sealed partial class Shard
         string? error = null;
         var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var sparse = Schema.Fields[field].IsSparseVector;
+        var perSegment = new List<SegmentIndexProgress>();
         lock (_applyLock)
         {
             foreach (var seg in _sealed)
@@ -205,32 +206,43 @@ internal sealed partial class Shard
                     // Ready as soon as it exists: a segment's posting lists are built by its first search.
                     indexed += seg.Count;
                     done++;
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Built, 1, null, 0, null));
                 }
                 else if (seg.AttachedIndexId(field) == index.Id)
                 {
                     indexed += seg.Count;
                     done++;
+                    string? type = null;
+                    long bytes = 0;
                     if (seg.AcquireIndex(field) is { } h)
                     {
-                        memory += h.Index.MemoryBytes;
-                        var type = h.Index.Kind.ToMilvusName();
+                        bytes = h.Index.MemoryBytes;
+                        memory += bytes;
+                        type = h.Index.Kind.ToMilvusName();
                         types[type] = types.GetValueOrDefault(type) + seg.Count;
                         h.Release();
                     }
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Built, 1, type, bytes, null));
                 }
                 else if (_buildProgress.TryGetValue((index.Id, seg.Id), out var f))
                 {
                     partial += f * seg.Count;
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Building, f, null, 0, null));
                 }
-                else if (error is null && _indexErrors.TryGetValue((index.Id, seg.Id), out var e) && !_host.IndexBuilds.IsPending(JobKey(index.Id, seg.Id)))
+                else if (_indexErrors.TryGetValue((index.Id, seg.Id), out var e) && !_host.IndexBuilds.IsPending(JobKey(index.Id, seg.Id)))
                 {
                     // Failed means: this segment's last attempt failed and no retry is queued.
-                    error = e.Message;
+                    error ??= e.Message;
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Failed, 0, null, 0, e.Message));
+                }
+                else
+                {
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Queued, 0, null, 0, null));
                 }
             }
         }
 
-        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error, memory, types);
+        return new IndexProgress(total, indexed, segments, done, total == 0 ? 1 : (indexed + partial) / total, error, memory, types, perSegment);
     }
 
     /// <summary>Queues a build-or-load job for every (sealed segment, index) pair without an attached index.</summary>
@@ -493,7 +505,7 @@ internal sealed partial class Shard
 }
 
 /// <summary>Build progress of one index over a shard's sealed segments; <paramref name="RowsByType"/>: indexed rows per
-/// index type built (AUTOINDEX's per-segment choices).</summary>
+/// index type built (AUTOINDEX's per-segment choices); <paramref name="PerSegment"/>: each sealed segment's part.</summary>
 internal readonly record struct IndexProgress(
     long TotalRows, long IndexedRows, int Segments, int IndexedSegments, double Fraction, string? LastError, long MemoryBytes,
-    IReadOnlyDictionary<string, long> RowsByType);
+    IReadOnlyDictionary<string, long> RowsByType, IReadOnlyList<SegmentIndexProgress> PerSegment);

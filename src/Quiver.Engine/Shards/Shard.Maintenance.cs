@@ -405,6 +405,7 @@ internal sealed partial class Shard
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     await MergeAsync(group, cancellationToken).ConfigureAwait(false);
+                    EngineMetrics.Compacted(group.Sum(s => (long)s.Count));
                     done++;
                 }
 

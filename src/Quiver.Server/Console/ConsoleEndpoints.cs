@@ -12,12 +12,15 @@ namespace Quiver.Server.Console;
 
 /// <summary>
 /// The web console at <c>/console</c>: the embedded front end (<see cref="ConsoleAssets"/>; <c>GET /</c> redirects
-/// there) and two read-only endpoints the REST v2 API lacks, <c>GET /console/api/session</c> (who the credential is and
-/// which actions it may take, so that the page offers only those) and <c>GET /console/api/metrics</c> (the
-/// <see cref="MetricsHistory"/> behind the health charts). Everything else the page does is a REST v2 call, so the
-/// server authorizes, limits, counts and audits it as any client's. The two endpoints take the same
-/// <c>Authorization: Bearer</c> credential and pass the same gate (RPC names <c>ConsoleSession</c> and
-/// <c>ConsoleMetrics</c>); a refused credential answers 401 as REST does.
+/// there) and the endpoints the REST v2 API lacks: <c>GET /console/api/session</c> (who the credential is and which
+/// actions it may take, so that the page offers only those), <c>GET /console/api/metrics</c> (the
+/// <see cref="MetricsHistory"/> behind the health charts), <c>GET /console/api/indexes</c> (per-segment build progress
+/// and memory, <see cref="ConsoleIndexes"/>) and <c>POST /console/api/advise</c> / <c>/console/api/tune</c> (the
+/// toolbox's tools, <see cref="ConsoleTools"/>). Everything else the page does is a REST v2 call, so the
+/// server authorizes, limits, counts and audits it as any client's. These endpoints take the same
+/// <c>Authorization: Bearer</c> credential and pass the same gate (RPC names <c>ConsoleSession</c>,
+/// <c>ConsoleMetrics</c>, <c>DescribeIndex</c>, <c>ConsoleAdvise</c>, <c>ConsoleTune</c>); a refused credential answers
+/// 401 as REST does.
 /// </summary>
 internal static class ConsoleEndpoints
 {
@@ -28,7 +31,7 @@ internal static class ConsoleEndpoints
     public static readonly IReadOnlyList<string> Actions =
     [
         "CreateCollection", "DropCollection", "LoadCollection", "ReleaseCollection", "CreateIndex", "DropIndex", "Insert",
-        "Delete", "Import", "CreateCredential", "CreateRole", "OperateUserRole", "OperatePrivilege", "SelectUser",
+        "Delete", "Import", "AlterCollection", "CreateCredential", "CreateRole", "OperateUserRole", "OperatePrivilege", "SelectUser",
     ];
 
     // The page loads only its own files; its script talks only to this server.
@@ -60,6 +63,10 @@ internal static class ConsoleEndpoints
         app.MapGet(Prefix + "/{**path}", http => ServeAssetAsync(http, assets));
         app.MapGet(Prefix + "/api/session", http => RunAsync(http, "ConsoleSession", Session));
         app.MapGet(Prefix + "/api/metrics", http => RunAsync(http, "ConsoleMetrics", Metrics));
+        // Index detail is what DescribeIndex shows and more: it passes the gate as DescribeIndex on the collection.
+        app.MapGet(Prefix + "/api/indexes", http => RunAsync(http, "DescribeIndex", ConsoleIndexes.DescribeAsync, http.Request.Query["collection"].ToString()));
+        app.MapPost(Prefix + "/api/advise", http => RunAsync(http, "ConsoleAdvise", ConsoleTools.AdviseAsync));
+        app.MapPost(Prefix + "/api/tune", http => RunAsync(http, "ConsoleTune", ConsoleTools.TuneAsync));
     }
 
     private static async Task ServeAssetAsync(HttpContext http, ConsoleAssets assets)
@@ -96,7 +103,11 @@ internal static class ConsoleEndpoints
     /// <summary>Runs <paramref name="work"/> as the call <paramref name="method"/> through the <see cref="CallPipeline"/>
     /// (gate, rate limit, metrics, request log) and answers REST's <c>{"code":0,"data":...}</c> or
     /// <c>{"code":..,"message":..}</c>.</summary>
-    private static async Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, JsonObject> work)
+    private static Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, JsonObject> work) =>
+        RunAsync(http, method, (h, c) => Task.FromResult(work(h, c)));
+
+    /// <summary>As above for work that awaits; <paramref name="collection"/> names the call's collection for the gate.</summary>
+    private static async Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, Task<JsonObject>> work, string? collection = null)
     {
         var requestId = CallInfo.NewRequestId();
         http.Response.Headers["X-Request-Id"] = requestId;
@@ -113,11 +124,12 @@ internal static class ConsoleEndpoints
             Database = database.Length > 0 ? database : null,
         };
         call.TargetDatabase = call.Database ?? "default";
+        call.TargetCollection = string.IsNullOrEmpty(collection) ? null : collection;
         JsonObject? data = null;
-        var status = await pipeline.RunAsync(call, call, new RestCallContext(http), (c, _) =>
+        var status = await pipeline.RunAsync(call, call, new RestCallContext(http), async (c, _) =>
         {
-            data = work(http, c);
-            return Task.FromResult(MilvusStatus.Ok());
+            data = await work(http, c).ConfigureAwait(false);
+            return MilvusStatus.Ok();
         }).ConfigureAwait(false);
         JsonObject reply;
         if (status.Code == MilvusCode.Success && data is not null)
@@ -205,6 +217,12 @@ internal static class ConsoleEndpoints
                 ["workingSet"] = s.WorkingSetBytes,
                 ["gcHeap"] = s.GcHeapBytes,
                 ["memoryLimit"] = s.MemoryLimitBytes,
+                ["walFsyncs"] = s.WalFsyncs,
+                ["rowsWritten"] = s.RowsWritten,
+                ["rowsDeleted"] = s.RowsDeleted,
+                ["compactionMerges"] = s.CompactionMerges,
+                ["compactionRows"] = s.CompactionRows,
+                ["recall"] = new JsonObject(s.Recall.Select(r => KeyValuePair.Create(r.Key, (JsonNode?)r.Value))),
             });
         }
         var thresholds = new JsonObject();

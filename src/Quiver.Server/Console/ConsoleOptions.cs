@@ -16,6 +16,10 @@ public sealed class ConsoleOptions
     /// <c>search.p99_ms</c>). <c>quiver serve</c> fills them with <c>quiver health</c>'s defaults; empty draws none.</summary>
     public IReadOnlyList<ChartThreshold> Thresholds { get; set; } = [];
 
+    /// <summary>The advise and tune tools the console offers (<see cref="IConsoleToolbox"/>); <c>quiver serve</c> plugs in
+    /// the toolbox's. Null: the console's advise and tune calls answer code 10 (unimplemented).</summary>
+    internal IConsoleToolbox? Toolbox { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the key of a value out of range.</summary>
     public void Validate()
     {

@@ -18,7 +18,27 @@ namespace Quiver.Server.Console;
 /// <param name="GcHeapBytes">The managed heap in use.</param>
 /// <param name="MemoryLimitBytes">The memory available to the process (the container limit, else the machine's).</param>
 public sealed record MetricsSample(long UnixMs, long Calls, long Searches, double Qps, double SearchQps, double? ErrorRate, double? P50Ms, double? P95Ms,
-    double? P99Ms, long WorkingSetBytes, long GcHeapBytes, long MemoryLimitBytes);
+    double? P99Ms, long WorkingSetBytes, long GcHeapBytes, long MemoryLimitBytes)
+{
+    /// <summary>WAL fsyncs in the interval (engine meter: every engine of the process).</summary>
+    public long WalFsyncs { get; init; }
+
+    /// <summary>Rows written by inserts and upserts in the interval.</summary>
+    public long RowsWritten { get; init; }
+
+    /// <summary>Rows deleted in the interval.</summary>
+    public long RowsDeleted { get; init; }
+
+    /// <summary>Compaction merges in the interval.</summary>
+    public long CompactionMerges { get; init; }
+
+    /// <summary>Rows of the segments those merges read.</summary>
+    public long CompactionRows { get; init; }
+
+    /// <summary>The live recall estimate at the sample, by <c>database.collection</c> (the recall monitor's window mean,
+    /// <c>quiver_recall_estimate</c>); empty when the monitor is off or has no samples.</summary>
+    public IReadOnlyDictionary<string, double> Recall { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>
 /// The recent history of the server's own metrics for the console's health charts: every
@@ -35,13 +55,17 @@ internal sealed class MetricsHistory : IDisposable
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
+    private readonly Func<IReadOnlyList<(string Database, string Collection, int Samples, double Mean)>>? _recall;
     private Reading _last;
 
-    /// <summary>Starts sampling <paramref name="metrics"/>.</summary>
-    public MetricsHistory(ServerMetrics metrics, ConsoleOptions options, TimeProvider? time = null)
+    /// <summary>Starts sampling <paramref name="metrics"/> and, when given, the recall estimates
+    /// <paramref name="recall"/> reads (the server passes <see cref="RecallMonitor.Estimates"/>).</summary>
+    public MetricsHistory(ServerMetrics metrics, ConsoleOptions options, TimeProvider? time = null,
+        Func<IReadOnlyList<(string Database, string Collection, int Samples, double Mean)>>? recall = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _metrics = metrics;
+        _recall = recall;
         _capacity = options.HistorySamples;
         _time = time ?? TimeProvider.System;
         _last = Read();
@@ -84,7 +108,16 @@ internal sealed class MetricsHistory : IDisposable
                 Milliseconds(search, 0.99),
                 Environment.WorkingSet,
                 GC.GetTotalMemory(forceFullCollection: false),
-                gc.TotalAvailableMemoryBytes));
+                gc.TotalAvailableMemoryBytes)
+            {
+                WalFsyncs = now.Writes.WalFsyncs - _last.Writes.WalFsyncs,
+                RowsWritten = now.Writes.RowsWritten - _last.Writes.RowsWritten,
+                RowsDeleted = now.Writes.RowsDeleted - _last.Writes.RowsDeleted,
+                CompactionMerges = now.Writes.CompactionMerges - _last.Writes.CompactionMerges,
+                CompactionRows = now.Writes.CompactionRows - _last.Writes.CompactionRows,
+                Recall = _recall?.Invoke().ToDictionary(r => $"{r.Database}.{r.Collection}", r => r.Mean, StringComparer.Ordinal)
+                    ?? new Dictionary<string, double>(),
+            });
             while (_samples.Count > _capacity)
             {
                 _samples.Dequeue();
@@ -99,11 +132,11 @@ internal sealed class MetricsHistory : IDisposable
     private Reading Read()
     {
         var (calls, failed, search) = _metrics.Totals();
-        return new Reading(_time.GetUtcNow().ToUnixTimeMilliseconds(), calls, failed, search);
+        return new Reading(_time.GetUtcNow().ToUnixTimeMilliseconds(), calls, failed, search, _metrics.WriteTotals());
     }
 
     /// <inheritdoc/>
     public void Dispose() => _timer.Dispose();
 
-    private readonly record struct Reading(long UnixMs, long Calls, long Failed, CumulativeBuckets Search);
+    private readonly record struct Reading(long UnixMs, long Calls, long Failed, CumulativeBuckets Search, WriteTotals Writes);
 }

@@ -99,7 +99,8 @@ public sealed class QuiverServer : IAsyncDisposable
             if (options.Console.Enabled)
             {
                 options.Console.Validate();
-                builder.Services.AddSingleton(services => new Console.MetricsHistory(services.GetRequiredService<ServerMetrics>(), options.Console));
+                builder.Services.AddSingleton(services => new Console.MetricsHistory(services.GetRequiredService<ServerMetrics>(), options.Console,
+                    recall: services.GetRequiredService<RecallMonitor>().Estimates));
             }
             builder.Services.AddGrpc(grpc =>
             {

@@ -176,6 +176,12 @@ internal sealed partial class RecallMonitor : IDisposable
         }
     }
 
+    /// <summary>The current estimate of every collection with samples in its window: (database, collection, samples,
+    /// mean recall@k), as <c>quiver_recall_estimate</c> exports it.</summary>
+    public IReadOnlyList<(string Database, string Collection, int Samples, double Mean)> Estimates() =>
+        [.. _windows.Select(w => (w.Key.Database, w.Key.Collection, Figures: w.Value.Read())).Where(w => w.Figures.Count > 0)
+            .Select(w => (w.Database, w.Collection, w.Figures.Count, w.Figures.Mean))];
+
     /// <summary>Writes the monitor's metric families; recall figures only for the collections in
     /// <paramref name="existing"/> (a dropped collection's window is not reported).</summary>
     public void Write(PrometheusText text, IReadOnlySet<(string Database, string Collection)> existing)

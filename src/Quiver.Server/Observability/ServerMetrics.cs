@@ -20,6 +20,8 @@ internal sealed class ServerMetrics : IDisposable
     private readonly long _startedTimestamp = Stopwatch.GetTimestamp();
     private long _rowsWritten;
     private long _rowsDeleted;
+    private long _compactionMerges;
+    private long _compactionRows;
 
     /// <summary>Starts listening to the engine's meter.</summary>
     public ServerMetrics()
@@ -54,6 +56,12 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>Rows written plus rows deleted in this process so far (engine meter); the recall monitor compares two
     /// readings to tell whether anything changed between a search and its re-run.</summary>
     public long RowsChanged() => Interlocked.Read(ref _rowsWritten) + Interlocked.Read(ref _rowsDeleted);
+
+    /// <summary>Write-path totals since start (engine meter, process-wide): WAL fsyncs, rows written and deleted,
+    /// compaction merges and the rows they read. The console's health charts difference two readings.</summary>
+    public WriteTotals WriteTotals() => new(
+        _walFsync.Snapshot().Count, Interlocked.Read(ref _rowsWritten), Interlocked.Read(ref _rowsDeleted),
+        Interlocked.Read(ref _compactionMerges), Interlocked.Read(ref _compactionRows));
 
     /// <summary>Totals since start over every RPC and transport: completed calls, calls that answered a non-zero code,
     /// and the latency histogram of the <c>Search</c> RPC merged over transports (for the console's charts, which
@@ -119,6 +127,14 @@ internal sealed class ServerMetrics : IDisposable
         {
             Interlocked.Add(ref _rowsDeleted, value);
         }
+        else if (instrument == EngineMetrics.CompactionMergesName)
+        {
+            Interlocked.Add(ref _compactionMerges, value);
+        }
+        else if (instrument == EngineMetrics.CompactionRowsName)
+        {
+            Interlocked.Add(ref _compactionRows, value);
+        }
     }
 
     private void WriteRpcs(PrometheusText text)
@@ -148,6 +164,10 @@ internal sealed class ServerMetrics : IDisposable
         text.Sample("quiver_rows_deleted_total", Interlocked.Read(ref _rowsDeleted));
         text.Family("quiver_wal_fsync_duration_seconds", "histogram", "Duration of WAL fsyncs in seconds.");
         text.Histogram("quiver_wal_fsync_duration_seconds", _walFsync.Snapshot());
+        text.Family("quiver_compaction_merges_total", "counter", "Compaction merges: each rewrites a group of sealed segments into one.");
+        text.Sample("quiver_compaction_merges_total", Interlocked.Read(ref _compactionMerges));
+        text.Family("quiver_compaction_rows_total", "counter", "Rows of the sealed segments compaction merged (live and deleted).");
+        text.Sample("quiver_compaction_rows_total", Interlocked.Read(ref _compactionRows));
     }
 
     /// <summary>Writes the collection, segment and index families; returns the collections seen.</summary>
@@ -261,3 +281,11 @@ internal sealed class ServerMetrics : IDisposable
         public ConcurrentDictionary<int, StrongBox<long>> Codes { get; } = new();
     }
 }
+
+/// <summary>Write-path totals since the server started (<see cref="ServerMetrics.WriteTotals"/>).</summary>
+/// <param name="WalFsyncs">WAL fsyncs.</param>
+/// <param name="RowsWritten">Rows written by inserts and upserts.</param>
+/// <param name="RowsDeleted">Rows deleted.</param>
+/// <param name="CompactionMerges">Compaction merges.</param>
+/// <param name="CompactionRows">Rows of the segments those merges read.</param>
+internal readonly record struct WriteTotals(long WalFsyncs, long RowsWritten, long RowsDeleted, long CompactionMerges, long CompactionRows);

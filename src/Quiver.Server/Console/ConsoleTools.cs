@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Server.Hosting;
+using Quiver.Server.Milvus;
+
+namespace Quiver.Server.Console;
+
+/// <summary>
+/// <c>POST /console/api/advise</c> and <c>POST /console/api/tune</c>: runs the toolbox's <c>advise</c> or <c>tune</c>
+/// (<see cref="IConsoleToolbox"/>) on one collection and answers its JSON result. The body is
+/// <c>{"collection": C, "field": F?, "targetRecall": 0.95?, "k": 10?, "sample": N?, "save": false?}</c>. The tool runs as
+/// a client of this server with the caller's credential, so it can do only what the caller may (a reader can tune but
+/// not <c>save</c>). One tool runs at a time (a second request waits for the first): each builds indexes or runs
+/// hundreds of searches, and two at once would measure each other.
+/// </summary>
+internal static class ConsoleTools
+{
+    /// <summary>The largest body accepted, in bytes.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>Largest sample the console may ask for (rows for advise, queries for tune).</summary>
+    public const int MaxSample = 100_000;
+
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    /// <summary>Runs advise for the request's body.</summary>
+    public static Task<JsonObject> AdviseAsync(HttpContext http, CallInfo call) => RunAsync(http, call, advise: true);
+
+    /// <summary>Runs tune for the request's body.</summary>
+    public static Task<JsonObject> TuneAsync(HttpContext http, CallInfo call) => RunAsync(http, call, advise: false);
+
+    private static async Task<JsonObject> RunAsync(HttpContext http, CallInfo call, bool advise)
+    {
+        var name = advise ? "advise" : "tune";
+        var body = await ReadBodyAsync(http, name).ConfigureAwait(false);
+        var collection = body["collection"] is JsonValue c && c.TryGetValue<string>(out var text) && text.Length > 0
+            ? text
+            : throw new MilvusException(MilvusCode.ParameterMissing, $"console {name}: the body has no collection");
+        var request = new ConsoleToolCall(
+            ServerUri(http),
+            call.Credential,
+            call.TargetDatabase,
+            collection,
+            body["field"] is JsonValue f && f.TryGetValue<string>(out var field) && field.Length > 0 ? field : null,
+            Number(body, "targetRecall", name, 0.95, v => v > 0 && v <= 1, "in (0, 1]"),
+            (int)Number(body, "k", name, 10, v => v >= 1 && v <= 1000 && v == Math.Floor(v), "an integer in 1..1000"),
+            (int)Number(body, "sample", name, advise ? 20_000 : 200, v => v >= 2 && v <= MaxSample && v == Math.Floor(v), $"an integer in 2..{MaxSample}"),
+            body["save"] is JsonValue s && s.TryGetValue<bool>(out var save) && save);
+        var toolbox = http.RequestServices.GetRequiredService<ServerOptions>().Console.Toolbox
+            ?? throw new MilvusException(MilvusCode.Unimplemented,
+                $"console {name}: this server runs without the toolbox's tools (start it with quiver serve, which provides them)");
+        await OneAtATime.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            var result = advise
+                ? await toolbox.AdviseAsync(request, http.RequestAborted).ConfigureAwait(false)
+                : await toolbox.TuneAsync(request, http.RequestAborted).ConfigureAwait(false);
+            return new JsonObject { ["result"] = result };
+        }
+        finally
+        {
+            OneAtATime.Release();
+        }
+    }
+
+    private static async Task<JsonObject> ReadBodyAsync(HttpContext http, string name)
+    {
+        if (http.Request.ContentLength is > MaxBodyBytes)
+        {
+            throw new MilvusException(MilvusCode.ParameterTooLarge, $"console {name}: the body is over {MaxBodyBytes} bytes");
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > MaxBodyBytes)
+            {
+                throw new MilvusException(MilvusCode.ParameterTooLarge, $"console {name}: the body is over {MaxBodyBytes} bytes");
+            }
+        }
+        try
+        {
+            return JsonNode.Parse(buffer.ToArray()) as JsonObject
+                ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"console {name}: the body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"console {name}: the body is not JSON: {e.Message}");
+        }
+    }
+
+    private static double Number(JsonObject body, string key, string name, double fallback, Func<double, bool> valid, string expected)
+    {
+        if (body[key] is null)
+        {
+            return fallback;
+        }
+        if (body[key] is JsonValue v && v.TryGetValue<double>(out var d) && valid(d))
+        {
+            return d;
+        }
+        throw new MilvusException(MilvusCode.ParameterInvalid,
+            string.Create(CultureInfo.InvariantCulture, $"console {name}: {key} must be {expected}, got {body[key]!.ToJsonString()}"));
+    }
+
+    /// <summary>This server as the request reached it: the local address and port of the connection.</summary>
+    private static string ServerUri(HttpContext http)
+    {
+        var address = http.Connection.LocalIpAddress ?? IPAddress.Loopback;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        var host = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        return string.Create(CultureInfo.InvariantCulture, $"{http.Request.Scheme}://{host}:{http.Connection.LocalPort}");
+    }
+}

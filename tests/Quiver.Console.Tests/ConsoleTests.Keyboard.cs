@@ -1,0 +1,91 @@
+using OpenQA.Selenium;
+using OpenQA.Selenium.Interactions;
+
+namespace Quiver.Console.Tests;
+
+/// <summary>The console with the keyboard alone, in the real browser: Tab order follows the page, every control
+/// reached has an accessible name, and the focused control shows a visible focus ring.</summary>
+public sealed partial class ConsoleTests
+{
+    /// <summary>What the focused element is: its tag, its accessible name (as a screen reader would read it, roughly:
+    /// aria-label, aria-labelledby, its label, its text), and whether a focus outline of at least 2 px is drawn.</summary>
+    private (string Tag, string Name, bool RingVisible, string TestId) Focused()
+    {
+        var info = (IReadOnlyDictionary<string, object>)f.Browser.ExecuteScript("""
+            const el = document.activeElement;
+            const text = (n) => (n ? n.textContent : '').replace(/\s+/g, ' ').trim();
+            let name = el.getAttribute('aria-label') || '';
+            if (!name && el.getAttribute('aria-labelledby')) name = text(document.getElementById(el.getAttribute('aria-labelledby')));
+            if (!name && el.labels && el.labels.length) name = text(el.labels[0]);
+            if (!name) name = text(el);
+            const style = getComputedStyle(el);
+            return {
+              tag: el.tagName.toLowerCase(), name,
+              ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+              testid: el.getAttribute('data-testid') || '',
+            };
+            """)!;
+        return ((string)info["tag"], (string)info["name"], (bool)info["ring"], (string)info["testid"]);
+    }
+
+    private void Press(string keys) => new Actions(f.Browser).SendKeys(keys).Perform();
+
+    /// <summary>Tabs forward until <paramref name="stop"/> holds for the focused element, checking every element on the
+    /// way has a name and a visible ring; returns the names in the order reached.</summary>
+    private List<string> TabUntil(Func<(string Tag, string Name, bool RingVisible, string TestId), bool> stop, string what)
+    {
+        var names = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            Press(Keys.Tab);
+            var focused = Focused();
+            Assert.False(string.IsNullOrWhiteSpace(focused.Name), $"a focusable {focused.Tag} without an accessible name after {string.Join(" > ", names)}");
+            Assert.True(focused.RingVisible, $"no visible focus ring on {focused.Tag} '{focused.Name}'");
+            names.Add(focused.Name);
+            if (stop(focused))
+            {
+                return names;
+            }
+        }
+        throw new Xunit.Sdk.XunitException($"{what} not reached by Tab: {string.Join(" > ", names)}");
+    }
+
+    [Fact]
+    public void KeyboardOnly_SignIn_OpenACollection_AndCancelADialog()
+    {
+        f.SignOut();
+        var login = TabUntil(e => e.Tag == "input" && e.Name == "User", "the user field");
+        Assert.Contains("user and password", login[0], StringComparison.Ordinal);
+        Press("root");
+        Press(Keys.Tab);
+        Assert.Equal(("input", "Password"), (Focused().Tag, Focused().Name));
+        Press(ConsoleFixture.RootPassword);
+        Press(Keys.Tab);
+        Assert.Equal(("button", "Sign in"), (Focused().Tag, Focused().Name));
+        Press(Keys.Enter);
+        Assert.Equal("Signed in as root", f.Find(Test("who")).Text);
+        f.TextOf(Test("collections"), t => t.Contains("docs", StringComparison.Ordinal), "collections listed");
+
+        // Reading order: the page links, the database picker, sign out, then the page's own controls and the table.
+        var order = TabUntil(e => e.Tag == "a" && e.Name == "docs", "the docs link");
+        int At(string name) => order.FindIndex(n => n.StartsWith(name, StringComparison.Ordinal));
+        Assert.True(At("Collections") < At("Health") && At("Health") < At("Import jobs") && At("Import jobs") < At("Database")
+            && At("Database") < At("Sign out") && At("Sign out") < At("Create collection") && At("Create collection") < order.Count - 1,
+            string.Join(" > ", order));
+        f.Screenshot("keyboard");
+        Press(Keys.Enter);
+        f.TextOf(By.Id("collection-title"), t => t == "docs", "the docs page");
+        var state = f.TextOf(Test("load-state"), t => t.Length > 0, "load state");
+
+        // A confirmation opens on Enter with focus inside it; Escape cancels and nothing changes.
+        TabUntil(e => e.Tag == "button" && e.Name is "Release" or "Load", "the load/release action");
+        Press(Keys.Enter);
+        f.Find(By.CssSelector("dialog[open]"));
+        f.UntilTrue(d => (bool)((IJavaScriptExecutor)d).ExecuteScript("return document.querySelector('dialog[open]').contains(document.activeElement);")!,
+            "focus inside the dialog");
+        Assert.True(Focused().RingVisible, "the dialog's focused button shows its ring");
+        Press(Keys.Escape);
+        f.UntilTrue(d => d.FindElements(By.CssSelector("dialog[open]")).Count == 0, "the dialog closed");
+        Assert.Equal(state, f.Find(Test("load-state")).Text);
+    }
+}
