@@ -5,6 +5,9 @@ public sealed class LocalModel : IDisposable
 {
     public MiniLmEmbedder Model { get; } = new();
 
+    /// <summary>Answers every TextEmbedding function with <see cref="Model"/> (no second load of the model).</summary>
+    public ITextEmbedderProvider Provider => new SharedModelProvider(Model);
+
     public void Dispose() => Model.Dispose();
 
     public static double Cosine(float[] a, float[] b)
@@ -19,4 +22,9 @@ public sealed class LocalModel : IDisposable
 
         return dot / Math.Sqrt(na * nb);
     }
+}
+
+internal sealed class SharedModelProvider(MiniLmEmbedder model) : ITextEmbedderProvider
+{
+    public ITextEmbedder Resolve(CollectionFunction function, int outputDimension) => model;
 }

@@ -10,21 +10,16 @@ namespace Quiver.Embeddings.Tests;
 [Collection(nameof(LocalModelCollection))]
 public sealed class MovieSearchSampleTests(LocalModel local)
 {
-    private sealed class SharedModel(MiniLmEmbedder model) : ITextEmbedderProvider
-    {
-        public ITextEmbedder Resolve(CollectionFunction function, int outputDimension) => model;
-    }
-
     [Fact]
     public async Task Sample_RunsAndEachSearchEqualsItsOracle()
     {
         using var folder = new TempFolder();
         var movies = Movie.Load(Path.Combine(AppContext.BaseDirectory, "movies.json"));
         var output = new StringWriter();
-        var results = await MovieSearchDemo.RunAsync(folder.Path, new SharedModel(local.Model), movies, output);
+        var results = await MovieSearchDemo.RunAsync(folder.Path, local.Provider, movies, output);
         Assert.Contains($"{movies.Length} movies inserted", output.ToString(), StringComparison.Ordinal);
 
-        await using var engine = await QuiverEngine.OpenAsync(folder.Path, new QuiverOptions { TextEmbedders = new SharedModel(local.Model) });
+        await using var engine = await QuiverEngine.OpenAsync(folder.Path, new QuiverOptions { TextEmbedders = local.Provider });
         var query = (await engine.EmbedQueriesAsync("movies", "embedding", [MovieSearchDemo.MeaningQuery]))[0];
         var stored = await engine.GetAsync("movies", [.. movies.Select(m => (object)m.Id)], ["embedding", "year"]);
         var oracle = stored.Where(r => (long)r["year"]! >= 2000)
