@@ -62,7 +62,7 @@ public sealed partial class PackageConsumptionTests
     }
 
     [Fact]
-    public async Task Cli_InstallsAsDotnetTool_FromTheFeed()
+    public async Task Cli_InstallsAsDotnetTool_FromTheFeed_AndBrowsesData()
     {
         var feed = PackageFeed();
         using var temp = new TempFolder("quiver-tool");
@@ -73,6 +73,12 @@ public sealed partial class PackageConsumptionTests
         var help = await RunAsync(temp.Path, quiver, "--help");
         Assert.Contains("serve", help, StringComparison.Ordinal);
         Assert.Contains("import", help, StringComparison.Ordinal);
+
+        // The installed tool makes the tutorial's data and browses it.
+        var data = temp.Sub("shop");
+        await RunAsync(temp.Path, quiver, "quickstart", "--data", data);
+        var count = await RunAsync(temp.Path, quiver, "count", "products", "--data", data, "--filter", "category == \"home\"");
+        Assert.Equal("5", count.Trim());
     }
 
     private static readonly (string Id, string Assembly)[] LibraryPackages =

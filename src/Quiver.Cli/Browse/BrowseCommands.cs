@@ -403,7 +403,6 @@ internal static class BrowseCommands
         }
 
         io.WriteTable(report.Columns, report.Rows.Select(r => (IReadOnlyList<string>)[.. report.Columns.Select(c => BrowseValues.Cell(r.GetValueOrDefault(c)))]));
-        io.Note(string.Create(CultureInfo.InvariantCulture, $"{report.Rows.Count} row(s)"));
     }
 
     private static IReadOnlyList<string>? SplitFields(string? text) =>

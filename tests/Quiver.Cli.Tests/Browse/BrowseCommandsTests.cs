@@ -130,6 +130,36 @@ public sealed class BrowseCommandsTests
     }
 
     [Fact]
+    public async Task SearchByText_EmbedsTheQueryWithTheCollectionsFunction()
+    {
+        string[] docs =
+        [
+            "A man is playing a guitar on stage.",
+            "The stock market fell sharply after the interest rate announcement.",
+            "A cat sleeps on a warm windowsill in the afternoon sun.",
+            "Quiver is a vector database written in C#.",
+        ];
+        using var dir = new TempFolder();
+        using var providers = new Quiver.Embeddings.EmbeddingProviders();
+        await using (var engine = await QuiverEngine.OpenAsync(dir.Path, new QuiverOptions { TextEmbedders = providers }))
+        {
+            await engine.CreateCollectionAsync("docs", new CollectionSchema
+            {
+                Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("doc", 256), FieldSchema.Vector("vec", 384, MetricType.Cosine)],
+                Functions = [CollectionFunction.TextEmbedding("embed", "doc", "vec", new Dictionary<string, string> { ["provider"] = "local" })],
+            });
+            await engine.InsertAsync("docs", [.. docs.Select((d, i) => new Row { ["id"] = (long)i, ["doc"] = d })]);
+        }
+
+        const string Query = "someone performs music with a guitar";
+        var vectors = await providers.LocalModel.EmbedAsync([.. docs, Query], CancellationToken.None);
+        var expected = BruteForce.TopK(vectors.Take(docs.Length).Select((v, i) => ((long)i, v)), vectors[^1], MetricType.Cosine, 3).Select(h => h.Key);
+        var hits = await BrowseCommands.SearchAsync(TargetSpec.Folder(dir.Path), new BrowseSearchOptions("docs", null, null, Query, null, "", null, 3, null), CancellationToken.None);
+        Assert.Equal(expected, hits.Rows.Select(r => (long)r["id"]!));
+        Assert.Equal(docs[0], hits.Rows[0]["doc"]);
+    }
+
+    [Fact]
     public async Task CommandLine_WritesTablesAndJson()
     {
         using var dir = new TempFolder();
