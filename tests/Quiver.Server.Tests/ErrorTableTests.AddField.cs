@@ -1,11 +1,12 @@
 using Google.Protobuf;
 using Quiver.Protocol.Milvus;
+using static Quiver.Server.Tests.Data.Columns;
 using ProtoType = Quiver.Protocol.Schema.DataType;
 
 namespace Quiver.Server.Tests;
 
-/// <summary>The refusals of AddCollectionField and AlterCollectionSchema (docs/errors.md), each on <c>docs</c>; none of
-/// them changes its schema.</summary>
+/// <summary>The refusals of AddCollectionField and AlterCollectionSchema (docs/errors.md), each on <c>docs</c>, none of
+/// them changing its schema; and a search by ids of a row whose nullable vector is null.</summary>
 public sealed partial class ErrorTableTests
 {
     /// <summary><paramref name="cases"/> with the add-field cases added (kept here so the main table stays as it was).</summary>
@@ -28,6 +29,24 @@ public sealed partial class ErrorTableTests
         return field;
     }
 
+    /// <summary>A search by primary key whose row has a null vector (a collection of its own with a nullable vector).</summary>
+    private static async Task<Answer> SearchByIdsOfNullVectorAsync(Servers s)
+    {
+        await s.Plain.CreateLoadedCollectionAsync("nullvec", new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), new FieldSchema { Name = "v", DataType = Quiver.DataType.FloatVector, Dimension = 2, Metric = MetricType.L2, Nullable = true }],
+        });
+        await s.Plain.Server.Engine.InsertAsync("nullvec", [new Quiver.Row { ["id"] = 1L }]);
+        var response = await s.Plain.Milvus.SearchAsync(new Protocol.Milvus.SearchRequest
+        {
+            CollectionName = "nullvec",
+            DslType = Protocol.Common.DslType.BoolExprV1,
+            Ids = new Protocol.Schema.IDs { IntId = new Protocol.Schema.LongArray { Data = { 1 } } },
+            SearchParams = { Kv("anns_field", "v"), Kv("topk", "3"), Kv("params", "{}") },
+        });
+        return Answer.Of(response.Status);
+    }
+
     private static (string Case, Func<Servers, Task<Answer>> Run)[] AddFieldCases =>
     [
         ("add-field-not-nullable", s => AddFieldAsync(s.Plain, Field("extra", ProtoType.Int64))),
@@ -40,6 +59,7 @@ public sealed partial class ErrorTableTests
             key.IsPartitionKey = true;
             return AddFieldAsync(s.Plain, key);
         }),
+        ("search-by-ids-null-vector", SearchByIdsOfNullVectorAsync),
         ("alter-schema-unsupported", async s => Answer.Of((await s.Plain.Milvus.AlterCollectionSchemaAsync(new AlterCollectionSchemaRequest
         {
             CollectionName = "docs",
