@@ -12,4 +12,17 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(field);
         return Require(database, collection).AlterFieldAsync(field, maxLength, maxCapacity, cancellationToken);
     }
+
+    /// <summary>Adds a field to an existing collection (Milvus's AddCollectionField), loaded and with rows or not: a
+    /// nullable scalar field, optionally with a default value, appended after the existing fields. Rows written before
+    /// read the default value, or null; later writes may give values. Refused (InvalidArgument, Milvus's messages): a field
+    /// that is not nullable, a primary key, auto_id, a vector field, a name already in use, the 65th field, and any field
+    /// the schema rules refuse. Durable when the call returns; a crash leaves the collection with or without the field.
+    /// Costs a checkpoint (every growing segment is sealed) and, per sealed segment, a column of the new field held in
+    /// memory until the segment is next compacted.</summary>
+    public Task AddCollectionFieldAsync(string collection, FieldSchema field, string? database = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        return Require(database, collection).AddFieldAsync(field, cancellationToken);
+    }
 }

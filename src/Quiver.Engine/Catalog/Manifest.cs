@@ -56,6 +56,12 @@ internal sealed record SegmentMeta
     /// <summary>Delete file name (in the collection's segment folder), or null when the segment had no deletes at the last checkpoint.</summary>
     public string? DeleteFile { get; init; }
 
+    /// <summary>How many of the schema's fields (the first ones) the segment file holds, when fields were added to the
+    /// collection after it was written (AddCollectionField); null when it holds every field. Rows of the segment read
+    /// an added field as its default value, or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Fields { get; init; }
+
     [JsonIgnore]
     public string FileName => SegmentFileName(Id);
 

@@ -21,10 +21,11 @@ internal sealed class Segment
 {
     public const long NotDeleted = long.MaxValue;
 
-    private readonly ScalarStore?[] _scalars;
     private readonly VectorStore?[] _vectors;
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
     private readonly DeleteMarks _deletes = new();
+    private ScalarStore?[] _scalars;
+    private CollectionSchema _schema;
     private ScalarStore? _dynamic;
     private GrowingKeys? _growingKeys;
     private SortedKeys? _sortedKeys;
@@ -37,7 +38,7 @@ internal sealed class Segment
     {
         Id = id;
         PartitionId = partitionId;
-        Schema = schema;
+        _schema = schema;
         _scalars = scalars;
         _vectors = vectors;
         _vectorIndexes = new Indexing.IndexHandle?[schema.Fields.Length];
@@ -51,7 +52,13 @@ internal sealed class Segment
 
     public long PartitionId { get; }
 
-    public CollectionSchema Schema { get; }
+    /// <summary>The schema of the segment's rows: the collection's, or an older one with fewer fields while
+    /// <see cref="AddFields"/> has not run.</summary>
+    public CollectionSchema Schema => Volatile.Read(ref _schema);
+
+    /// <summary>How many of the schema's fields the segment's file holds, when fields were added after it was written
+    /// (<see cref="AddFields"/>); null when it holds every field.</summary>
+    public int? FieldsInFile { get; private set; }
 
     public int Count => _count;
 
@@ -126,6 +133,28 @@ internal sealed class Segment
             MaxInsertTs = maxInsertTs,
             IsSealed = true,
         };
+
+    /// <summary>Takes the fields <paramref name="schema"/> adds after this segment's (AddCollectionField): each reads the
+    /// field's default value, or null, in every row (<see cref="AddedFields.Column"/>). Only a sealed segment, whose rows
+    /// no longer change, takes them; <paramref name="fieldsInFile"/> is how many fields its file holds. Snapshots taken
+    /// before keep their own columns and schema. Call under the shard's apply lock.</summary>
+    public void AddFields(CollectionSchema schema, int fieldsInFile)
+    {
+        Debug.Assert(IsSealed, "fields are added to sealed segments only (a checkpoint seals the growing ones first)");
+        Debug.Assert(schema.Fields.Skip(_scalars.Length).All(f => !(f.IsVector || f.IsSparseVector)), "only scalar fields are added");
+        var scalars = new ScalarStore?[schema.Fields.Length];
+        Array.Copy(_scalars, scalars, _scalars.Length);
+        for (var f = _scalars.Length; f < scalars.Length; f++)
+        {
+            scalars[f] = AddedFields.Column(schema.Fields[f], _count);
+        }
+
+        // The columns before the schema: a reader that sees the new schema sees its columns. The vector stores and index
+        // slots stay as they are (an added field is a scalar one; a snapshot reads only the fields its schema has).
+        Volatile.Write(ref _scalars, scalars);
+        FieldsInFile = fieldsInFile;
+        Volatile.Write(ref _schema, schema);
+    }
 
     /// <summary>Appends rows [start, start+count) of a batch, all with timestamp <paramref name="ts"/>. Returns the first row number.</summary>
     public int Append(RowBatch batch, int start, int count, long ts)
@@ -305,11 +334,15 @@ internal sealed class Segment
         }
 
         var count = _count;
-        var columns = new ScalarColumn?[_scalars.Length];
-        var vectors = new VectorView[_scalars.Length];
-        for (var f = 0; f < _scalars.Length; f++)
+
+        // The schema first: the columns read after it cover at least its fields (AddFields writes them first).
+        var schema = Schema;
+        var scalars = Volatile.Read(ref _scalars);
+        var columns = new ScalarColumn?[schema.Fields.Length];
+        var vectors = new VectorView[schema.Fields.Length];
+        for (var f = 0; f < columns.Length; f++)
         {
-            if (_scalars[f] is { } s)
+            if (scalars[f] is { } s)
             {
                 columns[f] = s.View(count);
             }
@@ -323,7 +356,7 @@ internal sealed class Segment
 
         // A sealed segment's shared live bitmap covers exactly its rows; a growing one has none (its rows still come in).
         var deletes = new DeleteState(_deletes.View(), MaxInsertTs, IsSealed && count == _count);
-        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, deletes);
+        return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, deletes) { Schema = schema };
     }
 
     /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing).</summary>
@@ -333,12 +366,12 @@ internal sealed class Segment
     public RowBatch Extract(ReadOnlySpan<int> rows, bool includeVectors = true)
     {
         using var snap = Snapshot();
-        var columns = new BatchColumn[_scalars.Length];
-        for (var f = 0; f < _scalars.Length; f++)
+        var columns = new BatchColumn[snap.Schema.Fields.Length];
+        for (var f = 0; f < columns.Length; f++)
         {
-            if (_scalars[f] is { } s)
+            if (snap.GetColumnOrNull(f) is { } c)
             {
-                columns[f] = s.Extract(rows);
+                columns[f] = ScalarStore.Extract(c, rows);
             }
             else
             {
@@ -363,7 +396,7 @@ internal sealed class Segment
 
         var dynamic = _dynamic?.Extract(rows).Json;
 
-        return new RowBatch { Schema = Schema, Count = rows.Length, Columns = columns, Dynamic = dynamic };
+        return new RowBatch { Schema = snap.Schema, Count = rows.Length, Columns = columns, Dynamic = dynamic };
     }
 
     public long InsertTsOf(int row) => _insertTs.Span[row];
@@ -476,7 +509,8 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
 
     public Segment Segment { get; }
 
-    public CollectionSchema Schema => Segment.Schema;
+    /// <summary>The segment's schema when the snapshot was taken (a field added later has no column here).</summary>
+    public required CollectionSchema Schema { get; init; }
 
     public int RowCount { get; }
 
@@ -486,6 +520,9 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
     public VectorView[] Vectors { get; }
 
     public Filtering.ScalarIndexes? Indexes => Segment.IsSealed && RowCount == Segment.Count ? Segment.Indexes : null;
+
+    /// <summary>The column of a scalar field; null for a vector field.</summary>
+    public ScalarColumn? GetColumnOrNull(int fieldIndex) => _columns[fieldIndex];
 
     public ScalarColumn GetColumn(int fieldIndex) =>
         _columns[fieldIndex] ?? throw new ArgumentException($"field {Schema.Fields[fieldIndex].Name} is a vector field", nameof(fieldIndex));

@@ -158,8 +158,10 @@ internal static class SegmentFile
     /// <summary>Maps a segment file and builds its columns over the mapping, checking the header, the directory and every
     /// block's bounds and size; each block's CRC-32C is checked on its first touch. Any mismatch is a
     /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version 1 or 2 file is
-    /// first rewritten in place as the current version (same name, crash-safe).</summary>
-    public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId)
+    /// first rewritten in place as the current version (same name, crash-safe). <paramref name="fieldsInFile"/> (from the
+    /// manifest) is how many of the schema's fields the file holds when fields were added to the collection after it was
+    /// written; the others read their default value or null in every row (<see cref="AddedFields"/>).</summary>
+    public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId, int? fieldsInFile = null)
     {
         MappedFile? map = fs.MapReadOnly(path);
         try
@@ -174,7 +176,7 @@ internal static class SegmentFile
                 h = ReadHeader(map, path, expectedId);
             }
 
-            return OpenV2(path, schema, map, h);
+            return OpenV2(path, schema, map, h, fieldsInFile);
         }
         catch
         {
@@ -278,8 +280,25 @@ internal static class SegmentFile
         return blocks;
     }
 
-    private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h) =>
-        Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows, withKeys: true), h.MaxInsertTs, map);
+    private static Segment OpenV2(string path, CollectionSchema schema, MappedFile map, Header h, int? fieldsInFile)
+    {
+        if (fieldsInFile is not { } held)
+        {
+            return Segment.CreateSealed(h.Id, h.PartitionId, schema, h.Rows, MapColumns(Blocks(map, path, h, schema), path, schema, h.Rows, withKeys: true), h.MaxInsertTs, map);
+        }
+
+        // The file's own blocks are read (and checked) against the schema it was written with; the added fields follow.
+        if (held < 1 || held > schema.Fields.Length)
+        {
+            Throw.Corrupt(path, $"the manifest says the file holds {held} fields of a {schema.Fields.Length}-field schema");
+        }
+
+        var written = schema with { Fields = schema.Fields[..held] };
+        var columns = MapColumns(Blocks(map, path, h, written), path, written, h.Rows, withKeys: true);
+        var segment = Segment.CreateSealed(h.Id, h.PartitionId, written, h.Rows, columns, h.MaxInsertTs, map);
+        segment.AddFields(schema, held);
+        return segment;
+    }
 
     /// <summary>Views over every block; <paramref name="withKeys"/> false reads a version 2 file, which has no key order.</summary>
     private static MappedColumns MapColumns(Dictionary<(BlockKind, int), MappedBlock> blocks, string path, CollectionSchema schema, int count, bool withKeys)

@@ -328,7 +328,7 @@ internal sealed partial class Shard
                 }
             }
 
-            segments.Add(new SegmentMeta { Id = seg.Id, PartitionId = seg.PartitionId, Rows = seg.Count, DeleteFile = file });
+            segments.Add(new SegmentMeta { Id = seg.Id, PartitionId = seg.PartitionId, Rows = seg.Count, DeleteFile = file, Fields = seg.FieldsInFile });
         }
 
         var partitions = drop is null ? Meta.Partitions : [.. Meta.Partitions.Where(p => p.Id != drop.Id)];

@@ -55,6 +55,7 @@ internal sealed partial class Shard
                 // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
                 // so that on replay an unknown partition always means "dropped after this record was applied".
                 partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
+                batch = Segments.AddedFields.Widen(batch, Schema);
                 RefuseZeroVectorsIfRebound(batch);
                 if (!upsert)
                 {

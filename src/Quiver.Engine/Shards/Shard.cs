@@ -111,7 +111,7 @@ internal sealed partial class Shard : IAsyncDisposable
                 Throw.Corrupt(path, $"segment {sm.Id} named by the manifest is missing");
             }
 
-            var seg = SegmentFile.Open(Fs, path, Schema, sm.Id);
+            var seg = SegmentFile.Open(Fs, path, Schema, sm.Id, sm.Fields);
             seg.Bytes = Fs.GetLength(path);
             _sealed.Add(seg);
             keep.Add(sm.FileName);

@@ -70,7 +70,7 @@ internal static class ColumnValidator
     }
 
     /// <summary>A field without a column: every row takes the default, or is null, or the batch is refused at row 0.</summary>
-    private static BatchColumn Missing(FieldSchema field, int count, string op)
+    internal static BatchColumn Missing(FieldSchema field, int count, string op)
     {
         var column = BatchColumn.Allocate(field, count);
         if (field.DefaultValue is not { } dv)

@@ -189,8 +189,15 @@ internal sealed partial class MilvusGrpcService
         var byKey = new Dictionary<object, float[]>();
         foreach (var row in rows)
         {
-            // A BINARY row comes back as its bytes; the engine takes a binary query as those byte values.
-            byKey.TryAdd(row[pk]!, row[field.Name] is byte[] bits ? [.. bits.Select(b => (float)b)] : (float[])row[field.Name]!);
+            // A BINARY row comes back as its bytes; the engine takes a binary query as those byte values. A null vector
+            // (a nullable field's row without one) is no query.
+            byKey.TryAdd(row[pk]!, row[field.Name] switch
+            {
+                byte[] bits => [.. bits.Select(b => (float)b)],
+                float[] v => v,
+                _ => throw new MilvusException(MilvusCode.ParameterInvalid,
+                    $"search by ids: primary key {row[pk]} has no vector in field '{field.Name}' (it is null)"),
+            });
         }
 
         var vectors = new List<float[]>(keys.Count);

@@ -20,15 +20,7 @@ internal static class SchemaConversion
     /// (ParameterInvalid) naming the field for what the engine cannot hold.</summary>
     public static CollectionSchema FromProto(ByteString serialized, string collection)
     {
-        Proto.CollectionSchema schema;
-        try
-        {
-            schema = Proto.CollectionSchema.Parser.ParseFrom(serialized);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw Invalid($"collection '{collection}': schema is not a valid schema.CollectionSchema: {e.Message}");
-        }
+        var schema = Parse(Proto.CollectionSchema.Parser, serialized, collection, "schema.CollectionSchema");
 
         var functions = FunctionConversion.FromProto(schema, collection);
 
@@ -54,6 +46,28 @@ internal static class SchemaConversion
         }
 
         return new CollectionSchema { Fields = fields.ToImmutable(), EnableDynamicField = dynamic, Description = schema.Description, Functions = functions };
+    }
+
+    /// <summary>The engine field of a serialized <c>schema.FieldSchema</c> (AddCollectionField's <c>schema</c>); throws
+    /// <see cref="MilvusException"/> (ParameterInvalid) for what a field added to an existing collection cannot be.</summary>
+    public static FieldSchema AddedFieldFromProto(ByteString serialized, string collection)
+    {
+        var f = Parse(Proto.FieldSchema.Parser, serialized, collection, "schema.FieldSchema");
+        AddedField.Check(f);
+        return FieldFromProto(f, schemaAutoId: false);
+    }
+
+    private static T Parse<T>(MessageParser<T> parser, ByteString serialized, string collection, string what)
+        where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(serialized);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Invalid($"collection '{collection}': schema is not a valid {what}: {e.Message}");
+        }
     }
 
     private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId)

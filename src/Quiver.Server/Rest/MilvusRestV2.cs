@@ -61,6 +61,7 @@ internal static partial class MilvusRestV2
         ("/collections/flush", FlushAsync),
         ("/collections/alter_properties", AlterCollectionPropertiesAsync),
         ("/collections/drop_properties", DropCollectionPropertiesAsync),
+        ("/collections/fields/add", AddCollectionFieldAsync),
         ("/entities/insert", InsertAsync),
         ("/entities/upsert", UpsertAsync),
         ("/entities/delete", DeleteAsync),
