@@ -3,7 +3,7 @@
 // a text search is exact: the query text inserted as a row of a second collection gives its vector (the same function
 // embeds inserts and searches), and brute-force cosine over every stored vector gives the expected top-k.
 'use strict';
-const { DataType, address, token, client, check, ok, milvusError, main } = require('./common');
+const { DataType, client, check, ok, milvusError, main, restPost: rest } = require('./common');
 const { FunctionType } = require('@zilliz/milvus2-sdk-node');
 
 const docs = [
@@ -88,17 +88,6 @@ async function grpcFlow(c, steps) {
   const s = milvusError(tooLong, 'search text longer than max_length');
   check(s.code === 1100 && /max_length 512/.test(s.reason), 'too long text names the limit', s);
   steps.push('refusals');
-}
-
-async function rest(path, body) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = await response.json();
-  check(response.status === 200, `REST ${path}: HTTP 200`, json);
-  return json;
 }
 
 async function restFlow(steps) {
