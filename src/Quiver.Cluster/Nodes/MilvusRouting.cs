@@ -35,6 +35,27 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         "GetQuerySegmentInfo", "LoadCollection", "Flush", "GetReplicas",
     };
 
+    /// <summary>The response of <paramref name="method"/> carrying Milvus code 10 (Unimplemented) and
+    /// <paramref name="reason"/>: the status itself where the RPC answers a bare status, else its <c>status</c> field.</summary>
+    internal static byte[] NotServed(MethodDescriptor method, string reason)
+    {
+        var status = global::Quiver.Server.Milvus.MilvusStatus.Error(global::Quiver.Server.Milvus.MilvusCode.Unimplemented, reason);
+        if (method.OutputType == Protocol.Common.Status.Descriptor)
+        {
+            return status.ToByteArray();
+        }
+
+        var response = method.OutputType.Parser.ParseFrom(ByteString.Empty);
+        if (method.OutputType.FindFieldByName("status") is not { FieldType: FieldType.Message } field
+            || field.MessageType != Protocol.Common.Status.Descriptor)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, reason));
+        }
+
+        field.Accessor.SetValue(response, status);
+        return response.ToByteArray();
+    }
+
     /// <summary>Runs one unary call of <paramref name="method"/>.</summary>
     public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
@@ -61,7 +82,9 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         var message = method.InputType.Parser.ParseFrom(request);
         if (method.InputType.FindFieldByName("collection_name") is not { FieldType: FieldType.String } field)
         {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)"));
+            // As the standalone server answers an RPC it does not serve: Milvus code 10 in the response's status, so an
+            // SDK reports a Milvus error naming the RPC rather than a transport failure.
+            return NotServed(method, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)");
         }
 
         var database = Database(message, context);
