@@ -126,7 +126,7 @@ public sealed class HealthRunnerTests
             }
             // The re-runs are asynchronous: wait until the monitor has compared all twelve.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while ((await MetricsAsync(traffic.Http!)).Value("quiver_recall_samples_total", "collection", "docs") < 12 && DateTime.UtcNow < deadline)
+            while (((await MetricsAsync(traffic.Http!)).Value("quiver_recall_samples_total", "collection", "docs") ?? 0) < 12 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
