@@ -1,5 +1,6 @@
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -9,7 +10,8 @@ namespace Quiver.Docs.Tests;
 /// <summary>
 /// Compiles a C# block as a user's Program.cs in a new console project would be: top-level statements, nullable on, the
 /// SDK's implicit usings (and nothing else: every Quiver namespace must be a using in the block), referencing the .NET
-/// shared frameworks and Quiver.Engine and Quiver.Client with what they bring, as their packages would. Roslyn runs in
+/// shared frameworks and Quiver.Engine, Quiver.Client and Quiver.Embeddings with what they bring (managed assemblies and
+/// the native libraries their packages ship for this platform, ONNX Runtime's), as their packages would. Roslyn runs in
 /// this process (a <c>dotnet new console</c> and build per block costs seconds each); the program runs in a child.
 /// </summary>
 public sealed class CSharpPrograms
@@ -26,7 +28,7 @@ public sealed class CSharpPrograms
         """;
 
     /// <summary>The assemblies a user's project references directly.</summary>
-    private static readonly string[] UserPackages = ["Quiver.Engine", "Quiver.Client"];
+    private static readonly string[] UserPackages = ["Quiver.Engine", "Quiver.Client", "Quiver.Embeddings"];
 
     private readonly List<MetadataReference> _references = [];
     private readonly List<string> _libraryFiles = [];
@@ -65,7 +67,20 @@ public sealed class CSharpPrograms
         }
         if (_libraryFiles.Count < UserPackages.Length)
         {
-            throw new InvalidOperationException($"Quiver.Engine.dll and Quiver.Client.dll must be in {appDir}");
+            throw new InvalidOperationException($"{string.Join(", ", UserPackages.Select(p => p + ".dll"))} must be in {appDir}");
+        }
+
+        // Native libraries (ONNX Runtime for the local embedding model) as the build laid them out for this platform; a
+        // program without a deps.json finds them in its own folder, so they are copied there flat.
+        // A distribution's own .NET build reports its own RID (e.g. debian.12-x64); the packages use the portable one.
+        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : "win";
+        var portable = $"{os}-{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        var native = new[] { RuntimeInformation.RuntimeIdentifier, portable }
+            .Select(rid => Path.Combine(appDir, "runtimes", rid, "native"))
+            .FirstOrDefault(Directory.Exists);
+        if (native is not null)
+        {
+            _libraryFiles.AddRange(Directory.GetFiles(native).Where(f => !f.EndsWith(".dbg", StringComparison.Ordinal)));
         }
 
         // This assembly's runtime config names the frameworks Quiver.Client needs; the user's program needs the same.

@@ -3,7 +3,7 @@ namespace Quiver.Docs.Tests;
 /// <summary>What the runner does with a fenced block, decided by its info string (docs/testing.md, "Docs that run").</summary>
 public enum BlockKind
 {
-    /// <summary>A C# program (a user's Program.cs), compiled against Quiver.Engine and Quiver.Client and run.</summary>
+    /// <summary>A C# program (a user's Program.cs), compiled against Quiver.Engine, Quiver.Client and Quiver.Embeddings and run.</summary>
     CSharp,
 
     /// <summary>A shell script run by bash -e in the page's folder.</summary>

@@ -112,6 +112,32 @@ public sealed class DocsTests
         Assert.Equal(matches, OutputPattern.Mismatch(expected, actual) is null);
     }
 
+    [Fact]
+    public void CSharpBlock_UsingTheEmbeddingsPackage_CompilesAndGetsOnnxRuntimesNativeLibrary()
+    {
+        var block = MarkdownBlocks.Parse("p.md", """
+            ```csharp
+            using Quiver.Embeddings;
+
+            Console.WriteLine(MiniLmEmbedder.Dim);
+            ```
+            """)[0];
+        var folder = Directory.CreateTempSubdirectory("quiver-docs-test-");
+        try
+        {
+            var programs = new CSharpPrograms();
+            programs.CopyLibraries(folder.FullName);
+            Assert.True(File.Exists(programs.Compile(block, folder.FullName, "block")));
+            Assert.True(File.Exists(Path.Combine(folder.FullName, "Quiver.Embeddings.dll")));
+            Assert.Contains(Directory.GetFiles(folder.FullName), f => Path.GetFileName(f).StartsWith("libonnxruntime", StringComparison.Ordinal)
+                || Path.GetFileName(f).StartsWith("onnxruntime", StringComparison.Ordinal));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static async Task BuildLauncherAsync()
     {
         var (exitCode, _, stderr) = await Command.RunAsync([Path.Combine(Repo, "quiver"), "--help"]);
