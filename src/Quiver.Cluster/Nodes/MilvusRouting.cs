@@ -31,6 +31,16 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         "GetQuerySegmentInfo", "LoadCollection", "Flush", "GetReplicas",
     };
 
+    /// <summary>The answer to an RPC naming no collection that a node does not serve yet (docs/errors.md,
+    /// <c>cluster-not-served</c>): Milvus code 10 naming the RPC, as the standalone server refuses an RPC it does not serve.</summary>
+    internal static byte[] NotServed(MethodDescriptor method) =>
+        StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.Unimplemented, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The answer to a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
+    /// Milvus code 2, retriable, with <paramref name="reason"/> (<see cref="ShardCalls.Reason"/>).</summary>
+    internal static byte[] Unreachable(MethodDescriptor method, string reason) =>
+        StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.ServiceUnavailable, reason, retriable: true);
+
     /// <summary>The response of <paramref name="method"/> carrying Milvus error <paramref name="code"/> and
     /// <paramref name="reason"/>: the status itself where the RPC answers a bare status, else its <c>status</c> field
     /// (a gRPC status for the few responses without one).</summary>
@@ -81,7 +91,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         {
             // As the standalone server answers an RPC it does not serve: Milvus code 10 in the response's status, so an
             // SDK reports a Milvus error naming the RPC rather than a transport failure.
-            return StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.Unimplemented, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)");
+            return NotServed(method);
         }
 
         var database = Database(message, context);
@@ -140,7 +150,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         }
         catch (ShardUnreachableException ex)
         {
-            return StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.ServiceUnavailable, ex.Message, retriable: true);
+            return Unreachable(method, ex.Message);
         }
 
         if (reply.StatusCode != 0)

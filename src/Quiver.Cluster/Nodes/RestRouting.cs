@@ -61,7 +61,7 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
 
         if (NotServedPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal)))
         {
-            await AnswerAsync(http, StatusCodes.Status200OK, Error(MilvusCode.Unimplemented, $"POST {Prefix}{path} is not served by a Quiver cluster node yet (docs/cluster.md)")).ConfigureAwait(false);
+            await AnswerAsync(http, StatusCodes.Status200OK, NotServed(path)).ConfigureAwait(false);
             return;
         }
 
@@ -86,7 +86,7 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         }
         catch (ShardUnreachableException ex)
         {
-            await AnswerAsync(http, StatusCodes.Status200OK, Error(MilvusCode.ServiceUnavailable, ex.Message)).ConfigureAwait(false);
+            await AnswerAsync(http, StatusCodes.Status200OK, Unreachable(ex.Message)).ConfigureAwait(false);
             return;
         }
 
@@ -161,6 +161,14 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
             return false;
         }
     }
+
+    /// <summary>The body answering a path naming no collection that a node does not serve yet (docs/errors.md,
+    /// <c>cluster-not-served</c>): Milvus code 10, HTTP 200.</summary>
+    internal static string NotServed(string path) => Error(MilvusCode.Unimplemented, $"POST {Prefix}{path} is not served by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The body answering a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
+    /// Milvus code 2, HTTP 200.</summary>
+    internal static string Unreachable(string reason) => Error(MilvusCode.ServiceUnavailable, reason);
 
     private static string Error(int code, string message) => new JsonObject { ["code"] = code, ["message"] = message }.ToJsonString();
 
