@@ -103,77 +103,126 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>Two searchers query through the two nodes that do not hold the shard while the shard's node is
+    /// SIGKILLed: every answer is exact (top-10 ids and distances equal to brute force over the rows inserted before),
+    /// searches are answered again after the kill (each searcher gets answers after it), and a search that fails does so
+    /// with Milvus code 2 only (the node re-sends a read while the shard moves, up to 90 s).</summary>
+    [NatsFact]
+    public async Task KillTheShardsNode_DuringSearch_AnswersExactBeforeAndAfter()
+    {
+        await OnThreeNodesAsync(async (_, nodes, clients) =>
+        {
+            var rng = new Random(2024);
+            var rows = new Dictionary<long, float[]>();
+            await clients[0].CreateCollectionAsync(Collection, Schema());
+            await InsertAsync(clients[0], rng, rows, 0, 300);
+            await clients[0].LoadCollectionAsync(Collection);
+            var host = nodes.HostOf($"default/{Collection}") ?? throw new InvalidOperationException("no node says it holds the shard");
+            var searchers = Enumerable.Range(0, 3).Where(i => i != host).Select(i => clients[i]).ToArray();
+            var queries = Enumerable.Range(0, 4).Select(_ => RandomVector(rng)).ToArray();
+            var failures = new System.Collections.Concurrent.ConcurrentBag<QuiverException>();
+            await AcrossKillAsync(searchers.Length, async (searcher, _) =>
+            {
+                try
+                {
+                    await AssertExactAsync(searchers[searcher], queries, rows);
+                    return true;
+                }
+                catch (QuiverException ex)
+                {
+                    failures.Add(ex);
+                    return false;
+                }
+            }, () => nodes.Kill(host));
+            output.WriteLine($"search under kill: {failures.Count} searches failed");
+            Assert.All(failures, f => Assert.True(f is QuiverServerException { ServerCode: 2 }, $"a failed search is not Milvus code 2: {f.Message}"));
+        });
+    }
+
     /// <summary>What writers sent and what was acknowledged while a process was killed, and the batches that failed.</summary>
     private sealed record Ingest(
         IReadOnlyDictionary<long, float[]> Sent,
         IReadOnlyDictionary<long, float[]> Acknowledged,
         IReadOnlyList<(long[] Ids, Exception Error)> Failed);
 
-    /// <summary>One writer per client inserts 50-row batches of its own ids; <paramref name="kill"/> runs once every
-    /// writer has acknowledged 3 batches, and the writers stop once each has acknowledged 3 batches after it:
-    /// conditions, not timings. A failed batch is recorded and the writer goes on with new ids (never re-sending).</summary>
+    /// <summary>One writer per client inserts 50-row batches of its own ids across <paramref name="kill"/>
+    /// (<see cref="AcrossKillAsync"/>). A failed batch is recorded and the writer goes on with new ids (never re-sending).</summary>
     private static async Task<Ingest> IngestAcrossAsync(IQuiverClient[] writers, Action kill)
     {
         const int batchRows = 50;
-        const int batchesBeforeKill = 3;
-        const int batchesAfterKill = 3;
         var sent = new System.Collections.Concurrent.ConcurrentDictionary<long, float[]>();
         var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<long, float[]>();
         var failed = new System.Collections.Concurrent.ConcurrentBag<(long[] Ids, Exception Error)>();
-        using var readyToKill = new CountdownEvent(writers.Length);
+        var rngs = Enumerable.Range(0, writers.Length).Select(w => new Random(4000 + w)).ToArray();
+        await AcrossKillAsync(writers.Length, async (writer, batch) =>
+        {
+            var rows = Enumerable.Range(0, batchRows).Select(r => (Id: ((writer + 1) * 1_000_000L) + (batch * batchRows) + r, Vector: RandomVector(rngs[writer]))).ToArray();
+            foreach (var (id, vector) in rows)
+            {
+                sent[id] = vector;
+            }
+
+            try
+            {
+                await writers[writer].InsertAsync(Collection, [.. rows.Select(r => (IReadOnlyDictionary<string, object?>)new Row { ["id"] = r.Id, ["vector"] = r.Vector })]);
+            }
+            catch (QuiverException ex)
+            {
+                failed.Add(([.. rows.Select(r => r.Id)], ex));
+                return false;
+            }
+
+            foreach (var (id, vector) in rows)
+            {
+                acknowledged[id] = vector;
+            }
+
+            return true;
+        }, kill);
+        return new Ingest(sent, acknowledged, [.. failed]);
+    }
+
+    /// <summary>Runs <paramref name="workers"/> loops of <paramref name="attempt"/> (worker, round; true when it
+    /// succeeded) around <paramref name="kill"/>: the kill runs once every worker has succeeded 3 times, and the loops
+    /// stop once each has succeeded 3 times after it. Conditions, not timings; a failed attempt is followed by a pause
+    /// (a poll interval) and another round.</summary>
+    private static async Task AcrossKillAsync(int workers, Func<int, int, Task<bool>> attempt, Action kill)
+    {
+        const int before = 3;
+        const int after = 3;
+        using var readyToKill = new CountdownEvent(workers);
         var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        async Task WriteAsync(int writer)
+        async Task RunAsync(int worker)
         {
-            var rng = new Random(4000 + writer);
-            var before = 0;
-            var after = 0;
+            var succeededBefore = 0;
+            var succeededAfter = 0;
             var clock = Stopwatch.StartNew();
-            for (var batch = 0; after < batchesAfterKill; batch++)
+            for (var round = 0; succeededAfter < after; round++)
             {
-                Assert.True(clock.Elapsed < ConditionTimeout, $"writer {writer} acknowledged {after} batches after the kill within {ConditionTimeout}");
+                Assert.True(clock.Elapsed < ConditionTimeout, $"worker {worker} succeeded {succeededAfter} times after the kill within {ConditionTimeout}");
                 var wasKilled = killed.Task.IsCompleted;
-                var rows = Enumerable.Range(0, batchRows).Select(r => (Id: ((writer + 1) * 1_000_000L) + (batch * batchRows) + r, Vector: RandomVector(rng))).ToArray();
-                foreach (var (id, vector) in rows)
+                if (!await attempt(worker, round))
                 {
-                    sent[id] = vector;
-                }
-
-                try
-                {
-                    await writers[writer].InsertAsync(Collection, [.. rows.Select(r => (IReadOnlyDictionary<string, object?>)new Row { ["id"] = r.Id, ["vector"] = r.Vector })]);
-                }
-                catch (QuiverException ex)
-                {
-                    failed.Add(([.. rows.Select(r => r.Id)], ex));
-                    // Not served yet: ask again after a pause (a poll interval, not an expectation of timing).
                     await Task.Delay(250);
-                    continue;
                 }
-
-                foreach (var (id, vector) in rows)
+                else if (wasKilled)
                 {
-                    acknowledged[id] = vector;
+                    succeededAfter++;
                 }
-
-                if (wasKilled)
-                {
-                    after++;
-                }
-                else if (++before == batchesBeforeKill)
+                else if (++succeededBefore == before)
                 {
                     readyToKill.Signal();
                 }
             }
         }
 
-        var tasks = Enumerable.Range(0, writers.Length).Select(w => Task.Run(() => WriteAsync(w))).ToArray();
+        var tasks = Enumerable.Range(0, workers).Select(w => Task.Run(() => RunAsync(w))).ToArray();
         await Task.Run(() => readyToKill.Wait(ConditionTimeout));
-        Assert.True(readyToKill.IsSet, "every writer acknowledged batches before the kill");
+        Assert.True(readyToKill.IsSet, "every worker succeeded before the kill");
         kill();
         killed.SetResult();
         await Task.WhenAll(tasks);
-        return new Ingest(sent, acknowledged, [.. failed]);
     }
 
     /// <summary>Read through each of <paramref name="readers"/>: the same rows, each id once, each sent with that
@@ -181,12 +230,12 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
     /// (retriable: the shard's node died, or the log did not answer), never a bare transport failure.</summary>
     private async Task AssertIngestOutcomeAsync(IQuiverClient[] readers, Ingest ingest)
     {
-        var present = await ReadAllAsync(readers[0]);
+        var present = await ReadAllAsync(readers[0], ingest.Sent.Keys);
         Assert.Equal(present.Count, present.Select(r => r.Id).Distinct().Count());
         var byId = present.ToDictionary(r => r.Id, r => r.Vector);
         foreach (var reader in readers.Skip(1))
         {
-            Assert.Equal(byId.Keys.Order(), (await ReadAllAsync(reader)).Select(r => r.Id).Order());
+            Assert.Equal(byId.Keys.Order(), (await ReadAllAsync(reader, ingest.Sent.Keys)).Select(r => r.Id).Order());
         }
 
         foreach (var (id, vector) in byId)
@@ -228,11 +277,22 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
         throw new InvalidOperationException("no stream holds the shard's log");
     }
 
-    /// <summary>Every row's id and vector, as stored.</summary>
-    private static async Task<List<(long Id, float[] Vector)>> ReadAllAsync(IQuiverClient client)
+    /// <summary>Every row's id and vector, as stored, read in windows of 10,000 ids around the ids that were sent (a
+    /// query answers at most 16,384 rows); the total is checked against <c>count(*)</c>, so a row outside every window
+    /// (never sent) is still seen.</summary>
+    private static async Task<List<(long Id, float[] Vector)>> ReadAllAsync(IQuiverClient client, IEnumerable<long> sent)
     {
-        var rows = await client.QueryAsync(Collection, new QueryRequest { Filter = "id >= 0", OutputFields = ["id", "vector"], Limit = 16_384 });
-        return [.. rows.Select(r => ((long)r["id"]!, (float[])r["vector"]!))];
+        const long window = 10_000;
+        var rows = new List<(long, float[])>();
+        foreach (var start in sent.Select(id => id / window * window).Distinct().Order())
+        {
+            var page = await client.QueryAsync(Collection, new QueryRequest { Filter = $"id >= {start} and id < {start + window}", OutputFields = ["id", "vector"], Limit = 16_384 });
+            rows.AddRange(page.Select(r => ((long)r["id"]!, (float[])r["vector"]!)));
+        }
+
+        var count = await client.QueryAsync(Collection, new QueryRequest { OutputFields = ["count(*)"] });
+        Assert.Equal((long)rows.Count, Assert.Single(count)["count(*)"]);
+        return rows;
     }
 
     /// <summary>Runs <paramref name="body"/> against 3 NATS servers and 3 nodes with a client per node; on an unexpected
