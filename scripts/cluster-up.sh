@@ -74,6 +74,6 @@ for i in 0 1 2; do
     kill -0 "$(cat "$state/node$i.pid")" 2>/dev/null || { echo "cluster-up: node $i exited:" >&2; cat "$state/node$i.log" >&2; stop_all; exit 1; }
     sleep 0.5
   done
-  echo "node $i: $(grep -o 'milvus [0-9.:]*' "$state/node$i.log" | head -1) (gRPC)"
+  echo "node $i: $(grep -o 'milvus [0-9.:]*' "$state/node$i.log" | head -1) (gRPC and REST v2)"
 done
 echo "cluster up; logs and PIDs in $state; stop with: scripts/cluster-up.sh down $state"

@@ -20,7 +20,10 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     private QuiverNodes(string nats) => _nats = nats;
 
     /// <summary>The Milvus gRPC address of node <paramref name="index"/>.</summary>
-    public string Address(int index) => $"http://127.0.0.1:{_nodes[index].MilvusPort}";
+    public string Address(int index) => $"http://{Endpoint(index)}";
+
+    /// <summary>Node <paramref name="index"/>'s <c>host:port</c>, where it serves gRPC and REST v2.</summary>
+    public string Endpoint(int index) => $"127.0.0.1:{_nodes[index].MilvusPort}";
 
     /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>.</summary>
     public static async Task<QuiverNodes> StartAsync(string nats, int count)

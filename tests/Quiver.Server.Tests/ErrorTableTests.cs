@@ -45,8 +45,13 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
     [GeneratedRegex(@"^\|\s*`(?<case>[a-z0-9-]+)`\s*\|\s*(?<wire>[^|]+?)\s*\|\s*(?<code>[^|]+?)\s*\|\s*(?<http>[^|]+?)\s*\|")]
     private static partial Regex RowPattern();
 
+    /// <summary>The heading of the cluster nodes' refusals, which tests/Quiver.Cluster.Tests checks (a cluster is not
+    /// started here): the table above it is this test's.</summary>
+    private const string ClusterSection = "## Cluster nodes";
+
     private static List<Row> ReadTable() =>
         [.. File.ReadLines(DocsPath())
+            .TakeWhile(line => !line.StartsWith(ClusterSection, StringComparison.Ordinal))
             .Select(line => RowPattern().Match(line))
             .Where(m => m.Success)
             .Select(m => new Row(m.Groups["case"].Value, m.Groups["wire"].Value, m.Groups["code"].Value, m.Groups["http"].Value))];

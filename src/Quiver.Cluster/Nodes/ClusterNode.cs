@@ -12,12 +12,13 @@ using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 using Orleans.Configuration;
 using Orleans.Serialization;
+using Quiver.Server.Hosting;
 
 namespace Quiver.Cluster.Nodes;
 
 /// <summary>One cluster node: an Orleans silo (membership in the cluster's KV bucket, <see cref="KvMembershipTable"/>)
-/// that hosts shard grains, and Milvus's gRPC API on <see cref="NodeConfig.MilvusPort"/> routed to them
-/// (<see cref="MilvusRouting"/>).</summary>
+/// that hosts shard grains, and Milvus's gRPC API and REST v2 on <see cref="NodeConfig.MilvusPort"/> routed to them
+/// (<see cref="MilvusRouting"/>, <see cref="RestRouting"/>).</summary>
 internal sealed class ClusterNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -58,16 +59,24 @@ internal sealed class ClusterNode : IAsyncDisposable
             var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{config.Cluster}-membership") { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog);
 
+            Http2PriorKnowledge.EnsureAvailable();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
+            ServerLogging.DropMisleadingHostEvents(builder.Services);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
-                kestrel.Listen(address, config.MilvusPort, listen => listen.Protocols = HttpProtocols.Http2);
+                // gRPC and REST v2 on one cleartext port, as Milvus and the standalone server serve them.
+                kestrel.Listen(address, config.MilvusPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.Use(Http2PriorKnowledge.Middleware);
+                });
             });
             builder.Services.AddSingleton(context);
             builder.Services.AddSingleton<MilvusRouting>();
+            builder.Services.AddSingleton<RestRouting>();
             builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
             builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20);
             builder.UseOrleans(silo =>
@@ -99,6 +108,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
             var app = builder.Build();
             app.MapGrpcService<MilvusRouting>();
+            RestRouting.Map(app);
             await app.StartAsync(ct).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();

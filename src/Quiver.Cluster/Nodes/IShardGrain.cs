@@ -9,6 +9,10 @@ internal interface IShardGrain : IGrainWithStringKey
     /// <summary>Runs one unary <c>MilvusService</c> call (its method name and serialized request) on this shard and returns
     /// the serialized response, or the gRPC status the call failed with.</summary>
     Task<MilvusReply> CallAsync(string method, byte[] request, string database);
+
+    /// <summary>Runs one Milvus REST v2 call (its path below <c>/v2/vectordb</c>, such as <c>/entities/search</c>, and
+    /// its JSON body) on this shard and returns the HTTP status and body the shard's server answered.</summary>
+    Task<RestReply> RestAsync(string path, byte[] body);
 }
 
 /// <summary>A Milvus call's outcome as it crosses between nodes: the serialized response, or a gRPC status.</summary>
@@ -18,3 +22,10 @@ internal sealed record MilvusReply(
     [property: Id(0)] int StatusCode,
     [property: Id(1)] string Detail,
     [property: Id(2)] byte[] Response);
+
+/// <summary>A REST v2 call's outcome as it crosses between nodes: the HTTP status and the JSON body.</summary>
+[GenerateSerializer]
+[Immutable]
+internal sealed record RestReply(
+    [property: Id(0)] int HttpStatus,
+    [property: Id(1)] byte[] Body);

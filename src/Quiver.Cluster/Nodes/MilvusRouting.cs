@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server.Model;
@@ -23,9 +22,6 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
     /// <summary>The Milvus protocol level a node reports, the standalone server's (its <c>MilvusGrpcService.MilvusVersion</c>).</summary>
     private const string MilvusVersion = "v2.6.0";
 
-    /// <summary>How long a call waits for its shard to become reachable again (its node died and Orleans is moving it).</summary>
-    private static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(90);
-
     /// <summary>Calls that change nothing, so a try that may have reached a node that then died is safe to repeat.</summary>
     private static readonly HashSet<string> ReadOnly = new(StringComparer.Ordinal)
     {
@@ -35,11 +31,22 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         "GetQuerySegmentInfo", "LoadCollection", "Flush", "GetReplicas",
     };
 
-    /// <summary>The response of <paramref name="method"/> carrying Milvus code 10 (Unimplemented) and
-    /// <paramref name="reason"/>: the status itself where the RPC answers a bare status, else its <c>status</c> field.</summary>
-    internal static byte[] NotServed(MethodDescriptor method, string reason)
+    /// <summary>The answer to an RPC naming no collection that a node does not serve yet (docs/errors.md,
+    /// <c>cluster-not-served</c>): Milvus code 10 naming the RPC, as the standalone server refuses an RPC it does not serve.</summary>
+    internal static byte[] NotServed(MethodDescriptor method) =>
+        StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.Unimplemented, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The answer to a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
+    /// Milvus code 2, retriable, with <paramref name="reason"/> (<see cref="ShardCalls.Reason"/>).</summary>
+    internal static byte[] Unreachable(MethodDescriptor method, string reason) =>
+        StatusAnswer(method, global::Quiver.Server.Milvus.MilvusCode.ServiceUnavailable, reason, retriable: true);
+
+    /// <summary>The response of <paramref name="method"/> carrying Milvus error <paramref name="code"/> and
+    /// <paramref name="reason"/>: the status itself where the RPC answers a bare status, else its <c>status</c> field
+    /// (a gRPC status for the few responses without one).</summary>
+    internal static byte[] StatusAnswer(MethodDescriptor method, int code, string reason, bool retriable = false)
     {
-        var status = global::Quiver.Server.Milvus.MilvusStatus.Error(global::Quiver.Server.Milvus.MilvusCode.Unimplemented, reason);
+        var status = global::Quiver.Server.Milvus.MilvusStatus.Error(code, reason, retriable);
         if (method.OutputType == Protocol.Common.Status.Descriptor)
         {
             return status.ToByteArray();
@@ -49,7 +56,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         if (method.OutputType.FindFieldByName("status") is not { FieldType: FieldType.Message } field
             || field.MessageType != Protocol.Common.Status.Descriptor)
         {
-            throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, reason));
+            throw new RpcException(new Grpc.Core.Status(retriable ? StatusCode.Unavailable : StatusCode.Unimplemented, reason));
         }
 
         field.Accessor.SetValue(response, status);
@@ -74,7 +81,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
             case "CheckHealth":
                 return new CheckHealthResponse { Status = new Protocol.Common.Status(), IsHealthy = true }.ToByteArray();
             case "ShowCollections":
-                return await ShowCollectionsAsync(ShowCollectionsRequest.Parser.ParseFrom(request), request, context).ConfigureAwait(false);
+                return await ShowCollectionsAsync(method, ShowCollectionsRequest.Parser.ParseFrom(request), request, context).ConfigureAwait(false);
             default:
                 break;
         }
@@ -84,7 +91,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         {
             // As the standalone server answers an RPC it does not serve: Milvus code 10 in the response's status, so an
             // SDK reports a Milvus error naming the RPC rather than a transport failure.
-            return NotServed(method, $"{method.Name} is not served by a Quiver cluster node yet (docs/cluster.md)");
+            return NotServed(method);
         }
 
         var database = Database(message, context);
@@ -93,7 +100,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         var known = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
             && (creates || await node.Catalog.ContainsAsync(database, collection, ct).ConfigureAwait(false));
         var key = ShardKeys.Of(database, known ? collection : ShardKeys.CatalogShard);
-        var response = await InvokeAsync(key, method.Name, request, database, ct).ConfigureAwait(false);
+        var response = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
         if (creates && known && Succeeded(response))
         {
             await node.Catalog.AddAsync(database, collection, ct).ConfigureAwait(false);
@@ -108,7 +115,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
 
     /// <summary>Each listed shard's own answer, merged: Milvus's response carries parallel repeated fields (names, ids,
     /// timestamps, load percentages), which a protobuf merge concatenates in order.</summary>
-    private async Task<byte[]> ShowCollectionsAsync(ShowCollectionsRequest parsed, byte[] request, ServerCallContext context)
+    private async Task<byte[]> ShowCollectionsAsync(MethodDescriptor method, ShowCollectionsRequest parsed, byte[] request, ServerCallContext context)
     {
         var database = string.IsNullOrEmpty(parsed.DbName) ? CallDatabase(context) : parsed.DbName;
 #pragma warning disable CS0612 // deprecated in the protocol, still sent by SDKs to list given collections
@@ -119,7 +126,7 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         foreach (var name in names)
         {
             var known = ShardKeys.IsValidName(name) && await node.Catalog.ContainsAsync(database, name, context.CancellationToken).ConfigureAwait(false);
-            var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, known ? name : ShardKeys.CatalogShard), "ShowCollections", request, database, context.CancellationToken).ConfigureAwait(false));
+            var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, known ? name : ShardKeys.CatalogShard), method, request, database, context.CancellationToken).ConfigureAwait(false));
             if (!IsOk(one.Status))
             {
                 return one.ToByteArray();
@@ -132,47 +139,27 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         return merged.ToByteArray();
     }
 
-    /// <summary>Calls the shard grain <paramref name="key"/>. While its node is dying and Orleans has not yet moved it,
-    /// the call fails: a call that never left this node is sent again, as is any read-only one; a write that may have
-    /// reached the dying node is answered "unavailable", as Milvus answers, for the client to retry.</summary>
-    private async Task<byte[]> InvokeAsync(string key, string method, byte[] request, string database, CancellationToken ct)
+    /// <summary>Calls the shard grain <paramref name="key"/> (<see cref="ShardCalls"/>): the shard's answer, its gRPC
+    /// failure rethrown, or, when the shard did not answer, Milvus code 2 in the response's status.</summary>
+    private async Task<byte[]> InvokeAsync(string key, MethodDescriptor method, byte[] request, string database, CancellationToken ct)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
+        MilvusReply reply;
+        try
         {
-            MilvusReply reply;
-            try
-            {
-                reply = await grains.GetGrain<IShardGrain>(key).CallAsync(method, request, database).WaitAsync(ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsMoving(ex, method) && clock.Elapsed < MoveTimeout)
-            {
-                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
-                continue;
-            }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException)
-            {
-                throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, $"the shard of '{key}' is moving to another node: {ex.Message}"));
-            }
-
-            if (reply.StatusCode != 0)
-            {
-                throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
-            }
-
-            return reply.Response;
+            reply = await ShardCalls.InvokeAsync(grains, key, method.Name, ReadOnly.Contains(method.Name), g => g.CallAsync(method.Name, request, database), ct).ConfigureAwait(false);
         }
-    }
+        catch (ShardUnreachableException ex)
+        {
+            return Unreachable(method, ex.Message);
+        }
 
-    /// <summary>True when the call failed because its shard's node is unreachable and may be sent again: always when
-    /// the message was refused before it left (<see cref="OrleansMessageRejectionException"/>), and for read-only calls
-    /// on any such failure.</summary>
-    private static bool IsMoving(Exception ex, string method) => ex switch
-    {
-        OrleansMessageRejectionException => true,
-        SiloUnavailableException or TimeoutException or OrleansException => ReadOnly.Contains(method),
-        _ => false,
-    };
+        if (reply.StatusCode != 0)
+        {
+            throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
+        }
+
+        return reply.Response;
+    }
 
     private static bool Succeeded(byte[] response)
     {

@@ -36,6 +36,9 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     public Task<MilvusReply> CallAsync(string method, byte[] request, string database) =>
         Task.Run(() => _host!.CallAsync(method, request, database));
 
+    /// <inheritdoc/>
+    public Task<RestReply> RestAsync(string path, byte[] body) => Task.Run(() => _host!.RestAsync(path, body));
+
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
 

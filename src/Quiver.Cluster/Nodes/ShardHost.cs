@@ -20,6 +20,7 @@ internal sealed class ShardHost : IAsyncDisposable
 
     private readonly QuiverServer _server;
     private readonly GrpcChannel _channel;
+    private readonly HttpClient _http;
     private readonly INatsKVStore _meta;
     private readonly string _folder;
 
@@ -29,6 +30,8 @@ internal sealed class ShardHost : IAsyncDisposable
         _meta = meta;
         _folder = folder;
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        // The access layer's own deadline (ShardCalls) bounds a call; the loopback hop adds none.
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <summary>The loopback port of the shard's server.</summary>
@@ -76,10 +79,26 @@ internal sealed class ShardHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs one REST v2 call (<paramref name="path"/> below <c>/v2/vectordb</c>) on the shard's server.</summary>
+    public async Task<RestReply> RestAsync(string path, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync(new Uri(RestRouting.Prefix + path, UriKind.Relative), content).ConfigureAwait(false);
+        var answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+        if (path is "/collections/load" or "/collections/release" or "/partitions/load" or "/partitions/release" or "/collections/drop")
+        {
+            await SaveLoadStateAsync().ConfigureAwait(false);
+        }
+
+        return new RestReply((int)response.StatusCode, answer);
+    }
+
     /// <summary>Stops the server (the engine checkpoints and closes) and removes the cache folder.</summary>
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
+        _http.Dispose();
         await _server.DisposeAsync().ConfigureAwait(false);
         Directory.Delete(_folder, recursive: true);
     }

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using MilvusCode = Quiver.Server.Milvus.MilvusCode;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>The access layer's REST v2 half: every node answers Milvus's RESTful API (<c>POST /v2/vectordb/...</c>)
+/// on the same port as gRPC by sending each call, body unparsed, to the shard grain of the collection its body names
+/// (<c>collectionName</c>, <c>dbName</c>), whose server runs the standalone endpoint, so every answer (codes, messages,
+/// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog; calls that
+/// name no collection (databases, users, roles, most alias calls, rename) are refused with Milvus code 10, as over
+/// gRPC.</summary>
+internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
+{
+    /// <summary>The path prefix of every REST v2 endpoint.</summary>
+    public const string Prefix = "/v2/vectordb";
+
+    /// <summary>The largest body a node reads, as its gRPC port's message limit.</summary>
+    private const int MaxBodyBytes = 64 << 20;
+
+    /// <summary>Paths that name no collection a shard could serve: refused here rather than run on one shard's engine,
+    /// where they would mean something else (a user known to one shard only, a rename the catalog does not follow).</summary>
+    private static readonly string[] NotServedPrefixes =
+    [
+        "/databases/", "/users/", "/roles/", "/aliases/drop", "/aliases/describe", "/aliases/alter", "/collections/rename",
+        "/jobs/import/get_progress", "/jobs/import/describe",
+    ];
+
+    /// <summary>Calls that change nothing, so a try that may have reached a node that then died is safe to repeat.</summary>
+    private static readonly HashSet<string> ReadOnly = new(StringComparer.Ordinal)
+    {
+        "/collections/describe", "/collections/has", "/collections/get_stats", "/collections/get_load_state",
+        "/collections/load", "/collections/flush", "/entities/query", "/entities/get", "/entities/search",
+        "/entities/hybrid_search", "/partitions/list", "/partitions/has", "/partitions/get_stats", "/indexes/describe",
+        "/indexes/list",
+    };
+
+    /// <summary>Maps the REST v2 prefix of <paramref name="app"/> onto this router.</summary>
+    public static void Map(WebApplication app) =>
+        app.MapPost(Prefix + "/{**path}", http => http.RequestServices.GetRequiredService<RestRouting>().RunAsync(http));
+
+    private async Task RunAsync(HttpContext http)
+    {
+        var ct = http.RequestAborted;
+        var path = http.Request.Path.Value![Prefix.Length..];
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, $"the request body of {http.Request.ContentLength} bytes exceeds the node's limit of {MaxBodyBytes} bytes")).ConfigureAwait(false);
+            return;
+        }
+
+        var body = await ReadBodyAsync(http, ct).ConfigureAwait(false);
+        if (body is null)
+        {
+            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, $"the request body exceeds the node's limit of {MaxBodyBytes} bytes")).ConfigureAwait(false);
+            return;
+        }
+
+        if (NotServedPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal)))
+        {
+            await AnswerAsync(http, StatusCodes.Status200OK, NotServed(path)).ConfigureAwait(false);
+            return;
+        }
+
+        var (database, collection) = Names(body);
+        if (path == "/collections/list" && ShardKeys.IsValidName(database))
+        {
+            var names = await node.Catalog.ListAsync(database, ct).ConfigureAwait(false);
+            await AnswerAsync(http, StatusCodes.Status200OK, new JsonObject { ["code"] = 0, ["data"] = new JsonArray([.. names.Select(n => (JsonNode)n)]) }.ToJsonString()).ConfigureAwait(false);
+            return;
+        }
+
+        // A call naming no valid or known collection goes to the database's catalog shard, whose engine holds no
+        // collection and so answers exactly as the standalone server does (missing parameter, bad name, not found).
+        var creates = path == "/collections/create";
+        var known = ShardKeys.IsValidName(database) && collection is not null && ShardKeys.IsValidName(collection)
+            && (creates || await node.Catalog.ContainsAsync(database, collection, ct).ConfigureAwait(false));
+        var key = ShardKeys.Of(ShardKeys.IsValidName(database) ? database : "default", known ? collection! : ShardKeys.CatalogShard);
+        RestReply reply;
+        try
+        {
+            reply = await ShardCalls.InvokeAsync(grains, key, $"POST {Prefix}{path}", ReadOnly.Contains(path), g => g.RestAsync(path, body), ct).ConfigureAwait(false);
+        }
+        catch (ShardUnreachableException ex)
+        {
+            await AnswerAsync(http, StatusCodes.Status200OK, Unreachable(ex.Message)).ConfigureAwait(false);
+            return;
+        }
+
+        if (known && reply.HttpStatus == StatusCodes.Status200OK && Succeeded(reply.Body))
+        {
+            if (creates)
+            {
+                await node.Catalog.AddAsync(database, collection!, ct).ConfigureAwait(false);
+            }
+            else if (path == "/collections/drop")
+            {
+                await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
+            }
+        }
+
+        http.Response.StatusCode = reply.HttpStatus;
+        http.Response.ContentType = "application/json";
+        await http.Response.Body.WriteAsync(reply.Body, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>The database (<c>dbName</c>, default <c>default</c>) and collection (<c>collectionName</c>) a body
+    /// names; a body that is not a JSON object names none, and the catalog shard's server answers it.</summary>
+    private static (string Database, string? Collection) Names(byte[] body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return ("default", null);
+            }
+
+            var database = json.RootElement.TryGetProperty("dbName", out var db) && db.ValueKind == JsonValueKind.String && db.GetString() is { Length: > 0 } d ? d : "default";
+            var collection = json.RootElement.TryGetProperty("collectionName", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            return (database, collection);
+        }
+        catch (JsonException)
+        {
+            return ("default", null);
+        }
+    }
+
+    private static bool Succeeded(byte[] body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("code", out var code)
+                && code.ValueKind == JsonValueKind.Number && code.GetInt32() == 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The body answering a path naming no collection that a node does not serve yet (docs/errors.md,
+    /// <c>cluster-not-served</c>): Milvus code 10, HTTP 200.</summary>
+    internal static string NotServed(string path) => Error(MilvusCode.Unimplemented, $"POST {Prefix}{path} is not served by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The body answering a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
+    /// Milvus code 2, HTTP 200.</summary>
+    internal static string Unreachable(string reason) => Error(MilvusCode.ServiceUnavailable, reason);
+
+    private static string Error(int code, string message) => new JsonObject { ["code"] = code, ["message"] = message }.ToJsonString();
+
+    private static Task AnswerAsync(HttpContext http, int status, string json)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        return http.Response.WriteAsync(json, http.RequestAborted);
+    }
+}
