@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Quiver.Client;
+using Quiver.Server.Hosting;
 using Quiver.Testing;
 
 namespace Quiver.Typed.Tests;
@@ -40,6 +41,26 @@ public sealed class RegistrationAndTelemetryTests
         // Disposing the provider closed the engine: the folder opens again with the row in it.
         await using var reopened = await QuiverClient.OpenEmbeddedAsync(folder.Path);
         Assert.Equal(1L, (await reopened.Collection<Product>("products").GetAsync(1L))!.Id);
+    }
+
+    [Fact]
+    public async Task AddQuiver_WithAnAddress_ConnectsToTheServer()
+    {
+        using var folder = new TempFolder("quiver-typed-di-remote");
+        await using var server = await QuiverServer.StartAsync(new ServerOptions
+        {
+            DataPath = folder.Path,
+            Port = 0,
+            Engine = new QuiverOptions { BackgroundMaintenance = false },
+        });
+        var services = new ServiceCollection();
+        services.AddQuiver(o => o.Address = $"http://127.0.0.1:{server.Port}");
+        await using var provider = services.BuildServiceProvider();
+        var products = await provider.GetRequiredService<QuiverDataSource>().CollectionAsync<Product>("remote_products", new QuiverCollectionOptions { VectorIndexType = "FLAT" });
+        await products.EnsureCreatedAsync();
+        await products.UpsertAsync([new Product { Id = 7, Category = "c", Price = 1, Vector = [0, 0, 1, 0] }]);
+        Assert.Equal(7L, (await products.SearchAsync(new float[] { 0, 0, 1, 0 }).SingleAsync()).Record.Id);
+        Assert.Equal(["remote_products"], await provider.GetRequiredService<IQuiverClient>().ListCollectionsAsync());
     }
 
     [Fact]
