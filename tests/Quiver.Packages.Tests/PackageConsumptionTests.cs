@@ -62,6 +62,30 @@ public sealed partial class PackageConsumptionTests
     }
 
     [Fact]
+    public async Task FreshProject_AddsTheVectorDataPackage_RunsItsPageExample()
+    {
+        var feed = PackageFeed();
+        using var temp = new TempFolder("quiver-pkg-vectordata");
+        WriteNuGetConfig(temp.Path, feed);
+        var app = temp.Sub("App");
+
+        // One package by ID: the provider brings the typed API, the client, the engine and the abstractions.
+        await RunAsync(temp.Path, "dotnet", "new", "console", "--name", "App", "--output", app);
+        await RunAsync(app, "dotnet", "add", "package", "QuiverVec.VectorData", "--version", Version);
+        var (program, expected) = PageBlock("docs/vectordata.md", "# Microsoft.Extensions.VectorData provider");
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
+        await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
+        var bin = Path.Combine(app, "bin", "Release", "net10.0");
+        var output = await RunAsync(app, "dotnet", Path.Combine(bin, "App.dll"));
+        Assert.Equal(expected, Lines(output));
+        Assert.Equal(PackedAssembly(feed, "QuiverVec.VectorData", "Quiver.VectorData.dll"), await File.ReadAllBytesAsync(Path.Combine(bin, "Quiver.VectorData.dll")));
+        foreach (var dll in new[] { "Quiver.Typed.dll", "Quiver.Client.dll", "Quiver.Engine.dll", "Microsoft.Extensions.VectorData.Abstractions.dll" })
+        {
+            Assert.True(File.Exists(Path.Combine(bin, dll)), $"{dll} missing from the app's output");
+        }
+    }
+
+    [Fact]
     public async Task Cli_InstallsAsDotnetTool_FromTheFeed_AndBrowsesData()
     {
         var feed = PackageFeed();
@@ -85,6 +109,7 @@ public sealed partial class PackageConsumptionTests
     [
         ("QuiverVec.Engine", "Quiver.Engine"), ("QuiverVec.Protocol", "Quiver.Protocol"), ("QuiverVec.Wire", "Quiver.Wire"),
         ("QuiverVec.Client", "Quiver.Client"), ("QuiverVec.Embeddings", "Quiver.Embeddings"),
+        ("QuiverVec.Typed", "Quiver.Typed"), ("QuiverVec.VectorData", "Quiver.VectorData"),
     ];
 
     /// <summary>The folder of .nupkg files, checked to hold this version of every package, built from this build's
@@ -145,17 +170,20 @@ public sealed partial class PackageConsumptionTests
 
     /// <summary>The first <c>csharp</c> block after <paramref name="heading"/> in README.md and the lines of the
     /// <c>text output</c> block that follows it.</summary>
-    private static (string Program, string[] Output) ReadmeBlock(string heading)
+    private static (string Program, string[] Output) ReadmeBlock(string heading) => PageBlock("README.md", heading);
+
+    /// <summary>The same for any page of the repository (<paramref name="page"/> relative to its root).</summary>
+    private static (string Program, string[] Output) PageBlock(string page, string heading)
     {
-        var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));
-        var at = readme.IndexOf(heading + "\n", StringComparison.Ordinal);
-        Assert.True(at >= 0, $"README.md has no '{heading}' section");
-        var match = ReadmeCodeAndOutput().Match(readme, at);
-        Assert.True(match.Success, $"README.md's '{heading}' section has no csharp block followed by its output");
+        var text = File.ReadAllText(Path.Combine(Repo, page));
+        var at = text.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"{page} has no '{heading}' section");
+        var match = ReadmeCodeAndOutput().Match(text, at);
+        Assert.True(match.Success, $"{page}'s '{heading}' section has no csharp block followed by its output");
         return (match.Groups["code"].Value, Lines(match.Groups["out"].Value));
     }
 
-    [GeneratedRegex(@"```csharp\n(?<code>.*?)```\n```text output\n(?<out>.*?)```", RegexOptions.Singleline)]
+    [GeneratedRegex(@"```csharp\n(?<code>.*?)```\n+```text output\n(?<out>.*?)```", RegexOptions.Singleline)]
     private static partial Regex ReadmeCodeAndOutput();
 
     private static string[] Lines(string text) =>
