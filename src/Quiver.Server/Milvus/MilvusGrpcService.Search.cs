@@ -64,13 +64,26 @@ internal sealed partial class MilvusGrpcService
 
         // Before anything is searched or built: the answer's size is known from nq, top-k (+ offset, or groups × group
         // size) and the output fields.
-        // No query returns more hits than the collection has rows.
-        var rowCount = _engine.CountRows(name, db);
-        var perQuery = Math.Min(rowCount, groupBy is null
+        // No query returns more hits than the collection has rows. Counting the rows takes the shard's apply lock, so it
+        // is done only for an answer that could matter: one within the budget and under the reclaimer's threshold
+        // without the cap is admitted and reported the same with or without it (the usual top-k).
+        var asked = groupBy is null
             ? (long)settings.TopK + settings.Offset
-            : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize));
-        var estimate = ResultBudget.Check(Nq(plan) * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
-            _options.Memory.MaxResultBytes, "search", new SearchShape(Nq(plan), settings, groupBy is not null, rowCount));
+            : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize);
+        var bytesPerHit = ResultBudget.BytesPerItem(schema, output, withScore: true);
+        var small = Math.Min(_options.Memory.MaxResultBytes, Hosting.MemoryReclaimer.Threshold - 1);
+        long estimate;
+        if (asked <= small / bytesPerHit / Nq(plan))
+        {
+            estimate = Nq(plan) * asked * bytesPerHit;
+        }
+        else
+        {
+            var rowCount = _engine.CountRows(name, db);
+            estimate = ResultBudget.Check(Nq(plan) * Math.Min(rowCount, asked), bytesPerHit, _options.Memory.MaxResultBytes, "search",
+                new SearchShape(Nq(plan), settings, groupBy is not null, rowCount));
+        }
+
         CallInfo.Of(context).ResultBytes = estimate;
         var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
         // Sampling copies ids and queues, it never waits for the exact re-run.

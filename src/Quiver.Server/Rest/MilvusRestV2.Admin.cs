@@ -84,7 +84,7 @@ internal static partial class MilvusRestV2
         {
             foreach (var request in requests)
             {
-                await r.StepAsync(request, r.Service.CreateIndex).ConfigureAwait(false);
+                await r.StepAsync("CreateIndex", request, r.Service.CreateIndex).ConfigureAwait(false);
             }
             return MilvusStatus.Ok();
         }).ConfigureAwait(false);

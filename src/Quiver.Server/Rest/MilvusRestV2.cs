@@ -303,16 +303,16 @@ internal static partial class MilvusRestV2
         // One call (CreateCollection) whose steps build the indexes and load, as Milvus's REST server does.
         await r.CallAsync("CreateCollection", create, async (q, context) =>
         {
-            await r.StepAsync(q, r.Service.CreateCollection).ConfigureAwait(false);
+            await r.StepAsync("CreateCollection", q, r.Service.CreateCollection).ConfigureAwait(false);
             if (indexes.Count == 0)
             {
                 return MilvusStatus.Ok();
             }
             foreach (var index in indexes)
             {
-                await r.StepAsync(index, r.Service.CreateIndex).ConfigureAwait(false);
+                await r.StepAsync("CreateIndex", index, r.Service.CreateIndex).ConfigureAwait(false);
             }
-            return await r.StepAsync(new LoadCollectionRequest { DbName = db, CollectionName = collection }, r.Service.LoadCollection)
+            return await r.StepAsync("LoadCollection", new LoadCollectionRequest { DbName = db, CollectionName = collection }, r.Service.LoadCollection)
                 .ConfigureAwait(false);
         }).ConfigureAwait(false);
         return null;
@@ -332,17 +332,17 @@ internal static partial class MilvusRestV2
     {
         var db = request.DbName;
         var collection = request.CollectionName;
-        var described = await r.StepAsync(request, r.Service.DescribeCollection).ConfigureAwait(false);
+        var described = await r.StepAsync("DescribeCollection", request, r.Service.DescribeCollection).ConfigureAwait(false);
         var schema = described.Schema ?? new WireSchema();
         var problems = new List<string>();
 
-        var loadState = await r.TryStepAsync(new GetLoadStateRequest { DbName = db, CollectionName = collection },
+        var loadState = await r.TryStepAsync("GetLoadState", new GetLoadStateRequest { DbName = db, CollectionName = collection },
             r.Service.GetLoadState).ConfigureAwait(false);
         var load = Succeeded(loadState.Status, problems) ? RestSchema.EnumName(loadState.State) : "";
 
         var vectorField = schema.Fields.FirstOrDefault(f => RestSchema.IsVector(f.DataType))?.Name ?? "";
         var indexes = new JsonArray();
-        var described2 = await r.TryStepAsync(new DescribeIndexRequest { DbName = db, CollectionName = collection, FieldName = vectorField },
+        var described2 = await r.TryStepAsync("DescribeIndex", new DescribeIndexRequest { DbName = db, CollectionName = collection, FieldName = vectorField },
             r.Service.DescribeIndex).ConfigureAwait(false);
         if (Succeeded(described2.Status, problems))
         {
@@ -358,7 +358,7 @@ internal static partial class MilvusRestV2
         }
 
         var aliases = new JsonArray();
-        var listed = await r.TryStepAsync(new ListAliasesRequest { DbName = db, CollectionName = collection },
+        var listed = await r.TryStepAsync("ListAliases", new ListAliasesRequest { DbName = db, CollectionName = collection },
             r.Service.ListAliases).ConfigureAwait(false);
         if (Succeeded(listed.Status, problems))
         {
@@ -478,7 +478,7 @@ internal static partial class MilvusRestV2
             new GetLoadStateRequest { DbName = r.DatabaseOrDefault, CollectionName = collection, PartitionNames = { partitions } },
             async (q, context) =>
             {
-                var state = await r.StepAsync(q, r.Service.GetLoadState).ConfigureAwait(false);
+                var state = await r.StepAsync("GetLoadState", q, r.Service.GetLoadState).ConfigureAwait(false);
                 return new Answered<JsonObject>(state.State switch
                 {
                     LoadState.NotExist => throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]"),
@@ -491,7 +491,7 @@ internal static partial class MilvusRestV2
 
     private static async Task<JsonObject> LoadProgressAsync(RestRequest r, GetLoadStateRequest request)
     {
-        var progress = await r.TryStepAsync(
+        var progress = await r.TryStepAsync("GetLoadingProgress",
             new GetLoadingProgressRequest { DbName = request.DbName, CollectionName = request.CollectionName, PartitionNames = { request.PartitionNames } },
             r.Service.GetLoadingProgress).ConfigureAwait(false);
         var problems = new List<string>();

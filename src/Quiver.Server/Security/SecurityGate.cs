@@ -84,6 +84,30 @@ internal sealed class SecurityGate(
         return ValueTask.CompletedTask;
     }
 
+    /// <inheritdoc />
+    public void AuthorizeStep(CallInfo call, string method, IMessage request)
+    {
+        if (!options.AuthEnabled || store is null || call.User is null)
+        {
+            return;
+        }
+        var step = new CallInfo
+        {
+            Method = method,
+            Transport = call.Transport,
+            RequestId = call.RequestId,
+            Database = call.Database,
+            Credential = call.Credential,
+            Peer = call.Peer,
+            User = call.User,
+            TargetDatabase = call.TargetDatabase,
+            TargetCollection = request.Descriptor.FindFieldByName("collection_name") is { FieldType: FieldType.String, IsRepeated: false } field
+                ? (string)field.Accessor.GetValue(request)
+                : call.TargetCollection,
+        };
+        Authorize(step, request, viaApiKey: Decode(call) is { } credential && !credential.Contains(':', StringComparison.Ordinal));
+    }
+
     private string Authenticate(CallInfo call, out bool viaApiKey)
     {
         viaApiKey = false;

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
 using Quiver.Server.Tests.Ops;
 using Quiver.Server.Tests.Security;
@@ -109,6 +110,32 @@ public sealed class RestCountingTests
         var restCalls = metrics.Samples.Where(s => s.Key.StartsWith("quiver_rpc_requests_total{", StringComparison.Ordinal)
             && s.Key.Contains("transport=\"rest\"", StringComparison.Ordinal)).Sum(s => s.Value);
         Assert.Equal(posts.Length + 3, restCalls);
+    }
+
+    [Fact]
+    public async Task RestCreate_ChecksEachStepsPrivilege_AsMilvus_AndCountsOneCall()
+    {
+        await using var server = await AuthTests.StartAuthAsync();
+        await AuthTests.CreateUserWithRoleAsync(server, "cora", "Cora-Pass-1", "creator");
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Global", "*", "CreateCollection")).Code);
+        const string cora = "cora:Cora-Pass-1";
+
+        // Allowed to create, not to index: the collection is made, the index step is refused with its own privilege.
+        var refused = await PostAsync(server, "/collections/create", """{"collectionName": "first", "dimension": 4}""", cora);
+        Assert.Equal(MilvusCode.PrivilegeNotPermitted, refused["code"]!.GetValue<int>());
+        Assert.Contains("PrivilegeCreateIndex", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(await server.Server.Engine.HasCollectionAsync("first"));
+
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Collection", "*", "CreateIndex")).Code);
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Collection", "*", "Load")).Code);
+        var created = await PostAsync(server, "/collections/create", """{"collectionName": "second", "dimension": 4}""", cora);
+        Assert.Equal(0, created["code"]!.GetValue<int>());
+
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(1, metrics.Value(Rest("CreateCollection", MilvusCode.PrivilegeNotPermitted)));
+        Assert.Equal(1, metrics.Value(Rest("CreateCollection")));
+        Assert.Equal(0, metrics.Value(Rest("CreateIndex")));
+        Assert.Equal(0, metrics.Value(Rest("LoadCollection")));
     }
 
     [Fact]
