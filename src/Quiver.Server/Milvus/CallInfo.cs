@@ -71,6 +71,12 @@ internal interface ISecurityGate
     /// <see cref="CallInfo.User"/>: REST runs this on the headers before it reads a byte of the body. Throws
     /// <see cref="MilvusException"/> to refuse the call.</summary>
     ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken);
+
+    /// <summary>Checks the privilege of <paramref name="method"/> on <paramref name="request"/> for a step of
+    /// <paramref name="call"/>, a call already admitted by <see cref="CheckAsync"/> (a REST endpoint that performs several
+    /// RPCs, such as create with indexes and load): the caller's privilege only, as Milvus checks each step, with no
+    /// second authentication, rate token or limit. Throws <see cref="MilvusException"/> (1401) to refuse the step.</summary>
+    void AuthorizeStep(CallInfo call, string method, Google.Protobuf.IMessage request);
 }
 
 /// <summary>The gate when authentication is off: every call passes.</summary>
@@ -79,6 +85,10 @@ internal sealed class OpenGate : ISecurityGate
     public ValueTask CheckAsync(CallInfo call, Google.Protobuf.IMessage? request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask AuthenticateAsync(CallInfo call, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public void AuthorizeStep(CallInfo call, string method, Google.Protobuf.IMessage request)
+    {
+    }
 }
 
 /// <summary>Observes every call after it completes: metrics and the request log. The observability part of the server

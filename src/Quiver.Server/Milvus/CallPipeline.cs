@@ -79,6 +79,10 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
         }
     }
 
+    /// <summary>Checks the caller's privilege for a step (<paramref name="method"/> on <paramref name="request"/>) of the
+    /// admitted call <paramref name="call"/>; the step is not counted, rate-limited or observed apart from its call.</summary>
+    public void AuthorizeStep(CallInfo call, string method, IMessage request) => gate.AuthorizeStep(call, method, request);
+
     private static string? StringField(IMessage message, string name) =>
         message.Descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } f ? (string)f.Accessor.GetValue(message) : null;
 

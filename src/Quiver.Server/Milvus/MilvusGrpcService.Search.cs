@@ -64,16 +64,26 @@ internal sealed partial class MilvusGrpcService
 
         // Before anything is searched or built: the answer's size is known from nq, top-k (+ offset, or groups × group
         // size) and the output fields.
-        // No query returns more hits than the collection has rows.
-        var rowCount = _engine.CountRows(name, db);
-        var perQuery = Math.Min(rowCount, groupBy is null
+        // No query returns more hits than the collection has rows. Counting the rows takes the shard's apply lock, so it
+        // is done only for an answer that could matter: one within the budget and under the reclaimer's threshold
+        // without the cap is admitted and reported the same with or without it (the usual top-k).
+        var asked = groupBy is null
             ? (long)settings.TopK + settings.Offset
-            : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize));
-        var shape = groupBy is null
-            ? $"nq {Nq(plan)} × min(topk {settings.TopK} + offset {settings.Offset}, {rowCount} rows)"
-            : $"nq {Nq(plan)} × min((topk {settings.TopK} + offset {settings.Offset}) groups × group_size {settings.GroupSize}, {rowCount} rows)";
-        var estimate = ResultBudget.Check(Nq(plan) * perQuery, ResultBudget.BytesPerItem(schema, output, withScore: true),
-            _options.Memory.MaxResultBytes, "search", shape);
+            : ((long)settings.TopK + settings.Offset) * Math.Max(1, settings.GroupSize);
+        var bytesPerHit = ResultBudget.BytesPerItem(schema, output, withScore: true);
+        var small = Math.Min(_options.Memory.MaxResultBytes, Hosting.MemoryReclaimer.Threshold - 1);
+        long estimate;
+        if (asked <= small / bytesPerHit / Nq(plan))
+        {
+            estimate = Nq(plan) * asked * bytesPerHit;
+        }
+        else
+        {
+            var rowCount = _engine.CountRows(name, db);
+            estimate = ResultBudget.Check(Nq(plan) * Math.Min(rowCount, asked), bytesPerHit, _options.Memory.MaxResultBytes, "search",
+                new SearchShape(Nq(plan), settings, groupBy is not null, rowCount));
+        }
+
         CallInfo.Of(context).ResultBytes = estimate;
         var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
         // Sampling copies ids and queues, it never waits for the exact re-run.
@@ -114,6 +124,8 @@ internal sealed partial class MilvusGrpcService
         var vectors = sparse is not null || bm25Texts is not null ? []
             : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
             ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
+            : field.DataType == Quiver.DataType.FloatVector && PlaceholderWire.FloatQueries(request.PlaceholderGroup, field.Dimension!.Value) is { } floats
+                ? floats
             : RequestValues.ParseGroup(request.PlaceholderGroup) is var group && FunctionConversion.TextPlaceholders(group) is { } texts
                 ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
                 : RequestValues.Placeholders(group, field);
@@ -145,6 +157,15 @@ internal sealed partial class MilvusGrpcService
             GroupSize = settings.GroupSize,
             SearchParams = settings.IndexParams,
         };
+    }
+
+    /// <summary>Where a search's result count comes from, for the result budget's refusal: formatted only when the
+    /// budget refuses, not on every call.</summary>
+    private readonly record struct SearchShape(int Nq, SearchSettings Settings, bool Grouped, long Rows)
+    {
+        public override string ToString() => Grouped
+            ? $"nq {Nq} × min((topk {Settings.TopK} + offset {Settings.Offset}) groups × group_size {Settings.GroupSize}, {Rows} rows)"
+            : $"nq {Nq} × min(topk {Settings.TopK} + offset {Settings.Offset}, {Rows} rows)";
     }
 
     private static int Nq(EngineSearch plan) => plan.QueryTexts?.Count ?? plan.SparseVectors?.Count ?? plan.Vectors.Count;

@@ -97,15 +97,33 @@ internal sealed partial class RecallMonitor : IDisposable
     /// <summary>Considers one successful search for sampling: <paramref name="request"/> is the engine request the
     /// search ran (vectors resolved), <paramref name="result"/> what the caller got, or null for a search iterator page.
     /// Never blocks, never throws.</summary>
-    public void Offer(string database, string collection, SearchRequest request, SearchResult? result) =>
-        Offer(database, collection, request, result is null ? null : () => [.. result.Hits.Select(h => h.Select(hit => hit.Id).ToArray())]);
+    public void Offer(string database, string collection, SearchRequest request, SearchResult? result)
+    {
+        if (Drawn())
+        {
+            Offer(database, collection, request, result is null ? null : IdsOf(result));
+        }
+    }
 
     /// <summary>As <see cref="Offer(string, string, SearchRequest, SearchResult?)"/> for a column-oriented result; the
     /// ids are copied only when the search is sampled.</summary>
     public void Offer(string database, string collection, SearchRequest request, SearchColumns result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        Offer(database, collection, request, () =>
+        if (Drawn())
+        {
+            Offer(database, collection, request, IdsOf(result));
+        }
+    }
+
+    /// <summary>Whether this search is sampled; decided before anything is allocated for it (the ids' closure used to be
+    /// built for every search, sampled or not).</summary>
+    private bool Drawn() => Enabled && (_options.RecallSampleRate >= 1 || Random.Shared.NextDouble() < _options.RecallSampleRate);
+
+    private static Func<object[][]> IdsOf(SearchResult result) => () => [.. result.Hits.Select(h => h.Select(hit => hit.Id).ToArray())];
+
+    private static Func<object[][]> IdsOf(SearchColumns result) =>
+        () =>
         {
             var ids = new object[result.Counts.Length][];
             var at = 0;
@@ -119,16 +137,11 @@ internal sealed partial class RecallMonitor : IDisposable
             }
 
             return ids;
-        });
-    }
+        };
 
-    /// <summary><paramref name="hitIds"/> gives each query's hit ids, or is null for a search iterator page.</summary>
+    /// <summary>A drawn search: <paramref name="hitIds"/> gives each query's hit ids, or is null for a search iterator page.</summary>
     private void Offer(string database, string collection, SearchRequest request, Func<object[][]>? hitIds)
     {
-        if (!Enabled || _options.RecallSampleRate < 1 && Random.Shared.NextDouble() >= _options.RecallSampleRate)
-        {
-            return;
-        }
         var reason = hitIds is null ? "iterator"
             : request.Radius is not null || request.RangeFilter is not null ? "range"
             : request.GroupByField is not null ? "group_by"

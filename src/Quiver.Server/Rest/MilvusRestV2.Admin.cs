@@ -79,10 +79,15 @@ internal static partial class MilvusRestV2
             var entry = RestRequest.ObjectOf(indexParams[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
             requests.Add(RestSchema.IndexRequest(entry, path, r.DatabaseOrDefault, collection));
         }
-        foreach (var request in requests)
+        // One call (CreateIndex) for the whole list, as Milvus's REST server counts it.
+        await r.CallAsync("CreateIndex", requests[0], async (q, context) =>
         {
-            await r.CallAsync("CreateIndex", request, r.Service.CreateIndex).ConfigureAwait(false);
-        }
+            foreach (var request in requests)
+            {
+                await r.StepAsync("CreateIndex", request, r.Service.CreateIndex).ConfigureAwait(false);
+            }
+            return MilvusStatus.Ok();
+        }).ConfigureAwait(false);
         return null;
     }
 

@@ -300,17 +300,21 @@ internal static partial class MilvusRestV2
             }
         }
 
-        await r.CallAsync("CreateCollection", create, r.Service.CreateCollection).ConfigureAwait(false);
-        if (indexes.Count == 0)
+        // One call (CreateCollection) whose steps build the indexes and load, as Milvus's REST server does.
+        await r.CallAsync("CreateCollection", create, async (q, context) =>
         {
-            return null;
-        }
-        foreach (var index in indexes)
-        {
-            await r.CallAsync("CreateIndex", index, r.Service.CreateIndex).ConfigureAwait(false);
-        }
-        await r.CallAsync("LoadCollection", new LoadCollectionRequest { DbName = db, CollectionName = collection },
-            r.Service.LoadCollection).ConfigureAwait(false);
+            await r.StepAsync("CreateCollection", q, r.Service.CreateCollection).ConfigureAwait(false);
+            if (indexes.Count == 0)
+            {
+                return MilvusStatus.Ok();
+            }
+            foreach (var index in indexes)
+            {
+                await r.StepAsync("CreateIndex", index, r.Service.CreateIndex).ConfigureAwait(false);
+            }
+            return await r.StepAsync("LoadCollection", new LoadCollectionRequest { DbName = db, CollectionName = collection }, r.Service.LoadCollection)
+                .ConfigureAwait(false);
+        }).ConfigureAwait(false);
         return null;
     }
 
@@ -318,19 +322,28 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var db = r.DatabaseOrDefault;
-        var described = await r.CallAsync("DescribeCollection",
-            new DescribeCollectionRequest { DbName = db, CollectionName = collection }, r.Service.DescribeCollection).ConfigureAwait(false);
+        // One call (DescribeCollection); load state, indexes and aliases are its steps, as Milvus's REST server does.
+        var answer = await r.CallAsync("DescribeCollection", new DescribeCollectionRequest { DbName = db, CollectionName = collection },
+            async (q, context) => new Answered<JsonObject>(await DescribeStepsAsync(r, q).ConfigureAwait(false))).ConfigureAwait(false);
+        return answer.Value;
+    }
+
+    private static async Task<JsonObject> DescribeStepsAsync(RestRequest r, DescribeCollectionRequest request)
+    {
+        var db = request.DbName;
+        var collection = request.CollectionName;
+        var described = await r.StepAsync("DescribeCollection", request, r.Service.DescribeCollection).ConfigureAwait(false);
         var schema = described.Schema ?? new WireSchema();
         var problems = new List<string>();
 
-        var loadState = await r.TryCallAsync("GetLoadState", new GetLoadStateRequest { DbName = db, CollectionName = collection },
+        var loadState = await r.TryStepAsync("GetLoadState", new GetLoadStateRequest { DbName = db, CollectionName = collection },
             r.Service.GetLoadState).ConfigureAwait(false);
         var load = Succeeded(loadState.Status, problems) ? RestSchema.EnumName(loadState.State) : "";
 
         var vectorField = schema.Fields.FirstOrDefault(f => RestSchema.IsVector(f.DataType))?.Name ?? "";
         var indexes = new JsonArray();
-        var described2 = await r.TryCallAsync("DescribeIndex",
-            new DescribeIndexRequest { DbName = db, CollectionName = collection, FieldName = vectorField }, r.Service.DescribeIndex).ConfigureAwait(false);
+        var described2 = await r.TryStepAsync("DescribeIndex", new DescribeIndexRequest { DbName = db, CollectionName = collection, FieldName = vectorField },
+            r.Service.DescribeIndex).ConfigureAwait(false);
         if (Succeeded(described2.Status, problems))
         {
             foreach (var index in described2.IndexDescriptions)
@@ -345,7 +358,7 @@ internal static partial class MilvusRestV2
         }
 
         var aliases = new JsonArray();
-        var listed = await r.TryCallAsync("ListAliases", new ListAliasesRequest { DbName = db, CollectionName = collection },
+        var listed = await r.TryStepAsync("ListAliases", new ListAliasesRequest { DbName = db, CollectionName = collection },
             r.Service.ListAliases).ConfigureAwait(false);
         if (Succeeded(listed.Status, problems))
         {
@@ -460,18 +473,26 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var partitions = r.OptionalStrings("partitionNames") ?? [];
-        var state = await r.CallAsync("GetLoadState",
+        // One call (GetLoadState); the progress is its step.
+        var answer = await r.CallAsync("GetLoadState",
             new GetLoadStateRequest { DbName = r.DatabaseOrDefault, CollectionName = collection, PartitionNames = { partitions } },
-            r.Service.GetLoadState).ConfigureAwait(false);
-        switch (state.State)
-        {
-            case LoadState.NotExist:
-                throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]");
-            case LoadState.NotLoad:
-                return new JsonObject { ["loadState"] = RestSchema.EnumName(state.State) };
-        }
-        var progress = await r.TryCallAsync("GetLoadingProgress",
-            new GetLoadingProgressRequest { DbName = r.DatabaseOrDefault, CollectionName = collection, PartitionNames = { partitions } },
+            async (q, context) =>
+            {
+                var state = await r.StepAsync("GetLoadState", q, r.Service.GetLoadState).ConfigureAwait(false);
+                return new Answered<JsonObject>(state.State switch
+                {
+                    LoadState.NotExist => throw new MilvusException(MilvusCode.CollectionNotFound, $"collection not found[collection={collection}]"),
+                    LoadState.NotLoad => new JsonObject { ["loadState"] = RestSchema.EnumName(state.State) },
+                    _ => await LoadProgressAsync(r, q).ConfigureAwait(false),
+                });
+            }).ConfigureAwait(false);
+        return answer.Value;
+    }
+
+    private static async Task<JsonObject> LoadProgressAsync(RestRequest r, GetLoadStateRequest request)
+    {
+        var progress = await r.TryStepAsync("GetLoadingProgress",
+            new GetLoadingProgressRequest { DbName = request.DbName, CollectionName = request.CollectionName, PartitionNames = { request.PartitionNames } },
             r.Service.GetLoadingProgress).ConfigureAwait(false);
         var problems = new List<string>();
         var percent = Succeeded(progress.Status, problems) ? progress.Progress : -1;

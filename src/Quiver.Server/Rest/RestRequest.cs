@@ -122,6 +122,54 @@ internal sealed class RestRequest
         return _pipeline.RunAsync(call, request, Context, handler);
     }
 
+    /// <summary>Runs <paramref name="handler"/> as a step of the call in progress: an endpoint that performs several RPCs
+    /// (describe, create with indexes, load state) runs them inside the one call the pipeline gated and counts under
+    /// the RPC the endpoint stands for, as Milvus's REST server does, so that security, limits, metrics and the audit
+    /// log see one REST request once. Throws <see cref="MilvusException"/> when the step answers an error status; the
+    /// enclosing call answers it.</summary>
+    public async Task<TResponse> StepAsync<TRequest, TResponse>(string method, TRequest request,
+        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        where TRequest : Google.Protobuf.IMessage
+        where TResponse : class
+    {
+        AuthorizeStep(method, request);
+        var response = await handler(request, Context).ConfigureAwait(false);
+        if (CallPipeline.StatusOf(response) is { } status && status.Code != MilvusCode.Success)
+        {
+            throw new MilvusException(status.Code, status.Reason);
+        }
+        return response;
+    }
+
+    /// <summary>As <see cref="StepAsync{TRequest,TResponse}"/>, but a step refused with a Milvus or engine error answers
+    /// its response carrying that status, as the pipeline would have answered it, for endpoints that report a failed
+    /// part and go on. Anything else (a bug) fails the whole call, which the pipeline logs.</summary>
+    public async Task<TResponse> TryStepAsync<TRequest, TResponse>(string method, TRequest request,
+        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        where TRequest : Google.Protobuf.IMessage
+        where TResponse : class
+    {
+        try
+        {
+            AuthorizeStep(method, request);
+            return await handler(request, Context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MilvusException or QuiverException)
+        {
+            return CallPipeline.WithStatus<TResponse>(MilvusStatus.FromException(e), e);
+        }
+    }
+
+    /// <summary>The caller's privilege for the step <paramref name="method"/>, checked as Milvus's REST server checks each
+    /// RPC an endpoint performs; the first step, the call's own RPC, was checked by the gate.</summary>
+    private void AuthorizeStep(string method, Google.Protobuf.IMessage request)
+    {
+        if (method != Context.Rpc && Context.UserState.TryGetValue(CallInfo.Key, out var value) && value is CallInfo call)
+        {
+            _pipeline.AuthorizeStep(call, method, request);
+        }
+    }
+
     /// <summary>A required string parameter (non-empty).</summary>
     public string RequiredString(string name) =>
         OptionalString(name) is { Length: > 0 } value ? value : throw Missing(name, "string");

@@ -84,6 +84,30 @@ internal sealed class SecurityGate(
         return ValueTask.CompletedTask;
     }
 
+    /// <inheritdoc />
+    public void AuthorizeStep(CallInfo call, string method, IMessage request)
+    {
+        if (!options.AuthEnabled || store is null || call.User is null)
+        {
+            return;
+        }
+        var step = new CallInfo
+        {
+            Method = method,
+            Transport = call.Transport,
+            RequestId = call.RequestId,
+            Database = call.Database,
+            Credential = call.Credential,
+            Peer = call.Peer,
+            User = call.User,
+            TargetDatabase = call.TargetDatabase,
+            TargetCollection = request.Descriptor.FindFieldByName("collection_name") is { FieldType: FieldType.String, IsRepeated: false } field
+                ? (string)field.Accessor.GetValue(request)
+                : call.TargetCollection,
+        };
+        Authorize(step, request, viaApiKey: Decode(call) is { } credential && !credential.Contains(':', StringComparison.Ordinal));
+    }
+
     private string Authenticate(CallInfo call, out bool viaApiKey)
     {
         viaApiKey = false;
@@ -250,7 +274,7 @@ internal sealed class SecurityGate(
     private void CheckSearch(Protocol.Milvus.SearchRequest search)
     {
         var (vectors, dimension) = search.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.PlaceholderGroup
-            ? Placeholders(search.PlaceholderGroup)
+            ? Milvus.Data.PlaceholderWire.Count(search.PlaceholderGroup)
             : (search.Ids is null ? 0 : search.Ids.IntId?.Data.Count ?? search.Ids.StrId?.Data.Count ?? 0, 0);
         var nq = Math.Max(search.Nq, vectors);
         if (nq > options.MaxNq)
@@ -271,147 +295,6 @@ internal sealed class SecurityGate(
                 $"topk [{settings.TopK}] (offset {settings.Offset}) is invalid, topk + offset should be at most {options.MaxTopK}");
         }
     }
-
-    /// <summary>Counts the query vectors of a serialized <c>common.PlaceholderGroup</c> and the dimension of the first,
-    /// walking the protobuf wire format in place: parsing it into messages would copy every query vector once more per
-    /// call only to count them (the handler parses the group itself).</summary>
-    /// <remarks>PlaceholderGroup: field 1 = repeated PlaceholderValue (length-delimited). PlaceholderValue: field 1 tag
-    /// (string), field 2 type (enum, varint), field 3 = repeated bytes values. Fields may come in any order; other
-    /// fields are skipped by their wire type, as a protobuf parser skips unknown fields.</remarks>
-    private static (int Count, int Dimension) Placeholders(ByteString group)
-    {
-        var count = 0;
-        var dimension = -1;
-        var reader = new WireReader(group.Span);
-        while (!reader.AtEnd)
-        {
-            var (field, wire) = reader.Tag();
-            if (field != 1 || wire != 2)
-            {
-                reader.Skip(wire);
-                continue;
-            }
-
-            var value = new WireReader(reader.Bytes());
-            int type = 0, values = 0, firstLength = 0;
-            while (!value.AtEnd)
-            {
-                var (inner, innerWire) = value.Tag();
-                if (inner == 2 && innerWire == 0)
-                {
-                    type = (int)value.Varint();
-                }
-                else if (inner == 3 && innerWire == 2)
-                {
-                    var length = value.Bytes().Length;
-                    firstLength = values++ == 0 ? length : firstLength;
-                }
-                else
-                {
-                    value.Skip(innerWire);
-                }
-            }
-
-            count += values;
-            if (dimension < 0 && values > 0)
-            {
-                dimension = DimensionOf(type, firstLength);
-            }
-        }
-
-        return (count, Math.Max(dimension, 0));
-    }
-
-    /// <summary>Reads protobuf wire format from a span; a malformed message is refused as an invalid placeholder group.</summary>
-    private ref struct WireReader(ReadOnlySpan<byte> data)
-    {
-        private ReadOnlySpan<byte> _rest = data;
-
-        public readonly bool AtEnd => _rest.IsEmpty;
-
-        public (int Field, int Wire) Tag()
-        {
-            var tag = Varint();
-            var field = tag >> 3;
-            if (field is 0 or > int.MaxValue)
-            {
-                Invalid("a field number is out of range");
-            }
-
-            return ((int)field, (int)(tag & 7));
-        }
-
-        public ulong Varint()
-        {
-            ulong value = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                if (_rest.IsEmpty)
-                {
-                    Invalid("the message ends inside a varint");
-                }
-
-                var b = _rest[0];
-                _rest = _rest[1..];
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return value;
-                }
-            }
-
-            Invalid("a varint is longer than 10 bytes");
-            return 0;
-        }
-
-        public ReadOnlySpan<byte> Bytes()
-        {
-            var length = Varint();
-            if (length > (ulong)_rest.Length)
-            {
-                Invalid("a length-delimited field runs past the end of the message");
-            }
-
-            var bytes = _rest[..(int)length];
-            _rest = _rest[(int)length..];
-            return bytes;
-        }
-
-        public void Skip(int wire)
-        {
-            switch (wire)
-            {
-                case 0: Varint(); break;
-                case 1: Fixed(8); break;
-                case 2: Bytes(); break;
-                case 5: Fixed(4); break;
-                default: Invalid($"wire type {wire} is not supported"); break;
-            }
-        }
-
-        private void Fixed(int size)
-        {
-            if (_rest.Length < size)
-            {
-                Invalid("the message ends inside a fixed-size field");
-            }
-
-            _rest = _rest[size..];
-        }
-
-        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-        private static void Invalid(string reason) =>
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"placeholder_group is not a valid PlaceholderGroup: {reason}");
-    }
-
-    private static int DimensionOf(int type, int bytes) => type switch
-    {
-        100 => bytes * 8, // BinaryVector
-        101 => bytes / 4, // FloatVector
-        102 or 103 => bytes / 2, // Float16Vector, BFloat16Vector
-        105 => bytes, // Int8Vector
-        _ => 0,
-    };
 
     /// <summary>The larger of the stated <c>num_rows</c> and the longest column: a client cannot pass the limit by
     /// stating fewer rows than it sends (the handler infers the count when <c>num_rows</c> is 0).</summary>

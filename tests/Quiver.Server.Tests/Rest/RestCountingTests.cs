@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
 using Quiver.Server.Tests.Ops;
 using Quiver.Server.Tests.Security;
@@ -58,6 +59,83 @@ public sealed class RestCountingTests
         var restCalls = metrics.Samples.Where(s => s.Key.StartsWith("quiver_rpc_requests_total{", StringComparison.Ordinal)
             && s.Key.Contains("transport=\"rest\"", StringComparison.Ordinal)).Sum(s => s.Value);
         Assert.Equal(6, restCalls);
+    }
+
+    [Fact]
+    public async Task EachCatalogEndpoint_CountsOneCall_UnderItsRpc()
+    {
+        await using var server = await TestServer.StartAsync();
+        var posts = new (string Path, string Body)[]
+        {
+            // Quick setup: create, index and load, one CreateCollection call.
+            ("/collections/create", """{"collectionName": "quick", "dimension": 4}"""),
+            // Describe reads load state, indexes and aliases as steps of one DescribeCollection call.
+            ("/collections/describe", """{"collectionName": "quick"}"""),
+            // Load state reads the progress as a step of one GetLoadState call.
+            ("/collections/get_load_state", """{"collectionName": "quick"}"""),
+            ("/collections/create", """
+                {"collectionName": "two", "schema": {"fields": [
+                  {"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+                  {"fieldName": "a", "dataType": "FloatVector", "elementTypeParams": {"dim": 2}},
+                  {"fieldName": "b", "dataType": "FloatVector", "elementTypeParams": {"dim": 2}}]}}
+                """),
+            // Two indexes in one request: one CreateIndex call.
+            ("/indexes/create", """
+                {"collectionName": "two", "indexParams": [
+                  {"fieldName": "a", "indexName": "a", "metricType": "L2", "indexType": "FLAT"},
+                  {"fieldName": "b", "indexName": "b", "metricType": "IP", "indexType": "FLAT"}]}
+                """),
+        };
+        foreach (var (path, body) in posts)
+        {
+            var answer = await PostAsync(server, path, body);
+            Assert.True(answer["code"]!.GetValue<int>() == 0, $"{path}: {answer.ToJsonString()}");
+        }
+
+        var described = await PostAsync(server, "/collections/describe", """{"collectionName": "quick"}""");
+        Assert.Equal("LoadStateLoaded", described["data"]!["load"]!.GetValue<string>());
+        Assert.Single(described["data"]!["indexes"]!.AsArray());
+        var indexes = await PostAsync(server, "/indexes/list", """{"collectionName": "two"}""");
+        Assert.Equal(["a", "b"], indexes["data"]!.AsArray().Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal));
+        // A step that fails fails its call once, under the call's RPC.
+        var missing = await PostAsync(server, "/collections/describe", """{"collectionName": "nope"}""");
+        Assert.Equal(100, missing["code"]!.GetValue<int>());
+
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(2, metrics.Value(Rest("CreateCollection")));
+        Assert.Equal(2, metrics.Value(Rest("DescribeCollection")));
+        Assert.Equal(1, metrics.Value(Rest("DescribeCollection", 100)));
+        Assert.Equal(1, metrics.Value(Rest("GetLoadState")));
+        Assert.Equal(1, metrics.Value(Rest("CreateIndex")));
+        var restCalls = metrics.Samples.Where(s => s.Key.StartsWith("quiver_rpc_requests_total{", StringComparison.Ordinal)
+            && s.Key.Contains("transport=\"rest\"", StringComparison.Ordinal)).Sum(s => s.Value);
+        Assert.Equal(posts.Length + 3, restCalls);
+    }
+
+    [Fact]
+    public async Task RestCreate_ChecksEachStepsPrivilege_AsMilvus_AndCountsOneCall()
+    {
+        await using var server = await AuthTests.StartAuthAsync();
+        await AuthTests.CreateUserWithRoleAsync(server, "cora", "Cora-Pass-1", "creator");
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Global", "*", "CreateCollection")).Code);
+        const string cora = "cora:Cora-Pass-1";
+
+        // Allowed to create, not to index: the collection is made, the index step is refused with its own privilege.
+        var refused = await PostAsync(server, "/collections/create", """{"collectionName": "first", "dimension": 4}""", cora);
+        Assert.Equal(MilvusCode.PrivilegeNotPermitted, refused["code"]!.GetValue<int>());
+        Assert.Contains("PrivilegeCreateIndex", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(await server.Server.Engine.HasCollectionAsync("first"));
+
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Collection", "*", "CreateIndex")).Code);
+        Assert.Equal(0, (await RbacTests.GrantAsync(server, "creator", "Collection", "*", "Load")).Code);
+        var created = await PostAsync(server, "/collections/create", """{"collectionName": "second", "dimension": 4}""", cora);
+        Assert.Equal(0, created["code"]!.GetValue<int>());
+
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(1, metrics.Value(Rest("CreateCollection", MilvusCode.PrivilegeNotPermitted)));
+        Assert.Equal(1, metrics.Value(Rest("CreateCollection")));
+        Assert.Equal(0, metrics.Value(Rest("CreateIndex")));
+        Assert.Equal(0, metrics.Value(Rest("LoadCollection")));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class RbacTests
         Nq = 1,
     };
 
-    private static Task<Protocol.Common.Status> GrantAsync(TestServer server, string role, string objectType, string objectName, string privilege, string database = "") =>
+    internal static Task<Protocol.Common.Status> GrantAsync(TestServer server, string role, string objectType, string objectName, string privilege, string database = "") =>
         server.Milvus.OperatePrivilegeAsync(new OperatePrivilegeRequest
         {
             Type = OperatePrivilegeType.Grant,

@@ -41,7 +41,12 @@ internal static class ResultBudget
     /// <summary>Refuses (code 1102) when <paramref name="items"/> × <paramref name="bytesPerItem"/> exceeds
     /// <paramref name="budget"/>; returns the estimate otherwise. <paramref name="shape"/> says where the count comes from
     /// (e.g. <c>nq 1000 × topk 100</c>).</summary>
-    public static long Check(long items, long bytesPerItem, long budget, string what, string shape)
+    public static long Check(long items, long bytesPerItem, long budget, string what, string shape) =>
+        Check<string>(items, bytesPerItem, budget, what, shape);
+
+    /// <summary>As <see cref="Check(long, long, long, string, string)"/>, with a shape that is formatted only for the
+    /// refusal (a search's shape names five numbers; formatting it on every call cost a string per search).</summary>
+    public static long Check<TShape>(long items, long bytesPerItem, long budget, string what, TShape shape)
     {
         var estimate = items > long.MaxValue / Math.Max(1, bytesPerItem) ? long.MaxValue : items * bytesPerItem;
         if (estimate <= budget)

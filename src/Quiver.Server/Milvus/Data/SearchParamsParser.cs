@@ -65,8 +65,16 @@ internal sealed record SearchSettings
 internal static class SearchParamsParser
 {
     /// <summary>Parses <paramref name="pairs"/>. Throws <see cref="MilvusException"/> (ParameterInvalid) naming the key
-    /// and value that cannot be read.</summary>
-    public static SearchSettings Parse(RepeatedField<Protocol.Common.KeyValuePair> pairs)
+    /// and value that cannot be read. The settings are immutable and shared: a client sends the same pairs call after
+    /// call, and the security gate and the handler both read them, so the settings of recent distinct pairs are kept
+    /// (<see cref="RecentSettings"/>) and a repeat costs a comparison of the pairs, not a dictionary and a JSON parse.</summary>
+    public static SearchSettings Parse(RepeatedField<Protocol.Common.KeyValuePair> pairs) =>
+        Recent.Find(pairs) ?? Recent.Add(pairs, ParseUncached(pairs));
+
+    private static readonly RecentSettings Recent = new();
+
+    /// <summary>Parses <paramref name="pairs"/> without looking at or filling the recent settings.</summary>
+    internal static SearchSettings ParseUncached(RepeatedField<Protocol.Common.KeyValuePair> pairs)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string? paramsJson = null;
@@ -195,5 +203,80 @@ internal static class SearchParamsParser
         return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
             ? d
             : throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: {key} must be a number, got '{v}'");
+    }
+}
+
+/// <summary>
+/// The settings of the last <see cref="Capacity"/> distinct <c>search_params</c> lists, keyed by the pairs themselves
+/// (keys and values in order, compared as text). Thread-safe without a lock: an entry is immutable and published by one
+/// reference write, so a reader sees a whole entry or the one before it. Lists longer than <see cref="MaxChars"/> in all
+/// (an iterator token, say) are parsed every time rather than held.
+/// </summary>
+internal sealed class RecentSettings
+{
+    /// <summary>How many distinct lists are kept; a new one replaces the oldest.</summary>
+    public const int Capacity = 16;
+
+    /// <summary>The longest list kept, in characters of its keys and values.</summary>
+    public const int MaxChars = 2048;
+
+    private readonly Entry?[] _entries = new Entry?[Capacity];
+    private int _next;
+
+    /// <summary>The settings parsed from pairs equal to <paramref name="pairs"/>, or null.</summary>
+    public SearchSettings? Find(RepeatedField<Protocol.Common.KeyValuePair> pairs)
+    {
+        foreach (var entry in _entries)
+        {
+            if (entry is not null && entry.Matches(pairs))
+            {
+                return entry.Settings;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps <paramref name="settings"/> for <paramref name="pairs"/> and returns them.</summary>
+    public SearchSettings Add(RepeatedField<Protocol.Common.KeyValuePair> pairs, SearchSettings settings)
+    {
+        var chars = 0;
+        var copy = new string[pairs.Count * 2];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            copy[2 * i] = pairs[i].Key;
+            copy[(2 * i) + 1] = pairs[i].Value;
+            chars += pairs[i].Key.Length + pairs[i].Value.Length;
+        }
+
+        if (chars <= MaxChars)
+        {
+            var slot = (int)((uint)Interlocked.Increment(ref _next) % Capacity);
+            Volatile.Write(ref _entries[slot], new Entry(copy, settings));
+        }
+
+        return settings;
+    }
+
+    private sealed record Entry(string[] Pairs, SearchSettings Settings)
+    {
+        public bool Matches(RepeatedField<Protocol.Common.KeyValuePair> pairs)
+        {
+            if (pairs.Count * 2 != Pairs.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                if (!string.Equals(pairs[i].Key, Pairs[2 * i], StringComparison.Ordinal)
+                    || !string.Equals(pairs[i].Value, Pairs[(2 * i) + 1], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 }
