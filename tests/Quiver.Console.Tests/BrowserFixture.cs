@@ -58,11 +58,12 @@ public abstract class BrowserFixture : IAsyncLifetime
 
     /// <summary>Creates collection <paramref name="name"/> over REST: an Int64 primary key <c>id</c> and a float vector
     /// <c>vector</c> of <paramref name="dimension"/>; with <paramref name="indexType"/> (metric L2) it is created indexed and
-    /// loaded, without it neither.</summary>
-    public Task CreateVectorCollectionAsync(string name, int dimension, string? indexType = null)
+    /// loaded, without it neither; in <paramref name="database"/> (default: <c>default</c>).</summary>
+    public Task CreateVectorCollectionAsync(string name, int dimension, string? indexType = null, string database = "default")
     {
         var body = new JsonObject
         {
+            ["dbName"] = database,
             ["collectionName"] = name,
             ["schema"] = new JsonObject
             {
