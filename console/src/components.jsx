@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { filterErrorPosition } from "./api.js";
+import { consoleApi, consolePost, filterErrorPosition, rest } from "./api.js";
 
 /** A failed call's message in an alert region; a filter error also shows the filter with a caret under its position. */
 export function ErrorBox({ error, filter }) {
@@ -133,4 +133,90 @@ export function useRun() {
     }
   };
   return { run, ...state };
+}
+
+/** A fresh id for one advise or tune run (crypto.getRandomValues works on plain http too, randomUUID does not). */
+const newRunId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Runs the console tool at `path` (`/advise`, `/tune`) with `body` and, while it runs, polls where it stands
+ * (`GET /console/api/progress`) every half second. Returns { run(body), busy, value, error, progress }: the tool's
+ * `result`, and its latest progress (null when it is not running). */
+export function useToolRun(path) {
+  const { run: start, busy, value, error } = useRun();
+  const [progress, setProgress] = useState(null);
+  const run = (body) => start(async () => {
+    const runId = newRunId();
+    let running = true;
+    const poll = async () => {
+      while (running) {
+        try {
+          const state = await consoleApi("/progress", { run: runId });
+          if (running && state.state !== "unknown") setProgress(state);
+        } catch {
+          // A missed look is no reason to stop the run; the next one may answer.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    poll();
+    try {
+      return (await consolePost(path, { ...body, runId })).result;
+    } finally {
+      running = false;
+      setProgress(null);
+    }
+  });
+  return { run, busy, value, error, progress };
+}
+
+/** Where a running advise or tune stands: the stage with its counter and a progress bar, the time so far, the latest
+ * notes. */
+export function ToolProgress({ progress, label }) {
+  if (!progress) return null;
+  const known = progress.total !== null && progress.total !== undefined;
+  const count = progress.stage === null ? "" : known
+    ? `${progress.done.toLocaleString("en")} of ${progress.total.toLocaleString("en")} ${progress.unit}`
+    : `${progress.done.toLocaleString("en")} ${progress.unit}`;
+  return (
+    <div class="tool-progress" role="status" aria-live="polite" data-testid="tool-progress">
+      <p>
+        <strong>{label}: </strong>
+        <span data-testid="tool-stage">{progress.state === "waiting" ? "waiting for another advise or tune run to finish" : progress.stage ?? "starting"}</span>
+        {count && <> — <span data-testid="tool-count">{count}</span></>} ({(progress.elapsedMs / 1000).toFixed(1)} s)
+      </p>
+      {progress.stage !== null && <progress max={known ? Math.max(1, progress.total) : undefined} value={known ? progress.done : undefined} aria-label={`${label} progress`} />}
+      {progress.notes.length > 0 && <ul class="notes">{progress.notes.slice(-3).map((n) => <li>{n}</li>)}</ul>}
+    </div>
+  );
+}
+
+/** Advise and tune read the collection with queries and searches, which the server answers only on a loaded collection
+ * (code 101, as Milvus). Says so when it is not loaded, and offers to load it first (confirmed) to users who may; to
+ * others, says why it is not offered. Renders `children` (the tool's form) only when the collection is loaded. */
+export function NeedsLoad({ name, loaded, canLoad, what, onLoaded, children }) {
+  const [asking, setAsking] = useState(false);
+  const [error, setError] = useState(null);
+  if (loaded) return children;
+  const load = async () => {
+    setAsking(false);
+    try {
+      await rest("/collections/load", { collectionName: name });
+      onLoaded();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div class="needs-load" data-testid="needs-load">
+      <p>{name} is not loaded: {what} reads its rows with queries and searches, which need the collection loaded.
+        {canLoad ? "" : " You may not load it (your role lacks Load): ask someone who may."}</p>
+      {canLoad && <button type="button" onClick={() => setAsking(true)} data-testid="load-for-tool">Load {name} first</button>}
+      <ErrorBox error={error} />
+      {asking && (
+        <Confirm title="Load" confirmLabel="Load" onConfirm={load} onCancel={() => setAsking(false)}>
+          <p>Load {name} into memory for search and query, so that {what} can read it?</p>
+        </Confirm>
+      )}
+    </div>
+  );
 }

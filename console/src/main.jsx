@@ -122,7 +122,9 @@ function App() {
   if (error) return <main><ErrorBox error={error} /></main>;
   if (session === undefined) return <main aria-busy="true">Loading…</main>;
   if (session === null) return <Login onSignedIn={setSession} />;
-  const props = { session, arg: route.arg, key: `${route.page}/${route.arg}/${dbVersion}` };
+  // A new page, argument or database mounts the page afresh. The key must be its own attribute: the automatic JSX
+  // runtime takes no key from a spread object.
+  const pageKey = `${route.page}/${route.arg}/${dbVersion}`;
   const pages = {
     collections: Collections, collection: CollectionDetail, create: CreateCollection, browse: Browse, search: Search,
     health: Health, users: Users, imports: Imports,
@@ -133,7 +135,7 @@ function App() {
       <Nav session={session} route={route}
         onSignOut={() => { setCredential(""); setSession(null); location.hash = "#/"; }}
         onDatabase={(db) => { setDatabase(db); setDbVersion((v) => v + 1); location.hash = "#/collections"; }} />
-      <main id="main"><Page {...props} /></main>
+      <main id="main"><Page key={pageKey} session={session} arg={route.arg} /></main>
     </>
   );
 }

@@ -31,6 +31,11 @@ public sealed record QuiverClientOptions
     /// <summary>With <c>https</c>: the client certificate (with its private key) for mutual TLS; default none.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
+    /// <summary>With <c>https</c>: accept this certificate, compared byte for byte, whatever its names and issuer (a
+    /// client that knows the server's own certificate, such as a tool the server runs that connects back to it); other
+    /// certificates are checked as usual. Default none.</summary>
+    public X509Certificate2? TrustedServerCertificate { get; init; }
+
     /// <summary>With <c>https</c>: accept any server certificate. For tests only; default false.</summary>
     public bool SkipCertificateValidation { get; init; }
 

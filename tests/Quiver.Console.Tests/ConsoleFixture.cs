@@ -1,10 +1,4 @@
-using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
-using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
-using OpenQA.Selenium.Support.UI;
 using Quiver.Cli.Ops.Import;
 using Quiver.Server.Console;
 using Quiver.Server.Hosting;
@@ -13,12 +7,11 @@ using Quiver.Testing;
 namespace Quiver.Console.Tests;
 
 /// <summary>
-/// One server with authentication on (loopback, a free port), seeded through REST v2, and one headless Chromium
-/// (Debian's <c>/usr/bin/chromium</c> driven by <c>/usr/bin/chromedriver</c>) shared by the tests of a class. The
-/// browser and its driver are stopped by <see cref="DisposeAsync"/> (the driver's process by PID if it outlives
-/// <c>Quit</c>), the server by disposing it.
+/// The console tests' server: authentication on, seeded through REST v2 with the collections the tests read (see
+/// <see cref="SeedAsync"/>), its engine on a <see cref="FaultInjectingFileSystem"/> and its advise and tune pausable;
+/// with the browser of <see cref="BrowserFixture"/>.
 /// </summary>
-public sealed class ConsoleFixture : IAsyncLifetime
+public sealed class ConsoleFixture : BrowserFixture
 {
     public const string RootPassword = "Console-Root-1";
     public const string Reader = "reader";
@@ -37,15 +30,21 @@ public sealed class ConsoleFixture : IAsyncLifetime
         "Return the library books about astronomy", "Schedule the annual check-up with the doctor", "Order a new battery for the laptop",
     ];
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    /// <summary>Rows of <c>cold</c>, a collection left not loaded.</summary>
+    public const int ColdRows = 300;
+
+    /// <summary>The texts of <c>passages</c> (a BM25 function writes <c>sparse</c> from <c>text</c>), by primary key:
+    /// seeded draws from a small vocabulary, common words often and rare ones seldom, so that term frequencies, document
+    /// frequencies and lengths all vary.</summary>
+    public static readonly string[] Passages = BuildPassages(60);
+
     private readonly TempFolder _folder = new();
-    private ChromeDriverService? _service;
 
-    public QuiverServer Server { get; private set; } = null!;
+    /// <summary>The server engine's file system: passes everything through until a test arms a fault.</summary>
+    public FaultInjectingFileSystem Files { get; } = new();
 
-    public ChromeDriver Browser { get; private set; } = null!;
-
-    public HttpClient Root { get; private set; } = null!;
+    /// <summary>The server's advise and tune, which a test can pause at a stage.</summary>
+    internal PausingToolbox Tools { get; } = new(new Quiver.Cli.Serve.ConsoleToolbox());
 
     /// <summary>The vectors of <c>docs</c> by primary key, as inserted.</summary>
     public Dictionary<long, float[]> DocsVectors { get; } = [];
@@ -53,18 +52,22 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>The category of each <c>docs</c> row.</summary>
     public Dictionary<long, string> DocsCategories { get; } = [];
 
-    public string BaseUrl => $"http://127.0.0.1:{Server.Port}";
+    /// <summary>The server's data folder (its audit log is <c>security/audit.jsonl</c> there).</summary>
+    public string DataPath => _folder.Sub("data");
 
     /// <summary>The server's import root (bulk-import files are named relative to it).</summary>
     public string ImportRoot => _folder.Sub("import");
 
-    public async Task InitializeAsync()
+    protected override string RootCredential => "root:" + RootPassword;
+
+    protected override Task<QuiverServer> StartServerAsync()
     {
         Directory.CreateDirectory(ImportRoot);
-        Server = await QuiverServer.StartAsync(new ServerOptions
+        return QuiverServer.StartAsync(new ServerOptions
         {
-            DataPath = _folder.Sub("data"),
+            DataPath = DataPath,
             Port = 0,
+            Engine = EngineFileSystem.With(new QuiverOptions(), Files),
             Security = { AuthEnabled = true, RootPassword = RootPassword },
             // Every search is re-run exactly: the health page's live recall estimate fills at once.
             Monitoring = { RecallSampleRate = 1 },
@@ -83,16 +86,14 @@ public sealed class ConsoleFixture : IAsyncLifetime
                     new ChartThreshold("memory.fraction", 0.8, 0.9, false),
                     new ChartThreshold("recall", 0.95, 0.9, true),
                 ],
-                Toolbox = new Quiver.Cli.Serve.ConsoleToolbox(),
+                Toolbox = Tools,
             },
         });
-        Root = new HttpClient { BaseAddress = new Uri(BaseUrl) };
-        Root.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "root:" + RootPassword);
-        await SeedAsync();
-        Browser = StartBrowser(out _service);
     }
 
-    private async Task SeedAsync()
+    protected override void Stopped() => _folder.Dispose();
+
+    protected override async Task SeedAsync()
     {
         await RestAsync("/collections/create", new JsonObject
         {
@@ -183,6 +184,46 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
         await RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "notes", ["data"] = notes });
 
+        // Full-text search: a BM25 function fills the sparse field from the text (the standard analyzer).
+        await RestAsync("/collections/create", new JsonObject
+        {
+            ["collectionName"] = "passages",
+            ["schema"] = new JsonObject
+            {
+                ["fields"] = new JsonArray(
+                    new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
+                    new JsonObject
+                    {
+                        ["fieldName"] = "text", ["dataType"] = "VarChar",
+                        ["elementTypeParams"] = new JsonObject { ["max_length"] = 512, ["enable_analyzer"] = true },
+                    },
+                    new JsonObject { ["fieldName"] = "sparse", ["dataType"] = "SparseFloatVector" }),
+                ["functions"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "bm25", ["type"] = "BM25", ["inputFieldNames"] = new JsonArray("text"),
+                    ["outputFieldNames"] = new JsonArray("sparse"), ["params"] = new JsonObject(),
+                }),
+            },
+            ["indexParams"] = new JsonArray(new JsonObject
+            {
+                ["fieldName"] = "sparse", ["indexName"] = "sparse", ["indexType"] = "SPARSE_INVERTED_INDEX", ["metricType"] = "BM25",
+            }),
+        });
+        await RestAsync("/entities/insert", new JsonObject
+        {
+            ["collectionName"] = "passages",
+            ["data"] = new JsonArray([.. Passages.Select((text, id) => (JsonNode)new JsonObject { ["id"] = id, ["text"] = text })]),
+        });
+
+        // A collection created without index parameters, which leaves it not loaded (as Milvus does).
+        await RestAsync("/collections/create", new JsonObject { ["collectionName"] = "cold", ["schema"] = Schema() });
+        var coldRows = new JsonArray();
+        for (var i = 0; i < ColdRows; i++)
+        {
+            coldRows.Add(new JsonObject { ["id"] = i, ["vector"] = new JsonArray(Vector(random).Select(v => (JsonNode?)v).ToArray()) });
+        }
+        await RestAsync("/entities/insert", new JsonObject { ["collectionName"] = "cold", ["data"] = coldRows });
+
         // A read-only user: the built-in read-only privilege groups on every collection and the database.
         await RestAsync("/users/create", new JsonObject { ["userName"] = Reader, ["password"] = ReaderPassword });
         await RestAsync("/roles/create", new JsonObject { ["roleName"] = "viewer" });
@@ -195,6 +236,16 @@ public sealed class ConsoleFixture : IAsyncLifetime
             ["roleName"] = "viewer", ["objectType"] = "Global", ["objectName"] = "*", ["privilege"] = "DatabaseReadOnly",
         });
         await RestAsync("/users/grant_role", new JsonObject { ["userName"] = Reader, ["roleName"] = "viewer" });
+    }
+
+    private static string[] BuildPassages(int count)
+    {
+        string[] words = ["garden", "tomato", "market", "fresh", "vegetable", "bread", "river", "boat", "train", "ticket",
+            "summer", "holiday", "library", "astronomy", "star", "telescope", "kitchen", "plumber", "battery", "laptop",
+            "doctor", "insurance", "birthday", "cake", "chocolate", "herb", "water", "mountain", "snow", "coffee"];
+        var random = new Random(1625);
+        return [.. Enumerable.Range(0, count).Select(_ => string.Join(' ',
+            Enumerable.Range(0, random.Next(3, 16)).Select(_ => words[(int)(Math.Pow(random.NextDouble(), 2) * words.Length)])))];
     }
 
     private static JsonObject Schema(params (string Name, string Type)[] scalars)
@@ -219,160 +270,4 @@ public sealed class ConsoleFixture : IAsyncLifetime
     private static float[] Vector(Random random) =>
         [.. Enumerable.Range(0, Dimension).Select(_ => (float)Math.Round((random.NextDouble() * 2) - 1, 4))];
 
-    /// <summary>A REST v2 call as root; fails the test unless it answers code 0. Returns <c>data</c>.</summary>
-    public async Task<JsonNode?> RestAsync(string path, JsonObject body)
-    {
-        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await Root.PostAsync(new Uri("/v2/vectordb" + path, UriKind.Relative), content);
-        var reply = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-        Assert.True(reply["code"]!.GetValue<int>() == 0, $"{path}: {reply.ToJsonString()}");
-        return reply["data"];
-    }
-
-    private static ChromeDriver StartBrowser(out ChromeDriverService service)
-    {
-        foreach (var tool in new[] { "/usr/bin/chromium", "/usr/bin/chromedriver" })
-        {
-            Assert.True(File.Exists(tool), $"{tool} is missing: ./scripts/setup.sh installs Debian's chromium and chromium-driver");
-        }
-        service = ChromeDriverService.CreateDefaultService("/usr/bin", "chromedriver");
-        service.HideCommandPromptWindow = true;
-        service.SuppressInitialDiagnosticInformation = true;
-        var options = new ChromeOptions { BinaryLocation = "/usr/bin/chromium" };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,900",
-            "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-            "--disable-component-update", "--force-color-profile=srgb", "--hide-scrollbars");
-        var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(120));
-        driver.Manage().Timeouts().AsynchronousJavaScript = TimeSpan.FromSeconds(60);
-        return driver;
-    }
-
-    /// <summary>Opens <c>/console/#/<paramref name="route"/></c>.</summary>
-    public void Go(string route)
-    {
-        Browser.Navigate().GoToUrl($"{BaseUrl}/console/#/{route}");
-        Browser.Navigate().Refresh();
-    }
-
-    /// <summary>Forgets the tab's credential and shows the sign-in form.</summary>
-    public void SignOut()
-    {
-        Browser.Navigate().GoToUrl($"{BaseUrl}/console/");
-        try
-        {
-            Browser.ExecuteScript("sessionStorage.clear();");
-        }
-        catch (WebDriverException e)
-        {
-            // Chromium's own error page (no server, a redirect loop) has no storage: say what was shown instead.
-            throw new InvalidOperationException($"the console did not load at {Browser.Url}:\n{Browser.PageSource}", e);
-        }
-        Browser.Navigate().Refresh();
-        Find(By.Id("login-user"));
-    }
-
-    /// <summary>Signs in through the form and waits for the signed-in header (or, when <paramref name="expectRefusal"/>,
-    /// for the refusal).</summary>
-    public IWebElement SignIn(string user, string password, bool expectRefusal = false)
-    {
-        SignOut();
-        Find(By.Id("login-user")).SendKeys(user);
-        Find(By.Id("login-password")).SendKeys(password);
-        Find(By.CssSelector("button[type=submit]")).Click();
-        return expectRefusal ? Find(By.CssSelector("[role=alert]")) : Find(By.CssSelector("[data-testid=who]"));
-    }
-
-    /// <summary>Picks <paramref name="text"/> in the select <paramref name="by"/> as a user would (the page hears its
-    /// change event).</summary>
-    public void Choose(By by, string text)
-    {
-        Find(by).FindElement(By.XPath($".//option[normalize-space(.)='{text}']")).Click();
-        Until(d => d.FindElement(by).GetDomProperty("value") == text ? "chosen" : null, $"{text} chosen in {by}");
-    }
-
-    /// <summary>Waits (up to a generous limit, never a fixed sleep) for <paramref name="condition"/> to hold.</summary>
-    public T Until<T>(Func<IWebDriver, T?> condition, string what)
-        where T : class
-    {
-        var wait = new WebDriverWait(Browser, Patience) { PollingInterval = TimeSpan.FromMilliseconds(100), Message = what };
-        wait.IgnoreExceptionTypes(typeof(NoSuchElementException), typeof(StaleElementReferenceException));
-        return wait.Until(condition)!;
-    }
-
-    /// <summary>Waits for <paramref name="condition"/> to be true.</summary>
-    public void UntilTrue(Func<IWebDriver, bool> condition, string what) => Until(d => condition(d) ? "yes" : null, what);
-
-    /// <summary>Waits for an element to be displayed.</summary>
-    public IWebElement Find(By by) => Until(d => d.FindElement(by) is { Displayed: true } e ? e : null, $"element {by}");
-
-    /// <summary>Waits for the text of <paramref name="by"/> to satisfy <paramref name="test"/>; returns it.</summary>
-    public string TextOf(By by, Func<string, bool> test, string what) =>
-        Until(d => d.FindElement(by).Text is var text && test(text) ? text : null, what);
-
-    /// <summary>Scrolls the element <paramref name="by"/> to the top of the window (for a screenshot of it).</summary>
-    public void ScrollTo(By by) => Browser.ExecuteScript("arguments[0].scrollIntoView({ block: 'start' });", Find(by));
-
-    /// <summary>Takes a screenshot of the window, checks it is not blank (luminance spread and many colours), and writes
-    /// it as <c>console-<paramref name="name"/>.png</c> to <c>QUIVER_SCREENSHOTS</c> (docs/images when refreshing the
-    /// docs), else to the test output folder.</summary>
-    public void Screenshot(string name)
-    {
-        // Let fonts and charts finish drawing: wait for the document to be complete and two animation frames.
-        Until(d => ((IJavaScriptExecutor)d).ExecuteScript("return document.readyState === 'complete' && document.fonts.status === 'loaded';") is true ? "ready" : null,
-            "page ready");
-        Browser.ExecuteAsyncScript("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));");
-        var png = Browser.GetScreenshot().AsByteArray;
-        var (spread, colours, width, height) = PngPixels.Measure(png);
-        Assert.True(width >= 1000 && height >= 600, $"screenshot {name} is {width}x{height}");
-        Assert.True(spread > 8 && colours > 32, $"screenshot {name} looks blank: luminance spread {spread:F1}, {colours} colours");
-        var folder = Environment.GetEnvironmentVariable("QUIVER_SCREENSHOTS") is { Length: > 0 } dir ? dir : Path.Combine(AppContext.BaseDirectory, "screenshots");
-        Directory.CreateDirectory(folder);
-        File.WriteAllBytes(Path.Combine(folder, $"console-{name}.png"), png);
-    }
-
-    public async Task DisposeAsync()
-    {
-        var driverPid = _service?.ProcessId ?? 0;
-        try
-        {
-            Browser?.Quit();
-        }
-        finally
-        {
-            Browser?.Dispose();
-            _service?.Dispose();
-            StopByPid(driverPid);
-            Root?.Dispose();
-            if (Server is not null)
-            {
-                await Server.DisposeAsync();
-            }
-            _folder.Dispose();
-        }
-    }
-
-    private static void StopByPid(int pid)
-    {
-        if (pid <= 0)
-        {
-            return;
-        }
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(10_000);
-            }
-        }
-        catch (ArgumentException)
-        {
-            // Already gone.
-        }
-        catch (InvalidOperationException)
-        {
-            // Exited between the look-up and the kill.
-        }
-    }
 }

@@ -88,4 +88,54 @@ public sealed partial class ConsoleTests
         f.UntilTrue(d => d.FindElements(By.CssSelector("dialog[open]")).Count == 0, "the dialog closed");
         Assert.Equal(state, f.Find(Test("load-state")).Text);
     }
+
+    [Fact]
+    public void EveryTextOnThePages_MeetsWcagAaContrast()
+    {
+        f.SignIn("root", ConsoleFixture.RootPassword);
+        foreach (var (route, ready) in new[]
+        {
+            ("collections", Test("collections")), ("collection/docs", Test("indexes")), ("browse/docs", Test("rows")),
+            ("health", By.CssSelector("figure.chart canvas")), ("users", By.TagName("table")), ("imports", By.TagName("h1")), ("create", By.TagName("form")),
+        })
+        {
+            f.Go(route);
+            f.Find(ready);
+            var failures = (IReadOnlyCollection<object>)f.Browser.ExecuteScript(ContrastScript)!;
+            Assert.True(failures.Count == 0, $"#/{route}: text below WCAG AA contrast:\n" + string.Join("\n", failures));
+        }
+    }
+
+    /// <summary>Every visible text of the page with its colour against the background it is drawn on (the nearest
+    /// opaque background of it or an ancestor); answers those whose contrast ratio is below WCAG AA: 4.5:1, or 3:1 for
+    /// large text (24 px, or 18.66 px bold). Disabled controls are exempt (WCAG 1.4.3), as the text of canvases is not
+    /// in the DOM.</summary>
+    private const string ContrastScript = """
+        const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => {
+          const ch = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+          return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+        };
+        const background = (el) => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const failures = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const el = node.parentElement;
+          if (!node.textContent.trim() || !el || !el.getClientRects().length || el.closest('[disabled], .sr-only, option')) continue;
+          const style = getComputedStyle(el);
+          if (style.visibility === 'hidden') continue;
+          const fg = lum(rgb(style.color)), bg = lum(background(el));
+          const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+          const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+          const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+          if (ratio < needed) failures.push(`${ratio.toFixed(2)} < ${needed}: "${node.textContent.trim().slice(0, 40)}" (${style.color} on rgb(${background(el)}))`);
+        }
+        return failures;
+        """;
 }

@@ -80,4 +80,55 @@ public sealed partial class ConsoleTests
         f.ScrollTo(Test("run-search"));
         f.Screenshot("hybrid-search");
     }
+
+    [Fact]
+    public void Search_ByText_OnABm25Field_RanksAndScoresAsTheReferenceBm25()
+    {
+        const int k = 5;
+        const string query = "river boat ticket";
+        f.SignIn("root", ConsoleFixture.RootPassword);
+        f.Go("search/passages");
+        // The field the BM25 function writes is searched by text by default.
+        f.Find(Test("query-text")).SendKeys(query);
+        var topK = f.Find(Test("topk"));
+        topK.Clear();
+        topK.SendKeys(k.ToString(CultureInfo.InvariantCulture));
+        f.Find(Test("run-search")).Click();
+        var ids = ResultIds(k);
+
+        // Ties may come in either order: the page's ranking is checked by the reference's scores.
+        var reference = ReferenceBm25(ConsoleFixture.Passages, query);
+        Assert.True(reference.Count >= k, $"only {reference.Count} passages hold a query word");
+        Assert.All(ids, id => Assert.True(reference.ContainsKey(id), $"{id} holds no query word"));
+        Assert.Equal(reference.Values.OrderDescending().Take(k), ids.Select(id => reference[id]), (a, b) => Math.Abs(a - b) <= 1e-4 * Math.Max(1, Math.Abs(a)));
+        var shown = f.Browser.FindElements(By.CssSelector("[data-testid=results] tbody tr td:nth-child(2)"))
+            .Select(c => double.Parse(c.Text, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ids.Select(id => reference[id]), shown, (a, b) => Math.Abs(a - b) <= 1e-4 * Math.Max(1, Math.Abs(a)));
+        f.Screenshot("bm25-search");
+    }
+
+    /// <summary>Okapi BM25 of every passage holding a query word, written here from the formula: words are the passages'
+    /// space-separated lower-case words (what the standard analyzer makes of them), k1 1.2 and b 0.75 (the index's
+    /// defaults), IDF ln(1 + (N − df + 0.5) / (df + 0.5)) as Milvus has it.</summary>
+    private static Dictionary<long, double> ReferenceBm25(string[] passages, string query, double k1 = 1.2, double b = 0.75)
+    {
+        var documents = passages.Select(p => p.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        var averageLength = documents.Average(d => (double)d.Length);
+        var scores = new Dictionary<long, double>();
+        foreach (var term in query.Split(' '))
+        {
+            var holding = documents.Count(d => d.Contains(term));
+            var idf = Math.Log(1 + ((documents.Length - holding + 0.5) / (holding + 0.5)));
+            for (var id = 0; id < documents.Length; id++)
+            {
+                var tf = documents[id].Count(w => w == term);
+                if (tf > 0)
+                {
+                    var norm = k1 * (1 - b + (b * documents[id].Length / averageLength));
+                    scores[id] = scores.GetValueOrDefault(id) + (idf * tf * (k1 + 1) / (tf + norm));
+                }
+            }
+        }
+        return scores;
+    }
 }

@@ -9,6 +9,10 @@ namespace Quiver.Console.Tests;
 /// jobs followed to completion.</summary>
 public sealed partial class ConsoleTests
 {
+    // The tools' stages (Advisor.cs, Tuner.cs) that the progress tests hold a run at.
+    private const string AdviseMeasuring = "advise: building and measuring candidates";
+    private const string TuneSweeping = "tune: exact answers and sweep";
+
     [Fact]
     public async Task CreateIndexForm_OffersTheAdvice_AndUsingItFillsTheForm()
     {
@@ -16,8 +20,19 @@ public sealed partial class ConsoleTests
         // The advisor samples rows with a key scan, which needs the collection loaded: tuned is.
         f.Go("collection/tuned");
         f.TextOf(Test("row-count"), t => t == ConsoleFixture.TunedRows.ToString(CultureInfo.InvariantCulture), "row count");
-        f.Find(Test("advise")).Click();
+        // While it runs, the page shows the stage the tool is in and its counter: held at its longest stage here.
+        using (var pause = f.Tools.PauseAt(AdviseMeasuring))
+        {
+            f.Find(Test("advise")).Click();
+            f.TextOf(Test("tool-stage"), t => t == AdviseMeasuring, "the advise's stage shown while it runs");
+            Assert.True(pause.Reached);
+            Assert.Matches(@"^0 of [1-9]\d* indexes$", f.Find(Test("tool-count")).Text);
+            Assert.Equal("Measuring candidates…", f.Find(Test("advise")).Text);
+            f.ScrollTo(Test("tool-progress"));
+            f.Screenshot("advise-progress");
+        }
         var summary = AnswerOrError("advice-summary", "the advice");
+        Assert.Empty(f.Browser.FindElements(Test("tool-progress")));
 
         // The page shows the toolbox's own result: the same request as root answers the same recommendation. Below 10K
         // rows the advice is FLAT whenever FLAT meets the targets, which exact search always does.
@@ -47,7 +62,12 @@ public sealed partial class ConsoleTests
         var recall = f.Find(Test("tune-recall"));
         recall.Clear();
         recall.SendKeys("0.9");
-        f.Find(Test("run-tune")).Click();
+        using (f.Tools.PauseAt(TuneSweeping))
+        {
+            f.Find(Test("run-tune")).Click();
+            f.TextOf(Test("tool-stage"), t => t == TuneSweeping, "the tuning's stage shown while it runs");
+            Assert.Matches(@"^0 of [1-9][\d,]* searches$", f.Find(Test("tool-count")).Text);
+        }
         var summary = AnswerOrError("tune-summary", "the tuning's result");
         Assert.StartsWith("chosen {\"ef\":", summary, StringComparison.Ordinal);
 

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace Quiver.Server.Tests;
 
 /// <summary>The refusals of the web console's own endpoints (docs/errors.md): advise and tune (<c>Plain</c> runs without
-/// the toolbox; <c>Small</c> has it, as <c>quiver serve</c> does) and the per-segment index detail.</summary>
+/// the toolbox; <c>Small</c> has it, as <c>quiver serve</c> does), their progress, and the per-segment index detail.</summary>
 public sealed partial class ErrorTableTests
 {
     /// <summary>A console endpoint's answer: <paramref name="body"/> null is a GET.</summary>
@@ -44,5 +44,8 @@ public sealed partial class ErrorTableTests
         ("console-tool-body-too-large", s => ConsoleAsync(s.Plain, "/advise", "{\"collection\": \"docs\", \"pad\": \"" + new string('x', 20_000) + "\"}")),
         ("console-tool-refused", s => ConsoleAsync(s.Small, "/advise", "{\"collection\": \"docs\", \"field\": \"price\"}")),
         ("console-indexes-collection-missing", s => ConsoleAsync(s.Plain, "/indexes", null)),
+        ("console-tool-not-loaded", s => ConsoleAsync(s.Plain, "/advise", "{\"collection\": \"cold\"}")),
+        ("console-tool-run-id-invalid", s => ConsoleAsync(s.Plain, "/tune", "{\"collection\": \"docs\", \"runId\": \"a b\"}")),
+        ("console-progress-run-missing", s => ConsoleAsync(s.Plain, "/progress", null)),
     ];
 }

@@ -167,7 +167,7 @@ export function CollectionDetail({ arg: name }) {
         <table><tbody>{info.properties.map((p) => <tr><th scope="row">{p.key}</th><td><JsonValue value={p.value} /></td></tr>)}</tbody></table>
       )}
 
-      <Indexes name={name} info={info} can={can} act={act} version={version} />
+      <Indexes name={name} info={info} can={can} act={act} version={version} reload={reload} />
       {confirm && (
         <Confirm title={confirm.title} confirmLabel={confirm.confirmLabel} danger={confirm.danger}
           onConfirm={runConfirmed} onCancel={() => setConfirm(null)}>

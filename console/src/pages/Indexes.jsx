@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
-import { consoleApi, consolePost, rest } from "../api.js";
-import { ErrorBox, bytes, isVector, usePoll, useRun } from "../components.jsx";
+import { consoleApi, rest } from "../api.js";
+import { ErrorBox, NeedsLoad, ToolProgress, bytes, isVector, usePoll, useToolRun } from "../components.jsx";
 import { Tune } from "./Tune.jsx";
 
 const INDEX_TYPES = ["AUTOINDEX", "HNSW", "FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "DISKANN"];
@@ -19,7 +19,7 @@ function SegmentTable({ index }) {
           {index.segments.map((s) => (
             <tr data-testid="segment-row" data-state={s.state}>
               <th scope="row">{s.segmentId}</th><td class="num">{s.rows}</td>
-              <td>{s.state}{s.error ? `: ${s.error}` : ""}</td>
+              <td class="reason">{s.state}{s.error ? `: ${s.error}` : ""}</td>
               <td><progress max="1" value={s.fraction} aria-label={`segment ${s.segmentId} progress`} /> {Math.round(s.fraction * 100)} %</td>
               <td>{s.indexType || "–"}</td><td class="num">{bytes(s.memoryBytes)}</td>
             </tr>
@@ -35,13 +35,14 @@ function SegmentTable({ index }) {
  * metric). */
 function Advice({ name, field, onUse }) {
   const [target, setTarget] = useState("0.95");
-  const { run: start, busy, value: result, error } = useRun();
-  const run = () => start(async () => (await consolePost("/advise", { collection: name, field, targetRecall: Number(target) })).result);
+  const { run: start, busy, value: result, error, progress } = useToolRun("/advise");
+  const run = () => start({ collection: name, field, targetRecall: Number(target) });
   const chosen = result?.recommended;
   return (
     <div class="advice" aria-live="polite">
       <label>Target recall <input type="number" step="0.01" min="0.01" max="1" value={target} onInput={(e) => setTarget(e.target.value)} data-testid="advise-recall" /></label>
       <button type="button" onClick={run} disabled={busy} data-testid="advise">{busy ? "Measuring candidates…" : "Advise an index"}</button>
+      <ToolProgress progress={progress} label="Advise" />
       <ErrorBox error={error} />
       {result && (
         <div data-testid="advice">
@@ -70,12 +71,16 @@ function Advice({ name, field, onUse }) {
 
 /** The collection's indexes with build progress per segment and memory (polled while a build runs); create (with the
  * toolbox's advice offered), drop, and tune. */
-export function Indexes({ name, info, can, act, version }) {
+export function Indexes({ name, info, can, act, version, reload }) {
   const [building, setBuilding] = useState(true);
+  const loaded = info.load === "LoadStateLoaded" || info.load === "LoadStateLoading";
   const { value: indexes, error } = usePoll(async () => {
     const [names, detail] = await Promise.all([rest("/indexes/list", { collectionName: name }), consoleApi("/indexes", { collection: name })]);
     const described = (await Promise.all(names.map((n) => rest("/indexes/describe", { collectionName: name, indexName: n })))).flat();
-    setBuilding(described.some((d) => d.indexState !== "Finished" && d.indexState !== "Failed"));
+    // An index is Failed as soon as one segment failed while others may still be queued or building: poll until every
+    // segment has settled.
+    setBuilding(described.some((d) => d.indexState !== "Finished" && d.indexState !== "Failed")
+      || detail.indexes.some((d) => d.segments.some((seg) => seg.state === "Queued" || seg.state === "Building")));
     const byName = Object.fromEntries(detail.indexes.map((d) => [d.indexName, d]));
     return described.map((d) => ({ ...d, detail: byName[d.indexName] }));
   }, 1000, [name, version], building);
@@ -112,7 +117,7 @@ export function Indexes({ name, info, can, act, version }) {
               return (
                 <tr data-testid={`index-${d.indexName}`}>
                   <th scope="row">{d.indexName}</th><td>{d.fieldName}</td><td>{d.indexType}{built && d.indexType === "AUTOINDEX" ? ` (${built})` : ""}</td><td>{d.metricType}</td>
-                  <td data-testid="index-state">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
+                  <td data-testid="index-state" class="reason">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
                   <td>
                     <progress max="1" value={done} aria-label={`${d.indexName} build progress`} />{" "}
                     <span data-testid="index-progress">{d.indexedRows} / {d.totalRows} rows ({d.pendingRows} pending)</span>
@@ -138,11 +143,15 @@ export function Indexes({ name, info, can, act, version }) {
           <label>Build parameters (JSON) <input value={form.params} data-testid="index-params" onInput={(e) => setForm({ ...form, params: e.target.value })} /></label>
           <button type="submit" class="primary" data-testid="create-index">Create index</button>
           <ErrorBox error={formError} />
-          <Advice name={name} field={form.field} onUse={(type, params, metric) => setForm({ ...form, type, params, metric })} />
+          <NeedsLoad name={name} loaded={loaded} canLoad={can.LoadCollection} what="advise" onLoaded={reload}>
+            <Advice name={name} field={form.field} onUse={(type, params, metric) => setForm({ ...form, type, params, metric })} />
+          </NeedsLoad>
         </form>
       )}
       {indexes && indexes.some((d) => d.indexState === "Finished") && (
-        <Tune name={name} fields={indexes.filter((d) => d.indexState === "Finished").map((d) => d.fieldName)} canSave={can.AlterCollection} />
+        <NeedsLoad name={name} loaded={loaded} canLoad={can.LoadCollection} what="tune" onLoaded={reload}>
+          <Tune name={name} fields={indexes.filter((d) => d.indexState === "Finished").map((d) => d.fieldName)} canSave={can.AlterCollection} />
+        </NeedsLoad>
       )}
     </>
   );

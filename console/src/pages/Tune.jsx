@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { consolePost } from "../api.js";
-import { ErrorBox, useRun } from "../components.jsx";
+import { ErrorBox, ToolProgress, useToolRun } from "../components.jsx";
 
 /** The sweep's recall against QPS, one point per setting in QPS order, the target dashed, the chosen setting marked. */
 function TuneCurve({ result }) {
@@ -38,10 +37,10 @@ export function Tune({ name, fields, canSave }) {
   const [target, setTarget] = useState("0.95");
   const [queries, setQueries] = useState("100");
   const [save, setSave] = useState(false);
-  const { run: start, busy, value: result, error } = useRun();
+  const { run: start, busy, value: result, error, progress } = useToolRun("/tune");
   const run = (e) => {
     e.preventDefault();
-    start(async () => (await consolePost("/tune", { collection: name, field, targetRecall: Number(target), sample: Number(queries), save })).result);
+    start({ collection: name, field, targetRecall: Number(target), sample: Number(queries), save });
   };
   return (
     <section aria-labelledby="tune-title">
@@ -53,6 +52,7 @@ export function Tune({ name, fields, canSave }) {
         {canSave && <label><input type="checkbox" checked={save} onChange={(e) => setSave(e.target.checked)} data-testid="tune-save" /> save the choice as the field's default</label>}
         <button type="submit" class="primary" disabled={busy} data-testid="run-tune">{busy ? "Sweeping…" : "Run tune"}</button>
       </form>
+      <ToolProgress progress={progress} label="Tune" />
       <ErrorBox error={error} />
       {result && (
         <div data-testid="tune-result" aria-live="polite">

@@ -11,8 +11,9 @@ namespace Quiver.Cli.Serve;
 
 /// <summary>The toolbox's <c>advise</c> and <c>tune</c> for the web console (<see cref="IConsoleToolbox"/>), plugged in
 /// by <c>quiver serve</c>. Each runs exactly as <c>quiver advise --uri ... --json</c> / <c>quiver tune --uri ... --json</c>
-/// would, against the server that received the console's request and with its caller's credential, and answers the
-/// same JSON document.</summary>
+/// would, against the server that received the console's request and with its caller's credential (over TLS trusting
+/// that server's own certificate), and answers the same JSON document; its progress goes to the call's
+/// <see cref="ConsoleToolCall.Progress"/>.</summary>
 internal sealed class ConsoleToolbox : IConsoleToolbox
 {
     /// <inheritdoc />
@@ -30,7 +31,7 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
             K = call.K,
             Sample = call.Sample,
         };
-        return RunAsync("advise", io => Advisor.RunAsync(options, io, cancellationToken));
+        return RunAsync("advise", call, io => Advisor.RunAsync(options, io, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -47,17 +48,24 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
             Queries = call.Sample,
             Save = call.Save,
         };
-        return RunAsync("tune", io => Tuner.RunAsync(options, io, cancellationToken));
+        return RunAsync("tune", call, io => Tuner.RunAsync(options, io, cancellationToken));
     }
 
-    private static TargetSpec Target(ConsoleToolCall call) => TargetSpec.Server(call.ServerUri, call.Credential, call.Database);
+    private static TargetSpec Target(ConsoleToolCall call) =>
+        TargetSpec.Server(call.ServerUri, call.Credential, call.Database) with { TrustedServerCertificate = call.ServerCertificate };
 
     /// <summary>Runs a tool with its JSON output captured; its refusals become Milvus statuses: a server's refusal keeps
     /// its code, the tool's own (a field that is not a vector, too few rows) is 1100.</summary>
-    private static async Task<JsonNode> RunAsync<T>(string name, Func<CliIo, Task<T>> tool)
+    private static async Task<JsonNode> RunAsync<T>(string name, ConsoleToolCall call, Func<CliIo, Task<T>> tool)
     {
         using var output = new StringWriter();
-        var io = new CliIo(output, TextWriter.Null, json: true);
+        var progress = call.Progress;
+        var io = new CliIo(output, TextWriter.Null, json: true)
+        {
+            // The stages and notes the command line would print on stderr go to the page instead.
+            OnStage = progress is null ? null : (stage, unit, handle) => progress.Stage(stage, unit, () => (handle.Value, handle.Total)),
+            OnNote = progress is null ? null : progress.Note,
+        };
         try
         {
             await tool(io).ConfigureAwait(false);

@@ -78,10 +78,14 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
         {
             ssl.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
-        else if (options.ServerCertificateAuthority is { } ca)
+        else if (options.ServerCertificateAuthority is not null || options.TrustedServerCertificate is not null)
         {
+            var ca = options.ServerCertificateAuthority;
+            var pinned = options.TrustedServerCertificate;
             ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                errors == SslPolicyErrors.None || (errors == SslPolicyErrors.RemoteCertificateChainErrors && ChainsTo(certificate, ca));
+                errors == SslPolicyErrors.None
+                || (pinned is not null && certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned.RawData))
+                || (ca is not null && errors == SslPolicyErrors.RemoteCertificateChainErrors && ChainsTo(certificate, ca));
         }
 
         handler.SslOptions = ssl;

@@ -15,11 +15,11 @@ namespace Quiver.Server.Console;
 /// there) and the endpoints the REST v2 API lacks: <c>GET /console/api/session</c> (who the credential is and which
 /// actions it may take, so that the page offers only those), <c>GET /console/api/metrics</c> (the
 /// <see cref="MetricsHistory"/> behind the health charts), <c>GET /console/api/indexes</c> (per-segment build progress
-/// and memory, <see cref="ConsoleIndexes"/>) and <c>POST /console/api/advise</c> / <c>/console/api/tune</c> (the
-/// toolbox's tools, <see cref="ConsoleTools"/>). Everything else the page does is a REST v2 call, so the
+/// and memory, <see cref="ConsoleIndexes"/>), <c>POST /console/api/advise</c> / <c>/console/api/tune</c> (the
+/// toolbox's tools, <see cref="ConsoleTools"/>) and <c>GET /console/api/progress</c> (where a running one stands). Everything else the page does is a REST v2 call, so the
 /// server authorizes, limits, counts and audits it as any client's. These endpoints take the same
 /// <c>Authorization: Bearer</c> credential and pass the same gate (RPC names <c>ConsoleSession</c>,
-/// <c>ConsoleMetrics</c>, <c>DescribeIndex</c>, <c>ConsoleAdvise</c>, <c>ConsoleTune</c>); a refused credential answers
+/// <c>ConsoleMetrics</c>, <c>DescribeIndex</c>, <c>ConsoleAdvise</c>, <c>ConsoleTune</c>, <c>ConsoleProgress</c>); a refused credential answers
 /// 401 as REST does.
 /// </summary>
 internal static class ConsoleEndpoints
@@ -67,6 +67,7 @@ internal static class ConsoleEndpoints
         app.MapGet(Prefix + "/api/indexes", http => RunAsync(http, "DescribeIndex", ConsoleIndexes.DescribeAsync, http.Request.Query["collection"].ToString()));
         app.MapPost(Prefix + "/api/advise", http => RunAsync(http, "ConsoleAdvise", ConsoleTools.AdviseAsync));
         app.MapPost(Prefix + "/api/tune", http => RunAsync(http, "ConsoleTune", ConsoleTools.TuneAsync));
+        app.MapGet(Prefix + "/api/progress", http => RunAsync(http, "ConsoleProgress", ConsoleTools.Progress));
     }
 
     private static async Task ServeAssetAsync(HttpContext http, ConsoleAssets assets)

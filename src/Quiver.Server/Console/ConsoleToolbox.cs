@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 
 namespace Quiver.Server.Console;
@@ -35,4 +36,13 @@ internal interface IConsoleToolbox
 /// <param name="Sample">Rows (advise: rows the candidates are built on) or query vectors (tune) to sample.</param>
 /// <param name="Save">Tune only: store the chosen setting as the field's default search parameters.</param>
 internal sealed record ConsoleToolCall(
-    string ServerUri, string? Credential, string Database, string Collection, string? Field, double TargetRecall, int K, int Sample, bool Save);
+    string ServerUri, string? Credential, string Database, string Collection, string? Field, double TargetRecall, int K, int Sample, bool Save)
+{
+    /// <summary>Where the tool reports its stages and notes while it runs (the page polls them); null: nowhere.</summary>
+    public IConsoleToolProgress? Progress { get; init; }
+
+    /// <summary>With TLS: this server's own certificate, which the tool trusts when it connects back to
+    /// <see cref="ServerUri"/> whatever the certificate's names and issuer (the address it connects to is this server's
+    /// own, which a certificate made for a host name does not list). Null without TLS.</summary>
+    public X509Certificate2? ServerCertificate { get; init; }
+}

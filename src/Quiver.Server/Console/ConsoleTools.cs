@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
@@ -13,9 +15,11 @@ namespace Quiver.Server.Console;
 /// <summary>
 /// <c>POST /console/api/advise</c> and <c>POST /console/api/tune</c>: runs the toolbox's <c>advise</c> or <c>tune</c>
 /// (<see cref="IConsoleToolbox"/>) on one collection and answers its JSON result. The body is
-/// <c>{"collection": C, "field": F?, "targetRecall": 0.95?, "k": 10?, "sample": N?, "save": false?}</c>. The tool runs as
-/// a client of this server with the caller's credential, so it can do only what the caller may (a reader can tune but
-/// not <c>save</c>). One tool runs at a time (a second request waits for the first): each builds indexes or runs
+/// <c>{"collection": C, "field": F?, "targetRecall": 0.95?, "k": 10?, "sample": N?, "save": false?, "runId": R?}</c>. The
+/// collection must be loaded (code 101 otherwise, as a query would answer). The tool runs as a client of this server with
+/// the caller's credential, so it can do only what the caller may (a reader can tune but not <c>save</c>); over TLS it
+/// trusts exactly this server's own certificate. With a <c>runId</c> the caller can follow the run's stages meanwhile
+/// (<see cref="Progress"/>). One tool runs at a time (a second request waits for the first): each builds indexes or runs
 /// hundreds of searches, and two at once would measure each other.
 /// </summary>
 internal static class ConsoleTools
@@ -51,22 +55,78 @@ internal static class ConsoleTools
             (int)Number(body, "k", name, 10, v => v >= 1 && v <= 1000 && v == Math.Floor(v), "an integer in 1..1000"),
             (int)Number(body, "sample", name, advise ? 20_000 : 200, v => v >= 2 && v <= MaxSample && v == Math.Floor(v), $"an integer in 2..{MaxSample}"),
             body["save"] is JsonValue s && s.TryGetValue<bool>(out var save) && save);
+        var runId = body["runId"] is null ? null
+            : body["runId"] is JsonValue r && r.TryGetValue<string>(out var id) && ConsoleToolRuns.IsValidId(id) ? id
+            : throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"console {name}: runId must be 1 to {ConsoleToolRuns.MaxRunIdLength} letters, digits, '-' or '_', got {body["runId"]!.ToJsonString()}");
+        RequireLoaded(http, call, collection, name);
         var toolbox = http.RequestServices.GetRequiredService<ServerOptions>().Console.Toolbox
             ?? throw new MilvusException(MilvusCode.Unimplemented,
                 $"console {name}: this server runs without the toolbox's tools (start it with quiver serve, which provides them)");
-        await OneAtATime.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        var progress = new ConsoleToolProgress();
+        var runs = http.RequestServices.GetRequiredService<ConsoleToolRuns>();
+        if (runId is not null)
+        {
+            runs.Add(runId, call.User, progress);
+        }
         try
         {
-            var result = advise
-                ? await toolbox.AdviseAsync(request, http.RequestAborted).ConfigureAwait(false)
-                : await toolbox.TuneAsync(request, http.RequestAborted).ConfigureAwait(false);
-            return new JsonObject { ["result"] = result };
+            await OneAtATime.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                progress.Started();
+                request = request with { Progress = progress, ServerCertificate = ServerCertificate(http) };
+                var result = advise
+                    ? await toolbox.AdviseAsync(request, http.RequestAborted).ConfigureAwait(false)
+                    : await toolbox.TuneAsync(request, http.RequestAborted).ConfigureAwait(false);
+                return new JsonObject { ["result"] = result };
+            }
+            finally
+            {
+                OneAtATime.Release();
+            }
         }
         finally
         {
-            OneAtATime.Release();
+            if (runId is not null)
+            {
+                runs.Remove(runId, progress);
+            }
         }
     }
+
+    /// <summary><c>GET /console/api/progress?run=ID</c>: where the caller's advise or tune run <c>ID</c> stands
+    /// (<see cref="ConsoleToolProgress.ToJson"/>); <c>state: "unknown"</c> before it arrived, after it ended, or when another
+    /// user started it.</summary>
+    public static JsonObject Progress(HttpContext http, CallInfo call)
+    {
+        var run = http.Request.Query["run"].ToString();
+        if (run.Length == 0)
+        {
+            throw new MilvusException(MilvusCode.ParameterMissing, "console progress: the query parameter run is missing");
+        }
+        return http.RequestServices.GetRequiredService<ConsoleToolRuns>().Find(run, call.User)?.ToJson(run)
+            ?? new JsonObject { ["run"] = run, ["state"] = "unknown" };
+    }
+
+    /// <summary>Both tools read the collection with queries and searches, which Milvus answers only on a loaded collection:
+    /// refuse up front with the API's own code (101) and say why, rather than after the tool has started.</summary>
+    private static void RequireLoaded(HttpContext http, CallInfo call, string collection, string name)
+    {
+        try
+        {
+            http.RequestServices.GetRequiredService<LoadStates>().EnsureLoaded(call.TargetDatabase, collection);
+        }
+        catch (MilvusException e) when (e.Code == MilvusCode.CollectionNotLoaded)
+        {
+            throw new MilvusException(MilvusCode.CollectionNotLoaded,
+                $"console {name}: {e.Message}: {name} reads the collection's rows with queries and searches, which need it loaded (load it first)");
+        }
+    }
+
+    /// <summary>The certificate this connection's TLS presented, or null without TLS.</summary>
+    private static X509Certificate2? ServerCertificate(HttpContext http) =>
+        http.Features.Get<ISslStreamFeature>()?.SslStream.LocalCertificate is { } local ? local as X509Certificate2 ?? new X509Certificate2(local) : null;
 
     private static async Task<JsonObject> ReadBodyAsync(HttpContext http, string name)
     {

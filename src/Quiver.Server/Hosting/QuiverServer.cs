@@ -101,6 +101,7 @@ public sealed class QuiverServer : IAsyncDisposable
                 options.Console.Validate();
                 builder.Services.AddSingleton(services => new Console.MetricsHistory(services.GetRequiredService<ServerMetrics>(), options.Console,
                     recall: services.GetRequiredService<RecallMonitor>().Estimates));
+                builder.Services.AddSingleton<Console.ConsoleToolRuns>();
             }
             builder.Services.AddGrpc(grpc =>
             {

@@ -105,8 +105,20 @@ internal sealed class CliIo
         Console.Write(table);
     }
 
+    /// <summary>Called when a stage of work with a progress counter starts (<see cref="WithProgressAsync{T}"/>): its
+    /// description, its unit and the live counter. For a host that shows progress elsewhere than on <see cref="Err"/>,
+    /// such as the web console's advise and tune. Default none.</summary>
+    public Action<string, string, ProgressHandle>? OnStage { get; init; }
+
+    /// <summary>Called with every <see cref="Note"/>, for the same hosts. Default none.</summary>
+    public Action<string>? OnNote { get; init; }
+
     /// <summary>A note for people on <see cref="Err"/> (never on <see cref="Out"/>, which may be JSON).</summary>
-    public void Note(string message) => Err.WriteLine(message);
+    public void Note(string message)
+    {
+        OnNote?.Invoke(message);
+        Err.WriteLine(message);
+    }
 
     /// <summary>Formats a number for tables: invariant culture, <paramref name="format"/> (default 4 decimals).</summary>
     public static string Num(double value, string format = "0.####") => value.ToString(format, CultureInfo.InvariantCulture);

@@ -44,6 +44,7 @@ internal static class CliProgress
         CliIo io, string description, long? total, string unit, Func<ProgressHandle, Task<T>> body, TimeSpan every)
     {
         var handle = new ProgressHandle(total);
+        io.OnStage?.Invoke(description, unit, handle);
         if (io.Interactive)
         {
             return await io.ErrConsole.Progress()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using Quiver.Client;
 
 namespace Quiver.Cli.Ops.Cli;
@@ -86,6 +87,10 @@ internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, 
     /// default none. A server computes its own.</summary>
     public ITextEmbedderProvider? TextEmbedders { get; init; }
 
+    /// <summary>A server's own certificate to trust whatever its names and issuer (the console's tools connecting back
+    /// to the server that runs them); default none: the system's trust store decides.</summary>
+    public X509Certificate2? TrustedServerCertificate { get; init; }
+
     /// <summary>An embedded folder.</summary>
     public static TargetSpec Folder(string path, string database = QuiverEngine.DefaultDatabase) => new(path, null, null, null, null, database);
 
@@ -117,7 +122,10 @@ internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, 
         }
 
         var address = Uri!.Contains("://", StringComparison.Ordinal) ? Uri : "http://" + Uri;
-        var options = new QuiverClientOptions { Address = address, Database = Database, Token = Token, User = User, Password = Password };
+        var options = new QuiverClientOptions
+        {
+            Address = address, Database = Database, Token = Token, User = User, Password = Password, TrustedServerCertificate = TrustedServerCertificate,
+        };
         var client = await QuiverClient.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
         var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
         var credential = Token ?? (User is not null ? $"{User}:{Password}" : null);
