@@ -34,7 +34,8 @@ internal static class HybridSearch
         }
 
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, null));
+        var filters = request.Requests.Select(r => shard.Plans.Filter(r.Filter, schema, r.FilterParams)).ToList();
+        using var view = shard.AcquireView(Shards.PartitionKeys.HybridReadScope(shard.Meta, request.Partitions, filters));
         var count = request.Requests.Count;
         var metrics = new MetricType[count];
         var hits = new List<List<(float Score, int Segment, int Row)>>[count];
