@@ -134,7 +134,7 @@ internal static class HybridSearch
                 Throw.Invalid($"hybrid search: request {i} sets {misplaced}, which belongs to the hybrid search request");
             }
 
-            var nq = sub.QueryTexts?.Count ?? sub.Vectors?.Count ?? 0;
+            var nq = sub.QueryTexts?.Count ?? sub.SparseVectors?.Count ?? sub.Vectors?.Count ?? 0;
             if (queries >= 0 && nq != queries)
             {
                 Throw.Invalid($"hybrid search: request {i} has {nq} query vectors and request 0 has {queries}; every request needs the same number");
