@@ -91,6 +91,14 @@ public interface IQuiverClient : IAsyncDisposable
     /// <summary>Top-k vector search; one hit list per query vector, best first.</summary>
     Task<SearchResult> SearchAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Hybrid search: each request searched on its own field with its own filter and limit, the hit lists fused
+    /// per query by the ranker (RRF or weighted), then offset, limit and grouping applied. Remote: <c>HybridSearch</c>.</summary>
+    Task<SearchResult> HybridSearchAsync(string collection, HybridRequest request, string? database = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a field to an existing collection (Milvus 2.6's <c>AddCollectionField</c>): a scalar field that is
+    /// nullable or has a default, which existing rows then read. Remote: <c>AddCollectionField</c>.</summary>
+    Task AddCollectionFieldAsync(string collection, FieldSchema field, string? database = null, CancellationToken cancellationToken = default);
+
     /// <summary>Creates an index on a vector field; builds run in the background.</summary>
     Task CreateIndexAsync(string collection, IndexDefinition index, string? database = null, CancellationToken cancellationToken = default);
 

@@ -14,7 +14,7 @@ public sealed partial class ErrorTableTests
     // and the shared file needs no edit.
     static ErrorTableTests()
     {
-        foreach (var (name, run) in SparseCases().Concat(Bm25Cases()))
+        foreach (var (name, run) in SparseCases().Concat(Bm25Cases()).Concat(RetrievalCases()))
         {
             Cases.Add(name, run);
         }

@@ -84,6 +84,12 @@ internal sealed class EmbeddedQuiverClient(QuiverEngine engine, bool ownsEngine)
     public Task<SearchResult> SearchAsync(string collection, SearchRequest request, string? database = null, CancellationToken cancellationToken = default) =>
         Engine.SearchAsync(collection, request, database, cancellationToken);
 
+    public Task<SearchResult> HybridSearchAsync(string collection, HybridRequest request, string? database = null, CancellationToken cancellationToken = default) =>
+        Engine.HybridSearchAsync(collection, request, database, cancellationToken);
+
+    public Task AddCollectionFieldAsync(string collection, FieldSchema field, string? database = null, CancellationToken cancellationToken = default) =>
+        Engine.AddCollectionFieldAsync(collection, field, database, cancellationToken);
+
     public Task CreateIndexAsync(string collection, IndexDefinition index, string? database = null, CancellationToken cancellationToken = default) =>
         Engine.CreateIndexAsync(collection, index, database, cancellationToken);
 

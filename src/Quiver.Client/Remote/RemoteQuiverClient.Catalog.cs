@@ -27,6 +27,7 @@ internal sealed partial class RemoteQuiverClient
             Schema = SchemaConverter.ToMilvus(name, schema).ToByteString(),
             ShardsNum = 1,
             ConsistencyLevel = Protocol.Common.ConsistencyLevel.Strong,
+            NumPartitions = schema.NumPartitions,
         };
         _schemas.TryRemove(CacheKey(database, name), out _);
         await InvokeAsync("CreateCollection", o => _milvus.CreateCollectionAsync(request, o), cancellationToken).ConfigureAwait(false);
@@ -171,7 +172,7 @@ internal sealed partial class RemoteQuiverClient
             .ConfigureAwait(false);
         var stated = response.Schema.Fields.Where(SchemaConverter.StatesMetric).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         Dictionary<string, MetricType>? indexMetrics = null;
-        if (response.Schema.Fields.Any(f => f.DataType == Protocol.Schema.DataType.FloatVector && !stated.Contains(f.Name)))
+        if (response.Schema.Fields.Any(f => f.DataType is >= Protocol.Schema.DataType.BinaryVector and <= Protocol.Schema.DataType.Int8Vector && !stated.Contains(f.Name)))
         {
             indexMetrics = [];
             foreach (var index in await DescribeIndexMessagesAsync(collection, database, cancellationToken).ConfigureAwait(false))
@@ -184,7 +185,7 @@ internal sealed partial class RemoteQuiverClient
             }
         }
 
-        var schema = new RemoteSchema(SchemaConverter.FromMilvus(response.Schema, indexMetrics), stated);
+        var schema = new RemoteSchema(SchemaConverter.FromMilvus(response.Schema, indexMetrics, response.NumPartitions), stated);
         _schemas[CacheKey(database, collection)] = schema;
         return (response, schema);
     }

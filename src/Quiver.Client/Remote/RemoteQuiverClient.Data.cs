@@ -23,7 +23,7 @@ internal sealed partial class RemoteQuiverClient
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var schema = (await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema;
+        var schema = RemoteFunctions.ForWrites((await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema);
         var columns = FieldDataWriter.Write(schema, ColumnBatch.FromRows(schema, rows, upsert), NullForm.Compact);
         MutationResult result;
         if (upsert)
@@ -166,7 +166,7 @@ internal sealed partial class RemoteQuiverClient
         var cached = await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false);
         var message = ToMilvus(collection, request, cached, database);
         var r = await InvokeAsync("Search", o => _milvus.SearchAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
-        return SearchResultCodec.Read(r.Results, request.Vectors.Count);
+        return SearchResultCodec.Read(r.Results, QueryCount(request));
     }
 
     /// <summary>The Milvus SearchRequest of a search, as Milvus's SDKs form it: the vectors in a placeholder group, the
@@ -179,7 +179,7 @@ internal sealed partial class RemoteQuiverClient
         var annsField = request.AnnsField;
         if (annsField is null)
         {
-            var vectors = schema.Schema.Fields.Where(f => f.IsVector).ToList();
+            var vectors = schema.Schema.Fields.Where(f => f.IsVector || f.IsSparseVector).ToList();
             annsField = vectors.Count == 1
                 ? vectors[0].Name
                 : throw new QuiverException(QuiverErrorCode.InvalidArgument, $"search: collection '{collection}' has {vectors.Count} vector fields; set AnnsField");
@@ -194,8 +194,8 @@ internal sealed partial class RemoteQuiverClient
             CollectionName = collection,
             Dsl = request.Filter,
             DslType = DslType.BoolExprV1,
-            PlaceholderGroup = Google.Protobuf.ByteString.CopyFrom(Placeholders.Encode(request.Vectors)),
-            Nq = request.Vectors.Count,
+            PlaceholderGroup = Google.Protobuf.ByteString.CopyFrom(field is null ? Placeholders.Encode(request.Vectors) : Placeholders.Encode(field, request)),
+            Nq = QueryCount(request),
             ConsistencyLevel = ToMilvus(request.Consistency),
         };
         message.OutputFields.Add(request.OutputFields);
@@ -215,6 +215,10 @@ internal sealed partial class RemoteQuiverClient
         Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
         return message;
     }
+
+    /// <summary>How many queries a search carries: texts, sparse vectors or dense vectors, whichever it gives.</summary>
+    private static int QueryCount(SearchRequest request) =>
+        request.QueryTexts is { Count: > 0 } texts ? texts.Count : request.SparseVectors is { Count: > 0 } sparse ? sparse.Count : request.Vectors.Count;
 
     private static Protocol.Common.ConsistencyLevel ToMilvus(ConsistencyLevel level) => (Protocol.Common.ConsistencyLevel)(int)level;
 

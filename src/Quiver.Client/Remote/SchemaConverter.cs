@@ -29,9 +29,12 @@ internal static class SchemaConverter
         var id = 100L; // Milvus numbers user fields from 100; the server assigns its own ids anyway.
         foreach (var f in schema.Fields)
         {
-            message.Fields.Add(ToMilvus(f, id++));
+            var field = ToMilvus(f, id++);
+            field.IsFunctionOutput = schema.Functions.Any(fn => fn.OutputFieldNames.Contains(f.Name));
+            message.Fields.Add(field);
         }
 
+        RemoteFunctions.AddTo(message, schema.Functions);
         return message;
     }
 
@@ -47,6 +50,7 @@ internal static class SchemaConverter
             IsPrimaryKey = field.IsPrimaryKey,
             AutoID = field.AutoId,
             Nullable = field.Nullable,
+            IsPartitionKey = field.IsPartitionKey,
         };
         if (field.Dimension is { } dim)
         {
@@ -70,7 +74,7 @@ internal static class SchemaConverter
             m.ElementType = (Proto.DataType)(int)element;
         }
 
-        if (field.IsVector)
+        if (field.IsVector || field.IsSparseVector)
         {
             m.IndexParams.Add(new KeyValuePair { Key = MetricKey, Value = MetricName(field.Metric) });
         }
@@ -87,8 +91,11 @@ internal static class SchemaConverter
 
     /// <summary>The engine schema of a Milvus schema message. A vector field's metric is its <c>index_params</c>
     /// <c>metric_type</c>, else <paramref name="indexMetrics"/>' entry for the field (from the collection's indexes), else
-    /// COSINE (Milvus's default). Fields of types Quiver does not support are refused, naming them.</summary>
-    public static CollectionSchema FromMilvus(Proto.CollectionSchema message, IReadOnlyDictionary<string, MetricType>? indexMetrics = null)
+    /// the type's default (COSINE for dense vectors, HAMMING for BINARY, IP for sparse). Fields of types Quiver does not
+    /// support are refused, naming them. Functions (BM25, TextEmbedding) come along; <paramref name="numPartitions"/> (the
+    /// description's <c>num_partitions</c>) is kept when a field is the partition key.</summary>
+    public static CollectionSchema FromMilvus(
+        Proto.CollectionSchema message, IReadOnlyDictionary<string, MetricType>? indexMetrics = null, long numPartitions = 0)
     {
         var fields = ImmutableArray.CreateBuilder<FieldSchema>(message.Fields.Count);
         foreach (var f in message.Fields)
@@ -101,11 +108,14 @@ internal static class SchemaConverter
             fields.Add(FromMilvus(f, indexMetrics));
         }
 
+        var built = fields.ToImmutable();
         return new CollectionSchema
         {
-            Fields = fields.ToImmutable(),
+            Fields = built,
             EnableDynamicField = message.EnableDynamicField,
             Description = message.Description,
+            Functions = RemoteFunctions.FromMilvus(message),
+            NumPartitions = built.Any(f => f.IsPartitionKey) ? (int)Math.Clamp(numPartitions, 0, int.MaxValue) : 0,
         };
     }
 
@@ -115,7 +125,12 @@ internal static class SchemaConverter
     private static FieldSchema FromMilvus(Proto.FieldSchema f, IReadOnlyDictionary<string, MetricType>? indexMetrics)
     {
         var type = ToEngineType(f.DataType, f.Name);
-        var metric = MetricType.Cosine;
+        var metric = type switch
+        {
+            DataType.BinaryVector => MetricType.Hamming,
+            DataType.SparseFloatVector => MetricType.IP,
+            _ => MetricType.Cosine,
+        };
         if (f.IndexParams.FirstOrDefault(p => p.Key == MetricKey) is { } stated)
         {
             metric = ParseMetric(stated.Value);
@@ -133,11 +148,12 @@ internal static class SchemaConverter
             IsPrimaryKey = f.IsPrimaryKey,
             AutoId = f.AutoID,
             Nullable = f.Nullable,
+            IsPartitionKey = f.IsPartitionKey,
             Dimension = IntParam(f, "dim"),
             MaxLength = IntParam(f, "max_length"),
             MaxCapacity = IntParam(f, "max_capacity"),
             ElementType = type == DataType.Array ? ToEngineType(f.ElementType, f.Name) : null,
-            Metric = type == DataType.FloatVector ? metric : MetricType.Cosine,
+            Metric = type.IsDenseVector() || type == DataType.SparseFloatVector ? metric : MetricType.Cosine,
             DefaultValue = Quiver.Wire.DefaultValues.FromWire(f.Name, type, f.DefaultValue),
         };
         var typeParams = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -149,22 +165,13 @@ internal static class SchemaConverter
         return Quiver.Wire.TextTypeParams.Apply(field, typeParams);
     }
 
-    /// <summary>Milvus's name of a metric: L2, IP or COSINE.</summary>
-    public static string MetricName(MetricType metric) => metric switch
-    {
-        MetricType.L2 => "L2",
-        MetricType.IP => "IP",
-        _ => "COSINE",
-    };
+    /// <summary>Milvus's name of a metric: L2, IP, COSINE, HAMMING, JACCARD or BM25.</summary>
+    public static string MetricName(MetricType metric) => metric.MilvusName();
 
-    /// <summary>The metric of a Milvus metric name (case-insensitive); InvalidArgument for others (Hamming, Jaccard...).</summary>
-    public static MetricType ParseMetric(string name) => name.ToUpperInvariant() switch
-    {
-        "L2" => MetricType.L2,
-        "IP" => MetricType.IP,
-        "COSINE" => MetricType.Cosine,
-        _ => throw new QuiverException(QuiverErrorCode.InvalidArgument, $"metric_type '{name}' is not supported; expected L2, IP or COSINE"),
-    };
+    /// <summary>The metric of a Milvus metric name (case-insensitive); InvalidArgument for a name Quiver does not know.</summary>
+    public static MetricType ParseMetric(string name) => VectorCodec.TryParseMetric(name, out var metric)
+        ? metric
+        : throw new QuiverException(QuiverErrorCode.InvalidArgument, $"metric_type '{name}' is not supported; expected L2, IP, COSINE, HAMMING, JACCARD or BM25");
 
     private static DataType ToEngineType(Proto.DataType type, string field) => Quiver.Wire.WireTypes.ToEngine(type)
         ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"field '{field}' has data type {type}, which Quiver does not support");

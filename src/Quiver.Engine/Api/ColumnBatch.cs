@@ -234,7 +234,9 @@ public sealed class ColumnBatch
 
             for (var r = 0; r < RowCount; r++)
             {
-                rows[r][field.Name] = column.GetValue(field, r);
+                // As reads return them (Search.Projection.ToApi): a Timestamptz as its RFC 3339 text in UTC.
+                var value = column.GetValue(field, r);
+                rows[r][field.Name] = field.DataType == DataType.Timestamptz && value is long micros ? Timestamptz.Format(micros) : value;
             }
         }
 

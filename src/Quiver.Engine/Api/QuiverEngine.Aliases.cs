@@ -121,6 +121,18 @@ public sealed partial class QuiverEngine
     {
         ArgumentNullException.ThrowIfNull(properties);
         Search.RowExpiry.Validate(properties);
+        Search.PartitionKeyIsolation.Validate(properties, null);
+    }
+
+    /// <summary>As <see cref="CheckCollectionProperties(IReadOnlyDictionary{string, string})"/>, also checking the
+    /// properties against the schema the collection is created with (<c>partitionkey.isolation</c> needs a partition-key
+    /// field).</summary>
+    public static void CheckCollectionProperties(IReadOnlyDictionary<string, string> properties, CollectionSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        ArgumentNullException.ThrowIfNull(schema);
+        Search.RowExpiry.Validate(properties);
+        Search.PartitionKeyIsolation.Validate(properties, schema);
     }
 
     /// <summary>A database's id, creation timestamp and properties. NotFound when it does not exist.</summary>

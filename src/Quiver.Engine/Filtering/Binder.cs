@@ -16,7 +16,7 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
     public BoundFilter BindFilter(FilterExpression expression)
     {
         var root = expression.Root is null ? new ConstPredicate(true) : BindPredicate(expression.Root);
-        return new BoundFilter(expression, root, _fields);
+        return new BoundFilter(expression, root, _fields, parameters);
     }
 
     private static FilterException Error(string message, SyntaxNode at) => new(message, at.Position, at.Token);
@@ -545,6 +545,18 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
         bool b => Scalar.OfBool(b),
         _ => throw new InvalidOperationException($"unexpected literal {value.GetType()}"),
     };
+
+    /// <summary>The value of a template placeholder as the binder substitutes it; FilterException when it is missing or not
+    /// a filter value.</summary>
+    public static Scalar ParamValue(ParamSyntax p, IReadOnlyDictionary<string, object?>? parameters)
+    {
+        if (parameters is null || !parameters.TryGetValue(p.Name, out var value))
+        {
+            throw new FilterException($"missing template parameter '{p.Name}'", p.Position, p.Token);
+        }
+
+        return ConvertParam(value, p, 0);
+    }
 
     private Scalar ParamScalar(ParamSyntax p)
     {

@@ -7,15 +7,21 @@ namespace Quiver.Filtering;
 /// Immutable and thread-safe: every <see cref="Evaluate"/> call uses its own state.</summary>
 internal sealed class BoundFilter
 {
-    internal BoundFilter(FilterExpression expression, PredicateNode root, IReadOnlySet<string> referencedFields)
+    internal BoundFilter(
+        FilterExpression expression, PredicateNode root, IReadOnlySet<string> referencedFields, IReadOnlyDictionary<string, object?>? parameters = null)
     {
         Expression = expression;
         Root = root;
         ReferencedFields = referencedFields;
+        Parameters = parameters;
     }
 
     /// <summary>The parsed expression this plan came from.</summary>
     public FilterExpression Expression { get; }
+
+    /// <summary>The template parameters the plan was bound with (null when none), for planners that read the syntax tree
+    /// (partition-key pruning).</summary>
+    public IReadOnlyDictionary<string, object?>? Parameters { get; }
 
     /// <summary>The plan's root.</summary>
     public PredicateNode Root { get; }

@@ -56,7 +56,14 @@ internal sealed unsafe partial class HnswIndex
                 $"{Owner}: {raw.Count} rows of dimension {raw.Dimension} with M {settings.M} need a {level0}-byte layer-0 block; at most {int.MaxValue} fit (lower M or SegmentMaxRows)");
         }
 
-        var index = new HnswIndex(metric, raw, p, settings, Levels(raw.Count, settings.M, options.Seed));
+        var levels = Levels(raw.Count, settings.M, options.Seed);
+        for (var n = 0; n < levels.Length; n++)
+        {
+            // A null vector is not inserted: level 0, no upper lists, so the top level is that of the inserted nodes.
+            levels[n] = raw.IsNull(n) ? (byte)0 : levels[n];
+        }
+
+        var index = new HnswIndex(metric, raw, p, settings, levels);
         try
         {
             index.Encode(options.Threads, cancellationToken);
@@ -93,8 +100,15 @@ internal sealed unsafe partial class HnswIndex
         lo.AsSpan().Fill(float.PositiveInfinity);
         hi.AsSpan().Fill(float.NegativeInfinity);
         var buffer = new float[dim];
+        var trained = 0;
         for (var n = 0; n < raw.Count; n++)
         {
+            if (raw.IsNull(n))
+            {
+                continue; // a null vector (stored as zeros) is not in the index, so it does not shape the quantizer either
+            }
+
+            trained++;
             Normalized(raw.Row(n), buffer);
             for (var i = 0; i < dim; i++)
             {
@@ -105,8 +119,8 @@ internal sealed unsafe partial class HnswIndex
 
         for (var i = 0; i < dim; i++)
         {
-            _min[i] = raw.Count == 0 ? 0 : lo[i];
-            _step[i] = raw.Count == 0 ? 0 : (hi[i] - lo[i]) / 255f;
+            _min[i] = trained == 0 ? 0 : lo[i];
+            _step[i] = trained == 0 ? 0 : (hi[i] - lo[i]) / 255f;
         }
     }
 
@@ -162,7 +176,12 @@ internal sealed unsafe partial class HnswIndex
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                if (Metric == MetricType.L2)
+                if (Raw.IsNull(node))
+                {
+                    // A null vector (Milvus 2.6 nullable vectors) is left out of the graph: no links to or from it, never
+                    // the entry point, so no search can reach it whatever its allowed set.
+                }
+                else if (Metric == MetricType.L2)
                 {
                     InsertNode<L2Space>(node, scratch);
                 }

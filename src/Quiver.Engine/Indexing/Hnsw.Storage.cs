@@ -36,7 +36,7 @@ internal sealed unsafe partial class HnswIndex
         _upperListInts = h[8];
         var count = raw.Count;
         if (_m < 2 || _maxM0 != 2 * _m || _dimPad != PadDimension(raw.Dimension) || _stride != StrideOf(_dimPad, _maxM0)
-            || _upperListInts != _m + 1 || _entryPoint >= count || (count > 0 && _entryPoint < 0) || _maxLevel > MaxLevelCap)
+            || _upperListInts != _m + 1 || _entryPoint >= count || _entryPoint < -1 || _maxLevel > MaxLevelCap)
         {
             Throw.Corrupt(reader.Path, $"block 'hnsw' is inconsistent: M {_m}, stride {_stride}, entry {_entryPoint}, top level {_maxLevel}");
         }
@@ -76,7 +76,8 @@ internal sealed unsafe partial class HnswIndex
     private void CheckGraph(string path)
     {
         var count = Count;
-        if (count > 0 && _levels[_entryPoint] != _maxLevel)
+        // No entry point: every row is a null vector (none is in the graph).
+        if (_entryPoint >= 0 && _levels[_entryPoint] != _maxLevel)
         {
             Throw.Corrupt(path, $"entry point {_entryPoint} is on level {_levels[_entryPoint]}, the top level is {_maxLevel}");
         }
@@ -84,7 +85,7 @@ internal sealed unsafe partial class HnswIndex
         for (var n = 0; n < count; n++)
         {
             var level = (int)_levels[n];
-            if (level > _maxLevel || (level == 0) != (_upperStart[n] < 0)
+            if (level > Math.Max(_maxLevel, 0) || (level == 0) != (_upperStart[n] < 0)
                 || (level > 0 && _upperStart[n] + ((long)level * _upperListInts) > _upperInts))
             {
                 Throw.Corrupt(path, $"node {n}: level {level} or upper list start {_upperStart[n]} out of range");

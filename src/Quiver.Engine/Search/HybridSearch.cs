@@ -34,7 +34,8 @@ internal static class HybridSearch
         }
 
         var projection = Projection.Resolve(schema, request.OutputFields);
-        using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, null));
+        var filters = request.Requests.Select(r => shard.Plans.Filter(r.Filter, schema, r.FilterParams)).ToList();
+        using var view = shard.AcquireView(Shards.PartitionKeys.HybridReadScope(shard.Meta, request.Partitions, filters));
         var count = request.Requests.Count;
         var metrics = new MetricType[count];
         var hits = new List<List<(float Score, int Segment, int Row)>>[count];
@@ -133,7 +134,7 @@ internal static class HybridSearch
                 Throw.Invalid($"hybrid search: request {i} sets {misplaced}, which belongs to the hybrid search request");
             }
 
-            var nq = sub.QueryTexts?.Count ?? sub.Vectors?.Count ?? 0;
+            var nq = sub.QueryTexts?.Count ?? sub.SparseVectors?.Count ?? sub.Vectors?.Count ?? 0;
             if (queries >= 0 && nq != queries)
             {
                 Throw.Invalid($"hybrid search: request {i} has {nq} query vectors and request 0 has {queries}; every request needs the same number");

@@ -4,7 +4,9 @@ using Quiver.Segments;
 namespace Quiver.Search;
 
 /// <summary>Which fields a read returns, resolved once against the schema: declared fields by index, dynamic keys by
-/// name, <c>*</c> for everything. The primary key is always included.</summary>
+/// name, <c>*</c> for everything. The primary key is always included. A BM25 function's output field is never returned,
+/// as in Milvus (whose <c>CanRetrieveRawFieldData</c> is false for it): <c>*</c> leaves it out and naming it is refused
+/// with Milvus's message.</summary>
 internal sealed class Projection
 {
     private readonly List<int> _fields = [];
@@ -14,6 +16,12 @@ internal sealed class Projection
     private Projection(CollectionSchema schema) => Schema = schema;
 
     public CollectionSchema Schema { get; }
+
+    /// <summary>Milvus's refusal of an output field whose raw data cannot be read (a BM25 output), before the field name.</summary>
+    public const string RawDataRefused = "not allowed to retrieve raw data of field";
+
+    private static bool IsBm25Output(CollectionSchema schema, string field) =>
+        !schema.Functions.IsDefaultOrEmpty && Sparse.Bm25Function.Writing(schema, field) is not null;
 
     public static Projection Resolve(CollectionSchema schema, IReadOnlyList<string> outputFields, bool includeVectorsForStar = true)
     {
@@ -27,7 +35,8 @@ internal sealed class Projection
             {
                 for (var i = 0; i < schema.Fields.Length; i++)
                 {
-                    if (!p._fields.Contains(i) && (includeVectorsForStar || !(schema.Fields[i].IsVector || schema.Fields[i].IsSparseVector)))
+                    if (!p._fields.Contains(i) && (includeVectorsForStar || !(schema.Fields[i].IsVector || schema.Fields[i].IsSparseVector))
+                        && !IsBm25Output(schema, schema.Fields[i].Name))
                     {
                         p._fields.Add(i);
                     }
@@ -40,6 +49,11 @@ internal sealed class Projection
             var idx = schema.IndexOf(name);
             if (idx >= 0)
             {
+                if (IsBm25Output(schema, name))
+                {
+                    Throw.Invalid($"{RawDataRefused} {name}");
+                }
+
                 if (!p._fields.Contains(idx))
                 {
                     p._fields.Add(idx);

@@ -19,6 +19,15 @@ internal static class RowExpiry
     /// <summary>The collection property holding the TTL in seconds, as Milvus names it.</summary>
     public const string TtlProperty = "collection.ttl.seconds";
 
+    /// <summary>The property of Milvus's entity-level TTL (a TIMESTAMPTZ field holding each row's expiry), which Quiver
+    /// refuses rather than store and ignore (<see cref="TtlFieldRefused"/>).</summary>
+    public const string TtlFieldProperty = "ttl_field";
+
+    /// <summary>Why <see cref="TtlFieldProperty"/> is refused.</summary>
+    public const string TtlFieldRefused =
+        "ttl_field (entity-level TTL) is not supported: Milvus v2.6.0, the version this server speaks, has no entity-level TTL; " +
+        "use collection.ttl.seconds, or keep an expiry time in a TIMESTAMPTZ field and filter and delete by it";
+
     /// <summary>Milvus's largest TTL: 100 years of seconds.</summary>
     public const long MaxTtlSeconds = 3_155_760_000;
 
@@ -36,6 +45,11 @@ internal static class RowExpiry
     {
         foreach (var (key, value) in properties)
         {
+            if (key == TtlFieldProperty)
+            {
+                Throw.Invalid(TtlFieldRefused);
+            }
+
             if (key != TtlProperty)
             {
                 continue;

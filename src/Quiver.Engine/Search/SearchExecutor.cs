@@ -151,6 +151,7 @@ internal static class SearchExecutor
         var ann = sparse is null && texts is null ? shard.Plans.SearchParams(shard, field.Name, request.SearchParams) : default;
         ann.RequireSearchListCovers(request.Offset + request.Limit);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
+        PartitionKeyIsolation.CheckSearch(shard.Meta, filter);
         var projection = Projection.Resolve(schema, request.OutputFields);
         using var owned = shared is null ? shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter)) : null;
         var view = shared ?? owned!;

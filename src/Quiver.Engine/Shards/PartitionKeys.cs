@@ -172,7 +172,7 @@ internal static class PartitionKeys
             Throw.Invalid(NamesRefused);
         }
 
-        if (filter?.Expression.Root is not { } root || PinnedValues(root, key) is not { } values)
+        if (filter?.Expression.Root is not { } root || PinnedValues(root, key, filter.Parameters) is not { } values)
         {
             return requested;
         }
@@ -187,20 +187,45 @@ internal static class PartitionKeys
         return names.Count == 0 ? [meta.Partitions[0].Name] : [.. names];
     }
 
+    /// <summary>The partition names a hybrid search needs: the union of its sub-requests' scopes (<see cref="ReadScope(CollectionMeta, IReadOnlyList{string}, BoundFilter?)"/>),
+    /// so all (an empty list) as soon as one sub-request's filter does not pin the key. Every sub-request still applies its
+    /// own filter, so reading another sub-request's partitions changes no result.</summary>
+    public static IReadOnlyList<string> HybridReadScope(CollectionMeta meta, IReadOnlyList<string> requested, IReadOnlyList<BoundFilter?> filters)
+    {
+        if (KeyField(meta.Schema) is null)
+        {
+            return requested;
+        }
+
+        var union = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var filter in filters)
+        {
+            var scope = ReadScope(meta, requested, filter);
+            if (scope.Count == 0)
+            {
+                return scope;
+            }
+
+            union.UnionWith(scope);
+        }
+
+        return [.. union];
+    }
+
     /// <summary>The key values a filter confines matching rows to, or null when it does not confine them. Exact enough
     /// to be safe: every row the filter can match has its key in the set returned.</summary>
-    private static HashSet<object>? PinnedValues(SyntaxNode node, FieldSchema key)
+    private static HashSet<object>? PinnedValues(SyntaxNode node, FieldSchema key, IReadOnlyDictionary<string, object?>? parameters)
     {
         switch (node)
         {
             case ParenSyntax p:
-                return PinnedValues(p.Inner, key);
+                return PinnedValues(p.Inner, key, parameters);
             case LogicSyntax { Op: FilterOp.And } and:
             {
                 HashSet<object>? pinned = null;
                 foreach (var operand in and.Operands)
                 {
-                    if (PinnedValues(operand, key) is { } values)
+                    if (PinnedValues(operand, key, parameters) is { } values)
                     {
                         pinned = pinned is null ? values : [.. pinned.Where(values.Contains)];
                     }
@@ -214,7 +239,7 @@ internal static class PartitionKeys
                 var union = new HashSet<object>();
                 foreach (var operand in or.Operands)
                 {
-                    if (PinnedValues(operand, key) is not { } values)
+                    if (PinnedValues(operand, key, parameters) is not { } values)
                     {
                         return null;
                     }
@@ -226,15 +251,38 @@ internal static class PartitionKeys
             }
 
             case BinarySyntax { Op: FilterOp.Eq } eq:
-                return IsKey(eq.Left, key) && Value(eq.Right, key) is { } right ? [right]
-                    : IsKey(eq.Right, key) && Value(eq.Left, key) is { } left ? [left]
+                return IsKey(eq.Left, key) && Value(eq.Right, key, parameters) is { } right ? [right]
+                    : IsKey(eq.Right, key) && Value(eq.Left, key, parameters) is { } left ? [left]
                     : null;
+            case InSyntax { Negated: false, List: ParamSyntax param } @in when IsKey(@in.Value, key):
+            {
+                // A template list (key in {values}): its items as the binder substitutes them.
+                var bound = Binder.ParamValue(param, parameters);
+                if (bound.Kind != ScalarKind.List)
+                {
+                    return null;
+                }
+
+                var set = new HashSet<object>();
+                foreach (var item in bound.Items)
+                {
+                    if (KeyValue(item, key) is not { } v)
+                    {
+                        return null;
+                    }
+
+                    set.Add(v);
+                }
+
+                return set;
+            }
+
             case InSyntax { Negated: false, List: ListSyntax list } @in when IsKey(@in.Value, key):
             {
                 var set = new HashSet<object>();
                 foreach (var item in list.Items)
                 {
-                    if (Value(item, key) is not { } v)
+                    if (Value(item, key, parameters) is not { } v)
                     {
                         return null;
                     }
@@ -253,13 +301,24 @@ internal static class PartitionKeys
     private static bool IsKey(SyntaxNode node, FieldSchema key) =>
         node is IdentifierSyntax id && id.Name == key.Name || node is ParenSyntax p && IsKey(p.Inner, key);
 
-    /// <summary>A literal as the key field stores it (long or string), or null for anything else.</summary>
-    private static object? Value(SyntaxNode node, FieldSchema key) => node switch
+    /// <summary>A literal or template placeholder as the key field stores it (long or string), or null for anything
+    /// else.</summary>
+    private static object? Value(SyntaxNode node, FieldSchema key, IReadOnlyDictionary<string, object?>? parameters) => node switch
     {
-        ParenSyntax p => Value(p.Inner, key),
+        ParenSyntax p => Value(p.Inner, key, parameters),
+        ParamSyntax param => KeyValue(Binder.ParamValue(param, parameters), key),
         LiteralSyntax { Value: long l } when key.DataType == DataType.Int64 => l,
         LiteralSyntax { Value: string s } when key.DataType == DataType.VarChar => s,
         UnarySyntax { Op: FilterOp.Negate, Operand: LiteralSyntax { Value: long l } } when key.DataType == DataType.Int64 && l != long.MinValue => -l,
+        _ => null,
+    };
+
+    /// <summary>A bound value as the key field stores it, or null when it is of another type (the filter then does not
+    /// pin the key, and the read takes every partition).</summary>
+    private static object? KeyValue(Scalar value, FieldSchema key) => value.Kind switch
+    {
+        ScalarKind.Long when key.DataType == DataType.Int64 => value.Long,
+        ScalarKind.String when key.DataType == DataType.VarChar => value.String,
         _ => null,
     };
 

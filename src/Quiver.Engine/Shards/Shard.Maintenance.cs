@@ -598,6 +598,7 @@ internal sealed partial class Shard
     {
         ThrowIfDisposed();
         Search.RowExpiry.Validate(set);
+        Search.PartitionKeyIsolation.Validate(set, Schema);
         foreach (var (key, value) in set)
         {
             if (key.StartsWith(SearchRequest.DefaultSearchParamsProperty, StringComparison.Ordinal))

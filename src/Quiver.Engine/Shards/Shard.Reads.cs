@@ -40,15 +40,7 @@ internal sealed partial class Shard
     public ReadView AcquireView(IReadOnlyList<string> partitions, bool allRows = false)
     {
         ThrowIfDisposed();
-        HashSet<long>? ids = null;
-        if (partitions.Count > 0)
-        {
-            ids = [];
-            foreach (var name in partitions)
-            {
-                ids.Add(ResolvePartition(name));
-            }
-        }
+        var ids = PartitionIds(partitions);
 
         // One clock read per read, never per row; a segment whose every row is expired is left out at once.
         var expireBefore = allRows ? 0 : Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
@@ -69,8 +61,27 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>The ids of the named partitions (NotFound for an unknown name), or null for all when none are named.</summary>
+    private HashSet<long>? PartitionIds(IReadOnlyList<string> partitions)
+    {
+        if (partitions.Count == 0)
+        {
+            return null;
+        }
+
+        var ids = new HashSet<long>();
+        foreach (var name in partitions)
+        {
+            ids.Add(ResolvePartition(name));
+        }
+
+        return ids;
+    }
+
     /// <summary>Finds live rows by primary key, in the order of the keys given (missing keys are skipped), together with a
-    /// view that keeps their segments alive.</summary>
+    /// view that keeps their segments alive. The view holds only the segments where the keys were found (the key index
+    /// says where each key lives, so no other segment or partition is read: with a partition key this is the pruning a
+    /// filter on the key gives, and more); partition names are refused in a partition-key collection, as by Milvus.</summary>
     public (ReadView View, List<(int Segment, int Row)> Rows) LookupKeys(IReadOnlyList<object> keys, IReadOnlyList<string> partitions)
     {
         var pk = Schema.PrimaryKey;
@@ -85,46 +96,66 @@ internal sealed partial class Shard
             parsed[i] = PrimaryKey.From(pk, keys[i], $"get: key {i}");
         }
 
+        ThrowIfDisposed();
+        var ids = PartitionIds(PartitionKeys.ReadScope(Meta, partitions, null));
+        var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
         var rows = new List<(int, int)>(keys.Count);
-        ReadView view;
 
-        // One lock for the view and the lookups, so both see the same state (the lock is re-entrant).
+        // One lock for the lookups and the view, so both see the same state.
         lock (_applyLock)
         {
-            view = AcquireView(partitions);
+            ThrowIfDisposed();
+            var segments = new List<SegmentSnapshot>();
+            var slot = new Dictionary<Segment, int>();
             foreach (var k in parsed)
             {
-                if (Lookup(k) is not { } where)
+                if (Lookup(k) is not { } where || (ids is not null && !ids.Contains(where.Segment.PartitionId))
+                    || Search.RowExpiry.IsExpired(where.Segment.InsertTsOf(where.Row), expireBefore))
                 {
                     continue;
                 }
 
-                for (var s = 0; s < view.Segments.Length; s++)
+                if (!slot.TryGetValue(where.Segment, out var s))
                 {
-                    if (view.Segments[s].Segment == where.Segment && where.Row < view.Segments[s].RowCount
-                        && view.Segments[s].IsVisible(where.Row, view.Timestamp)
-                        && !Search.RowExpiry.IsExpired(view.Segments[s].InsertTimestamps[where.Row], view.ExpireBefore))
-                    {
-                        rows.Add((s, where.Row));
-                        break;
-                    }
+                    s = segments.Count;
+                    slot.Add(where.Segment, s);
+                    segments.Add(where.Segment.Snapshot());
+                }
+
+                if (where.Row < segments[s].RowCount && segments[s].IsVisible(where.Row, _appliedTs))
+                {
+                    rows.Add((s, where.Row));
                 }
             }
-        }
 
-        return (view, rows);
+            return (new ReadView(_appliedTs, [.. segments], expireBefore), rows);
+        }
     }
 
     /// <summary>Live rows, growing and sealed segment counts. O(segments): a row is live or marked deleted, and live rows
-    /// hold distinct keys.</summary>
+    /// hold distinct keys. With a collection TTL, rows expired at this moment are not counted (Milvus hides them from
+    /// statistics as from reads): the count is then the one a <c>count(*)</c> read gets, O(1) per segment except for a
+    /// segment straddling the cut (<see cref="Search.RowExpiry.Restrict"/>).</summary>
     public (long Rows, int Sealed, int Growing) Statistics()
     {
+        var ttlMs = Search.RowExpiry.TtlMs(Meta.Properties);
         lock (_applyLock)
         {
             long rows = 0;
-            foreach (var seg in AllSegments())
+            if (ttlMs > 0)
             {
-                rows += seg.Count - seg.DeletedCount;
+                using var view = AcquireView([]);
+                foreach (var snap in view.Segments)
+                {
+                    rows += Search.QueryExecutor.Allowed(snap, view.Timestamp, null, view.ExpireBefore).Count;
+                }
+            }
+            else
+            {
+                foreach (var seg in AllSegments())
+                {
+                    rows += seg.Count - seg.DeletedCount;
+                }
             }
 
             return (rows, _sealed.Count, _growing.Count + _frozen.Count);

@@ -37,16 +37,20 @@ internal sealed partial class Shard
             keys[i] = batch.Key(i).Boxed;
         }
 
+        // An insert whose keys' old rows have all expired by the TTL replaces them: it is logged and applied as an upsert,
+        // so replay does the same whatever the clock or the TTL then say (see RefuseExistingKeys).
+        var replace = upsert;
+
         // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
         return await LogAndApplyAsync(
-            upsert ? WalRecords.Upsert : WalRecords.Insert,
+            () => replace ? WalRecords.Upsert : WalRecords.Insert,
             ts => WalRecords.EncodeWrite(ts, partitionId, batch),
             (ts, _) =>
             {
                 lock (_applyLock)
                 {
                     Advance(ts);
-                    return ApplyWrite(ts, partitionId, batch, upsert, replay: false);
+                    return ApplyWrite(ts, partitionId, batch, replace, replay: false);
                 }
             },
             keys,
@@ -59,7 +63,7 @@ internal sealed partial class Shard
                 RefuseZeroVectorsIfRebound(batch);
                 if (!upsert)
                 {
-                    RefuseExistingKeys(batch);
+                    replace = RefuseExistingKeys(batch);
                 }
             },
             cancellationToken).ConfigureAwait(false);
@@ -78,18 +82,33 @@ internal sealed partial class Shard
         }
     }
 
-    private void RefuseExistingKeys(RowBatch batch)
+    /// <summary>Refuses an insert naming a key that has a visible row. A key whose row has expired by the collection's TTL
+    /// but is not compacted yet does not count: Milvus never checks inserted keys against stored rows, and the expired
+    /// row is invisible, so there the insert simply succeeds. Returns whether some key has such an expired row (the
+    /// insert must then replace it, as an upsert does).</summary>
+    private bool RefuseExistingKeys(RowBatch batch)
     {
+        var expireBefore = Search.RowExpiry.ExpireBefore(Search.RowExpiry.TtlMs(Meta.Properties), _host.Options.Time);
+        var replacesExpired = false;
         lock (_applyLock)
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                if (Lookup(batch.Key(i)) is not null)
+                if (Lookup(batch.Key(i)) is not { } where)
+                {
+                    continue;
+                }
+
+                if (!Search.RowExpiry.IsExpired(where.Segment.InsertTsOf(where.Row), expireBefore))
                 {
                     Throw.Exists($"insert rejected, nothing written: row {i}: primary key {batch.Key(i)} already exists in collection '{Meta.Name}' (use upsert to replace it)");
                 }
+
+                replacesExpired = true;
             }
         }
+
+        return replacesExpired;
     }
 
     /// <summary>Deletes rows by primary key; keys that do not exist are ignored. Returns the number deleted.</summary>
@@ -141,18 +160,26 @@ internal sealed partial class Shard
 
     /// <summary>Under the write gate: runs <paramref name="precheck"/>, takes the timestamp, queues the record; then waits
     /// until it is durable and applied. The gate keeps timestamps in WAL order.</summary>
-    private async Task<MutationResult> LogAndApplyAsync(
+    private Task<MutationResult> LogAndApplyAsync(
         byte type, Func<long, ReadOnlyMemory<byte>> encode, Func<long, ReadOnlyMemory<byte>, long> apply, IReadOnlyList<object> keys, Action? precheck,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        LogAndApplyAsync(() => type, encode, apply, keys, precheck, cancellationToken);
+
+    /// <summary>As above, with the record type decided after <paramref name="precheck"/> ran.</summary>
+    private async Task<MutationResult> LogAndApplyAsync(
+        Func<byte> typeAfterCheck, Func<long, ReadOnlyMemory<byte>> encode, Func<long, ReadOnlyMemory<byte>, long> apply, IReadOnlyList<object> keys,
+        Action? precheck, CancellationToken cancellationToken)
     {
         Task<long> pending;
         long ts;
+        byte type;
         long applied = 0;
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfDisposed();
             precheck?.Invoke();
+            type = typeAfterCheck();
             ts = _host.Clock.Next();
             Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
             var payload = encode(ts);

@@ -86,7 +86,7 @@ internal sealed partial class MilvusGrpcService
         // num_partitions (partition keys): out-of-range values reach the engine's check clamped, never wrapped.
         schema = schema with { NumPartitions = (int)Math.Clamp(request.NumPartitions, -1, int.MaxValue) };
         var properties = ToDictionary(request.Properties);
-        QuiverEngine.CheckCollectionProperties(properties);
+        QuiverEngine.CheckCollectionProperties(properties, schema);
         await _engine.CreateCollectionAsync(request.CollectionName, schema, db, context.CancellationToken).ConfigureAwait(false);
         properties[ConsistencyProperty] = request.ConsistencyLevel.ToString();
         await _engine.AlterCollectionPropertiesAsync(request.CollectionName, properties, null, db, context.CancellationToken).ConfigureAwait(false);

@@ -3,7 +3,7 @@ using System.Text;
 namespace Quiver.Server.Milvus.Data;
 
 /// <summary>The output fields of a query or search resolved against a schema the way Milvus does: <c>*</c> means every
-/// declared field (vectors included) and every dynamic key; a declared name is that field; <c>$meta</c> is every dynamic
+/// declared field (vectors included, a BM25 function's output excepted) and every dynamic key; a declared name is that field; <c>$meta</c> is every dynamic
 /// key; any other name is a dynamic key when the collection has the dynamic field, else an error. The primary key is
 /// always returned, first.</summary>
 internal sealed class OutputFields
@@ -52,7 +52,8 @@ internal sealed class OutputFields
             {
                 foreach (var f in schema.Fields)
                 {
-                    if (!declared.Contains(f))
+                    // A BM25 output is never returned (Milvus's CanRetrieveRawFieldData); naming it is refused by the engine.
+                    if (!declared.Contains(f) && !schema.Functions.Any(fn => fn.Type == CollectionFunctionType.BM25 && fn.OutputFieldNames.Contains(f.Name)))
                     {
                         declared.Add(f);
                         names.Add(f.Name);
