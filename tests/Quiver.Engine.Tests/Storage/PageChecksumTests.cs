@@ -24,35 +24,43 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
         Fields = [FieldSchema.Int64Key("k"), FieldSchema.Vector("v", 2, MetricType.L2)],
     };
 
+    private static CollectionSchema StringSchema { get; } = new()
+    {
+        Fields = [FieldSchema.VarCharKey("k", 64), FieldSchema.Vector("v", 2, MetricType.L2)],
+    };
+
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>The first probes after an open of a 200,000-row segment: a key it holds and one it does not. Version 4
-    /// checksums at most a few dozen pages; version 3 (read in place, same answers) every byte of the filter, the key
-    /// order and the sorted keys, which shows what the count measures.</summary>
+    /// <summary>The first probes after an open of a 200,000-row segment: a key it holds and two it does not. Version 4
+    /// checksums a few dozen pages; version 3 (read in place, same answers) every byte of the filter, the key order and
+    /// the sorted keys (VarChar keys: the key column's offsets and values), which shows what the count measures.</summary>
     [Theory]
-    [InlineData(SegmentFile.Version)]
-    [InlineData(SegmentFile.OldestReadInPlace)]
-    public void FirstProbesAfterOpen_ChecksumPages_NotWholeKeyBlocks(int version)
+    [InlineData(SegmentFile.Version, false)]
+    [InlineData(SegmentFile.OldestReadInPlace, false)]
+    [InlineData(SegmentFile.Version, true)]
+    [InlineData(SegmentFile.OldestReadInPlace, true)]
+    public void FirstProbesAfterOpen_ChecksumPages_NotWholeKeyBlocks(int version, bool stringKeys)
     {
-        var (path, keys) = WriteShuffled(version);
-        var segment = SegmentFile.Open(Fs, path, Schema, 1);
+        var (path, keys) = WriteShuffled(version, stringKeys);
+        var segment = SegmentFile.Open(Fs, path, stringKeys ? StringSchema : Schema, 1);
         try
         {
             var before = MappedBlock.VerifiedBytes;
             var row = Rows / 3;
-            Assert.Equal(row, segment.FindLive(new PrimaryKey(keys[row])));
-            Assert.Equal(-1, segment.FindLive(new PrimaryKey(-5)));
-            Assert.Equal(-1, segment.FindLive(new PrimaryKey(Rows * 10L)));
+            Assert.Equal(row, segment.FindLive(KeyOf(keys[row], stringKeys)));
+            Assert.Equal(-1, segment.FindLive(KeyOf(-5, stringKeys)));
+            Assert.Equal(-1, segment.FindLive(KeyOf(Rows * 10L, stringKeys)));
             var verified = MappedBlock.VerifiedBytes - before;
-            output.WriteLine($"version {version}: three probes after the open of {Rows:N0} rows checksummed {verified:N0} bytes");
+            output.WriteLine($"version {version}, {(stringKeys ? "VarChar" : "Int64")} keys: three probes after the open of {Rows:N0} rows checksummed {verified:N0} bytes");
 
-            // Key order 4 bytes a row, sorted keys 8, filter 1.25.
-            var keyBlocks = (Rows * 12L) + (KeyFilter.WordCount(Rows) * 8L);
+            // Key order 4 bytes a row, sorted keys 8 (VarChar: offsets 8 and at least 7 bytes of text), filter 1.25.
+            var keyBlocks = (Rows * (stringKeys ? 19L : 12L)) + (KeyFilter.WordCount(Rows) * 8L);
             if (version == SegmentFile.Version)
             {
-                // Filter: up to 7 pages a probe; a binary search: about log2(pages) + 2 pages of sorted keys; one page of
-                // the key order.
-                Assert.True(verified <= 40L * SegmentFile.PageSize, $"version 4: {verified} bytes checksummed by three probes");
+                // Filter: up to 7 pages a probe; a binary search: about log2(pages) + 2 pages of sorted keys and one page
+                // of the key order (VarChar: at each step a page of the order, of the offsets and of the text).
+                var pages = stringKeys ? 160L : 40L;
+                Assert.True(verified <= pages * SegmentFile.PageSize, $"version 4: {verified} bytes checksummed by three probes");
             }
             else
             {
@@ -62,7 +70,7 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
             // Every key is still found (this reads, and checksums, every page).
             for (var r = 0; r < Rows; r += 997)
             {
-                Assert.Equal(r, segment.FindLive(new PrimaryKey(keys[r])));
+                Assert.Equal(r, segment.FindLive(KeyOf(keys[r], stringKeys)));
             }
         }
         finally
@@ -131,8 +139,12 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    /// <summary>Key <paramref name="n"/> as an Int64 key, or as a VarChar key ("key" and n in 7 digits, so that text
+    /// order is number order).</summary>
+    private static PrimaryKey KeyOf(long n, bool stringKeys) => stringKeys ? new PrimaryKey($"key{n:D7}") : new PrimaryKey(n);
+
     /// <summary>A file of <see cref="Rows"/> rows whose keys are 0..Rows-1 in a seeded random row order.</summary>
-    private (string Path, long[] Keys) WriteShuffled(int version)
+    private (string Path, long[] Keys) WriteShuffled(int version, bool stringKeys = false)
     {
         var keys = Enumerable.Range(0, Rows).Select(i => (long)i).ToArray();
         new Random(17).Shuffle(keys);
@@ -145,11 +157,11 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
 
         var batch = new RowBatch
         {
-            Schema = Schema,
+            Schema = stringKeys ? StringSchema : Schema,
             Count = Rows,
-            Columns = [new BatchColumn { Longs = keys }, new BatchColumn { Vectors = vectors }],
+            Columns = [stringKeys ? new BatchColumn { Strings = [.. keys.Select(k => KeyOf(k, true).Str)] } : new BatchColumn { Longs = keys }, new BatchColumn { Vectors = vectors }],
         };
-        var path = _dir.Sub($"keys-v{version}.qseg");
+        var path = _dir.Sub($"keys-v{version}-{(stringKeys ? "s" : "i")}.qseg");
         SegmentFile.Write(Fs, path, 1, 0, batch, new long[Rows], version: version);
         return (path, keys);
     }
