@@ -10,7 +10,12 @@ namespace Quiver.Bench;
 /// pays for the open being O(segments)), the first point read, a batch of 1,000 inserts of new keys and a batch of
 /// 1,000 upserts of existing keys, which go through the primary-key lookup, and a flush (so that the next open replays
 /// no WAL). <c>--rows</c> takes a list of sizes, run one after another in this process so that their figures are
-/// comparable. Engine only, no index (an index load is not what is measured).</summary>
+/// comparable. Engine only, no index (an index load is not what is measured). Besides: the ingest rate (insert calls
+/// only, rows/s and MB/s of vector data), the flush, with <c>--compact</c> a compaction that merges the sealed segments
+/// as idle maintenance would; per round the resident memory the open added (anonymous, i.e. the heap and native
+/// allocations, and file-backed, i.e. mapped segment pages touched), the time of an unfiltered <c>count(*)</c> (checked
+/// against the rows there are) and, with <c>--scan</c>, of a first exact search (no index: every vector is read), with
+/// the resident memory after it; the process's peak resident memory at the end.</summary>
 internal static class ReopenBench
 {
     private const string Collection = "reopen";
@@ -19,7 +24,7 @@ internal static class ReopenBench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "rounds", "dir", "json", "seal-kb");
+        args.RejectUnknown("rows", "dim", "rounds", "dir", "json", "seal-kb", "compact", "scan", "flush-every");
         var sizes = args.Text("rows", "1000000").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
         var dim = args.Int("dim", 128);
         var rounds = args.Int("rounds", 3);
@@ -34,7 +39,8 @@ internal static class ReopenBench
         foreach (var rows in sizes)
         {
             var prefix = sizes.Length == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"rows{rows}_");
-            firstUpserts.Add(await RunSizeAsync(rows, dim, rounds, args.Text("dir"), options, report, prefix));
+            var steps = new Steps(args.Text("compact") == "true", args.Text("scan") == "true", args.Int("flush-every", 500_000));
+            firstUpserts.Add(await RunSizeAsync(rows, dim, rounds, args.Text("dir"), options, steps, report, prefix));
         }
 
         for (var i = 1; i < sizes.Length; i++)
@@ -42,13 +48,19 @@ internal static class ReopenBench
             report.Print(string.Create(CultureInfo.InvariantCulture, $"first_point_upsert_ratio_{sizes[i]}_vs_{sizes[0]}"), firstUpserts[i] / firstUpserts[0], "x", "F2");
         }
 
+        report.Print("peak_resident_mb", Resident.Read("VmHWM") / 1e6, "MB");
         report.WriteJson(args.Text("json"));
         return 0;
     }
 
+    /// <summary>The optional steps: merge the sealed segments after the flush; time a first exact search per round; flush
+    /// every so many rows while loading (background maintenance is off, so without it every full growing segment would
+    /// stay in memory until the final flush: 10M rows of 128-d took over 11 GB).</summary>
+    private sealed record Steps(bool Compact, bool Scan, int FlushEvery);
+
     /// <summary>Loads, closes and reopens one collection of <paramref name="rows"/> rows; returns the median time of the
     /// first point upsert after an open, in ms.</summary>
-    private static async Task<double> RunSizeAsync(int rows, int dim, int rounds, string? dir, QuiverOptions options, Report report, string prefix)
+    private static async Task<double> RunSizeAsync(int rows, int dim, int rounds, string? dir, QuiverOptions options, Steps steps, Report report, string prefix)
     {
         var folder = Path.Combine(dir ?? Path.GetTempPath(), "quiver-bench-reopen-" + Guid.NewGuid().ToString("N"));
         try
@@ -58,6 +70,8 @@ internal static class ReopenBench
             rng.Shuffle(keys);
             var loadStarted = Stopwatch.GetTimestamp();
             int sealedSegments;
+            var insertSeconds = 0.0;
+            double flushSeconds = 0, compactSeconds = 0;
             await using (var engine = await QuiverEngine.OpenAsync(folder, options))
             {
                 await engine.CreateCollectionAsync(Collection, new CollectionSchema
@@ -72,17 +86,44 @@ internal static class ReopenBench
                         batch.Add(RowOf(keys[i], dim, rng));
                     }
 
+                    var inserting = Stopwatch.GetTimestamp();
                     await engine.InsertAsync(Collection, batch);
+                    insertSeconds += Stopwatch.GetElapsedTime(inserting).TotalSeconds;
+                    if ((first + Batch) % steps.FlushEvery < Batch && first + Batch < rows)
+                    {
+                        var sealing = Stopwatch.GetTimestamp();
+                        await engine.FlushAsync(Collection);
+                        flushSeconds += Stopwatch.GetElapsedTime(sealing).TotalSeconds;
+                    }
                 }
 
+                var flushing = Stopwatch.GetTimestamp();
                 await engine.FlushAsync(Collection);
+                flushSeconds += Stopwatch.GetElapsedTime(flushing).TotalSeconds;
+                if (steps.Compact)
+                {
+                    var compacting = Stopwatch.GetTimestamp();
+                    await engine.CompactAsync(Collection);
+                    compactSeconds = Stopwatch.GetElapsedTime(compacting).TotalSeconds;
+                }
+
                 sealedSegments = (await engine.DescribeCollectionAsync(Collection)).SealedSegments;
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"reopen: {rows} rows x {dim}, {sealedSegments} sealed segments, loaded in {Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s"));
+                $"reopen: {rows} rows x {dim}, {sealedSegments} sealed segments, loaded in {Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s " +
+                $"(insert calls {insertSeconds:F1} s, flush {flushSeconds:F1} s, compact {compactSeconds:F1} s); peak resident {Resident.Read("VmHWM") / 1e6:F0} MB"));
             report.Print(prefix + "rows", rows, "rows");
             report.Print(prefix + "sealed_segments", sealedSegments, "segments");
+            report.Print(prefix + "ingest_rows_per_s", rows / insertSeconds, "rows/s", "F0");
+            report.Print(prefix + "ingest_vector_mb_per_s", (double)rows * dim * sizeof(float) / 1e6 / insertSeconds, "MB/s");
+            report.Print(prefix + "flush_s", flushSeconds, "s");
+            report.Print(prefix + "compact_s", compactSeconds, "s");
+            var openAnon = new List<double>();
+            var openFile = new List<double>();
+            var counts = new List<double>();
+            var scans = new List<double>();
+            var scanFile = new List<double>();
             var opens = new List<double>();
             var pointUpserts = new List<double>();
             var pointUpsertBytes = new List<double>();
@@ -98,13 +139,35 @@ internal static class ReopenBench
             var upsertBytesAgain = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
+                var (anonBefore, fileBefore) = Resident.Settled();
                 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
                 var started = Stopwatch.GetTimestamp();
                 await using var engine = await QuiverEngine.OpenAsync(folder, options);
                 opens.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 allocations.Add(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore);
+                var (anonOpen, fileOpen) = Resident.Settled();
+                openAnon.Add(anonOpen - anonBefore);
+                openFile.Add(fileOpen - fileBefore);
+
+                // count(*) without a filter: O(1) per sealed segment, whatever their rows.
+                started = Stopwatch.GetTimestamp();
+                var counted = await engine.QueryAsync(Collection, new QueryRequest { OutputFields = ["count(*)"] });
+                counts.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                var expected = rows + (round * 2L * WriteBatch) - round;
+                if (counted[0]["count(*)"] is not long n || n != expected)
+                {
+                    throw new InvalidOperationException($"count(*) answered {counted[0]["count(*)"]}, expected {expected}");
+                }
+
+                if (steps.Scan)
+                {
+                    // No index: the first search reads every vector of every segment (mapped pages become resident).
+                    var query = RowOf(0, dim, rng)["vector"] as float[];
+                    started = Stopwatch.GetTimestamp();
+                    await engine.SearchAsync(Collection, new SearchRequest { Vectors = [query!], Limit = 10 });
+                    scans.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    scanFile.Add(Resident.Settled().File - fileBefore);
+                }
 
                 // The first write after the open: one existing key rewritten, then another deleted (keys of the loaded
                 // rows, so each reaches a sealed segment).
@@ -150,13 +213,23 @@ internal static class ReopenBench
                 // So that the next round's open replays no WAL (that is not what is measured): one small segment more.
                 await engine.FlushAsync(Collection);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated; first point upsert {pointUpserts[^1]:F3} ms " +
+                    $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated, resident +{openAnon[^1] / 1e6:F1} MB anonymous +{openFile[^1] / 1e6:F1} MB mapped; " +
+                    $"count(*) {counts[^1]:F2} ms{(steps.Scan ? $", first exact search {scans[^1]:F0} ms (mapped resident +{scanFile[^1] / 1e6:F0} MB)" : "")}; first point upsert {pointUpserts[^1]:F3} ms " +
                     $"({pointUpsertBytes[^1] / 1e3:F1} kB), point delete {pointDeletes[^1]:F3} ms ({pointDeleteBytes[^1] / 1e3:F1} kB); first get {gets[^1]:F2} ms; " +
                     $"insert {WriteBatch} new keys {inserts[^1]:F2} ms, again {insertsAgain[^1]:F2} ms; upsert {existing.Count} existing keys {upserts[^1]:F2} ms ({upsertBytes[^1] / 1e6:F2} MB allocated), again {upsertsAgain[^1]:F2} ms ({upsertBytesAgain[^1] / 1e6:F2} MB)"));
             }
 
             report.Print(prefix + "open_ms_median", Median(opens), "ms");
             report.Print(prefix + "open_allocated_mb_median", Median(allocations) / 1e6, "MB");
+            report.Print(prefix + "open_resident_anonymous_mb_median", Median(openAnon) / 1e6, "MB");
+            report.Print(prefix + "open_resident_mapped_mb_median", Median(openFile) / 1e6, "MB");
+            report.Print(prefix + "count_star_ms_median", Median(counts), "ms", "F3");
+            if (steps.Scan)
+            {
+                report.Print(prefix + "first_exact_search_ms_median", Median(scans), "ms", "F0");
+                report.Print(prefix + "exact_search_resident_mapped_mb_per_million_rows", Median(scanFile) / 1e6 / (rows / 1e6), "MB");
+            }
+
             report.Print(prefix + "first_point_upsert_ms_median", Median(pointUpserts), "ms", "F3");
             report.Print(prefix + "first_point_upsert_allocated_kb_median", Median(pointUpsertBytes) / 1e3, "kB");
             report.Print(prefix + "first_point_delete_ms_median", Median(pointDeletes), "ms", "F3");
@@ -203,5 +276,37 @@ internal static class ReopenBench
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
+    }
+
+    /// <summary>The process's resident memory from /proc/self/status (Linux; 0 elsewhere).</summary>
+    private static class Resident
+    {
+        /// <summary>A field of /proc/self/status in bytes (VmRSS, VmHWM, RssAnon, RssFile).</summary>
+        public static long Read(string field)
+        {
+            if (!File.Exists("/proc/self/status"))
+            {
+                return 0;
+            }
+
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+
+            return 0;
+        }
+
+        /// <summary>Anonymous and file-backed resident bytes after a full, compacting collection (so that garbage is not
+        /// counted).</summary>
+        public static (long Anonymous, long File) Settled()
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            return (Read("RssAnon"), Read("RssFile"));
+        }
     }
 }

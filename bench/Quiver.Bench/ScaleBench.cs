@@ -22,6 +22,12 @@ namespace Quiver.Bench;
 /// run one per call, embedded, over gRPC and over REST (and through the index alone, unfiltered, one client). Finally the
 /// server is stopped and the time to reopen the data folder and answer a first search is taken. Writes a CSV of every
 /// measurement, a markdown report with the ratios, and an SVG plot of QPS against rows.
+/// For sets larger than memory allows twice over (10M x 128-d is 5 GB of vectors): the base vectors are streamed from
+/// their file, never held whole by the bench; <c>--flush-every N</c> seals the growing data every N rows while loading
+/// (background maintenance is off, so otherwise every row stays in memory until the final flush);
+/// <c>--index-after-compact true</c> merges the sealed segments first and builds each merged segment's index once,
+/// instead of indexing the small segments and re-indexing after the merge; <c>--alone false</c> leaves out the index
+/// alone (one more copy of the vectors and one more build).
 /// </summary>
 internal static class ScaleBench
 {
@@ -30,7 +36,8 @@ internal static class ScaleBench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir");
+        args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir",
+            "flush-every", "index-after-compact", "alone");
         var sets = args.Text("sets", "synthetic-100000x128-s42").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dataDir = args.Text("data-dir", Path.Combine("bench", "data"));
         var settings = new Settings(
@@ -42,7 +49,10 @@ internal static class ScaleBench
             M: args.Int("M", 16),
             Efc: args.Int("efc", 200),
             Ef: args.Int("ef", 64),
-            Parent: args.Text("dir") ?? Path.GetTempPath());
+            Parent: args.Text("dir") ?? Path.GetTempPath(),
+            FlushEvery: args.Int("flush-every", 0),
+            IndexAfterCompact: args.Text("index-after-compact") == "true",
+            Alone: args.Text("alone") != "false");
         foreach (var f in settings.Filters)
         {
             _ = FilterOf(f);
@@ -55,14 +65,15 @@ internal static class ScaleBench
         foreach (var name in sets)
         {
             var folder = Path.Combine(dataDir, name);
-            var set = Load(folder, name);
-            summaries.Add(await RunSetAsync(set, settings, rows));
+            var (set, basePath) = Load(folder, name);
+            summaries.Add(await RunSetAsync(set, basePath, settings, rows));
             WriteOutputs(output, settings, rows, summaries);
         }
         return 0;
     }
 
-    private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, int M, int Efc, int Ef, string Parent);
+    private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, int M, int Efc, int Ef, string Parent,
+        int FlushEvery, bool IndexAfterCompact, bool Alone);
 
     /// <summary>One measured point: a transport (embedded, grpc, rest, index) at a top-k, filter and client count.</summary>
     internal sealed record Measurement(string Set, int Rows, int Dim, string Transport, int K, string Filter, int Clients,
@@ -72,20 +83,21 @@ internal static class ScaleBench
         double IndexAloneBuildSeconds, long ResidentBytes, double ReopenSeconds, double FirstSearchMs, double EmbeddedRecall, double IndexRecall,
         int SealedAfterFlush, int SealedSearched, double CompactSeconds);
 
-    private static ServerBench.DataSet Load(string folder, string name)
+    private static (ServerBench.DataSet Set, string BasePath) Load(string folder, string name)
     {
         var basePath = Path.Combine(folder, "base.fvecs");
         if (!File.Exists(basePath))
         {
             throw new ArgumentException($"{basePath} does not exist; prepare it with `./quiver bench data --data {name}` (synthetic-NxD-sS is synthetic:NxD:S)");
         }
-        var vectors = HnswBench.ReadVecs<float>(basePath, out var d, out var count);
+        // The base vectors stay in their file (BaseRows reads them batch by batch); only the shape is read here.
+        var (d, count) = BaseRows.Shape(basePath);
         var queries = HnswBench.ReadVecs<float>(Path.Combine(folder, "queries.fvecs"), out _, out var queryCount);
         var truth = HnswBench.ReadVecs<int>(Path.Combine(folder, "groundtruth.ivecs"), out var width, out _);
-        return new ServerBench.DataSet(name, vectors, count, d, queries, queryCount, truth, width);
+        return (new ServerBench.DataSet(name, [], count, d, queries, queryCount, truth, width), basePath);
     }
 
-    private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, Settings s, List<Measurement> rows)
+    private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, string basePath, Settings s, List<Measurement> rows)
     {
         var nq = Math.Min(s.Nq, set.QueryCount);
         var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
@@ -103,35 +115,60 @@ internal static class ScaleBench
                 {
                     Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int64), FieldSchema.Vector("vector", set.Dim, MetricType.L2)],
                 });
-                var started = Stopwatch.GetTimestamp();
-                for (var first = 0; first < set.Count; first += LoadBatch)
+                var ingestSeconds = 0.0;
+                var flushedSeconds = 0.0;
+                using (var rowsIn = new BaseRows(basePath, set.Dim))
                 {
-                    var batch = new List<Quiver.Row>(LoadBatch);
-                    for (var i = first; i < Math.Min(set.Count, first + LoadBatch); i++)
+                    for (var first = 0; first < set.Count; first += LoadBatch)
                     {
-                        batch.Add(new Quiver.Row { ["id"] = (long)i, ["tag"] = (long)(i % 100), ["vector"] = set.Base.AsSpan(i * set.Dim, set.Dim).ToArray() });
-                    }
-                    await engine.InsertAsync(Collection, batch);
-                }
-                var ingestSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                started = Stopwatch.GetTimestamp();
-                await engine.FlushAsync(Collection);
-                await engine.CreateIndexAsync(Collection, new IndexDefinition
-                {
-                    FieldName = "vector",
-                    IndexType = "HNSW",
-                    Params = new Dictionary<string, string> { ["M"] = Text(s.M), ["efConstruction"] = Text(s.Efc) },
-                });
-                await engine.WaitForIndexAsync(Collection);
-                var buildSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                        var batch = new List<Quiver.Row>(LoadBatch);
+                        for (var i = first; i < Math.Min(set.Count, first + LoadBatch); i++)
+                        {
+                            batch.Add(new Quiver.Row { ["id"] = (long)i, ["tag"] = (long)(i % 100), ["vector"] = rowsIn.Next() });
+                        }
 
-                // What background maintenance does next (it is off here, so each step is timed on its own): merge the
-                // sealed segments by size tiers, then rebuild the merged segments' indexes. Searches below walk these.
+                        var inserting = Stopwatch.GetTimestamp();
+                        await engine.InsertAsync(Collection, batch);
+                        ingestSeconds += Stopwatch.GetElapsedTime(inserting).TotalSeconds;
+                        if (s.FlushEvery > 0 && (first + LoadBatch) % s.FlushEvery < LoadBatch && first + LoadBatch < set.Count)
+                        {
+                            var flushing = Stopwatch.GetTimestamp();
+                            await engine.FlushAsync(Collection);
+                            flushedSeconds += Stopwatch.GetElapsedTime(flushing).TotalSeconds;
+                        }
+                    }
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                await engine.FlushAsync(Collection);
                 var sealedAfterFlush = (await engine.DescribeCollectionAsync(Collection)).SealedSegments;
-                started = Stopwatch.GetTimestamp();
-                await engine.CompactAsync(Collection);
-                await engine.WaitForIndexAsync(Collection);
-                var compactSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                double compactSeconds;
+                if (s.IndexAfterCompact)
+                {
+                    // Merge first (nothing to re-index yet), then one build per merged segment.
+                    var compacting = Stopwatch.GetTimestamp();
+                    await engine.CompactAsync(Collection);
+                    compactSeconds = Stopwatch.GetElapsedTime(compacting).TotalSeconds;
+                    await CreateIndexAsync(engine, s);
+                }
+                else
+                {
+                    await CreateIndexAsync(engine, s);
+                    compactSeconds = double.NaN;
+                }
+
+                var buildSeconds = flushedSeconds + Stopwatch.GetElapsedTime(started).TotalSeconds - (s.IndexAfterCompact ? compactSeconds : 0);
+
+                if (!s.IndexAfterCompact)
+                {
+                    // What background maintenance does next (it is off here, so each step is timed on its own): merge the
+                    // sealed segments by size tiers, then rebuild the merged segments' indexes. Searches below walk these.
+                    started = Stopwatch.GetTimestamp();
+                    await engine.CompactAsync(Collection);
+                    await engine.WaitForIndexAsync(Collection);
+                    compactSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                }
+
                 var sealedSearched = (await engine.DescribeCollectionAsync(Collection)).SealedSegments;
                 var resident = SettledResidentBytes() - residentBefore;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -148,20 +185,20 @@ internal static class ScaleBench
 
                 // The index alone: the same vectors, the same kind and parameters, searched with the same ef, one query per
                 // call on one thread (what `quiver bench ann` measures).
-                var (alone, aloneBuild) = BuildAlone(set, s);
-                double indexRecall;
+                var (alone, aloneBuild) = s.Alone ? BuildAlone(set, basePath, s) : (null, double.NaN);
+                var indexRecall = double.NaN;
                 using (alone)
                 {
-                    foreach (var k in s.Ks)
+                    foreach (var k in alone is null ? [] : s.Ks)
                     {
-                        var run = SearchAlone(alone, queries, set.Dim, k, s.Ef);
+                        var run = SearchAlone(alone!, queries, set.Dim, k, s.Ef);
                         var recall = Recall(run.Ids, set, k);
                         indexRecall = k == s.Ks[0] ? recall : double.NaN;
                         rows.Add(new Measurement(set.Name, set.Count, set.Dim, "index", k, "none", 1, run.Qps, run.P50, run.P99, recall));
                         Print(rows[^1]);
                     }
                 }
-                indexRecall = rows.Last(r => r.Transport == "index" && r.K == s.Ks[0]).Recall;
+                indexRecall = rows.LastOrDefault(r => r.Set == set.Name && r.Transport == "index" && r.K == s.Ks[0])?.Recall ?? double.NaN;
 
                 await MeasureTransportsAsync(server, set, s, queries, rows);
                 var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
@@ -298,10 +335,17 @@ internal static class ScaleBench
             ? long.Parse(text, CultureInfo.InvariantCulture) : hit["id"]!.GetValue<long>())];
     }
 
-    private static (VectorIndex Index, double Seconds) BuildAlone(ServerBench.DataSet set, Settings s)
+    private static (VectorIndex Index, double Seconds) BuildAlone(ServerBench.DataSet set, string basePath, Settings s)
     {
         var store = new VectorStore(set.Dim, set.Count);
-        store.Append(set.Base, 0);
+        using (var rowsIn = new BaseRows(basePath, set.Dim))
+        {
+            for (var i = 0; i < set.Count; i++)
+            {
+                store.Append(rowsIn.Next(), i);
+            }
+        }
+
         var started = Stopwatch.GetTimestamp();
         var p = IndexParameters.FromJson($$"""{"M":{{s.M}},"efConstruction":{{s.Efc}}}""");
         var index = IndexFactory.Build(IndexKind.Hnsw, MetricType.L2, p, store.View(set.Count), new IndexBuildOptions(Threads: Environment.ProcessorCount), CancellationToken.None);
@@ -372,6 +416,7 @@ internal static class ScaleBench
         md.AppendLine(c, $"HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}, L2, {s.Nq} queries per point (fewer when the set has fewer), one query per call;");
         md.AppendLine("filters: `none`, `1` = `tag < 1` (keeps 1% of rows), `99` = `tag < 99` (keeps 99%). Server in process on loopback");
         md.AppendLine(c, $"(gRPC: one HTTP/2 connection per client; REST: one HttpClient per client). Machine: {Report.Machine()}.");
+        md.AppendLine(c, $"Load: engine ingest counts the insert calls only; {(s.FlushEvery > 0 ? $"a flush every {s.FlushEvery} rows (counted in flush + index)" : "one flush at the end")}; {(s.IndexAfterCompact ? "segments merged before the index is built (compact s = the merge alone)" : "segments indexed, then merged and re-indexed (compact + re-index s)")}.");
         md.AppendLine();
         md.AppendLine(c, $"Command: `dotnet bench/Quiver.Bench/bin/Release/net10.0/Quiver.Bench.dll {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
         md.AppendLine();
@@ -418,4 +463,44 @@ internal static class ScaleBench
     private static string Num(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "";
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static async Task CreateIndexAsync(QuiverEngine engine, Settings s)
+    {
+        await engine.CreateIndexAsync(Collection, new IndexDefinition
+        {
+            FieldName = "vector",
+            IndexType = "HNSW",
+            Params = new Dictionary<string, string> { ["M"] = Text(s.M), ["efConstruction"] = Text(s.Efc) },
+        });
+        await engine.WaitForIndexAsync(Collection);
+    }
+
+    /// <summary>The base vectors of a set read from its <c>.fvecs</c> file one row after another (each row: an Int32
+    /// dimension, then the floats), so that the bench never holds all of them.</summary>
+    private sealed class BaseRows(string path, int dim) : IDisposable
+    {
+        private readonly BufferedStream _file = new(File.OpenRead(path), 1 << 20);
+        private readonly byte[] _head = new byte[sizeof(int)];
+
+        /// <summary>(dimension, rows) of an <c>.fvecs</c> file.</summary>
+        public static (int Dim, int Count) Shape(string path)
+        {
+            using var f = File.OpenRead(path);
+            Span<byte> head = stackalloc byte[sizeof(int)];
+            f.ReadExactly(head);
+            var dim = BitConverter.ToInt32(head);
+            return (dim, checked((int)(f.Length / (sizeof(int) + ((long)dim * sizeof(float))))));
+        }
+
+        /// <summary>The next row's vector, a new array.</summary>
+        public float[] Next()
+        {
+            _file.ReadExactly(_head);
+            var v = new float[dim];
+            _file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+            return v;
+        }
+
+        public void Dispose() => _file.Dispose();
+    }
 }

@@ -42,8 +42,8 @@ internal static class AnnDatasets
     /// whole; returns its files.</summary>
     public static AnnDataset Ensure(string spec, string cacheFolder, string fashionMnistFolder, int threads, TextWriter log, CancellationToken cancellationToken = default)
     {
-        var (name, rows, dim, seed) = ParseSpec(spec);
-        var dataset = new AnnDataset(name, Path.Combine(cacheFolder, name), rows, dim, name == "fashion-mnist" ? 10_000 : SyntheticQueries, GroundTruthK);
+        var (name, rows, dim, seed, queryCount) = ParseSpec(spec);
+        var dataset = new AnnDataset(name, Path.Combine(cacheFolder, name), rows, dim, queryCount, GroundTruthK);
         if (IsWhole(dataset))
         {
             log.WriteLine($"data {name}: cached in {dataset.Folder}");
@@ -67,8 +67,8 @@ internal static class AnnDatasets
             var model = new MixtureModel(rows, dim, seed);
             store = new VectorStore(dim, rows);
             model.Generate(rows, 0, threads, (chunk, at) => store.Append(chunk, at));
-            queries = new float[SyntheticQueries * dim];
-            model.Generate(SyntheticQueries, 1, threads, (chunk, at) => chunk.CopyTo(queries.AsSpan(at * dim)));
+            queries = new float[queryCount * dim];
+            model.Generate(queryCount, 1, threads, (chunk, at) => chunk.CopyTo(queries.AsSpan(at * dim)));
         }
 
         var view = store.View(dataset.Rows);
@@ -91,30 +91,35 @@ internal static class AnnDatasets
         return dataset;
     }
 
-    /// <summary>Parses <c>fashion-mnist</c> or <c>synthetic:NxD[:seed]</c> into the folder name and shape.</summary>
-    public static (string Name, int Rows, int Dimension, int Seed) ParseSpec(string spec)
+    /// <summary>Parses <c>fashion-mnist</c> or <c>synthetic:NxD[:seed[:queries]]</c> into the folder name, shape and query
+    /// count. A query count other than the default 10,000 (fewer queries make the exact ground truth of a 10M-row set
+    /// minutes instead of an hour) is part of the folder name: <c>synthetic-NxD-sS-qQ</c>.</summary>
+    public static (string Name, int Rows, int Dimension, int Seed, int Queries) ParseSpec(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec == "fashion-mnist")
         {
-            return (spec, 60_000, 784, 0);
+            return (spec, 60_000, 784, 0, 10_000);
         }
 
         var parts = spec.Split(':');
-        if (parts.Length is 2 or 3 && parts[0] == "synthetic")
+        if (parts.Length is >= 2 and <= 4 && parts[0] == "synthetic")
         {
             var shape = parts[1].Split('x');
             var seed = 42;
+            var queries = SyntheticQueries;
             if (shape.Length == 2
                 && int.TryParse(shape[0], NumberStyles.None, CultureInfo.InvariantCulture, out var rows) && rows >= 1
                 && int.TryParse(shape[1], NumberStyles.None, CultureInfo.InvariantCulture, out var dim) && dim >= 1 && (long)rows * dim <= int.MaxValue
-                && (parts.Length == 2 || int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out seed)))
+                && (parts.Length == 2 || int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out seed))
+                && (parts.Length < 4 || (int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out queries) && queries >= 1)))
             {
-                return (string.Create(CultureInfo.InvariantCulture, $"synthetic-{rows}x{dim}-s{seed}"), rows, dim, seed);
+                var suffix = queries == SyntheticQueries ? "" : string.Create(CultureInfo.InvariantCulture, $"-q{queries}");
+                return (string.Create(CultureInfo.InvariantCulture, $"synthetic-{rows}x{dim}-s{seed}{suffix}"), rows, dim, seed, queries);
             }
         }
 
-        throw new QuiverException(QuiverErrorCode.InvalidArgument, $"data set '{spec}': expected 'fashion-mnist' or 'synthetic:ROWSxDIM[:SEED]' (e.g. synthetic:500000x128:42)");
+        throw new QuiverException(QuiverErrorCode.InvalidArgument, $"data set '{spec}': expected 'fashion-mnist' or 'synthetic:ROWSxDIM[:SEED[:QUERIES]]' (e.g. synthetic:500000x128:42)");
     }
 
     private static bool IsWhole(AnnDataset d)

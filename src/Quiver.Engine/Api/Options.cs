@@ -38,7 +38,7 @@ public sealed record QuiverOptions
     public long SegmentSealBytes { get; init; } = 64L << 20;
 
     /// <summary>Compaction merges small sealed segments into segments of at most this many bytes of live rows (counted as
-    /// for <see cref="SegmentSealBytes"/>, sealed segments by their file size); default 1 GiB, Milvus's default maximum
+    /// for <see cref="SegmentSealBytes"/>, sealed segments by their file size less its page checksums); default 1 GiB, Milvus's default maximum
     /// segment size. A search walks one index per segment, so larger segments mean fewer walks; the cost is index build
     /// time and memory per segment, and the memory of one merge (docs/engine.md, "Segment size"). At least 1 KiB and at
     /// most 4 GiB (a vector field of one segment is one array of at most 2^31 floats).</summary>

@@ -119,9 +119,36 @@ internal sealed class BoolColumn(FieldSchema field, ReadOnlyMemory<bool> values,
 }
 
 /// <summary>Variable-length values in a mapped file: <c>rowCount + 1</c> Int64 offsets into a block of bytes, row r
-/// holding bytes [offsets[r], offsets[r + 1]).</summary>
-internal readonly struct MappedValues(ReadOnlyMemory<long> offsets, ReadOnlyMemory<byte> bytes, string path)
+/// holding bytes [offsets[r], offsets[r + 1]). With the two blocks given, <see cref="Probe"/> reads one row verifying only
+/// the pages it lies in.</summary>
+internal readonly unsafe struct MappedValues(ReadOnlyMemory<long> offsets, ReadOnlyMemory<byte> bytes, string path,
+    MappedBlock? offsetBlock = null, MappedBlock? byteBlock = null)
 {
+    /// <summary>The bytes of one row, as <see cref="this[int]"/>, but checksumming only the pages of the two blocks the
+    /// row's offsets and bytes lie in (a key probe's binary search reads a few rows of a large block); the whole blocks
+    /// when they were not given.</summary>
+    public ReadOnlySpan<byte> Probe(int row)
+    {
+        if (offsetBlock is null || byteBlock is null)
+        {
+            return this[row];
+        }
+
+        var o = offsetBlock.Paged<long>();
+        long start = o[row], end = o[row + 1];
+        if (start < 0 || start > end || end > byteBlock.Length)
+        {
+            Throw.Corrupt(path, $"value offsets of row {row} ({start}..{end}) lie outside the {byteBlock.Length}-byte value block");
+        }
+
+        if (end > start)
+        {
+            byteBlock.EnsureVerified(start, end - start);
+        }
+
+        return new ReadOnlySpan<byte>(byteBlock.RawStart + start, (int)(end - start));
+    }
+
     public ReadOnlySpan<byte> this[int row]
     {
         get
@@ -157,6 +184,9 @@ internal sealed class StringColumn : ScalarColumn
 
     /// <summary>The UTF-8 bytes of a row of a UTF-8 column, borrowed from the mapping.</summary>
     public ReadOnlySpan<byte> Utf8(int row) => _utf8[row];
+
+    /// <summary>As <see cref="Utf8"/>, verifying only the pages the row lies in (<see cref="MappedValues.Probe"/>).</summary>
+    public ReadOnlySpan<byte> ProbeUtf8(int row) => _utf8.Probe(row);
 
     /// <summary>The row's value, null for a null row; a UTF-8 column decodes (and allocates) a string.</summary>
     public string? GetString(int row) =>

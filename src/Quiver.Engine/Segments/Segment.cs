@@ -82,7 +82,7 @@ internal sealed class Segment
     public long MaxInsertTs { get; private set; }
 
     /// <summary>Bytes of the rows, for the seal and merge sizes (<see cref="Shards.SegmentSizing"/>): of a growing segment,
-    /// what the shard counted as rows were appended; of a sealed one, its file's length. Set by the shard under its apply
+    /// what the shard counted as rows were appended; of a sealed one, its file's length less its page checksums (SegmentFile.DataBytes). Set by the shard under its apply
     /// lock.</summary>
     public long Bytes { get; set; }
 
@@ -210,12 +210,12 @@ internal sealed class Segment
             return -1;
         }
 
-        var order = _sortedKeys.Order;
         for (var p = lo; p < hi; p++)
         {
-            if (DeleteTsOf(order[p]) == NotDeleted)
+            var row = _sortedKeys.RowAt(p);
+            if (DeleteTsOf(row) == NotDeleted)
             {
-                return order[p];
+                return row;
             }
         }
 

@@ -12,16 +12,26 @@ using Quiver.Writes;
 namespace Quiver.Segments;
 
 /// <summary>Writes and opens sealed segment files (<c>*.qseg</c>): a 64-byte header, a block directory, then 64-byte
-/// aligned blocks each with its own CRC-32C: per scalar field its values at their own width (or offsets plus UTF-8 bytes)
-/// and a null bitmap, the insert timestamps, per vector field its vectors and their squared norms, and the rows in
-/// primary-key order. Opening maps the file and builds column views over it: the work is per block, not per row, and
-/// each block is verified on first touch (<see cref="MappedBlock"/>). Version 1 files (one row-batch block for all
-/// scalars) and version 2 files (no primary-key order) are rewritten as version 3 on open.
-/// The byte layout is in docs/format-segment.md.</summary>
+/// aligned blocks, each followed by a table of one CRC-32C per <see cref="PageSize"/> bytes of it: per scalar field its
+/// values at their own width (or offsets plus UTF-8 bytes) and a null bitmap, the insert timestamps, per vector field its
+/// vectors and their squared norms, and the rows in primary-key order. Opening maps the file and builds column views over
+/// it: the work is per block, not per row, and each page is verified on first touch (<see cref="MappedBlock"/>), so that a
+/// probe of a few keys checksums a few pages. Version 3 files (one CRC-32C per block) are read as they are, a block
+/// verified whole on its first touch; version 1 files (one row-batch block for all scalars) and version 2 files (no
+/// primary-key order) are rewritten as the current version on open. The byte layout is in docs/format-segment.md.</summary>
 internal static class SegmentFile
 {
     public const ulong Magic = 0x31_47_45_53_56_49_55_51; // "QUIVSEG1" little-endian
-    public const int Version = 3;
+    public const int Version = 4;
+
+    /// <summary>The oldest version read in place; older files are rewritten on open.</summary>
+    public const int OldestReadInPlace = 3;
+
+    /// <summary>log2 of <see cref="PageSize"/>, stored in each directory entry of a version 4 file.</summary>
+    public const int PageShift = 12;
+
+    /// <summary>Bytes per page checksum of a version 4 block: the operating system's page, what a probe maps in anyway.</summary>
+    public const int PageSize = 1 << PageShift;
     public const int HeaderSize = 64;
     public const int EntrySize = 32;
     public const int Alignment = 64;
@@ -53,10 +63,18 @@ internal static class SegmentFile
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
     /// temp file, fsync, rename, fsync of the folder. Vectors come from the batch's vector columns, or, where
     /// <paramref name="vectors"/> gives them (by field index), straight from there, so that sealing a growing segment does
-    /// not copy its vectors first. Returns the file length.</summary>
+    /// not copy its vectors first. <paramref name="version"/> is <see cref="Version"/> but for tests of reading version 3
+    /// files. Returns the segment's size for segment sizing: the file length less its page checksums
+    /// (<see cref="DataBytes"/>).</summary>
     public static long Write(
-        IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]? vectors = null)
+        IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]? vectors = null,
+        int version = Version)
     {
+        if (version is not (OldestReadInPlace or Version))
+        {
+            throw new ArgumentOutOfRangeException(nameof(version), version, $"writes versions {OldestReadInPlace} and {Version}");
+        }
+
         var schema = batch.Schema;
         var count = batch.Count;
         var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)>
@@ -102,6 +120,8 @@ internal static class SegmentFile
         }
 
         var directory = new byte[blocks.Count * EntrySize];
+        var pageSums = new byte[blocks.Count][];
+        var lengths = new long[blocks.Count];
         var offset = Align(HeaderSize + directory.Length);
         for (var i = 0; i < blocks.Count; i++)
         {
@@ -112,14 +132,27 @@ internal static class SegmentFile
             BinaryPrimitives.WriteInt32LittleEndian(e[4..], b.Field);
             BinaryPrimitives.WriteInt64LittleEndian(e[8..], offset);
             BinaryPrimitives.WriteInt64LittleEndian(e[16..], bytes.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(bytes));
+            lengths[i] = bytes.Length;
             offset = Align(offset + bytes.Length);
+            if (version == OldestReadInPlace)
+            {
+                pageSums[i] = [];
+                BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(bytes));
+                continue;
+            }
+
+            // Version 4: the block's page checksums follow it at the next aligned offset; the entry holds the table's
+            // CRC-32C and the page size.
+            pageSums[i] = PageChecksums(bytes);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(pageSums[i]));
+            BinaryPrimitives.WriteInt32LittleEndian(e[28..], PageShift);
+            offset = Align(offset + pageSums[i].Length);
         }
 
         Span<byte> header = stackalloc byte[HeaderSize];
         header.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(header, Magic);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], Version);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], version);
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], blocks.Count);
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], segmentId);
         BinaryPrimitives.WriteInt64LittleEndian(header[24..], partitionId);
@@ -137,14 +170,14 @@ internal static class SegmentFile
             written = HeaderSize + directory.Length;
             Span<byte> zeros = stackalloc byte[Alignment];
             zeros.Clear();
-            foreach (var b in blocks)
+            for (var i = 0; i < blocks.Count; i++)
             {
-                var pad = (int)(Align(written) - written);
-                file.Write(zeros[..pad]);
-                written += pad;
-                ReadOnlySpan<byte> bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span);
-                file.Write(bytes);
-                written += bytes.Length;
+                var b = blocks[i];
+                written = WriteAligned(file, written, b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span), zeros);
+                if (pageSums[i].Length > 0)
+                {
+                    written = WriteAligned(file, written, pageSums[i], zeros);
+                }
             }
 
             file.Sync();
@@ -152,13 +185,56 @@ internal static class SegmentFile
 
         fs.Rename(tmp, path);
         fs.SyncDirectory(Path.GetDirectoryName(path)!);
-        return written;
+        return DataBytes(lengths);
+    }
+
+    /// <summary>What segment sizing counts of a file (<see cref="Segment.Bytes"/>): its header, directory and blocks with
+    /// their alignment, not the page checksums, i.e. the length of the version 3 file of the same rows. So the
+    /// thresholds of <see cref="QuiverOptions.SegmentSealBytes"/> and <see cref="QuiverOptions.SegmentMaxBytes"/> mean
+    /// rows, and merges plan the same packing whatever the checksum layout (the tables add about 0.1 % to a large block,
+    /// but up to 64 bytes of padding to each block of a tiny one).</summary>
+    private static long DataBytes(ReadOnlySpan<long> blockLengths)
+    {
+        var end = Align(HeaderSize + ((long)blockLengths.Length * EntrySize));
+        for (var i = 0; i < blockLengths.Length; i++)
+        {
+            var start = Align(end);
+            end = start + blockLengths[i];
+        }
+
+        return end;
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> at the next 64-byte boundary after <paramref name="written"/> bytes;
+    /// returns the bytes written then.</summary>
+    private static long WriteAligned(Stream file, long written, ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> zeros)
+    {
+        var pad = (int)(Align(written) - written);
+        file.Write(zeros[..pad]);
+        file.Write(bytes);
+        return written + pad + bytes.Length;
+    }
+
+    /// <summary>One CRC-32C per <see cref="PageSize"/> bytes of <paramref name="bytes"/> (the last page may be short), as
+    /// little-endian UInt32s.</summary>
+    private static byte[] PageChecksums(ReadOnlySpan<byte> bytes)
+    {
+        var pages = (int)(((long)bytes.Length + PageSize - 1) >> PageShift);
+        var table = new byte[pages * sizeof(uint)];
+        for (var p = 0; p < pages; p++)
+        {
+            var start = p << PageShift;
+            BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(p * sizeof(uint)), Crc32C.Compute(bytes.Slice(start, Math.Min(PageSize, bytes.Length - start))));
+        }
+
+        return table;
     }
 
     /// <summary>Maps a segment file and builds its columns over the mapping, checking the header, the directory and every
-    /// block's bounds and size; each block's CRC-32C is checked on its first touch. Any mismatch is a
-    /// <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version 1 or 2 file is
-    /// first rewritten in place as the current version (same name, crash-safe). <paramref name="fieldsInFile"/> (from the
+    /// block's bounds and size; each page's CRC-32C (a version 3 file: each block's) is checked on its first touch. Any
+    /// mismatch is a <see cref="CorruptionException"/> naming the file and block, never a silently wrong result. A version
+    /// 1 or 2 file is first rewritten in place as the current version (same name, crash-safe); a version 3 file is read as
+    /// it is until compaction rewrites its rows. <paramref name="fieldsInFile"/> (from the
     /// manifest) is how many of the schema's fields the file holds when fields were added to the collection after it was
     /// written; the others read their default value or null in every row (<see cref="AddedFields"/>).</summary>
     public static Segment Open(IFileSystem fs, string path, CollectionSchema schema, long expectedId, int? fieldsInFile = null)
@@ -167,7 +243,7 @@ internal static class SegmentFile
         try
         {
             var h = ReadHeader(map, path, expectedId);
-            if (h.Version != Version)
+            if (h.Version < OldestReadInPlace)
             {
                 Migrate(fs, path, schema, map, h);
                 map.Dispose();
@@ -176,7 +252,15 @@ internal static class SegmentFile
                 h = ReadHeader(map, path, expectedId);
             }
 
-            return OpenV2(path, schema, map, h, fieldsInFile);
+            var segment = OpenV2(path, schema, map, h, fieldsInFile);
+            var lengths = new long[h.BlockCount];
+            for (var i = 0; i < lengths.Length; i++)
+            {
+                lengths[i] = BinaryPrimitives.ReadInt64LittleEndian(map.Span(HeaderSize + (i * EntrySize) + 16, 8));
+            }
+
+            segment.Bytes = DataBytes(lengths);
+            return segment;
         }
         catch
         {
@@ -214,9 +298,9 @@ internal static class SegmentFile
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        if (version is not (1 or 2 or Version))
+        if (version is < 1 or > Version)
         {
-            Throw.Corrupt(path, $"segment format version {version}, which this build does not read (it reads 1 and 2, by rewriting them, and {Version}); " +
+            Throw.Corrupt(path, $"segment format version {version}, which this build does not read (it reads 1 and 2, by rewriting them, 3 and {Version}); " +
                 "open the data folder with the Quiver release that wrote it");
         }
 
@@ -255,6 +339,7 @@ internal static class SegmentFile
             var offset = BinaryPrimitives.ReadInt64LittleEndian(e[8..]);
             var length = BinaryPrimitives.ReadInt64LittleEndian(e[16..]);
             var crc = BinaryPrimitives.ReadUInt32LittleEndian(e[24..]);
+            var pageShift = BinaryPrimitives.ReadInt32LittleEndian(e[28..]);
             var name = field switch
             {
                 DynamicFieldIndex => $"block {i} ({kind}, dynamic field)",
@@ -271,7 +356,21 @@ internal static class SegmentFile
                 Throw.Corrupt(path, $"{name} names field {field}, which the schema does not have");
             }
 
-            if (!blocks.TryAdd((kind, field), new MappedBlock(map.Pointer + offset, (int)length, crc, path, name)))
+            uint* pageSums = null;
+            if (h.Version >= 4)
+            {
+                // The page checksum table follows the block at the next aligned offset.
+                var tableOffset = Align(offset + length);
+                var tableLength = length == 0 || pageShift is < 6 or > 30 ? 0 : ((length + (1L << pageShift) - 1) >> pageShift) * sizeof(uint);
+                if (pageShift is < 6 or > 30 || tableOffset > map.Length - tableLength)
+                {
+                    Throw.Corrupt(path, $"{name}: page size 2^{pageShift} out of range, or its page checksums lie outside the file");
+                }
+
+                pageSums = (uint*)(map.Pointer + tableOffset);
+            }
+
+            if (!blocks.TryAdd((kind, field), new MappedBlock(map.Pointer + offset, (int)length, crc, pageSums, pageShift, path, name)))
             {
                 Throw.Corrupt(path, $"{name} appears twice");
             }
@@ -321,12 +420,12 @@ internal static class SegmentFile
         if (withKeys)
         {
             var pk = schema.IndexOf(schema.PrimaryKey.Name);
-            var order = Block(blocks, path, BlockKind.KeyOrder, pk, "primary key order", (long)count * sizeof(int)).Memory<int>();
-            var filter = Block(blocks, path, BlockKind.KeyFilter, pk, "primary key filter", (long)KeyFilter.WordCount(count) * sizeof(ulong)).Memory<ulong>();
+            var order = Block(blocks, path, BlockKind.KeyOrder, pk, "primary key order", (long)count * sizeof(int)).Paged<int>();
+            var filter = Block(blocks, path, BlockKind.KeyFilter, pk, "primary key filter", (long)KeyFilter.WordCount(count) * sizeof(ulong)).Paged<ulong>();
             var column = scalars[pk]!.View(count);
             keys = column is StringColumn strings
                 ? new SortedKeys(order, strings, filter)
-                : new SortedKeys(order, Block(blocks, path, BlockKind.SortedKeys, pk, "sorted primary keys", (long)count * sizeof(long)).Memory<long>(), filter);
+                : new SortedKeys(order, Block(blocks, path, BlockKind.SortedKeys, pk, "sorted primary keys", (long)count * sizeof(long)).Paged<long>(), filter);
         }
 
         return new MappedColumns(scalars, dynamic, insertTs.Memory<long>(), MapVectorStores(blocks, schema, count, path), keys);
@@ -361,7 +460,7 @@ internal static class SegmentFile
         {
             var offsets = Block(blocks, path, BlockKind.Offsets, f, $"value offsets of {what}", ((long)count + 1) * sizeof(long));
             var bytes = Block(blocks, path, BlockKind.Values, f, $"values of {what}", -1);
-            var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path);
+            var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path, offsets, bytes);
             return t switch
             {
                 DataType.VarChar => new StringColumn(field, values, count, nulls),

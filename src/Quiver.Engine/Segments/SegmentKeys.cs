@@ -50,22 +50,20 @@ internal sealed class GrowingKeys
 /// <summary>The primary keys of a sealed segment in key order, read from its file: the rows sorted by key (Int64 keys in
 /// signed order, VarChar keys by their UTF-8 bytes, which is code-point order), for Int64 keys the sorted keys
 /// themselves, so that a probe reads one contiguous array, and a bloom filter of the keys (<see cref="KeyFilter"/>), so
-/// that a probe for a key the segment does not hold mostly ends after a few bit tests. The blocks are verified on first
-/// touch, like every block.</summary>
+/// that a probe for a key the segment does not hold mostly ends after a few bit tests. The blocks are read value by value
+/// (<see cref="PagedView{T}"/>): in a version 4 file each read verifies only its own page, so that the first probe after
+/// an open checksums the pages a binary search touches, O(log rows), not the blocks (a version 3 file verifies a block on
+/// its first touch).</summary>
 internal sealed class SortedKeys
 {
     private const int StackLimit = 256;
-    private readonly ReadOnlyMemory<int> _order;
-    private readonly ReadOnlyMemory<long> _ints;
+    private readonly PagedView<int> _order;
+    private readonly PagedView<long> _ints;
     private readonly StringColumn? _strings;
-    private readonly ReadOnlyMemory<ulong> _filter;
-
-    // Whether a probe got past the filter, so that the sorted keys are mapped and checked; until then the filter goes
-    // first. Written under the shard's apply lock, like every probe.
-    private bool _sortedTouched;
+    private readonly PagedView<ulong> _filter;
 
     /// <summary>Int64 keys: the rows in key order, the keys in that order, and the keys' bloom filter.</summary>
-    public SortedKeys(ReadOnlyMemory<int> order, ReadOnlyMemory<long> sortedKeys, ReadOnlyMemory<ulong> filter)
+    public SortedKeys(PagedView<int> order, PagedView<long> sortedKeys, PagedView<ulong> filter)
     {
         _order = order;
         _ints = sortedKeys;
@@ -74,24 +72,20 @@ internal sealed class SortedKeys
 
     /// <summary>VarChar keys: the rows in key order, compared through the key column's UTF-8 bytes, and the keys' bloom
     /// filter.</summary>
-    public SortedKeys(ReadOnlyMemory<int> order, StringColumn keys, ReadOnlyMemory<ulong> filter)
+    public SortedKeys(PagedView<int> order, StringColumn keys, PagedView<ulong> filter)
     {
         _order = order;
         _strings = keys;
         _filter = filter;
     }
 
-    /// <summary>The rows in key order (the probe's result indexes into it).</summary>
-    public ReadOnlySpan<int> Order => _order.Span;
+    /// <summary>Row of position <paramref name="position"/> in key order (a probe's result indexes into it).</summary>
+    public int RowAt(int position) => _order[position];
 
-    /// <summary>Positions [lo, hi) of <paramref name="key"/> in <see cref="Order"/>: empty when no row holds it.
-    /// O(log rows), or a few bit tests when the filter rules the key out; a VarChar key is encoded once, on the stack
-    /// when short.</summary>
+    /// <summary>Positions [lo, hi) of <paramref name="key"/> in key order: empty when no row holds it. O(log rows), or a
+    /// few bit tests when the filter rules the key out; a VarChar key is encoded once, on the stack when short.</summary>
     public (int Lo, int Hi) Range(PrimaryKey key)
     {
-        // The lengths come from the directory; a block's bytes are checksummed on their first touch, so what a probe
-        // touches is what a write after an open pays for: the filter (1.25 bytes a row) of every segment it asks, the
-        // key order and sorted keys (12 bytes a row) only of a segment the filter lets through.
         if (_order.Length == 0)
         {
             return (0, 0);
@@ -99,19 +93,9 @@ internal sealed class SortedKeys
 
         if (key.Str is not { } s)
         {
-            if (!_sortedTouched)
-            {
-                if (!KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(key.Int)))
-                {
-                    return (0, 0);
-                }
-
-                _sortedTouched = true;
-            }
-
-            // Once the sorted keys are read anyway, their ends rule out a key beyond them (new auto-ids) in two reads.
-            var sorted = _ints.Span;
-            return key.Int < sorted[0] || key.Int > sorted[^1] || !KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(key.Int))
+            // Bit tests first; the sorted keys' ends then rule out a key beyond them (new auto-ids) in two reads.
+            var sorted = _ints;
+            return !KeyFilter.MayContain(_filter, KeyFilter.Hash(key.Int)) || key.Int < sorted[0] || key.Int > sorted[sorted.Length - 1]
                 ? (0, 0)
                 : Range(sorted, key.Int);
         }
@@ -122,7 +106,7 @@ internal sealed class SortedKeys
         try
         {
             var utf8 = buffer[..Encoding.UTF8.GetBytes(s, buffer)];
-            return KeyFilter.MayContain(_filter.Span, KeyFilter.Hash(utf8)) ? Range(_order.Span, utf8) : (0, 0);
+            return KeyFilter.MayContain(_filter, KeyFilter.Hash(utf8)) ? Range(_order, utf8) : (0, 0);
         }
         finally
         {
@@ -134,7 +118,7 @@ internal sealed class SortedKeys
     }
 
     /// <summary>Positions [lo, hi) of <paramref name="key"/> in the sorted keys.</summary>
-    private static (int Lo, int Hi) Range(ReadOnlySpan<long> sorted, long key)
+    private static (int Lo, int Hi) Range(PagedView<long> sorted, long key)
     {
         var lo = LowerBound(sorted, key);
         var hi = lo;
@@ -146,7 +130,7 @@ internal sealed class SortedKeys
         return (lo, hi);
     }
 
-    private static int LowerBound(ReadOnlySpan<long> sorted, long key)
+    private static int LowerBound(PagedView<long> sorted, long key)
     {
         int lo = 0, hi = sorted.Length;
         while (lo < hi)
@@ -165,13 +149,13 @@ internal sealed class SortedKeys
         return lo;
     }
 
-    private (int Lo, int Hi) Range(ReadOnlySpan<int> order, ReadOnlySpan<byte> key)
+    private (int Lo, int Hi) Range(PagedView<int> order, ReadOnlySpan<byte> key)
     {
         int lo = 0, hi = order.Length;
         while (lo < hi)
         {
             var mid = (int)((uint)(lo + hi) >> 1);
-            if (_strings!.Utf8(order[mid]).SequenceCompareTo(key) < 0)
+            if (_strings!.ProbeUtf8(order[mid]).SequenceCompareTo(key) < 0)
             {
                 lo = mid + 1;
             }
@@ -182,7 +166,7 @@ internal sealed class SortedKeys
         }
 
         var end = lo;
-        while (end < order.Length && _strings!.Utf8(order[end]).SequenceEqual(key))
+        while (end < order.Length && _strings!.ProbeUtf8(order[end]).SequenceEqual(key))
         {
             end++;
         }
@@ -266,7 +250,11 @@ internal static class KeyFilter
         }
     }
 
-    public static bool MayContain(ReadOnlySpan<ulong> words, ulong hash)
+    /// <summary>Whether the filter may hold the key of <paramref name="hash"/> (false: it surely does not).</summary>
+    public static bool MayContain(ReadOnlyMemory<ulong> words, ulong hash) => MayContain(new PagedView<ulong>(words), hash);
+
+    /// <summary>As <see cref="MayContain(ReadOnlyMemory{ulong}, ulong)"/>, reading only the filter's words it tests.</summary>
+    public static bool MayContain(PagedView<ulong> words, ulong hash)
     {
         var bits = (ulong)words.Length * 64;
         var (h1, h2) = Split(hash);

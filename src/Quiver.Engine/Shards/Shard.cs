@@ -112,7 +112,6 @@ internal sealed partial class Shard : IAsyncDisposable
             }
 
             var seg = SegmentFile.Open(Fs, path, Schema, sm.Id, sm.Fields);
-            seg.Bytes = Fs.GetLength(path);
             _sealed.Add(seg);
             keep.Add(sm.FileName);
             if (seg.PartitionId != sm.PartitionId || seg.Count != sm.Rows)

@@ -201,12 +201,15 @@ public sealed class AnnBenchmarkTests : IDisposable
     [Theory]
     [InlineData("synthetic:1000x16", "synthetic-1000x16-s42")]
     [InlineData("synthetic:500000x128:7", "synthetic-500000x128-s7")]
+    [InlineData("synthetic:500000x128:7:10000", "synthetic-500000x128-s7")]
+    [InlineData("synthetic:10000000x128:42:1000", "synthetic-10000000x128-s42-q1000")]
     [InlineData("fashion-mnist", "fashion-mnist")]
     public void Datasets_ParseSpec(string spec, string folder) => Assert.Equal(folder, AnnDatasets.ParseSpec(spec).Name);
 
     [Theory]
     [InlineData("synthetic")]
     [InlineData("synthetic:10x")]
+    [InlineData("synthetic:10x8:42:0")]
     [InlineData("mnist")]
     public void Datasets_BadSpec_IsAnError(string spec) => Assert.Throws<QuiverException>(() => AnnDatasets.ParseSpec(spec));
 

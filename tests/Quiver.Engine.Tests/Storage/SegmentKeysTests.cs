@@ -104,7 +104,7 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Open_VersionTwoFile_RewritesItAsVersionThree_WithTheSameValues_AndItsKeyOrder()
+    public void Open_VersionTwoFile_RewritesItAsTheCurrentVersion_WithTheSameValues_AndItsKeyOrder()
     {
         var schema = SegmentFormatTests.AllTypesSchema();
         var rows = SegmentFormatTests.AllTypesRows(new Random(5), 150);
@@ -122,7 +122,7 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(SegmentFile.Version, VersionOf(path));
             Assert.False(File.Exists(path + ".tmp"));
 
-            // The same writer from the same values: the rewritten file is the file version 3 writes in the first place.
+            // The same writer from the same values: the rewritten file is the file the current version writes in the first place.
             Assert.Equal(current, File.ReadAllBytes(path));
             Assert.Equal(4, migrated.PartitionId);
             for (var r = 0; r < rows.Count; r++)
@@ -276,8 +276,9 @@ public sealed class SegmentKeysTests(ITestOutputHelper output) : IDisposable
 /// <summary>Older segment file versions, made from current files for the migration tests.</summary>
 internal static class OldSegmentFiles
 {
-    /// <summary>Turns a version 3 file into the version 2 file of the same rows: the key blocks leave the directory
-    /// (their bytes stay, unreferenced, which a reader never looks at), the version becomes 2, both checksums are redone.</summary>
+    /// <summary>Turns a version 3 or 4 file into the version 2 file of the same rows: the key blocks leave the directory
+    /// (their bytes stay, unreferenced, which a reader never looks at, as do version 4's page checksums), each entry gets
+    /// its block's whole CRC-32C, the version becomes 2, both header checksums are redone.</summary>
     public static void DowngradeToVersion2(string path)
     {
         var bytes = File.ReadAllBytes(path);
@@ -289,7 +290,11 @@ internal static class OldSegmentFiles
             var kind = (SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(entry);
             if (kind is not (SegmentFile.BlockKind.KeyOrder or SegmentFile.BlockKind.SortedKeys or SegmentFile.BlockKind.KeyFilter))
             {
-                kept.Add(entry.ToArray());
+                var e = entry.ToArray();
+                var block = bytes.AsSpan((int)BinaryPrimitives.ReadInt64LittleEndian(e.AsSpan(8)), (int)BinaryPrimitives.ReadInt64LittleEndian(e.AsSpan(16)));
+                BinaryPrimitives.WriteUInt32LittleEndian(e.AsSpan(24), Crc32C.Compute(block));
+                BinaryPrimitives.WriteInt32LittleEndian(e.AsSpan(28), 0);
+                kept.Add(e);
             }
         }
 
