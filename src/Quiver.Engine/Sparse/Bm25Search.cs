@@ -6,6 +6,20 @@ using Quiver.TextAnalysis;
 
 namespace Quiver.Sparse;
 
+/// <summary>How a BM25 search scores (a switch for tests and benchmarks; searches use <see cref="Pruned"/>).</summary>
+internal enum Bm25Path
+{
+    /// <summary>Kept statistics, MaxScore over sealed postings.</summary>
+    Pruned,
+
+    /// <summary>Kept statistics, every posting of every query term scored (term at a time).</summary>
+    Exhaustive,
+
+    /// <summary>Statistics walked row by row over every visible row, every posting scored: the reference the other
+    /// two must equal.</summary>
+    Reference,
+}
+
 /// <summary>BM25's two parameters, Milvus's index parameters of a BM25 output field.</summary>
 /// <param name="K1">Term-frequency saturation (<c>bm25_k1</c>, [1.2, 2.0], default 1.2).</param>
 /// <param name="B">Length normalization (<c>bm25_b</c>, [0, 1], default 0.75).</param>
@@ -40,21 +54,21 @@ internal readonly record struct Bm25Parameters(double K1, double B)
 /// the low terms whose bounds together cannot lift a row above the k-th best score so far are only probed for rows the
 /// others propose, and a row is dropped as soon as its score plus the bounds left cannot reach that score. Every row
 /// offered is scored in full, summing its terms in query order, so scores are bit-identical to the exhaustive path
-/// (term at a time over every posting; <see cref="ExhaustiveOverride"/>), and so is the top-k. Growing segments are
+/// (term at a time over every posting; <see cref="Bm25Path.Exhaustive"/>), and so is the top-k. Growing segments are
 /// scored row by row.</para></summary>
 internal static class Bm25Search
 {
-    private static readonly AsyncLocal<bool> Exhaustive = new();
+    private static readonly AsyncLocal<Bm25Path> PathOverride = new();
 
     [ThreadStatic]
     private static float[]? Accumulator;
 
-    /// <summary>For tests and benchmarks: in the current async flow, score every posting (no pruning) and walk every
-    /// visible row for the statistics (none kept). The reference the pruned path must equal.</summary>
-    public static bool ExhaustiveOverride
+    /// <summary>For tests and benchmarks: how searches in the current async flow run (default
+    /// <see cref="Bm25Path.Pruned"/>).</summary>
+    public static Bm25Path Path
     {
-        get => Exhaustive.Value;
-        set => Exhaustive.Value = value;
+        get => PathOverride.Value;
+        set => PathOverride.Value = value;
     }
 
     /// <summary>The query texts of a search on a BM25 output field, checked.</summary>
@@ -111,8 +125,9 @@ internal static class Bm25Search
             }
         }
 
-        var exhaustive = ExhaustiveOverride;
-        var corpus = exhaustive
+        var path = Path;
+        var exhaustive = path != Bm25Path.Pruned;
+        var corpus = path == Bm25Path.Reference
             ? Bm25Corpus.Walk(view, fieldIndex, terms, cancellationToken)
             : Bm25Corpus.Statistics(shard, view, fieldIndex, terms, cancellationToken);
         var heaps = new TopK[queries.Length];

@@ -4,8 +4,8 @@ using Quiver.TextAnalysis;
 
 namespace Quiver.Engine.Tests.Sparse;
 
-/// <summary>BM25 at scale: MaxScore over sealed postings against the exhaustive scorer (every posting, statistics walked
-/// row by row; <see cref="Bm25Search.ExhaustiveOverride"/>), which <see cref="Bm25Tests"/> checks against a reference
+/// <summary>BM25 at scale: MaxScore over sealed postings against the reference path (every posting scored, statistics
+/// walked row by row; <see cref="Bm25Path.Reference"/>), which <see cref="Bm25Tests"/> checks against a reference
 /// BM25 written from the formula; the incremental corpus statistics against a walk of the visible rows through inserts,
 /// deletes, upserts, a TTL cut, compaction and a reopen; postings saved with the segment, mapped back after a reopen and
 /// rebuilt when their file is damaged; texts with more distinct terms than a client's sparse row may hold.</summary>
@@ -72,7 +72,7 @@ public sealed class Bm25ScaleTests : IDisposable
                 Vectors = [], QueryTexts = [text, Query(rng)], AnnsField = "sparse", Limit = k, Filter = q % 4 == 3 ? "id % 3 != 1" : "",
             };
             var pruned = await db.SearchAsync("c", request);
-            Bm25Search.ExhaustiveOverride = true;
+            Bm25Search.Path = Bm25Path.Reference;
             SearchResult exhaustive;
             try
             {
@@ -80,7 +80,7 @@ public sealed class Bm25ScaleTests : IDisposable
             }
             finally
             {
-                Bm25Search.ExhaustiveOverride = false;
+                Bm25Search.Path = Bm25Path.Pruned;
             }
 
             for (var nq = 0; nq < 2; nq++)
