@@ -14,6 +14,11 @@ namespace Quiver.Bench;
 /// with metric BM25 (k1 1.2, b 0.75); FTS5 (<c>bench/peers/fts5_bm25.py</c>, Debian's python3 sqlite3, tokenizer unicode61,
 /// the same k1 and b) indexes the same passages. Both answer the same seeded queries (2–3 words taken from random
 /// passages, any word may match), one per call, top-k. Prints QPS for both, and the agreement of the two top-k lists.
+/// In the same run Quiver also answers the queries on its exhaustive path (kept statistics, every posting scored:
+/// <c>Bm25Path.Exhaustive</c>) and the first <c>--nq-reference</c> of them on the reference path (statistics walked over
+/// every visible row too: <c>Bm25Path.Reference</c>), whose top-k the pruned path must equal exactly (counted); and the
+/// collection is reopened to time the first search on postings mapped from their files against the first search that
+/// built them.
 /// The two rankings are not expected to be equal: FTS5's IDF is ln((N − df + 0.5) / (df + 0.5)) (a floor of 1e-6 for
 /// words in more than half the passages), Milvus's ln(1 + (N − df + 0.5) / (df + 0.5)), and the tokenizers differ on
 /// apostrophes and some punctuation.
@@ -25,12 +30,13 @@ internal static class Bm25Bench
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("root", "max-passages", "passage-words", "nq", "k", "dir", "md", "peer");
+        args.RejectUnknown("root", "max-passages", "passage-words", "nq", "nq-reference", "k", "dir", "md", "peer");
         var root = args.Text("root", "/usr/share/doc");
         var maxPassages = args.Int("max-passages", 50_000);
         var passageWords = args.Int("passage-words", 200);
         var nq = args.Int("nq", 500);
         var k = args.Int("k", 10);
+        var nqReference = args.Int("nq-reference", 50);
         var peer = args.Text("peer", Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "peers", "fts5_bm25.py"));
         var folder = Path.Combine(args.Text("dir") ?? Path.GetTempPath(), "quiver-bench-bm25-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -43,7 +49,7 @@ internal static class Bm25Bench
             await File.WriteAllLinesAsync(passagesPath, passages.Select(p => JsonSerializer.Serialize(p)));
             await File.WriteAllLinesAsync(queriesPath, queries.Select(q => JsonSerializer.Serialize(q)));
 
-            var (ours, ourQps, build) = await QuiverAsync(Path.Combine(folder, "db"), passages, queries, k);
+            var (ours, ourQps, build, exact) = await QuiverAsync(Path.Combine(folder, "db"), passages, queries, k, nqReference);
             var fts = Fts5(peer, passagesPath, queriesPath, k);
             var ftsQps = queries.Count / fts.QuerySeconds;
 
@@ -68,7 +74,11 @@ internal static class Bm25Bench
             md.AppendLine("| engine | build s | QPS | p50 ms |");
             md.AppendLine("| --- | ---: | ---: | ---: |");
             md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, BM25 function + SPARSE_INVERTED_INDEX (metric BM25) | {build.Seconds:F1} | {ourQps.Qps:F0} | {ourQps.P50Ms:F2} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, exhaustive path (kept statistics, every posting scored) | — | {exact.Speed.Qps:F0} | {exact.Speed.P50Ms:F2} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, reference path (statistics walked over every visible row, every posting scored), first {exact.ReferenceQueries} queries | — | {exact.Reference.Qps:F1} | {exact.Reference.P50Ms:F2} |");
             md.AppendLine(CultureInfo.InvariantCulture, $"| SQLite {fts.Version} FTS5 bm25() (in-memory, python3 sqlite3) | {fts.BuildSeconds:F1} | {ftsQps:F0} | — |");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Quiver pruned / exhaustive: {ourQps.Qps / exact.Speed.Qps:F2}x QPS, identical top-{k} (ids and scores) for {exact.Identical} of {queries.Count} queries; pruned / reference: {ourQps.Qps / exact.Reference.Qps:F0}x, identical for {exact.ReferenceIdentical} of {exact.ReferenceQueries}. Sealed segments {exact.Segments}; first search after the build (builds and saves the postings) {exact.FirstBuiltMs:F0} ms, first search after a reopen (postings mapped from their files) {exact.FirstMappedMs:F1} ms.");
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"QPS Quiver / FTS5: {ourQps.Qps / ftsQps:F2}. Agreement with FTS5 over the {compared:N0} queries FTS5 answers: top-{k} overlap {overlap / Math.Max(1, compared):F3}, same first hit {top1 / Math.Max(1, compared):F3}.");
             Console.WriteLine(md.ToString());
@@ -170,38 +180,79 @@ internal static class Bm25Bench
         return queries;
     }
 
-    private static async Task<(List<List<long>> Ids, (double Qps, double P50Ms) Speed, TimeSpan Build)> QuiverAsync(
-        string folder, List<string> passages, List<string> queries, int k)
-    {
-        await using var db = await QuiverEngine.OpenAsync(folder, new QuiverOptions { BackgroundMaintenance = false });
-        await db.CreateCollectionAsync(Collection, new CollectionSchema
-        {
-            Fields =
-            [
-                FieldSchema.Int64Key("id"),
-                FieldSchema.VarChar("text", MaxPassageBytes) with { EnableAnalyzer = true },
-                FieldSchema.SparseVector("sparse"),
-            ],
-            Functions = [CollectionFunction.BM25("bm25", "text", "sparse")],
-        });
-        var build = Stopwatch.StartNew();
-        for (var start = 0; start < passages.Count; start += 2_000)
-        {
-            var batch = Enumerable.Range(start, Math.Min(2_000, passages.Count - start))
-                .Select(i => new Row { ["id"] = (long)i, ["text"] = passages[i] }).ToList();
-            await db.InsertAsync(Collection, batch);
-        }
+    private sealed record Exhaustive(
+        (double Qps, double P50Ms) Speed, int Identical, (double Qps, double P50Ms) Reference, int ReferenceQueries, int ReferenceIdentical,
+        int Segments, double FirstBuiltMs, double FirstMappedMs);
 
-        await db.FlushAsync(Collection);
-        await db.CreateIndexAsync(Collection, new IndexDefinition { FieldName = "sparse", IndexType = "SPARSE_INVERTED_INDEX", Metric = MetricType.BM25 });
-        foreach (var q in queries.Take(20))
+    private static async Task<(List<List<long>> Ids, (double Qps, double P50Ms) Speed, TimeSpan Build, Exhaustive Exact)> QuiverAsync(
+        string folder, List<string> passages, List<string> queries, int k, int nqReference)
+    {
+        var options = new QuiverOptions { BackgroundMaintenance = false };
+        var db = await QuiverEngine.OpenAsync(folder, options);
+        try
         {
-            // Warm-up; the first search of each sealed segment also builds its posting lists (counted in build).
+            await db.CreateCollectionAsync(Collection, new CollectionSchema
+            {
+                Fields =
+                [
+                    FieldSchema.Int64Key("id"),
+                    FieldSchema.VarChar("text", MaxPassageBytes) with { EnableAnalyzer = true },
+                    FieldSchema.SparseVector("sparse"),
+                ],
+                Functions = [CollectionFunction.BM25("bm25", "text", "sparse")],
+            });
+            var build = Stopwatch.StartNew();
+            for (var start = 0; start < passages.Count; start += 2_000)
+            {
+                var batch = Enumerable.Range(start, Math.Min(2_000, passages.Count - start))
+                    .Select(i => new Row { ["id"] = (long)i, ["text"] = passages[i] }).ToList();
+                await db.InsertAsync(Collection, batch);
+            }
+
+            await db.FlushAsync(Collection);
+            await db.CreateIndexAsync(Collection, new IndexDefinition { FieldName = "sparse", IndexType = "SPARSE_INVERTED_INDEX", Metric = MetricType.BM25 });
+
+            // The first search of each sealed segment builds its posting lists and saves them (counted in build).
+            var first = Stopwatch.StartNew();
+            await db.SearchAsync(Collection, new SearchRequest { Vectors = [], QueryTexts = [queries[0]], Limit = k });
+            var firstBuiltMs = first.Elapsed.TotalMilliseconds;
+            build.Stop();
+            var segments = (await db.DescribeCollectionAsync(Collection)).SealedSegments;
+
+            await db.DisposeAsync();
+            db = await QuiverEngine.OpenAsync(folder, options);
+            first.Restart();
+            await db.SearchAsync(Collection, new SearchRequest { Vectors = [], QueryTexts = [queries[0]], Limit = k });
+            var firstMappedMs = first.Elapsed.TotalMilliseconds;
+
+            var (hits, speed) = await TimedAsync(db, queries, k);
+            Sparse.Bm25Search.Path = Sparse.Bm25Path.Exhaustive;
+            var (exhaustiveHits, exhaustiveSpeed) = await TimedAsync(db, queries, k);
+            var few = queries.Take(Math.Min(nqReference, queries.Count)).ToList();
+            Sparse.Bm25Search.Path = Sparse.Bm25Path.Reference;
+            var (referenceHits, referenceSpeed) = await TimedAsync(db, few, k);
+            Sparse.Bm25Search.Path = Sparse.Bm25Path.Pruned;
+            var identical = hits.Zip(exhaustiveHits).Count(p => p.First.SequenceEqual(p.Second));
+            var referenceIdentical = hits.Zip(referenceHits).Count(p => p.First.SequenceEqual(p.Second));
+            var ids = hits.Select(h => h.Select(x => x.Id).ToList()).ToList();
+            return (ids, speed, build.Elapsed,
+                new Exhaustive(exhaustiveSpeed, identical, referenceSpeed, few.Count, referenceIdentical, segments, firstBuiltMs, firstMappedMs));
+        }
+        finally
+        {
+            await db.DisposeAsync();
+        }
+    }
+
+    /// <summary>Warms up on the first 20 queries (at most 2 for a short list), then times every query, one per call.</summary>
+    private static async Task<(List<List<(long Id, float Score)>> Hits, (double Qps, double P50Ms) Speed)> TimedAsync(QuiverEngine db, List<string> queries, int k)
+    {
+        foreach (var q in queries.Take(queries.Count >= 200 ? 20 : 2))
+        {
             await db.SearchAsync(Collection, new SearchRequest { Vectors = [], QueryTexts = [q], Limit = k });
         }
 
-        build.Stop();
-        var ids = new List<List<long>>(queries.Count);
+        var hits = new List<List<(long Id, float Score)>>(queries.Count);
         var times = new List<double>(queries.Count);
         var total = Stopwatch.StartNew();
         foreach (var q in queries)
@@ -209,12 +260,12 @@ internal static class Bm25Bench
             var one = Stopwatch.StartNew();
             var result = await db.SearchAsync(Collection, new SearchRequest { Vectors = [], QueryTexts = [q], Limit = k });
             times.Add(one.Elapsed.TotalMilliseconds);
-            ids.Add([.. result.Hits[0].Select(h => (long)h.Id)]);
+            hits.Add([.. result.Hits[0].Select(h => ((long)h.Id, h.Score))]);
         }
 
         total.Stop();
         times.Sort();
-        return (ids, (queries.Count / total.Elapsed.TotalSeconds, times[times.Count / 2]), build.Elapsed);
+        return (hits, (queries.Count / total.Elapsed.TotalSeconds, times[times.Count / 2]));
     }
 
     private sealed record Fts5Answer(string Version, double BuildSeconds, double QuerySeconds, List<List<long>> Ids);

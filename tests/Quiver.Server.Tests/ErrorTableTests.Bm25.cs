@@ -51,15 +51,6 @@ public sealed partial class ErrorTableTests
         }));
     }
 
-    private static async Task<Answer> Bm25InsertAsync(Servers s, string text)
-    {
-        await EnsureFullTextAsync(s.Plain);
-        return Answer.Of((await s.Plain.Milvus.InsertAsync(new InsertRequest
-        {
-            CollectionName = "fulltext", NumRows = 1, FieldsData = { Long("id", 1), VarChar("text", text) },
-        })).Status);
-    }
-
     private static async Task<Answer> Bm25VectorSearchAsync(Servers s)
     {
         await EnsureFullTextAsync(s.Plain);
@@ -80,15 +71,11 @@ public sealed partial class ErrorTableTests
         return Answer.Of(response.Status);
     }
 
-    /// <summary>A text of 4,097 distinct words (w0 w1 ...), one more than a BM25 row holds.</summary>
-    private static string ManyTerms() => string.Join(' ', Enumerable.Range(0, SparseVector.MaxEntries + 1).Select(i => $"w{i}"));
-
     private static Dictionary<string, Func<Servers, Task<Answer>>> Bm25Cases() => new(StringComparer.Ordinal)
     {
         ["bm25-input-without-analyzer"] = async s => Answer.Of(await s.Plain.Milvus.CreateCollectionAsync(CreateWithBm25("bm25_plain", enableAnalyzer: false))),
         ["bm25-index-metric"] = s => Bm25IndexAsync(s, "IP", "{}"),
         ["bm25-index-params"] = s => Bm25IndexAsync(s, "BM25", """{"bm25_k1": 5}"""),
         ["bm25-search-with-vector"] = Bm25VectorSearchAsync,
-        ["bm25-too-many-terms"] = s => Bm25InsertAsync(s, ManyTerms()),
     };
 }

@@ -570,6 +570,13 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
         return bm;
     }
 
+    /// <summary>The delete marks the snapshot saw: a prefix of the segment's append-only log.</summary>
+    public DeleteLogView Marks => _deletes.Marks;
+
+    /// <summary>Whether a read at <paramref name="ts"/> sees exactly the snapshot's rows less its <see cref="Marks"/>
+    /// (every row inserted and every mark made at or before it), as a view's own reads do.</summary>
+    public bool SeesAllAt(long ts) => ts >= _deletes.MaxInsertTs && ts >= _deletes.Marks.MaxTs;
+
     /// <summary>The insert timestamps of the snapshot's rows, without a copy.</summary>
     public ReadOnlySpan<long> InsertTimestamps => _insertTs.Span[..RowCount];
 

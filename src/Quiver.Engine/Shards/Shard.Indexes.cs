@@ -24,6 +24,9 @@ internal sealed partial class Shard
     /// <summary>Folder of the collection's index files.</summary>
     public string IndexFolder => Path.Combine(Folder, "indexes");
 
+    /// <summary>The file system the shard's files live on (derived index data such as BM25 postings is written here).</summary>
+    public IFileSystem FileSystem => Fs;
+
     /// <summary>Segment indexes built in this process.</summary>
     public long IndexesBuilt => Interlocked.Read(ref _indexesBuilt);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Quiver.TextAnalysis;
 
 namespace Quiver.Sparse;
@@ -97,8 +96,8 @@ internal static class Bm25Function
 
     /// <summary>The term counts of <paramref name="text"/> under <paramref name="analyzer"/>: term hashes ascending, each
     /// with its number of occurrences (two terms sharing a hash count together, as in Milvus). Null text is the empty
-    /// vector. Throws InvalidArgument when the text has more distinct terms than a sparse row holds.</summary>
-    public static SparseVector Terms(Analyzer analyzer, string? text, string what)
+    /// vector. A text may have any number of distinct terms (as in Milvus).</summary>
+    public static SparseVector Terms(Analyzer analyzer, string? text)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -112,12 +111,6 @@ internal static class Bm25Function
             counts[h] = counts.TryGetValue(h, out var c) ? c + 1 : 1;
         }
 
-        if (counts.Count > SparseVector.MaxEntries)
-        {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture,
-                $"{what} has {counts.Count} distinct terms; a BM25 document or query holds at most {SparseVector.MaxEntries} (split long texts into passages)"));
-        }
-
         var indices = counts.Keys.ToArray();
         Array.Sort(indices);
         var values = new float[indices.Length];
@@ -126,7 +119,7 @@ internal static class Bm25Function
             values[i] = counts[indices[i]];
         }
 
-        return SparseVector.TryCreate(indices, values, out var error) ?? throw new InvalidOperationException(error);
+        return SparseVector.TryCreate(indices, values, int.MaxValue, out var error) ?? throw new InvalidOperationException(error);
     }
 
     /// <summary>The rows with every BM25 output computed, or <paramref name="rows"/> itself when the schema has no BM25
@@ -158,7 +151,7 @@ internal static class Bm25Function
                     System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } e => e.GetString(),
                     _ => null,
                 };
-                filled[i][output] = Terms(analyzer, text, $"row {i}: field '{input}'");
+                filled[i][output] = Terms(analyzer, text);
             }
         }
 
@@ -190,7 +183,7 @@ internal static class Bm25Function
             for (var i = 0; i < vectors.Length; i++)
             {
                 var text = column is { Strings: { } strings } && !column.IsNull(i) ? strings[i] : null;
-                vectors[i] = Terms(analyzer, text, $"row {i}: field '{input}'");
+                vectors[i] = Terms(analyzer, text);
             }
 
             filled.Add(new FieldColumn { Name = output, Sparse = vectors });

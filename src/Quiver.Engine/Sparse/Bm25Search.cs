@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using Quiver.Common;
 using Quiver.Indexing;
 using Quiver.Search;
 using Quiver.Segments;
@@ -9,6 +5,20 @@ using Quiver.Shards;
 using Quiver.TextAnalysis;
 
 namespace Quiver.Sparse;
+
+/// <summary>How a BM25 search scores (a switch for tests and benchmarks; searches use <see cref="Pruned"/>).</summary>
+internal enum Bm25Path
+{
+    /// <summary>Kept statistics, MaxScore over sealed postings.</summary>
+    Pruned,
+
+    /// <summary>Kept statistics, every posting of every query term scored (term at a time).</summary>
+    Exhaustive,
+
+    /// <summary>Statistics walked row by row over every visible row, every posting scored: the reference the other
+    /// two must equal.</summary>
+    Reference,
+}
 
 /// <summary>BM25's two parameters, Milvus's index parameters of a BM25 output field.</summary>
 /// <param name="K1">Term-frequency saturation (<c>bm25_k1</c>, [1.2, 2.0], default 1.2).</param>
@@ -36,17 +46,30 @@ internal readonly record struct Bm25Parameters(double K1, double B)
 /// <code>score(d, q) = Σ_t qtf(t) · IDF(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 − b + b · |d| / avgdl))
 /// IDF(t) = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))</code>
 /// where N is the number of visible rows, df(t) the visible rows holding t, |d| the row's term count and avgdl the mean
-/// of |d| over visible rows (Milvus's formula). The statistics are taken from the snapshot at every search, so deletes,
-/// upserts and compaction change them at once. The filter restricts the rows scored, never the statistics (as in
-/// Milvus). Scores are exact: every posting of every query term is read (term at a time); a sealed segment keeps its
-/// posting lists and row lengths in memory, built on its first search.</summary>
+/// of |d| over visible rows (Milvus's formula). The statistics are those of the search's snapshot, kept per segment and
+/// brought up to date incrementally (<see cref="Bm25Corpus"/>), so deletes, upserts, compaction and TTL change them at
+/// once. The filter restricts the rows scored, never the statistics (as in Milvus).
+/// <para>Sealed segments are searched over their postings (<see cref="Bm25Postings"/>, saved with the segment's index
+/// file) with exact MaxScore pruning (Turtle and Flood 1995): query terms sorted by their upper bound in the segment;
+/// the low terms whose bounds together cannot lift a row above the k-th best score so far are only probed for rows the
+/// others propose, and a row is dropped as soon as its score plus the bounds left cannot reach that score. Every row
+/// offered is scored in full, summing its terms in query order, so scores are bit-identical to the exhaustive path
+/// (term at a time over every posting; <see cref="Bm25Path.Exhaustive"/>), and so is the top-k. Growing segments are
+/// scored row by row.</para></summary>
 internal static class Bm25Search
 {
-    private static readonly ConditionalWeakTable<Segment, Bm25Postings> Built = new();
-    private static readonly Lock BuildLock = new();
+    private static readonly AsyncLocal<Bm25Path> PathOverride = new();
 
     [ThreadStatic]
     private static float[]? Accumulator;
+
+    /// <summary>For tests and benchmarks: how searches in the current async flow run (default
+    /// <see cref="Bm25Path.Pruned"/>).</summary>
+    public static Bm25Path Path
+    {
+        get => PathOverride.Value;
+        set => PathOverride.Value = value;
+    }
 
     /// <summary>The query texts of a search on a BM25 output field, checked.</summary>
     public static IReadOnlyList<string> Queries(SearchRequest request, string field)
@@ -95,14 +118,18 @@ internal static class Bm25Search
         var terms = new Dictionary<uint, int>();
         for (var q = 0; q < queries.Length; q++)
         {
-            queries[q] = Bm25Function.Terms(analyzer, texts[q], $"search: query text {q}");
+            queries[q] = Bm25Function.Terms(analyzer, texts[q]);
             foreach (var t in queries[q].Indices)
             {
                 terms.TryAdd(t, terms.Count);
             }
         }
 
-        var corpus = Statistics(view, fieldIndex, terms, cancellationToken);
+        var path = Path;
+        var exhaustive = path != Bm25Path.Pruned;
+        var corpus = path == Bm25Path.Reference
+            ? Bm25Corpus.Walk(view, fieldIndex, terms, cancellationToken)
+            : Bm25Corpus.Statistics(shard, view, fieldIndex, terms, cancellationToken);
         var heaps = new TopK[queries.Length];
         for (var q = 0; q < heaps.Length; q++)
         {
@@ -115,6 +142,16 @@ internal static class Bm25Search
         }
 
         var scorer = new Scorer(bm25, corpus.AverageLength);
+        var postings = new Bm25Postings?[view.Segments.Length];
+        for (var s = 0; s < postings.Length; s++)
+        {
+            if (allowed[s].Count > 0)
+            {
+                postings[s] = Bm25Corpus.PostingsOf(shard, view.Segments[s], fieldIndex, cancellationToken);
+                _ = postings[s] is null ? stats.ExactSegments++ : stats.IndexedSegments++;
+            }
+        }
+
         for (var q = 0; q < queries.Length; q++)
         {
             var weights = Weights(queries[q], terms, corpus, dropRatio);
@@ -126,83 +163,23 @@ internal static class Bm25Search
                     continue;
                 }
 
-                var snap = view.Segments[s];
-                var column = (SparseColumn)snap.GetColumn(fieldIndex);
-                if (PostingsOf(snap, column, cancellationToken) is { } postings)
+                if (postings[s] is not { } p)
                 {
-                    if (q == 0)
-                    {
-                        stats.IndexedSegments++;
-                    }
-
-                    ScorePostings(postings, weights, allowed[s], scorer, heaps[q], s, range);
+                    var snap = view.Segments[s];
+                    ScoreRows((SparseColumn)snap.GetColumn(fieldIndex), snap.RowCount, weights, allowed[s], scorer, heaps[q], s, range);
+                }
+                else if (exhaustive)
+                {
+                    ScorePostings(p, weights, allowed[s], scorer, heaps[q], s, range);
                 }
                 else
                 {
-                    if (q == 0)
-                    {
-                        stats.ExactSegments++;
-                    }
-
-                    ScoreRows(column, snap.RowCount, weights, allowed[s], scorer, heaps[q], s, range);
+                    MaxScore(p, weights, allowed[s], scorer, heaps[q], s, range);
                 }
             }
         }
 
         return [.. heaps.Select(h => h.ToSortedArray())];
-    }
-
-    /// <summary>N, the summed row length and, per query term (numbered by <paramref name="terms"/>), df over the rows
-    /// visible in <paramref name="view"/>.</summary>
-    internal static Corpus Statistics(ReadView view, int fieldIndex, Dictionary<uint, int> terms, CancellationToken cancellationToken)
-    {
-        var df = new long[terms.Count];
-        long rows = 0;
-        double length = 0;
-        byte[]? scratch = null;
-        foreach (var snap in view.Segments)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var visible = snap.Visible(view.Timestamp, out var count);
-            if (count == 0)
-            {
-                continue;
-            }
-
-            rows += count;
-            var column = (SparseColumn)snap.GetColumn(fieldIndex);
-            if (PostingsOf(snap, column, cancellationToken) is { } postings)
-            {
-                length += postings.VisibleLength(visible, snap.RowCount);
-                foreach (var (term, slot) in terms)
-                {
-                    df[slot] += postings.Count(term, visible);
-                }
-
-                continue;
-            }
-
-            for (var row = 0; row < snap.RowCount; row++)
-            {
-                if (visible is not null && !visible[row])
-                {
-                    continue;
-                }
-
-                var pairs = column.Pairs(row, ref scratch);
-                for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
-                {
-                    var (term, tf) = Pair(pairs, i);
-                    length += tf;
-                    if (terms.TryGetValue(term, out var slot))
-                    {
-                        df[slot]++;
-                    }
-                }
-            }
-        }
-
-        return new Corpus(rows, rows == 0 ? 0 : length / rows, df);
     }
 
     /// <summary>The query's terms with their weights qtf · IDF, the smallest <paramref name="dropRatio"/> of them left
@@ -242,7 +219,13 @@ internal static class Bm25Search
         {
             foreach (var (term, weight) in weights)
             {
-                var rows = postings.List(term, out var tfs);
+                var slot = postings.Find(term);
+                if (slot < 0)
+                {
+                    continue;
+                }
+
+                var rows = postings.List(slot, out var tfs);
                 for (var i = 0; i < rows.Length; i++)
                 {
                     var row = rows[i];
@@ -272,6 +255,158 @@ internal static class Bm25Search
             Accumulator = null;
             throw;
         }
+    }
+
+    /// <summary>Exact MaxScore over one sealed segment's postings (see the class remarks): the top-k it leaves in
+    /// <paramref name="heap"/> equals <see cref="ScorePostings"/>'s, scores bit for bit.</summary>
+    private static void MaxScore(Bm25Postings postings, List<(uint Term, float Weight)> weights, AllowedRows allowed,
+        Scorer scorer, TopK heap, int segment, ScoreRange? range)
+    {
+        var c = new Cursor[weights.Count];
+        var n = 0;
+        for (var j = 0; j < weights.Count; j++)
+        {
+            var slot = postings.Find(weights[j].Term);
+            if (slot >= 0)
+            {
+                var (start, end) = postings.Range(slot);
+                c[n++] = new Cursor(start, end, j, weights[j].Weight, weights[j].Weight * postings.UpperBound(slot, scorer));
+            }
+        }
+
+        if (n == 0)
+        {
+            return;
+        }
+
+        Array.Sort(c, 0, n, Comparer<Cursor>.Create(static (x, y) => x.Upper.CompareTo(y.Upper)));
+        Span<float> prefix = n <= 64 ? stackalloc float[n] : new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            prefix[i] = c[i].Upper + (i > 0 ? prefix[i - 1] : 0);
+        }
+
+        // Each query term's part of the current row's score, so that the row is summed in query order (as the exhaustive
+        // path sums it), whatever order the lists were read in.
+        Span<float> parts = weights.Count <= 64 ? stackalloc float[weights.Count] : new float[weights.Count];
+        parts.Clear();
+        var rows = postings.Rows;
+        var tfs = postings.Tfs;
+        var essential = 0;
+        while (true)
+        {
+            var theta = Bound(heap.Count < heap.Capacity ? 0 : -heap.Threshold);
+            while (essential < n && prefix[essential] <= theta)
+            {
+                essential++;
+            }
+
+            if (essential == n)
+            {
+                return;
+            }
+
+            var row = int.MaxValue;
+            for (var i = essential; i < n; i++)
+            {
+                if (c[i].Pos < c[i].End)
+                {
+                    row = Math.Min(row, rows[c[i].Pos]);
+                }
+            }
+
+            if (row == int.MaxValue)
+            {
+                return;
+            }
+
+            var length = postings.Length(row);
+            float partial = 0;
+            for (var i = essential; i < n; i++)
+            {
+                if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
+                {
+                    var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
+                    parts[c[i].Query] = part;
+                    partial += part;
+                    c[i].Pos++;
+                }
+            }
+
+            var complete = allowed.Contains(row);
+            for (var i = essential - 1; complete && i >= 0; i--)
+            {
+                if (partial + prefix[i] <= theta)
+                {
+                    complete = false;
+                    break;
+                }
+
+                c[i].Pos = Seek(rows, c[i].Pos, c[i].End, row);
+                if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
+                {
+                    var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
+                    parts[c[i].Query] = part;
+                    partial += part;
+                }
+            }
+
+            if (complete)
+            {
+                float score = 0;
+                foreach (var part in parts)
+                {
+                    score += part;
+                }
+
+                Offer(heap, score, FlatSearch.PackId(segment, row), range);
+            }
+
+            parts.Clear();
+        }
+    }
+
+    /// <summary>The score threshold loosened by a relative 1e-6, so that float rounding in summed upper bounds (added in
+    /// another order than a row's score) never prunes a row whose exact score ties or beats it.</summary>
+    private static float Bound(float theta) => theta <= 0 ? 0 : theta * (1 - 1e-6f);
+
+    /// <summary>The first position in [pos, end) whose row is at least <paramref name="row"/> (galloping, then binary).</summary>
+    private static int Seek(ReadOnlySpan<int> rows, int pos, int end, int row)
+    {
+        var step = 1;
+        var lo = pos;
+        while (pos < end && rows[pos] < row)
+        {
+            lo = pos + 1;
+            pos = (int)Math.Min(end, (long)pos + step);
+            step <<= 1;
+        }
+
+        var hi = Math.Min(pos, end);
+        while (lo < hi)
+        {
+            var mid = lo + ((hi - lo) >> 1);
+            if (rows[mid] < row)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>A query term's position in its posting list; <see cref="Query"/> is its place in the query's weights.</summary>
+    private struct Cursor(int start, int end, int query, float weight, float upper)
+    {
+        public int Pos = start;
+        public readonly int End = end;
+        public readonly int Query = query;
+        public readonly float Weight = weight;
+        public readonly float Upper = upper;
     }
 
     private static void ScoreRows(SparseColumn column, int rowCount, List<(uint Term, float Weight)> weights, AllowedRows allowed,
@@ -317,192 +452,18 @@ internal static class Bm25Search
         heap.Add(-score, id);
     }
 
-    private static (uint Term, float Tf) Pair(ReadOnlySpan<byte> pairs, int at) =>
-        (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pairs[at..]),
-         System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(pairs[(at + 4)..]));
-
-    /// <summary>The posting lists of a sealed segment wholly in the snapshot (built once per segment), else null.</summary>
-    private static Bm25Postings? PostingsOf(SegmentSnapshot snap, SparseColumn column, CancellationToken cancellationToken)
-    {
-        if (!snap.Segment.IsSealed || snap.RowCount != snap.Segment.Count)
-        {
-            return null;
-        }
-
-        var segment = snap.Segment;
-        if (Built.TryGetValue(segment, out var postings))
-        {
-            return postings;
-        }
-
-        lock (BuildLock)
-        {
-            return Built.GetValue(segment, _ => Bm25Postings.Build(column, segment.Count, cancellationToken));
-        }
-    }
+    private static (uint Term, float Tf) Pair(ReadOnlySpan<byte> pairs, int at) => Bm25Postings.Pair(pairs, at);
 
     /// <summary>Corpus statistics of one search.</summary>
     internal sealed record Corpus(long Rows, double AverageLength, long[] DocumentFrequency);
 
     /// <summary>The term part of BM25 for one (tf, |d|) with the constants folded.</summary>
-    private readonly struct Scorer(Bm25Parameters p, double averageLength)
+    private readonly struct Scorer(Bm25Parameters p, double averageLength) : ITermScore
     {
         private readonly float _k1Plus1 = (float)(p.K1 + 1);
         private readonly float _a = (float)(p.K1 * (1 - p.B));
         private readonly float _c = averageLength > 0 ? (float)(p.K1 * p.B / averageLength) : 0;
 
         public float Term(float tf, float length) => tf * _k1Plus1 / (tf + _a + (_c * length));
-    }
-}
-
-/// <summary>One sealed segment's BM25 postings: per term the rows holding it (ascending) with the term's frequency, and
-/// each row's length (its term count). Immutable; thread-safe.</summary>
-internal sealed class Bm25Postings
-{
-    private readonly Dictionary<uint, (int Start, int Count)> _lists;
-    private readonly int[] _rows;
-    private readonly float[] _tfs;
-    private readonly float[] _lengths;
-    private readonly double _total;
-
-    private Bm25Postings(Dictionary<uint, (int Start, int Count)> lists, int[] rows, float[] tfs, float[] lengths)
-    {
-        _lists = lists;
-        _rows = rows;
-        _tfs = tfs;
-        _lengths = lengths;
-        foreach (var l in lengths)
-        {
-            _total += l;
-        }
-    }
-
-    public int RowCount => _lengths.Length;
-
-    /// <summary>Bytes held (for diagnostics).</summary>
-    public long Bytes => (_rows.Length * 8L) + (_lengths.Length * 4L) + (_lists.Count * 16L);
-
-    public float Length(int row) => _lengths[row];
-
-    /// <summary>The posting list of <paramref name="term"/>: rows ascending and, in <paramref name="tfs"/>, each row's
-    /// frequency of the term; empty when no row holds it.</summary>
-    public ReadOnlySpan<int> List(uint term, out ReadOnlySpan<float> tfs)
-    {
-        if (!_lists.TryGetValue(term, out var l))
-        {
-            tfs = default;
-            return default;
-        }
-
-        tfs = _tfs.AsSpan(l.Start, l.Count);
-        return _rows.AsSpan(l.Start, l.Count);
-    }
-
-    /// <summary>Rows holding <paramref name="term"/> among <paramref name="visible"/> (null: all).</summary>
-    public long Count(uint term, Bitmap? visible)
-    {
-        if (!_lists.TryGetValue(term, out var l))
-        {
-            return 0;
-        }
-
-        if (visible is null)
-        {
-            return l.Count;
-        }
-
-        var n = 0;
-        foreach (var row in _rows.AsSpan(l.Start, l.Count))
-        {
-            n += visible[row] ? 1 : 0;
-        }
-
-        return n;
-    }
-
-    /// <summary>Summed length of the rows in <paramref name="visible"/> (null: all), in time proportional to the
-    /// segment's words plus its hidden rows.</summary>
-    public double VisibleLength(Bitmap? visible, int rowCount)
-    {
-        if (visible is null)
-        {
-            return _total;
-        }
-
-        var total = _total;
-        var words = visible.Words;
-        for (var w = 0; w < Bitmap.WordCount(rowCount); w++)
-        {
-            var hidden = ~words[w];
-            if (w == (rowCount - 1) >> 6 && (rowCount & 63) != 0)
-            {
-                hidden &= (1UL << (rowCount & 63)) - 1;
-            }
-
-            while (hidden != 0)
-            {
-                total -= _lengths[(w << 6) + BitOperations.TrailingZeroCount(hidden)];
-                hidden &= hidden - 1;
-            }
-        }
-
-        return total;
-    }
-
-    public static Bm25Postings Build(SparseColumn column, int count, CancellationToken cancellationToken)
-    {
-        var lengths = new float[count];
-        var sizes = new Dictionary<uint, int>();
-        byte[]? scratch = null;
-        long postings = 0;
-        for (var row = 0; row < count; row++)
-        {
-            if ((row & 4095) == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            var pairs = column.Pairs(row, ref scratch);
-            for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
-            {
-                var term = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pairs[i..]);
-                lengths[row] += System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(pairs[(i + 4)..]);
-                sizes[term] = sizes.TryGetValue(term, out var n) ? n + 1 : 1;
-                postings++;
-            }
-        }
-
-        if (postings > Array.MaxLength)
-        {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument,
-                string.Create(CultureInfo.InvariantCulture, $"a segment holds {postings} BM25 postings, more than one list can hold"));
-        }
-
-        var lists = new Dictionary<uint, (int Start, int Count)>(sizes.Count);
-        var next = new Dictionary<uint, int>(sizes.Count);
-        var start = 0;
-        foreach (var (term, size) in sizes)
-        {
-            lists[term] = (start, size);
-            next[term] = start;
-            start += size;
-        }
-
-        var rows = new int[postings];
-        var tfs = new float[postings];
-        for (var row = 0; row < count; row++)
-        {
-            var pairs = column.Pairs(row, ref scratch);
-            for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
-            {
-                var term = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(pairs[i..]);
-                ref var at = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(next, term);
-                rows[at] = row;
-                tfs[at] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(pairs[(i + 4)..]);
-                at++;
-            }
-        }
-
-        return new Bm25Postings(lists, rows, tfs, lengths);
     }
 }

@@ -35,7 +35,7 @@ internal sealed class SparseColumn : ScalarColumn
             return v[row];
         }
 
-        return SparseVector.TryFromBytes(_bytes[row], out var error)
+        return SparseVector.TryFromStoredBytes(_bytes[row], out var error)
             ?? throw new CorruptionException(_path, $"sparse row {row} of field '{Field.Name}' does not parse: {error}");
     }
 

@@ -183,12 +183,12 @@ internal static class SparseValues
                 continue;
             }
 
-            if (n is < 0 or > SparseVector.MaxEntries)
+            if (n < 0 || (long)n * SparseVector.PairBytes > r.Remaining)
             {
                 throw new FormatException($"sparse row {i} has {n} pairs");
             }
 
-            rows[i] = SparseVector.TryFromBytes(r.Take(n * SparseVector.PairBytes), out var error)
+            rows[i] = SparseVector.TryFromStoredBytes(r.Take(n * SparseVector.PairBytes), out var error)
                 ?? throw new FormatException($"sparse row {i}: {error}");
         }
 

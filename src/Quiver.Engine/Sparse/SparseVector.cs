@@ -14,7 +14,8 @@ public sealed class SparseVector : IEquatable<SparseVector>
     /// <summary>Largest index accepted: 2^32 - 2 (Milvus keeps 2^32 - 1 out).</summary>
     public const uint MaxIndex = uint.MaxValue - 1;
 
-    /// <summary>Most non-zero entries in one vector (a row of 4,096 × 8 bytes is 32 KiB).</summary>
+    /// <summary>Most non-zero entries in one vector a client sends (a row of 4,096 × 8 bytes is 32 KiB). The term counts
+    /// a BM25 function computes from a text are not bound by it (Milvus sets no limit on a document's distinct terms).</summary>
     public const int MaxEntries = 4_096;
 
     /// <summary>Bytes of one (index, value) pair in the wire and storage form.</summary>
@@ -63,23 +64,29 @@ public sealed class SparseVector : IEquatable<SparseVector>
     }
 
     /// <summary>Takes ownership of the arrays after checking them; null with <paramref name="error"/> when invalid.</summary>
-    internal static SparseVector? TryCreate(uint[] indices, float[] values, out string? error)
+    internal static SparseVector? TryCreate(uint[] indices, float[] values, out string? error) =>
+        TryCreate(indices, values, MaxEntries, out error);
+
+    /// <summary><see cref="TryCreate(uint[], float[], out string?)"/> with a bound of its own on the entries.</summary>
+    internal static SparseVector? TryCreate(uint[] indices, float[] values, int maxEntries, out string? error)
     {
-        error = Check(indices, values);
+        error = Check(indices, values, maxEntries);
         return error is null ? new SparseVector(indices, values) : null;
     }
 
     /// <summary>The problem with a candidate vector, or null when it is valid.</summary>
-    internal static string? Check(ReadOnlySpan<uint> indices, ReadOnlySpan<float> values)
+    internal static string? Check(ReadOnlySpan<uint> indices, ReadOnlySpan<float> values) => Check(indices, values, MaxEntries);
+
+    private static string? Check(ReadOnlySpan<uint> indices, ReadOnlySpan<float> values, int maxEntries)
     {
         if (indices.Length != values.Length)
         {
             return $"{indices.Length} indices but {values.Length} values";
         }
 
-        if (indices.Length > MaxEntries)
+        if (indices.Length > maxEntries)
         {
-            return $"{indices.Length} non-zero entries; at most {MaxEntries}";
+            return $"{indices.Length} non-zero entries; at most {maxEntries}";
         }
 
         for (var i = 0; i < indices.Length; i++)
@@ -163,7 +170,14 @@ public sealed class SparseVector : IEquatable<SparseVector>
 
     /// <summary>Parses Milvus's row bytes, checking them as <see cref="Create"/> does; null with <paramref name="error"/>
     /// when invalid (a length that is not a multiple of 8 included).</summary>
-    public static SparseVector? TryFromBytes(ReadOnlySpan<byte> bytes, out string? error)
+    public static SparseVector? TryFromBytes(ReadOnlySpan<byte> bytes, out string? error) => TryFromBytes(bytes, MaxEntries, out error);
+
+    /// <summary>Parses a stored row (the log and segments hold validated rows, BM25 term counts among them, which
+    /// <see cref="MaxEntries"/> does not bind): every check of <see cref="TryFromBytes(ReadOnlySpan{byte}, out string?)"/>
+    /// but the number of entries.</summary>
+    internal static SparseVector? TryFromStoredBytes(ReadOnlySpan<byte> bytes, out string? error) => TryFromBytes(bytes, int.MaxValue, out error);
+
+    private static SparseVector? TryFromBytes(ReadOnlySpan<byte> bytes, int maxEntries, out string? error)
     {
         if (bytes.Length % PairBytes != 0)
         {
@@ -172,9 +186,9 @@ public sealed class SparseVector : IEquatable<SparseVector>
         }
 
         var n = bytes.Length / PairBytes;
-        if (n > MaxEntries)
+        if (n > maxEntries)
         {
-            error = $"{n} non-zero entries; at most {MaxEntries}";
+            error = $"{n} non-zero entries; at most {maxEntries}";
             return null;
         }
 
@@ -186,7 +200,7 @@ public sealed class SparseVector : IEquatable<SparseVector>
             values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[((i * PairBytes) + 4)..]);
         }
 
-        return TryCreate(indices, values, out error);
+        return TryCreate(indices, values, maxEntries, out error);
     }
 
     /// <summary>The vector as a JSON object <c>{"index": value, ...}</c> (Milvus's REST form), ascending.</summary>

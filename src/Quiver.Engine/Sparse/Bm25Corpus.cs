@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Quiver.Common;
+using Quiver.Catalog;
+using Quiver.Indexing;
+using Quiver.Search;
+using Quiver.Segments;
+using Quiver.Shards;
+using Quiver.Storage;
+
+namespace Quiver.Sparse;
+
+/// <summary>BM25's corpus statistics (N, the summed row length, df per term) kept per segment and brought up to date
+/// incrementally, so that a search pays for what changed since the last one, not for the corpus:
+/// <list type="bullet">
+/// <item>a sealed segment's totals are its postings' (fixed); a growing segment's are counted over the rows appended
+/// since the last search (each row once);</item>
+/// <item>deletes (and upserts, which delete) are a prefix of the segment's append-only delete log: the marks logged
+/// since the last search are subtracted, each once (its row's terms read from the column);</item>
+/// <item>compaction makes new segments with statistics of their own; a dropped segment's go with it;</item>
+/// <item>TTL: segments wholly expired are out of the view; a segment straddling the cut subtracts its expired rows at
+/// each search (rows / 64 words to find them, plus their terms).</item>
+/// </list>
+/// A read at a timestamp older than some of the snapshot's writes (which the engine's own searches never do) walks the
+/// segment's visible rows instead. Thread-safety: one lock per (segment, field), held while a search brings it up to
+/// date and reads its query terms' counts.</summary>
+internal static class Bm25Corpus
+{
+    private static readonly ConditionalWeakTable<Segment, SegmentFields> States = new();
+
+    /// <summary>Statistics over the rows of <paramref name="view"/> visible at its timestamp and not expired, for the
+    /// query terms numbered by <paramref name="terms"/>.</summary>
+    public static Bm25Search.Corpus Statistics(Shard shard, ReadView view, int fieldIndex, Dictionary<uint, int> terms, CancellationToken cancellationToken)
+    {
+        var df = new long[terms.Count];
+        long rows = 0;
+        double length = 0;
+        foreach (var snap in view.Segments)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var column = (SparseColumn)snap.GetColumn(fieldIndex);
+            if (!snap.SeesAllAt(view.Timestamp))
+            {
+                var visible = QueryExecutor.Allowed(snap, view.Timestamp, null, view.ExpireBefore);
+                Walk(column, snap.RowCount, visible.AsBitmap(snap.RowCount), terms, df, ref rows, ref length);
+                continue;
+            }
+
+            var state = StateOf(snap.Segment, fieldIndex);
+            lock (state)
+            {
+                var postings = IsWhole(snap) ? state.Postings(shard, snap, fieldIndex, column, cancellationToken) : null;
+                state.Add(snap, column, postings, terms, df, ref rows, ref length);
+            }
+
+            SubtractExpired(snap, view, column, terms, df, ref rows, ref length);
+        }
+
+        return new Bm25Search.Corpus(rows, rows == 0 ? 0 : length / rows, df);
+    }
+
+    /// <summary>The postings of a sealed segment wholly in the snapshot (mapped from its file, or built and saved on the
+    /// first search), else null.</summary>
+    public static Bm25Postings? PostingsOf(Shard shard, SegmentSnapshot snap, int fieldIndex, CancellationToken cancellationToken)
+    {
+        if (!IsWhole(snap))
+        {
+            return null;
+        }
+
+        var state = StateOf(snap.Segment, fieldIndex);
+        lock (state)
+        {
+            return state.Postings(shard, snap, fieldIndex, (SparseColumn)snap.GetColumn(fieldIndex), cancellationToken);
+        }
+    }
+
+    /// <summary>The statistics by walking every visible row (the reference path, and reads at an older timestamp).</summary>
+    public static Bm25Search.Corpus Walk(ReadView view, int fieldIndex, Dictionary<uint, int> terms, CancellationToken cancellationToken)
+    {
+        var df = new long[terms.Count];
+        long rows = 0;
+        double length = 0;
+        foreach (var snap in view.Segments)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var visible = QueryExecutor.Allowed(snap, view.Timestamp, null, view.ExpireBefore);
+            Walk((SparseColumn)snap.GetColumn(fieldIndex), snap.RowCount, visible.AsBitmap(snap.RowCount), terms, df, ref rows, ref length);
+        }
+
+        return new Bm25Search.Corpus(rows, rows == 0 ? 0 : length / rows, df);
+    }
+
+    private static bool IsWhole(SegmentSnapshot snap) => snap.Segment.IsSealed && snap.RowCount == snap.Segment.Count;
+
+    private static FieldState StateOf(Segment segment, int fieldIndex) =>
+        States.GetValue(segment, static _ => new SegmentFields()).Get(fieldIndex);
+
+    private static void Walk(SparseColumn column, int rowCount, Bitmap? visible, Dictionary<uint, int> terms, long[] df, ref long rows, ref double length)
+    {
+        byte[]? scratch = null;
+        for (var row = 0; row < rowCount; row++)
+        {
+            if (visible is null || visible[row])
+            {
+                rows++;
+                length += Count(column.Pairs(row, ref scratch), terms, df, 1);
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="sign"/> × the row's terms to the query terms' df and returns its length.</summary>
+    private static double Count(ReadOnlySpan<byte> pairs, Dictionary<uint, int> terms, long[] df, int sign)
+    {
+        double length = 0;
+        for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
+        {
+            var (term, tf) = Bm25Postings.Pair(pairs, i);
+            length += tf;
+            if (terms.TryGetValue(term, out var slot))
+            {
+                df[slot] += sign;
+            }
+        }
+
+        return length;
+    }
+
+    /// <summary>Takes out of the totals the rows of a segment straddling the TTL cut that are expired but still counted
+    /// (visible at the view's timestamp).</summary>
+    private static void SubtractExpired(SegmentSnapshot snap, ReadView view, SparseColumn column, Dictionary<uint, int> terms, long[] df, ref long rows, ref double length)
+    {
+        Bitmap? kept = null;
+        var count = snap.RowCount;
+        RowExpiry.Restrict(snap, view.ExpireBefore, ref kept, ref count);
+        if (kept is null)
+        {
+            return;
+        }
+
+        byte[]? scratch = null;
+        var words = kept.Words;
+        for (var w = 0; w < words.Length; w++)
+        {
+            var expired = ~words[w];
+            while (expired != 0)
+            {
+                var row = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(expired);
+                expired &= expired - 1;
+                if (row < snap.RowCount && snap.IsVisible(row, view.Timestamp))
+                {
+                    rows--;
+                    length -= Count(column.Pairs(row, ref scratch), terms, df, -1);
+                }
+            }
+        }
+    }
+
+    private sealed class SegmentFields
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, FieldState> _fields = new();
+
+        public FieldState Get(int fieldIndex) => _fields.GetOrAdd(fieldIndex, static _ => new FieldState());
+    }
+
+    /// <summary>One segment's statistics for one BM25 field: the totals of the first <see cref="_rows"/> rows (growing
+    /// segments; a sealed one reads its postings'), less the first <see cref="_marks"/> delete marks.</summary>
+    private sealed class FieldState
+    {
+        private readonly Dictionary<uint, int> _deletedDf = [];
+        private Bm25Postings? _postings;
+        private Dictionary<uint, int>? _df;
+        private double _length;
+        private int _rows;
+        private double _deletedLength;
+        private int _marks;
+
+        /// <summary>Adds the snapshot's totals for the query terms; the caller holds the lock and has checked that the
+        /// snapshot sees all its rows and marks at the read's timestamp.</summary>
+        public void Add(SegmentSnapshot snap, SparseColumn column, Bm25Postings? postings, Dictionary<uint, int> terms, long[] df, ref long rows, ref double length)
+        {
+            var marks = snap.Marks;
+            if ((postings is null && snap.RowCount < _rows) || marks.Count < _marks)
+            {
+                // An older snapshot than the one last counted: count this one on its own.
+                var visible = snap.Visible(long.MaxValue);
+                Walk(column, snap.RowCount, visible, terms, df, ref rows, ref length);
+                return;
+            }
+
+            byte[]? scratch = null;
+            if (postings is null)
+            {
+                _df ??= [];
+                for (; _rows < snap.RowCount; _rows++)
+                {
+                    var pairs = column.Pairs(_rows, ref scratch);
+                    for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
+                    {
+                        var (term, tf) = Bm25Postings.Pair(pairs, i);
+                        _length += tf;
+                        CollectionsMarshal.GetValueRefOrAddDefault(_df, term, out _)++;
+                    }
+                }
+            }
+
+            var log = marks.Entries;
+            for (; _marks < marks.Count; _marks++)
+            {
+                var pairs = column.Pairs(log[_marks].Row, ref scratch);
+                for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
+                {
+                    var (term, tf) = Bm25Postings.Pair(pairs, i);
+                    _deletedLength += tf;
+                    CollectionsMarshal.GetValueRefOrAddDefault(_deletedDf, term, out _)++;
+                }
+            }
+
+            rows += (postings?.RowCount ?? _rows) - marks.Count;
+            length += (postings?.TotalLength ?? _length) - _deletedLength;
+            foreach (var (term, slot) in terms)
+            {
+                long n = postings is null
+                    ? _df!.GetValueOrDefault(term)
+                    : postings.Find(term) is var s and >= 0 ? postings.DocumentFrequency(s) : 0;
+                df[slot] += n - _deletedDf.GetValueOrDefault(term);
+            }
+        }
+
+        /// <summary>The sealed segment's postings: in memory once loaded; else mapped from the index file of the field's
+        /// index when there is a valid one, else built (and saved there when the field has an index).</summary>
+        public Bm25Postings Postings(Shard shard, SegmentSnapshot snap, int fieldIndex, SparseColumn column, CancellationToken cancellationToken)
+        {
+            if (_postings is not null)
+            {
+                return _postings;
+            }
+
+            var segment = snap.Segment;
+            var index = shard.Meta.Indexes.FirstOrDefault(i => i.FieldName == shard.Schema.Fields[fieldIndex].Name);
+            var path = index is null ? null : Path.Combine(shard.IndexFolder, IndexMeta.FileName(index.Id, segment.Id));
+            var fs = shard.FileSystem;
+            if (path is not null && Bm25Postings.TryLoad(fs, path, segment.Count, out _) is { } loaded)
+            {
+                _postings = loaded;
+            }
+            else
+            {
+                _postings = Bm25Postings.Build(column, segment.Count, cancellationToken);
+                if (path is not null && index is not null)
+                {
+                    Save(fs, path, index);
+                }
+            }
+
+            // A growing segment sealed in place: its postings now hold the totals.
+            _df = null;
+            return _postings;
+        }
+
+        private void Save(IFileSystem fs, string path, IndexMeta index)
+        {
+            try
+            {
+                if (fs.DirectoryExists(Path.GetDirectoryName(path)!))
+                {
+                    _postings!.Save(fs, path, IndexKindNames.TryParse(index.IndexType, out var kind) ? kind : IndexKind.SparseInvertedIndex);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Postings are derived data: a folder that cannot be written (read-only open, full disk) only costs a
+                // rebuild at the next open.
+            }
+        }
+    }
+}
