@@ -35,7 +35,8 @@ internal abstract class ScalarColumn
     /// null. Bits at and past <see cref="Count"/> are not part of this view.</summary>
     public ReadOnlySpan<ulong> NullWords => _nulls.Span;
 
-    public bool IsNull(int row) => !_nulls.IsEmpty && (_nulls.Span[row >> 6] & (1UL << row)) != 0;
+    /// <summary>Whether the row is null; a mapped bitmap verifies only the page of the row's word.</summary>
+    public bool IsNull(int row) => !_nulls.IsEmpty && (MappedBlock.At(_nulls, row >> 6) & (1UL << row)) != 0;
 
     /// <summary>The value of a row as the engine's canonical boxed form (long, double, bool, string, JsonElement) or null.
     /// The value owns its memory (it stays valid after the snapshot is released). For output paths, not for hot loops.</summary>
@@ -82,9 +83,10 @@ internal sealed class NumericColumn<T>(FieldSchema field, ReadOnlyMemory<T> valu
 {
     public ReadOnlySpan<T> Values => values.Span[..Count];
 
-    public override long LongAt(int row) => long.CreateTruncating(values.Span[row]);
+    // Point reads verify only the page of the value (MappedBlock.At); Values and the widening readers verify the block.
+    public override long LongAt(int row) => long.CreateTruncating(MappedBlock.At(values, row));
 
-    public override double DoubleAt(int row) => double.CreateTruncating(values.Span[row]);
+    public override double DoubleAt(int row) => double.CreateTruncating(MappedBlock.At(values, row));
 
     public override ReadOnlySpan<long> Longs(int count, out long[]? rented) => Widen(count, out rented);
 
@@ -115,53 +117,26 @@ internal sealed class BoolColumn(FieldSchema field, ReadOnlyMemory<bool> values,
 {
     public ReadOnlySpan<bool> Values => values.Span[..Count];
 
-    public override object? GetValue(int row) => IsNull(row) ? null : values.Span[row];
+    public override object? GetValue(int row) => IsNull(row) ? null : MappedBlock.At(values, row);
 }
 
 /// <summary>Variable-length values in a mapped file: <c>rowCount + 1</c> Int64 offsets into a block of bytes, row r
-/// holding bytes [offsets[r], offsets[r + 1]). With the two blocks given, <see cref="Probe"/> reads one row verifying only
-/// the pages it lies in.</summary>
-internal readonly unsafe struct MappedValues(ReadOnlyMemory<long> offsets, ReadOnlyMemory<byte> bytes, string path,
-    MappedBlock? offsetBlock = null, MappedBlock? byteBlock = null)
+/// holding bytes [offsets[r], offsets[r + 1]). Reading a row verifies only the pages its two offsets and its bytes lie in
+/// (<see cref="MappedBlock.Range{T}"/>), so a key probe's binary search or a get reads a few pages of a large block.</summary>
+internal readonly struct MappedValues(ReadOnlyMemory<long> offsets, ReadOnlyMemory<byte> bytes, string path)
 {
-    /// <summary>The bytes of one row, as <see cref="this[int]"/>, but checksumming only the pages of the two blocks the
-    /// row's offsets and bytes lie in (a key probe's binary search reads a few rows of a large block); the whole blocks
-    /// when they were not given.</summary>
-    public ReadOnlySpan<byte> Probe(int row)
-    {
-        if (offsetBlock is null || byteBlock is null)
-        {
-            return this[row];
-        }
-
-        var o = offsetBlock.Paged<long>();
-        long start = o[row], end = o[row + 1];
-        if (start < 0 || start > end || end > byteBlock.Length)
-        {
-            Throw.Corrupt(path, $"value offsets of row {row} ({start}..{end}) lie outside the {byteBlock.Length}-byte value block");
-        }
-
-        if (end > start)
-        {
-            byteBlock.EnsureVerified(start, end - start);
-        }
-
-        return new ReadOnlySpan<byte>(byteBlock.RawStart + start, (int)(end - start));
-    }
-
     public ReadOnlySpan<byte> this[int row]
     {
         get
         {
-            var o = offsets.Span;
-            var b = bytes.Span;
-            long start = o[row], end = o[row + 1];
-            if (start < 0 || start > end || end > b.Length)
+            var o = MappedBlock.Range(offsets, row, 2);
+            long start = o[0], end = o[1];
+            if (start < 0 || start > end || end > bytes.Length)
             {
-                Throw.Corrupt(path, $"value offsets of row {row} ({start}..{end}) lie outside the {b.Length}-byte value block");
+                Throw.Corrupt(path, $"value offsets of row {row} ({start}..{end}) lie outside the {bytes.Length}-byte value block");
             }
 
-            return b[(int)start..(int)end];
+            return MappedBlock.Range(bytes, (int)start, (int)(end - start));
         }
     }
 }
@@ -182,11 +157,9 @@ internal sealed class StringColumn : ScalarColumn
     /// <summary>True when the values are UTF-8 bytes (<see cref="Utf8"/>), false when they are strings.</summary>
     public bool IsUtf8 => _strings is null;
 
-    /// <summary>The UTF-8 bytes of a row of a UTF-8 column, borrowed from the mapping.</summary>
+    /// <summary>The UTF-8 bytes of a row of a UTF-8 column, borrowed from the mapping (only the pages they lie in are
+    /// verified).</summary>
     public ReadOnlySpan<byte> Utf8(int row) => _utf8[row];
-
-    /// <summary>As <see cref="Utf8"/>, verifying only the pages the row lies in (<see cref="MappedValues.Probe"/>).</summary>
-    public ReadOnlySpan<byte> ProbeUtf8(int row) => _utf8.Probe(row);
 
     /// <summary>The row's value, null for a null row; a UTF-8 column decodes (and allocates) a string.</summary>
     public string? GetString(int row) =>

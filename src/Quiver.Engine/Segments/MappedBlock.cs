@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Quiver.Storage;
 
 namespace Quiver.Segments;
@@ -11,7 +12,8 @@ namespace Quiver.Segments;
 /// before any of its values is used. A block of format version 4 also carries one CRC-32C per page
 /// (<see cref="SegmentFile.PageSize"/> bytes): <see cref="EnsureVerified(long, long)"/> and <see cref="PagedView{T}"/>
 /// check only the pages a read touches, so that a binary search over a segment's sorted keys checksums O(log rows) bytes,
-/// not the block. A version 3 block has one CRC-32C for the whole block, and a range check verifies all of it. The owning
+/// not the block; so do point reads of a column through <see cref="At{T}"/> and <see cref="Range{T}"/> (a get reads one
+/// value of each column), while bulk readers (filters, scans) take the memory's spans and verify the block. A version 3 block has one CRC-32C for the whole block, and a range check verifies all of it. The owning
 /// segment keeps the mapping alive; thread-safe (two first touches may both verify).</summary>
 internal sealed unsafe class MappedBlock
 {
@@ -27,6 +29,9 @@ internal sealed unsafe class MappedBlock
 
     // One bit per page of a version 4 block, set once the page matched its checksum; made on the first range check.
     private ulong[]? _pagesVerified;
+
+    // Minus the pages of a version 4 block not verified yet (counts up to 0 as pages are verified one by one).
+    private int _pagesLeft;
 
     /// <summary>A block with one CRC-32C over all its bytes (format version 3 and older).</summary>
     public MappedBlock(byte* pointer, int length, uint crc, string path, string name)
@@ -46,6 +51,7 @@ internal sealed unsafe class MappedBlock
         _pageShift = pageShift;
         _path = path;
         _name = name;
+        _pagesLeft = pageSums is null ? 0 : -PageCount;
     }
 
     /// <summary>Bytes in the block.</summary>
@@ -80,6 +86,39 @@ internal sealed unsafe class MappedBlock
     /// <summary>The block as <typeparamref name="T"/> values read one at a time, each checking only its own page.</summary>
     public PagedView<T> Paged<T>()
         where T : unmanaged => new(this);
+
+    /// <summary>Values [<paramref name="start"/>, start + <paramref name="length"/>) of <paramref name="memory"/>. When the
+    /// memory is a mapped block's (<see cref="Memory{T}"/>), only the pages holding them are verified (the whole block of a
+    /// version 3 file), so that a point read of a large column right after an open costs a page, not the column; other
+    /// memory (the managed arrays of a growing segment) is read as it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ReadOnlySpan<T> Range<T>(ReadOnlyMemory<T> memory, int start, int length)
+        where T : unmanaged
+    {
+        if (!MemoryMarshal.TryGetMemoryManager<T, Manager<T>>(memory, out var manager, out var offset, out var count))
+        {
+            return memory.Span.Slice(start, length);
+        }
+
+        if ((uint)start > (uint)count || (uint)length > (uint)(count - start))
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"values {start}..{(long)start + length} of {count}");
+        }
+
+        var block = manager.Block;
+        if (length > 0)
+        {
+            block.EnsureVerified((offset + (long)start) * sizeof(T), (long)length * sizeof(T));
+        }
+
+        return new ReadOnlySpan<T>((T*)block._pointer + offset + start, length);
+    }
+
+    /// <summary>Value <paramref name="index"/> of <paramref name="memory"/>, verifying only its page when the memory is
+    /// mapped (<see cref="Range{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T At<T>(ReadOnlyMemory<T> memory, int index)
+        where T : unmanaged => Range(memory, index, 1)[0];
 
     /// <summary>Throws <see cref="CorruptionException"/> naming the file and block unless the block matches its checksums
     /// (a version 4 block: its checksum table, then every page not verified yet).</summary>
@@ -162,6 +201,12 @@ internal sealed unsafe class MappedBlock
             }
 
             Interlocked.Or(ref verified[page >> 6], bit);
+            if (Interlocked.Increment(ref _pagesLeft) == 0)
+            {
+                // Every page matched its checksum (a damaged table entry would have failed its page), so later reads
+                // skip the per-page test.
+                Volatile.Write(ref _verified, 1);
+            }
         }
     }
 
@@ -171,6 +216,9 @@ internal sealed unsafe class MappedBlock
     private sealed class Manager<T>(MappedBlock block) : MemoryManager<T>
         where T : unmanaged
     {
+        /// <summary>The block the memory reads.</summary>
+        public MappedBlock Block => block;
+
         // Set only while the memory is made: the runtime takes its length from GetSpan(), which would otherwise verify,
         // so that every block handed out as memory at open would be checksummed at open, O(rows), however few of its
         // values are ever read. The manager is not shared yet then.

@@ -399,7 +399,8 @@ internal sealed class Segment
         return new RowBatch { Schema = snap.Schema, Count = rows.Length, Columns = columns, Dynamic = dynamic };
     }
 
-    public long InsertTsOf(int row) => _insertTs.Span[row];
+    /// <summary>A row's insert timestamp; of a sealed segment, only the page holding it is verified.</summary>
+    public long InsertTsOf(int row) => MappedBlock.At(_insertTs, row);
 
     /// <summary>The null flags of the given rows of a vector field, or null when none of them is null.</summary>
     private static bool[]? VectorNulls(VectorView view, ReadOnlySpan<int> rows)
@@ -582,7 +583,7 @@ internal sealed class SegmentSnapshot : IRowSource, IDisposable
 
     /// <summary>Whether the row is inserted at or before <paramref name="ts"/> and not deleted at or before it (a mark
     /// made after this snapshot is newer than any timestamp it reads at).</summary>
-    public bool IsVisible(int row, long ts) => _insertTs.Span[row] <= ts && Segment.DeleteTsOf(row) > ts;
+    public bool IsVisible(int row, long ts) => MappedBlock.At(_insertTs, row) <= ts && Segment.DeleteTsOf(row) > ts;
 
     public void Dispose()
     {

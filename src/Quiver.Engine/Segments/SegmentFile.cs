@@ -460,7 +460,7 @@ internal static class SegmentFile
         {
             var offsets = Block(blocks, path, BlockKind.Offsets, f, $"value offsets of {what}", ((long)count + 1) * sizeof(long));
             var bytes = Block(blocks, path, BlockKind.Values, f, $"values of {what}", -1);
-            var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path, offsets, bytes);
+            var values = new MappedValues(offsets.Memory<long>(), bytes.Memory<byte>(), path);
             return t switch
             {
                 DataType.VarChar => new StringColumn(field, values, count, nulls),

@@ -155,7 +155,7 @@ internal sealed class SortedKeys
         while (lo < hi)
         {
             var mid = (int)((uint)(lo + hi) >> 1);
-            if (_strings!.ProbeUtf8(order[mid]).SequenceCompareTo(key) < 0)
+            if (_strings!.Utf8(order[mid]).SequenceCompareTo(key) < 0)
             {
                 lo = mid + 1;
             }
@@ -166,7 +166,7 @@ internal sealed class SortedKeys
         }
 
         var end = lo;
-        while (end < order.Length && _strings!.ProbeUtf8(order[end]).SequenceEqual(key))
+        while (end < order.Length && _strings!.Utf8(order[end]).SequenceEqual(key))
         {
             end++;
         }

@@ -137,7 +137,8 @@ internal readonly unsafe struct VectorView
     /// <summary>True when some row may be null.</summary>
     public bool HasNulls => !Nulls.IsEmpty;
 
-    public bool IsNull(int row) => !Nulls.IsEmpty && (Nulls.Span[row >> 6] & (1UL << row)) != 0;
+    /// <summary>Whether the row is null; a mapped bitmap verifies only the page of the row's word.</summary>
+    public bool IsNull(int row) => !Nulls.IsEmpty && (MappedBlock.At(Nulls, row >> 6) & (1UL << row)) != 0;
 
     /// <summary>Each row's squared L2 norm; at least <see cref="Count"/> entries.</summary>
     public ReadOnlySpan<float> SquaredNorms =>
@@ -148,5 +149,22 @@ internal readonly unsafe struct VectorView
         ? a.AsSpan(0, Count * Dimension)
         : new ReadOnlySpan<float>(_block is { } b ? (float*)b.Pointer : _mapped, Count * Dimension);
 
-    public ReadOnlySpan<float> Row(int row) => All.Slice(row * Dimension, Dimension);
+    /// <summary>One row; of a mapped block, only the pages the row lies in are verified (a get or a rerank reads a few
+    /// rows of a large block), where <see cref="All"/> verifies the block.</summary>
+    public ReadOnlySpan<float> Row(int row)
+    {
+        if (_block is not { } b)
+        {
+            return All.Slice(row * Dimension, Dimension);
+        }
+
+        if ((uint)row >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row));
+        }
+
+        var bytes = Dimension * sizeof(float);
+        b.EnsureVerified((long)row * bytes, bytes);
+        return new ReadOnlySpan<float>((float*)b.RawStart + ((long)row * Dimension), Dimension);
+    }
 }
