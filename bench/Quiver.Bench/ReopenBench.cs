@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Quiver.Segments;
 
 namespace Quiver.Bench;
 
@@ -58,6 +59,10 @@ internal static class ReopenBench
     /// stay in memory until the final flush: 10M rows of 128-d took over 11 GB).</summary>
     private sealed record Steps(bool Compact, bool Scan, int FlushEvery);
 
+    /// <summary>Rows in memory (not flushed) at the end of the load, and the managed heap and anonymous resident bytes the
+    /// load added (held: as the load left them; live: after a full compacting collection).</summary>
+    private sealed record Unflushed(int Rows, long HeapHeld, long HeapLive, long AnonHeld, long AnonLive);
+
     /// <summary>Loads, closes and reopens one collection of <paramref name="rows"/> rows; returns the median time of the
     /// first point upsert after an open, in ms.</summary>
     private static async Task<double> RunSizeAsync(int rows, int dim, int rounds, string? dir, QuiverOptions options, Steps steps, Report report, string prefix)
@@ -72,12 +77,16 @@ internal static class ReopenBench
             int sealedSegments;
             var insertSeconds = 0.0;
             double flushSeconds = 0, compactSeconds = 0;
+            Unflushed unflushed;
             await using (var engine = await QuiverEngine.OpenAsync(folder, options))
             {
                 await engine.CreateCollectionAsync(Collection, new CollectionSchema
                 {
                     Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int32), FieldSchema.Vector("vector", dim, MetricType.L2)],
                 });
+                var heapEmpty = GC.GetTotalMemory(forceFullCollection: true);
+                var (anonEmpty, _) = Resident.Settled();
+                var sinceFlush = 0;
                 for (var first = 0; first < rows; first += Batch)
                 {
                     var batch = new List<Row>(Batch);
@@ -89,13 +98,23 @@ internal static class ReopenBench
                     var inserting = Stopwatch.GetTimestamp();
                     await engine.InsertAsync(Collection, batch);
                     insertSeconds += Stopwatch.GetElapsedTime(inserting).TotalSeconds;
+                    sinceFlush += batch.Count;
                     if ((first + Batch) % steps.FlushEvery < Batch && first + Batch < rows)
                     {
                         var sealing = Stopwatch.GetTimestamp();
                         await engine.FlushAsync(Collection);
                         flushSeconds += Stopwatch.GetElapsedTime(sealing).TotalSeconds;
+                        sinceFlush = 0;
                     }
                 }
+
+                // What the rows not flushed yet hold in memory (growing and frozen segments, key dictionaries), before
+                // and after a full compacting collection: the live managed heap, and the process's anonymous resident memory.
+                var heapHeld = GC.GetTotalMemory(forceFullCollection: false);
+                var anonHeld = Resident.Read("RssAnon");
+                var heapLive = GC.GetTotalMemory(forceFullCollection: true);
+                var (anonLive, _) = Resident.Settled();
+                unflushed = new Unflushed(sinceFlush, heapHeld - heapEmpty, heapLive - heapEmpty, anonHeld - anonEmpty, anonLive - anonEmpty);
 
                 var flushing = Stopwatch.GetTimestamp();
                 await engine.FlushAsync(Collection);
@@ -114,6 +133,19 @@ internal static class ReopenBench
                 $"reopen: {rows} rows x {dim}, {sealedSegments} sealed segments, loaded in {Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s " +
                 $"(insert calls {insertSeconds:F1} s, flush {flushSeconds:F1} s, compact {compactSeconds:F1} s); peak resident {Resident.Read("VmHWM") / 1e6:F0} MB"));
             report.Print(prefix + "rows", rows, "rows");
+            if (unflushed.Rows > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {unflushed.Rows} rows not flushed before the final flush: managed heap {unflushed.HeapHeld / (double)unflushed.Rows:F0} bytes a row " +
+                    $"({unflushed.HeapLive / (double)unflushed.Rows:F0} live after a full collection), anonymous resident {unflushed.AnonHeld / (double)unflushed.Rows:F0} " +
+                    $"({unflushed.AnonLive / (double)unflushed.Rows:F0} after it)"));
+                report.Print(prefix + "unflushed_rows", unflushed.Rows, "rows");
+                report.Print(prefix + "unflushed_heap_bytes_per_row", unflushed.HeapHeld / (double)unflushed.Rows, "bytes", "F0");
+                report.Print(prefix + "unflushed_live_heap_bytes_per_row", unflushed.HeapLive / (double)unflushed.Rows, "bytes", "F0");
+                report.Print(prefix + "unflushed_resident_anonymous_bytes_per_row", unflushed.AnonHeld / (double)unflushed.Rows, "bytes", "F0");
+                report.Print(prefix + "unflushed_resident_anonymous_after_gc_bytes_per_row", unflushed.AnonLive / (double)unflushed.Rows, "bytes", "F0");
+            }
+
             report.Print(prefix + "sealed_segments", sealedSegments, "segments");
             report.Print(prefix + "ingest_rows_per_s", rows / insertSeconds, "rows/s", "F0");
             report.Print(prefix + "ingest_vector_mb_per_s", (double)rows * dim * sizeof(float) / 1e6 / insertSeconds, "MB/s");
@@ -131,6 +163,7 @@ internal static class ReopenBench
             var pointDeleteBytes = new List<double>();
             var allocations = new List<double>();
             var gets = new List<double>();
+            var getChecksummed = new List<double>();
             var inserts = new List<double>();
             var upserts = new List<double>();
             var insertsAgain = new List<double>();
@@ -179,9 +212,11 @@ internal static class ReopenBench
                 pointDeletes.Add(deleteMs);
                 pointDeleteBytes.Add(deleteAllocated);
 
+                var checksummedBefore = MappedBlock.VerifiedBytes;
                 started = Stopwatch.GetTimestamp();
                 var got = await engine.GetAsync(Collection, [keys[round]]);
                 gets.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                getChecksummed.Add(MappedBlock.VerifiedBytes - checksummedBefore);
                 if (got.Count != 1)
                 {
                     throw new InvalidOperationException($"key {keys[round]} was not found after reopening");
@@ -215,7 +250,7 @@ internal static class ReopenBench
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}: open {opens[^1]:F1} ms, {allocations[^1] / 1e6:F2} MB allocated, resident +{openAnon[^1] / 1e6:F1} MB anonymous +{openFile[^1] / 1e6:F1} MB mapped; " +
                     $"count(*) {counts[^1]:F2} ms{(steps.Scan ? $", first exact search {scans[^1]:F0} ms (mapped resident +{scanFile[^1] / 1e6:F0} MB)" : "")}; first point upsert {pointUpserts[^1]:F3} ms " +
-                    $"({pointUpsertBytes[^1] / 1e3:F1} kB), point delete {pointDeletes[^1]:F3} ms ({pointDeleteBytes[^1] / 1e3:F1} kB); first get {gets[^1]:F2} ms; " +
+                    $"({pointUpsertBytes[^1] / 1e3:F1} kB), point delete {pointDeletes[^1]:F3} ms ({pointDeleteBytes[^1] / 1e3:F1} kB); first get {gets[^1]:F2} ms ({getChecksummed[^1] / 1e3:F1} kB checksummed); " +
                     $"insert {WriteBatch} new keys {inserts[^1]:F2} ms, again {insertsAgain[^1]:F2} ms; upsert {existing.Count} existing keys {upserts[^1]:F2} ms ({upsertBytes[^1] / 1e6:F2} MB allocated), again {upsertsAgain[^1]:F2} ms ({upsertBytesAgain[^1] / 1e6:F2} MB)"));
             }
 
@@ -235,6 +270,7 @@ internal static class ReopenBench
             report.Print(prefix + "first_point_delete_ms_median", Median(pointDeletes), "ms", "F3");
             report.Print(prefix + "first_point_delete_allocated_kb_median", Median(pointDeleteBytes) / 1e3, "kB");
             report.Print(prefix + "first_get_ms_median", Median(gets), "ms");
+            report.Print(prefix + "first_get_checksummed_kb_median", Median(getChecksummed) / 1e3, "kB");
             report.Print(prefix + "insert_1000_new_ms_median", Median(inserts), "ms");
             report.Print(prefix + "upsert_1000_existing_ms_median", Median(upserts), "ms");
             report.Print(prefix + "insert_1000_new_again_ms_median", Median(insertsAgain), "ms");
