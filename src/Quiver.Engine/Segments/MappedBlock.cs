@@ -200,8 +200,8 @@ internal sealed unsafe class MappedBlock
                 Throw.Corrupt(_path, $"{_name} checksum mismatch in page {page} (bytes {offset} to {offset + bytes.Length - 1})");
             }
 
-            Interlocked.Or(ref verified[page >> 6], bit);
-            if (Interlocked.Increment(ref _pagesLeft) == 0)
+            // Counted once per page: two first touches of one page may both verify it, only the one that set the bit counts.
+            if ((Interlocked.Or(ref verified[page >> 6], bit) & bit) == 0 && Interlocked.Increment(ref _pagesLeft) == 0)
             {
                 // Every page matched its checksum (a damaged table entry would have failed its page), so later reads
                 // skip the per-page test.

@@ -19,6 +19,7 @@ namespace Quiver.Engine.Tests.Storage;
 public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
 {
     private const int Dim = 8;
+    private const int SmallRows = 50_000;
     private readonly TempFolder _dir = new("quiver-column-pages");
 
     private static CollectionSchema Schema { get; } = new()
@@ -95,24 +96,7 @@ public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void DamagedValuePage_IsFoundByTheFirstPointReadOfIt_AndByAScan()
     {
-        const int rows = 50_000;
-        var schema = new CollectionSchema
-        {
-            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("n", DataType.Int32), FieldSchema.Vector("v", 2, MetricType.L2)],
-        };
-        var batch = new RowBatch
-        {
-            Schema = schema,
-            Count = rows,
-            Columns =
-            [
-                new BatchColumn { Longs = [.. Enumerable.Range(0, rows).Select(i => (long)i)] },
-                new BatchColumn { Longs = [.. Enumerable.Range(0, rows).Select(i => (long)i * 3)] },
-                new BatchColumn { Vectors = new float[rows * 2] },
-            ],
-        };
-        var path = _dir.Sub("damaged.qseg");
-        SegmentFile.Write(PhysicalFileSystem.Instance, path, 1, 0, batch, new long[rows]);
+        var (path, schema) = WriteInt32Segment("damaged.qseg");
 
         // Damage the Int32 value of row 30,000 (page 29 of the 4-byte values).
         var bytes = File.ReadAllBytes(path);
@@ -127,7 +111,7 @@ public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
         {
             using var snap = segment.Snapshot();
             var column = (NumericColumn)snap.GetColumn(1);
-            for (var r = 0; r < rows; r += 997)
+            for (var r = 0; r < SmallRows; r += 997)
             {
                 if (r * sizeof(int) / SegmentFile.PageSize != page)
                 {
@@ -140,12 +124,69 @@ public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
             Assert.Contains(path, ex.Message, StringComparison.Ordinal);
             Assert.Contains($"page {page} ", ex.Message, StringComparison.Ordinal);
             Assert.Throws<CorruptionException>(() => column.GetValue(damagedRow - 1));
-            Assert.Throws<CorruptionException>(() => column.Longs(rows, out _).ToArray());
+            Assert.Throws<CorruptionException>(() => column.Longs(SmallRows, out _).ToArray());
         }
         finally
         {
             segment.Release();
         }
+    }
+
+    /// <summary>Point reads of every row of a column, one after another, checksum each page of its value block once (the
+    /// block's length in all); the block then counts as verified, so a bulk read of it checksums nothing more (not even
+    /// the page checksum table).</summary>
+    [Fact]
+    public void PointReadsOfEveryPage_ChecksumEachPageOnce_ThenTheBlockCountsAsVerified()
+    {
+        var (path, schema) = WriteInt32Segment("every-page.qseg");
+        var segment = SegmentFile.Open(PhysicalFileSystem.Instance, path, schema, 1);
+        try
+        {
+            using var snap = segment.Snapshot();
+            var column = (NumericColumn)snap.GetColumn(1);
+            var before = MappedBlock.VerifiedBytes;
+            for (var r = 0; r < SmallRows; r++)
+            {
+                Assert.Equal(r * 3L, column.LongAt(r));
+            }
+
+            Assert.Equal(SmallRows * (long)sizeof(int), MappedBlock.VerifiedBytes - before);
+            before = MappedBlock.VerifiedBytes;
+            var all = column.Longs(SmallRows, out var rented);
+            Assert.Equal(Enumerable.Range(0, SmallRows).Select(r => r * 3L), all.ToArray());
+            Assert.Equal(0, MappedBlock.VerifiedBytes - before);
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<long>.Shared.Return(rented);
+            }
+        }
+        finally
+        {
+            segment.Release();
+        }
+    }
+
+    /// <summary>A segment file of <see cref="SmallRows"/> rows: key r, Int32 field "n" = 3r, a 2-d zero vector.</summary>
+    private (string Path, CollectionSchema Schema) WriteInt32Segment(string name)
+    {
+        var schema = new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("n", DataType.Int32), FieldSchema.Vector("v", 2, MetricType.L2)],
+        };
+        var batch = new RowBatch
+        {
+            Schema = schema,
+            Count = SmallRows,
+            Columns =
+            [
+                new BatchColumn { Longs = [.. Enumerable.Range(0, SmallRows).Select(i => (long)i)] },
+                new BatchColumn { Longs = [.. Enumerable.Range(0, SmallRows).Select(i => (long)i * 3)] },
+                new BatchColumn { Vectors = new float[SmallRows * 2] },
+            ],
+        };
+        var path = _dir.Sub(name);
+        SegmentFile.Write(PhysicalFileSystem.Instance, path, 1, 0, batch, new long[SmallRows]);
+        return (path, schema);
     }
 
     private static Row RowOf(int i) => new()
