@@ -114,7 +114,7 @@ export function Indexes({ name, info, can, act, version, reload }) {
       {indexes && indexes.length === 0 && <p>No index: searches scan every row exactly.</p>}
       {indexes && indexes.length > 0 && (
         <table data-testid="indexes">
-          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col">Memory</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">Parameters</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col">Memory</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {indexes.map((d) => {
               const done = d.totalRows > 0 ? d.indexedRows / d.totalRows : d.indexState === "Finished" ? 1 : 0;
@@ -122,6 +122,7 @@ export function Indexes({ name, info, can, act, version, reload }) {
               return (
                 <tr data-testid={`index-${d.indexName}`}>
                   <th scope="row">{d.indexName}</th><td>{d.fieldName}</td><td>{d.indexType}{built && d.indexType === "AUTOINDEX" ? ` (${built})` : ""}</td><td>{d.metricType}</td>
+                  <td data-testid="index-build-params">{Object.entries(d.params || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "–"}</td>
                   <td data-testid="index-state" class="reason">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
                   <td>
                     <progress max="1" value={done} aria-label={`${d.indexName} build progress`} />{" "}
