@@ -18,8 +18,10 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, poll = false) {
   const headers = { Accept: "application/json" };
+  // A progress read repeated while something runs: the server does not count it against the user's rate.
+  if (poll) headers["X-Quiver-Console-Poll"] = "1";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = credential();
   if (token) headers.Authorization = "Bearer " + token;
@@ -34,8 +36,8 @@ async function call(method, url, body) {
   return json.data;
 }
 
-/** POST /v2/vectordb{path} in the chosen database. */
-export const rest = (path, body = {}) => call("POST", "/v2/vectordb" + path, { dbName: database(), ...body });
+/** POST /v2/vectordb{path} in the chosen database; `poll` marks a progress read the page repeats (import jobs). */
+export const rest = (path, body = {}, { poll = false } = {}) => call("POST", "/v2/vectordb" + path, { dbName: database(), ...body }, poll);
 
 /** GET /console/api{path}?query. */
 export const consoleApi = (path, query = {}) => {

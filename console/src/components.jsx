@@ -80,7 +80,8 @@ export function Cell({ value, type }) {
   return <span>{String(value)}</span>;
 }
 
-/** Polls fn every ms while active; returns the latest value and error. */
+/** Polls fn every ms while active (a change of ms or active looks at once and goes on at the new pace); returns the
+ * latest value and error. */
 export function usePoll(fn, ms, deps, active = true) {
   const [state, setState] = useState({ value: undefined, error: null });
   useEffect(() => {
@@ -100,7 +101,7 @@ export function usePoll(fn, ms, deps, active = true) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [...deps, active]);
+  }, [...deps, active, ms]);
   return state;
 }
 

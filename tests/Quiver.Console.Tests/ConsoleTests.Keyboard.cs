@@ -1,3 +1,4 @@
+using System.Globalization;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Interactions;
 
@@ -93,11 +94,7 @@ public sealed partial class ConsoleTests
     public void EveryTextOnThePages_MeetsWcagAaContrast()
     {
         f.SignIn("root", ConsoleFixture.RootPassword);
-        foreach (var (route, ready) in new[]
-        {
-            ("collections", Test("collections")), ("collection/docs", Test("indexes")), ("browse/docs", Test("rows")),
-            ("health", By.CssSelector("figure.chart canvas")), ("users", By.TagName("table")), ("imports", By.TagName("h1")), ("create", By.TagName("form")),
-        })
+        foreach (var (route, ready) in Pages)
         {
             f.Go(route);
             f.Find(ready);
@@ -105,6 +102,35 @@ public sealed partial class ConsoleTests
             Assert.True(failures.Count == 0, $"#/{route}: text below WCAG AA contrast:\n" + string.Join("\n", failures));
         }
     }
+
+    [Fact]
+    public void EveryPage_FitsALaptopScreen_AndLoadsNothingFromElsewhere()
+    {
+        f.SignIn("root", ConsoleFixture.RootPassword);
+        foreach (var (route, ready) in Pages)
+        {
+            f.Go(route);
+            f.Find(ready);
+            // The browser window is 1366 x 900: nothing makes the page itself scroll sideways (wide tables scroll in
+            // their own box).
+            var widths = (IReadOnlyCollection<object>)f.Browser.ExecuteScript("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")!;
+            var (scroll, client) = (Convert.ToInt64(widths.First(), CultureInfo.InvariantCulture), Convert.ToInt64(widths.Last(), CultureInfo.InvariantCulture));
+            Assert.True(scroll <= client, $"#/{route} is {scroll} px wide in a {client} px window");
+            // Every file the page loaded (script, stylesheet, images, calls) came from this server: no CDN, works offline.
+            var foreign = (IReadOnlyCollection<object>)f.Browser.ExecuteScript(
+                "return performance.getEntriesByType('resource').map(e => e.name).filter(n => new URL(n).origin !== location.origin);")!;
+            Assert.True(foreign.Count == 0, $"#/{route} loaded from elsewhere: {string.Join(", ", foreign)}");
+        }
+        var loaded = (IReadOnlyCollection<object>)f.Browser.ExecuteScript("return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);")!;
+        Assert.Contains("/console/app.js", loaded.Cast<string>());
+    }
+
+    /// <summary>Seven pages, each with an element that shows it has drawn.</summary>
+    private static readonly (string Route, By Ready)[] Pages =
+    [
+        ("collections", Test("collections")), ("collection/docs", Test("indexes")), ("browse/docs", Test("rows")),
+        ("health", By.CssSelector("figure.chart canvas")), ("users", By.TagName("table")), ("imports", By.TagName("h1")), ("create", By.TagName("form")),
+    ];
 
     /// <summary>Every visible text of the page with its colour against the background it is drawn on (the nearest
     /// opaque background of it or an ancestor); answers those whose contrast ratio is below WCAG AA: 4.5:1, or 3:1 for

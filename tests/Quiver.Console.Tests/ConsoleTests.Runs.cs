@@ -7,7 +7,8 @@ using OpenQA.Selenium;
 namespace Quiver.Console.Tests;
 
 /// <summary>Advise and tune while they run (the progress endpoint, whose user alone may follow a run) and on a collection
-/// that is not loaded; an index build followed segment by segment through Queued, Building, Built and Failed.</summary>
+/// that is not loaded; an index build followed segment by segment through Queued, Building, Built and Failed, and the
+/// retry of the failed ones.</summary>
 public sealed partial class ConsoleTests
 {
     [Fact]
@@ -64,7 +65,7 @@ public sealed partial class ConsoleTests
     }
 
     [Fact]
-    public async Task IndexBuild_ShowsEachSegmentQueuedBuildingBuilt_AndAFailedOneWithItsReason()
+    public async Task IndexBuild_ShowsEachSegmentQueuedBuildingBuilt_AFailedOneWithItsReason_AndItsRetry()
     {
         const string name = "segmented";
         await f.CreateVectorCollectionAsync(name, 4);
@@ -85,16 +86,25 @@ public sealed partial class ConsoleTests
         var indexFolder = $"{Path.DirectorySeparatorChar}{id.ToString("D20", CultureInfo.InvariantCulture)}{Path.DirectorySeparatorChar}indexes{Path.DirectorySeparatorChar}";
         bool IsIndexFile(string path) => path.Contains(indexFolder, StringComparison.Ordinal) && path.EndsWith(".qidx", StringComparison.Ordinal);
 
-        // The shard builds one segment at a time: the first to save its index file is held there (Building, the others
-        // Queued); every later save fails as a full disk would (Failed, with the reason).
+        // The shard builds one segment at a time. The first to save its index file is held there (Building, the others
+        // Queued), then saved; every later save fails as a full disk would (Failed, with the reason), the third only
+        // once the test lets it go: meanwhile the index is Failed (one segment failed) while a segment is still Building.
         string? first = null;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var saves = 0;
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseThird = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         f.Files.BeforeRename = path =>
         {
-            if (IsIndexFile(path) && Interlocked.CompareExchange(ref first, path, null) is null)
+            if (!IsIndexFile(path))
             {
-                release.Task.Wait(TimeSpan.FromMinutes(2));
+                return;
             }
+            var save = Interlocked.Increment(ref saves);
+            if (save == 1)
+            {
+                Volatile.Write(ref first, path);
+            }
+            (save switch { 1 => releaseFirst, 3 => releaseThird, _ => null })?.Task.Wait(TimeSpan.FromMinutes(2));
         };
         f.Files.FailRenameTo = path => IsIndexFile(path) && path != Volatile.Read(ref first);
         try
@@ -108,16 +118,21 @@ public sealed partial class ConsoleTests
             f.Go($"collection/{name}");
             f.Find(By.CssSelector("[data-testid=segments-vector] summary")).Click();
             f.UntilTrue(_ => SegmentStates() == "Building,Queued,Queued", "one segment building, two queued");
-            Assert.Contains("InProgress", f.Find(By.CssSelector("[data-testid=index-vector] [data-testid=index-state]")).Text, StringComparison.Ordinal);
+            Assert.Contains("InProgress", IndexState(), StringComparison.Ordinal);
             f.ScrollTo(Test("indexes"));
             f.Screenshot("index-segments-building");
 
-            release.SetResult();
+            releaseFirst.SetResult();
+            // The index is Failed now, with a segment still building: the panel must go on looking.
+            f.UntilTrue(_ => SegmentStates() == "Building,Built,Failed", "one segment built, one failed, one building");
+            Assert.StartsWith("Failed: segment ", IndexState(), StringComparison.Ordinal);
+
+            releaseThird.SetResult();
             f.UntilTrue(_ => SegmentStates() == "Built,Failed,Failed", "one segment built, two failed");
             var failed = f.Browser.FindElements(By.CssSelector("[data-testid=segment-row][data-state=Failed]"));
             Assert.All(failed, row => Assert.Contains("Failed: segment ", row.Text, StringComparison.Ordinal));
             Assert.All(failed, row => Assert.Contains("Injected fault: rename", row.Text, StringComparison.Ordinal));
-            Assert.StartsWith("Failed: segment ", f.Find(By.CssSelector("[data-testid=index-vector] [data-testid=index-state]")).Text, StringComparison.Ordinal);
+            Assert.StartsWith("Failed: segment ", IndexState(), StringComparison.Ordinal);
             f.ScrollTo(Test("indexes"));
             f.Screenshot("index-segments-failed");
         }
@@ -125,10 +140,19 @@ public sealed partial class ConsoleTests
         {
             f.Files.BeforeRename = null;
             f.Files.FailRenameTo = null;
-            release.TrySetResult();
+            releaseFirst.TrySetResult();
+            releaseThird.TrySetResult();
         }
+
+        // The disk has room again: the engine retries the failed builds (30 s after they failed) and the open page shows
+        // them built, without being reopened.
+        f.UntilTrue(_ => SegmentStates() == "Built,Built,Built", "the retried segments built");
+        f.UntilTrue(_ => IndexState() == "Finished", "the index finished");
         await f.RestAsync("/collections/drop", new JsonObject { ["collectionName"] = name });
     }
+
+    /// <summary>The index state cell of the index <c>vector</c>, as the page shows it.</summary>
+    private string IndexState() => f.Find(By.CssSelector("[data-testid=index-vector] [data-testid=index-state]")).Text;
 
     /// <summary>The states of the index's segments as the page shows them, sorted (Building, Built, Failed, Queued order
     /// is alphabetical; the page lists segments in the shard's order, which the test does not fix).</summary>

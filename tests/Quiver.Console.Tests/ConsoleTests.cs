@@ -201,6 +201,9 @@ public sealed partial class ConsoleTests(ConsoleFixture f) : IClassFixture<Conso
         Assert.Equal($"{ConsoleFixture.BigRows} / {ConsoleFixture.BigRows} rows (0 pending)",
             f.TextOf(By.CssSelector("[data-testid=index-vector] [data-testid=index-progress]"), t => t.Contains("(0 pending)", StringComparison.Ordinal), "progress"));
         Assert.Equal("1", f.Find(By.CssSelector("[data-testid=index-vector] progress")).GetDomProperty("value"));
+        // The build parameters as the index holds them (the form's default for HNSW).
+        Assert.Equal(["M=16", "efConstruction=200"],
+            f.Find(By.CssSelector("[data-testid=index-vector] [data-testid=index-build-params]")).Text.Split(", ").Order(StringComparer.Ordinal));
 
         // Per segment: one row per sealed segment the engine reports, each built, their rows summing to the collection's;
         // the memory column is the engine's figure.

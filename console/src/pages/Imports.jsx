@@ -8,7 +8,7 @@ export function Imports({ session }) {
   const [version, setVersion] = useState(0);
   const [running, setRunning] = useState(true);
   const { value, error } = usePoll(async () => {
-    const listed = await rest("/jobs/import/list");
+    const listed = await rest("/jobs/import/list", {}, { poll: true });
     setRunning(listed.records.some((r) => r.state === "Pending" || r.state === "Importing"));
     return listed.records;
   }, 1000, [version], running);

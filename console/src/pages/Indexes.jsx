@@ -69,21 +69,26 @@ function Advice({ name, field, onUse }) {
   );
 }
 
-/** The collection's indexes with build progress per segment and memory (polled while a build runs); create (with the
- * toolbox's advice offered), drop, and tune. */
+/** How long until the index panel looks again, in ms (0: it stops): every second while a segment is queued or
+ * building (an index is Failed as soon as one segment failed, while others may still be building); every 5 s while a
+ * segment's build has failed, since the engine retries it after 30 s and the panel shows the retry without a reopen;
+ * never once every segment is built. */
+const nextIndexLook = (indexes) =>
+  indexes.some((d) => d.state === "InProgress" || d.segments.some((seg) => seg.state === "Queued" || seg.state === "Building")) ? 1000
+    : indexes.some((d) => d.segments.some((seg) => seg.state === "Failed")) ? 5000
+      : 0;
+
+/** The collection's indexes with build progress per segment and memory (polled while a build runs or a failed one
+ * waits for its retry, through one console call that the per-user rate does not count); create (with the toolbox's
+ * advice offered), drop, and tune. */
 export function Indexes({ name, info, can, act, version, reload }) {
-  const [building, setBuilding] = useState(true);
+  const [look, setLook] = useState(1000);
   const loaded = info.load === "LoadStateLoaded" || info.load === "LoadStateLoading";
   const { value: indexes, error } = usePoll(async () => {
-    const [names, detail] = await Promise.all([rest("/indexes/list", { collectionName: name }), consoleApi("/indexes", { collection: name })]);
-    const described = (await Promise.all(names.map((n) => rest("/indexes/describe", { collectionName: name, indexName: n })))).flat();
-    // An index is Failed as soon as one segment failed while others may still be queued or building: poll until every
-    // segment has settled.
-    setBuilding(described.some((d) => d.indexState !== "Finished" && d.indexState !== "Failed")
-      || detail.indexes.some((d) => d.segments.some((seg) => seg.state === "Queued" || seg.state === "Building")));
-    const byName = Object.fromEntries(detail.indexes.map((d) => [d.indexName, d]));
-    return described.map((d) => ({ ...d, detail: byName[d.indexName] }));
-  }, 1000, [name, version], building);
+    const detail = await consoleApi("/indexes", { collection: name });
+    setLook(nextIndexLook(detail.indexes));
+    return detail.indexes.map((d) => ({ ...d, indexState: d.state, detail: d }));
+  }, look, [name, version], look > 0);
   const vectorFields = info.fields.filter((f) => isVector(f.type)).map((f) => f.name);
   const [form, setForm] = useState({ field: vectorFields[0] || "", type: "HNSW", metric: "COSINE", params: '{"M": 16, "efConstruction": 200}' });
   const [formError, setFormError] = useState(null);
@@ -99,7 +104,7 @@ export function Indexes({ name, info, can, act, version, reload }) {
     act("Create index", `Build a ${form.type} index (${form.metric}) on ${form.field}? Segments are indexed in the background.`, "Create", false,
       async () => {
         await rest("/indexes/create", { collectionName: name, indexParams: [{ fieldName: form.field, indexName: form.field, indexType: form.type, metricType: form.metric, params }] });
-        setBuilding(true);
+        setLook(1000);
       });
   };
   return (
@@ -109,7 +114,7 @@ export function Indexes({ name, info, can, act, version, reload }) {
       {indexes && indexes.length === 0 && <p>No index: searches scan every row exactly.</p>}
       {indexes && indexes.length > 0 && (
         <table data-testid="indexes">
-          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col">Memory</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Index</th><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Metric</th><th scope="col">Parameters</th><th scope="col">State</th><th scope="col">Build progress</th><th scope="col">Memory</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {indexes.map((d) => {
               const done = d.totalRows > 0 ? d.indexedRows / d.totalRows : d.indexState === "Finished" ? 1 : 0;
@@ -117,6 +122,7 @@ export function Indexes({ name, info, can, act, version, reload }) {
               return (
                 <tr data-testid={`index-${d.indexName}`}>
                   <th scope="row">{d.indexName}</th><td>{d.fieldName}</td><td>{d.indexType}{built && d.indexType === "AUTOINDEX" ? ` (${built})` : ""}</td><td>{d.metricType}</td>
+                  <td data-testid="index-build-params">{Object.entries(d.params || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "–"}</td>
                   <td data-testid="index-state" class="reason">{d.indexState}{d.failReason ? `: ${d.failReason}` : ""}</td>
                   <td>
                     <progress max="1" value={done} aria-label={`${d.indexName} build progress`} />{" "}

@@ -12,7 +12,7 @@ namespace Quiver.Cli.Serve;
 /// <summary>The toolbox's <c>advise</c> and <c>tune</c> for the web console (<see cref="IConsoleToolbox"/>), plugged in
 /// by <c>quiver serve</c>. Each runs exactly as <c>quiver advise --uri ... --json</c> / <c>quiver tune --uri ... --json</c>
 /// would, against the server that received the console's request and with its caller's credential (over TLS trusting
-/// that server's own certificate), and answers the same JSON document; its progress goes to the call's
+/// that server's own certificate and presenting the server's client certificate for its tools, if any), and answers the same JSON document; its progress goes to the call's
 /// <see cref="ConsoleToolCall.Progress"/>.</summary>
 internal sealed class ConsoleToolbox : IConsoleToolbox
 {
@@ -52,7 +52,11 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
     }
 
     private static TargetSpec Target(ConsoleToolCall call) =>
-        TargetSpec.Server(call.ServerUri, call.Credential, call.Database) with { TrustedServerCertificate = call.ServerCertificate };
+        TargetSpec.Server(call.ServerUri, call.Credential, call.Database) with
+        {
+            TrustedServerCertificate = call.ServerCertificate,
+            ClientCertificate = call.ClientCertificate,
+        };
 
     /// <summary>Runs a tool with its JSON output captured; its refusals become Milvus statuses: a server's refusal keeps
     /// its code, the tool's own (a field that is not a vector, too few rows) is 1100.</summary>

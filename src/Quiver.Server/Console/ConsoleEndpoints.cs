@@ -62,12 +62,14 @@ internal static class ConsoleEndpoints
         });
         app.MapGet(Prefix + "/{**path}", http => ServeAssetAsync(http, assets));
         app.MapGet(Prefix + "/api/session", http => RunAsync(http, "ConsoleSession", Session));
-        app.MapGet(Prefix + "/api/metrics", http => RunAsync(http, "ConsoleMetrics", Metrics));
+        // The page repeats these three while something runs (the charts, an index build, a tool run): they are not
+        // counted against the per-user rate (CallInfo.Polling).
+        app.MapGet(Prefix + "/api/metrics", http => RunAsync(http, "ConsoleMetrics", Metrics, polling: true));
         // Index detail is what DescribeIndex shows and more: it passes the gate as DescribeIndex on the collection.
-        app.MapGet(Prefix + "/api/indexes", http => RunAsync(http, "DescribeIndex", ConsoleIndexes.DescribeAsync, http.Request.Query["collection"].ToString()));
+        app.MapGet(Prefix + "/api/indexes", http => RunAsync(http, "DescribeIndex", ConsoleIndexes.DescribeAsync, http.Request.Query["collection"].ToString(), polling: true));
         app.MapPost(Prefix + "/api/advise", http => RunAsync(http, "ConsoleAdvise", ConsoleTools.AdviseAsync));
         app.MapPost(Prefix + "/api/tune", http => RunAsync(http, "ConsoleTune", ConsoleTools.TuneAsync));
-        app.MapGet(Prefix + "/api/progress", http => RunAsync(http, "ConsoleProgress", ConsoleTools.Progress));
+        app.MapGet(Prefix + "/api/progress", http => RunAsync(http, "ConsoleProgress", ConsoleTools.Progress, polling: true));
     }
 
     private static async Task ServeAssetAsync(HttpContext http, ConsoleAssets assets)
@@ -104,11 +106,13 @@ internal static class ConsoleEndpoints
     /// <summary>Runs <paramref name="work"/> as the call <paramref name="method"/> through the <see cref="CallPipeline"/>
     /// (gate, rate limit, metrics, request log) and answers REST's <c>{"code":0,"data":...}</c> or
     /// <c>{"code":..,"message":..}</c>.</summary>
-    private static Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, JsonObject> work) =>
-        RunAsync(http, method, (h, c) => Task.FromResult(work(h, c)));
+    private static Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, JsonObject> work, bool polling = false) =>
+        RunAsync(http, method, (h, c) => Task.FromResult(work(h, c)), polling: polling);
 
-    /// <summary>As above for work that awaits; <paramref name="collection"/> names the call's collection for the gate.</summary>
-    private static async Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, Task<JsonObject>> work, string? collection = null)
+    /// <summary>As above for work that awaits; <paramref name="collection"/> names the call's collection for the gate;
+    /// <paramref name="polling"/> marks a read the page repeats while something runs (<see cref="CallInfo.Polling"/>).</summary>
+    private static async Task RunAsync(HttpContext http, string method, Func<HttpContext, CallInfo, Task<JsonObject>> work, string? collection = null,
+        bool polling = false)
     {
         var requestId = CallInfo.NewRequestId();
         http.Response.Headers["X-Request-Id"] = requestId;
@@ -123,6 +127,7 @@ internal static class ConsoleEndpoints
             Credential = RestRequest.BearerToken(http.Request),
             Peer = RestCallContext.PeerOf(http),
             Database = database.Length > 0 ? database : null,
+            Polling = polling,
         };
         call.TargetDatabase = call.Database ?? "default";
         call.TargetCollection = string.IsNullOrEmpty(collection) ? null : collection;

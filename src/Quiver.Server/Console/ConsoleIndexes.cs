@@ -5,9 +5,10 @@ using Quiver.Server.Milvus;
 
 namespace Quiver.Server.Console;
 
-/// <summary><c>GET /console/api/indexes?db=D&amp;collection=C</c>: every index of the collection with its memory, the
-/// types AUTOINDEX resolved to, and each sealed segment's part of the build (<see cref="IndexInfo.Segments"/>): what
-/// REST v2's index describe has no field for. Read-only; gated as <c>DescribeIndex</c> on the collection.</summary>
+/// <summary><c>GET /console/api/indexes?db=D&amp;collection=C</c>: every index of the collection as REST v2's index
+/// describe shows it (type, metric, state, failure, rows), its build parameters, and what that has no field for: its memory, the types AUTOINDEX
+/// resolved to, and each sealed segment's part of the build (<see cref="IndexInfo.Segments"/>). One call for the whole
+/// panel, which the page polls while a build runs. Read-only; gated as <c>DescribeIndex</c> on the collection.</summary>
 internal static class ConsoleIndexes
 {
     /// <summary>Describes the indexes of the query's collection.</summary>
@@ -42,9 +43,13 @@ internal static class ConsoleIndexes
                 ["indexName"] = info.IndexName,
                 ["fieldName"] = info.FieldName,
                 ["indexType"] = info.IndexType,
+                ["metricType"] = MilvusGrpcService.MetricName(info.Metric),
+                ["params"] = new JsonObject(info.Params.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["state"] = info.State.ToString(),
+                ["failReason"] = info.FailReason,
                 ["totalRows"] = info.TotalRows,
                 ["indexedRows"] = info.IndexedRows,
+                ["pendingRows"] = info.PendingRows,
                 ["progress"] = info.Progress,
                 ["memoryBytes"] = info.MemoryBytes,
                 ["builtTypes"] = new JsonObject(info.BuiltTypes.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))),

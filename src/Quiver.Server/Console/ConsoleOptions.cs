@@ -16,6 +16,15 @@ public sealed class ConsoleOptions
     /// <c>search.p99_ms</c>). <c>quiver serve</c> fills them with <c>quiver health</c>'s defaults; empty draws none.</summary>
     public IReadOnlyList<ChartThreshold> Thresholds { get; set; } = [];
 
+    /// <summary>A PEM client certificate that the console's advise and tune present when they connect back to this server
+    /// (with <see cref="ClientKeyPath"/>): needed when the server requires client certificates
+    /// (<c>Security:RequireClientCertificate</c>), and then it must come from the CA of <c>Security:ClientCaPath</c>.
+    /// Null (default): the tools present none, and such a server refuses them up front.</summary>
+    public string? ClientCertificatePath { get; set; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificatePath"/>.</summary>
+    public string? ClientKeyPath { get; set; }
+
     /// <summary>The advise and tune tools the console offers (<see cref="IConsoleToolbox"/>); <c>quiver serve</c> plugs in
     /// the toolbox's. Null: the console's advise and tune calls answer code 10 (unimplemented).</summary>
     internal IConsoleToolbox? Toolbox { get; set; }

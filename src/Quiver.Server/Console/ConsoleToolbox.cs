@@ -45,4 +45,9 @@ internal sealed record ConsoleToolCall(
     /// <see cref="ServerUri"/> whatever the certificate's names and issuer (the address it connects to is this server's
     /// own, which a certificate made for a host name does not list). Null without TLS.</summary>
     public X509Certificate2? ServerCertificate { get; init; }
+
+    /// <summary>With TLS: the client certificate (with its key) the tool presents when it connects back, from
+    /// <see cref="ConsoleOptions.ClientCertificatePath"/>; a server that requires client certificates accepts the tool only
+    /// with it. Null: none.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
 }

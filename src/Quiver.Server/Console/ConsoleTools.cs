@@ -18,7 +18,8 @@ namespace Quiver.Server.Console;
 /// <c>{"collection": C, "field": F?, "targetRecall": 0.95?, "k": 10?, "sample": N?, "save": false?, "runId": R?}</c>. The
 /// collection must be loaded (code 101 otherwise, as a query would answer). The tool runs as a client of this server with
 /// the caller's credential, so it can do only what the caller may (a reader can tune but not <c>save</c>); over TLS it
-/// trusts exactly this server's own certificate. With a <c>runId</c> the caller can follow the run's stages meanwhile
+/// trusts exactly this server's own certificate and presents <see cref="ConsoleOptions.ClientCertificatePath"/> (a server
+/// that requires client certificates and has none for its tools refuses both with code 10). With a <c>runId</c> the caller can follow the run's stages meanwhile
 /// (<see cref="Progress"/>). One tool runs at a time (a second request waits for the first): each builds indexes or runs
 /// hundreds of searches, and two at once would measure each other.
 /// </summary>
@@ -59,6 +60,8 @@ internal static class ConsoleTools
             : body["runId"] is JsonValue r && r.TryGetValue<string>(out var id) && ConsoleToolRuns.IsValidId(id) ? id
             : throw new MilvusException(MilvusCode.ParameterInvalid,
                 $"console {name}: runId must be 1 to {ConsoleToolRuns.MaxRunIdLength} letters, digits, '-' or '_', got {body["runId"]!.ToJsonString()}");
+        // What this server cannot run at all is said before what the caller could change (load the collection).
+        var clientCertificate = ClientCertificate(http, name);
         RequireLoaded(http, call, collection, name);
         var toolbox = http.RequestServices.GetRequiredService<ServerOptions>().Console.Toolbox
             ?? throw new MilvusException(MilvusCode.Unimplemented,
@@ -75,7 +78,7 @@ internal static class ConsoleTools
             try
             {
                 progress.Started();
-                request = request with { Progress = progress, ServerCertificate = ServerCertificate(http) };
+                request = request with { Progress = progress, ServerCertificate = ServerCertificate(http), ClientCertificate = clientCertificate };
                 var result = advise
                     ? await toolbox.AdviseAsync(request, http.RequestAborted).ConfigureAwait(false)
                     : await toolbox.TuneAsync(request, http.RequestAborted).ConfigureAwait(false);
@@ -122,6 +125,22 @@ internal static class ConsoleTools
             throw new MilvusException(MilvusCode.CollectionNotLoaded,
                 $"console {name}: {e.Message}: {name} reads the collection's rows with queries and searches, which need it loaded (load it first)");
         }
+    }
+
+    /// <summary>The client certificate the tool presents when it connects back (<see cref="ConsoleClientCertificate"/>);
+    /// on a server that requires one and has none for its tools, the request is refused here, naming the settings,
+    /// rather than by the TLS handshake of the tool's first call, which would reach the page as a dropped connection.</summary>
+    private static X509Certificate2? ClientCertificate(HttpContext http, string name)
+    {
+        var certificate = http.RequestServices.GetRequiredService<ConsoleClientCertificate>().Certificate;
+        if (certificate is null && http.RequestServices.GetRequiredService<ServerOptions>().Security.RequireClientCertificate)
+        {
+            throw new MilvusException(MilvusCode.Unimplemented,
+                $"console {name}: this server requires client certificates (Security:RequireClientCertificate) and has none for {name} to present " +
+                "when it connects back to the server; set Console:ClientCertificatePath and Console:ClientKeyPath to a client certificate from " +
+                "the CA of Security:ClientCaPath");
+        }
+        return certificate;
     }
 
     /// <summary>The certificate this connection's TLS presented, or null without TLS.</summary>

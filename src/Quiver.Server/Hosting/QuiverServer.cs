@@ -63,6 +63,7 @@ public sealed class QuiverServer : IAsyncDisposable
         Embeddings.EmbeddingProviders? embedders = null;
         try
         {
+            var consoleCertificate = options.Console.Enabled ? Console.ConsoleClientCertificate.Load(options.Console, tls) : null;
             var engineOptions = options.Engine.TextEmbedders is null
                 ? options.Engine with { TextEmbedders = embedders = new Embeddings.EmbeddingProviders(options.Embedding) }
                 : options.Engine;
@@ -102,6 +103,7 @@ public sealed class QuiverServer : IAsyncDisposable
                 builder.Services.AddSingleton(services => new Console.MetricsHistory(services.GetRequiredService<ServerMetrics>(), options.Console,
                     recall: services.GetRequiredService<RecallMonitor>().Estimates));
                 builder.Services.AddSingleton<Console.ConsoleToolRuns>();
+                builder.Services.AddSingleton(consoleCertificate!);
             }
             builder.Services.AddGrpc(grpc =>
             {

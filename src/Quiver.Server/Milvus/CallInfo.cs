@@ -40,6 +40,12 @@ internal sealed class CallInfo
     /// <summary>The client's address, for the audit log.</summary>
     public string? Peer { get; init; }
 
+    /// <summary>A read the web console repeats while something runs (a tool's progress, an index build's, the health
+    /// charts' metrics): not counted against <c>Security:RequestsPerSecondPerUser</c>, as Milvus's rate limits count only
+    /// DDL, DML, search and query requests and never a progress read. Still authenticated, authorized, observed and
+    /// audited. Set only by the console's own endpoints.</summary>
+    public bool Polling { get; init; }
+
     /// <summary>The authenticated user, set by the security gate; null when authentication is off.</summary>
     public string? User { get; set; }
 

@@ -118,6 +118,7 @@ internal sealed class RestRequest
             Database = Database,
             Credential = Credential,
             Peer = Context.Peer,
+            Polling = Console.ConsolePolls.IsPoll(Http, method),
         };
         return _pipeline.RunAsync(call, request, Context, handler);
     }

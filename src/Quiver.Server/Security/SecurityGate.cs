@@ -51,7 +51,7 @@ internal sealed class SecurityGate(
             call.User = Authenticate(call, out viaApiKey);
         }
         // The caller's name is built only when there is a limit to count it against (a substring of the peer per call).
-        if (_rate.RatePerSecond > 0 && !_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
+        if (_rate.RatePerSecond > 0 && !call.Polling && !_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
         {
             throw new MilvusException(MilvusCode.RateLimit,
                 $"rate limit exceeded: more than {options.RequestsPerSecondPerUser} requests per second; retry later", retriable: true);

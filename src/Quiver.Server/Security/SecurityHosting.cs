@@ -104,7 +104,7 @@ internal static partial class SecurityHosting
 
     /// <summary>True when <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and to nothing
     /// else): the trust store of the machine plays no part.</summary>
-    private static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection roots)
+    internal static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection roots)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;

@@ -91,6 +91,10 @@ internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, 
     /// to the server that runs them); default none: the system's trust store decides.</summary>
     public X509Certificate2? TrustedServerCertificate { get; init; }
 
+    /// <summary>A client certificate (with its key) to present over TLS, for a server that requires one (the console's
+    /// tools connecting back to a server with mutual TLS); default none.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
     /// <summary>An embedded folder.</summary>
     public static TargetSpec Folder(string path, string database = QuiverEngine.DefaultDatabase) => new(path, null, null, null, null, database);
 
@@ -125,6 +129,7 @@ internal sealed record TargetSpec(string? DataPath, string? Uri, string? Token, 
         var options = new QuiverClientOptions
         {
             Address = address, Database = Database, Token = Token, User = User, Password = Password, TrustedServerCertificate = TrustedServerCertificate,
+            ClientCertificate = ClientCertificate,
         };
         var client = await QuiverClient.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
         var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
