@@ -99,7 +99,7 @@ public sealed class Bm25ScaleTests : IDisposable
         var terms = Vocabulary.Select((w, i) => (TermHash.Of(w), i)).ToDictionary(x => x.Item1, x => x.i);
         using var view = shard.AcquireView([]);
         var field = shard.Schema.IndexOf("sparse");
-        var kept = Bm25Corpus.Statistics(shard, view, field, terms, CancellationToken.None);
+        var kept = Bm25Corpus.Statistics(shard, view, field, terms, Bm25Budget.Unlimited, CancellationToken.None);
         var walked = Bm25Corpus.Walk(view, field, terms, CancellationToken.None);
         Assert.True(walked.Rows == kept.Rows, $"{what}: N {kept.Rows}, walked {walked.Rows}");
         Assert.True(walked.AverageLength == kept.AverageLength, $"{what}: avgdl {kept.AverageLength}, walked {walked.AverageLength}");
@@ -219,7 +219,7 @@ public sealed class Bm25ScaleTests : IDisposable
         var shard = db.ShardOf("c");
         using var view = shard.AcquireView([]);
         var field = shard.Schema.IndexOf("sparse");
-        return [.. view.Segments.Where(s => s.Segment.IsSealed).Select(s => Bm25Corpus.PostingsOf(shard, s, field, CancellationToken.None)!.IsMapped)];
+        return [.. view.Segments.Where(s => s.Segment.IsSealed).Select(s => Bm25Corpus.PostingsOf(shard, s, field, Bm25Budget.Unlimited, CancellationToken.None)!.IsMapped)];
     }
 
     private static void AssertSame(SearchResult expected, SearchResult actual)
