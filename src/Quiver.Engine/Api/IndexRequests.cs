@@ -81,7 +81,8 @@ public sealed record IndexInfo
     /// <summary>Build state.</summary>
     public required IndexState State { get; init; }
 
-    /// <summary>Bytes the built segment indexes hold beyond the raw vectors (graphs, lists, codes, copies).</summary>
+    /// <summary>Bytes the built segment indexes hold beyond the raw vectors (graphs, lists, codes, copies; of a BM25 output
+    /// field, the postings its searches have loaded, mapped or built).</summary>
     public long MemoryBytes { get; init; }
 
     /// <summary>Indexed rows per index type built: the created type, or for AUTOINDEX what each segment resolved to

@@ -206,10 +206,13 @@ internal sealed partial class Shard
                 total += seg.Count;
                 if (sparse)
                 {
-                    // Ready as soon as it exists: a segment's posting lists are built by its first search.
+                    // Ready as soon as it exists: a segment's posting lists are built by its first search. A BM25
+                    // field's postings count as the index's memory once loaded (Sparse/Bm25Budget.cs).
                     indexed += seg.Count;
                     done++;
-                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Built, 1, null, 0, null));
+                    var bytes = Sparse.Bm25Corpus.LoadedBytes([seg], field);
+                    memory += bytes;
+                    perSegment.Add(new(seg.Id, seg.Count, SegmentIndexState.Built, 1, null, bytes, null));
                 }
                 else if (seg.AttachedIndexId(field) == index.Id)
                 {

@@ -14,7 +14,8 @@ namespace Quiver.Sparse;
 /// incrementally, so that a search pays for what changed since the last one, not for the corpus:
 /// <list type="bullet">
 /// <item>a sealed segment's totals are its postings' (fixed); a growing segment's are counted over the rows appended
-/// since the last search (each row once);</item>
+/// since the last search (each row once), and those rows are appended to the segment's growing postings
+/// (<see cref="Bm25GrowingPostings"/>), which its searches score;</item>
 /// <item>deletes (and upserts, which delete) are a prefix of the segment's append-only delete log: the marks logged
 /// since the last search are subtracted, each once (its row's terms read from the column);</item>
 /// <item>compaction makes new segments with statistics of their own; a dropped segment's go with it;</item>
@@ -22,7 +23,13 @@ namespace Quiver.Sparse;
 /// each search (rows / 64 words to find them, plus their terms).</item>
 /// </list>
 /// A read at a timestamp older than some of the snapshot's writes (which the engine's own searches never do) walks the
-/// segment's visible rows instead. Thread-safety: one lock per (segment, field), held while a search brings it up to
+/// segment's visible rows instead.
+/// <para>A sealed segment's postings count against the engine's <see cref="QuiverOptions.IndexMemoryBudgetBytes"/> as
+/// the memory of the field's index (<see cref="Bm25Budget"/>): a segment whose postings would take the field's loaded
+/// postings past it gets none; its statistics are counted from its rows (a count per distinct term) and its rows are
+/// scored one by one, exactly. Growing postings are not counted (growing segments are the other half's, as their rows
+/// are).</para>
+/// Thread-safety: one lock per (segment, field), held while a search brings it up to
 /// date and reads its query terms' counts.</summary>
 internal static class Bm25Corpus
 {
@@ -30,7 +37,8 @@ internal static class Bm25Corpus
 
     /// <summary>Statistics over the rows of <paramref name="view"/> visible at its timestamp and not expired, for the
     /// query terms numbered by <paramref name="terms"/>.</summary>
-    public static Bm25Search.Corpus Statistics(Shard shard, ReadView view, int fieldIndex, Dictionary<uint, int> terms, CancellationToken cancellationToken)
+    public static Bm25Search.Corpus Statistics(
+        Shard shard, ReadView view, int fieldIndex, Dictionary<uint, int> terms, Bm25Budget budget, CancellationToken cancellationToken)
     {
         var df = new long[terms.Count];
         long rows = 0;
@@ -49,7 +57,7 @@ internal static class Bm25Corpus
             var state = StateOf(snap.Segment, fieldIndex);
             lock (state)
             {
-                var postings = IsWhole(snap) ? state.Postings(shard, snap, fieldIndex, column, cancellationToken) : null;
+                var postings = IsWhole(snap) ? state.Postings(shard, snap, fieldIndex, column, budget, cancellationToken) : null;
                 state.Add(snap, column, postings, terms, df, ref rows, ref length);
             }
 
@@ -60,8 +68,8 @@ internal static class Bm25Corpus
     }
 
     /// <summary>The postings of a sealed segment wholly in the snapshot (mapped from its file, or built and saved on the
-    /// first search), else null.</summary>
-    public static Bm25Postings? PostingsOf(Shard shard, SegmentSnapshot snap, int fieldIndex, CancellationToken cancellationToken)
+    /// first search), else null; null too when they do not fit <paramref name="budget"/>.</summary>
+    public static Bm25Postings? PostingsOf(Shard shard, SegmentSnapshot snap, int fieldIndex, Bm25Budget budget, CancellationToken cancellationToken)
     {
         if (!IsWhole(snap))
         {
@@ -71,7 +79,41 @@ internal static class Bm25Corpus
         var state = StateOf(snap.Segment, fieldIndex);
         lock (state)
         {
-            return state.Postings(shard, snap, fieldIndex, (SparseColumn)snap.GetColumn(fieldIndex), cancellationToken);
+            return state.Postings(shard, snap, fieldIndex, (SparseColumn)snap.GetColumn(fieldIndex), budget, cancellationToken);
+        }
+    }
+
+    /// <summary>The growing postings of <paramref name="terms"/> covering at least the snapshot's rows, or null when the
+    /// segment has none that far (a sealed segment, or a read the statistics walked instead).</summary>
+    public static Bm25GrowingPostings.View? GrowingOf(SegmentSnapshot snap, int fieldIndex, IReadOnlyList<(uint Term, float Weight)> terms)
+    {
+        var state = StateOf(snap.Segment, fieldIndex);
+        lock (state)
+        {
+            return state.Growing is { } g && g.RowCount >= snap.RowCount ? g.Take(terms) : null;
+        }
+    }
+
+    /// <summary>Bytes of the postings loaded for the field over <paramref name="segments"/> (the field's index memory).</summary>
+    public static long LoadedBytes(IEnumerable<Segment> segments, int fieldIndex)
+    {
+        long bytes = 0;
+        foreach (var segment in segments)
+        {
+            bytes += States.TryGetValue(segment, out var fields) ? fields.Get(fieldIndex).LoadedBytes : 0;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>After a list of mapped postings failed its check: forgets them and deletes their file, so that the next
+    /// search rebuilds them from the segment's column (postings are derived data).</summary>
+    public static void Discard(Shard shard, SegmentSnapshot snap, int fieldIndex, Bm25Postings damaged)
+    {
+        var state = StateOf(snap.Segment, fieldIndex);
+        lock (state)
+        {
+            state.Discard(shard.FileSystem, damaged);
         }
     }
 
@@ -169,12 +211,20 @@ internal static class Bm25Corpus
     {
         private readonly Dictionary<uint, int> _deletedDf = [];
         private Bm25Postings? _postings;
+        private long _postingsBytes = -1;
+        private Bm25GrowingPostings? _growing;
         private Dictionary<uint, int>? _df;
         private double _length;
         private int _rows;
         private double _deletedLength;
         private int _marks;
 
+        /// <summary>The growing postings (a growing segment, or one sealed in place without postings of its own yet).
+        /// The caller holds the lock.</summary>
+        public Bm25GrowingPostings? Growing => _growing;
+
+        /// <summary>Bytes of the sealed postings held (0 when none). Thread-safe.</summary>
+        public long LoadedBytes => Volatile.Read(ref _postings)?.MemoryBytes ?? 0;
         /// <summary>Adds the snapshot's totals for the query terms; the caller holds the lock and has checked that the
         /// snapshot sees all its rows and marks at the read's timestamp.</summary>
         public void Add(SegmentSnapshot snap, SparseColumn column, Bm25Postings? postings, Dictionary<uint, int> terms, long[] df, ref long rows, ref double length)
@@ -191,15 +241,27 @@ internal static class Bm25Corpus
             byte[]? scratch = null;
             if (postings is null)
             {
-                _df ??= [];
+                if (_rows == 0 && !snap.Segment.IsSealed)
+                {
+                    _growing ??= new Bm25GrowingPostings();
+                }
+
+                // A sealed segment without postings (past the budget) keeps only a count per term.
+                var counts = _growing is null ? _df ??= [] : null;
                 for (; _rows < snap.RowCount; _rows++)
                 {
                     var pairs = column.Pairs(_rows, ref scratch);
+                    if (counts is null)
+                    {
+                        _growing!.Append(pairs);
+                        continue;
+                    }
+
                     for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
                     {
                         var (term, tf) = Bm25Postings.Pair(pairs, i);
                         _length += tf;
-                        CollectionsMarshal.GetValueRefOrAddDefault(_df, term, out _)++;
+                        CollectionsMarshal.GetValueRefOrAddDefault(counts, term, out _)++;
                     }
                 }
             }
@@ -217,54 +279,93 @@ internal static class Bm25Corpus
             }
 
             rows += (postings?.RowCount ?? _rows) - marks.Count;
-            length += (postings?.TotalLength ?? _length) - _deletedLength;
+            length += (postings?.TotalLength ?? _growing?.TotalLength ?? _length) - _deletedLength;
             foreach (var (term, slot) in terms)
             {
-                long n = postings is null
-                    ? _df!.GetValueOrDefault(term)
-                    : postings.Find(term) is var s and >= 0 ? postings.DocumentFrequency(s) : 0;
+                long n = postings is not null
+                    ? postings.Find(term) is var s and >= 0 ? postings.DocumentFrequency(s) : 0
+                    : _growing?.DocumentFrequency(term) ?? _df!.GetValueOrDefault(term);
                 df[slot] += n - _deletedDf.GetValueOrDefault(term);
             }
         }
 
         /// <summary>The sealed segment's postings: in memory once loaded; else mapped from the index file of the field's
-        /// index when there is a valid one, else built (and saved there when the field has an index).</summary>
-        public Bm25Postings Postings(Shard shard, SegmentSnapshot snap, int fieldIndex, SparseColumn column, CancellationToken cancellationToken)
+        /// index when there is a valid one, else built (and saved there when the field has an index). Null when they do
+        /// not fit <paramref name="budget"/> (their size is remembered, so a later search does not load them again to
+        /// find out unless the budget has room for them by then).</summary>
+        public Bm25Postings? Postings(Shard shard, SegmentSnapshot snap, int fieldIndex, SparseColumn column, Bm25Budget budget, CancellationToken cancellationToken)
         {
             if (_postings is not null)
             {
                 return _postings;
             }
 
+            if (_postingsBytes >= 0 && !budget.Fits(_postingsBytes))
+            {
+                return null;
+            }
+
             var segment = snap.Segment;
             var index = shard.Meta.Indexes.FirstOrDefault(i => i.FieldName == shard.Schema.Fields[fieldIndex].Name);
             var path = index is null ? null : Path.Combine(shard.IndexFolder, IndexMeta.FileName(index.Id, segment.Id));
             var fs = shard.FileSystem;
-            if (path is not null && Bm25Postings.TryLoad(fs, path, segment.Count, out _) is { } loaded)
+            var postings = path is not null ? Bm25Postings.TryLoad(fs, path, segment.Count, out _) : null;
+            if (postings is null)
             {
-                _postings = loaded;
-            }
-            else
-            {
-                _postings = Bm25Postings.Build(column, segment.Count, cancellationToken);
+                postings = Bm25Postings.Build(column, segment.Count, cancellationToken);
                 if (path is not null && index is not null)
                 {
-                    Save(fs, path, index);
+                    Save(fs, path, index, postings);
                 }
             }
 
+            _postingsBytes = postings.MemoryBytes;
+            if (!budget.Take(_postingsBytes))
+            {
+                postings.Dispose();
+                return null;
+            }
+
+            Volatile.Write(ref _postings, postings);
+
             // A growing segment sealed in place: its postings now hold the totals.
             _df = null;
+            _growing = null;
             return _postings;
         }
 
-        private void Save(IFileSystem fs, string path, IndexMeta index)
+        /// <summary>Forgets <paramref name="damaged"/> (when they are still the segment's) and deletes their file. The
+        /// mapping is not unmapped (a search running over another of its lists may still read it): it stays until the
+        /// process exits, which damage, being rare, can afford.</summary>
+        public void Discard(IFileSystem fs, Bm25Postings damaged)
+        {
+            if (!ReferenceEquals(_postings, damaged))
+            {
+                return;
+            }
+
+            _postings = null;
+            _postingsBytes = -1;
+            try
+            {
+                if (damaged.Path is { } path)
+                {
+                    fs.Delete(path);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The next load finds the same damage and rebuilds then.
+            }
+        }
+
+        private static void Save(IFileSystem fs, string path, IndexMeta index, Bm25Postings postings)
         {
             try
             {
                 if (fs.DirectoryExists(Path.GetDirectoryName(path)!))
                 {
-                    _postings!.Save(fs, path, IndexKindNames.TryParse(index.IndexType, out var kind) ? kind : IndexKind.SparseInvertedIndex);
+                    postings.Save(fs, path, IndexKindNames.TryParse(index.IndexType, out var kind) ? kind : IndexKind.SparseInvertedIndex);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -15,12 +15,18 @@ namespace Quiver.Sparse;
 /// evaluates the few frontier points at search time, which is what lets MaxScore skip rows exactly.
 /// <para>Terms are kept sorted (binary search, no per-term dictionary), so the structure is flat arrays that are
 /// written as one index file (<see cref="Save"/>, docs/format-index.md) and mapped back without a copy
-/// (<see cref="TryLoad"/>): a reopened collection does not rebuild postings or hold them on the managed heap.
+/// (<see cref="TryLoad"/>): a reopened collection does not rebuild postings or hold them on the managed heap. The two
+/// large blocks (rows and frequencies, a posting each) carry a CRC-32C per 4 KiB page and are checked lazily, one
+/// posting list on its first touch (<see cref="Range"/>, <see cref="List"/>), as segment format 4 checks its pages: the
+/// first search after a reopen reads the lists of its query terms, not every posting of the segment.
 /// Immutable; thread-safe.</para></summary>
 internal sealed class Bm25Postings : IDisposable
 {
     /// <summary>The layout version of the blocks below; a file of another version is rebuilt.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+
+    /// <summary>log2 of the bytes per page checksum of the rows and frequencies blocks (stored in the version block).</summary>
+    public const int PageShift = 12;
 
     private const string VersionBlock = "bm25_version";
     private const string TermsBlock = "bm25_terms";
@@ -30,6 +36,8 @@ internal sealed class Bm25Postings : IDisposable
     private const string LengthsBlock = "bm25_lengths";
     private const string FrontierAtBlock = "bm25_frontier_at";
     private const string FrontierBlock = "bm25_frontier";
+    private const string RowPagesBlock = "bm25_rows_pages";
+    private const string TfPagesBlock = "bm25_tfs_pages";
 
     private readonly ReadOnlyMemory<uint> _terms;
     private readonly ReadOnlyMemory<int> _offsets;
@@ -40,10 +48,20 @@ internal sealed class Bm25Postings : IDisposable
     private readonly ReadOnlyMemory<float> _frontier;
     private readonly IndexFileReader? _file;
 
+    // Mapped postings only: the two lazily checked blocks and one bit per term, set once its list passed.
+    private readonly MappedBlock? _rowsBlock;
+    private readonly MappedBlock? _tfsBlock;
+    private readonly ulong[]? _listsChecked;
+    private long _checkedPostings;
+
     private Bm25Postings(
         ReadOnlyMemory<uint> terms, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<float> tfs,
-        ReadOnlyMemory<float> lengths, ReadOnlyMemory<int> frontierAt, ReadOnlyMemory<float> frontier, IndexFileReader? file)
+        ReadOnlyMemory<float> lengths, ReadOnlyMemory<int> frontierAt, ReadOnlyMemory<float> frontier, IndexFileReader? file,
+        MappedBlock? rowsBlock = null, MappedBlock? tfsBlock = null)
     {
+        _rowsBlock = rowsBlock;
+        _tfsBlock = tfsBlock;
+        _listsChecked = rowsBlock is null ? null : new ulong[(terms.Length + 63) >> 6];
         _terms = terms;
         _offsets = offsets;
         _rows = rows;
@@ -73,6 +91,21 @@ internal sealed class Bm25Postings : IDisposable
     /// <summary>Whether the lists are mapped from a file (else built in memory).</summary>
     public bool IsMapped => _file is not null;
 
+    /// <summary>The file the lists are mapped from, or null.</summary>
+    public string? Path => _file?.Path;
+
+    /// <summary>Postings whose lists were checked so far (mapped postings; built ones need no check). Thread-safe.</summary>
+    public long CheckedPostings => Interlocked.Read(ref _checkedPostings);
+
+    /// <summary>The bytes of the arrays (the index's memory, mapped or on the managed heap): 8 per posting, 4 per row,
+    /// 8 per term and 8 per frontier point.</summary>
+    public long MemoryBytes =>
+        ((long)_terms.Length * sizeof(uint)) + ((long)_offsets.Length * sizeof(int)) + ((long)_rows.Length * (sizeof(int) + sizeof(float)))
+        + ((long)_lengths.Length * sizeof(float)) + ((long)_frontierAt.Length * sizeof(int)) + ((long)_frontier.Length * sizeof(float));
+
+    /// <summary>The lengths of every row (its term count).</summary>
+    public ReadOnlySpan<float> Lengths => _lengths.Span;
+
     public float Length(int row) => _lengths.Span[row];
 
     /// <summary>The slot of <paramref name="term"/> in the sorted term list, or -1.</summary>
@@ -81,22 +114,59 @@ internal sealed class Bm25Postings : IDisposable
     /// <summary>Rows holding the term in slot <paramref name="slot"/> (all rows of the segment).</summary>
     public int DocumentFrequency(int slot) => _offsets.Span[slot + 1] - _offsets.Span[slot];
 
-    /// <summary>Every posting's row, list after list (see <see cref="Range"/>).</summary>
+    /// <summary>Every posting's row, list after list (see <see cref="Range"/>); of mapped postings, only the lists
+    /// <see cref="Range"/> or <see cref="List"/> returned are checked.</summary>
     public ReadOnlySpan<int> Rows => _rows.Span;
 
     /// <summary>Every posting's term frequency, aligned with <see cref="Rows"/>.</summary>
     public ReadOnlySpan<float> Tfs => _tfs.Span;
 
-    /// <summary>Where the list of the term in <paramref name="slot"/> lies in <see cref="Rows"/>: [Start, End).</summary>
-    public (int Start, int End) Range(int slot) => (_offsets.Span[slot], _offsets.Span[slot + 1]);
+    /// <summary>Where the list of the term in <paramref name="slot"/> lies in <see cref="Rows"/>: [Start, End), checked
+    /// (see <see cref="Check"/>).</summary>
+    public (int Start, int End) Range(int slot)
+    {
+        Check(slot);
+        return (_offsets.Span[slot], _offsets.Span[slot + 1]);
+    }
 
     /// <summary>The posting list of the term in <paramref name="slot"/>: rows ascending and, in <paramref name="tfs"/>,
-    /// each row's frequency of the term.</summary>
+    /// each row's frequency of the term; checked (see <see cref="Check"/>).</summary>
     public ReadOnlySpan<int> List(int slot, out ReadOnlySpan<float> tfs)
     {
-        var (start, end) = (_offsets.Span[slot], _offsets.Span[slot + 1]);
+        var (start, end) = Range(slot);
         tfs = _tfs.Span[start..end];
         return _rows.Span[start..end];
+    }
+
+    /// <summary>Of mapped postings, on the list's first touch: the pages of the rows and frequencies blocks it spans
+    /// against their checksums, and its rows ascending and inside the segment, so that a search never reads outside the
+    /// segment. A failure is a <see cref="CorruptionException"/> naming the file, block and page (or term); the list is
+    /// checked again at the next touch. Thread-safe (two first touches may both check).</summary>
+    public void Check(int slot)
+    {
+        if (_listsChecked is not { } done || (Volatile.Read(ref done[slot >> 6]) & (1UL << (slot & 63))) != 0)
+        {
+            return;
+        }
+
+        var (start, end) = (_offsets.Span[slot], _offsets.Span[slot + 1]);
+        if (end > start)
+        {
+            _rowsBlock!.EnsureVerified((long)start * sizeof(int), (long)(end - start) * sizeof(int));
+            _tfsBlock!.EnsureVerified((long)start * sizeof(float), (long)(end - start) * sizeof(float));
+            var rows = _rows.Span;
+            for (var p = start; p < end; p++)
+            {
+                if ((uint)rows[p] >= (uint)RowCount || (p > start && rows[p] <= rows[p - 1]))
+                {
+                    Throw.Corrupt(_file!.Path, string.Create(
+                        CultureInfo.InvariantCulture, $"{RowsBlock}: the list of term {_terms.Span[slot]} holds row {rows[p]} out of order or outside the segment's {RowCount}"));
+                }
+            }
+        }
+
+        Interlocked.Add(ref _checkedPostings, end - start);
+        Interlocked.Or(ref done[slot >> 6], 1UL << (slot & 63));
     }
 
     /// <summary>The largest <paramref name="score"/>(tf, |d|) over the postings of the term in <paramref name="slot"/>,
@@ -221,21 +291,39 @@ internal sealed class Bm25Postings : IDisposable
     public void Save(IFileSystem fs, string path, IndexKind kind)
     {
         var writer = new IndexFileWriter(kind, MetricType.BM25, 0, RowCount, new IndexParameters(new Dictionary<string, string>()));
-        writer.Add(VersionBlock, new[] { FormatVersion });
+        writer.Add(VersionBlock, new[] { FormatVersion, PageShift });
         writer.Add(TermsBlock, _terms);
         writer.Add(OffsetsBlock, _offsets);
-        writer.Add(RowsBlock, _rows);
-        writer.Add(TfsBlock, _tfs);
+        AddPaged(writer, RowsBlock, RowPagesBlock, _rows);
+        AddPaged(writer, TfsBlock, TfPagesBlock, _tfs);
         writer.Add(LengthsBlock, _lengths);
         writer.Add(FrontierAtBlock, _frontierAt);
         writer.Add(FrontierBlock, _frontier);
         writer.WriteTo(fs, path);
     }
 
+    /// <summary>Adds <paramref name="values"/> as a block checked on read and, verified at open, the table of its page
+    /// checksums (one CRC-32C per 2^<see cref="PageShift"/> bytes, the last page short).</summary>
+    private static void AddPaged<T>(IndexFileWriter writer, string name, string pagesName, ReadOnlyMemory<T> values)
+        where T : unmanaged
+    {
+        var bytes = MemoryMarshal.AsBytes(values.Span);
+        var sums = new uint[(int)(((long)bytes.Length + (1 << PageShift) - 1) >> PageShift)];
+        for (var p = 0; p < sums.Length; p++)
+        {
+            var start = p << PageShift;
+            sums[p] = Crc32C.Compute(bytes.Slice(start, Math.Min(1 << PageShift, bytes.Length - start)));
+        }
+
+        writer.Add(name, bytes.Length, () => MemoryMarshal.AsBytes(values.Span), BlockOptions.VerifiedOnRead);
+        writer.Add(pagesName, sums);
+    }
+
     /// <summary>Maps the postings saved at <paramref name="path"/> for a segment of <paramref name="rowCount"/> rows;
     /// null (and <paramref name="problem"/> says why) when the file is missing, damaged, of another format version or
-    /// does not fit the segment, so that the caller rebuilds it. Every block's checksum is verified here, and the
-    /// shapes of the arrays against each other, so that a search never reads outside them.</summary>
+    /// does not fit the segment, so that the caller rebuilds it. The small blocks' checksums are verified here, and the
+    /// shapes of the arrays against each other; the rows and frequencies are checked a list at a time when first read
+    /// (<see cref="Check"/>).</summary>
     public static Bm25Postings? TryLoad(IFileSystem fs, string path, int rowCount, out string? problem)
     {
         problem = null;
@@ -249,12 +337,13 @@ internal sealed class Bm25Postings : IDisposable
         try
         {
             file = IndexFile.Open(fs, path);
-            problem = Check(file, rowCount);
+            problem = CheckShapes(file, rowCount);
             if (problem is null)
             {
                 var loaded = new Bm25Postings(
                     Mapped<uint>(file, TermsBlock), Mapped<int>(file, OffsetsBlock), Mapped<int>(file, RowsBlock), Mapped<float>(file, TfsBlock),
-                    Mapped<float>(file, LengthsBlock), Mapped<int>(file, FrontierAtBlock), Mapped<float>(file, FrontierBlock), file);
+                    Mapped<float>(file, LengthsBlock), Mapped<int>(file, FrontierAtBlock), Mapped<float>(file, FrontierBlock), file,
+                    Paged(file, RowsBlock, RowPagesBlock), Paged(file, TfsBlock, TfPagesBlock));
                 file = null;
                 return loaded;
             }
@@ -271,7 +360,7 @@ internal sealed class Bm25Postings : IDisposable
         return null;
     }
 
-    private static string? Check(IndexFileReader file, int rowCount)
+    private static string? CheckShapes(IndexFileReader file, int rowCount)
     {
         if (file.Metric != MetricType.BM25 || !file.Has(VersionBlock))
         {
@@ -279,9 +368,14 @@ internal sealed class Bm25Postings : IDisposable
         }
 
         var version = file.Block<int>(VersionBlock);
-        if (version.Length != 1 || version[0] != FormatVersion)
+        if (version.Length < 1 || version[0] != FormatVersion)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"postings format {(version.Length == 1 ? version[0] : -1)}; this build writes {FormatVersion}");
+            return string.Create(CultureInfo.InvariantCulture, $"postings format {(version.Length >= 1 ? version[0] : -1)}; this build writes {FormatVersion}");
+        }
+
+        if (version.Length != 2 || version[1] != PageShift)
+        {
+            return "page size of the checksums differs from this build's";
         }
 
         var terms = file.Block<uint>(TermsBlock);
@@ -307,15 +401,21 @@ internal sealed class Bm25Postings : IDisposable
             }
         }
 
-        foreach (var r in rows)
+        if (!PagesFit(file, RowsBlock, RowPagesBlock) || !PagesFit(file, TfsBlock, TfPagesBlock))
         {
-            if ((uint)r >= (uint)rowCount)
-            {
-                return "a posting names a row outside the segment";
-            }
+            return "page checksum tables do not fit their blocks";
         }
 
         return null;
+    }
+
+    private static bool PagesFit(IndexFileReader file, string name, string pagesName) =>
+        file.Block<uint>(pagesName).Length == (int)(((long)file.Block(name).Length + (1 << PageShift) - 1) >> PageShift);
+
+    private static unsafe MappedBlock Paged(IndexFileReader file, string name, string pagesName)
+    {
+        var sums = file.Block(pagesName);
+        return new MappedBlock(file.Pointer(name), file.Block(name).Length, Crc32C.Compute(sums), (uint*)file.Pointer(pagesName), PageShift, file.Path, name);
     }
 
     private static ReadOnlyMemory<T> Mapped<T>(IndexFileReader file, string block)

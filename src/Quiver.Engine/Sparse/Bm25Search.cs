@@ -55,7 +55,9 @@ internal readonly record struct Bm25Parameters(double K1, double B)
 /// others propose, and a row is dropped as soon as its score plus the bounds left cannot reach that score. Every row
 /// offered is scored in full, summing its terms in query order, so scores are bit-identical to the exhaustive path
 /// (term at a time over every posting; <see cref="Bm25Path.Exhaustive"/>), and so is the top-k. Growing segments are
-/// scored row by row.</para></summary>
+/// scored term at a time over their growing postings (<see cref="Bm25GrowingPostings"/>); a segment without postings
+/// (sealed past the memory budget, see <see cref="Bm25Budget"/>, or a read at an older timestamp) row by row, each row's
+/// terms summed in query order too, so that every path gives the same scores bit for bit.</para></summary>
 internal static class Bm25Search
 {
     private static readonly AsyncLocal<Bm25Path> PathOverride = new();
@@ -127,9 +129,10 @@ internal static class Bm25Search
 
         var path = Path;
         var exhaustive = path != Bm25Path.Pruned;
+        var budget = Bm25Budget.Of(shard, view, fieldIndex);
         var corpus = path == Bm25Path.Reference
             ? Bm25Corpus.Walk(view, fieldIndex, terms, cancellationToken)
-            : Bm25Corpus.Statistics(shard, view, fieldIndex, terms, cancellationToken);
+            : Bm25Corpus.Statistics(shard, view, fieldIndex, terms, budget, cancellationToken);
         var heaps = new TopK[queries.Length];
         for (var q = 0; q < heaps.Length; q++)
         {
@@ -147,8 +150,8 @@ internal static class Bm25Search
         {
             if (allowed[s].Count > 0)
             {
-                postings[s] = Bm25Corpus.PostingsOf(shard, view.Segments[s], fieldIndex, cancellationToken);
-                _ = postings[s] is null ? stats.ExactSegments++ : stats.IndexedSegments++;
+                postings[s] = Bm25Corpus.PostingsOf(shard, view.Segments[s], fieldIndex, budget, cancellationToken);
+                _ = postings[s] is null && view.Segments[s].Segment.IsSealed ? stats.ExactSegments++ : stats.IndexedSegments++;
             }
         }
 
@@ -163,10 +166,22 @@ internal static class Bm25Search
                     continue;
                 }
 
+                var snap = view.Segments[s];
+                if (postings[s] is { } checking)
+                {
+                    postings[s] = Checked(shard, snap, fieldIndex, checking, weights, budget, cancellationToken);
+                }
+
                 if (postings[s] is not { } p)
                 {
-                    var snap = view.Segments[s];
-                    ScoreRows((SparseColumn)snap.GetColumn(fieldIndex), snap.RowCount, weights, allowed[s], scorer, heaps[q], s, range);
+                    if (path != Bm25Path.Reference && Bm25Corpus.GrowingOf(snap, fieldIndex, weights) is { } growing)
+                    {
+                        ScoreGrowing(growing, snap.RowCount, weights, allowed[s], scorer, heaps[q], s, range);
+                    }
+                    else
+                    {
+                        ScoreRows((SparseColumn)snap.GetColumn(fieldIndex), snap.RowCount, weights, allowed[s], scorer, heaps[q], s, range);
+                    }
                 }
                 else if (exhaustive)
                 {
@@ -206,54 +221,124 @@ internal static class Bm25Search
         return weights;
     }
 
+    /// <summary>The postings with the lists of the query's terms checked (<see cref="Bm25Postings.Check"/>) before any of
+    /// their rows is scored; mapped postings whose list fails are dropped, their file deleted, and rebuilt from the
+    /// segment's column (or none when they no longer fit the budget: the segment is then scored row by row).</summary>
+    private static Bm25Postings? Checked(
+        Shard shard, SegmentSnapshot snap, int fieldIndex, Bm25Postings postings, List<(uint Term, float Weight)> weights, Bm25Budget budget,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var (term, _) in weights)
+            {
+                if (postings.Find(term) is var slot and >= 0)
+                {
+                    postings.Check(slot);
+                }
+            }
+
+            return postings;
+        }
+        catch (CorruptionException) when (postings.IsMapped)
+        {
+            Bm25Corpus.Discard(shard, snap, fieldIndex, postings);
+            budget.Release(postings.MemoryBytes);
+            return Bm25Corpus.PostingsOf(shard, snap, fieldIndex, budget, cancellationToken);
+        }
+    }
+
     /// <summary>Okapi BM25's IDF with Milvus's +1 inside the logarithm (never negative).</summary>
     public static double Idf(long rows, long df) => Math.Log(1 + ((rows - df + 0.5) / (df + 0.5)));
 
     private static void ScorePostings(Bm25Postings postings, List<(uint Term, float Weight)> weights, AllowedRows allowed,
         Scorer scorer, TopK heap, int segment, ScoreRange? range)
     {
-        // A per-thread accumulator kept all zero between calls: the rows touched are reset after each segment.
-        var scores = Accumulator is { } a && a.Length >= postings.RowCount ? a : Accumulator = new float[postings.RowCount];
+        var scores = TakeAccumulator(postings.RowCount);
         var touched = new List<int>();
         try
         {
             foreach (var (term, weight) in weights)
             {
-                var slot = postings.Find(term);
-                if (slot < 0)
+                if (postings.Find(term) is var slot and >= 0)
                 {
-                    continue;
-                }
-
-                var rows = postings.List(slot, out var tfs);
-                for (var i = 0; i < rows.Length; i++)
-                {
-                    var row = rows[i];
-                    if (!allowed.Contains(row))
-                    {
-                        continue;
-                    }
-
-                    var part = weight * scorer.Term(tfs[i], postings.Length(row));
-                    if (scores[row] == 0)
-                    {
-                        touched.Add(row);
-                    }
-
-                    scores[row] += part;
+                    var rows = postings.List(slot, out var tfs);
+                    Accumulate(rows, tfs, weight, postings.Lengths, postings.RowCount, allowed, scorer, scores, touched);
                 }
             }
 
-            foreach (var row in touched)
-            {
-                Offer(heap, scores[row], FlatSearch.PackId(segment, row), range);
-                scores[row] = 0;
-            }
+            Offer(scores, touched, heap, segment, range);
         }
         catch
         {
             Accumulator = null;
             throw;
+        }
+    }
+
+    /// <summary>Term at a time over a growing segment's postings, as <see cref="ScorePostings"/> over a sealed one's;
+    /// the lists' rows past the snapshot's <paramref name="rowCount"/> (appended for a later search) are left out.</summary>
+    private static void ScoreGrowing(Bm25GrowingPostings.View growing, int rowCount, List<(uint Term, float Weight)> weights,
+        AllowedRows allowed, Scorer scorer, TopK heap, int segment, ScoreRange? range)
+    {
+        var scores = TakeAccumulator(rowCount);
+        var touched = new List<int>();
+        try
+        {
+            for (var j = 0; j < weights.Count; j++)
+            {
+                var (rows, tfs, count) = growing.Lists[j];
+                Accumulate(rows.AsSpan(0, count), tfs.AsSpan(0, count), weights[j].Weight, growing.Lengths, rowCount, allowed, scorer, scores, touched);
+            }
+
+            Offer(scores, touched, heap, segment, range);
+        }
+        catch
+        {
+            Accumulator = null;
+            throw;
+        }
+    }
+
+    /// <summary>A per-thread accumulator of at least <paramref name="rows"/> scores, all zero: the rows a search touches
+    /// are reset by <see cref="Offer(float[], List{int}, TopK, int, ScoreRange?)"/>, and a failed search drops it.</summary>
+    private static float[] TakeAccumulator(int rows) => Accumulator is { } a && a.Length >= rows ? a : Accumulator = new float[rows];
+
+    /// <summary>Adds one term's parts to the scores of the allowed rows of its list below <paramref name="rowLimit"/>
+    /// (lists are ascending), noting in <paramref name="touched"/> each row scored for the first time.</summary>
+    private static void Accumulate(ReadOnlySpan<int> rows, ReadOnlySpan<float> tfs, float weight, ReadOnlySpan<float> lengths, int rowLimit,
+        AllowedRows allowed, in Scorer scorer, float[] scores, List<int> touched)
+    {
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = rows[i];
+            if (row >= rowLimit)
+            {
+                break;
+            }
+
+            if (!allowed.Contains(row))
+            {
+                continue;
+            }
+
+            var part = weight * scorer.Term(tfs[i], lengths[row]);
+            if (scores[row] == 0)
+            {
+                touched.Add(row);
+            }
+
+            scores[row] += part;
+        }
+    }
+
+    /// <summary>Offers every touched row's score and resets it to zero.</summary>
+    private static void Offer(float[] scores, List<int> touched, TopK heap, int segment, ScoreRange? range)
+    {
+        foreach (var row in touched)
+        {
+            Offer(heap, scores[row], FlatSearch.PackId(segment, row), range);
+            scores[row] = 0;
         }
     }
 
@@ -412,12 +497,15 @@ internal static class Bm25Search
     private static void ScoreRows(SparseColumn column, int rowCount, List<(uint Term, float Weight)> weights, AllowedRows allowed,
         Scorer scorer, TopK heap, int segment, ScoreRange? range)
     {
-        var byTerm = new Dictionary<uint, float>(weights.Count);
-        foreach (var (term, weight) in weights)
+        // Each term's part is kept at its place in the query and the parts summed in query order, as the postings paths
+        // sum them, so that the scores are the same bit for bit.
+        var byTerm = new Dictionary<uint, int>(weights.Count);
+        for (var j = 0; j < weights.Count; j++)
         {
-            byTerm[term] = weight;
+            byTerm[weights[j].Term] = j;
         }
 
+        Span<float> parts = weights.Count <= 64 ? stackalloc float[weights.Count] : new float[weights.Count];
         byte[]? scratch = null;
         for (var row = allowed.Next(0); row >= 0; row = row + 1 < rowCount ? allowed.Next(row + 1) : -1)
         {
@@ -428,14 +516,20 @@ internal static class Bm25Search
                 length += Pair(pairs, i).Tf;
             }
 
-            float score = 0;
+            parts.Clear();
             for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
             {
                 var (term, tf) = Pair(pairs, i);
-                if (byTerm.TryGetValue(term, out var weight))
+                if (byTerm.TryGetValue(term, out var j))
                 {
-                    score += weight * scorer.Term(tf, length);
+                    parts[j] = weights[j].Weight * scorer.Term(tf, length);
                 }
+            }
+
+            float score = 0;
+            foreach (var part in parts)
+            {
+                score += part;
             }
 
             Offer(heap, score, FlatSearch.PackId(segment, row), range);

@@ -9,7 +9,7 @@ namespace Quiver.Engine.Tests.Sparse;
 /// BM25 written from the formula; the incremental corpus statistics against a walk of the visible rows through inserts,
 /// deletes, upserts, a TTL cut, compaction and a reopen; postings saved with the segment, mapped back after a reopen and
 /// rebuilt when their file is damaged; texts with more distinct terms than a client's sparse row may hold.</summary>
-public sealed class Bm25ScaleTests : IDisposable
+public sealed partial class Bm25ScaleTests : IDisposable
 {
     private const string AnalyzerJson = """{"type":"english"}""";
     private static readonly string[] Vocabulary = [.. Enumerable.Range(0, 600).Select(Word)];
@@ -99,7 +99,7 @@ public sealed class Bm25ScaleTests : IDisposable
         var terms = Vocabulary.Select((w, i) => (TermHash.Of(w), i)).ToDictionary(x => x.Item1, x => x.i);
         using var view = shard.AcquireView([]);
         var field = shard.Schema.IndexOf("sparse");
-        var kept = Bm25Corpus.Statistics(shard, view, field, terms, CancellationToken.None);
+        var kept = Bm25Corpus.Statistics(shard, view, field, terms, Bm25Budget.Of(shard, view, field), CancellationToken.None);
         var walked = Bm25Corpus.Walk(view, field, terms, CancellationToken.None);
         Assert.True(walked.Rows == kept.Rows, $"{what}: N {kept.Rows}, walked {walked.Rows}");
         Assert.True(walked.AverageLength == kept.AverageLength, $"{what}: avgdl {kept.AverageLength}, walked {walked.AverageLength}");
@@ -219,7 +219,7 @@ public sealed class Bm25ScaleTests : IDisposable
         var shard = db.ShardOf("c");
         using var view = shard.AcquireView([]);
         var field = shard.Schema.IndexOf("sparse");
-        return [.. view.Segments.Where(s => s.Segment.IsSealed).Select(s => Bm25Corpus.PostingsOf(shard, s, field, CancellationToken.None)!.IsMapped)];
+        return [.. view.Segments.Where(s => s.Segment.IsSealed).Select(s => Bm25Corpus.PostingsOf(shard, s, field, Bm25Budget.Unlimited, CancellationToken.None)!.IsMapped)];
     }
 
     private static void AssertSame(SearchResult expected, SearchResult actual)
