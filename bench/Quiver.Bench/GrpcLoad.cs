@@ -15,7 +15,8 @@ namespace Quiver.Bench;
 /// parent on standard input and output: after each warm-up round a line <c>warmed</c>, answered <c>go</c> once the
 /// parent's (the server's) JIT has been quiet for the round too; a line <c>timed start</c> just before the timed run, <c>timed end</c> just after it (the
 /// parent reads its own CPU time at both), then one line of JSON with QPS, p50, p99, the client's CPU ms per call and
-/// the hit ids.
+/// the hit ids. With <c>--rpc checkhealth</c> it sends empty <c>CheckHealth</c> calls instead (the same count, warm-up
+/// and timing): what the transport alone costs the server's process and the client's.
 /// </summary>
 internal static class GrpcLoad
 {
@@ -28,7 +29,7 @@ internal static class GrpcLoad
 
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("address", "queries", "nq", "k", "ef", "clients", "collection");
+        args.RejectUnknown("address", "queries", "nq", "k", "ef", "clients", "collection", "rpc");
         var address = args.Text("address") ?? throw new ArgumentException("grpcload: --address http://127.0.0.1:PORT is required");
         var path = args.Text("queries") ?? throw new ArgumentException("grpcload: --queries Q.fvecs is required");
         var all = HnswBench.ReadVecs<float>(path, out var dim, out var count);
@@ -36,6 +37,12 @@ internal static class GrpcLoad
         var k = args.Int("k", 10);
         var clients = args.Int("clients", 1);
         var collection = args.Text("collection", ServerBench.Collection);
+        var empty = args.Text("rpc", "search") switch
+        {
+            "search" => false,
+            "checkhealth" => true,
+            var other => throw new ArgumentException($"grpcload: --rpc: expected search or checkhealth, got '{other}'"),
+        };
         var paramsJson = string.Create(CultureInfo.InvariantCulture, $$"""{"ef":{{args.Int("ef", 16)}}}""");
         var queries = Enumerable.Range(0, nq).Select(q => all.AsSpan(q * dim, dim).ToArray()).ToArray();
         var requests = new Dictionary<float[], Protocol.Milvus.SearchRequest>(ReferenceEqualityComparer.Instance);
@@ -48,8 +55,13 @@ internal static class GrpcLoad
         try
         {
             var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
+            var health = new CheckHealthRequest();
             var run = await ServerBench.Measure(clients, queries, async (client, query) =>
             {
+                if (empty)
+                {
+                    return (await stubs[client].CheckHealthAsync(health)).IsHealthy ? [] : throw new InvalidOperationException("CheckHealth answered unhealthy");
+                }
                 var response = await stubs[client].SearchAsync(requests[query]);
                 return response.Status.Code == 0 ? MilvusRequests.HitIds(response)[0]
                     : throw new InvalidOperationException($"gRPC Search answered code {response.Status.Code}: {response.Status.Reason}");
@@ -75,8 +87,10 @@ internal static class GrpcLoad
 
     /// <summary>Runs <c>grpcload</c> as a child process against <paramref name="address"/> and returns its figures with
     /// this process's CPU ms and managed bytes allocated per call over the child's timed run (what the server spent per
-    /// call, when this process does nothing but serve meanwhile).</summary>
-    public static async Task<(Result Client, double ServerCpuPerCall, double ServerBytesPerCall)> RunChildAsync(string address, string queriesFvecs, int nq, int k, int ef, int clients)
+    /// call, when this process does nothing but serve meanwhile). <paramref name="rpc"/> is <c>search</c> or
+    /// <c>checkhealth</c>.</summary>
+    public static async Task<(Result Client, double ServerCpuPerCall, double ServerBytesPerCall)> RunChildAsync(string address, string queriesFvecs, int nq, int k, int ef, int clients,
+        string rpc = "search")
     {
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         var host = Environment.ProcessPath ?? "dotnet";
@@ -85,7 +99,7 @@ internal static class GrpcLoad
         {
             start.ArgumentList.Add(typeof(GrpcLoad).Assembly.Location);
         }
-        foreach (var a in new[] { "grpcload", "--address", address, "--queries", queriesFvecs, "--nq", Text(nq), "--k", Text(k), "--ef", Text(ef), "--clients", Text(clients) })
+        foreach (var a in new[] { "grpcload", "--address", address, "--queries", queriesFvecs, "--nq", Text(nq), "--k", Text(k), "--ef", Text(ef), "--clients", Text(clients), "--rpc", rpc })
         {
             start.ArgumentList.Add(a);
         }

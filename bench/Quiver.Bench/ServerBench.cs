@@ -109,6 +109,7 @@ internal static class ServerBench
                     var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
                     var paramsJson = $$"""{"ef":{{ef}}}""";
                     Run? grpc = null, remote = null;
+                    EmptyCall? emptyCall = null;
                     try
                     {
                         if (grpcClients.Contains("process"))
@@ -116,8 +117,16 @@ internal static class ServerBench
                             // The client in a process of its own: this process only serves, so its CPU per call is the
                             // server's. Run first, while nothing in this process has warmed the client side.
                             var (child, serverCpu, serverBytes) = await GrpcLoad.RunChildAsync($"http://127.0.0.1:{server.Port}", queryFile, nq, k, ef, clients);
-                            remote = new Run(child.Qps, child.P50, child.P99, child.Ids, Recall(child.Ids, set, k), serverCpu, serverBytes);
+                            remote = new Run(child.Qps, child.P50, child.P99, child.Ids, Recall(child.Ids, set, k), serverCpu, serverBytes, child.ClientCpuPerCall);
                             report.Print($"grpc_process_c{clients}_client_cpu_ms", child.ClientCpuPerCall, "ms per call (the client process)", "F3");
+                            // The same with empty calls: the transport's own CPU in each process, so that the server's
+                            // CPU per search splits into engine, handler and transport, and the client's share is known.
+                            var (healthChild, healthServerCpu, healthServerBytes) = await GrpcLoad.RunChildAsync($"http://127.0.0.1:{server.Port}", queryFile, nq, k, ef, clients, "checkhealth");
+                            emptyCall = new EmptyCall(healthServerCpu, healthServerBytes, healthChild.ClientCpuPerCall, healthChild.P50);
+                            report.Print($"checkhealth_process_c{clients}_server_cpu_ms", healthServerCpu, "ms per empty call (the server process)", "F3");
+                            report.Print($"checkhealth_process_c{clients}_server_alloc_bytes", healthServerBytes, "bytes allocated per empty call (the server process)", "F0");
+                            report.Print($"checkhealth_process_c{clients}_client_cpu_ms", healthChild.ClientCpuPerCall, "ms per empty call (the client process)", "F3");
+                            report.Print($"checkhealth_process_c{clients}_p50_ms", healthChild.P50, "ms", "F3");
                         }
                         grpc = !grpcClients.Contains("inproc") ? null : await Measure(clients, queries, async (client, query) =>
                         {
@@ -141,7 +150,7 @@ internal static class ServerBench
                         var health = await stubs[client].CheckHealthAsync(new CheckHealthRequest());
                         return health.IsHealthy ? [] : throw new InvalidOperationException("CheckHealth answered unhealthy");
                     });
-                    rows.Add(new Row(clients, embedded with { Recall = Recall(embedded.Ids, set, k) }, grpc is null ? null : grpc with { Recall = Recall(grpc.Ids, set, k) }, remote, floor));
+                    rows.Add(new Row(clients, embedded with { Recall = Recall(embedded.Ids, set, k) }, grpc is null ? null : grpc with { Recall = Recall(grpc.Ids, set, k) }, remote, floor, emptyCall));
                 }
                 finally
                 {
@@ -207,11 +216,16 @@ internal static class ServerBench
 
     /// <summary>One measured run: QPS, p50 and p99 in ms, the ids per query, recall, and the process's CPU ms per call over
     /// the timed run and the bytes it allocated on the managed heap per call (NaN where not measured).</summary>
-    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall, double CpuPerCall = double.NaN, double BytesPerCall = double.NaN);
+    internal sealed record Run(double Qps, double P50, double P99, long[][] Ids, double Recall, double CpuPerCall = double.NaN, double BytesPerCall = double.NaN,
+        double ClientCpuPerCall = double.NaN);
+
+    /// <summary>Empty calls (CheckHealth) with the client in a child process: the server process's CPU ms and bytes per
+    /// call, the client process's CPU ms per call, and the p50.</summary>
+    private sealed record EmptyCall(double ServerCpu, double ServerBytes, double ClientCpu, double P50);
 
     /// <summary>One client count: embedded, gRPC with the client in this process, gRPC with the client in a child process
     /// (CPU per call = this process's, the server's), and CheckHealth.</summary>
-    private sealed record Row(int Clients, Run Embedded, Run? Grpc, Run? Remote, Run Floor);
+    private sealed record Row(int Clients, Run Embedded, Run? Grpc, Run? Remote, Run Floor, EmptyCall? Empty);
 
     internal static DataSet Load(CommandLine args, int k)
     {
@@ -423,6 +437,24 @@ internal static class ServerBench
         text.AppendLine();
         text.AppendLine("CheckHealth does no work: its round trip is the floor every gRPC call pays here (HTTP/2 framing, protobuf, Kestrel");
         text.AppendLine("and the .NET gRPC client, with client and server sharing the machine's cores).");
+        if (rows.Any(r => r.Remote is not null && r.Empty is not null))
+        {
+            text.AppendLine();
+            text.AppendLine("Where the CPU goes, client in its own process (ms per call). A QPS ratio at saturation is bounded by CPU: with client and");
+            text.AppendLine("server on the same cores, gRPC / embedded QPS <= embedded CPU / (server CPU + client CPU); with the clients on other");
+            text.AppendLine("machines, <= embedded CPU / server CPU. The empty call's server CPU is the transport's share of a search's.");
+            text.AppendLine();
+            text.AppendLine("| clients | embedded | server, search | client, search | server, empty call | client, empty call | server above the empty call | bound, shared cores | bound, clients elsewhere |");
+            text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var row in rows)
+            {
+                if (row is { Remote: { } r, Empty: { } e })
+                {
+                    var embedded = row.Embedded.CpuPerCall;
+                    text.AppendLine(c, $"| {row.Clients} | {embedded:F3} | {r.CpuPerCall:F3} | {r.ClientCpuPerCall:F3} | {e.ServerCpu:F3} | {e.ClientCpu:F3} | {r.CpuPerCall - e.ServerCpu:F3} | {embedded / (r.CpuPerCall + r.ClientCpuPerCall):F2} | {embedded / r.CpuPerCall:F2} |");
+                }
+            }
+        }
         return text.ToString();
     }
 

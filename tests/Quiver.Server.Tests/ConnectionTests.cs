@@ -43,6 +43,22 @@ public sealed class ConnectionTests
         Assert.True((await server.Milvus.CheckHealthAsync(new CheckHealthRequest())).IsHealthy);
     }
 
+    /// <summary>An RPC the Milvus proto does not declare (a newer SDK's, or another service's) is not routed to the
+    /// gRPC service; the client still gets gRPC's UNIMPLEMENTED, and the connection keeps serving.</summary>
+    [Theory]
+    [InlineData("milvus.proto.milvus.MilvusService", "NoSuchRpc")]
+    [InlineData("milvus.proto.nosuch.OtherService", "Search")]
+    public async Task UndeclaredRpc_AnswersGrpcUnimplemented(string service, string method)
+    {
+        await using var server = await TestServer.StartAsync();
+        var bytes = Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var undeclared = new Grpc.Core.Method<byte[], byte[]>(Grpc.Core.MethodType.Unary, service, method, bytes, bytes);
+        var call = server.Channel.CreateCallInvoker().AsyncUnaryCall(undeclared, null, new Grpc.Core.CallOptions(), []);
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await call.ResponseAsync.WaitAsync(HangGuard));
+        Assert.Equal(Grpc.Core.StatusCode.Unimplemented, refused.StatusCode);
+        Assert.True((await server.Milvus.CheckHealthAsync(new CheckHealthRequest())).IsHealthy);
+    }
+
     /// <summary>The Milvus Node.js SDK re-sends a failed call (UNAVAILABLE while the server restarts) without ever ending
     /// the new request stream. Milvus answers a unary call on its one message; so must Quiver, instead of waiting for an
     /// end of stream that never comes until Kestrel faults the connection.</summary>

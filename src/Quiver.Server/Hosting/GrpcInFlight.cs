@@ -21,13 +21,14 @@ namespace Quiver.Server.Hosting;
 /// </summary>
 internal static class GrpcInFlight
 {
-    private const string ServicePrefix = "/milvus.proto.milvus.MilvusService/";
+    private const string ServicePath = "/milvus.proto.milvus.MilvusService";
+    private const string ServicePrefix = ServicePath + "/";
 
     /// <summary>The middleware.</summary>
     public static async Task InvokeAsync(HttpContext http, RequestDelegate next)
     {
         if (!(http.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false)
-            || !http.Request.Path.StartsWithSegments(ServicePrefix.TrimEnd('/'), StringComparison.Ordinal))
+            || !http.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal))
         {
             await next(http).ConfigureAwait(false);
             return;

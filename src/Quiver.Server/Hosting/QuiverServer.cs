@@ -105,11 +105,18 @@ public sealed class QuiverServer : IAsyncDisposable
                 builder.Services.AddSingleton<Console.ConsoleToolRuns>();
                 builder.Services.AddSingleton(consoleCertificate!);
             }
+            // Registered, the interceptor is one instance for every call; unregistered, gRPC would create one per call.
+            builder.Services.AddSingleton<GrpcCallInterceptor>();
             builder.Services.AddGrpc(grpc =>
             {
                 grpc.Interceptors.Add<GrpcCallInterceptor>();
                 grpc.MaxReceiveMessageSize = options.Security.MaxMessageBytes;
                 grpc.EnableDetailedErrors = false;
+                // MilvusService declares every RPC (those Quiver lacks answer code 10 through the pipeline). gRPC's
+                // routes for unknown methods and services ("/{service}/{method}" patterns) would be candidates of every
+                // call's route match, which then builds route values and checks their constraint per call. Without
+                // them an unknown RPC gets HTTP 404, which gRPC clients report as UNIMPLEMENTED all the same.
+                grpc.IgnoreUnknownServices = true;
             });
 
             var app = builder.Build();

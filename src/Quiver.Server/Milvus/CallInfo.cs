@@ -18,8 +18,16 @@ internal sealed class CallInfo
     /// <summary><c>grpc</c> or <c>rest</c>.</summary>
     public required string Transport { get; init; }
 
-    /// <summary>Short id that ties the call's log lines together; returned to REST clients in <c>X-Request-Id</c>.</summary>
-    public required string RequestId { get; init; }
+    private string? _requestId;
+    private string? _peer;
+
+    /// <summary>Short id that ties the call's log lines together; returned to REST clients in <c>X-Request-Id</c>. When
+    /// not given, made on its first read: most calls are never logged, and a gRPC call need not pay for an id.</summary>
+    public string RequestId
+    {
+        get => _requestId ??= NewRequestId();
+        init => _requestId = value;
+    }
 
     /// <summary>The database the client chose for the connection (gRPC metadata <c>dbname</c>, REST <c>dbName</c>),
     /// or null for <c>default</c>. A request's own <c>db_name</c> field, when set, wins (see
@@ -37,8 +45,16 @@ internal sealed class CallInfo
     /// API key, as Milvus SDKs send it) or REST <c>Authorization: Bearer</c> token. Null when none.</summary>
     public string? Credential { get; init; }
 
-    /// <summary>The client's address, for the audit log.</summary>
-    public string? Peer { get; init; }
+    /// <summary>The client's address, for the audit log. When not given, read from <see cref="PeerOf"/> on first use:
+    /// gRPC formats the address as a new string each time it is asked, and most calls never need it.</summary>
+    public string? Peer
+    {
+        get => _peer ??= PeerOf?.Peer;
+        init => _peer = value;
+    }
+
+    /// <summary>The gRPC call whose peer address <see cref="Peer"/> reads when it was not given.</summary>
+    public ServerCallContext? PeerOf { get; init; }
 
     /// <summary>A read the web console repeats while something runs (a tool's progress, an index build's, the health
     /// charts' metrics): not counted against <c>Security:RequestsPerSecondPerUser</c>, as Milvus's rate limits count only
@@ -57,7 +73,7 @@ internal sealed class CallInfo
     public static CallInfo Of(ServerCallContext context) =>
         context.UserState.TryGetValue(Key, out var value) && value is CallInfo info
             ? info
-            : new CallInfo { Method = context.Method, Transport = "grpc", RequestId = NewRequestId() };
+            : new CallInfo { Method = context.Method, Transport = "grpc" };
 
     /// <summary>A new short request id.</summary>
     public static string NewRequestId() => Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));

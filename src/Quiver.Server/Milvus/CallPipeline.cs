@@ -162,10 +162,9 @@ internal sealed class GrpcCallInterceptor(CallPipeline pipeline) : Interceptor
         {
             Method = context.Method[(context.Method.LastIndexOf('/') + 1)..],
             Transport = "grpc",
-            RequestId = CallInfo.NewRequestId(),
             Database = NonEmpty(context.RequestHeaders.GetValue("dbname")),
             Credential = NonEmpty(context.RequestHeaders.GetValue("authorization")),
-            Peer = context.Peer,
+            PeerOf = context,
         };
         return pipeline.RunAsync(call, request, context, (r, c) => continuation(r, c));
     }

@@ -17,6 +17,11 @@ internal sealed partial class RequestObserver(ServerMetrics metrics, ILogger<Req
         metrics.RecordCall(call.Method, call.Transport, statusCode, elapsed);
         if (statusCode == 0)
         {
+            // Checked here, not only inside: the request id is made on its first read.
+            if (!logger.IsEnabled(LogLevel.Debug))
+            {
+                return;
+            }
             LogCompleted(logger, call.RequestId, call.Method, call.Transport, statusCode, elapsed.TotalMilliseconds);
         }
         else
