@@ -12,7 +12,8 @@ for round in 1 2 3 4 5; do
   if dotnet build src/Quiver.Client/Quiver.Client.csproj -c Release --nologo -v quiet -clp:ErrorsOnly > "$log" 2>&1 &&
      dotnet build src/Quiver.Embeddings/Quiver.Embeddings.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
      dotnet build src/Quiver.Typed/Quiver.Typed.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
-     dotnet build src/Quiver.VectorData/Quiver.VectorData.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1; then
+     dotnet build src/Quiver.VectorData/Quiver.VectorData.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
+     dotnet build src/Quiver.Toolbox/Quiver.Toolbox.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1; then
     echo "public-api: the PublicAPI files match the code"
     exit 0
   fi

@@ -57,6 +57,7 @@ public sealed partial class PackageConsumptionTests
             using var zip = ZipFile.OpenRead(Nupkg(feed, id));
             Assert.NotNull(zip.GetEntry($"lib/net10.0/{assembly}.xml"));
             Assert.NotNull(zip.GetEntry("README.md"));
+            AssertLicensed(zip, id);
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{Version}.snupkg")), $"{id}.{Version}.snupkg missing");
         }
     }
@@ -64,26 +65,93 @@ public sealed partial class PackageConsumptionTests
     [Fact]
     public async Task FreshProject_AddsTheVectorDataPackage_RunsItsPageExample()
     {
-        var feed = PackageFeed();
-        using var temp = new TempFolder("quiver-pkg-vectordata");
-        WriteNuGetConfig(temp.Path, feed);
-        var app = temp.Sub("App");
-
         // One package by ID: the provider brings the typed API, the client, the engine and the abstractions.
-        await RunAsync(temp.Path, "dotnet", "new", "console", "--name", "App", "--output", app);
-        await RunAsync(app, "dotnet", "add", "package", "QuiverVec.VectorData", "--version", Version);
-        var (program, expected) = PageBlock("docs/vectordata.md", "# Microsoft.Extensions.VectorData provider");
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
-        await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
-        var bin = Path.Combine(app, "bin", "Release", "net10.0");
-        var output = await RunAsync(app, "dotnet", Path.Combine(bin, "App.dll"));
-        Assert.Equal(expected, Lines(output));
-        Assert.Equal(PackedAssembly(feed, "QuiverVec.VectorData", "Quiver.VectorData.dll"), await File.ReadAllBytesAsync(Path.Combine(bin, "Quiver.VectorData.dll")));
+        using var temp = new TempFolder("quiver-pkg-vectordata");
+        var bin = await RunPageExampleAsync(temp, "QuiverVec.VectorData", "Quiver.VectorData", "docs/vectordata.md", "# Microsoft.Extensions.VectorData provider");
         foreach (var dll in new[] { "Quiver.Typed.dll", "Quiver.Client.dll", "Quiver.Engine.dll", "Microsoft.Extensions.VectorData.Abstractions.dll" })
         {
             Assert.True(File.Exists(Path.Combine(bin, dll)), $"{dll} missing from the app's output");
         }
     }
+
+    [Fact]
+    public async Task FreshProject_AddsTheToolboxPackage_RunsItsPageExample()
+    {
+        // One package by ID: the toolbox brings the client and the engine; nothing of the command line comes with it.
+        using var temp = new TempFolder("quiver-pkg-toolbox");
+        var bin = await RunPageExampleAsync(temp, "QuiverVec.Toolbox", "Quiver.Toolbox", "docs/toolbox.md", "## Example");
+        foreach (var dll in new[] { "Quiver.Client.dll", "Quiver.Engine.dll" })
+        {
+            Assert.True(File.Exists(Path.Combine(bin, dll)), $"{dll} missing from the app's output");
+        }
+
+        foreach (var cliOnly in new[] { "Spectre.Console.dll", "System.CommandLine.dll", "quiver.dll" })
+        {
+            Assert.False(File.Exists(Path.Combine(bin, cliOnly)), $"{cliOnly} came with the toolbox library: it belongs to the command line");
+        }
+    }
+
+    /// <summary>A fresh console project in <paramref name="temp"/> takes package <paramref name="id"/> by ID, its
+    /// Program.cs is the example after <paramref name="heading"/> in <paramref name="page"/>; it must print the page's
+    /// output and have run the packed <paramref name="assembly"/>. Returns the app's output folder.</summary>
+    private static async Task<string> RunPageExampleAsync(TempFolder temp, string id, string assembly, string page, string heading)
+    {
+        var feed = PackageFeed();
+        WriteNuGetConfig(temp.Path, feed);
+        var app = temp.Sub("App");
+        await RunAsync(temp.Path, "dotnet", "new", "console", "--name", "App", "--output", app);
+        await RunAsync(app, "dotnet", "add", "package", id, "--version", Version);
+        var (program, expected) = PageBlock(page, heading);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
+        await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
+        var bin = Path.Combine(app, "bin", "Release", "net10.0");
+        var output = await RunAsync(app, "dotnet", Path.Combine(bin, "App.dll"));
+        Assert.Equal(expected, Lines(output));
+        Assert.Equal(PackedAssembly(feed, id, assembly + ".dll"), await File.ReadAllBytesAsync(Path.Combine(bin, assembly + ".dll")));
+        return bin;
+    }
+
+    /// <summary>A sample of the repository (samples/NAME) as a package consumer: a copy outside the repository, its
+    /// project references replaced by the packages of the same IDs, builds against the feed and prints exactly what the
+    /// repository's own build of it prints (test.sh builds the solution, samples included, before this test).</summary>
+    [Theory]
+    [InlineData("MovieSearch")]
+    [InlineData("HandbookQa")]
+    public async Task Sample_BuiltFromThePackages_PrintsWhatItsProjectBuildPrints(string sample)
+    {
+        var feed = PackageFeed();
+        using var temp = new TempFolder("quiver-pkg-sample");
+        WriteNuGetConfig(temp.Path, feed);
+        var source = Path.Combine(Repo, "samples", sample);
+        var app = temp.Sub(sample);
+        foreach (var relative in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(source, f))
+                     .Where(f => f.Split(Path.DirectorySeparatorChar)[0] is not ("bin" or "obj")))
+        {
+            var (file, target) = (Path.Combine(source, relative), Path.Combine(app, relative));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        var csproj = Path.Combine(app, sample + ".csproj");
+        var project = ProjectReference().Replace(await File.ReadAllTextAsync(csproj),
+            m => $"<PackageReference Include=\"QuiverVec.{m.Groups["name"].Value}\" Version=\"{Version}\" />");
+        Assert.DoesNotContain("ProjectReference", project, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(csproj, project);
+
+        await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
+        var bin = Path.Combine(app, "bin", "Release", "net10.0");
+        var fromPackages = await RunAsync(app, "dotnet", Path.Combine(bin, sample + ".dll"));
+        Assert.Equal(PackedAssembly(feed, "QuiverVec.Engine", "Quiver.Engine.dll"), await File.ReadAllBytesAsync(Path.Combine(bin, "Quiver.Engine.dll")));
+
+        var built = Path.Combine(source, "bin", "Release", "net10.0", sample + ".dll");
+        Assert.True(File.Exists(built), $"{built} not found: build the solution in Release first (test.sh does)");
+        var fromProjects = await RunAsync(temp.Path, "dotnet", built);
+        Assert.Equal(Lines(fromProjects), Lines(fromPackages));
+        Assert.NotEmpty(Lines(fromPackages));
+    }
+
+    [GeneratedRegex(@"<ProjectReference Include=""\.\./\.\./src/Quiver\.(?<name>\w+)/Quiver\.\w+\.csproj"" />")]
+    private static partial Regex ProjectReference();
 
     [Fact]
     public async Task Cli_InstallsAsDotnetTool_FromTheFeed_AndBrowsesData()
@@ -110,6 +178,7 @@ public sealed partial class PackageConsumptionTests
         ("QuiverVec.Engine", "Quiver.Engine"), ("QuiverVec.Protocol", "Quiver.Protocol"), ("QuiverVec.Wire", "Quiver.Wire"),
         ("QuiverVec.Client", "Quiver.Client"), ("QuiverVec.Embeddings", "Quiver.Embeddings"),
         ("QuiverVec.Typed", "Quiver.Typed"), ("QuiverVec.VectorData", "Quiver.VectorData"),
+        ("QuiverVec.Toolbox", "Quiver.Toolbox"),
     ];
 
     /// <summary>The folder of .nupkg files, checked to hold this version of every package, built from this build's
@@ -123,11 +192,33 @@ public sealed partial class PackageConsumptionTests
             Assert.True(File.Exists(Nupkg(feed, id)), $"{Nupkg(feed, id)} not found: {Hint}");
         }
 
+        using (var tool = ZipFile.OpenRead(Nupkg(feed, "QuiverVec.Cli")))
+        {
+            AssertLicensed(tool, "QuiverVec.Cli");
+        }
+
         var built = Path.Combine(Repo, "src", "Quiver.Engine", "bin", "Release", "net10.0", "Quiver.Engine.dll");
         Assert.True(
             File.ReadAllBytes(built).AsSpan().SequenceEqual(PackedAssembly(feed, "QuiverVec.Engine", "Quiver.Engine.dll")),
             $"{Nupkg(feed, "QuiverVec.Engine")} holds another build of Quiver.Engine.dll than {built}: {Hint}");
         return feed;
+    }
+
+    /// <summary>The package declares the repository's licence (an SPDX expression in its .nuspec) and carries the
+    /// LICENSE file, the same bytes as the repository's.</summary>
+    private static void AssertLicensed(ZipArchive zip, string id)
+    {
+        var nuspec = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        using (var reader = new StreamReader(nuspec.Open()))
+        {
+            Assert.Contains("<license type=\"expression\">MIT</license>", reader.ReadToEnd(), StringComparison.Ordinal);
+        }
+
+        var license = zip.GetEntry("LICENSE") ?? throw new InvalidOperationException($"{id} has no LICENSE file");
+        using var stream = license.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Repo, "LICENSE")), copy.ToArray());
     }
 
     private static string Nupkg(string feed, string id) => Path.Combine(feed, $"{id}.{Version}.nupkg");

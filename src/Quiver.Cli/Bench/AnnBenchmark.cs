@@ -4,6 +4,7 @@ using System.Text.Json;
 using Quiver.Indexing;
 using Quiver.Segments;
 using Quiver.Storage;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Bench;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using Quiver.Segments;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Bench;
 
@@ -76,7 +77,7 @@ internal static class AnnDatasets
         VectorFile.Write<float>(dataset.QueryFile, queries, dataset.Dimension);
         log.WriteLine($"data {name}: exact L2 top-{GroundTruthK} for {dataset.Queries} queries on {threads} thread(s)");
         var reported = 0;
-        var truth = Bench.GroundTruth.Compute(view, queries, dataset.Queries, MetricType.L2, GroundTruthK, threads, fraction =>
+        var truth = GroundTruth.Compute(view, queries, dataset.Queries, MetricType.L2, GroundTruthK, threads, fraction =>
         {
             var decile = (int)(fraction * 10);
             if (Interlocked.Exchange(ref reported, decile) < decile)

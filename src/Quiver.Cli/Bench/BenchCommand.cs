@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Quiver.Indexing;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Bench;
 

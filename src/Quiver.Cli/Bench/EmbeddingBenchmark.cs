@@ -1,10 +1,11 @@
-using System.CommandLine;
 using System.Collections.Immutable;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Embeddings;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Bench;
 
@@ -40,7 +41,7 @@ internal static class EmbeddingBenchmark
     {
         if (!File.Exists(corpus))
         {
-            throw new OpsException($"corpus '{corpus}' not found (run ./scripts/setup.sh, or give --corpus)");
+            throw new ToolboxException($"corpus '{corpus}' not found (run ./scripts/setup.sh, or give --corpus)");
         }
 
         var records = File.ReadLines(corpus).Select(l => JsonDocument.Parse(l).RootElement)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Index;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Browse;
 
@@ -141,7 +142,7 @@ internal static class BrowseCommands
         CheckLimit(options.Limit);
         if (options.Offset < 0)
         {
-            throw new OpsException($"--offset {options.Offset}: must be 0 or more");
+            throw new ToolboxException($"--offset {options.Offset}: must be 0 or more");
         }
 
         await using var target = await spec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -167,7 +168,7 @@ internal static class BrowseCommands
         var given = new[] { options.Vector, options.Id, options.Text }.Count(x => x is not null);
         if (given != 1)
         {
-            throw new OpsException("give exactly one of --vector (the query vector), --id (a row whose vector to search with) and --text (search by text)");
+            throw new ToolboxException("give exactly one of --vector (the query vector), --id (a row whose vector to search with) and --text (search by text)");
         }
 
         var searchParams = options.Params is null ? new Dictionary<string, string>() : ParseParams(options.Params);
@@ -187,10 +188,10 @@ internal static class BrowseCommands
             var key = ParseKey(options.Id, schema.PrimaryKey);
             var found = await target.Client.GetAsync(options.Collection, [key], [field.Name], null, target.Database, cancellationToken).ConfigureAwait(false);
             query = found.Count == 1 ? found[0][field.Name]
-                : throw new OpsException($"--id {options.Id}: no row with that {schema.PrimaryKey.Name} in '{options.Collection}'");
+                : throw new ToolboxException($"--id {options.Id}: no row with that {schema.PrimaryKey.Name} in '{options.Collection}'");
             if (query is null)
             {
-                throw new OpsException($"--id {options.Id}: the row's '{field.Name}' is null");
+                throw new ToolboxException($"--id {options.Id}: the row's '{field.Name}' is null");
             }
         }
 
@@ -208,7 +209,7 @@ internal static class BrowseCommands
         };
         if (request.Vectors.Count == 0 && request.SparseVectors is null && request.QueryTexts is null)
         {
-            throw new OpsException($"'{field.Name}' is {TypeName(field)}: quiver search takes FLOAT_VECTOR, FLOAT16_VECTOR, BFLOAT16_VECTOR and SPARSE_FLOAT_VECTOR fields");
+            throw new ToolboxException($"'{field.Name}' is {TypeName(field)}: quiver search takes FLOAT_VECTOR, FLOAT16_VECTOR, BFLOAT16_VECTOR and SPARSE_FLOAT_VECTOR fields");
         }
 
         var result = await target.Client.SearchAsync(options.Collection, request, target.Database, cancellationToken).ConfigureAwait(false);
@@ -238,7 +239,7 @@ internal static class BrowseCommands
     {
         if (limit is < 1 or > SearchRequest.MaxTopK)
         {
-            throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"--limit {limit}: must be 1 to {SearchRequest.MaxTopK:N0}"));
+            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--limit {limit}: must be 1 to {SearchRequest.MaxTopK:N0}"));
         }
     }
 
@@ -253,7 +254,7 @@ internal static class BrowseCommands
         {
             if (schema.Find(name) is null && !schema.EnableDynamicField)
             {
-                throw new OpsException($"--fields: the collection has no field '{name}' (fields: {string.Join(", ", schema.Fields.Select(f => f.Name))})");
+                throw new ToolboxException($"--fields: the collection has no field '{name}' (fields: {string.Join(", ", schema.Fields.Select(f => f.Name))})");
             }
         }
 
@@ -266,7 +267,7 @@ internal static class BrowseCommands
         if (options.Field is { } name)
         {
             return vectors.FirstOrDefault(f => f.Name == name)
-                ?? throw new OpsException($"--field '{name}': not a vector field of '{options.Collection}' (vector fields: {string.Join(", ", vectors.Select(v => v.Name))})");
+                ?? throw new ToolboxException($"--field '{name}': not a vector field of '{options.Collection}' (vector fields: {string.Join(", ", vectors.Select(v => v.Name))})");
         }
 
         if (options.Text is not null)
@@ -280,7 +281,7 @@ internal static class BrowseCommands
         }
 
         return vectors.Count == 1 ? vectors[0]
-            : throw new OpsException($"'{options.Collection}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with --field");
+            : throw new ToolboxException($"'{options.Collection}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with --field");
     }
 
     private static object ParseVector(string text, FieldSchema field)
@@ -293,33 +294,33 @@ internal static class BrowseCommands
             {
                 if (root.ValueKind != JsonValueKind.Object)
                 {
-                    throw new OpsException($"--vector: '{field.Name}' is a sparse vector; give it as an object of index: value, e.g. {{\"3\": 0.5, \"17\": 1.2}}");
+                    throw new ToolboxException($"--vector: '{field.Name}' is a sparse vector; give it as an object of index: value, e.g. {{\"3\": 0.5, \"17\": 1.2}}");
                 }
 
                 return SparseVector.FromPairs(root.EnumerateObject().Select(p => new KeyValuePair<uint, float>(
-                    uint.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : throw new OpsException($"--vector: sparse index '{p.Name}' is not a whole number"),
+                    uint.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : throw new ToolboxException($"--vector: sparse index '{p.Name}' is not a whole number"),
                     p.Value.GetSingle())));
             }
 
             if (root.ValueKind != JsonValueKind.Array)
             {
-                throw new OpsException("--vector: give the query vector as a JSON array of numbers, e.g. [0.1, 0.2, 0.3]");
+                throw new ToolboxException("--vector: give the query vector as a JSON array of numbers, e.g. [0.1, 0.2, 0.3]");
             }
 
             var vector = root.EnumerateArray().Select(e => e.GetSingle()).ToArray();
             return vector.Length == field.Dimension ? vector
-                : throw new OpsException($"--vector has {vector.Length} numbers; '{field.Name}' has dimension {field.Dimension}");
+                : throw new ToolboxException($"--vector has {vector.Length} numbers; '{field.Name}' has dimension {field.Dimension}");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
-            throw new OpsException($"--vector: {e.Message}", e);
+            throw new ToolboxException($"--vector: {e.Message}", e);
         }
     }
 
     private static object ParseKey(string text, FieldSchema key) =>
         key.DataType == DataType.Int64
             ? long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id) ? id
-                : throw new OpsException($"--id '{text}': the primary key '{key.Name}' is INT64; give a whole number")
+                : throw new ToolboxException($"--id '{text}': the primary key '{key.Name}' is INT64; give a whole number")
             : text;
 
     private static Dictionary<string, string> ParseParams(string json)
@@ -329,14 +330,14 @@ internal static class BrowseCommands
             using var doc = JsonDocument.Parse(json);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new OpsException("--params: give search parameters as a JSON object, e.g. {\"ef\": 64}");
+                throw new ToolboxException("--params: give search parameters as a JSON object, e.g. {\"ef\": 64}");
             }
 
             return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText(), StringComparer.Ordinal);
         }
         catch (JsonException e)
         {
-            throw new OpsException($"--params: {e.Message}", e);
+            throw new ToolboxException($"--params: {e.Message}", e);
         }
     }
 

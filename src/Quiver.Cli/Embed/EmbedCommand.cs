@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Embeddings;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Embed;
 
@@ -89,7 +90,7 @@ internal static class EmbedCommand
 
         if (all.Count == 0)
         {
-            throw new OpsException("nothing to embed: give texts as arguments or --file FILE");
+            throw new ToolboxException("nothing to embed: give texts as arguments or --file FILE");
         }
 
         using var providers = new EmbeddingProviders(new EmbeddingOptions
@@ -100,7 +101,7 @@ internal static class EmbedCommand
         var embedder = providers.Resolve(function, options.Dim ?? (options.Provider == EmbeddingProviders.Local ? MiniLmEmbedder.Dim : 0));
         if (embedder.Dimension <= 0)
         {
-            throw new OpsException("--provider openai needs --dim: the length of the model's vectors");
+            throw new ToolboxException("--provider openai needs --dim: the length of the model's vectors");
         }
 
         var vectors = await embedder.EmbedAsync(all, ct).ConfigureAwait(false);

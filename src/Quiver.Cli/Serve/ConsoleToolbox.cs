@@ -6,6 +6,9 @@ using Quiver.Client;
 using Quiver.Indexing;
 using Quiver.Server.Console;
 using Quiver.Server.Milvus;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Advise;
+using Quiver.Toolbox.Tune;
 
 namespace Quiver.Cli.Serve;
 
@@ -31,7 +34,7 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
             K = call.K,
             Sample = call.Sample,
         };
-        return RunAsync("advise", call, io => Advisor.RunAsync(options, io, cancellationToken));
+        return RunAsync("advise", call, io => AdviseOutput.RunAsync(options, io, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -48,7 +51,7 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
             Queries = call.Sample,
             Save = call.Save,
         };
-        return RunAsync("tune", call, io => Tuner.RunAsync(options, io, cancellationToken));
+        return RunAsync("tune", call, io => TuneOutput.RunAsync(options, io, cancellationToken));
     }
 
     private static TargetSpec Target(ConsoleToolCall call) =>
@@ -74,7 +77,7 @@ internal sealed class ConsoleToolbox : IConsoleToolbox
         {
             await tool(io).ConfigureAwait(false);
         }
-        catch (OpsException e)
+        catch (ToolboxException e)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"{name}: {e.Message}");
         }

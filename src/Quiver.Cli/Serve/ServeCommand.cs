@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Quiver.Cli.Ops.Health;
 using Quiver.Server.Hosting;
+using Quiver.Toolbox.Health;
 
 namespace Quiver.Cli.Serve;
 
@@ -89,7 +91,7 @@ internal static class ServeCommand
                 // Bulk-import jobs run the toolbox's importer (the server itself knows no file formats).
                 options.Import.Importer ??= new Ops.Import.ToolboxBulkImporter();
                 // The console's health charts mark the thresholds `quiver health` judges by.
-                options.Console.Thresholds = Ops.Health.HealthThresholds.Defaults().ForConsole();
+                options.Console.Thresholds = HealthThresholds.Defaults().ForConsole();
                 // The console's create-index form offers `advise`, its indexes page runs `tune`: the toolbox's own.
                 options.Console.Toolbox ??= new ConsoleToolbox();
                 server = await QuiverServer.StartAsync(options, logging => ServerLogging.AddConsole(logging, options), ct);

@@ -1,4 +1,9 @@
+// Compiled into the toolbox library too (quiver health reads the server's histograms), under its own namespace.
+#if QUIVER_TOOLBOX
+namespace Quiver.Toolbox.Health;
+#else
 namespace Quiver.Server.Observability;
+#endif
 
 /// <summary>
 /// A Prometheus histogram as scraped: ascending upper bounds (the last one +Inf) and the cumulative count of

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Quiver.Cli.Bench;
 using Quiver.Indexing;
 using Quiver.Testing;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Bench;
 

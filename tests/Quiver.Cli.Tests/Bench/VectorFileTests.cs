@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Quiver.Cli.Bench;
 using Quiver.Testing;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Bench;
 

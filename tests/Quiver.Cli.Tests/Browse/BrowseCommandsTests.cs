@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Quiver.Cli.Browse;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Tests.Browse;
 
@@ -119,13 +119,13 @@ public sealed class BrowseCommandsTests
         Assert.Equal(nearest42, byId.Rows.Select(r => (long)r["id"]!));
 
         // Mistakes name the problem.
-        async Task<string> Refused(BrowseSearchOptions o) => (await Assert.ThrowsAsync<OpsException>(() => BrowseCommands.SearchAsync(spec, o, ct))).Message;
+        async Task<string> Refused(BrowseSearchOptions o) => (await Assert.ThrowsAsync<ToolboxException>(() => BrowseCommands.SearchAsync(spec, o, ct))).Message;
         Assert.Contains("exactly one of --vector", await Refused(new BrowseSearchOptions("products", "[1]", "3", null, null, "", null, 5, null)), StringComparison.Ordinal);
         Assert.Contains("has dimension 8", await Refused(new BrowseSearchOptions("products", "[1, 2]", null, null, null, "", null, 5, null)), StringComparison.Ordinal);
         Assert.Contains("no row with that id", await Refused(new BrowseSearchOptions("products", null, "100000", null, null, "", null, 5, null)), StringComparison.Ordinal);
         Assert.Contains("--field 'nope'", await Refused(new BrowseSearchOptions("products", null, "1", null, "nope", "", null, 5, null)), StringComparison.Ordinal);
         Assert.Contains("--limit 0", await Refused(new BrowseSearchOptions("products", null, "1", null, null, "", null, 0, null)), StringComparison.Ordinal);
-        var noField = await Assert.ThrowsAsync<OpsException>(() => BrowseCommands.QueryAsync(spec, new BrowseQueryOptions("products", "", ["colour"], 5, 0, []), ct));
+        var noField = await Assert.ThrowsAsync<ToolboxException>(() => BrowseCommands.QueryAsync(spec, new BrowseQueryOptions("products", "", ["colour"], 5, 0, []), ct));
         Assert.Contains("no field 'colour'", noField.Message, StringComparison.Ordinal);
     }
 

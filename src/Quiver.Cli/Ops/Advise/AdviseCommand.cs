@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Indexing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Advise;
 
 namespace Quiver.Cli.Ops.Advise;
 
@@ -42,7 +44,7 @@ internal static class AdviseCommand
                 "L2" => MetricType.L2,
                 "IP" => MetricType.IP,
                 "COSINE" => MetricType.Cosine,
-                _ => throw new OpsException($"--metric '{metricText}': expected L2, IP or COSINE"),
+                _ => throw new ToolboxException($"--metric '{metricText}': expected L2, IP or COSINE"),
             };
             var budgetText = parse.GetValue(budget);
             var hasCollection = parse.GetValue(collection) is not null;
@@ -65,7 +67,7 @@ internal static class AdviseCommand
                 K = parse.GetValue(k),
                 Seed = parse.GetValue(seed),
             };
-            var result = await Advisor.RunAsync(options, io, ct).ConfigureAwait(false);
+            var result = await AdviseOutput.RunAsync(options, io, ct).ConfigureAwait(false);
             return result.ExitCode;
         });
         return command;

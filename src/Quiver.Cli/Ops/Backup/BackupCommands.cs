@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -113,12 +114,12 @@ internal static class BackupCommands
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0 || eq == pair.Length - 1)
             {
-                throw new OpsException($"--rename '{pair}': expected OLD=NEW");
+                throw new ToolboxException($"--rename '{pair}': expected OLD=NEW");
             }
 
             if (!renames.TryAdd(pair[..eq], pair[(eq + 1)..]))
             {
-                throw new OpsException($"--rename: '{pair[..eq]}' is renamed twice");
+                throw new ToolboxException($"--rename: '{pair[..eq]}' is renamed twice");
             }
         }
 

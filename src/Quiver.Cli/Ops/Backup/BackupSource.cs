@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Globalization;
 using System.IO.Compression;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -38,7 +38,7 @@ internal sealed class BackupSource : IDisposable
 
         if (!File.Exists(path))
         {
-            throw new OpsException($"'{path}': no such backup folder or archive");
+            throw new ToolboxException($"'{path}': no such backup folder or archive");
         }
 
         var temporary = Path.Combine(Path.GetTempPath(), $"quiver-restore-{Guid.NewGuid():N}");

@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Reflection;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -58,7 +59,7 @@ internal static class BackupTool
         var outPath = Path.GetFullPath(options.Out);
         if (File.Exists(outPath) || (Directory.Exists(outPath) && Directory.EnumerateFileSystemEntries(outPath).Any()))
         {
-            throw new OpsException($"'{options.Out}' already exists; back up to a new path");
+            throw new ToolboxException($"'{options.Out}' already exists; back up to a new path");
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -174,7 +175,7 @@ internal static class BackupTool
         var missing = chosen.Where(c => !all.Contains(c)).ToList();
         return missing.Count == 0
             ? [.. chosen.Distinct(StringComparer.Ordinal)]
-            : throw new OpsException($"{target.Description}: no collection {string.Join(", ", missing.Select(m => $"'{m}'"))} in database '{target.Database}'");
+            : throw new ToolboxException($"{target.Description}: no collection {string.Join(", ", missing.Select(m => $"'{m}'"))} in database '{target.Database}'");
     }
 
     private static async Task<BackupCollection> BackupCollectionAsync(

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -43,7 +43,7 @@ internal sealed class CatalogExtras(OpsTarget target)
         {
             return false;
         }
-        catch (OpsException)
+        catch (ToolboxException)
         {
             return false;
         }
@@ -95,7 +95,7 @@ internal sealed class CatalogExtras(OpsTarget target)
         var code = reply?["code"]?.GetValueKind() == JsonValueKind.Number ? reply["code"]!.GetValue<int>() : -1;
         if (code != 0)
         {
-            throw new OpsException($"{target.Description}: {path} failed: {reply?["message"]?.GetValue<string>() ?? response.StatusCode.ToString()}");
+            throw new ToolboxException($"{target.Description}: {path} failed: {reply?["message"]?.GetValue<string>() ?? response.StatusCode.ToString()}");
         }
 
         return reply!["data"];

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Quiver.Catalog;
-using Quiver.Client;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
+using Quiver.Client;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -79,7 +80,7 @@ internal static class RestoreTool
 
         if (taken.Count > 0)
         {
-            throw new OpsException($"{target.Description}: collection {string.Join(", ", taken.Select(t => $"'{t}'"))} exists already in database '{target.Database}'; drop it, or restore with --rename {taken[0]}=NEW_NAME");
+            throw new ToolboxException($"{target.Description}: collection {string.Join(", ", taken.Select(t => $"'{t}'"))} exists already in database '{target.Database}'; drop it, or restore with --rename {taken[0]}=NEW_NAME");
         }
 
         if (!(await target.Client.ListDatabasesAsync(cancellationToken).ConfigureAwait(false)).Contains(target.Database))
@@ -130,18 +131,18 @@ internal static class RestoreTool
         var unknown = wanted.Where(w => !byName.ContainsKey(w)).ToList();
         if (unknown.Count > 0)
         {
-            throw new OpsException($"the backup has no collection {string.Join(", ", unknown.Select(u => $"'{u}'"))}; it has {string.Join(", ", byName.Keys)}");
+            throw new ToolboxException($"the backup has no collection {string.Join(", ", unknown.Select(u => $"'{u}'"))}; it has {string.Join(", ", byName.Keys)}");
         }
 
         var renames = options.Renames ?? new Dictionary<string, string>();
         foreach (var old in renames.Keys.Where(k => !wanted.Contains(k)))
         {
-            throw new OpsException($"--rename {old}={renames[old]}: '{old}' is not among the collections being restored");
+            throw new ToolboxException($"--rename {old}={renames[old]}: '{old}' is not among the collections being restored");
         }
 
         var chosen = wanted.Select(w => (byName[w], renames.GetValueOrDefault(w) ?? w)).ToList();
         var twice = chosen.GroupBy(c => c.Item2, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        return twice is null ? chosen : throw new OpsException($"two collections would be restored as '{twice.Key}'");
+        return twice is null ? chosen : throw new ToolboxException($"two collections would be restored as '{twice.Key}'");
     }
 
     private static async Task<RestoredCollection> RestoreCollectionAsync(
@@ -172,7 +173,7 @@ internal static class RestoreTool
                     .ConfigureAwait(false);
                 if (inserted != file.Rows)
                 {
-                    throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                    throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                         $"{file.Path}: {inserted} rows restored, the manifest says {file.Rows}"));
                 }
 
@@ -226,7 +227,7 @@ internal static class RestoreTool
         await using var reader = ParquetFormat.OpenReader(path, schema, new FormatOptions(), keepAutoIdKeys: true);
         await foreach (var row in reader.ReadAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            batch.Add(row.Values ?? throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"{file.Path}: row {row.Number}: {row.Error}")));
+            batch.Add(row.Values ?? throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"{file.Path}: row {row.Number}: {row.Error}")));
             if (batch.Count == batchSize)
             {
                 inserted += await WriteAsync().ConfigureAwait(false);

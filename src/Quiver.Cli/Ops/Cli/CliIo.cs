@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Quiver.Toolbox;
 using Spectre.Console;
 
 namespace Quiver.Cli.Ops.Cli;
@@ -11,7 +12,7 @@ namespace Quiver.Cli.Ops.Cli;
 /// <c>--json</c>), progress and notes to <see cref="Err"/>, so that <c>quiver eval --json | jq</c> sees JSON only.
 /// Tests construct it over <see cref="StringWriter"/>s; the real command line uses the process's streams.
 /// </summary>
-internal sealed class CliIo
+internal sealed class CliIo : ToolReporter
 {
     /// <summary>Options of every JSON document the commands write: camelCase names, enums as strings, indented,
     /// non-ASCII kept as is.</summary>
@@ -105,18 +106,10 @@ internal sealed class CliIo
         Console.Write(table);
     }
 
-    /// <summary>Called when a stage of work with a progress counter starts (<see cref="WithProgressAsync{T}"/>): its
-    /// description, its unit and the live counter. For a host that shows progress elsewhere than on <see cref="Err"/>,
-    /// such as the web console's advise and tune. Default none.</summary>
-    public Action<string, string, ProgressHandle>? OnStage { get; init; }
-
-    /// <summary>Called with every <see cref="Note"/>, for the same hosts. Default none.</summary>
-    public Action<string>? OnNote { get; init; }
-
     /// <summary>A note for people on <see cref="Err"/> (never on <see cref="Out"/>, which may be JSON).</summary>
-    public void Note(string message)
+    public override void Note(string message)
     {
-        OnNote?.Invoke(message);
+        base.Note(message);
         Err.WriteLine(message);
     }
 
@@ -127,7 +120,7 @@ internal sealed class CliIo
     /// <paramref name="unit"/> (rows, vectors, queries) towards <paramref name="total"/> (null: unknown). Interactive:
     /// a live Spectre bar with a rate; otherwise a line on <see cref="Err"/> every <paramref name="every"/> (default 5 s)
     /// and one at the end.</summary>
-    public Task<T> WithProgressAsync<T>(string description, long? total, string unit, Func<ProgressHandle, Task<T>> body, TimeSpan? every = null)
+    public override Task<T> WithProgressAsync<T>(string description, long? total, string unit, Func<ProgressHandle, Task<T>> body, TimeSpan? every = null)
     {
         return CliProgress.RunAsync(this, description, total, unit, body, every ?? TimeSpan.FromSeconds(5));
     }

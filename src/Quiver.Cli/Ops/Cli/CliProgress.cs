@@ -1,41 +1,9 @@
-using System.Diagnostics;
 using System.Globalization;
+using Quiver.Toolbox;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
 namespace Quiver.Cli.Ops.Cli;
-
-/// <summary>A progress counter a long command advances from any thread; <see cref="CliIo.WithProgressAsync{T}"/>
-/// shows it.</summary>
-internal sealed class ProgressHandle
-{
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private long _value;
-    private long _total;
-
-    internal ProgressHandle(long? total) => _total = total ?? -1;
-
-    /// <summary>Units done so far.</summary>
-    public long Value => Interlocked.Read(ref _value);
-
-    /// <summary>Units in all, or null when unknown.</summary>
-    public long? Total => Interlocked.Read(ref _total) is var t && t >= 0 ? t : null;
-
-    /// <summary>Time since the work started.</summary>
-    public TimeSpan Elapsed => _clock.Elapsed;
-
-    /// <summary>Units per second so far.</summary>
-    public double Rate => _clock.Elapsed.TotalSeconds > 0 ? Value / _clock.Elapsed.TotalSeconds : 0;
-
-    /// <summary>Adds <paramref name="units"/> done.</summary>
-    public void Advance(long units) => Interlocked.Add(ref _value, units);
-
-    /// <summary>Sets the units done (e.g. after resuming).</summary>
-    public void SetValue(long value) => Interlocked.Exchange(ref _value, value);
-
-    /// <summary>Sets or clears (null) the total.</summary>
-    public void SetTotal(long? total) => Interlocked.Exchange(ref _total, total ?? -1);
-}
 
 /// <summary>Shows a <see cref="ProgressHandle"/>: a live bar on a terminal, periodic lines otherwise.</summary>
 internal static class CliProgress

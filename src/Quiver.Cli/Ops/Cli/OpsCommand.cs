@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Cli;
 
@@ -30,7 +31,7 @@ internal static class OpsCommand
         {
             return await body().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OpsException or QuiverException or IOException or UnauthorizedAccessException
+        catch (Exception e) when (e is ToolboxException or QuiverException or IOException or UnauthorizedAccessException
                                       or JsonException or FormatException or InvalidDataException or HttpRequestException)
         {
             await io.Err.WriteLineAsync($"quiver {name}: error: {e.Message}").ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Indexing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Eval;
 
 namespace Quiver.Cli.Ops.Eval;
 
@@ -50,9 +52,8 @@ internal static class EvalCommand
                 AnnRecall = parse.GetValue(annRecall),
                 PerQuery = parse.GetValue(perQuery),
                 OutRunPath = parse.GetValue(outRun),
-                PlotPath = parse.GetValue(plot),
             };
-            await EvalRunner.RunAsync(options, io, ct).ConfigureAwait(false);
+            await EvalOutput.RunAsync(options, io, null, ct, parse.GetValue(plot)).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
         return command;

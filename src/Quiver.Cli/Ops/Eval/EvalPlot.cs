@@ -1,4 +1,5 @@
 using System.Globalization;
+using Quiver.Toolbox.Eval;
 
 namespace Quiver.Cli.Ops.Eval;
 

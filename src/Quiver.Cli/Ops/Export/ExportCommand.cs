@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Export;
 
@@ -128,12 +129,12 @@ internal static class ExportCommand
     {
         if (options.PageSize < 1)
         {
-            throw new OpsException($"--page {options.PageSize}: must be at least 1");
+            throw new ToolboxException($"--page {options.PageSize}: must be at least 1");
         }
 
         if (options.Fields is { Count: 0 })
         {
-            throw new OpsException("--fields: give at least one field");
+            throw new ToolboxException("--fields: give at least one field");
         }
 
         var format = RowFormats.Resolve(options.Out, options.Format);
@@ -142,12 +143,12 @@ internal static class ExportCommand
         var database = target.Database;
         if (!await client.HasCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false))
         {
-            throw new OpsException($"collection '{options.Collection}' does not exist in database '{database}' of {target.Description}");
+            throw new ToolboxException($"collection '{options.Collection}' does not exist in database '{database}' of {target.Description}");
         }
 
         if (options.Partition is { } p && !await client.HasPartitionAsync(options.Collection, p, database, cancellationToken).ConfigureAwait(false))
         {
-            throw new OpsException($"partition '{p}' does not exist in collection '{options.Collection}'");
+            throw new ToolboxException($"partition '{p}' does not exist in collection '{options.Collection}'");
         }
 
         var info = await client.DescribeCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false);

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using Quiver.Toolbox;
 using nietras.SeparatedValues;
-using Quiver.Cli.Ops.Cli;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -23,13 +23,13 @@ internal readonly record struct CsvColumn(string Name, FieldSchema? Field, bool 
             var field = schema.Find(name);
             if (!seen.Add(name))
             {
-                throw new OpsException($"'{path}': {FileText.Column(i, name, field)} appears twice in the header");
+                throw new ToolboxException($"'{path}': {FileText.Column(i, name, field)} appears twice in the header");
             }
 
             var meta = field is null && name == CollectionSchema.DynamicFieldName;
             if (field is null && !schema.EnableDynamicField)
             {
-                throw new OpsException($"'{path}': {FileText.Column(i, name, field)} of the header is not a field of the collection, which has no dynamic field");
+                throw new ToolboxException($"'{path}': {FileText.Column(i, name, field)} of the header is not a field of the collection, which has no dynamic field");
             }
 
             columns[i] = new CsvColumn(name, field, meta);
@@ -119,7 +119,7 @@ internal sealed class CsvRowReader : IRowReader
         catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException)
         {
             // Sep's message quotes header names (a name found twice): withhold them.
-            throw new OpsException($"'{_path}': not a CSV file with a header row: {FileText.WithoutQuotes(e.Message)}", e);
+            throw new ToolboxException($"'{_path}': not a CSV file with a header row: {FileText.WithoutQuotes(e.Message)}", e);
         }
     }
 
@@ -127,7 +127,7 @@ internal sealed class CsvRowReader : IRowReader
     {
         if (reader.Header.IsEmpty)
         {
-            throw new OpsException($"'{_path}': no header row (the first line must name the fields)");
+            throw new ToolboxException($"'{_path}': no header row (the first line must name the fields)");
         }
 
         var names = reader.Header.ColNames.Select(n => Unquote(n.AsSpan(), out _) ?? "").ToArray();
@@ -137,7 +137,7 @@ internal sealed class CsvRowReader : IRowReader
             var required = !field.Nullable && field.DefaultValue is null && !(field.IsPrimaryKey && field.AutoId);
             if (required && !names.Contains(field.Name, StringComparer.Ordinal))
             {
-                throw new OpsException($"'{_path}': the header has no column for required field '{field.Name}'");
+                throw new ToolboxException($"'{_path}': the header has no column for required field '{field.Name}'");
             }
         }
 

@@ -2,7 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -125,7 +125,7 @@ internal static class FieldValues
         }
     }
 
-    private static OpsException Wrong(string field, object value, string expected) =>
+    private static ToolboxException Wrong(string field, object value, string expected) =>
         new(string.Create(CultureInfo.InvariantCulture, $"field '{field}': expected {expected}, got {Describe(value)}"));
 
     private static string Describe(object value) => value switch

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Parquet;
 using Parquet.Schema;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -48,7 +48,7 @@ internal static class ParquetFormat
         {
             stream.Dispose();
             // Parquet.Net's message quotes the file's first and last bytes; say what is wrong without them.
-            throw new OpsException($"{path}: not a readable Parquet file (no valid Parquet header and footer)", e);
+            throw new ToolboxException($"{path}: not a readable Parquet file (no valid Parquet header and footer)", e);
         }
 
         try
@@ -81,7 +81,7 @@ internal static class ParquetFormat
             }
             else
             {
-                throw new OpsException($"{path}: the collection has no field '{name}'");
+                throw new ToolboxException($"{path}: the collection has no field '{name}'");
             }
         }
 
@@ -116,7 +116,7 @@ internal static class ParquetFormat
             seen.Add(column.Name);
             if (field is null && !schema.EnableDynamicField)
             {
-                throw new OpsException($"{path}: {FileText.Column(index, column.Name, field)} is no field of the collection, which has no dynamic field");
+                throw new ToolboxException($"{path}: {FileText.Column(index, column.Name, field)} is no field of the collection, which has no dynamic field");
             }
 
             if (field is { IsPrimaryKey: true, AutoId: true } && !keepAutoIdKeys)
@@ -130,7 +130,7 @@ internal static class ParquetFormat
                 : data is not null && Fits(field, isList, family);
             if (!fits)
             {
-                throw new OpsException(field is null
+                throw new ToolboxException(field is null
                     ? $"{path}: {FileText.Column(index, column.Name, field)} is {Describe(column, data, isList)}, which the dynamic field cannot hold"
                     : $"{path}: column '{column.Name}' is {Describe(column, data, isList)}; field '{column.Name}' ({Declared(field)}) needs {Expected(field)}");
             }
@@ -142,7 +142,7 @@ internal static class ParquetFormat
         {
             if (!seen.Contains(f.Name) && !f.Nullable && f.DefaultValue is null && !f.AutoId)
             {
-                throw new OpsException($"{path}: no column '{f.Name}', and field '{f.Name}' ({Declared(f)}) is required");
+                throw new ToolboxException($"{path}: no column '{f.Name}', and field '{f.Name}' ({Declared(f)}) is required");
             }
         }
 
@@ -258,7 +258,7 @@ internal static class ParquetFormat
                     }
                     catch (Exception e) when (e is ParquetException or IOException or InvalidDataException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
                     {
-                        throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                        throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                             $"{path}: row group {g + 1} (rows {first + 1}..{first + count}), {FileText.Column(plans[c].Index, plans[c].Key, plans[c].Field)} cannot be read: {FileText.WithoutQuotes(e.Message)}"), e);
                     }
                 }
@@ -608,7 +608,7 @@ internal static class ParquetFormat
 
             if (v is null && !_data.IsNullable && _field.DataType != DataType.Array)
             {
-                throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"row {number}: no value for field '{_field.Name}', which is not nullable"));
+                throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"row {number}: no value for field '{_field.Name}', which is not nullable"));
             }
 
             return v;
@@ -675,7 +675,7 @@ internal static class ParquetFormat
 
                 for (var j = 0; j < items.Count; j++)
                 {
-                    values.Add(convert(items[j] ?? throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                    values.Add(convert(items[j] ?? throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                         $"row {before + i + 1}: field '{_field.Name}' element {j} is null"))));
                     definitions.Add(max);
                     repetitions.Add(j == 0 ? 0 : 1);

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -19,7 +19,7 @@ internal sealed class PendingFile : IDisposable
         var folder = System.IO.Path.GetDirectoryName(Path)!;
         if (!Directory.Exists(folder))
         {
-            throw new OpsException($"cannot write '{path}': folder '{folder}' does not exist");
+            throw new ToolboxException($"cannot write '{path}': folder '{folder}' does not exist");
         }
 
         TempPath = System.IO.Path.Combine(folder, string.Create(

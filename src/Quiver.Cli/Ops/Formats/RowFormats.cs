@@ -1,4 +1,4 @@
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -63,10 +63,10 @@ internal sealed record FormatOptions
 /// <param name="Open">Opens it for reading; errors name the file.</param>
 internal sealed record RowSource(string Name, Func<FileStream> Open)
 {
-    /// <summary>The file at <paramref name="path"/>; throws <see cref="OpsException"/> when there is none.</summary>
+    /// <summary>The file at <paramref name="path"/>; throws <see cref="ToolboxException"/> when there is none.</summary>
     public static RowSource FromPath(string path) => File.Exists(path)
         ? new RowSource(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
-        : throw new OpsException($"'{path}': no such file");
+        : throw new ToolboxException($"'{path}': no such file");
 }
 
 /// <summary>Reads rows from a file, streaming with bounded memory whatever the file's size.</summary>
@@ -78,7 +78,7 @@ internal interface IRowReader : IAsyncDisposable
 
     /// <summary>The rows in file order after skipping the first <paramref name="skip"/> rows (a resumed import), each
     /// numbered as in the whole file. Damage the reader cannot step over (a truncated <c>.npy</c>, a CSV without a
-    /// header, a corrupt Parquet page) ends the sequence with an <see cref="OpsException"/> naming the file and the
+    /// header, a corrupt Parquet page) ends the sequence with an <see cref="ToolboxException"/> naming the file and the
     /// row or byte offset.</summary>
     IAsyncEnumerable<SourceRow> ReadAsync(long skip, CancellationToken cancellationToken);
 }
@@ -110,7 +110,7 @@ internal static class RowFormats
             "parquet" => RowFormat.Parquet,
             "npy" => RowFormat.Npy,
             "fvecs" => RowFormat.Fvecs,
-            _ => throw new OpsException(name is null
+            _ => throw new ToolboxException(name is null
                 ? $"'{path}': cannot tell the format from the extension; give --format jsonl|csv|parquet|npy|fvecs"
                 : $"--format '{name}': unknown; expected jsonl, csv, parquet, npy or fvecs"),
         };

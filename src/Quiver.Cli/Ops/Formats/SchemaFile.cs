@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Quiver.Catalog;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -14,7 +14,7 @@ internal static class SchemaFile
     {
         if (!File.Exists(path))
         {
-            throw new OpsException($"schema file '{path}': no such file");
+            throw new ToolboxException($"schema file '{path}': no such file");
         }
 
         CollectionSchema? schema;
@@ -24,12 +24,12 @@ internal static class SchemaFile
         }
         catch (JsonException e)
         {
-            throw new OpsException($"schema file '{path}': not a collection schema: {e.Message}", e);
+            throw new ToolboxException($"schema file '{path}': not a collection schema: {e.Message}", e);
         }
 
         if (schema is null || schema.Fields.IsDefault)
         {
-            throw new OpsException($"schema file '{path}': not a collection schema (no \"Fields\")");
+            throw new ToolboxException($"schema file '{path}': not a collection schema (no \"Fields\")");
         }
 
         try
@@ -38,7 +38,7 @@ internal static class SchemaFile
         }
         catch (QuiverException e)
         {
-            throw new OpsException($"schema file '{path}': {e.Message}", e);
+            throw new ToolboxException($"schema file '{path}': {e.Message}", e);
         }
 
         return schema;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using Quiver.Cli.Bench;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Ops.Formats;
 
@@ -25,7 +25,7 @@ internal static class VectorRowFormat
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not a vector file format"),
     };
 
-    /// <summary>Opens <paramref name="source"/> as rows of <paramref name="schema"/>; errors are <see cref="OpsException"/>s
+    /// <summary>Opens <paramref name="source"/> as rows of <paramref name="schema"/>; errors are <see cref="ToolboxException"/>s
     /// naming the file.</summary>
     public static IRowReader OpenReader(RowSource source, RowFormat format, CollectionSchema schema, FormatOptions options)
     {
@@ -37,7 +37,7 @@ internal static class VectorRowFormat
         {
             if (f != field && f != key && !f.Nullable && f.DefaultValue is null)
             {
-                throw new OpsException($"{path}: field '{f.Name}' ({f.DataType}) is required, and a {Extension(format)} file holds only the vectors of '{field.Name}'");
+                throw new ToolboxException($"{path}: field '{f.Name}' ({f.DataType}) is required, and a {Extension(format)} file holds only the vectors of '{field.Name}'");
             }
         }
 
@@ -48,19 +48,19 @@ internal static class VectorRowFormat
         }
         catch (QuiverException e)
         {
-            throw new OpsException(e.Message, e);
+            throw new ToolboxException(e.Message, e);
         }
 
         try
         {
             if (file.IsInteger)
             {
-                throw new OpsException($"{path}: holds {VectorFile.Describe(file.Element)} values; expected float vectors (float32, float64 or uint8)");
+                throw new ToolboxException($"{path}: holds {VectorFile.Describe(file.Element)} values; expected float vectors (float32, float64 or uint8)");
             }
 
             if (file.Dimension != field.Dimension)
             {
-                throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                     $"{path}: vectors of dimension {file.Dimension}, but field '{field.Name}' has dimension {field.Dimension}"));
             }
 
@@ -83,7 +83,7 @@ internal static class VectorRowFormat
         }
         catch (QuiverException e)
         {
-            throw new OpsException(e.Message, e);
+            throw new ToolboxException(e.Message, e);
         }
     }
 
@@ -91,14 +91,14 @@ internal static class VectorRowFormat
     {
         if (options.VectorField is { } name)
         {
-            var named = schema.Find(name) ?? throw new OpsException($"{path}: the collection has no field '{name}' (--vector-field)");
-            return named.IsVector ? named : throw new OpsException($"{path}: field '{name}' is {named.DataType}, not a vector field (--vector-field)");
+            var named = schema.Find(name) ?? throw new ToolboxException($"{path}: the collection has no field '{name}' (--vector-field)");
+            return named.IsVector ? named : throw new ToolboxException($"{path}: field '{name}' is {named.DataType}, not a vector field (--vector-field)");
         }
 
         var vectors = schema.Fields.Where(f => f.IsVector).ToList();
         return vectors.Count == 1
             ? vectors[0]
-            : throw new OpsException($"{path}: the collection has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); say which with --vector-field");
+            : throw new ToolboxException($"{path}: the collection has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); say which with --vector-field");
     }
 
     private sealed class Reader(VectorFile file, string field, FieldSchema? key, long idStart) : IRowReader
@@ -120,7 +120,7 @@ internal static class VectorRowFormat
                 }
                 catch (QuiverException e)
                 {
-                    throw new OpsException(e.Message, e);
+                    throw new ToolboxException(e.Message, e);
                 }
 
                 for (var r = 0; r < rows; r++)
@@ -161,11 +161,11 @@ internal static class VectorRowFormat
             for (var i = 0; i < rows.Count; i++)
             {
                 var value = rows[i].GetValueOrDefault(field.Name)
-                    ?? throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"row {file.Count + i + 1}: no value for vector field '{field.Name}'"));
+                    ?? throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"row {file.Count + i + 1}: no value for vector field '{field.Name}'"));
                 var vector = FieldValues.ToVector(field.Name, value);
                 if (vector.Length != dim)
                 {
-                    throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+                    throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                         $"row {file.Count + i + 1}: field '{field.Name}' has {vector.Length} values, the field's dimension is {dim}"));
                 }
 

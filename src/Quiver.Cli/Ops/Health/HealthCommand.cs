@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Health;
 
 namespace Quiver.Cli.Ops.Health;
 
@@ -41,7 +43,7 @@ internal static class HealthCommand
             var seconds = parse.GetValue(window);
             if (!(seconds > 0) || double.IsInfinity(seconds))
             {
-                throw new OpsException($"--window must be a positive number of seconds, got {CliIo.Num(seconds)}");
+                throw new ToolboxException($"--window must be a positive number of seconds, got {CliIo.Num(seconds)}");
             }
             var options = new HealthOptions(
                 target.Read(parse),
@@ -49,7 +51,7 @@ internal static class HealthCommand
                 parse.GetValue(probe),
                 parse.GetValue(k),
                 HealthThresholds.Load(parse.GetValue(thresholds), parse.GetValue(threshold) ?? []));
-            var result = await HealthRunner.RunAsync(options, io, ct).ConfigureAwait(false);
+            var result = await HealthOutput.RunAsync(options, io, ct).ConfigureAwait(false);
             return result.ExitCode;
         });
         return command;

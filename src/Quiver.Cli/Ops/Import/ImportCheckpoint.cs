@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Import;
 
@@ -93,11 +94,11 @@ internal sealed record ImportCheckpoint
         try
         {
             return JsonSerializer.Deserialize<ImportCheckpoint>(File.ReadAllBytes(path), CliIo.JsonOptions)
-                   ?? throw new OpsException($"checkpoint '{path}' is empty");
+                   ?? throw new ToolboxException($"checkpoint '{path}' is empty");
         }
         catch (JsonException e)
         {
-            throw new OpsException($"checkpoint '{path}' is damaged ({e.Message}); delete it to import from the start", e);
+            throw new ToolboxException($"checkpoint '{path}' is damaged ({e.Message}); delete it to import from the start", e);
         }
     }
 
@@ -129,7 +130,7 @@ internal sealed record ImportCheckpoint
 
         if (mismatch is not null)
         {
-            throw new OpsException($"cannot resume from checkpoint '{path}': {mismatch}. Delete it to import from the start (with --upsert to replace rows an earlier run wrote).");
+            throw new ToolboxException($"cannot resume from checkpoint '{path}': {mismatch}. Delete it to import from the start (with --upsert to replace rows an earlier run wrote).");
         }
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Import;
 
@@ -118,17 +119,17 @@ internal static class ImportCommand
     }
 
     /// <summary>Runs an import and returns what it did (the caller reports it). User errors throw
-    /// <see cref="OpsException"/> before anything is written; an interruption leaves the checkpoint for <c>--resume</c>.</summary>
+    /// <see cref="ToolboxException"/> before anything is written; an interruption leaves the checkpoint for <c>--resume</c>.</summary>
     public static async Task<ImportResult> RunAsync(TargetSpec targetSpec, ImportOptions options, CliIo io, CancellationToken cancellationToken)
     {
         if (options.BatchSize < 1)
         {
-            throw new OpsException($"--batch {options.BatchSize}: must be at least 1");
+            throw new ToolboxException($"--batch {options.BatchSize}: must be at least 1");
         }
 
         if (!System.IO.File.Exists(options.File))
         {
-            throw new OpsException($"'{options.File}': no such file");
+            throw new ToolboxException($"'{options.File}': no such file");
         }
 
         var format = RowFormats.Resolve(options.File, options.Format);
@@ -137,12 +138,12 @@ internal static class ImportCommand
         var previous = ImportCheckpoint.Load(checkpointPath);
         if (options.Resume && previous is null)
         {
-            throw new OpsException($"--resume: no checkpoint at '{checkpointPath}' (a finished import deletes it, and an import that wrote nothing leaves none)");
+            throw new ToolboxException($"--resume: no checkpoint at '{checkpointPath}' (a finished import deletes it, and an import that wrote nothing leaves none)");
         }
 
         if (!options.Resume && previous is not null)
         {
-            throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                 $"an unfinished import of '{options.File}' left checkpoint '{checkpointPath}' ({previous.RowsDone} rows committed): give --resume to continue it, or delete the checkpoint to start over"));
         }
 
@@ -155,7 +156,7 @@ internal static class ImportCommand
         {
             if (options.SchemaFile is null)
             {
-                throw new OpsException($"collection '{options.Collection}' does not exist in database '{database}' of {target.Description} (give --schema FILE to create it)");
+                throw new ToolboxException($"collection '{options.Collection}' does not exist in database '{database}' of {target.Description} (give --schema FILE to create it)");
             }
 
             var created = SchemaFile.Read(options.SchemaFile);
@@ -169,14 +170,14 @@ internal static class ImportCommand
 
         if (options.Partition is { } p && !await client.HasPartitionAsync(options.Collection, p, database, cancellationToken).ConfigureAwait(false))
         {
-            throw new OpsException($"partition '{p}' does not exist in collection '{options.Collection}' (create it first)");
+            throw new ToolboxException($"partition '{p}' does not exist in collection '{options.Collection}' (create it first)");
         }
 
         var schema = (await client.DescribeCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false)).Schema;
         var autoId = schema.PrimaryKey.AutoId;
         if (previous is { InFlight: true } && previous.BatchSize != options.BatchSize)
         {
-            throw new OpsException(string.Create(CultureInfo.InvariantCulture,
+            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
                 $"checkpoint '{checkpointPath}' was left during a write of {previous.BatchSize} rows: resume with --batch {previous.BatchSize}, so that batch is re-sent whole"));
         }
 

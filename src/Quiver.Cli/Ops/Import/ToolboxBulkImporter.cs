@@ -1,8 +1,8 @@
 using System.Globalization;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
 using Quiver.Client;
 using Quiver.Server.Import;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Import;
 
@@ -29,7 +29,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken).ConfigureAwait(false)).Schema;
         string? Option(string key) => job.Options.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
         var batch = Option("batch_size") is { } b ? Number(b, "batch_size", 1, 100_000) : 1000;
-        var upsert = Option("upsert") is { } u && (bool.TryParse(u, out var up) ? up : throw new OpsException($"option upsert: '{u}' is not true or false"));
+        var upsert = Option("upsert") is { } u && (bool.TryParse(u, out var up) ? up : throw new ToolboxException($"option upsert: '{u}' is not true or false"));
         var formatOptions = new FormatOptions
         {
             VectorField = Option("vector_field"),
@@ -52,7 +52,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         static long Number(string text, string name, long min, long max) =>
             long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
                 ? n
-                : throw new OpsException(string.Create(CultureInfo.InvariantCulture, $"option {name}: '{text}' is not a whole number in {min}..{max}"));
+                : throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"option {name}: '{text}' is not a whole number in {min}..{max}"));
 
         // Every open goes through the job, which confines it to the import root and makes both passes read one file.
         RowSource Source(string file) => new(Path.GetFileName(file), () => job.OpenFile(file));
@@ -65,7 +65,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
             var checkedFile = await new RowImporter(client, schema, SettingsFor(format, checkOnly: true)).RunAsync(reader, cancellationToken).ConfigureAwait(false);
             if (checkedFile.Aborted)
             {
-                throw new OpsException($"{Path.GetFileName(file)}: {checkedFile.Error} (nothing of the job was imported)");
+                throw new ToolboxException($"{Path.GetFileName(file)}: {checkedFile.Error} (nothing of the job was imported)");
             }
 
             total += checkedFile.Imported;
@@ -89,7 +89,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
             var imported = await new RowImporter(client, schema, SettingsFor(format, checkOnly: false), hooks).RunAsync(reader, cancellationToken).ConfigureAwait(false);
             if (imported.Aborted)
             {
-                throw new OpsException($"{Path.GetFileName(file)}: {imported.Error}");
+                throw new ToolboxException($"{Path.GetFileName(file)}: {imported.Error}");
             }
         }
     }

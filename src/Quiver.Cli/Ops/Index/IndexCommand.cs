@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Indexing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Advise;
 
 namespace Quiver.Cli.Ops.Index;
 
@@ -48,7 +50,7 @@ internal static class IndexCommand
     {
         if (!IndexKindNames.TryParse(options.Type, out _) && !string.Equals(options.Type, "AUTOINDEX", StringComparison.OrdinalIgnoreCase))
         {
-            throw new OpsException($"--type '{options.Type}': unknown index type; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX");
+            throw new ToolboxException($"--type '{options.Type}': unknown index type; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY or AUTOINDEX");
         }
 
         var buildParams = IndexParameters.FromJson(options.Params, "--params").Values;
@@ -58,7 +60,7 @@ internal static class IndexCommand
             "L2" => MetricType.L2,
             "IP" => MetricType.IP,
             "COSINE" => MetricType.Cosine,
-            _ => throw new OpsException($"--metric '{options.Metric}': expected L2, IP or COSINE"),
+            _ => throw new ToolboxException($"--metric '{options.Metric}': expected L2, IP or COSINE"),
         };
 
         await using var target = await spec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -66,7 +68,7 @@ internal static class IndexCommand
         var schema = (await client.DescribeCollectionAsync(options.Collection, target.Database, cancellationToken).ConfigureAwait(false)).Schema;
         var vectors = schema.Fields.Where(f => f.IsVector).ToList();
         var field = options.Field ?? (vectors.Count == 1 ? vectors[0].Name
-            : throw new OpsException($"collection '{options.Collection}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with --field"));
+            : throw new ToolboxException($"collection '{options.Collection}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with --field"));
         await client.CreateIndexAsync(options.Collection, new IndexDefinition
         {
             FieldName = field,
@@ -158,7 +160,7 @@ internal static class IndexCommand
                 string.Join(", ", i.Params.Select(p => $"{p.Key}={p.Value}")),
                 string.Create(CultureInfo.InvariantCulture, $"{i.IndexedRows:N0} / {i.TotalRows:N0}"),
                 i.FailReason is null ? i.State.ToString() : $"{i.State}: {i.FailReason}",
-                i.MemoryBytes > 0 ? Advise.ByteSize.Format(i.MemoryBytes) : "",
+                i.MemoryBytes > 0 ? ByteSize.Format(i.MemoryBytes) : "",
             ]));
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Prep;
 
@@ -109,7 +110,7 @@ internal static class PrepCommand
         "NFKC" => TextNormalization.Nfkc,
         "NFKD" => TextNormalization.Nfkd,
         "NONE" => TextNormalization.None,
-        _ => throw new OpsException($"--normalize '{value}': expected NFC, NFKC, NFD, NFKD or none"),
+        _ => throw new ToolboxException($"--normalize '{value}': expected NFC, NFKC, NFD, NFKD or none"),
     };
 
     /// <summary>none, sentences or tokens (any case).</summary>
@@ -118,7 +119,7 @@ internal static class PrepCommand
         "NONE" => ChunkMode.None,
         "SENTENCES" => ChunkMode.Sentences,
         "TOKENS" => ChunkMode.Tokens,
-        _ => throw new OpsException($"--chunk '{value}': expected none, sentences or tokens"),
+        _ => throw new ToolboxException($"--chunk '{value}': expected none, sentences or tokens"),
     };
 
     /// <summary>none, l2, minmax or zscore (any case).</summary>
@@ -128,13 +129,13 @@ internal static class PrepCommand
         "L2" => VectorNormalization.L2,
         "MINMAX" or "MIN-MAX" => VectorNormalization.MinMax,
         "ZSCORE" or "Z-SCORE" => VectorNormalization.ZScore,
-        _ => throw new OpsException($"--normalize '{value}': expected none, l2, minmax or zscore"),
+        _ => throw new ToolboxException($"--normalize '{value}': expected none, l2, minmax or zscore"),
     };
 
     private static bool ParseOnInvalid(string value) => value.ToUpperInvariant() switch
     {
         "REJECT" => false,
         "KEEP" => true,
-        _ => throw new OpsException($"--on-invalid '{value}': expected reject or keep"),
+        _ => throw new ToolboxException($"--on-invalid '{value}': expected reject or keep"),
     };
 }

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Prep;
 
@@ -112,7 +113,7 @@ internal static class TextPrep
 
     /// <summary>Runs the preparation and writes the report to <paramref name="io"/> (a table, or JSON with
     /// <c>--json</c>). Bad lines are rejected and reported, never fatal; a missing input or bad option is an
-    /// <see cref="OpsException"/>.</summary>
+    /// <see cref="ToolboxException"/>.</summary>
     public static async Task<TextPrepReport> RunAsync(TextPrepOptions options, CliIo io, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -139,19 +140,19 @@ internal static class TextPrep
     {
         if (!File.Exists(options.Input))
         {
-            throw new OpsException($"{options.Input}: no such file");
+            throw new ToolboxException($"{options.Input}: no such file");
         }
 
         if (options.MinChars < 0)
         {
-            throw new OpsException($"--min-chars {options.MinChars}: must be 0 or more");
+            throw new ToolboxException($"--min-chars {options.MinChars}: must be 0 or more");
         }
 
         if (options.Chunk == ChunkMode.None)
         {
             if (options.Size is not null || options.Overlap is not null)
             {
-                throw new OpsException("--size and --overlap need --chunk sentences or --chunk tokens");
+                throw new ToolboxException("--size and --overlap need --chunk sentences or --chunk tokens");
             }
 
             return (null, null);
@@ -161,12 +162,12 @@ internal static class TextPrep
         var overlap = options.Overlap ?? (options.Chunk == ChunkMode.Sentences ? 1 : Math.Min(32, size / 8));
         if (size < 1)
         {
-            throw new OpsException($"--size {size}: must be 1 or more");
+            throw new ToolboxException($"--size {size}: must be 1 or more");
         }
 
         if (overlap < 0 || (options.Chunk == ChunkMode.Tokens && overlap >= size))
         {
-            throw new OpsException(options.Chunk == ChunkMode.Tokens
+            throw new ToolboxException(options.Chunk == ChunkMode.Tokens
                 ? $"--overlap {overlap}: must be at least 0 and less than --size {size} tokens"
                 : $"--overlap {overlap}: must be 0 or more sentences");
         }

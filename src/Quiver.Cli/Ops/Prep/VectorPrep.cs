@@ -1,5 +1,6 @@
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Ops.Prep;
 
@@ -181,13 +182,13 @@ internal static class VectorPrep
             "npy" => VectorFormat.Npy,
             "fvecs" => VectorFormat.Fvecs,
             "jsonl" or "json" or "ndjson" => VectorFormat.Jsonl,
-            _ => throw new OpsException(name is null
+            _ => throw new ToolboxException(name is null
                 ? $"--out '{output}': cannot tell the format from the extension; give --format npy|fvecs|jsonl"
                 : $"--format '{name}': expected npy, fvecs or jsonl"),
         };
         if (format != VectorFormat.Jsonl && !string.Equals(ext, format.ToString(), StringComparison.OrdinalIgnoreCase))
         {
-            throw new OpsException($"--out '{output}': {format.ToString().ToLowerInvariant()} output needs the .{format.ToString().ToLowerInvariant()} extension");
+            throw new ToolboxException($"--out '{output}': {format.ToString().ToLowerInvariant()} output needs the .{format.ToString().ToLowerInvariant()} extension");
         }
 
         return format;
@@ -200,12 +201,12 @@ internal static class VectorPrep
         ArgumentNullException.ThrowIfNull(io);
         if (options.Dimension is < 1)
         {
-            throw new OpsException($"--dim {options.Dimension}: must be 1 or more");
+            throw new ToolboxException($"--dim {options.Dimension}: must be 1 or more");
         }
 
         if (options.OutlierZ < 0 || double.IsNaN(options.OutlierZ))
         {
-            throw new OpsException($"--outlier-z {options.OutlierZ.ToString(CultureInfo.InvariantCulture)}: must be 0 (off) or more");
+            throw new ToolboxException($"--outlier-z {options.OutlierZ.ToString(CultureInfo.InvariantCulture)}: must be 0 (off) or more");
         }
 
         using var source = VectorSources.Open(options.Input, options.Field);
@@ -229,7 +230,7 @@ internal static class VectorPrep
         }).ConfigureAwait(false);
         if (dimension is not { } dim || dim < 1)
         {
-            throw new OpsException($"{options.Input}: no row has a vector in field '{options.Field}'; nothing to write");
+            throw new ToolboxException($"{options.Input}: no row has a vector in field '{options.Field}'; nothing to write");
         }
 
         var median = before.Median();
@@ -252,7 +253,7 @@ internal static class VectorPrep
             }).ConfigureAwait(false);
             if (accumulator.Count == 0)
             {
-                throw new OpsException($"{options.Input}: no vector passed validation; per-dimension statistics for --normalize {options.Normalization.ToString().ToLowerInvariant()} cannot be computed");
+                throw new ToolboxException($"{options.Input}: no vector passed validation; per-dimension statistics for --normalize {options.Normalization.ToString().ToLowerInvariant()} cannot be computed");
             }
 
             stats = accumulator.Summarize();

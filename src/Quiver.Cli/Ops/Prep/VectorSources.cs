@@ -3,8 +3,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Cli.Bench;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Ops.Prep;
 
@@ -39,14 +39,14 @@ internal static class VectorSources
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!File.Exists(path))
         {
-            throw new OpsException($"{path}: no such file");
+            throw new ToolboxException($"{path}: no such file");
         }
 
         return ext switch
         {
             ".npy" or ".fvecs" or ".bvecs" => new MatrixSource(VectorFile.Open(path)),
             ".jsonl" or ".json" or ".ndjson" => new JsonlSource(path, field),
-            _ => throw new OpsException($"{path}: cannot tell the format from the extension '{ext}'; expected .npy, .fvecs, .bvecs or .jsonl"),
+            _ => throw new ToolboxException($"{path}: cannot tell the format from the extension '{ext}'; expected .npy, .fvecs, .bvecs or .jsonl"),
         };
     }
 
@@ -61,7 +61,7 @@ internal static class VectorSources
         {
             if (file.IsInteger)
             {
-                throw new OpsException($"{file.Path}: holds integer values (ids), not vectors");
+                throw new ToolboxException($"{file.Path}: holds integer values (ids), not vectors");
             }
 
             var dim = file.Dimension;

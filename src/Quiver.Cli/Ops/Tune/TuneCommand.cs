@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox.Tune;
 
 namespace Quiver.Cli.Ops.Tune;
 
@@ -44,9 +45,8 @@ internal static class TuneCommand
                 TargetLatencyMs = parse.GetValue(latency),
                 Filter = parse.GetValue(filter),
                 Save = parse.GetValue(save),
-                PlotPath = parse.GetValue(plot),
             };
-            var result = await Tuner.RunAsync(options, io, ct).ConfigureAwait(false);
+            var result = await TuneOutput.RunAsync(options, io, ct, parse.GetValue(plot)).ConfigureAwait(false);
             return result.ExitCode;
         });
         return command;

@@ -1,5 +1,6 @@
 using System.Globalization;
-using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Tune;
 using ScottPlot;
 
 namespace Quiver.Cli.Ops.Tune;
@@ -51,7 +52,7 @@ internal static class TunePlot
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new OpsException($"cannot write the plot to '{path}': {e.Message}", e);
+            throw new ToolboxException($"cannot write the plot to '{path}': {e.Message}", e);
         }
     }
 }

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
-using Quiver.Cli.Bench;
 using Quiver.Cli.Ops.Advise;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Tests.Ops.Tune;
 using Quiver.Client;
 using Quiver.Indexing;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Advise;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Ops.Advise;
 
@@ -49,7 +51,7 @@ public sealed class AdvisorTests : IDisposable
         }
 
         var (io, output) = Io();
-        var r = await Advisor.RunAsync(
+        var r = await AdviseOutput.RunAsync(
             new AdviseOptions { Target = TargetSpec.Folder(_dir.Sub("data")), Collection = "tiny", Sample = 2000, Queries = 50, Threads = 2 }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
@@ -68,7 +70,7 @@ public sealed class AdvisorTests : IDisposable
     {
         var (io, output) = Io(json: true);
 
-        var r = await Advisor.RunAsync(FileOptions(1_000_000), io, default);
+        var r = await AdviseOutput.RunAsync(FileOptions(1_000_000), io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.Equal((1500, 60, "file " + VectorsPath), (r.SampleRows, r.Queries, r.Source));
@@ -107,7 +109,7 @@ public sealed class AdvisorTests : IDisposable
         var budget = Math.Min(hnsw, ivfFlat) - 1;
         var (io, output) = Io();
 
-        var r = await Advisor.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
+        var r = await AdviseOutput.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_SQ8", "IVF_PQ", "DISKANN" });
@@ -138,7 +140,7 @@ public sealed class AdvisorTests : IDisposable
         var budget = inMemory.Min() - 1;
         var (io, output) = Io();
 
-        var r = await Advisor.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
+        var r = await AdviseOutput.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         var diskann = Assert.Single(r.Candidates, c => c.IndexType == "DISKANN");
@@ -163,7 +165,7 @@ public sealed class AdvisorTests : IDisposable
     {
         var (io, output) = Io();
 
-        var r = await Advisor.RunAsync(FileOptions(50_000) with { MemoryBudgetBytes = 1 }, io, default);
+        var r = await AdviseOutput.RunAsync(FileOptions(50_000) with { MemoryBudgetBytes = 1 }, io, default);
 
         Assert.Equal(ExitCodes.CheckFailed, r.ExitCode);
         Assert.Null(r.Recommended);
@@ -176,7 +178,7 @@ public sealed class AdvisorTests : IDisposable
     {
         var (io, output) = Io();
 
-        var r = await Advisor.RunAsync(new AdviseOptions { Rows = 100_000, Dimension = 16, Sample = 1500, Queries = 50, TargetRecall = 0.9, Threads = 2 }, io, default);
+        var r = await AdviseOutput.RunAsync(new AdviseOptions { Rows = 100_000, Dimension = 16, Sample = 1500, Queries = 50, TargetRecall = 0.9, Threads = 2 }, io, default);
 
         Assert.True(r.Synthetic);
         Assert.Equal((1L, 100_000L), (r.Segments, r.PlannedRows));
@@ -194,11 +196,11 @@ public sealed class AdvisorTests : IDisposable
     public async Task Advise_BadOptions_NameTheProblem()
     {
         var (io, _) = Io();
-        var both = await Assert.ThrowsAsync<OpsException>(() => Advisor.RunAsync(new AdviseOptions { Collection = "c", VectorsPath = "v.npy" }, io, default));
+        var both = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(new AdviseOptions { Collection = "c", VectorsPath = "v.npy" }, io, default));
         Assert.Contains("not both", both.Message);
-        var none = await Assert.ThrowsAsync<OpsException>(() => Advisor.RunAsync(new AdviseOptions { Rows = 10 }, io, default));
+        var none = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(new AdviseOptions { Rows = 10 }, io, default));
         Assert.Contains("--rows and --dim", none.Message);
-        var dim = await Assert.ThrowsAsync<OpsException>(() => Advisor.RunAsync(FileOptions(10) with { Dimension = 7 }, io, default));
+        var dim = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(FileOptions(10) with { Dimension = 7 }, io, default));
         Assert.Contains("--dim 7 does not match", dim.Message);
     }
 
@@ -215,7 +217,7 @@ public sealed class AdvisorTests : IDisposable
     [InlineData("lots")]
     [InlineData("-1GiB")]
     public void ByteSize_Parse_RejectsNonsense(string text) =>
-        Assert.Contains("--memory-budget", Assert.Throws<OpsException>(() => ByteSize.Parse(text, "--memory-budget")).Message);
+        Assert.Contains("--memory-budget", Assert.Throws<ToolboxException>(() => ByteSize.Parse(text, "--memory-budget")).Message);
 
     [Fact]
     public void AdviceModel_LatencyFactors_FollowStatedModels()

@@ -3,10 +3,10 @@ using System.CommandLine;
 using System.Text.Json;
 using Quiver.Cli.Ops.Backup;
 using Quiver.Cli.Ops.Cli;
-using Quiver.Cli.Ops.Formats;
 using Quiver.Client;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Tests.Ops.Backup;
 
@@ -243,7 +243,7 @@ public sealed class BackupRestoreTests : IDisposable
             await engine.CreateCollectionAsync("products", TestData.ProductSchema());
         }
 
-        var e = await Assert.ThrowsAsync<OpsException>(() => RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output), Io(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output), Io(), CancellationToken.None));
         Assert.Contains("'products' exists already", e.Message);
         Assert.Contains("--rename", e.Message);
 
@@ -254,7 +254,7 @@ public sealed class BackupRestoreTests : IDisposable
 
         // The alias 'shop' did not exist in dst, so it now points at the restored copy.
         Assert.Equal(["shop"], only.Aliases);
-        await Assert.ThrowsAsync<OpsException>(() => RestoreTool.RunAsync(
+        await Assert.ThrowsAsync<ToolboxException>(() => RestoreTool.RunAsync(
             new RestoreOptions(TargetSpec.Folder(dst), output, Collections: ["nope"]), Io(), CancellationToken.None));
     }
 

@@ -1,7 +1,7 @@
-using Quiver.Cli.Bench;
-using Quiver.Cli.Ops.Cli;
-using Quiver.Cli.Ops.Eval;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Eval;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Ops.Eval;
 
@@ -55,7 +55,7 @@ public sealed class EvalFilesTests : IDisposable
     public void Qrels_MalformedLine_NamesFileAndLine(string text, string expected)
     {
         var path = Write("bad.txt", text);
-        var e = Assert.Throws<OpsException>(() => Qrels.Read(path));
+        var e = Assert.Throws<ToolboxException>(() => Qrels.Read(path));
         Assert.StartsWith(path + " ", e.Message, StringComparison.Ordinal);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
@@ -70,7 +70,7 @@ public sealed class EvalFilesTests : IDisposable
     [Fact]
     public void Qrels_HeaderOnly_IsAnError()
     {
-        var e = Assert.Throws<OpsException>(() => Qrels.Read(Write("q.tsv", "query-id\tcorpus-id\tscore\n")));
+        var e = Assert.Throws<ToolboxException>(() => Qrels.Read(Write("q.tsv", "query-id\tcorpus-id\tscore\n")));
         Assert.Contains("no judgments", e.Message, StringComparison.Ordinal);
     }
 
@@ -94,7 +94,7 @@ public sealed class EvalFilesTests : IDisposable
     public void Run_MalformedLine_NamesFileAndLine(string text, string expected)
     {
         var path = Write("bad.run", text);
-        var e = Assert.Throws<OpsException>(() => TrecRun.Read(path));
+        var e = Assert.Throws<ToolboxException>(() => TrecRun.Read(path));
         Assert.StartsWith($"{path} {expected}", e.Message, StringComparison.Ordinal);
     }
 
@@ -129,7 +129,7 @@ public sealed class EvalFilesTests : IDisposable
         var run = new TrecRun();
         run.Set("q 1", [new RunEntry("d", 1)]);
         var path = _dir.Sub("out.run");
-        var e = Assert.Throws<OpsException>(() => run.Write(path, "t"));
+        var e = Assert.Throws<ToolboxException>(() => run.Write(path, "t"));
         Assert.Contains("'q 1'", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(path));
     }
@@ -153,7 +153,7 @@ public sealed class EvalFilesTests : IDisposable
     public void Queries_MalformedLine_NamesFileAndLine(string text, string expected)
     {
         var path = Write("bad.jsonl", text);
-        var e = Assert.Throws<OpsException>(() => EvalQueries.Read(path));
+        var e = Assert.Throws<ToolboxException>(() => EvalQueries.Read(path));
         Assert.StartsWith($"{path} {expected}", e.Message, StringComparison.Ordinal);
     }
 
@@ -176,7 +176,7 @@ public sealed class EvalFilesTests : IDisposable
         VectorFile.Write<float>(path, [1, 2, 3, 4], 2);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..^3]);
-        var e = Assert.Throws<OpsException>(() => EvalQueries.Read(path));
+        var e = Assert.Throws<ToolboxException>(() => EvalQueries.Read(path));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
     }

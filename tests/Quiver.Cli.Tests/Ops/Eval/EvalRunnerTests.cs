@@ -3,6 +3,8 @@ using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Eval;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Eval;
 
 namespace Quiver.Cli.Tests.Ops.Eval;
 
@@ -39,7 +41,7 @@ public sealed class EvalRunnerTests : IDisposable
         var run = Write("run.txt", "q1 Q0 d2 1 0.9 t\nq1 Q0 d3 2 0.8 t\nq1 Q0 d1 3 0.7 t\nq1 Q0 d2 4 0.1 t\nq2 Q0 d5 1 1 t\nq3 Q0 d9 1 1 t\nq4 Q0 d1 1 1 t\n");
         var (io, _, err) = Io(json: true);
 
-        var r = await EvalRunner.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 3 }, io, CancellationToken.None);
+        var r = await EvalOutput.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 3 }, io, CancellationToken.None);
 
         var m = r.Mean!;
         Assert.Equal(3, m.Queries);
@@ -78,7 +80,7 @@ public sealed class EvalRunnerTests : IDisposable
         var run = Write("run.txt", "q1 Q0 d0 1 2 t\nq1 Q0 d1 2 1 t\n");
         var (io, stdout, _) = Io(json: true);
 
-        await EvalRunner.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 2 }, io, CancellationToken.None);
+        await EvalOutput.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 2 }, io, CancellationToken.None);
 
         using var doc = JsonDocument.Parse(stdout.ToString());
         var root = doc.RootElement;
@@ -96,7 +98,7 @@ public sealed class EvalRunnerTests : IDisposable
         var run = Write("run.txt", "q1 Q0 d1 1 1 t\n");
         var (io, stdout, _) = Io();
 
-        await EvalRunner.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 4, PerQuery = true }, io, CancellationToken.None);
+        await EvalOutput.RunAsync(new EvalOptions { QrelsPath = qrels, RunPath = run, K = 4, PerQuery = true }, io, CancellationToken.None);
 
         var text = stdout.ToString();
         Assert.Matches(@"│ P@4\s+│ 0\.25\s+│", text);
@@ -108,7 +110,7 @@ public sealed class EvalRunnerTests : IDisposable
     public async Task RunFile_WithSearchOptions_IsRefused()
     {
         var (io, _, _) = Io();
-        var e = await Assert.ThrowsAsync<OpsException>(() => EvalRunner.RunAsync(
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => EvalOutput.RunAsync(
             new EvalOptions { QrelsPath = Write("q.txt", "q 0 d 1\n"), RunPath = Write("r.txt", "q Q0 d 1 1 t\n"), AnnRecall = true },
             io, CancellationToken.None));
         Assert.Contains("--ann-recall applies to a search", e.Message, StringComparison.Ordinal);
@@ -119,7 +121,7 @@ public sealed class EvalRunnerTests : IDisposable
     {
         var qrels = Write("q.txt", "q1 0 d1 1\nq1 0 d2\n");
         var (io, stdout, _) = Io();
-        var e = await Assert.ThrowsAsync<OpsException>(() => EvalRunner.RunAsync(
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => EvalOutput.RunAsync(
             new EvalOptions { QrelsPath = qrels, RunPath = Write("r.txt", "q1 Q0 d1 1 1 t\n") }, io, CancellationToken.None));
         Assert.StartsWith($"{qrels} line 2: expected 4 fields", e.Message, StringComparison.Ordinal);
         Assert.Equal("", stdout.ToString());
@@ -155,7 +157,7 @@ public sealed class EvalRunnerTests : IDisposable
         var outRun = _dir.Sub("searched.run");
         var (io, _, err) = Io(json: true);
 
-        var r = await EvalRunner.RunAsync(new EvalOptions
+        var r = await EvalOutput.RunAsync(new EvalOptions
         {
             QrelsPath = qrels, QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, K = 3, OutRunPath = outRun,
         }, io, CancellationToken.None);
@@ -189,7 +191,7 @@ public sealed class EvalRunnerTests : IDisposable
         var queries = Write("queries.jsonl", "{\"id\": \"q1\", \"vector\": [0.1, 0]}\n");
         var (io, _, err) = Io(json: true);
 
-        var r = await EvalRunner.RunAsync(new EvalOptions
+        var r = await EvalOutput.RunAsync(new EvalOptions
         {
             QrelsPath = qrels, QueriesPath = queries, Target = TargetSpec.Folder(data), Collection = Collection, K = 4, IdField = "doc",
             Filter = "id >= 3",
@@ -206,7 +208,7 @@ public sealed class EvalRunnerTests : IDisposable
     {
         var data = await LineCollectionAsync();
         var (io, _, _) = Io();
-        var e = await Assert.ThrowsAsync<OpsException>(() => EvalRunner.RunAsync(new EvalOptions
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => EvalOutput.RunAsync(new EvalOptions
         {
             QrelsPath = Write("q.txt", "q1 0 d 1\n"), QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, IdField = "title",
         }, io, CancellationToken.None));
@@ -220,11 +222,11 @@ public sealed class EvalRunnerTests : IDisposable
         await using var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = data, Port = 0 });
         var (io, _, _) = Io(json: true);
 
-        var r = await EvalRunner.RunAsync(new EvalOptions
+        var r = await EvalOutput.RunAsync(new EvalOptions
         {
             QrelsPath = Write("qrels.txt", "q1 0 1 1\nq2 0 7 1\n"), QueriesPath = LineQueries(),
-            Target = TargetSpec.Server($"http://127.0.0.1:{server.Port}"), Collection = Collection, K = 3, PlotPath = _dir.Sub("curve.png"),
-        }, io, CancellationToken.None);
+            Target = TargetSpec.Server($"http://127.0.0.1:{server.Port}"), Collection = Collection, K = 3,
+        }, io, null, CancellationToken.None, _dir.Sub("curve.png"));
 
         // q1: row 1 at rank 2 -> RR 1/2; q2: row 7 at rank 3 -> RR 1/3.
         Assert.Equal((0.5 + (1.0 / 3)) / 2, r.Mean!.Mrr, 1e-9);
@@ -270,7 +272,7 @@ public sealed class EvalRunnerTests : IDisposable
         async Task<EvalResult> RunAsync(int nprobe, SearchCall? exact)
         {
             var (io, _, _) = Io(json: true);
-            return await EvalRunner.RunAsync(new EvalOptions
+            return await EvalOutput.RunAsync(new EvalOptions
             {
                 QueriesPath = queryFile, Target = TargetSpec.Folder(path), Collection = Collection, K = k, AnnRecall = true,
                 SearchParams = new Dictionary<string, string> { ["nprobe"] = nprobe.ToString(System.Globalization.CultureInfo.InvariantCulture) },
@@ -298,7 +300,7 @@ public sealed class EvalRunnerTests : IDisposable
             Task.FromResult(new SearchResult { Hits = [.. request.Vectors.Select(_ => (IReadOnlyList<SearchHit>)[])] });
         var (io, _, err) = Io();
 
-        var r = await EvalRunner.RunAsync(new EvalOptions
+        var r = await EvalOutput.RunAsync(new EvalOptions
         {
             QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, K = 3, AnnRecall = true,
         }, io, empty, CancellationToken.None);
@@ -315,7 +317,7 @@ public sealed class EvalRunnerTests : IDisposable
         var data = await LineCollectionAsync();
         var (io, stdout, _) = Io();
 
-        await EvalRunner.RunAsync(new EvalOptions
+        await EvalOutput.RunAsync(new EvalOptions
         {
             QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, K = 3, AnnRecall = true, PerQuery = true,
         }, io, CancellationToken.None);

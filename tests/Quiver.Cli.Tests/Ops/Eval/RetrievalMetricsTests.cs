@@ -1,4 +1,4 @@
-using Quiver.Cli.Ops.Eval;
+using Quiver.Toolbox.Eval;
 
 namespace Quiver.Cli.Tests.Ops.Eval;
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Export;
 using Quiver.Cli.Ops.Formats;
 using Quiver.Client;
 using Quiver.Testing;
+using Quiver.Toolbox;
 using static Quiver.Cli.Tests.Ops.Import.ImpExp;
 
 namespace Quiver.Cli.Tests.Ops.Export;
@@ -144,7 +144,7 @@ public sealed class ExportTests
         await SeedAsync(dir.Sub("data"), "c", Small(), []);
         var output = dir.Sub("out.jsonl");
         File.WriteAllText(output, "keep me\n");
-        var e = await Assert.ThrowsAsync<OpsException>(() => ExportAsync(TargetSpec.Folder(dir.Sub("data")), new ExportOptions { Collection = "nope", Out = output }));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => ExportAsync(TargetSpec.Folder(dir.Sub("data")), new ExportOptions { Collection = "nope", Out = output }));
         Assert.Contains("collection 'nope' does not exist", e.Message);
         Assert.Equal("keep me\n", File.ReadAllText(output));
     }

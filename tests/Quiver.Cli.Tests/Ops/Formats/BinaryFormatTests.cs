@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
-using Quiver.Cli.Bench;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Formats;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Ops.Formats;
 
@@ -142,7 +142,7 @@ public sealed class BinaryFormatTests : IDisposable
             await group.WriteAllPartsAsync<float>(item, new float[] { 1, 2, 3, 4 }, new[] { 2, 2, 2, 2 }, new[] { 0, 1, 1, 1 }, CancellationToken.None);
         }
 
-        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, AllTypes, new FormatOptions()));
+        var e = Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, AllTypes, new FormatOptions()));
         Assert.Contains("column 'id' is a string column", e.Message);
         Assert.Contains("an integer column (int64)", e.Message);
         Assert.StartsWith(path, e.Message);
@@ -196,7 +196,7 @@ public sealed class BinaryFormatTests : IDisposable
         }
 
         var closed = dynamic with { EnableDynamicField = false };
-        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, closed, new FormatOptions()));
+        var e = Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, closed, new FormatOptions()));
         // The file's own column name is not quoted (it is the file's content); its position is.
         Assert.Matches("column [0-9]+ is no field of the collection, which has no dynamic field", e.Message);
         Assert.DoesNotContain("color", e.Message, StringComparison.Ordinal);
@@ -212,7 +212,7 @@ public sealed class BinaryFormatTests : IDisposable
         }
 
         Assert.Contains("no column 'title', and field 'title' (VarChar) is required",
-            Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, required, new FormatOptions())).Message);
+            Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(path, RowFormat.Parquet, required, new FormatOptions())).Message);
     }
 
     [Fact]
@@ -220,7 +220,7 @@ public sealed class BinaryFormatTests : IDisposable
     {
         var notParquet = _dir.Sub("x.parquet");
         File.WriteAllText(notParquet, "id,vec\n1,[1,2,3,4]\n");
-        Assert.Contains("not a readable Parquet file", Assert.Throws<OpsException>(() => RowFormats.OpenReader(notParquet, RowFormat.Parquet, AllTypes, new FormatOptions())).Message);
+        Assert.Contains("not a readable Parquet file", Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(notParquet, RowFormat.Parquet, AllTypes, new FormatOptions())).Message);
     }
 
     [Fact]
@@ -304,7 +304,7 @@ public sealed class BinaryFormatTests : IDisposable
         }
 
         // 128-byte header, 16 bytes a row, 150 data bytes left: 9 whole rows, row 10 starts at byte 128 + 9 * 16 = 272.
-        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Npy, schema, new FormatOptions()));
+        var e = Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(path, RowFormat.Npy, schema, new FormatOptions()));
         Assert.StartsWith(path + ":", e.Message);
         Assert.Contains("truncated", e.Message);
         Assert.Contains("row 10 of 10 starts at byte offset 272", e.Message);
@@ -321,7 +321,7 @@ public sealed class BinaryFormatTests : IDisposable
             f.SetLength(f.Length - 5);
         }
 
-        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(path, RowFormat.Fvecs, schema, new FormatOptions()));
+        var e = Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(path, RowFormat.Fvecs, schema, new FormatOptions()));
         Assert.StartsWith(path + ":", e.Message);
         Assert.Contains("row 3 starting at byte offset 40", e.Message);
     }
@@ -332,15 +332,15 @@ public sealed class BinaryFormatTests : IDisposable
         var schema = new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vec", 4)] };
         var ids = _dir.Sub("ids.npy");
         VectorFile.Write<long>(ids, new long[8], 4);
-        Assert.Contains("holds int64 values; expected float vectors", Assert.Throws<OpsException>(() => RowFormats.OpenReader(ids, RowFormat.Npy, schema, new FormatOptions())).Message);
+        Assert.Contains("holds int64 values; expected float vectors", Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(ids, RowFormat.Npy, schema, new FormatOptions())).Message);
 
         var narrow = _dir.Sub("narrow.npy");
         VectorFile.Write<float>(narrow, new float[9], 3);
-        var e = Assert.Throws<OpsException>(() => RowFormats.OpenReader(narrow, RowFormat.Npy, schema, new FormatOptions()));
+        var e = Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(narrow, RowFormat.Npy, schema, new FormatOptions()));
         Assert.Contains("vectors of dimension 3, but field 'vec' has dimension 4", e.Message);
 
         var required = new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.VarChar("title", 8), FieldSchema.Vector("vec", 4)] };
-        Assert.Contains("field 'title' (VarChar) is required", Assert.Throws<OpsException>(() => RowFormats.OpenReader(narrow, RowFormat.Npy, required, new FormatOptions())).Message);
+        Assert.Contains("field 'title' (VarChar) is required", Assert.Throws<ToolboxException>(() => RowFormats.OpenReader(narrow, RowFormat.Npy, required, new FormatOptions())).Message);
     }
 
     private static async Task<List<SourceRow>> ReadAllAsync(IRowReader reader, long skip)

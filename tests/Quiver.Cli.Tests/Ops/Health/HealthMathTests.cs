@@ -1,7 +1,6 @@
-using Quiver.Cli.Ops.Cli;
-using Quiver.Cli.Ops.Health;
-using Quiver.Server.Observability;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Health;
 
 namespace Quiver.Cli.Tests.Ops.Health;
 
@@ -100,8 +99,8 @@ public sealed class HealthMathTests
         var file = Path.Combine(dir.Path, "t.json");
         File.WriteAllText(file, """{"search.p99_ms": {"warn": 80, "fail": 250}, "recall": {"fail": null}}""");
         var t = HealthThresholds.Load(file, ["search.p99_ms.fail=300", "error_rate.warn=none"]);
-        Assert.Equal(new Threshold(Direction.Max, 80, 300), t[HealthThresholds.SearchP99]);
-        Assert.Equal(new Threshold(Direction.Min, 0.95, null), t[HealthThresholds.Recall]);
+        Assert.Equal(new Threshold(ThresholdDirection.Max, 80, 300), t[HealthThresholds.SearchP99]);
+        Assert.Equal(new Threshold(ThresholdDirection.Min, 0.95, null), t[HealthThresholds.Recall]);
         Assert.Null(t[HealthThresholds.ErrorRate].Warn);
         Assert.Equal(HealthStatus.Warn, t[HealthThresholds.SearchP99].Judge(100));
         Assert.Equal(HealthStatus.Fail, t[HealthThresholds.SearchP99].Judge(301));
@@ -109,12 +108,12 @@ public sealed class HealthMathTests
         Assert.Equal(HealthStatus.Info, t[HealthThresholds.SearchQps].Judge(3));
 
         File.WriteAllText(file, """{"search.p99": {"warn": 80}}""");
-        var e = Assert.Throws<OpsException>(() => HealthThresholds.Load(file, []));
+        var e = Assert.Throws<ToolboxException>(() => HealthThresholds.Load(file, []));
         Assert.Contains("t.json", e.Message, StringComparison.Ordinal);
         Assert.Contains("'search.p99'", e.Message, StringComparison.Ordinal);
-        e = Assert.Throws<OpsException>(() => HealthThresholds.Load(null, ["recall.warn=high"]));
+        e = Assert.Throws<ToolboxException>(() => HealthThresholds.Load(null, ["recall.warn=high"]));
         Assert.Contains("'high'", e.Message, StringComparison.Ordinal);
-        e = Assert.Throws<OpsException>(() => HealthThresholds.Load(null, ["recall.crit=0.5"]));
+        e = Assert.Throws<ToolboxException>(() => HealthThresholds.Load(null, ["recall.crit=0.5"]));
         Assert.Contains("'warn' or 'fail'", e.Message, StringComparison.Ordinal);
     }
 }

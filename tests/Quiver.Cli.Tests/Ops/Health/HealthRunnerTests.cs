@@ -4,6 +4,8 @@ using Quiver.Cli.Ops.Health;
 using Quiver.Server.Hosting;
 using Quiver.Server.Observability;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Health;
 
 namespace Quiver.Cli.Tests.Ops.Health;
 
@@ -77,7 +79,7 @@ public sealed class HealthRunnerTests
             }
         });
         var (io, output) = Io();
-        var result = await HealthRunner.RunAsync(Options(TargetSpec.Server(uri), windowSeconds: 1.5), io, CancellationToken.None);
+        var result = await HealthOutput.RunAsync(Options(TargetSpec.Server(uri), windowSeconds: 1.5), io, CancellationToken.None);
         await stop.CancelAsync();
         await load;
 
@@ -133,7 +135,7 @@ public sealed class HealthRunnerTests
         }
 
         var (io, _) = Io();
-        var healthy = await HealthRunner.RunAsync(Options(TargetSpec.Server(uri), 0.2), io, CancellationToken.None);
+        var healthy = await HealthOutput.RunAsync(Options(TargetSpec.Server(uri), 0.2), io, CancellationToken.None);
         var recall = healthy.Checks.Single(c => c.Check == HealthThresholds.Recall && c.Subject == "default.docs");
         Assert.Equal(1.0, recall.Value);
         Assert.Equal(HealthStatus.Ok, recall.Status);
@@ -143,7 +145,7 @@ public sealed class HealthRunnerTests
 
         // A recall floor above 1 cannot be met: the check fails, the report says so, the exit code is 2.
         var (io2, output) = Io(json: true);
-        var breached = await HealthRunner.RunAsync(Options(TargetSpec.Server(uri), 0.2, null, "recall.fail=1.01"), io2, CancellationToken.None);
+        var breached = await HealthOutput.RunAsync(Options(TargetSpec.Server(uri), 0.2, null, "recall.fail=1.01"), io2, CancellationToken.None);
         Assert.Equal(ExitCodes.CheckFailed, breached.ExitCode);
         var failed = Assert.Single(breached.Checks, c => c.Status == HealthStatus.Fail);
         Assert.Equal((HealthThresholds.Recall, "default.docs"), (failed.Check, failed.Subject));
@@ -171,7 +173,7 @@ public sealed class HealthRunnerTests
         File.WriteAllText(file, """{"probe.recall": {"warn": 0.99, "fail": 0.98}, "probe.p99_ms": {"warn": null, "fail": null}}""");
         var (io, output) = Io();
         var options = new HealthOptions(TargetSpec.Server(uri), TimeSpan.FromSeconds(0.2), 20, 10, HealthThresholds.Load(file, []));
-        var result = await HealthRunner.RunAsync(options, io, CancellationToken.None);
+        var result = await HealthOutput.RunAsync(options, io, CancellationToken.None);
         var probe = Assert.Single(result.Collections).Probe!;
         Assert.Equal((20, 10, "vec"), (probe.Queries, probe.K, probe.Field));
         Assert.True(probe.P50Ms > 0 && probe.P50Ms <= probe.P99Ms);
@@ -195,7 +197,7 @@ public sealed class HealthRunnerTests
         }
 
         var (io, output) = Io(json: true);
-        var result = await HealthRunner.RunAsync(Options(TargetSpec.Folder(dir.Path)), io, CancellationToken.None);
+        var result = await HealthOutput.RunAsync(Options(TargetSpec.Folder(dir.Path)), io, CancellationToken.None);
         Assert.Null(result.Traffic);
         Assert.Null(result.Memory);
         Assert.DoesNotContain(result.Checks, c => c.Check is HealthThresholds.SearchP99 or HealthThresholds.Recall or HealthThresholds.Memory);
@@ -223,7 +225,7 @@ public sealed class HealthRunnerTests
         using var dir = new TempFolder();
         var missing = Path.Combine(dir.Path, "nope");
         var (io, _) = Io();
-        var e = await Assert.ThrowsAsync<OpsException>(() => HealthRunner.RunAsync(Options(TargetSpec.Folder(missing)), io, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => HealthOutput.RunAsync(Options(TargetSpec.Folder(missing)), io, CancellationToken.None));
         Assert.Contains(missing, e.Message, StringComparison.Ordinal);
     }
 

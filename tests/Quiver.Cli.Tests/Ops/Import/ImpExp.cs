@@ -2,6 +2,7 @@ using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Export;
 using Quiver.Cli.Ops.Import;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Tests.Ops.Import;
 

@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Export;
 using Quiver.Cli.Ops.Formats;
 using Quiver.Cli.Ops.Import;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
 using static Quiver.Cli.Tests.Ops.Import.ImpExp;
 
 namespace Quiver.Cli.Tests.Ops.Import;
@@ -154,13 +154,13 @@ public sealed class ImportTests
         await SeedAsync(dir.Sub("data"), "c", Small(), []);
         var missing = dir.Sub("missing.csv");
         File.WriteAllText(missing, "id,v\n1,\"[1,2,3,4]\"\n");
-        var e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = missing, Collection = "c" }));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = missing, Collection = "c" }));
         Assert.Contains("no column for required field 'name'", e.Message);
         Assert.False(File.Exists(ImportCheckpoint.DefaultPath(missing)));
 
         var unknown = dir.Sub("unknown.csv");
         File.WriteAllText(unknown, "id,name,v,color\n1,a,\"[1,2,3,4]\",red\n");
-        e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = unknown, Collection = "c", CheckpointFile = dir.Sub("elsewhere.json") }));
+        e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = unknown, Collection = "c", CheckpointFile = dir.Sub("elsewhere.json") }));
         Assert.Contains("column 4 of the header is not a field of the collection", e.Message);
         Assert.False(File.Exists(dir.Sub("elsewhere.json")));
         Assert.Empty(await RowsAsync(dir.Sub("data"), "c"));
@@ -187,7 +187,7 @@ public sealed class ImportTests
         Assert.Equal(ExitCodes.Failed, await ImportCommand.ReportAsync(result, Io()));
 
         // Without --resume the checkpoint stops a second run from importing the first batch twice.
-        var again = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
+        var again = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
         Assert.Contains("give --resume", again.Message);
 
         // Resuming with skip imports the rest, except the bad row.
@@ -285,7 +285,7 @@ public sealed class ImportTests
             .Save(ImportCheckpoint.DefaultPath(file));
 
         // The in-flight batch must be re-sent whole: another batch size is refused.
-        var other = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 7 }));
+        var other = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 7 }));
         Assert.Contains("resume with --batch 10", other.Message, StringComparison.Ordinal);
 
         var result = await ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 10 });
@@ -350,12 +350,12 @@ public sealed class ImportTests
         using var dir = new TempFolder();
         await SeedAsync(dir.Sub("data"), "c", Small(), []);
         var file = WriteLines(dir.Sub("in.jsonl"), SmallLine(1));
-        var e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true }));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true }));
         Assert.Contains("no checkpoint", e.Message);
 
         (ImportCheckpoint.Start(file, RowFormat.Jsonl, QuiverEngine.DefaultDatabase, "c", null) with { RowsDone = 1 }).Save(ImportCheckpoint.DefaultPath(file));
         File.AppendAllText(file, SmallLine(2) + "\n");
-        e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true }));
+        e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true }));
         Assert.Contains("the file changed since", e.Message);
     }
 
@@ -365,7 +365,7 @@ public sealed class ImportTests
         using var dir = new TempFolder();
         await SeedAsync(dir.Sub("data"), "other", Small(), []);
         var file = WriteLines(dir.Sub("in.jsonl"), SmallLine(1));
-        var e = await Assert.ThrowsAsync<OpsException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
         Assert.Contains("give --schema FILE", e.Message);
         Assert.False(File.Exists(ImportCheckpoint.DefaultPath(file)));
     }

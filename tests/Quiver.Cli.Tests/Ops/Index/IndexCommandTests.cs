@@ -2,6 +2,7 @@ using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Index;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Tests.Ops.Index;
 
@@ -55,9 +56,9 @@ public sealed class IndexCommandTests
         Assert.Equal(("ivf", "IVF_FLAT", IndexState.Finished, 500L), (created.Name, created.Type, created.State, created.IndexedRows));
         Assert.Equal("ivf", Assert.Single(await IndexCommand.ListAsync(spec, "c", CancellationToken.None)).Name);
 
-        var type = await Assert.ThrowsAsync<OpsException>(() => IndexCommand.CreateAsync(spec, new IndexCreateOptions("c", null, "BTREE", null, null, null, false), Io(), CancellationToken.None));
+        var type = await Assert.ThrowsAsync<ToolboxException>(() => IndexCommand.CreateAsync(spec, new IndexCreateOptions("c", null, "BTREE", null, null, null, false), Io(), CancellationToken.None));
         Assert.Contains("--type 'BTREE'", type.Message, StringComparison.Ordinal);
-        var metric = await Assert.ThrowsAsync<OpsException>(() => IndexCommand.CreateAsync(spec, new IndexCreateOptions("c", null, "HNSW", null, "HAMMING", null, false), Io(), CancellationToken.None));
+        var metric = await Assert.ThrowsAsync<ToolboxException>(() => IndexCommand.CreateAsync(spec, new IndexCreateOptions("c", null, "HNSW", null, "HAMMING", null, false), Io(), CancellationToken.None));
         Assert.Contains("--metric 'HAMMING'", metric.Message, StringComparison.Ordinal);
         var json = await Assert.ThrowsAnyAsync<QuiverException>(() => IndexCommand.CreateAsync(spec, new IndexCreateOptions("c", null, "HNSW", "{M:16", null, null, false), Io(), CancellationToken.None));
         Assert.Contains("--params", json.Message, StringComparison.Ordinal);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Prep;
 using Quiver.Testing;
+using Quiver.Toolbox;
 
 namespace Quiver.Cli.Tests.Ops.Prep;
 
@@ -131,7 +132,7 @@ public sealed class TextPrepTests : IDisposable
     public async Task PrepText_MissingInput_FailsWithoutOutput()
     {
         var output = _dir.Sub("out.jsonl");
-        var e = await Assert.ThrowsAsync<OpsException>(() => TextPrep.RunAsync(
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => TextPrep.RunAsync(
             new TextPrepOptions { Input = _dir.Sub("nope.jsonl"), Output = output },
             new CliIo(new StringWriter(), new StringWriter()), CancellationToken.None));
         Assert.Contains("nope.jsonl: no such file", e.Message, StringComparison.Ordinal);
@@ -141,7 +142,7 @@ public sealed class TextPrepTests : IDisposable
     [Fact]
     public async Task PrepText_OverlapNotBelowTokenSize_Refused()
     {
-        var e = await Assert.ThrowsAsync<OpsException>(() => TextPrep.RunAsync(
+        var e = await Assert.ThrowsAsync<ToolboxException>(() => TextPrep.RunAsync(
             new TextPrepOptions { Input = Input("{\"text\":\"a\"}"), Output = _dir.Sub("o.jsonl"), Chunk = ChunkMode.Tokens, Size = 4, Overlap = 4 },
             new CliIo(new StringWriter(), new StringWriter()), CancellationToken.None));
         Assert.Contains("--overlap 4", e.Message, StringComparison.Ordinal);

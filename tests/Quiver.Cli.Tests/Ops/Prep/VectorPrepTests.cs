@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
-using Quiver.Cli.Bench;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Prep;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Ops.Prep;
 
@@ -260,8 +261,8 @@ public sealed class VectorPrepTests : IDisposable
     {
         Assert.Equal(VectorFormat.Fvecs, VectorPrep.ResolveFormat("x.fvecs", null));
         Assert.Equal(VectorFormat.Jsonl, VectorPrep.ResolveFormat("x.txt", "jsonl"));
-        Assert.Throws<OpsException>(() => VectorPrep.ResolveFormat("x.bin", "npy"));
-        Assert.Throws<OpsException>(() => VectorPrep.ResolveFormat("x.bin", null));
+        Assert.Throws<ToolboxException>(() => VectorPrep.ResolveFormat("x.bin", "npy"));
+        Assert.Throws<ToolboxException>(() => VectorPrep.ResolveFormat("x.bin", null));
     }
 
     [Fact]

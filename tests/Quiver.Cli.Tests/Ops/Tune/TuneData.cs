@@ -1,6 +1,6 @@
 using System.Globalization;
-using Quiver.Cli.Ops.Advise;
 using Quiver.Client;
+using Quiver.Toolbox.Advise;
 
 namespace Quiver.Cli.Tests.Ops.Tune;
 

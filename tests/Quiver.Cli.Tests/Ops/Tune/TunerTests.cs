@@ -1,10 +1,12 @@
 using System.Text.Json;
-using Quiver.Cli.Bench;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Tune;
 using Quiver.Client;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
+using Quiver.Toolbox;
+using Quiver.Toolbox.Tune;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Cli.Tests.Ops.Tune;
 
@@ -35,7 +37,7 @@ public sealed class TunerTests : IDisposable
         await WithClientAsync(c => TuneData.CreateAsync(c, "h", "HNSW", TuneData.P(("M", 8), ("efConstruction", 64))));
         var (io, output, _) = Io();
 
-        var r = await Tuner.RunAsync(Options("h") with { TargetRecall = 0.97 }, io, default);
+        var r = await TuneOutput.RunAsync(Options("h") with { TargetRecall = 0.97 }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.True(r.Tunable);
@@ -60,7 +62,7 @@ public sealed class TunerTests : IDisposable
         await WithClientAsync(c => TuneData.CreateAsync(c, "ivf", "IVF_FLAT", TuneData.P(("nlist", 64))));
         var (io, _, _) = Io(json: true);
 
-        var r = await Tuner.RunAsync(Options("ivf") with { TargetRecall = 0.9 }, io, default);
+        var r = await TuneOutput.RunAsync(Options("ivf") with { TargetRecall = 0.9 }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.Equal([1, 2, 4, 8, 16, 32, 64], r.Sweep.Select(s => s.Params["nprobe"]));
@@ -79,7 +81,7 @@ public sealed class TunerTests : IDisposable
         await WithClientAsync(c => TuneData.CreateAsync(c, "ivf", "IVF_FLAT", TuneData.P(("nlist", 32))));
         var (io, output, _) = Io();
 
-        var r = await Tuner.RunAsync(Options("ivf") with { TargetLatencyMs = 1e-7, Save = true }, io, default);
+        var r = await TuneOutput.RunAsync(Options("ivf") with { TargetLatencyMs = 1e-7, Save = true }, io, default);
 
         Assert.Equal(ExitCodes.CheckFailed, r.ExitCode);
         Assert.Null(r.Chosen);
@@ -111,7 +113,7 @@ public sealed class TunerTests : IDisposable
         });
         var (io, _, err) = Io();
 
-        var r = await Tuner.RunAsync(Options("ivf") with { TargetRecall = 0.95, Save = true }, io, default);
+        var r = await TuneOutput.RunAsync(Options("ivf") with { TargetRecall = 0.95, Save = true }, io, default);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.Equal("{\"nprobe\": 1}", r.PreviousDefaults);
@@ -144,13 +146,13 @@ public sealed class TunerTests : IDisposable
         var plot = _dir.Sub("curve.png");
         var (io, output, _) = Io(json: true);
 
-        var r = await Tuner.RunAsync(
+        var r = await TuneOutput.RunAsync(
             new TuneOptions
             {
                 Target = TargetSpec.Server($"http://127.0.0.1:{server.Port}"), Collection = "h", QueryFile = queries, Filter = "tag == \"even\"",
-                TargetRecall = 0.9, PlotPath = plot, Warmup = 2, Queries = 80,
+                TargetRecall = 0.9, Warmup = 2, Queries = 80,
             },
-            io, default);
+            io, default, plot);
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.False(r.SelfExcluded);
@@ -175,8 +177,8 @@ public sealed class TunerTests : IDisposable
         });
         var (io, output, _) = Io();
 
-        var none = await Tuner.RunAsync(Options("none"), io, default);
-        var flat = await Tuner.RunAsync(Options("flat"), io, default);
+        var none = await TuneOutput.RunAsync(Options("none"), io, default);
+        var flat = await TuneOutput.RunAsync(Options("flat"), io, default);
 
         Assert.Equal((ExitCodes.Ok, false), (none.ExitCode, none.Tunable));
         Assert.Equal((ExitCodes.Ok, false, "FLAT"), (flat.ExitCode, flat.Tunable, flat.IndexType));
@@ -190,13 +192,13 @@ public sealed class TunerTests : IDisposable
         await WithClientAsync(c => TuneData.CreateAsync(c, "ivf", "IVF_FLAT", TuneData.P(("nlist", 16)), count: 300));
         var (io, _, _) = Io();
 
-        var both = await Assert.ThrowsAsync<OpsException>(() => Tuner.RunAsync(Options("ivf") with { TargetRecall = 0.9, TargetLatencyMs = 1 }, io, default));
+        var both = await Assert.ThrowsAsync<ToolboxException>(() => TuneOutput.RunAsync(Options("ivf") with { TargetRecall = 0.9, TargetLatencyMs = 1 }, io, default));
         Assert.Contains("not both", both.Message);
-        var field = await Assert.ThrowsAsync<OpsException>(() => Tuner.RunAsync(Options("ivf") with { Field = "tag" }, io, default));
+        var field = await Assert.ThrowsAsync<ToolboxException>(() => TuneOutput.RunAsync(Options("ivf") with { Field = "tag" }, io, default));
         Assert.Contains("not a vector field", field.Message);
         var bad = _dir.Sub("q.jsonl");
         await File.WriteAllTextAsync(bad, "[1,2,3]\n");
-        var dim = await Assert.ThrowsAsync<OpsException>(() => Tuner.RunAsync(Options("ivf") with { QueryFile = bad }, io, default));
+        var dim = await Assert.ThrowsAsync<ToolboxException>(() => TuneOutput.RunAsync(Options("ivf") with { QueryFile = bad }, io, default));
         Assert.Contains("dimension 3", dim.Message);
     }
 
