@@ -15,7 +15,7 @@ namespace Quiver.VectorData;
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type (<c>Dictionary&lt;string, object?&gt;</c> for dynamic collections).</typeparam>
-public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
+public sealed partial class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
     where TKey : notnull
     where TRecord : class
 {
@@ -53,6 +53,12 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
                 foreach (var v in _model.VectorProperties)
                 {
                     var index = new IndexDefinition { FieldName = v.StorageName, IndexType = ModelSchema.IndexType(v), Metric = ModelSchema.Metric(v) };
+                    await _client.CreateIndexAsync(Name, index, _database, cancellationToken).ConfigureAwait(false);
+                }
+
+                foreach (var text in _model.DataProperties.Where(d => d.IsFullTextIndexed))
+                {
+                    var index = new IndexDefinition { FieldName = ModelSchema.Bm25Field(text), IndexType = "SPARSE_INVERTED_INDEX", Metric = MetricType.BM25 };
                     await _client.CreateIndexAsync(Name, index, _database, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -196,16 +202,7 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         options ??= new VectorSearchOptions<TRecord>();
         ArgumentOutOfRangeException.ThrowIfNegative(options.Skip);
         var vectorProperty = _model.GetVectorPropertyOrSingle(options);
-        float[] vector = searchValue switch
-        {
-            ReadOnlyMemory<float> m => m.ToArray(),
-            float[] a => a,
-            Embedding<float> e => e.Vector.ToArray(),
-            _ when vectorProperty.EmbeddingGenerator is not null =>
-                ((Embedding<float>)await vectorProperty.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false)).Vector.ToArray(),
-            _ => throw new NotSupportedException(
-                $"search input of type {typeof(TInput).Name}: give ReadOnlyMemory<float>, float[] or Embedding<float>, or configure an embedding generator on {vectorProperty.ModelName}"),
-        };
+        var vector = await QueryVectorAsync(vectorProperty, searchValue, cancellationToken).ConfigureAwait(false);
         var request = new SearchRequest
         {
             Vectors = [vector],
@@ -225,10 +222,25 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
                 continue;
             }
 
-            var fields = new Dictionary<string, object?>(hit.Fields) { [_model.KeyProperty.StorageName] = hit.Id };
-            yield return new VectorSearchResult<TRecord>(FromRow(fields, options.IncludeVectors), score);
+            yield return new VectorSearchResult<TRecord>(FromHit(hit, options.IncludeVectors), score);
         }
     }
+
+    /// <summary>The query vector for <paramref name="searchValue"/>: a vector as given, or the property's embedding
+    /// generator's embedding of it.</summary>
+    private static async Task<float[]> QueryVectorAsync<TInput>(VectorPropertyModel vectorProperty, TInput searchValue, CancellationToken cancellationToken)
+        where TInput : notnull => searchValue switch
+        {
+            Embedding<float> e => e.Vector.ToArray(),
+            _ when ClrVectors.VectorType(searchValue.GetType()) is not null => ClrVectors.Query(searchValue, vectorProperty.ModelName),
+            _ when vectorProperty.EmbeddingGenerator is not null =>
+                ((Embedding<float>)await vectorProperty.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false)).Vector.ToArray(),
+            _ => throw new NotSupportedException(
+                $"search input of type {typeof(TInput).Name}: give a vector (float[], Half[], sbyte[], a ReadOnlyMemory of those, BitArray, Embedding<float>), or configure an embedding generator on {vectorProperty.ModelName}"),
+        };
+
+    private TRecord FromHit(SearchHit hit, bool includeVectors) =>
+        FromRow(new Dictionary<string, object?>(hit.Fields) { [_model.KeyProperty.StorageName] = hit.Id }, includeVectors);
 
     /// <inheritdoc/>
     public override object? GetService(Type serviceType, object? serviceKey = null)
@@ -274,9 +286,8 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             row[p.StorageName] = value switch
             {
                 Guid g => g.ToString("D"),
-                ReadOnlyMemory<float> m => m.ToArray(),
                 Embedding<float> e => e.Vector.ToArray(),
-                _ => value,
+                _ => ClrVectors.ToWire(value),
             };
         }
 
