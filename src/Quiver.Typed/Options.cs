@@ -59,7 +59,7 @@ public sealed record QuiverQueryOptions
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
 }
 
-/// <summary>Options of vector searches (<see cref="QuiverCollection{TRecord}.SearchAsync"/>).</summary>
+/// <summary>Options of vector searches (<c>QuiverCollection.SearchAsync</c>, every overload).</summary>
 public sealed record QuiverSearchOptions
 {
     /// <summary>Number of hits, 1..16,384. Default 10.</summary>

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -184,14 +185,37 @@ public sealed partial class QuiverCollection<TRecord>
     }
 
     /// <summary>The records nearest to <paramref name="vector"/>, best first.</summary>
-    public async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
-        ReadOnlyMemory<float> vector, QuiverSearchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<float> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(vector.ToArray(), options, cancellationToken);
+
+    /// <summary>The records nearest to a float16 vector (a Float16Vector field, or any dense field: the components are
+    /// searched as floats), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<Half> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+
+    /// <summary>The records nearest to an int8 vector (an Int8Vector field, or any dense field), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<sbyte> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+
+    /// <summary>The records nearest to a binary vector (a BinaryVector field; bit i is bit i % 8 of byte i / 8), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        BitArray vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vector);
+        return SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchCoreAsync(
+        float[] vector, QuiverSearchOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         options ??= new QuiverSearchOptions();
         var field = _mapper.Vector(options.VectorProperty);
         var request = new SearchRequest
         {
-            Vectors = [vector.ToArray()],
+            Vectors = [vector],
             AnnsField = field.Field.Name,
             Limit = options.Limit,
             Offset = options.Offset,

@@ -67,7 +67,7 @@ internal sealed class RecordMapper<TRecord>
                 continue;
             }
 
-            row[p.Field.Name] = ToWire(p.Property.GetValue(record));
+            row[p.Field.Name] = ClrVectors.ToWire(p.Property.GetValue(record));
         }
 
         return row;
@@ -101,11 +101,6 @@ internal sealed class RecordMapper<TRecord>
         }
         : key as string ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"key {key} is a {key.GetType().Name}; collection keys are strings");
 
-    private static object? ToWire(object? value) => value switch
-    {
-        ReadOnlyMemory<float> m => m.ToArray(),
-        _ => value,
-    };
 
     private static List<MappedProperty> FromAttributes()
     {
@@ -172,11 +167,11 @@ internal sealed class RecordMapper<TRecord>
                 break;
             case QuiverPropertyKind.Key:
                 throw Unsupported(p, "a key is a long (AutoId allowed) or a string");
-            case QuiverPropertyKind.Vector when bare == typeof(float[]) || bare == typeof(ReadOnlyMemory<float>):
-                field = FieldSchema.Vector(name, d.Dimension, d.Metric);
+            case QuiverPropertyKind.Vector when ClrVectors.VectorType(bare) is { } vectorType:
+                field = new FieldSchema { Name = name, DataType = vectorType, Dimension = d.Dimension, Metric = d.Metric };
                 break;
             case QuiverPropertyKind.Vector:
-                throw Unsupported(p, "a vector is a float[] or ReadOnlyMemory<float>");
+                throw Unsupported(p, "a vector is a float[], Half[] or sbyte[] (or a ReadOnlyMemory of those) or a BitArray");
             default:
                 field = ScalarField(p, name, bare, nullable, d);
                 break;
@@ -190,6 +185,11 @@ internal sealed class RecordMapper<TRecord>
         if (bare == typeof(string))
         {
             return FieldSchema.VarChar(name, d.MaxLength ?? FieldSchema.MaxVarCharLength, nullable) with { IsPartitionKey = d.IsPartitionKey };
+        }
+
+        if (ClrVectors.IsTime(bare))
+        {
+            return new FieldSchema { Name = name, DataType = DataType.Timestamptz, Nullable = nullable };
         }
 
         if (bare == typeof(JsonElement))
@@ -209,7 +209,7 @@ internal sealed class RecordMapper<TRecord>
                 element == typeof(string) ? d.MaxLength ?? FieldSchema.MaxVarCharLength : null, nullable);
         }
 
-        throw Unsupported(p, "mapped types are bool, sbyte, short, int, long, float, double, string, JsonElement, arrays or lists of those, and float[] / ReadOnlyMemory<float> vectors");
+        throw Unsupported(p, "mapped types are bool, sbyte, short, int, long, float, double, string, JsonElement, arrays or lists of those, DateTime, DateTimeOffset, and vectors (float[], Half[], sbyte[], a ReadOnlyMemory of those, BitArray)");
     }
 
     private static QuiverException Unsupported(PropertyInfo p, string rule) =>

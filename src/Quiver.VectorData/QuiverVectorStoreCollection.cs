@@ -136,8 +136,13 @@ public sealed partial class QuiverVectorStoreCollection<TKey, TRecord> : VectorS
             IOrderedEnumerable<Row>? sorted = null;
             foreach (var sort in sorts)
             {
-                var field = _model.GetDataOrKeyProperty(sort.PropertySelector).StorageName;
-                object? Key(Row r) => r.GetValueOrDefault(field);
+                var property = _model.GetDataOrKeyProperty(sort.PropertySelector);
+                var field = property.StorageName;
+
+                // Times come back as RFC 3339 text, whose ordinal order is not time order ("...:00.5Z" < "...:00Z").
+                object? Key(Row r) => ClrVectors.IsTime(property.Type) && r.GetValueOrDefault(field) is { } at
+                    ? ClrValues.FromWire(at, typeof(DateTimeOffset), field)
+                    : r.GetValueOrDefault(field);
                 sorted = sorted is null
                     ? sort.Ascending ? rows.OrderBy(Key, ValueComparer.Instance) : rows.OrderByDescending(Key, ValueComparer.Instance)
                     : sort.Ascending ? sorted.ThenBy(Key, ValueComparer.Instance) : sorted.ThenByDescending(Key, ValueComparer.Instance);
@@ -351,6 +356,7 @@ public sealed partial class QuiverVectorStoreCollection<TKey, TRecord> : VectorS
             (_, null) => 1,
             (string a, string b) => string.CompareOrdinal(a, b),
             (bool a, bool b) => a.CompareTo(b),
+            (DateTimeOffset a, DateTimeOffset b) => a.CompareTo(b),
             _ => Convert.ToDouble(x, System.Globalization.CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(y, System.Globalization.CultureInfo.InvariantCulture)),
         };
     }

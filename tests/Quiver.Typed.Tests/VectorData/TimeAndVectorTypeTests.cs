@@ -14,7 +14,8 @@ public abstract class TimeAndVectorTypeTests(bool remote)
     private static readonly DateTime Start = new(2026, 3, 1, 8, 0, 0, DateTimeKind.Utc);
 
     /// <summary>Values exact in every type: halves of small integers, integers in -100..100, random bits; times at whole
-    /// microseconds.</summary>
+    /// microseconds, readings 2k and 2k + 1 in the same second (the first on the second, the other half a second and k
+    /// microseconds later).</summary>
     private static List<Reading> Readings(int count)
     {
         var random = new Random(5);
@@ -25,7 +26,7 @@ public abstract class TimeAndVectorTypeTests(bool remote)
             return new Reading
             {
                 Id = i,
-                Seen = Start.AddMinutes(i * 37).AddTicks(i * 10),
+                Seen = Start.AddMinutes(i / 2 * 37).AddTicks(i % 2 * (5_000_000 + (i * 10))),
                 Installed = i % 4 == 0 ? null : new DateTimeOffset(2025, 1 + (i % 12), 1 + (i % 27), i % 24, 0, 0, TimeSpan.FromHours(i % 3 - 1)),
                 Half = Enumerable.Range(0, 4).Select(_ => (Half)(random.Next(-8, 9) / 2f)).ToArray(),
                 Int8 = [.. Enumerable.Range(0, 4).Select(_ => (sbyte)random.Next(-100, 101))],
@@ -98,6 +99,19 @@ public abstract class TimeAndVectorTypeTests(bool remote)
             Assert.NotEqual(readings.Count, expected.Count);
             Assert.Equal(expected, (await collection.GetAsync(filter, 100).ToListAsync()).Select(r => r.Id).Order());
         }
+
+        // Ordered by time: a whole second before the same second and a half (RFC 3339 text sorts "…:00.5Z" first).
+        var ordered = await collection.GetAsync(r => r.Id > 0, 20, new FilteredRecordRetrievalOptions<Reading>
+        {
+            Skip = 5,
+            OrderBy = o => o.Ascending(r => r.Seen),
+        }).Select(r => r.Id).ToListAsync();
+        Assert.Equal(readings.OrderBy(r => r.Seen).Skip(5).Take(20).Select(r => r.Id), ordered);
+        var byInstalled = await collection.GetAsync(r => r.Id > 0, 60, new FilteredRecordRetrievalOptions<Reading>
+        {
+            OrderBy = o => o.Descending(r => r.Installed).Ascending(r => r.Id),
+        }).Select(r => r.Id).ToListAsync();
+        Assert.Equal(readings.OrderByDescending(r => r.Installed).ThenBy(r => r.Id).Select(r => r.Id), byInstalled);
     }
 
     /// <summary>The hits are the best by the oracle's scores (ties in any order) and each carries its own exact score.</summary>
