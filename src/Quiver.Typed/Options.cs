@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace Quiver.Typed;
 
 /// <summary>How <see cref="QuiverTypedExtensions.Collection{TRecord}(Quiver.Client.IQuiverClient, string, QuiverCollectionOptions?)"/>
@@ -13,6 +15,11 @@ public sealed class QuiverCollectionOptions
     /// <summary>The index <see cref="QuiverCollection{TRecord}.EnsureCreatedAsync"/> builds on each vector field.
     /// Default <c>AUTOINDEX</c> (HNSW); <c>FLAT</c> gives exact results.</summary>
     public string VectorIndexType { get; init; } = "AUTOINDEX";
+
+    /// <summary>Embeds texts for vector properties that name an <see cref="QuiverVectorAttribute.EmbedFrom"/> property
+    /// (on insert and upsert) and for <c>SearchAsync(string text, ...)</c>; null (default) means none. The collection
+    /// does not dispose it.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 }
 
 /// <summary>Options of inserts, upserts and deletes.</summary>

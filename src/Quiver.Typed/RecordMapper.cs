@@ -118,7 +118,7 @@ internal sealed class RecordMapper<TRecord>
             var definition = key is not null
                 ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Key) { FieldName = key.Name, AutoId = key.AutoId, MaxLength = key.MaxLength }
                 : vector is not null
-                    ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Vector) { FieldName = vector.Name, Dimension = vector.Dimension, Metric = vector.Metric }
+                    ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Vector) { FieldName = vector.Name, Dimension = vector.Dimension, Metric = vector.Metric, EmbedFrom = vector.EmbedFrom }
                     : new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Field)
                     {
                         FieldName = field?.Name,
@@ -177,7 +177,18 @@ internal sealed class RecordMapper<TRecord>
                 break;
         }
 
-        return new MappedProperty(p, d.Kind, field);
+        return new MappedProperty(p, d.Kind, field, d.EmbedFrom is null ? null : EmbedSource(p, d.EmbedFrom, field));
+    }
+
+    private static PropertyInfo EmbedSource(PropertyInfo vector, string name, FieldSchema field)
+    {
+        var source = typeof(TRecord).GetProperty(name, BindingFlags.Public | BindingFlags.Instance);
+        if (source is null || source.PropertyType != typeof(string) || !source.CanRead)
+        {
+            throw Unsupported(vector, $"EmbedFrom names {name}, which is not a readable string property of {typeof(TRecord).Name}");
+        }
+
+        return field.DataType == DataType.FloatVector ? source : throw Unsupported(vector, "an embedding generator fills float vectors only");
     }
 
     private static FieldSchema ScalarField(PropertyInfo p, string name, Type bare, bool nullable, QuiverPropertyDefinition d)
@@ -216,5 +227,6 @@ internal sealed class RecordMapper<TRecord>
         new(QuiverErrorCode.InvalidArgument, $"property {typeof(TRecord).Name}.{p.Name} of type {p.PropertyType.Name} cannot be mapped: {rule}");
 }
 
-/// <summary>One mapped property and the field it becomes.</summary>
-internal sealed record MappedProperty(PropertyInfo Property, QuiverPropertyKind Kind, FieldSchema Field);
+/// <summary>One mapped property and the field it becomes; for a vector the embedding generator fills, the string
+/// property it embeds (<c>EmbedFrom</c>).</summary>
+internal sealed record MappedProperty(PropertyInfo Property, QuiverPropertyKind Kind, FieldSchema Field, PropertyInfo? EmbedFrom = null);
