@@ -46,6 +46,10 @@ public sealed class QuiverVectorAttribute(int dimension) : Attribute
 
     /// <summary>The metric searches use. Default <see cref="MetricType.Cosine"/>.</summary>
     public MetricType Metric { get; set; } = MetricType.Cosine;
+
+    /// <summary>A string property whose text <see cref="QuiverCollectionOptions.EmbeddingGenerator"/> embeds into this
+    /// (float) vector on insert and upsert, written back into the record; null (default): the record gives the vector.</summary>
+    public string? EmbedFrom { get; set; }
 }
 
 /// <summary>Leaves a property out of the mapping.</summary>

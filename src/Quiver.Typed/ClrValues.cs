@@ -40,6 +40,11 @@ internal static class ClrValues
             return new ReadOnlyMemory<float>((float[])FromWire(value, typeof(float[]), field)!);
         }
 
+        if (ClrVectors.FromWire(value, type, field) is { } vectorOrTime)
+        {
+            return vectorOrTime;
+        }
+
         if (type == typeof(JsonElement))
         {
             return value is string s ? JsonDocument.Parse(s).RootElement.Clone() : JsonSerializer.SerializeToElement(value);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace Quiver.Typed;
 
 /// <summary>How <see cref="QuiverTypedExtensions.Collection{TRecord}(Quiver.Client.IQuiverClient, string, QuiverCollectionOptions?)"/>
@@ -13,6 +15,11 @@ public sealed class QuiverCollectionOptions
     /// <summary>The index <see cref="QuiverCollection{TRecord}.EnsureCreatedAsync"/> builds on each vector field.
     /// Default <c>AUTOINDEX</c> (HNSW); <c>FLAT</c> gives exact results.</summary>
     public string VectorIndexType { get; init; } = "AUTOINDEX";
+
+    /// <summary>Embeds texts for vector properties that name an <see cref="QuiverVectorAttribute.EmbedFrom"/> property
+    /// (on insert and upsert) and for <c>SearchAsync(string text, ...)</c>; null (default) means none. The collection
+    /// does not dispose it.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 }
 
 /// <summary>Options of inserts, upserts and deletes.</summary>
@@ -59,7 +66,7 @@ public sealed record QuiverQueryOptions
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
 }
 
-/// <summary>Options of vector searches (<see cref="QuiverCollection{TRecord}.SearchAsync"/>).</summary>
+/// <summary>Options of vector searches (<c>QuiverCollection.SearchAsync</c>, every overload).</summary>
 public sealed record QuiverSearchOptions
 {
     /// <summary>Number of hits, 1..16,384. Default 10.</summary>

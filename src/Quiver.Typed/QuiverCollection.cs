@@ -1,5 +1,7 @@
+using System.Collections;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Client;
@@ -18,6 +20,7 @@ public sealed partial class QuiverCollection<TRecord>
     private readonly RecordMapper<TRecord> _mapper;
     private readonly ILogger _logger;
     private readonly string _indexType;
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
 
     internal QuiverCollection(IQuiverClient client, string name, QuiverCollectionOptions? options, ILogger? logger)
     {
@@ -28,6 +31,7 @@ public sealed partial class QuiverCollection<TRecord>
         Database = options?.Database;
         _indexType = options?.VectorIndexType ?? "AUTOINDEX";
         _mapper = RecordMapper<TRecord>.For(options?.Definition);
+        _generator = options?.EmbeddingGenerator;
         _logger = logger ?? NullLogger.Instance;
     }
 
@@ -184,14 +188,79 @@ public sealed partial class QuiverCollection<TRecord>
     }
 
     /// <summary>The records nearest to <paramref name="vector"/>, best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<float> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(vector.ToArray(), options, cancellationToken);
+
+    /// <summary>The records nearest to a float16 vector (a Float16Vector field, or any dense field: the components are
+    /// searched as floats), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<Half> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+
+    /// <summary>The records nearest to an int8 vector (an Int8Vector field, or any dense field), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        ReadOnlyMemory<sbyte> vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default) =>
+        SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+
+    /// <summary>The records nearest to a binary vector (a BinaryVector field; bit i is bit i % 8 of byte i / 8), best first.</summary>
+    public IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
+        BitArray vector, QuiverSearchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vector);
+        return SearchCoreAsync(ClrVectors.Query(vector, Name), options, cancellationToken);
+    }
+
+    /// <summary>The records nearest to <paramref name="text"/>'s embedding by
+    /// <see cref="QuiverCollectionOptions.EmbeddingGenerator"/>, searched in <see cref="QuiverSearchOptions.VectorProperty"/>
+    /// (the single vector when unset), best first. InvalidArgument without a generator.</summary>
     public async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(
-        ReadOnlyMemory<float> vector, QuiverSearchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string text, QuiverSearchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var vectors = await EmbedAsync([text], cancellationToken).ConfigureAwait(false);
+        await foreach (var hit in SearchCoreAsync(vectors[0], options, cancellationToken).ConfigureAwait(false))
+        {
+            yield return hit;
+        }
+    }
+
+    /// <summary>Fills every vector property that names an <c>EmbedFrom</c> text, one generator call per property, and
+    /// writes the vectors back into the records.</summary>
+    private async Task FillEmbeddingsAsync(List<TRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var vector in _mapper.Properties.Where(p => p.EmbedFrom is not null))
+        {
+            var texts = records.Select(r => vector.EmbedFrom!.GetValue(r) as string ?? throw new QuiverException(
+                QuiverErrorCode.InvalidArgument, $"{typeof(TRecord).Name}.{vector.EmbedFrom!.Name} is null; {vector.Property.Name} is embedded from it")).ToList();
+            var embedded = await EmbedAsync(texts, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < records.Count; i++)
+            {
+                vector.Property.SetValue(records[i], ClrValues.FromWire(embedded[i], vector.Property.PropertyType, vector.Field.Name));
+            }
+        }
+    }
+
+    private async Task<float[][]> EmbedAsync(List<string> texts, CancellationToken cancellationToken)
+    {
+        if (_generator is null)
+        {
+            throw new QuiverException(QuiverErrorCode.InvalidArgument, $"collection {Name}: embedding texts needs QuiverCollectionOptions.EmbeddingGenerator");
+        }
+
+        var embeddings = await _generator.GenerateAsync(texts, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return embeddings.Count == texts.Count ? [.. embeddings.Select(e => e.Vector.ToArray())]
+            : throw new QuiverException(QuiverErrorCode.InvalidArgument, $"collection {Name}: the embedding generator returned {embeddings.Count} embeddings for {texts.Count} texts");
+    }
+
+    private async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchCoreAsync(
+        float[] vector, QuiverSearchOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         options ??= new QuiverSearchOptions();
         var field = _mapper.Vector(options.VectorProperty);
         var request = new SearchRequest
         {
-            Vectors = [vector.ToArray()],
+            Vectors = [vector],
             AnnsField = field.Field.Name,
             Limit = options.Limit,
             Offset = options.Offset,
@@ -214,6 +283,7 @@ public sealed partial class QuiverCollection<TRecord>
     {
         ArgumentNullException.ThrowIfNull(records);
         var list = records.ToList();
+        await FillEmbeddingsAsync(list, cancellationToken).ConfigureAwait(false);
         var rows = list.Select(r => (IReadOnlyDictionary<string, object?>)_mapper.ToRow(r)).ToList();
         var result = await RunAsync(operation, () => upsert
             ? Client.UpsertAsync(Name, rows, options?.Partition, Database, cancellationToken)

@@ -28,6 +28,9 @@ public sealed record QuiverPropertyDefinition(string PropertyName, QuiverPropert
     /// <summary>Vectors: the metric. Default <see cref="MetricType.Cosine"/>.</summary>
     public MetricType Metric { get; init; } = MetricType.Cosine;
 
+    /// <summary>For a vector: the string property embedded into it on writes (see <see cref="QuiverVectorAttribute.EmbedFrom"/>).</summary>
+    public string? EmbedFrom { get; init; }
+
     /// <summary>Strings: maximum length in UTF-8 bytes. Default 256 for keys, 65,535 for fields.</summary>
     public int? MaxLength { get; init; }
 

@@ -67,7 +67,7 @@ internal sealed class RecordMapper<TRecord>
                 continue;
             }
 
-            row[p.Field.Name] = ToWire(p.Property.GetValue(record));
+            row[p.Field.Name] = ClrVectors.ToWire(p.Property.GetValue(record));
         }
 
         return row;
@@ -101,11 +101,6 @@ internal sealed class RecordMapper<TRecord>
         }
         : key as string ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"key {key} is a {key.GetType().Name}; collection keys are strings");
 
-    private static object? ToWire(object? value) => value switch
-    {
-        ReadOnlyMemory<float> m => m.ToArray(),
-        _ => value,
-    };
 
     private static List<MappedProperty> FromAttributes()
     {
@@ -123,7 +118,7 @@ internal sealed class RecordMapper<TRecord>
             var definition = key is not null
                 ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Key) { FieldName = key.Name, AutoId = key.AutoId, MaxLength = key.MaxLength }
                 : vector is not null
-                    ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Vector) { FieldName = vector.Name, Dimension = vector.Dimension, Metric = vector.Metric }
+                    ? new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Vector) { FieldName = vector.Name, Dimension = vector.Dimension, Metric = vector.Metric, EmbedFrom = vector.EmbedFrom }
                     : new QuiverPropertyDefinition(p.Name, QuiverPropertyKind.Field)
                     {
                         FieldName = field?.Name,
@@ -172,17 +167,28 @@ internal sealed class RecordMapper<TRecord>
                 break;
             case QuiverPropertyKind.Key:
                 throw Unsupported(p, "a key is a long (AutoId allowed) or a string");
-            case QuiverPropertyKind.Vector when bare == typeof(float[]) || bare == typeof(ReadOnlyMemory<float>):
-                field = FieldSchema.Vector(name, d.Dimension, d.Metric);
+            case QuiverPropertyKind.Vector when ClrVectors.VectorType(bare) is { } vectorType:
+                field = new FieldSchema { Name = name, DataType = vectorType, Dimension = d.Dimension, Metric = d.Metric };
                 break;
             case QuiverPropertyKind.Vector:
-                throw Unsupported(p, "a vector is a float[] or ReadOnlyMemory<float>");
+                throw Unsupported(p, "a vector is a float[], Half[] or sbyte[] (or a ReadOnlyMemory of those) or a BitArray");
             default:
                 field = ScalarField(p, name, bare, nullable, d);
                 break;
         }
 
-        return new MappedProperty(p, d.Kind, field);
+        return new MappedProperty(p, d.Kind, field, d.EmbedFrom is null ? null : EmbedSource(p, d.EmbedFrom, field));
+    }
+
+    private static PropertyInfo EmbedSource(PropertyInfo vector, string name, FieldSchema field)
+    {
+        var source = typeof(TRecord).GetProperty(name, BindingFlags.Public | BindingFlags.Instance);
+        if (source is null || source.PropertyType != typeof(string) || !source.CanRead)
+        {
+            throw Unsupported(vector, $"EmbedFrom names {name}, which is not a readable string property of {typeof(TRecord).Name}");
+        }
+
+        return field.DataType == DataType.FloatVector ? source : throw Unsupported(vector, "an embedding generator fills float vectors only");
     }
 
     private static FieldSchema ScalarField(PropertyInfo p, string name, Type bare, bool nullable, QuiverPropertyDefinition d)
@@ -190,6 +196,11 @@ internal sealed class RecordMapper<TRecord>
         if (bare == typeof(string))
         {
             return FieldSchema.VarChar(name, d.MaxLength ?? FieldSchema.MaxVarCharLength, nullable) with { IsPartitionKey = d.IsPartitionKey };
+        }
+
+        if (ClrVectors.IsTime(bare))
+        {
+            return new FieldSchema { Name = name, DataType = DataType.Timestamptz, Nullable = nullable };
         }
 
         if (bare == typeof(JsonElement))
@@ -209,12 +220,13 @@ internal sealed class RecordMapper<TRecord>
                 element == typeof(string) ? d.MaxLength ?? FieldSchema.MaxVarCharLength : null, nullable);
         }
 
-        throw Unsupported(p, "mapped types are bool, sbyte, short, int, long, float, double, string, JsonElement, arrays or lists of those, and float[] / ReadOnlyMemory<float> vectors");
+        throw Unsupported(p, "mapped types are bool, sbyte, short, int, long, float, double, string, JsonElement, arrays or lists of those, DateTime, DateTimeOffset, and vectors (float[], Half[], sbyte[], a ReadOnlyMemory of those, BitArray)");
     }
 
     private static QuiverException Unsupported(PropertyInfo p, string rule) =>
         new(QuiverErrorCode.InvalidArgument, $"property {typeof(TRecord).Name}.{p.Name} of type {p.PropertyType.Name} cannot be mapped: {rule}");
 }
 
-/// <summary>One mapped property and the field it becomes.</summary>
-internal sealed record MappedProperty(PropertyInfo Property, QuiverPropertyKind Kind, FieldSchema Field);
+/// <summary>One mapped property and the field it becomes; for a vector the embedding generator fills, the string
+/// property it embeds (<c>EmbedFrom</c>).</summary>
+internal sealed record MappedProperty(PropertyInfo Property, QuiverPropertyKind Kind, FieldSchema Field, PropertyInfo? EmbedFrom = null);

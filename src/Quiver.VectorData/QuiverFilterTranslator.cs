@@ -5,6 +5,7 @@ using System.Linq.Expressions;
 using System.Text;
 using Microsoft.Extensions.VectorData.ProviderServices;
 using Microsoft.Extensions.VectorData.ProviderServices.Filter;
+using Quiver.Typed;
 
 namespace Quiver.VectorData;
 
@@ -188,6 +189,9 @@ internal sealed class QuiverFilterTranslator : FilterTranslatorBase
                 break;
             case bool b:
                 _out.Append(b ? "true" : "false");
+                break;
+            case DateTime or DateTimeOffset:
+                _out.Append(ClrVectors.IsoLiteral(value));
                 break;
             case float f when float.IsFinite(f):
                 _out.Append(f.ToString("R", CultureInfo.InvariantCulture));

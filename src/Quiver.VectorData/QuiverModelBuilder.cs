@@ -18,7 +18,14 @@ internal sealed class QuiverModelBuilder() : CollectionModelBuilder(s_options)
     internal static readonly Type[] DataTypes =
         [typeof(bool), typeof(sbyte), typeof(short), typeof(int), typeof(long), typeof(float), typeof(double), typeof(string)];
 
-    internal static readonly Type[] VectorTypes = [typeof(ReadOnlyMemory<float>), typeof(float[]), typeof(Embedding<float>)];
+    /// <summary>Data types that are not array elements (Milvus arrays hold no times).</summary>
+    internal static readonly Type[] TimeTypes = [typeof(DateTime), typeof(DateTimeOffset)];
+
+    internal static readonly Type[] VectorTypes =
+    [
+        typeof(ReadOnlyMemory<float>), typeof(float[]), typeof(Embedding<float>),
+        typeof(ReadOnlyMemory<Half>), typeof(Half[]), typeof(ReadOnlyMemory<sbyte>), typeof(sbyte[]), typeof(System.Collections.BitArray),
+    ];
 
     protected override IReadOnlyList<EmbeddingGenerationDispatcher> EmbeddingGenerationDispatchers { get; } =
         [EmbeddingGenerationDispatcher.Create<Embedding<float>>()];
@@ -35,9 +42,9 @@ internal sealed class QuiverModelBuilder() : CollectionModelBuilder(s_options)
 
     protected override bool IsDataPropertyTypeValid(Type type, [NotNullWhen(false)] out string? supportedTypes)
     {
-        supportedTypes = "bool, sbyte, short, int, long, float, double, string, and arrays or lists of those";
+        supportedTypes = "bool, sbyte, short, int, long, float, double, string, arrays or lists of those, DateTime, DateTimeOffset";
         var bare = Nullable.GetUnderlyingType(type) ?? type;
-        if (DataTypes.Contains(bare))
+        if (DataTypes.Contains(bare) || TimeTypes.Contains(bare))
         {
             return true;
         }
@@ -50,7 +57,7 @@ internal sealed class QuiverModelBuilder() : CollectionModelBuilder(s_options)
 
     protected override bool IsVectorPropertyTypeValid(Type type, [NotNullWhen(false)] out string? supportedTypes)
     {
-        supportedTypes = "ReadOnlyMemory<float>, float[], Embedding<float>";
+        supportedTypes = "ReadOnlyMemory<float>, float[], Embedding<float>, ReadOnlyMemory<Half>, Half[], ReadOnlyMemory<sbyte>, sbyte[], BitArray";
         return VectorTypes.Contains(Nullable.GetUnderlyingType(type) ?? type);
     }
 }

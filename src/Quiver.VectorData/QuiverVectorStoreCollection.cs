@@ -15,7 +15,7 @@ namespace Quiver.VectorData;
 /// </summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TRecord">The record type (<c>Dictionary&lt;string, object?&gt;</c> for dynamic collections).</typeparam>
-public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
+public sealed partial class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
     where TKey : notnull
     where TRecord : class
 {
@@ -53,6 +53,12 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
                 foreach (var v in _model.VectorProperties)
                 {
                     var index = new IndexDefinition { FieldName = v.StorageName, IndexType = ModelSchema.IndexType(v), Metric = ModelSchema.Metric(v) };
+                    await _client.CreateIndexAsync(Name, index, _database, cancellationToken).ConfigureAwait(false);
+                }
+
+                foreach (var text in _model.DataProperties.Where(d => d.IsFullTextIndexed))
+                {
+                    var index = new IndexDefinition { FieldName = ModelSchema.Bm25Field(text), IndexType = "SPARSE_INVERTED_INDEX", Metric = MetricType.BM25 };
                     await _client.CreateIndexAsync(Name, index, _database, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -130,8 +136,13 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             IOrderedEnumerable<Row>? sorted = null;
             foreach (var sort in sorts)
             {
-                var field = _model.GetDataOrKeyProperty(sort.PropertySelector).StorageName;
-                object? Key(Row r) => r.GetValueOrDefault(field);
+                var property = _model.GetDataOrKeyProperty(sort.PropertySelector);
+                var field = property.StorageName;
+
+                // Times come back as RFC 3339 text, whose ordinal order is not time order ("...:00.5Z" < "...:00Z").
+                object? Key(Row r) => ClrVectors.IsTime(property.Type) && r.GetValueOrDefault(field) is { } at
+                    ? ClrValues.FromWire(at, typeof(DateTimeOffset), field)
+                    : r.GetValueOrDefault(field);
                 sorted = sorted is null
                     ? sort.Ascending ? rows.OrderBy(Key, ValueComparer.Instance) : rows.OrderByDescending(Key, ValueComparer.Instance)
                     : sort.Ascending ? sorted.ThenBy(Key, ValueComparer.Instance) : sorted.ThenByDescending(Key, ValueComparer.Instance);
@@ -196,16 +207,7 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         options ??= new VectorSearchOptions<TRecord>();
         ArgumentOutOfRangeException.ThrowIfNegative(options.Skip);
         var vectorProperty = _model.GetVectorPropertyOrSingle(options);
-        float[] vector = searchValue switch
-        {
-            ReadOnlyMemory<float> m => m.ToArray(),
-            float[] a => a,
-            Embedding<float> e => e.Vector.ToArray(),
-            _ when vectorProperty.EmbeddingGenerator is not null =>
-                ((Embedding<float>)await vectorProperty.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false)).Vector.ToArray(),
-            _ => throw new NotSupportedException(
-                $"search input of type {typeof(TInput).Name}: give ReadOnlyMemory<float>, float[] or Embedding<float>, or configure an embedding generator on {vectorProperty.ModelName}"),
-        };
+        var vector = await QueryVectorAsync(vectorProperty, searchValue, cancellationToken).ConfigureAwait(false);
         var request = new SearchRequest
         {
             Vectors = [vector],
@@ -225,10 +227,25 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
                 continue;
             }
 
-            var fields = new Dictionary<string, object?>(hit.Fields) { [_model.KeyProperty.StorageName] = hit.Id };
-            yield return new VectorSearchResult<TRecord>(FromRow(fields, options.IncludeVectors), score);
+            yield return new VectorSearchResult<TRecord>(FromHit(hit, options.IncludeVectors), score);
         }
     }
+
+    /// <summary>The query vector for <paramref name="searchValue"/>: a vector as given, or the property's embedding
+    /// generator's embedding of it.</summary>
+    private static async Task<float[]> QueryVectorAsync<TInput>(VectorPropertyModel vectorProperty, TInput searchValue, CancellationToken cancellationToken)
+        where TInput : notnull => searchValue switch
+        {
+            Embedding<float> e => e.Vector.ToArray(),
+            _ when ClrVectors.VectorType(searchValue.GetType()) is not null => ClrVectors.Query(searchValue, vectorProperty.ModelName),
+            _ when vectorProperty.EmbeddingGenerator is not null =>
+                ((Embedding<float>)await vectorProperty.GenerateEmbeddingAsync(searchValue, cancellationToken).ConfigureAwait(false)).Vector.ToArray(),
+            _ => throw new NotSupportedException(
+                $"search input of type {typeof(TInput).Name}: give a vector (float[], Half[], sbyte[], a ReadOnlyMemory of those, BitArray, Embedding<float>), or configure an embedding generator on {vectorProperty.ModelName}"),
+        };
+
+    private TRecord FromHit(SearchHit hit, bool includeVectors) =>
+        FromRow(new Dictionary<string, object?>(hit.Fields) { [_model.KeyProperty.StorageName] = hit.Id }, includeVectors);
 
     /// <inheritdoc/>
     public override object? GetService(Type serviceType, object? serviceKey = null)
@@ -274,9 +291,8 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             row[p.StorageName] = value switch
             {
                 Guid g => g.ToString("D"),
-                ReadOnlyMemory<float> m => m.ToArray(),
                 Embedding<float> e => e.Vector.ToArray(),
-                _ => value,
+                _ => ClrVectors.ToWire(value),
             };
         }
 
@@ -340,6 +356,7 @@ public sealed class QuiverVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             (_, null) => 1,
             (string a, string b) => string.CompareOrdinal(a, b),
             (bool a, bool b) => a.CompareTo(b),
+            (DateTimeOffset a, DateTimeOffset b) => a.CompareTo(b),
             _ => Convert.ToDouble(x, System.Globalization.CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(y, System.Globalization.CultureInfo.InvariantCulture)),
         };
     }

@@ -28,7 +28,7 @@ public sealed class CSharpPrograms
         """;
 
     /// <summary>The assemblies a user's project references directly.</summary>
-    private static readonly string[] UserPackages = ["Quiver.Engine", "Quiver.Client", "Quiver.Embeddings", "Quiver.Typed", "Quiver.VectorData", "Quiver.Toolbox"];
+    private static readonly string[] UserPackages = ["Quiver.Engine", "Quiver.Client", "Quiver.Embeddings", "Quiver.Typed", "Quiver.VectorData", "Quiver.Toolbox", "Quiver.AI"];
 
     private readonly List<MetadataReference> _references = [];
     private readonly List<string> _libraryFiles = [];

@@ -89,7 +89,7 @@ public sealed class BadType
     [QuiverKey]
     public long Id { get; set; }
 
-    public DateTime When { get; set; }
+    public TimeSpan When { get; set; }
 }
 
 public abstract class TypedCollectionTests(bool remote)

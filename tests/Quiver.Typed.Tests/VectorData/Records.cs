@@ -1,3 +1,4 @@
+using System.Collections;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.VectorData;
 
@@ -76,13 +77,13 @@ public sealed class Article
     public string Content { get; set; } = "";
 }
 
-public sealed class WithDateTime
+public sealed class WithTimeSpan
 {
     [VectorStoreKey]
     public long Id { get; set; }
 
     [VectorStoreData]
-    public DateTime When { get; set; }
+    public TimeSpan When { get; set; }
 
     [VectorStoreVector(2)]
     public float[] Vector { get; set; } = [];
@@ -117,4 +118,55 @@ public sealed class LetterCountGenerator : IEmbeddingGenerator<string, Embedding
     public void Dispose()
     {
     }
+}
+
+public sealed class Passage
+{
+    [VectorStoreKey]
+    public long Id { get; set; }
+
+    [VectorStoreData(IsFullTextIndexed = true)]
+    public string Text { get; set; } = "";
+
+    [VectorStoreData]
+    public int Group { get; set; }
+
+    [VectorStoreVector(3, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)]
+    public float[] Vector { get; set; } = [];
+}
+
+public sealed class TwoTexts
+{
+    [VectorStoreKey]
+    public string Id { get; set; } = "";
+
+    [VectorStoreData(IsFullTextIndexed = true)]
+    public string Title { get; set; } = "";
+
+    [VectorStoreData(IsFullTextIndexed = true)]
+    public string? Body { get; set; }
+
+    [VectorStoreVector(2, IndexKind = IndexKind.Flat)]
+    public float[] Vector { get; set; } = [];
+}
+
+public sealed class Reading
+{
+    [VectorStoreKey]
+    public long Id { get; set; }
+
+    [VectorStoreData]
+    public DateTime Seen { get; set; }
+
+    [VectorStoreData]
+    public DateTimeOffset? Installed { get; set; }
+
+    [VectorStoreVector(4, DistanceFunction = DistanceFunction.EuclideanSquaredDistance, IndexKind = IndexKind.Flat)]
+    public ReadOnlyMemory<Half> Half { get; set; }
+
+    [VectorStoreVector(4, DistanceFunction = DistanceFunction.DotProductSimilarity, IndexKind = IndexKind.Flat)]
+    public sbyte[] Int8 { get; set; } = [];
+
+    [VectorStoreVector(16, IndexKind = IndexKind.Flat)]
+    public BitArray Bits { get; set; } = new(16);
 }

@@ -363,7 +363,7 @@ public abstract class VectorStoreContractTests(bool remote)
     {
         var (target, store) = await OpenAsync();
         await using var _ = target;
-        Assert.Throws<NotSupportedException>(() => store.GetCollection<long, WithDateTime>("dates"));
+        Assert.Throws<NotSupportedException>(() => store.GetCollection<long, WithTimeSpan>("spans"));
         var collection = await HotelsAsync(store, Hotels(2));
         var wrongDimension = new Hotel { HotelId = 9, Embedding = new float[] { 1, 2 } };
         var error = await Assert.ThrowsAsync<VectorStoreException>(() => collection.UpsertAsync(wrongDimension));
