@@ -32,9 +32,10 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
             Assert.True(await clients[1].HasCollectionAsync(Collection));
             Assert.Equal([Collection], await clients[2].ListCollectionsAsync());
             // An RPC the nodes do not serve yet answers as the standalone server does: Milvus code 10 naming it.
-            var notServed = await Assert.ThrowsAsync<QuiverServerException>(() => clients[2].ListDatabasesAsync());
+            var notServed = await Assert.ThrowsAsync<QuiverServerException>(() => clients[2].RenameCollectionAsync(Collection, "renamed"));
             Assert.Equal(10, notServed.ServerCode);
-            Assert.Contains("ListDatabases is not served by a Quiver cluster node", notServed.Message, StringComparison.Ordinal);
+            Assert.Contains("RenameCollection is not served by a Quiver cluster node", notServed.Message, StringComparison.Ordinal);
+            Assert.Equal(["default"], await clients[1].ListDatabasesAsync());
             for (var batch = 0; batch < 3; batch++)
             {
                 await InsertAsync(clients[0], rng, acknowledged, batch * 200, 200);
