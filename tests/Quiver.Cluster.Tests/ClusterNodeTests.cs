@@ -60,6 +60,15 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
             var newHost = nodes.HostOf($"default/{Collection}");
             Assert.True(newHost is { } h && h != host, $"the shard should now be on a survivor, found {newHost}");
 
+            // `Quiver.Cluster status` says the same from the stores: the killed node dead, the shard active on its new node.
+            var status = await nodes.StatusAsync();
+            output.WriteLine(status);
+            var lines = status.Split('\n');
+            Assert.Contains(lines, l => l.StartsWith(nodes.SiloEndpoint(host) + " ", StringComparison.Ordinal) && l.Contains("Dead", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith($"default/{Collection} ", StringComparison.Ordinal) && l.Contains(nodes.Endpoint(newHost!.Value) + " ", StringComparison.Ordinal)
+                && l.Contains(nodes.SiloEndpoint(newHost.Value) + " ", StringComparison.Ordinal) && l.Contains(" active ", StringComparison.Ordinal));
+            Assert.Equal(2, lines.Count(l => l.Contains(" Active ", StringComparison.Ordinal)));
+
             // Writes continue through a survivor and are searched through the other.
             await InsertAsync(clients[survivors[1]], rng, acknowledged, 600, 200);
             output.WriteLine($"failover: next insert acknowledged {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill");

@@ -112,6 +112,36 @@ internal sealed class CollectionCatalog
         }, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Every collection of every database with its shard count, by database then name.</summary>
+    public async Task<IReadOnlyList<(string Database, string Collection, int Shards)>> AllAsync(CancellationToken ct)
+    {
+        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            var found = new List<string>();
+            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
+            {
+                if (key.IndexOf('.', StringComparison.Ordinal) > 0 && !key.StartsWith('-'))
+                {
+                    found.Add(key);
+                }
+            }
+
+            return found;
+        }, ct).ConfigureAwait(false);
+        var all = new List<(string, string, int)>();
+        foreach (var key in keys.Order(StringComparer.Ordinal))
+        {
+            var dot = key.IndexOf('.', StringComparison.Ordinal);
+            var (database, collection) = (key[..dot], key[(dot + 1)..]);
+            if (await ShardsAsync(database, collection, ct).ConfigureAwait(false) is > 0 and var shards)
+            {
+                all.Add((database, collection, shards));
+            }
+        }
+
+        return all;
+    }
+
     /// <summary>The collection <paramref name="alias"/> names in <paramref name="database"/>, or null. Never cached:
     /// another node may drop or move the alias at any time.</summary>
     public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
