@@ -94,6 +94,14 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         }
 
         var known = shards > 0;
+        if ((creates || !known) && database != "default" && ShardKeys.IsValidName(database)
+            && await MissingDatabaseAsync(database, ct).ConfigureAwait(false) is { } missing)
+        {
+            // As over gRPC: the databases are the default catalog shard's, so a missing one is refused in its words.
+            await AnswerAsync(http, StatusCodes.Status200OK, Error(missing.Code, missing.Reason)).ConfigureAwait(false);
+            return;
+        }
+
         var key = ShardKeys.Of(ShardKeys.IsValidName(database) ? database : "default", known ? collection! : ShardKeys.CatalogShard);
         RestReply reply;
         try
@@ -121,6 +129,16 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         http.Response.StatusCode = reply.HttpStatus;
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(reply.Body, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The status refusing <paramref name="database"/> when the default catalog shard does not hold it, else null.</summary>
+    private async Task<Protocol.Common.Status?> MissingDatabaseAsync(string database, CancellationToken ct)
+    {
+        var request = Google.Protobuf.MessageExtensions.ToByteArray(new Protocol.Milvus.DescribeDatabaseRequest { DbName = database });
+        var reply = await ShardCalls.InvokeAsync(grains, ShardKeys.Of("default", ShardKeys.CatalogShard), "DescribeDatabase", readOnly: true,
+            g => g.CallAsync("DescribeDatabase", request, "default"), ct).ConfigureAwait(false);
+        var status = reply.StatusCode == 0 ? Protocol.Milvus.DescribeDatabaseResponse.Parser.ParseFrom(reply.Response).Status : null;
+        return status is null || status.Code == 0 ? null : status;
     }
 
     /// <summary>The body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
