@@ -1,10 +1,17 @@
 using Microsoft.Extensions.Logging;
 using Quiver.Cluster.Nodes;
 
-// `Quiver.Cluster node --config FILE`: runs one cluster node until SIGTERM or SIGINT (docs/cluster.md).
+// `Quiver.Cluster node --config FILE`: runs one cluster node until SIGTERM or SIGINT; `Quiver.Cluster status --config
+// FILE`: prints the cluster's nodes and shards as its stores say (docs/cluster.md).
+if (args is ["status", "--config", var statusConfig])
+{
+    Console.Write(await ClusterStatus.ReadAsync(NodeConfig.Load(statusConfig), CancellationToken.None).ConfigureAwait(false));
+    return 0;
+}
+
 if (args is not ["node", "--config", var path])
 {
-    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE").ConfigureAwait(false);
     return 2;
 }
 

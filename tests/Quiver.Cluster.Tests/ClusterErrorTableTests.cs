@@ -19,8 +19,8 @@ public sealed partial class ClusterErrorTableTests
     {
         ["cluster-not-served"] = () =>
         [
-            Grpc("ListDatabases", m => MilvusRouting.NotServed(m)),
-            Grpc("DropAlias", m => MilvusRouting.NotServed(m)),
+            Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),
+            Grpc("ListCredUsers", m => MilvusRouting.NotServed(m)),
             Rest(RestRouting.NotServed("/users/list")),
         ],
         ["cluster-shard-unreachable"] = () =>
@@ -28,6 +28,16 @@ public sealed partial class ClusterErrorTableTests
             Grpc("Insert", m => MilvusRouting.Unreachable(m, ShardCalls.Reason("default/items", "Insert", surelyNotApplied: false))),
             Grpc("CreateCollection", m => MilvusRouting.Unreachable(m, ShardCalls.Reason("default/items", "CreateCollection", surelyNotApplied: true))),
             Rest(RestRouting.Unreachable(ShardCalls.Reason("default/items", "POST /v2/vectordb/entities/insert", surelyNotApplied: false))),
+        ],
+        ["cluster-sharded-not-served"] = () =>
+        [
+            Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch (reranking needs every shard's ranks)")),
+            Grpc("CreateCollection", m => MilvusRouting.ShardedNotServed(m, "auto_id (each shard's engine would allocate the same keys)")),
+            Rest(RestRouting.ShardedNotServed("/entities/insert")),
+        ],
+        ["cluster-shards-num-invalid"] = () =>
+        [
+            Grpc("CreateCollection", m => MilvusRouting.TooManyShards(m, 17)),
         ],
     };
 

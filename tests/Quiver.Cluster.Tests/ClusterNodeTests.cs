@@ -32,9 +32,10 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
             Assert.True(await clients[1].HasCollectionAsync(Collection));
             Assert.Equal([Collection], await clients[2].ListCollectionsAsync());
             // An RPC the nodes do not serve yet answers as the standalone server does: Milvus code 10 naming it.
-            var notServed = await Assert.ThrowsAsync<QuiverServerException>(() => clients[2].ListDatabasesAsync());
+            var notServed = await Assert.ThrowsAsync<QuiverServerException>(() => clients[2].RenameCollectionAsync(Collection, "renamed"));
             Assert.Equal(10, notServed.ServerCode);
-            Assert.Contains("ListDatabases is not served by a Quiver cluster node", notServed.Message, StringComparison.Ordinal);
+            Assert.Contains("RenameCollection is not served by a Quiver cluster node", notServed.Message, StringComparison.Ordinal);
+            Assert.Equal(["default"], await clients[1].ListDatabasesAsync());
             for (var batch = 0; batch < 3; batch++)
             {
                 await InsertAsync(clients[0], rng, acknowledged, batch * 200, 200);
@@ -58,6 +59,15 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
             await AssertExactAsync(clients[survivors[1]], queries, acknowledged);
             var newHost = nodes.HostOf($"default/{Collection}");
             Assert.True(newHost is { } h && h != host, $"the shard should now be on a survivor, found {newHost}");
+
+            // `Quiver.Cluster status` says the same from the stores: the killed node dead, the shard active on its new node.
+            var status = await nodes.StatusAsync();
+            output.WriteLine(status);
+            var lines = status.Split('\n');
+            Assert.Contains(lines, l => l.StartsWith(nodes.SiloEndpoint(host) + " ", StringComparison.Ordinal) && l.Contains("Dead", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith($"default/{Collection} ", StringComparison.Ordinal) && l.Contains(nodes.Endpoint(newHost!.Value) + " ", StringComparison.Ordinal)
+                && l.Contains(nodes.SiloEndpoint(newHost.Value) + " ", StringComparison.Ordinal) && l.Contains(" active ", StringComparison.Ordinal));
+            Assert.Equal(2, lines.Count(l => l.Contains(" Active ", StringComparison.Ordinal)));
 
             // Writes continue through a survivor and are searched through the other.
             await InsertAsync(clients[survivors[1]], rng, acknowledged, 600, 200);

@@ -14,6 +14,33 @@ public sealed class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         await using var nats = await NatsCluster.StartAsync();
         await using var nodes = await QuiverNodes.StartAsync(nats.Url, 3);
+        var text = await RunScriptAsync("cluster-flow.js", nodes, new Dictionary<string, string>());
+        Assert.Contains("\"ok\":true", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Collections of 3 shards, aliases and a second database (tests/compat/cluster-shards.js): every search, query, get, count, statistic and refusal
+    /// through the nodes equals a standalone server's on the same calls (the single-node oracle; FLAT, so exact), and the
+    /// shards other than shard 0 were activated as their own grains (their nodes say so).</summary>
+    [NatsFact]
+    [Trait("Category", "Compat")]
+    public async Task NodeSdk_ShardsAliasesDatabases_AnswerAsASingleNode()
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 3);
+        using var folder = new Quiver.Testing.TempFolder("quiver-oracle");
+        await using var oracle = await Quiver.Server.Hosting.QuiverServer.StartAsync(new Quiver.Server.Hosting.ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
+        var text = await RunScriptAsync("cluster-shards.js", nodes, new Dictionary<string, string> { ["QUIVER_ORACLE"] = $"127.0.0.1:{oracle.Port}" });
+        Assert.Contains("\"ok\":true", text, StringComparison.Ordinal);
+        foreach (var shard in new[] { "default/sharded_l2", "default/sharded_l2/1", "default/sharded_l2/2", "default/sharded_ip/2" })
+        {
+            Assert.True(nodes.HostOf(shard) is not null, $"no node says it activated shard {shard}");
+        }
+    }
+
+    /// <summary>Runs a compat script with QUIVER_ADDRESSES naming the three nodes; fails naming its output and the
+    /// nodes' when it exits non-zero.</summary>
+    private async Task<string> RunScriptAsync(string script, QuiverNodes nodes, Dictionary<string, string> environment)
+    {
         var compat = FindCompatDir();
         var start = new ProcessStartInfo("node")
         {
@@ -22,26 +49,31 @@ public sealed class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(compat, "cluster-flow.js"));
+        start.ArgumentList.Add(Path.Combine(compat, script));
         start.Environment["QUIVER_ADDRESSES"] = string.Join(',', Enumerable.Range(0, 3).Select(nodes.Endpoint));
-        using var script = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        var stdout = script.StandardOutput.ReadToEndAsync();
-        var stderr = script.StandardError.ReadToEndAsync();
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         try
         {
-            await script.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
-            script.Kill(entireProcessTree: true);
-            throw new TimeoutException("cluster-flow.js did not finish in 5 minutes");
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{script} did not finish in 5 minutes");
         }
 
         var text = await stdout;
         output.WriteLine(text);
-        Assert.True(script.ExitCode == 0, $"cluster-flow.js failed (exit {script.ExitCode}):\n{await stderr}\n{text}\n--- node 0:\n{nodes.Output(0)}\n--- node 1:\n{nodes.Output(1)}\n--- node 2:\n{nodes.Output(2)}");
-        Assert.Contains("\"ok\":true", text, StringComparison.Ordinal);
+        Assert.True(process.ExitCode == 0, $"{script} failed (exit {process.ExitCode}):\n{await stderr}\n{text}\n--- node 0:\n{nodes.Output(0)}\n--- node 1:\n{nodes.Output(1)}\n--- node 2:\n{nodes.Output(2)}");
+        return text;
     }
 
     private static string FindCompatDir()

@@ -25,6 +25,26 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     /// <summary>Node <paramref name="index"/>'s <c>host:port</c>, where it serves gRPC and REST v2.</summary>
     public string Endpoint(int index) => $"127.0.0.1:{_nodes[index].MilvusPort}";
 
+    /// <summary>Node <paramref name="index"/>'s silo <c>host:port</c>, as the membership table names it.</summary>
+    public string SiloEndpoint(int index) => $"127.0.0.1:{_nodes[index].SiloPort}";
+
+    /// <summary>What <c>Quiver.Cluster status</c> prints for this cluster (run with node 0's config file, as an operator
+    /// would on any machine that reaches the NATS servers).</summary>
+    public async Task<string> StatusAsync()
+    {
+        var info = new ProcessStartInfo("dotnet", [NodeDll, "status", "--config", _folder.Sub("node0.json")])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("status did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return process.ExitCode == 0 ? await stdout : throw new InvalidOperationException($"status exited {process.ExitCode}: {await stderr}");
+    }
+
     /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>.</summary>
     public static async Task<QuiverNodes> StartAsync(string nats, int count)
     {
@@ -96,6 +116,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     private Node Launch(int index)
     {
         var config = _folder.Sub($"node{index}.json");
+        var siloPort = NatsCluster.FreePort();
         File.WriteAllText(config, JsonSerializer.Serialize(new
         {
             cluster = _cluster,
@@ -103,7 +124,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
             dataPath = _folder.Sub($"data{index}"),
             host = "127.0.0.1",
             milvusPort = 0,
-            siloPort = NatsCluster.FreePort(),
+            siloPort,
         }));
         var info = new ProcessStartInfo("dotnet", [NodeDll, "node", "--config", config])
         {
@@ -112,7 +133,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
             RedirectStandardError = true,
         };
         var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
-        var node = new Node(process);
+        var node = new Node(process) { SiloPort = siloPort };
         process.OutputDataReceived += (_, e) => node.Add(e.Data);
         process.ErrorDataReceived += (_, e) => node.Add(e.Data);
         process.Exited += (_, _) => node.Ready.TrySetException(new InvalidOperationException($"node {index} exited: {string.Join('\n', node.Lines())}"));
@@ -137,6 +158,8 @@ public sealed partial class QuiverNodes : IAsyncDisposable
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int MilvusPort { get; private set; }
+
+        public int SiloPort { get; init; }
 
         public void Add(string? line)
         {

@@ -57,7 +57,10 @@ internal sealed class ClusterNode : IAsyncDisposable
             var kv = new NatsKVContext(js);
             var catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
             var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{config.Cluster}-membership") { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
-            var context = new NodeContext(config, js, catalog);
+            var context = new NodeContext(config, js, catalog)
+            {
+                Placement = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterStatus.Bucket(config.Cluster)) { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false),
+            };
 
             Http2PriorKnowledge.EnsureAvailable();
             var builder = WebApplication.CreateSlimBuilder();
@@ -112,6 +115,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             await app.StartAsync(ct).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
+            context.MilvusPort = bound;
             return new ClusterNode(app, nats, bound);
         }
         catch

@@ -3,11 +3,12 @@ using NATS.Client.KeyValueStore;
 
 namespace Quiver.Cluster.Nodes;
 
-/// <summary>Which collections the cluster holds, so that any node routes a call to the collection's shard: one key
-/// <c>{database}.{collection}</c> per collection in KV bucket <c>{cluster}-catalog</c>. The shard's own engine stays
-/// the authority on the collection (schema, partitions, indexes); this only says a shard exists. Lookups that found a
-/// collection are remembered: a collection dropped through another node still routes to its shard, whose engine then
-/// answers "not found" itself.</summary>
+/// <summary>Which collections the cluster holds and in how many shards, so that any node routes a call to the
+/// collection's shards: one key <c>{database}.{collection}</c> per collection in KV bucket <c>{cluster}-catalog</c>,
+/// whose value is the shard count as one byte (1 to <see cref="MaxShards"/>; sessions before shards wrote 1). The
+/// shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
+/// exist. Lookups that found a collection are remembered: a collection dropped through another node still routes to
+/// its shards, whose engines then answer "not found" themselves.</summary>
 internal sealed class CollectionCatalog
 {
     /// <summary>A key the bucket always holds, so that listing keys never waits on an empty bucket.</summary>
@@ -15,11 +16,15 @@ internal sealed class CollectionCatalog
 
     private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>The value of every key: what matters is that the key exists (the client reads an empty value as none).</summary>
+    /// <summary>The marker key's value (the client reads an empty value as none).</summary>
     private static readonly byte[] Present = [1];
 
+    /// <summary>The most shards a collection may have: Milvus's own limit of <c>shards_num</c> (its proxy's
+    /// <c>maxShardNum</c> default).</summary>
+    public const int MaxShards = 16;
+
     private readonly INatsKVStore _store;
-    private readonly ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
 
     private CollectionCatalog(INatsKVStore store) => _store = store;
 
@@ -32,40 +37,47 @@ internal sealed class CollectionCatalog
     }
 
     /// <summary>True when the cluster holds <paramref name="collection"/> in <paramref name="database"/>.</summary>
-    public async Task<bool> ContainsAsync(string database, string collection, CancellationToken ct)
+    public async Task<bool> ContainsAsync(string database, string collection, CancellationToken ct) =>
+        await ShardsAsync(database, collection, ct).ConfigureAwait(false) > 0;
+
+    /// <summary>The number of shards of <paramref name="collection"/> in <paramref name="database"/>; 0 when the cluster
+    /// does not hold it.</summary>
+    public async Task<int> ShardsAsync(string database, string collection, CancellationToken ct)
     {
         var key = Key(database, collection);
-        if (_known.ContainsKey(key))
+        if (_known.TryGetValue(key, out var known))
         {
-            return true;
+            return known;
         }
 
-        var found = await Retry.UntilAsync(RetryTimeout, async c =>
+        var shards = await Retry.UntilAsync(RetryTimeout, async c =>
         {
             try
             {
                 var entry = await _store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false);
-                return entry.Value is not null;
+                return entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0;
             }
             catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
             {
-                return false;
+                return 0;
             }
         }, ct).ConfigureAwait(false);
-        if (found)
+        if (shards > 0)
         {
-            _known[key] = true;
+            _known[key] = shards;
         }
 
-        return found;
+        return shards;
     }
 
-    /// <summary>Records that the cluster holds <paramref name="collection"/>.</summary>
-    public async Task AddAsync(string database, string collection, CancellationToken ct)
+    /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards.</summary>
+    public async Task AddAsync(string database, string collection, int shards, CancellationToken ct)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, MaxShards);
         var key = Key(database, collection);
-        await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, Present, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
-        _known[key] = true;
+        await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, new[] { (byte)shards }, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+        _known[key] = shards;
     }
 
     /// <summary>Forgets <paramref name="collection"/> after its shard dropped it.</summary>
@@ -100,5 +112,97 @@ internal sealed class CollectionCatalog
         }, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Every collection of every database with its shard count, by database then name.</summary>
+    public async Task<IReadOnlyList<(string Database, string Collection, int Shards)>> AllAsync(CancellationToken ct)
+    {
+        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            var found = new List<string>();
+            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
+            {
+                if (key.IndexOf('.', StringComparison.Ordinal) > 0 && !key.StartsWith('-'))
+                {
+                    found.Add(key);
+                }
+            }
+
+            return found;
+        }, ct).ConfigureAwait(false);
+        var all = new List<(string, string, int)>();
+        foreach (var key in keys.Order(StringComparer.Ordinal))
+        {
+            var dot = key.IndexOf('.', StringComparison.Ordinal);
+            var (database, collection) = (key[..dot], key[(dot + 1)..]);
+            if (await ShardsAsync(database, collection, ct).ConfigureAwait(false) is > 0 and var shards)
+            {
+                all.Add((database, collection, shards));
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>The collection <paramref name="alias"/> names in <paramref name="database"/>, or null. Never cached:
+    /// another node may drop or move the alias at any time.</summary>
+    public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
+        await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            try
+            {
+                var entry = await _store.GetEntryAsync<byte[]>(AliasKey(database, alias), cancellationToken: c).ConfigureAwait(false);
+                return entry.Value is { Length: > 0 } value ? System.Text.Encoding.UTF8.GetString(value) : null;
+            }
+            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            {
+                return null;
+            }
+        }, ct).ConfigureAwait(false);
+
+    /// <summary>Records that <paramref name="alias"/> names <paramref name="collection"/> in <paramref name="database"/>.</summary>
+    public Task SetAliasAsync(string database, string alias, string collection, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(AliasKey(database, alias), System.Text.Encoding.UTF8.GetBytes(collection), cancellationToken: c).AsTask(), ct);
+
+    /// <summary>Forgets <paramref name="alias"/>.</summary>
+    public Task RemoveAliasAsync(string database, string alias, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            await _store.DeleteAsync(AliasKey(database, alias), cancellationToken: c).ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    /// <summary>The aliases of <paramref name="database"/> (of <paramref name="collection"/> only, unless null), by name.</summary>
+    public async Task<IReadOnlyList<string>> AliasesAsync(string database, string? collection, CancellationToken ct)
+    {
+        var prefix = AliasKey(database, "");
+        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            var found = new List<string>();
+            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
+            {
+                if (key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    found.Add(key);
+                }
+            }
+
+            return found;
+        }, ct).ConfigureAwait(false);
+        var names = new List<string>();
+        foreach (var key in keys)
+        {
+            var alias = key[prefix.Length..];
+            if (collection is null || await AliasTargetAsync(database, alias, ct).ConfigureAwait(false) == collection)
+            {
+                names.Add(alias);
+            }
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
     private static string Key(string database, string collection) => $"{database}.{collection}";
+
+    /// <summary>An alias's key: '-' first, which no database name starts with, so <see cref="ListAsync"/> never sees it.</summary>
+    private static string AliasKey(string database, string alias) => $"-alias.{database}.{alias}";
 }

@@ -11,7 +11,7 @@ namespace Quiver.Cluster.Nodes;
 /// call needs. Calls that name no collection: <c>Connect</c>, <c>GetVersion</c> and <c>CheckHealth</c> are answered
 /// here, <c>ShowCollections</c> from the cluster's catalog and its shards; the rest are refused as not served by a
 /// cluster node yet.</summary>
-internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
+internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext node)
 {
     /// <summary>The gRPC service name of Milvus's API.</summary>
     public const string ServiceName = "milvus.proto.milvus.MilvusService";
@@ -81,12 +81,25 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
             case "CheckHealth":
                 return new CheckHealthResponse { Status = new Protocol.Common.Status(), IsHealthy = true }.ToByteArray();
             case "ShowCollections":
-                return await ShowCollectionsAsync(method, ShowCollectionsRequest.Parser.ParseFrom(request), request, context).ConfigureAwait(false);
+            {
+                var parsed = ShowCollectionsRequest.Parser.ParseFrom(request);
+                return await MissingDatabaseAsync(method, string.IsNullOrEmpty(parsed.DbName) ? CallDatabase(context) : parsed.DbName, ct).ConfigureAwait(false)
+                    ?? await ShowCollectionsAsync(method, parsed, request, context).ConfigureAwait(false);
+            }
+
+            case "CreateDatabase" or "DropDatabase" or "ListDatabases" or "DescribeDatabase" or "AlterDatabase":
+                return await DatabaseCallAsync(method, request, ct).ConfigureAwait(false);
             default:
                 break;
         }
 
         var message = method.InputType.Parser.ParseFrom(request);
+        if (method.Name is "CreateAlias" or "DropAlias" or "DescribeAlias" or "AlterAlias" or "ListAliases"
+            && await AliasCallAsync(method, message, Database(message, context), ct).ConfigureAwait(false) is { } aliasAnswer)
+        {
+            return aliasAnswer;
+        }
+
         if (method.InputType.FindFieldByName("collection_name") is not { FieldType: FieldType.String } field)
         {
             // As the standalone server answers an RPC it does not serve: Milvus code 10 in the response's status, so an
@@ -97,17 +110,51 @@ internal sealed class MilvusRouting(IGrainFactory grains, NodeContext node)
         var database = Database(message, context);
         var collection = (string)field.Accessor.GetValue(message);
         var creates = method.Name == "CreateCollection";
-        var known = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
-            && (creates || await node.Catalog.ContainsAsync(database, collection, ct).ConfigureAwait(false));
+        var valid = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
+        var shards = !valid ? 0 : creates ? Math.Max(1, ((CreateCollectionRequest)message).ShardsNum) : await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+        if (valid && !creates && shards == 0 && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
+        {
+            // A call naming an alias goes to its collection's shards, whose engines know the alias.
+            collection = aliased;
+            shards = await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+        }
+
+        if (creates && shards > CollectionCatalog.MaxShards)
+        {
+            return TooManyShards(method, shards);
+        }
+
+        if (valid && (creates || shards == 0) && await MissingDatabaseAsync(method, database, ct).ConfigureAwait(false) is { } noDatabase)
+        {
+            return noDatabase;
+        }
+
+        if (creates && valid && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliasOf)
+        {
+            return EngineRefusal(method, QuiverErrorCode.InvalidArgument, $"collection name '{collection}' is an alias of collection '{aliasOf}' in database '{database}'");
+        }
+
+        if (shards > 1)
+        {
+            return creates
+                ? await CreateShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false)
+                : await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+        }
+
+        var known = shards > 0;
         var key = ShardKeys.Of(database, known ? collection : ShardKeys.CatalogShard);
         var response = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
         if (creates && known && Succeeded(response))
         {
-            await node.Catalog.AddAsync(database, collection, ct).ConfigureAwait(false);
+            await node.Catalog.AddAsync(database, collection, 1, ct).ConfigureAwait(false);
         }
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
+        }
+        else if (method.Name == "CreateAlias" && known && Succeeded(response))
+        {
+            await node.Catalog.SetAliasAsync(database, ((CreateAliasRequest)message).Alias, collection, ct).ConfigureAwait(false);
         }
 
         return response;

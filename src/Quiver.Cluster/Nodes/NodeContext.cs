@@ -18,4 +18,11 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
 
     /// <summary>The KV context of <see cref="JetStream"/>.</summary>
     public INatsKVContext KeyValue => new NatsKVContext(JetStream);
+
+    /// <summary>Where shard grains are active (<see cref="ClusterStatus"/>), KV bucket <c>{cluster}-placement</c>; set
+    /// before the node serves.</summary>
+    public INatsKVStore Placement { get; set; } = null!;
+
+    /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
+    public int MilvusPort { get; set; }
 }

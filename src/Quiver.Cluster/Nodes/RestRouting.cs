@@ -25,7 +25,7 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
     /// where they would mean something else (a user known to one shard only, a rename the catalog does not follow).</summary>
     private static readonly string[] NotServedPrefixes =
     [
-        "/databases/", "/users/", "/roles/", "/aliases/drop", "/aliases/describe", "/aliases/alter", "/collections/rename",
+        "/databases/", "/users/", "/roles/", "/aliases/", "/collections/rename",
         "/jobs/import/get_progress", "/jobs/import/describe",
     ];
 
@@ -76,8 +76,32 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         // A call naming no valid or known collection goes to the database's catalog shard, whose engine holds no
         // collection and so answers exactly as the standalone server does (missing parameter, bad name, not found).
         var creates = path == "/collections/create";
-        var known = ShardKeys.IsValidName(database) && collection is not null && ShardKeys.IsValidName(collection)
-            && (creates || await node.Catalog.ContainsAsync(database, collection, ct).ConfigureAwait(false));
+        var shards = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? 0
+            : creates ? ShardsAsked(body) : await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+        if (shards == 0 && !creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
+            && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
+        {
+            // A body naming an alias goes to its collection's shard, whose engine knows the alias.
+            collection = aliased;
+            shards = await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+        }
+
+        if (shards > 1)
+        {
+            // Rows would have to be routed by key and answers merged, which the gRPC access layer does (docs/cluster.md).
+            await AnswerAsync(http, StatusCodes.Status200OK, ShardedNotServed(path)).ConfigureAwait(false);
+            return;
+        }
+
+        var known = shards > 0;
+        if ((creates || !known) && database != "default" && ShardKeys.IsValidName(database)
+            && await MissingDatabaseAsync(database, ct).ConfigureAwait(false) is { } missing)
+        {
+            // As over gRPC: the databases are the default catalog shard's, so a missing one is refused in its words.
+            await AnswerAsync(http, StatusCodes.Status200OK, Error(missing.Code, missing.Reason)).ConfigureAwait(false);
+            return;
+        }
+
         var key = ShardKeys.Of(ShardKeys.IsValidName(database) ? database : "default", known ? collection! : ShardKeys.CatalogShard);
         RestReply reply;
         try
@@ -94,7 +118,7 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         {
             if (creates)
             {
-                await node.Catalog.AddAsync(database, collection!, ct).ConfigureAwait(false);
+                await node.Catalog.AddAsync(database, collection!, 1, ct).ConfigureAwait(false);
             }
             else if (path == "/collections/drop")
             {
@@ -105,6 +129,16 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         http.Response.StatusCode = reply.HttpStatus;
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(reply.Body, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The status refusing <paramref name="database"/> when the default catalog shard does not hold it, else null.</summary>
+    private async Task<Protocol.Common.Status?> MissingDatabaseAsync(string database, CancellationToken ct)
+    {
+        var request = Google.Protobuf.MessageExtensions.ToByteArray(new Protocol.Milvus.DescribeDatabaseRequest { DbName = database });
+        var reply = await ShardCalls.InvokeAsync(grains, ShardKeys.Of("default", ShardKeys.CatalogShard), "DescribeDatabase", readOnly: true,
+            g => g.CallAsync("DescribeDatabase", request, "default"), ct).ConfigureAwait(false);
+        var status = reply.StatusCode == 0 ? Protocol.Milvus.DescribeDatabaseResponse.Parser.ParseFrom(reply.Response).Status : null;
+        return status is null || status.Code == 0 ? null : status;
     }
 
     /// <summary>The body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
@@ -148,6 +182,23 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         }
     }
 
+    /// <summary>The <c>params.shardsNum</c> of a create body (1 when absent or not a number: the shard's server then
+    /// answers it as the standalone server does).</summary>
+    private static int ShardsAsked(byte[] body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("params", out var p)
+                && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("shardsNum", out var n) && n.ValueKind == JsonValueKind.Number
+                && n.TryGetInt32(out var shards) ? Math.Max(1, shards) : 1;
+        }
+        catch (JsonException)
+        {
+            return 1;
+        }
+    }
+
     private static bool Succeeded(byte[] body)
     {
         try
@@ -165,6 +216,10 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
     /// <summary>The body answering a path naming no collection that a node does not serve yet (docs/errors.md,
     /// <c>cluster-not-served</c>): Milvus code 10, HTTP 200.</summary>
     internal static string NotServed(string path) => Error(MilvusCode.Unimplemented, $"POST {Prefix}{path} is not served by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The body answering a call on a collection with several shards, or a create asking for several
+    /// (docs/errors.md, <c>cluster-sharded-not-served</c>): Milvus code 10, HTTP 200.</summary>
+    internal static string ShardedNotServed(string path) => Error(MilvusCode.Unimplemented, $"POST {Prefix}{path} is not served on a collection with several shards by a Quiver cluster node yet (docs/cluster.md)");
 
     /// <summary>The body answering a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
     /// Milvus code 2, HTTP 200.</summary>

@@ -20,6 +20,8 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
         LogActivating(log, key);
         // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
         _host = await Task.Run(() => ShardHost.OpenAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
+        // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
+        await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
         LogActivated(log, key, _host.Port);
     }
 

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using NATS.Client.KeyValueStore;
@@ -49,7 +50,16 @@ internal sealed class ShardHost : IAsyncDisposable
             var meta = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
             await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
             var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
-            return new ShardHost(server, meta, folder);
+            var host = new ShardHost(server, meta, folder);
+            var database = key[..key.IndexOf('/', StringComparison.Ordinal)];
+            if (database != "default")
+            {
+                // The shard's engine holds its collection in the database the cluster's catalog names (the catalog shard of
+                // the default database keeps the list of databases); "already exists" after a move is the expected answer.
+                await host.CallAsync("CreateDatabase", new Protocol.Milvus.CreateDatabaseRequest { DbName = database }.ToByteArray(), "default").ConfigureAwait(false);
+            }
+
+            return host;
         }
         catch
         {

@@ -10,6 +10,38 @@ internal static class ShardKeys
     /// <summary>The grain key of <paramref name="collection"/>'s shard in <paramref name="database"/>.</summary>
     public static string Of(string database, string collection) => $"{database}/{collection}";
 
+    /// <summary>The grain key of shard <paramref name="shard"/> of a collection with several shards: shard 0 keeps the
+    /// key of a one-shard collection (<see cref="Of(string, string)"/>), shard i &gt; 0 is <c>{database}/{collection}/{i}</c>
+    /// (its storage name ends in <c>-{i}</c>, which no one-shard collection's can: Milvus names hold no '-').</summary>
+    public static string Of(string database, string collection, int shard) =>
+        shard == 0 ? Of(database, collection) : $"{database}/{collection}/{shard.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>The shard of <paramref name="shards"/> that holds the row with primary key <paramref name="key"/> (a
+    /// <see cref="long"/> or a <see cref="string"/>). The hash is fixed forever, since rows already stored stay where it
+    /// sent them: SplitMix64's finalizer of an Int64 key, FNV-1a (64-bit) of a VarChar key's UTF-8 bytes, then the
+    /// remainder by the shard count.</summary>
+    public static int ShardOf(object key, int shards)
+    {
+        ulong hash;
+        if (key is string text)
+        {
+            hash = 14695981039346656037UL;
+            foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
+            {
+                hash = (hash ^ b) * 1099511628211UL;
+            }
+        }
+        else
+        {
+            hash = unchecked((ulong)Convert.ToInt64(key, System.Globalization.CultureInfo.InvariantCulture));
+            hash = (hash ^ (hash >> 30)) * 0xBF58476D1CE4E5B9UL;
+            hash = (hash ^ (hash >> 27)) * 0x94D049BB133111EBUL;
+            hash ^= hash >> 31;
+        }
+
+        return (int)(hash % (ulong)shards);
+    }
+
     /// <summary>The JetStream storage name (streams, buckets) of the shard with grain key <paramref name="key"/>: the cluster
     /// name, the database and the collection joined by '-', which Milvus names never contain.</summary>
     public static string Storage(string cluster, string key) => $"{cluster}-{key.Replace('/', '-')}";

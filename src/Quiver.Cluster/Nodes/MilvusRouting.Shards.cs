@@ -1,0 +1,417 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Quiver.Protocol.Milvus;
+using MilvusMutation = global::Quiver.Protocol.Milvus.MutationResult;
+using MilvusQuery = global::Quiver.Protocol.Milvus.QueryRequest;
+using MilvusSearch = global::Quiver.Protocol.Milvus.SearchRequest;
+using Quiver.Server.Milvus;
+using Quiver.Server.Milvus.Data;
+using ProtoKeyValuePair = global::Quiver.Protocol.Common.KeyValuePair;
+using ProtoIndexState = global::Quiver.Protocol.Common.IndexState;
+using ProtoStatus = global::Quiver.Protocol.Common.Status;
+using EngineSchema = Quiver.CollectionSchema;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>The access layer for a collection with several shards (<c>shards_num</c> &gt; 1 at create): rows are routed
+/// by primary-key hash (<see cref="ShardKeys.ShardOf"/>) to the shard grains, each of which holds the same collection
+/// (schema, partitions, indexes) in its own engine over its own log; the collection's changes go to every shard;
+/// searches and queries go to every shard and their answers are merged (<see cref="ShardMerge"/>). Shard 0 answers the
+/// collection's description.</summary>
+internal sealed partial class MilvusRouting
+{
+    /// <summary>Calls that change the collection itself: sent to every shard, answered by the first failure or shard 0.</summary>
+    private static readonly HashSet<string> EveryShard = new(StringComparer.Ordinal)
+    {
+        "DropCollection", "AlterCollection", "AlterCollectionField", "AddCollectionField", "AlterCollectionSchema",
+        "LoadCollection", "ReleaseCollection", "LoadPartitions", "ReleasePartitions", "CreatePartition", "DropPartition",
+        "CreateIndex", "DropIndex", "AlterIndex", "Flush", "CreateAlias",
+    };
+
+    /// <summary>Reads that every shard answers the same (they hold the same schema and partitions): shard 0 answers.</summary>
+    private static readonly HashSet<string> ShardZero = new(StringComparer.Ordinal)
+    {
+        "DescribeCollection", "HasCollection", "ShowPartitions", "HasPartition", "GetReplicas", "RunAnalyzer", "ListAliases",
+    };
+
+    /// <summary>The refusal of a call a node does not serve on a collection with several shards (docs/errors.md,
+    /// <c>cluster-sharded-not-served</c>): Milvus code 10 naming the call and why.</summary>
+    internal static byte[] ShardedNotServed(MethodDescriptor method, string what) =>
+        StatusAnswer(method, MilvusCode.Unimplemented, $"{what} is not served on a collection with several shards by a Quiver cluster node yet (docs/cluster.md)");
+
+    /// <summary>The refusal of a <c>shards_num</c> above <see cref="CollectionCatalog.MaxShards"/> (docs/errors.md,
+    /// <c>cluster-shards-num-invalid</c>), in Milvus's words.</summary>
+    internal static byte[] TooManyShards(MethodDescriptor method, int asked) =>
+        StatusAnswer(method, MilvusCode.ParameterInvalid, $"maximum shards's number should be limited to {CollectionCatalog.MaxShards}, got {asked}");
+
+    /// <summary>Creates a collection in <paramref name="shards"/> shards: shard 0 first (its answer is the standalone
+    /// server's: a bad schema, a name taken), then the others; if one of them refuses, the shards that created it drop it
+    /// again and the refusal is the answer, so the catalog never names a collection some shard lacks.</summary>
+    private async Task<byte[]> CreateShardedAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    {
+        var parsed = CreateCollectionRequest.Parser.ParseFrom(request);
+        EngineSchema schema;
+        try
+        {
+            schema = SchemaConversion.FromProto(parsed.Schema, collection);
+        }
+        catch (MilvusException)
+        {
+            // The standalone server's own refusal of the schema, word for word.
+            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
+        }
+
+        if (schema.PrimaryKey.AutoId)
+        {
+            return ShardedNotServed(method, "auto_id (each shard's engine would allocate the same keys)");
+        }
+
+        var first = await InvokeAsync(ShardKeys.Of(database, collection, 0), method, request, database, ct).ConfigureAwait(false);
+        if (!Succeeded(first))
+        {
+            return first;
+        }
+
+        var rest = await Task.WhenAll(Enumerable.Range(1, shards - 1).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, request, database, ct))).ConfigureAwait(false);
+        if (rest.FirstOrDefault(r => !Succeeded(r)) is { } refused)
+        {
+            var drop = DropCollectionRequest.Parser.ParseFrom(ByteString.Empty);
+            drop.DbName = database;
+            drop.CollectionName = collection;
+            var dropMethod = MilvusService.Descriptor.FindMethodByName("DropCollection");
+            var created = Enumerable.Range(0, shards).Where(s => s == 0 || Succeeded(rest[s - 1]));
+            await Task.WhenAll(created.Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), dropMethod, drop.ToByteArray(), database, ct))).ConfigureAwait(false);
+            return refused;
+        }
+
+        await node.Catalog.AddAsync(database, collection, shards, ct).ConfigureAwait(false);
+        return first;
+    }
+
+    /// <summary>Runs <paramref name="method"/> on a collection of <paramref name="shards"/> shards.</summary>
+    private async Task<byte[]> ShardedAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    {
+        try
+        {
+            return method.Name switch
+            {
+                "Insert" => await SplitWriteAsync(method, request, database, collection, shards, upsert: false, ct).ConfigureAwait(false),
+                "Upsert" => await SplitWriteAsync(method, request, database, collection, shards, upsert: true, ct).ConfigureAwait(false),
+                "Search" => await SearchShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
+                "Query" => await QueryShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
+                "Delete" => await MergeAsync(method, request, database, collection, shards, ct, a => ShardMerge.Delete([.. a.Select(MilvusMutation.Parser.ParseFrom)]).ToByteArray()).ConfigureAwait(false),
+                "GetCollectionStatistics" => await MergeAsync(method, request, database, collection, shards, ct, a => SumStats(a.Select(GetCollectionStatisticsResponse.Parser.ParseFrom).Select(r => r.Stats), new GetCollectionStatisticsResponse { Status = new ProtoStatus() }, r => r.Stats)).ConfigureAwait(false),
+                "GetPartitionStatistics" => await MergeAsync(method, request, database, collection, shards, ct, a => SumStats(a.Select(GetPartitionStatisticsResponse.Parser.ParseFrom).Select(r => r.Stats), new GetPartitionStatisticsResponse { Status = new ProtoStatus() }, r => r.Stats)).ConfigureAwait(false),
+                "GetLoadState" => await MergeAsync(method, request, database, collection, shards, ct, a => new GetLoadStateResponse { Status = new ProtoStatus(), State = a.Select(b => GetLoadStateResponse.Parser.ParseFrom(b).State).Min() }.ToByteArray()).ConfigureAwait(false),
+                "GetLoadingProgress" => await MergeAsync(method, request, database, collection, shards, ct, a =>
+                {
+                    var each = a.Select(GetLoadingProgressResponse.Parser.ParseFrom).ToList();
+                    return new GetLoadingProgressResponse { Status = new ProtoStatus(), Progress = each.Min(r => r.Progress), RefreshProgress = each.Min(r => r.RefreshProgress) }.ToByteArray();
+                }).ConfigureAwait(false),
+                "GetIndexBuildProgress" => await MergeAsync(method, request, database, collection, shards, ct, a =>
+                {
+                    var each = a.Select(GetIndexBuildProgressResponse.Parser.ParseFrom).ToList();
+                    return new GetIndexBuildProgressResponse { Status = new ProtoStatus(), IndexedRows = each.Sum(r => r.IndexedRows), TotalRows = each.Sum(r => r.TotalRows) }.ToByteArray();
+                }).ConfigureAwait(false),
+                "GetIndexState" => await MergeAsync(method, request, database, collection, shards, ct, a =>
+                {
+                    var each = a.Select(GetIndexStateResponse.Parser.ParseFrom).ToList();
+                    return new GetIndexStateResponse { Status = new ProtoStatus(), State = IndexStateOf(each.Select(r => r.State)), FailReason = each.FirstOrDefault(r => r.FailReason.Length > 0)?.FailReason ?? "" }.ToByteArray();
+                }).ConfigureAwait(false),
+                "DescribeIndex" => await MergeAsync(method, request, database, collection, shards, ct, DescribeIndexes).ConfigureAwait(false),
+                "GetFlushState" => await MergeAsync(method, request, database, collection, shards, ct, a => new GetFlushStateResponse { Status = new ProtoStatus(), Flushed = a.All(b => GetFlushStateResponse.Parser.ParseFrom(b).Flushed) }.ToByteArray()).ConfigureAwait(false),
+                "DescribeCollection" => ShardsOf(await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), shards),
+                _ when ShardZero.Contains(method.Name) => await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false),
+                _ when EveryShard.Contains(method.Name) => await MergeAsync(method, request, database, collection, shards, ct, a => a[0]).ConfigureAwait(false),
+                "HybridSearch" => ShardedNotServed(method, "HybridSearch (reranking needs every shard's ranks)"),
+                _ => ShardedNotServed(method, method.Name),
+            };
+        }
+        catch (MilvusException ex)
+        {
+            return StatusAnswer(method, ex.Code, ex.Message);
+        }
+        catch (QuiverException ex)
+        {
+            var status = MilvusStatus.FromException(ex);
+            return StatusAnswer(method, status.Code, status.Reason);
+        }
+    }
+
+    /// <summary>Sends <paramref name="request"/> to every shard at once; answers the first failure (in shard order) or,
+    /// when every shard succeeded, <paramref name="merge"/> of their answers.</summary>
+    private async Task<byte[]> MergeAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct, Func<byte[][], byte[]> merge)
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, request, database, ct))).ConfigureAwait(false);
+        if (answers.FirstOrDefault(a => !IsOk(StatusOf(method, a))) is { } failed)
+        {
+            return failed;
+        }
+
+        if (method.Name == "DropCollection")
+        {
+            await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
+        }
+        else if (method.Name == "CreateAlias")
+        {
+            await node.Catalog.SetAliasAsync(database, CreateAliasRequest.Parser.ParseFrom(request).Alias, collection, ct).ConfigureAwait(false);
+        }
+
+        return merge(answers);
+    }
+
+    /// <summary>An insert or upsert split by primary key: the node reads the columns with the collection's schema (from
+    /// shard 0) and checks every row as the engine would, so a batch one shard would refuse is refused whole, then sends
+    /// each shard its rows.</summary>
+    private async Task<byte[]> SplitWriteAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, bool upsert, CancellationToken ct)
+    {
+        var (schema, refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
+        if (schema is null)
+        {
+            return refused!;
+        }
+
+        var op = upsert ? "upsert" : "insert";
+        var insert = upsert ? null : InsertRequest.Parser.ParseFrom(request);
+        var upsertRequest = upsert ? UpsertRequest.Parser.ParseFrom(request) : null;
+        var columns = insert?.FieldsData ?? upsertRequest!.FieldsData;
+        var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op);
+        if (schema.Functions.IsEmpty)
+        {
+            // Functions (BM25, text embedding) fill their output fields in the shard's engine; without them the engine's
+            // own row checks run here on the whole batch, with its messages and row numbers.
+            Quiver.Writes.ColumnValidator.Build(schema, batch, upsert, _ => throw new InvalidOperationException("a collection with several shards has no auto_id"));
+        }
+
+        var keys = batch.Find(schema.PrimaryKey.Name) ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"{op}: the primary key '{schema.PrimaryKey.Name}' is missing");
+        var rowsOf = Enumerable.Range(0, shards).Select(_ => new List<int>()).ToArray();
+        for (var r = 0; r < batch.RowCount; r++)
+        {
+            rowsOf[ShardKeys.ShardOf(keys.Strings is { } s ? s[r]! : keys.Longs![r], shards)].Add(r);
+        }
+
+        var targets = Enumerable.Range(0, shards).Where(s => rowsOf[s].Count > 0).ToList();
+        var answers = await Task.WhenAll(targets.Select(s =>
+        {
+            var part = batch.Select(rowsOf[s]);
+            var fields = Wire.FieldDataWriter.Write(schema, part, Wire.NullForm.Compact);
+            IMessage one;
+            if (insert is not null)
+            {
+                var copy = insert.Clone();
+                copy.FieldsData.Clear();
+                copy.FieldsData.AddRange(fields);
+                copy.NumRows = (uint)part.RowCount;
+                copy.HashKeys.Clear();
+                one = copy;
+            }
+            else
+            {
+                var copy = upsertRequest!.Clone();
+                copy.FieldsData.Clear();
+                copy.FieldsData.AddRange(fields);
+                copy.NumRows = (uint)part.RowCount;
+                copy.HashKeys.Clear();
+                one = copy;
+            }
+
+            return InvokeAsync(ShardKeys.Of(database, collection, s), method, one.ToByteArray(), database, ct);
+        })).ConfigureAwait(false);
+        var results = answers.Select(MilvusMutation.Parser.ParseFrom).ToList();
+        if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
+        {
+            return failed.ToByteArray();
+        }
+
+        return ShardMerge.Write(results, [.. targets.Select(s => (IReadOnlyList<int>)rowsOf[s])], batch.RowCount).ToByteArray();
+    }
+
+    /// <summary>A search on every shard for offset + top-k hits from the start, merged into the global window. Grouping,
+    /// iterators, search by primary keys, function reranking and BM25 (whose corpus statistics are each shard's own) are
+    /// refused: their answers cannot be merged from the shards' answers into the single engine's.</summary>
+    private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    {
+        var parsed = MilvusSearch.Parser.ParseFrom(request);
+        var settings = SearchParamsParser.ParseUncached(parsed.SearchParams);
+        if (settings.GroupByField is not null || settings.IteratorV2 || parsed.SearchInputCase == MilvusSearch.SearchInputOneofCase.Ids
+            || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
+        {
+            return ShardedNotServed(method, "Search with group_by_field, an iterator, primary keys as queries, sub-requests or a function score");
+        }
+
+        if (settings.TopK is < 1 or > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
+        {
+            // The shard's own refusal of the window, word for word.
+            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
+        }
+
+        var (schema, refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
+        if (schema is null)
+        {
+            return refused!;
+        }
+
+        var field = settings.AnnsField is { } named ? schema.Find(named) : schema.Fields.SingleOrDefault(f => f.IsVector || f.IsSparseVector);
+        if (field is null)
+        {
+            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
+        }
+
+        if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
+        {
+            return ShardedNotServed(method, "BM25 text search (each shard's corpus statistics differ from the collection's)");
+        }
+
+        var metric = settings.Metric ?? (field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric);
+        var perShard = parsed.Clone();
+        perShard.SearchParams.Clear();
+        perShard.SearchParams.AddRange(Window(parsed.SearchParams, "topk", settings.TopK + settings.Offset, ["topk", "limit", "offset", "round_decimal"]));
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, perShard.ToByteArray(), database, ct))).ConfigureAwait(false);
+        var results = answers.Select(SearchResults.Parser.ParseFrom).ToList();
+        if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
+        {
+            return failed.ToByteArray();
+        }
+
+        var nq = (int)results.Max(r => r.Results?.NumQueries ?? 0);
+        return ShardMerge.Search(results, nq, settings.TopK, settings.Offset, Quiver.Search.HybridSearch.LargerIsCloser(metric), settings.RoundDecimal).ToByteArray();
+    }
+
+    /// <summary>A query on every shard (a limited one for offset + limit rows from the start), merged in key order.</summary>
+    private async Task<byte[]> QueryShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    {
+        var parsed = MilvusQuery.Parser.ParseFrom(request);
+        var (limit, offset) = RequestValues.QueryWindow(parsed.QueryParams);
+        var perShard = parsed;
+        if (limit is { } l && offset > 0)
+        {
+            perShard = parsed.Clone();
+            perShard.QueryParams.Clear();
+            perShard.QueryParams.AddRange(Window(parsed.QueryParams, "limit", (long)l + offset, ["limit", "offset"]));
+        }
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, perShard.ToByteArray(), database, ct))).ConfigureAwait(false);
+        var results = answers.Select(QueryResults.Parser.ParseFrom).ToList();
+        if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
+        {
+            return failed.ToByteArray();
+        }
+
+        return ShardMerge.Query(results, limit, limit is null ? 0 : offset).ToByteArray();
+    }
+
+    /// <summary>The engine schema of the collection as shard 0 describes it, or shard 0's refusal in
+    /// <paramref name="method"/>'s response.</summary>
+    private async Task<(EngineSchema? Schema, byte[]? Refused)> SchemaAsync(MethodDescriptor method, string database, string collection, CancellationToken ct)
+    {
+        var describe = MilvusService.Descriptor.FindMethodByName("DescribeCollection");
+        var answer = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, collection), describe,
+            new DescribeCollectionRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
+        return IsOk(answer.Status)
+            ? (SchemaConversion.FromProto(answer.Schema.ToByteString(), collection), null)
+            : (null, StatusAnswer(method, answer.Status.Code, answer.Status.Reason, answer.Status.Retriable));
+    }
+
+    /// <summary>The metric of <paramref name="field"/>'s index on shard 0, or the field's default when it has none.</summary>
+    private async Task<MetricType> IndexMetricAsync(string database, string collection, FieldSchema field, CancellationToken ct)
+    {
+        var describe = MilvusService.Descriptor.FindMethodByName("DescribeIndex");
+        var answer = DescribeIndexResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, collection), describe,
+            new DescribeIndexRequest { DbName = database, CollectionName = collection, FieldName = field.Name }.ToByteArray(), database, ct).ConfigureAwait(false));
+        var stated = IsOk(answer.Status)
+            ? answer.IndexDescriptions.Where(d => d.FieldName == field.Name).SelectMany(d => d.Params).FirstOrDefault(p => p.Key == "metric_type")?.Value
+            : null;
+        return stated is { Length: > 0 } && VectorCodec.TryParseMetric(stated, out var metric) ? metric : field.Metric;
+    }
+
+    /// <summary><paramref name="pairs"/> without the keys <paramref name="drop"/> (also inside the <c>params</c> JSON,
+    /// whose values win over the flattened pairs), then <paramref name="key"/> = <paramref name="value"/>.</summary>
+    private static List<ProtoKeyValuePair> Window(IEnumerable<ProtoKeyValuePair> pairs, string key, long value, string[] drop)
+    {
+        var kept = new List<ProtoKeyValuePair>();
+        foreach (var pair in pairs)
+        {
+            if (drop.Contains(pair.Key))
+            {
+                continue;
+            }
+
+            if (pair.Key == "params" && JsonNode.Parse(string.IsNullOrWhiteSpace(pair.Value) ? "{}" : pair.Value) is JsonObject json)
+            {
+                foreach (var name in drop)
+                {
+                    json.Remove(name);
+                }
+
+                kept.Add(new ProtoKeyValuePair { Key = "params", Value = json.ToJsonString() });
+                continue;
+            }
+
+            kept.Add(pair);
+        }
+
+        kept.Add(new ProtoKeyValuePair { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) });
+        return kept;
+    }
+
+    /// <summary>Milvus's largest top-k (and offset + top-k), the standalone server's check.</summary>
+    private const int MaxTopK = 16384;
+
+    private static byte[] ShardsOf(byte[] described, int shards)
+    {
+        var answer = DescribeCollectionResponse.Parser.ParseFrom(described);
+        if (IsOk(answer.Status))
+        {
+            answer.ShardsNum = shards;
+        }
+
+        return answer.ToByteArray();
+    }
+
+    private static byte[] SumStats<T>(IEnumerable<Google.Protobuf.Collections.RepeatedField<ProtoKeyValuePair>> each, T merged, Func<T, Google.Protobuf.Collections.RepeatedField<ProtoKeyValuePair>> stats)
+        where T : IMessage
+    {
+        var total = each.SelectMany(s => s).Where(p => p.Key == "row_count")
+            .Sum(p => long.Parse(p.Value, NumberStyles.Integer, CultureInfo.InvariantCulture));
+        stats(merged).Add(new ProtoKeyValuePair { Key = "row_count", Value = total.ToString(CultureInfo.InvariantCulture) });
+        return merged.ToByteArray();
+    }
+
+    private static byte[] DescribeIndexes(byte[][] answers)
+    {
+        var each = answers.Select(DescribeIndexResponse.Parser.ParseFrom).ToList();
+        var merged = each[0];
+        foreach (var index in merged.IndexDescriptions)
+        {
+            var same = each.SelectMany(r => r.IndexDescriptions).Where(d => d.IndexName == index.IndexName && d.FieldName == index.FieldName).ToList();
+            index.IndexedRows = same.Sum(d => d.IndexedRows);
+            index.TotalRows = same.Sum(d => d.TotalRows);
+            index.PendingIndexRows = same.Sum(d => d.PendingIndexRows);
+            index.State = IndexStateOf(same.Select(d => d.State));
+            index.IndexStateFailReason = same.FirstOrDefault(d => d.IndexStateFailReason.Length > 0)?.IndexStateFailReason ?? "";
+        }
+
+        return merged.ToByteArray();
+    }
+
+    /// <summary>The state of an index over shards: theirs when they agree, else Failed if one failed, else in progress.</summary>
+    private static ProtoIndexState IndexStateOf(IEnumerable<ProtoIndexState> states)
+    {
+        var all = states.Distinct().ToList();
+        return all.Count == 1 ? all[0] : all.Contains(ProtoIndexState.Failed) ? ProtoIndexState.Failed : ProtoIndexState.InProgress;
+    }
+
+    /// <summary>The status of <paramref name="method"/>'s serialized answer.</summary>
+    private static ProtoStatus? StatusOf(MethodDescriptor method, byte[] answer)
+    {
+        if (method.OutputType == ProtoStatus.Descriptor)
+        {
+            return ProtoStatus.Parser.ParseFrom(answer);
+        }
+
+        var response = method.OutputType.Parser.ParseFrom(answer);
+        return method.OutputType.FindFieldByName("status") is { FieldType: FieldType.Message } field ? field.Accessor.GetValue(response) as ProtoStatus : null;
+    }
+}

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using Quiver.Protocol.Milvus;
+using MilvusMutation = global::Quiver.Protocol.Milvus.MutationResult;
+using Quiver.Protocol.Schema;
+using Quiver.Wire;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>How the answers of a collection's shards become one answer, as the single engine holding every row would
+/// give it: search hits merged into a global top-k by score, query rows merged in primary-key order (the order a query
+/// answers in, docs/server-data.md), counts summed, write results put back in the request's row order.</summary>
+internal static class ShardMerge
+{
+    /// <summary>One search answer of the shards' answers (each searched for <paramref name="offset"/> +
+    /// <paramref name="topK"/> hits from the start): per query, every shard's hits ordered by score (best first, ties by
+    /// primary key), the first <paramref name="offset"/> skipped and <paramref name="topK"/> kept.</summary>
+    public static SearchResults Search(IReadOnlyList<SearchResults> answers, int nq, int topK, int offset, bool largerIsCloser, int roundDecimal)
+    {
+        var parts = answers.Select(a => a.Results ?? new SearchResultData()).ToList();
+        var keys = parts.Select(p => PrimaryKeys.FromIds(p.Ids)).ToList();
+        var (batch, fields) = Concat([.. parts.Select((p, s) => ((IReadOnlyList<FieldData>)p.FieldsData, keys[s].Count))]);
+        var picked = new List<int>();
+        var merged = new SearchResultData
+        {
+            NumQueries = nq,
+            TopK = topK,
+            PrimaryFieldName = parts.Select(p => p.PrimaryFieldName).FirstOrDefault(n => n.Length > 0) ?? "",
+            AllSearchCount = parts.Sum(p => p.AllSearchCount),
+        };
+        merged.OutputFields.AddRange(parts[0].OutputFields);
+        var ids = new List<object>();
+        var starts = new int[parts.Count];
+        var bases = new int[parts.Count];
+        for (var s = 1; s < parts.Count; s++)
+        {
+            bases[s] = bases[s - 1] + keys[s - 1].Count;
+        }
+
+        for (var q = 0; q < nq; q++)
+        {
+            var candidates = new List<(float Score, object Key, int Row)>();
+            for (var s = 0; s < parts.Count; s++)
+            {
+                var count = q < parts[s].Topks.Count ? (int)parts[s].Topks[q] : 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var at = starts[s] + i;
+                    candidates.Add((parts[s].Scores[at], keys[s][at], bases[s] + at));
+                }
+
+                starts[s] += count;
+            }
+
+            candidates.Sort((a, b) =>
+            {
+                var byScore = largerIsCloser ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
+                return byScore != 0 ? byScore : CompareKeys(a.Key, b.Key);
+            });
+            var window = candidates.Skip(offset).Take(topK).ToList();
+            merged.Topks.Add(window.Count);
+            foreach (var hit in window)
+            {
+                picked.Add(hit.Row);
+                ids.Add(hit.Key);
+                merged.Scores.Add(roundDecimal >= 0 ? (float)Math.Round(hit.Score, Math.Min(roundDecimal, 15), MidpointRounding.AwayFromZero) : hit.Score);
+            }
+        }
+
+        merged.Ids = Ids(ids, parts.Select(p => p.Ids).FirstOrDefault(i => i is not null));
+        merged.FieldsData.AddRange(Write(batch.Select(picked), fields, parts.SelectMany(p => p.FieldsData)));
+        return new SearchResults { Status = new Protocol.Common.Status(), Results = merged, CollectionName = answers[0].CollectionName, SessionTs = answers.Max(a => a.SessionTs) };
+    }
+
+    /// <summary>One query answer of the shards' answers: <c>count(*)</c> summed; otherwise every shard's rows in
+    /// primary-key order, the first <paramref name="offset"/> skipped and at most <paramref name="limit"/> kept.</summary>
+    public static QueryResults Query(IReadOnlyList<QueryResults> answers, int? limit, int offset)
+    {
+        var first = answers[0];
+        if (first.FieldsData is [{ FieldName: "count(*)" } count] && count.Scalars?.LongData is { Data.Count: 1 })
+        {
+            var total = first.Clone();
+            total.FieldsData[0].Scalars.LongData.Data[0] = answers.Sum(a => a.FieldsData[0].Scalars.LongData.Data[0]);
+            return total;
+        }
+
+        var rows = answers.Select(a => a.FieldsData.Count == 0 ? 0 : FieldDataReader.RowCount(a.FieldsData[0])).ToList();
+        if (rows.Sum() == 0)
+        {
+            return answers.FirstOrDefault(a => a.FieldsData.Count > 0) ?? first;
+        }
+
+        var (batch, fields) = Concat([.. answers.Select((a, s) => ((IReadOnlyList<FieldData>)a.FieldsData, rows[s]))]);
+        var keyName = answers.Select(a => a.PrimaryFieldName).FirstOrDefault(n => n.Length > 0) ?? fields.Fields[0].Name;
+        var keyColumn = batch.Find(keyName) ?? batch.Columns[0];
+        var order = Enumerable.Range(0, batch.RowCount).ToList();
+        order.Sort((a, b) => CompareKeys(Key(keyColumn, a), Key(keyColumn, b)));
+        var window = order.Skip(offset).Take(limit ?? int.MaxValue).ToList();
+        var merged = new QueryResults
+        {
+            Status = new Protocol.Common.Status(),
+            CollectionName = first.CollectionName,
+            PrimaryFieldName = first.PrimaryFieldName,
+            SessionTs = answers.Max(a => a.SessionTs),
+        };
+        merged.OutputFields.AddRange(first.OutputFields);
+        merged.FieldsData.AddRange(Write(batch.Select(window), fields, answers.SelectMany(a => a.FieldsData)));
+        return merged;
+    }
+
+    /// <summary>One insert or upsert result of the shards' results: shard <c>s</c> was sent the rows
+    /// <paramref name="rowsOf"/>[s] of the request (in order) and answered their keys in that order; the merged keys are
+    /// in the request's row order.</summary>
+    public static MilvusMutation Write(IReadOnlyList<MilvusMutation> answers, IReadOnlyList<IReadOnlyList<int>> rowsOf, int rowCount)
+    {
+        var keys = new object[rowCount];
+        for (var s = 0; s < answers.Count; s++)
+        {
+            var given = PrimaryKeys.FromIds(answers[s].IDs);
+            for (var i = 0; i < rowsOf[s].Count && i < given.Count; i++)
+            {
+                keys[rowsOf[s][i]] = given[i];
+            }
+        }
+
+        var merged = Counts(answers);
+        merged.IDs = Ids(keys, answers.Select(a => a.IDs).FirstOrDefault(i => i is not null));
+        merged.SuccIndex.AddRange(Enumerable.Range(0, rowCount).Select(i => (uint)i));
+        return merged;
+    }
+
+    /// <summary>One delete result of the shards' results: counts summed, keys concatenated.</summary>
+    public static MilvusMutation Delete(IReadOnlyList<MilvusMutation> answers)
+    {
+        var merged = Counts(answers);
+        merged.IDs = Ids([.. answers.SelectMany(a => PrimaryKeys.FromIds(a.IDs))], answers.Select(a => a.IDs).FirstOrDefault(i => i is not null));
+        return merged;
+    }
+
+    private static MilvusMutation Counts(IReadOnlyList<MilvusMutation> answers) => new()
+    {
+        Status = new Protocol.Common.Status(),
+        Acknowledged = answers.All(a => a.Acknowledged),
+        InsertCnt = answers.Sum(a => a.InsertCnt),
+        UpsertCnt = answers.Sum(a => a.UpsertCnt),
+        DeleteCnt = answers.Sum(a => a.DeleteCnt),
+        Timestamp = answers.Max(a => a.Timestamp),
+    };
+
+    /// <summary>Keys as Milvus's <c>IDs</c>, of the kind <paramref name="like"/> has (Int64 unless it holds strings).</summary>
+    private static IDs Ids(IReadOnlyList<object> keys, IDs? like)
+    {
+        if (like?.IdFieldCase == IDs.IdFieldOneofCase.StrId || keys.FirstOrDefault() is string)
+        {
+            var strings = new StringArray();
+            strings.Data.AddRange(keys.Select(k => (string)k));
+            return new IDs { StrId = strings };
+        }
+
+        var longs = new LongArray();
+        longs.Data.AddRange(keys.Select(k => Convert.ToInt64(k, System.Globalization.CultureInfo.InvariantCulture)));
+        return new IDs { IntId = longs };
+    }
+
+    /// <summary>Primary keys in the engine's order: Int64 numerically, VarChar by ordinal.</summary>
+    private static int CompareKeys(object a, object b) => a is string x && b is string y
+        ? string.CompareOrdinal(x, y)
+        : Convert.ToInt64(a, System.Globalization.CultureInfo.InvariantCulture).CompareTo(Convert.ToInt64(b, System.Globalization.CultureInfo.InvariantCulture));
+
+    private static object Key(FieldColumn column, int row) => column.Strings is { } s ? s[row]! : column.Longs![row];
+
+    /// <summary>The result columns of every part (its <c>fields_data</c> and row count) one after the other, as one batch.
+    /// Parts without rows are left out (their columns may be empty or absent).</summary>
+    internal static (ColumnBatch Batch, CollectionSchema Fields) Concat(IReadOnlyList<(IReadOnlyList<FieldData> Columns, int Rows)> parts)
+    {
+        var read = parts.Where(p => p.Rows > 0).Select(p => FieldDataReader.ReadResult(p.Columns, p.Rows)).ToList();
+        if (read.Count == 0)
+        {
+            return parts.Count > 0 ? FieldDataReader.ReadResult(parts[0].Columns, 0) : (new ColumnBatch(0), new CollectionSchema { Fields = [] });
+        }
+
+        if (read.Count == 1)
+        {
+            return read[0];
+        }
+
+        var total = read.Sum(r => r.Batch.RowCount);
+        var batch = new ColumnBatch(total);
+        foreach (var column in read[0].Batch.Columns)
+        {
+            var pieces = read.Select(r => r.Batch.Find(column.Name) ?? throw new InvalidOperationException($"a shard's answer lacks column '{column.Name}'")).ToList();
+            batch.Add(new FieldColumn
+            {
+                Name = column.Name,
+                Longs = Join(pieces, c => c.Longs),
+                Doubles = Join(pieces, c => c.Doubles),
+                Bools = Join(pieces, c => c.Bools),
+                Strings = Join(pieces, c => c.Strings),
+                Json = Join(pieces, c => c.Json),
+                Vectors = Join(pieces, c => c.Vectors),
+                Sparse = Join(pieces, c => c.Sparse),
+                Nulls = pieces.Any(c => c.Nulls is not null)
+                    ? [.. read.SelectMany((r, i) => pieces[i].Nulls ?? new bool[r.Batch.RowCount])]
+                    : null,
+            });
+        }
+
+        if (read.Any(r => r.Batch.Dynamic is not null))
+        {
+            batch.Dynamic = [.. read.SelectMany(r => r.Batch.Dynamic ?? new JsonElement[r.Batch.RowCount])];
+        }
+
+        return (batch, read[0].Fields);
+    }
+
+    private static T[]? Join<T>(IReadOnlyList<FieldColumn> pieces, Func<FieldColumn, T[]?> values) =>
+        values(pieces[0]) is null ? null : [.. pieces.SelectMany(p => values(p) ?? [])];
+
+    /// <summary>The columns of <paramref name="batch"/> as Milvus's <c>FieldData</c>, each with the field id (and
+    /// dynamic flag) the shards answered for its name (<paramref name="answered"/>).</summary>
+    private static List<FieldData> Write(ColumnBatch batch, CollectionSchema fields, IEnumerable<FieldData> answered)
+    {
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var column in answered)
+        {
+            ids.TryAdd(column.FieldName, column.FieldId);
+        }
+
+        var written = FieldDataWriter.Write(fields, batch, NullForm.Dense);
+        foreach (var column in written)
+        {
+            if (ids.TryGetValue(column.FieldName, out var id))
+            {
+                column.FieldId = id;
+            }
+        }
+
+        return written;
+    }
+}
