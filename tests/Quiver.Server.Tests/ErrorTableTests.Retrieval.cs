@@ -5,8 +5,8 @@ using static Quiver.Server.Tests.Data.Columns;
 namespace Quiver.Server.Tests;
 
 /// <summary>The rows of docs/errors.md for the retrieval rules of issue 14 closed this session: a BM25 output field named
-/// in output fields, <c>partitionkey.isolation</c> without a partition key and a search it cannot serve, and
-/// <c>ttl_field</c>.</summary>
+/// in output fields, <c>partitionkey.isolation</c> without a partition key, a search it cannot serve and a change of it
+/// while a vector index exists, and <c>ttl_field</c>.</summary>
 public sealed partial class ErrorTableTests
 {
     private static async Task EnsureIsolatedTenantsAsync(TestServer server)
@@ -52,6 +52,20 @@ public sealed partial class ErrorTableTests
                 SearchParams = { Kv("anns_field", "v"), Kv("topk", "3"), Kv("metric_type", "L2"), Kv("params", "{}") },
             });
             return Answer.Of(response.Status);
+        },
+        ["partition-key-isolation-indexed"] = async s =>
+        {
+            // Made here (the table runs on one server; "already exists" is fine on a rerun of the case).
+            await s.Plain.Milvus.CreateCollectionAsync(CreateCollection("tenants_indexed", PartitionKeyFields("tenant")));
+            var index = new CreateIndexRequest { CollectionName = "tenants_indexed", FieldName = "v" };
+            index.ExtraParams.Add(Kv("index_type", "FLAT"));
+            index.ExtraParams.Add(Kv("metric_type", "L2"));
+            await s.Plain.Milvus.CreateIndexAsync(index);
+            return Answer.Of(await s.Plain.Milvus.AlterCollectionAsync(new AlterCollectionRequest
+            {
+                CollectionName = "tenants_indexed",
+                Properties = { Kv("partitionkey.isolation", "true") },
+            }));
         },
         ["ttl-field"] = async s => Answer.Of(await s.Plain.Milvus.AlterCollectionAsync(new AlterCollectionRequest
         {

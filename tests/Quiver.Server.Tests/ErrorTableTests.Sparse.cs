@@ -27,7 +27,7 @@ public sealed partial class ErrorTableTests
             Field("id", ProtoType.Int64, primary: true), Field("s", ProtoType.SparseFloatVector)));
     }
 
-    private static ByteString SparsePairs(params (uint Index, float Value)[] pairs)
+    internal static ByteString SparsePairs(params (uint Index, float Value)[] pairs)
     {
         var bytes = new byte[pairs.Length * 8];
         for (var i = 0; i < pairs.Length; i++)

@@ -95,7 +95,7 @@ internal sealed class AnnoyIndex : VectorIndex
             MappedArray<float>.Map(reader, "annoy_offsets", nodes),
             MappedArray<float>.Map(reader, "annoy_normals", (long)nodes * raw.Dimension),
             MappedArray<int>.Map(reader, "annoy_leaves", leaves + 1L),
-            MappedArray<int>.Map(reader, "annoy_items", (long)trees * raw.Count));
+            MappedArray<int>.Map(reader, "annoy_items", AnnoyItems(reader, trees, raw.Count)));
         foreach (var c in forest.Children.Span)
         {
             if (c >= nodes || ~c >= leaves)
@@ -114,6 +114,19 @@ internal sealed class AnnoyIndex : VectorIndex
 
         CheckForest(reader.Path, forest, nodes, leaves);
         return new AnnoyIndex(reader.Metric, raw, reader.BuildParams, forest, reader);
+    }
+
+    /// <summary>Each tree holds the rows that have a vector (every row, or fewer when some are null): the items block is
+    /// a whole number of trees' worth of at most <paramref name="rows"/> each.</summary>
+    private static long AnnoyItems(IndexFileReader reader, int trees, int rows)
+    {
+        long items = reader.Block<int>("annoy_items").Length;
+        if (items % trees != 0)
+        {
+            Throw.Corrupt(reader.Path, $"ANNOY items block holds {items} rows, not a multiple of {trees} trees");
+        }
+
+        return trees * NullRows.CheckedEntries(reader, items / trees, rows);
     }
 
     /// <summary>Checks that the links form a forest a search can walk without leaving the blocks or looping: every split
@@ -315,16 +328,12 @@ internal sealed class AnnoyIndex : VectorIndex
         {
             _rows = rows;
             _rng = new Random(seed);
-            Items = new int[rows.Count];
-            for (var i = 0; i < Items.Length; i++)
-            {
-                Items[i] = i;
-            }
+            Items = NullRows.Live(rows); // a null vector is in no tree (see NullRows)
 
             var dim = rows.Dimension;
             var normal = new float[dim];
             var stack = new Stack<(int Start, int End, int Parent, int Side)>();
-            stack.Push((0, rows.Count, -1, 0));
+            stack.Push((0, Items.Length, -1, 0));
             while (stack.Count > 0)
             {
                 var (start, end, parent, side) = stack.Pop();

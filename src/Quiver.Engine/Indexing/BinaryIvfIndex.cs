@@ -61,21 +61,18 @@ internal sealed class BinaryIvfIndex : VectorIndex
         Validate(p);
         var words = raw.Dimension / 2;
         var n = raw.Count;
-        var nlist = Math.Max(1, Math.Min(p.GetInt(Owner, "nlist", DefaultNlist, 1, 65_536), n));
+
+        // Null vectors are neither seeds, voters nor list entries (see NullRows).
+        var order = NullRows.Live(raw);
+        var nlist = Math.Max(1, Math.Min(p.GetInt(Owner, "nlist", DefaultNlist, 1, 65_536), order.Length));
         var all = BinaryMath.Words(raw.All);
         var centroids = new ulong[nlist * words];
         var random = new Random(options.Seed);
 
-        // Seeds: distinct rows chosen at random (a partial Fisher-Yates over row numbers).
-        var order = new int[n];
-        for (var i = 0; i < n; i++)
+        // Seeds: distinct rows chosen at random (a partial Fisher-Yates over the rows that have a vector).
+        for (var c = 0; c < Math.Min(nlist, order.Length); c++)
         {
-            order[i] = i;
-        }
-
-        for (var c = 0; c < nlist; c++)
-        {
-            var j = random.Next(c, n);
+            var j = random.Next(c, order.Length);
             (order[c], order[j]) = (order[j], order[c]);
             all.Slice(order[c] * words, words).CopyTo(centroids.AsSpan(c * words, words));
         }
@@ -98,6 +95,11 @@ internal sealed class BinaryIvfIndex : VectorIndex
             for (var r = 0; r < n; r++)
             {
                 var c = labels[r];
+                if (c < 0)
+                {
+                    continue;
+                }
+
                 sizes[c]++;
                 var row = all.Slice(r * words, words);
                 var v = votes.AsSpan(c * words * 64, words * 64);
@@ -139,7 +141,10 @@ internal sealed class BinaryIvfIndex : VectorIndex
         var offsets = new int[nlist + 1];
         foreach (var c in labels)
         {
-            offsets[c + 1]++;
+            if (c >= 0)
+            {
+                offsets[c + 1]++;
+            }
         }
 
         for (var c = 0; c < nlist; c++)
@@ -147,11 +152,16 @@ internal sealed class BinaryIvfIndex : VectorIndex
             offsets[c + 1] += offsets[c];
         }
 
-        var ids = new int[n];
-        var codes = new ulong[(long)n * words];
+        var ids = new int[order.Length];
+        var codes = new ulong[(long)order.Length * words];
         var fill = offsets[..nlist];
         for (var r = 0; r < n; r++)
         {
+            if (labels[r] < 0)
+            {
+                continue;
+            }
+
             var at = fill[labels[r]]++;
             ids[at] = r;
             all.Slice(r * words, words).CopyTo(codes.AsSpan(at * words, words));
@@ -170,8 +180,9 @@ internal sealed class BinaryIvfIndex : VectorIndex
             var codes = reader.Block<ulong>("bin_codes").ToArray();
             var centroids = reader.Block<ulong>("bin_centroids").ToArray();
             var words = raw.Dimension / 2;
-            if (offsets.Length < 2 || offsets[0] != 0 || offsets[^1] != raw.Count || ids.Length != raw.Count
-                || codes.Length != (long)raw.Count * words || centroids.Length != (offsets.Length - 1) * words)
+            // The lists hold the rows that have a vector: every row, or fewer when some are null.
+            if (offsets.Length < 2 || offsets[0] != 0 || ids.Length > raw.Count || offsets[^1] != ids.Length
+                || codes.Length != (long)ids.Length * words || centroids.Length != (offsets.Length - 1) * words)
             {
                 Throw.Corrupt(reader.Path, "BIN_IVF_FLAT blocks do not match the segment's rows");
             }
@@ -236,7 +247,8 @@ internal sealed class BinaryIvfIndex : VectorIndex
         writer.Add("bin_centroids", _centroids);
     }
 
-    /// <summary>Each row's nearest centroid under HAMMING (ties to the lower cell); returns how many labels changed.</summary>
+    /// <summary>Each row's nearest centroid under HAMMING (ties to the lower cell), -1 for a null vector; returns how many
+    /// labels changed.</summary>
     private static int Assign(VectorView raw, int words, ulong[] centroids, int nlist, int[] labels, int threads, CancellationToken cancellationToken)
     {
         var n = labels.Length;
@@ -249,6 +261,13 @@ internal sealed class BinaryIvfIndex : VectorIndex
             var all = BinaryMath.Words(raw.All);
             for (var r = t * per; r < Math.Min(n, (t + 1) * per); r++)
             {
+                if (raw.IsNull(r))
+                {
+                    local += labels[r] != -1 ? 1 : 0;
+                    labels[r] = -1;
+                    continue;
+                }
+
                 var row = all.Slice(r * words, words);
                 int best = 0, bestDistance = int.MaxValue;
                 for (var c = 0; c < nlist; c++)

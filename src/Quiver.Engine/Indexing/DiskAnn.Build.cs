@@ -23,15 +23,11 @@ internal sealed unsafe partial class DiskAnnIndex
         var stored = IvfBuild.Space(metric, raw, options.Threads, cancellationToken);
         var space = metric == MetricType.IP ? Augmented(raw) : stored;
         var graph = new Graph(n, s.MaxDegree, (int)Math.Ceiling(s.MaxDegree * Slack));
-        var medoid = n == 0 ? 0 : Medoid(space);
-        if (n > 1)
+        // A null vector is not inserted (see NullRows): never searched for, so never linked, and never the medoid.
+        var order = NullRows.Live(raw);
+        var medoid = order.Length == 0 ? 0 : Medoid(space, order);
+        if (order.Length > 1)
         {
-            var order = new int[n];
-            for (var i = 0; i < n; i++)
-            {
-                order[i] = i;
-            }
-
             new Random(options.Seed).Shuffle(order);
             Pass(graph, space, medoid, order, 1f, s, options, 0, cancellationToken);
             Pass(graph, space, medoid, order, SecondPassAlpha, s, options, 0.4, cancellationToken);
@@ -107,15 +103,15 @@ internal sealed unsafe partial class DiskAnnIndex
             data[(r * (dim + 1)) + dim] = MathF.Sqrt(Math.Max(0, max - raw.SquaredNorms[r]));
         }
 
-        return IvfBuild.View(data, dim + 1);
+        return IvfBuild.View(data, dim + 1) with { Nulls = raw.Nulls };
     }
 
-    /// <summary>The row nearest the mean of all rows.</summary>
-    private static int Medoid(VectorView space)
+    /// <summary>The row of <paramref name="rows"/> nearest their mean.</summary>
+    private static int Medoid(VectorView space, int[] rows)
     {
         var dim = space.Dimension;
         var mean = new double[dim];
-        for (var r = 0; r < space.Count; r++)
+        foreach (var r in rows)
         {
             var row = space.Row(r);
             for (var d = 0; d < dim; d++)
@@ -127,12 +123,12 @@ internal sealed unsafe partial class DiskAnnIndex
         var centre = new float[dim];
         for (var d = 0; d < dim; d++)
         {
-            centre[d] = (float)(mean[d] / space.Count);
+            centre[d] = (float)(mean[d] / rows.Length);
         }
 
-        var best = 0;
+        var best = rows[0];
         var bestKey = float.PositiveInfinity;
-        for (var r = 0; r < space.Count; r++)
+        foreach (var r in rows)
         {
             var key = VectorMath.L2Squared(centre, space.Row(r));
             if (key < bestKey)

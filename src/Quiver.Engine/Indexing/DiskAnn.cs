@@ -237,8 +237,9 @@ internal sealed unsafe partial class DiskAnnIndex : VectorIndex
     public override int Search(ReadOnlySpan<float> query, int k, in AnnSearchParams p, Bitmap? allowed, Span<IndexHit> hits)
     {
         var listSize = SearchListOf(p, k);
-        if (k <= 0 || Count == 0)
+        if (k <= 0 || Count == 0 || Raw.IsNull(_medoid))
         {
+            // The medoid is null only when every row is: the graph holds no row (see NullRows).
             return 0;
         }
 

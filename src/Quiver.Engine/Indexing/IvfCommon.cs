@@ -152,7 +152,7 @@ internal static unsafe class IvfBuild
                 Normalize(dst);
             }
         });
-        return View(copy, dim);
+        return View(copy, dim) with { Nulls = raw.Nulls };
     }
 
     public static void Normalize(Span<float> v)
@@ -179,18 +179,13 @@ internal static unsafe class IvfBuild
     }
 
     /// <summary>Up to <paramref name="max"/> distinct rows chosen with <paramref name="seed"/>, copied row-major (all rows,
-    /// in order, when there are at most <paramref name="max"/>).</summary>
+    /// in order, when there are at most <paramref name="max"/>); null vectors are never chosen.</summary>
     public static float[] Sample(VectorView rows, int max, int seed, out int count)
     {
         var dim = rows.Dimension;
-        count = Math.Min(max, rows.Count);
-        var picked = new int[rows.Count];
-        for (var i = 0; i < picked.Length; i++)
-        {
-            picked[i] = i;
-        }
-
-        if (count < rows.Count)
+        var picked = NullRows.Live(rows);
+        count = Math.Min(max, picked.Length);
+        if (count < picked.Length)
         {
             var rng = new Random(seed);
             for (var i = 0; i < count; i++)

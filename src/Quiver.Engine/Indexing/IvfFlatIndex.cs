@@ -35,10 +35,10 @@ internal sealed class IvfFlatIndex : IvfIndex
         var space = IvfBuild.Space(metric, raw, options.Threads, cancellationToken);
         var lists = BuildLists(metric, space, NlistOf(Owner, p, raw.Count), options, 0.9, cancellationToken);
         var dim = raw.Dimension;
-        var vectors = MappedArray<float>.Allocate(raw.Count * dim);
         var ids = lists.Ids.Array;
+        var vectors = MappedArray<float>.Allocate(ids.Length * dim);
         var dst = vectors.Array;
-        IvfBuild.For(raw.Count, options.Threads, cancellationToken, (start, end) =>
+        IvfBuild.For(ids.Length, options.Threads, cancellationToken, (start, end) =>
         {
             for (var pos = start; pos < end; pos++)
             {
@@ -52,7 +52,7 @@ internal sealed class IvfFlatIndex : IvfIndex
     public static IvfFlatIndex Load(IndexFileReader reader, VectorView raw)
     {
         var lists = LoadLists(reader);
-        var vectors = MappedArray<float>.Map(reader, "ivf_vectors", (long)raw.Count * raw.Dimension);
+        var vectors = MappedArray<float>.Map(reader, "ivf_vectors", (long)lists.Ids.Length * raw.Dimension);
         return new IvfFlatIndex(reader.Metric, raw, reader.BuildParams, lists, vectors, reader);
     }
 

@@ -41,7 +41,7 @@ internal abstract class IvfIndex : VectorIndex
     /// <summary>List boundaries, nlist + 1 positions.</summary>
     protected MappedArray<int> Offsets { get; }
 
-    /// <summary>Row id at each list position.</summary>
+    /// <summary>Row id at each list position (the rows that have a vector).</summary>
     protected MappedArray<int> Ids { get; }
 
     /// <summary>Bytes of the coarse quantizer and lists.</summary>
@@ -51,10 +51,13 @@ internal abstract class IvfIndex : VectorIndex
     public static int NlistOf(string owner, IndexParameters p, int count) => Math.Max(1, Math.Min(p.GetInt(owner, "nlist", DefaultNlist, 1, 65_536), count));
 
     /// <summary>Trains the coarse quantizer on a seeded sample of <paramref name="space"/> and fills the lists; reports
-    /// progress from 0 to <paramref name="progressShare"/>.</summary>
+    /// progress from 0 to <paramref name="progressShare"/>. Null vectors are neither sampled nor listed (see
+    /// <see cref="NullRows"/>), and nlist is clamped to the rows that have a vector.</summary>
     public static IvfLists BuildLists(MetricType metric, VectorView space, int nlist, IndexBuildOptions options, double progressShare, CancellationToken cancellationToken)
     {
         var dim = space.Dimension;
+        var live = NullRows.Count(space);
+        nlist = Math.Max(1, Math.Min(nlist, live));
         var sample = IvfBuild.Sample(space, Math.Max(SamplePerList * nlist, MinSample), options.Seed, out var sampleCount);
         var trained = KMeans.Train(
             sample, sampleCount, dim, nlist, TrainIterations, options.Seed, options.Threads, cancellationToken, f => options.Progress?.Invoke(f * progressShare * 0.8));
@@ -74,9 +77,9 @@ internal abstract class IvfIndex : VectorIndex
         trained.CopyTo(centroids.Array, 0);
         var offsets = MappedArray<int>.Allocate(nlist + 1);
         var o = offsets.Array;
-        foreach (var l in labels)
+        for (var r = 0; r < labels.Length; r++)
         {
-            o[l + 1]++;
+            o[labels[r] + 1] += space.IsNull(r) ? 0 : 1;
         }
 
         for (var l = 0; l < nlist; l++)
@@ -84,11 +87,14 @@ internal abstract class IvfIndex : VectorIndex
             o[l + 1] += o[l];
         }
 
-        var ids = MappedArray<int>.Allocate(space.Count);
+        var ids = MappedArray<int>.Allocate(live);
         var fill = o.AsSpan(0, nlist).ToArray();
         for (var r = 0; r < labels.Length; r++)
         {
-            ids.Array[fill[labels[r]]++] = r;
+            if (!space.IsNull(r))
+            {
+                ids.Array[fill[labels[r]]++] = r;
+            }
         }
 
         return new IvfLists(nlist, centroids, offsets, ids);
@@ -104,13 +110,16 @@ internal abstract class IvfIndex : VectorIndex
             Throw.Corrupt(reader.Path, $"nlist {nlist} is out of range for {reader.Count} rows");
         }
 
+        // The lists hold the rows that have a vector: every row, or fewer when some are null.
+        var listed = MappedArray<int>.Map(reader, "ivf_offsets", nlist + 1);
+        var entries = NullRows.CheckedEntries(reader, listed.Span[nlist], reader.Count);
         var lists = new IvfLists(
             nlist,
             MappedArray<float>.Map(reader, "ivf_centroids", (long)nlist * reader.Dimension),
-            MappedArray<int>.Map(reader, "ivf_offsets", nlist + 1),
-            MappedArray<int>.Map(reader, "ivf_ids", reader.Count));
+            listed,
+            MappedArray<int>.Map(reader, "ivf_ids", entries));
         var offsets = lists.Offsets.Span;
-        if (offsets[0] != 0 || offsets[nlist] != reader.Count)
+        if (offsets[0] != 0)
         {
             Throw.Corrupt(reader.Path, "inverted list offsets do not cover the rows");
         }

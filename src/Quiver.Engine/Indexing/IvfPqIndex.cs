@@ -82,9 +82,9 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
         var pq = ProductQuantizer.Train(sample, sampleCount, dim, m, nbits, options.Seed + 2, options.Threads, cancellationToken);
         options.Progress?.Invoke(0.8);
 
-        var codes = MappedArray<byte>.Allocate(raw.Count * pq.CodeSize);
         var offsets = lists.Offsets.Array;
         var ids = lists.Ids.Array;
+        var codes = MappedArray<byte>.Allocate(ids.Length * pq.CodeSize);
         IvfBuild.For(nlist, options.Threads, cancellationToken, (first, end) =>
         {
             var residual = new float[dim];
@@ -133,7 +133,7 @@ internal sealed unsafe class IvfPqIndex : IvfIndex
 
         var ksub = 1 << nbits;
         var pq = new ProductQuantizer(dim, m, nbits, MappedArray<float>.Map(reader, "pq_codebooks", (long)ksub * dim));
-        var codes = MappedArray<byte>.Map(reader, "pq_codes", (long)raw.Count * pq.CodeSize);
+        var codes = MappedArray<byte>.Map(reader, "pq_codes", (long)lists.Ids.Length * pq.CodeSize);
         CheckCodes(reader.Path, codes.Span, pq.CodeBytes, ksub);
         var terms = precomputed ? MappedArray<float>.Map(reader, "pq_list_terms", (long)lists.Nlist * m * ksub) : MappedArray<float>.Allocate(0);
         return new IvfPqIndex(reader.Metric, raw, reader.BuildParams, lists, pq, codes, terms, reader);

@@ -63,8 +63,8 @@ internal sealed class IvfSq8Index : IvfIndex
         }
 
         ScalarQuantizer.Finish(min.Array, max, step.Array);
-        var codes = MappedArray<byte>.Allocate(raw.Count * dim);
-        var norms = MappedArray<float>.Allocate(raw.Count);
+        var codes = MappedArray<byte>.Allocate(ids.Length * dim);
+        var norms = MappedArray<float>.Allocate(ids.Length);
         IvfBuild.For(lists.Nlist, options.Threads, cancellationToken, (first, end) =>
         {
             for (var l = first; l < end; l++)
@@ -90,8 +90,8 @@ internal sealed class IvfSq8Index : IvfIndex
             lists,
             MappedArray<float>.Map(reader, "sq_min", raw.Dimension),
             MappedArray<float>.Map(reader, "sq_step", raw.Dimension),
-            MappedArray<byte>.Map(reader, "sq_codes", (long)raw.Count * raw.Dimension),
-            MappedArray<float>.Map(reader, "sq_norms", raw.Count),
+            MappedArray<byte>.Map(reader, "sq_codes", (long)lists.Ids.Length * raw.Dimension),
+            MappedArray<float>.Map(reader, "sq_norms", lists.Ids.Length),
             reader);
     }
 

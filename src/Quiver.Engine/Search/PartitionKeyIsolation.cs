@@ -14,6 +14,9 @@ internal static class PartitionKeyIsolation
     /// <summary>The collection property, as Milvus names it.</summary>
     public const string Property = "partitionkey.isolation";
 
+    /// <summary>Milvus's text for its error 702, which the server maps back to that code.</summary>
+    public const string IndexDuplicate = "index duplicates";
+
     /// <summary>Whether <paramref name="properties"/> turn isolation on (a value Go's ParseBool reads as true; a value it
     /// cannot read was refused when set).</summary>
     public static bool Enabled(IReadOnlyDictionary<string, string> properties) =>
@@ -40,6 +43,28 @@ internal static class PartitionKeyIsolation
             {
                 Throw.Invalid("partition key isolation mode is enabled but no partition key field is set. Please set the partition key first");
             }
+        }
+    }
+
+    /// <summary>Refuses to turn isolation on or off (set to another value, or removed while on) once a vector field of
+    /// the collection has an index, as Milvus's proxy does (isolation changes how Milvus lays out its vector indexes, so
+    /// they must be dropped first). Setting the value it already has is allowed. The message is Milvus's, its error
+    /// wrapped around <c>index duplicates[indexName=FIELD]</c> (code 702 on the wire).</summary>
+    public static void CheckChange(CollectionMeta meta, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove)
+    {
+        var before = Enabled(meta.Properties);
+        var after = set.TryGetValue(Property, out var text) ? Parse(text) == true : !remove.Contains(Property) && before;
+        if (before == after)
+        {
+            return;
+        }
+
+        var indexed = meta.Indexes.LastOrDefault(i => meta.Schema.IndexOf(i.FieldName) is var f && f >= 0 && meta.Schema.Fields[f].IsVector);
+        if (indexed is not null)
+        {
+            throw new QuiverException(
+                QuiverErrorCode.AlreadyExists,
+                $"can not alter partition key isolation mode if the collection already has a vector index. Please drop the index first: {IndexDuplicate}[indexName={indexed.FieldName}]");
         }
     }
 

@@ -617,6 +617,7 @@ internal sealed partial class Shard
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Search.PartitionKeyIsolation.CheckChange(Meta, set, remove);
             var properties = new Dictionary<string, string>(Meta.Properties, StringComparer.Ordinal);
             foreach (var key in remove)
             {

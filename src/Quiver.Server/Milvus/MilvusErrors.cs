@@ -108,6 +108,7 @@ internal static class MilvusStatus
         QuiverErrorCode.NotFound when q.Message.StartsWith("index", StringComparison.OrdinalIgnoreCase) => MilvusCode.IndexNotFound,
         QuiverErrorCode.NotFound when q.Message.StartsWith("field", StringComparison.OrdinalIgnoreCase) => MilvusCode.FieldNotFound,
         QuiverErrorCode.NotFound => MilvusCode.CollectionNotFound,
+        QuiverErrorCode.AlreadyExists when q.Message.Contains("index duplicates[", StringComparison.Ordinal) => MilvusCode.IndexDuplicate,
         QuiverErrorCode.InvalidArgument or QuiverErrorCode.AlreadyExists or QuiverErrorCode.BadFilter => MilvusCode.ParameterInvalid,
         QuiverErrorCode.Capacity => MilvusCode.ParameterTooLarge,
         QuiverErrorCode.Unavailable or QuiverErrorCode.Locked => MilvusCode.ServiceUnavailable,

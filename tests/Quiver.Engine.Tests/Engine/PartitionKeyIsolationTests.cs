@@ -90,4 +90,40 @@ public sealed class PartitionKeyIsolationTests : IDisposable
         Assert.StartsWith("ttl_field (entity-level TTL) is not supported", ex.Message, StringComparison.Ordinal);
         Assert.False((await db.DescribeCollectionAsync("keyed")).Properties.ContainsKey("ttl_field"));
     }
+
+    [Fact]
+    public async Task ChangingIsolation_WhileAVectorFieldHasAnIndex_IsRefused_SettingTheSameValueIsNot()
+    {
+        const string refusal = "can not alter partition key isolation mode if the collection already has a vector index. Please drop the index first: index duplicates[indexName=v]";
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
+        await db.CreateCollectionAsync("c", Schema(keyed: true));
+        var hnsw = new IndexDefinition { FieldName = "v", IndexType = "HNSW", Metric = MetricType.L2 };
+        await db.CreateIndexAsync("c", hnsw);
+
+        async Task RefusedAsync(Func<Task> alter, string? expected)
+        {
+            var ex = await Assert.ThrowsAsync<QuiverException>(alter);
+            Assert.Equal(QuiverErrorCode.AlreadyExists, ex.Code);
+            Assert.Equal(refusal, ex.Message);
+            var properties = (await db.DescribeCollectionAsync("c")).Properties;
+            Assert.Equal(expected, properties.TryGetValue("partitionkey.isolation", out var value) ? value : null);
+        }
+
+        // Unset reads as false: false again is no change; true is one.
+        await db.AlterCollectionPropertiesAsync("c", Isolation("false"));
+        await RefusedAsync(() => db.AlterCollectionPropertiesAsync("c", Isolation("true")), "false");
+
+        await db.DropIndexAsync("c");
+        await db.AlterCollectionPropertiesAsync("c", Isolation("true"));
+        await db.CreateIndexAsync("c", hnsw);
+        await db.AlterCollectionPropertiesAsync("c", Isolation("True"));
+        await RefusedAsync(() => db.AlterCollectionPropertiesAsync("c", Isolation("false")), "True");
+        await RefusedAsync(() => db.AlterCollectionPropertiesAsync("c", new Dictionary<string, string>(), ["partitionkey.isolation"]), "True");
+
+        // Other properties still change with an index; without one, isolation changes again.
+        await db.AlterCollectionPropertiesAsync("c", new Dictionary<string, string> { ["collection.ttl.seconds"] = "3600" });
+        await db.DropIndexAsync("c");
+        await db.AlterCollectionPropertiesAsync("c", new Dictionary<string, string>(), ["partitionkey.isolation"]);
+        Assert.False((await db.DescribeCollectionAsync("c")).Properties.ContainsKey("partitionkey.isolation"));
+    }
 }

@@ -306,13 +306,13 @@ internal sealed class WireFuzzer : IAsyncDisposable
         _ => 200,
     };
 
-    private static FuzzVerdict Judge(int code, string reason) => code switch
+    private static FuzzVerdict Judge(int code, string reason) => (code switch
     {
         Milvus.MilvusCode.Unexpected => FuzzVerdict.Fail($"code 65535: {reason}"),
         0 => FuzzVerdict.Pass,
         _ when string.IsNullOrWhiteSpace(reason) => FuzzVerdict.Fail($"code {code} without a message"),
         _ => FuzzVerdict.Pass,
-    };
+    }) with { Code = code, Reason = reason };
 
     /// <summary>Null when the server answers both health calls, else what went wrong.</summary>
     public async Task<string?> HealthProblemAsync()
@@ -467,6 +467,12 @@ internal sealed class WireFuzzer : IAsyncDisposable
 /// <summary>The classification of one answer: null <see cref="Failure"/> when it passed.</summary>
 internal readonly record struct FuzzVerdict(string? Failure)
 {
+    /// <summary>The Milvus code of the answer (0 for success and for the transport's own refusals).</summary>
+    public int Code { get; init; }
+
+    /// <summary>The answer's message.</summary>
+    public string? Reason { get; init; }
+
     public static FuzzVerdict Pass => default;
 
     public static FuzzVerdict Fail(string why) => new(why);
