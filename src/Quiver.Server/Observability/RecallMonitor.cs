@@ -191,9 +191,36 @@ internal sealed partial class RecallMonitor : IDisposable
 
     /// <summary>The current estimate of every collection with samples in its window: (database, collection, samples,
     /// mean recall@k), as <c>quiver_recall_estimate</c> exports it.</summary>
-    public IReadOnlyList<(string Database, string Collection, int Samples, double Mean)> Estimates() =>
-        [.. _windows.Select(w => (w.Key.Database, w.Key.Collection, Figures: w.Value.Read())).Where(w => w.Figures.Count > 0)
+    public IReadOnlyList<(string Database, string Collection, int Samples, double Mean)> Estimates()
+    {
+        ForgetDropped();
+        return [.. _windows.Select(w => (w.Key.Database, w.Key.Collection, Figures: w.Value.Read())).Where(w => w.Figures.Count > 0)
             .Select(w => (w.Database, w.Collection, w.Figures.Count, w.Figures.Mean))];
+    }
+
+    /// <summary>Removes the windows of collections that no longer exist (dropped, or their database dropped), so that
+    /// <see cref="Estimates"/> (the console's recall chart) stops showing them at once, as /metrics does.</summary>
+    private void ForgetDropped()
+    {
+        foreach (var key in _windows.Keys)
+        {
+            bool exists;
+            try
+            {
+                var has = _engine.HasCollectionAsync(key.Collection, key.Database);
+                exists = !has.IsCompletedSuccessfully || has.Result;
+            }
+            catch (Exception e) when (e is QuiverException or ObjectDisposedException)
+            {
+                exists = false;
+            }
+
+            if (!exists)
+            {
+                _windows.TryRemove(key, out _);
+            }
+        }
+    }
 
     /// <summary>Writes the monitor's metric families; recall figures only for the collections in
     /// <paramref name="existing"/> (a dropped collection's window is not reported).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Hosting;
@@ -152,6 +153,32 @@ public sealed class RecallMonitorTests
         Assert.Equal(1, scrape.Value("quiver_recall_skipped_total{reason=\"group_by\"}"));
         Assert.Equal(1, scrape.Value("quiver_recall_skipped_total{reason=\"offset\"}"));
         Assert.Equal(0, scrape.Value("quiver_recall_skipped_total{reason=\"failed\"}"));
+    }
+
+    [Fact]
+    public async Task Estimates_ForgetADroppedCollection_AndKeepTheOthers()
+    {
+        await using var server = await TestServer.StartAsync(o => o.Monitoring = new MonitoringOptions { RecallSampleRate = 1, RecallWindow = 100 });
+        var rng = new Random(3);
+        foreach (var name in new[] { "kept", "gone" })
+        {
+            await SeedAsync(server, name, "FLAT", "{}");
+            for (var q = 0; q < 3; q++)
+            {
+                Assert.Equal(0, (await server.Milvus.SearchAsync(Search(name, TestData.Vector(rng, Dim), "{}"))).Status.Code);
+            }
+            await WaitForAsync(server, Series("quiver_recall_samples_total", name), 3);
+        }
+
+        var monitor = server.Server.Services.GetRequiredService<RecallMonitor>();
+        Assert.Equal(["gone", "kept"], monitor.Estimates().Select(e => e.Collection).Order(StringComparer.Ordinal));
+        Assert.Equal(0, (await server.Milvus.DropCollectionAsync(new DropCollectionRequest { CollectionName = "gone" })).Code);
+
+        // Every re-run finished before the drop, so nothing else removes the window: the console's recall chart reads
+        // Estimates(), which must stop showing the dropped collection as /metrics does.
+        var left = monitor.Estimates();
+        Assert.Equal(["kept"], left.Select(e => e.Collection));
+        Assert.Equal(1.0, left[0].Mean);
     }
 
     [Fact]
