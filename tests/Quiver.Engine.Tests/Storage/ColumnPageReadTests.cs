@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Quiver.Segments;
@@ -100,7 +99,7 @@ public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
 
         // Damage the Int32 value of row 30,000 (page 29 of the 4-byte values).
         var bytes = File.ReadAllBytes(path);
-        var (offset, _) = ValueBlockOf(bytes, field: 1);
+        var (offset, _) = SegmentBlocks.Find(bytes, SegmentFile.BlockKind.Values, field: 1);
         const int damagedRow = 30_000;
         var page = damagedRow * sizeof(int) / SegmentFile.PageSize;
         bytes[offset + (damagedRow * sizeof(int))] ^= 0x40;
@@ -233,21 +232,4 @@ public sealed class ColumnPageReadTests(ITestOutputHelper output) : IDisposable
     /// <summary>An integer as the API hands it out (a field's own width; a dynamic key as a JSON number).</summary>
     private static long Long(object? value) =>
         value is JsonElement e ? e.GetInt64() : Convert.ToInt64(value, CultureInfo.InvariantCulture);
-
-    /// <summary>The offset and length of a field's value block in a segment file, from its block directory.</summary>
-    private static (long Offset, long Length) ValueBlockOf(byte[] file, int field)
-    {
-        var blocks = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
-        for (var i = 0; i < blocks; i++)
-        {
-            var e = file.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
-            if ((SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e) == SegmentFile.BlockKind.Values
-                && BinaryPrimitives.ReadInt32LittleEndian(e[4..]) == field)
-            {
-                return (BinaryPrimitives.ReadInt64LittleEndian(e[8..]), BinaryPrimitives.ReadInt64LittleEndian(e[16..]));
-            }
-        }
-
-        throw new InvalidOperationException($"no value block for field {field}");
-    }
 }

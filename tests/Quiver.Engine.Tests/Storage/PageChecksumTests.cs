@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Quiver.Segments;
 using Quiver.Storage;
 using Quiver.Testing;
@@ -89,7 +88,7 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
     {
         var (path, keys) = WriteShuffled(SegmentFile.Version);
         var bytes = File.ReadAllBytes(path);
-        var (offset, length) = BlockOf(bytes, SegmentFile.BlockKind.SortedKeys);
+        var (offset, length) = SegmentBlocks.Find(bytes, SegmentFile.BlockKind.SortedKeys);
 
         // The page of the sorted keys holding position 3/4 of the way: a search for a key in the lower half never reads
         // it (its probes are at 1/2, 1/4, ...; the range check reads the first and last key, other pages).
@@ -164,20 +163,5 @@ public sealed class PageChecksumTests(ITestOutputHelper output) : IDisposable
         var path = _dir.Sub($"keys-v{version}-{(stringKeys ? "s" : "i")}.qseg");
         SegmentFile.Write(Fs, path, 1, 0, batch, new long[Rows], version: version);
         return (path, keys);
-    }
-
-    private static (long Offset, long Length) BlockOf(byte[] file, SegmentFile.BlockKind kind)
-    {
-        var blocks = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12));
-        for (var i = 0; i < blocks; i++)
-        {
-            var e = file.AsSpan(SegmentFile.HeaderSize + (i * SegmentFile.EntrySize), SegmentFile.EntrySize);
-            if ((SegmentFile.BlockKind)BinaryPrimitives.ReadUInt32LittleEndian(e) == kind)
-            {
-                return (BinaryPrimitives.ReadInt64LittleEndian(e[8..]), BinaryPrimitives.ReadInt64LittleEndian(e[16..]));
-            }
-        }
-
-        throw new InvalidOperationException($"no {kind} block");
     }
 }
