@@ -35,6 +35,23 @@ internal sealed class SecurityGate(
         "OperatePrivilege", "OperatePrivilegeV2", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup",
     };
 
+    /// <summary>The calls counted against <c>Security:RequestsPerSecondPerUser</c>: those Milvus's rate limiter counts
+    /// (its proxy's <c>GetRequestInfo</c>: writes, imports, searches and queries, and the DDL that changes databases,
+    /// collections, partitions and indexes, flush and compaction), plus hybrid search, which does a search's work per
+    /// sub-request, the two calls whose cost grows with their input, <c>RunAnalyzer</c> and <c>CalcDistance</c>, and the
+    /// web console's advise and tune runs.
+    /// Reads of metadata and progress (describe, show, has, list, load and index state, statistics, version, health)
+    /// are not counted, as in Milvus: an SDK polls them while it waits for a load or an index.</summary>
+    internal static readonly HashSet<string> RateLimited = new(StringComparer.Ordinal)
+    {
+        "Insert", "Upsert", "Delete", "Import", "Search", "HybridSearch", "Query",
+        "CreateCollection", "DropCollection", "LoadCollection", "ReleaseCollection",
+        "CreatePartition", "DropPartition", "LoadPartitions", "ReleasePartitions",
+        "CreateIndex", "DropIndex", "Flush", "ManualCompaction",
+        "CreateDatabase", "DropDatabase", "AlterDatabase",
+        "RunAnalyzer", "CalcDistance", "ConsoleAdvise", "ConsoleTune",
+    };
+
     private readonly RateLimiter _rate = new(options.RequestsPerSecondPerUser, time: time);
 
     /// <summary>Failed logins per client address: each costs a PBKDF2 run, so a client that keeps failing is turned
@@ -51,7 +68,7 @@ internal sealed class SecurityGate(
             call.User = Authenticate(call, out viaApiKey);
         }
         // The caller's name is built only when there is a limit to count it against (a substring of the peer per call).
-        if (_rate.RatePerSecond > 0 && !call.Polling && !_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
+        if (_rate.RatePerSecond > 0 && !call.Polling && RateLimited.Contains(call.Method) && !_rate.TryAcquire(call.User ?? PeerHost(call.Peer)))
         {
             throw new MilvusException(MilvusCode.RateLimit,
                 $"rate limit exceeded: more than {options.RequestsPerSecondPerUser} requests per second; retry later", retriable: true);

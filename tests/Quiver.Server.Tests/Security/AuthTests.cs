@@ -1,4 +1,5 @@
 using System.Text;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Protocol.Milvus;
@@ -165,11 +166,12 @@ public sealed class AuthTests
     [Fact]
     public async Task RateLimit_Trips_WithRetriableCode8()
     {
-        await using var server = await StartAuthAsync(s => s.RequestsPerSecondPerUser = 0.5);
+        await using var server = await StartAuthAsync(s => s.RequestsPerSecondPerUser = 0.001);
         var codes = new List<int>();
         for (var i = 0; i < 5; i++)
         {
-            var response = await server.Milvus.GetVersionAsync(new GetVersionRequest(), Root);
+            // Flush is one of the calls Milvus's limiter counts; an empty one has nothing to do.
+            var response = await server.Milvus.FlushAsync(new FlushRequest(), Root);
             codes.Add(response.Status.Code);
             if (response.Status.Code == 8)
             {
@@ -178,5 +180,41 @@ public sealed class AuthTests
         }
         Assert.Equal(0, codes[0]);
         Assert.Contains(8, codes);
+    }
+
+    [Fact]
+    public async Task RateLimit_CountsWritesSearchesAndDdl_NotTheMetadataAndProgressReadsAnSdkPolls()
+    {
+        // One call per 1,000 s: once the create took the bucket's one token, every later counted call is refused however
+        // slow the machine, and the reads an SDK repeats while it waits for a load or an index are all served meanwhile.
+        await using var server = await StartAuthAsync(s => s.RequestsPerSecondPerUser = 0.001);
+        var schema = new Protocol.Schema.CollectionSchema
+        {
+            Name = "limited",
+            Fields =
+            {
+                new Protocol.Schema.FieldSchema { Name = "id", DataType = Protocol.Schema.DataType.Int64, IsPrimaryKey = true },
+                new Protocol.Schema.FieldSchema
+                {
+                    Name = "v", DataType = Protocol.Schema.DataType.FloatVector,
+                    TypeParams = { new Protocol.Common.KeyValuePair { Key = "dim", Value = "2" } },
+                },
+            },
+        };
+        var created = await server.Milvus.CreateCollectionAsync(
+            new CreateCollectionRequest { CollectionName = "limited", Schema = schema.ToByteString() }, Root);
+        Assert.Equal(0, created.Code);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(0, (await server.Milvus.DescribeCollectionAsync(new DescribeCollectionRequest { CollectionName = "limited" }, Root)).Status.Code);
+            Assert.Equal(0, (await server.Milvus.ShowCollectionsAsync(new ShowCollectionsRequest(), Root)).Status.Code);
+            Assert.Equal(0, (await server.Milvus.HasCollectionAsync(new HasCollectionRequest { CollectionName = "limited" }, Root)).Status.Code);
+            Assert.Equal(0, (await server.Milvus.GetLoadStateAsync(new GetLoadStateRequest { CollectionName = "limited" }, Root)).Status.Code);
+            Assert.Equal(0, (await server.Milvus.GetVersionAsync(new GetVersionRequest(), Root)).Status.Code);
+        }
+        var flushed = await server.Milvus.FlushAsync(new FlushRequest(), Root);
+        Assert.Equal(Quiver.Server.Milvus.MilvusCode.RateLimit, flushed.Status.Code);
+        var dropped = await server.Milvus.DropCollectionAsync(new DropCollectionRequest { CollectionName = "limited" }, Root);
+        Assert.Equal(Quiver.Server.Milvus.MilvusCode.RateLimit, dropped.Code);
     }
 }
