@@ -155,7 +155,8 @@ internal static partial class MilvusRestV2
                 MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
                 _ => StatusCodes.Status200OK,
             };
-            if (!bodyRead && !HttpProtocol.IsHttp2(http.Request.Protocol) && !HttpProtocol.IsHttp3(http.Request.Protocol))
+            if (!bodyRead && !HttpProtocol.IsHttp2(http.Request.Protocol) && !HttpProtocol.IsHttp3(http.Request.Protocol)
+                && !await DrainSmallBodyAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes).ConfigureAwait(false))
             {
                 // The rest of the body is not wanted: close the connection after the answer rather than drain it.
                 // (HTTP/2 ends just the stream.)
@@ -195,6 +196,32 @@ internal static partial class MilvusRestV2
         http.Response.ContentType = "application/json; charset=utf-8";
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
         services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(lease.Held, resultBytes));
+    }
+
+    /// <summary>The most of a refused request's body that is read and dropped so that the connection can answer and
+    /// stay open.</summary>
+    private const long DrainLimit = 64 * 1024;
+
+    /// <summary>Reads and drops the body of a request refused before its body was read, when it announces at most
+    /// <see cref="DrainLimit"/> bytes and no more than <paramref name="maxMessageBytes"/>; returns false for a larger or
+    /// unannounced one, whose connection is closed instead.
+    /// Closing a connection whose body is still arriving makes the server's TCP stack answer the late bytes with a
+    /// reset, which a client can see before it reads the refusal (a 401 becomes "connection reset by peer").</summary>
+    private static async Task<bool> DrainSmallBodyAsync(HttpContext http, long maxMessageBytes)
+    {
+        if (http.Request.ContentLength is not { } length || length > Math.Min(DrainLimit, maxMessageBytes))
+        {
+            return false;
+        }
+        try
+        {
+            await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            return false;
+        }
     }
 
     private static void Write(ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> reply)
