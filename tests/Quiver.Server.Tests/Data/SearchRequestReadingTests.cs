@@ -86,6 +86,23 @@ public sealed class SearchRequestReadingTests
     }
 
     [Fact]
+    public void SearchParams_Shared_ByTheCache_CannotBeChangedByOneCaller()
+    {
+        // The cache hands the same settings to every call with the same pairs: were their index parameters a mutable
+        // dictionary, one caller's change (an ef raised for one search) would reach every later search.
+        var pairs = new RepeatedField<KeyValuePair> { new KeyValuePair { Key = "params", Value = "{\"ef\": 64}" } };
+        var settings = SearchParamsParser.Parse(pairs);
+        Assert.Equal("64", settings.IndexParams["ef"]);
+        var asDictionary = settings.IndexParams as IDictionary<string, string>;
+        Assert.True(asDictionary is null || asDictionary.IsReadOnly);
+        if (asDictionary is not null)
+        {
+            Assert.Throws<NotSupportedException>(() => asDictionary["ef"] = "8");
+        }
+        Assert.Equal("64", SearchParamsParser.Parse(pairs).IndexParams["ef"]);
+    }
+
+    [Fact]
     public void SearchParams_ThatFail_AreRefusedEveryTime()
     {
         var bad = new RepeatedField<KeyValuePair> { new KeyValuePair { Key = "topk", Value = "ten" } };

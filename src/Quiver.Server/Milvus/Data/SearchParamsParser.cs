@@ -40,8 +40,12 @@ internal sealed record SearchSettings
     /// <summary><c>ignore_growing</c>: accepted and ignored (every segment is searched; see docs/server-data.md).</summary>
     public bool IgnoreGrowing { get; init; }
 
-    /// <summary>Index parameters passed to the engine (<c>ef</c>, <c>nprobe</c>, <c>search_k</c>, <c>refine_k</c>, <c>exact</c>).</summary>
-    public Dictionary<string, string> IndexParams { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>Index parameters passed to the engine (<c>ef</c>, <c>nprobe</c>, <c>search_k</c>, <c>refine_k</c>, <c>exact</c>).
+    /// Read-only: the settings of recent pairs are shared between calls (<see cref="SearchParamsParser.Parse"/>), so a
+    /// caller that changed them would change every later search sent with the same pairs.</summary>
+    public IReadOnlyDictionary<string, string> IndexParams { get; init; } = Empty;
+
+    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>(StringComparer.Ordinal).AsReadOnly();
 
     /// <summary>Search iterator v2 (<c>iterator</c> and <c>search_iter_v2</c> true).</summary>
     public bool IteratorV2 { get; init; }
@@ -118,7 +122,7 @@ internal static class SearchParamsParser
             GroupSize = Int(values, "group_size") ?? 1,
             StrictGroupSize = Bool(values, "strict_group_size"),
             IgnoreGrowing = Bool(values, "ignore_growing"),
-            IndexParams = indexParams,
+            IndexParams = indexParams.AsReadOnly(),
             IteratorV2 = iterator,
             IteratorBatchSize = Int(values, "search_iter_batch_size"),
             IteratorLastBound = Double(values, "search_iter_last_bound") is { } b ? (float)b : null,
