@@ -31,6 +31,12 @@ internal sealed class FollowerWal : IWal
         _reader = reader;
     }
 
+    /// <summary>Fault injection for tests and drills: a replica applies each record it follows this long after it
+    /// arrives (environment variable <c>QUIVER_REPLICA_APPLY_DELAY_MS</c> of the node), so it lags behind the shard as a
+    /// slow or distant replica would; 0 (the default) applies at once.</summary>
+    public static TimeSpan ApplyDelay { get; } = TimeSpan.FromMilliseconds(
+        int.TryParse(Environment.GetEnvironmentVariable("QUIVER_REPLICA_APPLY_DELAY_MS"), System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms > 0 ? ms : 0);
+
     /// <summary>The stream followed.</summary>
     public string StreamName => _reader.StreamName;
 
@@ -160,6 +166,11 @@ internal sealed class FollowerWal : IWal
                             throw new CorruptionException(StreamName, seq != AppliedLsn + 1
                                 ? $"the replica expected sequence {AppliedLsn + 1} and got {seq}: records it had not applied were purged"
                                 : $"record {seq} is empty");
+                        }
+
+                        if (ApplyDelay > TimeSpan.Zero)
+                        {
+                            await Task.Delay(ApplyDelay, ct).ConfigureAwait(false);
                         }
 
                         Deliver(new WalRecord(seq, data[0], data.AsMemory(1)));

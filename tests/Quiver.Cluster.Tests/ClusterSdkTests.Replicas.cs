@@ -15,7 +15,9 @@ public sealed partial class ClusterSdkTests
     public async Task NodeSdk_Replicas_OnDistinctNodes_ExactFromEach_ConsistencyLevels_SurviveAKill()
     {
         await using var nats = await NatsCluster.StartAsync();
-        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 3);
+        // Replicas that apply each record of the log half a second after it arrives: a read right after a write finds
+        // them behind, so Strong and Session must wait for the log.
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 3, new Dictionary<string, string> { ["QUIVER_REPLICA_APPLY_DELAY_MS"] = "500" });
         using var folder = new Quiver.Testing.TempFolder("quiver-oracle");
         await using var oracle = await Quiver.Server.Hosting.QuiverServer.StartAsync(new Quiver.Server.Hosting.ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
         var text = await RunScriptAsync("cluster-replicas.js", nodes, new Dictionary<string, string>

@@ -74,7 +74,7 @@ internal sealed partial class MilvusRouting
             }
 
             case "GetReplicas":
-                return await GetReplicasAsync(method, (GetReplicasRequest)message, database, collection, key, ct).ConfigureAwait(false);
+                return await GetReplicasAsync(method, (GetReplicasRequest)message, database, collection, key, shards, ct).ConfigureAwait(false);
             case "Insert" or "Upsert" or "Delete" when shards == 1:
             {
                 var answer = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
@@ -195,7 +195,7 @@ internal sealed partial class MilvusRouting
     /// on and (with <c>with_shard_nodes</c>) its shard replica: the node serving it, that node's Milvus endpoint and the
     /// shard's log stream as the channel. A collection loaded with one replica reports the shard's own node; one not
     /// loaded reports none, as Milvus does.</summary>
-    private async Task<byte[]> GetReplicasAsync(MethodDescriptor method, GetReplicasRequest request, string database, string collection, string key, CancellationToken ct)
+    private async Task<byte[]> GetReplicasAsync(MethodDescriptor method, GetReplicasRequest request, string database, string collection, string key, int shards, CancellationToken ct)
     {
         var describe = new DescribeCollectionRequest { DbName = database, CollectionName = collection };
         var described = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("DescribeCollection"), describe.ToByteArray(), database, ct).ConfigureAwait(false));
@@ -206,29 +206,46 @@ internal sealed partial class MilvusRouting
 
         var response = new GetReplicasResponse { Status = new Protocol.Common.Status() };
         var partitions = ShowPartitionsResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("ShowPartitions"), new ShowPartitionsRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
-        var channel = JetStreamWal.StreamFor(ShardKeys.Storage(node.Config.Cluster, key), described.CollectionID);
         var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
-        var places = new List<ReplicaPlace>();
+        // Each shard's engine numbers its collection itself: a shard's log stream is named with its own id.
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal) { [key] = described.CollectionID };
+        for (var s = 1; s < shards; s++)
+        {
+            var shardKey = ShardKeys.Of(database, collection, s);
+            ids[shardKey] = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(shardKey, MilvusService.Descriptor.FindMethodByName("DescribeCollection"), describe.ToByteArray(), database, ct).ConfigureAwait(false)).CollectionID;
+        }
+
+        // Per replica, the node serving each shard (shard key, place).
+        var replicas = new List<List<(string Shard, ReplicaPlace Place)>>();
         if (count > 1)
         {
             for (var i = 0; i < count; i++)
             {
                 var index = i;
-                places.Add(await ShardCalls.InvokeAsync(grains, key, "GetReplicas", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false));
+                replicas.Add([(key, await ShardCalls.InvokeAsync(grains, key, "GetReplicas", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false))]);
             }
         }
         else
         {
             var state = GetLoadStateResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("GetLoadState"), new GetLoadStateRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
-            if (state.State == Protocol.Common.LoadState.Loaded && await ShardPlaceAsync(key, ct).ConfigureAwait(false) is { } shard)
+            var one = new List<(string, ReplicaPlace)>();
+            for (var s = 0; s < shards && state.State == Protocol.Common.LoadState.Loaded; s++)
             {
-                places.Add(shard);
+                var shardKey = ShardKeys.Of(database, collection, s);
+                if (await ShardPlaceAsync(shardKey, ct).ConfigureAwait(false) is { } place)
+                {
+                    one.Add((shardKey, place));
+                }
+            }
+
+            if (one.Count > 0)
+            {
+                replicas.Add(one);
             }
         }
 
-        for (var i = 0; i < places.Count; i++)
+        for (var i = 0; i < replicas.Count; i++)
         {
-            var place = places[i];
             var info = new ReplicaInfo
             {
                 ReplicaID = ReplicaId(key, i),
@@ -236,12 +253,15 @@ internal sealed partial class MilvusRouting
                 ResourceGroupName = DefaultResourceGroup,
             };
             info.PartitionIds.AddRange(partitions.PartitionIDs);
-            info.NodeIds.Add(place.NodeId);
+            info.NodeIds.AddRange(replicas[i].Select(r => r.Place.NodeId).Distinct());
             if (request.WithShardNodes)
             {
-                var shardReplica = new ShardReplica { LeaderID = place.NodeId, LeaderAddr = place.Milvus, DmChannelName = channel };
-                shardReplica.NodeIds.Add(place.NodeId);
-                info.ShardReplicas.Add(shardReplica);
+                foreach (var (shardKey, place) in replicas[i])
+                {
+                    var shardReplica = new ShardReplica { LeaderID = place.NodeId, LeaderAddr = place.Milvus, DmChannelName = JetStreamWal.StreamFor(ShardKeys.Storage(node.Config.Cluster, shardKey), ids[shardKey]) };
+                    shardReplica.NodeIds.Add(place.NodeId);
+                    info.ShardReplicas.Add(shardReplica);
+                }
             }
 
             response.Replicas.Add(info);
