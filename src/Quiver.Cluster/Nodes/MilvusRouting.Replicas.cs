@@ -27,10 +27,16 @@ internal sealed partial class MilvusRouting
     /// what a Session read must see.</summary>
     private readonly ConcurrentDictionary<string, long> _sessionWrites = new(StringComparer.Ordinal);
 
-    private int _nextReplica;
+    /// <summary>How long a node trusts the replica count it last read for a collection before reading KV again.</summary>
+    private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
 
-    /// <summary>Reads sent to replicas so far by this node, per replica grain key (for tests and status).</summary>
-    internal ConcurrentDictionary<string, int> ReplicaReads { get; } = new(StringComparer.Ordinal);
+    /// <summary>The replica count of each collection this node read or wrote last, and when (a search should not cost a
+    /// KV read). Another node's change is seen within <see cref="ReplicaCountTtl"/>; until then reads go where they
+    /// went before: to the shard (always current) or to replicas, and a read whose replicas are gone reads the count
+    /// again (<see cref="ReadOnReplicasAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, (int Count, long At)> _replicaCounts = new(StringComparer.Ordinal);
+
+    private int _nextReplica;
 
     /// <summary>The refusal of more replicas than live nodes (docs/errors.md, <c>cluster-replicas-exceed-nodes</c>), as
     /// Milvus's query coordinator words it (<c>ErrResourceGroupNodeNotEnough</c>, code 304).</summary>
@@ -69,7 +75,8 @@ internal sealed partial class MilvusRouting
                     return loaded;
                 }
 
-                await PlaceReplicasAsync(key, Math.Max(asked, 1), ct).ConfigureAwait(false);
+                // One replica is the shard itself (it serves every read at the latest state): no replica grains.
+                await PlaceReplicasAsync(key, asked > 1 ? asked : 0, ct).ConfigureAwait(false);
                 return loaded;
             }
 
@@ -89,7 +96,7 @@ internal sealed partial class MilvusRouting
 
             case "Search" or "Query" when shards == 1:
             {
-                var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+                var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
                 return count > 1 ? await ReadOnReplicasAsync(method, message, request, database, collection, key, count, context).ConfigureAwait(false) : null;
             }
 
@@ -109,6 +116,7 @@ internal sealed partial class MilvusRouting
         }
 
         await ReplicaRecords.SetCountAsync(node, key, count, ct).ConfigureAwait(false);
+        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
         for (var i = count; i < before; i++)
         {
             try
@@ -128,6 +136,20 @@ internal sealed partial class MilvusRouting
             var index = i;
             await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The collection's replica count: KV's, or this node's last reading if younger than
+    /// <see cref="ReplicaCountTtl"/> and <paramref name="fresh"/> is false.</summary>
+    private async Task<int> ReplicaCountAsync(string key, bool fresh, CancellationToken ct)
+    {
+        if (!fresh && _replicaCounts.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.At) < ReplicaCountTtl)
+        {
+            return known.Count;
+        }
+
+        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
+        return count;
     }
 
     /// <summary>Runs a search or query on one of the replicas, the next in turn; a replica that fails or does not answer
@@ -174,7 +196,6 @@ internal sealed partial class MilvusRouting
                     throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
                 }
 
-                ReplicaReads.AddOrUpdate(grainKey, 1, (_, n) => n + 1);
                 return reply.Response;
             }
             catch (Exception ex) when (ex is not RpcException && !ct.IsCancellationRequested)
@@ -183,6 +204,15 @@ internal sealed partial class MilvusRouting
                 last = ex;
                 if (attempt % count == count - 1)
                 {
+                    // Every replica failed once: the collection may have been released or loaded with fewer replicas
+                    // on another node since this node read the count.
+                    var now = await ReplicaCountAsync(key, fresh: true, ct).ConfigureAwait(false);
+                    if (now <= 1)
+                    {
+                        return await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                    }
+
+                    count = now;
                     await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
                 }
             }
