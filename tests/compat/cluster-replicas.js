@@ -7,23 +7,13 @@
 // that was not sent; SIGKILL of a replica's node during searches: every search answered and exact, then getReplicas
 // shows both replicas again on distinct live nodes; release leaves no replica. Exits non-zero naming the first failure.
 'use strict';
-const { MilvusClient, DataType, check, ok, main } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const pids = (process.env.QUIVER_PIDS || '').split(',').filter(a => a.length > 0).map(Number);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 8;
 const name = 'replicated';
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
-
-function sameRows(got, want, what) {
-  const norm = rows => JSON.stringify(rows.map(r => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))));
-  check(norm(got) === norm(want), `${what}: the cluster's answer differs from the single node's`, { cluster: got.slice(0, 4), single: want.slice(0, 4), clusterCount: got.length, singleCount: want.length });
-}
 
 /** Polls `probe` until it returns a truthy value; the deadline is only a safety net for a loaded machine. */
 async function until(what, probe, seconds = 180) {
