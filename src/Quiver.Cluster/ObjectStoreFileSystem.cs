@@ -39,6 +39,10 @@ internal sealed class ObjectStoreFileSystem : IFileSystem
     /// <summary>Names of this file system's objects start with this and '/'.</summary>
     public string Prefix { get; }
 
+    /// <summary>True for a replica's view of a shard's files (docs/cluster.md, "Replicas"): it reads the store but never
+    /// changes it; what its engine writes or deletes stays in (or leaves) the local cache only.</summary>
+    public bool ReadOnly { get; private init; }
+
     /// <summary>Uploads so far (for tests and status).</summary>
     public int Uploads { get; private set; }
 
@@ -47,10 +51,10 @@ internal sealed class ObjectStoreFileSystem : IFileSystem
 
     /// <summary>Opens the file system whose local cache is <paramref name="root"/> (the engine's data folder) and whose
     /// objects are named <paramref name="prefix"/>/relative-path in <paramref name="store"/>; reads the store's listing.</summary>
-    public static async Task<ObjectStoreFileSystem> OpenAsync(INatsObjStore store, string root, string prefix, IFileSystem? local = null, TimeSpan? retryTimeout = null, CancellationToken ct = default)
+    public static async Task<ObjectStoreFileSystem> OpenAsync(INatsObjStore store, string root, string prefix, IFileSystem? local = null, TimeSpan? retryTimeout = null, CancellationToken ct = default, bool readOnly = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
-        var fs = new ObjectStoreFileSystem(store, local ?? PhysicalFileSystem.Instance, root, prefix.TrimEnd('/'), retryTimeout ?? TimeSpan.FromSeconds(60));
+        var fs = new ObjectStoreFileSystem(store, local ?? PhysicalFileSystem.Instance, root, prefix.TrimEnd('/'), retryTimeout ?? TimeSpan.FromSeconds(60)) { ReadOnly = readOnly };
         var listed = await Retry.UntilAsync(fs._retryTimeout, async c =>
         {
             var names = new List<ObjectMetadata>();
@@ -285,6 +289,11 @@ internal sealed class ObjectStoreFileSystem : IFileSystem
 
     private void Upload(string path)
     {
+        if (ReadOnly)
+        {
+            return;
+        }
+
         using var source = _local.OpenRead(path);
         var meta = Retry.UntilAsync(_retryTimeout, async c =>
         {
@@ -297,7 +306,7 @@ internal sealed class ObjectStoreFileSystem : IFileSystem
 
     private void DeleteObject(string path)
     {
-        if (!_objects.Remove(Relative(path)))
+        if (!_objects.Remove(Relative(path)) || ReadOnly)
         {
             return;
         }

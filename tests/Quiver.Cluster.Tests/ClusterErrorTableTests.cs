@@ -23,6 +23,10 @@ public sealed partial class ClusterErrorTableTests
             Grpc("ListCredUsers", m => MilvusRouting.NotServed(m)),
             Rest(RestRouting.NotServed("/users/list")),
         ],
+        ["cluster-replicas-exceed-nodes"] = () =>
+        [
+            Grpc("LoadCollection", m => MilvusRouting.NotEnoughNodes(m, 3, 4)),
+        ],
         ["cluster-shard-unreachable"] = () =>
         [
             Grpc("Insert", m => MilvusRouting.Unreachable(m, ShardCalls.Reason("default/items", "Insert", surelyNotApplied: false))),
@@ -33,6 +37,7 @@ public sealed partial class ClusterErrorTableTests
         [
             Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch (reranking needs every shard's ranks)")),
             Grpc("CreateCollection", m => MilvusRouting.ShardedNotServed(m, "auto_id (each shard's engine would allocate the same keys)")),
+            Grpc("LoadCollection", m => MilvusRouting.ShardedNotServed(m, "replica_number above 1")),
             Rest(RestRouting.ShardedNotServed("/entities/insert")),
         ],
         ["cluster-shards-num-invalid"] = () =>

@@ -16,6 +16,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     private readonly string _nats;
     private readonly string _cluster = $"qc{Guid.NewGuid():N}"[..12];
     private readonly List<Node> _nodes = [];
+    private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
 
     private QuiverNodes(string nats) => _nats = nats;
 
@@ -45,10 +46,11 @@ public sealed partial class QuiverNodes : IAsyncDisposable
         return process.ExitCode == 0 ? await stdout : throw new InvalidOperationException($"status exited {process.ExitCode}: {await stderr}");
     }
 
-    /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>.</summary>
-    public static async Task<QuiverNodes> StartAsync(string nats, int count)
+    /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>, with
+    /// <paramref name="environment"/> added to each node's environment.</summary>
+    public static async Task<QuiverNodes> StartAsync(string nats, int count, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var nodes = new QuiverNodes(nats);
+        var nodes = new QuiverNodes(nats) { _environment = environment ?? new Dictionary<string, string>() };
         try
         {
             for (var i = 0; i < count; i++)
@@ -84,6 +86,9 @@ public sealed partial class QuiverNodes : IAsyncDisposable
 
         return null;
     }
+
+    /// <summary>Node <paramref name="index"/>'s process id (a test script may SIGKILL it by this id).</summary>
+    public int Pid(int index) => _nodes[index].Process.Id;
 
     /// <summary>Kills node <paramref name="index"/> with SIGKILL (by its PID) and waits for it to be gone.</summary>
     public void Kill(int index)
@@ -132,6 +137,11 @@ public sealed partial class QuiverNodes : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (key, value) in _environment)
+        {
+            info.Environment[key] = value;
+        }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
         var node = new Node(process) { SiloPort = siloPort };
         process.OutputDataReceived += (_, e) => node.Add(e.Data);

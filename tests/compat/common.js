@@ -20,6 +20,12 @@ function vector(seed) {
 function client(extra) { return new MilvusClient({ address, token, ...(extra || {}) }); }
 function httpClient(extra) { return new HttpClient({ endpoint: `http://${address}`, token, ...(extra || {}) }); }
 
+/** Rows or hits compared field by field, in order (keys sorted): the cluster scripts' check against a single node. */
+function sameRows(got, want, what) {
+  const norm = rows => JSON.stringify(rows.map(r => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))));
+  check(norm(got) === norm(want), `${what}: the cluster's answer differs from the single node's`, { cluster: got.slice(0, 4), single: want.slice(0, 4), clusterCount: got.length, singleCount: want.length });
+}
+
 /** Fails the script with a message naming what was expected. */
 function check(condition, message, detail) {
   if (!condition) {
@@ -75,4 +81,4 @@ async function restPost(path, body) {
   return json;
 }
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, vector, client, httpClient, check, ok, milvusError, main, products, freshCollection, restPost };
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost };

@@ -106,6 +106,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
+                silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
                 silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
             });
 

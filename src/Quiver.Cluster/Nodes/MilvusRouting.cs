@@ -134,6 +134,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
             return EngineRefusal(method, QuiverErrorCode.InvalidArgument, $"collection name '{collection}' is an alias of collection '{aliasOf}' in database '{database}'");
         }
 
+        if (valid && shards > 0 && !creates && await ReplicaCallAsync(method, message, request, database, collection, shards, context).ConfigureAwait(false) is { } replicaAnswer)
+        {
+            return replicaAnswer;
+        }
+
         if (shards > 1)
         {
             return creates
@@ -151,6 +156,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
+            await PlaceReplicasAsync(key, 0, ct).ConfigureAwait(false);
+        }
+        else if (method.Name is "ReleaseCollection" && known && Succeeded(response))
+        {
+            await PlaceReplicasAsync(key, 0, ct).ConfigureAwait(false);
         }
         else if (method.Name == "CreateAlias" && known && Succeeded(response))
         {

@@ -113,7 +113,9 @@ internal sealed class ShardHost : IAsyncDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static async Task RestoreLoadStateAsync(INatsKVStore meta, string folder, CancellationToken ct)
+    /// <summary>Writes the shard's saved load state into <paramref name="folder"/> (a shard that moves, and its replicas,
+    /// start with the collections loaded that the shard had loaded).</summary>
+    internal static async Task RestoreLoadStateAsync(INatsKVStore meta, string folder, CancellationToken ct)
     {
         var state = await Retry.UntilAsync(TimeSpan.FromSeconds(30), async c =>
         {

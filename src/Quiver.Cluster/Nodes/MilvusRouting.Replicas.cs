@@ -1,0 +1,333 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Quiver.Protocol.Milvus;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>The access layer's part for replicas (docs/cluster.md, "Replicas"): <c>LoadCollection</c> with
+/// <c>replica_number</c> N &gt; 1 places N replica grains of the collection's shard on distinct nodes; searches and
+/// queries then go to the replicas in turn (one whose node does not answer is retried on the next) at the request's
+/// consistency level; <c>GetReplicas</c> reports them; release and drop close them. Writes stay with the shard; their
+/// timestamps are kept per client for Session reads.</summary>
+internal sealed partial class MilvusRouting
+{
+    /// <summary>Milvus's resource group, the only one a Quiver cluster has.</summary>
+    private const string DefaultResourceGroup = "__default_resource_group";
+
+    /// <summary>How long one try of a read on a replica may take before the next replica is asked.</summary>
+    private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The last write timestamp of each client (its <c>identifier</c> header, else its address) per collection:
+    /// what a Session read must see.</summary>
+    private readonly ConcurrentDictionary<string, long> _sessionWrites = new(StringComparer.Ordinal);
+
+    /// <summary>How long a node trusts the replica count it last read for a collection before reading KV again.</summary>
+    private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
+
+    /// <summary>The replica count of each collection this node read or wrote last, and when (a search should not cost a
+    /// KV read). Another node's change is seen within <see cref="ReplicaCountTtl"/>; until then reads go where they
+    /// went before: to the shard (always current) or to replicas, and a read whose replicas are gone reads the count
+    /// again (<see cref="ReadOnReplicasAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, (int Count, long At)> _replicaCounts = new(StringComparer.Ordinal);
+
+    private int _nextReplica;
+
+    /// <summary>The refusal of more replicas than live nodes (docs/errors.md, <c>cluster-replicas-exceed-nodes</c>), as
+    /// Milvus's query coordinator words it (<c>ErrResourceGroupNodeNotEnough</c>, code 304).</summary>
+    internal static byte[] NotEnoughNodes(MethodDescriptor method, int nodes, int asked) =>
+        StatusAnswer(method, 304, $"resource group node not enough[rg={DefaultResourceGroup}][currentNodeNum={nodes.ToString(CultureInfo.InvariantCulture)}][expectedNodeNum={asked.ToString(CultureInfo.InvariantCulture)}]");
+
+    /// <summary>Handles the calls replicas change on a collection of <paramref name="shards"/> shards; null for the rest.</summary>
+    private async Task<byte[]?> ReplicaCallAsync(MethodDescriptor method, IMessage message, byte[] request, string database, string collection, int shards, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var key = ShardKeys.Of(database, collection);
+        switch (method.Name)
+        {
+            case "LoadCollection":
+            {
+                var asked = ((LoadCollectionRequest)message).ReplicaNumber;
+                if (asked <= 1 && await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false) == 0)
+                {
+                    return null;
+                }
+
+                if (shards > 1)
+                {
+                    return ShardedNotServed(method, "replica_number above 1");
+                }
+
+                var nodes = context.GetHttpContext().RequestServices.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+                if (asked > nodes)
+                {
+                    return NotEnoughNodes(method, nodes, asked);
+                }
+
+                var loaded = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                if (!Succeeded(loaded))
+                {
+                    return loaded;
+                }
+
+                // One replica is the shard itself (it serves every read at the latest state): no replica grains.
+                await PlaceReplicasAsync(key, asked > 1 ? asked : 0, ct).ConfigureAwait(false);
+                return loaded;
+            }
+
+            case "GetReplicas":
+                return await GetReplicasAsync(method, (GetReplicasRequest)message, database, collection, key, shards, ct).ConfigureAwait(false);
+            case "Insert" or "Upsert" or "Delete" when shards == 1:
+            {
+                var answer = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                var result = global::Quiver.Protocol.Milvus.MutationResult.Parser.ParseFrom(answer);
+                if (IsOk(result.Status) && result.Timestamp > 0)
+                {
+                    _sessionWrites.AddOrUpdate(SessionKey(context, database, collection), (long)result.Timestamp, (_, old) => Math.Max(old, (long)result.Timestamp));
+                }
+
+                return answer;
+            }
+
+            case "Search" or "Query" when shards == 1:
+            {
+                var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
+                return count > 1 ? await ReadOnReplicasAsync(method, message, request, database, collection, key, count, context).ConfigureAwait(false) : null;
+            }
+
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Makes the collection's replicas exactly <paramref name="count"/> (0: none): records the count, closes
+    /// replicas past it, then activates each one in turn, so each is placed knowing where the ones before it went.</summary>
+    private async Task PlaceReplicasAsync(string key, int count, CancellationToken ct)
+    {
+        var before = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+        if (before == 0 && count == 0)
+        {
+            return;
+        }
+
+        await ReplicaRecords.SetCountAsync(node, key, count, ct).ConfigureAwait(false);
+        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
+        for (var i = count; i < before; i++)
+        {
+            try
+            {
+                await grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, i)).ReleaseAsync().WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Its node died (the replica is gone with it) or it refused to activate (no longer loaded): nothing to close.
+            }
+
+            await ReplicaRecords.ForgetAsync(node, key, i, ct).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The collection's replica count: KV's, or this node's last reading if younger than
+    /// <see cref="ReplicaCountTtl"/> and <paramref name="fresh"/> is false.</summary>
+    private async Task<int> ReplicaCountAsync(string key, bool fresh, CancellationToken ct)
+    {
+        if (!fresh && _replicaCounts.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.At) < ReplicaCountTtl)
+        {
+            return known.Count;
+        }
+
+        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
+        return count;
+    }
+
+    /// <summary>Runs a search or query on one of the replicas, the next in turn; a replica that fails or does not answer
+    /// within <see cref="ReplicaAttemptTimeout"/> (its node died, it is moving) is passed over for the next, until one
+    /// answers or <see cref="ShardCalls.MoveTimeout"/> passes.</summary>
+    private async Task<byte[]> ReadOnReplicasAsync(MethodDescriptor method, IMessage message, byte[] request, string database, string collection, string key, int count, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var (level, guarantee, useDefault) = message switch
+        {
+            global::Quiver.Protocol.Milvus.SearchRequest s => ((int)s.ConsistencyLevel, (long)s.GuaranteeTimestamp, s.UseDefaultConsistency),
+            global::Quiver.Protocol.Milvus.QueryRequest q => ((int)q.ConsistencyLevel, (long)q.GuaranteeTimestamp, q.UseDefaultConsistency),
+            _ => (0, 0L, false),
+        };
+        if (useDefault)
+        {
+            var describe = new DescribeCollectionRequest { DbName = database, CollectionName = collection };
+            var described = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("DescribeCollection"), describe.ToByteArray(), database, ct).ConfigureAwait(false));
+            level = (int)described.ConsistencyLevel;
+        }
+
+        if (level == (int)Protocol.Common.ConsistencyLevel.Session && _sessionWrites.TryGetValue(SessionKey(context, database, collection), out var written))
+        {
+            guarantee = Math.Max(guarantee, written);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var first = (int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count);
+        Exception? last = null;
+        for (var attempt = 0; clock.Elapsed < ShardCalls.MoveTimeout; attempt++)
+        {
+            var grainKey = ReplicaRecords.GrainKey(key, (first + attempt) % count);
+            try
+            {
+                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, level, guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+                if (reply.StatusCode == (int)StatusCode.Unavailable)
+                {
+                    last = new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, reply.Detail));
+                    continue;
+                }
+
+                if (reply.StatusCode != 0)
+                {
+                    throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
+                }
+
+                return reply.Response;
+            }
+            catch (Exception ex) when (ex is not RpcException && !ct.IsCancellationRequested)
+            {
+                // This replica's node died or the replica is moving: the next replica answers.
+                last = ex;
+                if (attempt % count == count - 1)
+                {
+                    // Every replica failed once: the collection may have been released or loaded with fewer replicas
+                    // on another node since this node read the count.
+                    var now = await ReplicaCountAsync(key, fresh: true, ct).ConfigureAwait(false);
+                    if (now <= 1)
+                    {
+                        return await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                    }
+
+                    count = now;
+                    await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return Unreachable(method, $"{method.Name}: no replica of '{key}' answered within {ShardCalls.MoveTimeout.TotalSeconds:0} s (last failure: {last?.Message}); retry later");
+    }
+
+    /// <summary>Milvus's <c>GetReplicas</c>: each replica with its id, the collection and its partitions, the node it runs
+    /// on and (with <c>with_shard_nodes</c>) its shard replica: the node serving it, that node's Milvus endpoint and the
+    /// shard's log stream as the channel. A collection loaded with one replica reports the shard's own node; one not
+    /// loaded reports none, as Milvus does.</summary>
+    private async Task<byte[]> GetReplicasAsync(MethodDescriptor method, GetReplicasRequest request, string database, string collection, string key, int shards, CancellationToken ct)
+    {
+        var describe = new DescribeCollectionRequest { DbName = database, CollectionName = collection };
+        var described = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("DescribeCollection"), describe.ToByteArray(), database, ct).ConfigureAwait(false));
+        if (!IsOk(described.Status))
+        {
+            return StatusAnswer(method, described.Status.Code, described.Status.Reason);
+        }
+
+        var response = new GetReplicasResponse { Status = new Protocol.Common.Status() };
+        var partitions = ShowPartitionsResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("ShowPartitions"), new ShowPartitionsRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
+        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+        // Each shard's engine numbers its collection itself: a shard's log stream is named with its own id.
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal) { [key] = described.CollectionID };
+        for (var s = 1; s < shards; s++)
+        {
+            var shardKey = ShardKeys.Of(database, collection, s);
+            ids[shardKey] = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(shardKey, MilvusService.Descriptor.FindMethodByName("DescribeCollection"), describe.ToByteArray(), database, ct).ConfigureAwait(false)).CollectionID;
+        }
+
+        // Per replica, the node serving each shard (shard key, place).
+        var replicas = new List<List<(string Shard, ReplicaPlace Place)>>();
+        if (count > 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var index = i;
+                replicas.Add([(key, await ShardCalls.InvokeAsync(grains, key, "GetReplicas", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false))]);
+            }
+        }
+        else
+        {
+            var state = GetLoadStateResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("GetLoadState"), new GetLoadStateRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
+            var one = new List<(string, ReplicaPlace)>();
+            for (var s = 0; s < shards && state.State == Protocol.Common.LoadState.Loaded; s++)
+            {
+                var shardKey = ShardKeys.Of(database, collection, s);
+                if (await ShardPlaceAsync(shardKey, ct).ConfigureAwait(false) is { } place)
+                {
+                    one.Add((shardKey, place));
+                }
+            }
+
+            if (one.Count > 0)
+            {
+                replicas.Add(one);
+            }
+        }
+
+        for (var i = 0; i < replicas.Count; i++)
+        {
+            var info = new ReplicaInfo
+            {
+                ReplicaID = ReplicaId(key, i),
+                CollectionID = described.CollectionID,
+                ResourceGroupName = DefaultResourceGroup,
+            };
+            info.PartitionIds.AddRange(partitions.PartitionIDs);
+            info.NodeIds.AddRange(replicas[i].Select(r => r.Place.NodeId).Distinct());
+            if (request.WithShardNodes)
+            {
+                foreach (var (shardKey, place) in replicas[i])
+                {
+                    var shardReplica = new ShardReplica { LeaderID = place.NodeId, LeaderAddr = place.Milvus, DmChannelName = JetStreamWal.StreamFor(ShardKeys.Storage(node.Config.Cluster, shardKey), ids[shardKey]) };
+                    shardReplica.NodeIds.Add(place.NodeId);
+                    info.ShardReplicas.Add(shardReplica);
+                }
+            }
+
+            response.Replicas.Add(info);
+        }
+
+        return response.ToByteArray();
+    }
+
+    /// <summary>Where the shard grain last activated (<see cref="ClusterStatus"/>'s record), as a replica place.</summary>
+    private async Task<ReplicaPlace?> ShardPlaceAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            var entry = await node.Placement.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
+            using var json = JsonDocument.Parse(entry.Value);
+            var silo = json.RootElement.GetProperty("Silo").GetString()!;
+            return new ReplicaPlace(ReplicaRecords.NodeId(silo), json.RootElement.GetProperty("Node").GetString()!, silo);
+        }
+        catch (Exception ex) when (ex is NATS.Client.KeyValueStore.NatsKVKeyNotFoundException or NATS.Client.KeyValueStore.NatsKVKeyDeletedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A replica's id: a positive 63-bit FNV-1a hash of its grain key, the same on every node.</summary>
+    private static long ReplicaId(string key, int index)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in ReplicaRecords.GrainKey(key, index))
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return (long)(hash & long.MaxValue);
+    }
+
+    private static string SessionKey(ServerCallContext context, string database, string collection) =>
+        $"{(context.RequestHeaders.GetValue("identifier") is { Length: > 0 } id ? id : context.Peer)}|{database}|{collection}";
+}

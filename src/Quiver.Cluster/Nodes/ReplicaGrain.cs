@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using NATS.Client.KeyValueStore;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Runtime.Placement;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>One loaded replica of a shard (docs/cluster.md, "Replicas"): key <c>{shard key}#{index}</c>, placed by
+/// <see cref="ReplicaPlacementDirector"/> on a node that holds no other replica of the same shard. It serves searches
+/// and queries from a read-only follower of the shard (<see cref="ReplicaHost"/>); it never writes the shard's log or
+/// catalog.</summary>
+internal interface IReplicaGrain : IGrainWithStringKey
+{
+    /// <summary>Runs a read once the replica has applied the log as far as consistency level <paramref name="level"/>
+    /// (Milvus's enum: 0 Strong, 1 Session, 2 Bounded, 3 Eventually, 4 Customized) and
+    /// <paramref name="guaranteeTs"/> ask (<see cref="ReplicaHost.ReadAsync"/>).</summary>
+    Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs);
+
+    /// <summary>Where the replica runs (activating it if it is not active: on a live node, after its node died).</summary>
+    Task<ReplicaPlace> PlaceAsync();
+
+    /// <summary>Closes the replica (the collection was released or dropped, or loaded with fewer replicas).</summary>
+    Task ReleaseAsync();
+}
+
+/// <summary>Where a replica runs: Milvus's node id for the node (<see cref="ReplicaRecords.NodeId"/>), the node's Milvus
+/// endpoint and its silo endpoint.</summary>
+[GenerateSerializer]
+[Immutable]
+internal sealed record ReplicaPlace(
+    [property: Id(0)] long NodeId,
+    [property: Id(1)] string Milvus,
+    [property: Id(2)] string Silo);
+
+/// <summary>The placement strategy of replica grains: distinct nodes for the replicas of one shard.</summary>
+[GenerateSerializer]
+[Immutable]
+internal sealed class ReplicaPlacement : PlacementStrategy;
+
+/// <summary>Puts a grain class under <see cref="ReplicaPlacement"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+internal sealed class ReplicaPlacementAttribute() : PlacementAttribute(new ReplicaPlacement());
+
+/// <summary>Places replica <c>i</c> of a shard on a live node that no other replica of the shard occupies (as recorded in
+/// <see cref="ReplicaRecords"/>, which each replica writes when it activates), choosing among the free nodes in a fixed
+/// order rotated by <c>i</c>. With more replicas than live nodes (a node died and none replaced it) two replicas share a
+/// node until one moves. The access layer activates a load's replicas one after another, so two never choose at once.</summary>
+internal sealed class ReplicaPlacementDirector(NodeContext node) : IPlacementDirector
+{
+    /// <inheritdoc/>
+    public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var silos = context.GetCompatibleSilos(target).OrderBy(ReplicaRecords.Endpoint, StringComparer.Ordinal).ToArray();
+        var (shard, index) = ReplicaRecords.Parse(target.GrainIdentity.Key.ToString()!);
+        var count = await ReplicaRecords.CountAsync(node, shard, CancellationToken.None).ConfigureAwait(false);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            if (i != index && await ReplicaRecords.PlaceOfAsync(node, shard, i, CancellationToken.None).ConfigureAwait(false) is { } place)
+            {
+                taken.Add(place.Silo);
+            }
+        }
+
+        var free = silos.Where(s => !taken.Contains(ReplicaRecords.Endpoint(s))).ToArray();
+        var from = free.Length > 0 ? free : silos;
+        return from[index % from.Length];
+    }
+}
+
+/// <summary>The cluster's record of loaded replicas, KV bucket <c>{cluster}-replicas</c>: key <c>n.{database}.{collection}</c>
+/// holds how many replicas the collection was loaded with, key <c>p.{database}.{collection}.{index}</c> where replica
+/// <c>index</c> last activated.</summary>
+internal static class ReplicaRecords
+{
+    private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The bucket's name.</summary>
+    public static string Bucket(string cluster) => $"{cluster}-replicas";
+
+    /// <summary>The grain key of replica <paramref name="index"/> of shard <paramref name="shardKey"/>.</summary>
+    public static string GrainKey(string shardKey, int index) => $"{shardKey}#{index.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The shard key and index of a replica's grain key.</summary>
+    public static (string Shard, int Index) Parse(string grainKey)
+    {
+        var hash = grainKey.LastIndexOf('#');
+        return (grainKey[..hash], int.Parse(grainKey[(hash + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A silo's endpoint as <c>host:port</c> (the form <see cref="NodeConfig"/> gives).</summary>
+    public static string Endpoint(SiloAddress silo) => $"{silo.Endpoint.Address}:{silo.Endpoint.Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Milvus's node id of the node whose silo is at <paramref name="silo"/>: a positive 31-bit FNV-1a hash of the
+    /// endpoint, the same on every node and across restarts of the node.</summary>
+    public static long NodeId(string silo)
+    {
+        var hash = 2166136261u;
+        foreach (var c in silo)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash & 0x7FFFFFFF;
+    }
+
+    /// <summary>How many replicas the collection of shard <paramref name="shardKey"/> is loaded with; 0 when it was not
+    /// loaded with several.</summary>
+    public static async Task<int> CountAsync(NodeContext node, string shardKey, CancellationToken ct)
+    {
+        var value = await GetAsync(node, CountKey(shardKey), ct).ConfigureAwait(false);
+        return value is null ? 0 : int.Parse(System.Text.Encoding.UTF8.GetString(value), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Records the collection's replica count (0 removes it).</summary>
+    public static async Task SetCountAsync(NodeContext node, string shardKey, int count, CancellationToken ct)
+    {
+        var store = await StoreAsync(node, ct).ConfigureAwait(false);
+        if (count == 0)
+        {
+            await Retry.UntilAsync(RetryTimeout, async c =>
+            {
+                await store.DeleteAsync(CountKey(shardKey), cancellationToken: c).ConfigureAwait(false);
+                return true;
+            }, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var value = System.Text.Encoding.UTF8.GetBytes(count.ToString(CultureInfo.InvariantCulture));
+        await Retry.UntilAsync(RetryTimeout, c => store.PutAsync(CountKey(shardKey), value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Where replica <paramref name="index"/> last activated, or null.</summary>
+    public static async Task<ReplicaPlace?> PlaceOfAsync(NodeContext node, string shardKey, int index, CancellationToken ct) =>
+        await GetAsync(node, PlaceKey(shardKey, index), ct).ConfigureAwait(false) is { } value ? JsonSerializer.Deserialize<ReplicaPlace>(value) : null;
+
+    /// <summary>Records where replica <paramref name="index"/> runs.</summary>
+    public static async Task RecordAsync(NodeContext node, string shardKey, int index, ReplicaPlace place, CancellationToken ct)
+    {
+        var store = await StoreAsync(node, ct).ConfigureAwait(false);
+        var value = JsonSerializer.SerializeToUtf8Bytes(place);
+        await Retry.UntilAsync(RetryTimeout, c => store.PutAsync(PlaceKey(shardKey, index), value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Forgets where replica <paramref name="index"/> ran.</summary>
+    public static async Task ForgetAsync(NodeContext node, string shardKey, int index, CancellationToken ct)
+    {
+        var store = await StoreAsync(node, ct).ConfigureAwait(false);
+        await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            await store.DeleteAsync(PlaceKey(shardKey, index), cancellationToken: c).ConfigureAwait(false);
+            return true;
+        }, ct).ConfigureAwait(false);
+    }
+
+    private static string CountKey(string shardKey) => $"n.{shardKey.Replace('/', '.')}";
+
+    private static string PlaceKey(string shardKey, int index) => $"p.{shardKey.Replace('/', '.')}.{index.ToString(CultureInfo.InvariantCulture)}";
+
+    private static Task<INatsKVStore> StoreAsync(NodeContext node, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, c => node.KeyValue.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket(node.Config.Cluster)) { NumberOfReplicas = node.Config.Replicas, History = 1 }, c).AsTask(), ct);
+
+    private static async Task<byte[]?> GetAsync(NodeContext node, string key, CancellationToken ct)
+    {
+        var store = await StoreAsync(node, ct).ConfigureAwait(false);
+        return await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            try
+            {
+                return (await store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false)).Value;
+            }
+            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            {
+                return null;
+            }
+        }, ct).ConfigureAwait(false);
+    }
+}
+
+/// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.</summary>
+[Reentrant]
+[ReplicaPlacement]
+internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : Grain, IReplicaGrain
+{
+    private ReplicaHost? _host;
+
+    /// <inheritdoc/>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        var (shard, index) = ReplicaRecords.Parse(key);
+        LogActivating(log, key);
+        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true))
+        {
+            // A read or release racing a release: the collection no longer has this replica, so none is opened.
+            throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
+        }
+
+        _host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true);
+        await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), cancellationToken), cancellationToken).ConfigureAwait(true);
+        LogActivated(log, key);
+    }
+
+    /// <inheritdoc/>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync().ConfigureAwait(true);
+            _host = null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs) =>
+        Task.Run(() => _host!.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None));
+
+    /// <inheritdoc/>
+    public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
+
+    /// <inheritdoc/>
+    public async Task ReleaseAsync()
+    {
+        var (shard, index) = ReplicaRecords.Parse(this.GetPrimaryKeyString());
+        await Task.Run(() => ReplicaRecords.ForgetAsync(node, shard, index, CancellationToken.None)).ConfigureAwait(true);
+        DeactivateOnIdle();
+    }
+
+    private ReplicaPlace Here()
+    {
+        var silo = $"{node.Config.Host}:{node.Config.SiloPort.ToString(CultureInfo.InvariantCulture)}";
+        return new ReplicaPlace(ReplicaRecords.NodeId(silo), $"{node.Config.Host}:{node.MilvusPort.ToString(CultureInfo.InvariantCulture)}", silo);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} activating here: opening a read-only follower of its shard")]
+    private static partial void LogActivating(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
+    private static partial void LogActivated(ILogger logger, string key);
+}

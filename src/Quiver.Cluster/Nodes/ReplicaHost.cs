@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using NATS.Client.KeyValueStore;
+using NATS.Client.ObjectStore;
+using Quiver.Server.Hosting;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>What a replica grain runs (docs/cluster.md, "Replicas"): a read-only follower of one shard. It opens its own
+/// engine over the shard's storage with read-only seams: the manifest read from the shard's KV key and then kept in memory
+/// (<see cref="ReadOnlyMetaStore"/>), the shard's sealed segments and indexes read from the object store and never
+/// written there (<see cref="ObjectStoreFileSystem.ReadOnly"/>), and the shard's log read and followed, never appended to
+/// or purged (<see cref="FollowerWal"/>). The engine is served as a Quiver server on a loopback port, as a shard is, and
+/// answers searches and queries only. When the shard's manifest changes (a partition, an index, a seal) or following
+/// breaks, a fresh engine is opened beside the serving one and replaces it once open.</summary>
+internal sealed class ReplicaHost : IAsyncDisposable
+{
+    /// <summary>How far behind the log a Bounded read may be: Milvus's default <c>common.gracefulTime</c>, 5000 ms.</summary>
+    public static readonly TimeSpan BoundedStaleness = TimeSpan.FromSeconds(5);
+
+    private readonly NodeContext _node;
+    private readonly string _key;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _watch;
+    private Generation _current;
+
+    private ReplicaHost(NodeContext node, string key, Generation first)
+    {
+        _node = node;
+        _key = key;
+        _current = first;
+        _watch = Task.Run(() => WatchAsync(_stop.Token));
+    }
+
+    /// <summary>How many engines this replica has opened (the first included).</summary>
+    public int Opens { get; private set; } = 1;
+
+    /// <summary>Opens a replica of the shard with grain key <paramref name="shardKey"/> on this node.</summary>
+    public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct) =>
+        new(node, shardKey, await Generation.OpenAsync(node, shardKey, ct).ConfigureAwait(false));
+
+    /// <summary>Runs one read (<c>Search</c>, <c>Query</c>) once the replica has applied the log as far as
+    /// <paramref name="level"/> asks: Strong waits for the log's last sequence as it is now; Bounded serves at once if
+    /// the replica was caught up within <see cref="BoundedStaleness"/>, else as Strong; Session (and Customized) serves
+    /// once the replica has applied writes up to <paramref name="guaranteeTs"/> (the caller's last write, as its
+    /// mutation result reported it), or is caught up as Strong; Eventually serves what the replica has.</summary>
+    public async Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs, CancellationToken ct)
+    {
+        var generation = Volatile.Read(ref _current);
+        Interlocked.Increment(ref generation.InFlight);
+        try
+        {
+            await generation.CatchUpAsync(level, guaranteeTs, ct).ConfigureAwait(false);
+            return await generation.CallAsync(method, request, database).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref generation.InFlight);
+        }
+    }
+
+    /// <summary>Stops watching and closes the serving engine.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _watch.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+        await _current.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Every second: a new engine when the shard's manifest changed or following broke.</summary>
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        var meta = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            try
+            {
+                var revision = await ManifestRevisionAsync(meta, ct).ConfigureAwait(false);
+                var current = Volatile.Read(ref _current);
+                if (revision == current.Revision && !current.IsBroken)
+                {
+                    continue;
+                }
+
+                var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
+                Volatile.Write(ref _current, next);
+                Opens++;
+                _ = RetireAsync(current);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // The shard's storage did not answer or changed while opening: the serving engine stays, next second tries again.
+            }
+        }
+    }
+
+    private static async Task<ulong> ManifestRevisionAsync(INatsKVStore meta, CancellationToken ct)
+    {
+        try
+        {
+            return (await meta.GetEntryAsync<byte[]>("manifest", cancellationToken: ct).ConfigureAwait(false)).Revision;
+        }
+        catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Closes a replaced engine once the reads it was serving finished (at most a minute later).</summary>
+    private static async Task RetireAsync(Generation old)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Volatile.Read(ref old.InFlight) > 0 && clock.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        await old.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>One engine of the replica: its server, its followed logs and the manifest revision it opened at.</summary>
+    private sealed class Generation : IAsyncDisposable
+    {
+        /// <summary>Reads running on this engine.</summary>
+        public int InFlight;
+
+        private readonly QuiverServer _server;
+        private readonly GrpcChannel _channel;
+        private readonly List<FollowerWal> _logs;
+        private readonly string _folder;
+        private long _freshAt;
+
+        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, long freshAt)
+        {
+            _server = server;
+            _logs = logs;
+            _folder = folder;
+            Revision = revision;
+            _freshAt = freshAt;
+            _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+        }
+
+        public ulong Revision { get; }
+
+        public bool IsBroken
+        {
+            get
+            {
+                lock (_logs)
+                {
+                    return _logs.Any(l => l.Broken is not null);
+                }
+            }
+        }
+
+        public static async Task<Generation> OpenAsync(NodeContext node, string key, CancellationToken ct)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var name = ShardKeys.Storage(node.Config.Cluster, key);
+            var folder = Path.Combine(Path.GetFullPath(node.Config.DataPath), "replicas", $"{name}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(folder);
+            var logs = new List<FollowerWal>();
+            try
+            {
+                var shardMeta = await KvMetaStore.OpenAsync(node.KeyValue, $"{name}-meta", "manifest", node.Config.Replicas, ct: ct).ConfigureAwait(false);
+                // The manifest first, then the listing of the files: every file the manifest names was uploaded before it.
+                var meta = await Task.Run(() => new ReadOnlyMetaStore(shardMeta), ct).ConfigureAwait(false);
+                var objects = new NatsObjContext(node.JetStream);
+                var store = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => objects.GetObjectStoreAsync($"{name}-files", c).AsTask(), ct).ConfigureAwait(false);
+                var files = await ObjectStoreFileSystem.OpenAsync(store, folder, "data", ct: ct, readOnly: true).ConfigureAwait(false);
+                var walOptions = new JetStreamWalOptions { Replicas = node.Config.Replicas };
+                var engine = new QuiverOptions
+                {
+                    MetaStore = meta,
+                    FileSystem = files,
+                    WalFactory = collectionId =>
+                    {
+                        var log = FollowerWal.Open(node.JetStream, JetStreamWal.StreamFor(name, collectionId), walOptions);
+                        lock (logs)
+                        {
+                            logs.Add(log);
+                        }
+
+                        return log;
+                    },
+                };
+                await ShardHost.RestoreLoadStateAsync(await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false), folder, ct).ConfigureAwait(false);
+                var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
+                lock (logs)
+                {
+                    foreach (var log in logs)
+                    {
+                        log.StartFollowing();
+                    }
+                }
+
+                // Everything acknowledged before the open began was replayed.
+                return new Generation(server, logs, folder, meta.Revision, started);
+            }
+            catch
+            {
+                foreach (var log in logs)
+                {
+                    await log.DisposeAsync().ConfigureAwait(false);
+                }
+
+                Directory.Delete(folder, recursive: true);
+                throw;
+            }
+        }
+
+        public async Task CatchUpAsync(int level, long guaranteeTs, CancellationToken ct)
+        {
+            FollowerWal[] logs;
+            lock (_logs)
+            {
+                logs = [.. _logs];
+            }
+
+            switch (level)
+            {
+                case 3: // Eventually
+                    return;
+                case 2 when Stopwatch.GetElapsedTime(Interlocked.Read(ref _freshAt)) <= BoundedStaleness: // Bounded
+                    return;
+                case 1 or 4 when guaranteeTs > 0 && logs.All(l => l.AppliedTs >= guaranteeTs): // Session, Customized
+                    return;
+                default:
+                    break;
+            }
+
+            // Strong (and the other levels when their bound is not met): the log's end now, then wait until applied.
+            var probe = Stopwatch.GetTimestamp();
+            foreach (var log in logs)
+            {
+                var last = await log.LastSequenceAsync(ct).ConfigureAwait(false);
+                await log.WaitAsync(l => l.AppliedLsn >= last, ct).ConfigureAwait(false);
+            }
+
+            var fresh = Interlocked.Read(ref _freshAt);
+            if (probe > fresh)
+            {
+                Interlocked.CompareExchange(ref _freshAt, probe, fresh);
+            }
+        }
+
+        public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
+        {
+            var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method, MilvusRouting.Bytes, MilvusRouting.Bytes);
+            try
+            {
+                var response = await _channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(new Metadata { { "dbname", database } }), request).ConfigureAwait(false);
+                return new MilvusReply(0, "", response);
+            }
+            catch (RpcException ex)
+            {
+                return new MilvusReply((int)ex.StatusCode, ex.Status.Detail, []);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _channel.Dispose();
+            await _server.DisposeAsync().ConfigureAwait(false);
+            foreach (var log in _logs)
+            {
+                await log.DisposeAsync().ConfigureAwait(false);
+            }
+
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+}
