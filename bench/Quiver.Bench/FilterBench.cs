@@ -154,7 +154,7 @@ internal static class FilterBench
                 var result = Search(queries[q]);
                 latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
                 ids[q] = [.. result.Hits[0].Select(h => (long)h.Id)];
-                stats = result.Stats;
+                stats = result.Stats();
                 gaveUp += stats!.PostFilterGaveUp;
             }
 

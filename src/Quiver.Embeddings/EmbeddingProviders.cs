@@ -5,7 +5,7 @@ namespace Quiver.Embeddings;
 
 /// <summary>The providers a TextEmbedding function may name in its <c>provider</c> parameter: <c>local</c>
 /// (all-MiniLM-L6-v2 in-process, <see cref="MiniLmEmbedder"/>) and <c>openai</c> (an OpenAI-compatible service,
-/// <see cref="OpenAiEmbedder"/>). Set an instance on <see cref="QuiverOptions.TextEmbedders"/>. The local model is loaded
+/// <see cref="OpenAiEmbedder"/>). Set an instance on <c>QuiverOptions.TextEmbedders</c> (package QuiverVec.Engine). The local model is loaded
 /// once, on first use, and shared; dispose to release it.</summary>
 public sealed class EmbeddingProviders : ITextEmbedderProvider, IDisposable
 {

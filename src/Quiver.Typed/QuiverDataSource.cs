@@ -102,8 +102,10 @@ public sealed class QuiverDataSource : IAsyncDisposable, IDisposable
 public static class QuiverServiceCollectionExtensions
 {
     /// <summary>Registers a singleton <see cref="QuiverDataSource"/> configured by <paramref name="configure"/> (and any
-    /// other <c>Configure&lt;QuiverConnectionOptions&gt;</c>), and <see cref="IQuiverClient"/> resolved from it (the first
-    /// resolution opens the client, blocking until it is open).</summary>
+    /// other <c>Configure&lt;QuiverConnectionOptions&gt;</c>), and an <see cref="IQuiverClient"/> over it. Resolving either
+    /// does no I/O and never blocks (no sync-over-async): the client is opened by the first call made on it (or by
+    /// <see cref="QuiverDataSource.GetClientAsync"/>), awaited, with that call's cancellation token; an open that fails
+    /// fails that call, and the next call tries again.</summary>
     public static IServiceCollection AddQuiver(this IServiceCollection services, Action<QuiverConnectionOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -120,7 +122,7 @@ public static class QuiverServiceCollectionExtensions
         services.AddOptions<QuiverConnectionOptions>();
         services.TryAddSingleton(sp => new QuiverDataSource(
             sp.GetRequiredService<IOptions<QuiverConnectionOptions>>(), sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => sp.GetRequiredService<QuiverDataSource>().GetClientAsync().AsTask().GetAwaiter().GetResult());
+        services.TryAddSingleton<IQuiverClient>(sp => new DeferredQuiverClient(sp.GetRequiredService<QuiverDataSource>()));
         return services;
     }
 }

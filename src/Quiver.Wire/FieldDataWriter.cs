@@ -74,7 +74,7 @@ public static class FieldDataWriter
                 return data;
             }
 
-            var slots = valid is null ? column.Vectors ?? [] : NullableVectors.Gather(column.Vectors ?? [], field.VectorWidth, valid);
+            var slots = valid is null ? column.Vectors ?? [] : NullableVectors.Gather(column.Vectors ?? [], field.VectorWidth(), valid);
             if (field.DataType != Quiver.DataType.FloatVector)
             {
                 data.Vectors = WireVectors.Write(field, slots);

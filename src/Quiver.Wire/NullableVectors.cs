@@ -54,7 +54,7 @@ internal static class NullableVectors
             return new FieldColumn { Name = field.Name, Sparse = sparse, Nulls = nulls };
         }
 
-        var width = field.VectorWidth;
+        var width = field.VectorWidth();
         var vectors = new float[(long)rows * width];
         for (var r = 0; r < rows; r++)
         {

@@ -245,7 +245,7 @@ public static class RestJsonReader
                 ReadVector(value, field.Dimension!.Value, column.Vectors.AsSpan(row * field.Dimension!.Value, field.Dimension!.Value), path);
                 break;
             case DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector:
-                RestVectorJson.Read(value, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth), path.ToString());
+                RestVectorJson.Read(value, field, column.Vectors.AsSpan(row * field.VectorWidth(), field.VectorWidth()), path.ToString());
                 break;
             case DataType.SparseFloatVector:
                 column.Sparse![row] = SparseValues.Convert(value, out var sparseError) ?? throw new RestDataException($"{path}: {sparseError}");

@@ -150,7 +150,7 @@ public static class RestJsonWriter
 
         if (field.IsVector && field.DataType != DataType.FloatVector)
         {
-            RestVectorJson.Write(writer, field, column.Vectors.AsSpan(row * field.VectorWidth, field.VectorWidth));
+            RestVectorJson.Write(writer, field, column.Vectors.AsSpan(row * field.VectorWidth(), field.VectorWidth()));
             return;
         }
 

@@ -27,7 +27,7 @@ public sealed class RegistrationAndTelemetryTests
         {
             var source = provider.GetRequiredService<QuiverDataSource>();
             var client = provider.GetRequiredService<IQuiverClient>();
-            Assert.Same(client, await source.GetClientAsync());
+            Assert.NotNull(await source.GetClientAsync());
             var products = await source.CollectionAsync<Product>("products", new QuiverCollectionOptions { VectorIndexType = "FLAT" });
             await products.EnsureCreatedAsync();
             await products.UpsertAsync([new Product { Id = 1, Category = "c", Price = 2, Vector = [1, 0, 0, 0] }]);
@@ -41,6 +41,46 @@ public sealed class RegistrationAndTelemetryTests
         // Disposing the provider closed the engine: the folder opens again with the row in it.
         await using var reopened = await QuiverClient.OpenEmbeddedAsync(folder.Path);
         Assert.Equal(1L, (await reopened.Collection<Product>("products").GetAsync(1L))!.Id);
+    }
+
+    [Fact]
+    public async Task AddQuiver_ResolvingTheClient_OpensNothing_TheFirstCallOpensIt()
+    {
+        // The engine creates its folder when it opens: the folder's absence after resolution shows that resolving did
+        // not open (nor start opening) anything, with no timing involved.
+        using var folder = new TempFolder("quiver-typed-di-deferred");
+        var data = Path.Combine(folder.Path, "data");
+        var services = new ServiceCollection();
+        services.AddQuiver(o =>
+        {
+            o.DataPath = data;
+            o.Engine = new QuiverOptions { BackgroundMaintenance = false };
+        });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IQuiverClient>();
+        Assert.Same(client, provider.GetRequiredService<IQuiverClient>());
+        Assert.False(Directory.Exists(data), "resolving IQuiverClient opened the engine");
+
+        await client.CreateCollectionAsync("c", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 2)] });
+        Assert.True(Directory.Exists(data));
+        Assert.Equal(["c"], await (await provider.GetRequiredService<QuiverDataSource>().GetClientAsync()).ListCollectionsAsync());
+    }
+
+    [Fact]
+    public async Task AddQuiver_WithAnAddressNobodyServes_ResolvesAndTheFirstCallFails()
+    {
+        // Resolving connects to nothing, so it cannot fail (before: it connected, blocking, and threw from the container);
+        // the first call reports the unreachable server, and so does the next one (a failed open is retried).
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var services = new ServiceCollection();
+        services.AddQuiver(o => o.Server = new QuiverClientOptions { Address = $"http://127.0.0.1:{port}", Timeout = TimeSpan.FromSeconds(30) });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IQuiverClient>();
+        await Assert.ThrowsAsync<QuiverServerException>(() => client.ListCollectionsAsync());
+        await Assert.ThrowsAsync<QuiverServerException>(() => client.HasCollectionAsync("c"));
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public sealed class FieldColumn
 
         if (Vectors is { } v)
         {
-            var dim = field.VectorWidth;
+            var dim = field.VectorWidth();
             return field.DataType == DataType.BinaryVector ? VectorCodec.Encode(field, v.AsSpan(row * dim, dim)) : v.AsSpan(row * dim, dim).ToArray();
         }
 
@@ -102,7 +102,7 @@ public sealed class FieldColumn
             DataType.VarChar => new() { Name = field.Name, Strings = new string?[rows], Nulls = nulls },
             DataType.Json or DataType.Array => new() { Name = field.Name, Json = new JsonElement[rows], Nulls = nulls },
             DataType.SparseFloatVector => new() { Name = field.Name, Sparse = new SparseVector?[rows], Nulls = nulls },
-            _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth)], Nulls = nulls },
+            _ when field.IsVector => new() { Name = field.Name, Vectors = new float[checked(rows * field.VectorWidth())], Nulls = nulls },
             _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
         };
     }

@@ -98,7 +98,7 @@ internal static class ValueConverter
     /// <summary>Converts and checks a vector: dimension, finite components, and non-zero under cosine.</summary>
     public static float[]? ConvertVector(FieldSchema field, object value, out string? error)
     {
-        var v = new float[field.VectorWidth];
+        var v = new float[field.VectorWidth()];
         return CopyVector(field, value, v, out error) ? v : null;
     }
 

@@ -13,10 +13,6 @@ namespace Quiver;
 /// BINARY ⌈dim/64⌉·8 bytes (its wire size rounded up to 8 bytes).</para></summary>
 public static class VectorCodec
 {
-    /// <summary>True for the vector types held in fixed-width engine columns: FLOAT, FLOAT16, BFLOAT16, INT8, BINARY.</summary>
-    public static bool IsDenseVector(this DataType type) =>
-        type is DataType.FloatVector or DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector;
-
     /// <summary>True for the metrics of binary vectors (HAMMING, JACCARD).</summary>
     public static bool IsBinary(this MetricType metric) => metric is MetricType.Hamming or MetricType.Jaccard;
 

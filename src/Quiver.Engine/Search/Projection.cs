@@ -125,7 +125,7 @@ internal sealed class Projection
             var column = FieldColumn.Allocate(field, rows.Count);
             if (field.IsVector)
             {
-                var dim = field.VectorWidth;
+                var dim = field.VectorWidth();
                 for (var i = 0; i < rows.Count; i++)
                 {
                     var (s, r) = rows[i];

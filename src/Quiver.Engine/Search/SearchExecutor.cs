@@ -44,7 +44,7 @@ internal static class SearchExecutor
             hits.Add(built);
         }
 
-        return new SearchResult { Hits = hits.MoveToImmutable(), Stats = stats };
+        return new SearchResult { Hits = hits.MoveToImmutable(), EngineStats = stats };
     }
 
     /// <summary>Per query its number of hits, every hit's score, and the output fields of the hits as columns.</summary>

@@ -98,7 +98,7 @@ internal sealed class Segment
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = new VectorStore(field.VectorWidth, capacity);
+                vectors[f] = new VectorStore(field.VectorWidth(), capacity);
             }
             else
             {
@@ -170,7 +170,7 @@ internal sealed class Segment
             }
             else
             {
-                var dim = Schema.Fields[f].VectorWidth;
+                var dim = Schema.Fields[f].VectorWidth();
                 _vectors[f]!.Append(batch.Columns[f].Vectors.AsSpan(start * dim, count * dim), at, batch.Columns[f].Nulls, start);
             }
         }

@@ -94,7 +94,7 @@ internal static class SegmentFile
             if (field.IsVector)
             {
                 var v = vectors?[f] ?? c.Vectors;
-                var dim = field.VectorWidth;
+                var dim = field.VectorWidth();
                 var norms = new float[count];
                 for (var r = 0; r < count; r++)
                 {
@@ -439,7 +439,7 @@ internal static class SegmentFile
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                var dim = field.VectorWidth;
+                var dim = field.VectorWidth();
                 var v = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * dim * sizeof(float));
                 var n = Block(blocks, path, BlockKind.SquaredNorms, f, $"squared norms of field '{field.Name}'", (long)count * sizeof(float));
                 vectors[f] = new VectorStore(dim, v, n, count, NullBitmap(blocks, path, field, f, count));
@@ -682,7 +682,7 @@ internal static class SegmentFile
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.VectorWidth * sizeof(float)).Memory<float>();
+                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.VectorWidth() * sizeof(float)).Memory<float>();
             }
         }
 

@@ -28,7 +28,7 @@ internal static class SegmentSizing
 
             bytes += field.DataType.Storage() switch
             {
-                _ when field.IsVector => count * (long)field.VectorWidth * sizeof(float),
+                _ when field.IsVector => count * (long)field.VectorWidth() * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
                 DataType.SparseFloatVector => SparseValues.EncodedSize(c.Sparse.AsSpan(start, count)),

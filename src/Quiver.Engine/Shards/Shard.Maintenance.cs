@@ -465,7 +465,7 @@ internal sealed partial class Shard
         var arrays = new float[Schema.Fields.Length][];
         for (var f = 0; f < arrays.Length; f++)
         {
-            if (Schema.Fields[f] is { IsVector: true } vf && vf.VectorWidth is var dim)
+            if (Schema.Fields[f] is { IsVector: true } vf && vf.VectorWidth() is var dim)
             {
                 arrays[f] = new float[checked(total * dim)];
                 vectors[f] = arrays[f];

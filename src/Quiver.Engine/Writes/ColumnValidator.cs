@@ -101,7 +101,7 @@ internal static class ColumnValidator
 
     private static BatchColumn Column(FieldSchema field, FieldColumn given, int count, string op)
     {
-        var dim = field.IsVector ? field.VectorWidth : 1;
+        var dim = field.IsVector ? field.VectorWidth() : 1;
         if (given.Length(dim) != count || (field.IsVector && given.Vectors is { } v && v.Length != (long)count * dim))
         {
             Throw.Invalid($"{op} rejected, nothing written: field '{field.Name}' has {given.Length(dim)} values for {count} rows");

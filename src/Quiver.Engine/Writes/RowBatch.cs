@@ -34,7 +34,7 @@ internal sealed class BatchColumn
         DataType.VarChar => new() { Strings = new string?[count] },
         DataType.Json or DataType.Array => new() { Json = new JsonElement[count] },
         DataType.SparseFloatVector => new() { Sparse = new SparseVector?[count] },
-        _ when field.IsVector => new() { Vectors = new float[checked(count * field.VectorWidth)] },
+        _ when field.IsVector => new() { Vectors = new float[checked(count * field.VectorWidth())] },
         _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
     };
 
@@ -290,7 +290,7 @@ internal sealed class RowBatch
             }
             else
             {
-                c = includeVectors ? new BatchColumn { Vectors = r.Raw<float>(checked(count * field.VectorWidth)) } : new BatchColumn();
+                c = includeVectors ? new BatchColumn { Vectors = r.Raw<float>(checked(count * field.VectorWidth())) } : new BatchColumn();
             }
 
             c.Nulls = nulls;
@@ -395,7 +395,7 @@ internal static class RowBatches
                 var src = p.Columns[f];
                 if (field.IsVector)
                 {
-                    var dim = field.VectorWidth;
+                    var dim = field.VectorWidth();
                     Array.Copy(src.Vectors!, 0, c.Vectors!, (long)at * dim, (long)p.Count * dim);
                 }
                 else

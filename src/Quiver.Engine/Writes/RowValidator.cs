@@ -86,7 +86,7 @@ internal static class RowValidator
                 string? error;
                 if (field.IsVector)
                 {
-                    var dim = field.VectorWidth;
+                    var dim = field.VectorWidth();
                     ValueConverter.CopyVector(field, value, columns[f].Vectors.AsSpan(row * dim, dim), out error);
                 }
                 else

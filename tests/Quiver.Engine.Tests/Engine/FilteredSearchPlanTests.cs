@@ -110,7 +110,7 @@ public sealed class FilteredSearchPlanTests : IDisposable
             Assert.Equal(truth.Select(t => t.Key), result.Hits[q].Select(h => (long)h.Id));
         }
 
-        Assert.Equal(rowList ? 1 : 0, result.Stats!.RowListSegments);
+        Assert.Equal(rowList ? 1 : 0, result.Stats()!.RowListSegments);
 
         // Query: the same rows, count(*) the same count, and a limit the same first rows as bitmap evaluation gives.
         var ids = (await db.QueryAsync("c", new QueryRequest { Filter = filter, OutputFields = ["id"] })).Select(r => (long)r["id"]!).Order();
@@ -201,7 +201,7 @@ public sealed class FilteredSearchPlanTests : IDisposable
             Assert.Equal(K, got.Count);
             Assert.All(got, id => Assert.True(allowed(id) && !deleted.Contains(id), $"row {id} is filtered out or deleted"));
             Assert.True(got.Count(truth.Contains) >= K - 1, $"`{filter}`: {got.Count(truth.Contains)} of the true top {K}");
-            return result.Stats!;
+            return result.Stats()!;
         }
 
         var hostile = await CheckAsync($"not (id in [{string.Join(", ", excluded)}])", id => !excluded.Contains(id));

@@ -195,7 +195,7 @@ public sealed class NullableVectorTests : IDisposable
         foreach (var q in queries)
         {
             var result = await db.SearchAsync("c", new SearchRequest { Vectors = [q], Limit = limit, SearchParams = search ?? [] });
-            indexed += result.Stats?.IndexedSegments ?? 0;
+            indexed += result.Stats()?.IndexedSegments ?? 0;
             var hits = result.Hits[0];
             var ids = hits.Select(h => (long)h.Id).ToList();
             var oracle = live.ToDictionary(i => (long)i, i => Score(type, metric, q, values[i]!));

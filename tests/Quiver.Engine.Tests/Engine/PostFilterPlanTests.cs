@@ -116,9 +116,9 @@ public sealed class PostFilterPlanTests(PostFilterSegment segment) : IClassFixtu
             {
                 var result = await segment.Db.SearchAsync("c", new SearchRequest { Vectors = vectors, Limit = K, Filter = $"tag < {percent}", SearchParams = s_params });
                 hits.AddRange(result.Hits);
-                stats.IndexedSegments += result.Stats!.IndexedSegments;
-                stats.ExactSegments += result.Stats.ExactSegments;
-                stats.PostFiltered += result.Stats.PostFiltered;
+                stats.IndexedSegments += result.Stats()!.IndexedSegments;
+                stats.ExactSegments += result.Stats()!.ExactSegments;
+                stats.PostFiltered += result.Stats()!.PostFiltered;
             }
 
             var allowed = Enumerable.Range(0, PostFilterSegment.Rows).Where(i => i % 100 < percent).Select(i => ((long)i, segment.Vectors[i])).ToList();

@@ -148,7 +148,7 @@ public sealed class SegmentSizingTests : IDisposable
             SearchPlanner.Override = null;
             if (indexedSegments is { } expected)
             {
-                Assert.Equal(expected, result.Stats!.IndexedSegments);
+                Assert.Equal(expected, result.Stats()!.IndexedSegments);
             }
 
             var found = 0;

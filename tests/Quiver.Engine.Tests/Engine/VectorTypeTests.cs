@@ -71,7 +71,7 @@ public sealed class VectorTypeTests : IDisposable
             Assert.True(found >= 0.9 * K * queries.Length, $"{indexType} on {type}: recall {found / (double)(K * queries.Length)}");
             // The index must answer when asked to (forced: at 16 dimensions and 1,500 rows the planner rightly brute-forces).
             SearchPlanner.Override = new PlannerOverride(Strategy: SegmentStrategy.PreFilter);
-            var stats = (await db.SearchAsync("c", new SearchRequest { Vectors = [queries[0]], Limit = K, SearchParams = search })).Stats!;
+            var stats = (await db.SearchAsync("c", new SearchRequest { Vectors = [queries[0]], Limit = K, SearchParams = search })).Stats()!;
             SearchPlanner.Override = null;
             Assert.True(stats.IndexedSegments >= 1, $"{stats.IndexedSegments} segments searched through the index");
         }
@@ -115,7 +115,7 @@ public sealed class VectorTypeTests : IDisposable
             await db.WaitForIndexAsync("c");
             Assert.Equal(truth, await DistancesAsync(new Dictionary<string, string> { ["nprobe"] = "16" }));
             var probed = await DistancesAsync(new Dictionary<string, string> { ["nprobe"] = "2" });
-            var stats = (await db.SearchAsync("c", new SearchRequest { Vectors = [Numbers(queries[0])], Limit = K, SearchParams = new Dictionary<string, string> { ["nprobe"] = "2" } })).Stats!;
+            var stats = (await db.SearchAsync("c", new SearchRequest { Vectors = [Numbers(queries[0])], Limit = K, SearchParams = new Dictionary<string, string> { ["nprobe"] = "2" } })).Stats()!;
             Assert.True(stats.IndexedSegments >= 1, $"{stats.IndexedSegments} segments searched through the index");
             var within = probed.Select((d, q) => d.Count(x => x <= truth[q][^1])).Sum();
             Assert.True(within >= 0.9 * K * queries.Length, $"BIN_IVF_FLAT nprobe 2: {within} of {K * queries.Length} hits within the true top {K}");

@@ -76,7 +76,7 @@ public sealed class AnnSearchTests : IDisposable
             sum += truth.Count == 0 ? 1 : got.Count(truth.Contains) / (double)truth.Count;
         }
 
-        return (sum / qs.Length, result.Stats!);
+        return (sum / qs.Length, result.Stats()!);
     }
 
     [Theory]
@@ -143,14 +143,14 @@ public sealed class AnnSearchTests : IDisposable
             var (db, _) = await SetupAsync(type, build);
             await using var __ = db;
             before = await db.SearchAsync("c", request);
-            Assert.True(before.Stats!.IndexedSegments > 0);
+            Assert.True(before.Stats()!.IndexedSegments > 0);
         }
 
         await using var reopened = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
         await reopened.WaitForIndexAsync("c");
         Assert.Equal(0, reopened.GetIndexStatistics("c").Built);
         var after = await reopened.SearchAsync("c", request);
-        Assert.True(after.Stats!.IndexedSegments > 0);
+        Assert.True(after.Stats()!.IndexedSegments > 0);
         for (var q = 0; q < qs.Length; q++)
         {
             Assert.Equal(before.Hits[q].Select(h => (h.Id, h.Score)), after.Hits[q].Select(h => (h.Id, h.Score)));

@@ -74,7 +74,7 @@ public sealed class IndexBackgroundTests : IDisposable
         Search.SearchPlanner.Override = new Search.PlannerOverride(Strategy: Search.SegmentStrategy.PreFilter);
         var result = await db.SearchAsync("c", new SearchRequest { Vectors = qs, Limit = 10, SearchParams = new Dictionary<string, string> { ["ef"] = "128" } });
         Search.SearchPlanner.Override = null;
-        Assert.True(result.Stats!.IndexedSegments > 0);
+        Assert.True(result.Stats()!.IndexedSegments > 0);
         double recall = 0;
         for (var q = 0; q < qs.Length; q++)
         {

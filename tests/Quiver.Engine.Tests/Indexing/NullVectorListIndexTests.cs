@@ -208,7 +208,7 @@ public sealed class NullVectorListIndexTests : IDisposable
             foreach (var q in queries)
             {
                 var result = await db.SearchAsync("c", new SearchRequest { Vectors = [q], Limit = 20, SearchParams = search });
-                indexed += result.Stats?.IndexedSegments ?? 0;
+                indexed += result.Stats()?.IndexedSegments ?? 0;
                 var hits = result.Hits[0];
                 var oracle = live.ToDictionary(i => (long)i, i => BruteForce.Score(metric, q, data.AsSpan(i * Dim, Dim)));
                 Assert.All(hits, h => Assert.True(oracle.ContainsKey((long)h.Id), $"{indexType}: hit {h.Id} is null or deleted"));

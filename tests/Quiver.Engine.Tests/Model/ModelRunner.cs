@@ -431,11 +431,11 @@ internal sealed class ModelRunner : IAsyncDisposable
             Vectors = [query], Limit = k, Filter = filter?.Text ?? "", SearchParams = new Dictionary<string, string> { ["exact"] = "true" },
         });
         CheckHits($"{what} (exact)", query, filter, exact.Hits[0], oracle, exactRanks: true, trueScores: true);
-        Require(exact.Stats is not { IndexedSegments: > 0 }, $"{what}: a search with exact=true went through an index");
+        Require(exact.Stats() is not { IndexedSegments: > 0 }, $"{what}: a search with exact=true went through an index");
         var index = _index;
         var result = await Db.SearchAsync(Collection, new SearchRequest { Vectors = [query], Limit = k, Filter = filter?.Text ?? "", SearchParams = index?.Search ?? [] });
         CheckHits($"{what} (index {index?.Type ?? "none"})", query, filter, result.Hits[0], oracle, exactRanks: index is null || index.Exact, trueScores: index?.TrueScores ?? true);
-        if (result.Stats is { } stats)
+        if (result.Stats() is { } stats)
         {
             Stats["segments searched by index"] = Stats.GetValueOrDefault("segments searched by index") + stats.IndexedSegments;
             Stats["segments searched exactly"] = Stats.GetValueOrDefault("segments searched exactly") + stats.ExactSegments;

@@ -133,7 +133,7 @@ public sealed class SparseVectorTests : IDisposable
             foreach (var k in new[] { 1, 10, 50 })
             {
                 var result = await db.SearchAsync("c", new SearchRequest { Vectors = [], SparseVectors = queries, Limit = k, Filter = filter });
-                Assert.Equal(1, result.Stats!.IndexedSegments);
+                Assert.Equal(1, result.Stats()!.IndexedSegments);
                 for (var q = 0; q < queries.Count; q++)
                 {
                     AssertMatches(SparseData.TopK(data.Where(d => keep(d.Id)), queries[q], k), result.Hits[q]);

@@ -1,5 +1,3 @@
-using Quiver.Indexing;
-
 namespace Quiver;
 
 /// <summary>An index to create on a vector field, as Milvus users write it: <c>index_type</c>, <c>metric_type</c> and
@@ -25,7 +23,7 @@ public sealed record IndexDefinition
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Properties that are not build parameters: <c>mmap.enabled</c> (see
-    /// <see cref="QuiverEngine.AlterIndexPropertiesAsync"/>); empty by default.</summary>
+    /// <c>QuiverEngine.AlterIndexPropertiesAsync</c>); empty by default.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 }
 
@@ -42,7 +40,7 @@ public enum IndexState
     Failed = 4,
 }
 
-/// <summary>An index as described by <see cref="QuiverEngine.DescribeIndexesAsync"/>.</summary>
+/// <summary>An index as described by <c>QuiverEngine.DescribeIndexesAsync</c>.</summary>
 public sealed record IndexInfo
 {
     /// <summary>Index name.</summary>
@@ -63,7 +61,7 @@ public sealed record IndexInfo
     /// <summary>Build parameters as given.</summary>
     public required IReadOnlyDictionary<string, string> Params { get; init; }
 
-    /// <summary>Properties set at creation or by <see cref="QuiverEngine.AlterIndexPropertiesAsync"/> (<c>mmap.enabled</c>).</summary>
+    /// <summary>Properties set at creation or by <c>QuiverEngine.AlterIndexPropertiesAsync</c> (<c>mmap.enabled</c>).</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Rows in sealed segments (growing segments are searched exactly and not indexed).</summary>
@@ -86,7 +84,7 @@ public sealed record IndexInfo
     public long MemoryBytes { get; init; }
 
     /// <summary>Indexed rows per index type built: the created type, or for AUTOINDEX what each segment resolved to
-    /// (FLAT, HNSW, or DISKANN when HNSW would not fit <see cref="QuiverOptions.IndexMemoryBudgetBytes"/>), e.g.
+    /// (FLAT, HNSW, or DISKANN when HNSW would not fit <c>QuiverOptions.IndexMemoryBudgetBytes</c>), e.g.
     /// <c>{"DISKANN": 1000000}</c>. The choice is stored in each segment's index file and kept across reopens.</summary>
     public IReadOnlyDictionary<string, long> BuiltTypes { get; init; } = new Dictionary<string, long>();
 
@@ -123,57 +121,3 @@ public enum SegmentIndexState
 /// <param name="Error">Why its last build failed, when <paramref name="State"/> is Failed.</param>
 public sealed record SegmentIndexProgress(
     long SegmentId, long Rows, SegmentIndexState State, double Fraction, string? IndexType, long MemoryBytes, string? Error);
-
-/// <summary>Index statistics of a collection, for tests and health reports.</summary>
-public sealed record IndexStatistics
-{
-    /// <summary>Segment indexes built by this process since it opened the folder.</summary>
-    public required long Built { get; init; }
-
-    /// <summary>Segment indexes loaded from their files (no rebuild) since open.</summary>
-    public required long Loaded { get; init; }
-
-    /// <summary>Index jobs queued or running for the whole engine.</summary>
-    public required int PendingJobs { get; init; }
-}
-
-internal static class IndexDefinitionExtensions
-{
-    /// <summary>The kind, checked parameters and metric of a definition for a field; throws naming the problem.</summary>
-    public static (IndexKind Kind, IndexParameters Params, MetricType Metric) Check(this IndexDefinition d, FieldSchema field)
-    {
-        if (!IndexKindNames.TryParse(d.IndexType, out var kind))
-        {
-            Throw.Invalid($"create index: unknown index_type '{d.IndexType}'; expected FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, ANNOY, DISKANN, BIN_FLAT, BIN_IVF_FLAT or AUTOINDEX");
-        }
-
-        if (field.IsSparseVector || kind is IndexKind.SparseInvertedIndex or IndexKind.SparseWand)
-        {
-            return Sparse.SparseIndexing.Check(d, field, kind);
-        }
-
-        if (!field.IsVector)
-        {
-            Throw.Invalid($"create index: field '{field.Name}' is {field.DataType}; {kind.ToMilvusName()} indexes vector fields");
-        }
-
-        var metric = d.Metric ?? field.Metric;
-        if (metric != field.Metric && !field.MetricFromIndex)
-        {
-            Throw.Invalid($"create index: metric_type {metric} does not match field '{field.Name}', which uses {field.Metric}");
-        }
-
-        kind = VectorFieldRules.CheckIndex(field, kind, metric);
-        var p = new IndexParameters(d.Params);
-        if (kind == IndexKind.AutoIndex)
-        {
-            AutoIndex.Validate(p);
-        }
-        else
-        {
-            IndexFactory.Validate(kind, metric, p, field.Dimension!.Value);
-        }
-
-        return (kind, p, metric);
-    }
-}

@@ -1,15 +1,15 @@
 namespace Quiver.Client;
 
 /// <summary>
-/// One client over Quiver wherever it runs: the embedded engine in this process (<see cref="QuiverClient.OpenEmbeddedAsync"/>)
-/// or a server reached over the Milvus gRPC protocol (<see cref="QuiverClient.ConnectAsync"/>). Both take and return the
+/// One client over Quiver wherever it runs: the embedded engine in this process (<c>QuiverClient.OpenEmbeddedAsync</c>)
+/// or a server reached over the Milvus gRPC protocol (<c>QuiverClient.ConnectAsync</c>). Both take and return the
 /// engine's own types (<see cref="CollectionSchema"/>, <see cref="Row"/>, <see cref="QueryRequest"/>,
 /// <see cref="SearchRequest"/>, <see cref="SearchResult"/>...), so code written against the embedded engine moves to a
 /// server by changing how the client is opened. Failures are <see cref="QuiverException"/> with a
 /// <see cref="QuiverErrorCode"/> in both cases. Every member is thread-safe.
 /// </summary>
 /// <remarks>A <c>database</c> argument left null means the client's database: <c>default</c> embedded, and
-/// <see cref="QuiverClientOptions.Database"/> remote.</remarks>
+/// <c>QuiverClientOptions.Database</c> remote.</remarks>
 public interface IQuiverClient : IAsyncDisposable
 {
     /// <summary>Creates a database (AlreadyExists when it exists).</summary>
@@ -58,7 +58,7 @@ public interface IQuiverClient : IAsyncDisposable
     /// <summary>True when the partition exists.</summary>
     Task<bool> HasPartitionAsync(string collection, string partition, string? database = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts rows; the batch is all-or-nothing (see <see cref="QuiverEngine.InsertAsync(string, IReadOnlyList{IReadOnlyDictionary{string, object}}, string?, string?, CancellationToken)"/>).</summary>
+    /// <summary>Inserts rows; the batch is all-or-nothing (see <c>QuiverEngine.InsertAsync</c>).</summary>
     Task<MutationResult> InsertAsync(
         string collection, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, string? partition = null, string? database = null,
         CancellationToken cancellationToken = default);

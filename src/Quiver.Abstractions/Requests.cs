@@ -17,7 +17,7 @@ public enum ConsistencyLevel
     Eventually = 3,
 }
 
-/// <summary>A row as field name to value. Values are the canonical CLR types of <see cref="QuiverEngine"/>'s docs.</summary>
+/// <summary>A row as field name to value. Values are the canonical CLR types of <c>QuiverEngine</c>'s docs.</summary>
 public sealed class Row : Dictionary<string, object?>
 {
     /// <summary>An empty row.</summary>
@@ -141,7 +141,7 @@ public sealed record SearchRequest
     /// <summary>The collection property holding a vector field's default search parameters: the key is this prefix
     /// followed by the field name (<c>quiver.search_params.embedding</c>), the value a JSON object of
     /// <see cref="SearchParams"/> (<c>{"ef": 64}</c>). Set by <c>quiver tune --save</c> or
-    /// <see cref="QuiverEngine.AlterCollectionPropertiesAsync"/>; checked when set.</summary>
+    /// <c>QuiverEngine.AlterCollectionPropertiesAsync</c>; checked when set.</summary>
     public const string DefaultSearchParamsProperty = "quiver.search_params.";
 }
 
@@ -164,43 +164,12 @@ public sealed record SearchResult
     /// <summary>Per query vector, its hits, best first.</summary>
     public required ImmutableArray<IReadOnlyList<SearchHit>> Hits { get; init; }
 
-    /// <summary>How the search ran (segments searched by index or exactly, fallbacks).</summary>
-    internal Search.SearchStats? Stats { get; init; }
+    /// <summary>How the search ran (segments searched by index or exactly, fallbacks): the engine's own statistics,
+    /// read by the engine and its tests.</summary>
+    internal object? EngineStats { get; init; }
 }
 
-/// <summary>Search results as columns: per query its number of hits, then every hit's score and output fields in one
-/// column batch (the queries' hits concatenated, best first within each query). The primary key is the batch's first
-/// column.</summary>
-public sealed record SearchColumns
-{
-    /// <summary>Per query vector, its number of hits; they follow each other in <see cref="Scores"/> and <see cref="Fields"/>.</summary>
-    public required int[] Counts { get; init; }
-
-    /// <summary>Per hit, its score (as <see cref="SearchHit.Score"/>).</summary>
-    public required float[] Scores { get; init; }
-
-    /// <summary>Per hit, the primary key then the requested output fields.</summary>
-    public required ColumnBatch Fields { get; init; }
-
-    /// <summary>The hits' primary keys.</summary>
-    public FieldColumn Ids => Fields.Columns[0];
-}
-
-/// <summary>A collection resolved by <see cref="QuiverEngine.GetCollection"/>: its own name (an alias resolved), its
-/// database and its current schema.</summary>
-public sealed record ResolvedCollection
-{
-    /// <summary>Collection name (never an alias).</summary>
-    public required string Name { get; init; }
-
-    /// <summary>Database name.</summary>
-    public required string Database { get; init; }
-
-    /// <summary>The schema now.</summary>
-    public required CollectionSchema Schema { get; init; }
-}
-
-/// <summary>A collection as described by <see cref="QuiverEngine.DescribeCollectionAsync"/>.</summary>
+/// <summary>A collection as described by <c>QuiverEngine.DescribeCollectionAsync</c>.</summary>
 public sealed record CollectionInfo
 {
     /// <summary>Collection name.</summary>

@@ -68,7 +68,7 @@ public sealed record FieldSchema
     public bool EnableAnalyzer { get; init; }
 
     /// <summary>VarChar with <see cref="EnableAnalyzer"/>: Milvus <c>analyzer_params</c> JSON, kept as given (see
-    /// <see cref="TextAnalysis.Analyzer.Create"/>); null means the standard analyzer.</summary>
+    /// <c>TextAnalysis.Analyzer.Create</c>); null means the standard analyzer.</summary>
     public string? AnalyzerParams { get; init; }
 
     /// <summary>VarChar with <see cref="EnableAnalyzer"/>: TEXT_MATCH and PHRASE_MATCH may filter on the field
@@ -77,9 +77,6 @@ public sealed record FieldSchema
 
     /// <summary>True for vector fields.</summary>
     public bool IsVector => DataType.IsDenseVector();
-
-    /// <summary>Float32 slots one row of this vector field takes in engine columns (<see cref="VectorCodec.Width(FieldSchema)"/>).</summary>
-    internal int VectorWidth => VectorCodec.Width(this);
 
     /// <summary>True for <see cref="DataType.SparseFloatVector"/> fields, which are stored per row as index/value pairs
     /// (not in the dense vector store) and searched by inner product.</summary>

@@ -3,7 +3,8 @@ using System.Collections.Immutable;
 namespace Quiver;
 
 /// <summary>A collection's schema: a primary key, one or more vector fields, scalar fields, and optionally a
-/// dynamic field that keeps undeclared keys as JSON. Validate with <see cref="Validate"/>; the engine does so on create.</summary>
+/// dynamic field that keeps undeclared keys as JSON. The engine checks it on create (and <c>schema.Validate()</c>, an
+/// extension of the engine package, checks it in process).</summary>
 public sealed record CollectionSchema
 {
     /// <summary>Name of the hidden JSON field that holds undeclared keys when <see cref="EnableDynamicField"/> is on.</summary>
@@ -54,12 +55,5 @@ public sealed record CollectionSchema
         }
 
         return -1;
-    }
-
-    /// <summary>Checks every rule of a schema and throws a <see cref="QuiverException"/> naming the field and rule.</summary>
-    public void Validate()
-    {
-        SchemaValidator.Validate(this);
-        TextEmbeddingFunctions.Validate(this);
     }
 }

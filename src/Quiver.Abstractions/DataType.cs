@@ -69,6 +69,10 @@ public static class DataTypeExtensions
     /// <summary>True for Float and Double.</summary>
     public static bool IsFloatingPoint(this DataType type) => type is DataType.Float or DataType.Double;
 
+    /// <summary>True for the vector types of a fixed dimension: FLOAT, FLOAT16, BFLOAT16, INT8, BINARY.</summary>
+    public static bool IsDenseVector(this DataType type) =>
+        type is DataType.FloatVector or DataType.Float16Vector or DataType.BFloat16Vector or DataType.Int8Vector or DataType.BinaryVector;
+
     /// <summary>True for integers and floating point.</summary>
     public static bool IsNumeric(this DataType type) => type.IsInteger() || type.IsFloatingPoint();
 

@@ -80,7 +80,7 @@ public sealed record WeightedRanker(IReadOnlyList<float> Weights, bool Normalize
     /// metrics (L2: the squared distance) 1 − 2·atan(d) / π. Computed in single precision as Milvus does.</summary>
     public static float Normalize(MetricType metric, float score)
     {
-        if (!Search.HybridSearch.LargerIsCloser(metric))
+        if (metric is MetricType.L2 or MetricType.Hamming or MetricType.Jaccard)
         {
             return 1f - (2f * (float)Math.Atan(score) / (float)Math.PI);
         }

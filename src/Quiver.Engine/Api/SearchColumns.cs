@@ -1,0 +1,33 @@
+namespace Quiver;
+
+/// <summary>Search results as columns: per query its number of hits, then every hit's score and output fields in one
+/// column batch (the queries' hits concatenated, best first within each query). The primary key is the batch's first
+/// column.</summary>
+public sealed record SearchColumns
+{
+    /// <summary>Per query vector, its number of hits; they follow each other in <see cref="Scores"/> and <see cref="Fields"/>.</summary>
+    public required int[] Counts { get; init; }
+
+    /// <summary>Per hit, its score (as <see cref="SearchHit.Score"/>).</summary>
+    public required float[] Scores { get; init; }
+
+    /// <summary>Per hit, the primary key then the requested output fields.</summary>
+    public required ColumnBatch Fields { get; init; }
+
+    /// <summary>The hits' primary keys.</summary>
+    public FieldColumn Ids => Fields.Columns[0];
+}
+
+/// <summary>A collection resolved by <see cref="QuiverEngine.GetCollection"/>: its own name (an alias resolved), its
+/// database and its current schema.</summary>
+public sealed record ResolvedCollection
+{
+    /// <summary>Collection name (never an alias).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Database name.</summary>
+    public required string Database { get; init; }
+
+    /// <summary>The schema now.</summary>
+    public required CollectionSchema Schema { get; init; }
+}
