@@ -41,9 +41,6 @@ public static partial class RestJsonReader
 
     /// <summary>The rows read by <see cref="StrictJsonText"/>, or null when the text leaves its subset (or does not hold
     /// <paramref name="count"/> rows). A value that does not fit its field is refused as the element reader refuses it.</summary>
-    // Optimized at first call: it runs once per request over every row, so tiered compilation would leave it (and the
-    // cursor methods it inlines) unoptimized for the first few dozen batches, slower than the parser it replaces.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static ColumnBatch? TryReadText(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
     {
         var text = new StrictJsonText(rows);
@@ -239,7 +236,6 @@ public static partial class RestJsonReader
     /// numbers for a float vector), converted exactly as the element reader converts it; returns false for anything
     /// else (the caller then reads the value over and hands it to the element reader, which refuses it with its
     /// message).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool TryAppend(ref StrictJsonText text, FieldColumn column, FieldSchema field, int row)
     {
         switch (field.DataType)
@@ -294,7 +290,6 @@ public static partial class RestJsonReader
 
     /// <summary>A float vector given as an array of exactly <c>target.Length</c> JSON numbers, each read as a double and
     /// narrowed (as the element reader does); false for any other value.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool TryReadVector(ref StrictJsonText text, Span<float> target)
     {
         if (!text.Take((byte)'['))

@@ -58,7 +58,6 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
     }
 
     /// <summary>A number token (RFC 8259's grammar), its text in <paramref name="number"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Number(out ReadOnlySpan<byte> number)
     {
         SkipSpace();
@@ -137,7 +136,6 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
 
     /// <summary>A string token; <paramref name="content"/> is the text between the quotes (escapes as sent) and
     /// <paramref name="escaped"/> says whether it holds any.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool String(out ReadOnlySpan<byte> content, out bool escaped)
     {
         escaped = false;
@@ -211,7 +209,6 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
 
     /// <summary>Reads over one value of any kind at nesting <paramref name="depth"/> (1 for a top-level value), checking
     /// it as the parser would (keys once per object included).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool SkipValue(int depth)
     {
         if (depth > MaxDepth)
@@ -302,7 +299,6 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
     /// <see cref="Utf8JsonReader.TryGetDouble"/> reads it: short decimals (at most 15 significant digits, a power of ten
     /// within 10^±22, both exact in a double, so one correctly rounded multiply or divide gives the correctly rounded
     /// value) by hand, anything else by the reader itself.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryDouble(ReadOnlySpan<byte> number, out double value)
     {
         var p = 0;

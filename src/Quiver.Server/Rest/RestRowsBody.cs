@@ -20,7 +20,6 @@ internal sealed record RestRowsBody(JsonElement Root, ReadOnlyMemory<byte> Rows,
     /// not judge itself (an escaped key, an object with more than <see cref="StrictJsonText.MaxKeys"/> keys, nesting past <see cref="StrictJsonText.MaxDepth"/>, no non-empty
     /// <c>data</c> array). So a body this accepts is one that parser accepts, and every refusal keeps its message.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static RestRowsBody? TryScan(ReadOnlyMemory<byte> body)
     {
         var span = body.Span;
