@@ -26,7 +26,7 @@ public sealed class RestDataException : QuiverException
 /// <see cref="RestDataException"/> naming row and field.
 /// </summary>
 /// <remarks>The elements are read, never kept: JSON and Array values are handed to the engine, which copies them.</remarks>
-public static class RestJsonReader
+public static partial class RestJsonReader
 {
     /// <summary>The columns of <paramref name="rows"/> (a JSON array) for <paramref name="schema"/>. The auto-generated
     /// primary key is left out when <paramref name="insert"/> (Milvus's REST insert ignores a key sent for it); an upsert

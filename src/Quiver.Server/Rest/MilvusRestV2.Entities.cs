@@ -30,14 +30,14 @@ internal static partial class MilvusRestV2
     private static async Task<JsonNode?> InsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
-        var rows = r.RequiredArrayElement("data");
+        var rows = RowsOf(r);
         // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
         var request = new InsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.GetArrayLength(),
+            NumRows = (uint)rows.Count,
         };
         var result = await r.CallAsync("Insert", request,
             (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: false, context)).ConfigureAwait(false);
@@ -47,25 +47,44 @@ internal static partial class MilvusRestV2
     private static async Task<JsonNode?> UpsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
-        var rows = r.RequiredArrayElement("data");
+        var rows = RowsOf(r);
+        // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
         var request = new UpsertRequest
         {
             DbName = r.DatabaseOrDefault,
             CollectionName = collection,
             PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.GetArrayLength(),
+            NumRows = (uint)rows.Count,
         };
         var result = await r.CallAsync("Upsert", request,
             (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: true, context)).ConfigureAwait(false);
         return new JsonObject { ["upsertCount"] = result.UpsertCnt, ["upsertIds"] = IdsJson(result.IDs, r.AllowInt64) };
     }
 
+    /// <summary>The rows of a write body: its text kept by <see cref="RestRowsBody"/>, else the parsed <c>data</c> (a
+    /// non-empty array, refused with 1802/1801 otherwise).</summary>
+    private static BodyRows RowsOf(RestRequest r)
+    {
+        if (r.Rows is { } kept)
+        {
+            return new BodyRows(kept, default, kept.Count);
+        }
+
+        var element = r.RequiredArrayElement("data");
+        return new BodyRows(null, element, element.GetArrayLength());
+    }
+
+    /// <summary>A write body's rows, as text or as the parsed array.</summary>
+    private readonly record struct BodyRows(RestRowsBody? Text, JsonElement Element, int Count);
+
     /// <summary>REST rows written through the service: the JSON rows straight into engine columns for the collection's
     /// current schema (<see cref="RestJsonReader"/>; a value that does not fit is 1804 naming row and field). An auto-id
     /// key is left out on insert.</summary>
-    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, JsonElement rows,
+    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, BodyRows rows,
         bool upsert, Grpc.Core.ServerCallContext context) =>
-        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, schema => ReadRows(schema, rows, insert: !upsert), upsert, context);
+        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, schema => rows.Text is { } text
+            ? ReadRows(schema, text.Rows.Span, text.Count, insert: !upsert)
+            : ReadRows(schema, rows.Element, insert: !upsert), upsert, context);
 
     /// <summary>The rows of an insert or upsert body as engine columns; a row value that does not fit is Milvus's 1804.</summary>
     internal static ColumnBatch ReadRows(CollectionSchema schema, JsonElement rows, bool insert)
@@ -76,9 +95,26 @@ internal static partial class MilvusRestV2
         }
         catch (RestDataException e)
         {
-            throw new MilvusException(MilvusCode.InvalidInsertData, "fail to deal with insert data, error: " + e.Message);
+            throw InvalidInsertData(e);
         }
     }
+
+    /// <summary>As <see cref="ReadRows(CollectionSchema, JsonElement, bool)"/>, from the text of the rows (one pass, no
+    /// document), with the same answers.</summary>
+    internal static ColumnBatch ReadRows(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
+    {
+        try
+        {
+            return RestJsonReader.Read(schema, rows, count, insert);
+        }
+        catch (RestDataException e)
+        {
+            throw InvalidInsertData(e);
+        }
+    }
+
+    private static MilvusException InvalidInsertData(RestDataException e) =>
+        new(MilvusCode.InvalidInsertData, "fail to deal with insert data, error: " + e.Message);
 
     /// <summary>An Int64 value as Milvus's REST API returns it: a string, or a number when the client allows.</summary>
     internal static JsonNode Int64Node(long value, bool allowInt64) =>

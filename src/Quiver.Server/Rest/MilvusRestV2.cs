@@ -32,6 +32,9 @@ internal static partial class MilvusRestV2
 
     private delegate Task<JsonNode?> Endpoint(RestRequest request);
 
+    private const string InsertPath = Prefix + "/entities/insert";
+    private const string UpsertPath = Prefix + "/entities/upsert";
+
     /// <summary>Maps every REST v2 endpoint onto <paramref name="routes"/>.</summary>
     public static IEndpointRouteBuilder MapMilvusRestV2(this IEndpointRouteBuilder routes)
     {
@@ -137,8 +140,11 @@ internal static partial class MilvusRestV2
             var bytes = await RestBody.ReadAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes, lease)
                 .ConfigureAwait(false);
             bodyRead = true;
-            var body = RestBody.Parse(bytes);
-            var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId);
+            // An insert or upsert keeps its rows as text, read into columns inside the call; any other body (and a
+            // write body the scan leaves to the parser) is parsed whole.
+            var rows = path is InsertPath or UpsertPath ? RestRowsBody.TryScan(bytes) : null;
+            var body = rows?.Root ?? RestBody.Parse(bytes);
+            var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId) { Rows = rows };
             var data = await endpoint(request).ConfigureAwait(false);
             resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
             reply = w => WriteSuccess(w, request, data);

@@ -57,6 +57,10 @@ internal sealed class RestRequest
     /// <summary>The request body as parsed, for readers that want its values without building nodes (rows).</summary>
     public JsonElement Root { get; }
 
+    /// <summary>The rows of an insert or upsert body kept as text (<see cref="RestRowsBody"/>), or null when the body was
+    /// parsed whole; <see cref="Body"/> then holds <c>data</c> as 0.</summary>
+    public RestRowsBody? Rows { get; init; }
+
     /// <summary>Set by an endpoint that writes its <c>data</c> itself (rows straight from columns); the endpoint then
     /// returns null.</summary>
     public Action<Utf8JsonWriter>? WriteData { get; set; }
