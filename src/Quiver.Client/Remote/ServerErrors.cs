@@ -70,7 +70,7 @@ internal static class ServerErrors
             100 or 200 or 700 or 800 or 1600 or 1700 => QuiverErrorCode.NotFound,
             1100 or 1101 or 1801 or 1802 or 1804 or 802 or 701 when IsFilterError(reason) => QuiverErrorCode.BadFilter,
             1100 or 1101 or 1801 or 1802 or 1804 or 802 or 701 or 1601 => QuiverErrorCode.InvalidArgument,
-            1102 or 3 or 7 or 102 => QuiverErrorCode.Capacity,
+            1102 or 3 or 7 or 9 or 102 => QuiverErrorCode.Capacity,
             1400 or 1800 => QuiverErrorCode.Unauthenticated,
             1401 => QuiverErrorCode.PermissionDenied,
             1001 => QuiverErrorCode.Corruption,

@@ -86,6 +86,14 @@ public sealed record QuiverOptions
     /// requests. At least 1.</summary>
     public long IndexMemoryBudgetBytes { get; init; } = IndexMemoryBudget.Default;
 
+    /// <summary>Bytes the engine may hold in memory over all its collections: the rows of growing segments (counted as
+    /// for <see cref="SegmentSealBytes"/>) plus the vector indexes attached to sealed segments (each its
+    /// <c>MemoryBytes</c>). A write that would pass it first seals every growing segment of the engine to mapped files
+    /// (a flush); if it still would not fit, it is refused whole with <see cref="MemoryQuotaExceededException"/>
+    /// (Milvus's memory quota error over the wire). Deletes are never refused. Default <see cref="MemoryBudget.Default"/>:
+    /// three quarters of the memory available to this process. At least 1. See docs/engine.md, "Memory budget".</summary>
+    public long MemoryBudgetBytes { get; init; } = MemoryBudget.Default;
+
     /// <summary>The clock that stamps writes and decides TTL expiry (<c>collection.ttl.seconds</c>); default the system
     /// clock. Tests pass a clock they move by hand, so that expiry is tested without waiting.</summary>
     internal TimeProvider Time { get; init; } = TimeProvider.System;
@@ -145,6 +153,11 @@ public sealed record QuiverOptions
             Bad(nameof(IndexMemoryBudgetBytes), $"must be positive, got {IndexMemoryBudgetBytes}");
         }
 
+        if (MemoryBudgetBytes < 1)
+        {
+            Bad(nameof(MemoryBudgetBytes), $"must be positive, got {MemoryBudgetBytes}");
+        }
+
         if (CheckpointWalBytes < 1)
         {
             Bad(nameof(CheckpointWalBytes), $"must be positive, got {CheckpointWalBytes}");
@@ -153,4 +166,28 @@ public sealed record QuiverOptions
         static void Bad(string option, string problem) =>
             throw new ArgumentOutOfRangeException(option, string.Create(CultureInfo.InvariantCulture, $"QuiverOptions.{option} {problem}"));
     }
+}
+
+/// <summary>The default of <see cref="QuiverOptions.MemoryBudgetBytes"/>.</summary>
+public static class MemoryBudget
+{
+    /// <summary>The fraction of <see cref="IndexMemoryBudget.AvailableBytes"/> the default budget gives to growing rows
+    /// and in-memory indexes: the last quarter is left to what the budget does not count (the page cache that serves
+    /// the mapped segments, delete marks, scalar indexes, requests, the runtime's own heap headroom).</summary>
+    public const double DefaultFraction = 0.75;
+
+    /// <summary><see cref="DefaultFraction"/> of the memory available to this process, at least 1 byte.</summary>
+    public static long Default => Math.Max(1, (long)(IndexMemoryBudget.AvailableBytes * DefaultFraction));
+}
+
+/// <summary>What the engine holds in memory against <see cref="QuiverOptions.MemoryBudgetBytes"/>
+/// (<see cref="QuiverEngine.GetMemoryUsage"/>).</summary>
+/// <param name="BudgetBytes"><see cref="QuiverOptions.MemoryBudgetBytes"/>.</param>
+/// <param name="GrowingBytes">Rows of growing segments not yet sealed, over all collections.</param>
+/// <param name="IndexBytes">Vector indexes attached to sealed segments (their <c>MemoryBytes</c> when attached).</param>
+/// <param name="ReservedBytes">Rows of writes admitted and not yet applied.</param>
+public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long IndexBytes, long ReservedBytes)
+{
+    /// <summary><see cref="GrowingBytes"/> plus <see cref="IndexBytes"/>.</summary>
+    public long UsedBytes => GrowingBytes + IndexBytes;
 }

@@ -225,8 +225,49 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>What the engine holds in memory against <see cref="QuiverOptions.MemoryBudgetBytes"/> now. Thread-safe,
+    /// O(1).</summary>
+    public EngineMemoryUsage GetMemoryUsage()
+    {
+        var m = _host.Memory;
+        return new EngineMemoryUsage(m.BudgetBytes, m.GrowingBytes, m.IndexBytes, m.ReservedBytes);
+    }
+
+    /// <summary>Flushes every collection with growing rows, <paramref name="first"/> first (a write's memory relief).</summary>
+    private async Task RelieveMemoryAsync(Shard first, CancellationToken cancellationToken)
+    {
+        List<Shard> shards;
+        lock (_shards)
+        {
+            shards = [.. _shards.Values];
+        }
+
+        shards.Remove(first);
+        shards.Insert(0, first);
+        foreach (var shard in shards)
+        {
+            if (!shard.HasGrowingRows)
+            {
+                continue;
+            }
+
+            try
+            {
+                await shard.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (QuiverException ex) when (shard != first && ex.Code == QuiverErrorCode.Unavailable)
+            {
+                // Another collection closed (dropped) meanwhile: its rows left memory with it.
+            }
+        }
+    }
+
     private sealed class Host(QuiverEngine engine, IFileSystem fs, HybridClock clock) : IShardHost
     {
+        public MemoryLedger Memory { get; } = new(engine.Options.MemoryBudgetBytes);
+
+        public Task RelieveMemoryAsync(Shard first, CancellationToken cancellationToken) => engine.RelieveMemoryAsync(first, cancellationToken);
+
         public IFileSystem FileSystem { get; } = fs;
 
         public QuiverOptions Options => engine.Options;

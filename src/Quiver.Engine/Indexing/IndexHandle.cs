@@ -5,14 +5,27 @@ namespace Quiver.Indexing;
 /// drops the segment's reference, and the index, with any file mapping it owns, is disposed when the last search ends.</summary>
 internal sealed class IndexHandle
 {
+    private readonly Common.MemoryLedger? _ledger;
+    private readonly long _charged;
     private int _refs = 1;
 
-    public IndexHandle(long indexId, VectorIndex index, bool loadedFromFile)
+    /// <summary>Takes the index; its <see cref="VectorIndex.MemoryBytes"/> as of now is charged to
+    /// <paramref name="ledger"/> until the last reference is released.</summary>
+    public IndexHandle(long indexId, VectorIndex index, bool loadedFromFile, Common.MemoryLedger? ledger = null)
     {
         IndexId = indexId;
         Index = index;
         LoadedFromFile = loadedFromFile;
+        if (ledger is not null)
+        {
+            _ledger = ledger;
+            _charged = index.MemoryBytes;
+            ledger.AddIndex(_charged);
+        }
     }
+
+    /// <summary>The bytes charged to the engine's memory ledger (the index's memory when it was attached).</summary>
+    public long ChargedBytes => _charged;
 
     /// <summary>The <see cref="Catalog.IndexMeta.Id"/> this index was built for.</summary>
     public long IndexId { get; }
@@ -28,6 +41,7 @@ internal sealed class IndexHandle
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            _ledger?.AddIndex(-_charged);
             Index.Dispose();
         }
     }

@@ -34,6 +34,11 @@ internal sealed class Segment
     private int _refs = 1;
     private int _count;
 
+    // The engine's memory ledger and the bytes this growing segment charged to it; both cleared when it is sealed or
+    // released, whichever comes first, so the charge is undone exactly once.
+    private Common.MemoryLedger? _ledger;
+    private long _charged;
+
     private Segment(long id, long partitionId, CollectionSchema schema, int capacity, ScalarStore?[] scalars, VectorStore?[] vectors)
     {
         Id = id;
@@ -89,7 +94,9 @@ internal sealed class Segment
     /// <summary>Lazily built scalar indexes; only sealed segments (whose columns no longer change) hand them out.</summary>
     public Filtering.ScalarIndexes Indexes { get; } = new();
 
-    public static Segment CreateGrowing(long id, long partitionId, CollectionSchema schema, int capacity = 1024)
+    /// <summary>A new growing segment; its rows are charged to <paramref name="ledger"/> as the shard counts them
+    /// (<see cref="ChargeGrowing"/>) until it is sealed or released.</summary>
+    public static Segment CreateGrowing(long id, long partitionId, CollectionSchema schema, int capacity = 1024, Common.MemoryLedger? ledger = null)
     {
         var scalars = new ScalarStore?[schema.Fields.Length];
         var vectors = new VectorStore?[schema.Fields.Length];
@@ -109,6 +116,7 @@ internal sealed class Segment
         var s = new Segment(id, partitionId, schema, capacity, scalars, vectors)
         {
             _growingKeys = new GrowingKeys(intKeys: schema.PrimaryKey.DataType == DataType.Int64),
+            _ledger = ledger,
         };
         if (schema.EnableDynamicField)
         {
@@ -189,6 +197,28 @@ internal sealed class Segment
         }
 
         return at;
+    }
+
+    /// <summary>Adds <paramref name="bytes"/> of appended rows to <see cref="Bytes"/> and to the engine's memory ledger.
+    /// Call under the shard's apply lock, on a growing segment.</summary>
+    public void ChargeGrowing(long bytes)
+    {
+        Debug.Assert(!IsSealed, "only growing rows are charged");
+        Bytes += bytes;
+        if (_ledger is { } ledger)
+        {
+            Interlocked.Add(ref _charged, bytes);
+            ledger.AddGrowing(bytes);
+        }
+    }
+
+    /// <summary>Takes back what <see cref="ChargeGrowing"/> charged (once: a second call finds nothing).</summary>
+    private void Uncharge()
+    {
+        if (_ledger is { } ledger && Interlocked.Exchange(ref _charged, 0) is var charged and not 0)
+        {
+            ledger.AddGrowing(-charged);
+        }
     }
 
     /// <summary>The live (not deleted) row holding <paramref name="key"/>, or -1. A growing segment answers from its key
@@ -294,6 +324,9 @@ internal sealed class Segment
 
         _map = map;
         IsSealed = true;
+
+        // The rows now live in the mapped file; snapshots still reading the arrays drop them when they end.
+        Uncharge();
     }
 
     /// <summary>The index attached to a vector field, acquired for a search (release it after), or null when none is
@@ -447,6 +480,7 @@ internal sealed class Segment
     {
         if (Interlocked.Decrement(ref _refs) == 0)
         {
+            Uncharge();
             for (var f = 0; f < _vectorIndexes.Length; f++)
             {
                 Interlocked.Exchange(ref _vectorIndexes[f], null)?.Release();

@@ -20,6 +20,13 @@ internal interface IShardHost
     /// <summary>Runs index builds and loads in the background for every shard of the host.</summary>
     Indexing.IndexBuildScheduler IndexBuilds { get; }
 
+    /// <summary>What the host's shards hold in memory, against <see cref="QuiverOptions.MemoryBudgetBytes"/>.</summary>
+    MemoryLedger Memory { get; }
+
+    /// <summary>Seals the growing segments of every shard of the host that has any (<paramref name="first"/> first), so
+    /// that their rows leave memory for mapped files: what a write does before it is refused for memory.</summary>
+    Task RelieveMemoryAsync(Shard first, CancellationToken cancellationToken);
+
     /// <summary>A new id, unique in the data folder, for segments and partitions.</summary>
     long AllocateId();
 

@@ -385,7 +385,7 @@ internal sealed partial class Shard
                 }
             }
 
-            var handle = new IndexHandle(index.Id, built, loaded);
+            var handle = new IndexHandle(index.Id, built, loaded, _host.Memory);
             bool attached;
             lock (_applyLock)
             {

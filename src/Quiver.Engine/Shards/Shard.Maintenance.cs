@@ -97,6 +97,18 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>Whether the shard holds rows in growing or frozen segments (rows a flush would move to mapped files).</summary>
+    public bool HasGrowingRows
+    {
+        get
+        {
+            lock (_applyLock)
+            {
+                return _frozen.Count > 0 || _growing.Values.Any(s => s.Count > 0);
+            }
+        }
+    }
+
     private bool NeedsFlush()
     {
         if (Interlocked.Read(ref _walBytesSinceCheckpoint) >= _host.Options.CheckpointWalBytes)

@@ -41,32 +41,76 @@ internal sealed partial class Shard
         // so replay does the same whatever the clock or the TTL then say (see RefuseExistingKeys).
         var replace = upsert;
 
-        // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
-        return await LogAndApplyAsync(
-            () => replace ? WalRecords.Upsert : WalRecords.Insert,
-            ts => WalRecords.EncodeWrite(ts, partitionId, batch),
-            (ts, _) =>
-            {
-                lock (_applyLock)
+        // The memory budget: a batch that would not fit beside what the engine holds first has every growing segment
+        // sealed; the reservation itself is made under the gate (below), after the last change to the batch.
+        var memory = _host.Memory;
+        if (!memory.Fits(SegmentSizing.EstimateBytes(batch, 0, batch.Count)))
+        {
+            await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
+        }
+
+        long reserved = 0;
+        try
+        {
+            // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
+            return await LogAndApplyAsync(
+                () => replace ? WalRecords.Upsert : WalRecords.Insert,
+                ts => WalRecords.EncodeWrite(ts, partitionId, batch),
+                (ts, _) =>
                 {
-                    Advance(ts);
-                    return ApplyWrite(ts, partitionId, batch, replace, replay: false);
-                }
-            },
-            keys,
-            () =>
-            {
-                // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
-                // so that on replay an unknown partition always means "dropped after this record was applied".
-                partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
-                batch = Segments.AddedFields.Widen(batch, Schema);
-                RefuseZeroVectorsIfRebound(batch);
-                if (!upsert)
+                    lock (_applyLock)
+                    {
+                        Advance(ts);
+                        return ApplyWrite(ts, partitionId, batch, replace, replay: false);
+                    }
+                },
+                keys,
+                () =>
                 {
-                    replace = RefuseExistingKeys(batch);
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
+                    // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
+                    // so that on replay an unknown partition always means "dropped after this record was applied".
+                    partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
+                    batch = Segments.AddedFields.Widen(batch, Schema);
+                    RefuseZeroVectorsIfRebound(batch);
+                    if (!upsert)
+                    {
+                        replace = RefuseExistingKeys(batch);
+                    }
+
+                    // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
+                    reserved = ReserveMemory(batch, upsert);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Once applied, the rows are charged to their growing segment; until then the reservation stood for them.
+            if (reserved != 0)
+            {
+                memory.Release(reserved);
+            }
+        }
+    }
+
+    /// <summary>Reserves the memory the batch's rows will take in growing segments, or refuses the write whole with
+    /// <see cref="MemoryQuotaExceededException"/>. Runs under the write gate, after the seal that a write short of
+    /// room asks for.</summary>
+    private long ReserveMemory(RowBatch batch, bool upsert)
+    {
+        var memory = _host.Memory;
+        var bytes = SegmentSizing.EstimateBytes(batch, 0, batch.Count);
+        if (memory.TryReserve(bytes))
+        {
+            return bytes;
+        }
+
+        var growing = memory.GrowingBytes;
+        var index = memory.IndexBytes;
+        var inFlight = memory.ReservedBytes;
+        var held = growing + index + inFlight;
+        var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{(upsert ? "upsert" : "insert")} of {batch.Count} rows ({bytes} bytes in memory) into collection '{Meta.Name}' refused, nothing written: the engine holds {held} bytes (growing rows {growing}, in-memory indexes {index}, writes in flight {inFlight}) of its memory budget of {memory.BudgetBytes} bytes after sealing its growing segments; write smaller batches, drop an index or a collection, or raise MemoryBudgetBytes");
+        throw new MemoryQuotaExceededException(detail, bytes, held, memory.BudgetBytes);
     }
 
     /// <summary>A write's partition: it must exist, and a partition-key collection takes none (Milvus's refusal).</summary>

@@ -275,7 +275,7 @@ internal sealed partial class Shard : IAsyncDisposable
             var seg = GrowingFor(partitionId);
             var n = batch.Count - done;
             seg.Append(batch, done, n, ts);
-            seg.Bytes += SegmentSizing.EstimateBytes(batch, done, n);
+            seg.ChargeGrowing(SegmentSizing.EstimateBytes(batch, done, n));
             if (Schema.PrimaryKey.AutoId)
             {
                 for (var i = 0; i < n; i++)
@@ -315,7 +315,7 @@ internal sealed partial class Shard : IAsyncDisposable
     {
         if (!_growing.TryGetValue(partitionId, out var seg))
         {
-            seg = Segment.CreateGrowing(_host.AllocateId(), partitionId, Schema);
+            seg = Segment.CreateGrowing(_host.AllocateId(), partitionId, Schema, ledger: _host.Memory);
             _growing[partitionId] = seg;
         }
 

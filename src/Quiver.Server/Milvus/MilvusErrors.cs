@@ -14,6 +14,7 @@ internal static class MilvusCode
     public const int ServiceInternal = 5;
     public const int DiskLimitExceeded = 7;
     public const int RateLimit = 8;
+    public const int QuotaExceeded = 9;
     public const int Unimplemented = 10;
     public const int CollectionNotFound = 100;
     public const int CollectionNotLoaded = 101;
@@ -50,6 +51,7 @@ internal static class MilvusCode
         RateLimit or RequestLimitExceeded => ErrorCode.RateLimit,
         MemoryLimitExceeded => ErrorCode.MemoryQuotaExhausted,
         DiskLimitExceeded => ErrorCode.DiskQuotaExhausted,
+        QuotaExceeded => ErrorCode.ForceDeny,
         CollectionNotFound => ErrorCode.CollectionNotExists,
         IndexNotFound => ErrorCode.IndexNotExist,
         ParameterInvalid or ParameterMissing or ParameterTooLarge => ErrorCode.IllegalArgument,
@@ -94,6 +96,8 @@ internal static class MilvusStatus
         MilvusException m => Error(m.Code, m.Message, m.Retriable),
         FilterException f => Error(MilvusCode.ParameterInvalid, $"failed to create query plan: {f.Message}"),
         EmbeddingException e => Error(FunctionConversion.CodeOf(e), e.Message),
+        // Milvus's proxy refuses writes past its memory protection with merr.ErrServiceQuotaExceeded and this reason.
+        MemoryQuotaExceededException m => Error(MilvusCode.QuotaExceeded, $"quota exceeded[reason={MemoryQuotaExceededException.QuotaReason}]: {m.Detail}"),
         QuiverException q => Error(CodeOf(q), q.Message, q.Code == QuiverErrorCode.Unavailable),
         OperationCanceledException => Error(MilvusCode.ServiceUnavailable, "request canceled", retriable: true),
         _ => Error(MilvusCode.Unexpected, "internal error; see the server log"),

@@ -247,6 +247,13 @@ internal sealed class ServerMetrics : IDisposable
                 text.Sample("quiver_index_memory_bytes", index.MemoryBytes, "database", c.Database, "collection", c.Name, "index", index.IndexName);
             }
         }
+        var memory = engine.GetMemoryUsage();
+        text.Family("quiver_engine_memory_bytes", "gauge", "Bytes the engine holds against its memory budget (Engine:MemoryBudgetBytes): rows of growing segments, vector indexes attached to sealed segments, writes admitted and not yet applied.");
+        text.Sample("quiver_engine_memory_bytes", memory.GrowingBytes, "kind", "growing");
+        text.Sample("quiver_engine_memory_bytes", memory.IndexBytes, "kind", "index");
+        text.Sample("quiver_engine_memory_bytes", memory.ReservedBytes, "kind", "reserved");
+        text.Family("quiver_engine_memory_budget_bytes", "gauge", "The engine's memory budget (Engine:MemoryBudgetBytes): writes past it seal growing segments, then are refused with code 9.");
+        text.Sample("quiver_engine_memory_budget_bytes", memory.BudgetBytes);
         text.Family("quiver_indexes", "gauge", "Indexes by build state: finished, in_progress, failed.");
         var states = collections.SelectMany(c => c.Indexes).GroupBy(i => i.State).ToDictionary(g => g.Key, g => g.Count());
         foreach (var (state, label) in new[] { (IndexState.Finished, "finished"), (IndexState.InProgress, "in_progress"), (IndexState.Failed, "failed") })
