@@ -21,6 +21,12 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override async Task<Status> CreateDatabase(CreateDatabaseRequest request, ServerCallContext context)
     {
+        // Properties the engine checks are checked before the database exists, so a refused one creates nothing.
+        if (request.Properties.FirstOrDefault(p => p.Key == Timestamptz.TimezoneProperty) is { } zone)
+        {
+            _ = Timestamptz.RequireZone(zone.Value);
+        }
+
         await _engine.CreateDatabaseAsync(request.DbName, context.CancellationToken).ConfigureAwait(false);
         if (request.Properties.Count > 0)
         {
