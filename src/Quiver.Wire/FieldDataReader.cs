@@ -215,7 +215,8 @@ public static class FieldDataReader
             throw Invalid($"{op}: field '{field.Name}' is a FloatVector field, but fields_data carries no float_vector data");
         }
 
-        if (column.Vectors.Dim != 0 && column.Vectors.Dim != dim)
+        // Milvus's proxy (CheckAligned) requires the data's dim to equal the schema's; 0 is no exception.
+        if (column.Vectors.Dim != dim)
         {
             throw Invalid($"{op}: the dim ({column.Vectors.Dim}) of field data ({field.Name}) is not equal to schema dim ({dim})");
         }
