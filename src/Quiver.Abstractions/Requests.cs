@@ -68,6 +68,11 @@ public sealed record QueryRequest
     /// <summary>Restrict to these partitions; empty means all.</summary>
     public IReadOnlyList<string> Partitions { get; init; } = [];
 
+    /// <summary>IANA time zone (Milvus's <c>timezone</c> parameter) for this read only: TIMESTAMPTZ values come back as
+    /// text in it, and <c>ISO '...'</c> literals without an offset in the filter are read in it. Default null: the
+    /// collection's <c>timezone</c> property, else UTC. A name that is no IANA zone is InvalidArgument.</summary>
+    public string? Timezone { get; init; }
+
     /// <summary>Consistency level; default Strong.</summary>
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;
 }
@@ -124,6 +129,11 @@ public sealed record SearchRequest
 
     /// <summary>Hits per group with <see cref="GroupByField"/>; default 1.</summary>
     public int GroupSize { get; init; } = 1;
+
+    /// <summary>IANA time zone (Milvus's <c>timezone</c> parameter) for this read only: TIMESTAMPTZ values come back as
+    /// text in it, and <c>ISO '...'</c> literals without an offset in the filter are read in it. Default null: the
+    /// collection's <c>timezone</c> property, else UTC. A name that is no IANA zone is InvalidArgument.</summary>
+    public string? Timezone { get; init; }
 
     /// <summary>Consistency level; default Strong.</summary>
     public ConsistencyLevel Consistency { get; init; } = ConsistencyLevel.Strong;

@@ -58,7 +58,11 @@ public static class DefaultValues
     /// <see cref="QuiverException"/> (<see cref="QuiverErrorCode.InvalidArgument"/>) naming the field when the type
     /// takes no default, the value's kind does not fit the type, or a number is not finite. Integer kinds serve every
     /// integer type and floating kinds both floating types (the engine then checks the range).</summary>
-    public static JsonElement? FromWire(string field, DataType type, ValueField? value)
+    public static JsonElement? FromWire(string field, DataType type, ValueField? value) => FromWire(field, type, value, null);
+
+    /// <summary>As <see cref="FromWire(string, DataType, ValueField?)"/>, a TIMESTAMPTZ default given as text without an
+    /// offset read in <paramref name="zone"/> (the collection's <c>timezone</c> when it is created; null for UTC).</summary>
+    public static JsonElement? FromWire(string field, DataType type, ValueField? value, TimeZoneInfo? zone)
     {
         if (value is null || value.DataCase == ValueField.DataOneofCase.None)
         {
@@ -98,7 +102,7 @@ public static class DefaultValues
             // TIMESTAMPTZ defaults are kept as UTC microseconds: the SDKs send them so, or as ISO 8601 text.
             ValueField.DataOneofCase.TimestamptzData => JsonSerializer.SerializeToElement(value.TimestamptzData),
             ValueField.DataOneofCase.StringData when type == DataType.Timestamptz =>
-                Timestamptz.TryParse(value.StringData, null, out var micros, out var error)
+                Timestamptz.TryParse(value.StringData, zone, out var micros, out var error)
                     ? JsonSerializer.SerializeToElement(micros)
                     : throw Invalid($"field '{field}': default_value {error}"),
             _ => JsonSerializer.SerializeToElement(value.StringData),

@@ -23,7 +23,12 @@ public static class FieldDataReader
     /// <param name="columns">The request's <c>fields_data</c>.</param>
     /// <param name="numRows">The request's <c>num_rows</c>; 0 means "infer from the columns".</param>
     /// <param name="op">"insert" or "upsert", for messages.</param>
-    public static ColumnBatch ReadRequest(CollectionSchema schema, IReadOnlyList<FieldData> columns, uint numRows, string op)
+    public static ColumnBatch ReadRequest(CollectionSchema schema, IReadOnlyList<FieldData> columns, uint numRows, string op) =>
+        ReadRequest(schema, columns, numRows, op, null);
+
+    /// <summary>As <see cref="ReadRequest(CollectionSchema, IReadOnlyList{FieldData}, uint, string)"/>, TIMESTAMPTZ text
+    /// without an offset read in <paramref name="zone"/> (the collection's <c>timezone</c>; null for UTC).</summary>
+    public static ColumnBatch ReadRequest(CollectionSchema schema, IReadOnlyList<FieldData> columns, uint numRows, string op, TimeZoneInfo? zone)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(columns);
@@ -60,7 +65,7 @@ public static class FieldDataReader
                 throw Invalid($"{op}: field '{name}' is {field.DataType} in the schema, but fields_data sends {column.Type}");
             }
 
-            batch.Add(ReadColumn(field, column, rowCount, op));
+            batch.Add(ReadColumn(field, column, rowCount, op, zone));
         }
 
         return batch;
@@ -174,11 +179,11 @@ public static class FieldDataReader
         return column.Scalars is null ? 0 : ScalarCount(column.Scalars);
     }
 
-    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op)
+    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null)
     {
         if (!(field.IsVector || field.IsSparseVector))
         {
-            return ReadScalars(field, column, rows, op);
+            return ReadScalars(field, column, rows, op, zone);
         }
 
         if (column.ValidData.Count == 0)
@@ -210,7 +215,8 @@ public static class FieldDataReader
             throw Invalid($"{op}: field '{field.Name}' is a FloatVector field, but fields_data carries no float_vector data");
         }
 
-        if (column.Vectors.Dim != 0 && column.Vectors.Dim != dim)
+        // Milvus's proxy (CheckAligned) requires the data's dim to equal the schema's; 0 is no exception.
+        if (column.Vectors.Dim != dim)
         {
             throw Invalid($"{op}: the dim ({column.Vectors.Dim}) of field data ({field.Name}) is not equal to schema dim ({dim})");
         }
@@ -225,7 +231,7 @@ public static class FieldDataReader
         return new FieldColumn { Name = field.Name, Vectors = vectors };
     }
 
-    private static FieldColumn ReadScalars(FieldSchema field, FieldData column, int rows, string op)
+    private static FieldColumn ReadScalars(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null)
     {
         var s = column.Scalars ?? throw Invalid($"{op}: field '{field.Name}' carries no scalar data");
         var positions = Positions(field.Name, column, ScalarCount(s), rows, op);
@@ -254,7 +260,7 @@ public static class FieldDataReader
             case ScalarField.DataOneofCase.DoubleData when field.DataType.IsFloatingPoint():
                 return new FieldColumn { Name = field.Name, Doubles = Gather(rows, At, (_, i) => s.DoubleData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.StringData or ScalarField.DataOneofCase.TimestamptzData when field.DataType == Quiver.DataType.Timestamptz:
-                return new FieldColumn { Name = field.Name, Longs = ScalarValues.TimestamptzColumn(s, rows, At, nulls, field.Name, op), Nulls = nulls };
+                return new FieldColumn { Name = field.Name, Longs = ScalarValues.TimestamptzColumn(s, rows, At, nulls, field.Name, op, zone), Nulls = nulls };
             case ScalarField.DataOneofCase.GeometryWktData when field.DataType == Quiver.DataType.Geometry:
                 return new FieldColumn { Name = field.Name, Strings = Gather(rows, At, (_, i) => (string?)s.GeometryWktData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.GeometryData when field.DataType == Quiver.DataType.Geometry:

@@ -18,17 +18,22 @@ public static partial class RestJsonReader
     /// <param name="insert">True for insert (an auto-generated key is left out), false for upsert.</param>
     /// <exception cref="ArgumentException">The array does not hold <paramref name="count"/> items.</exception>
     /// <exception cref="JsonException">The text is not well-formed JSON.</exception>
-    public static ColumnBatch Read(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
+    public static ColumnBatch Read(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert) =>
+        Read(schema, rows, count, insert, null);
+
+    /// <summary>As <see cref="Read(CollectionSchema, ReadOnlySpan{byte}, int, bool)"/>, TIMESTAMPTZ text without an offset
+    /// read in <paramref name="zone"/> (the collection's <c>timezone</c>; null for UTC).</summary>
+    public static ColumnBatch Read(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert, TimeZoneInfo? zone)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         // The hand-read subset first; anything it declines is read again, whole, by System.Text.Json.
-        return System.Text.Unicode.Utf8.IsValid(rows) && TryReadText(schema, rows, count, insert) is { } batch
+        return System.Text.Unicode.Utf8.IsValid(rows) && TryReadText(schema, rows, count, insert, zone) is { } batch
             ? batch
-            : ReadParsed(schema, rows, count, insert);
+            : ReadParsed(schema, rows, count, insert, zone);
     }
 
-    private static ColumnBatch ReadParsed(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
+    private static ColumnBatch ReadParsed(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert, TimeZoneInfo? zone)
     {
         var element = Element(rows);
         if (element.ValueKind == JsonValueKind.Array && element.GetArrayLength() != count)
@@ -36,12 +41,12 @@ public static partial class RestJsonReader
             throw new ArgumentException($"the array holds {element.GetArrayLength()} rows, {count} were announced", nameof(count));
         }
 
-        return Read(schema, element, insert);
+        return Read(schema, element, insert, zone);
     }
 
     /// <summary>The rows read by <see cref="StrictJsonText"/>, or null when the text leaves its subset (or does not hold
     /// <paramref name="count"/> rows). A value that does not fit its field is refused as the element reader refuses it.</summary>
-    private static ColumnBatch? TryReadText(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
+    private static ColumnBatch? TryReadText(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert, TimeZoneInfo? zone)
     {
         var text = new StrictJsonText(rows);
         if (!text.Take((byte)'['))
@@ -199,7 +204,7 @@ public static partial class RestJsonReader
                     continue;
                 }
 
-                Append(columns[c], field, Element(rows[starts[slot]..ends[slot]]), r, op);
+                Append(columns[c], field, Element(rows[starts[slot]..ends[slot]]), r, op, zone);
             }
 
             if (dynamic is not null)

@@ -34,7 +34,11 @@ public static partial class RestJsonReader
     /// <param name="schema">The collection's schema.</param>
     /// <param name="rows">The request's <c>data</c>: an array of objects.</param>
     /// <param name="insert">True for insert, false for upsert.</param>
-    public static ColumnBatch Read(CollectionSchema schema, JsonElement rows, bool insert)
+    public static ColumnBatch Read(CollectionSchema schema, JsonElement rows, bool insert) => Read(schema, rows, insert, null);
+
+    /// <summary>As <see cref="Read(CollectionSchema, JsonElement, bool)"/>, TIMESTAMPTZ text without an offset read in
+    /// <paramref name="zone"/> (the collection's <c>timezone</c>; null for UTC).</summary>
+    public static ColumnBatch Read(CollectionSchema schema, JsonElement rows, bool insert, TimeZoneInfo? zone)
     {
         ArgumentNullException.ThrowIfNull(schema);
         if (rows.ValueKind != JsonValueKind.Array)
@@ -120,7 +124,7 @@ public static partial class RestJsonReader
                     continue;
                 }
 
-                Append(columns[c], field, value, r, op);
+                Append(columns[c], field, value, r, op, zone);
             }
 
             if (dynamic is not null)
@@ -206,7 +210,7 @@ public static partial class RestJsonReader
             };
     }
 
-    private static void Append(FieldColumn column, FieldSchema field, JsonElement value, int row, string op)
+    private static void Append(FieldColumn column, FieldSchema field, JsonElement value, int row, string op, TimeZoneInfo? zone)
     {
         var path = new ValuePath(row, field.Name);
         switch (field.DataType)
@@ -232,7 +236,7 @@ public static partial class RestJsonReader
             case DataType.Timestamptz:
                 column.Longs![row] = value.ValueKind == JsonValueKind.Number
                     ? LongOf(value, path)
-                    : Timestamptz.TryParse(StringOf(value, path), null, out var micros, out var error) ? micros : throw new RestDataException($"{path}: {error}");
+                    : Timestamptz.TryParse(StringOf(value, path), zone, out var micros, out var error) ? micros : throw new RestDataException($"{path}: {error}");
                 break;
             case DataType.Json:
                 CheckStrings(value, path);

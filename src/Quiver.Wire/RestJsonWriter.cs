@@ -194,7 +194,7 @@ public static class RestJsonWriter
                 writer.WriteStringValue(column.Strings![row]);
                 break;
             case DataType.Timestamptz:
-                writer.WriteStringValue(Timestamptz.Format(column.Longs![row]));
+                writer.WriteStringValue(Timestamptz.Format(column.Longs![row], column.TimeZone));
                 break;
             case DataType.Json:
                 // Milvus's REST API returns a JSON field's value as its JSON text.

@@ -8,7 +8,7 @@ namespace Quiver.Wire;
 /// microseconds. A bad value is named by row and field.</summary>
 internal static class ScalarValues
 {
-    public static long[] TimestamptzColumn(ScalarField s, int rows, Func<int, int> at, bool[]? nulls, string field, string op)
+    public static long[] TimestamptzColumn(ScalarField s, int rows, Func<int, int> at, bool[]? nulls, string field, string op, TimeZoneInfo? zone = null)
     {
         var result = new long[rows];
         for (var r = 0; r < rows; r++)
@@ -27,7 +27,7 @@ internal static class ScalarValues
             }
             else
             {
-                _ = Timestamptz.TryParse(s.StringData.Data[i], null, out result[r], out error);
+                _ = Timestamptz.TryParse(s.StringData.Data[i], zone, out result[r], out error);
             }
 
             if (error is not null)

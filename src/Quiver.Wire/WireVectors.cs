@@ -70,7 +70,8 @@ public static class WireVectors
             throw Invalid($"{op}: field '{field.Name}' is a {field.DataType} field, but fields_data carries {v.DataCase} data");
         }
 
-        if (v.Dim != 0 && v.Dim != dim)
+        // Milvus's proxy (CheckAligned) requires the data's dim to equal the schema's; 0 is no exception.
+        if (v.Dim != dim)
         {
             throw Invalid($"{op}: the dim ({v.Dim}) of field data ({field.Name}) is not equal to schema dim ({dim})");
         }

@@ -427,7 +427,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     // ---- the cases, one per row of docs/errors.md ----
 
-    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithMemoryCases(WithAddFieldCases(WithConsoleCases(WithPropsCases(WithEmbeddingCases(new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithTimezoneCases(WithMemoryCases(WithAddFieldCases(WithConsoleCases(WithPropsCases(WithEmbeddingCases(new(StringComparer.Ordinal)
     {
         ["unsupported-rpc"] = async s => Answer.Of(await s.Plain.Milvus.CreateResourceGroupAsync(new CreateResourceGroupRequest { ResourceGroup = "rg" })),
         ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
@@ -738,5 +738,5 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             "{\"collectionName\":\"typo\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Nope\",\"isPrimary\":true}]}}"),
         ["rest-quick-create-without-dimension"] = s => RestAsync(s.Plain, "/collections/create", "{\"collectionName\":\"quick\"}"),
         ["rest-invalid-consistency"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\",\"consistencyLevel\":\"Nope\"}"),
-    })))));
+    }))))));
 }

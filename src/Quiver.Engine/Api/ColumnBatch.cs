@@ -41,6 +41,10 @@ public sealed class FieldColumn
     /// <summary>True entries are null rows; null when no row is null by this array.</summary>
     public bool[]? Nulls { get; init; }
 
+    /// <summary>On a read's TIMESTAMPTZ column: the time zone its values are written in as text (the read's
+    /// <c>timezone</c>, else the collection's); null for UTC. Ignored on writes.</summary>
+    public TimeZoneInfo? TimeZone { get; init; }
+
     /// <summary>The value array's kind, for messages: Int64, Double, Bool, VarChar, JSON, FloatVector or none.</summary>
     public string Kind => Longs is not null ? "Int64" : Doubles is not null ? "Double" : Bools is not null ? "Bool"
         : Strings is not null ? "VarChar" : Json is not null ? "JSON" : Vectors is not null ? "FloatVector" : Sparse is not null ? "SparseFloatVector" : "no";
@@ -191,6 +195,7 @@ public sealed class ColumnBatch
                 Vectors = vectors,
                 Sparse = Gather(c.Sparse, rows),
                 Nulls = Gather(c.Nulls, rows),
+                TimeZone = c.TimeZone,
             });
         }
 
@@ -234,9 +239,9 @@ public sealed class ColumnBatch
 
             for (var r = 0; r < RowCount; r++)
             {
-                // As reads return them (Search.Projection.ToApi): a Timestamptz as its RFC 3339 text in UTC.
+                // As reads return them (Search.Projection.ToApi): a Timestamptz as its RFC 3339 text in the column's zone.
                 var value = column.GetValue(field, r);
-                rows[r][field.Name] = field.DataType == DataType.Timestamptz && value is long micros ? Timestamptz.Format(micros) : value;
+                rows[r][field.Name] = field.DataType == DataType.Timestamptz && value is long micros ? Timestamptz.Format(micros, column.TimeZone) : value;
             }
         }
 

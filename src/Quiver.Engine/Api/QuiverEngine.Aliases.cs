@@ -106,7 +106,9 @@ public sealed partial class QuiverEngine
     /// <summary>Sets and removes collection properties; stored durably and returned by <see cref="DescribeCollectionAsync"/>.
     /// Quiver acts on <c>collection.ttl.seconds</c> (an integer in [-1, 3155760000], else InvalidArgument; positive: rows
     /// whose insert time plus that many seconds is past are invisible to every read at once and dropped by compaction;
-    /// -1 or 0: no TTL) and <c>search.default_params.FIELD</c>, and keeps the others as given.</summary>
+    /// -1 or 0: no TTL), <c>search.default_params.FIELD</c> and <c>timezone</c> (an IANA zone, else InvalidArgument:
+    /// TIMESTAMPTZ text without an offset is read in it, on insert and in filters, and values are written in it), and
+    /// keeps the others as given.</summary>
     public Task AlterCollectionPropertiesAsync(
         string collection, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, string? database = null,
         CancellationToken cancellationToken = default)
@@ -122,6 +124,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(properties);
         Search.RowExpiry.Validate(properties);
         Search.PartitionKeyIsolation.Validate(properties, null);
+        Timestamptz.ValidateProperty(properties);
     }
 
     /// <summary>As <see cref="CheckCollectionProperties(IReadOnlyDictionary{string, string})"/>, also checking the
@@ -133,6 +136,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(schema);
         Search.RowExpiry.Validate(properties);
         Search.PartitionKeyIsolation.Validate(properties, schema);
+        Timestamptz.ValidateProperty(properties);
     }
 
     /// <summary>A database's id, creation timestamp and properties. NotFound when it does not exist.</summary>
@@ -145,11 +149,13 @@ public sealed partial class QuiverEngine
         return Task.FromResult(new DatabaseInfo { Name = db.Name, Id = db.Id, CreatedTimestamp = db.CreatedTimestamp, Properties = db.Properties });
     }
 
-    /// <summary>Sets and removes database properties, stored durably as given.</summary>
+    /// <summary>Sets and removes database properties, stored durably as given. A <c>timezone</c> must name an IANA zone
+    /// (else InvalidArgument); collections created in the database afterwards without their own take it.</summary>
     public async Task AlterDatabasePropertiesAsync(
         string name, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string>? remove = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
+        Timestamptz.ValidateProperty(set);
         await WithCatalogAsync(async () =>
         {
             RequireDatabase(name);

@@ -85,6 +85,8 @@ public sealed partial class QuiverEngine
                 schema = schema with { NumPartitions = Shards.PartitionKeys.DefaultPartitions };
             }
 
+            var properties = DatabaseTimezone(database);
+            schema = Timestamptz.FixDefaults(schema, Timestamptz.Resolve(null, properties));
             var ts = _host.Clock.Next();
             var meta = new CollectionMeta
             {
@@ -95,6 +97,7 @@ public sealed partial class QuiverEngine
                 CreatedTimestamp = ts,
                 Partitions = Shards.PartitionKeys.InitialPartitions(schema, AllocateId),
                 NextAutoId = ts,
+                Properties = properties,
             };
             var shard = await Shard.CreateAsync(_host, meta, cancellationToken).ConfigureAwait(false);
             try
@@ -123,6 +126,13 @@ public sealed partial class QuiverEngine
             shard.StartMaintenance();
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A new collection's first properties: its database's <c>timezone</c>, copied as Milvus copies it (a later
+    /// change of the database's zone leaves existing collections as they are).</summary>
+    private Dictionary<string, string> DatabaseTimezone(string database) =>
+        _databases.First(d => d.Name == database).Properties.TryGetValue(Timestamptz.TimezoneProperty, out var zone)
+            ? new(StringComparer.Ordinal) { [Timestamptz.TimezoneProperty] = zone }
+            : [];
 
     /// <summary>Drops a collection and deletes its files. NotFound if it does not exist.</summary>
     public async Task DropCollectionAsync(string name, string? database = null, CancellationToken cancellationToken = default)

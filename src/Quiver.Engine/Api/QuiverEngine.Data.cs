@@ -84,7 +84,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(keys);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
-        var projection = Projection.Resolve(shard.Schema, outputFields ?? ["*"]);
+        var projection = Projection.Resolve(shard.Schema, outputFields ?? ["*"], zone: Timestamptz.Resolve(null, shard.Meta.Properties));
         var (view, rows) = shard.LookupKeys(keys, partitions ?? []);
         using (view)
         {
@@ -147,7 +147,7 @@ public sealed partial class QuiverEngine
     {
         var shard = Require(database, collection);
         var meta = shard.Meta;
-        return new ResolvedCollection { Name = meta.Name, Database = meta.Database, Schema = shard.Schema };
+        return new ResolvedCollection { Name = meta.Name, Database = meta.Database, Schema = shard.Schema, TimeZone = Timestamptz.Resolve(null, meta.Properties) };
     }
 
     /// <summary>Live rows of a collection (or alias): inserted and not deleted. O(1).</summary>

@@ -23,6 +23,13 @@ public sealed partial class QuiverEngine
     public Task AddCollectionFieldAsync(string collection, FieldSchema field, string? database = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(field);
-        return Require(database, collection).AddFieldAsync(field, cancellationToken);
+        var shard = Require(database, collection);
+        // A TIMESTAMPTZ default without an offset is read in the collection's zone now, as Milvus's add-field does.
+        if (field.DataType == DataType.Timestamptz && Timestamptz.Resolve(null, shard.Meta.Properties) is { } zone)
+        {
+            field = Timestamptz.FixDefaults(new CollectionSchema { Fields = [field] }, zone).Fields[0];
+        }
+
+        return shard.AddFieldAsync(field, cancellationToken);
     }
 }

@@ -30,4 +30,8 @@ public sealed record ResolvedCollection
 
     /// <summary>The schema now.</summary>
     public required CollectionSchema Schema { get; init; }
+
+    /// <summary>The collection's <c>timezone</c> property as a zone (TIMESTAMPTZ text without an offset is read in it, and
+    /// values are written in it); null for UTC.</summary>
+    public TimeZoneInfo? TimeZone { get; init; }
 }

@@ -21,10 +21,12 @@ internal sealed class FilterExpression
 
     /// <summary>Parses a filter. An empty or whitespace-only text is the filter that matches every row.</summary>
     /// <exception cref="FilterException">On any syntax error, with the zero-based position and the offending token.</exception>
-    public static FilterExpression Parse(string text)
+    /// <param name="text">The filter.</param>
+    /// <param name="zone">The time zone <c>ISO '...'</c> literals without an offset are read in; null for UTC.</param>
+    public static FilterExpression Parse(string text, TimeZoneInfo? zone = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var parser = new Parser(Lexer.Tokenize(text));
+        var parser = new Parser(Lexer.Tokenize(text), zone);
         return new FilterExpression(text, parser.ParseFilter());
     }
 
@@ -51,7 +53,7 @@ internal sealed class FilterExpression
 /// <see cref="Checked{T}"/>. Chains of and / or become one n-ary node, so their length is not depth.
 /// Its methods are compiled fully optimized from the first call: a deep first filter would otherwise recurse through
 /// unoptimized frames several times larger.</summary>
-internal sealed class Parser(List<Token> tokens)
+internal sealed class Parser(List<Token> tokens, TimeZoneInfo? zone = null)
 {
     private int _pos;
 
@@ -485,7 +487,7 @@ internal sealed class Parser(List<Token> tokens)
                 if (Current.Kind == TokenKind.String && TemporalLiterals.IsKeyword(t.Text))
                 {
                     var text = Advance();
-                    return new LiteralSyntax(t.Position, t.Text, TemporalLiterals.Parse(t.Text, (string)text.Value!, t.Position));
+                    return new LiteralSyntax(t.Position, t.Text, TemporalLiterals.Parse(t.Text, (string)text.Value!, t.Position, zone));
                 }
 
                 return new IdentifierSyntax(t.Position, t.Text, (string)t.Value!);

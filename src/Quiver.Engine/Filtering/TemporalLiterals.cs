@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Quiver.Filtering;
 
 /// <summary>Milvus's time literals in filters: <c>ISO '2025-01-03T00:00:00+08:00'</c> (a TIMESTAMPTZ instant, UTC
-/// microseconds; text without an offset is read in UTC) and <c>INTERVAL 'P1DT2H'</c> (an ISO 8601 duration in
+/// microseconds; text without an offset is read in the read's time zone: its <c>timezone</c>, else the collection's, else UTC) and <c>INTERVAL 'P1DT2H'</c> (an ISO 8601 duration in
 /// microseconds, to add to or subtract from a TIMESTAMPTZ field). Both become integer literals, so comparisons, ranges
 /// and arithmetic on TIMESTAMPTZ fields are the integer ones.</summary>
 internal static partial class TemporalLiterals
@@ -15,11 +15,11 @@ internal static partial class TemporalLiterals
 
     /// <summary>The literal's value in microseconds; a <see cref="FilterException"/> at <paramref name="position"/> naming
     /// the problem otherwise.</summary>
-    public static long Parse(string keyword, string text, int position)
+    public static long Parse(string keyword, string text, int position, TimeZoneInfo? zone = null)
     {
         if (keyword.Equals("ISO", StringComparison.OrdinalIgnoreCase))
         {
-            return Timestamptz.TryParse(text, null, out var micros, out var error)
+            return Timestamptz.TryParse(text, zone, out var micros, out var error)
                 ? micros
                 : throw new FilterException($"bad ISO literal: {error}", position, keyword);
         }

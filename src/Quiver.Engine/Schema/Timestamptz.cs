@@ -118,20 +118,86 @@ public static partial class Timestamptz
         return sb.ToString();
     }
 
-    /// <summary>The time zone an IANA name (or "UTC") names, or null with <paramref name="error"/>.</summary>
+    /// <summary>The time zone an IANA name (or "UTC") names, or null with <paramref name="error"/>. A Windows zone name
+    /// (which .NET would also find) is refused, as Milvus refuses every name its IANA database lacks.</summary>
     public static TimeZoneInfo? FindZone(string name, out string? error)
     {
+        ArgumentNullException.ThrowIfNull(name);
         error = null;
-        try
-        {
-            return TimeZoneInfo.FindSystemTimeZoneById(name);
-        }
-        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        if (name.Length == 0 || name.Length > 64 || name.Any(char.IsWhiteSpace))
         {
             error = $"'{Clip(name)}' is not a known IANA time zone";
             return null;
         }
+
+        try
+        {
+            var zone = TimeZoneInfo.FindSystemTimeZoneById(name);
+            if (zone.HasIanaId || zone == TimeZoneInfo.Utc)
+            {
+                return zone;
+            }
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        {
+        }
+
+        error = $"'{Clip(name)}' is not a known IANA time zone";
+        return null;
     }
+
+    /// <summary>Milvus's message for a <c>timezone</c> property or parameter that names no IANA zone.</summary>
+    internal static string UnknownZoneMessage(string name) => $"unknown or invalid IANA Time Zone ID: {name}";
+
+    /// <summary>The zone <paramref name="name"/> names; a <see cref="QuiverException"/> (InvalidArgument) with Milvus's
+    /// message (<c>unknown or invalid IANA Time Zone ID: NAME</c>) otherwise.</summary>
+    public static TimeZoneInfo RequireZone(string name) =>
+        FindZone(name, out _) ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, UnknownZoneMessage(name));
+
+    /// <summary>Checks the <c>timezone</c> entry of properties being set on a collection or database.</summary>
+    internal static void ValidateProperty(IReadOnlyDictionary<string, string> properties)
+    {
+        if (properties.TryGetValue(TimezoneProperty, out var name))
+        {
+            _ = RequireZone(name);
+        }
+    }
+
+    /// <summary>The zone a read or write of a collection works in, by Milvus's precedence: the request's own
+    /// <c>timezone</c>, else the collection's property (which a database's was copied into when the collection was
+    /// created), else null for UTC.</summary>
+    internal static TimeZoneInfo? Resolve(string? requested, IReadOnlyDictionary<string, string> collectionProperties)
+    {
+        if (requested is not null)
+        {
+            return Utc(RequireZone(requested));
+        }
+
+        return collectionProperties.TryGetValue(TimezoneProperty, out var name) && FindZone(name, out _) is { } zone ? Utc(zone) : null;
+    }
+
+    /// <summary>The schema with each TIMESTAMPTZ default given as text turned into UTC microseconds, text without an
+    /// offset read in <paramref name="zone"/>: as Milvus fixes a default when the collection is created, so that a later
+    /// change of the collection's zone does not move it.</summary>
+    internal static CollectionSchema FixDefaults(CollectionSchema schema, TimeZoneInfo? zone)
+    {
+        if (!schema.Fields.Any(f => f.DataType == DataType.Timestamptz && f.DefaultValue is { ValueKind: System.Text.Json.JsonValueKind.String }))
+        {
+            return schema;
+        }
+
+        return schema with
+        {
+            Fields = [.. schema.Fields.Select(f =>
+                f.DataType == DataType.Timestamptz && f.DefaultValue is { ValueKind: System.Text.Json.JsonValueKind.String } dv
+                    && TryParse(dv.GetString()!, zone, out var micros, out _)
+                    ? f with { DefaultValue = System.Text.Json.JsonSerializer.SerializeToElement(micros) }
+                    : f)],
+        };
+    }
+
+    /// <summary>Null for UTC itself, so that the common case keeps every fast path and cache key it had.</summary>
+    private static TimeZoneInfo? Utc(TimeZoneInfo zone) => zone == TimeZoneInfo.Utc || zone.Id is "UTC" or "Etc/UTC" ? null : zone;
 
     /// <summary>Converts a CLR or JSON value to UTC microseconds: ISO 8601 text, a <see cref="DateTimeOffset"/>, a UTC
     /// <see cref="DateTime"/>, or an integer count of microseconds.</summary>

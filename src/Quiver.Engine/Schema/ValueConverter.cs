@@ -12,7 +12,9 @@ namespace Quiver;
 /// text that the caller puts into a message naming the field and the row.</summary>
 internal static class ValueConverter
 {
-    public static object? ConvertScalar(FieldSchema field, object value, out string? error)
+    /// <summary>One scalar value in its canonical form, or null with <paramref name="error"/>; <paramref name="zone"/>
+    /// reads TIMESTAMPTZ text without an offset (null: UTC).</summary>
+    public static object? ConvertScalar(FieldSchema field, object value, out string? error, TimeZoneInfo? zone = null)
     {
         error = null;
         if (value is JsonNode node)
@@ -79,7 +81,7 @@ internal static class ValueConverter
 
                 break;
             case DataType.Timestamptz:
-                return Timestamptz.TryConvert(value, null, out var micros, out error) ? micros : null;
+                return Timestamptz.TryConvert(value, zone, out var micros, out error) ? micros : null;
             case DataType.Json:
                 return ConvertJson(value, out error);
             case DataType.Array:

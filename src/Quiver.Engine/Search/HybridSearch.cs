@@ -33,8 +33,9 @@ internal static class HybridSearch
             }
         }
 
-        var projection = Projection.Resolve(schema, request.OutputFields);
-        var filters = request.Requests.Select(r => shard.Plans.Filter(r.Filter, schema, r.FilterParams)).ToList();
+        var zone = Timestamptz.Resolve(request.Timezone, shard.Meta.Properties);
+        var projection = Projection.Resolve(schema, request.OutputFields, zone: zone);
+        var filters = request.Requests.Select(r => shard.Plans.Filter(r.Filter, schema, r.FilterParams, zone)).ToList();
         using var view = shard.AcquireView(Shards.PartitionKeys.HybridReadScope(shard.Meta, request.Partitions, filters));
         var count = request.Requests.Count;
         var metrics = new MetricType[count];
@@ -46,6 +47,7 @@ internal static class HybridSearch
                 Partitions = request.Partitions,
                 GroupByField = request.GroupByField,
                 GroupSize = request.GroupSize,
+                Timezone = request.Timezone,
             };
             try
             {

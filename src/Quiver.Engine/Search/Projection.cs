@@ -13,9 +13,16 @@ internal sealed class Projection
     private readonly List<string> _dynamicKeys = [];
     private bool _allDynamic;
 
-    private Projection(CollectionSchema schema) => Schema = schema;
+    private Projection(CollectionSchema schema, TimeZoneInfo? zone)
+    {
+        Schema = schema;
+        Zone = zone;
+    }
 
     public CollectionSchema Schema { get; }
+
+    /// <summary>The zone TIMESTAMPTZ values are written in as text; null for UTC.</summary>
+    public TimeZoneInfo? Zone { get; }
 
     /// <summary>Milvus's refusal of an output field whose raw data cannot be read (a BM25 output), before the field name.</summary>
     public const string RawDataRefused = "not allowed to retrieve raw data of field";
@@ -23,9 +30,9 @@ internal sealed class Projection
     private static bool IsBm25Output(CollectionSchema schema, string field) =>
         !schema.Functions.IsDefaultOrEmpty && Sparse.Bm25Function.Writing(schema, field) is not null;
 
-    public static Projection Resolve(CollectionSchema schema, IReadOnlyList<string> outputFields, bool includeVectorsForStar = true)
+    public static Projection Resolve(CollectionSchema schema, IReadOnlyList<string> outputFields, bool includeVectorsForStar = true, TimeZoneInfo? zone = null)
     {
-        var p = new Projection(schema);
+        var p = new Projection(schema, zone);
         var pkIndex = schema.IndexOf(schema.PrimaryKey.Name);
         p._fields.Add(pkIndex);
         foreach (var raw in outputFields)
@@ -95,7 +102,7 @@ internal sealed class Projection
             }
             else
             {
-                result[field.Name] = ToApi(field, snap.GetColumn(f).GetValue(row));
+                result[field.Name] = ToApi(field, snap.GetColumn(f).GetValue(row), Zone);
             }
         }
 
@@ -123,6 +130,11 @@ internal sealed class Projection
         {
             var field = Schema.Fields[f];
             var column = FieldColumn.Allocate(field, rows.Count);
+            if (Zone is not null && field.DataType == DataType.Timestamptz)
+            {
+                column = new FieldColumn { Name = column.Name, Longs = column.Longs, Nulls = column.Nulls, TimeZone = Zone };
+            }
+
             if (field.IsVector)
             {
                 var dim = field.VectorWidth();
@@ -220,14 +232,14 @@ internal sealed class Projection
     }
 
     /// <summary>The canonical stored value (long, double, bool, string, JsonElement) as the CLR type of the field's type;
-    /// a Timestamptz as its RFC 3339 text in UTC, as Milvus returns it.</summary>
-    public static object? ToApi(FieldSchema field, object? value) => value is null ? null : field.DataType switch
+    /// a Timestamptz as its RFC 3339 text in <paramref name="zone"/> (UTC when null), as Milvus returns it.</summary>
+    public static object? ToApi(FieldSchema field, object? value, TimeZoneInfo? zone = null) => value is null ? null : field.DataType switch
     {
         DataType.Int8 => (sbyte)(long)value,
         DataType.Int16 => (short)(long)value,
         DataType.Int32 => (int)(long)value,
         DataType.Float => (float)(double)value,
-        DataType.Timestamptz => Timestamptz.Format((long)value),
+        DataType.Timestamptz => Timestamptz.Format((long)value, zone),
         _ => value,
     };
 }

@@ -46,8 +46,9 @@ internal static class QueryExecutor
             Throw.Invalid($"query: offset + limit must be at most {MaxWindow}, got {request.Offset} + {lim}");
         }
 
-        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
-        var projection = count ? null : Projection.Resolve(schema, request.OutputFields);
+        var zone = Timestamptz.Resolve(request.Timezone, shard.Meta.Properties);
+        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams, zone);
+        var projection = count ? null : Projection.Resolve(schema, request.OutputFields, zone: zone);
         using var view = shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter));
         var rows = new List<(int Segment, int Row)>();
         long matched = 0;

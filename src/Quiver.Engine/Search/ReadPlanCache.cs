@@ -23,25 +23,29 @@ internal sealed class ReadPlanCache
     public long FiltersBound => Interlocked.Read(ref _filtersBound);
 
     /// <summary><see cref="FilterPlan.Compile"/> through the cache. Errors are thrown as by it and never cached.</summary>
-    public BoundFilter? Filter(string? text, CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters)
+    /// <remarks>    /// <paramref name="zone"/> reads <c>ISO '...'</c> literals without an offset (null: UTC); it is part of the cache
+    /// key, so one text under two zones is two plans.</remarks>
+    public BoundFilter? Filter(string? text, CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters, TimeZoneInfo? zone = null)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;
         }
 
+        // A NUL cannot start a filter that parses, so zoned keys never meet a plain text's key.
+        var key = zone is null ? text : "\0" + zone.Id + "\0" + text;
         if (parameters is { Count: > 0 })
         {
-            var parsed = _parsed.GetOrAdd(null, text, static t => FilterExpression.Parse(t));
+            var parsed = _parsed.GetOrAdd(null, key, _ => FilterExpression.Parse(text, zone));
             Interlocked.Increment(ref _filtersBound);
             return FilterPlan.FromBound(parsed.Bind(schema, parameters));
         }
 
         // An always-true filter is cached as the bound plan and reported as none, like Compile does.
-        var bound = _bound.GetOrAdd(schema, text, t =>
+        var bound = _bound.GetOrAdd(schema, key, _ =>
         {
             Interlocked.Increment(ref _filtersBound);
-            return FilterExpression.Parse(t).Bind(schema, null);
+            return FilterExpression.Parse(text, zone).Bind(schema, null);
         });
         return FilterPlan.FromBound(bound);
     }

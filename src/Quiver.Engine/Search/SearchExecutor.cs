@@ -150,9 +150,10 @@ internal static class SearchExecutor
 
         var ann = sparse is null && texts is null ? shard.Plans.SearchParams(shard, field.Name, request.SearchParams) : default;
         ann.RequireSearchListCovers(request.Offset + request.Limit);
-        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams);
+        var zone = Timestamptz.Resolve(request.Timezone, shard.Meta.Properties);
+        var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams, zone);
         PartitionKeyIsolation.CheckSearch(shard.Meta, filter);
-        var projection = Projection.Resolve(schema, request.OutputFields);
+        var projection = Projection.Resolve(schema, request.OutputFields, zone: zone);
         using var owned = shared is null ? shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter)) : null;
         var view = shared ?? owned!;
         var allowed = new AllowedRows[view.Segments.Length];

@@ -611,6 +611,7 @@ internal sealed partial class Shard
         ThrowIfDisposed();
         Search.RowExpiry.Validate(set);
         Search.PartitionKeyIsolation.Validate(set, Schema);
+        Timestamptz.ValidateProperty(set);
         foreach (var (key, value) in set)
         {
             if (key.StartsWith(SearchRequest.DefaultSearchParamsProperty, StringComparison.Ordinal))

@@ -15,7 +15,7 @@ internal sealed partial class Shard
     {
         ThrowIfDisposed();
         CheckWritePartition(partition);
-        return WriteBatchAsync(RowValidator.Build(Schema, rows, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
+        return WriteBatchAsync(RowValidator.Build(Schema, rows, upsert, AllocateAutoIds, Timestamptz.Resolve(null, Meta.Properties)), partition, upsert, cancellationToken);
     }
 
     /// <summary>Writes a column batch, checked by the same rules as rows (<see cref="ColumnValidator"/>).</summary>
@@ -23,7 +23,7 @@ internal sealed partial class Shard
     {
         ThrowIfDisposed();
         CheckWritePartition(partition);
-        return WriteBatchAsync(ColumnValidator.Build(Schema, columns, upsert, AllocateAutoIds), partition, upsert, cancellationToken);
+        return WriteBatchAsync(ColumnValidator.Build(Schema, columns, upsert, AllocateAutoIds, Timestamptz.Resolve(null, Meta.Properties)), partition, upsert, cancellationToken);
     }
 
     private async Task<MutationResult> WriteBatchAsync(RowBatch batch, string? partition, bool upsert, CancellationToken cancellationToken)
@@ -196,9 +196,13 @@ internal sealed partial class Shard
         // Bind now so that a bad expression is refused before anything is logged: first with the caller's values, which
         // refuses values nested too deep to serialize (FilterLimits.MaxTemplateValueDepth), then as they will be
         // replayed, from the logged JSON. Through the plan cache: a repeated delete filter is not parsed again.
-        _ = Plans.Filter(filter, Schema, parameters);
-        var parametersJson = ParametersToJson(parameters);
-        _ = Plans.Filter(filter, Schema, FilterParameters.FromJson(parametersJson));
+        // ISO literals without an offset are read in the collection's time zone, which is logged with the filter (under a
+        // key no template parameter can have) so that replay reads them as the live delete did, whatever the zone is then.
+        var zone = Timestamptz.Resolve(null, Meta.Properties);
+        _ = Plans.Filter(filter, Schema, parameters, zone);
+        var parametersJson = ParametersToJson(FilterParameters.WithZone(parameters, zone));
+        var (logged, loggedZone) = FilterParameters.FromLogged(parametersJson);
+        _ = Plans.Filter(filter, Schema, logged, loggedZone);
         return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], recheck, cancellationToken).ConfigureAwait(false);
     }
 

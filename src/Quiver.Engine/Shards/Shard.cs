@@ -372,8 +372,8 @@ internal sealed partial class Shard : IAsyncDisposable
 
     private long ApplyDeleteByFilter(long ts, long partitionId, string filter, string parametersJson)
     {
-        var parameters = FilterParameters.FromJson(parametersJson);
-        var compiled = FilterPlan.Compile(filter, Schema, parameters);
+        var (parameters, zone) = FilterParameters.FromLogged(parametersJson);
+        var compiled = FilterPlan.Compile(filter, Schema, parameters, zone);
         var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
         long n = 0;
         foreach (var seg in AllSegments())

@@ -9,7 +9,7 @@ namespace Quiver.Writes;
 internal static class ColumnValidator
 {
     /// <summary>Builds a batch; <paramref name="autoIds"/> as in <see cref="RowValidator.Build"/>.</summary>
-    public static RowBatch Build(CollectionSchema schema, ColumnBatch input, bool upsert, Func<int, long> autoIds)
+    public static RowBatch Build(CollectionSchema schema, ColumnBatch input, bool upsert, Func<int, long> autoIds, TimeZoneInfo? zone = null)
     {
         var op = upsert ? "upsert" : "insert";
         var count = input.RowCount;
@@ -50,7 +50,7 @@ internal static class ColumnValidator
                 continue;
             }
 
-            columns[f] = given is null ? Missing(field, count, op) : Column(field, given, count, op);
+            columns[f] = given is null ? Missing(field, count, op) : Column(field, given, count, op, zone);
         }
 
         var dynamic = Dynamic(schema, input, op);
@@ -99,7 +99,7 @@ internal static class ColumnValidator
         return column;
     }
 
-    private static BatchColumn Column(FieldSchema field, FieldColumn given, int count, string op)
+    private static BatchColumn Column(FieldSchema field, FieldColumn given, int count, string op, TimeZoneInfo? zone)
     {
         var dim = field.IsVector ? field.VectorWidth() : 1;
         if (given.Length(dim) != count || (field.IsVector && given.Vectors is { } v && v.Length != (long)count * dim))
@@ -170,7 +170,7 @@ internal static class ColumnValidator
                 continue;
             }
 
-            var error = Check(field, given, result, r);
+            var error = Check(field, given, result, r, zone);
             if (error is not null)
             {
                 RowValidator.Fail(op, r, field.Name, error);
@@ -212,7 +212,7 @@ internal static class ColumnValidator
 
     /// <summary>Checks row <paramref name="r"/> (not null) and writes its canonical value into <paramref name="result"/>;
     /// the rule it breaks, or null.</summary>
-    private static string? Check(FieldSchema field, FieldColumn given, BatchColumn result, int r)
+    private static string? Check(FieldSchema field, FieldColumn given, BatchColumn result, int r, TimeZoneInfo? zone)
     {
         string? error;
         switch (field.DataType)
@@ -239,7 +239,7 @@ internal static class ColumnValidator
                 result.Doubles![r] = d;
                 return error;
             case DataType.Json or DataType.Array:
-                var converted = ValueConverter.ConvertScalar(field, given.Json![r], out error);
+                var converted = ValueConverter.ConvertScalar(field, given.Json![r], out error, zone);
                 if (error is null)
                 {
                     result.Json![r] = (JsonElement)converted!;

@@ -10,12 +10,14 @@ internal static class RowValidator
 {
     /// <summary>Builds a batch. <paramref name="autoIds"/> supplies ids for an auto-id key on insert (called once with
     /// the row count; null leaves the keys unassigned, for a client that only checks rows); for upsert the key must be
-    /// supplied even when auto-id is on, since upsert replaces by key.</summary>
+    /// supplied even when auto-id is on, since upsert replaces by key. <paramref name="zone"/> reads TIMESTAMPTZ text
+    /// without an offset (the collection's <c>timezone</c>; null for UTC).</summary>
     public static RowBatch Build(
         CollectionSchema schema,
         IReadOnlyList<IReadOnlyDictionary<string, object?>> rows,
         bool upsert,
-        Func<int, long>? autoIds)
+        Func<int, long>? autoIds,
+        TimeZoneInfo? zone = null)
     {
         var op = upsert ? "upsert" : "insert";
         if (rows.Count == 0)
@@ -91,7 +93,7 @@ internal static class RowValidator
                 }
                 else
                 {
-                    var v = ValueConverter.ConvertScalar(field, value, out error);
+                    var v = ValueConverter.ConvertScalar(field, value, out error, zone);
                     if (error is null)
                     {
                         columns[f].Set(row, v!);

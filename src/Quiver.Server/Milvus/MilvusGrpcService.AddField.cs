@@ -15,7 +15,7 @@ internal sealed partial class MilvusGrpcService
     public override async Task<Status> AddCollectionField(AddCollectionFieldRequest request, ServerCallContext context)
     {
         var db = Database(request.DbName, context);
-        var field = SchemaConversion.AddedFieldFromProto(request.Schema, request.CollectionName);
+        var field = SchemaConversion.AddedFieldFromProto(request.Schema, request.CollectionName, _engine.GetCollection(request.CollectionName, db).TimeZone);
         await _engine.AddCollectionFieldAsync(request.CollectionName, field, db, context.CancellationToken).ConfigureAwait(false);
         return MilvusStatus.Ok();
     }
@@ -37,7 +37,7 @@ internal sealed partial class MilvusGrpcService
 
             var proto = add.FieldInfos[0].FieldSchema
                 ?? throw new MilvusException(MilvusCode.ParameterInvalid, "alter collection schema: add_request carries no field_schema");
-            var field = SchemaConversion.AddedFieldFromProto(proto.ToByteString(), request.CollectionName);
+            var field = SchemaConversion.AddedFieldFromProto(proto.ToByteString(), request.CollectionName, _engine.GetCollection(request.CollectionName, db).TimeZone);
             await _engine.AddCollectionFieldAsync(request.CollectionName, field, db, context.CancellationToken).ConfigureAwait(false);
             return new AlterCollectionSchemaResponse { AlterStatus = MilvusStatus.Ok() };
         }

@@ -21,6 +21,12 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override async Task<Status> CreateDatabase(CreateDatabaseRequest request, ServerCallContext context)
     {
+        // Properties the engine checks are checked before the database exists, so a refused one creates nothing.
+        if (request.Properties.FirstOrDefault(p => p.Key == Timestamptz.TimezoneProperty) is { } zone)
+        {
+            _ = Timestamptz.RequireZone(zone.Value);
+        }
+
         await _engine.CreateDatabaseAsync(request.DbName, context.CancellationToken).ConfigureAwait(false);
         if (request.Properties.Count > 0)
         {
@@ -81,11 +87,15 @@ internal sealed partial class MilvusGrpcService
     {
         var db = Database(request.DbName, context);
         await RequireDatabaseAsync(db, context).ConfigureAwait(false);
-        var schema = SchemaConversion.FromProto(request.Schema, request.CollectionName);
+        var properties = ToDictionary(request.Properties);
+        // The new collection's zone reads TIMESTAMPTZ defaults without an offset: its own timezone, else its database's.
+        var zoneName = properties.TryGetValue(Timestamptz.TimezoneProperty, out var own) ? own
+            : (await _engine.DescribeDatabaseAsync(db, context.CancellationToken).ConfigureAwait(false)).Properties.GetValueOrDefault(Timestamptz.TimezoneProperty);
+        var zone = zoneName is null ? null : Timestamptz.RequireZone(zoneName);
+        var schema = SchemaConversion.FromProto(request.Schema, request.CollectionName, zone);
 
         // num_partitions (partition keys): out-of-range values reach the engine's check clamped, never wrapped.
         schema = schema with { NumPartitions = (int)Math.Clamp(request.NumPartitions, -1, int.MaxValue) };
-        var properties = ToDictionary(request.Properties);
         QuiverEngine.CheckCollectionProperties(properties, schema);
         await _engine.CreateCollectionAsync(request.CollectionName, schema, db, context.CancellationToken).ConfigureAwait(false);
         properties[ConsistencyProperty] = request.ConsistencyLevel.ToString();

@@ -18,7 +18,7 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Insert(InsertRequest request, ServerCallContext context) =>
         WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
-            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "insert"), upsert: false, context);
+            (schema, zone) => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "insert", zone), upsert: false, context);
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Upsert(UpsertRequest request, ServerCallContext context)
@@ -30,18 +30,20 @@ internal sealed partial class MilvusGrpcService
         }
 
         return WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
-            schema => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "upsert"), upsert: true, context);
+            (schema, zone) => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "upsert", zone), upsert: true, context);
     }
 
     /// <summary>Insert or upsert: the Milvus rules of a write, whatever the transport. <paramref name="read"/> turns the
-    /// request's rows (gRPC columns, REST JSON rows) into engine columns for the collection's current schema.</summary>
+    /// request's rows (gRPC columns, REST JSON rows) into engine columns for the collection's current schema, TIMESTAMPTZ
+    /// text without an offset read in the collection's time zone.</summary>
     internal async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition,
-        Func<CollectionSchema, ColumnBatch> read, bool upsert, ServerCallContext context)
+        Func<CollectionSchema, TimeZoneInfo?, ColumnBatch> read, bool upsert, ServerCallContext context)
     {
         var db = Database(dbName, context);
         var ct = context.CancellationToken;
-        var schema = SchemaOf(collection, db);
-        var batch = read(schema);
+        var resolved = _engine.GetCollection(collection, db);
+        var schema = resolved.Schema;
+        var batch = read(schema, resolved.TimeZone);
         var part = string.IsNullOrEmpty(partition) ? null : partition;
         var result = upsert
             ? await _engine.UpsertAsync(collection, batch, part, db, ct).ConfigureAwait(false)
@@ -135,6 +137,7 @@ internal sealed partial class MilvusGrpcService
         var schema = SchemaOf(name, db);
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var templates = RequestValues.Templates(request.ExprTemplateValues);
+        var timezone = RequestValues.Timezone(request.QueryParams);
 
         if (request.OutputFields.Any(IsCountStar))
         {
@@ -143,7 +146,7 @@ internal sealed partial class MilvusGrpcService
                 throw new MilvusException(MilvusCode.ParameterInvalid, "query: count(*) cannot be combined with other output fields");
             }
 
-            return new QueryAnswer(schema, null, null, await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false));
+            return new QueryAnswer(schema, null, null, await CountAsync(name, db, request.Expr, templates, partitions, timezone, ct).ConfigureAwait(false));
         }
 
         var output = OutputFields.Resolve(schema, request.OutputFields);
@@ -167,12 +170,12 @@ internal sealed partial class MilvusGrpcService
         else
         {
             // No limit: every match is returned, so the matches are counted (bitmaps only, no rows built) first.
-            var count = await CountAsync(name, db, request.Expr, templates, partitions, ct).ConfigureAwait(false);
+            var count = await CountAsync(name, db, request.Expr, templates, partitions, timezone, ct).ConfigureAwait(false);
             CallInfo.Of(context).ResultBytes = ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
         }
 
-        var rows = await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, ct).ConfigureAwait(false);
-        return new QueryAnswer(schema, output, rows, null);
+        var rows = await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, timezone, ct).ConfigureAwait(false);
+        return new QueryAnswer(schema, output, timezone is null ? rows : InZone(schema, rows, Timestamptz.RequireZone(timezone)), null);
     }
 
     /// <summary>The name of a <c>count(*)</c> query's only output.</summary>
@@ -183,7 +186,7 @@ internal sealed partial class MilvusGrpcService
 
     /// <summary>The number of rows matching <paramref name="filter"/> (the engine's <c>count(*)</c>: bitmaps only).</summary>
     private async Task<long> CountAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
-        List<string> partitions, CancellationToken ct)
+        List<string> partitions, string? timezone, CancellationToken ct)
     {
         var counted = await _engine.QueryAsync(name, new EngineQuery
         {
@@ -191,6 +194,7 @@ internal sealed partial class MilvusGrpcService
             FilterParams = templates,
             OutputFields = [CountStar],
             Partitions = partitions,
+            Timezone = timezone,
         }, db, ct).ConfigureAwait(false);
         return Convert.ToInt64(counted[0][CountStar], CultureInfo.InvariantCulture);
     }
@@ -200,7 +204,7 @@ internal sealed partial class MilvusGrpcService
     /// <c>pk &gt; last key</c> with a limit), so Quiver finds every matching key, orders them, and reads the window's
     /// rows by key.</summary>
     private async Task<ColumnBatch> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
-        Dictionary<string, object?>? templates, OutputFields output, List<string> partitions, int offset, int limit, CancellationToken ct)
+        Dictionary<string, object?>? templates, OutputFields output, List<string> partitions, int offset, int limit, string? timezone, CancellationToken ct)
     {
         if (limit == 0)
         {
@@ -218,6 +222,7 @@ internal sealed partial class MilvusGrpcService
             FilterParams = templates,
             OutputFields = [pk.Name],
             Partitions = partitions,
+            Timezone = timezone,
         }, db, ct).ConfigureAwait(false);
         var keyColumn = matches.Columns[0];
         IEnumerable<object> ordered = keyColumn.Longs is { } longs
@@ -225,6 +230,21 @@ internal sealed partial class MilvusGrpcService
             : keyColumn.Strings!.Order(StringComparer.Ordinal).Select(k => (object)k!);
         var keys = ordered.Skip(offset).Take(limit).ToList();
         return await _engine.GetColumnsAsync(name, keys, output.EngineNames, partitions, db, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The rows with their TIMESTAMPTZ columns written in <paramref name="zone"/> (a read's own <c>timezone</c>,
+    /// which overrides the collection's the rows were read with).</summary>
+    internal static ColumnBatch InZone(CollectionSchema schema, ColumnBatch rows, TimeZoneInfo zone)
+    {
+        var result = new ColumnBatch(rows.RowCount) { Dynamic = rows.Dynamic };
+        foreach (var c in rows.Columns)
+        {
+            result.Add(schema.Find(c.Name) is { DataType: Quiver.DataType.Timestamptz } && c.Longs is { } longs
+                ? new FieldColumn { Name = c.Name, Longs = longs, Nulls = c.Nulls, TimeZone = zone }
+                : c);
+        }
+
+        return result;
     }
 
     /// <summary>The load-state check for reads (search, query): Milvus refuses both on a released collection or

@@ -86,12 +86,13 @@ internal sealed partial class MilvusGrpcService
             Partitions = partitions,
             GroupByField = groupBy?.Name,
             GroupSize = groupSize,
+            Timezone = rank.Timezone,
         }, db, ct).ConfigureAwait(false);
         return new HybridAnswer(schema, rank.Limit, rank.RoundDecimal, output, groupBy, hits);
     }
 
     /// <summary>The fusion settings of a HybridSearchRequest.</summary>
-    private sealed record HybridRankParams(HybridRanker Ranker, int Limit, int Offset, int RoundDecimal, string? GroupByField, int GroupSize)
+    private sealed record HybridRankParams(HybridRanker Ranker, int Limit, int Offset, int RoundDecimal, string? GroupByField, int GroupSize, string? Timezone)
     {
         public static HybridRankParams Parse(RepeatedField<KeyValuePair> pairs, Protocol.Schema.FunctionScore? functionScore)
         {
@@ -128,7 +129,7 @@ internal sealed partial class MilvusGrpcService
                     $"rank_params: offset [{settings.Offset}] is invalid: offset + limit must be at most {MaxTopKOrNq}, got {(long)settings.Offset + settings.TopK}");
             }
 
-            return new HybridRankParams(ranker, settings.TopK, settings.Offset, settings.RoundDecimal, settings.GroupByField, settings.GroupSize);
+            return new HybridRankParams(ranker, settings.TopK, settings.Offset, settings.RoundDecimal, settings.GroupByField, settings.GroupSize, settings.Timezone);
         }
 
         /// <summary>The legacy form: <c>strategy</c> rrf or weighted (rrf with k = 60 when absent) and its <c>params</c>.</summary>

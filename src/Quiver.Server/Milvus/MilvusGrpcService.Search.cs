@@ -156,6 +156,7 @@ internal sealed partial class MilvusGrpcService
             GroupByField = settings.GroupByField,
             GroupSize = settings.GroupSize,
             SearchParams = settings.IndexParams,
+            Timezone = settings.Timezone,
         };
     }
 

@@ -17,8 +17,9 @@ internal static class SchemaConversion
     public const long FirstFieldId = Wire.FieldDataWriter.FirstFieldId;
 
     /// <summary>The engine schema of a serialized <c>schema.CollectionSchema</c>; throws <see cref="MilvusException"/>
-    /// (ParameterInvalid) naming the field for what the engine cannot hold.</summary>
-    public static CollectionSchema FromProto(ByteString serialized, string collection)
+    /// (ParameterInvalid) naming the field for what the engine cannot hold. TIMESTAMPTZ defaults without an offset are
+    /// read in <paramref name="zone"/> (the new collection's time zone; null for UTC).</summary>
+    public static CollectionSchema FromProto(ByteString serialized, string collection, TimeZoneInfo? zone = null)
     {
         var schema = Parse(Proto.CollectionSchema.Parser, serialized, collection, "schema.CollectionSchema");
 
@@ -41,7 +42,7 @@ internal static class SchemaConversion
             }
 
 #pragma warning disable CS0612 // the schema-level autoID is deprecated, yet older clients still set it
-            fields.Add(FieldFromProto(f, schema.AutoID));
+            fields.Add(FieldFromProto(f, schema.AutoID, zone));
 #pragma warning restore CS0612
         }
 
@@ -50,11 +51,11 @@ internal static class SchemaConversion
 
     /// <summary>The engine field of a serialized <c>schema.FieldSchema</c> (AddCollectionField's <c>schema</c>); throws
     /// <see cref="MilvusException"/> (ParameterInvalid) for what a field added to an existing collection cannot be.</summary>
-    public static FieldSchema AddedFieldFromProto(ByteString serialized, string collection)
+    public static FieldSchema AddedFieldFromProto(ByteString serialized, string collection, TimeZoneInfo? zone = null)
     {
         var f = Parse(Proto.FieldSchema.Parser, serialized, collection, "schema.FieldSchema");
         AddedField.Check(f);
-        return FieldFromProto(f, schemaAutoId: false);
+        return FieldFromProto(f, schemaAutoId: false, zone);
     }
 
     private static T Parse<T>(MessageParser<T> parser, ByteString serialized, string collection, string what)
@@ -70,7 +71,7 @@ internal static class SchemaConversion
         }
     }
 
-    private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId)
+    private static FieldSchema FieldFromProto(Proto.FieldSchema f, bool schemaAutoId, TimeZoneInfo? zone = null)
     {
         if (f.IsClusteringKey)
         {
@@ -118,7 +119,7 @@ internal static class SchemaConversion
                 DataType.SparseFloatVector => stated ?? MetricType.IP,
                 _ => MetricType.Cosine,
             },
-            DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue),
+            DefaultValue = DefaultFromProto(f.Name, type, f.DefaultValue, zone),
         };
         return TextParamsFromProto(field, typeParams);
     }
@@ -153,11 +154,11 @@ internal static class SchemaConversion
 
     /// <summary>A field's default in the request, by the one conversion client and server share; what Milvus does not
     /// hold (a default on a JSON or Array field, a kind that does not fit the type, NaN) is code 1100 naming the field.</summary>
-    private static JsonElement? DefaultFromProto(string field, DataType type, Proto.ValueField? value)
+    private static JsonElement? DefaultFromProto(string field, DataType type, Proto.ValueField? value, TimeZoneInfo? zone)
     {
         try
         {
-            return Quiver.Wire.DefaultValues.FromWire(field, type, value);
+            return Quiver.Wire.DefaultValues.FromWire(field, type, value, zone);
         }
         catch (QuiverException e)
         {

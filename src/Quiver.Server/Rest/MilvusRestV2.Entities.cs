@@ -82,16 +82,16 @@ internal static partial class MilvusRestV2
     /// key is left out on insert.</summary>
     private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, BodyRows rows,
         bool upsert, Grpc.Core.ServerCallContext context) =>
-        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, schema => rows.Text is { } text
-            ? ReadRows(schema, text.Rows.Span, text.Count, insert: !upsert)
-            : ReadRows(schema, rows.Element, insert: !upsert), upsert, context);
+        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, (schema, zone) => rows.Text is { } text
+            ? ReadRows(schema, text.Rows.Span, text.Count, insert: !upsert, zone)
+            : ReadRows(schema, rows.Element, insert: !upsert, zone), upsert, context);
 
     /// <summary>The rows of an insert or upsert body as engine columns; a row value that does not fit is Milvus's 1804.</summary>
-    internal static ColumnBatch ReadRows(CollectionSchema schema, JsonElement rows, bool insert)
+    internal static ColumnBatch ReadRows(CollectionSchema schema, JsonElement rows, bool insert, TimeZoneInfo? zone = null)
     {
         try
         {
-            return RestJsonReader.Read(schema, rows, insert);
+            return RestJsonReader.Read(schema, rows, insert, zone);
         }
         catch (RestDataException e)
         {
@@ -101,11 +101,11 @@ internal static partial class MilvusRestV2
 
     /// <summary>As <see cref="ReadRows(CollectionSchema, JsonElement, bool)"/>, from the text of the rows (one pass, no
     /// document), with the same answers.</summary>
-    internal static ColumnBatch ReadRows(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert)
+    internal static ColumnBatch ReadRows(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert, TimeZoneInfo? zone = null)
     {
         try
         {
-            return RestJsonReader.Read(schema, rows, count, insert);
+            return RestJsonReader.Read(schema, rows, count, insert, zone);
         }
         catch (RestDataException e)
         {
@@ -208,6 +208,11 @@ internal static partial class MilvusRestV2
         {
             request.QueryParams.Add(new KeyValuePair { Key = "limit", Value = limit.ToString(CultureInfo.InvariantCulture) });
         }
+        if (r.OptionalString(Timestamptz.TimezoneProperty) is { } timezone)
+        {
+            request.QueryParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+        }
+
         await QueryRowsAsync(r, request, null).ConfigureAwait(false);
         return null;
     }
@@ -394,6 +399,11 @@ internal static partial class MilvusRestV2
         request.SearchParams.Add(new KeyValuePair { Key = "topk", Value = limit.ToString(CultureInfo.InvariantCulture) });
         request.SearchParams.Add(new KeyValuePair { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
         request.SearchParams.Add(new KeyValuePair { Key = "anns_field", Value = field.Name });
+        if (RestRequest.StringOf(body[Timestamptz.TimezoneProperty], path + ".timezone") is { } timezone)
+        {
+            request.SearchParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+        }
+
         return request;
     }
 

@@ -24,6 +24,27 @@ public sealed class VectorTypeWireTests
     private static readonly byte[][] I = [[1, 2, 3, 4], [0xFF, 0x80, 0x7F, 0], [10, 20, 30, 40]];
     private static readonly byte[][] B = [[0x00, 0x00], [0xFF, 0x0F], [0xAA, 0x55]];
 
+    /// <summary>A vector column whose <c>dim</c> is 0 though its bytes fit the schema's dimension is refused, as Milvus's
+    /// proxy refuses it (<c>CheckAligned</c>: the data's dim must equal the schema's), and nothing is written.</summary>
+    [Theory]
+    [InlineData("h")]
+    [InlineData("bh")]
+    [InlineData("i")]
+    [InlineData("b")]
+    public async Task Grpc_DimZeroWithRightLengthBytes_IsRefusedAsMilvusRefusesIt(string zeroed)
+    {
+        await using var server = await TestServer.StartAsync();
+        await CreateOverGrpcAsync(server, "t");
+        var columns = new[] { Column("h", H), Column("bh", Bh), Column("i", I), Column("b", B) };
+        var target = columns.Single(c => c.FieldName == zeroed);
+        var schemaDim = target.Vectors.Dim;
+        target.Vectors.Dim = 0;
+        var inserted = await server.Milvus.InsertAsync(new InsertRequest { CollectionName = "t", NumRows = 3, FieldsData = { Long("id", 0, 1, 2), columns } });
+        Assert.Equal(1100, inserted.Status.Code);
+        Assert.Contains($"the dim (0) of field data ({zeroed}) is not equal to schema dim ({schemaDim})", inserted.Status.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, server.Server.Engine.CountRows("t"));
+    }
+
     [Fact]
     public async Task Grpc_InsertBytes_QueryBackSameBytes_SearchEachFieldByAnnsField()
     {

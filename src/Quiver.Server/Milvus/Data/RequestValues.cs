@@ -146,6 +146,22 @@ internal static class RequestValues
 
     /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
     /// that is not a non-negative integer.</summary>
+    /// <summary>Milvus's per-read <c>timezone</c> (in query_params or search_params), checked: null when absent, 1100
+    /// with Milvus's message when it names no IANA zone.</summary>
+    public static string? Timezone(RepeatedField<Quiver.Protocol.Common.KeyValuePair> pairs)
+    {
+        foreach (var pair in pairs)
+        {
+            if (pair.Key == Quiver.Timestamptz.TimezoneProperty)
+            {
+                _ = Quiver.Timestamptz.RequireZone(pair.Value);
+                return pair.Value;
+            }
+        }
+
+        return null;
+    }
+
     public static (int? Limit, int Offset) QueryWindow(RepeatedField<Quiver.Protocol.Common.KeyValuePair> pairs)
     {
         int? limit = null;

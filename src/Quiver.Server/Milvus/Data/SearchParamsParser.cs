@@ -58,6 +58,9 @@ internal sealed record SearchSettings
 
     /// <summary><c>search_iter_id</c>: the token the previous page returned.</summary>
     public string? IteratorToken { get; init; }
+
+    /// <summary><c>timezone</c>: the IANA zone of this read (checked when parsed); null for the collection's.</summary>
+    public string? Timezone { get; init; }
 }
 
 /// <summary>
@@ -127,7 +130,19 @@ internal static class SearchParamsParser
             IteratorBatchSize = Int(values, "search_iter_batch_size"),
             IteratorLastBound = Double(values, "search_iter_last_bound") is { } b ? (float)b : null,
             IteratorToken = NonEmpty(values, "search_iter_id"),
+            Timezone = CheckedZone(NonEmpty(values, Timestamptz.TimezoneProperty)),
         };
+    }
+
+    /// <summary>A <c>timezone</c> as given, once it is known to name an IANA zone (1100 with Milvus's message if not).</summary>
+    private static string? CheckedZone(string? name)
+    {
+        if (name is not null)
+        {
+            _ = Timestamptz.RequireZone(name);
+        }
+
+        return name;
     }
 
     /// <summary>Milvus's metric names for dense float vectors.</summary>
