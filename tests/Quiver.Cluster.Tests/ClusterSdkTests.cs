@@ -6,7 +6,7 @@ namespace Quiver.Cluster.Tests;
 /// a 3-server JetStream cluster, all child processes on loopback stopped by their PIDs: the tutorial's flow with each step
 /// sent to a different node, over gRPC and REST v2 (tests/compat/cluster-flow.js, which checks every search against a
 /// brute-force oracle and exits non-zero naming the first failure).</summary>
-public sealed class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed partial class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [NatsFact]
     [Trait("Category", "Compat")]

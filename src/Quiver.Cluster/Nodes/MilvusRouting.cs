@@ -150,6 +150,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         }
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {
+            await ShardStorage.ForgetAsync(grains, database, collection, 1).ConfigureAwait(false);
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
         }
         else if (method.Name == "CreateAlias" && known && Succeeded(response))
