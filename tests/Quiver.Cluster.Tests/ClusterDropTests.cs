@@ -26,7 +26,7 @@ public sealed class ClusterDropTests
         var js = new NatsJSContext(connection);
 
         // One collection of one shard (through the client), one of two shards (shards_num over gRPC, which the client
-        // does not set), both written, flushed (so the file buckets hold sealed segments) and loaded.
+        // does not set), both written, indexed and loaded.
         await first.CreateCollectionAsync("single", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vector", Dim, MetricType.L2)] });
         using (var channel = GrpcChannel.ForAddress(nodes.Address(0)))
         {
@@ -45,13 +45,20 @@ public sealed class ClusterDropTests
         foreach (var name in new[] { "single", "multi" })
         {
             await first.InsertAsync(name, Rows(0, 100));
-            await first.FlushAsync(name);
-            await first.CreateIndexAsync(name, new IndexDefinition { FieldName = "vector", IndexType = "FLAT", MetricType = MetricType.L2 });
+            await first.CreateIndexAsync(name, new IndexDefinition { FieldName = "vector", IndexType = "FLAT", Metric = MetricType.L2 });
             await first.LoadCollectionAsync(name);
             Assert.Equal(100L, Assert.Single(await second.QueryAsync(name, new QueryRequest { OutputFields = ["count(*)"] }))["count(*)"]);
         }
 
         var shardKeys = new[] { "default/single", "default/multi", "default/multi/1" };
+        // The CLI's `quiver cluster status` reads the same stores: every shard is listed, active on a node.
+        var status = (await nodes.CliStatusAsync()).Split('\n');
+        Assert.Contains(status, l => l.StartsWith("2 collections", StringComparison.Ordinal));
+        foreach (var key in shardKeys)
+        {
+            Assert.Contains(status, l => l.StartsWith(key + " ", StringComparison.Ordinal) && l.Contains(" active ", StringComparison.Ordinal));
+        }
+
         var placement = await new NatsKVContext(js).GetStoreAsync(ClusterStatus.Bucket(nodes.Cluster));
         foreach (var key in shardKeys)
         {
@@ -77,7 +84,7 @@ public sealed class ClusterDropTests
         // Created again under the same name, through the node that did not create it first: empty, and it holds
         // exactly what is written to it now.
         await second.CreateCollectionAsync("single", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vector", Dim, MetricType.L2)] });
-        await second.CreateIndexAsync("single", new IndexDefinition { FieldName = "vector", IndexType = "FLAT", MetricType = MetricType.L2 });
+        await second.CreateIndexAsync("single", new IndexDefinition { FieldName = "vector", IndexType = "FLAT", Metric = MetricType.L2 });
         await second.LoadCollectionAsync("single");
         Assert.Equal(0L, Assert.Single(await first.QueryAsync("single", new QueryRequest { OutputFields = ["count(*)"] }))["count(*)"]);
         await second.InsertAsync("single", Rows(500, 3));

@@ -46,7 +46,7 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
         try
         {
             await clients[0]!.CreateCollectionAsync(Collection, new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("vector", Dim, MetricType.L2)] });
-            await clients[0]!.CreateIndexAsync(Collection, new IndexDefinition { FieldName = "vector", IndexType = "FLAT", MetricType = MetricType.L2 });
+            await clients[0]!.CreateIndexAsync(Collection, new IndexDefinition { FieldName = "vector", IndexType = "FLAT", Metric = MetricType.L2 });
             await clients[0]!.LoadCollectionAsync(Collection);
 
             var acknowledged = new ConcurrentDictionary<long, bool>();

@@ -19,10 +19,11 @@ internal static class ClusterCommands
         {
             var settings = NodeConfig.Load(parse.GetValue(config)!);
             await using var running = await ClusterNode.StartAsync(settings, logging => logging.AddSimpleConsole(o => o.SingleLine = true)
-                .SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information)).ConfigureAwait(false);
+                .SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information), ct).ConfigureAwait(false);
             // The ready line scripts and tests wait for (the same as Quiver.Cluster node's).
             Console.WriteLine($"quiver node ready: milvus {settings.Host}:{running.MilvusPort}, silo {settings.Host}:{settings.SiloPort}, cluster {settings.Cluster}, pid {Environment.ProcessId}");
-            await running.WaitForShutdownAsync().ConfigureAwait(false);
+            // The node stops on SIGTERM/SIGINT itself (ProcessTerminationTimeout is off for this command).
+            await running.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             return 0;
         });
         return node;
