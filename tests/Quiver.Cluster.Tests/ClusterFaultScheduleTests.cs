@@ -169,12 +169,7 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
                     case 2 or 1:
                     {
                         var victim = Enumerable.Range(0, 3).Where(i => !nodeDown[i]).OrderBy(_ => rng.Next()).First();
-                        var pause = TimeSpan.FromSeconds(2 + rng.Next(7));
-                        Signal(nodes.Pid(victim), SigStop);
-                        Note($"SIGSTOP node {victim} for {pause.TotalSeconds:0} s");
-                        await Task.Delay(pause);
-                        Signal(nodes.Pid(victim), SigCont);
-                        Note($"SIGCONT node {victim}");
+                        await PauseAsync(nodes.Pid(victim), $"node {victim}", TimeSpan.FromSeconds(2 + rng.Next(7)), Note);
                         break;
                     }
 
@@ -207,12 +202,7 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
 
                         await EngineOnJetStreamTests.WaitCaughtUpAsync(js, nodes.Cluster);
                         var victim = rng.Next(3);
-                        var pause = TimeSpan.FromSeconds(2 + rng.Next(4));
-                        Signal(nats.Pid(victim), SigStop);
-                        Note($"SIGSTOP nats {victim} for {pause.TotalSeconds:0} s");
-                        await Task.Delay(pause);
-                        Signal(nats.Pid(victim), SigCont);
-                        Note($"SIGCONT nats {victim}");
+                        await PauseAsync(nats.Pid(victim), $"nats {victim}", TimeSpan.FromSeconds(2 + rng.Next(4)), Note);
                         break;
                     }
                 }
@@ -315,6 +305,16 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
 
     private static Task<IQuiverClient> ConnectAsync(QuiverNodes nodes, int index) =>
         QuiverClient.ConnectAsync(new QuiverClientOptions { Address = nodes.Address(index), Timeout = TimeSpan.FromSeconds(90) });
+
+    /// <summary>Stops process <paramref name="pid"/> with SIGSTOP for <paramref name="pause"/>, then continues it.</summary>
+    private static async Task PauseAsync(int? pid, string what, TimeSpan pause, Action<string> note)
+    {
+        Signal(pid, SigStop);
+        note($"SIGSTOP {what} for {pause.TotalSeconds:0} s");
+        await Task.Delay(pause);
+        Signal(pid, SigCont);
+        note($"SIGCONT {what}");
+    }
 
     private static void Signal(int? pid, int signal)
     {
