@@ -175,7 +175,7 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
 
                     case 3 when natsDown < 0:
                     {
-                        await EngineOnJetStreamTests.WaitCaughtUpAsync(js, nodes.Cluster);
+                        await CaughtUpAsync(js, nodes.Cluster);
                         natsDown = rng.Next(3);
                         nats.Kill(natsDown);
                         Note($"SIGKILL nats {natsDown}");
@@ -200,7 +200,7 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
                             natsDown = -1;
                         }
 
-                        await EngineOnJetStreamTests.WaitCaughtUpAsync(js, nodes.Cluster);
+                        await CaughtUpAsync(js, nodes.Cluster);
                         var victim = rng.Next(3);
                         await PauseAsync(nats.Pid(victim), $"nats {victim}", TimeSpan.FromSeconds(2 + rng.Next(4)), Note);
                         break;
@@ -305,6 +305,25 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
 
     private static Task<IQuiverClient> ConnectAsync(QuiverNodes nodes, int index) =>
         QuiverClient.ConnectAsync(new QuiverClientOptions { Address = nodes.Address(index), Timeout = TimeSpan.FromSeconds(90) });
+
+    /// <summary>Waits until every stream of the cluster has caught up (<see cref="EngineOnJetStreamTests.WaitCaughtUpAsync"/>),
+    /// asking again when the test's own JetStream requests go unanswered (a loaded machine, a server just restarted).</summary>
+    private static async Task CaughtUpAsync(NatsJSContext js, string cluster)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await EngineOnJetStreamTests.WaitCaughtUpAsync(js, cluster);
+                return;
+            }
+            catch (NATS.Client.Core.NatsException) when (clock.Elapsed < ConditionTimeout)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
 
     /// <summary>Stops process <paramref name="pid"/> with SIGSTOP for <paramref name="pause"/>, then continues it.</summary>
     private static async Task PauseAsync(int? pid, string what, TimeSpan pause, Action<string> note)
