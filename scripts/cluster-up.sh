@@ -2,10 +2,11 @@
 # Starts a Quiver cluster on loopback: 3 nats-server (one JetStream cluster) and 3 Quiver nodes (Orleans silos that
 # each serve Milvus's gRPC API), each a background process whose PID is kept in the state folder. Prints where each
 # listens. `scripts/cluster-up.sh down` stops them by those PIDs. Installs nothing but what ./scripts/setup.sh installs.
-# Usage: scripts/cluster-up.sh [up|down] [STATE_FOLDER (default: .cluster)]
+# Usage: scripts/cluster-up.sh [up|down] [STATE_FOLDER (default: .cluster)]; QUIVER_NODES=N starts N nodes (default 3).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 action=${1:-up}
+nodes=${QUIVER_NODES:-3}
 state=$(mkdir -p "${2:-$root/.cluster}" && cd "${2:-$root/.cluster}" && pwd)
 
 stop_all() {
@@ -61,14 +62,14 @@ CONF
 done
 urls=${urls#,}
 
-for i in 0 1 2; do
+for ((i = 0; i < nodes; i++)); do
   cat > "$state/node$i.json" <<CONF
 { "cluster": "quiver", "nats": "$urls", "dataPath": "$state/data$i", "host": "127.0.0.1", "milvusPort": 0, "siloPort": $(free_port) }
 CONF
   dotnet "$node_dll" node --config "$state/node$i.json" >"$state/node$i.log" 2>&1 &
   echo $! >"$state/node$i.pid"
 done
-for i in 0 1 2; do
+for ((i = 0; i < nodes; i++)); do
   # Each node prints its ready line once it joined the cluster; JetStream answers once its servers elected a leader.
   until grep -q "quiver node ready" "$state/node$i.log"; do
     kill -0 "$(cat "$state/node$i.pid")" 2>/dev/null || { echo "cluster-up: node $i exited:" >&2; cat "$state/node$i.log" >&2; stop_all; exit 1; }

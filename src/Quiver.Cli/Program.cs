@@ -19,11 +19,14 @@ internal static class Program
         OpsCommands.AddTo(root);
         root.Subcommands.Add(Embed.EmbedCommand.Create());
         Browse.BrowseCommands.AddTo(root);
+        var node = Cluster.ClusterCommands.Node();
+        root.Subcommands.Add(node);
+        root.Subcommands.Add(Cluster.ClusterCommands.Cluster());
         var parse = root.Parse(args);
         // System.CommandLine's own SIGTERM/SIGINT handling gives an action two seconds and then ends the process with
         // its own exit code. The server's host handles those signals itself, draining calls for up to its configured
-        // shutdown timeout and exiting 0, so for serve System.CommandLine stays out of it.
-        var invocation = parse.CommandResult.Command == serve
+        // shutdown timeout and exiting 0, so for serve (and a cluster node) System.CommandLine stays out of it.
+        var invocation = parse.CommandResult.Command == serve || parse.CommandResult.Command == node
             ? new InvocationConfiguration { ProcessTerminationTimeout = null }
             : new InvocationConfiguration();
         return parse.InvokeAsync(invocation);

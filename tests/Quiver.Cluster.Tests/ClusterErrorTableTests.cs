@@ -36,8 +36,8 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-sharded-not-served"] = () =>
         [
             Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch (reranking needs every shard's ranks)")),
-            Grpc("CreateCollection", m => MilvusRouting.ShardedNotServed(m, "auto_id (each shard's engine would allocate the same keys)")),
             Grpc("LoadCollection", m => MilvusRouting.ShardedNotServed(m, "replica_number above 1")),
+            Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search by primary keys on a Float16Vector field")),
             Rest(RestRouting.ShardedNotServed("/entities/insert")),
         ],
         ["cluster-shards-num-invalid"] = () =>

@@ -145,7 +145,7 @@ public sealed class EngineOnJetStreamTests
 
     /// <summary>Waits until every replica of every stream of database <paramref name="name"/> (log, KV, object store)
     /// reports itself current with no lag: a restarted server has caught up. Readiness, not a time limit.</summary>
-    private static async Task WaitCaughtUpAsync(NatsJSContext js, string name)
+    internal static async Task WaitCaughtUpAsync(NatsJSContext js, string name)
     {
         var deadline = System.Diagnostics.Stopwatch.StartNew();
         while (true)

@@ -11,7 +11,7 @@ namespace Quiver.Cluster.Tests;
 /// <summary>A 3-server JetStream cluster of Debian's <c>nats-server</c> on loopback: ephemeral ports, its own temp store
 /// folders, each server a child process stopped by its PID. <see cref="StartAsync"/> returns once JetStream has a meta
 /// leader and all three servers answer; nothing waits for a fixed time.</summary>
-public sealed class NatsCluster : IAsyncDisposable
+public sealed partial class NatsCluster : IAsyncDisposable
 {
     /// <summary>Where Debian installs the server; null when it is not installed.</summary>
     public static readonly string? ServerPath = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);

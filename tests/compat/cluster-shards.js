@@ -124,11 +124,6 @@ async function run() {
   // What a node refuses on a collection with several shards (docs/errors.md, cluster section). The SDK rejects some
   // refused calls with their status and answers others with it: both are the answer.
   const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
-  const autoId = await answer(nodes[0].createCollection({ collection_name: 'sharded_auto', shards_num: 2, fields: [
-    { name: 'id', data_type: DataType.Int64, is_primary_key: true, autoID: true },
-    { name: 'vector', data_type: DataType.FloatVector, dim },
-  ] }));
-  check(autoId.code === 10 && autoId.reason.includes('auto_id'), 'auto_id with several shards is refused with code 10', autoId);
   const tooMany = await answer(nodes[1].createCollection({ collection_name: 'sharded_many', shards_num: 17, fields }));
   check(tooMany.code === 1100 && tooMany.reason.includes('limited to 16'), 'shards_num 17 is refused with code 1100', tooMany);
   const hybrid = await answer(nodes[2].hybridSearch({ collection_name: 'sharded_l2', data: [{ data: vec(), anns_field: 'vector' }], limit: 3 }));

@@ -63,11 +63,6 @@ internal sealed partial class MilvusRouting
             return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
         }
 
-        if (schema.PrimaryKey.AutoId)
-        {
-            return ShardedNotServed(method, "auto_id (each shard's engine would allocate the same keys)");
-        }
-
         var first = await InvokeAsync(ShardKeys.Of(database, collection, 0), method, request, database, ct).ConfigureAwait(false);
         if (!Succeeded(first))
         {
@@ -152,6 +147,8 @@ internal sealed partial class MilvusRouting
 
         if (method.Name == "DropCollection")
         {
+            await ShardStorage.ForgetAsync(grains, database, collection, shards).ConfigureAwait(false);
+            ForgetAutoIds(database, collection);
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
         }
         else if (method.Name == "CreateAlias")
@@ -178,11 +175,19 @@ internal sealed partial class MilvusRouting
         var upsertRequest = upsert ? UpsertRequest.Parser.ParseFrom(request) : null;
         var columns = insert?.FieldsData ?? upsertRequest!.FieldsData;
         var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op);
+        var generated = !upsert && schema.PrimaryKey.AutoId;
         if (schema.Functions.IsEmpty)
         {
             // Functions (BM25, text embedding) fill their output fields in the shard's engine; without them the engine's
-            // own row checks run here on the whole batch, with its messages and row numbers.
-            Quiver.Writes.ColumnValidator.Build(schema, batch, upsert, _ => throw new InvalidOperationException("a collection with several shards has no auto_id"));
+            // own row checks run here on the whole batch, with its messages and row numbers (auto_id keys are made below).
+            Quiver.Writes.ColumnValidator.Build(schema, batch, upsert, _ => 0);
+        }
+
+        if (generated)
+        {
+            // The keys of an auto_id collection come from the collection's allocator (AutoIds), so that they are unique
+            // across shards and nodes, and route the rows as any key does.
+            batch = await AddAutoIdsAsync(batch, schema, database, collection, op, ct).ConfigureAwait(false);
         }
 
         var keys = batch.Find(schema.PrimaryKey.Name) ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"{op}: the primary key '{schema.PrimaryKey.Name}' is missing");
@@ -198,7 +203,13 @@ internal sealed partial class MilvusRouting
             var part = batch.Select(rowsOf[s]);
             var fields = Wire.FieldDataWriter.Write(schema, part, Wire.NullForm.Compact);
             IMessage one;
-            if (insert is not null)
+            if (generated)
+            {
+                // Fresh keys travel as an upsert, the write whose keys a shard's engine keeps on an auto_id collection:
+                // no row holds them yet, so it stores exactly the rows an insert would.
+                one = AsUpsert(insert!, fields, part.RowCount);
+            }
+            else if (insert is not null)
             {
                 var copy = insert.Clone();
                 copy.FieldsData.Clear();
@@ -217,7 +228,7 @@ internal sealed partial class MilvusRouting
                 one = copy;
             }
 
-            return InvokeAsync(ShardKeys.Of(database, collection, s), method, one.ToByteArray(), database, ct);
+            return InvokeAsync(ShardKeys.Of(database, collection, s), generated ? UpsertMethod : method, one.ToByteArray(), database, ct);
         })).ConfigureAwait(false);
         var results = answers.Select(MilvusMutation.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
@@ -225,20 +236,27 @@ internal sealed partial class MilvusRouting
             return failed.ToByteArray();
         }
 
-        return ShardMerge.Write(results, [.. targets.Select(s => (IReadOnlyList<int>)rowsOf[s])], batch.RowCount).ToByteArray();
+        var merged = ShardMerge.Write(results, [.. targets.Select(s => (IReadOnlyList<int>)rowsOf[s])], batch.RowCount);
+        if (generated)
+        {
+            merged.InsertCnt = merged.UpsertCnt;
+            merged.UpsertCnt = 0;
+        }
+
+        return merged.ToByteArray();
     }
 
-    /// <summary>A search on every shard for offset + top-k hits from the start, merged into the global window. Grouping,
-    /// iterators, search by primary keys, function reranking and BM25 (whose corpus statistics are each shard's own) are
+    /// <summary>A search on every shard for offset + top-k hits from the start, merged into the global window; a search by
+    /// primary keys first reads the keys' vectors from their shards (<see cref="VectorsForKeysAsync"/>). Grouping,
+    /// iterators, function reranking and BM25 (whose corpus statistics are each shard's own) are
     /// refused: their answers cannot be merged from the shards' answers into the single engine's.</summary>
     private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
     {
         var parsed = MilvusSearch.Parser.ParseFrom(request);
         var settings = SearchParamsParser.ParseUncached(parsed.SearchParams);
-        if (settings.GroupByField is not null || settings.IteratorV2 || parsed.SearchInputCase == MilvusSearch.SearchInputOneofCase.Ids
-            || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
+        if (settings.GroupByField is not null || settings.IteratorV2 || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
         {
-            return ShardedNotServed(method, "Search with group_by_field, an iterator, primary keys as queries, sub-requests or a function score");
+            return ShardedNotServed(method, "Search with group_by_field, an iterator, sub-requests or a function score");
         }
 
         if (settings.TopK is < 1 or > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
@@ -262,6 +280,17 @@ internal sealed partial class MilvusRouting
         if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
         {
             return ShardedNotServed(method, "BM25 text search (each shard's corpus statistics differ from the collection's)");
+        }
+
+        if (parsed.SearchInputCase == MilvusSearch.SearchInputOneofCase.Ids)
+        {
+            var (byKeys, refusal) = await VectorsForKeysAsync(method, parsed, database, collection, shards, schema, field, ct).ConfigureAwait(false);
+            if (byKeys is null)
+            {
+                return refusal!;
+            }
+
+            parsed = byKeys;
         }
 
         var metric = settings.Metric ?? (field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric);

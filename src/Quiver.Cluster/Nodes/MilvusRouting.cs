@@ -155,6 +155,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         }
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {
+            await ShardStorage.ForgetAsync(grains, database, collection, 1).ConfigureAwait(false);
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
             await PlaceReplicasAsync(key, 0, ct).ConfigureAwait(false);
         }

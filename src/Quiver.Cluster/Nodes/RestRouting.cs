@@ -122,6 +122,7 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
             }
             else if (path == "/collections/drop")
             {
+                await ShardStorage.ForgetAsync(grains, database, collection!, 1).ConfigureAwait(false);
                 await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
             }
         }

@@ -1,0 +1,99 @@
+// Load for bench/cluster.sh through the official Milvus Node.js SDK (installed in tests/compat by scripts/setup.sh),
+// the same calls against a standalone server or a cluster node:
+//   node bench/cluster-load.js ingest ADDRESS COLLECTION ROWS DIM BATCH SHARDS   -> creates, inserts ROWS in batches of
+//        BATCH one at a time (rows/s, batch latency P50/P99), builds HNSW (M 16, efConstruction 64) and loads it
+//   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32) from CLIENTS
+//        concurrent callers for SECONDS (QPS, P50/P99 latency)
+//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
+//        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
+//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write        -> repeats the call until one succeeds;
+//        prints when (ms since the script started) for failover timing
+// Vectors are seeded, so every run sends the same data. Prints one JSON line.
+'use strict';
+const path = require('path');
+const { MilvusClient, DataType } = require(path.join(__dirname, '..', 'tests', 'compat', 'node_modules', '@zilliz', 'milvus2-sdk-node'));
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
+}
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)];
+};
+const ok = (answer, what) => {
+  const s = answer && answer.status ? answer.status : answer;
+  if (!s || (s.code !== 0 && s.code !== undefined) || (s.error_code && s.error_code !== 'Success')) throw new Error(`${what}: ${JSON.stringify(s)}`);
+  return answer;
+};
+
+async function main() {
+  const [mode, address, collection, ...rest] = process.argv.slice(2);
+  const client = new MilvusClient({ address, timeout: 600000 });
+  const started = Date.now();
+  if (mode === 'ingest') {
+    const [rows, dim, batch, shards] = rest.map(Number);
+    const r = rng(4242);
+    ok(await client.createCollection({ collection_name: collection, shards_num: shards, fields: [
+      { name: 'id', data_type: DataType.Int64, is_primary_key: true },
+      { name: 'vector', data_type: DataType.FloatVector, dim },
+    ] }), 'create');
+    const latencies = [];
+    const clock = Date.now();
+    for (let first = 0; first < rows; first += batch) {
+      const data = Array.from({ length: Math.min(batch, rows - first) }, (_, i) => ({ id: first + i, vector: Array.from({ length: dim }, () => r() * 2 - 1) }));
+      const t = process.hrtime.bigint();
+      ok(await client.insert({ collection_name: collection, data }), 'insert');
+      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const seconds = (Date.now() - clock) / 1000;
+    const indexClock = Date.now();
+    ok(await client.createIndex({ collection_name: collection, field_name: 'vector', index_type: 'HNSW', metric_type: 'L2', params: { M: 16, efConstruction: 64 } }), 'index');
+    ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
+    console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000 }));
+  } else if (mode === 'search' || mode === 'write') {
+    const [dim, clients, seconds] = rest.map(Number);
+    const deadline = Date.now() + seconds * 1000;
+    const latencies = [];
+    let next = 10_000_000;
+    const callers = Array.from({ length: clients }, async (_, c) => {
+      const r = rng(777 + c);
+      const each = new MilvusClient({ address, timeout: 600000 });
+      while (Date.now() < deadline) {
+        const vector = Array.from({ length: dim }, () => r() * 2 - 1);
+        const t = process.hrtime.bigint();
+        if (mode === 'search') {
+          ok(await each.search({ collection_name: collection, data: [vector], limit: 10, params: { ef: 32 } }), 'search');
+        } else {
+          ok(await each.insert({ collection_name: collection, data: [{ id: next++, vector }] }), 'insert');
+        }
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    });
+    await Promise.all(callers);
+    console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) }));
+  } else if (mode === 'until') {
+    const [dim, what] = rest;
+    const vector = Array.from({ length: Number(dim) }, (_, i) => i / Number(dim));
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        if (what === 'search') {
+          ok(await client.search({ collection_name: collection, data: [vector], limit: 1 }), 'search');
+        } else {
+          ok(await client.insert({ collection_name: collection, data: [{ id: 20_000_000 + attempts, vector }] }), 'insert');
+        }
+        break;
+      } catch (e) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+    }
+    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, attempts }));
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  process.exit(0);
+}
+
+main().catch(e => { console.error(e && e.stack ? e.stack : e); process.exit(1); });

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Cluster figures (issue 17), every process on loopback, started and stopped here by PID:
+#  1. a standalone `quiver serve` and clusters of 1, 2 and 3 nodes (scripts/cluster-up.sh, 3 nats-server each time) get
+#     the same load through the Milvus Node.js SDK (bench/cluster-load.js): ingest ROWS x DIM in batches of BATCH into a
+#     collection of SHARDS shards, HNSW, load, then top-10 searches from CLIENTS callers for SECONDS, then 1-row inserts
+#     from CLIENTS callers for SECONDS; then the resident memory (VmRSS) of the server or of each node;
+#  2. on the 3-node cluster, the node that holds shard 0 is killed with SIGKILL and the first answered search and the
+#     first acknowledged insert through another node are timed from the kill.
+# Usage: nice -n 10 bench/cluster.sh [ROWS=20000] [DIM=128] [BATCH=1000] [CLIENTS=4] [SECONDS=20] [SHARDS=3]
+# Prints one JSON line per measurement; the load average at start and end.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rows=${1:-20000}; dim=${2:-128}; batch=${3:-1000}; clients=${4:-4}; seconds=${5:-20}; shards=${6:-3}
+work=$(mktemp -d /tmp/quiver-cluster-bench.XXXXXX)
+load() { node "$root/bench/cluster-load.js" "$@"; }
+rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+echo "{\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"rows\":$rows,\"dim\":$dim,\"batch\":$batch,\"clients\":$clients,\"seconds\":$seconds,\"shards\":$shards}"
+
+# Standalone: the CLI's server over a fresh folder.
+dotnet build "$root/src/Quiver.Cli" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+dotnet "$root/src/Quiver.Cli/bin/Release/net10.0/quiver.dll" serve --data "$work/standalone" --port "$port" >"$work/standalone.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
+until grep -q "quiver: serving " "$work/standalone.log" 2>/dev/null; do kill -0 $server; sleep 0.5; done
+echo "{\"target\":\"standalone\",$(load ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1 | cut -c2-)"
+echo "{\"target\":\"standalone\",$(load search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds" | cut -c2-)"
+echo "{\"target\":\"standalone\",$(load write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds" | cut -c2-)"
+echo "{\"target\":\"standalone\",\"rssKiB\":[$(rss $server)]}"
+kill $server; wait $server 2>/dev/null || true
+
+for nodes in 1 2 3; do
+  state="$work/cluster"
+  rm -rf "$state"
+  QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" up "$state" >"$work/up$nodes.log"
+  address=$(grep -o 'milvus [0-9.:]*' "$state/node0.log" | head -1 | cut -d' ' -f2)
+  target="cluster-$nodes"
+  echo "{\"target\":\"$target\",$(load ingest "$address" bench "$rows" "$dim" "$batch" "$shards" | cut -c2-)"
+  echo "{\"target\":\"$target\",$(load search "$address" bench "$dim" "$clients" "$seconds" | cut -c2-)"
+  echo "{\"target\":\"$target\",$(load write "$address" bench "$dim" "$clients" "$seconds" | cut -c2-)"
+  sizes=""
+  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; done
+  echo "{\"target\":\"$target\",\"rssKiB\":[${sizes#,}]}"
+  if [ "$nodes" = 3 ]; then
+    # Failover: the node whose log says it activated shard 0 last dies; the others are asked until they answer.
+    holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')
+    other=$(( (holder + 1) % 3 ))
+    other_address=$(grep -o 'milvus [0-9.:]*' "$state/node$other.log" | head -1 | cut -d' ' -f2)
+    killed=$(($(date +%s%N) / 1000000))
+    kill -9 "$(cat "$state/node$holder.pid")"
+    rm -f "$state/node$holder.pid"
+    searched=$(load until "$other_address" bench "$dim" search)
+    written=$(load until "$other_address" bench "$dim" write)
+    s=$(echo "$searched" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
+    w=$(echo "$written" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
+    echo "{\"target\":\"$target\",\"failover\":{\"killedNode\":$holder,\"firstSearchMs\":$((s - killed)),\"firstWriteMs\":$((w - killed))}}"
+  fi
+  QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" down "$state" >/dev/null
+done
+echo "{\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+rm -rf "$work"
