@@ -44,7 +44,8 @@ internal static class QpsPlot
         }
         svg.AppendLine(c, $"""<text x="{(Left + Width - Right) / 2}" y="{Height - 12}" text-anchor="middle">rows</text>""");
         svg.AppendLine(c, $"""<text x="16" y="{(Top + Height - Bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 {(Top + Height - Bottom) / 2})">queries per second</text>""");
-        var series = usable.GroupBy(p => (p.Transport, p.Dim)).OrderBy(g => g.Key.Dim).ThenBy(g => g.Key.Transport, StringComparer.Ordinal).ToList();
+        var series = usable.GroupBy(p => (p.Transport, p.Params, p.Dim)).OrderBy(g => g.Key.Dim).ThenBy(g => g.Key.Transport, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Params, StringComparer.Ordinal).ToList();
         for (var i = 0; i < series.Count; i++)
         {
             var color = Colors[i % Colors.Length];
@@ -53,11 +54,11 @@ internal static class QpsPlot
             svg.AppendLine(c, $"""<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>""");
             foreach (var p in line)
             {
-                svg.AppendLine(c, $"""<circle cx="{X(p.Rows):F1}" cy="{Y(p.Qps):F1}" r="3" fill="{color}"><title>{Escape(p.Set)} {p.Transport}: {p.Qps:F0} QPS</title></circle>""");
+                svg.AppendLine(c, $"""<circle cx="{X(p.Rows):F1}" cy="{Y(p.Qps):F1}" r="3" fill="{color}"><title>{Escape(p.Set)} {p.Transport} {Escape(p.Params)}: {p.Qps:F0} QPS, recall {p.Recall:F3}</title></circle>""");
             }
             var legendY = Top + 10 + (i * 18);
             svg.AppendLine(c, $"""<line x1="{Width - Right + 12}" y1="{legendY}" x2="{Width - Right + 32}" y2="{legendY}" stroke="{color}" stroke-width="2"/>""");
-            svg.AppendLine(c, $"""<text x="{Width - Right + 38}" y="{legendY + 4}">{Escape(series[i].Key.Transport)} {series[i].Key.Dim}-d</text>""");
+            svg.AppendLine(c, $"""<text x="{Width - Right + 38}" y="{legendY + 4}">{Escape(series[i].Key.Transport)} {Escape(series[i].Key.Params)} {series[i].Key.Dim}-d</text>""");
         }
         svg.AppendLine("</svg>");
         return svg.ToString();

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Grpc.Net.Client;
 using Quiver.Indexing;
 using Quiver.Protocol.Milvus;
@@ -37,7 +39,7 @@ internal static class ScaleBench
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir",
-            "flush-every", "index-after-compact", "alone");
+            "flush-every", "index-after-compact", "alone", "index", "build", "search", "columns", "seal-mb");
         var sets = args.Text("sets", "synthetic-100000x128-s42").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dataDir = args.Text("data-dir", Path.Combine("bench", "data"));
         var settings = new Settings(
@@ -46,13 +48,13 @@ internal static class ScaleBench
             Filters: args.Text("filters", "none,1,99").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Clients: ServerBench.Ints(args.Text("clients", "1,10,20")),
             Transports: args.Text("transports", "embedded,grpc,rest").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            M: args.Int("M", 16),
-            Efc: args.Int("efc", 200),
-            Ef: args.Int("ef", 64),
             Parent: args.Text("dir") ?? Path.GetTempPath(),
             FlushEvery: args.Int("flush-every", 0),
             IndexAfterCompact: args.Text("index-after-compact") == "true",
-            Alone: args.Text("alone") != "false");
+            Alone: args.Text("alone") != "false",
+            Columns: args.Text("columns") == "true",
+            SealMegabytes: args.Int("seal-mb", 0),
+            Index: ScaleIndex.Of(args.Text("index", "HNSW"), args.Text("build"), args.Text("search"), args.Int("M", 16), args.Int("efc", 200), args.Int("ef", 64)));
         foreach (var f in settings.Filters)
         {
             _ = FilterOf(f);
@@ -72,12 +74,12 @@ internal static class ScaleBench
         return 0;
     }
 
-    private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, int M, int Efc, int Ef, string Parent,
-        int FlushEvery, bool IndexAfterCompact, bool Alone);
+    private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, string Parent,
+        int FlushEvery, bool IndexAfterCompact, bool Alone, bool Columns, int SealMegabytes, ScaleIndex Index);
 
     /// <summary>One measured point: a transport (embedded, grpc, rest, index) at a top-k, filter and client count.</summary>
     internal sealed record Measurement(string Set, int Rows, int Dim, string Transport, int K, string Filter, int Clients,
-        double Qps, double P50, double P99, double Recall);
+        double Qps, double P50, double P99, double Recall, string Params = "", double CpuMs = double.NaN);
 
     private sealed record SetSummary(string Set, int Rows, int Dim, double IngestRowsPerSecond, double IngestMBps, double BuildSeconds,
         double IndexAloneBuildSeconds, long ResidentBytes, double ReopenSeconds, double FirstSearchMs, double EmbeddedRecall, double IndexRecall,
@@ -102,10 +104,15 @@ internal static class ScaleBench
         var nq = Math.Min(s.Nq, set.QueryCount);
         var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
         var folder = Path.Combine(s.Parent, "quiver-bench-scale-" + Guid.NewGuid().ToString("N"));
-        Console.WriteLine($"scale: {set.Name}: {set.Count} x {set.Dim}, {nq} queries, HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}");
+        Console.WriteLine($"scale: {set.Name}: {set.Count} x {set.Dim}, {nq} queries, {s.Index.Describe}");
         try
         {
             var options = ServerBench.BenchOptions(folder);
+            if (s.SealMegabytes > 0)
+            {
+                // --seal-mb: the engine's SegmentSealBytes (default 64 MiB), e.g. so that each --flush-every seals one segment.
+                options.Engine = options.Engine with { SegmentSealBytes = (long)s.SealMegabytes << 20 };
+            }
             SetSummary summary;
             await using (var server = await QuiverServer.StartAsync(options))
             {
@@ -121,14 +128,38 @@ internal static class ScaleBench
                 {
                     for (var first = 0; first < set.Count; first += LoadBatch)
                     {
-                        var batch = new List<Quiver.Row>(LoadBatch);
-                        for (var i = first; i < Math.Min(set.Count, first + LoadBatch); i++)
+                        var end = Math.Min(set.Count, first + LoadBatch);
+                        long inserting;
+                        if (s.Columns)
                         {
-                            batch.Add(new Quiver.Row { ["id"] = (long)i, ["tag"] = (long)(i % 100), ["vector"] = rowsIn.Next() });
+                            // --columns true: the engine's column write (no per-row dictionaries), the batch read into flat arrays.
+                            var ids = new long[end - first];
+                            var tags = new long[end - first];
+                            var vectors = new float[(end - first) * set.Dim];
+                            for (var i = first; i < end; i++)
+                            {
+                                ids[i - first] = i;
+                                tags[i - first] = i % 100;
+                                rowsIn.Next(vectors.AsSpan((i - first) * set.Dim, set.Dim));
+                            }
+                            var columns = new ColumnBatch(end - first)
+                                .Add(new FieldColumn { Name = "id", Longs = ids })
+                                .Add(new FieldColumn { Name = "tag", Longs = tags })
+                                .Add(new FieldColumn { Name = "vector", Vectors = vectors });
+                            inserting = Stopwatch.GetTimestamp();
+                            await engine.InsertAsync(Collection, columns);
                         }
+                        else
+                        {
+                            var batch = new List<Quiver.Row>(LoadBatch);
+                            for (var i = first; i < end; i++)
+                            {
+                                batch.Add(new Quiver.Row { ["id"] = (long)i, ["tag"] = (long)(i % 100), ["vector"] = rowsIn.Next() });
+                            }
 
-                        var inserting = Stopwatch.GetTimestamp();
-                        await engine.InsertAsync(Collection, batch);
+                            inserting = Stopwatch.GetTimestamp();
+                            await engine.InsertAsync(Collection, batch);
+                        }
                         ingestSeconds += Stopwatch.GetElapsedTime(inserting).TotalSeconds;
                         if (s.FlushEvery > 0 && (first + LoadBatch) % s.FlushEvery < LoadBatch && first + LoadBatch < set.Count)
                         {
@@ -191,14 +222,16 @@ internal static class ScaleBench
                 {
                     foreach (var k in alone is null ? [] : s.Ks)
                     {
-                        var run = SearchAlone(alone!, queries, set.Dim, k, s.Ef);
-                        var recall = Recall(run.Ids, set, k);
-                        indexRecall = k == s.Ks[0] ? recall : double.NaN;
-                        rows.Add(new Measurement(set.Name, set.Count, set.Dim, "index", k, "none", 1, run.Qps, run.P50, run.P99, recall));
-                        Print(rows[^1]);
+                        foreach (var sp in s.Index.Search)
+                        {
+                            var run = SearchAlone(alone!, queries, k, sp.Parsed);
+                            var recall = Recall(run.Ids, set, k);
+                            rows.Add(new Measurement(set.Name, set.Count, set.Dim, "index", k, "none", 1, run.Qps, run.P50, run.P99, recall, sp.Label, run.CpuPerCall));
+                            Print(rows[^1]);
+                        }
                     }
                 }
-                indexRecall = rows.LastOrDefault(r => r.Set == set.Name && r.Transport == "index" && r.K == s.Ks[0])?.Recall ?? double.NaN;
+                indexRecall = rows.FirstOrDefault(r => r.Set == set.Name && r.Transport == "index" && r.K == s.Ks[0])?.Recall ?? double.NaN;
 
                 await MeasureTransportsAsync(server, set, s, queries, rows);
                 var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
@@ -213,7 +246,7 @@ internal static class ScaleBench
             {
                 var opened = Stopwatch.GetElapsedTime(reopenStarted).TotalSeconds;
                 var searchStarted = Stopwatch.GetTimestamp();
-                await engine.SearchAsync(Collection, ServerBench.SearchOf(queries[0], s.Ks[0], s.Ef));
+                await engine.SearchAsync(Collection, s.Index.Search[0].Request(queries[0], s.Ks[0]));
                 var first = Stopwatch.GetElapsedTime(searchStarted).TotalMilliseconds;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  reopen {opened:F2} s, first search {first:F1} ms"));
                 return summary with { ReopenSeconds = opened, FirstSearchMs = first };
@@ -236,21 +269,21 @@ internal static class ScaleBench
         var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
         // One HttpClient (HTTP/1.1 keep-alive connections) per client, as a REST client pool would hold.
         var http = Enumerable.Range(0, maxClients).Select(_ => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") }).ToArray();
-        var paramsJson = $$"""{"ef":{{s.Ef}}}""";
         try
         {
             foreach (var k in s.Ks)
             {
-                foreach (var filterName in s.Filters)
+                foreach (var (filterName, sp) in s.Filters.SelectMany(f => s.Index.Search.Select(sp => (f, sp))))
                 {
                     var filter = FilterOf(filterName);
+                    var paramsJson = sp.Json;
                     var grpcRequests = queries.Select(q =>
                     {
                         var request = MilvusRequests.Search(Collection, q, set.Dim, k, "L2", paramsJson);
                         request.Dsl = filter;
                         return request;
                     }).ToArray();
-                    var restBodies = queries.Select(q => RestBody(q, k, s.Ef, filter)).ToArray();
+                    var restBodies = queries.Select(q => RestBody(q, k, sp.Json, filter)).ToArray();
                     var index = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
                     for (var i = 0; i < queries.Length; i++)
                     {
@@ -260,7 +293,7 @@ internal static class ScaleBench
                     {
                         Func<int, float[], Task<long[]>> search = transport switch
                         {
-                            "embedded" => async (_, query) => (await engine.SearchAsync(Collection, ServerBench.SearchOf(query, k, s.Ef) with { Filter = filter }))
+                            "embedded" => async (_, query) => (await engine.SearchAsync(Collection, sp.Request(query, k) with { Filter = filter }))
                                 .Hits[0].Select(h => (long)h.Id).ToArray(),
                             "grpc" => async (client, query) =>
                             {
@@ -275,7 +308,7 @@ internal static class ScaleBench
                         {
                             var run = await ServerBench.Measure(clients, queries, search);
                             var recall = filter.Length == 0 && k <= set.TruthWidth ? Recall(run.Ids, set, k) : double.NaN;
-                            rows.Add(new Measurement(set.Name, set.Count, set.Dim, transport, k, filterName, clients, run.Qps, run.P50, run.P99, recall));
+                            rows.Add(new Measurement(set.Name, set.Count, set.Dim, transport, k, filterName, clients, run.Qps, run.P50, run.P99, recall, sp.Label, run.CpuPerCall));
                             Print(rows[^1]);
                         }
                     }
@@ -303,7 +336,7 @@ internal static class ScaleBench
         _ => throw new ArgumentException($"--filters: '{name}' is neither 'none' nor a percentage of rows to keep (1..99)"),
     };
 
-    private static byte[] RestBody(float[] query, int k, int ef, string filter)
+    private static byte[] RestBody(float[] query, int k, string searchParams, string filter)
     {
         var body = new JsonObject
         {
@@ -311,7 +344,7 @@ internal static class ScaleBench
             ["data"] = new JsonArray(new JsonArray(query.Select(v => (JsonNode?)v).ToArray())),
             ["annsField"] = "vector",
             ["limit"] = k,
-            ["searchParams"] = new JsonObject { ["metricType"] = "L2", ["params"] = new JsonObject { ["ef"] = ef } },
+            ["searchParams"] = new JsonObject { ["metricType"] = "L2", ["params"] = JsonNode.Parse(searchParams) },
         };
         if (filter.Length > 0)
         {
@@ -347,16 +380,15 @@ internal static class ScaleBench
         }
 
         var started = Stopwatch.GetTimestamp();
-        var p = IndexParameters.FromJson($$"""{"M":{{s.M}},"efConstruction":{{s.Efc}}}""");
-        var index = IndexFactory.Build(IndexKind.Hnsw, MetricType.L2, p, store.View(set.Count), new IndexBuildOptions(Threads: Environment.ProcessorCount), CancellationToken.None);
+        var index = IndexFactory.Build(s.Index.Kind, MetricType.L2, new IndexParameters(s.Index.Build), store.View(set.Count),
+            new IndexBuildOptions(Threads: Environment.ProcessorCount), CancellationToken.None);
         return (index, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>One query per <see cref="VectorIndex.Search"/> call on this thread, after the same warm-up as the other
     /// transports (1,000 calls and at least 0.5 s).</summary>
-    private static ServerBench.Run SearchAlone(VectorIndex index, float[][] queries, int dim, int k, int ef)
+    private static ServerBench.Run SearchAlone(VectorIndex index, float[][] queries, int k, AnnSearchParams p)
     {
-        var p = new AnnSearchParams(Ef: ef);
         var hits = new IndexHit[k];
         var warming = Stopwatch.GetTimestamp();
         for (var i = 0; i < 1000 || Stopwatch.GetElapsedTime(warming) < TimeSpan.FromSeconds(0.5); i++)
@@ -365,6 +397,7 @@ internal static class ScaleBench
         }
         var ids = new long[queries.Length][];
         var latencies = new double[queries.Length];
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         for (var q = 0; q < queries.Length; q++)
         {
@@ -374,8 +407,8 @@ internal static class ScaleBench
             ids[q] = [.. hits.AsSpan(0, n).ToArray().Select(h => (long)h.Row)];
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        _ = dim;
-        return new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0);
+        var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length;
+        return new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall);
     }
 
     private static double Recall(long[][] ids, ServerBench.DataSet set, int k) => ServerBench.Recall(ids, set, k);
@@ -396,27 +429,27 @@ internal static class ScaleBench
     }
 
     private static void Print(Measurement m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {m.Transport,-8} k={m.K,-3} filter={m.Filter,-4} clients={m.Clients,-2}: {m.Qps,8:F0} QPS, p50 {m.P50:F3} ms, p99 {m.P99:F3} ms{(double.IsNaN(m.Recall) ? "" : $", recall {m.Recall:F4}")}"));
+        $"  {m.Transport,-8} {m.Params} k={m.K,-3} filter={m.Filter,-4} clients={m.Clients,-2}: {m.Qps,8:F0} QPS, p50 {m.P50:F3} ms, p99 {m.P99:F3} ms, CPU {m.CpuMs:F3} ms/call{(double.IsNaN(m.Recall) ? "" : $", recall {m.Recall:F4}")}"));
 
     private static void WriteOutputs(string output, Settings s, List<Measurement> rows, List<SetSummary> summaries)
     {
         var c = CultureInfo.InvariantCulture;
-        var csv = new StringBuilder("set,rows,dim,transport,k,filter,clients,qps,p50_ms,p99_ms,recall,qps_over_embedded,qps_over_index\n");
+        var csv = new StringBuilder("set,rows,dim,transport,params,k,filter,clients,qps,p50_ms,p99_ms,cpu_ms_per_call,recall,qps_over_embedded,qps_over_index\n");
         foreach (var m in rows)
         {
             var embedded = Find(rows, m with { Transport = "embedded" });
             var index = Find(rows, m with { Transport = "index", Filter = "none", Clients = 1 });
-            csv.AppendLine(c, $"{m.Set},{m.Rows},{m.Dim},{m.Transport},{m.K},{m.Filter},{m.Clients},{m.Qps:F1},{m.P50:F4},{m.P99:F4},{Num(m.Recall, "F4")},{Num(m.Qps / (embedded?.Qps ?? double.NaN), "F3")},{Num(m.Filter == "none" && m.Clients == 1 ? m.Qps / (index?.Qps ?? double.NaN) : double.NaN, "F3")}");
+            csv.AppendLine(c, $"{m.Set},{m.Rows},{m.Dim},{m.Transport},{m.Params},{m.K},{m.Filter},{m.Clients},{m.Qps:F1},{m.P50:F4},{m.P99:F4},{Num(m.CpuMs, "F4")},{Num(m.Recall, "F4")},{Num(m.Qps / (embedded?.Qps ?? double.NaN), "F3")},{Num(m.Filter == "none" && m.Clients == 1 ? m.Qps / (index?.Qps ?? double.NaN) : double.NaN, "F3")}");
         }
         File.WriteAllText(output + ".csv", csv.ToString());
 
         var md = new StringBuilder();
         md.AppendLine("# Search cost against size and transport");
         md.AppendLine();
-        md.AppendLine(c, $"HNSW M={s.M} efConstruction={s.Efc}, ef={s.Ef}, L2, {s.Nq} queries per point (fewer when the set has fewer), one query per call;");
+        md.AppendLine(c, $"{s.Index.Describe}, L2, {s.Nq} queries per point (fewer when the set has fewer), one query per call;");
         md.AppendLine("filters: `none`, `1` = `tag < 1` (keeps 1% of rows), `99` = `tag < 99` (keeps 99%). Server in process on loopback");
         md.AppendLine(c, $"(gRPC: one HTTP/2 connection per client; REST: one HttpClient per client). Machine: {Report.Machine()}.");
-        md.AppendLine(c, $"Load: engine ingest counts the insert calls only; {(s.FlushEvery > 0 ? $"a flush every {s.FlushEvery} rows (counted in flush + index)" : "one flush at the end")}; {(s.IndexAfterCompact ? "segments merged before the index is built (compact s = the merge alone)" : "segments indexed, then merged and re-indexed (compact + re-index s)")}.");
+        md.AppendLine(c, $"Segments seal at {(s.SealMegabytes > 0 ? $"{s.SealMegabytes} MiB (`--seal-mb`)" : "the default SegmentSealBytes")}. Load: engine ingest counts the insert calls only ({(s.Columns ? "column batches, `InsertAsync(ColumnBatch)`" : "row dictionaries, `InsertAsync(rows)`")}); {(s.FlushEvery > 0 ? $"a flush every {s.FlushEvery} rows (counted in flush + index)" : "one flush at the end")}; {(s.IndexAfterCompact ? "segments merged before the index is built (compact s = the merge alone)" : "segments indexed, then merged and re-indexed (compact + re-index s)")}.");
         md.AppendLine();
         md.AppendLine(c, $"Command: `dotnet bench/Quiver.Bench/bin/Release/net10.0/Quiver.Bench.dll {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
         md.AppendLine();
@@ -431,46 +464,53 @@ internal static class ScaleBench
         md.AppendLine();
         md.AppendLine("## Embedded search against the index alone (unfiltered, one client)");
         md.AppendLine();
-        md.AppendLine("| set | k | index QPS | embedded QPS | embedded / index | index p99 ms | embedded p99 ms |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| set | search params | k | index QPS | embedded QPS | embedded / index | index recall | embedded recall | index p50 ms | embedded p50 ms | index / embedded p50 | index CPU ms per call | embedded CPU ms per call | index / embedded CPU | index p99 ms | embedded p99 ms |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var m in rows.Where(r => r.Transport == "embedded" && r.Filter == "none" && r.Clients == 1))
         {
             var index = Find(rows, m with { Transport = "index" });
-            md.AppendLine(c, $"| {m.Set} | {m.K} | {index?.Qps:F0} | {m.Qps:F0} | {m.Qps / (index?.Qps ?? double.NaN):F3} | {index?.P99:F3} | {m.P99:F3} |");
+            md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {index?.Qps:F0} | {m.Qps:F0} | {m.Qps / (index?.Qps ?? double.NaN):F3} | {Num(index?.Recall ?? double.NaN, "F4")} | {Num(m.Recall, "F4")} | {index?.P50:F3} | {m.P50:F3} | {Num((index?.P50 ?? double.NaN) / m.P50, "F3")} | {Num(index?.CpuMs ?? double.NaN, "F4")} | {Num(m.CpuMs, "F4")} | {Num((index?.CpuMs ?? double.NaN) / m.CpuMs, "F3")} | {index?.P99:F3} | {m.P99:F3} |");
         }
         md.AppendLine();
         md.AppendLine("## Server against embedded (QPS ratio; serial p99 = one client)");
         md.AppendLine();
-        md.AppendLine("| set | k | filter | clients | embedded QPS | gRPC QPS | gRPC / embedded | REST QPS | REST / embedded | embedded p50 ms | gRPC p50 ms | REST p50 ms | embedded p99 ms | gRPC p99 ms | REST p99 ms |");
-        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| set | search params | k | filter | clients | embedded QPS | gRPC QPS | gRPC / embedded | REST QPS | REST / embedded | embedded p50 ms | gRPC p50 ms | REST p50 ms | embedded p99 ms | gRPC p99 ms | REST p99 ms | embedded CPU ms per call | gRPC CPU ms per call | REST CPU ms per call |");
+        md.AppendLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var m in rows.Where(r => r.Transport == "embedded"))
         {
             var grpc = Find(rows, m with { Transport = "grpc" });
             var rest = Find(rows, m with { Transport = "rest" });
-            md.AppendLine(c, $"| {m.Set} | {m.K} | {m.Filter} | {m.Clients} | {m.Qps:F0} | {Num(grpc?.Qps ?? double.NaN, "F0")} | {Num((grpc?.Qps ?? double.NaN) / m.Qps, "F3")} | {Num(rest?.Qps ?? double.NaN, "F0")} | {Num((rest?.Qps ?? double.NaN) / m.Qps, "F3")} | {m.P50:F3} | {Num(grpc?.P50 ?? double.NaN, "F3")} | {Num(rest?.P50 ?? double.NaN, "F3")} | {m.P99:F3} | {Num(grpc?.P99 ?? double.NaN, "F3")} | {Num(rest?.P99 ?? double.NaN, "F3")} |");
+            md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {m.Filter} | {m.Clients} | {m.Qps:F0} | {Num(grpc?.Qps ?? double.NaN, "F0")} | {Num((grpc?.Qps ?? double.NaN) / m.Qps, "F3")} | {Num(rest?.Qps ?? double.NaN, "F0")} | {Num((rest?.Qps ?? double.NaN) / m.Qps, "F3")} | {m.P50:F3} | {Num(grpc?.P50 ?? double.NaN, "F3")} | {Num(rest?.P50 ?? double.NaN, "F3")} | {m.P99:F3} | {Num(grpc?.P99 ?? double.NaN, "F3")} | {Num(rest?.P99 ?? double.NaN, "F3")} | {Num(m.CpuMs, "F4")} | {Num(grpc?.CpuMs ?? double.NaN, "F4")} | {Num(rest?.CpuMs ?? double.NaN, "F4")} |");
         }
         md.AppendLine();
         md.AppendLine(c, $"Plot: [{Path.GetFileName(output)}.svg]({Path.GetFileName(output)}.svg) (QPS against rows, k={s.Ks[0]}, unfiltered, one client). Every point: [{Path.GetFileName(output)}.csv]({Path.GetFileName(output)}.csv).");
         File.WriteAllText(output + ".md", md.ToString());
         File.WriteAllText(output + ".svg", QpsPlot.Svg(rows.Where(r => r.K == s.Ks[0] && r.Filter == "none" && r.Clients == 1).ToList(),
-            $"QPS against rows (k={s.Ks[0]}, no filter, 1 client, ef={s.Ef})"));
-        Console.WriteLine($"wrote {output}.csv, {output}.md, {output}.svg");
+            $"QPS against rows (k={s.Ks[0]}, no filter, 1 client, {s.Index.Kind.ToMilvusName()})"));
+        File.WriteAllText(output + ".json", JsonSerializer.Serialize(new
+        {
+            command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+            index = s.Index.Describe,
+            machine = Report.Machine(),
+            sets = summaries,
+            points = rows,
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        Console.WriteLine($"wrote {output}.csv, {output}.md, {output}.svg, {output}.json");
     }
 
     private static Measurement? Find(List<Measurement> rows, Measurement key) =>
-        rows.FirstOrDefault(r => r.Set == key.Set && r.Transport == key.Transport && r.K == key.K && r.Filter == key.Filter && r.Clients == key.Clients);
+        rows.FirstOrDefault(r => r.Set == key.Set && r.Transport == key.Transport && r.K == key.K && r.Filter == key.Filter && r.Clients == key.Clients
+            && r.Params == key.Params);
 
     private static string Num(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "";
-
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static async Task CreateIndexAsync(QuiverEngine engine, Settings s)
     {
         await engine.CreateIndexAsync(Collection, new IndexDefinition
         {
             FieldName = "vector",
-            IndexType = "HNSW",
-            Params = new Dictionary<string, string> { ["M"] = Text(s.M), ["efConstruction"] = Text(s.Efc) },
+            IndexType = s.Index.Kind.ToMilvusName(),
+            Params = new Dictionary<string, string>(s.Index.Build),
         });
         await engine.WaitForIndexAsync(Collection);
     }
@@ -495,10 +535,16 @@ internal static class ScaleBench
         /// <summary>The next row's vector, a new array.</summary>
         public float[] Next()
         {
-            _file.ReadExactly(_head);
             var v = new float[dim];
-            _file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+            Next(v);
             return v;
+        }
+
+        /// <summary>The next row's vector into <paramref name="into"/> (dim floats).</summary>
+        public void Next(Span<float> into)
+        {
+            _file.ReadExactly(_head);
+            _file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(into));
         }
 
         public void Dispose() => _file.Dispose();

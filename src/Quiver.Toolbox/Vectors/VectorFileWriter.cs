@@ -59,21 +59,20 @@ internal sealed class VectorFileWriter : IDisposable
         }
 
         var rows = values.Length / _dimension;
-        var bytes = MemoryMarshal.AsBytes(values);
-        if (_npy)
+        // Row by row (or whole chunks of rows for .npy), never the span as bytes at once: 10M x 128 floats are 5 GB, more
+        // bytes than a span can count (the view of them as one byte span overflowed).
+        Span<byte> prefix = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(prefix, _dimension);
+        var rowsPerChunk = _npy ? Math.Max(1, (1 << 24) / (_dimension * VectorFile.SizeOf(_element))) : 1;
+        for (var first = 0; first < rows; first += rowsPerChunk)
         {
-            stream.Write(bytes);
-        }
-        else
-        {
-            var rowBytes = _dimension * VectorFile.SizeOf(_element);
-            Span<byte> prefix = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(prefix, _dimension);
-            for (var r = 0; r < rows; r++)
+            var chunk = MemoryMarshal.AsBytes(values.Slice(first * _dimension, Math.Min(rowsPerChunk, rows - first) * _dimension));
+            if (!_npy)
             {
                 stream.Write(prefix);
-                stream.Write(bytes.Slice(r * rowBytes, rowBytes));
             }
+
+            stream.Write(chunk);
         }
 
         _count += rows;

@@ -179,4 +179,49 @@ public sealed class VectorFileTests : IDisposable
 
         return bytes;
     }
+
+    /// <summary>More than 2^31 bytes of floats in one <c>Append</c> (10M x 128-d is 5 GB): each row is written whole,
+    /// where the view of the values as one byte span overflowed (<c>bench data --data synthetic:10000000x128:42</c>
+    /// stopped with an OverflowException). The values live in native memory that is never touched except the first and
+    /// last rows, so the process does not hold 2 GB; the file does, briefly.</summary>
+    [Fact]
+    public void Append_MoreThanTwoGigabytesOfFloats_WritesEveryRow()
+    {
+        const int dim = 1024;
+        const int rows = 524_289; // 524,289 x 4 KiB = 2^31 + 4096 bytes
+        var bytes = (long)rows * dim * sizeof(float);
+        Assert.True(bytes > int.MaxValue);
+        var memory = System.Runtime.InteropServices.Marshal.AllocHGlobal((nint)bytes);
+        try
+        {
+            // A span over the native block without an unsafe context: a null reference moved by the block's address.
+            var values = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+                ref System.Runtime.CompilerServices.Unsafe.AddByteOffset(ref System.Runtime.CompilerServices.Unsafe.NullRef<float>(), memory),
+                rows * dim);
+            values[..dim].Fill(1.5f);
+            values[^dim..].Fill(-2.5f);
+            var path = _dir.Sub("big.fvecs");
+            using (var writer = VectorFile.Create(path, VectorElement.Float32, dim))
+            {
+                writer.Append<float>(values);
+                writer.Complete();
+            }
+
+            var rowBytes = sizeof(int) + (dim * sizeof(float));
+            Assert.Equal((long)rows * rowBytes, new FileInfo(path).Length);
+            using var file = File.OpenRead(path);
+            var row = new byte[rowBytes];
+            file.ReadExactly(row);
+            Assert.Equal(dim, BinaryPrimitives.ReadInt32LittleEndian(row));
+            Assert.Equal(1.5f, BinaryPrimitives.ReadSingleLittleEndian(row.AsSpan(rowBytes - sizeof(float))));
+            file.Seek(-rowBytes, SeekOrigin.End);
+            file.ReadExactly(row);
+            Assert.Equal(dim, BinaryPrimitives.ReadInt32LittleEndian(row));
+            Assert.Equal(-2.5f, BinaryPrimitives.ReadSingleLittleEndian(row.AsSpan(sizeof(int))));
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeHGlobal(memory);
+        }
+    }
 }
