@@ -99,7 +99,7 @@ internal static partial class MilvusRestV2
         }
     }
 
-    /// <summary>As <see cref="ReadRows(CollectionSchema, JsonElement, bool)"/>, from the text of the rows (one pass, no
+    /// <summary>As <see cref="ReadRows(CollectionSchema, JsonElement, bool, TimeZoneInfo)"/>, from the text of the rows (one pass, no
     /// document), with the same answers.</summary>
     internal static ColumnBatch ReadRows(CollectionSchema schema, ReadOnlySpan<byte> rows, int count, bool insert, TimeZoneInfo? zone = null)
     {
