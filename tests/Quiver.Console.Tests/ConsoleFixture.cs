@@ -3,13 +3,6 @@ using Quiver.Cli.Ops.Import;
 using Quiver.Server.Console;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
-using Quiver.Toolbox.Import;
-using Quiver.Toolbox.Export;
-using Quiver.Toolbox.Backup;
-using Quiver.Toolbox.Prep;
-using Quiver.Toolbox.Formats;
-using Quiver.Cli.Ops.Cli;
-using Quiver.Toolbox;
 
 namespace Quiver.Console.Tests;
 

@@ -19,13 +19,6 @@ using Quiver.Testing;
 using Xunit.Abstractions;
 using static Quiver.Server.Tests.Data.Columns;
 using ProtoType = Quiver.Protocol.Schema.DataType;
-using Quiver.Toolbox.Import;
-using Quiver.Toolbox.Export;
-using Quiver.Toolbox.Backup;
-using Quiver.Toolbox.Prep;
-using Quiver.Toolbox.Formats;
-using Quiver.Cli.Ops.Cli;
-using Quiver.Toolbox;
 
 namespace Quiver.Server.Tests;
 
