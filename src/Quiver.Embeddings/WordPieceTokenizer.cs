@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Quiver.Cli.Ops.Prep;
+using Quiver.Toolbox.Prep;
 
 namespace Quiver.Embeddings;
 

@@ -25,6 +25,9 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
     private readonly Metadata _headers;
     private readonly ConcurrentDictionary<(string Database, string Collection), RemoteSchema> _schemas = new();
 
+    /// <summary>The options the client was created with (address, credentials, certificates).</summary>
+    internal QuiverClientOptions Options => _options;
+
     /// <summary>Creates the channel; no call is made until <see cref="ConnectAsync"/>.</summary>
     public RemoteQuiverClient(QuiverClientOptions options)
     {

@@ -133,7 +133,8 @@ public sealed record AdviceCandidate
     public bool Eligible => Measured && MeetsRecall && MeetsLatency && FitsBudget;
 }
 
-/// <summary>What <c>quiver advise</c> recommends and why. <see cref="ExitCode"/> is 2 when no candidate meets the targets.</summary>
+/// <summary>What <c>quiver advise</c> recommends and why. <see cref="Recommended"/> is null when no candidate meets the
+/// targets (<c>quiver advise</c> then exits 2).</summary>
 public sealed record AdviceResult
 {
     /// <summary>"collection NAME.FIELD", "file PATH" or "synthetic".</summary>
@@ -196,8 +197,6 @@ public sealed record AdviceResult
     /// <summary>One line saying what is recommended and why.</summary>
     public required string Summary { get; init; }
 
-    /// <summary>What <c>quiver advise</c> exits with: 0 with a recommendation, 2 without.</summary>
-    public int ExitCode { get; init; }
 }
 
 /// <summary><c>quiver advise</c>: builds each candidate index (FLAT, HNSW at M 16 and 32, IVF_FLAT, IVF_SQ8, IVF_PQ)
@@ -220,7 +219,7 @@ internal static class Advisor
         var dim = sample.Dimension;
         if (o.Dimension is { } d && d != dim)
         {
-            throw new ToolboxException($"--dim {d} does not match the data: {data.Source} has dimension {dim}");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"AdviseOptions.Dimension {d} does not match the data: {data.Source} has dimension {dim}");
         }
 
         var nq = Math.Min(o.Queries, sample.Count / 5);
@@ -294,7 +293,6 @@ internal static class Advisor
             Candidates = candidates,
             Recommended = chosen,
             Summary = summary,
-            ExitCode = chosen is null ? ExitCodes.CheckFailed : ExitCodes.Ok,
         };
         return result;
     }
@@ -303,37 +301,37 @@ internal static class Advisor
     {
         if (o.Collection is not null && o.VectorsPath is not null)
         {
-            throw new ToolboxException("give either --collection or --vectors, not both");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "give either AdviseOptions.Collection or AdviseOptions.VectorsPath, not both");
         }
 
         if (o.Collection is null && o.VectorsPath is null && (o.Rows is null || o.Dimension is null))
         {
-            throw new ToolboxException("give --collection or --vectors to measure on your data, or both --rows and --dim to measure on synthetic vectors");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "give AdviseOptions.Collection or AdviseOptions.VectorsPath to measure on your data, or both AdviseOptions.Rows and AdviseOptions.Dimension to measure on synthetic vectors");
         }
 
         if (o.Rows is < 1)
         {
-            throw new ToolboxException($"--rows must be at least 1, got {o.Rows}");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"AdviseOptions.Rows must be at least 1, got {o.Rows}");
         }
 
         if (o.Dimension is < 1 or > 32_768)
         {
-            throw new ToolboxException($"--dim must be in 1..32768, got {o.Dimension}");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"AdviseOptions.Dimension must be in 1..32768, got {o.Dimension}");
         }
 
         if (!(o.TargetRecall > 0 && o.TargetRecall <= 1))
         {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--target-recall must be in (0, 1], got {o.TargetRecall}"));
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"AdviseOptions.TargetRecall must be in (0, 1], got {o.TargetRecall}"));
         }
 
         if (o.TargetLatencyMs is { } l && !(l > 0 && double.IsFinite(l)))
         {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--target-latency-ms must be a positive number, got {l}"));
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"AdviseOptions.TargetLatencyMs must be a positive number, got {l}"));
         }
 
         if (o.Sample < 10 || o.Queries < 1 || o.K < 1 || o.K > 1000 || o.Threads < 1)
         {
-            throw new ToolboxException("--sample must be at least 10, --queries and --threads at least 1, --k in 1..1000");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "AdviseOptions.Sample must be at least 10, AdviseOptions.Queries and AdviseOptions.Threads at least 1, AdviseOptions.K in 1..1000");
         }
     }
 
@@ -345,13 +343,13 @@ internal static class Advisor
         var count = o.Sample + o.Queries;
         if (o.Collection is { } name)
         {
-            var spec = o.Target ?? throw new ToolboxException("--collection needs a target (--data or --uri)");
+            var spec = o.Target ?? throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "AdviseOptions.Collection needs a target (AdviseOptions.Target)");
             await using var target = await spec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var info = await target.Client.DescribeCollectionAsync(name, target.Database, cancellationToken).ConfigureAwait(false);
             var field = Tuner.ResolveField(info, o.Field);
             if (o.Metric is { } m && m != field.Metric)
             {
-                throw new ToolboxException($"--metric {m} does not match field '{field.Name}', which uses {field.Metric}");
+                throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"AdviseOptions.Metric {m} does not match field '{field.Name}', which uses {field.Metric}");
             }
 
             var sample = await io.WithProgressAsync("advise: sampling rows (key scan)", info.RowCount, "rows", h =>
@@ -367,7 +365,7 @@ internal static class Advisor
             return new Data(sample, $"file {path}", sample.Population, o.Metric ?? MetricType.L2, false, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxBytes);
         }
 
-        io.Note("advise: no data given: measuring on synthetic clustered vectors; real data may need other parameters (give --collection or --vectors)");
+        io.Note("advise: no data given: measuring on synthetic clustered vectors; real data may need other parameters (give AdviseOptions.Collection or AdviseOptions.VectorsPath)");
         var rows = (int)Math.Min(count, o.Rows!.Value + o.Queries);
         var synthetic = Synthetic(Math.Max(rows, 10), o.Dimension!.Value, o.Seed);
         return new Data(synthetic, "synthetic", o.Rows.Value, o.Metric ?? MetricType.L2, true, engineDefaults.SegmentMaxRows, engineDefaults.SegmentMaxBytes);

@@ -151,42 +151,42 @@ internal static class EvalRunner
     {
         if ((o.RunPath is null) == (o.QueriesPath is null))
         {
-            throw new ToolboxException("give either --run FILE (a TREC run to evaluate) or --queries FILE (query vectors to search in --collection)");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "give either EvalOptions.RunPath (a TREC run to evaluate) or EvalOptions.QueriesPath (query vectors to search in EvalOptions.Collection)");
         }
 
         if (o.K is < 1 or > SearchRequest.MaxTopK)
         {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--k {o.K}: must be 1..{SearchRequest.MaxTopK}"));
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"EvalOptions.K {o.K}: must be 1..{SearchRequest.MaxTopK}"));
         }
 
         if (o.QrelsPath is null && !o.AnnRecall)
         {
-            throw new ToolboxException("nothing to evaluate: give --qrels FILE (retrieval metrics), --ann-recall, or both");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "nothing to evaluate: give EvalOptions.QrelsPath (retrieval metrics), EvalOptions.AnnRecall, or both");
         }
 
         if (o.RunPath is not null)
         {
             foreach (var (given, name) in new[]
                      {
-                         (o.AnnRecall, "--ann-recall"), (o.OutRunPath is not null, "--out-run"), (o.Collection is not null, "--collection"),
-                         (o.IdField is not null, "--id-field"), (o.AnnsField is not null, "--anns-field"), (o.Filter.Length > 0, "--filter"),
-                         (o.SearchParams.Count > 0, "--search-params"),
+                         (o.AnnRecall, "EvalOptions.AnnRecall"), (o.OutRunPath is not null, "EvalOptions.OutRunPath"), (o.Collection is not null, "EvalOptions.Collection"),
+                         (o.IdField is not null, "EvalOptions.IdField"), (o.AnnsField is not null, "EvalOptions.AnnsField"), (o.Filter.Length > 0, "EvalOptions.Filter"),
+                         (o.SearchParams.Count > 0, "EvalOptions.SearchParams"),
                      })
             {
                 if (given)
                 {
-                    throw new ToolboxException($"{name} applies to a search (--queries), not to a run file (--run)");
+                    throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"{name} applies to a search (EvalOptions.QueriesPath), not to a run file (EvalOptions.RunPath)");
                 }
             }
         }
         else if (string.IsNullOrEmpty(o.Collection) || o.Target is null)
         {
-            throw new ToolboxException("--queries needs --collection NAME (searched in --data FOLDER or --uri SERVER)");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "EvalOptions.QueriesPath needs EvalOptions.Collection (searched in EvalOptions.Target)");
         }
 
         if (o.SearchParams.ContainsKey(ExactParam))
         {
-            throw new ToolboxException($"--search-params: '{ExactParam}' is set by --ann-recall for its exact searches; the evaluated search is the index's");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"EvalOptions.SearchParams: '{ExactParam}' is set by EvalOptions.AnnRecall for its exact searches; the evaluated search is the index's");
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1);
@@ -209,7 +209,7 @@ internal static class EvalRunner
         var negate = vectorField is { IsVector: true, Metric: MetricType.L2 };
         if (options.IdField is { } idField && info.Schema.Find(idField) is null && !info.Schema.EnableDynamicField)
         {
-            throw new ToolboxException($"--id-field '{idField}': collection '{collection}' has no such field");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"EvalOptions.IdField '{idField}': collection '{collection}' has no such field");
         }
 
         await PrepareAsync(client, collection, target.Database, io, cancellationToken).ConfigureAwait(false);
@@ -296,7 +296,7 @@ internal static class EvalRunner
 
         if (!hit.Fields.TryGetValue(idField, out var value) || value is null)
         {
-            throw new ToolboxException($"--id-field '{idField}': hit {rank + 1} (key {Key(hit.Id)}) of query '{queryId}' has no value in it");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"EvalOptions.IdField '{idField}': hit {rank + 1} (key {Key(hit.Id)}) of query '{queryId}' has no value in it");
         }
 
         return Key(value);

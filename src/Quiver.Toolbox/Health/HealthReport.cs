@@ -86,6 +86,4 @@ public sealed record CollectionHealth(string Database, string Name, long Rows, l
 public sealed record HealthResult(string Target, bool Healthy, IReadOnlyList<HealthCheck> Checks, TrafficFigures? Traffic, MemoryFigures? Memory,
     double? RecallSampleRate, IReadOnlyList<CollectionHealth> Collections, IReadOnlyList<string> Notes)
 {
-    /// <summary>0 when healthy, 2 when any check failed.</summary>
-    public int ExitCode => Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
 }

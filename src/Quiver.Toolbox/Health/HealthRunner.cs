@@ -27,11 +27,11 @@ internal static class HealthRunner
         ArgumentNullException.ThrowIfNull(io);
         if (options.Window <= TimeSpan.Zero)
         {
-            throw new ToolboxException($"--window must be positive, got {options.Window.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"HealthOptions.Window must be positive, got {options.Window.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
         if (options.Probes is < 0 || options.K < 1)
         {
-            throw new ToolboxException($"--probe must be 0 or more and --k at least 1 (got {options.Probes} and {options.K})");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"HealthOptions.Probes must be 0 or more and HealthOptions.K at least 1 (got {options.Probes} and {options.K})");
         }
 
         await using var target = await options.Target.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -219,10 +219,12 @@ internal static class HealthRunner
 
     private static async Task<MetricsSnapshot> ScrapeAsync(OpsTarget target, CancellationToken ct)
     {
-        using var response = await target.Http!.GetAsync(new Uri("/metrics", UriKind.Relative), ct).ConfigureAwait(false);
+        var http = target.Http ?? throw new ToolboxException(ToolboxErrorKind.Target,
+            $"{target.Description}: a server's health report reads its /metrics over HTTP, and this client has no server address; give TargetSpec.Server, or TargetSpec.Client over a client from QuiverClient.ConnectAsync");
+        using var response = await http.GetAsync(new Uri("/metrics", UriKind.Relative), ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            throw new ToolboxException($"GET {target.Address}/metrics answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            throw new ToolboxException(ToolboxErrorKind.Target, $"GET {target.Address}/metrics answered {(int)response.StatusCode} {response.ReasonPhrase}");
         }
         return MetricsSnapshot.Parse(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
     }

@@ -132,9 +132,9 @@ public sealed class HealthThresholds
             var eq = o.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
             {
-                throw new ToolboxException($"--threshold '{o}': expected KEY.warn=VALUE or KEY.fail=VALUE (e.g. search.p99_ms.warn=80)");
+                throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"HealthThresholds.Load '{o}': expected KEY.warn=VALUE or KEY.fail=VALUE (e.g. search.p99_ms.warn=80)");
             }
-            thresholds.Set($"--threshold '{o}'", o[..eq].Trim(), o[(eq + 1)..].Trim());
+            thresholds.Set($"HealthThresholds.Load '{o}'", o[..eq].Trim(), o[(eq + 1)..].Trim());
         }
         return thresholds;
     }

@@ -1,10 +1,14 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using Quiver.Client;
+using Quiver.Client.Embedded;
+using Quiver.Client.Remote;
 
 namespace Quiver.Toolbox;
 
-/// <summary>A resolved target: exactly one of <paramref name="DataPath"/> and <paramref name="Uri"/> is set.</summary>
+/// <summary>Where a toolbox call works: an embedded data folder (<see cref="Folder"/>, <paramref name="DataPath"/>), a
+/// server (<see cref="Server"/>, <paramref name="Uri"/>), or a client the caller has already opened
+/// (<see cref="Client"/>, <see cref="OpenClient"/>); exactly one of the three is set.</summary>
 /// <param name="DataPath">The embedded folder.</param>
 /// <param name="Uri">The server address.</param>
 /// <param name="Token">API key or user:password.</param>
@@ -25,21 +29,54 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
     /// tools connecting back to a server with mutual TLS); default none.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
+    /// <summary>A client the caller opened (<see cref="Client"/>): used as it is and never disposed by the toolbox;
+    /// null for a folder or a server.</summary>
+    public IQuiverClient? OpenClient { get; init; }
+
     /// <summary>An embedded folder.</summary>
     public static TargetSpec Folder(string path, string database = QuiverEngine.DefaultDatabase) => new(path, null, null, null, null, database);
 
     /// <summary>A server.</summary>
     public static TargetSpec Server(string uri, string? token = null, string database = QuiverEngine.DefaultDatabase) => new(null, uri, token, null, null, database);
 
+    /// <summary>A client the caller has already opened, embedded (<see cref="QuiverClient.OpenEmbeddedAsync"/>,
+    /// <see cref="QuiverClient.FromEngine"/>) or remote (<see cref="QuiverClient.ConnectAsync"/>): the toolbox calls it
+    /// and leaves it open (the caller keeps owning it), so a program that holds a folder open can run the toolbox on it
+    /// without closing it first. Over an embedded client the calls act as on <see cref="Folder"/>; over a remote one as
+    /// on <see cref="Server"/>, reaching the server's HTTP endpoints (<c>/metrics</c>, REST) at the client's address
+    /// with its credentials. Any other <see cref="IQuiverClient"/> serves every call that needs only the client (all
+    /// but a server's health report and a backup's aliases, properties and load state, which then say so).</summary>
+    /// <param name="client">The open client.</param>
+    /// <param name="database">The database the calls act on (default <c>default</c>).</param>
+    public static TargetSpec Client(IQuiverClient client, string database = QuiverEngine.DefaultDatabase)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new(null, null, null, null, null, database) { OpenClient = client };
+    }
+
     /// <summary>Opens the target. An embedded folder that does not exist is an error unless
     /// <paramref name="createFolder"/> (import and restore may start a new one).</summary>
     internal async Task<OpsTarget> OpenAsync(bool createFolder = false, CancellationToken cancellationToken = default)
     {
+        if (OpenClient is { } open)
+        {
+            switch (open)
+            {
+                case EmbeddedQuiverClient embedded:
+                    return new OpsTarget(open, embedded.Engine, null, null, Database, "an open embedded client", ownsClient: false);
+                case RemoteQuiverClient remote:
+                    var o = remote.Options;
+                    return new OpsTarget(open, null, CreateHttp(o.Address, o.Token, o.User, o.Password), o.Address, Database, $"an open client of server {o.Address}", ownsClient: false);
+                default:
+                    return new OpsTarget(open, null, null, null, Database, "an open client", ownsClient: false);
+            }
+        }
+
         if (DataPath is { } path)
         {
             if (!createFolder && !Directory.Exists(path))
             {
-                throw new ToolboxException($"no Quiver data folder at '{path}' (give --data FOLDER, or --uri for a running server)");
+                throw new ToolboxException(ToolboxErrorKind.NotFound, $"no Quiver data folder at '{path}' (give TargetSpec.Folder an existing folder, or TargetSpec.Server a running server)");
             }
 
             QuiverEngine engine;
@@ -49,7 +86,7 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
             }
             catch (IOException e)
             {
-                throw new ToolboxException($"cannot open data folder '{path}': {e.Message} (is a server running on it? then use --uri)", e);
+                throw new ToolboxException(ToolboxErrorKind.Target, $"cannot open data folder '{path}': {e.Message} (is a server running on it? then use TargetSpec.Server; is this process holding it open? then use TargetSpec.Client)", e);
             }
 
             return new OpsTarget(QuiverClient.FromEngine(engine), engine, null, null, Database, $"folder {path}");
@@ -62,23 +99,33 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
             ClientCertificate = ClientCertificate,
         };
         var client = await QuiverClient.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
+        return new OpsTarget(client, null, CreateHttp(address, Token, User, Password), address, Database, $"server {address}");
+    }
+
+    /// <summary>An HTTP client for a server's REST and <c>/metrics</c> endpoints with the given credentials.</summary>
+    private static HttpClient CreateHttp(string address, string? token, string? user, string? password)
+    {
         var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
-        var credential = Token ?? (User is not null ? $"{User}:{Password}" : null);
+        var credential = token ?? (user is not null ? $"{user}:{password}" : null);
         if (credential is not null)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", credential);
         }
 
-        return new OpsTarget(client, null, http, address, Database, $"server {address}");
+        return http;
     }
 }
 
 /// <summary>An opened target: the shared client API, plus the engine (embedded) or an HTTP client for the server's
-/// REST and <c>/metrics</c> endpoints (remote). Disposing closes what it opened.</summary>
+/// REST and <c>/metrics</c> endpoints (remote). Disposing closes what it opened, never a client the caller passed
+/// (<see cref="TargetSpec.Client"/>) nor the engine behind it.</summary>
 internal sealed class OpsTarget : IAsyncDisposable
 {
-    internal OpsTarget(IQuiverClient client, QuiverEngine? engine, HttpClient? http, string? address, string database, string description)
+    private readonly bool _ownsClient;
+
+    internal OpsTarget(IQuiverClient client, QuiverEngine? engine, HttpClient? http, string? address, string database, string description, bool ownsClient = true)
     {
+        _ownsClient = ownsClient;
         Client = client;
         Engine = engine;
         Http = http;
@@ -111,8 +158,13 @@ internal sealed class OpsTarget : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await Client.DisposeAsync().ConfigureAwait(false);
         Http?.Dispose();
+        if (!_ownsClient)
+        {
+            return;
+        }
+
+        await Client.DisposeAsync().ConfigureAwait(false);
         if (Engine is not null)
         {
             await Engine.DisposeAsync().ConfigureAwait(false);

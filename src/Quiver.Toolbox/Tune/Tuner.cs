@@ -60,8 +60,8 @@ public sealed record TuneOptions
 public sealed record TuneRun(
     IReadOnlyDictionary<string, int> Params, string Effective, double Recall, double P50Ms, double P95Ms, double P99Ms, double Qps, bool MeetsTarget, bool Chosen);
 
-/// <summary>What <c>quiver tune</c> found. <see cref="ExitCode"/> is 0 (a setting chosen, or nothing to tune) or 2 (no
-/// setting meets the target).</summary>
+/// <summary>What <c>quiver tune</c> found. <see cref="Met"/> is false when no setting meets the target, or the chosen
+/// one falls short on the held-out queries.</summary>
 public sealed record TuneResult
 {
     /// <summary>The collection tuned.</summary>
@@ -136,8 +136,10 @@ public sealed record TuneResult
     /// <summary>One line saying what happened.</summary>
     public required string Summary { get; init; }
 
-    /// <summary>What <c>quiver tune</c> exits with: 0 (a setting chosen, or nothing to tune) or 2 (no setting meets the target, or the choice fails on the held-out queries).</summary>
-    public int ExitCode { get; init; }
+    /// <summary>True when a setting was chosen that meets the target on the held-out queries too, or there is nothing
+    /// to tune (an exact index); false when no setting meets the target or the choice falls short on the held-out
+    /// queries (<c>quiver tune</c> then exits 2).</summary>
+    public bool Met { get; init; }
 }
 
 /// <summary><c>quiver tune</c>: sweeps the search parameter of a field's index on the user's own data and picks the
@@ -186,7 +188,7 @@ internal static class Tuner
             var why = index is null
                 ? $"field '{field.Name}' has no index: every search is exact (recall 1), there is nothing to tune"
                 : $"field '{field.Name}' has a {index.IndexType} index: every search is exact (recall 1), there is nothing to tune";
-            var flat = baseResult with { Tunable = false, Summary = why, ExitCode = ExitCodes.Ok };
+            var flat = baseResult with { Tunable = false, Summary = why, Met = true };
             return flat;
         }
 
@@ -319,7 +321,7 @@ internal static class Tuner
             var summary = recallGoal
                 ? string.Create(CultureInfo.InvariantCulture, $"no setting reaches recall@{o.K} {goalValue}: the best is {best.Recall:0.####} at {best.Setting}; rebuild the index with more effort (e.g. larger M or nlist) or lower the target")
                 : string.Create(CultureInfo.InvariantCulture, $"no setting keeps p95 within {goalValue} ms: the fastest is {best.P95Ms:0.###} ms at {best.Setting}");
-            result = result with { Summary = summary, ExitCode = ExitCodes.CheckFailed };
+            result = result with { Summary = summary, Met = false };
         }
         else
         {
@@ -352,7 +354,7 @@ internal static class Tuner
             if (!heldMeets)
             {
                 io.Note(recallGoal
-                    ? $"tune: warning: on the held-out queries the chosen setting falls short of recall@{o.K} {goalValue.ToString(CultureInfo.InvariantCulture)}; consider the next setting of the sweep or more --queries"
+                    ? $"tune: warning: on the held-out queries the chosen setting falls short of recall@{o.K} {goalValue.ToString(CultureInfo.InvariantCulture)}; consider the next setting of the sweep or more TuneOptions.Queries"
                     : $"tune: warning: on the held-out queries the chosen setting exceeds p95 {goalValue.ToString(CultureInfo.InvariantCulture)} ms");
             }
 
@@ -366,7 +368,7 @@ internal static class Tuner
                 Summary = summary,
 
                 // The issue's bar is the held-out queries: a choice that does not hold there is not a result.
-                ExitCode = heldMeets ? ExitCodes.Ok : ExitCodes.CheckFailed,
+                Met = heldMeets,
             };
         }
 
@@ -377,27 +379,27 @@ internal static class Tuner
     {
         if (o.K < 1 || o.K >= SearchRequest.MaxTopK)
         {
-            throw new ToolboxException($"--k must be in 1..{SearchRequest.MaxTopK - 1}, got {o.K}");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"TuneOptions.K must be in 1..{SearchRequest.MaxTopK - 1}, got {o.K}");
         }
 
         if (o.Queries < 2)
         {
-            throw new ToolboxException($"--queries must be at least 2 (a tuning and a held-out half), got {o.Queries}");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"TuneOptions.Queries must be at least 2 (a tuning and a held-out half), got {o.Queries}");
         }
 
         if (o.TargetRecall is not null && o.TargetLatencyMs is not null)
         {
-            throw new ToolboxException("give either --target-recall or --target-latency-ms, not both");
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "give either TuneOptions.TargetRecall or TuneOptions.TargetLatencyMs, not both");
         }
 
         if (o.TargetRecall is { } r && !(r > 0 && r <= 1))
         {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--target-recall must be in (0, 1], got {r}"));
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"TuneOptions.TargetRecall must be in (0, 1], got {r}"));
         }
 
         if (o.TargetLatencyMs is { } l && !(l > 0 && double.IsFinite(l)))
         {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture, $"--target-latency-ms must be a positive number, got {l}"));
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"TuneOptions.TargetLatencyMs must be a positive number, got {l}"));
         }
     }
 
@@ -416,7 +418,7 @@ internal static class Tuner
         {
             1 => vectors[0],
             0 => throw new ToolboxException($"collection '{info.Name}' has no vector field"),
-            _ => throw new ToolboxException($"collection '{info.Name}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with --field"),
+            _ => throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"collection '{info.Name}' has {vectors.Count} vector fields ({string.Join(", ", vectors.Select(v => v.Name))}); name one with TuneOptions.Field"),
         };
     }
 

@@ -4,6 +4,7 @@ using Quiver.Cli.Browse;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
 using Quiver.Toolbox;
+using Quiver.Cli.Ops.Cli;
 
 namespace Quiver.Cli.Tests.Browse;
 

@@ -68,7 +68,7 @@ internal static class AdviseCommand
                 Seed = parse.GetValue(seed),
             };
             var result = await AdviseOutput.RunAsync(options, io, ct).ConfigureAwait(false);
-            return result.ExitCode;
+            return CliIo.ExitCodeOf(result);
         });
         return command;
     }

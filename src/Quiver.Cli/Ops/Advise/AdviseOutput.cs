@@ -22,7 +22,7 @@ internal static class AdviseOutput
     {
         if (io.Json)
         {
-            io.WriteJson(r);
+            io.WriteJson(r, CliIo.ExitCodeOf(r));
             return;
         }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Toolbox;
+using Quiver.Toolbox.Backup;
 
 namespace Quiver.Cli.Ops.Backup;
 
@@ -114,12 +115,12 @@ internal static class BackupCommands
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0 || eq == pair.Length - 1)
             {
-                throw new ToolboxException($"--rename '{pair}': expected OLD=NEW");
+                throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"--rename '{pair}': expected OLD=NEW");
             }
 
             if (!renames.TryAdd(pair[..eq], pair[(eq + 1)..]))
             {
-                throw new ToolboxException($"--rename: '{pair[..eq]}' is renamed twice");
+                throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"--rename: '{pair[..eq]}' is renamed twice");
             }
         }
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Quiver.Toolbox;
 using Spectre.Console;
 
@@ -16,14 +14,7 @@ internal sealed class CliIo : ToolReporter
 {
     /// <summary>Options of every JSON document the commands write: camelCase names, enums as strings, indented,
     /// non-ASCII kept as is.</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static readonly JsonSerializerOptions JsonOptions = ToolboxJson.Options;
 
     /// <summary>An I/O over two writers. <paramref name="interactive"/> turns on live progress bars on
     /// <paramref name="err"/> (only for a terminal); otherwise progress is a line every few seconds.</summary>
@@ -83,6 +74,25 @@ internal sealed class CliIo : ToolReporter
         Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
         Out.Flush();
     }
+
+    /// <summary>Writes <paramref name="value"/> as the command's JSON result with the command's exit code added as
+    /// <c>exitCode</c> (the library's results do not carry one; the JSON of health, tune and advise always did).</summary>
+    public void WriteJson<T>(T value, int exitCode)
+    {
+        var node = JsonSerializer.SerializeToNode(value, JsonOptions)!.AsObject();
+        node["exitCode"] = exitCode;
+        Out.WriteLine(node.ToJsonString(JsonOptions));
+        Out.Flush();
+    }
+
+    /// <summary><c>health</c>'s exit code: 0 healthy, 2 when a check failed.</summary>
+    public static int ExitCodeOf(Quiver.Toolbox.Health.HealthResult result) => result.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
+
+    /// <summary><c>tune</c>'s exit code: 0 when the target is met (or nothing to tune), 2 otherwise.</summary>
+    public static int ExitCodeOf(Quiver.Toolbox.Tune.TuneResult result) => result.Met ? ExitCodes.Ok : ExitCodes.CheckFailed;
+
+    /// <summary><c>advise</c>'s exit code: 0 with a recommendation, 2 without.</summary>
+    public static int ExitCodeOf(Quiver.Toolbox.Advise.AdviceResult result) => result.Recommended is null ? ExitCodes.CheckFailed : ExitCodes.Ok;
 
     /// <summary>Writes a table to <see cref="Out"/>: one header row and the given rows (cells are plain text, not markup).</summary>
     public void WriteTable(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows, string? title = null)

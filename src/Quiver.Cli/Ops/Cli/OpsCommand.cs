@@ -24,7 +24,8 @@ internal static class OpsCommand
     }
 
     /// <summary>Runs <paramref name="body"/>; a user-caused failure prints <c>quiver NAME: error: MESSAGE</c> on stderr
-    /// and returns <see cref="ExitCodes.Failed"/>.</summary>
+    /// (the options properties a toolbox message names re-worded as flags, <see cref="CliWording"/>) and returns
+    /// <see cref="ExitCodes.Failed"/>.</summary>
     public static async Task<int> GuardAsync(string name, CliIo io, Func<Task<int>> body)
     {
         try
@@ -34,7 +35,7 @@ internal static class OpsCommand
         catch (Exception e) when (e is ToolboxException or QuiverException or IOException or UnauthorizedAccessException
                                       or JsonException or FormatException or InvalidDataException or HttpRequestException)
         {
-            await io.Err.WriteLineAsync($"quiver {name}: error: {e.Message}").ConfigureAwait(false);
+            await io.Err.WriteLineAsync($"quiver {name}: error: {(e is ToolboxException ? CliWording.Flags(e.Message) : e.Message)}").ConfigureAwait(false);
             return ExitCodes.Failed;
         }
     }

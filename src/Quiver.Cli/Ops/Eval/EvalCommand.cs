@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Indexing;
-using Quiver.Toolbox;
 using Quiver.Toolbox.Eval;
 
 namespace Quiver.Cli.Ops.Eval;

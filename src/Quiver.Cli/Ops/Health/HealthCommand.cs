@@ -52,7 +52,7 @@ internal static class HealthCommand
                 parse.GetValue(k),
                 HealthThresholds.Load(parse.GetValue(thresholds), parse.GetValue(threshold) ?? []));
             var result = await HealthOutput.RunAsync(options, io, ct).ConfigureAwait(false);
-            return result.ExitCode;
+            return CliIo.ExitCodeOf(result);
         });
         return command;
     }

@@ -21,7 +21,7 @@ internal static class HealthOutput
     {
         if (io.Json)
         {
-            io.WriteJson(result);
+            io.WriteJson(result, CliIo.ExitCodeOf(result));
             return;
         }
         io.WriteTable(["check", "subject", "value", "warn", "fail", "status", "note"],

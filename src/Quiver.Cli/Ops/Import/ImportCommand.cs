@@ -1,66 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
-using Quiver.Cli.Ops.Formats;
 using Quiver.Toolbox;
+using Quiver.Toolbox.Import;
 
 namespace Quiver.Cli.Ops.Import;
 
-/// <summary>The options of <c>quiver import</c> (docs/operations-import-export.md).</summary>
-internal sealed record ImportOptions
-{
-    /// <summary>The input file.</summary>
-    public required string File { get; init; }
-
-    /// <summary>The collection written to.</summary>
-    public required string Collection { get; init; }
-
-    /// <summary>jsonl, csv, parquet, npy or fvecs; null: from the extension.</summary>
-    public string? Format { get; init; }
-
-    /// <summary>Rows per batch; default 1,000.</summary>
-    public int BatchSize { get; init; } = 1000;
-
-    /// <summary>Abort (default) or skip bad rows.</summary>
-    public OnRowError OnError { get; init; } = OnRowError.Abort;
-
-    /// <summary>Where rejected rows are written as JSON lines (number, error, raw text or values).</summary>
-    public string? BadRowsFile { get; init; }
-
-    /// <summary>Continue an interrupted import from its checkpoint.</summary>
-    public bool Resume { get; init; }
-
-    /// <summary>Write with upsert instead of insert.</summary>
-    public bool Upsert { get; init; }
-
-    /// <summary>The partition written to.</summary>
-    public string? Partition { get; init; }
-
-    /// <summary>A schema file to create the collection from when it does not exist.</summary>
-    public string? SchemaFile { get; init; }
-
-    /// <summary><c>.npy</c> / <c>.fvecs</c>: the vector field.</summary>
-    public string? VectorField { get; init; }
-
-    /// <summary><c>.npy</c> / <c>.fvecs</c>: the key of the first row.</summary>
-    public long IdStart { get; init; }
-
-    /// <summary>CSV separator; default ',' (a tab for .tsv).</summary>
-    public char Delimiter { get; init; } = ',';
-
-    /// <summary>The checkpoint file; default <c>FILE.quiver-import.json</c>.</summary>
-    public string? CheckpointFile { get; init; }
-}
-
-/// <summary><c>quiver import FILE --collection C</c>: streams a JSONL, CSV, Parquet, .npy or .fvecs file into a
-/// collection in all-or-nothing batches, resumable, with bad rows aborting or skipped with a report.</summary>
+/// <summary><c>quiver import FILE --collection C</c>: the command line over <see cref="QuiverToolbox.ImportAsync"/>
+/// (<see cref="Importer"/>); this parses the options, prints the result and maps it to the exit code (0, 3 with
+/// rejected rows, 1 when the import aborted).</summary>
 internal static class ImportCommand
 {
-    private static readonly JsonSerializerOptions BadRowJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>The <c>import</c> command.</summary>
     public static Command Create()
     {
@@ -93,8 +43,11 @@ internal static class ImportCommand
         target.AddTo(command);
         OpsCommand.SetAction(command, json, async (parse, io, ct) =>
         {
+            var spec = target.Read(parse);
+            using var embedders = parse.GetValue(embed) ? Embed.EmbedCommand.FromEnvironment() : null;
             var options = new ImportOptions
             {
+                Target = spec with { TextEmbedders = embedders },
                 File = parse.GetValue(file)!,
                 Collection = parse.GetValue(collection)!,
                 Format = parse.GetValue(format),
@@ -110,174 +63,19 @@ internal static class ImportCommand
                 Delimiter = parse.GetValue(delimiter),
                 CheckpointFile = parse.GetValue(checkpoint),
             };
-            var spec = target.Read(parse);
-            using var embedders = parse.GetValue(embed) ? Embed.EmbedCommand.FromEnvironment() : null;
-            var result = await RunAsync(spec with { TextEmbedders = embedders }, options, io, ct).ConfigureAwait(false);
+            ImportResult result;
+            try
+            {
+                result = await Importer.RunAsync(options, io, ct).ConfigureAwait(false);
+            }
+            catch (ImportAbortedException e)
+            {
+                result = e.Result;
+            }
+
             return await ReportAsync(result, io).ConfigureAwait(false);
         });
         return command;
-    }
-
-    /// <summary>Runs an import and returns what it did (the caller reports it). User errors throw
-    /// <see cref="ToolboxException"/> before anything is written; an interruption leaves the checkpoint for <c>--resume</c>.</summary>
-    public static async Task<ImportResult> RunAsync(TargetSpec targetSpec, ImportOptions options, CliIo io, CancellationToken cancellationToken)
-    {
-        if (options.BatchSize < 1)
-        {
-            throw new ToolboxException($"--batch {options.BatchSize}: must be at least 1");
-        }
-
-        if (!System.IO.File.Exists(options.File))
-        {
-            throw new ToolboxException($"'{options.File}': no such file");
-        }
-
-        var format = RowFormats.Resolve(options.File, options.Format);
-        var checkpointPath = options.CheckpointFile ?? ImportCheckpoint.DefaultPath(options.File);
-        var fresh = ImportCheckpoint.Start(options.File, format, targetSpec.Database, options.Collection, options.Partition);
-        var previous = ImportCheckpoint.Load(checkpointPath);
-        if (options.Resume && previous is null)
-        {
-            throw new ToolboxException($"--resume: no checkpoint at '{checkpointPath}' (a finished import deletes it, and an import that wrote nothing leaves none)");
-        }
-
-        if (!options.Resume && previous is not null)
-        {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
-                $"an unfinished import of '{options.File}' left checkpoint '{checkpointPath}' ({previous.RowsDone} rows committed): give --resume to continue it, or delete the checkpoint to start over"));
-        }
-
-        previous?.CheckSameImport(fresh, checkpointPath);
-
-        await using var target = await targetSpec.OpenAsync(createFolder: options.SchemaFile is not null, cancellationToken).ConfigureAwait(false);
-        var client = target.Client;
-        var database = target.Database;
-        if (!await client.HasCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false))
-        {
-            if (options.SchemaFile is null)
-            {
-                throw new ToolboxException($"collection '{options.Collection}' does not exist in database '{database}' of {target.Description} (give --schema FILE to create it)");
-            }
-
-            var created = SchemaFile.Read(options.SchemaFile);
-            await client.CreateCollectionAsync(options.Collection, created, database, cancellationToken).ConfigureAwait(false);
-            io.Note($"created collection '{options.Collection}' from '{options.SchemaFile}'");
-        }
-        else if (options.SchemaFile is not null)
-        {
-            io.Note($"collection '{options.Collection}' exists; its own schema is used and '{options.SchemaFile}' is not");
-        }
-
-        if (options.Partition is { } p && !await client.HasPartitionAsync(options.Collection, p, database, cancellationToken).ConfigureAwait(false))
-        {
-            throw new ToolboxException($"partition '{p}' does not exist in collection '{options.Collection}' (create it first)");
-        }
-
-        var schema = (await client.DescribeCollectionAsync(options.Collection, database, cancellationToken).ConfigureAwait(false)).Schema;
-        var autoId = schema.PrimaryKey.AutoId;
-        if (previous is { InFlight: true } && previous.BatchSize != options.BatchSize)
-        {
-            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
-                $"checkpoint '{checkpointPath}' was left during a write of {previous.BatchSize} rows: resume with --batch {previous.BatchSize}, so that batch is re-sent whole"));
-        }
-
-        var checkpoint = (previous ?? fresh) with { BatchSize = options.BatchSize, InFlight = false };
-        if (previous is not null)
-        {
-            io.Note(string.Create(CultureInfo.InvariantCulture, $"resuming after {previous.RowsDone} rows ({(format is RowFormat.Jsonl or RowFormat.Csv ? "line" : "row")} {previous.LastNumber}) from '{checkpointPath}'"));
-            if (autoId && !options.Upsert)
-            {
-                io.Note("note: the key is auto_id, so a batch acknowledged just before the interruption but not yet in the checkpoint would be inserted again with new ids");
-            }
-        }
-
-        var settings = new ImportSettings
-        {
-            Collection = options.Collection,
-            Database = database,
-            Partition = options.Partition,
-            BatchSize = options.BatchSize,
-            OnError = options.OnError,
-            Upsert = options.Upsert,
-            SkipRows = checkpoint.RowsDone,
-            UpsertFirstBatch = previous is { InFlight: true } && !autoId,
-            NumberLabel = format is RowFormat.Jsonl or RowFormat.Csv ? "line" : "row",
-        };
-        var formatOptions = new FormatOptions { VectorField = options.VectorField, IdStart = options.IdStart, Delimiter = options.Delimiter, KeepAutoIdKeys = options.Upsert };
-        await using var reader = RowFormats.OpenReader(options.File, format, schema, formatOptions);
-        StreamWriter? badRows = null;
-        if (options.BadRowsFile is { } badPath)
-        {
-            badRows = new StreamWriter(badPath, append: previous is not null, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        }
-
-        try
-        {
-            var total = reader.TotalRows is { } t ? Math.Max(0, t - checkpoint.RowsDone) : (long?)null;
-            var result = await io.WithProgressAsync("import", total, "rows", async progress =>
-            {
-                var hooks = new ImportHooks
-                {
-                    WritingAsync = _ =>
-                    {
-                        // Written before each write, not at the start: a file refused before anything was sent leaves
-                        // no checkpoint behind to demand --resume. The mark says a batch is on its way.
-                        checkpoint = checkpoint with { InFlight = true };
-                        checkpoint.Save(checkpointPath);
-                        return Task.CompletedTask;
-                    },
-                    RowsRead = progress.SetValue,
-                    RejectedAsync = badRows is null ? null : (row, ct) => WriteBadRowAsync(badRows, row, ct),
-                    BatchCommittedAsync = async (done, ct) =>
-                    {
-                        if (badRows is not null)
-                        {
-                            // Rejected rows reach the disk before the checkpoint moves past them.
-                            await badRows.FlushAsync(ct).ConfigureAwait(false);
-                        }
-
-                        checkpoint = checkpoint with
-                        {
-                            RowsDone = done.RowsDone,
-                            LastNumber = done.LastNumber,
-                            Imported = (previous?.Imported ?? 0) + done.Imported,
-                            Rejected = (previous?.Rejected ?? 0) + done.Rejected,
-                            InFlight = false,
-                        };
-                        checkpoint.Save(checkpointPath);
-                    },
-                };
-                return await new RowImporter(client, schema, settings, hooks).RunAsync(reader, cancellationToken).ConfigureAwait(false);
-            }).ConfigureAwait(false);
-
-            if (!result.Aborted)
-            {
-                System.IO.File.Delete(checkpointPath);
-            }
-            else if (System.IO.File.Exists(checkpointPath) && checkpoint.InFlight)
-            {
-                // The run ended on a refusal (or a bad row), not mid-write: the target answered, nothing is in flight.
-                (checkpoint with { InFlight = false }).Save(checkpointPath);
-            }
-
-            var kept = result.Aborted && System.IO.File.Exists(checkpointPath);
-
-            return result with
-            {
-                File = options.File,
-                Format = format.ToString().ToLowerInvariant(),
-                Target = target.Description,
-                BadRowsFile = options.BadRowsFile,
-                Checkpoint = kept ? checkpointPath : null,
-            };
-        }
-        finally
-        {
-            if (badRows is not null)
-            {
-                await badRows.DisposeAsync().ConfigureAwait(false);
-            }
-        }
     }
 
     /// <summary>Writes the result (a summary table and the first rejected rows, or JSON) and returns the exit code:
@@ -331,14 +129,6 @@ internal static class ImportCommand
         }
 
         return result.Rejected > 0 ? ExitCodes.RowsRejected : ExitCodes.Ok;
-    }
-
-    private static async Task WriteBadRowAsync(StreamWriter writer, RejectedRow row, CancellationToken cancellationToken)
-    {
-        var line = row.Raw is not null
-            ? JsonSerializer.Serialize(new { number = row.Number, error = row.Error, raw = row.Raw }, BadRowJson)
-            : JsonSerializer.Serialize(new { number = row.Number, error = row.Error, values = row.Values }, BadRowJson);
-        await writer.WriteLineAsync(line.AsMemory(), cancellationToken).ConfigureAwait(false);
     }
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

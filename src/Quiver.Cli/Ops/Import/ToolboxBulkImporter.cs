@@ -1,5 +1,6 @@
 using System.Globalization;
-using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox.Formats;
+using Quiver.Toolbox.Import;
 using Quiver.Client;
 using Quiver.Server.Import;
 using Quiver.Toolbox;
@@ -35,6 +36,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
             VectorField = Option("vector_field"),
             IdStart = Option("id_start") is { } id ? Number(id, "id_start", 0, long.MaxValue) : 0,
             KeepAutoIdKeys = upsert,
+            VectorFieldOption = "option vector_field",
         };
 
         ImportSettings SettingsFor(RowFormat format, bool checkOnly) => new()
@@ -60,7 +62,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         long total = 0;
         foreach (var file in job.Files)
         {
-            var format = RowFormats.Resolve(file, Option("format"));
+            var format = RowFormats.Resolve(file, Option("format"), "option format");
             await using var reader = RowFormats.OpenReader(Source(file), format, schema, formatOptions);
             var checkedFile = await new RowImporter(client, schema, SettingsFor(format, checkOnly: true)).RunAsync(reader, cancellationToken).ConfigureAwait(false);
             if (checkedFile.Aborted)
@@ -74,7 +76,7 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         job.SetTotalRows(total);
         foreach (var file in job.Files)
         {
-            var format = RowFormats.Resolve(file, Option("format"));
+            var format = RowFormats.Resolve(file, Option("format"), "option format");
             await using var reader = RowFormats.OpenReader(Source(file), format, schema, formatOptions);
             long done = 0;
             var hooks = new ImportHooks

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Toolbox;
+using Quiver.Toolbox.Prep;
 
 namespace Quiver.Cli.Ops.Prep;
 
@@ -50,6 +51,7 @@ internal static class PrepCommand
                 ReportPath = parse.GetValue(report),
             };
             var result = await TextPrep.RunAsync(options, io, ct).ConfigureAwait(false);
+            PrepOutput.WriteText(io, result);
             return result.Rejected > 0 ? ExitCodes.RowsRejected : ExitCodes.Ok;
         });
         return command;
@@ -86,6 +88,7 @@ internal static class PrepCommand
                 ReportPath = parse.GetValue(report),
             };
             var result = await VectorPrep.RunAsync(options, io, ct).ConfigureAwait(false);
+            PrepOutput.WriteVectors(io, result);
             return result.Rejected > 0 ? ExitCodes.RowsRejected : ExitCodes.Ok;
         });
         return command;

@@ -47,7 +47,7 @@ internal static class TuneCommand
                 Save = parse.GetValue(save),
             };
             var result = await TuneOutput.RunAsync(options, io, ct, parse.GetValue(plot)).ConfigureAwait(false);
-            return result.ExitCode;
+            return CliIo.ExitCodeOf(result);
         });
         return command;
     }

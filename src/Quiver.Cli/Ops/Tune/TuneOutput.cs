@@ -29,7 +29,7 @@ internal static class TuneOutput
     {
         if (io.Json)
         {
-            io.WriteJson(r);
+            io.WriteJson(r, CliIo.ExitCodeOf(r));
             return;
         }
 

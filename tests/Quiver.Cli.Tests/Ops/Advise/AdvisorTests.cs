@@ -54,7 +54,7 @@ public sealed class AdvisorTests : IDisposable
         var r = await AdviseOutput.RunAsync(
             new AdviseOptions { Target = TargetSpec.Folder(_dir.Sub("data")), Collection = "tiny", Sample = 2000, Queries = 50, Threads = 2 }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.Equal("collection tiny.vector", r.Source);
         Assert.Equal((400L, 350, 50), (r.PlannedRows, r.SampleRows, r.Queries));
         Assert.Equal("FLAT", r.Recommended!.IndexType);
@@ -72,7 +72,7 @@ public sealed class AdvisorTests : IDisposable
 
         var r = await AdviseOutput.RunAsync(FileOptions(1_000_000), io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.Equal((1500, 60, "file " + VectorsPath), (r.SampleRows, r.Queries, r.Source));
         Assert.NotEqual("FLAT", r.Recommended!.IndexType);
         Assert.True(r.Recommended.SampleRecall >= 0.9);
@@ -111,7 +111,7 @@ public sealed class AdvisorTests : IDisposable
 
         var r = await AdviseOutput.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.Contains(r.Recommended!.IndexType, new[] { "IVF_SQ8", "IVF_PQ", "DISKANN" });
         Assert.True(r.Recommended.BudgetBytes <= budget);
         Assert.All(r.Candidates.Where(c => c.IndexType is "HNSW" or "IVF_FLAT"), c =>
@@ -142,7 +142,7 @@ public sealed class AdvisorTests : IDisposable
 
         var r = await AdviseOutput.RunAsync(FileOptions(rows) with { MemoryBudgetBytes = budget }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         var diskann = Assert.Single(r.Candidates, c => c.IndexType == "DISKANN");
         Assert.True(diskann.Measured, diskann.Reason);
         Assert.True(diskann.FitsBudget, $"{diskann.BudgetBytes} > {budget}");
@@ -167,7 +167,7 @@ public sealed class AdvisorTests : IDisposable
 
         var r = await AdviseOutput.RunAsync(FileOptions(50_000) with { MemoryBudgetBytes = 1 }, io, default);
 
-        Assert.Equal(ExitCodes.CheckFailed, r.ExitCode);
+        Assert.Equal(ExitCodes.CheckFailed, CliIo.ExitCodeOf(r));
         Assert.Null(r.Recommended);
         Assert.StartsWith("no candidate meets every target", r.Summary);
         Assert.Contains("no candidate", output.ToString());
@@ -199,9 +199,11 @@ public sealed class AdvisorTests : IDisposable
         var both = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(new AdviseOptions { Collection = "c", VectorsPath = "v.npy" }, io, default));
         Assert.Contains("not both", both.Message);
         var none = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(new AdviseOptions { Rows = 10 }, io, default));
-        Assert.Contains("--rows and --dim", none.Message);
+        Assert.Contains("AdviseOptions.Rows and AdviseOptions.Dimension", none.Message, StringComparison.Ordinal);
+        Assert.Contains("--rows and --dim", CliWording.Flags(none.Message), StringComparison.Ordinal);
         var dim = await Assert.ThrowsAsync<ToolboxException>(() => AdviseOutput.RunAsync(FileOptions(10) with { Dimension = 7 }, io, default));
-        Assert.Contains("--dim 7 does not match", dim.Message);
+        Assert.Contains("AdviseOptions.Dimension 7 does not match", dim.Message, StringComparison.Ordinal);
+        Assert.Contains("--dim 7 does not match", CliWording.Flags(dim.Message), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Text.Json;
 using Quiver.Cli.Ops.Backup;
+using Quiver.Toolbox.Backup;
 using Quiver.Cli.Ops.Cli;
 using Quiver.Client;
 using Quiver.Server.Hosting;
@@ -245,7 +246,9 @@ public sealed class BackupRestoreTests : IDisposable
 
         var e = await Assert.ThrowsAsync<ToolboxException>(() => RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output), Io(), CancellationToken.None));
         Assert.Contains("'products' exists already", e.Message);
-        Assert.Contains("--rename", e.Message);
+        Assert.Contains("RestoreOptions.Renames products=NEW_NAME", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ToolboxErrorKind.Conflict, e.Kind);
+        Assert.Contains("--rename products=NEW_NAME", CliWording.Flags(e.Message), StringComparison.Ordinal);
 
         var renamed = await RestoreTool.RunAsync(
             new RestoreOptions(TargetSpec.Folder(dst), output, Renames: BackupCommands.ParseRenames(["products=products_2"])), Io(), CancellationToken.None);

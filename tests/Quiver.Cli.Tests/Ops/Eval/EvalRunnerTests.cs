@@ -113,7 +113,8 @@ public sealed class EvalRunnerTests : IDisposable
         var e = await Assert.ThrowsAsync<ToolboxException>(() => EvalOutput.RunAsync(
             new EvalOptions { QrelsPath = Write("q.txt", "q 0 d 1\n"), RunPath = Write("r.txt", "q Q0 d 1 1 t\n"), AnnRecall = true },
             io, CancellationToken.None));
-        Assert.Contains("--ann-recall applies to a search", e.Message, StringComparison.Ordinal);
+        Assert.Contains("EvalOptions.AnnRecall applies to a search", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--ann-recall applies to a search", CliWording.Flags(e.Message), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -212,7 +213,8 @@ public sealed class EvalRunnerTests : IDisposable
         {
             QrelsPath = Write("q.txt", "q1 0 d 1\n"), QueriesPath = LineQueries(), Target = TargetSpec.Folder(data), Collection = Collection, IdField = "title",
         }, io, CancellationToken.None));
-        Assert.Contains("--id-field 'title': collection 'docs' has no such field", e.Message, StringComparison.Ordinal);
+        Assert.Contains("EvalOptions.IdField 'title': collection 'docs' has no such field", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--id-field 'title': collection 'docs' has no such field", CliWording.Flags(e.Message), StringComparison.Ordinal);
     }
 
     [Fact]

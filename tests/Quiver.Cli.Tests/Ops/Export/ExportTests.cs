@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Quiver.Cli.Ops.Export;
-using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox.Formats;
 using Quiver.Client;
 using Quiver.Testing;
 using Quiver.Toolbox;
 using static Quiver.Cli.Tests.Ops.Import.ImpExp;
+using Quiver.Toolbox.Export;
 
 namespace Quiver.Cli.Tests.Ops.Export;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
-using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox.Formats;
 using Quiver.Testing;
 using Quiver.Toolbox;
 using Quiver.Toolbox.Vectors;

@@ -106,7 +106,7 @@ public sealed class HealthRunnerTests
         Assert.Equal(HealthStatus.Info, result.Checks.Single(c => c.Check == HealthThresholds.Recall).Status);
         // The error rate (about 50 %) is far beyond the 5 % fail threshold.
         Assert.Equal(HealthStatus.Fail, result.Checks.Single(c => c.Check == HealthThresholds.ErrorRate).Status);
-        Assert.Equal(ExitCodes.CheckFailed, result.ExitCode);
+        Assert.Equal(ExitCodes.CheckFailed, CliIo.ExitCodeOf(result));
         Assert.Contains("search.p99_ms", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("UNHEALTHY", output.ToString(), StringComparison.Ordinal);
     }
@@ -141,12 +141,12 @@ public sealed class HealthRunnerTests
         Assert.Equal(HealthStatus.Ok, recall.Status);
         Assert.Equal(12, healthy.Collections.Single().RecallSamples);
         Assert.Equal(1.0, healthy.RecallSampleRate);
-        Assert.Equal(ExitCodes.Ok, healthy.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(healthy));
 
         // A recall floor above 1 cannot be met: the check fails, the report says so, the exit code is 2.
         var (io2, output) = Io(json: true);
         var breached = await HealthOutput.RunAsync(Options(TargetSpec.Server(uri), 0.2, null, "recall.fail=1.01"), io2, CancellationToken.None);
-        Assert.Equal(ExitCodes.CheckFailed, breached.ExitCode);
+        Assert.Equal(ExitCodes.CheckFailed, CliIo.ExitCodeOf(breached));
         var failed = Assert.Single(breached.Checks, c => c.Status == HealthStatus.Fail);
         Assert.Equal((HealthThresholds.Recall, "default.docs"), (failed.Check, failed.Subject));
         using var json = JsonDocument.Parse(output.ToString());
@@ -181,7 +181,7 @@ public sealed class HealthRunnerTests
         var check = result.Checks.Single(c => c.Check == HealthThresholds.ProbeRecall);
         Assert.Equal((0.99, 0.98, HealthStatus.Fail), (check.Warn!.Value, check.Fail!.Value, check.Status));
         Assert.Equal(HealthStatus.Info, result.Checks.Single(c => c.Check == HealthThresholds.ProbeP99).Status);
-        Assert.Equal(ExitCodes.CheckFailed, result.ExitCode);
+        Assert.Equal(ExitCodes.CheckFailed, CliIo.ExitCodeOf(result));
         Assert.Contains("probe.recall", output.ToString(), StringComparison.Ordinal);
     }
 
@@ -213,7 +213,7 @@ public sealed class HealthRunnerTests
         Assert.Empty(bare.Indexes);
         Assert.Equal((1L, 0L, 1L), (bare.Rows, bare.SealedSegments, bare.GrowingSegments));
         Assert.Equal(1.0, bare.Probe!.Recall); // no index: searched exactly
-        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(result));
         using var json = JsonDocument.Parse(output.ToString());
         Assert.Equal(2, json.RootElement.GetProperty("collections").GetArrayLength());
         Assert.StartsWith("folder ", json.RootElement.GetProperty("target").GetString(), StringComparison.Ordinal);

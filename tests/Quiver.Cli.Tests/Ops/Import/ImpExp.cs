@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Quiver.Cli.Ops.Cli;
-using Quiver.Cli.Ops.Export;
-using Quiver.Cli.Ops.Import;
 using Quiver.Toolbox;
+using Quiver.Toolbox.Export;
+using Quiver.Toolbox.Import;
 
 namespace Quiver.Cli.Tests.Ops.Import;
 
@@ -94,18 +94,26 @@ internal static class ImpExp
 
     public static CliIo Io(bool json = false) => new(new StringWriter(), new StringWriter(), json);
 
-    /// <summary>Runs an import with a live (cancellable, never cancelled) token, as the command line does.</summary>
+    /// <summary>Runs an import with a live (cancellable, never cancelled) token, as the command line does; an aborted
+    /// import's result is returned (as the command line reports it) rather than thrown.</summary>
     public static async Task<ImportResult> ImportAsync(TargetSpec target, ImportOptions options, CliIo? io = null)
     {
         using var live = new CancellationTokenSource();
-        return await ImportCommand.RunAsync(target, options, io ?? Io(), live.Token);
+        try
+        {
+            return await Importer.RunAsync(options with { Target = target }, io ?? Io(), live.Token);
+        }
+        catch (ImportAbortedException e)
+        {
+            return e.Result;
+        }
     }
 
     /// <summary>Runs an export with a live (cancellable, never cancelled) token, as the command line does.</summary>
     public static async Task<ExportResult> ExportAsync(TargetSpec target, ExportOptions options, CliIo? io = null)
     {
         using var live = new CancellationTokenSource();
-        return await ExportCommand.RunAsync(target, options, io ?? Io(), live.Token);
+        return await Exporter.RunAsync(options with { Target = target }, io ?? Io(), live.Token);
     }
 
     /// <summary>A JSONL file of the given lines.</summary>

@@ -1,11 +1,13 @@
 using System.Text.Json;
-using Quiver.Cli.Ops.Export;
-using Quiver.Cli.Ops.Formats;
+using Quiver.Toolbox.Formats;
 using Quiver.Cli.Ops.Import;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
 using Quiver.Toolbox;
 using static Quiver.Cli.Tests.Ops.Import.ImpExp;
+using Quiver.Toolbox.Import;
+using Quiver.Toolbox.Export;
+using Quiver.Cli.Ops.Cli;
 
 namespace Quiver.Cli.Tests.Ops.Import;
 
@@ -188,7 +190,9 @@ public sealed class ImportTests
 
         // Without --resume the checkpoint stops a second run from importing the first batch twice.
         var again = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
-        Assert.Contains("give --resume", again.Message);
+        Assert.Contains("set ImportOptions.Resume", again.Message, StringComparison.Ordinal);
+        Assert.Equal(ToolboxErrorKind.Conflict, again.Kind);
+        Assert.Contains("set --resume", CliWording.Flags(again.Message), StringComparison.Ordinal);
 
         // Resuming with skip imports the rest, except the bad row.
         var rest = await ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c", Resume = true, OnError = OnRowError.Skip, BatchSize = 10 });
@@ -286,7 +290,8 @@ public sealed class ImportTests
 
         // The in-flight batch must be re-sent whole: another batch size is refused.
         var other = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 7 }));
-        Assert.Contains("resume with --batch 10", other.Message, StringComparison.Ordinal);
+        Assert.Contains("resume with ImportOptions.BatchSize 10", other.Message, StringComparison.Ordinal);
+        Assert.Contains("resume with --batch 10", CliWording.Flags(other.Message), StringComparison.Ordinal);
 
         var result = await ImportAsync(TargetSpec.Folder(data), new ImportOptions { File = file, Collection = "c", Resume = true, BatchSize = 10 });
 
@@ -366,7 +371,9 @@ public sealed class ImportTests
         await SeedAsync(dir.Sub("data"), "other", Small(), []);
         var file = WriteLines(dir.Sub("in.jsonl"), SmallLine(1));
         var e = await Assert.ThrowsAsync<ToolboxException>(() => ImportAsync(TargetSpec.Folder(dir.Sub("data")), new ImportOptions { File = file, Collection = "c" }));
-        Assert.Contains("give --schema FILE", e.Message);
+        Assert.Contains("give ImportOptions.SchemaFile to create it", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ToolboxErrorKind.NotFound, e.Kind);
+        Assert.Contains("give --schema to create it", CliWording.Flags(e.Message), StringComparison.Ordinal);
         Assert.False(File.Exists(ImportCheckpoint.DefaultPath(file)));
     }
 

@@ -1,4 +1,4 @@
-using Quiver.Cli.Ops.Prep;
+using Quiver.Toolbox.Prep;
 
 namespace Quiver.Cli.Tests.Ops.Prep;
 

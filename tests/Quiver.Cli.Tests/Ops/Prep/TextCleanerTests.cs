@@ -1,5 +1,6 @@
 using System.Text;
 using Quiver.Cli.Ops.Prep;
+using Quiver.Toolbox.Prep;
 
 namespace Quiver.Cli.Tests.Ops.Prep;
 

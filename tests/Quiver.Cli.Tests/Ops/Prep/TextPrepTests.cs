@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Prep;
+using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox.Prep;
 using Quiver.Testing;
 using Quiver.Toolbox;
 
@@ -83,6 +84,7 @@ public sealed class TextPrepTests : IDisposable
         Assert.Equal(5, saved.RootElement.GetProperty("rejected").GetInt64());
         Assert.Equal(1, saved.RootElement.GetProperty("changes").GetProperty("htmlStripped").GetInt64());
         Assert.False(File.Exists(output + ".tmp"));
+        PrepOutput.WriteText(io, report);
         var table = io.Out.ToString()!;
         Assert.Contains("html stripped", table, StringComparison.Ordinal);
         Assert.Contains("field 'text' is a number", table, StringComparison.Ordinal);
@@ -110,6 +112,7 @@ public sealed class TextPrepTests : IDisposable
         Assert.Equal(1, report.Changes.ZeroWidthRemoved);
         Assert.Equal(new Distribution(3, 2, 3, 3, 8.0 / 3), report.ChunkTokens);
 
+        PrepOutput.WriteText(io, report);
         using var json = JsonDocument.Parse(io.Out.ToString()!);
         Assert.Equal(3, json.RootElement.GetProperty("chunks").GetInt64());
         Assert.Equal("Tokens", json.RootElement.GetProperty("chunking").GetString());
@@ -124,7 +127,7 @@ public sealed class TextPrepTests : IDisposable
             new CliIo(new StringWriter(), new StringWriter()), CancellationToken.None);
 
         var rejection = Assert.Single(report.Rejections);
-        Assert.Equal(new PrepIssue(1, "field 'text' has 2 characters after cleaning, fewer than --min-chars 5"), rejection);
+        Assert.Equal(new PrepIssue(1, "field 'text' has 2 characters after cleaning, fewer than TextPrepOptions.MinChars 5"), rejection);
         Assert.Single(File.ReadAllLines(output));
     }
 
@@ -145,6 +148,7 @@ public sealed class TextPrepTests : IDisposable
         var e = await Assert.ThrowsAsync<ToolboxException>(() => TextPrep.RunAsync(
             new TextPrepOptions { Input = Input("{\"text\":\"a\"}"), Output = _dir.Sub("o.jsonl"), Chunk = ChunkMode.Tokens, Size = 4, Overlap = 4 },
             new CliIo(new StringWriter(), new StringWriter()), CancellationToken.None));
-        Assert.Contains("--overlap 4", e.Message, StringComparison.Ordinal);
+        Assert.Contains("TextPrepOptions.Overlap 4", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--overlap 4", CliWording.Flags(e.Message), StringComparison.Ordinal);
     }
 }

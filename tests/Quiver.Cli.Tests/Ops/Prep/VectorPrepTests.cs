@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
-using Quiver.Cli.Ops.Cli;
 using Quiver.Cli.Ops.Prep;
+using Quiver.Cli.Ops.Cli;
+using Quiver.Toolbox.Prep;
 using Quiver.Testing;
 using Quiver.Toolbox;
 using Quiver.Toolbox.Vectors;
@@ -72,6 +73,7 @@ public sealed class VectorPrepTests : IDisposable
         var rows = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
         Assert.Equal([1, 2, 9, 10], rows.Select(r => (int)r["id"]!));
         Assert.Equal("t", (string)rows[3]["tag"]!);
+        PrepOutput.WriteVectors(io, report);
         Assert.Contains("NaN / Inf", io.Out.ToString(), StringComparison.Ordinal);
     }
 

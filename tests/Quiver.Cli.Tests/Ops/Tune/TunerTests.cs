@@ -39,7 +39,7 @@ public sealed class TunerTests : IDisposable
 
         var r = await TuneOutput.RunAsync(Options("h") with { TargetRecall = 0.97 }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.True(r.Tunable);
         Assert.True(r.SelfExcluded);
         Assert.Equal((60, 60), (r.TuningQueries, r.HeldOutQueries));
@@ -64,7 +64,7 @@ public sealed class TunerTests : IDisposable
 
         var r = await TuneOutput.RunAsync(Options("ivf") with { TargetRecall = 0.9 }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.Equal([1, 2, 4, 8, 16, 32, 64], r.Sweep.Select(s => s.Params["nprobe"]));
 
         // nprobe = nlist scans every list: exact, so recall is 1 only if the query's own row is left out of both answers
@@ -83,7 +83,7 @@ public sealed class TunerTests : IDisposable
 
         var r = await TuneOutput.RunAsync(Options("ivf") with { TargetLatencyMs = 1e-7, Save = true }, io, default);
 
-        Assert.Equal(ExitCodes.CheckFailed, r.ExitCode);
+        Assert.Equal(ExitCodes.CheckFailed, CliIo.ExitCodeOf(r));
         Assert.Null(r.Chosen);
         Assert.Null(r.SavedProperty);
         Assert.Contains("no setting keeps p95 within", output.ToString());
@@ -115,7 +115,7 @@ public sealed class TunerTests : IDisposable
 
         var r = await TuneOutput.RunAsync(Options("ivf") with { TargetRecall = 0.95, Save = true }, io, default);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.Equal("{\"nprobe\": 1}", r.PreviousDefaults);
         Assert.Contains("default search parameters", err.ToString());
         var nprobe = r.Chosen!.Params["nprobe"];
@@ -154,7 +154,7 @@ public sealed class TunerTests : IDisposable
             },
             io, default, plot);
 
-        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Equal(ExitCodes.Ok, CliIo.ExitCodeOf(r));
         Assert.False(r.SelfExcluded);
         Assert.Equal(queries, r.QuerySource);
         Assert.Equal((40, 40), (r.TuningQueries, r.HeldOutQueries));
@@ -180,8 +180,8 @@ public sealed class TunerTests : IDisposable
         var none = await TuneOutput.RunAsync(Options("none"), io, default);
         var flat = await TuneOutput.RunAsync(Options("flat"), io, default);
 
-        Assert.Equal((ExitCodes.Ok, false), (none.ExitCode, none.Tunable));
-        Assert.Equal((ExitCodes.Ok, false, "FLAT"), (flat.ExitCode, flat.Tunable, flat.IndexType));
+        Assert.Equal((ExitCodes.Ok, false), (CliIo.ExitCodeOf(none), none.Tunable));
+        Assert.Equal((ExitCodes.Ok, false, "FLAT"), (CliIo.ExitCodeOf(flat), flat.Tunable, flat.IndexType));
         Assert.Contains("has no index", output.ToString());
         Assert.Contains("nothing to tune", flat.Summary);
     }
