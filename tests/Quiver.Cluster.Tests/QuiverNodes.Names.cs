@@ -8,7 +8,8 @@ public sealed partial class QuiverNodes
     /// <summary>How many nodes were started.</summary>
     public int Count => _nodes.Count;
 
-    /// <summary>The PID of node <paramref name="index"/>, or null once it exited.</summary>
+    /// <summary>The PID of node <paramref name="index"/> (a test script may SIGKILL it by this id), or null once it
+    /// exited.</summary>
     public int? Pid(int index) => _nodes[index].Process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>Starts node <paramref name="index"/> again (after <see cref="Kill"/>) with its old data folder and a new

@@ -87,9 +87,6 @@ public sealed partial class QuiverNodes : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Node <paramref name="index"/>'s process id (a test script may SIGKILL it by this id).</summary>
-    public int Pid(int index) => _nodes[index].Process.Id;
-
     /// <summary>Kills node <paramref name="index"/> with SIGKILL (by its PID) and waits for it to be gone.</summary>
     public void Kill(int index)
     {
