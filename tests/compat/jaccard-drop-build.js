@@ -7,12 +7,7 @@
 // posting lists, and searches score rows against the values kept. All rows go in one insert and one flush, so one
 // segment holds them and the threshold is the segment's.
 'use strict';
-const { DataType, client, httpClient, check, ok, main } = require('./common');
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
+const { DataType, client, httpClient, rng, check, ok, main, freshCollection } = require('./common');
 
 main('jaccard-drop-build', async () => {
   const c = client();
@@ -25,16 +20,12 @@ main('jaccard-drop-build', async () => {
   const nlist = 16;
   const fewer = 4;
   const dropRatio = 0.2;
-  if ((await c.hasCollection({ collection_name: name })).value) await c.dropCollection({ collection_name: name });
-  ok(await c.createCollection({
-    collection_name: name,
-    fields: [
-      { name: 'id', data_type: DataType.Int64, is_primary_key: true },
-      { name: 'bflat', data_type: DataType.BinaryVector, dim: bits },
-      { name: 'bivf', data_type: DataType.BinaryVector, dim: bits },
-      { name: 'sparse', data_type: DataType.SparseFloatVector },
-    ],
-  }), 'createCollection');
+  await freshCollection(c, name, [
+    { name: 'id', data_type: DataType.Int64, is_primary_key: true },
+    { name: 'bflat', data_type: DataType.BinaryVector, dim: bits },
+    { name: 'bivf', data_type: DataType.BinaryVector, dim: bits },
+    { name: 'sparse', data_type: DataType.SparseFloatVector },
+  ]);
   steps.push('create');
 
   // Binary rows near 16 seeded centres (a few bits flipped), so the IVF cells mean something; sparse rows as maps.
