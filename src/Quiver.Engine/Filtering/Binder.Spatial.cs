@@ -75,17 +75,27 @@ internal sealed class SpatialPredicate(FieldNode field, Shape constant, string n
 {
     public override Tri Test(EvalContext ctx, int row)
     {
-        var v = field.GetRow(ctx, row);
-        if (v.IsMissing || v.Kind != ScalarKind.String)
+        if (Stored(field, ctx, row) is not { } stored)
         {
             return Tri.Unknown;
         }
 
-        // Stored values were validated and canonicalized on the way in, so a parse failure here is corruption.
-        var stored = Wkt.TryParse(v.String, out var error)
-            ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
         var holds = name == "st_intersects" ? Predicates.Intersects(stored, constant) : Relate.Holds(name, stored, constant);
         return holds ? Tri.True : Tri.False;
+    }
+
+    /// <summary>The row's geometry, or null when the row holds none (null or missing).</summary>
+    internal static Shape? Stored(FieldNode field, EvalContext ctx, int row)
+    {
+        var v = field.GetRow(ctx, row);
+        if (v.IsMissing || v.Kind != ScalarKind.String)
+        {
+            return null;
+        }
+
+        // Stored values were validated and canonicalized on the way in, so a parse failure here is corruption.
+        return Wkt.TryParse(v.String, out var error)
+            ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
     }
 }
 
@@ -93,16 +103,9 @@ internal sealed class SpatialPredicate(FieldNode field, Shape constant, string n
 /// within when its distance from the point by Milvus's rule (<see cref="DWithin"/>) is at most the meters given.</summary>
 internal sealed class DWithinPredicate(FieldNode field, Coord point, double meters) : RowPredicate
 {
-    public override Tri Test(EvalContext ctx, int row)
+    public override Tri Test(EvalContext ctx, int row) => SpatialPredicate.Stored(field, ctx, row) switch
     {
-        var v = field.GetRow(ctx, row);
-        if (v.IsMissing || v.Kind != ScalarKind.String)
-        {
-            return Tri.Unknown;
-        }
-
-        var stored = Wkt.TryParse(v.String, out var error)
-            ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
-        return DWithin.Holds(stored, point, meters) ? Tri.True : Tri.False;
-    }
+        null => Tri.Unknown,
+        var stored => DWithin.Holds(stored, point, meters) ? Tri.True : Tri.False,
+    };
 }
