@@ -427,7 +427,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     // ---- the cases, one per row of docs/errors.md ----
 
-    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithTimezoneCases(WithMemoryCases(WithAddFieldCases(WithConsoleCases(WithPropsCases(WithEmbeddingCases(new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithGeometryCases(WithTimezoneCases(WithMemoryCases(WithAddFieldCases(WithConsoleCases(WithPropsCases(WithEmbeddingCases(new(StringComparer.Ordinal)
     {
         ["unsupported-rpc"] = async s => Answer.Of(await s.Plain.Milvus.CreateResourceGroupAsync(new CreateResourceGroupRequest { ResourceGroup = "rg" })),
         ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
@@ -527,7 +527,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
         {
             FieldName = "tsz", Type = ProtoType.Timestamptz, Scalars = new ScalarField { StringData = new StringArray { Data = { "2025-13-01T00:00:00Z" } } },
         }),
-        ["filter-geometry-operator"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "places", Expr = "ST_DWITHIN(geo, 'POINT (1 1)', 10)" }),
+        ["filter-geometry-operator"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "places", Expr = "ST_Intersects(geo, 'POINT (1 1)')" }),
         ["filter-time-literal-invalid"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "places", Expr = "tsz > ISO 'soon'" }),
         ["filter-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest { CollectionName = "docs", Expr = Parenthesized(Quiver.Filtering.FilterLimits.MaxDepth + 1) }),
         ["template-too-deep"] = s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
@@ -738,5 +738,5 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             "{\"collectionName\":\"typo\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Nope\",\"isPrimary\":true}]}}"),
         ["rest-quick-create-without-dimension"] = s => RestAsync(s.Plain, "/collections/create", "{\"collectionName\":\"quick\"}"),
         ["rest-invalid-consistency"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\",\"consistencyLevel\":\"Nope\"}"),
-    }))))));
+    })))))));
 }

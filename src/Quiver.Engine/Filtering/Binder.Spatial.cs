@@ -3,8 +3,9 @@ using Quiver.Spatial;
 namespace Quiver.Filtering;
 
 /// <summary>Milvus's geometry operators, <c>ST_INTERSECTS(geo_field, 'WKT')</c> and its kin (ST_EQUALS, ST_TOUCHES,
-/// ST_OVERLAPS, ST_CROSSES, ST_CONTAINS, ST_WITHIN; ST_DWITHIN is refused): the name all upper or all lower case, a
-/// GEOMETRY field first and a WKT constant second, the constant parsed once at bind time.</summary>
+/// ST_OVERLAPS, ST_CROSSES, ST_CONTAINS, ST_WITHIN) and <c>ST_DWITHIN(geo_field, 'POINT (lon lat)', meters)</c>: the
+/// name all upper or all lower case, a GEOMETRY field first and a WKT constant second, the constant parsed once at bind
+/// time; ST_DWITHIN's constant must be a point and its third argument a non-negative number.</summary>
 internal sealed partial class Binder
 {
     private static readonly string[] SpatialNames =
@@ -24,12 +25,7 @@ internal sealed partial class Binder
             throw Error($"geometry operator names are all upper or all lower case: write {name.ToUpperInvariant()} or {name}, not {call.Name}", call);
         }
 
-        if (name == "st_dwithin")
-        {
-            throw Error($"{call.Name} is not supported by Quiver yet (Milvus measures its distance in meters on the Earth); the other geometry operators are", call);
-        }
-
-        CheckArity(call, 2);
+        CheckArity(call, name == "st_dwithin" ? 3 : 2);
         var field = BindValue(call.Args[0]);
         if (field is not FieldNode { Field.DataType: DataType.Geometry } geo)
         {
@@ -44,7 +40,32 @@ internal sealed partial class Binder
 
         var shape = Wkt.TryParse(wkt.Value.String, out var error)
             ?? throw Error($"the second argument of {call.Name} is not valid WKT: {error}", arg);
-        return new SpatialPredicate(geo, shape, name);
+        return name == "st_dwithin" ? BindDWithin(call, geo, shape, arg) : new SpatialPredicate(geo, shape, name);
+    }
+
+    /// <summary>ST_DWITHIN's point and distance checked, as Milvus checks them: the constant a non-empty POINT, the
+    /// distance a constant number (integer or float), finite and not negative.</summary>
+    private DWithinPredicate BindDWithin(CallSyntax call, FieldNode geo, Shape shape, ValueNode pointArg)
+    {
+        if (shape.Kind != GeometryKind.Point || shape.IsEmpty)
+        {
+            var what = shape.IsEmpty ? "an empty " + Wkt.NameOf(shape.Kind) : "a " + Wkt.NameOf(shape.Kind);
+            throw Error($"the second argument of {call.Name} must be a POINT (longitude latitude), not {what}", pointArg);
+        }
+
+        var distance = BindValue(call.Args[2]);
+        if (distance is not ConstNode { Value.IsNumber: true } meters)
+        {
+            throw Error($"the third argument of {call.Name} must be a constant distance in meters (an integer or a float), not {Describe(distance)}", distance);
+        }
+
+        var value = meters.Value.Kind == ScalarKind.Long ? meters.Value.Long : meters.Value.Double;
+        if (!double.IsFinite(value) || value < 0)
+        {
+            throw Error($"the distance of {call.Name} must be a finite number of meters, not negative, got {meters.Value}", distance);
+        }
+
+        return new DWithinPredicate(geo, shape.Coords[0], value);
     }
 }
 
@@ -54,16 +75,37 @@ internal sealed class SpatialPredicate(FieldNode field, Shape constant, string n
 {
     public override Tri Test(EvalContext ctx, int row)
     {
-        var v = field.GetRow(ctx, row);
-        if (v.IsMissing || v.Kind != ScalarKind.String)
+        if (Stored(field, ctx, row) is not { } stored)
         {
             return Tri.Unknown;
         }
 
-        // Stored values were validated and canonicalized on the way in, so a parse failure here is corruption.
-        var stored = Wkt.TryParse(v.String, out var error)
-            ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
         var holds = name == "st_intersects" ? Predicates.Intersects(stored, constant) : Relate.Holds(name, stored, constant);
         return holds ? Tri.True : Tri.False;
     }
+
+    /// <summary>The row's geometry, or null when the row holds none (null or missing).</summary>
+    internal static Shape? Stored(FieldNode field, EvalContext ctx, int row)
+    {
+        var v = field.GetRow(ctx, row);
+        if (v.IsMissing || v.Kind != ScalarKind.String)
+        {
+            return null;
+        }
+
+        // Stored values were validated and canonicalized on the way in, so a parse failure here is corruption.
+        return Wkt.TryParse(v.String, out var error)
+            ?? throw new InvalidOperationException($"stored geometry of field '{field.Name}' is not valid WKT: {error}");
+    }
+}
+
+/// <summary>ST_DWITHIN over a GEOMETRY column: a null row is unknown (as for the other operators), a stored value is
+/// within when its distance from the point by Milvus's rule (<see cref="DWithin"/>) is at most the meters given.</summary>
+internal sealed class DWithinPredicate(FieldNode field, Coord point, double meters) : RowPredicate
+{
+    public override Tri Test(EvalContext ctx, int row) => SpatialPredicate.Stored(field, ctx, row) switch
+    {
+        null => Tri.Unknown,
+        var stored => DWithin.Holds(stored, point, meters) ? Tri.True : Tri.False,
+    };
 }

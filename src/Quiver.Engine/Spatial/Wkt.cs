@@ -59,7 +59,7 @@ internal static class Wkt
         ("GEOMETRYCOLLECTION", GeometryKind.GeometryCollection),
     ];
 
-    private static string NameOf(GeometryKind kind) => Array.Find(Keywords, k => k.Kind == kind).Name;
+    internal static string NameOf(GeometryKind kind) => Array.Find(Keywords, k => k.Kind == kind).Name;
 
     private static void Write(StringBuilder sb, Shape shape)
     {
