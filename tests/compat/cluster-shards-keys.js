@@ -8,22 +8,12 @@
 //   and VarChar keys; a key no row holds is refused as the single node refuses it.
 // Exits non-zero naming the first difference.
 'use strict';
-const { MilvusClient, DataType, check, ok, main } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 8;
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
-
-const sorted = r => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-function sameRows(got, want, what) {
-  const norm = rows => JSON.stringify(rows.map(sorted));
-  check(norm(got) === norm(want), `${what}: the cluster's answer differs from the single node's`, { cluster: got.slice(0, 4), single: want.slice(0, 4), clusterCount: got.length, singleCount: want.length });
-}
 const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
 const statusOf = a => (a && a.status) || a;
 
