@@ -81,24 +81,16 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
         }
         else
         {
-            while (p < t.Length && IsDigit(t[p]))
-            {
-                p++;
-            }
+            SkipDigits(t, ref p);
         }
 
         if (p < t.Length && t[p] == (byte)'.')
         {
             p++;
-            if (p >= t.Length || !IsDigit(t[p]))
+            if (!SkipDigits(t, ref p))
             {
                 number = default;
                 return false;
-            }
-
-            while (p < t.Length && IsDigit(t[p]))
-            {
-                p++;
             }
         }
 
@@ -110,15 +102,10 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
                 p++;
             }
 
-            if (p >= t.Length || !IsDigit(t[p]))
+            if (!SkipDigits(t, ref p))
             {
                 number = default;
                 return false;
-            }
-
-            while (p < t.Length && IsDigit(t[p]))
-            {
-                p++;
             }
         }
 
@@ -390,6 +377,18 @@ internal ref struct StrictJsonText(ReadOnlySpan<byte> text)
     }
 
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    /// <summary>Moves <paramref name="p"/> past the digits at it; false when there was none.</summary>
+    private static bool SkipDigits(ReadOnlySpan<byte> t, ref int p)
+    {
+        var start = p;
+        while (p < t.Length && IsDigit(t[p]))
+        {
+            p++;
+        }
+
+        return p > start;
+    }
 
     private static bool IsHex(byte b) => IsDigit(b) || (uint)((b | 0x20) - 'a') <= 5;
 }
