@@ -23,7 +23,7 @@ internal sealed class ReadPlanCache
     public long FiltersBound => Interlocked.Read(ref _filtersBound);
 
     /// <summary><see cref="FilterPlan.Compile"/> through the cache. Errors are thrown as by it and never cached.</summary>
-    /// <remarks>    /// <paramref name="zone"/> reads <c>ISO '...'</c> literals without an offset (null: UTC); it is part of the cache
+    /// <remarks><paramref name="zone"/> reads <c>ISO '...'</c> literals without an offset (null: UTC); it is part of the cache
     /// key, so one text under two zones is two plans.</remarks>
     public BoundFilter? Filter(string? text, CollectionSchema schema, IReadOnlyDictionary<string, object?>? parameters, TimeZoneInfo? zone = null)
     {
