@@ -427,7 +427,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
 
     // ---- the cases, one per row of docs/errors.md ----
 
-    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithGeometryCases(WithTimezoneCases(WithMemoryCases(WithAddFieldCases(WithConsoleCases(WithPropsCases(WithEmbeddingCases(new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<Servers, Task<Answer>>> Cases = WithEveryPartialFilesCases(new(StringComparer.Ordinal)
     {
         ["unsupported-rpc"] = async s => Answer.Of(await s.Plain.Milvus.CreateResourceGroupAsync(new CreateResourceGroupRequest { ResourceGroup = "rg" })),
         ["collection-not-found"] = s => SearchAsync(s.Plain, Search("nope")),
@@ -738,5 +738,24 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             "{\"collectionName\":\"typo\",\"schema\":{\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Nope\",\"isPrimary\":true}]}}"),
         ["rest-quick-create-without-dimension"] = s => RestAsync(s.Plain, "/collections/create", "{\"collectionName\":\"quick\"}"),
         ["rest-invalid-consistency"] = s => RestAsync(s.Plain, "/entities/query", "{\"collectionName\":\"docs\",\"filter\":\"id > 0\",\"consistencyLevel\":\"Nope\"}"),
-    })))))));
+    });
+
+    /// <summary><paramref name="cases"/> with the rows of every partial file added. A partial file contributes rows by
+    /// declaring <c>private static Dictionary&lt;string, Func&lt;Servers, Task&lt;Answer&gt;&gt;&gt; With<i>Area</i>Cases(Dictionary&lt;…&gt; cases)</c>;
+    /// it is found here by that name and shape, so no file has to list the others (the nested calls that did were a
+    /// merge hazard). Applied in name order; a key added twice throws, and a file whose method is misnamed leaves its
+    /// rows uncovered, which <see cref="Table_HasACaseForEveryRow_AndARowForEveryCase"/> reports.</summary>
+    private static Dictionary<string, Func<Servers, Task<Answer>>> WithEveryPartialFilesCases(Dictionary<string, Func<Servers, Task<Answer>>> cases)
+    {
+        var composers = typeof(ErrorTableTests)
+            .GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
+            .Where(m => m.Name.StartsWith("With", StringComparison.Ordinal) && m.Name.EndsWith("Cases", StringComparison.Ordinal)
+                && m.Name != nameof(WithEveryPartialFilesCases)
+                && m.ReturnType == cases.GetType()
+                && m.GetParameters() is [{ } only] && only.ParameterType == cases.GetType())
+            .OrderBy(m => m.Name, StringComparer.Ordinal);
+        foreach (var composer in composers)
+            cases = (Dictionary<string, Func<Servers, Task<Answer>>>)composer.Invoke(null, [cases])!;
+        return cases;
+    }
 }

@@ -13,64 +13,6 @@ namespace Quiver.Server.Tests.Security;
 
 public sealed class TlsTests
 {
-    /// <summary>A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA.</summary>
-    private sealed class Pki : IDisposable
-    {
-        public Pki()
-        {
-            using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var caRequest = new CertificateRequest("CN=Quiver Test CA", caKey, HashAlgorithmName.SHA256);
-            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-            var now = DateTimeOffset.UtcNow;
-            Ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-            Server = Issue("CN=127.0.0.1", server: true);
-            Client = Issue("CN=test-client", server: false);
-        }
-
-        public X509Certificate2 Ca { get; }
-
-        public X509Certificate2 Server { get; }
-
-        public X509Certificate2 Client { get; }
-
-        private X509Certificate2 Issue(string subject, bool server)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-            if (server)
-            {
-                var san = new SubjectAlternativeNameBuilder();
-                san.AddIpAddress(System.Net.IPAddress.Loopback);
-                request.CertificateExtensions.Add(san.Build());
-            }
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-                [new Oid(server ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
-            var now = DateTimeOffset.UtcNow;
-            using var issued = request.Create(Ca, now.AddMinutes(-1), now.AddHours(12), RandomNumberGenerator.GetBytes(8));
-            using var withKey = issued.CopyWithPrivateKey(key);
-            return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
-        }
-
-        public (string Cert, string Key, string Ca) WritePem(string folder)
-        {
-            var cert = Path.Combine(folder, "server.crt");
-            var key = Path.Combine(folder, "server.key");
-            var ca = Path.Combine(folder, "ca.crt");
-            File.WriteAllText(cert, Server.ExportCertificatePem());
-            File.WriteAllText(key, Server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(ca, Ca.ExportCertificatePem());
-            return (cert, key, ca);
-        }
-
-        public void Dispose()
-        {
-            Ca.Dispose();
-            Server.Dispose();
-            Client.Dispose();
-        }
-    }
-
     private static GrpcChannel Channel(int port, X509Certificate2 serverCert, X509Certificate2? clientCert)
     {
         var handler = new SocketsHttpHandler();
@@ -94,8 +36,8 @@ public sealed class TlsTests
     public async Task Tls_ServesGrpcOverHttps_AndRestOverHttp11()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, _) = pki.WriteServer(folder.Path);
         await using var server = await QuiverServer.StartAsync(Options(folder, s => { s.TlsCertificatePath = cert; s.TlsKeyPath = key; }));
 
         using var channel = Channel(server.Port, pki.Server, null);
@@ -113,8 +55,8 @@ public sealed class TlsTests
     public async Task MutualTls_RefusesClientWithoutCertificate_AndAcceptsOneFromTheCa()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, ca) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, ca) = pki.WriteServer(folder.Path);
         await using var server = await QuiverServer.StartAsync(Options(folder, s =>
         {
             s.TlsCertificatePath = cert;
@@ -132,7 +74,7 @@ public sealed class TlsTests
             Assert.Contains(e.StatusCode, (StatusCode[])[StatusCode.Unavailable, StatusCode.Internal, StatusCode.Unknown]);
         }
 
-        using var trusted = Channel(server.Port, pki.Server, pki.Client);
+        using var trusted = Channel(server.Port, pki.Server, pki.Client());
         var health = await new MilvusService.MilvusServiceClient(trusted).CheckHealthAsync(new CheckHealthRequest());
         Assert.True(health.IsHealthy);
     }
@@ -240,7 +182,7 @@ public sealed class TlsTests
     public async Task Tls_PfxWithoutPrivateKey_RefusesToStart()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
+        using var pki = new TestPki();
         using var publicOnly = X509CertificateLoader.LoadCertificate(pki.Server.RawData);
         var pfx = Path.Combine(folder.Path, "server.pfx");
         File.WriteAllBytes(pfx, publicOnly.Export(X509ContentType.Pkcs12));
@@ -254,8 +196,8 @@ public sealed class TlsTests
     public async Task MutualTls_ClientCaThatDoesNotParse_RefusesToStart(string content)
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, _) = pki.WriteServer(folder.Path);
         var ca = Path.Combine(folder.Path, "bad-ca.crt");
         File.WriteAllText(ca, content);
         var message = await RefusalAsync(folder, s =>
@@ -272,8 +214,8 @@ public sealed class TlsTests
     public async Task MutualTls_ExpiredClientCa_RefusesToStart()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, _) = pki.WriteServer(folder.Path);
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=Old Test CA", caKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
@@ -296,8 +238,8 @@ public sealed class TlsTests
     public async Task Tls_KeyFileReadableByOthers_IsWarnedAbout_AndTheServerStillServes()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, _) = pki.WriteServer(folder.Path);
         File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var sink = new CapturingLoggerProvider();
         await using (var server = await QuiverServer.StartAsync(Options(folder, s => { s.TlsCertificatePath = cert; s.TlsKeyPath = key; }),
@@ -326,8 +268,8 @@ public sealed class TlsTests
     public async Task Tls_FailedHandshakes_AreLoggedWithTheirReason_AtAThrottledRate()
     {
         using var folder = new TempFolder();
-        using var pki = new Pki();
-        var (cert, key, _) = pki.WritePem(folder.Path);
+        using var pki = new TestPki();
+        var (cert, key, _) = pki.WriteServer(folder.Path);
         var sink = new CapturingLoggerProvider();
         var started = System.Diagnostics.Stopwatch.StartNew();
         const int Attempts = 30;
