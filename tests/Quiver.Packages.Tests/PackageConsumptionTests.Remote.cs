@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
@@ -45,37 +44,8 @@ public sealed partial class PackageConsumptionTests
         // The server the program talks to runs in this process (the test's own reference to the server; the fresh
         // project takes nothing from it), on a port of its own.
         await using var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = temp.Sub("server-data"), Host = "127.0.0.1", Port = 0 });
-        var output = await RunWithAddressAsync(app, Path.Combine(bin, "App.dll"), $"http://127.0.0.1:{server.Port}");
+        var address = new Dictionary<string, string> { ["QUIVER_ADDRESS"] = $"http://127.0.0.1:{server.Port}" };
+        var output = await RunAsync(app, address, "dotnet", Path.Combine(bin, "App.dll"));
         Assert.Equal(expected, Lines(output));
-    }
-
-    /// <summary>Runs the built app with <c>QUIVER_ADDRESS</c> set (the page's program reads it) and returns its output.</summary>
-    private static async Task<string> RunWithAddressAsync(string workingDirectory, string dll, string address)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(dll);
-        start.Environment["QUIVER_ADDRESS"] = address;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start dotnet");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        var output = await stdout;
-        Assert.True(process.ExitCode == 0, $"the app exited {process.ExitCode}\n{output}{await stderr}");
-        return output;
     }
 }

@@ -287,7 +287,12 @@ public sealed partial class PackageConsumptionTests
 
     /// <summary>Runs a process to its end (at most 10 minutes: a restore on a loaded machine) and returns its standard
     /// output; a non-zero exit fails the test with both streams.</summary>
-    private static async Task<string> RunAsync(string workingDirectory, string file, params string[] args)
+    private static Task<string> RunAsync(string workingDirectory, string file, params string[] args) =>
+        RunAsync(workingDirectory, new Dictionary<string, string>(), file, args);
+
+    /// <summary>As <see cref="RunAsync(string, string, string[])"/>, with <paramref name="environment"/> added to the
+    /// process's environment.</summary>
+    private static async Task<string> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, string file, params string[] args)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -307,6 +312,11 @@ public sealed partial class PackageConsumptionTests
         start.Environment.Remove("MSBuildSDKsPath");
         start.Environment.Remove("MSBUILD_EXE_PATH");
         start.Environment.Remove("MSBuildExtensionsPath");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
