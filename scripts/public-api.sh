@@ -9,7 +9,9 @@ cd "$root"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for round in 1 2 3 4 5; do
-  if dotnet build src/Quiver.Client/Quiver.Client.csproj -c Release --nologo -v quiet -clp:ErrorsOnly > "$log" 2>&1 &&
+  if dotnet build src/Quiver.Values/Quiver.Values.csproj -c Release --nologo -v quiet -clp:ErrorsOnly > "$log" 2>&1 &&
+     dotnet build src/Quiver.Engine/Quiver.Engine.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
+     dotnet build src/Quiver.Client/Quiver.Client.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
      dotnet build src/Quiver.Embeddings/Quiver.Embeddings.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
      dotnet build src/Quiver.Typed/Quiver.Typed.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&
      dotnet build src/Quiver.VectorData/Quiver.VectorData.csproj -c Release --nologo -v quiet -clp:ErrorsOnly >> "$log" 2>&1 &&

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Quiver.Client;
 
-/// <summary>How <see cref="QuiverClient.ConnectAsync"/> reaches a server. Every property has a documented default.</summary>
+/// <summary>How <c>QuiverClient.ConnectAsync</c> (<see cref="RemoteClientOpening"/>) reaches a server. Every property has a documented default.</summary>
 public sealed record QuiverClientOptions
 {
     /// <summary>The server address, <c>http://host:port</c> (cleartext HTTP/2) or <c>https://host:port</c> (TLS); default
@@ -10,7 +10,7 @@ public sealed record QuiverClientOptions
     public string Address { get; init; } = "http://127.0.0.1:19530";
 
     /// <summary>The database calls act on when they name none (sent as gRPC metadata <c>dbname</c>); default <c>default</c>.</summary>
-    public string Database { get; init; } = QuiverEngine.DefaultDatabase;
+    public string Database { get; init; } = QuiverClient.DefaultDatabase;
 
     /// <summary>An API key or <c>user:password</c> token; wins over <see cref="User"/> and <see cref="Password"/>. Default none.</summary>
     public string? Token { get; init; }

@@ -6,15 +6,15 @@ using Quiver.Client;
 
 namespace Quiver.Typed;
 
-/// <summary>Where <see cref="QuiverDataSource"/> opens its client: set <see cref="DataPath"/> for the embedded engine
-/// or <see cref="Address"/> (or <see cref="Server"/>) for a server; exactly one.</summary>
+/// <summary>Where <see cref="QuiverDataSource"/> opens its client: set <see cref="Address"/> (or <see cref="Server"/>)
+/// for a server, or <see cref="OpenClient"/> for any other client such as the embedded engine; exactly one.</summary>
 public sealed class QuiverConnectionOptions
 {
-    /// <summary>Embedded: the data folder (created when missing).</summary>
-    public string? DataPath { get; set; }
-
-    /// <summary>Embedded: engine options; null means defaults.</summary>
-    public QuiverOptions? Engine { get; set; }
+    /// <summary>Opens the client: for the embedded engine (package QuiverVec.Engine, which this package does not
+    /// need), <c>o.OpenClient = ct =&gt; QuiverClient.OpenEmbeddedAsync("app-data", cancellationToken: ct)</c>. Called
+    /// once, on the first call made through the data source (again after a failed open); the data source owns and
+    /// disposes what it returns.</summary>
+    public Func<CancellationToken, Task<IQuiverClient>>? OpenClient { get; set; }
 
     /// <summary>Remote: the server's address, e.g. <c>http://127.0.0.1:19530</c>.</summary>
     public string? Address { get; set; }
@@ -42,9 +42,9 @@ public sealed class QuiverDataSource : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _loggerFactory = loggerFactory;
-        if ((_options.DataPath is null) == (_options.Address is null && _options.Server is null))
+        if ((_options.OpenClient is null) == (_options.Address is null && _options.Server is null))
         {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument, "Quiver connection options: set DataPath (embedded) or Address/Server (remote), exactly one");
+            throw new QuiverException(QuiverErrorCode.InvalidArgument, "Quiver connection options: set Address/Server (remote) or OpenClient (embedded or any other client), exactly one");
         }
     }
 
@@ -61,8 +61,9 @@ public sealed class QuiverDataSource : IAsyncDisposable, IDisposable
         {
             if (_client is null)
             {
-                var client = _options.DataPath is { } path
-                    ? await QuiverClient.OpenEmbeddedAsync(path, _options.Engine, cancellationToken).ConfigureAwait(false)
+                var client = _options.OpenClient is { } open
+                    ? await open(cancellationToken).ConfigureAwait(false)
+                        ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, "Quiver connection options: OpenClient returned no client")
                     : await QuiverClient.ConnectAsync(_options.Server ?? new QuiverClientOptions { Address = _options.Address! }, cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _client, client);
             }

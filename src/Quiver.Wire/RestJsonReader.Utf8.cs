@@ -55,9 +55,9 @@ public static partial class RestJsonReader
         }
 
         var all = schema.Fields;
-        var fields = all.Where(f => !(insert && f.IsPrimaryKey && f.AutoId) && TextEmbeddingFunctions.FunctionWriting(schema, f.Name) is null).ToArray();
+        var fields = all.Where(f => !(insert && f.IsPrimaryKey && f.AutoId) && SchemaFunctions.FunctionWriting(schema, f.Name) is null).ToArray();
         var names = all.Select(f => System.Text.Encoding.UTF8.GetBytes(f.Name)).ToArray();
-        var writers = all.Select(f => TextEmbeddingFunctions.FunctionWriting(schema, f.Name)).ToArray();
+        var writers = all.Select(f => SchemaFunctions.FunctionWriting(schema, f.Name)).ToArray();
         var slotOf = fields.Select(f => schema.IndexOf(f.Name)).ToArray();
         // The column each schema slot writes, or -1 (a key sent for an auto id on insert, a function's output).
         var columnOf = new int[all.Length];

@@ -48,7 +48,7 @@ public static partial class RestJsonReader
 
         var count = rows.GetArrayLength();
         // A TextEmbedding function's output is computed by the engine from the row's text, so rows leave it out.
-        var fields = schema.Fields.Where(f => !(insert && f.IsPrimaryKey && f.AutoId) && TextEmbeddingFunctions.FunctionWriting(schema, f.Name) is null).ToArray();
+        var fields = schema.Fields.Where(f => !(insert && f.IsPrimaryKey && f.AutoId) && SchemaFunctions.FunctionWriting(schema, f.Name) is null).ToArray();
         var names = schema.Fields.Select(f => System.Text.Encoding.UTF8.GetBytes(f.Name)).ToArray();
         var slotOf = fields.Select(f => schema.IndexOf(f.Name)).ToArray();
         var columns = fields.Select(f => Allocate(f, count)).ToArray();
@@ -70,7 +70,7 @@ public static partial class RestJsonReader
             foreach (var property in row.EnumerateObject())
             {
                 var slot = FindSlot(names, property);
-                if (slot >= 0 && TextEmbeddingFunctions.FunctionWriting(schema, schema.Fields[slot].Name) is { } function)
+                if (slot >= 0 && SchemaFunctions.FunctionWriting(schema, schema.Fields[slot].Name) is { } function)
                 {
                     throw new RestDataException($"data[{r}].{schema.Fields[slot].Name}: field '{schema.Fields[slot].Name}' is the output of function '{function.Name}' and is computed from '{function.InputFieldNames[0]}'; leave it out of inserted rows");
                 }

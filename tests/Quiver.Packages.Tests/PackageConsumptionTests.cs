@@ -65,9 +65,10 @@ public sealed partial class PackageConsumptionTests
     [Fact]
     public async Task FreshProject_AddsTheVectorDataPackage_RunsItsPageExample()
     {
-        // One package by ID: the provider brings the typed API, the client, the engine and the abstractions.
+        // The provider brings the typed API, the client and the abstractions; the page's example opens the embedded
+        // engine, so it takes the engine package too.
         using var temp = new TempFolder("quiver-pkg-vectordata");
-        var bin = await RunPageExampleAsync(temp, "QuiverVec.VectorData", "Quiver.VectorData", "docs/vectordata.md", "# Microsoft.Extensions.VectorData provider");
+        var bin = await RunPageExampleAsync(temp, "QuiverVec.VectorData", "Quiver.VectorData", "docs/vectordata.md", "# Microsoft.Extensions.VectorData provider", "QuiverVec.Engine");
         foreach (var dll in new[] { "Quiver.Typed.dll", "Quiver.Client.dll", "Quiver.Engine.dll", "Microsoft.Extensions.VectorData.Abstractions.dll" })
         {
             Assert.True(File.Exists(Path.Combine(bin, dll)), $"{dll} missing from the app's output");
@@ -94,13 +95,17 @@ public sealed partial class PackageConsumptionTests
     /// <summary>A fresh console project in <paramref name="temp"/> takes package <paramref name="id"/> by ID, its
     /// Program.cs is the example after <paramref name="heading"/> in <paramref name="page"/>; it must print the page's
     /// output and have run the packed <paramref name="assembly"/>. Returns the app's output folder.</summary>
-    private static async Task<string> RunPageExampleAsync(TempFolder temp, string id, string assembly, string page, string heading)
+    private static async Task<string> RunPageExampleAsync(TempFolder temp, string id, string assembly, string page, string heading, params string[] alsoIds)
     {
         var feed = PackageFeed();
         WriteNuGetConfig(temp.Path, feed);
         var app = temp.Sub("App");
         await RunAsync(temp.Path, "dotnet", "new", "console", "--name", "App", "--output", app);
-        await RunAsync(app, "dotnet", "add", "package", id, "--version", Version);
+        foreach (var package in alsoIds.Prepend(id))
+        {
+            await RunAsync(app, "dotnet", "add", "package", package, "--version", Version);
+        }
+
         var (program, expected) = PageBlock(page, heading);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
         await RunAsync(app, "dotnet", "build", "-c", "Release", "--nologo", "-v", "quiet");
@@ -175,7 +180,7 @@ public sealed partial class PackageConsumptionTests
 
     private static readonly (string Id, string Assembly)[] LibraryPackages =
     [
-        ("QuiverVec.Engine", "Quiver.Engine"), ("QuiverVec.Protocol", "Quiver.Protocol"), ("QuiverVec.Wire", "Quiver.Wire"),
+        ("QuiverVec.Engine", "Quiver.Engine"), ("QuiverVec.Values", "Quiver.Values"), ("QuiverVec.Protocol", "Quiver.Protocol"), ("QuiverVec.Wire", "Quiver.Wire"),
         ("QuiverVec.Client", "Quiver.Client"), ("QuiverVec.Embeddings", "Quiver.Embeddings"),
         ("QuiverVec.Typed", "Quiver.Typed"), ("QuiverVec.VectorData", "Quiver.VectorData"),
         ("QuiverVec.Toolbox", "Quiver.Toolbox"),
@@ -282,7 +287,12 @@ public sealed partial class PackageConsumptionTests
 
     /// <summary>Runs a process to its end (at most 10 minutes: a restore on a loaded machine) and returns its standard
     /// output; a non-zero exit fails the test with both streams.</summary>
-    private static async Task<string> RunAsync(string workingDirectory, string file, params string[] args)
+    private static Task<string> RunAsync(string workingDirectory, string file, params string[] args) =>
+        RunAsync(workingDirectory, new Dictionary<string, string>(), file, args);
+
+    /// <summary>As <see cref="RunAsync(string, string, string[])"/>, with <paramref name="environment"/> added to the
+    /// process's environment.</summary>
+    private static async Task<string> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, string file, params string[] args)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -302,6 +312,11 @@ public sealed partial class PackageConsumptionTests
         start.Environment.Remove("MSBuildSDKsPath");
         start.Environment.Remove("MSBUILD_EXE_PATH");
         start.Environment.Remove("MSBuildExtensionsPath");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -20,8 +20,7 @@ public sealed class RegistrationAndTelemetryTests
         services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         services.AddQuiver(o =>
         {
-            o.DataPath = folder.Path;
-            o.Engine = new QuiverOptions { BackgroundMaintenance = false };
+            o.OpenClient = ct => QuiverClient.OpenEmbeddedAsync(folder.Path, new QuiverOptions { BackgroundMaintenance = false }, ct);
         });
         await using (var provider = services.BuildServiceProvider())
         {
@@ -53,8 +52,7 @@ public sealed class RegistrationAndTelemetryTests
         var services = new ServiceCollection();
         services.AddQuiver(o =>
         {
-            o.DataPath = data;
-            o.Engine = new QuiverOptions { BackgroundMaintenance = false };
+            o.OpenClient = ct => QuiverClient.OpenEmbeddedAsync(data, new QuiverOptions { BackgroundMaintenance = false }, ct);
         });
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IQuiverClient>();
@@ -108,7 +106,7 @@ public sealed class RegistrationAndTelemetryTests
     {
         var neither = new ServiceCollection().AddQuiver(_ => { }).BuildServiceProvider();
         Assert.Equal(QuiverErrorCode.InvalidArgument, Assert.Throws<QuiverException>(() => neither.GetRequiredService<QuiverDataSource>()).Code);
-        var both = new ServiceCollection().AddQuiver(o => (o.DataPath, o.Address) = ("/tmp/x", "http://127.0.0.1:1")).BuildServiceProvider();
+        var both = new ServiceCollection().AddQuiver(o => (o.OpenClient, o.Address) = (ct => QuiverClient.OpenEmbeddedAsync("/tmp/x", cancellationToken: ct), "http://127.0.0.1:1")).BuildServiceProvider();
         Assert.Equal(QuiverErrorCode.InvalidArgument, Assert.Throws<QuiverException>(() => both.GetRequiredService<QuiverDataSource>()).Code);
     }
 

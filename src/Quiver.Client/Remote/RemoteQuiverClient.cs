@@ -51,7 +51,7 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
     /// <summary>The metadata every call carries: <c>dbname</c>, and <c>authorization</c> when credentials are set.</summary>
     internal static Metadata CreateHeaders(QuiverClientOptions options)
     {
-        var headers = new Metadata { { "dbname", string.IsNullOrEmpty(options.Database) ? QuiverEngine.DefaultDatabase : options.Database } };
+        var headers = new Metadata { { "dbname", string.IsNullOrEmpty(options.Database) ? QuiverClient.DefaultDatabase : options.Database } };
         var credential = !string.IsNullOrEmpty(options.Token)
             ? options.Token
             : !string.IsNullOrEmpty(options.User) && !string.IsNullOrEmpty(options.Password) ? $"{options.User}:{options.Password}" : null;

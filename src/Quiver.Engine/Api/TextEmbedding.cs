@@ -176,31 +176,11 @@ internal static class TextEmbeddingFunctions
     public static Task<float[][]> EmbedQueriesAsync(
         QuiverOptions options, CollectionSchema schema, string field, IReadOnlyList<string> texts, CancellationToken ct)
     {
-        var function = FunctionWriting(schema, field) is { Type: CollectionFunctionType.TextEmbedding } f
+        var function = SchemaFunctions.FunctionWriting(schema, field) is { Type: CollectionFunctionType.TextEmbedding } f
             ? f
             : throw new QuiverException(QuiverErrorCode.InvalidArgument,
                 $"field '{field}' is not the output of a TextEmbedding function, so it cannot be searched with text; send vectors");
         return EmbedAsync(options, schema, function, texts, "search text", ct);
-    }
-
-    /// <summary>The schema as inserted rows see it: without the fields TextEmbedding functions compute (and without the
-    /// functions); <paramref name="schema"/> itself when it has none. For checking rows before they are sent.</summary>
-    public static CollectionSchema InputView(CollectionSchema schema) => schema.Functions.IsDefaultOrEmpty
-        ? schema
-        : schema with { Fields = [.. schema.Fields.Where(f => FunctionWriting(schema, f.Name) is null)], Functions = [] };
-
-    /// <summary>The function (TextEmbedding or BM25) that writes <paramref name="field"/>, or null.</summary>
-    public static CollectionFunction? FunctionWriting(CollectionSchema schema, string field)
-    {
-        foreach (var f in schema.Functions)
-        {
-            if (f.OutputFieldNames.Contains(field))
-            {
-                return f;
-            }
-        }
-
-        return null;
     }
 
     private static async Task<float[][]> EmbedAsync(

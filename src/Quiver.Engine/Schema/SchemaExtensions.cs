@@ -15,9 +15,6 @@ public static class SchemaExtensions
         }
     }
 
-    /// <summary>Float32 slots one row of this vector field takes in engine columns (<see cref="VectorCodec.Width(FieldSchema)"/>).</summary>
-    internal static int VectorWidth(this FieldSchema field) => VectorCodec.Width(field);
-
     /// <summary>How the search ran (segments searched by index or exactly, fallbacks); null for a result the engine did
     /// not compute.</summary>
     internal static Search.SearchStats? Stats(this SearchResult result) => result.EngineStats as Search.SearchStats;

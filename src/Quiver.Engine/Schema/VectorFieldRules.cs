@@ -1,11 +1,10 @@
-using System.Runtime.InteropServices;
 using Quiver.Indexing;
 
 namespace Quiver;
 
-/// <summary>The rules of the FLOAT16, BFLOAT16, INT8 and BINARY vector fields: schema checks, the raw (byte) input forms
-/// of the embedded API, and which index types and metrics each type takes (Milvus's table: FLOAT16 / BFLOAT16 take every
-/// float index, INT8 takes HNSW only (and FLAT, AUTOINDEX), BINARY takes BIN_FLAT and BIN_IVF_FLAT).</summary>
+/// <summary>The rules of the FLOAT16, BFLOAT16, INT8 and BINARY vector fields: schema checks, and which index types and
+/// metrics each type takes (Milvus's table: FLOAT16 / BFLOAT16 take every float index, INT8 takes HNSW only (and FLAT,
+/// AUTOINDEX), BINARY takes BIN_FLAT and BIN_IVF_FLAT). Their raw input forms are <see cref="VectorCodec"/>'s.</summary>
 internal static class VectorFieldRules
 {
     public static void Validate(FieldSchema f)
@@ -38,42 +37,6 @@ internal static class VectorFieldRules
         {
             Throw.Invalid($"vector field '{f.Name}' cannot have a default value; make it nullable to allow rows without a vector");
         }
-    }
-
-    /// <summary>Copies a row given in a raw form — wire bytes (<c>byte[]</c>, <c>ReadOnlyMemory&lt;byte&gt;</c>), INT8 as
-    /// <c>sbyte[]</c>, FLOAT16 as <c>Half[]</c> — into engine slots. Null when the value is not a raw form (the caller
-    /// reads it as numbers).</summary>
-    public static bool? CopyRaw(FieldSchema field, object value, Span<float> destination, out string? error)
-    {
-        error = null;
-        ReadOnlySpan<byte> bytes;
-        switch (value)
-        {
-            case byte[] b:
-                bytes = b;
-                break;
-            case ReadOnlyMemory<byte> rm:
-                bytes = rm.Span;
-                break;
-            case sbyte[] sb when field.DataType == DataType.Int8Vector:
-                bytes = MemoryMarshal.AsBytes(sb.AsSpan());
-                break;
-            case Half[] h when field.DataType == DataType.Float16Vector && BitConverter.IsLittleEndian:
-                bytes = MemoryMarshal.AsBytes(h.AsSpan());
-                break;
-            default:
-                return null;
-        }
-
-        var expected = VectorCodec.WireBytes(field.DataType, field.Dimension!.Value);
-        if (bytes.Length != expected)
-        {
-            error = $"{field.DataType} of dim {field.Dimension} takes {expected} bytes per row, got {bytes.Length}";
-            return false;
-        }
-
-        error = VectorCodec.Decode(field, bytes, 1, destination);
-        return error is null;
     }
 
     /// <summary>Refuses an index type or metric the field's type does not take; AUTOINDEX on a BINARY field is

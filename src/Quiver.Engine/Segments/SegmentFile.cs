@@ -705,7 +705,7 @@ internal static class SegmentFile
         try
         {
             var reader = new ByteReader(scalarBlock.Bytes);
-            scalars = RowBatch.Decode(schema, ref reader, includeVectors: false);
+            scalars = RowBatchCodec.Decode(schema, ref reader, includeVectors: false);
         }
         catch (FormatException ex)
         {

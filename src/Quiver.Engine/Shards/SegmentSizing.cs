@@ -31,7 +31,7 @@ internal static class SegmentSizing
                 _ when field.IsVector => count * (long)field.VectorWidth() * sizeof(float),
                 DataType.VarChar => StringBytes(c.Strings!, start, count),
                 DataType.Json or DataType.Array => JsonBytes(c.Json!, start, count),
-                DataType.SparseFloatVector => SparseValues.EncodedSize(c.Sparse.AsSpan(start, count)),
+                DataType.SparseFloatVector => SparseCodec.EncodedSize(c.Sparse.AsSpan(start, count)),
                 _ => count * (long)ScalarWidth(field.DataType.Storage()),
             };
         }

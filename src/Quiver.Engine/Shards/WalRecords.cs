@@ -32,7 +32,7 @@ internal static class WalRecords
         var r = new ByteReader(payload);
         var ts = r.I64();
         var partition = r.I64();
-        var batch = RowBatch.Decode(schema, ref r);
+        var batch = RowBatchCodec.Decode(schema, ref r);
         return (ts, partition, batch);
     }
 

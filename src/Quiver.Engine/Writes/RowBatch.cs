@@ -3,221 +3,120 @@ using Quiver.Common;
 
 namespace Quiver.Writes;
 
-/// <summary>One field's values for every row of a <see cref="RowBatch"/>, in the canonical form of its type. Exactly one
-/// value array is set: <see cref="Longs"/> (integers), <see cref="Doubles"/> (Float, Double), <see cref="Bools"/>,
-/// <see cref="Strings"/> (VarChar), <see cref="Json"/> (JSON, Array) or <see cref="Vectors"/> (row-major, Count x dim).</summary>
-internal sealed class BatchColumn
+/// <summary>The engine's byte form of a <see cref="RowBatch"/> (a WAL record's rows, a segment's scalar block); the
+/// batch itself lives with the value rules (Quiver.Values).</summary>
+internal static class RowBatchCodec
 {
-    public long[]? Longs { get; init; }
-
-    public double[]? Doubles { get; init; }
-
-    public bool[]? Bools { get; init; }
-
-    public string?[]? Strings { get; init; }
-
-    public JsonElement[]? Json { get; init; }
-
-    public float[]? Vectors { get; init; }
-
-    /// <summary>SparseFloatVector values, one per row (null for a null row).</summary>
-    public SparseVector?[]? Sparse { get; init; }
-
-    /// <summary>True entries are null; null when no row is null.</summary>
-    public bool[]? Nulls { get; set; }
-
-    public static BatchColumn Allocate(FieldSchema field, int count) => field.DataType.Storage() switch
+    extension(RowBatch batch)
     {
-        DataType.Bool => new() { Bools = new bool[count] },
-        _ when field.DataType.Storage().IsInteger() => new() { Longs = new long[count] },
-        DataType.Float or DataType.Double => new() { Doubles = new double[count] },
-        DataType.VarChar => new() { Strings = new string?[count] },
-        DataType.Json or DataType.Array => new() { Json = new JsonElement[count] },
-        DataType.SparseFloatVector => new() { Sparse = new SparseVector?[count] },
-        _ when field.IsVector => new() { Vectors = new float[checked(count * field.VectorWidth())] },
-        _ => throw new ArgumentOutOfRangeException(nameof(field), field.DataType, "unsupported type"),
-    };
-
-    public void SetNull(int row, int count)
-    {
-        Nulls ??= new bool[count];
-        Nulls[row] = true;
-    }
-
-    public void Set(int row, object value)
-    {
-        switch (value)
+        /// <summary>A close upper estimate of <see cref="Encode"/>'s output, so the writer is sized once.</summary>
+        public int EstimateEncodedSize()
         {
-            case long l: Longs![row] = l; break;
-            case double d: Doubles![row] = d; break;
-            case bool b: Bools![row] = b; break;
-            case string s: Strings![row] = s; break;
-            case JsonElement j: Json![row] = j; break;
-            case SparseVector v: Sparse![row] = v; break;
-            default: throw new ArgumentException($"unexpected canonical value {value.GetType()}", nameof(value));
-        }
-    }
-}
-
-/// <summary>A validated batch of rows, column by column, ready to be logged and applied. Built by
-/// <see cref="RowValidator"/>; once built, every value obeys the schema.</summary>
-internal sealed class RowBatch
-{
-    public required CollectionSchema Schema { get; init; }
-
-    public required int Count { get; init; }
-
-    /// <summary>One entry per schema field, in schema order.</summary>
-    public required BatchColumn[] Columns { get; init; }
-
-    /// <summary>Undeclared keys per row as a JSON object (Undefined where a row has none); null without a dynamic field.</summary>
-    public JsonElement[]? Dynamic { get; init; }
-
-    public int PrimaryKeyIndex => Schema.Fields.IndexOf(Schema.PrimaryKey);
-
-    /// <summary>A close upper estimate of <see cref="Encode"/>'s output, so the writer is sized once.</summary>
-    public int EstimateEncodedSize()
-    {
-        long size = 16;
-        for (var f = 0; f < Columns.Length; f++)
-        {
-            var c = Columns[f];
-            size += 1 + (c.Nulls is null ? 0 : Count);
-            if (c.Vectors is { } v)
+            long size = 16;
+            for (var f = 0; f < batch.Columns.Length; f++)
             {
-                size += (long)v.Length * sizeof(float);
-            }
-            else if (c.Strings is { } strings)
-            {
-                foreach (var s in strings)
+                var c = batch.Columns[f];
+                size += 1 + (c.Nulls is null ? 0 : batch.Count);
+                if (c.Vectors is { } v)
                 {
-                    size += 4 + (s is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(s.Length));
+                    size += (long)v.Length * sizeof(float);
+                }
+                else if (c.Strings is { } strings)
+                {
+                    foreach (var s in strings)
+                    {
+                        size += 4 + (s is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(s.Length));
+                    }
+                }
+                else if (c.Json is not null)
+                {
+                    size += batch.Count * 64L;
+                }
+                else if (c.Sparse is { } sparse)
+                {
+                    size += SparseCodec.EncodedSize(sparse);
+                }
+                else
+                {
+                    size += batch.Count * 8L;
                 }
             }
-            else if (c.Json is not null)
-            {
-                size += Count * 64L;
-            }
-            else if (c.Sparse is { } sparse)
-            {
-                size += SparseValues.EncodedSize(sparse);
-            }
-            else
-            {
-                size += Count * 8L;
-            }
+
+            size += 1 + (batch.Dynamic is null ? 0 : batch.Count * 64L);
+            return (int)Math.Min(size, Array.MaxLength);
         }
 
-        size += 1 + (Dynamic is null ? 0 : Count * 64L);
-        return (int)Math.Min(size, Array.MaxLength);
-    }
-
-    /// <summary>The batch as public columns in schema order, sharing its arrays; the primary key column left out
-    /// unless <paramref name="includePrimaryKey"/>.</summary>
-    public ColumnBatch ToColumns(bool includePrimaryKey)
-    {
-        var result = new ColumnBatch(Count) { Dynamic = Dynamic };
-        for (var f = 0; f < Columns.Length; f++)
+        /// <summary>Writes the batch; with <paramref name="includeVectors"/> false the vector columns are left out (segment files store them apart).</summary>
+        public void Encode(ByteWriter w, bool includeVectors = true)
         {
-            if (f == PrimaryKeyIndex && !includePrimaryKey)
+            w.I32(batch.Count);
+            for (var f = 0; f < batch.Columns.Length; f++)
             {
-                continue;
+                var c = batch.Columns[f];
+                if (c.Nulls is { } nulls)
+                {
+                    w.U8(1);
+                    foreach (var n in nulls)
+                    {
+                        w.U8(n ? (byte)1 : (byte)0);
+                    }
+                }
+                else
+                {
+                    w.U8(0);
+                }
+
+                if (c.Longs is { } longs)
+                {
+                    w.Raw<long>(longs);
+                }
+                else if (c.Doubles is { } doubles)
+                {
+                    w.Raw<double>(doubles);
+                }
+                else if (c.Bools is { } bools)
+                {
+                    foreach (var b in bools)
+                    {
+                        w.U8(b ? (byte)1 : (byte)0);
+                    }
+                }
+                else if (c.Strings is { } strings)
+                {
+                    foreach (var s in strings)
+                    {
+                        WriteNullableString(w, s);
+                    }
+                }
+                else if (c.Json is { } json)
+                {
+                    foreach (var j in json)
+                    {
+                        WriteJson(w, j);
+                    }
+                }
+                else if (c.Sparse is { } sparse)
+                {
+                    SparseCodec.Encode(w, sparse);
+                }
+                else if (includeVectors)
+                {
+                    w.Raw<float>(c.Vectors);
+                }
             }
 
-            var c = Columns[f];
-            result.Add(new FieldColumn
-            {
-                Name = Schema.Fields[f].Name,
-                Longs = c.Longs,
-                Doubles = c.Doubles,
-                Bools = c.Bools,
-                Strings = c.Strings,
-                Json = c.Json,
-                Vectors = c.Vectors,
-                Sparse = c.Sparse,
-                Nulls = c.Nulls,
-            });
-        }
-
-        return result;
-    }
-
-    public PrimaryKey Key(int row)
-    {
-        var c = Columns[PrimaryKeyIndex];
-        return c.Longs is { } l ? new PrimaryKey(l[row]) : new PrimaryKey(c.Strings![row]!);
-    }
-
-    /// <summary>Writes the batch; with <paramref name="includeVectors"/> false the vector columns are left out (segment files store them apart).</summary>
-    public void Encode(ByteWriter w, bool includeVectors = true)
-    {
-        w.I32(Count);
-        for (var f = 0; f < Columns.Length; f++)
-        {
-            var c = Columns[f];
-            if (c.Nulls is { } nulls)
+            if (batch.Dynamic is { } dyn)
             {
                 w.U8(1);
-                foreach (var n in nulls)
+                foreach (var j in dyn)
                 {
-                    w.U8(n ? (byte)1 : (byte)0);
+                    WriteJson(w, j);
                 }
             }
             else
             {
                 w.U8(0);
             }
-
-            if (c.Longs is { } longs)
-            {
-                w.Raw<long>(longs);
-            }
-            else if (c.Doubles is { } doubles)
-            {
-                w.Raw<double>(doubles);
-            }
-            else if (c.Bools is { } bools)
-            {
-                foreach (var b in bools)
-                {
-                    w.U8(b ? (byte)1 : (byte)0);
-                }
-            }
-            else if (c.Strings is { } strings)
-            {
-                foreach (var s in strings)
-                {
-                    WriteNullableString(w, s);
-                }
-            }
-            else if (c.Json is { } json)
-            {
-                foreach (var j in json)
-                {
-                    WriteJson(w, j);
-                }
-            }
-            else if (c.Sparse is { } sparse)
-            {
-                SparseValues.Encode(w, sparse);
-            }
-            else if (includeVectors)
-            {
-                w.Raw<float>(c.Vectors);
-            }
-        }
-
-        if (Dynamic is { } dyn)
-        {
-            w.U8(1);
-            foreach (var j in dyn)
-            {
-                WriteJson(w, j);
-            }
-        }
-        else
-        {
-            w.U8(0);
         }
     }
 
@@ -286,7 +185,7 @@ internal sealed class RowBatch
             }
             else if (field.IsSparseVector)
             {
-                c = new BatchColumn { Sparse = SparseValues.Decode(ref r, count) };
+                c = new BatchColumn { Sparse = SparseCodec.Decode(ref r, count) };
             }
             else
             {

@@ -186,7 +186,7 @@ internal sealed partial class RowImporter
         ArgumentOutOfRangeException.ThrowIfNegative(settings.SkipRows);
         _client = client;
         _schema = schema;
-        _rowSchema = TextEmbeddingFunctions.InputView(schema);
+        _rowSchema = SchemaFunctions.InputView(schema);
         _settings = settings;
         _hooks = hooks ?? new ImportHooks();
 

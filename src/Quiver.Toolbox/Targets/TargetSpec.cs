@@ -39,8 +39,8 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
     /// <summary>A server.</summary>
     public static TargetSpec Server(string uri, string? token = null, string database = QuiverEngine.DefaultDatabase) => new(null, uri, token, null, null, database);
 
-    /// <summary>A client the caller has already opened, embedded (<see cref="QuiverClient.OpenEmbeddedAsync"/>,
-    /// <see cref="QuiverClient.FromEngine"/>) or remote (<see cref="QuiverClient.ConnectAsync"/>): the toolbox calls it
+    /// <summary>A client the caller has already opened, embedded (<c>QuiverClient.OpenEmbeddedAsync</c>,
+    /// <c>QuiverClient.FromEngine</c>) or remote (<c>QuiverClient.ConnectAsync</c>): the toolbox calls it
     /// and leaves it open (the caller keeps owning it), so a program that holds a folder open can run the toolbox on it
     /// without closing it first. Over an embedded client the calls act as on <see cref="Folder"/>; over a remote one as
     /// on <see cref="Server"/>, reaching the server's HTTP endpoints (<c>/metrics</c>, REST) at the client's address

@@ -8,7 +8,7 @@ namespace Quiver;
 /// components are widened to float32 (exactly: every value of those types is a float32), so distances and indexes are
 /// the float32 ones, and narrowed back on output, bit for bit. A BINARY row is packed: its dim/8 bytes are copied into
 /// <see cref="Width(DataType, int)"/> float slots as raw bits (zero padded to a multiple of 8 bytes) and never read as numbers; binary
-/// metrics read the slots as 64-bit words (<see cref="Distance.BinaryMath"/>).
+/// metrics read the slots as 64-bit words (the engine's <c>Distance.BinaryMath</c>).
 /// <para>Memory per row: FLOAT16 and BFLOAT16 take 4·dim bytes (twice their wire size), INT8 4·dim (four times),
 /// BINARY ⌈dim/64⌉·8 bytes (its wire size rounded up to 8 bytes).</para></summary>
 public static class VectorCodec
@@ -67,6 +67,9 @@ public static class VectorCodec
         ArgumentNullException.ThrowIfNull(field);
         return Width(field.DataType, field.Dimension ?? 0);
     }
+
+    /// <summary>Float32 slots one row of this vector field takes in engine columns (<see cref="Width(FieldSchema)"/>).</summary>
+    internal static int VectorWidth(this FieldSchema field) => Width(field);
 
     /// <summary>Bytes of one row in Milvus's wire form: 4·dim (FLOAT), 2·dim (FLOAT16, BFLOAT16), dim (INT8), dim/8 (BINARY).</summary>
     public static int WireBytes(DataType type, int dimension) => type switch
@@ -298,5 +301,41 @@ public static class VectorCodec
         }
 
         return zero && field.Metric == MetricType.Cosine ? "zero vector cannot be compared under COSINE" : null;
+    }
+
+    /// <summary>Copies a row given in a raw form — wire bytes (<c>byte[]</c>, <c>ReadOnlyMemory&lt;byte&gt;</c>), INT8 as
+    /// <c>sbyte[]</c>, FLOAT16 as <c>Half[]</c> — into engine slots. Null when the value is not a raw form (the caller
+    /// reads it as numbers).</summary>
+    internal static bool? CopyRaw(FieldSchema field, object value, Span<float> destination, out string? error)
+    {
+        error = null;
+        ReadOnlySpan<byte> bytes;
+        switch (value)
+        {
+            case byte[] b:
+                bytes = b;
+                break;
+            case ReadOnlyMemory<byte> rm:
+                bytes = rm.Span;
+                break;
+            case sbyte[] sb when field.DataType == DataType.Int8Vector:
+                bytes = MemoryMarshal.AsBytes(sb.AsSpan());
+                break;
+            case Half[] h when field.DataType == DataType.Float16Vector && BitConverter.IsLittleEndian:
+                bytes = MemoryMarshal.AsBytes(h.AsSpan());
+                break;
+            default:
+                return null;
+        }
+
+        var expected = WireBytes(field.DataType, field.Dimension!.Value);
+        if (bytes.Length != expected)
+        {
+            error = $"{field.DataType} of dim {field.Dimension} takes {expected} bytes per row, got {bytes.Length}";
+            return false;
+        }
+
+        error = Decode(field, bytes, 1, destination);
+        return error is null;
     }
 }

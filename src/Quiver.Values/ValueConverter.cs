@@ -111,7 +111,7 @@ internal static class ValueConverter
         error = null;
         ReadOnlySpan<float> source;
         float[]? converted = null;
-        if (field.DataType != DataType.FloatVector && VectorFieldRules.CopyRaw(field, value, destination, out error) is { } copied)
+        if (field.DataType != DataType.FloatVector && VectorCodec.CopyRaw(field, value, destination, out error) is { } copied)
         {
             return copied;
         }

@@ -113,10 +113,10 @@ public sealed class FieldColumn
 }
 
 /// <summary>
-/// Rows column by column: the engine's column-oriented write and read form. Writes
-/// (<see cref="QuiverEngine.InsertAsync(string, ColumnBatch, string?, string?, CancellationToken)"/>) are validated as
-/// rows are, with the same messages; reads (<see cref="QuiverEngine.QueryColumnsAsync"/>) return the requested fields
-/// with the primary key first. The dynamic field travels as one JSON object per row in <see cref="Dynamic"/>.
+/// Rows column by column: the engine's column-oriented write and read form. Writes (the engine's
+/// <c>QuiverEngine.InsertAsync(string, ColumnBatch, ...)</c>) are validated as rows are, with the same messages; reads
+/// (<c>QuiverEngine.QueryColumnsAsync</c>) return the requested fields with the primary key first; the remote client
+/// sends a write's rows as the columns of <see cref="FromRows"/>. The dynamic field travels as one JSON object per row in <see cref="Dynamic"/>.
 /// </summary>
 public sealed class ColumnBatch
 {
