@@ -402,38 +402,57 @@ main('sdk-schema', async () => {
   compareRows(fields, across.data, restCanon, restIds, 'gRPC query of REST rows');
   steps.push('rest');
 
-  // Each vector field searched over both transports, unfiltered and under the geometry filter, over every row (sealed
-  // gRPC rows and growing REST ones): the hits' scores are the oracle's k best and each is its own row's score.
-  const held = new Map([...ids.map((id, i) => [id, { ...canon[i], geometry: rows[i].geometry }]),
-    ...restIds.map((id, i) => [id, { ...restCanon[i], geometry: restRows[i].geometry }])]);
+  // Each vector field searched over both transports with three query vectors in one request (nq 3: the SDK packs
+  // them in one placeholder, REST answers one flat list with per-query counts), unfiltered and under the geometry
+  // filter, over every row (sealed gRPC rows and growing REST ones): the hits' scores are the oracle's k best and each
+  // is its own row's score.
+  const held = new Map([...ids.map((id, i) => [id, canon[i]]), ...restIds.map((id, i) => [id, restCanon[i]])]);
   const k = 10;
+  const nq = 3;
   const qr = (() => { let s2 = 7; return () => { s2 = (s2 * 1664525 + 1013904223) >>> 0; return s2 / 4294967296; }; })();
   for (const f of vectorFields) {
     const { metric_type, search: searchParams } = indexOf(f);
     const score = metricOf(metric_type);
-    const { canon: q } = queryVector(f, qr);
-    for (const filter of ['', `ST_INTERSECTS(geometry, '${box}')`]) {
-      const candidates = [...held.entries()].filter(([, r]) => r[f.name] !== null && r[f.name] !== undefined && (filter === '' || inBox(r)))
-        .map(([id, r]) => [id, score.of(q, r[f.name])]).filter(([, d]) => metric_type !== 'IP' || typeOf(f) !== DataType.SparseFloatVector || d > 0);
-      const truth = candidates.map(([, d]) => d).sort(score.order).slice(0, k);
-      check(truth.length >= Math.min(k, 5), `${f.name}: the oracle has hits under '${filter}'`, truth.length);
-      const viaGrpc = await c.search({ collection_name: name, anns_field: f.name, data: [q], limit: k, filter, metric_type, params: searchParams, output_fields: ['id'] });
-      ok(viaGrpc, `gRPC search ${f.name}`);
-      const viaRest = await h.search({ collectionName: name, annsField: f.name, data: [q], limit: k, filter, searchParams: { metricType: metric_type, params: searchParams }, outputFields: ['id'] });
-      check(viaRest.code === 0, `REST search ${f.name}`, viaRest);
-      for (const [via, hits] of [['gRPC', viaGrpc.results.map(x => [String(x.id), x.score])], ['REST', viaRest.data.map(x => [String(x.id), x.distance])]]) {
-        const what = `${via} search ${f.name} (${DataType[typeOf(f)]}${f.nullable ? ', nullable' : ''}, ${metric_type})${filter ? ' filtered' : ''}`;
-        check(hits.length === truth.length, `${what}: hit count`, { got: hits.length, want: truth.length });
-        check(new Set(hits.map(([id]) => id)).size === hits.length, `${what}: distinct ids`, hits);
-        hits.forEach(([id, d], j) => {
-          const row = held.get(id);
-          check(row !== undefined && row[f.name] !== null && row[f.name] !== undefined, `${what}: hit ${j} is a row with a vector`, { id, row });
-          check(filter === '' || inBox(row), `${what}: hit ${j} passes the filter`, row.geometry);
-          const own = score.of(q, row[f.name]);
-          check(near(d, own), `${what}: hit ${j} has its own row's score`, { id, got: d, own });
-          check(near(d, truth[j]), `${what}: hit ${j} equals the oracle`, { got: hits.map(x => x[1]), want: truth });
-        });
+    const queries = Array.from({ length: nq }, () => queryVector(f, qr).canon);
+    // REST takes the queries of a byte type as base64 of their bytes too (all of a request's queries in one form, as
+    // Milvus's REST decides the form by the first): the filtered searches send them so.
+    const restForm = (q, filtered) => {
+      if (!filtered) return q;
+      switch (typeOf(f)) {
+        case DataType.Float16Vector: return b64(f32ArrayToF16Bytes(q));
+        case DataType.BFloat16Vector: return b64(f32ArrayToBf16Bytes(q));
+        case DataType.BinaryVector: return b64(q);
+        default: return q;
       }
+    };
+    for (const filter of ['', `ST_INTERSECTS(geometry, '${box}')`]) {
+      const viaGrpc = await c.search({ collection_name: name, anns_field: f.name, data: queries, limit: k, filter, metric_type, params: searchParams, output_fields: ['id'] });
+      ok(viaGrpc, `gRPC search ${f.name}`);
+      const viaRest = await h.search({ collectionName: name, annsField: f.name, data: queries.map(q => restForm(q, filter !== '')), limit: k, filter, searchParams: { metricType: metric_type, params: searchParams }, outputFields: ['id'] });
+      check(viaRest.code === 0, `REST search ${f.name}`, viaRest);
+      // The server answers one flat list and topks; the HttpClient splits it into a list per query by topks.
+      const restLists = viaRest.data;
+      check(Array.isArray(viaRest.topks) && viaRest.topks.length === nq && restLists.length === nq && restLists.every((l, j) => l.length === viaRest.topks[j]), `REST search ${f.name}: a list per query`, viaRest.topks);
+      check(viaGrpc.results.length === nq, `gRPC search ${f.name}: one list per query`, viaGrpc.results.length);
+      queries.forEach((q, j) => {
+        const candidates = [...held.entries()].filter(([, r]) => r[f.name] !== null && r[f.name] !== undefined && (filter === '' || inBox(r)))
+          .map(([, r]) => score.of(q, r[f.name])).filter(d => typeOf(f) !== DataType.SparseFloatVector || d > 0);
+        const truth = candidates.sort(score.order).slice(0, k);
+        check(truth.length >= Math.min(k, 5), `${f.name}: the oracle has hits under '${filter}'`, truth.length);
+        for (const [via, hits] of [['gRPC', viaGrpc.results[j].map(x => [String(x.id), x.score])], ['REST', restLists[j].map(x => [String(x.id), x.distance])]]) {
+          const what = `${via} search ${f.name} (${DataType[typeOf(f)]}${f.nullable ? ', nullable' : ''}, ${metric_type}) query ${j}${filter ? ' filtered' : ''}`;
+          check(hits.length === truth.length, `${what}: hit count`, { got: hits.length, want: truth.length });
+          check(new Set(hits.map(([id]) => id)).size === hits.length, `${what}: distinct ids`, hits);
+          hits.forEach(([id, d], n) => {
+            const row = held.get(id);
+            check(row !== undefined && row[f.name] !== null && row[f.name] !== undefined, `${what}: hit ${n} is a row with a vector`, { id, row });
+            check(filter === '' || inBox(row), `${what}: hit ${n} passes the filter`, row.geometry);
+            const own = score.of(q, row[f.name]);
+            check(near(d, own), `${what}: hit ${n} has its own row's score`, { id, got: d, own });
+            check(near(d, truth[n]), `${what}: hit ${n} equals the oracle`, { got: hits.map(x => x[1]), want: truth });
+          });
+        }
+      });
     }
   }
   steps.push('search');
