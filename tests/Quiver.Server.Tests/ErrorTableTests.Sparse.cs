@@ -14,7 +14,7 @@ public sealed partial class ErrorTableTests
     // and the shared file needs no edit.
     static ErrorTableTests()
     {
-        foreach (var (name, run) in SparseCases().Concat(Bm25Cases()).Concat(RetrievalCases()))
+        foreach (var (name, run) in SparseCases().Concat(Bm25Cases()).Concat(RetrievalCases()).Concat(SearchFormCases()))
         {
             Cases.Add(name, run);
         }

@@ -4,13 +4,8 @@
 // the standard analyzer makes of these ASCII texts); then deletes (the corpus statistics follow), a hybrid search
 // with a BM25 request and a dense one (RRF oracle from the two single searches), and the same search over REST v2.
 'use strict';
-const { DataType, client, check, ok, milvusError, main, restPost: rest } = require('./common');
+const { DataType, client, check, ok, milvusError, main, restPost: rest, rng } = require('./common');
 const { FunctionType } = require('@zilliz/milvus2-sdk-node');
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
 
 const words = ['kernel', 'driver', 'network', 'package', 'install', 'upgrade', 'manual', 'license', 'socket', 'thread',
   'memory', 'disk', 'archive', 'daemon', 'shell', 'script', 'server', 'client', 'proxy', 'cache', 'vector', 'search',

@@ -5,13 +5,9 @@
 // then Milvus's fusion (RRF 1/(k+rank); weighted sums, L2 turned into 1 - 2·atan(d)/π when mixed with IP), single
 // precision sums, equal scores ordered by id.
 'use strict';
-const { DataType, client, httpClient, check, ok, main, freshCollection } = require('./common');
+const { DataType, client, httpClient, check, ok, main, freshCollection, rng } = require('./common');
 const { RRFRanker, WeightedRanker } = require('@zilliz/milvus2-sdk-node');
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
 function vec(r, d) { return Array.from({ length: d }, () => Math.fround(r() * 2 - 1)); }
 const l2 = (a, b) => a.reduce((s, x, j) => s + (x - b[j]) ** 2, 0);
 const ip = (a, b) => a.reduce((s, x, j) => s + x * b[j], 0);

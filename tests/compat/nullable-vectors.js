@@ -4,13 +4,8 @@
 // values for the others; a search of each field with a limit above its rows returns exactly the rows that have a vector,
 // each with the score of a brute-force oracle computed here.
 'use strict';
-const { DataType, client, httpClient, check, ok, main, freshCollection } = require('./common');
+const { DataType, client, httpClient, check, ok, main, freshCollection, rng } = require('./common');
 const { f32ArrayToF16Bytes, f16BytesToF32Array } = require('@zilliz/milvus2-sdk-node');
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
 
 main('nullable-vectors', async () => {
   const c = client();

@@ -1,12 +1,13 @@
 // Collection TTL, partition keys and AlterIndex through the official Node.js SDK (tests/Quiver.Server.Tests/Compat,
 // NodeSdkTests.Props.cs). Partition keys: the SDK's is_partition_key and num_partitions create the hidden partitions,
 // rows are read back and searched equal to a brute-force oracle under filters that pin the key, and the partition APIs
-// are refused with Milvus's messages. TTL: collection.ttl.seconds altered down to 1 s makes the rows disappear from
-// count, query, get and search (polled until they do, at most 60 s: a server in another process has no clock the test
+// are refused with Milvus's messages. TTL: collection.ttl.seconds altered down to 1 s (over REST v2) makes the rows
+// disappear from count, query, get and search over gRPC and REST (polled until they do, at most 60 s: a server in
+// another process has no clock the test
 // can move; the engine's TtlTests move an injected clock instead). AlterIndex: mmap.enabled set, described, dropped;
 // a build parameter refused.
 'use strict';
-const { DataType, client, check, ok, milvusError, main, freshCollection } = require('./common');
+const { DataType, client, httpClient, check, ok, milvusError, main, freshCollection } = require('./common');
 
 function l2(a, b) { return a.reduce((s, x, i) => s + (x - b[i]) * (x - b[i]), 0); }
 
@@ -91,7 +92,10 @@ main('props', async () => {
   const bad = milvusError(await c.alterCollectionProperties({ collection_name: ttl, properties: { 'collection.ttl.seconds': 'a day' } }), 'ttl not an integer');
   check(bad.code === 1100 && /not a valid positive integer/.test(bad.reason), 'bad TTL refused with 1100', bad);
 
-  ok(await c.alterCollectionProperties({ collection_name: ttl, properties: { 'collection.ttl.seconds': 1 } }), 'ttl 1');
+  // Lowered to 1 s through REST v2 (collections/alter_properties), as the SDK's HttpClient sends it.
+  const h = httpClient();
+  const lowered = await h.alterCollectionProperties({ collectionName: ttl, properties: { 'collection.ttl.seconds': 1 } });
+  check(lowered.code === 0, 'REST alter_properties ttl 1', lowered);
   const props = (await c.describeCollection({ collection_name: ttl })).properties;
   check(props.some(p => p.key === 'collection.ttl.seconds' && p.value === '1'), 'ttl described', props);
   const deadline = Date.now() + 60000;
@@ -105,6 +109,12 @@ main('props', async () => {
   const searched = await c.search({ collection_name: ttl, data: [[1, 1]], limit: 5 });
   ok(searched, 'search expired');
   check(searched.results.length === 0, 'search returns no expired row', searched.results);
+  const restCount = await h.query({ collectionName: ttl, filter: '', outputFields: ['count(*)'] });
+  check(restCount.code === 0 && Number(restCount.data[0]['count(*)']) === 0, 'REST count of expired rows is 0', restCount);
+  const restGet = await h.get({ collectionName: ttl, id: [1, 2, 3], outputFields: ['id'] });
+  check(restGet.code === 0 && restGet.data.length === 0, 'REST get returns no expired row', restGet);
+  const restSearch = await h.search({ collectionName: ttl, data: [[1, 1]], limit: 5 });
+  check(restSearch.code === 0 && restSearch.data.length === 0, 'REST search returns no expired row', restSearch);
   steps.push('ttl expiry');
 
   ok(await c.dropCollectionProperties({ collection_name: ttl, properties: ['collection.ttl.seconds'] }), 'drop ttl');

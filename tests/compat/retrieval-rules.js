@@ -1,4 +1,5 @@
 // Partition-key isolation, ttl_field and the `*` output rule for a BM25 output field, through the official Node.js SDK
+// (gRPC, and REST v2 through its HttpClient for isolated searches and the `*` rule)
 // (tests/Quiver.Server.Tests/Compat/NodeSdkTests.RetrievalRules.cs). Isolation: a collection created with
 // partitionkey.isolation serves a search whose filter pins the tenant with == (equal to a brute-force oracle over that
 // tenant's rows) and refuses IN, OR and a filter without the key with Milvus's messages; changing the property while
@@ -7,7 +8,7 @@
 // naming collection.ttl.seconds instead. `*`: a query or search with output_fields ['*'] returns every field but the
 // BM25 function's output, and naming that field is refused as Milvus refuses it.
 'use strict';
-const { DataType, client, check, ok, milvusError, main } = require('./common');
+const { DataType, client, httpClient, check, ok, milvusError, main } = require('./common');
 const { FunctionType } = require('@zilliz/milvus2-sdk-node');
 
 function l2(a, b) { return a.reduce((s, x, i) => s + (x - b[i]) * (x - b[i]), 0); }
@@ -57,6 +58,14 @@ main('retrieval-rules', async () => {
   for (const [filter, reason] of refusals) {
     const e = milvusError(await c.search({ collection_name: iso, data: [q], filter, limit: 3 }), `search '${filter}'`);
     check(e.code === 1100 && reason.test(e.reason), `'${filter}' refused with 1100 and Milvus's message`, e);
+  }
+  // The same through REST v2.
+  const h = httpClient();
+  const restPinned = await h.search({ collectionName: iso, data: [q], filter: 'tenant == "t2" and n > 20', limit: 10 });
+  check(restPinned.code === 0 && JSON.stringify(restPinned.data.map(x => Number(x.id))) === JSON.stringify(oracle(r => r.tenant === 't2' && r.n > 20)), 'REST pinned search equals the brute-force oracle', restPinned);
+  for (const [filter, reason] of refusals) {
+    const e = await h.search({ collectionName: iso, data: [q], filter, limit: 3 });
+    check(e.code === 1100 && reason.test(e.message), `REST '${filter}' refused with 1100 and Milvus's message`, e);
   }
   const unpinned = await c.query({ collection_name: iso, filter: 'n < 3', output_fields: ['id'] });
   ok(unpinned, 'a query is not held to isolation');
@@ -139,6 +148,13 @@ main('retrieval-rules', async () => {
     const e = milvusError(await call(), what);
     check(e.code === 1100 && /not allowed to retrieve raw data of field sparse/.test(e.reason), `${what}: refused as Milvus`, e);
   }
+  // The same rule through REST v2.
+  const restStar = await h.query({ collectionName: text, filter: 'id >= 0', outputFields: ['*'] });
+  check(restStar.code === 0 && restStar.data.length === 4 && restStar.data.every(r => JSON.stringify(Object.keys(r).sort()) === expected), 'REST query * returns every field but the BM25 output', restStar);
+  const restStarSearch = await h.search({ collectionName: text, annsField: 'dense', data: [[1, 0]], limit: 2, outputFields: ['*'] });
+  check(restStarSearch.code === 0 && restStarSearch.data.length === 2 && restStarSearch.data.every(x => !('sparse' in x) && 'body' in x && 'year' in x), 'REST search * leaves the BM25 output out', restStarSearch);
+  const restNamed = await h.query({ collectionName: text, filter: 'id >= 0', outputFields: ['body', 'sparse'] });
+  check(restNamed.code === 1100 && /not allowed to retrieve raw data of field sparse/.test(restNamed.message), 'REST query naming it: refused as Milvus', restNamed);
   ok(await c.dropCollection({ collection_name: text }), 'drop text');
   steps.push('star rule');
 

@@ -3,12 +3,7 @@
 // SPARSE_INVERTED_INDEX / SPARSE_WAND after one, every answer checked against a brute-force inner product; the same
 // search over REST v2 (HttpClient).
 'use strict';
-const { DataType, client, httpClient, check, ok, main } = require('./common');
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
+const { DataType, client, httpClient, check, ok, main, rng } = require('./common');
 
 main('sparse', async () => {
   const c = client();

@@ -3,13 +3,8 @@
 // FLOAT16 and BFLOAT16, Int8Array for INT8, byte values for BINARY), queried back equal to what the SDK sent, and each
 // field searched by anns_field against a brute-force oracle computed here over the values the SDK sent.
 'use strict';
-const { DataType, client, check, ok, main } = require('./common');
+const { DataType, client, check, ok, main, rng } = require('./common');
 const { f32ArrayToF16Bytes, f16BytesToF32Array, f32ArrayToBf16Bytes, bf16BytesToF32Array } = require('@zilliz/milvus2-sdk-node');
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 4294967296; };
-}
 
 main('vector-types', async () => {
   const c = client();

@@ -29,7 +29,7 @@ internal static class RestVectors
     {
         if (value is not JsonArray items)
         {
-            throw Invalid($"{path} must be an array of {dim} numbers, got {RestRequest.KindOf(value)}");
+            throw Invalid($"{path} must be an array of {(dim > 0 ? $"{dim} " : "")}numbers, got {RestRequest.KindOf(value)}");
         }
         if (dim > 0 && items.Count != dim)
         {
@@ -168,6 +168,7 @@ internal static class RestVectors
         try
         {
             var dim = Dim(field);
+            OneForm(data, path);
             var values = new List<byte[]>(data.Count);
             int type;
             if (textInput)
@@ -212,6 +213,28 @@ internal static class RestVectors
                 e.Message.Replace("fail to deal with insert data", "invalid search vectors", StringComparison.Ordinal));
         }
     }
+
+    /// <summary>Refuses a <c>data</c> that mixes strings (base64 vectors or texts) with arrays or objects: Milvus's REST
+    /// reads the form of every query from the first, so a mix is a client mistake, named here rather than as the
+    /// first misread item.</summary>
+    private static void OneForm(JsonArray data, string path)
+    {
+        if (data.Count < 2 || data[0] is not { } first)
+        {
+            return;
+        }
+        var strings = first.GetValueKind() == JsonValueKind.String;
+        for (var i = 1; i < data.Count; i++)
+        {
+            if (data[i] is { } item && (item.GetValueKind() == JsonValueKind.String) != strings)
+            {
+                throw Invalid($"{path}[{i}] is {A(RestRequest.KindOf(item))} but {path}[0] is {A(RestRequest.KindOf(first))}: "
+                    + "the query vectors of one request take one form (all number arrays, or all base64 strings)");
+            }
+        }
+    }
+
+    private static string A(string kind) => ("aeiou".Contains(kind[0], StringComparison.Ordinal) ? "an " : "a ") + kind;
 
     private static byte[] FloatBytes(IEnumerable<float> floats)
     {

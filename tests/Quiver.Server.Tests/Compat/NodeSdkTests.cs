@@ -42,8 +42,11 @@ public sealed partial class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public Task AlterCollectionField_RaisesMaxLength() => RunScriptAsync("alter-field.js");
 
-    /// <summary>The SDK's own full test schema (genCollectionParams) created, filled by its row generator and read back
-    /// equal over gRPC and REST, with GEOMETRY and TIMESTAMPTZ filters against an oracle (sdk-schema.js).</summary>
+    /// <summary>The SDK's own full test schema (genCollectionParams) with every vector type in one collection (FLOAT,
+    /// FLOAT16, BFLOAT16, INT8, BINARY, SPARSE and nullable FLOAT, BFLOAT16, BINARY and SPARSE: ten vector fields), filled
+    /// by its row generator in every input form of each type over gRPC and REST, read back equal over both, each vector
+    /// field searched over both (with and without a GEOMETRY filter) against a brute-force oracle, with GEOMETRY and
+    /// TIMESTAMPTZ filters against an oracle (sdk-schema.js).</summary>
     [Fact]
     public Task SdkTestSchema_CreatesInsertsAndReadsBack() => RunScriptAsync("sdk-schema.js");
 

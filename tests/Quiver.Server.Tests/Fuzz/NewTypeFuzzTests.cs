@@ -18,7 +18,9 @@ namespace Quiver.Server.Tests.Fuzz;
 /// bytes, wrong lengths, NaN and infinity bit patterns, out-of-range numbers), SPARSE_FLOAT_VECTOR (torn pairs, the
 /// reserved index 2^32-1, unsorted or repeated indices, NaN), GEOMETRY (bad WKT, garbage WKB), TIMESTAMPTZ (impossible
 /// dates, offsets and zone names that do not exist, extreme integers) and nullable fields (validity masks that disagree
-/// with the data), in inserts, upserts, searches (placeholder groups, REST data) and filters. Every answer must be a
+/// with the data), in inserts, upserts, searches (placeholder groups, REST data) and filters (every spatial operator with
+/// odd WKT, ST_DWITHIN with good and bad points, distances and arities, mixed-case operator names, TIMESTAMPTZ INTERVAL
+/// arithmetic with durations Milvus takes and ones it refuses). Every answer must be a
 /// success or a named Milvus code (a constant of <c>MilvusCode</c>, never 65535) with a message; an input the case knows
 /// is malformed must be refused and an input it left clean must be accepted; after every batch the server answers its
 /// health checks; and at the end the rows stored under the fuzz key range are exactly those of the accepted writes (a
@@ -143,6 +145,7 @@ internal sealed record NewTypeCase(FuzzCase Wire, Expectation Expect, int Rows, 
     private static readonly string[] _badTime =
         ["2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z", "yesterday", "2025-01-01T00:00:00+25:00", "2025-01-01T00:00:00 Mars/Olympus", "2025-01-01T24:00:01Z", "--"];
     private static readonly string[] _oddTime = ["", "2025-01-01", "2025-01-01 00:00:00", "9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00Z", "2025-01-01T00:00:00-14:00"];
+    private static readonly string[] _relations = ["ST_INTERSECTS", "ST_CONTAINS", "ST_WITHIN", "ST_EQUALS", "ST_TOUCHES", "ST_CROSSES", "ST_OVERLAPS"];
     private static readonly ushort[] _oddHalves = [0x7E00, 0x7C00, 0xFC00, 0x7FC0, 0xFF80, 0x0001, 0xFFFF];
 
     /// <summary>Case <paramref name="index"/> of the run seeded <paramref name="seed"/>.</summary>
@@ -437,6 +440,15 @@ internal sealed record NewTypeCase(FuzzCase Wire, Expectation Expect, int Rows, 
             ("ST_WITHIN(geo, 'POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0))')", Expectation.Accepted),
             ($"ST_CONTAINS(geo, '{r.Pick(_badWkt)}')", Expectation.Refused),
             ("geo is null or tsz is not null", Expectation.Accepted),
+            ($"{r.Pick(_relations)}(geo, '{r.Pick(_oddWkt)}')", Expectation.Either),
+            ($"{r.Pick(_relations).ToLowerInvariant()}(geo, 'LINESTRING (0 0, {1 + r.Next(100)} {1 + r.Next(89)})')", Expectation.Accepted),
+            ("ST_Overlaps(geo, 'POINT (1 2)')", Expectation.Refused),
+            ($"ST_DWITHIN(geo, 'POINT ({r.Next(-180, 181)} {r.Next(-90, 91)})', {r.Pick(["0", "1000", "2.5e6", "1e300"])})", Expectation.Accepted),
+            ($"ST_DWITHIN(geo, 'POINT (1 2)', {r.Pick(["-1", "1e400", "tsz", "'far'", "1000, 3", "NaN"])})", Expectation.Refused),
+            ($"ST_DWITHIN(geo, '{r.Pick([.. _badWkt, "POINT EMPTY", "LINESTRING (0 0, 1 1)", "POLYGON ((0 0, 1 0, 1 1, 0 0))"])}', 10)", Expectation.Refused),
+            ($"ST_DWITHIN(tsz, 'POINT (1 2)', 10) or ST_CROSSES(i8, 'POINT (1 2)')", Expectation.Refused),
+            ($"tsz + INTERVAL '{r.Pick(["P1D", "PT90M", "-P2W", "PT0.5S", "P1DT2H"])}' > ISO '2025-03-01T00:00:00Z'", Expectation.Accepted),
+            ($"tsz - INTERVAL '{r.Pick(["P1M", "P1Y", "PT", "1 day", ""])}' < ISO '2025-03-01T00:00:00Z'", Expectation.Refused),
         };
         var (filter, expect) = r.Pick(filters);
         var what = $"search {field} filter '{filter}'";
