@@ -12,7 +12,9 @@ namespace Quiver.Bench;
 /// QUERIES.fvecs (a second of warm-up, then one query per call, or <c>--batch</c> queries per call spread over
 /// <c>--threads</c>), and scores recall@k against GT.ivecs.
 /// <code>ivf BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --index IVF_FLAT|IVF_SQ8|IVF_PQ|ANNOY|HNSW
-///     --build '{"nlist":1024}' --search '[{"nprobe":1},{"nprobe":4}]' --k 10 --threads 1 --json out.json [--batch N]</code></summary>
+///     --build '{"nlist":1024}' --search '[{"nprobe":1},{"nprobe":4}]' --k 10 --threads 1 --json out.json [--batch N] [--seed S]</code>
+/// <c>--seed</c> (42) seeds the build (IVF's k-means sample and initial centroids), as the engine seeds a segment's
+/// index with the segment's id.</summary>
 internal static class IvfBench
 {
     public static int Run(string[] args)
@@ -63,7 +65,7 @@ internal static class IvfBench
         var buildParams = IndexParameters.FromJson(buildJson, "--build");
         IndexFactory.Validate(kind, metric, buildParams, dim);
         var t0 = Stopwatch.GetTimestamp();
-        using var index = IndexFactory.Build(kind, metric, buildParams, raw, new IndexBuildOptions(threads, 42), default);
+        using var index = IndexFactory.Build(kind, metric, buildParams, raw, new IndexBuildOptions(threads, o.Int("seed", 42)), default);
         var buildSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"quiver {kind.ToMilvusName()} {buildJson}: built in {buildSeconds:F2} s, {index.MemoryBytes} bytes"));
 
@@ -115,6 +117,7 @@ internal static class IvfBench
             ["build"] = JsonNode.Parse(buildJson),
             ["metric"] = o.Text("metric", "L2"),
             ["threads"] = threads,
+            ["seed"] = o.Int("seed", 42),
             ["build_seconds"] = Math.Round(buildSeconds, 3),
             ["index_bytes"] = index.MemoryBytes,
             ["peak_rss_bytes"] = PeakRss(),

@@ -233,6 +233,23 @@ internal static class ScaleBench
                 }
                 indexRecall = rows.FirstOrDefault(r => r.Set == set.Name && r.Transport == "index" && r.K == s.Ks[0])?.Recall ?? double.NaN;
 
+                // The collection's own index, searched directly ("segment"): the very index the embedded search walks (its
+                // build seed is the segment's id, the index alone's is 42, so the two differ in their k-means and hence in
+                // recall and list lengths at equal nprobe). Embedded against it is the engine's cost alone at exactly
+                // equal recall. Only when the collection is one sealed, indexed segment (the bench's deletes-free load).
+                foreach (var k in s.Ks)
+                {
+                    foreach (var sp in s.Index.Search)
+                    {
+                        if (SearchOwnIndex(engine, queries, k, sp.Parsed) is not { } run)
+                        {
+                            break;
+                        }
+                        rows.Add(new Measurement(set.Name, set.Count, set.Dim, "segment", k, "none", 1, run.Qps, run.P50, run.P99, Recall(run.Ids, set, k), sp.Label, run.CpuPerCall));
+                        Print(rows[^1]);
+                    }
+                }
+
                 await MeasureTransportsAsync(server, set, s, queries, rows);
                 var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
                 summary = new SetSummary(set.Name, set.Count, set.Dim, set.Count / ingestSeconds, (double)set.Count * set.Dim * sizeof(float) / 1e6 / ingestSeconds,
@@ -411,6 +428,44 @@ internal static class ScaleBench
         return new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall);
     }
 
+    /// <summary>Searches the index attached to the collection's only sealed segment, one query per
+    /// <see cref="VectorIndex.Search"/> call as <see cref="SearchAlone"/> does, with the segment's rows mapped to their
+    /// primary keys; null (and a line saying why) when the collection is not exactly one sealed, indexed segment.</summary>
+    private static ServerBench.Run? SearchOwnIndex(QuiverEngine engine, float[][] queries, int k, AnnSearchParams p)
+    {
+        var shard = engine.ShardOf(Collection);
+        using var view = shard.AcquireView([]);
+        if (view.Segments.Length != 1 || !view.Segments[0].Segment.IsSealed)
+        {
+            Console.WriteLine($"  segment: skipped, the collection has {view.Segments.Length} segments (one sealed segment needed)");
+            return null;
+        }
+        var snap = view.Segments[0];
+        var field = snap.Schema.IndexOf("vector");
+        var handle = snap.Segment.AcquireIndex(field);
+        if (handle is null)
+        {
+            Console.WriteLine("  segment: skipped, the segment has no index attached");
+            return null;
+        }
+        try
+        {
+            var keys = snap.GetColumn(snap.Schema.IndexOf("id"));
+            var rowKeys = new long[snap.RowCount];
+            for (var r = 0; r < rowKeys.Length; r++)
+            {
+                rowKeys[r] = (long)keys.GetValue(r)!;
+            }
+            var run = SearchAlone(handle.Index, queries, k, p);
+            var ids = run.Ids.Select(rowsOfQuery => rowsOfQuery.Select(r => rowKeys[r]).ToArray()).ToArray();
+            return run with { Ids = ids };
+        }
+        finally
+        {
+            handle.Release();
+        }
+    }
+
     private static double Recall(long[][] ids, ServerBench.DataSet set, int k) => ServerBench.Recall(ids, set, k);
 
     /// <summary>Resident memory (VmRSS) after a full, compacting collection, so that garbage of the load is not counted.</summary>
@@ -470,6 +525,21 @@ internal static class ScaleBench
         {
             var index = Find(rows, m with { Transport = "index" });
             md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {index?.Qps:F0} | {m.Qps:F0} | {m.Qps / (index?.Qps ?? double.NaN):F3} | {Num(index?.Recall ?? double.NaN, "F4")} | {Num(m.Recall, "F4")} | {index?.P50:F3} | {m.P50:F3} | {Num((index?.P50 ?? double.NaN) / m.P50, "F3")} | {Num(index?.CpuMs ?? double.NaN, "F4")} | {Num(m.CpuMs, "F4")} | {Num((index?.CpuMs ?? double.NaN) / m.CpuMs, "F3")} | {index?.P99:F3} | {m.P99:F3} |");
+        }
+        md.AppendLine();
+        md.AppendLine("## Embedded search against the collection's own index (unfiltered, one client)");
+        md.AppendLine();
+        md.AppendLine("The index attached to the collection's one sealed segment, searched directly (`VectorIndex.Search`, one query per call):");
+        md.AppendLine("the same index the embedded search walks (same seed, same rows), so the recall is equal and the CPU ratio is the engine's cost alone.");
+        md.AppendLine();
+        md.AppendLine("| set | search params | k | segment index recall | embedded recall | segment index CPU ms per call | embedded CPU ms per call | segment index / embedded CPU | engine CPU ms over its index | segment index p50 ms | embedded p50 ms |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var m in rows.Where(r => r.Transport == "embedded" && r.Filter == "none" && r.Clients == 1))
+        {
+            if (Find(rows, m with { Transport = "segment" }) is { } own)
+            {
+                md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {Num(own.Recall, "F4")} | {Num(m.Recall, "F4")} | {Num(own.CpuMs, "F4")} | {Num(m.CpuMs, "F4")} | {Num(own.CpuMs / m.CpuMs, "F3")} | {Num(m.CpuMs - own.CpuMs, "F4")} | {own.P50:F3} | {m.P50:F3} |");
+            }
         }
         md.AppendLine();
         md.AppendLine("## Server against embedded (QPS ratio; serial p99 = one client)");

@@ -12,7 +12,7 @@ internal static class VectorTypesBench
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json");
+        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json", "variants");
         var n = args.Int("rows", 50_000);
         var dim = args.Int("dim", 128);
         var bits = args.Int("bits", 256);
@@ -64,13 +64,28 @@ internal static class VectorTypesBench
             int[] probes = [1, 2, 4, 8, 16, 32, 64, 128];
             var int8Field = new FieldSchema { Name = "v", DataType = DataType.Int8Vector, Dimension = dim, Metric = MetricType.L2 };
             var binaryField = new FieldSchema { Name = "v", DataType = DataType.BinaryVector, Dimension = bits, Metric = MetricType.Hamming };
-            Variant[] variants =
-            [
-                await Variant.CreateAsync(db, "float_hnsw", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, hnsw),
-                await Variant.CreateAsync(db, "int8_hnsw", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], hnsw),
-                await Variant.CreateAsync(db, "float_ivf_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, ("IVF_FLAT", ivf, "nprobe", probes)),
-                await Variant.CreateAsync(db, "binary_bin_ivf_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], ("BIN_IVF_FLAT", ivf, "nprobe", probes)),
-            ];
+            // --variants: which of these to build (default the first four); the *_flat ones are exact only (no index build),
+            // for sizes where an HNSW build does not fit the time at hand.
+            var flat = ("FLAT", new Dictionary<string, string>(), "", Array.Empty<int>());
+            var binFlat = ("BIN_FLAT", new Dictionary<string, string>(), "", Array.Empty<int>());
+            var wanted = args.Text("variants", "float_hnsw,int8_hnsw,float_ivf_flat,binary_bin_ivf_flat")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var known = new Dictionary<string, Func<Task<Variant>>>
+            {
+                ["float_hnsw"] = () => Variant.CreateAsync(db, "float_hnsw", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, hnsw),
+                ["int8_hnsw"] = () => Variant.CreateAsync(db, "int8_hnsw", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], hnsw),
+                ["float_ivf_flat"] = () => Variant.CreateAsync(db, "float_ivf_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, ("IVF_FLAT", ivf, "nprobe", probes)),
+                ["binary_bin_ivf_flat"] = () => Variant.CreateAsync(db, "binary_bin_ivf_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], ("BIN_IVF_FLAT", ivf, "nprobe", probes)),
+                ["float_flat"] = () => Variant.CreateAsync(db, "float_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, flat),
+                ["int8_flat"] = () => Variant.CreateAsync(db, "int8_flat", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], flat),
+                ["binary_bin_flat"] = () => Variant.CreateAsync(db, "binary_bin_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], binFlat),
+            };
+            var variants = new List<Variant>();
+            foreach (var name in wanted)
+            {
+                variants.Add(await (known.TryGetValue(name, out var create) ? create : throw new ArgumentException(
+                    $"--variants: unknown '{name}' (known: {string.Join(", ", known.Keys)})"))());
+            }
             foreach (var v in variants)
             {
                 await v.CalibrateAsync(db, k, target, report);
@@ -89,13 +104,28 @@ internal static class VectorTypesBench
             foreach (var v in variants)
             {
                 report.Print($"{v.Name}_exact_qps", v.ExactQps, "q/s");
+                report.Print($"{v.Name}_exact_cpu_ms", v.ExactCpuMs, "ms/query", "F4");
                 report.Print($"{v.Name}_index_qps", v.IndexQps, "q/s");
+                report.Print($"{v.Name}_index_cpu_ms", v.IndexCpuMs, "ms/query", "F4");
             }
 
-            report.Print("int8_over_float_exact", variants[1].ExactQps / variants[0].ExactQps, "x", "F2");
-            report.Print("binary_over_float_exact", variants[3].ExactQps / variants[0].ExactQps, "x", "F2");
-            report.Print("int8_hnsw_over_float_hnsw", variants[1].IndexQps / variants[0].IndexQps, "x", "F2");
-            report.Print("binary_ivf_over_float_ivf", variants[3].IndexQps / variants[2].IndexQps, "x", "F2");
+            // Ratios of the same run, by wall-clock QPS and by CPU per query (queries per CPU-second; the figure to read
+            // on a loaded machine): a pair is printed when both of its variants ran.
+            Variant? Of(string name) => variants.FirstOrDefault(v => v.Name == name);
+            void Ratio(string label, string a, string b, bool exact)
+            {
+                if (Of(a) is { } x && Of(b) is { } y)
+                {
+                    report.Print(label, exact ? x.ExactQps / y.ExactQps : x.IndexQps / y.IndexQps, "x", "F2");
+                    report.Print(label + "_by_cpu", exact ? y.ExactCpuMs / x.ExactCpuMs : y.IndexCpuMs / x.IndexCpuMs, "x", "F2");
+                }
+            }
+
+            var floatExact = Of("float_hnsw") is not null ? "float_hnsw" : Of("float_ivf_flat") is not null ? "float_ivf_flat" : "float_flat";
+            Ratio("int8_over_float_exact", Of("int8_hnsw") is not null ? "int8_hnsw" : "int8_flat", floatExact, exact: true);
+            Ratio("binary_over_float_exact", Of("binary_bin_ivf_flat") is not null ? "binary_bin_ivf_flat" : "binary_bin_flat", floatExact, exact: true);
+            Ratio("int8_hnsw_over_float_hnsw", "int8_hnsw", "float_hnsw", exact: false);
+            Ratio("binary_ivf_over_float_ivf", "binary_bin_ivf_flat", "float_ivf_flat", exact: false);
             report.WriteJson(args.Text("json"));
             return 0;
         }
@@ -121,6 +151,12 @@ internal static class VectorTypesBench
 
         public double IndexQps { get; private set; } = double.NaN;
 
+        /// <summary>Process CPU time per query of the fastest timed exact pass.</summary>
+        public double ExactCpuMs { get; private set; } = double.NaN;
+
+        /// <summary>Process CPU time per query of the fastest timed indexed pass.</summary>
+        public double IndexCpuMs { get; private set; } = double.NaN;
+
         private static Dictionary<string, string> Exact => new() { ["exact"] = "true" };
 
         public static async Task<Variant> CreateAsync(
@@ -133,18 +169,27 @@ internal static class VectorTypesBench
             }
 
             await db.FlushAsync(name);
-            await db.CreateIndexAsync(name, new IndexDefinition { FieldName = "v", IndexType = index.Type, Metric = field.Metric, Params = index.Build });
-            await db.WaitForIndexAsync(name);
+            if (index.Values.Length > 0)
+            {
+                await db.CreateIndexAsync(name, new IndexDefinition { FieldName = "v", IndexType = index.Type, Metric = field.Metric, Params = index.Build });
+                await db.WaitForIndexAsync(name);
+            }
+
             return new Variant(name, queries, index.Param, index.Values);
         }
 
         public async Task CalibrateAsync(QuiverEngine db, int k, double target, Report report)
         {
-            (_, _truth) = await MeasureAsync(db, name, queries, k, Exact);
+            (_, _truth, _) = await MeasureAsync(db, name, queries, k, Exact);
+            if (values.Length == 0)
+            {
+                return;
+            }
+
             foreach (var value in values)
             {
                 var setting = new Dictionary<string, string> { [param] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-                var (_, found) = await MeasureAsync(db, name, queries, k, setting);
+                var (_, found, _) = await MeasureAsync(db, name, queries, k, setting);
                 var recall = Recall(_truth, found, k);
                 if (recall >= target)
                 {
@@ -160,16 +205,19 @@ internal static class VectorTypesBench
 
         public async Task TimeAsync(QuiverEngine db, int k)
         {
-            ExactQps = Math.Max(ExactQps, (await MeasureAsync(db, name, queries, k, Exact)).Qps);
+            var exact = await MeasureAsync(db, name, queries, k, Exact);
+            ExactQps = Math.Max(ExactQps, exact.Qps);
+            ExactCpuMs = double.IsNaN(ExactCpuMs) ? exact.CpuMs : Math.Min(ExactCpuMs, exact.CpuMs);
             if (_setting.Count > 0)
             {
-                var qps = (await MeasureAsync(db, name, queries, k, _setting)).Qps;
-                IndexQps = double.IsNaN(IndexQps) ? qps : Math.Max(IndexQps, qps);
+                var indexed = await MeasureAsync(db, name, queries, k, _setting);
+                IndexQps = double.IsNaN(IndexQps) ? indexed.Qps : Math.Max(IndexQps, indexed.Qps);
+                IndexCpuMs = double.IsNaN(IndexCpuMs) ? indexed.CpuMs : Math.Min(IndexCpuMs, indexed.CpuMs);
             }
         }
     }
 
-    private static async Task<(double Qps, List<float[]> Distances)> MeasureAsync(
+    private static async Task<(double Qps, List<float[]> Distances, double CpuMs)> MeasureAsync(
         QuiverEngine db, string collection, float[][] queries, int k, Dictionary<string, string> p)
     {
         // One warm-up pass, then the timed pass.
@@ -179,6 +227,7 @@ internal static class VectorTypesBench
         }
 
         var distances = new List<float[]>(queries.Length);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var t0 = Stopwatch.GetTimestamp();
         foreach (var q in queries)
         {
@@ -186,7 +235,8 @@ internal static class VectorTypesBench
             distances.Add([.. result.Hits[0].Select(h => h.Score)]);
         }
 
-        return (queries.Length / Stopwatch.GetElapsedTime(t0).TotalSeconds, distances);
+        var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        return (queries.Length / seconds, distances, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length);
     }
 
     /// <summary>Recall@k by distance (ties count as found): hits at most the true k-th distance, over k.</summary>
