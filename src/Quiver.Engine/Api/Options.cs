@@ -87,11 +87,13 @@ public sealed record QuiverOptions
     public long IndexMemoryBudgetBytes { get; init; } = IndexMemoryBudget.Default;
 
     /// <summary>Bytes the engine may hold in memory over all its collections: the rows of growing segments (counted as
-    /// for <see cref="SegmentSealBytes"/>) plus the vector indexes attached to sealed segments (each its
-    /// <c>MemoryBytes</c>). A write that would pass it first seals every growing segment of the engine to mapped files
-    /// (a flush); if it still would not fit, it is refused whole with <see cref="MemoryQuotaExceededException"/>
-    /// (Milvus's memory quota error over the wire). Deletes are never refused. Default <see cref="MemoryBudget.Default"/>:
-    /// three quarters of the memory available to this process. At least 1. See docs/engine.md, "Memory budget".</summary>
+    /// for <see cref="SegmentSealBytes"/>), the vector indexes attached to sealed segments (each its
+    /// <c>MemoryBytes</c>), delete marks (44 bytes each) and the rows of merges being written. A write that would pass it
+    /// first seals every growing segment of the engine to mapped files (a flush); if it still would not fit, it is
+    /// refused whole with <see cref="MemoryQuotaExceededException"/> (Milvus's memory quota error over the wire). An
+    /// index build or load that would pass it, and a merge, waits (retried by background maintenance; the index reports
+    /// the refusal as its fail reason). Deletes are never refused. Default <see cref="MemoryBudget.Default"/>: three
+    /// quarters of the memory available to this process. At least 1. See docs/engine.md, "Memory budget".</summary>
     public long MemoryBudgetBytes { get; init; } = MemoryBudget.Default;
 
     /// <summary>The clock that stamps writes and decides TTL expiry (<c>collection.ttl.seconds</c>); default the system
@@ -171,9 +173,10 @@ public sealed record QuiverOptions
 /// <summary>The default of <see cref="QuiverOptions.MemoryBudgetBytes"/>.</summary>
 public static class MemoryBudget
 {
-    /// <summary>The fraction of <see cref="IndexMemoryBudget.AvailableBytes"/> the default budget gives to growing rows
-    /// and in-memory indexes: the last quarter is left to what the budget does not count (the page cache that serves
-    /// the mapped segments, delete marks, scalar indexes, requests, the runtime's own heap headroom).</summary>
+    /// <summary>The fraction of <see cref="IndexMemoryBudget.AvailableBytes"/> the default budget gives to what it
+    /// counts (growing rows, in-memory indexes, delete marks, merges): the last quarter is left to what it does not
+    /// (the page cache that serves the mapped segments, scalar indexes, BM25 postings, requests, the runtime's own heap
+    /// headroom).</summary>
     public const double DefaultFraction = 0.75;
 
     /// <summary><see cref="DefaultFraction"/> of the memory available to this process, at least 1 byte.</summary>
@@ -185,9 +188,18 @@ public static class MemoryBudget
 /// <param name="BudgetBytes"><see cref="QuiverOptions.MemoryBudgetBytes"/>.</param>
 /// <param name="GrowingBytes">Rows of growing segments not yet sealed, over all collections.</param>
 /// <param name="IndexBytes">Vector indexes attached to sealed segments (their <c>MemoryBytes</c> when attached).</param>
-/// <param name="ReservedBytes">Rows of writes admitted and not yet applied.</param>
+/// <param name="ReservedBytes">Rows of writes admitted and not yet applied, and the estimated memory of index builds
+/// running.</param>
 public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long IndexBytes, long ReservedBytes)
 {
-    /// <summary><see cref="GrowingBytes"/> plus <see cref="IndexBytes"/>.</summary>
-    public long UsedBytes => GrowingBytes + IndexBytes;
+    /// <summary>Delete marks of every segment, 44 bytes a mark (a sealed segment keeps its marks in memory until a merge
+    /// drops the rows).</summary>
+    public long DeleteMarkBytes { get; init; }
+
+    /// <summary>Rows that merges (compaction) hold in memory while they write the merged segment.</summary>
+    public long MergeBytes { get; init; }
+
+    /// <summary><see cref="GrowingBytes"/>, <see cref="IndexBytes"/>, <see cref="DeleteMarkBytes"/> and
+    /// <see cref="MergeBytes"/>: what the engine holds (reservations not included).</summary>
+    public long UsedBytes => GrowingBytes + IndexBytes + DeleteMarkBytes + MergeBytes;
 }

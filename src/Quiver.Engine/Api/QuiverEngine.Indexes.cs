@@ -128,7 +128,11 @@ public sealed partial class QuiverEngine
 
             if (infos.FirstOrDefault(i => i.State == IndexState.Failed) is { } failed)
             {
-                throw new QuiverException(QuiverErrorCode.Unavailable, $"index '{failed.IndexName}' of '{collection}' failed to build: {failed.FailReason}");
+                // A build deferred by the memory budget is a capacity refusal (retried later), not a fault.
+                var memory = failed.FailReason?.Contains(MemoryQuotaExceededException.QuotaReason, StringComparison.Ordinal) == true;
+                throw new QuiverException(
+                    memory ? QuiverErrorCode.Capacity : QuiverErrorCode.Unavailable,
+                    $"index '{failed.IndexName}' of '{collection}' failed to build: {failed.FailReason}");
             }
 
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);

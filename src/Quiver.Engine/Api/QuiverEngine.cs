@@ -230,8 +230,15 @@ public sealed partial class QuiverEngine : IAsyncDisposable
     public EngineMemoryUsage GetMemoryUsage()
     {
         var m = _host.Memory;
-        return new EngineMemoryUsage(m.BudgetBytes, m.GrowingBytes, m.IndexBytes, m.ReservedBytes);
+        return new EngineMemoryUsage(m.BudgetBytes, m.GrowingBytes, m.IndexBytes, m.ReservedBytes)
+        {
+            DeleteMarkBytes = m.DeleteMarkBytes,
+            MergeBytes = m.MergeBytes,
+        };
     }
+
+    /// <summary>The engine's memory ledger (tests read its peak).</summary>
+    internal MemoryLedger Memory => _host.Memory;
 
     /// <summary>Flushes every collection with growing rows, <paramref name="first"/> first (a write's memory relief).</summary>
     private async Task RelieveMemoryAsync(Shard first, CancellationToken cancellationToken)

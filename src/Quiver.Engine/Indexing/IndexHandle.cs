@@ -9,19 +9,16 @@ internal sealed class IndexHandle
     private readonly long _charged;
     private int _refs = 1;
 
-    /// <summary>Takes the index; its <see cref="VectorIndex.MemoryBytes"/> as of now is charged to
-    /// <paramref name="ledger"/> until the last reference is released.</summary>
-    public IndexHandle(long indexId, VectorIndex index, bool loadedFromFile, Common.MemoryLedger? ledger = null)
+    /// <summary>Takes the index, for which the caller has charged <paramref name="chargedBytes"/> to
+    /// <paramref name="ledger"/> (<see cref="Common.MemoryLedger.TryConvert"/>); they are taken back when the last
+    /// reference is released.</summary>
+    public IndexHandle(long indexId, VectorIndex index, bool loadedFromFile, Common.MemoryLedger? ledger = null, long chargedBytes = 0)
     {
         IndexId = indexId;
         Index = index;
         LoadedFromFile = loadedFromFile;
-        if (ledger is not null)
-        {
-            _ledger = ledger;
-            _charged = index.MemoryBytes;
-            ledger.AddIndex(_charged);
-        }
+        _ledger = ledger;
+        _charged = ledger is null ? 0 : chargedBytes;
     }
 
     /// <summary>The bytes charged to the engine's memory ledger (the index's memory when it was attached).</summary>

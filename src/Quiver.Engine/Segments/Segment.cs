@@ -21,6 +21,11 @@ internal sealed class Segment
 {
     public const long NotDeleted = long.MaxValue;
 
+    /// <summary>Bytes one delete mark is counted at against the memory budget: its entry in the row → timestamp
+    /// dictionary (hash, next link, int key, long value: 24 bytes with padding, and a 4-byte bucket) and in the
+    /// arrival-order log (an (int, long) pair: 16 bytes). Unused capacity of the growing arrays is not counted.</summary>
+    public const long DeleteMarkBytes = 24 + 4 + 16;
+
     private readonly VectorStore?[] _vectors;
     private readonly Indexing.IndexHandle?[] _vectorIndexes;
     private readonly DeleteMarks _deletes = new();
@@ -34,10 +39,12 @@ internal sealed class Segment
     private int _refs = 1;
     private int _count;
 
-    // The engine's memory ledger and the bytes this growing segment charged to it; both cleared when it is sealed or
-    // released, whichever comes first, so the charge is undone exactly once.
+    // The engine's memory ledger, the bytes this segment's growing rows charged to it (taken back when it is sealed or
+    // released, whichever comes first, so exactly once), and the bytes its delete marks charged (taken back when it is
+    // released: a sealed segment keeps its marks in memory).
     private Common.MemoryLedger? _ledger;
     private long _charged;
+    private long _marksCharged;
 
     private Segment(long id, long partitionId, CollectionSchema schema, int capacity, ScalarStore?[] scalars, VectorStore?[] vectors)
     {
@@ -212,6 +219,26 @@ internal sealed class Segment
         }
     }
 
+    /// <summary>Charges this segment's delete marks (those it has and those to come) to <paramref name="ledger"/> until
+    /// it is released: for sealed segments opened from their files, which have no ledger of their own. Call before the
+    /// segment is shared, under the shard's apply lock (or before the shard is open).</summary>
+    public void ChargeTo(Common.MemoryLedger ledger)
+    {
+        Debug.Assert(_ledger is null || ReferenceEquals(_ledger, ledger), "a segment is charged to one ledger");
+        if (_ledger is not null)
+        {
+            return;
+        }
+
+        _ledger = ledger;
+        var bytes = _deletes.Count * DeleteMarkBytes;
+        if (bytes != 0)
+        {
+            Interlocked.Add(ref _marksCharged, bytes);
+            ledger.AddDeleteMarks(bytes);
+        }
+    }
+
     /// <summary>Takes back what <see cref="ChargeGrowing"/> charged (once: a second call finds nothing).</summary>
     private void Uncharge()
     {
@@ -261,6 +288,12 @@ internal sealed class Segment
         if (!_deletes.Add(row, ts))
         {
             return false;
+        }
+
+        if (_ledger is { } ledger)
+        {
+            Interlocked.Add(ref _marksCharged, DeleteMarkBytes);
+            ledger.AddDeleteMarks(DeleteMarkBytes);
         }
 
         DeleteVersion++;
@@ -481,6 +514,11 @@ internal sealed class Segment
         if (Interlocked.Decrement(ref _refs) == 0)
         {
             Uncharge();
+            if (_ledger is { } ledger && Interlocked.Exchange(ref _marksCharged, 0) is var marks and not 0)
+            {
+                ledger.AddDeleteMarks(-marks);
+            }
+
             for (var f = 0; f < _vectorIndexes.Length; f++)
             {
                 Interlocked.Exchange(ref _vectorIndexes[f], null)?.Release();

@@ -305,6 +305,7 @@ internal sealed partial class Shard
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(schedulerToken, _stop.Token);
         var token = linked.Token;
         var path = Path.Combine(IndexFolder, IndexMeta.FileName(index.Id, seg.Id));
+        long buildReserved = 0;
         try
         {
             var field = Schema.IndexOf(index.FieldName);
@@ -353,6 +354,10 @@ internal sealed partial class Shard
             if (built is null)
             {
                 var p = new IndexParameters(index.Params);
+
+                // The index is built in memory: its estimated bytes are reserved against the engine's budget first, and
+                // a build that does not fit is deferred (recorded as this segment's error, retried by maintenance).
+                buildReserved = ReserveIndexBuild(seg, index, kind, p, Schema.Fields[field].Dimension ?? raw.Dimension);
                 long sealedRows;
                 lock (_applyLock)
                 {
@@ -385,7 +390,17 @@ internal sealed partial class Shard
                 }
             }
 
-            var handle = new IndexHandle(index.Id, built, loaded, _host.Memory);
+            // The index's own bytes replace the build's reservation in one step, if they fit; else the index waits
+            // (its file stays, so the retry loads it instead of building it again).
+            var bytes = built.MemoryBytes;
+            if (!_host.Memory.TryConvert(buildReserved, bytes))
+            {
+                built.Dispose();
+                ThrowIndexMemory(seg, index, bytes, loaded ? "loaded from its file" : "built");
+            }
+
+            buildReserved = 0;
+            var handle = new IndexHandle(index.Id, built, loaded, _host.Memory, bytes);
             bool attached;
             lock (_applyLock)
             {
@@ -421,10 +436,48 @@ internal sealed partial class Shard
         }
         finally
         {
+            if (buildReserved != 0)
+            {
+                _host.Memory.Release(buildReserved);
+            }
+
             _buildProgress.TryRemove((index.Id, seg.Id), out _);
             seg.Release();
             _indexJobGate.Release();
         }
+    }
+
+    /// <summary>Reserves the estimated memory of building <paramref name="index"/> over <paramref name="seg"/>
+    /// (<see cref="IndexMemory.Estimate"/>) and returns it, or throws <see cref="MemoryQuotaExceededException"/> when it
+    /// does not fit beside what the engine holds.</summary>
+    private long ReserveIndexBuild(Segment seg, IndexMeta index, IndexKind kind, IndexParameters p, int dimension)
+    {
+        long estimate;
+        try
+        {
+            estimate = IndexMemory.Estimate(kind, index.Metric, p, seg.Count, dimension);
+        }
+        catch (Exception ex) when (ex is QuiverException or ArgumentException)
+        {
+            // Parameters the estimate cannot read fail the build itself, with the build's own message.
+            return 0;
+        }
+
+        if (estimate > 0 && !_host.Memory.TryReserve(estimate))
+        {
+            ThrowIndexMemory(seg, index, estimate, "built");
+        }
+
+        return estimate;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowIndexMemory(Segment seg, IndexMeta index, long bytes, string how)
+    {
+        var memory = _host.Memory;
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"index '{index.Name}' of collection '{Meta.Name}' ({bytes} bytes in memory for segment {seg.Id}) not {how}: {MemoryHeld(memory)}; the build waits and is retried by background maintenance; drop an index or a collection, or raise MemoryBudgetBytes");
+        throw new MemoryQuotaExceededException(detail, bytes, memory.UsedBytes + memory.ReservedBytes, memory.BudgetBytes);
     }
 
     /// <summary>Sealed segments and the segments of pending merges, which get their indexes before they are searched.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Quiver.Catalog;
 using Quiver.Segments;
 
@@ -139,11 +140,24 @@ internal sealed partial class Shard
             return;
         }
 
-        var (batch, insertTs, vectors) = GatherRows(sources, kept, total);
+        // The rows gathered in memory count against the engine's budget while the file is written; a merge that does not
+        // fit waits (the background loop retries it on a later pass, an explicit compaction is refused).
+        var held = HoldMergeMemory(sources, kept);
+        long bytes;
         var id = _host.AllocateId();
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(id));
-        var bytes = SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs, vectors);
+        try
+        {
+            var (batch, insertTs, vectors) = GatherRows(sources, kept, total);
+            bytes = SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs, vectors);
+        }
+        finally
+        {
+            _host.Memory.AddMerge(-held);
+        }
+
         var merged = SegmentFile.Open(Fs, path, Schema, id);
+        merged.ChargeTo(_host.Memory);
         merged.Bytes = bytes;
         var pending = new PendingMerge(merged, sources, mergedRowOf);
         CarryDeletes(pending);
@@ -156,6 +170,31 @@ internal sealed partial class Shard
         {
             await CompleteMergeAsync(sources, pending, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Charges the rows a merge gathers in memory (each source's bytes in the share of its rows kept) to the
+    /// engine's memory budget and returns them, or refuses the merge with <see cref="MemoryQuotaExceededException"/> when
+    /// they do not fit beside what the engine holds.</summary>
+    private long HoldMergeMemory(List<Segment> sources, List<int[]> kept)
+    {
+        long bytes = 0;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i].Count > 0)
+            {
+                bytes += (long)Math.Ceiling(sources[i].Bytes * (double)kept[i].Length / sources[i].Count);
+            }
+        }
+
+        var memory = _host.Memory;
+        if (memory.TryAddMerge(bytes))
+        {
+            return bytes;
+        }
+
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"merge of {sources.Count} segments of collection '{Meta.Name}' ({bytes} bytes of rows in memory) deferred: {MemoryHeld(memory)}; it is retried by background maintenance");
+        throw new MemoryQuotaExceededException(detail, bytes, memory.UsedBytes + memory.ReservedBytes, memory.BudgetBytes);
     }
 
     /// <summary>Marks on the merged rows the deletes journaled by the sources since the last carry. O(those marks). The

@@ -42,60 +42,86 @@ internal sealed partial class Shard
         var replace = upsert;
 
         // The memory budget: a batch that would not fit beside what the engine holds first has every growing segment
-        // sealed; the reservation itself is made under the gate (below), after the last change to the batch.
+        // sealed; the reservation itself is made under the gate (below), after the last change to the batch. A write that
+        // finds no room there while some of what takes it could still be sealed (rows other writes added meanwhile) seals
+        // again and retries, so that it is refused only when the room is taken by what sealing cannot free.
         var memory = _host.Memory;
         if (!memory.Fits(SegmentSizing.EstimateBytes(batch, 0, batch.Count)))
         {
             await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
         }
 
-        long reserved = 0;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
-            return await LogAndApplyAsync(
-                () => replace ? WalRecords.Upsert : WalRecords.Insert,
-                ts => WalRecords.EncodeWrite(ts, partitionId, batch),
-                (ts, _) =>
-                {
-                    lock (_applyLock)
-                    {
-                        Advance(ts);
-                        return ApplyWrite(ts, partitionId, batch, replace, replay: false);
-                    }
-                },
-                keys,
-                () =>
-                {
-                    // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
-                    // so that on replay an unknown partition always means "dropped after this record was applied".
-                    partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
-                    batch = Segments.AddedFields.Widen(batch, Schema);
-                    RefuseZeroVectorsIfRebound(batch);
-                    if (!upsert)
-                    {
-                        replace = RefuseExistingKeys(batch);
-                    }
-
-                    // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
-                    reserved = ReserveMemory(batch, upsert);
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Once applied, the rows are charged to their growing segment; until then the reservation stood for them.
-            if (reserved != 0)
+            long reserved = 0;
+            try
             {
-                memory.Release(reserved);
+                // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
+                return await LogAndApplyAsync(
+                    () => replace ? WalRecords.Upsert : WalRecords.Insert,
+                    ts => WalRecords.EncodeWrite(ts, partitionId, batch),
+                    (ts, _) =>
+                    {
+                        long applied;
+                        lock (_applyLock)
+                        {
+                            Advance(ts);
+                            applied = ApplyWrite(ts, partitionId, batch, replace, replay: false);
+                        }
+
+                        // The rows are charged to their growing segment now: the reservation that stood for them goes at
+                        // once, not when the caller resumes, so that no other write meanwhile sees them counted twice.
+                        memory.Release(Interlocked.Exchange(ref reserved, 0));
+                        return applied;
+                    },
+                    keys,
+                    () =>
+                    {
+                        // Resolved again under the gate: a partition dropped since the first look must not get a record logged,
+                        // so that on replay an unknown partition always means "dropped after this record was applied".
+                        partitionId = byKey ? WalRecords.ByPartitionKey : ResolvePartition(partition);
+                        batch = Segments.AddedFields.Widen(batch, Schema);
+                        RefuseZeroVectorsIfRebound(batch);
+                        if (!upsert)
+                        {
+                            replace = RefuseExistingKeys(batch);
+                        }
+
+                        // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
+                        reserved = ReserveMemory(batch, upsert, lastAttempt: attempt == MaxMemoryAttempts);
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (MemoryShortException)
+            {
+                await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // A write that failed before its apply still holds its reservation.
+                if (Interlocked.Exchange(ref reserved, 0) is var left and not 0)
+                {
+                    memory.Release(left);
+                }
             }
         }
     }
 
-    /// <summary>Reserves the memory the batch's rows will take in growing segments, or refuses the write whole with
-    /// <see cref="MemoryQuotaExceededException"/>. Runs under the write gate, after the seal that a write short of
-    /// room asks for.</summary>
-    private long ReserveMemory(RowBatch batch, bool upsert)
+    /// <summary>How many times a write that finds no room seals the growing segments and tries again before it is refused
+    /// anyway: a bound on the rounds a write can lose to other writers filling the room it made, so that none waits
+    /// without end.</summary>
+    private const int MaxMemoryAttempts = 32;
+
+    /// <summary>Thrown under the write gate when a write's rows do not fit now but would once the growing rows are
+    /// sealed; the write seals them and tries again.</summary>
+    private sealed class MemoryShortException : Exception;
+
+    /// <summary>Reserves the memory the batch's rows will take in growing segments. When they do not fit: refuses the
+    /// write whole with <see cref="MemoryQuotaExceededException"/> if sealing every growing row would not make room
+    /// either (what holds the budget then is indexes, delete marks, merges and other writes in flight) or on the
+    /// <paramref name="lastAttempt"/>; otherwise throws <see cref="MemoryShortException"/> for the caller to seal and try
+    /// again. Runs under the write gate.</summary>
+    private long ReserveMemory(RowBatch batch, bool upsert, bool lastAttempt)
     {
         var memory = _host.Memory;
         var bytes = SegmentSizing.EstimateBytes(batch, 0, batch.Count);
@@ -104,13 +130,26 @@ internal sealed partial class Shard
             return bytes;
         }
 
+        if (!lastAttempt && memory.FitsWithoutGrowing(bytes))
+        {
+            throw new MemoryShortException();
+        }
+
+        var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{(upsert ? "upsert" : "insert")} of {batch.Count} rows ({bytes} bytes in memory) into collection '{Meta.Name}' refused, nothing written: {MemoryHeld(memory)} after sealing its growing segments; write smaller batches, drop an index or a collection, compact deleted rows away, or raise MemoryBudgetBytes");
+        throw new MemoryQuotaExceededException(detail, bytes, memory.UsedBytes + memory.ReservedBytes, memory.BudgetBytes);
+    }
+
+    /// <summary>What the engine holds against its memory budget, by kind, for refusal messages.</summary>
+    private static string MemoryHeld(Common.MemoryLedger memory)
+    {
         var growing = memory.GrowingBytes;
         var index = memory.IndexBytes;
-        var inFlight = memory.ReservedBytes;
-        var held = growing + index + inFlight;
-        var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{(upsert ? "upsert" : "insert")} of {batch.Count} rows ({bytes} bytes in memory) into collection '{Meta.Name}' refused, nothing written: the engine holds {held} bytes (growing rows {growing}, in-memory indexes {index}, writes in flight {inFlight}) of its memory budget of {memory.BudgetBytes} bytes after sealing its growing segments; write smaller batches, drop an index or a collection, or raise MemoryBudgetBytes");
-        throw new MemoryQuotaExceededException(detail, bytes, held, memory.BudgetBytes);
+        var marks = memory.DeleteMarkBytes;
+        var merges = memory.MergeBytes;
+        var reserved = memory.ReservedBytes;
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the engine holds {growing + index + marks + merges + reserved} bytes (growing rows {growing}, in-memory indexes {index}, delete marks {marks}, merges {merges}, reserved by writes in flight and index builds {reserved}) of its memory budget of {memory.BudgetBytes} bytes");
     }
 
     /// <summary>A write's partition: it must exist, and a partition-key collection takes none (Milvus's refusal).</summary>

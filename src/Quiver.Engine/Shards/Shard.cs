@@ -112,6 +112,7 @@ internal sealed partial class Shard : IAsyncDisposable
             }
 
             var seg = SegmentFile.Open(Fs, path, Schema, sm.Id, sm.Fields);
+            seg.ChargeTo(_host.Memory);
             _sealed.Add(seg);
             keep.Add(sm.FileName);
             if (seg.PartitionId != sm.PartitionId || seg.Count != sm.Rows)

@@ -1,3 +1,4 @@
+using Quiver.Segments;
 using Quiver.Testing;
 
 namespace Quiver.Engine.Tests.Engine;
@@ -40,7 +41,7 @@ public sealed class MemoryBudgetTests : IDisposable
         var options = new QuiverOptions { BackgroundMaintenance = false, MemoryBudgetBytes = budget };
         var random = new Random(1301);
         var accepted = new SortedSet<long>();
-        long growing = 0, nextId = 0;
+        long growing = 0, marks = 0, nextId = 0;
         int seals = 0, refusals = 0, acceptedAfterSeal = 0;
         await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options))
         {
@@ -49,25 +50,28 @@ public sealed class MemoryBudgetTests : IDisposable
             {
                 if (step % 9 == 8 && accepted.Count > 0)
                 {
-                    // Deletes are never refused, and leave the growing rows (and their bytes) where they are.
+                    // Deletes are never refused, and leave the growing rows (and their bytes) where they are; each adds a
+                    // delete mark, which stays in memory (no merge runs here) and takes room from later writes.
                     var victim = accepted.ElementAt(random.Next(accepted.Count));
                     await db.DeleteAsync("c", [victim]);
                     accepted.Remove(victim);
+                    marks += Segment.DeleteMarkBytes;
                     Assert.Equal(growing, db.GetMemoryUsage().GrowingBytes);
+                    Assert.Equal(marks, db.GetMemoryUsage().DeleteMarkBytes);
                     continue;
                 }
 
                 var n = random.Next(1, 131);
                 var bytes = n * RowBytes;
                 var sealsNow = false;
-                if (growing + bytes > budget && growing > 0)
+                if (growing + marks + bytes > budget && growing > 0)
                 {
                     growing = 0;
                     seals++;
                     sealsNow = true;
                 }
 
-                var fits = growing + bytes <= budget;
+                var fits = growing + marks + bytes <= budget;
                 if (fits)
                 {
                     await db.InsertAsync("c", Rows(nextId, n));
@@ -87,8 +91,10 @@ public sealed class MemoryBudgetTests : IDisposable
                 nextId += n;
                 var usage = db.GetMemoryUsage();
                 Assert.Equal(growing, usage.GrowingBytes);
+                Assert.Equal(marks, usage.DeleteMarkBytes);
                 Assert.Equal(0, usage.IndexBytes);
                 Assert.Equal(0, usage.ReservedBytes);
+                Assert.Equal(0, usage.MergeBytes);
                 Assert.Equal(seals, (await db.DescribeCollectionAsync("c")).SealedSegments);
             }
 
@@ -97,11 +103,13 @@ public sealed class MemoryBudgetTests : IDisposable
             Assert.Equal(accepted, await StoredIdsAsync(db, "c"));
         }
 
-        // Refused batches were never logged: a reopen replays exactly the accepted rows since the last seal.
+        // Refused batches were never logged: a reopen replays exactly the accepted rows since the last seal, and the
+        // delete marks come back from the delete files and the WAL.
         await using (var db = await QuiverEngine.OpenAsync(_dir.Path, options))
         {
             Assert.Equal(accepted, await StoredIdsAsync(db, "c"));
             Assert.Equal(growing, db.GetMemoryUsage().GrowingBytes);
+            Assert.Equal(marks, db.GetMemoryUsage().DeleteMarkBytes);
         }
     }
 
@@ -116,8 +124,9 @@ public sealed class MemoryBudgetTests : IDisposable
             var refused = await Assert.ThrowsAsync<MemoryQuotaExceededException>(() => db.InsertAsync("c", Rows(100, 11)));
             Assert.Equal(
                 "memory quota exceeded, please allocate more resources: insert of 11 rows (528 bytes in memory) into collection 'c' refused, nothing written: " +
-                "the engine holds 0 bytes (growing rows 0, in-memory indexes 0, writes in flight 0) of its memory budget of 480 bytes after sealing its " +
-                "growing segments; write smaller batches, drop an index or a collection, or raise MemoryBudgetBytes",
+                "the engine holds 0 bytes (growing rows 0, in-memory indexes 0, delete marks 0, merges 0, reserved by writes in flight and index builds 0) " +
+                "of its memory budget of 480 bytes after sealing its growing segments; write smaller batches, drop an index or a collection, compact " +
+                "deleted rows away, or raise MemoryBudgetBytes",
                 refused.Message);
 
             // The 4 rows before it were sealed on the way (the write tried to make room); none of the 11 is anywhere.

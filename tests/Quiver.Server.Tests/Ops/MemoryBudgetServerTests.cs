@@ -72,6 +72,44 @@ public sealed class MemoryBudgetServerTests
         Assert.Contains("memory quota exceeded", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task IndexBuildPastTheBudget_IsReportedFailed_WithTheQuotaReason_OverGrpcAndRest_AndDeleteMarksCount()
+    {
+        // 200 rows (6,400 bytes) fit a budget of 7,000; their HNSW graph (32 links of 4 bytes a node and more) does not.
+        await using var server = await TestServer.StartAsync(o => o.Engine = o.Engine with { MemoryBudgetBytes = 7000 });
+        var engine = server.Server.Engine;
+        await engine.CreateCollectionAsync("c", Schema);
+        await engine.CreateIndexAsync("c", new IndexDefinition { FieldName = "v", IndexName = "vi", IndexType = "HNSW", Params = new Dictionary<string, string> { ["M"] = "16", ["efConstruction"] = "64" } });
+        Assert.Equal(0, (await server.Milvus.InsertAsync(Insert(0, 200))).Status.Code);
+        await engine.FlushAsync("c");
+        var waited = await Assert.ThrowsAsync<QuiverException>(() => engine.WaitForIndexAsync("c"));
+        Assert.Equal(QuiverErrorCode.Capacity, waited.Code);
+
+        const string Deferred = "memory quota exceeded, please allocate more resources: index 'vi' of collection 'c' (";
+        var grpc = Assert.Single((await server.Milvus.DescribeIndexAsync(new DescribeIndexRequest { CollectionName = "c", IndexName = "vi" })).IndexDescriptions);
+        Assert.Equal(Protocol.Common.IndexState.Failed, grpc.State);
+        Assert.Contains(Deferred, grpc.IndexStateFailReason, StringComparison.Ordinal);
+        Assert.Contains(") not built: the engine holds 0 bytes (", grpc.IndexStateFailReason, StringComparison.Ordinal);
+        Assert.Equal(0, grpc.IndexedRows);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(MilvusRestV2.Prefix + "/indexes/describe", UriKind.Relative))
+        {
+            Content = new StringContent("{\"collectionName\":\"c\",\"indexName\":\"vi\"}", Encoding.UTF8, "application/json"),
+        };
+        using var response = await server.Http.SendAsync(request);
+        var rest = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(0, rest["code"]!.GetValue<int>());
+        Assert.Equal("Failed", rest["data"]![0]!["indexState"]!.GetValue<string>());
+        Assert.Contains(Deferred, rest["data"]![0]!["failReason"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Searches still answer (exactly, without the index), and three deletes hold three marks on /metrics.
+        await engine.DeleteAsync("c", [1L, 2L, 3L]);
+        var metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(3 * 44, metrics.Value("quiver_engine_memory_bytes{kind=\"delete_marks\"}"));
+        Assert.Equal(0, metrics.Value("quiver_engine_memory_bytes{kind=\"merges\"}"));
+        Assert.Equal(0, metrics.Value("quiver_engine_memory_bytes{kind=\"index\"}"));
+    }
+
     private static InsertRequest Insert(long first, int count) => new()
     {
         CollectionName = "c",
