@@ -19,12 +19,18 @@ namespace Quiver.Cluster.Nodes;
 internal sealed partial class MilvusRouting
 {
     /// <summary><paramref name="parsed"/> with its keys replaced by their rows' vectors, or the refusal the standalone
-    /// server sends (a key that no row holds, a null vector). Every vector type travels: a row's vector is taken from the
-    /// query answer in its wire form (FLOAT as little-endian floats; FLOAT16, BFLOAT16, INT8 and BINARY as their bytes;
-    /// SPARSE as its index/value pairs) and is sent back as a placeholder of the same type, so nothing is converted.</summary>
+    /// server sends (a key that no row holds, a null vector, a sparse field). Every dense vector type travels: a row's
+    /// vector is taken from the query answer in its wire form (FLOAT as little-endian floats; FLOAT16, BFLOAT16, INT8 and
+    /// BINARY as their bytes) and is sent back as a placeholder of the same type, so nothing is converted.</summary>
     private async Task<(MilvusSearch? Search, byte[]? Refused)> VectorsForKeysAsync(MethodDescriptor method, MilvusSearch parsed, string database, string collection,
         int shards, EngineSchema schema, FieldSchema field, CancellationToken ct)
     {
+        if (field.DataType == Quiver.DataType.SparseFloatVector)
+        {
+            // The engine does not search a sparse field by keys: the shard's own refusal, word for word.
+            return (null, await InvokeAsync(ShardKeys.Of(database, collection), method, parsed.ToByteArray(), database, ct).ConfigureAwait(false));
+        }
+
         if (PlaceholderTypeOf(field.DataType) is not { } placeholderType)
         {
             return (null, ShardedNotServed(method, $"Search by primary keys on a {field.DataType} field"));
@@ -107,7 +113,6 @@ internal sealed partial class MilvusRouting
         Quiver.DataType.BFloat16Vector => PlaceholderType.Bfloat16Vector,
         Quiver.DataType.Int8Vector => PlaceholderType.Int8Vector,
         Quiver.DataType.BinaryVector => PlaceholderType.BinaryVector,
-        Quiver.DataType.SparseFloatVector => PlaceholderType.SparseFloatVector,
         _ => null,
     };
 
@@ -115,11 +120,6 @@ internal sealed partial class MilvusRouting
     /// fewer (or another type).</summary>
     private static ByteString? RowBytes(FieldSchema field, VectorField vectors, int slot)
     {
-        if (field.DataType == Quiver.DataType.SparseFloatVector)
-        {
-            return vectors.SparseFloatVector is { } sparse && slot < sparse.Contents.Count ? sparse.Contents[slot] : null;
-        }
-
         var dim = field.Dimension!.Value;
         if (field.DataType == Quiver.DataType.FloatVector)
         {
