@@ -35,9 +35,9 @@ public sealed partial class ClusterErrorTableTests
         ],
         ["cluster-sharded-not-served"] = () =>
         [
-            Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch (reranking needs every shard's ranks)")),
+            Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch with group_by_field")),
             Grpc("LoadCollection", m => MilvusRouting.ShardedNotServed(m, "replica_number above 1")),
-            Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search by primary keys on a Float16Vector field")),
+            Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with group_by_field, an iterator, sub-requests or a function score")),
             Rest(RestRouting.ShardedNotServed("/entities/insert")),
         ],
         ["cluster-shards-num-invalid"] = () =>

@@ -23,11 +23,13 @@ internal sealed class ClusterNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly NatsConnection _nats;
+    private readonly CollectionCatalog _catalog;
 
-    private ClusterNode(WebApplication app, NatsConnection nats, int port)
+    private ClusterNode(WebApplication app, NatsConnection nats, CollectionCatalog catalog, int port)
     {
         _app = app;
         _nats = nats;
+        _catalog = catalog;
         MilvusPort = port;
     }
 
@@ -50,12 +52,14 @@ internal sealed class ClusterNode : IAsyncDisposable
             RequestTimeout = TimeSpan.FromSeconds(3),
             ConnectTimeout = TimeSpan.FromSeconds(5),
         });
+        CollectionCatalog? catalog = null;
         try
         {
             await nats.ConnectAsync().ConfigureAwait(false);
             var js = new NatsJSContext(nats);
             var kv = new NatsKVContext(js);
-            var catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
+            catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
+            catalog.StartWatching();
             var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{config.Cluster}-membership") { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog)
             {
@@ -117,10 +121,15 @@ internal sealed class ClusterNode : IAsyncDisposable
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
             context.MilvusPort = bound;
-            return new ClusterNode(app, nats, bound);
+            return new ClusterNode(app, nats, catalog, bound);
         }
         catch
         {
+            if (catalog is not null)
+            {
+                await catalog.DisposeAsync().ConfigureAwait(false);
+            }
+
             await nats.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -134,6 +143,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _catalog.DisposeAsync().ConfigureAwait(false);
         await _nats.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -7,9 +7,13 @@ namespace Quiver.Cluster.Nodes;
 /// collection's shards: one key <c>{database}.{collection}</c> per collection in KV bucket <c>{cluster}-catalog</c>,
 /// whose value is the shard count as one byte (1 to <see cref="MaxShards"/>; sessions before shards wrote 1). The
 /// shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
-/// exist. Lookups that found a collection are remembered: a collection dropped through another node still routes to
-/// its shards, whose engines then answer "not found" themselves.</summary>
-internal sealed class CollectionCatalog
+/// exist. A node remembers the counts it read, each with its key's revision, and keeps them current by watching the
+/// bucket (<see cref="StartWatching"/>): a drop or a create through another node replaces or forgets the count here as
+/// soon as JetStream delivers the change (a deleted key is remembered as a tombstone with its revision, so a read that
+/// raced the delete cannot put the old count back). Writes and collection changes ask for the key's current value
+/// (<c>fresh</c>) rather than the remembered one, so a collection dropped and created again with another shard count
+/// through another node is never written by the old count.</summary>
+internal sealed class CollectionCatalog : IAsyncDisposable
 {
     /// <summary>A key the bucket always holds, so that listing keys never waits on an empty bucket.</summary>
     private const string Marker = "catalog";
@@ -24,7 +28,12 @@ internal sealed class CollectionCatalog
     public const int MaxShards = 16;
 
     private readonly INatsKVStore _store;
-    private readonly ConcurrentDictionary<string, int> _known = new(StringComparer.Ordinal);
+
+    /// <summary>The shard count last seen per key with the revision that said so; a count of 0 is a deleted key.</summary>
+    private readonly ConcurrentDictionary<string, (int Shards, ulong Revision)> _known = new(StringComparer.Ordinal);
+
+    private readonly CancellationTokenSource _stop = new();
+    private Task _watch = Task.CompletedTask;
 
     private CollectionCatalog(INatsKVStore store) => _store = store;
 
@@ -41,33 +50,86 @@ internal sealed class CollectionCatalog
         await ShardsAsync(database, collection, ct).ConfigureAwait(false) > 0;
 
     /// <summary>The number of shards of <paramref name="collection"/> in <paramref name="database"/>; 0 when the cluster
-    /// does not hold it.</summary>
-    public async Task<int> ShardsAsync(string database, string collection, CancellationToken ct)
+    /// does not hold it. The remembered count unless <paramref name="fresh"/>, which reads the key's current value.</summary>
+    public async Task<int> ShardsAsync(string database, string collection, CancellationToken ct, bool fresh = false)
     {
         var key = Key(database, collection);
-        if (_known.TryGetValue(key, out var known))
+        if (!fresh && _known.TryGetValue(key, out var known) && known.Shards > 0)
         {
-            return known;
+            return known.Shards;
         }
 
-        var shards = await Retry.UntilAsync(RetryTimeout, async c =>
+        var (shards, revision) = await Retry.UntilAsync(RetryTimeout, async c =>
         {
             try
             {
                 var entry = await _store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false);
-                return entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0;
+                return (entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0, entry.Revision);
             }
             catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
             {
-                return 0;
+                return (0, 0UL);
             }
         }, ct).ConfigureAwait(false);
-        if (shards > 0)
+        return shards > 0 ? Remember(key, shards, revision) : 0;
+    }
+
+    /// <summary>Keeps the remembered counts current from the bucket's changes (puts and deletes after now) until
+    /// disposed; a watch that breaks (its NATS server went away) starts again after forgetting every count, since
+    /// changes may have been missed meanwhile.</summary>
+    public void StartWatching() => _watch = Task.Run(() => WatchAsync(_stop.Token));
+
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
         {
-            _known[key] = shards;
+            try
+            {
+                await foreach (var entry in _store.WatchAsync<byte[]>(opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: ct).ConfigureAwait(false))
+                {
+                    if (entry.Key == Marker || entry.Key.StartsWith('-'))
+                    {
+                        continue;
+                    }
+
+                    Remember(entry.Key, entry.Operation == NatsKVOperation.Put && entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0, entry.Revision);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // The watch broke (a server failed over, the connection is reconnecting): whatever changed meanwhile is
+                // unknown, so nothing remembered is trusted; lookups read the bucket again.
+                _known.Clear();
+                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Records <paramref name="shards"/> (0: deleted) for <paramref name="key"/> unless a later revision is
+    /// already known; answers the count now remembered.</summary>
+    private int Remember(string key, int shards, ulong revision)
+    {
+        var kept = _known.AddOrUpdate(key, (shards, revision), (_, old) => revision >= old.Revision ? (shards, revision) : old);
+        return kept.Shards;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _watch.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
         }
 
-        return shards;
+        _stop.Dispose();
     }
 
     /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards.</summary>
@@ -76,8 +138,8 @@ internal sealed class CollectionCatalog
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, MaxShards);
         var key = Key(database, collection);
-        await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, new[] { (byte)shards }, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
-        _known[key] = shards;
+        var revision = await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, new[] { (byte)shards }, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+        Remember(key, shards, revision);
     }
 
     /// <summary>Forgets <paramref name="collection"/> after its shard dropped it.</summary>

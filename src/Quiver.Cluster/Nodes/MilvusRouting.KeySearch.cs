@@ -19,12 +19,19 @@ namespace Quiver.Cluster.Nodes;
 internal sealed partial class MilvusRouting
 {
     /// <summary><paramref name="parsed"/> with its keys replaced by their rows' vectors, or the refusal the standalone
-    /// server sends (a key that no row holds, a null vector), or a code-10 refusal for a vector type this path does not
-    /// carry yet (only FLOAT vectors).</summary>
+    /// server sends (a key that no row holds, a null vector, a sparse field). Every dense vector type travels: a row's
+    /// vector is taken from the query answer in its wire form (FLOAT as little-endian floats; FLOAT16, BFLOAT16, INT8 and
+    /// BINARY as their bytes) and is sent back as a placeholder of the same type, so nothing is converted.</summary>
     private async Task<(MilvusSearch? Search, byte[]? Refused)> VectorsForKeysAsync(MethodDescriptor method, MilvusSearch parsed, string database, string collection,
         int shards, EngineSchema schema, FieldSchema field, CancellationToken ct)
     {
-        if (field.DataType != Quiver.DataType.FloatVector)
+        if (field.DataType == Quiver.DataType.SparseFloatVector)
+        {
+            // The engine does not search a sparse field by keys: the shard's own refusal, word for word.
+            return (null, await InvokeAsync(ShardKeys.Of(database, collection), method, parsed.ToByteArray(), database, ct).ConfigureAwait(false));
+        }
+
+        if (PlaceholderTypeOf(field.DataType) is not { } placeholderType)
         {
             return (null, ShardedNotServed(method, $"Search by primary keys on a {field.DataType} field"));
         }
@@ -42,8 +49,7 @@ internal sealed partial class MilvusRouting
         }
 
         var pk = schema.PrimaryKey;
-        var dim = field.Dimension!.Value;
-        var byKey = new Dictionary<object, float[]?>();
+        var byKey = new Dictionary<object, ByteString?>();
         var queryMethod = MilvusService.Descriptor.FindMethodByName("Query");
         foreach (var group in keys.Distinct().GroupBy(k => ShardKeys.ShardOf(k, shards)))
         {
@@ -67,14 +73,17 @@ internal sealed partial class MilvusRouting
             var vectorColumn = answer.FieldsData.FirstOrDefault(f => f.FieldName == field.Name);
             IReadOnlyList<object> found = keyColumn is null ? []
                 : pk.DataType == Quiver.DataType.VarChar ? [.. keyColumn.StringData?.Data ?? []] : [.. (keyColumn.LongData?.Data ?? []).Select(k => (object)k)];
+            // A nullable vector field's rows travel compact (the vectors of valid rows only, after valid_data).
+            var slot = 0;
             for (var r = 0; r < found.Count; r++)
             {
-                var valid = vectorColumn?.Vectors?.FloatVector is not null && (vectorColumn.ValidData.Count == 0 || vectorColumn.ValidData[r]);
-                byKey.TryAdd(found[r], valid ? [.. vectorColumn!.Vectors.FloatVector.Data.Skip(r * dim).Take(dim)] : null);
+                var valid = vectorColumn?.Vectors is not null && (vectorColumn.ValidData.Count == 0 || vectorColumn.ValidData[r]);
+                byKey.TryAdd(found[r], valid ? RowBytes(field, vectorColumn!.Vectors, slot) : null);
+                slot += valid ? 1 : 0;
             }
         }
 
-        var values = new PlaceholderValue { Tag = "$0", Type = PlaceholderType.FloatVector };
+        var values = new PlaceholderValue { Tag = "$0", Type = placeholderType };
         foreach (var key in keys)
         {
             if (!byKey.TryGetValue(key, out var vector))
@@ -87,14 +96,56 @@ internal sealed partial class MilvusRouting
                 return (null, StatusAnswer(method, MilvusCode.ParameterInvalid, $"search by ids: primary key {key} has no vector in field '{field.Name}' (it is null)"));
             }
 
-            var bytes = new byte[dim * sizeof(float)];
-            Buffer.BlockCopy(vector, 0, bytes, 0, bytes.Length);
-            values.Values.Add(ByteString.CopyFrom(bytes));
+            values.Values.Add(vector);
         }
 
         var rewritten = parsed.Clone();
         rewritten.PlaceholderGroup = new PlaceholderGroup { Placeholders = { values } }.ToByteString();
         return (rewritten, null);
+    }
+
+    /// <summary>The placeholder type that carries a query vector of <paramref name="type"/>, or null for a field that
+    /// is not a vector.</summary>
+    private static PlaceholderType? PlaceholderTypeOf(Quiver.DataType type) => type switch
+    {
+        Quiver.DataType.FloatVector => PlaceholderType.FloatVector,
+        Quiver.DataType.Float16Vector => PlaceholderType.Float16Vector,
+        Quiver.DataType.BFloat16Vector => PlaceholderType.Bfloat16Vector,
+        Quiver.DataType.Int8Vector => PlaceholderType.Int8Vector,
+        Quiver.DataType.BinaryVector => PlaceholderType.BinaryVector,
+        _ => null,
+    };
+
+    /// <summary>The wire bytes of the <paramref name="slot"/>-th vector of a result column, or null when it carries
+    /// fewer (or another type).</summary>
+    private static ByteString? RowBytes(FieldSchema field, VectorField vectors, int slot)
+    {
+        var dim = field.Dimension!.Value;
+        if (field.DataType == Quiver.DataType.FloatVector)
+        {
+            if (vectors.FloatVector is not { } floats || (long)(slot + 1) * dim > floats.Data.Count)
+            {
+                return null;
+            }
+
+            var bytes = new byte[dim * sizeof(float)];
+            for (var d = 0; d < dim; d++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(d * sizeof(float)), floats.Data[(slot * dim) + d]);
+            }
+
+            return ByteString.CopyFrom(bytes);
+        }
+
+        var width = field.DataType switch
+        {
+            Quiver.DataType.Float16Vector or Quiver.DataType.BFloat16Vector => dim * 2,
+            Quiver.DataType.BinaryVector => dim / 8,
+            _ => dim,
+        };
+        return Quiver.Wire.WireVectors.BytesOf(field.DataType, vectors) is { } all && (long)(slot + 1) * width <= all.Length
+            ? ByteString.CopyFrom(all.Span.Slice(slot * width, width))
+            : null;
     }
 
     /// <summary>A key as a literal of the filter language: an integer, or a JSON-quoted string.</summary>

@@ -120,7 +120,7 @@ internal sealed partial class MilvusRouting
                 "DescribeCollection" => ShardsOf(await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), shards),
                 _ when ShardZero.Contains(method.Name) => await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false),
                 _ when EveryShard.Contains(method.Name) => await MergeAsync(method, request, database, collection, shards, ct, a => a[0]).ConfigureAwait(false),
-                "HybridSearch" => ShardedNotServed(method, "HybridSearch (reranking needs every shard's ranks)"),
+                "HybridSearch" => await HybridShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
                 _ => ShardedNotServed(method, method.Name),
             };
         }
@@ -252,34 +252,45 @@ internal sealed partial class MilvusRouting
     /// refused: their answers cannot be merged from the shards' answers into the single engine's.</summary>
     private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
     {
-        var parsed = MilvusSearch.Parser.ParseFrom(request);
+        var (merged, answer, _) = await SearchMergedAsync(method, MilvusSearch.Parser.ParseFrom(request), request, database, collection, shards, schema: null, ct).ConfigureAwait(false);
+        return answer ?? merged!.ToByteArray();
+    }
+
+    /// <summary>The search <paramref name="parsed"/> (serialized as <paramref name="request"/>) on every shard, merged,
+    /// with the metric its scores are in; or, as <c>Answer</c>, the refusal to send instead.</summary>
+    private async Task<(SearchResults? Merged, byte[]? Answer, MetricType Metric)> SearchMergedAsync(MethodDescriptor method, MilvusSearch parsed, byte[] request,
+        string database, string collection, int shards, EngineSchema? schema, CancellationToken ct)
+    {
         var settings = SearchParamsParser.ParseUncached(parsed.SearchParams);
         if (settings.GroupByField is not null || settings.IteratorV2 || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
         {
-            return ShardedNotServed(method, "Search with group_by_field, an iterator, sub-requests or a function score");
+            return (null, ShardedNotServed(method, "Search with group_by_field, an iterator, sub-requests or a function score"), default);
         }
 
         if (settings.TopK is < 1 or > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
         {
             // The shard's own refusal of the window, word for word.
-            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
+            return (null, await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), default);
         }
 
-        var (schema, refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
         if (schema is null)
         {
-            return refused!;
+            (schema, var refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
+            if (schema is null)
+            {
+                return (null, refused!, default);
+            }
         }
 
         var field = settings.AnnsField is { } named ? schema.Find(named) : schema.Fields.SingleOrDefault(f => f.IsVector || f.IsSparseVector);
         if (field is null)
         {
-            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
+            return (null, await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), default);
         }
 
         if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
         {
-            return ShardedNotServed(method, "BM25 text search (each shard's corpus statistics differ from the collection's)");
+            return (null, ShardedNotServed(method, "BM25 text search (each shard's corpus statistics differ from the collection's)"), default);
         }
 
         if (parsed.SearchInputCase == MilvusSearch.SearchInputOneofCase.Ids)
@@ -287,7 +298,7 @@ internal sealed partial class MilvusRouting
             var (byKeys, refusal) = await VectorsForKeysAsync(method, parsed, database, collection, shards, schema, field, ct).ConfigureAwait(false);
             if (byKeys is null)
             {
-                return refusal!;
+                return (null, refusal!, default);
             }
 
             parsed = byKeys;
@@ -301,11 +312,11 @@ internal sealed partial class MilvusRouting
         var results = answers.Select(SearchResults.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
         {
-            return failed.ToByteArray();
+            return (null, failed.ToByteArray(), default);
         }
 
         var nq = (int)results.Max(r => r.Results?.NumQueries ?? 0);
-        return ShardMerge.Search(results, nq, settings.TopK, settings.Offset, Quiver.Search.HybridSearch.LargerIsCloser(metric), settings.RoundDecimal).ToByteArray();
+        return (ShardMerge.Search(results, nq, settings.TopK, settings.Offset, Quiver.Search.HybridSearch.LargerIsCloser(metric), settings.RoundDecimal), null, metric);
     }
 
     /// <summary>A query on every shard (a limited one for offset + limit rows from the start), merged in key order.</summary>

@@ -87,6 +87,8 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
                     ?? await ShowCollectionsAsync(method, parsed, request, context).ConfigureAwait(false);
             }
 
+            case "Flush":
+                return await FlushAsync(method, request, context).ConfigureAwait(false);
             case "CreateDatabase" or "DropDatabase" or "ListDatabases" or "DescribeDatabase" or "AlterDatabase":
                 return await DatabaseCallAsync(method, request, ct).ConfigureAwait(false);
             default:
@@ -111,12 +113,16 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         var collection = (string)field.Accessor.GetValue(message);
         var creates = method.Name == "CreateCollection";
         var valid = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
-        var shards = !valid ? 0 : creates ? Math.Max(1, ((CreateCollectionRequest)message).ShardsNum) : await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+        // Reads route by the count this node remembers (kept current by the catalog's watch); writes and collection
+        // changes by the catalog's current value, so a collection dropped and created again with another shard count
+        // through another node is never written by the old count.
+        var fresh = !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
+        var shards = !valid ? 0 : creates ? Math.Max(1, ((CreateCollectionRequest)message).ShardsNum) : await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
         if (valid && !creates && shards == 0 && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
             // A call naming an alias goes to its collection's shards, whose engines know the alias.
             collection = aliased;
-            shards = await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+            shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 
         if (creates && shards > CollectionCatalog.MaxShards)

@@ -76,14 +76,16 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         // A call naming no valid or known collection goes to the database's catalog shard, whose engine holds no
         // collection and so answers exactly as the standalone server does (missing parameter, bad name, not found).
         var creates = path == "/collections/create";
+        // As over gRPC: reads route by the remembered count, writes and collection changes by the catalog's current one.
+        var fresh = !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
         var shards = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? 0
-            : creates ? ShardsAsked(body) : await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+            : creates ? ShardsAsked(body) : await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
         if (shards == 0 && !creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
             && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
             // A body naming an alias goes to its collection's shard, whose engine knows the alias.
             collection = aliased;
-            shards = await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false);
+            shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 
         if (shards > 1)

@@ -16,58 +16,82 @@ internal static class ShardMerge
     /// primary key), the first <paramref name="offset"/> skipped and <paramref name="topK"/> kept.</summary>
     public static SearchResults Search(IReadOnlyList<SearchResults> answers, int nq, int topK, int offset, bool largerIsCloser, int roundDecimal)
     {
-        var parts = answers.Select(a => a.Results ?? new SearchResultData()).ToList();
-        var keys = parts.Select(p => PrimaryKeys.FromIds(p.Ids)).ToList();
-        var (batch, fields) = Concat([.. parts.Select((p, s) => ((IReadOnlyList<FieldData>)p.FieldsData, keys[s].Count))]);
-        var picked = new List<int>();
-        var merged = new SearchResultData
-        {
-            NumQueries = nq,
-            TopK = topK,
-            PrimaryFieldName = parts.Select(p => p.PrimaryFieldName).FirstOrDefault(n => n.Length > 0) ?? "",
-            AllSearchCount = parts.Sum(p => p.AllSearchCount),
-        };
-        merged.OutputFields.AddRange(parts[0].OutputFields);
-        var ids = new List<object>();
-        var starts = new int[parts.Count];
-        var bases = new int[parts.Count];
-        for (var s = 1; s < parts.Count; s++)
-        {
-            bases[s] = bases[s - 1] + keys[s - 1].Count;
-        }
-
+        var hits = Hits(answers, nq);
+        var picked = new List<List<(float Score, object Key, int Answer, int At)>>(nq);
         for (var q = 0; q < nq; q++)
         {
-            var candidates = new List<(float Score, object Key, int Row)>();
-            for (var s = 0; s < parts.Count; s++)
-            {
-                var count = q < parts[s].Topks.Count ? (int)parts[s].Topks[q] : 0;
-                for (var i = 0; i < count; i++)
-                {
-                    var at = starts[s] + i;
-                    candidates.Add((parts[s].Scores[at], keys[s][at], bases[s] + at));
-                }
-
-                starts[s] += count;
-            }
-
+            var candidates = hits.SelectMany((perQuery, s) => perQuery[q].Select(h => (h.Score, h.Key, Answer: s, h.At))).ToList();
             candidates.Sort((a, b) =>
             {
                 var byScore = largerIsCloser ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
                 return byScore != 0 ? byScore : CompareKeys(a.Key, b.Key);
             });
-            var window = candidates.Skip(offset).Take(topK).ToList();
+            picked.Add([.. candidates.Skip(offset).Take(topK)]);
+        }
+
+        return Pick(answers, picked, topK, roundDecimal);
+    }
+
+    /// <summary>Every answer's hits per query, in its order: each hit's score, primary key and position in the answer's
+    /// flattened hit list.</summary>
+    public static List<List<(float Score, object Key, int At)>>[] Hits(IReadOnlyList<SearchResults> answers, int nq)
+    {
+        var all = new List<List<(float Score, object Key, int At)>>[answers.Count];
+        for (var s = 0; s < answers.Count; s++)
+        {
+            var part = answers[s].Results ?? new SearchResultData();
+            var keys = PrimaryKeys.FromIds(part.Ids);
+            all[s] = new List<List<(float, object, int)>>(nq);
+            var start = 0;
+            for (var q = 0; q < nq; q++)
+            {
+                var count = q < part.Topks.Count ? (int)part.Topks[q] : 0;
+                all[s].Add([.. Enumerable.Range(start, count).Select(at => (part.Scores[at], keys[at], at))]);
+                start += count;
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>A search answer made of hits picked from <paramref name="answers"/>: per query, the hits
+    /// <paramref name="picked"/> names (the answer and position each comes from, its key and the score it is answered
+    /// with), with the output fields their answers carried; scores rounded to <paramref name="roundDecimal"/> places
+    /// unless it is negative.</summary>
+    public static SearchResults Pick(IReadOnlyList<SearchResults> answers, IReadOnlyList<IReadOnlyList<(float Score, object Key, int Answer, int At)>> picked, int topK, int roundDecimal)
+    {
+        var parts = answers.Select(a => a.Results ?? new SearchResultData()).ToList();
+        var sizes = parts.Select(p => PrimaryKeys.FromIds(p.Ids).Count).ToList();
+        var (batch, fields) = Concat([.. parts.Select((p, s) => ((IReadOnlyList<FieldData>)p.FieldsData, sizes[s]))]);
+        var bases = new int[parts.Count];
+        for (var s = 1; s < parts.Count; s++)
+        {
+            bases[s] = bases[s - 1] + sizes[s - 1];
+        }
+
+        var merged = new SearchResultData
+        {
+            NumQueries = picked.Count,
+            TopK = topK,
+            PrimaryFieldName = parts.Select(p => p.PrimaryFieldName).FirstOrDefault(n => n.Length > 0) ?? "",
+            AllSearchCount = parts.Sum(p => p.AllSearchCount),
+        };
+        merged.OutputFields.AddRange(parts[0].OutputFields);
+        var rows = new List<int>();
+        var ids = new List<object>();
+        foreach (var window in picked)
+        {
             merged.Topks.Add(window.Count);
             foreach (var hit in window)
             {
-                picked.Add(hit.Row);
+                rows.Add(bases[hit.Answer] + hit.At);
                 ids.Add(hit.Key);
                 merged.Scores.Add(roundDecimal >= 0 ? (float)Math.Round(hit.Score, Math.Min(roundDecimal, 15), MidpointRounding.AwayFromZero) : hit.Score);
             }
         }
 
         merged.Ids = Ids(ids, parts.Select(p => p.Ids).FirstOrDefault(i => i is not null));
-        merged.FieldsData.AddRange(Write(batch.Select(picked), fields, parts.SelectMany(p => p.FieldsData)));
+        merged.FieldsData.AddRange(Write(batch.Select(rows), fields, parts.SelectMany(p => p.FieldsData)));
         return new SearchResults { Status = new Protocol.Common.Status(), Results = merged, CollectionName = answers[0].CollectionName, SessionTs = answers.Max(a => a.SessionTs) };
     }
 
@@ -162,7 +186,7 @@ internal static class ShardMerge
     }
 
     /// <summary>Primary keys in the engine's order: Int64 numerically, VarChar by ordinal.</summary>
-    private static int CompareKeys(object a, object b) => a is string x && b is string y
+    internal static int CompareKeys(object a, object b) => a is string x && b is string y
         ? string.CompareOrdinal(x, y)
         : Convert.ToInt64(a, System.Globalization.CultureInfo.InvariantCulture).CompareTo(Convert.ToInt64(b, System.Globalization.CultureInfo.InvariantCulture));
 

@@ -226,7 +226,7 @@ internal static class HybridSearch
     private readonly record struct GroupKey(object? Value);
 
     /// <summary>A ranker's per-hit contribution and the direction of its fused scores.</summary>
-    private sealed class Fusion
+    internal sealed class Fusion
     {
         private readonly float _k;
         private readonly float[]? _weights;

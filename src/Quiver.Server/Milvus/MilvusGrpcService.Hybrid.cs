@@ -92,7 +92,7 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <summary>The fusion settings of a HybridSearchRequest.</summary>
-    private sealed record HybridRankParams(HybridRanker Ranker, int Limit, int Offset, int RoundDecimal, string? GroupByField, int GroupSize, string? Timezone)
+    internal sealed record HybridRankParams(HybridRanker Ranker, int Limit, int Offset, int RoundDecimal, string? GroupByField, int GroupSize, string? Timezone)
     {
         public static HybridRankParams Parse(RepeatedField<KeyValuePair> pairs, Protocol.Schema.FunctionScore? functionScore)
         {
