@@ -82,7 +82,8 @@ public sealed class FieldColumn
             DataType.Int8 => (sbyte)Longs![row],
             DataType.Int16 => (short)Longs![row],
             DataType.Int32 => (int)Longs![row],
-            DataType.Int64 => Longs![row],
+            // A TIMESTAMPTZ result read back from a server may hold its text, in the read's zone, instead of the instant.
+            DataType.Int64 => field.DataType == DataType.Timestamptz && Strings is { } texts ? texts[row] : Longs![row],
             DataType.Float => (float)Doubles![row],
             DataType.Double => Doubles![row],
             DataType.Bool => Bools![row],

@@ -13,6 +13,9 @@ public static partial class Timestamptz
     /// without an offset (Milvus's <c>timezone</c>).</summary>
     public const string TimezoneProperty = "timezone";
 
+    /// <summary>The zone Milvus records on a new collection whose database has none (its <c>common.DefaultTimezone</c>).</summary>
+    internal const string DefaultZoneName = "UTC";
+
     /// <summary>Microseconds since the epoch of 0001-01-01T00:00:00Z, the earliest value.</summary>
     public static readonly long MinMicros = (DateTimeOffset.MinValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 

@@ -21,7 +21,13 @@ public static class DefaultValues
 
     /// <summary>The wire form of <paramref name="field"/>'s default <paramref name="value"/>; false with the reason in
     /// <paramref name="problem"/> when Milvus cannot hold it (the type takes no default, or the value does not fit).</summary>
-    public static bool TryToWire(FieldSchema field, JsonElement value, out ValueField? wire, out string? problem)
+    public static bool TryToWire(FieldSchema field, JsonElement value, out ValueField? wire, out string? problem) =>
+        TryToWire(field, value, null, out wire, out problem);
+
+    /// <summary>As <see cref="TryToWire(FieldSchema, JsonElement, out ValueField?, out string?)"/>, a TIMESTAMPTZ default
+    /// written as RFC 3339 text in <paramref name="zone"/> (the collection's <c>timezone</c>; null for UTC), as Milvus's
+    /// proxy describes it (<c>RewriteTimestampTzDefaultValueToString</c>).</summary>
+    public static bool TryToWire(FieldSchema field, JsonElement value, TimeZoneInfo? zone, out ValueField? wire, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(field);
         wire = null;
@@ -41,7 +47,7 @@ public static class DefaultValues
                 DataType.Int64 => new ValueField { LongData = value.GetInt64() },
                 DataType.Float => new ValueField { FloatData = value.GetSingle() },
                 DataType.Double => new ValueField { DoubleData = value.GetDouble() },
-                DataType.Timestamptz => new ValueField { StringData = TimestamptzText(value) },
+                DataType.Timestamptz => new ValueField { StringData = TimestamptzText(value, zone) },
                 _ => new ValueField { StringData = value.GetString() ?? throw new InvalidOperationException() },
             };
         }
@@ -110,8 +116,8 @@ public static class DefaultValues
     }
 
     // Milvus describes a TIMESTAMPTZ default as text, which the SDKs read with their date parsers.
-    private static string TimestamptzText(JsonElement value) =>
-        Timestamptz.TryConvert(value, null, out var micros, out _) ? Timestamptz.Format(micros) : throw new FormatException();
+    private static string TimestamptzText(JsonElement value, TimeZoneInfo? zone) =>
+        Timestamptz.TryConvert(value, null, out var micros, out _) ? Timestamptz.Format(micros, zone) : throw new FormatException();
 
     private static string Unsupported(string field, DataType type) =>
         $"field '{field}': {type} fields take no default value; Milvus holds defaults for Bool, integer, Float, Double, VarChar, Geometry and Timestamptz fields other than the primary key";

@@ -89,7 +89,7 @@ public static class FieldDataReader
 
             var field = FieldOf(column);
             fields.Add(field);
-            batch.Add(ReadColumn(field, column, rowCount, "result"));
+            batch.Add(ReadColumn(field, column, rowCount, "result", keepTimestamptzText: true));
         }
 
         return (batch, new CollectionSchema { Fields = [.. fields] });
@@ -179,11 +179,11 @@ public static class FieldDataReader
         return column.Scalars is null ? 0 : ScalarCount(column.Scalars);
     }
 
-    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null)
+    private static FieldColumn ReadColumn(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null, bool keepTimestamptzText = false)
     {
         if (!(field.IsVector || field.IsSparseVector))
         {
-            return ReadScalars(field, column, rows, op, zone);
+            return ReadScalars(field, column, rows, op, zone, keepTimestamptzText);
         }
 
         if (column.ValidData.Count == 0)
@@ -231,7 +231,11 @@ public static class FieldDataReader
         return new FieldColumn { Name = field.Name, Vectors = vectors };
     }
 
-    private static FieldColumn ReadScalars(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null)
+    /// <summary>A scalar column. With <paramref name="keepTimestamptzText"/> (a result's columns), TIMESTAMPTZ text is kept
+    /// as the server wrote it, in the read's time zone, once each value is known to parse: whoever passes the result on
+    /// (a REST answer, a cluster node merging shards, a client) then answers in that zone, which the instants alone
+    /// would not tell (a zone's offset changes over the year).</summary>
+    private static FieldColumn ReadScalars(FieldSchema field, FieldData column, int rows, string op, TimeZoneInfo? zone = null, bool keepTimestamptzText = false)
     {
         var s = column.Scalars ?? throw Invalid($"{op}: field '{field.Name}' carries no scalar data");
         var positions = Positions(field.Name, column, ScalarCount(s), rows, op);
@@ -259,6 +263,9 @@ public static class FieldDataReader
                 return new FieldColumn { Name = field.Name, Doubles = Gather(rows, At, (_, i) => (double)s.FloatData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.DoubleData when field.DataType.IsFloatingPoint():
                 return new FieldColumn { Name = field.Name, Doubles = Gather(rows, At, (_, i) => s.DoubleData.Data[i]), Nulls = nulls };
+            case ScalarField.DataOneofCase.StringData when field.DataType == Quiver.DataType.Timestamptz && keepTimestamptzText:
+                _ = ScalarValues.TimestamptzColumn(s, rows, At, nulls, field.Name, op, zone);
+                return new FieldColumn { Name = field.Name, Strings = Gather(rows, At, (_, i) => (string?)s.StringData.Data[i]), Nulls = nulls };
             case ScalarField.DataOneofCase.StringData or ScalarField.DataOneofCase.TimestamptzData when field.DataType == Quiver.DataType.Timestamptz:
                 return new FieldColumn { Name = field.Name, Longs = ScalarValues.TimestamptzColumn(s, rows, At, nulls, field.Name, op, zone), Nulls = nulls };
             case ScalarField.DataOneofCase.GeometryWktData when field.DataType == Quiver.DataType.Geometry:

@@ -165,7 +165,8 @@ public static class FieldDataWriter
                 case Quiver.DataType.Double: _target.DoubleData.Data.Add(isNull ? 0 : c.Doubles![r]); break;
                 case Quiver.DataType.VarChar: _target.StringData.Data.Add(isNull ? "" : c.Strings![r]); break;
                 case Quiver.DataType.Geometry: _target.GeometryWktData.Data.Add(isNull ? "" : c.Strings![r]); break;
-                case Quiver.DataType.Timestamptz: _target.StringData.Data.Add(isNull ? "" : Timestamptz.Format(c.Longs![r], c.TimeZone)); break;
+                // A result read back from a server keeps its text (FieldDataReader.ReadResult), already in the read's zone.
+                case Quiver.DataType.Timestamptz: _target.StringData.Data.Add(isNull ? "" : c.Strings?[r] ?? Timestamptz.Format(c.Longs![r], c.TimeZone)); break;
                 case Quiver.DataType.Json:
                     _target.JsonData.Data.Add(isNull ? ByteString.Empty : ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(c.Json![r])));
                     break;

@@ -194,7 +194,8 @@ public static class RestJsonWriter
                 writer.WriteStringValue(column.Strings![row]);
                 break;
             case DataType.Timestamptz:
-                writer.WriteStringValue(Timestamptz.Format(column.Longs![row], column.TimeZone));
+                // A search result read back from the gRPC answer keeps its text (FieldDataReader.ReadResult), in the read's zone.
+                writer.WriteStringValue(column.Strings?[row] ?? Timestamptz.Format(column.Longs![row], column.TimeZone));
                 break;
             case DataType.Json:
                 // Milvus's REST API returns a JSON field's value as its JSON text.

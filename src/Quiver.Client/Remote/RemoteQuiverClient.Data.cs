@@ -25,6 +25,7 @@ internal sealed partial class RemoteQuiverClient
         ArgumentNullException.ThrowIfNull(rows);
         var schema = RemoteFunctions.ForWrites((await SchemaAsync(collection, database, cancellationToken).ConfigureAwait(false)).Schema);
         var columns = FieldDataWriter.Write(schema, ColumnBatch.FromRows(schema, rows, upsert), NullForm.Compact);
+        SendNaiveTimestampsAsGiven(schema, rows, columns);
         MutationResult result;
         if (upsert)
         {
@@ -43,6 +44,46 @@ internal sealed partial class RemoteQuiverClient
 
         return result;
     }
+
+    /// <summary>TIMESTAMPTZ text without an offset goes to the server without one, as Milvus's SDKs send it, so that the
+    /// server reads it in the collection's <c>timezone</c> as it is when the write arrives (the client does not know the
+    /// zone, or may know an old one). The rows were checked reading such text as UTC, whose RFC 3339 text is the same
+    /// wall-clock time with a <c>Z</c>: the <c>Z</c> is taken off. Text with an offset, and other values, stay absolute.</summary>
+    private static void SendNaiveTimestampsAsGiven(CollectionSchema schema, IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, IEnumerable<Protocol.Schema.FieldData> columns)
+    {
+        foreach (var column in columns)
+        {
+            if (schema.Find(column.FieldName) is not { DataType: DataType.Timestamptz } field || column.Scalars?.StringData is not { } texts)
+            {
+                continue;
+            }
+
+            // Compact columns carry values for the rows valid_data marks, in row order; others one per row.
+            for (int r = 0, at = 0; r < rows.Count; r++)
+            {
+                if (column.ValidData.Count > 0 && !column.ValidData[r])
+                {
+                    continue;
+                }
+
+                var given = rows[r].TryGetValue(field.Name, out var value) ? value : null;
+                var text = given as string ?? (given is System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } json ? json.GetString() : null);
+                if (text is not null && IsNaive(text) && texts.Data[at].EndsWith('Z'))
+                {
+                    texts.Data[at] = texts.Data[at][..^1];
+                }
+
+                at++;
+            }
+        }
+    }
+
+    private static readonly TimeZoneInfo OneHourEast = TimeZoneInfo.CreateCustomTimeZone("quiver-naive-probe", TimeSpan.FromHours(1), "+01:00", "+01:00");
+
+    /// <summary>Whether ISO 8601 text names a wall-clock time without an offset: it names different instants when read in
+    /// two zones.</summary>
+    private static bool IsNaive(string text) =>
+        Timestamptz.TryParse(text, null, out var utc, out _) && Timestamptz.TryParse(text, OneHourEast, out var east, out _) && utc != east;
 
     public async Task<MutationResult> DeleteAsync(
         string collection, IReadOnlyList<object> keys, string? partition = null, string? database = null, CancellationToken cancellationToken = default)
@@ -155,6 +196,11 @@ internal sealed partial class RemoteQuiverClient
             message.QueryParams.Add(Pair("offset", request.Offset));
         }
 
+        if (request.Timezone is { } timezone)
+        {
+            message.QueryParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+        }
+
         Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);
         var r = await InvokeAsync("Query", o => _milvus.QueryAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);
         return SearchResultCodec.ReadRows(r.FieldsData);
@@ -210,6 +256,11 @@ internal sealed partial class RemoteQuiverClient
         {
             message.SearchParams.Add(new KeyValuePair { Key = "group_by_field", Value = groupBy });
             message.SearchParams.Add(Pair("group_size", request.GroupSize));
+        }
+
+        if (request.Timezone is { } timezone)
+        {
+            message.SearchParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
         }
 
         Expressions.AddTemplateValues(message.ExprTemplateValues, request.FilterParams);

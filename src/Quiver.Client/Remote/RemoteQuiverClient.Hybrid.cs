@@ -11,7 +11,7 @@ internal sealed partial class RemoteQuiverClient
     /// <summary>HybridSearch as Milvus's SDKs send it: each request a SearchRequest of its own (placeholders of its field's
     /// type, its filter and limit), the fusion in <c>rank_params</c> (<c>strategy</c> rrf with <c>{"k": …}</c> or
     /// weighted with <c>{"weights": […], "norm_score": …}</c>, <c>limit</c>, <c>offset</c>, <c>round_decimal</c>, and
-    /// <c>group_by_field</c> / <c>group_size</c>).</summary>
+    /// <c>group_by_field</c> / <c>group_size</c>, <c>timezone</c>).</summary>
     public async Task<SearchResult> HybridSearchAsync(string collection, HybridRequest request, string? database = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -45,6 +45,12 @@ internal sealed partial class RemoteQuiverClient
         {
             message.RankParams.Add(new KeyValuePair { Key = "group_by_field", Value = groupBy });
             message.RankParams.Add(Pair("group_size", request.GroupSize));
+        }
+
+        // Milvus reads a hybrid search's timezone from rank_params (its search task's own parameters).
+        if (request.Timezone is { } timezone)
+        {
+            message.RankParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
         }
 
         var r = await InvokeAsync("HybridSearch", o => _milvus.HybridSearchAsync(message, o), r => r.Status, cancellationToken).ConfigureAwait(false);

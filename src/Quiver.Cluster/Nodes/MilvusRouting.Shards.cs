@@ -164,7 +164,7 @@ internal sealed partial class MilvusRouting
     /// each shard its rows.</summary>
     private async Task<byte[]> SplitWriteAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, bool upsert, CancellationToken ct)
     {
-        var (schema, refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
+        var (schema, zone, refused) = await DescribedAsync(method, database, collection, ct).ConfigureAwait(false);
         if (schema is null)
         {
             return refused!;
@@ -174,7 +174,7 @@ internal sealed partial class MilvusRouting
         var insert = upsert ? null : InsertRequest.Parser.ParseFrom(request);
         var upsertRequest = upsert ? UpsertRequest.Parser.ParseFrom(request) : null;
         var columns = insert?.FieldsData ?? upsertRequest!.FieldsData;
-        var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op);
+        var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op, zone);
         var generated = !upsert && schema.PrimaryKey.AutoId;
         if (schema.Functions.IsEmpty)
         {
@@ -346,12 +346,8 @@ internal sealed partial class MilvusRouting
     /// <paramref name="method"/>'s response.</summary>
     private async Task<(EngineSchema? Schema, byte[]? Refused)> SchemaAsync(MethodDescriptor method, string database, string collection, CancellationToken ct)
     {
-        var describe = MilvusService.Descriptor.FindMethodByName("DescribeCollection");
-        var answer = DescribeCollectionResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, collection), describe,
-            new DescribeCollectionRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
-        return IsOk(answer.Status)
-            ? (SchemaConversion.FromProto(answer.Schema.ToByteString(), collection), null)
-            : (null, StatusAnswer(method, answer.Status.Code, answer.Status.Reason, answer.Status.Retriable));
+        var (schema, _, refused) = await DescribedAsync(method, database, collection, ct).ConfigureAwait(false);
+        return (schema, refused);
     }
 
     /// <summary>The metric of <paramref name="field"/>'s index on shard 0, or the field's default when it has none.</summary>

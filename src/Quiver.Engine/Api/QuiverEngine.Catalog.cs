@@ -127,12 +127,17 @@ public sealed partial class QuiverEngine
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A new collection's first properties: its database's <c>timezone</c>, copied as Milvus copies it (a later
-    /// change of the database's zone leaves existing collections as they are).</summary>
+    /// <summary>A new collection's first properties: its <c>timezone</c>, recorded on every collection as Milvus 2.6's
+    /// root coordinator records it when it creates one (<c>createCollectionTask.Prepare</c>): the database's zone, copied
+    /// (a later change of the database's zone leaves existing collections as they are), else <c>UTC</c>. A zone the
+    /// request sets itself replaces it afterwards (the server alters the new collection's properties).</summary>
     private Dictionary<string, string> DatabaseTimezone(string database) =>
-        _databases.First(d => d.Name == database).Properties.TryGetValue(Timestamptz.TimezoneProperty, out var zone)
-            ? new(StringComparer.Ordinal) { [Timestamptz.TimezoneProperty] = zone }
-            : [];
+        new(StringComparer.Ordinal)
+        {
+            [Timestamptz.TimezoneProperty] = _databases.First(d => d.Name == database).Properties.TryGetValue(Timestamptz.TimezoneProperty, out var zone)
+                ? zone
+                : Timestamptz.DefaultZoneName,
+        };
 
     /// <summary>Drops a collection and deletes its files. NotFound if it does not exist.</summary>
     public async Task DropCollectionAsync(string name, string? database = null, CancellationToken cancellationToken = default)

@@ -118,7 +118,7 @@ internal sealed partial class MilvusGrpcService
         var response = new DescribeCollectionResponse
         {
             Status = MilvusStatus.Ok(),
-            Schema = SchemaConversion.ToProto(info.Name, info.Schema, info.Database),
+            Schema = SchemaConversion.ToProto(info.Name, info.Schema, info.Database, DescribedZone(info.Properties)),
             CollectionID = info.Id,
             CollectionName = info.Name,
             DbName = info.Database,
@@ -134,6 +134,11 @@ internal sealed partial class MilvusGrpcService
         response.Properties.AddRange(ToPairs(info.Properties.Where(p => p.Key != ConsistencyProperty)));
         return response;
     }
+
+    /// <summary>The zone a description writes TIMESTAMPTZ defaults in: the collection's <c>timezone</c> (null for UTC, or
+    /// for a name no longer known, which the reads refuse on their own).</summary>
+    private static TimeZoneInfo? DescribedZone(IReadOnlyDictionary<string, string> properties) =>
+        properties.TryGetValue(Timestamptz.TimezoneProperty, out var name) ? Timestamptz.FindZone(name, out _) : null;
 
     /// <inheritdoc />
     public override async Task<BoolResponse> HasCollection(HasCollectionRequest request, ServerCallContext context)

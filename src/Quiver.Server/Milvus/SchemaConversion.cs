@@ -166,8 +166,10 @@ internal static class SchemaConversion
         }
     }
 
-    /// <summary>The Milvus schema of an engine schema, with field ids, type params and the dynamic field.</summary>
-    public static Proto.CollectionSchema ToProto(string collection, CollectionSchema schema, string database)
+    /// <summary>The Milvus schema of an engine schema, with field ids, type params and the dynamic field; TIMESTAMPTZ
+    /// defaults as RFC 3339 text in <paramref name="zone"/> (the collection's <c>timezone</c>, as Milvus describes them;
+    /// null for UTC).</summary>
+    public static Proto.CollectionSchema ToProto(string collection, CollectionSchema schema, string database, TimeZoneInfo? zone = null)
     {
         var result = new Proto.CollectionSchema
         {
@@ -178,7 +180,7 @@ internal static class SchemaConversion
         };
         for (var i = 0; i < schema.Fields.Length; i++)
         {
-            result.Fields.Add(FieldToProto(schema.Fields[i], FirstFieldId + i));
+            result.Fields.Add(FieldToProto(schema.Fields[i], FirstFieldId + i, zone));
         }
 
         if (schema.EnableDynamicField)
@@ -197,7 +199,7 @@ internal static class SchemaConversion
         return result;
     }
 
-    private static Proto.FieldSchema FieldToProto(FieldSchema f, long id)
+    private static Proto.FieldSchema FieldToProto(FieldSchema f, long id, TimeZoneInfo? zone)
     {
         var p = new Proto.FieldSchema
         {
@@ -221,7 +223,7 @@ internal static class SchemaConversion
         Quiver.Wire.TextTypeParams.AddTo(f, p.TypeParams);
         // A default Milvus cannot describe (on a JSON or Array field of a collection created embedded) is left out of
         // the description; the engine still fills it in.
-        if (f.DefaultValue is { } dv && Quiver.Wire.DefaultValues.TryToWire(f, dv, out var wireDefault, out _))
+        if (f.DefaultValue is { } dv && Quiver.Wire.DefaultValues.TryToWire(f, dv, zone, out var wireDefault, out _))
         {
             p.DefaultValue = wireDefault;
         }

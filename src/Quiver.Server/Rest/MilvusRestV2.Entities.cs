@@ -482,6 +482,11 @@ internal static partial class MilvusRestV2
                 request.RankParams.Add(new KeyValuePair { Key = "group_size", Value = size.ToString(CultureInfo.InvariantCulture) });
             }
         }
+        // The hybrid search's own timezone (Quiver's body key, as on query and search) travels where Milvus reads it.
+        if (r.OptionalString(Timestamptz.TimezoneProperty) is { } timezone)
+        {
+            request.RankParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+        }
         var result = await r.CallAsync("HybridSearch", request, (q, context) =>
         {
             var schema = SchemaOf(r, collection);

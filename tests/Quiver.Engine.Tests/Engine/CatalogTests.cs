@@ -131,7 +131,7 @@ public sealed class CatalogTests : IDisposable
         await using (var db = await QuiverEngine.OpenAsync(_dir.Path, Options))
         {
             var info = await db.DescribeCollectionAsync("c", "shop");
-            Assert.Equal(new Dictionary<string, string> { ["collection.ttl.seconds"] = "60" }, info.Properties);
+            Assert.Equal(new Dictionary<string, string> { ["collection.ttl.seconds"] = "60", ["timezone"] = "UTC" }, info.Properties);
             var shop = await db.DescribeDatabaseAsync("shop");
             Assert.Equal("1", shop.Properties["database.replica.number"]);
             Assert.True(shop.CreatedTimestamp > 0);

@@ -122,9 +122,9 @@ public sealed class TimezoneTests : IDisposable
         Assert.Equal(Rfc3339(UtcMicros(noon, Shanghai), TimeZoneInfo.Utc), later[3]);
         Assert.Equal(Rfc3339(UtcMicros(noon, NewYork), TimeZoneInfo.Utc), later[4]);
 
-        // A collection in a database without a zone is UTC.
+        // A collection in a database without a zone records UTC, as Milvus 2.6 records a zone on every new collection.
         await db.CreateCollectionAsync("plain", Schema());
-        Assert.False((await db.DescribeCollectionAsync("plain")).Properties.ContainsKey("timezone"));
+        Assert.Equal("UTC", (await db.DescribeCollectionAsync("plain")).Properties["timezone"]);
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class TimezoneTests : IDisposable
         var message = $"unknown or invalid IANA Time Zone ID: {zone}";
         var e1 = await Assert.ThrowsAsync<QuiverException>(() => db.AlterCollectionPropertiesAsync("c", new Dictionary<string, string> { ["timezone"] = zone }));
         Assert.Equal((QuiverErrorCode.InvalidArgument, message), (e1.Code, e1.Message));
-        Assert.False((await db.DescribeCollectionAsync("c")).Properties.ContainsKey("timezone"));
+        Assert.Equal("UTC", (await db.DescribeCollectionAsync("c")).Properties["timezone"]);
         var e2 = await Assert.ThrowsAsync<QuiverException>(() => db.AlterDatabasePropertiesAsync("default", new Dictionary<string, string> { ["timezone"] = zone }));
         Assert.Equal((QuiverErrorCode.InvalidArgument, message), (e2.Code, e2.Message));
         Assert.False((await db.DescribeDatabaseAsync("default")).Properties.ContainsKey("timezone"));

@@ -85,7 +85,8 @@ public sealed class CatalogRpcTests
         Assert.Equal(1, d.NumPartitions);
         Assert.True(d.CollectionID > 0);
         Assert.True(d.CreatedTimestamp > 0);
-        Assert.Empty(d.Properties); // the kept consistency level is not shown as a property
+        // The kept consistency level is not shown as a property; the zone Milvus records on every new collection is.
+        Assert.Equal([("timezone", "UTC")], d.Properties.Select(p => (p.Key, p.Value)));
         var fields = d.Schema.Fields;
         Assert.Equal(["id", "vec", "b", "i8", "i16", "n", "f", "score", "s", "j", "tags", "$meta"], fields.Select(f => f.Name));
         Assert.Equal(Enumerable.Range(100, 12).Select(i => (long)i), fields.Select(f => f.FieldID));
