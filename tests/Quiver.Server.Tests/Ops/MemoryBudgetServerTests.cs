@@ -1,3 +1,4 @@
+using Quiver.Client;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -66,7 +67,7 @@ public sealed class MemoryBudgetServerTests
     {
         await using var server = await TestServer.StartAsync(o => o.Engine = o.Engine with { MemoryBudgetBytes = 10 * RowBytes });
         await server.CreateLoadedCollectionAsync("c", Schema);
-        await using var client = await Quiver.Client.QuiverClient.ConnectAsync(new Quiver.Client.QuiverClientOptions { Address = $"http://127.0.0.1:{server.Server.Port}" });
+        await using var client = await QuiverClient.ConnectAsync(new QuiverClientOptions { Address = $"http://127.0.0.1:{server.Server.Port}" });
         var refused = await Assert.ThrowsAnyAsync<QuiverException>(() => client.InsertAsync("c", [.. Enumerable.Range(0, 11).Select(i => new Row { ["id"] = (long)i, ["v"] = new float[] { i, 0, 0, 1 } })]));
         Assert.Equal(QuiverErrorCode.Capacity, refused.Code);
         Assert.Contains("memory quota exceeded", refused.Message, StringComparison.Ordinal);

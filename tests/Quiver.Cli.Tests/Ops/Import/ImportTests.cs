@@ -1,3 +1,4 @@
+using Quiver.Client;
 using System.Text.Json;
 using Quiver.Toolbox.Formats;
 using Quiver.Cli.Ops.Import;
@@ -313,7 +314,7 @@ public sealed class ImportTests
         var file = WriteLines(dir.Sub("in.jsonl"), [.. Enumerable.Range(1, 50).Select(i => SmallLine(i))]);
         await using var engine = await QuiverEngine.OpenAsync(dir.Sub("data"));
         await engine.CreateCollectionAsync("c", Small());
-        await using var client = Quiver.Client.QuiverClient.FromEngine(engine);
+        await using var client = QuiverClient.FromEngine(engine);
         var settings = new ImportSettings { Collection = "c", BatchSize = 10 };
 
         using var cancel = new CancellationTokenSource();
