@@ -20,25 +20,10 @@ public sealed partial class QuiverCollection<TRecord>
     {
         ArgumentNullException.ThrowIfNull(text);
         options ??= new QuiverSearchOptions();
-        var property = _mapper.FullTextProperty(options.TextProperty);
-        var request = new SearchRequest
+        var field = RecordMapper<TRecord>.Bm25Field(_mapper.FullTextProperty(options.TextProperty));
+        await foreach (var hit in SearchAsync(Request(options, field) with { QueryTexts = [text] }, cancellationToken).ConfigureAwait(false))
         {
-            Vectors = [],
-            QueryTexts = [text],
-            AnnsField = RecordMapper<TRecord>.Bm25Field(property),
-            Limit = options.Limit,
-            Offset = options.Offset,
-            Filter = options.Filter,
-            FilterParams = options.FilterParams,
-            OutputFields = _mapper.OutputFields(options.IncludeVectors),
-            Partitions = options.Partitions,
-            Consistency = options.Consistency,
-            SearchParams = options.SearchParams ?? new Dictionary<string, string>(),
-        };
-        var result = await RunAsync("search", () => Client.SearchAsync(Name, request, Database, cancellationToken), r => r.Hits[0].Count).ConfigureAwait(false);
-        foreach (var hit in result.Hits[0])
-        {
-            yield return Hit(hit);
+            yield return hit;
         }
     }
 

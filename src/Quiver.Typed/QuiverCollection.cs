@@ -265,20 +265,30 @@ public sealed partial class QuiverCollection<TRecord>
         float[] vector, QuiverSearchOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         options ??= new QuiverSearchOptions();
-        var field = _mapper.Vector(options.VectorProperty);
-        var request = new SearchRequest
+        var request = Request(options, _mapper.Vector(options.VectorProperty).Field.Name) with { Vectors = [vector] };
+        await foreach (var hit in SearchAsync(request, cancellationToken).ConfigureAwait(false))
         {
-            Vectors = [vector],
-            AnnsField = field.Field.Name,
-            Limit = options.Limit,
-            Offset = options.Offset,
-            Filter = options.Filter,
-            FilterParams = options.FilterParams,
-            OutputFields = _mapper.OutputFields(options.IncludeVectors),
-            Partitions = options.Partitions,
-            Consistency = options.Consistency,
-            SearchParams = options.SearchParams ?? new Dictionary<string, string>(),
-        };
+            yield return hit;
+        }
+    }
+
+    /// <summary>A search of <paramref name="field"/> with the options' settings and no query yet.</summary>
+    private SearchRequest Request(QuiverSearchOptions options, string field) => new()
+    {
+        Vectors = [],
+        AnnsField = field,
+        Limit = options.Limit,
+        Offset = options.Offset,
+        Filter = options.Filter,
+        FilterParams = options.FilterParams,
+        OutputFields = _mapper.OutputFields(options.IncludeVectors),
+        Partitions = options.Partitions,
+        Consistency = options.Consistency,
+        SearchParams = options.SearchParams ?? new Dictionary<string, string>(),
+    };
+
+    private async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(SearchRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var result = await RunAsync("search", () => Client.SearchAsync(Name, request, Database, cancellationToken), r => r.Hits[0].Count).ConfigureAwait(false);
         foreach (var hit in result.Hits[0])
         {
