@@ -91,8 +91,9 @@ public static class QuiverToolbox
         BackupTool.RunAsync(options, ToolReporter.For(progress), cancellationToken);
 
     /// <summary>Verifies a backup (manifest checksum, every file's size and SHA-256) and restores its collections
-    /// (<c>quiver restore</c>). A damaged backup restores nothing: <see cref="RestoreResult.Damaged"/> is true and
-    /// <see cref="RestoreResult.Problems"/> names each damaged file. A collection that exists already is refused
+    /// (<c>quiver restore</c>). A damaged backup restores nothing: it throws
+    /// <see cref="BackupDamagedException"/> (kind <see cref="ToolboxErrorKind.DamagedBackup"/>), whose
+    /// <see cref="BackupDamagedException.Problems"/> names each damaged file. A collection that exists already is refused
     /// unless restored under another name (<see cref="RestoreOptions.Renames"/>); a failure part-way drops the
     /// collections the call created.</summary>
     /// <param name="options">The backup, the target and which collections.</param>

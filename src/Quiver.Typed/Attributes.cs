@@ -31,6 +31,15 @@ public sealed class QuiverFieldAttribute : Attribute
 
     /// <summary>The collection's partition key (an Int64 or string property). Default false.</summary>
     public bool IsPartitionKey { get; set; }
+
+    /// <summary>String properties: analyse the text and keep its BM25 term weights in a sparse field of its own (the
+    /// field's name and <see cref="QuiverCollection{TRecord}.Bm25Suffix"/>, filled by a BM25 function), so that
+    /// <c>FullTextSearchAsync</c> and hybrid searches can search it by keywords. Default false.</summary>
+    public bool FullTextSearch { get; set; }
+
+    /// <summary>With <see cref="FullTextSearch"/>: Milvus <c>analyzer_params</c> JSON (docs/full-text-search.md); null
+    /// (default) means the standard analyser.</summary>
+    public string? AnalyzerParams { get; set; }
 }
 
 /// <summary>Maps a <c>float[]</c> or <see cref="ReadOnlyMemory{T}"/> of float property to a FloatVector field.</summary>

@@ -84,6 +84,10 @@ public sealed record QuiverSearchOptions
     /// <summary>The vector property (or field name) searched; null (default) when the record has one vector.</summary>
     public string? VectorProperty { get; init; }
 
+    /// <summary><c>FullTextSearchAsync</c>: the full-text property (or field name) searched; null (default) when the
+    /// record has one.</summary>
+    public string? TextProperty { get; init; }
+
     /// <summary>Returns vector properties filled in hits. Default false.</summary>
     public bool IncludeVectors { get; init; }
 

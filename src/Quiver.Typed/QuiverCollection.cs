@@ -52,7 +52,8 @@ public sealed partial class QuiverCollection<TRecord>
         RunAsync("has_collection", () => Client.HasCollectionAsync(Name, Database, cancellationToken), _ => 0);
 
     /// <summary>Creates the collection from <see cref="Schema"/> when it does not exist, with an index on each vector
-    /// (<see cref="QuiverCollectionOptions.VectorIndexType"/>), and loads it; an existing collection is left as it is.</summary>
+    /// (<see cref="QuiverCollectionOptions.VectorIndexType"/>) and a BM25 index on each full-text property's terms, and
+    /// loads it; an existing collection is left as it is.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) =>
         RunAsync("create_collection", async () =>
         {
@@ -63,6 +64,13 @@ public sealed partial class QuiverCollection<TRecord>
                 {
                     await Client.CreateIndexAsync(
                         Name, new IndexDefinition { FieldName = vector.Field.Name, IndexType = _indexType, Metric = vector.Field.Metric },
+                        Database, cancellationToken).ConfigureAwait(false);
+                }
+
+                foreach (var text in _mapper.FullText)
+                {
+                    await Client.CreateIndexAsync(
+                        Name, new IndexDefinition { FieldName = RecordMapper<TRecord>.Bm25Field(text), IndexType = "SPARSE_INVERTED_INDEX", Metric = MetricType.BM25 },
                         Database, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -257,26 +265,42 @@ public sealed partial class QuiverCollection<TRecord>
         float[] vector, QuiverSearchOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         options ??= new QuiverSearchOptions();
-        var field = _mapper.Vector(options.VectorProperty);
-        var request = new SearchRequest
+        var request = Request(options, _mapper.Vector(options.VectorProperty).Field.Name) with { Vectors = [vector] };
+        await foreach (var hit in SearchAsync(request, cancellationToken).ConfigureAwait(false))
         {
-            Vectors = [vector],
-            AnnsField = field.Field.Name,
-            Limit = options.Limit,
-            Offset = options.Offset,
-            Filter = options.Filter,
-            FilterParams = options.FilterParams,
-            OutputFields = _mapper.OutputFields(options.IncludeVectors),
-            Partitions = options.Partitions,
-            Consistency = options.Consistency,
-            SearchParams = options.SearchParams ?? new Dictionary<string, string>(),
-        };
+            yield return hit;
+        }
+    }
+
+    /// <summary>A search of <paramref name="field"/> with the options' settings and no query yet.</summary>
+    private SearchRequest Request(QuiverSearchOptions options, string field) => new()
+    {
+        Vectors = [],
+        AnnsField = field,
+        Limit = options.Limit,
+        Offset = options.Offset,
+        Filter = options.Filter,
+        FilterParams = options.FilterParams,
+        OutputFields = _mapper.OutputFields(options.IncludeVectors),
+        Partitions = options.Partitions,
+        Consistency = options.Consistency,
+        SearchParams = options.SearchParams ?? new Dictionary<string, string>(),
+    };
+
+    private async IAsyncEnumerable<QuiverSearchHit<TRecord>> SearchAsync(SearchRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var result = await RunAsync("search", () => Client.SearchAsync(Name, request, Database, cancellationToken), r => r.Hits[0].Count).ConfigureAwait(false);
         foreach (var hit in result.Hits[0])
         {
-            var fields = new Dictionary<string, object?>(hit.Fields) { [_mapper.Key.Field.Name] = hit.Id };
-            yield return new QuiverSearchHit<TRecord>(_mapper.FromRow(fields), hit.Score);
+            yield return Hit(hit);
         }
+    }
+
+    /// <summary>A returned hit as a record: its fields and its key.</summary>
+    private QuiverSearchHit<TRecord> Hit(SearchHit hit)
+    {
+        var fields = new Dictionary<string, object?>(hit.Fields) { [_mapper.Key.Field.Name] = hit.Id };
+        return new QuiverSearchHit<TRecord>(_mapper.FromRow(fields), hit.Score);
     }
 
     private async Task<MutationResult> WriteAsync(string operation, IEnumerable<TRecord> records, QuiverWriteOptions? options, bool upsert, CancellationToken cancellationToken)
@@ -343,7 +367,7 @@ public sealed partial class QuiverCollection<TRecord>
             var result = await call().ConfigureAwait(false);
             var count = rows(result);
             QuiverTelemetry.OperationDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
-            if (operation is "get" or "query" or "search")
+            if (operation is "get" or "query" or "search" or "hybrid_search")
             {
                 QuiverTelemetry.ReturnedRows.Record(count, tags);
             }

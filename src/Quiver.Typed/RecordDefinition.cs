@@ -42,6 +42,14 @@ public sealed record QuiverPropertyDefinition(string PropertyName, QuiverPropert
 
     /// <summary>Fields: the collection's partition key. Default false.</summary>
     public bool IsPartitionKey { get; init; }
+
+    /// <summary>String fields: searchable by keywords through BM25 (see <see cref="QuiverFieldAttribute.FullTextSearch"/>).
+    /// Default false.</summary>
+    public bool FullTextSearch { get; init; }
+
+    /// <summary>With <see cref="FullTextSearch"/>: Milvus <c>analyzer_params</c> JSON; null (default) means the standard
+    /// analyser.</summary>
+    public string? AnalyzerParams { get; init; }
 }
 
 /// <summary>A record mapping given in code: when set (<see cref="QuiverCollectionOptions.Definition"/>), only the listed

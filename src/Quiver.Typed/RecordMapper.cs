@@ -27,9 +27,17 @@ internal sealed class RecordMapper<TRecord>
         }
 
         Key = keys[0];
+        FullText = [.. Properties.Where(p => p.Field.EnableAnalyzer)];
+        var sparse = FullText.Select(p => FieldSchema.SparseVector(Bm25Field(p)) with { Metric = MetricType.BM25 }).ToList();
+        if (sparse.FirstOrDefault(s => Properties.Any(p => p.Field.Name == s.Name)) is { } taken)
+        {
+            throw new QuiverException(QuiverErrorCode.InvalidArgument, $"record type {typeof(TRecord).Name}: a full-text property needs a field named {taken.Name} for its BM25 terms, and another property is stored under that name");
+        }
+
         Schema = new CollectionSchema
         {
-            Fields = [.. Properties.Select(p => p.Field)],
+            Fields = [.. Properties.Select(p => p.Field), .. sparse],
+            Functions = [.. FullText.Select(p => CollectionFunction.BM25(Bm25Field(p) + "_fn", p.Field.Name, Bm25Field(p)))],
             EnableDynamicField = definition?.EnableDynamicField ?? false,
         };
     }
@@ -37,6 +45,9 @@ internal sealed class RecordMapper<TRecord>
     public IReadOnlyList<MappedProperty> Properties { get; }
 
     public MappedProperty Key { get; }
+
+    /// <summary>The string properties searched by keywords (<c>FullTextSearch</c>), in declaration order.</summary>
+    public IReadOnlyList<MappedProperty> FullText { get; }
 
     public CollectionSchema Schema { get; }
 
@@ -54,6 +65,24 @@ internal sealed class RecordMapper<TRecord>
 
         return vectors.FirstOrDefault(p => p.Property.Name == property || p.Field.Name == property)
             ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"record type {typeof(TRecord).Name} has no vector property {property}");
+    }
+
+    /// <summary>The sparse field holding a full-text property's BM25 terms.</summary>
+    public static string Bm25Field(MappedProperty text) => text.Field.Name + QuiverCollection<TRecord>.Bm25Suffix;
+
+    /// <summary>The full-text property named (by property or field name), or the only one when null.</summary>
+    public MappedProperty FullTextProperty(string? property)
+    {
+        if (property is null)
+        {
+            return FullText.Count == 1 ? FullText[0] : throw new QuiverException(
+                QuiverErrorCode.InvalidArgument, FullText.Count == 0
+                    ? $"record type {typeof(TRecord).Name} has no full-text property; mark a string property [QuiverField(FullTextSearch = true)]"
+                    : $"record type {typeof(TRecord).Name} maps {FullText.Count} full-text properties; name the one to search (TextProperty)");
+        }
+
+        return FullText.FirstOrDefault(p => p.Property.Name == property || p.Field.Name == property)
+            ?? throw new QuiverException(QuiverErrorCode.InvalidArgument, $"record type {typeof(TRecord).Name} has no full-text property {property}");
     }
 
     public Row ToRow(TRecord record)
@@ -125,6 +154,8 @@ internal sealed class RecordMapper<TRecord>
                         MaxLength = field?.MaxLength,
                         MaxCapacity = field?.MaxCapacity ?? FieldSchema.MaxArrayCapacity,
                         IsPartitionKey = field?.IsPartitionKey ?? false,
+                        FullTextSearch = field?.FullTextSearch ?? false,
+                        AnalyzerParams = field?.AnalyzerParams,
                     };
             result.Add(Map(p, definition));
         }
@@ -172,6 +203,10 @@ internal sealed class RecordMapper<TRecord>
                 break;
             case QuiverPropertyKind.Vector:
                 throw Unsupported(p, "a vector is a float[], Half[] or sbyte[] (or a ReadOnlyMemory of those) or a BitArray");
+            case QuiverPropertyKind.Field when d.FullTextSearch && bare != typeof(string):
+                throw Unsupported(p, "FullTextSearch applies to string properties only");
+            case QuiverPropertyKind.Field when d.AnalyzerParams is not null && !d.FullTextSearch:
+                throw Unsupported(p, "AnalyzerParams applies with FullTextSearch only");
             default:
                 field = ScalarField(p, name, bare, nullable, d);
                 break;
@@ -195,7 +230,12 @@ internal sealed class RecordMapper<TRecord>
     {
         if (bare == typeof(string))
         {
-            return FieldSchema.VarChar(name, d.MaxLength ?? FieldSchema.MaxVarCharLength, nullable) with { IsPartitionKey = d.IsPartitionKey };
+            return FieldSchema.VarChar(name, d.MaxLength ?? FieldSchema.MaxVarCharLength, nullable) with
+            {
+                IsPartitionKey = d.IsPartitionKey,
+                EnableAnalyzer = d.FullTextSearch,
+                AnalyzerParams = d.FullTextSearch ? d.AnalyzerParams : null,
+            };
         }
 
         if (ClrVectors.IsTime(bare))

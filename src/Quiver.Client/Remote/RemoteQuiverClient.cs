@@ -63,7 +63,10 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
         return headers;
     }
 
-    private static SocketsHttpHandler CreateHandler(QuiverClientOptions options, bool tls)
+    /// <summary>The HTTP handler a client with <paramref name="options"/> connects through: its TLS settings (CA, pinned
+    /// certificate, client certificate, validation skipped) applied when <paramref name="tls"/>. The toolbox's HTTP
+    /// client for a server's REST and <c>/metrics</c> endpoints uses the same, so both honour one set of options.</summary>
+    internal static SocketsHttpHandler CreateHandler(QuiverClientOptions options, bool tls)
     {
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         if (!tls)

@@ -16,16 +16,14 @@ public sealed record RestoreOptions(
     TargetSpec Target, string Path, IReadOnlyList<string>? Collections = null, IReadOnlyDictionary<string, string>? Renames = null,
     bool VerifyOnly = false, int BatchSize = 1000);
 
-/// <summary>What a restore did.</summary>
+/// <summary>What a restore did (a damaged backup is <see cref="BackupDamagedException"/> instead).</summary>
 /// <param name="Path">The backup.</param>
-/// <param name="Damaged">True when verification failed: nothing was created.</param>
-/// <param name="Problems">Every problem verification found, each naming its file.</param>
 /// <param name="FilesVerified">Data files whose size and checksum were checked.</param>
 /// <param name="BytesVerified">Their bytes.</param>
-/// <param name="Collections">The collections restored (empty with <see cref="RestoreOptions.VerifyOnly"/> or damage).</param>
+/// <param name="Collections">The collections restored (empty with <see cref="RestoreOptions.VerifyOnly"/>).</param>
 /// <param name="Seconds">Time taken.</param>
 public sealed record RestoreResult(
-    string Path, bool Damaged, IReadOnlyList<string> Problems, int FilesVerified, long BytesVerified, IReadOnlyList<RestoredCollection> Collections, double Seconds);
+    string Path, int FilesVerified, long BytesVerified, IReadOnlyList<RestoredCollection> Collections, double Seconds);
 
 /// <summary>One restored collection.</summary>
 /// <param name="Source">Its name in the backup.</param>
@@ -57,13 +55,13 @@ internal static class RestoreTool
         var (manifest, problems, files, bytes) = await source.VerifyAsync(cancellationToken).ConfigureAwait(false);
         if (manifest is null)
         {
-            return new RestoreResult(options.Path, true, problems, files, bytes, [], clock.Elapsed.TotalSeconds);
+            throw new BackupDamagedException(options.Path, problems, files, bytes);
         }
 
         var chosen = Choose(manifest, options);
         if (options.VerifyOnly)
         {
-            return new RestoreResult(options.Path, false, [], files, bytes, [], clock.Elapsed.TotalSeconds);
+            return new RestoreResult(options.Path, files, bytes, [], clock.Elapsed.TotalSeconds);
         }
 
         await using var target = await options.Target.OpenAsync(createFolder: true, cancellationToken).ConfigureAwait(false);
@@ -101,7 +99,7 @@ internal static class RestoreTool
 
                 return done;
             }).ConfigureAwait(false);
-            return new RestoreResult(options.Path, false, [], files, bytes, restored, clock.Elapsed.TotalSeconds);
+            return new RestoreResult(options.Path, files, bytes, restored, clock.Elapsed.TotalSeconds);
         }
         catch
         {

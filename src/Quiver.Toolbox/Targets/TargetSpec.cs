@@ -29,6 +29,14 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
     /// tools connecting back to a server with mutual TLS); default none.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
+    /// <summary>A CA certificate that signed the server's certificate, trusted in addition to the system's store (as
+    /// <see cref="QuiverClientOptions.ServerCertificateAuthority"/>); default none.</summary>
+    public X509Certificate2? ServerCertificateAuthority { get; init; }
+
+    /// <summary>Accept any server certificate (as <see cref="QuiverClientOptions.SkipCertificateValidation"/>). For tests
+    /// only; default false.</summary>
+    public bool SkipCertificateValidation { get; init; }
+
     /// <summary>A client the caller opened (<see cref="Client"/>): used as it is and never disposed by the toolbox;
     /// null for a folder or a server.</summary>
     public IQuiverClient? OpenClient { get; init; }
@@ -66,7 +74,7 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
                     return new OpsTarget(open, embedded.Engine, null, null, Database, "an open embedded client", ownsClient: false);
                 case RemoteQuiverClient remote:
                     var o = remote.Options;
-                    return new OpsTarget(open, null, CreateHttp(o.Address, o.Token, o.User, o.Password), o.Address, Database, $"an open client of server {o.Address}", ownsClient: false);
+                    return new OpsTarget(open, null, CreateHttp(o), o.Address, Database, $"an open client of server {o.Address}", ownsClient: false);
                 default:
                     return new OpsTarget(open, null, null, null, Database, "an open client", ownsClient: false);
             }
@@ -96,17 +104,20 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
         var options = new QuiverClientOptions
         {
             Address = address, Database = Database, Token = Token, User = User, Password = Password, TrustedServerCertificate = TrustedServerCertificate,
-            ClientCertificate = ClientCertificate,
+            ClientCertificate = ClientCertificate, ServerCertificateAuthority = ServerCertificateAuthority, SkipCertificateValidation = SkipCertificateValidation,
         };
         var client = await QuiverClient.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        return new OpsTarget(client, null, CreateHttp(address, Token, User, Password), address, Database, $"server {address}");
+        return new OpsTarget(client, null, CreateHttp(options), address, Database, $"server {address}");
     }
 
-    /// <summary>An HTTP client for a server's REST and <c>/metrics</c> endpoints with the given credentials.</summary>
-    private static HttpClient CreateHttp(string address, string? token, string? user, string? password)
+    /// <summary>An HTTP client for a server's REST and <c>/metrics</c> endpoints with the client options' credentials and
+    /// TLS settings (the gRPC client's own handler settings, so a server the client reaches is reached here too).</summary>
+    private static HttpClient CreateHttp(QuiverClientOptions options)
     {
-        var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
-        var credential = token ?? (user is not null ? $"{user}:{password}" : null);
+        var address = new Uri(options.Address);
+        var handler = RemoteQuiverClient.CreateHandler(options, address.Scheme == System.Uri.UriSchemeHttps);
+        var http = new HttpClient(handler, disposeHandler: true) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        var credential = options.Token ?? (options.User is not null ? $"{options.User}:{options.Password}" : null);
         if (credential is not null)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", credential);

@@ -26,6 +26,10 @@ public enum ToolboxErrorKind
     /// <summary>An import stopped at a bad row or a refused batch (<see cref="ImportAbortedException"/>); batches
     /// acknowledged before it stay imported.</summary>
     ImportAborted,
+
+    /// <summary>A backup failed verification (a file missing, truncated or changed, the manifest unreadable or not
+    /// matching its checksum): <see cref="BackupDamagedException"/> lists every problem; nothing was restored.</summary>
+    DamagedBackup,
 }
 
 /// <summary>A toolbox call refused or failed because of its input: bad options, an unreadable or malformed file, a
@@ -73,4 +77,44 @@ public sealed class ImportAbortedException : ToolboxException
 
     /// <summary>What the import did before it stopped; <see cref="ImportResult.Aborted"/> is true.</summary>
     public ImportResult Result { get; }
+}
+
+/// <summary>A backup that failed verification before anything was restored (<c>quiver restore</c> exits 2 on it):
+/// <see cref="Problems"/> names each damaged file and what is wrong with it.</summary>
+public sealed class BackupDamagedException : ToolboxException
+{
+    /// <summary>A damaged backup with what verification found.</summary>
+    /// <param name="path">The backup folder or archive.</param>
+    /// <param name="problems">Every problem, each naming its file; at least one.</param>
+    /// <param name="filesVerified">Data files whose size and checksum were checked.</param>
+    /// <param name="bytesVerified">Their bytes.</param>
+    public BackupDamagedException(string path, IReadOnlyList<string> problems, int filesVerified, long bytesVerified)
+        : base(ToolboxErrorKind.DamagedBackup, Describe(path, problems))
+    {
+        Path = path;
+        Problems = problems;
+        FilesVerified = filesVerified;
+        BytesVerified = bytesVerified;
+    }
+
+    /// <summary>The backup folder or archive.</summary>
+    public string Path { get; }
+
+    /// <summary>Every problem verification found, each naming its file (<c>default/products/p0001/part-00000.parquet:
+    /// truncated...</c>).</summary>
+    public IReadOnlyList<string> Problems { get; }
+
+    /// <summary>Data files whose size and checksum were checked.</summary>
+    public int FilesVerified { get; }
+
+    /// <summary>Their bytes.</summary>
+    public long BytesVerified { get; }
+
+    private static string Describe(string path, IReadOnlyList<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(problems);
+        var more = problems.Count > 1 ? $" (and {problems.Count - 1} more problems)" : "";
+        return $"backup {path} is damaged; nothing was restored: {(problems.Count > 0 ? problems[0] : "verification failed")}{more}";
+    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.VectorData;
+using Quiver.Testing;
 using Quiver.VectorData;
 
 namespace Quiver.Typed.Tests.VectorData;
@@ -38,36 +39,12 @@ public abstract class HybridSearchContractTests(bool remote)
         })];
     }
 
-    /// <summary>Okapi BM25 of every passage for the query words, over corpus statistics of every passage.</summary>
-    private static Dictionary<long, double> Bm25(List<Passage> passages, string[] query)
-    {
-        var docs = passages.ToDictionary(p => p.Id, p => p.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        var n = docs.Count;
-        var avgdl = docs.Values.Average(d => d.Length);
-        var scores = new Dictionary<long, double>();
-        foreach (var (id, words) in docs)
-        {
-            double score = 0;
-            foreach (var term in query.Distinct())
-            {
-                var df = docs.Values.Count(d => d.Contains(term));
-                var tf = words.Count(w => w == term);
-                var idf = Math.Log(1 + ((n - df + 0.5) / (df + 0.5)));
-                score += idf * tf * 2.2 / (tf + (1.2 * (1 - 0.75 + (0.75 * words.Length / avgdl))));
-            }
-
-            scores[id] = score;
-        }
-
-        return scores;
-    }
-
     private static List<(long Id, double Score)> Oracle(List<Passage> passages, float[] vector, string[] keywords, int top, int skip, Func<Passage, bool> filter)
     {
         var allowed = passages.Where(filter).ToList();
         var each = top + skip;
         var dense = allowed.OrderBy(p => p.Vector.Zip(vector, (a, b) => (double)(a - b) * (a - b)).Sum()).ThenBy(p => p.Id).Take(each).Select(p => p.Id).ToList();
-        var bm25 = Bm25(passages, keywords);
+        var bm25 = Bm25Reference.Scores(passages.ToDictionary(p => p.Id, p => p.Text), keywords);
         var text = allowed.Where(p => bm25[p.Id] > 0).OrderByDescending(p => bm25[p.Id]).ThenBy(p => p.Id).Take(each).Select(p => p.Id).ToList();
         var fused = new Dictionary<long, double>();
         foreach (var list in new[] { dense, text })

@@ -69,19 +69,35 @@ internal static class BackupCommands
         {
             var options = new RestoreOptions(
                 target.Read(parse), parse.GetValue(path)!, Split(parse.GetValue(collections)), ParseRenames(parse.GetValue(rename)), parse.GetValue(verifyOnly), parse.GetValue(batch));
-            var result = await RestoreTool.RunAsync(options, io, ct).ConfigureAwait(false);
-            if (io.Json)
+            RestoreResult result;
+            try
             {
-                io.WriteJson(result);
+                result = await RestoreTool.RunAsync(options, io, ct).ConfigureAwait(false);
             }
-            else if (result.Damaged)
+            catch (BackupDamagedException damaged)
             {
-                foreach (var problem in result.Problems)
+                // The command line's report of a damaged backup is unchanged: its JSON keeps the shape it had when the
+                // library returned a flag, and the problems are notes, exit 2.
+                if (io.Json)
                 {
-                    io.Note($"quiver restore: damaged backup: {problem}");
+                    io.WriteJson(new { damaged.Path, Damaged = true, damaged.Problems, damaged.FilesVerified, damaged.BytesVerified, Collections = Array.Empty<RestoredCollection>() });
+                }
+                else
+                {
+                    foreach (var problem in damaged.Problems)
+                    {
+                        io.Note($"quiver restore: damaged backup: {problem}");
+                    }
+
+                    io.Note($"quiver restore: '{damaged.Path}' is damaged; nothing was restored");
                 }
 
-                io.Note($"quiver restore: '{result.Path}' is damaged; nothing was restored");
+                return ExitCodes.CheckFailed;
+            }
+
+            if (io.Json)
+            {
+                io.WriteJson(new { result.Path, Damaged = false, Problems = Array.Empty<string>(), result.FilesVerified, result.BytesVerified, result.Collections, result.Seconds });
             }
             else if (options.VerifyOnly)
             {
@@ -101,7 +117,7 @@ internal static class BackupCommands
                 }
             }
 
-            return result.Damaged ? ExitCodes.CheckFailed : ExitCodes.Ok;
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -112,7 +112,6 @@ public sealed class BackupRestoreTests : IDisposable
 
         var dst = _dir.Sub("dst");
         var restore = await RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output, BatchSize: 37), Io(), CancellationToken.None);
-        Assert.False(restore.Damaged);
         Assert.Equal(6, restore.FilesVerified); // products: 3 + 2 files of at most 50 rows; auto: 1
         Assert.Equal(270, restore.Collections.Sum(c => c.Rows));
 
@@ -149,7 +148,6 @@ public sealed class BackupRestoreTests : IDisposable
         var uri = $"http://127.0.0.1:{server.Port}";
         var renames = new Dictionary<string, string> { ["products"] = "products_copy" };
         var restore = await RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Server(uri), archive, Renames: renames), Io(), CancellationToken.None);
-        Assert.False(restore.Damaged);
         Assert.Equal(["auto", "products_copy"], restore.Collections.Select(c => c.Name).Order(StringComparer.Ordinal));
 
         await AssertSameAsync(src, QuiverClient.FromEngine(server.Engine), server.Engine, rename: "products_copy");
@@ -203,13 +201,19 @@ public sealed class BackupRestoreTests : IDisposable
         }
 
         var dst = _dir.Sub("dst");
-        var result = await RestoreTool.RunAsync(new RestoreOptions(TargetSpec.Folder(dst), output), Io(), CancellationToken.None);
-        Assert.True(result.Damaged);
-        var problem = Assert.Single(result.Problems);
-        Assert.StartsWith(victim + ":", problem);
-        Assert.Contains(damage switch { "flip" => "SHA-256", "missing" => "missing", "truncate" => "truncated", "manifest" => "checksum mismatch", _ => "missing" }, problem);
-        Assert.False(Directory.Exists(dst));
-        Assert.Empty(result.Collections);
+        foreach (var verifyOnly in new[] { true, false })
+        {
+            // Through the library's public call, as an application makes it: the damage is an exception of its own kind,
+            // never a result that a caller could read as a restore.
+            var e = await Assert.ThrowsAsync<BackupDamagedException>(() => QuiverToolbox.RestoreAsync(new RestoreOptions(TargetSpec.Folder(dst), output, VerifyOnly: verifyOnly)));
+            Assert.Equal(ToolboxErrorKind.DamagedBackup, e.Kind);
+            Assert.Equal(output, e.Path);
+            var problem = Assert.Single(e.Problems);
+            Assert.StartsWith(victim + ":", problem);
+            Assert.Contains(damage switch { "flip" => "SHA-256", "missing" => "missing", "truncate" => "truncated", "manifest" => "checksum mismatch", _ => "missing" }, problem);
+            Assert.Equal($"backup {output} is damaged; nothing was restored: {problem}", e.Message);
+            Assert.False(Directory.Exists(dst));
+        }
     }
 
     [Fact]
