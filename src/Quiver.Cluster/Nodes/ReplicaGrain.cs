@@ -44,18 +44,37 @@ internal sealed class ReplicaPlacement : PlacementStrategy;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 internal sealed class ReplicaPlacementAttribute() : PlacementAttribute(new ReplicaPlacement());
 
-/// <summary>Places replica <c>i</c> of a shard on a live node that no other replica of the shard occupies (as recorded in
-/// <see cref="ReplicaRecords"/>, which each replica writes when it activates), choosing among the free nodes in a fixed
-/// order rotated by <c>i</c>. With more replicas than live nodes (a node died and none replaced it) two replicas share a
-/// node until one moves. The access layer activates a load's replicas one after another, so two never choose at once.</summary>
-internal sealed class ReplicaPlacementDirector(NodeContext node) : IPlacementDirector
+/// <summary>Places replica <c>i</c> of a shard where the collection's <see cref="IReplicaSetGrain"/> decides: a live node
+/// that no other replica index of the collection occupies. Every decision for one collection is made in a turn of that
+/// single activation, so decisions racing on several nodes (two loads, a load and a failover) never pick the same free
+/// node. Should the set grain not answer (its node is dying), the replica is placed by the records alone, as before.</summary>
+internal sealed class ReplicaPlacementDirector(NodeContext node, IGrainFactory grains) : IPlacementDirector
 {
+    /// <summary>How long a placement waits for the set grain before placing by the records alone.</summary>
+    private static readonly TimeSpan ChooseTimeout = TimeSpan.FromSeconds(20);
+
     /// <inheritdoc/>
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var silos = context.GetCompatibleSilos(target).OrderBy(ReplicaRecords.Endpoint, StringComparer.Ordinal).ToArray();
         var (shard, index) = ReplicaRecords.Parse(target.GrainIdentity.Key.ToString()!);
-        var count = await ReplicaRecords.CountAsync(node, shard, CancellationToken.None).ConfigureAwait(false);
+        var (collection, shardNumber) = ReplicaSetGrain.ShardOf(shard);
+        try
+        {
+            // Off the caller's scheduler: the set grain may itself be the caller, awaiting this activation.
+            var endpoints = silos.Select(ReplicaRecords.Endpoint).ToArray();
+            var chosen = await Task.Run(() => grains.GetGrain<IReplicaSetGrain>(collection).ChooseAsync(shardNumber, index, endpoints).WaitAsync(ChooseTimeout)).ConfigureAwait(false);
+            if (silos.FirstOrDefault(s => ReplicaRecords.Endpoint(s) == chosen) is { } silo)
+            {
+                return silo;
+            }
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            // The set grain's node is dying: place by the records below.
+        }
+
+        var count = await ReplicaRecords.CountAsync(node, collection, CancellationToken.None).ConfigureAwait(false);
         var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
@@ -193,7 +212,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         var key = this.GetPrimaryKeyString();
         var (shard, index) = ReplicaRecords.Parse(key);
         LogActivating(log, key);
-        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true))
+        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, cancellationToken), cancellationToken).ConfigureAwait(true))
         {
             // A read or release racing a release: the collection no longer has this replica, so none is opened.
             throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");

@@ -76,7 +76,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
         await _current.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Every second: a new engine when the shard's manifest changed or following broke.</summary>
+    /// <summary>Every second: a new engine when the shard's manifest or load state (a partition loaded or released)
+    /// changed or following broke.</summary>
     private async Task WatchAsync(CancellationToken ct)
     {
         var meta = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
@@ -85,9 +86,10 @@ internal sealed class ReplicaHost : IAsyncDisposable
             await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
             try
             {
-                var revision = await ManifestRevisionAsync(meta, ct).ConfigureAwait(false);
+                var revision = await RevisionAsync(meta, "manifest", ct).ConfigureAwait(false);
+                var loads = await RevisionAsync(meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
                 var current = Volatile.Read(ref _current);
-                if (revision == current.Revision && !current.IsBroken)
+                if (revision == current.Revision && loads == current.LoadStateRevision && !current.IsBroken)
                 {
                     continue;
                 }
@@ -104,11 +106,11 @@ internal sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private static async Task<ulong> ManifestRevisionAsync(INatsKVStore meta, CancellationToken ct)
+    private static async Task<ulong> RevisionAsync(INatsKVStore meta, string key, CancellationToken ct)
     {
         try
         {
-            return (await meta.GetEntryAsync<byte[]>("manifest", cancellationToken: ct).ConfigureAwait(false)).Revision;
+            return (await meta.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false)).Revision;
         }
         catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
         {
@@ -140,17 +142,21 @@ internal sealed class ReplicaHost : IAsyncDisposable
         private readonly string _folder;
         private long _freshAt;
 
-        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, long freshAt)
+        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, ulong loadStateRevision, long freshAt)
         {
             _server = server;
             _logs = logs;
             _folder = folder;
             Revision = revision;
+            LoadStateRevision = loadStateRevision;
             _freshAt = freshAt;
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
         }
 
         public ulong Revision { get; }
+
+        /// <summary>The revision of the shard's saved load state this engine opened with (0: never saved).</summary>
+        public ulong LoadStateRevision { get; }
 
         public bool IsBroken
         {
@@ -194,7 +200,10 @@ internal sealed class ReplicaHost : IAsyncDisposable
                         return log;
                     },
                 };
-                await ShardHost.RestoreLoadStateAsync(await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false), folder, ct).ConfigureAwait(false);
+                var metaBucket = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
+                // The revision before the state itself: a change in between is seen as a change and opens again.
+                var loadStateRevision = await RevisionAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+                await ShardHost.RestoreLoadStateAsync(metaBucket, folder, ct).ConfigureAwait(false);
                 var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
                 lock (logs)
                 {
@@ -205,7 +214,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 }
 
                 // Everything acknowledged before the open began was replayed.
-                return new Generation(server, logs, folder, meta.Revision, started);
+                return new Generation(server, logs, folder, meta.Revision, loadStateRevision, started);
             }
             catch
             {
