@@ -24,6 +24,10 @@ internal interface IReplicaGrain : IGrainWithStringKey
 
     /// <summary>Closes the replica (the collection was released or dropped, or loaded with fewer replicas).</summary>
     Task ReleaseAsync();
+
+    /// <summary>Returns once the replica serves the shard's manifest and load state as they are now
+    /// (<see cref="ReplicaHost.RefreshAsync"/>): after a load of partitions.</summary>
+    Task RefreshAsync();
 }
 
 /// <summary>Where a replica runs: Milvus's node id for the node (<see cref="ReplicaRecords.NodeId"/>), the node's Milvus
@@ -239,6 +243,9 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     /// <inheritdoc/>
     public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
+
+    /// <inheritdoc/>
+    public Task RefreshAsync() => Task.Run(() => _host!.RefreshAsync(CancellationToken.None));
 
     /// <inheritdoc/>
     public async Task ReleaseAsync()

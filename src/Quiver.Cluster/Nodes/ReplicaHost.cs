@@ -22,6 +22,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
     private readonly NodeContext _node;
     private readonly string _key;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private INatsKVStore? _meta;
     private readonly Task _watch;
     private Generation _current;
 
@@ -74,35 +76,52 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         _stop.Dispose();
         await _current.DisposeAsync().ConfigureAwait(false);
+        _refreshing.Dispose();
     }
 
     /// <summary>Every second: a new engine when the shard's manifest or load state (a partition loaded or released)
     /// changed or following broke.</summary>
     private async Task WatchAsync(CancellationToken ct)
     {
-        var meta = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
             try
             {
-                var revision = await RevisionAsync(meta, "manifest", ct).ConfigureAwait(false);
-                var loads = await RevisionAsync(meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
-                var current = Volatile.Read(ref _current);
-                if (revision == current.Revision && loads == current.LoadStateRevision && !current.IsBroken)
-                {
-                    continue;
-                }
-
-                var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
-                Volatile.Write(ref _current, next);
-                Opens++;
-                _ = RetireAsync(current);
+                await RefreshAsync(ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 // The shard's storage did not answer or changed while opening: the serving engine stays, next second tries again.
             }
+        }
+    }
+
+    /// <summary>Opens a new engine, and serves from it, when the shard's manifest or load state changed since the
+    /// serving engine opened or following broke; returns once the replica serves the state as it is now (a load of
+    /// partitions waits for this before it answers, so a read right after it sees them).</summary>
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        await _refreshing.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            _meta ??= await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
+            var revision = await RevisionAsync(_meta, "manifest", ct).ConfigureAwait(false);
+            var loads = await RevisionAsync(_meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+            var current = Volatile.Read(ref _current);
+            if (revision == current.Revision && loads == current.LoadStateRevision && !current.IsBroken)
+            {
+                return;
+            }
+
+            var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
+            Volatile.Write(ref _current, next);
+            Opens++;
+            _ = RetireAsync(current);
+        }
+        finally
+        {
+            _refreshing.Release();
         }
     }
 

@@ -48,6 +48,13 @@ internal static class ReplicaLoads
                 try
                 {
                     await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(grainKey).PlaceAsync(), ct).ConfigureAwait(false);
+                    // A replica already open serves the load state it opened with until it opens again: the partitions
+                    // just loaded must be served before the load answers.
+                    await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, async _ =>
+                    {
+                        await grains.GetGrain<IReplicaGrain>(grainKey).RefreshAsync().ConfigureAwait(false);
+                        return true;
+                    }, ct).ConfigureAwait(false);
                 }
                 catch (Exception) when (!ct.IsCancellationRequested)
                 {
