@@ -52,7 +52,7 @@ internal sealed class ReplicaPlacementAttribute() : PlacementAttribute(new Repli
 /// that no other replica index of the collection occupies. Every decision for one collection is made in a turn of that
 /// single activation, so decisions racing on several nodes (two loads, a load and a failover) never pick the same free
 /// node. Should the set grain not answer (its node is dying), the replica is placed by the records alone, as before.</summary>
-internal sealed class ReplicaPlacementDirector(NodeContext node, IGrainFactory grains) : IPlacementDirector
+internal sealed partial class ReplicaPlacementDirector(NodeContext node, IGrainFactory grains, ILogger<ReplicaPlacementDirector> log) : IPlacementDirector
 {
     /// <summary>How long a placement waits for the set grain before placing by the records alone.</summary>
     private static readonly TimeSpan ChooseTimeout = TimeSpan.FromSeconds(20);
@@ -76,6 +76,7 @@ internal sealed class ReplicaPlacementDirector(NodeContext node, IGrainFactory g
         catch (Exception ex) when (ex is OrleansException or TimeoutException)
         {
             // The set grain's node is dying: place by the records below.
+            LogByRecords(log, shard, index, ex.Message);
         }
 
         var count = await ReplicaRecords.CountAsync(node, collection, CancellationToken.None).ConfigureAwait(false);
@@ -92,6 +93,9 @@ internal sealed class ReplicaPlacementDirector(NodeContext node, IGrainFactory g
         var from = free.Length > 0 ? free : silos;
         return from[index % from.Length];
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "replica {Index} of {Shard} placed by the records alone: the set grain did not answer ({Reason})")]
+    private static partial void LogByRecords(ILogger logger, string shard, int index, string reason);
 }
 
 /// <summary>The cluster's record of loaded replicas, KV bucket <c>{cluster}-replicas</c>: key <c>n.{database}.{collection}</c>

@@ -85,6 +85,9 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
 
     private int _count;
 
+    /// <summary>The collection's shard count, as the last load named it (the catalog's when activated).</summary>
+    private int _shards = 1;
+
     /// <inheritdoc/>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -97,6 +100,7 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
 
         var slash = key.IndexOf('/', StringComparison.Ordinal);
         var shards = await Task.Run(() => node.Catalog.ShardsAsync(key[..slash], key[(slash + 1)..], cancellationToken), cancellationToken).ConfigureAwait(true);
+        _shards = Math.Max(1, shards);
         for (var s = 0; s < Math.Max(1, shards); s++)
         {
             for (var i = 0; i < _count; i++)
@@ -115,6 +119,7 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
     public async Task<int> LoadAsync(int asked, int shards)
     {
         var key = this.GetPrimaryKeyString();
+        _shards = Math.Max(1, shards);
         var target = asked == 0 ? _count : asked <= 1 ? 0 : asked;
         if (target == 0 && _count == 0)
         {
@@ -149,8 +154,30 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
     }
 
     /// <inheritdoc/>
-    public Task<string> ChooseAsync(int shard, int index, string[] silos)
+    public async Task<string> ChooseAsync(int shard, int index, string[] silos)
     {
+        // Where the replicas of the other indexes recorded themselves (they record once open): an activation this
+        // grain did not place (one that outlived a release, or placed while this grain was moving) is known from there.
+        var key = this.GetPrimaryKeyString();
+        var recorded = new List<((int, int) Replica, string Silo)>();
+        for (var i = 0; i < _count; i++)
+        {
+            for (var s = 0; s < Math.Max(1, _shards); s++)
+            {
+                var (shardKey, at) = (ShardKey(key, s), i);
+                if (at != index && await Task.Run(() => ReplicaRecords.PlaceOfAsync(node, shardKey, at, CancellationToken.None)).ConfigureAwait(true) is { } place)
+                {
+                    recorded.Add(((s, at), place.Silo));
+                }
+            }
+        }
+
+        // From here to the end one turn: no other decision runs in between.
+        foreach (var (replica, silo) in recorded)
+        {
+            _places.TryAdd(replica, silo);
+        }
+
         var live = silos.Order(StringComparer.Ordinal).ToArray();
         var others = _places.Where(p => p.Key.Index != index).Select(p => p.Value).ToHashSet(StringComparer.Ordinal);
         var mine = _places.Where(p => p.Key.Index == index && p.Key.Shard != shard).Select(p => p.Value).ToHashSet(StringComparer.Ordinal);
@@ -174,7 +201,8 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
         }
 
         _places[(shard, index)] = chosen;
-        return Task.FromResult(chosen);
+        LogChosen(log, key, shard, index, chosen, string.Join(",", live));
+        return chosen;
     }
 
     /// <summary>Closes replicas <paramref name="from"/> to <paramref name="before"/> - 1 of every shard and forgets them.</summary>
@@ -211,6 +239,9 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
         var parts = shardKey.Split('/');
         return parts.Length == 3 ? ($"{parts[0]}/{parts[1]}", int.Parse(parts[2], CultureInfo.InvariantCulture)) : (shardKey, 0);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Index} of shard {Shard} of {Key} placed on {Silo} (live: {Live})")]
+    private static partial void LogChosen(ILogger logger, string key, int shard, int index, string silo, string live);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replicas of {Key}: {Before} -> {After}")]
     private static partial void LogLoading(ILogger logger, string key, int before, int after);
