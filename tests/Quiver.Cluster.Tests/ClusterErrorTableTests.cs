@@ -23,9 +23,14 @@ public sealed partial class ClusterErrorTableTests
             Grpc("ListCredUsers", m => MilvusRouting.NotServed(m)),
             Rest(RestRouting.NotServed("/users/list")),
         ],
+        ["cluster-replica-number-fixed"] = () =>
+        [
+            Grpc("LoadPartitions", m => MilvusRouting.ReplicaNumberFixed(m, 2, 3)),
+        ],
         ["cluster-replicas-exceed-nodes"] = () =>
         [
             Grpc("LoadCollection", m => MilvusRouting.NotEnoughNodes(m, 3, 4)),
+            Grpc("LoadPartitions", m => MilvusRouting.NotEnoughNodes(m, 3, 4)),
         ],
         ["cluster-shard-unreachable"] = () =>
         [
@@ -36,7 +41,6 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-sharded-not-served"] = () =>
         [
             Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch with group_by_field")),
-            Grpc("LoadCollection", m => MilvusRouting.ShardedNotServed(m, "replica_number above 1")),
             Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with group_by_field, an iterator, sub-requests or a function score")),
             Rest(RestRouting.ShardedNotServed("/entities/insert")),
         ],

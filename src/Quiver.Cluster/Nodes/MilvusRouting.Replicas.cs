@@ -50,17 +50,13 @@ internal sealed partial class MilvusRouting
         var key = ShardKeys.Of(database, collection);
         switch (method.Name)
         {
-            case "LoadCollection":
+            case "LoadCollection" or "LoadPartitions":
             {
-                var asked = ((LoadCollectionRequest)message).ReplicaNumber;
-                if (asked <= 1 && await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false) == 0)
+                var asked = message is LoadCollectionRequest load ? load.ReplicaNumber : ((LoadPartitionsRequest)message).ReplicaNumber;
+                var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+                if (asked <= 1 && count == 0)
                 {
                     return null;
-                }
-
-                if (shards > 1)
-                {
-                    return ShardedNotServed(method, "replica_number above 1");
                 }
 
                 var nodes = context.GetHttpContext().RequestServices.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
@@ -69,15 +65,34 @@ internal sealed partial class MilvusRouting
                     return NotEnoughNodes(method, nodes, asked);
                 }
 
-                var loaded = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                if (method.Name == "LoadPartitions" && asked > 0 && asked != Math.Max(1, count) && await IsLoadedAsync(database, collection, key, ct).ConfigureAwait(false))
+                {
+                    // Milvus's query coordinator: a loaded collection's partitions load with the replicas it has.
+                    return ReplicaNumberFixed(method, Math.Max(1, count), asked);
+                }
+
+                var loaded = shards > 1
+                    ? await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false)
+                    : await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
                 if (!Succeeded(loaded))
                 {
                     return loaded;
                 }
 
-                // One replica is the shard itself (it serves every read at the latest state): no replica grains.
-                await PlaceReplicasAsync(key, asked > 1 ? asked : 0, ct).ConfigureAwait(false);
+                // One replica is the shards themselves (they serve every read at the latest state): no replica grains.
+                await PlaceReplicasAsync(key, asked, shards, ct).ConfigureAwait(false);
                 return loaded;
+            }
+
+            case "ReleaseCollection" or "DropCollection" when shards > 1:
+            {
+                var answer = await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+                if (Succeeded(answer))
+                {
+                    await ReleaseReplicasAsync(key, shards, ct).ConfigureAwait(false);
+                }
+
+                return answer;
             }
 
             case "GetReplicas":
@@ -94,10 +109,31 @@ internal sealed partial class MilvusRouting
                 return answer;
             }
 
-            case "Search" or "Query" when shards == 1:
+            case "Search" or "Query":
             {
                 var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
-                return count > 1 ? await ReadOnReplicasAsync(method, message, request, database, collection, key, count, context).ConfigureAwait(false) : null;
+                if (count <= 1)
+                {
+                    return null;
+                }
+
+                var read = await ReplicaReadAsync(message, database, collection, key, count, context).ConfigureAwait(false);
+                if (shards == 1)
+                {
+                    return await ReadOnReplicasAsync(method, request, database, key, read, ct).ConfigureAwait(false);
+                }
+
+                // Every shard's part of the read goes to the same replica index (one of Milvus's replicas: a whole copy
+                // of the collection), through the sharded fan-out and merge (ReadShardAsync).
+                CurrentRead.Value = read;
+                try
+                {
+                    return await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    CurrentRead.Value = null;
+                }
             }
 
             default:
@@ -105,38 +141,28 @@ internal sealed partial class MilvusRouting
         }
     }
 
-    /// <summary>Makes the collection's replicas exactly <paramref name="count"/> (0: none): records the count, closes
-    /// replicas past it, then activates each one in turn, so each is placed knowing where the ones before it went.</summary>
-    private async Task PlaceReplicasAsync(string key, int count, CancellationToken ct)
+    /// <summary>Makes the collection's replicas <paramref name="asked"/> (0 keeps the count it has): <see cref="ReplicaLoads.PlaceAsync"/>.</summary>
+    private async Task PlaceReplicasAsync(string key, int asked, int shards, CancellationToken ct) =>
+        _replicaCounts[key] = (await ReplicaLoads.PlaceAsync(grains, node, key, asked, shards, ct).ConfigureAwait(false), Stopwatch.GetTimestamp());
+
+    /// <summary>Closes and forgets every replica of the collection (release, drop).</summary>
+    private async Task ReleaseReplicasAsync(string key, int shards, CancellationToken ct)
     {
-        var before = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
-        if (before == 0 && count == 0)
-        {
-            return;
-        }
-
-        await ReplicaRecords.SetCountAsync(node, key, count, ct).ConfigureAwait(false);
-        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
-        for (var i = count; i < before; i++)
-        {
-            try
-            {
-                await grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, i)).ReleaseAsync().WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Its node died (the replica is gone with it) or it refused to activate (no longer loaded): nothing to close.
-            }
-
-            await ReplicaRecords.ForgetAsync(node, key, i, ct).ConfigureAwait(false);
-        }
-
-        for (var i = 0; i < count; i++)
-        {
-            var index = i;
-            await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false);
-        }
+        await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(shards).WaitAsync(ct).ConfigureAwait(false);
+        _replicaCounts[key] = (0, Stopwatch.GetTimestamp());
     }
+
+    /// <summary>True when any partition of the collection is loaded (its shard 0's load state).</summary>
+    private async Task<bool> IsLoadedAsync(string database, string collection, string key, CancellationToken ct)
+    {
+        var state = GetLoadStateResponse.Parser.ParseFrom(await InvokeAsync(key, MilvusService.Descriptor.FindMethodByName("GetLoadState"), new GetLoadStateRequest { DbName = database, CollectionName = collection }.ToByteArray(), database, ct).ConfigureAwait(false));
+        return IsOk(state.Status) && state.State is Protocol.Common.LoadState.Loaded or Protocol.Common.LoadState.Loading;
+    }
+
+    /// <summary>The refusal of <c>LoadPartitions</c> asking another replica number than the loaded collection has
+    /// (docs/errors.md, <c>cluster-replica-number-fixed</c>), as Milvus's query coordinator words it (code 1100).</summary>
+    internal static byte[] ReplicaNumberFixed(MethodDescriptor method, int loaded, int asked) =>
+        StatusAnswer(method, 1100, $"can't change the replica number for loaded partitions: invalid parameter[expected={loaded.ToString(CultureInfo.InvariantCulture)}][actual={asked.ToString(CultureInfo.InvariantCulture)}]");
 
     /// <summary>The collection's replica count: KV's, or this node's last reading if younger than
     /// <see cref="ReplicaCountTtl"/> and <paramref name="fresh"/> is false.</summary>
@@ -152,10 +178,17 @@ internal sealed partial class MilvusRouting
         return count;
     }
 
-    /// <summary>Runs a search or query on one of the replicas, the next in turn; a replica that fails or does not answer
-    /// within <see cref="ReplicaAttemptTimeout"/> (its node died, it is moving) is passed over for the next, until one
-    /// answers or <see cref="ShardCalls.MoveTimeout"/> passes.</summary>
-    private async Task<byte[]> ReadOnReplicasAsync(MethodDescriptor method, IMessage message, byte[] request, string database, string collection, string key, int count, ServerCallContext context)
+    /// <summary>Where and how a read on replicas goes: the replica index tried first (the next in turn), the replica
+    /// count, and the consistency level and guarantee timestamp the replica must apply the log to.</summary>
+    private sealed record ReplicaRead(int First, int Count, int Level, long Guarantee);
+
+    /// <summary>The replica read of a sharded search or query in flight on this call (set around its fan-out, which
+    /// sends each shard's part through <see cref="ReadShardAsync"/>); null for every other call.</summary>
+    private static readonly AsyncLocal<ReplicaRead?> CurrentRead = new();
+
+    /// <summary>The consistency level of a search or query (the collection's when it asks for the default) and the
+    /// timestamp a Session or Customized read must see, with the next replica in turn.</summary>
+    private async Task<ReplicaRead> ReplicaReadAsync(IMessage message, string database, string collection, string key, int count, ServerCallContext context)
     {
         var ct = context.CancellationToken;
         var (level, guarantee, useDefault) = message switch
@@ -176,15 +209,32 @@ internal sealed partial class MilvusRouting
             guarantee = Math.Max(guarantee, written);
         }
 
+        return new ReplicaRead((int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count), count, level, guarantee);
+    }
+
+    /// <summary>One shard's part of a sharded search or query: on the replicas of the shard when the call reads from
+    /// replicas (<see cref="CurrentRead"/>), else on the shard grain.</summary>
+    private Task<byte[]> ReadShardAsync(string database, string collection, int shard, MethodDescriptor method, byte[] request, CancellationToken ct) =>
+        CurrentRead.Value is { } read
+            ? ReadOnReplicasAsync(method, request, database, ShardKeys.Of(database, collection, shard), read, ct)
+            : InvokeAsync(ShardKeys.Of(database, collection, shard), method, request, database, ct);
+
+    /// <summary>Runs a search or query on one of the replicas of shard <paramref name="key"/>, from
+    /// <paramref name="read"/>'s first in turn; a replica that fails or does not answer within
+    /// <see cref="ReplicaAttemptTimeout"/> (its node died, it is moving) is passed over for the next, until one answers
+    /// or <see cref="ShardCalls.MoveTimeout"/> passes.</summary>
+    private async Task<byte[]> ReadOnReplicasAsync(MethodDescriptor method, byte[] request, string database, string key, ReplicaRead read, CancellationToken ct)
+    {
+        var count = read.Count;
+        var collectionKey = ReplicaSetGrain.ShardOf(key).Collection;
         var clock = Stopwatch.StartNew();
-        var first = (int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count);
         Exception? last = null;
         for (var attempt = 0; clock.Elapsed < ShardCalls.MoveTimeout; attempt++)
         {
-            var grainKey = ReplicaRecords.GrainKey(key, (first + attempt) % count);
+            var grainKey = ReplicaRecords.GrainKey(key, (read.First + attempt) % count);
             try
             {
-                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, level, guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, read.Level, read.Guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
                 if (reply.StatusCode == (int)StatusCode.Unavailable)
                 {
                     last = new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, reply.Detail));
@@ -206,7 +256,7 @@ internal sealed partial class MilvusRouting
                 {
                     // Every replica failed once: the collection may have been released or loaded with fewer replicas
                     // on another node since this node read the count.
-                    var now = await ReplicaCountAsync(key, fresh: true, ct).ConfigureAwait(false);
+                    var now = await ReplicaCountAsync(collectionKey, fresh: true, ct).ConfigureAwait(false);
                     if (now <= 1)
                     {
                         return await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
@@ -251,8 +301,15 @@ internal sealed partial class MilvusRouting
         {
             for (var i = 0; i < count; i++)
             {
-                var index = i;
-                replicas.Add([(key, await ShardCalls.InvokeAsync(grains, key, "GetReplicas", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(key, index)).PlaceAsync(), ct).ConfigureAwait(false))]);
+                // Replica i is replica grain i of every shard.
+                var one = new List<(string, ReplicaPlace)>();
+                for (var s = 0; s < shards; s++)
+                {
+                    var grainKey = ReplicaRecords.GrainKey(ShardKeys.Of(database, collection, s), i);
+                    one.Add((ShardKeys.Of(database, collection, s), await ShardCalls.InvokeAsync(grains, key, "GetReplicas", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(grainKey).PlaceAsync(), ct).ConfigureAwait(false)));
+                }
+
+                replicas.Add(one);
             }
         }
         else

@@ -308,7 +308,7 @@ internal sealed partial class MilvusRouting
         var perShard = parsed.Clone();
         perShard.SearchParams.Clear();
         perShard.SearchParams.AddRange(Window(parsed.SearchParams, "topk", settings.TopK + settings.Offset, ["topk", "limit", "offset", "round_decimal"]));
-        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, perShard.ToByteArray(), database, ct))).ConfigureAwait(false);
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => ReadShardAsync(database, collection, s, method, perShard.ToByteArray(), ct))).ConfigureAwait(false);
         var results = answers.Select(SearchResults.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
         {
@@ -332,7 +332,7 @@ internal sealed partial class MilvusRouting
             perShard.QueryParams.AddRange(Window(parsed.QueryParams, "limit", (long)l + offset, ["limit", "offset"]));
         }
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, perShard.ToByteArray(), database, ct))).ConfigureAwait(false);
+        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => ReadShardAsync(database, collection, s, method, perShard.ToByteArray(), ct))).ConfigureAwait(false);
         var results = answers.Select(QueryResults.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
         {

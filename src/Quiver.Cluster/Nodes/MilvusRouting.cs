@@ -163,11 +163,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         {
             await ShardStorage.ForgetAsync(grains, database, collection, 1).ConfigureAwait(false);
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
-            await PlaceReplicasAsync(key, 0, ct).ConfigureAwait(false);
+            await ReleaseReplicasAsync(key, 1, ct).ConfigureAwait(false);
         }
         else if (method.Name is "ReleaseCollection" && known && Succeeded(response))
         {
-            await PlaceReplicasAsync(key, 0, ct).ConfigureAwait(false);
+            await ReleaseReplicasAsync(key, 1, ct).ConfigureAwait(false);
         }
         else if (method.Name == "CreateAlias" && known && Succeeded(response))
         {

@@ -24,6 +24,10 @@ internal interface IReplicaGrain : IGrainWithStringKey
 
     /// <summary>Closes the replica (the collection was released or dropped, or loaded with fewer replicas).</summary>
     Task ReleaseAsync();
+
+    /// <summary>Returns once the replica serves the shard's manifest and load state as they are now
+    /// (<see cref="ReplicaHost.RefreshAsync"/>): after a load of partitions.</summary>
+    Task RefreshAsync();
 }
 
 /// <summary>Where a replica runs: Milvus's node id for the node (<see cref="ReplicaRecords.NodeId"/>), the node's Milvus
@@ -44,18 +48,38 @@ internal sealed class ReplicaPlacement : PlacementStrategy;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 internal sealed class ReplicaPlacementAttribute() : PlacementAttribute(new ReplicaPlacement());
 
-/// <summary>Places replica <c>i</c> of a shard on a live node that no other replica of the shard occupies (as recorded in
-/// <see cref="ReplicaRecords"/>, which each replica writes when it activates), choosing among the free nodes in a fixed
-/// order rotated by <c>i</c>. With more replicas than live nodes (a node died and none replaced it) two replicas share a
-/// node until one moves. The access layer activates a load's replicas one after another, so two never choose at once.</summary>
-internal sealed class ReplicaPlacementDirector(NodeContext node) : IPlacementDirector
+/// <summary>Places replica <c>i</c> of a shard where the collection's <see cref="IReplicaSetGrain"/> decides: a live node
+/// that no other replica index of the collection occupies. Every decision for one collection is made in a turn of that
+/// single activation, so decisions racing on several nodes (two loads, a load and a failover) never pick the same free
+/// node. Should the set grain not answer (its node is dying), the replica is placed by the records alone, as before.</summary>
+internal sealed partial class ReplicaPlacementDirector(NodeContext node, IGrainFactory grains, ILogger<ReplicaPlacementDirector> log) : IPlacementDirector
 {
+    /// <summary>How long a placement waits for the set grain before placing by the records alone.</summary>
+    private static readonly TimeSpan ChooseTimeout = TimeSpan.FromSeconds(20);
+
     /// <inheritdoc/>
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var silos = context.GetCompatibleSilos(target).OrderBy(ReplicaRecords.Endpoint, StringComparer.Ordinal).ToArray();
         var (shard, index) = ReplicaRecords.Parse(target.GrainIdentity.Key.ToString()!);
-        var count = await ReplicaRecords.CountAsync(node, shard, CancellationToken.None).ConfigureAwait(false);
+        var (collection, shardNumber) = ReplicaSetGrain.ShardOf(shard);
+        try
+        {
+            // Off the caller's scheduler: the set grain may itself be the caller, awaiting this activation.
+            var endpoints = silos.Select(ReplicaRecords.Endpoint).ToArray();
+            var chosen = await Task.Run(() => grains.GetGrain<IReplicaSetGrain>(collection).ChooseAsync(shardNumber, index, endpoints).WaitAsync(ChooseTimeout)).ConfigureAwait(false);
+            if (silos.FirstOrDefault(s => ReplicaRecords.Endpoint(s) == chosen) is { } silo)
+            {
+                return silo;
+            }
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            // The set grain's node is dying: place by the records below.
+            LogByRecords(log, shard, index, ex.Message);
+        }
+
+        var count = await ReplicaRecords.CountAsync(node, collection, CancellationToken.None).ConfigureAwait(false);
         var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
@@ -69,6 +93,9 @@ internal sealed class ReplicaPlacementDirector(NodeContext node) : IPlacementDir
         var from = free.Length > 0 ? free : silos;
         return from[index % from.Length];
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "replica {Index} of {Shard} placed by the records alone: the set grain did not answer ({Reason})")]
+    private static partial void LogByRecords(ILogger logger, string shard, int index, string reason);
 }
 
 /// <summary>The cluster's record of loaded replicas, KV bucket <c>{cluster}-replicas</c>: key <c>n.{database}.{collection}</c>
@@ -193,7 +220,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         var key = this.GetPrimaryKeyString();
         var (shard, index) = ReplicaRecords.Parse(key);
         LogActivating(log, key);
-        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true))
+        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, cancellationToken), cancellationToken).ConfigureAwait(true))
         {
             // A read or release racing a release: the collection no longer has this replica, so none is opened.
             throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
@@ -220,6 +247,9 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     /// <inheritdoc/>
     public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
+
+    /// <inheritdoc/>
+    public Task RefreshAsync() => Task.Run(() => _host!.RefreshAsync(CancellationToken.None));
 
     /// <inheritdoc/>
     public async Task ReleaseAsync()

@@ -22,6 +22,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
     private readonly NodeContext _node;
     private readonly string _key;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private INatsKVStore? _meta;
     private readonly Task _watch;
     private Generation _current;
 
@@ -74,28 +76,19 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         _stop.Dispose();
         await _current.DisposeAsync().ConfigureAwait(false);
+        _refreshing.Dispose();
     }
 
-    /// <summary>Every second: a new engine when the shard's manifest changed or following broke.</summary>
+    /// <summary>Every second: a new engine when the shard's manifest or load state (a partition loaded or released)
+    /// changed or following broke.</summary>
     private async Task WatchAsync(CancellationToken ct)
     {
-        var meta = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
             try
             {
-                var revision = await ManifestRevisionAsync(meta, ct).ConfigureAwait(false);
-                var current = Volatile.Read(ref _current);
-                if (revision == current.Revision && !current.IsBroken)
-                {
-                    continue;
-                }
-
-                var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
-                Volatile.Write(ref _current, next);
-                Opens++;
-                _ = RetireAsync(current);
+                await RefreshAsync(ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -104,11 +97,39 @@ internal sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private static async Task<ulong> ManifestRevisionAsync(INatsKVStore meta, CancellationToken ct)
+    /// <summary>Opens a new engine, and serves from it, when the shard's manifest or load state changed since the
+    /// serving engine opened or following broke; returns once the replica serves the state as it is now (a load of
+    /// partitions waits for this before it answers, so a read right after it sees them).</summary>
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        await _refreshing.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            _meta ??= await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
+            var revision = await RevisionAsync(_meta, "manifest", ct).ConfigureAwait(false);
+            var loads = await RevisionAsync(_meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+            var current = Volatile.Read(ref _current);
+            if (revision == current.Revision && loads == current.LoadStateRevision && !current.IsBroken)
+            {
+                return;
+            }
+
+            var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
+            Volatile.Write(ref _current, next);
+            Opens++;
+            _ = RetireAsync(current);
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private static async Task<ulong> RevisionAsync(INatsKVStore meta, string key, CancellationToken ct)
     {
         try
         {
-            return (await meta.GetEntryAsync<byte[]>("manifest", cancellationToken: ct).ConfigureAwait(false)).Revision;
+            return (await meta.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false)).Revision;
         }
         catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
         {
@@ -140,17 +161,21 @@ internal sealed class ReplicaHost : IAsyncDisposable
         private readonly string _folder;
         private long _freshAt;
 
-        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, long freshAt)
+        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, ulong loadStateRevision, long freshAt)
         {
             _server = server;
             _logs = logs;
             _folder = folder;
             Revision = revision;
+            LoadStateRevision = loadStateRevision;
             _freshAt = freshAt;
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
         }
 
         public ulong Revision { get; }
+
+        /// <summary>The revision of the shard's saved load state this engine opened with (0: never saved).</summary>
+        public ulong LoadStateRevision { get; }
 
         public bool IsBroken
         {
@@ -194,7 +219,10 @@ internal sealed class ReplicaHost : IAsyncDisposable
                         return log;
                     },
                 };
-                await ShardHost.RestoreLoadStateAsync(await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false), folder, ct).ConfigureAwait(false);
+                var metaBucket = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
+                // The revision before the state itself: a change in between is seen as a change and opens again.
+                var loadStateRevision = await RevisionAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+                await ShardHost.RestoreLoadStateAsync(metaBucket, folder, ct).ConfigureAwait(false);
                 var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
                 lock (logs)
                 {
@@ -205,7 +233,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 }
 
                 // Everything acknowledged before the open began was replayed.
-                return new Generation(server, logs, folder, meta.Revision, started);
+                return new Generation(server, logs, folder, meta.Revision, loadStateRevision, started);
             }
             catch
             {

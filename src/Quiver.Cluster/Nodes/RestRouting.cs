@@ -126,6 +126,17 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
             {
                 await ShardStorage.ForgetAsync(grains, database, collection!, 1).ConfigureAwait(false);
                 await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
+                await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
+            }
+            else if (path == "/collections/release")
+            {
+                await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
+            }
+            else if (path is "/collections/load" or "/partitions/load")
+            {
+                // REST's load names no replica number (Milvus's REST v2 has none): the collection keeps the replicas
+                // it was loaded with over gRPC, placed again where one is not running.
+                await ReplicaLoads.PlaceAsync(grains, node, key, 0, 1, ct).ConfigureAwait(false);
             }
         }
 

@@ -14,7 +14,7 @@ internal sealed class ShardHost : IAsyncDisposable
 {
     /// <summary>The key, in the shard's meta bucket, of the server's load state (which collections are loaded), which
     /// the server keeps in a file of the data folder: a shard that moves must stay loaded, as a Milvus collection does.</summary>
-    private const string LoadStateKey = "load-state";
+    internal const string LoadStateKey = "load-state";
 
     /// <summary>The server's load-state file in its data folder (Quiver.Server's <c>LoadStates.FileName</c>).</summary>
     private const string LoadStateFile = "server-load-state.json";
