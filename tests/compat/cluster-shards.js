@@ -126,9 +126,9 @@ async function run() {
   const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
   const tooMany = await answer(nodes[1].createCollection({ collection_name: 'sharded_many', shards_num: 17, fields }));
   check(tooMany.code === 1100 && tooMany.reason.includes('limited to 16'), 'shards_num 17 is refused with code 1100', tooMany);
-  const hybrid = await answer(nodes[2].hybridSearch({ collection_name: 'sharded_l2', data: [{ data: vec(), anns_field: 'vector' }], limit: 3 }));
-  const hybridStatus = hybrid.status || hybrid;
-  check(hybridStatus.code === 10 && hybridStatus.reason.includes('several shards'), 'hybrid search on several shards is refused with code 10', hybridStatus);
+  const grouped = await answer(nodes[2].search({ collection_name: 'sharded_l2', data: vec(), anns_field: 'vector', limit: 3, group_by_field: 'tag' }));
+  const groupedStatus = grouped.status || grouped;
+  check(groupedStatus.code === 10 && groupedStatus.reason.includes('several shards'), 'grouped search on several shards is refused with code 10', groupedStatus);
 
   // Aliases and databases are the cluster's catalog's: a call by alias works through every node, and every answer
   // (refusals included) is the single node's.
