@@ -34,7 +34,7 @@ public sealed class ProductRecommenderSampleTests
             var (id, filter) = (answer.Question.ProductId, answer.Question.Filter);
             var item = byId[id];
             var oracle = catalog.Where(p => p.Id != id && Filters[filter](p))
-                .Select(p => (p.Id, Score: Cosine(item.Embedding, p.Embedding)))
+                .Select(p => (p.Id, Score: SampleOracle.Cosine(item.Embedding, p.Embedding)))
                 .OrderByDescending(h => h.Score).ThenBy(h => h.Id).Take(Recommender.Limit).ToArray();
             Assert.Equal(Recommender.Limit, oracle.Length);
             Assert.Equal(oracle.Length, answer.Hits.Count);
@@ -44,7 +44,7 @@ public sealed class ProductRecommenderSampleTests
                 var product = byId[(long)hit.Id];
                 Assert.Equal(oracle[rank].Score, hit.Score, 5);
                 // The same product as brute force unless two scores tie within float rounding.
-                Assert.True(product.Id == oracle[rank].Id || Math.Abs(Cosine(item.Embedding, product.Embedding) - oracle[rank].Score) < 1e-5,
+                Assert.True(product.Id == oracle[rank].Id || Math.Abs(SampleOracle.Cosine(item.Embedding, product.Embedding) - oracle[rank].Score) < 1e-5,
                     $"more like #{id} where '{filter}': rank {rank} is #{product.Id}, brute force has #{oracle[rank].Id}");
                 Assert.Equal(product.Title, hit.Fields["title"]);
                 Assert.Equal(product.Price, hit.Fields["price"]);
@@ -53,18 +53,5 @@ public sealed class ProductRecommenderSampleTests
 
             Assert.Equal(answer.Hits.Count, answer.Hits.Select(h => h.Id).Distinct().Count());
         }
-    }
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            na += (double)a[i] * a[i];
-            nb += (double)b[i] * b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
     }
 }

@@ -28,7 +28,7 @@ public sealed class VectorDataOnlySampleTests
         {
             var query = queries[q];
             var oracle = articles.Where(a => a.Topic == query.Topic && a.Year >= query.MinYear)
-                .Select(a => (Article: a, Score: Cosine(query.Vector, a.Embedding.Span)))
+                .Select(a => (Article: a, Score: SampleOracle.Cosine(query.Vector, a.Embedding.Span)))
                 .OrderByDescending(h => h.Score).ThenBy(h => h.Article.Key).Take(ArticleLibrary.Top).ToArray();
             Assert.Equal(ArticleLibrary.Top, oracle.Length);
             Assert.Equal(oracle.Select(h => h.Article.Key), answers[q].Select(h => h.Record.Key));
@@ -43,18 +43,5 @@ public sealed class VectorDataOnlySampleTests
 
         // The third query is asked of a topic other than the one its vector is near: the filter, not the vector, decides.
         Assert.All(answers[2], h => Assert.Equal("networking", h.Record.Topic));
-    }
-
-    private static double Cosine(float[] a, ReadOnlySpan<float> b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            na += (double)a[i] * a[i];
-            nb += (double)b[i] * b[i];
-        }
-
-        return dot / Math.Sqrt(na * nb);
     }
 }
