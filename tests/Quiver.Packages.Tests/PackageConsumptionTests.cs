@@ -122,6 +122,8 @@ public sealed partial class PackageConsumptionTests
     [Theory]
     [InlineData("MovieSearch")]
     [InlineData("HandbookQa")]
+    [InlineData("ProductRecommender")]
+    [InlineData("VectorDataOnly")]
     public async Task Sample_BuiltFromThePackages_PrintsWhatItsProjectBuildPrints(string sample)
     {
         var feed = PackageFeed();
