@@ -125,16 +125,7 @@ internal sealed class FollowerWal : IWal
             return;
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _follow.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoop.StopAsync(_stop, _follow).ConfigureAwait(false);
         await _reader.DisposeAsync().ConfigureAwait(false);
         Volatile.Read(ref _advanced).TrySetResult();
     }

@@ -120,16 +120,7 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _watch.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoop.StopAsync(_stop, _watch).ConfigureAwait(false);
     }
 
     /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards.</summary>

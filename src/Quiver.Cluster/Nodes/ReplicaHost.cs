@@ -65,16 +65,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
     /// <summary>Stops watching and closes the serving engine.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _watch.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoop.StopAsync(_stop, _watch).ConfigureAwait(false);
         await _current.DisposeAsync().ConfigureAwait(false);
         _refreshing.Dispose();
     }
