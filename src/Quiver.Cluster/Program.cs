@@ -2,16 +2,22 @@ using Microsoft.Extensions.Logging;
 using Quiver.Cluster.Nodes;
 
 // `Quiver.Cluster node --config FILE`: runs one cluster node until SIGTERM or SIGINT; `Quiver.Cluster status --config
-// FILE`: prints the cluster's nodes and shards as its stores say (docs/cluster.md).
+// FILE`: prints the cluster's nodes and shards as its stores say (docs/cluster.md); `log-bench`: see LogBench.
 if (args is ["status", "--config", var statusConfig])
 {
     Console.Write(await ClusterStatus.ReadAsync(NodeConfig.Load(statusConfig), CancellationToken.None).ConfigureAwait(false));
     return 0;
 }
 
+// `Quiver.Cluster log-bench --config FILE`: the replicated log's own write latency and throughput beside the local log's.
+if (args is ["log-bench", .. var benchArgs])
+{
+    return await Quiver.Cluster.LogBench.RunAsync(benchArgs).ConfigureAwait(false);
+}
+
 if (args is not ["node", "--config", var path])
 {
-    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE | Quiver.Cluster log-bench --config FILE [--records N] [--bytes B] [--writers 1,16,128]").ConfigureAwait(false);
     return 2;
 }
 

@@ -52,6 +52,8 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
             var acknowledged = new ConcurrentDictionary<long, bool>();
             var unknown = new ConcurrentDictionary<long, bool>();
             var violations = new ConcurrentQueue<string>();
+            // Why inserts failed, by the start of their message (the figures in the note: what made outcomes unknown).
+            var failures = new ConcurrentDictionary<string, int>();
             var reads = 0;
             var failedReads = 0;
             var nodeDown = new bool[3];
@@ -91,6 +93,8 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
                         {
                             unknown[k] = true;
                         }
+
+                        failures.AddOrUpdate(Reason(ex), 1, (_, n) => n + 1);
                     }
                 }
             })).ToArray();
@@ -237,6 +241,11 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
 
             var unknownStored = unknown.Keys.Count(stored.ContainsKey);
             output.WriteLine($"fault schedule seed {seed}: {events} faults, {acknowledged.Count} rows acknowledged, {unknown.Count} with unknown outcome ({unknownStored} of them stored), {stored.Count} stored; {reads} reads answered, {failedReads} failed");
+            foreach (var (reason, count) in failures.OrderByDescending(f => f.Value))
+            {
+                output.WriteLine($"{count,7} failed inserts: {reason}");
+            }
+
             Assert.True(violations.IsEmpty, $"seed {seed}: reads went back before acknowledged writes:\n{string.Join('\n', violations.Take(10))}");
             var lost = acknowledged.Keys.Where(k => !stored.ContainsKey(k)).Order().ToList();
             Assert.True(lost.Count == 0, $"seed {seed}: {lost.Count} acknowledged rows are missing, e.g. {string.Join(", ", lost.Take(10))}");
@@ -299,6 +308,13 @@ public sealed class ClusterFaultScheduleTests(ITestOutputHelper output)
         }
 
         return stored;
+    }
+
+    /// <summary>A failure's kind and the start of its message, without the numbers that differ between calls.</summary>
+    private static string Reason(Exception ex)
+    {
+        var message = ex.Message.Length > 120 ? ex.Message[..120] : ex.Message;
+        return $"{ex.GetType().Name}{(ex is QuiverException q ? $" {q.Code}" : "")}: {System.Text.RegularExpressions.Regex.Replace(message, @"\d+", "N")}";
     }
 
     private static float[] VectorOf(long key) => [key % 97, key % 89 / 2f, (key >> 3) % 83, key / 1_000_000_000L];

@@ -96,7 +96,9 @@ internal sealed class ShardHost : IAsyncDisposable
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var response = await _http.PostAsync(new Uri(RestRouting.Prefix + path, UriKind.Relative), content).ConfigureAwait(false);
         var answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-        if (path is "/collections/load" or "/collections/release" or "/partitions/load" or "/partitions/release" or "/collections/drop")
+        // A create too: REST's quick create (a dimension, no schema) loads the collection, as Milvus's does, and a shard
+        // that moves (its node stopped or died, the cluster restored from a backup) must come back loaded.
+        if (path is "/collections/create" or "/collections/load" or "/collections/release" or "/partitions/load" or "/partitions/release" or "/collections/drop")
         {
             await SaveLoadStateAsync().ConfigureAwait(false);
         }
