@@ -39,6 +39,10 @@ internal sealed class JetStreamWal : IWal
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    /// <summary>The prefix of this writer's message IDs (<c>{WriterId}-{lsn}</c>); tests publish under it to stand for a
+    /// publish whose acknowledgement was lost.</summary>
+    internal string WriterId => _writerId;
+
     /// <summary>The stream that holds the log.</summary>
     public string StreamName { get; }
 
@@ -331,6 +335,14 @@ internal sealed class JetStreamWal : IWal
             RetryAttempts = 1,
         };
         var ack = await _js.PublishAsync(_subject, e.Data, opts: opts).ConfigureAwait(false);
+
+        // A duplicate is this very record: an earlier publish of it was stored and its acknowledgement lost (the ID names
+        // this writer and this LSN). JetStream answers with the sequence it stored it at, which the caller checks like any
+        // other acknowledgement; EnsureSuccess would throw, and the retries would end by stopping the log.
+        if (ack.Error is null && ack.Duplicate)
+        {
+            return ack;
+        }
 
         // TryPublishAsync and some paths can hand back an acknowledgement that carries an error: never count it as stored.
         ack.EnsureSuccess();

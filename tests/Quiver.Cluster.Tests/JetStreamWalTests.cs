@@ -37,6 +37,29 @@ public sealed class JetStreamWalTests(NatsFixture nats)
     }
 
     [NatsFact]
+    public async Task Append_WhoseEarlierPublishWasStoredButNotAcknowledged_CountsTheDuplicateAsStored()
+    {
+        var name = NatsFixture.Unique("wal");
+        await using var wal = await JetStreamWal.OpenAsync(nats.JetStream, name, new JetStreamWalOptions { RetryTimeout = TimeSpan.FromSeconds(10) });
+
+        // As if the log's first publish of record 1 reached the stream and its acknowledgement was lost: the same bytes
+        // under the same message ID are already stored, so the log's own publish is answered "duplicate".
+        var stored = await nats.JetStream.PublishAsync($"quiver.wal.{name}", new byte[] { 1, 7 },
+            opts: new NATS.Client.JetStream.NatsJSPubOpts { MsgId = $"{wal.WriterId}-1" });
+        NATS.Client.JetStream.NatsJSExtensions.EnsureSuccess(stored);
+
+        Assert.Equal(1, await wal.AppendAsync(1, new byte[] { 7 }));
+        Assert.Equal(2, await wal.AppendAsync(1, new byte[] { 8 }));
+        var records = new List<(long Lsn, byte Type, byte[] Payload)>();
+        wal.Replay(1, r => records.Add((r.Lsn, r.Type, r.Payload.ToArray())));
+        Assert.Equal(2, records.Count);
+        Assert.Equal((1L, (byte)1), (records[0].Lsn, records[0].Type));
+        Assert.Equal(new byte[] { 7 }, records[0].Payload);
+        Assert.Equal((2L, (byte)1), (records[1].Lsn, records[1].Type));
+        Assert.Equal(new byte[] { 8 }, records[1].Payload);
+    }
+
+    [NatsFact]
     public async Task Replay_FromBeforeThePurge_IsCorruption()
     {
         var name = NatsFixture.Unique("wal");
