@@ -93,13 +93,18 @@ internal sealed partial class MilvusRouting
         }
     }
 
+    /// <summary>The REST body refusing a <c>shardsNum</c> above <see cref="CollectionCatalog.MaxShards"/> (docs/errors.md,
+    /// <c>cluster-shards-num-invalid</c>), in Milvus's words, as over gRPC (<see cref="TooManyShards"/>).</summary>
+    internal static string RestTooManyShards(int asked) =>
+        new JsonObject { ["code"] = MilvusCode.ParameterInvalid, ["message"] = $"maximum shards's number should be limited to {CollectionCatalog.MaxShards}, got {asked}" }.ToJsonString();
+
     /// <summary>A create of a collection in <paramref name="shards"/> shards over REST, as over gRPC
     /// (<see cref="CreateShardedAsync"/>): shard 0 first, then the others; a refusal drops it again where it was created.</summary>
     private async Task<(int, byte[])> RestCreateAsync(byte[] body, string database, string collection, int shards, CancellationToken ct)
     {
         if (shards > CollectionCatalog.MaxShards)
         {
-            return (200, RestError(MilvusCode.ParameterInvalid, $"maximum shards's number should be limited to {CollectionCatalog.MaxShards}, got {shards}"));
+            return (200, Utf8(RestTooManyShards(shards)));
         }
 
         const string create = "/collections/create";
