@@ -42,11 +42,12 @@ public sealed partial class ClusterErrorTableTests
         [
             Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch with group_by_field")),
             Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with group_by_field, an iterator, sub-requests or a function score")),
-            Rest(RestRouting.ShardedNotServed("/entities/insert")),
+            Rest(RestRouting.ShardedNotServed("/entities/search")),
         ],
         ["cluster-shards-num-invalid"] = () =>
         [
             Grpc("CreateCollection", m => MilvusRouting.TooManyShards(m, 17)),
+            Rest(MilvusRouting.RestTooManyShards(17)),
         ],
     };
 

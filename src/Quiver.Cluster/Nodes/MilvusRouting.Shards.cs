@@ -262,9 +262,9 @@ internal sealed partial class MilvusRouting
         string database, string collection, int shards, EngineSchema? schema, CancellationToken ct)
     {
         var settings = SearchParamsParser.ParseUncached(parsed.SearchParams);
-        if (settings.GroupByField is not null || settings.IteratorV2 || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
+        if (settings.IteratorV2 || parsed.FunctionScore is not null || parsed.SubReqs.Count > 0)
         {
-            return (null, ShardedNotServed(method, "Search with group_by_field, an iterator, sub-requests or a function score"), default);
+            return (null, ShardedNotServed(method, "Search with an iterator, sub-requests or a function score"), default);
         }
 
         if (settings.TopK is < 1 or > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
@@ -305,6 +305,12 @@ internal sealed partial class MilvusRouting
         }
 
         var metric = settings.Metric ?? (field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric);
+        if (settings.GroupByField is not null)
+        {
+            // Exact in two rounds (MilvusRouting.Group.cs).
+            return await GroupedMergedAsync(method, parsed, database, collection, shards, schema, settings, metric, ct).ConfigureAwait(false);
+        }
+
         var perShard = parsed.Clone();
         perShard.SearchParams.Clear();
         perShard.SearchParams.AddRange(Window(parsed.SearchParams, "topk", settings.TopK + settings.Offset, ["topk", "limit", "offset", "round_decimal"]));

@@ -38,6 +38,10 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         "/indexes/list",
     };
 
+    /// <summary>Whether the REST call <paramref name="path"/> changes nothing, so a try that may have reached a node that
+    /// then died is safe to repeat.</summary>
+    internal static bool IsReadOnly(string path) => ReadOnly.Contains(path);
+
     /// <summary>Maps the REST v2 prefix of <paramref name="app"/> onto this router.</summary>
     public static void Map(WebApplication app) =>
         app.MapPost(Prefix + "/{**path}", http => http.RequestServices.GetRequiredService<RestRouting>().RunAsync(http));
@@ -88,19 +92,24 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
             shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 
-        if (shards > 1)
-        {
-            // Rows would have to be routed by key and answers merged, which the gRPC access layer does (docs/cluster.md).
-            await AnswerAsync(http, StatusCodes.Status200OK, ShardedNotServed(path)).ConfigureAwait(false);
-            return;
-        }
-
         var known = shards > 0;
         if ((creates || !known) && database != "default" && ShardKeys.IsValidName(database)
             && await MissingDatabaseAsync(database, ct).ConfigureAwait(false) is { } missing)
         {
             // As over gRPC: the databases are the default catalog shard's, so a missing one is refused in its words.
             await AnswerAsync(http, StatusCodes.Status200OK, Error(missing.Code, missing.Reason)).ConfigureAwait(false);
+            return;
+        }
+
+        if (shards > 1)
+        {
+            // Rows routed by key and answers merged as over gRPC (MilvusRouting.Rest.cs, docs/cluster.md).
+            var allowInt64 = bool.TryParse(http.Request.Headers["Accept-Type-Allow-Int64"].ToString(), out var allow) && allow;
+            var (status, answer) = await http.RequestServices.GetRequiredService<MilvusRouting>()
+                .RestShardedAsync(path, body, database, collection!, shards, creates, allowInt64, ct).ConfigureAwait(false);
+            http.Response.StatusCode = status;
+            http.Response.ContentType = "application/json";
+            await http.Response.Body.WriteAsync(answer, ct).ConfigureAwait(false);
             return;
         }
 

@@ -95,6 +95,31 @@ internal static class ShardMerge
         return new SearchResults { Status = new Protocol.Common.Status(), Results = merged, CollectionName = answers[0].CollectionName, SessionTs = answers.Max(a => a.SessionTs) };
     }
 
+    /// <summary>The column <paramref name="column"/> of each answer (such as a grouped search's group values), for the hits
+    /// <paramref name="picked"/> names, in their order; null when no answer carries it.</summary>
+    public static FieldData? PickColumn(IReadOnlyList<SearchResults> answers, IReadOnlyList<IReadOnlyList<(float Score, object Key, int Answer, int At)>> picked, Func<SearchResults, FieldData?> column)
+    {
+        var columns = answers.Select(column).ToList();
+        if (columns.All(c => c is null))
+        {
+            return null;
+        }
+
+        var sizes = answers.Select(a => a.Results is null ? 0 : PrimaryKeys.FromIds(a.Results.Ids).Count).ToList();
+        var like = columns.First(c => c is not null)!;
+        var (batch, fields) = Concat([.. columns.Select((c, s) => ((IReadOnlyList<FieldData>)(c is null ? [] : [c]), c is null ? 0 : sizes[s]))]);
+        var bases = new int[answers.Count];
+        var total = 0;
+        for (var s = 0; s < answers.Count; s++)
+        {
+            bases[s] = total;
+            total += columns[s] is null ? 0 : sizes[s];
+        }
+
+        var rows = picked.SelectMany(window => window.Select(hit => bases[hit.Answer] + hit.At)).ToList();
+        return Write(batch.Select(rows), fields, [like])[0];
+    }
+
     /// <summary>One query answer of the shards' answers: <c>count(*)</c> summed; otherwise every shard's rows in
     /// primary-key order, the first <paramref name="offset"/> skipped and at most <paramref name="limit"/> kept.</summary>
     public static QueryResults Query(IReadOnlyList<QueryResults> answers, int? limit, int offset)
