@@ -5,7 +5,7 @@
 // search (and the group-by values), `transformers[DataType.BFloat16Vector | Float16Vector]` receives each row's raw
 // bytes and `transformers[DataType.Int8Vector]` each row's Int8Array, in place of the SDK's own decoders. So the server
 // must store exactly the bytes a custom encoder produced and answer them exactly. Here the encoders differ from the
-// SDK's on purpose (BFLOAT16 by truncation instead of round-to-nearest, FLOAT16 with the lowest mantissa bit flipped),
+// SDK's on purpose (BFLOAT16 rounded to nearest instead of truncated, FLOAT16 with the lowest mantissa bit flipped),
 // the decoders answer the raw bytes as hex, and every row, hit and search score is checked against what was sent:
 // inserted and upserted rows (a nullable BFLOAT16 field too), query and get with and without output transformers,
 // search hits' vectors and their L2 scores against a brute-force oracle over the decoded sent bytes, and an encoder
@@ -14,12 +14,12 @@
 const { DataType, client, check, ok, milvusError, main, rng } = require('./common');
 const { f32ArrayToF16Bytes, f16BytesToF32Array, bf16BytesToF32Array } = require('@zilliz/milvus2-sdk-node');
 
-/** BFLOAT16 by truncation: the top 16 bits of each float32 (the SDK rounds to nearest). */
-function bf16Truncate(values) {
+/** BFLOAT16 rounded to nearest, ties to even (the SDK's own encoder truncates: it keeps the top 16 bits). */
+function bf16Round(values) {
   const f = Float32Array.from(values);
   const u = new Uint16Array(f.length);
   const bits = new Uint32Array(f.buffer);
-  for (let i = 0; i < f.length; i++) u[i] = bits[i] >>> 16;
+  for (let i = 0; i < f.length; i++) u[i] = ((bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16) & 0xffff;
   return new Uint8Array(u.buffer);
 }
 /** FLOAT16 as the SDK encodes it, then the lowest mantissa bit of each value flipped: bytes no default encoder makes. */
@@ -34,7 +34,7 @@ const output = {
   [DataType.Float16Vector]: bytes => `f16:${hex(bytes)}`,
   [DataType.Int8Vector]: int8 => `i8:${hex(int8)}`,
 };
-const input = { [DataType.BFloat16Vector]: bf16Truncate, [DataType.Float16Vector]: f16Flipped };
+const input = { [DataType.BFloat16Vector]: bf16Round, [DataType.Float16Vector]: f16Flipped };
 
 main('transformers', async () => {
   const c = client();
@@ -54,18 +54,23 @@ main('transformers', async () => {
     ],
   }), 'createCollection');
 
+  for (const [field, index_type, params] of [['bf16', 'FLAT', {}], ['f16', 'HNSW', { M: 16, efConstruction: 200 }], ['i8', 'FLAT', {}], ['nbf', 'FLAT', {}]]) {
+    ok(await c.createIndex({ collection_name: name, field_name: field, index_type, metric_type: 'L2', params }), `createIndex ${field}`);
+  }
+  ok(await c.loadCollectionSync({ collection_name: name }), 'load');
+
   const r = rng(14);
   const numbers = () => Array.from({ length: dim }, () => r() * 6 - 3);
   const sent = new Map();
   const rowOf = id => {
     const bf16 = numbers(), f16 = numbers(), nbf = id % 3 === 0 ? null : numbers();
     const i8 = Array.from({ length: dim }, () => Math.floor(r() * 256) - 128);
-    sent.set(id, { bf16: hex(bf16Truncate(bf16)), f16: hex(f16Flipped(f16)), i8: hex(Int8Array.from(i8)), nbf: nbf === null ? null : hex(bf16Truncate(nbf)) });
+    sent.set(id, { bf16: hex(bf16Round(bf16)), f16: hex(f16Flipped(f16)), i8: hex(Int8Array.from(i8)), nbf: nbf === null ? null : hex(bf16Round(nbf)) });
     return { id, bf16, f16, i8, nbf };
   };
   const rows = Array.from({ length: n }, (_, id) => rowOf(id));
   // The encoders differ from the SDK's for these values (else the test would not tell them apart).
-  check(rows.some(x => hex(bf16Truncate(x.bf16)) !== hex(require('@zilliz/milvus2-sdk-node').f32ArrayToBf16Bytes(x.bf16))), 'truncation differs from the SDK rounding');
+  check(rows.some(x => hex(bf16Round(x.bf16)) !== hex(require('@zilliz/milvus2-sdk-node').f32ArrayToBf16Bytes(x.bf16))), 'rounding differs from the SDK truncation');
   const inserted = await c.insert({ collection_name: name, data: rows, transformers: input });
   ok(inserted, 'insert with transformers');
   check(Number(inserted.insert_cnt) === n, 'insert_cnt', inserted.insert_cnt);
@@ -104,11 +109,7 @@ main('transformers', async () => {
   await checkQuery('growing');
   steps.push('query growing');
 
-  for (const [field, index_type, params] of [['bf16', 'FLAT', {}], ['f16', 'HNSW', { M: 16, efConstruction: 200 }], ['i8', 'FLAT', {}], ['nbf', 'FLAT', {}]]) {
-    ok(await c.createIndex({ collection_name: name, field_name: field, index_type, metric_type: 'L2', params }), `createIndex ${field}`);
-  }
   ok(await c.flushSync({ collection_names: [name] }), 'flush');
-  ok(await c.loadCollectionSync({ collection_name: name }), 'load');
   await checkQuery('sealed');
   steps.push('query sealed');
 
