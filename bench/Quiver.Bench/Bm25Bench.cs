@@ -14,7 +14,8 @@ namespace Quiver.Bench;
 /// with metric BM25 (k1 1.2, b 0.75); FTS5 (<c>bench/peers/fts5_bm25.py</c>, Debian's python3 sqlite3, tokenizer unicode61,
 /// the same k1 and b) indexes the same passages. Both answer the same seeded queries (2–3 words taken from random
 /// passages, any word may match), one per call, top-k. Prints QPS for both, and the agreement of the two top-k lists.
-/// In the same run Quiver also answers the queries on its exhaustive path (kept statistics, every posting scored:
+/// In the same run Quiver also answers the queries with plain MaxScore (no block bounds: <c>Bm25Path.MaxScore</c>, the
+/// pruning before block-max), on its exhaustive path (kept statistics, every posting scored:
 /// <c>Bm25Path.Exhaustive</c>) and the first <c>--nq-reference</c> of them on the reference path (statistics walked over
 /// every visible row too: <c>Bm25Path.Reference</c>), whose top-k the pruned path must equal exactly (counted); and the
 /// collection is reopened to time the first search on postings mapped from their files against the first search that
@@ -71,13 +72,15 @@ internal static class Bm25Bench
             var md = new StringBuilder();
             md.AppendLine(CultureInfo.InvariantCulture, $"BM25 top-{k} over Debian's documentation ({root}: {files:N0} text files, {passages.Count:N0} passages of up to {passageWords} words, {words:N0} words), {queries.Count} queries of 2–3 words, one query per call, both in one run");
             md.AppendLine();
-            md.AppendLine("| engine | build s | QPS | p50 ms |");
-            md.AppendLine("| --- | ---: | ---: | ---: |");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, BM25 function + SPARSE_INVERTED_INDEX (metric BM25) | {build.Seconds:F1} | {ourQps.Qps:F0} | {ourQps.P50Ms:F2} |");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, exhaustive path (kept statistics, every posting scored) | — | {exact.Speed.Qps:F0} | {exact.Speed.P50Ms:F2} |");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, reference path (statistics walked over every visible row, every posting scored), first {exact.ReferenceQueries} queries | — | {exact.Reference.Qps:F1} | {exact.Reference.P50Ms:F2} |");
-            md.AppendLine(CultureInfo.InvariantCulture, $"| SQLite {fts.Version} FTS5 bm25() (in-memory, python3 sqlite3) | {fts.BuildSeconds:F1} | {ftsQps:F0} | — |");
+            md.AppendLine("| engine | build s | QPS | p50 ms | CPU ms / query |");
+            md.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, BM25 function + SPARSE_INVERTED_INDEX (metric BM25), block-max MaxScore | {build.TotalSeconds:F1} | {ourQps.Qps:F0} | {ourQps.P50Ms:F2} | {ourQps.CpuMs:F3} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, plain MaxScore (no block bounds) | — | {exact.MaxScore.Qps:F0} | {exact.MaxScore.P50Ms:F2} | {exact.MaxScore.CpuMs:F3} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, exhaustive path (kept statistics, every posting scored) | — | {exact.Speed.Qps:F0} | {exact.Speed.P50Ms:F2} | {exact.Speed.CpuMs:F3} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Quiver embedded, reference path (statistics walked over every visible row, every posting scored), first {exact.ReferenceQueries} queries | — | {exact.Reference.Qps:F1} | {exact.Reference.P50Ms:F2} | {exact.Reference.CpuMs:F3} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| SQLite {fts.Version} FTS5 bm25() (in-memory, python3 sqlite3) | {fts.BuildSeconds:F1} | {ftsQps:F0} | — | — |");
             md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Quiver block-max / plain MaxScore: {exact.MaxScore.CpuMs / ourQps.CpuMs:F2}x less CPU per query ({ourQps.Qps / exact.MaxScore.Qps:F2}x QPS), identical top-{k} (ids and scores) for {exact.MaxScoreIdentical} of {queries.Count} queries; block-max / exhaustive: {exact.Speed.CpuMs / ourQps.CpuMs:F2}x less CPU per query.");
             md.AppendLine(CultureInfo.InvariantCulture, $"Quiver pruned / exhaustive: {ourQps.Qps / exact.Speed.Qps:F2}x QPS, identical top-{k} (ids and scores) for {exact.Identical} of {queries.Count} queries; pruned / reference: {ourQps.Qps / exact.Reference.Qps:F0}x, identical for {exact.ReferenceIdentical} of {exact.ReferenceQueries}. Sealed segments {exact.Segments}; first search after the build (builds and saves the postings) {exact.FirstBuiltMs:F0} ms, first search after a reopen (postings mapped from their files) {exact.FirstMappedMs:F1} ms.");
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"QPS Quiver / FTS5: {ourQps.Qps / ftsQps:F2}. Agreement with FTS5 over the {compared:N0} queries FTS5 answers: top-{k} overlap {overlap / Math.Max(1, compared):F3}, same first hit {top1 / Math.Max(1, compared):F3}.");
@@ -181,10 +184,10 @@ internal static class Bm25Bench
     }
 
     private sealed record Exhaustive(
-        (double Qps, double P50Ms) Speed, int Identical, (double Qps, double P50Ms) Reference, int ReferenceQueries, int ReferenceIdentical,
+        (double Qps, double P50Ms, double CpuMs) Speed, int Identical, (double Qps, double P50Ms, double CpuMs) MaxScore, int MaxScoreIdentical, (double Qps, double P50Ms, double CpuMs) Reference, int ReferenceQueries, int ReferenceIdentical,
         int Segments, double FirstBuiltMs, double FirstMappedMs);
 
-    private static async Task<(List<List<long>> Ids, (double Qps, double P50Ms) Speed, TimeSpan Build, Exhaustive Exact)> QuiverAsync(
+    private static async Task<(List<List<long>> Ids, (double Qps, double P50Ms, double CpuMs) Speed, TimeSpan Build, Exhaustive Exact)> QuiverAsync(
         string folder, List<string> passages, List<string> queries, int k, int nqReference)
     {
         var options = new QuiverOptions { BackgroundMaintenance = false };
@@ -226,6 +229,8 @@ internal static class Bm25Bench
             var firstMappedMs = first.Elapsed.TotalMilliseconds;
 
             var (hits, speed) = await TimedAsync(db, queries, k);
+            Sparse.Bm25Search.Path = Sparse.Bm25Path.MaxScore;
+            var (maxScoreHits, maxScoreSpeed) = await TimedAsync(db, queries, k);
             Sparse.Bm25Search.Path = Sparse.Bm25Path.Exhaustive;
             var (exhaustiveHits, exhaustiveSpeed) = await TimedAsync(db, queries, k);
             var few = queries.Take(Math.Min(nqReference, queries.Count)).ToList();
@@ -233,10 +238,11 @@ internal static class Bm25Bench
             var (referenceHits, referenceSpeed) = await TimedAsync(db, few, k);
             Sparse.Bm25Search.Path = Sparse.Bm25Path.Pruned;
             var identical = hits.Zip(exhaustiveHits).Count(p => p.First.SequenceEqual(p.Second));
+            var maxScoreIdentical = hits.Zip(maxScoreHits).Count(p => p.First.SequenceEqual(p.Second));
             var referenceIdentical = hits.Zip(referenceHits).Count(p => p.First.SequenceEqual(p.Second));
             var ids = hits.Select(h => h.Select(x => x.Id).ToList()).ToList();
             return (ids, speed, build.Elapsed,
-                new Exhaustive(exhaustiveSpeed, identical, referenceSpeed, few.Count, referenceIdentical, segments, firstBuiltMs, firstMappedMs));
+                new Exhaustive(exhaustiveSpeed, identical, maxScoreSpeed, maxScoreIdentical, referenceSpeed, few.Count, referenceIdentical, segments, firstBuiltMs, firstMappedMs));
         }
         finally
         {
@@ -244,8 +250,9 @@ internal static class Bm25Bench
         }
     }
 
-    /// <summary>Warms up on the first 20 queries (at most 2 for a short list), then times every query, one per call.</summary>
-    private static async Task<(List<List<(long Id, float Score)>> Hits, (double Qps, double P50Ms) Speed)> TimedAsync(QuiverEngine db, List<string> queries, int k)
+    /// <summary>Warms up on the first 20 queries (at most 2 for a short list), then times every query, one per call; CpuMs
+    /// is the process's CPU time per query over the timed calls (the figure to compare on a loaded machine).</summary>
+    private static async Task<(List<List<(long Id, float Score)>> Hits, (double Qps, double P50Ms, double CpuMs) Speed)> TimedAsync(QuiverEngine db, List<string> queries, int k)
     {
         foreach (var q in queries.Take(queries.Count >= 200 ? 20 : 2))
         {
@@ -254,6 +261,7 @@ internal static class Bm25Bench
 
         var hits = new List<List<(long Id, float Score)>>(queries.Count);
         var times = new List<double>(queries.Count);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var total = Stopwatch.StartNew();
         foreach (var q in queries)
         {
@@ -264,8 +272,9 @@ internal static class Bm25Bench
         }
 
         total.Stop();
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Count;
         times.Sort();
-        return (hits, (queries.Count / total.Elapsed.TotalSeconds, times[times.Count / 2]));
+        return (hits, (queries.Count / total.Elapsed.TotalSeconds, times[times.Count / 2], cpuMs));
     }
 
     private sealed record Fts5Answer(string Version, double BuildSeconds, double QuerySeconds, List<List<long>> Ids);

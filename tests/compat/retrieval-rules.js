@@ -5,7 +5,7 @@
 // tenant's rows) and refuses IN, OR and a filter without the key with Milvus's messages; changing the property while
 // the vector field has an index is refused with 702 (as Milvus's proxy), allowed once the index is dropped, and a search
 // without the key is served once isolation is off. ttl_field: refused when created with it and when altered to it,
-// naming collection.ttl.seconds instead. `*`: a query or search with output_fields ['*'] returns every field but the
+// naming collection.ttl.seconds instead, over gRPC and REST v2 (a create param and alter_properties). `*`: a query or search with output_fields ['*'] returns every field but the
 // BM25 function's output, and naming that field is refused as Milvus refuses it.
 'use strict';
 const { DataType, client, httpClient, check, ok, milvusError, main } = require('./common');
@@ -109,6 +109,33 @@ main('retrieval-rules', async () => {
   check(!ttlProps.some(p => p.key === 'ttl_field'), 'ttl_field not stored', ttlProps);
   ok(await c.dropCollection({ collection_name: ttl }), 'drop ttl');
   steps.push('ttl_field');
+
+  // The same through REST v2 (the SDK's HttpClient): as a create param (which Milvus v2.6.0's REST server would drop
+  // silently) and through alter_properties; nothing created or stored either way.
+  const restTtl = `compat_ttlrest_${process.pid}`;
+  await drop(c, restTtl);
+  const restSchema = {
+    fields: [
+      { fieldName: 'id', dataType: 'Int64', isPrimary: true },
+      { fieldName: 'expires_at', dataType: 'Timestamptz', nullable: true },
+      { fieldName: 'v', dataType: 'FloatVector', elementTypeParams: { dim: 2 } },
+    ],
+  };
+  const restCreated = await h.createCollection({ collectionName: restTtl, schema: restSchema, params: { ttl_field: 'expires_at' } });
+  check(restCreated.code === 1100 && /^ttl_field \(entity-level TTL\) is not supported/.test(restCreated.message) && /collection\.ttl\.seconds/.test(restCreated.message), 'REST create with params.ttl_field refused, naming the alternative', restCreated);
+  const restHas = await h.hasCollection({ collectionName: restTtl });
+  check(restHas.code === 0 && restHas.data.has === false, 'REST: nothing created', restHas);
+  const restPlain = await h.createCollection({ collectionName: restTtl, schema: restSchema, params: { ttlSeconds: 3600 } });
+  check(restPlain.code === 0, 'REST create without ttl_field', restPlain);
+  const restAltered = await h.alterCollectionProperties({ collectionName: restTtl, properties: { ttl_field: 'expires_at' } });
+  check(restAltered.code === 1100 && /^ttl_field \(entity-level TTL\) is not supported/.test(restAltered.message), 'REST alter_properties to ttl_field refused', restAltered);
+  const restMixed = await h.alterCollectionProperties({ collectionName: restTtl, properties: { 'collection.ttl.seconds': '60', ttl_field: 'expires_at' } });
+  check(restMixed.code === 1100, 'REST alter_properties with ttl_field beside a valid property refused', restMixed);
+  const restDescribed = await h.describeCollection({ collectionName: restTtl });
+  check(restDescribed.code === 0 && !restDescribed.data.properties.some(p => p.key === 'ttl_field'), 'REST: ttl_field not stored', restDescribed);
+  check(restDescribed.data.properties.some(p => p.key === 'collection.ttl.seconds' && p.value === '3600'), 'REST: the refused alter changed nothing (ttl still 3600)', restDescribed.data.properties);
+  ok(await c.dropCollection({ collection_name: restTtl }), 'drop REST ttl');
+  steps.push('ttl_field over REST');
 
   // ---- `*` and a BM25 output field ----
   const text = `compat_star_${process.pid}`;

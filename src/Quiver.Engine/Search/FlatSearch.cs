@@ -483,6 +483,13 @@ internal sealed class SearchStats
 
     /// <summary>Post-filtered queries that still had too few survivors and were pre-filtered instead.</summary>
     public int PostFilterGaveUp { get; set; }
+
+    /// <summary>BM25 over sealed postings: candidate rows visited (their essential lists' parts summed; MaxScore's work
+    /// per row).</summary>
+    public long Bm25RowsVisited { get; set; }
+
+    /// <summary>BM25 over sealed postings: rows of the lists stepped over by block-max bounds without being scored.</summary>
+    public long Bm25PostingsSkipped { get; set; }
 }
 
 /// <summary>Range-search bounds on the score as reported (L2: squared distance; IP, COSINE: similarity).

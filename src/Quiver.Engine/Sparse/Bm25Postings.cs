@@ -12,7 +12,10 @@ namespace Quiver.Sparse;
 /// row's length (its term count), and per term its score frontier: the (tf, |d|) pairs of its postings that no other
 /// posting beats on both (a higher tf and a shorter row). A BM25 term score rises with tf and falls with |d| for every
 /// k1, b and avgdl, so the best score of a term in the segment is reached on its frontier; <see cref="UpperBound"/>
-/// evaluates the few frontier points at search time, which is what lets MaxScore skip rows exactly.
+/// evaluates the few frontier points at search time, which is what lets MaxScore skip rows exactly. Each list is also cut
+/// into blocks of <see cref="BlockSize"/> postings with, per block, its last row and its largest tf and shortest row
+/// (<see cref="BlockUpper"/>: a bound on every posting of the block), which lets block-max MaxScore skip whole blocks
+/// whose rows cannot reach the k-th score.
 /// <para>Terms are kept sorted (binary search, no per-term dictionary), so the structure is flat arrays that are
 /// written as one index file (<see cref="Save"/>, docs/format-index.md) and mapped back without a copy
 /// (<see cref="TryLoad"/>): a reopened collection does not rebuild postings or hold them on the managed heap. The two
@@ -23,7 +26,13 @@ namespace Quiver.Sparse;
 internal sealed class Bm25Postings : IDisposable
 {
     /// <summary>The layout version of the blocks below; a file of another version is rebuilt.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
+
+    /// <summary>log2 of the postings per block of a list (<see cref="BlockSize"/>).</summary>
+    public const int BlockShift = 6;
+
+    /// <summary>Postings per block of a list (the last block of a list short).</summary>
+    public const int BlockSize = 1 << BlockShift;
 
     /// <summary>log2 of the bytes per page checksum of the rows and frequencies blocks (stored in the version block).</summary>
     public const int PageShift = 12;
@@ -38,6 +47,9 @@ internal sealed class Bm25Postings : IDisposable
     private const string FrontierBlock = "bm25_frontier";
     private const string RowPagesBlock = "bm25_rows_pages";
     private const string TfPagesBlock = "bm25_tfs_pages";
+    private const string BlockAtBlock = "bm25_block_at";
+    private const string BlockLastBlock = "bm25_block_last";
+    private const string BlockMaxBlock = "bm25_block_max";
 
     private readonly ReadOnlyMemory<uint> _terms;
     private readonly ReadOnlyMemory<int> _offsets;
@@ -46,6 +58,9 @@ internal sealed class Bm25Postings : IDisposable
     private readonly ReadOnlyMemory<float> _lengths;
     private readonly ReadOnlyMemory<int> _frontierAt;
     private readonly ReadOnlyMemory<float> _frontier;
+    private readonly ReadOnlyMemory<int> _blockAt;
+    private readonly ReadOnlyMemory<int> _blockLast;
+    private readonly ReadOnlyMemory<float> _blockMax;
     private readonly IndexFileReader? _file;
 
     // Mapped postings only: the two lazily checked blocks and one bit per term, set once its list passed.
@@ -56,9 +71,13 @@ internal sealed class Bm25Postings : IDisposable
 
     private Bm25Postings(
         ReadOnlyMemory<uint> terms, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<float> tfs,
-        ReadOnlyMemory<float> lengths, ReadOnlyMemory<int> frontierAt, ReadOnlyMemory<float> frontier, IndexFileReader? file,
+        ReadOnlyMemory<float> lengths, ReadOnlyMemory<int> frontierAt, ReadOnlyMemory<float> frontier,
+        ReadOnlyMemory<int> blockAt, ReadOnlyMemory<int> blockLast, ReadOnlyMemory<float> blockMax, IndexFileReader? file,
         MappedBlock? rowsBlock = null, MappedBlock? tfsBlock = null)
     {
+        _blockAt = blockAt;
+        _blockLast = blockLast;
+        _blockMax = blockMax;
         _rowsBlock = rowsBlock;
         _tfsBlock = tfsBlock;
         _listsChecked = rowsBlock is null ? null : new ulong[(terms.Length + 63) >> 6];
@@ -98,10 +117,27 @@ internal sealed class Bm25Postings : IDisposable
     public long CheckedPostings => Interlocked.Read(ref _checkedPostings);
 
     /// <summary>The bytes of the arrays (the index's memory, mapped or on the managed heap): 8 per posting, 4 per row,
-    /// 8 per term and 8 per frontier point.</summary>
+    /// 12 per term, 8 per frontier point and 12 per block.</summary>
     public long MemoryBytes =>
         ((long)_terms.Length * sizeof(uint)) + ((long)_offsets.Length * sizeof(int)) + ((long)_rows.Length * (sizeof(int) + sizeof(float)))
-        + ((long)_lengths.Length * sizeof(float)) + ((long)_frontierAt.Length * sizeof(int)) + ((long)_frontier.Length * sizeof(float));
+        + ((long)_lengths.Length * sizeof(float)) + ((long)_frontierAt.Length * sizeof(int)) + ((long)_frontier.Length * sizeof(float))
+        + ((long)_blockAt.Length * sizeof(int)) + ((long)_blockLast.Length * sizeof(int)) + ((long)_blockMax.Length * sizeof(float));
+
+    /// <summary>The index of the first block of the list in <paramref name="slot"/>; its blocks are the next
+    /// ⌈list length / <see cref="BlockSize"/>⌉ (block j covers the list's postings [j·BlockSize, (j+1)·BlockSize)).</summary>
+    public int FirstBlock(int slot) => _blockAt.Span[slot];
+
+    /// <summary>Per block, the row of its last posting (checked with the list, see <see cref="Check"/>).</summary>
+    public ReadOnlySpan<int> BlockLast => _blockLast.Span;
+
+    /// <summary><paramref name="score"/>(largest tf of the block, shortest row of the block): at least the score of every
+    /// posting of block <paramref name="block"/> (the score rises with tf and falls with |d|), though maybe of none.</summary>
+    public float BlockUpper<TScore>(int block, in TScore score)
+        where TScore : struct, ITermScore
+    {
+        var max = _blockMax.Span;
+        return score.Term(max[2 * block], max[(2 * block) + 1]);
+    }
 
     /// <summary>The lengths of every row (its term count).</summary>
     public ReadOnlySpan<float> Lengths => _lengths.Span;
@@ -161,6 +197,17 @@ internal sealed class Bm25Postings : IDisposable
                 {
                     Throw.Corrupt(_file!.Path, string.Create(
                         CultureInfo.InvariantCulture, $"{RowsBlock}: the list of term {_terms.Span[slot]} holds row {rows[p]} out of order or outside the segment's {RowCount}"));
+                }
+            }
+
+            // Each block's last row, which block-max search steps by, must be the row of the block's last posting.
+            var last = _blockLast.Span;
+            for (int b = _blockAt.Span[slot], p = start; p < end; b++, p += BlockSize)
+            {
+                if (last[b] != rows[Math.Min(end, p + BlockSize) - 1])
+                {
+                    Throw.Corrupt(_file!.Path, string.Create(
+                        CultureInfo.InvariantCulture, $"{BlockLastBlock}: block {b} of the list of term {_terms.Span[slot]} ends at row {last[b]}, its postings at {rows[Math.Min(end, p + BlockSize) - 1]}"));
                 }
             }
         }
@@ -243,8 +290,45 @@ internal sealed class Bm25Postings : IDisposable
         }
 
         var (frontierAt, frontier) = Frontiers(offsets, rows, tfs, lengths, cancellationToken);
-        return new Bm25Postings(terms, offsets, rows, tfs, lengths, frontierAt, frontier, null);
+        var (blockAt, blockLast, blockMax) = Blocks(offsets, rows, tfs, lengths);
+        return new Bm25Postings(terms, offsets, rows, tfs, lengths, frontierAt, frontier, blockAt, blockLast, blockMax, null);
     }
+
+    /// <summary>Blocks of <see cref="BlockSize"/> postings per list: where each list's blocks start, each block's last
+    /// row, and each block's (largest tf, shortest row).</summary>
+    private static (int[] At, int[] Last, float[] Max) Blocks(int[] offsets, int[] rows, float[] tfs, float[] lengths)
+    {
+        var at = new int[offsets.Length];
+        for (var t = 0; t + 1 < offsets.Length; t++)
+        {
+            at[t + 1] = at[t] + BlocksOf(offsets[t + 1] - offsets[t]);
+        }
+
+        var last = new int[at[^1]];
+        var max = new float[2 * at[^1]];
+        for (var t = 0; t + 1 < offsets.Length; t++)
+        {
+            for (int b = at[t], p = offsets[t]; p < offsets[t + 1]; b++, p += BlockSize)
+            {
+                var end = Math.Min(offsets[t + 1], p + BlockSize);
+                float tf = 0, shortest = float.PositiveInfinity;
+                for (var q = p; q < end; q++)
+                {
+                    tf = Math.Max(tf, tfs[q]);
+                    shortest = Math.Min(shortest, lengths[rows[q]]);
+                }
+
+                last[b] = rows[end - 1];
+                max[2 * b] = tf;
+                max[(2 * b) + 1] = shortest;
+            }
+        }
+
+        return (at, last, max);
+    }
+
+    /// <summary>The blocks of a list of <paramref name="postings"/> postings.</summary>
+    private static int BlocksOf(int postings) => (postings + BlockSize - 1) >> BlockShift;
 
     /// <summary>Per term, the postings not dominated by another (higher or equal tf with a strictly shorter row, or a
     /// strictly higher tf with an equal or shorter one), as (tf, |d|) pairs.</summary>
@@ -291,7 +375,7 @@ internal sealed class Bm25Postings : IDisposable
     public void Save(IFileSystem fs, string path, IndexKind kind)
     {
         var writer = new IndexFileWriter(kind, MetricType.BM25, 0, RowCount, new IndexParameters(new Dictionary<string, string>()));
-        writer.Add(VersionBlock, new[] { FormatVersion, PageShift });
+        writer.Add(VersionBlock, new[] { FormatVersion, PageShift, BlockShift });
         writer.Add(TermsBlock, _terms);
         writer.Add(OffsetsBlock, _offsets);
         AddPaged(writer, RowsBlock, RowPagesBlock, _rows);
@@ -299,6 +383,9 @@ internal sealed class Bm25Postings : IDisposable
         writer.Add(LengthsBlock, _lengths);
         writer.Add(FrontierAtBlock, _frontierAt);
         writer.Add(FrontierBlock, _frontier);
+        writer.Add(BlockAtBlock, _blockAt);
+        writer.Add(BlockLastBlock, _blockLast);
+        writer.Add(BlockMaxBlock, _blockMax);
         writer.WriteTo(fs, path);
     }
 
@@ -342,7 +429,8 @@ internal sealed class Bm25Postings : IDisposable
             {
                 var loaded = new Bm25Postings(
                     Mapped<uint>(file, TermsBlock), Mapped<int>(file, OffsetsBlock), Mapped<int>(file, RowsBlock), Mapped<float>(file, TfsBlock),
-                    Mapped<float>(file, LengthsBlock), Mapped<int>(file, FrontierAtBlock), Mapped<float>(file, FrontierBlock), file,
+                    Mapped<float>(file, LengthsBlock), Mapped<int>(file, FrontierAtBlock), Mapped<float>(file, FrontierBlock),
+                    Mapped<int>(file, BlockAtBlock), Mapped<int>(file, BlockLastBlock), Mapped<float>(file, BlockMaxBlock), file,
                     Paged(file, RowsBlock, RowPagesBlock), Paged(file, TfsBlock, TfPagesBlock));
                 file = null;
                 return loaded;
@@ -373,29 +461,38 @@ internal sealed class Bm25Postings : IDisposable
             return string.Create(CultureInfo.InvariantCulture, $"postings format {(version.Length >= 1 ? version[0] : -1)}; this build writes {FormatVersion}");
         }
 
-        if (version.Length != 2 || version[1] != PageShift)
+        if (version.Length != 3 || version[1] != PageShift || version[2] != BlockShift)
         {
-            return "page size of the checksums differs from this build's";
+            return "page size of the checksums or block size of the lists differs from this build's";
         }
 
         var terms = file.Block<uint>(TermsBlock);
         var offsets = file.Block<int>(OffsetsBlock);
         var rows = file.Block<int>(RowsBlock);
         var frontierAt = file.Block<int>(FrontierAtBlock);
+        if (!file.Has(BlockAtBlock) || !file.Has(BlockLastBlock) || !file.Has(BlockMaxBlock))
+        {
+            return "block tables missing";
+        }
+
+        var blockAt = file.Block<int>(BlockAtBlock);
         if (file.Count != rowCount || file.Block<float>(LengthsBlock).Length != rowCount)
         {
             return string.Create(CultureInfo.InvariantCulture, $"written for {file.Count} rows, the segment has {rowCount}");
         }
 
         if (offsets.Length != terms.Length + 1 || frontierAt.Length != terms.Length + 1 || offsets[0] != 0 || offsets[^1] != rows.Length
-            || file.Block<float>(TfsBlock).Length != rows.Length || frontierAt[0] != 0 || frontierAt[^1] * 2 != file.Block<float>(FrontierBlock).Length)
+            || file.Block<float>(TfsBlock).Length != rows.Length || frontierAt[0] != 0 || frontierAt[^1] * 2 != file.Block<float>(FrontierBlock).Length
+            || blockAt.Length != terms.Length + 1 || blockAt[0] != 0 || file.Block<int>(BlockLastBlock).Length != blockAt[^1]
+            || (long)blockAt[^1] * 2 != file.Block<float>(BlockMaxBlock).Length)
         {
             return "array lengths disagree";
         }
 
         for (var t = 0; t < terms.Length; t++)
         {
-            if (offsets[t + 1] < offsets[t] || frontierAt[t + 1] < frontierAt[t] || (t > 0 && terms[t] <= terms[t - 1]))
+            if (offsets[t + 1] < offsets[t] || frontierAt[t + 1] < frontierAt[t] || (t > 0 && terms[t] <= terms[t - 1])
+                || blockAt[t + 1] - blockAt[t] != BlocksOf(offsets[t + 1] - offsets[t]))
             {
                 return "term lists out of order";
             }

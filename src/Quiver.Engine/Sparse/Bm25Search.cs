@@ -9,8 +9,12 @@ namespace Quiver.Sparse;
 /// <summary>How a BM25 search scores (a switch for tests and benchmarks; searches use <see cref="Pruned"/>).</summary>
 internal enum Bm25Path
 {
-    /// <summary>Kept statistics, MaxScore over sealed postings.</summary>
+    /// <summary>Kept statistics, block-max MaxScore over sealed postings.</summary>
     Pruned,
+
+    /// <summary>Kept statistics, MaxScore over sealed postings without the block bounds (the pruning before block-max,
+    /// kept for comparison).</summary>
+    MaxScore,
 
     /// <summary>Kept statistics, every posting of every query term scored (term at a time).</summary>
     Exhaustive,
@@ -128,7 +132,7 @@ internal static class Bm25Search
         }
 
         var path = Path;
-        var exhaustive = path != Bm25Path.Pruned;
+        var exhaustive = path is Bm25Path.Exhaustive or Bm25Path.Reference;
         var budget = Bm25Budget.Of(shard, view, fieldIndex);
         var corpus = path == Bm25Path.Reference
             ? Bm25Corpus.Walk(view, fieldIndex, terms, cancellationToken)
@@ -189,7 +193,7 @@ internal static class Bm25Search
                 }
                 else
                 {
-                    MaxScore(p, weights, allowed[s], scorer, heaps[q], s, range);
+                    MaxScore(p, weights, allowed[s], scorer, heaps[q], s, range, blocks: path == Bm25Path.Pruned, stats);
                 }
             }
         }
@@ -342,10 +346,17 @@ internal static class Bm25Search
         }
     }
 
-    /// <summary>Exact MaxScore over one sealed segment's postings (see the class remarks): the top-k it leaves in
-    /// <paramref name="heap"/> equals <see cref="ScorePostings"/>'s, scores bit for bit.</summary>
+    /// <summary>Exact MaxScore over one sealed segment's postings (see the class remarks), with block-max bounds when
+    /// <paramref name="blocks"/> is set: the top-k it leaves in <paramref name="heap"/> equals
+    /// <see cref="ScorePostings"/>'s, scores bit for bit.
+    /// <para>Block-max (after Ding and Suel 2011, applied to MaxScore): every list is cut into blocks with a bound of
+    /// their own (<see cref="Bm25Postings.BlockUpper"/>). Before a candidate row is scored, the bounds of the essential
+    /// lists' current blocks plus the non-essential lists' whole-list bounds bound every row up to the nearest end of
+    /// those blocks; when that cannot pass the k-th score, the essential lists step past those rows unscored. And a
+    /// non-essential list is probed for a candidate only if the bound of its block that may hold the row (found from the
+    /// blocks' last rows, without reading postings) can still lift the row past the k-th score.</para></summary>
     private static void MaxScore(Bm25Postings postings, List<(uint Term, float Weight)> weights, AllowedRows allowed,
-        Scorer scorer, TopK heap, int segment, ScoreRange? range)
+        Scorer scorer, TopK heap, int segment, ScoreRange? range, bool blocks, SearchStats stats)
     {
         var c = new Cursor[weights.Count];
         var n = 0;
@@ -355,7 +366,7 @@ internal static class Bm25Search
             if (slot >= 0)
             {
                 var (start, end) = postings.Range(slot);
-                c[n++] = new Cursor(start, end, j, weights[j].Weight, weights[j].Weight * postings.UpperBound(slot, scorer));
+                c[n++] = new Cursor(start, end, postings.FirstBlock(slot), j, weights[j].Weight, weights[j].Weight * postings.UpperBound(slot, scorer));
             }
         }
 
@@ -377,79 +388,155 @@ internal static class Bm25Search
         parts.Clear();
         var rows = postings.Rows;
         var tfs = postings.Tfs;
+        var last = postings.BlockLast;
         var essential = 0;
-        while (true)
+        long visited = 0, skipped = 0;
+        try
         {
-            var theta = Bound(heap.Count < heap.Capacity ? 0 : -heap.Threshold);
-            while (essential < n && prefix[essential] <= theta)
+            while (true)
             {
-                essential++;
-            }
-
-            if (essential == n)
-            {
-                return;
-            }
-
-            var row = int.MaxValue;
-            for (var i = essential; i < n; i++)
-            {
-                if (c[i].Pos < c[i].End)
+                var theta = Bound(heap.Count < heap.Capacity ? 0 : -heap.Threshold);
+                while (essential < n && prefix[essential] <= theta)
                 {
-                    row = Math.Min(row, rows[c[i].Pos]);
-                }
-            }
-
-            if (row == int.MaxValue)
-            {
-                return;
-            }
-
-            var length = postings.Length(row);
-            float partial = 0;
-            for (var i = essential; i < n; i++)
-            {
-                if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
-                {
-                    var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
-                    parts[c[i].Query] = part;
-                    partial += part;
-                    c[i].Pos++;
-                }
-            }
-
-            var complete = allowed.Contains(row);
-            for (var i = essential - 1; complete && i >= 0; i--)
-            {
-                if (partial + prefix[i] <= theta)
-                {
-                    complete = false;
-                    break;
+                    essential++;
                 }
 
-                c[i].Pos = Seek(rows, c[i].Pos, c[i].End, row);
-                if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
+                if (essential == n)
                 {
-                    var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
-                    parts[c[i].Query] = part;
-                    partial += part;
-                }
-            }
-
-            if (complete)
-            {
-                float score = 0;
-                foreach (var part in parts)
-                {
-                    score += part;
+                    return;
                 }
 
-                Offer(heap, score, FlatSearch.PackId(segment, row), range);
-            }
+                var row = int.MaxValue;
+                for (var i = essential; i < n; i++)
+                {
+                    if (c[i].Pos < c[i].End)
+                    {
+                        row = Math.Min(row, rows[c[i].Pos]);
+                    }
+                }
 
-            parts.Clear();
+                if (row == int.MaxValue)
+                {
+                    return;
+                }
+
+                if (blocks && theta > 0)
+                {
+                    // Every row up to the nearest end of an essential list's current block scores at most those blocks'
+                    // bounds plus the non-essential lists' bounds (a row in no essential list is never a candidate).
+                    var bound = essential > 0 ? prefix[essential - 1] : 0;
+                    var limit = int.MaxValue;
+                    for (var i = essential; i < n; i++)
+                    {
+                        if (c[i].Pos < c[i].End)
+                        {
+                            var b = c[i].BlockOf(c[i].Pos);
+                            bound += c[i].BlockBound(postings, b, scorer);
+                            limit = Math.Min(limit, last[b]);
+                        }
+                    }
+
+                    if (bound <= theta)
+                    {
+                        for (var i = essential; i < n; i++)
+                        {
+                            if (c[i].Pos < c[i].End)
+                            {
+                                var from = c[i].Pos;
+                                c[i].Pos = Seek(rows, c[i].Pos, c[i].End, limit + 1);
+                                skipped += c[i].Pos - from;
+                            }
+                        }
+
+                        continue;
+                    }
+                }
+
+                visited++;
+                var length = postings.Length(row);
+                float partial = 0;
+                for (var i = essential; i < n; i++)
+                {
+                    if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
+                    {
+                        var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
+                        parts[c[i].Query] = part;
+                        partial += part;
+                        c[i].Pos++;
+                    }
+                }
+
+                var complete = allowed.Contains(row);
+                for (var i = essential - 1; complete && i >= 0; i--)
+                {
+                    if (partial + prefix[i] <= theta)
+                    {
+                        complete = false;
+                        break;
+                    }
+
+                    if (c[i].Pos >= c[i].End)
+                    {
+                        continue;
+                    }
+
+                    if (blocks)
+                    {
+                        // The block that may hold the row, found from the blocks' last rows; its bound stands in for the
+                        // list's, and the list's earlier blocks (all below the row) are passed.
+                        var b = c[i].BlockOf(c[i].Pos);
+                        while (b < c[i].EndBlock && last[b] < row)
+                        {
+                            b++;
+                        }
+
+                        if (b == c[i].EndBlock)
+                        {
+                            c[i].Pos = c[i].End;
+                            continue;
+                        }
+
+                        c[i].Pos = Math.Max(c[i].Pos, c[i].BlockStart(b));
+                        if (partial + (i > 0 ? prefix[i - 1] : 0) + c[i].BlockBound(postings, b, scorer) <= theta)
+                        {
+                            complete = false;
+                            break;
+                        }
+                    }
+
+                    c[i].Pos = Seek(rows, c[i].Pos, c[i].End, row);
+                    if (c[i].Pos < c[i].End && rows[c[i].Pos] == row)
+                    {
+                        var part = c[i].Weight * scorer.Term(tfs[c[i].Pos], length);
+                        parts[c[i].Query] = part;
+                        partial += part;
+                    }
+                }
+
+                if (complete)
+                {
+                    float score = 0;
+                    foreach (var part in parts)
+                    {
+                        score += part;
+                    }
+
+                    Offer(heap, score, FlatSearch.PackId(segment, row), range);
+                }
+
+                parts.Clear();
+            }
+        }
+        finally
+        {
+            stats.Bm25RowsVisited += visited;
+            stats.Bm25PostingsSkipped += skipped;
         }
     }
+
+    /// <summary>A block bound's safety margin: the bound is evaluated at a (tf, |d|) pair that may be no posting's, so
+    /// float rounding could put it a few ulps under a posting's score that it bounds in exact arithmetic.</summary>
+    private const float BlockSlack = 1.00001f;
 
     /// <summary>The score threshold loosened by a relative 1e-6, so that float rounding in summed upper bounds (added in
     /// another order than a row's score) never prunes a row whose exact score ties or beats it.</summary>
@@ -484,14 +571,29 @@ internal static class Bm25Search
         return lo;
     }
 
-    /// <summary>A query term's position in its posting list; <see cref="Query"/> is its place in the query's weights.</summary>
-    private struct Cursor(int start, int end, int query, float weight, float upper)
+    /// <summary>A query term's position in its posting list; <see cref="Query"/> is its place in the query's weights;
+    /// the list's blocks are [<paramref name="firstBlock"/>, <see cref="EndBlock"/>).</summary>
+    private struct Cursor(int start, int end, int firstBlock, int query, float weight, float upper)
     {
         public int Pos = start;
+        public readonly int Start = start;
         public readonly int End = end;
+        public readonly int FirstBlock = firstBlock;
+        public readonly int EndBlock = firstBlock + ((end - start + Bm25Postings.BlockSize - 1) >> Bm25Postings.BlockShift);
         public readonly int Query = query;
         public readonly float Weight = weight;
         public readonly float Upper = upper;
+
+        /// <summary>The block holding position <paramref name="pos"/> of the list.</summary>
+        public readonly int BlockOf(int pos) => FirstBlock + ((pos - Start) >> Bm25Postings.BlockShift);
+
+        /// <summary>The position of the first posting of block <paramref name="block"/>.</summary>
+        public readonly int BlockStart(int block) => Start + ((block - FirstBlock) << Bm25Postings.BlockShift);
+
+        /// <summary>A bound on this term's part of the score of any row in block <paramref name="block"/>: the block's
+        /// bound with its margin, never above the list's.</summary>
+        public readonly float BlockBound(Bm25Postings postings, int block, in Scorer scorer) =>
+            Math.Min(Upper, Weight * postings.BlockUpper(block, scorer) * BlockSlack);
     }
 
     private static void ScoreRows(SparseColumn column, int rowCount, List<(uint Term, float Weight)> weights, AllowedRows allowed,

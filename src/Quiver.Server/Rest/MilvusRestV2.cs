@@ -308,6 +308,13 @@ internal static partial class MilvusRestV2
             create.Properties.Add(new KeyValuePair { Key = "partitionkey.isolation", Value = RestRequest.ParamText(isolation) });
         }
 
+        // Milvus v2.6.0's REST server reads only the params above; ttl_field (entity-level TTL, newer) would be dropped
+        // silently there. Passed on as a property, it is refused as gRPC refuses it (1100, naming the alternative).
+        if (parameters?["ttl_field"] is { } ttlField)
+        {
+            create.Properties.Add(new KeyValuePair { Key = "ttl_field", Value = RestRequest.ParamText(ttlField) });
+        }
+
         // Validate the index parameters before anything is created.
         var indexes = new List<CreateIndexRequest>();
         if (quick)
