@@ -23,8 +23,8 @@ internal sealed partial class MilvusRouting
     /// <summary>How long one try of a read on a replica may take before the next replica is asked.</summary>
     private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>The last write timestamp of each client (its <c>identifier</c> header, else its address) per collection:
-    /// what a Session read must see.</summary>
+    /// <summary>The last write timestamp of each client (its <c>identifier</c> header, else its address) per shard (each
+    /// shard's engine has its own clock): what a Session read must see on that shard's replica.</summary>
     private readonly ConcurrentDictionary<string, long> _sessionWrites = new(StringComparer.Ordinal);
 
     /// <summary>How long a node trusts the replica count it last read for a collection before reading KV again.</summary>
@@ -97,18 +97,6 @@ internal sealed partial class MilvusRouting
 
             case "GetReplicas":
                 return await GetReplicasAsync(method, (GetReplicasRequest)message, database, collection, key, shards, ct).ConfigureAwait(false);
-            case "Insert" or "Upsert" or "Delete" when shards == 1:
-            {
-                var answer = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
-                var result = global::Quiver.Protocol.Milvus.MutationResult.Parser.ParseFrom(answer);
-                if (IsOk(result.Status) && result.Timestamp > 0)
-                {
-                    _sessionWrites.AddOrUpdate(SessionKey(context, database, collection), (long)result.Timestamp, (_, old) => Math.Max(old, (long)result.Timestamp));
-                }
-
-                return answer;
-            }
-
             case "Search" or "Query":
             {
                 var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
@@ -117,7 +105,7 @@ internal sealed partial class MilvusRouting
                     return null;
                 }
 
-                var read = await ReplicaReadAsync(message, database, collection, key, count, context).ConfigureAwait(false);
+                var read = await ReplicaReadAsync(message, database, collection, shards, count, context).ConfigureAwait(false);
                 if (shards == 1)
                 {
                     return await ReadOnReplicasAsync(method, request, database, key, read, ct).ConfigureAwait(false);
@@ -179,18 +167,37 @@ internal sealed partial class MilvusRouting
     }
 
     /// <summary>Where and how a read on replicas goes: the replica index tried first (the next in turn), the replica
-    /// count, and the consistency level and guarantee timestamp the replica must apply the log to.</summary>
-    private sealed record ReplicaRead(int First, int Count, int Level, long Guarantee);
+    /// count, and the consistency level and guarantee timestamp the replica must apply the log to; for a Session read of a
+    /// client whose writes this node answered, that client's last write timestamp per shard key
+    /// (<see cref="ForShard"/>).</summary>
+    private sealed record ReplicaRead(int First, int Count, int Level, long Guarantee, IReadOnlyDictionary<string, long>? SessionWrites = null)
+    {
+        /// <summary>The level and guarantee timestamp of the part of the read on shard <paramref name="shardKey"/>: a
+        /// Session read waits on each shard for the caller's own last write there, and on a shard it wrote nothing to
+        /// serves what the replica has (it has nothing of its own to see there).</summary>
+        public (int Level, long Guarantee) ForShard(string shardKey) =>
+            SessionWrites is null ? (Level, Guarantee)
+            : SessionWrites.TryGetValue(shardKey, out var written) ? (Level, Math.Max(Guarantee, written))
+            : Guarantee > 0 ? (Level, Guarantee)
+            : ((int)Protocol.Common.ConsistencyLevel.Eventually, 0);
+    }
 
     /// <summary>The replica read of a sharded search or query in flight on this call (set around its fan-out, which
     /// sends each shard's part through <see cref="ReadShardAsync"/>); null for every other call.</summary>
     private static readonly AsyncLocal<ReplicaRead?> CurrentRead = new();
 
+    /// <summary>The client of the call in flight (<see cref="ClientOf"/>), set when it arrives: the shard calls of its
+    /// writes record their timestamps under it (<see cref="RecordSessionWrite"/>).</summary>
+    private static readonly AsyncLocal<string?> CurrentClient = new();
+
     /// <summary>The consistency level of a search or query (the collection's when it asks for the default) and the
-    /// timestamp a Session or Customized read must see, with the next replica in turn.</summary>
-    private async Task<ReplicaRead> ReplicaReadAsync(IMessage message, string database, string collection, string key, int count, ServerCallContext context)
+    /// timestamps a Session or Customized read must see, with the next replica in turn. A Session read of a client with
+    /// no write known to this node on any shard of the collection waits as Strong (its writes may have gone through
+    /// another node).</summary>
+    private async Task<ReplicaRead> ReplicaReadAsync(IMessage message, string database, string collection, int shards, int count, ServerCallContext context)
     {
         var ct = context.CancellationToken;
+        var key = ShardKeys.Of(database, collection);
         var (level, guarantee, useDefault) = message switch
         {
             global::Quiver.Protocol.Milvus.SearchRequest s => ((int)s.ConsistencyLevel, (long)s.GuaranteeTimestamp, s.UseDefaultConsistency),
@@ -204,12 +211,41 @@ internal sealed partial class MilvusRouting
             level = (int)described.ConsistencyLevel;
         }
 
-        if (level == (int)Protocol.Common.ConsistencyLevel.Session && _sessionWrites.TryGetValue(SessionKey(context, database, collection), out var written))
+        return new ReplicaRead((int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count), count, level, guarantee,
+            level == (int)Protocol.Common.ConsistencyLevel.Session ? SessionWritesOf(ClientOf(context), database, collection, shards) : null);
+    }
+
+    /// <summary>The client's last write timestamp on each shard of the collection that it wrote to through this node, or
+    /// null when it wrote to none.</summary>
+    private Dictionary<string, long>? SessionWritesOf(string client, string database, string collection, int shards)
+    {
+        Dictionary<string, long>? writes = null;
+        for (var s = 0; s < shards; s++)
         {
-            guarantee = Math.Max(guarantee, written);
+            var shardKey = ShardKeys.Of(database, collection, s);
+            if (_sessionWrites.TryGetValue(SessionKey(client, shardKey), out var written))
+            {
+                (writes ??= new(StringComparer.Ordinal))[shardKey] = written;
+            }
         }
 
-        return new ReplicaRead((int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count), count, level, guarantee);
+        return writes;
+    }
+
+    /// <summary>Remembers the timestamp a shard answered a write of the call's client with (every insert, upsert and
+    /// delete reaches a shard through <see cref="InvokeAsync"/>, on a collection of any shard count).</summary>
+    private void RecordSessionWrite(string shardKey, MethodDescriptor method, byte[] answer)
+    {
+        if (method.Name is not ("Insert" or "Upsert" or "Delete") || CurrentClient.Value is not { } client)
+        {
+            return;
+        }
+
+        var result = global::Quiver.Protocol.Milvus.MutationResult.Parser.ParseFrom(answer);
+        if (IsOk(result.Status) && result.Timestamp > 0)
+        {
+            _sessionWrites.AddOrUpdate(SessionKey(client, shardKey), (long)result.Timestamp, (_, old) => Math.Max(old, (long)result.Timestamp));
+        }
     }
 
     /// <summary>One shard's part of a sharded search or query: on the replicas of the shard when the call reads from
@@ -232,9 +268,10 @@ internal sealed partial class MilvusRouting
         for (var attempt = 0; clock.Elapsed < ShardCalls.MoveTimeout; attempt++)
         {
             var grainKey = ReplicaRecords.GrainKey(key, (read.First + attempt) % count);
+            var (level, guarantee) = read.ForShard(key);
             try
             {
-                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, read.Level, read.Guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, level, guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
                 if (reply.StatusCode == (int)StatusCode.Unavailable)
                 {
                     last = new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, reply.Detail));
@@ -385,6 +422,10 @@ internal sealed partial class MilvusRouting
         return (long)(hash & long.MaxValue);
     }
 
-    private static string SessionKey(ServerCallContext context, string database, string collection) =>
-        $"{(context.RequestHeaders.GetValue("identifier") is { Length: > 0 } id ? id : context.Peer)}|{database}|{collection}";
+    /// <summary>Who a Session read belongs to: the client's <c>identifier</c> header (from <c>Connect</c>), else its
+    /// address.</summary>
+    private static string ClientOf(ServerCallContext context) =>
+        context.RequestHeaders.GetValue("identifier") is { Length: > 0 } id ? id : context.Peer;
+
+    private static string SessionKey(string client, string shardKey) => $"{client}|{shardKey}";
 }

@@ -67,6 +67,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
         var ct = context.CancellationToken;
+        CurrentClient.Value = ClientOf(context);
         switch (method.Name)
         {
             case "Connect":
@@ -222,6 +223,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
             throw new RpcException(new Grpc.Core.Status((StatusCode)reply.StatusCode, reply.Detail));
         }
 
+        RecordSessionWrite(key, method, reply.Response);
         return reply.Response;
     }
 

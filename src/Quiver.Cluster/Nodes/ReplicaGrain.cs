@@ -19,6 +19,11 @@ internal interface IReplicaGrain : IGrainWithStringKey
     /// <paramref name="guaranteeTs"/> ask (<see cref="ReplicaHost.ReadAsync"/>).</summary>
     Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs);
 
+    /// <summary>Runs a REST v2 read (<c>/entities/search</c>, <c>query</c>, <c>get</c>, <c>hybrid_search</c>) once the
+    /// replica has applied the log as far as consistency level <paramref name="level"/> asks (REST carries no session:
+    /// Session waits as Strong).</summary>
+    Task<RestReply> RestReadAsync(string path, byte[] body, int level);
+
     /// <summary>Where the replica runs (activating it if it is not active: on a live node, after its node died).</summary>
     Task<ReplicaPlace> PlaceAsync();
 
@@ -236,6 +241,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
     {
         if (_host is not null)
         {
+            LogClosing(log, this.GetPrimaryKeyString(), _host.Reads, _host.LogEndWaits, _host.Opens, _host.Kept);
             await _host.DisposeAsync().ConfigureAwait(true);
             _host = null;
         }
@@ -244,6 +250,10 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
     /// <inheritdoc/>
     public Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs) =>
         Task.Run(() => _host!.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None));
+
+    /// <inheritdoc/>
+    public Task<RestReply> RestReadAsync(string path, byte[] body, int level) =>
+        Task.Run(() => _host!.RestReadAsync(path, body, level, CancellationToken.None));
 
     /// <inheritdoc/>
     public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
@@ -270,4 +280,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
     private static partial void LogActivated(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} closing: {Reads} reads, {LogEndWaits} waited for the log's end, {Opens} engines opened, {Kept} shard changes taken without a new engine")]
+    private static partial void LogClosing(ILogger logger, string key, long reads, long logEndWaits, int opens, int kept);
 }

@@ -35,6 +35,16 @@ internal sealed class ReplicaHost : IAsyncDisposable
         _watch = Task.Run(() => WatchAsync(_stop.Token));
     }
 
+    private long _reads;
+    private long _logEndWaits;
+
+    /// <summary>Reads served (<see cref="ReadAsync"/>).</summary>
+    public long Reads => Interlocked.Read(ref _reads);
+
+    /// <summary>Reads that waited for the log's end as it was when they arrived (Strong, Bounded past its bound, Session
+    /// with no write of the caller known); a Session read waits only for the caller's own writes.</summary>
+    public long LogEndWaits => Interlocked.Read(ref _logEndWaits);
+
     /// <summary>How many engines this replica has opened (the first included).</summary>
     public int Opens { get; private set; } = 1;
 
@@ -53,8 +63,35 @@ internal sealed class ReplicaHost : IAsyncDisposable
         Interlocked.Increment(ref generation.InFlight);
         try
         {
-            await generation.CatchUpAsync(level, guaranteeTs, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _reads);
+            if (await generation.CatchUpAsync(level, guaranteeTs, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _logEndWaits);
+            }
+
             return await generation.CallAsync(method, request, database).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref generation.InFlight);
+        }
+    }
+
+    /// <summary>Runs one REST v2 read (<paramref name="path"/> below <c>/v2/vectordb</c>) as <see cref="ReadAsync"/> runs a
+    /// gRPC one, with no caller timestamp (REST's writes answer none).</summary>
+    public async Task<RestReply> RestReadAsync(string path, byte[] body, int level, CancellationToken ct)
+    {
+        var generation = Volatile.Read(ref _current);
+        Interlocked.Increment(ref generation.InFlight);
+        try
+        {
+            Interlocked.Increment(ref _reads);
+            if (await generation.CatchUpAsync(level, 0, ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _logEndWaits);
+            }
+
+            return await generation.RestAsync(path, body).ConfigureAwait(false);
         }
         finally
         {
@@ -88,27 +125,47 @@ internal sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a new engine, and serves from it, when the shard's manifest or load state changed since the
-    /// serving engine opened or following broke; returns once the replica serves the state as it is now (a load of
-    /// partitions waits for this before it answers, so a read right after it sees them).</summary>
+    /// <summary>How many times a change of the shard's manifest or saved load state was taken without opening a new
+    /// engine: the change only moved rows the replica already applied from the log (a seal, a merge, a checkpoint, a
+    /// delete file, an index file of a segment) or wrote the same load state again (a load of what was loaded).</summary>
+    public int Kept { get; private set; }
+
+    /// <summary>Makes the replica serve the shard's manifest and load state as they are now, and returns once it does
+    /// (a load of partitions waits for this before it answers, so a read right after it sees them). A change that only
+    /// moved rows between the log and sealed segments (a seal, a merge, a checkpoint, delete and index files), or a load
+    /// state rewritten with the same content, is taken as it is: the serving engine already holds those rows, applied from
+    /// the log as the shard applied them, and keeps serving (<see cref="Kept"/>). A change of what the collection is (its
+    /// schema, partitions, indexes, properties, aliases, databases), of which partitions are loaded, or following that
+    /// broke, opens a fresh engine beside the serving one and switches to it once open (<see cref="Opens"/>).</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         await _refreshing.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             _meta ??= await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => _node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(_node.Config.Cluster, _key)}-meta", c).AsTask(), ct).ConfigureAwait(false);
-            var revision = await RevisionAsync(_meta, "manifest", ct).ConfigureAwait(false);
-            var loads = await RevisionAsync(_meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+            var manifest = await EntryAsync(_meta, "manifest", ct).ConfigureAwait(false);
+            var loads = await EntryAsync(_meta, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
             var current = Volatile.Read(ref _current);
-            if (revision == current.Revision && loads == current.LoadStateRevision && !current.IsBroken)
+            if (current.IsBroken)
+            {
+                await ReopenAsync(current, ct).ConfigureAwait(false);
+                return;
+            }
+
+            if (manifest.Revision == current.Revision && loads.Revision == current.LoadStateRevision)
             {
                 return;
             }
 
-            var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
-            Volatile.Write(ref _current, next);
-            Opens++;
-            _ = RetireAsync(current);
+            if (ReplicaShapes.Manifest(manifest.Value) == current.ManifestShape && ReplicaShapes.LoadState(loads.Value) == current.LoadStateShape)
+            {
+                current.Revision = manifest.Revision;
+                current.LoadStateRevision = loads.Revision;
+                Kept++;
+                return;
+            }
+
+            await ReopenAsync(current, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -116,15 +173,24 @@ internal sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private static async Task<ulong> RevisionAsync(INatsKVStore meta, string key, CancellationToken ct)
+    private async Task ReopenAsync(Generation current, CancellationToken ct)
+    {
+        var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
+        Volatile.Write(ref _current, next);
+        Opens++;
+        _ = RetireAsync(current);
+    }
+
+    private static async Task<(ulong Revision, byte[]? Value)> EntryAsync(INatsKVStore meta, string key, CancellationToken ct)
     {
         try
         {
-            return (await meta.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false)).Revision;
+            var entry = await meta.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
+            return (entry.Revision, entry.Value);
         }
         catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
         {
-            return 0;
+            return (0, null);
         }
     }
 
@@ -148,25 +214,38 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         private readonly QuiverServer _server;
         private readonly GrpcChannel _channel;
+        private readonly HttpClient _http;
         private readonly List<FollowerWal> _logs;
         private readonly string _folder;
         private long _freshAt;
 
-        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, ulong loadStateRevision, long freshAt)
+        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, string manifestShape, (ulong Revision, byte[]? Value) loadState, long freshAt)
         {
             _server = server;
             _logs = logs;
             _folder = folder;
             Revision = revision;
-            LoadStateRevision = loadStateRevision;
+            ManifestShape = manifestShape;
+            LoadStateRevision = loadState.Revision;
+            LoadStateShape = ReplicaShapes.LoadState(loadState.Value);
             _freshAt = freshAt;
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
+            // The access layer's own deadline bounds a read; the loopback hop adds none.
+            _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}"), Timeout = Timeout.InfiniteTimeSpan };
         }
 
-        public ulong Revision { get; }
+        /// <summary>The revision of the shard's manifest this engine serves: the one it opened at, or a later one that
+        /// changed only what the engine already applied from the log.</summary>
+        public ulong Revision { get; set; }
 
-        /// <summary>The revision of the shard's saved load state this engine opened with (0: never saved).</summary>
-        public ulong LoadStateRevision { get; }
+        /// <summary>What the collection is in the manifest this engine opened with (<see cref="ReplicaShapes.Manifest(Quiver.Catalog.ManifestData?)"/>).</summary>
+        public string ManifestShape { get; }
+
+        /// <summary>The revision of the shard's saved load state this engine serves (0: never saved).</summary>
+        public ulong LoadStateRevision { get; set; }
+
+        /// <summary>Which partitions the load state this engine opened with loads (<see cref="ReplicaShapes.LoadState"/>).</summary>
+        public string LoadStateShape { get; }
 
         public bool IsBroken
         {
@@ -191,6 +270,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 var shardMeta = await KvMetaStore.OpenAsync(node.KeyValue, $"{name}-meta", "manifest", node.Config.Replicas, ct: ct).ConfigureAwait(false);
                 // The manifest first, then the listing of the files: every file the manifest names was uploaded before it.
                 var meta = await Task.Run(() => new ReadOnlyMetaStore(shardMeta), ct).ConfigureAwait(false);
+                var shape = ReplicaShapes.Manifest(meta.Read());
                 var objects = new NatsObjContext(node.JetStream);
                 var store = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => objects.GetObjectStoreAsync($"{name}-files", c).AsTask(), ct).ConfigureAwait(false);
                 var files = await ObjectStoreFileSystem.OpenAsync(store, folder, "data", ct: ct, readOnly: true).ConfigureAwait(false);
@@ -211,8 +291,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
                     },
                 };
                 var metaBucket = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
-                // The revision before the state itself: a change in between is seen as a change and opens again.
-                var loadStateRevision = await RevisionAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
+                // The state as read here before the server reads it again: a change in between is seen as a change and opens again.
+                var loadState = await EntryAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
                 await ShardHost.RestoreLoadStateAsync(metaBucket, folder, ct).ConfigureAwait(false);
                 var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
                 lock (logs)
@@ -224,7 +304,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 }
 
                 // Everything acknowledged before the open began was replayed.
-                return new Generation(server, logs, folder, meta.Revision, loadStateRevision, started);
+                return new Generation(server, logs, folder, meta.Revision, shape, loadState, started);
             }
             catch
             {
@@ -238,7 +318,9 @@ internal sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
-        public async Task CatchUpAsync(int level, long guaranteeTs, CancellationToken ct)
+        /// <summary>Waits until the engine has applied the log as far as <paramref name="level"/> asks; true when the
+        /// read waited for the log's end as it was when the read arrived (Strong, or a level whose bound was not met).</summary>
+        public async Task<bool> CatchUpAsync(int level, long guaranteeTs, CancellationToken ct)
         {
             FollowerWal[] logs;
             lock (_logs)
@@ -249,11 +331,28 @@ internal sealed class ReplicaHost : IAsyncDisposable
             switch (level)
             {
                 case 3: // Eventually
-                    return;
+                    return false;
                 case 2 when Stopwatch.GetElapsedTime(Interlocked.Read(ref _freshAt)) <= BoundedStaleness: // Bounded
-                    return;
-                case 1 or 4 when guaranteeTs > 0 && logs.All(l => l.AppliedTs >= guaranteeTs): // Session, Customized
-                    return;
+                    return false;
+                case 1 or 4 when guaranteeTs > 0: // Session, Customized
+                {
+                    // The caller's writes are records at or past its timestamp: wait for them, not for the writes that
+                    // came after them. A write already below the checkpoint this engine opened from has no record left
+                    // to reach: the log's end as it is now bounds the wait.
+                    foreach (var log in logs)
+                    {
+                        if (log.AppliedTs >= guaranteeTs)
+                        {
+                            continue;
+                        }
+
+                        var end = await log.LastSequenceAsync(ct).ConfigureAwait(false);
+                        await log.WaitAsync(l => l.AppliedTs >= guaranteeTs || l.AppliedLsn >= end, ct).ConfigureAwait(false);
+                    }
+
+                    return false;
+                }
+
                 default:
                     break;
             }
@@ -271,6 +370,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
             {
                 Interlocked.CompareExchange(ref _freshAt, probe, fresh);
             }
+
+            return true;
         }
 
         public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
@@ -287,9 +388,18 @@ internal sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
+        public async Task<RestReply> RestAsync(string path, byte[] body)
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await _http.PostAsync(new Uri(RestRouting.Prefix + path, UriKind.Relative), content).ConfigureAwait(false);
+            return new RestReply((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false));
+        }
+
         public async ValueTask DisposeAsync()
         {
             _channel.Dispose();
+            _http.Dispose();
             await _server.DisposeAsync().ConfigureAwait(false);
             foreach (var log in _logs)
             {

@@ -13,7 +13,7 @@ namespace Quiver.Cluster.Nodes;
 /// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog; calls that
 /// name no collection (databases, users, roles, most alias calls, rename) are refused with Milvus code 10, as over
 /// gRPC.</summary>
-internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
+internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node)
 {
     /// <summary>The path prefix of every REST v2 endpoint.</summary>
     public const string Prefix = "/v2/vectordb";
@@ -117,7 +117,9 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
         RestReply reply;
         try
         {
-            reply = await ShardCalls.InvokeAsync(grains, key, $"POST {Prefix}{path}", ReadOnly.Contains(path), g => g.RestAsync(path, body), ct).ConfigureAwait(false);
+            // On a collection loaded with several replicas, reads go to them (RestRouting.Replicas.cs).
+            reply = (known ? await ReplicaReadAsync(path, body, database, collection!, key, ct).ConfigureAwait(false) : null)
+                ?? await ShardCalls.InvokeAsync(grains, key, $"POST {Prefix}{path}", ReadOnly.Contains(path), g => g.RestAsync(path, body), ct).ConfigureAwait(false);
         }
         catch (ShardUnreachableException ex)
         {
@@ -136,10 +138,12 @@ internal sealed class RestRouting(IGrainFactory grains, NodeContext node)
                 await ShardStorage.ForgetAsync(grains, database, collection!, 1).ConfigureAwait(false);
                 await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
                 await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
+                _replicaCounts.TryRemove(key, out _);
             }
             else if (path == "/collections/release")
             {
                 await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
+                _replicaCounts.TryRemove(key, out _);
             }
             else if (path is "/collections/load" or "/partitions/load")
             {

@@ -18,8 +18,9 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     {
         var key = this.GetPrimaryKeyString();
         LogActivating(log, key);
+        var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
         // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
-        _host = await Task.Run(() => ShardHost.OpenAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
+        _host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, cancellationToken), cancellationToken).ConfigureAwait(true);
         // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
         await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
         LogActivated(log, key, _host.Port);
@@ -32,6 +33,27 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
         {
             await _host.DisposeAsync().ConfigureAwait(true);
         }
+    }
+
+    /// <summary>The <c>timezone</c> of the shard's database as the cluster's list of databases (the default database's
+    /// catalog shard) holds it now, or null: a collection created in the shard's engine copies its database's zone, as
+    /// Milvus's root coordinator does, so the shard's engine must hold it too. A collection's shard activates when the
+    /// collection is created (and again only when it moves, where its collection already recorded its zone).</summary>
+    private async Task<string?> DatabaseTimezoneAsync(string key)
+    {
+        var catalog = ShardKeys.Of("default", ShardKeys.CatalogShard);
+        if (key == catalog)
+        {
+            return null;
+        }
+
+        var database = key[..key.IndexOf('/', StringComparison.Ordinal)];
+        var request = Google.Protobuf.MessageExtensions.ToByteArray(new Protocol.Milvus.DescribeDatabaseRequest { DbName = database });
+        var reply = await GrainFactory.GetGrain<IShardGrain>(catalog).CallAsync("DescribeDatabase", request, "default").ConfigureAwait(true);
+        var described = reply.StatusCode == 0 ? Protocol.Milvus.DescribeDatabaseResponse.Parser.ParseFrom(reply.Response) : null;
+        return described is { Status: null or { Code: 0 } }
+            ? described.Properties.FirstOrDefault(p => p.Key == Timestamptz.TimezoneProperty)?.Value
+            : null;
     }
 
     /// <inheritdoc/>

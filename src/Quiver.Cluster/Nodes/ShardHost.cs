@@ -25,6 +25,10 @@ internal sealed class ShardHost : IAsyncDisposable
     private readonly INatsKVStore _meta;
     private readonly string _folder;
 
+    /// <summary>The load state as saved in KV last (or restored from it at open): a load or release that leaves it as it
+    /// was writes nothing, so the replicas, which watch the key, see no change.</summary>
+    private byte[] _savedLoadState = [];
+
     private ShardHost(QuiverServer server, INatsKVStore meta, string folder)
     {
         _server = server;
@@ -38,8 +42,9 @@ internal sealed class ShardHost : IAsyncDisposable
     /// <summary>The loopback port of the shard's server.</summary>
     public int Port => _server.Port;
 
-    /// <summary>Opens the shard with grain key <paramref name="key"/> on this node.</summary>
-    public static async Task<ShardHost> OpenAsync(NodeContext node, string key, CancellationToken ct)
+    /// <summary>Opens the shard with grain key <paramref name="key"/> on this node; <paramref name="timezone"/> is its
+    /// database's zone (null: none set), which the engine's database takes so that a collection created in it copies it.</summary>
+    public static async Task<ShardHost> OpenAsync(NodeContext node, string key, string? timezone, CancellationToken ct)
     {
         var name = ShardKeys.Storage(node.Config.Cluster, key);
         var folder = Path.Combine(Path.GetFullPath(node.Config.DataPath), "shards", $"{name}-{Guid.NewGuid():N}");
@@ -51,12 +56,21 @@ internal sealed class ShardHost : IAsyncDisposable
             await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
             var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
             var host = new ShardHost(server, meta, folder);
+            var restored = Path.Combine(folder, LoadStateFile);
+            host._savedLoadState = File.Exists(restored) ? await File.ReadAllBytesAsync(restored, ct).ConfigureAwait(false) : [];
             var database = key[..key.IndexOf('/', StringComparison.Ordinal)];
             if (database != "default")
             {
                 // The shard's engine holds its collection in the database the cluster's catalog names (the catalog shard of
                 // the default database keeps the list of databases); "already exists" after a move is the expected answer.
                 await host.CallAsync("CreateDatabase", new Protocol.Milvus.CreateDatabaseRequest { DbName = database }.ToByteArray(), "default").ConfigureAwait(false);
+            }
+
+            if (timezone is not null)
+            {
+                var alter = new Protocol.Milvus.AlterDatabaseRequest { DbName = database };
+                alter.Properties.Add(new Protocol.Common.KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+                await host.CallAsync("AlterDatabase", alter.ToByteArray(), "default").ConfigureAwait(false);
             }
 
             return host;
@@ -141,6 +155,12 @@ internal sealed class ShardHost : IAsyncDisposable
     {
         var path = Path.Combine(_folder, LoadStateFile);
         var state = File.Exists(path) ? await File.ReadAllBytesAsync(path).ConfigureAwait(false) : [];
+        if (state.AsSpan().SequenceEqual(Volatile.Read(ref _savedLoadState)))
+        {
+            return;
+        }
+
         await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => _meta.PutAsync(LoadStateKey, state, cancellationToken: c).AsTask(), CancellationToken.None).ConfigureAwait(false);
+        Volatile.Write(ref _savedLoadState, state);
     }
 }

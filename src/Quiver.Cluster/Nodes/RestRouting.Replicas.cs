@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
+using Quiver.Protocol.Milvus;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>REST v2 reads on replicas (docs/cluster.md, "Replicas"): on a collection loaded with several replicas, a
+/// REST search, query, get or hybrid search goes to the replicas in turn, as gRPC's do, at the body's
+/// <c>consistencyLevel</c> (the collection's own when it names none); a replica that fails or does not answer is passed
+/// over for the next, and when none is left the shard answers.</summary>
+internal sealed partial class RestRouting
+{
+    /// <summary>The REST reads replicas serve.</summary>
+    private static readonly HashSet<string> ReplicaReads = new(StringComparer.Ordinal)
+    {
+        "/entities/search", "/entities/query", "/entities/get", "/entities/hybrid_search",
+    };
+
+    /// <summary>How long one try of a read on a replica may take before the next replica is asked (as over gRPC).</summary>
+    private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a node trusts the replica count it last read for a collection (as over gRPC).</summary>
+    private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, (int Count, long At)> _replicaCounts = new(StringComparer.Ordinal);
+
+    private int _nextReplica;
+
+    /// <summary>The answer of a REST read of the one-shard collection with shard key <paramref name="key"/> from one of
+    /// its replicas, or null when the collection has no replicas (the shard answers), the body is not one a replica can
+    /// serve as it stands (a consistency level that is not one: the shard refuses it in the standalone server's words),
+    /// or every replica was released meanwhile.</summary>
+    private async Task<RestReply?> ReplicaReadAsync(string path, byte[] body, string database, string collection, string key, CancellationToken ct)
+    {
+        if (!ReplicaReads.Contains(path))
+        {
+            return null;
+        }
+
+        var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
+        if (count <= 1 || await LevelAsync(body, database, collection, key, ct).ConfigureAwait(false) is not { } level)
+        {
+            return null;
+        }
+
+        // REST carries no client identity and its writes answer no timestamp: a Session read waits as Strong.
+        var first = (int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count);
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 0; clock.Elapsed < ShardCalls.MoveTimeout; attempt++)
+        {
+            var grainKey = ReplicaRecords.GrainKey(key, (first + attempt) % count);
+            try
+            {
+                return await grains.GetGrain<IReplicaGrain>(grainKey).RestReadAsync(path, body, level).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // This replica's node died, the replica is moving, or it was released: the next one answers.
+                if (attempt % count == count - 1)
+                {
+                    count = await ReplicaCountAsync(key, fresh: true, ct).ConfigureAwait(false);
+                    if (count <= 1)
+                    {
+                        return null;
+                    }
+
+                    await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return new RestReply(StatusCodes.Status200OK, System.Text.Encoding.UTF8.GetBytes(Unreachable($"POST {Prefix}{path}: no replica of '{key}' answered within {ShardCalls.MoveTimeout.TotalSeconds:0} s; retry later")));
+    }
+
+    /// <summary>Milvus's consistency level (0 Strong .. 4 Customized) of a REST read: its body's <c>consistencyLevel</c>,
+    /// else the collection's (shard 0's description); null for a name that is not a level.</summary>
+    private async Task<int?> LevelAsync(byte[] body, string database, string collection, string key, CancellationToken ct)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.TryGetProperty("consistencyLevel", out var named) && named.ValueKind == JsonValueKind.String && named.GetString() is { Length: > 0 } name)
+            {
+                return Enum.TryParse<Protocol.Common.ConsistencyLevel>(name, ignoreCase: false, out var level) && Enum.IsDefined(level) && level.ToString() == name ? (int)level : null;
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        var describe = new DescribeCollectionRequest { DbName = database, CollectionName = collection }.ToByteArray();
+        var reply = await ShardCalls.InvokeAsync(grains, key, "DescribeCollection", readOnly: true, g => g.CallAsync("DescribeCollection", describe, database), ct).ConfigureAwait(false);
+        var described = reply.StatusCode == 0 ? DescribeCollectionResponse.Parser.ParseFrom(reply.Response) : null;
+        return described is { Status: null or { Code: 0 } } ? (int)described.ConsistencyLevel : null;
+    }
+
+    private async Task<int> ReplicaCountAsync(string key, bool fresh, CancellationToken ct)
+    {
+        if (!fresh && _replicaCounts.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.At) < ReplicaCountTtl)
+        {
+            return known.Count;
+        }
+
+        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
+        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
+        return count;
+    }
+}
