@@ -158,7 +158,7 @@ internal sealed partial class Shard
     private static string MemoryHeld(Common.MemoryLedger memory)
     {
         var growing = memory.GrowingBytes;
-        var index = memory.IndexBytes;
+        var index = memory.IndexBytes + memory.ScalarIndexBytes;
         var marks = memory.DeleteMarkBytes;
         var merges = memory.MergeBytes;
         var reserved = memory.ReservedBytes;
