@@ -23,7 +23,7 @@ public sealed partial class ErrorTableTests
         // Three rows fit (the third after the first two are sealed); their three marks (132 bytes) cannot.
         foreach (var ids in new[] { new[] { 1, 2 }, new[] { 3 } })
         {
-            await server.Server.Engine.InsertAsync("docs", [.. ids.Select(i => new Row { ["id"] = (long)i, ["price"] = 1.5, ["embedding"] = new float[] { 1, 2, 3, 4 } })]);
+            await server.Server.Engine.InsertAsync("docs", [.. ids.Select(i => new Quiver.Row { ["id"] = (long)i, ["price"] = 1.5, ["embedding"] = new float[] { 1, 2, 3, 4 } })]);
         }
 
         return await RestAsync(server, "/entities/delete", "{\"collectionName\":\"docs\",\"filter\":\"id in [1, 2, 3]\"}");
