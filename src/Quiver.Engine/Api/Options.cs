@@ -187,7 +187,9 @@ public static class MemoryBudget
 /// (<see cref="QuiverEngine.GetMemoryUsage"/>).</summary>
 /// <param name="BudgetBytes"><see cref="QuiverOptions.MemoryBudgetBytes"/>.</param>
 /// <param name="GrowingBytes">Rows of growing segments not yet sealed, over all collections.</param>
-/// <param name="IndexBytes">Vector indexes attached to sealed segments (their <c>MemoryBytes</c> when attached).</param>
+/// <param name="IndexBytes">Vector indexes attached to sealed segments (their <c>MemoryBytes</c> when attached) and the
+/// BM25 postings of sealed segments: what <see cref="QuiverEngine.DescribeIndexesAsync"/> reports as
+/// <c>MemoryBytes</c>.</param>
 /// <param name="ReservedBytes">Rows of writes admitted and not yet applied, and the estimated memory of index builds
 /// running.</param>
 public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long IndexBytes, long ReservedBytes)
@@ -199,7 +201,12 @@ public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long
     /// <summary>Rows that merges (compaction) hold in memory while they write the merged segment.</summary>
     public long MergeBytes { get; init; }
 
-    /// <summary><see cref="GrowingBytes"/>, <see cref="IndexBytes"/>, <see cref="DeleteMarkBytes"/> and
-    /// <see cref="MergeBytes"/>: what the engine holds (reservations not included).</summary>
-    public long UsedBytes => GrowingBytes + IndexBytes + DeleteMarkBytes + MergeBytes;
+    /// <summary>Scalar indexes of sealed segments, built on a filter's demand and kept while the segment lives (sorted
+    /// indexes of numeric fields, inverted indexes of VarChar fields).</summary>
+    public long ScalarIndexBytes { get; init; }
+
+    /// <summary><see cref="GrowingBytes"/>, <see cref="IndexBytes"/>, <see cref="DeleteMarkBytes"/>,
+    /// <see cref="MergeBytes"/> and <see cref="ScalarIndexBytes"/>: what the engine holds (reservations not
+    /// included).</summary>
+    public long UsedBytes => GrowingBytes + IndexBytes + DeleteMarkBytes + MergeBytes + ScalarIndexBytes;
 }

@@ -234,6 +234,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         {
             DeleteMarkBytes = m.DeleteMarkBytes,
             MergeBytes = m.MergeBytes,
+            ScalarIndexBytes = m.ScalarIndexBytes,
         };
     }
 

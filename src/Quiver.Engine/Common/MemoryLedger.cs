@@ -19,6 +19,7 @@ internal sealed class MemoryLedger(long budgetBytes)
     private long _index;
     private long _marks;
     private long _merges;
+    private long _scalar;
     private long _reserved;
     private long _peak;
 
@@ -34,6 +35,9 @@ internal sealed class MemoryLedger(long budgetBytes)
 
     /// <summary>Rows of merges being written (compaction in flight).</summary>
     public long MergeBytes => Volatile.Read(ref _merges);
+
+    /// <summary>Scalar indexes of sealed segments (built on a filter's demand).</summary>
+    public long ScalarIndexBytes => Volatile.Read(ref _scalar);
 
     /// <summary>Bytes reserved by writes between their admission and their apply, and by index builds while they run.</summary>
     public long ReservedBytes => Volatile.Read(ref _reserved);
@@ -53,7 +57,7 @@ internal sealed class MemoryLedger(long budgetBytes)
     /// <summary>The highest <see cref="UsedBytes"/> since the ledger was made (tests check it against the budget).</summary>
     public long PeakUsedBytes => Volatile.Read(ref _peak);
 
-    private long Used => _growing + _index + _marks + _merges;
+    private long Used => _growing + _index + _marks + _merges + _scalar;
 
     public void AddGrowing(long bytes) => Add(ref _growing, bytes);
 
@@ -62,6 +66,8 @@ internal sealed class MemoryLedger(long budgetBytes)
     public void AddDeleteMarks(long bytes) => Add(ref _marks, bytes);
 
     public void AddMerge(long bytes) => Add(ref _merges, bytes);
+
+    public void AddScalarIndex(long bytes) => Add(ref _scalar, bytes);
 
     private void Add(ref long counter, long bytes)
     {
@@ -140,6 +146,32 @@ internal sealed class MemoryLedger(long budgetBytes)
 
             _reserved -= reserved;
             _index += bytes;
+            NotePeak();
+            return true;
+        }
+    }
+
+    /// <summary>Charges <paramref name="bytes"/> of in-memory index (a sealed segment's BM25 postings or scalar indexes,
+    /// built or loaded on a search's demand) if they fit beside what is held and reserved; false (nothing charged)
+    /// otherwise.</summary>
+    public bool TryAddIndex(long bytes, bool scalar = false)
+    {
+        lock (_lock)
+        {
+            if (Used + _reserved + bytes > BudgetBytes)
+            {
+                return false;
+            }
+
+            if (scalar)
+            {
+                _scalar += bytes;
+            }
+            else
+            {
+                _index += bytes;
+            }
+
             NotePeak();
             return true;
         }

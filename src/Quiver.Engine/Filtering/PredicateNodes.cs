@@ -379,11 +379,11 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
     {
         var column = ctx.Column<StringColumn>(field.Index, field.Name);
         var nulls = ctx.Nulls(field.Index, field.Name);
-        if (op is FilterOp.Eq or FilterOp.Ne && ctx.Source.Indexes is { } indexes)
+        if (op is FilterOp.Eq or FilterOp.Ne && ctx.Source.Indexes?.Inverted(field.Index, column) is { } inverted)
         {
             // Equality through the inverted index: the work is the matching rows, not a string compare per row.
             var matches = ctx.NewBitmap();
-            indexes.Inverted(field.Index, column).SetRows(value, matches, ctx.RowCount);
+            inverted.SetRows(value, matches, ctx.RowCount);
             if (op == FilterOp.Ne)
             {
                 matches.Not();
@@ -410,12 +410,11 @@ internal sealed class StringComparePredicate(FieldNode field, FilterOp op, strin
 
     public override SparseResult? TrySparse(EvalContext ctx)
     {
-        if (op is not (FilterOp.Eq or FilterOp.Ne) || ctx.Source.Indexes is not { } indexes)
+        if (op is not (FilterOp.Eq or FilterOp.Ne) || ctx.Source.Indexes?.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name)) is not { } index)
         {
             return null;
         }
 
-        var index = indexes.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name));
         var unknown = index.NullRows.Length > 0;
         if (op == FilterOp.Eq)
         {
@@ -471,12 +470,11 @@ internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : 
 {
     public override SparseResult? TrySparse(EvalContext ctx)
     {
-        if (ctx.Source.Indexes is not { } indexes)
+        if (ctx.Source.Indexes?.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name)) is not { } index)
         {
             return null;
         }
 
-        var index = indexes.Inverted(field.Index, ctx.Column<StringColumn>(field.Index, field.Name));
         var limit = ctx.SparseLimit;
         var runs = new List<int>();
         foreach (var s in set)
@@ -495,9 +493,8 @@ internal sealed class StringInPredicate(FieldNode field, HashSet<string> set) : 
     {
         var column = ctx.Column<StringColumn>(field.Index, field.Name);
         var bits = ctx.NewBitmap();
-        if (ctx.Source.Indexes is { } indexes && set.Count < 64)
+        if (set.Count < 64 && ctx.Source.Indexes?.Inverted(field.Index, column) is { } index)
         {
-            var index = indexes.Inverted(field.Index, column);
             foreach (var s in set)
             {
                 index.SetRows(s, bits, ctx.RowCount);
@@ -615,8 +612,7 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
         if (t.IsInteger())
         {
             // Integral double items are in _longs too; other doubles never equal an integer.
-            var index = indexes.Sorted(f.Index, column);
-            return Collect(index, _longs, runs, ctx.SparseLimit);
+            return indexes.Sorted(f.Index, column) is { } index ? Collect(index, _longs, runs, ctx.SparseLimit) : null;
         }
 
         // A Float or Double value equals a long item exactly when it equals the item as a double, for items below 2^53.
@@ -631,7 +627,7 @@ internal sealed class NumericInPredicate(ValueNode value, Scalar[] items) : Pred
             targets.Add(l);
         }
 
-        return Collect(indexes.SortedFloating(f.Index, column), targets, runs, ctx.SparseLimit);
+        return indexes.SortedFloating(f.Index, column) is { } floating ? Collect(floating, targets, runs, ctx.SparseLimit) : null;
     }
 
     private static SparseResult? Collect<T>(SortedIndex<T> index, IEnumerable<T> items, List<int> runs, int limit)
@@ -762,7 +758,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         var op = complement ? FilterOp.Eq : Op;
         if (f.Field.DataType.Storage().IsInteger() && c.Value.Kind == ScalarKind.Long)
         {
-            var index = indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
+            if (indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name)) is not { } index)
+            {
+                return null;
+            }
+
             var (lo, hi) = index.Range(op, c.Value.Long)!.Value;
             return SparseResult.FromRange(index, lo, hi, complement, ctx.SparseLimit);
         }
@@ -777,7 +777,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         };
         if (f.Field.DataType.IsFloatingPoint() && d is { } constant)
         {
-            var index = indexes.SortedFloating(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
+            if (indexes.SortedFloating(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name)) is not { } index)
+            {
+                return null;
+            }
+
             var (lo, hi) = index.Range(op, constant)!.Value;
             return SparseResult.FromRange(index, lo, hi, complement, ctx.SparseLimit);
         }
@@ -796,8 +800,8 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
             return null;
         }
 
-        var index = indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name));
-        if (index.Range(Op, c.Value.Long) is not { } range || range.Hi - range.Lo > ctx.RowCount / 16)
+        if (indexes.Sorted(f.Index, ctx.Column<NumericColumn>(f.Index, f.Name)) is not { } index
+            || index.Range(Op, c.Value.Long) is not { } range || range.Hi - range.Lo > ctx.RowCount / 16)
         {
             return null;
         }

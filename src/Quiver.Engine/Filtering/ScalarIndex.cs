@@ -8,27 +8,66 @@ namespace Quiver.Filtering;
 /// <summary>Scalar indexes of one immutable row source (a sealed segment), built lazily per field on the first filter
 /// that can use them, then kept for the segment's life. Thread-safe. Indexes cover every row, deleted or not; the
 /// caller intersects with visibility as it does for scans. (Quiver has no explicit scalar index types: CreateIndex takes
-/// vector fields only, and every VarChar and numeric field of a sealed segment gets these on demand.)</summary>
-internal sealed class ScalarIndexes
+/// vector fields only, and every VarChar and numeric field of a sealed segment gets these on demand.)
+/// <para>An inverted or sorted index is kept only if its bytes (<see cref="InvertedIndex.MemoryBytes"/>,
+/// <see cref="SortedIndex{T}.MemoryBytes"/>) fit the engine's memory budget (<see cref="Segment.TryChargeDerived"/>: held
+/// as <see cref="EngineMemoryUsage.ScalarIndexBytes"/> until the segment goes); otherwise it is dropped and the method answers null, and the filter
+/// scans the column instead, with the same rows. Its size is remembered, so it is built again only once the budget has
+/// room for it. Token indexes (TEXT_MATCH) are not counted.</para></summary>
+internal sealed class ScalarIndexes(Segment? owner = null)
 {
-    private readonly ConcurrentDictionary<int, Lazy<object>> _byField = new();
+    private readonly ConcurrentDictionary<int, Lazy<object?>> _byField = new();
+    private readonly ConcurrentDictionary<int, long> _refused = new();
     private readonly ConcurrentDictionary<int, Lazy<TextAnalysis.TokenIndex>> _tokens = new();
 
     /// <summary>Token index of a VarChar column with enable_match (TEXT_MATCH, PHRASE_MATCH), built with the field's analyzer.</summary>
     public TextAnalysis.TokenIndex Tokens(int fieldIndex, StringColumn column, TextAnalysis.Analyzer analyzer) =>
         _tokens.GetOrAdd(fieldIndex, _ => new Lazy<TextAnalysis.TokenIndex>(() => TextAnalysis.TokenIndex.Build(column, analyzer))).Value;
 
-    /// <summary>Inverted index of a VarChar column: value to the ascending rows that hold it.</summary>
-    public InvertedIndex Inverted(int fieldIndex, StringColumn column) =>
-        (InvertedIndex)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => InvertedIndex.Build(column))).Value;
+    /// <summary>Inverted index of a VarChar column: value to the ascending rows that hold it; null when it does not fit
+    /// the memory budget.</summary>
+    public InvertedIndex? Inverted(int fieldIndex, StringColumn column) =>
+        (InvertedIndex?)Get(fieldIndex, () => InvertedIndex.Build(column), static i => ((InvertedIndex)i).MemoryBytes);
 
-    /// <summary>Sorted index of an integer column: (value, row) pairs in that order, nulls left out.</summary>
-    public SortedIndex<long> Sorted(int fieldIndex, NumericColumn column) =>
-        (SortedIndex<long>)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex<long>.Build(column, column.LongAt))).Value;
+    /// <summary>Sorted index of an integer column: (value, row) pairs in that order, nulls left out; null when it does
+    /// not fit the memory budget.</summary>
+    public SortedIndex<long>? Sorted(int fieldIndex, NumericColumn column) =>
+        (SortedIndex<long>?)Get(fieldIndex, () => SortedIndex<long>.Build(column, column.LongAt), static i => ((SortedIndex<long>)i).MemoryBytes);
 
-    /// <summary>Sorted index of a Float or Double column (values widened to double, which is exact).</summary>
-    public SortedIndex<double> SortedFloating(int fieldIndex, NumericColumn column) =>
-        (SortedIndex<double>)_byField.GetOrAdd(fieldIndex, _ => new Lazy<object>(() => SortedIndex<double>.Build(column, column.DoubleAt))).Value;
+    /// <summary>Sorted index of a Float or Double column (values widened to double, which is exact); null when it does
+    /// not fit the memory budget.</summary>
+    public SortedIndex<double>? SortedFloating(int fieldIndex, NumericColumn column) =>
+        (SortedIndex<double>?)Get(fieldIndex, () => SortedIndex<double>.Build(column, column.DoubleAt), static i => ((SortedIndex<double>)i).MemoryBytes);
+
+    private object? Get(int fieldIndex, Func<object> build, Func<object, long> bytes)
+    {
+        if (owner is not null && _refused.TryGetValue(fieldIndex, out var size) && !owner.FitsDerived(size))
+        {
+            return null;
+        }
+
+        var lazy = _byField.GetOrAdd(fieldIndex, _ => new Lazy<object?>(() =>
+        {
+            var index = build();
+            var n = bytes(index);
+            if (owner is null || owner.TryChargeDerived(n, scalar: true))
+            {
+                _refused.TryRemove(fieldIndex, out long _);
+                return index;
+            }
+
+            _refused[fieldIndex] = n;
+            return null;
+        }));
+        var value = lazy.Value;
+        if (value is null)
+        {
+            // Refused: forgotten, so that a later filter builds it again once the budget has room.
+            _byField.TryRemove(KeyValuePair.Create(fieldIndex, lazy));
+        }
+
+        return value;
+    }
 }
 
 /// <summary>VarChar equality and <c>in</c> in time proportional to the matches, instead of a string compare per row.</summary>
@@ -41,7 +80,19 @@ internal sealed class InvertedIndex
         _postings = postings;
         NullRows = nullRows;
         RowCount = rowCount;
+
+        // Per value: its dictionary entry and bucket (28 bytes), the string (22 + 2 a char) and the row array (24 + 4 a row).
+        long bytes = 24 + (4L * nullRows.Length);
+        foreach (var (value, rows) in postings)
+        {
+            bytes += 28 + 22 + (2L * value.Length) + 24 + (4L * rows.Length);
+        }
+
+        MemoryBytes = bytes;
     }
+
+    /// <summary>Bytes the index holds on the managed heap (counted against the engine's memory budget).</summary>
+    public long MemoryBytes { get; }
 
     /// <summary>The null rows, ascending.</summary>
     public int[] NullRows { get; }
@@ -112,6 +163,10 @@ internal sealed class SortedIndex<T>
 
     /// <summary>Rows indexed (nulls included).</summary>
     public int RowCount => _values.Length + NullRows.Length;
+
+    /// <summary>Bytes the index holds on the managed heap: the value and row arrays and the null rows (counted against the
+    /// engine's memory budget).</summary>
+    public long MemoryBytes => (3 * 24) + ((long)_values.Length * (System.Runtime.CompilerServices.Unsafe.SizeOf<T>() + 4)) + (4L * NullRows.Length);
 
     public static SortedIndex<T> Build(NumericColumn column, Func<int, T> read)
     {

@@ -46,6 +46,12 @@ internal sealed class Segment
     private long _charged;
     private long _marksCharged;
 
+    // The bytes of in-memory structures derived from this sealed segment's columns (BM25 postings, scalar indexes),
+    // charged as in-memory index until the segment is released.
+    private long _derivedCharged;
+    private long _scalarCharged;
+    private Filtering.ScalarIndexes? _indexes;
+
     private Segment(long id, long partitionId, CollectionSchema schema, int capacity, ScalarStore?[] scalars, VectorStore?[] vectors)
     {
         Id = id;
@@ -99,7 +105,7 @@ internal sealed class Segment
     public long Bytes { get; set; }
 
     /// <summary>Lazily built scalar indexes; only sealed segments (whose columns no longer change) hand them out.</summary>
-    public Filtering.ScalarIndexes Indexes { get; } = new();
+    public Filtering.ScalarIndexes Indexes => Volatile.Read(ref _indexes) ?? LazyInitializer.EnsureInitialized(ref _indexes, () => new Filtering.ScalarIndexes(this));
 
     /// <summary>A new growing segment; its rows are charged to <paramref name="ledger"/> as the shard counts them
     /// (<see cref="ChargeGrowing"/>) until it is sealed or released.</summary>
@@ -236,6 +242,42 @@ internal sealed class Segment
         {
             Interlocked.Add(ref _marksCharged, bytes);
             ledger.AddDeleteMarks(bytes);
+        }
+    }
+
+    /// <summary>Charges <paramref name="bytes"/> of a structure derived from this segment's columns and kept with it (its
+    /// BM25 postings of a field, a scalar index) to the engine's memory ledger as in-memory index, if they fit the budget;
+    /// false (nothing charged: the caller drops the structure and answers without it) otherwise. Taken back by
+    /// <see cref="UnchargeDerived"/> or at the segment's last release. A segment without a ledger (tests, tools) takes
+    /// everything. Call while holding a reference.</summary>
+    public bool TryChargeDerived(long bytes, bool scalar = false)
+    {
+        if (_ledger is not { } ledger || bytes == 0)
+        {
+            return true;
+        }
+
+        if (!ledger.TryAddIndex(bytes, scalar))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref scalar ? ref _scalarCharged : ref _derivedCharged, bytes);
+        return true;
+    }
+
+    /// <summary>Whether <see cref="TryChargeDerived"/> of <paramref name="bytes"/> would succeed now (a structure
+    /// refused before is not loaded again to find out).</summary>
+    public bool FitsDerived(long bytes) => _ledger is not { } ledger || ledger.Fits(bytes);
+
+    /// <summary>Takes back <paramref name="bytes"/> charged by <see cref="TryChargeDerived"/> (a structure dropped before
+    /// the segment goes).</summary>
+    public void UnchargeDerived(long bytes)
+    {
+        if (_ledger is { } ledger && bytes != 0)
+        {
+            Interlocked.Add(ref _derivedCharged, -bytes);
+            ledger.AddIndex(-bytes);
         }
     }
 
@@ -517,6 +559,16 @@ internal sealed class Segment
             if (_ledger is { } ledger && Interlocked.Exchange(ref _marksCharged, 0) is var marks and not 0)
             {
                 ledger.AddDeleteMarks(-marks);
+            }
+
+            if (_ledger is { } held && Interlocked.Exchange(ref _derivedCharged, 0) is var derived and not 0)
+            {
+                held.AddIndex(-derived);
+            }
+
+            if (_ledger is { } holds && Interlocked.Exchange(ref _scalarCharged, 0) is var scalars and not 0)
+            {
+                holds.AddScalarIndex(-scalars);
             }
 
             for (var f = 0; f < _vectorIndexes.Length; f++)

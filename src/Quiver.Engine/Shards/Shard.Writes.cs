@@ -1,6 +1,7 @@
 using Quiver.Catalog;
 using Quiver.Filtering;
 using Quiver.Writes;
+using Quiver.Segments;
 
 namespace Quiver.Shards;
 
@@ -54,6 +55,7 @@ internal sealed partial class Shard
         for (var attempt = 1; ; attempt++)
         {
             long reserved = 0;
+            long inFlight = 0;
             try
             {
                 // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
@@ -67,6 +69,7 @@ internal sealed partial class Shard
                         {
                             Advance(ts);
                             applied = ApplyWrite(ts, partitionId, batch, replace, replay: false);
+                            Interlocked.Add(ref _rowsInFlight, -Interlocked.Exchange(ref inFlight, 0));
                         }
 
                         // The rows are charged to their growing segment now: the reservation that stood for them goes at
@@ -89,6 +92,8 @@ internal sealed partial class Shard
 
                         // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
                         reserved = ReserveMemory(batch, upsert, lastAttempt: attempt == MaxMemoryAttempts);
+                        inFlight = batch.Count;
+                        Interlocked.Add(ref _rowsInFlight, inFlight);
                     },
                     cancellationToken).ConfigureAwait(false);
             }
@@ -98,14 +103,23 @@ internal sealed partial class Shard
             }
             finally
             {
-                // A write that failed before its apply still holds its reservation.
+                // A write that failed before its apply still holds its reservation (and counts as in flight).
                 if (Interlocked.Exchange(ref reserved, 0) is var left and not 0)
                 {
                     memory.Release(left);
                 }
+
+                if (Interlocked.Exchange(ref inFlight, 0) is var rows and not 0)
+                {
+                    Interlocked.Add(ref _rowsInFlight, -rows);
+                }
             }
         }
     }
+
+    /// <summary>Rows of writes admitted under the write gate and not yet applied: a delete admitted now may find them when
+    /// it applies, so its reservation of delete marks counts them (<see cref="ReserveDeleteMarks"/>).</summary>
+    private long _rowsInFlight;
 
     /// <summary>How many times a write that finds no room seals the growing segments and tries again before it is refused
     /// anyway: a bound on the rounds a write can lose to other writers filling the room it made, so that none waits
@@ -144,7 +158,7 @@ internal sealed partial class Shard
     private static string MemoryHeld(Common.MemoryLedger memory)
     {
         var growing = memory.GrowingBytes;
-        var index = memory.IndexBytes;
+        var index = memory.IndexBytes + memory.ScalarIndexBytes;
         var marks = memory.DeleteMarkBytes;
         var merges = memory.MergeBytes;
         var reserved = memory.ReservedBytes;
@@ -217,7 +231,28 @@ internal sealed partial class Shard
             Throw.Invalid("delete rejected: no primary keys given");
         }
 
-        return await LogAndApplyAsync(WalRecords.DeleteKeys, ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed), ApplyLogged(WalRecords.DeleteKeys), keys, recheck, cancellationToken).ConfigureAwait(false);
+        var distinct = new HashSet<PrimaryKey>(parsed);
+        return await DeleteWithinBudgetAsync(
+            WalRecords.DeleteKeys,
+            ts => WalRecords.EncodeDeleteKeys(ts, partitionId, parsed),
+            keys,
+            recheck,
+            upperBound: () => distinct.Count,
+            count: () =>
+            {
+                var live = 0L;
+                foreach (var key in distinct)
+                {
+                    if (Lookup(key) is { } where && (partitionId == WalRecords.AllPartitions || where.Segment.PartitionId == partitionId))
+                    {
+                        live++;
+                    }
+                }
+
+                return Math.Min(distinct.Count, live + Volatile.Read(ref _rowsInFlight));
+            },
+            describe: marks => $"delete of {distinct.Count} primary keys ({marks} with a live row or rows of writes in flight",
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the rows matching a filter expression, evaluated when the delete is applied, so that it sees
@@ -241,8 +276,134 @@ internal sealed partial class Shard
         _ = Plans.Filter(filter, Schema, parameters, zone);
         var parametersJson = ParametersToJson(FilterParameters.WithZone(parameters, zone));
         var (logged, loggedZone) = FilterParameters.FromLogged(parametersJson);
-        _ = Plans.Filter(filter, Schema, logged, loggedZone);
-        return await LogAndApplyAsync(WalRecords.DeleteFilter, ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson), ApplyLogged(WalRecords.DeleteFilter), [], recheck, cancellationToken).ConfigureAwait(false);
+        var bound = Plans.Filter(filter, Schema, logged, loggedZone);
+        return await DeleteWithinBudgetAsync(
+            WalRecords.DeleteFilter,
+            ts => WalRecords.EncodeDeleteFilter(ts, partitionId, filter, parametersJson),
+            [],
+            recheck,
+            upperBound: () =>
+            {
+                var live = 0L;
+                foreach (var seg in AllSegments())
+                {
+                    if (partitionId == WalRecords.AllPartitions || seg.PartitionId == partitionId)
+                    {
+                        live += seg.Count - seg.DeletedCount;
+                    }
+                }
+
+                return live + Volatile.Read(ref _rowsInFlight);
+            },
+            count: () =>
+            {
+                var matched = 0L;
+                foreach (var seg in AllSegments())
+                {
+                    if (partitionId == WalRecords.AllPartitions || seg.PartitionId == partitionId)
+                    {
+                        using var snap = seg.Snapshot();
+                        matched += Search.QueryExecutor.Allowed(snap, Segment.NotDeleted - 1, bound).Count;
+                    }
+                }
+
+                return matched + Volatile.Read(ref _rowsInFlight);
+            },
+            describe: marks => $"delete by filter '{filter}' ({marks} rows matching it or rows of writes in flight",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Logs and applies a delete whose delete marks fit the memory budget. Under the write gate, after
+    /// <paramref name="recheck"/>, it reserves <see cref="Segment.DeleteMarkBytes"/> for every mark it may add
+    /// (<see cref="ReserveDeleteMarks"/>); the reservation goes once the marks are charged, as they apply. When they do not
+    /// fit but would once the growing segments were sealed, it seals them and tries again (as a write does); otherwise
+    /// it is refused with <see cref="MemoryQuotaExceededException"/> before anything is logged.</summary>
+    private async Task<MutationResult> DeleteWithinBudgetAsync(
+        byte type, Func<long, ReadOnlyMemory<byte>> encode, IReadOnlyList<object> keys, Action? recheck, Func<long> upperBound, Func<long> count,
+        Func<long, string> describe, CancellationToken cancellationToken)
+    {
+        var memory = _host.Memory;
+        for (var attempt = 1; ; attempt++)
+        {
+            long reserved = 0;
+            try
+            {
+                return await LogAndApplyAsync(
+                    type,
+                    encode,
+                    (_, payload) =>
+                    {
+                        long applied;
+                        lock (_applyLock)
+                        {
+                            applied = Apply(type, payload.Span, replay: false);
+                        }
+
+                        memory.Release(Interlocked.Exchange(ref reserved, 0));
+                        return applied;
+                    },
+                    keys,
+                    () =>
+                    {
+                        recheck?.Invoke();
+                        reserved = ReserveDeleteMarks(upperBound, count, describe, lastAttempt: attempt == MaxMemoryAttempts);
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (MemoryShortException)
+            {
+                await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (Interlocked.Exchange(ref reserved, 0) is var left and not 0)
+                {
+                    memory.Release(left);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reserves the delete marks a delete may add, under the write gate. First the cheap bound
+    /// (<paramref name="upperBound"/>: the keys named, or every live row of the partitions a filter reads, plus the rows
+    /// of writes in flight); when that does not fit, the marks counted (<paramref name="count"/>, under the apply lock:
+    /// keys with a live row, or rows the filter matches now, plus the rows of writes admitted before it and not yet
+    /// applied, which it may also find). A delete that marks nothing reserves nothing. When even the count does not fit:
+    /// <see cref="MemoryShortException"/> if sealing the growing rows would make room (and this is not the
+    /// <paramref name="lastAttempt"/>), else the refusal.</summary>
+    private long ReserveDeleteMarks(Func<long> upperBound, Func<long> count, Func<long, string> describe, bool lastAttempt)
+    {
+        var memory = _host.Memory;
+        long marks;
+        lock (_applyLock)
+        {
+            marks = upperBound();
+        }
+
+        if (marks == 0 || memory.TryReserve(marks * Segment.DeleteMarkBytes))
+        {
+            return marks * Segment.DeleteMarkBytes;
+        }
+
+        lock (_applyLock)
+        {
+            marks = count();
+        }
+
+        var bytes = marks * Segment.DeleteMarkBytes;
+        if (marks == 0 || memory.TryReserve(bytes))
+        {
+            return bytes;
+        }
+
+        if (!lastAttempt && memory.FitsWithoutGrowing(bytes))
+        {
+            throw new MemoryShortException();
+        }
+
+        var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{describe(marks)}: {bytes} bytes of delete marks) from collection '{Meta.Name}' refused, nothing deleted: {MemoryHeld(memory)} after sealing its growing segments; compact deleted rows away (a merge drops their marks), drop an index or a collection, delete fewer rows at a time, or raise MemoryBudgetBytes");
+        throw new MemoryQuotaExceededException(detail, bytes, memory.UsedBytes + memory.ReservedBytes, memory.BudgetBytes);
     }
 
     /// <summary>Under the write gate: runs <paramref name="precheck"/>, takes the timestamp, queues the record; then waits

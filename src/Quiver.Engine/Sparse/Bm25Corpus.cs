@@ -113,7 +113,7 @@ internal static class Bm25Corpus
         var state = StateOf(snap.Segment, fieldIndex);
         lock (state)
         {
-            state.Discard(shard.FileSystem, damaged);
+            state.Discard(shard.FileSystem, snap.Segment, damaged);
         }
     }
 
@@ -300,7 +300,7 @@ internal static class Bm25Corpus
                 return _postings;
             }
 
-            if (_postingsBytes >= 0 && !budget.Fits(_postingsBytes))
+            if (_postingsBytes >= 0 && (!budget.Fits(_postingsBytes) || !snap.Segment.FitsDerived(_postingsBytes)))
             {
                 return null;
             }
@@ -319,12 +319,16 @@ internal static class Bm25Corpus
                 }
             }
 
+            // Two limits: the field's index budget (IndexMemoryBudgetBytes) and the engine's memory budget, where the
+            // postings are held as in-memory index until the segment goes.
             _postingsBytes = postings.MemoryBytes;
-            if (!budget.Take(_postingsBytes))
+            if (!budget.Fits(_postingsBytes) || !segment.TryChargeDerived(_postingsBytes))
             {
                 postings.Dispose();
                 return null;
             }
+
+            budget.Take(_postingsBytes);
 
             Volatile.Write(ref _postings, postings);
 
@@ -337,7 +341,7 @@ internal static class Bm25Corpus
         /// <summary>Forgets <paramref name="damaged"/> (when they are still the segment's) and deletes their file. The
         /// mapping is not unmapped (a search running over another of its lists may still read it): it stays until the
         /// process exits, which damage, being rare, can afford.</summary>
-        public void Discard(IFileSystem fs, Bm25Postings damaged)
+        public void Discard(IFileSystem fs, Segment segment, Bm25Postings damaged)
         {
             if (!ReferenceEquals(_postings, damaged))
             {
@@ -345,6 +349,7 @@ internal static class Bm25Corpus
             }
 
             _postings = null;
+            segment.UnchargeDerived(damaged.MemoryBytes);
             _postingsBytes = -1;
             try
             {

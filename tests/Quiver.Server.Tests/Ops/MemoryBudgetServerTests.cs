@@ -109,6 +109,12 @@ public sealed class MemoryBudgetServerTests
         Assert.Equal(3 * 44, metrics.Value("quiver_engine_memory_bytes{kind=\"delete_marks\"}"));
         Assert.Equal(0, metrics.Value("quiver_engine_memory_bytes{kind=\"merges\"}"));
         Assert.Equal(0, metrics.Value("quiver_engine_memory_bytes{kind=\"index\"}"));
+        Assert.Equal(0, metrics.Value("quiver_engine_memory_bytes{kind=\"scalar_indexes\"}"));
+
+        // A filter on the sealed segment builds the sorted index of id (200 longs and rows, three arrays): scalar_indexes.
+        Assert.Equal(7, (await engine.QueryAsync("c", new QueryRequest { Filter = "id < 10", OutputFields = ["id"] })).Count);
+        metrics = await MetricsScrape.GetAsync(server.Http);
+        Assert.Equal(72 + (200 * 12), metrics.Value("quiver_engine_memory_bytes{kind=\"scalar_indexes\"}"));
     }
 
     private static InsertRequest Insert(long first, int count) => new()

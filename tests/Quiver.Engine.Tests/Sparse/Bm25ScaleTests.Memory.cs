@@ -1,0 +1,49 @@
+namespace Quiver.Engine.Tests.Sparse;
+
+/// <summary>A sealed segment's BM25 postings held against the engine's memory budget (<c>MemoryBudgetBytes</c>), as
+/// in-memory index: counted in <c>IndexBytes</c> exactly as <c>DescribeIndexesAsync</c> reports them, refused (the
+/// segment scored from its rows, the same results) when they do not fit, given back when the collection goes.</summary>
+public sealed partial class Bm25ScaleTests
+{
+    private Task<QuiverEngine> OpenWithMemoryAsync(long memoryBudget) =>
+        QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false, Time = _clock, MemoryBudgetBytes = memoryBudget });
+
+    [Fact]
+    public async Task Postings_AreHeldAgainstTheEngineMemoryBudget_RefusedPastIt_WithTheSameResults()
+    {
+        var rng = new Random(24);
+        var queries = Enumerable.Range(0, 12).Select(_ => Query(rng)).ToArray();
+        SearchResult[] unlimited;
+        long[] sizes;
+        await using (var db = await OpenAsync())
+        {
+            await db.CreateCollectionAsync("c", Schema());
+            await db.CreateIndexAsync("c", Index());
+            await InsertAsync(db, rng, 0, 1_500);
+            await db.FlushAsync("c");
+            await InsertAsync(db, rng, 1_500, 2_000);
+            await db.FlushAsync("c");
+            Assert.Equal(0, db.GetMemoryUsage().IndexBytes);
+            unlimited = await SearchAllAsync(db, queries);
+            sizes = LoadedBytes(db);
+            Assert.All(sizes, s => Assert.True(s > 0));
+            Assert.Equal(sizes.Sum(), db.GetMemoryUsage().IndexBytes);
+            Assert.Equal(sizes.Sum(), Assert.Single(await db.DescribeIndexesAsync("c")).MemoryBytes);
+        }
+
+        // Room for the first segment's postings, not for both: the second is scored from its rows.
+        var budget = sizes[0] + sizes[1] - 1;
+        await using (var db = await OpenWithMemoryAsync(budget))
+        {
+            AssertSameAll(unlimited, await SearchAllAsync(db, queries));
+            Assert.Equal(new[] { sizes[0], 0 }, LoadedBytes(db));
+            Assert.Equal(sizes[0], db.GetMemoryUsage().IndexBytes);
+            Assert.True(db.Memory.PeakUsedBytes <= budget);
+            await AssertPrunedEqualsExhaustiveAsync(db, 52, "one segment past the engine's budget");
+
+            // The postings go with their segments.
+            await db.DropCollectionAsync("c");
+            Assert.Equal(0, db.GetMemoryUsage().IndexBytes);
+        }
+    }
+}
