@@ -301,7 +301,8 @@ internal static class ScaleBench
                 }
 
                 await MeasureTransportsAsync(server, set, basePath, s, queries, rows);
-                var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
+                // NaN when the run measured no unfiltered embedded point (e.g. --filters 1,99 only).
+                var embeddedRecall = rows.FirstOrDefault(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0])?.Recall ?? double.NaN;
                 summary = new SetSummary(set.Name, set.Count, set.Dim, set.Count / ingestSeconds, (double)set.Count * set.Dim * sizeof(float) / 1e6 / ingestSeconds,
                     buildSeconds, aloneBuild, resident, 0, 0, embeddedRecall, indexRecall, sealedAfterFlush, sealedSearched, compactSeconds);
             }
