@@ -39,7 +39,7 @@ internal static class ScaleBench
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir",
-            "flush-every", "index-after-compact", "alone", "index", "build", "search", "columns", "seal-mb");
+            "flush-every", "index-after-compact", "alone", "index", "build", "search", "columns", "seal-mb", "truth-wait-minutes");
         var sets = args.Text("sets", "synthetic-100000x128-s42").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dataDir = args.Text("data-dir", Path.Combine("bench", "data"));
         var settings = new Settings(
@@ -54,6 +54,7 @@ internal static class ScaleBench
             Alone: args.Text("alone") != "false",
             Columns: args.Text("columns") == "true",
             SealMegabytes: args.Int("seal-mb", 0),
+            TruthWaitMinutes: args.Int("truth-wait-minutes", 0),
             Index: ScaleIndex.Of(args.Text("index", "HNSW"), args.Text("build"), args.Text("search"), args.Int("M", 16), args.Int("efc", 200), args.Int("ef", 64)));
         foreach (var f in settings.Filters)
         {
@@ -67,7 +68,7 @@ internal static class ScaleBench
         foreach (var name in sets)
         {
             var folder = Path.Combine(dataDir, name);
-            var (set, basePath) = Load(folder, name);
+            var (set, basePath) = Load(folder, name, settings.TruthWaitMinutes);
             summaries.Add(await RunSetAsync(set, basePath, settings, rows));
             WriteOutputs(output, settings, rows, summaries);
         }
@@ -75,7 +76,7 @@ internal static class ScaleBench
     }
 
     private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, string Parent,
-        int FlushEvery, bool IndexAfterCompact, bool Alone, bool Columns, int SealMegabytes, ScaleIndex Index);
+        int FlushEvery, bool IndexAfterCompact, bool Alone, bool Columns, int SealMegabytes, int TruthWaitMinutes, ScaleIndex Index);
 
     /// <summary>One measured point: a transport (embedded, grpc, rest, index) at a top-k, filter and client count.</summary>
     internal sealed record Measurement(string Set, int Rows, int Dim, string Transport, int K, string Filter, int Clients,
@@ -85,7 +86,7 @@ internal static class ScaleBench
         double IndexAloneBuildSeconds, long ResidentBytes, double ReopenSeconds, double FirstSearchMs, double EmbeddedRecall, double IndexRecall,
         int SealedAfterFlush, int SealedSearched, double CompactSeconds);
 
-    private static (ServerBench.DataSet Set, string BasePath) Load(string folder, string name)
+    private static (ServerBench.DataSet Set, string BasePath) Load(string folder, string name, int truthWaitMinutes)
     {
         var basePath = Path.Combine(folder, "base.fvecs");
         if (!File.Exists(basePath))
@@ -95,8 +96,56 @@ internal static class ScaleBench
         // The base vectors stay in their file (BaseRows reads them batch by batch); only the shape is read here.
         var (d, count) = BaseRows.Shape(basePath);
         var queries = HnswBench.ReadVecs<float>(Path.Combine(folder, "queries.fvecs"), out _, out var queryCount);
-        var truth = HnswBench.ReadVecs<int>(Path.Combine(folder, "groundtruth.ivecs"), out var width, out _);
+        var truthPath = Path.Combine(folder, "groundtruth.ivecs");
+        if (truthWaitMinutes > 0 && !WholeTruth(truthPath, queryCount))
+        {
+            // --truth-wait-minutes: the ground truth is read when the first recall is needed (after the load and the index
+            // builds), so that a large set's load overlaps `quiver bench data` still computing it.
+            return (new ServerBench.DataSet(name, [], count, d, queries, queryCount, [], 0), basePath);
+        }
+        var truth = HnswBench.ReadVecs<int>(truthPath, out var width, out _);
         return (new ServerBench.DataSet(name, [], count, d, queries, queryCount, truth, width), basePath);
+    }
+
+    /// <summary>The set with its ground truth read, waiting up to <paramref name="minutes"/> for <c>quiver bench data</c>
+    /// to finish writing it (it writes the file last, whole: one Int32 width and the ids per query).</summary>
+    private static ServerBench.DataSet WithTruth(ServerBench.DataSet set, string folder, int minutes)
+    {
+        if (set.TruthWidth > 0)
+        {
+            return set;
+        }
+        var truthPath = Path.Combine(folder, "groundtruth.ivecs");
+        var waiting = Stopwatch.GetTimestamp();
+        while (!WholeTruth(truthPath, set.QueryCount))
+        {
+            if (Stopwatch.GetElapsedTime(waiting) > TimeSpan.FromMinutes(minutes))
+            {
+                throw new InvalidOperationException($"{truthPath}: not written whole after {minutes} minutes (--truth-wait-minutes)");
+            }
+            Thread.Sleep(5000);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  ground truth read after waiting {Stopwatch.GetElapsedTime(waiting).TotalSeconds:F0} s"));
+        var truth = HnswBench.ReadVecs<int>(truthPath, out var width, out _);
+        return set with { Truth = truth, TruthWidth = width };
+    }
+
+    /// <summary>Whether the ground-truth file holds exactly <paramref name="queries"/> rows of its width.</summary>
+    private static bool WholeTruth(string path, int queries)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+        using var f = File.OpenRead(path);
+        if (f.Length < sizeof(int))
+        {
+            return false;
+        }
+        Span<byte> head = stackalloc byte[sizeof(int)];
+        f.ReadExactly(head);
+        var width = BitConverter.ToInt32(head);
+        return width > 0 && f.Length == (long)queries * (sizeof(int) + ((long)width * sizeof(int)));
     }
 
     private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, string basePath, Settings s, List<Measurement> rows)
@@ -205,6 +254,7 @@ internal static class ScaleBench
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  ingest {set.Count / ingestSeconds:F0} rows/s, flush + index {buildSeconds:F1} s ({sealedAfterFlush} segments), compact + re-index {compactSeconds:F1} s ({sealedSearched} segments), resident +{resident / 1e6:F0} MB"));
 
+                set = WithTruth(set, Path.GetDirectoryName(basePath)!, s.TruthWaitMinutes);
                 using (var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}"))
                 {
                     var load = await new MilvusService.MilvusServiceClient(channel).LoadCollectionAsync(new LoadCollectionRequest { CollectionName = Collection });
@@ -250,8 +300,9 @@ internal static class ScaleBench
                     }
                 }
 
-                await MeasureTransportsAsync(server, set, s, queries, rows);
-                var embeddedRecall = rows.First(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0]).Recall;
+                await MeasureTransportsAsync(server, set, basePath, s, queries, rows);
+                // NaN when the run measured no unfiltered embedded point (e.g. --filters 1,99 only).
+                var embeddedRecall = rows.FirstOrDefault(r => r.Set == set.Name && r.Transport == "embedded" && r.Filter == "none" && r.K == s.Ks[0])?.Recall ?? double.NaN;
                 summary = new SetSummary(set.Name, set.Count, set.Dim, set.Count / ingestSeconds, (double)set.Count * set.Dim * sizeof(float) / 1e6 / ingestSeconds,
                     buildSeconds, aloneBuild, resident, 0, 0, embeddedRecall, indexRecall, sealedAfterFlush, sealedSearched, compactSeconds);
             }
@@ -278,9 +329,10 @@ internal static class ScaleBench
         }
     }
 
-    private static async Task MeasureTransportsAsync(QuiverServer server, ServerBench.DataSet set, Settings s, float[][] queries, List<Measurement> rows)
+    private static async Task MeasureTransportsAsync(QuiverServer server, ServerBench.DataSet set, string basePath, Settings s, float[][] queries, List<Measurement> rows)
     {
         var engine = server.Engine;
+        var filteredTruth = new Dictionary<(string Filter, int K), ServerBench.DataSet>();
         var maxClients = s.Clients.Max();
         var channels = Enumerable.Range(0, maxClients).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}")).ToArray();
         var stubs = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
@@ -293,6 +345,14 @@ internal static class ScaleBench
                 foreach (var (filterName, sp) in s.Filters.SelectMany(f => s.Index.Search.Select(sp => (f, sp))))
                 {
                     var filter = FilterOf(filterName);
+                    // A filtered point's recall is against the exact top-k of the rows the filter keeps (computed once per
+                    // filter and k from the base file), not the unfiltered ground truth.
+                    var truthSet = set;
+                    if (filter.Length > 0 && !filteredTruth.TryGetValue((filterName, k), out truthSet))
+                    {
+                        truthSet = FilteredTruth(set, basePath, queries, k, int.Parse(filterName, CultureInfo.InvariantCulture));
+                        filteredTruth[(filterName, k)] = truthSet;
+                    }
                     var paramsJson = sp.Json;
                     var grpcRequests = queries.Select(q =>
                     {
@@ -324,7 +384,7 @@ internal static class ScaleBench
                         foreach (var clients in s.Clients)
                         {
                             var run = await ServerBench.Measure(clients, queries, search);
-                            var recall = filter.Length == 0 && k <= set.TruthWidth ? Recall(run.Ids, set, k) : double.NaN;
+                            var recall = k <= truthSet!.TruthWidth ? Recall(run.Ids, truthSet, k) : double.NaN;
                             rows.Add(new Measurement(set.Name, set.Count, set.Dim, transport, k, filterName, clients, run.Qps, run.P50, run.P99, recall, sp.Label, run.CpuPerCall));
                             Print(rows[^1]);
                         }
@@ -343,6 +403,97 @@ internal static class ScaleBench
                 client.Dispose();
             }
         }
+    }
+
+    /// <summary>The exact top-<paramref name="k"/> keys of each query among the rows <c>tag &lt; percent</c> keeps (tag = id
+    /// mod 100, id = row number), as a data set whose <c>Truth</c> is query-major: the base file is read once, the rows the
+    /// filter keeps are compared with every query in float (SIMD), each query keeps its best 2k + 8, and those are re-ranked
+    /// in double precision (ties by smaller id), as the prepared ground truth is.</summary>
+    internal static ServerBench.DataSet FilteredTruth(ServerBench.DataSet set, string basePath, float[][] queries, int k, int percent)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var nq = queries.Length;
+        var keep = (2 * k) + 8;
+        var heaps = Enumerable.Range(0, nq).Select(_ => new PriorityQueue<int, float>(keep + 1, Comparer<float>.Create((a, b) => b.CompareTo(a)))).ToArray();
+        const int Block = 4096;
+        var block = new float[Block * set.Dim];
+        var ids = new int[Block];
+        using (var rowsIn = new BaseRows(basePath, set.Dim))
+        {
+            for (var first = 0; first < set.Count; first += Block)
+            {
+                var n = 0;
+                for (var i = first; i < Math.Min(set.Count, first + Block); i++)
+                {
+                    rowsIn.Next(block.AsSpan(n * set.Dim, set.Dim));
+                    if (i % 100 < percent)
+                    {
+                        ids[n++] = i;
+                    }
+                }
+                var kept = n;
+                Parallel.For(0, nq, q =>
+                {
+                    var heap = heaps[q];
+                    for (var r = 0; r < kept; r++)
+                    {
+                        var d = Quiver.Distance.VectorMath.L2Squared(queries[q], block.AsSpan(r * set.Dim, set.Dim));
+                        if (heap.Count < keep)
+                        {
+                            heap.Enqueue(ids[r], d);
+                        }
+                        else if (heap.TryPeek(out _, out var worst) && d < worst)
+                        {
+                            heap.DequeueEnqueue(ids[r], d);
+                        }
+                    }
+                });
+            }
+        }
+        // Re-rank the candidates in double precision from the file's rows (read again by id).
+        var truth = new int[nq * k];
+        Array.Fill(truth, -1);
+        using (var file = File.OpenRead(basePath))
+        {
+            var row = new float[set.Dim];
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan());
+            for (var q = 0; q < nq; q++)
+            {
+                var ranked = new List<(double D, int Id)>();
+                foreach (var (id, _) in heaps[q].UnorderedItems)
+                {
+                    file.Position = (long)id * (sizeof(int) + (set.Dim * sizeof(float))) + sizeof(int);
+                    file.ReadExactly(bytes);
+                    double sum = 0;
+                    for (var j = 0; j < set.Dim; j++)
+                    {
+                        var diff = (double)row[j] - queries[q][j];
+                        sum += diff * diff;
+                    }
+                    ranked.Add((sum, id));
+                }
+                ranked.Sort((a, b) => a.D != b.D ? a.D.CompareTo(b.D) : a.Id.CompareTo(b.Id));
+                for (var i = 0; i < Math.Min(k, ranked.Count); i++)
+                {
+                    truth[(q * k) + i] = ranked[i].Id;
+                }
+            }
+        }
+        // Check against the prepared (unfiltered) ground truth: where at least k of a query's true neighbours pass the
+        // filter, the first k of them are the filtered top-k.
+        int checkable = 0, agree = 0;
+        for (var q = 0; q < nq && set.TruthWidth > 0; q++)
+        {
+            var passing = set.Truth.AsSpan(q * set.TruthWidth, set.TruthWidth).ToArray().Where(id => id >= 0 && id % 100 < percent).Take(k).ToArray();
+            if (passing.Length == k)
+            {
+                checkable++;
+                agree += passing.AsSpan().SequenceEqual(truth.AsSpan(q * k, k)) ? 1 : 0;
+            }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  exact top-{k} of tag < {percent} for {nq} queries: {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s; equal to the unfiltered ground truth's first {k} kept rows on {agree} of the {checkable} queries where that holds {k}"));
+        return set with { Truth = truth, TruthWidth = k };
     }
 
     /// <summary>The filter expression of a filter name: <c>none</c>, or the percentage of rows it keeps.</summary>
