@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Quiver.Distance;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Bench;
 
@@ -23,7 +24,7 @@ internal static class FlatBench
             throw new ArgumentException($"--data {data}: only fashion-mnist is supported");
         }
 
-        var dataDir = args.Text("data-dir", FashionMnist.DefaultFolder);
+        var dataDir = args.Text("data-dir", IdxImages.FashionMnistFolder);
         var nq = args.Int("queries", 1000);
         var k = args.Int("k", 10);
         var batch = args.Int("batch", 100);
@@ -37,9 +38,13 @@ internal static class FlatBench
         report.Set("machine", Report.Machine());
 
         var t0 = Stopwatch.GetTimestamp();
-        var train = FashionMnist.Train(dataDir, out var n);
-        var test = FashionMnist.Test(dataDir, out var nTest);
-        const int dim = FashionMnist.Dimension;
+        var train = IdxImages.Read(dataDir, IdxImages.FashionMnistTrain, out var n, out var dim);
+        var test = IdxImages.Read(dataDir, IdxImages.FashionMnistTest, out var nTest, out var testDim);
+        if (dim != 28 * 28 || testDim != dim)
+        {
+            throw new ArgumentException($"--data-dir {dataDir}: expected Fashion-MNIST's 28 x 28 images, found {dim} and {testDim} pixels");
+        }
+
         nq = Math.Min(nq, nTest);
         var queries = new float[nq][];
         for (var q = 0; q < nq; q++)

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Quiver.Indexing;
 using Quiver.Segments;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Bench;
 
@@ -165,50 +165,38 @@ internal static class HnswBench
     /// is never held twice in memory.</summary>
     private static VectorStore ReadBase(string path, out int dim, out int count)
     {
-        using var f = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[4];
-        f.ReadExactly(head);
-        dim = BitConverter.ToInt32(head);
-        var rowBytes = 4 + (dim * 4L);
-        count = (int)(f.Length / rowBytes);
+        using var file = VectorFile.Open(path);
+        (dim, count) = (file.Dimension, file.Count);
         var store = new VectorStore(dim, count);
         var chunk = new float[1024 * dim];
-        f.Position = 0;
         for (var at = 0; at < count; at += 1024)
         {
             var rows = Math.Min(1024, count - at);
-            for (var i = 0; i < rows; i++)
-            {
-                f.ReadExactly(head);
-                f.ReadExactly(MemoryMarshal.AsBytes(chunk.AsSpan(i * dim, dim)));
-            }
-
+            file.ReadFloats(at, rows, chunk);
             store.Append(chunk.AsSpan(0, rows * dim), at);
         }
 
         return store;
     }
 
-    /// <summary>Reads .fvecs/.ivecs (per vector an int32 dimension, then the values) straight into one array, without
-    /// a second copy of the file in memory (so the peak RSS compares with the native peer's).</summary>
+    /// <summary>Reads a whole .fvecs (T = float) or .ivecs (T = int) file straight into one array, without a second copy
+    /// of the file in memory (so the peak RSS compares with the native peer's), through the toolbox's
+    /// <see cref="VectorFile"/>, the reader <c>quiver bench ann</c> uses (it also checks every row's dimension and the
+    /// file's length).</summary>
     internal static T[] ReadVecs<T>(string path, out int dim, out int count)
         where T : unmanaged
     {
-        using var f = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[4];
-        f.ReadExactly(head);
-        dim = BitConverter.ToInt32(head);
-        var rowBytes = 4 + ((long)dim * Marshal.SizeOf<T>());
-        count = (int)(f.Length / rowBytes);
-        var values = new T[(long)count * dim];
-        f.Position = 0;
-        for (var i = 0; i < count; i++)
+        if (typeof(T) == typeof(float))
         {
-            f.ReadExactly(head);
-            f.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan(i * dim, dim)));
+            return (T[])(object)VectorFile.ReadFloats(path, 0, out count, out dim);
         }
 
-        return values;
+        if (typeof(T) == typeof(int))
+        {
+            return (T[])(object)VectorFile.ReadInts(path, 0, out count, out dim);
+        }
+
+        throw new ArgumentException($"ReadVecs<{typeof(T).Name}>: only float (.fvecs) and int (.ivecs) are read");
     }
 
     /// <summary>CPU time of the process: on a shared machine wall time counts other processes' slices, CPU time does not.</summary>

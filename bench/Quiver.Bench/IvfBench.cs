@@ -175,36 +175,10 @@ internal static class IvfBench
     }
 
     /// <summary>Reads .fvecs: per vector an int32 dimension, then that many float32 values.</summary>
-    private static float[] ReadVectors(string path, out int dim) => ReadVecs<float>(path, out dim);
+    private static float[] ReadVectors(string path, out int dim) => HnswBench.ReadVecs<float>(path, out dim, out _);
 
     /// <summary>Reads .ivecs.</summary>
-    private static int[] ReadIds(string path, out int dim) => ReadVecs<int>(path, out dim);
-
-    /// <summary>Reads a .fvecs/.ivecs file row by row straight into the result (no whole-file copy, so peak RSS counts
-    /// the data once, as numpy's does).</summary>
-    private static T[] ReadVecs<T>(string path, out int dim)
-        where T : unmanaged
-    {
-        using var file = File.OpenRead(path);
-        Span<byte> word = stackalloc byte[4];
-        file.ReadExactly(word);
-        dim = BitConverter.ToInt32(word);
-        var n = (int)(file.Length / (4L * (dim + 1)));
-        var values = new T[(long)n * dim];
-        file.Position = 0;
-        for (var i = 0; i < n; i++)
-        {
-            file.ReadExactly(word);
-            if (BitConverter.ToInt32(word) != dim)
-            {
-                throw new ArgumentException($"{path}: vector {i} has dimension {BitConverter.ToInt32(word)}, expected {dim}");
-            }
-
-            file.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan(i * dim, dim)));
-        }
-
-        return values;
-    }
+    private static int[] ReadIds(string path, out int dim) => HnswBench.ReadVecs<int>(path, out dim, out _);
 
     private static long PeakRss()
     {

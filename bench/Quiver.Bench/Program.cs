@@ -16,7 +16,7 @@ const string Usage = """
               [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1] [--rpc search|checkhealth]   (server's child)
       reopen [--rows 1000000 | 100000,1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
-      vectortypes [--rows 50000] [--dim 128] [--bits 256] [--nq 200] [--k 10] [--recall 0.95] [--rounds 3] [--json out.json]
+      vectortypes [--rows 50000] [--dim 128] [--bits 256] [--nq 200] [--k 10] [--recall 0.95] [--rounds 3] [--variants a,b] [--M 16] [--efc 40] [--json out.json]
       sparse [--rows 100000] [--vocab 30000] [--nnz 60] [--qnnz 12] [--nq 200] [--k 10] [--dir D] [--md out.md]
       bm25   [--root /usr/share/doc] [--max-passages 50000] [--passage-words 200] [--nq 500] [--nq-reference 50] [--k 10] [--dir D] [--md out.md] [--peer fts5_bm25.py]
       keyfilter [--keys 100000,1000000] [--probes 2000000] [--rounds 5] [--json out.json]

@@ -12,10 +12,13 @@ internal sealed class Report
 
     public void Set(string name, object? value) => _values[name] = value;
 
-    /// <summary>Records a figure and prints it with its unit.</summary>
+    /// <summary>Records a figure and prints it with its unit. A figure that is not a finite number (a variant with no
+    /// index has no indexed QPS; a ratio over it) is recorded as null: JSON has no NaN, and System.Text.Json refuses one
+    /// with an ArgumentException (which Program.cs reports as a usage error, exit 2): session 28's 1M <c>vectortypes</c>
+    /// run with the exact-only <c>int8_flat</c> variant printed its figures and then ended so, without its file.</summary>
     public void Print(string name, double value, string unit, string format = "F1")
     {
-        _values[name] = Math.Round(value, 6);
+        _values[name] = double.IsFinite(value) ? Math.Round(value, 6) : null;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-28} {value.ToString(format, CultureInfo.InvariantCulture),14} {unit}"));
     }
 

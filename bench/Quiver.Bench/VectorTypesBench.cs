@@ -12,7 +12,7 @@ internal static class VectorTypesBench
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json", "variants");
+        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json", "variants", "M", "efc");
         var n = args.Int("rows", 50_000);
         var dim = args.Int("dim", 128);
         var bits = args.Int("bits", 256);
@@ -56,10 +56,23 @@ internal static class VectorTypesBench
             return bytes;
         }
 
+        Progress($"data generated: {n} rows, {nq} queries");
         try
         {
             await using var db = await QuiverEngine.OpenAsync(folder, new QuiverOptions { BackgroundMaintenance = false });
-            var hnsw = ("HNSW", new Dictionary<string, string>(), "ef", new[] { 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 });
+            // --M / --efc: HNSW build parameters for both HNSW variants (the engine's defaults when not given); a lower
+            // efConstruction is what makes two 1M-row builds fit a shared machine's time.
+            var hnswBuild = new Dictionary<string, string>();
+            foreach (var (option, key) in new[] { ("M", "M"), ("efc", "efConstruction") })
+            {
+                if (args.Text(option) is { } value)
+                {
+                    hnswBuild[key] = args.Int(option, 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    report.Set($"hnsw_{key}", value);
+                }
+            }
+
+            var hnsw = ("HNSW", hnswBuild, "ef", new[] { 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 });
             var ivf = new Dictionary<string, string> { ["nlist"] = "256" };
             int[] probes = [1, 2, 4, 8, 16, 32, 64, 128];
             var int8Field = new FieldSchema { Name = "v", DataType = DataType.Int8Vector, Dimension = dim, Metric = MetricType.L2 };
@@ -89,6 +102,22 @@ internal static class VectorTypesBench
             foreach (var v in variants)
             {
                 await v.CalibrateAsync(db, k, target, report);
+                Progress($"{v.Name}: calibrated");
+            }
+
+            // Recall against FLOAT's exact neighbours (same rows, same ids): what a user who stores INT8 or BINARY codes
+            // of float embeddings gets of the true top-k, exact and at the calibrated index setting. The recall above is
+            // each variant against its own exact answer (how well its index approximates its own metric).
+            if (variants.FirstOrDefault(v => v.Name.StartsWith("float_", StringComparison.Ordinal)) is { } floats)
+            {
+                foreach (var v in variants.Where(v => !v.Name.StartsWith("float_", StringComparison.Ordinal)))
+                {
+                    report.Print($"{v.Name}_exact_recall_vs_float", IdRecall(floats.ExactIds, v.ExactIds, k), "", "F3");
+                    if (v.IndexIds.Count > 0)
+                    {
+                        report.Print($"{v.Name}_index_recall_vs_float", IdRecall(floats.ExactIds, v.IndexIds, k), "", "F3");
+                    }
+                }
             }
 
             // Timed passes alternate between the variants, best of --rounds each, so that a burst of load on the shared
@@ -99,14 +128,19 @@ internal static class VectorTypesBench
                 {
                     await v.TimeAsync(db, k);
                 }
+
+                Progress($"timed round {round + 1} of {rounds}");
             }
 
             foreach (var v in variants)
             {
                 report.Print($"{v.Name}_exact_qps", v.ExactQps, "q/s");
                 report.Print($"{v.Name}_exact_cpu_ms", v.ExactCpuMs, "ms/query", "F4");
-                report.Print($"{v.Name}_index_qps", v.IndexQps, "q/s");
-                report.Print($"{v.Name}_index_cpu_ms", v.IndexCpuMs, "ms/query", "F4");
+                if (!double.IsNaN(v.IndexQps))
+                {
+                    report.Print($"{v.Name}_index_qps", v.IndexQps, "q/s");
+                    report.Print($"{v.Name}_index_cpu_ms", v.IndexCpuMs, "ms/query", "F4");
+                }
             }
 
             // Ratios of the same run, by wall-clock QPS and by CPU per query (queries per CPU-second; the figure to read
@@ -147,6 +181,12 @@ internal static class VectorTypesBench
 
         public string Name => name;
 
+        /// <summary>Ids of this variant's exact top-k per query.</summary>
+        public List<long[]> ExactIds { get; private set; } = [];
+
+        /// <summary>Ids of the top-k per query at the calibrated index setting (empty without one).</summary>
+        public List<long[]> IndexIds { get; private set; } = [];
+
         public double ExactQps { get; private set; }
 
         public double IndexQps { get; private set; } = double.NaN;
@@ -169,10 +209,12 @@ internal static class VectorTypesBench
             }
 
             await db.FlushAsync(name);
+            Progress($"{name}: {rows.Length} rows inserted and flushed");
             if (index.Values.Length > 0)
             {
                 await db.CreateIndexAsync(name, new IndexDefinition { FieldName = "v", IndexType = index.Type, Metric = field.Metric, Params = index.Build });
                 await db.WaitForIndexAsync(name);
+                Progress($"{name}: {index.Type} built");
             }
 
             return new Variant(name, queries, index.Param, index.Values);
@@ -180,7 +222,8 @@ internal static class VectorTypesBench
 
         public async Task CalibrateAsync(QuiverEngine db, int k, double target, Report report)
         {
-            (_, _truth, _) = await MeasureAsync(db, name, queries, k, Exact);
+            (_, _truth, _, var exactIds) = await MeasureAsync(db, name, queries, k, Exact);
+            ExactIds = exactIds;
             if (values.Length == 0)
             {
                 return;
@@ -189,11 +232,12 @@ internal static class VectorTypesBench
             foreach (var value in values)
             {
                 var setting = new Dictionary<string, string> { [param] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-                var (_, found, _) = await MeasureAsync(db, name, queries, k, setting);
+                var (_, found, _, foundIds) = await MeasureAsync(db, name, queries, k, setting);
                 var recall = Recall(_truth, found, k);
                 if (recall >= target)
                 {
                     _setting = setting;
+                    IndexIds = foundIds;
                     report.Print($"{name}_recall", recall, "", "F3");
                     report.Set($"{name}_{param}", value);
                     return;
@@ -217,7 +261,7 @@ internal static class VectorTypesBench
         }
     }
 
-    private static async Task<(double Qps, List<float[]> Distances, double CpuMs)> MeasureAsync(
+    private static async Task<(double Qps, List<float[]> Distances, double CpuMs, List<long[]> Ids)> MeasureAsync(
         QuiverEngine db, string collection, float[][] queries, int k, Dictionary<string, string> p)
     {
         // One warm-up pass, then the timed pass.
@@ -227,16 +271,30 @@ internal static class VectorTypesBench
         }
 
         var distances = new List<float[]>(queries.Length);
+        var ids = new List<long[]>(queries.Length);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var t0 = Stopwatch.GetTimestamp();
         foreach (var q in queries)
         {
             var result = await db.SearchAsync(collection, new SearchRequest { Vectors = [q], Limit = k, SearchParams = p });
             distances.Add([.. result.Hits[0].Select(h => h.Score)]);
+            ids.Add([.. result.Hits[0].Select(h => Convert.ToInt64(h.Id, System.Globalization.CultureInfo.InvariantCulture))]);
         }
 
         var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        return (queries.Length / seconds, distances, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length);
+        return (queries.Length / seconds, distances, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length, ids);
+    }
+
+    /// <summary>Recall@k by id: the true top-k ids found, over k (distances of different metrics do not compare).</summary>
+    private static double IdRecall(List<long[]> truth, List<long[]> found, int k)
+    {
+        double hits = 0;
+        for (var q = 0; q < truth.Count; q++)
+        {
+            hits += found[q].Take(k).Count(truth[q].Take(k).Contains);
+        }
+
+        return hits / (truth.Count * (double)k);
     }
 
     /// <summary>Recall@k by distance (ties count as found): hits at most the true k-th distance, over k.</summary>
@@ -250,6 +308,15 @@ internal static class VectorTypesBench
         }
 
         return hits / (truth.Count * (double)k);
+    }
+
+    /// <summary>A timestamped phase line on stderr with the process's CPU time and resident memory, so that a long run
+    /// that stops shows where it was and how big it had grown.</summary>
+    internal static void Progress(string what)
+    {
+        using var self = Process.GetCurrentProcess();
+        Console.Error.WriteLine(
+            $"[{DateTime.UtcNow:HH:mm:ss}] {what} (cpu {self.TotalProcessorTime.TotalSeconds:F0} s, rss {self.WorkingSet64 >> 20} MiB, managed {GC.GetTotalMemory(false) >> 20} MiB)");
     }
 
     private static float[] Gaussian(Random rng, int dim, float sigma)

@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Compression;
 using Quiver.Segments;
 using Quiver.Toolbox.Vectors;
 
@@ -33,7 +31,7 @@ internal static class AnnDatasets
     public const int GroundTruthK = 100;
 
     /// <summary>Where Debian's dataset-fashion-mnist installs its files.</summary>
-    public const string FashionMnistFolder = "/usr/share/datasets/fashion-mnist";
+    public const string FashionMnistFolder = IdxImages.FashionMnistFolder;
 
     private const int SyntheticQueries = 10_000;
     private const int LatentDimensions = 32;
@@ -57,8 +55,8 @@ internal static class AnnDatasets
         float[] queries;
         if (name == "fashion-mnist")
         {
-            var train = ReadIdxImages(FindIdx(fashionMnistFolder, "train-images-idx3-ubyte"), out var n, out var d);
-            queries = ReadIdxImages(FindIdx(fashionMnistFolder, "t10k-images-idx3-ubyte"), out var nq, out _);
+            var train = IdxImages.Read(fashionMnistFolder, IdxImages.FashionMnistTrain, out var n, out var d);
+            queries = IdxImages.Read(fashionMnistFolder, IdxImages.FashionMnistTest, out var nq, out _);
             store = new VectorStore(d, n);
             store.Append(train, 0);
             dataset = dataset with { Rows = n, Dimension = d, Queries = nq };
@@ -142,54 +140,6 @@ internal static class AnnDatasets
         {
             return false;
         }
-    }
-
-    private static string FindIdx(string folder, string name)
-    {
-        foreach (var candidate in new[] { Path.Combine(folder, name + ".gz"), Path.Combine(folder, name) })
-        {
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new QuiverException(QuiverErrorCode.NotFound, $"{Path.Combine(folder, name)}(.gz): not found; run scripts/bench-setup.sh (Debian dataset-fashion-mnist)");
-    }
-
-    /// <summary>An IDX3 file of unsigned-byte images (big-endian header: magic 0x00000803, count, rows, columns), plain
-    /// or gzipped, as floats 0..255, one image per row.</summary>
-    private static float[] ReadIdxImages(string path, out int count, out int dim)
-    {
-        using var file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        Span<byte> header = stackalloc byte[16];
-        stream.ReadExactly(header);
-        var magic = BinaryPrimitives.ReadInt32BigEndian(header);
-        count = BinaryPrimitives.ReadInt32BigEndian(header[4..]);
-        dim = BinaryPrimitives.ReadInt32BigEndian(header[8..]) * BinaryPrimitives.ReadInt32BigEndian(header[12..]);
-        if (magic != 0x0803 || count <= 0 || dim <= 0)
-        {
-            throw VectorFile.Error(path, $"not an IDX3 file of unsigned-byte images (magic {magic:X}, {count} images of {dim} pixels)");
-        }
-
-        var pixels = new byte[(long)count * dim];
-        try
-        {
-            stream.ReadExactly(pixels);
-        }
-        catch (EndOfStreamException)
-        {
-            throw VectorFile.Error(path, $"truncated: fewer than the {count} x {dim} pixels the header promises");
-        }
-
-        var values = new float[pixels.Length];
-        for (var i = 0; i < pixels.Length; i++)
-        {
-            values[i] = pixels[i];
-        }
-
-        return values;
     }
 
     /// <summary>A seeded Gaussian mixture: about one cluster per 500 base vectors (16 to 1,024), centres drawn from
