@@ -352,7 +352,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             CollectionName = collection,
             Nq = nq,
             DslType = Protocol.Common.DslType.BoolExprV1,
-            PlaceholderGroup = nq == 0 ? new Protocol.Common.PlaceholderGroup().ToByteString() : RequestValues.PlaceholderGroup(vectors),
+            PlaceholderGroup = nq == 0 ? new Protocol.Common.PlaceholderGroup().ToByteString() : TestPlaceholders.Group(vectors),
             SearchParams =
             {
                 Kv("anns_field", annsField),

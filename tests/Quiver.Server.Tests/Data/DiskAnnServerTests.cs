@@ -84,7 +84,7 @@ public sealed class DiskAnnServerTests
         CollectionName = collection,
         DslType = Protocol.Common.DslType.BoolExprV1,
         Nq = 1,
-        PlaceholderGroup = RequestValues.PlaceholderGroup([q]),
+        PlaceholderGroup = TestPlaceholders.Group([q]),
         SearchParams =
         {
             Kv("anns_field", "embedding"), Kv("params", paramsJson), Kv("topk", K.ToString(CultureInfo.InvariantCulture)), Kv("metric_type", "L2"),

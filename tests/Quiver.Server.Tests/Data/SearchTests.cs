@@ -60,7 +60,7 @@ public sealed class SearchTests
             Dsl = expr,
             DslType = Protocol.Common.DslType.BoolExprV1,
             Nq = list.Count,
-            PlaceholderGroup = RequestValues.PlaceholderGroup(list),
+            PlaceholderGroup = TestPlaceholders.Group(list),
             SearchParams =
             {
                 Kv("anns_field", "embedding"),

@@ -124,7 +124,7 @@ public sealed class TimezoneWireTests
         Dsl = filter,
         DslType = Protocol.Common.DslType.BoolExprV1,
         Nq = 1,
-        PlaceholderGroup = RequestValues.PlaceholderGroup([[x, 0f]]),
+        PlaceholderGroup = TestPlaceholders.Group([[x, 0f]]),
         SearchParams = { Kv("anns_field", "v"), Kv("params", "{}"), Kv("topk", "10"), Kv("metric_type", "L2") },
     };
 

@@ -55,7 +55,7 @@ public sealed class RecallMonitorTests
             Dsl = expr,
             DslType = Protocol.Common.DslType.BoolExprV1,
             Nq = 1,
-            PlaceholderGroup = RequestValues.PlaceholderGroup([query]),
+            PlaceholderGroup = TestPlaceholders.Group([query]),
             SearchParams =
             {
                 new KeyValuePair { Key = "anns_field", Value = "vec" },
