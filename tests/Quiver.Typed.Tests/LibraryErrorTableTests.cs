@@ -44,7 +44,6 @@ public sealed class LibraryErrorTableTests
             await memos.UpsertAsync([new Memo { Id = 1, Text = null }]);
         },
         ["typed-binary-bits"] = async c => await c.Collection<Bits>("bits").SearchAsync(new BitArray(5)).ToListAsync(),
-        ["typed-search-input"] = async c => await (await PlainAsync(c)).SearchAsync(new double[] { 1, 0, 0 }).ToListAsync(),
         ["typed-connection-options"] = async c =>
         {
             await using var source = new QuiverDataSource(Options.Create(new QuiverConnectionOptions()));

@@ -41,7 +41,9 @@ public sealed class ToolboxErrorTableTests
         ["toolbox-folder-in-use"] = s => QuiverToolbox.ExportAsync(new ExportOptions { Target = TargetSpec.Folder(s.Open), Collection = "docs", Out = s.File("x.jsonl") }),
         ["toolbox-backup-exists"] = s =>
         {
+            // An empty folder may be backed up into; one that holds anything is refused.
             Directory.CreateDirectory(s.File("taken"));
+            System.IO.File.WriteAllText(Path.Combine(s.File("taken"), "notes.txt"), "mine");
             return QuiverToolbox.BackupAsync(new BackupOptions(s.Target, s.File("taken")));
         },
         ["toolbox-restore-exists"] = async s =>
@@ -111,8 +113,9 @@ public sealed class ToolboxErrorTableTests
         switch (thrown)
         {
             case ImportAbortedException aborted:
-                // What the import did before it stopped: the good first row only.
-                Assert.Equal((1L, true), (aborted.Result.Imported, aborted.Result.Aborted));
+                // What the import did before it stopped: nothing (the bad row's batch, which holds the good first row
+                // too, was never sent).
+                Assert.Equal((0L, true), (aborted.Result.Imported, aborted.Result.Aborted));
                 break;
             case BackupDamagedException damaged:
                 Assert.StartsWith("manifest.json", Assert.Single(damaged.Problems), StringComparison.Ordinal);
