@@ -10,7 +10,6 @@ using Quiver.Protocol.Schema;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Cli.Ops.Import;
 using Quiver.Server.Hosting;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using Quiver.Server.Tests.Data;
 using Quiver.Server.Tests.Rest;

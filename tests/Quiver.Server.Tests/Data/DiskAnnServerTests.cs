@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using static Quiver.Server.Tests.Data.Columns;
 using EngineSearch = Quiver.SearchRequest;

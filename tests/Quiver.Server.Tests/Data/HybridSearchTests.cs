@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using Quiver.Testing;
 using static Quiver.Server.Tests.Data.Columns;

@@ -1,5 +1,4 @@
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using static Quiver.Server.Tests.Data.Columns;
 using EngineSearch = Quiver.SearchRequest;
 

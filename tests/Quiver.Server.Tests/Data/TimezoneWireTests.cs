@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using static Quiver.Server.Tests.Data.Columns;
 using Proto = Quiver.Protocol.Schema;
 using WireSearch = Quiver.Protocol.Milvus.SearchRequest;

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Hosting;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Observability;
 using Quiver.Server.Tests.Ops;
 using Quiver.Testing;

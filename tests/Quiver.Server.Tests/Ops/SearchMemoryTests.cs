@@ -1,6 +1,5 @@
 using System.Globalization;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using Quiver.Testing;
 using Xunit.Abstractions;
 using static Quiver.Server.Tests.Data.Columns;
