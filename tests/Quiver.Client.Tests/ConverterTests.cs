@@ -236,7 +236,7 @@ public sealed class ConverterTests
         byte[] inner = [0x0A, 0x02, (byte)'$', (byte)'0', 0x10, 0x65, 0x1A, 0x08, 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0];
         Assert.Equal([0x0A, (byte)inner.Length, .. inner], bytes);
 
-        var (tag, type, vectors) = Placeholders.Decode(Placeholders.Encode([[0.25f, 3f, -7.5f], [1f, 2f, 3f]]));
+        var (tag, type, vectors) = PlaceholderDecoding.Decode(Placeholders.Encode([[0.25f, 3f, -7.5f], [1f, 2f, 3f]]));
         Assert.Equal("$0", tag);
         Assert.Equal(101, type);
         Assert.Equal([0.25f, 3f, -7.5f], vectors[0]);
@@ -334,7 +334,7 @@ public sealed class ConverterTests
         Assert.Equal("big > {min}", request.Dsl);
         Assert.Equal(10, request.ExprTemplateValues["min"].Int64Val);
         Assert.Equal(["a", "b"], request.ExprTemplateValues["names"].ArrayVal.StringData.Data);
-        Assert.Equal([1f, 2f, 3f], Placeholders.Decode(request.PlaceholderGroup.Span).Vectors[0]);
+        Assert.Equal([1f, 2f, 3f], PlaceholderDecoding.Decode(request.PlaceholderGroup.Span).Vectors[0]);
 
         var unstated = RemoteQuiverClient.ToMilvus("c", new SearchRequest { Vectors = [[1, 2, 3]] }, schema with { StatedMetrics = new HashSet<string>() }, null);
         Assert.Equal("", unstated.SearchParams.Single(kv => kv.Key == "metric_type").Value);

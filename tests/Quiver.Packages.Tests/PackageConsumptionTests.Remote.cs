@@ -7,7 +7,9 @@ namespace Quiver.Packages.Tests;
 /// <summary>The remote client without the engine (issue 15): a fresh project that takes only <c>QuiverVec.Client</c> and
 /// <c>QuiverVec.VectorData</c> by ID (the typed API comes with the provider) builds docs/packages.md's program, runs it
 /// against a server and prints the page's output; neither its restore closure nor its output folder holds the engine,
-/// and the program itself reports that no engine assembly was loaded.</summary>
+/// and the program itself reports that no engine assembly was loaded. Nor does it bring a server's hosting: no
+/// Grpc.AspNetCore, no package asking for the ASP.NET Core framework, and the app's runtimeconfig names the base
+/// runtime alone.</summary>
 public sealed partial class PackageConsumptionTests
 {
     [Fact]
@@ -35,6 +37,25 @@ public sealed partial class PackageConsumptionTests
             }
 
             Assert.DoesNotContain("QuiverVec.Engine", libraries);
+
+            // Nothing in the closure hosts a server: no Grpc.AspNetCore package and no package that asks for the
+            // ASP.NET Core shared framework (NuGet records each package's framework references in its target entry).
+            Assert.DoesNotContain(libraries, id => id.StartsWith("Grpc.AspNetCore", StringComparison.Ordinal));
+            var aspNetCore = assets.RootElement.GetProperty("targets").EnumerateObject().SelectMany(t => t.Value.EnumerateObject())
+                .Where(l => l.Value.TryGetProperty("frameworkReferences", out var refs)
+                    && refs.EnumerateArray().Any(r => r.GetString() == "Microsoft.AspNetCore.App"))
+                .Select(l => l.Name).ToList();
+            Assert.True(aspNetCore.Count == 0, "the ASP.NET Core framework came with " + string.Join(", ", aspNetCore));
+        }
+
+        // The app runs on the base .NET runtime alone: its runtimeconfig names one framework, Microsoft.NETCore.App.
+        using (var runtimeConfig = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(bin, "App.runtimeconfig.json"))))
+        {
+            var options = runtimeConfig.RootElement.GetProperty("runtimeOptions");
+            var frameworks = options.TryGetProperty("frameworks", out var many)
+                ? many.EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList()
+                : [options.GetProperty("framework").GetProperty("name").GetString()];
+            Assert.Equal(["Microsoft.NETCore.App"], frameworks);
         }
 
         Assert.False(File.Exists(Path.Combine(bin, "Quiver.Engine.dll")), "Quiver.Engine.dll came with the remote client");

@@ -10,7 +10,6 @@ using Quiver.Protocol.Schema;
 using Microsoft.Extensions.DependencyInjection;
 using Quiver.Cli.Ops.Import;
 using Quiver.Server.Hosting;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using Quiver.Server.Tests.Data;
 using Quiver.Server.Tests.Rest;
@@ -352,7 +351,7 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             CollectionName = collection,
             Nq = nq,
             DslType = Protocol.Common.DslType.BoolExprV1,
-            PlaceholderGroup = nq == 0 ? new Protocol.Common.PlaceholderGroup().ToByteString() : RequestValues.PlaceholderGroup(vectors),
+            PlaceholderGroup = nq == 0 ? new Protocol.Common.PlaceholderGroup().ToByteString() : TestPlaceholders.Group(vectors),
             SearchParams =
             {
                 Kv("anns_field", annsField),

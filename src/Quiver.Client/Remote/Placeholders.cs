@@ -5,7 +5,7 @@ using Quiver.Protocol.Common;
 namespace Quiver.Client.Remote;
 
 /// <summary>
-/// Writes and reads Milvus's <c>common.PlaceholderGroup</c>, the bytes of <c>SearchRequest.placeholder_group</c>: one
+/// Writes Milvus's <c>common.PlaceholderGroup</c>, the bytes of <c>SearchRequest.placeholder_group</c>: one
 /// placeholder tagged <c>$0</c> whose values are the queries, of the searched field's type (FloatVector: each as
 /// little-endian float32 components; other types see <see cref="Encode(FieldSchema, SearchRequest)"/>).
 /// </summary>
@@ -86,44 +86,4 @@ internal static class Placeholders
     }
 
     private static QuiverException Invalid(string message) => new(QuiverErrorCode.InvalidArgument, message);
-
-    /// <summary>Reads a PlaceholderGroup of float vectors back (for tests and diagnostics): the tag, type and vectors of
-    /// its first placeholder. Throws InvalidArgument when the bytes are not one.</summary>
-    public static (string Tag, int Type, List<float[]> Vectors) Decode(ReadOnlySpan<byte> bytes)
-    {
-        PlaceholderGroup group;
-        try
-        {
-            group = PlaceholderGroup.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument, $"not a placeholder group: {e.Message}");
-        }
-
-        if (group.Placeholders.Count == 0)
-        {
-            throw new QuiverException(QuiverErrorCode.InvalidArgument, "placeholder group has no placeholder");
-        }
-
-        var first = group.Placeholders[0];
-        var vectors = new List<float[]>(first.Values.Count);
-        foreach (var raw in first.Values)
-        {
-            if (raw.Length % sizeof(float) != 0)
-            {
-                throw new QuiverException(QuiverErrorCode.InvalidArgument, $"placeholder value {vectors.Count} has {raw.Length} bytes, not a whole number of float32");
-            }
-
-            var v = new float[raw.Length / sizeof(float)];
-            for (var d = 0; d < v.Length; d++)
-            {
-                v[d] = BinaryPrimitives.ReadSingleLittleEndian(raw.Span[(d * sizeof(float))..]);
-            }
-
-            vectors.Add(v);
-        }
-
-        return (first.Tag, (int)first.Type, vectors);
-    }
 }

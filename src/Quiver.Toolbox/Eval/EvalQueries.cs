@@ -22,7 +22,7 @@ internal static class EvalQueries
     {
         if (!File.Exists(path))
         {
-            throw new ToolboxException($"{path}: no such queries file");
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"{path}: no such queries file");
         }
 
         var ext = Path.GetExtension(path).ToLowerInvariant();

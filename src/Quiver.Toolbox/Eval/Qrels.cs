@@ -82,7 +82,7 @@ internal sealed class Qrels
     {
         if (!File.Exists(path))
         {
-            throw new ToolboxException($"{path}: no such qrels file");
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"{path}: no such qrels file");
         }
 
         var queries = new List<QueryJudgments>();

@@ -39,7 +39,7 @@ internal sealed class TrecRun
     {
         if (!File.Exists(path))
         {
-            throw new ToolboxException($"{path}: no such run file");
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"{path}: no such run file");
         }
 
         var run = new TrecRun();

@@ -68,7 +68,7 @@ internal sealed record RowSource(string Name, Func<FileStream> Open)
     /// <summary>The file at <paramref name="path"/>; throws <see cref="ToolboxException"/> when there is none.</summary>
     public static RowSource FromPath(string path) => File.Exists(path)
         ? new RowSource(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
-        : throw new ToolboxException($"'{path}': no such file");
+        : throw new ToolboxException(ToolboxErrorKind.NotFound, $"'{path}': no such file");
 }
 
 /// <summary>Reads rows from a file, streaming with bounded memory whatever the file's size.</summary>

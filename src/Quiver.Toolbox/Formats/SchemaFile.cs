@@ -13,7 +13,7 @@ internal static class SchemaFile
     {
         if (!File.Exists(path))
         {
-            throw new ToolboxException($"schema file '{path}': no such file");
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"schema file '{path}': no such file");
         }
 
         CollectionSchema? schema;

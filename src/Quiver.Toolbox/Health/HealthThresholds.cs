@@ -152,7 +152,7 @@ public sealed class HealthThresholds
         }
         catch (FileNotFoundException e)
         {
-            throw new ToolboxException($"thresholds file '{file}' does not exist", e);
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"thresholds file '{file}' does not exist", e);
         }
         using (doc)
         {

@@ -91,7 +91,7 @@ internal sealed record VectorSample(float[] Values, int Count, int Dimension, IR
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (!File.Exists(path))
         {
-            throw new ToolboxException($"'{path}': no such file");
+            throw new ToolboxException(ToolboxErrorKind.NotFound, $"'{path}': no such file");
         }
 
         var ext = Path.GetExtension(path).ToLowerInvariant();

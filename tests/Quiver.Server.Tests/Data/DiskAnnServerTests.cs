@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using static Quiver.Server.Tests.Data.Columns;
 using EngineSearch = Quiver.SearchRequest;
@@ -84,7 +83,7 @@ public sealed class DiskAnnServerTests
         CollectionName = collection,
         DslType = Protocol.Common.DslType.BoolExprV1,
         Nq = 1,
-        PlaceholderGroup = RequestValues.PlaceholderGroup([q]),
+        PlaceholderGroup = TestPlaceholders.Group([q]),
         SearchParams =
         {
             Kv("anns_field", "embedding"), Kv("params", paramsJson), Kv("topk", K.ToString(CultureInfo.InvariantCulture)), Kv("metric_type", "L2"),

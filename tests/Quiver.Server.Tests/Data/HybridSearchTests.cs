@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Rest;
 using Quiver.Testing;
 using static Quiver.Server.Tests.Data.Columns;
@@ -59,7 +58,7 @@ public sealed class HybridSearchTests
         Dsl = expr,
         DslType = Protocol.Common.DslType.BoolExprV1,
         Nq = 1,
-        PlaceholderGroup = RequestValues.PlaceholderGroup([query]),
+        PlaceholderGroup = TestPlaceholders.Group([query]),
         SearchParams =
         {
             Kv("anns_field", field), Kv("params", "{}"), Kv("topk", limit.ToString(CultureInfo.InvariantCulture)),
@@ -217,7 +216,7 @@ public sealed class HybridSearchTests
         }
         else if (mistake == "nq")
         {
-            request.Requests[1].PlaceholderGroup = RequestValues.PlaceholderGroup([_otherQuery, _otherQuery]);
+            request.Requests[1].PlaceholderGroup = TestPlaceholders.Group([_otherQuery, _otherQuery]);
             request.Requests[1].Nq = 2;
         }
 

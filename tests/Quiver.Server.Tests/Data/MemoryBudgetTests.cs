@@ -52,7 +52,7 @@ public sealed class MemoryBudgetTests
         {
             CollectionName = "c",
             Nq = nq,
-            PlaceholderGroup = RequestValues.PlaceholderGroup([.. Enumerable.Range(0, nq).Select(q => Enumerable.Repeat(q / (float)nq, Dim).ToArray())]),
+            PlaceholderGroup = TestPlaceholders.Group([.. Enumerable.Range(0, nq).Select(q => Enumerable.Repeat(q / (float)nq, Dim).ToArray())]),
             SearchParams = { Kv("anns_field", "embedding"), Kv("topk", topk.ToString(CultureInfo.InvariantCulture)), Kv("params", "{}") },
         };
         request.OutputFields.AddRange(outputFields);

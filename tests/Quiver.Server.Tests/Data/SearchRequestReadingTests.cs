@@ -53,7 +53,7 @@ public sealed class SearchRequestReadingTests
     [Fact]
     public void FloatQueries_RefuseATruncatedGroup_AsTheParserDoes()
     {
-        var whole = RequestValues.PlaceholderGroup([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]]).ToByteArray();
+        var whole = TestPlaceholders.Group([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]]).ToByteArray();
         for (var cut = 1; cut < whole.Length; cut++)
         {
             var part = ByteString.CopyFrom(whole, 0, cut);

@@ -1,5 +1,4 @@
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using static Quiver.Server.Tests.Data.Columns;
 using EngineSearch = Quiver.SearchRequest;
 
@@ -60,7 +59,7 @@ public sealed class SearchTests
             Dsl = expr,
             DslType = Protocol.Common.DslType.BoolExprV1,
             Nq = list.Count,
-            PlaceholderGroup = RequestValues.PlaceholderGroup(list),
+            PlaceholderGroup = TestPlaceholders.Group(list),
             SearchParams =
             {
                 Kv("anns_field", "embedding"),

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using static Quiver.Server.Tests.Data.Columns;
 using Proto = Quiver.Protocol.Schema;
 using WireSearch = Quiver.Protocol.Milvus.SearchRequest;
@@ -124,7 +123,7 @@ public sealed class TimezoneWireTests
         Dsl = filter,
         DslType = Protocol.Common.DslType.BoolExprV1,
         Nq = 1,
-        PlaceholderGroup = RequestValues.PlaceholderGroup([[x, 0f]]),
+        PlaceholderGroup = TestPlaceholders.Group([[x, 0f]]),
         SearchParams = { Kv("anns_field", "v"), Kv("params", "{}"), Kv("topk", "10"), Kv("metric_type", "L2") },
     };
 

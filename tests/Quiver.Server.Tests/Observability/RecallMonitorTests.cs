@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Hosting;
-using Quiver.Server.Milvus.Data;
 using Quiver.Server.Observability;
 using Quiver.Server.Tests.Ops;
 using Quiver.Testing;
@@ -55,7 +54,7 @@ public sealed class RecallMonitorTests
             Dsl = expr,
             DslType = Protocol.Common.DslType.BoolExprV1,
             Nq = 1,
-            PlaceholderGroup = RequestValues.PlaceholderGroup([query]),
+            PlaceholderGroup = TestPlaceholders.Group([query]),
             SearchParams =
             {
                 new KeyValuePair { Key = "anns_field", Value = "vec" },

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Milvus.Data;
 using Quiver.Testing;
 using Xunit.Abstractions;
 using static Quiver.Server.Tests.Data.Columns;
@@ -73,7 +72,7 @@ public sealed class SearchMemoryTests(ITestOutputHelper output)
             {
                 CollectionName = collection,
                 Nq = Nq,
-                PlaceholderGroup = RequestValues.PlaceholderGroup(queries),
+                PlaceholderGroup = TestPlaceholders.Group(queries),
                 SearchParams =
                 {
                     Kv("anns_field", "vector"), Kv("topk", TopK.ToString(CultureInfo.InvariantCulture)),
@@ -81,7 +80,7 @@ public sealed class SearchMemoryTests(ITestOutputHelper output)
                 },
             };
             // A warm-up search so that "before" includes the code and the collection's pages, not just an idle process.
-            var warm = await client.SearchAsync(new Protocol.Milvus.SearchRequest(request) { Nq = 1, PlaceholderGroup = RequestValues.PlaceholderGroup([queries[0]]) });
+            var warm = await client.SearchAsync(new Protocol.Milvus.SearchRequest(request) { Nq = 1, PlaceholderGroup = TestPlaceholders.Group([queries[0]]) });
             Assert.Equal(0, warm.Status.Code);
             var before = Rss(serve.Pid);
             var peak = before;

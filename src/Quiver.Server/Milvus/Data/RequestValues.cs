@@ -135,14 +135,6 @@ internal static class RequestValues
         }
     }
 
-    /// <summary>A <c>common.PlaceholderGroup</c> of FloatVector queries (tag <c>$0</c>), serialized as the SDKs send
-    /// it. For tests and benchmarks.</summary>
-    public static ByteString PlaceholderGroup(IEnumerable<float[]> vectors)
-    {
-        var list = vectors.ToList();
-        var dim = list.Count == 0 ? 1 : list[0].Length;
-        return Clients.MilvusRequests.FloatPlaceholderGroup(list.SelectMany(v => v).ToArray(), dim);
-    }
 
     /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
     /// that is not a non-negative integer.</summary>
