@@ -24,8 +24,8 @@ internal sealed partial class MilvusRouting
     private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The last write timestamp of each client (its <c>identifier</c> header, else its address) per shard (each
-    /// shard's engine has its own clock): what a Session read must see on that shard's replica.</summary>
-    private readonly ConcurrentDictionary<string, long> _sessionWrites = new(StringComparer.Ordinal);
+    /// shard's engine has its own clock): what a Session read must see on that shard's replica. Bounded (SessionWrites.cs).</summary>
+    private readonly SessionWrites _sessionWrites = new();
 
     /// <summary>How long a node trusts the replica count it last read for a collection before reading KV again.</summary>
     private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
@@ -223,7 +223,7 @@ internal sealed partial class MilvusRouting
         for (var s = 0; s < shards; s++)
         {
             var shardKey = ShardKeys.Of(database, collection, s);
-            if (_sessionWrites.TryGetValue(SessionKey(client, shardKey), out var written))
+            if (_sessionWrites.TryGet(client, shardKey, out var written))
             {
                 (writes ??= new(StringComparer.Ordinal))[shardKey] = written;
             }
@@ -244,7 +244,7 @@ internal sealed partial class MilvusRouting
         var result = global::Quiver.Protocol.Milvus.MutationResult.Parser.ParseFrom(answer);
         if (IsOk(result.Status) && result.Timestamp > 0)
         {
-            _sessionWrites.AddOrUpdate(SessionKey(client, shardKey), (long)result.Timestamp, (_, old) => Math.Max(old, (long)result.Timestamp));
+            _sessionWrites.Record(client, shardKey, (long)result.Timestamp);
         }
     }
 
@@ -426,6 +426,4 @@ internal sealed partial class MilvusRouting
     /// address.</summary>
     private static string ClientOf(ServerCallContext context) =>
         context.RequestHeaders.GetValue("identifier") is { Length: > 0 } id ? id : context.Peer;
-
-    private static string SessionKey(string client, string shardKey) => $"{client}|{shardKey}";
 }
