@@ -2,7 +2,7 @@ using Quiver.Sparse;
 
 namespace Quiver.Engine.Tests.Sparse;
 
-/// <summary>Block-max MaxScore (<see cref="Bm25Path.Pruned"/>) against plain MaxScore, the exhaustive path and the
+/// <summary>Block-max MaxScore (<see cref="Bm25Path.BlockMax"/>) against plain MaxScore, the exhaustive path and the
 /// reference path on a corpus built so that the block bounds matter: a word with a high frequency in short rows only
 /// near the start of the segment and once in a quarter of the long rows after them, so that its list stays essential
 /// for plain MaxScore (its whole-list bound is high) while most of its blocks cannot reach the k-th score.</summary>
@@ -60,7 +60,7 @@ public sealed partial class Bm25ScaleTests
         {
             var request = new SearchRequest { Vectors = [], QueryTexts = [text], AnnsField = "sparse", Limit = k, Filter = filter };
             var results = new Dictionary<Bm25Path, SearchResult>();
-            foreach (var path in new[] { Bm25Path.Pruned, Bm25Path.MaxScore, Bm25Path.Exhaustive, Bm25Path.Reference })
+            foreach (var path in new[] { Bm25Path.BlockMax, Bm25Path.MaxScore, Bm25Path.Exhaustive, Bm25Path.Reference })
             {
                 Bm25Search.Path = path;
                 try
@@ -69,7 +69,7 @@ public sealed partial class Bm25ScaleTests
                 }
                 finally
                 {
-                    Bm25Search.Path = Bm25Path.Pruned;
+                    Bm25Search.Path = Bm25Path.MaxScore;
                 }
             }
 
@@ -83,7 +83,7 @@ public sealed partial class Bm25ScaleTests
                     $"the reference [{string.Join(", ", reference.Select(h => $"{h.Id}:{h.Score:R}"))}]");
             }
 
-            var blockMax = results[Bm25Path.Pruned].Stats()!;
+            var blockMax = results[Bm25Path.BlockMax].Stats()!;
             var maxScore = results[Bm25Path.MaxScore].Stats()!;
             Assert.Equal(0, maxScore.Bm25PostingsSkipped);
             Assert.True(blockMax.Bm25RowsVisited <= maxScore.Bm25RowsVisited,
