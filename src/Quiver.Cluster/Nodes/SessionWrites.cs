@@ -57,11 +57,15 @@ internal sealed class SessionWrites(int capacity = SessionWrites.DefaultCapacity
             var cut = stamps[stamps.Length / 2];
             foreach (var entry in _writes)
             {
-                if (entry.Value <= cut && _writes.TryRemove(entry))
+                if (entry.Value <= cut)
                 {
-                    Interlocked.Decrement(ref _count);
+                    _writes.TryRemove(entry);
                 }
             }
+
+            // Recounted rather than decremented: a write racing the trim (its key removed between its TryAdd and its
+            // update, which then adds it back uncounted) would otherwise let the count drift below the entries held.
+            Volatile.Write(ref _count, _writes.Count);
         }
     }
 
