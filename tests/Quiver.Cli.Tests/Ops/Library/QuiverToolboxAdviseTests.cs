@@ -62,9 +62,7 @@ public sealed class QuiverToolboxAdviseTests : IDisposable
                 var query = rows.AsSpan(self * TuneData.Dim, TuneData.Dim).ToArray();
                 var result = await client.SearchAsync("a", new SearchRequest { Vectors = [query], Limit = K + 1, SearchParams = searchParams });
                 var hits = result.Hits[0].Select(h => Convert.ToInt64(h.Id, CultureInfo.InvariantCulture)).Where(id => id != self).Take(K);
-                var exact = Enumerable.Range(0, Rows).Where(i => i != self)
-                    .Select(i => (Id: (long)i, D: SquaredL2(query, rows.AsSpan(i * TuneData.Dim, TuneData.Dim))))
-                    .OrderBy(x => x.D).ThenBy(x => x.Id).Take(K).Select(x => x.Id).ToHashSet();
+                var exact = TuneData.ExactTopK(query, rows, K, exclude: self);
                 found += hits.Count(exact.Contains);
             }
         }
@@ -72,17 +70,5 @@ public sealed class QuiverToolboxAdviseTests : IDisposable
         // The advisor measured its candidates on other queries: allow their sampling spread (0.03), not more.
         var recall = found / (double)(100 * K);
         Assert.True(recall >= 0.9 - 0.03, $"{advice.Name} {string.Join(",", advice.SearchParams)}: recall@10 {recall} following the advice (advisor's sample {advice.SampleRecall})");
-    }
-
-    private static double SquaredL2(float[] a, ReadOnlySpan<float> b)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = (double)a[i] - b[i];
-            sum += d * d;
-        }
-
-        return sum;
     }
 }

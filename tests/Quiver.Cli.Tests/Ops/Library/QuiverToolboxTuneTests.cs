@@ -65,9 +65,7 @@ public sealed class QuiverToolboxTuneTests : IDisposable
             {
                 var query = queries.AsSpan(q * TuneData.Dim, TuneData.Dim).ToArray();
                 var result = await engine.SearchAsync("h", new SearchRequest { Vectors = [query], Limit = K });
-                var exact = Enumerable.Range(0, Rows)
-                    .Select(i => (Id: (long)i, D: SquaredL2(query, rows.AsSpan(i * TuneData.Dim, TuneData.Dim))))
-                    .OrderBy(x => x.D).ThenBy(x => x.Id).Take(K).Select(x => x.Id).ToHashSet();
+                var exact = TuneData.ExactTopK(query, rows, K);
                 found += result.Hits[0].Count(h => exact.Contains(Convert.ToInt64(h.Id, System.Globalization.CultureInfo.InvariantCulture)));
             }
         }
@@ -79,17 +77,5 @@ public sealed class QuiverToolboxTuneTests : IDisposable
         // hit in a query's ten.
         Assert.True(Math.Abs(reported - measured) <= 1.0 / (nq * K) + 1e-12, $"tuner {reported}, brute force {measured}");
         Assert.True(measured >= 0.85 - (1.0 / (nq * K)), $"recall with the saved setting {measured}");
-    }
-
-    private static double SquaredL2(float[] a, ReadOnlySpan<float> b)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = (double)a[i] - b[i];
-            sum += d * d;
-        }
-
-        return sum;
     }
 }

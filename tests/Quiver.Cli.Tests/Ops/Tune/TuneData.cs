@@ -53,6 +53,26 @@ internal static class TuneData
         await client.LoadCollectionAsync(name);
     }
 
+    /// <summary>The exact top-<paramref name="k"/> ids of <paramref name="query"/> among the <see cref="Dim"/>-wide rows
+    /// of <paramref name="rows"/> (ids are row positions) by squared L2 in double, ties by smaller id; row
+    /// <paramref name="exclude"/> (a query's own row) is left out.</summary>
+    public static HashSet<long> ExactTopK(float[] query, float[] rows, int k, long exclude = -1) =>
+        Enumerable.Range(0, rows.Length / Dim).Where(i => i != exclude)
+            .Select(i => (Id: (long)i, D: SquaredL2(query, rows.AsSpan(i * Dim, Dim))))
+            .OrderBy(x => x.D).ThenBy(x => x.Id).Take(k).Select(x => x.Id).ToHashSet();
+
+    private static double SquaredL2(float[] a, ReadOnlySpan<float> b)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            var d = (double)a[i] - b[i];
+            sum += d * d;
+        }
+
+        return sum;
+    }
+
     public static Dictionary<string, string> P(params (string Name, int Value)[] values) =>
         values.ToDictionary(v => v.Name, v => v.Value.ToString(CultureInfo.InvariantCulture));
 }
