@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -27,14 +26,9 @@ internal sealed partial class MilvusRouting
     /// shard's engine has its own clock): what a Session read must see on that shard's replica. Bounded (SessionWrites.cs).</summary>
     private readonly SessionWrites _sessionWrites = new();
 
-    /// <summary>How long a node trusts the replica count it last read for a collection before reading KV again.</summary>
-    private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
-
-    /// <summary>The replica count of each collection this node read or wrote last, and when (a search should not cost a
-    /// KV read). Another node's change is seen within <see cref="ReplicaCountTtl"/>; until then reads go where they
-    /// went before: to the shard (always current) or to replicas, and a read whose replicas are gone reads the count
-    /// again (<see cref="ReadOnReplicasAsync"/>).</summary>
-    private readonly ConcurrentDictionary<string, (int Count, long At)> _replicaCounts = new(StringComparer.Ordinal);
+    /// <summary>The replica count of each collection this node read or wrote last (ReplicaCounts.cs); a read whose
+    /// replicas are gone reads the count again (<see cref="ReadOnReplicasAsync"/>).</summary>
+    private readonly ReplicaCounts _replicaCounts = new(node);
 
     private int _nextReplica;
 
@@ -99,7 +93,7 @@ internal sealed partial class MilvusRouting
                 return await GetReplicasAsync(method, (GetReplicasRequest)message, database, collection, key, shards, ct).ConfigureAwait(false);
             case "Search" or "Query":
             {
-                var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
+                var count = await _replicaCounts.GetAsync(key, fresh: false, ct).ConfigureAwait(false);
                 if (count <= 1)
                 {
                     return null;
@@ -131,13 +125,13 @@ internal sealed partial class MilvusRouting
 
     /// <summary>Makes the collection's replicas <paramref name="asked"/> (0 keeps the count it has): <see cref="ReplicaLoads.PlaceAsync"/>.</summary>
     private async Task PlaceReplicasAsync(string key, int asked, int shards, CancellationToken ct) =>
-        _replicaCounts[key] = (await ReplicaLoads.PlaceAsync(grains, node, key, asked, shards, ct).ConfigureAwait(false), Stopwatch.GetTimestamp());
+        _replicaCounts.Set(key, await ReplicaLoads.PlaceAsync(grains, node, key, asked, shards, ct).ConfigureAwait(false));
 
     /// <summary>Closes and forgets every replica of the collection (release, drop).</summary>
     private async Task ReleaseReplicasAsync(string key, int shards, CancellationToken ct)
     {
         await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(shards).WaitAsync(ct).ConfigureAwait(false);
-        _replicaCounts[key] = (0, Stopwatch.GetTimestamp());
+        _replicaCounts.Set(key, 0);
     }
 
     /// <summary>True when any partition of the collection is loaded (its shard 0's load state).</summary>
@@ -151,20 +145,6 @@ internal sealed partial class MilvusRouting
     /// (docs/errors.md, <c>cluster-replica-number-fixed</c>), as Milvus's query coordinator words it (code 1100).</summary>
     internal static byte[] ReplicaNumberFixed(MethodDescriptor method, int loaded, int asked) =>
         StatusAnswer(method, 1100, $"can't change the replica number for loaded partitions: invalid parameter[expected={loaded.ToString(CultureInfo.InvariantCulture)}][actual={asked.ToString(CultureInfo.InvariantCulture)}]");
-
-    /// <summary>The collection's replica count: KV's, or this node's last reading if younger than
-    /// <see cref="ReplicaCountTtl"/> and <paramref name="fresh"/> is false.</summary>
-    private async Task<int> ReplicaCountAsync(string key, bool fresh, CancellationToken ct)
-    {
-        if (!fresh && _replicaCounts.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.At) < ReplicaCountTtl)
-        {
-            return known.Count;
-        }
-
-        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
-        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
-        return count;
-    }
 
     /// <summary>Where and how a read on replicas goes: the replica index tried first (the next in turn), the replica
     /// count, and the consistency level and guarantee timestamp the replica must apply the log to; for a Session read of a
@@ -293,7 +273,7 @@ internal sealed partial class MilvusRouting
                 {
                     // Every replica failed once: the collection may have been released or loaded with fewer replicas
                     // on another node since this node read the count.
-                    var now = await ReplicaCountAsync(collectionKey, fresh: true, ct).ConfigureAwait(false);
+                    var now = await _replicaCounts.GetAsync(collectionKey, fresh: true, ct).ConfigureAwait(false);
                     if (now <= 1)
                     {
                         return await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);

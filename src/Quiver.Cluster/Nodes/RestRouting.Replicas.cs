@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
@@ -22,10 +21,8 @@ internal sealed partial class RestRouting
     /// <summary>How long one try of a read on a replica may take before the next replica is asked (as over gRPC).</summary>
     private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long a node trusts the replica count it last read for a collection (as over gRPC).</summary>
-    private static readonly TimeSpan ReplicaCountTtl = TimeSpan.FromSeconds(2);
-
-    private readonly ConcurrentDictionary<string, (int Count, long At)> _replicaCounts = new(StringComparer.Ordinal);
+    /// <summary>The replica count of each collection REST reads last read (ReplicaCounts.cs, as over gRPC).</summary>
+    private readonly ReplicaCounts _replicaCounts = new(node);
 
     private int _nextReplica;
 
@@ -40,7 +37,7 @@ internal sealed partial class RestRouting
             return null;
         }
 
-        var count = await ReplicaCountAsync(key, fresh: false, ct).ConfigureAwait(false);
+        var count = await _replicaCounts.GetAsync(key, fresh: false, ct).ConfigureAwait(false);
         if (count <= 1 || await LevelAsync(body, database, collection, key, ct).ConfigureAwait(false) is not { } level)
         {
             return null;
@@ -61,7 +58,7 @@ internal sealed partial class RestRouting
                 // This replica's node died, the replica is moving, or it was released: the next one answers.
                 if (attempt % count == count - 1)
                 {
-                    count = await ReplicaCountAsync(key, fresh: true, ct).ConfigureAwait(false);
+                    count = await _replicaCounts.GetAsync(key, fresh: true, ct).ConfigureAwait(false);
                     if (count <= 1)
                     {
                         return null;
@@ -96,17 +93,5 @@ internal sealed partial class RestRouting
         var reply = await ShardCalls.InvokeAsync(grains, key, "DescribeCollection", readOnly: true, g => g.CallAsync("DescribeCollection", describe, database), ct).ConfigureAwait(false);
         var described = reply.StatusCode == 0 ? DescribeCollectionResponse.Parser.ParseFrom(reply.Response) : null;
         return described is { Status: null or { Code: 0 } } ? (int)described.ConsistencyLevel : null;
-    }
-
-    private async Task<int> ReplicaCountAsync(string key, bool fresh, CancellationToken ct)
-    {
-        if (!fresh && _replicaCounts.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.At) < ReplicaCountTtl)
-        {
-            return known.Count;
-        }
-
-        var count = await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false);
-        _replicaCounts[key] = (count, Stopwatch.GetTimestamp());
-        return count;
     }
 }

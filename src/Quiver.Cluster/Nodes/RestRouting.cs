@@ -138,12 +138,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
                 await ShardStorage.ForgetAsync(grains, database, collection!, 1).ConfigureAwait(false);
                 await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
                 await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
-                _replicaCounts.TryRemove(key, out _);
+                _replicaCounts.Forget(key);
             }
             else if (path == "/collections/release")
             {
                 await grains.GetGrain<IReplicaSetGrain>(key).ReleaseAsync(1).WaitAsync(ct).ConfigureAwait(false);
-                _replicaCounts.TryRemove(key, out _);
+                _replicaCounts.Forget(key);
             }
             else if (path is "/collections/load" or "/partitions/load")
             {
