@@ -60,11 +60,15 @@ public sealed class QuiverToolboxTuneTests : IDisposable
         var rows = TuneData.Clustered(Rows, seed: 5);
         var found = 0;
         await using (var engine = await QuiverEngine.OpenAsync(_dir.Path))
+        await using (var client = QuiverClient.FromEngine(engine))
         {
+            // After a reopen a search answers exactly until the index is loaded again: wait for it, as the tuner did.
+            await client.WaitForIndexAsync("h");
+            await client.LoadCollectionAsync("h");
             for (var q = 0; q < nq; q++)
             {
                 var query = queries.AsSpan(q * TuneData.Dim, TuneData.Dim).ToArray();
-                var result = await engine.SearchAsync("h", new SearchRequest { Vectors = [query], Limit = K });
+                var result = await client.SearchAsync("h", new SearchRequest { Vectors = [query], Limit = K });
                 var exact = TuneData.ExactTopK(query, rows, K);
                 found += result.Hits[0].Count(h => exact.Contains(Convert.ToInt64(h.Id, System.Globalization.CultureInfo.InvariantCulture)));
             }
