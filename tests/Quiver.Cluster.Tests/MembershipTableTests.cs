@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using NATS.Client.KeyValueStore;
 using Orleans.Serialization;
 using Quiver.Cluster.Nodes;
 
@@ -14,13 +13,16 @@ public sealed class MembershipTableTests(NatsFixture nats)
 {
     private static readonly Serializer Serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
 
-    private async Task<KvMembershipTable> OpenAsync()
+    private async Task<KvMembershipTable> OpenAsync() => (await OpenSilosAsync(1))[0];
+
+    /// <summary>One table over a new bucket for each of <paramref name="silos"/> silos: separate instances, as separate
+    /// processes hold them, so their writes are not serialized by one instance's lock.</summary>
+    private async Task<KvMembershipTable[]> OpenSilosAsync(int silos)
     {
-        var store = await nats.KeyValue.CreateOrUpdateStoreAsync(new NatsKVConfig(NatsFixture.Unique("members")) { NumberOfReplicas = 3, History = 1 });
-        var table = new KvMembershipTable(store, Serializer);
-        await table.InitializeMembershipTable(tryInitTableVersion: true);
-        await table.InitializeMembershipTable(tryInitTableVersion: true);
-        return table;
+        var store = await nats.KeyValue.CreateOrUpdateStoreAsync(KvMembershipTable.Bucket(NatsFixture.Unique("members"), 3));
+        var tables = Enumerable.Range(0, silos).Select(_ => new KvMembershipTable(store, Serializer)).ToArray();
+        await Task.WhenAll(tables.Select(t => t.InitializeMembershipTable(tryInitTableVersion: true)));
+        return tables;
     }
 
     private static MembershipEntry Entry(int port, SiloStatus status = SiloStatus.Joining) => new()
@@ -80,12 +82,69 @@ public sealed class MembershipTableTests(NatsFixture nats)
     [NatsFact]
     public async Task RacingInserts_ExactlyOneWinsPerVersion()
     {
-        var table = await OpenAsync();
-        var version = (await table.ReadAll()).Version.Next();
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => table.InsertRow(Entry(3000 + i), version)));
-        var after = await table.ReadAll();
+        var tables = await OpenSilosAsync(8);
+        var version = (await tables[0].ReadAll()).Version.Next();
+        var results = await Task.WhenAll(tables.Select((t, i) => t.InsertRow(Entry(3000 + i), version)));
+        var after = await tables[0].ReadAll();
         Assert.True(results.Count(r => r) == 1, $"{results.Count(r => r)} won; table {after}");
         Assert.Single(after.Members);
+    }
+
+    /// <summary>Four silos (four table instances) each change their own row 15 times, every change retried until
+    /// accepted and each followed by a heartbeat, all at once. nats-server before 2.9.21 may store two updates made
+    /// against the same revision; whatever it stores, no accepted change may be lost: every row ends with its silo's last
+    /// change and last heartbeat, and the table etag counts every accepted row change.</summary>
+    [NatsFact]
+    public async Task SilosRacingOnTheTable_NoAcceptedChangeIsLost()
+    {
+        const int Silos = 4;
+        const int Changes = 15;
+        var tables = await OpenSilosAsync(Silos);
+        var start = DateTime.UtcNow;
+        for (var i = 0; i < Silos; i++)
+        {
+            Assert.True(await tables[0].InsertRow(Entry(5000 + i), (await tables[0].ReadAll()).Version.Next()));
+        }
+
+        var etagBefore = long.Parse((await tables[0].ReadAll()).Version.VersionEtag, System.Globalization.CultureInfo.InvariantCulture);
+        var accepted = await Task.WhenAll(Enumerable.Range(0, Silos).Select(async i =>
+        {
+            var table = tables[i];
+            var silo = Entry(5000 + i).SiloAddress;
+            var updates = 0;
+            for (var k = 0; k < Changes; k++)
+            {
+                while (true)
+                {
+                    var read = await table.ReadRow(silo);
+                    var (row, etag) = read.Members[0];
+                    row.SiloName = $"s{i}-{k}";
+                    row.Status = k % 2 == 0 ? SiloStatus.Active : SiloStatus.Joining;
+                    if (await table.UpdateRow(row, etag, read.Version.Next()))
+                    {
+                        updates++;
+                        break;
+                    }
+                }
+
+                var alive = (await table.ReadRow(silo)).Members[0].Item1;
+                alive.IAmAliveTime = start.AddSeconds(k + 1);
+                await table.UpdateIAmAlive(alive);
+            }
+
+            return updates;
+        }));
+
+        var after = await tables[0].ReadAll();
+        for (var i = 0; i < Silos; i++)
+        {
+            var row = after.Members.Single(m => m.Item1.SiloAddress.Equals(Entry(5000 + i).SiloAddress)).Item1;
+            Assert.Equal($"s{i}-{Changes - 1}", row.SiloName);
+            Assert.Equal(SiloStatus.Active, row.Status);
+            Assert.Equal(start.AddSeconds(Changes), row.IAmAliveTime);
+        }
+
+        Assert.Equal(etagBefore + accepted.Sum(), long.Parse(after.Version.VersionEtag, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [NatsFact]

@@ -60,7 +60,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             var kv = new NatsKVContext(js);
             catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
             catalog.StartWatching();
-            var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{config.Cluster}-membership") { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+            var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(KvMembershipTable.Bucket($"{config.Cluster}-membership", config.Replicas), c).AsTask(), ct).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog)
             {
                 Placement = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterStatus.Bucket(config.Cluster)) { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false),

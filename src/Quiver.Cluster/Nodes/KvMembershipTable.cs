@@ -10,16 +10,26 @@ namespace Quiver.Cluster.Nodes;
 /// update, never with a heartbeat (<see cref="UpdateIAmAlive"/>), as Orleans's contract asks; rows keep their own etag.
 /// A table of a few hundred silos stays far below the server's message limit.
 /// Server trap: before nats-server 2.9.21 (Debian ships 2.9.10) the expected-revision check of a KV update is a
-/// pre-check outside the replicated write (nats-server issue 4320), so updates racing within milliseconds can all be
-/// stored. This table therefore writes one change at a time per process, and a write that did not land at the revision
-/// right after the one it read (another process wrote in between) answers false, so Orleans reads the table again
-/// instead of trusting it; docs/cluster.md says what remains.</summary>
+/// pre-check outside the replicated write (nats-server issue 4320), so two silos' updates racing within milliseconds
+/// can both be stored, the later one built on a table that lacks the earlier one's change (a status update lost this
+/// way left a live silo "Joining" for good). So every write names the revision it must land at
+/// (<see cref="MembershipDocument.Landing"/>); a value stored at any other revision was written over a change it did not
+/// see, and readers skip it, walking back through the key's history (<see cref="History"/> revisions) to the latest
+/// value that landed where it meant to. The silo whose write was skipped sees it from the revision it got and applies
+/// its change again on the table as read; one write at a time per process keeps a silo's own changes in order.</summary>
 internal sealed class KvMembershipTable(INatsKVStore store, Serializer serializer) : IMembershipTable
 {
+    /// <summary>How many revisions of the table the bucket keeps: enough to walk back past the values of every silo
+    /// that raced one write (KV's maximum).</summary>
+    public const int History = 64;
+
     private const string Key = "members";
     private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+
+    /// <summary>The bucket the table lives in, as every node and tool opens it.</summary>
+    public static NatsKVConfig Bucket(string name, int replicas) => new(name) { NumberOfReplicas = replicas, History = History };
 
     /// <inheritdoc/>
     public async Task InitializeMembershipTable(bool tryInitTableVersion)
@@ -29,7 +39,7 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
             return;
         }
 
-        var body = serializer.SerializeToArray(new MembershipDocument());
+        var body = serializer.SerializeToArray(new MembershipDocument { Landing = 1 });
         await Retry.UntilAsync(RetryTimeout, async c =>
         {
             try
@@ -129,25 +139,56 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
 
     private static DateTime Later(DateTime a, DateTime b) => a > b ? a : b;
 
-    private async Task<(MembershipDocument Doc, ulong Revision)> ReadAsync()
-    {
-        return await Retry.UntilAsync(RetryTimeout, async c =>
+    /// <summary>The table as it stands (the latest value that landed at the revision it named) and the key's current
+    /// revision, which the next write must find (0: the key was never written).</summary>
+    private async Task<(MembershipDocument Doc, ulong Revision)> ReadAsync() =>
+        await Retry.UntilAsync(RetryTimeout, async c =>
         {
+            ulong head;
+            MembershipDocument? doc;
             try
             {
                 var entry = await store.GetEntryAsync<byte[]>(Key, cancellationToken: c).ConfigureAwait(false);
-                var doc = entry.Value is { Length: > 0 } value ? serializer.Deserialize<MembershipDocument>(value) : null;
-                return (doc ?? new MembershipDocument(), entry.Revision);
+                (head, doc) = (entry.Revision, Parse(entry.Value));
             }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            catch (NatsKVKeyNotFoundException)
             {
                 return (new MembershipDocument(), 0UL);
             }
+            catch (NatsKVKeyDeletedException deleted)
+            {
+                // Purged (DeleteMembershipTableEntries): an empty table, written next over the purge's revision.
+                return (new MembershipDocument(), deleted.Revision);
+            }
+
+            var revision = head;
+            while (doc is { Landing: not 0 } && doc.Landing != revision)
+            {
+                // Written over a change it did not see (the server trap above): the table is what stood before it.
+                if (revision <= 1 || head - revision >= History - 1)
+                {
+                    throw new InvalidOperationException($"the membership table's revisions {revision} to {head} were all written over changes they did not see; no earlier revision is kept");
+                }
+
+                revision--;
+                try
+                {
+                    doc = Parse((await store.GetEntryAsync<byte[]>(Key, revision, cancellationToken: c).ConfigureAwait(false)).Value);
+                }
+                catch (NatsKVKeyDeletedException)
+                {
+                    doc = null;
+                }
+            }
+
+            return (doc ?? new MembershipDocument(), head);
         }, CancellationToken.None).ConfigureAwait(false);
-    }
+
+    private MembershipDocument? Parse(byte[]? value) => value is { Length: > 0 } ? serializer.Deserialize<MembershipDocument>(value) : null;
 
     /// <summary>Reads the table, lets <paramref name="change"/> edit it (false: nothing to write, the answer is false) and
-    /// writes it back if the key is still at the revision read; a write by another silo in between starts it over.</summary>
+    /// writes it back if the key is still at the revision read. A write by another silo in between (refused, or stored at a
+    /// later revision than the one named, which readers skip) starts it over on the table as it then stands.</summary>
     private async Task<bool> ChangeAsync(Func<MembershipDocument, bool> change)
     {
         await _writes.WaitAsync().ConfigureAwait(false);
@@ -161,6 +202,7 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
                     return false;
                 }
 
+                doc.Landing = revision + 1;
                 var body = serializer.SerializeToArray(doc);
                 var written = await Retry.UntilAsync(RetryTimeout, async c =>
                 {
@@ -176,10 +218,9 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
                         return 0UL;
                     }
                 }, CancellationToken.None).ConfigureAwait(false);
-                if (written != 0)
+                if (written == revision + 1)
                 {
-                    // The bucket holds this one key, so its revisions are consecutive unless another write came between.
-                    return revision == 0 || written == revision + 1;
+                    return true;
                 }
             }
         }
@@ -205,6 +246,11 @@ internal sealed class MembershipDocument
     /// <summary>One row per silo generation.</summary>
     [Id(2)]
     public List<MembershipRow> Rows { get; set; } = [];
+
+    /// <summary>The key revision this value was written to land at: a value stored at another revision was written over
+    /// a change it did not see and does not count (0: written before this field existed, taken as it stands).</summary>
+    [Id(3)]
+    public ulong Landing { get; set; }
 
     /// <summary>The table version as Orleans reads it.</summary>
     public TableVersion TableVersion => new(Version, TableEtag);
