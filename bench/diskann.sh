@@ -75,7 +75,8 @@ if [[ "${DISKANN_PARALLEL:-0}" == 1 ]]; then
   setsid bash -c "run_quiver HNSW '{\"M\":16,\"efConstruction\":200}' '${ladder//X/ef}'" & pids+=($!)
   setsid bash -c "run_quiver DISKANN '{}' '${ladder//X/search_list}'" & pids+=($!)
   setsid bash -c run_faiss & pids+=($!)
-  for p in "${pids[@]}"; do wait "$p"; done
+  # A system that failed or was stopped leaves its log; the table is still written from the others' JSON.
+  for p in "${pids[@]}"; do wait "$p" || echo "diskann.sh: a system's run ended with status $? (see its log in $out)" >&2; done
 else
   run_quiver HNSW '{"M":16,"efConstruction":200}' "${ladder//X/ef}"
   run_quiver DISKANN '{}' "${ladder//X/search_list}"
