@@ -12,9 +12,14 @@ namespace Quiver.Bench;
 /// QUERIES.fvecs (a second of warm-up, then one query per call, or <c>--batch</c> queries per call spread over
 /// <c>--threads</c>), and scores recall@k against GT.ivecs.
 /// <code>ivf BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --index IVF_FLAT|IVF_SQ8|IVF_PQ|ANNOY|HNSW
-///     --build '{"nlist":1024}' --search '[{"nprobe":1},{"nprobe":4}]' --k 10 --threads 1 --json out.json [--batch N] [--seed S]</code>
+///     --build '{"nlist":1024}' --search '[{"nprobe":1},{"nprobe":4}]' --k 10 --threads 1 --json out.json [--batch N] [--seed S]
+///     [--kmeans random|plusplus] [--kmeans-iterations N]</code>
 /// <c>--seed</c> (42) seeds the build (IVF's k-means sample and initial centroids), as the engine seeds a segment's
-/// index with the segment's id.</summary>
+/// index with the segment's id; <c>--kmeans</c> and <c>--kmeans-iterations</c> choose the coarse quantizer's
+/// initialisation and Lloyd iterations (the engine's defaults otherwise). For IVF indexes the JSON also gives the lists'
+/// imbalance factor, nlist × Σ size² / rows² (1 when every list has the same length; the factor by which a probe scans
+/// more rows than with equal lists, for queries distributed as the rows), and every setting its process CPU time per
+/// query (cpu_us).</summary>
 internal static class IvfBench
 {
     public static int Run(string[] args)
@@ -25,7 +30,7 @@ internal static class IvfBench
         }
 
         var o = new CommandLine(args.Skip(3));
-        o.RejectUnknown("metric", "index", "build", "search", "k", "threads", "json", "batch", "seed");
+        o.RejectUnknown("metric", "index", "build", "search", "k", "threads", "json", "batch", "seed", "kmeans", "kmeans-iterations");
         var metric = o.Text("metric", "L2").ToUpperInvariant() switch
         {
             "L2" => MetricType.L2,
@@ -65,7 +70,18 @@ internal static class IvfBench
         var buildParams = IndexParameters.FromJson(buildJson, "--build");
         IndexFactory.Validate(kind, metric, buildParams, dim);
         var t0 = Stopwatch.GetTimestamp();
-        using var index = IndexFactory.Build(kind, metric, buildParams, raw, new IndexBuildOptions(threads, o.Int("seed", 42)), default);
+        var buildOptions = new IndexBuildOptions(threads, o.Int("seed", 42));
+        buildOptions = buildOptions with
+        {
+            KMeansInit = o.Text("kmeans", buildOptions.KMeansInit == KMeansInit.PlusPlus ? "plusplus" : "random").ToLowerInvariant() switch
+            {
+                "random" => KMeansInit.Random,
+                "plusplus" => KMeansInit.PlusPlus,
+                var v => throw new ArgumentException($"--kmeans {v}: expected random or plusplus"),
+            },
+            KMeansIterations = o.Int("kmeans-iterations", buildOptions.KMeansIterations),
+        };
+        using var index = IndexFactory.Build(kind, metric, buildParams, raw, buildOptions, default);
         var buildSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"quiver {kind.ToMilvusName()} {buildJson}: built in {buildSeconds:F2} s, {index.MemoryBytes} bytes"));
 
@@ -82,9 +98,11 @@ internal static class IvfBench
             }
 
             var latencies = new List<double>(nq);
+            var cpuStart = Environment.CpuUsage.TotalTime;
             var start = Stopwatch.GetTimestamp();
             Run(index, queries, dim, k, p, found, 0, nq, batch, threads, latencies);
             var total = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var cpu = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
             var recall = 0.0;
             for (var q = 0; q < nq; q++)
             {
@@ -105,6 +123,7 @@ internal static class IvfBench
                 ["qps"] = Math.Round(nq / total, 1),
                 ["p50_us"] = Math.Round(Stats.Percentile(latencies, 50), 1),
                 ["p99_us"] = Math.Round(Stats.Percentile(latencies, 99), 1),
+                ["cpu_us"] = Math.Round(cpu * 1e6 / nq, 1),
             };
             Console.Error.WriteLine(run.ToJsonString());
             runs.Add(run);
@@ -118,6 +137,9 @@ internal static class IvfBench
             ["metric"] = o.Text("metric", "L2"),
             ["threads"] = threads,
             ["seed"] = o.Int("seed", 42),
+            ["kmeans"] = buildOptions.KMeansInit == KMeansInit.PlusPlus ? "plusplus" : "random",
+            ["kmeans_iterations"] = buildOptions.KMeansIterations,
+            ["imbalance"] = index is IvfIndex ivf ? Math.Round(Imbalance(ivf.ListSizes()), 4) : null,
             ["build_seconds"] = Math.Round(buildSeconds, 3),
             ["index_bytes"] = index.MemoryBytes,
             ["peak_rss_bytes"] = PeakRss(),
@@ -175,6 +197,20 @@ internal static class IvfBench
     }
 
     /// <summary>Reads .fvecs: per vector an int32 dimension, then that many float32 values.</summary>
+    /// <summary>nlist × Σ size² / rows²: 1 for equal lists; the expected rows a probe scans, relative to equal lists, when
+    /// queries fall into lists in proportion to their sizes.</summary>
+    internal static double Imbalance(int[] sizes)
+    {
+        double total = 0, squares = 0;
+        foreach (var n in sizes)
+        {
+            total += n;
+            squares += (double)n * n;
+        }
+
+        return total > 0 ? sizes.Length * squares / (total * total) : 0;
+    }
+
     private static float[] ReadVectors(string path, out int dim) => HnswBench.ReadVecs<float>(path, out dim, out _);
 
     /// <summary>Reads .ivecs.</summary>

@@ -49,7 +49,7 @@ internal sealed record AnnRun(IndexParameters Params, double Recall, SearchMeasu
 /// <summary>What one <c>quiver bench ann</c> measured: the JSON the peers write too.</summary>
 internal sealed record AnnResult(
     AnnOptions Options, int Rows, int Dimension, int Queries, double BuildSeconds, long IndexBytes, long? IndexFileBytes, long PeakRssBytes,
-    double GroundTruthSeconds, IReadOnlyList<AnnRun> Runs);
+    double GroundTruthSeconds, IReadOnlyList<AnnRun> Runs, double BuildCpuSeconds = 0);
 
 /// <summary>The recall-vs-speed harness: loads the data, builds one index through <see cref="IndexFactory"/>, sweeps
 /// the search settings and reports recall@k, QPS and latency percentiles per setting. Works for every
@@ -101,8 +101,10 @@ internal static class AnnBenchmark
             }
         });
         var started = Stopwatch.GetTimestamp();
+        var cpuBefore = SearchTimer.ProcessCpu();
         var index = IndexFactory.Build(options.Kind, options.Metric, options.BuildParams, view, buildOptions, cancellationToken);
         var buildSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var buildCpuSeconds = (SearchTimer.ProcessCpu() - cpuBefore).TotalSeconds;
         long? fileBytes = options.SaveIndex is { } indexPath ? IndexFactory.Save(index, PhysicalFileSystem.Instance, indexPath) : null;
         if (options.SaveIndex is { } saved && index.ServesFromFile)
         {
@@ -112,7 +114,7 @@ internal static class AnnBenchmark
         }
 
         using var searched = index;
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"build: {buildSeconds:0.00} s, {index.MemoryBytes / 1e6:0.0} MB"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"build: {buildSeconds:0.00} s ({buildCpuSeconds:0.0} CPU-s), {index.MemoryBytes / 1e6:0.0} MB"));
 
         var runs = new List<AnnRun>();
         var found = new int[nq * options.K];
@@ -122,10 +124,10 @@ internal static class AnnBenchmark
             var m = SearchTimer.Run(index, queries, nq, options.K, parsed[i], options.Threads, options.Batch, Math.Min(options.Warmup, nq), found);
             var recall = GroundTruth.Recall(found, truth, truthK, nq, options.K);
             runs.Add(new AnnRun(searchParams[i], recall, m));
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"search {searchParams[i].ToJson()}: recall {recall:0.0000}, {m.Qps:0.0} QPS"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"search {searchParams[i].ToJson()}: recall {recall:0.0000}, {m.Qps:0.0} QPS, {m.CpuMicrosPerQuery:0.0} CPU-us per query"));
         }
 
-        var result = new AnnResult(options, rows, dim, nq, buildSeconds, index.MemoryBytes, fileBytes, PeakRssBytes(), gtSeconds, runs);
+        var result = new AnnResult(options, rows, dim, nq, buildSeconds, index.MemoryBytes, fileBytes, PeakRssBytes(), gtSeconds, runs, buildCpuSeconds);
         WriteTable(result, output);
         if (options.Json is { } json)
         {
@@ -241,8 +243,9 @@ internal static class AnnBenchmark
         }
     }
 
-    /// <summary>Writes the result as the JSON every peer writes: name, index, build_seconds, index_bytes, peak_rss_bytes,
-    /// runs[{params, recall, qps, p50_us, p99_us}], plus what describes the run.</summary>
+    /// <summary>Writes the result as the JSON every peer writes: name, index, build_seconds, build_cpu_seconds, index_bytes,
+    /// peak_rss_bytes, runs[{params, recall, qps, p50_us, p99_us, cpu_us}] (cpu_us: process CPU per query), plus what
+    /// describes the run.</summary>
     public static void WriteJson(AnnResult r, string path)
     {
         var o = r.Options;
@@ -255,6 +258,7 @@ internal static class AnnBenchmark
         w.WritePropertyName("build_params");
         w.WriteRawValue(o.BuildParams.ToJson());
         w.WriteNumber("build_seconds", r.BuildSeconds);
+        w.WriteNumber("build_cpu_seconds", r.BuildCpuSeconds);
         w.WriteNumber("build_threads", o.BuildThreads);
         w.WriteNumber("index_bytes", r.IndexBytes);
         if (r.IndexFileBytes is { } fileBytes)
@@ -282,6 +286,7 @@ internal static class AnnBenchmark
             w.WriteNumber("qps", run.Measurement.Qps);
             w.WriteNumber("p50_us", run.Measurement.P50Micros);
             w.WriteNumber("p99_us", run.Measurement.P99Micros);
+            w.WriteNumber("cpu_us", run.Measurement.CpuMicrosPerQuery);
             w.WriteEndObject();
         }
 

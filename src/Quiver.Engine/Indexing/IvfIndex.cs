@@ -44,6 +44,19 @@ internal abstract class IvfIndex : VectorIndex
     /// <summary>Row id at each list position (the rows that have a vector).</summary>
     protected MappedArray<int> Ids { get; }
 
+    /// <summary>The number of rows in each inverted list.</summary>
+    internal int[] ListSizes()
+    {
+        var offsets = Offsets.Span;
+        var sizes = new int[Nlist];
+        for (var c = 0; c < Nlist; c++)
+        {
+            sizes[c] = offsets[c + 1] - offsets[c];
+        }
+
+        return sizes;
+    }
+
     /// <summary>Bytes of the coarse quantizer and lists.</summary>
     protected long ListBytes => Centroids.Bytes + Offsets.Bytes + Ids.Bytes;
 
@@ -59,8 +72,10 @@ internal abstract class IvfIndex : VectorIndex
         var live = NullRows.Count(space);
         nlist = Math.Max(1, Math.Min(nlist, live));
         var sample = IvfBuild.Sample(space, Math.Max(SamplePerList * nlist, MinSample), options.Seed, out var sampleCount);
+        var iterations = options.KMeansIterations > 0 ? options.KMeansIterations : TrainIterations;
         var trained = KMeans.Train(
-            sample, sampleCount, dim, nlist, TrainIterations, options.Seed, options.Threads, cancellationToken, f => options.Progress?.Invoke(f * progressShare * 0.8));
+            sample, sampleCount, dim, nlist, iterations, options.Seed, options.Threads, cancellationToken, f => options.Progress?.Invoke(f * progressShare * 0.8),
+            options.KMeansInit);
         if (metric == MetricType.Cosine)
         {
             for (var c = 0; c < nlist; c++)

@@ -5,11 +5,16 @@ using Quiver.Indexing;
 namespace Quiver.Toolbox.Vectors;
 
 /// <summary>What one search setting measured. Latencies are of one timed unit: one query, or with a batch, the
-/// <see cref="Batch"/> queries of one unit.</summary>
-internal sealed record SearchMeasurement(int Queries, int Batch, int Threads, double Seconds, double P50Micros, double P99Micros)
+/// <see cref="Batch"/> queries of one unit. <see cref="CpuSeconds"/> is the CPU time of the whole process (every thread:
+/// searchers, GC, JIT) from the start signal until every search thread is done; on a shared machine it is what the
+/// searches cost, where the wall time also holds the time the searchers waited for a core.</summary>
+internal sealed record SearchMeasurement(int Queries, int Batch, int Threads, double Seconds, double P50Micros, double P99Micros, double CpuSeconds = 0)
 {
     /// <summary>Queries per second: all queries over the wall time from the start signal until every thread is done.</summary>
     public double Qps => Seconds > 0 ? Queries / Seconds : 0;
+
+    /// <summary>Process CPU time per query, in microseconds.</summary>
+    public double CpuMicrosPerQuery => Queries > 0 ? CpuSeconds * 1e6 / Queries : 0;
 }
 
 /// <summary>Times an index's <see cref="VectorIndex.Search"/> over a set of queries.
@@ -105,6 +110,7 @@ internal static class SearchTimer
         }
 
         ready.Wait();
+        var cpuBefore = ProcessCpu();
         var began = Stopwatch.GetTimestamp();
         go.Set();
         foreach (var t in workers)
@@ -113,11 +119,17 @@ internal static class SearchTimer
         }
 
         var ended = Stopwatch.GetTimestamp();
+        var cpu = ProcessCpu() - cpuBefore;
         failure?.Throw();
         Array.Sort(ticks);
         return new SearchMeasurement(
-            queryCount, batch, threads, Stopwatch.GetElapsedTime(began, ended).TotalSeconds, Micros(Percentile(ticks, 50)), Micros(Percentile(ticks, 99)));
+            queryCount, batch, threads, Stopwatch.GetElapsedTime(began, ended).TotalSeconds, Micros(Percentile(ticks, 50)), Micros(Percentile(ticks, 99)),
+            cpu.TotalSeconds);
     }
+
+    /// <summary>CPU time (user + system) this process has used so far, over all its threads: getrusage on Linux, to the
+    /// microsecond (Process.TotalProcessorTime counts in 10-ms clock ticks there).</summary>
+    public static TimeSpan ProcessCpu() => Environment.CpuUsage.TotalTime;
 
     /// <summary>The p-th percentile (0..100) of a sorted sample by nearest rank; 0 for an empty sample.</summary>
     public static long Percentile(long[] sorted, double p)

@@ -152,6 +152,13 @@ public sealed class AnnBenchmarkTests : IDisposable
         Assert.Equal(1.0, run.GetProperty("recall").GetDouble());
         Assert.True(run.GetProperty("qps").GetDouble() > 0);
         Assert.True(run.GetProperty("p99_us").GetDouble() >= run.GetProperty("p50_us").GetDouble());
+        // CPU per query and of the build: measured (an exact search of 600 rows costs CPU), and no more than every core
+        // of the machine could have given over the whole run.
+        var cpuCeiling = wholeRunSeconds * Environment.ProcessorCount;
+        var cpuPerQuery = run.GetProperty("cpu_us").GetDouble();
+        Assert.True(cpuPerQuery > 0 && cpuPerQuery * QueryCount / 1e6 <= cpuCeiling, $"cpu_us {cpuPerQuery} outside (0, {cpuCeiling * 1e6 / QueryCount}]");
+        var buildCpu = r.GetProperty("build_cpu_seconds").GetDouble();
+        Assert.True(buildCpu >= 0 && buildCpu <= cpuCeiling, $"build_cpu_seconds {buildCpu} outside [0, {cpuCeiling}]");
     }
 
     [Fact]
