@@ -504,7 +504,8 @@ internal static class ScaleBench
         _ => throw new ArgumentException($"--filters: '{name}' is neither 'none' nor a percentage of rows to keep (1..99)"),
     };
 
-    private static byte[] RestBody(float[] query, int k, string searchParams, string filter)
+    /// <summary>A REST v2 search body as the SDKs send it: one float vector, top-k, L2, the search params, a filter.</summary>
+    internal static byte[] RestBody(float[] query, int k, string searchParams, string filter)
     {
         var body = new JsonObject
         {
@@ -521,7 +522,8 @@ internal static class ScaleBench
         return Encoding.UTF8.GetBytes(body.ToJsonString());
     }
 
-    private static async Task<long[]> RestSearchAsync(HttpClient http, byte[] body)
+    /// <summary>POSTs a REST v2 search body and returns the hits' keys; throws on an error answer.</summary>
+    internal static async Task<long[]> RestSearchAsync(HttpClient http, byte[] body)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");

@@ -14,7 +14,7 @@ namespace Quiver.Bench;
 /// <c>serverpath</c>: where the time of one gRPC search goes, stage by stage, one client, serial calls on one data set:
 /// the engine's <see cref="QuiverEngine.SearchAsync"/>; the gRPC handler called in process (no transport); the same
 /// handler through the <see cref="CallPipeline"/> (gate, error mapping, observer); the whole call over loopback HTTP/2;
-/// and CheckHealth over loopback (the transport with an empty message). Each stage runs the same queries after a
+/// CheckHealth over loopback (the transport with an empty message); and a REST v2 search over loopback HTTP/1.1. Each stage runs the same queries after a
 /// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean, the CPU time of the
 /// process per call and the managed bytes it allocated per call, so that the difference between two adjacent stages is what the outer one adds.
 /// </summary>
@@ -43,6 +43,8 @@ internal static class ServerPath
             var paramsJson = $$"""{"ef":{{ef}}}""";
             var requests = queries.Select(q => MilvusRequests.Search(ServerBench.Collection, q, set.Dim, k, "L2", paramsJson)).ToArray();
             var context = new BenchCallContext();
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
+            var restBodies = queries.Select(q => ScaleBench.RestBody(q, k, paramsJson, "")).ToArray();
             Console.WriteLine($"serverpath: {set.Name}, {set.Count} x {set.Dim}, {nq} queries, top-{k}, ef {ef}, {rounds} rounds (best round kept)");
 
             var stages = new (string Name, Func<int, Task> Call)[]
@@ -54,6 +56,7 @@ internal static class ServerPath
                     requests[q], context, service.Search)),
                 ("gRPC Search, loopback", async q => await stub.SearchAsync(requests[q])),
                 ("gRPC CheckHealth, loopback", async q => await stub.CheckHealthAsync(new CheckHealthRequest())),
+                ("REST search, loopback (HTTP/1.1)", async q => await ScaleBench.RestSearchAsync(http, restBodies[q])),
             };
             Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call | bytes allocated per call |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");

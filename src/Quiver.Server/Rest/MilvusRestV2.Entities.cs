@@ -277,7 +277,7 @@ internal static partial class MilvusRestV2
         var data = r.RequiredArray("data");
         // Built before the call without the schema (vectors read as floats), so that the gate sees nq, dimension and
         // top-k; the vector field is resolved inside the call.
-        var request = SearchRequestOf(r, r.Body, "$", null, collection, data);
+        var request = SearchRequestOf(r, r.Body, "$", null, collection, data, r.Root.GetProperty("data"), out var floatDim);
         request.OutputFields.Add(r.OptionalStrings("outputFields") ?? []);
         request.PartitionNames.Add(r.OptionalStrings("partitionNames") ?? []);
         SetConsistency(r, out var level, out var useDefault);
@@ -295,7 +295,7 @@ internal static partial class MilvusRestV2
         }
         var answer = await r.CallAsync("Search", request, async (q, context) =>
         {
-            ResolveVectorField(q, SchemaOf(r, collection), r.Body, "$", data);
+            ResolveVectorField(q, SchemaOf(r, collection), r.Body, "$", data, floatDim);
             return new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context).ConfigureAwait(false));
         }).ConfigureAwait(false);
         var search = answer.Value!;
@@ -337,10 +337,13 @@ internal static partial class MilvusRestV2
     /// <summary>One search request from a search body (the top-level one or a hybrid_search sub-request at
     /// <paramref name="path"/>): vectors, anns field, filter, limit, offset and search params, as Milvus forms them.
     /// Without <paramref name="schema"/> the vectors are read as float vectors of any dimension and the anns field is
-    /// the one named (see <see cref="ResolveVectorField"/>).</summary>
+    /// the one named (see <see cref="ResolveVectorField"/>). With <paramref name="dataElement"/> (<paramref name="data"/>
+    /// as parsed), plain float vectors are read from it without building nodes, and <paramref name="floatDim"/> is their
+    /// length (0 when they were read the general way).</summary>
     private static WireSearch SearchRequestOf(RestRequest r, JsonObject body, string path, WireSchema? schema, string collection,
-        JsonArray data)
+        JsonArray data, JsonElement? dataElement, out int floatDim)
     {
+        floatDim = 0;
         var annsField = RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "";
         // Without the schema, objects in data are sparse vectors ({"index": value}); anything else reads as float vectors.
         var field = schema is null
@@ -355,9 +358,17 @@ internal static partial class MilvusRestV2
             CollectionName = collection,
             Dsl = RestRequest.StringOf(body["filter"], path + ".filter") ?? "",
             DslType = DslType.BoolExprV1,
-            PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, textInput, path + ".data"),
             Nq = data.Count,
         };
+        if (schema is null && dataElement is { } element && RestVectors.TryFloatPlaceholderGroup(element) is var (group, dim))
+        {
+            request.PlaceholderGroup = group;
+            floatDim = dim;
+        }
+        else
+        {
+            request.PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, textInput, path + ".data");
+        }
         RestTemplates.Add(body["exprParams"], path + ".exprParams", request.ExprTemplateValues);
         var limit = body["limit"] is { } l ? RestRequest.LongOf(l, path + ".limit") : 100;
         var offset = body["offset"] is { } o ? RestRequest.LongOf(o, path + ".offset") : 0;
@@ -408,11 +419,17 @@ internal static partial class MilvusRestV2
     }
 
     /// <summary>Completes a request built without the schema: the vector field resolved (named, or the only one), the
-    /// vectors read again for its type and dimension, the anns field named.</summary>
-    private static void ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data)
+    /// vectors read again for its type and dimension (unless they were read as float vectors of <paramref name="floatDim"/>
+    /// floats and the field is a FLOAT_VECTOR field of that dimension: reading them again would write the same bytes),
+    /// the anns field named.</summary>
+    private static void ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data,
+        int floatDim = 0)
     {
         var field = VectorField(schema, RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "");
-        request.PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
+        if (floatDim == 0 || field.DataType != WireType.FloatVector || field.IsFunctionOutput || RestVectors.Dim(field) != floatDim)
+        {
+            request.PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
+        }
         request.SearchParams.Single(p => p.Key == "anns_field").Value = field.Name;
     }
 
@@ -453,12 +470,13 @@ internal static partial class MilvusRestV2
         SetConsistency(r, out var level, out var useDefault);
         request.ConsistencyLevel = level;
         request.UseDefaultConsistency = useDefault;
+        var floatDims = new int[searches.Count];
         for (var i = 0; i < searches.Count; i++)
         {
             var path = $"$.search[{i}]";
             var body = RestRequest.ObjectOf(searches[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
             var data = body["data"] as JsonArray is { Count: > 0 } array ? array : throw RestRequest.Missing($"search[{i}].data", "non-empty array");
-            var sub = SearchRequestOf(r, body, path, null, collection, data);
+            var sub = SearchRequestOf(r, body, path, null, collection, data, r.Root.GetProperty("search")[i].GetProperty("data"), out floatDims[i]);
             sub.OutputFields.Add(outputFields);
             sub.PartitionNames.Add(partitions);
             request.Requests.Add(sub);
@@ -492,7 +510,7 @@ internal static partial class MilvusRestV2
             var schema = SchemaOf(r, collection);
             for (var i = 0; i < q.Requests.Count; i++)
             {
-                ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!);
+                ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!, floatDims[i]);
             }
             return r.Service.HybridSearch(q, context);
         }).ConfigureAwait(false);

@@ -214,6 +214,42 @@ internal static class RestVectors
         }
     }
 
+    /// <summary>
+    /// The common case of <see cref="ToPlaceholderGroup"/> read straight from the parsed body, without building a node
+    /// per number: <paramref name="data"/> an array of arrays of JSON numbers, all of one non-zero length, each number
+    /// finite as a double. Returns the group (the same bytes <see cref="ToPlaceholderGroup"/> writes for a FloatVector
+    /// field) and that length, or null for anything else, which the caller reads the general way (that way also names
+    /// the problem of a bad vector).
+    /// </summary>
+    public static (ByteString Group, int Dimension)? TryFloatPlaceholderGroup(JsonElement data)
+    {
+        if (data.ValueKind != JsonValueKind.Array || data.GetArrayLength() == 0
+            || data[0] is not { ValueKind: JsonValueKind.Array } first || first.GetArrayLength() == 0)
+        {
+            return null;
+        }
+        var dim = first.GetArrayLength();
+        var floats = new float[data.GetArrayLength() * dim];
+        var at = 0;
+        foreach (var query in data.EnumerateArray())
+        {
+            if (query.ValueKind != JsonValueKind.Array || query.GetArrayLength() != dim)
+            {
+                return null;
+            }
+            foreach (var number in query.EnumerateArray())
+            {
+                // As the general way reads a number: a double, narrowed to float.
+                if (number.ValueKind != JsonValueKind.Number || !number.TryGetDouble(out var value) || !double.IsFinite(value))
+                {
+                    return null;
+                }
+                floats[at++] = (float)value;
+            }
+        }
+        return (Clients.MilvusRequests.FloatPlaceholderGroup(floats, dim), dim);
+    }
+
     /// <summary>Refuses a <c>data</c> that mixes strings (base64 vectors or texts) with arrays or objects: Milvus's REST
     /// reads the form of every query from the first, so a mix is a client mistake, named here rather than as the
     /// first misread item.</summary>

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Quiver.Server.Milvus;
+using Quiver.Server.Rest;
+using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
+using WireField = Quiver.Protocol.Schema.FieldSchema;
+using WireType = Quiver.Protocol.Schema.DataType;
+
+namespace Quiver.Server.Tests.Rest;
+
+/// <summary>
+/// A REST search's float vectors are read straight from the parsed body (<see cref="RestVectors.TryFloatPlaceholderGroup"/>)
+/// instead of through a node, a closure and a path string per number, twice: the bytes are those of the general reading
+/// on every body it takes (random bodies, the general reading as the oracle), it allocates about the vectors' own bytes,
+/// and through the server a search answers the exact top-k and a vector of the wrong length is still refused by name.
+/// </summary>
+public sealed class RestSearchFloatVectorTests
+{
+    private static WireField FloatField(int dim)
+    {
+        var field = new WireField { FieldID = 101, Name = "vector", DataType = WireType.FloatVector };
+        field.TypeParams.Add(new KeyValuePair { Key = "dim", Value = dim.ToString(CultureInfo.InvariantCulture) });
+        return field;
+    }
+
+    [Fact]
+    public void TryFloatPlaceholderGroup_WritesTheGeneralReadingsBytes_OnRandomBodies()
+    {
+        var rng = new Random(13);
+        int taken = 0, plainTaken = 0;
+        for (var round = 0; round < 3_000; round++)
+        {
+            var plain = rng.Next(3) == 0;
+            var text = RandomData(rng, plain);
+            using var document = JsonDocument.Parse(text);
+            var fast = RestVectors.TryFloatPlaceholderGroup(document.RootElement);
+            if (plain)
+            {
+                Assert.True(fast is not null, $"plain float vectors not taken: {text}");
+                plainTaken++;
+            }
+            if (fast is not { } got)
+            {
+                continue;
+            }
+            taken++;
+            var general = RestVectors.ToPlaceholderGroup(JsonNode.Parse(text)!.AsArray(), FloatField(got.Dimension), textInput: false, "$.data");
+            Assert.True(general.Span.SequenceEqual(got.Group.Span), $"bytes differ for {text}");
+        }
+        // Both kinds of body were met: the comparison is not vacuous, and the refusals were left to the general reading.
+        Assert.True(plainTaken > 500 && taken < 3_000, $"{taken} taken, {plainTaken} plain");
+    }
+
+    [Fact]
+    public void TryFloatPlaceholderGroup_AllocatesAboutTheVectorsBytes()
+    {
+        const int Queries = 16, Dim = 128;
+        var rng = new Random(3);
+        var text = "[" + string.Join(",", Enumerable.Range(0, Queries).Select(_ =>
+            "[" + string.Join(",", Enumerable.Range(0, Dim).Select(_ => (rng.NextDouble() * 2 - 1).ToString("R", CultureInfo.InvariantCulture))) + "]")) + "]";
+        using var document = JsonDocument.Parse(text);
+        Assert.NotNull(RestVectors.TryFloatPlaceholderGroup(document.RootElement)); // warm-up (JIT)
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var group = RestVectors.TryFloatPlaceholderGroup(document.RootElement);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(Dim, group!.Value.Dimension);
+        // The floats, each vector's bytes and the encoded group: three copies of 8 kB, plus the messages. Reading through
+        // nodes allocated a node, a closure and a path string per number (more than 100 bytes each, 200 kB here).
+        var vectorBytes = Queries * Dim * sizeof(float);
+        Assert.True(allocated < 3 * vectorBytes + 4_096, $"allocated {allocated} bytes for {vectorBytes} bytes of vectors");
+    }
+
+    [Fact]
+    public async Task RestSearch_OfFloatVectors_AnswersTheExactTopK_AndRefusesAWrongLengthByName()
+    {
+        await using var server = await TestServer.StartAsync();
+        const int Dim = 4, Rows = 200;
+        var rng = new Random(29);
+        var vectors = Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)Math.Round(rng.NextDouble() * 10, 3)).ToArray()).ToArray();
+        await PostOkAsync(server, "/collections/create", """
+            {"collectionName": "fv", "schema": {"fields": [
+              {"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+              {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}}]},
+             "indexParams": [{"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"}]}
+            """);
+        var rows = new JsonArray(Enumerable.Range(0, Rows).Select(i => (JsonNode?)new JsonObject
+        {
+            ["id"] = i,
+            ["v"] = new JsonArray(vectors[i].Select(x => (JsonNode?)x).ToArray()),
+        }).ToArray());
+        await PostOkAsync(server, "/entities/insert", new JsonObject { ["collectionName"] = "fv", ["data"] = rows }.ToJsonString());
+
+        var queries = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)Math.Round(rng.NextDouble() * 10, 3)).ToArray()).ToArray();
+        var body = new JsonObject
+        {
+            ["collectionName"] = "fv",
+            ["data"] = new JsonArray(queries.Select(q => (JsonNode?)new JsonArray(q.Select(x => (JsonNode?)x).ToArray())).ToArray()),
+            ["limit"] = 5,
+            ["consistencyLevel"] = "Strong",
+        };
+        var answer = await PostOkAsync(server, "/entities/search", body.ToJsonString());
+        var hits = answer["data"]!.AsArray();
+        Assert.Equal(15, hits.Count);
+        for (var q = 0; q < queries.Length; q++)
+        {
+            // Brute force, ties broken by key as the oracle cannot know the engine's order among equal distances.
+            var exact = Enumerable.Range(0, Rows).Select(i => (Id: i, D: L2(vectors[i], queries[q]))).OrderBy(h => h.D).ThenBy(h => h.Id).Take(5).ToArray();
+            for (var j = 0; j < 5; j++)
+            {
+                var hit = hits[q * 5 + j]!;
+                Assert.Equal(exact[j].D, hit["distance"]!.GetValue<float>(), 3);
+            }
+            Assert.Equal(exact.Select(h => h.D).ToArray(), hits.Skip(q * 5).Take(5).Select(h => L2(vectors[long.Parse(h!["id"]!.ToString(), CultureInfo.InvariantCulture)], queries[q])).ToArray());
+        }
+
+        // Vectors of 3 numbers are read as floats before the schema is known; the field's dimension then refuses them,
+        // naming the first, as the general reading words it.
+        var wrong = await PostAsync(server, "/entities/search", """{"collectionName": "fv", "data": [[1, 2, 3], [4, 5, 6]], "limit": 5}""");
+        Assert.Equal(MilvusCode.IncorrectParameterFormat, wrong["code"]!.GetValue<int>());
+        Assert.Contains("$.data[0] has 3 numbers, the field's dimension is 4", wrong["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private static float L2(float[] a, float[] b)
+    {
+        var sum = 0f;
+        for (var i = 0; i < a.Length; i++)
+        {
+            var d = a[i] - b[i];
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    private static async Task<JsonObject> PostAsync(TestServer server, string path, string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        var response = await server.Http.PostAsync(new Uri(MilvusRestV2.Prefix + path, UriKind.Relative), content);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    private static async Task<JsonObject> PostOkAsync(TestServer server, string path, string body)
+    {
+        var answer = await PostAsync(server, path, body);
+        Assert.True(answer["code"]!.GetValue<int>() == 0, $"{path}: {answer.ToJsonString()}");
+        return answer;
+    }
+
+    /// <summary>A random <c>data</c> value: plain float vectors of one length, or (not plain) anything a client might
+    /// send in their place: mixed lengths, strings, nulls, booleans, objects, nested arrays, numbers beyond float or
+    /// double range, an empty vector or an empty list.</summary>
+    private static string RandomData(Random rng, bool plain)
+    {
+        var queries = rng.Next(plain ? 1 : 0, 5);
+        var dim = rng.Next(1, 7);
+        var items = new List<string>();
+        for (var q = 0; q < queries; q++)
+        {
+            if (!plain && rng.Next(8) == 0)
+            {
+                items.Add(new[] { "null", "\"AAAA\"", "{\"1\": 0.5}", "true", "[]", "[[1]]" }[rng.Next(6)]);
+                continue;
+            }
+            var length = plain || rng.Next(6) != 0 ? dim : rng.Next(0, 7);
+            var numbers = new List<string>();
+            for (var i = 0; i < length; i++)
+            {
+                numbers.Add(!plain && rng.Next(12) == 0
+                    ? new[] { "\"1.5\"", "null", "false", "1e400", "-1e400", "[2]" }[rng.Next(6)]
+                    : Number(rng));
+            }
+            items.Add("[" + string.Join(", ", numbers) + "]");
+        }
+        return "[" + string.Join(",", items) + "]";
+    }
+
+    /// <summary>A JSON number in one of its spellings: integers, decimals, exponents, negative zero, beyond float range
+    /// (a finite double that narrows to infinity) and below its precision.</summary>
+    private static string Number(Random rng) => rng.Next(8) switch
+    {
+        0 => rng.Next(-1000, 1000).ToString(CultureInfo.InvariantCulture),
+        1 => "-0",
+        2 => (rng.NextDouble() * 1e6).ToString("E3", CultureInfo.InvariantCulture),
+        3 => "3.5e38",
+        4 => "1e-50",
+        5 => "0.1000000000000000055511151231257827",
+        _ => (rng.NextDouble() * 20 - 10).ToString("R", CultureInfo.InvariantCulture),
+    };
+}
