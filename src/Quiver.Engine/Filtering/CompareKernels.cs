@@ -14,13 +14,16 @@ namespace Quiver.Filtering;
 /// length and type).</summary>
 internal static class CompareKernels
 {
+    /// <summary>False without vector hardware, or when a planner override turns the kernels off (benchmarks).</summary>
+    private static bool Enabled => Vector128.IsHardwareAccelerated && (Search.SearchPlanner.Override?.FilterKernels ?? true);
+
     /// <summary>Rows of an integer column of any width against an Int64 constant, or null when vectors are not
-    /// accelerated. A constant outside the type's range gives the same answer for every row.</summary>
+    /// accelerated (<see cref="Enabled"/>). A constant outside the type's range gives the same answer for every row.</summary>
     public static Bitmap? IntegerConst<T, TCmp>(int rowCount, ReadOnlySpan<T> xs, long c)
         where T : unmanaged, IBinaryInteger<T>
         where TCmp : struct, ICmp
     {
-        if (!Vector128.IsHardwareAccelerated)
+        if (!Enabled)
         {
             return null;
         }
@@ -48,7 +51,7 @@ internal static class CompareKernels
         where T : unmanaged, IFloatingPoint<T>
         where TCmp : struct, ICmp
     {
-        if (!Vector128.IsHardwareAccelerated)
+        if (!Enabled)
         {
             return null;
         }

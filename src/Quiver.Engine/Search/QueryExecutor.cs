@@ -116,7 +116,7 @@ internal static class QueryExecutor
         // A sealed segment's columns do not change: its filter bitmap is kept, and with it the AND with the live rows
         // for as long as no delete arrives (the live bitmap is the segment's shared one when the read sees every mark
         // and the TTL masked nothing).
-        if (FilterBitmapCache.Applies(snap, filter))
+        if ((SearchPlanner.Override?.FilterCache ?? true) && FilterBitmapCache.Applies(snap, filter))
         {
             var shared = visible is not null && ReferenceEquals(visible, live) && snap.SeesAllAt(ts);
             return snap.Segment.FilterBitmaps.Allowed(snap, filter, visible, visibleCount, shared);
