@@ -14,6 +14,7 @@ const string Usage = """
       ingestpath [--dims 128,768] [--rows 100000] [--batch 1000] [--md out.md]
       filters [--set synthetic-100000x128-s42] [--data-dir bench/data] [--nq 200] [--k 10] [--ef 64] [--M 16] [--efc 100]
               [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
+      filter-scan [--rows 1000000] [--calls 200] [--filters "tag < 50;tag % 7 == 3;..."] [--md bench/results/filter-scan.md]
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1] [--rpc search|checkhealth]   (server's child)
       reopen [--rows 1000000 | 100000,1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]
       vectortypes [--rows 50000] [--dim 128] [--bits 256] [--nq 200] [--k 10] [--recall 0.95] [--rounds 3] [--variants a,b] [--M 16] [--efc 40] [--json out.json]
@@ -50,6 +51,7 @@ try
         "scale" => await ScaleBench.RunAsync(options),
         "ingestpath" => await IngestPath.RunAsync(options),
         "filters" => await FilterBench.RunAsync(options),
+        "filter-scan" => await FilterScanBench.RunAsync(options),
         "grpcload" => await GrpcLoad.RunAsync(options),
         "reopen" => await ReopenBench.RunAsync(options),
         "vectortypes" => await VectorTypesBench.RunAsync(options),

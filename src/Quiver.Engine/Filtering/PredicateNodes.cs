@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 using Quiver.Common;
@@ -851,6 +852,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
             return LongVsDouble(ctx, xs, c.ConstDouble, op);
         }
 
+        if (CompareKernels.IntegerConst<T, TCmp>(ctx.RowCount, xs, c.ConstLong) is { } vectorized)
+        {
+            return vectorized;
+        }
+
         var t = new LongConst<T, TCmp> { X = xs, C = c.ConstLong };
         return BitmapBuilder.Build(ctx.RowCount, xs.Length, ref t);
     }
@@ -863,6 +869,11 @@ internal sealed class NumericComparePredicate(FilterOp op, ValueNode left, Value
         {
             var t = new DoubleLongExact<T, TCmp> { X = xs, C = c.ConstLong };
             return BitmapBuilder.Build(n, xs.Length, ref t);
+        }
+
+        if (CompareKernels.FloatingConst<T, TCmp>(n, xs, c.ConstDouble) is { } vectorized)
+        {
+            return vectorized;
         }
 
         var d = new DoubleConst<T, TCmp> { X = xs, C = c.ConstDouble };
@@ -1069,6 +1080,17 @@ internal interface ICmp
     static abstract bool Double(double a, double b);
 
     static abstract bool Sign(int sign);
+
+    /// <summary>The comparison of two values of one numeric type (IEEE semantics for floating point: NaN is unequal to
+    /// everything, and compares false otherwise).</summary>
+    static abstract bool Scalar<T>(T a, T b)
+        where T : INumber<T>;
+
+    /// <summary>The comparison lane by lane: all bits set where it holds.</summary>
+    static abstract Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b);
+
+    /// <inheritdoc cref="Vector{T}(Vector256{T}, Vector256{T})"/>
+    static abstract Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b);
 }
 
 internal readonly struct EqCmp : ICmp
@@ -1078,6 +1100,13 @@ internal readonly struct EqCmp : ICmp
     public static bool Double(double a, double b) => a == b;
 
     public static bool Sign(int sign) => sign == 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a == b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => Vector256.Equals(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => Vector128.Equals(a, b);
 }
 
 internal readonly struct NeCmp : ICmp
@@ -1087,6 +1116,13 @@ internal readonly struct NeCmp : ICmp
     public static bool Double(double a, double b) => a != b;
 
     public static bool Sign(int sign) => sign != 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a != b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => ~Vector256.Equals(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => ~Vector128.Equals(a, b);
 }
 
 internal readonly struct LtCmp : ICmp
@@ -1096,6 +1132,13 @@ internal readonly struct LtCmp : ICmp
     public static bool Double(double a, double b) => a < b;
 
     public static bool Sign(int sign) => sign < 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a < b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => Vector256.LessThan(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => Vector128.LessThan(a, b);
 }
 
 internal readonly struct LeCmp : ICmp
@@ -1105,6 +1148,13 @@ internal readonly struct LeCmp : ICmp
     public static bool Double(double a, double b) => a <= b;
 
     public static bool Sign(int sign) => sign <= 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a <= b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => Vector256.LessThanOrEqual(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => Vector128.LessThanOrEqual(a, b);
 }
 
 internal readonly struct GtCmp : ICmp
@@ -1114,6 +1164,13 @@ internal readonly struct GtCmp : ICmp
     public static bool Double(double a, double b) => a > b;
 
     public static bool Sign(int sign) => sign > 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a > b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThan(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => Vector128.GreaterThan(a, b);
 }
 
 internal readonly struct GeCmp : ICmp
@@ -1123,4 +1180,11 @@ internal readonly struct GeCmp : ICmp
     public static bool Double(double a, double b) => a >= b;
 
     public static bool Sign(int sign) => sign >= 0;
+
+    public static bool Scalar<T>(T a, T b)
+        where T : INumber<T> => a >= b;
+
+    public static Vector256<T> Vector<T>(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThanOrEqual(a, b);
+
+    public static Vector128<T> Vector<T>(Vector128<T> a, Vector128<T> b) => Vector128.GreaterThanOrEqual(a, b);
 }

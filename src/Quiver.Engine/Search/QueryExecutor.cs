@@ -99,6 +99,7 @@ internal static class QueryExecutor
     public static AllowedRows Allowed(Segments.SegmentSnapshot snap, long ts, BoundFilter? filter, long expireBefore = 0)
     {
         var visible = snap.Visible(ts, out var visibleCount);
+        var live = visible;
         RowExpiry.Restrict(snap, expireBefore, ref visible, ref visibleCount);
         if (filter is null || visibleCount == 0)
         {
@@ -110,6 +111,15 @@ internal static class QueryExecutor
         if (SearchPlanner.UseRowSets && filter.EvaluateSparse(snap) is { } set)
         {
             return AllowedRows.Restrict(set, visible, visibleCount);
+        }
+
+        // A sealed segment's columns do not change: its filter bitmap is kept, and with it the AND with the live rows
+        // for as long as no delete arrives (the live bitmap is the segment's shared one when the read sees every mark
+        // and the TTL masked nothing).
+        if ((SearchPlanner.Override?.FilterCache ?? true) && FilterBitmapCache.Applies(snap, filter))
+        {
+            var shared = visible is not null && ReferenceEquals(visible, live) && snap.SeesAllAt(ts);
+            return snap.Segment.FilterBitmaps.Allowed(snap, filter, visible, visibleCount, shared);
         }
 
         // The filter's bitmap is this call's own; the visibility bitmap may be shared and is only read.

@@ -19,8 +19,11 @@ internal enum SegmentStrategy
 /// <summary>Overrides of the planner for the current async flow, for tests and benchmarks that compare the strategies on
 /// the same data: <see cref="RowSets"/> false evaluates every filter as a bitmap (the way before row lists);
 /// <see cref="Strategy"/> forces one strategy on every indexed segment that has more allowed rows than k;
-/// <see cref="PostFilter"/> false leaves the post-filter out of the choice (the planner before it existed).</summary>
-internal sealed record PlannerOverride(bool RowSets = true, SegmentStrategy? Strategy = null, bool PostFilter = true);
+/// <see cref="PostFilter"/> false leaves the post-filter out of the choice (the planner before it existed);
+/// <see cref="FilterCache"/> false scans a sealed segment's columns on every read (<see cref="FilterBitmapCache"/> off);
+/// <see cref="FilterKernels"/> false compares columns with constants row by row (<see cref="Filtering.CompareKernels"/> off).</summary>
+internal sealed record PlannerOverride(
+    bool RowSets = true, SegmentStrategy? Strategy = null, bool PostFilter = true, bool FilterCache = true, bool FilterKernels = true);
 
 /// <summary>The planner's choice per indexed segment, from the exact count of allowed rows (cheap: a row list's length or
 /// a bitmap's population count) and the index's cost model, in units of one exact float32 distance:

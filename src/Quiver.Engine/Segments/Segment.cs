@@ -51,6 +51,7 @@ internal sealed class Segment
     private long _derivedCharged;
     private long _scalarCharged;
     private Filtering.ScalarIndexes? _indexes;
+    private Search.FilterBitmapCache? _filterBitmaps;
 
     private Segment(long id, long partitionId, CollectionSchema schema, int capacity, ScalarStore?[] scalars, VectorStore?[] vectors)
     {
@@ -106,6 +107,9 @@ internal sealed class Segment
 
     /// <summary>Lazily built scalar indexes; only sealed segments (whose columns no longer change) hand them out.</summary>
     public Filtering.ScalarIndexes Indexes => Volatile.Read(ref _indexes) ?? LazyInitializer.EnsureInitialized(ref _indexes, () => new Filtering.ScalarIndexes(this));
+
+    /// <summary>Bitmaps of filters scanned over this sealed segment's columns (<see cref="Search.FilterBitmapCache"/>).</summary>
+    public Search.FilterBitmapCache FilterBitmaps => Volatile.Read(ref _filterBitmaps) ?? LazyInitializer.EnsureInitialized(ref _filterBitmaps);
 
     /// <summary>A new growing segment; its rows are charged to <paramref name="ledger"/> as the shard counts them
     /// (<see cref="ChargeGrowing"/>) until it is sealed or released.</summary>

@@ -91,7 +91,7 @@ internal sealed partial class Shard
                         }
 
                         // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
-                        reserved = ReserveMemory(batch, upsert, lastAttempt: attempt == MaxMemoryAttempts);
+                        reserved = ReserveMemory(batch, upsert, replace, lastAttempt: attempt == MaxMemoryAttempts);
                         inFlight = batch.Count;
                         Interlocked.Add(ref _rowsInFlight, inFlight);
                     },
@@ -134,14 +134,29 @@ internal sealed partial class Shard
     /// write whole with <see cref="MemoryQuotaExceededException"/> if sealing every growing row would not make room
     /// either (what holds the budget then is indexes, delete marks, merges and other writes in flight) or on the
     /// <paramref name="lastAttempt"/>; otherwise throws <see cref="MemoryShortException"/> for the caller to seal and try
-    /// again. Runs under the write gate.</summary>
-    private long ReserveMemory(RowBatch batch, bool upsert, bool lastAttempt)
+    /// again. Runs under the write gate.
+    /// <para>A write that <paramref name="replace"/>s (an upsert, or an insert over expired rows) also reserves the delete
+    /// mark each of its rows may put on the row its key had (<see cref="Segment.DeleteMarkBytes"/>), as a delete does:
+    /// first one per row of the batch, and when that does not fit, the marks counted (<see cref="ReplacedRows"/>).</para></summary>
+    private long ReserveMemory(RowBatch batch, bool upsert, bool replace, bool lastAttempt)
     {
         var memory = _host.Memory;
-        var bytes = SegmentSizing.EstimateBytes(batch, 0, batch.Count);
+        var rowBytes = SegmentSizing.EstimateBytes(batch, 0, batch.Count);
+        long marks = replace ? batch.Count : 0;
+        var bytes = rowBytes + (marks * Segment.DeleteMarkBytes);
         if (memory.TryReserve(bytes))
         {
             return bytes;
+        }
+
+        if (replace)
+        {
+            marks = ReplacedRows(batch);
+            bytes = rowBytes + (marks * Segment.DeleteMarkBytes);
+            if (memory.TryReserve(bytes))
+            {
+                return bytes;
+            }
         }
 
         if (!lastAttempt && memory.FitsWithoutGrowing(bytes))
@@ -150,8 +165,30 @@ internal sealed partial class Shard
         }
 
         var detail = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{(upsert ? "upsert" : "insert")} of {batch.Count} rows ({bytes} bytes in memory) into collection '{Meta.Name}' refused, nothing written: {MemoryHeld(memory)} after sealing its growing segments; write smaller batches, drop an index or a collection, compact deleted rows away, or raise MemoryBudgetBytes");
+            $"{(upsert ? "upsert" : "insert")} of {batch.Count} rows ({rowBytes} bytes in memory{(marks > 0 ? $", and {marks * Segment.DeleteMarkBytes} bytes of delete marks for the rows it may replace" : "")}) into collection '{Meta.Name}' refused, nothing written: {MemoryHeld(memory)} after sealing its growing segments; write smaller batches, drop an index or a collection, compact deleted rows away, or raise MemoryBudgetBytes");
         throw new MemoryQuotaExceededException(detail, bytes, memory.UsedBytes + memory.ReservedBytes, memory.BudgetBytes);
+    }
+
+    /// <summary>The delete marks a replacing write of <paramref name="batch"/> may add when it applies: its keys that have a
+    /// row now, its rows whose key an earlier row of the batch also names (that row is replaced in turn), and the rows of
+    /// writes admitted before it and not yet applied (which may hold its keys); at most one per row of the batch.</summary>
+    private long ReplacedRows(RowBatch batch)
+    {
+        long marks = 0;
+        var seen = new HashSet<PrimaryKey>(batch.Count);
+        lock (_applyLock)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var key = batch.Key(i);
+                if (!seen.Add(key) || Lookup(key) is not null)
+                {
+                    marks++;
+                }
+            }
+        }
+
+        return Math.Min(batch.Count, marks + Volatile.Read(ref _rowsInFlight));
     }
 
     /// <summary>What the engine holds against its memory budget, by kind, for refusal messages.</summary>

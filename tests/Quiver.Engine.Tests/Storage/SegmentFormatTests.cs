@@ -360,14 +360,14 @@ public sealed class SegmentFormatTests(ITestOutputHelper output) : IDisposable
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
-    private static Dictionary<string, object?> WithVector(Dictionary<string, object?> row)
+    internal static Dictionary<string, object?> WithVector(Dictionary<string, object?> row)
     {
         row["vec"] = new float[] { (long)row["id"]!, 1 };
         return row;
     }
 
     /// <summary>The differential generator writes JSON values as text; the engine takes them as elements.</summary>
-    private static IReadOnlyDictionary<string, object?> ToEngineRow(Dictionary<string, object?> row) =>
+    internal static IReadOnlyDictionary<string, object?> ToEngineRow(Dictionary<string, object?> row) =>
         row.ToDictionary(kv => kv.Key, kv => kv.Key is "meta" or "tags" or "nums" && kv.Value is string s ? Json(s) : kv.Value);
 
     private static Segment Growing(RowBatch batch, long[] insertTs)
