@@ -55,4 +55,13 @@ public sealed record CollectionFunction
 
     /// <summary>The value of parameter <paramref name="key"/>, or null.</summary>
     public string? Param(string key) => Params.TryGetValue(key, out var v) ? v : null;
+
+    // ToString lists the field names and parameters, not their types' names.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Member(nameof(Name), Name, first: true).Member(nameof(Type), Type)
+            .Member(nameof(InputFieldNames), InputFieldNames.IsDefault ? null : InputFieldNames)
+            .Member(nameof(OutputFieldNames), OutputFieldNames.IsDefault ? null : OutputFieldNames).Member(nameof(Params), Params).Member(nameof(Description), Description);
+        return true;
+    }
 }

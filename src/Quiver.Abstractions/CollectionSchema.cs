@@ -56,4 +56,12 @@ public sealed record CollectionSchema
 
         return -1;
     }
+
+    // ToString lists the fields and functions, not ImmutableArray's type name.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Member(nameof(Fields), Fields.IsDefault ? null : Fields, first: true).Member(nameof(EnableDynamicField), EnableDynamicField)
+            .Member(nameof(NumPartitions), NumPartitions).Member(nameof(Description), Description).Member(nameof(Functions), Functions.IsDefault ? null : Functions);
+        return true;
+    }
 }

@@ -214,4 +214,14 @@ public sealed record CollectionInfo
 
     /// <summary>The collection's aliases, sorted.</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    // ToString (Console.WriteLine(info)) lists the partitions, properties and aliases, not their types' names.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Member(nameof(Name), Name, first: true).Member(nameof(Database), Database).Member(nameof(Id), Id).Member(nameof(Schema), Schema)
+            .Member(nameof(Partitions), Partitions).Member(nameof(CreatedTimestamp), CreatedTimestamp).Member(nameof(RowCount), RowCount)
+            .Member(nameof(SealedSegments), SealedSegments).Member(nameof(GrowingSegments), GrowingSegments).Member(nameof(Properties), Properties)
+            .Member(nameof(Aliases), Aliases);
+        return true;
+    }
 }

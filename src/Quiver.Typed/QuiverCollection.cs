@@ -25,7 +25,12 @@ public sealed partial class QuiverCollection<TRecord>
     internal QuiverCollection(IQuiverClient client, string name, QuiverCollectionOptions? options, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            // The typed API's own refusals are InvalidArgument, as the database's would be (docs/errors.md, typed-collection-name).
+            throw new QuiverException(QuiverErrorCode.InvalidArgument, "collection name is empty or white space");
+        }
+
         Client = client;
         Name = name;
         Database = options?.Database;

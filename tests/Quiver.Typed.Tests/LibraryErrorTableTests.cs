@@ -20,6 +20,7 @@ public sealed class LibraryErrorTableTests
     private static readonly Dictionary<string, Func<IQuiverClient, Task>> Cases = new(StringComparer.Ordinal)
     {
         ["typed-no-key"] = c => Sync(() => c.Collection<NoKey>("x")),
+        ["typed-collection-name"] = c => Sync(() => c.Collection<Plain>(" ")),
         ["typed-no-constructor"] = c => Sync(() => c.Collection<NoConstructor>("x")),
         ["typed-unsupported-property"] = c => Sync(() => c.Collection<BadType>("x")),
         ["typed-key-type"] = c => Sync(() => c.Collection<DoubleKey>("x")),

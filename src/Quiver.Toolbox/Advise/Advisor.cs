@@ -329,6 +329,11 @@ internal static class Advisor
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, string.Create(CultureInfo.InvariantCulture, $"AdviseOptions.TargetLatencyMs must be a positive number, got {l}"));
         }
 
+        if (o.MemoryBudgetBytes is < 1)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"AdviseOptions.MemoryBudgetBytes must be at least 1, got {o.MemoryBudgetBytes}");
+        }
+
         if (o.Sample < 10 || o.Queries < 1 || o.K < 1 || o.K > 1000 || o.Threads < 1)
         {
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "AdviseOptions.Sample must be at least 10, AdviseOptions.Queries and AdviseOptions.Threads at least 1, AdviseOptions.K in 1..1000");

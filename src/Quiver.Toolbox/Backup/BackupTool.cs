@@ -51,8 +51,22 @@ internal static class BackupTool
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(io);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.RowsPerFile, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.PageSize, 1);
+        var targetSpec = TargetSpec.Required(options.Target, "BackupOptions.Target");
+        if (string.IsNullOrEmpty(options.Out))
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "BackupOptions.Out: give the path of a new backup folder or archive");
+        }
+
+        if (options.RowsPerFile < 1)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"BackupOptions.RowsPerFile {options.RowsPerFile}: must be at least 1");
+        }
+
+        if (options.PageSize < 1)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"BackupOptions.PageSize {options.PageSize}: must be at least 1");
+        }
+
         var archive = options.Archive || IsArchivePath(options.Out);
         var outPath = Path.GetFullPath(options.Out);
         if (File.Exists(outPath) || (Directory.Exists(outPath) && Directory.EnumerateFileSystemEntries(outPath).Any()))
@@ -62,7 +76,7 @@ internal static class BackupTool
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var created = DateTimeOffset.UtcNow;
-        await using var target = await options.Target.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var target = await targetSpec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var names = await ChooseAsync(target, options.Collections, cancellationToken).ConfigureAwait(false);
         var folder = archive ? $"{outPath}.{Guid.NewGuid():N}.partial" : outPath;
         var createdFolder = !Directory.Exists(folder);

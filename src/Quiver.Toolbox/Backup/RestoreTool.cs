@@ -49,7 +49,17 @@ internal static class RestoreTool
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(io);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1);
+        var targetSpec = TargetSpec.Required(options.Target, "RestoreOptions.Target");
+        if (string.IsNullOrEmpty(options.Path))
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "RestoreOptions.Path: give a backup folder or archive");
+        }
+
+        if (options.BatchSize < 1)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"RestoreOptions.BatchSize {options.BatchSize}: must be at least 1");
+        }
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var source = await BackupSource.OpenAsync(options.Path, cancellationToken).ConfigureAwait(false);
         var (manifest, problems, files, bytes) = await source.VerifyAsync(cancellationToken).ConfigureAwait(false);
@@ -64,7 +74,7 @@ internal static class RestoreTool
             return new RestoreResult(options.Path, files, bytes, [], clock.Elapsed.TotalSeconds);
         }
 
-        await using var target = await options.Target.OpenAsync(createFolder: true, cancellationToken).ConfigureAwait(false);
+        await using var target = await targetSpec.OpenAsync(createFolder: true, cancellationToken).ConfigureAwait(false);
         var taken = new List<string>();
         foreach (var (collection, name) in chosen)
         {

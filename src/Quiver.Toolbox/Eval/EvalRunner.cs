@@ -189,7 +189,10 @@ internal static class EvalRunner
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"EvalOptions.SearchParams: '{ExactParam}' is set by EvalOptions.AnnRecall for its exact searches; the evaluated search is the index's");
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(o.BatchSize, 1);
+        if (o.BatchSize < 1)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"EvalOptions.BatchSize {o.BatchSize}: must be at least 1");
+        }
     }
 
     private sealed record Searched(TrecRun Run, Dictionary<string, double?>? AnnRecall, string Source);

@@ -84,7 +84,7 @@ internal static class Exporter
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(io);
-        var targetSpec = options.Target ?? throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "ExportOptions.Target: give a folder, a server or a client");
+        var targetSpec = TargetSpec.Required(options.Target, "ExportOptions.Target");
         if (options.PageSize < 1)
         {
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"ExportOptions.PageSize {options.PageSize}: must be at least 1");

@@ -25,6 +25,7 @@ internal static class HealthRunner
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(io);
+        var targetSpec = TargetSpec.Required(options.Target, "HealthOptions.Target");
         if (options.Window <= TimeSpan.Zero)
         {
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"HealthOptions.Window must be positive, got {options.Window.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
@@ -34,7 +35,12 @@ internal static class HealthRunner
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"HealthOptions.Probes must be 0 or more and HealthOptions.K at least 1 (got {options.Probes} and {options.K})");
         }
 
-        await using var target = await options.Target.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (options.Thresholds is null)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "HealthOptions.Thresholds: give thresholds (HealthThresholds.Defaults() or HealthThresholds.Load)");
+        }
+
+        await using var target = await targetSpec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var result = target.IsEmbedded
             ? await FolderAsync(target, options, io, cancellationToken).ConfigureAwait(false)
             : await ServerAsync(target, options, io, cancellationToken).ConfigureAwait(false);

@@ -72,7 +72,7 @@ internal static class Importer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(io);
-        var targetSpec = options.Target ?? throw new ToolboxException(ToolboxErrorKind.InvalidOptions, "ImportOptions.Target: give a folder, a server or a client");
+        var targetSpec = TargetSpec.Required(options.Target, "ImportOptions.Target");
         if (options.BatchSize < 1)
         {
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"ImportOptions.BatchSize {options.BatchSize}: must be at least 1");

@@ -62,6 +62,11 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
         return new(null, null, null, null, null, database) { OpenClient = client };
     }
 
+    /// <summary><paramref name="target"/>, or the <see cref="ToolboxErrorKind.InvalidOptions"/> refusal naming the
+    /// options property (<paramref name="property"/>, <c>BackupOptions.Target</c>) when it is null.</summary>
+    internal static TargetSpec Required(TargetSpec? target, string property) =>
+        target ?? throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"{property}: give a folder, a server or a client");
+
     /// <summary>Opens the target. An embedded folder that does not exist is an error unless
     /// <paramref name="createFolder"/> (import and restore may start a new one).</summary>
     internal async Task<OpsTarget> OpenAsync(bool createFolder = false, CancellationToken cancellationToken = default)
@@ -92,8 +97,10 @@ public sealed record TargetSpec(string? DataPath, string? Uri, string? Token, st
             {
                 engine = await QuiverEngine.OpenAsync(path, new QuiverOptions { TextEmbedders = TextEmbedders }, cancellationToken).ConfigureAwait(false);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or QuiverException { Code: QuiverErrorCode.Locked })
             {
+                // The engine refuses a folder another engine holds (Locked); that, like any other I/O failure opening
+                // it, is the target being unusable: ToolboxErrorKind.Target, with the engine's refusal inside.
                 throw new ToolboxException(ToolboxErrorKind.Target, $"cannot open data folder '{path}': {e.Message} (is a server running on it? then use TargetSpec.Server; is this process holding it open? then use TargetSpec.Client)", e);
             }
 

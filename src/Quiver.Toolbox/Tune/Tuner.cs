@@ -160,8 +160,9 @@ internal static class Tuner
     public static async Task<TuneResult> RunAsync(TuneOptions o, ToolReporter io, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(o);
+        var targetSpec = TargetSpec.Required(o.Target, "TuneOptions.Target");
         Check(o);
-        await using var target = await o.Target.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var target = await targetSpec.OpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var client = target.Client;
         var info = await client.DescribeCollectionAsync(o.Collection, target.Database, cancellationToken).ConfigureAwait(false);
         var field = ResolveField(info, o.Field);
@@ -253,7 +254,7 @@ internal static class Tuner
         var extension = recallGoal ? SweepPlan.Extension(kind) : [];
         var search = new Searcher(client, o.Collection, target.Database, field.Name, o.K, o.Filter ?? "", fromCollection);
         var ids = new IdMap();
-        var warmup = Math.Max(0, o.Warmup);
+        var warmup = o.Warmup;
 
         var perSetting = warmup + tuning.Count;
         var total = ((long)queries.Count) + ((long)plan.Count * perSetting) + FirstWarmup;
@@ -380,6 +381,11 @@ internal static class Tuner
         if (o.K < 1 || o.K >= SearchRequest.MaxTopK)
         {
             throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"TuneOptions.K must be in 1..{SearchRequest.MaxTopK - 1}, got {o.K}");
+        }
+
+        if (o.Warmup < 0)
+        {
+            throw new ToolboxException(ToolboxErrorKind.InvalidOptions, $"TuneOptions.Warmup must be 0 or more, got {o.Warmup}");
         }
 
         if (o.Queries < 2)

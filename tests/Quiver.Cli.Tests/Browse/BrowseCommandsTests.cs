@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Quiver.Cli.Browse;
 using Quiver.Server.Hosting;
@@ -194,20 +193,5 @@ public sealed class BrowseCommandsTests
         Assert.Contains("missing", err, StringComparison.Ordinal);
     }
 
-    /// <summary>Runs <c>quiver ARGS</c> as a process (the built quiver.dll beside the tests), its output captured.</summary>
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quiver.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => QuiverProcess.RunAsync(args);
 }

@@ -36,9 +36,12 @@ internal static partial class CliWording
         ["ExportOptions.SchemaOut"] = "--schema-out",
         ["BackupOptions.Out"] = "--out",
         ["BackupOptions.RowsPerFile"] = "--rows-per-file",
+        ["BackupOptions.Target"] = "--data or --uri",
         ["RestoreOptions.Renames"] = "--rename",
         ["RestoreOptions.VerifyOnly"] = "--verify-only",
         ["RestoreOptions.BatchSize"] = "--batch",
+        ["RestoreOptions.Target"] = "--data or --uri",
+        ["RestoreOptions.Path"] = "PATH",
         ["TextPrepOptions.Output"] = "--out",
         ["TextPrepOptions.Field"] = "--field",
         ["TextPrepOptions.IdField"] = "--id-field",
@@ -54,6 +57,7 @@ internal static partial class CliWording
         ["HealthOptions.Window"] = "--window",
         ["HealthOptions.Probes"] = "--probe",
         ["HealthOptions.K"] = "--k",
+        ["HealthOptions.Target"] = "--data or --uri",
         ["HealthThresholds.Load"] = "--threshold",
         ["TuneOptions.Field"] = "--field",
         ["TuneOptions.K"] = "--k",
@@ -61,6 +65,7 @@ internal static partial class CliWording
         ["TuneOptions.TargetRecall"] = "--target-recall",
         ["TuneOptions.TargetLatencyMs"] = "--target-latency-ms",
         ["TuneOptions.Save"] = "--save",
+        ["TuneOptions.Target"] = "--data or --uri",
         ["EvalOptions.QrelsPath"] = "--qrels",
         ["EvalOptions.RunPath"] = "--run",
         ["EvalOptions.QueriesPath"] = "--queries",
@@ -85,6 +90,7 @@ internal static partial class CliWording
         ["AdviseOptions.Queries"] = "--queries",
         ["AdviseOptions.Threads"] = "--threads",
         ["AdviseOptions.K"] = "--k",
+        ["AdviseOptions.MemoryBudgetBytes"] = "--memory-budget",
     };
 
     /// <summary><paramref name="message"/> with every options property it names that has a flag here replaced by the

@@ -173,7 +173,8 @@ public sealed class QuiverToolboxDataTests : IDisposable
         var file = _dir.Sub("items.jsonl");
 
         // A folder target cannot open the folder this process holds; the open client can be used as it is.
-        await Assert.ThrowsAsync<QuiverException>(() => QuiverToolbox.ExportAsync(new ExportOptions { Target = TargetSpec.Folder(folder), Collection = "items", Out = file }));
+        var inUse = await Assert.ThrowsAsync<ToolboxException>(() => QuiverToolbox.ExportAsync(new ExportOptions { Target = TargetSpec.Folder(folder), Collection = "items", Out = file }));
+        Assert.Equal((ToolboxErrorKind.Target, QuiverErrorCode.Locked), (inUse.Kind, Assert.IsType<QuiverException>(inUse.InnerException).Code));
         var exported = await QuiverToolbox.ExportAsync(new ExportOptions { Target = TargetSpec.Client(client), Collection = "items", Out = file });
         await client.CreateCollectionAsync("copy", ImpExp.AllTypes());
         var imported = await QuiverToolbox.ImportAsync(new ImportOptions { Target = TargetSpec.Client(client), File = file, Collection = "copy" });

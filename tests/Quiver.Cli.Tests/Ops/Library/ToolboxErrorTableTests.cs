@@ -27,6 +27,7 @@ public sealed class ToolboxErrorTableTests
     private static readonly Dictionary<string, Func<Scene, Task>> Cases = new(StringComparer.Ordinal)
     {
         ["toolbox-options"] = s => QuiverToolbox.ExportAsync(new ExportOptions { Target = s.Target, Collection = "docs", Out = s.File("x.jsonl"), PageSize = 0 }),
+        ["toolbox-backup-options"] = s => QuiverToolbox.BackupAsync(new BackupOptions(s.Target, s.File("bk"), RowsPerFile: 0)),
         ["toolbox-options-contradict"] = s => QuiverToolbox.TuneAsync(new TuneOptions { Target = s.Target, Collection = "docs", TargetRecall = 0.9, TargetLatencyMs = 5 }),
         ["toolbox-options-missing"] = s => QuiverToolbox.EvalAsync(new EvalOptions { RunPath = s.File("run.txt") }),
         ["toolbox-no-target"] = s => QuiverToolbox.ImportAsync(new ImportOptions { File = s.File("rows.jsonl"), Collection = "docs" }),
@@ -116,6 +117,10 @@ public sealed class ToolboxErrorTableTests
                 // What the import did before it stopped: nothing (the bad row's batch, which holds the good first row
                 // too, was never sent).
                 Assert.Equal((0L, true), (aborted.Result.Imported, aborted.Result.Aborted));
+                break;
+            case ToolboxException { Kind: ToolboxErrorKind.Target } inUse:
+                // The engine's own refusal is kept inside, for a program that wants the database's code.
+                Assert.Equal(QuiverErrorCode.Locked, Assert.IsType<QuiverException>(inUse.InnerException).Code);
                 break;
             case BackupDamagedException damaged:
                 Assert.StartsWith("manifest.json", Assert.Single(damaged.Problems), StringComparison.Ordinal);
