@@ -153,6 +153,10 @@ public sealed record SearchRequest
     /// <see cref="SearchParams"/> (<c>{"ef": 64}</c>). Set by <c>quiver tune --save</c> or
     /// <c>QuiverEngine.AlterCollectionPropertiesAsync</c>; checked when set.</summary>
     public const string DefaultSearchParamsProperty = "quiver.search_params.";
+
+    /// <summary>The search parameter by which a Quiver cluster node sends a shard the collection-wide BM25 statistics to
+    /// score with (the engine's <c>Bm25Shared</c>); an engine not opened for it drops it unread.</summary>
+    internal const string Bm25StatisticsParam = "quiver_bm25_statistics";
 }
 
 /// <summary>One search hit.</summary>

@@ -230,16 +230,16 @@ internal sealed partial class MilvusRouting
 
     /// <summary>One shard's part of a sharded search or query: on the replicas of the shard when the call reads from
     /// replicas (<see cref="CurrentRead"/>), else on the shard grain.</summary>
-    private Task<byte[]> ReadShardAsync(string database, string collection, int shard, MethodDescriptor method, byte[] request, CancellationToken ct) =>
+    private Task<byte[]> ReadShardAsync(string database, string collection, int shard, MethodDescriptor method, byte[] request, CancellationToken ct, string? call = null) =>
         CurrentRead.Value is { } read
-            ? ReadOnReplicasAsync(method, request, database, ShardKeys.Of(database, collection, shard), read, ct)
-            : InvokeAsync(ShardKeys.Of(database, collection, shard), method, request, database, ct);
+            ? ReadOnReplicasAsync(method, request, database, ShardKeys.Of(database, collection, shard), read, ct, call)
+            : InvokeAsync(ShardKeys.Of(database, collection, shard), method, request, database, ct, call);
 
     /// <summary>Runs a search or query on one of the replicas of shard <paramref name="key"/>, from
     /// <paramref name="read"/>'s first in turn; a replica that fails or does not answer within
     /// <see cref="ReplicaAttemptTimeout"/> (its node died, it is moving) is passed over for the next, until one answers
     /// or <see cref="ShardCalls.MoveTimeout"/> passes.</summary>
-    private async Task<byte[]> ReadOnReplicasAsync(MethodDescriptor method, byte[] request, string database, string key, ReplicaRead read, CancellationToken ct)
+    private async Task<byte[]> ReadOnReplicasAsync(MethodDescriptor method, byte[] request, string database, string key, ReplicaRead read, CancellationToken ct, string? call = null)
     {
         var count = read.Count;
         var collectionKey = ReplicaSetGrain.ShardOf(key).Collection;
@@ -251,7 +251,7 @@ internal sealed partial class MilvusRouting
             var (level, guarantee) = read.ForShard(key);
             try
             {
-                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(method.Name, request, database, level, guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
+                var reply = await grains.GetGrain<IReplicaGrain>(grainKey).ReadAsync(call ?? method.Name, request, database, level, guarantee).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
                 if (reply.StatusCode == (int)StatusCode.Unavailable)
                 {
                     last = new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, reply.Detail));
@@ -276,7 +276,7 @@ internal sealed partial class MilvusRouting
                     var now = await _replicaCounts.GetAsync(collectionKey, fresh: true, ct).ConfigureAwait(false);
                     if (now <= 1)
                     {
-                        return await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
+                        return await InvokeAsync(key, method, request, database, ct, call).ConfigureAwait(false);
                     }
 
                     count = now;

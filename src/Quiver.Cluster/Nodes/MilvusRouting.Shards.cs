@@ -247,9 +247,10 @@ internal sealed partial class MilvusRouting
     }
 
     /// <summary>A search on every shard for offset + top-k hits from the start, merged into the global window; a search by
-    /// primary keys first reads the keys' vectors from their shards (<see cref="VectorsForKeysAsync"/>). Grouping,
-    /// iterators, function reranking and BM25 (whose corpus statistics are each shard's own) are
-    /// refused: their answers cannot be merged from the shards' answers into the single engine's.</summary>
+    /// primary keys first reads the keys' vectors from their shards (<see cref="VectorsForKeysAsync"/>); a BM25 search
+    /// first sums the shards' corpus statistics (<see cref="WithBm25StatisticsAsync"/>); grouping runs in two rounds
+    /// (<see cref="GroupedMergedAsync"/>). Iterators and function reranking are refused: their answers cannot be merged
+    /// from the shards' answers into the single engine's.</summary>
     private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
     {
         var (merged, answer, _) = await SearchMergedAsync(method, MilvusSearch.Parser.ParseFrom(request), request, database, collection, shards, schema: null, ct).ConfigureAwait(false);
@@ -290,7 +291,14 @@ internal sealed partial class MilvusRouting
 
         if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
         {
-            return (null, ShardedNotServed(method, "BM25 text search (each shard's corpus statistics differ from the collection's)"), default);
+            // Scored with the collection's statistics, summed over the shards first (MilvusRouting.Bm25.cs).
+            var (scored, refusal) = await WithBm25StatisticsAsync(method, parsed, database, collection, shards, field, ct).ConfigureAwait(false);
+            if (scored is null)
+            {
+                return (null, refusal!, default);
+            }
+
+            parsed = scored;
         }
 
         if (parsed.SearchInputCase == MilvusSearch.SearchInputOneofCase.Ids)
@@ -370,7 +378,12 @@ internal sealed partial class MilvusRouting
 
     /// <summary><paramref name="pairs"/> without the keys <paramref name="drop"/> (also inside the <c>params</c> JSON,
     /// whose values win over the flattened pairs), then <paramref name="key"/> = <paramref name="value"/>.</summary>
-    private static List<ProtoKeyValuePair> Window(IEnumerable<ProtoKeyValuePair> pairs, string key, long value, string[] drop)
+    private static List<ProtoKeyValuePair> Window(IEnumerable<ProtoKeyValuePair> pairs, string key, long value, string[] drop) =>
+        Window(pairs, key, value.ToString(CultureInfo.InvariantCulture), drop);
+
+    /// <summary><paramref name="pairs"/> without the keys <paramref name="drop"/> (also inside the <c>params</c> JSON),
+    /// then <paramref name="key"/> = <paramref name="value"/>.</summary>
+    private static List<ProtoKeyValuePair> Window(IEnumerable<ProtoKeyValuePair> pairs, string key, string value, string[] drop)
     {
         var kept = new List<ProtoKeyValuePair>();
         foreach (var pair in pairs)
@@ -394,7 +407,7 @@ internal sealed partial class MilvusRouting
             kept.Add(pair);
         }
 
-        kept.Add(new ProtoKeyValuePair { Key = key, Value = value.ToString(CultureInfo.InvariantCulture) });
+        kept.Add(new ProtoKeyValuePair { Key = key, Value = value });
         return kept;
     }
 

@@ -206,12 +206,13 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
     /// <summary>Calls the shard grain <paramref name="key"/> (<see cref="ShardCalls"/>): the shard's answer, its gRPC
     /// failure rethrown, or, when the shard did not answer, Milvus code 2 in the response's status.</summary>
-    private async Task<byte[]> InvokeAsync(string key, MethodDescriptor method, byte[] request, string database, CancellationToken ct)
+    private async Task<byte[]> InvokeAsync(string key, MethodDescriptor method, byte[] request, string database, CancellationToken ct, string? call = null)
     {
         MilvusReply reply;
         try
         {
-            reply = await ShardCalls.InvokeAsync(grains, key, method.Name, ReadOnly.Contains(method.Name), g => g.CallAsync(method.Name, request, database), ct).ConfigureAwait(false);
+            // call: a shard's own call (ShardBm25.Method) answered in method's response type.
+            reply = await ShardCalls.InvokeAsync(grains, key, method.Name, ReadOnly.Contains(method.Name), g => g.CallAsync(call ?? method.Name, request, database), ct).ConfigureAwait(false);
         }
         catch (ShardUnreachableException ex)
         {

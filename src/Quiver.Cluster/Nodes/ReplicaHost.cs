@@ -278,6 +278,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 var engine = new QuiverOptions
                 {
                     MetaStore = meta,
+                    SharedBm25Statistics = true,
                     FileSystem = files,
                     WalFactory = collectionId =>
                     {
@@ -376,6 +377,11 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
         {
+            if (method == ShardBm25.Method)
+            {
+                return ShardBm25.Answer(_server, request, database);
+            }
+
             var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method, MilvusRouting.Bytes, MilvusRouting.Bytes);
             try
             {

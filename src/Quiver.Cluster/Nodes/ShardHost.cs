@@ -54,7 +54,7 @@ internal sealed class ShardHost : IAsyncDisposable
             var engine = await JetStreamStorage.ConfigureAsync(node.JetStream, name, folder, replicas: node.Config.Replicas, ct: ct).ConfigureAwait(false);
             var meta = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
             await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
-            var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
+            var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine with { SharedBm25Statistics = true } }, cancellationToken: ct).ConfigureAwait(false);
             var host = new ShardHost(server, meta, folder);
             var restored = Path.Combine(folder, LoadStateFile);
             host._savedLoadState = File.Exists(restored) ? await File.ReadAllBytesAsync(restored, ct).ConfigureAwait(false) : [];
@@ -85,6 +85,11 @@ internal sealed class ShardHost : IAsyncDisposable
     /// <summary>Runs one unary Milvus call on the shard's server.</summary>
     public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
     {
+        if (method == ShardBm25.Method)
+        {
+            return ShardBm25.Answer(_server, request, database);
+        }
+
         var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method, MilvusRouting.Bytes, MilvusRouting.Bytes);
         var headers = new Metadata { { "dbname", database } };
         try

@@ -111,6 +111,11 @@ public sealed record QuiverOptions
     /// A cluster host passes a replicated log (src/Quiver.Cluster).</summary>
     internal Func<long, IWal>? WalFactory { get; init; }
 
+    /// <summary>True: a BM25 search scores with the collection-wide statistics its search parameters carry
+    /// (<see cref="SearchRequest.Bm25StatisticsParam"/>), summed over a cluster's shards by the node (src/Quiver.Cluster);
+    /// false (default): such a parameter is dropped unread.</summary>
+    internal bool SharedBm25Statistics { get; init; }
+
     /// <summary>The most <see cref="SegmentMaxBytes"/> may be: one vector field of a full segment is one float array.</summary>
     internal const long SegmentBytesCeiling = 4L << 30;
 

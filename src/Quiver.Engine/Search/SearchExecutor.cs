@@ -85,6 +85,13 @@ internal static class SearchExecutor
         }
 
         var texts = field.Metric == MetricType.BM25 ? Sparse.Bm25Search.Queries(request, field.Name) : null;
+        if (texts is null && request.SearchParams.ContainsKey(Sparse.Bm25Shared.Param))
+        {
+            // Collection-wide BM25 statistics mean nothing to another field's search: dropped, as Milvus drops keys it
+            // does not know.
+            request = request with { SearchParams = Sparse.Bm25Shared.Without(request.SearchParams) };
+        }
+
         var sparse = field.IsSparseVector && texts is null ? Sparse.SparseSearch.Queries(request) : null;
         if (sparse is null && texts is null && (request.Vectors is null || request.Vectors.Count == 0))
         {
@@ -277,7 +284,7 @@ internal static class SearchExecutor
         return [.. result];
     }
 
-    private static int ResolveField(CollectionSchema schema, string? name)
+    internal static int ResolveField(CollectionSchema schema, string? name)
     {
         if (name is null)
         {

@@ -64,7 +64,7 @@ internal static class Bm25Corpus
             SubtractExpired(snap, view, column, terms, df, ref rows, ref length);
         }
 
-        return new Bm25Search.Corpus(rows, rows == 0 ? 0 : length / rows, df);
+        return new Bm25Search.Corpus(rows, length, df);
     }
 
     /// <summary>The postings of a sealed segment wholly in the snapshot (mapped from its file, or built and saved on the
@@ -130,7 +130,7 @@ internal static class Bm25Corpus
             Walk((SparseColumn)snap.GetColumn(fieldIndex), snap.RowCount, visible.AsBitmap(snap.RowCount), terms, df, ref rows, ref length);
         }
 
-        return new Bm25Search.Corpus(rows, rows == 0 ? 0 : length / rows, df);
+        return new Bm25Search.Corpus(rows, length, df);
     }
 
     private static bool IsWhole(SegmentSnapshot snap) => snap.Segment.IsSealed && snap.RowCount == snap.Segment.Count;

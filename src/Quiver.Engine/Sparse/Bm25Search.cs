@@ -118,6 +118,7 @@ internal static class Bm25Search
         var field = schema.Fields[fieldIndex];
         var function = Bm25Function.Writing(schema, field.Name)!;
         var analyzer = Analyzer.ForField(schema.Find(function.InputFieldNames[0])!);
+        var supplied = Bm25Shared.Take(shard, ref searchParams);
         var dropRatio = SparseIndexOptions.ParseSearch(SearchExecutor.WithDefaults(shard, field.Name, searchParams));
         var index = shard.Meta.Indexes.FirstOrDefault(i => i.FieldName == field.Name);
         var bm25 = index is null ? Bm25Parameters.Default : Bm25Parameters.Parse(new IndexParameters(index.Params), index.IndexType);
@@ -136,7 +137,8 @@ internal static class Bm25Search
         var path = Path;
         var exhaustive = path is Bm25Path.Exhaustive or Bm25Path.Reference;
         var budget = Bm25Budget.Of(shard, view, fieldIndex);
-        var corpus = path == Bm25Path.Reference
+        var corpus = supplied is not null ? Bm25Shared.Supplied(supplied, terms)
+            : path == Bm25Path.Reference
             ? Bm25Corpus.Walk(view, fieldIndex, terms, cancellationToken)
             : Bm25Corpus.Statistics(shard, view, fieldIndex, terms, budget, cancellationToken);
         var heaps = new TopK[queries.Length];
@@ -653,7 +655,11 @@ internal static class Bm25Search
     private static (uint Term, float Tf) Pair(ReadOnlySpan<byte> pairs, int at) => Bm25Postings.Pair(pairs, at);
 
     /// <summary>Corpus statistics of one search.</summary>
-    internal sealed record Corpus(long Rows, double AverageLength, long[] DocumentFrequency);
+    internal sealed record Corpus(long Rows, double TotalLength, long[] DocumentFrequency)
+    {
+        /// <summary>The mean row length (avgdl); 0 over no rows.</summary>
+        public double AverageLength { get; } = Rows == 0 ? 0 : TotalLength / Rows;
+    }
 
     /// <summary>The term part of BM25 for one (tf, |d|) with the constants folded.</summary>
     private readonly struct Scorer(Bm25Parameters p, double averageLength) : ITermScore

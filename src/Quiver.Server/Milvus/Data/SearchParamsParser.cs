@@ -80,6 +80,9 @@ internal static class SearchParamsParser
 
     private static readonly RecentSettings Recent = new();
 
+    /// <summary>The search key carrying a cluster node's collection-wide BM25 statistics (see <see cref="SearchRequest.Bm25StatisticsParam"/>).</summary>
+    internal const string Bm25StatisticsKey = SearchRequest.Bm25StatisticsParam;
+
     /// <summary>Parses <paramref name="pairs"/> without looking at or filling the recent settings.</summary>
     internal static SearchSettings ParseUncached(RepeatedField<Protocol.Common.KeyValuePair> pairs)
     {
@@ -109,6 +112,12 @@ internal static class SearchParamsParser
             {
                 indexParams[name] = v;
             }
+        }
+
+        if (values.TryGetValue(Bm25StatisticsKey, out var bm25) && bm25.Length > 0)
+        {
+            // A cluster node's collection-wide BM25 statistics for its shard's engine, which alone decides to read them.
+            indexParams[Bm25StatisticsKey] = bm25;
         }
 
         var iterator = Bool(values, "iterator") && Bool(values, "search_iter_v2");
