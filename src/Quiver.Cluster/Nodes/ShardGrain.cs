@@ -14,7 +14,11 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     private ShardHost? _host;
 
     /// <inheritdoc/>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
+        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
+
+    private async Task ActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
         LogActivating(log, key);
