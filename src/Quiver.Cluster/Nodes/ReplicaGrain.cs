@@ -79,9 +79,9 @@ internal sealed partial class ReplicaPlacementDirector(NodeContext node, IGrainF
                 return silo;
             }
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or QuiverException)
         {
-            // The set grain's node is dying: place by the records below.
+            // The set grain's node is dying, or it could not read the records (GrainBoundary): place by the records below.
             LogByRecords(log, shard, index, ex.Message);
         }
 
