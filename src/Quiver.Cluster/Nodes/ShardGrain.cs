@@ -67,6 +67,9 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     /// <inheritdoc/>
     public Task<RestReply> RestAsync(string path, byte[] body) => Task.Run(() => _host!.RestAsync(path, body));
 
+    /// <inheritdoc/>
+    public Task ReadyAsync() => Task.CompletedTask;
+
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
 
