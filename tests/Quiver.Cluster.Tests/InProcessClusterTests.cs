@@ -71,6 +71,20 @@ public sealed class InProcessClusterTests(NatsFixture nats)
         Assert.Equal(silos.Single(s => s != first && s != second), again);
     }
 
+    [NatsFact]
+    public async Task AnActivationRefused_ReachesTheCallerAsTheQuiverException_WithItsCode()
+    {
+        // A replica of a collection never loaded with replicas refuses to activate (ReplicaGrain): its caller on another
+        // node must read that refusal, not a serializer's failure to carry it.
+        await using var cluster = await StartAsync();
+        var replica = cluster.Client.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey("default/never-loaded", 0));
+
+        var refused = await Assert.ThrowsAsync<QuiverException>(() => replica.PlaceAsync());
+
+        Assert.Equal(QuiverErrorCode.NotFound, refused.Code);
+        Assert.Equal("replica 0 of 'default/never-loaded' is not loaded", refused.Message);
+    }
+
     /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own.</summary>
     private async Task<InProcessCluster> StartAsync()
     {
@@ -103,6 +117,8 @@ public sealed class InProcessClusterTests(NatsFixture nats)
         {
             siloBuilder.Services.AddSerializer(s => s.AddAssembly(typeof(NodeContext).Assembly));
             siloBuilder.Services.AddSingleton(_ => _context ?? throw new InvalidOperationException("no node context"));
+            siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
+            siloBuilder.AddGrainBoundary();
         }
     }
 

@@ -60,10 +60,10 @@ internal sealed class ClusterNode : IAsyncDisposable
             var kv = new NatsKVContext(js);
             catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
             catalog.StartWatching();
-            var members = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(KvMembershipTable.Bucket($"{config.Cluster}-membership", config.Replicas), c).AsTask(), ct).ConfigureAwait(false);
+            var members = await KvBuckets.OpenAsync(kv, $"{config.Cluster}-membership", config.Replicas, TimeSpan.FromSeconds(30), ct, KvMembershipTable.History).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog)
             {
-                Placement = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterStatus.Bucket(config.Cluster)) { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false),
+                Placement = await KvBuckets.OpenAsync(kv, ClusterStatus.Bucket(config.Cluster), config.Replicas, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false),
             };
 
             Http2PriorKnowledge.EnsureAvailable();
@@ -111,6 +111,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
                 silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
+                silo.AddGrainBoundary();
                 silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
             });
 

@@ -40,7 +40,7 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// <summary>Opens (creating if missing) the catalog bucket of <paramref name="cluster"/>.</summary>
     public static async Task<CollectionCatalog> OpenAsync(INatsKVContext kv, string cluster, int replicas, CancellationToken ct)
     {
-        var store = await Retry.UntilAsync(RetryTimeout, c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"{cluster}-catalog") { NumberOfReplicas = replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+        var store = await KvBuckets.OpenAsync(kv, $"{cluster}-catalog", replicas, RetryTimeout, ct).ConfigureAwait(false);
         await Retry.UntilAsync(RetryTimeout, c => store.PutAsync(Marker, Present, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
         return new CollectionCatalog(store);
     }

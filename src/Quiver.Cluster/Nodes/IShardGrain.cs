@@ -13,6 +13,11 @@ internal interface IShardGrain : IGrainWithStringKey
     /// <summary>Runs one Milvus REST v2 call (its path below <c>/v2/vectordb</c>, such as <c>/entities/search</c>, and
     /// its JSON body) on this shard and returns the HTTP status and body the shard's server answered.</summary>
     Task<RestReply> RestAsync(string path, byte[] body);
+
+    /// <summary>Returns once the shard is active (its engine open); changes nothing. The access layer sends it before a
+    /// write to a shard it has not seen active (<see cref="ShardCalls"/>), so that opening the engine, which may take
+    /// longer than Orleans lets one call take, is waited for as a call that is safe to send again.</summary>
+    Task ReadyAsync();
 }
 
 /// <summary>A Milvus call's outcome as it crosses between nodes: the serialized response, or a gRPC status.</summary>

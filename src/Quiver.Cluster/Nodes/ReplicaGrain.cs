@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using NATS.Client.KeyValueStore;
@@ -78,9 +79,9 @@ internal sealed partial class ReplicaPlacementDirector(NodeContext node, IGrainF
                 return silo;
             }
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or QuiverException)
         {
-            // The set grain's node is dying: place by the records below.
+            // The set grain's node is dying, or it could not read the records (GrainBoundary): place by the records below.
             LogByRecords(log, shard, index, ex.Message);
         }
 
@@ -192,8 +193,38 @@ internal static class ReplicaRecords
 
     private static string PlaceKey(string shardKey, int index) => $"p.{shardKey.Replace('/', '.')}.{index.ToString(CultureInfo.InvariantCulture)}";
 
-    private static Task<INatsKVStore> StoreAsync(NodeContext node, CancellationToken ct) =>
-        Retry.UntilAsync(RetryTimeout, c => node.KeyValue.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket(node.Config.Cluster)) { NumberOfReplicas = node.Config.Replicas, History = 1 }, c).AsTask(), ct);
+    /// <summary>The bucket, opened once per node (<see cref="StoreAsync"/>).</summary>
+    private static readonly ConditionalWeakTable<NodeContext, OpenBucket> Stores = [];
+
+    /// <summary>The node's handle on the bucket: opened by the first read or write and kept, so the placement decisions
+    /// racing on a node (every replica of every shard at a load) do not each ask JetStream for the bucket, and never race
+    /// to create it (<see cref="KvBuckets"/>). An opening that failed is forgotten, and the next call opens again.</summary>
+    private static async Task<INatsKVStore> StoreAsync(NodeContext node, CancellationToken ct)
+    {
+        var open = Stores.GetValue(node, _ => new OpenBucket());
+        Task<INatsKVStore> opening;
+        lock (open)
+        {
+            opening = open.Opening ??= KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RetryTimeout, CancellationToken.None);
+        }
+
+        try
+        {
+            return await opening.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (opening.IsFaulted)
+        {
+            lock (open)
+            {
+                if (open.Opening == opening)
+                {
+                    open.Opening = null;
+                }
+            }
+
+            throw;
+        }
+    }
 
     private static async Task<byte[]?> GetAsync(NodeContext node, string key, CancellationToken ct)
     {
@@ -212,6 +243,13 @@ internal static class ReplicaRecords
     }
 }
 
+/// <summary>One node's opening of the replicas bucket (<see cref="ReplicaRecords"/>).</summary>
+internal sealed class OpenBucket
+{
+    /// <summary>The opening under way or done; null before the first and after a failed one.</summary>
+    public Task<INatsKVStore>? Opening { get; set; }
+}
+
 /// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.</summary>
 [Reentrant]
 [ReplicaPlacement]
@@ -220,7 +258,11 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
     private ReplicaHost? _host;
 
     /// <inheritdoc/>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
+        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
+
+    private async Task ActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
         var (shard, index) = ReplicaRecords.Parse(key);

@@ -89,7 +89,11 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
     private int _shards = 1;
 
     /// <inheritdoc/>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
+        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
+
+    private async Task ActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
         _count = await Task.Run(() => ReplicaRecords.CountAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Quiver.Cluster.Nodes;
@@ -13,10 +14,40 @@ internal static class ShardCalls
     /// <summary>How long a call waits for its shard to become reachable again (its node died and Orleans is moving it).</summary>
     public static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>At most this many shard keys are remembered as seen active (then the memory starts over).</summary>
+    private const int MaxSeen = 65_536;
+
+    /// <summary>Shard keys this process has seen active since their last failed call (see <see cref="InvokeAsync"/>).</summary>
+    private static readonly ConcurrentDictionary<string, bool> SeenActive = new(StringComparer.Ordinal);
+
     /// <summary>Runs <paramref name="call"/> on the shard grain <paramref name="key"/>; <paramref name="method"/> names
     /// the call in the refusal, <paramref name="readOnly"/> says whether it changes nothing (safe to send twice).</summary>
     public static async Task<T> InvokeAsync<T>(IGrainFactory grains, string key, string method, bool readOnly, Func<IShardGrain, Task<T>> call, CancellationToken ct)
     {
+        if (!readOnly && !SeenActive.ContainsKey(key))
+        {
+            // The shard's first write here (a create, a write after the shard moved): its activation opens the engine
+            // over JetStream, which under load has taken longer than Orleans's 30-s response timeout, and a write that
+            // times out cannot be sent again (it may have run). Activation is waited for as a call that changes nothing.
+            await InvokeAsync(grains, key, method, readOnly: true, async g =>
+            {
+                await g.ReadyAsync().ConfigureAwait(false);
+                return true;
+            }, ct).ConfigureAwait(false);
+            if (SeenActive.Count >= MaxSeen)
+            {
+                SeenActive.Clear();
+            }
+
+            SeenActive[key] = true;
+        }
+
+        if (method.EndsWith("DropCollection", StringComparison.Ordinal) || method.EndsWith("/collections/drop", StringComparison.Ordinal))
+        {
+            // The shard's grain closes after a drop; a collection created again under the name activates a new one.
+            SeenActive.TryRemove(key, out _);
+        }
+
         var clock = Stopwatch.StartNew();
         while (true)
         {
@@ -26,10 +57,12 @@ internal static class ShardCalls
             }
             catch (Exception ex) when (IsMoving(ex, readOnly) && clock.Elapsed < MoveTimeout)
             {
+                SeenActive.TryRemove(key, out _);
                 await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OrleansException or TimeoutException)
             {
+                SeenActive.TryRemove(key, out _);
                 throw new ShardUnreachableException(Reason(key, method, IsMoving(ex, readOnly)), ex);
             }
         }

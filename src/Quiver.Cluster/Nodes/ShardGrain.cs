@@ -14,7 +14,11 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     private ShardHost? _host;
 
     /// <inheritdoc/>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
+        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
+
+    private async Task ActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
         LogActivating(log, key);
@@ -62,6 +66,9 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
 
     /// <inheritdoc/>
     public Task<RestReply> RestAsync(string path, byte[] body) => Task.Run(() => _host!.RestAsync(path, body));
+
+    /// <inheritdoc/>
+    public Task ReadyAsync() => Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
