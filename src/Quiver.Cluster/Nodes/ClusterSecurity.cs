@@ -36,6 +36,9 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     private Task _watch = Task.CompletedTask;
     private ulong _revision;
 
+    /// <summary>Why the last save of the change in progress failed; null when it did not (set under <see cref="_turn"/>).</summary>
+    private Exception? _failed;
+
     private ClusterSecurity(INatsKVStore bucket, SecurityOptions options)
     {
         _bucket = bucket;
@@ -88,9 +91,10 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         return security;
     }
 
-    /// <summary>Runs <paramref name="change"/> (a handler that changes the state and saves it) until it is stored: after
-    /// another node's change was stored first, on the state read again. A change that cannot be stored (NATS
-    /// unreachable) is undone here and refused as retriable.</summary>
+    /// <summary>Runs <paramref name="change"/> (a handler that changes the state and saves it; a gRPC handler, or a whole
+    /// REST endpoint whose answer the caller buffers) until it is stored: after another node's change was stored first,
+    /// again on the state read anew. A change that cannot be stored (NATS unreachable) is undone here and refused as
+    /// retriable (Milvus code 2).</summary>
     public async Task<T> ChangeAsync<T>(Func<Task<T>> change, CancellationToken ct)
     {
         await _turn.WaitAsync(ct).ConfigureAwait(false);
@@ -98,22 +102,29 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         {
             for (var conflicts = 0; ; conflicts++)
             {
+                _failed = null;
+                T result;
                 try
                 {
                     // A blocking save inside the store's lock (SecurityStore calls it synchronously): run off the
                     // request's thread. Changes of users and grants are rare administrative calls.
-                    return await Task.Run(change, CancellationToken.None).ConfigureAwait(false);
+                    result = await Task.Run(change, CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (NotStoredException e)
+                catch (MilvusException) when (_failed is not null)
                 {
-                    // The change is in this node's copy but not in the bucket: put the stored state back.
-                    await RefreshHeldAsync(ct).ConfigureAwait(false);
-                    if (e.InnerException is not NatsKVWrongLastRevisionException || conflicts >= MaxConflicts)
-                    {
-                        throw new MilvusException(MilvusCode.ServiceUnavailable,
-                            $"the change of users, roles or grants was not stored in the cluster's key-value store: {e.InnerException?.Message}; retry",
-                            retriable: true);
-                    }
+                    result = default!;
+                }
+
+                if (_failed is not { } failed)
+                {
+                    return result;
+                }
+
+                // The change is in this node's copy but not in the bucket: put the stored state back.
+                await RefreshHeldAsync(ct).ConfigureAwait(false);
+                if (failed is not NatsKVWrongLastRevisionException || conflicts >= MaxConflicts)
+                {
+                    throw NotStored(failed);
                 }
             }
         }
@@ -174,7 +185,8 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         }
         catch (Exception e) when (e is NatsKVException or NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
         {
-            throw new NotStoredException(e);
+            _failed = e;
+            throw NotStored(e);
         }
     }
 
@@ -257,6 +269,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>A save the bucket refused or did not acknowledge.</summary>
-    private sealed class NotStoredException(Exception inner) : Exception("the security state was not stored", inner);
+    /// <summary>The refusal of a change the bucket did not store (docs/errors.md, <c>cluster-security-not-stored</c>).</summary>
+    private static MilvusException NotStored(Exception cause) => new(MilvusCode.ServiceUnavailable,
+        $"the change of users, roles or grants was not stored in the cluster's key-value store ({cause.Message}); retry", retriable: true);
 }
