@@ -68,9 +68,14 @@ internal sealed partial class MilvusRouting
             }
 
             var service = services.GetRequiredService<MilvusGrpcService>();
-            var response = SecurityGate.SecurityChanges.Contains(method.Name)
-                ? await security.ChangeAsync(() => handler!(service, message, context), context.CancellationToken).ConfigureAwait(false)
-                : await handler!(service, message, context).ConfigureAwait(false);
+            if (!SecurityGate.SecurityChanges.Contains(method.Name))
+            {
+                // A listing answers what is stored, whichever node changed it last (one read of the bucket).
+                await security.RefreshAsync(context.CancellationToken).ConfigureAwait(false);
+                return (await handler!(service, message, context).ConfigureAwait(false)).ToByteArray();
+            }
+
+            var response = await security.ChangeAsync(() => handler!(service, message, context), context.CancellationToken).ConfigureAwait(false);
             return response.ToByteArray();
         }
         catch (MilvusException e)

@@ -57,6 +57,8 @@ internal sealed partial class RestRouting
             }
             else
             {
+                // A listing answers what is stored, whichever node changed it last (one read of the bucket).
+                await security.RefreshAsync(ct).ConfigureAwait(false);
                 await MilvusRestV2.RunEndpointAsync(http, Prefix + path).ConfigureAwait(false);
             }
 
