@@ -20,8 +20,13 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-not-served"] = () =>
         [
             Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),
-            Grpc("ListCredUsers", m => MilvusRouting.NotServed(m)),
-            Rest(RestRouting.NotServed("/users/list")),
+            Grpc("GetImportState", m => MilvusRouting.NotServed(m)),
+            Rest(RestRouting.NotServed("/collections/rename")),
+        ],
+        ["cluster-security-not-stored"] = () =>
+        [
+            Grpc("CreateCredential", m => Answer(m, ClusterSecurity.NotStored(new TimeoutException("The operation has timed out.")))),
+            Grpc("OperatePrivilegeV2", m => Answer(m, ClusterSecurity.NotStored(new TimeoutException("The operation has timed out.")))),
         ],
         ["cluster-replica-number-fixed"] = () =>
         [
@@ -83,6 +88,8 @@ public sealed partial class ClusterErrorTableTests
             : (Protocol.Common.Status)method.OutputType.FindFieldByName("status").Accessor.GetValue(response);
         return (status.Code, status.Reason, status.Retriable);
     }
+
+    private static byte[] Answer(MethodDescriptor method, Quiver.Server.Milvus.MilvusException e) => MilvusRouting.StatusAnswer(method, e.Code, e.Message, e.Retriable);
 
     private static (int, string, bool) Rest(string body)
     {

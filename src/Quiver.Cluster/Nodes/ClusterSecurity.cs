@@ -270,6 +270,6 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     }
 
     /// <summary>The refusal of a change the bucket did not store (docs/errors.md, <c>cluster-security-not-stored</c>).</summary>
-    private static MilvusException NotStored(Exception cause) => new(MilvusCode.ServiceUnavailable,
+    internal static MilvusException NotStored(Exception cause) => new(MilvusCode.ServiceUnavailable,
         $"the change of users, roles or grants was not stored in the cluster's key-value store ({cause.Message}); retry", retriable: true);
 }
