@@ -89,7 +89,8 @@ async function run() {
 
   // ---- Users and roles, each change through one node and read through another.
   const secret = 'Al1ce-secret';
-  ok((await both(0, c => c.createUser({ username: 'alice', password: secret }), 'create user alice')), 'create user');
+  const created = await both(0, c => c.createUser({ username: 'alice', password: secret }), 'create user alice');
+  check(created.code === 0, 'alice is created', created);
   const duplicate = await both(1, c => c.createUser({ username: 'alice', password: secret }), 'create alice again');
   check(duplicate.code !== 0, 'a second alice is refused', duplicate);
   await both(2, c => c.createUser({ username: '1bad', password: secret }), 'a bad user name');

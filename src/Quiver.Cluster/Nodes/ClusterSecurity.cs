@@ -251,6 +251,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         services.AddSingleton<ICallObserver, NoCallObserver>();
         services.AddSingleton<CallPipeline>();
         services.AddSingleton(new InFlightBytes(Options.MaxMessageBytes * 4L));
+        services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
         services.AddSingleton(sp => new MilvusGrpcService(null!, sp.GetRequiredService<ServerOptions>(), sp));
     }
 
