@@ -25,8 +25,8 @@ public sealed partial class ClusterErrorTableTests
         ],
         ["cluster-security-not-stored"] = () =>
         [
-            Grpc("CreateCredential", m => Answer(m, ClusterSecurity.NotStored(new TimeoutException("The operation has timed out.")))),
-            Grpc("OperatePrivilegeV2", m => Answer(m, ClusterSecurity.NotStored(new TimeoutException("The operation has timed out.")))),
+            Grpc("CreateCredential", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
+            Grpc("OperatePrivilegeV2", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
         ],
         ["cluster-replica-number-fixed"] = () =>
         [
@@ -88,8 +88,6 @@ public sealed partial class ClusterErrorTableTests
             : (Protocol.Common.Status)method.OutputType.FindFieldByName("status").Accessor.GetValue(response);
         return (status.Code, status.Reason, status.Retriable);
     }
-
-    private static byte[] Answer(MethodDescriptor method, Quiver.Server.Milvus.MilvusException e) => MilvusRouting.StatusAnswer(method, e.Code, e.Message, e.Retriable);
 
     private static (int, string, bool) Rest(string body)
     {

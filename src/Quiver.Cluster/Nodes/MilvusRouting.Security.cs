@@ -84,6 +84,14 @@ internal sealed partial class MilvusRouting
         }
     }
 
+    /// <summary>The answer of <paramref name="method"/> to a change the bucket did not store (docs/errors.md,
+    /// <c>cluster-security-not-stored</c>).</summary>
+    internal static byte[] NotStored(MethodDescriptor method, Exception cause)
+    {
+        var refusal = ClusterSecurity.NotStored(cause);
+        return StatusAnswer(method, refusal.Code, refusal.Message, refusal.Retriable);
+    }
+
     /// <summary>Runs the gate; a refusal (unknown credential, missing privilege) is checked once more after reading the
     /// cluster's state, so that what another node stored a moment ago counts here at once.</summary>
     internal static async Task CheckAsync(ClusterSecurity security, ISecurityGate gate, CallInfo call, IMessage? message, CancellationToken ct)
