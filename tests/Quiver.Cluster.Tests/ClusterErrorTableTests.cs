@@ -20,8 +20,13 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-not-served"] = () =>
         [
             Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),
-            Grpc("ListCredUsers", m => MilvusRouting.NotServed(m)),
-            Rest(RestRouting.NotServed("/users/list")),
+            Grpc("GetImportState", m => MilvusRouting.NotServed(m)),
+            Rest(RestRouting.NotServed("/collections/rename")),
+        ],
+        ["cluster-security-not-stored"] = () =>
+        [
+            Grpc("CreateCredential", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
+            Grpc("OperatePrivilegeV2", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
         ],
         ["cluster-replica-number-fixed"] = () =>
         [

@@ -17,6 +17,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     private readonly string _cluster = $"qc{Guid.NewGuid():N}"[..12];
     private readonly List<Node> _nodes = [];
     private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
+    private IReadOnlyDictionary<string, object> _settings = new Dictionary<string, object>();
 
     private QuiverNodes(string nats) => _nats = nats;
 
@@ -47,10 +48,11 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>, with
-    /// <paramref name="environment"/> added to each node's environment.</summary>
-    public static async Task<QuiverNodes> StartAsync(string nats, int count, IReadOnlyDictionary<string, string>? environment = null)
+    /// <paramref name="environment"/> added to each node's environment and <paramref name="settings"/> to its config file.</summary>
+    public static async Task<QuiverNodes> StartAsync(string nats, int count, IReadOnlyDictionary<string, string>? environment = null,
+        IReadOnlyDictionary<string, object>? settings = null)
     {
-        var nodes = new QuiverNodes(nats) { _environment = environment ?? new Dictionary<string, string>() };
+        var nodes = new QuiverNodes(nats) { _environment = environment ?? new Dictionary<string, string>(), _settings = settings ?? new Dictionary<string, object>() };
         try
         {
             for (var i = 0; i < count; i++)
@@ -119,15 +121,21 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     {
         var config = _folder.Sub($"node{index}.json");
         var siloPort = NatsCluster.FreePort();
-        File.WriteAllText(config, JsonSerializer.Serialize(new
+        var values = new Dictionary<string, object>
         {
-            cluster = _cluster,
-            nats = _nats,
-            dataPath = _folder.Sub($"data{index}"),
-            host = "127.0.0.1",
-            milvusPort = 0,
-            siloPort,
-        }));
+            ["cluster"] = _cluster,
+            ["nats"] = _nats,
+            ["dataPath"] = _folder.Sub($"data{index}"),
+            ["host"] = "127.0.0.1",
+            ["milvusPort"] = 0,
+            ["siloPort"] = siloPort,
+        };
+        foreach (var (key, value) in _settings)
+        {
+            values[key] = value;
+        }
+
+        File.WriteAllText(config, JsonSerializer.Serialize(values));
         var info = new ProcessStartInfo("dotnet", [NodeDll, "node", "--config", config])
         {
             UseShellExecute = false,

@@ -111,8 +111,11 @@ main('cluster-flow', async () => {
   await searchEverywhere('after delete');
   steps.push('delete');
 
-  const notServed = await rest[0].listUsers();
-  check(notServed.code === 10 && /not served by a Quiver cluster node/.test(notServed.message), 'REST users/list answers code 10', notServed);
+  // Without authentication a node answers users as a single node does: none stored, creating one refused.
+  const users = await rest[0].listUsers();
+  check(users.code === 0 && Array.isArray(users.data) && users.data.length === 0, 'REST users/list answers no users', users);
+  const created = await grpc[2].createUser({ username: 'alice', password: 'alice-secret' });
+  check(created.code === 1100 && /authentication is off/.test(created.reason), 'createUser is refused while authentication is off', created);
   steps.push('refusals');
 
   okRest(await rest[1].dropCollection({ collectionName: name }), 'REST drop through node 1');

@@ -24,12 +24,14 @@ internal sealed class ClusterNode : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly NatsConnection _nats;
     private readonly CollectionCatalog _catalog;
+    private readonly ClusterSecurity _security;
 
-    private ClusterNode(WebApplication app, NatsConnection nats, CollectionCatalog catalog, int port)
+    private ClusterNode(WebApplication app, NatsConnection nats, CollectionCatalog catalog, ClusterSecurity security, int port)
     {
         _app = app;
         _nats = nats;
         _catalog = catalog;
+        _security = security;
         MilvusPort = port;
     }
 
@@ -53,6 +55,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
         });
         CollectionCatalog? catalog = null;
+        ClusterSecurity? security = null;
         try
         {
             await nats.ConnectAsync().ConfigureAwait(false);
@@ -61,8 +64,10 @@ internal sealed class ClusterNode : IAsyncDisposable
             catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
             catalog.StartWatching();
             var members = await KvBuckets.OpenAsync(kv, $"{config.Cluster}-membership", config.Replicas, TimeSpan.FromSeconds(30), ct, KvMembershipTable.History).ConfigureAwait(false);
+            security = await ClusterSecurity.OpenAsync(kv, config, ct).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog)
             {
+                Security = security,
                 Placement = await KvBuckets.OpenAsync(kv, ClusterStatus.Bucket(config.Cluster), config.Replicas, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false),
             };
 
@@ -82,6 +87,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                 });
             });
             builder.Services.AddSingleton(context);
+            security.Register(builder.Services);
             builder.Services.AddSingleton<MilvusRouting>();
             builder.Services.AddSingleton<RestRouting>();
             builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
@@ -122,13 +128,18 @@ internal sealed class ClusterNode : IAsyncDisposable
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
             context.MilvusPort = bound;
-            return new ClusterNode(app, nats, catalog, bound);
+            return new ClusterNode(app, nats, catalog, security, bound);
         }
         catch
         {
             if (catalog is not null)
             {
                 await catalog.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (security is not null)
+            {
+                await security.DisposeAsync().ConfigureAwait(false);
             }
 
             await nats.DisposeAsync().ConfigureAwait(false);
@@ -145,6 +156,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _catalog.DisposeAsync().ConfigureAwait(false);
+        await _security.DisposeAsync().ConfigureAwait(false);
         await _nats.DisposeAsync().ConfigureAwait(false);
     }
 }

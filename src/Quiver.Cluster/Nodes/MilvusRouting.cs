@@ -68,6 +68,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     {
         var ct = context.CancellationToken;
         CurrentClient.Value = ClientOf(context);
+        if (await SecurityAsync(method, request, context).ConfigureAwait(false) is { } secured)
+        {
+            return secured;
+        }
+
         switch (method.Name)
         {
             case "Connect":

@@ -28,6 +28,16 @@ internal sealed class NodeConfig
     /// cluster with fewer NATS servers).</summary>
     public int Replicas { get; set; } = 3;
 
+    /// <summary>Require credentials on every call and enforce users, roles and grants, as the standalone server's
+    /// <c>Security:AuthEnabled</c>. The state is the cluster's (<see cref="ClusterSecurity"/>): every node of a cluster
+    /// should set the same value.</summary>
+    public bool AuthEnabled { get; set; }
+
+    /// <summary>The password of <c>root</c> when the cluster stores its users for the first time with authentication on;
+    /// else read from <c>QUIVER_ROOT_PASSWORD</c>. Ignored once users are stored (change it with
+    /// <c>UpdateCredential</c>).</summary>
+    public string? RootPassword { get; set; }
+
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>Reads a configuration file; unknown settings are refused by name.</summary>

@@ -23,6 +23,9 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// before the node serves.</summary>
     public INatsKVStore Placement { get; set; } = null!;
 
+    /// <summary>The cluster's users, roles and grants (<see cref="ClusterSecurity"/>); set before the node serves.</summary>
+    public ClusterSecurity Security { get; set; } = null!;
+
     /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
     public int MilvusPort { get; set; }
 }

@@ -50,6 +50,11 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     {
         var ct = http.RequestAborted;
         var path = http.Request.Path.Value![Prefix.Length..];
+        if (await SecureRestAsync(http, path, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (http.Request.ContentLength > MaxBodyBytes)
         {
             await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, $"the request body of {http.Request.ContentLength} bytes exceeds the node's limit of {MaxBodyBytes} bytes")).ConfigureAwait(false);
@@ -70,6 +75,11 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         }
 
         var (database, collection) = Names(body);
+        if (await AuthorizeRestAsync(http, path, body, database, collection, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (path == "/collections/list" && ShardKeys.IsValidName(database))
         {
             var names = await node.Catalog.ListAsync(database, ct).ConfigureAwait(false);

@@ -29,7 +29,7 @@ internal sealed class SecurityGate(
     private const string AuthFailed = "auth check failure, please check username, password or API key are correct";
 
     /// <summary>RPCs that create or change users, roles, grants or privilege groups.</summary>
-    private static readonly HashSet<string> SecurityChanges = new(StringComparer.Ordinal)
+    internal static readonly HashSet<string> SecurityChanges = new(StringComparer.Ordinal)
     {
         "CreateCredential", "UpdateCredential", "DeleteCredential", "CreateRole", "DropRole", "OperateUserRole",
         "OperatePrivilege", "OperatePrivilegeV2", "CreatePrivilegeGroup", "DropPrivilegeGroup", "OperatePrivilegeGroup",

@@ -13,7 +13,7 @@ namespace Quiver.Server.Security;
 /// remembered for <see cref="CacheLifetime"/> under the SHA-256 of the credential, and the memory is dropped whenever a
 /// password, user or key changes. Thread-safe: one lock guards the state.
 /// </summary>
-internal sealed class SecurityStore
+internal sealed partial class SecurityStore
 {
     /// <summary>PBKDF2 iterations for new password hashes (OWASP's 2023 figure for HMAC-SHA256).</summary>
     public const int Iterations = 600_000;
@@ -27,7 +27,12 @@ internal sealed class SecurityStore
 
     private readonly Lock _lock = new();
     private readonly string _path;
-    private readonly SecurityData _data;
+    private SecurityData _data;
+
+    /// <summary>Where the state is written instead of <see cref="FilePath"/> (a cluster's key-value store); null for the
+    /// file. Called under the lock with the whole state; it throws to refuse the change, which the caller then undoes by
+    /// <see cref="Replace"/> (SecurityStore.Shared.cs).</summary>
+    private readonly Action<byte[]>? _saveTo;
     private readonly ConcurrentDictionary<string, (string User, long Expires)> _verified = new(StringComparer.Ordinal);
     private readonly Lock _verifiedLock = new();
     private long _generation;
@@ -35,10 +40,11 @@ internal sealed class SecurityStore
     /// <summary>A hash made once so that a login for an unknown user costs as much as one for a known user.</summary>
     private readonly UserRecord _decoy;
 
-    private SecurityStore(string path, SecurityData data)
+    private SecurityStore(string path, SecurityData data, Action<byte[]>? saveTo = null)
     {
         _path = path;
         _data = data;
+        _saveTo = saveTo;
         _decoy = NewUser("decoy", RandomNumberGenerator.GetHexString(16), null);
     }
 
@@ -70,30 +76,42 @@ internal sealed class SecurityStore
             SeedPublicRole(data);
         }
         var store = new SecurityStore(path, data);
-        if (options.AuthEnabled && data.Users.Count == 0)
+        if (AddRootIfNone(data, options, $"'{path}'"))
         {
-            var password = options.RootPassword ?? Environment.GetEnvironmentVariable(SecurityOptions.RootPasswordVariable);
-            if (string.IsNullOrEmpty(password))
-            {
-                throw new Hosting.ServerConfigurationException(
-                    $"authentication is on and no users exist yet in '{path}': set the root password (config Security:RootPassword " +
-                    $"or environment variable {SecurityOptions.RootPasswordVariable}) for the first start; there is no default password");
-            }
-            try
-            {
-                CheckPassword(password);
-            }
-            catch (MilvusException e)
-            {
-                throw new Hosting.ServerConfigurationException(
-                    $"the root password (Security:RootPassword or {SecurityOptions.RootPasswordVariable}) is refused: {e.Message}", e);
-            }
-            var root = NewUser(Privileges.RootUser, password, "built-in superuser");
-            root.Roles.Add(Privileges.AdminRole);
-            data.Users.Add(root);
             store.Save();
         }
         return store;
+    }
+
+    /// <summary>With authentication on and no users in <paramref name="data"/>, adds <c>root</c> (role <c>admin</c>) with
+    /// <see cref="SecurityOptions.RootPassword"/> or the <see cref="SecurityOptions.RootPasswordVariable"/> variable and
+    /// returns true; fails when neither is set. <paramref name="where"/> names the state's place in the message.</summary>
+    private static bool AddRootIfNone(SecurityData data, SecurityOptions options, string where)
+    {
+        if (!options.AuthEnabled || data.Users.Count != 0)
+        {
+            return false;
+        }
+        var password = options.RootPassword ?? Environment.GetEnvironmentVariable(SecurityOptions.RootPasswordVariable);
+        if (string.IsNullOrEmpty(password))
+        {
+            throw new Hosting.ServerConfigurationException(
+                $"authentication is on and no users exist yet in {where}: set the root password (config Security:RootPassword " +
+                $"or environment variable {SecurityOptions.RootPasswordVariable}) for the first start; there is no default password");
+        }
+        try
+        {
+            CheckPassword(password);
+        }
+        catch (MilvusException e)
+        {
+            throw new Hosting.ServerConfigurationException(
+                $"the root password (Security:RootPassword or {SecurityOptions.RootPasswordVariable}) is refused: {e.Message}", e);
+        }
+        var root = NewUser(Privileges.RootUser, password, "built-in superuser");
+        root.Roles.Add(Privileges.AdminRole);
+        data.Users.Add(root);
+        return true;
     }
 
     /// <summary>Milvus's default grants of the role <c>public</c> (with <c>proxy.enablePublicPrivilege</c>, its default):
@@ -658,6 +676,11 @@ internal sealed class SecurityStore
     /// <summary>Writes the state: a temp file flushed to disk, renamed over the old one. Called under the lock.</summary>
     private void Save()
     {
+        if (_saveTo is not null)
+        {
+            _saveTo(JsonSerializer.SerializeToUtf8Bytes(_data, SecurityJson.Default.SecurityData));
+            return;
+        }
         var folder = Path.GetDirectoryName(_path)!;
         Directory.CreateDirectory(folder);
         var temp = _path + ".tmp";
