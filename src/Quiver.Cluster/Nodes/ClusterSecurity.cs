@@ -21,6 +21,13 @@ namespace Quiver.Cluster.Nodes;
 /// once more against the stored document before it is answered, so a user, role or grant created through one node is
 /// honoured by every other node from the moment its creation was acknowledged, without waiting for the watch. A
 /// revocation or a dropped user takes effect on another node when the watch delivers it.
+/// Server trap (as for the membership table, <see cref="KvMembershipTable"/>): nats-server before 2.9.21 may store two
+/// updates made against the same revision, the later one built on a document without the earlier one's change. So
+/// every stored value starts with the revision it was written to land at (8 bytes, little-endian); a value stored at
+/// any other revision is skipped by readers and the watch (they walk back through the key's
+/// <see cref="KvMembershipTable.History"/> revisions to the last one that landed where it meant to), and the node that
+/// wrote it runs its change again, as after a refused write. Reads never take this node's copy back to an older
+/// revision (a read served by a lagging replica).
 /// </remarks>
 internal sealed class ClusterSecurity : IAsyncDisposable
 {
@@ -58,8 +65,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     /// <c>public</c>'s grants and, with authentication on, <c>root</c> with the configured password).</summary>
     public static async Task<ClusterSecurity> OpenAsync(INatsKVContext kv, NodeConfig config, CancellationToken ct)
     {
-        var bucket = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => kv.CreateOrUpdateStoreAsync(
-            new NatsKVConfig(Bucket(config.Cluster)) { NumberOfReplicas = config.Replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+        var bucket = await KvBuckets.OpenAsync(kv, Bucket(config.Cluster), config.Replicas, TimeSpan.FromSeconds(30), ct, KvMembershipTable.History).ConfigureAwait(false);
         var options = new SecurityOptions { AuthEnabled = config.AuthEnabled, RootPassword = config.RootPassword };
         var security = new ClusterSecurity(bucket, options);
         var where = $"the cluster's bucket '{Bucket(config.Cluster)}'";
@@ -76,10 +82,17 @@ internal sealed class ClusterSecurity : IAsyncDisposable
 
             try
             {
-                security._revision = stored is { } old
-                    ? await bucket.UpdateAsync(Key, initial, old.Revision, cancellationToken: ct).ConfigureAwait(false)
-                    : await bucket.CreateAsync(Key, initial, cancellationToken: ct).ConfigureAwait(false);
-                break;
+                var expected = stored?.Revision ?? 0;
+                var written = stored is { } old
+                    ? await bucket.UpdateAsync(Key, Landing(initial, expected + 1), old.Revision, cancellationToken: ct).ConfigureAwait(false)
+                    : await bucket.CreateAsync(Key, Landing(initial, 1), cancellationToken: ct).ConfigureAwait(false);
+                if (written == expected + 1)
+                {
+                    security._revision = written;
+                    break;
+                }
+
+                // Stored over another node's initial state (the server trap above): readers skip it; read again.
             }
             catch (Exception e) when (e is NatsKVCreateException or NatsKVWrongLastRevisionException)
             {
@@ -122,7 +135,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
 
                 // The change is in this node's copy but not in the bucket: put the stored state back.
                 await RefreshHeldAsync(ct).ConfigureAwait(false);
-                if (failed is not NatsKVWrongLastRevisionException || conflicts >= MaxConflicts)
+                if (failed is not (NatsKVWrongLastRevisionException or WrittenOverException) || conflicts >= MaxConflicts)
                 {
                     throw NotStored(failed);
                 }
@@ -150,8 +163,22 @@ internal sealed class ClusterSecurity : IAsyncDisposable
 
     private async Task<bool> RefreshHeldAsync(CancellationToken ct)
     {
-        var stored = await ReadAsync(ct).ConfigureAwait(false);
-        return stored is { } entry && Apply(entry.Value, entry.Revision, always: true);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await ReadAsync(ct).ConfigureAwait(false) is not { } entry)
+            {
+                return false;
+            }
+
+            // A read older than this copy came from a replica that lags: read again until it caught up (a few
+            // seconds at most), rather than take the copy back.
+            if (entry.Revision >= _revision || attempt >= 20)
+            {
+                return Apply(entry.Value, entry.Revision, always: true);
+            }
+
+            await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Puts <paramref name="state"/> in place when its revision differs from the copy's (or, with
@@ -169,24 +196,105 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         return newer;
     }
 
+    /// <summary>The stored state (the latest value that landed at the revision it named) and the key's current
+    /// revision, which the next write must find; null when nothing is stored.</summary>
     private async Task<(byte[] Value, ulong Revision)?> ReadAsync(CancellationToken ct)
     {
         var entry = await _bucket.TryGetEntryAsync<byte[]>(Key, cancellationToken: ct).ConfigureAwait(false);
-        return entry.Success && entry.Value.Value is { Length: > 0 } value ? (value, entry.Value.Revision) : null;
+        if (!entry.Success || entry.Value.Value is not { Length: > 0 } value)
+        {
+            return null;
+        }
+
+        var head = entry.Value.Revision;
+        var revision = head;
+        while (Landed(value, revision) is not { } state)
+        {
+            // Written over a change it did not see: the state is what stood before it.
+            if (revision <= 1 || head - revision >= KvMembershipTable.History - 1)
+            {
+                throw new InvalidOperationException($"the security state's revisions {revision} to {head} were all written over changes they did not see; no earlier revision is kept");
+            }
+
+            revision--;
+            var earlier = await _bucket.TryGetEntryAsync<byte[]>(Key, revision, cancellationToken: ct).ConfigureAwait(false);
+            if (!earlier.Success || earlier.Value.Value is not { Length: > 0 } older)
+            {
+                return null;
+            }
+
+            value = older;
+        }
+
+        return (Landed(value, revision)!, head);
     }
+
+    /// <summary><paramref name="state"/> prefixed with the revision it is written to land at.</summary>
+    private static byte[] Landing(byte[] state, ulong revision)
+    {
+        var value = new byte[8 + state.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(value, revision);
+        state.CopyTo(value, 8);
+        return value;
+    }
+
+    /// <summary>The state in <paramref name="value"/> if it was stored at the revision it named, else null.</summary>
+    private static byte[]? Landed(byte[] value, ulong revision) =>
+        value.Length >= 8 && System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(value) == revision ? value[8..] : null;
 
     /// <summary>The store's save: compare-and-set on the revision this copy came from. Runs inside
     /// <see cref="ChangeAsync"/>, which holds <see cref="_turn"/>.</summary>
     private void Save(byte[] state)
     {
+        var expected = _revision;
+        var value = Landing(state, expected + 1);
         try
         {
-            _revision = _bucket.UpdateAsync(Key, state, _revision).AsTask().GetAwaiter().GetResult();
+            var written = _bucket.UpdateAsync(Key, value, expected).AsTask().GetAwaiter().GetResult();
+            if (written != expected + 1)
+            {
+                // Stored over another node's change (the server trap above): readers skip it; run the change again.
+                _failed = new WrittenOverException(expected, written);
+                throw NotStored(_failed);
+            }
+
+            _revision = written;
+        }
+        catch (Exception e) when ((e is NatsKVWrongLastRevisionException || (e is NATS.Client.Core.NatsException or TimeoutException && e is not NatsKVException))
+            && Outcome(expected, value) is { } stored)
+        {
+            // No answer (a loaded server, a leader moving), or a refusal of the client's own retry of a publish that was
+            // stored but not answered: the revision it was to land at says what happened.
+            if (stored)
+            {
+                _revision = expected + 1;
+                return;
+            }
+
+            _failed = new WrittenOverException(expected, expected + 1);
+            throw NotStored(_failed);
         }
         catch (Exception e) when (e is NatsKVException or NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
         {
             _failed = e;
             throw NotStored(e);
+        }
+    }
+
+    /// <summary>After a write of <paramref name="value"/> against <paramref name="expected"/> went unanswered or was
+    /// refused as stale: true when
+    /// it is stored at the revision it named, false when another value is, null when that revision holds nothing yet
+    /// (the outcome is unknown).</summary>
+    private bool? Outcome(ulong expected, byte[] value)
+    {
+        try
+        {
+            var entry = _bucket.TryGetEntryAsync<byte[]>(Key, expected + 1).AsTask().GetAwaiter().GetResult();
+            return entry.Success ? entry.Value.Value is { } stored && stored.AsSpan().SequenceEqual(value) : null;
+        }
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException)
+        {
+            return null;
         }
     }
 
@@ -198,7 +306,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
             {
                 await foreach (var entry in _bucket.WatchAsync<byte[]>(Key, opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: ct).ConfigureAwait(false))
                 {
-                    if (entry.Operation != NatsKVOperation.Put || entry.Value is not { Length: > 0 } value)
+                    if (entry.Operation != NatsKVOperation.Put || entry.Value is not { Length: > 0 } value || Landed(value, entry.Revision) is not { } state)
                     {
                         continue;
                     }
@@ -208,7 +316,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
                     {
                         if (entry.Revision > _revision)
                         {
-                            Apply(value, entry.Revision, always: false);
+                            Apply(state, entry.Revision, always: false);
                         }
                     }
                     finally
@@ -273,4 +381,9 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     /// <summary>The refusal of a change the bucket did not store (docs/errors.md, <c>cluster-security-not-stored</c>).</summary>
     internal static MilvusException NotStored(Exception cause) => new(MilvusCode.ServiceUnavailable,
         $"the change of users, roles or grants was not stored in the cluster's key-value store ({cause.Message}); retry", retriable: true);
+
+    /// <summary>A write stored at a later revision than the one it named: another node's write came in between, and
+    /// readers skip this one.</summary>
+    private sealed class WrittenOverException(ulong expected, ulong written)
+        : Exception($"written at revision {written} over another node's change, not at {expected + 1}");
 }
