@@ -98,7 +98,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
-        if (!StandalonePaths.Contains(path) || !WellFormed(body))
+        if (!StandalonePaths.Contains(path) || !WellFormed(path, body))
         {
             // A path the standalone server does not serve, or a body every endpoint of it refuses before reading a
             // parameter (empty, not JSON, not UTF-8, a key twice, ...): the catalog shard's server answers exactly as the
@@ -115,7 +115,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         }
 
         var (database, collection) = Names(body);
-        if (!HasDbName(body) && http.Request.Headers["DB-Name"].ToString() is { Length: > 0 } header)
+        if (http.Request.Headers["DB-Name"].ToString() is { Length: > 0 } header && !HasDbName(body))
         {
             // As the standalone server: the body's dbName, else the DB-Name header. The shards' servers see the body only.
             database = header;
@@ -238,9 +238,15 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     }
 
     /// <summary>Whether the standalone server's endpoints read <paramref name="body"/> at all (Quiver.Server's
-    /// <c>RestBody.Parse</c>, which every endpoint runs first; an insert's faster scan accepts no body it refuses).</summary>
-    private static bool WellFormed(byte[] body)
+    /// <c>RestBody.Parse</c>, which every endpoint runs first; an insert's or upsert's faster scan, tried first as the
+    /// standalone server does, accepts no body that parser refuses).</summary>
+    private static bool WellFormed(string path, byte[] body)
     {
+        if (path is "/entities/insert" or "/entities/upsert" && Quiver.Server.Rest.RestRowsBody.TryScan(body) is not null)
+        {
+            return true;
+        }
+
         try
         {
             Quiver.Server.Rest.RestBody.Parse(body);
