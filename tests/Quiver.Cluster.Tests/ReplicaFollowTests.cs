@@ -108,7 +108,7 @@ public sealed class ReplicaFollowTests
 
     private static async Task RestAsync(ShardHost shard, string path, JsonObject body)
     {
-        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()));
+        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false);
         var answer = Encoding.UTF8.GetString(reply.Body);
         Assert.True(reply.HttpStatus == 200 && JsonNode.Parse(answer)?["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");
     }

@@ -11,8 +11,9 @@ internal interface IShardGrain : IGrainWithStringKey
     Task<MilvusReply> CallAsync(string method, byte[] request, string database);
 
     /// <summary>Runs one Milvus REST v2 call (its path below <c>/v2/vectordb</c>, such as <c>/entities/search</c>, and
-    /// its JSON body) on this shard and returns the HTTP status and body the shard's server answered.</summary>
-    Task<RestReply> RestAsync(string path, byte[] body);
+    /// its JSON body) on this shard and returns the HTTP status and body the shard's server answered;
+    /// <paramref name="allowInt64"/> is the caller's <c>Accept-Type-Allow-Int64</c> header (Int64 values as numbers).</summary>
+    Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64);
 
     /// <summary>Returns once the shard is active (its engine open); changes nothing. The access layer sends it before a
     /// write to a shard it has not seen active (<see cref="ShardCalls"/>), so that opening the engine, which may take
@@ -28,9 +29,12 @@ internal sealed record MilvusReply(
     [property: Id(1)] string Detail,
     [property: Id(2)] byte[] Response);
 
-/// <summary>A REST v2 call's outcome as it crosses between nodes: the HTTP status and the JSON body.</summary>
+/// <summary>A REST v2 call's outcome as it crosses between nodes: the HTTP status and the JSON body; for a write a shard
+/// ran (insert, upsert, delete), <paramref name="WriteTimestamp"/> is its engine's clock after it, at or past the write's
+/// own timestamp, which REST's answer does not carry (what a Session read of the writer must see); else 0.</summary>
 [GenerateSerializer]
 [Immutable]
 internal sealed record RestReply(
     [property: Id(0)] int HttpStatus,
-    [property: Id(1)] byte[] Body);
+    [property: Id(1)] byte[] Body,
+    [property: Id(2)] long WriteTimestamp = 0);

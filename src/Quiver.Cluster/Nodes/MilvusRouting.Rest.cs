@@ -477,13 +477,9 @@ internal sealed partial class MilvusRouting
         return named is JsonValue v && v.GetValueKind() == JsonValueKind.String && VectorCodec.TryParseMetric(v.GetValue<string>(), out var metric) ? metric : null;
     }
 
-    /// <summary>Runs a REST call on shard <paramref name="shard"/>.</summary>
-    private async Task<(int, byte[])> RestShardAsync(string database, string collection, int shard, string path, byte[] body, CancellationToken ct)
-    {
-        var reply = await ShardCalls.InvokeAsync(grains, ShardKeys.Of(database, collection, shard), $"POST {RestRouting.Prefix}{path}",
-            RestRouting.IsReadOnly(path), g => g.RestAsync(path, body), ct).ConfigureAwait(false);
-        return (reply.HttpStatus, reply.Body);
-    }
+    /// <summary>Runs a REST call on shard <paramref name="shard"/> (MilvusRouting.RestReplicas.cs).</summary>
+    private Task<(int, byte[])> RestShardAsync(string database, string collection, int shard, string path, byte[] body, CancellationToken ct) =>
+        RestOnShardAsync(database, collection, shard, path, body, ct);
 
     /// <summary>Whether a shard's REST answer is a success (HTTP 200 and code 0).</summary>
     private static bool RestOk((int Status, byte[] Body) answer)

@@ -21,9 +21,9 @@ internal interface IReplicaGrain : IGrainWithStringKey
     Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs);
 
     /// <summary>Runs a REST v2 read (<c>/entities/search</c>, <c>query</c>, <c>get</c>, <c>hybrid_search</c>) once the
-    /// replica has applied the log as far as consistency level <paramref name="level"/> asks (REST carries no session:
-    /// Session waits as Strong).</summary>
-    Task<RestReply> RestReadAsync(string path, byte[] body, int level);
+    /// replica has applied the log as far as consistency level <paramref name="level"/> and <paramref name="guaranteeTs"/>
+    /// ask (as <see cref="ReadAsync"/>); <paramref name="allowInt64"/> is the caller's <c>Accept-Type-Allow-Int64</c>.</summary>
+    Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs);
 
     /// <summary>Where the replica runs (activating it if it is not active: on a live node, after its node died).</summary>
     Task<ReplicaPlace> PlaceAsync();
@@ -294,8 +294,8 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         Task.Run(() => _host!.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None));
 
     /// <inheritdoc/>
-    public Task<RestReply> RestReadAsync(string path, byte[] body, int level) =>
-        Task.Run(() => _host!.RestReadAsync(path, body, level, CancellationToken.None));
+    public Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs) =>
+        Task.Run(() => _host!.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None));
 
     /// <inheritdoc/>
     public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());

@@ -78,20 +78,20 @@ internal sealed class ReplicaHost : IAsyncDisposable
     }
 
     /// <summary>Runs one REST v2 read (<paramref name="path"/> below <c>/v2/vectordb</c>) as <see cref="ReadAsync"/> runs a
-    /// gRPC one, with no caller timestamp (REST's writes answer none).</summary>
-    public async Task<RestReply> RestReadAsync(string path, byte[] body, int level, CancellationToken ct)
+    /// gRPC one (a Session read's <paramref name="guaranteeTs"/> is the shard's clock after the caller's last REST write).</summary>
+    public async Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs, CancellationToken ct)
     {
         var generation = Volatile.Read(ref _current);
         Interlocked.Increment(ref generation.InFlight);
         try
         {
             Interlocked.Increment(ref _reads);
-            if (await generation.CatchUpAsync(level, 0, ct).ConfigureAwait(false))
+            if (await generation.CatchUpAsync(level, guaranteeTs, ct).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _logEndWaits);
             }
 
-            return await generation.RestAsync(path, body).ConfigureAwait(false);
+            return await generation.RestAsync(path, body, allowInt64).ConfigureAwait(false);
         }
         finally
         {
@@ -394,12 +394,10 @@ internal sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
-        public async Task<RestReply> RestAsync(string path, byte[] body)
+        public async Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64)
         {
-            using var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            using var response = await _http.PostAsync(new Uri(RestRouting.Prefix + path, UriKind.Relative), content).ConfigureAwait(false);
-            return new RestReply((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false));
+            var (status, answer) = await RestForward.PostAsync(_http, path, body, allowInt64).ConfigureAwait(false);
+            return new RestReply(status, answer);
         }
 
         public async ValueTask DisposeAsync()

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http;
 using Quiver.Protocol.Milvus;
 
 namespace Quiver.Cluster.Nodes;
@@ -18,8 +16,8 @@ internal sealed partial class RestRouting
         "/entities/search", "/entities/query", "/entities/get", "/entities/hybrid_search",
     };
 
-    /// <summary>How long one try of a read on a replica may take before the next replica is asked (as over gRPC).</summary>
-    private static readonly TimeSpan ReplicaAttemptTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Whether replicas serve the REST read <paramref name="path"/>.</summary>
+    internal static bool IsReplicaRead(string path) => ReplicaReads.Contains(path);
 
     /// <summary>The replica count of each collection REST reads last read (ReplicaCounts.cs, as over gRPC).</summary>
     private readonly ReplicaCounts _replicaCounts = new(node);
@@ -29,8 +27,11 @@ internal sealed partial class RestRouting
     /// <summary>The answer of a REST read of the one-shard collection with shard key <paramref name="key"/> from one of
     /// its replicas, or null when the collection has no replicas (the shard answers), the body is not one a replica can
     /// serve as it stands (a consistency level that is not one: the shard refuses it in the standalone server's words),
-    /// or every replica was released meanwhile.</summary>
-    private async Task<RestReply?> ReplicaReadAsync(string path, byte[] body, string database, string collection, string key, CancellationToken ct)
+    /// or every replica was released meanwhile. A Session read waits for <paramref name="client"/>'s last REST write
+    /// through this node (<see cref="MilvusRouting.RestSessionWrite"/>), else (a write through another node, or none) as
+    /// Strong.</summary>
+    private async Task<RestReply?> ReplicaReadAsync(string path, byte[] body, string database, string collection, string key,
+        bool allowInt64, string client, MilvusRouting routing, CancellationToken ct)
     {
         if (!ReplicaReads.Contains(path))
         {
@@ -43,38 +44,14 @@ internal sealed partial class RestRouting
             return null;
         }
 
-        // REST carries no client identity and its writes answer no timestamp: a Session read waits as Strong.
+        var guarantee = level == (int)Protocol.Common.ConsistencyLevel.Session ? routing.RestSessionWrite(client, key) : 0;
         var first = (int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)count);
-        var clock = Stopwatch.StartNew();
-        for (var attempt = 0; clock.Elapsed < ShardCalls.MoveTimeout; attempt++)
-        {
-            var grainKey = ReplicaRecords.GrainKey(key, (first + attempt) % count);
-            try
-            {
-                return await grains.GetGrain<IReplicaGrain>(grainKey).RestReadAsync(path, body, level).WaitAsync(ReplicaAttemptTimeout, ct).ConfigureAwait(false);
-            }
-            catch (Exception) when (!ct.IsCancellationRequested)
-            {
-                // This replica's node died, the replica is moving, or it was released: the next one answers.
-                if (attempt % count == count - 1)
-                {
-                    count = await _replicaCounts.GetAsync(key, fresh: true, ct).ConfigureAwait(false);
-                    if (count <= 1)
-                    {
-                        return null;
-                    }
-
-                    await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
-                }
-            }
-        }
-
-        return new RestReply(StatusCodes.Status200OK, System.Text.Encoding.UTF8.GetBytes(Unreachable($"POST {Prefix}{path}: no replica of '{key}' answered within {ShardCalls.MoveTimeout.TotalSeconds:0} s; retry later")));
+        return await RestReplicaCalls.ReadAsync(grains, _replicaCounts, key, key, path, body, allowInt64, first, count, level, guarantee, ct).ConfigureAwait(false);
     }
 
     /// <summary>Milvus's consistency level (0 Strong .. 4 Customized) of a REST read: its body's <c>consistencyLevel</c>,
     /// else the collection's (shard 0's description); null for a name that is not a level.</summary>
-    private async Task<int?> LevelAsync(byte[] body, string database, string collection, string key, CancellationToken ct)
+    internal async Task<int?> LevelAsync(byte[] body, string database, string collection, string key, CancellationToken ct)
     {
         try
         {

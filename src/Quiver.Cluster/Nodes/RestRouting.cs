@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using MilvusCode = Quiver.Server.Milvus.MilvusCode;
 
 namespace Quiver.Cluster.Nodes;
@@ -13,7 +14,7 @@ namespace Quiver.Cluster.Nodes;
 /// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog; calls that
 /// name no collection (databases, users, roles, most alias calls, rename) are refused with Milvus code 10, as over
 /// gRPC.</summary>
-internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node)
+internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node, ILogger<RestRouting> log)
 {
     /// <summary>The path prefix of every REST v2 endpoint.</summary>
     public const string Prefix = "/v2/vectordb";
@@ -28,6 +29,11 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         "/databases/", "/users/", "/roles/", "/aliases/", "/collections/rename",
         "/jobs/import/get_progress", "/jobs/import/describe",
     ];
+
+    private readonly ILogger _log = log;
+
+    /// <summary>The paths the standalone server serves; any other it answers with HTTP 404 and no body.</summary>
+    private static readonly HashSet<string> StandalonePaths = new(Quiver.Server.Rest.MilvusRestV2.Paths, StringComparer.Ordinal);
 
     /// <summary>Calls that change nothing, so a try that may have reached a node that then died is safe to repeat.</summary>
     private static readonly HashSet<string> ReadOnly = new(StringComparer.Ordinal)
@@ -44,7 +50,36 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
 
     /// <summary>Maps the REST v2 prefix of <paramref name="app"/> onto this router.</summary>
     public static void Map(WebApplication app) =>
-        app.MapPost(Prefix + "/{**path}", http => http.RequestServices.GetRequiredService<RestRouting>().RunAsync(http));
+        app.MapPost(Prefix + "/{**path}", http =>
+        {
+            var router = http.RequestServices.GetRequiredService<RestRouting>();
+            return GuardedAsync(http, router.RunAsync, router._log);
+        });
+
+    /// <summary>Runs <paramref name="run"/>; an exception it did not expect (a bug) is logged and answered as the
+    /// standalone server answers one: HTTP 200, Milvus code 65535, "internal error; see the server log" (docs/errors.md,
+    /// <c>internal</c>), never an empty HTTP 500. An answer already begun cannot be replaced: the connection is then
+    /// aborted.</summary>
+    internal static async Task GuardedAsync(HttpContext http, Func<HttpContext, Task> run, ILogger log)
+    {
+        try
+        {
+            await run(http).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away: no one reads an answer.
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && !http.Response.HasStarted)
+        {
+            LogUnexpected(log, http.Request.Path.Value ?? "", ex);
+            http.Response.Clear();
+            await AnswerAsync(http, StatusCodes.Status200OK, Error(MilvusCode.Unexpected, "internal error; see the server log")).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "REST call {Path} failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, string path, Exception exception);
 
     private async Task RunAsync(HttpContext http)
     {
@@ -68,6 +103,16 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
+        if (!StandalonePaths.Contains(path) || !WellFormed(path, body))
+        {
+            // A path the standalone server does not serve, or a body every endpoint of it refuses before reading a
+            // parameter (empty, not JSON, not UTF-8, a key twice, ...): the catalog shard's server answers exactly as the
+            // standalone one does, and no code of the node reads a body it would refuse.
+            await SendAsync(http, await ShardCalls.InvokeAsync(grains, ShardKeys.Of("default", ShardKeys.CatalogShard), $"POST {Prefix}{path}", readOnly: true,
+                g => g.RestAsync(path, body, false), ct).ConfigureAwait(false)).ConfigureAwait(false);
+            return;
+        }
+
         if (NotServedPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal)))
         {
             await AnswerAsync(http, StatusCodes.Status200OK, NotServed(path)).ConfigureAwait(false);
@@ -75,11 +120,21 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         }
 
         var (database, collection) = Names(body);
+        if (http.Request.Headers["DB-Name"].ToString() is { Length: > 0 } header && !HasDbName(body))
+        {
+            // As the standalone server: the body's dbName, else the DB-Name header. The shards' servers see the body only.
+            database = header;
+            body = WithDbName(body, header);
+        }
+
         if (await AuthorizeRestAsync(http, path, body, database, collection, ct).ConfigureAwait(false))
         {
             return;
         }
 
+        var allowInt64 = bool.TryParse(http.Request.Headers[RestForward.AllowInt64Header].ToString(), out var allow) && allow;
+        var client = MilvusRouting.RestClientOf(http);
+        var routing = http.RequestServices.GetRequiredService<MilvusRouting>();
         if (path == "/collections/list" && ShardKeys.IsValidName(database))
         {
             var names = await node.Catalog.ListAsync(database, ct).ConfigureAwait(false);
@@ -111,12 +166,23 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
+        if (creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
+            && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliasOf)
+        {
+            // The alias lives in its collection's shards, not in the shard a create goes to: the catalog refuses the
+            // name in the engine's words, as over gRPC.
+            var status = Quiver.Server.Milvus.MilvusStatus.FromException(new QuiverException(QuiverErrorCode.InvalidArgument,
+                $"collection name '{collection}' is an alias of collection '{aliasOf}' in database '{database}'"));
+            await AnswerAsync(http, StatusCodes.Status200OK, Error(status.Code, status.Reason)).ConfigureAwait(false);
+            return;
+        }
+
         if (shards > 1)
         {
-            // Rows routed by key and answers merged as over gRPC (MilvusRouting.Rest.cs, docs/cluster.md).
-            var allowInt64 = bool.TryParse(http.Request.Headers["Accept-Type-Allow-Int64"].ToString(), out var allow) && allow;
-            var (status, answer) = await http.RequestServices.GetRequiredService<MilvusRouting>()
-                .RestShardedAsync(path, body, database, collection!, shards, creates, allowInt64, ct).ConfigureAwait(false);
+            // Rows routed by key and answers merged as over gRPC; reads on replicas when loaded with several
+            // (MilvusRouting.Rest.cs, MilvusRouting.RestReplicas.cs, docs/cluster.md).
+            var (status, answer) = await routing.RestRoutedAsync(path, body, database, collection!, shards, creates, allowInt64, client,
+                c => LevelAsync(body, database, collection!, ShardKeys.Of(database, collection!), c), ct).ConfigureAwait(false);
             http.Response.StatusCode = status;
             http.Response.ContentType = "application/json";
             await http.Response.Body.WriteAsync(answer, ct).ConfigureAwait(false);
@@ -128,13 +194,18 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         try
         {
             // On a collection loaded with several replicas, reads go to them (RestRouting.Replicas.cs).
-            reply = (known ? await ReplicaReadAsync(path, body, database, collection!, key, ct).ConfigureAwait(false) : null)
-                ?? await ShardCalls.InvokeAsync(grains, key, $"POST {Prefix}{path}", ReadOnly.Contains(path), g => g.RestAsync(path, body), ct).ConfigureAwait(false);
+            reply = (known ? await ReplicaReadAsync(path, body, database, collection!, key, allowInt64, client, routing, ct).ConfigureAwait(false) : null)
+                ?? await ShardCalls.InvokeAsync(grains, key, $"POST {Prefix}{path}", ReadOnly.Contains(path), g => g.RestAsync(path, body, allowInt64), ct).ConfigureAwait(false);
         }
         catch (ShardUnreachableException ex)
         {
             await AnswerAsync(http, StatusCodes.Status200OK, Unreachable(ex.Message)).ConfigureAwait(false);
             return;
+        }
+
+        if (known)
+        {
+            routing.RecordRestWrite(client, key, reply);
         }
 
         if (known && reply.HttpStatus == StatusCodes.Status200OK && Succeeded(reply.Body))
@@ -163,9 +234,53 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             }
         }
 
+        await SendAsync(http, reply).ConfigureAwait(false);
+    }
+
+    private static async Task SendAsync(HttpContext http, RestReply reply)
+    {
         http.Response.StatusCode = reply.HttpStatus;
-        http.Response.ContentType = "application/json";
-        await http.Response.Body.WriteAsync(reply.Body, ct).ConfigureAwait(false);
+        if (reply.Body.Length > 0)
+        {
+            http.Response.ContentType = "application/json";
+            await http.Response.Body.WriteAsync(reply.Body, http.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether the standalone server's endpoints read <paramref name="body"/> at all (Quiver.Server's
+    /// <c>RestBody.Parse</c>, which every endpoint runs first; an insert's or upsert's faster scan, tried first as the
+    /// standalone server does, accepts no body that parser refuses).</summary>
+    private static bool WellFormed(string path, byte[] body)
+    {
+        if (path is "/entities/insert" or "/entities/upsert" && Quiver.Server.Rest.RestRowsBody.TryScan(body) is not null)
+        {
+            return true;
+        }
+
+        try
+        {
+            Quiver.Server.Rest.RestBody.Parse(body);
+            return true;
+        }
+        catch (Quiver.Server.Milvus.MilvusException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether the body names a database (a non-empty <c>dbName</c> string, as the standalone server reads it).</summary>
+    private static bool HasDbName(byte[] body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.TryGetProperty("dbName", out var db) && db.ValueKind == JsonValueKind.String && db.GetString() is { Length: > 0 };
+    }
+
+    /// <summary>The body with <c>dbName</c> set to <paramref name="database"/> (the <c>DB-Name</c> header's).</summary>
+    private static byte[] WithDbName(byte[] body, string database)
+    {
+        var json = (JsonObject)JsonNode.Parse(body)!;
+        json["dbName"] = database;
+        return System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
     }
 
     /// <summary>The status refusing <paramref name="database"/> when the default catalog shard does not hold it, else null.</summary>

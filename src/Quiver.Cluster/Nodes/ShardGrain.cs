@@ -65,7 +65,7 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
         Task.Run(() => _host!.CallAsync(method, request, database));
 
     /// <inheritdoc/>
-    public Task<RestReply> RestAsync(string path, byte[] body) => Task.Run(() => _host!.RestAsync(path, body));
+    public Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64) => Task.Run(() => _host!.RestAsync(path, body, allowInt64));
 
     /// <inheritdoc/>
     public Task ReadyAsync() => Task.CompletedTask;

@@ -108,13 +108,12 @@ internal sealed class ShardHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one REST v2 call (<paramref name="path"/> below <c>/v2/vectordb</c>) on the shard's server.</summary>
-    public async Task<RestReply> RestAsync(string path, byte[] body)
+    /// <summary>Runs one REST v2 call (<paramref name="path"/> below <c>/v2/vectordb</c>) on the shard's server, with the
+    /// caller's <c>Accept-Type-Allow-Int64</c> (<paramref name="allowInt64"/>); a write answers the engine's clock after
+    /// it (<see cref="RestReply.WriteTimestamp"/>).</summary>
+    public async Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64)
     {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var response = await _http.PostAsync(new Uri(RestRouting.Prefix + path, UriKind.Relative), content).ConfigureAwait(false);
-        var answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+        var (status, answer) = await RestForward.PostAsync(_http, path, body, allowInt64).ConfigureAwait(false);
         // A create too: REST's quick create (a dimension, no schema) loads the collection, as Milvus's does, and a shard
         // that moves (its node stopped or died, the cluster restored from a backup) must come back loaded.
         if (path is "/collections/create" or "/collections/load" or "/collections/release" or "/partitions/load" or "/partitions/release" or "/collections/drop")
@@ -122,7 +121,9 @@ internal sealed class ShardHost : IAsyncDisposable
             await SaveLoadStateAsync().ConfigureAwait(false);
         }
 
-        return new RestReply((int)response.StatusCode, answer);
+        // Read after the answer: the write's own timestamp is at or below it.
+        var written = path is "/entities/insert" or "/entities/upsert" or "/entities/delete" ? _server.Engine.LastTimestamp : 0;
+        return new RestReply(status, answer, written);
     }
 
     /// <summary>Stops the server (the engine checkpoints and closes) and removes the cache folder.</summary>

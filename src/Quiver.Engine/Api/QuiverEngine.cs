@@ -241,6 +241,10 @@ public sealed partial class QuiverEngine : IAsyncDisposable
     /// <summary>The engine's memory ledger (tests read its peak).</summary>
     internal MemoryLedger Memory => _host.Memory;
 
+    /// <summary>The last timestamp the engine's clock issued: every write answered before it was read carries a timestamp
+    /// at or below it (a cluster node's Session reads over REST, whose answers carry none, wait for it).</summary>
+    internal long LastTimestamp => _host.Clock.Last;
+
     /// <summary>Flushes every collection with growing rows, <paramref name="first"/> first (a write's memory relief).</summary>
     private async Task RelieveMemoryAsync(Shard first, CancellationToken cancellationToken)
     {
