@@ -23,6 +23,16 @@ internal static class FilterBench
 {
     private const string Collection = "filters";
 
+    /// <summary>An engine whose collection stays one segment until the bench flushes it (the seal size raised to
+    /// Milvus's max segment size), without durability waits or background work (FilterBench, FilterScanBench).</summary>
+    public static Task<QuiverEngine> OneSegmentEngineAsync(string folder) =>
+        QuiverEngine.OpenAsync(folder, new QuiverOptions
+        {
+            Durability = DurabilityMode.Never,
+            BackgroundMaintenance = false,
+            SegmentSealBytes = 1L << 30,
+        });
+
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("set", "data-dir", "nq", "k", "ef", "M", "efc", "percents", "md", "dir");
@@ -39,13 +49,7 @@ internal static class FilterBench
         var md = new StringBuilder();
         try
         {
-            // One segment: sealed at flush (the seal size is raised to Milvus's max segment size), then indexed.
-            await using var engine = await QuiverEngine.OpenAsync(data, new QuiverOptions
-            {
-                Durability = DurabilityMode.Never,
-                BackgroundMaintenance = false,
-                SegmentSealBytes = 1L << 30,
-            });
+            await using var engine = await OneSegmentEngineAsync(data);
             await engine.CreateCollectionAsync(Collection, new CollectionSchema
             {
                 Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int64), FieldSchema.Vector("vector", dim, MetricType.L2)],

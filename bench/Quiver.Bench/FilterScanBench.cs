@@ -32,12 +32,7 @@ internal static class FilterScanBench
         var md = new StringBuilder();
         try
         {
-            await using var engine = await QuiverEngine.OpenAsync(data, new QuiverOptions
-            {
-                Durability = DurabilityMode.Never,
-                BackgroundMaintenance = false,
-                SegmentSealBytes = 1L << 30,
-            });
+            await using var engine = await FilterBench.OneSegmentEngineAsync(data);
             await engine.CreateCollectionAsync(Collection, new CollectionSchema
             {
                 Fields =

@@ -207,11 +207,15 @@ public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long
     public long MergeBytes { get; init; }
 
     /// <summary>Scalar indexes of sealed segments, built on a filter's demand and kept while the segment lives (sorted
-    /// indexes of numeric fields, inverted indexes of VarChar fields).</summary>
+    /// indexes of numeric fields, inverted indexes of VarChar fields, token indexes of TEXT_MATCH fields).</summary>
     public long ScalarIndexBytes { get; init; }
 
+    /// <summary>Bitmaps of filters scanned over sealed segments, kept for the next read with the same filter (at most 8
+    /// bitmaps a segment, one byte a row, and less when the budget has no room for them).</summary>
+    public long FilterCacheBytes { get; init; }
+
     /// <summary><see cref="GrowingBytes"/>, <see cref="IndexBytes"/>, <see cref="DeleteMarkBytes"/>,
-    /// <see cref="MergeBytes"/> and <see cref="ScalarIndexBytes"/>: what the engine holds (reservations not
-    /// included).</summary>
-    public long UsedBytes => GrowingBytes + IndexBytes + DeleteMarkBytes + MergeBytes + ScalarIndexBytes;
+    /// <see cref="MergeBytes"/>, <see cref="ScalarIndexBytes"/> and <see cref="FilterCacheBytes"/>: what the engine
+    /// holds (reservations not included).</summary>
+    public long UsedBytes => GrowingBytes + IndexBytes + DeleteMarkBytes + MergeBytes + ScalarIndexBytes + FilterCacheBytes;
 }

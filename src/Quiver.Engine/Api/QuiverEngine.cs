@@ -235,6 +235,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
             DeleteMarkBytes = m.DeleteMarkBytes,
             MergeBytes = m.MergeBytes,
             ScalarIndexBytes = m.ScalarIndexBytes,
+            FilterCacheBytes = m.FilterCacheBytes,
         };
     }
 

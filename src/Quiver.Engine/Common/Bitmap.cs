@@ -34,6 +34,10 @@ internal sealed class Bitmap
 
     public static int WordCount(int length) => (length + 63) >> 6;
 
+    /// <summary>Bytes the bitmap holds on the managed heap: the object (header, array reference and length: 32) and its
+    /// word array (24 + 8 a word).</summary>
+    public long MemoryBytes => 32 + 24 + (8L * _words.Length);
+
     public bool this[int index]
     {
         get

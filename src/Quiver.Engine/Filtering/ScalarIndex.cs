@@ -13,57 +13,61 @@ namespace Quiver.Filtering;
 /// <see cref="SortedIndex{T}.MemoryBytes"/>) fit the engine's memory budget (<see cref="Segment.TryChargeDerived"/>: held
 /// as <see cref="EngineMemoryUsage.ScalarIndexBytes"/> until the segment goes); otherwise it is dropped and the method answers null, and the filter
 /// scans the column instead, with the same rows. Its size is remembered, so it is built again only once the budget has
-/// room for it. Token indexes (TEXT_MATCH) are not counted.</para></summary>
+/// room for it. Token indexes (TEXT_MATCH, PHRASE_MATCH: <see cref="TextAnalysis.TokenIndex.MemoryBytes"/>) are held
+/// and refused the same way; without one the predicate analyzes each row.</para></summary>
 internal sealed class ScalarIndexes(Segment? owner = null)
 {
     private readonly ConcurrentDictionary<int, Lazy<object?>> _byField = new();
     private readonly ConcurrentDictionary<int, long> _refused = new();
-    private readonly ConcurrentDictionary<int, Lazy<TextAnalysis.TokenIndex>> _tokens = new();
+    private readonly ConcurrentDictionary<int, Lazy<object?>> _tokens = new();
+    private readonly ConcurrentDictionary<int, long> _tokensRefused = new();
 
-    /// <summary>Token index of a VarChar column with enable_match (TEXT_MATCH, PHRASE_MATCH), built with the field's analyzer.</summary>
-    public TextAnalysis.TokenIndex Tokens(int fieldIndex, StringColumn column, TextAnalysis.Analyzer analyzer) =>
-        _tokens.GetOrAdd(fieldIndex, _ => new Lazy<TextAnalysis.TokenIndex>(() => TextAnalysis.TokenIndex.Build(column, analyzer))).Value;
+    /// <summary>Token index of a VarChar column with enable_match (TEXT_MATCH, PHRASE_MATCH), built with the field's
+    /// analyzer; null when it does not fit the memory budget.</summary>
+    public TextAnalysis.TokenIndex? Tokens(int fieldIndex, StringColumn column, TextAnalysis.Analyzer analyzer) =>
+        (TextAnalysis.TokenIndex?)Get(_tokens, _tokensRefused, fieldIndex, () => TextAnalysis.TokenIndex.Build(column, analyzer), static i => ((TextAnalysis.TokenIndex)i).MemoryBytes);
 
     /// <summary>Inverted index of a VarChar column: value to the ascending rows that hold it; null when it does not fit
     /// the memory budget.</summary>
     public InvertedIndex? Inverted(int fieldIndex, StringColumn column) =>
-        (InvertedIndex?)Get(fieldIndex, () => InvertedIndex.Build(column), static i => ((InvertedIndex)i).MemoryBytes);
+        (InvertedIndex?)Get(_byField, _refused, fieldIndex, () => InvertedIndex.Build(column), static i => ((InvertedIndex)i).MemoryBytes);
 
     /// <summary>Sorted index of an integer column: (value, row) pairs in that order, nulls left out; null when it does
     /// not fit the memory budget.</summary>
     public SortedIndex<long>? Sorted(int fieldIndex, NumericColumn column) =>
-        (SortedIndex<long>?)Get(fieldIndex, () => SortedIndex<long>.Build(column, column.LongAt), static i => ((SortedIndex<long>)i).MemoryBytes);
+        (SortedIndex<long>?)Get(_byField, _refused, fieldIndex, () => SortedIndex<long>.Build(column, column.LongAt), static i => ((SortedIndex<long>)i).MemoryBytes);
 
     /// <summary>Sorted index of a Float or Double column (values widened to double, which is exact); null when it does
     /// not fit the memory budget.</summary>
     public SortedIndex<double>? SortedFloating(int fieldIndex, NumericColumn column) =>
-        (SortedIndex<double>?)Get(fieldIndex, () => SortedIndex<double>.Build(column, column.DoubleAt), static i => ((SortedIndex<double>)i).MemoryBytes);
+        (SortedIndex<double>?)Get(_byField, _refused, fieldIndex, () => SortedIndex<double>.Build(column, column.DoubleAt), static i => ((SortedIndex<double>)i).MemoryBytes);
 
-    private object? Get(int fieldIndex, Func<object> build, Func<object, long> bytes)
+    private object? Get(
+        ConcurrentDictionary<int, Lazy<object?>> byField, ConcurrentDictionary<int, long> refused, int fieldIndex, Func<object> build, Func<object, long> bytes)
     {
-        if (owner is not null && _refused.TryGetValue(fieldIndex, out var size) && !owner.FitsDerived(size))
+        if (owner is not null && refused.TryGetValue(fieldIndex, out var size) && !owner.FitsDerived(size))
         {
             return null;
         }
 
-        var lazy = _byField.GetOrAdd(fieldIndex, _ => new Lazy<object?>(() =>
+        var lazy = byField.GetOrAdd(fieldIndex, _ => new Lazy<object?>(() =>
         {
             var index = build();
             var n = bytes(index);
-            if (owner is null || owner.TryChargeDerived(n, scalar: true))
+            if (owner is null || owner.TryChargeDerived(n, DerivedKind.Scalar))
             {
-                _refused.TryRemove(fieldIndex, out long _);
+                refused.TryRemove(fieldIndex, out long _);
                 return index;
             }
 
-            _refused[fieldIndex] = n;
+            refused[fieldIndex] = n;
             return null;
         }));
         var value = lazy.Value;
         if (value is null)
         {
             // Refused: forgotten, so that a later filter builds it again once the budget has room.
-            _byField.TryRemove(KeyValuePair.Create(fieldIndex, lazy));
+            byField.TryRemove(KeyValuePair.Create(fieldIndex, lazy));
         }
 
         return value;

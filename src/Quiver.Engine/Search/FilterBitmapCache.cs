@@ -17,8 +17,12 @@ namespace Quiver.Search;
 /// A read at an older timestamp, or with the TTL masking rows, gets a bitmap of its own (one AND of words). Filters with
 /// template parameters are bound per call and are not kept. Bounded: <see cref="Capacity"/> filters per segment, the least
 /// recently used out first, so at most <c>2 × Capacity</c> bitmaps of rows / 8 bytes (one byte per row with the default).
+/// <para>Every bitmap kept is charged to the engine's memory budget (<see cref="Bitmap.MemoryBytes"/>, held as
+/// <see cref="EngineMemoryUsage.FilterCacheBytes"/> through the owning segment) and taken back when it is dropped; a
+/// bitmap that does not fit is not kept, and the read uses it once as if the cache were off, with the same rows. The
+/// ledger drops every cache (<see cref="Evict"/>) before it would refuse a write, index or merge for want of room.</para>
 /// Bitmaps handed out are shared and never changed. Thread-safe.</summary>
-internal sealed class FilterBitmapCache
+internal sealed class FilterBitmapCache(Segment? owner = null) : MemoryLedger.IEvictable
 {
     /// <summary>Filters kept per segment.</summary>
     public const int Capacity = 4;
@@ -64,8 +68,41 @@ internal sealed class FilterBitmapCache
         }
 
         var rows = Intersect(entry.Matches, visible);
-        Volatile.Write(ref entry.Combined, new Combination(visible, rows));
+        lock (_lock)
+        {
+            // Kept only while the entry is, in place of the intersection with an older live bitmap, and if it fits.
+            var bytes = rows.Bits!.MemoryBytes;
+            var old = entry.Combined;
+            if (entry.Kept && owner?.TryChargeDerived(bytes, DerivedKind.FilterCache) != false)
+            {
+                if (old is not null)
+                {
+                    owner?.UnchargeDerived(old.Rows.Bits!.MemoryBytes, DerivedKind.FilterCache);
+                }
+
+                Volatile.Write(ref entry.Combined, new Combination(visible, rows));
+            }
+        }
+
         return rows;
+    }
+
+    /// <summary>Bytes of the bitmaps kept now (what the cache has charged), for tests.</summary>
+    public long HeldBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long bytes = 0;
+                foreach (var e in _entries)
+                {
+                    bytes += e is null ? 0 : e.Matches.MemoryBytes + (e.Combined?.Rows.Bits!.MemoryBytes ?? 0);
+                }
+
+                return bytes;
+            }
+        }
     }
 
     private static AllowedRows Intersect(Bitmap matches, Bitmap visible)
@@ -117,11 +154,52 @@ internal sealed class FilterBitmapCache
                 }
             }
 
+            // The least recently used goes first, so that its bytes make room for the new one.
+            if (_entries[slot] is { } evicted)
+            {
+                _entries[slot] = null;
+                Drop(evicted);
+            }
+
+            if (owner?.TryChargeDerived(matches.MemoryBytes, DerivedKind.FilterCache) == false)
+            {
+                // Past the budget: this read uses the rows once; nothing is kept.
+                return entry;
+            }
+
+            owner?.Ledger?.Register(this);
+            entry.Kept = true;
             entry.LastUse = ++_clock;
             _entries[slot] = entry;
         }
 
         return entry;
+    }
+
+    /// <summary>Drops every filter kept and gives their bytes back (the ledger needs the room, or the segment goes).</summary>
+    public void Evict()
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < _entries.Length; i++)
+            {
+                if (_entries[i] is { } e)
+                {
+                    _entries[i] = null;
+                    Drop(e);
+                }
+            }
+
+            owner?.Ledger?.Unregister(this);
+        }
+    }
+
+    /// <summary>Takes back what a dropped entry's bitmaps charged. The caller holds the lock.</summary>
+    private void Drop(Entry entry)
+    {
+        entry.Kept = false;
+        var bytes = entry.Matches.MemoryBytes + (entry.Combined?.Rows.Bits!.MemoryBytes ?? 0);
+        owner?.UnchargeDerived(bytes, DerivedKind.FilterCache);
     }
 
     /// <summary>The filter's rows AND one live bitmap, and that bitmap (compared by reference).</summary>
@@ -135,5 +213,8 @@ internal sealed class FilterBitmapCache
         public readonly int MatchCount = matchCount;
         public Combination? Combined;
         public long LastUse;
+
+        /// <summary>In the cache, with its bitmaps charged (changed under the cache's lock).</summary>
+        public bool Kept;
     }
 }

@@ -46,10 +46,9 @@ internal sealed class Segment
     private long _charged;
     private long _marksCharged;
 
-    // The bytes of in-memory structures derived from this sealed segment's columns (BM25 postings, scalar indexes),
-    // charged as in-memory index until the segment is released.
-    private long _derivedCharged;
-    private long _scalarCharged;
+    // The bytes of in-memory structures derived from this segment's columns (BM25 postings, scalar and token indexes,
+    // filter bitmaps), per DerivedKind, charged until they are dropped or the segment is released.
+    private readonly long[] _derivedCharged = new long[3];
     private Filtering.ScalarIndexes? _indexes;
     private Search.FilterBitmapCache? _filterBitmaps;
 
@@ -109,7 +108,7 @@ internal sealed class Segment
     public Filtering.ScalarIndexes Indexes => Volatile.Read(ref _indexes) ?? LazyInitializer.EnsureInitialized(ref _indexes, () => new Filtering.ScalarIndexes(this));
 
     /// <summary>Bitmaps of filters scanned over this sealed segment's columns (<see cref="Search.FilterBitmapCache"/>).</summary>
-    public Search.FilterBitmapCache FilterBitmaps => Volatile.Read(ref _filterBitmaps) ?? LazyInitializer.EnsureInitialized(ref _filterBitmaps);
+    public Search.FilterBitmapCache FilterBitmaps => Volatile.Read(ref _filterBitmaps) ?? LazyInitializer.EnsureInitialized(ref _filterBitmaps, () => new Search.FilterBitmapCache(this));
 
     /// <summary>A new growing segment; its rows are charged to <paramref name="ledger"/> as the shard counts them
     /// (<see cref="ChargeGrowing"/>) until it is sealed or released.</summary>
@@ -250,38 +249,41 @@ internal sealed class Segment
     }
 
     /// <summary>Charges <paramref name="bytes"/> of a structure derived from this segment's columns and kept with it (its
-    /// BM25 postings of a field, a scalar index) to the engine's memory ledger as in-memory index, if they fit the budget;
-    /// false (nothing charged: the caller drops the structure and answers without it) otherwise. Taken back by
-    /// <see cref="UnchargeDerived"/> or at the segment's last release. A segment without a ledger (tests, tools) takes
-    /// everything. Call while holding a reference.</summary>
-    public bool TryChargeDerived(long bytes, bool scalar = false)
+    /// BM25 postings of a field, a scalar or token index, a filter's bitmap) to the engine's memory ledger as
+    /// <paramref name="kind"/>, if they fit the budget; false (nothing charged: the caller drops the structure and
+    /// answers without it) otherwise. Taken back by <see cref="UnchargeDerived"/> or at the segment's last release. A
+    /// segment without a ledger (tests, tools) takes everything. Call while holding a reference.</summary>
+    public bool TryChargeDerived(long bytes, DerivedKind kind = DerivedKind.Index)
     {
         if (_ledger is not { } ledger || bytes == 0)
         {
             return true;
         }
 
-        if (!ledger.TryAddIndex(bytes, scalar))
+        if (!ledger.TryAddDerived(bytes, kind))
         {
             return false;
         }
 
-        Interlocked.Add(ref scalar ? ref _scalarCharged : ref _derivedCharged, bytes);
+        Interlocked.Add(ref _derivedCharged[(int)kind], bytes);
         return true;
     }
+
+    /// <summary>The engine's memory ledger this segment charges, if any.</summary>
+    public Common.MemoryLedger? Ledger => _ledger;
 
     /// <summary>Whether <see cref="TryChargeDerived"/> of <paramref name="bytes"/> would succeed now (a structure
     /// refused before is not loaded again to find out).</summary>
     public bool FitsDerived(long bytes) => _ledger is not { } ledger || ledger.Fits(bytes);
 
-    /// <summary>Takes back <paramref name="bytes"/> charged by <see cref="TryChargeDerived"/> (a structure dropped before
-    /// the segment goes).</summary>
-    public void UnchargeDerived(long bytes)
+    /// <summary>Takes back <paramref name="bytes"/> charged by <see cref="TryChargeDerived"/> as <paramref name="kind"/>
+    /// (a structure dropped before the segment goes).</summary>
+    public void UnchargeDerived(long bytes, DerivedKind kind = DerivedKind.Index)
     {
         if (_ledger is { } ledger && bytes != 0)
         {
-            Interlocked.Add(ref _derivedCharged, -bytes);
-            ledger.AddIndex(-bytes);
+            Interlocked.Add(ref _derivedCharged[(int)kind], -bytes);
+            ledger.AddDerived(-bytes, kind);
         }
     }
 
@@ -565,14 +567,14 @@ internal sealed class Segment
                 ledger.AddDeleteMarks(-marks);
             }
 
-            if (_ledger is { } held && Interlocked.Exchange(ref _derivedCharged, 0) is var derived and not 0)
+            // The filter cache first: it gives its bytes back and leaves the ledger's list of caches to drop.
+            Volatile.Read(ref _filterBitmaps)?.Evict();
+            for (var kind = 0; kind < _derivedCharged.Length; kind++)
             {
-                held.AddIndex(-derived);
-            }
-
-            if (_ledger is { } holds && Interlocked.Exchange(ref _scalarCharged, 0) is var scalars and not 0)
-            {
-                holds.AddScalarIndex(-scalars);
+                if (_ledger is { } held && Interlocked.Exchange(ref _derivedCharged[kind], 0) is var derived and not 0)
+                {
+                    held.AddDerived(-derived, (DerivedKind)kind);
+                }
             }
 
             for (var f = 0; f < _vectorIndexes.Length; f++)

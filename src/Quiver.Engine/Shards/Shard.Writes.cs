@@ -195,7 +195,7 @@ internal sealed partial class Shard
     private static string MemoryHeld(Common.MemoryLedger memory)
     {
         var growing = memory.GrowingBytes;
-        var index = memory.IndexBytes + memory.ScalarIndexBytes;
+        var index = memory.IndexBytes + memory.ScalarIndexBytes + memory.FilterCacheBytes;
         var marks = memory.DeleteMarkBytes;
         var merges = memory.MergeBytes;
         var reserved = memory.ReservedBytes;

@@ -27,8 +27,10 @@ namespace Quiver.Sparse;
 /// <para>A sealed segment's postings count against the engine's <see cref="QuiverOptions.IndexMemoryBudgetBytes"/> as
 /// the memory of the field's index (<see cref="Bm25Budget"/>): a segment whose postings would take the field's loaded
 /// postings past it gets none; its statistics are counted from its rows (a count per distinct term) and its rows are
-/// scored one by one, exactly. Growing postings are not counted (growing segments are the other half's, as their rows
-/// are).</para>
+/// scored one by one, exactly. A growing segment's postings are held against the engine's memory budget as in-memory
+/// index too (<see cref="EngineMemoryUsage.IndexBytes"/>, their arrays' capacity, charged as they grow): when a search's
+/// appends take them past it, they are dropped for a count per term, and the segment's rows are scored one by one,
+/// with the same scores. The counts per term (of sealed and growing segments without postings) are not charged.</para>
 /// Thread-safety: one lock per (segment, field), held while a search brings it up to
 /// date and reads its query terms' counts.</summary>
 internal static class Bm25Corpus
@@ -213,6 +215,7 @@ internal static class Bm25Corpus
         private Bm25Postings? _postings;
         private long _postingsBytes = -1;
         private Bm25GrowingPostings? _growing;
+        private long _growingCharged;
         private Dictionary<uint, int>? _df;
         private double _length;
         private int _rows;
@@ -264,6 +267,8 @@ internal static class Bm25Corpus
                         CollectionsMarshal.GetValueRefOrAddDefault(counts, term, out _)++;
                     }
                 }
+
+                ChargeGrowing(snap.Segment);
             }
 
             var log = marks.Entries;
@@ -287,6 +292,36 @@ internal static class Bm25Corpus
                     : _growing?.DocumentFrequency(term) ?? _df!.GetValueOrDefault(term);
                 df[slot] += n - _deletedDf.GetValueOrDefault(term);
             }
+        }
+
+        /// <summary>Charges what the growing postings grew by since the last charge; when that does not fit the budget,
+        /// keeps a count per term in their place (the totals stay the same) and gives their bytes back. The caller holds
+        /// the lock.</summary>
+        private void ChargeGrowing(Segment segment)
+        {
+            if (_growing is not { } growing)
+            {
+                return;
+            }
+
+            var grown = growing.MemoryBytes - _growingCharged;
+            if (segment.TryChargeDerived(grown))
+            {
+                _growingCharged += grown;
+                return;
+            }
+
+            _df = growing.DocumentFrequencies();
+            _length = growing.TotalLength;
+            DropGrowing(segment);
+        }
+
+        /// <summary>Forgets the growing postings and gives back their charge. The caller holds the lock.</summary>
+        private void DropGrowing(Segment segment)
+        {
+            _growing = null;
+            segment.UnchargeDerived(_growingCharged);
+            _growingCharged = 0;
         }
 
         /// <summary>The sealed segment's postings: in memory once loaded; else mapped from the index file of the field's
@@ -334,7 +369,7 @@ internal static class Bm25Corpus
 
             // A growing segment sealed in place: its postings now hold the totals.
             _df = null;
-            _growing = null;
+            DropGrowing(segment);
             return _postings;
         }
 

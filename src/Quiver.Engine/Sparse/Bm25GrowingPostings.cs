@@ -48,6 +48,19 @@ internal sealed class Bm25GrowingPostings
         RowCount = row + 1;
     }
 
+    /// <summary>Per term, the rows appended that hold it (what the owner keeps instead once the postings are dropped).
+    /// The caller holds the owner's lock.</summary>
+    public Dictionary<uint, int> DocumentFrequencies()
+    {
+        var counts = new Dictionary<uint, int>(_lists.Count);
+        foreach (var (term, list) in _lists)
+        {
+            counts[term] = list.Count;
+        }
+
+        return counts;
+    }
+
     /// <summary>Rows appended that hold <paramref name="term"/>. The caller holds the owner's lock.</summary>
     public int DocumentFrequency(uint term) => _lists.TryGetValue(term, out var list) ? list.Count : 0;
 

@@ -14,7 +14,21 @@ internal sealed class TokenIndex
         _terms = terms;
         NullRows = nullRows;
         RowCount = rowCount;
+
+        // Per term: its dictionary entry and bucket (28 bytes), the string (22 + 2 a char), the postings object (40) and
+        // its three arrays (24 + 4 an element each: rows, row starts plus one, positions); and the null rows' array.
+        long bytes = 24 + (4L * nullRows.Length);
+        foreach (var (term, postings) in terms)
+        {
+            bytes += 28 + 22 + (2L * term.Length) + 40 + (3 * 24) + (4L * ((2 * postings.Rows.Length) + 1 + postings.PositionCount));
+        }
+
+        MemoryBytes = bytes;
     }
+
+    /// <summary>Bytes the index holds on the managed heap (counted against the engine's memory budget as a scalar
+    /// index of its segment).</summary>
+    public long MemoryBytes { get; }
 
     /// <summary>The null rows, ascending.</summary>
     public int[] NullRows { get; }
@@ -65,6 +79,9 @@ internal sealed class TokenIndex
     {
         /// <summary>Rows holding the term, ascending.</summary>
         public int[] Rows { get; } = rows;
+
+        /// <summary>Positions over all its rows.</summary>
+        public int PositionCount => positions.Length;
 
         /// <summary>The term's positions in the row at index <paramref name="i"/> of <see cref="Rows"/>, ascending.</summary>
         public int[] PositionsAt(int i) => positions[starts[i]..starts[i + 1]];

@@ -248,12 +248,13 @@ internal sealed class ServerMetrics : IDisposable
             }
         }
         var memory = engine.GetMemoryUsage();
-        text.Family("quiver_engine_memory_bytes", "gauge", "Bytes the engine holds against its memory budget (Engine:MemoryBudgetBytes): rows of growing segments, vector indexes and BM25 postings of sealed segments, scalar indexes, delete marks, rows of merges being written, and reservations of writes admitted and not yet applied and of index builds running.");
+        text.Family("quiver_engine_memory_bytes", "gauge", "Bytes the engine holds against its memory budget (Engine:MemoryBudgetBytes): rows of growing segments, vector indexes and BM25 postings, scalar and token indexes, cached filter bitmaps, delete marks, rows of merges being written, and reservations of writes admitted and not yet applied and of index builds running.");
         text.Sample("quiver_engine_memory_bytes", memory.GrowingBytes, "kind", "growing");
         text.Sample("quiver_engine_memory_bytes", memory.IndexBytes, "kind", "index");
         text.Sample("quiver_engine_memory_bytes", memory.DeleteMarkBytes, "kind", "delete_marks");
         text.Sample("quiver_engine_memory_bytes", memory.MergeBytes, "kind", "merges");
         text.Sample("quiver_engine_memory_bytes", memory.ScalarIndexBytes, "kind", "scalar_indexes");
+        text.Sample("quiver_engine_memory_bytes", memory.FilterCacheBytes, "kind", "filter_cache");
         text.Sample("quiver_engine_memory_bytes", memory.ReservedBytes, "kind", "reserved");
         text.Family("quiver_engine_memory_budget_bytes", "gauge", "The engine's memory budget (Engine:MemoryBudgetBytes): writes past it seal growing segments, then are refused with code 9.");
         text.Sample("quiver_engine_memory_budget_bytes", memory.BudgetBytes);
