@@ -7,7 +7,11 @@ namespace Quiver.Cluster;
 /// <summary>The catalog and segment manifests as one key of a JetStream key-value bucket, replaced by compare-and-set on
 /// the key's revision: a write succeeds only if nobody wrote the key since this store last read or wrote it, so two
 /// nodes that both believe they own the data cannot overwrite each other's manifest (the later one is refused and stops).
-/// The value is the manifest's JSON (docs/format-manifest.md); JetStream keeps its own checksums. Thread-safe.</summary>
+/// The value is the manifest's JSON (docs/format-manifest.md); JetStream keeps its own checksums. Reads go to the
+/// bucket's stream leader (<see cref="KvLeaderReads"/>), so a shard that moves reads the manifest its previous owner
+/// last wrote, never an older copy from a lagging replica. A write that got no answer, or whose retry by the NATS client
+/// was refused as stale because the first attempt was stored, is settled by reading the key: it stands when the key
+/// holds exactly these bytes. Thread-safe.</summary>
 internal sealed class KvMetaStore : IMetaStore
 {
     private readonly INatsKVStore _store;
@@ -35,42 +39,31 @@ internal sealed class KvMetaStore : IMetaStore
         }
     }
 
-    /// <summary>Opens (creating if missing) bucket <paramref name="bucket"/> with <paramref name="replicas"/> replicas and
-    /// history 1, keeping the manifest under <paramref name="key"/>.</summary>
+    /// <summary>Opens (creating if missing, <see cref="KvBuckets"/>) bucket <paramref name="bucket"/> with
+    /// <paramref name="replicas"/> replicas and history 1, keeping the manifest under <paramref name="key"/>.</summary>
     public static async Task<KvMetaStore> OpenAsync(INatsKVContext kv, string bucket, string key, int replicas = 3, TimeSpan? retryTimeout = null, CancellationToken ct = default)
     {
         var timeout = retryTimeout ?? TimeSpan.FromSeconds(60);
-        var store = await Retry.UntilAsync(timeout, c => kv.CreateOrUpdateStoreAsync(new NatsKVConfig(bucket) { NumberOfReplicas = replicas, History = 1 }, c).AsTask(), ct).ConfigureAwait(false);
+        var store = await KvBuckets.OpenAsync(kv, bucket, replicas, timeout, ct).ConfigureAwait(false);
         return new KvMetaStore(store, key, timeout);
     }
+
+    /// <summary>A store over a bucket already open (tests put a store that loses answers in between).</summary>
+    internal static KvMetaStore Over(INatsKVStore store, string key, TimeSpan retryTimeout) => new(store, key, retryTimeout);
 
     /// <inheritdoc/>
     public ManifestData? Read()
     {
         lock (_gate)
         {
-            var entry = Retry.UntilAsync(_retryTimeout, async c =>
-            {
-                try
-                {
-                    return (NatsKVEntry<byte[]>?)await _store.GetEntryAsync<byte[]>(_key, cancellationToken: c).ConfigureAwait(false);
-                }
-                catch (NatsKVKeyNotFoundException)
-                {
-                    return null;
-                }
-                catch (NatsKVKeyDeletedException)
-                {
-                    return null;
-                }
-            }, CancellationToken.None).GetAwaiter().GetResult();
-            if (entry is not { Value: { } value } e)
+            var entry = Retry.UntilAsync(_retryTimeout, c => KvLeaderReads.GetAsync(_store, _key, 0, c), CancellationToken.None).GetAwaiter().GetResult();
+            if (entry.Value is not { } value)
             {
                 _revision = 0;
                 return null;
             }
 
-            _revision = e.Revision;
+            _revision = entry.Revision;
             try
             {
                 return JsonSerializer.Deserialize<ManifestData>(value, ManifestFile.Json) ?? throw new JsonException("null manifest");
@@ -101,6 +94,14 @@ internal sealed class KvMetaStore : IMetaStore
                 }
                 catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
                 {
+                    // Stale: another node wrote the key, or this is the NATS client's retry of this very write, stored
+                    // without an answer reaching it (the key then holds these bytes).
+                    var now = await KvLeaderReads.GetAsync(_store, _key, 0, c).ConfigureAwait(false);
+                    if (now.Revision > expected && now.Value is { } stored && stored.AsSpan().SequenceEqual(body))
+                    {
+                        return now.Revision;
+                    }
+
                     throw new QuiverException(QuiverErrorCode.Unavailable,
                         $"the manifest at {Where} changed after revision {expected}: another node wrote it, so this one stops writing", ex);
                 }

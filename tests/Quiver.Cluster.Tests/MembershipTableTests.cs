@@ -148,6 +148,32 @@ public sealed class MembershipTableTests(NatsFixture nats)
     }
 
     [NatsFact]
+    public async Task UpdateWhoseAnswerWasLost_AnswersTrue_AndIsAppliedOnce()
+    {
+        foreach (var loss in new[] { LostAnswers.Loss.Timeout, LostAnswers.Loss.Resent })
+        {
+            var bucket = await nats.KeyValue.CreateOrUpdateStoreAsync(KvMembershipTable.Bucket(NatsFixture.Unique("members"), 3));
+            var (store, proxy) = LostAnswers.Over(bucket);
+            var table = new KvMembershipTable(store, Serializer);
+            await table.InitializeMembershipTable(tryInitTableVersion: true);
+            var empty = await table.ReadAll();
+            Assert.True(await table.InsertRow(Entry(1301), empty.Version.Next()));
+            var one = await table.ReadAll();
+            var (row, etag) = one.Members[0];
+            row.Status = SiloStatus.Active;
+
+            // Stored, then answered by a timeout or by the refusal of its resend: it stands, so Orleans is told true.
+            proxy.LoseNext(loss);
+            Assert.True(await table.UpdateRow(row, etag, one.Version.Next()));
+            Assert.Equal(1, proxy.Lost);
+            var two = await table.ReadAll();
+            Assert.Equal(SiloStatus.Active, two.Members[0].Item1.Status);
+            Assert.Equal(KvMembershipTable.NextEtag(etag), two.Members[0].Item2);
+            Assert.Equal(one.Version.Version + 1, two.Version.Version);
+        }
+    }
+
+    [NatsFact]
     public async Task Cleanup_RemovesOnlyOldDeadRows()
     {
         var table = await OpenAsync();

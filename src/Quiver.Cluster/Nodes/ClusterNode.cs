@@ -63,7 +63,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             var kv = new NatsKVContext(js);
             catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
             catalog.StartWatching();
-            var members = await KvBuckets.OpenAsync(kv, $"{config.Cluster}-membership", config.Replicas, TimeSpan.FromSeconds(30), ct, KvMembershipTable.History).ConfigureAwait(false);
+            var members = await KvBuckets.OpenAsync(kv, $"{config.Cluster}-membership", config.Replicas, TimeSpan.FromSeconds(30), ct, KvLandedKey.History).ConfigureAwait(false);
             security = await ClusterSecurity.OpenAsync(kv, config, ct).ConfigureAwait(false);
             var context = new NodeContext(config, js, catalog)
             {

@@ -21,13 +21,10 @@ namespace Quiver.Cluster.Nodes;
 /// once more against the stored document before it is answered, so a user, role or grant created through one node is
 /// honoured by every other node from the moment its creation was acknowledged, without waiting for the watch. A
 /// revocation or a dropped user takes effect on another node when the watch delivers it.
-/// Server trap (as for the membership table, <see cref="KvMembershipTable"/>): nats-server before 2.9.21 may store two
-/// updates made against the same revision, the later one built on a document without the earlier one's change. So
-/// every stored value starts with the revision it was written to land at (8 bytes, little-endian); a value stored at
-/// any other revision is skipped by readers and the watch (they walk back through the key's
-/// <see cref="KvMembershipTable.History"/> revisions to the last one that landed where it meant to), and the node that
-/// wrote it runs its change again, as after a refused write. Reads never take this node's copy back to an older
-/// revision (a read served by a lagging replica).
+/// The key is a <see cref="KvLandedKey"/>: nats-server before 2.9.21 may store two updates made against the same
+/// revision, so every value names the revision it was written to land at; a value stored at any other revision is
+/// skipped by readers and the watch, and the node that wrote it runs its change again, as after a refused write. Reads
+/// go to the bucket's stream leader, and never take this node's copy back to an older revision.
 /// </remarks>
 internal sealed class ClusterSecurity : IAsyncDisposable
 {
@@ -37,7 +34,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     /// <summary>How many times a change is run again after another node's change was stored first.</summary>
     private const int MaxConflicts = 64;
 
-    private readonly INatsKVStore _bucket;
+    private readonly KvLandedKey _key;
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task _watch = Task.CompletedTask;
@@ -48,7 +45,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
 
     private ClusterSecurity(INatsKVStore bucket, SecurityOptions options)
     {
-        _bucket = bucket;
+        _key = new KvLandedKey(bucket, Key);
         Options = options;
     }
 
@@ -65,39 +62,28 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     /// <c>public</c>'s grants and, with authentication on, <c>root</c> with the configured password).</summary>
     public static async Task<ClusterSecurity> OpenAsync(INatsKVContext kv, NodeConfig config, CancellationToken ct)
     {
-        var bucket = await KvBuckets.OpenAsync(kv, Bucket(config.Cluster), config.Replicas, TimeSpan.FromSeconds(30), ct, KvMembershipTable.History).ConfigureAwait(false);
+        var bucket = await KvBuckets.OpenAsync(kv, Bucket(config.Cluster), config.Replicas, TimeSpan.FromSeconds(30), ct, KvLandedKey.History).ConfigureAwait(false);
         var options = new SecurityOptions { AuthEnabled = config.AuthEnabled, RootPassword = config.RootPassword };
         var security = new ClusterSecurity(bucket, options);
         var where = $"the cluster's bucket '{Bucket(config.Cluster)}'";
         while (true)
         {
-            var stored = await Retry.UntilAsync(TimeSpan.FromSeconds(30), security.ReadAsync, ct).ConfigureAwait(false);
-            var (store, initial) = SecurityStore.Shared(stored?.Value, options, where, security.Save);
+            var stored = await Retry.UntilAsync(TimeSpan.FromSeconds(30), security._key.ReadAsync, ct).ConfigureAwait(false);
+            var (store, initial) = SecurityStore.Shared(stored.State, options, where, security.Save);
             security.Store = store;
             if (initial is null)
             {
-                security._revision = stored!.Value.Revision;
+                security._revision = stored.Head;
                 break;
             }
 
-            try
+            if (await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => security._key.WriteAsync(initial, stored.Head, c), ct).ConfigureAwait(false))
             {
-                var expected = stored?.Revision ?? 0;
-                var written = stored is { } old
-                    ? await bucket.UpdateAsync(Key, Landing(initial, expected + 1), old.Revision, cancellationToken: ct).ConfigureAwait(false)
-                    : await bucket.CreateAsync(Key, Landing(initial, 1), cancellationToken: ct).ConfigureAwait(false);
-                if (written == expected + 1)
-                {
-                    security._revision = written;
-                    break;
-                }
+                security._revision = stored.Head + 1;
+                break;
+            }
 
-                // Stored over another node's initial state (the server trap above): readers skip it; read again.
-            }
-            catch (Exception e) when (e is NatsKVCreateException or NatsKVWrongLastRevisionException)
-            {
-                // Another node stored its initial state first: use that one.
-            }
+            // Another node stored its initial state first: read again and use that one.
         }
 
         security._watch = Task.Run(() => security.WatchAsync(security._stop.Token), CancellationToken.None);
@@ -135,7 +121,7 @@ internal sealed class ClusterSecurity : IAsyncDisposable
 
                 // The change is in this node's copy but not in the bucket: put the stored state back.
                 await RefreshHeldAsync(ct).ConfigureAwait(false);
-                if (failed is not (NatsKVWrongLastRevisionException or WrittenOverException) || conflicts >= MaxConflicts)
+                if (failed is not WrittenOverException || conflicts >= MaxConflicts)
                 {
                     throw NotStored(failed);
                 }
@@ -165,16 +151,17 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            if (await ReadAsync(ct).ConfigureAwait(false) is not { } entry)
+            if (await _key.ReadAsync(ct).ConfigureAwait(false) is not { State: { } state } entry)
             {
                 return false;
             }
 
-            // A read older than this copy came from a replica that lags: read again until it caught up (a few
-            // seconds at most), rather than take the copy back.
-            if (entry.Revision >= _revision || attempt >= 20)
+            // Reads go to the stream's leader, which holds every acknowledged write; a read older than this copy can
+            // only come from a leader just elected that is still applying its log: read again rather than take the
+            // copy back.
+            if (entry.Head >= _revision || attempt >= 20)
             {
-                return Apply(entry.Value, entry.Revision, always: true);
+                return Apply(state, entry.Head, always: true);
             }
 
             await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
@@ -196,106 +183,30 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         return newer;
     }
 
-    /// <summary>The stored state (the latest value that landed at the revision it named) and the key's current
-    /// revision, which the next write must find; null when nothing is stored.</summary>
-    private async Task<(byte[] Value, ulong Revision)?> ReadAsync(CancellationToken ct)
-    {
-        var entry = await _bucket.TryGetEntryAsync<byte[]>(Key, cancellationToken: ct).ConfigureAwait(false);
-        if (!entry.Success || entry.Value.Value is not { Length: > 0 } value)
-        {
-            return null;
-        }
-
-        var head = entry.Value.Revision;
-        var revision = head;
-        while (Landed(value, revision) is not { } state)
-        {
-            // Written over a change it did not see: the state is what stood before it.
-            if (revision <= 1 || head - revision >= KvMembershipTable.History - 1)
-            {
-                throw new InvalidOperationException($"the security state's revisions {revision} to {head} were all written over changes they did not see; no earlier revision is kept");
-            }
-
-            revision--;
-            var earlier = await _bucket.TryGetEntryAsync<byte[]>(Key, revision, cancellationToken: ct).ConfigureAwait(false);
-            if (!earlier.Success || earlier.Value.Value is not { Length: > 0 } older)
-            {
-                return null;
-            }
-
-            value = older;
-        }
-
-        return (Landed(value, revision)!, head);
-    }
-
-    /// <summary><paramref name="state"/> prefixed with the revision it is written to land at.</summary>
-    private static byte[] Landing(byte[] state, ulong revision)
-    {
-        var value = new byte[8 + state.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(value, revision);
-        state.CopyTo(value, 8);
-        return value;
-    }
-
-    /// <summary>The state in <paramref name="value"/> if it was stored at the revision it named, else null.</summary>
-    private static byte[]? Landed(byte[] value, ulong revision) =>
-        value.Length >= 8 && System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(value) == revision ? value[8..] : null;
-
     /// <summary>The store's save: compare-and-set on the revision this copy came from. Runs inside
-    /// <see cref="ChangeAsync"/>, which holds <see cref="_turn"/>.</summary>
+    /// <see cref="ChangeAsync"/>, which holds <see cref="_turn"/>, on a thread of its own (the store saves synchronously).</summary>
     private void Save(byte[] state)
     {
         var expected = _revision;
-        var value = Landing(state, expected + 1);
+        bool landed;
         try
         {
-            var written = _bucket.UpdateAsync(Key, value, expected).AsTask().GetAwaiter().GetResult();
-            if (written != expected + 1)
-            {
-                // Stored over another node's change (the server trap above): readers skip it; run the change again.
-                _failed = new WrittenOverException(expected, written);
-                throw NotStored(_failed);
-            }
-
-            _revision = written;
-        }
-        catch (Exception e) when ((e is NatsKVWrongLastRevisionException || (e is NATS.Client.Core.NatsException or TimeoutException && e is not NatsKVException))
-            && Outcome(expected, value) is { } stored)
-        {
-            // No answer (a loaded server, a leader moving), or a refusal of the client's own retry of a publish that was
-            // stored but not answered: the revision it was to land at says what happened.
-            if (stored)
-            {
-                _revision = expected + 1;
-                return;
-            }
-
-            _failed = new WrittenOverException(expected, expected + 1);
-            throw NotStored(_failed);
+            landed = _key.WriteAsync(state, expected, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is NatsKVException or NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
         {
             _failed = e;
             throw NotStored(e);
         }
-    }
 
-    /// <summary>After a write of <paramref name="value"/> against <paramref name="expected"/> went unanswered or was
-    /// refused as stale: true when
-    /// it is stored at the revision it named, false when another value is, null when that revision holds nothing yet
-    /// (the outcome is unknown).</summary>
-    private bool? Outcome(ulong expected, byte[] value)
-    {
-        try
+        if (!landed)
         {
-            var entry = _bucket.TryGetEntryAsync<byte[]>(Key, expected + 1).AsTask().GetAwaiter().GetResult();
-            return entry.Success ? entry.Value.Value is { } stored && stored.AsSpan().SequenceEqual(value) : null;
+            // Another node's change was stored first (or this one was stored over it and does not count): run it again.
+            _failed = new WrittenOverException(expected);
+            throw NotStored(_failed);
         }
-        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException)
-        {
-            return null;
-        }
+
+        _revision = expected + 1;
     }
 
     private async Task WatchAsync(CancellationToken ct)
@@ -304,9 +215,9 @@ internal sealed class ClusterSecurity : IAsyncDisposable
         {
             try
             {
-                await foreach (var entry in _bucket.WatchAsync<byte[]>(Key, opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: ct).ConfigureAwait(false))
+                await foreach (var entry in _key.Store.WatchAsync<byte[]>(Key, opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: ct).ConfigureAwait(false))
                 {
-                    if (entry.Operation != NatsKVOperation.Put || entry.Value is not { Length: > 0 } value || Landed(value, entry.Revision) is not { } state)
+                    if (entry.Operation != NatsKVOperation.Put || entry.Value is not { Length: > 0 } value || KvLandedKey.Landed(value, entry.Revision) is not { } state)
                     {
                         continue;
                     }
@@ -382,8 +293,8 @@ internal sealed class ClusterSecurity : IAsyncDisposable
     internal static MilvusException NotStored(Exception cause) => new(MilvusCode.ServiceUnavailable,
         $"the change of users, roles or grants was not stored in the cluster's key-value store ({cause.Message}); retry", retriable: true);
 
-    /// <summary>A write stored at a later revision than the one it named: another node's write came in between, and
-    /// readers skip this one.</summary>
-    private sealed class WrittenOverException(ulong expected, ulong written)
-        : Exception($"written at revision {written} over another node's change, not at {expected + 1}");
+    /// <summary>A write that did not land at the revision it named: another node's change was stored first (the write
+    /// was refused, or stored over that change and skipped by readers).</summary>
+    private sealed class WrittenOverException(ulong expected)
+        : Exception($"another node's change was stored at revision {expected + 1} first");
 }

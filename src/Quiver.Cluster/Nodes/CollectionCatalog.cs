@@ -59,18 +59,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             return known.Shards;
         }
 
-        var (shards, revision) = await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            try
-            {
-                var entry = await _store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false);
-                return (entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0, entry.Revision);
-            }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-            {
-                return (0, 0UL);
-            }
-        }, ct).ConfigureAwait(false);
+        // Read from the stream's leader: a collection another node created and acknowledged a moment ago is found.
+        var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
+        var (shards, revision) = entry.Value is { Length: > 0 } value ? (Math.Clamp((int)value[0], 1, MaxShards), entry.Revision) : (0, 0UL);
         return shards > 0 ? Remember(key, shards, revision) : 0;
     }
 
@@ -199,17 +190,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// another node may drop or move the alias at any time.</summary>
     public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
         await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            try
-            {
-                var entry = await _store.GetEntryAsync<byte[]>(AliasKey(database, alias), cancellationToken: c).ConfigureAwait(false);
-                return entry.Value is { Length: > 0 } value ? System.Text.Encoding.UTF8.GetString(value) : null;
-            }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-            {
-                return null;
-            }
-        }, ct).ConfigureAwait(false);
+            await KvLeaderReads.ValueAsync(_store, AliasKey(database, alias), c).ConfigureAwait(false) is { Length: > 0 } value
+                ? System.Text.Encoding.UTF8.GetString(value)
+                : null, ct).ConfigureAwait(false);
 
     /// <summary>Records that <paramref name="alias"/> names <paramref name="collection"/> in <paramref name="database"/>.</summary>
     public Task SetAliasAsync(string database, string alias, string collection, CancellationToken ct) =>

@@ -9,27 +9,24 @@ namespace Quiver.Cluster.Nodes;
 /// revision, retrying when another silo's write came in between. The table etag moves only with a row's insert or
 /// update, never with a heartbeat (<see cref="UpdateIAmAlive"/>), as Orleans's contract asks; rows keep their own etag.
 /// A table of a few hundred silos stays far below the server's message limit.
-/// Server trap: before nats-server 2.9.21 (Debian ships 2.9.10) the expected-revision check of a KV update is a
-/// pre-check outside the replicated write (nats-server issue 4320), so two silos' updates racing within milliseconds
-/// can both be stored, the later one built on a table that lacks the earlier one's change (a status update lost this
-/// way left a live silo "Joining" for good). So every write names the revision it must land at
-/// (<see cref="MembershipDocument.Landing"/>); a value stored at any other revision was written over a change it did not
-/// see, and readers skip it, walking back through the key's history (<see cref="History"/> revisions) to the latest
-/// value that landed where it meant to. The silo whose write was skipped sees it from the revision it got and applies
-/// its change again on the table as read; one write at a time per process keeps a silo's own changes in order.</summary>
+/// The key is a <see cref="KvLandedKey"/>: before nats-server 2.9.21 (Debian ships 2.9.10) two silos' updates racing
+/// within milliseconds can both be stored, the later one built on a table that lacks the earlier one's change (a status
+/// update lost this way left a live silo "Joining" for good), so every value names the revision it must land at and
+/// readers skip a value stored at any other. The silo whose write was skipped applies its change again on the table as
+/// read; one write at a time per process keeps a silo's own changes in order. A write retried after a timeout is settled
+/// by the revision it named, so an update that was stored answers true. Reads go to the bucket's stream leader.
+/// The key is <c>silos</c>; tables written before it was (key <c>members</c>, without revision stamps) are not read, so
+/// a cluster moves to this version with every node stopped, as docs/cluster-deploy.md says.</summary>
 internal sealed class KvMembershipTable(INatsKVStore store, Serializer serializer) : IMembershipTable
 {
-    /// <summary>How many revisions of the table the bucket keeps: enough to walk back past the values of every silo
-    /// that raced one write (KV's maximum).</summary>
-    public const int History = 64;
-
-    private const string Key = "members";
+    private const string Key = "silos";
     private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+    private readonly KvLandedKey _key = new(store, Key);
 
     /// <summary>The bucket the table lives in, as every node and tool opens it.</summary>
-    public static NatsKVConfig Bucket(string name, int replicas) => new(name) { NumberOfReplicas = replicas, History = History };
+    public static NatsKVConfig Bucket(string name, int replicas) => new(name) { NumberOfReplicas = replicas, History = KvLandedKey.History };
 
     /// <inheritdoc/>
     public async Task InitializeMembershipTable(bool tryInitTableVersion)
@@ -39,19 +36,13 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
             return;
         }
 
-        var body = serializer.SerializeToArray(new MembershipDocument { Landing = 1 });
+        var body = serializer.SerializeToArray(new MembershipDocument());
         await Retry.UntilAsync(RetryTimeout, async c =>
         {
-            try
-            {
-                await store.CreateAsync(Key, body, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVCreateException)
-            {
-                // Another silo created it first: the table exists, which is all this asks.
-            }
-
-            return true;
+            // Written only where nothing was ever written: false means another silo created it first, and the table
+            // exists, which is all this asks.
+            var table = await _key.ReadAsync(c).ConfigureAwait(false);
+            return table.Head != 0 || await _key.WriteAsync(body, 0, c).ConfigureAwait(false);
         }, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -59,7 +50,7 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
     public Task DeleteMembershipTableEntries(string clusterId) =>
         Retry.UntilAsync(RetryTimeout, async c =>
         {
-            await store.PurgeAsync(Key, cancellationToken: c).ConfigureAwait(false);
+            await _key.Store.PurgeAsync(Key, cancellationToken: c).ConfigureAwait(false);
             return true;
         }, CancellationToken.None);
 
@@ -141,50 +132,11 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
 
     /// <summary>The table as it stands (the latest value that landed at the revision it named) and the key's current
     /// revision, which the next write must find (0: the key was never written).</summary>
-    private async Task<(MembershipDocument Doc, ulong Revision)> ReadAsync() =>
-        await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            ulong head;
-            MembershipDocument? doc;
-            try
-            {
-                var entry = await store.GetEntryAsync<byte[]>(Key, cancellationToken: c).ConfigureAwait(false);
-                (head, doc) = (entry.Revision, Parse(entry.Value));
-            }
-            catch (NatsKVKeyNotFoundException)
-            {
-                return (new MembershipDocument(), 0UL);
-            }
-            catch (NatsKVKeyDeletedException deleted)
-            {
-                // Purged (DeleteMembershipTableEntries): an empty table, written next over the purge's revision.
-                return (new MembershipDocument(), deleted.Revision);
-            }
-
-            var revision = head;
-            while (doc is { Landing: not 0 } && doc.Landing != revision)
-            {
-                // Written over a change it did not see (the server trap above): the table is what stood before it.
-                if (revision <= 1 || head - revision >= History - 1)
-                {
-                    throw new InvalidOperationException($"the membership table's revisions {revision} to {head} were all written over changes they did not see; no earlier revision is kept");
-                }
-
-                revision--;
-                try
-                {
-                    doc = Parse((await store.GetEntryAsync<byte[]>(Key, revision, cancellationToken: c).ConfigureAwait(false)).Value);
-                }
-                catch (NatsKVKeyDeletedException)
-                {
-                    doc = null;
-                }
-            }
-
-            return (doc ?? new MembershipDocument(), head);
-        }, CancellationToken.None).ConfigureAwait(false);
-
-    private MembershipDocument? Parse(byte[]? value) => value is { Length: > 0 } ? serializer.Deserialize<MembershipDocument>(value) : null;
+    private async Task<(MembershipDocument Doc, ulong Revision)> ReadAsync()
+    {
+        var read = await Retry.UntilAsync(RetryTimeout, _key.ReadAsync, CancellationToken.None).ConfigureAwait(false);
+        return (read.State is { Length: > 0 } state ? serializer.Deserialize<MembershipDocument>(state)! : new MembershipDocument(), read.Head);
+    }
 
     /// <summary>Reads the table, lets <paramref name="change"/> edit it (false: nothing to write, the answer is false) and
     /// writes it back if the key is still at the revision read. A write by another silo in between (refused, or stored at a
@@ -202,26 +154,13 @@ internal sealed class KvMembershipTable(INatsKVStore store, Serializer serialize
                     return false;
                 }
 
-                doc.Landing = revision + 1;
                 var body = serializer.SerializeToArray(doc);
-                var written = await Retry.UntilAsync(RetryTimeout, async c =>
-                {
-                    try
-                    {
-                        return revision == 0
-                            ? await store.CreateAsync(Key, body, cancellationToken: c).ConfigureAwait(false)
-                            : await store.UpdateAsync(Key, body, revision, cancellationToken: c).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
-                    {
-                        // Another silo wrote first: read again and re-check against what it wrote.
-                        return 0UL;
-                    }
-                }, CancellationToken.None).ConfigureAwait(false);
-                if (written == revision + 1)
+                if (await Retry.UntilAsync(RetryTimeout, c => _key.WriteAsync(body, revision, c), CancellationToken.None).ConfigureAwait(false))
                 {
                     return true;
                 }
+
+                // Another silo wrote first: read again and re-check against what it wrote.
             }
         }
         finally
@@ -246,11 +185,6 @@ internal sealed class MembershipDocument
     /// <summary>One row per silo generation.</summary>
     [Id(2)]
     public List<MembershipRow> Rows { get; set; } = [];
-
-    /// <summary>The key revision this value was written to land at: a value stored at another revision was written over
-    /// a change it did not see and does not count (0: written before this field existed, taken as it stands).</summary>
-    [Id(3)]
-    public ulong Landing { get; set; }
 
     /// <summary>The table version as Orleans reads it.</summary>
     public TableVersion TableVersion => new(Version, TableEtag);

@@ -229,17 +229,7 @@ internal static class ReplicaRecords
     private static async Task<byte[]?> GetAsync(NodeContext node, string key, CancellationToken ct)
     {
         var store = await StoreAsync(node, ct).ConfigureAwait(false);
-        return await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            try
-            {
-                return (await store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false)).Value;
-            }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-            {
-                return null;
-            }
-        }, ct).ConfigureAwait(false);
+        return await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.ValueAsync(store, key, c), ct).ConfigureAwait(false);
     }
 }
 

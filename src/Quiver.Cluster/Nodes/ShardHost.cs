@@ -139,18 +139,8 @@ internal sealed class ShardHost : IAsyncDisposable
     /// start with the collections loaded that the shard had loaded).</summary>
     internal static async Task RestoreLoadStateAsync(INatsKVStore meta, string folder, CancellationToken ct)
     {
-        var state = await Retry.UntilAsync(TimeSpan.FromSeconds(30), async c =>
-        {
-            try
-            {
-                return (await meta.GetEntryAsync<byte[]>(LoadStateKey, cancellationToken: c).ConfigureAwait(false)).Value;
-            }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-            {
-                // Never loaded: the server starts with every collection released, as a new Milvus collection is.
-                return null;
-            }
-        }, ct).ConfigureAwait(false);
+        // Null when never loaded: the server starts with every collection released, as a new Milvus collection is.
+        var state = await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => KvLeaderReads.ValueAsync(meta, LoadStateKey, c), ct).ConfigureAwait(false);
         if (state is { Length: > 0 })
         {
             await File.WriteAllBytesAsync(Path.Combine(folder, LoadStateFile), state, ct).ConfigureAwait(false);
