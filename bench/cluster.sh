@@ -53,10 +53,13 @@ for nodes in 1 2 3; do
     killed=$(($(date +%s%N) / 1000000))
     kill -9 "$(cat "$state/node$holder.pid")"
     rm -f "$state/node$holder.pid"
-    searched=$(load until "$other_address" bench "$dim" search)
-    written=$(load until "$other_address" bench "$dim" write)
-    s=$(echo "$searched" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
-    w=$(echo "$written" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
+    # Both callers start at once: a write asked only after the first search answered would be timed from the kill
+    # plus that wait and its own client's start.
+    load until "$other_address" bench "$dim" search >"$work/searched.json" & searching=$!
+    load until "$other_address" bench "$dim" write >"$work/written.json" & writing=$!
+    wait $searching $writing
+    s=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/searched.json")
+    w=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/written.json")
     echo "{\"target\":\"$target\",\"failover\":{\"killedNode\":$holder,\"firstSearchMs\":$((s - killed)),\"firstWriteMs\":$((w - killed))}}"
   fi
   QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" down "$state" >/dev/null
