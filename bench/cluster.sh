@@ -6,8 +6,10 @@
 #     from CLIENTS callers for SECONDS; then the resident memory (VmRSS) of the server or of each node;
 #  2. on the 3-node cluster, the node that holds shard 0 is killed with SIGKILL and the first answered search and the
 #     first acknowledged insert through another node are timed from the kill.
-# Usage: nice -n 10 bench/cluster.sh [ROWS=20000] [DIM=128] [BATCH=1000] [CLIENTS=4] [SECONDS=20] [SHARDS=3]
-# Prints one JSON line per measurement; the load average at start and end.
+# Usage: bench/cluster.sh [ROWS=20000] [DIM=128] [BATCH=1000] [CLIENTS=4] [SECONDS=20] [SHARDS=3]
+# Prints one JSON line per measurement; the load average at start and end. The builds run under `nice -n 10`; the
+# measured processes (servers, nodes, NATS and the load) at the caller's priority, so on a shared machine run the script
+# itself at normal priority and in a session of its own (`setsid`).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rows=${1:-20000}; dim=${2:-128}; batch=${3:-1000}; clients=${4:-4}; seconds=${5:-20}; shards=${6:-3}
@@ -17,7 +19,9 @@ rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 echo "{\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"rows\":$rows,\"dim\":$dim,\"batch\":$batch,\"clients\":$clients,\"seconds\":$seconds,\"shards\":$shards}"
 
 # Standalone: the CLI's server over a fresh folder.
-dotnet build "$root/src/Quiver.Cli" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
+nice -n 10 dotnet build "$root/src/Quiver.Cli" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
+# The node too, so that scripts/cluster-up.sh's own build below finds it up to date.
+nice -n 10 dotnet build "$root/src/Quiver.Cluster" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 dotnet "$root/src/Quiver.Cli/bin/Release/net10.0/quiver.dll" serve --data "$work/standalone" --port "$port" >"$work/standalone.log" 2>&1 &
 server=$!
@@ -49,10 +53,13 @@ for nodes in 1 2 3; do
     killed=$(($(date +%s%N) / 1000000))
     kill -9 "$(cat "$state/node$holder.pid")"
     rm -f "$state/node$holder.pid"
-    searched=$(load until "$other_address" bench "$dim" search)
-    written=$(load until "$other_address" bench "$dim" write)
-    s=$(echo "$searched" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
-    w=$(echo "$written" | python3 -c 'import json,sys; print(json.load(sys.stdin)["answeredAtMs"])')
+    # Both callers start at once: a write asked only after the first search answered would be timed from the kill
+    # plus that wait and its own client's start.
+    load until "$other_address" bench "$dim" search >"$work/searched.json" & searching=$!
+    load until "$other_address" bench "$dim" write >"$work/written.json" & writing=$!
+    wait $searching $writing
+    s=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/searched.json")
+    w=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/written.json")
     echo "{\"target\":\"$target\",\"failover\":{\"killedNode\":$holder,\"firstSearchMs\":$((s - killed)),\"firstWriteMs\":$((w - killed))}}"
   fi
   QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" down "$state" >/dev/null
