@@ -39,7 +39,7 @@ internal static class ScaleBench
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("sets", "data-dir", "nq", "ks", "filters", "clients", "transports", "M", "efc", "ef", "out", "dir",
-            "flush-every", "index-after-compact", "alone", "index", "build", "search", "columns", "seal-mb", "truth-wait-minutes");
+            "flush-every", "index-after-compact", "alone", "index", "build", "search", "columns", "seal-mb", "max-mb", "max-rows", "truth-wait-minutes");
         var sets = args.Text("sets", "synthetic-100000x128-s42").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dataDir = args.Text("data-dir", Path.Combine("bench", "data"));
         var settings = new Settings(
@@ -54,6 +54,8 @@ internal static class ScaleBench
             Alone: args.Text("alone") != "false",
             Columns: args.Text("columns") == "true",
             SealMegabytes: args.Int("seal-mb", 0),
+            MaxMegabytes: args.Int("max-mb", 0),
+            MaxRows: args.Int("max-rows", 0),
             TruthWaitMinutes: args.Int("truth-wait-minutes", 0),
             Index: ScaleIndex.Of(args.Text("index", "HNSW"), args.Text("build"), args.Text("search"), args.Int("M", 16), args.Int("efc", 200), args.Int("ef", 64)));
         foreach (var f in settings.Filters)
@@ -64,19 +66,21 @@ internal static class ScaleBench
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output + ".csv"))!);
 
         var rows = new List<Measurement>();
+        var graphs = new List<GraphPoint>();
         var summaries = new List<SetSummary>();
         foreach (var name in sets)
         {
             var folder = Path.Combine(dataDir, name);
             var (set, basePath) = Load(folder, name, settings.TruthWaitMinutes);
-            summaries.Add(await RunSetAsync(set, basePath, settings, rows));
-            WriteOutputs(output, settings, rows, summaries);
+            summaries.Add(await RunSetAsync(set, basePath, settings, rows, graphs));
+            WriteOutputs(output, settings, rows, summaries, graphs);
         }
         return 0;
     }
 
     private sealed record Settings(int Nq, int[] Ks, string[] Filters, int[] Clients, string[] Transports, string Parent,
-        int FlushEvery, bool IndexAfterCompact, bool Alone, bool Columns, int SealMegabytes, int TruthWaitMinutes, ScaleIndex Index);
+        int FlushEvery, bool IndexAfterCompact, bool Alone, bool Columns, int SealMegabytes, int MaxMegabytes, int MaxRows, int TruthWaitMinutes,
+        ScaleIndex Index);
 
     /// <summary>One measured point: a transport (embedded, grpc, rest, index) at a top-k, filter and client count.</summary>
     internal sealed record Measurement(string Set, int Rows, int Dim, string Transport, int K, string Filter, int Clients,
@@ -148,7 +152,7 @@ internal static class ScaleBench
         return width > 0 && f.Length == (long)queries * (sizeof(int) + ((long)width * sizeof(int)));
     }
 
-    private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, string basePath, Settings s, List<Measurement> rows)
+    private static async Task<SetSummary> RunSetAsync(ServerBench.DataSet set, string basePath, Settings s, List<Measurement> rows, List<GraphPoint> graphs)
     {
         var nq = Math.Min(s.Nq, set.QueryCount);
         var queries = Enumerable.Range(0, nq).Select(q => set.Queries.AsSpan(q * set.Dim, set.Dim).ToArray()).ToArray();
@@ -157,6 +161,17 @@ internal static class ScaleBench
         try
         {
             var options = ServerBench.BenchOptions(folder);
+            if (s.MaxMegabytes > 0)
+            {
+                // --max-mb: the engine's SegmentMaxBytes (default 1 GiB), the size compaction merges up to (and the ceiling of
+                // --seal-mb).
+                options.Engine = options.Engine with { SegmentMaxBytes = (long)s.MaxMegabytes << 20 };
+            }
+            if (s.MaxRows > 0)
+            {
+                // --max-rows: the engine's SegmentMaxRows (default 4,194,304), the cap on rows per segment whatever their bytes.
+                options.Engine = options.Engine with { SegmentMaxRows = s.MaxRows };
+            }
             if (s.SealMegabytes > 0)
             {
                 // --seal-mb: the engine's SegmentSealBytes (default 64 MiB), e.g. so that each --flush-every seals one segment.
@@ -283,20 +298,28 @@ internal static class ScaleBench
                 }
                 indexRecall = rows.FirstOrDefault(r => r.Set == set.Name && r.Transport == "index" && r.K == s.Ks[0])?.Recall ?? double.NaN;
 
-                // The collection's own index, searched directly ("segment"): the very index the embedded search walks (its
-                // build seed is the segment's id, the index alone's is 42, so the two differ in their k-means and hence in
-                // recall and list lengths at equal nprobe). Embedded against it is the engine's cost alone at exactly
-                // equal recall. Only when the collection is one sealed, indexed segment (the bench's deletes-free load).
+                // The collection's own indexes, searched directly ("segment"): the very indexes the embedded search walks (their
+                // build seed is the segment's id, the index alone's is 42, so for IVF the two differ in their k-means and hence
+                // in recall and list lengths at equal nprobe). With one sealed segment, embedded against it is the engine's
+                // cost alone at exactly equal recall; with several, each graph is searched on its own (its cost per graph)
+                // and the hits are merged by distance, so the merged figure is the graphs' cost without the engine.
                 foreach (var k in s.Ks)
                 {
                     foreach (var sp in s.Index.Search)
                     {
-                        if (SearchOwnIndex(engine, queries, k, sp.Parsed) is not { } run)
+                        if (SearchOwnIndexes(engine, queries, k, sp.Parsed) is not { } own)
                         {
                             break;
                         }
+                        var (run, perGraph) = own;
                         rows.Add(new Measurement(set.Name, set.Count, set.Dim, "segment", k, "none", 1, run.Qps, run.P50, run.P99, Recall(run.Ids, set, k), sp.Label, run.CpuPerCall));
                         Print(rows[^1]);
+                        for (var g = 0; g < perGraph.Length; g++)
+                        {
+                            graphs.Add(new GraphPoint(set.Name, set.Count, sp.Label, k, g, perGraph.Length, perGraph[g].Rows, perGraph[g].CpuMs, perGraph[g].P50));
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"    graph {g + 1}/{perGraph.Length} ({perGraph[g].Rows} rows): CPU {perGraph[g].CpuMs:F4} ms/call, p50 {perGraph[g].P50:F3} ms"));
+                        }
                     }
                 }
 
@@ -557,7 +580,10 @@ internal static class ScaleBench
 
     /// <summary>One query per <see cref="VectorIndex.Search"/> call on this thread, after the same warm-up as the other
     /// transports (1,000 calls and at least 0.5 s).</summary>
-    private static ServerBench.Run SearchAlone(VectorIndex index, float[][] queries, int k, AnnSearchParams p)
+    private static ServerBench.Run SearchAlone(VectorIndex index, float[][] queries, int k, AnnSearchParams p) => TimedSearch(index, queries, k, p).Run;
+
+    /// <summary><see cref="SearchAlone"/> with each query's hits (distance, row) kept, and each call's latency.</summary>
+    private static (ServerBench.Run Run, IndexHit[][] Hits, double[] Latencies) TimedSearch(VectorIndex index, float[][] queries, int k, AnnSearchParams p)
     {
         var hits = new IndexHit[k];
         var warming = Stopwatch.GetTimestamp();
@@ -565,59 +591,94 @@ internal static class ScaleBench
         {
             index.Search(queries[i % queries.Length], k, p, null, hits);
         }
-        var ids = new long[queries.Length][];
+        var kept = new IndexHit[queries.Length][];
         var latencies = new double[queries.Length];
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var cpu = Environment.CpuUsage.TotalTime;
         var started = Stopwatch.GetTimestamp();
         for (var q = 0; q < queries.Length; q++)
         {
             var begin = Stopwatch.GetTimestamp();
             var n = index.Search(queries[q], k, p, null, hits);
             latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
-            ids[q] = [.. hits.AsSpan(0, n).ToArray().Select(h => (long)h.Row)];
+            kept[q] = hits.AsSpan(0, n).ToArray();
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length;
-        return new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall);
+        var cpuPerCall = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / queries.Length;
+        var ids = kept.Select(h => h.Select(x => (long)x.Row).ToArray()).ToArray();
+        return (new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall), kept, latencies);
     }
 
-    /// <summary>Searches the index attached to the collection's only sealed segment, one query per
-    /// <see cref="VectorIndex.Search"/> call as <see cref="SearchAlone"/> does, with the segment's rows mapped to their
-    /// primary keys; null (and a line saying why) when the collection is not exactly one sealed, indexed segment.</summary>
-    private static ServerBench.Run? SearchOwnIndex(QuiverEngine engine, float[][] queries, int k, AnnSearchParams p)
+    /// <summary>Searches the indexes attached to the collection's sealed segments directly, one query per
+    /// <see cref="VectorIndex.Search"/> call as <see cref="SearchAlone"/> does: each segment's index over all the queries
+    /// in turn (its cost per graph), then each query's hits of all of them merged by distance into its top-k, with the
+    /// segments' rows mapped to their primary keys. The merged run's CPU and latency per call are the sums over the
+    /// graphs: what searching those graphs costs without the engine around them. Null (and a line saying why) when a
+    /// segment is growing or has no index attached.</summary>
+    private static (ServerBench.Run Merged, GraphCost[] Graphs)? SearchOwnIndexes(QuiverEngine engine, float[][] queries, int k, AnnSearchParams p)
     {
         var shard = engine.ShardOf(Collection);
         using var view = shard.AcquireView([]);
-        if (view.Segments.Length != 1 || !view.Segments[0].Segment.IsSealed)
+        if (view.Segments.Length == 0 || view.Segments.Any(x => !x.Segment.IsSealed))
         {
-            Console.WriteLine($"  segment: skipped, the collection has {view.Segments.Length} segments (one sealed segment needed)");
+            Console.WriteLine($"  segment: skipped, the collection has {view.Segments.Length} segments, not all sealed");
             return null;
         }
-        var snap = view.Segments[0];
-        var field = snap.Schema.IndexOf("vector");
-        var handle = snap.Segment.AcquireIndex(field);
-        if (handle is null)
-        {
-            Console.WriteLine("  segment: skipped, the segment has no index attached");
-            return null;
-        }
+        var handles = new List<IndexHandle>();
         try
         {
-            var keys = snap.GetColumn(snap.Schema.IndexOf("id"));
-            var rowKeys = new long[snap.RowCount];
-            for (var r = 0; r < rowKeys.Length; r++)
+            foreach (var snap in view.Segments)
             {
-                rowKeys[r] = (long)keys.GetValue(r)!;
+                if (snap.Segment.AcquireIndex(snap.Schema.IndexOf("vector")) is not { } handle)
+                {
+                    Console.WriteLine("  segment: skipped, a segment has no index attached");
+                    return null;
+                }
+                handles.Add(handle);
             }
-            var run = SearchAlone(handle.Index, queries, k, p);
-            var ids = run.Ids.Select(rowsOfQuery => rowsOfQuery.Select(r => rowKeys[r]).ToArray()).ToArray();
-            return run with { Ids = ids };
+            var merged = new List<(float Key, long Id)>[queries.Length];
+            for (var q = 0; q < merged.Length; q++)
+            {
+                merged[q] = new List<(float, long)>(k * handles.Count);
+            }
+            var graphs = new GraphCost[handles.Count];
+            var latencies = new double[queries.Length];
+            var seconds = 0.0;
+            for (var g = 0; g < handles.Count; g++)
+            {
+                var snap = view.Segments[g];
+                var keys = snap.GetColumn(snap.Schema.IndexOf("id"));
+                var (run, hits, callMs) = TimedSearch(handles[g].Index, queries, k, p);
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    latencies[q] += callMs[q];
+                    foreach (var h in hits[q])
+                    {
+                        merged[q].Add((h.Key, (long)keys.GetValue(h.Row)!));
+                    }
+                }
+                seconds += queries.Length / run.Qps;
+                graphs[g] = new GraphCost(snap.RowCount, run.CpuPerCall, run.P50);
+            }
+            var ids = merged.Select(m => m.OrderBy(x => x.Key).ThenBy(x => x.Id).Take(k).Select(x => x.Id).ToArray()).ToArray();
+            var cpu = graphs.Sum(x => x.CpuMs);
+            return (new ServerBench.Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpu), graphs);
         }
         finally
         {
-            handle.Release();
+            foreach (var h in handles)
+            {
+                h.Release();
+            }
         }
     }
+
+    /// <summary>One sealed segment's own index searched alone (<see cref="SearchOwnIndexes"/>): its rows, CPU ms per call
+    /// and p50 ms.</summary>
+    internal sealed record GraphCost(int Rows, double CpuMs, double P50);
+
+    /// <summary>One graph's cost in a set at a search point: the collection's rows, the segment's position among the
+    /// graphs searched and their number, its rows, CPU ms per call and p50 ms.</summary>
+    internal sealed record GraphPoint(string Set, int Rows, string Params, int K, int Graph, int Graphs, int GraphRows, double CpuMs, double P50);
 
     private static double Recall(long[][] ids, ServerBench.DataSet set, int k) => ServerBench.Recall(ids, set, k);
 
@@ -639,7 +700,7 @@ internal static class ScaleBench
     private static void Print(Measurement m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"  {m.Transport,-8} {m.Params} k={m.K,-3} filter={m.Filter,-4} clients={m.Clients,-2}: {m.Qps,8:F0} QPS, p50 {m.P50:F3} ms, p99 {m.P99:F3} ms, CPU {m.CpuMs:F3} ms/call{(double.IsNaN(m.Recall) ? "" : $", recall {m.Recall:F4}")}"));
 
-    private static void WriteOutputs(string output, Settings s, List<Measurement> rows, List<SetSummary> summaries)
+    private static void WriteOutputs(string output, Settings s, List<Measurement> rows, List<SetSummary> summaries, List<GraphPoint> graphs)
     {
         var c = CultureInfo.InvariantCulture;
         var csv = new StringBuilder("set,rows,dim,transport,params,k,filter,clients,qps,p50_ms,p99_ms,cpu_ms_per_call,recall,qps_over_embedded,qps_over_index\n");
@@ -657,7 +718,7 @@ internal static class ScaleBench
         md.AppendLine(c, $"{s.Index.Describe}, L2, {s.Nq} queries per point (fewer when the set has fewer), one query per call;");
         md.AppendLine("filters: `none`, `1` = `tag < 1` (keeps 1% of rows), `99` = `tag < 99` (keeps 99%). Server in process on loopback");
         md.AppendLine(c, $"(gRPC: one HTTP/2 connection per client; REST: one HttpClient per client). Machine: {Report.Machine()}.");
-        md.AppendLine(c, $"Segments seal at {(s.SealMegabytes > 0 ? $"{s.SealMegabytes} MiB (`--seal-mb`)" : "the default SegmentSealBytes")}. Load: engine ingest counts the insert calls only ({(s.Columns ? "column batches, `InsertAsync(ColumnBatch)`" : "row dictionaries, `InsertAsync(rows)`")}); {(s.FlushEvery > 0 ? $"a flush every {s.FlushEvery} rows (counted in flush + index)" : "one flush at the end")}; {(s.IndexAfterCompact ? "segments merged before the index is built (compact s = the merge alone)" : "segments indexed, then merged and re-indexed (compact + re-index s)")}.");
+        md.AppendLine(c, $"Segments seal at {(s.SealMegabytes > 0 ? $"{s.SealMegabytes} MiB (`--seal-mb`)" : "the default SegmentSealBytes")} and merge up to {(s.MaxMegabytes > 0 ? $"{s.MaxMegabytes} MiB (`--max-mb`)" : "the default SegmentMaxBytes")} and {(s.MaxRows > 0 ? $"{s.MaxRows} rows (`--max-rows`)" : "the default SegmentMaxRows")}. Load: engine ingest counts the insert calls only ({(s.Columns ? "column batches, `InsertAsync(ColumnBatch)`" : "row dictionaries, `InsertAsync(rows)`")}); {(s.FlushEvery > 0 ? $"a flush every {s.FlushEvery} rows (counted in flush + index)" : "one flush at the end")}; {(s.IndexAfterCompact ? "segments merged before the index is built (compact s = the merge alone)" : "segments indexed, then merged and re-indexed (compact + re-index s)")}.");
         md.AppendLine();
         md.AppendLine(c, $"Command: `dotnet bench/Quiver.Bench/bin/Release/net10.0/Quiver.Bench.dll {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}`");
         md.AppendLine();
@@ -680,19 +741,32 @@ internal static class ScaleBench
             md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {index?.Qps:F0} | {m.Qps:F0} | {m.Qps / (index?.Qps ?? double.NaN):F3} | {Num(index?.Recall ?? double.NaN, "F4")} | {Num(m.Recall, "F4")} | {index?.P50:F3} | {m.P50:F3} | {Num((index?.P50 ?? double.NaN) / m.P50, "F3")} | {Num(index?.CpuMs ?? double.NaN, "F4")} | {Num(m.CpuMs, "F4")} | {Num((index?.CpuMs ?? double.NaN) / m.CpuMs, "F3")} | {index?.P99:F3} | {m.P99:F3} |");
         }
         md.AppendLine();
-        md.AppendLine("## Embedded search against the collection's own index (unfiltered, one client)");
+        md.AppendLine("## Embedded search against the collection's own indexes (unfiltered, one client)");
         md.AppendLine();
-        md.AppendLine("The index attached to the collection's one sealed segment, searched directly (`VectorIndex.Search`, one query per call):");
-        md.AppendLine("the same index the embedded search walks (same seed, same rows), so the recall is equal and the CPU ratio is the engine's cost alone.");
+        md.AppendLine("The indexes attached to the collection's sealed segments, searched directly (`VectorIndex.Search`, one query per call,");
+        md.AppendLine("each graph over all the queries in turn, each query's hits of all graphs merged by distance): the same indexes the");
+        md.AppendLine("embedded search walks (same seed, same rows), so the recall is equal and the CPU difference is the engine's cost alone.");
         md.AppendLine();
-        md.AppendLine("| set | search params | k | segment index recall | embedded recall | segment index CPU ms per call | embedded CPU ms per call | segment index / embedded CPU | engine CPU ms over its index | segment index p50 ms | embedded p50 ms |");
-        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| set | search params | k | graphs | segment indexes recall | embedded recall | segment indexes CPU ms per call | embedded CPU ms per call | segment indexes / embedded CPU | engine CPU ms over its indexes | segment indexes p50 ms | embedded p50 ms |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var m in rows.Where(r => r.Transport == "embedded" && r.Filter == "none" && r.Clients == 1))
         {
             if (Find(rows, m with { Transport = "segment" }) is { } own)
             {
-                md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {Num(own.Recall, "F4")} | {Num(m.Recall, "F4")} | {Num(own.CpuMs, "F4")} | {Num(m.CpuMs, "F4")} | {Num(own.CpuMs / m.CpuMs, "F3")} | {Num(m.CpuMs - own.CpuMs, "F4")} | {own.P50:F3} | {m.P50:F3} |");
+                var graphCount = graphs.Count(x => x.Set == m.Set && x.Params == m.Params && x.K == m.K) is var n && n > 0 ? n : 1;
+                md.AppendLine(c, $"| {m.Set} | {m.Params} | {m.K} | {graphCount} | {Num(own.Recall, "F4")} | {Num(m.Recall, "F4")} | {Num(own.CpuMs, "F4")} | {Num(m.CpuMs, "F4")} | {Num(own.CpuMs / m.CpuMs, "F3")} | {Num(m.CpuMs - own.CpuMs, "F4")} | {own.P50:F3} | {m.P50:F3} |");
             }
+        }
+        md.AppendLine();
+        md.AppendLine("## Cost per graph (unfiltered, one client)");
+        md.AppendLine();
+        md.AppendLine("Each sealed segment's own index searched alone with the same parameters, one query per call (the rows above are their sums):");
+        md.AppendLine();
+        md.AppendLine("| set | search params | k | graph | graph rows | CPU ms per call | p50 ms |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var g in graphs)
+        {
+            md.AppendLine(c, $"| {g.Set} | {g.Params} | {g.K} | {g.Graph + 1} of {g.Graphs} | {g.GraphRows} | {Num(g.CpuMs, "F4")} | {g.P50:F3} |");
         }
         md.AppendLine();
         md.AppendLine("## Server against embedded (QPS ratio; serial p99 = one client)");
@@ -717,6 +791,7 @@ internal static class ScaleBench
             machine = Report.Machine(),
             sets = summaries,
             points = rows,
+            graphs,
         }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Console.WriteLine($"wrote {output}.csv, {output}.md, {output}.svg, {output}.json");
     }

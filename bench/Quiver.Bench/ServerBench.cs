@@ -358,7 +358,7 @@ internal static class ServerBench
         var ids = new long[queries.Length][];
         var latencies = new double[queries.Length];
         timed?.Invoke(true);
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var cpu = Environment.CpuUsage.TotalTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
@@ -371,7 +371,7 @@ internal static class ServerBench
             }
         })));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / queries.Length;
+        var cpuPerCall = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / queries.Length;
         var bytesPerCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / queries.Length;
         timed?.Invoke(false);
         return new Run(queries.Length / seconds, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), ids, 0, cpuPerCall, bytesPerCall);
