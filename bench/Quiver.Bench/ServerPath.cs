@@ -22,7 +22,7 @@ internal static class ServerPath
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "dir", "rounds", "stages");
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "dir", "rounds", "stages", "alloc-types");
         var k = args.Int("k", 10);
         var set = ServerBench.Load(args, k);
         var nq = Math.Min(args.Int("nq", 2000), set.QueryCount);
@@ -61,6 +61,9 @@ internal static class ServerPath
             Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call | bytes allocated per call |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
             var only = args.Text("stages") is { } list ? list.Split(',').Select(int.Parse).ToHashSet() : null;
+            var typesShown = args.Int("alloc-types", 0);
+            using var sampler = typesShown > 0 ? new AllocationSampler() : null;
+            var sampled = new List<(string Stage, IReadOnlyList<(string Type, long Samples, double Share)> Types)>();
             foreach (var (name, call) in stages.Where((_, i) => only is null || only.Contains(i)))
             {
                 (double P50, double Mean, double Cpu, double Bytes) best = (double.MaxValue, 0, 0, 0);
@@ -93,6 +96,25 @@ internal static class ServerPath
                     }
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {best.P50:F3} | {best.Mean:F3} | {best.Cpu:F3} | {best.Bytes:F0} |"));
+                if (sampler is not null)
+                {
+                    // One more pass over the queries, sampled (the sampling's own cost stays out of the rounds above).
+                    sampler.Start();
+                    for (var q = 0; q < nq; q++)
+                    {
+                        await call(q);
+                    }
+                    sampled.Add((name, sampler.Stop()));
+                }
+            }
+            foreach (var (stage, types) in sampled)
+            {
+                // Each sample stands for about 100 kB allocated; the share is of all samples of the stage.
+                Console.WriteLine($"allocations sampled in '{stage}' ({types.Sum(t => t.Samples)} samples of ~100 kB):");
+                foreach (var (type, samples, share) in types.Take(typesShown))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {share,6:P1} {samples,6} {type}"));
+                }
             }
             return 0;
         }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -114,6 +115,23 @@ internal static partial class MilvusRestV2
         ("/jobs/import/describe", ImportJobProgressAsync),
     ];
 
+    /// <summary>The endpoints whose body is read into a pooled buffer (<see cref="RestBody.ReadPooledAsync"/>): reads,
+    /// which keep nothing of the body past the request (their values are copied into strings, numbers and engine
+    /// requests). A write's rows may keep JSON values over the body's bytes (a JSON field's value), so writes and every
+    /// other endpoint keep a buffer of their own.</summary>
+    internal static readonly FrozenSet<string> PooledBodyPaths = new[]
+    {
+        Prefix + "/entities/search", Prefix + "/entities/hybrid_search", Prefix + "/entities/query", Prefix + "/entities/get",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>The pooled body of a request, if it has one, disposed when the request's handling ends.</summary>
+    private sealed class PooledBodyHolder : IDisposable
+    {
+        public PooledBody? Body { get; set; }
+
+        public void Dispose() => Body?.Dispose();
+    }
+
     private static async Task RunAsync(HttpContext http, string path, Endpoint endpoint)
     {
         var requestId = CallInfo.NewRequestId();
@@ -125,6 +143,8 @@ internal static partial class MilvusRestV2
         var bodyRead = false;
         long resultBytes = 0;
         using var lease = new InFlightLease(services.GetRequiredService<InFlightBytes>());
+        // A read endpoint's body (and its parsed document) goes back to the pool once the answer is written.
+        using var pooled = new PooledBodyHolder();
         try
         {
             // The credential is in the headers: it is checked before a byte of the body is read, so a caller without
@@ -137,13 +157,24 @@ internal static partial class MilvusRestV2
                 Credential = RestRequest.BearerToken(http.Request),
                 Peer = RestCallContext.PeerOf(http),
             }, http.RequestAborted).ConfigureAwait(false);
-            var bytes = await RestBody.ReadAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes, lease)
-                .ConfigureAwait(false);
-            bodyRead = true;
-            // An insert or upsert keeps its rows as text, read into columns inside the call; any other body (and a
-            // write body the scan leaves to the parser) is parsed whole.
-            var rows = path is InsertPath or UpsertPath ? RestRowsBody.TryScan(bytes) : null;
-            var body = rows?.Root ?? RestBody.Parse(bytes);
+            var maxBytes = services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes;
+            JsonElement body;
+            RestRowsBody? rows = null;
+            if (PooledBodyPaths.Contains(path))
+            {
+                pooled.Body = await RestBody.ReadPooledAsync(http, maxBytes, lease).ConfigureAwait(false);
+                bodyRead = true;
+                body = pooled.Body.Parse();
+            }
+            else
+            {
+                var bytes = await RestBody.ReadAsync(http, maxBytes, lease).ConfigureAwait(false);
+                bodyRead = true;
+                // An insert or upsert keeps its rows as text, read into columns inside the call; any other body (and a
+                // write body the scan leaves to the parser) is parsed whole.
+                rows = path is InsertPath or UpsertPath ? RestRowsBody.TryScan(bytes) : null;
+                body = rows?.Root ?? RestBody.Parse(bytes);
+            }
             var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId) { Rows = rows };
             var data = await endpoint(request).ConfigureAwait(false);
             resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
@@ -186,7 +217,7 @@ internal static partial class MilvusRestV2
             LogUnexpected(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MilvusRestV2)), http.Request.Path, requestId, e);
             reply = Internal;
         }
-        var buffer = new ArrayBufferWriter<byte>();
+        using var buffer = new PooledBufferWriter();
         try
         {
             Write(buffer, reply);
@@ -230,7 +261,7 @@ internal static partial class MilvusRestV2
         }
     }
 
-    private static void Write(ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> reply)
+    private static void Write(PooledBufferWriter buffer, Action<Utf8JsonWriter> reply)
     {
         using var writer = new Utf8JsonWriter(buffer);
         reply(writer);

@@ -33,13 +33,31 @@ internal static class RestBody
     /// <c>Content-Length</c> or one Kestrel cannot read.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext http, int maxBytes, InFlightLease lease)
     {
-        var (buffer, length) = await ReadBytesAsync(http, maxBytes, lease).ConfigureAwait(false);
+        var (buffer, length, _) = await ReadBytesAsync(http, maxBytes, lease).ConfigureAwait(false);
         return buffer.AsMemory(0, length);
+    }
+
+    /// <summary>The largest body read into a buffer from the shared pool by <see cref="ReadPooledAsync"/>; a larger one
+    /// gets an array of its own, as <see cref="ReadAsync"/> gives it, so that the pool never keeps a large buffer alive.</summary>
+    public const int MaxPooledBytes = 1 << 20;
+
+    /// <summary>As <see cref="ReadAsync"/>, into a buffer rented from the shared pool (when the body is at most
+    /// <see cref="MaxPooledBytes"/>), which <see cref="PooledBody.Dispose"/> returns together with the parsed document's
+    /// own pooled storage. For endpoints that keep nothing of the body past the request: once disposed, the bytes, and
+    /// every <see cref="JsonElement"/> and node over them, belong to the next request.</summary>
+    public static async Task<PooledBody> ReadPooledAsync(HttpContext http, int maxBytes, InFlightLease lease)
+    {
+        var (buffer, length, rented) = await ReadBytesAsync(http, maxBytes, lease, pooled: true).ConfigureAwait(false);
+        return new PooledBody(buffer, length, rented);
     }
 
     /// <summary>Checks and parses a body read by <see cref="ReadAsync"/>: 1801 for a body that is empty or not a
     /// well-formed JSON object within the limits above. Returns the top-level object, over the body's bytes.</summary>
-    public static JsonElement Parse(ReadOnlyMemory<byte> body)
+    public static JsonElement Parse(ReadOnlyMemory<byte> body) => ParseDocument(body).RootElement;
+
+    /// <summary>As <see cref="Parse"/>, returning the document (whose <see cref="JsonDocument.RootElement"/> is an
+    /// object), so that a caller that knows when the request ends can dispose it.</summary>
+    public static JsonDocument ParseDocument(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
         {
@@ -53,8 +71,8 @@ internal static class RestBody
         try
         {
             // One pass: the parser refuses duplicate keys and nesting past the limit itself. The document keeps the
-            // buffer (no copy); it is never disposed, so nothing it rented goes back to a pool while the nodes built
-            // over it are still in use.
+            // buffer (no copy). Through Parse it is never disposed, so nothing it rented goes back to a pool while the
+            // nodes built over it are still in use; a PooledBody disposes it when its request has ended.
             document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
@@ -70,9 +88,12 @@ internal static class RestBody
             throw Format("a member name holds an unpaired UTF-16 surrogate escape, which is not a valid string");
         }
         var root = document.RootElement;
-        return root.ValueKind == JsonValueKind.Object
-            ? root
-            : throw Format($"the request body must be a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}");
+        if (root.ValueKind is not JsonValueKind.Object and var kind)
+        {
+            document.Dispose();
+            throw Format($"the request body must be a JSON object, got {kind.ToString().ToLowerInvariant()}");
+        }
+        return document;
     }
 
     /// <summary>Too large: Milvus's code 1102, naming the limit and the setting that raises it.</summary>
@@ -80,7 +101,8 @@ internal static class RestBody
         string.Create(CultureInfo.InvariantCulture,
             $"request body too large: {(declared ? $"Content-Length {size} bytes" : $"more than {maxBytes} bytes sent")} exceeds the limit of {maxBytes} bytes; send smaller batches, or raise the limit with {LimitSetting}"));
 
-    private static async Task<(byte[] Buffer, int Length)> ReadBytesAsync(HttpContext http, int maxBytes, InFlightLease lease)
+    private static async Task<(byte[] Buffer, int Length, bool Rented)> ReadBytesAsync(HttpContext http, int maxBytes, InFlightLease lease,
+        bool pooled = false)
     {
         var declared = http.Request.ContentLength;
         if (declared > maxBytes)
@@ -91,50 +113,81 @@ internal static class RestBody
         var body = http.Request.Body;
         // A declared length is read into an array of exactly that size; an unknown one grows by doubling, never past
         // the limit plus the one byte that shows it was passed. The budget is asked before each allocation.
+        // A pooled read rents its buffers (a rented array may be longer than asked: only the asked size is read into
+        // and held against the budget), and hands a failed read's buffer back.
+        pooled &= declared is not > MaxPooledBytes;
         var initial = declared is { } size ? (int)size : Math.Min(FirstChunk, maxBytes + 1);
         lease.Reserve(initial);
-        var buffer = new byte[initial];
+        var capacity = initial;
+        var buffer = Allocate(initial, pooled);
         var length = 0;
-        while (true)
+        try
         {
-            if (length == buffer.Length)
+            while (true)
             {
-                if (declared is not null || length > maxBytes)
+                if (length == capacity)
+                {
+                    if (declared is not null || length > maxBytes)
+                    {
+                        break;
+                    }
+                    var grown = (int)Math.Min((long)capacity * 2, (long)maxBytes + 1);
+                    lease.Reserve(grown - capacity);
+                    var larger = Allocate(grown, grown <= MaxPooledBytes && pooled);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    Release(buffer, pooled);
+                    pooled &= grown <= MaxPooledBytes;
+                    buffer = larger;
+                    capacity = grown;
+                }
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer.AsMemory(length, capacity - length), ct).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    throw TooLarge(length, maxBytes, declared: false);
+                }
+                catch (BadHttpRequestException e)
+                {
+                    throw Format($"the request body could not be read: {e.Message}");
+                }
+                if (read == 0)
                 {
                     break;
                 }
-                var grown = (int)Math.Min((long)buffer.Length * 2, (long)maxBytes + 1);
-                lease.Reserve(grown - buffer.Length);
-                Array.Resize(ref buffer, grown);
+                length += read;
+                if (length > maxBytes)
+                {
+                    throw TooLarge(length, maxBytes, declared: false);
+                }
             }
-            int read;
-            try
+            if (declared is { } expected && length < expected)
             {
-                read = await body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                throw Format(string.Create(CultureInfo.InvariantCulture, $"the request body ended after {length} of the {expected} bytes its Content-Length declares"));
             }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                throw TooLarge(length, maxBytes, declared: false);
-            }
-            catch (BadHttpRequestException e)
-            {
-                throw Format($"the request body could not be read: {e.Message}");
-            }
-            if (read == 0)
-            {
-                break;
-            }
-            length += read;
-            if (length > maxBytes)
-            {
-                throw TooLarge(length, maxBytes, declared: false);
-            }
+            return (buffer, length, pooled);
         }
-        if (declared is { } expected && length < expected)
+        catch
         {
-            throw Format(string.Create(CultureInfo.InvariantCulture, $"the request body ended after {length} of the {expected} bytes its Content-Length declares"));
+            Release(buffer, pooled);
+            throw;
         }
-        return (buffer, length);
+    }
+
+    /// <summary>A buffer of at least <paramref name="size"/> bytes: rented when <paramref name="pooled"/>, else its own
+    /// array of exactly that size.</summary>
+    private static byte[] Allocate(int size, bool pooled) => pooled ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
+
+    /// <summary>Hands <paramref name="buffer"/> back to the pool when it was <paramref name="rented"/> from it; an array
+    /// of its own is left to the GC.</summary>
+    internal static void Release(byte[] buffer, bool rented)
+    {
+        if (rented)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>One pass over the bytes: UTF-8, nesting depth and duplicate keys, with the byte offset of the first
@@ -213,4 +266,44 @@ internal static class RestBody
 
     private static MilvusException Format(string problem) =>
         new(MilvusCode.IncorrectParameterFormat, "invalid parameter format: " + problem);
+}
+
+/// <summary>
+/// A request body in a buffer from the shared pool (<see cref="RestBody.ReadPooledAsync"/>) and, once parsed, its
+/// document. <see cref="Dispose"/>, when the request has ended, returns both to their pools; nothing read over them may be
+/// used after it.
+/// </summary>
+internal sealed class PooledBody : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly bool _rented;
+    private JsonDocument? _document;
+
+    internal PooledBody(byte[] buffer, int length, bool rented)
+    {
+        _buffer = buffer;
+        _rented = rented;
+        Memory = buffer.AsMemory(0, length);
+    }
+
+    /// <summary>The body's bytes.</summary>
+    public ReadOnlyMemory<byte> Memory { get; }
+
+    /// <summary>Parses the body as <see cref="RestBody.Parse"/> does and keeps the document for <see cref="Dispose"/>.</summary>
+    public JsonElement Parse()
+    {
+        _document = RestBody.ParseDocument(Memory);
+        return _document.RootElement;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _document?.Dispose();
+        _document = null;
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            RestBody.Release(buffer, _rented);
+        }
+    }
 }
