@@ -21,6 +21,6 @@ internal static class NodeBinding
     }
 }
 
-/// <summary>A node setting that cannot work (docs/errors.md, <c>node-bind-insecure</c>): the node does not start, and
+/// <summary>A node setting that cannot work (docs/errors.md, "Cluster nodes"): the node does not start, and
 /// <c>quiver node</c> prints the message and exits with code 2, as <c>quiver serve</c> does.</summary>
 internal sealed class NodeConfigurationException(string message) : Exception(message);
