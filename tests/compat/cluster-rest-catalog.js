@@ -128,7 +128,15 @@ async function run() {
     await succeeds('aliases/list', { collectionName: 'al_three' }, 'list the aliases of al_three');
     await refused('aliases/list', { collectionName: 'nope' }, 'list the aliases of a collection that does not exist');
     for (const name of ['al_one', 'al_three']) {
-      await succeeds('collections/describe', { collectionName: name }, `describe ${name}, listing its aliases`);
+      // The collection's id is each engine's own counter: the rest of the description must be equal.
+      const through = addresses[turn++ % 3];
+      const [a, s] = [await post(through, 'collections/describe', { collectionName: name }), await post(oracleAddress, 'collections/describe', { collectionName: name })];
+      const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
+      check(a.http === s.http && ja.code === 0 && js.code === 0, `describe ${name} succeeded`, { cluster: a, single: s });
+      delete ja.data.collectionID;
+      delete js.data.collectionID;
+      check(JSON.stringify(ja) === JSON.stringify(js) && ja.data.aliases.length > 0, `describe ${name} through ${through}, listing its aliases: the single node's answer but for the id`, { cluster: ja, single: js });
+      calls++;
     }
     // Reads by alias through every node.
     for (let i = 0; i < 3; i++) {
