@@ -128,13 +128,17 @@ async function run() {
     await succeeds('aliases/list', { collectionName: 'al_three' }, 'list the aliases of al_three');
     await refused('aliases/list', { collectionName: 'nope' }, 'list the aliases of a collection that does not exist');
     for (const name of ['al_one', 'al_three']) {
-      // The collection's id is each engine's own counter: the rest of the description must be equal.
+      // The collection's id is each engine's own counter, and a node reports the cluster's shard count (a single node
+      // keeps one): the rest of the description must be equal.
       const through = addresses[turn++ % 3];
       const [a, s] = [await post(through, 'collections/describe', { collectionName: name }), await post(oracleAddress, 'collections/describe', { collectionName: name })];
       const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
       check(a.http === s.http && ja.code === 0 && js.code === 0, `describe ${name} succeeded`, { cluster: a, single: s });
       delete ja.data.collectionID;
       delete js.data.collectionID;
+      check(ja.data.shardsNum === (name === 'al_three' ? 3 : 1), `describe ${name} reports its shards`, ja.data);
+      delete ja.data.shardsNum;
+      delete js.data.shardsNum;
       check(JSON.stringify(ja) === JSON.stringify(js) && ja.data.aliases.length > 0, `describe ${name} through ${through}, listing its aliases: the single node's answer but for the id`, { cluster: ja, single: js });
       calls++;
     }
