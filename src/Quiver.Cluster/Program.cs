@@ -21,8 +21,21 @@ if (args is not ["node", "--config", var path])
     return 2;
 }
 
-var config = NodeConfig.Load(path);
-await using var node = await ClusterNode.StartAsync(config, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information)).ConfigureAwait(false);
+NodeConfig config;
+ClusterNode started;
+try
+{
+    config = NodeConfig.Load(path);
+    started = await ClusterNode.StartAsync(config, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information)).ConfigureAwait(false);
+}
+catch (Exception e) when (e is NodeConfigurationException or System.Text.Json.JsonException)
+{
+    // A setting to change: one line naming it and exit 2, as `quiver serve` answers one.
+    await Console.Error.WriteLineAsync($"quiver node: {e.Message}").ConfigureAwait(false);
+    return 2;
+}
+
+await using var node = started;
 // The ready line scripts and tests wait for.
 Console.WriteLine($"quiver node ready: milvus {config.Host}:{node.MilvusPort}, silo {config.Host}:{config.SiloPort}, cluster {config.Cluster}, pid {Environment.ProcessId}");
 await node.WaitForShutdownAsync().ConfigureAwait(false);

@@ -17,9 +17,22 @@ internal static class ClusterCommands
         node.Options.Add(config);
         node.SetAction(async (parse, ct) =>
         {
-            var settings = NodeConfig.Load(parse.GetValue(config)!);
-            await using var running = await ClusterNode.StartAsync(settings, logging => logging.AddSimpleConsole(o => o.SingleLine = true)
-                .SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information), ct).ConfigureAwait(false);
+            NodeConfig settings;
+            ClusterNode started;
+            try
+            {
+                settings = NodeConfig.Load(parse.GetValue(config)!);
+                started = await ClusterNode.StartAsync(settings, logging => logging.AddSimpleConsole(o => o.SingleLine = true)
+                    .SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NodeConfigurationException or System.Text.Json.JsonException)
+            {
+                // A setting to change: one line naming it and exit 2, as `quiver serve` answers one.
+                await Console.Error.WriteLineAsync($"quiver node: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            await using var running = started;
             // The ready line scripts and tests wait for (the same as Quiver.Cluster node's).
             Console.WriteLine($"quiver node ready: milvus {settings.Host}:{running.MilvusPort}, silo {settings.Host}:{settings.SiloPort}, cluster {settings.Cluster}, pid {Environment.ProcessId}");
             // The node stops on SIGTERM/SIGINT itself (ProcessTerminationTimeout is off for this command).

@@ -47,6 +47,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             throw new ArgumentException($"host '{config.Host}' is not an IP address", nameof(config));
         }
 
+        NodeBinding.Check(config, address);
+
         var nats = new NatsConnection(new NatsOpts
         {
             Url = config.Nats,
@@ -87,6 +89,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                 });
             });
             builder.Services.AddSingleton(context);
+            builder.Services.AddSingleton(nats);
             security.Register(builder.Services);
             builder.Services.AddSingleton<MilvusRouting>();
             builder.Services.AddSingleton<RestRouting>();
@@ -124,6 +127,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             var app = builder.Build();
             app.MapGrpcService<MilvusRouting>();
             RestRouting.Map(app);
+            NodeHealth.Map(app);
             await app.StartAsync(ct).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();

@@ -52,6 +52,28 @@ internal sealed partial class MilvusRouting
     /// by another collection). Null when the call is routed as any call naming its collection.</summary>
     private async Task<byte[]?> AliasCallAsync(MethodDescriptor method, IMessage message, string database, CancellationToken ct)
     {
+        if (message is DropAliasRequest or DescribeAliasRequest or ListAliasesRequest { CollectionName.Length: 0 }
+            && await MissingDatabaseAsync(method, database, ct).ConfigureAwait(false) is { } noDatabase)
+        {
+            // As the standalone server: the database is checked first.
+            return noDatabase;
+        }
+
+        var alias = message switch
+        {
+            CreateAliasRequest create => create.Alias,
+            DropAliasRequest drop => drop.Alias,
+            DescribeAliasRequest describe => describe.Alias,
+            AlterAliasRequest alter => alter.Alias,
+            _ => null,
+        };
+        if (!ShardKeys.IsValidName(database) || (alias is not null && !ShardKeys.IsValidName(alias)))
+        {
+            // A name the catalog cannot hold as a key, so no alias has it: a create or alter goes to the collection's
+            // shard, whose engine refuses the name in its words; a drop or describe answers that it does not exist.
+            return message is DropAliasRequest or DescribeAliasRequest ? AliasMissing(method, alias!, database) : null;
+        }
+
         switch (message)
         {
             case CreateAliasRequest create:
@@ -105,14 +127,21 @@ internal sealed partial class MilvusRouting
             return conflict;
         }
 
+        if (!ShardKeys.IsValidName(alter.CollectionName) || await node.Catalog.ShardsAsync(database, alter.CollectionName, ct).ConfigureAwait(false) == 0)
+        {
+            // The new collection does not exist (checked before the alias, as the standalone server does): the catalog
+            // shard answers.
+            return null;
+        }
+
         if (await node.Catalog.AliasTargetAsync(database, alter.Alias, ct).ConfigureAwait(false) is not { } old)
         {
             return AliasMissing(method, alter.Alias, database);
         }
 
-        if (old == alter.CollectionName || !ShardKeys.IsValidName(alter.CollectionName) || await node.Catalog.ShardsAsync(database, alter.CollectionName, ct).ConfigureAwait(false) == 0)
+        if (old == alter.CollectionName)
         {
-            // Nothing moves, or the new collection does not exist: the shard (or the catalog shard) answers.
+            // Nothing moves: the collection's shards answer.
             return null;
         }
 

@@ -66,13 +66,16 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     /// <summary>Runs one unary call of <paramref name="method"/>.</summary>
     public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
-        var ct = context.CancellationToken;
         CurrentClient.Value = ClientOf(context);
-        if (await SecurityAsync(method, request, context).ConfigureAwait(false) is { } secured)
-        {
-            return secured;
-        }
+        return await SecurityAsync(method, request, context).ConfigureAwait(false)
+            ?? await RouteAsync(method, request, context).ConfigureAwait(false);
+    }
 
+    /// <summary>Routes one unary call of <paramref name="method"/> that passed the gate (a REST endpoint's RPC comes here
+    /// after the REST pipeline's gate, RestRouting.Forward.cs).</summary>
+    internal async Task<byte[]> RouteAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
         switch (method.Name)
         {
             case "Connect":

@@ -38,6 +38,10 @@ internal sealed class NodeConfig
     /// <c>UpdateCredential</c>).</summary>
     public string? RootPassword { get; set; }
 
+    /// <summary>Serve on an address beyond loopback with authentication off (the standalone server's <c>Insecure</c>,
+    /// <c>quiver serve --insecure</c>); without it such a node refuses to start (<see cref="NodeBinding"/>).</summary>
+    public bool Insecure { get; set; }
+
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>Reads a configuration file; unknown settings are refused by name.</summary>

@@ -11,9 +11,10 @@ namespace Quiver.Cluster.Nodes;
 /// <summary>The access layer's REST v2 half: every node answers Milvus's RESTful API (<c>POST /v2/vectordb/...</c>)
 /// on the same port as gRPC by sending each call, body unparsed, to the shard grain of the collection its body names
 /// (<c>collectionName</c>, <c>dbName</c>), whose server runs the standalone endpoint, so every answer (codes, messages,
-/// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog; calls that
-/// name no collection (databases, users, roles, most alias calls, rename) are refused with Milvus code 10, as over
-/// gRPC.</summary>
+/// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog, users and
+/// roles from the cluster's security state (RestRouting.Security.cs), aliases and databases by the standalone endpoints
+/// with their RPCs routed as over gRPC (RestRouting.Forward.cs); rename and an import job's progress are refused with
+/// Milvus code 10, as over gRPC.</summary>
 internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node, ILogger<RestRouting> log)
 {
     /// <summary>The path prefix of every REST v2 endpoint.</summary>
@@ -26,7 +27,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// where they would mean something else (a user known to one shard only, a rename the catalog does not follow).</summary>
     private static readonly string[] NotServedPrefixes =
     [
-        "/databases/", "/users/", "/roles/", "/aliases/", "/collections/rename",
+        "/users/", "/roles/", "/collections/rename",
         "/jobs/import/get_progress", "/jobs/import/describe",
     ];
 
@@ -110,6 +111,13 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             // standalone one does, and no code of the node reads a body it would refuse.
             await SendAsync(http, await ShardCalls.InvokeAsync(grains, ShardKeys.Of("default", ShardKeys.CatalogShard), $"POST {Prefix}{path}", readOnly: true,
                 g => g.RestAsync(path, body, false), ct).ConfigureAwait(false)).ConfigureAwait(false);
+            return;
+        }
+
+        if (Forwards(path))
+        {
+            // Aliases and databases: the standalone endpoint, its RPCs routed as over gRPC (RestRouting.Forward.cs).
+            await ForwardAsync(http, path, body, ct).ConfigureAwait(false);
             return;
         }
 

@@ -106,6 +106,10 @@ internal sealed class RestRequest
         return response;
     }
 
+    /// <summary>The <see cref="HttpContext.Items"/> key of a <see cref="RestRpcForward"/> that performs the RPCs of this
+    /// request in place of <see cref="Service"/>'s handlers.</summary>
+    internal static readonly object ForwardKey = new();
+
     /// <summary>Runs the RPC <paramref name="method"/> through the pipeline and returns its response, error status
     /// included.</summary>
     public Task<TResponse> TryCallAsync<TRequest, TResponse>(string method, TRequest request,
@@ -114,6 +118,11 @@ internal sealed class RestRequest
         where TResponse : class
     {
         Context.Rpc = method;
+        if (Http.Items.TryGetValue(ForwardKey, out var item) && item is RestRpcForward forward)
+        {
+            // A cluster node performs the RPC itself (MilvusRestV2.Cluster.cs).
+            handler = async (r, c) => (TResponse)(object)await forward(method, (Google.Protobuf.IMessage)r, c).ConfigureAwait(false);
+        }
         var call = new CallInfo
         {
             Method = method,

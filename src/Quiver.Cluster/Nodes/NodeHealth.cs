@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary><c>GET /healthz</c> on a node's Milvus port, as the standalone server serves it (docs/server-ops.md): 200 with
+/// <c>{"status":"serving",...}</c> when the node can serve (its NATS connection open, its silo active in the cluster,
+/// the catalog readable), else 503 with <c>status</c> <c>stopping</c> or <c>unavailable</c> and <c>error</c> naming why.
+/// Beside the standalone server's <c>uptimeSeconds</c>, <c>dataPath</c> and <c>collections</c> (the cluster's, from its
+/// catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
+internal static class NodeHealth
+{
+    /// <summary>The health path, the standalone server's.</summary>
+    public const string HealthPath = "/healthz";
+
+    private static readonly long Started = Stopwatch.GetTimestamp();
+
+    /// <summary>Maps <see cref="HealthPath"/> onto <paramref name="app"/>.</summary>
+    public static void Map(WebApplication app) => app.MapGet(HealthPath, HealthAsync);
+
+    private static async Task HealthAsync(HttpContext http)
+    {
+        var services = http.RequestServices;
+        var node = services.GetRequiredService<NodeContext>();
+        var nats = services.GetRequiredService<NatsConnection>();
+        var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
+        var collections = 0;
+        string? error = null;
+        if (nats.ConnectionState != NatsConnectionState.Open)
+        {
+            error = $"the node's NATS connection is {nats.ConnectionState.ToString().ToLowerInvariant()}";
+        }
+        else if (services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.GetSiloStatus(silo) is var status && status != SiloStatus.Active)
+        {
+            error = $"the node's silo is {status.ToString().ToLowerInvariant()} in the cluster";
+        }
+        else
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                collections = (await node.Catalog.AllAsync(timeout.Token).ConfigureAwait(false)).Count;
+            }
+            catch (Exception e) when (e is NatsException or OperationCanceledException or TimeoutException && !http.RequestAborted.IsCancellationRequested)
+            {
+                error = $"the cluster's catalog could not be read: {e.Message}";
+            }
+        }
+
+        var state = stopping ? "stopping" : error is not null ? "unavailable" : "serving";
+        http.Response.StatusCode = state == "serving" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        http.Response.ContentType = "application/json";
+        http.Response.Headers.CacheControl = "no-store";
+        await using var json = new Utf8JsonWriter(http.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("status", state);
+        json.WriteNumber("uptimeSeconds", Math.Round(Stopwatch.GetElapsedTime(Started).TotalSeconds, 3));
+        json.WriteString("dataPath", Path.GetFullPath(node.Config.DataPath));
+        json.WriteNumber("collections", collections);
+        json.WriteString("cluster", node.Config.Cluster);
+        json.WriteString("silo", silo.Endpoint.ToString());
+        if (error is not null)
+        {
+            json.WriteString("error", error);
+        }
+
+        json.WriteEndObject();
+        await json.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Quiver.Cluster.Nodes;
+using Quiver.Server.Hosting;
+using Quiver.Server.Security;
+
+namespace Quiver.Cluster.Tests;
+
+/// <summary>What a node shares with the standalone server at start and for probes: the binding rule (an address other
+/// hosts can reach needs authentication or <c>insecure</c>; the standalone server's own check is the oracle) and
+/// <c>GET /healthz</c>.</summary>
+public sealed class NodeStartTests
+{
+    /// <summary>How long a test waits for a condition the node reaches by itself; a safety net, never a sleep.</summary>
+    private static readonly TimeSpan ConditionTimeout = TimeSpan.FromSeconds(240);
+
+    public static TheoryData<string, bool, bool> Bindings()
+    {
+        var data = new TheoryData<string, bool, bool>();
+        foreach (var address in new[] { "127.0.0.1", "127.0.0.2", "::1", "0.0.0.0", "::", "10.1.2.3", "192.168.0.7" })
+        {
+            foreach (var auth in new[] { false, true })
+            {
+                foreach (var insecure in new[] { false, true })
+                {
+                    data.Add(address, auth, insecure);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>A node refuses exactly the bindings the standalone server refuses (its <c>SecurityHosting.CheckBinding</c>
+    /// with the same address, authentication and insecure setting), naming the address and the three ways out.</summary>
+    [Theory]
+    [MemberData(nameof(Bindings))]
+    public void Binding_RefusedExactlyAsTheStandaloneServerRefusesIt(string host, bool auth, bool insecure)
+    {
+        var address = IPAddress.Parse(host);
+        var standalone = Record.Exception(() => SecurityHosting.CheckBinding(
+            new ServerOptions { Host = host, Insecure = insecure, Security = new SecurityOptions { AuthEnabled = auth } }, address));
+        var node = Record.Exception(() => NodeBinding.Check(new NodeConfig { Host = host, AuthEnabled = auth, Insecure = insecure }, address));
+        Assert.Equal(standalone is null, node is null);
+        if (node is not null)
+        {
+            var refusal = Assert.IsType<NodeConfigurationException>(node);
+            Assert.Equal(
+                $"refusing to listen on {address}: it is reachable from other hosts and authentication is off. Turn authentication on " +
+                "(\"authEnabled\": true, with a root password), set \"host\" to 127.0.0.1, or set \"insecure\": true to accept " +
+                "unauthenticated access from the network", refusal.Message);
+        }
+    }
+
+    /// <summary>The node program started with a setting that cannot work prints one line naming the problem and exits
+    /// with 2, as <c>quiver serve</c> does for the same mistake, before it connects to anything (its NATS address has no
+    /// server): 0.0.0.0 without authentication, and a setting the configuration does not have.</summary>
+    [Theory]
+    [InlineData("host", "0.0.0.0")]
+    [InlineData("hots", "127.0.0.1")]
+    public async Task NodeProgram_WithASettingThatCannotWork_ExitsTwoWithOneLine(string key, string host)
+    {
+        using var folder = new Quiver.Testing.TempFolder("quiver-node-bind");
+        var config = Path.Combine(folder.Path, "node.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["nats"] = $"nats://127.0.0.1:{NatsCluster.FreePort()}",
+            ["dataPath"] = Path.Combine(folder.Path, "data"),
+            [key] = host,
+            ["milvusPort"] = 0,
+            ["siloPort"] = NatsCluster.FreePort(),
+        }));
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Quiver.Cluster.dll"), "node", "--config", config])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        var line = (await stderr).TrimEnd('\n');
+        Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}: {line}");
+        Assert.Equal("", await stdout);
+        Assert.DoesNotContain('\n', line);
+        if (key == "host")
+        {
+            Assert.Equal("quiver node: refusing to listen on 0.0.0.0: it is reachable from other hosts and authentication is off. "
+                + "Turn authentication on (\"authEnabled\": true, with a root password), set \"host\" to 127.0.0.1, or set \"insecure\": "
+                + "true to accept unauthenticated access from the network", line);
+        }
+        else
+        {
+            Assert.StartsWith("quiver node: ", line, StringComparison.Ordinal);
+            Assert.Contains("'hots'", line, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary><c>GET /healthz</c> on a node: the standalone server's members with their types (less its count of
+    /// databases), 200 <c>serving</c> with the cluster's collection count from its catalog; 503 <c>unavailable</c> naming
+    /// the NATS connection once every NATS server is gone; 200 again once they are back.</summary>
+    [NatsFact]
+    public async Task Healthz_ServingWithTheCatalogsCount_UnavailableWithoutNats_ServingAgain()
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
+        using var folder = new Quiver.Testing.TempFolder("quiver-oracle");
+        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var (standaloneStatus, standalone) = await GetAsync(http, $"http://127.0.0.1:{oracle.Port}/healthz");
+        Assert.Equal(HttpStatusCode.OK, standaloneStatus);
+
+        var (status, health) = await GetAsync(http, $"http://{nodes.Endpoint(0)}/healthz");
+        Assert.True(status == HttpStatusCode.OK, health.ToString());
+        foreach (var member in standalone.EnumerateObject().Where(m => m.Name != "databases"))
+        {
+            Assert.True(health.TryGetProperty(member.Name, out var value) && value.ValueKind == member.Value.ValueKind,
+                $"the node's /healthz lacks the standalone server's '{member.Name}' ({member.Value.ValueKind}): {health}");
+        }
+
+        Assert.Equal("serving", health.GetProperty("status").GetString());
+        Assert.Equal(0, health.GetProperty("collections").GetInt32());
+        Assert.Equal(nodes.SiloEndpoint(0), health.GetProperty("silo").GetString());
+
+        // Two collections, one of 3 shards: the catalog counts collections, not shards.
+        foreach (var (name, shards) in new[] { ("healthy_one", 1), ("healthy_three", 3) })
+        {
+            using var created = await http.PostAsync($"http://{nodes.Endpoint(0)}/v2/vectordb/collections/create",
+                new StringContent(JsonSerializer.Serialize(new
+                {
+                    collectionName = name,
+                    schema = new { fields = new object[] { new { fieldName = "id", dataType = "Int64", isPrimary = true }, new { fieldName = "v", dataType = "FloatVector", elementTypeParams = new { dim = 4 } } } },
+                    @params = new { shardsNum = shards },
+                }), System.Text.Encoding.UTF8, "application/json"));
+            var answer = await created.Content.ReadAsStringAsync();
+            Assert.True(answer.Contains("\"code\":0", StringComparison.Ordinal), $"create {name}: {answer}\n--- node:\n{nodes.Output(0)}");
+        }
+
+        (status, health) = await GetAsync(http, $"http://{nodes.Endpoint(0)}/healthz");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, health.GetProperty("collections").GetInt32());
+
+        for (var i = 0; i < 3; i++)
+        {
+            nats.Kill(i);
+        }
+
+        (status, health) = await UntilAsync(http, nodes.Endpoint(0), HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("unavailable", health.GetProperty("status").GetString());
+        // Whichever the node notices first: its client's connection state, or the catalog read that fails before it.
+        var error = health.GetProperty("error").GetString()!;
+        Assert.True(error.StartsWith("the node's NATS connection is ", StringComparison.Ordinal)
+            || error.StartsWith("the cluster's catalog could not be read: ", StringComparison.Ordinal), error);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await nats.RestartAsync(i);
+        }
+
+        (_, health) = await UntilAsync(http, nodes.Endpoint(0), HttpStatusCode.OK);
+        Assert.Equal("serving", health.GetProperty("status").GetString());
+        Assert.False(health.TryGetProperty("error", out _));
+        Assert.Equal(2, health.GetProperty("collections").GetInt32());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Json)> GetAsync(HttpClient http, string url)
+    {
+        using var response = await http.GetAsync(url);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    /// <summary>Asks <c>/healthz</c> until it answers <paramref name="wanted"/> (each answer is a condition the node
+    /// reaches by itself), within <see cref="ConditionTimeout"/>.</summary>
+    private static async Task<(HttpStatusCode Status, JsonElement Json)> UntilAsync(HttpClient http, string endpoint, HttpStatusCode wanted)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var (status, json) = await GetAsync(http, $"http://{endpoint}/healthz");
+            if (status == wanted)
+            {
+                return (status, json);
+            }
+
+            Assert.True(deadline.Elapsed < ConditionTimeout, $"/healthz still answers {status}: {json}");
+            await Task.Delay(200);
+        }
+    }
+}
