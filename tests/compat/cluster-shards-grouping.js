@@ -1,7 +1,7 @@
 // Grouping and BM25 on a collection with several shards (shards_num 3) on a 3-node Quiver cluster (QUIVER_ADDRESSES),
 // every call also made on a standalone Quiver server (QUIVER_ORACLE) holding the same rows, the single-node oracle:
 // hybrid searches with group_by_field through the official Milvus Node.js SDK (RRF and weighted, group sizes 1-3, an
-// offset, a VarChar and an Int64 group field, a BM25 search among the fused ones), and over REST v2 searches with
+// offset, a VarChar and an Int64 group field, a BM25 search among the fused ones, normalized weights), and over REST v2 searches with
 // groupingField (groupSize, strictGroupSize, offset, a filter, two queries), hybrid_search with groupingField, and BM25
 // searches by text (plain, grouped, in a hybrid search), before and after deletes. Every answer must equal the single
 // node's: the same hits in the same order with the same scores (FLAT and BM25 are exact). Exits non-zero naming the
@@ -97,14 +97,17 @@ async function run() {
       { data: requests, rerank: { strategy: 'weighted', params: { weights: [0.3, 0.9], norm_score: true } }, limit: 5, group_by_field: 'n', group_size: 2 },
       { data: textual, rerank: RRFRanker(), limit: 3, group_by_field: 'color', group_size: 2, output_fields: ['n'] },
       { data: textual, rerank: WeightedRanker([0.5, 0.5]), limit: 4, group_by_field: 'n', group_size: 2, strict_group_size: true },
+      // Normalized weights: the BM25 request's scores are normalized as BM25's (the metric a shard's schema does not state).
+      { data: textual, rerank: { strategy: 'weighted', params: { weights: [0.6, 0.4], norm_score: true } }, limit: 3, group_by_field: 'color', group_size: 2 },
+      { data: textual, rerank: { strategy: 'weighted', params: { weights: [0.6, 0.4], norm_score: true } }, limit: 6, output_fields: ['color'] },
     ].entries()) {
       const call = { collection_name: name, ...params };
       const [a, s] = [await nodes[k % 3].hybridSearch(call), await single.hybridSearch(call)];
-      ok(a, `${label}: grouped hybridSearch ${k} through node ${k % 3}`);
-      ok(s, `${label}: grouped hybridSearch ${k} on the single node`);
-      check(a.results.length === 2, `${label}: grouped hybridSearch ${k}: two queries`, a.results.length);
-      check(s.results.some(h => h.length > 0), `${label}: grouped hybridSearch ${k}: the single node finds hits`, s.results);
-      a.results.forEach((hits, q) => sameRows(hits, s.results[q], `${label}: grouped hybridSearch ${k} query ${q}`));
+      ok(a, `${label}: hybridSearch ${k} through node ${k % 3}`);
+      ok(s, `${label}: hybridSearch ${k} on the single node`);
+      check(a.results.length === 2, `${label}: hybridSearch ${k}: two queries`, a.results.length);
+      check(s.results.some(h => h.length > 0), `${label}: hybridSearch ${k}: the single node finds hits`, s.results);
+      a.results.forEach((hits, q) => sameRows(hits, s.results[q], `${label}: hybridSearch ${k} query ${q}`));
     }
 
     // REST searches with groupingField, by vector and by text.
@@ -145,10 +148,10 @@ async function run() {
   ok(await single.delete({ collection_name: name, ids: doomed }), 'delete on the single node');
   await round('after deletes');
 
-  // Refusals are the single node's, code and message: a group field that does not exist, a float group field, group size 0.
+  // Refusals are the single node's, code and message: a group field that does not exist, a vector as the group field.
   const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
   const statusOf = a => (a && a.status) || a;
-  for (const [k, bad] of [{ group_by_field: 'nosuch' }, { group_by_field: 'color', group_size: 0 }].entries()) {
+  for (const [k, bad] of [{ group_by_field: 'nosuch' }, { group_by_field: 'dense' }].entries()) {
     const call = { collection_name: name, data: [{ data: [vec(6)], anns_field: 'dense', params: {}, limit: 3 }], rerank: RRFRanker(), limit: 2, ...bad };
     const [a, s] = [await answer(nodes[k % 3].hybridSearch(call)), await answer(single.hybridSearch(call))];
     check(statusOf(s).code !== 0 && statusOf(a).code === statusOf(s).code && statusOf(a).reason === statusOf(s).reason,

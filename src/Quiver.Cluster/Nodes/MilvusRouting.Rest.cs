@@ -306,7 +306,7 @@ internal sealed partial class MilvusRouting
         }
 
         var metric = RestMetric(json) is { } stated ? stated
-            : field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric;
+            : await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
         var merged = grouping.Field is { } groupField
             ? await RestGroupedMergedAsync(path, json, database, collection, shards, schema, groupField, grouping.Size, limit, offset, metric, ct).ConfigureAwait(false)
             : await RestSearchMergedAsync(path, json, database, collection, shards, schema, limit, offset, metric, ct).ConfigureAwait(false);
@@ -626,7 +626,7 @@ internal sealed partial class MilvusRouting
             }
 
             metrics[i] = RestMetric(sub) is { } stated ? stated
-                : field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric;
+                : await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
             var (answer, refusal) = grouping.Field is { } groupField
                 ? await RestGroupedMergedAsync("/entities/search", sub, database, collection, shards, schema, groupField, grouping.Size, subLimit, 0, metrics[i], ct).ConfigureAwait(false)
                 : await RestSearchMergedAsync("/entities/search", sub, database, collection, shards, schema, subLimit, 0, metrics[i], ct).ConfigureAwait(false);
