@@ -45,9 +45,8 @@ public sealed partial class ClusterErrorTableTests
         ],
         ["cluster-sharded-not-served"] = () =>
         [
-            Grpc("HybridSearch", m => MilvusRouting.ShardedNotServed(m, "HybridSearch with group_by_field")),
-            Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with group_by_field, an iterator, sub-requests or a function score")),
-            Rest(RestRouting.ShardedNotServed("/entities/search")),
+            Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with an iterator, sub-requests or a function score")),
+            Rest(RestRouting.ShardedNotServed("/jobs/import/create")),
         ],
         ["cluster-shards-num-invalid"] = () =>
         [

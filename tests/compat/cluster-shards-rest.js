@@ -163,7 +163,7 @@ async function run() {
     await compare('after flush, release and load');
   }
 
-  // A create asking for more shards than Milvus allows is refused, and grouping is not served on several shards yet.
+  // A create asking for more shards than Milvus allows is refused.
   const tooMany = await post(addresses[0], 'collections/create', { collectionName: 'rest_many', dimension: dim, params: { shardsNum: 17 } });
   check(tooMany.json.code === 1100 && tooMany.json.message.includes('limited to 16'), 'shardsNum 17 is refused with code 1100', tooMany.json);
 

@@ -4,6 +4,7 @@ using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus.Data;
 using Quiver.Sparse;
 using MilvusSearch = global::Quiver.Protocol.Milvus.SearchRequest;
+using EngineSchema = Quiver.CollectionSchema;
 
 namespace Quiver.Cluster.Nodes;
 
@@ -43,4 +44,12 @@ internal sealed partial class MilvusRouting
         scored.SearchParams.AddRange(withSums);
         return (scored, null);
     }
+
+    /// <summary>The metric a search of <paramref name="field"/> scores in when the request names none: BM25 for a BM25
+    /// function's output (the engine sets it so; the schema a shard describes does not say it), else the field's index's
+    /// on shard 0, else the field's own. A weighted hybrid search normalizes each request's scores by it.</summary>
+    private async Task<MetricType> FieldMetricAsync(string database, string collection, EngineSchema schema, FieldSchema field, CancellationToken ct) =>
+        schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)) ? MetricType.BM25
+        : field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false)
+        : field.Metric;
 }

@@ -40,60 +40,24 @@ internal sealed partial class MilvusRouting
             return (null, failed.ToByteArray(), default);
         }
 
-        var larger = Quiver.Search.HybridSearch.LargerIsCloser(metric);
         var nq = (int)answers.Max(r => r.Results?.NumQueries ?? 0);
-        Comparison<(float Score, object Key, int Answer, int At)> byRank = (a, b) =>
-        {
-            var byScore = larger ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
-            return byScore != 0 ? byScore : ShardMerge.CompareKeys(a.Key, b.Key);
-        };
+        var rounds = new GroupRounds(nq, Quiver.Search.HybridSearch.LargerIsCloser(metric));
 
         // Round 1: every shard's groups per query, and the collection's chosen groups.
         var hits = ShardMerge.Hits(answers, nq);
-        var values = answers.Select(GroupValues).ToList();
-        var members = new List<Dictionary<GroupKey, List<(float Score, object Key, int Answer, int At)>>>(nq);
-        var chosen = new List<List<GroupKey>>(nq);
-        var answeredBy = new List<Dictionary<GroupKey, HashSet<int>>>(nq);
-        for (var q = 0; q < nq; q++)
+        for (var s = 0; s < shards; s++)
         {
-            var groups = new Dictionary<GroupKey, List<(float, object, int, int)>>();
-            var by = new Dictionary<GroupKey, HashSet<int>>();
-            for (var s = 0; s < shards; s++)
+            var values = GroupValues(answers[s]);
+            for (var q = 0; q < nq; q++)
             {
-                foreach (var (score, key, at) in hits[s][q])
-                {
-                    var group = new GroupKey(values[s][at]);
-                    (groups.TryGetValue(group, out var list) ? list : groups[group] = []).Add((score, key, s, at));
-                    (by.TryGetValue(group, out var set) ? set : by[group] = []).Add(s);
-                }
+                rounds.Add(q, s, hits[s][q].Select(h => (h.Score, h.Key, values[h.At], h.At)), first: true);
             }
-
-            foreach (var list in groups.Values)
-            {
-                list.Sort(byRank);
-            }
-
-            var ranked = groups.OrderBy(g => g.Value[0], Comparer<(float, object, int, int)>.Create(byRank)).Select(g => g.Key).Take(want).ToList();
-            members.Add(groups);
-            chosen.Add(ranked);
-            answeredBy.Add(by);
         }
 
         // Round 2: each shard, per query, for the chosen groups it did not answer.
-        var asks = new List<(int Shard, int Query, MilvusSearch Request)>();
-        for (var q = 0; q < nq; q++)
-        {
-            for (var s = 0; s < shards; s++)
-            {
-                var missing = chosen[q].Where(g => !answeredBy[q][g].Contains(s)).ToList();
-                if (missing.Count > 0)
-                {
-                    asks.Add((s, q, OneQuery(perShard, q, nq, groupField, missing)));
-                }
-            }
-        }
-
-        var second = await Task.WhenAll(asks.Select(a => ReadShardAsync(database, collection, a.Shard, method, a.Request.ToByteArray(), ct))).ConfigureAwait(false);
+        var asks = rounds.Missing(want, shards);
+        var second = await Task.WhenAll(asks.Select(a => ReadShardAsync(database, collection, a.Shard, method,
+            OneQuery(perShard, a.Query, nq, groupField, a.Groups).ToByteArray(), ct))).ConfigureAwait(false);
         for (var i = 0; i < asks.Count; i++)
         {
             var answer = SearchResults.Parser.ParseFrom(second[i]);
@@ -102,33 +66,12 @@ internal sealed partial class MilvusRouting
                 return (null, answer.ToByteArray(), default);
             }
 
-            var index = answers.Count;
+            var values = GroupValues(answer);
+            rounds.Add(asks[i].Query, answers.Count, ShardMerge.Hits([answer], 1)[0][0].Select(h => (h.Score, h.Key, values[h.At], h.At)), first: false);
             answers.Add(answer);
-            var groupValues = GroupValues(answer);
-            foreach (var (score, key, at) in ShardMerge.Hits([answer], 1)[0][0])
-            {
-                var group = new GroupKey(groupValues[at]);
-                if (members[asks[i].Query].TryGetValue(group, out var list))
-                {
-                    list.Add((score, key, index, at));
-                }
-            }
         }
 
-        var picked = new List<IReadOnlyList<(float Score, object Key, int Answer, int At)>>(nq);
-        for (var q = 0; q < nq; q++)
-        {
-            var window = new List<(float Score, object Key, int Answer, int At)>();
-            foreach (var group in chosen[q].Skip(settings.Offset))
-            {
-                var list = members[q][group];
-                list.Sort(byRank);
-                window.AddRange(list.Take(settings.GroupSize));
-            }
-
-            picked.Add(window);
-        }
-
+        var picked = rounds.Window(settings.Offset, settings.GroupSize);
         var merged = ShardMerge.Pick(answers, picked, settings.TopK, settings.RoundDecimal);
         merged.Results.GroupByFieldValue = ShardMerge.PickColumn(answers, picked, a => a.Results?.GroupByFieldValue);
         return (merged, null, metric);
@@ -136,7 +79,7 @@ internal sealed partial class MilvusRouting
 
     /// <summary>The request for query <paramref name="q"/> alone, its filter narrowed to the group values
     /// <paramref name="groups"/>, for as many groups as it names.</summary>
-    private static MilvusSearch OneQuery(MilvusSearch request, int q, int nq, FieldSchema field, List<GroupKey> groups)
+    private static MilvusSearch OneQuery(MilvusSearch request, int q, int nq, FieldSchema field, IReadOnlyList<object?> groups)
     {
         var one = request.Clone();
         if (nq > 1)
@@ -153,26 +96,33 @@ internal sealed partial class MilvusRouting
             one.Nq = 1;
         }
 
-        var listed = groups.Where(g => g.Value is not null).Select(g => GroupLiteral(g.Value!)).ToList();
-        var parts = new List<string>();
-        if (listed.Count > 0)
-        {
-            parts.Add($"{field.Name} in [{string.Join(", ", listed)}]");
-        }
-
-        if (groups.Any(g => g.Value is null))
-        {
-            parts.Add($"{field.Name} is null");
-        }
-
-        var narrowed = string.Join(" or ", parts);
-        one.Dsl = string.IsNullOrWhiteSpace(request.Dsl) ? narrowed : $"({request.Dsl}) and ({narrowed})";
+        one.Dsl = NarrowedFilter(request.Dsl, field.Name, groups);
         one.DslType = Protocol.Common.DslType.BoolExprV1;
         var pairs = one.SearchParams.Where(p => p.Key != "topk").ToList();
         one.SearchParams.Clear();
         one.SearchParams.AddRange(pairs);
         one.SearchParams.Add(new Protocol.Common.KeyValuePair { Key = "topk", Value = groups.Count.ToString(CultureInfo.InvariantCulture) });
         return one;
+    }
+
+    /// <summary><paramref name="filter"/> (none when blank) narrowed to rows whose <paramref name="field"/> holds one of
+    /// <paramref name="groups"/> (null: no value).</summary>
+    private static string NarrowedFilter(string? filter, string field, IReadOnlyList<object?> groups)
+    {
+        var listed = groups.Where(g => g is not null).Select(g => GroupLiteral(g!)).ToList();
+        var parts = new List<string>();
+        if (listed.Count > 0)
+        {
+            parts.Add($"{field} in [{string.Join(", ", listed)}]");
+        }
+
+        if (groups.Any(g => g is null))
+        {
+            parts.Add($"{field} is null");
+        }
+
+        var narrowed = string.Join(" or ", parts);
+        return string.IsNullOrWhiteSpace(filter) ? narrowed : $"({filter}) and ({narrowed})";
     }
 
     /// <summary>A group value as a literal of Milvus's filter language.</summary>
@@ -209,4 +159,90 @@ internal sealed partial class MilvusRouting
 
     /// <summary>A group value as a dictionary key (null is a group of its own).</summary>
     private readonly record struct GroupKey(object? Value);
+
+    /// <summary>The bookkeeping of a grouped search's two rounds over the shards, whatever the transport: hits are named by
+    /// the answer they come from and their place in it. Round 1 adds every shard's groups (<see cref="Add"/> with
+    /// <c>first</c>); <see cref="Missing"/> chooses each query's first groups (ranked by their best hit, ties by key) and
+    /// names, per shard and query, the chosen groups that shard did not answer; round 2 adds those answers' members;
+    /// <see cref="Window"/> keeps the chosen groups after the offset with their best members.</summary>
+    private sealed class GroupRounds(int nq, bool larger)
+    {
+        private readonly Comparison<(float Score, object Key, int Answer, int At)> _byRank = (a, b) =>
+        {
+            var byScore = larger ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
+            return byScore != 0 ? byScore : ShardMerge.CompareKeys(a.Key, b.Key);
+        };
+
+        private readonly Dictionary<GroupKey, List<(float Score, object Key, int Answer, int At)>>[] _members =
+            [.. Enumerable.Range(0, nq).Select(_ => new Dictionary<GroupKey, List<(float, object, int, int)>>())];
+
+        private readonly Dictionary<GroupKey, HashSet<int>>[] _answeredBy = [.. Enumerable.Range(0, nq).Select(_ => new Dictionary<GroupKey, HashSet<int>>())];
+
+        private readonly List<GroupKey>[] _chosen = new List<GroupKey>[nq];
+
+        /// <summary>Query <paramref name="q"/>'s hits of answer <paramref name="answer"/>: in round 1 (the answer is then the
+        /// shard's number) every group they hold; in round 2 the members of groups round 1 saw.</summary>
+        public void Add(int q, int answer, IEnumerable<(float Score, object Key, object? Group, int At)> hits, bool first)
+        {
+            foreach (var (score, key, value, at) in hits)
+            {
+                var group = new GroupKey(value);
+                if (first)
+                {
+                    (_members[q].TryGetValue(group, out var list) ? list : _members[q][group] = []).Add((score, key, answer, at));
+                    (_answeredBy[q].TryGetValue(group, out var set) ? set : _answeredBy[q][group] = []).Add(answer);
+                }
+                else if (_members[q].TryGetValue(group, out var list))
+                {
+                    list.Add((score, key, answer, at));
+                }
+            }
+        }
+
+        /// <summary>Chooses each query's first <paramref name="want"/> groups and names the asks of round 2.</summary>
+        public List<(int Shard, int Query, List<object?> Groups)> Missing(int want, int shards)
+        {
+            var asks = new List<(int Shard, int Query, List<object?> Groups)>();
+            for (var q = 0; q < _chosen.Length; q++)
+            {
+                foreach (var list in _members[q].Values)
+                {
+                    list.Sort(_byRank);
+                }
+
+                _chosen[q] = [.. _members[q].OrderBy(g => g.Value[0], Comparer<(float, object, int, int)>.Create(_byRank)).Select(g => g.Key).Take(want)];
+                for (var s = 0; s < shards; s++)
+                {
+                    var missing = _chosen[q].Where(g => !_answeredBy[q][g].Contains(s)).Select(g => g.Value).ToList();
+                    if (missing.Count > 0)
+                    {
+                        asks.Add((s, q, missing));
+                    }
+                }
+            }
+
+            return asks;
+        }
+
+        /// <summary>Per query, the chosen groups after <paramref name="offset"/>, each with its best <paramref name="size"/>
+        /// members in rank order.</summary>
+        public List<IReadOnlyList<(float Score, object Key, int Answer, int At)>> Window(int offset, int size)
+        {
+            var picked = new List<IReadOnlyList<(float Score, object Key, int Answer, int At)>>(_chosen.Length);
+            for (var q = 0; q < _chosen.Length; q++)
+            {
+                var window = new List<(float Score, object Key, int Answer, int At)>();
+                foreach (var group in _chosen[q].Skip(offset))
+                {
+                    var list = _members[q][group];
+                    list.Sort(_byRank);
+                    window.AddRange(list.Take(size));
+                }
+
+                picked.Add(window);
+            }
+
+            return picked;
+        }
+    }
 }

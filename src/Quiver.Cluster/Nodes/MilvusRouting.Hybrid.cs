@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
-using Quiver.Server.Milvus.Data;
 
 namespace Quiver.Cluster.Nodes;
 
@@ -11,8 +10,9 @@ namespace Quiver.Cluster.Nodes;
 /// exactly as a plain search is; the node then fuses those global lists with the request's ranker (RRF by global rank,
 /// or weighted by each hit's score, normalized as the engine normalizes), by the engine's own fusion
 /// (<see cref="Quiver.Search.HybridSearch.Fusion"/>), ranks by fused score (ties by primary key) and answers the window
-/// of <c>rank_params</c> with the output fields the searches carried. Grouping is refused (code 10): a group's
-/// members would need a second round per group.</summary>
+/// of <c>rank_params</c> with the output fields the searches carried. With <c>group_by_field</c> each search is a
+/// grouped search over the shards (exact in two rounds, MilvusRouting.Group.cs) and the fused hits are grouped as the
+/// engine groups them (MilvusRouting.HybridGroup.cs).</summary>
 internal sealed partial class MilvusRouting
 {
     private async Task<byte[]> HybridShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
@@ -25,15 +25,17 @@ internal sealed partial class MilvusRouting
         }
 
         var rank = MilvusGrpcService.HybridRankParams.Parse(parsed.RankParams, parsed.FunctionScore);
-        if (rank.GroupByField is not null || parsed.Requests.Any(r => SearchParamsParser.ParseUncached(r.SearchParams).GroupByField is not null))
-        {
-            return ShardedNotServed(method, "HybridSearch with group_by_field");
-        }
-
         var (schema, refused) = await SchemaAsync(method, database, collection, ct).ConfigureAwait(false);
         if (schema is null)
         {
             return refused!;
+        }
+
+        var grouping = HybridGrouping(parsed, rank);
+        if (grouping is { } g && !Groupable(schema, g))
+        {
+            // The shard's own refusal of the group field or size, word for word.
+            return await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false);
         }
 
         var search = MilvusService.Descriptor.FindMethodByName("Search");
@@ -54,7 +56,7 @@ internal sealed partial class MilvusRouting
             one.GuaranteeTimestamp = parsed.GuaranteeTimestamp;
             var pairs = one.SearchParams.Where(p => p.Key is not ("offset" or "round_decimal")).ToList();
             one.SearchParams.Clear();
-            one.SearchParams.AddRange(pairs);
+            one.SearchParams.AddRange(grouping is { } grouped ? GroupedPairs(pairs, grouped) : pairs);
             var (merged, answer, metric) = await SearchMergedAsync(search, one, one.ToByteArray(), database, collection, shards, schema, ct).ConfigureAwait(false);
             if (answer is not null)
             {
@@ -76,6 +78,7 @@ internal sealed partial class MilvusRouting
         var nq = counts[0];
         var fuse = Quiver.Search.HybridSearch.Fusion.For(rank.Ranker, metrics);
         var hits = ShardMerge.Hits(answers, nq);
+        var groupValues = grouping is null ? null : answers.Select(GroupValues).ToList();
         var picked = new List<IReadOnlyList<(float Score, object Key, int Answer, int At)>>(nq);
         for (var q = 0; q < nq; q++)
         {
@@ -97,10 +100,17 @@ internal sealed partial class MilvusRouting
                 var byScore = fuse.Descending ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
                 return byScore != 0 ? byScore : ShardMerge.CompareKeys(a.Key, b.Key);
             });
-            picked.Add([.. ranked.Skip(rank.Offset).Take(rank.Limit)]);
+            picked.Add(grouping is { } grouped
+                ? FusedGroups(ranked.Select(h => (h.Score, h.Key, groupValues![h.Answer][h.At], h)), grouped.Size, rank.Offset, rank.Limit, fuse.Descending)
+                : [.. ranked.Skip(rank.Offset).Take(rank.Limit)]);
         }
 
         var result = ShardMerge.Pick(answers, picked, rank.Limit, rank.RoundDecimal);
+        if (grouping is not null)
+        {
+            result.Results.GroupByFieldValue = ShardMerge.PickColumn(answers, picked, a => a.Results?.GroupByFieldValue);
+        }
+
         result.CollectionName = parsed.CollectionName;
         return result.ToByteArray();
     }

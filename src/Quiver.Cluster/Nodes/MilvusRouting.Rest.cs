@@ -260,15 +260,11 @@ internal sealed partial class MilvusRouting
     private static Protocol.Common.Status MutationStatus(byte[] answer) => MilvusMutation.Parser.ParseFrom(answer).Status ?? new Protocol.Common.Status();
 
     /// <summary>A search over REST: every shard searched for offset + limit hits from the start, their hits merged per
-    /// query by <c>distance</c> (ties by primary key) into the window. Grouping and BM25 text are refused as over gRPC.</summary>
+    /// query by <c>distance</c> (ties by primary key) into the window; grouped searches and BM25 searches by text as over
+    /// gRPC (MilvusRouting.RestGroup.cs).</summary>
     private async Task<(int, byte[])> RestSearchAsync(string path, byte[] body, string database, string collection, int shards, CancellationToken ct)
     {
         var json = (JsonObject)JsonNode.Parse(body)!;
-        if (json["groupingField"] is JsonValue grouping && grouping.GetValueKind() == JsonValueKind.String && grouping.GetValue<string>().Length > 0)
-        {
-            return (200, Utf8(RestRouting.ShardedNotServed(path)));
-        }
-
         if (!TryWindow(json, out var limit, out var offset) || limit < 1 || offset < 0 || offset + limit > MaxTopK || json["data"] is not JsonArray { Count: > 0 })
         {
             // The shard server's own refusal (or default) of the window and the data, word for word.
@@ -291,14 +287,29 @@ internal sealed partial class MilvusRouting
             return await RestShardAsync(database, collection, 0, path, body, ct).ConfigureAwait(false);
         }
 
+        var grouping = RestGrouping(json, schema);
+        if (!grouping.Valid)
+        {
+            return await RestShardAsync(database, collection, 0, path, body, ct).ConfigureAwait(false);
+        }
+
         if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
         {
-            return (200, Utf8(RestRouting.ShardedNotServed(path)));
+            // Scored with the collection's statistics, summed over the shards first (MilvusRouting.RestGroup.cs).
+            var (scored, refusal) = await RestWithBm25StatisticsAsync(path, json, json["partitionNames"], database, collection, shards, field, ct).ConfigureAwait(false);
+            if (scored is null)
+            {
+                return refusal!.Value;
+            }
+
+            json = scored;
         }
 
         var metric = RestMetric(json) is { } stated ? stated
-            : field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric;
-        var merged = await RestSearchMergedAsync(path, json, database, collection, shards, schema, limit, offset, metric, ct).ConfigureAwait(false);
+            : await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
+        var merged = grouping.Field is { } groupField
+            ? await RestGroupedMergedAsync(path, json, database, collection, shards, schema, groupField, grouping.Size, limit, offset, metric, ct).ConfigureAwait(false)
+            : await RestSearchMergedAsync(path, json, database, collection, shards, schema, limit, offset, metric, ct).ConfigureAwait(false);
         return merged.Refusal ?? (200, Utf8(merged.Answer!.ToJsonString()));
     }
 
@@ -521,7 +532,8 @@ internal sealed partial class MilvusRouting
 }
 
 /// <summary><c>hybrid_search</c> over REST on several shards: each of its searches merged over the shards into the
-/// collection's global top-(its limit), then fused on the node with the request's ranker by the engine's own fusion, as
+/// collection's global top-(its limit) (grouped, and scored with the collection's BM25 statistics, as a REST search is),
+/// then fused on the node with the request's ranker by the engine's own fusion and grouped as the engine groups, as
 /// over gRPC (<see cref="HybridShardsAsync"/>).</summary>
 internal sealed partial class MilvusRouting
 {
@@ -534,11 +546,6 @@ internal sealed partial class MilvusRouting
         {
             // The shard server's own refusal of the body's shape, word for word.
             return await RestShardAsync(database, collection, 0, path, body, ct).ConfigureAwait(false);
-        }
-
-        if (json["groupingField"] is JsonValue grouping && grouping.GetValueKind() == JsonValueKind.String && grouping.GetValue<string>().Length > 0)
-        {
-            return (200, Utf8(RestRouting.ShardedNotServed(path)));
         }
 
         var pairs = new Google.Protobuf.Collections.RepeatedField<Protocol.Common.KeyValuePair>
@@ -566,6 +573,14 @@ internal sealed partial class MilvusRouting
             return (200, RestError(status.Code, status.Reason));
         }
 
+        var grouping = RestGrouping(json, schema);
+        if (!grouping.Valid)
+        {
+            return await RestShardAsync(database, collection, 0, path, body, ct).ConfigureAwait(false);
+        }
+
+        var outputs = json["outputFields"] is JsonArray asked ? asked.Select(Text).ToList() : [];
+        var groupShown = grouping.Field is { } g && (outputs.Contains(g.Name) || outputs.Contains("*"));
         var vectors = schema.Fields.Where(f => f.IsVector || f.IsSparseVector).ToList();
         var lists = new List<List<List<JsonObject>>>(searches.Count);
         var metrics = new MetricType[searches.Count];
@@ -579,16 +594,12 @@ internal sealed partial class MilvusRouting
                 return await RestShardAsync(database, collection, 0, path, body, ct).ConfigureAwait(false);
             }
 
-            if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
-            {
-                return (200, Utf8(RestRouting.ShardedNotServed(path)));
-            }
-
-            // Output fields, partitions and consistency belong to the hybrid request, as on a single node.
+            // Output fields, partitions and consistency belong to the hybrid request, as on a single node; grouping too, with
+            // the group field among the outputs so that the fused hits can be grouped here.
             sub["dbName"] = database;
             sub["collectionName"] = collection;
             sub.Remove("offset");
-            foreach (var name in new[] { "outputFields", "partitionNames", "consistencyLevel", Timestamptz.TimezoneProperty })
+            foreach (var name in new[] { "outputFields", "partitionNames", "consistencyLevel", Timestamptz.TimezoneProperty, "groupingField", "groupSize", "strictGroupSize" })
             {
                 sub.Remove(name);
                 if (json[name] is { } value)
@@ -597,9 +608,28 @@ internal sealed partial class MilvusRouting
                 }
             }
 
+            if (grouping.Field is { } shownField && !groupShown)
+            {
+                sub["outputFields"] = new JsonArray([.. outputs.Select(o => (JsonNode?)o), shownField.Name]);
+            }
+
+            if (schema.Functions.Any(f => f.Type == CollectionFunctionType.BM25 && f.OutputFieldNames.Contains(field.Name)))
+            {
+                // Scored with the collection's statistics, summed over the shards first (MilvusRouting.RestGroup.cs).
+                var (scored, bm25Refusal) = await RestWithBm25StatisticsAsync("/entities/search", sub, sub["partitionNames"], database, collection, shards, field, ct).ConfigureAwait(false);
+                if (scored is null)
+                {
+                    return bm25Refusal!.Value;
+                }
+
+                sub = scored;
+            }
+
             metrics[i] = RestMetric(sub) is { } stated ? stated
-                : field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric;
-            var (answer, refusal) = await RestSearchMergedAsync("/entities/search", sub, database, collection, shards, schema, subLimit, 0, metrics[i], ct).ConfigureAwait(false);
+                : await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
+            var (answer, refusal) = grouping.Field is { } groupField
+                ? await RestGroupedMergedAsync("/entities/search", sub, database, collection, shards, schema, groupField, grouping.Size, subLimit, 0, metrics[i], ct).ConfigureAwait(false)
+                : await RestSearchMergedAsync("/entities/search", sub, database, collection, shards, schema, subLimit, 0, metrics[i], ct).ConfigureAwait(false);
             if (refusal is { } no)
             {
                 return no;
@@ -637,11 +667,18 @@ internal sealed partial class MilvusRouting
                 var byScore = fuse.Descending ? b.Score.CompareTo(a.Score) : a.Score.CompareTo(b.Score);
                 return byScore != 0 ? byScore : ShardMerge.CompareKeys(a.Key, b.Key);
             });
-            var window = ranked.Skip(rank.Offset).Take(rank.Limit).ToList();
+            var window = grouping.Field is { } by
+                ? FusedGroups(ranked.Select(h => (h.Score, h.Key, RestGroupValue(h.Row[by.Name], by), h)), grouping.Size, rank.Offset, rank.Limit, fuse.Descending)
+                : [.. ranked.Skip(rank.Offset).Take(rank.Limit)];
             foreach (var (score, _, row) in window)
             {
                 var hit = (JsonObject)row.DeepClone();
                 hit[Wire.RestJsonWriter.DistanceKey] = score;
+                if (grouping.Field is { } hidden && !groupShown)
+                {
+                    hit.Remove(hidden.Name);
+                }
+
                 data.Add(hit);
             }
 

@@ -312,7 +312,7 @@ internal sealed partial class MilvusRouting
             parsed = byKeys;
         }
 
-        var metric = settings.Metric ?? (field.MetricFromIndex ? await IndexMetricAsync(database, collection, field, ct).ConfigureAwait(false) : field.Metric);
+        var metric = settings.Metric ?? await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
         if (settings.GroupByField is not null)
         {
             // Exact in two rounds (MilvusRouting.Group.cs).
