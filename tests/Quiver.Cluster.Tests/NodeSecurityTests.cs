@@ -162,7 +162,8 @@ public sealed class NodeSecurityTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     /// <summary>A node refuses to start, before it connects to anything, with the standalone server's message for each
-    /// security setting that cannot work; and the top-level settings are not repeated under <c>security</c>.</summary>
+    /// TLS setting that cannot work; a request limit it would not apply and the top-level settings repeated under
+    /// <c>security</c> are refused naming them.</summary>
     [Fact]
     public async Task NodeStart_RefusesSecuritySettingsThatCannotWork_WithTheStandaloneMessages()
     {
@@ -173,7 +174,6 @@ public sealed class NodeSecurityTests(Xunit.Abstractions.ITestOutputHelper outpu
         {
             s => s.RequireClientCertificate = true,
             s => s.ClientCaPath = ca,
-            s => s.MaxMessageBytes = 0,
             s => { s.TlsCertificatePath = cert; s.TlsKeyPath = Path.Combine(folder.Path, "missing.key"); },
             s => { s.TlsCertificatePath = key; s.TlsKeyPath = key; },
         };
@@ -187,6 +187,11 @@ public sealed class NodeSecurityTests(Xunit.Abstractions.ITestOutputHelper outpu
             var refused = await Assert.ThrowsAsync<ServerConfigurationException>(() => ClusterNode.StartAsync(node));
             Assert.Equal(expected.Message, refused.Message);
         }
+
+        var limited = new NodeConfig { Nats = "nats://127.0.0.1:1", DataPath = folder.Sub("node") };
+        limited.Security.MaxNq = 10;
+        var notApplied = await Assert.ThrowsAsync<ServerConfigurationException>(() => ClusterNode.StartAsync(limited));
+        Assert.Equal("security.maxNq is not applied by a cluster node yet: its shards enforce the default, 16384; remove the setting", notApplied.Message);
 
         var doubled = new NodeConfig { Nats = "nats://127.0.0.1:1", DataPath = folder.Sub("node") };
         doubled.Security.AuthEnabled = true;
