@@ -110,7 +110,7 @@ public sealed class NodeSecurityTests(Xunit.Abstractions.ITestOutputHelper outpu
             log.Add(await GrpcAsync("key accepted", () => milvus.GetVersionAsync(new GetVersionRequest(), Credential(apiKey)).ResponseAsync));
             log.Add(await GrpcAsync("key denied", () => milvus.CreateCollectionAsync(CreateRequest("denied"), Credential(apiKey)).ResponseAsync));
             log.Add(await RestAsync(ports[t], pki.Server, client, "/collections/create", apiKey, """{"collectionName":"denied","dimension":4}"""));
-            log.Add(await GrpcAsync("key rate", () => milvus.QueryAsync(new QueryRequest { CollectionName = "audited", Expr = "id > 0" }, Credential(apiKey)).ResponseAsync));
+            log.Add(await GrpcAsync("key rate", () => milvus.QueryAsync(new Protocol.Milvus.QueryRequest { CollectionName = "audited", Expr = "id > 0" }, Credential(apiKey)).ResponseAsync));
             log.Add(await RestAsync(ports[t], pki.Server, client, "/collections/has", apiKey, """{"collectionName":"audited"}"""));
         }
 
