@@ -15,9 +15,15 @@ if (args is ["log-bench", .. var benchArgs])
     return await Quiver.Cluster.LogBench.RunAsync(benchArgs).ConfigureAwait(false);
 }
 
+// `Quiver.Cluster apikey create|list|revoke --config FILE ...`: the cluster's API keys (NodeApiKeys).
+if (args is ["apikey", .. var keyArgs])
+{
+    return await NodeApiKeys.RunAsync(keyArgs, Console.Out, Console.Error, CancellationToken.None).ConfigureAwait(false);
+}
+
 if (args is not ["node", "--config", var path])
 {
-    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE | Quiver.Cluster log-bench --config FILE [--records N] [--bytes B] [--writers 1,16,128]").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE | Quiver.Cluster log-bench --config FILE [--records N] [--bytes B] [--writers 1,16,128] | Quiver.Cluster " + NodeApiKeys.Usage).ConfigureAwait(false);
     return 2;
 }
 

@@ -55,7 +55,37 @@ internal static class ClusterCommands
         });
         var cluster = new Command("cluster", "A Quiver cluster's operations (docs/cluster.md).");
         cluster.Subcommands.Add(status);
+        cluster.Subcommands.Add(ApiKey());
         return cluster;
+    }
+
+    /// <summary><c>quiver cluster apikey create|list|revoke</c>: the cluster's API keys (<see cref="NodeApiKeys"/>),
+    /// changed while the nodes run.</summary>
+    private static Command ApiKey()
+    {
+        var config = ConfigOption("Any node's JSON configuration: its cluster, nats, replicas and authentication settings are read.");
+        var user = new Option<string>("--user") { Description = "The user the key acts as.", Required = true };
+        var name = new Option<string?>("--name") { Description = "What the key is for (shown in listings)." };
+        var id = new Argument<string>("id") { Description = "The id of the key to revoke (see `quiver cluster apikey list`)." };
+        var create = new Command("create", "Create an API key for a user of the cluster and print it (once).");
+        create.Options.Add(config);
+        create.Options.Add(user);
+        create.Options.Add(name);
+        create.SetAction((parse, ct) => NodeApiKeys.RunAsync(
+            ["create", "--config", parse.GetValue(config)!, "--user", parse.GetValue(user)!, .. parse.GetValue(name) is { } n ? new[] { "--name", n } : []],
+            Console.Out, Console.Error, ct));
+        var list = new Command("list", "List the cluster's API keys (id, user, creation time, name; never the key).");
+        list.Options.Add(config);
+        list.SetAction((parse, ct) => NodeApiKeys.RunAsync(["list", "--config", parse.GetValue(config)!], Console.Out, Console.Error, ct));
+        var revoke = new Command("revoke", "Revoke one of the cluster's API keys by id.");
+        revoke.Options.Add(config);
+        revoke.Arguments.Add(id);
+        revoke.SetAction((parse, ct) => NodeApiKeys.RunAsync(["revoke", "--config", parse.GetValue(config)!, parse.GetValue(id)!], Console.Out, Console.Error, ct));
+        var command = new Command("apikey", "Manage the API keys of a running cluster (docs/cluster.md, \"Security on a node\").");
+        command.Subcommands.Add(create);
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(revoke);
+        return command;
     }
 
     private static Option<string> ConfigOption(string description) => new("--config") { Description = description, Required = true };

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,6 +12,7 @@ using NATS.Client.KeyValueStore;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Quiver.Server.Hosting;
+using Quiver.Server.Security;
 
 namespace Quiver.Cluster.Nodes;
 
@@ -48,6 +48,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
 
         NodeBinding.Check(config, address);
+        var tls = NodeSecurity.Prepare(config, address);
 
         var nats = new NatsConnection(new NatsOpts
         {
@@ -77,24 +78,21 @@ internal sealed class ClusterNode : IAsyncDisposable
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             logging?.Invoke(builder.Logging);
+            var handshakes = tls is null ? null : SecurityHosting.AddHandshakeLog(builder.Logging);
             ServerLogging.DropMisleadingHostEvents(builder.Services);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
                 // gRPC and REST v2 on one cleartext port, as Milvus and the standalone server serve them.
-                kestrel.Listen(address, config.MilvusPort, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.Use(Http2PriorKnowledge.Middleware);
-                });
+                kestrel.Listen(address, config.MilvusPort, listen => NodeSecurity.ConfigureEndpoint(listen, config, tls));
             });
             builder.Services.AddSingleton(context);
             builder.Services.AddSingleton(nats);
-            security.Register(builder.Services);
+            NodeSecurity.Register(builder.Services, security, config);
             builder.Services.AddSingleton<MilvusRouting>();
             builder.Services.AddSingleton<RestRouting>();
             builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
-            builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20);
+            builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = config.EffectiveSecurity().MaxMessageBytes);
             builder.UseOrleans(silo =>
             {
                 silo.Configure<ClusterOptions>(o =>
@@ -125,10 +123,16 @@ internal sealed class ClusterNode : IAsyncDisposable
             });
 
             var app = builder.Build();
+            _ = app.Services.GetRequiredService<AuditLog>(); // opened now: a folder it cannot write stops the start
             app.MapGrpcService<MilvusRouting>();
             RestRouting.Map(app);
             NodeHealth.Map(app);
             await app.StartAsync(ct).ConfigureAwait(false);
+            if (tls is not null)
+            {
+                SecurityHosting.StartTlsLogging(tls, handshakes!, app.Services.GetRequiredService<ILoggerFactory>());
+            }
+
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
             context.MilvusPort = bound;

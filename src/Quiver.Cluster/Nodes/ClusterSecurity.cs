@@ -1,6 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.KeyValueStore;
-using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
 using Quiver.Server.Security;
 
@@ -255,23 +253,6 @@ internal sealed class ClusterSecurity : IAsyncDisposable
                 }
             }
         }
-    }
-
-    /// <summary>Registers what the standalone server's gate and RBAC handlers (gRPC and REST) need: this state, the
-    /// gate over it, a call pipeline and a <see cref="MilvusGrpcService"/> that serves only the RBAC RPCs (it has no
-    /// engine: a node's collections live in its shards).</summary>
-    public void Register(IServiceCollection services)
-    {
-        services.AddSingleton(this);
-        services.AddSingleton(Store);
-        services.AddSingleton(new ServerOptions { Security = Options });
-        services.AddSingleton(_ => new AuditLog(null));
-        services.AddSingleton<ISecurityGate>(sp => new SecurityGate(Options, Store, sp.GetRequiredService<AuditLog>()));
-        services.AddSingleton<ICallObserver, NoCallObserver>();
-        services.AddSingleton<CallPipeline>();
-        services.AddSingleton(new InFlightBytes(Options.MaxMessageBytes * 4L));
-        services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
-        services.AddSingleton(sp => new MilvusGrpcService(null!, sp.GetRequiredService<ServerOptions>(), sp));
     }
 
     /// <inheritdoc />

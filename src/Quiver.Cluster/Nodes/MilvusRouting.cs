@@ -263,7 +263,7 @@ internal sealed class MilvusRoutingMethods : IServiceMethodProvider<MilvusRoutin
         foreach (var method in MilvusService.Descriptor.Methods.Where(m => !m.IsClientStreaming && !m.IsServerStreaming))
         {
             context.AddUnaryMethod(new Method<byte[], byte[]>(MethodType.Unary, MilvusRouting.ServiceName, method.Name, MilvusRouting.Bytes, MilvusRouting.Bytes), [],
-                (routing, request, call) => routing.CallAsync(method, request, call));
+                (routing, request, call) => routing.AuditedCallAsync(method, request, call));
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Quiver.Cluster.Nodes;
 
 /// <summary>One node's configuration file (JSON): where the NATS servers are, which cluster it joins and where it
 /// listens. Every address is loopback unless the operator says otherwise.</summary>
-internal sealed class NodeConfig
+internal sealed partial class NodeConfig
 {
     /// <summary>The cluster's name: the Orleans cluster id and the prefix of every JetStream stream and bucket.</summary>
     public string Cluster { get; set; } = "quiver";

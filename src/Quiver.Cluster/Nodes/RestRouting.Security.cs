@@ -89,6 +89,7 @@ internal sealed partial class RestRouting
                 await gate.AuthenticateAsync(call, ct).ConfigureAwait(false);
             }
 
+            http.Items[AuditUserKey] = call.User;
             return false;
         }
         catch (MilvusException e)
@@ -104,7 +105,7 @@ internal sealed partial class RestRouting
     private async Task<bool> AuthorizeRestAsync(HttpContext http, string path, byte[] body, string database, string? collection, CancellationToken ct)
     {
         var security = node.Security;
-        if (!security.Options.AuthEnabled || !RestRpcs.TryGetValue(path, out var rpc))
+        if ((!security.Options.AuthEnabled && !NodeSecurity.RateLimited(node.Config)) || !RestRpcs.TryGetValue(path, out var rpc))
         {
             return false;
         }

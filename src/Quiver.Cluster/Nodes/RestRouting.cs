@@ -54,7 +54,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         app.MapPost(Prefix + "/{**path}", http =>
         {
             var router = http.RequestServices.GetRequiredService<RestRouting>();
-            return GuardedAsync(http, router.RunAsync, router._log);
+            return GuardedAsync(http, router.AuditedRunAsync, router._log);
         });
 
     /// <summary>Runs <paramref name="run"/>; an exception it did not expect (a bug) is logged and answered as the
@@ -135,6 +135,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             body = WithDbName(body, header);
         }
 
+        http.Items[AuditTargetKey] = (database, collection ?? "");
         if (await AuthorizeRestAsync(http, path, body, database, collection, ct).ConfigureAwait(false))
         {
             return;

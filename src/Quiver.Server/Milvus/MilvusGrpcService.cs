@@ -12,14 +12,26 @@ namespace Quiver.Server.Milvus;
 /// per-call state in fields; <see cref="CallInfo.Of"/> gives the call's database and caller. Partial files that need
 /// another server service resolve it from <see cref="Services"/>.
 /// </summary>
-internal sealed partial class MilvusGrpcService(QuiverEngine engine, ServerOptions options, IServiceProvider services)
+internal sealed partial class MilvusGrpcService(QuiverEngine? engine, ServerOptions options, IServiceProvider services)
     : MilvusService.MilvusServiceBase
 {
     /// <summary>The version Quiver reports: the Milvus protocol level it speaks.</summary>
     internal const string MilvusVersion = "v2.6.0";
 
-    private readonly QuiverEngine _engine = engine;
+    /// <summary>The refusal of an engine call on a service built <see cref="WithoutEngine"/>.</summary>
+    internal const string NoEngine = "this MilvusGrpcService serves users, roles and grants only and has no engine: a call that needs one must be routed to a shard";
+
+    /// <summary>The engine every handler but the RBAC ones works on; a service built <see cref="WithoutEngine"/> throws
+    /// <see cref="InvalidOperationException"/> (<see cref="NoEngine"/>) instead of answering from nothing.</summary>
+#pragma warning disable IDE1006 // named as the field it replaced, which every partial file reads
+    private QuiverEngine _engine => engine ?? throw new InvalidOperationException(NoEngine);
+#pragma warning restore IDE1006
     private readonly ServerOptions _options = options;
+
+    /// <summary>A service that answers Milvus's RBAC RPCs and REST users and roles endpoints only (a cluster node's access
+    /// layer, whose collections live in its shards): every handler that needs the engine refuses with
+    /// <see cref="NoEngine"/>.</summary>
+    internal static MilvusGrpcService WithoutEngine(ServerOptions options, IServiceProvider services) => new(null, options, services);
 
     /// <summary>The server's services, for partial files that need more than the engine.</summary>
     private IServiceProvider Services { get; } = services;

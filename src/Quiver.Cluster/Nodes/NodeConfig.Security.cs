@@ -1,0 +1,64 @@
+using Quiver.Server.Hosting;
+using Quiver.Server.Security;
+
+namespace Quiver.Cluster.Nodes;
+
+/// <summary>The node's security settings beyond <see cref="AuthEnabled"/> and <see cref="RootPassword"/>: TLS, the audit
+/// log and the per-user rate limit, under <c>security</c> with the standalone server's names and
+/// meanings (docs/server-security.md), so one block of settings means the same on a node and on <c>quiver serve</c>.</summary>
+internal sealed partial class NodeConfig
+{
+    /// <summary>The standalone server's <c>Security</c> settings, as a node applies them (docs/cluster.md, "Security on
+    /// a node"). <c>authEnabled</c> and <c>rootPassword</c> are top-level settings of a node and are refused here.</summary>
+    public SecurityOptions Security { get; set; } = new();
+
+    /// <summary>The settings the node's gate, TLS and audit log enforce: <see cref="Security"/> with
+    /// <see cref="AuthEnabled"/> and <see cref="RootPassword"/>. Throws <see cref="ServerConfigurationException"/> for
+    /// settings that cannot work, with the standalone server's messages.</summary>
+    public SecurityOptions EffectiveSecurity()
+    {
+        if (_merged)
+        {
+            return Security;
+        }
+
+        if (Security.AuthEnabled || Security.RootPassword is not null)
+        {
+            throw new ServerConfigurationException(
+                "security.authEnabled and security.rootPassword are not node settings: set authEnabled and rootPassword at the top level of the node's config");
+        }
+
+        var defaults = new SecurityOptions();
+        foreach (var (name, value, standard) in new (string, long, long)[]
+        {
+            ("maxMessageBytes", Security.MaxMessageBytes, defaults.MaxMessageBytes), ("maxNq", Security.MaxNq, defaults.MaxNq),
+            ("maxTopK", Security.MaxTopK, defaults.MaxTopK), ("maxDimension", Security.MaxDimension, defaults.MaxDimension),
+            ("maxRowsPerInsert", Security.MaxRowsPerInsert, defaults.MaxRowsPerInsert),
+        })
+        {
+            if (value != standard)
+            {
+                // The shards' servers check these with their defaults on every call; a node's own value would hold only
+                // for the calls its gate sees.
+                throw new ServerConfigurationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"security.{name} is not applied by a cluster node yet: its shards enforce the default, {standard}; remove the setting"));
+            }
+        }
+
+        try
+        {
+            Security.AuditLimits.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ServerConfigurationException(e.Message);
+        }
+
+        Security.AuthEnabled = AuthEnabled;
+        Security.RootPassword = RootPassword;
+        _merged = true;
+        return Security;
+    }
+
+    private bool _merged;
+}
