@@ -144,7 +144,7 @@ public sealed partial class InProcessClusterTests
 
     private static async Task<JsonNode> RestAsync(IShardGrain shard, string path, JsonObject body)
     {
-        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false);
+        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true);
         var answer = Encoding.UTF8.GetString(reply.Body);
         var node = JsonNode.Parse(answer)!;
         Assert.True(reply.HttpStatus == 200 && node["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");

@@ -105,7 +105,7 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
         Assert.Equal("ivf", Assert.Single(indexes["data"]!.AsArray())!.GetValue<string>());
 
         Assert.Equal(1, replica.Opens);
-        Assert.True(replica.Adopted >= 6, $"the replica took {replica.Adopted} changes in place");
+        Assert.True(replica.Adopted >= 5, $"the replica took {replica.Adopted} changes in place");
 
         // A field added lays the rows logged after it out otherwise: that one change opens a new engine.
         await RestAsync(shard, "/collections/fields/add", new JsonObject
@@ -192,10 +192,10 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
     private static async Task RestAsync(ShardHost shard, string path, JsonObject body) => await ReadAsync(shard, path, body);
 
     private static async Task<JsonNode> ReadAsync(ShardHost shard, string path, JsonObject body) =>
-        Answer(path, await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false));
+        Answer(path, await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true));
 
     private static async Task<JsonNode> ReadAsync(ReplicaHost replica, string path, JsonObject body) =>
-        Answer(path, await replica.RestReadAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false, level: 0, guaranteeTs: 0, CancellationToken.None));
+        Answer(path, await replica.RestReadAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true, level: 0, guaranteeTs: 0, CancellationToken.None));
 
     private static JsonNode Answer(string path, RestReply reply)
     {
