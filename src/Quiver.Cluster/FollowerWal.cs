@@ -50,6 +50,15 @@ internal sealed class FollowerWal : IWal
     /// <summary>Why following stopped, or null while it goes on.</summary>
     public Exception? Broken { get; private set; }
 
+    /// <summary>Awaited before each followed record (after the open) is applied: the replica brings its engine's catalog up
+    /// to what the record needs (a partition created after the engine's catalog was read). Throwing stops following.</summary>
+    public Func<WalRecord, CancellationToken, Task>? BeforeFollowed { get; set; }
+
+    /// <summary>Asked of each record delivered at open: true when the record needs a catalog newer than the one the engine
+    /// opened with (a write to a partition created after the manifest was read), which the open cannot take; the log is
+    /// then <see cref="Broken"/> from the start, and the replica opens again.</summary>
+    public Func<WalRecord, bool>? NewerThanOpen { get; set; }
+
     /// <inheritdoc/>
     public long NextLsn => AppliedLsn + 1;
 
@@ -62,7 +71,15 @@ internal sealed class FollowerWal : IWal
     {
         _onRecord = onRecord;
         Interlocked.Exchange(ref _appliedLsn, fromLsn - 1);
-        var report = _reader.Replay(fromLsn, Deliver);
+        var report = _reader.Replay(fromLsn, record =>
+        {
+            if (Broken is null && NewerThanOpen?.Invoke(record) == true)
+            {
+                Broken = new InvalidOperationException($"record {record.Lsn} of '{StreamName}' needs a catalog newer than the one the replica opened with");
+            }
+
+            Deliver(record);
+        });
         return report;
     }
 
@@ -164,7 +181,13 @@ internal sealed class FollowerWal : IWal
                             await Task.Delay(ApplyDelay, ct).ConfigureAwait(false);
                         }
 
-                        Deliver(new WalRecord(seq, data[0], data.AsMemory(1)));
+                        var record = new WalRecord(seq, data[0], data.AsMemory(1));
+                        if (BeforeFollowed is { } before)
+                        {
+                            await before(record, ct).ConfigureAwait(false);
+                        }
+
+                        Deliver(record);
                     }
                 }
                 catch (Exception ex) when (Retry.IsPassing(ex, ct))

@@ -15,9 +15,10 @@ namespace Quiver.Cluster.Tests;
 /// the rule docs/cluster.md gives ("Replicas"): the replicas of a collection occupy disjoint nodes, each replica on as
 /// few nodes as it can; with fewer live nodes than replicas, the node with the fewest replicas is shared.</summary>
 [Collection("Nats")]
-public sealed class InProcessClusterTests(NatsFixture nats)
+public sealed partial class InProcessClusterTests(NatsFixture nats)
 {
-    /// <summary>The node context every silo of the running test cluster gets (the silos share one NATS connection).</summary>
+    /// <summary>The node context the silos of the running test cluster start from (they share one NATS connection); each
+    /// silo gets a copy naming its own endpoint (<see cref="SiloConfigurator"/>), as a node's configuration does.</summary>
     private static NodeContext? _context;
 
     [NatsFact]
@@ -86,10 +87,10 @@ public sealed class InProcessClusterTests(NatsFixture nats)
     }
 
     /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own.</summary>
-    private async Task<InProcessCluster> StartAsync()
+    private async Task<InProcessCluster> StartAsync(string? dataPath = null)
     {
         var name = NatsFixture.Unique("inproc");
-        var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3 };
+        var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3, DataPath = dataPath ?? "node-data" };
         var js = new NatsJSContext(nats.Connection);
         var kv = new NatsKVContext(js);
         var catalog = await CollectionCatalog.OpenAsync(kv, name, 3, CancellationToken.None);
@@ -116,7 +117,24 @@ public sealed class InProcessClusterTests(NatsFixture nats)
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.Services.AddSerializer(s => s.AddAssembly(typeof(NodeContext).Assembly));
-            siloBuilder.Services.AddSingleton(_ => _context ?? throw new InvalidOperationException("no node context"));
+            siloBuilder.Services.AddSingleton(services =>
+            {
+                var shared = _context ?? throw new InvalidOperationException("no node context");
+                // The silo's own endpoint, where a replica records it runs (ReplicaGrain), as a node's config names it.
+                var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint;
+                var config = shared.Config;
+                return new NodeContext(
+                    new NodeConfig
+                    {
+                        Cluster = config.Cluster, Nats = config.Nats, Replicas = config.Replicas, Host = silo.Address.ToString(), SiloPort = silo.Port,
+                        DataPath = Path.Combine(config.DataPath, silo.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    },
+                    shared.JetStream,
+                    shared.Catalog)
+                {
+                    Placement = shared.Placement,
+                };
+            });
             siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
             siloBuilder.AddGrainBoundary();
         }

@@ -273,7 +273,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
     {
         if (_host is not null)
         {
-            LogClosing(log, this.GetPrimaryKeyString(), _host.Reads, _host.LogEndWaits, _host.Opens, _host.Kept);
+            LogClosing(log, this.GetPrimaryKeyString(), _host.Reads, _host.LogEndWaits, _host.Opens, _host.Kept, _host.Adopted);
             await _host.DisposeAsync().ConfigureAwait(true);
             _host = null;
         }
@@ -313,6 +313,6 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
     private static partial void LogActivated(ILogger logger, string key);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} closing: {Reads} reads, {LogEndWaits} waited for the log's end, {Opens} engines opened, {Kept} shard changes taken without a new engine")]
-    private static partial void LogClosing(ILogger logger, string key, long reads, long logEndWaits, int opens, int kept);
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} closing: {Reads} reads, {LogEndWaits} waited for the log's end, {Opens} engines opened, {Kept} shard changes taken without a new engine, {Adopted} catalog or load changes taken in place")]
+    private static partial void LogClosing(ILogger logger, string key, long reads, long logEndWaits, int opens, int kept, int adopted);
 }

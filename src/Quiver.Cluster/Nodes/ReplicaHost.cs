@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.KeyValueStore;
 using NATS.Client.ObjectStore;
 using Quiver.Server.Hosting;
+using Quiver.Storage;
 
 namespace Quiver.Cluster.Nodes;
 
@@ -50,7 +52,23 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
     /// <summary>Opens a replica of the shard with grain key <paramref name="shardKey"/> on this node.</summary>
     public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct) =>
-        new(node, shardKey, await Generation.OpenAsync(node, shardKey, ct).ConfigureAwait(false));
+        new(node, shardKey, await OpenCurrentAsync(node, shardKey, ct).ConfigureAwait(false));
+
+    /// <summary>Opens an engine; one whose open met a write needing a newer catalog than the manifest it read (a partition
+    /// created meanwhile) is closed and opened again, a few times, before it is served broken (and replaced by the watch).</summary>
+    private static async Task<Generation> OpenCurrentAsync(NodeContext node, string shardKey, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var generation = await Generation.OpenAsync(node, shardKey, ct).ConfigureAwait(false);
+            if (!generation.IsBroken || attempt == 3)
+            {
+                return generation;
+            }
+
+            await generation.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Runs one read (<c>Search</c>, <c>Query</c>) once the replica has applied the log as far as
     /// <paramref name="level"/> asks: Strong waits for the log's last sequence as it is now; Bounded serves at once if
@@ -130,13 +148,20 @@ internal sealed class ReplicaHost : IAsyncDisposable
     /// delete file, an index file of a segment) or wrote the same load state again (a load of what was loaded).</summary>
     public int Kept { get; private set; }
 
+    /// <summary>How many times a change of what the collection is (partitions, indexes, properties, field limits, aliases,
+    /// databases) or of which partitions are loaded was taken by the serving engine in place, without a new engine
+    /// (<see cref="RefreshAsync"/>).</summary>
+    public int Adopted { get; private set; }
+
     /// <summary>Makes the replica serve the shard's manifest and load state as they are now, and returns once it does
     /// (a load of partitions waits for this before it answers, so a read right after it sees them). A change that only
     /// moved rows between the log and sealed segments (a seal, a merge, a checkpoint, delete and index files), or a load
     /// state rewritten with the same content, is taken as it is: the serving engine already holds those rows, applied from
-    /// the log as the shard applied them, and keeps serving (<see cref="Kept"/>). A change of what the collection is (its
-    /// schema, partitions, indexes, properties, aliases, databases), of which partitions are loaded, or following that
-    /// broke, opens a fresh engine beside the serving one and switches to it once open (<see cref="Opens"/>).</summary>
+    /// the log as the shard applied them, and keeps serving (<see cref="Kept"/>). A change of what the collection is
+    /// (partitions, indexes, properties, field limits and metrics, aliases, databases) or of which partitions are loaded
+    /// is taken by the serving engine in place (<see cref="Adopted"/>; <see cref="QuiverEngine.AdoptCatalogAsync"/>). A
+    /// field added (the rows logged after it are laid out otherwise), or following that broke, opens a fresh engine beside
+    /// the serving one and switches to it once open (<see cref="Opens"/>).</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         await _refreshing.WaitAsync(ct).ConfigureAwait(false);
@@ -157,15 +182,26 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 return;
             }
 
-            if (ReplicaShapes.Manifest(manifest.Value) == current.ManifestShape && ReplicaShapes.LoadState(loads.Value) == current.LoadStateShape)
+            var manifestShape = ReplicaShapes.Manifest(manifest.Value);
+            var loadShape = ReplicaShapes.LoadState(loads.Value);
+            if (manifestShape == current.ManifestShape && loadShape == current.LoadStateShape)
             {
-                current.Revision = manifest.Revision;
+                current.Revision = Math.Max(current.Revision, manifest.Revision);
                 current.LoadStateRevision = loads.Revision;
                 Kept++;
                 return;
             }
 
-            await ReopenAsync(current, ct).ConfigureAwait(false);
+            // What the collection is, or what is loaded, changed: taken by the serving engine in place when it can be.
+            if (manifestShape != current.ManifestShape && !await current.AdoptAsync(manifest.Revision, manifest.Value, ct).ConfigureAwait(false))
+            {
+                await ReopenAsync(current, ct).ConfigureAwait(false);
+                return;
+            }
+
+            current.Revision = Math.Max(current.Revision, manifest.Revision);
+            current.TakeLoadState(loads);
+            Adopted++;
         }
         finally
         {
@@ -175,11 +211,19 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
     private async Task ReopenAsync(Generation current, CancellationToken ct)
     {
-        var next = await Generation.OpenAsync(_node, _key, ct).ConfigureAwait(false);
+        var next = await OpenCurrentAsync(_node, _key, ct).ConfigureAwait(false);
         Volatile.Write(ref _current, next);
         Opens++;
         _ = RetireAsync(current);
     }
+
+    /// <summary>The partition of a logged insert or upsert (its payload's second 8 bytes: docs/format-wal.md), or null for
+    /// other records and writes routed by partition key.</summary>
+    private static long? PartitionOf(WalRecord record) =>
+        record.Type is Quiver.Shards.WalRecords.Insert or Quiver.Shards.WalRecords.Upsert && record.Payload.Length >= 16
+            && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(record.Payload.Span[8..]) is var partition && partition >= 0
+            ? partition
+            : null;
 
     private static async Task<(ulong Revision, byte[]? Value)> EntryAsync(INatsKVStore meta, string key, CancellationToken ct)
     {
@@ -217,13 +261,16 @@ internal sealed class ReplicaHost : IAsyncDisposable
         private readonly HttpClient _http;
         private readonly List<FollowerWal> _logs;
         private readonly string _folder;
+        private readonly INatsKVStore _meta;
+        private readonly SemaphoreSlim _adopting = new(1, 1);
         private long _freshAt;
 
-        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, ulong revision, string manifestShape, (ulong Revision, byte[]? Value) loadState, long freshAt)
+        private Generation(QuiverServer server, List<FollowerWal> logs, string folder, INatsKVStore meta, ulong revision, string manifestShape, (ulong Revision, byte[]? Value) loadState, long freshAt)
         {
             _server = server;
             _logs = logs;
             _folder = folder;
+            _meta = meta;
             Revision = revision;
             ManifestShape = manifestShape;
             LoadStateRevision = loadState.Revision;
@@ -239,13 +286,13 @@ internal sealed class ReplicaHost : IAsyncDisposable
         public ulong Revision { get; set; }
 
         /// <summary>What the collection is in the manifest this engine opened with (<see cref="ReplicaShapes.Manifest(Quiver.Catalog.ManifestData?)"/>).</summary>
-        public string ManifestShape { get; }
+        public string ManifestShape { get; private set; }
 
         /// <summary>The revision of the shard's saved load state this engine serves (0: never saved).</summary>
         public ulong LoadStateRevision { get; set; }
 
         /// <summary>Which partitions the load state this engine opened with loads (<see cref="ReplicaShapes.LoadState"/>).</summary>
-        public string LoadStateShape { get; }
+        public string LoadStateShape { get; private set; }
 
         public bool IsBroken
         {
@@ -265,12 +312,14 @@ internal sealed class ReplicaHost : IAsyncDisposable
             var folder = Path.Combine(Path.GetFullPath(node.Config.DataPath), "replicas", $"{name}-{Guid.NewGuid():N}");
             Directory.CreateDirectory(folder);
             var logs = new List<FollowerWal>();
+            Generation? opened = null;
             try
             {
                 var shardMeta = await KvMetaStore.OpenAsync(node.KeyValue, $"{name}-meta", "manifest", node.Config.Replicas, ct: ct).ConfigureAwait(false);
                 // The manifest first, then the listing of the files: every file the manifest names was uploaded before it.
                 var meta = await Task.Run(() => new ReadOnlyMetaStore(shardMeta), ct).ConfigureAwait(false);
-                var shape = ReplicaShapes.Manifest(meta.Read());
+                var atOpen = meta.Read();
+                var shape = ReplicaShapes.Manifest(atOpen);
                 var objects = new NatsObjContext(node.JetStream);
                 var store = await Retry.UntilAsync(TimeSpan.FromSeconds(60), c => objects.GetObjectStoreAsync($"{name}-files", c).AsTask(), ct).ConfigureAwait(false);
                 var files = await ObjectStoreFileSystem.OpenAsync(store, folder, "data", ct: ct, readOnly: true).ConfigureAwait(false);
@@ -283,6 +332,10 @@ internal sealed class ReplicaHost : IAsyncDisposable
                     WalFactory = collectionId =>
                     {
                         var log = FollowerWal.Open(node.JetStream, JetStreamWal.StreamFor(name, collectionId), walOptions);
+                        // A write to a partition created after the manifest was read: the open cannot place its rows.
+                        log.NewerThanOpen = record => PartitionOf(record) is { } partition && partition >= (atOpen?.NextId ?? 0)
+                            && atOpen?.Collections.FirstOrDefault(c => c.Id == collectionId)?.Partitions.Any(p => p.Id == partition) != true;
+                        log.BeforeFollowed = (record, c) => opened!.BeforeRecordAsync(collectionId, record, c);
                         lock (logs)
                         {
                             logs.Add(log);
@@ -296,6 +349,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 var loadState = await EntryAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
                 await ShardHost.RestoreLoadStateAsync(metaBucket, folder, ct).ConfigureAwait(false);
                 var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
+                // Everything acknowledged before the open began was replayed.
+                opened = new Generation(server, logs, folder, metaBucket, meta.Revision, shape, loadState, started);
                 lock (logs)
                 {
                     foreach (var log in logs)
@@ -304,8 +359,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                     }
                 }
 
-                // Everything acknowledged before the open began was replayed.
-                return new Generation(server, logs, folder, meta.Revision, shape, loadState, started);
+                return opened;
             }
             catch
             {
@@ -316,6 +370,82 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
                 Directory.Delete(folder, recursive: true);
                 throw;
+            }
+        }
+
+        /// <summary>Takes the shard's manifest at <paramref name="revision"/> (<paramref name="json"/>) in the serving engine
+        /// (<see cref="QuiverEngine.AdoptCatalogAsync"/>); true when it did, or already serves a later revision; false
+        /// when the engine cannot take it in place (a field added, a manifest that does not read).</summary>
+        public async Task<bool> AdoptAsync(ulong revision, byte[]? json, CancellationToken ct)
+        {
+            await _adopting.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (revision <= Revision)
+                {
+                    return true;
+                }
+
+                if (ReplicaShapes.Parse(json) is not { } manifest || !await _server.Engine.AdoptCatalogAsync(manifest, ct).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                Revision = revision;
+                ManifestShape = ReplicaShapes.Manifest(manifest);
+                return true;
+            }
+            finally
+            {
+                _adopting.Release();
+            }
+        }
+
+        /// <summary>Takes the shard's saved load state (which partitions are loaded) in the serving server.</summary>
+        public void TakeLoadState((ulong Revision, byte[]? Value) loads)
+        {
+            var shape = ReplicaShapes.LoadState(loads.Value);
+            if (shape != LoadStateShape)
+            {
+                _server.Services.GetRequiredService<Quiver.Server.Milvus.LoadStates>().Replace(loads.Value);
+                LoadStateShape = shape;
+            }
+
+            LoadStateRevision = loads.Revision;
+        }
+
+        /// <summary>Before a followed write is applied: when it goes to a partition the engine does not know, the shard
+        /// created that partition after the catalog the engine serves, and recorded it in its manifest before it logged
+        /// the write. The manifest is read until it is at least as new as the partition (its next id is past the
+        /// partition's id; a KV read may come from a lagging server) and taken in place, so the write's rows land in the
+        /// partition instead of being skipped as rows of a dropped one are.</summary>
+        public async Task BeforeRecordAsync(long collectionId, WalRecord record, CancellationToken ct)
+        {
+            if (PartitionOf(record) is not { } partition || _server.Engine.HasPartition(collectionId, partition))
+            {
+                return;
+            }
+
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                var entry = await EntryAsync(_meta, "manifest", ct).ConfigureAwait(false);
+                if (ReplicaShapes.Parse(entry.Value) is { } manifest && manifest.NextId > partition)
+                {
+                    if (!await AdoptAsync(entry.Revision, entry.Value, ct).ConfigureAwait(false))
+                    {
+                        throw new InvalidOperationException($"the write at {record.Lsn} needs the shard's catalog, which the replica's engine cannot take in place");
+                    }
+
+                    return;
+                }
+
+                if (waited.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new InvalidOperationException($"the write at {record.Lsn} goes to partition {partition}, which the shard's manifest did not show within a minute");
+                }
+
+                await Task.Delay(20, ct).ConfigureAwait(false);
             }
         }
 
@@ -409,6 +539,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
             {
                 await log.DisposeAsync().ConfigureAwait(false);
             }
+
+            _adopting.Dispose();
 
             Directory.Delete(_folder, recursive: true);
         }

@@ -23,20 +23,24 @@ internal static class ReplicaShapes
 
     /// <summary><see cref="Manifest(ManifestData?)"/> of a manifest's JSON as the shard's KV key holds it; text that is not
     /// a manifest is its own shape (so any change of it opens a new engine, whose open reports the damage).</summary>
-    public static string Manifest(byte[]? json)
+    public static string Manifest(byte[]? json) =>
+        json is not { Length: > 0 } ? "" : Parse(json) is { } manifest ? Manifest(manifest) : "invalid:" + Convert.ToBase64String(json);
+
+    /// <summary>A manifest's JSON as the shard's KV key holds it, read; null when empty or not a manifest.</summary>
+    public static ManifestData? Parse(byte[]? json)
     {
         if (json is not { Length: > 0 })
         {
-            return "";
+            return null;
         }
 
         try
         {
-            return Manifest(JsonSerializer.Deserialize<ManifestData>(json, ManifestFile.Json));
+            return JsonSerializer.Deserialize<ManifestData>(json, ManifestFile.Json);
         }
         catch (JsonException)
         {
-            return "invalid:" + Convert.ToBase64String(json);
+            return null;
         }
     }
 

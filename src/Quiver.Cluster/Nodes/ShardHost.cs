@@ -29,6 +29,9 @@ internal sealed class ShardHost : IAsyncDisposable
     /// was writes nothing, so the replicas, which watch the key, see no change.</summary>
     private byte[] _savedLoadState = [];
 
+    /// <summary>One save of the load state at a time (<see cref="SaveLoadStateAsync"/>).</summary>
+    private readonly SemaphoreSlim _savingLoadState = new(1, 1);
+
     private ShardHost(QuiverServer server, INatsKVStore meta, string folder)
     {
         _server = server;
@@ -132,6 +135,7 @@ internal sealed class ShardHost : IAsyncDisposable
         _channel.Dispose();
         _http.Dispose();
         await _server.DisposeAsync().ConfigureAwait(false);
+        _savingLoadState.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 
@@ -147,16 +151,43 @@ internal sealed class ShardHost : IAsyncDisposable
         }
     }
 
-    private async Task SaveLoadStateAsync()
+    /// <summary>Test seam, null in production: awaited at each step of a save of the load state, named <c>waiting</c>
+    /// (another save holds the turn), <c>put</c> (about to write KV) and <c>saved</c> (written), so a test can hold one save
+    /// back and let another overtake it.</summary>
+    internal Func<string, Task>? LoadStateStep { get; set; }
+
+    /// <summary>Copies the server's load-state file to KV. Loads and releases run concurrently (the shard grain is
+    /// reentrant), so the reading of the file, the comparison and the write are one step under
+    /// <see cref="_savingLoadState"/>: each save reads the file after the save before it wrote, and the last write is
+    /// always the server's latest state. Without it a save that read an older state could write it after a save of a
+    /// newer one, leaving KV (what a moved shard and every replica load) behind the server.</summary>
+    internal async Task SaveLoadStateAsync()
     {
-        var path = Path.Combine(_folder, LoadStateFile);
-        var state = File.Exists(path) ? await File.ReadAllBytesAsync(path).ConfigureAwait(false) : [];
-        if (state.AsSpan().SequenceEqual(Volatile.Read(ref _savedLoadState)))
+        if (!await _savingLoadState.WaitAsync(0).ConfigureAwait(false))
         {
-            return;
+            await StepAsync("waiting").ConfigureAwait(false);
+            await _savingLoadState.WaitAsync().ConfigureAwait(false);
         }
 
-        await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => _meta.PutAsync(LoadStateKey, state, cancellationToken: c).AsTask(), CancellationToken.None).ConfigureAwait(false);
-        Volatile.Write(ref _savedLoadState, state);
+        try
+        {
+            var path = Path.Combine(_folder, LoadStateFile);
+            var state = File.Exists(path) ? await File.ReadAllBytesAsync(path).ConfigureAwait(false) : [];
+            if (state.AsSpan().SequenceEqual(_savedLoadState))
+            {
+                return;
+            }
+
+            await StepAsync("put").ConfigureAwait(false);
+            await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => _meta.PutAsync(LoadStateKey, state, cancellationToken: c).AsTask(), CancellationToken.None).ConfigureAwait(false);
+            _savedLoadState = state;
+            await StepAsync("saved").ConfigureAwait(false);
+        }
+        finally
+        {
+            _savingLoadState.Release();
+        }
     }
+
+    private Task StepAsync(string step) => LoadStateStep?.Invoke(step) ?? Task.CompletedTask;
 }

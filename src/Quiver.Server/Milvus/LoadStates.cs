@@ -156,6 +156,23 @@ internal sealed class LoadStates
         }
     }
 
+    /// <summary>Replaces the whole state with <paramref name="json"/>, another server's load-state file (empty: nothing
+    /// loaded), as a cluster's replica takes its shard's loads and releases without a restart.</summary>
+    public void Replace(byte[]? json)
+    {
+        var stored = json is { Length: > 0 } ? JsonSerializer.Deserialize<Dictionary<long, string[]?>>(json) ?? [] : [];
+        lock (_lock)
+        {
+            _loaded.Clear();
+            foreach (var (id, partitions) in stored)
+            {
+                _loaded[id] = partitions is null ? null : new HashSet<string>(partitions, StringComparer.Ordinal);
+            }
+
+            Save();
+        }
+    }
+
     /// <summary>Forgets a dropped collection, or a dropped partition of it.</summary>
     public void Forget(long collectionId, string? partition = null)
     {
