@@ -100,6 +100,7 @@ public sealed partial class ConsoleTests(ConsoleFixture f) : IClassFixture<Conso
         f.SignIn("root", ConsoleFixture.RootPassword);
         f.Go("browse/docs");
         var seen = new List<long>();
+        IReadOnlyList<long> previous = [];
         var pages = (ConsoleFixture.DocsRows + 9) / 10;
         for (var page = 1; page <= pages; page++)
         {
@@ -108,10 +109,14 @@ public sealed partial class ConsoleTests(ConsoleFixture f) : IClassFixture<Conso
             f.TextOf(Test("page-info"), t => t == $"Page {page} of {pages} · rows {first}–{last} of {ConsoleFixture.DocsRows}", $"page {page}");
             var ids = f.Until(d =>
             {
+                // The page's own rows: the footer can show the next page before the table is replaced, and pages
+                // share no row, so a table still holding a row of the page before is not this page's yet.
                 var cells = d.FindElements(By.CssSelector("[data-testid=rows] tbody tr td:first-child"));
-                return cells.Count == last - first + 1 ? cells.Select(c => long.Parse(c.Text, CultureInfo.InvariantCulture)).ToList() : null;
+                var shown = cells.Select(c => long.Parse(c.Text, CultureInfo.InvariantCulture)).ToList();
+                return shown.Count == last - first + 1 && !shown.Intersect(previous).Any() ? shown : null;
             }, $"rows of page {page}");
             seen.AddRange(ids);
+            previous = ids;
             if (page == 1)
             {
                 // JSON and vectors are folded, not dumped.

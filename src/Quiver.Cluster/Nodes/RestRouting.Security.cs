@@ -131,7 +131,7 @@ internal sealed partial class RestRouting
         }
         catch (MilvusException e)
         {
-            await RefuseAsync(http, e).ConfigureAwait(false);
+            await RefuseAsync(http, e, inCall: true).ConfigureAwait(false);
             return true;
         }
     }
@@ -176,10 +176,11 @@ internal sealed partial class RestRouting
     };
 
     /// <summary>Answers a refusal as the standalone REST server does: 401 for authentication, 403 for a privilege, else
-    /// HTTP 200 with the code.</summary>
-    private static Task RefuseAsync(HttpContext http, MilvusException e)
+    /// HTTP 200 with the code; a retriable refusal with <c>Retry-After: 1</c> unless <paramref name="inCall"/> (the
+    /// standalone server checks a call's privileges and rate inside the call and answers those without it).</summary>
+    private static Task RefuseAsync(HttpContext http, MilvusException e, bool inCall = false)
     {
-        if (e.Retriable)
+        if (e.Retriable && !inCall)
         {
             http.Response.Headers.RetryAfter = "1";
         }
