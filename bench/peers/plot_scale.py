@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """QPS against rows at equal recall, from the JSON files `Quiver.Bench scale --out PREFIX` writes (PREFIX.json: sets and
-points, each point with Transport, Params, K, Filter, Clients, Qps, P50, CpuMs and Recall).
+points, each point with Transport, Params, K, Filter, Clients, Qps, P50, CpuMs and Recall), and from the native hnswlib
+peer's `--json` files (bench/peers/hnswlib_native.cpp: rows, k and one run per ef with qps, cpu_qps and recall; its
+transport is `hnswlib-native`), so the peer's curve sits beside the engine's at the same rows.
 
 For each input file, transport (index alone, embedded, ...) and set, the unfiltered one-client points of top-k K are a
 sweep over the search parameters; the figure at a target recall is read from the sweep's Pareto frontier (the best
@@ -48,6 +50,15 @@ def series(files, k, target):
         with open(path) as f:
             run = json.load(f)
         label = path.rsplit("/", 1)[-1].removesuffix(".json")
+        if "runs" in run:  # the native hnswlib peer: one graph of `rows` vectors, one thread, one query per call
+            if run["k"] != k:
+                continue
+            # One file per size: the peer's sizes make one line, named by its build parameters.
+            label = f"M{run['M']} efC{run['efc']}"
+            for r in run["runs"]:
+                p = {"recall": float(r["recall"]), "qps": r["qps"], "cpuQps": r["cpu_qps"], "params": r["params"]}
+                out.setdefault((label, run["name"]), {}).setdefault(run["rows"], []).append(p)
+            continue
         for p in run["points"]:
             p = {key.lower(): value for key, value in p.items()}  # the harness writes PascalCase names
             if p["k"] != k or p["filter"] != "none" or p["clients"] != 1 or p["recall"] is None:
