@@ -44,12 +44,13 @@ def frontier_value(points, target, key):
     return math.exp(math.log(v0) + t * (math.log(v1) - math.log(v0)))
 
 
-def series(files, k, target):
+def series(files, k, target, join=False):
     out = {}
     for path in files:
         with open(path) as f:
             run = json.load(f)
-        label = path.rsplit("/", 1)[-1].removesuffix(".json")
+        # --join: one line per transport across the files (one file per size), not one per file.
+        label = "quiver" if join else path.rsplit("/", 1)[-1].removesuffix(".json")
         if "runs" in run:  # the native hnswlib peer: one graph of `rows` vectors, one thread, one query per call
             if run["k"] != k:
                 continue
@@ -129,8 +130,9 @@ def main():
     a.add_argument("--k", type=int, default=10)
     a.add_argument("--recall", type=float, default=0.95)
     a.add_argument("--svg", required=True, help="output; the CPU figure goes to the same name with -cpu before .svg")
+    a.add_argument("--join", action="store_true", help="join the scale runs' points by transport across files (one file per size)")
     args = a.parse_args()
-    lines = series(args.files, args.k, args.recall)
+    lines = series(args.files, args.k, args.recall, args.join)
     with open(args.svg, "w") as f:
         f.write(svg(lines, f"QPS at recall@{args.k} {args.recall} against rows (one thread, wall clock)", 1, "queries per second"))
     cpu_path = args.svg.removesuffix(".svg") + "-cpu.svg"
