@@ -4,7 +4,8 @@
 // usage: hnswlib_native BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP --M 16 --efc 200 --ef 10,20,40,80,160
 //                       --k 10 [--threads 1] [--warmup 1000] [--seed 100] [--json out.json] [--build-nice 10]
 // .fvecs/.ivecs: per vector an int32 dimension, then that many float32/int32 values. The base file is mapped, not
-// copied, so the process holds one copy of the vectors (hnswlib's own): 10M x 128-d fits in about 6.5 GB.
+// copied, so the process's own memory holds one copy of the vectors (hnswlib's; the file's pages stay the page
+// cache's, reclaimable, and are unmapped after the build): 10M x 128-d needs about 6.5 GB, not 11.6.
 // --build-nice N: the build threads run at nice N (the benchmark machine is shared; builds yield to measured runs),
 // the searches on the main thread at the process's own priority (Linux nice is per thread).
 #include <hnswlib/hnswlib.h>
