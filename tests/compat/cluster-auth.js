@@ -10,7 +10,7 @@
 // - roles created concurrently through the three nodes (compare-and-set conflicts in the bucket): none lost.
 // Exits non-zero naming the first failure.
 'use strict';
-const { MilvusClient, DataType, check, ok, main } = require('./common');
+const { MilvusClient, DataType, check, ok, main, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -36,10 +36,8 @@ async function outcome(promise) {
 }
 
 async function rest(address, path, body, token) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-  return { http: response.status, ...(await response.json()) };
+  const answer = await restAt(address, path, body, token ? { Authorization: `Bearer ${token}` } : undefined);
+  return { http: answer.http, ...answer.json };
 }
 
 function same(got, want, what) {

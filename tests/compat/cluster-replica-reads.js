@@ -11,20 +11,15 @@
 //   end as a Strong read does).
 // Exits non-zero naming the first failure.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, rng, sameRows } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 4;
 
 async function rest(address, path, body) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = await response.json();
-  check(response.status === 200 && json.code === 0, `REST ${path} through ${address}`, json);
+  const { http, json } = await restAt(address, path, body);
+  check(http === 200 && json !== undefined && json.code === 0, `REST ${path} through ${address}`, json);
   return json;
 }
 

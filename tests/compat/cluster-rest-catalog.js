@@ -10,22 +10,13 @@
 //   description listing its aliases; an alias made over REST seen over gRPC through the other nodes.
 // Exits non-zero naming every failed part.
 'use strict';
-const { MilvusClient, check, main, rng } = require('./common');
+const { MilvusClient, check, main, rng, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 4;
 
 main('cluster-rest-catalog', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
-
-/** POSTs `body` (an object, or raw text) to `path` below /v2/vectordb: the HTTP status and the body as text. */
-async function post(address, path, body, headers) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', ...(headers || {}) },
-    body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(180000),
-  });
-  return { http: response.status, text: await response.text() };
-}
 
 async function run() {
   check(addresses.length === 3 && oracleAddress.length > 0, 'QUIVER_ADDRESSES names three nodes and QUIVER_ORACLE one server', { addresses, oracleAddress });
@@ -34,8 +25,8 @@ async function run() {
   /** The call through the next node and on the single server: the same HTTP status and body text; the parsed answer. */
   const same = async (path, body, what, headers) => {
     const through = addresses[turn++ % 3];
-    const a = await post(through, path, body, headers);
-    const s = await post(oracleAddress, path, body, headers);
+    const a = await restAt(through, path, body, headers);
+    const s = await restAt(oracleAddress, path, body, headers);
     calls++;
     check(a.http === s.http && a.text === s.text, `${what} (${path} through ${through}): the single node's HTTP status and body`, { cluster: a, single: s });
     return JSON.parse(a.text);
@@ -131,7 +122,7 @@ async function run() {
       // The collection's id is each engine's own counter, and a node reports the cluster's shard count (a single node
       // keeps one): the rest of the description must be equal.
       const through = addresses[turn++ % 3];
-      const [a, s] = [await post(through, 'collections/describe', { collectionName: name }), await post(oracleAddress, 'collections/describe', { collectionName: name })];
+      const [a, s] = [await restAt(through, 'collections/describe', { collectionName: name }), await restAt(oracleAddress, 'collections/describe', { collectionName: name })];
       const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
       check(a.http === s.http && ja.code === 0 && js.code === 0, `describe ${name} succeeded`, { cluster: a, single: s });
       delete ja.data.collectionID;

@@ -13,7 +13,7 @@
 //   each sees all of its rows at once (the test checks in the closing lines that none waited for the log's end).
 // Exits non-zero naming the first failure.
 'use strict';
-const { MilvusClient, check, ok, main, rng } = require('./common');
+const { MilvusClient, check, ok, main, rng, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -21,24 +21,11 @@ const dim = 4;
 
 main('cluster-rest-shards-replicas', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
 
-/** POSTs the raw `text` to `path` below /v2/vectordb with `headers`: the HTTP status and the body as text. */
-async function postText(address, path, text, headers) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', ...(headers || {}) }, body: text,
-    signal: AbortSignal.timeout(180000),
-  });
-  return { http: response.status, text: await response.text() };
-}
-
+/** POSTs `body` to `path` on `address` (restAt), which must answer JSON. */
 async function post(address, path, body, headers) {
-  const { http, text } = await postText(address, path, JSON.stringify(body), headers);
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    check(false, `REST ${path} through ${address} answered JSON`, { http, text });
-  }
-  return { http, json, text };
+  const answer = await restAt(address, path, body, headers);
+  check(answer.json !== undefined, `REST ${path} through ${address} answered JSON`, answer);
+  return answer;
 }
 
 async function run() {
@@ -115,8 +102,8 @@ async function run() {
       ['nope', '{}', 'an unknown path'],
     ];
     for (const [path, text, what] of hostile) {
-      const a = await postText(addresses[turn++ % 3], path, text);
-      const s = await postText(oracleAddress, path, text);
+      const a = await restAt(addresses[turn++ % 3], path, text);
+      const s = await restAt(oracleAddress, path, text);
       check(a.http === s.http && a.text === s.text, `${path} with ${what}: the single node's HTTP status and body`, { cluster: a, single: s });
     }
   });

@@ -8,21 +8,12 @@
 // first difference.
 'use strict';
 const { FunctionType, RRFRanker, WeightedRanker } = require('@zilliz/milvus2-sdk-node');
-const { MilvusClient, DataType, check, ok, sameRows, main, rng } = require('./common');
+const { MilvusClient, DataType, check, ok, sameRows, main, rng, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 
 main('cluster-shards-grouping', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
-
-/** POSTs `body` to `path` below /v2/vectordb on `address`: the HTTP status and the JSON answer. */
-async function post(address, path, body) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-    signal: AbortSignal.timeout(180000),
-  });
-  return { http: response.status, json: await response.json() };
-}
 
 /** A JSON value with every object's keys sorted: the order of keys in a row carries no meaning. */
 const sorted = v => Array.isArray(v) ? v.map(sorted)
@@ -71,8 +62,8 @@ async function run() {
 
   let turn = 0;
   const restBoth = async (path, body, what) => {
-    const a = await post(addresses[turn++ % 3], path, body);
-    const s = await post(oracleAddress, path, body);
+    const a = await restAt(addresses[turn++ % 3], path, body);
+    const s = await restAt(oracleAddress, path, body);
     check(a.http === s.http && a.json.code === s.json.code && s.json.code === 0, `${what}: succeeded as on the single node`, { cluster: a.json, single: s.json });
     // Distances may differ in the last bit (a shard's second round searches only the chosen groups' rows); everything else exactly.
     const close = (x, y) => x.length === y.length && x.every((row, i) => Math.abs(row.distance - y[i].distance) <= 1e-6 * Math.max(1, Math.abs(y[i].distance))
@@ -165,8 +156,8 @@ async function run() {
     ['entities/search', { data: [query()], annsField: 'sparse', limit: 3, filter: 'nosuch > 1' }],
     ['entities/hybrid_search', { search: [{ data: [vec(6)], annsField: 'dense', limit: 3 }], rerank: { strategy: 'rrf', params: { k: 60 } }, limit: 2, groupingField: 'nosuch' }],
   ].entries()) {
-    const a = await post(addresses[k % 3], bad[0], { collectionName: name, ...bad[1] });
-    const s = await post(oracleAddress, bad[0], { collectionName: name, ...bad[1] });
+    const a = await restAt(addresses[k % 3], bad[0], { collectionName: name, ...bad[1] });
+    const s = await restAt(oracleAddress, bad[0], { collectionName: name, ...bad[1] });
     check(s.json.code !== 0 && a.http === s.http && a.json.code === s.json.code && a.json.message === s.json.message,
       `REST ${bad[0]} ${JSON.stringify(bad[1])} is refused as the single node refuses it`, { cluster: a.json, single: s.json });
   }

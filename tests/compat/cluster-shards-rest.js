@@ -6,7 +6,7 @@
 // batch refused whole for one bad row, flush, release, load and drop. Each call goes through another node. Exits
 // non-zero naming the first difference.
 'use strict';
-const { check, sameRows, rng, main } = require('./common');
+const { check, sameRows, rng, main, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -14,22 +14,13 @@ const dim = 8;
 
 main('cluster-shards-rest', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
 
-/** POSTs `body` to `path` below /v2/vectordb on `address`: the HTTP status and the JSON answer. */
-async function post(address, path, body) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-    signal: AbortSignal.timeout(180000),
-  });
-  return { http: response.status, json: await response.json() };
-}
-
 async function run() {
   check(addresses.length === 3 && oracleAddress.length > 0, 'QUIVER_ADDRESSES names three nodes and QUIVER_ORACLE one server', { addresses, oracleAddress });
   let turn = 0;
   /** The call through the next node and on the single server; both answered HTTP 200 with the same code. */
   const both = async (path, body, what) => {
-    const a = await post(addresses[turn++ % 3], path, body);
-    const s = await post(oracleAddress, path, body);
+    const a = await restAt(addresses[turn++ % 3], path, body);
+    const s = await restAt(oracleAddress, path, body);
     check(a.http === s.http && a.json.code === s.json.code, `${what}: status and code equal the single node's`, { cluster: a, single: s });
     return [a.json, s.json];
   };
@@ -164,7 +155,7 @@ async function run() {
   }
 
   // A create asking for more shards than Milvus allows is refused.
-  const tooMany = await post(addresses[0], 'collections/create', { collectionName: 'rest_many', dimension: dim, params: { shardsNum: 17 } });
+  const tooMany = await restAt(addresses[0], 'collections/create', { collectionName: 'rest_many', dimension: dim, params: { shardsNum: 17 } });
   check(tooMany.json.code === 1100 && tooMany.json.message.includes('limited to 16'), 'shardsNum 17 is refused with code 1100', tooMany.json);
 
   for (const name of ['rest_l2', 'rest_ip']) {

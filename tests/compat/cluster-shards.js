@@ -5,7 +5,7 @@
 // through another node. Then the refusals a node sends for a sharded collection. Exits non-zero naming the first
 // difference.
 'use strict';
-const { MilvusClient, DataType, check, ok, main } = require('./common');
+const { MilvusClient, DataType, check, ok, main, restAt } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -198,10 +198,7 @@ async function run() {
   check(sameStatus(x, y, 'dropDatabase of a database with collections').code !== 0, 'a database with collections is not dropped', x);
   [x, y] = await both2(1, c => c.createCollection({ db_name: 'nowhere', collection_name: 'items', fields, shards_num: 2 }));
   check(sameStatus(x, y, 'createCollection in a database that does not exist').code !== 0, 'no collection in a database that does not exist', x);
-  const restCreate = async address => (await fetch(`http://${address}/v2/vectordb/collections/create`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ dbName: 'nowhere', collectionName: 'items', dimension: dim }),
-  })).json();
+  const restCreate = async address => (await restAt(address, 'collections/create', { dbName: 'nowhere', collectionName: 'items', dimension: dim })).json;
   const [restMissing, restMissingSingle] = [await restCreate(addresses[2]), await restCreate(oracleAddress)];
   check(restMissing.code !== 0 && restMissing.code === restMissingSingle.code && restMissing.message === restMissingSingle.message,
     'a REST create in a database that does not exist is refused as the single node refuses it', { cluster: restMissing, single: restMissingSingle });

@@ -71,14 +71,29 @@ const products = [
 
 /** POSTs `body` to REST v2's `path` (e.g. 'entities/search') and answers the JSON, which must come with HTTP 200. */
 async function restPost(path, body) {
-  const response = await fetch(`http://${address}/v2/vectordb/${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = await response.json();
-  check(response.status === 200, `REST ${path}: HTTP 200`, json);
+  const { http, json } = await restAt(address, path, body, token ? { Authorization: `Bearer ${token}` } : undefined);
+  check(http === 200, `REST ${path}: HTTP 200`, json);
   return json;
 }
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost };
+/**
+ * POSTs `body` (an object, or a string sent as it is) to REST v2's `path` on the server at `at` (host:port) with
+ * `headers`: the HTTP status, the body's text and its JSON (undefined when the body is not JSON). Unlike restPost it
+ * answers any status, for tests that compare a node's answer, refusals included, with another server's.
+ */
+async function restAt(at, path, body, headers) {
+  const response = await fetch(`http://${at}/v2/vectordb/${path}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', ...(headers || {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(180000),
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { http: response.status, text, json };
+}
+
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost, restAt };

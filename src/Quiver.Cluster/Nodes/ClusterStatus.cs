@@ -78,6 +78,8 @@ internal static class ClusterStatus
 
     private static string Endpoint(SiloAddress silo) => $"{silo.Endpoint.Address}:{silo.Endpoint.Port.ToString(CultureInfo.InvariantCulture)}";
 
+    /// <summary>Where each shard grain last activated, by shard key. Read by direct get on purpose: a status report, which
+    /// a lagging NATS replica may answer a moment late; nothing decides by it.</summary>
     private static async Task<Dictionary<string, Placement>> PlacementsAsync(INatsKVContext kv, string cluster, CancellationToken ct)
     {
         var found = new Dictionary<string, Placement>(StringComparer.Ordinal);

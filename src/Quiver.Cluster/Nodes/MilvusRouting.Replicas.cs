@@ -374,7 +374,8 @@ internal sealed partial class MilvusRouting
         return response.ToByteArray();
     }
 
-    /// <summary>Where the shard grain last activated (<see cref="ClusterStatus"/>'s record), as a replica place.</summary>
+    /// <summary>Where the shard grain last activated (<see cref="ClusterStatus"/>'s record), as a replica place. Read by
+    /// direct get on purpose: a place only reported, which a lagging NATS replica may answer a moment late.</summary>
     private async Task<ReplicaPlace?> ShardPlaceAsync(string key, CancellationToken ct)
     {
         try

@@ -1,18 +1,18 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NATS.Client.Core;
+using Quiver.Server.Observability;
 
 namespace Quiver.Cluster.Nodes;
 
 /// <summary><c>GET /healthz</c> on a node's Milvus port, as the standalone server serves it (docs/server-ops.md): 200 with
 /// <c>{"status":"serving",...}</c> when the node can serve (its NATS connection open, its silo active in the cluster,
-/// the catalog readable), else 503 with <c>status</c> <c>stopping</c> or <c>unavailable</c> and <c>error</c> naming why.
-/// Beside the standalone server's <c>uptimeSeconds</c>, <c>dataPath</c> and <c>collections</c> (the cluster's, from its
-/// catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
+/// the catalog readable), else 503 with <c>status</c> <c>stopping</c> or <c>unavailable</c> and <c>error</c> naming why,
+/// written by the standalone server's <see cref="HealthReport"/>. Beside the standalone server's <c>uptimeSeconds</c>,
+/// <c>dataPath</c> and <c>collections</c> (the cluster's, from its catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
 internal static class NodeHealth
 {
     /// <summary>The health path, the standalone server's.</summary>
@@ -54,24 +54,9 @@ internal static class NodeHealth
             }
         }
 
-        var state = stopping ? "stopping" : error is not null ? "unavailable" : "serving";
-        http.Response.StatusCode = state == "serving" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-        http.Response.ContentType = "application/json";
-        http.Response.Headers.CacheControl = "no-store";
-        await using var json = new Utf8JsonWriter(http.Response.Body);
-        json.WriteStartObject();
-        json.WriteString("status", state);
-        json.WriteNumber("uptimeSeconds", Math.Round(Stopwatch.GetElapsedTime(Started).TotalSeconds, 3));
-        json.WriteString("dataPath", Path.GetFullPath(node.Config.DataPath));
-        json.WriteNumber("collections", collections);
-        json.WriteString("cluster", node.Config.Cluster);
-        json.WriteString("silo", silo.Endpoint.ToString());
-        if (error is not null)
+        await new HealthReport(stopping, error, Stopwatch.GetElapsedTime(Started), Path.GetFullPath(node.Config.DataPath), null, collections)
         {
-            json.WriteString("error", error);
-        }
-
-        json.WriteEndObject();
-        await json.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            More = [new("cluster", node.Config.Cluster), new("silo", silo.Endpoint.ToString())],
+        }.WriteAsync(http.Response, http.RequestAborted).ConfigureAwait(false);
     }
 }

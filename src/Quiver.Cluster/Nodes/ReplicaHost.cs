@@ -225,17 +225,13 @@ internal sealed class ReplicaHost : IAsyncDisposable
             ? partition
             : null;
 
+    /// <summary>The shard's <paramref name="key"/> as the bucket's leader holds it (<see cref="KvLeaderReads"/>): a direct
+    /// get could be answered by a lagging NATS replica with an older manifest, which the replica would then take as a
+    /// change and adopt, going back in time. (0, null) for a key never written or deleted.</summary>
     private static async Task<(ulong Revision, byte[]? Value)> EntryAsync(INatsKVStore meta, string key, CancellationToken ct)
     {
-        try
-        {
-            var entry = await meta.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
-            return (entry.Revision, entry.Value);
-        }
-        catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-        {
-            return (0, null);
-        }
+        var read = await KvLeaderReads.GetAsync(meta, key, ct: ct).ConfigureAwait(false);
+        return read.Deleted || read.Value is null ? (0, null) : (read.Revision, read.Value);
     }
 
     /// <summary>Closes a replaced engine once the reads it was serving finished (at most a minute later).</summary>

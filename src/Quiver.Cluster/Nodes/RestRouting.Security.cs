@@ -185,12 +185,9 @@ internal sealed partial class RestRouting
             http.Response.Headers.RetryAfter = "1";
         }
 
-        return AnswerAsync(http, e.Code switch
-        {
-            MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
-            MilvusCode.PrivilegeNotPermitted => StatusCodes.Status403Forbidden,
-            _ => StatusCodes.Status200OK,
-        }, Error(e.Code, e.Message));
+        // As read: the refusals here are authentication's (401 either way) or made once the body is read (privileges,
+        // rates), as the standalone server makes them.
+        return AnswerAsync(http, MilvusRestV2.RefusalStatus(e.Code, bodyRead: true), Error(e.Code, e.Message));
     }
 
     /// <summary>Whether a create body makes the endpoint build indexes and load (quick setup's <c>dimension</c>, or

@@ -52,14 +52,10 @@ internal sealed partial class Shard
             await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
         }
 
-        for (var attempt = 1; ; attempt++)
-        {
-            long reserved = 0;
-            long inFlight = 0;
-            try
-            {
+        return await WithinBudgetAsync(
+            (attempt, held) =>
                 // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
-                return await LogAndApplyAsync(
+                LogAndApplyAsync(
                     () => replace ? WalRecords.Upsert : WalRecords.Insert,
                     ts => WalRecords.EncodeWrite(ts, partitionId, batch),
                     (ts, _) =>
@@ -69,12 +65,12 @@ internal sealed partial class Shard
                         {
                             Advance(ts);
                             applied = ApplyWrite(ts, partitionId, batch, replace, replay: false);
-                            Interlocked.Add(ref _rowsInFlight, -Interlocked.Exchange(ref inFlight, 0));
+                            Interlocked.Add(ref _rowsInFlight, -Interlocked.Exchange(ref held.Rows, 0));
                         }
 
                         // The rows are charged to their growing segment now: the reservation that stood for them goes at
                         // once, not when the caller resumes, so that no other write meanwhile sees them counted twice.
-                        memory.Release(Interlocked.Exchange(ref reserved, 0));
+                        memory.Release(Interlocked.Exchange(ref held.Bytes, 0));
                         return applied;
                     },
                     keys,
@@ -91,11 +87,35 @@ internal sealed partial class Shard
                         }
 
                         // Last: nothing after it refuses, so a reservation is never left behind by a refusal of this step.
-                        reserved = ReserveMemory(batch, upsert, replace, lastAttempt: attempt == MaxMemoryAttempts);
-                        inFlight = batch.Count;
-                        Interlocked.Add(ref _rowsInFlight, inFlight);
+                        held.Bytes = ReserveMemory(batch, upsert, replace, lastAttempt: attempt == MaxMemoryAttempts);
+                        held.Rows = batch.Count;
+                        Interlocked.Add(ref _rowsInFlight, held.Rows);
                     },
-                    cancellationToken).ConfigureAwait(false);
+                    cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What one attempt of a write or delete holds until it applies: the bytes reserved in the memory budget and
+    /// the rows counted in <see cref="_rowsInFlight"/>. The apply takes them over (exchanging them for 0); whatever is left
+    /// when the attempt ends (a refusal, a failure, a retry) is given back by <see cref="WithinBudgetAsync"/>.</summary>
+    private sealed class Held
+    {
+        public long Bytes;
+        public long Rows;
+    }
+
+    /// <summary>Runs <paramref name="attempt"/> (numbered from 1) until it returns or refuses: after a
+    /// <see cref="MemoryShortException"/> the growing segments are sealed and it runs again, up to
+    /// <see cref="MaxMemoryAttempts"/> (the attempt refuses on the last). What an attempt still holds when it ends is
+    /// released then.</summary>
+    private async Task<MutationResult> WithinBudgetAsync(Func<int, Held, Task<MutationResult>> attempt, CancellationToken cancellationToken)
+    {
+        for (var n = 1; ; n++)
+        {
+            var held = new Held();
+            try
+            {
+                return await attempt(n, held).ConfigureAwait(false);
             }
             catch (MemoryShortException)
             {
@@ -103,13 +123,12 @@ internal sealed partial class Shard
             }
             finally
             {
-                // A write that failed before its apply still holds its reservation (and counts as in flight).
-                if (Interlocked.Exchange(ref reserved, 0) is var left and not 0)
+                if (Interlocked.Exchange(ref held.Bytes, 0) is var left and not 0)
                 {
-                    memory.Release(left);
+                    _host.Memory.Release(left);
                 }
 
-                if (Interlocked.Exchange(ref inFlight, 0) is var rows and not 0)
+                if (Interlocked.Exchange(ref held.Rows, 0) is var rows and not 0)
                 {
                     Interlocked.Add(ref _rowsInFlight, -rows);
                 }
@@ -360,45 +379,29 @@ internal sealed partial class Shard
         Func<long, string> describe, CancellationToken cancellationToken)
     {
         var memory = _host.Memory;
-        for (var attempt = 1; ; attempt++)
-        {
-            long reserved = 0;
-            try
-            {
-                return await LogAndApplyAsync(
-                    type,
-                    encode,
-                    (_, payload) =>
-                    {
-                        long applied;
-                        lock (_applyLock)
-                        {
-                            applied = Apply(type, payload.Span, replay: false);
-                        }
-
-                        memory.Release(Interlocked.Exchange(ref reserved, 0));
-                        return applied;
-                    },
-                    keys,
-                    () =>
-                    {
-                        recheck?.Invoke();
-                        reserved = ReserveDeleteMarks(upperBound, count, describe, lastAttempt: attempt == MaxMemoryAttempts);
-                    },
-                    cancellationToken).ConfigureAwait(false);
-            }
-            catch (MemoryShortException)
-            {
-                await _host.RelieveMemoryAsync(this, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (Interlocked.Exchange(ref reserved, 0) is var left and not 0)
+        return await WithinBudgetAsync(
+            (attempt, held) => LogAndApplyAsync(
+                type,
+                encode,
+                (_, payload) =>
                 {
-                    memory.Release(left);
-                }
-            }
-        }
+                    long applied;
+                    lock (_applyLock)
+                    {
+                        applied = Apply(type, payload.Span, replay: false);
+                    }
+
+                    memory.Release(Interlocked.Exchange(ref held.Bytes, 0));
+                    return applied;
+                },
+                keys,
+                () =>
+                {
+                    recheck?.Invoke();
+                    held.Bytes = ReserveDeleteMarks(upperBound, count, describe, lastAttempt: attempt == MaxMemoryAttempts);
+                },
+                cancellationToken),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reserves the delete marks a delete may add, under the write gate. First the cheap bound

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -47,24 +46,8 @@ internal static class ObservabilityEndpoints
         {
             error = e.Message;
         }
-        var status = stopping ? "stopping" : error is not null ? "unavailable" : "serving";
-
-        context.Response.StatusCode = status == "serving" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-        context.Response.ContentType = "application/json";
-        context.Response.Headers.CacheControl = "no-store";
-        await using var json = new Utf8JsonWriter(context.Response.Body);
-        json.WriteStartObject();
-        json.WriteString("status", status);
-        json.WriteNumber("uptimeSeconds", Math.Round(metrics.Uptime.TotalSeconds, 3));
-        json.WriteString("dataPath", engine.Path);
-        json.WriteNumber("databases", databases);
-        json.WriteNumber("collections", collections);
-        if (error is not null)
-        {
-            json.WriteString("error", error);
-        }
-        json.WriteEndObject();
-        await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        await new HealthReport(stopping, error, metrics.Uptime, engine.Path, databases, collections)
+            .WriteAsync(context.Response, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task MetricsAsync(HttpContext context)

@@ -184,14 +184,7 @@ internal static partial class MilvusRestV2
         {
             var error = new JsonObject { ["code"] = e.Code, ["message"] = e.Message };
             reply = w => error.WriteTo(w);
-            httpStatus = e.Code switch
-            {
-                MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
-                MilvusCode.PrivilegeNotPermitted => StatusCodes.Status403Forbidden,
-                MilvusCode.ParameterTooLarge when !bodyRead => StatusCodes.Status413PayloadTooLarge,
-                MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
-                _ => StatusCodes.Status200OK,
-            };
+            httpStatus = RefusalStatus(e.Code, bodyRead);
             if (!bodyRead && !HttpProtocol.IsHttp2(http.Request.Protocol) && !HttpProtocol.IsHttp3(http.Request.Protocol)
                 && !await DrainSmallBodyAsync(http, services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes).ConfigureAwait(false))
             {
@@ -234,6 +227,18 @@ internal static partial class MilvusRestV2
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
         services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(lease.Held, resultBytes));
     }
+
+    /// <summary>The HTTP status of a refusal with Milvus <paramref name="code"/>: 401 for authentication, 403 for a
+    /// privilege, 413 and 429 for a body too large or a limit reached before the body was read, else 200 with the code in
+    /// the body, as Milvus answers. A cluster node's REST refusals use it too.</summary>
+    internal static int RefusalStatus(int code, bool bodyRead) => code switch
+    {
+        MilvusCode.NotAuthenticated or MilvusCode.NeedAuthenticate => StatusCodes.Status401Unauthorized,
+        MilvusCode.PrivilegeNotPermitted => StatusCodes.Status403Forbidden,
+        MilvusCode.ParameterTooLarge when !bodyRead => StatusCodes.Status413PayloadTooLarge,
+        MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
+        _ => StatusCodes.Status200OK,
+    };
 
     /// <summary>The most of a refused request's body that is read and dropped so that the connection can answer and
     /// stay open.</summary>
