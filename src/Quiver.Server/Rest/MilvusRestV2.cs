@@ -246,9 +246,9 @@ internal static partial class MilvusRestV2
             read();
             // An insert or upsert keeps its rows as text, read into columns inside the call. The text reader copies
             // every value it keeps (a JSON field's value becomes a document of its own), so the pooled buffer goes back
-            // when the request ends. A body the scan leaves to the parser is parsed whole, and its rows read from the
-            // document keep a JSON field's value over the body's bytes for as long as the engine holds the row: that
-            // body gets an array of its own and a document that is never disposed.
+            // when the request ends. A body the scan leaves to the parser is parsed whole, and the element reader hands
+            // a JSON field's value on as an element over the body's bytes (the engine stores a copy, but nothing in the
+            // reader's contract says so): that body, a rare one, gets an array of its own and a document never disposed.
             if (RestRowsBody.TryScan(held.Body.Memory) is { } rows)
             {
                 held.Document = rows.Document;
