@@ -41,7 +41,7 @@ internal sealed partial class MilvusGrpcService
     {
         var db = Database(dbName, context);
         var ct = context.CancellationToken;
-        var resolved = _engine.GetCollection(collection, db);
+        var resolved = Collection(collection, db);
         var schema = resolved.Schema;
         var batch = read(schema, resolved.TimeZone);
         var part = string.IsNullOrEmpty(partition) ? null : partition;
@@ -128,13 +128,17 @@ internal sealed partial class MilvusGrpcService
     internal sealed record QueryAnswer(CollectionSchema Schema, OutputFields? Output, ColumnBatch? Rows, long? Count);
 
     /// <summary>Query (and get by keys): the Milvus rules, whatever the transport; the rows stay columns for the
-    /// transport to write.</summary>
-    internal async Task<QueryAnswer> QueryColumnsAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
+    /// transport to write. <paramref name="complete"/>, when given, completes the request from the collection this call
+    /// looked up (a REST get builds its key filter there), as for <see cref="SearchColumnsAsync"/>.</summary>
+    internal async Task<QueryAnswer> QueryColumnsAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context,
+        Action<ResolvedCollection>? complete = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var schema = SchemaOf(name, db);
+        var collection = Collection(name, db);
+        complete?.Invoke(collection);
+        var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var templates = RequestValues.Templates(request.ExprTemplateValues);
         var timezone = RequestValues.Timezone(request.QueryParams);

@@ -34,13 +34,17 @@ internal sealed partial class MilvusGrpcService
     internal sealed record HybridAnswer(CollectionSchema Schema, int Limit, int RoundDecimal, OutputFields Output, FieldSchema? GroupBy,
         SearchColumns Hits);
 
-    /// <summary>HybridSearch: the Milvus rules, whatever the transport.</summary>
-    internal async Task<HybridAnswer> HybridSearchColumnsAsync(Protocol.Milvus.HybridSearchRequest request, ServerCallContext context)
+    /// <summary>HybridSearch: the Milvus rules, whatever the transport. <paramref name="complete"/>, when given,
+    /// completes the request from the collection this call looked up, as for <see cref="SearchColumnsAsync"/>.</summary>
+    internal async Task<HybridAnswer> HybridSearchColumnsAsync(Protocol.Milvus.HybridSearchRequest request, ServerCallContext context,
+        Action<ResolvedCollection>? complete = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var schema = _engine.GetCollection(name, db).Schema;
+        var collection = Collection(name, db);
+        complete?.Invoke(collection);
+        var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         if (request.Requests.Count is 0 or > Quiver.HybridRequest.MaxRequests)
         {

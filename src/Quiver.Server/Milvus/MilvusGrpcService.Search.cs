@@ -40,13 +40,18 @@ internal sealed partial class MilvusGrpcService
     internal sealed record SearchAnswer(CollectionSchema Schema, SearchSettings Settings, OutputFields Output, FieldSchema? GroupBy,
         SearchColumns? Hits, SearchResults? Page);
 
-    /// <summary>Search: the Milvus rules, whatever the transport; the hits stay columns for the transport to write.</summary>
-    internal async Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
+    /// <summary>Search: the Milvus rules, whatever the transport; the hits stay columns for the transport to write.
+    /// <paramref name="complete"/>, when given, completes the request from the collection this call looked up (REST
+    /// resolves its vector field and reads its vectors for the field's type there), before anything else reads it, so
+    /// that a search looks the schema up once.</summary>
+    internal async Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context,
+        Action<ResolvedCollection>? complete = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
         var name = request.CollectionName;
-        var collection = _engine.GetCollection(name, db);
+        var collection = Collection(name, db);
+        complete?.Invoke(collection);
         var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var settings = SearchParamsParser.Parse(request.SearchParams);

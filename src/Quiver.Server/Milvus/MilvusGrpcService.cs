@@ -45,13 +45,20 @@ internal sealed partial class MilvusGrpcService(QuiverEngine? engine, ServerOpti
     internal Protocol.Schema.CollectionSchema ProtoSchema(string database, string collection)
     {
         var target = Loads.Require(database, collection);
-        var schema = _engine.GetCollection(target.Name, target.Database).Schema;
-        if (_protoSchemas.TryGetValue(schema, out var cached) && cached.Name == target.Name)
+        return ProtoSchema(Collection(target.Name, target.Database));
+    }
+
+    /// <summary>The Milvus form of a collection already looked up (<see cref="Collection"/>): no catalog lookup, the
+    /// conversion cached per schema instance.</summary>
+    internal Protocol.Schema.CollectionSchema ProtoSchema(ResolvedCollection collection)
+    {
+        var schema = collection.Schema;
+        if (_protoSchemas.TryGetValue(schema, out var cached) && cached.Name == collection.Name)
         {
             return cached;
         }
 
-        var proto = SchemaConversion.ToProto(target.Name, schema, target.Database);
+        var proto = SchemaConversion.ToProto(collection.Name, schema, collection.Database);
         _protoSchemas.AddOrUpdate(schema, proto);
         return proto;
     }
@@ -60,7 +67,21 @@ internal sealed partial class MilvusGrpcService(QuiverEngine? engine, ServerOpti
     /// schema instance per collection version and hands it out by a catalog lookup, so no handler builds a description
     /// or copies a schema per call, and a changed schema is seen by the next call. A missing collection or database is
     /// the engine's not-found error (100 / 800).</summary>
-    internal CollectionSchema SchemaOf(string collection, string database) => _engine.GetCollection(collection, database).Schema;
+    internal CollectionSchema SchemaOf(string collection, string database) => Collection(collection, database).Schema;
+
+    /// <summary>How many times this service has looked a collection's schema up in the engine's catalog
+    /// (<see cref="Collection"/>): a count for tests of how many lookups one call costs, as a metric counts calls.</summary>
+    internal long SchemaLookups => Interlocked.Read(ref _schemaLookups);
+
+    private long _schemaLookups;
+
+    /// <summary>A collection (or alias) resolved to its name and current schema: the one catalog lookup every handler
+    /// makes for the schema (<see cref="SchemaOf"/>), counted in <see cref="SchemaLookups"/>.</summary>
+    internal ResolvedCollection Collection(string collection, string database)
+    {
+        Interlocked.Increment(ref _schemaLookups);
+        return _engine.GetCollection(collection, database);
+    }
 
     /// <summary>The database a request names: its own <c>db_name</c> when set, else the connection's (metadata
     /// <c>dbname</c>), else <c>default</c>.</summary>

@@ -217,18 +217,13 @@ internal static partial class MilvusRestV2
         return null;
     }
 
-    /// <summary>Runs a query (or a get, whose filter <paramref name="filter"/> builds inside the call) and writes its
-    /// rows straight from the engine's columns.</summary>
-    private static async Task QueryRowsAsync(RestRequest r, WireQuery request, Func<string>? filter)
+    /// <summary>Runs a query (or a get, whose filter <paramref name="filter"/> builds inside the call from the schema the
+    /// call looked up) and writes its rows straight from the engine's columns.</summary>
+    private static async Task QueryRowsAsync(RestRequest r, WireQuery request, Func<WireSchema, string>? filter)
     {
         var answer = await r.CallAsync("Query", request, async (q, context) =>
-        {
-            if (filter is not null)
-            {
-                q.Expr = filter();
-            }
-            return new Answered<MilvusGrpcService.QueryAnswer>(await r.Service.QueryColumnsAsync(q, context).ConfigureAwait(false));
-        }).ConfigureAwait(false);
+            new Answered<MilvusGrpcService.QueryAnswer>(await r.Service.QueryColumnsAsync(q, context,
+                filter is null ? null : c => q.Expr = filter(r.Service.ProtoSchema(c))).ConfigureAwait(false))).ConfigureAwait(false);
         var query = answer.Value!;
         if (query.Count is { } count)
         {
@@ -260,7 +255,7 @@ internal static partial class MilvusRestV2
             PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
             UseDefaultConsistency = true,
         };
-        await QueryRowsAsync(r, request, () => IdFilter(SchemaOf(r, collection), id)).ConfigureAwait(false);
+        await QueryRowsAsync(r, request, schema => IdFilter(schema, id)).ConfigureAwait(false);
         return null;
     }
 
@@ -293,21 +288,28 @@ internal static partial class MilvusRestV2
                 request.SearchParams.Add(new KeyValuePair { Key = "strict_group_size", Value = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false" });
             }
         }
+        // The vector field is resolved on the schema the search looks up (one lookup per search).
         var answer = await r.CallAsync("Search", request, async (q, context) =>
-        {
-            ResolveVectorField(q, SchemaOf(r, collection), r.Body, "$", data, floatDim);
-            return new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context).ConfigureAwait(false));
-        }).ConfigureAwait(false);
+            new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context,
+                c => ResolveVectorField(q, r.Service.ProtoSchema(c), r.Body, "$", data, floatDim)).ConfigureAwait(false))).ConfigureAwait(false);
         var search = answer.Value!;
         if (search.Hits is not { } hits)
         {
             // A search iterator page (asked for through search params) keeps Milvus's result form.
             return SearchRows(r, search.Page!.Results);
         }
-        r.Extra["topks"] = new JsonArray(hits.Counts.Select(k => (JsonNode?)(long)k).ToArray());
-        r.WriteData = w => RestJsonWriter.WriteRows(w, search.Output.Declared, hits.Fields, search.Output.Names, hits.Ids,
-            RoundScores(hits.Scores, search.Settings.RoundDecimal), r.AllowInt64);
+        WriteHits(r, search.Output, hits, search.Settings.RoundDecimal);
         return null;
+    }
+
+    /// <summary>A search's or hybrid search's hits as Milvus's REST API prints them, straight from the engine's columns:
+    /// one flat list of rows (<c>id</c>, <c>distance</c>, output fields) over all queries, the per-query counts in the
+    /// top-level <c>topks</c>.</summary>
+    private static void WriteHits(RestRequest r, Milvus.Data.OutputFields output, SearchColumns hits, int roundDecimal)
+    {
+        r.Extra["topks"] = new JsonArray(hits.Counts.Select(k => (JsonNode?)(long)k).ToArray());
+        r.WriteData = w => RestJsonWriter.WriteRows(w, output.Declared, hits.Fields, output.Names, hits.Ids,
+            RoundScores(hits.Scores, roundDecimal), r.AllowInt64);
     }
 
     /// <summary>Scores rounded as Milvus rounds them for <c>round_decimal</c> (-1: as computed).</summary>
@@ -505,15 +507,19 @@ internal static partial class MilvusRestV2
         {
             request.RankParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
         }
-        var result = await r.CallAsync("HybridSearch", request, (q, context) =>
-        {
-            var schema = SchemaOf(r, collection);
-            for (var i = 0; i < q.Requests.Count; i++)
+        // Each request's vector field is resolved on the schema the hybrid search looks up (one lookup per call), and the
+        // fused hits are written from the engine's columns, as a search's are.
+        var answer = await r.CallAsync("HybridSearch", request, async (q, context) =>
+            new Answered<MilvusGrpcService.HybridAnswer>(await r.Service.HybridSearchColumnsAsync(q, context, c =>
             {
-                ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!, floatDims[i]);
-            }
-            return r.Service.HybridSearch(q, context);
-        }).ConfigureAwait(false);
-        return SearchRows(r, result.Results);
+                var schema = r.Service.ProtoSchema(c);
+                for (var i = 0; i < q.Requests.Count; i++)
+                {
+                    ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!, floatDims[i]);
+                }
+            }).ConfigureAwait(false))).ConfigureAwait(false);
+        var hybrid = answer.Value!;
+        WriteHits(r, hybrid.Output, hybrid.Hits, hybrid.RoundDecimal);
+        return null;
     }
 }

@@ -117,19 +117,26 @@ internal static partial class MilvusRestV2
 
     /// <summary>The endpoints whose body is read into a pooled buffer (<see cref="RestBody.ReadPooledAsync"/>): reads,
     /// which keep nothing of the body past the request (their values are copied into strings, numbers and engine
-    /// requests). A write's rows may keep JSON values over the body's bytes (a JSON field's value), so writes and every
-    /// other endpoint keep a buffer of their own.</summary>
+    /// requests). Inserts and upserts are pooled too when their rows are read as text (see <see cref="RunAsync"/>);
+    /// every other endpoint reads into a buffer of its own and disposes its document when the request ends.</summary>
     internal static readonly FrozenSet<string> PooledBodyPaths = new[]
     {
         Prefix + "/entities/search", Prefix + "/entities/hybrid_search", Prefix + "/entities/query", Prefix + "/entities/get",
     }.ToFrozenSet(StringComparer.Ordinal);
 
-    /// <summary>The pooled body of a request, if it has one, disposed when the request's handling ends.</summary>
-    private sealed class PooledBodyHolder : IDisposable
+    /// <summary>What a request's body holds from the pools (a pooled buffer, a parsed document's value table), given back
+    /// when the request's handling ends, after its answer is written.</summary>
+    internal sealed class HeldBody : IDisposable
     {
         public PooledBody? Body { get; set; }
 
-        public void Dispose() => Body?.Dispose();
+        public JsonDocument? Document { get; set; }
+
+        public void Dispose()
+        {
+            Body?.Dispose();
+            Document?.Dispose();
+        }
     }
 
     private static async Task RunAsync(HttpContext http, string path, Endpoint endpoint)
@@ -143,8 +150,8 @@ internal static partial class MilvusRestV2
         var bodyRead = false;
         long resultBytes = 0;
         using var lease = new InFlightLease(services.GetRequiredService<InFlightBytes>());
-        // A read endpoint's body (and its parsed document) goes back to the pool once the answer is written.
-        using var pooled = new PooledBodyHolder();
+        // The body's buffer and document go back to their pools once the answer is written.
+        using var held = new HeldBody();
         try
         {
             // The credential is in the headers: it is checked before a byte of the body is read, so a caller without
@@ -158,23 +165,7 @@ internal static partial class MilvusRestV2
                 Peer = RestCallContext.PeerOf(http),
             }, http.RequestAborted).ConfigureAwait(false);
             var maxBytes = services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes;
-            JsonElement body;
-            RestRowsBody? rows = null;
-            if (PooledBodyPaths.Contains(path))
-            {
-                pooled.Body = await RestBody.ReadPooledAsync(http, maxBytes, lease).ConfigureAwait(false);
-                bodyRead = true;
-                body = pooled.Body.Parse();
-            }
-            else
-            {
-                var bytes = await RestBody.ReadAsync(http, maxBytes, lease).ConfigureAwait(false);
-                bodyRead = true;
-                // An insert or upsert keeps its rows as text, read into columns inside the call; any other body (and a
-                // write body the scan leaves to the parser) is parsed whole.
-                rows = path is InsertPath or UpsertPath ? RestRowsBody.TryScan(bytes) : null;
-                body = rows?.Root ?? RestBody.Parse(bytes);
-            }
+            var (body, rows) = await ReadBodyAsync(http, path, maxBytes, lease, held, () => bodyRead = true).ConfigureAwait(false);
             var request = new RestRequest(http, body, services.GetRequiredService<MilvusGrpcService>(), pipeline, requestId) { Rows = rows };
             var data = await endpoint(request).ConfigureAwait(false);
             resultBytes = request.Context.UserState.TryGetValue(CallInfo.Key, out var last) && last is CallInfo call ? call.ResultBytes : 0;
@@ -239,6 +230,48 @@ internal static partial class MilvusRestV2
         MilvusCode.RequestLimitExceeded when !bodyRead => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status200OK,
     };
+
+    /// <summary>Reads and parses the body of a request to <paramref name="path"/>, holding in <paramref name="held"/> what
+    /// it takes from the pools (given back when the request ends); <paramref name="read"/> runs once the bytes are in.
+    /// Read endpoints, and inserts and upserts whose rows are read as text, read into a pooled buffer; a write body the
+    /// scan leaves to the parser gets an array of its own and a document never disposed; any other body an array of its
+    /// own and a document disposed with <paramref name="held"/>.</summary>
+    internal static async Task<(JsonElement Body, RestRowsBody? Rows)> ReadBodyAsync(HttpContext http, string path, int maxBytes,
+        InFlightLease lease, HeldBody held, Action read)
+    {
+        if (PooledBodyPaths.Contains(path))
+        {
+            held.Body = await RestBody.ReadPooledAsync(http, maxBytes, lease).ConfigureAwait(false);
+            read();
+            return (held.Body.Parse(), null);
+        }
+        if (path is InsertPath or UpsertPath)
+        {
+            held.Body = await RestBody.ReadPooledAsync(http, maxBytes, lease).ConfigureAwait(false);
+            read();
+            // An insert or upsert keeps its rows as text, read into columns inside the call. The text reader copies
+            // every value it keeps (a JSON field's value becomes a document of its own), so the pooled buffer goes back
+            // when the request ends. A body the scan leaves to the parser is parsed whole, and the element reader hands
+            // a JSON field's value on as an element over the body's bytes (the engine stores a copy, but nothing in the
+            // reader's contract says so): that body, a rare one, gets an array of its own and a document never disposed.
+            if (RestRowsBody.TryScan(held.Body.Memory) is { } rows)
+            {
+                held.Document = rows.Document;
+                return (rows.Root, rows);
+            }
+            lease.Reserve(held.Body.Memory.Length);
+            var own = held.Body.Memory.ToArray();
+            held.Body.Dispose();
+            held.Body = null;
+            return (RestBody.Parse(own), null);
+        }
+        var bytes = await RestBody.ReadAsync(http, maxBytes, lease).ConfigureAwait(false);
+        read();
+        // Nothing of these bodies is kept past the request (values are copied into strings, numbers and Milvus
+        // messages), so the document's value table goes back to the pool when the request ends.
+        held.Document = RestBody.ParseDocument(bytes);
+        return (held.Document.RootElement, null);
+    }
 
     /// <summary>The most of a refused request's body that is read and dropped so that the connection can answer and
     /// stay open.</summary>

@@ -13,6 +13,10 @@ namespace Quiver.Server.Rest;
 /// <param name="Count">The number of rows in it (at least one).</param>
 internal sealed record RestRowsBody(JsonElement Root, ReadOnlyMemory<byte> Rows, int Count)
 {
+    /// <summary>The document <see cref="Root"/> belongs to (over a copy of the other members, not over the body), for
+    /// the request to dispose when it ends.</summary>
+    public JsonDocument? Document { get; init; }
+
     /// <summary>
     /// Scans <paramref name="body"/> once with <see cref="StrictJsonText"/> (no values built) and returns its rows,
     /// or null when the body needs <see cref="RestBody.Parse"/>: anything that parser would refuse (not UTF-8, malformed,
@@ -98,6 +102,7 @@ internal sealed record RestRowsBody(JsonElement Root, ReadOnlyMemory<byte> Rows,
         span[..dataStart].CopyTo(rest);
         rest[dataStart] = (byte)'0';
         span[dataEnd..].CopyTo(rest.AsSpan(dataStart + 1));
-        return new RestRowsBody(RestBody.Parse(rest), body[dataStart..dataEnd], count);
+        var document = RestBody.ParseDocument(rest);
+        return new RestRowsBody(document.RootElement, body[dataStart..dataEnd], count) { Document = document };
     }
 }

@@ -179,20 +179,7 @@ public sealed class RestPooledBodyTests
         const int Dim = 8, Rows = 300;
         var rng = new Random(17);
         var vectors = Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)rng.Next(0, 20)).ToArray()).ToArray();
-        await PostOkAsync(server, "/collections/create", """
-            {"collectionName": "pool", "schema": {"fields": [
-              {"fieldName": "id", "dataType": "Int64", "isPrimary": true},
-              {"fieldName": "tag", "dataType": "Int64"},
-              {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 8}}]},
-             "indexParams": [{"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"}]}
-            """);
-        var rows = new JsonArray(Enumerable.Range(0, Rows).Select(i => (JsonNode?)new JsonObject
-        {
-            ["id"] = i,
-            ["tag"] = i % 37,
-            ["v"] = new JsonArray(vectors[i].Select(x => (JsonNode?)x).ToArray()),
-        }).ToArray());
-        await PostOkAsync(server, "/entities/insert", new JsonObject { ["collectionName"] = "pool", ["data"] = rows }.ToJsonString());
+        await RestFloatCollection.CreateAsync(server, "pool", vectors);
 
         // Bodies of different lengths (padding in the filter) so that buffers of several sizes are rented and handed on.
         var calls = Enumerable.Range(0, 96).Select(i => (Task)(i % 2 == 0 ? SearchAsync(i) : QueryAsync(i))).ToArray();
@@ -202,22 +189,16 @@ public sealed class RestPooledBodyTests
         {
             var q = Enumerable.Range(0, Dim).Select(_ => (float)Random.Shared.Next(0, 20)).ToArray();
             var pad = new string(' ', Random.Shared.Next(0, 20_000));
-            var body = new JsonObject
-            {
-                ["collectionName"] = "pool",
-                ["data"] = new JsonArray(new JsonArray(q.Select(x => (JsonNode?)x).ToArray())),
-                ["limit"] = 5,
-                ["filter"] = "id >= 0" + pad,
-                ["consistencyLevel"] = "Strong",
-            };
-            var hits = (await PostOkAsync(server, "/entities/search", body.ToJsonString()))["data"]!.AsArray();
-            var exact = Enumerable.Range(0, Rows).Select(r => L2(vectors[r], q)).Order().Take(5).ToArray();
-            Assert.Equal(exact, hits.Select(h => L2(vectors[long.Parse(h!["id"]!.ToString(), CultureInfo.InvariantCulture)], q)).ToArray());
+            var body = RestFloatCollection.SearchBody("pool", [q], 5);
+            body["filter"] = "id >= 0" + pad;
+            var hits = (await RestFloatCollection.PostOkAsync(server, "/entities/search", body.ToJsonString()))["data"]!.AsArray();
+            Assert.Equal(RestFloatCollection.ExactDistances(vectors, q, 5),
+                RestFloatCollection.Ids(hits).Select(id => RestFloatCollection.L2(vectors[id], q)).ToArray());
         }
 
         async Task QueryAsync(int i)
         {
-            var tag = i % 37;
+            var tag = i % RestFloatCollection.Tags;
             var pad = new string(' ', Random.Shared.Next(0, 20_000));
             var body = new JsonObject
             {
@@ -227,29 +208,8 @@ public sealed class RestPooledBodyTests
                 ["limit"] = 100,
                 ["consistencyLevel"] = "Strong",
             };
-            var got = (await PostOkAsync(server, "/entities/query", body.ToJsonString()))["data"]!.AsArray()
-                .Select(h => long.Parse(h!["id"]!.ToString(), CultureInfo.InvariantCulture)).Order().ToArray();
-            Assert.Equal(Enumerable.Range(0, Rows).Where(r => r % 37 == tag).Select(r => (long)r).ToArray(), got);
+            var got = RestFloatCollection.Ids((await RestFloatCollection.PostOkAsync(server, "/entities/query", body.ToJsonString()))["data"]!.AsArray()).Order().ToArray();
+            Assert.Equal(Enumerable.Range(0, Rows).Where(r => r % RestFloatCollection.Tags == tag).Select(r => (long)r).ToArray(), got);
         }
-    }
-
-    private static float L2(float[] a, float[] b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = a[i] - b[i];
-            sum += d * d;
-        }
-        return sum;
-    }
-
-    private static async Task<JsonObject> PostOkAsync(TestServer server, string path, string body)
-    {
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        var response = await server.Http.PostAsync(new Uri(MilvusRestV2.Prefix + path, UriKind.Relative), content);
-        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-        Assert.True(answer["code"]!.GetValue<int>() == 0, $"{path}: {answer.ToJsonString()}");
-        return answer;
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Server.Milvus;
@@ -81,72 +80,28 @@ public sealed class RestSearchFloatVectorTests
         const int Dim = 4, Rows = 200;
         var rng = new Random(29);
         var vectors = Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)Math.Round(rng.NextDouble() * 10, 3)).ToArray()).ToArray();
-        await PostOkAsync(server, "/collections/create", """
-            {"collectionName": "fv", "schema": {"fields": [
-              {"fieldName": "id", "dataType": "Int64", "isPrimary": true},
-              {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}}]},
-             "indexParams": [{"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"}]}
-            """);
-        var rows = new JsonArray(Enumerable.Range(0, Rows).Select(i => (JsonNode?)new JsonObject
-        {
-            ["id"] = i,
-            ["v"] = new JsonArray(vectors[i].Select(x => (JsonNode?)x).ToArray()),
-        }).ToArray());
-        await PostOkAsync(server, "/entities/insert", new JsonObject { ["collectionName"] = "fv", ["data"] = rows }.ToJsonString());
+        await RestFloatCollection.CreateAsync(server, "fv", vectors);
 
         var queries = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)Math.Round(rng.NextDouble() * 10, 3)).ToArray()).ToArray();
-        var body = new JsonObject
-        {
-            ["collectionName"] = "fv",
-            ["data"] = new JsonArray(queries.Select(q => (JsonNode?)new JsonArray(q.Select(x => (JsonNode?)x).ToArray())).ToArray()),
-            ["limit"] = 5,
-            ["consistencyLevel"] = "Strong",
-        };
-        var answer = await PostOkAsync(server, "/entities/search", body.ToJsonString());
+        var answer = await RestFloatCollection.PostOkAsync(server, "/entities/search", RestFloatCollection.SearchBody("fv", queries, 5).ToJsonString());
         var hits = answer["data"]!.AsArray();
         Assert.Equal(15, hits.Count);
         for (var q = 0; q < queries.Length; q++)
         {
             // Brute force, ties broken by key as the oracle cannot know the engine's order among equal distances.
-            var exact = Enumerable.Range(0, Rows).Select(i => (Id: i, D: L2(vectors[i], queries[q]))).OrderBy(h => h.D).ThenBy(h => h.Id).Take(5).ToArray();
+            var exact = RestFloatCollection.ExactDistances(vectors, queries[q], 5);
             for (var j = 0; j < 5; j++)
             {
-                var hit = hits[q * 5 + j]!;
-                Assert.Equal(exact[j].D, hit["distance"]!.GetValue<float>(), 3);
+                Assert.Equal(exact[j], hits[q * 5 + j]!["distance"]!.GetValue<float>(), 3);
             }
-            Assert.Equal(exact.Select(h => h.D).ToArray(), hits.Skip(q * 5).Take(5).Select(h => L2(vectors[long.Parse(h!["id"]!.ToString(), CultureInfo.InvariantCulture)], queries[q])).ToArray());
+            Assert.Equal(exact, RestFloatCollection.Ids(hits).Skip(q * 5).Take(5).Select(id => RestFloatCollection.L2(vectors[id], queries[q])).ToArray());
         }
 
         // Vectors of 3 numbers are read as floats before the schema is known; the field's dimension then refuses them,
         // naming the first, as the general reading words it.
-        var wrong = await PostAsync(server, "/entities/search", """{"collectionName": "fv", "data": [[1, 2, 3], [4, 5, 6]], "limit": 5}""");
+        var wrong = await RestFloatCollection.PostAsync(server, "/entities/search", """{"collectionName": "fv", "data": [[1, 2, 3], [4, 5, 6]], "limit": 5}""");
         Assert.Equal(MilvusCode.IncorrectParameterFormat, wrong["code"]!.GetValue<int>());
         Assert.Contains("$.data[0] has 3 numbers, the field's dimension is 4", wrong["message"]!.GetValue<string>(), StringComparison.Ordinal);
-    }
-
-    private static float L2(float[] a, float[] b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = a[i] - b[i];
-            sum += d * d;
-        }
-        return sum;
-    }
-
-    private static async Task<JsonObject> PostAsync(TestServer server, string path, string body)
-    {
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        var response = await server.Http.PostAsync(new Uri(MilvusRestV2.Prefix + path, UriKind.Relative), content);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-    }
-
-    private static async Task<JsonObject> PostOkAsync(TestServer server, string path, string body)
-    {
-        var answer = await PostAsync(server, path, body);
-        Assert.True(answer["code"]!.GetValue<int>() == 0, $"{path}: {answer.ToJsonString()}");
-        return answer;
     }
 
     /// <summary>A random <c>data</c> value: plain float vectors of one length, or (not plain) anything a client might
