@@ -25,6 +25,9 @@ internal sealed class FollowerWal : IWal
     private long _appliedTs;
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Held while a followed record is brought in (BeforeFollowed, then applied), and by HoldAsync.
+    private readonly SemaphoreSlim _applying = new(1, 1);
+
     private FollowerWal(INatsJSContext js, JetStreamWal reader)
     {
         _js = js;
@@ -61,6 +64,15 @@ internal sealed class FollowerWal : IWal
 
     /// <inheritdoc/>
     public long NextLsn => AppliedLsn + 1;
+
+    /// <summary>Holds back the records followed after the open until the returned handle is disposed (a record being
+    /// applied finishes first): the replica changes its engine's catalog meanwhile at a known place in the log. Not to be
+    /// called from <see cref="BeforeFollowed"/>, which runs while a record is held.</summary>
+    public async Task<IDisposable> HoldAsync(CancellationToken ct)
+    {
+        await _applying.WaitAsync(ct).ConfigureAwait(false);
+        return new Held(_applying);
+    }
 
     /// <summary>Opens the follower of stream <paramref name="stream"/> (which must exist: the shard created it).</summary>
     public static FollowerWal Open(INatsJSContext js, string stream, JetStreamWalOptions options) =>
@@ -147,6 +159,19 @@ internal sealed class FollowerWal : IWal
         Volatile.Read(ref _advanced).TrySetResult();
     }
 
+    private sealed class Held(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
+
     private async Task FollowAsync(CancellationToken ct)
     {
         try
@@ -182,12 +207,20 @@ internal sealed class FollowerWal : IWal
                         }
 
                         var record = new WalRecord(seq, data[0], data.AsMemory(1));
-                        if (BeforeFollowed is { } before)
+                        await _applying.WaitAsync(ct).ConfigureAwait(false);
+                        try
                         {
-                            await before(record, ct).ConfigureAwait(false);
-                        }
+                            if (BeforeFollowed is { } before)
+                            {
+                                await before(record, ct).ConfigureAwait(false);
+                            }
 
-                        Deliver(record);
+                            Deliver(record);
+                        }
+                        finally
+                        {
+                            _applying.Release();
+                        }
                     }
                 }
                 catch (Exception ex) when (Retry.IsPassing(ex, ct))

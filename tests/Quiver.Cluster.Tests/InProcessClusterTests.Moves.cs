@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Quiver.Cluster.Nodes;
@@ -109,45 +108,16 @@ public sealed partial class InProcessClusterTests
         return found[0].SiloAddress;
     }
 
-    private static Task CreateAsync(IShardGrain shard, string name) =>
-        RestAsync(shard, "/collections/create", new JsonObject
-        {
-            ["collectionName"] = name,
-            ["schema"] = new JsonObject
-            {
-                ["autoId"] = false,
-                ["fields"] = new JsonArray(
-                    new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
-                    new JsonObject { ["fieldName"] = "vector", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 4 } }),
-            },
-            ["indexParams"] = new JsonArray(new JsonObject { ["fieldName"] = "vector", ["metricType"] = "L2", ["indexType"] = "FLAT" }),
-        });
+    private static Task CreateAsync(IShardGrain shard, string name) => RestAsync(shard, "/collections/create", ShardRest.Create(name));
 
-    private static async Task InsertAsync(IShardGrain shard, string name, SortedSet<long> oracle, int from, int count)
-    {
-        var rows = new JsonArray();
-        for (var i = from; i < from + count; i++)
-        {
-            rows.Add(new JsonObject { ["id"] = i, ["vector"] = new JsonArray(i, 1, 2, 3) });
-            oracle.Add(i);
-        }
-
-        await RestAsync(shard, "/entities/insert", new JsonObject { ["collectionName"] = name, ["data"] = rows });
-    }
+    private static Task InsertAsync(IShardGrain shard, string name, SortedSet<long> oracle, int from, int count) =>
+        RestAsync(shard, "/entities/insert", ShardRest.Insert(name, oracle, from, count));
 
     private static async Task<IEnumerable<long>> KeysAsync(IShardGrain shard, string name)
     {
         await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = name });
-        var answer = await RestAsync(shard, "/entities/query", new JsonObject { ["collectionName"] = name, ["filter"] = "id >= 0", ["outputFields"] = new JsonArray("id"), ["limit"] = 16384 });
-        return answer["data"]!.AsArray().Select(r => r!["id"]!.GetValue<long>()).Order().ToList();
+        return ShardRest.Keys(await RestAsync(shard, "/entities/query", new JsonObject { ["collectionName"] = name, ["filter"] = "id >= 0", ["outputFields"] = new JsonArray("id"), ["limit"] = 16384 }));
     }
 
-    private static async Task<JsonNode> RestAsync(IShardGrain shard, string path, JsonObject body)
-    {
-        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true);
-        var answer = Encoding.UTF8.GetString(reply.Body);
-        var node = JsonNode.Parse(answer)!;
-        Assert.True(reply.HttpStatus == 200 && node["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");
-        return node;
-    }
+    private static Task<JsonNode> RestAsync(IShardGrain shard, string path, JsonObject body) => ShardRest.CallAsync(shard, path, body);
 }

@@ -21,6 +21,9 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
     /// silo gets a copy naming its own endpoint (<see cref="SiloConfigurator"/>), as a node's configuration does.</summary>
     private static NodeContext? _context;
 
+    /// <summary>Orleans's activation timeout on the silos of the running test cluster (null: Orleans's default, 30 s).</summary>
+    private static TimeSpan? _activationTimeout;
+
     [NatsFact]
     public async Task RacingPlacements_OfEveryShardAndReplica_GiveEachReplicaItsOwnNode()
     {
@@ -86,8 +89,10 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
         Assert.Equal("replica 0 of 'default/never-loaded' is not loaded", refused.Message);
     }
 
-    /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own.</summary>
-    private async Task<InProcessCluster> StartAsync(string? dataPath = null)
+    /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own; Orleans's
+    /// activation timeout <paramref name="activationTimeout"/> when given, and <paramref name="beforeShardOpen"/> awaited
+    /// by each shard grain before it opens (<see cref="NodeContext.BeforeShardOpen"/>).</summary>
+    private async Task<InProcessCluster> StartAsync(string? dataPath = null, TimeSpan? activationTimeout = null, Func<string, CancellationToken, Task>? beforeShardOpen = null)
     {
         var name = NatsFixture.Unique("inproc");
         var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3, DataPath = dataPath ?? "node-data" };
@@ -97,7 +102,9 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
         _context = new NodeContext(config, js, catalog)
         {
             Placement = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterStatus.Bucket(name)) { NumberOfReplicas = 3, History = 1 }),
+            BeforeShardOpen = beforeShardOpen,
         };
+        _activationTimeout = activationTimeout;
         var builder = new TestClusterBuilder(3);
         builder.Options.ClusterId = name;
         builder.Options.ServiceId = name;
@@ -133,8 +140,14 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
                     shared.Catalog)
                 {
                     Placement = shared.Placement,
+                    BeforeShardOpen = shared.BeforeShardOpen,
                 };
             });
+            if (_activationTimeout is { } timeout)
+            {
+                siloBuilder.Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.ActivationTimeout = timeout);
+            }
+
             siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
             siloBuilder.AddGrainBoundary();
         }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using NATS.Client.JetStream;
@@ -25,20 +24,9 @@ public sealed class ReplicaFollowTests
         await using var cluster = await NatsCluster.StartAsync();
         await using var nats = cluster.Connect();
         using var data = new TempFolder("quiver-replica-follow");
-        var node = new NodeContext(new NodeConfig { Cluster = NatsFixture.Unique("rf"), DataPath = data.Path, Replicas = 3 }, new NatsJSContext(nats), null!);
+        var node = ShardRest.Node("rf", data.Path, new NatsJSContext(nats));
         await using var shard = await ShardHost.OpenAsync(node, Key, null, CancellationToken.None);
-        await RestAsync(shard, "/collections/create", new JsonObject
-        {
-            ["collectionName"] = "items",
-            ["schema"] = new JsonObject
-            {
-                ["autoId"] = false,
-                ["fields"] = new JsonArray(
-                    new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
-                    new JsonObject { ["fieldName"] = "vector", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 4 } }),
-            },
-            ["indexParams"] = new JsonArray(new JsonObject { ["fieldName"] = "vector", ["metricType"] = "L2", ["indexType"] = "FLAT" }),
-        });
+        await RestAsync(shard, "/collections/create", ShardRest.Create("items"));
         await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = "items" });
         var oracle = new SortedSet<long>();
         await InsertAsync(shard, oracle, 0, 50);
@@ -82,23 +70,8 @@ public sealed class ReplicaFollowTests
         Assert.Equal(Enumerable.Range(200, 10).Select(i => (long)i), await KeysAsync(replica, "p1"));
     }
 
-    private static async Task InsertAsync(ShardHost shard, SortedSet<long> oracle, int from, int count, string? partition = null)
-    {
-        var rows = new JsonArray();
-        for (var i = from; i < from + count; i++)
-        {
-            rows.Add(new JsonObject { ["id"] = i, ["vector"] = new JsonArray(i, 1, 2, 3) });
-            oracle.Add(i);
-        }
-
-        var body = new JsonObject { ["collectionName"] = "items", ["data"] = rows };
-        if (partition is not null)
-        {
-            body["partitionName"] = partition;
-        }
-
-        await RestAsync(shard, "/entities/insert", body);
-    }
+    private static Task InsertAsync(ShardHost shard, SortedSet<long> oracle, int from, int count, string? partition = null) =>
+        RestAsync(shard, "/entities/insert", ShardRest.Insert("items", oracle, from, count, partition));
 
     private static async Task DeleteAsync(ShardHost shard, SortedSet<long> oracle, string filter, long[] keys)
     {
@@ -106,12 +79,7 @@ public sealed class ReplicaFollowTests
         oracle.ExceptWith(keys);
     }
 
-    private static async Task RestAsync(ShardHost shard, string path, JsonObject body)
-    {
-        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false);
-        var answer = Encoding.UTF8.GetString(reply.Body);
-        Assert.True(reply.HttpStatus == 200 && JsonNode.Parse(answer)?["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");
-    }
+    private static Task RestAsync(ShardHost shard, string path, JsonObject body) => ShardRest.CallAsync(shard, path, body);
 
     /// <summary>Every key the replica holds (in <paramref name="partition"/>, or all), read at Strong.</summary>
     private static async Task<IEnumerable<long>> KeysAsync(ReplicaHost replica, string? partition = null)

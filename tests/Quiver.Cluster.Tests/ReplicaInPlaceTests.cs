@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Quiver.Cluster.Nodes;
@@ -20,21 +19,9 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
     public async Task PartitionAliasPropertyLimitLoadAndIndexChanges_AreTakenInPlace_AndAnswerAsTheShard()
     {
         using var data = new TempFolder("quiver-replica-inplace");
-        var node = new NodeContext(new NodeConfig { Cluster = NatsFixture.Unique("rip"), DataPath = data.Path, Replicas = 3 }, nats.JetStream, null!);
+        var node = ShardRest.Node("rip", data.Path, nats.JetStream);
         await using var shard = await ShardHost.OpenAsync(node, Key, null, CancellationToken.None);
-        await RestAsync(shard, "/collections/create", new JsonObject
-        {
-            ["collectionName"] = "items",
-            ["schema"] = new JsonObject
-            {
-                ["autoId"] = false,
-                ["fields"] = new JsonArray(
-                    new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
-                    new JsonObject { ["fieldName"] = "tag", ["dataType"] = "VarChar", ["elementTypeParams"] = new JsonObject { ["max_length"] = 16 } },
-                    new JsonObject { ["fieldName"] = "vector", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 4 } }),
-            },
-            ["indexParams"] = new JsonArray(new JsonObject { ["fieldName"] = "vector", ["indexName"] = "vector", ["metricType"] = "L2", ["indexType"] = "FLAT" }),
-        });
+        await RestAsync(shard, "/collections/create", ShardRest.Create("items", tag: true, indexName: "vector"));
         await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = "items" });
         var oracle = new SortedSet<long>();
         await InsertAsync(shard, oracle, 0, 60);
@@ -49,7 +36,7 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
         await RestAsync(shard, "/partitions/create", new JsonObject { ["collectionName"] = "items", ["partitionName"] = "p1" });
         await InsertAsync(shard, oracle, 100, 10, "p1");
         await SameAsync(shard, replica, oracle);
-        Assert.Equal(Enumerable.Range(100, 10).Select(i => (long)i), Keys(await ReadAsync(replica, "/entities/query", Query("p1"))));
+        Assert.Equal(Enumerable.Range(100, 10).Select(i => (long)i), ShardRest.Keys(await ReadAsync(replica, "/entities/query", Query("p1"))));
         await replica.RefreshAsync(CancellationToken.None);
         await SameAsync(shard, replica, oracle);
 
@@ -80,7 +67,7 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
         await replica.RefreshAsync(CancellationToken.None);
         await SameAnswerAsync(shard, replica, "/collections/get_load_state", new JsonObject { ["collectionName"] = "items" });
         var loaded = await SameAnswerAsync(shard, replica, "/entities/query", Query(null));
-        Assert.Equal(Enumerable.Range(100, 10).Select(i => (long)i), Keys(loaded));
+        Assert.Equal(Enumerable.Range(100, 10).Select(i => (long)i), ShardRest.Keys(loaded));
 
         // The partition dropped (its rows with it), the collection loaded again.
         await RestAsync(shard, "/collections/release", new JsonObject { ["collectionName"] = "items" });
@@ -106,34 +93,74 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
 
         Assert.Equal(1, replica.Opens);
         Assert.True(replica.Adopted >= 5, $"the replica took {replica.Adopted} changes in place");
+    }
 
-        // A field added lays the rows logged after it out otherwise: that one change opens a new engine.
+    /// <summary>A field added (AddCollectionField) lays out the rows the shard logs after it with the field. The replica
+    /// takes it in the engine it serves: through the log (a write right after the add, with the replica's watch off and no
+    /// refresh: the replica meets a record holding more fields than its schema and takes the shard's manifest before it
+    /// applies the record), then through a refresh (a second field, with a default value, and no write after it). Rows
+    /// written before read null or the default, on the replica's sealed and growing rows alike; every answer equals the
+    /// shard's, and the replica never opens another engine.</summary>
+    [NatsFact]
+    public async Task FieldsAdded_AreTakenInPlace_ThroughTheLogAndThroughARefresh_AndAnswerAsTheShard()
+    {
+        using var data = new TempFolder("quiver-replica-fields");
+        var node = ShardRest.Node("rif", data.Path, nats.JetStream);
+        await using var shard = await ShardHost.OpenAsync(node, Key, null, CancellationToken.None);
+        await RestAsync(shard, "/collections/create", ShardRest.Create("items", tag: true));
+        await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = "items" });
+        var oracle = new SortedSet<long>();
+        await InsertAsync(shard, oracle, 0, 40);
+        await RestAsync(shard, "/collections/flush", new JsonObject { ["collectionName"] = "items" });
+        // Rows the replica holds in a growing segment when the field comes.
+        await InsertAsync(shard, oracle, 40, 20);
+        await using var replica = await ReplicaHost.OpenAsync(node, Key, CancellationToken.None, watch: false);
+        await SameAsync(shard, replica, oracle);
+
+        // Through the log: the field added and written at once (values on even keys, null on odd ones).
         await RestAsync(shard, "/collections/fields/add", new JsonObject
         {
             ["collectionName"] = "items",
             ["schema"] = new JsonObject { ["fieldName"] = "note", ["dataType"] = "VarChar", ["nullable"] = true, ["elementTypeParams"] = new JsonObject { ["max_length"] = 8 } },
         });
+        await InsertAsync(shard, oracle, 100, 10, extra: i => i % 2 == 0 ? new JsonObject { ["note"] = $"n{i}" } : []);
+        await SameAsync(shard, replica, oracle, "note");
+        Assert.Equal(1, replica.Opens);
+
+        // Through a refresh: a field with a default value, no write after it; then rows that give it.
+        await RestAsync(shard, "/collections/fields/add", new JsonObject
+        {
+            ["collectionName"] = "items",
+            ["schema"] = new JsonObject { ["fieldName"] = "score", ["dataType"] = "Int64", ["nullable"] = true, ["defaultValue"] = 7 },
+        });
         await replica.RefreshAsync(CancellationToken.None);
-        Assert.Equal(2, replica.Opens);
-        await SameAsync(shard, replica, oracle);
+        await SameAsync(shard, replica, oracle, "note", "score");
+        await InsertAsync(shard, oracle, 200, 10, extra: i => new JsonObject { ["note"] = $"m{i}", ["score"] = i });
+        await SameAsync(shard, replica, oracle, "note", "score");
+        Assert.Equal(1, replica.Opens);
+        Assert.Equal(1, replica.Adopted);
     }
 
     /// <summary>The replica's answers equal the shard's: the collection's description, its partitions and aliases, every
-    /// key (equal to the oracle), and a search.</summary>
-    private static async Task SameAsync(ShardHost shard, ReplicaHost replica, SortedSet<long> oracle)
+    /// key (equal to the oracle) with <c>tag</c> and <paramref name="fields"/>, and two searches (near the first rows and
+    /// near the rows from key 100 on).</summary>
+    private static async Task SameAsync(ShardHost shard, ReplicaHost replica, SortedSet<long> oracle, params string[] fields)
     {
         await SameAnswerAsync(shard, replica, "/collections/describe", new JsonObject { ["collectionName"] = "items" });
         await SameAnswerAsync(shard, replica, "/partitions/list", new JsonObject { ["collectionName"] = "items" });
         await SameAnswerAsync(shard, replica, "/aliases/list", new JsonObject());
-        Assert.Equal(oracle, Keys(await SameAnswerAsync(shard, replica, "/entities/query", Query(null))));
-        await SameAnswerAsync(shard, replica, "/entities/search", new JsonObject
+        Assert.Equal(oracle, ShardRest.Keys(await SameAnswerAsync(shard, replica, "/entities/query", Query(null, fields))));
+        foreach (var near in new[] { 0.3, 104.3 })
         {
-            ["collectionName"] = "items",
-            ["data"] = new JsonArray(new JsonArray(0.5, 0, 0, 0)),
-            ["limit"] = 10,
-            ["outputFields"] = new JsonArray("id", "tag"),
-            ["searchParams"] = new JsonObject { ["params"] = new JsonObject { ["nprobe"] = 4 } },
-        });
+            await SameAnswerAsync(shard, replica, "/entities/search", new JsonObject
+            {
+                ["collectionName"] = "items",
+                ["data"] = new JsonArray(new JsonArray(near, near > 1 ? 1 : 0, near > 1 ? 2 : 0, near > 1 ? 3 : 0)),
+                ["limit"] = 10,
+                ["outputFields"] = new JsonArray([.. new[] { "id", "tag" }.Concat(fields).Select(f => JsonValue.Create(f))]),
+                ["searchParams"] = new JsonObject { ["params"] = new JsonObject { ["nprobe"] = 4 } },
+            });
+        }
     }
 
     /// <summary>The answer of <paramref name="path"/> from the shard and from the replica at Strong: equal, rows of a query
@@ -158,9 +185,15 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
         return answer.ToJsonString();
     }
 
-    private static JsonObject Query(string? partition)
+    private static JsonObject Query(string? partition, params string[] fields)
     {
-        var body = new JsonObject { ["collectionName"] = "items", ["filter"] = "id >= 0", ["outputFields"] = new JsonArray("id", "tag"), ["limit"] = 16384 };
+        var body = new JsonObject
+        {
+            ["collectionName"] = "items",
+            ["filter"] = "id >= 0",
+            ["outputFields"] = new JsonArray([.. new[] { "id", "tag" }.Concat(fields).Select(f => JsonValue.Create(f))]),
+            ["limit"] = 16384,
+        };
         if (partition is not null)
         {
             body["partitionNames"] = new JsonArray(partition);
@@ -169,39 +202,12 @@ public sealed class ReplicaInPlaceTests(NatsFixture nats)
         return body;
     }
 
-    private static IEnumerable<long> Keys(JsonNode answer) => answer["data"]!.AsArray().Select(r => r!["id"]!.GetValue<long>()).Order().ToList();
+    private static Task InsertAsync(ShardHost shard, SortedSet<long> oracle, int from, int count, string? partition = null, Func<int, JsonObject>? extra = null) =>
+        RestAsync(shard, "/entities/insert", ShardRest.Insert("items", oracle, from, count, partition, tag: true, extra));
 
-    private static async Task InsertAsync(ShardHost shard, SortedSet<long> oracle, int from, int count, string? partition = null)
-    {
-        var rows = new JsonArray();
-        for (var i = from; i < from + count; i++)
-        {
-            rows.Add(new JsonObject { ["id"] = i, ["tag"] = $"t{i % 3}", ["vector"] = new JsonArray(i, 1, 2, 3) });
-            oracle.Add(i);
-        }
+    private static Task<JsonNode> RestAsync(ShardHost shard, string path, JsonObject body) => ShardRest.CallAsync(shard, path, body);
 
-        var body = new JsonObject { ["collectionName"] = "items", ["data"] = rows };
-        if (partition is not null)
-        {
-            body["partitionName"] = partition;
-        }
+    private static Task<JsonNode> ReadAsync(ShardHost shard, string path, JsonObject body) => ShardRest.CallAsync(shard, path, body);
 
-        await RestAsync(shard, "/entities/insert", body);
-    }
-
-    private static async Task RestAsync(ShardHost shard, string path, JsonObject body) => await ReadAsync(shard, path, body);
-
-    private static async Task<JsonNode> ReadAsync(ShardHost shard, string path, JsonObject body) =>
-        Answer(path, await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true));
-
-    private static async Task<JsonNode> ReadAsync(ReplicaHost replica, string path, JsonObject body) =>
-        Answer(path, await replica.RestReadAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: true, level: 0, guaranteeTs: 0, CancellationToken.None));
-
-    private static JsonNode Answer(string path, RestReply reply)
-    {
-        var answer = Encoding.UTF8.GetString(reply.Body);
-        var node = JsonNode.Parse(answer)!;
-        Assert.True(reply.HttpStatus == 200 && node["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");
-        return node;
-    }
+    private static Task<JsonNode> ReadAsync(ReplicaHost replica, string path, JsonObject body) => ShardRest.CallAsync(replica, path, body);
 }

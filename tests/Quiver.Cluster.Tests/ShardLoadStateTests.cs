@@ -21,23 +21,12 @@ public sealed class ShardLoadStateTests(NatsFixture nats)
     public async Task ALoadSaveOvertakenByARelease_LeavesTheReleaseInKv_AndAMovedShardReleased()
     {
         using var data = new TempFolder("quiver-load-state");
-        var node = new NodeContext(new NodeConfig { Cluster = NatsFixture.Unique("ls"), DataPath = data.Path, Replicas = 3 }, nats.JetStream, null!);
+        var node = ShardRest.Node("ls", data.Path, nats.JetStream);
         var shard = await ShardHost.OpenAsync(node, Key, null, CancellationToken.None);
         var meta = await node.KeyValue.GetStoreAsync($"{ShardKeys.Storage(node.Config.Cluster, Key)}-meta");
         try
         {
-            await RestAsync(shard, "/collections/create", new JsonObject
-            {
-                ["collectionName"] = "items",
-                ["schema"] = new JsonObject
-                {
-                    ["autoId"] = false,
-                    ["fields"] = new JsonArray(
-                        new JsonObject { ["fieldName"] = "id", ["dataType"] = "Int64", ["isPrimary"] = true },
-                        new JsonObject { ["fieldName"] = "vector", ["dataType"] = "FloatVector", ["elementTypeParams"] = new JsonObject { ["dim"] = 4 } }),
-                },
-                ["indexParams"] = new JsonArray(new JsonObject { ["fieldName"] = "vector", ["metricType"] = "L2", ["indexType"] = "FLAT" }),
-            });
+            await RestAsync(shard, "/collections/create", ShardRest.Create("items"));
             await RestAsync(shard, "/collections/release", new JsonObject { ["collectionName"] = "items" });
 
             var loadAtPut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -90,12 +79,5 @@ public sealed class ShardLoadStateTests(NatsFixture nats)
         return answer["data"]!["loadState"]!.GetValue<string>();
     }
 
-    private static async Task<JsonNode> RestAsync(ShardHost shard, string path, JsonObject body)
-    {
-        var reply = await shard.RestAsync(path, Encoding.UTF8.GetBytes(body.ToJsonString()), allowInt64: false);
-        var answer = Encoding.UTF8.GetString(reply.Body);
-        var node = JsonNode.Parse(answer)!;
-        Assert.True(reply.HttpStatus == 200 && node["code"]?.GetValue<int>() == 0, $"{path}: {reply.HttpStatus} {answer}");
-        return node;
-    }
+    private static Task<JsonNode> RestAsync(ShardHost shard, string path, JsonObject body) => ShardRest.CallAsync(shard, path, body);
 }

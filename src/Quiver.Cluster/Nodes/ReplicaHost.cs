@@ -14,8 +14,9 @@ namespace Quiver.Cluster.Nodes;
 /// (<see cref="ReadOnlyMetaStore"/>), the shard's sealed segments and indexes read from the object store and never
 /// written there (<see cref="ObjectStoreFileSystem.ReadOnly"/>), and the shard's log read and followed, never appended to
 /// or purged (<see cref="FollowerWal"/>). The engine is served as a Quiver server on a loopback port, as a shard is, and
-/// answers searches and queries only. When the shard's manifest changes (a partition, an index, a seal) or following
-/// breaks, a fresh engine is opened beside the serving one and replaces it once open.</summary>
+/// answers searches and queries only. A change of the shard's catalog (a partition, an index, a field added) is taken by
+/// the serving engine in place; when following breaks, a fresh engine is opened beside the serving one and replaces it
+/// once open.</summary>
 internal sealed class ReplicaHost : IAsyncDisposable
 {
     /// <summary>How far behind the log a Bounded read may be: Milvus's default <c>common.gracefulTime</c>, 5000 ms.</summary>
@@ -29,12 +30,12 @@ internal sealed class ReplicaHost : IAsyncDisposable
     private readonly Task _watch;
     private Generation _current;
 
-    private ReplicaHost(NodeContext node, string key, Generation first)
+    private ReplicaHost(NodeContext node, string key, Generation first, bool watch)
     {
         _node = node;
         _key = key;
         _current = first;
-        _watch = Task.Run(() => WatchAsync(_stop.Token));
+        _watch = watch ? Task.Run(() => WatchAsync(_stop.Token)) : Task.CompletedTask;
     }
 
     private long _reads;
@@ -50,9 +51,11 @@ internal sealed class ReplicaHost : IAsyncDisposable
     /// <summary>How many engines this replica has opened (the first included).</summary>
     public int Opens { get; private set; } = 1;
 
-    /// <summary>Opens a replica of the shard with grain key <paramref name="shardKey"/> on this node.</summary>
-    public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct) =>
-        new(node, shardKey, await OpenCurrentAsync(node, shardKey, ct).ConfigureAwait(false));
+    /// <summary>Opens a replica of the shard with grain key <paramref name="shardKey"/> on this node. Without
+    /// <paramref name="watch"/> (tests) the replica takes changes of the shard's manifest and load state only when
+    /// <see cref="RefreshAsync"/> is called, or when a followed record needs them.</summary>
+    public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct, bool watch = true) =>
+        new(node, shardKey, await OpenCurrentAsync(node, shardKey, ct).ConfigureAwait(false), watch);
 
     /// <summary>Opens an engine; one whose open met a write needing a newer catalog than the manifest it read (a partition
     /// created meanwhile) is closed and opened again, a few times, before it is served broken (and replaced by the watch).</summary>
@@ -159,9 +162,11 @@ internal sealed class ReplicaHost : IAsyncDisposable
     /// state rewritten with the same content, is taken as it is: the serving engine already holds those rows, applied from
     /// the log as the shard applied them, and keeps serving (<see cref="Kept"/>). A change of what the collection is
     /// (partitions, indexes, properties, field limits and metrics, aliases, databases) or of which partitions are loaded
-    /// is taken by the serving engine in place (<see cref="Adopted"/>; <see cref="QuiverEngine.AdoptCatalogAsync"/>). A
-    /// field added (the rows logged after it are laid out otherwise), or following that broke, opens a fresh engine beside
-    /// the serving one and switches to it once open (<see cref="Opens"/>).</summary>
+    /// is taken by the serving engine in place (<see cref="Adopted"/>; <see cref="QuiverEngine.AdoptCatalogAsync"/>), with
+    /// the followed records held back meanwhile, so that a field added is taken between the last record laid out without
+    /// it and the first laid out with it. Following that broke, or a manifest the engine cannot take in place (another
+    /// collection under the same key), opens a fresh engine beside the serving one and switches to it once open
+    /// (<see cref="Opens"/>).</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         await _refreshing.WaitAsync(ct).ConfigureAwait(false);
@@ -193,7 +198,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
             }
 
             // What the collection is, or what is loaded, changed: taken by the serving engine in place when it can be.
-            if (manifestShape != current.ManifestShape && !await current.AdoptAsync(manifest.Revision, manifest.Value, ct).ConfigureAwait(false))
+            if (manifestShape != current.ManifestShape && !await current.AdoptHeldAsync(manifest.Revision, manifest.Value, ct).ConfigureAwait(false))
             {
                 await ReopenAsync(current, ct).ConfigureAwait(false);
                 return;
@@ -220,7 +225,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
     /// <summary>The partition of a logged insert or upsert (its payload's second 8 bytes: docs/format-wal.md), or null for
     /// other records and writes routed by partition key.</summary>
     private static long? PartitionOf(WalRecord record) =>
-        record.Type is Quiver.Shards.WalRecords.Insert or Quiver.Shards.WalRecords.Upsert && record.Payload.Length >= 16
+        Quiver.Shards.WalRecords.IsWrite(record.Type) && record.Payload.Length >= 16
             && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(record.Payload.Span[8..]) is var partition && partition >= 0
             ? partition
             : null;
@@ -328,9 +333,12 @@ internal sealed class ReplicaHost : IAsyncDisposable
                     WalFactory = collectionId =>
                     {
                         var log = FollowerWal.Open(node.JetStream, JetStreamWal.StreamFor(name, collectionId), walOptions);
-                        // A write to a partition created after the manifest was read: the open cannot place its rows.
-                        log.NewerThanOpen = record => PartitionOf(record) is { } partition && partition >= (atOpen?.NextId ?? 0)
-                            && atOpen?.Collections.FirstOrDefault(c => c.Id == collectionId)?.Partitions.Any(p => p.Id == partition) != true;
+                        // A write to a partition created after the manifest was read, or laid out with fields added after
+                        // it: the open cannot place its rows.
+                        var known = atOpen?.Collections.FirstOrDefault(c => c.Id == collectionId);
+                        log.NewerThanOpen = record => (PartitionOf(record) is { } partition && partition >= (atOpen?.NextId ?? 0)
+                                && known?.Partitions.Any(p => p.Id == partition) != true)
+                            || Quiver.Shards.WalRecords.FieldCount(record.Type, record.Payload.Span) > (known?.Schema.Fields.Length ?? int.MaxValue);
                         log.BeforeFollowed = (record, c) => opened!.BeforeRecordAsync(collectionId, record, c);
                         lock (logs)
                         {
@@ -369,9 +377,41 @@ internal sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
+        /// <summary><see cref="AdoptAsync"/> with every followed log held back (<see cref="FollowerWal.HoldAsync"/>): the
+        /// records applied meanwhile would otherwise race the change (a row laid out with a field added landing in a
+        /// growing segment without it).</summary>
+        public async Task<bool> AdoptHeldAsync(ulong revision, byte[]? json, CancellationToken ct)
+        {
+            FollowerWal[] logs;
+            lock (_logs)
+            {
+                logs = [.. _logs];
+            }
+
+            var held = new List<IDisposable>(logs.Length);
+            try
+            {
+                foreach (var log in logs)
+                {
+                    held.Add(await log.HoldAsync(ct).ConfigureAwait(false));
+                }
+
+                return await AdoptAsync(revision, json, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                foreach (var h in held)
+                {
+                    h.Dispose();
+                }
+            }
+        }
+
         /// <summary>Takes the shard's manifest at <paramref name="revision"/> (<paramref name="json"/>) in the serving engine
         /// (<see cref="QuiverEngine.AdoptCatalogAsync"/>); true when it did, or already serves a later revision; false
-        /// when the engine cannot take it in place (a field added, a manifest that does not read).</summary>
+        /// when the engine cannot take it in place (other collections, fields laid out otherwise, a manifest that does not
+        /// read). Called while the records of the logs are held back: from the watch by <see cref="AdoptHeldAsync"/>, from
+        /// a log by <see cref="BeforeRecordAsync"/>.</summary>
         public async Task<bool> AdoptAsync(ulong revision, byte[]? json, CancellationToken ct)
         {
             await _adopting.WaitAsync(ct).ConfigureAwait(false);
@@ -412,12 +452,16 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         /// <summary>Before a followed write is applied: when it goes to a partition the engine does not know, the shard
         /// created that partition after the catalog the engine serves, and recorded it in its manifest before it logged
-        /// the write. The manifest is read until it is at least as new as the partition (its next id is past the
-        /// partition's id; a KV read may come from a lagging server) and taken in place, so the write's rows land in the
-        /// partition instead of being skipped as rows of a dropped one are.</summary>
+        /// the write; when its rows hold more fields than the engine's schema, the shard added them (and recorded them in
+        /// its manifest) before it logged the write. The manifest is read until it is at least as new as the write (its
+        /// next id is past the partition's id, its schema has the write's fields; a KV read may come from a lagging
+        /// server) and taken in place, so the write's rows land in the partition instead of being skipped as rows of a
+        /// dropped one are, and are decoded with the fields they hold.</summary>
         public async Task BeforeRecordAsync(long collectionId, WalRecord record, CancellationToken ct)
         {
-            if (PartitionOf(record) is not { } partition || _server.Engine.HasPartition(collectionId, partition))
+            var partition = PartitionOf(record) is { } p && !_server.Engine.HasPartition(collectionId, p) ? p : (long?)null;
+            var fields = Quiver.Shards.WalRecords.FieldCount(record.Type, record.Payload.Span) is { } n && n > (_server.Engine.FieldCount(collectionId) ?? int.MaxValue) ? n : (int?)null;
+            if (partition is null && fields is null)
             {
                 return;
             }
@@ -426,7 +470,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
             while (true)
             {
                 var entry = await EntryAsync(_meta, "manifest", ct).ConfigureAwait(false);
-                if (ReplicaShapes.Parse(entry.Value) is { } manifest && manifest.NextId > partition)
+                if (ReplicaShapes.Parse(entry.Value) is { } manifest && (partition is null || manifest.NextId > partition)
+                    && (fields is null || manifest.Collections.FirstOrDefault(c => c.Id == collectionId)?.Schema.Fields.Length >= fields))
                 {
                     if (!await AdoptAsync(entry.Revision, entry.Value, ct).ConfigureAwait(false))
                     {
@@ -438,7 +483,9 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
                 if (waited.Elapsed > TimeSpan.FromSeconds(60))
                 {
-                    throw new InvalidOperationException($"the write at {record.Lsn} goes to partition {partition}, which the shard's manifest did not show within a minute");
+                    throw new InvalidOperationException(partition is not null
+                        ? $"the write at {record.Lsn} goes to partition {partition}, which the shard's manifest did not show within a minute"
+                        : $"the write at {record.Lsn} holds {fields} fields, which the shard's manifest did not show within a minute");
                 }
 
                 await Task.Delay(20, ct).ConfigureAwait(false);

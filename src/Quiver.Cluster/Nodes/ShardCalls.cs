@@ -55,7 +55,7 @@ internal static class ShardCalls
             {
                 return await call(grains.GetGrain<IShardGrain>(key)).WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsMoving(ex, readOnly) && clock.Elapsed < MoveTimeout)
+            catch (Exception ex) when (IsMoving(ex, readOnly) && clock.Elapsed < MoveTimeout && !ct.IsCancellationRequested)
             {
                 SeenActive.TryRemove(key, out _);
                 await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
@@ -84,6 +84,8 @@ internal static class ShardCalls
         SiloUnavailableException => readOnly,
         OrleansMessageRejectionException => true,
         TimeoutException or OrleansException => readOnly,
+        // An activation Orleans cancelled (or a shard's open stopped by its deactivation): the call did not run.
+        OperationCanceledException => readOnly,
         _ => false,
     };
 }

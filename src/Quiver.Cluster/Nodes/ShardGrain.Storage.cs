@@ -15,8 +15,20 @@ internal sealed partial class ShardGrain : IShardStorageGrain
     public async Task DropStorageAsync()
     {
         var key = this.GetPrimaryKeyString();
-        var host = _host;
-        _host = null;
+        ShardHost? host = null;
+        try
+        {
+            host = await _opening.ConfigureAwait(true);
+        }
+        catch (Exception)
+        {
+            // The open failed: nothing to close.
+        }
+
+        // Calls that reach the grain before it deactivates are answered that the shard is gone.
+        var dropped = Task.FromException<ShardHost>(new QuiverException(QuiverErrorCode.Unavailable, $"the shard of '{key}' was dropped; its grain is closing"));
+        _ = dropped.Exception;
+        _opening = dropped;
         if (host is not null)
         {
             // Off the grain's scheduler, as opening it is: closing checkpoints the engine into JetStream, deleted next.

@@ -7,35 +7,85 @@ namespace Quiver.Cluster.Nodes;
 /// growing data, its sealing into the object store) through a <see cref="ShardHost"/>. A write is acknowledged after the
 /// engine's log append, which JetStream acknowledged (two of three servers stored it). When the node dies, Orleans
 /// activates the shard on another node, which opens the same storage and so resumes from the checkpoint, replaying the
-/// log after it. Calls run concurrently (the engine is thread-safe).</summary>
+/// log after it. Calls run concurrently (the engine is thread-safe).
+/// <para>The engine opens after the activation, not within it: Orleans cancels an activation that has not finished
+/// within its activation timeout (30 s), and opening a shard over JetStream (its streams, buckets and object store made
+/// or read, the engine's log replayed, its server started) has taken longer on a loaded machine, so the first call to a
+/// new shard (a create) failed with the activation's cancellation, and every call sent again started the open anew.
+/// Now the activation only starts the open, and each call waits for it; a call whose response timed out meanwhile is sent
+/// again by the access layer (<see cref="ShardCalls"/>) to the same activation, where the same open goes on. An open that
+/// fails deactivates the grain, so that the next call activates it again and opens anew.</para></summary>
 [Reentrant]
 internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> log) : Grain, IShardGrain
 {
-    private ShardHost? _host;
+    private readonly CancellationTokenSource _closing = new();
+    private Task<ShardHost> _opening = Task.FromException<ShardHost>(new InvalidOperationException("the shard grain has not activated"));
 
     /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
-        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
-
-    private async Task ActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var key = this.GetPrimaryKeyString();
-        LogActivating(log, key);
-        var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
-        // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
-        _host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, cancellationToken), cancellationToken).ConfigureAwait(true);
-        // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
-        await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, cancellationToken), cancellationToken).ConfigureAwait(true);
-        LogActivated(log, key, _host.Port);
+        _opening = OpenAsync(this.GetPrimaryKeyString(), _closing.Token);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Opens the shard's engine (<see cref="ShardHost"/>); runs on the grain's scheduler between its awaits.</summary>
+    private async Task<ShardHost> OpenAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            LogActivating(log, key);
+            if (node.BeforeShardOpen is { } before)
+            {
+                await before(key, ct).ConfigureAwait(true);
+            }
+
+            var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
+            // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
+            var host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, ct), ct).ConfigureAwait(true);
+            try
+            {
+                // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
+                await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, ct), ct).ConfigureAwait(true);
+            }
+            catch
+            {
+                await host.DisposeAsync().ConfigureAwait(true);
+                throw;
+            }
+
+            LogActivated(log, key, host.Port);
+            return host;
+        }
+        catch (Exception ex)
+        {
+            if (!ct.IsCancellationRequested)
+            {
+                // The calls waiting get the failure (through GrainBoundary); the next call opens again in a new activation.
+                LogOpenFailed(log, key, ex);
+                DeactivateOnIdle();
+            }
+
+            throw GrainBoundary.Wrap(ex);
+        }
     }
 
     /// <inheritdoc/>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        await _closing.CancelAsync().ConfigureAwait(true);
+        try
         {
-            await _host.DisposeAsync().ConfigureAwait(true);
+            var host = await _opening.WaitAsync(cancellationToken).ConfigureAwait(true);
+            await host.DisposeAsync().ConfigureAwait(true);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Orleans stops waiting for the deactivation: the open (told to stop) closes its engine once it ends.
+            _ = _opening.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+        }
+        catch (Exception)
+        {
+            // The open failed or was stopped: it closed what it had opened.
         }
     }
 
@@ -61,18 +111,28 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     }
 
     /// <inheritdoc/>
-    public Task<MilvusReply> CallAsync(string method, byte[] request, string database) =>
-        Task.Run(() => _host!.CallAsync(method, request, database));
+    public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
+    {
+        var host = await _opening.ConfigureAwait(true);
+        return await Task.Run(() => host.CallAsync(method, request, database)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
-    public Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64) => Task.Run(() => _host!.RestAsync(path, body, allowInt64));
+    public async Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64)
+    {
+        var host = await _opening.ConfigureAwait(true);
+        return await Task.Run(() => host.RestAsync(path, body, allowInt64)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
-    public Task ReadyAsync() => Task.CompletedTask;
+    public Task ReadyAsync() => _opening;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} active here, its server on loopback port {Port}")]
     private static partial void LogActivated(ILogger logger, string key, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "shard {Key} could not open its engine here; the next call opens it again")]
+    private static partial void LogOpenFailed(ILogger logger, string key, Exception exception);
 }

@@ -35,24 +35,7 @@ internal sealed partial class Shard
 
                 var schema = old with { Fields = old.Fields.Add(field) };
                 schema.Validate();
-                var held = old.Fields.Length;
-                List<Segments.Segment> sealedSegments;
-                lock (_applyLock)
-                {
-                    sealedSegments = [.. _sealed, .. _pendingMerges.Select(p => p.Merged)];
-                }
-
-                var segments = Meta.Segments.Select(s => s.Fields is null ? s with { Fields = held } : s).ToList();
-                await PersistMetaAsync(Meta with { Schema = schema, Segments = segments }, cancellationToken).ConfigureAwait(false);
-                lock (_applyLock)
-                {
-                    foreach (var seg in sealedSegments)
-                    {
-                        seg.AddFields(schema, seg.FieldsInFile ?? held);
-                    }
-
-                    Schema = schema;
-                }
+                await WidenAsync(schema, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -62,6 +45,33 @@ internal sealed partial class Shard
         finally
         {
             _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>Makes <paramref name="schema"/> (this collection's schema with fields appended) the collection's: the
+    /// manifest records it and, per sealed segment, how many fields its file holds; every sealed segment then reads each
+    /// added field as its default or null. Call with the maintenance gate and the write gate held, after a checkpoint left
+    /// nothing growing and nothing to replay (<see cref="HoldWritesAfterCheckpointAsync"/>), so that no row of the old
+    /// layout is in memory outside a sealed segment nor in the log past the checkpoint.</summary>
+    private async Task WidenAsync(CollectionSchema schema, CancellationToken cancellationToken)
+    {
+        var held = Schema.Fields.Length;
+        List<Segments.Segment> sealedSegments;
+        lock (_applyLock)
+        {
+            sealedSegments = [.. _sealed, .. _pendingMerges.Select(p => p.Merged)];
+        }
+
+        var segments = Meta.Segments.Select(s => s.Fields is null ? s with { Fields = held } : s).ToList();
+        await PersistMetaAsync(Meta with { Schema = schema, Segments = segments }, cancellationToken).ConfigureAwait(false);
+        lock (_applyLock)
+        {
+            foreach (var seg in sealedSegments)
+            {
+                seg.AddFields(schema, seg.FieldsInFile ?? held);
+            }
+
+            Schema = schema;
         }
     }
 

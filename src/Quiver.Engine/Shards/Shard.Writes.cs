@@ -56,7 +56,7 @@ internal sealed partial class Shard
             (attempt, held) =>
                 // The live path applies the batch it already has; replay decodes the same bytes into an equal batch.
                 LogAndApplyAsync(
-                    () => replace ? WalRecords.Upsert : WalRecords.Insert,
+                    () => replace ? WalRecords.UpsertFields : WalRecords.InsertFields,
                     ts => WalRecords.EncodeWrite(ts, partitionId, batch),
                     (ts, _) =>
                     {

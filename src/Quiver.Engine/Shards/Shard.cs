@@ -184,10 +184,22 @@ internal sealed partial class Shard : IAsyncDisposable
         {
             case WalRecords.Insert:
             case WalRecords.Upsert:
+            case WalRecords.InsertFields:
+            case WalRecords.UpsertFields:
             {
-                var (ts, partition, batch) = WalRecords.DecodeWrite(Schema, payload);
+                long ts, partition;
+                RowBatch batch;
+                try
+                {
+                    (ts, partition, batch) = WalRecords.DecodeWrite(Schema, type, payload);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new CorruptionException(WalFolder, $"a logged write does not fit collection '{Meta.Name}': {ex.Message}");
+                }
+
                 Advance(ts);
-                return ApplyWrite(ts, partition, batch, type == WalRecords.Upsert, replay);
+                return ApplyWrite(ts, partition, batch, WalRecords.IsUpsert(type), replay);
             }
 
             case WalRecords.DeleteKeys:
