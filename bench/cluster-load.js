@@ -6,8 +6,9 @@
 //        concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99 latency)
 //   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
 //        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
-//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write        -> repeats the call until one succeeds;
-//        prints when (ms since the script started) for failover timing
+//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] -> repeats the call until one
+//        succeeds; prints when (ms since the epoch and since the script started) for failover timing. A write inserts a
+//        key that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills
 // Vectors are seeded, so every run sends the same data. Prints one JSON line.
 'use strict';
 const path = require('path');
@@ -21,6 +22,22 @@ const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)];
 };
+// The shard of SHARDS that a cluster node routes an Int64 primary key to (ShardKeys.ShardOf): SplitMix64's finalizer of
+// the key as an unsigned 64-bit number, then the remainder by the shard count.
+const MASK = (1n << 64n) - 1n;
+function shardOf(key, shards) {
+  let h = BigInt.asUintN(64, BigInt(key));
+  h = ((h ^ (h >> 30n)) * 0xBF58476D1CE4E5B9n) & MASK;
+  h = ((h ^ (h >> 27n)) * 0x94D049BB133111EBn) & MASK;
+  h ^= h >> 31n;
+  return Number(h % BigInt(shards));
+}
+// The first key from `from` on that routes to `shard` of `shards`.
+function keyOnShard(from, shards, shard) {
+  let key = from;
+  while (shardOf(key, shards) !== shard) key++;
+  return key;
+}
 const ok = (answer, what) => {
   const s = answer && answer.status ? answer.status : answer;
   if (!s || (s.code !== 0 && s.code !== undefined) || (s.error_code && s.error_code !== 'Success')) throw new Error(`${what}: ${JSON.stringify(s)}`);
@@ -76,23 +93,27 @@ async function main() {
     }));
     console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) }));
   } else if (mode === 'until') {
-    const [dim, what] = rest;
+    const [dim, what, shardsArg] = rest;
+    const shards = Number(shardsArg || 1);
     const vector = Array.from({ length: Number(dim) }, (_, i) => i / Number(dim));
     let attempts = 0;
+    let key = 20_000_000;
     for (;;) {
       attempts++;
       try {
         if (what === 'search') {
           ok(await client.search({ collection_name: collection, data: [vector], limit: 1 }), 'search');
         } else {
-          ok(await client.insert({ collection_name: collection, data: [{ id: 20_000_000 + attempts, vector }] }), 'insert');
+          // A new key on every attempt (an attempt that failed may still have been stored), each on shard 0.
+          key = keyOnShard(key + 1, shards, 0);
+          ok(await client.insert({ collection_name: collection, data: [{ id: key, vector }] }), 'insert');
         }
         break;
       } catch (e) {
         await new Promise(resolve => setTimeout(resolve, 100));
       }
     }
-    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, attempts }));
+    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, attempts, ...(what === 'write' ? { key, shard: shardOf(key, shards) } : {}) }));
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
