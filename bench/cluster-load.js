@@ -6,9 +6,11 @@
 //        concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99 latency)
 //   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
 //        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
-//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] -> repeats the call until one
-//        succeeds; prints when (ms since the epoch and since the script started) for failover timing. A write inserts a
-//        key that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills
+//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] [READY_FILE] -> repeats the call
+//        until one succeeds; prints when it was answered (ms since the epoch) for failover timing. A write inserts a key
+//        that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills. With
+//        READY_FILE, the client first connects (GetVersion, answered by the node itself), creates READY_FILE and waits
+//        for SIGUSR1 before its first call, so neither the script's start nor the connection is in the timing
 // Vectors are seeded, so every run sends the same data. Prints one JSON line.
 'use strict';
 const path = require('path');
@@ -93,8 +95,16 @@ async function main() {
     }));
     console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) }));
   } else if (mode === 'until') {
-    const [dim, what, shardsArg] = rest;
+    const [dim, what, shardsArg, readyFile] = rest;
     const shards = Number(shardsArg || 1);
+    let signalledAtMs = null;
+    if (readyFile) {
+      ok(await client.getVersion(), 'getVersion');
+      const go = new Promise(resolve => process.once('SIGUSR1', resolve));
+      require('fs').writeFileSync(readyFile, String(process.pid));
+      await go;
+      signalledAtMs = Date.now();
+    }
     const vector = Array.from({ length: Number(dim) }, (_, i) => i / Number(dim));
     let attempts = 0;
     let key = 20_000_000;
@@ -113,7 +123,7 @@ async function main() {
         await new Promise(resolve => setTimeout(resolve, 100));
       }
     }
-    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, attempts, ...(what === 'write' ? { key, shard: shardOf(key, shards) } : {}) }));
+    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, signalledAtMs, attempts, ...(what === 'write' ? { key, shard: shardOf(key, shards) } : {}) }));
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

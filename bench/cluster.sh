@@ -6,6 +6,7 @@
 #     from CLIENTS callers for SECONDS; then the resident memory (VmRSS) of the server or of each node, before the
 #     collection was created (`rssBeforeKiB`) and after the load (`rssKiB`): their difference is what the collection
 #     and its load cost each process;
+#     the standalone server is searched and written a second time after the clusters (`standalone-after`);
 #  2. on the 3-node cluster, the node that holds shard 0 is killed with SIGKILL and the first answered search and the
 #     first acknowledged insert (of a key routed to shard 0) through another node are timed from the kill.
 # Usage: bench/cluster.sh [ROWS=20000] [DIM=128] [BATCH=1000] [CLIENTS=4] [SECONDS=20] [SHARDS=3], or as environment
@@ -40,7 +41,7 @@ measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1
 measure standalone search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
 measure standalone write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
 line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)]}"
-kill $server; wait $server 2>/dev/null || true
+# The server stays up, idle, for a second round after the clusters' (the machine's load drifts over a run).
 
 for nodes in 1 2 3; do
   state="$work/cluster"
@@ -58,7 +59,7 @@ for nodes in 1 2 3; do
   # Which node activated which shard (node i's log names the shard grains active there).
   held=""
   for ((i = 0; i < nodes; i++)); do
-    held="$held,[$(grep -o 'shard default/bench[/0-9]* active here' "$state/node$i.log" | awk '{ n = split($2, p, "/"); printf "%s%s", (NR > 1 ? "," : ""), (n == 3 ? p[3] : 0) }')]"
+    held="$held,[$( (grep -o 'shard default/bench[/0-9]* active here' "$state/node$i.log" || true) | awk '{ n = split($2, p, "/"); printf "%s%s", (NR > 1 ? "," : ""), (n == 3 ? p[3] : 0) }')]"
   done
   line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"shardsByNode\":[${held#,}]}"
   if [ "$nodes" = 3 ]; then
@@ -66,13 +67,17 @@ for nodes in 1 2 3; do
     holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')
     other=$(( (holder + 1) % 3 ))
     other_address=$(grep -o 'milvus [0-9.:]*' "$state/node$other.log" | head -1 | cut -d' ' -f2)
+    # Both callers are started and connected before the kill and asked at once after it (SIGUSR1): a write asked only
+    # after the first search answered would be timed from the kill plus that wait, and a caller started after the kill
+    # plus its own start (seconds of loading the SDK under load).
+    rm -f "$work/search.ready" "$work/write.ready"
+    node "$root/bench/cluster-load.js" until "$other_address" bench "$dim" search 1 "$work/search.ready" >"$work/searched.json" & searching=$!
+    node "$root/bench/cluster-load.js" until "$other_address" bench "$dim" write "$shards" "$work/write.ready" >"$work/written.json" & writing=$!
+    until [ -f "$work/search.ready" ] && [ -f "$work/write.ready" ]; do kill -0 $searching; kill -0 $writing; sleep 0.1; done
     killed=$(($(date +%s%N) / 1000000))
     kill -9 "$(cat "$state/node$holder.pid")"
+    kill -USR1 $searching $writing
     rm -f "$state/node$holder.pid"
-    # Both callers start at once: a write asked only after the first search answered would be timed from the kill
-    # plus that wait and its own client's start.
-    load until "$other_address" bench "$dim" search >"$work/searched.json" & searching=$!
-    load until "$other_address" bench "$dim" write "$shards" >"$work/written.json" & writing=$!
     wait $searching $writing
     s=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/searched.json")
     w=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/written.json")
@@ -80,5 +85,10 @@ for nodes in 1 2 3; do
   fi
   QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" down "$state" >/dev/null
 done
+# The standalone server again, searched and written as before (its collection now also holds the first round's 1-row
+# inserts, unindexed), so each cluster's figures sit between two standalone rounds.
+measure standalone-after search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
+measure standalone-after write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
+kill $server; wait $server 2>/dev/null || true
 echo "{\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 rm -rf "$work"
