@@ -10,7 +10,7 @@
 //        until one succeeds; prints when it was answered (ms since the epoch) for failover timing. A write inserts a key
 //        that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills. With
 //        READY_FILE, the client first connects (GetVersion, answered by the node itself), creates READY_FILE and waits
-//        for SIGUSR1 before its first call, so neither the script's start nor the connection is in the timing
+//        for SIGUSR2 before its first call, so neither the script's start nor the connection is in the timing
 // Vectors are seeded, so every run sends the same data. Prints one JSON line.
 'use strict';
 const path = require('path');
@@ -100,9 +100,13 @@ async function main() {
     let signalledAtMs = null;
     if (readyFile) {
       ok(await client.getVersion(), 'getVersion');
-      const go = new Promise(resolve => process.once('SIGUSR1', resolve));
+      // A signal listener does not keep Node running: the interval does until the signal arrives. SIGUSR2, since Node
+      // keeps SIGUSR1 for its debugger.
+      const alive = setInterval(() => {}, 1 << 30);
+      const go = new Promise(resolve => process.once('SIGUSR2', resolve));
       require('fs').writeFileSync(readyFile, String(process.pid));
       await go;
+      clearInterval(alive);
       signalledAtMs = Date.now();
     }
     const vector = Array.from({ length: Number(dim) }, (_, i) => i / Number(dim));

@@ -67,7 +67,7 @@ for nodes in 1 2 3; do
     holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')
     other=$(( (holder + 1) % 3 ))
     other_address=$(grep -o 'milvus [0-9.:]*' "$state/node$other.log" | head -1 | cut -d' ' -f2)
-    # Both callers are started and connected before the kill and asked at once after it (SIGUSR1): a write asked only
+    # Both callers are started and connected before the kill and asked at once after it (SIGUSR2): a write asked only
     # after the first search answered would be timed from the kill plus that wait, and a caller started after the kill
     # plus its own start (seconds of loading the SDK under load).
     rm -f "$work/search.ready" "$work/write.ready"
@@ -76,7 +76,7 @@ for nodes in 1 2 3; do
     until [ -f "$work/search.ready" ] && [ -f "$work/write.ready" ]; do kill -0 $searching; kill -0 $writing; sleep 0.1; done
     killed=$(($(date +%s%N) / 1000000))
     kill -9 "$(cat "$state/node$holder.pid")"
-    kill -USR1 $searching $writing
+    kill -USR2 $searching $writing
     rm -f "$state/node$holder.pid"
     wait $searching $writing
     s=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answeredAtMs"])' "$work/searched.json")
