@@ -1,9 +1,11 @@
 // Load for bench/cluster.sh through the official Milvus Node.js SDK (installed in tests/compat by scripts/setup.sh),
 // the same calls against a standalone server or a cluster node:
 //   node bench/cluster-load.js ingest ADDRESS COLLECTION ROWS DIM BATCH SHARDS   -> creates, inserts ROWS in batches of
-//        BATCH one at a time (rows/s, batch latency P50/P99), builds HNSW (M 16, efConstruction 64) and loads it
-//   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32) from CLIENTS
-//        concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99 latency)
+//        BATCH one at a time (rows/s, batch latency P50/P99), declares HNSW (M 16, efConstruction 64) and loads it; the
+//        index is built per sealed segment, and a segment seals at 64 MiB (SegmentSealBytes), so below about 130,000
+//        rows of 128-d per shard nothing is sealed and every search is exact over the growing rows, on both sides
+//   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32 where an
+//        index serves) from CLIENTS concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99)
 //   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
 //        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
 //   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] [READY_FILE] -> repeats the call

@@ -2,7 +2,8 @@
 # Cluster figures (issue 17), every process on loopback, started and stopped here by PID:
 #  1. a standalone `quiver serve` and clusters of 1, 2 and 3 nodes (scripts/cluster-up.sh, 3 nats-server each time) get
 #     the same load through the Milvus Node.js SDK (bench/cluster-load.js): ingest ROWS x DIM in batches of BATCH into a
-#     collection of SHARDS shards, HNSW, load, then top-10 searches from CLIENTS callers for SECONDS, then 1-row inserts
+#     collection of SHARDS shards, HNSW declared (served only by sealed segments: at the default size every search is
+#     exact over growing rows, see cluster-load.js), load, then top-10 searches from CLIENTS callers for SECONDS, then 1-row inserts
 #     from CLIENTS callers for SECONDS; then the resident memory (VmRSS) of the server or of each node, before the
 #     collection was created (`rssBeforeKiB`) and after the load (`rssKiB`): their difference is what the collection
 #     and its load cost each process;
