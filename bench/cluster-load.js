@@ -6,8 +6,9 @@
 //        rows of 128-d per shard nothing is sealed and every search is exact over the growing rows, on both sides
 //   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32 where an
 //        index serves) from CLIENTS concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99)
-//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
-//        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
+//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] -> 1-row inserts from CLIENTS
+//        callers (acknowledged writes/s, P50/P99 latency: what the log adds per write), keys from FIRST_KEY (10,000,000;
+//        a second round on the same collection needs new keys: an insert of a key that exists is refused)
 //   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] [READY_FILE] -> repeats the call
 //        until one succeeds; prints when it was answered (ms since the epoch) for failover timing. A write inserts a key
 //        that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills. With
@@ -73,9 +74,9 @@ async function main() {
     ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
     console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000 }));
   } else if (mode === 'search' || mode === 'write') {
-    const [dim, clients, seconds] = rest.map(Number);
+    const [dim, clients, seconds, firstKey] = rest.map(Number);
     const latencies = [];
-    let next = 10_000_000;
+    let next = firstKey || 10_000_000;
     const call = (each, r) => {
       const vector = Array.from({ length: dim }, () => r() * 2 - 1);
       return mode === 'search'

@@ -89,7 +89,7 @@ done
 # The standalone server again, searched and written as before (its collection now also holds the first round's 1-row
 # inserts, unindexed), so each cluster's figures sit between two standalone rounds.
 measure standalone-after search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
-measure standalone-after write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
+measure standalone-after write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds" 30000000
 kill $server; wait $server 2>/dev/null || true
 echo "{\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 rm -rf "$work"
