@@ -71,7 +71,8 @@ public sealed class NodeStartTests
             ["milvusPort"] = 0,
             ["siloPort"] = NatsCluster.FreePort(),
         }));
-        var (code, stdout, line) = await RunNodeAsync(config);
+        var (code, stdout, stderr) = await QuiverNodes.RunProgramAsync("node", "--config", config);
+        var line = stderr.TrimEnd('\n');
         Assert.True(code == 2, $"exit {code}: {line}");
         Assert.Equal("", stdout);
         Assert.DoesNotContain('\n', line);
@@ -123,7 +124,8 @@ public sealed class NodeStartTests
                 ? new Dictionary<string, object?> { ["requireClientCertificate"] = true }
                 : new Dictionary<string, object?> { ["tlsCertificatePath"] = security.TlsCertificatePath, ["tlsKeyPath"] = security.TlsKeyPath },
         }));
-        var (code, stdout, line) = await RunNodeAsync(config);
+        var (code, stdout, stderr) = await QuiverNodes.RunProgramAsync("node", "--config", config);
+        var line = stderr.TrimEnd('\n');
         Assert.True(code == 2, $"exit {code}: {line}");
         Assert.Equal("", stdout);
         Assert.Equal("quiver node: " + expected.Message, line);
@@ -211,23 +213,6 @@ public sealed class NodeStartTests
         Assert.False(health.TryGetProperty("error", out _));
         Assert.Equal(2, health.GetProperty("collections").GetInt32());
         Assert.Equal(2, health.GetProperty("databases").GetInt32());
-    }
-
-    /// <summary>Runs the node program with <paramref name="config"/> until it exits (a start it refuses; a safety-net
-    /// timeout only): its exit code, its standard output and its standard error less the last line break.</summary>
-    private static async Task<(int Code, string Stdout, string Stderr)> RunNodeAsync(string config)
-    {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Quiver.Cluster.dll"), "node", "--config", config])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout, (await stderr).TrimEnd('\n'));
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Json)> GetAsync(HttpClient http, string url)
