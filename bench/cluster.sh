@@ -35,7 +35,8 @@ nice -n 10 dotnet build "$root/src/Quiver.Cluster" -c Release --nologo -v quiet 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 dotnet "$root/src/Quiver.Cli/bin/Release/net10.0/quiver.dll" serve --data "$work/standalone" --port "$port" >"$work/standalone.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
+# (down only while the folder is there: cluster-up.sh makes its state folder, which would leave $work behind after a run)
+trap 'kill $server 2>/dev/null || true; [ ! -d "$work/cluster" ] || QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
 until grep -q "quiver: serving " "$work/standalone.log" 2>/dev/null; do kill -0 $server; sleep 0.5; done
 before=$(rss $server)
 measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1
