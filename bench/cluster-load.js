@@ -1,13 +1,19 @@
 // Load for bench/cluster.sh through the official Milvus Node.js SDK (installed in tests/compat by scripts/setup.sh),
 // the same calls against a standalone server or a cluster node:
 //   node bench/cluster-load.js ingest ADDRESS COLLECTION ROWS DIM BATCH SHARDS   -> creates, inserts ROWS in batches of
-//        BATCH one at a time (rows/s, batch latency P50/P99), builds HNSW (M 16, efConstruction 64) and loads it
-//   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32) from CLIENTS
-//        concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99 latency)
-//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS     -> 1-row inserts from CLIENTS callers
-//        (acknowledged writes/s, P50/P99 latency: what the log adds per write)
-//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write        -> repeats the call until one succeeds;
-//        prints when (ms since the script started) for failover timing
+//        BATCH one at a time (rows/s, batch latency P50/P99), declares HNSW (M 16, efConstruction 64) and loads it; the
+//        index is built per sealed segment, and a segment seals at 64 MiB (SegmentSealBytes), so below about 130,000
+//        rows of 128-d per shard nothing is sealed and every search is exact over the growing rows, on both sides
+//   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32 where an
+//        index serves) from CLIENTS concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99)
+//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] -> 1-row inserts from CLIENTS
+//        callers (acknowledged writes/s, P50/P99 latency: what the log adds per write), keys from FIRST_KEY (10,000,000;
+//        a second round on the same collection needs new keys: an insert of a key that exists is refused)
+//   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] [READY_FILE] -> repeats the call
+//        until one succeeds; prints when it was answered (ms since the epoch) for failover timing. A write inserts a key
+//        that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills. With
+//        READY_FILE, the client first connects (GetVersion, answered by the node itself), creates READY_FILE and waits
+//        for SIGUSR2 before its first call, so neither the script's start nor the connection is in the timing
 // Vectors are seeded, so every run sends the same data. Prints one JSON line.
 'use strict';
 const path = require('path');
@@ -21,6 +27,22 @@ const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)];
 };
+// The shard of SHARDS that a cluster node routes an Int64 primary key to (ShardKeys.ShardOf): SplitMix64's finalizer of
+// the key as an unsigned 64-bit number, then the remainder by the shard count.
+const MASK = (1n << 64n) - 1n;
+function shardOf(key, shards) {
+  let h = BigInt.asUintN(64, BigInt(key));
+  h = ((h ^ (h >> 30n)) * 0xBF58476D1CE4E5B9n) & MASK;
+  h = ((h ^ (h >> 27n)) * 0x94D049BB133111EBn) & MASK;
+  h ^= h >> 31n;
+  return Number(h % BigInt(shards));
+}
+// The first key from `from` on that routes to `shard` of `shards`.
+function keyOnShard(from, shards, shard) {
+  let key = from;
+  while (shardOf(key, shards) !== shard) key++;
+  return key;
+}
 const ok = (answer, what) => {
   const s = answer && answer.status ? answer.status : answer;
   if (!s || (s.code !== 0 && s.code !== undefined) || (s.error_code && s.error_code !== 'Success')) throw new Error(`${what}: ${JSON.stringify(s)}`);
@@ -52,9 +74,9 @@ async function main() {
     ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
     console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000 }));
   } else if (mode === 'search' || mode === 'write') {
-    const [dim, clients, seconds] = rest.map(Number);
+    const [dim, clients, seconds, firstKey] = rest.map(Number);
     const latencies = [];
-    let next = 10_000_000;
+    let next = firstKey || 10_000_000;
     const call = (each, r) => {
       const vector = Array.from({ length: dim }, () => r() * 2 - 1);
       return mode === 'search'
@@ -76,23 +98,39 @@ async function main() {
     }));
     console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) }));
   } else if (mode === 'until') {
-    const [dim, what] = rest;
+    const [dim, what, shardsArg, readyFile] = rest;
+    const shards = Number(shardsArg || 1);
+    let signalledAtMs = null;
+    if (readyFile) {
+      ok(await client.getVersion(), 'getVersion');
+      // A signal listener does not keep Node running: the interval does until the signal arrives. SIGUSR2, since Node
+      // keeps SIGUSR1 for its debugger.
+      const alive = setInterval(() => {}, 1 << 30);
+      const go = new Promise(resolve => process.once('SIGUSR2', resolve));
+      require('fs').writeFileSync(readyFile, String(process.pid));
+      await go;
+      clearInterval(alive);
+      signalledAtMs = Date.now();
+    }
     const vector = Array.from({ length: Number(dim) }, (_, i) => i / Number(dim));
     let attempts = 0;
+    let key = 20_000_000;
     for (;;) {
       attempts++;
       try {
         if (what === 'search') {
           ok(await client.search({ collection_name: collection, data: [vector], limit: 1 }), 'search');
         } else {
-          ok(await client.insert({ collection_name: collection, data: [{ id: 20_000_000 + attempts, vector }] }), 'insert');
+          // A new key on every attempt (an attempt that failed may still have been stored), each on shard 0.
+          key = keyOnShard(key + 1, shards, 0);
+          ok(await client.insert({ collection_name: collection, data: [{ id: key, vector }] }), 'insert');
         }
         break;
       } catch (e) {
         await new Promise(resolve => setTimeout(resolve, 100));
       }
     }
-    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, attempts }));
+    console.log(JSON.stringify({ mode, what, answeredAtMs: Date.now(), sinceStartMs: Date.now() - started, signalledAtMs, attempts, ...(what === 'write' ? { key, shard: shardOf(key, shards) } : {}) }));
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

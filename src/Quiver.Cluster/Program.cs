@@ -34,10 +34,12 @@ try
     config = NodeConfig.Load(path);
     started = await ClusterNode.StartAsync(config, logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("Quiver.Cluster", LogLevel.Information)).ConfigureAwait(false);
 }
-catch (Exception e) when (e is NodeConfigurationException or System.Text.Json.JsonException)
+catch (Exception e) when (e is NodeConfigurationException or System.Text.Json.JsonException or Quiver.Server.Hosting.ServerConfigurationException)
 {
-    // A setting to change: one line naming it and exit 2, as `quiver serve` answers one.
-    await Console.Error.WriteLineAsync($"quiver node: {e.Message}").ConfigureAwait(false);
+    // A setting to change: one line naming it and exit 2, as `quiver serve` answers one (the security settings' refusals
+    // are the standalone server's ServerConfigurationException, said in the same words).
+    var line = string.Join(' ', e.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    await Console.Error.WriteLineAsync($"quiver node: {line}").ConfigureAwait(false);
     return 2;
 }
 

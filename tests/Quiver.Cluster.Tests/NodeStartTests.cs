@@ -71,19 +71,10 @@ public sealed class NodeStartTests
             ["milvusPort"] = 0,
             ["siloPort"] = NatsCluster.FreePort(),
         }));
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Quiver.Cluster.dll"), "node", "--config", config])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("the node did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        var line = (await stderr).TrimEnd('\n');
-        Assert.True(process.ExitCode == 2, $"exit {process.ExitCode}: {line}");
-        Assert.Equal("", await stdout);
+        var (code, stdout, stderr) = await QuiverNodes.RunProgramAsync("node", "--config", config);
+        var line = stderr.TrimEnd('\n');
+        Assert.True(code == 2, $"exit {code}: {line}");
+        Assert.Equal("", stdout);
         Assert.DoesNotContain('\n', line);
         if (key == "host")
         {
@@ -98,9 +89,52 @@ public sealed class NodeStartTests
         }
     }
 
-    /// <summary><c>GET /healthz</c> on a node: the standalone server's members with their types (less its count of
-    /// databases), 200 <c>serving</c> with the cluster's collection count from its catalog; 503 <c>unavailable</c> naming
-    /// the NATS connection once every NATS server is gone; 200 again once they are back.</summary>
+    /// <summary>The node program started with a security setting that cannot work (the standalone server's
+    /// <see cref="ServerConfigurationException"/>) prints the line <c>quiver serve</c> prints for the same setting, under
+    /// its own name, and exits with 2, with no stack trace; the standalone server's <see cref="StartupFailure"/> of the
+    /// same settings is the oracle.</summary>
+    [Theory]
+    [InlineData("requireClientCertificate")]
+    [InlineData("missingKey")]
+    public async Task NodeProgram_WithASecuritySettingThatCannotWork_PrintsTheStandaloneLine(string setting)
+    {
+        using var folder = new Quiver.Testing.TempFolder("quiver-node-security");
+        var certificate = Path.Combine(folder.Path, "server.pem");
+        File.WriteAllText(certificate, "not a certificate");
+        Action<SecurityOptions> set = setting == "requireClientCertificate"
+            ? s => s.RequireClientCertificate = true
+            : s => { s.TlsCertificatePath = certificate; s.TlsKeyPath = Path.Combine(folder.Path, "missing.key"); };
+        var standalone = new ServerOptions { DataPath = folder.Sub("standalone"), Host = "127.0.0.1", Port = 0 };
+        set(standalone.Security);
+        var refusal = await Assert.ThrowsAsync<ServerConfigurationException>(() => QuiverServer.StartAsync(standalone));
+        var expected = StartupFailure.Of(refusal, standalone);
+        Assert.True(expected.IsConfigurationMistake);
+
+        var security = new SecurityOptions();
+        set(security);
+        var config = Path.Combine(folder.Path, "node.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["nats"] = $"nats://127.0.0.1:{NatsCluster.FreePort()}",
+            ["dataPath"] = Path.Combine(folder.Path, "data"),
+            ["host"] = "127.0.0.1",
+            ["milvusPort"] = 0,
+            ["siloPort"] = NatsCluster.FreePort(),
+            ["security"] = setting == "requireClientCertificate"
+                ? new Dictionary<string, object?> { ["requireClientCertificate"] = true }
+                : new Dictionary<string, object?> { ["tlsCertificatePath"] = security.TlsCertificatePath, ["tlsKeyPath"] = security.TlsKeyPath },
+        }));
+        var (code, stdout, stderr) = await QuiverNodes.RunProgramAsync("node", "--config", config);
+        var line = stderr.TrimEnd('\n');
+        Assert.True(code == 2, $"exit {code}: {line}");
+        Assert.Equal("", stdout);
+        Assert.Equal("quiver node: " + expected.Message, line);
+    }
+
+    /// <summary><c>GET /healthz</c> on a node: the standalone server's members with their types, 200 <c>serving</c> with
+    /// the cluster's collection count from its catalog and its database count from the default database's catalog shard
+    /// (1, the default database, at first; a database created through REST counts); 503 <c>unavailable</c> naming the
+    /// NATS connection once every NATS server is gone; 200 again once they are back.</summary>
     [NatsFact]
     public async Task Healthz_ServingWithTheCatalogsCount_UnavailableWithoutNats_ServingAgain()
     {
@@ -112,9 +146,10 @@ public sealed class NodeStartTests
         var (standaloneStatus, standalone) = await GetAsync(http, $"http://127.0.0.1:{oracle.Port}/healthz");
         Assert.Equal(HttpStatusCode.OK, standaloneStatus);
 
-        var (status, health) = await GetAsync(http, $"http://{nodes.Endpoint(0)}/healthz");
-        Assert.True(status == HttpStatusCode.OK, health.ToString());
-        foreach (var member in standalone.EnumerateObject().Where(m => m.Name != "databases"))
+        // Serving once the default database's catalog shard answers (its first activation may take a while under load).
+        var (status, health) = await UntilAsync(http, nodes.Endpoint(0), HttpStatusCode.OK);
+        Assert.Equal(1, standalone.GetProperty("databases").GetInt32());
+        foreach (var member in standalone.EnumerateObject())
         {
             Assert.True(health.TryGetProperty(member.Name, out var value) && value.ValueKind == member.Value.ValueKind,
                 $"the node's /healthz lacks the standalone server's '{member.Name}' ({member.Value.ValueKind}): {health}");
@@ -122,7 +157,23 @@ public sealed class NodeStartTests
 
         Assert.Equal("serving", health.GetProperty("status").GetString());
         Assert.Equal(0, health.GetProperty("collections").GetInt32());
+        Assert.Equal(1, health.GetProperty("databases").GetInt32());
         Assert.Equal(nodes.SiloEndpoint(0), health.GetProperty("silo").GetString());
+
+        // A database made through another node counts on this one, as one more database counts on a standalone server.
+        foreach (var endpoint in new[] { $"127.0.0.1:{oracle.Port}", nodes.Endpoint(0) })
+        {
+            using var made = await http.PostAsync($"http://{endpoint}/v2/vectordb/databases/create",
+                new StringContent("{\"dbName\":\"healthy_db\"}", System.Text.Encoding.UTF8, "application/json"));
+            var answer = await made.Content.ReadAsStringAsync();
+            Assert.True(answer.Contains("\"code\":0", StringComparison.Ordinal), $"create database through {endpoint}: {answer}");
+        }
+
+        (_, standalone) = await GetAsync(http, $"http://127.0.0.1:{oracle.Port}/healthz");
+        (status, health) = await GetAsync(http, $"http://{nodes.Endpoint(0)}/healthz");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(standalone.GetProperty("databases").GetInt32(), health.GetProperty("databases").GetInt32());
+        Assert.Equal(2, health.GetProperty("databases").GetInt32());
 
         // Two collections, one of 3 shards: the catalog counts collections, not shards.
         foreach (var (name, shards) in new[] { ("healthy_one", 1), ("healthy_three", 3) })
@@ -161,6 +212,7 @@ public sealed class NodeStartTests
         Assert.Equal("serving", health.GetProperty("status").GetString());
         Assert.False(health.TryGetProperty("error", out _));
         Assert.Equal(2, health.GetProperty("collections").GetInt32());
+        Assert.Equal(2, health.GetProperty("databases").GetInt32());
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Json)> GetAsync(HttpClient http, string url)

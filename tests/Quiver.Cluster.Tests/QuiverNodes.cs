@@ -34,17 +34,25 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     /// would on any machine that reaches the NATS servers).</summary>
     public async Task<string> StatusAsync()
     {
-        var info = new ProcessStartInfo("dotnet", [NodeDll, "status", "--config", _folder.Sub("node0.json")])
+        var (code, stdout, stderr) = await RunProgramAsync("status", "--config", _folder.Sub("node0.json"));
+        return code == 0 ? stdout : throw new InvalidOperationException($"status exited {code}: {stderr}");
+    }
+
+    /// <summary>Runs the node program (<c>Quiver.Cluster</c>) with <paramref name="args"/> until it exits (a command that
+    /// ends by itself; a safety-net timeout only): its exit code, its standard output and its standard error.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunProgramAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet", [NodeDll, .. args])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("status did not start");
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Quiver.Cluster {args[0]} did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return process.ExitCode == 0 ? await stdout : throw new InvalidOperationException($"status exited {process.ExitCode}: {await stderr}");
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>, with

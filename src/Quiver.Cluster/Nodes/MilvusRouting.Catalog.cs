@@ -31,6 +31,23 @@ internal sealed partial class MilvusRouting
         return await InvokeAsync(DefaultCatalogShard, method, request, "default", ct).ConfigureAwait(false);
     }
 
+    /// <summary>How many databases the cluster has, as the default database's catalog shard lists them (the count the
+    /// standalone server's <c>/healthz</c> reports), or why the shard did not answer.</summary>
+    internal async Task<(int Count, string? Error)> DatabaseCountAsync(CancellationToken ct)
+    {
+        var list = MilvusService.Descriptor.FindMethodByName("ListDatabases");
+        try
+        {
+            var answer = ListDatabasesResponse.Parser.ParseFrom(await InvokeAsync(DefaultCatalogShard, list,
+                new ListDatabasesRequest().ToByteArray(), "default", ct).ConfigureAwait(false));
+            return IsOk(answer.Status) ? (answer.DbNames.Count, null) : (0, answer.Status.Reason);
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            return (0, e.Status.Detail);
+        }
+    }
+
     /// <summary>The refusal of a call in <paramref name="database"/> when it does not exist (as the default database's
     /// catalog shard describes it), else null. The default database always exists.</summary>
     private async Task<byte[]?> MissingDatabaseAsync(MethodDescriptor method, string database, CancellationToken ct)

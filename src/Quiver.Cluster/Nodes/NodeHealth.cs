@@ -12,7 +12,8 @@ namespace Quiver.Cluster.Nodes;
 /// <c>{"status":"serving",...}</c> when the node can serve (its NATS connection open, its silo active in the cluster,
 /// the catalog readable), else 503 with <c>status</c> <c>stopping</c> or <c>unavailable</c> and <c>error</c> naming why,
 /// written by the standalone server's <see cref="HealthReport"/>. Beside the standalone server's <c>uptimeSeconds</c>,
-/// <c>dataPath</c> and <c>collections</c> (the cluster's, from its catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
+/// <c>dataPath</c>, <c>databases</c> (listed by the default database's catalog shard) and <c>collections</c> (the
+/// cluster's, from its catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
 internal static class NodeHealth
 {
     /// <summary>The health path, the standalone server's.</summary>
@@ -30,6 +31,7 @@ internal static class NodeHealth
         var nats = services.GetRequiredService<NatsConnection>();
         var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
+        var databases = 0;
         var collections = 0;
         string? error = null;
         if (nats.ConnectionState != NatsConnectionState.Open)
@@ -47,6 +49,8 @@ internal static class NodeHealth
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
                 timeout.CancelAfter(TimeSpan.FromSeconds(10));
                 collections = (await node.Catalog.AllAsync(timeout.Token).ConfigureAwait(false)).Count;
+                (databases, var unlisted) = await services.GetRequiredService<MilvusRouting>().DatabaseCountAsync(timeout.Token).ConfigureAwait(false);
+                error = unlisted is null ? null : $"the cluster's databases could not be listed: {unlisted}";
             }
             catch (Exception e) when (e is NatsException or OperationCanceledException or TimeoutException && !http.RequestAborted.IsCancellationRequested)
             {
@@ -54,7 +58,7 @@ internal static class NodeHealth
             }
         }
 
-        await new HealthReport(stopping, error, Stopwatch.GetElapsedTime(Started), Path.GetFullPath(node.Config.DataPath), null, collections)
+        await new HealthReport(stopping, error, Stopwatch.GetElapsedTime(Started), Path.GetFullPath(node.Config.DataPath), databases, collections)
         {
             More = [new("cluster", node.Config.Cluster), new("silo", silo.Endpoint.ToString())],
         }.WriteAsync(http.Response, http.RequestAborted).ConfigureAwait(false);

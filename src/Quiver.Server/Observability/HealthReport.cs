@@ -5,15 +5,15 @@ namespace Quiver.Server.Observability;
 
 /// <summary>The answer to <c>GET /healthz</c>, written alike by the standalone server (<see cref="ObservabilityEndpoints"/>)
 /// and by a cluster node, so the two keep the same members in the same order (docs/server-ops.md): <c>status</c>,
-/// <c>uptimeSeconds</c>, <c>dataPath</c>, <c>databases</c> (when known), <c>collections</c>, then <see cref="More"/>,
+/// <c>uptimeSeconds</c>, <c>dataPath</c>, <c>databases</c>, <c>collections</c>, then <see cref="More"/>,
 /// then <c>error</c> when there is one. 200 when serving, else 503.</summary>
 /// <param name="Stopping">The host is stopping.</param>
 /// <param name="Error">Why the server cannot serve, or null.</param>
 /// <param name="Uptime">How long the process has served.</param>
 /// <param name="DataPath">The data folder, in full.</param>
-/// <param name="Databases">The number of databases, or null when the answerer does not count them.</param>
+/// <param name="Databases">The number of databases.</param>
 /// <param name="Collections">The number of collections.</param>
-internal sealed record HealthReport(bool Stopping, string? Error, TimeSpan Uptime, string DataPath, int? Databases, int Collections)
+internal sealed record HealthReport(bool Stopping, string? Error, TimeSpan Uptime, string DataPath, int Databases, int Collections)
 {
     /// <summary>Members of the answerer's own (a node's <c>cluster</c> and <c>silo</c>), written after the common ones.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> More { get; init; } = [];
@@ -33,11 +33,7 @@ internal sealed record HealthReport(bool Stopping, string? Error, TimeSpan Uptim
         json.WriteString("status", status);
         json.WriteNumber("uptimeSeconds", Math.Round(Uptime.TotalSeconds, 3));
         json.WriteString("dataPath", DataPath);
-        if (Databases is { } databases)
-        {
-            json.WriteNumber("databases", databases);
-        }
-
+        json.WriteNumber("databases", Databases);
         json.WriteNumber("collections", Collections);
         foreach (var (name, value) in More)
         {
