@@ -63,6 +63,11 @@ internal sealed partial class MilvusRouting
         try
         {
             await CheckAsync(security, services.GetRequiredService<ISecurityGate>(), call, message, context.CancellationToken).ConfigureAwait(false);
+            if (NodeSecurity.ClusterRateRefusal(services, call) is { } overRate)
+            {
+                throw overRate;
+            }
+
             if (!answers)
             {
                 return null;

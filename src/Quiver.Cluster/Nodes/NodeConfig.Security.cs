@@ -28,6 +28,12 @@ internal sealed partial class NodeConfig
                 "security.authEnabled and security.rootPassword are not node settings: set authEnabled and rootPassword at the top level of the node's config");
         }
 
+        if (!double.IsFinite(ClusterRequestsPerSecondPerUser) || ClusterRequestsPerSecondPerUser < 0)
+        {
+            throw new ServerConfigurationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"clusterRequestsPerSecondPerUser must be a number of calls per second, 0 or more (0 is no limit), not {ClusterRequestsPerSecondPerUser}"));
+        }
+
         try
         {
             Security.AuditLimits.Validate();

@@ -58,11 +58,20 @@ internal static class NodeSecurity
         services.AddSingleton(new InFlightBytes(options.MaxMessageBytes * 4L));
         services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
         services.AddSingleton(sp => MilvusGrpcService.WithoutEngine(sp.GetRequiredService<ServerOptions>(), sp));
+        services.AddSingleton(sp => new ClusterRate(config.ClusterRequestsPerSecondPerUser,
+            () => sp.GetRequiredService<Orleans.Runtime.IClusterMembershipService>().CurrentSnapshot.Members.Values.Count(m => m.Status == Orleans.Runtime.SiloStatus.Active)));
     }
 
     /// <summary>Whether the gate must see every call even with authentication off: a per-user (per-address) rate is
-    /// set, which the standalone server enforces with authentication on or off.</summary>
-    public static bool RateLimited(NodeConfig config) => config.EffectiveSecurity().RequestsPerSecondPerUser > 0;
+    /// set, which the standalone server enforces with authentication on or off, or a cluster-wide one.</summary>
+    public static bool RateLimited(NodeConfig config) => config.EffectiveSecurity().RequestsPerSecondPerUser > 0 || config.ClusterRequestsPerSecondPerUser > 0;
+
+    /// <summary>After the gate passed <paramref name="call"/>: the cluster-wide rate's refusal when the call is one the
+    /// gate counts and is past this node's share (<see cref="ClusterRate"/>), else null.</summary>
+    public static MilvusException? ClusterRateRefusal(IServiceProvider services, CallInfo call) =>
+        services.GetRequiredService<ClusterRate>() is { PerSecond: > 0 } rate && !call.Polling && SecurityGate.RateLimited.Contains(call.Method)
+            ? rate.Count(call.User ?? SecurityGate.PeerHost(call.Peer))
+            : null;
 
     /// <summary>Whether any request limit (<c>maxMessageBytes</c>, <c>maxNq</c>, <c>maxTopK</c>, <c>maxDimension</c>,
     /// <c>maxRowsPerInsert</c>) differs from the standalone default. Then every gRPC call passes the gate's limit checks
