@@ -28,6 +28,11 @@ public sealed partial class ClusterErrorTableTests
             Grpc("CreateCredential", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
             Grpc("OperatePrivilegeV2", m => MilvusRouting.NotStored(m, new TimeoutException("The operation has timed out."))),
         ],
+        ["cluster-rate-limit"] = () =>
+        [
+            Grpc("Search", m => MilvusRouting.StatusAnswer(m, ClusterRate.Refusal(0.003, 3).Code, ClusterRate.Refusal(0.003, 3).Message, retriable: true)),
+            Grpc("Insert", m => MilvusRouting.StatusAnswer(m, ClusterRate.Refusal(0.003, 3).Code, ClusterRate.Refusal(0.003, 3).Message, retriable: true)),
+        ],
         ["cluster-replica-number-fixed"] = () =>
         [
             Grpc("LoadPartitions", m => MilvusRouting.ReplicaNumberFixed(m, 2, 3)),

@@ -83,6 +83,10 @@ internal sealed class ClusterNode : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
+                // No limit of Kestrel's own (30 MB by default, which failed larger gRPC messages with "Exception was
+                // thrown by handler"): gRPC messages are bounded by MaxReceiveMessageSize and REST bodies by RestRouting,
+                // both at security.maxMessageBytes, refused in the standalone server's words.
+                kestrel.Limits.MaxRequestBodySize = null;
                 // gRPC and REST v2 on one cleartext port, as Milvus and the standalone server serve them.
                 kestrel.Listen(address, config.MilvusPort, listen => NodeSecurity.ConfigureEndpoint(listen, config, tls));
             });

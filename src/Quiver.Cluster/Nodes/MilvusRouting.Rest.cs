@@ -226,9 +226,11 @@ internal sealed partial class MilvusRouting
         var method = MilvusService.Descriptor.FindMethodByName(upsert ? "Upsert" : "Insert");
         using var json = JsonDocument.Parse(body);
         if (!json.RootElement.TryGetProperty("data", out var rows) || rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0
+            || rows.GetArrayLength() > node.Config.EffectiveSecurity().MaxRowsPerInsert
             || (json.RootElement.TryGetProperty("partitionName", out var named) && named.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)))
         {
-            // The shard server's own refusal of the body's shape, word for word.
+            // The shard server's own refusal of the body's shape, or of more rows than maxRowsPerInsert (each shard
+            // would see only its part), word for word.
             return await RestShardAsync(database, collection, 0, upsert ? "/entities/upsert" : "/entities/insert", body, ct).ConfigureAwait(false);
         }
 

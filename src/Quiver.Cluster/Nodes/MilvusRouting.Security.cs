@@ -34,14 +34,15 @@ internal sealed partial class MilvusRouting
         ["OperatePrivilegeGroup"] = async (s, m, c) => await s.OperatePrivilegeGroup((OperatePrivilegeGroupRequest)m, c).ConfigureAwait(false),
     };
 
-    /// <summary>Passes the call through the gate (with authentication on or a rate limit set: every call; else the RBAC
+    /// <summary>Passes the call through the gate (with authentication on, a rate limit or a request limit other than the
+    /// default set: every call; else the RBAC
     /// RPCs, which the gate then refuses to change anything, as the standalone server does) and answers the RBAC RPCs. Returns the answer, or
     /// null when the call goes on to be routed.</summary>
     private async Task<byte[]?> SecurityAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
         var security = node.Security;
         var answers = SecurityRpcs.TryGetValue(method.Name, out var handler);
-        if (!security.Options.AuthEnabled && !answers && !NodeSecurity.RateLimited(node.Config))
+        if (!security.Options.AuthEnabled && !answers && !NodeSecurity.RateLimited(node.Config) && !NodeSecurity.LimitsSet(node.Config))
         {
             return null;
         }
@@ -62,6 +63,11 @@ internal sealed partial class MilvusRouting
         try
         {
             await CheckAsync(security, services.GetRequiredService<ISecurityGate>(), call, message, context.CancellationToken).ConfigureAwait(false);
+            if (NodeSecurity.ClusterRateRefusal(services, call) is { } overRate)
+            {
+                throw overRate;
+            }
+
             if (!answers)
             {
                 return null;

@@ -268,7 +268,7 @@ internal sealed partial class MilvusRouting
             return (null, ShardedNotServed(method, "Search with an iterator, sub-requests or a function score"), default);
         }
 
-        if (settings.TopK is < 1 or > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
+        if (settings.TopK < 1 || settings.TopK > MaxTopK || settings.Offset < 0 || (long)settings.Offset + settings.TopK > MaxTopK)
         {
             // The shard's own refusal of the window, word for word.
             return (null, await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), default);
@@ -411,8 +411,10 @@ internal sealed partial class MilvusRouting
         return kept;
     }
 
-    /// <summary>Milvus's largest top-k (and offset + top-k), the standalone server's check.</summary>
-    private const int MaxTopK = 16384;
+    /// <summary>The largest top-k (and offset + top-k) a search is merged for: the node's <c>maxTopK</c> (its gate's
+    /// check), at most Milvus's 16,384 (the search handler's own check). A window beyond it goes to shard 0 as it came,
+    /// so its refusal is the standalone server's, word for word, offset included.</summary>
+    private int MaxTopK => Math.Min(MilvusGrpcService.MaxTopKOrNq, node.Config.EffectiveSecurity().MaxTopK);
 
     private static byte[] ShardsOf(byte[] described, int shards)
     {

@@ -10,7 +10,7 @@ namespace Quiver.Cluster.Nodes;
 /// serialized, to the shard grain of the collection it names (wherever Orleans placed it), so no node holds state a
 /// call needs. Calls that name no collection: <c>Connect</c>, <c>GetVersion</c> and <c>CheckHealth</c> are answered
 /// here, <c>ShowCollections</c> from the cluster's catalog and its shards; the rest are refused as not served by a
-/// cluster node yet.</summary>
+/// cluster node yet, or, when the standalone server does not serve them either, answered in its words.</summary>
 internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext node)
 {
     /// <summary>The gRPC service name of Milvus's API.</summary>
@@ -113,9 +113,12 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
         if (method.InputType.FindFieldByName("collection_name") is not { FieldType: FieldType.String } field)
         {
-            // As the standalone server answers an RPC it does not serve: Milvus code 10 in the response's status, so an
-            // SDK reports a Milvus error naming the RPC rather than a transport failure.
-            return NotServed(method);
+            // An RPC the standalone server serves and a node does not yet: Milvus code 10 in the response's status, so an
+            // SDK reports a Milvus error naming the RPC rather than a transport failure. One the standalone server does
+            // not serve either: the catalog shard's server answers it, in the standalone server's words.
+            return StandaloneServes(method.Name)
+                ? NotServed(method)
+                : await InvokeAsync(ShardKeys.Of("default", ShardKeys.CatalogShard), method, request, "default", ct).ConfigureAwait(false);
         }
 
         var database = Database(message, context);
@@ -235,6 +238,12 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         RecordSessionWrite(key, method, reply.Response);
         return reply.Response;
     }
+
+    /// <summary>Whether the standalone server's service implements <paramref name="rpc"/> (overrides the generated base
+    /// method, which answers it as not supported).</summary>
+    internal static bool StandaloneServes(string rpc) => typeof(global::Quiver.Server.Milvus.MilvusGrpcService)
+        .GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+        .Any(m => m.Name == rpc && m.GetBaseDefinition().DeclaringType == typeof(MilvusService.MilvusServiceBase) && m.DeclaringType != typeof(MilvusService.MilvusServiceBase));
 
     private static bool Succeeded(byte[] response)
     {

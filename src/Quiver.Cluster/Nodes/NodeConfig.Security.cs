@@ -4,7 +4,7 @@ using Quiver.Server.Security;
 namespace Quiver.Cluster.Nodes;
 
 /// <summary>The node's security settings beyond <see cref="AuthEnabled"/> and <see cref="RootPassword"/>: TLS, the audit
-/// log and the per-user rate limit, under <c>security</c> with the standalone server's names and
+/// log, the request limits and the per-user rate limit, under <c>security</c> with the standalone server's names and
 /// meanings (docs/server-security.md), so one block of settings means the same on a node and on <c>quiver serve</c>.</summary>
 internal sealed partial class NodeConfig
 {
@@ -28,21 +28,10 @@ internal sealed partial class NodeConfig
                 "security.authEnabled and security.rootPassword are not node settings: set authEnabled and rootPassword at the top level of the node's config");
         }
 
-        var defaults = new SecurityOptions();
-        foreach (var (name, value, standard) in new (string, long, long)[]
+        if (!double.IsFinite(ClusterRequestsPerSecondPerUser) || ClusterRequestsPerSecondPerUser < 0)
         {
-            ("maxMessageBytes", Security.MaxMessageBytes, defaults.MaxMessageBytes), ("maxNq", Security.MaxNq, defaults.MaxNq),
-            ("maxTopK", Security.MaxTopK, defaults.MaxTopK), ("maxDimension", Security.MaxDimension, defaults.MaxDimension),
-            ("maxRowsPerInsert", Security.MaxRowsPerInsert, defaults.MaxRowsPerInsert),
-        })
-        {
-            if (value != standard)
-            {
-                // The shards' servers check these with their defaults on every call; a node's own value would hold only
-                // for the calls its gate sees.
-                throw new ServerConfigurationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"security.{name} is not applied by a cluster node yet: its shards enforce the default, {standard}; remove the setting"));
-            }
+            throw new ServerConfigurationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"clusterRequestsPerSecondPerUser must be a number of calls per second, 0 or more (0 is no limit), not {ClusterRequestsPerSecondPerUser}"));
         }
 
         try

@@ -42,6 +42,11 @@ internal sealed partial class NodeConfig
     /// <c>quiver serve --insecure</c>); without it such a node refuses to start (<see cref="NodeBinding"/>).</summary>
     public bool Insecure { get; set; }
 
+    /// <summary>Calls per second each user (each client address without authentication) may make across the whole
+    /// cluster, whichever nodes the calls go to; 0 (default) is none. Each node enforces its share, this divided by the
+    /// live nodes (<see cref="ClusterRate"/>); <c>security.requestsPerSecondPerUser</c> still limits each node on its own.</summary>
+    public double ClusterRequestsPerSecondPerUser { get; set; }
+
     private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>Reads a configuration file; unknown settings are refused by name.</summary>

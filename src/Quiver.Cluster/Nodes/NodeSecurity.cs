@@ -58,9 +58,57 @@ internal static class NodeSecurity
         services.AddSingleton(new InFlightBytes(options.MaxMessageBytes * 4L));
         services.AddSingleton(_ => new MemoryReclaimer(TimeSpan.FromSeconds(2)));
         services.AddSingleton(sp => MilvusGrpcService.WithoutEngine(sp.GetRequiredService<ServerOptions>(), sp));
+        services.AddSingleton(sp => new ClusterRate(config.ClusterRequestsPerSecondPerUser,
+            () => sp.GetRequiredService<Orleans.Runtime.IClusterMembershipService>().CurrentSnapshot.Members.Values.Count(m => m.Status == Orleans.Runtime.SiloStatus.Active)));
     }
 
     /// <summary>Whether the gate must see every call even with authentication off: a per-user (per-address) rate is
-    /// set, which the standalone server enforces with authentication on or off.</summary>
-    public static bool RateLimited(NodeConfig config) => config.EffectiveSecurity().RequestsPerSecondPerUser > 0;
+    /// set, which the standalone server enforces with authentication on or off, or a cluster-wide one.</summary>
+    public static bool RateLimited(NodeConfig config) => config.EffectiveSecurity().RequestsPerSecondPerUser > 0 || config.ClusterRequestsPerSecondPerUser > 0;
+
+    /// <summary>After the gate passed <paramref name="call"/>: the cluster-wide rate's refusal when the call is one the
+    /// gate counts and is past this node's share (<see cref="ClusterRate"/>), else null.</summary>
+    public static MilvusException? ClusterRateRefusal(IServiceProvider services, CallInfo call) =>
+        services.GetRequiredService<ClusterRate>() is { PerSecond: > 0 } rate && !call.Polling && SecurityGate.RateLimited.Contains(call.Method)
+            ? rate.Count(call.User ?? SecurityGate.PeerHost(call.Peer))
+            : null;
+
+    /// <summary>Whether any request limit (<c>maxMessageBytes</c>, <c>maxNq</c>, <c>maxTopK</c>, <c>maxDimension</c>,
+    /// <c>maxRowsPerInsert</c>) differs from the standalone default. Then every gRPC call passes the gate's limit checks
+    /// on the node that receives it, before a call on several shards is split (each shard would see only its part of an
+    /// insert's rows); the shards' own servers check the same limits (<see cref="ShardOptions"/>).</summary>
+    public static bool LimitsSet(NodeConfig config)
+    {
+        var options = config.EffectiveSecurity();
+        var defaults = new SecurityOptions();
+        return options.MaxMessageBytes != defaults.MaxMessageBytes || options.MaxNq != defaults.MaxNq || options.MaxTopK != defaults.MaxTopK
+            || options.MaxDimension != defaults.MaxDimension || options.MaxRowsPerInsert != defaults.MaxRowsPerInsert;
+    }
+
+    /// <summary>The options of a shard's or replica's own server on this node: the node's request limits (so a call that
+    /// the shard's server reads, a REST body above all, is refused there in the standalone server's words, exactly as a
+    /// standalone server with these settings refuses it), an in-flight budget that holds four of the largest messages
+    /// (the standalone default ratio), and nothing else of the node's security: the node's gate has authenticated,
+    /// authorized and counted the call.</summary>
+    public static ServerOptions ShardOptions(NodeConfig config, string folder, QuiverOptions engine)
+    {
+        var options = config.EffectiveSecurity();
+        var shard = new ServerOptions
+        {
+            DataPath = folder,
+            Host = "127.0.0.1",
+            Port = 0,
+            Engine = engine,
+            Security = new SecurityOptions
+            {
+                MaxMessageBytes = options.MaxMessageBytes,
+                MaxNq = options.MaxNq,
+                MaxTopK = options.MaxTopK,
+                MaxDimension = options.MaxDimension,
+                MaxRowsPerInsert = options.MaxRowsPerInsert,
+            },
+        };
+        shard.Memory.MaxInFlightBytes = Math.Max(shard.Memory.MaxInFlightBytes, options.MaxMessageBytes * 4L);
+        return shard;
+    }
 }

@@ -352,7 +352,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
                 // The state as read here before the server reads it again: a change in between is seen as a change and opens again.
                 var loadState = await EntryAsync(metaBucket, ShardHost.LoadStateKey, ct).ConfigureAwait(false);
                 await ShardHost.RestoreLoadStateAsync(metaBucket, folder, ct).ConfigureAwait(false);
-                var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine }, cancellationToken: ct).ConfigureAwait(false);
+                var server = await QuiverServer.StartAsync(NodeSecurity.ShardOptions(node.Config, folder, engine), cancellationToken: ct).ConfigureAwait(false);
                 // Everything acknowledged before the open began was replayed.
                 opened = new Generation(server, logs, folder, metaBucket, meta.Revision, shape, loadState, started);
                 lock (logs)

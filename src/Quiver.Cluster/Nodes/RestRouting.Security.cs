@@ -115,6 +115,11 @@ internal sealed partial class RestRouting
         {
             var call = CallOf(http, path, database, collection, rpc);
             await MilvusRouting.CheckAsync(security, gate, call, null, ct).ConfigureAwait(false);
+            if (NodeSecurity.ClusterRateRefusal(http.RequestServices, call) is { } overRate)
+            {
+                throw overRate;
+            }
+
             if (path == "/collections/create" && BuildsIndexes(body))
             {
                 foreach (var step in new Google.Protobuf.IMessage[]

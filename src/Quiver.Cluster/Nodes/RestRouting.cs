@@ -20,8 +20,9 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// <summary>The path prefix of every REST v2 endpoint.</summary>
     public const string Prefix = "/v2/vectordb";
 
-    /// <summary>The largest body a node reads, as its gRPC port's message limit.</summary>
-    private const int MaxBodyBytes = 64 << 20;
+    /// <summary>The largest body a node reads: <c>security.maxMessageBytes</c>, as its gRPC port's message limit and the
+    /// standalone server's body limit.</summary>
+    private int MaxBodyBytes => node.Config.EffectiveSecurity().MaxMessageBytes;
 
     /// <summary>Paths that name no collection a shard could serve: refused here rather than run on one shard's engine,
     /// where they would mean something else (a user known to one shard only, a rename the catalog does not follow).</summary>
@@ -93,14 +94,15 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
 
         if (http.Request.ContentLength > MaxBodyBytes)
         {
-            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, $"the request body of {http.Request.ContentLength} bytes exceeds the node's limit of {MaxBodyBytes} bytes")).ConfigureAwait(false);
+            // The standalone server's refusal (HTTP 413, code 1102, its message naming the limit).
+            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, Quiver.Server.Rest.RestBody.TooLarge(http.Request.ContentLength.Value, MaxBodyBytes, declared: true).Message)).ConfigureAwait(false);
             return;
         }
 
         var body = await ReadBodyAsync(http, ct).ConfigureAwait(false);
         if (body is null)
         {
-            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, $"the request body exceeds the node's limit of {MaxBodyBytes} bytes")).ConfigureAwait(false);
+            await AnswerAsync(http, StatusCodes.Status413PayloadTooLarge, Error(MilvusCode.ParameterTooLarge, Quiver.Server.Rest.RestBody.TooLarge(0, MaxBodyBytes, declared: false).Message)).ConfigureAwait(false);
             return;
         }
 
@@ -303,7 +305,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     }
 
     /// <summary>The body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, CancellationToken ct)
+    private async Task<byte[]?> ReadBodyAsync(HttpContext http, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];

@@ -57,7 +57,7 @@ internal sealed class ShardHost : IAsyncDisposable
             var engine = await JetStreamStorage.ConfigureAsync(node.JetStream, name, folder, replicas: node.Config.Replicas, ct: ct).ConfigureAwait(false);
             var meta = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
             await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
-            var server = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder, Host = "127.0.0.1", Port = 0, Engine = engine with { SharedBm25Statistics = true } }, cancellationToken: ct).ConfigureAwait(false);
+            var server = await QuiverServer.StartAsync(NodeSecurity.ShardOptions(node.Config, folder, engine with { SharedBm25Statistics = true }), cancellationToken: ct).ConfigureAwait(false);
             var host = new ShardHost(server, meta, folder);
             var restored = Path.Combine(folder, LoadStateFile);
             host._savedLoadState = File.Exists(restored) ? await File.ReadAllBytesAsync(restored, ct).ConfigureAwait(false) : [];
