@@ -33,7 +33,18 @@ internal static class WalRecords
         var ts = r.I64();
         var partition = r.I64();
         var batch = RowBatchCodec.Decode(schema, ref r);
+        End(ref r, "write", $"{batch.Count} rows");
         return (ts, partition, batch);
+    }
+
+    /// <summary>Refuses a record with bytes after its last field: written by another format or damaged (a length that
+    /// stopped short), so that what was read from it is not trusted.</summary>
+    private static void End(ref ByteReader r, string kind, string read)
+    {
+        if (r.Remaining != 0)
+        {
+            throw new FormatException($"{r.Remaining} bytes follow the {kind} record's last field at offset {r.Position} (after {read})");
+        }
     }
 
     public static ReadOnlyMemory<byte> EncodeDeleteKeys(long ts, long partitionId, IReadOnlyList<PrimaryKey> keys)
@@ -71,6 +82,7 @@ internal static class WalRecords
             keys.Add(r.U8() == 1 ? new PrimaryKey(r.Str()) : new PrimaryKey(r.I64()));
         }
 
+        End(ref r, "delete", $"{n} keys");
         return (ts, partition, keys);
     }
 
@@ -87,6 +99,8 @@ internal static class WalRecords
     public static (long Ts, long PartitionId, string Filter, string ParametersJson) DecodeDeleteFilter(ReadOnlySpan<byte> payload)
     {
         var r = new ByteReader(payload);
-        return (r.I64(), r.I64(), r.Str(), r.Str());
+        var result = (r.I64(), r.I64(), r.Str(), r.Str());
+        End(ref r, "delete-by-filter", "its filter and parameters");
+        return result;
     }
 }
