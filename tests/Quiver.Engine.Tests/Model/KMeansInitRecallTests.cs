@@ -17,8 +17,10 @@ namespace Quiver.Engine.Tests.Model;
 /// gains a little (mean over the nine kind and metric pairs 0.8232 against 0.8187). Uniform seeding stays the default, as
 /// k-means++ is not at least as good across the suites' IVF tests; each test holds its measurement's winner to at least
 /// the other's mean over all runs, and no kind worse by more than two standard errors of its paired difference. 32 seeds
-/// (model runs of 200 steps) in the long tier, 3 (60 steps) in CI; maintenance off and k-means seeded, so a seed's
-/// figures are the same on every run.</para></summary>
+/// (model runs of 200 steps) in the long tier. Maintenance is off and k-means seeded, but a build can finish at another
+/// step of a run, so a seed's figures move by a few thousandths between runs: the comparison needs the long tier's seeds.
+/// In CI (3 seeds, 60 steps) each run is held to its suite's own threshold instead: the model test's recall (0.9) for
+/// both seedings, and IvfFamilyTests' narrow-probe recall for each build.</para></summary>
 public sealed class KMeansInitRecallTests(ITestOutputHelper output)
 {
     private static readonly KMeansInit[] Inits = [KMeansInit.Random, KMeansInit.PlusPlus];
@@ -33,7 +35,7 @@ public sealed class KMeansInitRecallTests(ITestOutputHelper output)
         for (var s = 1; s <= seeds; s++)
         {
             // Key type and metric vary with the seed, as in EngineModelTests' long tier; maintenance off.
-            var config = new ModelConfig(s % 2 == 0, (MetricType)(s % 3), Background: false, Seed: s, steps) { CheckRecall = false };
+            var config = new ModelConfig(s % 2 == 0, (MetricType)(s % 3), Background: false, Seed: s, steps) { CheckRecall = !TestTier.IsLong };
             var runs = new Dictionary<KMeansInit, IReadOnlyDictionary<string, (long Found, long Wanted)>>();
             foreach (var init in Inits)
             {
@@ -85,7 +87,14 @@ public sealed class KMeansInitRecallTests(ITestOutputHelper output)
                     foreach (var init in Inits)
                     {
                         using var index = IndexFactory.Build(kind, metric, p, IndexTestKit.View(data, IvfContract.Dim), new IndexBuildOptions(2, seed, KMeansInit: init), default);
-                        Add(recall, (init, $"{kind} {metric}"), IndexTestKit.Recall(index, data, queries, 10, search));
+                        var r = IndexTestKit.Recall(index, data, queries, 10, search);
+                        Add(recall, (init, $"{kind} {metric}"), r);
+                        if (!TestTier.IsLong)
+                        {
+                            // IvfFamilyTests' NarrowProbeRecall for the kind.
+                            var min = kind == IndexKind.IvfPq ? 0.55 : kind == IndexKind.IvfSq8 ? 0.95 * 0.6 : 0.999 * 0.6;
+                            Assert.True(r >= min, $"{kind} {metric} build seed {seed} {init}: recall {r:F3} < {min}");
+                        }
                     }
                 }
             }
@@ -133,6 +142,12 @@ public sealed class KMeansInitRecallTests(ITestOutputHelper output)
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"all ({allWinner.Count} runs): {winner} mean {Mean(allWinner):F4}, {loser} mean {Mean(allLoser):F4}"));
+        if (!TestTier.IsLong)
+        {
+            // A few seeds cannot tell the two apart from a run's own noise (see the class summary).
+            return;
+        }
+
         if (Mean(allWinner) < Mean(allLoser))
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture, $"over every run {winner}'s mean recall {Mean(allWinner):F4} is below {loser}'s {Mean(allLoser):F4}"));
