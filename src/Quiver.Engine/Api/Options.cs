@@ -116,6 +116,10 @@ public sealed record QuiverOptions
     /// false (default): such a parameter is dropped unread.</summary>
     internal bool SharedBm25Statistics { get; init; }
 
+    /// <summary>How IVF indexes built by the engine seed their coarse k-means (<see cref="Indexing.IndexBuildOptions.KMeansInit"/>'s
+    /// default); tests that compare the two set it.</summary>
+    internal Indexing.KMeansInit IvfKMeansInit { get; init; } = Indexing.IndexBuildOptions.Default.KMeansInit;
+
     /// <summary>The most <see cref="SegmentMaxBytes"/> may be: one vector field of a full segment is one float array.</summary>
     internal const long SegmentBytesCeiling = 4L << 30;
 

@@ -30,7 +30,7 @@ internal enum DerivedKind
 /// <para>The filter bitmaps kept for reuse (<see cref="DerivedKind.FilterCache"/>) are a cache: counted in what the
 /// engine holds, but an admission they would refuse (anything other than another filter bitmap) first drops every
 /// cache registered (<see cref="Register"/>) and tries again, so that a write, index or merge is never refused for a
-/// cache's sake. Thread-safe.</para></summary>
+/// cache's sake; one that would not fit even without them is refused with the caches kept. Thread-safe.</para></summary>
 internal sealed class MemoryLedger(long budgetBytes)
 {
     private readonly Lock _lock = new();
@@ -60,12 +60,17 @@ internal sealed class MemoryLedger(long budgetBytes)
     /// <summary>Forgets a cache that holds nothing any more.</summary>
     public void Unregister(IEvictable cache) => _evictable.TryRemove(cache, out _);
 
-    /// <summary>Drops every registered cache when there is something to drop; whether there was.</summary>
-    private bool EvictCaches()
+    /// <summary>Drops every registered cache when there is something to drop and <paramref name="bytes"/> more would fit
+    /// once it is gone; whether it did. An admission that would not fit even without the caches (a scalar index larger
+    /// than the room left, say) leaves them alone: dropping them would cost every later read its bitmaps for nothing.</summary>
+    private bool EvictCaches(long bytes)
     {
-        if (Volatile.Read(ref _filterCache) == 0)
+        lock (_lock)
         {
-            return false;
+            if (_filterCache == 0 || Used - _filterCache + _reserved + bytes > BudgetBytes)
+            {
+                return false;
+            }
         }
 
         foreach (var cache in _evictable.Keys)
@@ -181,7 +186,7 @@ internal sealed class MemoryLedger(long budgetBytes)
     /// <summary>Reserves <paramref name="bytes"/> if they fit beside what is held and reserved; false (nothing reserved)
     /// otherwise. A reservation is released with <see cref="Release"/> once the write's rows are charged (or it failed),
     /// or turned into a held charge with <see cref="TryConvert"/>.</summary>
-    public bool TryReserve(long bytes) => TryReserveOnce(bytes) || (EvictCaches() && TryReserveOnce(bytes));
+    public bool TryReserve(long bytes) => TryReserveOnce(bytes) || (EvictCaches(bytes) && TryReserveOnce(bytes));
 
     private bool TryReserveOnce(long bytes)
     {
@@ -208,7 +213,7 @@ internal sealed class MemoryLedger(long budgetBytes)
 
     /// <summary>In one step: releases <paramref name="reserved"/> and charges <paramref name="bytes"/> of index memory, if
     /// the index fits in place of the reservation; false (the reservation kept) otherwise.</summary>
-    public bool TryConvert(long reserved, long bytes) => TryConvertOnce(reserved, bytes) || (EvictCaches() && TryConvertOnce(reserved, bytes));
+    public bool TryConvert(long reserved, long bytes) => TryConvertOnce(reserved, bytes) || (EvictCaches(bytes - reserved) && TryConvertOnce(reserved, bytes));
 
     private bool TryConvertOnce(long reserved, long bytes)
     {
@@ -230,7 +235,7 @@ internal sealed class MemoryLedger(long budgetBytes)
     /// indexes, built or loaded on a search's demand; filter bitmaps kept for reuse) as <paramref name="kind"/> if they
     /// fit beside what is held and reserved; false (nothing charged) otherwise.</summary>
     public bool TryAddDerived(long bytes, DerivedKind kind) =>
-        TryAddDerivedOnce(bytes, kind) || (kind != DerivedKind.FilterCache && EvictCaches() && TryAddDerivedOnce(bytes, kind));
+        TryAddDerivedOnce(bytes, kind) || (kind != DerivedKind.FilterCache && EvictCaches(bytes) && TryAddDerivedOnce(bytes, kind));
 
     private bool TryAddDerivedOnce(long bytes, DerivedKind kind)
     {
@@ -247,9 +252,29 @@ internal sealed class MemoryLedger(long budgetBytes)
         }
     }
 
+    /// <summary>In one step: takes back <paramref name="freed"/> bytes held as <paramref name="kind"/> and charges
+    /// <paramref name="bytes"/> in their place, if the new bytes fit once the old are gone; false (nothing changed)
+    /// otherwise. For a cache that would drop one entry to keep another: the old one stays unless the new one is kept.
+    /// Never drops the filter caches to make room.</summary>
+    public bool TryReplaceDerived(long freed, long bytes, DerivedKind kind)
+    {
+        lock (_lock)
+        {
+            if (bytes > freed && Used + _reserved - freed + bytes > BudgetBytes)
+            {
+                return false;
+            }
+
+            Counter(kind) += bytes - freed;
+            Debug.Assert(Counter(kind) >= 0, "a memory count went negative: an owner uncharged more than it charged");
+            NotePeak();
+            return true;
+        }
+    }
+
     /// <summary>Charges <paramref name="bytes"/> of merge rows if they fit beside what is held and reserved; false
     /// (nothing charged) otherwise.</summary>
-    public bool TryAddMerge(long bytes) => TryAddMergeOnce(bytes) || (EvictCaches() && TryAddMergeOnce(bytes));
+    public bool TryAddMerge(long bytes) => TryAddMergeOnce(bytes) || (EvictCaches(bytes) && TryAddMergeOnce(bytes));
 
     private bool TryAddMergeOnce(long bytes)
     {

@@ -70,16 +70,11 @@ internal sealed class FilterBitmapCache(Segment? owner = null) : MemoryLedger.IE
         var rows = Intersect(entry.Matches, visible);
         lock (_lock)
         {
-            // Kept only while the entry is, in place of the intersection with an older live bitmap, and if it fits.
-            var bytes = rows.Bits!.MemoryBytes;
+            // Kept only while the entry is, in place of the intersection with an older live bitmap (whose bytes make
+            // room for it), and if it fits.
             var old = entry.Combined;
-            if (entry.Kept && owner?.TryChargeDerived(bytes, DerivedKind.FilterCache) != false)
+            if (entry.Kept && owner?.TryReplaceDerived(old?.Rows.Bits!.MemoryBytes ?? 0, rows.Bits!.MemoryBytes, DerivedKind.FilterCache) != false)
             {
-                if (old is not null)
-                {
-                    owner?.UnchargeDerived(old.Rows.Bits!.MemoryBytes, DerivedKind.FilterCache);
-                }
-
                 Volatile.Write(ref entry.Combined, new Combination(visible, rows));
             }
         }
@@ -97,7 +92,7 @@ internal sealed class FilterBitmapCache(Segment? owner = null) : MemoryLedger.IE
                 long bytes = 0;
                 foreach (var e in _entries)
                 {
-                    bytes += e is null ? 0 : e.Matches.MemoryBytes + (e.Combined?.Rows.Bits!.MemoryBytes ?? 0);
+                    bytes += e is null ? 0 : Bytes(e);
                 }
 
                 return bytes;
@@ -154,17 +149,18 @@ internal sealed class FilterBitmapCache(Segment? owner = null) : MemoryLedger.IE
                 }
             }
 
-            // The least recently used goes first, so that its bytes make room for the new one.
-            if (_entries[slot] is { } evicted)
+            // The least recently used makes room for the new one, and goes only if the new one fits in its place.
+            var evicted = _entries[slot];
+            if (owner?.TryReplaceDerived(evicted is null ? 0 : Bytes(evicted), matches.MemoryBytes, DerivedKind.FilterCache) == false)
             {
-                _entries[slot] = null;
-                Drop(evicted);
+                // Past the budget: this read uses the rows once; nothing is kept, and nothing kept is dropped for it.
+                return entry;
             }
 
-            if (owner?.TryChargeDerived(matches.MemoryBytes, DerivedKind.FilterCache) == false)
+            if (evicted is not null)
             {
-                // Past the budget: this read uses the rows once; nothing is kept.
-                return entry;
+                // Its bytes were taken back by the replacement.
+                evicted.Kept = false;
             }
 
             owner?.Ledger?.Register(this);
@@ -198,9 +194,11 @@ internal sealed class FilterBitmapCache(Segment? owner = null) : MemoryLedger.IE
     private void Drop(Entry entry)
     {
         entry.Kept = false;
-        var bytes = entry.Matches.MemoryBytes + (entry.Combined?.Rows.Bits!.MemoryBytes ?? 0);
-        owner?.UnchargeDerived(bytes, DerivedKind.FilterCache);
+        owner?.UnchargeDerived(Bytes(entry), DerivedKind.FilterCache);
     }
+
+    /// <summary>What an entry's bitmaps charged. The caller holds the lock.</summary>
+    private static long Bytes(Entry entry) => entry.Matches.MemoryBytes + (entry.Combined?.Rows.Bits!.MemoryBytes ?? 0);
 
     /// <summary>The filter's rows AND one live bitmap, and that bitmap (compared by reference).</summary>
     private sealed record Combination(Bitmap Visible, AllowedRows Rows);

@@ -269,6 +269,25 @@ internal sealed class Segment
         return true;
     }
 
+    /// <summary>Takes back <paramref name="freed"/> bytes charged as <paramref name="kind"/> and charges
+    /// <paramref name="bytes"/> in their place in one step, if they fit once the old are gone
+    /// (<see cref="Common.MemoryLedger.TryReplaceDerived"/>); false (nothing changed) otherwise.</summary>
+    public bool TryReplaceDerived(long freed, long bytes, DerivedKind kind)
+    {
+        if (_ledger is not { } ledger || bytes == freed)
+        {
+            return true;
+        }
+
+        if (!ledger.TryReplaceDerived(freed, bytes, kind))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _derivedCharged[(int)kind], bytes - freed);
+        return true;
+    }
+
     /// <summary>The engine's memory ledger this segment charges, if any.</summary>
     public Common.MemoryLedger? Ledger => _ledger;
 

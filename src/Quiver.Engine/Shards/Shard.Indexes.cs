@@ -369,7 +369,8 @@ internal sealed partial class Shard
                     Seed: unchecked((int)seg.Id),
                     Progress: f => _buildProgress[(index.Id, seg.Id)] = f,
                     MemoryBudgetBytes: _host.Options.IndexMemoryBudgetBytes,
-                    IndexRows: sealedRows);
+                    IndexRows: sealedRows,
+                    KMeansInit: _host.Options.IvfKMeansInit);
                 built = kind == IndexKind.AutoIndex
                     ? AutoIndex.Build(index.Metric, p, raw, options, token)
                     : IndexFactory.Build(kind, index.Metric, p, raw, options, token);

@@ -158,6 +158,12 @@ internal sealed partial class Shard : IAsyncDisposable
                 {
                     // The original write was refused at apply time in the same way; it changed nothing then either.
                 }
+                catch (FormatException ex)
+                {
+                    // A record whose checksum holds but whose payload does not decode whole (short, or with bytes left
+                    // over): nothing of it is applied, and the collection does not open on a guess.
+                    throw new CorruptionException(WalFolder, $"WAL record {record.Lsn} (type {record.Type}) is malformed: {ex.Message}", ex);
+                }
             }
         });
         _host.Clock.Observe(_appliedTs);
@@ -386,7 +392,9 @@ internal sealed partial class Shard : IAsyncDisposable
     private long ApplyDeleteByFilter(long ts, long partitionId, string filter, string parametersJson)
     {
         var (parameters, zone) = FilterParameters.FromLogged(parametersJson);
-        var compiled = FilterPlan.Compile(filter, Schema, parameters, zone);
+        // Through the plan cache, as the live delete bound it: the same plan object, so a sealed segment's filter cache
+        // keeps one bitmap for the delete's count and its apply (and for a query of the same text), not one each.
+        var compiled = Plans.Filter(filter, Schema, parameters, zone);
         var pkIndex = Schema.IndexOf(Schema.PrimaryKey.Name);
         long n = 0;
         foreach (var seg in AllSegments())

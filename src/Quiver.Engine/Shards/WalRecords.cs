@@ -59,24 +59,37 @@ internal static class WalRecords
         var r = new ByteReader(payload);
         var ts = r.I64();
         var partition = r.I64();
+        RowBatch batch;
         if (type is Insert or Upsert)
         {
-            return (ts, partition, RowBatchCodec.Decode(schema, ref r));
+            batch = RowBatchCodec.Decode(schema, ref r);
         }
-
-        var fields = r.I32();
-        if (fields == schema.Fields.Length)
+        else if (r.I32() is var fields && fields == schema.Fields.Length)
         {
-            return (ts, partition, RowBatchCodec.Decode(schema, ref r));
+            batch = RowBatchCodec.Decode(schema, ref r);
         }
-
-        if (fields <= 0 || fields > schema.Fields.Length)
+        else if (fields <= 0 || fields > schema.Fields.Length)
         {
             throw new InvalidDataException($"the write's rows hold {fields} fields and the collection's schema has {schema.Fields.Length}");
         }
+        else
+        {
+            var held = schema with { Fields = [.. schema.Fields.Take(fields)] };
+            batch = Segments.AddedFields.Widen(RowBatchCodec.Decode(held, ref r), schema);
+        }
 
-        var held = schema with { Fields = [.. schema.Fields.Take(fields)] };
-        return (ts, partition, Segments.AddedFields.Widen(RowBatchCodec.Decode(held, ref r), schema));
+        End(ref r, "write", $"{batch.Count} rows");
+        return (ts, partition, batch);
+    }
+
+    /// <summary>Refuses a record with bytes after its last field: written by another format or damaged (a length that
+    /// stopped short), so that what was read from it is not trusted.</summary>
+    private static void End(ref ByteReader r, string kind, string read)
+    {
+        if (r.Remaining != 0)
+        {
+            throw new FormatException($"{r.Remaining} bytes follow the {kind} record's last field at offset {r.Position} (after {read})");
+        }
     }
 
     public static ReadOnlyMemory<byte> EncodeDeleteKeys(long ts, long partitionId, IReadOnlyList<PrimaryKey> keys)
@@ -114,6 +127,7 @@ internal static class WalRecords
             keys.Add(r.U8() == 1 ? new PrimaryKey(r.Str()) : new PrimaryKey(r.I64()));
         }
 
+        End(ref r, "delete", $"{n} keys");
         return (ts, partition, keys);
     }
 
@@ -130,6 +144,8 @@ internal static class WalRecords
     public static (long Ts, long PartitionId, string Filter, string ParametersJson) DecodeDeleteFilter(ReadOnlySpan<byte> payload)
     {
         var r = new ByteReader(payload);
-        return (r.I64(), r.I64(), r.Str(), r.Str());
+        var result = (r.I64(), r.I64(), r.Str(), r.Str());
+        End(ref r, "delete-by-filter", "its filter and parameters");
+        return result;
     }
 }

@@ -546,8 +546,9 @@ internal static class Bm25Search
     /// another order than a row's score) never prunes a row whose exact score ties or beats it.</summary>
     private static float Bound(float theta) => theta <= 0 ? 0 : theta * (1 - 1e-6f);
 
-    /// <summary>The first position in [pos, end) whose row is at least <paramref name="row"/> (galloping, then binary).</summary>
-    private static int Seek(ReadOnlySpan<int> rows, int pos, int end, int row)
+    /// <summary>The first position in [pos, end) of ascending <paramref name="rows"/> whose row is at least
+    /// <paramref name="row"/> (galloping, then binary); BM25's and the sparse inverted index's cursors both skip with it.</summary>
+    internal static int Seek(ReadOnlySpan<int> rows, int pos, int end, int row)
     {
         var step = 1;
         var lo = pos;

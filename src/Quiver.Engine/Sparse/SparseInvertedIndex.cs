@@ -417,34 +417,9 @@ internal sealed class SparseInvertedIndex
         }
     }
 
-    /// <summary>The first position in [pos, end) whose row is at least <paramref name="row"/> (galloping, then binary).</summary>
-    private long Seek(long pos, long end, int row)
-    {
-        var step = 1L;
-        var lo = pos;
-        while (pos < end && _rows[pos] < row)
-        {
-            lo = pos + 1;
-            pos = Math.Min(end, pos + step);
-            step <<= 1;
-        }
-
-        var hi = Math.Min(pos, end);
-        while (lo < hi)
-        {
-            var mid = lo + ((hi - lo) >> 1);
-            if (_rows[mid] < row)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
+    /// <summary>The first position in [pos, end) whose row is at least <paramref name="row"/> (<see cref="Bm25Search.Seek"/>;
+    /// the rows are one array, so its positions fit an int).</summary>
+    private long Seek(long pos, long end, int row) => Bm25Search.Seek(_rows, (int)pos, (int)end, row);
 
     private struct Cursor(long start, long end, float weight, float upper)
     {

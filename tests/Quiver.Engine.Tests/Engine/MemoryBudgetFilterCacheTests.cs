@@ -109,4 +109,88 @@ public sealed class MemoryBudgetFilterCacheTests : IDisposable
         Assert.Equal(BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
         Assert.True(db.Memory.PeakUsedBytes <= budget);
     }
+
+    /// <summary>A delete by filter counts and applies through the collection's plan cache: the segment keeps one bitmap
+    /// for a filter that a query scanned before (two when the apply bound a plan of its own).</summary>
+    [Fact]
+    public async Task DeleteByFilter_TakesTheQuerysBitmap_NotASecondOne()
+    {
+        await CreateAsync();
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
+        var deleted = new HashSet<long>();
+        await AssertRowsAsync(db, 0, deleted);
+        Assert.Equal(BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+
+        var (text, keep) = Filters[0];
+        var result = await db.DeleteWhereAsync("c", text);
+        deleted.UnionWith(Enumerable.Range(0, Rows).Where(i => keep(N(i))).Select(i => (long)i));
+        Assert.Equal(deleted.Count, result.Count);
+        Assert.Equal(BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+
+        // A second delete by the same text finds the same bitmap again, and keeps beside it its AND with the live rows.
+        Assert.Equal(0, (await db.DeleteWhereAsync("c", text)).Count);
+        Assert.Equal(2 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+        await AssertRowsAsync(db, 0, deleted);
+        await AssertRowsAsync(db, 1, deleted);
+    }
+
+    /// <summary>A scalar index larger than the room the budget has even without the filter caches is refused with the
+    /// caches kept: dropping them would not have made it fit.</summary>
+    [Fact]
+    public async Task ScalarIndex_ThatCannotFitEvenWithoutTheCaches_LeavesThemKept()
+    {
+        await CreateAsync();
+
+        // Room for three filter bitmaps; the sorted index of `n` (2,000 rows) takes far more.
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false, MemoryBudgetBytes = 3 * BitmapBytes });
+        var deleted = new HashSet<long>();
+        await AssertRowsAsync(db, 0, deleted);
+        Assert.Equal(BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+
+        // `n == 5` would be answered from the sorted index; refused, it is scanned, and its bitmap is kept beside the first.
+        SortedSet<long> expected = [.. Enumerable.Range(0, Rows).Where(i => N(i) == 5).Select(i => (long)i)];
+        for (var round = 0; round < 2; round++)
+        {
+            SortedSet<long> actual = [.. (await db.QueryAsync("c", new QueryRequest { Filter = "n == 5", OutputFields = ["id"] })).Select(r => (long)r["id"]!)];
+            Assert.Equal(expected, actual);
+            Assert.Equal(0, db.GetMemoryUsage().ScalarIndexBytes);
+            Assert.Equal(2 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+        }
+
+        await AssertRowsAsync(db, 0, deleted);
+        Assert.Equal(2 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+    }
+
+    /// <summary>With the cache full, a new filter's bitmap replaces the least recently used one only if it fits in its
+    /// place; when it does not (here the rest of the budget is held by a charge the test makes, standing for other work
+    /// admitted meanwhile), the kept bitmap stays and the read uses its own once.</summary>
+    [Fact]
+    public async Task NewBitmap_ThatDoesNotFit_DoesNotEvictAKeptOne()
+    {
+        await CreateAsync();
+        var budget = 1L << 20;
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false, MemoryBudgetBytes = budget });
+        var deleted = new HashSet<long>();
+        for (var f = 0; f < 4; f++)
+        {
+            await AssertRowsAsync(db, f, deleted);
+        }
+
+        Assert.Equal(4 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+        db.Memory.AddIndex(budget);
+        try
+        {
+            await AssertRowsAsync(db, 4, deleted);
+            Assert.Equal(4 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+        }
+        finally
+        {
+            db.Memory.AddIndex(-budget);
+        }
+
+        // With the room back, the fifth filter takes the least recently used one's place.
+        await AssertRowsAsync(db, 4, deleted);
+        Assert.Equal(4 * BitmapBytes, db.GetMemoryUsage().FilterCacheBytes);
+        Assert.Equal(4 * BitmapBytes, db.GetMemoryUsage().UsedBytes);
+    }
 }

@@ -7,6 +7,13 @@ namespace Quiver.Engine.Tests.Model;
 /// <summary>One configuration of the model-based test.</summary>
 public sealed record ModelConfig(bool StringKeys, MetricType Metric, bool Background, int Seed, int Steps)
 {
+    /// <summary>How the engine's IVF builds seed k-means; null: the engine's default.</summary>
+    internal global::Quiver.Indexing.KMeansInit? KMeansInit { get; init; }
+
+    /// <summary>False: approximate indexes' recall over the run is measured (<see cref="ModelRunner.Recall"/>) and not
+    /// held to their thresholds (a measurement of the recall's spread over seeds).</summary>
+    public bool CheckRecall { get; init; } = true;
+
     public override string ToString() =>
         $"{(StringKeys ? "VarChar" : "Int64")} keys, {Metric}, background maintenance {(Background ? "on" : "off")}, seed {Seed}, {Steps} steps";
 }
@@ -68,7 +75,14 @@ internal sealed class ModelRunner : IAsyncDisposable
             SegmentMaxBytes = 16 << 10,
             BackgroundMaintenance = config.Background,
         };
+        if (config.KMeansInit is { } init)
+        {
+            _options = _options with { IvfKMeansInit = init };
+        }
     }
+
+    /// <summary>Per approximate index type: hits found and wanted over the run (its recall@k).</summary>
+    public IReadOnlyDictionary<string, (long Found, long Wanted)> Recall => _recall;
 
     /// <summary>Counts of operations done, by kind, for the test output.</summary>
     public SortedDictionary<string, int> Stats { get; } = new(StringComparer.Ordinal);
@@ -155,7 +169,7 @@ internal sealed class ModelRunner : IAsyncDisposable
         {
             Stats[$"recall per mille {type} (of {wanted})"] = (int)Math.Round(1000.0 * found / Math.Max(1, wanted));
             var min = IndexKinds.Single(k => k.Type == type).MinRecall;
-            Require(wanted == 0 || (double)found / wanted >= min, $"{type}: recall@k over the run is {(double)found / wanted:F3} ({found} of {wanted}), below {min}");
+            Require(!_config.CheckRecall || wanted == 0 || (double)found / wanted >= min, $"{type}: recall@k over the run is {(double)found / wanted:F3} ({found} of {wanted}), below {min}");
         }
     }
 
