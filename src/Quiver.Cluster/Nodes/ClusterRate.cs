@@ -15,7 +15,11 @@ namespace Quiver.Cluster.Nodes;
 internal sealed class ClusterRate(double perSecond, Func<int> liveNodes, TimeProvider? time = null)
 {
     private readonly Lock _swap = new();
-    private (int Nodes, RateLimiter Limiter)? _current;
+
+    /// <summary>The share in force: one object, so a reader never pairs one count with another count's limiter.</summary>
+    private Share? _current;
+
+    private sealed record Share(int Nodes, RateLimiter Limiter);
 
     /// <summary>The cluster's rate per user, per second; 0 is none.</summary>
     public double PerSecond => perSecond;
@@ -38,11 +42,10 @@ internal sealed class ClusterRate(double perSecond, Func<int> liveNodes, TimePro
     internal static MilvusException Refusal(double perSecond, int nodes) => new(MilvusCode.RateLimit, string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"rate limit exceeded: more than {perSecond} requests per second across the cluster ({perSecond / nodes:0.######} on each of {nodes} live nodes); retry later"), retriable: true);
 
-    private (int Nodes, RateLimiter Limiter) Current()
+    private Share Current()
     {
         var nodes = Math.Max(1, liveNodes());
-        var current = _current;
-        if (current is { } known && known.Nodes == nodes)
+        if (Volatile.Read(ref _current) is { } known && known.Nodes == nodes)
         {
             return known;
         }
@@ -51,10 +54,10 @@ internal sealed class ClusterRate(double perSecond, Func<int> liveNodes, TimePro
         {
             if (_current is not { } seen || seen.Nodes != nodes)
             {
-                _current = (nodes, new RateLimiter(perSecond / nodes, time: time));
+                Volatile.Write(ref _current, new Share(nodes, new RateLimiter(perSecond / nodes, time: time)));
             }
 
-            return _current.Value;
+            return _current!;
         }
     }
 }
