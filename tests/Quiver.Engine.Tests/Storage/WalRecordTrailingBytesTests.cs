@@ -43,12 +43,12 @@ public sealed class WalRecordTrailingBytesTests : IDisposable
 
         // The insert's record again (the key is free after the delete), with four bytes after its batch.
         var records = await ReadAsync(walFolder);
-        var insert = records.Single(r => r.Type == WalRecords.Insert);
+        var insert = records.Single(r => r.Type == WalRecords.InsertFields);
         long lsn;
         await using (var wal = Wal.Open(PhysicalFileSystem.Instance, walFolder))
         {
             wal.Replay(1, _ => { });
-            lsn = await wal.AppendAsync(WalRecords.Insert, WithTrailing(insert.Payload));
+            lsn = await wal.AppendAsync(WalRecords.InsertFields, WithTrailing(insert.Payload));
         }
 
         var ex = await Assert.ThrowsAsync<CorruptionException>(async () =>
@@ -56,7 +56,7 @@ public sealed class WalRecordTrailingBytesTests : IDisposable
             await using var db = await QuiverEngine.OpenAsync(_dir.Path, Options);
             await db.QueryAsync("c", new QueryRequest { Filter = "id >= 0", OutputFields = ["count(*)"] });
         });
-        Assert.Contains($"WAL record {lsn} (type {WalRecords.Insert}) is malformed: 4 bytes follow the write record's last field", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"WAL record {lsn} (type {WalRecords.InsertFields}) is malformed: 4 bytes follow the write record's last field", ex.Message, StringComparison.Ordinal);
         Assert.Contains(walFolder, ex.Message, StringComparison.Ordinal);
     }
 
