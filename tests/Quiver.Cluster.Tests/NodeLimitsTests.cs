@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Quiver.Protocol.Common;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
+using Quiver.Server.Clients;
 using Quiver.Server.Hosting;
 using Quiver.Server.Milvus;
 using Quiver.Server.Security;
@@ -184,20 +185,12 @@ public sealed class NodeLimitsTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static MilvusSearch Search(string collection, int nq, int dim, int topK, int offset)
     {
-        var placeholder = new PlaceholderValue { Tag = "$0", Type = PlaceholderType.FloatVector };
-        for (var q = 0; q < nq; q++)
-        {
-            var bytes = new byte[dim * sizeof(float)];
-            Buffer.BlockCopy(Vector(q, dim), 0, bytes, 0, bytes.Length);
-            placeholder.Values.Add(ByteString.CopyFrom(bytes));
-        }
-
         return new MilvusSearch
         {
             CollectionName = collection,
             Nq = nq,
             DslType = DslType.BoolExprV1,
-            PlaceholderGroup = new PlaceholderGroup { Placeholders = { placeholder } }.ToByteString(),
+            PlaceholderGroup = MilvusRequests.FloatPlaceholderGroup([.. Enumerable.Range(0, nq).SelectMany(q => Vector(q, dim))], dim),
             SearchParams =
             {
                 new ProtoKeyValuePair { Key = "anns_field", Value = "vector" },
