@@ -65,6 +65,43 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         return shards > 0 ? Remember(key, shards, revision) : 0;
     }
 
+    /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
+    /// none). The key is written again at every create and every change of the collection's schema or properties
+    /// (<see cref="TouchAsync"/>), so a schema a node read while the key stood at this revision is current while it
+    /// still stands there.</summary>
+    public ulong RevisionOf(string database, string collection) =>
+        _known.TryGetValue(Key(database, collection), out var known) && known.Shards > 0 ? known.Revision : 0;
+
+    /// <summary>Writes the collection's key again with the value it holds (compare-and-set on its revision), so that its
+    /// revision moves on and every node's schema read under an older one is read again (<see cref="RevisionOf"/>);
+    /// nothing when the key is gone (the collection was dropped meanwhile).</summary>
+    public async Task TouchAsync(string database, string collection, CancellationToken ct)
+    {
+        var key = Key(database, collection);
+        await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            while (true)
+            {
+                var entry = await KvLeaderReads.GetAsync(_store, key, 0, c).ConfigureAwait(false);
+                if (entry.Value is not { Length: > 0 } value)
+                {
+                    return true;
+                }
+
+                try
+                {
+                    var revision = await _store.UpdateAsync(key, value, entry.Revision, cancellationToken: c).ConfigureAwait(false);
+                    Remember(key, Math.Clamp((int)value[0], 1, MaxShards), revision);
+                    return true;
+                }
+                catch (NatsKVWrongLastRevisionException)
+                {
+                    // Another node wrote the key since the read: read it again.
+                }
+            }
+        }, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Keeps the remembered counts current from the bucket's changes (puts and deletes after now) until
     /// disposed; a watch that breaks (its NATS server went away) starts again after forgetting every count, since
     /// changes may have been missed meanwhile.</summary>

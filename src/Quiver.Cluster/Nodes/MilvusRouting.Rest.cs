@@ -132,6 +132,11 @@ internal sealed partial class MilvusRouting
     private async Task<(int, byte[])> RestEveryShardAsync(string path, byte[] body, string database, string collection, int shards, CancellationToken ct)
     {
         var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => RestShardAsync(database, collection, s, path, body, ct))).ConfigureAwait(false);
+        if (RestSchemaChanges.Contains(path))
+        {
+            await SchemaChangedAsync(database, collection, ct).ConfigureAwait(false);
+        }
+
         if (answers.Where(a => !RestOk(a)).Select(a => ((int, byte[])?)a).FirstOrDefault() is { } failed)
         {
             return failed;
@@ -142,6 +147,7 @@ internal sealed partial class MilvusRouting
         {
             case "/collections/drop":
                 await ShardStorage.ForgetAsync(grains, database, collection, shards).ConfigureAwait(false);
+                ForgetSchema(database, collection);
                 ForgetAutoIds(database, collection);
                 await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
                 await ReleaseReplicasAsync(key, shards, ct).ConfigureAwait(false);

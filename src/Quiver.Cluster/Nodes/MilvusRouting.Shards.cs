@@ -140,6 +140,11 @@ internal sealed partial class MilvusRouting
     private async Task<byte[]> MergeAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct, Func<byte[][], byte[]> merge)
     {
         var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, request, database, ct))).ConfigureAwait(false);
+        if (SchemaChanges.Contains(method.Name))
+        {
+            await SchemaChangedAsync(database, collection, ct).ConfigureAwait(false);
+        }
+
         if (answers.FirstOrDefault(a => !IsOk(StatusOf(method, a))) is { } failed)
         {
             return failed;
@@ -147,6 +152,7 @@ internal sealed partial class MilvusRouting
 
         if (method.Name == "DropCollection")
         {
+            ForgetSchema(database, collection);
             await ShardStorage.ForgetAsync(grains, database, collection, shards).ConfigureAwait(false);
             ForgetAutoIds(database, collection);
             await node.Catalog.RemoveAsync(database, collection, ct).ConfigureAwait(false);
