@@ -17,11 +17,11 @@ internal sealed partial class MilvusRouting
 
     /// <summary>A database call, answered by the default database's catalog shard; a database that still holds
     /// collections in the cluster's catalog is not dropped (the standalone engine's refusal, word for word).</summary>
-    private async Task<byte[]> DatabaseCallAsync(MethodDescriptor method, byte[] request, CancellationToken ct)
+    private async Task<byte[]> DatabaseCallAsync(MethodDescriptor method, byte[] request, IMessage? parsed, CancellationToken ct)
     {
         if (method.Name == "DropDatabase")
         {
-            var name = DropDatabaseRequest.Parser.ParseFrom(request).DbName;
+            var name = Parsed<DropDatabaseRequest>(method, request, parsed).DbName;
             if (ShardKeys.IsValidName(name) && (await node.Catalog.ListAsync(name, ct).ConfigureAwait(false)).Count > 0)
             {
                 return EngineRefusal(method, QuiverErrorCode.InvalidArgument, $"database '{name}' still has collections; drop them first");

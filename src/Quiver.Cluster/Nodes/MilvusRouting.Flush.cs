@@ -12,10 +12,9 @@ namespace Quiver.Cluster.Nodes;
 /// by the names as given. The first refusal is the answer (the names before it are flushed, as on a single node).</summary>
 internal sealed partial class MilvusRouting
 {
-    private async Task<byte[]> FlushAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
+    private async Task<byte[]> FlushAsync(MethodDescriptor method, FlushRequest parsed, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var parsed = FlushRequest.Parser.ParseFrom(request);
         var database = Database(parsed, context);
         var merged = new FlushResponse { Status = new Protocol.Common.Status(), DbName = database };
         foreach (var name in parsed.CollectionNames)

@@ -15,9 +15,8 @@ namespace Quiver.Cluster.Nodes;
 /// engine groups them (MilvusRouting.HybridGroup.cs).</summary>
 internal sealed partial class MilvusRouting
 {
-    private async Task<byte[]> HybridShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    private async Task<byte[]> HybridShardsAsync(MethodDescriptor method, byte[] request, HybridSearchRequest parsed, string database, string collection, int shards, CancellationToken ct)
     {
-        var parsed = HybridSearchRequest.Parser.ParseFrom(request);
         if (parsed.Requests.Count is 0 or > Quiver.HybridRequest.MaxRequests)
         {
             // The shard's own refusal, word for word.

@@ -66,7 +66,7 @@ internal sealed partial class MilvusRouting
                 }
 
                 var loaded = shards > 1
-                    ? await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false)
+                    ? await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false)
                     : await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
                 if (!Succeeded(loaded))
                 {
@@ -80,7 +80,7 @@ internal sealed partial class MilvusRouting
 
             case "ReleaseCollection" or "DropCollection" when shards > 1:
             {
-                var answer = await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+                var answer = await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false);
                 if (Succeeded(answer))
                 {
                     await ReleaseReplicasAsync(key, shards, ct).ConfigureAwait(false);
@@ -110,7 +110,7 @@ internal sealed partial class MilvusRouting
                 CurrentRead.Value = read;
                 try
                 {
-                    return await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+                    return await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false);
                 }
                 finally
                 {

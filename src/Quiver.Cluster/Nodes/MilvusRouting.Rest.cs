@@ -253,7 +253,7 @@ internal sealed partial class MilvusRouting
         IMessage request = upsert
             ? new UpsertRequest { DbName = database, CollectionName = collection, PartitionName = partition, NumRows = (uint)batch.RowCount, FieldsData = { fields } }
             : new InsertRequest { DbName = database, CollectionName = collection, PartitionName = partition, NumRows = (uint)batch.RowCount, FieldsData = { fields } };
-        var answer = MilvusMutation.Parser.ParseFrom(await ShardedAsync(method, request.ToByteArray(), database, collection, shards, ct).ConfigureAwait(false));
+        var answer = MilvusMutation.Parser.ParseFrom(await ShardedAsync(method, request.ToByteArray(), request, database, collection, shards, ct).ConfigureAwait(false));
         if (answer.Status is { Code: not 0 } failed)
         {
             return (200, RestError(failed.Code, failed.Reason));

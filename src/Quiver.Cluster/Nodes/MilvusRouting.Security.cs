@@ -34,20 +34,15 @@ internal sealed partial class MilvusRouting
         ["OperatePrivilegeGroup"] = async (s, m, c) => await s.OperatePrivilegeGroup((OperatePrivilegeGroupRequest)m, c).ConfigureAwait(false),
     };
 
-    /// <summary>Passes the call through the gate (with authentication on, a rate limit or a request limit other than the
-    /// default set: every call; else the RBAC
-    /// RPCs, which the gate then refuses to change anything, as the standalone server does) and answers the RBAC RPCs. Returns the answer, or
-    /// null when the call goes on to be routed.</summary>
-    private async Task<byte[]?> SecurityAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
+    /// <summary>Passes every call through the gate, as the standalone server's pipeline does (authentication, the
+    /// request limits, default or not, and the rates: a call on several shards is checked whole before it is split), and
+    /// answers the RBAC RPCs. Returns the answer (a refusal or an RBAC RPC's), or null with the request as the gate
+    /// parsed it, which the routing takes on (<see cref="RouteAsync"/>), so the call is parsed once.</summary>
+    private async Task<(byte[]? Answer, IMessage Message)> SecurityAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
         var security = node.Security;
         var answers = SecurityRpcs.TryGetValue(method.Name, out var handler);
-        if (!security.Options.AuthEnabled && !answers && !NodeSecurity.RateLimited(node.Config) && !NodeSecurity.LimitsSet(node.Config))
-        {
-            return null;
-        }
-
-        var message = method.InputType.Parser.ParseFrom(request);
+        var message = Parsed<IMessage>(method, request, null);
         var call = new CallInfo
         {
             Method = method.Name,
@@ -70,7 +65,7 @@ internal sealed partial class MilvusRouting
 
             if (!answers)
             {
-                return null;
+                return (null, message);
             }
 
             var service = services.GetRequiredService<MilvusGrpcService>();
@@ -78,16 +73,35 @@ internal sealed partial class MilvusRouting
             {
                 // A listing answers what is stored, whichever node changed it last (one read of the bucket).
                 await security.RefreshAsync(context.CancellationToken).ConfigureAwait(false);
-                return (await handler!(service, message, context).ConfigureAwait(false)).ToByteArray();
+                return ((await handler!(service, message, context).ConfigureAwait(false)).ToByteArray(), message);
             }
 
             var response = await security.ChangeAsync(() => handler!(service, message, context), context.CancellationToken).ConfigureAwait(false);
-            return response.ToByteArray();
+            return (response.ToByteArray(), message);
         }
         catch (MilvusException e)
         {
-            return StatusAnswer(method, e.Code, e.Message, e.Retriable);
+            return (StatusAnswer(method, e.Code, e.Message, e.Retriable), message);
         }
+    }
+
+    private long _requestParses;
+
+    /// <summary>How many times this node parsed a client's gRPC request (tests count them: once per call).</summary>
+    internal long RequestParses => Interlocked.Read(ref _requestParses);
+
+    /// <summary><paramref name="parsed"/> when the call's request was parsed already, else <paramref name="request"/>
+    /// parsed as <paramref name="method"/>'s input (counted in <see cref="RequestParses"/>).</summary>
+    private T Parsed<T>(MethodDescriptor method, byte[] request, IMessage? parsed)
+        where T : class, IMessage
+    {
+        if (parsed is T known)
+        {
+            return known;
+        }
+
+        Interlocked.Increment(ref _requestParses);
+        return (T)method.InputType.Parser.ParseFrom(request);
     }
 
     /// <summary>The answer of <paramref name="method"/> to a change the bucket did not store (docs/errors.md,

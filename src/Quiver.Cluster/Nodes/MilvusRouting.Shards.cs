@@ -49,9 +49,8 @@ internal sealed partial class MilvusRouting
     /// <summary>Creates a collection in <paramref name="shards"/> shards: shard 0 first (its answer is the standalone
     /// server's: a bad schema, a name taken), then the others; if one of them refuses, the shards that created it drop it
     /// again and the refusal is the answer, so the catalog never names a collection some shard lacks.</summary>
-    private async Task<byte[]> CreateShardedAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    private async Task<byte[]> CreateShardedAsync(MethodDescriptor method, CreateCollectionRequest parsed, byte[] request, string database, string collection, int shards, CancellationToken ct)
     {
-        var parsed = CreateCollectionRequest.Parser.ParseFrom(request);
         EngineSchema schema;
         try
         {
@@ -85,17 +84,18 @@ internal sealed partial class MilvusRouting
         return first;
     }
 
-    /// <summary>Runs <paramref name="method"/> on a collection of <paramref name="shards"/> shards.</summary>
-    private async Task<byte[]> ShardedAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    /// <summary>Runs <paramref name="method"/> on a collection of <paramref name="shards"/> shards; <paramref name="message"/>
+    /// is <paramref name="request"/> parsed.</summary>
+    private async Task<byte[]> ShardedAsync(MethodDescriptor method, byte[] request, IMessage message, string database, string collection, int shards, CancellationToken ct)
     {
         try
         {
             return method.Name switch
             {
-                "Insert" => await SplitWriteAsync(method, request, database, collection, shards, upsert: false, ct).ConfigureAwait(false),
-                "Upsert" => await SplitWriteAsync(method, request, database, collection, shards, upsert: true, ct).ConfigureAwait(false),
-                "Search" => await SearchShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
-                "Query" => await QueryShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
+                "Insert" => await SplitWriteAsync(method, message, database, collection, shards, upsert: false, ct).ConfigureAwait(false),
+                "Upsert" => await SplitWriteAsync(method, message, database, collection, shards, upsert: true, ct).ConfigureAwait(false),
+                "Search" => await SearchShardsAsync(method, (MilvusSearch)message, request, database, collection, shards, ct).ConfigureAwait(false),
+                "Query" => await QueryShardsAsync(method, (MilvusQuery)message, database, collection, shards, ct).ConfigureAwait(false),
                 "Delete" => await MergeAsync(method, request, database, collection, shards, ct, a => ShardMerge.Delete([.. a.Select(MilvusMutation.Parser.ParseFrom)]).ToByteArray()).ConfigureAwait(false),
                 "GetCollectionStatistics" => await MergeAsync(method, request, database, collection, shards, ct, a => SumStats(a.Select(GetCollectionStatisticsResponse.Parser.ParseFrom).Select(r => r.Stats), new GetCollectionStatisticsResponse { Status = new ProtoStatus() }, r => r.Stats)).ConfigureAwait(false),
                 "GetPartitionStatistics" => await MergeAsync(method, request, database, collection, shards, ct, a => SumStats(a.Select(GetPartitionStatisticsResponse.Parser.ParseFrom).Select(r => r.Stats), new GetPartitionStatisticsResponse { Status = new ProtoStatus() }, r => r.Stats)).ConfigureAwait(false),
@@ -119,8 +119,8 @@ internal sealed partial class MilvusRouting
                 "GetFlushState" => await MergeAsync(method, request, database, collection, shards, ct, a => new GetFlushStateResponse { Status = new ProtoStatus(), Flushed = a.All(b => GetFlushStateResponse.Parser.ParseFrom(b).Flushed) }.ToByteArray()).ConfigureAwait(false),
                 "DescribeCollection" => ShardsOf(await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false), shards),
                 _ when ShardZero.Contains(method.Name) => await InvokeAsync(ShardKeys.Of(database, collection), method, request, database, ct).ConfigureAwait(false),
-                _ when EveryShard.Contains(method.Name) => await MergeAsync(method, request, database, collection, shards, ct, a => a[0]).ConfigureAwait(false),
-                "HybridSearch" => await HybridShardsAsync(method, request, database, collection, shards, ct).ConfigureAwait(false),
+                _ when EveryShard.Contains(method.Name) => await MergeAsync(method, request, database, collection, shards, ct, a => a[0], message).ConfigureAwait(false),
+                "HybridSearch" => await HybridShardsAsync(method, request, (HybridSearchRequest)message, database, collection, shards, ct).ConfigureAwait(false),
                 _ => ShardedNotServed(method, method.Name),
             };
         }
@@ -137,7 +137,7 @@ internal sealed partial class MilvusRouting
 
     /// <summary>Sends <paramref name="request"/> to every shard at once; answers the first failure (in shard order) or,
     /// when every shard succeeded, <paramref name="merge"/> of their answers.</summary>
-    private async Task<byte[]> MergeAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct, Func<byte[][], byte[]> merge)
+    private async Task<byte[]> MergeAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct, Func<byte[][], byte[]> merge, IMessage? message = null)
     {
         var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, request, database, ct))).ConfigureAwait(false);
         if (SchemaChanges.Contains(method.Name))
@@ -159,7 +159,7 @@ internal sealed partial class MilvusRouting
         }
         else if (method.Name == "CreateAlias")
         {
-            await node.Catalog.SetAliasAsync(database, CreateAliasRequest.Parser.ParseFrom(request).Alias, collection, ct).ConfigureAwait(false);
+            await node.Catalog.SetAliasAsync(database, Parsed<CreateAliasRequest>(method, request, message).Alias, collection, ct).ConfigureAwait(false);
         }
 
         return merge(answers);
@@ -168,7 +168,7 @@ internal sealed partial class MilvusRouting
     /// <summary>An insert or upsert split by primary key: the node reads the columns with the collection's schema (from
     /// shard 0) and checks every row as the engine would, so a batch one shard would refuse is refused whole, then sends
     /// each shard its rows.</summary>
-    private async Task<byte[]> SplitWriteAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, bool upsert, CancellationToken ct)
+    private async Task<byte[]> SplitWriteAsync(MethodDescriptor method, IMessage request, string database, string collection, int shards, bool upsert, CancellationToken ct)
     {
         var (schema, zone, refused) = await DescribedAsync(method, database, collection, ct).ConfigureAwait(false);
         if (schema is null)
@@ -177,8 +177,8 @@ internal sealed partial class MilvusRouting
         }
 
         var op = upsert ? "upsert" : "insert";
-        var insert = upsert ? null : InsertRequest.Parser.ParseFrom(request);
-        var upsertRequest = upsert ? UpsertRequest.Parser.ParseFrom(request) : null;
+        var insert = upsert ? null : (InsertRequest)request;
+        var upsertRequest = upsert ? (UpsertRequest)request : null;
         var columns = insert?.FieldsData ?? upsertRequest!.FieldsData;
         var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op, zone);
         var generated = !upsert && schema.PrimaryKey.AutoId;
@@ -257,9 +257,9 @@ internal sealed partial class MilvusRouting
     /// first sums the shards' corpus statistics (<see cref="WithBm25StatisticsAsync"/>); grouping runs in two rounds
     /// (<see cref="GroupedMergedAsync"/>). Iterators and function reranking are refused: their answers cannot be merged
     /// from the shards' answers into the single engine's.</summary>
-    private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    private async Task<byte[]> SearchShardsAsync(MethodDescriptor method, MilvusSearch parsed, byte[] request, string database, string collection, int shards, CancellationToken ct)
     {
-        var (merged, answer, _) = await SearchMergedAsync(method, MilvusSearch.Parser.ParseFrom(request), request, database, collection, shards, schema: null, ct).ConfigureAwait(false);
+        var (merged, answer, _) = await SearchMergedAsync(method, parsed, request, database, collection, shards, schema: null, ct).ConfigureAwait(false);
         return answer ?? merged!.ToByteArray();
     }
 
@@ -340,9 +340,8 @@ internal sealed partial class MilvusRouting
     }
 
     /// <summary>A query on every shard (a limited one for offset + limit rows from the start), merged in key order.</summary>
-    private async Task<byte[]> QueryShardsAsync(MethodDescriptor method, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    private async Task<byte[]> QueryShardsAsync(MethodDescriptor method, MilvusQuery parsed, string database, string collection, int shards, CancellationToken ct)
     {
-        var parsed = MilvusQuery.Parser.ParseFrom(request);
         var (limit, offset) = RequestValues.QueryWindow(parsed.QueryParams);
         var perShard = parsed;
         if (limit is { } l && offset > 0)

@@ -67,13 +67,14 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
         CurrentClient.Value = ClientOf(context);
-        return await SecurityAsync(method, request, context).ConfigureAwait(false)
-            ?? await RouteAsync(method, request, context).ConfigureAwait(false);
+        var (refused, message) = await SecurityAsync(method, request, context).ConfigureAwait(false);
+        return refused ?? await RouteAsync(method, request, context, message).ConfigureAwait(false);
     }
 
     /// <summary>Routes one unary call of <paramref name="method"/> that passed the gate (a REST endpoint's RPC comes here
-    /// after the REST pipeline's gate, RestRouting.Forward.cs).</summary>
-    internal async Task<byte[]> RouteAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
+    /// after the REST pipeline's gate, RestRouting.Forward.cs); <paramref name="parsed"/> is the request as the gate
+    /// parsed it (null: parsed here), so a call is parsed once on its way through the node.</summary>
+    internal async Task<byte[]> RouteAsync(MethodDescriptor method, byte[] request, ServerCallContext context, IMessage? parsed = null)
     {
         var ct = context.CancellationToken;
         switch (method.Name)
@@ -91,20 +92,20 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
                 return new CheckHealthResponse { Status = new Protocol.Common.Status(), IsHealthy = true }.ToByteArray();
             case "ShowCollections":
             {
-                var parsed = ShowCollectionsRequest.Parser.ParseFrom(request);
-                return await MissingDatabaseAsync(method, string.IsNullOrEmpty(parsed.DbName) ? CallDatabase(context) : parsed.DbName, ct).ConfigureAwait(false)
-                    ?? await ShowCollectionsAsync(method, parsed, request, context).ConfigureAwait(false);
+                var show = Parsed<ShowCollectionsRequest>(method, request, parsed);
+                return await MissingDatabaseAsync(method, string.IsNullOrEmpty(show.DbName) ? CallDatabase(context) : show.DbName, ct).ConfigureAwait(false)
+                    ?? await ShowCollectionsAsync(method, show, request, context).ConfigureAwait(false);
             }
 
             case "Flush":
-                return await FlushAsync(method, request, context).ConfigureAwait(false);
+                return await FlushAsync(method, Parsed<FlushRequest>(method, request, parsed), context).ConfigureAwait(false);
             case "CreateDatabase" or "DropDatabase" or "ListDatabases" or "DescribeDatabase" or "AlterDatabase":
-                return await DatabaseCallAsync(method, request, ct).ConfigureAwait(false);
+                return await DatabaseCallAsync(method, request, parsed, ct).ConfigureAwait(false);
             default:
                 break;
         }
 
-        var message = method.InputType.Parser.ParseFrom(request);
+        var message = Parsed<IMessage>(method, request, parsed);
         if (method.Name is "CreateAlias" or "DropAlias" or "DescribeAlias" or "AlterAlias" or "ListAliases"
             && await AliasCallAsync(method, message, Database(message, context), ct).ConfigureAwait(false) is { } aliasAnswer)
         {
@@ -160,8 +161,8 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         if (shards > 1)
         {
             return creates
-                ? await CreateShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false)
-                : await ShardedAsync(method, request, database, collection, shards, ct).ConfigureAwait(false);
+                ? await CreateShardedAsync(method, (CreateCollectionRequest)message, request, database, collection, shards, ct).ConfigureAwait(false)
+                : await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false);
         }
 
         var known = shards > 0;

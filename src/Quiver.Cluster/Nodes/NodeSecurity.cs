@@ -73,18 +73,6 @@ internal static class NodeSecurity
             ? rate.Count(call.User ?? SecurityGate.PeerHost(call.Peer))
             : null;
 
-    /// <summary>Whether any request limit (<c>maxMessageBytes</c>, <c>maxNq</c>, <c>maxTopK</c>, <c>maxDimension</c>,
-    /// <c>maxRowsPerInsert</c>) differs from the standalone default. Then every gRPC call passes the gate's limit checks
-    /// on the node that receives it, before a call on several shards is split (each shard would see only its part of an
-    /// insert's rows); the shards' own servers check the same limits (<see cref="ShardOptions"/>).</summary>
-    public static bool LimitsSet(NodeConfig config)
-    {
-        var options = config.EffectiveSecurity();
-        var defaults = new SecurityOptions();
-        return options.MaxMessageBytes != defaults.MaxMessageBytes || options.MaxNq != defaults.MaxNq || options.MaxTopK != defaults.MaxTopK
-            || options.MaxDimension != defaults.MaxDimension || options.MaxRowsPerInsert != defaults.MaxRowsPerInsert;
-    }
-
     /// <summary>The options of a shard's or replica's own server on this node: the node's request limits (so a call that
     /// the shard's server reads, a REST body above all, is refused there in the standalone server's words, exactly as a
     /// standalone server with these settings refuses it), an in-flight budget that holds four of the largest messages

@@ -39,7 +39,7 @@ internal sealed partial class RestRouting
         {
             var method = MilvusService.Descriptor.FindMethodByName(rpc)
                 ?? throw new InvalidOperationException($"the REST endpoint {path} performs {rpc}, which MilvusService does not have");
-            return method.OutputType.Parser.ParseFrom(await routing.RouteAsync(method, request.ToByteArray(), context).ConfigureAwait(false));
+            return method.OutputType.Parser.ParseFrom(await routing.RouteAsync(method, request.ToByteArray(), context, request).ConfigureAwait(false));
         }).ConfigureAwait(false);
     }
 }
