@@ -12,10 +12,7 @@ using Quiver.Testing;
 using MilvusMutation = Quiver.Protocol.Milvus.MutationResult;
 using MilvusQuery = Quiver.Protocol.Milvus.QueryRequest;
 using MilvusSearch = Quiver.Protocol.Milvus.SearchRequest;
-using ProtoDataType = Quiver.Protocol.Schema.DataType;
-using ProtoFieldSchema = Quiver.Protocol.Schema.FieldSchema;
 using ProtoKeyValuePair = Quiver.Protocol.Common.KeyValuePair;
-using ProtoSchema = Quiver.Protocol.Schema.CollectionSchema;
 using ProtoStatus = Quiver.Protocol.Common.Status;
 
 namespace Quiver.Cluster.Tests;
@@ -50,20 +47,7 @@ public sealed partial class InProcessClusterTests
 
         // Each call of a collection of three shards (a create, an insert split three ways, a load, a search and a query
         // merged from three shards) is parsed once.
-        var create = new CreateCollectionRequest
-        {
-            CollectionName = Name,
-            ShardsNum = 3,
-            Schema = new ProtoSchema
-            {
-                Name = Name,
-                Fields =
-                {
-                    new ProtoFieldSchema { Name = "id", DataType = ProtoDataType.Int64, IsPrimaryKey = true },
-                    new ProtoFieldSchema { Name = "vector", DataType = ProtoDataType.FloatVector, TypeParams = { new ProtoKeyValuePair { Key = "dim", Value = "2" } } },
-                },
-            }.ToByteString(),
-        };
+        var create = ThreeShards(Name);
         var parses = routing.RequestParses;
         AssertOk(ProtoStatus.Parser.ParseFrom(await Call("CreateCollection", create)));
         AssertOk(await standalone.CreateCollectionAsync(create));

@@ -32,20 +32,7 @@ public sealed partial class InProcessClusterTests
         var second = new MilvusRouting(cluster.Client, new NodeContext(_context.Config, _context.JetStream, otherCatalog) { Placement = _context.Placement });
         const string Name = "schema_cache";
 
-        AssertOk(ProtoStatus.Parser.ParseFrom(await CallAsync(first, "CreateCollection", new CreateCollectionRequest
-        {
-            CollectionName = Name,
-            ShardsNum = 3,
-            Schema = new ProtoSchema
-            {
-                Name = Name,
-                Fields =
-                {
-                    new ProtoFieldSchema { Name = "id", DataType = ProtoDataType.Int64, IsPrimaryKey = true },
-                    new ProtoFieldSchema { Name = "vector", DataType = ProtoDataType.FloatVector, TypeParams = { new ProtoKeyValuePair { Key = "dim", Value = "2" } } },
-                },
-            }.ToByteString(),
-        })));
+        AssertOk(ProtoStatus.Parser.ParseFrom(await CallAsync(first, "CreateCollection", ThreeShards(Name))));
 
         // Three inserts of 20 rows (each split over the three shards): one schema read.
         for (var batch = 0; batch < 3; batch++)
@@ -96,6 +83,22 @@ public sealed partial class InProcessClusterTests
     /// value per row or values for the valid rows only.</summary>
     private static int ExtraIndex(FieldData column, int row) =>
         column.Scalars.LongData.Data.Count == column.ValidData.Count || column.ValidData.Count == 0 ? row : column.ValidData.Take(row).Count(v => v);
+
+    /// <summary>The create of <paramref name="name"/> in three shards: an Int64 key and a 2-d float vector.</summary>
+    private static CreateCollectionRequest ThreeShards(string name) => new()
+    {
+        CollectionName = name,
+        ShardsNum = 3,
+        Schema = new ProtoSchema
+        {
+            Name = name,
+            Fields =
+            {
+                new ProtoFieldSchema { Name = "id", DataType = ProtoDataType.Int64, IsPrimaryKey = true },
+                new ProtoFieldSchema { Name = "vector", DataType = ProtoDataType.FloatVector, TypeParams = { new ProtoKeyValuePair { Key = "dim", Value = "2" } } },
+            },
+        }.ToByteString(),
+    };
 
     private static InsertRequest Rows(string collection, int first, int count, bool extra)
     {
