@@ -47,10 +47,10 @@ internal static class OverGraph
 
         var k = args.Int("k", 10);
         var efs = args.Text("ef", "64").Split(',').Select(e => int.Parse(e, CultureInfo.InvariantCulture)).ToArray();
-        var queryVectors = HnswBench.ReadVecs<float>(Path.Combine(setFolder, "queries.fvecs"), out var queryCount, out var dim);
+        var queryVectors = HnswBench.ReadVecs<float>(Path.Combine(setFolder, "queries.fvecs"), out var dim, out var queryCount);
         var nq = Math.Min(args.Int("nq", 1000), queryCount);
         var queries = Enumerable.Range(0, nq).Select(q => queryVectors.AsSpan(q * dim, dim).ToArray()).ToArray();
-        var truth = HnswBench.ReadVecs<int>(Path.Combine(setFolder, "groundtruth.ivecs"), out _, out var truthWidth);
+        var truth = HnswBench.ReadVecs<int>(Path.Combine(setFolder, "groundtruth.ivecs"), out var truthWidth, out _);
         var mode = args.Text("mode", "both");
         var rounds = args.Int("rounds", 5);
         var label = args.Text("label", "");
