@@ -20,6 +20,8 @@ const string Usage = """
       vectortypes [--rows 50000] [--dim 128] [--bits 256] [--nq 200] [--k 10] [--recall 0.95] [--rounds 3] [--variants a,b] [--M 16] [--efc 40] [--json out.json]
       sparse [--rows 100000] [--vocab 30000] [--nnz 60] [--qnnz 12] [--nq 200] [--k 10] [--dir D] [--md out.md]
       bm25   [--root /usr/share/doc] [--max-passages 50000] [--passage-words 200] [--nq 500] [--nq-reference 50] [--k 10] [--dir D] [--md out.md] [--peer fts5_bm25.py]
+      overgraph --set synthetic-1000000x128-s42-q1000 [--data-dir bench/data] --dir D [--build true [--M 16] [--efc 100] [--max-mb N]]
+                [--ef 64,128] [--k 10] [--nq 1000] [--rounds 5] [--mode both|embedded --seconds S] [--label L] [--json out.json]
       keyfilter [--keys 100000,1000000] [--probes 2000000] [--rounds 5] [--json out.json]
       embedbatch [--tokens 16,64,128,256] [--batches 1,4,8,16,32] [--texts 64] [--rounds 3] [--threads 0] [--md out.md]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
@@ -59,6 +61,7 @@ try
         "bm25" => await Bm25Bench.RunAsync(options),
         "embedbatch" => await EmbeddingBatchBench.RunAsync(options),
         "keyfilter" => await KeyFilterBench.RunAsync(options),
+        "overgraph" => await OverGraph.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

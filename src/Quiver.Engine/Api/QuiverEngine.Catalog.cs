@@ -111,6 +111,7 @@ public sealed partial class QuiverEngine
                             lock (_shards)
                             {
                                 _shards[meta.Id] = shard;
+                                _shardList = [.. _shards.Values];
                             }
                         },
                     },
@@ -159,6 +160,7 @@ public sealed partial class QuiverEngine
                         lock (_shards)
                         {
                             _shards.Remove(shard.CollectionId);
+                            _shardList = [.. _shards.Values];
                         }
                     },
                 },
@@ -289,12 +291,20 @@ public sealed partial class QuiverEngine
         }
     }
 
+    /// <summary>The shard of collection <paramref name="name"/> in <paramref name="database"/>, or null: a scan of the
+    /// published list, without the catalog's lock and without allocating (every search and write starts here).</summary>
     private Shard? FindShard(string database, string name)
     {
-        lock (_shards)
+        foreach (var s in _shardList)
         {
-            return _shards.Values.FirstOrDefault(s => s.Meta.Database == database && s.Meta.Name == name);
+            var meta = s.Meta;
+            if (meta.Name == name && meta.Database == database)
+            {
+                return s;
+            }
         }
+
+        return null;
     }
 
     /// <summary>The shard of a collection, for tools in this repository (benchmarks, tests) that look below the API.</summary>

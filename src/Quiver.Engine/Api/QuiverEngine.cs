@@ -17,6 +17,10 @@ public sealed partial class QuiverEngine : IAsyncDisposable
     private readonly SemaphoreSlim _catalogGate = new(1, 1);
     private readonly SemaphoreSlim _manifestGate = new(1, 1);
     private readonly Dictionary<long, Shard> _shards = [];
+
+    /// <summary>The values of <see cref="_shards"/>, replaced whole (under its lock) whenever a shard is added or removed,
+    /// so that a search finds its collection without taking the lock or allocating (<see cref="FindShard"/>).</summary>
+    private volatile Shard[] _shardList = [];
     private readonly Host _host;
     private readonly IDisposable _lock;
     private List<DatabaseMeta> _databases;
@@ -82,6 +86,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
             {
                 var shard = await Shard.OpenAsync(engine._host, meta, cancellationToken).ConfigureAwait(false);
                 engine._shards[meta.Id] = shard;
+                engine._shardList = [.. engine._shards.Values];
                 known.Add(System.IO.Path.GetFileName(shard.Folder));
                 if (shard.RecoveryReport is { TailTruncated: true } report)
                 {
@@ -137,6 +142,7 @@ public sealed partial class QuiverEngine : IAsyncDisposable
         }
 
         _shards.Clear();
+        _shardList = [];
         _lock.Dispose();
     }
 

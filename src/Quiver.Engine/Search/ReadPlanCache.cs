@@ -55,6 +55,102 @@ internal sealed class ReadPlanCache
     public AnnSearchParams SearchParams(Shards.Shard shard, string field, IReadOnlyDictionary<string, string>? given)
     {
         var properties = shard.Meta.Properties;
+        // A search sends the same few parameter sets again and again: a slot found by a hash of the field and the
+        // parameters (order-free), checked name by name, answers without building the LRU's text key.
+        var hash = ParamsHash(field, given);
+        var slot = _recent[(int)(hash & (RecentSlots - 1))];
+        if (slot is not null && slot.Hash == hash && ReferenceEquals(slot.Properties, properties) && slot.Matches(field, given))
+        {
+            return slot.Value;
+        }
+
+        var value = ParsedSearchParams(shard, field, given, properties);
+        _recent[(int)(hash & (RecentSlots - 1))] = new RecentParams(hash, properties, field, Pairs(given), value);
+        return value;
+    }
+
+    /// <summary>The projection of a read that asks for no output fields (the primary key alone), kept for the schema
+    /// and zone it was resolved under: a search without output fields resolves nothing.</summary>
+    public Projection KeyOnlyProjection(CollectionSchema schema, TimeZoneInfo? zone)
+    {
+        if (_keyOnly is { } kept && ReferenceEquals(kept.Schema, schema) && ReferenceEquals(kept.Zone, zone))
+        {
+            return kept.Value;
+        }
+
+        var value = Projection.Resolve(schema, [], zone: zone);
+        _keyOnly = new KeptProjection(schema, zone, value);
+        return value;
+    }
+
+    private volatile KeptProjection? _keyOnly;
+
+    private sealed record KeptProjection(CollectionSchema Schema, TimeZoneInfo? Zone, Projection Value);
+
+    /// <summary>Slots of <see cref="_recent"/> (a power of two).</summary>
+    private const int RecentSlots = 16;
+
+    private readonly RecentParams?[] _recent = new RecentParams?[RecentSlots];
+
+    /// <summary>Parameters parsed last under a hash: immutable, replaced whole, so a reader sees one entry or another.</summary>
+    private sealed class RecentParams(uint hash, object properties, string field, KeyValuePair<string, string>[] pairs, AnnSearchParams value)
+    {
+        public uint Hash { get; } = hash;
+
+        public object Properties { get; } = properties;
+
+        public AnnSearchParams Value { get; } = value;
+
+        /// <summary>Whether <paramref name="given"/> holds exactly these names and values for <paramref name="f"/>.</summary>
+        public bool Matches(string f, IReadOnlyDictionary<string, string>? given)
+        {
+            if (!string.Equals(f, field, StringComparison.Ordinal) || (given?.Count ?? 0) != pairs.Length)
+            {
+                return false;
+            }
+
+            foreach (var (name, v) in pairs)
+            {
+                if (!given!.TryGetValue(name, out var other) || !string.Equals(v, other, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    private static KeyValuePair<string, string>[] Pairs(IReadOnlyDictionary<string, string>? given) => given is null ? [] : [.. given];
+
+    /// <summary>A hash of the field and the parameters that does not depend on their order; it allocates nothing for a
+    /// <see cref="Dictionary{TKey,TValue}"/> (the form requests carry).</summary>
+    private static uint ParamsHash(string field, IReadOnlyDictionary<string, string>? given)
+    {
+        var sum = 0u;
+        if (given is Dictionary<string, string> d)
+        {
+            foreach (var (name, value) in d)
+            {
+                sum += PairHash(name, value);
+            }
+        }
+        else if (given is not null)
+        {
+            foreach (var (name, value) in given)
+            {
+                sum += PairHash(name, value);
+            }
+        }
+
+        return (uint)HashCode.Combine(string.GetHashCode(field, StringComparison.Ordinal), sum, given?.Count ?? 0);
+    }
+
+    private static uint PairHash(string name, string value) =>
+        (uint)HashCode.Combine(string.GetHashCode(name, StringComparison.Ordinal), string.GetHashCode(value, StringComparison.Ordinal));
+
+    private AnnSearchParams ParsedSearchParams(Shards.Shard shard, string field, IReadOnlyDictionary<string, string>? given, object properties)
+    {
         var key = new System.Text.StringBuilder(field.Length + 16).Append(field.Length).Append(':').Append(field);
         if (given is not null)
         {

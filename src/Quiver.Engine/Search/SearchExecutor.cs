@@ -11,18 +11,18 @@ internal static class SearchExecutor
     public const int MaxQueries = 16_384;
 
     public static SearchResult Run(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
-        Execute(shard, request, cancellationToken, (view, projection, perQuery, stats) => Hits(shard.Schema, view, projection, perQuery, stats));
+        Execute(shard, request, cancellationToken, static (s, view, projection, perQuery, stats) => Hits(s.Schema, view, projection, perQuery, stats));
 
     /// <summary>As <see cref="Run"/>, the hits as columns: scores and hit counts per query first, then the output
     /// fields (the primary key first) read only for the hits returned, straight into columns.</summary>
     public static SearchColumns RunColumns(Shard shard, SearchRequest request, CancellationToken cancellationToken) =>
-        Execute(shard, request, cancellationToken, (view, projection, perQuery, _) => Columns(view, projection, perQuery));
+        Execute(shard, request, cancellationToken, static (_, view, projection, perQuery, _) => Columns(view, projection, perQuery));
 
     /// <summary>The hits of <paramref name="request"/> over a view the caller holds (a hybrid search runs each of its
     /// requests over one view), per query best first, offset and grouping applied; no output field is read.</summary>
     internal static List<List<(float Score, int Segment, int Row)>> SearchInView(Shard shard, ReadView view, SearchRequest request,
         CancellationToken cancellationToken) =>
-        Execute(shard, request, cancellationToken, (_, _, perQuery, _) => perQuery, view);
+        Execute(shard, request, cancellationToken, static (_, _, _, perQuery, _) => perQuery, view);
 
     /// <summary>Per query its hits, each with the output fields of <paramref name="projection"/> as a row.</summary>
     internal static SearchResult Hits(CollectionSchema schema, ReadView view, Projection projection,
@@ -73,7 +73,7 @@ internal static class SearchExecutor
     }
 
     private static T Execute<T>(Shard shard, SearchRequest request, CancellationToken cancellationToken,
-        Func<ReadView, Projection, List<List<(float Score, int Segment, int Row)>>, SearchStats, T> materialize, ReadView? shared = null)
+        Func<Shard, ReadView, Projection, List<List<(float Score, int Segment, int Row)>>, SearchStats, T> materialize, ReadView? shared = null)
     {
         var schema = shard.Schema;
         var fieldIndex = ResolveField(schema, request.AnnsField);
@@ -160,7 +160,7 @@ internal static class SearchExecutor
         var zone = Timestamptz.Resolve(request.Timezone, shard.Meta.Properties);
         var filter = shard.Plans.Filter(request.Filter, schema, request.FilterParams, zone);
         PartitionKeyIsolation.CheckSearch(shard.Meta, filter);
-        var projection = Projection.Resolve(schema, request.OutputFields, zone: zone);
+        var projection = request.OutputFields.Count == 0 ? shard.Plans.KeyOnlyProjection(schema, zone) : Projection.Resolve(schema, request.OutputFields, zone: zone);
         using var owned = shared is null ? shard.AcquireView(Shards.PartitionKeys.ReadScope(shard.Meta, request.Partitions, filter)) : null;
         var view = shared ?? owned!;
         var allowed = new AllowedRows[view.Segments.Length];
@@ -224,7 +224,7 @@ internal static class SearchExecutor
             hits.Add(list);
         }
 
-        return materialize(view, projection, hits, stats);
+        return materialize(shard, view, projection, hits, stats);
     }
 
     /// <summary>The request's search parameters over the collection's defaults for the field (the property
