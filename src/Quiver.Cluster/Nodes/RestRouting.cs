@@ -261,7 +261,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// <summary>Whether the standalone server's endpoints read <paramref name="body"/> at all (Quiver.Server's
     /// <c>RestBody.Parse</c>, which every endpoint runs first; an insert's or upsert's faster scan, tried first as the
     /// standalone server does, accepts no body that parser refuses).</summary>
-    private static bool WellFormed(string path, byte[] body)
+    internal static bool WellFormed(string path, byte[] body)
     {
         if (path is "/entities/insert" or "/entities/upsert" && Quiver.Server.Rest.RestRowsBody.TryScan(body) is not null)
         {
@@ -270,7 +270,8 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
 
         try
         {
-            Quiver.Server.Rest.RestBody.Parse(body);
+            // Only the verdict is kept: the document goes back to its pool here, not to the garbage collector.
+            Quiver.Server.Rest.RestBody.ParseDocument(body).Dispose();
             return true;
         }
         catch (Quiver.Server.Milvus.MilvusException)

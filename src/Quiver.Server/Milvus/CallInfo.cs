@@ -65,6 +65,10 @@ internal sealed class CallInfo
     /// <summary>The authenticated user, set by the security gate; null when authentication is off.</summary>
     public string? User { get; set; }
 
+    /// <summary>The searches of a call whose transport read them itself (REST search and hybrid search): the gate's limit
+    /// checks and the handler take their typed values in place of the request's <c>search_params</c>. Null for gRPC.</summary>
+    public IReadOnlyList<Data.TypedSearch>? Searches { get; set; }
+
     /// <summary>The estimated size of the answer in bytes, set by search and query: once the answer is sent, the
     /// transport reports it to <see cref="Hosting.MemoryReclaimer"/>.</summary>
     public long ResultBytes { get; set; }

@@ -65,17 +65,23 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context) => DeleteAsync(request, context);
 
-    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport.</summary>
-    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteRequest request, ServerCallContext context)
+    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport. <paramref name="complete"/>,
+    /// when given, completes the request from the collection this call looked up (REST builds a delete by id's key filter
+    /// from its primary key there), so that a delete looks the schema up once.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteRequest request, ServerCallContext context,
+        Action<ResolvedCollection>? complete = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
-        if (string.IsNullOrWhiteSpace(request.Expr))
+        if (complete is null)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, "delete: expr cannot be empty; to delete everything use a filter that matches every row");
+            RequireExpr(request.Expr);
         }
 
-        var schema = SchemaOf(request.CollectionName, db);
+        var collection = Collection(request.CollectionName, db);
+        complete?.Invoke(collection);
+        RequireExpr(request.Expr);
+        var schema = collection.Schema;
         var partition = string.IsNullOrEmpty(request.PartitionName) ? null : request.PartitionName;
         var templates = RequestValues.Templates(request.ExprTemplateValues);
         var keys = templates is null ? KeyListParser.TryParse(request.Expr, schema.PrimaryKey) : null;
@@ -85,6 +91,14 @@ internal sealed partial class MilvusGrpcService
         var response = Mutation(schema, result);
         response.DeleteCnt = result.Count;
         return response;
+    }
+
+    private static void RequireExpr(string expr)
+    {
+        if (string.IsNullOrWhiteSpace(expr))
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, "delete: expr cannot be empty; to delete everything use a filter that matches every row");
+        }
     }
 
     private static Protocol.Milvus.MutationResult Mutation(CollectionSchema schema, EngineMutation result) =>

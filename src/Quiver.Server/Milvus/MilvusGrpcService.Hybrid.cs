@@ -35,9 +35,10 @@ internal sealed partial class MilvusGrpcService
         SearchColumns Hits);
 
     /// <summary>HybridSearch: the Milvus rules, whatever the transport. <paramref name="complete"/>, when given,
-    /// completes the request from the collection this call looked up, as for <see cref="SearchColumnsAsync"/>.</summary>
+    /// completes the request from the collection this call looked up, as for <see cref="SearchColumnsAsync"/>;
+    /// <paramref name="typed"/>, when given, holds each request's settings as the transport read them (REST), in order.</summary>
     internal async Task<HybridAnswer> HybridSearchColumnsAsync(Protocol.Milvus.HybridSearchRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null)
+        Action<ResolvedCollection>? complete = null, IReadOnlyList<TypedSearch>? typed = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
@@ -59,7 +60,7 @@ internal sealed partial class MilvusGrpcService
         for (var i = 0; i < request.Requests.Count; i++)
         {
             var sub = request.Requests[i];
-            var settings = SearchParamsParser.Parse(sub.SearchParams);
+            var settings = typed?[i].Settings ?? ReadSettings(sub.SearchParams);
             var plan = await PlanAsync(name, db, schema, settings, sub, ct).ConfigureAwait(false);
             // Offset, grouping and partitions belong to the hybrid request (Milvus ignores them per request). The Node
             // SDK copies a hybrid search's group_by_field into every request and not into rank_params: taken from there

@@ -43,9 +43,10 @@ internal sealed partial class MilvusGrpcService
     /// <summary>Search: the Milvus rules, whatever the transport; the hits stay columns for the transport to write.
     /// <paramref name="complete"/>, when given, completes the request from the collection this call looked up (REST
     /// resolves its vector field and reads its vectors for the field's type there), before anything else reads it, so
-    /// that a search looks the schema up once.</summary>
+    /// that a search looks the schema up once. <paramref name="typed"/>, when given, holds the search's settings as the
+    /// transport read them (REST); the request's <c>search_params</c> are then not read.</summary>
     internal async Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null)
+        Action<ResolvedCollection>? complete = null, TypedSearch? typed = null)
     {
         var db = Database(request.DbName, context);
         var ct = context.CancellationToken;
@@ -54,7 +55,7 @@ internal sealed partial class MilvusGrpcService
         complete?.Invoke(collection);
         var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        var settings = SearchParamsParser.Parse(request.SearchParams);
+        var settings = typed?.Settings ?? ReadSettings(request.SearchParams);
         var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false) with { Partitions = partitions };
         var output = OutputFields.Resolve(schema, request.OutputFields);
         var groupBy = GroupField(schema, settings.GroupByField);
@@ -94,6 +95,19 @@ internal sealed partial class MilvusGrpcService
         // Sampling copies ids and queues, it never waits for the exact re-run.
         recall?.Offer(db, collection.Name, plan, result);
         return new SearchAnswer(schema, settings, output, groupBy, result, null);
+    }
+
+    /// <summary>How many times this service has read a search's settings from Milvus's <c>search_params</c> pairs: a
+    /// count for tests that a transport which hands them over typed (REST) is not read this way.</summary>
+    internal long SearchParamsRead => Interlocked.Read(ref _searchParamsRead);
+
+    private long _searchParamsRead;
+
+    /// <summary>A search's settings from its <c>search_params</c> pairs, counted in <see cref="SearchParamsRead"/>.</summary>
+    private SearchSettings ReadSettings(Google.Protobuf.Collections.RepeatedField<Protocol.Common.KeyValuePair> pairs)
+    {
+        Interlocked.Increment(ref _searchParamsRead);
+        return SearchParamsParser.Parse(pairs);
     }
 
     /// <summary>Checks a search request the way Milvus does and turns it into the engine's request (without output fields).</summary>

@@ -24,9 +24,6 @@ internal static partial class MilvusRestV2
     // the RPC it stands for) and call the service's transport-free methods; the schema is read inside the call, after
     // the gate, from the engine (cached per schema version), never through DescribeCollection.
 
-    /// <summary>The collection's schema in Milvus's form, read inside a call.</summary>
-    private static WireSchema SchemaOf(RestRequest r, string collection) => r.Service.ProtoSchema(r.DatabaseOrDefault, collection);
-
     private static async Task<JsonNode?> InsertAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
@@ -145,14 +142,9 @@ internal static partial class MilvusRestV2
             Expr = filter ?? "",
         };
         RestTemplates.Add(r.Body["exprParams"], "$.exprParams", request.ExprTemplateValues);
-        var result = await r.CallAsync("Delete", request, (q, context) =>
-        {
-            if (byId)
-            {
-                q.Expr = IdFilter(SchemaOf(r, collection), r.Body["id"]!);
-            }
-            return r.Service.DeleteAsync(q, context);
-        }).ConfigureAwait(false);
+        // A delete by id builds its key filter on the schema the delete looks up (one lookup per delete).
+        var result = await r.CallAsync("Delete", request, (q, context) => r.Service.DeleteAsync(q, context,
+            byId ? c => q.Expr = IdFilter(r.Service.ProtoSchema(c), r.Body["id"]!) : null)).ConfigureAwait(false);
         return new JsonObject { ["deleteCount"] = result.DeleteCnt };
     }
 
@@ -272,7 +264,7 @@ internal static partial class MilvusRestV2
         var data = r.RequiredArray("data");
         // Built before the call without the schema (vectors read as floats), so that the gate sees nq, dimension and
         // top-k; the vector field is resolved inside the call.
-        var request = SearchRequestOf(r, r.Body, "$", null, collection, data, r.Root.GetProperty("data"), out var floatDim);
+        var request = SearchRequestOf(r, r.Body, "$", null, collection, data, r.Root.GetProperty("data"), out var floatDim, out var values);
         request.OutputFields.Add(r.OptionalStrings("outputFields") ?? []);
         request.PartitionNames.Add(r.OptionalStrings("partitionNames") ?? []);
         SetConsistency(r, out var level, out var useDefault);
@@ -281,17 +273,20 @@ internal static partial class MilvusRestV2
         var grouping = r.OptionalString("groupingField");
         if (!string.IsNullOrEmpty(grouping))
         {
-            request.SearchParams.Add(new KeyValuePair { Key = "group_by_field", Value = grouping });
+            values.Pairs["group_by_field"] = grouping;
             if (r.OptionalLong("groupSize") is > 0 and var size)
             {
-                request.SearchParams.Add(new KeyValuePair { Key = "group_size", Value = size.ToString(CultureInfo.InvariantCulture) });
-                request.SearchParams.Add(new KeyValuePair { Key = "strict_group_size", Value = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false" });
+                values.Pairs["group_size"] = size.ToString(CultureInfo.InvariantCulture);
+                values.Pairs["strict_group_size"] = (r.OptionalBool("strictGroupSize") ?? false) ? "true" : "false";
             }
         }
-        // The vector field is resolved on the schema the search looks up (one lookup per search).
+        // The gate and the handler take the settings typed (read once, inside the call); the vector field is resolved on
+        // the schema the search looks up (one lookup per search).
+        var typed = values.Typed(request);
         var answer = await r.CallAsync("Search", request, async (q, context) =>
             new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context,
-                c => ResolveVectorField(q, r.Service.ProtoSchema(c), r.Body, "$", data, floatDim)).ConfigureAwait(false))).ConfigureAwait(false);
+                c => values.Complete(typed, ResolveVectorField(q, r.Service.ProtoSchema(c), r.Body, "$", data, floatDim)),
+                typed).ConfigureAwait(false)), [typed]).ConfigureAwait(false);
         var search = answer.Value!;
         if (search.Hits is not { } hits)
         {
@@ -341,11 +336,13 @@ internal static partial class MilvusRestV2
     /// Without <paramref name="schema"/> the vectors are read as float vectors of any dimension and the anns field is
     /// the one named (see <see cref="ResolveVectorField"/>). With <paramref name="dataElement"/> (<paramref name="data"/>
     /// as parsed), plain float vectors are read from it without building nodes, and <paramref name="floatDim"/> is their
-    /// length (0 when they were read the general way).</summary>
+    /// length (0 when they were read the general way). The search's settings go to <paramref name="values"/>, not into
+    /// the request's <c>search_params</c>.</summary>
     private static WireSearch SearchRequestOf(RestRequest r, JsonObject body, string path, WireSchema? schema, string collection,
-        JsonArray data, JsonElement? dataElement, out int floatDim)
+        JsonArray data, JsonElement? dataElement, out int floatDim, out RestSearchValues values)
     {
         floatDim = 0;
+        values = new RestSearchValues();
         var annsField = RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "";
         // Without the schema, objects in data are sparse vectors ({"index": value}); anything else reads as float vectors.
         var field = schema is null
@@ -376,55 +373,91 @@ internal static partial class MilvusRestV2
         var offset = body["offset"] is { } o ? RestRequest.LongOf(o, path + ".offset") : 0;
         var searchParams = RestRequest.ObjectOf(body["searchParams"], path + ".searchParams");
         var inner = RestRequest.ObjectOf(searchParams?["params"], path + ".searchParams.params") ?? [];
-        // Milvus accepts the inner params both nested ({"params": {...}}) and flat (radius, range_filter, ef...).
-        var flat = new JsonObject();
+        // Milvus accepts the inner params both nested ({"params": {...}}) and flat (radius, range_filter, ef...); the
+        // nested value wins.
         foreach (var (key, value) in inner)
         {
-            flat[key] = value?.DeepClone();
+            values.Params[key] = Milvus.Data.SearchParamsParser.ParamText(value);
         }
         if (searchParams is not null)
         {
             foreach (var (key, value) in searchParams)
             {
-                if (key is not ("params" or "metricType" or "metric_type" or "ignoreGrowing" or "hints") && !flat.ContainsKey(key))
+                if (key is not ("params" or "metricType" or "metric_type" or "ignoreGrowing" or "hints"))
                 {
-                    flat[key] = value?.DeepClone();
+                    values.Params.TryAdd(key, Milvus.Data.SearchParamsParser.ParamText(value));
                 }
             }
         }
-        request.SearchParams.Add(new KeyValuePair { Key = "params", Value = flat.ToJsonString() });
         var metric = searchParams?["metricType"] ?? searchParams?["metric_type"] ?? body["metricType"];
         if (metric is not null)
         {
-            request.SearchParams.Add(new KeyValuePair { Key = "metric_type", Value = RestRequest.ParamText(metric) });
+            values.Pairs["metric_type"] = RestRequest.ParamText(metric);
         }
         var ignoreGrowing = searchParams?["ignoreGrowing"] ?? body["ignoreGrowing"];
-        request.SearchParams.Add(new KeyValuePair
-        {
-            Key = "ignore_growing",
-            Value = ignoreGrowing is not null && RestRequest.BoolOf(ignoreGrowing, path + ".ignoreGrowing") ? "true" : "false",
-        });
+        values.Pairs["ignore_growing"] = ignoreGrowing is not null && RestRequest.BoolOf(ignoreGrowing, path + ".ignoreGrowing") ? "true" : "false";
         if (searchParams?["hints"] is { } hints)
         {
-            request.SearchParams.Add(new KeyValuePair { Key = "hints", Value = RestRequest.ParamText(hints) });
+            values.Pairs["hints"] = RestRequest.ParamText(hints);
         }
-        request.SearchParams.Add(new KeyValuePair { Key = "round_decimal", Value = "-1" });
-        request.SearchParams.Add(new KeyValuePair { Key = "topk", Value = limit.ToString(CultureInfo.InvariantCulture) });
-        request.SearchParams.Add(new KeyValuePair { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
-        request.SearchParams.Add(new KeyValuePair { Key = "anns_field", Value = field.Name });
+        values.Pairs["round_decimal"] = "-1";
+        values.Pairs["topk"] = limit.ToString(CultureInfo.InvariantCulture);
+        values.Pairs["offset"] = offset.ToString(CultureInfo.InvariantCulture);
+        values.Pairs["anns_field"] = field.Name;
         if (RestRequest.StringOf(body[Timestamptz.TimezoneProperty], path + ".timezone") is { } timezone)
         {
-            request.SearchParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
+            values.Pairs[Timestamptz.TimezoneProperty] = timezone;
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// A REST search's settings as the values Milvus's <c>search_params</c> pairs would carry, held as text key by key:
+    /// the body's own keys (<see cref="Pairs"/>: limit, offset, metric, anns field, grouping, ...) and its
+    /// <c>searchParams</c> object (<see cref="Params"/>, whose keys win, as a <c>params</c> JSON's do over the pairs).
+    /// Read into typed settings by the one reader gRPC's pairs go through
+    /// (<see cref="Milvus.Data.SearchParamsParser.FromValues"/>), once per call, without JSON text or pairs between.
+    /// </summary>
+    private sealed class RestSearchValues
+    {
+        /// <summary>The values the body's own keys give.</summary>
+        public Dictionary<string, string> Pairs { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The members of <c>searchParams</c> (its <c>params</c> object's over its own).</summary>
+        public Dictionary<string, string> Params { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The search as the gate and the handler take it: nq and dimension counted on
+        /// <paramref name="request"/>'s query vectors as the gate counts a gRPC search's, the settings read on first use.</summary>
+        public Milvus.Data.TypedSearch Typed(WireSearch request)
+        {
+            var (nq, dimension) = Security.SecurityGate.Shape(request);
+            return new Milvus.Data.TypedSearch(nq, dimension, Read);
+        }
+
+        /// <summary>Names the vector field the call resolved, unless the <c>searchParams</c> name one themselves (which
+        /// win, as over gRPC).</summary>
+        public void Complete(Milvus.Data.TypedSearch typed, string field) => typed.Complete(settings => settings with
+        {
+            AnnsField = Params.TryGetValue("anns_field", out var named) ? Milvus.Data.SearchParamsParser.NonEmptyText(named) : field,
+        });
+
+        private Milvus.Data.SearchSettings Read()
+        {
+            var values = new Dictionary<string, string>(Pairs, StringComparer.Ordinal);
+            foreach (var (key, value) in Params)
+            {
+                values[key] = value;
+            }
+            return Milvus.Data.SearchParamsParser.FromValues(values);
+        }
     }
 
     /// <summary>Completes a request built without the schema: the vector field resolved (named, or the only one), the
     /// vectors read again for its type and dimension (unless they were read as float vectors of <paramref name="floatDim"/>
     /// floats and the field is a FLOAT_VECTOR field of that dimension: reading them again would write the same bytes),
     /// the anns field named.</summary>
-    private static void ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data,
+    private static string ResolveVectorField(WireSearch request, WireSchema schema, JsonObject body, string path, JsonArray data,
         int floatDim = 0)
     {
         var field = VectorField(schema, RestRequest.StringOf(body["annsField"], path + ".annsField") ?? "");
@@ -432,7 +465,7 @@ internal static partial class MilvusRestV2
         {
             request.PlaceholderGroup = RestVectors.ToPlaceholderGroup(data, field, field.IsFunctionOutput, path + ".data");
         }
-        request.SearchParams.Single(p => p.Key == "anns_field").Value = field.Name;
+        return field.Name;
     }
 
     /// <summary>The vector field a search targets: <paramref name="annsField"/>, or the only vector field.</summary>
@@ -473,12 +506,16 @@ internal static partial class MilvusRestV2
         request.ConsistencyLevel = level;
         request.UseDefaultConsistency = useDefault;
         var floatDims = new int[searches.Count];
+        var values = new RestSearchValues[searches.Count];
+        var typed = new Milvus.Data.TypedSearch[searches.Count];
         for (var i = 0; i < searches.Count; i++)
         {
             var path = $"$.search[{i}]";
             var body = RestRequest.ObjectOf(searches[i], path) ?? throw RestRequest.Format(path, "must be an object, got null");
             var data = body["data"] as JsonArray is { Count: > 0 } array ? array : throw RestRequest.Missing($"search[{i}].data", "non-empty array");
-            var sub = SearchRequestOf(r, body, path, null, collection, data, r.Root.GetProperty("search")[i].GetProperty("data"), out floatDims[i]);
+            var sub = SearchRequestOf(r, body, path, null, collection, data, r.Root.GetProperty("search")[i].GetProperty("data"), out floatDims[i],
+                out values[i]);
+            typed[i] = values[i].Typed(sub);
             sub.OutputFields.Add(outputFields);
             sub.PartitionNames.Add(partitions);
             request.Requests.Add(sub);
@@ -515,9 +552,10 @@ internal static partial class MilvusRestV2
                 var schema = r.Service.ProtoSchema(c);
                 for (var i = 0; i < q.Requests.Count; i++)
                 {
-                    ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]", (JsonArray)((JsonObject)searches[i]!)["data"]!, floatDims[i]);
+                    values[i].Complete(typed[i], ResolveVectorField(q.Requests[i], schema, (JsonObject)searches[i]!, $"$.search[{i}]",
+                        (JsonArray)((JsonObject)searches[i]!)["data"]!, floatDims[i]));
                 }
-            }).ConfigureAwait(false))).ConfigureAwait(false);
+            }, typed).ConfigureAwait(false)), typed).ConfigureAwait(false);
         var hybrid = answer.Value!;
         WriteHits(r, hybrid.Output, hybrid.Hits, hybrid.RoundDecimal);
         return null;

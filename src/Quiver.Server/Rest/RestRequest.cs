@@ -91,13 +91,14 @@ internal sealed class RestRequest
     public JsonObject Extra { get; } = [];
 
     /// <summary>Runs the RPC <paramref name="method"/> through the pipeline and returns its response; throws
-    /// <see cref="MilvusException"/> when the response carries an error status.</summary>
+    /// <see cref="MilvusException"/> when the response carries an error status. <paramref name="searches"/>: the call's
+    /// searches as the endpoint read them (<see cref="CallInfo.Searches"/>).</summary>
     public async Task<TResponse> CallAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        Func<TRequest, ServerCallContext, Task<TResponse>> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
         where TRequest : class
         where TResponse : class
     {
-        var response = await TryCallAsync(method, request, handler).ConfigureAwait(false);
+        var response = await TryCallAsync(method, request, handler, searches).ConfigureAwait(false);
         var status = CallPipeline.StatusOf(response);
         if (status is not null && status.Code != MilvusCode.Success)
         {
@@ -113,13 +114,19 @@ internal sealed class RestRequest
     /// <summary>Runs the RPC <paramref name="method"/> through the pipeline and returns its response, error status
     /// included.</summary>
     public Task<TResponse> TryCallAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        Func<TRequest, ServerCallContext, Task<TResponse>> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
         where TRequest : class
         where TResponse : class
     {
         Context.Rpc = method;
         if (Http.Items.TryGetValue(ForwardKey, out var item) && item is RestRpcForward forward)
         {
+            // A forwarded RPC travels as its message alone: a search whose settings are typed has none in it. (No node
+            // forwards a search endpoint; see RestRouting.Forwards.)
+            if (searches is not null)
+            {
+                throw new InvalidOperationException($"{method}: a search with typed settings cannot be forwarded as a message");
+            }
             // A cluster node performs the RPC itself (MilvusRestV2.Cluster.cs).
             handler = async (r, c) => (TResponse)(object)await forward(method, (Google.Protobuf.IMessage)r, c).ConfigureAwait(false);
         }
@@ -132,6 +139,7 @@ internal sealed class RestRequest
             Credential = Credential,
             Peer = Context.Peer,
             Polling = Console.ConsolePolls.IsPoll(Http, method),
+            Searches = searches,
         };
         return _pipeline.RunAsync(call, request, Context, handler);
     }

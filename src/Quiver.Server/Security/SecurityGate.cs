@@ -84,7 +84,16 @@ internal sealed class SecurityGate(
             throw new MilvusException(MilvusCode.ParameterInvalid,
                 $"{call.Method}: authentication is off; users, roles and grants can be managed only with Security:AuthEnabled");
         }
-        if (request is not null)
+        if (call.Searches is { } typed)
+        {
+            // REST read its searches itself: their typed values, not the request's search_params pairs.
+            foreach (var search in typed)
+            {
+                CheckSearch(search.Nq, search.Dimension);
+                CheckTopK(search.Settings);
+            }
+        }
+        else if (request is not null)
         {
             CheckLimits(request);
         }
@@ -288,12 +297,34 @@ internal sealed class SecurityGate(
         }
     }
 
+    /// <summary>How many search requests this gate has read its limits from as Milvus's messages (their placeholder
+    /// group and <c>search_params</c> pairs): a count for tests that REST's typed searches are not read this way.</summary>
+    internal long SearchMessagesRead => Interlocked.Read(ref _searchMessagesRead);
+
+    private long _searchMessagesRead;
+
     private void CheckSearch(Protocol.Milvus.SearchRequest search)
+    {
+        Interlocked.Increment(ref _searchMessagesRead);
+        var (nq, dimension) = Shape(search);
+        CheckSearch(nq, dimension);
+        // Read top-k as the search handler reads it (a value inside the params JSON wins over the flat pair), so
+        // that no spelling slips past the limit.
+        CheckTopK(Milvus.Data.SearchParamsParser.Parse(search.SearchParams));
+    }
+
+    /// <summary>The query count and dimension of a search message as the limits count them: the larger of the stated
+    /// <c>nq</c> and the values sent, and the first vector's dimension.</summary>
+    internal static (long Nq, int Dimension) Shape(Protocol.Milvus.SearchRequest search)
     {
         var (vectors, dimension) = search.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.PlaceholderGroup
             ? Milvus.Data.PlaceholderWire.Count(search.PlaceholderGroup)
             : (search.Ids is null ? 0 : search.Ids.IntId?.Data.Count ?? search.Ids.StrId?.Data.Count ?? 0, 0);
-        var nq = Math.Max(search.Nq, vectors);
+        return (Math.Max(search.Nq, vectors), dimension);
+    }
+
+    private void CheckSearch(long nq, int dimension)
+    {
         if (nq > options.MaxNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq ({nq}) is invalid: it should be in range [1, {options.MaxNq}]");
@@ -303,9 +334,10 @@ internal sealed class SecurityGate(
             throw new MilvusException(MilvusCode.ParameterTooLarge,
                 $"query vector dimension {dimension} exceeds the limit of {options.MaxDimension}");
         }
-        // Read top-k as the search handler reads it (a value inside the params JSON wins over the flat pair), so
-        // that no spelling slips past the limit.
-        var settings = Milvus.Data.SearchParamsParser.Parse(search.SearchParams);
+    }
+
+    private void CheckTopK(Milvus.Data.SearchSettings settings)
+    {
         if (settings.TopK > options.MaxTopK || (long)settings.TopK + settings.Offset > options.MaxTopK)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid,

@@ -63,4 +63,40 @@ public sealed class RestSchemaLookupTests
             return answer;
         }
     }
+
+    [Fact]
+    public async Task DeleteByIdAndByFilter_EachLookTheSchemaUpOnce_AndDeleteExactlyTheirRows()
+    {
+        await using var server = await TestServer.StartAsync();
+        var service = server.Server.Services.GetRequiredService<MilvusGrpcService>();
+        const int Dim = 4, Rows = 120;
+        var rng = new Random(43);
+        await CreateAsync(server, "del", [.. Enumerable.Range(0, Rows).Select(_ => Enumerable.Range(0, Dim).Select(_ => (float)rng.NextDouble()).ToArray())]);
+        var model = Enumerable.Range(0, Rows).Select(i => (long)i).ToHashSet();
+
+        // By a list of ids, by one id, and by a filter (tag == 7: ids 7, 44, 81, 118): each the model's rows go.
+        Assert.Equal(3, (await CountedAsync("""{"collectionName": "del", "id": [3, 40, 99]}"""))["data"]!["deleteCount"]!.GetValue<long>());
+        model.ExceptWith([3, 40, 99]);
+        Assert.Equal(1, (await CountedAsync("""{"collectionName": "del", "id": 5}"""))["data"]!["deleteCount"]!.GetValue<long>());
+        model.Remove(5);
+        await CountedAsync("""{"collectionName": "del", "filter": "tag == 7"}""");
+        model.ExceptWith(Enumerable.Range(0, Rows).Where(i => i % Tags == 7).Select(i => (long)i));
+
+        var left = await PostOkAsync(server, "/entities/query",
+            """{"collectionName": "del", "filter": "id >= 0", "outputFields": ["id"], "limit": 1000, "consistencyLevel": "Strong"}""");
+        Assert.Equal(model.Order(), Ids(left["data"]!.AsArray()).Order());
+
+        // A delete by id of a collection that does not exist is still refused as one (code 100), naming it.
+        var missing = await PostAsync(server, "/entities/delete", """{"collectionName": "nowhere", "id": [1]}""");
+        Assert.Equal(100, missing["code"]!.GetValue<int>());
+        Assert.Contains("nowhere", missing["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        async Task<JsonObject> CountedAsync(string body)
+        {
+            var before = service.SchemaLookups;
+            var answer = await PostOkAsync(server, "/entities/delete", body);
+            Assert.True(service.SchemaLookups - before == 1, $"/entities/delete {body} looked the schema up {service.SchemaLookups - before} times");
+            return answer;
+        }
+    }
 }

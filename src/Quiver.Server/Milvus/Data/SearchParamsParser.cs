@@ -105,6 +105,14 @@ internal static class SearchParamsParser
             MergeParamsJson(paramsJson, values);
         }
 
+        return FromValues(values);
+    }
+
+    /// <summary>The settings of values already read as text, key by key, with the checks <see cref="Parse"/> makes: the
+    /// pairs' values with the <c>params</c> object's members over them (each as <see cref="ParamText"/> reads
+    /// it). A transport that reads its request itself (REST) hands these over typed, not as pairs and JSON text.</summary>
+    internal static SearchSettings FromValues(IReadOnlyDictionary<string, string> values)
+    {
         var indexParams = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in SearchRequest.IndexSearchParams)
         {
@@ -192,13 +200,25 @@ internal static class SearchParamsParser
         }
     }
 
-    private static string? NonEmpty(Dictionary<string, string> values, string key) =>
-        values.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+    /// <summary>A member of a <c>params</c> object as <see cref="Parse"/> reads it from the JSON text: a string's value, ""
+    /// for null, the JSON text of anything else (written compact, as the text the pairs would carry).</summary>
+    internal static string ParamText(System.Text.Json.Nodes.JsonNode? value) => value?.GetValueKind() switch
+    {
+        null or JsonValueKind.Null => "",
+        JsonValueKind.String => value.GetValue<string>(),
+        _ => value.ToJsonString(),
+    };
 
-    private static bool Bool(Dictionary<string, string> values, string key) =>
+    /// <summary><paramref name="text"/> as the settings read a text value: trimmed, or null when empty or blank.</summary>
+    internal static string? NonEmptyText(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+
+    private static string? NonEmpty(IReadOnlyDictionary<string, string> values, string key) =>
+        values.TryGetValue(key, out var v) ? NonEmptyText(v) : null;
+
+    private static bool Bool(IReadOnlyDictionary<string, string> values, string key) =>
         NonEmpty(values, key) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
 
-    private static int? Int(Dictionary<string, string> values, string key)
+    private static int? Int(IReadOnlyDictionary<string, string> values, string key)
     {
         if (NonEmpty(values, key) is not { } v)
         {
@@ -221,7 +241,7 @@ internal static class SearchParamsParser
         throw new MilvusException(MilvusCode.ParameterInvalid, $"search params: {key} must be an integer, got '{v}'");
     }
 
-    private static double? Double(Dictionary<string, string> values, string key)
+    private static double? Double(IReadOnlyDictionary<string, string> values, string key)
     {
         if (NonEmpty(values, key) is not { } v)
         {
