@@ -44,27 +44,32 @@ public sealed partial class Bm25ScaleTests
         return [.. view.Segments.Select(s => Bm25Corpus.PostingsOf(shard, s, field, Bm25Budget.Unlimited, CancellationToken.None)!.TermCount)];
     }
 
+    /// <summary>Two sealed segments (1,500 and 2,000 rows) searched by an engine without a budget: its answers to
+    /// <paramref name="queries"/> (which load the postings), and per segment its postings' bytes and distinct terms.</summary>
+    private async Task<(SearchResult[] Unlimited, long[] Sizes, int[] Terms)> TwoSealedSegmentsAsync(Random rng, string[] queries)
+    {
+        await using var db = await OpenAsync();
+        await db.CreateCollectionAsync("c", Schema());
+        await db.CreateIndexAsync("c", Index());
+        await InsertAsync(db, rng, 0, 1_500);
+        await db.FlushAsync("c");
+        await InsertAsync(db, rng, 1_500, 2_000);
+        await db.FlushAsync("c");
+        Assert.Equal(0, db.GetMemoryUsage().IndexBytes);
+        var unlimited = await SearchAllAsync(db, queries);
+        var sizes = LoadedBytes(db);
+        Assert.Equal(2, sizes.Length);
+        Assert.All(sizes, s => Assert.True(s > 0));
+        Assert.Equal(sizes.Sum(), db.GetMemoryUsage().IndexBytes);
+        Assert.Equal(sizes.Sum(), Assert.Single(await db.DescribeIndexesAsync("c")).MemoryBytes);
+        return (unlimited, sizes, DistinctTerms(db));
+    }
+
     [Fact]
     public async Task TermCounts_WithoutRoom_AreNotKept_SearchesWalkTheRows_WithTheSameResults_ThenCharged()
     {
         var rng = new Random(31);
-        var queries = Enumerable.Range(0, 12).Select(_ => Query(rng)).ToArray();
-        SearchResult[] unlimited;
-        long[] sizes;
-        int[] terms;
-        await using (var db = await OpenAsync())
-        {
-            await db.CreateCollectionAsync("c", Schema());
-            await db.CreateIndexAsync("c", Index());
-            await InsertAsync(db, rng, 0, 1_500);
-            await db.FlushAsync("c");
-            await InsertAsync(db, rng, 1_500, 2_000);
-            await db.FlushAsync("c");
-            unlimited = await SearchAllAsync(db, queries);
-            sizes = LoadedBytes(db);
-            terms = DistinctTerms(db);
-        }
-
+        var (_, sizes, terms) = await TwoSealedSegmentsAsync(rng, [.. Enumerable.Range(0, 12).Select(_ => Query(rng))]);
         var budget = sizes[0] + sizes[1] - 1;
         await using (var db = await OpenWithMemoryAsync(budget))
         {

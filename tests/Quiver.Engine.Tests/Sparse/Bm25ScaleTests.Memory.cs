@@ -15,25 +15,7 @@ public sealed partial class Bm25ScaleTests
     {
         var rng = new Random(24);
         var queries = Enumerable.Range(0, 12).Select(_ => Query(rng)).ToArray();
-        SearchResult[] unlimited;
-        long[] sizes;
-        int[] terms;
-        await using (var db = await OpenAsync())
-        {
-            await db.CreateCollectionAsync("c", Schema());
-            await db.CreateIndexAsync("c", Index());
-            await InsertAsync(db, rng, 0, 1_500);
-            await db.FlushAsync("c");
-            await InsertAsync(db, rng, 1_500, 2_000);
-            await db.FlushAsync("c");
-            Assert.Equal(0, db.GetMemoryUsage().IndexBytes);
-            unlimited = await SearchAllAsync(db, queries);
-            sizes = LoadedBytes(db);
-            terms = DistinctTerms(db);
-            Assert.All(sizes, s => Assert.True(s > 0));
-            Assert.Equal(sizes.Sum(), db.GetMemoryUsage().IndexBytes);
-            Assert.Equal(sizes.Sum(), Assert.Single(await db.DescribeIndexesAsync("c")).MemoryBytes);
-        }
+        var (unlimited, sizes, terms) = await TwoSealedSegmentsAsync(rng, queries);
 
         // Room for the first segment's postings, not for both: the second is scored from its rows, its statistics
         // read from a count per term, charged too.
