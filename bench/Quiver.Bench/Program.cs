@@ -13,7 +13,7 @@ const string Usage = """
              [--clients 1,10,20] [--transports embedded,grpc,rest] [--M 16] [--efc 200] [--ef 64] [--out bench/results/scale]
       ingestpath [--dims 128,768] [--rows 100000] [--batch 1000] [--md out.md]
       filters [--set synthetic-100000x128-s42] [--data-dir bench/data] [--nq 200] [--k 10] [--ef 64] [--M 16] [--efc 100]
-              [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md]
+              [--percents 1,5,20,50,90,99] [--md bench/results/filters-SET.md] [--reopen true]
       filter-scan [--rows 1000000] [--calls 200] [--filters "tag < 50;tag % 7 == 3;..."] [--md bench/results/filter-scan.md]
       grpcload --address http://127.0.0.1:PORT --queries Q.fvecs [--nq N] [--k 10] [--ef 16] [--clients 1] [--rpc search|checkhealth]   (server's child)
       reopen [--rows 1000000 | 100000,1000000] [--dim 128] [--rounds 3] [--dir D] [--json out.json]

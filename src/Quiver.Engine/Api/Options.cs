@@ -197,8 +197,9 @@ public static class MemoryBudget
 /// <param name="BudgetBytes"><see cref="QuiverOptions.MemoryBudgetBytes"/>.</param>
 /// <param name="GrowingBytes">Rows of growing segments not yet sealed, over all collections.</param>
 /// <param name="IndexBytes">Vector indexes attached to sealed segments (their <c>MemoryBytes</c> when attached) and the
-/// BM25 postings of sealed segments: what <see cref="QuiverEngine.DescribeIndexesAsync"/> reports as
-/// <c>MemoryBytes</c>.</param>
+/// BM25 postings of sealed segments (what <see cref="QuiverEngine.DescribeIndexesAsync"/> reports as
+/// <c>MemoryBytes</c>), plus what BM25 keeps in their place: a growing segment's postings, and the counts per term of a
+/// segment without postings.</param>
 /// <param name="ReservedBytes">Rows of writes admitted and not yet applied, and the estimated memory of index builds
 /// running.</param>
 public sealed record EngineMemoryUsage(long BudgetBytes, long GrowingBytes, long IndexBytes, long ReservedBytes)

@@ -3,11 +3,15 @@ namespace Quiver.Indexing;
 /// <summary>Runs index builds (and loads) of every collection of an engine in the background, one at a time: each build
 /// itself uses <see cref="QuiverOptions.IndexBuildThreads"/> threads, so one job at a time keeps every core busy
 /// without oversubscribing them, and a large segment does not wait behind many small ones for long. Jobs are
-/// deduplicated by key. Disposing cancels the running job and waits for it.</summary>
+/// deduplicated by key. Loads of index files (<c>load</c> at <see cref="Enqueue"/>) run before every build queued: a
+/// load maps a file in a fraction of a second where a build takes minutes, and until its index is attached a segment is
+/// searched exactly, so after a reopen every segment with a file gets its index before the first build starts
+/// (docs/engine.md, "Index builds"). Disposing cancels the running job and waits for it.</summary>
 internal sealed class IndexBuildScheduler : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly Queue<(object Key, Func<CancellationToken, Task> Job)> _queue = new();
+    private readonly Queue<(object Key, Func<CancellationToken, Task> Job)> _loads = new();
     private readonly HashSet<object> _queued = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -35,9 +39,11 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>Queues a job unless one with the same key is queued or running. The job gets the scheduler's stop token
-    /// and must handle its own failures (an escaping exception is swallowed so the worker survives).</summary>
-    public void Enqueue(object key, Func<CancellationToken, Task> job)
+    /// <summary>Queues a job unless one with the same key is queued or running; with <paramref name="load"/> (an index
+    /// file to load, not a build) ahead of every build queued, behind the loads queued before it. The job gets the
+    /// scheduler's stop token and must handle its own failures (an escaping exception is swallowed so the worker
+    /// survives).</summary>
+    public void Enqueue(object key, Func<CancellationToken, Task> job, bool load = false)
     {
         lock (_lock)
         {
@@ -46,7 +52,7 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
                 return;
             }
 
-            _queue.Enqueue((key, job));
+            (load ? _loads : _queue).Enqueue((key, job));
             _worker ??= Task.Run(WorkAsync);
 
             // Inside the lock: dispose, which takes it too, cannot have disposed the semaphore yet.
@@ -71,7 +77,7 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             (object Key, Func<CancellationToken, Task> Job) item;
             lock (_lock)
             {
-                if (!_queue.TryDequeue(out item))
+                if (!_loads.TryDequeue(out item) && !_queue.TryDequeue(out item))
                 {
                     continue;
                 }

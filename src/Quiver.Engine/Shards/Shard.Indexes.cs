@@ -285,7 +285,9 @@ internal sealed partial class Shard
                 if (seg.AttachedIndexId(field) != index.Id)
                 {
                     var s = seg;
-                    _host.IndexBuilds.Enqueue(JobKey(index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token));
+                    // A segment with an index file only loads it: that job goes ahead of the builds queued.
+                    var load = Fs.FileExists(Path.Combine(IndexFolder, IndexMeta.FileName(index.Id, seg.Id)));
+                    _host.IndexBuilds.Enqueue(JobKey(index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token), load);
                 }
             }
         }

@@ -30,7 +30,11 @@ namespace Quiver.Sparse;
 /// scored one by one, exactly. A growing segment's postings are held against the engine's memory budget as in-memory
 /// index too (<see cref="EngineMemoryUsage.IndexBytes"/>, their arrays' capacity, charged as they grow): when a search's
 /// appends take them past it, they are dropped for a count per term, and the segment's rows are scored one by one,
-/// with the same scores. The counts per term (of sealed and growing segments without postings) are not charged.</para>
+/// with the same scores. The counts per term that stand in for postings (a sealed segment without them, a growing one
+/// whose postings were dropped) are held against the same budget as in-memory index too
+/// (<see cref="FieldState.TermCountBytes"/> a slot of their dictionary): when they do not fit they are not kept, and
+/// each search counts its query terms over the segment's rows instead, with the same totals. The counts of deleted
+/// rows' terms (one per distinct term of the rows deleted since the segment was first searched) are not charged.</para>
 /// Thread-safety: one lock per (segment, field), held while a search brings it up to
 /// date and reads its query terms' counts.</summary>
 internal static class Bm25Corpus
@@ -116,6 +120,17 @@ internal static class Bm25Corpus
         lock (state)
         {
             state.Discard(shard.FileSystem, snap.Segment, damaged);
+        }
+    }
+
+    /// <summary>Bytes the counts per term of <paramref name="segment"/>'s field charge to the memory budget (0 when it keeps
+    /// none: postings, or counts that did not fit). For tests.</summary>
+    internal static long CountBytesOf(Segment segment, int fieldIndex)
+    {
+        var state = StateOf(segment, fieldIndex);
+        lock (state)
+        {
+            return state.CountBytes;
         }
     }
 
@@ -209,14 +224,17 @@ internal static class Bm25Corpus
 
     /// <summary>One segment's statistics for one BM25 field: the totals of the first <see cref="_rows"/> rows (growing
     /// segments; a sealed one reads its postings'), less the first <see cref="_marks"/> delete marks.</summary>
-    private sealed class FieldState
+    internal sealed class FieldState
     {
         private readonly Dictionary<uint, int> _deletedDf = [];
         private Bm25Postings? _postings;
         private long _postingsBytes = -1;
         private Bm25GrowingPostings? _growing;
         private long _growingCharged;
+        private bool _growingDropped;
         private Dictionary<uint, int>? _df;
+        private long _dfCharged;
+        private long _dfRefused = -1;
         private double _length;
         private int _rows;
         private double _deletedLength;
@@ -242,33 +260,12 @@ internal static class Bm25Corpus
             }
 
             byte[]? scratch = null;
-            if (postings is null)
+            if (postings is null && !CountRows(snap.Segment, snap.RowCount, column, ref scratch))
             {
-                if (_rows == 0 && !snap.Segment.IsSealed)
-                {
-                    _growing ??= new Bm25GrowingPostings();
-                }
-
-                // A sealed segment without postings (past the budget) keeps only a count per term.
-                var counts = _growing is null ? _df ??= [] : null;
-                for (; _rows < snap.RowCount; _rows++)
-                {
-                    var pairs = column.Pairs(_rows, ref scratch);
-                    if (counts is null)
-                    {
-                        _growing!.Append(pairs);
-                        continue;
-                    }
-
-                    for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
-                    {
-                        var (term, tf) = Bm25Postings.Pair(pairs, i);
-                        _length += tf;
-                        CollectionsMarshal.GetValueRefOrAddDefault(counts, term, out _)++;
-                    }
-                }
-
-                ChargeGrowing(snap.Segment);
+                // No room for the counts per term in the memory budget: this search counts its query terms over the
+                // segment's rows (the same totals, so the same scores).
+                Walk(column, snap.RowCount, snap.Visible(long.MaxValue), terms, df, ref rows, ref length);
+                return;
             }
 
             var log = marks.Entries;
@@ -294,9 +291,108 @@ internal static class Bm25Corpus
             }
         }
 
+        /// <summary>Bytes a count per term is charged: a <c>Dictionary&lt;uint, int&gt;</c> entry (hash, next, key, value) and
+        /// its bucket, per slot of the dictionary's capacity.</summary>
+        public const int TermCountBytes = 20;
+
+        /// <summary>Bytes the counts per term are charged now (0 when the segment keeps none). The caller holds the
+        /// lock.</summary>
+        public long CountBytes => _dfCharged;
+
+        /// <summary>Brings the growing postings, or the counts per term, up to the first <paramref name="rowCount"/> rows
+        /// of a segment searched without sealed postings, and charges what they grew by to the engine's memory budget.
+        /// False when the counts per term do not fit (then none are kept: the caller walks the rows); counts refused
+        /// before are not counted again until their size fits. The caller holds the lock.</summary>
+        private bool CountRows(Segment segment, int rowCount, SparseColumn column, ref byte[]? scratch)
+        {
+            if (_growing is null && _df is null)
+            {
+                if (_dfRefused >= 0 && !segment.FitsDerived(_dfRefused))
+                {
+                    return false;
+                }
+
+                // The first search of the segment, or counts dropped before: count from the first row.
+                _rows = 0;
+                _length = 0;
+                if (!segment.IsSealed && !_growingDropped)
+                {
+                    _growing = new Bm25GrowingPostings();
+                }
+                else
+                {
+                    _df = [];
+                }
+            }
+
+            var counted = _rows;
+            for (; _rows < rowCount; _rows++)
+            {
+                var pairs = column.Pairs(_rows, ref scratch);
+                if (_growing is { } growing)
+                {
+                    growing.Append(pairs);
+                    continue;
+                }
+
+                for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
+                {
+                    var (term, tf) = Bm25Postings.Pair(pairs, i);
+                    _length += tf;
+                    CollectionsMarshal.GetValueRefOrAddDefault(_df!, term, out _)++;
+                }
+            }
+
+            ChargeGrowing(segment);
+            if (_df is null)
+            {
+                return true;
+            }
+
+            if (segment.IsSealed && _rows > counted && _rows == segment.Count)
+            {
+                // A sealed segment's counts are complete: give back the dictionary's growth slack.
+                _df.TrimExcess();
+            }
+
+            return ChargeCounts(segment);
+        }
+
+        /// <summary>Charges what the counts per term grew by (or gives back what they shrank by); when that does not fit,
+        /// drops them, remembers their size and returns false. The caller holds the lock.</summary>
+        private bool ChargeCounts(Segment segment)
+        {
+            var bytes = (long)_df!.Capacity * TermCountBytes;
+            var grown = bytes - _dfCharged;
+            if (grown <= 0)
+            {
+                segment.UnchargeDerived(-grown);
+            }
+            else if (!segment.TryChargeDerived(grown))
+            {
+                _dfRefused = bytes;
+                DropCounts(segment);
+                return false;
+            }
+
+            _dfCharged = bytes;
+            _dfRefused = -1;
+            return true;
+        }
+
+        /// <summary>Forgets the counts per term and gives back their charge. The caller holds the lock.</summary>
+        private void DropCounts(Segment segment)
+        {
+            _df = null;
+            segment.UnchargeDerived(_dfCharged);
+            _dfCharged = 0;
+            _rows = 0;
+            _length = 0;
+        }
+
         /// <summary>Charges what the growing postings grew by since the last charge; when that does not fit the budget,
-        /// keeps a count per term in their place (the totals stay the same) and gives their bytes back. The caller holds
-        /// the lock.</summary>
+        /// keeps a count per term in their place (the totals stay the same; charged by the caller) and gives their bytes
+        /// back. The caller holds the lock.</summary>
         private void ChargeGrowing(Segment segment)
         {
             if (_growing is not { } growing)
@@ -313,6 +409,7 @@ internal static class Bm25Corpus
 
             _df = growing.DocumentFrequencies();
             _length = growing.TotalLength;
+            _growingDropped = true;
             DropGrowing(segment);
         }
 
@@ -367,8 +464,9 @@ internal static class Bm25Corpus
 
             Volatile.Write(ref _postings, postings);
 
-            // A growing segment sealed in place: its postings now hold the totals.
-            _df = null;
+            // A growing segment sealed in place, or one whose postings did not fit before: its postings now hold the
+            // totals.
+            DropCounts(segment);
             DropGrowing(segment);
             return _postings;
         }

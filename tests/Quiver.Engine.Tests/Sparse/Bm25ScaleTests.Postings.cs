@@ -104,22 +104,7 @@ public sealed partial class Bm25ScaleTests
     {
         var rng = new Random(23);
         var queries = Enumerable.Range(0, 12).Select(_ => Query(rng)).ToArray();
-        SearchResult[] unlimited;
-        long[] sizes;
-        await using (var db = await OpenAsync())
-        {
-            await db.CreateCollectionAsync("c", Schema());
-            await db.CreateIndexAsync("c", Index());
-            await InsertAsync(db, rng, 0, 1_500);
-            await db.FlushAsync("c");
-            await InsertAsync(db, rng, 1_500, 2_000);
-            await db.FlushAsync("c");
-            unlimited = await SearchAllAsync(db, queries);
-            sizes = LoadedBytes(db);
-            Assert.Equal(2, sizes.Length);
-            Assert.All(sizes, s => Assert.True(s > 0));
-            Assert.Equal(sizes.Sum(), Assert.Single(await db.DescribeIndexesAsync("c")).MemoryBytes);
-        }
+        var (unlimited, sizes, _) = await TwoSealedSegmentsAsync(rng, queries);
 
         // Room for the first segment's postings, not for both: the second is scored from its rows.
         await using (var db = await OpenAsync(sizes[0] + sizes[1] - 1))
