@@ -240,62 +240,135 @@ internal sealed class OpenBucket
     public Task<INatsKVStore>? Opening { get; set; }
 }
 
-/// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.</summary>
+/// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.
+/// <para>The follower opens after the activation, not within it, as a shard's engine does (<see cref="ShardGrain"/>):
+/// Orleans cancels an activation that has not finished within its activation timeout (30 s), and opening a follower
+/// over JetStream (the shard's manifest read, its sealed segments fetched from the object store, the log replayed from
+/// the checkpoint) can take longer on a loaded machine; each call sent again then started the open anew, to be
+/// cancelled in turn. Now the activation only starts the open, and each call waits for it; an open that fails (among
+/// them a replica the collection no longer has) deactivates the grain, so that the next call opens anew.</para></summary>
 [Reentrant]
 [ReplicaPlacement]
 internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : Grain, IReplicaGrain
 {
-    private ReplicaHost? _host;
+    private readonly CancellationTokenSource _closing = new();
+    private Task<ReplicaHost> _opening = Task.FromException<ReplicaHost>(new InvalidOperationException("the replica grain has not activated"));
 
     /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
-        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
-
-    private async Task ActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var key = this.GetPrimaryKeyString();
-        var (shard, index) = ReplicaRecords.Parse(key);
-        LogActivating(log, key);
-        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, cancellationToken), cancellationToken).ConfigureAwait(true))
-        {
-            // A read or release racing a release: the collection no longer has this replica, so none is opened.
-            throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
-        }
+        _opening = OpenAsync(this.GetPrimaryKeyString(), _closing.Token);
+        return Task.CompletedTask;
+    }
 
-        _host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true);
-        await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), cancellationToken), cancellationToken).ConfigureAwait(true);
-        LogActivated(log, key);
+    /// <summary>Opens the follower and records where it runs; runs on the grain's scheduler between its awaits. A
+    /// failure reaches the calls waiting as <see cref="GrainBoundary.Wrap"/> gives it.</summary>
+    private async Task<ReplicaHost> OpenAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            var (shard, index) = ReplicaRecords.Parse(key);
+            LogActivating(log, key);
+            if (node.BeforeOpen is { } before)
+            {
+                await before(key, ct).ConfigureAwait(true);
+            }
+
+            if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, ct), ct).ConfigureAwait(true))
+            {
+                // A read or release racing a release: the collection no longer has this replica, so none is opened.
+                throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
+            }
+
+            var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
+            try
+            {
+                await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), ct), ct).ConfigureAwait(true);
+            }
+            catch
+            {
+                await host.DisposeAsync().ConfigureAwait(true);
+                throw;
+            }
+
+            LogActivated(log, key);
+            return host;
+        }
+        catch (Exception ex)
+        {
+            if (!ct.IsCancellationRequested)
+            {
+                // The calls waiting get the failure; the next call opens again in a new activation.
+                LogOpenFailed(log, key, ex.Message);
+                DeactivateOnIdle();
+            }
+
+            throw GrainBoundary.Wrap(ex);
+        }
     }
 
     /// <inheritdoc/>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        await _closing.CancelAsync().ConfigureAwait(true);
+        try
         {
-            LogClosing(log, this.GetPrimaryKeyString(), _host.Reads, _host.LogEndWaits, _host.Opens, _host.Kept, _host.Adopted);
-            await _host.DisposeAsync().ConfigureAwait(true);
-            _host = null;
+            var host = await _opening.WaitAsync(cancellationToken).ConfigureAwait(true);
+            LogClosing(log, this.GetPrimaryKeyString(), host.Reads, host.LogEndWaits, host.Opens, host.Kept, host.Adopted);
+            await host.DisposeAsync().ConfigureAwait(true);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Orleans stops waiting for the deactivation: the open (told to stop) closes its follower once it ends.
+            _ = _opening.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+        }
+        catch (Exception)
+        {
+            // The open failed or was stopped: it closed what it had opened.
         }
     }
 
     /// <inheritdoc/>
-    public Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs) =>
-        Task.Run(() => _host!.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None));
+    public async Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs)
+    {
+        var host = await _opening.ConfigureAwait(true);
+        return await Task.Run(() => host.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
-    public Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs) =>
-        Task.Run(() => _host!.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None));
+    public async Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs)
+    {
+        var host = await _opening.ConfigureAwait(true);
+        return await Task.Run(() => host.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
-    public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
+    public async Task<ReplicaPlace> PlaceAsync()
+    {
+        await _opening.ConfigureAwait(true);
+        return Here();
+    }
 
     /// <inheritdoc/>
-    public Task RefreshAsync() => Task.Run(() => _host!.RefreshAsync(CancellationToken.None));
+    public async Task RefreshAsync()
+    {
+        var host = await _opening.ConfigureAwait(true);
+        await Task.Run(() => host.RefreshAsync(CancellationToken.None)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
     public async Task ReleaseAsync()
     {
+        try
+        {
+            // An open under way records where the replica runs when it ends: the record is forgotten after that.
+            await _opening.ConfigureAwait(true);
+        }
+        catch (Exception)
+        {
+            // Nothing opened, so nothing more is recorded; the record is forgotten all the same.
+        }
+
         var (shard, index) = ReplicaRecords.Parse(this.GetPrimaryKeyString());
         await Task.Run(() => ReplicaRecords.ForgetAsync(node, shard, index, CancellationToken.None)).ConfigureAwait(true);
         DeactivateOnIdle();
@@ -312,6 +385,9 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
     private static partial void LogActivated(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "replica {Key} could not open here ({Reason}); the next call opens it again")]
+    private static partial void LogOpenFailed(ILogger logger, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} closing: {Reads} reads, {LogEndWaits} waited for the log's end, {Opens} engines opened, {Kept} shard changes taken without a new engine, {Adopted} catalog or load changes taken in place")]
     private static partial void LogClosing(ILogger logger, string key, long reads, long logEndWaits, int opens, int kept, int adopted);

@@ -34,7 +34,7 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
         try
         {
             LogActivating(log, key);
-            if (node.BeforeShardOpen is { } before)
+            if (node.BeforeOpen is { } before)
             {
                 await before(key, ct).ConfigureAwait(true);
             }
