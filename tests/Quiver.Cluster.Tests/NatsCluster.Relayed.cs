@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace Quiver.Cluster.Tests;
 
@@ -35,9 +34,9 @@ public sealed partial class NatsCluster
                 relays.Add(to[i]);
             }
 
-            cluster.WriteRelayedConfig(0, [cluster._routePorts[1]], to[0].Port);
-            cluster.WriteRelayedConfig(1, [cluster._routePorts[0]], to[1].Port);
-            cluster.WriteRelayedConfig(2, [to[0].Port, to[1].Port], to[2].Port);
+            cluster.WriteConfig(0, [cluster._routePorts[1]], to[0].Port);
+            cluster.WriteConfig(1, [cluster._routePorts[0]], to[1].Port);
+            cluster.WriteConfig(2, [to[0].Port, to[1].Port], to[2].Port);
             cluster.Start(0);
             cluster.Start(1);
             await cluster.WaitForLogAsync(0, "Route connection created").ConfigureAwait(false);
@@ -59,28 +58,6 @@ public sealed partial class NatsCluster
             await cluster.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    private void WriteRelayedConfig(int index, int[] routes, int advertise)
-    {
-        var store = _folder.Sub($"store{index}");
-        Directory.CreateDirectory(store);
-        var list = string.Join(", ", routes.Select(p => $"nats-route://127.0.0.1:{p}"));
-        File.WriteAllText(ConfigPath(index), string.Create(CultureInfo.InvariantCulture, $$"""
-            server_name: q{{index}}
-            listen: 127.0.0.1:{{_clientPorts[index]}}
-            jetstream {
-              store_dir: "{{store}}"
-              max_memory_store: 64MB
-              max_file_store: 2GB
-            }
-            cluster {
-              name: quiver-test
-              listen: 127.0.0.1:{{_routePorts[index]}}
-              advertise: "127.0.0.1:{{advertise}}"
-              routes: [{{list}}]
-            }
-            """));
     }
 
     /// <summary>Waits until server <paramref name="index"/>'s log holds <paramref name="text"/> (a safety-net timeout only).</summary>

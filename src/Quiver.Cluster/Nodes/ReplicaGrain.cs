@@ -246,113 +246,75 @@ internal sealed class OpenBucket
 /// over JetStream (the shard's manifest read, its sealed segments fetched from the object store, the log replayed from
 /// the checkpoint) can take longer on a loaded machine; each call sent again then started the open anew, to be
 /// cancelled in turn. Now the activation only starts the open, and each call waits for it; an open that fails (among
-/// them a replica the collection no longer has) deactivates the grain, so that the next call opens anew.</para></summary>
+/// them a replica the collection no longer has) deactivates the grain, so that the next call opens anew
+/// (<see cref="OpenAfterActivation{THost}"/>).</para></summary>
 [Reentrant]
 [ReplicaPlacement]
-internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : Grain, IReplicaGrain
+internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : OpenAfterActivation<ReplicaHost>, IReplicaGrain
 {
-    private readonly CancellationTokenSource _closing = new();
-    private Task<ReplicaHost> _opening = Task.FromException<ReplicaHost>(new InvalidOperationException("the replica grain has not activated"));
-
-    /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Opens the follower and records where it runs.</summary>
+    protected override async Task<ReplicaHost> OpenAsync(string key, CancellationToken ct)
     {
-        _opening = OpenAsync(this.GetPrimaryKeyString(), _closing.Token);
-        return Task.CompletedTask;
-    }
+        var (shard, index) = ReplicaRecords.Parse(key);
+        LogActivating(log, key);
+        if (node.BeforeOpen is { } before)
+        {
+            await before(key, ct).ConfigureAwait(true);
+        }
 
-    /// <summary>Opens the follower and records where it runs; runs on the grain's scheduler between its awaits. A
-    /// failure reaches the calls waiting as <see cref="GrainBoundary.Wrap"/> gives it.</summary>
-    private async Task<ReplicaHost> OpenAsync(string key, CancellationToken ct)
-    {
+        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, ct), ct).ConfigureAwait(true))
+        {
+            // A read or release racing a release: the collection no longer has this replica, so none is opened.
+            throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
+        }
+
+        var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
         try
         {
-            var (shard, index) = ReplicaRecords.Parse(key);
-            LogActivating(log, key);
-            if (node.BeforeOpen is { } before)
-            {
-                await before(key, ct).ConfigureAwait(true);
-            }
-
-            if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, ct), ct).ConfigureAwait(true))
-            {
-                // A read or release racing a release: the collection no longer has this replica, so none is opened.
-                throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
-            }
-
-            var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
-            try
-            {
-                await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), ct), ct).ConfigureAwait(true);
-            }
-            catch
-            {
-                await host.DisposeAsync().ConfigureAwait(true);
-                throw;
-            }
-
-            LogActivated(log, key);
-            return host;
+            await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), ct), ct).ConfigureAwait(true);
         }
-        catch (Exception ex)
+        catch
         {
-            if (!ct.IsCancellationRequested)
-            {
-                // The calls waiting get the failure; the next call opens again in a new activation.
-                LogOpenFailed(log, key, ex.Message);
-                DeactivateOnIdle();
-            }
-
-            throw GrainBoundary.Wrap(ex);
-        }
-    }
-
-    /// <inheritdoc/>
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _closing.CancelAsync().ConfigureAwait(true);
-        try
-        {
-            var host = await _opening.WaitAsync(cancellationToken).ConfigureAwait(true);
-            LogClosing(log, this.GetPrimaryKeyString(), host.Reads, host.LogEndWaits, host.Opens, host.Kept, host.Adopted);
             await host.DisposeAsync().ConfigureAwait(true);
+            throw;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Orleans stops waiting for the deactivation: the open (told to stop) closes its follower once it ends.
-            _ = _opening.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
-        }
-        catch (Exception)
-        {
-            // The open failed or was stopped: it closed what it had opened.
-        }
+
+        LogActivated(log, key);
+        return host;
     }
+
+    /// <inheritdoc/>
+    protected override void OnOpenFailed(string key, Exception exception) => LogOpenFailed(log, key, exception.Message);
+
+    /// <inheritdoc/>
+    protected override void OnClosing(ReplicaHost host) =>
+        LogClosing(log, this.GetPrimaryKeyString(), host.Reads, host.LogEndWaits, host.Opens, host.Kept, host.Adopted);
 
     /// <inheritdoc/>
     public async Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs)
     {
-        var host = await _opening.ConfigureAwait(true);
+        var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
     }
 
     /// <inheritdoc/>
     public async Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs)
     {
-        var host = await _opening.ConfigureAwait(true);
+        var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
     }
 
     /// <inheritdoc/>
     public async Task<ReplicaPlace> PlaceAsync()
     {
-        await _opening.ConfigureAwait(true);
+        await Opening.ConfigureAwait(true);
         return Here();
     }
 
     /// <inheritdoc/>
     public async Task RefreshAsync()
     {
-        var host = await _opening.ConfigureAwait(true);
+        var host = await Opening.ConfigureAwait(true);
         await Task.Run(() => host.RefreshAsync(CancellationToken.None)).ConfigureAwait(true);
     }
 
@@ -362,7 +324,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         try
         {
             // An open under way records where the replica runs when it ends: the record is forgotten after that.
-            await _opening.ConfigureAwait(true);
+            await Opening.ConfigureAwait(true);
         }
         catch (Exception)
         {
