@@ -43,8 +43,13 @@ catch (Exception e) when (e is NodeConfigurationException or System.Text.Json.Js
     return 2;
 }
 
-await using var node = started;
 // The ready line scripts and tests wait for.
-Console.WriteLine($"quiver node ready: milvus {config.Host}:{node.MilvusPort}, silo {config.Host}:{config.SiloPort}, cluster {config.Cluster}, pid {Environment.ProcessId}");
-await node.WaitForShutdownAsync().ConfigureAwait(false);
+Console.WriteLine($"quiver node ready: milvus {config.Host}:{started.MilvusPort}, silo {config.Host}:{config.SiloPort}, cluster {config.Cluster}, pid {Environment.ProcessId}");
+var code = await started.RunUntilStoppedAsync(Console.Error).ConfigureAwait(false);
+if (code != 0)
+{
+    // The stop still waits on NATS or the other nodes: its threads must not keep the process alive.
+    Environment.Exit(code);
+}
+
 return 0;

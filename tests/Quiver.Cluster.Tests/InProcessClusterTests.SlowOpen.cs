@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Quiver.Cluster.Nodes;
 using Quiver.Testing;
 
@@ -38,5 +40,48 @@ public sealed partial class InProcessClusterTests
 
         Assert.Equal(oracle, await KeysAsync(shard, "slow"));
         Assert.Equal(1, Volatile.Read(ref opens));
+    }
+
+    /// <summary>The same for replicas (a follower of the shard opens over JetStream as the shard's engine does): the
+    /// opens of both replicas of a two-replica load are held three activation timeouts long. The load, run as the access
+    /// layer runs it (<see cref="ReplicaLoads.PlaceAsync"/>: each replica's place asked, sent again while it does not
+    /// answer), answers; each replica serves every row written; each follower opened once. Before the open moved out of
+    /// the replica's activation, Orleans cancelled the activation at its timeout, and each call sent again opened anew.</summary>
+    [NatsFact]
+    public async Task AReplicaWhoseOpenOutlastsTheActivationTimeout_OpensOnce_AndServesTheLoad()
+    {
+        const string Key = "default/slowreplica";
+        const int Replicas = 2;
+        var activationTimeout = TimeSpan.FromSeconds(5);
+        var opens = new int[Replicas];
+        using var data = new TempFolder("quiver-inproc-slowreplica");
+        await using var cluster = await StartAsync(data.Path, activationTimeout, async (key, ct) =>
+        {
+            if (key.StartsWith(Key + "#", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref opens[ReplicaRecords.Parse(key).Index]);
+                await Task.Delay(activationTimeout * 3, ct);
+            }
+        });
+        var shard = cluster.Client.GetGrain<IShardGrain>(Key);
+        await CreateAsync(shard, "slowreplica");
+        var oracle = new SortedSet<long>();
+        await InsertAsync(shard, "slowreplica", oracle, 0, 20);
+        await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = "slowreplica" });
+
+        Assert.Equal(Replicas, await ReplicaLoads.PlaceAsync(cluster.Client, _context!, Key, Replicas, 1, CancellationToken.None));
+
+        for (var i = 0; i < Replicas; i++)
+        {
+            var request = new Protocol.Milvus.QueryRequest { CollectionName = "slowreplica", Expr = "id >= 0", ConsistencyLevel = Protocol.Common.ConsistencyLevel.Strong };
+            request.OutputFields.Add("id");
+            var reply = await cluster.Client.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(Key, i)).ReadAsync("Query", request.ToByteArray(), "default", 0, 0);
+            Assert.True(reply.StatusCode == 0, reply.Detail);
+            var results = Protocol.Milvus.QueryResults.Parser.ParseFrom(reply.Response);
+            Assert.True(results.Status is null || results.Status.Code == 0, results.Status?.Reason);
+            Assert.Equal(oracle, results.FieldsData.Single(f => f.FieldName == "id").Scalars.LongData.Data.Order());
+        }
+
+        Assert.Equal(Enumerable.Repeat(1, Replicas), opens.Select(o => Volatile.Read(ref o)));
     }
 }

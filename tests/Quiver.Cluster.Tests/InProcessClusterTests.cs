@@ -90,9 +90,9 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
     }
 
     /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own; Orleans's
-    /// activation timeout <paramref name="activationTimeout"/> when given, and <paramref name="beforeShardOpen"/> awaited
-    /// by each shard grain before it opens (<see cref="NodeContext.BeforeShardOpen"/>).</summary>
-    private async Task<InProcessCluster> StartAsync(string? dataPath = null, TimeSpan? activationTimeout = null, Func<string, CancellationToken, Task>? beforeShardOpen = null)
+    /// activation timeout <paramref name="activationTimeout"/> when given, and <paramref name="beforeOpen"/> awaited
+    /// by each shard and replica grain before it opens (<see cref="NodeContext.BeforeOpen"/>).</summary>
+    private async Task<InProcessCluster> StartAsync(string? dataPath = null, TimeSpan? activationTimeout = null, Func<string, CancellationToken, Task>? beforeOpen = null)
     {
         var name = NatsFixture.Unique("inproc");
         var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3, DataPath = dataPath ?? "node-data" };
@@ -102,7 +102,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
         _context = new NodeContext(config, js, catalog)
         {
             Placement = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterStatus.Bucket(name)) { NumberOfReplicas = 3, History = 1 }),
-            BeforeShardOpen = beforeShardOpen,
+            BeforeOpen = beforeOpen,
         };
         _activationTimeout = activationTimeout;
         var builder = new TestClusterBuilder(3);
@@ -140,7 +140,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
                     shared.Catalog)
                 {
                     Placement = shared.Placement,
-                    BeforeShardOpen = shared.BeforeShardOpen,
+                    BeforeOpen = shared.BeforeOpen,
                 };
             });
             if (_activationTimeout is { } timeout)

@@ -153,11 +153,15 @@ public sealed partial class NatsCluster : IAsyncDisposable
 
     private string ConfigPath(int index) => _folder.Sub($"n{index}.conf");
 
-    private void WriteConfig(int index)
+    /// <summary>Writes server <paramref name="index"/>'s configuration: routes to the other two servers' route ports,
+    /// or to <paramref name="routes"/> when given, and an advertised route address when <paramref name="advertise"/> is
+    /// given (<see cref="StartRelayedAsync"/>).</summary>
+    private void WriteConfig(int index, int[]? routes = null, int? advertise = null)
     {
         var store = _folder.Sub($"store{index}");
         Directory.CreateDirectory(store);
-        var routes = string.Join(", ", Enumerable.Range(0, 3).Where(j => j != index).Select(j => $"nats-route://127.0.0.1:{_routePorts[j]}"));
+        var list = string.Join(", ", (routes ?? [.. Enumerable.Range(0, 3).Where(j => j != index).Select(j => _routePorts[j])]).Select(p => $"nats-route://127.0.0.1:{p}"));
+        var advertised = advertise is { } port ? $"\n  advertise: \"127.0.0.1:{port}\"" : "";
         File.WriteAllText(ConfigPath(index), string.Create(CultureInfo.InvariantCulture, $$"""
             server_name: q{{index}}
             listen: 127.0.0.1:{{_clientPorts[index]}}
@@ -168,8 +172,8 @@ public sealed partial class NatsCluster : IAsyncDisposable
             }
             cluster {
               name: quiver-test
-              listen: 127.0.0.1:{{_routePorts[index]}}
-              routes: [{{routes}}]
+              listen: 127.0.0.1:{{_routePorts[index]}}{{advertised}}
+              routes: [{{list}}]
             }
             """));
     }

@@ -32,11 +32,16 @@ internal static class ClusterCommands
                 return 2;
             }
 
-            await using var running = started;
             // The ready line scripts and tests wait for (the same as Quiver.Cluster node's).
-            Console.WriteLine($"quiver node ready: milvus {settings.Host}:{running.MilvusPort}, silo {settings.Host}:{settings.SiloPort}, cluster {settings.Cluster}, pid {Environment.ProcessId}");
-            // The node stops on SIGTERM/SIGINT itself (ProcessTerminationTimeout is off for this command).
-            await running.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            Console.WriteLine($"quiver node ready: milvus {settings.Host}:{started.MilvusPort}, silo {settings.Host}:{settings.SiloPort}, cluster {settings.Cluster}, pid {Environment.ProcessId}");
+            // The node stops on SIGTERM/SIGINT itself (ProcessTerminationTimeout is off for this command), within
+            // ClusterNode.StopTimeout; a stop that did not finish leaves the process at once.
+            var code = await started.RunUntilStoppedAsync(Console.Error).ConfigureAwait(false);
+            if (code != 0)
+            {
+                Environment.Exit(code);
+            }
+
             return 0;
         });
         return node;

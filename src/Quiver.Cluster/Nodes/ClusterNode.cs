@@ -159,8 +159,34 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when the host is asked to stop (SIGTERM, SIGINT).</summary>
-    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+    /// <summary>How long a node's stop may take once it is asked to stop. The silo's graceful stop (its status written
+    /// to the membership table, its grains deactivated, each shard's engine closed over JetStream) waits on NATS and the
+    /// other nodes; with its NATS servers gone it took two minutes and more (Orleans gives each membership update a
+    /// minute). Past this, the node exits without finishing: nothing acknowledged is lost (every write is in the
+    /// replicated log), and the other nodes vote the silent one dead and move its shards, as after a kill.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs until the host is asked to stop (SIGTERM, SIGINT), then stops the node: answers 0 when the stop
+    /// finished within <see cref="StopTimeout"/>; otherwise writes one line saying so to <paramref name="error"/> and
+    /// answers 1, leaving the stop unfinished (the caller exits the process).</summary>
+    public async Task<int> RunUntilStoppedAsync(TextWriter error)
+    {
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (_app.Lifetime.ApplicationStopping.Register(() => asked.TrySetResult()))
+        {
+            await asked.Task.ConfigureAwait(false);
+        }
+
+        var stop = DisposeAsync().AsTask();
+        if (await Task.WhenAny(stop, Task.Delay(StopTimeout)).ConfigureAwait(false) == stop)
+        {
+            await stop.ConfigureAwait(false);
+            return 0;
+        }
+
+        await error.WriteLineAsync($"quiver node: the stop did not finish within {StopTimeout.TotalSeconds:0} s (NATS or the other nodes do not answer); exiting without it: the other nodes move this node's shards once they vote it dead").ConfigureAwait(false);
+        return 1;
+    }
 
     /// <summary>Leaves the cluster (the shards here move to the other nodes) and closes the connection.</summary>
     public async ValueTask DisposeAsync()

@@ -26,10 +26,11 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// <summary>The cluster's users, roles and grants (<see cref="ClusterSecurity"/>); set before the node serves.</summary>
     public ClusterSecurity Security { get; set; } = null!;
 
-    /// <summary>Fault injection for tests: awaited by a shard grain before it opens its engine (with the shard's key and
-    /// the token that stops the open), as a slow open on a loaded machine would take its time; null (the default) in a
-    /// node.</summary>
-    public Func<string, CancellationToken, Task>? BeforeShardOpen { get; init; }
+    /// <summary>Fault injection for tests: awaited by a shard grain before it opens its engine and by a replica grain
+    /// before it opens its follower (with the grain's key, <c>{database}/{collection}[/{shard}]</c> for a shard and
+    /// <c>{shard key}#{index}</c> for a replica, and the token that stops the open), as a slow open on a loaded machine
+    /// would take its time; null (the default) in a node.</summary>
+    public Func<string, CancellationToken, Task>? BeforeOpen { get; init; }
 
     /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
     public int MilvusPort { get; set; }

@@ -240,62 +240,97 @@ internal sealed class OpenBucket
     public Task<INatsKVStore>? Opening { get; set; }
 }
 
-/// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.</summary>
+/// <summary>A replica's activation: opens the follower (<see cref="ReplicaHost"/>) and records where it runs.
+/// <para>The follower opens after the activation, not within it, as a shard's engine does (<see cref="ShardGrain"/>):
+/// Orleans cancels an activation that has not finished within its activation timeout (30 s), and opening a follower
+/// over JetStream (the shard's manifest read, its sealed segments fetched from the object store, the log replayed from
+/// the checkpoint) can take longer on a loaded machine; each call sent again then started the open anew, to be
+/// cancelled in turn. Now the activation only starts the open, and each call waits for it; an open that fails (among
+/// them a replica the collection no longer has) deactivates the grain, so that the next call opens anew
+/// (<see cref="OpenAfterActivation{THost}"/>).</para></summary>
 [Reentrant]
 [ReplicaPlacement]
-internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : Grain, IReplicaGrain
+internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : OpenAfterActivation<ReplicaHost>, IReplicaGrain
 {
-    private ReplicaHost? _host;
-
-    /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
-        // A failed activation answers the calls waiting on it: with an exception they can read (GrainBoundary).
-        GrainBoundary.GuardAsync(() => ActivateAsync(cancellationToken));
-
-    private async Task ActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Opens the follower and records where it runs.</summary>
+    protected override async Task<ReplicaHost> OpenAsync(string key, CancellationToken ct)
     {
-        var key = this.GetPrimaryKeyString();
         var (shard, index) = ReplicaRecords.Parse(key);
         LogActivating(log, key);
-        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, cancellationToken), cancellationToken).ConfigureAwait(true))
+        if (node.BeforeOpen is { } before)
+        {
+            await before(key, ct).ConfigureAwait(true);
+        }
+
+        if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, ct), ct).ConfigureAwait(true))
         {
             // A read or release racing a release: the collection no longer has this replica, so none is opened.
             throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
         }
 
-        _host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, cancellationToken), cancellationToken).ConfigureAwait(true);
-        await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), cancellationToken), cancellationToken).ConfigureAwait(true);
-        LogActivated(log, key);
-    }
-
-    /// <inheritdoc/>
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_host is not null)
+        var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
+        try
         {
-            LogClosing(log, this.GetPrimaryKeyString(), _host.Reads, _host.LogEndWaits, _host.Opens, _host.Kept, _host.Adopted);
-            await _host.DisposeAsync().ConfigureAwait(true);
-            _host = null;
+            await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), ct), ct).ConfigureAwait(true);
         }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(true);
+            throw;
+        }
+
+        LogActivated(log, key);
+        return host;
     }
 
     /// <inheritdoc/>
-    public Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs) =>
-        Task.Run(() => _host!.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None));
+    protected override void OnOpenFailed(string key, Exception exception) => LogOpenFailed(log, key, exception.Message);
 
     /// <inheritdoc/>
-    public Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs) =>
-        Task.Run(() => _host!.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None));
+    protected override void OnClosing(ReplicaHost host) =>
+        LogClosing(log, this.GetPrimaryKeyString(), host.Reads, host.LogEndWaits, host.Opens, host.Kept, host.Adopted);
 
     /// <inheritdoc/>
-    public Task<ReplicaPlace> PlaceAsync() => Task.FromResult(Here());
+    public async Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs)
+    {
+        var host = await Opening.ConfigureAwait(true);
+        return await Task.Run(() => host.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
-    public Task RefreshAsync() => Task.Run(() => _host!.RefreshAsync(CancellationToken.None));
+    public async Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs)
+    {
+        var host = await Opening.ConfigureAwait(true);
+        return await Task.Run(() => host.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
+    }
+
+    /// <inheritdoc/>
+    public async Task<ReplicaPlace> PlaceAsync()
+    {
+        await Opening.ConfigureAwait(true);
+        return Here();
+    }
+
+    /// <inheritdoc/>
+    public async Task RefreshAsync()
+    {
+        var host = await Opening.ConfigureAwait(true);
+        await Task.Run(() => host.RefreshAsync(CancellationToken.None)).ConfigureAwait(true);
+    }
 
     /// <inheritdoc/>
     public async Task ReleaseAsync()
     {
+        try
+        {
+            // An open under way records where the replica runs when it ends: the record is forgotten after that.
+            await Opening.ConfigureAwait(true);
+        }
+        catch (Exception)
+        {
+            // Nothing opened, so nothing more is recorded; the record is forgotten all the same.
+        }
+
         var (shard, index) = ReplicaRecords.Parse(this.GetPrimaryKeyString());
         await Task.Run(() => ReplicaRecords.ForgetAsync(node, shard, index, CancellationToken.None)).ConfigureAwait(true);
         DeactivateOnIdle();
@@ -312,6 +347,9 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
     private static partial void LogActivated(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "replica {Key} could not open here ({Reason}); the next call opens it again")]
+    private static partial void LogOpenFailed(ILogger logger, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} closing: {Reads} reads, {LogEndWaits} waited for the log's end, {Opens} engines opened, {Kept} shard changes taken without a new engine, {Adopted} catalog or load changes taken in place")]
     private static partial void LogClosing(ILogger logger, string key, long reads, long logEndWaits, int opens, int kept, int adopted);

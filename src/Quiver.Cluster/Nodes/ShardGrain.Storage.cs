@@ -18,7 +18,7 @@ internal sealed partial class ShardGrain : IShardStorageGrain
         ShardHost? host = null;
         try
         {
-            host = await _opening.ConfigureAwait(true);
+            host = await Opening.ConfigureAwait(true);
         }
         catch (Exception)
         {
@@ -28,7 +28,7 @@ internal sealed partial class ShardGrain : IShardStorageGrain
         // Calls that reach the grain before it deactivates are answered that the shard is gone.
         var dropped = Task.FromException<ShardHost>(new QuiverException(QuiverErrorCode.Unavailable, $"the shard of '{key}' was dropped; its grain is closing"));
         _ = dropped.Exception;
-        _opening = dropped;
+        Opening = dropped;
         if (host is not null)
         {
             // Off the grain's scheduler, as opening it is: closing checkpoints the engine into JetStream, deleted next.

@@ -16,78 +16,37 @@ namespace Quiver.Cluster.Nodes;
 /// again by the access layer (<see cref="ShardCalls"/>) to the same activation, where the same open goes on. An open that
 /// fails deactivates the grain, so that the next call activates it again and opens anew.</para></summary>
 [Reentrant]
-internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> log) : Grain, IShardGrain
+internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> log) : OpenAfterActivation<ShardHost>, IShardGrain
 {
-    private readonly CancellationTokenSource _closing = new();
-    private Task<ShardHost> _opening = Task.FromException<ShardHost>(new InvalidOperationException("the shard grain has not activated"));
-
-    /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Opens the shard's engine (<see cref="ShardHost"/>) and records where it runs.</summary>
+    protected override async Task<ShardHost> OpenAsync(string key, CancellationToken ct)
     {
-        _opening = OpenAsync(this.GetPrimaryKeyString(), _closing.Token);
-        return Task.CompletedTask;
-    }
+        LogActivating(log, key);
+        if (node.BeforeOpen is { } before)
+        {
+            await before(key, ct).ConfigureAwait(true);
+        }
 
-    /// <summary>Opens the shard's engine (<see cref="ShardHost"/>); runs on the grain's scheduler between its awaits.</summary>
-    private async Task<ShardHost> OpenAsync(string key, CancellationToken ct)
-    {
+        var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
+        // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
+        var host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, ct), ct).ConfigureAwait(true);
         try
         {
-            LogActivating(log, key);
-            if (node.BeforeShardOpen is { } before)
-            {
-                await before(key, ct).ConfigureAwait(true);
-            }
-
-            var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
-            // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
-            var host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, ct), ct).ConfigureAwait(true);
-            try
-            {
-                // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
-                await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, ct), ct).ConfigureAwait(true);
-            }
-            catch
-            {
-                await host.DisposeAsync().ConfigureAwait(true);
-                throw;
-            }
-
-            LogActivated(log, key, host.Port);
-            return host;
+            // Where the shard lives, for `status` (ClusterStatus); a shard that moves overwrites it.
+            await Task.Run(() => ClusterStatus.RecordPlacementAsync(node, key, ct), ct).ConfigureAwait(true);
         }
-        catch (Exception ex)
+        catch
         {
-            if (!ct.IsCancellationRequested)
-            {
-                // The calls waiting get the failure (through GrainBoundary); the next call opens again in a new activation.
-                LogOpenFailed(log, key, ex);
-                DeactivateOnIdle();
-            }
-
-            throw GrainBoundary.Wrap(ex);
-        }
-    }
-
-    /// <inheritdoc/>
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        await _closing.CancelAsync().ConfigureAwait(true);
-        try
-        {
-            var host = await _opening.WaitAsync(cancellationToken).ConfigureAwait(true);
             await host.DisposeAsync().ConfigureAwait(true);
+            throw;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Orleans stops waiting for the deactivation: the open (told to stop) closes its engine once it ends.
-            _ = _opening.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
-        }
-        catch (Exception)
-        {
-            // The open failed or was stopped: it closed what it had opened.
-        }
+
+        LogActivated(log, key, host.Port);
+        return host;
     }
+
+    /// <inheritdoc/>
+    protected override void OnOpenFailed(string key, Exception exception) => LogOpenFailed(log, key, exception);
 
     /// <summary>The <c>timezone</c> of the shard's database as the cluster's list of databases (the default database's
     /// catalog shard) holds it now, or null: a collection created in the shard's engine copies its database's zone, as
@@ -113,19 +72,19 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
     /// <inheritdoc/>
     public async Task<MilvusReply> CallAsync(string method, byte[] request, string database)
     {
-        var host = await _opening.ConfigureAwait(true);
+        var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.CallAsync(method, request, database)).ConfigureAwait(true);
     }
 
     /// <inheritdoc/>
     public async Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64)
     {
-        var host = await _opening.ConfigureAwait(true);
+        var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.RestAsync(path, body, allowInt64)).ConfigureAwait(true);
     }
 
     /// <inheritdoc/>
-    public Task ReadyAsync() => _opening;
+    public Task ReadyAsync() => Opening;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
