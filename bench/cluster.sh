@@ -25,6 +25,8 @@ sizes_measured=${NODES:-1 2 3}; indexed=${INDEXED:-0}
 work=$(mktemp -d /tmp/quiver-cluster-bench.XXXXXX)
 load() { node "$root/bench/cluster-load.js" "$@"; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+# The anonymous part of the resident memory (the managed heap, native buffers; not mapped files such as sealed segments).
+anon() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
 # One JSON line for TARGET from a JSON object (its braces dropped), with the load average now.
 line() { echo "{\"target\":\"$1\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",${2#\{}"; }
 # Runs one load step for TARGET and prints its line; a failed step stops the script (set -e).
@@ -45,7 +47,7 @@ before=$(rss $server)
 measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1 "$indexed"
 measure standalone search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
 measure standalone write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
-line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)]}"
+line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)],\"rssAnonKiB\":[$(anon $server)]}"
 # The server stays up, idle, for a second round after the clusters' (the machine's load drifts over a run).
 
 for nodes in $sizes_measured; do
@@ -60,13 +62,14 @@ for nodes in $sizes_measured; do
   measure "$target" search "$address" bench "$dim" "$clients" "$seconds"
   measure "$target" write "$address" bench "$dim" "$clients" "$seconds"
   sizes=""
-  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; done
+  anons=""
+  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; anons="$anons,$(anon "$(cat "$state/node$i.pid")")"; done
   # Which node activated which shard (node i's log names the shard grains active there).
   held=""
   for ((i = 0; i < nodes; i++)); do
     held="$held,[$( (grep -o 'shard default/bench[/0-9]* active here' "$state/node$i.log" || true) | awk '{ n = split($2, p, "/"); printf "%s%s", (NR > 1 ? "," : ""), (n == 3 ? p[3] : 0) }')]"
   done
-  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"shardsByNode\":[${held#,}]}"
+  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"rssAnonKiB\":[${anons#,}],\"shardsByNode\":[${held#,}]}"
   if [ "$nodes" = 3 ]; then
     # Failover: the node whose log says it activated shard 0 last dies; the others are asked until they answer.
     holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')
