@@ -1,9 +1,11 @@
 // Load for bench/cluster.sh through the official Milvus Node.js SDK (installed in tests/compat by scripts/setup.sh),
 // the same calls against a standalone server or a cluster node:
-//   node bench/cluster-load.js ingest ADDRESS COLLECTION ROWS DIM BATCH SHARDS   -> creates, inserts ROWS in batches of
+//   node bench/cluster-load.js ingest ADDRESS COLLECTION ROWS DIM BATCH SHARDS [INDEXED] -> creates, inserts ROWS in batches of
 //        BATCH one at a time (rows/s, batch latency P50/P99), declares HNSW (M 16, efConstruction 64) and loads it; the
 //        index is built per sealed segment, and a segment seals at 64 MiB (SegmentSealBytes), so below about 130,000
 //        rows of 128-d per shard nothing is sealed and every search is exact over the growing rows, on both sides
+//        (INDEXED 1: a flush seals every row first, and the step waits until the index covers every row, so HNSW serves
+//        every search at any size; `indexedRows` and the wait in `indexAndLoadSeconds`)
 //   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32 where an
 //        index serves) from CLIENTS concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99)
 //   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] -> 1-row inserts from CLIENTS
@@ -54,7 +56,7 @@ async function main() {
   const client = new MilvusClient({ address, timeout: 600000 });
   const started = Date.now();
   if (mode === 'ingest') {
-    const [rows, dim, batch, shards] = rest.map(Number);
+    const [rows, dim, batch, shards, indexed] = rest.map(Number);
     const r = rng(4242);
     ok(await client.createCollection({ collection_name: collection, shards_num: shards, fields: [
       { name: 'id', data_type: DataType.Int64, is_primary_key: true },
@@ -70,9 +72,25 @@ async function main() {
     }
     const seconds = (Date.now() - clock) / 1000;
     const indexClock = Date.now();
+    if (indexed) {
+      // Every row sealed (a flush seals the growing segments whatever their size), so the index serves every search.
+      ok(await client.flushSync({ collection_names: [collection] }), 'flush');
+    }
     ok(await client.createIndex({ collection_name: collection, field_name: 'vector', index_type: 'HNSW', metric_type: 'L2', params: { M: 16, efConstruction: 64 } }), 'index');
+    let indexedRows;
+    if (indexed) {
+      // Until the index covers every row (the shards' answers summed by the node): searches are then over HNSW graphs.
+      for (;;) {
+        const d = await client.describeIndex({ collection_name: collection, field_name: 'vector' });
+        ok(d, 'describe index');
+        const each = d.index_descriptions[0];
+        indexedRows = Number(each.indexed_rows);
+        if (Number(each.pending_index_rows) === 0 && indexedRows >= rows) break;
+        await new Promise(done => setTimeout(done, 500));
+      }
+    }
     ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
-    console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000 }));
+    console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000, ...(indexed ? { indexedRows } : {}) }));
   } else if (mode === 'search' || mode === 'write') {
     const [dim, clients, seconds, firstKey] = rest.map(Number);
     const latencies = [];

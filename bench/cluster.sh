@@ -11,7 +11,9 @@
 #  2. on the 3-node cluster, the node that holds shard 0 is killed with SIGKILL and the first answered search and the
 #     first acknowledged insert (of a key routed to shard 0) through another node are timed from the kill.
 # Usage: bench/cluster.sh [ROWS=20000] [DIM=128] [BATCH=1000] [CLIENTS=4] [SECONDS=20] [SHARDS=3], or as environment
-# variables ROWS, DIM, BATCH, CLIENTS, SECONDS_EACH, SHARDS (e.g. `SHARDS=1 bench/cluster.sh`).
+# variables ROWS, DIM, BATCH, CLIENTS, SECONDS_EACH, SHARDS (e.g. `SHARDS=1 bench/cluster.sh`); NODES, the cluster sizes
+# measured (default "1 2 3"; failover only with 3); INDEXED=1 flushes every row into sealed segments and waits until
+# the HNSW index covers them before the searches (on every target), so an index serves every search at any size.
 # Prints one JSON line per measurement, each with the load average (`load`) when it ended; at start and end too. The
 # builds run under `nice -n 10`; the measured processes (servers, nodes, NATS and the load) at the caller's priority,
 # so on a shared machine run the script itself at normal priority and in a session of its own (`setsid`).
@@ -19,14 +21,17 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rows=${1:-${ROWS:-20000}}; dim=${2:-${DIM:-128}}; batch=${3:-${BATCH:-1000}}; clients=${4:-${CLIENTS:-4}}
 seconds=${5:-${SECONDS_EACH:-20}}; shards=${6:-${SHARDS:-3}}
+sizes_measured=${NODES:-1 2 3}; indexed=${INDEXED:-0}
 work=$(mktemp -d /tmp/quiver-cluster-bench.XXXXXX)
 load() { node "$root/bench/cluster-load.js" "$@"; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+# The anonymous part of the resident memory (the managed heap, native buffers; not mapped files such as sealed segments).
+anon() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
 # One JSON line for TARGET from a JSON object (its braces dropped), with the load average now.
 line() { echo "{\"target\":\"$1\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",${2#\{}"; }
 # Runs one load step for TARGET and prints its line; a failed step stops the script (set -e).
 measure() { local target=$1 answer; shift; answer=$(load "$@"); line "$target" "$answer"; }
-echo "{\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"rows\":$rows,\"dim\":$dim,\"batch\":$batch,\"clients\":$clients,\"seconds\":$seconds,\"shards\":$shards}"
+echo "{\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"rows\":$rows,\"dim\":$dim,\"batch\":$batch,\"clients\":$clients,\"seconds\":$seconds,\"shards\":$shards,\"nodes\":\"$sizes_measured\",\"indexed\":$indexed}"
 
 # Standalone: the CLI's server over a fresh folder.
 nice -n 10 dotnet build "$root/src/Quiver.Cli" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
@@ -39,13 +44,13 @@ server=$!
 trap 'kill $server 2>/dev/null || true; [ ! -d "$work/cluster" ] || QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
 until grep -q "quiver: serving " "$work/standalone.log" 2>/dev/null; do kill -0 $server; sleep 0.5; done
 before=$(rss $server)
-measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1
+measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1 "$indexed"
 measure standalone search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
 measure standalone write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
-line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)]}"
+line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)],\"rssAnonKiB\":[$(anon $server)]}"
 # The server stays up, idle, for a second round after the clusters' (the machine's load drifts over a run).
 
-for nodes in 1 2 3; do
+for nodes in $sizes_measured; do
   state="$work/cluster"
   rm -rf "$state"
   QUIVER_NODES=$nodes "$root/scripts/cluster-up.sh" up "$state" >"$work/up$nodes.log"
@@ -53,17 +58,18 @@ for nodes in 1 2 3; do
   target="cluster-$nodes"
   before=""
   for ((i = 0; i < nodes; i++)); do before="$before,$(rss "$(cat "$state/node$i.pid")")"; done
-  measure "$target" ingest "$address" bench "$rows" "$dim" "$batch" "$shards"
+  measure "$target" ingest "$address" bench "$rows" "$dim" "$batch" "$shards" "$indexed"
   measure "$target" search "$address" bench "$dim" "$clients" "$seconds"
   measure "$target" write "$address" bench "$dim" "$clients" "$seconds"
   sizes=""
-  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; done
+  anons=""
+  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; anons="$anons,$(anon "$(cat "$state/node$i.pid")")"; done
   # Which node activated which shard (node i's log names the shard grains active there).
   held=""
   for ((i = 0; i < nodes; i++)); do
     held="$held,[$( (grep -o 'shard default/bench[/0-9]* active here' "$state/node$i.log" || true) | awk '{ n = split($2, p, "/"); printf "%s%s", (NR > 1 ? "," : ""), (n == 3 ? p[3] : 0) }')]"
   done
-  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"shardsByNode\":[${held#,}]}"
+  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"rssAnonKiB\":[${anons#,}],\"shardsByNode\":[${held#,}]}"
   if [ "$nodes" = 3 ]; then
     # Failover: the node whose log says it activated shard 0 last dies; the others are asked until they answer.
     holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')

@@ -24,6 +24,9 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
     /// <summary>Orleans's activation timeout on the silos of the running test cluster (null: Orleans's default, 30 s).</summary>
     private static TimeSpan? _activationTimeout;
 
+    /// <summary>How often the shard grains of the running test cluster check their place (<see cref="NodeContext.ShardRebalancePeriod"/>).</summary>
+    private static TimeSpan _rebalancePeriod = TimeSpan.FromSeconds(15);
+
     [NatsFact]
     public async Task RacingPlacements_OfEveryShardAndReplica_GiveEachReplicaItsOwnNode()
     {
@@ -90,10 +93,12 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
     }
 
     /// <summary>Three silos in this process over the shared NATS cluster, under a cluster name of their own; Orleans's
-    /// activation timeout <paramref name="activationTimeout"/> when given, and <paramref name="beforeOpen"/> awaited
-    /// by each shard and replica grain before it opens (<see cref="NodeContext.BeforeOpen"/>).</summary>
-    private async Task<InProcessCluster> StartAsync(string? dataPath = null, TimeSpan? activationTimeout = null, Func<string, CancellationToken, Task>? beforeOpen = null)
+    /// activation timeout <paramref name="activationTimeout"/> when given, <paramref name="beforeOpen"/> awaited by each
+    /// shard and replica grain before it opens (<see cref="NodeContext.BeforeOpen"/>), and shards checking their place
+    /// every <paramref name="rebalancePeriod"/> (15 s when not given).</summary>
+    private async Task<InProcessCluster> StartAsync(string? dataPath = null, TimeSpan? activationTimeout = null, Func<string, CancellationToken, Task>? beforeOpen = null, TimeSpan? rebalancePeriod = null)
     {
+        _rebalancePeriod = rebalancePeriod ?? TimeSpan.FromSeconds(15);
         var name = NatsFixture.Unique("inproc");
         var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3, DataPath = dataPath ?? "node-data" };
         var js = new NatsJSContext(nats.Connection);
@@ -141,6 +146,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
                 {
                     Placement = shared.Placement,
                     BeforeOpen = shared.BeforeOpen,
+                    ShardRebalancePeriod = _rebalancePeriod,
                 };
             });
             if (_activationTimeout is { } timeout)
@@ -149,6 +155,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
             }
 
             siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
+            siloBuilder.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
             siloBuilder.AddGrainBoundary();
         }
     }

@@ -122,6 +122,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
                 silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
+                silo.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
                 silo.AddGrainBoundary();
                 silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
             });

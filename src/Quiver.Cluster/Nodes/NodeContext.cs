@@ -32,6 +32,10 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// would take its time; null (the default) in a node.</summary>
     public Func<string, CancellationToken, Task>? BeforeOpen { get; init; }
 
+    /// <summary>How often a shard grain checks that it runs where <see cref="ShardPlacementDirector"/> places it among the
+    /// live nodes (<see cref="ShardGrain"/>); a shard moves at the second check that sees the same live set.</summary>
+    public TimeSpan ShardRebalancePeriod { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
     public int MilvusPort { get; set; }
 }

@@ -14,10 +14,48 @@ namespace Quiver.Cluster.Nodes;
 /// new shard (a create) failed with the activation's cancellation, and every call sent again started the open anew.
 /// Now the activation only starts the open, and each call waits for it; a call whose response timed out meanwhile is sent
 /// again by the access layer (<see cref="ShardCalls"/>) to the same activation, where the same open goes on. An open that
-/// fails deactivates the grain, so that the next call activates it again and opens anew.</para></summary>
+/// fails deactivates the grain, so that the next call activates it again and opens anew.</para>
+/// <para>Where it runs: <see cref="ShardPlacementDirector"/> spreads a collection's shards over the live nodes. A node
+/// that joins takes its share: each shard checks every <see cref="NodeContext.ShardRebalancePeriod"/> whether the rule
+/// places it elsewhere among the live nodes, and once the live set has stayed the same for a whole period, moves there
+/// (Orleans's migration: this activation closes its engine, the new one opens the same storage and replays the log).</para></summary>
 [Reentrant]
-internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> log) : OpenAfterActivation<ShardHost>, IShardGrain
+[ShardPlacement]
+internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipService membership, ILocalSiloDetails here, ILogger<ShardGrain> log) : OpenAfterActivation<ShardHost>, IShardGrain
 {
+    /// <summary>The live silos the last rebalance check saw, in endpoint order (null before the first).</summary>
+    private string? _liveSeen;
+
+    /// <inheritdoc/>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(RebalanceAsync, new GrainTimerCreationOptions(node.ShardRebalancePeriod, node.ShardRebalancePeriod) { Interleave = true, KeepAlive = false });
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>Moves the shard to the node <see cref="ShardPlacementDirector.Choose"/> names among the live nodes, when
+    /// that is not this one, the shard is open here, and the live set is the one the previous check saw (a node that
+    /// just joined or died has settled: shards do not move back and forth while membership changes).</summary>
+    private Task RebalanceAsync(CancellationToken ct)
+    {
+        var live = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToArray();
+        var seen = string.Join(',', live.Select(ReplicaRecords.Endpoint).Order(StringComparer.Ordinal));
+        var settled = seen == _liveSeen;
+        _liveSeen = seen;
+        if (settled && live.Length > 0 && Opening.IsCompletedSuccessfully)
+        {
+            var key = this.GetPrimaryKeyString();
+            var chosen = ShardPlacementDirector.Choose(key, live);
+            if (!chosen.Equals(here.SiloAddress))
+            {
+                LogMoving(log, key, ReplicaRecords.Endpoint(chosen));
+                this.MigrateOnIdle();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>Opens the shard's engine (<see cref="ShardHost"/>) and records where it runs.</summary>
     protected override async Task<ShardHost> OpenAsync(string key, CancellationToken ct)
     {
@@ -91,6 +129,9 @@ internal sealed partial class ShardGrain(NodeContext node, ILogger<ShardGrain> l
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} active here, its server on loopback port {Port}")]
     private static partial void LogActivated(ILogger logger, string key, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} moving to node {Silo}, where the live nodes now place it")]
+    private static partial void LogMoving(ILogger logger, string key, string silo);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "shard {Key} could not open its engine here; the next call opens it again")]
     private static partial void LogOpenFailed(ILogger logger, string key, Exception exception);
