@@ -42,6 +42,12 @@ public sealed partial class ClusterErrorTableTests
             Grpc("LoadCollection", m => MilvusRouting.NotEnoughNodes(m, 3, 4)),
             Grpc("LoadPartitions", m => MilvusRouting.NotEnoughNodes(m, 3, 4)),
         ],
+        ["cluster-shard-dropped"] = () =>
+        [
+            Grpc("Insert", m => MilvusRouting.Refusal(m, ShardGrain.Dropped("default/items"))),
+            Grpc("DropCollection", m => MilvusRouting.Refusal(m, ShardGrain.Dropped("default/items"))),
+            Rest(RestRouting.Refusal(ShardGrain.Dropped("default/items"))),
+        ],
         ["cluster-shard-unreachable"] = () =>
         [
             Grpc("Insert", m => MilvusRouting.Unreachable(m, ShardCalls.Reason("default/items", "Insert", surelyNotApplied: false))),
@@ -71,6 +77,12 @@ public sealed partial class ClusterErrorTableTests
             Assert.All(answers, a => Assert.Equal(code, a.Code));
             Assert.Contains(example, answers.Select(a => a.Message));
         }
+    }
+
+    [Fact]
+    public void ShardDropped_IsRetriable_OverGrpc()
+    {
+        Assert.All(Cases["cluster-shard-dropped"]().Take(2), a => Assert.True(a.Retriable));
     }
 
     [Fact]

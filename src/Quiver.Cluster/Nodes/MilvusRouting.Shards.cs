@@ -130,8 +130,7 @@ internal sealed partial class MilvusRouting
         }
         catch (QuiverException ex)
         {
-            var status = MilvusStatus.FromException(ex);
-            return StatusAnswer(method, status.Code, status.Reason);
+            return Refusal(method, ex);
         }
     }
 

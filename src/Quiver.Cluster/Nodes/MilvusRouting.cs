@@ -63,12 +63,30 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         return response.ToByteArray();
     }
 
-    /// <summary>Runs one unary call of <paramref name="method"/>.</summary>
+    /// <summary>Runs one unary call of <paramref name="method"/>; an engine refusal a shard's grain throws (rather than
+    /// answers through its server), such as a call reaching a dropped collection's closing grain, is answered as the
+    /// standalone server maps it (<see cref="Refusal"/>).</summary>
     public async Task<byte[]> CallAsync(MethodDescriptor method, byte[] request, ServerCallContext context)
     {
         CurrentClient.Value = ClientOf(context);
-        var (refused, message) = await SecurityAsync(method, request, context).ConfigureAwait(false);
-        return refused ?? await RouteAsync(method, request, context, message).ConfigureAwait(false);
+        try
+        {
+            var (refused, message) = await SecurityAsync(method, request, context).ConfigureAwait(false);
+            return refused ?? await RouteAsync(method, request, context, message).ConfigureAwait(false);
+        }
+        catch (QuiverException ex)
+        {
+            return Refusal(method, ex);
+        }
+    }
+
+    /// <summary>The response of <paramref name="method"/> carrying the Milvus status the standalone server gives
+    /// <paramref name="exception"/> (<see cref="global::Quiver.Server.Milvus.MilvusStatus.FromException"/>), retriable
+    /// flag included.</summary>
+    internal static byte[] Refusal(MethodDescriptor method, QuiverException exception)
+    {
+        var status = global::Quiver.Server.Milvus.MilvusStatus.FromException(exception);
+        return StatusAnswer(method, status.Code, status.Reason, status.Retriable);
     }
 
     /// <summary>Routes one unary call of <paramref name="method"/> that passed the gate (a REST endpoint's RPC comes here

@@ -213,6 +213,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             await AnswerAsync(http, StatusCodes.Status200OK, Unreachable(ex.Message)).ConfigureAwait(false);
             return;
         }
+        catch (QuiverException ex)
+        {
+            // An engine refusal the shard's grain threw rather than answered (a dropped collection's closing grain).
+            await AnswerAsync(http, StatusCodes.Status200OK, Refusal(ex)).ConfigureAwait(false);
+            return;
+        }
 
         if (known)
         {
@@ -388,6 +394,13 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// <summary>The body answering a call whose shard did not answer (docs/errors.md, <c>cluster-shard-unreachable</c>):
     /// Milvus code 2, HTTP 200.</summary>
     internal static string Unreachable(string reason) => Error(MilvusCode.ServiceUnavailable, reason);
+
+    /// <summary>The REST body of the Milvus status the standalone server gives <paramref name="exception"/>.</summary>
+    internal static string Refusal(QuiverException exception)
+    {
+        var status = Quiver.Server.Milvus.MilvusStatus.FromException(exception);
+        return Error(status.Code, status.Reason);
+    }
 
     private static string Error(int code, string message) => new JsonObject { ["code"] = code, ["message"] = message }.ToJsonString();
 

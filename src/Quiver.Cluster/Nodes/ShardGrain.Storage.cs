@@ -26,7 +26,7 @@ internal sealed partial class ShardGrain : IShardStorageGrain
         }
 
         // Calls that reach the grain before it deactivates are answered that the shard is gone.
-        var dropped = Task.FromException<ShardHost>(new QuiverException(QuiverErrorCode.Unavailable, $"the shard of '{key}' was dropped; its grain is closing"));
+        var dropped = Task.FromException<ShardHost>(Dropped(key));
         _ = dropped.Exception;
         Opening = dropped;
         if (host is not null)
@@ -38,4 +38,9 @@ internal sealed partial class ShardGrain : IShardStorageGrain
         await Task.Run(() => ShardStorage.DeleteAsync(node, key, CancellationToken.None)).ConfigureAwait(true);
         DeactivateOnIdle();
     }
+
+    /// <summary>The answer to a call that reaches the shard's grain after its collection was dropped and before the grain
+    /// deactivated (docs/errors.md, <c>cluster-shard-dropped</c>): retriable, since the collection may be created again.</summary>
+    internal static QuiverException Dropped(string key) =>
+        new(QuiverErrorCode.Unavailable, $"the shard of '{key}' was dropped; its grain is closing");
 }
