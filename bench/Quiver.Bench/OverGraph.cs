@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quiver.Indexing;
+using Quiver.Toolbox.Vectors;
 
 namespace Quiver.Bench;
 
@@ -173,7 +174,9 @@ internal static class OverGraph
 
     private static async Task BuildAsync(string folder, string basePath, int m, int efc, int maxMb)
     {
-        var (dim, count) = (ReadDim(basePath), (int)(new FileInfo(basePath).Length / (sizeof(int) + (ReadDim(basePath) * (long)sizeof(float)))));
+        // The toolbox's one reader of .fvecs files (it checks every row's dimension), a batch at a time.
+        using var file = VectorFile.Open(basePath);
+        var (dim, count) = (file.Dimension, file.Count);
         var options = new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false };
         if (maxMb > 0)
         {
@@ -186,28 +189,23 @@ internal static class OverGraph
             Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int64), FieldSchema.Vector("vector", dim, MetricType.L2)],
         });
         var started = Stopwatch.GetTimestamp();
-        using (var file = new BufferedStream(File.OpenRead(basePath), 1 << 20))
+        for (var first = 0; first < count; first += LoadBatch)
         {
-            var head = new byte[sizeof(int)];
-            for (var first = 0; first < count; first += LoadBatch)
+            var n = Math.Min(LoadBatch, count - first);
+            var ids = new long[n];
+            var tags = new long[n];
+            var vectors = new float[n * dim];
+            for (var i = 0; i < n; i++)
             {
-                var n = Math.Min(LoadBatch, count - first);
-                var ids = new long[n];
-                var tags = new long[n];
-                var vectors = new float[n * dim];
-                for (var i = 0; i < n; i++)
-                {
-                    ids[i] = first + i;
-                    tags[i] = (first + i) % 100;
-                    file.ReadExactly(head);
-                    file.ReadExactly(MemoryMarshal.AsBytes(vectors.AsSpan(i * dim, dim)));
-                }
-
-                await engine.InsertAsync(Collection, new ColumnBatch(n)
-                    .Add(new FieldColumn { Name = "id", Longs = ids })
-                    .Add(new FieldColumn { Name = "tag", Longs = tags })
-                    .Add(new FieldColumn { Name = "vector", Vectors = vectors }));
+                ids[i] = first + i;
+                tags[i] = (first + i) % 100;
             }
+
+            file.ReadFloats(first, n, vectors);
+            await engine.InsertAsync(Collection, new ColumnBatch(n)
+                .Add(new FieldColumn { Name = "id", Longs = ids })
+                .Add(new FieldColumn { Name = "tag", Longs = tags })
+                .Add(new FieldColumn { Name = "vector", Vectors = vectors }));
         }
 
         await engine.FlushAsync(Collection);
@@ -222,14 +220,6 @@ internal static class OverGraph
         var sealedSegments = (await engine.DescribeCollectionAsync(Collection)).SealedSegments;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"built {folder}: {count} rows, {sealedSegments} sealed segments, HNSW M {m} efConstruction {efc}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s"));
-    }
-
-    private static int ReadDim(string path)
-    {
-        using var f = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[sizeof(int)];
-        f.ReadExactly(head);
-        return BitConverter.ToInt32(head);
     }
 
     private static long[][] EmbeddedPass(QuiverEngine engine, SearchRequest[] requests, long[][]? ids)
