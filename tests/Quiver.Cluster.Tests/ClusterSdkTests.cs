@@ -8,6 +8,9 @@ namespace Quiver.Cluster.Tests;
 /// brute-force oracle and exits non-zero naming the first failure).</summary>
 public sealed partial class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>How long a compat script may run before it is killed (a safety net, not a figure any script nears).</summary>
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(15);
+
     [NatsFact]
     [Trait("Category", "Compat")]
     public async Task NodeSdk_TutorialFlow_EachStepThroughAnotherNode_OverGrpcAndRest()
@@ -37,8 +40,8 @@ public sealed partial class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper
         }
     }
 
-    /// <summary>Runs a compat script with QUIVER_ADDRESSES naming the three nodes; fails naming its output and the
-    /// nodes' when it exits non-zero.</summary>
+    /// <summary>Runs a compat script with QUIVER_ADDRESSES naming the three nodes; when it exits non-zero, fails with
+    /// the script's failure line first and last, around its output and the nodes' (<see cref="ScriptFailure"/>).</summary>
     private async Task<string> RunScriptAsync(string script, QuiverNodes nodes, Dictionary<string, string> environment)
     {
         var compat = FindCompatDir();
@@ -59,7 +62,8 @@ public sealed partial class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper
         using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        // A safety net only: the scripts wait on conditions, and at load 60-80 one has taken several minutes.
+        using var timeout = new CancellationTokenSource(ScriptTimeout);
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -67,12 +71,12 @@ public sealed partial class ClusterSdkTests(Xunit.Abstractions.ITestOutputHelper
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{script} did not finish in 5 minutes");
+            throw new TimeoutException($"{script} did not finish in {ScriptTimeout.TotalMinutes:0} minutes");
         }
 
         var text = await stdout;
         output.WriteLine(text);
-        Assert.True(process.ExitCode == 0, $"{script} failed (exit {process.ExitCode}):\n{await stderr}\n{text}\n--- node 0:\n{nodes.Output(0)}\n--- node 1:\n{nodes.Output(1)}\n--- node 2:\n{nodes.Output(2)}");
+        Assert.True(process.ExitCode == 0, ScriptFailure.Message(script, process.ExitCode, await stderr, text, [.. Enumerable.Range(0, 3).Select(nodes.Output)]));
         return text;
     }
 
