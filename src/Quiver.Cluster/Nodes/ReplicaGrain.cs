@@ -265,7 +265,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         if (index >= await Task.Run(() => ReplicaRecords.CountAsync(node, ReplicaSetGrain.ShardOf(shard).Collection, ct), ct).ConfigureAwait(true))
         {
             // A read or release racing a release: the collection no longer has this replica, so none is opened.
-            throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' is not loaded");
+            throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' {NotLoaded}");
         }
 
         var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
@@ -335,6 +335,13 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
         await Task.Run(() => ReplicaRecords.ForgetAsync(node, shard, index, CancellationToken.None)).ConfigureAwait(true);
         DeactivateOnIdle();
     }
+
+    /// <summary>The end of the refusal of a replica the collection's count does not include.</summary>
+    private const string NotLoaded = "is not loaded";
+
+    /// <summary>True for a replica's refusal to open because the count it read did not include it.</summary>
+    internal static bool IsNotLoaded(Exception ex) =>
+        ex is QuiverException { Code: QuiverErrorCode.NotFound } refused && refused.Message.EndsWith(NotLoaded, StringComparison.Ordinal);
 
     private ReplicaPlace Here()
     {

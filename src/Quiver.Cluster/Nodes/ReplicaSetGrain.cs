@@ -36,7 +36,7 @@ internal static class ReplicaLoads
     /// <see cref="IReplicaSetGrain"/>, which serializes loads racing on several nodes and closes the replicas past the
     /// count, then activates each replica of each shard in turn, each placed by the set grain knowing where the ones
     /// before it went; answers the count. A replica refused because a racing load lowered the count ends the
-    /// activations there.</summary>
+    /// activations there, unless the count, read again, still wants it (see <see cref="PlaceOneAsync"/>).</summary>
     public static async Task<int> PlaceAsync(IGrainFactory grains, NodeContext node, string key, int asked, int shards, CancellationToken ct)
     {
         var count = await grains.GetGrain<IReplicaSetGrain>(key).LoadAsync(asked, shards).WaitAsync(ct).ConfigureAwait(false);
@@ -44,25 +44,8 @@ internal static class ReplicaLoads
         {
             for (var s = 0; s < shards; s++)
             {
-                var grainKey = ReplicaRecords.GrainKey(ReplicaSetGrain.ShardKey(key, s), i);
-                try
+                if (!await PlaceOneAsync(grains, node, key, ReplicaRecords.GrainKey(ReplicaSetGrain.ShardKey(key, s), i), i, ct).ConfigureAwait(false))
                 {
-                    await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(grainKey).PlaceAsync(), ct).ConfigureAwait(false);
-                    // A replica already open serves the load state it opened with until it opens again: the partitions
-                    // just loaded must be served before the load answers.
-                    await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, async _ =>
-                    {
-                        await grains.GetGrain<IReplicaGrain>(grainKey).RefreshAsync().ConfigureAwait(false);
-                        return true;
-                    }, ct).ConfigureAwait(false);
-                }
-                catch (Exception) when (!ct.IsCancellationRequested)
-                {
-                    if (i < await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false))
-                    {
-                        throw;
-                    }
-
                     // A load racing this one made the collection's replicas fewer: the rest are not wanted.
                     return i;
                 }
@@ -70,6 +53,48 @@ internal static class ReplicaLoads
         }
 
         return count;
+    }
+
+    /// <summary>Activates replica <paramref name="index"/> (grain <paramref name="grainKey"/>) and has it serve the load
+    /// state as it is now; false when the replica turned out not to be wanted (the collection's count, read after a
+    /// failure, is <paramref name="index"/> or less).
+    /// <para>Loads racing through several nodes (3, 2, 3 replicas) move the count 3 -> 2 -> 3 while each load's
+    /// activations run: a replica whose open read the count while it was 2 refuses ("replica 2 ... is not loaded") and
+    /// deactivates, yet the count this load then reads is 3 again. The replica is wanted, so it is activated anew (its
+    /// next activation reads the count again), until it opens or <see cref="ShardCalls.MoveTimeout"/> passes. Before,
+    /// the load failed there, and the one that raised the count could race it the same way.</para></summary>
+    private static async Task<bool> PlaceOneAsync(IGrainFactory grains, NodeContext node, string key, string grainKey, int index, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, _ => grains.GetGrain<IReplicaGrain>(grainKey).PlaceAsync(), ct).ConfigureAwait(false);
+                // A replica already open serves the load state it opened with until it opens again: the partitions
+                // just loaded must be served before the load answers.
+                await ShardCalls.InvokeAsync(grains, key, "LoadCollection", readOnly: true, async _ =>
+                {
+                    await grains.GetGrain<IReplicaGrain>(grainKey).RefreshAsync().ConfigureAwait(false);
+                    return true;
+                }, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                if (index >= await ReplicaRecords.CountAsync(node, key, ct).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                if (!ReplicaGrain.IsNotLoaded(ex) || clock.Elapsed >= ShardCalls.MoveTimeout)
+                {
+                    throw;
+                }
+
+                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+            }
+        }
     }
 }
 
