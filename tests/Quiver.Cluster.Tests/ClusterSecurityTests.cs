@@ -38,7 +38,8 @@ public sealed class ClusterSecurityTests(NatsFixture nats)
             var reader = await ClusterSecurity.OpenAsync(nats.KeyValue, config, CancellationToken.None);
             holders.Add(reader);
             var expected = Enumerable.Range(0, Holders).SelectMany(i => Enumerable.Range(0, Roles).Select(k => $"r{i}_{k}")).ToArray();
-            for (var poll = 0; poll < 120 && !expected.All(reader.Store.RoleExists); poll++)
+            // Polled until every role is there; 4 minutes is a safety net for a loaded machine, not a figure.
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromMinutes(4) && !expected.All(reader.Store.RoleExists);)
             {
                 await Task.Delay(250);
                 await reader.RefreshAsync(CancellationToken.None);
