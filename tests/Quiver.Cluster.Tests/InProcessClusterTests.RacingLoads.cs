@@ -120,6 +120,46 @@ public sealed partial class InProcessClusterTests
         }
     }
 
+    /// <summary>A replica activated on another node than the one its collection's replica set chooses for it (Orleans
+    /// activates a grain where a caller's cache still names the node of its earlier activation, without the placement
+    /// director: in session 33's runs of the racing-loads compat test, replicas 1 and 2 ended on one node so). Here the
+    /// fault hook makes the set grain's choice move while replica 1 opens: it records replica 0 on the node replica 1
+    /// was just placed on. The replica must move to the node the set grain then chooses (the third silo), and serve every
+    /// row there; before, it opened where it was, beside replica 0.</summary>
+    [NatsFact]
+    public async Task AReplicaActivatedWhereTheSetNoLongerPlacesIt_MovesToTheNodeTheSetChooses_AndServes()
+    {
+        const string Name = "misplaced";
+        const string Key = "default/" + Name;
+        InProcessCluster? running = null;
+        var moved = 0;
+        using var data = new TempFolder("quiver-inproc-misplaced");
+        await using var cluster = await StartAsync(data.Path, beforeOpen: async (key, _) =>
+        {
+            if (key == ReplicaRecords.GrainKey(Key, 1) && Interlocked.Increment(ref moved) == 1)
+            {
+                // Replica 1 was placed on silo 1 (nothing recorded: free[1 % 3]); replica 0 is now recorded there too.
+                var silos = Silos(running!);
+                Assert.Equal(silos[1], await running!.Client.GetGrain<IReplicaSetGrain>(Key).ChooseAsync(0, 0, [silos[1]]));
+            }
+        });
+        running = cluster;
+        var silos = Silos(cluster);
+        var shard = cluster.Client.GetGrain<IShardGrain>(Key);
+        await CreateAsync(shard, Name);
+        var oracle = new SortedSet<long>();
+        await InsertAsync(shard, Name, oracle, 0, 25);
+        await RestAsync(shard, "/collections/load", new JsonObject { ["collectionName"] = Name });
+        Assert.Equal(2, await cluster.Client.GetGrain<IReplicaSetGrain>(Key).LoadAsync(2, 1));
+
+        var replica = cluster.Client.GetGrain<IReplicaGrain>(ReplicaRecords.GrainKey(Key, 1));
+        var place = await ShardCalls.InvokeAsync(cluster.Client, Key, "LoadCollection", readOnly: true, _ => replica.PlaceAsync(), CancellationToken.None);
+
+        Assert.Equal(silos[2], place.Silo);
+        Assert.Equal(silos[2], ReplicaRecords.Endpoint(await SiloOfAsync(cluster, ReplicaRecords.GrainKey(Key, 1), "replica", () => replica.PlaceAsync())));
+        Assert.Equal(oracle, await ReplicaKeysAsync(cluster, ReplicaRecords.GrainKey(Key, 1), Name));
+    }
+
     /// <summary>Returns once the management grain lists an activation of replica grain <paramref name="grainKey"/>
     /// (a safety net of 3 minutes).</summary>
     private static async Task UntilActiveAsync(InProcessCluster cluster, string grainKey)

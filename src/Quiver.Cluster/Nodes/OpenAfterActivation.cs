@@ -63,8 +63,9 @@ internal abstract class OpenAfterActivation<THost> : Grain
         }
         catch (Exception ex)
         {
-            if (!ct.IsCancellationRequested)
+            if (!ct.IsCancellationRequested && ex is not GrainMovingException)
             {
+                // (A grain that is moving was told to migrate by its open: its deactivation is under way.)
                 OnOpenFailed(key, ex);
                 DeactivateOnIdle();
             }
@@ -73,3 +74,7 @@ internal abstract class OpenAfterActivation<THost> : Grain
         }
     }
 }
+
+/// <summary>An open that stopped because its grain is moving to another node (it asked Orleans to migrate it): the calls
+/// waiting on it get a cancellation (<see cref="GrainBoundary.Wrap"/>), which the access layer sends again.</summary>
+internal sealed class GrainMovingException(string message) : OperationCanceledException(message);

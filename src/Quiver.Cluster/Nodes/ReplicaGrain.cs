@@ -250,8 +250,11 @@ internal sealed class OpenBucket
 /// (<see cref="OpenAfterActivation{THost}"/>).</para></summary>
 [Reentrant]
 [ReplicaPlacement]
-internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrain> log) : OpenAfterActivation<ReplicaHost>, IReplicaGrain
+internal sealed partial class ReplicaGrain(NodeContext node, IGrainFactory grains, IClusterMembershipService membership, ILocalSiloDetails here, ILogger<ReplicaGrain> log) : OpenAfterActivation<ReplicaHost>, IReplicaGrain
 {
+    /// <summary>How long an open waits for the set grain to confirm the replica's node before opening where it is.</summary>
+    private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(20);
+
     /// <summary>Opens the follower and records where it runs.</summary>
     protected override async Task<ReplicaHost> OpenAsync(string key, CancellationToken ct)
     {
@@ -268,6 +271,18 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
             throw new QuiverException(QuiverErrorCode.NotFound, $"replica {index} of '{shard}' {NotLoaded}");
         }
 
+        if (await MisplacedAsync(shard, index, ct).ConfigureAwait(true) is { } chosen)
+        {
+            // Orleans runs placement only where a caller knows no address for the grain: a caller that still had the
+            // node of an earlier activation of this replica (one refused, or closed by a racing load, there) in its
+            // cache had it activated on that node again, where another replica of the collection may run now (racing
+            // loads of 3, 2, 3 replicas put replicas 1 and 2 on one node so). It moves to the node the set grain chose
+            // (migration runs the placement director); the calls waiting on this open are stopped and sent again.
+            LogMisplaced(log, key, chosen);
+            this.MigrateOnIdle();
+            throw new GrainMovingException($"replica {index} of '{shard}' is moving to {chosen}, the node its collection's replica set chose");
+        }
+
         var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
         try
         {
@@ -281,6 +296,25 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
         LogActivated(log, key);
         return host;
+    }
+
+    /// <summary>The node (<c>host:port</c>) the collection's <see cref="IReplicaSetGrain"/> chooses for this replica
+    /// among the live ones, when it is not this one; null when it is this one or the set grain does not answer (the
+    /// replica then opens where it is, as a placement by the records alone would).</summary>
+    private async Task<string?> MisplacedAsync(string shard, int index, CancellationToken ct)
+    {
+        var (collection, shardNumber) = ReplicaSetGrain.ShardOf(shard);
+        var live = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => ReplicaRecords.Endpoint(m.SiloAddress)).ToArray();
+        var mine = ReplicaRecords.Endpoint(here.SiloAddress);
+        try
+        {
+            var chosen = await Task.Run(() => grains.GetGrain<IReplicaSetGrain>(collection).ChooseAsync(shardNumber, index, live).WaitAsync(ConfirmTimeout, ct), ct).ConfigureAwait(true);
+            return chosen == mine || !live.Contains(chosen) ? null : chosen;
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or QuiverException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <inheritdoc/>
@@ -354,6 +388,9 @@ internal sealed partial class ReplicaGrain(NodeContext node, ILogger<ReplicaGrai
 
     [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} active here")]
     private static partial void LogActivated(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replica {Key} activated here, but its collection's replica set chose {Chosen}: moving there")]
+    private static partial void LogMisplaced(ILogger logger, string key, string chosen);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "replica {Key} could not open here ({Reason}); the next call opens it again")]
     private static partial void LogOpenFailed(ILogger logger, string key, string reason);

@@ -1,0 +1,70 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Quiver.Protocol.Milvus;
+using Quiver.Server.Hosting;
+using Quiver.Testing;
+
+namespace Quiver.Cluster.Tests;
+
+/// <summary>gRPC request bodies that are not valid protobuf for their message (a node parses a client's raw bytes itself,
+/// where the standalone server lets grpc-dotnet parse them): a node answers each as the standalone server does (the gRPC
+/// status code and detail), and serves the next valid call.</summary>
+public sealed class NodeMalformedTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    /// <summary>Bodies no Milvus request parses from: a length-delimited field 1 whose length runs past the end, a tag
+    /// of wire type 7 (none exists), a varint of eleven bytes, a field number 0.</summary>
+    private static readonly byte[][] Malformed =
+    [
+        [0x0A, 0x7F, 0x61],
+        [0x0F],
+        [0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+        [0x00, 0x01],
+    ];
+
+    private static readonly string[] Rpcs = ["HasCollection", "CreateCollection", "Insert", "Search", "Query", "LoadCollection", "ListDatabases"];
+
+    [NatsFact]
+    public async Task MalformedProtobufBodies_AreAnsweredAsTheStandaloneServerAnswersThem_AndTheNodeServesOn()
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
+        using var folder = new TempFolder("quiver-oracle");
+        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
+        using var node = GrpcChannel.ForAddress($"http://{nodes.Endpoint(0)}");
+        using var single = GrpcChannel.ForAddress($"http://127.0.0.1:{oracle.Port}");
+        foreach (var rpc in Rpcs)
+        {
+            foreach (var body in Malformed)
+            {
+                Assert.Throws<InvalidProtocolBufferException>(() => MilvusService.Descriptor.FindMethodByName(rpc).InputType.Parser.ParseFrom(body));
+                var expected = await AnswerAsync(single, rpc, body);
+                var actual = await AnswerAsync(node, rpc, body);
+                output.WriteLine($"{rpc} {Convert.ToHexString(body)}: standalone {expected}; node {actual}");
+                Assert.StartsWith("grpc ", expected, StringComparison.Ordinal);
+                Assert.Equal(expected, actual);
+            }
+        }
+
+        // The node serves on: a valid call answers.
+        Assert.Equal(await AnswerAsync(single, "HasCollection", new HasCollectionRequest { CollectionName = "nowhere" }.ToByteArray()),
+            await AnswerAsync(node, "HasCollection", new HasCollectionRequest { CollectionName = "nowhere" }.ToByteArray()));
+    }
+
+    /// <summary>The gRPC status of a call of <paramref name="rpc"/> with <paramref name="body"/> as its raw request, or
+    /// "answered" and the answer's bytes when it succeeds.</summary>
+    private static async Task<string> AnswerAsync(GrpcChannel channel, string rpc, byte[] body)
+    {
+        var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusService.Descriptor.FullName, rpc,
+            Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+        try
+        {
+            var bytes = await channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(deadline: DateTime.UtcNow.AddMinutes(3)), body);
+            return $"answered {Convert.ToHexString(bytes)}";
+        }
+        catch (RpcException e)
+        {
+            return $"grpc {e.StatusCode} {e.Status.Detail}";
+        }
+    }
+}
