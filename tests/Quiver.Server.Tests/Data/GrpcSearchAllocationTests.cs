@@ -1,6 +1,7 @@
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Clients;
 using Xunit.Abstractions;
+using static Quiver.Server.Tests.Rest.RestFloatCollection;
 
 namespace Quiver.Server.Tests.Data;
 
@@ -61,18 +62,6 @@ public sealed class GrpcSearchAllocationTests(ITestOutputHelper output)
         output.WriteLine($"bytes per call: engine {engine:N0}, empty gRPC call {empty:N0}, gRPC search {search:N0}; the server's search path {above:N0}");
         Assert.True(above <= ServerBudget,
             $"a loopback gRPC search allocated {above} bytes above the engine's search ({engine}) and an empty call ({empty}); at most {ServerBudget} expected");
-    }
-
-    private static float L2(float[] a, float[] b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++)
-        {
-            var d = a[i] - b[i];
-            sum += d * d;
-        }
-
-        return sum;
     }
 
     /// <summary>The least bytes the whole process allocated over one call, among many calls after a warm-up: a
