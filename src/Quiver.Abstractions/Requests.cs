@@ -143,7 +143,7 @@ public sealed record SearchRequest
     /// exactly, for ground truth); values as invariant-culture text. Absent ones take the collection's default search
     /// parameters for the field (<see cref="DefaultSearchParamsProperty"/>), then the index's default; unknown names are an
     /// error. Segments without an index are searched exactly whatever these say.</summary>
-    public IReadOnlyDictionary<string, string> SearchParams { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> SearchParams { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>The names <see cref="SearchParams"/> accepts.</summary>
     public static IReadOnlyList<string> IndexSearchParams { get; } = ["ef", "nprobe", "search_k", "refine_k", "search_list", "exact", "drop_ratio_search"];

@@ -89,7 +89,7 @@ public static class FieldDataWriter
 
         var scalars = new ScalarField();
         data.Scalars = scalars;
-        var sink = new ScalarSink(field, scalars);
+        var sink = new ScalarSink(field, scalars, rows);
         for (var r = 0; r < rows; r++)
         {
             var isNull = column.IsNull(r);
@@ -134,18 +134,22 @@ public static class FieldDataWriter
         private readonly FieldSchema _field;
         private readonly ScalarField _target;
 
-        public ScalarSink(FieldSchema field, ScalarField target)
+        /// <param name="field">The column's field.</param>
+        /// <param name="target">The scalars to fill.</param>
+        /// <param name="rows">The values to come at most: fixed-width arrays are sized for them once (they grew by
+        /// doubling, an array per step).</param>
+        public ScalarSink(FieldSchema field, ScalarField target, int rows)
         {
             _field = field;
             _target = target;
             switch (field.DataType)
             {
-                case Quiver.DataType.Bool: target.BoolData = new BoolArray(); break;
-                case Quiver.DataType.Int8 or Quiver.DataType.Int16 or Quiver.DataType.Int32: target.IntData = new IntArray(); break;
-                case Quiver.DataType.Int64: target.LongData = new LongArray(); break;
-                case Quiver.DataType.Float: target.FloatData = new FloatArray(); break;
-                case Quiver.DataType.Double: target.DoubleData = new DoubleArray(); break;
-                case Quiver.DataType.VarChar: target.StringData = new StringArray(); break;
+                case Quiver.DataType.Bool: target.BoolData = new BoolArray { Data = { Capacity = rows } }; break;
+                case Quiver.DataType.Int8 or Quiver.DataType.Int16 or Quiver.DataType.Int32: target.IntData = new IntArray { Data = { Capacity = rows } }; break;
+                case Quiver.DataType.Int64: target.LongData = new LongArray { Data = { Capacity = rows } }; break;
+                case Quiver.DataType.Float: target.FloatData = new FloatArray { Data = { Capacity = rows } }; break;
+                case Quiver.DataType.Double: target.DoubleData = new DoubleArray { Data = { Capacity = rows } }; break;
+                case Quiver.DataType.VarChar: target.StringData = new StringArray { Data = { Capacity = rows } }; break;
                 case Quiver.DataType.Json: target.JsonData = new JSONArray(); break;
                 case Quiver.DataType.Array: target.ArrayData = new ArrayArray { ElementType = (ProtoDataType)(int)field.ElementType!.Value }; break;
                 case Quiver.DataType.Geometry: target.GeometryWktData = new GeometryWktArray(); break;

@@ -31,11 +31,21 @@ public static class SearchResultCodec
             PrimaryFieldName = schema.PrimaryKey.Name,
             Ids = PrimaryKeys.ToIds(result.Ids),
         };
-        data.Topks.AddRange(result.Counts.Select(c => (long)c));
+        // Each repeated field sized once (an enumerable of unknown length grew its array step by step).
+        data.Topks.Capacity = result.Counts.Length;
+        foreach (var count in result.Counts)
+        {
+            data.Topks.Add(count);
+        }
+
         if (roundDecimal >= 0)
         {
             var digits = Math.Min(roundDecimal, 15);
-            data.Scores.AddRange(result.Scores.Select(s => (float)Math.Round(s, digits, MidpointRounding.AwayFromZero)));
+            data.Scores.Capacity = result.Scores.Length;
+            foreach (var score in result.Scores)
+            {
+                data.Scores.Add((float)Math.Round(score, digits, MidpointRounding.AwayFromZero));
+            }
         }
         else
         {

@@ -20,7 +20,7 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
     /// <summary>Runs <paramref name="handler"/> for <paramref name="call"/> through the gate, error mapping and observer.
     /// The REST adapter calls this directly with a context of its own.</summary>
     public async Task<TResponse> RunAsync<TRequest, TResponse>(CallInfo call, TRequest request, ServerCallContext context,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
+        UnaryServerMethod<TRequest, TResponse> handler)
         where TRequest : class
         where TResponse : class
     {
@@ -160,14 +160,31 @@ internal sealed class GrpcCallInterceptor(CallPipeline pipeline) : Interceptor
     {
         var call = new CallInfo
         {
-            Method = context.Method[(context.Method.LastIndexOf('/') + 1)..],
+            Method = MethodName(context.Method),
             Transport = "grpc",
             Database = NonEmpty(context.RequestHeaders.GetValue("dbname")),
             Credential = NonEmpty(context.RequestHeaders.GetValue("authorization")),
             PeerOf = context,
         };
-        return pipeline.RunAsync(call, request, context, (r, c) => continuation(r, c));
+        // The continuation is handed on as it is: wrapping it in a lambda cost a closure and a delegate per call.
+        return pipeline.RunAsync(call, request, context, continuation);
     }
+
+    /// <summary>The RPC's name (<c>Search</c>) of its full gRPC method (<c>/milvus.proto.milvus.MilvusService/Search</c>),
+    /// cut once per method and kept: the service's methods are a fixed set, so the table stops growing, and a call no
+    /// longer allocates a substring.</summary>
+    internal static string MethodName(string fullMethod)
+    {
+        if (MethodNames.TryGetValue(fullMethod, out var name))
+        {
+            return name;
+        }
+        name = fullMethod[(fullMethod.LastIndexOf('/') + 1)..];
+        // Only methods the server serves reach an interceptor, so the table is bounded by the services' methods.
+        return MethodNames.GetOrAdd(fullMethod, name);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> MethodNames = new(StringComparer.Ordinal);
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

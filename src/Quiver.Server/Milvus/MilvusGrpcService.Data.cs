@@ -204,7 +204,7 @@ internal sealed partial class MilvusGrpcService
 
     /// <summary>The number of rows matching <paramref name="filter"/> (the engine's <c>count(*)</c>: bitmaps only).</summary>
     private async Task<long> CountAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
-        List<string> partitions, string? timezone, CancellationToken ct)
+        IReadOnlyList<string> partitions, string? timezone, CancellationToken ct)
     {
         var counted = await _engine.QueryAsync(name, new EngineQuery
         {
@@ -222,7 +222,7 @@ internal sealed partial class MilvusGrpcService
     /// <c>pk &gt; last key</c> with a limit), so Quiver finds every matching key, orders them, and reads the window's
     /// rows by key.</summary>
     private async Task<ColumnBatch> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
-        Dictionary<string, object?>? templates, OutputFields output, List<string> partitions, int offset, int limit, string? timezone, CancellationToken ct)
+        Dictionary<string, object?>? templates, OutputFields output, IReadOnlyList<string> partitions, int offset, int limit, string? timezone, CancellationToken ct)
     {
         if (limit == 0)
         {
@@ -267,7 +267,8 @@ internal sealed partial class MilvusGrpcService
 
     /// <summary>The load-state check for reads (search, query): Milvus refuses both on a released collection or
     /// partition with code 101 / 201, and so does Quiver (see <see cref="LoadStates"/>).</summary>
-    /// Returns the partitions the read covers (empty for all).
-    private List<string> EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
-        Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null)?.ToList() ?? [];
+    /// <returns>The partitions the read covers (empty for all). A read of everything loaded allocates nothing here (it
+    /// built an empty list per call); named partitions are copied, as the request's list is the caller's.</returns>
+    private IReadOnlyList<string> EnsureLoaded(string db, string collection, IReadOnlyList<string>? partitions) =>
+        Loads.EnsureLoaded(db, collection, partitions is { Count: > 0 } ? partitions : null) is { } read ? [.. read] : [];
 }

@@ -61,7 +61,7 @@ internal sealed partial class MilvusGrpcService
         {
             var sub = request.Requests[i];
             var settings = typed?[i].Settings ?? ReadSettings(sub.SearchParams);
-            var plan = await PlanAsync(name, db, schema, settings, sub, ct).ConfigureAwait(false);
+            var (plan, _, _) = await PlanAsync(name, db, schema, settings, sub, [], resolveOutput: false, ct).ConfigureAwait(false);
             // Offset, grouping and partitions belong to the hybrid request (Milvus ignores them per request). The Node
             // SDK copies a hybrid search's group_by_field into every request and not into rank_params: taken from there
             // when rank_params has none.

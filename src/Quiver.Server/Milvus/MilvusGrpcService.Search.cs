@@ -28,12 +28,17 @@ internal sealed partial class MilvusGrpcService
         var answer = await SearchColumnsAsync(request, context).ConfigureAwait(false);
         return answer.Page ?? new SearchResults
         {
-            Status = MilvusStatus.Ok(),
+            Status = SearchOk,
             CollectionName = request.CollectionName,
             Results = SearchResultCodec.Write(answer.Schema, answer.Hits!, answer.Settings.TopK, answer.Output.Declared, answer.Output.Names,
                 answer.GroupBy, answer.Settings.RoundDecimal),
         };
     }
+
+    /// <summary>The status of every successful search's answer, one instance: a new <c>Status</c> costs its
+    /// <c>extra_info</c> map (a dictionary and a linked list) per call. Shared because nothing changes a status in place
+    /// (a failed call's status is a new one, set by the pipeline on a new response).</summary>
+    private static readonly Protocol.Common.Status SearchOk = MilvusStatus.Ok();
 
     /// <summary>A search's answer: the hits as engine columns with what the transport needs to write them, or a search
     /// iterator page already in Milvus's form.</summary>
@@ -56,9 +61,8 @@ internal sealed partial class MilvusGrpcService
         var schema = collection.Schema;
         var partitions = EnsureLoaded(db, name, request.PartitionNames);
         var settings = typed?.Settings ?? ReadSettings(request.SearchParams);
-        var plan = await PlanAsync(name, db, schema, settings, request, ct).ConfigureAwait(false) with { Partitions = partitions };
-        var output = OutputFields.Resolve(schema, request.OutputFields);
-        var groupBy = GroupField(schema, settings.GroupByField);
+        // One engine request, built once with its partitions and output fields (two copies of it were made per call).
+        var (plan, output, groupBy) = await PlanAsync(name, db, schema, settings, request, partitions, resolveOutput: true, ct).ConfigureAwait(false);
 
         var recall = Services.GetService<RecallMonitor>();
         if (settings.IteratorV2)
@@ -91,7 +95,7 @@ internal sealed partial class MilvusGrpcService
         }
 
         CallInfo.Of(context).ResultBytes = estimate;
-        var result = await _engine.SearchColumnsAsync(name, plan with { OutputFields = WithGroupField(output, groupBy) }, db, ct).ConfigureAwait(false);
+        var result = await _engine.SearchColumnsAsync(name, plan, db, ct).ConfigureAwait(false);
         // Sampling copies ids and queues, it never waits for the exact re-run.
         recall?.Offer(db, collection.Name, plan, result);
         return new SearchAnswer(schema, settings, output, groupBy, result, null);
@@ -110,9 +114,12 @@ internal sealed partial class MilvusGrpcService
         return SearchParamsParser.Parse(pairs);
     }
 
-    /// <summary>Checks a search request the way Milvus does and turns it into the engine's request (without output fields).</summary>
-    private async Task<EngineSearch> PlanAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
-        Protocol.Milvus.SearchRequest request, CancellationToken ct)
+    /// <summary>Checks a search request the way Milvus does and turns it into the engine's request over
+    /// <paramref name="partitions"/>. With <paramref name="resolveOutput"/>, the request's output fields and group-by
+    /// field are then checked (after the search's own checks, so a request wrong in both is refused for the search) and
+    /// the engine is asked for them; else (a hybrid search's requests) the plan asks for no fields and both are null.</summary>
+    private async ValueTask<(EngineSearch Plan, OutputFields Output, FieldSchema? GroupBy)> PlanAsync(string name, string db, CollectionSchema schema,
+        SearchSettings settings, Protocol.Milvus.SearchRequest request, IReadOnlyList<string> partitions, bool resolveOutput, CancellationToken ct)
     {
         if (settings.TopK is < 1 or > MaxTopKOrNq)
         {
@@ -159,7 +166,9 @@ internal sealed partial class MilvusGrpcService
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] does not match the {nq} query vectors sent");
         }
 
-        return new EngineSearch
+        var output = resolveOutput ? OutputFields.Resolve(schema, request.OutputFields) : null;
+        var groupBy = resolveOutput ? GroupField(schema, settings.GroupByField) : null;
+        var plan = new EngineSearch
         {
             Vectors = vectors,
             SparseVectors = sparse,
@@ -169,7 +178,8 @@ internal sealed partial class MilvusGrpcService
             Offset = settings.Offset,
             Filter = request.Dsl,
             FilterParams = RequestValues.Templates(request.ExprTemplateValues),
-            Partitions = [.. request.PartitionNames],
+            Partitions = partitions,
+            OutputFields = output is null ? [] : WithGroupField(output, groupBy),
             Radius = settings.Radius,
             RangeFilter = settings.RangeFilter,
             GroupByField = settings.GroupByField,
@@ -177,6 +187,7 @@ internal sealed partial class MilvusGrpcService
             SearchParams = settings.IndexParams,
             Timezone = settings.Timezone,
         };
+        return (plan, output!, groupBy);
     }
 
     /// <summary>Where a search's result count comes from, for the result budget's refusal: formatted only when the

@@ -94,7 +94,7 @@ internal sealed class RestRequest
     /// <see cref="MilvusException"/> when the response carries an error status. <paramref name="searches"/>: the call's
     /// searches as the endpoint read them (<see cref="CallInfo.Searches"/>).</summary>
     public async Task<TResponse> CallAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
+        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
         where TRequest : class
         where TResponse : class
     {
@@ -114,7 +114,7 @@ internal sealed class RestRequest
     /// <summary>Runs the RPC <paramref name="method"/> through the pipeline and returns its response, error status
     /// included.</summary>
     public Task<TResponse> TryCallAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
+        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
         where TRequest : class
         where TResponse : class
     {
@@ -150,8 +150,8 @@ internal sealed class RestRequest
     /// log see one REST request once. Throws <see cref="MilvusException"/> when the step answers an error status; the
     /// enclosing call answers it.</summary>
     public async Task<TResponse> StepAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
-        where TRequest : Google.Protobuf.IMessage
+        UnaryServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, Google.Protobuf.IMessage
         where TResponse : class
     {
         AuthorizeStep(method, request);
@@ -167,8 +167,8 @@ internal sealed class RestRequest
     /// its response carrying that status, as the pipeline would have answered it, for endpoints that report a failed
     /// part and go on. Anything else (a bug) fails the whole call, which the pipeline logs.</summary>
     public async Task<TResponse> TryStepAsync<TRequest, TResponse>(string method, TRequest request,
-        Func<TRequest, ServerCallContext, Task<TResponse>> handler)
-        where TRequest : Google.Protobuf.IMessage
+        UnaryServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, Google.Protobuf.IMessage
         where TResponse : class
     {
         try

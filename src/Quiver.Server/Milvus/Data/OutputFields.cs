@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Quiver.Server.Milvus.Data;
@@ -29,13 +30,24 @@ internal sealed class OutputFields
     /// the SDKs look values up by them.</summary>
     public IReadOnlyList<string> Names { get; }
 
-    /// <summary>The names to ask the engine for.</summary>
+    /// <summary>The names to ask the engine for, built on first use and kept (they were built on every read).</summary>
     public IReadOnlyList<string> EngineNames =>
-        [.. Declared.Select(f => f.Name), .. AllDynamic ? [CollectionSchema.DynamicFieldName] : DynamicKeys];
+        _engineNames ??= [.. Declared.Select(f => f.Name), .. AllDynamic ? [CollectionSchema.DynamicFieldName] : DynamicKeys];
+
+    private IReadOnlyList<string>? _engineNames;
+
+    /// <summary>The primary key alone, per schema: what a request naming no output field gets, kept so that such a
+    /// request (most searches) resolves nothing per call.</summary>
+    private static readonly ConditionalWeakTable<CollectionSchema, OutputFields> KeyOnly = new();
 
     /// <summary>Resolves <paramref name="requested"/> against <paramref name="schema"/>.</summary>
     public static OutputFields Resolve(CollectionSchema schema, IEnumerable<string> requested)
     {
+        if (requested is IReadOnlyCollection<string> { Count: 0 })
+        {
+            return KeyOnly.GetValue(schema, static s => new OutputFields([s.PrimaryKey], [], false, [s.PrimaryKey.Name]));
+        }
+
         var declared = new List<FieldSchema> { schema.PrimaryKey };
         var dynamicKeys = new List<string>();
         var names = new List<string> { schema.PrimaryKey.Name };

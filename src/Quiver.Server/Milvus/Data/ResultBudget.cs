@@ -28,11 +28,13 @@ internal static class ResultBudget
     public static long BytesPerItem(Quiver.CollectionSchema schema, OutputFields output, bool withScore)
     {
         long bytes = OverheadBytes + (withScore ? sizeof(float) : 0) + FieldBytes(schema.PrimaryKey);
-        foreach (var field in output.Declared)
+        // By index: a foreach over the interface boxed the list's enumerator on every search.
+        var declared = output.Declared;
+        for (var i = 0; i < declared.Count; i++)
         {
-            if (!field.IsPrimaryKey)
+            if (!declared[i].IsPrimaryKey)
             {
-                bytes += FieldBytes(field);
+                bytes += FieldBytes(declared[i]);
             }
         }
         return bytes + ((output.AllDynamic ? 1 : output.DynamicKeys.Count) * (long)VariableBytes);
