@@ -11,6 +11,9 @@
 //   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] -> 1-row inserts from CLIENTS
 //        callers (acknowledged writes/s, P50/P99 latency: what the log adds per write), keys from FIRST_KEY (10,000,000;
 //        a second round on the same collection needs new keys: an insert of a key that exists is refused)
+//   node bench/cluster-load.js empty  ADDRESS COLLECTION DIM SHARDS [ROWS] -> creates a collection of SHARDS shards, loads it
+//        and counts its rows (every shard answers, so every shard is open); with ROWS, inserts ROWS rows first, 1,000 a call (for
+//        bench/shard-memory.sh: what a node pays per shard it serves)
 //   node bench/cluster-load.js until  ADDRESS COLLECTION DIM search|write [SHARDS] [READY_FILE] -> repeats the call
 //        until one succeeds; prints when it was answered (ms since the epoch) for failover timing. A write inserts a key
 //        that the cluster routes to shard 0 of SHARDS (default 1), the shard whose node the failover step kills. With
@@ -91,6 +94,23 @@ async function main() {
     }
     ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
     console.log(JSON.stringify({ mode, rows, dim, batch, shards, rowsPerSecond: Math.round(rows / seconds), batchP50Ms: +percentile(latencies, 50).toFixed(1), batchP99Ms: +percentile(latencies, 99).toFixed(1), indexAndLoadSeconds: (Date.now() - indexClock) / 1000, ...(indexed ? { indexedRows } : {}) }));
+  } else if (mode === 'empty') {
+    const [dim, shards, rows] = rest.map(Number);
+    ok(await client.createCollection({ collection_name: collection, shards_num: shards, fields: [
+      { name: 'id', data_type: DataType.Int64, is_primary_key: true },
+      { name: 'vector', data_type: DataType.FloatVector, dim },
+    ] }), 'create');
+    if (rows) {
+      const r = rng(99);
+      for (let first = 0; first < rows; first += 1000) {
+        const data = Array.from({ length: Math.min(1000, rows - first) }, (_, i) => ({ id: first + i, vector: Array.from({ length: dim }, () => r() * 2 - 1) }));
+        ok(await client.insert({ collection_name: collection, data }), 'insert');
+      }
+    }
+    ok(await client.createIndex({ collection_name: collection, field_name: 'vector', index_type: 'FLAT', metric_type: 'L2' }), 'index');
+    ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
+    const counted = ok(await client.query({ collection_name: collection, output_fields: ['count(*)'], consistency_level: 'Strong' }), 'count');
+    console.log(JSON.stringify({ mode, shards, rows: rows || 0, counted: Number(counted.data[0]['count(*)']), seconds: (Date.now() - started) / 1000 }));
   } else if (mode === 'search' || mode === 'write') {
     const [dim, clients, seconds, firstKey] = rest.map(Number);
     const latencies = [];

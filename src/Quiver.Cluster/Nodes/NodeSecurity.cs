@@ -97,6 +97,7 @@ internal static class NodeSecurity
             },
         };
         shard.Memory.MaxInFlightBytes = Math.Max(shard.Memory.MaxInFlightBytes, options.MaxMessageBytes * 4L);
-        return shard;
+        // Served in the node's process without a listener (ShardServer): no loopback port per shard or replica.
+        return ShardServer.InProcess(shard);
     }
 }

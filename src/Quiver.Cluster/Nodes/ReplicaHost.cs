@@ -13,10 +13,10 @@ namespace Quiver.Cluster.Nodes;
 /// engine over the shard's storage with read-only seams: the manifest read from the shard's KV key and then kept in memory
 /// (<see cref="ReadOnlyMetaStore"/>), the shard's sealed segments and indexes read from the object store and never
 /// written there (<see cref="ObjectStoreFileSystem.ReadOnly"/>), and the shard's log read and followed, never appended to
-/// or purged (<see cref="FollowerWal"/>). The engine is served as a Quiver server on a loopback port, as a shard is, and
-/// answers searches and queries only. A change of the shard's catalog (a partition, an index, a field added) is taken by
-/// the serving engine in place; when following breaks, a fresh engine is opened beside the serving one and replaces it
-/// once open.</summary>
+/// or purged (<see cref="FollowerWal"/>). The engine is served as a Quiver server in the node's process, as a shard is (no
+/// listener: <see cref="ShardServer"/>), and answers searches and queries only. A change of the shard's catalog (a
+/// partition, an index, a field added) is taken by the serving engine in place; when following breaks, a fresh engine is
+/// opened beside the serving one and replaces it once open.</summary>
 internal sealed class ReplicaHost : IAsyncDisposable
 {
     /// <summary>How far behind the log a Bounded read may be: Milvus's default <c>common.gracefulTime</c>, 5000 ms.</summary>
@@ -277,9 +277,8 @@ internal sealed class ReplicaHost : IAsyncDisposable
             LoadStateRevision = loadState.Revision;
             LoadStateShape = ReplicaShapes.LoadState(loadState.Value);
             _freshAt = freshAt;
-            _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
-            // The access layer's own deadline bounds a read; the loopback hop adds none.
-            _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}"), Timeout = Timeout.InfiniteTimeSpan };
+            // In-process: no loopback port (ShardServer); the access layer's own deadline (ShardCalls) bounds a call.
+            (_channel, _http) = ShardServer.Clients(server);
         }
 
         /// <summary>The revision of the shard's manifest this engine serves: the one it opened at, or a later one that

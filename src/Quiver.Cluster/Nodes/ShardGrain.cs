@@ -79,7 +79,7 @@ internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipSer
             throw;
         }
 
-        LogActivated(log, key, host.Port);
+        LogActivated(log, key);
         return host;
     }
 
@@ -127,8 +127,8 @@ internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipSer
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} activating here: opening its engine over JetStream")]
     private static partial void LogActivating(ILogger logger, string key);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} active here, its server on loopback port {Port}")]
-    private static partial void LogActivated(ILogger logger, string key, int port);
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} active here, its server in-process")]
+    private static partial void LogActivated(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} moving to node {Silo}, where the live nodes now place it")]
     private static partial void LogMoving(ILogger logger, string key, string silo);

@@ -8,7 +8,7 @@ namespace Quiver.Cluster.Nodes;
 
 /// <summary>What a shard grain runs: the shard's engine opened over JetStream (the manifest from KV, sealed segments and
 /// indexes from the object store, the rows written since the last checkpoint replayed from the log:
-/// <see cref="JetStreamStorage"/>) in a fresh cache folder, served as a Quiver server on a loopback port only the
+/// <see cref="JetStreamStorage"/>) in a fresh cache folder, served as a Quiver server in the node's process (no listener: <see cref="ShardServer"/>) that only the
 /// grain talks to, so every Milvus call means exactly what it means to the standalone server.</summary>
 internal sealed class ShardHost : IAsyncDisposable
 {
@@ -37,13 +37,9 @@ internal sealed class ShardHost : IAsyncDisposable
         _server = server;
         _meta = meta;
         _folder = folder;
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
-        // The access layer's own deadline (ShardCalls) bounds a call; the loopback hop adds none.
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}"), Timeout = Timeout.InfiniteTimeSpan };
+        // In-process: no loopback port (ShardServer); the access layer's own deadline (ShardCalls) bounds a call.
+        (_channel, _http) = ShardServer.Clients(server);
     }
-
-    /// <summary>The loopback port of the shard's server.</summary>
-    public int Port => _server.Port;
 
     /// <summary>Opens the shard with grain key <paramref name="key"/> on this node; <paramref name="timezone"/> is its
     /// database's zone (null: none set), which the engine's database takes so that a collection created in it copies it.</summary>

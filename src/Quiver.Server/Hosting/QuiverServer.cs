@@ -39,7 +39,8 @@ public sealed class QuiverServer : IAsyncDisposable
     /// <summary>The server's services (load states, security store, audit log), for tests and administration.</summary>
     internal IServiceProvider Services => _app.Services;
 
-    /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0).</summary>
+    /// <summary>The bound port (the chosen one when <see cref="ServerOptions.Port"/> was 0; 0 with a
+    /// <see cref="ServerOptions.Listener"/> of another kind).</summary>
     public int Port { get; }
 
     /// <summary>Opens the engine and starts listening. Returns once the port accepts calls. Throws
@@ -76,12 +77,19 @@ public sealed class QuiverServer : IAsyncDisposable
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
             // The serve command prints its own ready line; the host's "Application started. Press Ctrl+C" is noise.
             builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
-            builder.WebHost.ConfigureKestrel(kestrel =>
+            if (options.Listener is { } listener)
             {
-                kestrel.AddServerHeader = false;
-                kestrel.Limits.MaxRequestBodySize = options.Security.MaxMessageBytes;
-                kestrel.Listen(address, options.Port, listen => SecurityHosting.ConfigureEndpoint(listen, options.Security, tls));
-            });
+                listener(builder.WebHost);
+            }
+            else
+            {
+                builder.WebHost.ConfigureKestrel(kestrel =>
+                {
+                    kestrel.AddServerHeader = false;
+                    kestrel.Limits.MaxRequestBodySize = options.Security.MaxMessageBytes;
+                    kestrel.Listen(address, options.Port, listen => SecurityHosting.ConfigureEndpoint(listen, options.Security, tls));
+                });
+            }
             builder.Services.AddSingleton(engine);
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(new InFlightBytes(options.Memory.MaxInFlightBytes));
@@ -140,7 +148,8 @@ public sealed class QuiverServer : IAsyncDisposable
                 Console.ConsoleEndpoints.MapConsole(app);
             }
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+            // A listener of another kind (ServerOptions.Listener) has no address: port 0.
+            var bound = options.Listener is not null ? 0 : app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
                 .Addresses.Select(a => new Uri(a).Port).First();
             return new QuiverServer(app, engine, bound, tls, embedders);
         }

@@ -17,6 +17,12 @@ public sealed class ServerOptions
     /// <summary>TCP port for gRPC and REST together. Default 19530, as Milvus; 0 picks a free port.</summary>
     public int Port { get; set; } = 19530;
 
+    /// <summary>Replaces the listener (Kestrel on <see cref="Host"/>:<see cref="Port"/>) with another ASP.NET Core
+    /// server set on the host's builder: a cluster node serves each shard's engine in its own process through ASP.NET
+    /// Core's in-memory server, so a shard opens no socket. Null (the default): Kestrel. Not a setting (no config key
+    /// or environment variable reaches it); with it, <see cref="QuiverServer.Port"/> is 0 and TLS is not set up.</summary>
+    internal Action<Microsoft.AspNetCore.Hosting.IWebHostBuilder>? Listener { get; set; }
+
     /// <summary>Allow binding beyond loopback without authentication.</summary>
     public bool Insecure { get; set; }
 
