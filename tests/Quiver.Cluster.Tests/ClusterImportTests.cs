@@ -354,28 +354,14 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         return new CreateCollectionRequest { CollectionName = Collection, ShardsNum = 3, Schema = schema.ToByteString() };
     }
 
-    /// <summary>The standalone server's importer as <c>quiver serve</c> plugs it in (the toolbox's two passes over the
-    /// engine's own client).</summary>
+    /// <summary>The standalone server's importer as <c>quiver serve</c> plugs it in (<c>ToolboxBulkImporter</c>: the
+    /// toolbox's two passes over the engine's own client).</summary>
     private sealed class OracleImporter : IBulkImporter
     {
         public async Task ImportAsync(QuiverEngine engine, BulkImportJob job, CancellationToken cancellationToken)
         {
             var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken)).Schema;
-            await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, new FileJob
-            {
-                Collection = job.Collection,
-                Database = job.Database,
-                Partition = job.Partition,
-                Files = job.Files,
-                Options = job.Options,
-                Open = job.OpenFile,
-                SetTotalRows = job.SetTotalRows,
-                AddImportedAsync = (rows, _) =>
-                {
-                    job.AddImported(rows);
-                    return Task.CompletedTask;
-                },
-            }, cancellationToken);
+            await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, Nodes.ServerImportJobs.FileJobOf(job), cancellationToken);
         }
     }
 }

@@ -132,10 +132,6 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     private string Here => _services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToParsableString();
 
-    /// <summary>Test seam, null in a node: awaited before each batch's progress is stored, with the job's id and the
-    /// rows acknowledged so far, so that a test can hold a job midway.</summary>
-    internal Func<long, long, CancellationToken, Task>? BatchStored { get; set; }
-
     /// <summary>Checks and queues a job on this node (the collection exists: the caller checked it), answering its id.
     /// Throws <see cref="MilvusException"/> in the standalone server's words: no files, a missing partition, a file
     /// missing or outside the import root.</summary>
@@ -331,34 +327,15 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         try
         {
             await SaveAsync(job with { State = BulkImportState.Importing }).ConfigureAwait(false);
-            var files = job.Files.Select(f => Path.Combine(Root.Path, f)).ToList();
-            var opened = new BulkImportJob(Root, id, job.Database, job.Collection, job.Partition, files, job.Options);
+            var opened = new BulkImportJob(Root, id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
             await using var client = new Client.Remote.RemoteQuiverClient(
                 new Client.QuiverClientOptions { Database = job.Database, Timeout = Timeout.InfiniteTimeSpan },
                 new RoutingInvoker(_services.GetRequiredService<MilvusRouting>(), job.Database));
             var schema = (await client.DescribeCollectionAsync(job.Collection, job.Database, ct).ConfigureAwait(false)).Schema;
-            long? total = null;
-            long imported = 0;
-            await Toolbox.Import.FileJobImport.RunAsync(client, schema, new Toolbox.Import.FileJob
-            {
-                Collection = job.Collection,
-                Database = job.Database,
-                Partition = job.Partition,
-                Files = files,
-                Options = job.Options,
-                Open = opened.OpenFile,
-                SetTotalRows = rows => total = rows,
-                AddImportedAsync = async (rows, c) =>
-                {
-                    imported += rows;
-                    if (BatchStored is { } hook)
-                    {
-                        await hook(id, imported, c).ConfigureAwait(false);
-                    }
-
-                    await SaveAsync(job with { ImportedRows = imported, TotalRows = total }).ConfigureAwait(false);
-                },
-            }, ct).ConfigureAwait(false);
+            await Toolbox.Import.FileJobImport.RunAsync(client, schema, ServerImportJobs.FileJobOf(opened,
+                _ => SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows })), ct).ConfigureAwait(false);
+            var imported = opened.ImportedRows;
+            var total = opened.TotalRows;
             await SaveAsync(job with { State = BulkImportState.Completed, ImportedRows = imported, TotalRows = total }).ConfigureAwait(false);
             LogCompleted(_log, id, job.Collection, imported);
         }
@@ -414,4 +391,29 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was marked failed by another node; stopped")]
     private static partial void LogTakenOver(ILogger log, long id);
+}
+
+/// <summary>The one mapping from a server's import job (<see cref="BulkImportJob"/>: its target, its files confined to
+/// the import root, its counters) to the toolbox's two passes (<see cref="Toolbox.Import.FileJobImport"/>), shared by
+/// the standalone server's importer (<c>quiver serve</c>'s <c>ToolboxBulkImporter</c>) and a cluster node's jobs.</summary>
+internal static class ServerImportJobs
+{
+    /// <summary><paramref name="job"/> as the toolbox runs it: every open through <see cref="BulkImportJob.OpenFile"/>,
+    /// the total and the acknowledged rows counted on the job, then <paramref name="afterBatch"/> (when given) after
+    /// each acknowledged batch.</summary>
+    public static Toolbox.Import.FileJob FileJobOf(BulkImportJob job, Func<CancellationToken, Task>? afterBatch = null) => new()
+    {
+        Collection = job.Collection,
+        Database = job.Database,
+        Partition = job.Partition,
+        Files = job.Files,
+        Options = job.Options,
+        Open = job.OpenFile,
+        SetTotalRows = job.SetTotalRows,
+        AddImportedAsync = (rows, ct) =>
+        {
+            job.AddImported(rows);
+            return afterBatch?.Invoke(ct) ?? Task.CompletedTask;
+        },
+    };
 }

@@ -24,20 +24,6 @@ internal sealed class ToolboxBulkImporter : IBulkImporter
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(job);
         var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken).ConfigureAwait(false)).Schema;
-        await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, new FileJob
-        {
-            Collection = job.Collection,
-            Database = job.Database,
-            Partition = job.Partition,
-            Files = job.Files,
-            Options = job.Options,
-            Open = job.OpenFile,
-            SetTotalRows = job.SetTotalRows,
-            AddImportedAsync = (rows, _) =>
-            {
-                job.AddImported(rows);
-                return Task.CompletedTask;
-            },
-        }, cancellationToken).ConfigureAwait(false);
+        await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, Quiver.Cluster.Nodes.ServerImportJobs.FileJobOf(job), cancellationToken).ConfigureAwait(false);
     }
 }
