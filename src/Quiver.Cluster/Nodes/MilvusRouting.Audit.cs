@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,7 +48,17 @@ internal sealed partial class MilvusRouting
             return call;
         }
 
-        var message = method.InputType.Parser.ParseFrom(request);
+        IMessage message;
+        try
+        {
+            message = method.InputType.Parser.ParseFrom(request);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            // A body that did not parse (refused grpc-malformed-request): recorded with no target.
+            message = method.InputType.Parser.ParseFrom(ByteString.Empty);
+        }
+
         var database = NonEmpty(context.RequestHeaders.GetValue("dbname"));
         return new CallInfo
         {

@@ -101,7 +101,15 @@ internal sealed partial class MilvusRouting
         }
 
         Interlocked.Increment(ref _requestParses);
-        return (T)method.InputType.Parser.ParseFrom(request);
+        try
+        {
+            return (T)method.InputType.Parser.ParseFrom(request);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            // As the standalone server answers a body that does not parse (docs/errors.md, grpc-malformed-request).
+            throw global::Quiver.Server.Milvus.MalformedRequests.Refusal(method.InputType.Name, ex);
+        }
     }
 
     /// <summary>The answer of <paramref name="method"/> to a change the bucket did not store (docs/errors.md,

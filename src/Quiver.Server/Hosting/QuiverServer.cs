@@ -101,6 +101,8 @@ public sealed class QuiverServer : IAsyncDisposable
             SecurityHosting.AddSecurity<RequestObserver>(builder.Services, options);
             builder.Services.AddSingleton<CallPipeline>();
             builder.Services.AddSingleton<MilvusGrpcService>();
+            builder.Services.AddSingleton<MilvusGrpcEndpoint>();
+            builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusGrpcEndpoint>, MilvusGrpcMethods>();
             builder.Services.AddSingleton<LoadStates>();
             builder.Services.AddSingleton(services => new Import.BulkImportJobs(
                 engine, options.Import.Importer, options.Import.Root ?? Path.Combine(options.DataPath, "import"),
@@ -138,7 +140,7 @@ public sealed class QuiverServer : IAsyncDisposable
             app.Services.GetRequiredService<RecallMonitor>().Start();
             app.Use(GrpcInFlight.InvokeAsync);
             app.UseUnaryGrpcRequestEnd();
-            app.MapGrpcService<MilvusGrpcService>();
+            app.MapGrpcService<MilvusGrpcEndpoint>();
             app.MapMilvusRestV2();
             ObservabilityEndpoints.MapObservability(app);
             if (options.Console.Enabled)
