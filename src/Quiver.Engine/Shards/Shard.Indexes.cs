@@ -51,7 +51,8 @@ internal sealed partial class Shard
             return null;
         }
 
-        var loads = _pendingLoads.Values.ToArray();
+        // A load that has ended may still be listed for a moment (its entry goes in a continuation).
+        var loads = _pendingLoads.Values.Where(t => !t.IsCompleted).ToArray();
         return loads.Length == 0 ? null : Task.WhenAll(loads);
     }
 

@@ -106,22 +106,37 @@ public sealed class IndexLoadWaitTests : IDisposable
         }
     }
 
+    /// <summary>Reopens the collection over <paramref name="fs"/> and returns once its first index load is held.</summary>
+    private async Task<QuiverEngine> OpenHeldAsync(LoadGateFileSystem fs, TimeSpan? wait = null)
+    {
+        var options = new QuiverOptions { BackgroundMaintenance = false, FileSystem = fs };
+        var db = await QuiverEngine.OpenAsync(_dir.Path, wait is { } w ? options with { IndexLoadWait = w } : options);
+        Assert.True(fs.Entered.Wait(Guard), "no index load started after the reopen");
+        return db;
+    }
+
+    /// <summary>Starts an indexed search and returns it once it waits for the held load (failing if it answers first).</summary>
+    private static async Task<Task<SearchResult>> SearchWaitingAsync(QuiverEngine db, CancellationToken cancellationToken)
+    {
+        var shard = db.ShardOf("c");
+        var search = IndexedSearchAsync(db, cancellationToken);
+        await UntilAsync(() => search.IsCompleted || shard.SearchesWaitedForIndexLoads > 0, "the search to end or to wait");
+        Assert.False(search.IsCompleted, "the search answered while the index load was held");
+        return search;
+    }
+
     [Fact]
     public async Task Search_FindingItsIndexStillLoading_WaitsForTheLoad_AndWalksTheIndex()
     {
         var oracle = await SetupAsync();
         var fs = new LoadGateFileSystem();
-        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false, FileSystem = fs });
+        await using var db = await OpenHeldAsync(fs);
 
         // Disposed first (declared last): a failing test lets the load go before the engine's dispose waits for it.
         using var releaseOnExit = fs;
         var shard = db.ShardOf("c");
-        Assert.True(fs.Entered.Wait(Guard), "no index load started after the reopen");
         Assert.NotNull(shard.IndexLoadsPending());
-
-        var search = IndexedSearchAsync(db);
-        await UntilAsync(() => search.IsCompleted || shard.SearchesWaitedForIndexLoads > 0, "the search to end or to wait");
-        Assert.False(search.IsCompleted, "the search answered while the index load was held");
+        var search = await SearchWaitingAsync(db, CancellationToken.None);
         fs.Release();
 
         var result = await search.WaitAsync(Guard);
@@ -138,17 +153,10 @@ public sealed class IndexLoadWaitTests : IDisposable
     {
         var oracle = await SetupAsync();
         var fs = new LoadGateFileSystem();
-        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false, FileSystem = fs });
-
-        // Disposed first (declared last): a failing test lets the load go before the engine's dispose waits for it.
+        await using var db = await OpenHeldAsync(fs);
         using var releaseOnExit = fs;
-        var shard = db.ShardOf("c");
-        Assert.True(fs.Entered.Wait(Guard), "no index load started after the reopen");
-
         using var cancel = new CancellationTokenSource();
-        var search = IndexedSearchAsync(db, cancel.Token);
-        await UntilAsync(() => search.IsCompleted || shard.SearchesWaitedForIndexLoads > 0, "the search to end or to wait");
-        Assert.False(search.IsCompleted, "the search answered while the index load was held");
+        var search = await SearchWaitingAsync(db, cancel.Token);
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => search.WaitAsync(Guard));
 
@@ -163,11 +171,9 @@ public sealed class IndexLoadWaitTests : IDisposable
     {
         await SetupAsync();
         var fs = new LoadGateFileSystem();
-        var options = new QuiverOptions { BackgroundMaintenance = false, FileSystem = fs, IndexLoadWait = TimeSpan.Zero };
-        await using var db = await QuiverEngine.OpenAsync(_dir.Path, options);
+        await using var db = await OpenHeldAsync(fs, TimeSpan.Zero);
         using var releaseOnExit = fs;
         var shard = db.ShardOf("c");
-        Assert.True(fs.Entered.Wait(Guard), "no index load started after the reopen");
 
         // The load is held: a search that waited would not end before the guard.
         var result = await IndexedSearchAsync(db).WaitAsync(Guard);
