@@ -79,6 +79,13 @@ public sealed record QuiverOptions
     /// <summary>Threads each background index build uses; default the number of processors. Builds run one at a time.</summary>
     public int IndexBuildThreads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>How long a search waits for index files still loading in its collection (after a reopen, or a load
+    /// retried) before it searches the segments without their index exactly; default 30 s. A load maps a file in a
+    /// fraction of a second where an exact search of a large segment takes seconds, and loads never wait behind
+    /// builds. <see cref="TimeSpan.Zero"/>: searches never wait; <see cref="Timeout.InfiniteTimeSpan"/>: until the
+    /// loads end. See docs/engine.md, "Index builds".</summary>
+    public TimeSpan IndexLoadWait { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Resident memory, in bytes, that one vector index may take: AUTOINDEX builds HNSW while HNSW's estimated
     /// resident memory over all of the index's sealed rows stays within it, DISKANN (vectors and graph on disk) beyond.
     /// Default <see cref="IndexMemoryBudget.Default"/>: half the memory available to this process (the machine's, or
@@ -157,6 +164,11 @@ public sealed record QuiverOptions
         if (CompactionIdleDelay < TimeSpan.Zero && CompactionIdleDelay != Timeout.InfiniteTimeSpan)
         {
             Bad(nameof(CompactionIdleDelay), $"must be zero or more, or Timeout.InfiniteTimeSpan, got {CompactionIdleDelay}");
+        }
+
+        if (IndexLoadWait < TimeSpan.Zero && IndexLoadWait != Timeout.InfiniteTimeSpan)
+        {
+            Bad(nameof(IndexLoadWait), $"must be zero or more, or Timeout.InfiniteTimeSpan, got {IndexLoadWait}");
         }
 
         if (IndexMemoryBudgetBytes < 1)

@@ -123,6 +123,11 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
+        if (shard.IndexLoadsPending() is { } loads)
+        {
+            return SearchAfterLoadsAsync(shard, loads, request, (s, r) => SearchExecutor.Run(s, r, cancellationToken), cancellationToken);
+        }
+
         return request.QueryTexts is null
             ? Task.FromResult(SearchExecutor.Run(shard, request, cancellationToken))
             : SearchTextAsync(shard, request, (s, r) => SearchExecutor.Run(s, r, cancellationToken), cancellationToken);
@@ -135,9 +140,23 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
+        if (shard.IndexLoadsPending() is { } loads)
+        {
+            return SearchAfterLoadsAsync(shard, loads, request, (s, r) => SearchExecutor.RunColumns(s, r, cancellationToken), cancellationToken);
+        }
+
         return request.QueryTexts is null
             ? Task.FromResult(SearchExecutor.RunColumns(shard, request, cancellationToken))
             : SearchTextAsync(shard, request, (s, r) => SearchExecutor.RunColumns(s, r, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>A search that found index files of its collection still loading (after a reopen): it waits for them, at
+    /// most <see cref="QuiverOptions.IndexLoadWait"/>, so that it walks their indexes instead of every row of their
+    /// segments; then it runs as any other.</summary>
+    private async Task<T> SearchAfterLoadsAsync<T>(Shards.Shard shard, Task loads, SearchRequest request, Func<Shards.Shard, SearchRequest, T> run, CancellationToken ct)
+    {
+        await shard.WaitForIndexLoadsAsync(loads, ct).ConfigureAwait(false);
+        return request.QueryTexts is null ? run(shard, request) : await SearchTextAsync(shard, request, run, ct).ConfigureAwait(false);
     }
 
     /// <summary>A collection (or alias) resolved to its name and current schema without building a description: it

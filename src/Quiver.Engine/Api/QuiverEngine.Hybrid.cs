@@ -16,6 +16,11 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
+        if (shard.IndexLoadsPending() is { } loads)
+        {
+            await shard.WaitForIndexLoadsAsync(loads, cancellationToken).ConfigureAwait(false);
+        }
+
         request = await EmbedHybridTextsAsync(shard, request, cancellationToken).ConfigureAwait(false);
         return HybridSearch.Run(shard, request, cancellationToken,
             (view, projection, hits) => SearchExecutor.Hits(shard.Schema, view, projection, hits, null));
@@ -28,6 +33,11 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
+        if (shard.IndexLoadsPending() is { } loads)
+        {
+            await shard.WaitForIndexLoadsAsync(loads, cancellationToken).ConfigureAwait(false);
+        }
+
         request = await EmbedHybridTextsAsync(shard, request, cancellationToken).ConfigureAwait(false);
         return HybridSearch.Run(shard, request, cancellationToken, SearchExecutor.Columns);
     }

@@ -1,21 +1,20 @@
 namespace Quiver.Indexing;
 
-/// <summary>Runs index builds (and loads) of every collection of an engine in the background, one at a time: each build
-/// itself uses <see cref="QuiverOptions.IndexBuildThreads"/> threads, so one job at a time keeps every core busy
-/// without oversubscribing them, and a large segment does not wait behind many small ones for long. Jobs are
-/// deduplicated by key. Loads of index files (<c>load</c> at <see cref="Enqueue"/>) run before every build queued: a
-/// load maps a file in a fraction of a second where a build takes minutes, and until its index is attached a segment is
-/// searched exactly, so after a reopen every segment with a file gets its index before the first build starts
-/// (docs/engine.md, "Index builds"). Disposing cancels the running job and waits for it.</summary>
+/// <summary>Runs index builds and loads of every collection of an engine in the background, in two lanes of one job at
+/// a time each. Builds run one at a time: each itself uses <see cref="QuiverOptions.IndexBuildThreads"/> threads, so one
+/// keeps every core busy without oversubscribing them, and a large segment does not wait behind many small ones for
+/// long. Loads of index files (<c>load</c> at <see cref="Queue"/>) have their own lane: a load maps a file in a
+/// fraction of a second where a build takes minutes, and until its index is attached a segment is searched exactly (and
+/// a search waits for it, <see cref="QuiverOptions.IndexLoadWait"/>), so a load never waits behind a build, of this
+/// collection or another (docs/engine.md, "Index builds"). Jobs are deduplicated by key; each job's completion is a task
+/// (<see cref="Queue"/>'s result). Disposing cancels the running jobs and waits for them.</summary>
 internal sealed class IndexBuildScheduler : IAsyncDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Queue<(object Key, Func<CancellationToken, Task> Job)> _queue = new();
-    private readonly Queue<(object Key, Func<CancellationToken, Task> Job)> _loads = new();
-    private readonly HashSet<object> _queued = [];
+    private readonly Lane _builds = new();
+    private readonly Lane _loads = new();
+    private readonly Dictionary<object, TaskCompletionSource> _queued = [];
     private readonly CancellationTokenSource _stop = new();
-    private readonly SemaphoreSlim _signal = new(0);
-    private Task? _worker;
     private bool _disposed;
 
     /// <summary>Jobs queued or running.</summary>
@@ -35,49 +34,55 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
     {
         lock (_lock)
         {
-            return _queued.Contains(key);
+            return _queued.ContainsKey(key);
         }
     }
 
     /// <summary>Queues a job unless one with the same key is queued or running; with <paramref name="load"/> (an index
-    /// file to load, not a build) ahead of every build queued, behind the loads queued before it. The job gets the
-    /// scheduler's stop token and must handle its own failures (an escaping exception is swallowed so the worker
-    /// survives).</summary>
-    public void Enqueue(object key, Func<CancellationToken, Task> job, bool load = false)
+    /// file to load, not a build) in the loads' lane, behind the loads queued before it. Returns the job's completion,
+    /// which ends when the job has ended, whatever its outcome (or when the scheduler is disposed); null when nothing was
+    /// queued (a job with that key is queued or running, or the scheduler is disposed). The job gets the scheduler's stop token and must handle its own failures (an
+    /// escaping exception is swallowed so the worker survives).</summary>
+    public Task? Queue(object key, Func<CancellationToken, Task> job, bool load = false)
     {
         lock (_lock)
         {
-            if (_disposed || !_queued.Add(key))
+            if (_disposed || _queued.ContainsKey(key))
             {
-                return;
+                return null;
             }
 
-            (load ? _loads : _queue).Enqueue((key, job));
-            _worker ??= Task.Run(WorkAsync);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _queued.Add(key, done);
+            var lane = load ? _loads : _builds;
+            lane.Queue.Enqueue((key, job));
+            lane.Worker ??= Task.Run(() => WorkAsync(lane));
 
             // Inside the lock: dispose, which takes it too, cannot have disposed the semaphore yet.
-            _signal.Release();
+            lane.Signal.Release();
+            return done.Task;
         }
     }
 
-    private async Task WorkAsync()
+    private async Task WorkAsync(Lane lane)
     {
         var token = _stop.Token;
         while (true)
         {
             try
             {
-                await _signal.WaitAsync(token).ConfigureAwait(false);
+                await lane.Signal.WaitAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                CompleteAll();
                 return;
             }
 
             (object Key, Func<CancellationToken, Task> Job) item;
             lock (_lock)
             {
-                if (!_loads.TryDequeue(out item) && !_queue.TryDequeue(out item))
+                if (!lane.Queue.TryDequeue(out item))
                 {
                     continue;
                 }
@@ -89,6 +94,7 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
+                CompleteAll();
                 return;
             }
             catch (Exception)
@@ -97,17 +103,39 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             }
             finally
             {
+                TaskCompletionSource? done;
                 lock (_lock)
                 {
-                    _queued.Remove(item.Key);
+                    _queued.Remove(item.Key, out done);
                 }
+
+                // After the key is gone: whoever waits on the job may queue its key again.
+                done?.TrySetResult();
             }
         }
     }
 
+    /// <summary>Ends the completion of every job left (the scheduler is stopping; nothing more runs).</summary>
+    private void CompleteAll()
+    {
+        List<TaskCompletionSource> left;
+        lock (_lock)
+        {
+            left = [.. _queued.Values];
+        }
+
+        foreach (var done in left)
+        {
+            done.TrySetResult();
+        }
+    }
+
+    /// <summary>As <see cref="Queue"/>, for callers that keep no completion.</summary>
+    public void Enqueue(object key, Func<CancellationToken, Task> job, bool load = false) => Queue(key, job, load);
+
     public async ValueTask DisposeAsync()
     {
-        Task? worker;
+        Task?[] workers;
         lock (_lock)
         {
             if (_disposed)
@@ -116,12 +144,17 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             }
 
             _disposed = true;
-            worker = _worker;
+            workers = [_builds.Worker, _loads.Worker];
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (worker is not null)
+        foreach (var worker in workers)
         {
+            if (worker is null)
+            {
+                continue;
+            }
+
             try
             {
                 await worker.ConfigureAwait(false);
@@ -132,7 +165,19 @@ internal sealed class IndexBuildScheduler : IAsyncDisposable
             }
         }
 
+        CompleteAll();
         _stop.Dispose();
-        _signal.Dispose();
+        _builds.Signal.Dispose();
+        _loads.Signal.Dispose();
+    }
+
+    /// <summary>One lane: its queue (under the scheduler's lock), its signal and its worker.</summary>
+    private sealed class Lane
+    {
+        public Queue<(object Key, Func<CancellationToken, Task> Job)> Queue { get; } = new();
+
+        public SemaphoreSlim Signal { get; } = new(0);
+
+        public Task? Worker { get; set; }
     }
 }

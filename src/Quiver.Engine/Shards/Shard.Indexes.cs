@@ -16,10 +16,16 @@ internal sealed partial class Shard
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), double> _buildProgress = new();
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), (string Message, DateTime At)> _indexErrors = new();
 
-    // Held by the running index job of this shard; dispose waits on it so no job writes into a folder being deleted.
+    // Held by the running index build (and load) of this shard, one of each lane at a time; dispose waits on both so no
+    // job writes into a folder being deleted.
     private readonly SemaphoreSlim _indexJobGate = new(1, 1);
+    private readonly SemaphoreSlim _indexLoadGate = new(1, 1);
+
+    // Loads queued or running, by (index id, segment id): what a search waits for (WaitForIndexLoads).
+    private readonly ConcurrentDictionary<(long IndexId, long SegmentId), Task> _pendingLoads = new();
     private long _indexesBuilt;
     private long _indexesLoaded;
+    private long _searchesWaitedForLoads;
 
     /// <summary>Folder of the collection's index files.</summary>
     public string IndexFolder => Path.Combine(Folder, "indexes");
@@ -32,6 +38,39 @@ internal sealed partial class Shard
 
     /// <summary>Segment indexes loaded from their files (at open, or after a rebuild elsewhere).</summary>
     public long IndexesLoaded => Interlocked.Read(ref _indexesLoaded);
+
+    /// <summary>Searches that found an index load of this shard queued or running and waited for it.</summary>
+    public long SearchesWaitedForIndexLoads => Interlocked.Read(ref _searchesWaitedForLoads);
+
+    /// <summary>The loads of index files queued or running in this shard, as one task, or null when there are none or
+    /// searches do not wait for them (<see cref="QuiverOptions.IndexLoadWait"/> zero). O(1) when none are pending.</summary>
+    public Task? IndexLoadsPending()
+    {
+        if (_pendingLoads.IsEmpty || _host.Options.IndexLoadWait == TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        // A load that has ended may still be listed for a moment (its entry goes in a continuation).
+        var loads = _pendingLoads.Values.Where(t => !t.IsCompleted).ToArray();
+        return loads.Length == 0 ? null : Task.WhenAll(loads);
+    }
+
+    /// <summary>Waits for <paramref name="loads"/> (<see cref="IndexLoadsPending"/>) at most
+    /// <see cref="QuiverOptions.IndexLoadWait"/>: a segment whose index is still loading afterwards is searched exactly,
+    /// which is correct, only slower. A load that fails ends the wait as one that succeeds does.</summary>
+    public async Task WaitForIndexLoadsAsync(Task loads, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _searchesWaitedForLoads);
+        try
+        {
+            await loads.WaitAsync(_host.Options.IndexLoadWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Past the bound: the search goes on, exactly where an index is missing.
+        }
+    }
 
     /// <summary>Records a new index durably, then queues its build for every sealed segment.</summary>
     public async Task CreateIndexAsync(IndexMeta index, CancellationToken cancellationToken)
@@ -282,26 +321,54 @@ internal sealed partial class Shard
 
             foreach (var seg in sealedNow)
             {
-                if (seg.AttachedIndexId(field) != index.Id)
+                if (seg.AttachedIndexId(field) == index.Id)
                 {
-                    var s = seg;
-                    // A segment with an index file only loads it: that job goes ahead of the builds queued.
-                    var load = Fs.FileExists(Path.Combine(IndexFolder, IndexMeta.FileName(index.Id, seg.Id)));
-                    _host.IndexBuilds.Enqueue(JobKey(index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token), token), load);
+                    continue;
                 }
+
+                var s = seg;
+                if (!Fs.FileExists(Path.Combine(IndexFolder, IndexMeta.FileName(index.Id, seg.Id))))
+                {
+                    _host.IndexBuilds.Enqueue(JobKey(index.Id, seg.Id), token => Task.Run(() => RunIndexJob(s, index, token, loadOnly: false), token));
+                    continue;
+                }
+
+                // A segment with an index file only loads it, in the loads' lane (never behind a build); searches wait
+                // for it. A file that does not load is deleted and the segment's build queued once the load has ended.
+                var built = true;
+                var done = _host.IndexBuilds.Queue(JobKey(index.Id, seg.Id),
+                    token => Task.Run(() => built = RunIndexJob(s, index, token, loadOnly: true), token), load: true);
+                if (done is null)
+                {
+                    continue;
+                }
+
+                var key = (index.Id, seg.Id);
+                _pendingLoads[key] = done;
+                _ = done.ContinueWith(t =>
+                {
+                    _pendingLoads.TryRemove(KeyValuePair.Create(key, t));
+                    if (!built)
+                    {
+                        ScheduleIndexWork();
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
     }
 
-    /// <summary>Loads the segment's index file when a valid one exists, else builds and saves it; then attaches it if the
-    /// segment is still sealed here and the index still exists. Failures are kept for progress reports.</summary>
-    private void RunIndexJob(Segment seg, IndexMeta index, CancellationToken schedulerToken)
+    /// <summary>Loads the segment's index file when a valid one exists, else builds and saves it (unless
+    /// <paramref name="loadOnly"/>: then it deletes a file that does not load and returns false, so the build is queued in
+    /// the builds' lane); then attaches it if the segment is still sealed here, the index still exists and no other job
+    /// attached it meanwhile. Failures are kept for progress reports. Returns false only when a build is still needed.</summary>
+    private bool RunIndexJob(Segment seg, IndexMeta index, CancellationToken schedulerToken, bool loadOnly)
     {
-        _indexJobGate.Wait(CancellationToken.None);
+        var gate = loadOnly ? _indexLoadGate : _indexJobGate;
+        gate.Wait(CancellationToken.None);
         if (Volatile.Read(ref _disposed) != 0 || !seg.TryAcquire())
         {
-            _indexJobGate.Release();
-            return;
+            gate.Release();
+            return true;
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(schedulerToken, _stop.Token);
@@ -313,7 +380,7 @@ internal sealed partial class Shard
             var field = Schema.IndexOf(index.FieldName);
             if (!StillWanted(seg, index) || seg.AttachedIndexId(field) == index.Id)
             {
-                return;
+                return true;
             }
 
             VectorView raw;
@@ -351,6 +418,11 @@ internal sealed partial class Shard
                 {
                     Fs.Delete(path);
                 }
+            }
+
+            if (built is null && loadOnly)
+            {
+                return false;
             }
 
             if (built is null)
@@ -405,9 +477,12 @@ internal sealed partial class Shard
             buildReserved = 0;
             var handle = new IndexHandle(index.Id, built, loaded, _host.Memory, bytes);
             bool attached;
+            bool already;
             lock (_applyLock)
             {
-                attached = StillWanted(seg, index);
+                // A load and a build run in two lanes: the other may have attached this index first.
+                already = seg.AttachedIndexId(field) == index.Id;
+                attached = !already && StillWanted(seg, index);
                 if (attached)
                 {
                     seg.AttachIndex(field, handle);
@@ -417,8 +492,12 @@ internal sealed partial class Shard
             if (!attached)
             {
                 handle.Release();
-                Fs.Delete(path);
-                return;
+                if (!already)
+                {
+                    Fs.Delete(path);
+                }
+
+                return true;
             }
 
             Interlocked.Increment(ref loaded ? ref _indexesLoaded : ref _indexesBuilt);
@@ -446,8 +525,10 @@ internal sealed partial class Shard
 
             _buildProgress.TryRemove((index.Id, seg.Id), out _);
             seg.Release();
-            _indexJobGate.Release();
+            gate.Release();
         }
+
+        return true;
     }
 
     /// <summary>Reserves the estimated memory of building <paramref name="index"/> over <paramref name="seg"/>
@@ -531,12 +612,14 @@ internal sealed partial class Shard
         }
     }
 
-    /// <summary>Waits for this shard's running index job to end (dispose has cancelled it); later jobs see the shard
-    /// disposed and do nothing.</summary>
+    /// <summary>Waits for this shard's running index jobs (a build and a load) to end (dispose has cancelled them); later
+    /// jobs see the shard disposed and do nothing.</summary>
     private async Task WaitForIndexJobAsync()
     {
         await _indexJobGate.WaitAsync().ConfigureAwait(false);
         _indexJobGate.Release();
+        await _indexLoadGate.WaitAsync().ConfigureAwait(false);
+        _indexLoadGate.Release();
     }
 
     /// <summary>Deletes index files of segments or indexes that no longer exist. Temporary files of a build in flight are

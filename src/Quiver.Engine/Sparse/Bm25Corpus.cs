@@ -33,8 +33,9 @@ namespace Quiver.Sparse;
 /// with the same scores. The counts per term that stand in for postings (a sealed segment without them, a growing one
 /// whose postings were dropped) are held against the same budget as in-memory index too
 /// (<see cref="FieldState.TermCountBytes"/> a slot of their dictionary): when they do not fit they are not kept, and
-/// each search counts its query terms over the segment's rows instead, with the same totals. The counts of deleted
-/// rows' terms (one per distinct term of the rows deleted since the segment was first searched) are not charged.</para>
+/// each search counts its query terms over the segment's rows instead, with the same totals. So are the counts of
+/// deleted rows' terms (one per distinct term of the segment's deleted rows, 20 bytes a slot): when they do not fit
+/// none are kept and each search takes its query terms out over the segment's delete marks, with the same totals.</para>
 /// Thread-safety: one lock per (segment, field), held while a search brings it up to
 /// date and reads its query terms' counts.</summary>
 internal static class Bm25Corpus
@@ -134,6 +135,17 @@ internal static class Bm25Corpus
         }
     }
 
+    /// <summary>Bytes the counts per term of <paramref name="segment"/>'s deleted rows charge to the memory budget (0 when
+    /// it keeps none: no deletes counted yet, or counts that did not fit). For tests.</summary>
+    internal static long DeletedCountBytesOf(Segment segment, int fieldIndex)
+    {
+        var state = StateOf(segment, fieldIndex);
+        lock (state)
+        {
+            return state.DeletedCountBytes;
+        }
+    }
+
     /// <summary>The statistics by walking every visible row (the reference path, and reads at an older timestamp).</summary>
     public static Bm25Search.Corpus Walk(ReadView view, int fieldIndex, Dictionary<uint, int> terms, CancellationToken cancellationToken)
     {
@@ -226,7 +238,9 @@ internal static class Bm25Corpus
     /// segments; a sealed one reads its postings'), less the first <see cref="_marks"/> delete marks.</summary>
     internal sealed class FieldState
     {
-        private readonly Dictionary<uint, int> _deletedDf = [];
+        private Dictionary<uint, int>? _deletedDf;
+        private long _deletedCharged;
+        private long _deletedRefused = -1;
         private Bm25Postings? _postings;
         private long _postingsBytes = -1;
         private Bm25GrowingPostings? _growing;
@@ -268,18 +282,7 @@ internal static class Bm25Corpus
                 return;
             }
 
-            var log = marks.Entries;
-            for (; _marks < marks.Count; _marks++)
-            {
-                var pairs = column.Pairs(log[_marks].Row, ref scratch);
-                for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
-                {
-                    var (term, tf) = Bm25Postings.Pair(pairs, i);
-                    _deletedLength += tf;
-                    CollectionsMarshal.GetValueRefOrAddDefault(_deletedDf, term, out _)++;
-                }
-            }
-
+            var deleted = CountMarks(snap.Segment, column, marks, ref scratch);
             rows += (postings?.RowCount ?? _rows) - marks.Count;
             length += (postings?.TotalLength ?? _growing?.TotalLength ?? _length) - _deletedLength;
             foreach (var (term, slot) in terms)
@@ -287,9 +290,84 @@ internal static class Bm25Corpus
                 long n = postings is not null
                     ? postings.Find(term) is var s and >= 0 ? postings.DocumentFrequency(s) : 0
                     : _growing?.DocumentFrequency(term) ?? _df!.GetValueOrDefault(term);
-                df[slot] += n - _deletedDf.GetValueOrDefault(term);
+                df[slot] += n - (deleted?.GetValueOrDefault(term) ?? 0);
+            }
+
+            if (deleted is null)
+            {
+                // No room for the deleted rows' counts per term: this search takes its query terms out row by row over
+                // the segment's delete marks (the same totals).
+                var log = marks.Entries;
+                for (var m = 0; m < marks.Count; m++)
+                {
+                    Count(column.Pairs(log[m].Row, ref scratch), terms, df, -1);
+                }
             }
         }
+
+        /// <summary>Brings the deleted rows' length (always) and counts per term (when they fit) up to the snapshot's delete
+        /// marks, and charges what the counts grew by to the engine's memory budget. Returns the counts, or null when they
+        /// do not fit (then none are kept; counts refused before are rebuilt from the first mark once their size fits).
+        /// The caller holds the lock.</summary>
+        private Dictionary<uint, int>? CountMarks(Segment segment, SparseColumn column, DeleteLogView marks, ref byte[]? scratch)
+        {
+            var first = _marks;
+            if (_deletedDf is null && marks.Count > 0 && (_deletedRefused < 0 || segment.FitsDerived(_deletedRefused)))
+            {
+                // First marks of the segment, or counts refused before: counted from the first mark (the length only
+                // from the first mark not counted yet).
+                _deletedDf = [];
+                first = 0;
+            }
+
+            var log = marks.Entries;
+            for (var m = first; m < marks.Count; m++)
+            {
+                var pairs = column.Pairs(log[m].Row, ref scratch);
+                for (var i = 0; i < pairs.Length; i += SparseVector.PairBytes)
+                {
+                    var (term, tf) = Bm25Postings.Pair(pairs, i);
+                    if (m >= _marks)
+                    {
+                        _deletedLength += tf;
+                    }
+
+                    if (_deletedDf is not null)
+                    {
+                        CollectionsMarshal.GetValueRefOrAddDefault(_deletedDf, term, out _)++;
+                    }
+                }
+            }
+
+            _marks = Math.Max(_marks, marks.Count);
+            if (_deletedDf is null)
+            {
+                return null;
+            }
+
+            var bytes = (long)_deletedDf.Capacity * TermCountBytes;
+            var grown = bytes - _deletedCharged;
+            if (grown <= 0)
+            {
+                segment.UnchargeDerived(-grown);
+            }
+            else if (!segment.TryChargeDerived(grown))
+            {
+                _deletedRefused = bytes;
+                _deletedDf = null;
+                segment.UnchargeDerived(_deletedCharged);
+                _deletedCharged = 0;
+                return null;
+            }
+
+            _deletedCharged = bytes;
+            _deletedRefused = -1;
+            return _deletedDf;
+        }
+
+        /// <summary>Bytes the deleted rows' counts per term are charged now (0 when the segment keeps none). The caller
+        /// holds the lock.</summary>
+        public long DeletedCountBytes => _deletedCharged;
 
         /// <summary>Bytes a count per term is charged: a <c>Dictionary&lt;uint, int&gt;</c> entry (hash, next, key, value) and
         /// its bucket, per slot of the dictionary's capacity.</summary>

@@ -70,11 +70,12 @@ public sealed partial class Bm25ScaleTests
         await db.InsertAsync("c", [.. Enumerable.Range(400, 100).Select(PatternRow)]);
         await db.DeleteAsync("c", [.. Enumerable.Range(0, 500).Where(i => i % 7 == 1).Select(i => (object)(long)i)]);
         await AssertPrunedEqualsExhaustiveAsync(db, 63, "counts after the drop, with deletes");
-        Assert.Equal(TrimmedCountBytes(6), db.GetMemoryUsage().IndexBytes);
+        Assert.Equal(new[] { GrownCountBytes(6) }, DeletedCountBytes(db));
+        Assert.Equal(TrimmedCountBytes(6) + GrownCountBytes(6), db.GetMemoryUsage().IndexBytes);
 
         // Sealed: the segment's own postings, charged as before.
         await db.FlushAsync("c");
         await AssertPrunedEqualsExhaustiveAsync(db, 64, "sealed");
-        Assert.Equal(LoadedBytes(db).Sum(), db.GetMemoryUsage().IndexBytes);
+        Assert.Equal(LoadedBytes(db).Sum() + DeletedCountBytes(db).Sum(), db.GetMemoryUsage().IndexBytes);
     }
 }
