@@ -48,19 +48,20 @@ internal sealed class MilvusGrpcMethods(MilvusGrpcService service) : IServiceMet
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<MilvusGrpcEndpoint> context) =>
         MilvusService.BindService(new Binder(context), service);
 
+    /// <summary>Adds each method <c>BindService</c> declares; its handlers are never null (the service is given).</summary>
     private sealed class Binder(ServiceMethodProviderContext<MilvusGrpcEndpoint> context) : ServiceBinderBase
     {
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse> handler) =>
-            context.AddUnaryMethod(Guard(method), [], (_, request, call) => handler(request, call));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+            context.AddUnaryMethod(Guard(method), [], (_, request, call) => handler!(request, call));
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse> handler) =>
-            context.AddServerStreamingMethod(Guard(method), [], (_, request, stream, call) => handler(request, stream, call));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddServerStreamingMethod(Guard(method), [], (_, request, stream, call) => handler!(request, stream, call));
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse> handler) =>
-            context.AddClientStreamingMethod(Guard(method), [], (_, requests, call) => handler(requests, call));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddClientStreamingMethod(Guard(method), [], (_, requests, call) => handler!(requests, call));
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse> handler) =>
-            context.AddDuplexStreamingMethod(Guard(method), [], (_, requests, responses, call) => handler(requests, responses, call));
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddDuplexStreamingMethod(Guard(method), [], (_, requests, responses, call) => handler!(requests, responses, call));
 
         private static Method<TRequest, TResponse> Guard<TRequest, TResponse>(Method<TRequest, TResponse> method)
             where TRequest : class
