@@ -222,15 +222,17 @@ internal sealed class WireFuzzer : IAsyncDisposable
         return Judge(status.Code, status.Reason);
     }
 
-    /// <summary>gRPC's own answer to a message it cannot parse (grpc-dotnet answers UNKNOWN before any handler runs;
-    /// checked here by parsing the payload as the server would) or to one over the size limit. SDKs never send these.</summary>
+    /// <summary>The refusal of a message that does not parse as the RPC's request (docs/errors.md,
+    /// <c>grpc-malformed-request</c>: INVALID_ARGUMENT naming the message, checked here by parsing the payload as the
+    /// server would; UNKNOWN, grpc-dotnet's own answer, fails) or of one over the size limit. SDKs never send these.</summary>
     private static bool IsTransportRefusal(RpcException e, MethodDescriptor method, byte[] payload)
     {
         if (e.StatusCode == StatusCode.ResourceExhausted)
         {
             return true;
         }
-        if (e.StatusCode != StatusCode.Unknown)
+        if (e.StatusCode != StatusCode.InvalidArgument
+            || !e.Status.Detail.StartsWith($"the request is not a valid {method.InputType.Name} message: ", StringComparison.Ordinal))
         {
             return false;
         }
