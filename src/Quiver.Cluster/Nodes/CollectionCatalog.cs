@@ -237,6 +237,42 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         return all;
     }
 
+    /// <summary>Every collection of every database by its storage id, with its shard count, by database then name.</summary>
+    public async Task<IReadOnlyList<(string Database, string Id, int Shards)>> AllIdsAsync(CancellationToken ct)
+    {
+        var ids = new List<(string, string, int)>();
+        foreach (var (database, collection, _) in await AllAsync(ct).ConfigureAwait(false))
+        {
+            if (await EntryAsync(database, collection, ct).ConfigureAwait(false) is (> 0 and var shards, var id))
+            {
+                ids.Add((database, id, shards));
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>The shard count of the collection whose storage id is <paramref name="id"/> in <paramref name="database"/>
+    /// (0 when none): a grain keyed by the id finds its collection this way, since the catalog is keyed by name. The
+    /// collection of that name first (whose id is its name unless it was renamed), else every collection of the database.</summary>
+    public async Task<int> ShardsOfIdAsync(string database, string id, CancellationToken ct)
+    {
+        if (await EntryAsync(database, id, ct).ConfigureAwait(false) is (> 0 and var shards, var named) && named == id)
+        {
+            return shards;
+        }
+
+        foreach (var name in await ListAsync(database, ct).ConfigureAwait(false))
+        {
+            if (await EntryAsync(database, name, ct).ConfigureAwait(false) is (> 0 and var count, var other) && other == id)
+            {
+                return count;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>The collection <paramref name="alias"/> names in <paramref name="database"/>, or null. Never cached:
     /// another node may drop or move the alias at any time.</summary>
     public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
