@@ -36,6 +36,24 @@ public sealed partial class InProcessClusterTests
         return routing.RouteAsync(MilvusService.Descriptor.FindMethodByName(rpc), request.ToByteArray(), context);
     }
 
+    /// <summary>A strong search of <paramref name="collection"/>'s 2-d <c>vector</c> field for <paramref name="probe"/>,
+    /// L2, the <paramref name="topK"/> nearest.</summary>
+    private static MilvusSearch L2Search(string collection, float[] probe, int topK) => new()
+    {
+        CollectionName = collection,
+        Nq = 1,
+        DslType = Quiver.Protocol.Common.DslType.BoolExprV1,
+        PlaceholderGroup = MilvusRequests.FloatPlaceholderGroup(probe, 2),
+        SearchParams =
+        {
+            new ProtoKeyValuePair { Key = "anns_field", Value = "vector" },
+            new ProtoKeyValuePair { Key = "topk", Value = topK.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            new ProtoKeyValuePair { Key = "metric_type", Value = "L2" },
+            new ProtoKeyValuePair { Key = "params", Value = "{}" },
+        },
+        ConsistencyLevel = Quiver.Protocol.Common.ConsistencyLevel.Strong,
+    };
+
     /// <summary>A collection of <paramref name="shards"/> shards whose id is not its name, through its whole life: create,
     /// insert, delete, flush, index, load with two replicas, search, query, get, count, release, drop.</summary>
     private async Task IdIsNotNameAsync(int shards)
@@ -96,21 +114,7 @@ public sealed partial class InProcessClusterTests
 
         foreach (var probe in new[] { new[] { 1f, 0f }, [0f, 1f], [-0.5f, 0.25f] })
         {
-            var search = new MilvusSearch
-            {
-                CollectionName = name,
-                Nq = 1,
-                DslType = Quiver.Protocol.Common.DslType.BoolExprV1,
-                PlaceholderGroup = MilvusRequests.FloatPlaceholderGroup(probe, 2),
-                SearchParams =
-                {
-                    new ProtoKeyValuePair { Key = "anns_field", Value = "vector" },
-                    new ProtoKeyValuePair { Key = "topk", Value = "7" },
-                    new ProtoKeyValuePair { Key = "metric_type", Value = "L2" },
-                    new ProtoKeyValuePair { Key = "params", Value = "{}" },
-                },
-                ConsistencyLevel = Quiver.Protocol.Common.ConsistencyLevel.Strong,
-            };
+            var search = L2Search(name, probe, 7);
             var found = SearchResults.Parser.ParseFrom(await CallAsync(routing, http, "Search", search));
             AssertOk(found.Status);
             var oracleFound = await standalone.SearchAsync(search);
