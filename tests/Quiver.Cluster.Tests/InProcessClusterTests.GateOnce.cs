@@ -6,13 +6,10 @@ using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 using Quiver.Cluster.Nodes;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Clients;
 using Quiver.Server.Hosting;
 using Quiver.Testing;
 using MilvusMutation = Quiver.Protocol.Milvus.MutationResult;
 using MilvusQuery = Quiver.Protocol.Milvus.QueryRequest;
-using MilvusSearch = Quiver.Protocol.Milvus.SearchRequest;
-using ProtoKeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using ProtoStatus = Quiver.Protocol.Common.Status;
 
 namespace Quiver.Cluster.Tests;
@@ -64,21 +61,7 @@ public sealed partial class InProcessClusterTests
         Assert.Equal(1, routing.RequestParses - parses);
 
         parses = routing.RequestParses;
-        var search = new MilvusSearch
-        {
-            CollectionName = Name,
-            Nq = 1,
-            DslType = Quiver.Protocol.Common.DslType.BoolExprV1,
-            PlaceholderGroup = MilvusRequests.FloatPlaceholderGroup([1f, 0f], 2),
-            SearchParams =
-            {
-                new ProtoKeyValuePair { Key = "anns_field", Value = "vector" },
-                new ProtoKeyValuePair { Key = "topk", Value = "5" },
-                new ProtoKeyValuePair { Key = "metric_type", Value = "L2" },
-                new ProtoKeyValuePair { Key = "params", Value = "{}" },
-            },
-            ConsistencyLevel = Quiver.Protocol.Common.ConsistencyLevel.Strong,
-        };
+        var search = L2Search(Name, [1f, 0f], 5);
         var found = SearchResults.Parser.ParseFrom(await Call("Search", search));
         AssertOk(found.Status);
         Assert.Equal(5, found.Results.Ids.IntId.Data.Count);

@@ -53,16 +53,17 @@ internal static class ClusterStatus
         }
 
         var catalog = await CollectionCatalog.OpenAsync(kv, config.Cluster, config.Replicas, ct).ConfigureAwait(false);
-        var collections = await catalog.AllAsync(ct).ConfigureAwait(false);
+        // Shards are named from their collection's storage id (docs/cluster.md, storage ids).
+        var collections = await catalog.AllIdsAsync(ct).ConfigureAwait(false);
         var placements = await PlacementsAsync(kv, config.Cluster, ct).ConfigureAwait(false);
         var logs = await LogsAsync(js, config.Cluster, ct).ConfigureAwait(false);
         text.AppendLine(CultureInfo.InvariantCulture, $"{collections.Count} collections");
         text.AppendLine("SHARD                          NODE (milvus)          SILO                   STATE         LOG LAST SEQ  LOG MESSAGES");
-        foreach (var (database, collection, shards) in collections)
+        foreach (var (database, id, shards) in collections)
         {
             for (var s = 0; s < shards; s++)
             {
-                var key = ShardKeys.Of(database, collection, s);
+                var key = ShardKeys.Of(database, id, s);
                 var storage = ShardKeys.Storage(config.Cluster, key) + "-wal-";
                 var log = logs.Where(l => l.Name.StartsWith(storage, StringComparison.Ordinal)).ToList();
                 var (lastSeq, messages) = log.Count == 0 ? ("-", "-") : (log.Max(l => l.LastSeq).ToString(CultureInfo.InvariantCulture), log.Sum(l => (long)l.Messages).ToString(CultureInfo.InvariantCulture));

@@ -5,8 +5,11 @@ namespace Quiver.Cluster.Nodes;
 
 /// <summary>Which collections the cluster holds and in how many shards, so that any node routes a call to the
 /// collection's shards: one key <c>{database}.{collection}</c> per collection in KV bucket <c>{cluster}-catalog</c>,
-/// whose value is the shard count as one byte (1 to <see cref="MaxShards"/>; sessions before shards wrote 1). The
-/// shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
+/// whose value is the shard count as one byte (1 to <see cref="MaxShards"/>; sessions before shards wrote 1), then the
+/// collection's storage id in UTF-8 (<see cref="Entry"/>; absent in values written before storage ids, where the id is
+/// the name: existing clusters need no migration). Every collection's id is its name so far, and its stored things (grain
+/// keys, streams, buckets) are still named from the name; the id is recorded so that a rename can move the name to
+/// another key while the stored things keep the id's names (docs/cluster.md, "Storage ids"). The shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
 /// exist. A node remembers the counts it read, each with its key's revision, and keeps them current by watching the
 /// bucket (<see cref="StartWatching"/>): a drop or a create through another node replaces or forgets the count here as
 /// soon as JetStream delivers the change (a deleted key is remembered as a tombstone with its revision, so a read that
@@ -29,8 +32,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
     private readonly INatsKVStore _store;
 
-    /// <summary>The shard count last seen per key with the revision that said so; a count of 0 is a deleted key.</summary>
-    private readonly ConcurrentDictionary<string, (int Shards, ulong Revision)> _known = new(StringComparer.Ordinal);
+    /// <summary>The shard count and storage id last seen per key with the revision that said so; a count of 0 is a
+    /// deleted key.</summary>
+    private readonly ConcurrentDictionary<string, (int Shards, string Id, ulong Revision)> _known = new(StringComparer.Ordinal);
 
     private readonly CancellationTokenSource _stop = new();
     private Task _watch = Task.CompletedTask;
@@ -51,18 +55,24 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
     /// <summary>The number of shards of <paramref name="collection"/> in <paramref name="database"/>; 0 when the cluster
     /// does not hold it. The remembered count unless <paramref name="fresh"/>, which reads the key's current value.</summary>
-    public async Task<int> ShardsAsync(string database, string collection, CancellationToken ct, bool fresh = false)
+    public async Task<int> ShardsAsync(string database, string collection, CancellationToken ct, bool fresh = false) =>
+        (await EntryAsync(database, collection, ct, fresh).ConfigureAwait(false)).Shards;
+
+    /// <summary>The shard count and storage id of <paramref name="collection"/> in <paramref name="database"/>; a count of
+    /// 0 (and the name as id) when the cluster does not hold it. The remembered entry unless <paramref name="fresh"/>,
+    /// which reads the key's current value.</summary>
+    public async Task<(int Shards, string Id)> EntryAsync(string database, string collection, CancellationToken ct, bool fresh = false)
     {
         var key = Key(database, collection);
         if (!fresh && _known.TryGetValue(key, out var known) && known.Shards > 0)
         {
-            return known.Shards;
+            return (known.Shards, known.Id);
         }
 
         // Read from the stream's leader: a collection another node created and acknowledged a moment ago is found.
         var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
-        var (shards, revision) = entry.Value is { Length: > 0 } value ? (Math.Clamp((int)value[0], 1, MaxShards), entry.Revision) : (0, 0UL);
-        return shards > 0 ? Remember(key, shards, revision) : 0;
+        var (shards, id) = Entry.Parse(entry.Value, collection);
+        return shards > 0 ? Remember(key, shards, id, entry.Revision) : (0, collection);
     }
 
     /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
@@ -91,7 +101,8 @@ internal sealed class CollectionCatalog : IAsyncDisposable
                 try
                 {
                     var revision = await _store.UpdateAsync(key, value, entry.Revision, cancellationToken: c).ConfigureAwait(false);
-                    Remember(key, Math.Clamp((int)value[0], 1, MaxShards), revision);
+                    var (shards, id) = Entry.Parse(value, collection);
+                    Remember(key, shards, id, revision);
                     return true;
                 }
                 catch (NatsKVWrongLastRevisionException)
@@ -120,7 +131,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
                         continue;
                     }
 
-                    Remember(entry.Key, entry.Operation == NatsKVOperation.Put && entry.Value is { Length: > 0 } value ? Math.Clamp((int)value[0], 1, MaxShards) : 0, entry.Revision);
+                    var dot = entry.Key.IndexOf('.', StringComparison.Ordinal);
+                    var (shards, id) = entry.Operation == NatsKVOperation.Put ? Entry.Parse(entry.Value, entry.Key[(dot + 1)..]) : (0, entry.Key[(dot + 1)..]);
+                    Remember(entry.Key, shards, id, entry.Revision);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -137,12 +150,12 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         }
     }
 
-    /// <summary>Records <paramref name="shards"/> (0: deleted) for <paramref name="key"/> unless a later revision is
-    /// already known; answers the count now remembered.</summary>
-    private int Remember(string key, int shards, ulong revision)
+    /// <summary>Records <paramref name="shards"/> (0: deleted) and storage <paramref name="id"/> for <paramref name="key"/>
+    /// unless a later revision is already known; answers the entry now remembered.</summary>
+    private (int Shards, string Id) Remember(string key, int shards, string id, ulong revision)
     {
-        var kept = _known.AddOrUpdate(key, (shards, revision), (_, old) => revision >= old.Revision ? (shards, revision) : old);
-        return kept.Shards;
+        var kept = _known.AddOrUpdate(key, (shards, id, revision), (_, old) => revision >= old.Revision ? (shards, id, revision) : old);
+        return (kept.Shards, kept.Id);
     }
 
     /// <inheritdoc/>
@@ -151,14 +164,15 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         await BackgroundLoop.StopAsync(_stop, _watch).ConfigureAwait(false);
     }
 
-    /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards.</summary>
-    public async Task AddAsync(string database, string collection, int shards, CancellationToken ct)
+    /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards, its
+    /// stored things named from storage id <paramref name="id"/> (its name unless given).</summary>
+    public async Task AddAsync(string database, string collection, int shards, CancellationToken ct, string? id = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, MaxShards);
+        id ??= collection;
         var key = Key(database, collection);
-        var revision = await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, new[] { (byte)shards }, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
-        Remember(key, shards, revision);
+        var value = Entry.Format(shards, id);
+        var revision = await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+        Remember(key, shards, id, revision);
     }
 
     /// <summary>Forgets <paramref name="collection"/> after its shard dropped it.</summary>
@@ -223,6 +237,42 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         return all;
     }
 
+    /// <summary>Every collection of every database by its storage id, with its shard count, by database then name.</summary>
+    public async Task<IReadOnlyList<(string Database, string Id, int Shards)>> AllIdsAsync(CancellationToken ct)
+    {
+        var ids = new List<(string, string, int)>();
+        foreach (var (database, collection, _) in await AllAsync(ct).ConfigureAwait(false))
+        {
+            if (await EntryAsync(database, collection, ct).ConfigureAwait(false) is (> 0 and var shards, var id))
+            {
+                ids.Add((database, id, shards));
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>The shard count of the collection whose storage id is <paramref name="id"/> in <paramref name="database"/>
+    /// (0 when none): a grain keyed by the id finds its collection this way, since the catalog is keyed by name. The
+    /// collection of that name first (whose id is its name unless it was renamed), else every collection of the database.</summary>
+    public async Task<int> ShardsOfIdAsync(string database, string id, CancellationToken ct)
+    {
+        if (await EntryAsync(database, id, ct).ConfigureAwait(false) is (> 0 and var shards, var named) && named == id)
+        {
+            return shards;
+        }
+
+        foreach (var name in await ListAsync(database, ct).ConfigureAwait(false))
+        {
+            if (await EntryAsync(database, name, ct).ConfigureAwait(false) is (> 0 and var count, var other) && other == id)
+            {
+                return count;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>The collection <paramref name="alias"/> names in <paramref name="database"/>, or null. Never cached:
     /// another node may drop or move the alias at any time.</summary>
     public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
@@ -278,4 +328,33 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
     /// <summary>An alias's key: '-' first, which no database name starts with, so <see cref="ListAsync"/> never sees it.</summary>
     private static string AliasKey(string database, string alias) => $"-alias.{database}.{alias}";
+
+    /// <summary>A catalog key's value: the shard count as one byte, then the storage id in UTF-8. A value of one byte
+    /// (written before storage ids) has the collection's name as its id; a node of an earlier session reads the first
+    /// byte only, so it routes a collection created by a newer node as before, as long as its id is its name.</summary>
+    internal static class Entry
+    {
+        /// <summary>The value recording <paramref name="shards"/> shards (1 to <see cref="MaxShards"/>) and storage
+        /// <paramref name="id"/> (a valid Milvus name, <see cref="ShardKeys.IsValidName"/>).</summary>
+        public static byte[] Format(int shards, string id)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, MaxShards);
+            if (!ShardKeys.IsValidName(id))
+            {
+                throw new ArgumentException($"'{id}' cannot be a storage id: a letter or '_' first, then letters, digits and '_', at most 255", nameof(id));
+            }
+
+            var value = new byte[1 + System.Text.Encoding.UTF8.GetByteCount(id)];
+            value[0] = (byte)shards;
+            System.Text.Encoding.UTF8.GetBytes(id, value.AsSpan(1));
+            return value;
+        }
+
+        /// <summary>The shard count and storage id <paramref name="value"/> records for the collection named
+        /// <paramref name="name"/>: (0, name) for no value (a deleted key), the name as id for a value of one byte.</summary>
+        public static (int Shards, string Id) Parse(byte[]? value, string name) =>
+            value is not { Length: > 0 } ? (0, name)
+            : (Math.Clamp((int)value[0], 1, MaxShards), value.Length > 1 ? System.Text.Encoding.UTF8.GetString(value, 1, value.Length - 1) : name);
+    }
 }

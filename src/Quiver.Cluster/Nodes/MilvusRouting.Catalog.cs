@@ -187,7 +187,9 @@ internal sealed partial class MilvusRouting
     /// else shard 0's answer.</summary>
     private async Task<byte[]> EveryShardAsync(MethodDescriptor method, byte[] request, string database, string collection, CancellationToken ct)
     {
-        var shards = Math.Max(1, await node.Catalog.ShardsAsync(database, collection, ct).ConfigureAwait(false));
+        var (known, id) = await node.Catalog.EntryAsync(database, collection, ct).ConfigureAwait(false);
+        ShardKeys.RouteById(database, collection, id);
+        var shards = Math.Max(1, known);
         var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), method, request, database, ct))).ConfigureAwait(false);
         return answers.FirstOrDefault(a => !Succeeded(a)) ?? answers[0];
     }

@@ -21,11 +21,11 @@ internal sealed partial class MilvusRouting
         {
             var valid = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(name);
             var collection = name;
-            var shards = valid ? await node.Catalog.ShardsAsync(database, name, ct, fresh: true).ConfigureAwait(false) : 0;
+            var (shards, id) = valid ? await node.Catalog.EntryAsync(database, name, ct, fresh: true).ConfigureAwait(false) : (0, name);
             if (valid && shards == 0 && await node.Catalog.AliasTargetAsync(database, name, ct).ConfigureAwait(false) is { } aliased)
             {
                 collection = aliased;
-                shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh: true).ConfigureAwait(false);
+                (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh: true).ConfigureAwait(false);
             }
 
             if (valid && shards == 0 && await MissingDatabaseAsync(method, database, ct).ConfigureAwait(false) is { } noDatabase)
@@ -36,7 +36,7 @@ internal sealed partial class MilvusRouting
             var one = new FlushRequest { Base = parsed.Base, DbName = database, CollectionNames = { name } }.ToByteArray();
             var keys = shards == 0
                 ? [ShardKeys.Of(valid ? database : "default", ShardKeys.CatalogShard)]
-                : Enumerable.Range(0, shards).Select(s => ShardKeys.Of(database, collection, s)).ToArray();
+                : Enumerable.Range(0, shards).Select(s => ShardKeys.Of(database, id, s)).ToArray();
             var answers = await Task.WhenAll(keys.Select(k => InvokeAsync(k, method, one, database, ct))).ConfigureAwait(false);
             var each = answers.Select(FlushResponse.Parser.ParseFrom).ToList();
             if (each.FirstOrDefault(a => !IsOk(a.Status)) is { } failed)

@@ -80,7 +80,7 @@ internal sealed partial class MilvusRouting
             return refused;
         }
 
-        await node.Catalog.AddAsync(database, collection, shards, ct).ConfigureAwait(false);
+        await node.Catalog.AddAsync(database, collection, shards, ct, ShardKeys.IdOf(database, collection)).ConfigureAwait(false);
         return first;
     }
 

@@ -16,6 +16,10 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     /// <summary>The gRPC service name of Milvus's API.</summary>
     public const string ServiceName = "milvus.proto.milvus.MilvusService";
 
+    /// <summary>The storage id a collection created through this node gets: its name (a test seam until rename gives
+    /// new collections ids of their own; docs/cluster.md, storage ids).</summary>
+    internal Func<string, string> NewStorageId { get; set; } = name => name;
+
     /// <summary>Messages passed through unparsed.</summary>
     public static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
 
@@ -154,12 +158,20 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         // changes by the catalog's current value, so a collection dropped and created again with another shard count
         // through another node is never written by the old count.
         var fresh = !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
-        var shards = !valid ? 0 : creates ? Math.Max(1, ((CreateCollectionRequest)message).ShardsNum) : await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        var (shards, id) = !valid ? (0, collection) : creates ? (Math.Max(1, ((CreateCollectionRequest)message).ShardsNum), NewStorageId(collection))
+            : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         if (valid && !creates && shards == 0 && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
             // A call naming an alias goes to its collection's shards, whose engines know the alias.
             collection = aliased;
-            shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
+            (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        }
+
+        if (valid && shards > 0)
+        {
+            // Every key this call builds for the collection (shard grains, replicas, storage, auto ids) is named from the
+            // storage id the catalog gave with the shard count.
+            ShardKeys.RouteById(database, collection, id);
         }
 
         if (creates && shards > CollectionCatalog.MaxShards)
@@ -194,7 +206,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         var response = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
         if (creates && known && Succeeded(response))
         {
-            await node.Catalog.AddAsync(database, collection, 1, ct).ConfigureAwait(false);
+            await node.Catalog.AddAsync(database, collection, 1, ct, id).ConfigureAwait(false);
         }
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {
@@ -226,8 +238,8 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         var merged = new ShowCollectionsResponse { Status = new Protocol.Common.Status() };
         foreach (var name in names)
         {
-            var known = ShardKeys.IsValidName(name) && await node.Catalog.ContainsAsync(database, name, context.CancellationToken).ConfigureAwait(false);
-            var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, known ? name : ShardKeys.CatalogShard), method, request, database, context.CancellationToken).ConfigureAwait(false));
+            var (shards, id) = ShardKeys.IsValidName(name) ? await node.Catalog.EntryAsync(database, name, context.CancellationToken).ConfigureAwait(false) : (0, name);
+            var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, shards > 0 ? id : ShardKeys.CatalogShard), method, request, database, context.CancellationToken).ConfigureAwait(false));
             if (!IsOk(one.Status))
             {
                 return one.ToByteArray();

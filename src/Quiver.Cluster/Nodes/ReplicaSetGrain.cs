@@ -128,7 +128,7 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
         }
 
         var slash = key.IndexOf('/', StringComparison.Ordinal);
-        var shards = await Task.Run(() => node.Catalog.ShardsAsync(key[..slash], key[(slash + 1)..], cancellationToken), cancellationToken).ConfigureAwait(true);
+        var shards = await Task.Run(() => node.Catalog.ShardsOfIdAsync(key[..slash], key[(slash + 1)..], cancellationToken), cancellationToken).ConfigureAwait(true);
         _shards = Math.Max(1, shards);
         for (var s = 0; s < Math.Max(1, shards); s++)
         {

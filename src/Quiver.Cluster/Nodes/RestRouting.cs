@@ -157,14 +157,20 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         var creates = path == "/collections/create";
         // As over gRPC: reads route by the remembered count, writes and collection changes by the catalog's current one.
         var fresh = !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
-        var shards = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? 0
-            : creates ? ShardsAsked(body) : await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        var (shards, id) = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? (0, "")
+            : creates ? (ShardsAsked(body), routing.NewStorageId(collection)) : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         if (shards == 0 && !creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
             && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
             // A body naming an alias goes to its collection's shard, whose engine knows the alias.
             collection = aliased;
-            shards = await node.Catalog.ShardsAsync(database, collection, ct, fresh).ConfigureAwait(false);
+            (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        }
+
+        if (shards > 0)
+        {
+            // As over gRPC: every key this call builds for the collection is named from its storage id.
+            ShardKeys.RouteById(database, collection!, id);
         }
 
         var known = shards > 0;
@@ -228,7 +234,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         {
             if (creates)
             {
-                await node.Catalog.AddAsync(database, collection!, 1, ct).ConfigureAwait(false);
+                await node.Catalog.AddAsync(database, collection!, 1, ct, id).ConfigureAwait(false);
             }
             else if (path == "/collections/drop")
             {
