@@ -1,8 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Quiver.Protocol.Milvus;
-using Quiver.Server.Hosting;
 using Quiver.Testing;
 
 namespace Quiver.Cluster.Tests;
@@ -27,12 +25,8 @@ public sealed class NodeMalformedTests(Xunit.Abstractions.ITestOutputHelper outp
     [NatsFact]
     public async Task MalformedProtobufBodies_AreAnsweredAsTheStandaloneServerAnswersThem_AndTheNodeServesOn()
     {
-        await using var nats = await NatsCluster.StartAsync();
-        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
-        using var folder = new TempFolder("quiver-oracle");
-        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
-        using var node = GrpcChannel.ForAddress($"http://{nodes.Endpoint(0)}");
-        using var single = GrpcChannel.ForAddress($"http://127.0.0.1:{oracle.Port}");
+        await using var pair = await NodeBesideStandalone.StartAsync();
+        var (node, single) = (pair.Node, pair.Standalone);
         foreach (var rpc in Rpcs)
         {
             foreach (var body in Malformed)
@@ -54,18 +48,6 @@ public sealed class NodeMalformedTests(Xunit.Abstractions.ITestOutputHelper outp
 
     /// <summary>The gRPC status of a call of <paramref name="rpc"/> with <paramref name="body"/> as its raw request, or
     /// "answered" and the answer's bytes when it succeeds.</summary>
-    private static async Task<string> AnswerAsync(GrpcChannel channel, string rpc, byte[] body)
-    {
-        var call = new Method<byte[], byte[]>(MethodType.Unary, MilvusService.Descriptor.FullName, rpc,
-            Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
-        try
-        {
-            var bytes = await channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(deadline: DateTime.UtcNow.AddMinutes(3)), body);
-            return $"answered {Convert.ToHexString(bytes)}";
-        }
-        catch (RpcException e)
-        {
-            return $"grpc {e.StatusCode} {e.Status.Detail}";
-        }
-    }
+    private static Task<string> AnswerAsync(CallInvoker invoker, string rpc, byte[] body) =>
+        RawGrpc.DescribeAsync(invoker, rpc, body, bytes => $"answered {Convert.ToHexString(bytes)}");
 }

@@ -1,9 +1,4 @@
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Quiver.Protocol.Milvus;
-using Quiver.Server.Hosting;
 using Quiver.Testing;
 
 namespace Quiver.Cluster.Tests;
@@ -24,12 +19,8 @@ public sealed class NodeUnservedTests(Xunit.Abstractions.ITestOutputHelper outpu
     [NatsFact]
     public async Task RpcsTheStandaloneServerDoesNotServe_AnswerAsItDoes()
     {
-        await using var nats = await NatsCluster.StartAsync();
-        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
-        using var folder = new TempFolder("quiver-oracle");
-        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
-        using var node = GrpcChannel.ForAddress($"http://{nodes.Endpoint(0)}");
-        using var single = GrpcChannel.ForAddress($"http://127.0.0.1:{oracle.Port}");
+        await using var pair = await NodeBesideStandalone.StartAsync();
+        var (node, single) = (pair.Node, pair.Standalone);
         foreach (var name in NotServedStandalone)
         {
             var expected = await StatusAsync(single, name);
@@ -43,23 +34,6 @@ public sealed class NodeUnservedTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     /// <summary>The Milvus status (or the gRPC status) of an empty request of <paramref name="rpc"/>.</summary>
-    private static async Task<string> StatusAsync(GrpcChannel channel, string rpc)
-    {
-        var method = MilvusService.Descriptor.FindMethodByName(rpc);
-        var call = new Method<byte[], byte[]>(MethodType.Unary, "milvus.proto.milvus.MilvusService", rpc,
-            Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
-        try
-        {
-            var bytes = await channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(), method.InputType.Parser.ParseFrom(ByteString.Empty).ToByteArray());
-            var response = method.OutputType.Parser.ParseFrom(bytes);
-            var status = method.OutputType == Protocol.Common.Status.Descriptor
-                ? (Protocol.Common.Status)response
-                : method.OutputType.FindFieldByName("status") is { FieldType: FieldType.Message } field ? (Protocol.Common.Status)field.Accessor.GetValue(response) : null;
-            return $"code {status?.Code ?? 0} {status?.Reason}";
-        }
-        catch (RpcException e)
-        {
-            return $"grpc {e.StatusCode} {e.Status.Detail}";
-        }
-    }
+    private static Task<string> StatusAsync(CallInvoker invoker, string rpc) =>
+        RawGrpc.DescribeAsync(invoker, rpc, RawGrpc.EmptyRequest(rpc), bytes => RawGrpc.StatusOf(rpc, bytes) is { } status ? $"code {status.Code} {status.Reason}" : "code 0 ");
 }

@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
-using Quiver.Protocol.Milvus;
+using Quiver.Testing;
 
 namespace Quiver.Server.Tests;
 
@@ -19,11 +19,9 @@ public sealed partial class ErrorTableTests
     /// as <c>gRPC NAME</c> (NAME as the gRPC spec spells it), or a Milvus status' code when the call is answered.</summary>
     private static async Task<Answer> RawGrpcAsync(GrpcChannel channel, string rpc, byte[] body)
     {
-        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
-        var method = new Method<byte[], byte[]>(MethodType.Unary, MilvusService.Descriptor.FullName, rpc, bytes, bytes);
         try
         {
-            var answer = await channel.CreateCallInvoker().AsyncUnaryCall(method, null, default, body);
+            var answer = await RawGrpc.CallAsync(channel.CreateCallInvoker(), rpc, body);
             return Answer.Of(Protocol.Common.Status.Parser.ParseFrom(answer));
         }
         catch (RpcException e)

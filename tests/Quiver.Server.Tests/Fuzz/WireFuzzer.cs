@@ -10,6 +10,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Rest;
+using Quiver.Testing;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 
 namespace Quiver.Server.Tests.Fuzz;
@@ -99,8 +100,6 @@ internal sealed class WireFuzzer : IAsyncDisposable
     /// <summary>The REST body size limit of the fuzzed server (it runs with the default options).</summary>
     private static readonly int _maxBodyBytes = new Hosting.ServerOptions().Security.MaxMessageBytes;
 
-    private static readonly Marshaller<byte[]> _raw = Marshallers.Create(b => b, b => b);
-
     private readonly TestServer _server;
     private readonly CallInvoker _invoker;
 
@@ -187,11 +186,10 @@ internal sealed class WireFuzzer : IAsyncDisposable
     private async Task<FuzzVerdict> GrpcAsync(string name, byte[] payload)
     {
         var descriptor = MethodOf(name);
-        var method = new Method<byte[], byte[]>(MethodType.Unary, MilvusService.Descriptor.FullName, name, _raw, _raw);
         byte[] answer;
         try
         {
-            answer = await _invoker.AsyncUnaryCall(method, null, new CallOptions(deadline: DateTime.UtcNow + _hangGuard), payload);
+            answer = await RawGrpc.CallAsync(_invoker, name, payload, new CallOptions(deadline: DateTime.UtcNow + _hangGuard));
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
         {
