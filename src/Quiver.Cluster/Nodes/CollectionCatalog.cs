@@ -165,15 +165,79 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     }
 
     /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards, its
-    /// stored things named from storage id <paramref name="id"/> (its name unless given).</summary>
-    public async Task AddAsync(string database, string collection, int shards, CancellationToken ct, string? id = null)
+    /// stored things named from storage id <paramref name="id"/> (its name unless given), unless the key exists: false
+    /// when another collection holds the name (another node's create of the same name won the race). Create-only, so two
+    /// nodes racing a create can never both be told they created it; a retry of this very write, stored without its
+    /// answer reaching this node, is recognized by its value (ids are unique, <see cref="NewIdAsync"/>).</summary>
+    public async Task<bool> AddAsync(string database, string collection, int shards, CancellationToken ct, string? id = null)
     {
         id ??= collection;
         var key = Key(database, collection);
         var value = Entry.Format(shards, id);
-        var revision = await Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(key, value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
-        Remember(key, shards, id, revision);
+        var (added, revision) = await CreateOnlyAsync(key, value, ct).ConfigureAwait(false);
+        if (added)
+        {
+            Remember(key, shards, id, revision);
+        }
+
+        return added;
     }
+
+    /// <summary>A storage id for a new collection <paramref name="collection"/> in <paramref name="database"/> that no
+    /// collection has had before in this cluster, reserved for good (create-only key <c>-id.{database}.{id}</c>): two
+    /// nodes racing a create of one name get two ids, and a name dropped and created again gets a new id, so the old
+    /// collection's storage (if its drop could not delete it) never resurfaces. The name itself when free (the first
+    /// collection of that name: its storage is named as before storage ids), else the name (cut to fit) and 8 random hex
+    /// digits. An id a collection of an earlier session holds without a reservation (its id is its name) is skipped.</summary>
+    public async Task<string> NewIdAsync(string database, string collection, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var id = attempt == 0 ? collection
+                : $"{collection[..Math.Min(collection.Length, 255 - 9)]}_{System.Security.Cryptography.RandomNumberGenerator.GetHexString(8, lowercase: true)}";
+            if (await EntryAsync(database, id, ct, fresh: true).ConfigureAwait(false) is (> 0, var held) && held == id)
+            {
+                continue;
+            }
+
+            // The value names the collection and carries a nonce, so this node's retry of its own reservation is told
+            // from another node's reservation of the same id.
+            var value = System.Text.Encoding.UTF8.GetBytes($"{collection}/{Guid.NewGuid():N}");
+            if ((await CreateOnlyAsync(IdKey(database, id), value, ct).ConfigureAwait(false)).Created)
+            {
+                return id;
+            }
+
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Gives up the reservation of storage id <paramref name="id"/> (<see cref="NewIdAsync"/>) after the create it
+    /// was reserved for was refused: nothing was recorded under it, so a later create may take it (the name's first id
+    /// stays the name, and a shard a refused create activated is used again rather than left behind).</summary>
+    public Task ReleaseIdAsync(string database, string id, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            await _store.DeleteAsync(IdKey(database, id), cancellationToken: c).ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    /// <summary>Creates <paramref name="key"/> with <paramref name="value"/> unless it holds a value: true with the new
+    /// revision, or false when it exists. A create the NATS client sent again after its first try was stored without an
+    /// answer finds its own value there, and counts as created.</summary>
+    private async Task<(bool Created, ulong Revision)> CreateOnlyAsync(string key, byte[] value, CancellationToken ct) =>
+        await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            try
+            {
+                return (true, await _store.CreateAsync(key, value, cancellationToken: c).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is NatsKVCreateException or NatsKVWrongLastRevisionException)
+            {
+                var now = await KvLeaderReads.GetAsync(_store, key, 0, c).ConfigureAwait(false);
+                return now.Value is { } stored && stored.AsSpan().SequenceEqual(value) ? (true, now.Revision) : (false, 0UL);
+            }
+        }, ct).ConfigureAwait(false);
 
     /// <summary>Forgets <paramref name="collection"/> after its shard dropped it.</summary>
     public async Task RemoveAsync(string database, string collection, CancellationToken ct)
@@ -325,6 +389,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     }
 
     private static string Key(string database, string collection) => $"{database}.{collection}";
+
+    /// <summary>A storage id's reservation key (<see cref="NewIdAsync"/>), '-' first as an alias's.</summary>
+    private static string IdKey(string database, string id) => $"-id.{database}.{id}";
 
     /// <summary>An alias's key: '-' first, which no database name starts with, so <see cref="ListAsync"/> never sees it.</summary>
     private static string AliasKey(string database, string alias) => $"-alias.{database}.{alias}";

@@ -102,11 +102,6 @@ internal sealed partial class MilvusRouting
     /// (<see cref="CreateShardedAsync"/>): shard 0 first, then the others; a refusal drops it again where it was created.</summary>
     private async Task<(int, byte[])> RestCreateAsync(byte[] body, string database, string collection, int shards, CancellationToken ct)
     {
-        if (shards > CollectionCatalog.MaxShards)
-        {
-            return (200, Utf8(RestTooManyShards(shards)));
-        }
-
         const string create = "/collections/create";
         var first = await RestShardAsync(database, collection, 0, create, body, ct).ConfigureAwait(false);
         if (!RestOk(first))
@@ -123,8 +118,9 @@ internal sealed partial class MilvusRouting
             return refused;
         }
 
-        await node.Catalog.AddAsync(database, collection, shards, ct, ShardKeys.IdOf(database, collection)).ConfigureAwait(false);
-        return first;
+        return await RecordCreateAsync(database, collection, shards, ShardKeys.IdOf(database, collection), ct).ConfigureAwait(false) is { } lost
+            ? (200, Utf8(RestRouting.Refusal(lost)))
+            : first;
     }
 
     /// <summary>A call that changes the collection, on every shard; what the node keeps follows it as over gRPC (a drop

@@ -49,7 +49,7 @@ internal sealed partial class MilvusRouting
     /// <summary>Creates a collection in <paramref name="shards"/> shards: shard 0 first (its answer is the standalone
     /// server's: a bad schema, a name taken), then the others; if one of them refuses, the shards that created it drop it
     /// again and the refusal is the answer, so the catalog never names a collection some shard lacks.</summary>
-    private async Task<byte[]> CreateShardedAsync(MethodDescriptor method, CreateCollectionRequest parsed, byte[] request, string database, string collection, int shards, CancellationToken ct)
+    private async Task<byte[]> CreateShardedAsync(MethodDescriptor method, CreateCollectionRequest parsed, byte[] request, string database, string collection, int shards, string id, CancellationToken ct)
     {
         EngineSchema schema;
         try
@@ -80,8 +80,31 @@ internal sealed partial class MilvusRouting
             return refused;
         }
 
-        await node.Catalog.AddAsync(database, collection, shards, ct, ShardKeys.IdOf(database, collection)).ConfigureAwait(false);
-        return first;
+        return await RecordCreateAsync(database, collection, shards, id, ct).ConfigureAwait(false) is { } lost ? Refusal(method, lost) : first;
+    }
+
+    /// <summary>Records a collection every one of whose <paramref name="shards"/> shards created it under storage id
+    /// <paramref name="id"/> in the catalog; null when recorded. When another node's create of the same name was
+    /// recorded first (the catalog's key is create-only), this one's shards drop it again and free its storage, so only
+    /// the collection the catalog names exists, and the refusal to answer is the standalone server's to the second of two
+    /// creates of one name: the collection already exists.</summary>
+    internal async Task<QuiverException?> RecordCreateAsync(string database, string collection, int shards, string id, CancellationToken ct)
+    {
+        if (BeforeRecordCreate is { } hold)
+        {
+            await hold(database, collection, id).ConfigureAwait(false);
+        }
+
+        if (await node.Catalog.AddAsync(database, collection, shards, ct, id).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var drop = new DropCollectionRequest { DbName = database, CollectionName = collection }.ToByteArray();
+        var dropMethod = MilvusService.Descriptor.FindMethodByName("DropCollection");
+        await Task.WhenAll(Enumerable.Range(0, shards).Select(s => InvokeAsync(ShardKeys.Of(database, collection, s), dropMethod, drop, database, ct))).ConfigureAwait(false);
+        await ShardStorage.ForgetAsync(grains, database, collection, shards).ConfigureAwait(false);
+        return new QuiverException(QuiverErrorCode.AlreadyExists, $"collection '{collection}' already exists in database '{database}'");
     }
 
     /// <summary>Runs <paramref name="method"/> on a collection of <paramref name="shards"/> shards; <paramref name="message"/>

@@ -16,9 +16,22 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
     /// <summary>The gRPC service name of Milvus's API.</summary>
     public const string ServiceName = "milvus.proto.milvus.MilvusService";
 
-    /// <summary>The storage id a collection created through this node gets: its name (a test seam until rename gives
-    /// new collections ids of their own; docs/cluster.md, storage ids).</summary>
-    internal Func<string, string> NewStorageId { get; set; } = name => name;
+    /// <summary>Test seam, null in production: the storage id a collection created through this node gets, from its
+    /// name, instead of one the catalog reserves (<see cref="CollectionCatalog.NewIdAsync"/>).</summary>
+    internal Func<string, string>? NewStorageId { get; set; }
+
+    /// <summary>Test seam, null in production: awaited with the database, name and storage id of a new collection after
+    /// its shards created it, before the catalog records it (<see cref="RecordCreateAsync"/>), so a test can hold two
+    /// nodes' creates of one name there together.</summary>
+    internal Func<string, string, string, Task>? BeforeRecordCreate { get; set; }
+
+    /// <summary>The storage id of a new collection <paramref name="collection"/> (docs/cluster.md, "Storage ids").</summary>
+    internal Task<string> NewIdAsync(string database, string collection, CancellationToken ct) =>
+        NewStorageId is { } seam ? Task.FromResult(seam(collection)) : node.Catalog.NewIdAsync(database, collection, ct);
+
+    /// <summary>Gives up the storage id <see cref="NewIdAsync"/> reserved for a create that was refused.</summary>
+    internal Task ReleaseIdAsync(string database, string id, CancellationToken ct) =>
+        NewStorageId is null ? node.Catalog.ReleaseIdAsync(database, id, ct) : Task.CompletedTask;
 
     /// <summary>Messages passed through unparsed.</summary>
     public static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
@@ -152,8 +165,12 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         // changes by the catalog's current value, so a collection dropped and created again with another shard count
         // through another node is never written by the old count.
         var fresh = !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
-        var (shards, id) = !valid ? (0, collection) : creates ? (Math.Max(1, ((CreateCollectionRequest)message).ShardsNum), NewStorageId(collection))
-            : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        // A create of a name the catalog holds goes to that collection's shards, whose engines refuse it in the
+        // standalone's words; a new name gets its storage id once the checks below pass.
+        var (shards, id) = !valid ? (0, collection) : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        var asked = creates ? Math.Max(1, ((CreateCollectionRequest)message).ShardsNum) : 0;
+        var isNew = creates && valid && shards == 0;
+        shards = isNew ? asked : shards;
         if (valid && !creates && shards == 0 && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
             // A call naming an alias goes to its collection's shards, whose engines know the alias.
@@ -161,16 +178,16 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
             (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 
-        if (valid && shards > 0)
+        if (valid && shards > 0 && !isNew)
         {
             // Every key this call builds for the collection (shard grains, replicas, storage, auto ids) is named from the
             // storage id the catalog gave with the shard count.
             ShardKeys.RouteById(database, collection, id);
         }
 
-        if (creates && shards > CollectionCatalog.MaxShards)
+        if (creates && asked > CollectionCatalog.MaxShards)
         {
-            return TooManyShards(method, shards);
+            return TooManyShards(method, asked);
         }
 
         if (valid && (creates || shards == 0) && await MissingDatabaseAsync(method, database, ct).ConfigureAwait(false) is { } noDatabase)
@@ -183,24 +200,47 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
             return EngineRefusal(method, QuiverErrorCode.InvalidArgument, $"collection name '{collection}' is an alias of collection '{aliasOf}' in database '{database}'");
         }
 
+        if (isNew)
+        {
+            id = await NewIdAsync(database, collection, ct).ConfigureAwait(false);
+            ShardKeys.RouteById(database, collection, id);
+        }
+
         if (valid && shards > 0 && !creates && await ReplicaCallAsync(method, message, request, database, collection, shards, context).ConfigureAwait(false) is { } replicaAnswer)
         {
             return replicaAnswer;
         }
 
+        if (shards > 1 && !creates)
+        {
+            return await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false);
+        }
+
         if (shards > 1)
         {
-            return creates
-                ? await CreateShardedAsync(method, (CreateCollectionRequest)message, request, database, collection, shards, ct).ConfigureAwait(false)
-                : await ShardedAsync(method, request, message, database, collection, shards, ct).ConfigureAwait(false);
+            var created = await CreateShardedAsync(method, (CreateCollectionRequest)message, request, database, collection, shards, id, ct).ConfigureAwait(false);
+            if (isNew && !Succeeded(created))
+            {
+                await ReleaseIdAsync(database, id, ct).ConfigureAwait(false);
+            }
+
+            return created;
         }
 
         var known = shards > 0;
         var key = ShardKeys.Of(database, known ? collection : ShardKeys.CatalogShard);
         var response = await InvokeAsync(key, method, request, database, ct).ConfigureAwait(false);
-        if (creates && known && Succeeded(response))
+        if (creates)
         {
-            await node.Catalog.AddAsync(database, collection, 1, ct, id).ConfigureAwait(false);
+            if (known && Succeeded(response) && await RecordCreateAsync(database, collection, 1, id, ct).ConfigureAwait(false) is { } lost)
+            {
+                response = Refusal(method, lost);
+            }
+
+            if (isNew && !Succeeded(response))
+            {
+                await ReleaseIdAsync(database, id, ct).ConfigureAwait(false);
+            }
         }
         else if (method.Name == "DropCollection" && known && Succeeded(response))
         {

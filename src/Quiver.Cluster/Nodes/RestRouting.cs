@@ -158,8 +158,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         var creates = path == "/collections/create";
         // As over gRPC: reads route by the remembered count, writes and collection changes by the catalog's current one.
         var fresh = !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
+        // As over gRPC: a create of a name the catalog holds goes to that collection's shards, whose engines refuse it;
+        // a new name gets its storage id once the checks below pass.
         var (shards, id) = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? (0, "")
-            : creates ? (ShardsAsked(body), routing.NewStorageId(collection)) : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+            : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
+        var isNew = creates && shards == 0 && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
+        shards = isNew ? ShardsAsked(body) : shards;
         if (shards == 0 && !creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
             && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
         {
@@ -168,7 +172,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 
-        if (shards > 0)
+        if (shards > 0 && !isNew)
         {
             // As over gRPC: every key this call builds for the collection is named from its storage id.
             ShardKeys.RouteById(database, collection!, id);
@@ -194,12 +198,29 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
+        if (isNew && shards > CollectionCatalog.MaxShards)
+        {
+            await AnswerAsync(http, StatusCodes.Status200OK, MilvusRouting.RestTooManyShards(shards)).ConfigureAwait(false);
+            return;
+        }
+
+        if (isNew)
+        {
+            id = await routing.NewIdAsync(database, collection!, ct).ConfigureAwait(false);
+            ShardKeys.RouteById(database, collection!, id);
+        }
+
         if (shards > 1)
         {
             // Rows routed by key and answers merged as over gRPC; reads on replicas when loaded with several
             // (MilvusRouting.Rest.cs, MilvusRouting.RestReplicas.cs, docs/cluster.md).
             var (status, answer) = await routing.RestRoutedAsync(path, body, database, collection!, shards, creates, allowInt64, client,
                 c => LevelAsync(body, database, collection!, ShardKeys.Of(database, collection!), c), ct).ConfigureAwait(false);
+            if (isNew && !(status == StatusCodes.Status200OK && Succeeded(answer)))
+            {
+                await routing.ReleaseIdAsync(database, id, ct).ConfigureAwait(false);
+            }
+
             http.Response.StatusCode = status;
             http.Response.ContentType = "application/json";
             await http.Response.Body.WriteAsync(answer, ct).ConfigureAwait(false);
@@ -231,13 +252,22 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             routing.RecordRestWrite(client, key, reply);
         }
 
-        if (known && reply.HttpStatus == StatusCodes.Status200OK && Succeeded(reply.Body))
+        var succeeded = reply.HttpStatus == StatusCodes.Status200OK && Succeeded(reply.Body);
+        if (creates && known && succeeded && await routing.RecordCreateAsync(database, collection!, 1, id, ct).ConfigureAwait(false) is { } lost)
         {
-            if (creates)
-            {
-                await node.Catalog.AddAsync(database, collection!, 1, ct, id).ConfigureAwait(false);
-            }
-            else if (path == "/collections/drop")
+            // Another node's create of the name was recorded first: this one's shard dropped it again.
+            reply = new RestReply(StatusCodes.Status200OK, System.Text.Encoding.UTF8.GetBytes(Refusal(lost)), 0);
+            succeeded = false;
+        }
+
+        if (isNew && !succeeded)
+        {
+            await routing.ReleaseIdAsync(database, id, ct).ConfigureAwait(false);
+        }
+
+        if (!creates && known && succeeded)
+        {
+            if (path == "/collections/drop")
             {
                 await ShardStorage.ForgetAsync(grains, database, collection!, 1).ConfigureAwait(false);
                 await node.Catalog.RemoveAsync(database, collection!, ct).ConfigureAwait(false);
