@@ -121,35 +121,46 @@ public static class WireVectors
     /// components, or for BINARY the byte values 0..255). Null on success, else what is wrong.</summary>
     public static string? ReadQueries(FieldSchema field, IReadOnlyList<ByteString> values, List<float[]> queries)
     {
-        ArgumentNullException.ThrowIfNull(field);
         ArgumentNullException.ThrowIfNull(values);
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (ReadQuery(field, values[i].Span, i, queries) is { } error)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Query vector <paramref name="index"/> of a search on a FLOAT16, BFLOAT16, INT8 or BINARY field, given as
+    /// one row in the field's wire form (from a placeholder value, or from a REST body read for the field), added to
+    /// <paramref name="queries"/> as <see cref="ReadQueries"/> adds it. Null on success, else what is wrong.</summary>
+    public static string? ReadQuery(FieldSchema field, ReadOnlySpan<byte> row, int index, List<float[]> queries)
+    {
+        ArgumentNullException.ThrowIfNull(field);
         ArgumentNullException.ThrowIfNull(queries);
         var dim = field.Dimension!.Value;
         var rowBytes = VectorCodec.WireBytes(field.DataType, dim);
-        for (var i = 0; i < values.Count; i++)
+        if (row.Length != rowBytes)
         {
-            var b = values[i];
-            if (b.Length != rowBytes)
-            {
-                return $"query vector {i} has {b.Length} bytes; a {field.DataType} of dim {dim} takes {rowBytes}";
-            }
-
-            var q = new float[field.DataType == Quiver.DataType.BinaryVector ? rowBytes : dim];
-            if (field.DataType == Quiver.DataType.BinaryVector)
-            {
-                for (var j = 0; j < rowBytes; j++)
-                {
-                    q[j] = b.Span[j];
-                }
-            }
-            else if (VectorCodec.Decode(field, b.Span, 1, q) is { } error)
-            {
-                return $"query vector {i}: {error}";
-            }
-
-            queries.Add(q);
+            return $"query vector {index} has {row.Length} bytes; a {field.DataType} of dim {dim} takes {rowBytes}";
         }
 
+        var q = new float[field.DataType == Quiver.DataType.BinaryVector ? rowBytes : dim];
+        if (field.DataType == Quiver.DataType.BinaryVector)
+        {
+            for (var j = 0; j < rowBytes; j++)
+            {
+                q[j] = row[j];
+            }
+        }
+        else if (VectorCodec.Decode(field, row, 1, q) is { } error)
+        {
+            return $"query vector {index}: {error}";
+        }
+
+        queries.Add(q);
         return null;
     }
 

@@ -37,6 +37,12 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
                 var collection = StringField(message, "collection_name");
                 call.TargetCollection = string.IsNullOrEmpty(collection) ? call.TargetCollection : collection;
             }
+            else if (request is Data.ICallTarget target)
+            {
+                // A request read by its transport without a Milvus message (a REST search) names its target itself.
+                call.TargetDatabase = !string.IsNullOrEmpty(target.Database) ? target.Database : call.Database ?? "default";
+                call.TargetCollection = string.IsNullOrEmpty(target.Collection) ? call.TargetCollection : target.Collection;
+            }
             await gate.CheckAsync(call, message, context.CancellationToken).ConfigureAwait(false);
             response = await handler(request, context).ConfigureAwait(false);
         }

@@ -143,7 +143,7 @@ internal sealed partial class MilvusGrpcService
 
     /// <summary>Query (and get by keys): the Milvus rules, whatever the transport; the rows stay columns for the
     /// transport to write. <paramref name="complete"/>, when given, completes the request from the collection this call
-    /// looked up (a REST get builds its key filter there), as for <see cref="SearchColumnsAsync"/>.</summary>
+    /// looked up (a REST get builds its key filter there), as for <see cref="SearchColumnsAsync(Data.SearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>.</summary>
     internal async Task<QueryAnswer> QueryColumnsAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context,
         Action<ResolvedCollection>? complete = null)
     {

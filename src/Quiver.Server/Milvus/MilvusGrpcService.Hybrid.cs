@@ -34,33 +34,46 @@ internal sealed partial class MilvusGrpcService
     internal sealed record HybridAnswer(CollectionSchema Schema, int Limit, int RoundDecimal, OutputFields Output, FieldSchema? GroupBy,
         SearchColumns Hits);
 
+    /// <summary>HybridSearch for a gRPC request: <see cref="HybridSearchColumnsAsync(HybridSearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>
+    /// over the request as it came.</summary>
+    internal Task<HybridAnswer> HybridSearchColumnsAsync(Protocol.Milvus.HybridSearchRequest request, ServerCallContext context) =>
+        HybridSearchColumnsAsync(new HybridSearchInput
+        {
+            Database = request.DbName,
+            Collection = request.CollectionName,
+            Partitions = request.PartitionNames,
+            OutputFields = request.OutputFields,
+            Requests = [.. request.Requests.Select(WireSearchSource.Of)],
+            Rank = () => HybridRankParams.Parse(request.RankParams, request.FunctionScore),
+        }, context);
+
     /// <summary>HybridSearch: the Milvus rules, whatever the transport. <paramref name="complete"/>, when given,
-    /// completes the request from the collection this call looked up, as for <see cref="SearchColumnsAsync"/>;
-    /// <paramref name="typed"/>, when given, holds each request's settings as the transport read them (REST), in order.</summary>
-    internal async Task<HybridAnswer> HybridSearchColumnsAsync(Protocol.Milvus.HybridSearchRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null, IReadOnlyList<TypedSearch>? typed = null)
+    /// completes the requests from the collection this call looked up, as for
+    /// <see cref="SearchColumnsAsync(SearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>.</summary>
+    internal async Task<HybridAnswer> HybridSearchColumnsAsync(HybridSearchInput input, ServerCallContext context,
+        Action<ResolvedCollection>? complete = null)
     {
-        var db = Database(request.DbName, context);
+        var db = Database(input.Database, context);
         var ct = context.CancellationToken;
-        var name = request.CollectionName;
+        var name = input.Collection;
         var collection = Collection(name, db);
         complete?.Invoke(collection);
         var schema = collection.Schema;
-        var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        if (request.Requests.Count is 0 or > Quiver.HybridRequest.MaxRequests)
+        var partitions = EnsureLoaded(db, name, input.Partitions);
+        if (input.Requests.Count is 0 or > Quiver.HybridRequest.MaxRequests)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid,
-                $"hybrid search: {request.Requests.Count} search requests; give 1..{Quiver.HybridRequest.MaxRequests}");
+                $"hybrid search: {input.Requests.Count} search requests; give 1..{Quiver.HybridRequest.MaxRequests}");
         }
 
-        var rank = HybridRankParams.Parse(request.RankParams, request.FunctionScore);
-        var subs = new List<EngineSearch>(request.Requests.Count);
+        var rank = input.Rank();
+        var subs = new List<EngineSearch>(input.Requests.Count);
         string? subGroupBy = null;
         var subGroupSize = 1;
-        for (var i = 0; i < request.Requests.Count; i++)
+        for (var i = 0; i < input.Requests.Count; i++)
         {
-            var sub = request.Requests[i];
-            var settings = typed?[i].Settings ?? ReadSettings(sub.SearchParams);
+            var sub = input.Requests[i];
+            var settings = sub.Source.Settings(this);
             var (plan, _, _) = await PlanAsync(name, db, schema, settings, sub, [], resolveOutput: false, ct).ConfigureAwait(false);
             // Offset, grouping and partitions belong to the hybrid request (Milvus ignores them per request). The Node
             // SDK copies a hybrid search's group_by_field into every request and not into rank_params: taken from there
@@ -73,7 +86,7 @@ internal sealed partial class MilvusGrpcService
         var groupByName = rank.GroupByField ?? subGroupBy;
         var groupSize = rank.GroupByField is not null ? rank.GroupSize : subGroupSize;
         var groupBy = GroupField(schema, groupByName);
-        var output = OutputFields.Resolve(schema, request.OutputFields);
+        var output = OutputFields.Resolve(schema, input.OutputFields);
         var rowCount = _engine.CountRows(name, db);
         var perQuery = Math.Min(rowCount, ((long)rank.Limit + rank.Offset) * (groupBy is null ? 1 : Math.Max(1, groupSize)));
         var nq = Nq(subs[0]);
@@ -122,7 +135,27 @@ internal sealed partial class MilvusGrpcService
 
             // limit, offset, round_decimal and the group-by keys read as a search's are.
             var settings = SearchParamsParser.Parse(rest);
-            var ranker = functionScore is { Functions.Count: > 0 } ? FromFunctionScore(functionScore) : FromRankParams(strategy, paramsJson);
+            return Checked(settings, functionScore is { Functions.Count: > 0 } ? FromFunctionScore(functionScore) : FromRankParams(strategy, paramsJson));
+        }
+
+        /// <summary>The fusion settings of a REST hybrid search: the body's <c>rerank.strategy</c> and <c>rerank.params</c>
+        /// object (<paramref name="parameters"/>; null when absent or null, read as an empty object), and its limit, offset,
+        /// rounding, grouping and timezone as the values <see cref="SearchParamsParser.FromValues"/> reads. Refused in the
+        /// words, and in the order, of <see cref="Parse"/>.</summary>
+        public static HybridRankParams Of(string? strategy, JsonElement? parameters, IReadOnlyDictionary<string, string> values)
+        {
+            var settings = SearchParamsParser.FromValues(values);
+            if (string.IsNullOrWhiteSpace(strategy))
+            {
+                return Checked(settings, HybridRanker.Rrf());
+            }
+
+            var name = RankerName(strategy);
+            return Checked(settings, parameters is { } given ? FromParams(name, given) : FromValues(name, []));
+        }
+
+        private static HybridRankParams Checked(SearchSettings settings, HybridRanker ranker)
+        {
             if (settings.TopK is < 1 or > MaxTopKOrNq)
             {
                 throw new MilvusException(MilvusCode.ParameterInvalid, $"rank_params: limit [{settings.TopK}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
@@ -145,43 +178,53 @@ internal sealed partial class MilvusGrpcService
                 return HybridRanker.Rrf();
             }
 
-            var name = strategy.Trim().ToLowerInvariant();
-            if (name is not ("rrf" or "weighted"))
-            {
-                throw Refused($"rank_params: unsupported rank type {strategy}; use rrf or weighted");
-            }
-
+            var name = RankerName(strategy);
             if (string.IsNullOrWhiteSpace(paramsJson))
             {
                 throw new MilvusException(MilvusCode.ParameterInvalid, "rank_params: params not found (the ranker's parameters as JSON, e.g. {\"k\": 60})");
             }
 
-            var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             try
             {
                 using var doc = JsonDocument.Parse(paramsJson);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw Refused($"rank_params: params must be a JSON object, got {doc.RootElement.ValueKind}");
-                }
-
-                foreach (var p in doc.RootElement.EnumerateObject())
-                {
-                    values[p.Name] = p.Value.Clone();
-                }
+                return FromParams(name, doc.RootElement);
             }
             catch (JsonException e)
             {
                 throw Refused($"rank_params: params is not valid JSON: {e.Message}");
             }
-
-            return name == "rrf"
-                ? HybridRanker.Rrf(values.TryGetValue("k", out var k) ? Number(k, "k") : 60)
-                : HybridRanker.Weighted(values.TryGetValue("weights", out var w) ? Weights(w) : throw Refused("rank_params: weights not found for the weighted ranker"),
-                    values.TryGetValue("norm_score", out var norm) && (norm.ValueKind is JsonValueKind.True or JsonValueKind.False
-                        ? norm.GetBoolean()
-                        : throw Refused($"rank_params: norm_score must be true or false, got {norm.GetRawText()}")));
         }
+
+        /// <summary>A legacy strategy's name, lower case: rrf or weighted.</summary>
+        private static string RankerName(string strategy)
+        {
+            var name = strategy.Trim().ToLowerInvariant();
+            return name is "rrf" or "weighted" ? name : throw Refused($"rank_params: unsupported rank type {strategy}; use rrf or weighted");
+        }
+
+        /// <summary>The ranker <paramref name="name"/> with its parameters <paramref name="parameters"/> (a JSON object).</summary>
+        private static HybridRanker FromParams(string name, JsonElement parameters)
+        {
+            if (parameters.ValueKind != JsonValueKind.Object)
+            {
+                throw Refused($"rank_params: params must be a JSON object, got {parameters.ValueKind}");
+            }
+
+            var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var p in parameters.EnumerateObject())
+            {
+                values[p.Name] = p.Value.Clone();
+            }
+
+            return FromValues(name, values);
+        }
+
+        private static HybridRanker FromValues(string name, Dictionary<string, JsonElement> values) => name == "rrf"
+            ? HybridRanker.Rrf(values.TryGetValue("k", out var k) ? Number(k, "k") : 60)
+            : HybridRanker.Weighted(values.TryGetValue("weights", out var w) ? Weights(w) : throw Refused("rank_params: weights not found for the weighted ranker"),
+                values.TryGetValue("norm_score", out var norm) && (norm.ValueKind is JsonValueKind.True or JsonValueKind.False
+                    ? norm.GetBoolean()
+                    : throw Refused($"rank_params: norm_score must be true or false, got {norm.GetRawText()}")));
 
         /// <summary>Milvus 2.6's form: one function of type Rerank whose params name the <c>reranker</c>.</summary>
         private static HybridRanker FromFunctionScore(Protocol.Schema.FunctionScore score)

@@ -22,7 +22,7 @@ internal sealed partial class MilvusGrpcService
     /// <inheritdoc />
     public override Task<SearchResults> Search(Protocol.Milvus.SearchRequest request, ServerCallContext context) => SearchAsync(request, context);
 
-    /// <summary>Search for gRPC: the answer of <see cref="SearchColumnsAsync"/> as Milvus's result data.</summary>
+    /// <summary>Search for gRPC: the answer of <see cref="SearchColumnsAsync(Protocol.Milvus.SearchRequest, ServerCallContext)"/> as Milvus's result data.</summary>
     internal async Task<SearchResults> SearchAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
     {
         var answer = await SearchColumnsAsync(request, context).ConfigureAwait(false);
@@ -45,24 +45,27 @@ internal sealed partial class MilvusGrpcService
     internal sealed record SearchAnswer(CollectionSchema Schema, SearchSettings Settings, OutputFields Output, FieldSchema? GroupBy,
         SearchColumns? Hits, SearchResults? Page);
 
+    /// <summary>Search for a gRPC request: <see cref="SearchColumnsAsync(SearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>
+    /// over the request as it came.</summary>
+    internal Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context) =>
+        SearchColumnsAsync(WireSearchSource.Of(request), context);
+
     /// <summary>Search: the Milvus rules, whatever the transport; the hits stay columns for the transport to write.
-    /// <paramref name="complete"/>, when given, completes the request from the collection this call looked up (REST
+    /// <paramref name="complete"/>, when given, completes the search from the collection this call looked up (REST
     /// resolves its vector field and reads its vectors for the field's type there), before anything else reads it, so
-    /// that a search looks the schema up once. <paramref name="typed"/>, when given, holds the search's settings as the
-    /// transport read them (REST); the request's <c>search_params</c> are then not read.</summary>
-    internal async Task<SearchAnswer> SearchColumnsAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null, TypedSearch? typed = null)
+    /// that a search looks the schema up once.</summary>
+    internal async Task<SearchAnswer> SearchColumnsAsync(SearchInput input, ServerCallContext context, Action<ResolvedCollection>? complete = null)
     {
-        var db = Database(request.DbName, context);
+        var db = Database(input.Database, context);
         var ct = context.CancellationToken;
-        var name = request.CollectionName;
+        var name = input.Collection;
         var collection = Collection(name, db);
         complete?.Invoke(collection);
         var schema = collection.Schema;
-        var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        var settings = typed?.Settings ?? ReadSettings(request.SearchParams);
+        var partitions = EnsureLoaded(db, name, input.Partitions);
+        var settings = input.Source.Settings(this);
         // One engine request, built once with its partitions and output fields (two copies of it were made per call).
-        var (plan, output, groupBy) = await PlanAsync(name, db, schema, settings, request, partitions, resolveOutput: true, ct).ConfigureAwait(false);
+        var (plan, output, groupBy) = await PlanAsync(name, db, schema, settings, input, partitions, resolveOutput: true, ct).ConfigureAwait(false);
 
         var recall = Services.GetService<RecallMonitor>();
         if (settings.IteratorV2)
@@ -108,7 +111,7 @@ internal sealed partial class MilvusGrpcService
     private long _searchParamsRead;
 
     /// <summary>A search's settings from its <c>search_params</c> pairs, counted in <see cref="SearchParamsRead"/>.</summary>
-    private SearchSettings ReadSettings(Google.Protobuf.Collections.RepeatedField<Protocol.Common.KeyValuePair> pairs)
+    internal SearchSettings ReadSettings(Google.Protobuf.Collections.RepeatedField<Protocol.Common.KeyValuePair> pairs)
     {
         Interlocked.Increment(ref _searchParamsRead);
         return SearchParamsParser.Parse(pairs);
@@ -119,7 +122,7 @@ internal sealed partial class MilvusGrpcService
     /// field are then checked (after the search's own checks, so a request wrong in both is refused for the search) and
     /// the engine is asked for them; else (a hybrid search's requests) the plan asks for no fields and both are null.</summary>
     private async ValueTask<(EngineSearch Plan, OutputFields Output, FieldSchema? GroupBy)> PlanAsync(string name, string db, CollectionSchema schema,
-        SearchSettings settings, Protocol.Milvus.SearchRequest request, IReadOnlyList<string> partitions, bool resolveOutput, CancellationToken ct)
+        SearchSettings settings, SearchInput input, IReadOnlyList<string> partitions, bool resolveOutput, CancellationToken ct)
     {
         if (settings.TopK is < 1 or > MaxTopKOrNq)
         {
@@ -140,33 +143,32 @@ internal sealed partial class MilvusGrpcService
                 $"metric type not match: the search asks for {SearchParamsParser.MetricName(metric)}, but field '{field.Name}' uses {SearchParamsParser.MetricName(field.Metric)}");
         }
 
-        if (request.Nq > MaxTopKOrNq)
+        if (input.StatedNq > MaxTopKOrNq)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{input.StatedNq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
         }
 
-        var bm25Texts = field.Metric == MetricType.BM25 ? Data.Bm25Queries.Of(request, field) : null;
-        var sparse = field.IsSparseVector && bm25Texts is null ? SparseQueries.Of(request, field) : null;
+        var queries = input.Source.Read(field);
+        var bm25Texts = field.Metric == MetricType.BM25 ? queries.Texts : null;
+        var sparse = queries.Sparse;
         var vectors = sparse is not null || bm25Texts is not null ? []
-            : request.SearchInputCase == Protocol.Milvus.SearchRequest.SearchInputOneofCase.Ids
-            ? await VectorsByKeysAsync(name, db, schema, field, request.Ids, request.PartitionNames, ct).ConfigureAwait(false)
-            : field.DataType == Quiver.DataType.FloatVector && PlaceholderWire.FloatQueries(request.PlaceholderGroup, field.Dimension!.Value) is { } floats
-                ? floats
-            : RequestValues.ParseGroup(request.PlaceholderGroup) is var group && FunctionConversion.TextPlaceholders(group) is { } texts
+            : queries.Keys is { } keys
+                ? await VectorsByKeysAsync(name, db, schema, field, keys, input.Partitions, ct).ConfigureAwait(false)
+            : queries.Texts is { } texts
                 ? [.. await _engine.EmbedQueriesAsync(name, field.Name, texts, db, ct).ConfigureAwait(false)]
-                : RequestValues.Placeholders(group, field);
+                : queries.Vectors!;
         var nq = bm25Texts?.Count ?? sparse?.Count ?? vectors.Count;
         if (nq is 0 or > MaxTopKOrNq)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{nq}] is invalid, it should be in range [1, {MaxTopKOrNq}]");
         }
 
-        if (request.Nq != 0 && request.Nq != nq)
+        if (input.StatedNq != 0 && input.StatedNq != nq)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{request.Nq}] does not match the {nq} query vectors sent");
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"nq [{input.StatedNq}] does not match the {nq} query vectors sent");
         }
 
-        var output = resolveOutput ? OutputFields.Resolve(schema, request.OutputFields) : null;
+        var output = resolveOutput ? OutputFields.Resolve(schema, input.OutputFields) : null;
         var groupBy = resolveOutput ? GroupField(schema, settings.GroupByField) : null;
         var plan = new EngineSearch
         {
@@ -176,8 +178,8 @@ internal sealed partial class MilvusGrpcService
             AnnsField = field.Name,
             Limit = settings.TopK,
             Offset = settings.Offset,
-            Filter = request.Dsl,
-            FilterParams = RequestValues.Templates(request.ExprTemplateValues),
+            Filter = input.Filter,
+            FilterParams = input.Source.FilterParams(),
             Partitions = partitions,
             OutputFields = output is null ? [] : WithGroupField(output, groupBy),
             Radius = settings.Radius,
@@ -226,15 +228,9 @@ internal sealed partial class MilvusGrpcService
         groupBy is null || output.Declared.Contains(groupBy) ? output.EngineNames : [.. output.EngineNames, groupBy.Name];
 
     /// <summary>Search by primary keys (the request's <c>ids</c>): the rows' own vectors are the queries.</summary>
-    private async Task<List<float[]>> VectorsByKeysAsync(string name, string db, CollectionSchema schema, FieldSchema field, IDs ids,
+    private async Task<List<float[]>> VectorsByKeysAsync(string name, string db, CollectionSchema schema, FieldSchema field, List<object> keys,
         IEnumerable<string> partitions, CancellationToken ct)
     {
-        List<object> keys = ids.IdFieldCase switch
-        {
-            IDs.IdFieldOneofCase.IntId => [.. ids.IntId.Data.Select(k => (object)k)],
-            IDs.IdFieldOneofCase.StrId => [.. ids.StrId.Data.Select(k => (object)k)],
-            _ => [], // refused as nq 0 by the caller
-        };
         var rows = await _engine.GetAsync(name, keys, [field.Name], [.. partitions], db, ct).ConfigureAwait(false);
         var pk = schema.PrimaryKey.Name;
         // A key asked for twice is two queries of the same vector.

@@ -8,42 +8,64 @@ using Quiver.Server.Milvus;
 
 namespace Quiver.Server.Rest;
 
-/// <summary>REST v2's <c>exprParams</c> (the values of a filter template such as <c>age &gt; {age}</c>) as the wire's
-/// template values, so that REST query, search and delete bind templates exactly as gRPC's
-/// <c>expr_template_values</c> do: a bool, an integer, a number, a string, or an array of them (arrays of arrays and of
-/// objects too). Anything else answers 1801 naming the parameter.</summary>
+/// <summary>REST v2's <c>exprParams</c> (the values of a filter template such as <c>age &gt; {age}</c>), read into the
+/// engine's filter parameters exactly as gRPC's <c>expr_template_values</c> are (<see cref="Milvus.Data.RequestValues.Templates"/>):
+/// a bool, an integer (long), a number (double), a string, or an array of them (a list; arrays of arrays nested, an array
+/// of mixed kinds or of objects as JSON values). Anything else answers 1801 naming the parameter.</summary>
 internal static class RestTemplates
 {
-    /// <summary>Adds the body's <c>exprParams</c> at <paramref name="path"/> (absent or null: none) to
-    /// <paramref name="into"/>.</summary>
-    public static void Add(JsonNode? exprParams, string path, MapField<string, TemplateValue> into)
+    /// <summary>The body's <c>exprParams</c> at <paramref name="path"/> as the engine's filter parameters; null when
+    /// absent, null or empty.</summary>
+    public static Dictionary<string, object?>? Values(JsonNode? exprParams, string path)
     {
         var values = RestRequest.ObjectOf(exprParams, path);
-        if (values is null)
+        if (values is null || values.Count == 0)
         {
-            return;
+            return null;
         }
+        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (name, node) in values)
         {
-            into[name] = ValueOf(node, $"{path}.{name}");
+            result[name] = ValueOf(node, $"{path}.{name}");
+        }
+        return result;
+    }
+
+    /// <summary>Adds the body's <c>exprParams</c> at <paramref name="path"/> (absent or null: none) to
+    /// <paramref name="into"/> as the wire's template values, for a request still sent as a Milvus message (query,
+    /// delete, a cluster node's own gRPC search): <see cref="Values"/> written back, so that both read alike.</summary>
+    public static void Add(JsonNode? exprParams, string path, MapField<string, TemplateValue> into)
+    {
+        foreach (var (name, value) in Values(exprParams, path) ?? [])
+        {
+            into[name] = value switch
+            {
+                bool b => new TemplateValue { BoolVal = b },
+                long l => new TemplateValue { Int64Val = l },
+                double d => new TemplateValue { FloatVal = d },
+                string text => new TemplateValue { StringVal = text },
+                _ => new TemplateValue { ArrayVal = WireArray((List<object?>)value!) },
+            };
         }
     }
 
-    private static TemplateValue ValueOf(JsonNode? node, string path) => node switch
+    private static object ValueOf(JsonNode? node, string path) => node switch
     {
-        JsonArray array => new TemplateValue { ArrayVal = ArrayOf(array, path) },
+        JsonArray array => ArrayOf(array, path),
         JsonValue value => value.GetValueKind() switch
         {
-            JsonValueKind.True or JsonValueKind.False => new TemplateValue { BoolVal = value.GetValue<bool>() },
-            JsonValueKind.String => new TemplateValue { StringVal = RestRequest.TextOf(value, path) },
-            JsonValueKind.Number when value.TryGetValue<long>(out var integer) => new TemplateValue { Int64Val = integer },
-            JsonValueKind.Number => new TemplateValue { FloatVal = Finite(value, path) },
+            JsonValueKind.True or JsonValueKind.False => value.GetValue<bool>(),
+            JsonValueKind.String => RestRequest.TextOf(value, path),
+            JsonValueKind.Number when value.TryGetValue<long>(out var integer) => integer,
+            JsonValueKind.Number => Finite(value, path),
             _ => throw Unsupported(node, path),
         },
         _ => throw Unsupported(node, path),
     };
 
-    private static TemplateArrayValue ArrayOf(JsonArray array, string path)
+    /// <summary>An array of one kind as a list of that kind's values (integers mixed with numbers as numbers), any other
+    /// array (mixed kinds, objects, empty) as a list of JSON values.</summary>
+    private static List<object?> ArrayOf(JsonArray array, string path)
     {
         var kinds = array.Select(KindOf).Distinct().ToList();
         var kind = kinds switch
@@ -52,39 +74,44 @@ internal static class RestTemplates
             [_, ..] when kinds.All(k => k is Kind.Integer or Kind.Number) => Kind.Number,
             _ => Kind.Json,
         };
-        var result = new TemplateArrayValue();
-        switch (kind)
+        var result = new List<object?>(array.Count);
+        for (var i = 0; i < array.Count; i++)
         {
-            case Kind.Bool:
-                result.BoolData = new BoolArray { Data = { array.Select(n => n!.GetValue<bool>()) } };
-                break;
-            case Kind.Integer:
-                result.LongData = new LongArray { Data = { array.Select(n => n!.GetValue<long>()) } };
-                break;
-            case Kind.Number:
-                result.DoubleData = new DoubleArray { Data = { array.Select((n, i) => Finite(n!.AsValue(), $"{path}[{i}]")) } };
-                break;
-            case Kind.String:
-                result.StringData = new StringArray { Data = { array.Select((n, i) => RestRequest.TextOf(n!, $"{path}[{i}]")) } };
-                break;
-            case Kind.Array:
-                result.ArrayData = new TemplateArrayValueArray { Data = { array.Select((n, i) => ArrayOf(n!.AsArray(), $"{path}[{i}]")) } };
-                break;
-            default:
-                var json = new JSONArray();
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (array[i] is null)
-                    {
-                        throw RestRequest.Format($"{path}[{i}]", "must not be null: a template value is a bool, number, string or array");
-                    }
-                    json.Data.Add(ByteString.CopyFrom(Encoding.UTF8.GetBytes(array[i]!.ToJsonString())));
-                }
-                result.JsonData = json;
-                break;
+            var item = array[i];
+            result.Add(kind switch
+            {
+                Kind.Bool => item!.GetValue<bool>(),
+                Kind.Integer => item!.GetValue<long>(),
+                Kind.Number => Finite(item!.AsValue(), $"{path}[{i}]"),
+                Kind.String => RestRequest.TextOf(item!, $"{path}[{i}]"),
+                Kind.Array => ArrayOf(item!.AsArray(), $"{path}[{i}]"),
+                _ => Json(item ?? throw RestRequest.Format($"{path}[{i}]", "must not be null: a template value is a bool, number, string or array")),
+            });
         }
         return result;
     }
+
+    /// <summary>A JSON value of a template array, as the wire's <c>json_data</c> carries it (its compact text) and
+    /// <see cref="Milvus.Data.RequestValues.Templates"/> reads it back.</summary>
+    private static JsonElement Json(JsonNode item)
+    {
+        using var document = JsonDocument.Parse(item.ToJsonString());
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>A list <see cref="ArrayOf"/> read, as the wire's array value of its kind.</summary>
+    private static TemplateArrayValue WireArray(List<object?> items) => items switch
+    {
+        [bool, ..] => new TemplateArrayValue { BoolData = new BoolArray { Data = { items.Cast<bool>() } } },
+        [long, ..] => new TemplateArrayValue { LongData = new LongArray { Data = { items.Cast<long>() } } },
+        [double, ..] => new TemplateArrayValue { DoubleData = new DoubleArray { Data = { items.Cast<double>() } } },
+        [string, ..] => new TemplateArrayValue { StringData = new StringArray { Data = { items.Cast<string>() } } },
+        [List<object?>, ..] => new TemplateArrayValue { ArrayData = new TemplateArrayValueArray { Data = { items.Select(i => WireArray((List<object?>)i!)) } } },
+        _ => new TemplateArrayValue
+        {
+            JsonData = new JSONArray { Data = { items.Select(i => ByteString.CopyFrom(Encoding.UTF8.GetBytes(((JsonElement)i!).GetRawText()))) } },
+        },
+    };
 
     private enum Kind { Bool, Integer, Number, String, Array, Json }
 

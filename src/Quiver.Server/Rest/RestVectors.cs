@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Quiver.Server.Milvus;
-using WireType = Quiver.Protocol.Schema.DataType;
 using WireField = Quiver.Protocol.Schema.FieldSchema;
 
 namespace Quiver.Server.Rest;
@@ -13,7 +12,7 @@ namespace Quiver.Server.Rest;
 /// Search vectors of a REST v2 search body (<c>data</c>) in the form Milvus's REST API takes them: float vectors as
 /// number arrays, float16/bfloat16/binary also as base64 strings, int8 vectors as byte arrays, sparse vectors as
 /// <c>{"index": value}</c> or <c>{"indices": [...], "values": [...]}</c> objects, texts for a function-output field;
-/// encoded as a <c>common.PlaceholderGroup</c>. (Rows of inserts and results are converted by Quiver.Wire's
+/// read into the engine's query forms (<see cref="RestQueries"/>), with no Milvus message between. (Rows of inserts and results are converted by Quiver.Wire's
 /// <see cref="Wire.RestJsonReader"/> and <see cref="Wire.RestJsonWriter"/>.)
 /// </summary>
 internal static class RestVectors
@@ -25,7 +24,7 @@ internal static class RestVectors
         return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var dim) ? dim : 0;
     }
 
-    private static IEnumerable<float> FloatsOf(JsonNode value, long dim, string path)
+    private static float[] FloatsOf(JsonNode value, long dim, string path)
     {
         if (value is not JsonArray items)
         {
@@ -51,7 +50,7 @@ internal static class RestVectors
             var raw = Base64(value, path);
             return raw.Length == dim * 2 ? raw : throw Invalid($"{path} holds {raw.Length} bytes, expected {dim * 2} (dimension {dim})");
         }
-        var floats = FloatsOf(value, dim, path).ToArray();
+        var floats = FloatsOf(value, dim, path);
         var bytes = new byte[floats.Length * 2];
         for (var i = 0; i < floats.Length; i++)
         {
@@ -105,7 +104,7 @@ internal static class RestVectors
     /// <summary>A sparse vector in Milvus's row format (little-endian uint32 index and float32 value pairs, indexes
     /// ascending) and its dimension (largest index + 1). Accepts <c>{"index": value}</c> or
     /// <c>{"indices": [...], "values": [...]}</c>.</summary>
-    public static (ByteString Bytes, long Dim) SparseOf(JsonNode value, string path)
+    public static (byte[] Bytes, long Dim) SparseOf(JsonNode value, string path)
     {
         if (value is not JsonObject map)
         {
@@ -143,7 +142,7 @@ internal static class RestVectors
             BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(at + 4), weight);
             at += 8;
         }
-        return (UnsafeByteOperations.UnsafeWrap(bytes), pairs.Count == 0 ? 0 : pairs.Keys.Max() + 1L);
+        return (bytes, pairs.Count == 0 ? 0 : pairs.Keys.Max() + 1L);
 
         void Add(long index, JsonNode? item, string itemPath)
         {
@@ -156,56 +155,52 @@ internal static class RestVectors
     }
 
     /// <summary>
-    /// Encodes search vectors (the body's <c>data</c>) as a <c>common.PlaceholderGroup</c> with one placeholder tagged
-    /// <c>$0</c>, in the form the vector field <paramref name="field"/> takes: float32, float16, bfloat16, binary, int8
-    /// or sparse vectors, or texts for a function-output (BM25) field. Throws <see cref="MilvusException"/> with code
-    /// 1801 naming the bad vector.
+    /// Reads search vectors (the body's <c>data</c>) in the form a vector field of <paramref name="type"/> and
+    /// <paramref name="dim"/> takes (0: any length, before the schema is known): float32 vectors as numbers, float16,
+    /// bfloat16, binary, int8 or sparse vectors as their wire bytes, or texts (<paramref name="textInput"/>) for a
+    /// function-output field. Throws <see cref="MilvusException"/> with code 1801 naming the bad vector.
     /// </summary>
-    public static ByteString ToPlaceholderGroup(JsonArray data, WireField field, bool textInput, string path)
+    public static RestQueries Read(JsonArray data, Quiver.DataType type, long dim, bool textInput, string path)
     {
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(field);
         try
         {
-            var dim = Dim(field);
             OneForm(data, path);
-            var values = new List<byte[]>(data.Count);
-            int type;
             if (textInput)
             {
-                type = (int)WireType.VarChar;
+                var texts = new List<string>(data.Count);
                 for (var i = 0; i < data.Count; i++)
                 {
-                    var text = RestRequest.StringOf(data[i], $"{path}[{i}]") ?? throw Invalid($"{path}[{i}] is null");
-                    values.Add(System.Text.Encoding.UTF8.GetBytes(text));
+                    texts.Add(AsUtf8Carries(RestRequest.StringOf(data[i], $"{path}[{i}]") ?? throw Invalid($"{path}[{i}] is null")));
                 }
+                return new RestQueries(Protocol.Common.PlaceholderType.VarChar, Texts: texts);
             }
-            else
+            if (type == Quiver.DataType.FloatVector)
             {
-                type = (int)field.DataType;
+                var floats = new List<float[]>(data.Count);
                 for (var i = 0; i < data.Count; i++)
                 {
-                    var item = data[i] ?? throw Invalid($"{path}[{i}] is null");
-                    var itemPath = $"{path}[{i}]";
-                    values.Add(field.DataType switch
-                    {
-                        WireType.FloatVector => FloatBytes(FloatsOf(item, dim, itemPath)),
-                        WireType.Float16Vector => HalfBytes(item, dim, bfloat: false, itemPath),
-                        WireType.Bfloat16Vector => HalfBytes(item, dim, bfloat: true, itemPath),
-                        WireType.BinaryVector => BytesOf(item, dim / 8, signed: false, itemPath),
-                        WireType.Int8Vector => BytesOf(item, dim, signed: true, itemPath),
-                        WireType.SparseFloatVector => SparseOf(item, itemPath).Bytes.ToByteArray(),
-                        _ => throw Invalid($"field '{field.Name}' ({field.DataType}) is not a vector field"),
-                    });
+                    floats.Add(FloatsOf(data[i] ?? throw Invalid($"{path}[{i}] is null"), dim, $"{path}[{i}]"));
                 }
+                return new RestQueries(Protocol.Common.PlaceholderType.FloatVector, Floats: floats);
             }
-            // PlaceholderType numbers equal DataType's for vectors (and VarChar for texts).
-            var placeholder = new Quiver.Protocol.Common.PlaceholderValue { Tag = "$0", Type = (Quiver.Protocol.Common.PlaceholderType)type };
-            foreach (var bytes in values)
+            var rows = new List<byte[]>(data.Count);
+            for (var i = 0; i < data.Count; i++)
             {
-                placeholder.Values.Add(UnsafeByteOperations.UnsafeWrap(bytes));
+                var item = data[i] ?? throw Invalid($"{path}[{i}] is null");
+                var itemPath = $"{path}[{i}]";
+                rows.Add(type switch
+                {
+                    Quiver.DataType.Float16Vector => HalfBytes(item, dim, bfloat: false, itemPath),
+                    Quiver.DataType.BFloat16Vector => HalfBytes(item, dim, bfloat: true, itemPath),
+                    Quiver.DataType.BinaryVector => BytesOf(item, dim / 8, signed: false, itemPath),
+                    Quiver.DataType.Int8Vector => BytesOf(item, dim, signed: true, itemPath),
+                    Quiver.DataType.SparseFloatVector => SparseOf(item, itemPath).Bytes,
+                    _ => throw new InvalidOperationException($"{type} is not a vector type"),
+                });
             }
-            return new Quiver.Protocol.Common.PlaceholderGroup { Placeholders = { placeholder } }.ToByteString();
+            // PlaceholderType numbers equal DataType's for vectors.
+            return new RestQueries((Protocol.Common.PlaceholderType)(int)type, Rows: rows);
         }
         catch (MilvusException e) when (e.Code == MilvusCode.InvalidInsertData)
         {
@@ -215,13 +210,34 @@ internal static class RestVectors
     }
 
     /// <summary>
-    /// The common case of <see cref="ToPlaceholderGroup"/> read straight from the parsed body, without building a node
-    /// per number: <paramref name="data"/> an array of arrays of JSON numbers, all of one non-zero length, each number
-    /// finite as a double. Returns the group (the same bytes <see cref="ToPlaceholderGroup"/> writes for a FloatVector
-    /// field) and that length, or null for anything else, which the caller reads the general way (that way also names
-    /// the problem of a bad vector).
+    /// Search vectors as a <c>common.PlaceholderGroup</c> with one placeholder tagged <c>$0</c> (<see cref="Read"/>'s
+    /// queries in the wire form), for a caller that sends them on as a gRPC search (a cluster node asking its shards).
     /// </summary>
-    public static (ByteString Group, int Dimension)? TryFloatPlaceholderGroup(JsonElement data)
+    public static ByteString ToPlaceholderGroup(JsonArray data, WireField field, bool textInput, string path)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        var queries = Read(data, (Quiver.DataType)(int)field.DataType, Dim(field), textInput, path);
+        var placeholder = new Quiver.Protocol.Common.PlaceholderValue { Tag = "$0", Type = queries.Type };
+        foreach (var bytes in queries.Texts?.Select(System.Text.Encoding.UTF8.GetBytes) ?? queries.Floats?.Select(FloatBytes) ?? queries.Rows!)
+        {
+            placeholder.Values.Add(UnsafeByteOperations.UnsafeWrap(bytes));
+        }
+        return new Quiver.Protocol.Common.PlaceholderGroup { Placeholders = { placeholder } }.ToByteString();
+    }
+
+    /// <summary>A text as it reads back from its UTF-8 bytes (what a placeholder carries): a lone surrogate becomes
+    /// U+FFFD, as it would have on the wire.</summary>
+    private static string AsUtf8Carries(string text) => text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0
+        ? text
+        : System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
+    /// The common case of <see cref="Read"/> read straight from the parsed body, without building a node per number:
+    /// <paramref name="data"/> an array of arrays of JSON numbers, all of one non-zero length, each number finite as a
+    /// double. Returns the vectors (the floats <see cref="Read"/> gives for a FloatVector field) and that length, or null
+    /// for anything else, which the caller reads the general way (that way also names the problem of a bad vector).
+    /// </summary>
+    public static (List<float[]> Vectors, int Dimension)? TryFloats(JsonElement data)
     {
         if (data.ValueKind != JsonValueKind.Array || data.GetArrayLength() == 0
             || data[0] is not { ValueKind: JsonValueKind.Array } first || first.GetArrayLength() == 0)
@@ -229,14 +245,15 @@ internal static class RestVectors
             return null;
         }
         var dim = first.GetArrayLength();
-        var floats = new float[data.GetArrayLength() * dim];
-        var at = 0;
+        var vectors = new List<float[]>(data.GetArrayLength());
         foreach (var query in data.EnumerateArray())
         {
             if (query.ValueKind != JsonValueKind.Array || query.GetArrayLength() != dim)
             {
                 return null;
             }
+            var vector = new float[dim];
+            var at = 0;
             foreach (var number in query.EnumerateArray())
             {
                 // As the general way reads a number: a double, narrowed to float.
@@ -244,10 +261,11 @@ internal static class RestVectors
                 {
                     return null;
                 }
-                floats[at++] = (float)value;
+                vector[at++] = (float)value;
             }
+            vectors.Add(vector);
         }
-        return (Clients.MilvusRequests.FloatPlaceholderGroup(floats, dim), dim);
+        return (vectors, dim);
     }
 
     /// <summary>Refuses a <c>data</c> that mixes strings (base64 vectors or texts) with arrays or objects: Milvus's REST
@@ -272,9 +290,8 @@ internal static class RestVectors
 
     private static string A(string kind) => ("aeiou".Contains(kind[0], StringComparison.Ordinal) ? "an " : "a ") + kind;
 
-    private static byte[] FloatBytes(IEnumerable<float> floats)
+    private static byte[] FloatBytes(float[] array)
     {
-        var array = floats.ToArray();
         var bytes = new byte[array.Length * 4];
         for (var i = 0; i < array.Length; i++)
         {
@@ -297,4 +314,18 @@ internal static class RestVectors
 
     private static MilvusException Invalid(string problem) =>
         new(MilvusCode.InvalidInsertData, $"fail to deal with insert data, error: {problem}");
+}
+
+/// <summary>The queries of a REST search body as one placeholder of <paramref name="Type"/> would carry them, in the
+/// engine's forms: <paramref name="Floats"/> for FloatVector, <paramref name="Rows"/> (each in its type's wire form) for
+/// the other vector types, <paramref name="Texts"/> for VarChar.</summary>
+internal sealed record RestQueries(Quiver.Protocol.Common.PlaceholderType Type, List<float[]>? Floats = null, List<byte[]>? Rows = null,
+    List<string>? Texts = null)
+{
+    /// <summary>The dimension the security gate counts, as it counts a placeholder group's: the first float vector's
+    /// length (0 for sparse vectors and texts).</summary>
+    public int Dimension => Floats is [var first, ..] ? first.Length : 0;
+
+    /// <summary>The number of queries.</summary>
+    public int Count => Floats?.Count ?? Rows?.Count ?? Texts!.Count;
 }

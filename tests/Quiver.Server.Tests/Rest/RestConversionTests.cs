@@ -157,7 +157,7 @@ public sealed class RestConversionTests
         var (same, _) = RestVectors.SparseOf(JsonNode.Parse("""{"indices": [7, 2], "values": [0.5, 1]}""")!, "$.v");
         Assert.Equal(8, dim);
         Assert.Equal(16, bytes.Length);
-        Assert.Equal(2u, BitConverter.ToUInt32(bytes.Span[..4]));
+        Assert.Equal(2u, BitConverter.ToUInt32(bytes.AsSpan(0, 4)));
         Assert.Equal(bytes, same);
     }
 

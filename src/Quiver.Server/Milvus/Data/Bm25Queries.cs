@@ -14,8 +14,6 @@ internal static class Bm25Queries
         }
 
         var group = RequestValues.ParseGroup(request.PlaceholderGroup);
-        return FunctionConversion.TextPlaceholders(group) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
-            $"field '{field.Name}' is the output of a BM25 function and is searched with text: send the queries as strings " +
-            $"(got {string.Join(", ", group.Placeholders.Select(p => p.Type).Distinct())} placeholders)");
+        return FunctionConversion.TextPlaceholders(group) ?? throw RequestValues.NotText(field, group.Placeholders.Select(p => p.Type));
     }
 }

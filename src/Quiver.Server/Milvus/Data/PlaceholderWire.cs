@@ -104,11 +104,7 @@ internal static class PlaceholderWire
                 }
 
                 var raw = placeholder.Bytes();
-                if (raw.Length != dimension * sizeof(float))
-                {
-                    throw new MilvusException(MilvusCode.ParameterInvalid,
-                        $"the dimension of query vector {vectors.Count} ({raw.Length / sizeof(float)}) is not equal to the field's dimension ({dimension})");
-                }
+                RequestValues.CheckDimension(raw.Length, vectors.Count, dimension);
 
                 var vector = new float[dimension];
                 if (BitConverter.IsLittleEndian)

@@ -96,17 +96,12 @@ internal static class RequestValues
 
             if (placeholder.Type != PlaceholderType.FloatVector)
             {
-                throw new MilvusException(MilvusCode.ParameterInvalid,
-                    $"placeholder type {placeholder.Type} is not supported: Quiver searches FloatVector fields");
+                throw NotFloat(placeholder.Type);
             }
 
             foreach (var raw in placeholder.Values)
             {
-                if (raw.Length != dimension * sizeof(float))
-                {
-                    throw new MilvusException(MilvusCode.ParameterInvalid,
-                        $"the dimension of query vector {vectors.Count} ({raw.Length / sizeof(float)}) is not equal to the field's dimension ({dimension})");
-                }
+                CheckDimension(raw.Length, vectors.Count, dimension);
 
                 var v = new float[dimension];
                 for (var d = 0; d < dimension; d++)
@@ -125,8 +120,7 @@ internal static class RequestValues
     {
         if ((int)placeholder.Type != (int)field.DataType)
         {
-            throw new MilvusException(MilvusCode.ParameterInvalid,
-                $"placeholder type {placeholder.Type} does not match field '{field.Name}' of type {field.DataType}");
+            throw NotOfField(field, placeholder.Type);
         }
 
         if (Wire.WireVectors.ReadQueries(field, placeholder.Values, vectors) is { } error)
@@ -135,6 +129,44 @@ internal static class RequestValues
         }
     }
 
+
+    // The refusals of query placeholders that do not fit the searched field, in one place: a gRPC placeholder group and a
+    // REST body read for its field are checked in the same words.
+
+    /// <summary>A FLOAT field searched with placeholders of another type.</summary>
+    internal static MilvusException NotFloat(PlaceholderType type) =>
+        new(MilvusCode.ParameterInvalid, $"placeholder type {type} is not supported: Quiver searches FloatVector fields");
+
+    /// <summary>A FLOAT16, BFLOAT16, INT8 or BINARY field searched with placeholders of another type.</summary>
+    internal static MilvusException NotOfField(FieldSchema field, PlaceholderType type) =>
+        new(MilvusCode.ParameterInvalid, $"placeholder type {type} does not match field '{field.Name}' of type {field.DataType}");
+
+    /// <summary>A sparse field searched with placeholders of another type.</summary>
+    internal static MilvusException NotSparse(FieldSchema field, PlaceholderType type) =>
+        new(MilvusCode.ParameterInvalid,
+            $"placeholder type {type} does not fit field '{field.Name}', a SparseFloatVector field: send sparse query vectors");
+
+    /// <summary>A BM25 function's output field searched with placeholders other than texts.</summary>
+    internal static MilvusException NotText(FieldSchema field, IEnumerable<PlaceholderType> types) =>
+        new(MilvusCode.ParameterInvalid,
+            $"field '{field.Name}' is the output of a BM25 function and is searched with text: send the queries as strings " +
+            $"(got {string.Join(", ", types.Distinct())} placeholders)");
+
+    /// <summary>Sparse query <paramref name="index"/> from its row bytes, checked.</summary>
+    internal static SparseVector SparseQuery(ReadOnlySpan<byte> row, int index) =>
+        Wire.SparseVectors.Parse(row, out var error) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
+            $"sparse query vector {index}: {error}");
+
+    /// <summary>Refuses FLOAT query <paramref name="index"/> unless its <paramref name="bytes"/> (as float32) are
+    /// <paramref name="dimension"/> components, the field's.</summary>
+    internal static void CheckDimension(int bytes, int index, int dimension)
+    {
+        if (bytes != dimension * sizeof(float))
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid,
+                $"the dimension of query vector {index} ({bytes / sizeof(float)}) is not equal to the field's dimension ({dimension})");
+        }
+    }
 
     /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
     /// that is not a non-negative integer.</summary>

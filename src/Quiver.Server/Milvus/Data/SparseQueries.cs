@@ -28,14 +28,12 @@ internal static class SparseQueries
         {
             if (placeholder.Type != PlaceholderType.SparseFloatVector)
             {
-                throw new MilvusException(MilvusCode.ParameterInvalid,
-                    $"placeholder type {placeholder.Type} does not fit field '{field.Name}', a SparseFloatVector field: send sparse query vectors");
+                throw RequestValues.NotSparse(field, placeholder.Type);
             }
 
             foreach (var raw in placeholder.Values)
             {
-                queries.Add(Wire.SparseVectors.Parse(raw.Span, out var error) ?? throw new MilvusException(MilvusCode.ParameterInvalid,
-                    $"sparse query vector {queries.Count}: {error}"));
+                queries.Add(RequestValues.SparseQuery(raw.Span, queries.Count));
             }
         }
 
