@@ -26,7 +26,7 @@ namespace Quiver.Bench;
 /// builds of the engine can be measured on the same graphs. <c>--mode embedded --seconds S</c> runs only the embedded
 /// search for S seconds, for a sampling profiler.
 /// </summary>
-internal static class OverGraph
+internal static partial class OverGraph
 {
     private const string Collection = "scale";
     private const int LoadBatch = 2_000;
@@ -34,7 +34,7 @@ internal static class OverGraph
     public static async Task<int> RunAsync(CommandLine args)
     {
         args.RejectUnknown("set", "data-dir", "dir", "build", "M", "efc", "max-mb", "ef", "k", "nq", "rounds",
-            "mode", "seconds", "json", "label");
+            "mode", "seconds", "json", "label", "segments");
         var name = args.Text("set", "synthetic-100000x128-s42-q1000");
         var dataDir = args.Text("data-dir", "bench/data");
         var folder = args.Text("dir") ?? throw new ArgumentException("--dir: the collection folder (built by --build true, then reused)");
@@ -42,7 +42,7 @@ internal static class OverGraph
         var basePath = Path.Combine(setFolder, "base.fvecs");
         if (args.Text("build", "false") == "true")
         {
-            await BuildAsync(folder, basePath, args.Int("M", 16), args.Int("efc", 100), args.Int("max-mb", 0));
+            await BuildAsync(folder, basePath, args.Int("M", 16), args.Int("efc", 100), args.Int("max-mb", 0), args.Int("segments", 0));
             return 0;
         }
 
@@ -55,6 +55,17 @@ internal static class OverGraph
         var mode = args.Text("mode", "both");
         var rounds = args.Int("rounds", 5);
         var label = args.Text("label", "");
+
+        if (mode == "reopen")
+        {
+            var reopenRequests = queries.Select(q => new SearchRequest
+            {
+                Vectors = [q], AnnsField = "vector", Limit = k, SearchParams = new Dictionary<string, string> { ["ef"] = efs[0].ToString(CultureInfo.InvariantCulture) },
+            }).ToArray();
+            var points = await ReopenAsync(folder, reopenRequests, truth, truthWidth, k, rounds, label);
+            WriteJson(args.Text("json"), name, points, null);
+            return 0;
+        }
 
         await using var engine = await QuiverEngine.OpenAsync(folder, new QuiverOptions { Durability = DurabilityMode.Never, BackgroundMaintenance = false });
         await engine.WaitForIndexAsync(Collection);
@@ -155,24 +166,34 @@ internal static class OverGraph
             });
         }
 
-        if (args.Text("json") is { } json)
-        {
-            var doc = new JsonObject
-            {
-                ["command"] = "overgraph " + string.Join(' ', Environment.GetCommandLineArgs().Skip(2)),
-                ["set"] = name,
-                ["rows"] = engine.CountRows(Collection),
-                ["machine"] = Report.Machine(),
-                ["load_average"] = File.ReadAllText("/proc/loadavg").Trim(),
-                ["points"] = results,
-            };
-            File.WriteAllText(json, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        }
-
+        WriteJson(args.Text("json"), name, results, engine.CountRows(Collection));
         return 0;
     }
 
-    private static async Task BuildAsync(string folder, string basePath, int m, int efc, int maxMb)
+    private static void WriteJson(string? json, string set, JsonArray points, long? rows)
+    {
+        if (json is null)
+        {
+            return;
+        }
+
+        var doc = new JsonObject
+        {
+            ["command"] = "overgraph " + string.Join(' ', Environment.GetCommandLineArgs().Skip(2)),
+            ["set"] = set,
+            ["rows"] = rows,
+            ["machine"] = Report.Machine(),
+            ["load_average"] = File.ReadAllText("/proc/loadavg").Trim(),
+            ["points"] = points,
+        };
+        File.WriteAllText(json, doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Loads the set into a new folder and builds one HNSW graph per sealed segment. With
+    /// <paramref name="segments"/> &gt; 0 the rows are flushed into that many sealed segments of equal size (the seal size
+    /// raised to the largest segment so that nothing seals on its own) and not merged; else they are merged by a
+    /// compaction into segments of at most <paramref name="maxMb"/> MiB (default 1 GiB).</summary>
+    private static async Task BuildAsync(string folder, string basePath, int m, int efc, int maxMb, int segments)
     {
         // The toolbox's one reader of .fvecs files (it checks every row's dimension), a batch at a time.
         using var file = VectorFile.Open(basePath);
@@ -183,15 +204,23 @@ internal static class OverGraph
             options = options with { SegmentMaxBytes = (long)maxMb << 20 };
         }
 
+        if (segments > 0)
+        {
+            options = options with { SegmentSealBytes = options.SegmentMaxBytes };
+        }
+
+        var perSegment = segments > 0 ? (count + segments - 1) / segments : int.MaxValue;
+
         await using var engine = await QuiverEngine.OpenAsync(folder, options);
         await engine.CreateCollectionAsync(Collection, new CollectionSchema
         {
             Fields = [FieldSchema.Int64Key("id"), FieldSchema.Scalar("tag", DataType.Int64), FieldSchema.Vector("vector", dim, MetricType.L2)],
         });
         var started = Stopwatch.GetTimestamp();
-        for (var first = 0; first < count; first += LoadBatch)
+        for (int first = 0, n; first < count; first += n)
         {
-            var n = Math.Min(LoadBatch, count - first);
+            // A batch never crosses a segment boundary, so each flush seals exactly perSegment rows.
+            n = Math.Min(Math.Min(LoadBatch, count - first), perSegment - (first % perSegment));
             var ids = new long[n];
             var tags = new long[n];
             var vectors = new float[n * dim];
@@ -206,10 +235,18 @@ internal static class OverGraph
                 .Add(new FieldColumn { Name = "id", Longs = ids })
                 .Add(new FieldColumn { Name = "tag", Longs = tags })
                 .Add(new FieldColumn { Name = "vector", Vectors = vectors }));
+            if (segments > 0 && (first + n) % perSegment == 0)
+            {
+                await engine.FlushAsync(Collection);
+            }
         }
 
         await engine.FlushAsync(Collection);
-        await engine.CompactAsync(Collection);
+        if (segments <= 0)
+        {
+            await engine.CompactAsync(Collection);
+        }
+
         await engine.CreateIndexAsync(Collection, new IndexDefinition
         {
             FieldName = "vector",

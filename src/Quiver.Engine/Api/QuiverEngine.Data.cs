@@ -123,7 +123,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
-        if (shard.IndexLoadsPending() is { } loads)
+        if (shard.IndexLoadsPending(request.AnnsField) is { } loads)
         {
             return SearchAfterLoadsAsync(shard, loads, request, (s, r) => SearchExecutor.Run(s, r, cancellationToken), cancellationToken);
         }
@@ -140,7 +140,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
-        if (shard.IndexLoadsPending() is { } loads)
+        if (shard.IndexLoadsPending(request.AnnsField) is { } loads)
         {
             return SearchAfterLoadsAsync(shard, loads, request, (s, r) => SearchExecutor.RunColumns(s, r, cancellationToken), cancellationToken);
         }
@@ -150,7 +150,7 @@ public sealed partial class QuiverEngine
             : SearchTextAsync(shard, request, (s, r) => SearchExecutor.RunColumns(s, r, cancellationToken), cancellationToken);
     }
 
-    /// <summary>A search that found index files of its collection still loading (after a reopen): it waits for them, at
+    /// <summary>A search that found index files of its field still loading (after a reopen): it waits for them, at
     /// most <see cref="QuiverOptions.IndexLoadWait"/>, so that it walks their indexes instead of every row of their
     /// segments; then it runs as any other.</summary>
     private async Task<T> SearchAfterLoadsAsync<T>(Shards.Shard shard, Task loads, SearchRequest request, Func<Shards.Shard, SearchRequest, T> run, CancellationToken ct)

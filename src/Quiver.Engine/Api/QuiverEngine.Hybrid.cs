@@ -16,7 +16,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
-        if (shard.IndexLoadsPending() is { } loads)
+        if (shard.IndexLoadsPending(request.Requests) is { } loads)
         {
             await shard.WaitForIndexLoadsAsync(loads, cancellationToken).ConfigureAwait(false);
         }
@@ -33,7 +33,7 @@ public sealed partial class QuiverEngine
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var shard = Require(database, collection);
-        if (shard.IndexLoadsPending() is { } loads)
+        if (shard.IndexLoadsPending(request.Requests) is { } loads)
         {
             await shard.WaitForIndexLoadsAsync(loads, cancellationToken).ConfigureAwait(false);
         }

@@ -42,21 +42,58 @@ internal sealed partial class Shard
     /// <summary>Searches that found an index load of this shard queued or running and waited for it.</summary>
     public long SearchesWaitedForIndexLoads => Interlocked.Read(ref _searchesWaitedForLoads);
 
-    /// <summary>The loads of index files queued or running in this shard, as one task, or null when there are none or
-    /// searches do not wait for them (<see cref="QuiverOptions.IndexLoadWait"/> zero). O(1) when none are pending.</summary>
-    public Task? IndexLoadsPending()
+    /// <summary>The loads of index files queued or running in this shard for the index of the field a search walks
+    /// (<paramref name="field"/>, its anns_field; null: the collection's one vector field), as one task, or null when
+    /// there are none or searches do not wait for them (<see cref="QuiverOptions.IndexLoadWait"/> zero). A search never
+    /// waits for another field's loads: it would not walk that index. O(1) when no load is pending.</summary>
+    public Task? IndexLoadsPending(string? field) =>
+        _pendingLoads.IsEmpty || _host.Options.IndexLoadWait == TimeSpan.Zero ? null : LoadsOf([field]);
+
+    /// <summary>As <see cref="IndexLoadsPending(string?)"/> for a hybrid search: the loads of every field its
+    /// <paramref name="searches"/> walk.</summary>
+    public Task? IndexLoadsPending(IReadOnlyList<SearchRequest> searches) =>
+        _pendingLoads.IsEmpty || _host.Options.IndexLoadWait == TimeSpan.Zero ? null : LoadsOf(searches.Select(s => s.AnnsField));
+
+    private Task? LoadsOf(IEnumerable<string?> fields)
     {
-        if (_pendingLoads.IsEmpty || _host.Options.IndexLoadWait == TimeSpan.Zero)
+        var indexes = Meta.Indexes;
+        var ids = new HashSet<long>();
+        foreach (var name in fields)
         {
-            return null;
+            // A field that names no indexed vector field (or none, where the collection has several) waits for nothing:
+            // the search itself refuses it.
+            if ((name ?? SingleVectorField()) is { } field && indexes.FirstOrDefault(i => i.FieldName == field) is { } index)
+            {
+                ids.Add(index.Id);
+            }
         }
 
         // A load that has ended may still be listed for a moment (its entry goes in a continuation).
-        var loads = _pendingLoads.Values.Where(t => !t.IsCompleted).ToArray();
+        var loads = _pendingLoads.Where(p => ids.Contains(p.Key.IndexId) && !p.Value.IsCompleted).Select(p => p.Value).ToArray();
         return loads.Length == 0 ? null : Task.WhenAll(loads);
     }
 
-    /// <summary>Waits for <paramref name="loads"/> (<see cref="IndexLoadsPending"/>) at most
+    /// <summary>The name of the collection's only vector field (dense or sparse), or null when it has several.</summary>
+    private string? SingleVectorField()
+    {
+        string? found = null;
+        foreach (var f in Schema.Fields)
+        {
+            if (f.IsVector || f.IsSparseVector)
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = f.Name;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Waits for <paramref name="loads"/> (<see cref="IndexLoadsPending(string?)"/>) at most
     /// <see cref="QuiverOptions.IndexLoadWait"/>: a segment whose index is still loading afterwards is searched exactly,
     /// which is correct, only slower. A load that fails ends the wait as one that succeeds does.</summary>
     public async Task WaitForIndexLoadsAsync(Task loads, CancellationToken cancellationToken)

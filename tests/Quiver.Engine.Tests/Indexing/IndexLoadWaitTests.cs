@@ -1,3 +1,4 @@
+using Quiver.Catalog;
 using Quiver.Search;
 using Quiver.Storage;
 using Quiver.Testing;
@@ -21,9 +22,12 @@ public sealed class IndexLoadWaitTests : IDisposable
     private static readonly float[] Data = IndexTestKit.Clustered(7, RowsPerSegment * Segments, Dim);
     private static readonly float[][] Queries = IndexTestKit.Queries(8, 5, Dim);
 
-    private static SearchRequest Request => new()
+    private static SearchRequest Request => FieldRequest(null);
+
+    private static SearchRequest FieldRequest(string? field) => new()
     {
         Vectors = Queries,
+        AnnsField = field,
         Limit = 10,
         SearchParams = new Dictionary<string, string> { ["ef"] = "32" },
     };
@@ -59,12 +63,15 @@ public sealed class IndexLoadWaitTests : IDisposable
 
     /// <summary>A search forced through an index where one is attached (at these sizes the planner may rightly prefer
     /// brute force); the override flows into the search's own task.</summary>
-    private static Task<SearchResult> IndexedSearchAsync(QuiverEngine db, CancellationToken cancellationToken = default)
+    private static Task<SearchResult> IndexedSearchAsync(QuiverEngine db, CancellationToken cancellationToken = default, string? field = null) =>
+        Indexed(() => db.SearchAsync("c", FieldRequest(field), cancellationToken: cancellationToken));
+
+    private static Task<T> Indexed<T>(Func<Task<T>> search)
     {
         SearchPlanner.Override = new PlannerOverride(Strategy: SegmentStrategy.PreFilter);
         try
         {
-            return db.SearchAsync("c", Request, cancellationToken: cancellationToken);
+            return search();
         }
         finally
         {
@@ -116,11 +123,15 @@ public sealed class IndexLoadWaitTests : IDisposable
     }
 
     /// <summary>Starts an indexed search and returns it once it waits for the held load (failing if it answers first).</summary>
-    private static async Task<Task<SearchResult>> SearchWaitingAsync(QuiverEngine db, CancellationToken cancellationToken)
+    private static Task<Task<SearchResult>> SearchWaitingAsync(QuiverEngine db, CancellationToken cancellationToken, string? field = null) =>
+        WaitingAsync(db, () => IndexedSearchAsync(db, cancellationToken, field));
+
+    private static async Task<Task<T>> WaitingAsync<T>(QuiverEngine db, Func<Task<T>> start)
     {
         var shard = db.ShardOf("c");
-        var search = IndexedSearchAsync(db, cancellationToken);
-        await UntilAsync(() => search.IsCompleted || shard.SearchesWaitedForIndexLoads > 0, "the search to end or to wait");
+        var waited = shard.SearchesWaitedForIndexLoads;
+        var search = start();
+        await UntilAsync(() => search.IsCompleted || shard.SearchesWaitedForIndexLoads > waited, "the search to end or to wait");
         Assert.False(search.IsCompleted, "the search answered while the index load was held");
         return search;
     }
@@ -135,7 +146,7 @@ public sealed class IndexLoadWaitTests : IDisposable
         // Disposed first (declared last): a failing test lets the load go before the engine's dispose waits for it.
         using var releaseOnExit = fs;
         var shard = db.ShardOf("c");
-        Assert.NotNull(shard.IndexLoadsPending());
+        Assert.NotNull(shard.IndexLoadsPending("vec"));
         var search = await SearchWaitingAsync(db, CancellationToken.None);
         fs.Release();
 
@@ -143,7 +154,7 @@ public sealed class IndexLoadWaitTests : IDisposable
         Assert.Equal(Segments, result.Stats()!.IndexedSegments);
         AssertSameAnswers(oracle, result);
         Assert.Equal(1, shard.SearchesWaitedForIndexLoads);
-        Assert.Null(shard.IndexLoadsPending());
+        Assert.Null(shard.IndexLoadsPending("vec"));
         Assert.Equal(Segments, shard.IndexesLoaded);
         Assert.Equal(0, shard.IndexesBuilt);
     }
@@ -186,6 +197,88 @@ public sealed class IndexLoadWaitTests : IDisposable
         }
     }
 
+    /// <summary>A collection with two vector fields, "a" and "b", each with an HNSW index (a's created first, so its
+    /// loads are queued first after a reopen) over the same two sealed segments; returns the indexed answers of a search
+    /// on each field and of a hybrid search over a alone, and the id of b's index.</summary>
+    private async Task<(SearchResult A, SearchResult B, SearchResult HybridA, long IndexB)> SetupTwoFieldsAsync()
+    {
+        var other = IndexTestKit.Clustered(11, RowsPerSegment * Segments, Dim);
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
+        await db.CreateCollectionAsync("c", new CollectionSchema
+        {
+            Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("a", Dim, MetricType.L2), FieldSchema.Vector("b", Dim, MetricType.L2)],
+        });
+        for (var s = 0; s < Segments; s++)
+        {
+            var rows = Enumerable.Range(s * RowsPerSegment, RowsPerSegment).Select(i => new Row
+            {
+                ["id"] = (long)i,
+                ["a"] = Data.AsSpan(i * Dim, Dim).ToArray(),
+                ["b"] = other.AsSpan(i * Dim, Dim).ToArray(),
+            }).ToList();
+            await db.InsertAsync("c", rows);
+            await db.FlushAsync("c");
+        }
+
+        foreach (var field in new[] { "a", "b" })
+        {
+            await db.CreateIndexAsync("c", new IndexDefinition
+            {
+                FieldName = field,
+                IndexName = field + "_hnsw",
+                IndexType = "HNSW",
+                Params = new Dictionary<string, string> { ["M"] = "8", ["efConstruction"] = "32" },
+            });
+        }
+
+        await db.WaitForIndexAsync("c");
+        var a = await IndexedSearchAsync(db, field: "a");
+        var b = await IndexedSearchAsync(db, field: "b");
+        var hybrid = await Indexed(() => db.HybridSearchAsync("c", HybridOverA));
+        Assert.Equal(Segments, a.Stats()!.IndexedSegments);
+        Assert.Equal(Segments, b.Stats()!.IndexedSegments);
+        return (a, b, hybrid, db.ShardOf("c").Meta.Indexes.Single(i => i.FieldName == "b").Id);
+    }
+
+    private static HybridRequest HybridOverA => new()
+    {
+        Requests = [FieldRequest("a"), FieldRequest("a") with { SearchParams = new Dictionary<string, string> { ["ef"] = "48" } }],
+    };
+
+    [Fact]
+    public async Task Search_OnAField_DoesNotWaitForAnotherFieldsHeldLoad_WhileThatFieldsSearchWaits()
+    {
+        var (oracleA, oracleB, oracleHybrid, indexB) = await SetupTwoFieldsAsync();
+
+        // Only b's index files are held; the loads' lane runs one load at a time in the order queued, so a's loads (both
+        // segments) have ended and attached before b's first load is held.
+        var prefixB = IndexMeta.FileName(indexB, 0)[..21];
+        var fs = new LoadGateFileSystem(name => name.StartsWith(prefixB, StringComparison.Ordinal));
+        await using var db = await OpenHeldAsync(fs);
+        using var releaseOnExit = fs;
+        var shard = db.ShardOf("c");
+        Assert.Equal(Segments, shard.IndexesLoaded);
+
+        // The default IndexLoadWait (30 s): a search waiting for b's load would answer only after it, counted as waited.
+        var a = await IndexedSearchAsync(db, field: "a").WaitAsync(Guard);
+        var hybridA = await Indexed(() => db.HybridSearchAsync("c", HybridOverA)).WaitAsync(Guard);
+        Assert.Equal(0, shard.SearchesWaitedForIndexLoads);
+        Assert.Equal(Segments, a.Stats()!.IndexedSegments);
+        AssertSameAnswers(oracleA, a);
+        AssertSameAnswers(oracleHybrid, hybridA);
+
+        // A search on b, and a hybrid search that walks b too, still wait for b's load and then walk its index.
+        var b = await SearchWaitingAsync(db, CancellationToken.None, "b");
+        var hybridAB = await WaitingAsync(db, () => Indexed(() => db.HybridSearchAsync("c", new HybridRequest { Requests = [FieldRequest("a"), FieldRequest("b")] })));
+        fs.Release();
+        var answerB = await b.WaitAsync(Guard);
+        Assert.Equal(Segments, answerB.Stats()!.IndexedSegments);
+        AssertSameAnswers(oracleB, answerB);
+        Assert.Equal(Queries.Length, (await hybridAB.WaitAsync(Guard)).Hits.Length);
+        Assert.Equal(2, shard.SearchesWaitedForIndexLoads);
+        Assert.Equal(2 * Segments, shard.IndexesLoaded);
+    }
+
     [Fact]
     public void IndexLoadWait_BelowZero_IsRefusedByName()
     {
@@ -194,9 +287,10 @@ public sealed class IndexLoadWaitTests : IDisposable
         new QuiverOptions { IndexLoadWait = Timeout.InfiniteTimeSpan }.Validate();
     }
 
-    /// <summary>The real file system, except that mapping an index file (<c>.qidx</c>: what a load does) blocks until
-    /// <see cref="Release"/> (or dispose); <see cref="Entered"/> is set when the first one is blocked.</summary>
-    private sealed class LoadGateFileSystem : IFileSystem, IDisposable
+    /// <summary>The real file system, except that mapping an index file (<c>.qidx</c>: what a load does; with
+    /// <c>hold</c>, only the files whose name it accepts) blocks until <see cref="Release"/> (or dispose);
+    /// <see cref="Entered"/> is set when the first one is blocked.</summary>
+    private sealed class LoadGateFileSystem(Func<string, bool>? hold = null) : IFileSystem, IDisposable
     {
         private readonly IFileSystem _inner = PhysicalFileSystem.Instance;
         private readonly ManualResetEventSlim _open = new(false);
@@ -209,7 +303,7 @@ public sealed class IndexLoadWaitTests : IDisposable
 
         public MappedFile MapReadOnly(string path)
         {
-            if (path.EndsWith(".qidx", StringComparison.Ordinal))
+            if (path.EndsWith(".qidx", StringComparison.Ordinal) && (hold is null || hold(Path.GetFileName(path))))
             {
                 Entered.Set();
                 if (!_open.Wait(Guard))
