@@ -8,9 +8,19 @@
 //        every search at any size; `indexedRows` and the wait in `indexAndLoadSeconds`)
 //   node bench/cluster-load.js search ADDRESS COLLECTION DIM CLIENTS SECONDS     -> top-10 searches (ef 32 where an
 //        index serves) from CLIENTS concurrent callers for SECONDS, after one unmeasured call each (QPS, P50/P99)
-//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] -> 1-row inserts from CLIENTS
-//        callers (acknowledged writes/s, P50/P99 latency: what the log adds per write), keys from FIRST_KEY (10,000,000;
-//        a second round on the same collection needs new keys: an insert of a key that exists is refused)
+//   node bench/cluster-load.js write  ADDRESS COLLECTION DIM CLIENTS SECONDS [FIRST_KEY] [BATCH] -> inserts of BATCH rows
+//        (default 1) from CLIENTS callers (acknowledged writes/s, P50/P99 latency: what the log adds per write; rows/s and
+//        MB/s of row data, 8 + 4·DIM bytes a row), keys from FIRST_KEY (10,000,000; a second round on the same collection
+//        needs new keys: an insert of a key that exists is refused)
+//   node bench/cluster-load.js killingest ADDRESS COLLECTION DIM SHARDS BATCH WRITERS AFTER READY_FILE -> creates the
+//        collection, then WRITERS callers insert batches of BATCH rows (ids of their own, never re-sent) one after another;
+//        once each has 3 batches acknowledged it creates READY_FILE and the caller kills what it measures and sends
+//        SIGUSR2; the writers go on until AFTER seconds after the signal and each has 3 batches acknowledged that it sent
+//        after it. Then the checker (collection loaded, reads at Strong): every acknowledged row present, each id once
+//        (count(*) equals the distinct ids read), no id present that was never sent, each failed batch present wholly or
+//        not at all. Prints the write pause: the longest time no batch was acknowledged (and where it lay against the
+//        signal), the first acknowledgement after the signal, the slowest batch, rows/s before and after (for
+//        bench/log-leader-kill.sh)
 //   node bench/cluster-load.js empty  ADDRESS COLLECTION DIM SHARDS [ROWS] -> creates a collection of SHARDS shards, loads it
 //        and counts its rows (every shard answers, so every shard is open); with ROWS, inserts ROWS rows first, 1,000 a call (for
 //        bench/shard-memory.sh: what a node pays per shard it serves)
@@ -53,6 +63,94 @@ const ok = (answer, what) => {
   if (!s || (s.code !== 0 && s.code !== undefined) || (s.error_code && s.error_code !== 'Success')) throw new Error(`${what}: ${JSON.stringify(s)}`);
   return answer;
 };
+
+// The `killingest` mode: writers across a kill, then the checker (see the header).
+async function killIngest(client, address, collection, [dimArg, shardsArg, batchArg, writersArg, afterArg, readyFile]) {
+  const [dim, shards, batch, writers, after] = [dimArg, shardsArg, batchArg, writersArg, afterArg].map(Number);
+  ok(await client.createCollection({ collection_name: collection, shards_num: shards, fields: [
+    { name: 'id', data_type: DataType.Int64, is_primary_key: true },
+    { name: 'vector', data_type: DataType.FloatVector, dim },
+  ] }), 'create');
+  const span = 1_000_000_000; // writer w's ids are w·span + its batch number·BATCH + row
+  const calls = []; // { writer, first, start, end, acknowledged, error }
+  let signalledAt = null;
+  const signalled = new Promise(resolve => process.once('SIGUSR2', () => { signalledAt = Date.now(); resolve(); }));
+  const alive = setInterval(() => {}, 1 << 30);
+  const ackedBefore = new Array(writers).fill(0);
+  const ackedAfter = new Array(writers).fill(0);
+  let ready = false;
+  const each = Array.from({ length: writers }, () => new MilvusClient({ address, timeout: 600000 }));
+  await Promise.all(each.map(async (w, writer) => {
+    const r = rng(5000 + writer);
+    for (let n = 0; ; n++) {
+      if (signalledAt !== null && Date.now() - signalledAt >= after * 1000 && ackedAfter[writer] >= 3) break;
+      const first = writer * span + n * batch;
+      const data = Array.from({ length: batch }, (_, i) => ({ id: first + i, vector: Array.from({ length: dim }, () => r() * 2 - 1) }));
+      const start = Date.now();
+      const sentAfterSignal = signalledAt !== null;
+      let error = null;
+      try {
+        ok(await w.insert({ collection_name: collection, data }), 'insert');
+      } catch (e) {
+        error = String(e && e.message ? e.message : e).slice(0, 300);
+      }
+      calls.push({ writer, first, start, end: Date.now(), acknowledged: error === null, sentAfterSignal, error });
+      if (error !== null) { await new Promise(done => setTimeout(done, 100)); continue; }
+      if (sentAfterSignal) ackedAfter[writer]++; else ackedBefore[writer]++;
+      if (!ready && ackedBefore.every(a => a >= 3)) { ready = true; require('fs').writeFileSync(readyFile, String(process.pid)); }
+    }
+  }));
+  await signalled;
+  clearInterval(alive);
+
+  // The checker: every row read back at Strong, by id windows of a writer's span.
+  ok(await client.createIndex({ collection_name: collection, field_name: 'vector', index_type: 'FLAT', metric_type: 'L2' }), 'index');
+  ok(await client.loadCollectionSync({ collection_name: collection }), 'load');
+  const present = new Map();
+  let read = 0;
+  const sentBatches = new Map(); // first id -> rows sent (so a present id can be checked as sent)
+  for (const c of calls) sentBatches.set(c.first, c);
+  for (let writer = 0; writer < writers; writer++) {
+    const last = Math.max(...calls.filter(c => c.writer === writer).map(c => c.first)) + batch;
+    for (let from = writer * span; from < last; from += 16000) {
+      const page = ok(await client.query({ collection_name: collection, filter: `id >= ${from} and id < ${from + 16000}`, output_fields: ['id'], limit: 16384, consistency_level: 'Strong' }), 'query');
+      for (const row of page.data) { const id = Number(row.id); present.set(id, (present.get(id) || 0) + 1); read++; }
+    }
+  }
+  const counted = Number(ok(await client.query({ collection_name: collection, output_fields: ['count(*)'], consistency_level: 'Strong' }), 'count').data[0]['count(*)']);
+  const problems = [];
+  if (counted !== present.size) problems.push(`count(*) ${counted} but ${present.size} distinct ids read`);
+  if (read !== present.size) problems.push(`${read - present.size} ids read more than once`);
+  let acknowledgedRows = 0, failedBatches = 0, failedStored = 0;
+  for (const c of calls) {
+    const there = Array.from({ length: batch }, (_, i) => present.has(c.first + i)).filter(Boolean).length;
+    if (c.acknowledged) { acknowledgedRows += batch; if (there !== batch) problems.push(`acknowledged batch at ${c.first}: ${there} of ${batch} rows present`); }
+    else { failedBatches++; if (there === batch) failedStored++; else if (there !== 0) problems.push(`failed batch at ${c.first}: ${there} of ${batch} rows present`); }
+  }
+  for (const id of present.keys()) {
+    const first = id - ((id % span) % batch);
+    if (!sentBatches.has(first)) problems.push(`id ${id} present but never sent`);
+  }
+
+  // The write pause: the longest time between two acknowledgements (any writer), and where it lay against the signal.
+  const acks = calls.filter(c => c.acknowledged).map(c => c.end).sort((a, b) => a - b);
+  let gap = { ms: 0, fromMs: 0, toMs: 0 };
+  for (let i = 1; i < acks.length; i++) if (acks[i] - acks[i - 1] > gap.ms) gap = { ms: acks[i] - acks[i - 1], fromMs: acks[i - 1] - signalledAt, toMs: acks[i] - signalledAt };
+  const firstAckAfter = acks.find(t => t > signalledAt) - signalledAt;
+  const slowest = calls.filter(c => c.acknowledged).reduce((m, c) => Math.max(m, c.end - c.start), 0);
+  const rate = (from, to) => { const rows = calls.filter(c => c.acknowledged && c.end > from && c.end <= to).length * batch; return +(rows / ((to - from) / 1000)).toFixed(1); };
+  const firstStart = Math.min(...calls.map(c => c.start));
+  const lastEnd = Math.max(...calls.map(c => c.end));
+  return {
+    mode: 'killingest', shards, batch, writers, afterSeconds: after,
+    acknowledgedRows, failedBatches, failedBatchesStored: failedStored, rowsPresent: present.size, counted,
+    checker: problems.length === 0 ? 'ok' : problems.slice(0, 10),
+    pause: { longestGapMs: gap.ms, gapFromMsAfterSignal: gap.fromMs, gapToMsAfterSignal: gap.toMs, firstAckAfterSignalMs: firstAckAfter, slowestAcknowledgedBatchMs: slowest },
+    rowsPerSecondBefore: rate(firstStart, signalledAt), rowsPerSecondAfter: rate(signalledAt, lastEnd),
+    errors: [...new Set(calls.filter(c => !c.acknowledged).map(c => c.error))].slice(0, 5),
+    signalledAtMs: signalledAt,
+  };
+}
 
 async function main() {
   const [mode, address, collection, ...rest] = process.argv.slice(2);
@@ -112,14 +210,17 @@ async function main() {
     const counted = ok(await client.query({ collection_name: collection, output_fields: ['count(*)'], consistency_level: 'Strong' }), 'count');
     console.log(JSON.stringify({ mode, shards, rows: rows || 0, counted: Number(counted.data[0]['count(*)']), seconds: (Date.now() - started) / 1000 }));
   } else if (mode === 'search' || mode === 'write') {
-    const [dim, clients, seconds, firstKey] = rest.map(Number);
+    const [dim, clients, seconds, firstKey, batchArg] = rest.map(Number);
+    const batch = batchArg || 1;
     const latencies = [];
     let next = firstKey || 10_000_000;
     const call = (each, r) => {
-      const vector = Array.from({ length: dim }, () => r() * 2 - 1);
-      return mode === 'search'
-        ? each.search({ collection_name: collection, data: [vector], limit: 10, params: { ef: 32 } }).then(a => ok(a, 'search'))
-        : each.insert({ collection_name: collection, data: [{ id: next++, vector }] }).then(a => ok(a, 'insert'));
+      if (mode === 'search') {
+        const vector = Array.from({ length: dim }, () => r() * 2 - 1);
+        return each.search({ collection_name: collection, data: [vector], limit: 10, params: { ef: 32 } }).then(a => ok(a, 'search'));
+      }
+      const data = Array.from({ length: batch }, () => ({ id: next++, vector: Array.from({ length: dim }, () => r() * 2 - 1) }));
+      return each.insert({ collection_name: collection, data }).then(a => ok(a, 'insert'));
     };
     // Every caller's client is made and has answered one call before the clock starts: making a client (it loads the
     // SDK's protos) and its first call (it connects) are not what is measured, and under load they took longer than a
@@ -134,7 +235,11 @@ async function main() {
         latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
     }));
-    console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2) }));
+    const rowsPerSecond = mode === 'write' ? latencies.length * batch / seconds : undefined;
+    console.log(JSON.stringify({ mode, clients, seconds, calls: latencies.length, perSecond: +(latencies.length / seconds).toFixed(1), p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2),
+      ...(mode === 'write' ? { batch, rowsPerSecond: +rowsPerSecond.toFixed(1), mbPerSecond: +(rowsPerSecond * (8 + 4 * dim) / 1e6).toFixed(3) } : {}) }));
+  } else if (mode === 'killingest') {
+    console.log(JSON.stringify(await killIngest(client, address, collection, rest)));
   } else if (mode === 'until') {
     const [dim, what, shardsArg, readyFile] = rest;
     const shards = Number(shardsArg || 1);

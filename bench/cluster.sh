@@ -14,6 +14,9 @@
 # variables ROWS, DIM, BATCH, CLIENTS, SECONDS_EACH, SHARDS (e.g. `SHARDS=1 bench/cluster.sh`); NODES, the cluster sizes
 # measured (default "1 2 3"; failover only with 3); INDEXED=1 flushes every row into sealed segments and waits until
 # the HNSW index covers them before the searches (on every target), so an index serves every search at any size.
+# After the load each process's own account of its memory is read from its `GET /metrics` (`gcMiB`: the managed heap
+# after the last collection, its generations 0, 1, 2, large and pinned object heaps, the free space inside it, the memory
+# the collector holds from the OS, and the generation the last collection collected).
 # Prints one JSON line per measurement, each with the load average (`load`) when it ended; at start and end too. The
 # builds run under `nice -n 10`; the measured processes (servers, nodes, NATS and the load) at the caller's priority,
 # so on a shared machine run the script itself at normal priority and in a session of its own (`setsid`).
@@ -28,26 +31,36 @@ rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 # The anonymous part of the resident memory (the managed heap, native buffers; not mapped files such as sealed segments).
 anon() { awk '/RssAnon/ { print $2 }' "/proc/$1/status"; }
 # One JSON line for TARGET from a JSON object (its braces dropped), with the load average now.
+# What a process's /metrics says holds its memory (ProcessMetrics), MiB, as one JSON object.
+gc() {
+  curl -sf "http://$1/metrics" | python3 -c '
+import json, sys
+m = {}
+for line in sys.stdin:
+    if line.startswith("quiver_gc_") or line.startswith("quiver_process_working_set"):
+        name, value = line.rsplit(" ", 1)
+        m[name] = float(value)
+mib = lambda v: round(v / 1048576, 1)
+g = lambda n: mib(m.get("quiver_gc_generation_bytes{generation=\"%s\"}" % n, 0))
+print(json.dumps({"heap": mib(m["quiver_gc_heap_bytes"]), "gen0": g("0"), "gen1": g("1"), "gen2": g("2"), "loh": g("loh"), "poh": g("poh"),
+  "fragmented": mib(m["quiver_gc_fragmented_bytes"]), "committed": mib(m["quiver_gc_committed_bytes"]),
+  "lastGen": int(m["quiver_gc_last_collection_generation"]), "conserve": int(m["quiver_gc_settings{setting=\"conserve_memory\"}"])}))'
+}
 line() { echo "{\"target\":\"$1\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",${2#\{}"; }
 # Runs one load step for TARGET and prints its line; a failed step stops the script (set -e).
 measure() { local target=$1 answer; shift; answer=$(load "$@"); line "$target" "$answer"; }
 echo "{\"loadavg_start\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"rows\":$rows,\"dim\":$dim,\"batch\":$batch,\"clients\":$clients,\"seconds\":$seconds,\"shards\":$shards,\"nodes\":\"$sizes_measured\",\"indexed\":$indexed}"
 
-# Standalone: the CLI's server over a fresh folder.
-nice -n 10 dotnet build "$root/src/Quiver.Cli" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
-# The node too, so that scripts/cluster-up.sh's own build below finds it up to date.
-nice -n 10 dotnet build "$root/src/Quiver.Cluster" -c Release --nologo -v quiet -clp:ErrorsOnly >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-dotnet "$root/src/Quiver.Cli/bin/Release/net10.0/quiver.dll" serve --data "$work/standalone" --port "$port" >"$work/standalone.log" 2>&1 &
-server=$!
+# Standalone: the CLI's server over a fresh folder (bench/standalone.sh builds the CLI and the node, starts it, sets
+# port and server).
 # (down only while the folder is there: cluster-up.sh makes its state folder, which would leave $work behind after a run)
-trap 'kill $server 2>/dev/null || true; [ ! -d "$work/cluster" ] || QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
-until grep -q "quiver: serving " "$work/standalone.log" 2>/dev/null; do kill -0 $server; sleep 0.5; done
+trap 'kill ${server:-} 2>/dev/null || true; [ ! -d "$work/cluster" ] || QUIVER_NODES=3 "$root/scripts/cluster-up.sh" down "$work/cluster" >/dev/null 2>&1 || true' EXIT
+source "$root/bench/standalone.sh"
 before=$(rss $server)
 measure standalone ingest "127.0.0.1:$port" bench "$rows" "$dim" "$batch" 1 "$indexed"
 measure standalone search "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
 measure standalone write "127.0.0.1:$port" bench "$dim" "$clients" "$seconds"
-line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)],\"rssAnonKiB\":[$(anon $server)]}"
+line standalone "{\"rssBeforeKiB\":[$before],\"rssKiB\":[$(rss $server)],\"rssAnonKiB\":[$(anon $server)],\"gcMiB\":[$(gc "127.0.0.1:$port")]}"
 # The server stays up, idle, for a second round after the clusters' (the machine's load drifts over a run).
 
 for nodes in $sizes_measured; do
@@ -63,13 +76,17 @@ for nodes in $sizes_measured; do
   measure "$target" write "$address" bench "$dim" "$clients" "$seconds"
   sizes=""
   anons=""
-  for ((i = 0; i < nodes; i++)); do sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; anons="$anons,$(anon "$(cat "$state/node$i.pid")")"; done
+  gcs=""
+  for ((i = 0; i < nodes; i++)); do
+    sizes="$sizes,$(rss "$(cat "$state/node$i.pid")")"; anons="$anons,$(anon "$(cat "$state/node$i.pid")")"
+    gcs="$gcs,$(gc "$(grep -o 'milvus [0-9.:]*' "$state/node$i.log" | head -1 | cut -d' ' -f2)")"
+  done
   # Which node activated which shard (node i's log names the shard grains active there).
   held=""
   for ((i = 0; i < nodes; i++)); do
     held="$held,[$( (grep -o 'shard default/bench[/0-9]* active here' "$state/node$i.log" || true) | awk '{ n = split($2, p, "/"); printf "%s%s", (NR > 1 ? "," : ""), (n == 3 ? p[3] : 0) }')]"
   done
-  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"rssAnonKiB\":[${anons#,}],\"shardsByNode\":[${held#,}]}"
+  line "$target" "{\"rssBeforeKiB\":[${before#,}],\"rssKiB\":[${sizes#,}],\"rssAnonKiB\":[${anons#,}],\"gcMiB\":[${gcs#,}],\"shardsByNode\":[${held#,}]}"
   if [ "$nodes" = 3 ]; then
     # Failover: the node whose log says it activated shard 0 last dies; the others are asked until they answer.
     holder=$(grep -l "shard default/bench active here" "$state"/node*.log | head -1 | sed 's/.*node\([0-9]\).log/\1/')

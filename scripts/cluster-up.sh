@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a Quiver cluster on loopback: 3 nats-server (one JetStream cluster) and 3 Quiver nodes (Orleans silos that
 # each serve Milvus's gRPC API), each a background process whose PID is kept in the state folder. Prints where each
-# listens. `scripts/cluster-up.sh down` stops them by those PIDs. Installs nothing but what ./scripts/setup.sh installs.
+# listens (each NATS server also serves its monitoring on a loopback port, kept in natsN.monitor: `/jsz` says which
+# server leads each stream, as bench/log-leader-kill.sh reads it). `scripts/cluster-up.sh down` stops them by those PIDs. Installs nothing but what ./scripts/setup.sh installs.
 # Usage: scripts/cluster-up.sh [up|down] [STATE_FOLDER (default: .cluster)]; QUIVER_NODES=N starts N nodes (default 3).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,8 +45,8 @@ fi
 node_dll="$root/src/Quiver.Cluster/bin/Release/net10.0/Quiver.Cluster.dll"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-client=(); route=()
-for i in 0 1 2; do client[i]=$(free_port); route[i]=$(free_port); done
+client=(); route=(); monitor=()
+for i in 0 1 2; do client[i]=$(free_port); route[i]=$(free_port); monitor[i]=$(free_port); done
 urls=""
 for i in 0 1 2; do
   routes=""
@@ -54,13 +55,15 @@ for i in 0 1 2; do
   cat > "$state/nats$i.conf" <<CONF
 server_name: q$i
 listen: 127.0.0.1:${client[i]}
+http: 127.0.0.1:${monitor[i]}
 jetstream { store_dir: "$state/nats$i" }
 cluster { name: quiver, listen: 127.0.0.1:${route[i]}, routes: [${routes%,}] }
 CONF
   "$nats" -c "$state/nats$i.conf" >"$state/nats$i.log" 2>&1 &
   echo $! >"$state/nats$i.pid"
+  echo "${monitor[i]}" >"$state/nats$i.monitor"
   urls="$urls,nats://127.0.0.1:${client[i]}"
-  echo "nats-server $i: nats://127.0.0.1:${client[i]} (pid $!)"
+  echo "nats-server $i: nats://127.0.0.1:${client[i]} (pid $!, monitoring http://127.0.0.1:${monitor[i]})"
 done
 urls=${urls#,}
 

@@ -136,13 +136,8 @@ public sealed class NodeStartTests
     /// (1, the default database, at first; a database created through REST counts); 503 <c>unavailable</c> naming the
     /// NATS connection once every NATS server is gone; 200 again once they are back.</summary>
     [NatsFact]
-    public async Task Healthz_ServingWithTheCatalogsCount_UnavailableWithoutNats_ServingAgain()
+    public Task Healthz_ServingWithTheCatalogsCount_UnavailableWithoutNats_ServingAgain() => BesideAStandaloneAsync(async (nats, nodes, oracle, http) =>
     {
-        await using var nats = await NatsCluster.StartAsync();
-        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
-        using var folder = new Quiver.Testing.TempFolder("quiver-oracle");
-        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var (standaloneStatus, standalone) = await GetAsync(http, $"http://127.0.0.1:{oracle.Port}/healthz");
         Assert.Equal(HttpStatusCode.OK, standaloneStatus);
 
@@ -213,6 +208,62 @@ public sealed class NodeStartTests
         Assert.False(health.TryGetProperty("error", out _));
         Assert.Equal(2, health.GetProperty("collections").GetInt32());
         Assert.Equal(2, health.GetProperty("databases").GetInt32());
+    });
+
+    /// <summary><c>GET /metrics</c> on a node: every process and garbage-collector family the standalone server's
+    /// <c>/metrics</c> writes (the same <c>ProcessMetrics</c>), read from the node's own process: it runs with the
+    /// conserve-memory level its runtime configuration sets (the test process, whose standalone server answers beside it,
+    /// runs without one), and the heap it reports is the sum of its generations (one snapshot of the last collection).</summary>
+    [NatsFact]
+    public Task Metrics_TheStandalonesProcessFamilies_FromTheNodesOwnProcess_WhichConservesMemory() => BesideAStandaloneAsync(async (_, nodes, oracle, http) =>
+    {
+        var standalone = await MetricsAsync(http, $"http://127.0.0.1:{oracle.Port}/metrics");
+        var node = await MetricsAsync(http, $"http://{nodes.Endpoint(0)}/metrics");
+
+        string[] processFamilies = ["quiver_process_", "quiver_memory_", "quiver_gc_", "quiver_uptime_"];
+        var expected = standalone.Keys.Select(Family).Where(f => processFamilies.Any(f.StartsWith)).ToHashSet();
+        Assert.Contains("quiver_gc_generation_bytes", expected);
+        Assert.Equal(expected.Order(), node.Keys.Select(Family).ToHashSet().Order());
+        Assert.Equal(expected.Count, node.Keys.Select(Family).Distinct().Count());
+
+        // An environment's DOTNET_GCConserveMemory (hexadecimal) would override both processes' settings.
+        var inherited = Environment.GetEnvironmentVariable("DOTNET_GCConserveMemory") is { } set ? Convert.ToInt64(set, 16) : (long?)null;
+        Assert.Equal(inherited ?? 0, standalone["quiver_gc_settings{setting=\"conserve_memory\"}"]);
+        Assert.Equal(inherited ?? 7, node["quiver_gc_settings{setting=\"conserve_memory\"}"]);
+        Assert.Equal(0, node["quiver_gc_settings{setting=\"server\"}"]);
+        Assert.True(node["quiver_process_working_set_bytes"] > 0, "the node reports no working set");
+        var generations = node.Where(s => s.Key.StartsWith("quiver_gc_generation_bytes{", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["0", "1", "2", "loh", "poh"], generations.Select(g => g.Key.Split('"')[1]));
+        if (node["quiver_gc_last_collection_generation"] >= 0)
+        {
+            Assert.Equal(node["quiver_gc_heap_bytes"], generations.Sum(g => g.Value));
+        }
+
+        static string Family(string sample) => sample.Split('{')[0];
+    });
+
+    /// <summary>Runs <paramref name="body"/> with 3 NATS servers, one node over them, a standalone server (the oracle) and
+    /// an HTTP client.</summary>
+    private static async Task BesideAStandaloneAsync(Func<NatsCluster, QuiverNodes, QuiverServer, HttpClient, Task> body)
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1);
+        using var folder = new Quiver.Testing.TempFolder("quiver-oracle");
+        await using var oracle = await QuiverServer.StartAsync(new ServerOptions { DataPath = folder.Path, Host = "127.0.0.1", Port = 0 });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        await body(nats, nodes, oracle, http);
+    }
+
+    /// <summary>The samples of a Prometheus text answer, by name with labels.</summary>
+    private static async Task<Dictionary<string, double>> MetricsAsync(HttpClient http, string url)
+    {
+        using var response = await http.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        return (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !line.StartsWith('#'))
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Json)> GetAsync(HttpClient http, string url)

@@ -13,16 +13,34 @@ namespace Quiver.Cluster.Nodes;
 /// the catalog readable), else 503 with <c>status</c> <c>stopping</c> or <c>unavailable</c> and <c>error</c> naming why,
 /// written by the standalone server's <see cref="HealthReport"/>. Beside the standalone server's <c>uptimeSeconds</c>,
 /// <c>dataPath</c>, <c>databases</c> (listed by the default database's catalog shard) and <c>collections</c> (the
-/// cluster's, from its catalog) it reports <c>cluster</c> and <c>silo</c>.</summary>
+/// cluster's, from its catalog) it reports <c>cluster</c> and <c>silo</c>. Also <c>GET /metrics</c>: the node process's
+/// memory and garbage collector families, the standalone server's (<see cref="ProcessMetrics"/>), so that what holds a
+/// node's memory can be read off each node.</summary>
 internal static class NodeHealth
 {
     /// <summary>The health path, the standalone server's.</summary>
     public const string HealthPath = "/healthz";
 
+    /// <summary>The metrics path, the standalone server's.</summary>
+    public const string MetricsPath = "/metrics";
+
     private static readonly long Started = Stopwatch.GetTimestamp();
 
-    /// <summary>Maps <see cref="HealthPath"/> onto <paramref name="app"/>.</summary>
-    public static void Map(WebApplication app) => app.MapGet(HealthPath, HealthAsync);
+    /// <summary>Maps <see cref="HealthPath"/> and <see cref="MetricsPath"/> onto <paramref name="app"/>.</summary>
+    public static void Map(WebApplication app)
+    {
+        app.MapGet(HealthPath, HealthAsync);
+        app.MapGet(MetricsPath, MetricsAsync);
+    }
+
+    private static async Task MetricsAsync(HttpContext http)
+    {
+        var text = new PrometheusText();
+        ProcessMetrics.Write(text, Stopwatch.GetElapsedTime(Started));
+        http.Response.ContentType = PrometheusText.ContentType;
+        http.Response.Headers.CacheControl = "no-store";
+        await http.Response.WriteAsync(text.ToString(), http.RequestAborted).ConfigureAwait(false);
+    }
 
     private static async Task HealthAsync(HttpContext http)
     {

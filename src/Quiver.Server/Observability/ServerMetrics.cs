@@ -269,21 +269,7 @@ internal sealed class ServerMetrics : IDisposable
         return [.. collections.Select(c => (c.Database, c.Name))];
     }
 
-    private void WriteProcess(PrometheusText text)
-    {
-        var gc = GC.GetGCMemoryInfo();
-        text.Family("quiver_process_working_set_bytes", "gauge", "Physical memory of the process in bytes.");
-        text.Sample("quiver_process_working_set_bytes", Environment.WorkingSet);
-        text.Family("quiver_memory_limit_bytes", "gauge", "Memory available to the process in bytes: the container limit when there is one, else the machine's physical memory.");
-        text.Sample("quiver_memory_limit_bytes", gc.TotalAvailableMemoryBytes);
-        text.Family("quiver_gc_heap_bytes", "gauge", "Managed heap size in bytes after the last garbage collection (before the first one, the bytes in use now).");
-        // Before the process's first collection GetGCMemoryInfo is all zeros; a heap of 0 would read as a broken probe.
-        text.Sample("quiver_gc_heap_bytes", gc.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : gc.HeapSizeBytes);
-        text.Family("quiver_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since the process started.");
-        text.Sample("quiver_gc_allocated_bytes_total", GC.GetTotalAllocatedBytes());
-        text.Family("quiver_uptime_seconds", "gauge", "Seconds since the server started.");
-        text.Sample("quiver_uptime_seconds", Uptime.TotalSeconds);
-    }
+    private void WriteProcess(PrometheusText text) => ProcessMetrics.Write(text, Uptime);
 
     private sealed class RpcSeries
     {
