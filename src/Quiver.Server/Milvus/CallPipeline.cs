@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Status = Quiver.Protocol.Common.Status;
 
@@ -32,9 +33,10 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
             var message = request as IMessage;
             if (message is not null)
             {
-                var db = StringField(message, "db_name");
+                var (dbField, collectionField) = TargetFields<TRequest>.Of(message);
+                var db = dbField?.Accessor.GetValue(message) as string;
                 call.TargetDatabase = !string.IsNullOrEmpty(db) ? db : call.Database ?? "default";
-                var collection = StringField(message, "collection_name");
+                var collection = collectionField?.Accessor.GetValue(message) as string;
                 call.TargetCollection = string.IsNullOrEmpty(collection) ? call.TargetCollection : collection;
             }
             else if (request is Data.ICallTarget target)
@@ -89,8 +91,29 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
     /// admitted call <paramref name="call"/>; the step is not counted, rate-limited or observed apart from its call.</summary>
     public void AuthorizeStep(CallInfo call, string method, IMessage request) => gate.AuthorizeStep(call, method, request);
 
-    private static string? StringField(IMessage message, string name) =>
-        message.Descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } f ? (string)f.Accessor.GetValue(message) : null;
+    private static FieldDescriptor? StringField(MessageDescriptor descriptor, string name) =>
+        descriptor.FindFieldByName(name) is { FieldType: FieldType.String, IsRepeated: false } f ? f : null;
+
+    /// <summary>The <c>db_name</c> and <c>collection_name</c> fields of a request type's message, found once per type
+    /// (every call looked both names up in its descriptor). Kept with their descriptor and used only for a message of
+    /// that descriptor, so a request type shared by several messages is still answered right (found again).</summary>
+    private static class TargetFields<TRequest>
+    {
+        private static Found? _found;
+
+        public static (FieldDescriptor? Db, FieldDescriptor? Collection) Of(IMessage message)
+        {
+            var descriptor = message.Descriptor;
+            var found = _found;
+            if (found is null || !ReferenceEquals(found.Descriptor, descriptor))
+            {
+                _found = found = new Found(descriptor, StringField(descriptor, "db_name"), StringField(descriptor, "collection_name"));
+            }
+            return (found.Db, found.Collection);
+        }
+
+        private sealed record Found(MessageDescriptor Descriptor, FieldDescriptor? Db, FieldDescriptor? Collection);
+    }
 
     /// <summary>The status a response carries, if any.</summary>
     internal static Status? StatusOf(object response) => response switch
@@ -164,12 +187,15 @@ internal sealed class GrpcCallInterceptor(CallPipeline pipeline) : Interceptor
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        // The two headers are read from the HTTP request: gRPC's RequestHeaders copies every header of the call into a
+        // new Metadata (an entry and its strings per header) to hand over two of them.
+        var headers = context.GetHttpContext().Request.Headers;
         var call = new CallInfo
         {
             Method = MethodName(context.Method),
             Transport = "grpc",
-            Database = NonEmpty(context.RequestHeaders.GetValue("dbname")),
-            Credential = NonEmpty(context.RequestHeaders.GetValue("authorization")),
+            Database = LastNonEmpty(headers, "dbname"),
+            Credential = LastNonEmpty(headers, "authorization"),
             PeerOf = context,
         };
         // The continuation is handed on as it is: wrapping it in a lambda cost a closure and a delegate per call.
@@ -192,5 +218,8 @@ internal sealed class GrpcCallInterceptor(CallPipeline pipeline) : Interceptor
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> MethodNames = new(StringComparer.Ordinal);
 
-    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+    /// <summary>The last value of header <paramref name="name"/>, as gRPC's <c>Metadata.GetValue</c> answers it (the last
+    /// entry of that key), or null when absent or empty.</summary>
+    internal static string? LastNonEmpty(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) && values.Count > 0 && values[values.Count - 1] is { Length: > 0 } value ? value : null;
 }
