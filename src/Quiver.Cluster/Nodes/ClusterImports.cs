@@ -88,6 +88,11 @@ internal sealed record ClusterImportJob
     }
 }
 
+/// <summary>Reads one job's files and writes their rows (in a node: the toolbox's two passes over the node's own routing,
+/// <see cref="ClusterImports"/>); counts go on <paramref name="opened"/>, and <paramref name="afterBatch"/> is awaited after
+/// each acknowledged batch. Throws to fail the job, with the reason the caller reports.</summary>
+internal delegate Task ImportRun(ClusterImportJob job, BulkImportJob opened, Func<CancellationToken, Task> afterBatch, CancellationToken ct);
+
 /// <summary>
 /// Bulk import on a cluster (Milvus's <c>Import</c>, <c>GetImportState</c>, <c>ListImportTasks</c>, REST
 /// <c>jobs/import/*</c>). A job is accepted by any node and run by that node, which reads its files from its own import
@@ -101,12 +106,26 @@ internal sealed record ClusterImportJob
 /// failed by the next node that reads it, keeping the rows acknowledged before (as the standalone server keeps them
 /// when a job fails midway). Jobs on one node run one at a time in submission order, as on the standalone server.
 /// </summary>
+/// <remarks>
+/// Every job accepted ends Completed or Failed while its node lives: the queue carries the record the accepting call
+/// stored (the worker never reads it back: a KV get is a direct get that a replica which has not applied the create yet
+/// answers with nothing, <see cref="KvLeaderReads"/>), a record write whose answer was lost is settled by reading the
+/// leader, and a failure of one job never stops the worker that runs the next.
+/// </remarks>
 internal sealed partial class ClusterImports : IAsyncDisposable
 {
+    /// <summary>How long a job record's read or write is retried while JetStream cannot answer it.</summary>
+    private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(30);
+
     private readonly NodeContext _node;
-    private readonly IServiceProvider _services;
     private readonly ILogger _log;
-    private readonly Channel<long> _queue = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<string> _here;
+    private readonly Func<string, bool> _gone;
+    private readonly ImportRun _run;
+    private readonly Func<CancellationToken, Task<INatsKVStore>> _open;
+    private readonly Channel<(ClusterImportJob Job, ulong Revision)> _queue =
+        Channel.CreateUnbounded<(ClusterImportJob, ulong)>(new UnboundedChannelOptions { SingleReader = true });
+
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _opening = new(1, 1);
     private readonly AutoIds _ids;
@@ -114,10 +133,26 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     private Task? _worker;
 
     public ClusterImports(NodeContext node, IServiceProvider services, ILogger<ClusterImports> log)
+        : this(node, log,
+            () => services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToParsableString(),
+            silo => Gone(services, silo),
+            (job, opened, afterBatch, ct) => RunFilesAsync(services, job, opened, afterBatch, ct))
+    {
+    }
+
+    /// <summary>The jobs of <paramref name="node"/>, with what a node takes from its silo given: the name it writes in the
+    /// jobs it accepts (<paramref name="here"/>), whether a named silo has left the cluster (<paramref name="gone"/>), what
+    /// runs a job's files (<paramref name="run"/>), and where the records are kept (<paramref name="open"/>; by default
+    /// bucket <c>{cluster}-imports</c>). Tests give their own.</summary>
+    internal ClusterImports(NodeContext node, ILogger log, Func<string> here, Func<string, bool> gone, ImportRun run,
+        Func<CancellationToken, Task<INatsKVStore>>? open = null)
     {
         _node = node;
-        _services = services;
         _log = log;
+        _here = here;
+        _gone = gone;
+        _run = run;
+        _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct));
         _ids = new AutoIds(node.KeyValue, node.Config.Replicas, start: 1);
         Root = new ImportRoot(node.Config.ImportRoot ?? Path.Combine(Path.GetFullPath(node.Config.DataPath), "import"));
     }
@@ -129,8 +164,6 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     public static string Bucket(string cluster) => $"{cluster}-imports";
 
     private static string Key(long id) => "job-" + id.ToString(CultureInfo.InvariantCulture);
-
-    private string Here => _services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToParsableString();
 
     /// <summary>Checks and queues a job on this node (the collection exists: the caller checked it), answering its id.
     /// Throws <see cref="MilvusException"/> in the standalone server's words: no files, a missing partition, a file
@@ -160,30 +193,33 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             Files = relative,
             Options = options,
             State = BulkImportState.Pending,
-            Node = Here,
+            Node = _here(),
             Created = DateTimeOffset.UtcNow,
         };
-        await Retry.UntilAsync(TimeSpan.FromSeconds(30), c => store.CreateAsync(Key(id), job.ToBytes(), cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
+        var revision = await CreateRecordAsync(store, Key(id), job.ToBytes(), ct).ConfigureAwait(false);
         StartWorker();
-        await _queue.Writer.WriteAsync(id, ct).ConfigureAwait(false);
+
+        // Unbounded: refused only once the node stops, whose jobs the next reader then marks failed.
+        _queue.Writer.TryWrite((job, revision));
         return id;
     }
 
-    /// <summary>The job <paramref name="id"/> as stored, or null; a job still pending or importing whose node has left
-    /// the cluster is marked failed first (compare-and-set: a record its node updated meanwhile is read again).</summary>
+    /// <summary>The job <paramref name="id"/> as the bucket's leader holds it, or null; a job still pending or importing
+    /// whose node has left the cluster is marked failed first (compare-and-set: a record its node updated meanwhile is
+    /// read again).</summary>
     public async Task<ClusterImportJob?> GetAsync(long id, CancellationToken ct)
     {
         var store = await StoreAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            var entry = await ReadAsync(store, Key(id), ct).ConfigureAwait(false);
+            var entry = await ReadRecordAsync(store, Key(id), ct).ConfigureAwait(false);
             if (entry is not { } found)
             {
                 return null;
             }
 
             var (job, revision) = found;
-            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !Gone(job.Node))
+            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !_gone(job.Node))
             {
                 return job;
             }
@@ -191,7 +227,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             var failed = job with { State = BulkImportState.Failed, Reason = $"the node running the import ({job.Node}) left the cluster; the {job.ImportedRows} rows acknowledged before stay imported" };
             try
             {
-                await store.UpdateAsync(Key(id), failed.ToBytes(), revision, cancellationToken: ct).ConfigureAwait(false);
+                await UpdateRecordAsync(store, Key(id), failed.ToBytes(), revision, ct).ConfigureAwait(false);
                 return failed;
             }
             catch (NatsKVWrongLastRevisionException)
@@ -235,27 +271,71 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     }
 
     /// <summary>Whether the silo <paramref name="node"/> has left the cluster (declared dead, or unknown to the membership).</summary>
-    private bool Gone(string node)
+    private static bool Gone(IServiceProvider services, string node)
     {
-        var snapshot = _services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>().CurrentSnapshot;
+        var snapshot = services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>().CurrentSnapshot;
         var status = snapshot.GetSiloStatus(Orleans.Runtime.SiloAddress.FromParsableString(node));
         return status is Orleans.Runtime.SiloStatus.Dead or Orleans.Runtime.SiloStatus.None;
     }
 
-    private static async Task<(ClusterImportJob Job, ulong Revision)?> ReadAsync(INatsKVStore store, string key, CancellationToken ct)
+    /// <summary>The record under <paramref name="key"/> as the bucket's stream leader holds it (a direct get may be
+    /// answered by a replica that has not applied the latest write: a job another node accepted a moment ago would be
+    /// "not found", a finished one still importing).</summary>
+    private static async Task<(ClusterImportJob Job, ulong Revision)?> ReadRecordAsync(INatsKVStore store, string key, CancellationToken ct)
     {
-        return await Retry.UntilAsync(TimeSpan.FromSeconds(30), async c =>
+        var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
+        return read.Value is { Length: > 0 } value ? (ClusterImportJob.FromBytes(value), read.Revision) : null;
+    }
+
+    /// <summary>Stores a new job's record, answering its revision. A create whose answer was lost (a timeout, then the
+    /// retry refused because the first was stored; or the NATS client's own resend refused so) is settled by reading the
+    /// leader: job ids are never reused, so a record holding these very bytes is this create's.</summary>
+    private static Task<ulong> CreateRecordAsync(INatsKVStore store, string key, byte[] bytes, CancellationToken ct) =>
+        Retry.UntilAsync(RecordTimeout, async c =>
         {
             try
             {
-                var entry = await store.GetEntryAsync<byte[]>(key, cancellationToken: c).ConfigureAwait(false);
-                return entry.Value is { Length: > 0 } value ? (ClusterImportJob.FromBytes(value), entry.Revision) : ((ClusterImportJob, ulong)?)null;
+                return await store.CreateAsync(key, bytes, cancellationToken: c).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+            catch (NatsKVCreateException)
             {
-                return null;
+                if (await LandedAsync(store, key, bytes, 0, c).ConfigureAwait(false) is { } landed)
+                {
+                    return landed;
+                }
+
+                throw;
             }
-        }, ct).ConfigureAwait(false);
+        }, ct);
+
+    /// <summary>Replaces a job's record if it still stands at <paramref name="revision"/>, answering the new revision; a
+    /// write whose answer was lost is settled as a create's is (before, the job then took its own write for another
+    /// node's and stopped, its record left importing for good). Throws <see cref="NatsKVWrongLastRevisionException"/>
+    /// when another node wrote the record (it found this job's node gone).</summary>
+    private static Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct) =>
+        Retry.UntilAsync(RecordTimeout, async c =>
+        {
+            try
+            {
+                return await store.UpdateAsync(key, bytes, revision, cancellationToken: c).ConfigureAwait(false);
+            }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                if (await LandedAsync(store, key, bytes, revision, c).ConfigureAwait(false) is { } landed)
+                {
+                    return landed;
+                }
+
+                throw;
+            }
+        }, ct);
+
+    /// <summary>The revision at which <paramref name="bytes"/> stand as the key's latest value past
+    /// <paramref name="after"/>, read from the leader; null when the key holds anything else.</summary>
+    private static async Task<ulong?> LandedAsync(INatsKVStore store, string key, byte[] bytes, ulong after, CancellationToken ct)
+    {
+        var now = await KvLeaderReads.GetAsync(store, key, 0, ct).ConfigureAwait(false);
+        return now.Revision > after && now.Value is { } stored && stored.AsSpan().SequenceEqual(bytes) ? now.Revision : null;
     }
 
     private async Task<INatsKVStore> StoreAsync(CancellationToken ct)
@@ -268,7 +348,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         await _opening.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            return _store ??= await KvBuckets.OpenAsync(_node.KeyValue, Bucket(_node.Config.Cluster), _node.Config.Replicas, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            return _store ??= await _open(ct).ConfigureAwait(false);
         }
         finally
         {
@@ -296,9 +376,17 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     {
         try
         {
-            await foreach (var id in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var (job, revision) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
-                await RunJobAsync(id).ConfigureAwait(false);
+                try
+                {
+                    await RunJobAsync(job, revision).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException && !_stop.IsCancellationRequested)
+                {
+                    // The job records its own failures; whatever escapes that must not stop the jobs queued after it.
+                    LogUnrecorded(_log, job.Id, e);
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -306,43 +394,34 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one job; its record follows: importing, the total once counted, the rows after each acknowledged
-    /// batch, then completed or failed with the reason. A record another node changed (it found this node gone) stops
-    /// the job.</summary>
-    private async Task RunJobAsync(long id)
+    /// <summary>Runs one job from the record its accepting call stored at <paramref name="revision"/>; the record follows:
+    /// importing, the total once counted, the rows after each acknowledged batch, then completed or failed with the
+    /// reason. A record another node changed (it found this node gone) stops the job.</summary>
+    private async Task RunJobAsync(ClusterImportJob job, ulong revision)
     {
         var ct = _stop.Token;
         var store = await StoreAsync(ct).ConfigureAwait(false);
-        if (await ReadAsync(store, Key(id), ct).ConfigureAwait(false) is not var (job, revision) || job.State != BulkImportState.Pending)
-        {
-            return;
-        }
-
+        var key = Key(job.Id);
         async Task SaveAsync(ClusterImportJob changed)
         {
-            revision = await store.UpdateAsync(Key(id), changed.ToBytes(), revision, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            revision = await UpdateRecordAsync(store, key, changed.ToBytes(), revision, CancellationToken.None).ConfigureAwait(false);
             job = changed;
         }
 
         try
         {
             await SaveAsync(job with { State = BulkImportState.Importing }).ConfigureAwait(false);
-            var opened = new BulkImportJob(Root, id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
-            await using var client = new Client.Remote.RemoteQuiverClient(
-                new Client.QuiverClientOptions { Database = job.Database, Timeout = Timeout.InfiniteTimeSpan },
-                new RoutingInvoker(_services.GetRequiredService<MilvusRouting>(), job.Database));
-            var schema = (await client.DescribeCollectionAsync(job.Collection, job.Database, ct).ConfigureAwait(false)).Schema;
-            await Toolbox.Import.FileJobImport.RunAsync(client, schema, ServerImportJobs.FileJobOf(opened,
-                _ => SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows })), ct).ConfigureAwait(false);
+            var opened = new BulkImportJob(Root, job.Id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
+            await _run(job, opened, _ => SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows }), ct).ConfigureAwait(false);
             var imported = opened.ImportedRows;
             var total = opened.TotalRows;
             await SaveAsync(job with { State = BulkImportState.Completed, ImportedRows = imported, TotalRows = total }).ConfigureAwait(false);
-            LogCompleted(_log, id, job.Collection, imported);
+            LogCompleted(_log, job.Id, job.Collection, imported);
         }
         catch (NatsKVWrongLastRevisionException)
         {
             // Another node marked the job failed (it found this node gone): the record says why.
-            LogTakenOver(_log, id);
+            LogTakenOver(_log, job.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -351,22 +430,38 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var reason = e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message;
+            LogFailed(_log, job.Id, job.Collection, reason, e);
             await FailAsync(SaveAsync, job, reason).ConfigureAwait(false);
-            LogFailed(_log, id, job.Collection, reason, e);
         }
     }
 
-    private static async Task FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, string reason)
+    private async Task FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, string reason)
     {
         try
         {
             await save(job with { State = BulkImportState.Failed, Reason = reason }).ConfigureAwait(false);
         }
+        catch (NatsKVWrongLastRevisionException)
+        {
+            // Another node marked it failed first (it found this node gone).
+            LogTakenOver(_log, job.Id);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Not stored (NATS gone, or another node marked it failed first): the next read of a job whose node has
-            // left marks it failed.
+            // Not stored within the retries (NATS out of reach): the record keeps its last state until this node
+            // leaves the cluster, when the next read marks it failed.
+            LogUnrecorded(_log, job.Id, e);
         }
+    }
+
+    /// <summary>Runs a job's files in a node: the toolbox's two passes through a client over the node's own routing.</summary>
+    private static async Task RunFilesAsync(IServiceProvider services, ClusterImportJob job, BulkImportJob opened, Func<CancellationToken, Task> afterBatch, CancellationToken ct)
+    {
+        await using var client = new Client.Remote.RemoteQuiverClient(
+            new Client.QuiverClientOptions { Database = job.Database, Timeout = Timeout.InfiniteTimeSpan },
+            new RoutingInvoker(services.GetRequiredService<MilvusRouting>(), job.Database));
+        var schema = (await client.DescribeCollectionAsync(job.Collection, job.Database, ct).ConfigureAwait(false)).Schema;
+        await Toolbox.Import.FileJobImport.RunAsync(client, schema, ServerImportJobs.FileJobOf(opened, afterBatch), ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -391,6 +486,9 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was marked failed by another node; stopped")]
     private static partial void LogTakenOver(ILogger log, long id);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "import job {Id}: its state could not be recorded")]
+    private static partial void LogUnrecorded(ILogger log, long id, Exception exception);
 }
 
 /// <summary>The one mapping from a server's import job (<see cref="BulkImportJob"/>: its target, its files confined to
