@@ -33,10 +33,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         await using var nats = await NatsCluster.StartAsync();
         await using var nodes = await QuiverNodes.StartAsync(nats.Url, 3);
         using var folder = new TempFolder("quiver-oracle");
-        await using var oracle = await QuiverServer.StartAsync(new ServerOptions
-        {
-            DataPath = folder.Path, Host = "127.0.0.1", Port = 0, Import = new BulkImportOptions { Importer = new OracleImporter() },
-        });
+        await using var oracle = await OracleImporter.StartServerAsync(folder.Path);
         var oracleRoot = Path.Combine(folder.Path, "import");
         // Each node reads its own import root; the job is accepted by node 0, so its files are there.
         var nodeRoot = Path.Combine(nodes.DataPath(0), "import");
@@ -84,12 +81,12 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
 
             // A job accepted by node 0, followed through node 1; then a job with a bad row, which fails with nothing written.
             var expectedDone = await RunAsync(standalone, standalone, Import(Collection, "rows.jsonl"));
-            var done = await RunAsync(node[0], node[1], Import(Collection, "rows.jsonl"));
+            var done = await RunAsync(node[0], node[1], Import(Collection, "rows.jsonl"), nodes);
             Assert.True(done.State == Protocol.Common.ImportState.ImportCompleted, Shown(done) + "\n" + nodes.Output(0));
             Assert.Equal(2500, done.RowCount);
             Assert.Equal(Shown(expectedDone), Shown(done));
             var expectedBad = await RunAsync(standalone, standalone, Import(Collection, "bad.jsonl"));
-            var bad = await RunAsync(node[0], node[2], Import(Collection, "bad.jsonl"));
+            var bad = await RunAsync(node[0], node[2], Import(Collection, "bad.jsonl"), nodes);
             Assert.True(bad.State == Protocol.Common.ImportState.ImportFailed, Shown(bad));
             Assert.Equal(Shown(expectedBad), Shown(bad));
 
@@ -110,7 +107,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
             try
             {
                 var expectedJob = await RestJobAsync(standaloneRest, standaloneRest);
-                var job = await RestJobAsync(rest[0], rest[2]);
+                var job = await RestJobAsync(rest[0], rest[2], nodes);
                 Assert.Equal(expectedJob, job);
                 var expectedList = Without(await PostAsync(standaloneRest, "/v2/vectordb/jobs/import/list", new { collectionName = Collection }), "jobId");
                 var list = Without(await PostAsync(rest[1], "/v2/vectordb/jobs/import/list", new { collectionName = Collection }), "jobId");
@@ -225,7 +222,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
 
             // The same file again through node 0 with upsert: every row exactly once.
             request.Options.Add(new ProtoKeyValuePair { Key = "upsert", Value = "true" });
-            var again = await RunAsync(node[0], node[1], request);
+            var again = await RunAsync(node[0], node[1], request, nodes);
             Assert.True(again.State == Protocol.Common.ImportState.ImportCompleted, Shown(again));
             Assert.Equal((long)Rows, Assert.Single(await client.QueryAsync(Collection, new QueryRequest { OutputFields = ["count(*)"], Consistency = ConsistencyLevel.Strong }))["count(*)"]);
         }
@@ -245,51 +242,73 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
 
     /// <summary>Submits <paramref name="request"/> through <paramref name="submit"/> and reads its state through
     /// <paramref name="poll"/> until it completes or fails.</summary>
-    private static async Task<GetImportStateResponse> RunAsync(MilvusService.MilvusServiceClient submit, MilvusService.MilvusServiceClient poll, ImportRequest request)
+    private static async Task<GetImportStateResponse> RunAsync(MilvusService.MilvusServiceClient submit, MilvusService.MilvusServiceClient poll, ImportRequest request, QuiverNodes? nodes = null)
     {
         var started = await submit.ImportAsync(request);
         Assert.True(started.Status.Code == 0, started.Status.Reason);
         var id = Assert.Single(started.Tasks);
         using var timeout = new CancellationTokenSource(JobTimeout);
-        while (true)
+        GetImportStateResponse? state = null;
+        try
         {
-            var state = await poll.GetImportStateAsync(new GetImportStateRequest { Task = id }, cancellationToken: timeout.Token);
-            Assert.True(state.Status.Code == 0, state.Status.Reason);
-            if (state.State is Protocol.Common.ImportState.ImportCompleted or Protocol.Common.ImportState.ImportFailed)
+            while (true)
             {
-                return state;
-            }
+                state = await poll.GetImportStateAsync(new GetImportStateRequest { Task = id }, cancellationToken: timeout.Token);
+                Assert.True(state.Status.Code == 0, state.Status.Reason);
+                if (state.State is Protocol.Common.ImportState.ImportCompleted or Protocol.Common.ImportState.ImportFailed)
+                {
+                    return state;
+                }
 
-            await Task.Delay(50, timeout.Token);
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException)
+        {
+            throw Unfinished($"gRPC job {id}", state is null ? "never read" : Shown(state), nodes, e);
         }
     }
 
+    /// <summary>A job that did not finish within the safety net: its last state seen and every node's log lines, so that
+    /// the failure says where it stopped.</summary>
+    private static Xunit.Sdk.XunitException Unfinished(string job, string last, QuiverNodes? nodes, Exception cause) =>
+        new($"{job} did not finish within {JobTimeout.TotalMinutes} min (safety net); last seen: {last}"
+            + (nodes is null ? "" : string.Concat(Enumerable.Range(0, 3).Select(i => $"\n--- node {i}:\n{nodes.Output(i)}"))), cause);
+
     /// <summary>A REST job over <c>more.jsonl</c> created through <paramref name="create"/>, its progress read through
     /// <paramref name="poll"/> until done: the final progress and description, less the job id.</summary>
-    private static async Task<string> RestJobAsync(HttpClient create, HttpClient poll)
+    private static async Task<string> RestJobAsync(HttpClient create, HttpClient poll, QuiverNodes? nodes = null)
     {
         var created = await PostAsync(create, "/v2/vectordb/jobs/import/create", new { collectionName = Collection, files = new[] { new[] { "more.jsonl" } } });
         Assert.True(created["code"]!.GetValue<int>() == 0, created.ToJsonString());
         var id = created["data"]!["jobId"]!.GetValue<string>();
         using var timeout = new CancellationTokenSource(JobTimeout);
-        while (true)
+        JsonObject? progress = null;
+        try
         {
-            var progress = await PostAsync(poll, "/v2/vectordb/jobs/import/get_progress", new { jobId = id });
-            Assert.True(progress["code"]!.GetValue<int>() == 0, progress.ToJsonString());
-            if (progress["data"]!["state"]!.GetValue<string>() is "Completed" or "Failed")
+            while (true)
             {
-                var described = await PostAsync(poll, "/v2/vectordb/jobs/import/describe", new { jobId = id });
-                return Without(progress, "jobId") + "\n" + Without(described, "jobId");
-            }
+                progress = await PostAsync(poll, "/v2/vectordb/jobs/import/get_progress", new { jobId = id }, timeout.Token);
+                Assert.True(progress["code"]!.GetValue<int>() == 0, progress.ToJsonString());
+                if (progress["data"]!["state"]!.GetValue<string>() is "Completed" or "Failed")
+                {
+                    var described = await PostAsync(poll, "/v2/vectordb/jobs/import/describe", new { jobId = id });
+                    return Without(progress, "jobId") + "\n" + Without(described, "jobId");
+                }
 
-            await Task.Delay(50, timeout.Token);
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException e) when (timeout.IsCancellationRequested)
+        {
+            throw Unfinished($"REST job {id}", progress?.ToJsonString() ?? "never read", nodes, e);
         }
     }
 
-    private static async Task<JsonObject> PostAsync(HttpClient http, string path, object body)
+    private static async Task<JsonObject> PostAsync(HttpClient http, string path, object body, CancellationToken ct = default)
     {
-        using var response = await http.PostAsJsonAsync(path, body);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        using var response = await http.PostAsJsonAsync(path, body, ct);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))!.AsObject();
     }
 
     /// <summary><paramref name="answer"/> as JSON with every <paramref name="key"/> removed, at any depth.</summary>
@@ -354,14 +373,22 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         return new CreateCollectionRequest { CollectionName = Collection, ShardsNum = 3, Schema = schema.ToByteString() };
     }
 
-    /// <summary>The standalone server's importer as <c>quiver serve</c> plugs it in (<c>ToolboxBulkImporter</c>: the
-    /// toolbox's two passes over the engine's own client).</summary>
-    private sealed class OracleImporter : IBulkImporter
+}
+
+/// <summary>The standalone server's importer as <c>quiver serve</c> plugs it in (<c>ToolboxBulkImporter</c>: the toolbox's
+/// two passes over the engine's own client), for the standalone servers the import tests take as their oracle.</summary>
+internal sealed class OracleImporter : IBulkImporter
+{
+    /// <summary>A standalone server on loopback over <paramref name="dataPath"/> with this importer (import root
+    /// <c>import</c> below it).</summary>
+    public static Task<QuiverServer> StartServerAsync(string dataPath) => QuiverServer.StartAsync(new ServerOptions
     {
-        public async Task ImportAsync(QuiverEngine engine, BulkImportJob job, CancellationToken cancellationToken)
-        {
-            var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken)).Schema;
-            await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, Nodes.ServerImportJobs.FileJobOf(job), cancellationToken);
-        }
+        DataPath = dataPath, Host = "127.0.0.1", Port = 0, Import = new BulkImportOptions { Importer = new OracleImporter() },
+    });
+
+    public async Task ImportAsync(QuiverEngine engine, BulkImportJob job, CancellationToken cancellationToken)
+    {
+        var schema = (await engine.DescribeCollectionAsync(job.Collection, job.Database, cancellationToken)).Schema;
+        await FileJobImport.RunAsync(QuiverClient.FromEngine(engine), schema, Nodes.ServerImportJobs.FileJobOf(job), cancellationToken);
     }
 }
