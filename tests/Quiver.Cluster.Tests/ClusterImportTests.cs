@@ -90,6 +90,13 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
             Assert.True(bad.State == Protocol.Common.ImportState.ImportFailed, Shown(bad));
             Assert.Equal(Shown(expectedBad), Shown(bad));
 
+            // A job whose rows pass the checks and are refused when written (every key is already stored): failed as the
+            // standalone fails it, with its reason and the total its checks counted.
+            var expectedStored = await RunAsync(standalone, standalone, Import(Collection, "rows.jsonl"));
+            var stored = await RunAsync(node[0], node[2], Import(Collection, "rows.jsonl"), nodes);
+            Assert.True(stored.State == Protocol.Common.ImportState.ImportFailed, Shown(stored));
+            Assert.Equal(Shown(expectedStored), Shown(stored));
+
             // Listed by any node, with and without the collection, newest first, as the standalone server lists them.
             foreach (var request in new[] { new ListImportTasksRequest(), new ListImportTasksRequest { CollectionName = Collection }, new ListImportTasksRequest { Limit = 1 } })
             {
@@ -99,7 +106,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
                 Assert.Equal(expected.Tasks.Select(Shown), actual.Tasks.Select(Shown));
             }
 
-            Assert.Equal([bad.Id, done.Id], (await node[1].ListImportTasksAsync(new ListImportTasksRequest())).Tasks.Select(t => t.Id));
+            Assert.Equal([stored.Id, bad.Id, done.Id], (await node[1].ListImportTasksAsync(new ListImportTasksRequest())).Tasks.Select(t => t.Id));
 
             // REST: created through node 0, its progress through node 2, listed and described through node 1.
             using var standaloneRest = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{oracle.Port}") };

@@ -408,10 +408,10 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             job = changed;
         }
 
+        var opened = new BulkImportJob(Root, job.Id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
         try
         {
             await SaveAsync(job with { State = BulkImportState.Importing }).ConfigureAwait(false);
-            var opened = new BulkImportJob(Root, job.Id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
             await _run(job, opened, _ => SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows }), ct).ConfigureAwait(false);
             var imported = opened.ImportedRows;
             var total = opened.TotalRows;
@@ -425,21 +425,23 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            await FailAsync(SaveAsync, job, "the node stopped during the import").ConfigureAwait(false);
+            await FailAsync(SaveAsync, job, opened, "the node stopped during the import").ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var reason = e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message;
             LogFailed(_log, job.Id, job.Collection, reason, e);
-            await FailAsync(SaveAsync, job, reason).ConfigureAwait(false);
+            await FailAsync(SaveAsync, job, opened, reason).ConfigureAwait(false);
         }
     }
 
-    private async Task FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, string reason)
+    /// <summary>Records the job failed with <paramref name="reason"/> and the counts it reached (the total once its files
+    /// were checked, even when no batch was acknowledged: the standalone server reports it so).</summary>
+    private async Task FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, BulkImportJob opened, string reason)
     {
         try
         {
-            await save(job with { State = BulkImportState.Failed, Reason = reason }).ConfigureAwait(false);
+            await save(job with { State = BulkImportState.Failed, Reason = reason, ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows }).ConfigureAwait(false);
         }
         catch (NatsKVWrongLastRevisionException)
         {
