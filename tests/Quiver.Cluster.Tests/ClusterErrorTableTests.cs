@@ -20,7 +20,6 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-not-served"] = () =>
         [
             Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),
-            Grpc("GetImportState", m => MilvusRouting.NotServed(m)),
             Rest(RestRouting.NotServed("/collections/rename")),
         ],
         ["cluster-security-not-stored"] = () =>
@@ -57,7 +56,7 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-sharded-not-served"] = () =>
         [
             Grpc("Search", m => MilvusRouting.ShardedNotServed(m, "Search with an iterator, sub-requests or a function score")),
-            Rest(RestRouting.ShardedNotServed("/jobs/import/create")),
+            Rest(RestRouting.ShardedNotServed("/entities/search")),
         ],
         ["cluster-shards-num-invalid"] = () =>
         [

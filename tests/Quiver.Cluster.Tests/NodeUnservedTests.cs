@@ -15,7 +15,7 @@ public sealed class NodeUnservedTests(Xunit.Abstractions.ITestOutputHelper outpu
     ];
 
     /// <summary>Each of those RPCs through a node answers the standalone server's status (code and message); the
-    /// RPCs the standalone server serves and a node does not yet (rename, import progress) keep the cluster's refusal.</summary>
+    /// RPCs the standalone server serves and a node does not yet (rename) keep the cluster's refusal.</summary>
     [NatsFact]
     public async Task RpcsTheStandaloneServerDoesNotServe_AnswerAsItDoes()
     {

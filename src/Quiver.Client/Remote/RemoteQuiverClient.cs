@@ -20,7 +20,7 @@ namespace Quiver.Client.Remote;
 internal sealed partial class RemoteQuiverClient : IQuiverClient
 {
     private readonly QuiverClientOptions _options;
-    private readonly GrpcChannel _channel;
+    private readonly GrpcChannel? _channel;
     private readonly MilvusService.MilvusServiceClient _milvus;
     private readonly Metadata _headers;
     private readonly ConcurrentDictionary<(string Database, string Collection), RemoteSchema> _schemas = new();
@@ -45,6 +45,16 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
             MaxSendMessageSize = options.MaxSendMessageBytes,
         });
         _milvus = new MilvusService.MilvusServiceClient(_channel);
+        _headers = CreateHeaders(options);
+    }
+
+    /// <summary>A client whose calls go through <paramref name="invoker"/> rather than a channel of its own (a cluster node
+    /// runs a bulk-import job's writes through its own routing this way, in process); <paramref name="options"/> gives
+    /// the database and the deadline, its address is not used.</summary>
+    internal RemoteQuiverClient(QuiverClientOptions options, CallInvoker invoker)
+    {
+        _options = options;
+        _milvus = new MilvusService.MilvusServiceClient(invoker);
         _headers = CreateHeaders(options);
     }
 
@@ -163,7 +173,7 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
 
     public ValueTask DisposeAsync()
     {
-        _channel.Dispose();
+        _channel?.Dispose();
         return ValueTask.CompletedTask;
     }
 }

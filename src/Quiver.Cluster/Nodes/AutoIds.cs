@@ -18,7 +18,10 @@ namespace Quiver.Cluster.Nodes;
 /// be stored (docs/cluster.md); a reservation therefore counts only when its write is the very next revision of the
 /// bucket after the one it read (the bucket holds nothing else), and otherwise is thrown away and made again: no two
 /// nodes can keep the same block, at the price of a wasted block when nodes race.</summary>
-internal sealed class AutoIds(INatsKVContext kv, int replicas)
+/// <param name="kv">The cluster's KV context.</param>
+/// <param name="replicas">Replicas of each allocator bucket.</param>
+/// <param name="start">The first value of a fresh allocator (null: the timestamp form above); import job ids start at 1.</param>
+internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = null)
 {
     /// <summary>The fewest keys a node reserves at once.</summary>
     public const int Block = 10_000;
@@ -87,7 +90,7 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas)
                     return ((long?)null, 0UL);
                 }
             }, ct).ConfigureAwait(false);
-            var first = value ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 18;
+            var first = value ?? start ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 18;
             var next = Encoding.ASCII.GetBytes((first + size).ToString(CultureInfo.InvariantCulture));
             ulong written;
             try

@@ -94,6 +94,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             builder.Services.AddSingleton(nats);
             NodeSecurity.Register(builder.Services, security, config);
             builder.Services.AddSingleton<MilvusRouting>();
+            builder.Services.AddSingleton<ClusterImports>();
             builder.Services.AddSingleton<RestRouting>();
             builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
             builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = config.EffectiveSecurity().MaxMessageBytes);
@@ -128,6 +129,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             });
 
             var app = builder.Build();
+            context.Imports = app.Services.GetRequiredService<ClusterImports>();
             _ = app.Services.GetRequiredService<AuditLog>(); // opened now: a folder it cannot write stops the start
             app.MapGrpcService<MilvusRouting>();
             RestRouting.Map(app);

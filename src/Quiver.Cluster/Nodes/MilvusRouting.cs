@@ -134,6 +134,12 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
             case "Flush":
                 return await FlushAsync(method, Parsed<FlushRequest>(method, request, parsed), context).ConfigureAwait(false);
+            case "Import":
+                return await ImportAsync(method, Parsed<ImportRequest>(method, request, parsed), request, context).ConfigureAwait(false);
+            case "GetImportState":
+                return await ImportStateAsync(method, Parsed<GetImportStateRequest>(method, request, parsed), context).ConfigureAwait(false);
+            case "ListImportTasks":
+                return await ListImportsAsync(method, Parsed<ListImportTasksRequest>(method, request, parsed), request, context).ConfigureAwait(false);
             case "CreateDatabase" or "DropDatabase" or "ListDatabases" or "DescribeDatabase" or "AlterDatabase":
                 return await DatabaseCallAsync(method, request, parsed, ct).ConfigureAwait(false);
             default:

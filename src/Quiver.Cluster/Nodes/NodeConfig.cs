@@ -42,6 +42,11 @@ internal sealed partial class NodeConfig
     /// <c>quiver serve --insecure</c>); without it such a node refuses to start (<see cref="NodeBinding"/>).</summary>
     public bool Insecure { get; set; }
 
+    /// <summary>The folder bulk-import jobs this node accepts read their files from (the standalone server's
+    /// <c>Import:Root</c>); a job's paths are relative to it and may not leave it. Default <c>import</c> under
+    /// <see cref="DataPath"/>. Each node reads its own: a job's files must be on the node that accepts the job.</summary>
+    public string? ImportRoot { get; set; }
+
     /// <summary>Calls per second each user (each client address without authentication) may make across the whole
     /// cluster, whichever nodes the calls go to; 0 (default) is none. Each node enforces its share, this divided by the
     /// live nodes (<see cref="ClusterRate"/>); <c>security.requestsPerSecondPerUser</c> still limits each node on its own.</summary>

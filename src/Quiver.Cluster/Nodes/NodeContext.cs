@@ -36,6 +36,9 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// live nodes (<see cref="ShardGrain"/>); a shard moves at the second check that sees the same live set.</summary>
     public TimeSpan ShardRebalancePeriod { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The cluster's bulk-import jobs as this node runs and reads them; set before the node serves.</summary>
+    public ClusterImports Imports { get; set; } = null!;
+
     /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
     public int MilvusPort { get; set; }
 }

@@ -6,15 +6,16 @@ using Quiver.Server.Rest;
 
 namespace Quiver.Cluster.Nodes;
 
-/// <summary>REST v2's alias and database endpoints on a node: the standalone server's own endpoint reads the body,
+/// <summary>REST v2's alias, database and import-job endpoints on a node: the standalone server's own endpoint reads the body,
 /// refuses its parameters and prints the answer, and each RPC it performs is routed as the same gRPC call would be
 /// (<see cref="MilvusRouting.RouteAsync"/>: databases on the default database's catalog shard, aliases through the
-/// cluster's catalog and the collections' shards), so every answer and refusal is the standalone server's.</summary>
+/// cluster's catalog and the collections' shards, import jobs by <see cref="ClusterImports"/>), so every answer and refusal is the standalone server's.</summary>
 internal sealed partial class RestRouting
 {
     /// <summary>Whether <paramref name="path"/> is answered by <see cref="ForwardAsync"/>.</summary>
     private static bool Forwards(string path) =>
-        path.StartsWith("/aliases/", StringComparison.Ordinal) || path.StartsWith("/databases/", StringComparison.Ordinal);
+        path.StartsWith("/aliases/", StringComparison.Ordinal) || path.StartsWith("/databases/", StringComparison.Ordinal)
+        || path.StartsWith("/jobs/import/", StringComparison.Ordinal);
 
     /// <summary>Authorizes the call as the RPC its endpoint performs (with authentication on; a refusal is checked again
     /// after reading the cluster's state), then runs the standalone endpoint over <paramref name="body"/> with its RPCs

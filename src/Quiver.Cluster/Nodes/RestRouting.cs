@@ -13,8 +13,8 @@ namespace Quiver.Cluster.Nodes;
 /// (<c>collectionName</c>, <c>dbName</c>), whose server runs the standalone endpoint, so every answer (codes, messages,
 /// HTTP statuses) is the standalone server's. <c>collections/list</c> is answered from the cluster's catalog, users and
 /// roles from the cluster's security state (RestRouting.Security.cs), aliases and databases by the standalone endpoints
-/// with their RPCs routed as over gRPC (RestRouting.Forward.cs); rename and an import job's progress are refused with
-/// Milvus code 10, as over gRPC.</summary>
+/// and import jobs with their RPCs routed as over gRPC (RestRouting.Forward.cs); rename is refused with Milvus code 10,
+/// as over gRPC.</summary>
 internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node, ILogger<RestRouting> log)
 {
     /// <summary>The path prefix of every REST v2 endpoint.</summary>
@@ -29,7 +29,6 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     private static readonly string[] NotServedPrefixes =
     [
         "/users/", "/roles/", "/collections/rename",
-        "/jobs/import/get_progress", "/jobs/import/describe",
     ];
 
     private readonly ILogger _log = log;

@@ -90,8 +90,7 @@ public sealed class BulkImportJob
     public string? Reason => _reason;
 
     /// <summary>Progress in percent (0..100): imported over total rows, 100 when completed.</summary>
-    public int Progress => State == BulkImportState.Completed ? 100
-        : TotalRows is > 0 and var t ? (int)Math.Min(99, 100 * ImportedRows / t) : 0;
+    public int Progress => Milvus.ImportJobView.ProgressOf(State, ImportedRows, TotalRows);
 
     /// <summary>Opens <paramref name="file"/> (one of <see cref="Files"/>) for reading, confined to the import root by
     /// <see cref="ImportRoot.Open"/>: no link is followed, and hard-linked or non-regular files are refused. Every open of

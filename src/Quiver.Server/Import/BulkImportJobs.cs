@@ -82,14 +82,18 @@ public sealed partial class BulkImportJobs : IAsyncDisposable
         return [.. limit > 0 ? jobs.Take(limit) : jobs];
     }
 
-    private string Resolve(string file)
+    private string Resolve(string file) => Resolve(_root, file);
+
+    /// <summary>The full path of <paramref name="file"/> under <paramref name="root"/>, opened once and checked
+    /// (<see cref="ImportRoot.Open"/>); throws <see cref="MilvusException"/> (parameter invalid) naming the problem.</summary>
+    internal static string Resolve(ImportRoot root, string file)
     {
         try
         {
             // Open it now so that the caller hears of a missing file or a link at once; the importer opens it again
             // the same way when it reads, since the file may be replaced in between.
-            using var opened = _root.Open(file, out _);
-            return Path.Combine(_root.Path, _root.Relative(file));
+            using var opened = root.Open(file, out _);
+            return Path.Combine(root.Path, root.Relative(file));
         }
         catch (ImportPathException e)
         {

@@ -31,11 +31,15 @@ internal sealed partial class MilvusGrpcService
         if (job is null || !MayImport(context, job))
         {
             // A job the caller may not see answers as one that does not exist: ids are guessable.
-            throw new MilvusException(MilvusCode.ParameterInvalid, $"import task {request.Task} not found (jobs are kept until the server restarts)");
+            throw TaskNotFound(request.Task);
         }
 
         return Task.FromResult(ImportStateOf(job));
     }
+
+    /// <summary>The refusal of a progress call naming a job that does not exist or that the caller may not see.</summary>
+    internal static MilvusException TaskNotFound(long id) =>
+        new(MilvusCode.ParameterInvalid, $"import task {id} not found (jobs are kept until the server restarts)");
 
     /// <inheritdoc />
     public override Task<ListImportTasksResponse> ListImportTasks(ListImportTasksRequest request, ServerCallContext context)
@@ -64,7 +68,14 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <summary>A job as Milvus reports it: state, rows, and <c>infos</c> with the collection, files, progress and reason.</summary>
-    internal GetImportStateResponse ImportStateOf(BulkImportJob job)
+    internal GetImportStateResponse ImportStateOf(BulkImportJob job) => ImportStateOf(new ImportJobView(
+        job.Id, job.State, job.ImportedRows, job.TotalRows, job.Progress, job.Reason, job.Collection, job.Partition,
+        [.. job.Files.Select(f => Path.GetRelativePath(ImportJobs.Root, f))], job.Created),
+        _engine.ResolveCollection(job.Collection, job.Database)?.Id ?? 0);
+
+    /// <summary>A job as Milvus reports it, whoever keeps it (this server's <see cref="BulkImportJobs"/>, a cluster's job
+    /// records): state, rows, and <c>infos</c> with the collection, files, progress and reason.</summary>
+    internal static GetImportStateResponse ImportStateOf(ImportJobView job, long collectionId)
     {
         var response = new GetImportStateResponse
         {
@@ -78,12 +89,12 @@ internal sealed partial class MilvusGrpcService
                 _ => ProtoImportState.ImportFailed,
             },
             RowCount = job.ImportedRows,
-            CollectionId = _engine.ResolveCollection(job.Collection, job.Database)?.Id ?? 0,
+            CollectionId = collectionId,
             CreateTs = job.Created.ToUnixTimeSeconds(),
         };
         response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "collection", Value = job.Collection });
         response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "partition", Value = job.Partition ?? "_default" });
-        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "files", Value = string.Join(',', job.Files.Select(f => Path.GetRelativePath(ImportJobs.Root, f))) });
+        response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "files", Value = string.Join(',', job.Files) });
         response.Infos.Add(new Protocol.Common.KeyValuePair { Key = "progress_percent", Value = job.Progress.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         if (job.TotalRows is { } total)
         {
@@ -97,4 +108,15 @@ internal sealed partial class MilvusGrpcService
 
         return response;
     }
+}
+
+/// <summary>What a progress call reports of an import job: its id, state, counters and reason, its target, and its files
+/// relative to the import root.</summary>
+internal sealed record ImportJobView(long Id, BulkImportState State, long ImportedRows, long? TotalRows, int Progress, string? Reason,
+    string Collection, string? Partition, IReadOnlyList<string> Files, DateTimeOffset Created)
+{
+    /// <summary>Progress in percent as <see cref="BulkImportJob.Progress"/> reports it: 100 when completed, else imported
+    /// over total rows (at most 99), 0 before the rows are counted.</summary>
+    public static int ProgressOf(BulkImportState state, long imported, long? total) => state == BulkImportState.Completed ? 100
+        : total is > 0 and var t ? (int)Math.Min(99, 100 * imported / t) : 0;
 }
