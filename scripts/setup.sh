@@ -13,11 +13,8 @@ fi
 if [ ! -f tests/Quiver.Embeddings.Tests/reference/node_modules/.package-lock.json ] || [ tests/Quiver.Embeddings.Tests/reference/package-lock.json -nt tests/Quiver.Embeddings.Tests/reference/node_modules/.package-lock.json ]; then
   (cd tests/Quiver.Embeddings.Tests/reference && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
 fi
-# The web console's front end (console/): esbuild, Preact and uPlot at the versions package-lock.json pins. The server's
-# build bundles it from these packages and embeds the result; nothing is fetched at build or run time.
-if [ ! -f console/node_modules/.package-lock.json ] || [ console/package-lock.json -nt console/node_modules/.package-lock.json ]; then
-  (cd console && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# The web console's front end (console/), which the server's build bundles.
+./scripts/console-packages.sh
 # Debian's headless Chromium and its WebDriver for the console's browser tests (tests/Quiver.Console.Tests); the tests
 # never download a browser.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
