@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Quiver;
 
@@ -15,16 +16,20 @@ public static class JsonLimits
 
     /// <summary>Serializer options for CLR values turned into JSON: the same depth limit (a deeper or self-referencing
     /// value throws <see cref="JsonException"/> instead of recursing further).</summary>
-    internal static readonly JsonSerializerOptions Serializer = new() { MaxDepth = MaxDepth };
+    internal static readonly JsonSerializerOptions Serializer = new() { MaxDepth = MaxDepth, Converters = { new WellFormedStrings() } };
 
     /// <summary>The refusal text (the caller adds the row and the field).</summary>
     internal static string DepthError(int limit) =>
         $"the JSON value is nested deeper than {limit} levels (JsonLimits.MaxDepth is {MaxDepth})";
 
-    /// <summary>True when UTF-8 JSON text nests containers deeper than <paramref name="limit"/> levels. One forward pass
-    /// without recursion that stops at the first container past the limit; malformed text is left to the parser
-    /// (false here).</summary>
-    internal static bool TooDeep(ReadOnlySpan<byte> utf8, int limit = MaxDepth)
+    /// <summary>The refusal text for a string or member name that decodes to an unpaired UTF-16 surrogate.</summary>
+    internal const string SurrogateError = "a string holds an unpaired UTF-16 surrogate escape (like \\uD800 alone), which is not a valid string";
+
+    /// <summary>Null when UTF-8 JSON text can be stored: containers nested no deeper than <paramref name="limit"/> levels
+    /// and every string and member name a valid string (JSON allows an escaped lone surrogate such as <c>"\uD800"</c>,
+    /// which no reader can turn into a string); else the refusal text. One forward pass without recursion that stops at
+    /// the first problem; only escaped strings are decoded. Malformed text is left to the parser (null here).</summary>
+    internal static string? Problem(ReadOnlySpan<byte> utf8, int limit = MaxDepth)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = limit + 1 });
         try
@@ -34,7 +39,12 @@ public static class JsonLimits
                 // A container at CurrentDepth d (d enclosing containers) is level d + 1.
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= limit)
                 {
-                    return true;
+                    return DepthError(limit);
+                }
+
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && !Decodes(ref reader))
+                {
+                    return SurrogateError;
                 }
             }
         }
@@ -43,10 +53,50 @@ public static class JsonLimits
             // Malformed: the parser that follows names the problem.
         }
 
-        return false;
+        return null;
     }
 
-    /// <summary><see cref="TooDeep(ReadOnlySpan{byte}, int)"/> over an element's raw text (no copy).</summary>
-    internal static bool TooDeep(JsonElement element, int limit = MaxDepth) =>
-        element.ValueKind is JsonValueKind.Object or JsonValueKind.Array && TooDeep(JsonMarshal.GetRawUtf8Value(element), limit);
+    /// <summary><see cref="Problem(ReadOnlySpan{byte}, int)"/> over an element's raw text (no copy).</summary>
+    internal static string? Problem(JsonElement element, int limit = MaxDepth) =>
+        element.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.String
+            ? Problem(JsonMarshal.GetRawUtf8Value(element), limit)
+            : null;
+
+    private static bool Decodes(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            // Unescaped text is checked as UTF-8 by the reader itself; an escape may still decode to a lone surrogate.
+            if (reader.ValueIsEscaped)
+            {
+                reader.GetString();
+            }
+
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes strings as the default converter does, but throws <see cref="InvalidStringException"/> for one with
+    /// an unpaired surrogate, value or member name, where the writer would silently put U+FFFD in its place.</summary>
+    private sealed class WellFormedStrings : JsonConverter<string>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString();
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(Checked(value));
+
+        public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString()!;
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WritePropertyName(Checked(value));
+
+        private static string Checked(string value) =>
+            Utf16Text.Problem(value) is { } problem ? throw new InvalidStringException($"a string in it {problem}") : value;
+    }
 }
+
+/// <summary>A .NET value given as JSON holds a string that is not valid (an unpaired surrogate); the message is the rule
+/// it breaks, for the caller to prefix with the row and field.</summary>
+internal sealed class InvalidStringException(string message) : Exception(message);

@@ -196,6 +196,11 @@ internal static class ValueConverter
     /// <summary>Null when <paramref name="value"/> fits the VarChar field's max_length, else the rule it breaks.</summary>
     public static string? CheckString(FieldSchema field, string value)
     {
+        if (Utf16Text.Problem(value) is { } problem)
+        {
+            return $"string {problem}";
+        }
+
         var bytes = Encoding.UTF8.GetByteCount(value);
         return bytes > field.MaxLength ? $"string of {bytes} UTF-8 bytes exceeds max_length {field.MaxLength}" : null;
     }
@@ -238,7 +243,7 @@ internal static class ValueConverter
             switch (value)
             {
                 case JsonElement je:
-                    return JsonLimits.TooDeep(je, maxDepth) ? DepthFailure(maxDepth, out error) : je.Clone();
+                    return Refused(JsonLimits.Problem(je, maxDepth), out error) ? null : je.Clone();
                 case string s:
                     // A string is JSON text; Milvus's SDKs send JSON fields that way.
                     return ParseText(Encoding.UTF8.GetBytes(s), maxDepth, out error);
@@ -246,7 +251,7 @@ internal static class ValueConverter
                     return ParseText(utf8, maxDepth, out error);
                 default:
                     var element = JsonSerializer.SerializeToElement(value, JsonLimits.Serializer);
-                    return JsonLimits.TooDeep(element, maxDepth) ? DepthFailure(maxDepth, out error) : element;
+                    return Refused(JsonLimits.Problem(element, maxDepth), out error) ? null : element;
             }
         }
         catch (JsonException ex) when (value is not (string or byte[]))
@@ -265,20 +270,24 @@ internal static class ValueConverter
             error = $"value cannot be represented as JSON: {ex.Message}";
             return null;
         }
+        catch (InvalidStringException ex)
+        {
+            error = $"value cannot be represented as JSON: {ex.Message}";
+            return null;
+        }
     }
 
     private static JsonElement? ParseText(byte[] utf8, int maxDepth, out string? error)
     {
-        error = null;
-        return JsonLimits.TooDeep(utf8, maxDepth)
-            ? DepthFailure(maxDepth, out error)
+        return Refused(JsonLimits.Problem(utf8, maxDepth), out error)
+            ? null
             : JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = JsonLimits.MaxDepth }).RootElement.Clone();
     }
 
-    private static JsonElement? DepthFailure(int maxDepth, out string? error)
+    private static bool Refused(string? problem, out string? error)
     {
-        error = JsonLimits.DepthError(maxDepth);
-        return null;
+        error = problem;
+        return problem is not null;
     }
 
     private static JsonElement? ConvertArray(FieldSchema field, object value, out string? error)
@@ -306,6 +315,11 @@ internal static class ValueConverter
             try
             {
                 arr = JsonSerializer.SerializeToElement(list, JsonLimits.Serializer);
+            }
+            catch (InvalidStringException ex)
+            {
+                error = $"array element: {ex.Message}";
+                return null;
             }
             catch (JsonException)
             {

@@ -595,11 +595,16 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
             case double or float:
                 throw new FilterException($"template parameter '{p.Name}' is not a finite number (NaN and infinity match no row)", p.Position, p.Token);
             case decimal m: return Scalar.OfDouble((double)m);
+            case string str when Utf16Text.Problem(str) is { } problem:
+                throw new FilterException($"template parameter '{p.Name}' {problem}", p.Position, p.Token);
             case string str: return Scalar.OfString(str);
             case bool b: return Scalar.OfBool(b);
             case JsonElement je:
                 switch (je.ValueKind)
                 {
+                    case JsonValueKind.String when !IsValidJsonString(je):
+                        throw new FilterException(
+                            $"template parameter '{p.Name}' holds an unpaired UTF-16 surrogate escape, which is not a valid string", p.Position, p.Token);
                     case JsonValueKind.Number:
                     case JsonValueKind.String:
                     case JsonValueKind.True:
@@ -624,6 +629,20 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
 
         var what = value is JsonElement j ? $"JSON {j.ValueKind}" : value.GetType().Name;
         throw new FilterException($"template parameter '{p.Name}' has an unsupported value ({what}); use a number, string, bool or a list of them", p.Position, p.Token);
+    }
+
+    private static bool IsValidJsonString(JsonElement je)
+    {
+        try
+        {
+            je.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString refuses an escape that decodes to an unpaired surrogate.
+            return false;
+        }
     }
 
     private static string Describe(ValueNode v) => v switch

@@ -272,7 +272,15 @@ internal static class Lexer
             if (c == quote)
             {
                 i++;
-                return new Token(TokenKind.String, start, text[start..i], sb.ToString());
+                var value = sb.ToString();
+                if (Utf16Text.Problem(value) is { } problem)
+                {
+                    // Stored strings are UTF-8, so such a literal could match nothing, and JSON lookups cannot even
+                    // encode it: refuse it here rather than fail deeper.
+                    throw new FilterException($"string {problem}", start, text[start..i]);
+                }
+
+                return new Token(TokenKind.String, start, text[start..i], value);
             }
 
             if (c != '\\')

@@ -142,6 +142,11 @@ internal static class RowValidator
                 continue;
             }
 
+            if (Utf16Text.Problem(key) is { } keyProblem)
+            {
+                Fail(op, row, key, $"the dynamic-field key {keyProblem}");
+            }
+
             extra ??= [];
             if (key == CollectionSchema.DynamicFieldName)
             {
@@ -183,10 +188,15 @@ internal static class RowValidator
                 Fail(op, row, key, $"{JsonLimits.DepthError(valueDepth)}, or it contains itself");
                 return default;
             }
-
-            if (JsonLimits.TooDeep(je, valueDepth))
+            catch (InvalidStringException ex)
             {
-                Fail(op, row, key, JsonLimits.DepthError(valueDepth));
+                Fail(op, row, key, $"value cannot be stored in the dynamic field: {ex.Message}");
+                return default;
+            }
+
+            if (JsonLimits.Problem(je, valueDepth) is { } problem)
+            {
+                Fail(op, row, key, problem);
             }
 
             extra[key] = JsonNode.Parse(je.GetRawText());
