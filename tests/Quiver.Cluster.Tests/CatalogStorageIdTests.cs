@@ -91,7 +91,7 @@ public sealed class CatalogStorageIdTests(NatsFixture nats)
 
     /// <summary>Answers once <paramref name="watcher"/>'s watch (updates only, from when it subscribed) delivers changes:
     /// a probe key is put until the watcher has seen one of its puts.</summary>
-    private static async Task WatchingAsync(INatsKVStore bucket, CollectionCatalog watcher)
+    internal static async Task WatchingAsync(INatsKVStore bucket, CollectionCatalog watcher)
     {
         using var net = new CancellationTokenSource(SafetyNet);
         while (watcher.RevisionOf("probe", "watch") == 0)
@@ -112,7 +112,7 @@ public sealed class CatalogStorageIdTests(NatsFixture nats)
 
     /// <summary>Waits until <paramref name="done"/> holds (the watch delivers asynchronously); the safety net only stops a
     /// test that would otherwise hang.</summary>
-    private static async Task WaitAsync(Func<bool> done)
+    internal static async Task WaitAsync(Func<bool> done)
     {
         using var net = new CancellationTokenSource(SafetyNet);
         while (!done())

@@ -7,9 +7,9 @@ namespace Quiver.Cluster.Nodes;
 /// collection's shards: one key <c>{database}.{collection}</c> per collection in KV bucket <c>{cluster}-catalog</c>,
 /// whose value is the shard count as one byte (1 to <see cref="MaxShards"/>; sessions before shards wrote 1), then the
 /// collection's storage id in UTF-8 (<see cref="Entry"/>; absent in values written before storage ids, where the id is
-/// the name: existing clusters need no migration). Every collection's id is its name so far, and its stored things (grain
-/// keys, streams, buckets) are still named from the name; the id is recorded so that a rename can move the name to
-/// another key while the stored things keep the id's names (docs/cluster.md, "Storage ids"). The shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
+/// the name: existing clusters need no migration). Its stored things (grain keys, streams, buckets) are named from the id,
+/// so a rename moves the name to another key (<see cref="BeginRenameAsync"/>) while they keep theirs (docs/cluster.md,
+/// "Storage ids"). The shards' own engines stay the authority on the collection (schema, partitions, indexes); this only says which shards
 /// exist. A node remembers the counts it read, each with its key's revision, and keeps them current by watching the
 /// bucket (<see cref="StartWatching"/>): a drop or a create through another node replaces or forgets the count here as
 /// soon as JetStream delivers the change (a deleted key is remembered as a tombstone with its revision, so a read that
@@ -71,8 +71,47 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
         // Read from the stream's leader: a collection another node created and acknowledged a moment ago is found.
         var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
+        if (Entry.PendingOf(entry.Value) is { } pending)
+        {
+            entry = await RenamedAsync(database, collection, entry, pending, ct).ConfigureAwait(false);
+        }
+
         var (shards, id) = Entry.Parse(entry.Value, collection);
-        return shards > 0 ? Remember(key, shards, id, entry.Revision) : (0, collection);
+        if (shards > 0)
+        {
+            return Remember(key, shards, id, entry.Revision);
+        }
+
+        if (_known.ContainsKey(key))
+        {
+            // Dropped or renamed away: a remembered read after this fresh one does not find the collection again (names
+            // never seen are not remembered, so looking up names that do not exist fills nothing).
+            Remember(key, 0, collection, entry.Revision);
+        }
+
+        return (0, collection);
+    }
+
+    /// <summary>The entry a reader takes for <paramref name="collection"/>, whose key holds a rename's pending record
+    /// (<see cref="BeginRenameAsync"/>): the collection's plain entry (same revision) once the source's key says it was
+    /// renamed to this name (the rename's moment has passed), else none. When the source's key is gone the rename either
+    /// finished (this key was made plain before the source's key was deleted) or was given up, so the key is read again:
+    /// a reader never finds neither name nor both.</summary>
+    private async Task<KvRead> RenamedAsync(string database, string collection, KvRead entry, (int Shards, string From, string Id) pending, CancellationToken ct)
+    {
+        var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, pending.From), 0, c), ct).ConfigureAwait(false);
+        if (Entry.RenamedTo(source.Value) == collection)
+        {
+            return entry with { Value = Entry.Format(pending.Shards, pending.Id) };
+        }
+
+        if (source.Value is not null)
+        {
+            return default;
+        }
+
+        var again = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, collection), 0, c), ct).ConfigureAwait(false);
+        return Entry.IsPlain(again.Value) ? again : default;
     }
 
     /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
@@ -255,7 +294,7 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     public async Task<IReadOnlyList<string>> ListAsync(string database, CancellationToken ct)
     {
         var prefix = database + ".";
-        return await Retry.UntilAsync(RetryTimeout, async c =>
+        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
         {
             var names = new List<string>();
             await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
@@ -269,6 +308,17 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             names.Sort(StringComparer.Ordinal);
             return names;
         }, ct).ConfigureAwait(false);
+        // A rename's records (a pending target, a renamed source) are keys too: a name is listed when a reader finds it.
+        var listed = new List<string>(keys.Count);
+        foreach (var name in keys)
+        {
+            if (await ShardsAsync(database, name, ct).ConfigureAwait(false) > 0)
+            {
+                listed.Add(name);
+            }
+        }
+
+        return listed;
     }
 
     /// <summary>Every collection of every database with its shard count, by database then name.</summary>
@@ -338,12 +388,171 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     }
 
     /// <summary>The collection <paramref name="alias"/> names in <paramref name="database"/>, or null. Never cached:
-    /// another node may drop or move the alias at any time.</summary>
-    public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct) =>
+    /// another node may drop or move the alias at any time. An alias of a collection renamed a moment ago names the new
+    /// name: the source's key says where it went until the rename moved the alias (<see cref="FinishRenameAsync"/>).</summary>
+    public async Task<string?> AliasTargetAsync(string database, string alias, CancellationToken ct)
+    {
+        var target = await StoredAliasTargetAsync(database, alias, ct).ConfigureAwait(false);
+        if (target is null || RevisionOf(database, target) > 0)
+        {
+            return target;
+        }
+
+        var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, target), 0, c), ct).ConfigureAwait(false);
+        return Entry.RenamedTo(source.Value) ?? target;
+    }
+
+    /// <summary>The collection name <paramref name="alias"/>'s key holds, or null.</summary>
+    private async Task<string?> StoredAliasTargetAsync(string database, string alias, CancellationToken ct) =>
         await Retry.UntilAsync(RetryTimeout, async c =>
             await KvLeaderReads.ValueAsync(_store, AliasKey(database, alias), c).ConfigureAwait(false) is { Length: > 0 } value
                 ? System.Text.Encoding.UTF8.GetString(value)
                 : null, ct).ConfigureAwait(false);
+
+    /// <summary>Test seam, null in production: awaited with <c>pending</c> after a rename created its target's pending
+    /// record and with <c>renamed</c> after its moment (<see cref="BeginRenameAsync"/>), and with <c>aliases</c> and
+    /// <c>plain</c> as <see cref="FinishRenameAsync"/> moves the aliases and makes the target's key plain, so a test can
+    /// read the catalog, or race another node, at each step.</summary>
+    internal Func<string, Task>? RenameStep { get; set; }
+
+    /// <summary>Starts renaming <paramref name="from"/> to <paramref name="to"/> in <paramref name="database"/>, which
+    /// NATS KV cannot do in one write: first <paramref name="to"/>'s key is created create-only as a pending record
+    /// naming the source, its shard count and storage id (readers take it as no collection, and a create of that name
+    /// through another node loses to it, or wins against it, as two creates do); then the source's key is set, compare-
+    /// and-set, to a record saying it was renamed to <paramref name="to"/>: that write is the rename's moment, after which
+    /// readers find the new name and not the old (<see cref="EntryAsync"/>), never both, never neither. The storage id
+    /// keeps its key (a collection of an earlier session, whose id is its name, gets the id reserved first, so the old
+    /// name created again gets another). <see cref="FinishRenameAsync"/> then tidies up. Answers
+    /// <see cref="RenameStart.Started"/> with the collection's shard count and id, or why it did not start (the source
+    /// does not exist, or is the target of a rename not finished yet; the target's key is taken); a source changed by
+    /// another node meanwhile (a schema change) is read again, one dropped gives the pending record up.</summary>
+    public async Task<(RenameStart Outcome, int Shards, string Id)> BeginRenameAsync(string database, string from, string to, CancellationToken ct)
+    {
+        var fromKey = Key(database, from);
+        var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, fromKey, 0, c), ct).ConfigureAwait(false);
+        if (!Entry.IsPlain(source.Value))
+        {
+            return (Entry.PendingOf(source.Value) is not null && await ShardsAsync(database, from, ct, fresh: true).ConfigureAwait(false) > 0
+                ? RenameStart.SourceRenaming : RenameStart.SourceMissing, 0, from);
+        }
+
+        var (shards, id) = Entry.Parse(source.Value, from);
+        // Created, or held already: ids are unique, so a reservation of this id is this collection's.
+        await CreateOnlyAsync(IdKey(database, id), System.Text.Encoding.UTF8.GetBytes($"{from}/{Guid.NewGuid():N}"), ct).ConfigureAwait(false);
+        var toKey = Key(database, to);
+        var (created, pendingRevision) = await CreateOnlyAsync(toKey, Entry.FormatPending(shards, from, id), ct).ConfigureAwait(false);
+        if (!created)
+        {
+            return (RenameStart.TargetExists, 0, from);
+        }
+
+        await StepAsync("pending").ConfigureAwait(false);
+        var renamed = Entry.FormatRenamed(to);
+        var moved = await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            while (true)
+            {
+                try
+                {
+                    Remember(fromKey, 0, from, await _store.UpdateAsync(fromKey, renamed, source.Revision, cancellationToken: c).ConfigureAwait(false));
+                    return true;
+                }
+                catch (NatsKVWrongLastRevisionException)
+                {
+                    var now = await KvLeaderReads.GetAsync(_store, fromKey, 0, c).ConfigureAwait(false);
+                    if (now.Value is { } stored && stored.AsSpan().SequenceEqual(renamed))
+                    {
+                        // This very write, stored without its answer reaching this node.
+                        return true;
+                    }
+
+                    if (!Entry.IsPlain(now.Value) || Entry.Parse(now.Value, from).Id != id)
+                    {
+                        return false;
+                    }
+
+                    // Touched by a schema change through another node: the same collection, at a later revision.
+                    source = now;
+                }
+            }
+        }, ct).ConfigureAwait(false);
+        if (!moved)
+        {
+            await DeleteAtAsync(toKey, pendingRevision, ct).ConfigureAwait(false);
+            return (RenameStart.SourceMissing, 0, from);
+        }
+
+        await StepAsync("renamed").ConfigureAwait(false);
+        return (RenameStart.Started, shards, id);
+    }
+
+    /// <summary>Finishes a rename <see cref="BeginRenameAsync"/> started: the aliases of <paramref name="from"/> are
+    /// moved to <paramref name="to"/>, then <paramref name="to"/>'s pending record is made a plain entry (compare-and-set,
+    /// read again if a schema change touched it; nothing when the collection was dropped meanwhile), then the source's
+    /// renamed record is deleted, which frees the old name. Readers find the same collection under the new name at every
+    /// step.</summary>
+    public async Task FinishRenameAsync(string database, string from, string to, CancellationToken ct)
+    {
+        foreach (var alias in await AliasKeysAsync(database, ct).ConfigureAwait(false))
+        {
+            if (await StoredAliasTargetAsync(database, alias, ct).ConfigureAwait(false) == from)
+            {
+                await SetAliasAsync(database, alias, to, ct).ConfigureAwait(false);
+            }
+        }
+
+        await StepAsync("aliases").ConfigureAwait(false);
+        var toKey = Key(database, to);
+        await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            while (true)
+            {
+                var now = await KvLeaderReads.GetAsync(_store, toKey, 0, c).ConfigureAwait(false);
+                if (Entry.PendingOf(now.Value) is not { } pending || pending.From != from)
+                {
+                    // Made plain already (this write's answer was lost), or the collection was dropped meanwhile.
+                    return true;
+                }
+
+                try
+                {
+                    var revision = await _store.UpdateAsync(toKey, Entry.Format(pending.Shards, pending.Id), now.Revision, cancellationToken: c).ConfigureAwait(false);
+                    Remember(toKey, pending.Shards, pending.Id, revision);
+                    return true;
+                }
+                catch (NatsKVWrongLastRevisionException)
+                {
+                    // Touched meanwhile: read it again.
+                }
+            }
+        }, ct).ConfigureAwait(false);
+        await StepAsync("plain").ConfigureAwait(false);
+        var fromKey = Key(database, from);
+        var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, fromKey, 0, c), ct).ConfigureAwait(false);
+        if (Entry.RenamedTo(source.Value) == to)
+        {
+            await DeleteAtAsync(fromKey, source.Revision, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes <paramref name="key"/> if it still stands at <paramref name="revision"/> (nothing when another
+    /// write came after).</summary>
+    private Task DeleteAtAsync(string key, ulong revision, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            try
+            {
+                await _store.DeleteAsync(key, new NatsKVDeleteOpts { Revision = revision }, cancellationToken: c).ConfigureAwait(false);
+            }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                // Written since, or deleted already by this very call's earlier try.
+            }
+
+            return true;
+        }, ct);
+
+    private Task StepAsync(string step) => RenameStep?.Invoke(step) ?? Task.CompletedTask;
 
     /// <summary>Records that <paramref name="alias"/> names <paramref name="collection"/> in <paramref name="database"/>.</summary>
     public Task SetAliasAsync(string database, string alias, string collection, CancellationToken ct) =>
@@ -360,24 +569,9 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// <summary>The aliases of <paramref name="database"/> (of <paramref name="collection"/> only, unless null), by name.</summary>
     public async Task<IReadOnlyList<string>> AliasesAsync(string database, string? collection, CancellationToken ct)
     {
-        var prefix = AliasKey(database, "");
-        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            var found = new List<string>();
-            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
-            {
-                if (key.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    found.Add(key);
-                }
-            }
-
-            return found;
-        }, ct).ConfigureAwait(false);
         var names = new List<string>();
-        foreach (var key in keys)
+        foreach (var alias in await AliasKeysAsync(database, ct).ConfigureAwait(false))
         {
-            var alias = key[prefix.Length..];
             if (collection is null || await AliasTargetAsync(database, alias, ct).ConfigureAwait(false) == collection)
             {
                 names.Add(alias);
@@ -386,6 +580,25 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
         names.Sort(StringComparer.Ordinal);
         return names;
+    }
+
+    /// <summary>The names of <paramref name="database"/>'s aliases, as their keys stand.</summary>
+    private async Task<List<string>> AliasKeysAsync(string database, CancellationToken ct)
+    {
+        var prefix = AliasKey(database, "");
+        return await Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            var found = new List<string>();
+            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
+            {
+                if (key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    found.Add(key[prefix.Length..]);
+                }
+            }
+
+            return found;
+        }, ct).ConfigureAwait(false);
     }
 
     private static string Key(string database, string collection) => $"{database}.{collection}";
@@ -419,9 +632,55 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         }
 
         /// <summary>The shard count and storage id <paramref name="value"/> records for the collection named
-        /// <paramref name="name"/>: (0, name) for no value (a deleted key), the name as id for a value of one byte.</summary>
+        /// <paramref name="name"/>: (0, name) for no value (a deleted key) and for a rename's record (read through
+        /// <see cref="PendingOf"/> and <see cref="RenamedTo"/>), the name as id for a value of one byte.</summary>
         public static (int Shards, string Id) Parse(byte[]? value, string name) =>
-            value is not { Length: > 0 } ? (0, name)
-            : (Math.Clamp((int)value[0], 1, MaxShards), value.Length > 1 ? System.Text.Encoding.UTF8.GetString(value, 1, value.Length - 1) : name);
+            !IsPlain(value) ? (0, name)
+            : (Math.Min((int)value![0], MaxShards), value.Length > 1 ? System.Text.Encoding.UTF8.GetString(value, 1, value.Length - 1) : name);
+
+        /// <summary>True when <paramref name="value"/> records a collection (a shard count first), not a rename's record
+        /// (a 0 first, which no shard count is) nor a deleted key.</summary>
+        public static bool IsPlain(byte[]? value) => value is { Length: > 0 } && value[0] > 0;
+
+        /// <summary>A rename's pending record on its target's key (<see cref="BeginRenameAsync"/>): 0, 'p', the shard
+        /// count, then <c>{from}/{id}</c> in UTF-8 ('/' is in no Milvus name).</summary>
+        public static byte[] FormatPending(int shards, string from, string id) =>
+            [0, (byte)'p', (byte)shards, .. System.Text.Encoding.UTF8.GetBytes($"{from}/{id}")];
+
+        /// <summary>The shard count, source and storage id a pending record holds, or null for any other value.</summary>
+        public static (int Shards, string From, string Id)? PendingOf(byte[]? value)
+        {
+            if (value is not [0, (byte)'p', var shards, ..] || shards is 0 or > MaxShards)
+            {
+                return null;
+            }
+
+            var text = System.Text.Encoding.UTF8.GetString(value, 3, value.Length - 3);
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            return slash > 0 ? (shards, text[..slash], text[(slash + 1)..]) : null;
+        }
+
+        /// <summary>A renamed record on a rename's source key: 0, 'r', then the new name in UTF-8.</summary>
+        public static byte[] FormatRenamed(string to) => [0, (byte)'r', .. System.Text.Encoding.UTF8.GetBytes(to)];
+
+        /// <summary>The name a renamed record says its collection was renamed to, or null for any other value.</summary>
+        public static string? RenamedTo(byte[]? value) =>
+            value is [0, (byte)'r', _, ..] ? System.Text.Encoding.UTF8.GetString(value, 2, value.Length - 2) : null;
     }
+}
+
+/// <summary>How <see cref="CollectionCatalog.BeginRenameAsync"/> ended.</summary>
+internal enum RenameStart
+{
+    /// <summary>The rename's moment passed: readers find the new name.</summary>
+    Started,
+
+    /// <summary>The source is not a collection (or was dropped meanwhile).</summary>
+    SourceMissing,
+
+    /// <summary>The source is the new name of a rename whose records are not tidied up yet.</summary>
+    SourceRenaming,
+
+    /// <summary>The target's key is taken: a collection, a rename's record, or another node's create that won.</summary>
+    TargetExists,
 }
