@@ -14,7 +14,8 @@ namespace Quiver.Bench;
 /// <c>serverpath</c>: where the time of one gRPC search goes, stage by stage, one client, serial calls on one data set:
 /// the engine's <see cref="QuiverEngine.SearchAsync"/>; the gRPC handler called in process (no transport); the same
 /// handler through the <see cref="CallPipeline"/> (gate, error mapping, observer); the whole call over loopback HTTP/2;
-/// CheckHealth over loopback (the transport with an empty message); and a REST v2 search over loopback HTTP/1.1. Each stage runs the same queries after a
+/// CheckHealth over loopback (the transport with an empty message); and a REST v2 search over loopback HTTP/1.1; then a
+/// query of k consecutive keys (both fields as output) through the engine, gRPC and REST. Each stage runs the same queries after a
 /// warm-up (until the JIT is quiet, as in <see cref="ServerBench"/>) and reports p50, mean, the CPU time of the
 /// process per call and the managed bytes it allocated per call, so that the difference between two adjacent stages is what the outer one adds.
 /// </summary>
@@ -45,6 +46,17 @@ internal static class ServerPath
             var context = new BenchCallContext();
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
             var restBodies = queries.Select(q => ScaleBench.RestBody(q, k, paramsJson, "")).ToArray();
+            // A query of k consecutive keys with both fields as output: the same rows through the engine, gRPC and REST.
+            var filters = Enumerable.Range(0, nq).Select(q => $"id >= {q * k % Math.Max(1, set.Count - k)} and id < {q * k % Math.Max(1, set.Count - k) + k}").ToArray();
+            var grpcQueries = filters.Select(f => new Quiver.Protocol.Milvus.QueryRequest { CollectionName = ServerBench.Collection, Expr = f, OutputFields = { "id", "vector" },
+                QueryParams = { new Quiver.Protocol.Common.KeyValuePair { Key = "limit", Value = k.ToString(CultureInfo.InvariantCulture) } } }).ToArray();
+            var restQueries = filters.Select(f => System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+            {
+                ["collectionName"] = ServerBench.Collection,
+                ["filter"] = f,
+                ["outputFields"] = new System.Text.Json.Nodes.JsonArray("id", "vector"),
+                ["limit"] = k,
+            }.ToJsonString())).ToArray();
             Console.WriteLine($"serverpath: {set.Name}, {set.Count} x {set.Dim}, {nq} queries, top-{k}, ef {ef}, {rounds} rounds (best round kept)");
 
             var stages = new (string Name, Func<int, Task> Call)[]
@@ -57,6 +69,9 @@ internal static class ServerPath
                 ("gRPC Search, loopback", async q => await stub.SearchAsync(requests[q])),
                 ("gRPC CheckHealth, loopback", async q => await stub.CheckHealthAsync(new CheckHealthRequest())),
                 ("REST search, loopback (HTTP/1.1)", async q => await ScaleBench.RestSearchAsync(http, restBodies[q])),
+                ("engine QueryColumnsAsync", q => engine.QueryColumnsAsync(ServerBench.Collection, new Quiver.QueryRequest { Filter = filters[q], OutputFields = ["id", "vector"] })),
+                ("gRPC Query, loopback", async q => Rows(await stub.QueryAsync(grpcQueries[q]), k)),
+                ("REST query, loopback (HTTP/1.1)", async q => await RestQueryAsync(http, restQueries[q], k)),
             };
             Console.WriteLine("| stage | p50 ms | mean ms | CPU ms per call | bytes allocated per call |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
@@ -158,5 +173,25 @@ internal static class ServerPath
             throw new NotSupportedException();
 
         protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+
+    /// <summary>Checks that a gRPC query answered <paramref name="k"/> rows.</summary>
+    private static int Rows(QueryResults answer, int k)
+    {
+        var count = answer.FieldsData.Count > 0 ? answer.FieldsData[0].Scalars.LongData.Data.Count : 0;
+        return answer.Status.Code == 0 && count == k ? count
+            : throw new InvalidOperationException($"gRPC Query answered code {answer.Status.Code} with {count} rows: {answer.Status.Reason}");
+    }
+
+    /// <summary>POSTs a REST v2 query body and checks that it answered <paramref name="k"/> rows.</summary>
+    private static async Task<int> RestQueryAsync(HttpClient http, byte[] body, int k)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await http.PostAsync("/v2/vectordb/entities/query", content);
+        var answer = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(response.Content)
+            ?? throw new InvalidOperationException("REST query: empty answer");
+        var count = answer["data"] is System.Text.Json.Nodes.JsonArray rows ? rows.Count : -1;
+        return answer["code"]?.GetValue<int>() is 0 && count == k ? count : throw new InvalidOperationException($"REST query answered {answer.ToJsonString()}");
     }
 }

@@ -63,31 +63,31 @@ internal sealed partial class MilvusGrpcService
     }
 
     /// <inheritdoc />
-    public override Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context) => DeleteAsync(request, context);
+    public override Task<Protocol.Milvus.MutationResult> Delete(DeleteRequest request, ServerCallContext context) =>
+        DeleteAsync(DeleteInput.Of(request), context);
 
-    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport. <paramref name="complete"/>,
-    /// when given, completes the request from the collection this call looked up (REST builds a delete by id's key filter
-    /// from its primary key there), so that a delete looks the schema up once.</summary>
-    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null)
+    /// <summary>Delete by filter (or by a key list it recognises), whatever the transport. A delete by keys
+    /// (<see cref="DeleteInput.KeyFilter"/>: REST's <c>id</c>) builds its filter from the collection this call looked up,
+    /// so that a delete looks the schema up once.</summary>
+    internal async Task<Protocol.Milvus.MutationResult> DeleteAsync(DeleteInput input, ServerCallContext context)
     {
-        var db = Database(request.DbName, context);
+        var db = Database(input.Database, context);
         var ct = context.CancellationToken;
-        if (complete is null)
+        if (input.KeyFilter is null)
         {
-            RequireExpr(request.Expr);
+            RequireExpr(input.Filter);
         }
 
-        var collection = Collection(request.CollectionName, db);
-        complete?.Invoke(collection);
-        RequireExpr(request.Expr);
+        var collection = Collection(input.Collection, db);
         var schema = collection.Schema;
-        var partition = string.IsNullOrEmpty(request.PartitionName) ? null : request.PartitionName;
-        var templates = RequestValues.Templates(request.ExprTemplateValues);
-        var keys = templates is null ? KeyListParser.TryParse(request.Expr, schema.PrimaryKey) : null;
+        var filter = input.KeyFilter?.Invoke(schema) ?? input.Filter;
+        RequireExpr(filter);
+        var partition = string.IsNullOrEmpty(input.Partition) ? null : input.Partition;
+        var templates = input.FilterParams();
+        var keys = templates is null ? KeyListParser.TryParse(filter, schema.PrimaryKey) : null;
         var result = keys is not null
-            ? await _engine.DeleteAsync(request.CollectionName, keys, partition, db, ct).ConfigureAwait(false)
-            : await _engine.DeleteWhereAsync(request.CollectionName, request.Expr, templates, partition, db, ct).ConfigureAwait(false);
+            ? await _engine.DeleteAsync(input.Collection, keys, partition, db, ct).ConfigureAwait(false)
+            : await _engine.DeleteWhereAsync(input.Collection, filter, templates, partition, db, ct).ConfigureAwait(false);
         var response = Mutation(schema, result);
         response.DeleteCnt = result.Count;
         return response;
@@ -116,7 +116,7 @@ internal sealed partial class MilvusGrpcService
     /// <summary>Query (and get by keys) for gRPC: the answer of <see cref="QueryColumnsAsync"/> as Milvus columns.</summary>
     internal async Task<QueryResults> QueryAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context)
     {
-        var answer = await QueryColumnsAsync(request, context).ConfigureAwait(false);
+        var answer = await QueryColumnsAsync(WireQuerySource.Of(request), context).ConfigureAwait(false);
         var response = new QueryResults
         {
             Status = MilvusStatus.Ok(),
@@ -142,34 +142,33 @@ internal sealed partial class MilvusGrpcService
     internal sealed record QueryAnswer(CollectionSchema Schema, OutputFields? Output, ColumnBatch? Rows, long? Count);
 
     /// <summary>Query (and get by keys): the Milvus rules, whatever the transport; the rows stay columns for the
-    /// transport to write. <paramref name="complete"/>, when given, completes the request from the collection this call
-    /// looked up (a REST get builds its key filter there), as for <see cref="SearchColumnsAsync(Data.SearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>.</summary>
-    internal async Task<QueryAnswer> QueryColumnsAsync(Protocol.Milvus.QueryRequest request, ServerCallContext context,
-        Action<ResolvedCollection>? complete = null)
+    /// transport to write. A get by keys (<see cref="QueryInput.KeyFilter"/>) builds its filter from the collection this
+    /// call looked up, so that it looks the schema up once.</summary>
+    internal async Task<QueryAnswer> QueryColumnsAsync(QueryInput input, ServerCallContext context)
     {
-        var db = Database(request.DbName, context);
+        var db = Database(input.Database, context);
         var ct = context.CancellationToken;
-        var name = request.CollectionName;
+        var name = input.Collection;
         var collection = Collection(name, db);
-        complete?.Invoke(collection);
         var schema = collection.Schema;
-        var partitions = EnsureLoaded(db, name, request.PartitionNames);
-        var templates = RequestValues.Templates(request.ExprTemplateValues);
-        var timezone = RequestValues.Timezone(request.QueryParams);
+        var filter = input.KeyFilter?.Invoke(schema) ?? input.Filter;
+        var partitions = EnsureLoaded(db, name, input.Partitions);
+        var templates = input.Source.FilterParams();
+        var timezone = input.Source.Timezone();
 
-        if (request.OutputFields.Any(IsCountStar))
+        if (input.OutputFields.Any(IsCountStar))
         {
-            if (request.OutputFields.Count > 1)
+            if (input.OutputFields.Count > 1)
             {
                 throw new MilvusException(MilvusCode.ParameterInvalid, "query: count(*) cannot be combined with other output fields");
             }
 
-            return new QueryAnswer(schema, null, null, await CountAsync(name, db, request.Expr, templates, partitions, timezone, ct).ConfigureAwait(false));
+            return new QueryAnswer(schema, null, null, await CountAsync(name, db, filter, templates, partitions, timezone, ct).ConfigureAwait(false));
         }
 
-        var output = OutputFields.Resolve(schema, request.OutputFields);
-        var (limit, offset) = RequestValues.QueryWindow(request.QueryParams);
-        if (string.IsNullOrWhiteSpace(request.Expr) && limit is null)
+        var output = OutputFields.Resolve(schema, input.OutputFields);
+        var (limit, offset) = input.Source.Window();
+        if (string.IsNullOrWhiteSpace(filter) && limit is null)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, "query: an empty expression must be used with a limit (query_params 'limit')");
         }
@@ -188,11 +187,11 @@ internal sealed partial class MilvusGrpcService
         else
         {
             // No limit: every match is returned, so the matches are counted (bitmaps only, no rows built) first.
-            var count = await CountAsync(name, db, request.Expr, templates, partitions, timezone, ct).ConfigureAwait(false);
+            var count = await CountAsync(name, db, filter, templates, partitions, timezone, ct).ConfigureAwait(false);
             CallInfo.Of(context).ResultBytes = ResultBudget.Check(count, rowBytes, _options.Memory.MaxResultBytes, "query", $"{count} matching rows (no limit)");
         }
 
-        var rows = await QueryWindowAsync(name, db, schema, request.Expr, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, timezone, ct).ConfigureAwait(false);
+        var rows = await QueryWindowAsync(name, db, schema, filter, templates, output, partitions, limit is null ? 0 : offset, limit ?? int.MaxValue, timezone, ct).ConfigureAwait(false);
         return new QueryAnswer(schema, output, timezone is null ? rows : InZone(schema, rows, Timestamptz.RequireZone(timezone)), null);
     }
 
@@ -203,7 +202,7 @@ internal sealed partial class MilvusGrpcService
         string.Equals(name.Replace(" ", "", StringComparison.Ordinal), CountStar, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The number of rows matching <paramref name="filter"/> (the engine's <c>count(*)</c>: bitmaps only).</summary>
-    private async Task<long> CountAsync(string name, string db, string filter, Dictionary<string, object?>? templates,
+    private async Task<long> CountAsync(string name, string db, string filter, IReadOnlyDictionary<string, object?>? templates,
         IReadOnlyList<string> partitions, string? timezone, CancellationToken ct)
     {
         var counted = await _engine.QueryAsync(name, new EngineQuery
@@ -222,7 +221,7 @@ internal sealed partial class MilvusGrpcService
     /// <c>pk &gt; last key</c> with a limit), so Quiver finds every matching key, orders them, and reads the window's
     /// rows by key.</summary>
     private async Task<ColumnBatch> QueryWindowAsync(string name, string db, CollectionSchema schema, string filter,
-        Dictionary<string, object?>? templates, OutputFields output, IReadOnlyList<string> partitions, int offset, int limit, string? timezone, CancellationToken ct)
+        IReadOnlyDictionary<string, object?>? templates, OutputFields output, IReadOnlyList<string> partitions, int offset, int limit, string? timezone, CancellationToken ct)
     {
         if (limit == 0)
         {

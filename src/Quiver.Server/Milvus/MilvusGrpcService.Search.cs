@@ -26,7 +26,15 @@ internal sealed partial class MilvusGrpcService
     internal async Task<SearchResults> SearchAsync(Protocol.Milvus.SearchRequest request, ServerCallContext context)
     {
         var answer = await SearchColumnsAsync(request, context).ConfigureAwait(false);
-        return answer.Page ?? new SearchResults
+        if (answer.Page is { } page)
+        {
+            var data = SearchResultCodec.Write(answer.Schema, page.Hits, page.BatchSize, answer.Output.Declared, answer.Output.Names, null,
+                answer.Settings.RoundDecimal);
+            data.SearchIteratorV2Results = new SearchIteratorV2Results { Token = page.Token, LastBound = page.LastBound };
+            return new SearchResults { Status = SearchOk, CollectionName = request.CollectionName, Results = data };
+        }
+
+        return new SearchResults
         {
             Status = SearchOk,
             CollectionName = request.CollectionName,
@@ -41,9 +49,16 @@ internal sealed partial class MilvusGrpcService
     private static readonly Protocol.Common.Status SearchOk = MilvusStatus.Ok();
 
     /// <summary>A search's answer: the hits as engine columns with what the transport needs to write them, or a search
-    /// iterator page already in Milvus's form.</summary>
+    /// iterator page.</summary>
     internal sealed record SearchAnswer(CollectionSchema Schema, SearchSettings Settings, OutputFields Output, FieldSchema? GroupBy,
-        SearchColumns? Hits, SearchResults? Page);
+        SearchColumns? Hits, IteratorPage? Page);
+
+    /// <summary>A page of the search iterator v2 as engine columns (one query), with what the next page is asked with.</summary>
+    /// <param name="Hits">The page's hits.</param>
+    /// <param name="BatchSize">The page size asked for (Milvus reports it as the answer's <c>top_k</c>).</param>
+    /// <param name="LastBound">The score of the page's last hit (the asked bound when the page is empty).</param>
+    /// <param name="Token">The keys returned so far at exactly <paramref name="LastBound"/> (<c>search_iter_id</c>).</param>
+    internal sealed record IteratorPage(SearchColumns Hits, int BatchSize, float LastBound, string Token);
 
     /// <summary>Search for a gRPC request: <see cref="SearchColumnsAsync(SearchInput, ServerCallContext, Action{ResolvedCollection}?)"/>
     /// over the request as it came.</summary>
@@ -265,7 +280,7 @@ internal sealed partial class MilvusGrpcService
     /// search beyond the last bound, inclusive; the token lists the keys already returned at exactly that score, so ties
     /// across pages are neither lost nor repeated.
     /// </summary>
-    private async Task<SearchResults> SearchIteratorPageAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
+    private async Task<IteratorPage> SearchIteratorPageAsync(string name, string db, CollectionSchema schema, SearchSettings settings,
         EngineSearch plan, OutputFields output, FieldSchema? groupBy, CancellationToken ct)
     {
         if (Nq(plan) != 1 || groupBy is not null || plan.Offset != 0)
@@ -316,9 +331,7 @@ internal sealed partial class MilvusGrpcService
         }
 
         var pageColumns = new SearchColumns { Counts = [page.Count], Scores = [.. page.Select(i => result.Scores[i])], Fields = result.Fields.Select(page) };
-        var data = SearchResultCodec.Write(schema, pageColumns, batch, output.Declared, output.Names, null, settings.RoundDecimal);
-        data.SearchIteratorV2Results = new SearchIteratorV2Results { Token = IteratorToken.Write(tied), LastBound = lastBound };
-        return new SearchResults { Status = MilvusStatus.Ok(), CollectionName = name, Results = data };
+        return new IteratorPage(pageColumns, batch, lastBound, IteratorToken.Write(tied));
     }
 
     /// <summary>Hit <paramref name="i"/>'s primary key, boxed as the token compares keys.</summary>

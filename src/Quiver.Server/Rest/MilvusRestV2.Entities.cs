@@ -1,15 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
 using Quiver.Server.Milvus;
+using Quiver.Server.Milvus.Data;
 using Quiver.Wire;
 using WireConsistency = Quiver.Protocol.Common.ConsistencyLevel;
-using WireQuery = Quiver.Protocol.Milvus.QueryRequest;
-using WireSchema = Quiver.Protocol.Schema.CollectionSchema;
-using WireType = Quiver.Protocol.Schema.DataType;
 
 namespace Quiver.Server.Rest;
 
@@ -122,34 +119,34 @@ internal static partial class MilvusRestV2
         _ => [],
     };
 
+    // Delete, query and get read the body straight into the values the Milvus rules take (DeleteInput, QueryInput) and
+    // run through the same rules as a gRPC Delete or Query, with no Milvus message between: the pipeline takes the
+    // input's database and collection; template values are read before the call (refused as the body's format).
+
     private static async Task<JsonNode?> DeleteAsync(RestRequest r)
     {
         var collection = r.RequiredString("collectionName");
         var filter = r.OptionalString("filter");
-        var byId = string.IsNullOrEmpty(filter);
-        if (byId && r.Body["id"] is null)
+        var id = string.IsNullOrEmpty(filter) ? r.Body["id"] ?? throw RestRequest.Missing("filter", "string (or 'id')") : null;
+        var templates = RestTemplates.Values(r.Body["exprParams"], "$.exprParams");
+        var input = new DeleteInput
         {
-            throw RestRequest.Missing("filter", "string (or 'id')");
-        }
-        var request = new DeleteRequest
-        {
-            DbName = r.DatabaseOrDefault,
-            CollectionName = collection,
-            PartitionName = r.OptionalString("partitionName") ?? "",
-            Expr = filter ?? "",
+            Database = r.DatabaseOrDefault,
+            Collection = collection,
+            Partition = r.OptionalString("partitionName") ?? "",
+            Filter = filter ?? "",
+            // A delete by id builds its key filter on the schema the delete looks up (one lookup per delete).
+            KeyFilter = id is null ? null : schema => IdFilter(schema, id),
+            FilterParams = () => templates,
         };
-        RestTemplates.Add(r.Body["exprParams"], "$.exprParams", request.ExprTemplateValues);
-        // A delete by id builds its key filter on the schema the delete looks up (one lookup per delete).
-        var result = await r.CallAsync("Delete", request, (q, context) => r.Service.DeleteAsync(q, context,
-            byId ? c => q.Expr = IdFilter(r.Service.ProtoSchema(c), r.Body["id"]!) : null)).ConfigureAwait(false);
+        var result = await r.CallAsync("Delete", input, (q, context) => r.Service.DeleteAsync(q, context)).ConfigureAwait(false);
         return new JsonObject { ["deleteCount"] = result.DeleteCnt };
     }
 
     /// <summary>The filter <c>pk in [...]</c> for the body's <c>id</c> (one key or a list).</summary>
-    internal static string IdFilter(WireSchema schema, JsonNode id)
+    internal static string IdFilter(CollectionSchema schema, JsonNode id)
     {
-        var primary = schema.Fields.FirstOrDefault(f => f.IsPrimaryKey)
-            ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"collection {schema.Name} has no primary field");
+        var primary = schema.PrimaryKey;
         var items = id is JsonArray array ? array.ToList() : [id];
         if (items.Count == 0)
         {
@@ -160,7 +157,7 @@ internal static partial class MilvusRestV2
         {
             var path = id is JsonArray ? $"$.id[{i}]" : "$.id";
             var item = items[i] ?? throw RestRequest.Format(path, "must be a primary key, got null");
-            keys.Add(primary.DataType == WireType.Int64
+            keys.Add(primary.DataType == DataType.Int64
                 ? RestRequest.LongOf(item, path).ToString(CultureInfo.InvariantCulture)
                 : Quoted(RestRequest.StringOf(item, path) ?? ""));
         }
@@ -173,46 +170,56 @@ internal static partial class MilvusRestV2
 
     private static async Task<JsonNode?> QueryAsync(RestRequest r)
     {
+        // The body's members are read (and refused) in this order.
         var outputFields = r.OptionalStrings("outputFields") ?? ["*"];
-        var request = new WireQuery
-        {
-            DbName = r.DatabaseOrDefault,
-            CollectionName = r.RequiredString("collectionName"),
-            Expr = r.OptionalString("filter") ?? "",
-            OutputFields = { outputFields },
-            PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
-        };
-        RestTemplates.Add(r.Body["exprParams"], "$.exprParams", request.ExprTemplateValues);
-        SetConsistency(r, out var level, out var useDefault);
-        request.ConsistencyLevel = level;
-        request.UseDefaultConsistency = useDefault;
+        var collection = r.RequiredString("collectionName");
+        var filter = r.OptionalString("filter") ?? "";
+        var partitions = r.OptionalStrings("partitionNames") ?? [];
+        var templates = RestTemplates.Values(r.Body["exprParams"], "$.exprParams");
+        // Consistency is read for its refusal only: every read sees every acknowledged write (docs/server-data.md).
+        SetConsistency(r, out _, out _);
         var offset = r.OptionalLong("offset") ?? 0;
         var limit = r.OptionalLong("limit") ?? 100;
-        var count = outputFields.Count == 1 && outputFields[0].Trim().Equals("count(*)", StringComparison.OrdinalIgnoreCase);
-        if (offset > 0)
+        var timezone = r.OptionalString(Timestamptz.TimezoneProperty);
+        var input = new QueryInput
         {
-            request.QueryParams.Add(new KeyValuePair { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
-        }
-        if (limit > 0 && !count)
-        {
-            request.QueryParams.Add(new KeyValuePair { Key = "limit", Value = limit.ToString(CultureInfo.InvariantCulture) });
-        }
-        if (r.OptionalString(Timestamptz.TimezoneProperty) is { } timezone)
-        {
-            request.QueryParams.Add(new KeyValuePair { Key = Timestamptz.TimezoneProperty, Value = timezone });
-        }
-
-        await QueryRowsAsync(r, request, null).ConfigureAwait(false);
+            Database = r.DatabaseOrDefault,
+            Collection = collection,
+            Filter = filter,
+            OutputFields = outputFields,
+            Partitions = partitions,
+            // A limit or offset of 0 or less is none; count(*) reads no window.
+            Source = new RestQuerySource(templates, timezone, limit > 0 ? limit : null, offset),
+        };
+        await QueryRowsAsync(r, input).ConfigureAwait(false);
         return null;
     }
 
-    /// <summary>Runs a query (or a get, whose filter <paramref name="filter"/> builds inside the call from the schema the
-    /// call looked up) and writes its rows straight from the engine's columns.</summary>
-    private static async Task QueryRowsAsync(RestRequest r, WireQuery request, Func<WireSchema, string>? filter)
+    /// <summary>A REST query's template values, timezone and window as the body gave them, checked by the rules in the
+    /// words of a gRPC query's <c>query_params</c>.</summary>
+    private sealed class RestQuerySource(IReadOnlyDictionary<string, object?>? templates, string? timezone, long? limit, long offset) : QuerySource
     {
-        var answer = await r.CallAsync("Query", request, async (q, context) =>
-            new Answered<MilvusGrpcService.QueryAnswer>(await r.Service.QueryColumnsAsync(q, context,
-                filter is null ? null : c => q.Expr = filter(r.Service.ProtoSchema(c))).ConfigureAwait(false))).ConfigureAwait(false);
+        /// <inheritdoc />
+        public override IReadOnlyDictionary<string, object?>? FilterParams() => templates;
+
+        /// <inheritdoc />
+        public override string? Timezone() => RequestValues.Timezone(timezone);
+
+        /// <inheritdoc />
+        public override (int? Limit, int Offset) Window()
+        {
+            // The offset first, as gRPC's pairs are read in the order REST sent them.
+            var checkedOffset = offset > 0 ? RequestValues.WindowValue("offset", offset, offset.ToString(CultureInfo.InvariantCulture)) : 0;
+            int? checkedLimit = limit is { } l ? RequestValues.WindowValue("limit", l, l.ToString(CultureInfo.InvariantCulture)) : null;
+            return (checkedLimit, checkedOffset);
+        }
+    }
+
+    /// <summary>Runs a query (or a get) and writes its rows straight from the engine's columns.</summary>
+    private static async Task QueryRowsAsync(RestRequest r, QueryInput input)
+    {
+        var answer = await r.CallAsync("Query", input, async (q, context) =>
+            new Answered<MilvusGrpcService.QueryAnswer>(await r.Service.QueryColumnsAsync(q, context).ConfigureAwait(false))).ConfigureAwait(false);
         var query = answer.Value!;
         if (query.Count is { } count)
         {
@@ -236,15 +243,16 @@ internal static partial class MilvusRestV2
     {
         var collection = r.RequiredString("collectionName");
         var id = r.Body["id"] ?? throw RestRequest.Missing("id", "primary key or list of primary keys");
-        var request = new WireQuery
+        var input = new QueryInput
         {
-            DbName = r.DatabaseOrDefault,
-            CollectionName = collection,
-            OutputFields = { r.OptionalStrings("outputFields") ?? ["*"] },
-            PartitionNames = { r.OptionalStrings("partitionNames") ?? [] },
-            UseDefaultConsistency = true,
+            Database = r.DatabaseOrDefault,
+            Collection = collection,
+            OutputFields = r.OptionalStrings("outputFields") ?? ["*"],
+            Partitions = r.OptionalStrings("partitionNames") ?? [],
+            KeyFilter = schema => IdFilter(schema, id),
+            Source = new RestQuerySource(null, null, null, 0),
         };
-        await QueryRowsAsync(r, request, schema => IdFilter(schema, id)).ConfigureAwait(false);
+        await QueryRowsAsync(r, input).ConfigureAwait(false);
         return null;
     }
 
@@ -269,23 +277,4 @@ internal static partial class MilvusRestV2
     private static float[] RoundScores(float[] scores, int roundDecimal) => roundDecimal < 0
         ? scores
         : [.. scores.Select(s => (float)Math.Round(s, Math.Min(roundDecimal, 15), MidpointRounding.AwayFromZero))];
-
-    /// <summary>Search results in Milvus's result form as Milvus's REST API prints them: one flat list of rows (<c>id</c>,
-    /// <c>distance</c>, output fields) over all queries, with the per-query counts in the top-level <c>topks</c>. The
-    /// columns are read back into engine columns and written by the same writer as a search's.</summary>
-    private static JsonArray? SearchRows(RestRequest r, SearchResultData? data)
-    {
-        if (data is null || data.TopK == 0)
-        {
-            return [];
-        }
-        r.Extra["topks"] = new JsonArray(data.Topks.Select(k => (JsonNode?)k).ToArray());
-        var count = data.FieldsData.Count > 0 ? FieldDataReader.RowCount(data.FieldsData[0]) : PrimaryKeys.Count(data.Ids);
-        var (rows, fields) = FieldDataReader.ReadResult(data.FieldsData, count);
-        var ids = data.Ids?.IdFieldCase == IDs.IdFieldOneofCase.StrId
-            ? new FieldColumn { Name = RestJsonWriter.IdKey, Strings = [.. data.Ids.StrId.Data] }
-            : new FieldColumn { Name = RestJsonWriter.IdKey, Longs = [.. data.Ids?.IntId?.Data ?? []] };
-        r.WriteData = w => RestJsonWriter.WriteRows(w, fields.Fields, rows, data.OutputFields, ids, [.. data.Scores], r.AllowInt64);
-        return null;
-    }
 }

@@ -42,12 +42,8 @@ internal static partial class MilvusRestV2
             new Answered<MilvusGrpcService.SearchAnswer>(await r.Service.SearchColumnsAsync(q, context,
                 c => source.Resolve(c, "$", data)).ConfigureAwait(false)), [source.Typed]).ConfigureAwait(false);
         var search = answer.Value!;
-        if (search.Hits is not { } hits)
-        {
-            // A search iterator page (asked for through search params) keeps Milvus's result form.
-            return SearchRows(r, search.Page!.Results);
-        }
-        WriteHits(r, search.Output, hits, search.Settings.RoundDecimal);
+        // A search iterator page (asked for through search params) is written from its columns as hits are.
+        WriteHits(r, search.Output, search.Hits ?? search.Page!.Hits, search.Settings.RoundDecimal);
         return null;
     }
 

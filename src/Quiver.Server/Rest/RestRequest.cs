@@ -121,11 +121,11 @@ internal sealed class RestRequest
         Context.Rpc = method;
         if (Http.Items.TryGetValue(ForwardKey, out var item) && item is RestRpcForward forward)
         {
-            // A forwarded RPC travels as its message alone: a search whose settings are typed has none in it. (No node
-            // forwards a search endpoint; see RestRouting.Forwards.)
-            if (searches is not null)
+            // A forwarded RPC travels as its message alone: a search whose settings are typed, or a request read without
+            // a message (search, query, get, delete), has none. (No node forwards those endpoints; see RestRouting.Forwards.)
+            if (searches is not null || request is not Google.Protobuf.IMessage)
             {
-                throw new InvalidOperationException($"{method}: a search with typed settings cannot be forwarded as a message");
+                throw new InvalidOperationException($"{method}: a request read without a Milvus message cannot be forwarded as one");
             }
             // A cluster node performs the RPC itself (MilvusRestV2.Cluster.cs).
             handler = async (r, c) => (TResponse)(object)await forward(method, (Google.Protobuf.IMessage)r, c).ConfigureAwait(false);

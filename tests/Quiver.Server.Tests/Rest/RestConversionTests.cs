@@ -212,8 +212,8 @@ public sealed class RestConversionTests
     [Fact]
     public void IdFilter_Int64AndVarCharKeys()
     {
-        Assert.Equal("id in [1,9007199254740993]", MilvusRestV2.IdFilter(Schema(), JsonNode.Parse("""[1, "9007199254740993"]""")!));
-        var schema = new WireSchema { Fields = { new WireField { Name = "pk", DataType = WireType.VarChar, IsPrimaryKey = true } } };
+        Assert.Equal("id in [1,9007199254740993]", MilvusRestV2.IdFilter(EngineSchema(), JsonNode.Parse("""[1, "9007199254740993"]""")!));
+        var schema = new CollectionSchema { Fields = [Quiver.FieldSchema.VarCharKey("pk", 16), Quiver.FieldSchema.Vector("v", 2)] };
         Assert.Equal("pk in [\"a\\\"b\"]", MilvusRestV2.IdFilter(schema, JsonNode.Parse("\"a\\\"b\"")!));
     }
 }

@@ -238,7 +238,8 @@ public sealed class RestGrpcSearchDifferentialTests
         _ => Enumerable.Range(0, 30).OrderBy(_ => rng.Next()).Take(rng.Next(1, 5)).Order().ToDictionary(i => (uint)i, _ => rng.Next(1, 9) / 4f),
     };
 
-    private static JsonNode Json(object value) => value switch
+    /// <summary>A value as a REST client writes it (also a filter template value).</summary>
+    internal static JsonNode Json(object value) => value switch
     {
         float[] floats => new JsonArray([.. floats.Select(x => (JsonNode?)x)]),
         int[] ints => new JsonArray([.. ints.Select(x => (JsonNode?)x)]),
@@ -350,18 +351,21 @@ public sealed class RestGrpcSearchDifferentialTests
         }
         foreach (var (name, value) in search.Templates ?? [])
         {
-            request.ExprTemplateValues[name] = value switch
-            {
-                long l => new Protocol.Schema.TemplateValue { Int64Val = l },
-                double d => new Protocol.Schema.TemplateValue { FloatVal = d },
-                string s => new Protocol.Schema.TemplateValue { StringVal = s },
-                long[] longs => new Protocol.Schema.TemplateValue { ArrayVal = new Protocol.Schema.TemplateArrayValue { LongData = new Protocol.Schema.LongArray { Data = { longs } } } },
-                string[] strings => new Protocol.Schema.TemplateValue { ArrayVal = new Protocol.Schema.TemplateArrayValue { StringData = new Protocol.Schema.StringArray { Data = { strings } } } },
-                _ => throw new ArgumentException(value.GetType().Name),
-            };
+            request.ExprTemplateValues[name] = Template(value);
         }
         return request;
     }
+
+    /// <summary>A filter template value as Milvus's SDKs send it over gRPC.</summary>
+    internal static Protocol.Schema.TemplateValue Template(object value) => value switch
+    {
+        long l => new Protocol.Schema.TemplateValue { Int64Val = l },
+        double d => new Protocol.Schema.TemplateValue { FloatVal = d },
+        string s => new Protocol.Schema.TemplateValue { StringVal = s },
+        long[] longs => new Protocol.Schema.TemplateValue { ArrayVal = new Protocol.Schema.TemplateArrayValue { LongData = new Protocol.Schema.LongArray { Data = { longs } } } },
+        string[] strings => new Protocol.Schema.TemplateValue { ArrayVal = new Protocol.Schema.TemplateArrayValue { StringData = new Protocol.Schema.StringArray { Data = { strings } } } },
+        _ => throw new ArgumentException(value.GetType().Name),
+    };
 
     /// <summary>A query's wire bytes, as the SDKs encode each type.</summary>
     private static byte[] Bytes(string field, object query)

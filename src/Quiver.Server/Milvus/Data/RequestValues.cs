@@ -168,8 +168,6 @@ internal static class RequestValues
         }
     }
 
-    /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
-    /// that is not a non-negative integer.</summary>
     /// <summary>Milvus's per-read <c>timezone</c> (in query_params or search_params), checked: null when absent, 1100
     /// with Milvus's message when it names no IANA zone.</summary>
     public static string? Timezone(RepeatedField<Quiver.Protocol.Common.KeyValuePair> pairs)
@@ -178,14 +176,26 @@ internal static class RequestValues
         {
             if (pair.Key == Quiver.Timestamptz.TimezoneProperty)
             {
-                _ = Quiver.Timestamptz.RequireZone(pair.Value);
-                return pair.Value;
+                return Timezone(pair.Value);
             }
         }
 
         return null;
     }
 
+    /// <summary>A read's own <c>timezone</c> as a transport read it (null: none), checked as <see cref="Timezone(RepeatedField{Quiver.Protocol.Common.KeyValuePair})"/> checks it.</summary>
+    public static string? Timezone(string? zone)
+    {
+        if (zone is not null)
+        {
+            _ = Quiver.Timestamptz.RequireZone(zone);
+        }
+
+        return zone;
+    }
+
+    /// <summary>A query's <c>query_params</c>: <c>limit</c> and <c>offset</c>. Throws ParameterInvalid naming a value
+    /// that is not a non-negative integer.</summary>
     public static (int? Limit, int Offset) QueryWindow(RepeatedField<Quiver.Protocol.Common.KeyValuePair> pairs)
     {
         int? limit = null;
@@ -197,22 +207,28 @@ internal static class RequestValues
                 continue;
             }
 
-            if (!long.TryParse(pair.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v)
-                || v < 0 || v > int.MaxValue)
-            {
-                throw new MilvusException(MilvusCode.ParameterInvalid, $"query_params: {pair.Key} must be a non-negative integer, got '{pair.Value}'");
-            }
-
+            var v = long.TryParse(pair.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                ? WindowValue(pair.Key, parsed, pair.Value)
+                : throw NotAWindowValue(pair.Key, pair.Value);
             if (pair.Key == "limit")
             {
-                limit = (int)v;
+                limit = v;
             }
             else
             {
-                offset = (int)v;
+                offset = v;
             }
         }
 
         return (limit, offset);
     }
+
+    /// <summary>A query's <c>limit</c> or <c>offset</c> (<paramref name="key"/>) of <paramref name="value"/>, sent as
+    /// <paramref name="text"/>: refused with ParameterInvalid unless it is in [0, 2^31 - 1], in the words of
+    /// <see cref="QueryWindow"/> whichever transport sent it.</summary>
+    public static int WindowValue(string key, long value, string text) =>
+        value is >= 0 and <= int.MaxValue ? (int)value : throw NotAWindowValue(key, text);
+
+    private static MilvusException NotAWindowValue(string key, string text) =>
+        new(MilvusCode.ParameterInvalid, $"query_params: {key} must be a non-negative integer, got '{text}'");
 }
