@@ -12,7 +12,7 @@ internal static class VectorTypesBench
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json", "variants", "M", "efc");
+        args.RejectUnknown("rows", "dim", "bits", "nq", "k", "recall", "rounds", "dir", "json", "variants", "M", "efc", "growing");
         var n = args.Int("rows", 50_000);
         var dim = args.Int("dim", 128);
         var bits = args.Int("bits", 256);
@@ -79,6 +79,10 @@ internal static class VectorTypesBench
             var binaryField = new FieldSchema { Name = "v", DataType = DataType.BinaryVector, Dimension = bits, Metric = MetricType.Hamming };
             // --variants: which of these to build (default the first four); the *_flat ones are exact only (no index build),
             // for sizes where an HNSW build does not fit the time at hand.
+            // --growing true: the *_flat variants are not flushed, so their exact searches scan a growing segment's rows
+            // (while they stay below the 64 MiB seal size).
+            var growing = args.Text("growing", "false") == "true";
+            report.Set("growing", growing);
             var flat = ("FLAT", new Dictionary<string, string>(), "", Array.Empty<int>());
             var binFlat = ("BIN_FLAT", new Dictionary<string, string>(), "", Array.Empty<int>());
             var wanted = args.Text("variants", "float_hnsw,int8_hnsw,float_ivf_flat,binary_bin_ivf_flat")
@@ -89,9 +93,9 @@ internal static class VectorTypesBench
                 ["int8_hnsw"] = () => Variant.CreateAsync(db, "int8_hnsw", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], hnsw),
                 ["float_ivf_flat"] = () => Variant.CreateAsync(db, "float_ivf_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, ("IVF_FLAT", ivf, "nprobe", probes)),
                 ["binary_bin_ivf_flat"] = () => Variant.CreateAsync(db, "binary_bin_ivf_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], ("BIN_IVF_FLAT", ivf, "nprobe", probes)),
-                ["float_flat"] = () => Variant.CreateAsync(db, "float_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, flat),
-                ["int8_flat"] = () => Variant.CreateAsync(db, "int8_flat", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], flat),
-                ["binary_bin_flat"] = () => Variant.CreateAsync(db, "binary_bin_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], binFlat),
+                ["float_flat"] = () => Variant.CreateAsync(db, "float_flat", FieldSchema.Vector("v", dim, MetricType.L2), rows, queries, flat, flush: !growing),
+                ["int8_flat"] = () => Variant.CreateAsync(db, "int8_flat", int8Field, [.. rows.Select(Int8)], [.. queries.Select(Int8)], flat, flush: !growing),
+                ["binary_bin_flat"] = () => Variant.CreateAsync(db, "binary_bin_flat", binaryField, [.. rows.Select(Binary)], [.. queries.Select(Binary)], binFlat, flush: !growing),
             };
             var variants = new List<Variant>();
             foreach (var name in wanted)
@@ -200,7 +204,8 @@ internal static class VectorTypesBench
         private static Dictionary<string, string> Exact => new() { ["exact"] = "true" };
 
         public static async Task<Variant> CreateAsync(
-            QuiverEngine db, string name, FieldSchema field, float[][] rows, float[][] queries, (string Type, Dictionary<string, string> Build, string Param, int[] Values) index)
+            QuiverEngine db, string name, FieldSchema field, float[][] rows, float[][] queries, (string Type, Dictionary<string, string> Build, string Param, int[] Values) index,
+            bool flush = true)
         {
             await db.CreateCollectionAsync(name, new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), field] });
             for (var start = 0; start < rows.Length; start += 5_000)
@@ -208,8 +213,12 @@ internal static class VectorTypesBench
                 await db.InsertAsync(name, [.. Enumerable.Range(start, Math.Min(5_000, rows.Length - start)).Select(i => new Row { ["id"] = (long)i, ["v"] = rows[i] })]);
             }
 
-            await db.FlushAsync(name);
-            Progress($"{name}: {rows.Length} rows inserted and flushed");
+            if (flush)
+            {
+                await db.FlushAsync(name);
+            }
+
+            Progress($"{name}: {rows.Length} rows inserted{(flush ? " and flushed" : ", growing")}");
             if (index.Values.Length > 0)
             {
                 await db.CreateIndexAsync(name, new IndexDefinition { FieldName = "v", IndexType = index.Type, Metric = field.Metric, Params = index.Build });

@@ -242,6 +242,24 @@ public sealed class NodeStartTests
         static string Family(string sample) => sample.Split('{')[0];
     });
 
+    /// <summary><c>quiver node</c>, the CLI's command, which runs the node in the CLI's process (whose runtime
+    /// configuration is the standalone server's), runs with the node program's <c>System.GC.ConserveMemory</c> 7
+    /// (<see cref="NodeGcSetting"/>), in the process it was started as: it restarts itself in place, so the PID a script
+    /// holds is the node's.</summary>
+    [Fact]
+    public async Task QuiverNode_FromTheCli_ConservesMemoryAsTheNodeProgram_InTheProcessItWasStartedAs()
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        await using var nodes = await QuiverNodes.StartAsync(nats.Url, 1, program: "quiver.dll");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var node = await MetricsAsync(http, $"http://{nodes.Endpoint(0)}/metrics");
+
+        var inherited = Environment.GetEnvironmentVariable(NodeGcSetting.Variable) is { } set ? Convert.ToInt64(set, 16) : (long?)null;
+        Assert.Equal(inherited ?? NodeGcSetting.Level, node["quiver_gc_settings{setting=\"conserve_memory\"}"]);
+        var ready = nodes.Output(0).Split('\n').Single(l => l.StartsWith("quiver node ready:", StringComparison.Ordinal));
+        Assert.EndsWith($", pid {nodes.ProcessId(0)}", ready, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs <paramref name="body"/> with 3 NATS servers, one node over them, a standalone server (the oracle) and
     /// an HTTP client.</summary>
     private static async Task BesideAStandaloneAsync(Func<NatsCluster, QuiverNodes, QuiverServer, HttpClient, Task> body)

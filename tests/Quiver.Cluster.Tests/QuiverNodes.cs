@@ -18,6 +18,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     private readonly List<Node> _nodes = [];
     private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
     private IReadOnlyDictionary<string, object> _settings = new Dictionary<string, object>();
+    private string _program = NodeDll;
 
     private QuiverNodes(string nats) => _nats = nats;
 
@@ -56,11 +57,18 @@ public sealed partial class QuiverNodes : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="count"/> nodes over the NATS servers at <paramref name="nats"/>, with
-    /// <paramref name="environment"/> added to each node's environment and <paramref name="settings"/> to its config file.</summary>
+    /// <paramref name="environment"/> added to each node's environment and <paramref name="settings"/> to its config file;
+    /// <paramref name="program"/> is the node program's assembly beside the tests (<c>quiver.dll</c>: the CLI's
+    /// <c>quiver node</c>).</summary>
     public static async Task<QuiverNodes> StartAsync(string nats, int count, IReadOnlyDictionary<string, string>? environment = null,
-        IReadOnlyDictionary<string, object>? settings = null)
+        IReadOnlyDictionary<string, object>? settings = null, string program = "Quiver.Cluster.dll")
     {
-        var nodes = new QuiverNodes(nats) { _environment = environment ?? new Dictionary<string, string>(), _settings = settings ?? new Dictionary<string, object>() };
+        var nodes = new QuiverNodes(nats)
+        {
+            _environment = environment ?? new Dictionary<string, string>(),
+            _settings = settings ?? new Dictionary<string, object>(),
+            _program = Path.Combine(AppContext.BaseDirectory, program),
+        };
         try
         {
             for (var i = 0; i < count; i++)
@@ -105,6 +113,9 @@ public sealed partial class QuiverNodes : IAsyncDisposable
         p.WaitForExit();
     }
 
+    /// <summary>The process id of node <paramref name="index"/>, as it was started.</summary>
+    public int ProcessId(int index) => _nodes[index].Process.Id;
+
     /// <summary>Everything node <paramref name="index"/> printed, for failure messages.</summary>
     public string Output(int index) => string.Join('\n', _nodes[index].Lines());
 
@@ -144,7 +155,7 @@ public sealed partial class QuiverNodes : IAsyncDisposable
         }
 
         File.WriteAllText(config, JsonSerializer.Serialize(values));
-        var info = new ProcessStartInfo("dotnet", [NodeDll, "node", "--config", config])
+        var info = new ProcessStartInfo("dotnet", [_program, "node", "--config", config])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

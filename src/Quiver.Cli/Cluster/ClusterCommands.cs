@@ -17,6 +17,8 @@ internal static class ClusterCommands
         node.Options.Add(config);
         node.SetAction(async (parse, ct) =>
         {
+            // The node program's GC setting (NodeGcSetting): this process is replaced by itself with it, unless it has one.
+            NodeGcSetting.EnsureConservingMemory(Console.Error);
             NodeConfig settings;
             ClusterNode started;
             try

@@ -127,6 +127,10 @@ public sealed record QuiverOptions
     /// default); tests that compare the two set it.</summary>
     internal Indexing.KMeansInit IvfKMeansInit { get; init; } = Indexing.IndexBuildOptions.Default.KMeansInit;
 
+    /// <summary>Bytes a growing segment's vector chunk aims at (<see cref="Segments.VectorStore.ChunkBytes"/>); tests set
+    /// a small one so that a few thousand rows cross many chunk boundaries.</summary>
+    internal int GrowingVectorChunkBytes { get; init; } = Segments.VectorStore.ChunkBytes;
+
     /// <summary>The most <see cref="SegmentMaxBytes"/> may be: one vector field of a full segment is one float array.</summary>
     internal const long SegmentBytesCeiling = 4L << 30;
 

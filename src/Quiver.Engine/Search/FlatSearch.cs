@@ -393,13 +393,13 @@ internal static class FlatSearch
         ScoreRange? range, float[] scratch)
     {
         var dim = vectors.Dimension;
-        var all = vectors.All;
         var norms = vectors.SquaredNorms;
         ReadOnlySpan<ulong> words = bitmap is null ? default : bitmap.Words;
-        for (var start = 0; start < vectors.Count; start += Tile)
+        for (var start = 0; start < vectors.Count;)
         {
-            var n = Math.Min(Tile, vectors.Count - start);
-            var rows = all.Slice(start * dim, n * dim);
+            // A tile never spans two of a growing segment's chunks.
+            var n = Math.Min(Tile, vectors.RowsInBlockAt(start));
+            var rows = vectors.Rows(start, n);
             var dist = scratch.AsSpan(0, n);
             for (var q = 0; q < queries.Count; q++)
             {
@@ -414,6 +414,8 @@ internal static class FlatSearch
 
                 OfferTile(heaps[q], dist, start, words, metric, queryNorms[q], norms, segment, range);
             }
+
+            start += n;
         }
     }
 
@@ -432,13 +434,12 @@ internal static class FlatSearch
             }
 
             var queryBlock = packed.AsSpan(0, nq * dim);
-            var all = vectors.All;
             var norms = vectors.SquaredNorms;
             ReadOnlySpan<ulong> words = bitmap is null ? default : bitmap.Words;
-            for (var start = 0; start < vectors.Count; start += Tile)
+            for (var start = 0; start < vectors.Count;)
             {
-                var n = Math.Min(Tile, vectors.Count - start);
-                var rows = all.Slice(start * dim, n * dim);
+                var n = Math.Min(Tile, vectors.RowsInBlockAt(start));
+                var rows = vectors.Rows(start, n);
                 var result = scratch.AsSpan(0, nq * n);
                 if (metric == MetricType.L2)
                 {
@@ -453,6 +454,8 @@ internal static class FlatSearch
                 {
                     OfferTile(heaps[q], result.Slice(q * n, n), start, words, metric, queryNorms[q], norms, segment, range);
                 }
+
+                start += n;
             }
         }
         finally

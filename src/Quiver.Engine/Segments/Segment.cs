@@ -111,8 +111,10 @@ internal sealed class Segment
     public Search.FilterBitmapCache FilterBitmaps => Volatile.Read(ref _filterBitmaps) ?? LazyInitializer.EnsureInitialized(ref _filterBitmaps, () => new Search.FilterBitmapCache(this));
 
     /// <summary>A new growing segment; its rows are charged to <paramref name="ledger"/> as the shard counts them
-    /// (<see cref="ChargeGrowing"/>) until it is sealed or released.</summary>
-    public static Segment CreateGrowing(long id, long partitionId, CollectionSchema schema, int capacity = 1024, Common.MemoryLedger? ledger = null)
+    /// (<see cref="ChargeGrowing"/>) until it is sealed or released. Its vectors grow in chunks of about
+    /// <paramref name="vectorChunkBytes"/> (<see cref="VectorStore.Growing"/>).</summary>
+    public static Segment CreateGrowing(
+        long id, long partitionId, CollectionSchema schema, int capacity = 1024, Common.MemoryLedger? ledger = null, int vectorChunkBytes = VectorStore.ChunkBytes)
     {
         var scalars = new ScalarStore?[schema.Fields.Length];
         var vectors = new VectorStore?[schema.Fields.Length];
@@ -121,7 +123,7 @@ internal sealed class Segment
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = new VectorStore(field.VectorWidth(), capacity);
+                vectors[f] = VectorStore.Growing(field.VectorWidth(), capacity, vectorChunkBytes);
             }
             else
             {
@@ -492,8 +494,9 @@ internal sealed class Segment
         return new SegmentSnapshot(this, count, columns, vectors, dynamic, _insertTs, deletes) { Schema = schema };
     }
 
-    /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing).</summary>
-    public ReadOnlyMemory<float> VectorMemory(int fieldIndex) => _vectors[fieldIndex]!.Memory(_count);
+    /// <summary>The vectors of a vector field of a growing segment, all rows, without a copy (for sealing): one piece per
+    /// chunk of the field's store, in row order.</summary>
+    public ReadOnlyMemory<float>[] VectorMemory(int fieldIndex) => _vectors[fieldIndex]!.Memory(_count);
 
     /// <summary>Copies rows out as a batch (scalars, dynamic and, unless left out, vectors) for sealing and compaction.</summary>
     public RowBatch Extract(ReadOnlySpan<int> rows, bool includeVectors = true)

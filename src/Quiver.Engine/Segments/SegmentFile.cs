@@ -62,12 +62,12 @@ internal static class SegmentFile
 
     /// <summary>Writes rows of <paramref name="batch"/> with their insert timestamps to <paramref name="path"/> durably:
     /// temp file, fsync, rename, fsync of the folder. Vectors come from the batch's vector columns, or, where
-    /// <paramref name="vectors"/> gives them (by field index), straight from there, so that sealing a growing segment does
-    /// not copy its vectors first. <paramref name="version"/> is <see cref="Version"/> but for tests of reading version 3
+    /// <paramref name="vectors"/> gives them (by field index, the rows in order in one or more pieces of whole rows: a
+    /// growing segment's chunks), straight from there, so that sealing a growing segment does not copy its vectors first. <paramref name="version"/> is <see cref="Version"/> but for tests of reading version 3
     /// files. Returns the segment's size for segment sizing: the file length less its page checksums
     /// (<see cref="DataBytes"/>).</summary>
     public static long Write(
-        IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]? vectors = null,
+        IFileSystem fs, string path, long segmentId, long partitionId, RowBatch batch, ReadOnlySpan<long> insertTs, ReadOnlyMemory<float>[]?[]? vectors = null,
         int version = Version)
     {
         if (version is not (OldestReadInPlace or Version))
@@ -77,7 +77,7 @@ internal static class SegmentFile
 
         var schema = batch.Schema;
         var count = batch.Count;
-        var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)>
+        var blocks = new List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float>[]? Floats)>
         {
             (BlockKind.InsertTimestamps, -1, MemoryMarshal.AsBytes(insertTs).ToArray(), default),
         };
@@ -93,16 +93,20 @@ internal static class SegmentFile
             var c = batch.Columns[f];
             if (field.IsVector)
             {
-                var v = vectors?[f] ?? c.Vectors;
+                var pieces = vectors?[f] ?? [c.Vectors];
                 var dim = field.VectorWidth();
                 var norms = new float[count];
-                for (var r = 0; r < count; r++)
+                var r = 0;
+                foreach (var piece in pieces)
                 {
-                    norms[r] = VectorMath.SquaredNorm(v.Span.Slice(r * dim, dim));
+                    for (var at = 0; at < piece.Length; at += dim)
+                    {
+                        norms[r++] = VectorMath.SquaredNorm(piece.Span.Slice(at, dim));
+                    }
                 }
 
-                blocks.Add((BlockKind.Vectors, f, null, v));
-                blocks.Add((BlockKind.SquaredNorms, f, null, norms));
+                blocks.Add((BlockKind.Vectors, f, null, WholePages(pieces, version)));
+                blocks.Add((BlockKind.SquaredNorms, f, null, [norms]));
                 AddNulls(blocks, f, c.Nulls, count);
                 continue;
             }
@@ -126,24 +130,32 @@ internal static class SegmentFile
         for (var i = 0; i < blocks.Count; i++)
         {
             var b = blocks[i];
-            ReadOnlySpan<byte> bytes = b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span);
+            var pieces = b.Floats ?? [];
+            var length = b.Owned?.LongLength ?? 0;
+            foreach (var piece in pieces)
+            {
+                length += (long)piece.Length * sizeof(float);
+            }
+
             var e = directory.AsSpan(i * EntrySize, EntrySize);
             BinaryPrimitives.WriteUInt32LittleEndian(e, (uint)b.Kind);
             BinaryPrimitives.WriteInt32LittleEndian(e[4..], b.Field);
             BinaryPrimitives.WriteInt64LittleEndian(e[8..], offset);
-            BinaryPrimitives.WriteInt64LittleEndian(e[16..], bytes.Length);
-            lengths[i] = bytes.Length;
-            offset = Align(offset + bytes.Length);
+            BinaryPrimitives.WriteInt64LittleEndian(e[16..], length);
+            lengths[i] = length;
+            offset = Align(offset + length);
             if (version == OldestReadInPlace)
             {
+                // WholePages gave a version 3 block one piece.
                 pageSums[i] = [];
-                BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(bytes));
+                BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(b.Owned ?? MemoryMarshal.AsBytes(pieces[0].Span)));
                 continue;
             }
 
             // Version 4: the block's page checksums follow it at the next aligned offset; the entry holds the table's
-            // CRC-32C and the page size.
-            pageSums[i] = PageChecksums(bytes);
+            // CRC-32C and the page size. Every piece but the last is whole pages (WholePages), so the pieces' tables
+            // joined are the block's.
+            pageSums[i] = b.Owned is { } owned ? PageChecksums(owned) : [.. pieces.SelectMany(p => PageChecksums(MemoryMarshal.AsBytes(p.Span)))];
             BinaryPrimitives.WriteUInt32LittleEndian(e[24..], Crc32C.Compute(pageSums[i]));
             BinaryPrimitives.WriteInt32LittleEndian(e[28..], PageShift);
             offset = Align(offset + pageSums[i].Length);
@@ -173,7 +185,20 @@ internal static class SegmentFile
             for (var i = 0; i < blocks.Count; i++)
             {
                 var b = blocks[i];
-                written = WriteAligned(file, written, b.Owned ?? MemoryMarshal.AsBytes(b.Floats.Span), zeros);
+                if (b.Owned is { } owned)
+                {
+                    written = WriteAligned(file, written, owned, zeros);
+                }
+                else
+                {
+                    written = WriteAligned(file, written, [], zeros);
+                    foreach (var piece in b.Floats!)
+                    {
+                        file.Write(MemoryMarshal.AsBytes(piece.Span));
+                        written += (long)piece.Length * sizeof(float);
+                    }
+                }
+
                 if (pageSums[i].Length > 0)
                 {
                     written = WriteAligned(file, written, pageSums[i], zeros);
@@ -203,6 +228,33 @@ internal static class SegmentFile
         }
 
         return end;
+    }
+
+    /// <summary>The pieces of a block as they can be written and checksummed piece by piece: as given when every piece
+    /// but the last is whole pages (a growing segment's chunks are), otherwise (and for a version 3 block, whose one
+    /// CRC covers the whole block) joined into one.</summary>
+    private static ReadOnlyMemory<float>[] WholePages(ReadOnlyMemory<float>[] pieces, int version)
+    {
+        var whole = version != OldestReadInPlace;
+        for (var i = 0; i < pieces.Length - 1 && whole; i++)
+        {
+            whole = ((long)pieces[i].Length * sizeof(float)) % PageSize == 0;
+        }
+
+        if (whole || pieces.Length == 1)
+        {
+            return pieces;
+        }
+
+        var joined = new float[pieces.Sum(p => (long)p.Length)];
+        var at = 0;
+        foreach (var piece in pieces)
+        {
+            piece.CopyTo(joined.AsMemory(at));
+            at += piece.Length;
+        }
+
+        return [joined];
     }
 
     /// <summary>Writes <paramref name="bytes"/> at the next 64-byte boundary after <paramref name="written"/> bytes;
@@ -527,7 +579,7 @@ internal static class SegmentFile
     /// <summary>The blocks of one scalar field (or the dynamic field): values at the field's width or offsets plus UTF-8
     /// bytes, and a null bitmap when some row is null.</summary>
     private static (long[]? Offsets, byte[] Values) AddScalar(
-        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, DataType type, BatchColumn c, int count)
+        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float>[]? Floats)> blocks, int f, DataType type, BatchColumn c, int count)
     {
         byte[] values;
         long[]? offsets = null;
@@ -605,7 +657,7 @@ internal static class SegmentFile
     }
 
     /// <summary>A field's null bitmap block, when some row is null.</summary>
-    private static void AddNulls(List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, bool[]? nulls, int count)
+    private static void AddNulls(List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float>[]? Floats)> blocks, int f, bool[]? nulls, int count)
     {
         if (nulls is null || Array.IndexOf(nulls, true, 0, count) < 0)
         {
@@ -627,7 +679,7 @@ internal static class SegmentFile
     /// <summary>The primary key's blocks: the rows sorted by key and, for Int64 keys, the sorted keys (VarChar keys are
     /// compared through their values and offsets blocks, in UTF-8 byte order), then the keys' bloom filter.</summary>
     private static void AddKeyOrder(
-        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float> Floats)> blocks, int f, BatchColumn c, long[]? offsets, byte[] values, int count)
+        List<(BlockKind Kind, int Field, byte[]? Owned, ReadOnlyMemory<float>[]? Floats)> blocks, int f, BatchColumn c, long[]? offsets, byte[] values, int count)
     {
         var filter = new ulong[KeyFilter.WordCount(count)];
         if (offsets is null)
@@ -676,13 +728,13 @@ internal static class SegmentFile
         var count = h.Rows;
         var tsBlock = Block(blocks, path, BlockKind.InsertTimestamps, -1, "insert timestamps", (long)count * sizeof(long));
         var scalars = h.Version == 1 ? DecodeV1Scalars(blocks, path, schema, count) : ReadV2Scalars(blocks, path, schema, h);
-        var vectors = new ReadOnlyMemory<float>[schema.Fields.Length];
+        var vectors = new ReadOnlyMemory<float>[]?[schema.Fields.Length];
         for (var f = 0; f < schema.Fields.Length; f++)
         {
             var field = schema.Fields[f];
             if (field.IsVector)
             {
-                vectors[f] = Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.VectorWidth() * sizeof(float)).Memory<float>();
+                vectors[f] = [Block(blocks, path, BlockKind.Vectors, f, $"vectors of field '{field.Name}'", (long)count * field.VectorWidth() * sizeof(float)).Memory<float>()];
             }
         }
 

@@ -255,7 +255,7 @@ internal sealed partial class Shard
 
         // A frozen segment takes no more appends, so its vector arrays can be written as they are.
         var batch = seg.Extract(rows, includeVectors: false);
-        var vectors = new ReadOnlyMemory<float>[Schema.Fields.Length];
+        var vectors = new ReadOnlyMemory<float>[]?[Schema.Fields.Length];
         for (var f = 0; f < vectors.Length; f++)
         {
             if (Schema.Fields[f].IsVector)
@@ -469,18 +469,18 @@ internal sealed partial class Shard
 
     /// <summary>The given rows of the sources, in order, as one batch of scalars, their insert timestamps, and one array
     /// per vector field (the batch's vector columns are left empty).</summary>
-    private (RowBatch Batch, long[] InsertTs, ReadOnlyMemory<float>[] Vectors) GatherRows(List<Segment> sources, List<int[]> kept, int total)
+    private (RowBatch Batch, long[] InsertTs, ReadOnlyMemory<float>[]?[] Vectors) GatherRows(List<Segment> sources, List<int[]> kept, int total)
     {
         var parts = new List<RowBatch>(sources.Count);
         var insertTs = new long[total];
-        var vectors = new ReadOnlyMemory<float>[Schema.Fields.Length];
+        var vectors = new ReadOnlyMemory<float>[]?[Schema.Fields.Length];
         var arrays = new float[Schema.Fields.Length][];
         for (var f = 0; f < arrays.Length; f++)
         {
             if (Schema.Fields[f] is { IsVector: true } vf && vf.VectorWidth() is var dim)
             {
                 arrays[f] = new float[checked(total * dim)];
-                vectors[f] = arrays[f];
+                vectors[f] = [arrays[f]];
             }
         }
 

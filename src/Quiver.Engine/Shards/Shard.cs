@@ -334,7 +334,7 @@ internal sealed partial class Shard : IAsyncDisposable
     {
         if (!_growing.TryGetValue(partitionId, out var seg))
         {
-            seg = Segment.CreateGrowing(_host.AllocateId(), partitionId, Schema, ledger: _host.Memory);
+            seg = Segment.CreateGrowing(_host.AllocateId(), partitionId, Schema, ledger: _host.Memory, vectorChunkBytes: _host.Options.GrowingVectorChunkBytes);
             _growing[partitionId] = seg;
         }
 
