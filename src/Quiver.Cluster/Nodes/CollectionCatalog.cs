@@ -69,15 +69,34 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             return (known.Shards, known.Id);
         }
 
-        // Read from the stream's leader: a collection another node created and acknowledged a moment ago is found.
+        var (shards, id, _) = await ReadAsync(key, collection, ct).ConfigureAwait(false);
+        return (shards, id);
+    }
+
+    /// <summary>The revision of the collection's key as the bucket's stream leader holds it now (0 when the cluster does
+    /// not hold the collection), remembered as a fresh <see cref="EntryAsync"/> is: unlike <see cref="RevisionOf"/>, a
+    /// change another node made and was acknowledged for is seen without waiting for the watch to deliver it.</summary>
+    public async Task<ulong> CurrentRevisionAsync(string database, string collection, CancellationToken ct) =>
+        (await ReadAsync(Key(database, collection), collection, ct).ConfigureAwait(false)).Revision;
+
+    /// <summary>The key's entry read from the stream's leader (a collection another node created and acknowledged a
+    /// moment ago is found) and remembered: the entry now remembered, with the revision read (0 when none is held).</summary>
+    private async Task<(int Shards, string Id, ulong Revision)> ReadAsync(string key, string collection, CancellationToken ct)
+    {
         var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
         var (shards, id) = Entry.Parse(entry.Value, collection);
-        return shards > 0 ? Remember(key, shards, id, entry.Revision) : (0, collection);
+        if (shards == 0)
+        {
+            return (0, collection, 0);
+        }
+
+        var (kept, keptId) = Remember(key, shards, id, entry.Revision);
+        return (kept, keptId, kept > 0 ? entry.Revision : 0);
     }
 
     /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
-    /// none). The key is written again at every create and every change of the collection's schema or properties
-    /// (<see cref="TouchAsync"/>), so a schema a node read while the key stood at this revision is current while it
+    /// none). The key is written again at every create and every change of the collection's schema, properties or
+    /// indexes (<see cref="TouchAsync"/>), so a schema a node read while the key stood at this revision is current while it
     /// still stands there.</summary>
     public ulong RevisionOf(string database, string collection) =>
         _known.TryGetValue(Key(database, collection), out var known) && known.Shards > 0 ? known.Revision : 0;
