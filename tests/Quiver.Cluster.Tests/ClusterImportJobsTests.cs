@@ -170,7 +170,7 @@ public sealed class ClusterImportJobsTests(NatsFixture nats)
         var catalog = await CollectionCatalog.OpenAsync(nats.KeyValue, name, 3, CancellationToken.None);
         var bucket = await KvBuckets.OpenAsync(nats.KeyValue, ClusterImports.Bucket(name), 3, TimeSpan.FromSeconds(30), CancellationToken.None);
         var store = wrap(bucket);
-        var imports = new ClusterImports(new NodeContext(config, nats.JetStream, catalog), NullLogger.Instance, () => "node-a", _ => false, run, _ => Task.FromResult(store));
+        var imports = new ClusterImports(new NodeContext(config, nats.JetStream, catalog), NullLogger.Instance, () => "node-a", (_, _) => Task.FromResult(false), run, _ => Task.FromResult(store));
         Directory.CreateDirectory(imports.Root.Path);
         await File.WriteAllTextAsync(Path.Combine(imports.Root.Path, "rows.jsonl"), "{}\n");
         return new NodeJobs(imports, catalog);

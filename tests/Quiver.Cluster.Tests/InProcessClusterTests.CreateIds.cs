@@ -175,10 +175,5 @@ public sealed partial class InProcessClusterTests
     }
 
     /// <summary>A FLAT L2 index on <paramref name="collection"/>'s <c>vector</c> field.</summary>
-    private static CreateIndexRequest FlatL2(string collection) => new()
-    {
-        CollectionName = collection,
-        FieldName = "vector",
-        ExtraParams = { new Quiver.Protocol.Common.KeyValuePair { Key = "index_type", Value = "FLAT" }, new Quiver.Protocol.Common.KeyValuePair { Key = "metric_type", Value = "L2" } },
-    };
+    private static CreateIndexRequest FlatL2(string collection) => FlatIndex(collection, "L2");
 }

@@ -48,6 +48,35 @@ public sealed class DocsTests
             $"{page} does not run as written{(isolated ? "" : " (no network namespace)")}:\n{stderr}\nblocks that ran before:\n{stdout}");
     }
 
+    /// <summary>A block that fails after starting servers shows their logs, the last lines of each, since the page's
+    /// folder is deleted when the page ends (docs/cluster-deploy.md's restarted node refused a read once, and its log was gone).</summary>
+    [Fact]
+    public async Task AFailedBlock_ReportsTheLastLinesOfTheLogsInThePagesFolder()
+    {
+        var root = Directory.CreateTempSubdirectory("quiver-docs-test-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(root.FullName, "p.md"), """
+                ```bash
+                for i in $(seq 1 100); do echo "node line $i"; done > node1.log
+                echo "nats ready" > nats1.log
+                exit 7
+                ```
+                """);
+            var runner = new PageRunner(root.FullName, new Lazy<CSharpPrograms>(() => throw new InvalidOperationException("the page has no C# block")), TextWriter.Null);
+            var e = await Assert.ThrowsAsync<DocsException>(() => runner.RunAsync("p.md", CancellationToken.None));
+            Assert.Contains("exited with code 7", e.Message, StringComparison.Ordinal);
+            Assert.Contains("--- nats1.log (the last 1 of 1 lines):\nnats ready\n", e.Message, StringComparison.Ordinal);
+            var node = string.Concat(Enumerable.Range(61, 40).Select(i => $"node line {i}\n"));
+            Assert.Contains($"--- node1.log (the last 40 of 100 lines):\n{node}", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("node line 60\n", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void InfoStrings_DecideWhatRuns()
     {

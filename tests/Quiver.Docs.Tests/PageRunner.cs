@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 
 namespace Quiver.Docs.Tests;
@@ -12,6 +13,12 @@ namespace Quiver.Docs.Tests;
 /// </summary>
 public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, TextWriter log)
 {
+    /// <summary>How many lines of each log a failed block's report shows (<see cref="Logs"/>).</summary>
+    private const int LogLines = 40;
+
+    /// <summary>The longest log line a report shows whole.</summary>
+    private const int MaxLogLine = 500;
+
     private readonly List<int> _groups = [];
 
     /// <summary>Counts of what ran, for the report.</summary>
@@ -155,12 +162,12 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             await StopGroupsAsync();
-            throw new DocsException($"{block.Where}: still running after {block.TimeoutSeconds} s (stopped); it printed:\n{Tail(output)}");
+            throw new DocsException($"{block.Where}: still running after {block.TimeoutSeconds} s (stopped); it printed:\n{Tail(output)}{Logs(folder)}");
         }
         var printed = File.Exists(output) ? await File.ReadAllTextAsync(output, cancellationToken) : "";
         if (process.ExitCode != 0)
         {
-            throw new DocsException($"{block.Where}: the {block.Kind} block exited with code {process.ExitCode}; it printed:\n{Tail(output)}");
+            throw new DocsException($"{block.Where}: the {block.Kind} block exited with code {process.ExitCode}; it printed:\n{Tail(output)}{Logs(folder)}");
         }
         return printed;
     }
@@ -173,6 +180,25 @@ public sealed class PageRunner(string repoRoot, Lazy<CSharpPrograms> csharp, Tex
         }
         var text = File.ReadAllText(file);
         return text.Length <= 6000 ? text : "…" + text[^6000..];
+    }
+
+    /// <summary>The last <see cref="LogLines"/> lines of each <c>*.log</c> file in the page's folder (a server a page starts
+    /// in the background writes its output there, docs/cluster-deploy.md's <c>NAME.log</c>), for a failed block's report:
+    /// the folder is deleted when the page ends, and a block refused by a server it started is explained by that
+    /// server's log.</summary>
+    internal static string Logs(string folder)
+    {
+        var text = new StringBuilder();
+        foreach (var file in Directory.GetFiles(folder, "*.log").Order(StringComparer.Ordinal))
+        {
+            var lines = File.ReadAllLines(file);
+            text.Append(CultureInfo.InvariantCulture, $"\n--- {Path.GetFileName(file)} (the last {Math.Min(lines.Length, LogLines)} of {lines.Length} lines):\n");
+            foreach (var line in lines.TakeLast(LogLines))
+            {
+                text.AppendLine(line.Length > MaxLogLine ? line[..MaxLogLine] + "…" : line);
+            }
+        }
+        return text.ToString();
     }
 
     /// <summary>SIGTERM to every group the page started, then SIGKILL to what is still there after 15 s.</summary>

@@ -21,7 +21,8 @@ namespace Quiver.Cluster.Nodes;
 /// <param name="kv">The cluster's KV context.</param>
 /// <param name="replicas">Replicas of each allocator bucket.</param>
 /// <param name="start">The first value of a fresh allocator (null: the timestamp form above); import job ids start at 1.</param>
-internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = null)
+/// <param name="open">Opens a storage's allocator bucket (null: <see cref="Bucket"/> in <paramref name="kv"/>); tests give their own.</param>
+internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = null, Func<string, CancellationToken, Task<INatsKVStore>>? open = null)
 {
     /// <summary>The fewest keys a node reserves at once.</summary>
     public const int Block = 10_000;
@@ -78,18 +79,11 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = nul
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var (value, revision) = await Retry.UntilAsync(RetryTimeout, async c =>
-            {
-                try
-                {
-                    var entry = await store.GetEntryAsync<byte[]>(Key, cancellationToken: c).ConfigureAwait(false);
-                    return (Parse(entry.Value), entry.Revision);
-                }
-                catch (Exception ex) when (ex is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
-                {
-                    return ((long?)null, 0UL);
-                }
-            }, ct).ConfigureAwait(false);
+            // From the stream's leader: a direct get may be answered by a replica behind it, whose older value and
+            // revision the compare-and-set below refuses, again and again until that replica catches up (and whose "not
+            // found" makes the create below fail the same way).
+            var read = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(store, Key, 0, c), ct).ConfigureAwait(false);
+            var (value, revision) = (Parse(read.Value), read.Value is null ? 0UL : read.Revision);
             var first = value ?? start ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 18;
             var next = Encoding.ASCII.GetBytes((first + size).ToString(CultureInfo.InvariantCulture));
             ulong written;
@@ -124,6 +118,11 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = nul
 
     private async Task<INatsKVStore> StoreAsync(string storage, CancellationToken ct)
     {
+        if (open is not null)
+        {
+            return await open(storage, ct).ConfigureAwait(false);
+        }
+
         // Read before creating: updating an existing replicated stream's configuration stalls while a server is down.
         var store = await Retry.UntilAsync(RetryTimeout, async c =>
         {

@@ -120,7 +120,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     private readonly NodeContext _node;
     private readonly ILogger _log;
     private readonly Func<string> _here;
-    private readonly Func<string, bool> _gone;
+    private readonly Func<string, CancellationToken, Task<bool>> _gone;
     private readonly ImportRun _run;
     private readonly Func<CancellationToken, Task<INatsKVStore>> _open;
     private readonly Channel<(ClusterImportJob Job, ulong Revision)> _queue =
@@ -135,7 +135,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     public ClusterImports(NodeContext node, IServiceProvider services, ILogger<ClusterImports> log)
         : this(node, log,
             () => services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToParsableString(),
-            silo => Gone(services, silo),
+            (silo, ct) => GoneAsync(services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>(), silo, ct),
             (job, opened, afterBatch, ct) => RunFilesAsync(services, job, opened, afterBatch, ct))
     {
     }
@@ -144,7 +144,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// jobs it accepts (<paramref name="here"/>), whether a named silo has left the cluster (<paramref name="gone"/>), what
     /// runs a job's files (<paramref name="run"/>), and where the records are kept (<paramref name="open"/>; by default
     /// bucket <c>{cluster}-imports</c>). Tests give their own.</summary>
-    internal ClusterImports(NodeContext node, ILogger log, Func<string> here, Func<string, bool> gone, ImportRun run,
+    internal ClusterImports(NodeContext node, ILogger log, Func<string> here, Func<string, CancellationToken, Task<bool>> gone, ImportRun run,
         Func<CancellationToken, Task<INatsKVStore>>? open = null)
     {
         _node = node;
@@ -219,7 +219,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             }
 
             var (job, revision) = found;
-            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !_gone(job.Node))
+            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !await _gone(job.Node, ct).ConfigureAwait(false))
             {
                 return job;
             }
@@ -270,11 +270,31 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         return jobs;
     }
 
-    /// <summary>Whether the silo <paramref name="node"/> has left the cluster (declared dead, or unknown to the membership).</summary>
-    private static bool Gone(IServiceProvider services, string node)
+    /// <summary>Whether the silo <paramref name="node"/> has left the cluster: declared dead, or unknown to the membership
+    /// table as read now. A silo this node's snapshot does not know yet may have joined since the snapshot was taken
+    /// (a node that accepted a job was a member when it did: a silo writes its row before it serves), so an unknown
+    /// silo is looked up again in the table before its job is marked failed; one the table does not hold either has
+    /// left it long enough ago for its row to be removed.</summary>
+    internal static async Task<bool> GoneAsync(Orleans.Runtime.IClusterMembershipService membership, string node, CancellationToken ct)
     {
-        var snapshot = services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>().CurrentSnapshot;
-        var status = snapshot.GetSiloStatus(Orleans.Runtime.SiloAddress.FromParsableString(node));
+        var silo = Orleans.Runtime.SiloAddress.FromParsableString(node);
+        var status = membership.CurrentSnapshot.GetSiloStatus(silo);
+        if (status == Orleans.Runtime.SiloStatus.None)
+        {
+            try
+            {
+                // The default version: read the table once, whatever the snapshot's version.
+                await membership.Refresh(default, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // The table cannot be read now (NATS unreachable): not known to be gone, so the job keeps its state.
+                return false;
+            }
+
+            status = membership.CurrentSnapshot.GetSiloStatus(silo);
+        }
+
         return status is Orleans.Runtime.SiloStatus.Dead or Orleans.Runtime.SiloStatus.None;
     }
 

@@ -69,7 +69,21 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             return (known.Shards, known.Id);
         }
 
-        // Read from the stream's leader: a collection another node created and acknowledged a moment ago is found.
+        var (shards, id, _) = await ReadAsync(database, collection, ct).ConfigureAwait(false);
+        return (shards, id);
+    }
+
+    /// <summary>The revision of the collection's key as the bucket's stream leader holds it now (0 when the cluster does
+    /// not hold the collection), remembered as a fresh <see cref="EntryAsync"/> is: unlike <see cref="RevisionOf"/>, a
+    /// change another node made and was acknowledged for is seen without waiting for the watch to deliver it.</summary>
+    public async Task<ulong> CurrentRevisionAsync(string database, string collection, CancellationToken ct) =>
+        (await ReadAsync(database, collection, ct).ConfigureAwait(false)).Revision;
+
+    /// <summary>The key's entry read from the stream's leader (a collection another node created and acknowledged a
+    /// moment ago is found) and remembered: the entry now remembered, with the revision read (0 when none is held).</summary>
+    private async Task<(int Shards, string Id, ulong Revision)> ReadAsync(string database, string collection, CancellationToken ct)
+    {
+        var key = Key(database, collection);
         var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
         if (Entry.PendingOf(entry.Value) is { } pending)
         {
@@ -79,7 +93,8 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         var (shards, id) = Entry.Parse(entry.Value, collection);
         if (shards > 0)
         {
-            return Remember(key, shards, id, entry.Revision);
+            var (kept, keptId) = Remember(key, shards, id, entry.Revision);
+            return (kept, keptId, kept > 0 ? entry.Revision : 0);
         }
 
         if (_known.ContainsKey(key))
@@ -89,7 +104,7 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             Remember(key, 0, collection, entry.Revision);
         }
 
-        return (0, collection);
+        return (0, collection, 0);
     }
 
     /// <summary>The entry a reader takes for <paramref name="collection"/>, whose key holds a rename's pending record
@@ -115,8 +130,8 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     }
 
     /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
-    /// none). The key is written again at every create and every change of the collection's schema or properties
-    /// (<see cref="TouchAsync"/>), so a schema a node read while the key stood at this revision is current while it
+    /// none). The key is written again at every create and every change of the collection's schema, properties or
+    /// indexes (<see cref="TouchAsync"/>), so a schema a node read while the key stood at this revision is current while it
     /// still stands there.</summary>
     public ulong RevisionOf(string database, string collection) =>
         _known.TryGetValue(Key(database, collection), out var known) && known.Shards > 0 ? known.Revision : 0;

@@ -340,17 +340,21 @@ internal sealed partial class MilvusRouting
             parsed = byKeys;
         }
 
-        var metric = settings.Metric ?? await FieldMetricAsync(database, collection, schema, field, ct).ConfigureAwait(false);
+        // The metric is needed for the merge only: looked up while the shards search.
+        var metricLookup = settings.Metric is { } stated ? Task.FromResult(stated) : FieldMetricAsync(database, collection, schema, field, ct);
         if (settings.GroupByField is not null)
         {
             // Exact in two rounds (MilvusRouting.Group.cs).
-            return await GroupedMergedAsync(method, parsed, database, collection, shards, schema, settings, metric, ct).ConfigureAwait(false);
+            return await GroupedMergedAsync(method, parsed, database, collection, shards, schema, settings, await metricLookup.ConfigureAwait(false), ct).ConfigureAwait(false);
         }
 
         var perShard = parsed.Clone();
         perShard.SearchParams.Clear();
         perShard.SearchParams.AddRange(Window(parsed.SearchParams, "topk", settings.TopK + settings.Offset, ["topk", "limit", "offset", "round_decimal"]));
-        var answers = await Task.WhenAll(Enumerable.Range(0, shards).Select(s => ReadShardAsync(database, collection, s, method, perShard.ToByteArray(), ct))).ConfigureAwait(false);
+        var searching = Task.WhenAll(Enumerable.Range(0, shards).Select(s => ReadShardAsync(database, collection, s, method, perShard.ToByteArray(), ct)));
+        await Task.WhenAll(searching, metricLookup).ConfigureAwait(false);
+        var answers = await searching.ConfigureAwait(false);
+        var metric = await metricLookup.ConfigureAwait(false);
         var results = answers.Select(SearchResults.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
         {
@@ -391,9 +395,29 @@ internal sealed partial class MilvusRouting
         return (schema, refused);
     }
 
-    /// <summary>The metric of <paramref name="field"/>'s index on shard 0, or the field's default when it has none.</summary>
+    /// <summary>The metric of <paramref name="field"/>'s index on shard 0, or the field's default when it has none: as
+    /// kept for the catalog key's current revision (<see cref="_indexMetrics"/>), else asked of shard 0.</summary>
     private async Task<MetricType> IndexMetricAsync(string database, string collection, FieldSchema field, CancellationToken ct)
     {
+        // The revision is read from the catalog's leader before shard 0 is asked: an index change acknowledged through
+        // another node moved it on already (its node touches the key after its shards took the change), so what is kept
+        // under an older revision is never used; one that lands meanwhile moves it on for the next search.
+        var revision = await node.Catalog.CurrentRevisionAsync(database, collection, ct).ConfigureAwait(false);
+        var key = (ShardKeys.Of(database, collection), field.Name);
+        if (revision > 0 && _indexMetrics.TryGetValue(key, out var kept) && kept.Revision == revision)
+        {
+            return kept.Metric;
+        }
+
+        var metric = await AskIndexMetricAsync(database, collection, field, ct).ConfigureAwait(false);
+        KeepIndexMetric(key, revision, metric);
+        return metric;
+    }
+
+    /// <summary>The metric of <paramref name="field"/>'s index as shard 0 describes it, or the field's default when it has none.</summary>
+    private async Task<MetricType> AskIndexMetricAsync(string database, string collection, FieldSchema field, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _indexMetricLookups);
         var describe = MilvusService.Descriptor.FindMethodByName("DescribeIndex");
         var answer = DescribeIndexResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, collection), describe,
             new DescribeIndexRequest { DbName = database, CollectionName = collection, FieldName = field.Name }.ToByteArray(), database, ct).ConfigureAwait(false));

@@ -14,16 +14,17 @@ internal sealed partial class MilvusRouting
     /// <summary>The most collections whose schema a node keeps at once.</summary>
     private const int MaxSchemas = 4096;
 
-    /// <summary>The gRPC calls that change a collection's schema or properties (its time zone among them).</summary>
+    /// <summary>The gRPC calls that change what a node keeps of shard 0's answers: a collection's schema or properties
+    /// (its time zone among them), or an index (the metric a search naming none merges in, <see cref="_indexMetrics"/>).</summary>
     private static readonly HashSet<string> SchemaChanges = new(StringComparer.Ordinal)
     {
-        "AlterCollection", "AlterCollectionField", "AddCollectionField", "AlterCollectionSchema",
+        "AlterCollection", "AlterCollectionField", "AddCollectionField", "AlterCollectionSchema", "CreateIndex", "DropIndex",
     };
 
-    /// <summary>The REST paths that change a collection's schema or properties.</summary>
+    /// <summary>The REST paths that change a collection's schema or properties, or an index.</summary>
     private static readonly HashSet<string> RestSchemaChanges = new(StringComparer.Ordinal)
     {
-        "/collections/alter_properties", "/collections/drop_properties", "/collections/fields/add",
+        "/collections/alter_properties", "/collections/drop_properties", "/collections/fields/add", "/indexes/create", "/indexes/drop",
     };
 
     /// <summary>The schema and time zone of each collection of several shards, as shard 0 last described it, with the
