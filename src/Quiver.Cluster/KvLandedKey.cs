@@ -23,8 +23,9 @@ internal readonly record struct LandedRead(byte[]? State, ulong Head);
 /// writer is told it did not land (<see cref="WriteAsync"/> answers false), so it reads again and runs its change again.</para>
 /// <para>Unanswered writes: a write that gets no answer (a loaded server, a leader moving), or whose answer is a refusal
 /// of the NATS client's own retry of a publish that was in fact stored, is settled by reading the revision it named:
-/// stored there with these exact bytes, it landed; anything else there, it did not; nothing there yet, the outcome is
-/// unknown and the NATS error is the caller's.</para>
+/// stored there with these exact bytes, it landed; anything else there, it did not; nothing there yet, the same write is
+/// sent again (it can land only once) for up to 30 s, after which the outcome is unknown and the NATS error is the
+/// caller's.</para>
 /// <para>The bucket must hold this key alone: a key's revisions are the bucket stream's sequence numbers, so the next
 /// revision is the current one plus one only when no other key of the bucket is written. Reads go to the stream's
 /// leader (<see cref="KvLeaderReads"/>), so a write acknowledged anywhere is seen by the next read anywhere.</para>
@@ -34,6 +35,10 @@ internal sealed class KvLandedKey(INatsKVStore store, string key)
     /// <summary>How many revisions the key's bucket keeps: enough to walk back past the values of every writer that
     /// raced one write (KV's maximum).</summary>
     public const int History = 64;
+
+    /// <summary>How long a write that gets no answer, and whose revision stays empty, is sent again before its caller is
+    /// told the outcome is unknown.</summary>
+    private static readonly TimeSpan UnansweredWindow = TimeSpan.FromSeconds(30);
 
     /// <summary>The bucket.</summary>
     public INatsKVStore Store => store;
@@ -99,26 +104,38 @@ internal sealed class KvLandedKey(INatsKVStore store, string key)
     public async Task<bool> WriteAsync(ReadOnlyMemory<byte> state, ulong expected, CancellationToken ct)
     {
         var value = Stamp(state.Span, expected + 1);
-        try
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            var written = await store.UpdateAsync(key, value, expected, cancellationToken: ct).ConfigureAwait(false);
-            return written == expected + 1;
-        }
-        catch (NatsKVWrongLastRevisionException)
-        {
-            // Another write came first, or this is the client's retry of a publish of this value that was stored.
-            return await OutcomeAsync(expected, value, ct).ConfigureAwait(false) ?? false;
-        }
-        catch (Exception e) when (e is NatsException or TimeoutException && e is not NatsKVException && !ct.IsCancellationRequested)
-        {
-            if (await TryOutcomeAsync(expected, value, ct).ConfigureAwait(false) is { } known)
+            try
             {
-                return known;
+                var written = await store.UpdateAsync(key, value, expected, cancellationToken: ct).ConfigureAwait(false);
+                return written == expected + 1;
             }
+            catch (NatsKVWrongLastRevisionException)
+            {
+                // Another write came first, or this is a retry (the client's or ours) of a publish of this value that was stored.
+                return await OutcomeAsync(expected, value, ct).ConfigureAwait(false) ?? false;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException && e is not NatsKVException && !ct.IsCancellationRequested)
+            {
+                if (await TryOutcomeAsync(expected, value, ct).ConfigureAwait(false) is { } known)
+                {
+                    return known;
+                }
 
-            throw;
+                if (clock.Elapsed >= UnansweredWindow)
+                {
+                    throw;
+                }
+
+                // Nothing at the revision yet: the write was lost on its way, or is still on it. The same bytes against the
+                // same revision can land only once, so send them again (a loaded machine drops requests; CI saw one).
+                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
+            }
         }
     }
+
 
     /// <summary>After a write of <paramref name="value"/> against <paramref name="expected"/>: true when it is stored
     /// at the revision it named, false when something else is, null when that revision holds nothing yet.</summary>

@@ -47,6 +47,30 @@ public sealed class KvLandedKeyTests(NatsFixture nats)
         }
     }
 
+    /// <summary>CI saw a security change refused as "not stored" on a loaded machine (NATS answered nothing and the
+    /// revision held nothing yet): an unanswered write whose revision is still empty is sent again, which is safe (the
+    /// same bytes against the same revision land once), rather than given up at once.</summary>
+    [NatsFact]
+    public async Task WriteThatNeverReachedTheServer_IsSentAgain_AndLandsOnce()
+    {
+        var bucket = await BucketAsync();
+        var (store, proxy) = LostAnswers.Over(bucket);
+        var key = new KvLandedKey(store, Key);
+        Assert.True(await key.WriteAsync(Bytes("a"), 0, CancellationToken.None));
+
+        proxy.LoseNext(LostAnswers.Loss.Dropped);
+        Assert.True(await key.WriteAsync(Bytes("b"), 1, CancellationToken.None));
+        Assert.Equal(1, proxy.Lost);
+        var stored = await bucket.GetEntryAsync<byte[]>(Key);
+        Assert.Equal(2UL, stored.Revision);
+        Assert.Equal("b", Text(KvLandedKey.Landed(stored.Value, stored.Revision)));
+
+        // Against a revision already taken, the resent write is told it did not land.
+        proxy.LoseNext(LostAnswers.Loss.Dropped);
+        Assert.False(await key.WriteAsync(Bytes("c"), 1, CancellationToken.None));
+        Assert.Equal("b", Text((await key.ReadAsync(CancellationToken.None)).State));
+    }
+
     [NatsFact]
     public async Task ValueStoredOverAChangeItDidNotSee_IsSkipped_AndItsWriterToldItDidNotLand()
     {

@@ -5,7 +5,8 @@ namespace Quiver.Cluster.Tests;
 
 /// <summary>A KV store whose next update, once armed (<see cref="LoseNext"/>), is stored but answered as if it were not: the update reaches the server,
 /// and then the caller sees a timeout (<see cref="Loss.Timeout"/>, a lost acknowledgement), or the refusal the NATS client
-/// gets when it resends a publish that was in fact stored (<see cref="Loss.Resent"/>: the resend is refused as stale).
+/// gets when it resends a publish that was in fact stored (<see cref="Loss.Resent"/>: the resend is refused as stale);
+/// or it is not stored at all and the caller sees a timeout (<see cref="Loss.Dropped"/>).
 /// Every other call goes to the real store.</summary>
 public class LostAnswers : DispatchProxy
 {
@@ -17,6 +18,10 @@ public class LostAnswers : DispatchProxy
 
         /// <summary>The update is sent again with the same expected revision and the refusal of the resend is the answer.</summary>
         Resent,
+
+        /// <summary>The update never reaches the server (not stored) and the caller sees a timeout: a request lost on a
+        /// loaded machine.</summary>
+        Dropped,
     }
 
     private INatsKVStore _inner = null!;
@@ -59,6 +64,12 @@ public class LostAnswers : DispatchProxy
 
     private async Task<ulong> LoseAsync(MethodInfo update, object?[] args, Loss loss)
     {
+        if (loss == Loss.Dropped)
+        {
+            Lost++;
+            throw new TimeoutException("the update was lost on its way (test)");
+        }
+
         await (ValueTask<ulong>)update.Invoke(_inner, args)!;
         Lost++;
         if (loss == Loss.Timeout)
