@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Quiver.Segments;
 
 namespace Quiver.Bench;
 
@@ -64,11 +65,19 @@ internal static partial class OverGraph
         var during = new List<(double Ms, int Indexed, long[] Ids, int Query)>();
         double firstIndexedMs;
         var q = 0;
+        var checksummed = -1L;
         while (true)
         {
             var t = Stopwatch.GetTimestamp();
+            var verifiedBefore = MappedBlock.VerifiedBytes;
             var result = await engine.SearchAsync(Collection, requests[q % requests.Length]);
             var ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+            if (checksummed < 0)
+            {
+                // The segment blocks the first search checksummed (index files are checked by their loads, not counted here).
+                checksummed = MappedBlock.VerifiedBytes - verifiedBefore;
+            }
+
             var indexed = result.Stats()!.IndexedSegments;
             if (indexed == graphs)
             {
@@ -91,7 +100,7 @@ internal static partial class OverGraph
         var mode = wait ? "wait" : "zero";
         Console.WriteLine(string.Create(c,
             $"{label} round {round} IndexLoadWait {mode}: open {openMs:F1} ms, loads done {loadsMs:F0} ms after the open start; first search {first.Ms:F0} ms " +
-            $"({first.Indexed}/{graphs} graphs), first search over every graph answered {firstIndexedMs:F0} ms after the open start; " +
+            $"({first.Indexed}/{graphs} graphs, {checksummed / 1e6:F2} MB of segment blocks checksummed), first search over every graph answered {firstIndexedMs:F0} ms after the open start; " +
             $"{exact.Count} searches answered with segments searched exactly (median {Median(exact.Select(d => d.Ms)):F0} ms, recall {exactRecall:F4}); " +
             $"indexed recall {indexedRecall:F4} over {requests.Length} queries"));
         return new JsonObject
@@ -104,6 +113,7 @@ internal static partial class OverGraph
             ["loads_done_ms"] = loadsMs,
             ["first_search_ms"] = first.Ms,
             ["first_search_indexed_graphs"] = first.Indexed,
+            ["first_search_checksummed_bytes"] = checksummed,
             ["first_all_graphs_answer_ms"] = firstIndexedMs,
             ["searches_with_exact_segments"] = exact.Count,
             ["exact_search_ms"] = new JsonArray([.. exact.Select(d => (JsonNode)d.Ms)]),

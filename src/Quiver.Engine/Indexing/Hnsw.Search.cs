@@ -184,32 +184,31 @@ internal sealed unsafe partial class HnswIndex
     }
 
     /// <summary>Exact distances for the best <paramref name="refine"/> candidates (by SQ8 distance), sorted; writes the
-    /// best k to <paramref name="hits"/>.</summary>
+    /// best k to <paramref name="hits"/>. Reads the raw vectors row by row (<see cref="Segments.VectorView.Row(int)"/>): of a mapped
+    /// segment, only the pages of the rows re-ranked are verified, so the first search after a reopen checksums a few
+    /// pages per segment, not its whole vector block.</summary>
     private int Rerank(Scratch s, int refine, int k, Span<IndexHit> hits)
     {
         var n = s.Results.DrainAscending(s.Sorted);
         var r = Math.Min(n, Math.Max(refine, k));
         var sorted = s.Sorted;
-        var all = Raw.All;
-        var dim = Dimension;
-        ref var first = ref MemoryMarshal.GetReference(all);
+        var raw = Raw;
         for (var i = 0; i < r; i++)
         {
-            Prefetch(Unsafe.AsPointer(ref Unsafe.Add(ref first, (nint)sorted[i].Id * dim)));
+            Prefetch(raw.RowAddressForPrefetch(sorted[i].Id));
         }
 
         var exact = s.Exact;
-        var q = s.Normalized.AsSpan(0, dim);
-        var norms = Raw.SquaredNorms;
+        var q = s.Normalized.AsSpan(0, Dimension);
         for (var i = 0; i < r; i++)
         {
             var row = sorted[i].Id;
-            var v = all.Slice(row * dim, dim);
+            var v = raw.Row(row);
             var key = Metric switch
             {
                 MetricType.L2 => VectorMath.L2Squared(q, v),
                 MetricType.IP => -VectorMath.Dot(q, v),
-                _ => -(VectorMath.Dot(q, v) / MathF.Sqrt(norms[row])),
+                _ => -(VectorMath.Dot(q, v) / MathF.Sqrt(raw.SquaredNorm(row))),
             };
 
             // Insertion sort: r is small (refine × k).

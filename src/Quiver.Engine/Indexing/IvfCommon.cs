@@ -174,7 +174,7 @@ internal static unsafe class IvfBuild
         {
             MetricType.L2 => VectorMath.L2Squared(query, v),
             MetricType.IP => -VectorMath.Dot(query, v),
-            _ => -VectorMath.Dot(query, v) / MathF.Max(MathF.Sqrt(raw.SquaredNorms[row]), float.Epsilon),
+            _ => -VectorMath.Dot(query, v) / MathF.Max(MathF.Sqrt(raw.SquaredNorm(row)), float.Epsilon),
         };
     }
 

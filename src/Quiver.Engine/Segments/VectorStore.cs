@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Quiver.Common;
 using Quiver.Distance;
 
@@ -260,9 +261,34 @@ internal readonly unsafe struct VectorView
     /// <summary>Whether the row is null; a mapped bitmap verifies only the page of the row's word.</summary>
     public bool IsNull(int row) => !Nulls.IsEmpty && (MappedBlock.At(Nulls, row >> 6) & (1UL << row)) != 0;
 
-    /// <summary>Each row's squared L2 norm; at least <see cref="Count"/> entries.</summary>
+    /// <summary>Each row's squared L2 norm; at least <see cref="Count"/> entries. Of a mapped block, verifies the whole
+    /// block first (<see cref="SquaredNorm"/> reads one).</summary>
     public ReadOnlySpan<float> SquaredNorms =>
         _norms is { } n ? n : new ReadOnlySpan<float>((float*)_normsBlock!.Pointer, Count);
+
+    /// <summary>One row's squared L2 norm; of a mapped block, only the page it lies in is verified.</summary>
+    public float SquaredNorm(int row)
+    {
+        if (_normsBlock is not { } b)
+        {
+            return _norms![row];
+        }
+
+        if ((uint)row >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row));
+        }
+
+        b.EnsureVerified((long)row * sizeof(float), sizeof(float));
+        return ((float*)b.RawStart)[row];
+    }
+
+    /// <summary>The address of a row, NOT verified: only for a prefetch hint ahead of <see cref="Row"/>, which verifies
+    /// the row's pages before any of its values is read.</summary>
+    public void* RowAddressForPrefetch(int row) =>
+        _chunks is { } c ? Unsafe.AsPointer(ref c[row >> _chunkShift][(row & ((1 << _chunkShift) - 1)) * Dimension])
+        : _array is { } a ? Unsafe.AsPointer(ref a[row * Dimension])
+        : (float*)(_block is { } b ? b.RawStart : (byte*)_mapped) + ((long)row * Dimension);
 
     /// <summary>All rows, row-major, of a view whose rows lie in one block (<see cref="IsContiguous"/>); a growing
     /// segment's rows past its first chunk are read block by block (<see cref="Rows"/>).</summary>

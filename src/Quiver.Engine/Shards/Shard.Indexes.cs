@@ -16,10 +16,10 @@ internal sealed partial class Shard
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), double> _buildProgress = new();
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), (string Message, DateTime At)> _indexErrors = new();
 
-    // Held by the running index build (and load) of this shard, one of each lane at a time; dispose waits on both so no
-    // job writes into a folder being deleted.
+    // Held by the running index build of this shard, and by the running load of each vector field (one lane per field,
+    // IndexBuildScheduler); dispose waits on all of them so no job writes into a folder being deleted.
     private readonly SemaphoreSlim _indexJobGate = new(1, 1);
-    private readonly SemaphoreSlim _indexLoadGate = new(1, 1);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _indexLoadGates = new(StringComparer.Ordinal);
 
     // Loads queued or running, by (index id, segment id): what a search waits for (WaitForIndexLoads).
     private readonly ConcurrentDictionary<(long IndexId, long SegmentId), Task> _pendingLoads = new();
@@ -370,11 +370,11 @@ internal sealed partial class Shard
                     continue;
                 }
 
-                // A segment with an index file only loads it, in the loads' lane (never behind a build); searches wait
-                // for it. A file that does not load is deleted and the segment's build queued once the load has ended.
+                // A segment with an index file only loads it, in its field's load lane (never behind a build, nor behind
+                // another field's load); searches on the field wait for it. A file that does not load is deleted and the segment's build queued once the load has ended.
                 var built = true;
                 var done = _host.IndexBuilds.Queue(JobKey(index.Id, seg.Id),
-                    token => Task.Run(() => built = RunIndexJob(s, index, token, loadOnly: true), token), load: true);
+                    token => Task.Run(() => built = RunIndexJob(s, index, token, loadOnly: true), token), loadLane: (this, index.FieldName));
                 if (done is null)
                 {
                     continue;
@@ -400,7 +400,7 @@ internal sealed partial class Shard
     /// attached it meanwhile. Failures are kept for progress reports. Returns false only when a build is still needed.</summary>
     private bool RunIndexJob(Segment seg, IndexMeta index, CancellationToken schedulerToken, bool loadOnly)
     {
-        var gate = loadOnly ? _indexLoadGate : _indexJobGate;
+        var gate = loadOnly ? _indexLoadGates.GetOrAdd(index.FieldName, _ => new SemaphoreSlim(1, 1)) : _indexJobGate;
         gate.Wait(CancellationToken.None);
         if (Volatile.Read(ref _disposed) != 0 || !seg.TryAcquire())
         {
@@ -649,14 +649,17 @@ internal sealed partial class Shard
         }
     }
 
-    /// <summary>Waits for this shard's running index jobs (a build and a load) to end (dispose has cancelled them); later
-    /// jobs see the shard disposed and do nothing.</summary>
+    /// <summary>Waits for this shard's running index jobs (a build, and a load per field) to end (dispose has cancelled
+    /// them); later jobs see the shard disposed and do nothing.</summary>
     private async Task WaitForIndexJobAsync()
     {
         await _indexJobGate.WaitAsync().ConfigureAwait(false);
         _indexJobGate.Release();
-        await _indexLoadGate.WaitAsync().ConfigureAwait(false);
-        _indexLoadGate.Release();
+        foreach (var gate in _indexLoadGates.Values)
+        {
+            await gate.WaitAsync().ConfigureAwait(false);
+            gate.Release();
+        }
     }
 
     /// <summary>Deletes index files of segments or indexes that no longer exist. Temporary files of a build in flight are

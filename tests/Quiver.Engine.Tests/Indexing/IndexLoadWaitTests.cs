@@ -279,6 +279,36 @@ public sealed class IndexLoadWaitTests : IDisposable
         Assert.Equal(2 * Segments, shard.IndexesLoaded);
     }
 
+    /// <summary>Each field's loads have their own lane: with a's index files held (a's index created first, so its loads
+    /// are queued first after a reopen), b's loads still run and attach, a search on b answers through b's index without
+    /// waiting, and a search on a waits for a's held load, then walks a's index.</summary>
+    [Fact]
+    public async Task LoadsOfAField_DoNotWaitBehindAnotherFieldsHeldLoad()
+    {
+        var (oracleA, oracleB, _, indexB) = await SetupTwoFieldsAsync();
+        // Every index file but b's is a's.
+        var prefixB = IndexMeta.FileName(indexB, 0)[..21];
+        var fs = new LoadGateFileSystem(name => !name.StartsWith(prefixB, StringComparison.Ordinal));
+        await using var db = await OpenHeldAsync(fs);
+        using var releaseOnExit = fs;
+        var shard = db.ShardOf("c");
+
+        // One lane for every field: b's two loads end while a's first is held (one lane for all would hold them behind it).
+        await UntilAsync(() => shard.IndexesLoaded == Segments, "b's loads to attach while a's load is held");
+        var b = await IndexedSearchAsync(db, field: "b").WaitAsync(Guard);
+        Assert.Equal(0, shard.SearchesWaitedForIndexLoads);
+        Assert.Equal(Segments, b.Stats()!.IndexedSegments);
+        AssertSameAnswers(oracleB, b);
+
+        var a = await SearchWaitingAsync(db, CancellationToken.None, "a");
+        fs.Release();
+        var answerA = await a.WaitAsync(Guard);
+        Assert.Equal(Segments, answerA.Stats()!.IndexedSegments);
+        AssertSameAnswers(oracleA, answerA);
+        Assert.Equal(1, shard.SearchesWaitedForIndexLoads);
+        Assert.Equal(2 * Segments, shard.IndexesLoaded);
+    }
+
     [Fact]
     public void IndexLoadWait_BelowZero_IsRefusedByName()
     {
