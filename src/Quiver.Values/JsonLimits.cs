@@ -31,6 +31,12 @@ public static class JsonLimits
     /// the first problem; only escaped strings are decoded. Malformed text is left to the parser (null here).</summary>
     internal static string? Problem(ReadOnlySpan<byte> utf8, int limit = MaxDepth)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            // The reader does not check the bytes inside strings; a stored element holding them fails its readers.
+            return "the JSON text is not valid UTF-8";
+        }
+
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = limit + 1 });
         try
         {
@@ -62,11 +68,41 @@ public static class JsonLimits
             ? Problem(JsonMarshal.GetRawUtf8Value(element), limit)
             : null;
 
+    /// <summary>Parses JSON text a client gave as a parameter (search, index, analyzer or ranker params, a template's
+    /// JSON value): as <see cref="JsonDocument.Parse(string, JsonDocumentOptions)"/>, but text that parses and still
+    /// holds no valid strings (an unpaired surrogate, raw or escaped; bytes that are not UTF-8) is refused with a
+    /// <see cref="JsonException"/> naming that, as malformed text is, instead of failing later in whatever reads it.</summary>
+    internal static JsonDocument ParseText(string json)
+    {
+        if (Utf16Text.Problem(json) is { } raw)
+        {
+            throw new JsonException($"the text {raw}");
+        }
+
+        return ParseText(System.Text.Encoding.UTF8.GetBytes(json));
+    }
+
+    /// <inheritdoc cref="ParseText(string)"/>
+    internal static JsonDocument ParseText(ReadOnlyMemory<byte> utf8)
+    {
+        var document = JsonDocument.Parse(utf8);
+        if (Problem(utf8.Span, TextDepthLimit) is { } problem)
+        {
+            document.Dispose();
+            throw new JsonException(problem);
+        }
+
+        return document;
+    }
+
+    /// <summary>The depth <see cref="ParseText(ReadOnlyMemory{byte})"/> checks strings to: past the parser's own (64).</summary>
+    private const int TextDepthLimit = 1024;
+
     private static bool Decodes(ref Utf8JsonReader reader)
     {
         try
         {
-            // Unescaped text is checked as UTF-8 by the reader itself; an escape may still decode to a lone surrogate.
+            // The text is valid UTF-8 (checked first); an escape may still decode to a lone surrogate.
             if (reader.ValueIsEscaped)
             {
                 reader.GetString();

@@ -77,6 +77,13 @@ internal static class SparseValues
 
     private static SparseVector? FromJson(JsonElement json, out string? error)
     {
+        if (JsonLimits.Problem(json) is { } problem)
+        {
+            // An index given as an escaped lone surrogate could not even be read as a name.
+            error = problem;
+            return null;
+        }
+
         var pairs = new List<(long, double)>();
         if (json.TryGetProperty("indices", out var idx) && json.TryGetProperty("values", out var vals))
         {

@@ -7,7 +7,14 @@ internal static class Utf16Text
     /// <summary>The index of the first unpaired UTF-16 surrogate in <paramref name="s"/>, or -1 when it is well formed.</summary>
     public static int UnpairedSurrogateAt(string s)
     {
-        for (var i = 0; i < s.Length; i++)
+        // Most strings hold no surrogate at all: one vectorized scan answers for them.
+        var first = s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0)
+        {
+            return -1;
+        }
+
+        for (var i = first; i < s.Length; i++)
         {
             if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {

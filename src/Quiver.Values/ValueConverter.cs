@@ -244,6 +244,10 @@ internal static class ValueConverter
             {
                 case JsonElement je:
                     return Refused(JsonLimits.Problem(je, maxDepth), out error) ? null : je.Clone();
+                case string s when Utf16Text.Problem(s) is { } raw:
+                    // Its UTF-8 would put U+FFFD in place of the unpaired surrogate.
+                    error = $"the JSON text {raw}";
+                    return null;
                 case string s:
                     // A string is JSON text; Milvus's SDKs send JSON fields that way.
                     return ParseText(Encoding.UTF8.GetBytes(s), maxDepth, out error);

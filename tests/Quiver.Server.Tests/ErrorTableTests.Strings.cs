@@ -1,4 +1,5 @@
 using Quiver.Protocol.Milvus;
+using Quiver.Protocol.Schema;
 using static Quiver.Server.Tests.Data.Columns;
 
 namespace Quiver.Server.Tests;
@@ -23,6 +24,27 @@ public sealed partial class ErrorTableTests
             NumRows = 1,
             FieldsData = { Long("id", 1), Json("meta", "{\"tag\": \"\\uDC00\"}"), Vectors("embedding", Servers.Dim, [1, 2, 3, 4]) },
         })).Status));
+        cases.Add("search-params-unpaired-surrogate", s => SearchAsync(s.Plain, Search(paramsJson: "{\"ef\": \"\\uDC00\"}")));
+        cases.Add("index-params-unpaired-surrogate", async s => Answer.Of(await s.Plain.Milvus.CreateIndexAsync(Index("embedding", "L2", "{\"\\uD800\": 16}"))));
+        cases.Add("analyzer-params-unpaired-surrogate", async s => Answer.Of((await s.Plain.Milvus.RunAnalyzerAsync(new RunAnalyzerRequest
+        {
+            AnalyzerParams = "{\"type\": \"\\uD800\"}",
+            Placeholder = { Google.Protobuf.ByteString.CopyFromUtf8("some text") },
+        })).Status));
+        cases.Add("rank-params-unpaired-surrogate", s => HybridAsync(s.Plain, Kv("strategy", "rrf"), Kv("params", "{\"\\uD800\": 1}")));
+        cases.Add("template-json-unpaired-surrogate", s => QueryAsync(s.Plain, new Protocol.Milvus.QueryRequest
+        {
+            CollectionName = "docs",
+            Expr = "price > 0",
+            QueryParams = { Kv("limit", "1") },
+            ExprTemplateValues =
+            {
+                ["unused"] = new TemplateValue
+                {
+                    ArrayVal = new TemplateArrayValue { JsonData = new JSONArray { Data = { Google.Protobuf.ByteString.CopyFromUtf8("\"\\uD800\"") } } },
+                },
+            },
+        }));
         return cases;
     }
 }

@@ -35,7 +35,7 @@ public sealed class IndexParameters
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json);
+            doc = JsonLimits.ParseText(json);
         }
         catch (JsonException e)
         {

@@ -529,7 +529,16 @@ internal sealed partial class Shard : IAsyncDisposable
             }
         }
 
-        return JsonSerializer.Serialize(parameters);
+        try
+        {
+            return JsonSerializer.Serialize(parameters, JsonLimits.Serializer);
+        }
+        catch (Exception e) when (e is JsonException or InvalidStringException or InvalidOperationException or NotSupportedException)
+        {
+            // A value the filter does not use is not checked by the binder, but is logged with the delete.
+            Throw.Invalid($"delete rejected: the filter parameters cannot be logged: {e.Message}");
+            return "";
+        }
     }
 
     private static bool IsFinite(object? value) => value switch

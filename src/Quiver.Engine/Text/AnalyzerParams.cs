@@ -32,7 +32,7 @@ internal static class AnalyzerParams
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json);
+            document = JsonLimits.ParseText(json);
         }
         catch (JsonException e)
         {

@@ -186,7 +186,7 @@ internal sealed partial class MilvusGrpcService
 
             try
             {
-                using var doc = JsonDocument.Parse(paramsJson);
+                using var doc = JsonLimits.ParseText(paramsJson);
                 return FromParams(name, doc.RootElement);
             }
             catch (JsonException e)
@@ -258,7 +258,7 @@ internal sealed partial class MilvusGrpcService
                     JsonElement weights;
                     try
                     {
-                        using var doc = JsonDocument.Parse(values.GetValueOrDefault("weights") ?? throw Refused("function_score: weights not found for the weighted reranker"));
+                        using var doc = JsonLimits.ParseText(values.GetValueOrDefault("weights") ?? throw Refused("function_score: weights not found for the weighted reranker"));
                         weights = doc.RootElement.Clone();
                     }
                     catch (JsonException)

@@ -193,7 +193,7 @@ internal sealed partial class MilvusGrpcService
 
         try
         {
-            using var document = JsonDocument.Parse(json);
+            using var document = JsonLimits.ParseText(json);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new MilvusException(MilvusCode.ParameterInvalid, $"index params '{json}' is not a JSON object");

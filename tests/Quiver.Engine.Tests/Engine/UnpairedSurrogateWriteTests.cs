@@ -23,6 +23,9 @@ public sealed class UnpairedSurrogateWriteTests : IDisposable
         { "j", "json-element-escape" },
         { "j", "json-element-key-escape" },
         { "j", "json-text-escape" },
+        { "j", "json-text-raw" },
+        { "j", "json-bytes-not-utf8" },
+        { "j", "json-element-not-utf8" },
         { "j", "json-bytes-escape" },
         { "j", "json-clr-string" },
         { "$meta", "dynamic-packed-escape" },
@@ -38,6 +41,9 @@ public sealed class UnpairedSurrogateWriteTests : IDisposable
         "json-element-escape" => JsonDocument.Parse("{\"a\": [\"\\uD800\"]}").RootElement,
         "json-element-key-escape" => JsonDocument.Parse("{\"\\uDBFFx\": 1}").RootElement,
         "json-text-escape" => "{\"a\": \"x\\uDC00\"}",
+        "json-text-raw" => "{\"a\": \"x\uD800\"}",
+        "json-bytes-not-utf8" => new byte[] { (byte)'[', (byte)'"', 0xC0, 0x80, (byte)'"', (byte)']' },
+        "json-element-not-utf8" => JsonDocument.Parse(new byte[] { (byte)'{', (byte)'"', 0xFF, (byte)'"', (byte)':', (byte)'1', (byte)'}' }).RootElement,
         "json-bytes-escape" => Encoding.UTF8.GetBytes("[\"\\uD83D\"]"),
         "json-clr-string" => new Dictionary<string, object> { ["a"] = "\uD800" },
         "dynamic-packed-escape" => JsonDocument.Parse("{\"k\": \"\\uD800\"}").RootElement,
@@ -72,7 +78,7 @@ public sealed class UnpairedSurrogateWriteTests : IDisposable
             var ex = await Assert.ThrowsAsync<QuiverException>(() => upsert ? db.UpsertAsync("c", [Good(1), bad]) : db.InsertAsync("c", [Good(1), bad]));
             Assert.Equal(QuiverErrorCode.InvalidArgument, ex.Code);
             Assert.Contains("nothing written: row 1, field '", ex.Message, StringComparison.Ordinal);
-            Assert.Contains("unpaired UTF-16 surrogate", ex.Message, StringComparison.Ordinal);
+            Assert.Matches("unpaired UTF-16 surrogate|not valid UTF-8", ex.Message);
         }
 
         Assert.Empty(await db.QueryAsync("c", new QueryRequest { Filter = "id > 0", OutputFields = ["id"] }));
@@ -81,5 +87,17 @@ public sealed class UnpairedSurrogateWriteTests : IDisposable
         await db.InsertAsync("c", [Good(1), Good(2)]);
         await db.FlushAsync("c");
         Assert.Equal(2, (await db.QueryAsync("c", new QueryRequest { Filter = "id > 0", OutputFields = ["id", "s", "j"] })).Count);
+    }
+
+    [Fact]
+    public async Task ADeleteWhoseUnusedTemplateValueIsNoValidString_IsRefused_AndDeletesNothing()
+    {
+        await using var db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
+        await db.CreateCollectionAsync("c", new CollectionSchema { Fields = [FieldSchema.Int64Key("id"), FieldSchema.Vector("v", 2)] });
+        await db.InsertAsync("c", [new Row { ["id"] = 1L, ["v"] = new float[] { 1, 0 } }]);
+        var parameters = new Dictionary<string, object?> { ["x"] = 1L, ["unused"] = JsonDocument.Parse("\"\\uD800\"").RootElement };
+        var ex = await Assert.ThrowsAsync<QuiverException>(() => db.DeleteWhereAsync("c", "id == {x}", parameters));
+        Assert.Equal(QuiverErrorCode.InvalidArgument, ex.Code);
+        Assert.Single(await db.QueryAsync("c", new QueryRequest { Filter = "id > 0", OutputFields = ["id"] }));
     }
 }

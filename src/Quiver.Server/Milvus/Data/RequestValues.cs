@@ -55,7 +55,7 @@ internal static class RequestValues
     {
         try
         {
-            using var document = System.Text.Json.JsonDocument.Parse(value.Memory);
+            using var document = JsonLimits.ParseText(value.Memory);
             return document.RootElement.Clone();
         }
         catch (System.Text.Json.JsonException e)

@@ -176,7 +176,7 @@ internal static class SearchParamsParser
         JsonElement root;
         try
         {
-            using var doc = JsonDocument.Parse(json);
+            using var doc = JsonLimits.ParseText(json);
             root = doc.RootElement.Clone();
         }
         catch (JsonException e)
