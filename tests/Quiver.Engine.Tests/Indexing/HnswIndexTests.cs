@@ -101,10 +101,15 @@ public class HnswIndexTests
         var allowed = IndexTestKit.Selectivity(51, Rows, 0.5);
         var p = new AnnSearchParams(Ef: 80);
 
-        // Warm up both paths measured below on this thread (each may size its per-thread buffers on first use; in the full
-        // suite this test can run on a thread that never searched unfiltered, and that first use counted 5,184 bytes).
-        index.Search(Queries[0], 10, p, null, hits);
-        index.Search(Queries[0], 10, p, allowed, hits);
+        // Warm up both paths with every query measured below, on this thread: the per-thread buffers are sized on first
+        // use and grow to the largest query's needs, and in the full suite this thread may hold buffers another test sized
+        // (a warm-up with one query left 5,184 bytes, and once 7,360, to a later query's growth).
+        foreach (var q in Queries)
+        {
+            index.Search(q, 10, p, null, hits);
+            index.Search(q, 10, p, allowed, hits);
+        }
+
         var before = GC.GetAllocatedBytesForCurrentThread();
         foreach (var q in Queries)
         {
