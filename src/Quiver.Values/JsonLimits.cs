@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Quiver;
@@ -16,7 +17,11 @@ public static class JsonLimits
 
     /// <summary>Serializer options for CLR values turned into JSON: the same depth limit (a deeper or self-referencing
     /// value throws <see cref="JsonException"/> instead of recursing further).</summary>
-    internal static readonly JsonSerializerOptions Serializer = new() { MaxDepth = MaxDepth, Converters = { new WellFormedStrings() } };
+    internal static readonly JsonSerializerOptions Serializer = new()
+    {
+        MaxDepth = MaxDepth,
+        Converters = { new WellFormedStrings(), new WellFormedChars(), new WellFormedElements(), new WellFormedNodes() },
+    };
 
     /// <summary>The refusal text (the caller adds the row and the field).</summary>
     internal static string DepthError(int limit) =>
@@ -130,6 +135,103 @@ public static class JsonLimits
 
         private static string Checked(string value) =>
             Utf16Text.Problem(value) is { } problem ? throw new InvalidStringException($"a string in it {problem}") : value;
+    }
+}
+
+/// <summary>Writes a <see cref="char"/> as the default converter does (a one-character string), but throws
+/// <see cref="InvalidStringException"/> for a surrogate, which alone is always unpaired.</summary>
+internal sealed class WellFormedChars : JsonConverter<char>
+{
+    public override char Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.GetString() is [var c] ? c : throw new JsonException("expected a string of one character");
+
+    public override void Write(Utf8JsonWriter writer, char value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(char.IsSurrogate(value)
+            ? throw new InvalidStringException($"a character in it is an unpaired UTF-16 surrogate (U+{(int)value:X4}), which is not a valid string")
+            : value.ToString());
+}
+
+/// <summary>Writes a <see cref="JsonElement"/> held inside another value (a dictionary's entry, say) as the default
+/// converter does, but throws <see cref="InvalidStringException"/> when a string or member name in it could not be
+/// written (an escape that decodes to an unpaired surrogate, bytes that are not UTF-8): the writer fails on it with an
+/// exception that names only the depth.</summary>
+internal sealed class WellFormedElements : JsonConverter<JsonElement>
+{
+    public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        JsonElement.ParseValue(ref reader);
+
+    public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options)
+    {
+        // Too deep is the serializer's own refusal (its MaxDepth), named by the caller.
+        if (JsonLimits.Problem(value) is { } problem && problem != JsonLimits.DepthError(JsonLimits.MaxDepth))
+        {
+            throw new InvalidStringException(problem);
+        }
+
+        value.WriteTo(writer);
+    }
+}
+
+/// <summary>Writes a <see cref="JsonNode"/> (object, array or value) as it writes itself, after checking its strings and
+/// member names: a node writes them with the writer's defaults, which put U+FFFD in place of an unpaired surrogate, past
+/// the string converter of these options.</summary>
+internal sealed class WellFormedNodes : JsonConverter<JsonNode>
+{
+    public override bool CanConvert(Type typeToConvert) => typeof(JsonNode).IsAssignableFrom(typeToConvert);
+
+    public override JsonNode? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        JsonNode.Parse(ref reader);
+
+    public override void Write(Utf8JsonWriter writer, JsonNode value, JsonSerializerOptions options)
+    {
+        if (Problem(value, 0) is { } problem)
+        {
+            throw new InvalidStringException(problem);
+        }
+
+        value.WriteTo(writer, options);
+    }
+
+    private static string? Problem(JsonNode? node, int depth)
+    {
+        if (depth > JsonLimits.MaxDepth)
+        {
+            // The writer refuses it as too deep; stop walking.
+            return null;
+        }
+
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (name, child) in obj)
+                {
+                    if ((Utf16Text.Problem(name) is { } nameProblem ? $"a member name in it {nameProblem}" : Problem(child, depth + 1)) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    if (Problem(child, depth + 1) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            // First: a parsed value's string may hold an escape that GetString refuses.
+            case JsonValue value when value.TryGetValue<JsonElement>(out var e):
+                return JsonLimits.Problem(e);
+            case JsonValue value when value.TryGetValue<string>(out var s):
+                return Utf16Text.Problem(s) is { } sProblem ? $"a string in it {sProblem}" : null;
+            case JsonValue value when value.TryGetValue<char>(out var c):
+                return char.IsSurrogate(c) ? $"a character in it is an unpaired UTF-16 surrogate (U+{(int)c:X4}), which is not a valid string" : null;
+            default:
+                return null;
+        }
     }
 }
 

@@ -34,4 +34,17 @@ internal static class Utf16Text
         UnpairedSurrogateAt(s) is var at and >= 0
             ? $"holds an unpaired UTF-16 surrogate (U+{(int)s[at]:X4} at index {at}), which is not a valid string"
             : null;
+
+    /// <summary><paramref name="s"/> for a message: whole when it has at most <paramref name="max"/> characters, else its
+    /// first <paramref name="max"/> (one fewer when that would split a surrogate pair) and "...".</summary>
+    public static string Clip(string s, int max)
+    {
+        if (s.Length <= max)
+        {
+            return s;
+        }
+
+        var cut = char.IsHighSurrogate(s[max - 1]) && char.IsLowSurrogate(s[max]) ? max - 1 : max;
+        return string.Concat(s.AsSpan(0, cut), "...");
+    }
 }

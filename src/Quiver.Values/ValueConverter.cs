@@ -29,6 +29,12 @@ internal static class ValueConverter
                 error = JsonLimits.DepthError(JsonLimits.MaxDepth);
                 return null;
             }
+            catch (InvalidStringException ex)
+            {
+                // A string or member name in it holds an unpaired surrogate, which the node would write as U+FFFD.
+                error = $"value cannot be represented as JSON: {ex.Message}";
+                return null;
+            }
         }
 
         switch (field.DataType)

@@ -408,42 +408,13 @@ public static partial class RestJsonReader
         }
     }
 
-    /// <summary>Refuses a JSON value holding a string or key with an escaped lone surrogate, which could not be stored
-    /// as UTF-8.</summary>
+    /// <summary>Refuses a JSON value holding a string or member name that could not be stored as UTF-8 (an escaped lone
+    /// surrogate, bytes that are not UTF-8): <see cref="JsonLimits.Problem(JsonElement, int)"/>, one pass over its raw text.</summary>
     private static void CheckStrings(JsonElement value, ValuePath path)
     {
-        try
+        if (JsonLimits.Problem(value) is { } problem)
         {
-            Walk(value);
-        }
-        catch (InvalidOperationException)
-        {
-            throw new RestDataException($"{path} holds a string with an unpaired UTF-16 surrogate escape");
-        }
-
-        static void Walk(JsonElement value)
-        {
-            switch (value.ValueKind)
-            {
-                case JsonValueKind.String:
-                    _ = value.GetString();
-                    break;
-                case JsonValueKind.Array:
-                    foreach (var item in value.EnumerateArray())
-                    {
-                        Walk(item);
-                    }
-
-                    break;
-                case JsonValueKind.Object:
-                    foreach (var property in value.EnumerateObject())
-                    {
-                        _ = property.Name;
-                        Walk(property.Value);
-                    }
-
-                    break;
-            }
+            throw new RestDataException($"{path}: {problem}");
         }
     }
 
@@ -462,6 +433,6 @@ public static partial class RestJsonReader
             text = value.GetRawText();
         }
 
-        return $"{KindOf(value)} {(text.Length > 40 ? text[..40] + "..." : text)}";
+        return $"{KindOf(value)} {Utf16Text.Clip(text, 40)}";
     }
 }

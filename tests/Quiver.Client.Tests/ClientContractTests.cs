@@ -7,7 +7,7 @@ namespace Quiver.Client.Tests;
 /// says how to open a client (<see cref="EmbeddedClientTests"/>, <see cref="RemoteClientTests"/>). Assertions are on
 /// results and <see cref="QuiverErrorCode"/>s only, never on how a side produced them.
 /// </summary>
-public abstract class ClientContractTests
+public abstract partial class ClientContractTests
 {
     private const int Dim = 4;
 

@@ -39,6 +39,12 @@ internal static class Expressions
                     throw KeyError(i, $"expected a string key, got {ValueConverter.Describe(key)}");
                 }
 
+                if (Utf16Text.Problem(s) is { } problem)
+                {
+                    // Sent as U+FFFD it would name another row.
+                    throw KeyError(i, $"the key {problem}");
+                }
+
                 AppendQuoted(sb, s);
             }
         }
@@ -66,6 +72,16 @@ internal static class Expressions
         sb.Append('"');
     }
 
+    /// <summary>The filter text, refused with <see cref="QuiverErrorCode.BadFilter"/> when it holds an unpaired surrogate
+    /// (as the engine's lexer refuses it): sent over gRPC it would arrive with U+FFFD in its place and match other rows.</summary>
+    public static string Filter(string filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return Utf16Text.Problem(filter) is { } problem
+            ? throw new QuiverException(QuiverErrorCode.BadFilter, $"filter: the text {problem}")
+            : filter;
+    }
+
     /// <summary>Fills <c>expr_template_values</c> from filter parameters: bool, integers, floating point, strings, lists of
     /// those (and JSON values of those kinds).</summary>
     public static void AddTemplateValues(
@@ -78,9 +94,31 @@ internal static class Expressions
 
         foreach (var (name, value) in parameters)
         {
-            target[name] = Template(name, value is JsonElement e ? e : JsonSerializer.SerializeToElement(value));
+            target[name] = Template(name, AsJson(name, value));
         }
     }
+
+    /// <summary>A parameter's value as JSON, refused (<see cref="QuiverErrorCode.BadFilter"/>, as the engine's binder
+    /// refuses it) when a string in it holds an unpaired surrogate: the default writer would put U+FFFD in its place.</summary>
+    private static JsonElement AsJson(string name, object? value)
+    {
+        if (value is JsonElement given)
+        {
+            return JsonLimits.Problem(given) is { } problem ? throw TemplateError(name, problem) : given;
+        }
+
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, JsonLimits.Serializer);
+        }
+        catch (InvalidStringException e)
+        {
+            throw TemplateError(name, e.Message);
+        }
+    }
+
+    private static QuiverException TemplateError(string name, string problem) =>
+        new(QuiverErrorCode.BadFilter, $"filter parameter '{name}': {problem}");
 
     private static Proto.TemplateValue Template(string name, JsonElement value) => value.ValueKind switch
     {

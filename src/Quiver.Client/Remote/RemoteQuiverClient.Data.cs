@@ -110,7 +110,7 @@ internal sealed partial class RemoteQuiverClient
             DbName = Db(database),
             CollectionName = collection,
             PartitionName = partition ?? "",
-            Expr = filter,
+            Expr = Expressions.Filter(filter),
             ConsistencyLevel = Protocol.Common.ConsistencyLevel.Strong,
         };
         Expressions.AddTemplateValues(request.ExprTemplateValues, filterParams);
@@ -181,7 +181,7 @@ internal sealed partial class RemoteQuiverClient
         {
             DbName = Db(database),
             CollectionName = collection,
-            Expr = request.Filter,
+            Expr = Expressions.Filter(request.Filter),
             ConsistencyLevel = ToMilvus(request.Consistency),
         };
         message.OutputFields.Add(request.OutputFields);
@@ -238,7 +238,7 @@ internal sealed partial class RemoteQuiverClient
         {
             DbName = Db(database),
             CollectionName = collection,
-            Dsl = request.Filter,
+            Dsl = Expressions.Filter(request.Filter),
             DslType = DslType.BoolExprV1,
             PlaceholderGroup = Google.Protobuf.ByteString.CopyFrom(field is null ? Placeholders.Encode(request.Vectors) : Placeholders.Encode(field, request)),
             Nq = QueryCount(request),

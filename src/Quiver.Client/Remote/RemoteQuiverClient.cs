@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Quiver.Protocol.Common;
 using Status = Quiver.Protocol.Common.Status;
@@ -44,7 +45,7 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
             MaxReceiveMessageSize = options.MaxReceiveMessageBytes,
             MaxSendMessageSize = options.MaxSendMessageBytes,
         });
-        _milvus = new MilvusService.MilvusServiceClient(_channel);
+        _milvus = new MilvusService.MilvusServiceClient(_channel.Intercept(WellFormedRequests.Instance));
         _headers = CreateHeaders(options);
     }
 
@@ -54,7 +55,7 @@ internal sealed partial class RemoteQuiverClient : IQuiverClient
     internal RemoteQuiverClient(QuiverClientOptions options, CallInvoker invoker)
     {
         _options = options;
-        _milvus = new MilvusService.MilvusServiceClient(invoker);
+        _milvus = new MilvusService.MilvusServiceClient(invoker.Intercept(WellFormedRequests.Instance));
         _headers = CreateHeaders(options);
     }
 

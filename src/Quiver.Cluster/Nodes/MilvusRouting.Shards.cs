@@ -444,7 +444,7 @@ internal sealed partial class MilvusRouting
                 continue;
             }
 
-            if (pair.Key == "params" && JsonNode.Parse(string.IsNullOrWhiteSpace(pair.Value) ? "{}" : pair.Value) is JsonObject json)
+            if (pair.Key == "params" && ParamsObject(pair.Value) is { } json)
             {
                 foreach (var name in drop)
                 {
@@ -460,6 +460,20 @@ internal sealed partial class MilvusRouting
 
         kept.Add(new ProtoKeyValuePair { Key = key, Value = value });
         return kept;
+    }
+
+    /// <summary>A search's <c>params</c> JSON as an object to edit; null when it is none (malformed text, another kind),
+    /// which then goes to the shards as it came, for them to refuse as the standalone server does.</summary>
+    private static JsonObject? ParamsObject(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The largest top-k (and offset + top-k) a search is merged for: the node's <c>maxTopK</c> (its gate's

@@ -602,9 +602,9 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
             case JsonElement je:
                 switch (je.ValueKind)
                 {
-                    case JsonValueKind.String when !IsValidJsonString(je):
-                        throw new FilterException(
-                            $"template parameter '{p.Name}' holds an unpaired UTF-16 surrogate escape, which is not a valid string", p.Position, p.Token);
+                    case JsonValueKind.String when JsonLimits.Problem(je) is { } problem:
+                        // An escape that decodes to an unpaired surrogate, or bytes that are not UTF-8.
+                        throw new FilterException($"template parameter '{p.Name}': {problem}", p.Position, p.Token);
                     case JsonValueKind.Number:
                     case JsonValueKind.String:
                     case JsonValueKind.True:
@@ -629,20 +629,6 @@ internal sealed partial class Binder(CollectionSchema schema, IReadOnlyDictionar
 
         var what = value is JsonElement j ? $"JSON {j.ValueKind}" : value.GetType().Name;
         throw new FilterException($"template parameter '{p.Name}' has an unsupported value ({what}); use a number, string, bool or a list of them", p.Position, p.Token);
-    }
-
-    private static bool IsValidJsonString(JsonElement je)
-    {
-        try
-        {
-            je.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            // GetString refuses an escape that decodes to an unpaired surrogate.
-            return false;
-        }
     }
 
     private static string Describe(ValueNode v) => v switch

@@ -264,7 +264,7 @@ internal static class Lexer
         {
             if (i >= text.Length)
             {
-                var shown = text.Length - start > 20 ? text.Substring(start, 20) + "..." : text[start..];
+                var shown = Utf16Text.Clip(text[start..], 20);
                 throw new FilterException("unterminated string", start, shown);
             }
 

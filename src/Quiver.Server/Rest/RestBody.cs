@@ -259,7 +259,7 @@ internal static class RestBody
         return offset;
     }
 
-    private static string Shorten(string name) => name.Length > 64 ? name[..64] + "..." : name;
+    private static string Shorten(string name) => Utf16Text.Clip(name, 64);
 
     private static MilvusException Malformed(JsonException e) => Format(string.Create(CultureInfo.InvariantCulture,
         $"the request body is not valid JSON at line {(e.LineNumber ?? 0) + 1}, position {(e.BytePositionInLine ?? 0) + 1}"));

@@ -352,6 +352,6 @@ internal sealed class RestRequest
     private static string Describe(JsonNode node)
     {
         var text = node.ToJsonString();
-        return $"{KindOf(node)} {(text.Length > 40 ? text[..40] + "..." : text)}";
+        return $"{KindOf(node)} {Utf16Text.Clip(text, 40)}";
     }
 }

@@ -93,4 +93,26 @@ public sealed class FilterSurrogateTests : IDisposable
             Assert.Contains("unpaired UTF-16 surrogate", ex.Message, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Clip_ForMessages_NeverSplitsASurrogatePair()
+    {
+        Assert.Equal("abc", Utf16Text.Clip("abc", 3));
+        Assert.Equal("ab...", Utf16Text.Clip("abcd", 2));
+        // "a😀b": cutting after two chars would keep half of the pair.
+        Assert.Equal("a...", Utf16Text.Clip("a\uD83D\uDE00b", 2));
+        Assert.Equal("a\uD83D\uDE00...", Utf16Text.Clip("a\uD83D\uDE00b", 3));
+        Assert.Equal(-1, Utf16Text.UnpairedSurrogateAt(Utf16Text.Clip(new string('\uD83D', 1) + "\uDE00" + new string('x', 30), 1)));
+    }
+
+    [Fact]
+    public async Task UnterminatedLiteral_ShownClipped_KeepsPairsWhole()
+    {
+        await using var db = await OpenAsync();
+        var filter = "s == \"" + string.Concat(Enumerable.Repeat("\uD83D\uDE00", 20));
+        var ex = await Assert.ThrowsAnyAsync<QuiverException>(() => db.QueryAsync("c", new QueryRequest { Filter = filter }));
+        Assert.Equal(QuiverErrorCode.BadFilter, ex.Code);
+        Assert.Contains("unterminated string", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(-1, Utf16Text.UnpairedSurrogateAt(ex.Message));
+    }
 }

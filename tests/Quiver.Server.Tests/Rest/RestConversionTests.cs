@@ -94,7 +94,7 @@ public sealed class RestConversionTests
     [InlineData("""[{"id": 1, "vector": [1, "x"], "tags": []}]""", "data[0].vector[1] must be a number, got string \"x\"")]
     [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [null]}]""", "data[0].tags[0]: arrays cannot hold null")]
     [InlineData("""[{"id": 1, "vector": [1, 2], "tags": "a"}]""", "data[0].tags must be an array of VarChar, got string")]
-    [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [], "c": "\uD800"}]""", "data[0] holds a string with an unpaired UTF-16 surrogate escape")]
+    [InlineData("""[{"id": 1, "vector": [1, 2], "tags": [], "c": "\uD800"}]""", "data[0]: a string holds an unpaired UTF-16 surrogate escape")]
     public void Read_BadRow_Answers1804NamingTheValue(string json, string expected)
     {
         var e = Assert.Throws<MilvusException>(() => Read(json, EngineSchema(), insert: false));
