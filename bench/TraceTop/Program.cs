@@ -1,5 +1,7 @@
 // Reads an EventPipe .nettrace with CPU samples (Microsoft-DotNETCore-SampleProfiler) and prints, for the samples whose
-// stack contains a frame matching FILTER, the methods by exclusive and inclusive share.
+// stack contains a frame matching FILTER, the methods by exclusive and inclusive share. With ALLOC=TYPE it reads the
+// runtime's GC/AllocationTick events instead (one per ~100 kB allocated, with the allocating stack; GC keyword 0x1 at
+// level 5) of the objects whose type name contains TYPE, so that the same tables name where those bytes are allocated.
 using Microsoft.Diagnostics.Tracing.Etlx;
 
 var path = args[0];
@@ -13,9 +15,11 @@ var total = 0;
 var chains = new Dictionary<string, int>();
 var within = 0;
 var all = 0;
+var allocType = Environment.GetEnvironmentVariable("ALLOC");
 foreach (var e in log.Events)
 {
-    if (e.ProviderName != "Microsoft-DotNETCore-SampleProfiler") continue;
+    if (allocType is null ? e.ProviderName != "Microsoft-DotNETCore-SampleProfiler"
+        : !e.EventName.Contains("AllocationTick") || !(e.PayloadByName("TypeName") as string ?? "").Contains(allocType)) continue;
     var stack = e.CallStack();
     if (stack is null) continue;
     all++;

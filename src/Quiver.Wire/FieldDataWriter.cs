@@ -90,10 +90,14 @@ public static class FieldDataWriter
         var scalars = new ScalarField();
         data.Scalars = scalars;
         var sink = new ScalarSink(field, scalars, rows);
+        // A null row of a field with a default value (not nullable) is a value left out: it travels as valid_data false,
+        // as Milvus's SDKs send it, so that the receiver fills the default (written as the type's zero without
+        // valid_data, it was stored as that zero).
+        var validity = field.Nullable || (field.DefaultValue is not null && AnyNull(column, rows));
         for (var r = 0; r < rows; r++)
         {
             var isNull = column.IsNull(r);
-            if (field.Nullable)
+            if (validity)
             {
                 data.ValidData.Add(!isNull);
                 if (isNull && nulls == NullForm.Compact)
@@ -106,6 +110,18 @@ public static class FieldDataWriter
         }
 
         return data;
+    }
+
+    private static bool AnyNull(FieldColumn column, int rows)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            if (column.IsNull(r))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static FieldData DynamicColumn(CollectionSchema schema, JsonElement[] dynamic)

@@ -69,6 +69,10 @@ internal sealed class CallInfo
     /// checks and the handler take their typed values in place of the request's <c>search_params</c>. Null for gRPC.</summary>
     public IReadOnlyList<Data.TypedSearch>? Searches { get; set; }
 
+    /// <summary>The number of rows of a write whose transport read it itself (REST insert and upsert): the gate's
+    /// rows-per-request limit counts these in place of a request message's <c>num_rows</c> and columns. Null for gRPC.</summary>
+    public long? WriteRows { get; set; }
+
     /// <summary>The estimated size of the answer in bytes, set by search and query: once the answer is sent, the
     /// transport reports it to <see cref="Hosting.MemoryReclaimer"/>.</summary>
     public long ResultBytes { get; set; }

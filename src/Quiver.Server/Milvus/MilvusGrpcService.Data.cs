@@ -17,8 +17,7 @@ internal sealed partial class MilvusGrpcService
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Insert(InsertRequest request, ServerCallContext context) =>
-        WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
-            (schema, zone) => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "insert", zone), upsert: false, context);
+        WriteAsync(WriteInput.Of(request), context);
 
     /// <inheritdoc />
     public override Task<Protocol.Milvus.MutationResult> Upsert(UpsertRequest request, ServerCallContext context)
@@ -29,28 +28,16 @@ internal sealed partial class MilvusGrpcService
                 "upsert: partial_update and field_ops are not supported by Quiver; send every field of each row");
         }
 
-        return WriteAsync(request.DbName, request.CollectionName, request.PartitionName,
-            (schema, zone) => FieldDataReader.ReadRequest(schema, request.FieldsData, request.NumRows, "upsert", zone), upsert: true, context);
+        return WriteAsync(WriteInput.Of(request), context);
     }
 
-    /// <summary>Insert or upsert: the Milvus rules of a write, whatever the transport. <paramref name="read"/> turns the
-    /// request's rows (gRPC columns, REST JSON rows) into engine columns for the collection's current schema, TIMESTAMPTZ
-    /// text without an offset read in the collection's time zone.</summary>
-    internal async Task<Protocol.Milvus.MutationResult> WriteAsync(string? dbName, string collection, string partition,
-        Func<CollectionSchema, TimeZoneInfo?, ColumnBatch> read, bool upsert, ServerCallContext context)
+    /// <summary>Insert or upsert for gRPC: the answer of <see cref="WriteColumnsAsync"/> as Milvus's <c>MutationResult</c>.</summary>
+    private async Task<Protocol.Milvus.MutationResult> WriteAsync(WriteInput input, ServerCallContext context)
     {
-        var db = Database(dbName, context);
-        var ct = context.CancellationToken;
-        var resolved = Collection(collection, db);
-        var schema = resolved.Schema;
-        var batch = read(schema, resolved.TimeZone);
-        var part = string.IsNullOrEmpty(partition) ? null : partition;
-        var result = upsert
-            ? await _engine.UpsertAsync(collection, batch, part, db, ct).ConfigureAwait(false)
-            : await _engine.InsertAsync(collection, batch, part, db, ct).ConfigureAwait(false);
+        var (schema, result, rows) = await WriteColumnsAsync(input, context).ConfigureAwait(false);
         var response = Mutation(schema, result);
-        response.SuccIndex.AddRange(Enumerable.Range(0, batch.RowCount).Select(i => (uint)i));
-        if (upsert)
+        response.SuccIndex.AddRange(Enumerable.Range(0, rows).Select(i => (uint)i));
+        if (input.Upsert)
         {
             response.UpsertCnt = result.Count;
         }
@@ -60,6 +47,27 @@ internal sealed partial class MilvusGrpcService
         }
 
         return response;
+    }
+
+    /// <summary>What a write did: the schema it was read for, the engine's result (count and keys in input order) and the
+    /// rows it was given.</summary>
+    internal sealed record WriteAnswer(CollectionSchema Schema, EngineMutation Result, int Rows);
+
+    /// <summary>Insert or upsert: the Milvus rules of a write, whatever the transport. The input's rows (gRPC columns,
+    /// REST JSON rows) are read into engine columns for the collection's current schema, TIMESTAMPTZ text without an
+    /// offset read in the collection's time zone.</summary>
+    internal async Task<WriteAnswer> WriteColumnsAsync(WriteInput input, ServerCallContext context)
+    {
+        var db = Database(input.Database, context);
+        var ct = context.CancellationToken;
+        var resolved = Collection(input.Collection, db);
+        var schema = resolved.Schema;
+        var batch = input.Read(schema, resolved.TimeZone);
+        var part = string.IsNullOrEmpty(input.Partition) ? null : input.Partition;
+        var result = input.Upsert
+            ? await _engine.UpsertAsync(input.Collection, batch, part, db, ct).ConfigureAwait(false)
+            : await _engine.InsertAsync(input.Collection, batch, part, db, ct).ConfigureAwait(false);
+        return new WriteAnswer(schema, result, batch.RowCount);
     }
 
     /// <inheritdoc />

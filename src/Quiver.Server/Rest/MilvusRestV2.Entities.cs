@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
 using Quiver.Server.Milvus;
 using Quiver.Server.Milvus.Data;
@@ -18,38 +17,35 @@ internal static partial class MilvusRestV2
     // the RPC it stands for) and call the service's transport-free methods; the schema is read inside the call, after
     // the gate, from the engine (cached per schema version), never through DescribeCollection.
 
-    private static async Task<JsonNode?> InsertAsync(RestRequest r)
-    {
-        var collection = r.RequiredString("collectionName");
-        var rows = RowsOf(r);
-        // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
-        var request = new InsertRequest
-        {
-            DbName = r.DatabaseOrDefault,
-            CollectionName = collection,
-            PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.Count,
-        };
-        var result = await r.CallAsync("Insert", request,
-            (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: false, context)).ConfigureAwait(false);
-        return new JsonObject { ["insertCount"] = result.InsertCnt, ["insertIds"] = IdsJson(result.IDs, r.AllowInt64) };
-    }
+    // Insert and upsert read the body's rows straight into engine columns (RestJsonReader) inside the call, after the
+    // gate, for the collection's current schema, and run through the same rules as a gRPC Insert or Upsert (WriteInput),
+    // with no Milvus message between: the gate counts the body's rows for the rows-per-request limit.
 
-    private static async Task<JsonNode?> UpsertAsync(RestRequest r)
+    private static Task<JsonNode?> InsertAsync(RestRequest r) => WriteAsync(r, upsert: false);
+
+    private static Task<JsonNode?> UpsertAsync(RestRequest r) => WriteAsync(r, upsert: true);
+
+    private static async Task<JsonNode?> WriteAsync(RestRequest r, bool upsert)
     {
         var collection = r.RequiredString("collectionName");
         var rows = RowsOf(r);
-        // The gate reads num_rows for the rows-per-request limit; the rows are converted inside the call.
-        var request = new UpsertRequest
+        var input = new WriteInput
         {
-            DbName = r.DatabaseOrDefault,
-            CollectionName = collection,
-            PartitionName = r.OptionalString("partitionName") ?? "",
-            NumRows = (uint)rows.Count,
+            Database = r.DatabaseOrDefault,
+            Collection = collection,
+            Partition = r.OptionalString("partitionName") ?? "",
+            Upsert = upsert,
+            Read = (schema, zone) => rows.Text is { } text
+                ? ReadRows(schema, text.Rows.Span, text.Count, insert: !upsert, zone)
+                : ReadRows(schema, rows.Element, insert: !upsert, zone),
         };
-        var result = await r.CallAsync("Upsert", request,
-            (q, context) => WriteRowsAsync(r, q.CollectionName, q.PartitionName, rows, upsert: true, context)).ConfigureAwait(false);
-        return new JsonObject { ["upsertCount"] = result.UpsertCnt, ["upsertIds"] = IdsJson(result.IDs, r.AllowInt64) };
+        var answer = (await r.CallAsync(upsert ? "Upsert" : "Insert", input, async (q, context) =>
+            new Answered<MilvusGrpcService.WriteAnswer>(await r.Service.WriteColumnsAsync(q, context).ConfigureAwait(false)),
+            writeRows: rows.Count).ConfigureAwait(false)).Value!;
+        var ids = KeysJson(answer.Schema.PrimaryKey, answer.Result.Keys, r.AllowInt64);
+        return upsert
+            ? new JsonObject { ["upsertCount"] = answer.Result.Count, ["upsertIds"] = ids }
+            : new JsonObject { ["insertCount"] = answer.Result.Count, ["insertIds"] = ids };
     }
 
     /// <summary>The rows of a write body: its text kept by <see cref="RestRowsBody"/>, else the parsed <c>data</c> (a
@@ -67,15 +63,6 @@ internal static partial class MilvusRestV2
 
     /// <summary>A write body's rows, as text or as the parsed array.</summary>
     private readonly record struct BodyRows(RestRowsBody? Text, JsonElement Element, int Count);
-
-    /// <summary>REST rows written through the service: the JSON rows straight into engine columns for the collection's
-    /// current schema (<see cref="RestJsonReader"/>; a value that does not fit is 1804 naming row and field). An auto-id
-    /// key is left out on insert.</summary>
-    private static Task<Protocol.Milvus.MutationResult> WriteRowsAsync(RestRequest r, string collection, string partition, BodyRows rows,
-        bool upsert, Grpc.Core.ServerCallContext context) =>
-        r.Service.WriteAsync(r.DatabaseOrDefault, collection, partition, (schema, zone) => rows.Text is { } text
-            ? ReadRows(schema, text.Rows.Span, text.Count, insert: !upsert, zone)
-            : ReadRows(schema, rows.Element, insert: !upsert, zone), upsert, context);
 
     /// <summary>The rows of an insert or upsert body as engine columns; a row value that does not fit is Milvus's 1804.</summary>
     internal static ColumnBatch ReadRows(CollectionSchema schema, JsonElement rows, bool insert, TimeZoneInfo? zone = null)
@@ -110,6 +97,20 @@ internal static partial class MilvusRestV2
     /// <summary>An Int64 value as Milvus's REST API returns it: a string, or a number when the client allows.</summary>
     internal static JsonNode Int64Node(long value, bool allowInt64) =>
         allowInt64 ? JsonValue.Create(value) : JsonValue.Create(value.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The engine's keys of a write (boxed <c>long</c> or <c>string</c>, in input order) as Milvus's REST API
+    /// returns them, as <see cref="IdsJson"/> prints the same keys sent as Milvus's <c>IDs</c>.</summary>
+    private static JsonArray KeysJson(FieldSchema key, IReadOnlyList<object> keys, bool allowInt64)
+    {
+        var items = new JsonNode?[keys.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = key.DataType == DataType.Int64
+                ? Int64Node(Convert.ToInt64(keys[i], CultureInfo.InvariantCulture), allowInt64)
+                : JsonValue.Create((string)keys[i]);
+        }
+        return new JsonArray(items);
+    }
 
     /// <summary>Primary keys as Milvus's REST API returns them (Int64 as strings unless the client allows numbers).</summary>
     internal static JsonArray IdsJson(IDs? ids, bool allowInt64) => ids?.IdFieldCase switch

@@ -94,11 +94,11 @@ internal sealed class RestRequest
     /// <see cref="MilvusException"/> when the response carries an error status. <paramref name="searches"/>: the call's
     /// searches as the endpoint read them (<see cref="CallInfo.Searches"/>).</summary>
     public async Task<TResponse> CallAsync<TRequest, TResponse>(string method, TRequest request,
-        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
+        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null, long? writeRows = null)
         where TRequest : class
         where TResponse : class
     {
-        var response = await TryCallAsync(method, request, handler, searches).ConfigureAwait(false);
+        var response = await TryCallAsync(method, request, handler, searches, writeRows).ConfigureAwait(false);
         var status = CallPipeline.StatusOf(response);
         if (status is not null && status.Code != MilvusCode.Success)
         {
@@ -114,7 +114,7 @@ internal sealed class RestRequest
     /// <summary>Runs the RPC <paramref name="method"/> through the pipeline and returns its response, error status
     /// included.</summary>
     public Task<TResponse> TryCallAsync<TRequest, TResponse>(string method, TRequest request,
-        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null)
+        UnaryServerMethod<TRequest, TResponse> handler, IReadOnlyList<Milvus.Data.TypedSearch>? searches = null, long? writeRows = null)
         where TRequest : class
         where TResponse : class
     {
@@ -122,8 +122,8 @@ internal sealed class RestRequest
         if (Http.Items.TryGetValue(ForwardKey, out var item) && item is RestRpcForward forward)
         {
             // A forwarded RPC travels as its message alone: a search whose settings are typed, or a request read without
-            // a message (search, query, get, delete), has none. (No node forwards those endpoints; see RestRouting.Forwards.)
-            if (searches is not null || request is not Google.Protobuf.IMessage)
+            // a message (search, query, get, delete, insert, upsert), has none. (No node forwards those endpoints; see RestRouting.Forwards.)
+            if (searches is not null || writeRows is not null || request is not Google.Protobuf.IMessage)
             {
                 throw new InvalidOperationException($"{method}: a request read without a Milvus message cannot be forwarded as one");
             }
@@ -140,6 +140,7 @@ internal sealed class RestRequest
             Peer = Context.Peer,
             Polling = Console.ConsolePolls.IsPoll(Http, method),
             Searches = searches,
+            WriteRows = writeRows,
         };
         return _pipeline.RunAsync(call, request, Context, handler);
     }
