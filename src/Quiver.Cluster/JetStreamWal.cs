@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -162,17 +163,21 @@ internal sealed class JetStreamWal : IWal
             return Task.FromCanceled<long>(ct);
         }
 
-        var data = new byte[payload.Length + 1];
-        data[0] = type;
-        payload.Span.CopyTo(data.AsSpan(1));
-        var entry = new Entry(data, onDurable);
         if (_broken is { } broken)
         {
             return Task.FromException<long>(broken);
         }
 
+        // The published record (type byte, then the payload) sits in a pooled buffer until the record is acknowledged or
+        // failed: a fresh one per record was about 6% of a node's large-object allocations on ingest (records of a
+        // 1,000-row batch are over the 85,000-byte threshold). Only its first Length bytes are published.
+        var data = ArrayPool<byte>.Shared.Rent(payload.Length + 1);
+        data[0] = type;
+        payload.Span.CopyTo(data.AsSpan(1));
+        var entry = new Entry(data, payload.Length + 1, onDurable);
         if (!_queue.Writer.TryWrite(entry))
         {
+            entry.Release();
             return Task.FromException<long>(new QuiverException(QuiverErrorCode.Unavailable, $"the log '{StreamName}' is closed"));
         }
 
@@ -183,7 +188,7 @@ internal sealed class JetStreamWal : IWal
     public Task<long> RotateAsync(CancellationToken ct = default)
     {
         // A stream has no files to roll; the caller wants every earlier record durable and applied, which a barrier gives.
-        var entry = new Entry(null, null);
+        var entry = new Entry(null, 0, null);
         return _queue.Writer.TryWrite(entry)
             ? entry.Done.Task.WaitAsync(ct)
             : Task.FromException<long>(new QuiverException(QuiverErrorCode.Unavailable, $"the log '{StreamName}' is closed"));
@@ -244,6 +249,7 @@ internal sealed class JetStreamWal : IWal
                 foreach (var e in batch)
                 {
                     e.Done.TrySetException(broken);
+                    e.Release();
                 }
             }
             else
@@ -334,7 +340,7 @@ internal sealed class JetStreamWal : IWal
             ExpectedLastSequence = (ulong)(e.Lsn - 1),
             RetryAttempts = 1,
         };
-        var ack = await _js.PublishAsync(_subject, e.Data, opts: opts).ConfigureAwait(false);
+        var ack = await _js.PublishAsync(_subject, e.Record, opts: opts).ConfigureAwait(false);
 
         // A duplicate is this very record: an earlier publish of it was stored and its acknowledgement lost (the ID names
         // this writer and this LSN). JetStream answers with the sequence it stored it at, which the caller checks like any
@@ -371,6 +377,7 @@ internal sealed class JetStreamWal : IWal
         for (var i = 0; i < acked; i++)
         {
             batch[i].Done.TrySetResult(batch[i].Lsn);
+            batch[i].Release();
         }
     }
 
@@ -382,15 +389,31 @@ internal sealed class JetStreamWal : IWal
         for (var i = acked; i < batch.Count; i++)
         {
             batch[i].Done.TrySetException(error);
+            batch[i].Release();
         }
     }
 
     private QuiverException Fenced(string detail) => new(QuiverErrorCode.Unavailable,
         $"another writer appended to the log '{StreamName}' ({detail}); this log stopped accepting writes");
 
-    private sealed class Entry(byte[]? data, Action<long>? onDurable)
+    private sealed class Entry(byte[]? data, int length, Action<long>? onDurable)
     {
+        private byte[]? _rented = data;
+
+        /// <summary>The record's buffer (pooled, possibly longer than the record), or null for a barrier.</summary>
         public byte[]? Data { get; } = data;
+
+        /// <summary>The bytes to publish: the record alone, never the rest of a reused buffer.</summary>
+        public ReadOnlyMemory<byte> Record { get; } = data is null ? default : data.AsMemory(0, length);
+
+        /// <summary>Gives the buffer back to the pool once the record is acknowledged or failed (once only).</summary>
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _rented, null) is { } rented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
 
         public Action<long>? OnDurable { get; } = onDurable;
 

@@ -40,6 +40,56 @@ public abstract class WalContractTests
         }
     }
 
+    /// <summary>Records of very different sizes appended one after another (each awaited, so a log that reuses its
+    /// buffers hands a large record's buffer to the smaller ones after it) and then at once: each reads back with exactly
+    /// its own length and bytes, never a longer or earlier record's tail.</summary>
+    [NatsFact]
+    public async Task Records_LargeThenSmall_ReadBackExactly_NoEarlierRecordsBytes()
+    {
+        var name = NatsFixture.Unique("wal");
+        int[] sizes = [300_000, 1, 200_000, 90_000, 0, 131_071, 70, 262_144, 5, 100_001];
+        var sent = new Dictionary<long, (byte Type, byte[] Data)>();
+        await using (var wal = await OpenAsync(name))
+        {
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                var data = Filled(sizes[i], (byte)(i + 1));
+                sent[await wal.AppendAsync((byte)(i % 7), data)] = ((byte)(i % 7), data);
+            }
+
+            var concurrent = sizes.Reverse().Select((size, i) => (Type: (byte)(i % 7), Data: Filled(size, (byte)(100 + i)))).ToList();
+            var lsns = await Task.WhenAll(concurrent.Select(c => wal.AppendAsync(c.Type, c.Data)));
+            for (var i = 0; i < lsns.Length; i++)
+            {
+                sent[lsns[i]] = concurrent[i];
+            }
+        }
+
+        await using (var again = await OpenAsync(name))
+        {
+            var got = new Dictionary<long, (byte Type, byte[] Data)>();
+            again.Replay(1, r => got.Add(r.Lsn, (r.Type, r.Payload.ToArray())));
+            Assert.Equal(sent.Keys.Order(), got.Keys.Order());
+            foreach (var (lsn, (type, data)) in sent)
+            {
+                Assert.Equal(type, got[lsn].Type);
+                Assert.Equal(data.Length, got[lsn].Data.Length);
+                Assert.True(data.AsSpan().SequenceEqual(got[lsn].Data), $"record {lsn} ({data.Length} bytes) read back other bytes");
+            }
+        }
+    }
+
+    private static byte[] Filled(int size, byte seed)
+    {
+        var data = new byte[size];
+        for (var j = 0; j < size; j++)
+        {
+            data[j] = (byte)(seed + j * 7);
+        }
+
+        return data;
+    }
+
     [NatsFact]
     public async Task Replay_FromCheckpoint_DeliversExactlyTheLaterRecords_AfterDropAndReopen()
     {
