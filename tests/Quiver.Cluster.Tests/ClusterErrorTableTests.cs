@@ -20,7 +20,10 @@ public sealed partial class ClusterErrorTableTests
         ["cluster-not-served"] = () =>
         [
             Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),
-            Rest(RestRouting.NotServed("/collections/rename")),
+        ],
+        ["cluster-rename-database"] = () =>
+        [
+            Grpc("RenameCollection", m => MilvusRouting.RenameAcrossDatabases(m, "items", "default", "db2")),
         ],
         ["cluster-security-not-stored"] = () =>
         [

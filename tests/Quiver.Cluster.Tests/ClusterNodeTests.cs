@@ -31,10 +31,13 @@ public sealed class ClusterNodeTests(ITestOutputHelper output)
             await clients[0].CreateCollectionAsync(Collection, Schema());
             Assert.True(await clients[1].HasCollectionAsync(Collection));
             Assert.Equal([Collection], await clients[2].ListCollectionsAsync());
-            // An RPC the nodes do not serve yet answers as the standalone server does: Milvus code 10 naming it.
-            var notServed = await Assert.ThrowsAsync<QuiverServerException>(() => clients[2].RenameCollectionAsync(Collection, "renamed"));
-            Assert.Equal(10, notServed.ServerCode);
-            Assert.Contains("RenameCollection is not served by a Quiver cluster node", notServed.Message, StringComparison.Ordinal);
+            // Renamed through one node, found under the new name only through the others, and renamed back.
+            await clients[2].RenameCollectionAsync(Collection, "renamed");
+            Assert.True(await clients[1].HasCollectionAsync("renamed"));
+            Assert.False(await clients[0].HasCollectionAsync(Collection));
+            Assert.Equal(["renamed"], await clients[0].ListCollectionsAsync());
+            await clients[1].RenameCollectionAsync("renamed", Collection);
+            Assert.Equal([Collection], await clients[2].ListCollectionsAsync());
             Assert.Equal(["default"], await clients[1].ListDatabasesAsync());
             for (var batch = 0; batch < 3; batch++)
             {

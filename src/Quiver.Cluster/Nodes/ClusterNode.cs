@@ -130,11 +130,15 @@ internal sealed class ClusterNode : IAsyncDisposable
 
             var app = builder.Build();
             context.Imports = app.Services.GetRequiredService<ClusterImports>();
+            var grainFactory = app.Services.GetRequiredService<IGrainFactory>();
+            catalog.RenameShards = (database, from, to, shards, id, c) => ShardRename.RunAsync(grainFactory, context, database, from, to, shards, id, c);
             _ = app.Services.GetRequiredService<AuditLog>(); // opened now: a folder it cannot write stops the start
             app.MapGrpcService<MilvusRouting>();
             RestRouting.Map(app);
             NodeHealth.Map(app);
             await app.StartAsync(ct).ConfigureAwait(false);
+            // Rename records a renamer that died left behind, carried to their end or given up (docs/cluster.md, "Rename").
+            catalog.StartSettling();
             if (tls is not null)
             {
                 SecurityHosting.StartTlsLogging(tls, handshakes!, app.Services.GetRequiredService<ILoggerFactory>());

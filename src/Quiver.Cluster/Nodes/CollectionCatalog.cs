@@ -33,11 +33,13 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     private readonly INatsKVStore _store;
 
     /// <summary>The shard count and storage id last seen per key with the revision that said so; a count of 0 is a
-    /// deleted key.</summary>
-    private readonly ConcurrentDictionary<string, (int Shards, string Id, ulong Revision)> _known = new(StringComparer.Ordinal);
+    /// deleted key. <c>From</c> is the old name when the entry was read from a rename's pending record past its moment
+    /// (<see cref="RenamingFrom"/>), else null.</summary>
+    private readonly ConcurrentDictionary<string, (int Shards, string Id, ulong Revision, string? From)> _known = new(StringComparer.Ordinal);
 
     private readonly CancellationTokenSource _stop = new();
     private Task _watch = Task.CompletedTask;
+    private Task _sweep = Task.CompletedTask;
 
     private CollectionCatalog(INatsKVStore store) => _store = store;
 
@@ -85,15 +87,16 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     {
         var key = Key(database, collection);
         var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
+        string? from = null;
         if (Entry.PendingOf(entry.Value) is { } pending)
         {
-            entry = await RenamedAsync(database, collection, entry, pending, ct).ConfigureAwait(false);
+            (entry, from) = await RenamedAsync(database, collection, entry, pending, ct).ConfigureAwait(false);
         }
 
         var (shards, id) = Entry.Parse(entry.Value, collection);
         if (shards > 0)
         {
-            var (kept, keptId) = Remember(key, shards, id, entry.Revision);
+            var (kept, keptId) = Remember(key, shards, id, entry.Revision, from);
             return (kept, keptId, kept > 0 ? entry.Revision : 0);
         }
 
@@ -111,13 +114,14 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// (<see cref="BeginRenameAsync"/>): the collection's plain entry (same revision) once the source's key says it was
     /// renamed to this name (the rename's moment has passed), else none. When the source's key is gone the rename either
     /// finished (this key was made plain before the source's key was deleted) or was given up, so the key is read again:
-    /// a reader never finds neither name nor both.</summary>
-    private async Task<KvRead> RenamedAsync(string database, string collection, KvRead entry, (int Shards, string From, string Id) pending, CancellationToken ct)
+    /// a reader never finds neither name nor both. <c>From</c> is the old name when the entry is read from the pending
+    /// record (the rename is past its moment and not finished).</summary>
+    private async Task<(KvRead Entry, string? From)> RenamedAsync(string database, string collection, KvRead entry, (int Shards, string From, string Id) pending, CancellationToken ct)
     {
         var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, pending.From), 0, c), ct).ConfigureAwait(false);
         if (Entry.RenamedTo(source.Value) == collection)
         {
-            return entry with { Value = Entry.Format(pending.Shards, pending.Id) };
+            return (entry with { Value = Entry.Format(pending.Shards, pending.Id) }, pending.From);
         }
 
         if (source.Value is not null)
@@ -126,8 +130,15 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         }
 
         var again = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, collection), 0, c), ct).ConfigureAwait(false);
-        return Entry.IsPlain(again.Value) ? again : default;
+        return (Entry.IsPlain(again.Value) ? again : default, null);
     }
+
+    /// <summary>The old name of <paramref name="collection"/> when this node last read its entry from a rename's pending
+    /// record past the rename's moment: the rename is not finished, so its shards' engines may still name the collection
+    /// after the old name; the caller settles the rename (<see cref="SettleAsync"/>) before routing a call. Null
+    /// otherwise (no lookup of the store: a dictionary read).</summary>
+    public string? RenamingFrom(string database, string collection) =>
+        _known.TryGetValue(Key(database, collection), out var known) && known.Shards > 0 ? known.From : null;
 
     /// <summary>The revision of the collection's key this node last read or was told of by the watch (0 when it knows
     /// none). The key is written again at every create and every change of the collection's schema, properties or
@@ -172,6 +183,25 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// changes may have been missed meanwhile.</summary>
     public void StartWatching() => _watch = Task.Run(() => WatchAsync(_stop.Token));
 
+    /// <summary>Settles, once, the rename records a renamer left behind (<see cref="SettleRenamesAsync"/>), in the
+    /// background: a node starts this once it serves (the shard side, <see cref="RenameShards"/>, calls the shards). A
+    /// sweep that fails (NATS unreachable for longer than its retries) leaves them to the next create or rename of either
+    /// name, or the next call on the new name, which settle them too.</summary>
+    public void StartSettling()
+    {
+        _sweep = Task.Run(async () =>
+        {
+            try
+            {
+                await SettleRenamesAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Left to the next create or rename of the names concerned (SettleAsync).
+            }
+        });
+    }
+
     private async Task WatchAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -206,16 +236,16 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
     /// <summary>Records <paramref name="shards"/> (0: deleted) and storage <paramref name="id"/> for <paramref name="key"/>
     /// unless a later revision is already known; answers the entry now remembered.</summary>
-    private (int Shards, string Id) Remember(string key, int shards, string id, ulong revision)
+    private (int Shards, string Id) Remember(string key, int shards, string id, ulong revision, string? from = null)
     {
-        var kept = _known.AddOrUpdate(key, (shards, id, revision), (_, old) => revision >= old.Revision ? (shards, id, revision) : old);
+        var kept = _known.AddOrUpdate(key, (shards, id, revision, from), (_, old) => revision >= old.Revision ? (shards, id, revision, from) : old);
         return (kept.Shards, kept.Id);
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        await BackgroundLoop.StopAsync(_stop, _watch).ConfigureAwait(false);
+        await BackgroundLoop.StopAsync(_stop, Task.WhenAll(_watch, _sweep)).ConfigureAwait(false);
     }
 
     /// <summary>Records that the cluster holds <paramref name="collection"/> in <paramref name="shards"/> shards, its
@@ -229,6 +259,13 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         var key = Key(database, collection);
         var value = Entry.Format(shards, id);
         var (added, revision) = await CreateOnlyAsync(key, value, ct).ConfigureAwait(false);
+        if (!added && await SettleAsync(database, collection, ct).ConfigureAwait(false))
+        {
+            // The name was held by a rename's record, now finished (the name may be taken by the renamed collection) or
+            // given up.
+            (added, revision) = await CreateOnlyAsync(key, value, ct).ConfigureAwait(false);
+        }
+
         if (added)
         {
             Remember(key, shards, id, revision);
@@ -339,19 +376,7 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// <summary>Every collection of every database with its shard count, by database then name.</summary>
     public async Task<IReadOnlyList<(string Database, string Collection, int Shards)>> AllAsync(CancellationToken ct)
     {
-        var keys = await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            var found = new List<string>();
-            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
-            {
-                if (key.IndexOf('.', StringComparison.Ordinal) > 0 && !key.StartsWith('-'))
-                {
-                    found.Add(key);
-                }
-            }
-
-            return found;
-        }, ct).ConfigureAwait(false);
+        var keys = await CollectionKeysAsync(ct).ConfigureAwait(false);
         var all = new List<(string, string, int)>();
         foreach (var key in keys.Order(StringComparer.Ordinal))
         {
@@ -365,6 +390,22 @@ internal sealed class CollectionCatalog : IAsyncDisposable
 
         return all;
     }
+
+    /// <summary>The keys of collections (and of rename records), <c>{database}.{collection}</c>, as they stand.</summary>
+    private Task<List<string>> CollectionKeysAsync(CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, async c =>
+        {
+            var found = new List<string>();
+            await foreach (var key in _store.GetKeysAsync(cancellationToken: c).ConfigureAwait(false))
+            {
+                if (key.IndexOf('.', StringComparison.Ordinal) > 0 && !key.StartsWith('-'))
+                {
+                    found.Add(key);
+                }
+            }
+
+            return found;
+        }, ct);
 
     /// <summary>Every collection of every database by its storage id, with its shard count, by database then name.</summary>
     public async Task<IReadOnlyList<(string Database, string Id, int Shards)>> AllIdsAsync(CancellationToken ct)
@@ -443,6 +484,10 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// another node meanwhile (a schema change) is read again, one dropped gives the pending record up.</summary>
     public async Task<(RenameStart Outcome, int Shards, string Id)> BeginRenameAsync(string database, string from, string to, CancellationToken ct)
     {
+        // An earlier rename's records that its renamer left on either name (it stopped between its writes) are finished,
+        // or given up where their rename can no longer happen, before this one reads them (<see cref="SettleAsync"/>).
+        await SettleAsync(database, from, ct).ConfigureAwait(false);
+        await SettleAsync(database, to, ct).ConfigureAwait(false);
         var fromKey = Key(database, from);
         var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, fromKey, 0, c), ct).ConfigureAwait(false);
         if (!Entry.IsPlain(source.Value))
@@ -462,8 +507,32 @@ internal sealed class CollectionCatalog : IAsyncDisposable
         }
 
         await StepAsync("pending").ConfigureAwait(false);
+        if (!await MomentAsync(database, from, to, id, source, ct).ConfigureAwait(false))
+        {
+            // Another node may have finished this very rename meanwhile (SettleAsync), deleting the source's record:
+            // the new name's key then holds the collection's plain entry (ids are unique).
+            var target = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, toKey, 0, c), ct).ConfigureAwait(false);
+            if (!Entry.IsPlain(target.Value) || Entry.Parse(target.Value, to).Id != id)
+            {
+                await DeleteAtAsync(toKey, pendingRevision, ct).ConfigureAwait(false);
+                return (RenameStart.SourceMissing, 0, from);
+            }
+        }
+
+        await StepAsync("renamed").ConfigureAwait(false);
+        return (RenameStart.Started, shards, id);
+    }
+
+    /// <summary>The rename's moment (<see cref="BeginRenameAsync"/>): <paramref name="from"/>'s key, read as
+    /// <paramref name="source"/>, set compare-and-set to the record saying it was renamed to <paramref name="to"/>. True
+    /// once the key holds that record (this write, or the same write by another node finishing the rename), false when
+    /// the key no longer holds the collection of storage id <paramref name="id"/> (dropped, or renamed elsewhere); a
+    /// schema change's touch of the same collection is read again.</summary>
+    private Task<bool> MomentAsync(string database, string from, string to, string id, KvRead source, CancellationToken ct)
+    {
+        var fromKey = Key(database, from);
         var renamed = Entry.FormatRenamed(to);
-        var moved = await Retry.UntilAsync(RetryTimeout, async c =>
+        return Retry.UntilAsync(RetryTimeout, async c =>
         {
             while (true)
             {
@@ -477,7 +546,8 @@ internal sealed class CollectionCatalog : IAsyncDisposable
                     var now = await KvLeaderReads.GetAsync(_store, fromKey, 0, c).ConfigureAwait(false);
                     if (now.Value is { } stored && stored.AsSpan().SequenceEqual(renamed))
                     {
-                        // This very write, stored without its answer reaching this node.
+                        // This very write, stored without its answer reaching this node, or made by another node that
+                        // finishes the rename (SettleAsync).
                         return true;
                     }
 
@@ -490,15 +560,96 @@ internal sealed class CollectionCatalog : IAsyncDisposable
                     source = now;
                 }
             }
-        }, ct).ConfigureAwait(false);
-        if (!moved)
+        }, ct);
+    }
+
+    /// <summary>Finishes or gives up the rename whose record <paramref name="name"/>'s key holds, left there by a renamer
+    /// that stopped between its writes (its node died) or still at work (every step here is one it makes too, and each
+    /// is a compare-and-set or a create that lands once, so the two never disagree). A pending record whose source still
+    /// holds the same collection is carried on: the moment is made (<see cref="MomentAsync"/>) and the rename finished
+    /// (<see cref="FinishRenameAsync"/>); a rename's client was answered nothing, so the rename taking effect is one of
+    /// the outcomes it must expect (a NATS write that timed out is the same). Rolling back instead is not safe: a
+    /// renamer still at work would make its moment after the pending record was gone, and neither name would be found.
+    /// A pending record whose source no longer holds that collection (dropped, or renamed elsewhere) is deleted at its
+    /// revision; a renamed record is finished when its target still holds the pending record naming it, and deleted
+    /// (at its revision) otherwise: the rename was tidied up up to that key, or the new name dropped since. True when the
+    /// key held a rename's record.</summary>
+    public async Task<bool> SettleAsync(string database, string name, CancellationToken ct)
+    {
+        var key = Key(database, name);
+        var entry = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, key, 0, c), ct).ConfigureAwait(false);
+        if (Entry.PendingOf(entry.Value) is { } pending)
         {
-            await DeleteAtAsync(toKey, pendingRevision, ct).ConfigureAwait(false);
-            return (RenameStart.SourceMissing, 0, from);
+            var source = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, pending.From), 0, c), ct).ConfigureAwait(false);
+            var carried = Entry.RenamedTo(source.Value) == name
+                || (Entry.IsPlain(source.Value) && Entry.Parse(source.Value, pending.From).Id == pending.Id
+                    && await MomentAsync(database, pending.From, name, pending.Id, source, ct).ConfigureAwait(false));
+            if (carried)
+            {
+                await CompleteRenameAsync(database, pending.From, name, pending.Shards, pending.Id, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await DeleteAtAsync(key, entry.Revision, ct).ConfigureAwait(false);
+            }
+
+            return true;
         }
 
-        await StepAsync("renamed").ConfigureAwait(false);
-        return (RenameStart.Started, shards, id);
+        if (Entry.RenamedTo(entry.Value) is { } to)
+        {
+            var target = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(_store, Key(database, to), 0, c), ct).ConfigureAwait(false);
+            if (Entry.PendingOf(target.Value) is { } held && held.From == name)
+            {
+                await CompleteRenameAsync(database, name, to, held.Shards, held.Id, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await DeleteAtAsync(key, entry.Revision, ct).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Settles every rename record the catalog holds (<see cref="SettleAsync"/>): a node runs this as it starts,
+    /// so records a renamer left behind never outlive the next node's start; between starts, the next create or rename
+    /// of either name settles them. Answers how many keys held one.</summary>
+    public async Task<int> SettleRenamesAsync(CancellationToken ct)
+    {
+        var keys = await CollectionKeysAsync(ct).ConfigureAwait(false);
+        var settled = 0;
+        foreach (var key in keys)
+        {
+            var dot = key.IndexOf('.', StringComparison.Ordinal);
+            if (await SettleAsync(key[..dot], key[(dot + 1)..], ct).ConfigureAwait(false))
+            {
+                settled++;
+            }
+        }
+
+        return settled;
+    }
+
+    /// <summary>The shard side of a rename, run between its moment and <see cref="FinishRenameAsync"/> with the database,
+    /// the old and new names, the shard count and the storage id: the node renames the collection in each shard's engine
+    /// and has the shards' loaded replicas take it (<see cref="ShardRename"/>). It must be repeatable (a renamer and a
+    /// node settling its records may both run it). Null: the catalog alone (the catalog's own tests).</summary>
+    internal Func<string, string, string, int, string, CancellationToken, Task>? RenameShards { get; set; }
+
+    /// <summary>Carries a rename past its moment to its end: the shard side (<see cref="RenameShards"/>), then
+    /// <see cref="FinishRenameAsync"/>. The new name's key stays a pending record until the shards are renamed, so a node
+    /// reading it settles the rename before it routes a call there (<see cref="RenamingFrom"/>).</summary>
+    public async Task CompleteRenameAsync(string database, string from, string to, int shards, string id, CancellationToken ct)
+    {
+        if (RenameShards is { } renameShards)
+        {
+            await renameShards(database, from, to, shards, id, ct).ConfigureAwait(false);
+        }
+
+        await FinishRenameAsync(database, from, to, ct).ConfigureAwait(false);
     }
 
     /// <summary>Finishes a rename <see cref="BeginRenameAsync"/> started: the aliases of <paramref name="from"/> are

@@ -132,6 +132,8 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
                     ?? await ShowCollectionsAsync(method, show, request, context).ConfigureAwait(false);
             }
 
+            case "RenameCollection":
+                return await RenameAsync(method, Parsed<RenameCollectionRequest>(method, request, parsed), request, context).ConfigureAwait(false);
             case "Flush":
                 return await FlushAsync(method, Parsed<FlushRequest>(method, request, parsed), context).ConfigureAwait(false);
             case "Import":
@@ -186,6 +188,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
         if (valid && shards > 0 && !isNew)
         {
+            await SettleRenameAsync(database, collection, ct).ConfigureAwait(false);
             // Every key this call builds for the collection (shard grains, replicas, storage, auto ids) is named from the
             // storage id the catalog gave with the shard count.
             ShardKeys.RouteById(database, collection, id);
@@ -279,6 +282,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         foreach (var name in names)
         {
             var (shards, id) = ShardKeys.IsValidName(name) ? await node.Catalog.EntryAsync(database, name, context.CancellationToken).ConfigureAwait(false) : (0, name);
+            if (shards > 0)
+            {
+                await SettleRenameAsync(database, name, context.CancellationToken).ConfigureAwait(false);
+            }
+
             var one = ShowCollectionsResponse.Parser.ParseFrom(await InvokeAsync(ShardKeys.Of(database, shards > 0 ? id : ShardKeys.CatalogShard), method, request, database, context.CancellationToken).ConfigureAwait(false));
             if (!IsOk(one.Status))
             {

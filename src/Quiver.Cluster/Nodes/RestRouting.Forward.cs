@@ -15,7 +15,7 @@ internal sealed partial class RestRouting
     /// <summary>Whether <paramref name="path"/> is answered by <see cref="ForwardAsync"/>.</summary>
     private static bool Forwards(string path) =>
         path.StartsWith("/aliases/", StringComparison.Ordinal) || path.StartsWith("/databases/", StringComparison.Ordinal)
-        || path.StartsWith("/jobs/import/", StringComparison.Ordinal);
+        || path.StartsWith("/jobs/import/", StringComparison.Ordinal) || path == "/collections/rename";
 
     /// <summary>Authorizes the call as the RPC its endpoint performs (with authentication on; a refusal is checked again
     /// after reading the cluster's state), then runs the standalone endpoint over <paramref name="body"/> with its RPCs

@@ -28,7 +28,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// where they would mean something else (a user known to one shard only, a rename the catalog does not follow).</summary>
     private static readonly string[] NotServedPrefixes =
     [
-        "/users/", "/roles/", "/collections/rename",
+        "/users/", "/roles/",
     ];
 
     private readonly ILogger _log = log;
@@ -173,6 +173,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
 
         if (shards > 0 && !isNew)
         {
+            await routing.SettleRenameAsync(database, collection!, ct).ConfigureAwait(false);
             // As over gRPC: every key this call builds for the collection is named from its storage id.
             ShardKeys.RouteById(database, collection!, id);
         }
