@@ -262,8 +262,8 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     }
 
     /// <summary>Copies the stored files of <paramref name="job"/> into a folder of their own below this node's data path
-    /// (file i as <c>{i}/{its name}</c>), answering the folder; the importer reads them there.</summary>
-    private async Task<string> DownloadAsync(ClusterImportJob job, CancellationToken ct)
+    /// (file i as <c>{i}/{its name}</c>); the importer reads them there.</summary>
+    private async Task DownloadAsync(ClusterImportJob job, CancellationToken ct)
     {
         var objects = await FilesAsync(ct).ConfigureAwait(false);
         var folder = StageFolder(job.Id);
@@ -294,8 +294,6 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                 return true;
             }, ct).ConfigureAwait(false);
         }
-
-        return folder;
     }
 
     /// <summary>Deletes the stored files of a job that ended; a failure only leaves them behind (logged).</summary>
