@@ -96,14 +96,14 @@ public sealed class ClusterImportJobsTests(NatsFixture nats)
         using var data = new TempFolder("quiver-import-jobs");
         LaggingReplica? faults = null;
         var runs = 0;
-        ImportRun run = async (job, opened, afterBatch, ct) =>
+        ImportRun run = async (job, opened, writes, afterBatch, ct) =>
         {
             if (Interlocked.Increment(ref runs) == 1)
             {
                 throw new InvalidOperationException("collection not found[collection=gone] (test)");
             }
 
-            await Counting()(job, opened, afterBatch, ct);
+            await Counting()(job, opened, writes, afterBatch, ct);
         };
         await using var jobs = await StartAsync(data, bucket => (faults = LaggingReplica.Over(bucket, lagging: false)).Store, run);
 
@@ -119,7 +119,7 @@ public sealed class ClusterImportJobsTests(NatsFixture nats)
     /// <summary>A stand-in import of <see cref="Batches"/> batches of <see cref="BatchRows"/> rows; <paramref name="before"/>
     /// is told the index of each record write the job makes next (1.. for each batch's progress, then one for completed;
     /// 0, importing, comes before the run).</summary>
-    private static ImportRun Counting(Action<int>? before = null) => async (_, opened, afterBatch, ct) =>
+    private static ImportRun Counting(Action<int>? before = null) => async (_, opened, _, afterBatch, ct) =>
     {
         opened.SetTotalRows(Batches * BatchRows);
         for (var batch = 1; batch <= Batches; batch++)

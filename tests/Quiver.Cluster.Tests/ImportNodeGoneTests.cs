@@ -4,7 +4,7 @@ using Quiver.Cluster.Nodes;
 
 namespace Quiver.Cluster.Tests;
 
-/// <summary>When a node takes the node running an import job for gone and marks the job failed
+/// <summary>When a node takes the node running an import job for gone and takes the job over
 /// (<see cref="ClusterImports.GoneAsync"/>): a silo declared dead, or unknown to the membership table, but not a silo this
 /// node's membership snapshot does not know yet (a node that joined a moment ago and accepted a job). The membership is
 /// a stand-in whose table read (<c>Refresh</c>) brings the snapshot the test gives; oracle: the statuses given.</summary>

@@ -259,3 +259,16 @@ public sealed class NatsFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs Debian's <c>nats-server</c>: skipped, saying so, only when it is not installed.</summary>
+public sealed class NatsTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Skips the test when the server is absent.</summary>
+    public NatsTheoryAttribute()
+    {
+        if (NatsCluster.ServerPath is null)
+        {
+            Skip = NatsFactAttribute.Missing;
+        }
+    }
+}

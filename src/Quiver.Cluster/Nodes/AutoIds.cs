@@ -145,7 +145,7 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = nul
 /// <summary>The node side of auto_id on a collection with several shards.</summary>
 internal sealed partial class MilvusRouting
 {
-    private static readonly Google.Protobuf.Reflection.MethodDescriptor UpsertMethod = Protocol.Milvus.MilvusService.Descriptor.FindMethodByName("Upsert");
+    internal static readonly Google.Protobuf.Reflection.MethodDescriptor UpsertMethod = Protocol.Milvus.MilvusService.Descriptor.FindMethodByName("Upsert");
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<NodeContext, AutoIds> Allocators = [];
 
@@ -166,8 +166,7 @@ internal sealed partial class MilvusRouting
 
         }
 
-        var allocator = Allocators.GetValue(node, n => new AutoIds(n.KeyValue, n.Config.Replicas));
-        var first = await allocator.TakeAsync(ShardKeys.Storage(node.Config.Cluster, ShardKeys.Of(database, collection)), batch.RowCount, ct).ConfigureAwait(false);
+        var first = await TakeAutoIdsAsync(database, collection, batch.RowCount, ct).ConfigureAwait(false);
         var keyed = new ColumnBatch(batch.RowCount) { Dynamic = batch.Dynamic };
         foreach (var column in batch.Columns.Where(c => c.Name != pk.Name))
         {
@@ -176,6 +175,12 @@ internal sealed partial class MilvusRouting
 
         return keyed.Add(new FieldColumn { Name = pk.Name, Longs = [.. Enumerable.Range(0, batch.RowCount).Select(i => first + i)] });
     }
+
+    /// <summary>Reserves <paramref name="count"/> consecutive keys of the auto_id collection <paramref name="collection"/>
+    /// from its allocator, as an insert's keys are taken (a bulk-import job takes its rows' keys at once: <see cref="ImportWrites"/>).</summary>
+    internal Task<long> TakeAutoIdsAsync(string database, string collection, int count, CancellationToken ct) =>
+        Allocators.GetValue(node, n => new AutoIds(n.KeyValue, n.Config.Replicas))
+            .TakeAsync(ShardKeys.Storage(node.Config.Cluster, ShardKeys.Of(database, collection)), count, ct);
 
     /// <summary>Forgets this node's block of keys of a dropped collection.</summary>
     private void ForgetAutoIds(string database, string collection)
@@ -187,7 +192,7 @@ internal sealed partial class MilvusRouting
     }
 
     /// <summary>An insert's part for one shard as an upsert of the same rows.</summary>
-    private static Protocol.Milvus.UpsertRequest AsUpsert(Protocol.Milvus.InsertRequest insert, IEnumerable<Protocol.Schema.FieldData> fields, int rows)
+    internal static Protocol.Milvus.UpsertRequest AsUpsert(Protocol.Milvus.InsertRequest insert, IEnumerable<Protocol.Schema.FieldData> fields, int rows)
     {
         var upsert = new Protocol.Milvus.UpsertRequest
         {

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NATS.Client.KeyValueStore;
+using NATS.Client.ObjectStore;
 using Quiver.Server.Import;
 using Quiver.Server.Milvus;
 
@@ -21,8 +22,18 @@ internal sealed record ClusterImportJob
 
     public string? Partition { get; init; }
 
-    /// <summary>The files, relative to the running node's import root.</summary>
+    /// <summary>The files as the accepting node's import root names them (relative to it).</summary>
     public required IReadOnlyList<string> Files { get; init; }
+
+    /// <summary>Whether the files were copied into the cluster's object store when the job was accepted (objects
+    /// <c>job-{id}/{index}</c> of bucket <c>{cluster}-imports-files</c>), so that any node can run the job; false in a
+    /// record of an older node, whose files only the accepting node's import root holds.</summary>
+    public bool Stored { get; init; }
+
+    /// <summary>On an <c>auto_id</c> collection (a job without <c>upsert</c>): the first of the keys reserved for the job's
+    /// rows, row i of the job (in file order) taking key <c>KeysFrom + i</c>; recorded before the first batch is sent, so
+    /// a node resuming the job sends every row again under the same key.</summary>
+    public long? KeysFrom { get; init; }
 
     public required IReadOnlyDictionary<string, string> Options { get; init; }
 
@@ -57,6 +68,8 @@ internal sealed record ClusterImportJob
             ["collection"] = Collection,
             ["partition"] = Partition,
             ["files"] = new JsonArray([.. Files.Select(f => (JsonNode)f)]),
+            ["stored"] = Stored,
+            ["keysFrom"] = KeysFrom,
             ["options"] = options,
             ["state"] = State.ToString(),
             ["importedRows"] = ImportedRows,
@@ -77,6 +90,8 @@ internal sealed record ClusterImportJob
             Collection = json["collection"]!.GetValue<string>(),
             Partition = json["partition"]?.GetValue<string>(),
             Files = [.. json["files"]!.AsArray().Select(f => f!.GetValue<string>())],
+            Stored = json["stored"]?.GetValue<bool>() ?? false,
+            KeysFrom = json["keysFrom"]?.GetValue<long>(),
             Options = json["options"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal),
             State = Enum.Parse<BulkImportState>(json["state"]!.GetValue<string>()),
             ImportedRows = json["importedRows"]!.GetValue<long>(),
@@ -91,7 +106,7 @@ internal sealed record ClusterImportJob
 /// <summary>Reads one job's files and writes their rows (in a node: the toolbox's two passes over the node's own routing,
 /// <see cref="ClusterImports"/>); counts go on <paramref name="opened"/>, and <paramref name="afterBatch"/> is awaited after
 /// each acknowledged batch. Throws to fail the job, with the reason the caller reports.</summary>
-internal delegate Task ImportRun(ClusterImportJob job, BulkImportJob opened, Func<CancellationToken, Task> afterBatch, CancellationToken ct);
+internal delegate Task ImportRun(ClusterImportJob job, BulkImportJob opened, ImportWrites writes, Func<CancellationToken, Task> afterBatch, CancellationToken ct);
 
 /// <summary>
 /// Bulk import on a cluster (Milvus's <c>Import</c>, <c>GetImportState</c>, <c>ListImportTasks</c>, REST
@@ -123,20 +138,22 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     private readonly Func<string, CancellationToken, Task<bool>> _gone;
     private readonly ImportRun _run;
     private readonly Func<CancellationToken, Task<INatsKVStore>> _open;
-    private readonly Channel<(ClusterImportJob Job, ulong Revision)> _queue =
-        Channel.CreateUnbounded<(ClusterImportJob, ulong)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<CancellationToken, Task<INatsObjStore>> _openFiles;
+    private readonly Channel<(ClusterImportJob Job, ulong Revision, bool Resumed)> _queue =
+        Channel.CreateUnbounded<(ClusterImportJob, ulong, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _opening = new(1, 1);
     private readonly AutoIds _ids;
     private INatsKVStore? _store;
+    private INatsObjStore? _files;
     private Task? _worker;
 
     public ClusterImports(NodeContext node, IServiceProvider services, ILogger<ClusterImports> log)
         : this(node, log,
             () => services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToParsableString(),
             (silo, ct) => GoneAsync(services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>(), silo, ct),
-            (job, opened, afterBatch, ct) => RunFilesAsync(services, job, opened, afterBatch, ct))
+            (job, opened, writes, afterBatch, ct) => RunFilesAsync(services, job, opened, writes, afterBatch, ct))
     {
     }
 
@@ -154,6 +171,8 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         _run = run;
         _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct));
         _ids = new AutoIds(node.KeyValue, node.Config.Replicas, start: 1);
+        _openFiles = ct => Retry.UntilAsync(RecordTimeout, async c => await new NatsObjContext(node.JetStream)
+            .CreateObjectStoreAsync(new NatsObjConfig(FilesBucket(node.Config.Cluster)) { NumberOfReplicas = node.Config.Replicas }, c).ConfigureAwait(false), ct);
         Root = new ImportRoot(node.Config.ImportRoot ?? Path.Combine(Path.GetFullPath(node.Config.DataPath), "import"));
     }
 
@@ -163,7 +182,13 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// <summary>The KV bucket of the cluster's import jobs.</summary>
     public static string Bucket(string cluster) => $"{cluster}-imports";
 
+    /// <summary>The object-store bucket of the files of the cluster's import jobs.</summary>
+    public static string FilesBucket(string cluster) => $"{cluster}-imports-files";
+
     private static string Key(long id) => "job-" + id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The object holding file <paramref name="index"/> of job <paramref name="id"/>.</summary>
+    private static string ObjectName(long id, int index) => string.Create(CultureInfo.InvariantCulture, $"job-{id}/{index}");
 
     /// <summary>Checks and queues a job on this node (the collection exists: the caller checked it), answering its id.
     /// Throws <see cref="MilvusException"/> in the standalone server's words: no files, a missing partition, a file
@@ -181,9 +206,11 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             throw new MilvusException(MilvusCode.PartitionNotFound, $"partition not found[partition={partition}]");
         }
 
-        var relative = files.Select(f => Root.Relative(BulkImportJobs.Resolve(Root, f))).ToList();
+        var resolved = files.Select(f => BulkImportJobs.Resolve(Root, f)).ToList();
+        var relative = resolved.Select(Root.Relative).ToList();
         var store = await StoreAsync(ct).ConfigureAwait(false);
         var id = await _ids.TakeAsync(Bucket(_node.Config.Cluster), 1, ct).ConfigureAwait(false);
+        await UploadAsync(id, resolved, ct).ConfigureAwait(false);
         var job = new ClusterImportJob
         {
             Id = id,
@@ -191,6 +218,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             Collection = collection,
             Partition = string.IsNullOrEmpty(partition) ? null : partition,
             Files = relative,
+            Stored = true,
             Options = options,
             State = BulkImportState.Pending,
             Node = _here(),
@@ -200,13 +228,107 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         StartWorker();
 
         // Unbounded: refused only once the node stops, whose jobs the next reader then marks failed.
-        _queue.Writer.TryWrite((job, revision));
+        _queue.Writer.TryWrite((job, revision, false));
         return id;
     }
 
+    /// <summary>Copies the files of job <paramref name="id"/> (full paths inside the import root) into the cluster's object
+    /// store, opened as the importer opens them (confined to the root), so that any node can run the job.</summary>
+    private async Task UploadAsync(long id, IReadOnlyList<string> files, CancellationToken ct)
+    {
+        var objects = await FilesAsync(ct).ConfigureAwait(false);
+        for (var i = 0; i < files.Count; i++)
+        {
+            FileStream source;
+            try
+            {
+                source = Root.Open(files[i], out _);
+            }
+            catch (ImportPathException e)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid, e.Message);
+            }
+
+            await using (source.ConfigureAwait(false))
+            {
+                var name = ObjectName(id, i);
+                await Retry.UntilAsync(RecordTimeout, async c =>
+                {
+                    source.Position = 0;
+                    return await objects.PutAsync(name, source, leaveOpen: true, c).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Copies the stored files of <paramref name="job"/> into a folder of their own below this node's data path
+    /// (file i as <c>{i}/{its name}</c>); the importer reads them there.</summary>
+    private async Task DownloadAsync(ClusterImportJob job, CancellationToken ct)
+    {
+        var objects = await FilesAsync(ct).ConfigureAwait(false);
+        var folder = StageFolder(job.Id);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        for (var i = 0; i < job.Files.Count; i++)
+        {
+            var path = StagedFile(folder, job, i);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+            var name = ObjectName(job.Id, i);
+            await Retry.UntilAsync(RecordTimeout, async c =>
+            {
+                file.SetLength(0);
+                file.Position = 0;
+                try
+                {
+                    await objects.GetAsync(name, file, leaveOpen: true, c).ConfigureAwait(false);
+                }
+                catch (NatsObjNotFoundException)
+                {
+                    throw new InvalidOperationException($"import: the stored copy of '{job.Files[i]}' is missing from the cluster's object store");
+                }
+
+                return true;
+            }, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes the stored files of a job that ended; a failure only leaves them behind (logged).</summary>
+    private async Task DeleteFilesAsync(ClusterImportJob job)
+    {
+        try
+        {
+            var objects = await FilesAsync(CancellationToken.None).ConfigureAwait(false);
+            for (var i = 0; i < job.Files.Count; i++)
+            {
+                try
+                {
+                    await objects.DeleteAsync(ObjectName(job.Id, i)).ConfigureAwait(false);
+                }
+                catch (NatsObjNotFoundException)
+                {
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogFilesLeft(_log, job.Id, e);
+        }
+    }
+
+    private string StageFolder(long id) =>
+        Path.Combine(Path.GetFullPath(_node.Config.DataPath), "import-jobs", "job-" + id.ToString(CultureInfo.InvariantCulture));
+
+    private static string StagedFile(string folder, ClusterImportJob job, int index) =>
+        Path.Combine(folder, index.ToString(CultureInfo.InvariantCulture), Path.GetFileName(job.Files[index]));
+
     /// <summary>The job <paramref name="id"/> as the bucket's leader holds it, or null; a job still pending or importing
-    /// whose node has left the cluster is marked failed first (compare-and-set: a record its node updated meanwhile is
-    /// read again).</summary>
+    /// whose node has left the cluster is taken over first: the record names this node (compare-and-set: a record
+    /// another node updated meanwhile is read again) and this node's worker resumes the job from the progress the record
+    /// holds. A job of an older node, whose files are not in the object store, is marked failed instead.</summary>
     public async Task<ClusterImportJob?> GetAsync(long id, CancellationToken ct)
     {
         var store = await StoreAsync(ct).ConfigureAwait(false);
@@ -224,11 +346,30 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                 return job;
             }
 
-            var failed = job with { State = BulkImportState.Failed, Reason = $"the node running the import ({job.Node}) left the cluster; the {job.ImportedRows} rows acknowledged before stay imported" };
+            if (!job.Stored)
+            {
+                // A job of an older node: its files are on that node's disk only.
+                var failed = job with { State = BulkImportState.Failed, Reason = $"the node running the import ({job.Node}) left the cluster; the {job.ImportedRows} rows acknowledged before stay imported" };
+                try
+                {
+                    await UpdateRecordAsync(store, Key(id), failed.ToBytes(), revision, ct).ConfigureAwait(false);
+                    return failed;
+                }
+                catch (NatsKVWrongLastRevisionException)
+                {
+                    continue;
+                }
+            }
+
+            // Taken over: this node runs the job from the progress its record holds (compare-and-set, so one node does).
+            var taken = job with { Node = _here() };
             try
             {
-                await UpdateRecordAsync(store, Key(id), failed.ToBytes(), revision, ct).ConfigureAwait(false);
-                return failed;
+                var now = await UpdateRecordAsync(store, Key(id), taken.ToBytes(), revision, ct).ConfigureAwait(false);
+                LogTakingOver(_log, id, job.Node, job.ImportedRows);
+                StartWorker();
+                _queue.Writer.TryWrite((taken, now, true));
+                return taken;
             }
             catch (NatsKVWrongLastRevisionException)
             {
@@ -358,6 +499,8 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         return now.Revision > after && now.Value is { } stored && stored.AsSpan().SequenceEqual(bytes) ? now.Revision : null;
     }
 
+    private async Task<INatsObjStore> FilesAsync(CancellationToken ct) => _files ??= await _openFiles(ct).ConfigureAwait(false);
+
     private async Task<INatsKVStore> StoreAsync(CancellationToken ct)
     {
         if (_store is { } open)
@@ -396,11 +539,11 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     {
         try
         {
-            await foreach (var (job, revision) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var (job, revision, resumed) in _queue.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
                 try
                 {
-                    await RunJobAsync(job, revision).ConfigureAwait(false);
+                    await RunJobAsync(job, revision, resumed).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException && !_stop.IsCancellationRequested)
                 {
@@ -414,10 +557,13 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one job from the record its accepting call stored at <paramref name="revision"/>; the record follows:
-    /// importing, the total once counted, the rows after each acknowledged batch, then completed or failed with the
-    /// reason. A record another node changed (it found this node gone) stops the job.</summary>
-    private async Task RunJobAsync(ClusterImportJob job, ulong revision)
+    /// <summary>Runs one job from the record stored at <paramref name="revision"/> (by its accepting call, or by this node
+    /// taking it over: <paramref name="resumed"/>); the record follows: importing, the total once counted, the rows after
+    /// each acknowledged batch, then completed or failed with the reason. A resumed job skips the rows its record counts
+    /// and sends the rest so that none is stored twice (<see cref="ImportWrites"/>). A record another node changed (it
+    /// found this node gone and took the job over) stops the job. The job's stored files are read from a copy in this
+    /// node's data path, deleted when the run ends; the stored files are deleted when the job ends.</summary>
+    private async Task RunJobAsync(ClusterImportJob job, ulong revision, bool resumed)
     {
         var ct = _stop.Token;
         var store = await StoreAsync(ct).ConfigureAwait(false);
@@ -428,61 +574,100 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             job = changed;
         }
 
-        var opened = new BulkImportJob(Root, job.Id, job.Database, job.Collection, job.Partition, [.. job.Files.Select(f => Path.Combine(Root.Path, f))], job.Options);
+        var skip = job.ImportedRows;
+        var stage = job.Stored ? StageFolder(job.Id) : null;
+        var root = stage is null ? Root : new ImportRoot(stage);
+        var files = job.Files.Select((f, i) => stage is null ? Path.Combine(Root.Path, f) : StagedFile(stage, job, i)).ToList();
+        var opened = new BulkImportJob(root, job.Id, job.Database, job.Collection, job.Partition, files, job.Options);
+        var writes = new ImportWrites(skip, resumed, job.KeysFrom, (first, _) => SaveAsync(job with { KeysFrom = first }), opened.AddImported);
+        var ended = false;
         try
         {
             await SaveAsync(job with { State = BulkImportState.Importing }).ConfigureAwait(false);
-            await _run(job, opened, _ => SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows }), ct).ConfigureAwait(false);
+            if (stage is not null)
+            {
+                await DownloadAsync(job, ct).ConfigureAwait(false);
+            }
+
+            // Batches skipped on a resumed run count again up to the rows the record holds: written only past them.
+            await _run(job, opened, writes, _ => opened.ImportedRows > job.ImportedRows
+                ? SaveAsync(job with { ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows })
+                : Task.CompletedTask, ct).ConfigureAwait(false);
             var imported = opened.ImportedRows;
             var total = opened.TotalRows;
             await SaveAsync(job with { State = BulkImportState.Completed, ImportedRows = imported, TotalRows = total }).ConfigureAwait(false);
+            ended = true;
             LogCompleted(_log, job.Id, job.Collection, imported);
         }
         catch (NatsKVWrongLastRevisionException)
         {
-            // Another node marked the job failed (it found this node gone): the record says why.
+            // Another node took the job over (it found this node gone): it runs it now.
             LogTakenOver(_log, job.Id);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            await FailAsync(SaveAsync, job, opened, "the node stopped during the import").ConfigureAwait(false);
+            ended = await FailAsync(SaveAsync, job, opened, "the node stopped during the import").ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var reason = e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message;
             LogFailed(_log, job.Id, job.Collection, reason, e);
-            await FailAsync(SaveAsync, job, opened, reason).ConfigureAwait(false);
+            ended = await FailAsync(SaveAsync, job, opened, reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (stage is not null && Directory.Exists(stage))
+            {
+                Directory.Delete(stage, recursive: true);
+            }
+        }
+
+        if (ended && job.Stored)
+        {
+            await DeleteFilesAsync(job).ConfigureAwait(false);
         }
     }
 
     /// <summary>Records the job failed with <paramref name="reason"/> and the counts it reached (the total once its files
     /// were checked, even when no batch was acknowledged: the standalone server reports it so).</summary>
-    private async Task FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, BulkImportJob opened, string reason)
+    private async Task<bool> FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, BulkImportJob opened, string reason)
     {
         try
         {
-            await save(job with { State = BulkImportState.Failed, Reason = reason, ImportedRows = opened.ImportedRows, TotalRows = opened.TotalRows }).ConfigureAwait(false);
+            // A resumed run that failed before it passed the rows its record counts keeps that count.
+            await save(job with { State = BulkImportState.Failed, Reason = reason, ImportedRows = Math.Max(job.ImportedRows, opened.ImportedRows), TotalRows = opened.TotalRows ?? job.TotalRows }).ConfigureAwait(false);
+            return true;
         }
         catch (NatsKVWrongLastRevisionException)
         {
-            // Another node marked it failed first (it found this node gone).
+            // Another node took it over first (it found this node gone).
             LogTakenOver(_log, job.Id);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Not stored within the retries (NATS out of reach): the record keeps its last state until this node
-            // leaves the cluster, when the next read marks it failed.
+            // leaves the cluster, when the next read takes it over.
             LogUnrecorded(_log, job.Id, e);
         }
+
+        return false;
     }
 
     /// <summary>Runs a job's files in a node: the toolbox's two passes through a client over the node's own routing.</summary>
-    private static async Task RunFilesAsync(IServiceProvider services, ClusterImportJob job, BulkImportJob opened, Func<CancellationToken, Task> afterBatch, CancellationToken ct)
+    private static async Task RunFilesAsync(IServiceProvider services, ClusterImportJob job, BulkImportJob opened, ImportWrites writes, Func<CancellationToken, Task> afterBatch, CancellationToken ct)
     {
+        var routing = services.GetRequiredService<MilvusRouting>();
         await using var client = new Client.Remote.RemoteQuiverClient(
             new Client.QuiverClientOptions { Database = job.Database, Timeout = Timeout.InfiniteTimeSpan },
-            new RoutingInvoker(services.GetRequiredService<MilvusRouting>(), job.Database));
+            new RoutingInvoker(routing, job.Database, writes));
         var schema = (await client.DescribeCollectionAsync(job.Collection, job.Database, ct).ConfigureAwait(false)).Schema;
+        var upsert = job.Options.TryGetValue("upsert", out var u) && bool.TryParse(u, out var up) && up;
+        if (schema.PrimaryKey is { AutoId: true } pk && !upsert)
+        {
+            // The job's rows take keys reserved for all of them at once (the total is counted before any batch is sent).
+            writes.KeyRows(pk.Name, c => routing.TakeAutoIdsAsync(job.Database, job.Collection, checked((int)opened.TotalRows!.Value), c));
+        }
+
         await Toolbox.Import.FileJobImport.RunAsync(client, schema, ServerImportJobs.FileJobOf(opened, afterBatch), ct).ConfigureAwait(false);
     }
 
@@ -506,8 +691,14 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} into {Collection} failed: {Reason}")]
     private static partial void LogFailed(ILogger log, long id, string collection, string reason, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was marked failed by another node; stopped")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was taken over by another node; stopped")]
     private static partial void LogTakenOver(ILogger log, long id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id}: its node {Node} left the cluster; this node resumes it after the {Rows} rows acknowledged")]
+    private static partial void LogTakingOver(ILogger log, long id, string node, long rows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id}: its stored files could not be deleted")]
+    private static partial void LogFilesLeft(ILogger log, long id, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "import job {Id}: its state could not be recorded")]
     private static partial void LogUnrecorded(ILogger log, long id, Exception exception);

@@ -187,6 +187,10 @@ internal sealed partial class MilvusRouting
         return merge(answers);
     }
 
+    /// <summary>Where a write routed in process by a bulk-import job (<see cref="ImportWrites"/>) learns how many rows of a
+    /// batch some shards refused were stored by the others; null for every other call.</summary>
+    internal static readonly AsyncLocal<System.Runtime.CompilerServices.StrongBox<long>?> StoredOfRefused = new();
+
     /// <summary>An insert or upsert split by primary key: the node reads the columns with the collection's schema (from
     /// shard 0) and checks every row as the engine would, so a batch one shard would refuse is refused whole, then sends
     /// each shard its rows.</summary>
@@ -263,6 +267,12 @@ internal sealed partial class MilvusRouting
         var results = answers.Select(MilvusMutation.Parser.ParseFrom).ToList();
         if (results.FirstOrDefault(r => !IsOk(r.Status)) is { } failed)
         {
+            if (StoredOfRefused.Value is { } stored)
+            {
+                // The other shards' rows of the refused batch are stored: a bulk import counts them (ImportWrites).
+                stored.Value = results.Where(r => IsOk(r.Status)).Sum(r => r.InsertCnt + r.UpsertCnt);
+            }
+
             return failed.ToByteArray();
         }
 

@@ -7,8 +7,9 @@ namespace Quiver.Cluster.Nodes;
 /// <summary>A gRPC <see cref="CallInvoker"/> whose unary Milvus calls run through this node's
 /// <see cref="MilvusRouting.RouteAsync"/> in process (no socket, no gate: a bulk-import job was authorized when it was
 /// accepted), so a client over it writes exactly as a client calling the node would: rows split by primary-key hash,
-/// auto_id keys from the collection's allocator.</summary>
-internal sealed class RoutingInvoker(MilvusRouting routing, string database) : CallInvoker
+/// auto_id keys from the collection's allocator. A job's inserts and upserts go through <paramref name="writes"/> when given
+/// (<see cref="ImportWrites"/>: a resumed job stores no row twice).</summary>
+internal sealed class RoutingInvoker(MilvusRouting routing, string database, ImportWrites? writes = null) : CallInvoker
 {
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
     {
@@ -24,7 +25,9 @@ internal sealed class RoutingInvoker(MilvusRouting routing, string database) : C
             ?? throw new RpcException(new Status(StatusCode.Unimplemented, $"{method.Name} is not a Milvus method"));
         var message = (IMessage)request;
         var context = new RoutedCallContext(method.FullName, options.Headers ?? [], database, options.CancellationToken);
-        var answer = await routing.RouteAsync(descriptor, message.ToByteArray(), context, message).ConfigureAwait(false);
+        var answer = writes is not null && descriptor.Name is "Insert" or "Upsert"
+            ? await writes.SendAsync(descriptor, message, (d, m) => routing.RouteAsync(d, m.ToByteArray(), context, m), options.CancellationToken).ConfigureAwait(false)
+            : await routing.RouteAsync(descriptor, message.ToByteArray(), context, message).ConfigureAwait(false);
         return (TResponse)descriptor.OutputType.Parser.ParseFrom(answer);
     }
 
