@@ -1,5 +1,3 @@
-using NATS.Client.JetStream;
-using NATS.Client.KeyValueStore;
 using Quiver.Cluster.Nodes;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
@@ -24,10 +22,8 @@ public sealed partial class InProcessClusterTests
     public async Task ASearchNamingNoMetric_AsksShardZeroOncePerRevision_AndMergesInAnIndexChangedThroughAnotherNode()
     {
         await using var cluster = await StartAsync();
-        var kv = new NatsKVContext(new NatsJSContext(nats.Connection));
-        await using var otherCatalog = await CollectionCatalog.OpenAsync(kv, _context!.Config.Cluster, 3, CancellationToken.None);
-        var first = new MilvusRouting(cluster.Client, _context);
-        var second = new MilvusRouting(cluster.Client, new NodeContext(_context.Config, _context.JetStream, otherCatalog) { Placement = _context.Placement });
+        var (first, second, otherCatalog) = await TwoAccessLayersAsync(cluster);
+        await using var _ = otherCatalog;
         const string Name = "index_metric";
         var probe = new[] { 0.3f, -0.8f };
         var vectors = Enumerable.Range(0, 60).Select(Vector).ToList();
@@ -56,7 +52,7 @@ public sealed partial class InProcessClusterTests
         // is not used for the new one.
         AssertOk(ProtoStatus.Parser.ParseFrom(await CallAsync(second, "DropCollection", new DropCollectionRequest { CollectionName = Name })));
         await CreateIndexedAsync(second, Name, vectors, "IP");
-        Assert.NotEqual(Name, (await _context.Catalog.EntryAsync("default", Name, CancellationToken.None, fresh: true)).Id);
+        Assert.NotEqual(Name, (await _context!.Catalog.EntryAsync("default", Name, CancellationToken.None, fresh: true)).Id);
         Assert.Equal(byIp, await SearchIdsAsync(first, Name, probe));
         Assert.Equal(3, first.IndexMetricLookups);
     }

@@ -1,7 +1,5 @@
 using Google.Protobuf;
 using Grpc.Core;
-using NATS.Client.JetStream;
-using NATS.Client.KeyValueStore;
 using Quiver.Cluster.Nodes;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
@@ -26,10 +24,8 @@ public sealed partial class InProcessClusterTests
         await using var cluster = await StartAsync();
         // A second node's access layer: its own catalog over the same bucket, so what it changes reaches the first node
         // only through NATS.
-        var kv = new NatsKVContext(new NatsJSContext(nats.Connection));
-        await using var otherCatalog = await CollectionCatalog.OpenAsync(kv, _context!.Config.Cluster, 3, CancellationToken.None);
-        var first = new MilvusRouting(cluster.Client, _context);
-        var second = new MilvusRouting(cluster.Client, new NodeContext(_context.Config, _context.JetStream, otherCatalog) { Placement = _context.Placement });
+        var (first, second, otherCatalog) = await TwoAccessLayersAsync(cluster);
+        await using var _ = otherCatalog;
         const string Name = "schema_cache";
 
         AssertOk(ProtoStatus.Parser.ParseFrom(await CallAsync(first, "CreateCollection", ThreeShards(Name))));

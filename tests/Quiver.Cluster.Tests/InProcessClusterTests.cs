@@ -120,6 +120,18 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
         return new InProcessCluster(cluster, catalog);
     }
 
+    /// <summary>Two nodes' access layers on the running test cluster: the first with the test cluster's catalog, the second
+    /// with a catalog of its own over the same bucket (returned, for the caller to dispose), so what one changes reaches
+    /// the other only through NATS. Neither catalog watches the bucket.</summary>
+    private async Task<(MilvusRouting First, MilvusRouting Second, CollectionCatalog OtherCatalog)> TwoAccessLayersAsync(InProcessCluster cluster)
+    {
+        var kv = new NatsKVContext(new NatsJSContext(nats.Connection));
+        var otherCatalog = await CollectionCatalog.OpenAsync(kv, _context!.Config.Cluster, 3, CancellationToken.None);
+        var first = new MilvusRouting(cluster.Client, _context);
+        var second = new MilvusRouting(cluster.Client, new NodeContext(_context.Config, _context.JetStream, otherCatalog) { Placement = _context.Placement });
+        return (first, second, otherCatalog);
+    }
+
     /// <summary>The silos' endpoints as the placement director names them (<c>host:port</c>).</summary>
     private static string[] Silos(InProcessCluster cluster) =>
         [.. cluster.Cluster.GetActiveSilos().Select(s => $"{s.SiloAddress.Endpoint.Address}:{s.SiloAddress.Endpoint.Port}").Order(StringComparer.Ordinal)];

@@ -12,8 +12,11 @@ namespace Quiver.Cluster.Nodes;
 /// <summary><c>Quiver.Cluster status --config FILE</c>: what the cluster's stores say, read from NATS without joining
 /// the cluster: the nodes (Orleans's membership table: silo, status, start, last heartbeat), every shard of every
 /// collection in the catalog (where it was last activated: the node's Milvus endpoint and silo, whether that node is
-/// still active, and its log's last sequence and message count). Shard placements are written by each shard grain when
-/// it activates, in KV bucket <c>{cluster}-placement</c>.</summary>
+/// still active, its log's last sequence and message count, the sequence its engine applied and its checkpoint), and every
+/// loaded replica of a collection loaded with several (its node, state, the sequence it applied and its lag behind the
+/// log). Shard placements are written by each shard grain when it activates, in KV bucket <c>{cluster}-placement</c>;
+/// applied positions by each shard and replica at most every <see cref="AppliedPositions.Interval"/>
+/// (<see cref="AppliedPositions"/>); checkpoints are read from each shard's manifest.</summary>
 internal static class ClusterStatus
 {
     private static readonly TimeSpan RetryTimeout = TimeSpan.FromSeconds(30);
@@ -31,7 +34,7 @@ internal static class ClusterStatus
         await Retry.UntilAsync(RetryTimeout, c => node.Placement.PutAsync(key, value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
     }
 
-    /// <summary>The cluster's status as text (one table of nodes, one of shards).</summary>
+    /// <summary>The cluster's status as text (one table of nodes, one of shards, one of replicas).</summary>
     public static async Task<string> ReadAsync(NodeConfig config, CancellationToken ct)
     {
         await using var nats = new NatsConnection(new NatsOpts { Url = config.Nats, Name = "quiver-status", RequestTimeout = TimeSpan.FromSeconds(5) });
@@ -57,24 +60,114 @@ internal static class ClusterStatus
         var collections = await catalog.AllIdsAsync(ct).ConfigureAwait(false);
         var placements = await PlacementsAsync(kv, config.Cluster, ct).ConfigureAwait(false);
         var logs = await LogsAsync(js, config.Cluster, ct).ConfigureAwait(false);
+        var replicaRecords = await OpenIfAnyAsync(kv, ReplicaRecords.Bucket(config.Cluster), ct).ConfigureAwait(false);
+        var replicaRows = new List<string>();
         text.AppendLine(CultureInfo.InvariantCulture, $"{collections.Count} collections");
-        text.AppendLine("SHARD                          NODE (milvus)          SILO                   STATE         LOG LAST SEQ  LOG MESSAGES");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"SHARD",-30} {"NODE (milvus)",-22} {"SILO",-22} {"STATE",-13} {"LOG LAST SEQ",12}  {"LOG MESSAGES",12} {"APPLIED",12} {"LAG",5} {"CHECKPOINT",12} {"TO REPLAY",10}");
         foreach (var (database, id, shards) in collections)
         {
+            var replicas = replicaRecords is null ? 0 : await CountAsync(replicaRecords, ReplicaRecords.CountKey($"{database}/{id}"), ct).ConfigureAwait(false);
             for (var s = 0; s < shards; s++)
             {
                 var key = ShardKeys.Of(database, id, s);
-                var storage = ShardKeys.Storage(config.Cluster, key) + "-wal-";
-                var log = logs.Where(l => l.Name.StartsWith(storage, StringComparison.Ordinal)).ToList();
+                var name = ShardKeys.Storage(config.Cluster, key);
+                var log = logs.Where(l => l.Name.StartsWith(name + "-wal-", StringComparison.Ordinal)).ToList();
                 var (lastSeq, messages) = log.Count == 0 ? ("-", "-") : (log.Max(l => l.LastSeq).ToString(CultureInfo.InvariantCulture), log.Sum(l => (long)l.Messages).ToString(CultureInfo.InvariantCulture));
                 var state = placements.TryGetValue(key, out var p)
                     ? active.Contains(p.Silo) ? "active" : "node down"
                     : "not activated";
-                text.AppendLine(CultureInfo.InvariantCulture, $"{key,-30} {p?.Node ?? "-",-22} {p?.Silo ?? "-",-22} {state,-13} {lastSeq,12}  {messages,12}");
+                var applied = placements.TryGetValue(AppliedPositions.ShardKey(key), out var a) ? a.Applied : null;
+                var (appliedText, lag) = Behind(log, applied);
+                var checkpoints = await CheckpointsAsync(kv, name, ct).ConfigureAwait(false);
+                var (checkpointText, toReplay) = Behind(log, checkpoints);
+                text.AppendLine(CultureInfo.InvariantCulture, $"{key,-30} {p?.Node ?? "-",-22} {p?.Silo ?? "-",-22} {state,-13} {lastSeq,12}  {messages,12} {appliedText,12} {lag,5} {checkpointText,12} {toReplay,10}");
+                for (var i = 0; i < replicas; i++)
+                {
+                    var place = await JsonAsync<ReplicaPlace>(replicaRecords!, ReplicaRecords.PlaceKey(key, i), ct).ConfigureAwait(false);
+                    var record = await JsonAsync<AppliedRecord>(replicaRecords!, ReplicaRecords.AppliedKey(key, i), ct).ConfigureAwait(false);
+                    var (replicaApplied, replicaLag) = Behind(log, record?.Logs);
+                    var replicaState = place is null ? "not activated" : active.Contains(place.Silo) ? "active" : "node down";
+                    replicaRows.Add(string.Create(CultureInfo.InvariantCulture, $"{ReplicaRecords.GrainKey(key, i),-32} {place?.Milvus ?? "-",-22} {place?.Silo ?? "-",-22} {replicaState,-13} {replicaApplied,12} {lastSeq,12} {replicaLag,5}  {(record is null ? "-" : record.At.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture))}"));
+                }
             }
         }
 
+        text.AppendLine(CultureInfo.InvariantCulture, $"{replicaRows.Count} replicas (of collections loaded with replica_number > 1)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"REPLICA",-32} {"NODE (milvus)",-22} {"SILO",-22} {"STATE",-13} {"APPLIED",12} {"LOG LAST SEQ",12} {"LAG",5}  RECORDED (UTC)");
+        foreach (var row in replicaRows)
+        {
+            text.AppendLine(row);
+        }
+
         return text.ToString();
+    }
+
+    /// <summary>How far <paramref name="positions"/> (a sequence per log stream) is behind the shard's logs: the position
+    /// (the highest over its logs; "-" when none is known) and the records between it and each log's last sequence,
+    /// summed over the logs ("-" when no position is known). A shard's engine holds one log per collection id, which is
+    /// one log unless the collection was dropped and created again in it.</summary>
+    private static (string Position, string Behind) Behind(List<(string Name, ulong LastSeq, ulong Messages)> logs, Dictionary<string, long>? positions)
+    {
+        if (positions is null || logs.Count == 0)
+        {
+            return ("-", "-");
+        }
+
+        var behind = logs.Sum(l => Math.Max(0, (long)l.LastSeq - positions.GetValueOrDefault(l.Name)));
+        var position = logs.Max(l => positions.GetValueOrDefault(l.Name));
+        return (position.ToString(CultureInfo.InvariantCulture), behind.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The last sequence of each of shard <paramref name="name"/>'s logs that its manifest's checkpoint covers
+    /// (records up to it are in sealed segments; a shard that moves replays the ones after it), by stream name; null when
+    /// the shard has no manifest yet.</summary>
+    private static async Task<Dictionary<string, long>?> CheckpointsAsync(INatsKVContext kv, string name, CancellationToken ct)
+    {
+        if (await OpenIfAnyAsync(kv, $"{name}-meta", ct).ConfigureAwait(false) is not { } meta
+            || ReplicaShapes.Parse(await ValueAsync(meta, "manifest", ct).ConfigureAwait(false)) is not { } manifest)
+        {
+            return null;
+        }
+
+        return manifest.Collections.ToDictionary(c => JetStreamWal.StreamFor(name, c.Id), c => c.CheckpointLsn - 1, StringComparer.Ordinal);
+    }
+
+    private static async Task<int> CountAsync(INatsKVStore store, string key, CancellationToken ct) =>
+        await ValueAsync(store, key, ct).ConfigureAwait(false) is { } value ? int.Parse(Encoding.UTF8.GetString(value), CultureInfo.InvariantCulture) : 0;
+
+    private static async Task<T?> JsonAsync<T>(INatsKVStore store, string key, CancellationToken ct)
+        where T : class =>
+        await ValueAsync(store, key, ct).ConfigureAwait(false) is { Length: > 0 } value ? JsonSerializer.Deserialize<T>(value) : null;
+
+    /// <summary>A key's value by direct get (a status report: a lagging NATS replica may answer a moment late), or null.</summary>
+    private static async Task<byte[]?> ValueAsync(INatsKVStore store, string key, CancellationToken ct)
+    {
+        try
+        {
+            var entry = await store.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
+            return entry.Value;
+        }
+        catch (NatsKVKeyNotFoundException)
+        {
+            return null;
+        }
+        catch (NatsKVKeyDeletedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The bucket <paramref name="bucket"/>, or null when it was never created.</summary>
+    private static async Task<INatsKVStore?> OpenIfAnyAsync(INatsKVContext kv, string bucket, CancellationToken ct)
+    {
+        try
+        {
+            return await kv.GetStoreAsync(bucket, ct).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException)
+        {
+            return null;
+        }
     }
 
     private static string Endpoint(SiloAddress silo) => $"{silo.Endpoint.Address}:{silo.Endpoint.Port.ToString(CultureInfo.InvariantCulture)}";
@@ -104,7 +197,20 @@ internal static class ClusterStatus
         await foreach (var key in store.GetKeysAsync(cancellationToken: ct).ConfigureAwait(false))
         {
             var entry = await store.GetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
-            if (entry.Value is { Length: > 0 } value && JsonSerializer.Deserialize<Placement>(value) is { } placement)
+            if (entry.Value is not { Length: > 0 } value)
+            {
+                continue;
+            }
+
+            if (key.StartsWith("applied.", StringComparison.Ordinal))
+            {
+                // A shard's applied positions (AppliedPositions), kept beside its placement.
+                if (JsonSerializer.Deserialize<AppliedRecord>(value) is { } applied)
+                {
+                    found[key] = new Placement("-", applied.Silo, applied.At) { Applied = applied.Logs };
+                }
+            }
+            else if (JsonSerializer.Deserialize<Placement>(value) is { } placement)
             {
                 found[key] = placement;
             }
@@ -128,5 +234,10 @@ internal static class ClusterStatus
     }
 
     /// <summary>Where a shard grain was last activated.</summary>
-    private sealed record Placement(string Node, string Silo, DateTime Since);
+    private sealed record Placement(string Node, string Silo, DateTime Since)
+    {
+        /// <summary>For a shard's applied-position record: the last sequence applied per log.</summary>
+        [System.Text.Json.Serialization.JsonIgnore]
+        public Dictionary<string, long>? Applied { get; init; }
+    }
 }

@@ -167,12 +167,76 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
         var database = Database(message, context);
         var collection = (string)field.Accessor.GetValue(message);
+        // A read routes by the entry this node remembers, which the catalog's watch keeps current; until the watch delivers a
+        // drop and create through another node, that entry names the dropped collection's storage, whose shards answer
+        // "does not exist". Such an answer to a remembered entry is checked against the catalog's current entry once, and
+        // the read routed again by it when the entry changed.
+        var remembered = ReadOnly.Contains(method.Name) && method.Name != "LoadCollection" && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
+            ? node.Catalog.RevisionOf(database, collection)
+            : 0;
+        var answer = await RouteCollectionAsync(method, request, message, database, collection, context, fresh: false).ConfigureAwait(false);
+        if (remembered > 0 && SaysMissing(method, answer)
+            && await node.Catalog.CurrentRevisionAsync(database, collection, ct).ConfigureAwait(false) != remembered)
+        {
+            StaleEntryRetries++;
+            answer = await RouteCollectionAsync(method, request, message, database, collection, context, fresh: true).ConfigureAwait(false);
+        }
+
+        return answer;
+    }
+
+    /// <summary>How many reads were routed again after the entry this node remembered for their collection answered that
+    /// it does not exist and the catalog's current entry differed (tests).</summary>
+    internal int StaleEntryRetries { get; private set; }
+
+    /// <summary>True when <paramref name="response"/> to <paramref name="method"/> says the collection does not exist: Milvus
+    /// code 100 in its status, or <c>HasCollection</c>'s false.</summary>
+    private static bool SaysMissing(MethodDescriptor method, byte[] response)
+    {
+        if (method.OutputType.FullName == Protocol.Common.Status.Descriptor.FullName)
+        {
+            return Protocol.Common.Status.Parser.ParseFrom(response).Code == global::Quiver.Server.Milvus.MilvusCode.CollectionNotFound;
+        }
+
+        if (method.OutputType.FindFieldByName("status") is not { } field)
+        {
+            return false;
+        }
+
+        if (method.Name == "HasCollection")
+        {
+            return BoolResponse.Parser.ParseFrom(response) is { Value: false } has && (has.Status is null || IsOk(has.Status));
+        }
+
+        // Only the status field is read: a search's results are skipped, not parsed.
+        var input = new CodedInputStream(response);
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            if (WireFormat.GetTagFieldNumber(tag) == field.FieldNumber && WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited)
+            {
+                var status = new Protocol.Common.Status();
+                input.ReadMessage(status);
+                return status.Code == global::Quiver.Server.Milvus.MilvusCode.CollectionNotFound;
+            }
+
+            input.SkipLastField();
+        }
+
+        return false;
+    }
+
+    /// <summary>Routes a call naming <paramref name="collection"/> in <paramref name="database"/>: reads by the catalog entry
+    /// this node remembers unless <paramref name="fresh"/>, writes and collection changes always by the current one.</summary>
+    private async Task<byte[]> RouteCollectionAsync(MethodDescriptor method, byte[] request, IMessage message, string database, string collection, ServerCallContext context, bool fresh)
+    {
+        var ct = context.CancellationToken;
         var creates = method.Name == "CreateCollection";
         var valid = ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
         // Reads route by the count this node remembers (kept current by the catalog's watch); writes and collection
         // changes by the catalog's current value, so a collection dropped and created again with another shard count
         // through another node is never written by the old count.
-        var fresh = !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
+        fresh = fresh || !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
         // A create of a name the catalog holds goes to that collection's shards, whose engines refuse it in the
         // standalone's words; a new name gets its storage id once the checks below pass.
         var (shards, id) = !valid ? (0, collection) : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);

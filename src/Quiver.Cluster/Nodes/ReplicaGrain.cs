@@ -178,20 +178,30 @@ internal static class ReplicaRecords
         await Retry.UntilAsync(RetryTimeout, c => store.PutAsync(PlaceKey(shardKey, index), value, cancellationToken: c).AsTask(), ct).ConfigureAwait(false);
     }
 
-    /// <summary>Forgets where replica <paramref name="index"/> ran.</summary>
+    /// <summary>Forgets where replica <paramref name="index"/> ran and how far it applied the log.</summary>
     public static async Task ForgetAsync(NodeContext node, string shardKey, int index, CancellationToken ct)
     {
         var store = await StoreAsync(node, ct).ConfigureAwait(false);
         await Retry.UntilAsync(RetryTimeout, async c =>
         {
             await store.DeleteAsync(PlaceKey(shardKey, index), cancellationToken: c).ConfigureAwait(false);
+            await store.DeleteAsync(AppliedKey(shardKey, index), cancellationToken: c).ConfigureAwait(false);
             return true;
         }, ct).ConfigureAwait(false);
     }
 
-    private static string CountKey(string shardKey) => $"n.{shardKey.Replace('/', '.')}";
+    /// <summary>The key of the collection's replica count (<paramref name="shardKey"/>: the collection's shard-0 key).</summary>
+    public static string CountKey(string shardKey) => $"n.{shardKey.Replace('/', '.')}";
 
-    private static string PlaceKey(string shardKey, int index) => $"p.{shardKey.Replace('/', '.')}.{index.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The key of how far replica <paramref name="index"/> of shard <paramref name="shardKey"/> applied its log
+    /// (<see cref="AppliedPositions"/>).</summary>
+    public static string AppliedKey(string shardKey, int index) => $"a.{shardKey.Replace('/', '.')}.{index.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The bucket, for the applied-position records of replicas on <paramref name="node"/>.</summary>
+    public static Task<INatsKVStore> BucketAsync(NodeContext node, CancellationToken ct) => StoreAsync(node, ct);
+
+    /// <summary>The key of where replica <paramref name="index"/> of shard <paramref name="shardKey"/> last activated.</summary>
+    public static string PlaceKey(string shardKey, int index) => $"p.{shardKey.Replace('/', '.')}.{index.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>The bucket, opened once per node (<see cref="StoreAsync"/>).</summary>
     private static readonly ConditionalWeakTable<NodeContext, OpenBucket> Stores = [];
@@ -283,7 +293,7 @@ internal sealed partial class ReplicaGrain(NodeContext node, IGrainFactory grain
             throw new GrainMovingException($"replica {index} of '{shard}' is moving to {chosen}, the node its collection's replica set chose");
         }
 
-        var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct), ct).ConfigureAwait(true);
+        var host = await Task.Run(() => ReplicaHost.OpenAsync(node, shard, ct, index: index), ct).ConfigureAwait(true);
         try
         {
             await Task.Run(() => ReplicaRecords.RecordAsync(node, shard, index, Here(), ct), ct).ConfigureAwait(true);
@@ -357,8 +367,10 @@ internal sealed partial class ReplicaGrain(NodeContext node, IGrainFactory grain
     {
         try
         {
-            // An open under way records where the replica runs when it ends: the record is forgotten after that.
-            await Opening.ConfigureAwait(true);
+            // An open under way records where the replica runs when it ends: the record is forgotten after that, and
+            // the follower records no more positions (a record under way is written first).
+            var host = await Opening.ConfigureAwait(true);
+            await host.StopRecordingAsync().ConfigureAwait(true);
         }
         catch (Exception)
         {

@@ -30,13 +30,22 @@ internal sealed class ReplicaHost : IAsyncDisposable
     private readonly Task _watch;
     private Generation _current;
 
-    private ReplicaHost(NodeContext node, string key, Generation first, bool watch)
+    private ReplicaHost(NodeContext node, string key, Generation first, bool watch, int? index)
     {
         _node = node;
         _key = key;
         _current = first;
+        _positions = index is { } i
+            ? new AppliedPositions(c => ReplicaRecords.BucketAsync(node, c), ReplicaRecords.AppliedKey(key, i), AppliedPositions.SiloOf(node), () => Volatile.Read(ref _current).Positions())
+            : null;
         _watch = watch ? Task.Run(() => WatchAsync(_stop.Token)) : Task.CompletedTask;
     }
+
+    /// <summary>Records how far the serving engine has applied the shard's log, for <c>status</c> (replica grains only).</summary>
+    private readonly AppliedPositions? _positions;
+
+    /// <summary>Records no more positions (<see cref="AppliedPositions.StopAsync"/>): the replica is being released.</summary>
+    public Task StopRecordingAsync() => _positions?.StopAsync() ?? Task.CompletedTask;
 
     private long _reads;
     private long _logEndWaits;
@@ -53,9 +62,11 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
     /// <summary>Opens a replica of the shard with grain key <paramref name="shardKey"/> on this node. Without
     /// <paramref name="watch"/> (tests) the replica takes changes of the shard's manifest and load state only when
-    /// <see cref="RefreshAsync"/> is called, or when a followed record needs them.</summary>
-    public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct, bool watch = true) =>
-        new(node, shardKey, await OpenCurrentAsync(node, shardKey, ct).ConfigureAwait(false), watch);
+    /// <see cref="RefreshAsync"/> is called, or when a followed record needs them.
+    /// <paramref name="index"/> is the replica's number, under which its watch records how far it applied the log
+    /// (<see cref="AppliedPositions"/>; null: nothing recorded).</summary>
+    public static async Task<ReplicaHost> OpenAsync(NodeContext node, string shardKey, CancellationToken ct, bool watch = true, int? index = null) =>
+        new(node, shardKey, await OpenCurrentAsync(node, shardKey, ct).ConfigureAwait(false), watch, index);
 
     /// <summary>Opens an engine; one whose open met a write needing a newer catalog than the manifest it read (a partition
     /// created meanwhile) is closed and opened again, a few times, before it is served broken (and replaced by the watch).</summary>
@@ -129,7 +140,7 @@ internal sealed class ReplicaHost : IAsyncDisposable
     }
 
     /// <summary>Every second: a new engine when the shard's manifest or load state (a partition loaded or released)
-    /// changed or following broke.</summary>
+    /// changed or following broke; the applied positions recorded when due (<see cref="AppliedPositions"/>).</summary>
     private async Task WatchAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -142,6 +153,18 @@ internal sealed class ReplicaHost : IAsyncDisposable
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 // The shard's storage did not answer or changed while opening: the serving engine stays, next second tries again.
+            }
+
+            try
+            {
+                if (_positions is not null)
+                {
+                    await _positions.TickAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // NATS did not answer: a status report only, tried again next second.
             }
         }
     }
@@ -293,6 +316,15 @@ internal sealed class ReplicaHost : IAsyncDisposable
 
         /// <summary>Which partitions the load state this engine opened with loads (<see cref="ReplicaShapes.LoadState"/>).</summary>
         public string LoadStateShape { get; private set; }
+
+        /// <summary>The last sequence applied from each followed log, by stream name.</summary>
+        public Dictionary<string, long> Positions()
+        {
+            lock (_logs)
+            {
+                return _logs.ToDictionary(l => l.StreamName, l => l.AppliedLsn, StringComparer.Ordinal);
+            }
+        }
 
         public bool IsBroken
         {

@@ -25,6 +25,15 @@ internal sealed class ShardHost : IAsyncDisposable
     private readonly INatsKVStore _meta;
     private readonly string _folder;
 
+    /// <summary>The shard's logs as its engine opened them (one per collection it holds), for <see cref="_positions"/>.</summary>
+    private readonly List<Quiver.Storage.IWal> _logs;
+
+    /// <summary>Records how far the engine has applied its logs, for <c>status</c> (<see cref="AppliedPositions"/>).</summary>
+    private readonly AppliedPositions _positions;
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _recording;
+
     /// <summary>The load state as saved in KV last (or restored from it at open): a load or release that leaves it as it
     /// was writes nothing, so the replicas, which watch the key, see no change.</summary>
     private byte[] _savedLoadState = [];
@@ -32,11 +41,14 @@ internal sealed class ShardHost : IAsyncDisposable
     /// <summary>One save of the load state at a time (<see cref="SaveLoadStateAsync"/>).</summary>
     private readonly SemaphoreSlim _savingLoadState = new(1, 1);
 
-    private ShardHost(QuiverServer server, INatsKVStore meta, string folder)
+    private ShardHost(NodeContext node, string key, QuiverServer server, INatsKVStore meta, string folder, List<Quiver.Storage.IWal> logs)
     {
         _server = server;
         _meta = meta;
         _folder = folder;
+        _logs = logs;
+        _positions = new AppliedPositions(_ => Task.FromResult(node.Placement), AppliedPositions.ShardKey(key), AppliedPositions.SiloOf(node), Positions);
+        _recording = Task.Run(() => _positions.LoopAsync(_stop.Token));
         // In-process: no loopback port (ShardServer); the access layer's own deadline (ShardCalls) bounds a call.
         (_channel, _http) = ShardServer.Clients(server);
     }
@@ -53,8 +65,24 @@ internal sealed class ShardHost : IAsyncDisposable
             var engine = await JetStreamStorage.ConfigureAsync(node.JetStream, name, folder, replicas: node.Config.Replicas, ct: ct).ConfigureAwait(false);
             var meta = await node.KeyValue.GetStoreAsync($"{name}-meta", ct).ConfigureAwait(false);
             await RestoreLoadStateAsync(meta, folder, ct).ConfigureAwait(false);
-            var server = await QuiverServer.StartAsync(NodeSecurity.ShardOptions(node.Config, folder, engine with { SharedBm25Statistics = true }), cancellationToken: ct).ConfigureAwait(false);
-            var host = new ShardHost(server, meta, folder);
+            var logs = new List<Quiver.Storage.IWal>();
+            var open = engine.WalFactory!;
+            engine = engine with
+            {
+                SharedBm25Statistics = true,
+                WalFactory = collectionId =>
+                {
+                    var log = open(collectionId);
+                    lock (logs)
+                    {
+                        logs.Add(log);
+                    }
+
+                    return log;
+                },
+            };
+            var server = await QuiverServer.StartAsync(NodeSecurity.ShardOptions(node.Config, folder, engine), cancellationToken: ct).ConfigureAwait(false);
+            var host = new ShardHost(node, key, server, meta, folder, logs);
             var restored = Path.Combine(folder, LoadStateFile);
             host._savedLoadState = File.Exists(restored) ? await File.ReadAllBytesAsync(restored, ct).ConfigureAwait(false) : [];
             var database = key[..key.IndexOf('/', StringComparison.Ordinal)];
@@ -128,11 +156,23 @@ internal sealed class ShardHost : IAsyncDisposable
     /// <summary>Stops the server (the engine checkpoints and closes) and removes the cache folder.</summary>
     public async ValueTask DisposeAsync()
     {
+        await BackgroundLoop.StopAsync(_stop, _recording).ConfigureAwait(false);
+        await _positions.StopAsync().ConfigureAwait(false);
         _channel.Dispose();
         _http.Dispose();
         await _server.DisposeAsync().ConfigureAwait(false);
         _savingLoadState.Dispose();
         Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>The last sequence the engine applied from each of its logs: the shard appends and then applies, so this is
+    /// the last record it wrote or replayed.</summary>
+    private Dictionary<string, long> Positions()
+    {
+        lock (_logs)
+        {
+            return _logs.OfType<JetStreamWal>().ToDictionary(l => l.StreamName, l => l.NextLsn - 1, StringComparer.Ordinal);
+        }
     }
 
     /// <summary>Writes the shard's saved load state into <paramref name="folder"/> (a shard that moves, and its replicas,

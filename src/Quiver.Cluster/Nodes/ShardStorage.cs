@@ -6,7 +6,7 @@ namespace Quiver.Cluster.Nodes;
 /// <summary>A dropped collection's JetStream state: each of its shards' log streams (<c>{name}-wal-{collectionId}</c>),
 /// meta bucket (<c>{name}-meta</c>: the manifest and the load state), key allocator of an auto_id collection
 /// (<c>{name}-ids</c>, shard 0's, <see cref="AutoIds"/>), file bucket (<c>{name}-files</c>: sealed segments,
-/// delete files, indexes) and its placement record, where <c>name</c> is the shard's storage name
+/// delete files, indexes) and its placement and applied-position records, where <c>name</c> is the shard's storage name
 /// (<see cref="ShardKeys.Storage"/>). Deleting them is what makes a drop free the cluster's storage, and what makes a
 /// collection created again under the same name start empty even on a node that never saw the old one.</summary>
 internal static class ShardStorage
@@ -66,6 +66,7 @@ internal static class ShardStorage
         await Retry.UntilAsync(RetryTimeout, async c =>
         {
             await node.Placement.DeleteAsync(key, cancellationToken: c).ConfigureAwait(false);
+            await node.Placement.DeleteAsync(AppliedPositions.ShardKey(key), cancellationToken: c).ConfigureAwait(false);
             return true;
         }, ct).ConfigureAwait(false);
     }
