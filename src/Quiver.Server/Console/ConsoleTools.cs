@@ -156,7 +156,7 @@ internal static class ConsoleTools
         using var buffer = new MemoryStream();
         var chunk = new byte[4096];
         int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        while ((read = await ReadChunkAsync(http, chunk, name).ConfigureAwait(false)) > 0)
         {
             buffer.Write(chunk, 0, read);
             if (buffer.Length > MaxBodyBytes)
@@ -172,6 +172,20 @@ internal static class ConsoleTools
         catch (JsonException e)
         {
             throw new MilvusException(MilvusCode.ParameterInvalid, $"console {name}: the body is not JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>The next bytes of the body. A body Kestrel cannot read (a chunk size that is not hexadecimal, fewer bytes
+    /// than its <c>Content-Length</c>) is the client's mistake, refused as REST v2 refuses it, not an internal error.</summary>
+    private static async Task<int> ReadChunkAsync(HttpContext http, byte[] chunk, string name)
+    {
+        try
+        {
+            return await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            throw new MilvusException(MilvusCode.ParameterInvalid, $"console {name}: the body could not be read: {e.Message}");
         }
     }
 

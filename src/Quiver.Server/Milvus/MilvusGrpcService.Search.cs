@@ -353,9 +353,10 @@ internal sealed partial class MilvusGrpcService
 
             try
             {
-                foreach (var key in JsonSerializer.Deserialize<List<string>>(Encoding.UTF8.GetString(Convert.FromBase64String(token))) ?? [])
+                foreach (var key in JsonSerializer.Deserialize<List<string?>>(Encoding.UTF8.GetString(Convert.FromBase64String(token))) ?? [])
                 {
-                    set.Add(key);
+                    // A token this server wrote lists keys, never null; a forged null used to reach Write (65535).
+                    set.Add(key ?? throw new JsonException("null key"));
                     if (long.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l))
                     {
                         set.Add(l);

@@ -50,6 +50,9 @@ internal sealed class OutputFields
 
         var declared = new List<FieldSchema> { schema.PrimaryKey };
         var dynamicKeys = new List<string>();
+        // Keys seen so far: a list's Contains made the names a request may repeat or vary cost n² (100,000 distinct names
+        // held a search for minutes).
+        HashSet<string>? seenKeys = null;
         var names = new List<string> { schema.PrimaryKey.Name };
         var allDynamic = false;
         foreach (var raw in requested)
@@ -106,7 +109,7 @@ internal sealed class OutputFields
                     names.Add(name);
                 }
             }
-            else if (!dynamicKeys.Contains(name))
+            else if ((seenKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
             {
                 dynamicKeys.Add(name);
                 names.Add(name);
