@@ -8,7 +8,7 @@ const string Usage = """
              [--M 16] [--efc 200] [--ef 16,24,32,48,64,96,128,192,256] [--recall 0.95] [--clients 1,16] [--recall-cpu-share 0.05] [--grpc-client inproc,process] [--md out.md] [--json out.json]
       hnsw   BASE.fvecs QUERIES.fvecs GT.ivecs --metric L2|IP|COSINE --M 16 --efc 200 --ef 10,20,40 --k 10 [--threads 1] [--json out.json]
       segments [--rows 100000] [--dim 128] [--splits 1,2,4,8] [--M 16] [--efc 200] [--ef 64] [--k 10] [--nq 300] [--rounds 5] [--threads 2] [--json out.json]
-      serverpath [--base B --queries Q --groundtruth G | --synthetic N:D:SEED] [--nq 2000] [--k 10] [--ef 16] [--rounds 3] [--stages 0,1,..]
+      serverpath [--base B --queries Q --groundtruth G | --synthetic N:D:SEED] [--nq 2000] [--k 10] [--ef 16] [--rounds 3] [--stages 0,1,..] [--interleave N]
       scale  [--sets synthetic-100000x128-s42,...] [--data-dir bench/data] [--nq 1000] [--ks 10,100] [--filters none,1,99]
              [--clients 1,10,20] [--transports embedded,grpc,rest] [--M 16] [--efc 200] [--ef 64] [--out bench/results/scale]
       ingestpath [--dims 128,768] [--rows 100000] [--batch 1000] [--md out.md]
@@ -22,6 +22,7 @@ const string Usage = """
       bm25   [--root /usr/share/doc] [--max-passages 50000] [--passage-words 200] [--nq 500] [--nq-reference 50] [--k 10] [--dir D] [--md out.md] [--peer fts5_bm25.py]
       overgraph --set synthetic-1000000x128-s42-q1000 [--data-dir bench/data] --dir D [--build true [--M 16] [--efc 100] [--max-mb N]]
                 [--ef 64,128] [--k 10] [--nq 1000] [--rounds 5] [--mode both|embedded --seconds S] [--label L] [--json out.json]
+      loadlanes --dir D [--build true [--rows 200000] [--segments 4]] [--big-dim 384] [--small-dim 16] [--rounds 2] [--label L]
       keyfilter [--keys 100000,1000000] [--probes 2000000] [--rounds 5] [--json out.json]
       embedbatch [--tokens 16,64,128,256] [--batches 1,4,8,16,32] [--texts 64] [--rounds 3] [--threads 0] [--md out.md]
     Figures are printed as 'name value unit' lines; --json writes them as one object.
@@ -62,6 +63,7 @@ try
         "embedbatch" => await EmbeddingBatchBench.RunAsync(options),
         "keyfilter" => await KeyFilterBench.RunAsync(options),
         "overgraph" => await OverGraph.RunAsync(options),
+        "loadlanes" => await LoadLanesBench.RunAsync(options),
         _ => Fail($"unknown command '{args[0]}'"),
     };
 }

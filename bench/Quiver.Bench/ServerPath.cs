@@ -23,7 +23,7 @@ internal static class ServerPath
 {
     public static async Task<int> RunAsync(CommandLine args)
     {
-        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "dir", "rounds", "stages", "alloc-types");
+        args.RejectUnknown("base", "queries", "groundtruth", "synthetic", "nq", "k", "M", "efc", "ef", "dir", "rounds", "stages", "alloc-types", "interleave");
         var k = args.Int("k", 10);
         var set = ServerBench.Load(args, k);
         var nq = Math.Min(args.Int("nq", 2000), set.QueryCount);
@@ -79,35 +79,17 @@ internal static class ServerPath
             var typesShown = args.Int("alloc-types", 0);
             using var sampler = typesShown > 0 ? new AllocationSampler() : null;
             var sampled = new List<(string Stage, IReadOnlyList<(string Type, long Samples, double Share)> Types)>();
-            foreach (var (name, call) in stages.Where((_, i) => only is null || only.Contains(i)))
+            var chosen = stages.Select((stage, i) => (stage.Name, stage.Call, Index: i)).Where(s => only is null || only.Contains(s.Index)).ToArray();
+            foreach (var (name, call, _) in chosen)
             {
                 (double P50, double Mean, double Cpu, double Bytes) best = (double.MaxValue, 0, 0, 0);
                 for (var round = 0; round < rounds; round++)
                 {
-                    await ServerBench.WarmUpAsync(async () =>
+                    await WarmUpAsync(call, nq);
+                    var measured = await MeasureAsync(call, nq);
+                    if (measured.P50 < best.P50)
                     {
-                        for (var q = 0; q < Math.Min(nq, 1000); q++)
-                        {
-                            await call(q);
-                        }
-                    });
-                    var latencies = new double[nq];
-                    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                    var allocated = GC.GetTotalAllocatedBytes(precise: true);
-                    var started = Stopwatch.GetTimestamp();
-                    for (var q = 0; q < nq; q++)
-                    {
-                        var begin = Stopwatch.GetTimestamp();
-                        await call(q);
-                        latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
-                    }
-                    var wall = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / nq;
-                    var bytesPerCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / nq;
-                    var p50 = Stats.Percentile(latencies, 50);
-                    if (p50 < best.P50)
-                    {
-                        best = (p50, wall / nq, cpuPerCall, bytesPerCall);
+                        best = measured;
                     }
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {best.P50:F3} | {best.Mean:F3} | {best.Cpu:F3} | {best.Bytes:F0} |"));
@@ -122,6 +104,7 @@ internal static class ServerPath
                     sampled.Add((name, sampler.Stop()));
                 }
             }
+            await InterleaveAsync(chosen.Select(c => (c.Name, c.Call)).ToArray(), nq, args.Int("interleave", 0));
             foreach (var (stage, types) in sampled)
             {
                 // Each sample stands for about 100 kB allocated; the share is of all samples of the stage.
@@ -139,6 +122,74 @@ internal static class ServerPath
             {
                 Directory.Delete(folder, recursive: true);
             }
+        }
+    }
+
+    private static Task WarmUpAsync(Func<int, Task> call, int nq) => ServerBench.WarmUpAsync(async () =>
+    {
+        for (var q = 0; q < Math.Min(nq, 1000); q++)
+        {
+            await call(q);
+        }
+    });
+
+    /// <summary>One pass over the queries: p50 and mean latency, the process's CPU and managed bytes per call.</summary>
+    private static async Task<(double P50, double Mean, double Cpu, double Bytes)> MeasureAsync(Func<int, Task> call, int nq)
+    {
+        var latencies = new double[nq];
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        for (var q = 0; q < nq; q++)
+        {
+            var begin = Stopwatch.GetTimestamp();
+            await call(q);
+            latencies[q] = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+        }
+        var wall = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var cpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / nq;
+        var bytesPerCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated) / nq;
+        return (Stats.Percentile(latencies, 50), wall / nq, cpuPerCall, bytesPerCall);
+    }
+
+    /// <summary><c>--interleave N</c>: N more rounds after the table, each running every chosen stage once in turn (the
+    /// stages alternate, so a change in the machine's load falls on all of them), printing each round's p50s and the
+    /// difference of every stage's p50 from the first chosen stage's in that round; then, per stage, the median, minimum
+    /// and maximum over the rounds of its p50 and of that difference (with stages 0 and 4: gRPC over embedded).</summary>
+    private static async Task InterleaveAsync((string Name, Func<int, Task> Call)[] chosen, int nq, int rounds)
+    {
+        if (rounds <= 0 || chosen.Length == 0)
+        {
+            return;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        var p50s = new double[chosen.Length][];
+        for (var s = 0; s < chosen.Length; s++)
+        {
+            p50s[s] = new double[rounds];
+        }
+
+        Console.WriteLine(string.Create(c, $"interleaved rounds ({nq} calls per stage per round), p50 ms, and minus '{chosen[0].Name}':"));
+        for (var r = 0; r < rounds; r++)
+        {
+            for (var s = 0; s < chosen.Length; s++)
+            {
+                p50s[s][r] = (await MeasureAsync(chosen[s].Call, nq)).P50;
+            }
+
+            Console.WriteLine(string.Create(c, $"round {r}: ") + string.Join("; ", chosen.Select((stage, s) =>
+                string.Create(c, $"{stage.Name} {p50s[s][r]:F3} (+{p50s[s][r] - p50s[0][r]:F3})"))));
+        }
+
+        Console.WriteLine("| stage | p50 median ms | p50 min | p50 max | minus first stage: median | min | max |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (var s = 0; s < chosen.Length; s++)
+        {
+            var own = p50s[s];
+            var diff = own.Select((v, r) => v - p50s[0][r]).ToArray();
+            Console.WriteLine(string.Create(c,
+                $"| {chosen[s].Name} | {Stats.Percentile(own, 50):F3} | {own.Min():F3} | {own.Max():F3} | {Stats.Percentile(diff, 50):F3} | {diff.Min():F3} | {diff.Max():F3} |"));
         }
     }
 
