@@ -10,7 +10,7 @@
 //   description listing its aliases; an alias made over REST seen over gRPC through the other nodes.
 // Exits non-zero naming every failed part.
 'use strict';
-const { MilvusClient, check, main, rng, restAt } = require('./common');
+const { MilvusClient, check, main, rng, restAt, restComparer } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -22,25 +22,8 @@ async function run() {
   check(addresses.length === 3 && oracleAddress.length > 0, 'QUIVER_ADDRESSES names three nodes and QUIVER_ORACLE one server', { addresses, oracleAddress });
   let turn = 0;
   let calls = 0;
-  /** The call through the next node and on the single server: the same HTTP status and body text; the parsed answer. */
-  const same = async (path, body, what, headers) => {
-    const through = addresses[turn++ % 3];
-    const a = await restAt(through, path, body, headers);
-    const s = await restAt(oracleAddress, path, body, headers);
-    calls++;
-    check(a.http === s.http && a.text === s.text, `${what} (${path} through ${through}): the single node's HTTP status and body`, { cluster: a, single: s });
-    return JSON.parse(a.text);
-  };
-  const succeeds = async (path, body, what, headers) => {
-    const a = await same(path, body, what, headers);
-    check(a.code === 0, `${what} succeeded`, a);
-    return a;
-  };
-  const refused = async (path, body, what, headers) => {
-    const a = await same(path, body, what, headers);
-    check(a.code !== 0 && typeof a.message === 'string' && a.message.length > 0, `${what} is refused with a code and a message`, a);
-    return a;
-  };
+  /** Each call through the next node and on the single server: the same HTTP status and body text. */
+  const { same, succeeds, refused } = restComparer(oracleAddress, () => { calls++; return addresses[turn++ % 3]; });
   const r = rng(2417);
   const vec = () => Array.from({ length: dim }, () => Math.round((r() * 2 - 1) * 1000) / 1000);
   let nextId = 1;

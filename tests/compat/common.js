@@ -96,4 +96,34 @@ async function restAt(at, path, body, headers) {
   return { http: response.status, text, json };
 }
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost, restAt };
+/**
+ * REST v2 calls compared with a single-node oracle (the cluster scripts): each call goes to `through()` (host:port, asked
+ * once a call) and to the server at `oracle`, and must answer the same HTTP status and the same body text, byte for
+ * byte. `same` answers the parsed body; `succeeds` also checks code 0; `refused` a non-zero code with a message.
+ */
+function restComparer(oracle, through) {
+  const same = async (path, body, what, headers) => {
+    const at = through();
+    const [a, s] = [await restAt(at, path, body, headers), await restAt(oracle, path, body, headers)];
+    check(a.http === s.http && a.text === s.text, `${what} (${path} through ${at}): the single node's HTTP status and body`, { cluster: a, single: s });
+    return JSON.parse(a.text);
+  };
+  const succeeds = async (path, body, what, headers) => {
+    const a = await same(path, body, what, headers);
+    check(a.code === 0, `${what} succeeded`, a);
+    return a;
+  };
+  const refused = async (path, body, what, headers) => {
+    const a = await same(path, body, what, headers);
+    check(a.code !== 0 && typeof a.message === 'string' && a.message.length > 0, `${what} is refused with a code and a message`, a);
+    return a;
+  };
+  return { same, succeeds, refused };
+}
+
+/** A gRPC call's answer, or a thrown error as a status with code -1 (the SDK throws for some refusals). */
+const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
+/** The status of an answer that has one, else the answer (a plain status). */
+const statusOf = a => (a && a.status) || a;
+
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost, restAt, restComparer, answer, statusOf };
