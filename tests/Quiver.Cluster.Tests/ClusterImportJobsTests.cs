@@ -116,6 +116,51 @@ public sealed class ClusterImportJobsTests(NatsFixture nats)
         Assert.Equal((BulkImportState.Completed, Batches * BatchRows), (next.State, next.ImportedRows));
     }
 
+    /// <summary>A job whose node stalls after its first batch and counts as gone for another node, and that nobody reads:
+    /// the other node's sweep (<see cref="ClusterImports.SweepAsync"/>, as its periodic loop runs it) writes its own name
+    /// into the record and resumes the job, which ends Completed with every row; the record, read straight from the
+    /// bucket, names the stalled node until the sweep. A second sweep leaves the ended job as it is.</summary>
+    [NatsFact]
+    public async Task AJobWhoseNodeLeft_IsTakenOverByAnotherNodesSweep_WithNoReader()
+    {
+        using var dataA = new TempFolder("quiver-import-jobs");
+        using var dataB = new TempFolder("quiver-import-jobs");
+        var name = NatsFixture.Unique("imports");
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ImportRun stalls = async (_, opened, _, afterBatch, ct) =>
+        {
+            opened.SetTotalRows(Batches * BatchRows);
+            opened.AddImported(BatchRows);
+            await afterBatch(ct);
+            stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+        };
+        await using var b = await StartAsync(dataB, s => s, stalls, name, "node-b", _ => false);
+        await using var a = await StartAsync(dataA, s => s, Counting(), name, "node-a", node => node == "node-b");
+        var bucket = await KvBuckets.OpenAsync(nats.KeyValue, ClusterImports.Bucket(name), 3, TimeSpan.FromSeconds(30), CancellationToken.None);
+        async Task<ClusterImportJob> RecordAsync(long id) => ClusterImportJob.FromBytes((await KvLeaderReads.GetAsync(bucket, $"job-{id}")).Value!);
+
+        var id = await SubmitAsync(b.Imports);
+        await stalled.Task.WaitAsync(JobTimeout);
+        var before = await RecordAsync(id);
+        Assert.Equal(("node-b", BulkImportState.Importing, BatchRows), (before.Node, before.State, before.ImportedRows));
+
+        await a.Imports.SweepAsync(CancellationToken.None);
+        Assert.Equal("node-a", (await RecordAsync(id)).Node);
+        using var timeout = new CancellationTokenSource(JobTimeout);
+        ClusterImportJob done;
+        while ((done = await RecordAsync(id)).State is not (BulkImportState.Completed or BulkImportState.Failed))
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        Assert.Equal(("node-a", BulkImportState.Completed, Batches * BatchRows, (string?)null), (done.Node, done.State, done.ImportedRows, done.Reason));
+        var revision = (await KvLeaderReads.GetAsync(bucket, $"job-{id}")).Revision;
+        await a.Imports.SweepAsync(CancellationToken.None);
+        await b.Imports.SweepAsync(CancellationToken.None);
+        Assert.Equal(revision, (await KvLeaderReads.GetAsync(bucket, $"job-{id}")).Revision);
+    }
+
     /// <summary>A stand-in import of <see cref="Batches"/> batches of <see cref="BatchRows"/> rows; <paramref name="before"/>
     /// is told the index of each record write the job makes next (1.. for each batch's progress, then one for completed;
     /// 0, importing, comes before the run).</summary>
@@ -161,16 +206,19 @@ public sealed class ClusterImportJobsTests(NatsFixture nats)
         }
     }
 
-    /// <summary>A node's jobs over a cluster name of their own on the shared NATS servers, their records' bucket seen
-    /// through <paramref name="wrap"/>, run by <paramref name="run"/>; the import root holds the file the jobs name.</summary>
-    private async Task<NodeJobs> StartAsync(TempFolder data, Func<INatsKVStore, INatsKVStore> wrap, ImportRun run)
+    /// <summary>A node's jobs over cluster <paramref name="name"/> (by default a name of their own) on the shared NATS
+    /// servers, their records' bucket seen through <paramref name="wrap"/>, run by <paramref name="run"/>; the node is
+    /// called <paramref name="here"/> and takes the nodes <paramref name="gone"/> names for gone (by default none); the
+    /// import root holds the file the jobs name.</summary>
+    private async Task<NodeJobs> StartAsync(TempFolder data, Func<INatsKVStore, INatsKVStore> wrap, ImportRun run,
+        string? name = null, string here = "node-a", Func<string, bool>? gone = null)
     {
-        var name = NatsFixture.Unique("imports");
+        name ??= NatsFixture.Unique("imports");
         var config = new NodeConfig { Cluster = name, Nats = nats.Cluster.Url, Replicas = 3, DataPath = data.Path };
         var catalog = await CollectionCatalog.OpenAsync(nats.KeyValue, name, 3, CancellationToken.None);
         var bucket = await KvBuckets.OpenAsync(nats.KeyValue, ClusterImports.Bucket(name), 3, TimeSpan.FromSeconds(30), CancellationToken.None);
         var store = wrap(bucket);
-        var imports = new ClusterImports(new NodeContext(config, nats.JetStream, catalog), NullLogger.Instance, () => "node-a", (_, _) => Task.FromResult(false), run, _ => Task.FromResult(store));
+        var imports = new ClusterImports(new NodeContext(config, nats.JetStream, catalog), NullLogger.Instance, () => here, (node, _) => Task.FromResult(gone?.Invoke(node) ?? false), run, _ => Task.FromResult(store));
         Directory.CreateDirectory(imports.Root.Path);
         await File.WriteAllTextAsync(Path.Combine(imports.Root.Path, "rows.jsonl"), "{}\n");
         return new NodeJobs(imports, catalog);

@@ -162,7 +162,20 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
     [NatsTheory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task ANodeKilledMidImport_ItsJobIsResumedByAnotherNode_EveryRowStoredOnce(bool autoId)
+    public Task ANodeKilledMidImport_ItsJobIsResumedByAnotherNode_EveryRowStoredOnce(bool autoId) => KilledMidImportAsync(autoId, readers: true);
+
+    /// <summary>As <see cref="ANodeKilledMidImport_ItsJobIsResumedByAnotherNode_EveryRowStoredOnce"/>, but nobody reads the
+    /// job through the API after the kill (no progress call, no listing: the test reads the job's record straight from
+    /// KV): a node's periodic sweep of the jobs (<c>ClusterImports.StartSweeping</c>) finds the job's node gone, takes the
+    /// job over and resumes it, and the job ends Completed with each file row stored once. Before the sweep, the record
+    /// stayed Importing, naming the dead node, for good.</summary>
+    [NatsFact]
+    public Task ANodeKilledMidImport_WithNoReader_ItsJobIsTakenOverByASweep_EveryRowStoredOnce() => KilledMidImportAsync(autoId: false, readers: false);
+
+    /// <summary>The job of a 16,000-row file accepted by node 2, which is killed once the job's record shows progress;
+    /// its state is then followed through node 0's progress calls (<paramref name="readers"/>) or, with no call that reads
+    /// a job, from its record in KV.</summary>
+    private async Task KilledMidImportAsync(bool autoId, bool readers)
     {
         const int Rows = 16_000;
         const int Batch = 100;
@@ -173,6 +186,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(Path.Combine(root, "big.jsonl"), autoId ? Keyless(Lines(0, Rows)) : Lines(0, Rows));
 
         var channels = Enumerable.Range(0, 3).Select(i => GrpcChannel.ForAddress(nodes.Address(i))).ToArray();
+        await using var connection = nats.Connect();
         try
         {
             var node = channels.Select(c => new MilvusService.MilvusServiceClient(c)).ToArray();
@@ -182,13 +196,37 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
             var started = await node[2].ImportAsync(request);
             Assert.True(started.Status.Code == 0, started.Status.Reason);
             var id = Assert.Single(started.Tasks);
+            var jobs = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Nodes.ClusterImports.Bucket(nodes.Cluster));
+            async Task<GetImportStateResponse> ReadAsync(CancellationToken ct)
+            {
+                if (readers)
+                {
+                    return await node[0].GetImportStateAsync(new GetImportStateRequest { Task = id }, cancellationToken: ct);
+                }
 
-            // Wait (through node 0) until the job has stored progress, then kill the node running it.
+                // The record as the bucket's leader holds it, in the progress call's terms.
+                var job = Nodes.ClusterImportJob.FromBytes((await Retry.UntilAsync(JobTimeout, c => KvLeaderReads.GetAsync(jobs, $"job-{id}", 0, c), ct)).Value!);
+                var state = new GetImportStateResponse
+                {
+                    State = job.State switch
+                    {
+                        BulkImportState.Completed => Protocol.Common.ImportState.ImportCompleted,
+                        BulkImportState.Failed => Protocol.Common.ImportState.ImportFailed,
+                        BulkImportState.Pending => Protocol.Common.ImportState.ImportPending,
+                        _ => Protocol.Common.ImportState.ImportStarted,
+                    },
+                    RowCount = job.ImportedRows,
+                };
+                state.Infos.Add(new ProtoKeyValuePair { Key = "node", Value = job.Node });
+                state.Infos.Add(new ProtoKeyValuePair { Key = "reason", Value = job.Reason ?? "" });
+                return state;
+            }
+
+            // Wait until the job has stored progress, then kill the node running it.
             GetImportStateResponse before;
             using (var timeout = new CancellationTokenSource(JobTimeout))
             {
-                while ((before = await node[0].GetImportStateAsync(new GetImportStateRequest { Task = id }, cancellationToken: timeout.Token))
-                    .State != Protocol.Common.ImportState.ImportCompleted && before.RowCount == 0)
+                while ((before = await ReadAsync(timeout.Token)).State != Protocol.Common.ImportState.ImportCompleted && before.RowCount == 0)
                 {
                     await Task.Delay(20, timeout.Token);
                 }
@@ -201,7 +239,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
             {
                 try
                 {
-                    while ((done = await node[0].GetImportStateAsync(new GetImportStateRequest { Task = id }, cancellationToken: timeout.Token)).State
+                    while ((done = await ReadAsync(timeout.Token)).State
                         is Protocol.Common.ImportState.ImportPending or Protocol.Common.ImportState.ImportStarted)
                     {
                         await Task.Delay(50, timeout.Token);

@@ -117,9 +117,9 @@ internal delegate Task ImportRun(ClusterImportJob job, BulkImportJob opened, Imp
 /// come from the collection's allocator, exactly as for an insert through that node. Job ids are cluster-wide (an
 /// <see cref="AutoIds"/> allocator starting at 1, bucket <c>{cluster}-imports-ids</c>) and every job's state lives in KV
 /// bucket <c>{cluster}-imports</c>, so any node answers progress and lists. The running node updates the record by
-/// compare-and-set after each acknowledged batch; a job whose node has left the cluster (killed, stopped) is marked
-/// failed by the next node that reads it, keeping the rows acknowledged before (as the standalone server keeps them
-/// when a job fails midway). Jobs on one node run one at a time in submission order, as on the standalone server.
+/// compare-and-set after each acknowledged batch; a job whose node has left the cluster (killed, stopped) is taken over
+/// by the next node that reads it or sweeps the jobs (each node every <see cref="SweepEvery"/>, jittered) and resumed
+/// from its progress. Jobs on one node run one at a time in submission order, as on the standalone server.
 /// </summary>
 /// <remarks>
 /// Every job accepted ends Completed or Failed while its node lives: the queue carries the record the accepting call
@@ -131,6 +131,10 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 {
     /// <summary>How long a job record's read or write is retried while JetStream cannot answer it.</summary>
     private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often, on average, each node sweeps the jobs for ones whose node left the cluster
+    /// (<see cref="StartSweeping"/>).</summary>
+    public static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(20);
 
     private readonly NodeContext _node;
     private readonly ILogger _log;
@@ -148,6 +152,10 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     private INatsKVStore? _store;
     private INatsObjStore? _files;
     private Task? _worker;
+    private Task _sweep = Task.CompletedTask;
+
+    /// <summary>The jobs this node's sweeps saw Completed or Failed (an ended job never changes again).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _ended = new();
 
     public ClusterImports(NodeContext node, IServiceProvider services, ILogger<ClusterImports> log)
         : this(node, log,
@@ -381,6 +389,22 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// <summary>Every job of <paramref name="database"/> (and <paramref name="collection"/> when given), newest first.</summary>
     public async Task<IReadOnlyList<ClusterImportJob>> ListAsync(string database, string? collection, CancellationToken ct)
     {
+        var jobs = new List<ClusterImportJob>();
+        foreach (var id in (await IdsAsync(ct).ConfigureAwait(false)).OrderDescending())
+        {
+            if (await GetAsync(id, ct).ConfigureAwait(false) is { } job && job.Database == database
+                && (string.IsNullOrEmpty(collection) || job.Collection == collection))
+            {
+                jobs.Add(job);
+            }
+        }
+
+        return jobs;
+    }
+
+    /// <summary>The ids of every job in the bucket (a key listing: no value is read).</summary>
+    private async Task<List<long>> IdsAsync(CancellationToken ct)
+    {
         var store = await StoreAsync(ct).ConfigureAwait(false);
         var ids = new List<long>();
         try
@@ -398,17 +422,50 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             // An empty bucket has no keys to list.
         }
 
-        var jobs = new List<ClusterImportJob>();
-        foreach (var id in ids.OrderDescending())
+        return ids;
+    }
+
+    /// <summary>Sweeps the jobs every <paramref name="every"/> on average (each pause drawn between half and one and a half
+    /// times it, so that nodes started together do not sweep together) until the node stops (<see cref="SweepAsync"/>):
+    /// a job whose node died is taken over even when nobody reads it. A sweep that fails (NATS unreachable for longer
+    /// than its retries) is logged and the next one runs.</summary>
+    public void StartSweeping(TimeSpan every)
+    {
+        var ct = _stop.Token;
+        using (ExecutionContext.SuppressFlow())
         {
-            if (await GetAsync(id, ct).ConfigureAwait(false) is { } job && job.Database == database
-                && (string.IsNullOrEmpty(collection) || job.Collection == collection))
+            _sweep = Task.Run(async () =>
             {
-                jobs.Add(job);
+                while (true)
+                {
+                    await Task.Delay(every * (0.5 + Random.Shared.NextDouble()), ct).ConfigureAwait(false);
+                    try
+                    {
+                        await SweepAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
+                    {
+                        LogSweepFailed(_log, e);
+                    }
+                }
+            }, ct);
+        }
+    }
+
+    /// <summary>One sweep: lists the job keys and reads each job not known to have ended, oldest first, as a progress
+    /// call reads it (<see cref="GetAsync"/>), so a pending or importing job whose node has left the cluster is taken
+    /// over by this node (compare-and-set: with a reader or another node's sweep, one node wins). A job seen Completed
+    /// or Failed never changes again and is not read by later sweeps of this node: a sweep reads the values of the
+    /// jobs still running (and, once per node, of each job that ended).</summary>
+    internal async Task SweepAsync(CancellationToken ct)
+    {
+        foreach (var id in (await IdsAsync(ct).ConfigureAwait(false)).Order())
+        {
+            if (!_ended.ContainsKey(id) && await GetAsync(id, ct).ConfigureAwait(false) is { State: BulkImportState.Completed or BulkImportState.Failed })
+            {
+                _ended.TryAdd(id, 0);
             }
         }
-
-        return jobs;
     }
 
     /// <summary>Whether the silo <paramref name="node"/> has left the cluster: declared dead, or unknown to the membership
@@ -675,6 +732,16 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Ended before the queue closes. A job it took over that the stopped worker never runs keeps this node's
+            // address, and another node's sweep takes it over once this node has left the cluster.
+            await _sweep.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         _queue.Writer.TryComplete();
         if (_worker is { } worker)
         {
@@ -696,6 +763,9 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id}: its node {Node} left the cluster; this node resumes it after the {Rows} rows acknowledged")]
     private static partial void LogTakingOver(ILogger log, long id, string node, long rows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "import jobs: a sweep for jobs whose node left the cluster failed; the next sweep runs")]
+    private static partial void LogSweepFailed(ILogger log, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id}: its stored files could not be deleted")]
     private static partial void LogFilesLeft(ILogger log, long id, Exception exception);

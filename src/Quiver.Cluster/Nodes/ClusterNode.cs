@@ -139,6 +139,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             await app.StartAsync(ct).ConfigureAwait(false);
             // Rename records a renamer that died left behind, carried to their end or given up (docs/cluster.md, "Rename").
             catalog.StartSettling();
+            // Import jobs whose node left the cluster, taken over even when nobody reads them (docs/cluster.md, "Bulk import").
+            context.Imports.StartSweeping(ClusterImports.SweepEvery);
             if (tls is not null)
             {
                 SecurityHosting.StartTlsLogging(tls, handshakes!, app.Services.GetRequiredService<ILoggerFactory>());
