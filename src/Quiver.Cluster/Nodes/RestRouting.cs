@@ -82,7 +82,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     [LoggerMessage(Level = LogLevel.Error, Message = "REST call {Path} failed unexpectedly")]
     private static partial void LogUnexpected(ILogger logger, string path, Exception exception);
 
-    private async Task RunAsync(HttpContext http)
+    internal async Task RunAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
         var path = http.Request.Path.Value![Prefix.Length..];
@@ -142,8 +142,6 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
-        var allowInt64 = bool.TryParse(http.Request.Headers[RestForward.AllowInt64Header].ToString(), out var allow) && allow;
-        var client = MilvusRouting.RestClientOf(http);
         var routing = http.RequestServices.GetRequiredService<MilvusRouting>();
         if (path == "/collections/list" && ShardKeys.IsValidName(database))
         {
@@ -152,11 +150,64 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             return;
         }
 
+        // As over gRPC (MilvusRouting.RouteAsync): a read routes by the entry this node remembers, which names the dropped
+        // collection's storage until the watch delivers a drop and create through another node; such a read answered
+        // "does not exist" is checked against the catalog's current entry once, and routed again by it when it changed.
+        var remembered = ReadOnly.Contains(path) && path is not ("/collections/load" or "/collections/flush") && collection is not null
+            && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
+            ? node.Catalog.RevisionOf(database, collection)
+            : 0;
+        var reply = await RouteAsync(http, path, body, database, collection, routing, fresh: false, ct).ConfigureAwait(false);
+        if (remembered > 0 && SaysMissing(path, reply)
+            && await node.Catalog.CurrentRevisionAsync(database, collection!, ct).ConfigureAwait(false) != remembered)
+        {
+            StaleEntryRetries++;
+            reply = await RouteAsync(http, path, body, database, collection, routing, fresh: true, ct).ConfigureAwait(false);
+        }
+
+        await SendAsync(http, reply).ConfigureAwait(false);
+    }
+
+    /// <summary>How many REST reads were routed again after the entry this node remembered for their collection answered
+    /// that it does not exist and the catalog's current entry differed (tests).</summary>
+    internal int StaleEntryRetries { get; private set; }
+
+    /// <summary>True when <paramref name="reply"/> to <paramref name="path"/> says the collection does not exist: Milvus
+    /// code 100, or <c>collections/has</c>'s false.</summary>
+    private static bool SaysMissing(string path, RestReply reply)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(reply.Body);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("code", out var code) || !code.TryGetInt32(out var value))
+            {
+                return false;
+            }
+
+            return value == MilvusCode.CollectionNotFound
+                || (value == 0 && path == "/collections/has" && root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+                    && data.TryGetProperty("has", out var has) && has.ValueKind == JsonValueKind.False);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Routes a REST call naming <paramref name="collection"/> in <paramref name="database"/> and answers what
+    /// is to be sent: reads by the catalog entry this node remembers unless <paramref name="fresh"/>, writes and
+    /// collection changes always by the current one. Every key it builds is named from the entry's storage id until it
+    /// returns (<see cref="ShardKeys.RouteById"/>).</summary>
+    private async Task<RestReply> RouteAsync(HttpContext http, string path, byte[] body, string database, string? collection, MilvusRouting routing, bool fresh, CancellationToken ct)
+    {
+        var allowInt64 = bool.TryParse(http.Request.Headers[RestForward.AllowInt64Header].ToString(), out var allow) && allow;
+        var client = MilvusRouting.RestClientOf(http);
         // A call naming no valid or known collection goes to the database's catalog shard, whose engine holds no
         // collection and so answers exactly as the standalone server does (missing parameter, bad name, not found).
         var creates = path == "/collections/create";
         // As over gRPC: reads route by the remembered count, writes and collection changes by the catalog's current one.
-        var fresh = !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
+        fresh = fresh || !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
         // As over gRPC: a create of a name the catalog holds goes to that collection's shards, whose engines refuse it;
         // a new name gets its storage id once the checks below pass.
         var (shards, id) = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? (0, "")
@@ -183,8 +234,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             && await MissingDatabaseAsync(database, ct).ConfigureAwait(false) is { } missing)
         {
             // As over gRPC: the databases are the default catalog shard's, so a missing one is refused in its words.
-            await AnswerAsync(http, StatusCodes.Status200OK, Error(missing.Code, missing.Reason)).ConfigureAwait(false);
-            return;
+            return Reply(Error(missing.Code, missing.Reason));
         }
 
         if (creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
@@ -194,14 +244,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             // name in the engine's words, as over gRPC.
             var status = Quiver.Server.Milvus.MilvusStatus.FromException(new QuiverException(QuiverErrorCode.InvalidArgument,
                 $"collection name '{collection}' is an alias of collection '{aliasOf}' in database '{database}'"));
-            await AnswerAsync(http, StatusCodes.Status200OK, Error(status.Code, status.Reason)).ConfigureAwait(false);
-            return;
+            return Reply(Error(status.Code, status.Reason));
         }
 
         if (isNew && shards > CollectionCatalog.MaxShards)
         {
-            await AnswerAsync(http, StatusCodes.Status200OK, MilvusRouting.RestTooManyShards(shards)).ConfigureAwait(false);
-            return;
+            return Reply(MilvusRouting.RestTooManyShards(shards));
         }
 
         if (isNew)
@@ -221,10 +269,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
                 await routing.ReleaseIdAsync(database, id, ct).ConfigureAwait(false);
             }
 
-            http.Response.StatusCode = status;
-            http.Response.ContentType = "application/json";
-            await http.Response.Body.WriteAsync(answer, ct).ConfigureAwait(false);
-            return;
+            return new RestReply(status, answer);
         }
 
         var key = ShardKeys.Of(ShardKeys.IsValidName(database) ? database : "default", known ? collection! : ShardKeys.CatalogShard);
@@ -237,14 +282,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         }
         catch (ShardUnreachableException ex)
         {
-            await AnswerAsync(http, StatusCodes.Status200OK, Unreachable(ex.Message)).ConfigureAwait(false);
-            return;
+            return Reply(Unreachable(ex.Message));
         }
         catch (QuiverException ex)
         {
             // An engine refusal the shard's grain threw rather than answered (a dropped collection's closing grain).
-            await AnswerAsync(http, StatusCodes.Status200OK, Refusal(ex)).ConfigureAwait(false);
-            return;
+            return Reply(Refusal(ex));
         }
 
         if (known)
@@ -287,8 +330,11 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             }
         }
 
-        await SendAsync(http, reply).ConfigureAwait(false);
+        return reply;
     }
+
+    /// <summary>An answer of HTTP 200 with the JSON body <paramref name="json"/>.</summary>
+    private static RestReply Reply(string json) => new(StatusCodes.Status200OK, System.Text.Encoding.UTF8.GetBytes(json));
 
     private static async Task SendAsync(HttpContext http, RestReply reply)
     {
