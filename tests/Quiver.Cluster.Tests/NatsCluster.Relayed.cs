@@ -46,6 +46,7 @@ public sealed partial class NatsCluster
                 await cluster.WaitReadyAsync(i).ConfigureAwait(false);
             }
 
+            await cluster.WaitForThreeReplicaPlacementAsync().ConfigureAwait(false);
             return (cluster, new RelayedServer(relays));
         }
         catch
@@ -57,6 +58,41 @@ public sealed partial class NatsCluster
 
             await cluster.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Waits until the meta leader can place a stream on all three servers. Each server answering JetStream
+    /// requests (a meta leader exists) is not enough: server 2, whose routes pass relays, can join the meta group a moment
+    /// later, and a 3-replica stream created before that is refused with "no suitable peers for placement" (CI, session
+    /// 36). A probe stream is created until it is placed, then deleted (a safety-net timeout only).</summary>
+    private async Task WaitForThreeReplicaPlacementAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var nats = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts
+        {
+            Url = Urls[0],
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            RequestTimeout = TimeSpan.FromSeconds(5),
+        });
+        var js = new NATS.Client.JetStream.NatsJSContext(nats);
+        var probe = $"placement_probe_{Guid.NewGuid():N}";
+        while (true)
+        {
+            try
+            {
+                await js.CreateStreamAsync(new NATS.Client.JetStream.Models.StreamConfig(probe, [$"{probe}.>"]) { NumReplicas = 3 }).ConfigureAwait(false);
+                await js.DeleteStreamAsync(probe).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException or OperationCanceledException)
+            {
+                if (clock.Elapsed > ReadyTimeout)
+                {
+                    throw new TimeoutException($"no 3-replica stream could be placed: {ex.Message}");
+                }
+
+                await Task.Delay(200).ConfigureAwait(false);
+            }
         }
     }
 
