@@ -11,8 +11,8 @@ internal sealed class Projection
 {
     private readonly List<int> _fields = [];
     /// <summary>The dynamic keys asked for by name: a set, as every row's keys are looked up in it and a request may name
-    /// any number of keys (a list made 100,000 names cost minutes of CPU).</summary>
-    private readonly HashSet<string> _dynamicKeys = new(StringComparer.Ordinal);
+    /// any number of keys (a list made 100,000 names cost minutes of CPU). Made at the first key: most searches name none.</summary>
+    private HashSet<string>? _dynamicKeys;
     private bool _allDynamic;
 
     private Projection(CollectionSchema schema, TimeZoneInfo? zone)
@@ -82,7 +82,7 @@ internal sealed class Projection
             }
             else
             {
-                p._dynamicKeys.Add(name);
+                (p._dynamicKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
             }
         }
 
@@ -108,11 +108,11 @@ internal sealed class Projection
             }
         }
 
-        if ((_allDynamic || _dynamicKeys.Count > 0) && snap.Dynamic is { } dyn && dyn.Get(row) is { ValueKind: JsonValueKind.Object } obj)
+        if ((_allDynamic || _dynamicKeys is not null) && snap.Dynamic is { } dyn && dyn.Get(row) is { ValueKind: JsonValueKind.Object } obj)
         {
             foreach (var p in obj.EnumerateObject())
             {
-                if (_allDynamic || _dynamicKeys.Contains(p.Name))
+                if (_allDynamic || _dynamicKeys!.Contains(p.Name))
                 {
                     result[p.Name] = p.Value.Clone();
                 }
@@ -161,7 +161,7 @@ internal sealed class Projection
             batch.Add(column);
         }
 
-        if (_allDynamic || _dynamicKeys.Count > 0)
+        if (_allDynamic || _dynamicKeys is not null)
         {
             var dynamic = new JsonElement[rows.Count];
             for (var i = 0; i < rows.Count; i++)
@@ -187,7 +187,7 @@ internal sealed class Projection
             w.WriteStartObject();
             foreach (var p in obj.EnumerateObject())
             {
-                if (_dynamicKeys.Contains(p.Name))
+                if (_dynamicKeys!.Contains(p.Name))
                 {
                     p.WriteTo(w);
                 }
