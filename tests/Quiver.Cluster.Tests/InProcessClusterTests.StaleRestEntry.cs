@@ -23,31 +23,8 @@ public sealed partial class InProcessClusterTests
         await using var cluster = await StartAsync();
         var (first, second, otherCatalog) = await TwoAccessLayersAsync(cluster);
         await using var _ = otherCatalog;
-        await using var security = await ClusterSecurity.OpenAsync(new NatsKVContext(new NatsJSContext(nats.Connection)), _context!.Config, CancellationToken.None);
-        _context.Security = security;
-        var services = new ServiceCollection();
-        NodeSecurity.Register(services, security, _context.Config);
-        services.AddSingleton(first);
-        await using var provider = services.BuildServiceProvider();
-        var rest = new RestRouting(cluster.Client, _context, NullLogger<RestRouting>.Instance);
-
-        async Task<JsonObject> Rest(string path, JsonObject body)
-        {
-            var http = new DefaultHttpContext { RequestServices = provider };
-            http.Request.Path = RestRouting.Prefix + path;
-            http.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body.ToJsonString()));
-            var answer = new MemoryStream();
-            http.Response.Body = answer;
-            await rest.RunAsync(http);
-            Assert.Equal(StatusCodes.Status200OK, http.Response.StatusCode);
-            return (JsonObject)JsonNode.Parse(answer.ToArray())!;
-        }
-
-        static long[] Keys(JsonObject answer)
-        {
-            Assert.True((int)answer["code"]! == 0, answer.ToJsonString());
-            return [.. answer["data"]!.AsArray().Select(row => long.Parse(row!["id"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture))];
-        }
+        await using var restNode = await RestNodeAsync(cluster, first);
+        var rest = restNode.Routing;
 
         var old = Enumerable.Range(0, 40).Select(i => (long)i).ToArray();
         var fresh = Enumerable.Range(100, 20).Select(i => (long)i).ToArray();
@@ -75,8 +52,8 @@ public sealed partial class InProcessClusterTests
         foreach (var (_, shards, name) in cases)
         {
             await CreateFilledAsync(first, name, shards, old);
-            Assert.Equal(old, Keys(await Rest("/entities/query", reads[0].Body(name))).Order());
-            remembered[name] = (await _context.Catalog.EntryAsync("default", name, CancellationToken.None)).Id;
+            Assert.Equal(old, Keys(await restNode.CallAsync("/entities/query", reads[0].Body(name))).Order());
+            remembered[name] = (await _context!.Catalog.EntryAsync("default", name, CancellationToken.None)).Id;
         }
 
         foreach (var (_, shards, name) in cases)
@@ -84,7 +61,7 @@ public sealed partial class InProcessClusterTests
             AssertOk(ProtoStatus.Parser.ParseFrom(await CallAsync(second, "DropCollection", new DropCollectionRequest { CollectionName = name })));
             await CreateFilledAsync(second, name, shards, fresh);
             // The first node still remembers the dropped collection's storage id, as until its watch delivered the change.
-            Assert.Equal(remembered[name], (await _context.Catalog.EntryAsync("default", name, CancellationToken.None)).Id);
+            Assert.Equal(remembered[name], (await _context!.Catalog.EntryAsync("default", name, CancellationToken.None)).Id);
         }
 
         // Each read through the first node answers the new collection after one re-read of its entry; read again, it is
@@ -92,16 +69,59 @@ public sealed partial class InProcessClusterTests
         var retries = 0;
         foreach (var (read, _, name) in cases)
         {
-            read.Check(name, await Rest(read.Path, read.Body(name)));
+            read.Check(name, await restNode.CallAsync(read.Path, read.Body(name)));
             Assert.Equal(++retries, rest.StaleEntryRetries);
-            Assert.NotEqual(remembered[name], (await _context.Catalog.EntryAsync("default", name, CancellationToken.None)).Id);
-            read.Check(name, await Rest(read.Path, read.Body(name)));
+            Assert.NotEqual(remembered[name], (await _context!.Catalog.EntryAsync("default", name, CancellationToken.None)).Id);
+            read.Check(name, await restNode.CallAsync(read.Path, read.Body(name)));
             Assert.Equal(retries, rest.StaleEntryRetries);
         }
 
         // A collection that is not there at all is still answered "does not exist", without a re-read.
-        Assert.Equal(100, (int)(await Rest("/entities/query", reads[0].Body("never_created")))["code"]!);
-        Assert.False((bool)(await Rest("/collections/has", reads[3].Body("never_created")))["data"]!["has"]!);
+        Assert.Equal(100, (int)(await restNode.CallAsync("/entities/query", reads[0].Body("never_created")))["code"]!);
+        Assert.False((bool)(await restNode.CallAsync("/collections/has", reads[3].Body("never_created")))["data"]!["has"]!);
         Assert.Equal(retries, rest.StaleEntryRetries);
+    }
+
+    /// <summary>The first node's REST access layer (<paramref name="first"/> its gRPC routing) on the running test cluster,
+    /// with the node's security over the cluster's bucket.</summary>
+    private async Task<RestNode> RestNodeAsync(InProcessCluster cluster, MilvusRouting first)
+    {
+        var security = await ClusterSecurity.OpenAsync(new NatsKVContext(new NatsJSContext(nats.Connection)), _context!.Config, CancellationToken.None);
+        _context.Security = security;
+        var services = new ServiceCollection();
+        NodeSecurity.Register(services, security, _context.Config);
+        services.AddSingleton(first);
+        return new RestNode(new RestRouting(cluster.Client, _context, NullLogger<RestRouting>.Instance), services.BuildServiceProvider(), security);
+    }
+
+    /// <summary>The keys (<c>id</c>) of the rows a REST read answered, which must have succeeded.</summary>
+    private static long[] Keys(JsonObject answer)
+    {
+        Assert.True((int)answer["code"]! == 0, answer.ToJsonString());
+        return [.. answer["data"]!.AsArray().Select(row => long.Parse(row!["id"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>A node's REST access layer called in process: each call a request of its own, answered with HTTP 200.</summary>
+    private sealed class RestNode(RestRouting routing, ServiceProvider provider, ClusterSecurity security) : IAsyncDisposable
+    {
+        public RestRouting Routing => routing;
+
+        public async Task<JsonObject> CallAsync(string path, JsonObject body)
+        {
+            var http = new DefaultHttpContext { RequestServices = provider };
+            http.Request.Path = RestRouting.Prefix + path;
+            http.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body.ToJsonString()));
+            var answer = new MemoryStream();
+            http.Response.Body = answer;
+            await routing.RunAsync(http);
+            Assert.Equal(StatusCodes.Status200OK, http.Response.StatusCode);
+            return (JsonObject)JsonNode.Parse(answer.ToArray())!;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await provider.DisposeAsync();
+            await security.DisposeAsync();
+        }
     }
 }

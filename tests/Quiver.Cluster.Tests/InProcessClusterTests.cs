@@ -158,6 +158,9 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
                 {
                     Placement = shared.Placement,
                     BeforeOpen = shared.BeforeOpen,
+                    // The test's seams as it sets them on the shared context, read at each call.
+                    ShardDropStep = key => shared.ShardDropStep is { } step ? step(key) : Task.CompletedTask,
+                    ShardDeactivated = key => shared.ShardDeactivated?.Invoke(key),
                     ShardRebalancePeriod = _rebalancePeriod,
                 };
             });

@@ -26,6 +26,10 @@ internal sealed class CollectionCatalog : IAsyncDisposable
     /// <summary>The marker key's value (the client reads an empty value as none).</summary>
     private static readonly byte[] Present = [1];
 
+    /// <summary>A storage id's reservation value once its collection was dropped (<see cref="MarkDroppedAsync"/>): a 0 byte
+    /// and <c>d</c>, which no reservation's value (<c>{collection}/{nonce}</c>) starts with.</summary>
+    private static readonly byte[] DroppedId = [0, (byte)'d'];
+
     /// <summary>The most shards a collection may have: Milvus's own limit of <c>shards_num</c> (its proxy's
     /// <c>maxShardNum</c> default).</summary>
     public const int MaxShards = 16;
@@ -312,6 +316,21 @@ internal sealed class CollectionCatalog : IAsyncDisposable
             await _store.DeleteAsync(IdKey(database, id), cancellationToken: c).ConfigureAwait(false);
             return true;
         }, ct);
+
+    /// <summary>Records that storage id <paramref name="id"/> belongs to a dropped collection: its reservation key
+    /// (<see cref="NewIdAsync"/>) is set to <see cref="DroppedId"/>, written for a collection of an earlier session too
+    /// (its id is its name, not reserved), so no later create takes the id. A shard grain of the id checks it before it
+    /// opens (<see cref="IsDroppedAsync"/>): a read that a node routes by a remembered entry of the dropped collection
+    /// activates no engine and creates no storage under the id. A refused create gives its id up afterwards
+    /// (<see cref="ReleaseIdAsync"/>), which removes the record: nothing was recorded under it.</summary>
+    public Task MarkDroppedAsync(string database, string id, CancellationToken ct) =>
+        Retry.UntilAsync(RetryTimeout, c => _store.PutAsync(IdKey(database, id), DroppedId, cancellationToken: c).AsTask(), ct);
+
+    /// <summary>True when storage id <paramref name="id"/> of <paramref name="database"/> belongs to a dropped collection
+    /// (<see cref="MarkDroppedAsync"/>), read from the bucket's stream leader.</summary>
+    public async Task<bool> IsDroppedAsync(string database, string id, CancellationToken ct) =>
+        await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.ValueAsync(_store, IdKey(database, id), c), ct).ConfigureAwait(false) is { } value
+        && value.AsSpan().SequenceEqual(DroppedId);
 
     /// <summary>Creates <paramref name="key"/> with <paramref name="value"/> unless it holds a value: true with the new
     /// revision, or false when it exists. A create the NATS client sent again after its first try was stored without an

@@ -167,16 +167,25 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
         var database = Database(message, context);
         var collection = (string)field.Accessor.GetValue(message);
-        // A read routes by the entry this node remembers, which the catalog's watch keeps current; until the watch delivers a
-        // drop and create through another node, that entry names the dropped collection's storage, whose shards answer
-        // "does not exist". Such an answer to a remembered entry is checked against the catalog's current entry once, and
-        // the read routed again by it when the entry changed.
-        var remembered = ReadOnly.Contains(method.Name) && method.Name != "LoadCollection" && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
-            ? node.Catalog.RevisionOf(database, collection)
-            : 0;
-        var answer = await RouteCollectionAsync(method, request, message, database, collection, context, fresh: false).ConfigureAwait(false);
-        if (remembered > 0 && SaysMissing(method, answer)
-            && await node.Catalog.CurrentRevisionAsync(database, collection, ct).ConfigureAwait(false) != remembered)
+        // A read routes by the entry this node remembers (of the collection it names, or of its alias's collection), which
+        // the catalog's watch keeps current; until the watch delivers a drop and create through another node, that entry
+        // names the dropped collection's storage, whose shards answer "does not exist" or, while or after their grains
+        // close, that they were dropped. Such an answer to a remembered entry is checked against the catalog's current
+        // entry once, and the read routed again by it when the entry changed.
+        var used = new RememberedEntry();
+        byte[] answer;
+        try
+        {
+            answer = await RouteCollectionAsync(method, request, message, database, collection, context, fresh: false, used).ConfigureAwait(false);
+        }
+        catch (QuiverException ex) when (used.Revision > 0 && ShardGrain.SaysDropped(ex.Message))
+        {
+            // A one-shard collection's grain threw it (a sharded one's answer carries it in its status).
+            answer = Refusal(method, ex);
+        }
+
+        if (used.Revision > 0 && SaysMissing(method, answer)
+            && await node.Catalog.CurrentRevisionAsync(database, used.Collection, ct).ConfigureAwait(false) != used.Revision)
         {
             StaleEntryRetries++;
             answer = await RouteCollectionAsync(method, request, message, database, collection, context, fresh: true).ConfigureAwait(false);
@@ -185,17 +194,34 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         return answer;
     }
 
+    /// <summary>The collection whose remembered catalog entry a read was routed by, with the revision remembered (0: the
+    /// read was routed by the current entry, or by none).</summary>
+    internal sealed class RememberedEntry
+    {
+        public string Collection { get; private set; } = "";
+
+        public ulong Revision { get; private set; }
+
+        /// <summary>Notes that the entry of <paramref name="collection"/> is taken from <paramref name="catalog"/>'s memory.</summary>
+        public void Take(CollectionCatalog catalog, string database, string collection)
+        {
+            Collection = collection;
+            Revision = catalog.RevisionOf(database, collection);
+        }
+    }
+
     /// <summary>How many reads were routed again after the entry this node remembered for their collection answered that
     /// it does not exist and the catalog's current entry differed (tests).</summary>
     internal int StaleEntryRetries { get; private set; }
 
     /// <summary>True when <paramref name="response"/> to <paramref name="method"/> says the collection does not exist: Milvus
-    /// code 100 in its status, or <c>HasCollection</c>'s false.</summary>
+    /// code 100 in its status, <c>HasCollection</c>'s false, or the refusal of a dropped collection's shard
+    /// (<see cref="ShardGrain.Dropped"/>).</summary>
     private static bool SaysMissing(MethodDescriptor method, byte[] response)
     {
         if (method.OutputType.FullName == Protocol.Common.Status.Descriptor.FullName)
         {
-            return Protocol.Common.Status.Parser.ParseFrom(response).Code == global::Quiver.Server.Milvus.MilvusCode.CollectionNotFound;
+            return Missing(Protocol.Common.Status.Parser.ParseFrom(response));
         }
 
         if (method.OutputType.FindFieldByName("status") is not { } field)
@@ -205,7 +231,8 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
 
         if (method.Name == "HasCollection")
         {
-            return BoolResponse.Parser.ParseFrom(response) is { Value: false } has && (has.Status is null || IsOk(has.Status));
+            var has = BoolResponse.Parser.ParseFrom(response);
+            return has.Status is { } refused && !IsOk(refused) ? Missing(refused) : !has.Value;
         }
 
         // Only the status field is read: a search's results are skipped, not parsed.
@@ -217,7 +244,7 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
             {
                 var status = new Protocol.Common.Status();
                 input.ReadMessage(status);
-                return status.Code == global::Quiver.Server.Milvus.MilvusCode.CollectionNotFound;
+                return Missing(status);
             }
 
             input.SkipLastField();
@@ -226,9 +253,13 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         return false;
     }
 
+    /// <summary>True when <paramref name="status"/> is Milvus's "collection not found" or a dropped shard's refusal.</summary>
+    private static bool Missing(Protocol.Common.Status status) =>
+        status.Code == global::Quiver.Server.Milvus.MilvusCode.CollectionNotFound || (status.Code != 0 && ShardGrain.SaysDropped(status.Reason));
+
     /// <summary>Routes a call naming <paramref name="collection"/> in <paramref name="database"/>: reads by the catalog entry
     /// this node remembers unless <paramref name="fresh"/>, writes and collection changes always by the current one.</summary>
-    private async Task<byte[]> RouteCollectionAsync(MethodDescriptor method, byte[] request, IMessage message, string database, string collection, ServerCallContext context, bool fresh)
+    private async Task<byte[]> RouteCollectionAsync(MethodDescriptor method, byte[] request, IMessage message, string database, string collection, ServerCallContext context, bool fresh, RememberedEntry? used = null)
     {
         var ct = context.CancellationToken;
         var creates = method.Name == "CreateCollection";
@@ -237,6 +268,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         // changes by the catalog's current value, so a collection dropped and created again with another shard count
         // through another node is never written by the old count.
         fresh = fresh || !ReadOnly.Contains(method.Name) || method.Name == "LoadCollection";
+        if (valid && !fresh)
+        {
+            used?.Take(node.Catalog, database, collection);
+        }
+
         // A create of a name the catalog holds goes to that collection's shards, whose engines refuse it in the
         // standalone's words; a new name gets its storage id once the checks below pass.
         var (shards, id) = !valid ? (0, collection) : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
@@ -247,6 +283,11 @@ internal sealed partial class MilvusRouting(IGrainFactory grains, NodeContext no
         {
             // A call naming an alias goes to its collection's shards, whose engines know the alias.
             collection = aliased;
+            if (!fresh)
+            {
+                used?.Take(node.Catalog, database, collection);
+            }
+
             (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 

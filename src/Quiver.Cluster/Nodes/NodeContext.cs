@@ -32,6 +32,15 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// would take its time; null (the default) in a node.</summary>
     public Func<string, CancellationToken, Task>? BeforeOpen { get; init; }
 
+    /// <summary>Test seam, null in a node: awaited by a shard grain with its key as its collection is dropped
+    /// (<c>DropStorageAsync</c>), once it answers calls that it was dropped and has closed its engine, before it deletes its
+    /// storage and deactivates, so a test can hold a grain there (or fail the delete) and send calls to it.</summary>
+    public Func<string, Task>? ShardDropStep { get; set; }
+
+    /// <summary>Test seam, null in a node: called by a shard grain with its key once it has deactivated, so a test knows
+    /// that the next call to the key activates the grain anew.</summary>
+    public Action<string>? ShardDeactivated { get; set; }
+
     /// <summary>How often a shard grain checks that it runs where <see cref="ShardPlacementDirector"/> places it among the
     /// live nodes (<see cref="ShardGrain"/>); a shard moves at the second check that sees the same live set.</summary>
     public TimeSpan ShardRebalancePeriod { get; init; } = TimeSpan.FromSeconds(15);

@@ -153,13 +153,11 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         // As over gRPC (MilvusRouting.RouteAsync): a read routes by the entry this node remembers, which names the dropped
         // collection's storage until the watch delivers a drop and create through another node; such a read answered
         // "does not exist" is checked against the catalog's current entry once, and routed again by it when it changed.
-        var remembered = ReadOnly.Contains(path) && path is not ("/collections/load" or "/collections/flush") && collection is not null
-            && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
-            ? node.Catalog.RevisionOf(database, collection)
-            : 0;
-        var reply = await RouteAsync(http, path, body, database, collection, routing, fresh: false, ct).ConfigureAwait(false);
-        if (remembered > 0 && SaysMissing(path, reply)
-            && await node.Catalog.CurrentRevisionAsync(database, collection!, ct).ConfigureAwait(false) != remembered)
+        // The entry may be the collection's or its alias's collection's, and the answer that the shards were dropped.
+        var used = new MilvusRouting.RememberedEntry();
+        var reply = await RouteAsync(http, path, body, database, collection, routing, fresh: false, ct, used).ConfigureAwait(false);
+        if (used.Revision > 0 && SaysMissing(path, reply)
+            && await node.Catalog.CurrentRevisionAsync(database, used.Collection, ct).ConfigureAwait(false) != used.Revision)
         {
             StaleEntryRetries++;
             reply = await RouteAsync(http, path, body, database, collection, routing, fresh: true, ct).ConfigureAwait(false);
@@ -173,12 +171,12 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     internal int StaleEntryRetries { get; private set; }
 
     /// <summary>True when <paramref name="reply"/> to <paramref name="path"/> says the collection does not exist: Milvus
-    /// code 100, or <c>collections/has</c>'s false.</summary>
+    /// code 100, <c>collections/has</c>'s false, or the refusal of a dropped collection's shard (<see cref="ShardGrain.Dropped"/>).</summary>
     private static bool SaysMissing(string path, RestReply reply)
     {
-        // Every REST read by a remembered entry asks this: a body without the digits of code 100 cannot say it, and a
-        // search's body is not parsed for nothing (a vectorized scan instead).
-        if (path != "/collections/has" && reply.Body.AsSpan().IndexOf("100"u8) < 0)
+        // Every REST read by a remembered entry asks this: a body without the digits of code 100 or the dropped shard's
+        // words cannot say it, and a search's body is not parsed for nothing (vectorized scans instead).
+        if (path != "/collections/has" && reply.Body.AsSpan().IndexOf("100"u8) < 0 && reply.Body.AsSpan().IndexOf("was dropped"u8) < 0)
         {
             return false;
         }
@@ -193,6 +191,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
             }
 
             return value == MilvusCode.CollectionNotFound
+                || (value != 0 && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String && ShardGrain.SaysDropped(message.GetString()))
                 || (value == 0 && path == "/collections/has" && root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
                     && data.TryGetProperty("has", out var has) && has.ValueKind == JsonValueKind.False);
         }
@@ -206,7 +205,7 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
     /// is to be sent: reads by the catalog entry this node remembers unless <paramref name="fresh"/>, writes and
     /// collection changes always by the current one. Every key it builds is named from the entry's storage id until it
     /// returns (<see cref="ShardKeys.RouteById"/>).</summary>
-    private async Task<RestReply> RouteAsync(HttpContext http, string path, byte[] body, string database, string? collection, MilvusRouting routing, bool fresh, CancellationToken ct)
+    private async Task<RestReply> RouteAsync(HttpContext http, string path, byte[] body, string database, string? collection, MilvusRouting routing, bool fresh, CancellationToken ct, MilvusRouting.RememberedEntry? used = null)
     {
         var allowInt64 = bool.TryParse(http.Request.Headers[RestForward.AllowInt64Header].ToString(), out var allow) && allow;
         var client = MilvusRouting.RestClientOf(http);
@@ -215,17 +214,28 @@ internal sealed partial class RestRouting(IGrainFactory grains, NodeContext node
         var creates = path == "/collections/create";
         // As over gRPC: reads route by the remembered count, writes and collection changes by the catalog's current one.
         fresh = fresh || !ReadOnly.Contains(path) || path is "/collections/load" or "/collections/flush";
+        var valid = collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
+        if (valid && !fresh)
+        {
+            used?.Take(node.Catalog, database, collection!);
+        }
+
         // As over gRPC: a create of a name the catalog holds goes to that collection's shards, whose engines refuse it;
         // a new name gets its storage id once the checks below pass.
-        var (shards, id) = !ShardKeys.IsValidName(database) || collection is null || !ShardKeys.IsValidName(collection) ? (0, "")
-            : await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
-        var isNew = creates && shards == 0 && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection);
+        var (shards, id) = !valid ? (0, "")
+            : await node.Catalog.EntryAsync(database, collection!, ct, fresh).ConfigureAwait(false);
+        var isNew = creates && shards == 0 && valid;
         shards = isNew ? ShardsAsked(body) : shards;
-        if (shards == 0 && !creates && collection is not null && ShardKeys.IsValidName(database) && ShardKeys.IsValidName(collection)
-            && await node.Catalog.AliasTargetAsync(database, collection, ct).ConfigureAwait(false) is { } aliased)
+        if (shards == 0 && !creates && valid
+            && await node.Catalog.AliasTargetAsync(database, collection!, ct).ConfigureAwait(false) is { } aliased)
         {
             // A body naming an alias goes to its collection's shard, whose engine knows the alias.
             collection = aliased;
+            if (!fresh)
+            {
+                used?.Take(node.Catalog, database, collection);
+            }
+
             (shards, id) = await node.Catalog.EntryAsync(database, collection, ct, fresh).ConfigureAwait(false);
         }
 

@@ -15,6 +15,10 @@ internal sealed partial class ShardGrain : IShardStorageGrain
     public async Task DropStorageAsync()
     {
         var key = this.GetPrimaryKeyString();
+        // First the id is recorded as dropped, so that once this grain has gone, a call routed by a node's remembered entry
+        // of the dropped collection activates a grain that opens nothing (ShardGrain.OpenAsync).
+        var (database, id) = IdOf(key);
+        await Task.Run(() => node.Catalog.MarkDroppedAsync(database, id, CancellationToken.None)).ConfigureAwait(true);
         ShardHost? host = null;
         try
         {
@@ -35,6 +39,11 @@ internal sealed partial class ShardGrain : IShardStorageGrain
             await Task.Run(() => host.DisposeAsync().AsTask()).ConfigureAwait(true);
         }
 
+        if (node.ShardDropStep is { } step)
+        {
+            await step(key).ConfigureAwait(true);
+        }
+
         await Task.Run(() => ShardStorage.DeleteAsync(node, key, CancellationToken.None)).ConfigureAwait(true);
         DeactivateOnIdle();
     }
@@ -42,5 +51,21 @@ internal sealed partial class ShardGrain : IShardStorageGrain
     /// <summary>The answer to a call that reaches the shard's grain after its collection was dropped and before the grain
     /// deactivated (docs/errors.md, <c>cluster-shard-dropped</c>): retriable, since the collection may be created again.</summary>
     internal static QuiverException Dropped(string key) =>
-        new(QuiverErrorCode.Unavailable, $"the shard of '{key}' was dropped; its grain is closing");
+        new(QuiverErrorCode.Unavailable, $"the shard of '{key}' {DroppedWords}");
+
+    /// <summary>The words of <see cref="Dropped"/> after the shard's key.</summary>
+    private const string DroppedWords = "was dropped; its grain is closing";
+
+    /// <summary>True when <paramref name="reason"/>, the message of a refusal, is <see cref="Dropped"/>'s: the call reached
+    /// a dropped collection's shard (a node routing a read by a remembered entry routes it again by the current one).
+    /// Only the message crosses between nodes (<see cref="GrainBoundary"/>), so it is told by its words.</summary>
+    internal static bool SaysDropped(string? reason) =>
+        reason is not null && reason.StartsWith("the shard of '", StringComparison.Ordinal) && reason.EndsWith(DroppedWords, StringComparison.Ordinal);
+
+    /// <summary>The database and storage id of shard grain <paramref name="key"/> (<c>{database}/{id}[/{shard}]</c>).</summary>
+    internal static (string Database, string Id) IdOf(string key)
+    {
+        var parts = key.Split('/');
+        return (parts[0], parts[1]);
+    }
 }

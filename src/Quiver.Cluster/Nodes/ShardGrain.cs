@@ -65,6 +65,15 @@ internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipSer
             await before(key, ct).ConfigureAwait(true);
         }
 
+        var (database, id) = IdOf(key);
+        if (id != ShardKeys.CatalogShard && await Task.Run(() => node.Catalog.IsDroppedAsync(database, id, ct), ct).ConfigureAwait(true))
+        {
+            // A call routed by a node's remembered entry of a dropped collection, after the shard's grain closed: nothing
+            // is opened (opening would create empty streams and buckets under the dropped id that nothing deletes); the
+            // call is answered as one that reached the closing grain, which the node routes again by the current entry.
+            throw Dropped(key);
+        }
+
         var zone = await DatabaseTimezoneAsync(key).ConfigureAwait(true);
         // Off the grain's scheduler: opening the engine blocks on JetStream (the meta store reads synchronously).
         var host = await Task.Run(() => ShardHost.OpenAsync(node, key, zone, ct), ct).ConfigureAwait(true);
@@ -84,7 +93,23 @@ internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipSer
     }
 
     /// <inheritdoc/>
-    protected override void OnOpenFailed(string key, Exception exception) => LogOpenFailed(log, key, exception);
+    protected override void OnOpenFailed(string key, Exception exception)
+    {
+        if (exception is QuiverException dropped && SaysDropped(dropped.Message))
+        {
+            LogDroppedOpen(log, key);
+            return;
+        }
+
+        LogOpenFailed(log, key, exception);
+    }
+
+    /// <inheritdoc/>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await base.OnDeactivateAsync(reason, cancellationToken).ConfigureAwait(true);
+        node.ShardDeactivated?.Invoke(this.GetPrimaryKeyString());
+    }
 
     /// <summary>The <c>timezone</c> of the shard's database as the cluster's list of databases (the default database's
     /// catalog shard) holds it now, or null: a collection created in the shard's engine copies its database's zone, as
@@ -132,6 +157,9 @@ internal sealed partial class ShardGrain(NodeContext node, IClusterMembershipSer
 
     [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} moving to node {Silo}, where the live nodes now place it")]
     private static partial void LogMoving(ILogger logger, string key, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "shard {Key} belongs to a dropped collection: nothing opened, the call answered that it was dropped")]
+    private static partial void LogDroppedOpen(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "shard {Key} could not open its engine here; the next call opens it again")]
     private static partial void LogOpenFailed(ILogger logger, string key, Exception exception);
