@@ -429,28 +429,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// times it, so that nodes started together do not sweep together) until the node stops (<see cref="SweepAsync"/>):
     /// a job whose node died is taken over even when nobody reads it. A sweep that fails (NATS unreachable for longer
     /// than its retries) is logged and the next one runs.</summary>
-    public void StartSweeping(TimeSpan every)
-    {
-        var ct = _stop.Token;
-        using (ExecutionContext.SuppressFlow())
-        {
-            _sweep = Task.Run(async () =>
-            {
-                while (true)
-                {
-                    await Task.Delay(every * (0.5 + Random.Shared.NextDouble()), ct).ConfigureAwait(false);
-                    try
-                    {
-                        await SweepAsync(ct).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
-                    {
-                        LogSweepFailed(_log, e);
-                    }
-                }
-            }, ct);
-        }
-    }
+    public void StartSweeping(TimeSpan every) => _sweep = BackgroundLoop.Jittered(every, SweepAsync, e => LogSweepFailed(_log, e), _stop.Token);
 
     /// <summary>One sweep: lists the job keys and reads each job not known to have ended, oldest first, as a progress
     /// call reads it (<see cref="GetAsync"/>), so a pending or importing job whose node has left the cluster is taken

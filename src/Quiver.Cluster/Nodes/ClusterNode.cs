@@ -95,6 +95,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             NodeSecurity.Register(builder.Services, security, config);
             builder.Services.AddSingleton<MilvusRouting>();
             builder.Services.AddSingleton<ClusterImports>();
+            builder.Services.AddSingleton<ClusterWork>();
             builder.Services.AddSingleton<RestRouting>();
             builder.Services.AddSingleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<MilvusRouting>, MilvusRoutingMethods>();
             builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = config.EffectiveSecurity().MaxMessageBytes);
@@ -130,6 +131,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
             var app = builder.Build();
             context.Imports = app.Services.GetRequiredService<ClusterImports>();
+            context.Work = app.Services.GetRequiredService<ClusterWork>();
             var grainFactory = app.Services.GetRequiredService<IGrainFactory>();
             catalog.RenameShards = (database, from, to, shards, id, c) => ShardRename.RunAsync(grainFactory, context, database, from, to, shards, id, c);
             _ = app.Services.GetRequiredService<AuditLog>(); // opened now: a folder it cannot write stops the start
@@ -141,6 +143,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             catalog.StartSettling();
             // Import jobs whose node left the cluster, taken over even when nobody reads them (docs/cluster.md, "Bulk import").
             context.Imports.StartSweeping(ClusterImports.SweepEvery);
+            // Index builds any node takes (docs/cluster.md, "Index builds as work").
+            context.Work.StartWorking(ClusterWork.SweepEvery);
             if (tls is not null)
             {
                 SecurityHosting.StartTlsLogging(tls, handshakes!, app.Services.GetRequiredService<ILoggerFactory>());

@@ -48,6 +48,10 @@ internal sealed class NodeContext(NodeConfig config, INatsJSContext jetStream, C
     /// <summary>The cluster's bulk-import jobs as this node runs and reads them; set before the node serves.</summary>
     public ClusterImports Imports { get; set; } = null!;
 
+    /// <summary>The cluster's work (index builds) as this node queues and takes it; null (in-process tests): shard
+    /// engines build their indexes themselves.</summary>
+    public ClusterWork? Work { get; set; }
+
     /// <summary>The Milvus port the node bound (set once it listens; <see cref="NodeConfig.MilvusPort"/> may be 0).</summary>
     public int MilvusPort { get; set; }
 }

@@ -70,6 +70,8 @@ internal sealed class ShardHost : IAsyncDisposable
             engine = engine with
             {
                 SharedBm25Statistics = true,
+                // Index builds of sealed segments are jobs any node takes (docs/cluster.md, "Index builds as work").
+                IndexBuildsElsewhere = node.Work?.For(name, folder, engine.FileSystem!),
                 WalFactory = collectionId =>
                 {
                     var log = open(collectionId);

@@ -123,6 +123,13 @@ public sealed record QuiverOptions
     /// false (default): such a parameter is dropped unread.</summary>
     internal bool SharedBm25Statistics { get; init; }
 
+    /// <summary>Builds a sealed segment's index outside this engine (a cluster's work queue, src/Quiver.Cluster) instead of
+    /// in its build lane: called with the build, it completes once the index's file is at
+    /// <see cref="Indexing.SegmentIndexBuild.IndexPath"/> in the engine's file system (which the engine then loads and
+    /// checks), and throws to fail the build (recorded as the segment's index error and retried by maintenance). Null
+    /// (default): the engine builds its indexes itself.</summary>
+    internal Func<Indexing.SegmentIndexBuild, CancellationToken, Task>? IndexBuildsElsewhere { get; init; }
+
     /// <summary>How IVF indexes built by the engine seed their coarse k-means (<see cref="Indexing.IndexBuildOptions.KMeansInit"/>'s
     /// default); tests that compare the two set it.</summary>
     internal Indexing.KMeansInit IvfKMeansInit { get; init; } = Indexing.IndexBuildOptions.Default.KMeansInit;

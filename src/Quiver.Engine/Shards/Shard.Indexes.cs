@@ -462,6 +462,23 @@ internal sealed partial class Shard
                 return false;
             }
 
+            if (built is null && _host.Options.IndexBuildsElsewhere is { } elsewhere)
+            {
+                // A cluster's shard: the build runs on whichever node takes it (docs/cluster.md, "Index builds as work"),
+                // which hands back the file at `path`; only its load runs here, checked as any file found here is.
+                elsewhere(BuildElsewhere(seg, index, path), token).GetAwaiter().GetResult();
+                built = IndexFactory.Load(IndexFile.Open(Fs, path), raw);
+                if (built.Metric != index.Metric || (kind != IndexKind.AutoIndex && built.Kind != kind))
+                {
+                    var found = $"{built.Kind} {built.Metric}";
+                    built.Dispose();
+                    Fs.Delete(path);
+                    throw new CorruptionException(path, $"the index file built elsewhere holds {found}, not the index's {index.IndexType} {index.Metric}");
+                }
+
+                loaded = true;
+            }
+
             if (built is null)
             {
                 var p = new IndexParameters(index.Params);
@@ -469,37 +486,14 @@ internal sealed partial class Shard
                 // The index is built in memory: its estimated bytes are reserved against the engine's budget first, and
                 // a build that does not fit is deferred (recorded as this segment's error, retried by maintenance).
                 buildReserved = ReserveIndexBuild(seg, index, kind, p, Schema.Fields[field].Dimension ?? raw.Dimension);
-                long sealedRows;
-                lock (_applyLock)
-                {
-                    sealedRows = _sealed.Sum(s => (long)s.Count);
-                }
-
                 var options = new IndexBuildOptions(
                     Threads: Math.Max(1, _host.Options.IndexBuildThreads),
                     Seed: unchecked((int)seg.Id),
                     Progress: f => _buildProgress[(index.Id, seg.Id)] = f,
                     MemoryBudgetBytes: _host.Options.IndexMemoryBudgetBytes,
-                    IndexRows: sealedRows,
+                    IndexRows: SealedRows(),
                     KMeansInit: _host.Options.IvfKMeansInit);
-                built = kind == IndexKind.AutoIndex
-                    ? AutoIndex.Build(index.Metric, p, raw, options, token)
-                    : IndexFactory.Build(kind, index.Metric, p, raw, options, token);
-                try
-                {
-                    token.ThrowIfCancellationRequested();
-                    IndexFactory.Save(built, Fs, path);
-                    if (built.ServesFromFile)
-                    {
-                        built.Dispose();
-                        built = IndexFactory.Load(IndexFile.Open(Fs, path), raw);
-                    }
-                }
-                catch
-                {
-                    built.Dispose();
-                    throw;
-                }
+                built = SegmentIndexBuild.BuildAndSave(index, raw, options, Fs, path, token);
             }
 
             // The index's own bytes replace the build's reservation in one step, if they fit; else the index waits
@@ -567,6 +561,29 @@ internal sealed partial class Shard
 
         return true;
     }
+
+    private long SealedRows()
+    {
+        lock (_applyLock)
+        {
+            return _sealed.Sum(s => (long)s.Count);
+        }
+    }
+
+    /// <summary>What a builder elsewhere needs to build <paramref name="index"/> over <paramref name="seg"/> as this
+    /// shard would (<see cref="QuiverOptions.IndexBuildsElsewhere"/>).</summary>
+    private SegmentIndexBuild BuildElsewhere(Segment seg, IndexMeta index, string path) => new()
+    {
+        SegmentPath = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(seg.Id)),
+        SegmentId = seg.Id,
+        FieldsInFile = seg.FieldsInFile,
+        Schema = seg.Schema,
+        Index = index,
+        IndexPath = path,
+        IndexRows = SealedRows(),
+        MemoryBudgetBytes = _host.Options.IndexMemoryBudgetBytes,
+        KMeansInit = _host.Options.IvfKMeansInit,
+    };
 
     /// <summary>Reserves the estimated memory of building <paramref name="index"/> over <paramref name="seg"/>
     /// (<see cref="IndexMemory.Estimate"/>) and returns it, or throws <see cref="MemoryQuotaExceededException"/> when it
