@@ -123,6 +123,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
+                silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = DirectoryCacheSize);
                 silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
                 silo.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
                 silo.AddGrainBoundary();
@@ -171,6 +172,13 @@ internal sealed class ClusterNode : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The grain addresses a node's Orleans directory cache holds (Orleans's default is 1,000,000: two caches
+    /// whose tables it sizes for that many, 18.6 MiB on every node before it serves anything, and on the large object
+    /// heap, whose budget the collector scales with what survives there). A node calls a few grains per shard and
+    /// replica of each collection (shard, replicas, catalog), so 10,000 covers thousands of collections; past that the
+    /// least recently used addresses are looked up again in the directory, which answers the same.</summary>
+    public const int DirectoryCacheSize = 10_000;
 
     /// <summary>How long a node's stop may take once it is asked to stop. The silo's graceful stop (its status written
     /// to the membership table, its grains deactivated, each shard's engine closed over JetStream) waits on NATS and the

@@ -7,13 +7,16 @@ namespace Quiver.Cluster.Nodes;
 internal interface IShardGrain : IGrainWithStringKey
 {
     /// <summary>Runs one unary <c>MilvusService</c> call (its method name and serialized request) on this shard and returns
-    /// the serialized response, or the gRPC status the call failed with.</summary>
-    Task<MilvusReply> CallAsync(string method, byte[] request, string database);
+    /// the serialized response, or the gRPC status the call failed with. <paramref name="request"/> is passed as it is
+    /// (<c>[Immutable]</c>: Orleans copies a mutable argument of a call within one node, a write's whole batch once
+    /// more): neither the caller nor the shard changes it after the call.</summary>
+    Task<MilvusReply> CallAsync(string method, [Immutable] byte[] request, string database);
 
     /// <summary>Runs one Milvus REST v2 call (its path below <c>/v2/vectordb</c>, such as <c>/entities/search</c>, and
     /// its JSON body) on this shard and returns the HTTP status and body the shard's server answered;
-    /// <paramref name="allowInt64"/> is the caller's <c>Accept-Type-Allow-Int64</c> header (Int64 values as numbers).</summary>
-    Task<RestReply> RestAsync(string path, byte[] body, bool allowInt64);
+    /// <paramref name="allowInt64"/> is the caller's <c>Accept-Type-Allow-Int64</c> header (Int64 values as numbers).
+    /// <paramref name="body"/> is passed as it is, as <see cref="CallAsync"/>'s request.</summary>
+    Task<RestReply> RestAsync(string path, [Immutable] byte[] body, bool allowInt64);
 
     /// <summary>Returns once the shard is active (its engine open); changes nothing. The access layer sends it before a
     /// write to a shard it has not seen active (<see cref="ShardCalls"/>), so that opening the engine, which may take

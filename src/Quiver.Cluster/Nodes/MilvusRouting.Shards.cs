@@ -212,7 +212,7 @@ internal sealed partial class MilvusRouting
         {
             // Functions (BM25, text embedding) fill their output fields in the shard's engine; without them the engine's
             // own row checks run here on the whole batch, with its messages and row numbers (auto_id keys are made below).
-            Quiver.Writes.ColumnValidator.Build(schema, batch, upsert, _ => 0);
+            Quiver.Writes.ColumnValidator.Check(schema, batch, upsert);
         }
 
         if (generated)

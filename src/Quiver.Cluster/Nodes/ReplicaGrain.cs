@@ -17,13 +17,14 @@ internal interface IReplicaGrain : IGrainWithStringKey
 {
     /// <summary>Runs a read once the replica has applied the log as far as consistency level <paramref name="level"/>
     /// (Milvus's enum: 0 Strong, 1 Session, 2 Bounded, 3 Eventually, 4 Customized) and
-    /// <paramref name="guaranteeTs"/> ask (<see cref="ReplicaHost.ReadAsync"/>).</summary>
-    Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs);
+    /// <paramref name="guaranteeTs"/> ask (<see cref="ReplicaHost.ReadAsync"/>); <paramref name="request"/> passed as it is
+    /// (<see cref="IShardGrain.CallAsync"/>).</summary>
+    Task<MilvusReply> ReadAsync(string method, [Immutable] byte[] request, string database, int level, long guaranteeTs);
 
     /// <summary>Runs a REST v2 read (<c>/entities/search</c>, <c>query</c>, <c>get</c>, <c>hybrid_search</c>) once the
     /// replica has applied the log as far as consistency level <paramref name="level"/> and <paramref name="guaranteeTs"/>
     /// ask (as <see cref="ReadAsync"/>); <paramref name="allowInt64"/> is the caller's <c>Accept-Type-Allow-Int64</c>.</summary>
-    Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs);
+    Task<RestReply> RestReadAsync(string path, [Immutable] byte[] body, bool allowInt64, int level, long guaranteeTs);
 
     /// <summary>Where the replica runs (activating it if it is not active: on a live node, after its node died).</summary>
     Task<ReplicaPlace> PlaceAsync();
@@ -335,14 +336,14 @@ internal sealed partial class ReplicaGrain(NodeContext node, IGrainFactory grain
         LogClosing(log, this.GetPrimaryKeyString(), host.Reads, host.LogEndWaits, host.Opens, host.Kept, host.Adopted);
 
     /// <inheritdoc/>
-    public async Task<MilvusReply> ReadAsync(string method, byte[] request, string database, int level, long guaranteeTs)
+    public async Task<MilvusReply> ReadAsync(string method, [Immutable] byte[] request, string database, int level, long guaranteeTs)
     {
         var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.ReadAsync(method, request, database, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);
     }
 
     /// <inheritdoc/>
-    public async Task<RestReply> RestReadAsync(string path, byte[] body, bool allowInt64, int level, long guaranteeTs)
+    public async Task<RestReply> RestReadAsync(string path, [Immutable] byte[] body, bool allowInt64, int level, long guaranteeTs)
     {
         var host = await Opening.ConfigureAwait(true);
         return await Task.Run(() => host.RestReadAsync(path, body, allowInt64, level, guaranteeTs, CancellationToken.None)).ConfigureAwait(true);

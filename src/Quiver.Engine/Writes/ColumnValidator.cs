@@ -9,7 +9,17 @@ namespace Quiver.Writes;
 internal static class ColumnValidator
 {
     /// <summary>Builds a batch; <paramref name="autoIds"/> as in <see cref="RowValidator.Build"/>.</summary>
-    public static RowBatch Build(CollectionSchema schema, ColumnBatch input, bool upsert, Func<int, long> autoIds, TimeZoneInfo? zone = null)
+    public static RowBatch Build(CollectionSchema schema, ColumnBatch input, bool upsert, Func<int, long> autoIds, TimeZoneInfo? zone = null) =>
+        Build(schema, input, upsert, autoIds, zone, borrowVectors: false);
+
+    /// <summary>Refuses <paramref name="input"/> exactly as <see cref="Build(CollectionSchema, ColumnBatch, bool, Func{int, long}, TimeZoneInfo?)"/>
+    /// would (the same rules, messages and row numbers; auto_id keys as zeros) without keeping a batch: the vector columns
+    /// are checked in the caller's arrays, not copied (a cluster node checks a whole write before splitting it into
+    /// shards, whose engines build their own batches). Changes nothing in <paramref name="input"/>.</summary>
+    public static void Check(CollectionSchema schema, ColumnBatch input, bool upsert, TimeZoneInfo? zone = null) =>
+        Build(schema, input, upsert, _ => 0, zone, borrowVectors: true);
+
+    private static RowBatch Build(CollectionSchema schema, ColumnBatch input, bool upsert, Func<int, long> autoIds, TimeZoneInfo? zone, bool borrowVectors)
     {
         var op = upsert ? "upsert" : "insert";
         var count = input.RowCount;
@@ -50,7 +60,7 @@ internal static class ColumnValidator
                 continue;
             }
 
-            columns[f] = given is null ? Missing(field, count, op) : Column(field, given, count, op, zone);
+            columns[f] = given is null ? Missing(field, count, op) : Column(field, given, count, op, zone, borrowVectors);
         }
 
         var dynamic = Dynamic(schema, input, op);
@@ -99,7 +109,9 @@ internal static class ColumnValidator
         return column;
     }
 
-    private static BatchColumn Column(FieldSchema field, FieldColumn given, int count, string op, TimeZoneInfo? zone)
+    /// <summary>One column checked and copied; with <paramref name="borrowVectors"/> a vector column is checked in
+    /// <paramref name="given"/>'s array and the result holds that array, unchanged (null rows not zeroed).</summary>
+    private static BatchColumn Column(FieldSchema field, FieldColumn given, int count, string op, TimeZoneInfo? zone, bool borrowVectors)
     {
         var dim = field.IsVector ? field.VectorWidth() : 1;
         if (given.Length(dim) != count || (field.IsVector && given.Vectors is { } v && v.Length != (long)count * dim))
@@ -120,7 +132,7 @@ internal static class ColumnValidator
 
         if (field.IsVector)
         {
-            var vectors = (float[])given.Vectors!.Clone();
+            var vectors = borrowVectors ? given.Vectors! : (float[])given.Vectors!.Clone();
             bool[]? nulls = null;
             for (var r = 0; r < count; r++)
             {
@@ -132,7 +144,11 @@ internal static class ColumnValidator
                     }
 
                     // A null row's slots are stored as zeros, whatever the caller's array holds there.
-                    vectors.AsSpan(r * dim, dim).Clear();
+                    if (!borrowVectors)
+                    {
+                        vectors.AsSpan(r * dim, dim).Clear();
+                    }
+
                     nulls ??= new bool[count];
                     nulls[r] = true;
                     continue;
