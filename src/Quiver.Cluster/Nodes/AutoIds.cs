@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using NATS.Client.KeyValueStore;
@@ -6,22 +7,29 @@ namespace Quiver.Cluster.Nodes;
 
 /// <summary>The keys of an <c>auto_id</c> collection with several shards, unique across its shards and the nodes that
 /// insert into it: Milvus's proxies take blocks of IDs from one global allocator (root coordinator's, kept in etcd) and
-/// route each row by its key's hash; so does a node. The allocator is one key, <c>next</c>, of the collection's own KV
-/// bucket <c>{shard 0's storage name}-ids</c> (deleted with the collection's other buckets), holding the first key not
-/// yet handed out. A node reserves a block of at least <see cref="Block"/> keys by compare-and-set of that value and
-/// hands keys out of the block in memory. The first value is the current Unix time in milliseconds shifted left by 18
-/// bits, the form of Milvus's (and the standalone engine's) timestamp-based keys.
+/// route each row by its key's hash; so does a node. The allocator is one <see cref="KvLandedKey"/>, <c>next</c>, of the
+/// collection's own KV bucket <c>{shard 0's storage name}-autoids</c> (deleted with the collection's other buckets),
+/// holding the first key not yet handed out. A node reserves a block of at least <see cref="Block"/> keys by
+/// compare-and-set of that value and hands keys out of the block in memory. The first value is the current Unix time in
+/// milliseconds shifted left by 18 bits, the form of Milvus's (and the standalone engine's) timestamp-based keys.
 /// Why compare-and-set on one key rather than fixed per-shard or per-node ranges: rows must be routed by their key's
 /// hash (upserts and deletes find them that way), so the key has to exist before the shard is chosen, and any node may
 /// insert; ranges per node would need node numbers that survive restarts, which Orleans's membership does not give.
-/// nats-server before 2.9.21 checks the expected revision outside the replicated write, so two racing updates can both
-/// be stored (docs/cluster.md); a reservation therefore counts only when its write is the very next revision of the
-/// bucket after the one it read (the bucket holds nothing else), and otherwise is thrown away and made again: no two
-/// nodes can keep the same block, at the price of a wasted block when nodes race.</summary>
+/// nats-server before 2.9.21 checks the expected revision outside the replicated write (docs/cluster.md), so racing
+/// updates can all be stored, the later ones built on a value older than the one before them (a plain key then went
+/// back to a smaller value and handed out a kept block again). <see cref="KvLandedKey"/> stamps each value with the
+/// revision it must land at: a reservation counts only when it landed there, and readers take the latest value that
+/// landed, walking back past the ones that did not. Each value also carries a random tag, so two nodes that write the
+/// same next value against the same revision are told apart when a write's outcome is settled by reading the bytes at
+/// its revision (without it both would take the block).
+/// Why not blocks from the write's stream sequence (no compare-and-set at all): each block would need a fixed size as
+/// large as the largest request (an import reserves all its rows at once), wasting most of the key space per node
+/// start; here keys stay dense and in the timestamp form, and the cost of a race is a re-read, rare at one reservation
+/// per 10,000 keys per node.</summary>
 /// <param name="kv">The cluster's KV context.</param>
 /// <param name="replicas">Replicas of each allocator bucket.</param>
 /// <param name="start">The first value of a fresh allocator (null: the timestamp form above); import job ids start at 1.</param>
-/// <param name="open">Opens a storage's allocator bucket (null: <see cref="Bucket"/> in <paramref name="kv"/>); tests give their own.</param>
+/// <param name="open">Opens a storage's allocator bucket (null: <see cref="OpenAsync"/>); tests give their own.</param>
 internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = null, Func<string, CancellationToken, Task<INatsKVStore>>? open = null)
 {
     /// <summary>The fewest keys a node reserves at once.</summary>
@@ -34,7 +42,16 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = nul
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     /// <summary>The allocator's bucket for the collection whose shard 0 has storage name <paramref name="storage"/>.</summary>
-    public static string Bucket(string storage) => $"{storage}-ids";
+    public static string Bucket(string storage) => $"{storage}-autoids";
+
+    /// <summary>The bucket of the allocator before it kept landed values (one plain key <c>next</c>, history 1): read
+    /// once, when the new allocator starts, so that keys and job ids go on above the ones it handed out.</summary>
+    public static string LegacyBucket(string storage) => $"{storage}-ids";
+
+    /// <summary>Opens (creating if needed) the allocator bucket of <paramref name="storage"/>, with the history a
+    /// <see cref="KvLandedKey"/> walks back through.</summary>
+    public static Task<INatsKVStore> OpenAsync(INatsKVContext kv, string storage, int replicas, CancellationToken ct) =>
+        KvBuckets.OpenAsync(kv, Bucket(storage), replicas, RetryTimeout, ct, KvLandedKey.History);
 
     /// <summary>Reserves <paramref name="count"/> consecutive keys and answers the first.</summary>
     public async Task<long> TakeAsync(string storage, int count, CancellationToken ct)
@@ -75,71 +92,45 @@ internal sealed class AutoIds(INatsKVContext kv, int replicas, long? start = nul
 
     private async Task<long> ReserveAsync(string storage, int size, CancellationToken ct)
     {
-        var store = await StoreAsync(storage, ct).ConfigureAwait(false);
+        var key = new KvLandedKey(open is null ? await OpenAsync(kv, storage, replicas, ct).ConfigureAwait(false) : await open(storage, ct).ConfigureAwait(false), Key);
         while (true)
         {
-            ct.ThrowIfCancellationRequested();
-            // From the stream's leader: a direct get may be answered by a replica behind it, whose older value and
-            // revision the compare-and-set below refuses, again and again until that replica catches up (and whose "not
-            // found" makes the create below fail the same way).
-            var read = await Retry.UntilAsync(RetryTimeout, c => KvLeaderReads.GetAsync(store, Key, 0, c), ct).ConfigureAwait(false);
-            var (value, revision) = (Parse(read.Value), read.Value is null ? 0UL : read.Revision);
-            var first = value ?? start ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 18;
-            var next = Encoding.ASCII.GetBytes((first + size).ToString(CultureInfo.InvariantCulture));
-            ulong written;
-            try
-            {
-                written = value is null
-                    ? await store.CreateAsync(Key, next, cancellationToken: ct).ConfigureAwait(false)
-                    : await store.UpdateAsync(Key, next, revision, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (NatsKVWrongLastRevisionException)
-            {
-                continue;
-            }
-            catch (NatsKVCreateException)
-            {
-                continue;
-            }
-            catch (Exception ex) when (Retry.IsPassing(ex, ct))
-            {
-                // The write may or may not have landed: read again; a block that landed unseen is only wasted.
-                await Task.Delay(Retry.Pause, ct).ConfigureAwait(false);
-                continue;
-            }
-
-            // A fresh bucket's first write is revision 1; an update must be the very next write after the one read.
-            if (written == (value is null ? 1UL : revision + 1))
+            // Reads go to the stream's leader (KvLandedKey): a replica behind it would answer an older value and
+            // revision, which the compare-and-set refuses again and again until that replica catches up.
+            var read = await Retry.UntilAsync(RetryTimeout, key.ReadAsync, ct).ConfigureAwait(false);
+            var first = read.State is { } state
+                ? BinaryPrimitives.ReadInt64LittleEndian(state)
+                : await Retry.UntilAsync(RetryTimeout, c => FreshAsync(storage, c), ct).ConfigureAwait(false);
+            var next = new byte[8 + 16];
+            BinaryPrimitives.WriteInt64LittleEndian(next, checked(first + size));
+            Guid.NewGuid().TryWriteBytes(next.AsSpan(8));
+            // A write whose outcome stays unknown after KvLandedKey's own retries is read again: if it landed unseen,
+            // its block is only wasted.
+            if (await Retry.UntilAsync(RetryTimeout, c => key.WriteAsync(next, read.Head, c), ct).ConfigureAwait(false))
             {
                 return first;
             }
         }
     }
 
-    private async Task<INatsKVStore> StoreAsync(string storage, CancellationToken ct)
+    /// <summary>The first value of an allocator that holds none: <c>start</c> (or the timestamp form), or the value of
+    /// the legacy allocator's key when that bucket exists and holds more.</summary>
+    private async Task<long> FreshAsync(string storage, CancellationToken ct)
     {
-        if (open is not null)
+        var fresh = start ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 18;
+        INatsKVStore legacy;
+        try
         {
-            return await open(storage, ct).ConfigureAwait(false);
+            legacy = await kv.GetStoreAsync(LegacyBucket(storage), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NatsKVException or NATS.Client.JetStream.NatsJSApiException { Error.Code: 404 })
+        {
+            return fresh;
         }
 
-        // Read before creating: updating an existing replicated stream's configuration stalls while a server is down.
-        var store = await Retry.UntilAsync(RetryTimeout, async c =>
-        {
-            try
-            {
-                return await kv.GetStoreAsync(Bucket(storage), c).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is NatsKVException or NATS.Client.JetStream.NatsJSApiException { Error.Code: 404 })
-            {
-                return await kv.CreateStoreAsync(new NatsKVConfig(Bucket(storage)) { NumberOfReplicas = replicas, History = 1 }, c).ConfigureAwait(false);
-            }
-        }, ct).ConfigureAwait(false);
-        return store;
+        var value = await KvLeaderReads.ValueAsync(legacy, Key, ct).ConfigureAwait(false);
+        return value is { Length: > 0 } ? Math.Max(fresh, long.Parse(Encoding.ASCII.GetString(value), NumberStyles.None, CultureInfo.InvariantCulture)) : fresh;
     }
-
-    private static long? Parse(byte[]? value) =>
-        value is { Length: > 0 } ? long.Parse(Encoding.ASCII.GetString(value), NumberStyles.None, CultureInfo.InvariantCulture) : null;
 }
 
 /// <summary>The node side of auto_id on a collection with several shards.</summary>

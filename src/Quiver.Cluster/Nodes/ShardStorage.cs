@@ -5,7 +5,7 @@ namespace Quiver.Cluster.Nodes;
 
 /// <summary>A dropped collection's JetStream state: each of its shards' log streams (<c>{name}-wal-{collectionId}</c>),
 /// meta bucket (<c>{name}-meta</c>: the manifest and the load state), key allocator of an auto_id collection
-/// (<c>{name}-ids</c>, shard 0's, <see cref="AutoIds"/>), file bucket (<c>{name}-files</c>: sealed segments,
+/// (<c>{name}-autoids</c>, shard 0's, <see cref="AutoIds"/>; <c>{name}-ids</c> before it kept landed values), file bucket (<c>{name}-files</c>: sealed segments,
 /// delete files, indexes) and its placement and applied-position records, where <c>name</c> is the shard's storage name
 /// (<see cref="ShardKeys.Storage"/>). Deleting them is what makes a drop free the cluster's storage, and what makes a
 /// collection created again under the same name start empty even on a node that never saw the old one.</summary>
@@ -20,7 +20,7 @@ internal static class ShardStorage
         var found = new List<string>();
         await foreach (var stream in js.ListStreamNamesAsync(cancellationToken: ct).ConfigureAwait(false))
         {
-            if (stream.StartsWith($"{name}-wal-", StringComparison.Ordinal) || stream == $"KV_{name}-meta" || stream == $"KV_{AutoIds.Bucket(name)}" || stream == $"OBJ_{name}-files")
+            if (stream.StartsWith($"{name}-wal-", StringComparison.Ordinal) || stream == $"KV_{name}-meta" || stream == $"KV_{AutoIds.Bucket(name)}" || stream == $"KV_{AutoIds.LegacyBucket(name)}" || stream == $"OBJ_{name}-files")
             {
                 found.Add(stream);
             }
