@@ -24,8 +24,19 @@ internal static class GrpcInFlight
     private const string ServicePath = "/milvus.proto.milvus.MilvusService";
     private const string ServicePrefix = ServicePath + "/";
 
-    /// <summary>The middleware.</summary>
-    public static async Task InvokeAsync(HttpContext http, RequestDelegate next)
+    /// <summary>The middleware, with the server's singletons it reads resolved once: looking the three up in the call's
+    /// service scope on every call was about a tenth of this middleware's CPU samples in a loopback search's profile
+    /// (bench/README.md, session 37).</summary>
+    public static Func<HttpContext, RequestDelegate, Task> For(IServiceProvider services)
+    {
+        var maxMessageBytes = services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes;
+        var budget = services.GetRequiredService<InFlightBytes>();
+        var reclaimer = services.GetRequiredService<MemoryReclaimer>();
+        return (http, next) => InvokeAsync(http, next, maxMessageBytes, budget, reclaimer);
+    }
+
+    private static async Task InvokeAsync(HttpContext http, RequestDelegate next, long maxMessageBytes, InFlightBytes budget,
+        MemoryReclaimer reclaimer)
     {
         if (!(http.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? false)
             || !http.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal))
@@ -40,13 +51,11 @@ internal static class GrpcInFlight
             bodyLimit.MaxRequestBodySize = null;
         }
         var length = await MessageLengthAsync(http.Request.BodyReader, http.RequestAborted).ConfigureAwait(false);
-        var services = http.RequestServices;
         long held = 0;
-        if (length is { } size && size <= services.GetRequiredService<ServerOptions>().Security.MaxMessageBytes)
+        if (length is { } size && size <= maxMessageBytes)
         {
             held = size + GrpcFrame.HeaderLength;
         }
-        var budget = services.GetRequiredService<InFlightBytes>();
         if (!budget.TryTake(held))
         {
             await RefuseAsync(http, budget.Refusal(held)).ConfigureAwait(false);
@@ -63,7 +72,7 @@ internal static class GrpcInFlight
         // The answer is sent: a large one (or a large message) leaves garbage to give back. The call's info is in the
         // context's items, where gRPC keeps a call's user state.
         var answer = http.Items.TryGetValue(CallInfo.Key, out var value) && value is CallInfo call ? call.ResultBytes : 0;
-        services.GetRequiredService<MemoryReclaimer>().Noted(Math.Max(held, answer));
+        reclaimer.Noted(Math.Max(held, answer));
     }
 
     /// <summary>The length of the first message, read from its frame header without consuming it; null when the body

@@ -138,7 +138,7 @@ public sealed class QuiverServer : IAsyncDisposable
             app.Services.GetRequiredService<ServerMetrics>();
             // Its thread re-runs sampled searches until the host disposes it, before the engine closes.
             app.Services.GetRequiredService<RecallMonitor>().Start();
-            app.Use(GrpcInFlight.InvokeAsync);
+            app.Use(GrpcInFlight.For(app.Services));
             app.UseUnaryGrpcRequestEnd();
             app.MapGrpcService<MilvusGrpcEndpoint>();
             app.MapMilvusRestV2();

@@ -120,10 +120,20 @@ internal sealed partial class CallPipeline(ISecurityGate gate, ICallObserver obs
     {
         Status s => s,
         ICarriesStatus c => c.Status,
-        IMessage m when m.Descriptor.FindFieldByName("status") is { FieldType: FieldType.Message } f && f.MessageType == Status.Descriptor =>
-            f.Accessor.GetValue(m) as Status,
+        IMessage m when StatusField(m.Descriptor) is { } f => f.Accessor.GetValue(m) as Status,
         _ => null,
     };
+
+    /// <summary>The <c>status</c> field of a response type's message (null when it has none), found once per descriptor:
+    /// every call looked it up by name in the descriptor to read its outcome (a tenth of the pipeline's own CPU samples
+    /// in a loopback search's profile, bench/README.md session 37). The descriptors are the generated types' statics,
+    /// so the table is bounded by the protocol's message types.</summary>
+    private static FieldDescriptor? StatusField(MessageDescriptor descriptor) =>
+        StatusFields.TryGetValue(descriptor, out var found) ? found
+            : StatusFields.GetOrAdd(descriptor, d => d.FindFieldByName("status") is { FieldType: FieldType.Message } f && f.MessageType == Status.Descriptor ? f : null);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<MessageDescriptor, FieldDescriptor?> StatusFields =
+        new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A response of type <typeparamref name="TResponse"/> that carries <paramref name="status"/>.</summary>
     internal static TResponse WithStatus<TResponse>(Status status, Exception original)

@@ -4,9 +4,7 @@ using System.Text.Json;
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
-using Microsoft.Extensions.DependencyInjection;
 using Quiver.Server.Milvus.Data;
-using Quiver.Server.Observability;
 using Quiver.Wire;
 using EngineSearch = Quiver.SearchRequest;
 
@@ -82,7 +80,7 @@ internal sealed partial class MilvusGrpcService
         // One engine request, built once with its partitions and output fields (two copies of it were made per call).
         var (plan, output, groupBy) = await PlanAsync(name, db, schema, settings, input, partitions, resolveOutput: true, ct).ConfigureAwait(false);
 
-        var recall = Services.GetService<RecallMonitor>();
+        var recall = Recall;
         if (settings.IteratorV2)
         {
             var page = await SearchIteratorPageAsync(name, db, schema, settings, plan, output, groupBy, ct).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Quiver.Protocol.Milvus;
+using Microsoft.Extensions.DependencyInjection;
 using Quiver.Server.Hosting;
+using Quiver.Server.Observability;
 
 namespace Quiver.Server.Milvus;
 
@@ -35,6 +37,24 @@ internal sealed partial class MilvusGrpcService(QuiverEngine? engine, ServerOpti
 
     /// <summary>The server's services, for partial files that need more than the engine.</summary>
     private IServiceProvider Services { get; } = services;
+
+    /// <summary>The server's recall monitor, or null where none is registered (a cluster node's services): resolved at the
+    /// first search, not looked up in the services on every search. A race resolves the same singleton twice.</summary>
+    private RecallMonitor? Recall
+    {
+        get
+        {
+            if (!Volatile.Read(ref _recallResolved))
+            {
+                _recall = Services.GetService<RecallMonitor>();
+                Volatile.Write(ref _recallResolved, true);
+            }
+            return _recall;
+        }
+    }
+
+    private RecallMonitor? _recall;
+    private bool _recallResolved;
 
     /// <summary>Proto schemas by engine schema instance: a schema is immutable and replaced when it changes, so this is
     /// a cache per collection version that needs no invalidation.</summary>
