@@ -288,8 +288,8 @@ internal sealed partial class MilvusGrpcService
 
         var metric = schema.Find(plan.AnnsField!)!.Metric;
         var batch = Math.Clamp(settings.IteratorBatchSize ?? settings.TopK, 1, MaxTopKOrNq);
-        var seen = settings.IteratorLastBound is null ? [] : IteratorToken.Read(settings.IteratorToken);
-        var request = plan with { Limit = Math.Min(batch + seen.Count, MaxTopKOrNq), OutputFields = output.EngineNames };
+        var seen = settings.IteratorLastBound is null ? IteratorToken.Empty : IteratorToken.Read(settings.IteratorToken);
+        var request = plan with { Limit = (int)Math.Min((long)batch + seen.Count, MaxTopKOrNq), OutputFields = output.EngineNames };
         if (settings.IteratorLastBound is { } bound)
         {
             // Inclusive of the bound: L2 keeps d >= bound (RangeFilter), IP/COSINE keep s <= bound (RangeFilter).
@@ -302,71 +302,203 @@ internal sealed partial class MilvusGrpcService
         }
 
         var result = await _engine.SearchColumnsAsync(name, request, db, ct).ConfigureAwait(false);
+        // Only hits at exactly the last bound can be ones the token lists: the token is read once for those (at most
+        // MaxTopKOrNq keys), never turned into a set of all its keys.
+        var seenHits = settings.IteratorLastBound is { } last
+            ? seen.Among(Enumerable.Range(0, result.Scores.Length).Where(i => result.Scores[i] == last).Select(i => KeyAt(result.Ids, i)))
+            : [];
         var page = new List<int>(Math.Min(batch, result.Scores.Length));
         for (var i = 0; i < result.Scores.Length && page.Count < batch; i++)
         {
-            if (!(settings.IteratorLastBound is { } b && result.Scores[i] == b && seen.Contains(KeyAt(result.Ids, i))))
+            if (!(settings.IteratorLastBound is { } b && result.Scores[i] == b && seenHits.Contains(KeyAt(result.Ids, i))))
             {
                 page.Add(i);
             }
         }
 
         float lastBound;
-        List<object> tied;
+        IEnumerable<object> tied;
+        var carried = IteratorToken.Empty;
         if (page.Count == 0)
         {
             lastBound = settings.IteratorLastBound ?? 0;
-            tied = [.. seen];
+            tied = [];
+            carried = seen;
         }
         else
         {
             lastBound = result.Scores[page[^1]];
-            tied = [.. page.Where(i => result.Scores[i] == lastBound).Select(i => KeyAt(result.Ids, i))];
+            tied = page.Where(i => result.Scores[i] == lastBound).Select(i => KeyAt(result.Ids, i));
             if (settings.IteratorLastBound == lastBound)
             {
-                tied.AddRange(seen);
+                carried = seen;
             }
         }
 
         var pageColumns = new SearchColumns { Counts = [page.Count], Scores = [.. page.Select(i => result.Scores[i])], Fields = result.Fields.Select(page) };
-        return new IteratorPage(pageColumns, batch, lastBound, IteratorToken.Write(tied));
+        return new IteratorPage(pageColumns, batch, lastBound, IteratorToken.Write(carried, tied));
     }
 
     /// <summary>Hit <paramref name="i"/>'s primary key, boxed as the token compares keys.</summary>
     private static object KeyAt(FieldColumn ids, int i) => (object?)ids.Longs?[i] ?? ids.Strings![i]!;
 
-    /// <summary>The search iterator's token: the keys returned so far at the last bound's exact score, as base64 JSON.</summary>
-    private static class IteratorToken
+    /// <summary>The search iterator's token: the keys returned so far at the last bound's exact score, as base64 JSON
+    /// (an array of strings). A token is as long as the ties it lists (an iteration over many equal scores carries all of
+    /// them), so it is kept as its JSON text: counted and checked once, then read element by element for the few hits at
+    /// the bound and copied into the next token, never expanded into objects per key (a forged token of millions of keys
+    /// used to become a set of every key, about 15 times the message).</summary>
+    private sealed class IteratorToken
     {
-        public static string Write(List<object> keys) =>
-            Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(keys.Select(k => k.ToString()).ToList()));
+        private const string NotIssued = "search iterator: search_iter_id is not a token this server issued";
 
-        public static HashSet<object> Read(string? token)
+        private readonly byte[] _json;
+
+        private IteratorToken(byte[] json, int count)
         {
-            var set = new HashSet<object>();
+            _json = json;
+            Count = count;
+        }
+
+        public static IteratorToken Empty { get; } = new([], 0);
+
+        /// <summary>How many keys the token lists.</summary>
+        public int Count { get; }
+
+        public static IteratorToken Read(string? token)
+        {
             if (string.IsNullOrEmpty(token))
             {
-                return set;
+                return Empty;
             }
 
+            byte[] json;
             try
             {
-                foreach (var key in JsonSerializer.Deserialize<List<string?>>(Encoding.UTF8.GetString(Convert.FromBase64String(token))) ?? [])
-                {
-                    // A token this server wrote lists keys, never null; a forged null used to reach Write (65535).
-                    set.Add(key ?? throw new JsonException("null key"));
-                    if (long.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l))
-                    {
-                        set.Add(l);
-                    }
-                }
+                json = Convert.FromBase64String(token);
             }
-            catch (Exception e) when (e is FormatException or JsonException)
+            catch (FormatException)
             {
-                throw new MilvusException(MilvusCode.ParameterInvalid, "search iterator: search_iter_id is not a token this server issued");
+                throw new MilvusException(MilvusCode.ParameterInvalid, NotIssued);
             }
 
-            return set;
+            // A token this server wrote is one array of strings (never null: a forged null used to reach Write, 65535).
+            var count = 0;
+            try
+            {
+                var reader = new Utf8JsonReader(json);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw new MilvusException(MilvusCode.ParameterInvalid, NotIssued);
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.String && System.Text.Unicode.Utf8.IsValid(reader.ValueSpan))
+                {
+                    count++;
+                }
+
+                if (reader.TokenType != JsonTokenType.EndArray || reader.Read())
+                {
+                    throw new MilvusException(MilvusCode.ParameterInvalid, NotIssued);
+                }
+            }
+            catch (JsonException)
+            {
+                throw new MilvusException(MilvusCode.ParameterInvalid, NotIssued);
+            }
+
+            return new IteratorToken(json, count);
+        }
+
+        /// <summary>The keys of <paramref name="candidates"/> (Int64 keys boxed as longs, VarChar keys as strings) that
+        /// the token lists; one pass over the token, holding only the candidates.</summary>
+        public HashSet<object> Among(IEnumerable<object> candidates)
+        {
+            var found = new HashSet<object>();
+            var strings = new HashSet<string>(StringComparer.Ordinal);
+            var longs = new HashSet<long>();
+            foreach (var key in candidates)
+            {
+                if (key is long l)
+                {
+                    longs.Add(l);
+                }
+                else
+                {
+                    strings.Add((string)key);
+                }
+            }
+
+            if (Count == 0 || strings.Count + longs.Count == 0)
+            {
+                return found;
+            }
+
+            var lookup = strings.GetAlternateLookup<ReadOnlySpan<char>>();
+            var chars = System.Buffers.ArrayPool<char>.Shared.Rent(256);
+            try
+            {
+                var reader = new Utf8JsonReader(_json);
+                reader.Read();
+                while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                {
+                    if (reader.ValueIsEscaped || reader.ValueSpan.Length > chars.Length)
+                    {
+                        Match(reader.GetString());
+                        continue;
+                    }
+
+                    var n = Encoding.UTF8.GetChars(reader.ValueSpan, chars);
+                    Match(chars.AsSpan(0, n));
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<char>.Shared.Return(chars);
+            }
+
+            return found;
+
+            void Match(ReadOnlySpan<char> text)
+            {
+                if (lookup.TryGetValue(text, out var s))
+                {
+                    found.Add(s);
+                }
+
+                if (longs.Count > 0 && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) && longs.Contains(l))
+                {
+                    found.Add(l);
+                }
+            }
+        }
+
+        /// <summary>A token listing <paramref name="carried"/>'s keys (copied as they are) and then <paramref name="keys"/>.</summary>
+        public static string Write(IteratorToken carried, IEnumerable<object> keys)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(carried._json.Length + 64);
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStartArray();
+                if (carried.Count > 0)
+                {
+                    var reader = new Utf8JsonReader(carried._json);
+                    reader.Read();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        // The element's text with its quotes, as the token held it (escapes included).
+                        writer.WriteRawValue(carried._json.AsSpan((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2), skipInputValidation: true);
+                    }
+                }
+
+                foreach (var key in keys)
+                {
+                    writer.WriteStringValue(key is long l ? l.ToString(CultureInfo.InvariantCulture) : (string)key);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            return Convert.ToBase64String(buffer.WrittenSpan);
         }
     }
 }

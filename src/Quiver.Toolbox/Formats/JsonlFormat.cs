@@ -35,11 +35,12 @@ internal sealed class JsonlReader : IRowReader
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
         var stream = _source.Open();
         using var reader = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        var lines = new BoundedLines(reader, MaxLineChars);
         long line = 0, rows = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } text)
+        while (await lines.NextAsync(cancellationToken).ConfigureAwait(false) is { } text)
         {
             line++;
-            if (string.IsNullOrWhiteSpace(text))
+            if (!lines.TooLong && string.IsNullOrWhiteSpace(text))
             {
                 continue;
             }
@@ -50,9 +51,17 @@ internal sealed class JsonlReader : IRowReader
                 continue;
             }
 
-            yield return Parse(line, text);
+            yield return lines.TooLong
+                ? new SourceRow(line, null, string.Create(CultureInfo.InvariantCulture,
+                    $"line {line}: longer than {MaxLineChars:N0} characters; a line holds one row and may be at most that long"))
+                : Parse(line, text);
         }
     }
+
+    /// <summary>The longest line read as a row, in UTF-16 characters (16 MiB, as the CSV reader's longest row). A longer
+    /// line is an error row and is never held whole: a file without line breaks named as JSON Lines used to be read into
+    /// one string (a 300 MB file took the server's memory up by 2 GB).</summary>
+    internal const int MaxLineChars = 16 * 1024 * 1024;
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -206,4 +215,82 @@ internal sealed class JsonlWriter : IRowWriter
             default: JsonSerializer.Serialize(json, value, value.GetType()); break;
         }
     }
+}
+
+/// <summary>
+/// Lines of a text, as <see cref="TextReader.ReadLineAsync(CancellationToken)"/> splits them (at <c>\n</c>, <c>\r</c>
+/// or <c>\r\n</c>), holding at most <c>maxChars</c> of a line: the rest of a longer line is read past, not kept, and
+/// the line is returned empty with <see cref="TooLong"/> set.
+/// </summary>
+internal sealed class BoundedLines(TextReader reader, int maxChars)
+{
+    private readonly char[] _buffer = new char[1 << 16];
+    private readonly StringBuilder _line = new();
+    private int _start, _end;
+    private bool _atEnd, _skipLineFeed;
+
+    /// <summary>Whether the line <see cref="NextAsync"/> returned last was longer than the limit.</summary>
+    public bool TooLong { get; private set; }
+
+    /// <summary>The next line without its terminator, or null at the end of the text.</summary>
+    public async ValueTask<string?> NextAsync(CancellationToken cancellationToken)
+    {
+        _line.Clear();
+        TooLong = false;
+        var any = false;
+        while (true)
+        {
+            if (_start == _end)
+            {
+                if (_atEnd)
+                {
+                    return any ? Line() : null;
+                }
+
+                _start = 0;
+                _end = await reader.ReadAsync(_buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+                if (_end == 0)
+                {
+                    _atEnd = true;
+                    continue;
+                }
+            }
+
+            if (_skipLineFeed)
+            {
+                // The \n of a \r\n whose \r ended the previous line.
+                _skipLineFeed = false;
+                if (_buffer[_start] == '\n')
+                {
+                    _start++;
+                    continue;
+                }
+            }
+
+            any = true;
+            var span = _buffer.AsSpan(_start, _end - _start);
+            var at = span.IndexOfAny('\n', '\r');
+            var part = at < 0 ? span : span[..at];
+            if (!TooLong && _line.Length + part.Length > maxChars)
+            {
+                TooLong = true;
+                _line.Clear();
+            }
+
+            if (!TooLong)
+            {
+                _line.Append(part);
+            }
+
+            _start += part.Length;
+            if (at >= 0)
+            {
+                _skipLineFeed = _buffer[_start] == '\r';
+                _start++;
+                return Line();
+            }
+        }
+    }
+
+    private string Line() => TooLong ? string.Empty : _line.ToString();
 }
