@@ -122,9 +122,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
-                silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
-                silo.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
-                silo.AddGrainBoundary();
+                silo.AddNodeGrains();
                 silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
             });
 
