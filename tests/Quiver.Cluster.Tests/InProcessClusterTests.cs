@@ -169,9 +169,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
                 siloBuilder.Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.ActivationTimeout = timeout);
             }
 
-            siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
-            siloBuilder.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
-            siloBuilder.AddGrainBoundary();
+            siloBuilder.AddNodeGrains();
         }
     }
 

@@ -124,9 +124,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
                 });
                 silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = DirectoryCacheSize);
-                silo.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
-                silo.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
-                silo.AddGrainBoundary();
+                silo.AddNodeGrains();
                 silo.Services.AddSingleton<IMembershipTable>(services => new KvMembershipTable(members, services.GetRequiredService<Serializer>()));
             });
 
