@@ -169,6 +169,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
             siloBuilder.Services.AddPlacementDirector<ReplicaPlacement, ReplicaPlacementDirector>();
             siloBuilder.Services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
             siloBuilder.AddGrainBoundary();
+            siloBuilder.AddIncomingGrainCallFilter(RecordShardCallAsync);
         }
     }
 
