@@ -170,6 +170,7 @@ public sealed partial class InProcessClusterTests(NatsFixture nats)
             }
 
             siloBuilder.AddNodeGrains();
+            siloBuilder.AddIncomingGrainCallFilter(RecordShardCallAsync);
         }
     }
 

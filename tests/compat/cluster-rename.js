@@ -15,7 +15,7 @@
 //   aside), and the rename seen over gRPC through node 1.
 // Exits non-zero naming every failed part.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, rng, sameRows, restAt, restComparer, answer, statusOf } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows, restComparer, describedAlike, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -171,14 +171,8 @@ async function run() {
     await succeeds(2, 'collections/has', { collectionName: before }, 'has the old name');
     await succeeds(2, 'collections/has', { collectionName: after }, 'has the new name');
     await refused(2, 'collections/describe', { collectionName: before }, 'describe the old name');
-    const [a, s] = [await restAt(addresses[2], 'collections/describe', { collectionName: after }), await restAt(oracleAddress, 'collections/describe', { collectionName: after })];
-    const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
-    check(a.http === s.http && ja.code === 0 && js.code === 0 && ja.data.shardsNum === 3, `describe ${after} through node 2 succeeded, 3 shards`, { cluster: a, single: s });
-    for (const d of [ja, js]) {
-      delete d.data.collectionID;
-      delete d.data.shardsNum;
-    }
-    check(JSON.stringify(ja) === JSON.stringify(js) && ja.data.collectionName === after, `describe ${after} through node 2: the single node's answer but for the id and shard count`, { cluster: ja, single: js });
+    const described = await describedAlike(addresses[2], oracleAddress, after, 'after the rename');
+    check(described.data.shardsNum === 3 && described.data.collectionName === after, `describe ${after} through node 2: 3 shards, the new name`, described.data);
     await refused(2, 'entities/query', { collectionName: before, filter: '', outputFields: ['count(*)'] }, 'a query on the old name');
     await counted(2, after, 50, 'after the rename');
     await succeeds(2, 'entities/search', { collectionName: after, data: [vec(), vec()], annsField: 'vector', limit: 6, outputFields: ['n'] }, `search ${after}`);

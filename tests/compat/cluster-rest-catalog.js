@@ -10,7 +10,7 @@
 //   description listing its aliases; an alias made over REST seen over gRPC through the other nodes.
 // Exits non-zero naming every failed part.
 'use strict';
-const { MilvusClient, check, main, rng, restAt, restComparer } = require('./common');
+const { MilvusClient, check, main, rng, restComparer, describedAlike } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -104,16 +104,8 @@ async function run() {
     for (const name of ['al_one', 'al_three']) {
       // The collection's id is each engine's own counter, and a node reports the cluster's shard count (a single node
       // keeps one): the rest of the description must be equal.
-      const through = addresses[turn++ % 3];
-      const [a, s] = [await restAt(through, 'collections/describe', { collectionName: name }), await restAt(oracleAddress, 'collections/describe', { collectionName: name })];
-      const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
-      check(a.http === s.http && ja.code === 0 && js.code === 0, `describe ${name} succeeded`, { cluster: a, single: s });
-      delete ja.data.collectionID;
-      delete js.data.collectionID;
-      check(ja.data.shardsNum === (name === 'al_three' ? 3 : 1), `describe ${name} reports its shards`, ja.data);
-      delete ja.data.shardsNum;
-      delete js.data.shardsNum;
-      check(JSON.stringify(ja) === JSON.stringify(js) && ja.data.aliases.length > 0, `describe ${name} through ${through}, listing its aliases: the single node's answer but for the id`, { cluster: ja, single: js });
+      const described = await describedAlike(addresses[turn++ % 3], oracleAddress, name, 'listing its aliases');
+      check(described.data.shardsNum === (name === 'al_three' ? 3 : 1) && described.data.aliases.length > 0, `describe ${name} reports its shards and aliases`, described.data);
       calls++;
     }
     // Reads by alias through every node.

@@ -7,13 +7,10 @@
 // Exits non-zero naming the first difference.
 'use strict';
 const { FunctionType } = require('@zilliz/milvus2-sdk-node');
-const { MilvusClient, DataType, check, ok, main, rng } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
-
-const statusOf = a => (a && a.status) || a;
-const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
 
 main('cluster-shards-bm25', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
 

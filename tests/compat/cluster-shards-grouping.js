@@ -8,7 +8,7 @@
 // first difference.
 'use strict';
 const { FunctionType, RRFRanker, WeightedRanker } = require('@zilliz/milvus2-sdk-node');
-const { MilvusClient, DataType, check, ok, sameRows, main, rng, restAt } = require('./common');
+const { MilvusClient, DataType, check, ok, sameRows, main, rng, restAt, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -143,8 +143,6 @@ async function run() {
   await round('after deletes');
 
   // Refusals are the single node's, code and message: a group field that does not exist, a vector as the group field.
-  const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
-  const statusOf = a => (a && a.status) || a;
   for (const [k, bad] of [{ group_by_field: 'nosuch' }, { group_by_field: 'dense' }].entries()) {
     const call = { collection_name: name, data: [{ data: [vec(6)], anns_field: 'dense', params: {}, limit: 3 }], rerank: RRFRanker(), limit: 2, ...bad };
     const [a, s] = [await answer(nodes[k % 3].hybridSearch(call)), await answer(single.hybridSearch(call))];

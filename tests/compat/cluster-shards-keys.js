@@ -8,14 +8,11 @@
 //   and VarChar keys; a key no row holds is refused as the single node refuses it.
 // Exits non-zero naming the first difference.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, rng, sameRows } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 8;
-
-const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
-const statusOf = a => (a && a.status) || a;
 
 main('cluster-shards-keys', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
 

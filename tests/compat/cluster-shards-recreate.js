@@ -17,15 +17,12 @@
 //   every hit and fused score equal to the single node's, with group_by_field too.
 // Exits non-zero naming the first difference.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, rng, sameRows } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows, answer, statusOf } = require('./common');
 const { RRFRanker, WeightedRanker } = require('@zilliz/milvus2-sdk-node');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
 const dim = 4;
-
-const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
-const statusOf = a => (a && a.status) || a;
 
 main('cluster-shards-recreate', () => run().catch(e => { throw e instanceof Error ? e : new Error(JSON.stringify(e)); }));
 

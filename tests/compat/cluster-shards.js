@@ -5,7 +5,7 @@
 // through another node. Then the refusals a node sends for a sharded collection. Exits non-zero naming the first
 // difference.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, restAt } = require('./common');
+const { MilvusClient, DataType, check, ok, main, restAt, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -137,15 +137,13 @@ async function run() {
 
   // What a node refuses on a collection with several shards (docs/errors.md, cluster section). The SDK rejects some
   // refused calls with their status and answers others with it: both are the answer.
-  const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
   const tooMany = await answer(nodes[1].createCollection({ collection_name: 'sharded_many', shards_num: 17, fields }));
   check(tooMany.code === 1100 && tooMany.reason.includes('limited to 16'), 'shards_num 17 is refused with code 1100', tooMany);
 
   // Aliases and databases are the cluster's catalog's: a call by alias works through every node, and every answer
   // (refusals included) is the single node's.
   const sameStatus = (a, b, what) => {
-    const x = (a && a.status) || a;
-    const y = (b && b.status) || b;
+    const [x, y] = [statusOf(a), statusOf(b)];
     check(x.code === y.code && x.reason === y.reason, `${what}: the cluster's status differs from the single node's`, { cluster: x, single: y });
     return x;
   };

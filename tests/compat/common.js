@@ -121,9 +121,24 @@ function restComparer(oracle, through) {
   return { same, succeeds, refused };
 }
 
+/**
+ * REST `collections/describe` of `name` through the cluster address `at` and on the single node at `oracle`: both must
+ * succeed and answer the same body but for `collectionID` (each engine's own counter) and `shardsNum` (the cluster's
+ * count; a single node keeps one). Answers the cluster's parsed body, whole. `extra` joins the request's body.
+ */
+async function describedAlike(at, oracle, name, what, extra) {
+  const body = { collectionName: name, ...(extra || {}) };
+  const [a, s] = [await restAt(at, 'collections/describe', body), await restAt(oracle, 'collections/describe', body)];
+  const [ja, js] = [JSON.parse(a.text), JSON.parse(s.text)];
+  check(a.http === s.http && ja.code === 0 && js.code === 0, `${what}: describe ${name} through ${at} succeeded`, { cluster: a, single: s });
+  const view = d => { const { collectionID, shardsNum, ...data } = d.data; return { ...d, data }; };
+  check(JSON.stringify(view(ja)) === JSON.stringify(view(js)), `${what}: describe ${name} through ${at} is the single node's answer but for the id and shard count`, { cluster: ja, single: js });
+  return ja;
+}
+
 /** A gRPC call's answer, or a thrown error as a status with code -1 (the SDK throws for some refusals). */
 const answer = async call => { try { return await call; } catch (e) { return e instanceof Error ? { status: { code: -1, reason: e.message } } : e; } };
 /** The status of an answer that has one, else the answer (a plain status). */
 const statusOf = a => (a && a.status) || a;
 
-module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost, restAt, restComparer, answer, statusOf };
+module.exports = { MilvusClient, HttpClient, DataType, ErrorCode, address, token, dim, rng, vector, client, httpClient, check, ok, milvusError, sameRows, main, products, freshCollection, restPost, restAt, restComparer, describedAlike, answer, statusOf };

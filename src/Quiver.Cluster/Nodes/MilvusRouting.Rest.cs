@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Google.Protobuf;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
@@ -17,8 +16,9 @@ namespace Quiver.Cluster.Nodes;
 /// shard 0's answer); descriptions come from shard 0; statistics, load states and index progress are summed or take the
 /// least advanced; search hits are merged by <c>distance</c> into the global window, query and get rows in primary-key
 /// order, counts summed; inserts and upserts are read with the collection's schema into columns, as the shard's server
-/// would read them, and split by primary-key hash through the gRPC path (<see cref="SplitWriteAsync"/>), so a row lands
-/// on the same shard whichever transport wrote it.</summary>
+/// would read them, checked and routed by primary-key hash as over gRPC, and each shard is sent its rows as a REST write
+/// (<see cref="RestWriteAsync"/>, MilvusRouting.Writes.cs), so a row lands on the same shard whichever transport wrote
+/// it.</summary>
 internal sealed partial class MilvusRouting
 {
     /// <summary>REST paths sent to every shard: the first refusal (in shard order), else shard 0's answer.</summary>
@@ -217,48 +217,6 @@ internal sealed partial class MilvusRouting
         }
 
         return merged;
-    }
-
-    /// <summary>An insert or upsert over REST: the rows read with the collection's schema (shard 0's description) and
-    /// time zone into columns, as the shard's server reads them (a value that does not fit is its 1804 naming row and
-    /// field), then written as the gRPC request with those columns, which the node checks, keys (auto_id) and splits by
-    /// primary-key hash (<see cref="SplitWriteAsync"/>); answered in REST's words.</summary>
-    private async Task<(int, byte[])> RestWriteAsync(byte[] body, string database, string collection, int shards, bool upsert, bool allowInt64, CancellationToken ct)
-    {
-        var method = MilvusService.Descriptor.FindMethodByName(upsert ? "Upsert" : "Insert");
-        using var json = JsonDocument.Parse(body);
-        if (!json.RootElement.TryGetProperty("data", out var rows) || rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0
-            || rows.GetArrayLength() > node.Config.EffectiveSecurity().MaxRowsPerInsert
-            || (json.RootElement.TryGetProperty("partitionName", out var named) && named.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)))
-        {
-            // The shard server's own refusal of the body's shape, or of more rows than maxRowsPerInsert (each shard
-            // would see only its part), word for word.
-            return await RestShardAsync(database, collection, 0, upsert ? "/entities/upsert" : "/entities/insert", body, ct).ConfigureAwait(false);
-        }
-
-        var (schema, zone, refused) = await DescribedAsync(method, database, collection, ct).ConfigureAwait(false);
-        if (schema is null)
-        {
-            var status = MutationStatus(refused!);
-            return (200, RestError(status.Code, status.Reason));
-        }
-
-        var batch = MilvusRestV2.ReadRows(schema, rows, insert: !upsert, zone);
-        var partition = json.RootElement.TryGetProperty("partitionName", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "";
-        var fields = Wire.FieldDataWriter.Write(schema, batch, Wire.NullForm.Compact);
-        IMessage request = upsert
-            ? new UpsertRequest { DbName = database, CollectionName = collection, PartitionName = partition, NumRows = (uint)batch.RowCount, FieldsData = { fields } }
-            : new InsertRequest { DbName = database, CollectionName = collection, PartitionName = partition, NumRows = (uint)batch.RowCount, FieldsData = { fields } };
-        var answer = MilvusMutation.Parser.ParseFrom(await ShardedAsync(method, request.ToByteArray(), request, database, collection, shards, ct).ConfigureAwait(false));
-        if (answer.Status is { Code: not 0 } failed)
-        {
-            return (200, RestError(failed.Code, failed.Reason));
-        }
-
-        var data = upsert
-            ? new JsonObject { ["upsertCount"] = answer.UpsertCnt, ["upsertIds"] = MilvusRestV2.IdsJson(answer.IDs, allowInt64) }
-            : new JsonObject { ["insertCount"] = answer.InsertCnt, ["insertIds"] = MilvusRestV2.IdsJson(answer.IDs, allowInt64) };
-        return (200, Utf8(new JsonObject { ["code"] = 0, ["data"] = data }.ToJsonString()));
     }
 
     private static Protocol.Common.Status MutationStatus(byte[] answer) => MilvusMutation.Parser.ParseFrom(answer).Status ?? new Protocol.Common.Status();

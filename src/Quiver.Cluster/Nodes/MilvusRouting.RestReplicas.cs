@@ -41,8 +41,6 @@ internal sealed partial class MilvusRouting
     internal async Task<(int Status, byte[] Body)> RestRoutedAsync(string path, byte[] body, string database, string collection, int shards,
         bool creates, bool allowInt64, string client, Func<CancellationToken, Task<int?>> level, CancellationToken ct)
     {
-        // Inserts and upserts reach the shards through the gRPC path (InvokeAsync), which records under this client.
-        CurrentClient.Value = client;
         ReplicaRead? read = null;
         if (!creates && RestRouting.IsReplicaRead(path))
         {

@@ -191,9 +191,9 @@ internal sealed partial class MilvusRouting
     /// batch some shards refused were stored by the others; null for every other call.</summary>
     internal static readonly AsyncLocal<System.Runtime.CompilerServices.StrongBox<long>?> StoredOfRefused = new();
 
-    /// <summary>An insert or upsert split by primary key: the node reads the columns with the collection's schema (from
-    /// shard 0) and checks every row as the engine would, so a batch one shard would refuse is refused whole, then sends
-    /// each shard its rows.</summary>
+    /// <summary>An insert or upsert over gRPC split by primary key: the node reads the columns with the collection's schema
+    /// (from shard 0), checks, keys and routes the rows (<see cref="RouteRowsAsync"/>), then sends each shard its rows as
+    /// the request's columns.</summary>
     private async Task<byte[]> SplitWriteAsync(MethodDescriptor method, IMessage request, string database, string collection, int shards, bool upsert, CancellationToken ct)
     {
         var (schema, zone, refused) = await DescribedAsync(method, database, collection, ct).ConfigureAwait(false);
@@ -206,29 +206,8 @@ internal sealed partial class MilvusRouting
         var insert = upsert ? null : (InsertRequest)request;
         var upsertRequest = upsert ? (UpsertRequest)request : null;
         var columns = insert?.FieldsData ?? upsertRequest!.FieldsData;
-        var batch = Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op, zone);
-        var generated = !upsert && schema.PrimaryKey.AutoId;
-        if (schema.Functions.IsEmpty)
-        {
-            // Functions (BM25, text embedding) fill their output fields in the shard's engine; without them the engine's
-            // own row checks run here on the whole batch, with its messages and row numbers (auto_id keys are made below).
-            Quiver.Writes.ColumnValidator.Check(schema, batch, upsert);
-        }
-
-        if (generated)
-        {
-            // The keys of an auto_id collection come from the collection's allocator (AutoIds), so that they are unique
-            // across shards and nodes, and route the rows as any key does.
-            batch = await AddAutoIdsAsync(batch, schema, database, collection, op, ct).ConfigureAwait(false);
-        }
-
-        var keys = batch.Find(schema.PrimaryKey.Name) ?? throw new MilvusException(MilvusCode.ParameterInvalid, $"{op}: the primary key '{schema.PrimaryKey.Name}' is missing");
-        var rowsOf = Enumerable.Range(0, shards).Select(_ => new List<int>()).ToArray();
-        for (var r = 0; r < batch.RowCount; r++)
-        {
-            rowsOf[ShardKeys.ShardOf(keys.Strings is { } s ? s[r]! : keys.Longs![r], shards)].Add(r);
-        }
-
+        var (batch, rowsOf, generated) = await RouteRowsAsync(schema, Wire.FieldDataReader.ReadRequest(schema, columns, insert?.NumRows ?? upsertRequest!.NumRows, op, zone),
+            database, collection, shards, upsert, ct).ConfigureAwait(false);
         var targets = Enumerable.Range(0, shards).Where(s => rowsOf[s].Count > 0).ToList();
 
         // The columns were read into batch: each shard's request is cloned from the request without them (a clone copies
