@@ -115,7 +115,7 @@ internal delegate Task ImportRun(ClusterImportJob job, BulkImportJob opened, Imp
 /// (<see cref="Toolbox.Import.FileJobImport"/>) and writes the rows through its own routing, in process
 /// (<see cref="RoutingInvoker"/>): so rows are split by primary-key hash to the shards, and an auto_id collection's keys
 /// come from the collection's allocator, exactly as for an insert through that node. Job ids are cluster-wide (an
-/// <see cref="AutoIds"/> allocator starting at 1, bucket <c>{cluster}-imports-ids</c>) and every job's state lives in KV
+/// <see cref="AutoIds"/> allocator starting at 1, bucket <c>{cluster}-imports-autoids</c>) and every job's state lives in KV
 /// bucket <c>{cluster}-imports</c>, so any node answers progress and lists. The running node updates the record by
 /// compare-and-set after each acknowledged batch; a job whose node has left the cluster (killed, stopped) is taken over
 /// by the next node that reads it or sweeps the jobs (each node every <see cref="SweepEvery"/>, jittered) and resumed
