@@ -129,15 +129,16 @@ public sealed class ClusterStatusTests(ITestOutputHelper output)
     {
         await using var connection = new NatsConnection(new NatsOpts { Url = url });
         var js = new NatsJSContext(connection);
-        var found = new List<(string, ulong)>();
+        // By name: the listing pages by offset, so a stream can come twice while other tests create streams.
+        var found = new Dictionary<string, (string, ulong)>(StringComparer.Ordinal);
         await foreach (var stream in js.ListStreamsAsync())
         {
             if (stream.Info.Config.Name is { } name && name.StartsWith(cluster + "-", StringComparison.Ordinal) && name.Contains("-wal-", StringComparison.Ordinal))
             {
-                found.Add((name, stream.Info.State.LastSeq));
+                found[name] = (name, stream.Info.State.LastSeq);
             }
         }
 
-        return found;
+        return [.. found.Values];
     }
 }

@@ -221,16 +221,19 @@ internal static class ClusterStatus
 
     private static async Task<List<(string Name, ulong LastSeq, ulong Messages)>> LogsAsync(INatsJSContext js, string cluster, CancellationToken ct)
     {
-        var logs = new List<(string, ulong, ulong)>();
+        // By name: JetStream lists streams in pages by offset, so a stream can come twice when streams before it are
+        // created or deleted while the list is read (any other collection's create or drop); counted twice, a shard's
+        // messages and records to replay doubled (CI: a shard of 2 records showed 4 to replay).
+        var logs = new Dictionary<string, (string, ulong, ulong)>(StringComparer.Ordinal);
         await foreach (var stream in js.ListStreamsAsync(cancellationToken: ct).ConfigureAwait(false))
         {
             if (stream.Info.Config.Name is { } name && name.StartsWith(cluster + "-", StringComparison.Ordinal) && name.Contains("-wal-", StringComparison.Ordinal))
             {
-                logs.Add((name, stream.Info.State.LastSeq, (ulong)stream.Info.State.Messages));
+                logs[name] = (name, stream.Info.State.LastSeq, (ulong)stream.Info.State.Messages);
             }
         }
 
-        return logs;
+        return [.. logs.Values];
     }
 
     /// <summary>Where a shard grain was last activated.</summary>
