@@ -15,7 +15,7 @@
 //   aside), and the rename seen over gRPC through node 1.
 // Exits non-zero naming every failed part.
 'use strict';
-const { MilvusClient, DataType, check, ok, main, rng, sameRows, restComparer, describedAlike, answer, statusOf } = require('./common');
+const { MilvusClient, DataType, check, ok, main, rng, sameRows, restComparer, describedAlike: restDescribedAlike, answer, statusOf } = require('./common');
 
 const addresses = (process.env.QUIVER_ADDRESSES || '').split(',').filter(a => a.length > 0);
 const oracleAddress = process.env.QUIVER_ORACLE || '';
@@ -171,7 +171,7 @@ async function run() {
     await succeeds(2, 'collections/has', { collectionName: before }, 'has the old name');
     await succeeds(2, 'collections/has', { collectionName: after }, 'has the new name');
     await refused(2, 'collections/describe', { collectionName: before }, 'describe the old name');
-    const described = await describedAlike(addresses[2], oracleAddress, after, 'after the rename');
+    const described = await restDescribedAlike(addresses[2], oracleAddress, after, 'after the rename');
     check(described.data.shardsNum === 3 && described.data.collectionName === after, `describe ${after} through node 2: 3 shards, the new name`, described.data);
     await refused(2, 'entities/query', { collectionName: before, filter: '', outputFields: ['count(*)'] }, 'a query on the old name');
     await counted(2, after, 50, 'after the rename');
