@@ -216,8 +216,9 @@ internal sealed partial class ReplicaSetGrain(NodeContext node, IGrainFactory gr
     /// <summary>The node (<c>host:port</c>) replica <paramref name="index"/> of shard <paramref name="shard"/> goes to among
     /// the <paramref name="silos"/> that are live, given where the collection's replicas were placed
     /// (<paramref name="places"/>, which may already hold this replica's own place): a node no other replica index
-    /// occupies, preferring one this replica index already uses (its own place first of all, in ordinal order among
-    /// them), else the free node its index picks, else (more replicas than live nodes) the node with the fewest replicas.
+    /// occupies, preferring one this replica index already uses (the first in ordinal order among them, this replica's
+    /// own place counted as one of them, so an index spread over two nodes gathers on one), else the free node its index
+    /// picks, else (more replicas than live nodes) the node with the fewest replicas.
     /// <para>This replica's own place counts among the ones its index uses: a decision asked again (a re-activation, a
     /// caller's retry) keeps the node it gave unless another index took it. Before, a second ask for a replica whose
     /// shards were not yet placed elsewhere re-picked from the free nodes that were left, which had shrunk since the first
