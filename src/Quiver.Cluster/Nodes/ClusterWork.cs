@@ -482,10 +482,10 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: taken here (attempt {Attempt}; before: {Before})")]
     private static partial void LogTaken(ILogger log, string key, int attempt, string? before);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: done here and committed (attempt {Attempt})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: built here and committed (attempt {Attempt})")]
     private static partial void LogBuilt(ILogger log, string key, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: done here (attempt {Attempt}) but taken over meanwhile; this result is deleted")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: built here (attempt {Attempt}) but taken over meanwhile; this result is deleted")]
     private static partial void LogLost(ILogger log, string key, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: the job failed here")]
