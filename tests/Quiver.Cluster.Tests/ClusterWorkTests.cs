@@ -13,7 +13,7 @@ namespace Quiver.Cluster.Tests;
 /// by recall), the engine's own counts of indexes built in its process (none) and loaded, the workers' counts of
 /// results committed and refused, and the bucket and object store left empty of jobs and results.</summary>
 [Collection("Nats")]
-public sealed class ClusterWorkTests(NatsFixture nats)
+public sealed partial class ClusterWorkTests(NatsFixture nats)
 {
     private const int Dim = 16;
 
@@ -79,47 +79,24 @@ public sealed class ClusterWorkTests(NatsFixture nats)
     {
         var name = NatsFixture.Unique("work");
         using var data = new TempFolder("quiver-work");
-        var firstGone = false;
-        await using var shardSide = Work(name, data, "node-s", _ => false);
-        await using var first = Work(name, data, "node-a", _ => false);
-        await using var second = Work(name, data, "node-b", node => node == "node-a" && Volatile.Read(ref firstGone));
-        var queued = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var built = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var adopted = new List<IndexBuildJob>();
-        shardSide.Queued = key => queued.TrySetResult(key);
-        shardSide.Adopted = job => adopted.Add(job);
-        first.BeforeCommit = async _ =>
-        {
-            built.TrySetResult();
-            await resume.Task;
-        };
-
+        await using var rig = new TakeOverRig(this, name, data);
         using var bound = new CancellationTokenSource(Bound);
         using var cache = new TempFolder("quiver-work-shard");
-        await using var db = await OpenAsync(name, cache, shardSide);
+        await using var db = await OpenAsync(name, cache, rig.ShardSide);
         await db.CreateCollectionAsync("c", TestData.ProductSchema(Dim));
         var rows = new Dictionary<long, float[]>();
         await InsertAsync(db, new Random(41), rows, 1, 1500);
         await db.FlushAsync("c");
         await db.CreateIndexAsync("c", new IndexDefinition { FieldName = "embedding", IndexType = "FLAT" });
-        var key = await queued.Task.WaitAsync(bound.Token);
-
-        var firstSweep = first.SweepAsync(bound.Token);
-        await built.Task.WaitAsync(bound.Token);
-        await second.SweepAsync(bound.Token);
-        var held = await RecordAsync(name, key);
-        Assert.Equal((WorkState.Taken, "node-a", 1, 0), (held.State, held.Taker, held.Attempt, second.Built));
-
-        Volatile.Write(ref firstGone, true);
-        await second.SweepAsync(bound.Token);
+        var key = await rig.Queued.Task.WaitAsync(bound.Token);
+        var firstSweep = await rig.TakeOverAsync(() => RecordAsync(name, key), bound.Token);
         await db.WaitForIndexAsync("c", cancellationToken: bound.Token);
-        var job = Assert.Single(adopted);
+        var job = Assert.Single(rig.Adopted);
         Assert.Equal(("node-b", 2, WorkState.Done), (job.Taker, job.Attempt, job.State));
 
-        resume.SetResult();
+        rig.Resume.SetResult();
         await firstSweep.WaitAsync(bound.Token);
-        Assert.Equal((0, 1, 1, 0), (first.Built, first.Lost, second.Built, second.Lost));
+        Assert.Equal((0, 1, 1, 0), (rig.First.Built, rig.First.Lost, rig.Second.Built, rig.Second.Lost));
         var stats = db.GetIndexStatistics("c");
         Assert.Equal((0L, 1L), (stats.Built, stats.Loaded));
         await CheckAsync(db, rows, exact: true, "FLAT built by the second taker");
@@ -132,13 +109,17 @@ public sealed class ClusterWorkTests(NatsFixture nats)
         return new ClusterWork(new NodeContext(config, nats.JetStream, null!), NullLogger.Instance, () => here, (node, _) => Task.FromResult(gone(node)));
     }
 
-    /// <summary>The shard's engine over JetStream storage named <c>{cluster}-shard</c>, its index builds sent to
-    /// <paramref name="work"/>.</summary>
+    /// <summary>The shard's engine over JetStream storage named <c>{cluster}-shard</c>, its index builds and its merges
+    /// sent to <paramref name="work"/>.</summary>
     private async Task<QuiverEngine> OpenAsync(string cluster, TempFolder cache, ClusterWork work)
     {
         var storage = cluster + "-shard";
         var options = await JetStreamStorage.ConfigureAsync(nats.JetStream, storage, cache.Path, NoBackground);
-        return await QuiverEngine.OpenAsync(cache.Path, options with { IndexBuildsElsewhere = work.For(storage, cache.Path, options.FileSystem!) });
+        return await QuiverEngine.OpenAsync(cache.Path, options with
+        {
+            IndexBuildsElsewhere = work.For(storage, cache.Path, options.FileSystem!),
+            MergesElsewhere = work.MergeFor(storage, cache.Path, options.FileSystem!),
+        });
     }
 
     private static async Task InsertAsync(QuiverEngine db, Random rng, Dictionary<long, float[]> rows, long from, int count)

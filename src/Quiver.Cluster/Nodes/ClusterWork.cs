@@ -11,7 +11,7 @@ using Quiver.Storage;
 
 namespace Quiver.Cluster.Nodes;
 
-/// <summary>Where an index build job stands (<see cref="IndexBuildJob"/>).</summary>
+/// <summary>Where a job of work stands (<see cref="IndexBuildJob"/>).</summary>
 internal enum WorkState
 {
     /// <summary>Waiting for a node to take it.</summary>
@@ -20,26 +20,36 @@ internal enum WorkState
     /// <summary>Being built by <see cref="IndexBuildJob.Taker"/>.</summary>
     Taken,
 
-    /// <summary>Built; <see cref="IndexBuildJob.Result"/> names the one committed file.</summary>
+    /// <summary>Done; <see cref="IndexBuildJob.Result"/> names the one committed file.</summary>
     Done,
 
-    /// <summary>The build failed (<see cref="IndexBuildJob.Error"/>); the shard drops the record and fails the segment's
-    /// build, which its maintenance queues again later.</summary>
+    /// <summary>The job failed (<see cref="IndexBuildJob.Error"/>); the shard drops the record and fails the segment's
+    /// build or the merge, which its maintenance queues again later.</summary>
     Failed,
 }
 
-/// <summary>One index build of one sealed segment as a record of KV bucket <c>{cluster}-work</c> (key
-/// <see cref="ClusterWork.Key"/>): what to build (<see cref="Build"/>, the segment's file as object <see cref="Segment"/>
-/// of the shard's object store <c>{Storage}-files</c>), who builds it and which attempt, and the committed result.</summary>
+/// <summary>One job of work as a record of KV bucket <c>{cluster}-work</c>: the index build of one sealed segment (key
+/// <see cref="ClusterWork.Key"/>; what to build, <see cref="Build"/>, the segment's file as object <see cref="Segment"/>
+/// of the shard's object store <c>{Storage}-files</c>) or one merge of compaction (key <see cref="ClusterWork.MergeKey"/>;
+/// the merge as object <see cref="Plan"/>, its sources' files as objects <see cref="Sources"/>); who runs it and which
+/// attempt, and the committed result.</summary>
 internal sealed record IndexBuildJob
 {
     /// <summary>The shard's storage name (<see cref="ShardKeys.Storage"/>).</summary>
     public required string Storage { get; init; }
 
-    /// <summary>The segment file's object name in the shard's object store.</summary>
-    public required string Segment { get; init; }
+    /// <summary>An index build: the segment file's object name in the shard's object store.</summary>
+    public string? Segment { get; init; }
 
-    public required SegmentIndexBuild Build { get; init; }
+    /// <summary>An index build: what to build.</summary>
+    public SegmentIndexBuild? Build { get; init; }
+
+    /// <summary>A merge: the object of the shard's object store that holds it (<see cref="Quiver.Shards.SegmentMerge"/>
+    /// as JSON: its kept rows can outgrow a KV value).</summary>
+    public string? Plan { get; init; }
+
+    /// <summary>A merge: the object names of its sources' files, in the merge's order.</summary>
+    public IReadOnlyList<string>? Sources { get; init; }
 
     public WorkState State { get; init; }
 
@@ -96,6 +106,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _built;
     private int _lost;
+    private int _disposed;
 
     public ClusterWork(NodeContext node, IServiceProvider services, ILogger<ClusterWork> log)
         : this(node, log,
@@ -123,7 +134,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     public static string Key(string storage, long indexId, long segmentId) =>
         string.Create(CultureInfo.InvariantCulture, $"index.{storage}.{indexId}.{segmentId}");
 
-    /// <summary>Jobs this node built and committed.</summary>
+    /// <summary>Index builds this node ran and committed.</summary>
     public int Built => Volatile.Read(ref _built);
 
     /// <summary>Results this node built whose commit was refused (the job was taken over meanwhile) and deleted.</summary>
@@ -147,11 +158,18 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     /// <summary>Queues the build (a record, unless one is there: a shard that moved finds its predecessor's), waits until
     /// a node committed its result, copies it to <see cref="SegmentIndexBuild.IndexPath"/> through
     /// <paramref name="fs"/>, and removes the record and the result object. A failed build throws its node's reason.</summary>
-    internal async Task BuildElsewhereAsync(string storage, string cacheRoot, IFileSystem fs, SegmentIndexBuild build, CancellationToken ct)
+    internal Task BuildElsewhereAsync(string storage, string cacheRoot, IFileSystem fs, SegmentIndexBuild build, CancellationToken ct) =>
+        ElsewhereAsync(
+            Key(storage, build.Index.Id, build.SegmentId),
+            new IndexBuildJob { Storage = storage, Segment = ObjectName(cacheRoot, build.SegmentPath), Build = build },
+            build.IndexPath, fs, $"index build of segment {build.SegmentId}", ct);
+
+    /// <summary>Queues <paramref name="queued"/> as the record <paramref name="key"/> (unless one is there), waits until a
+    /// node committed its result, copies it to <paramref name="target"/> through <paramref name="fs"/>, and removes the
+    /// record, the result object and the job's plan object. A failed job throws its node's reason.</summary>
+    private async Task ElsewhereAsync(string key, IndexBuildJob queued, string target, IFileSystem fs, string what, CancellationToken ct)
     {
         var store = await StoreAsync(ct).ConfigureAwait(false);
-        var key = Key(storage, build.Index.Id, build.SegmentId);
-        var queued = new IndexBuildJob { Storage = storage, Segment = ObjectName(cacheRoot, build.SegmentPath), Build = build };
         while (true)
         {
             var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
@@ -170,32 +188,34 @@ internal sealed partial class ClusterWork : IAsyncDisposable
             var job = IndexBuildJob.FromBytes(value);
             if (job.State == WorkState.Done)
             {
-                await AdoptAsync(store, key, read.Revision, job, fs, ct).ConfigureAwait(false);
+                await AdoptAsync(store, key, read.Revision, job, target, fs, ct).ConfigureAwait(false);
                 return;
             }
 
             if (job.State == WorkState.Failed)
             {
                 await DeleteRecordAsync(store, key, read.Revision, ct).ConfigureAwait(false);
-                throw new QuiverException(QuiverErrorCode.Unavailable, $"index build of segment {build.SegmentId} on node {job.Taker} failed: {job.Error}");
+                await DeletePlanAsync(job, ct).ConfigureAwait(false);
+                throw new QuiverException(QuiverErrorCode.Unavailable, $"{what} on node {job.Taker} failed: {job.Error}");
             }
 
             await Task.Delay(Poll, ct).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Copies the committed result into the index's file (write-temp-then-rename through the shard's file
-    /// system, which uploads it under the shard's own name), then deletes the record and the result object.</summary>
-    private async Task AdoptAsync(INatsKVStore store, string key, ulong revision, IndexBuildJob job, IFileSystem fs, CancellationToken ct)
+    /// <summary>Copies the committed result into <paramref name="target"/> (write-temp-then-rename through the shard's
+    /// file system, which uploads it under the shard's own name), then deletes the record, the result object and the
+    /// job's plan object.</summary>
+    private async Task AdoptAsync(INatsKVStore store, string key, ulong revision, IndexBuildJob job, string target, IFileSystem fs, CancellationToken ct)
     {
         var files = await FilesAsync(job.Storage, ct).ConfigureAwait(false)
             ?? throw new QuiverException(QuiverErrorCode.Unavailable, $"the object store of shard '{job.Storage}' is gone");
         var folder = WorkFolder();
         try
         {
-            var local = Path.Combine(folder, "index");
+            var local = Path.Combine(folder, "result");
             await DownloadAsync(files, job.Result!, local, ct).ConfigureAwait(false);
-            await Task.Run(() => AtomicFile.Write(fs, job.Build.IndexPath, stream =>
+            await Task.Run(() => AtomicFile.Write(fs, target, stream =>
             {
                 using var source = File.OpenRead(local);
                 source.CopyTo(stream);
@@ -210,6 +230,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         LogAdopted(_log, key, job.Taker, job.Attempt);
         await DeleteRecordAsync(store, key, revision, ct).ConfigureAwait(false);
         await DeleteObjectAsync(files, job.Result!, ct).ConfigureAwait(false);
+        await DeletePlanAsync(job, ct).ConfigureAwait(false);
     }
 
     /// <summary>Sweeps the jobs every <paramref name="every"/> on average (jittered between half and one and a half times
@@ -279,12 +300,11 @@ internal sealed partial class ClusterWork : IAsyncDisposable
                 return;
             }
 
-            var segment = Path.Combine(folder, "segment");
-            await DownloadAsync(files, job.Segment, segment, ct).ConfigureAwait(false);
-            var index = Path.Combine(folder, "index");
-            await Task.Run(() => job.Build.Run(PhysicalFileSystem.Instance, segment, index, Environment.ProcessorCount, ct), ct).ConfigureAwait(false);
-            var result = string.Create(CultureInfo.InvariantCulture, $"work/{IndexMeta.FileName(job.Build.Index.Id, job.Build.SegmentId)}.{taken.Attempt}");
-            await using (var file = File.OpenRead(index))
+            var (output, name) = job.Build is { } build
+                ? await BuildHereAsync(files, job.Segment!, build, folder, ct).ConfigureAwait(false)
+                : await MergeHereAsync(files, job, folder, ct).ConfigureAwait(false);
+            var result = string.Create(CultureInfo.InvariantCulture, $"work/{name}.{taken.Attempt}");
+            await using (var file = File.OpenRead(output))
             {
                 await Retry.UntilAsync(RecordTimeout, async c =>
                 {
@@ -300,7 +320,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
 
             if (await TryWriteAsync(store, key, (taken with { State = WorkState.Done, Result = result }).ToBytes(), held, ct).ConfigureAwait(false) is not null)
             {
-                Interlocked.Increment(ref _built);
+                Interlocked.Increment(ref job.Build is null ? ref _merged : ref _built);
                 LogBuilt(_log, key, taken.Attempt);
             }
             else
@@ -326,6 +346,17 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>Downloads the segment's file into <paramref name="folder"/> and builds the index there; answers the
+    /// index's file and its name.</summary>
+    private static async Task<(string File, string Name)> BuildHereAsync(INatsObjStore files, string segmentObject, SegmentIndexBuild build, string folder, CancellationToken ct)
+    {
+        var segment = Path.Combine(folder, "segment");
+        await DownloadAsync(files, segmentObject, segment, ct).ConfigureAwait(false);
+        var index = Path.Combine(folder, "index");
+        await Task.Run(() => build.Run(PhysicalFileSystem.Instance, segment, index, Environment.ProcessorCount, ct), ct).ConfigureAwait(false);
+        return (index, IndexMeta.FileName(build.Index.Id, build.SegmentId));
     }
 
     /// <summary>Puts a job this stopping node holds back in the queue, within a few seconds or not at all (then it is
@@ -432,13 +463,20 @@ internal sealed partial class ClusterWork : IAsyncDisposable
 
     private async Task<INatsKVStore> StoreAsync(CancellationToken ct) => _store ??= await _open(ct).ConfigureAwait(false);
 
+    /// <summary>Stops the sweeps, waiting for the one running; a second call does nothing (tests stop a worker to read
+    /// its counts, then leave it to <c>await using</c>).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await BackgroundLoop.StopAsync(_stop, _loop).ConfigureAwait(false);
         _sweeping.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: index build queued")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: queued")]
     private static partial void LogQueued(ILogger log, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: taken here (attempt {Attempt}; before: {Before})")]
@@ -450,7 +488,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: built here (attempt {Attempt}) but taken over meanwhile; this result is deleted")]
     private static partial void LogLost(ILogger log, string key, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: the build failed here")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "work {Key}: the job failed here")]
     private static partial void LogFailed(ILogger log, string key, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "work {Key}: the shard adopted the result of {Taker} (attempt {Attempt})")]

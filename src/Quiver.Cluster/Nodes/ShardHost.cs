@@ -72,6 +72,8 @@ internal sealed class ShardHost : IAsyncDisposable
                 SharedBm25Statistics = true,
                 // Index builds of sealed segments are jobs any node takes (docs/cluster.md, "Index builds as work").
                 IndexBuildsElsewhere = node.Work?.For(name, folder, engine.FileSystem!),
+                // So are the merges of compaction (docs/cluster.md, "Compaction as work"); the shard keeps the delete rules.
+                MergesElsewhere = node.Work?.MergeFor(name, folder, engine.FileSystem!),
                 WalFactory = collectionId =>
                 {
                     var log = open(collectionId);

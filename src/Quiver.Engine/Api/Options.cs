@@ -130,6 +130,13 @@ public sealed record QuiverOptions
     /// (default): the engine builds its indexes itself.</summary>
     internal Func<Indexing.SegmentIndexBuild, CancellationToken, Task>? IndexBuildsElsewhere { get; init; }
 
+    /// <summary>Where a merge of compaction is written instead of in the engine's process (a cluster's work queue): called
+    /// with what to write (<see cref="Shards.SegmentMerge"/>: the sources' files and the rows of each to keep), it
+    /// completes once the merged segment's file is at <see cref="Shards.SegmentMerge.MergedPath"/> in the engine's file
+    /// system (which the engine then opens and checks, and carries the deletes that arrived meanwhile over to), and throws
+    /// to fail the merge (its sources stay; maintenance plans it again). Null (default): the engine writes its merges.</summary>
+    internal Func<Shards.SegmentMerge, CancellationToken, Task>? MergesElsewhere { get; init; }
+
     /// <summary>How IVF indexes built by the engine seed their coarse k-means (<see cref="Indexing.IndexBuildOptions.KMeansInit"/>'s
     /// default); tests that compare the two set it.</summary>
     internal Indexing.KMeansInit IvfKMeansInit { get; init; } = Indexing.IndexBuildOptions.Default.KMeansInit;

@@ -1,7 +1,6 @@
 using Quiver.Catalog;
 using Quiver.Segments;
 using Quiver.Storage;
-using Quiver.Writes;
 
 namespace Quiver.Shards;
 
@@ -465,50 +464,6 @@ internal sealed partial class Shard
                 ScheduleIndexWork();
             }
         }
-    }
-
-    /// <summary>The given rows of the sources, in order, as one batch of scalars, their insert timestamps, and one array
-    /// per vector field (the batch's vector columns are left empty).</summary>
-    private (RowBatch Batch, long[] InsertTs, ReadOnlyMemory<float>[]?[] Vectors) GatherRows(List<Segment> sources, List<int[]> kept, int total)
-    {
-        var parts = new List<RowBatch>(sources.Count);
-        var insertTs = new long[total];
-        var vectors = new ReadOnlyMemory<float>[]?[Schema.Fields.Length];
-        var arrays = new float[Schema.Fields.Length][];
-        for (var f = 0; f < arrays.Length; f++)
-        {
-            if (Schema.Fields[f] is { IsVector: true } vf && vf.VectorWidth() is var dim)
-            {
-                arrays[f] = new float[checked(total * dim)];
-                vectors[f] = [arrays[f]];
-            }
-        }
-
-        var at = 0;
-        for (var i = 0; i < sources.Count; i++)
-        {
-            var rows = kept[i];
-            parts.Add(sources[i].Extract(rows, includeVectors: false));
-            sources[i].InsertTimestamps(rows).CopyTo(insertTs, at);
-            using (var snap = sources[i].Snapshot())
-            {
-                for (var f = 0; f < arrays.Length; f++)
-                {
-                    if (arrays[f] is { } target)
-                    {
-                        var view = snap.Vectors[f];
-                        for (var r = 0; r < rows.Length; r++)
-                        {
-                            view.Row(rows[r]).CopyTo(target.AsSpan((at + r) * view.Dimension, view.Dimension));
-                        }
-                    }
-                }
-            }
-
-            at += rows.Length;
-        }
-
-        return (RowBatches.Concat(Schema, parts), insertTs, vectors);
     }
 
     /// <summary>Adds a partition (durably) and returns its id.</summary>

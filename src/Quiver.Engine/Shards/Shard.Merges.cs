@@ -140,25 +140,40 @@ internal sealed partial class Shard
             return;
         }
 
-        // The rows gathered in memory count against the engine's budget while the file is written; a merge that does not
-        // fit waits (the background loop retries it on a later pass, an explicit compaction is refused).
-        var held = HoldMergeMemory(sources, kept);
-        long bytes;
         var id = _host.AllocateId();
         var path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(id));
-        try
+        if (_host.Options.MergesElsewhere is { } elsewhere)
         {
-            var (batch, insertTs, vectors) = GatherRows(sources, kept, total);
-            bytes = SegmentFile.Write(Fs, path, id, sources[0].PartitionId, batch, insertTs, vectors);
+            // A cluster's shard: the rows are copied on whichever node takes the merge (docs/cluster.md, "Compaction as
+            // work"), which hands back the file at `path`; it is opened and checked below as any segment file is, and
+            // every delete rule stays here (the kept rows were chosen above, later marks are carried below).
+            await elsewhere(MergeElsewhere(sources, kept, id, path), cancellationToken).ConfigureAwait(false);
         }
-        finally
+        else
         {
-            _host.Memory.AddMerge(-held);
+            // The rows gathered in memory count against the engine's budget while the file is written; a merge that does
+            // not fit waits (the background loop retries it on a later pass, an explicit compaction is refused).
+            var held = HoldMergeMemory(sources, kept);
+            try
+            {
+                SegmentMerge.Write(Fs, path, Schema, id, sources[0].PartitionId, sources, kept);
+            }
+            finally
+            {
+                _host.Memory.AddMerge(-held);
+            }
         }
 
+        // Opening sets the segment's size (the same figure the write returns).
         var merged = SegmentFile.Open(Fs, path, Schema, id);
         merged.ChargeTo(_host.Memory);
-        merged.Bytes = bytes;
+        if (merged.Count != total)
+        {
+            merged.Release();
+            Fs.Delete(path);
+            throw new CorruptionException(path, string.Create(CultureInfo.InvariantCulture, $"the merged segment holds {merged.Count} rows, not the {total} kept"));
+        }
+
         var pending = new PendingMerge(merged, sources, mergedRowOf);
         CarryDeletes(pending);
         lock (_applyLock)
@@ -171,6 +186,23 @@ internal sealed partial class Shard
             await CompleteMergeAsync(sources, pending, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>What a writer elsewhere needs to write the merge of <paramref name="sources"/> as this shard would
+    /// (<see cref="QuiverOptions.MergesElsewhere"/>).</summary>
+    private SegmentMerge MergeElsewhere(List<Segment> sources, List<int[]> kept, long id, string path) => new()
+    {
+        Schema = Schema,
+        Sources = [.. sources.Select((s, i) => new SegmentMergeSource
+        {
+            Path = Path.Combine(SegmentFolder, SegmentMeta.SegmentFileName(s.Id)),
+            Id = s.Id,
+            FieldsInFile = s.FieldsInFile,
+            Kept = kept[i],
+        })],
+        MergedId = id,
+        PartitionId = sources[0].PartitionId,
+        MergedPath = path,
+    };
 
     /// <summary>Charges the rows a merge gathers in memory (each source's bytes in the share of its rows kept) to the
     /// engine's memory budget and returns them, or refuses the merge with <see cref="MemoryQuotaExceededException"/> when
