@@ -638,7 +638,9 @@ public sealed partial class ErrorTableTests(ITestOutputHelper output)
             hybrid.Requests[1] = Search(nq: 2);
             return Answer.Of((await s.Plain.Milvus.HybridSearchAsync(hybrid)).Status);
         },
-        ["alter-field-property"] = s => AlterFieldAsync(s.Plain, "docs", "price", "analyzer_params", "{}"),
+        // Over REST (collections/fields/alter_properties); the other alter-field rows go over gRPC.
+        ["alter-field-property"] = s => RestAsync(s.Plain, "/collections/fields/alter_properties",
+            "{\"collectionName\":\"docs\",\"fieldName\":\"price\",\"fieldParams\":{\"analyzer_params\":{}}}"),
         ["alter-field-mmap"] = s => AlterFieldAsync(s.Plain, "docs", "price", "mmap.enabled", "true"),
         ["alter-field-type"] = s => AlterFieldAsync(s.Plain, "docs", "price", "max_length", "16"),
         ["alter-field-shrink"] = async s =>

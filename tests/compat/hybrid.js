@@ -1,7 +1,8 @@
 // Hybrid search through the official Milvus Node.js SDK: a collection with two vector fields (8-d L2 and 6-d IP),
 // hybridSearch with RRFRanker and WeightedRanker over gRPC (each AnnSearchRequest with its own filter and limit, top-level
 // limit, offset and output fields; group_by_field as the SDK copies it into each request), and hybrid_search over REST
-// through the SDK's HttpClient. Every answer is checked against a fused oracle computed here: brute force per request,
+// through the SDK's HttpClient (RRF and weighted with offset against the same oracle; grouped by groupingField equal to
+// the SDK's grouped gRPC answer). Every answer is checked against a fused oracle computed here: brute force per request,
 // then Milvus's fusion (RRF 1/(k+rank); weighted sums, L2 turned into 1 - 2·atan(d)/π when mixed with IP), single
 // precision sums, equal scores ordered by id.
 'use strict';
@@ -117,6 +118,21 @@ main('hybrid', async () => {
   });
   check(rest.code === 0, 'REST hybrid_search', rest);
   expectHits(rest.data.map(row => ({ id: row.id, score: row.distance })), fuse(lists, ['L2', 'IP'], { k: 10 }, 8, 0), 'REST RRF');
+  const restSearch = [
+    { data: [q1], annsField: 'dense', filter: 'color in ["red", "blue"]', limit: 20 },
+    { data: [q2], annsField: 'other', filter: 'n >= 3', limit: 15 },
+  ];
+  const restWeighted = await h.hybridSearch({ collectionName: name, search: restSearch, rerank: { strategy: 'weighted', params: { weights: [0.6, 0.3] } },
+    limit: 6, offset: 2, outputFields: ['color'] });
+  check(restWeighted.code === 0, 'REST weighted hybrid_search', restWeighted);
+  expectHits(restWeighted.data.map(row => ({ id: row.id, score: row.distance })), fuse(lists, ['L2', 'IP'], { weights: [0.6, 0.3] }, 6, 2), 'REST weighted, offset 2');
+  restWeighted.data.forEach(row => check(row.color === byId.get(Number(row.id)).color, 'REST weighted output fields', row));
+  // Grouped over REST (groupingField, groupSize) answers what the SDK's grouped gRPC hybrid search above answered.
+  const restGrouped = await h.hybridSearch({ collectionName: name, search: restSearch.map(q => ({ ...q, limit: 3 })), rerank: { strategy: 'rrf', params: { k: 60 } },
+    limit: 2, groupingField: 'color', groupSize: 2, outputFields: ['color'] });
+  check(restGrouped.code === 0, 'REST grouped hybrid_search', restGrouped);
+  expectHits(restGrouped.data.map(row => ({ id: row.id, score: row.distance })), grouped.results.map(hit => [Number(hit.id), hit.score]), 'REST group_by as gRPC');
+  restGrouped.data.forEach(row => check(row.color === byId.get(Number(row.id)).color, 'REST grouped output fields', row));
   steps.push('rest');
 
   ok(await c.dropCollection({ collection_name: name }), 'drop');

@@ -4,7 +4,8 @@
 // are refused with Milvus's messages. TTL: collection.ttl.seconds altered down to 1 s (over REST v2) makes the rows
 // disappear from count, query, get and search over gRPC and REST (polled until they do, at most 60 s: a server in
 // another process has no clock the test
-// can move; the engine's TtlTests move an injected clock instead). AlterIndex: mmap.enabled set, described, dropped;
+// can move; the engine's TtlTests move an injected clock instead). AlterIndex: mmap.enabled set, described, dropped
+// (over gRPC, then over REST v2);
 // a build parameter refused.
 'use strict';
 const { DataType, client, httpClient, check, ok, milvusError, main, freshCollection } = require('./common');
@@ -73,6 +74,19 @@ main('props', async () => {
   ok(await c.dropIndexProperties({ collection_name: keyed, index_name: indexName, properties: ['mmap.enabled'] }), 'drop mmap.enabled');
   index = (await c.describeIndex({ collection_name: keyed, index_name: indexName })).index_descriptions[0];
   check(!index.params.some(p => p.key === 'mmap.enabled'), 'mmap.enabled gone', index.params);
+  // The same over REST v2 (indexes/alter_properties, indexes/drop_properties through the SDK's HttpClient), read back
+  // through gRPC's describe (REST's describe lists no index properties, as Milvus's).
+  const http = httpClient();
+  const restAlter = await http.alterIndexProperties({ collectionName: keyed, indexName, properties: { 'mmap.enabled': true } });
+  check(restAlter.code === 0, 'REST alter mmap.enabled', restAlter);
+  index = (await c.describeIndex({ collection_name: keyed, index_name: indexName })).index_descriptions[0];
+  check(index.params.some(p => p.key === 'mmap.enabled' && p.value === 'true'), 'REST mmap.enabled described', index.params);
+  const restBuild = await http.alterIndexProperties({ collectionName: keyed, indexName, properties: { nlist: 32 } });
+  check(restBuild.code === 1100 && /nlist is not a configable index proptery/.test(restBuild.message), 'REST build parameter refused', restBuild);
+  const restDrop = await http.dropIndexProperties({ collectionName: keyed, indexName, propertyKeys: ['mmap.enabled'] });
+  check(restDrop.code === 0, 'REST drop mmap.enabled', restDrop);
+  index = (await c.describeIndex({ collection_name: keyed, index_name: indexName })).index_descriptions[0];
+  check(!index.params.some(p => p.key === 'mmap.enabled'), 'REST mmap.enabled gone', index.params);
   steps.push('alter index');
   ok(await c.dropCollection({ collection_name: keyed }), 'drop');
 

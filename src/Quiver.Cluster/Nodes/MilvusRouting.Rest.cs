@@ -26,6 +26,7 @@ internal sealed partial class MilvusRouting
     {
         "/collections/drop", "/collections/load", "/collections/release", "/collections/flush",
         "/collections/alter_properties", "/collections/drop_properties", "/collections/fields/add",
+        "/collections/fields/alter_properties",
         "/partitions/create", "/partitions/drop", "/partitions/load", "/partitions/release",
         "/indexes/create", "/indexes/drop", "/indexes/alter_properties", "/indexes/drop_properties",
     };

@@ -25,6 +25,7 @@ internal sealed partial class MilvusRouting
     private static readonly HashSet<string> RestSchemaChanges = new(StringComparer.Ordinal)
     {
         "/collections/alter_properties", "/collections/drop_properties", "/collections/fields/add", "/indexes/create", "/indexes/drop",
+        "/collections/fields/alter_properties",
     };
 
     /// <summary>The schema and time zone of each collection of several shards, as shard 0 last described it, with the

@@ -21,7 +21,7 @@ internal sealed partial class RestRouting
         ["/collections/get_load_state"] = "GetLoadState", ["/collections/load"] = "LoadCollection",
         ["/collections/release"] = "ReleaseCollection", ["/collections/flush"] = "Flush",
         ["/collections/alter_properties"] = "AlterCollection", ["/collections/drop_properties"] = "AlterCollection",
-        ["/collections/fields/add"] = "AddCollectionField",
+        ["/collections/fields/add"] = "AddCollectionField", ["/collections/fields/alter_properties"] = "AlterCollectionField",
         ["/entities/insert"] = "Insert", ["/entities/upsert"] = "Upsert", ["/entities/delete"] = "Delete",
         ["/entities/query"] = "Query", ["/entities/get"] = "Query", ["/entities/search"] = "Search",
         ["/entities/hybrid_search"] = "HybridSearch",

@@ -66,6 +66,7 @@ internal static partial class MilvusRestV2
         ("/collections/alter_properties", AlterCollectionPropertiesAsync),
         ("/collections/drop_properties", DropCollectionPropertiesAsync),
         ("/collections/fields/add", AddCollectionFieldAsync),
+        ("/collections/fields/alter_properties", AlterCollectionFieldPropertiesAsync),
         ("/entities/insert", InsertAsync),
         ("/entities/upsert", UpsertAsync),
         ("/entities/delete", DeleteAsync),
