@@ -21,9 +21,15 @@ if (args is ["apikey", .. var keyArgs])
     return await NodeApiKeys.RunAsync(keyArgs, Console.Out, Console.Error, CancellationToken.None).ConfigureAwait(false);
 }
 
+// `Quiver.Cluster upload --config FILE PATH [NAME]`: a file into the cluster's bucket of import objects.
+if (args is ["upload", "--config", var uploadConfig, var uploadPath, .. var uploadName] && uploadName.Length <= 1)
+{
+    return await ImportObjectUpload.RunAsync(NodeConfig.Load(uploadConfig), uploadPath, uploadName.FirstOrDefault(), Console.Out, Console.Error, CancellationToken.None).ConfigureAwait(false);
+}
+
 if (args is not ["node", "--config", var path])
 {
-    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE | Quiver.Cluster log-bench --config FILE [--records N] [--bytes B] [--writers 1,16,128] | Quiver.Cluster " + NodeApiKeys.Usage).ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("usage: Quiver.Cluster node --config FILE | Quiver.Cluster status --config FILE | Quiver.Cluster " + ImportObjectUpload.Usage + " | Quiver.Cluster log-bench --config FILE [--records N] [--bytes B] [--writers 1,16,128] | Quiver.Cluster " + NodeApiKeys.Usage).ConfigureAwait(false);
     return 2;
 }
 

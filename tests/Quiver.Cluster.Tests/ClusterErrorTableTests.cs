@@ -17,6 +17,10 @@ public sealed partial class ClusterErrorTableTests
 
     private static readonly Dictionary<string, Func<IReadOnlyList<(int Code, string Message, bool Retriable)>>> Cases = new(StringComparer.Ordinal)
     {
+        ["cluster-import-object-missing"] = () =>
+        [
+            Grpc("Import", m => MilvusRouting.StatusAnswer(m, ClusterImports.ObjectMissing("batch/rows.jsonl", "quiver-import-objects").Code, ClusterImports.ObjectMissing("batch/rows.jsonl", "quiver-import-objects").Message)),
+        ],
         ["cluster-not-served"] = () =>
         [
             Grpc("RenameCollection", m => MilvusRouting.NotServed(m)),

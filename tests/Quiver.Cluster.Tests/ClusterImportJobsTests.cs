@@ -14,7 +14,7 @@ namespace Quiver.Cluster.Tests;
 /// after it must run. The import itself is a stand-in that counts batches (ClusterImportTests runs the real one); the
 /// oracle is the states, counts and reasons the stand-in and the faults determine.</summary>
 [Collection("Nats")]
-public sealed class ClusterImportJobsTests(NatsFixture nats)
+public sealed partial class ClusterImportJobsTests(NatsFixture nats)
 {
     private const int Batches = 3;
     private const long BatchRows = 10;

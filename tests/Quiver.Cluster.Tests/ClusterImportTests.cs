@@ -20,7 +20,7 @@ namespace Quiver.Cluster.Tests;
 /// <c>quiver serve</c>'s importer does) as the oracle. A job is accepted by one node, reads that node's import root and
 /// is seen by every node; its answers, refusals, progress and listings equal the standalone server's, over gRPC and REST,
 /// and the rows land on the shards their keys hash to.</summary>
-public sealed class ClusterImportTests(ITestOutputHelper output)
+public sealed partial class ClusterImportTests(ITestOutputHelper output)
 {
     private const string Collection = "imported";
 
@@ -37,13 +37,7 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         var oracleRoot = Path.Combine(folder.Path, "import");
         // Each node reads its own import root; the job is accepted by node 0, so its files are there.
         var nodeRoot = Path.Combine(nodes.DataPath(0), "import");
-        foreach (var root in new[] { oracleRoot, nodeRoot })
-        {
-            Directory.CreateDirectory(root);
-            await File.WriteAllTextAsync(Path.Combine(root, "rows.jsonl"), Lines(0, 2500));
-            await File.WriteAllTextAsync(Path.Combine(root, "more.jsonl"), Lines(5000, 50));
-            await File.WriteAllTextAsync(Path.Combine(root, "bad.jsonl"), Lines(9000, 5) + "{\"id\":9100,\"title\":\"x\",\"vector\":[1,2]}\n");
-        }
+        await WriteFilesAsync(oracleRoot, nodeRoot);
 
         using var single = GrpcChannel.ForAddress($"http://127.0.0.1:{oracle.Port}");
         var channels = Enumerable.Range(0, 3).Select(i => GrpcChannel.ForAddress(nodes.Address(i))).ToArray();
@@ -350,11 +344,11 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         new($"{job} did not finish within {JobTimeout.TotalMinutes} min (safety net); last seen: {last}"
             + (nodes is null ? "" : string.Concat(Enumerable.Range(0, 3).Select(i => $"\n--- node {i}:\n{nodes.Output(i)}"))), cause);
 
-    /// <summary>A REST job over <c>more.jsonl</c> created through <paramref name="create"/>, its progress read through
+    /// <summary>A REST job over <paramref name="file"/> created through <paramref name="create"/>, its progress read through
     /// <paramref name="poll"/> until done: the final progress and description, less the job id.</summary>
-    private static async Task<string> RestJobAsync(HttpClient create, HttpClient poll, QuiverNodes? nodes = null)
+    private static async Task<string> RestJobAsync(HttpClient create, HttpClient poll, QuiverNodes? nodes = null, string file = "more.jsonl")
     {
-        var created = await PostAsync(create, "/v2/vectordb/jobs/import/create", new { collectionName = Collection, files = new[] { new[] { "more.jsonl" } } });
+        var created = await PostAsync(create, "/v2/vectordb/jobs/import/create", new { collectionName = Collection, files = new[] { new[] { file } } });
         Assert.True(created["code"]!.GetValue<int>() == 0, created.ToJsonString());
         var id = created["data"]!["jobId"]!.GetValue<string>();
         using var timeout = new CancellationTokenSource(JobTimeout);
@@ -417,6 +411,19 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
         [.. (await client.QueryAsync(Collection, new QueryRequest { Filter = "id >= 0", OutputFields = ["id", "title", "vector"], Limit = 16384, Consistency = ConsistencyLevel.Strong }))
             .Select(r => $"{r["id"]} {r["title"]} {System.Text.Json.JsonSerializer.Serialize(r["vector"])}")
             .Order(StringComparer.Ordinal)];
+
+    /// <summary>The import tests' three files in each of <paramref name="folders"/>: <c>rows.jsonl</c> (2,500 rows),
+    /// <c>more.jsonl</c> (50) and <c>bad.jsonl</c> (5 good rows, then one whose vector has 2 dimensions of 4).</summary>
+    private static async Task WriteFilesAsync(params string[] folders)
+    {
+        foreach (var folder in folders)
+        {
+            Directory.CreateDirectory(folder);
+            await File.WriteAllTextAsync(Path.Combine(folder, "rows.jsonl"), Lines(0, 2500));
+            await File.WriteAllTextAsync(Path.Combine(folder, "more.jsonl"), Lines(5000, 50));
+            await File.WriteAllTextAsync(Path.Combine(folder, "bad.jsonl"), Lines(9000, 5) + "{\"id\":9100,\"title\":\"x\",\"vector\":[1,2]}\n");
+        }
+    }
 
     private static string Lines(int from, int count) => string.Concat(Enumerable.Range(from, count)
         .Select(i => string.Create(CultureInfo.InvariantCulture, $"{{\"id\":{i},\"title\":\"t{i}\",\"vector\":[{i % 97},{i % 13},0.5,{-i}]}}\n")));

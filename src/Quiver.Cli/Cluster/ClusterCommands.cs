@@ -62,8 +62,23 @@ internal static class ClusterCommands
         });
         var cluster = new Command("cluster", "A Quiver cluster's operations (docs/cluster.md).");
         cluster.Subcommands.Add(status);
+        cluster.Subcommands.Add(Upload());
         cluster.Subcommands.Add(ApiKey());
         return cluster;
+    }
+
+    /// <summary><c>quiver cluster upload</c>: a file into the cluster's bucket of import objects (<see cref="ImportObjectUpload"/>).</summary>
+    private static Command Upload()
+    {
+        var config = ConfigOption("Any node's JSON configuration: its cluster, nats and replicas settings are read.");
+        var path = new Argument<string>("path") { Description = "The local file to upload." };
+        var name = new Option<string?>("--name") { Description = "The object's name (default: the file's name); an import request names it as object:NAME." };
+        var upload = new Command("upload", "Put a file into the cluster's bucket of import objects, which import requests name as object:NAME (docs/cluster.md, \"Bulk import\").");
+        upload.Options.Add(config);
+        upload.Options.Add(name);
+        upload.Arguments.Add(path);
+        upload.SetAction((parse, ct) => ImportObjectUpload.RunAsync(NodeConfig.Load(parse.GetValue(config)!), parse.GetValue(path)!, parse.GetValue(name), Console.Out, Console.Error, ct));
+        return upload;
     }
 
     /// <summary><c>quiver cluster apikey create|list|revoke</c>: the cluster's API keys (<see cref="NodeApiKeys"/>),

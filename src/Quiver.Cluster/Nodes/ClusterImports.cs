@@ -22,13 +22,18 @@ internal sealed record ClusterImportJob
 
     public string? Partition { get; init; }
 
-    /// <summary>The files as the accepting node's import root names them (relative to it).</summary>
+    /// <summary>The files as the accepting node's import root names them (relative to it), or an import object as the
+    /// request named it (<c>object:NAME</c>, <see cref="ClusterImports.ObjectScheme"/>).</summary>
     public required IReadOnlyList<string> Files { get; init; }
 
     /// <summary>Whether the files were copied into the cluster's object store when the job was accepted (objects
     /// <c>job-{id}/{index}</c> of bucket <c>{cluster}-imports-files</c>), so that any node can run the job; false in a
     /// record of an older node, whose files only the accepting node's import root holds.</summary>
     public bool Stored { get; init; }
+
+    /// <summary>For each file that is an import object (<c>object:NAME</c>), the object's digest when the job was accepted
+    /// (null for a file of the import root; the list null when the job names no object): a run reads that object or fails.</summary>
+    public IReadOnlyList<string?>? Digests { get; init; }
 
     /// <summary>On an <c>auto_id</c> collection (a job without <c>upsert</c>): the first of the keys reserved for the job's
     /// rows, row i of the job (in file order) taking key <c>KeysFrom + i</c>; recorded before the first batch is sent, so
@@ -69,6 +74,7 @@ internal sealed record ClusterImportJob
             ["partition"] = Partition,
             ["files"] = new JsonArray([.. Files.Select(f => (JsonNode)f)]),
             ["stored"] = Stored,
+            ["digests"] = Digests is null ? null : new JsonArray([.. Digests.Select(d => (JsonNode?)d)]),
             ["keysFrom"] = KeysFrom,
             ["options"] = options,
             ["state"] = State.ToString(),
@@ -91,6 +97,7 @@ internal sealed record ClusterImportJob
             Partition = json["partition"]?.GetValue<string>(),
             Files = [.. json["files"]!.AsArray().Select(f => f!.GetValue<string>())],
             Stored = json["stored"]?.GetValue<bool>() ?? false,
+            Digests = json["digests"] is JsonArray digests ? [.. digests.Select(d => d?.GetValue<string>())] : null,
             KeysFrom = json["keysFrom"]?.GetValue<long>(),
             Options = json["options"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal),
             State = Enum.Parse<BulkImportState>(json["state"]!.GetValue<string>()),
@@ -214,8 +221,8 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             throw new MilvusException(MilvusCode.PartitionNotFound, $"partition not found[partition={partition}]");
         }
 
-        var resolved = files.Select(f => BulkImportJobs.Resolve(Root, f)).ToList();
-        var relative = resolved.Select(Root.Relative).ToList();
+        var (resolved, digests) = await ResolveFilesAsync(files, ct).ConfigureAwait(false);
+        var relative = resolved.Select((f, i) => f is null ? files[i] : Root.Relative(f)).ToList();
         var store = await StoreAsync(ct).ConfigureAwait(false);
         var id = await _ids.TakeAsync(Bucket(_node.Config.Cluster), 1, ct).ConfigureAwait(false);
         await UploadAsync(id, resolved, ct).ConfigureAwait(false);
@@ -227,6 +234,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             Partition = string.IsNullOrEmpty(partition) ? null : partition,
             Files = relative,
             Stored = true,
+            Digests = digests,
             Options = options,
             State = BulkImportState.Pending,
             Node = _here(),
@@ -240,17 +248,23 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         return id;
     }
 
-    /// <summary>Copies the files of job <paramref name="id"/> (full paths inside the import root) into the cluster's object
-    /// store, opened as the importer opens them (confined to the root), so that any node can run the job.</summary>
-    private async Task UploadAsync(long id, IReadOnlyList<string> files, CancellationToken ct)
+    /// <summary>Copies the files of job <paramref name="id"/> (full paths inside the import root; null for an import
+    /// object, which is read where it is) into the cluster's object store, opened as the importer opens them (confined to
+    /// the root), so that any node can run the job.</summary>
+    private async Task UploadAsync(long id, IReadOnlyList<string?> files, CancellationToken ct)
     {
         var objects = await FilesAsync(ct).ConfigureAwait(false);
         for (var i = 0; i < files.Count; i++)
         {
+            if (files[i] is null)
+            {
+                continue;
+            }
+
             FileStream source;
             try
             {
-                source = Root.Open(files[i], out _);
+                source = Root.Open(files[i]!, out _);
             }
             catch (ImportPathException e)
             {
@@ -273,7 +287,6 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// (file i as <c>{i}/{its name}</c>); the importer reads them there.</summary>
     private async Task DownloadAsync(ClusterImportJob job, CancellationToken ct)
     {
-        var objects = await FilesAsync(ct).ConfigureAwait(false);
         var folder = StageFolder(job.Id);
         if (Directory.Exists(folder))
         {
@@ -285,18 +298,19 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             var path = StagedFile(folder, job, i);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
-            var name = ObjectName(job.Id, i);
+            var (objects, name, missing, digest) = await SourceOfAsync(job, i, ct).ConfigureAwait(false);
             await Retry.UntilAsync(RecordTimeout, async c =>
             {
                 file.SetLength(0);
                 file.Position = 0;
                 try
                 {
-                    await objects.GetAsync(name, file, leaveOpen: true, c).ConfigureAwait(false);
+                    var read = await objects.GetAsync(name, file, leaveOpen: true, c).ConfigureAwait(false);
+                    CheckDigest(job, i, read.Digest, digest);
                 }
                 catch (NatsObjNotFoundException)
                 {
-                    throw new InvalidOperationException($"import: the stored copy of '{job.Files[i]}' is missing from the cluster's object store");
+                    throw new InvalidOperationException(missing);
                 }
 
                 return true;
@@ -310,8 +324,14 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         try
         {
             var objects = await FilesAsync(CancellationToken.None).ConfigureAwait(false);
+            // Import objects are the user's: only the copies the accepting node stored go.
             for (var i = 0; i < job.Files.Count; i++)
             {
+                if (ObjectOf(job.Files[i]) is not null)
+                {
+                    continue;
+                }
+
                 try
                 {
                     await objects.DeleteAsync(ObjectName(job.Id, i)).ConfigureAwait(false);
@@ -331,7 +351,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         Path.Combine(Path.GetFullPath(_node.Config.DataPath), "import-jobs", "job-" + id.ToString(CultureInfo.InvariantCulture));
 
     private static string StagedFile(string folder, ClusterImportJob job, int index) =>
-        Path.Combine(folder, index.ToString(CultureInfo.InvariantCulture), Path.GetFileName(job.Files[index]));
+        Path.Combine(folder, index.ToString(CultureInfo.InvariantCulture), StagedName(job.Files[index]));
 
     /// <summary>The job <paramref name="id"/> as the bucket's leader holds it, or null; a job still pending or importing
     /// whose node has left the cluster is taken over first: the record names this node (compare-and-set: a record
