@@ -50,6 +50,10 @@ internal sealed record ClusterImportJob
 
     public required DateTimeOffset Created { get; init; }
 
+    /// <summary>Handed over: <see cref="Node"/> stopped (gracefully) and released the job, so any node may take it over
+    /// now, as it would once that node had left the cluster (a graceful stop hands its jobs over instead of failing them).</summary>
+    public bool Released { get; init; }
+
     /// <summary>The job as a progress call reports it.</summary>
     public ImportJobView View => new(Id, State, ImportedRows, TotalRows, ImportJobView.ProgressOf(State, ImportedRows, TotalRows), Reason, Collection, Partition, Files, Created);
 
@@ -77,6 +81,7 @@ internal sealed record ClusterImportJob
             ["reason"] = Reason,
             ["node"] = Node,
             ["created"] = Created.ToUnixTimeMilliseconds(),
+            ["released"] = Released,
         }.ToJsonString());
     }
 
@@ -98,6 +103,7 @@ internal sealed record ClusterImportJob
             TotalRows = json["totalRows"]?.GetValue<long>(),
             Reason = json["reason"]?.GetValue<string>(),
             Node = json["node"]!.GetValue<string>(),
+            Released = json["released"]?.GetValue<bool>() ?? false,
             Created = DateTimeOffset.FromUnixTimeMilliseconds(json["created"]!.GetValue<long>()),
         };
     }
@@ -147,6 +153,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         Channel.CreateUnbounded<(ClusterImportJob, ulong, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly CancellationTokenSource _stop = new();
+    private Task? _handOver;
     private readonly SemaphoreSlim _opening = new(1, 1);
     private readonly AutoIds _ids;
     private INatsKVStore? _store;
@@ -235,8 +242,12 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         var revision = await CreateRecordAsync(store, Key(id), job.ToBytes(), ct).ConfigureAwait(false);
         StartWorker();
 
-        // Unbounded: refused only once the node stops, whose jobs the next reader then marks failed.
-        _queue.Writer.TryWrite((job, revision, false));
+        // Unbounded: refused only once the node stops, which then hands the job over at once.
+        if (!_queue.Writer.TryWrite((job, revision, false)))
+        {
+            await ReleaseAsync(changed => UpdateRecordAsync(store, Key(id), changed.ToBytes(), revision, CancellationToken.None), job, null).ConfigureAwait(false);
+        }
+
         return id;
     }
 
@@ -349,8 +360,10 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             }
 
             var (job, revision) = found;
-            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !await _gone(job.Node, ct).ConfigureAwait(false))
+            if (job.State is BulkImportState.Completed or BulkImportState.Failed || _stop.IsCancellationRequested
+                || (!job.Released && !await _gone(job.Node, ct).ConfigureAwait(false)))
             {
+                // Running, or this node is stopping (it hands its own jobs over and takes none).
                 return job;
             }
 
@@ -370,7 +383,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             }
 
             // Taken over: this node runs the job from the progress its record holds (compare-and-set, so one node does).
-            var taken = job with { Node = _here() };
+            var taken = job with { Node = _here(), Released = false };
             try
             {
                 var now = await UpdateRecordAsync(store, Key(id), taken.ToBytes(), revision, ct).ConfigureAwait(false);
@@ -640,8 +653,14 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             // Another node took the job over (it found this node gone): it runs it now.
             LogTakenOver(_log, job.Id);
         }
+        catch (Exception e) when (e is not OutOfMemoryException && ct.IsCancellationRequested && job.Stored)
+        {
+            // The node is stopping (whatever the stop made the run throw): the job is handed over, not failed.
+            await ReleaseAsync(SaveAsync, job, e).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // A job of an older node, whose files are on its disk only, cannot be run by another node.
             ended = await FailAsync(SaveAsync, job, opened, "the node stopped during the import").ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -661,6 +680,78 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         if (ended && job.Stored)
         {
             await DeleteFilesAsync(job).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hands a job this node runs or has queued over to the other nodes as this node stops: its record keeps
+    /// its state and progress and is marked released (compare-and-set on the revision this node wrote last), so the next
+    /// node that reads or sweeps it takes it over and resumes it as it would after this node's death
+    /// (<see cref="GetAsync"/>), without waiting for this node to leave the membership.</summary>
+    private async Task ReleaseAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, Exception? stopped)
+    {
+        try
+        {
+            await save(job with { Released = true }).ConfigureAwait(false);
+            LogHandedOver(_log, job.Id, job.ImportedRows, stopped);
+        }
+        catch (NatsKVWrongLastRevisionException)
+        {
+            LogTakenOver(_log, job.Id);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not stored (NATS out of reach): the record keeps naming this node, and the job is taken over once this
+            // node has left the cluster, as after its death.
+            LogUnrecorded(_log, job.Id, e);
+        }
+    }
+
+    /// <summary>Stops this node's jobs and hands them over (<see cref="ReleaseAsync"/>): the job running stops at its
+    /// cancellation and is released with the progress its record holds, the jobs queued behind it are released as they
+    /// stand, and this node takes over no job from then on. Called as the node starts its stop, before the silo stops
+    /// (whose grains the running job writes through); runs once.</summary>
+    public Task HandOverAsync()
+    {
+        lock (_queue)
+        {
+            return _handOver ??= HandOverOnceAsync();
+        }
+    }
+
+    private async Task HandOverOnceAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Ended before the queue closes. A job it took over that the stopped worker never runs is released below.
+            await _sweep.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _queue.Writer.TryComplete();
+        Task? worker;
+        lock (_queue)
+        {
+            worker = _worker;
+        }
+
+        if (worker is not null)
+        {
+            await worker.ConfigureAwait(false);
+        }
+
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            var (job, revision, _) = queued;
+            if (!job.Stored)
+            {
+                continue;
+            }
+
+            var store = await StoreAsync(CancellationToken.None).ConfigureAwait(false);
+            await ReleaseAsync(changed => UpdateRecordAsync(store, Key(job.Id), changed.ToBytes(), revision, CancellationToken.None), job, null).ConfigureAwait(false);
         }
     }
 
@@ -710,23 +801,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            // Ended before the queue closes. A job it took over that the stopped worker never runs keeps this node's
-            // address, and another node's sweep takes it over once this node has left the cluster.
-            await _sweep.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _queue.Writer.TryComplete();
-        if (_worker is { } worker)
-        {
-            await worker.ConfigureAwait(false);
-        }
-
+        await HandOverAsync().ConfigureAwait(false);
         _stop.Dispose();
         _opening.Dispose();
     }
@@ -736,6 +811,9 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} into {Collection} failed: {Reason}")]
     private static partial void LogFailed(ILogger log, long id, string collection, string reason, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "import job {Id}: this node stops; handed over to the other nodes after the {Rows} rows acknowledged")]
+    private static partial void LogHandedOver(ILogger log, long id, long rows, Exception? stopped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was taken over by another node; stopped")]
     private static partial void LogTakenOver(ILogger log, long id);
