@@ -206,7 +206,10 @@ public sealed class ClusterImportTests(ITestOutputHelper output)
             var started = await node[2].ImportAsync(request);
             Assert.True(started.Status.Code == 0, started.Status.Reason);
             var id = Assert.Single(started.Tasks);
-            var jobs = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Nodes.ClusterImports.Bucket(nodes.Cluster));
+            // Retried as the nodes' own requests are: on a loaded machine a JetStream API request can go unanswered
+            // ("No API response received from the server", seen here at load 50).
+            var kv = new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection));
+            var jobs = await Retry.UntilAsync(JobTimeout, async c => await kv.GetStoreAsync(Nodes.ClusterImports.Bucket(nodes.Cluster), c), CancellationToken.None);
             async Task<GetImportStateResponse> ReadAsync(CancellationToken ct)
             {
                 if (readers)
