@@ -184,7 +184,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         _here = here;
         _gone = gone;
         _run = run;
-        _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct));
+        _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct, KvLandedKey.History));
         _ids = new AutoIds(node.KeyValue, node.Config.Replicas, start: 1);
         _openFiles = ct => Retry.UntilAsync(RecordTimeout, async c => await new NatsObjContext(node.JetStream)
             .CreateObjectStoreAsync(new NatsObjConfig(FilesBucket(node.Config.Cluster)) { NumberOfReplicas = node.Config.Replicas }, c).ConfigureAwait(false), ct);
@@ -376,7 +376,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                     await UpdateRecordAsync(store, Key(id), failed.ToBytes(), revision, ct).ConfigureAwait(false);
                     return failed;
                 }
-                catch (NatsKVWrongLastRevisionException)
+                catch (KvRecordMovedException)
                 {
                     continue;
                 }
@@ -392,7 +392,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                 _queue.Writer.TryWrite((taken, now, true));
                 return taken;
             }
-            catch (NatsKVWrongLastRevisionException)
+            catch (KvRecordMovedException)
             {
                 // Changed meanwhile: read it again.
             }
@@ -490,62 +490,48 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     /// <summary>The record under <paramref name="key"/> as the bucket's stream leader holds it (a direct get may be
     /// answered by a replica that has not applied the latest write: a job another node accepted a moment ago would be
-    /// "not found", a finished one still importing).</summary>
+    /// "not found", a finished one still importing): its latest value that landed, and that value's revision
+    /// (<see cref="KvLandedRecords"/>: on nats-server 2.9.10 two nodes' writes over one revision can both be stored, and
+    /// only the first counts).</summary>
     private static async Task<(ClusterImportJob Job, ulong Revision)?> ReadRecordAsync(INatsKVStore store, string key, CancellationToken ct)
     {
-        var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
-        return read.Value is { Length: > 0 } value ? (ClusterImportJob.FromBytes(value), read.Revision) : null;
+        var read = await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct).ConfigureAwait(false);
+        return read is { Value.Length: > 0 } landed ? (ClusterImportJob.FromBytes(landed.Value), landed.Revision) : null;
     }
 
-    /// <summary>Stores a new job's record, answering its revision. A create whose answer was lost (a timeout, then the
-    /// retry refused because the first was stored; or the NATS client's own resend refused so) is settled by reading the
-    /// leader: job ids are never reused, so a record holding these very bytes is this create's.</summary>
-    private static Task<ulong> CreateRecordAsync(INatsKVStore store, string key, byte[] bytes, CancellationToken ct) =>
-        Retry.UntilAsync(RecordTimeout, async c =>
-        {
-            try
-            {
-                return await store.CreateAsync(key, bytes, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVCreateException)
-            {
-                if (await LandedAsync(store, key, bytes, 0, c).ConfigureAwait(false) is { } landed)
-                {
-                    return landed;
-                }
-
-                throw;
-            }
-        }, ct);
-
-    /// <summary>Replaces a job's record if it still stands at <paramref name="revision"/>, answering the new revision; a
-    /// write whose answer was lost is settled as a create's is (before, the job then took its own write for another
-    /// node's and stopped, its record left importing for good). Throws <see cref="NatsKVWrongLastRevisionException"/>
-    /// when another node wrote the record (it found this job's node gone).</summary>
-    private static Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct) =>
-        Retry.UntilAsync(RecordTimeout, async c =>
-        {
-            try
-            {
-                return await store.UpdateAsync(key, bytes, revision, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVWrongLastRevisionException)
-            {
-                if (await LandedAsync(store, key, bytes, revision, c).ConfigureAwait(false) is { } landed)
-                {
-                    return landed;
-                }
-
-                throw;
-            }
-        }, ct);
-
-    /// <summary>The revision at which <paramref name="bytes"/> stand as the key's latest value past
-    /// <paramref name="after"/>, read from the leader; null when the key holds anything else.</summary>
-    private static async Task<ulong?> LandedAsync(INatsKVStore store, string key, byte[] bytes, ulong after, CancellationToken ct)
+    /// <summary>Stores a new job's record, answering its revision. A create whose answer was lost is settled by the bytes
+    /// stored after it (<see cref="KvLandedRecords.WriteAsync"/>); job ids are never reused, so nothing else is there.</summary>
+    private static async Task<ulong> CreateRecordAsync(INatsKVStore store, string key, byte[] bytes, CancellationToken ct)
     {
-        var now = await KvLeaderReads.GetAsync(store, key, 0, ct).ConfigureAwait(false);
-        return now.Revision > after && now.Value is { } stored && stored.AsSpan().SequenceEqual(bytes) ? now.Revision : null;
+        var stamped = KvLandedRecords.Stamp(bytes, 0);
+        return await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, 0, c), ct).ConfigureAwait(false)
+            ?? throw new KvRecordMovedException(key);
+    }
+
+    /// <summary>Replaces a job's record if its latest landed value is still the one at <paramref name="revision"/>
+    /// (the value this node last wrote or read), answering the revision the new value landed at. A write that did not
+    /// land because a value that did not land either came between (a node that raced this one over the same revision:
+    /// both stored, on nats-server 2.9.10) is written again over it; a write whose answer was lost is settled by its
+    /// bytes. Throws <see cref="KvRecordMovedException"/> when another node's value landed since (it took the job over).</summary>
+    private static async Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct)
+    {
+        var over = revision;
+        while (true)
+        {
+            var stamped = KvLandedRecords.Stamp(bytes, over);
+            if (await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, over, c), ct).ConfigureAwait(false) is { } landed)
+            {
+                return landed;
+            }
+
+            var now = await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct).ConfigureAwait(false);
+            if (now is not { } stands || stands.Revision != revision)
+            {
+                throw new KvRecordMovedException(key);
+            }
+
+            over = stands.Head;
+        }
     }
 
     private async Task<INatsObjStore> FilesAsync(CancellationToken ct) => _files ??= await _openFiles(ct).ConfigureAwait(false);
@@ -648,7 +634,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             ended = true;
             LogCompleted(_log, job.Id, job.Collection, imported);
         }
-        catch (NatsKVWrongLastRevisionException)
+        catch (KvRecordMovedException)
         {
             // Another node took the job over (it found this node gone): it runs it now.
             LogTakenOver(_log, job.Id);
@@ -694,7 +680,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             await save(job with { Released = true }).ConfigureAwait(false);
             LogHandedOver(_log, job.Id, job.ImportedRows, stopped);
         }
-        catch (NatsKVWrongLastRevisionException)
+        catch (KvRecordMovedException)
         {
             LogTakenOver(_log, job.Id);
         }
@@ -765,7 +751,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             await save(job with { State = BulkImportState.Failed, Reason = reason, ImportedRows = Math.Max(job.ImportedRows, opened.ImportedRows), TotalRows = opened.TotalRows ?? job.TotalRows }).ConfigureAwait(false);
             return true;
         }
-        catch (NatsKVWrongLastRevisionException)
+        catch (KvRecordMovedException)
         {
             // Another node took it over first (it found this node gone).
             LogTakenOver(_log, job.Id);
