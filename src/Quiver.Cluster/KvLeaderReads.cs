@@ -39,9 +39,9 @@ internal static class KvLeaderReads
     }
 
     /// <summary>The first entry of <paramref name="key"/> stored at a revision from <paramref name="from"/> to
-    /// <paramref name="until"/> (revision 0: none is). Read revision by revision: the message get of nats-server 2.9.10
-    /// ignores <c>next_by_subj</c> (it answers the message at the sequence, whatever its subject), and the bucket's other
-    /// keys share its sequence numbers. Costs one leader get per revision in the range.</summary>
+    /// <paramref name="until"/> (revision 0: none is). Read revision by revision: on nats-server 2.9.10 a message get by
+    /// sequence with <c>next_by_subj</c> did not answer a key's later entry when another key's message stood at that
+    /// sequence (ClusterImportJobsTests, several jobs in one bucket), and the bucket's keys share its sequence numbers. Costs one leader get per revision in the range.</summary>
     public static async Task<KvRead> NextAsync(INatsKVStore store, string key, ulong from, ulong until, CancellationToken ct = default)
     {
         for (var revision = from; revision <= until; revision++)
