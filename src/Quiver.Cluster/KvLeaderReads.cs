@@ -34,6 +34,29 @@ internal static class KvLeaderReads
     {
         var subject = $"$KV.{store.Bucket}.{key}";
         var request = revision == 0 ? new StreamMsgGetRequest { LastBySubj = subject } : new StreamMsgGetRequest { Seq = revision, NextBySubj = subject };
+        var read = await ReadAsync(store, subject, request, ct).ConfigureAwait(false);
+        return revision != 0 && read.Revision != revision ? default : read;
+    }
+
+    /// <summary>The first entry of <paramref name="key"/> stored at a revision from <paramref name="from"/> to
+    /// <paramref name="until"/> (revision 0: none is). Read revision by revision: on nats-server 2.9.10 a message get by
+    /// sequence with <c>next_by_subj</c> did not answer a key's later entry when another key's message stood at that
+    /// sequence (ClusterImportJobsTests, several jobs in one bucket), and the bucket's keys share its sequence numbers. Costs one leader get per revision in the range.</summary>
+    public static async Task<KvRead> NextAsync(INatsKVStore store, string key, ulong from, ulong until, CancellationToken ct = default)
+    {
+        for (var revision = from; revision <= until; revision++)
+        {
+            if (await GetAsync(store, key, revision, ct).ConfigureAwait(false) is { Revision: not 0 } found)
+            {
+                return found;
+            }
+        }
+
+        return default;
+    }
+
+    private static async Task<KvRead> ReadAsync(INatsKVStore store, string subject, StreamMsgGetRequest request, CancellationToken ct)
+    {
         StreamMsgGetResponse response;
         try
         {
@@ -46,12 +69,12 @@ internal static class KvLeaderReads
         }
 
         var message = response.Message;
-        var seq = (ulong)message.Seq;
-        if (revision != 0 && (seq != revision || message.Subject != subject))
+        if (message.Subject != subject)
         {
             return default;
         }
 
+        var seq = (ulong)message.Seq;
         if (message.Hdrs is { Length: > 0 } headers && IsDeleteMarker(Convert.FromBase64String(headers)))
         {
             return new KvRead(null, seq, Deleted: true);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using NATS.Client.KeyValueStore;
 using Quiver.Cluster.Nodes;
 
@@ -181,44 +180,14 @@ public sealed class AutoIdsTests(NatsFixture nats)
     }
 
     /// <summary>A KV store whose creates, updates and puts go through a <see cref="Race"/>.</summary>
-    public class RacingWrites : DispatchProxy
+    public static class RacingWrites
     {
-        private INatsKVStore _inner = null!;
-        private Race _race = null!;
-        private int _reserver;
-
-        internal static INatsKVStore Over(INatsKVStore inner, Race race, int reserver)
+        internal static INatsKVStore Over(INatsKVStore inner, Race race, int reserver) => HookedStore.Over(inner, (store, method, args) => method.Name switch
         {
-            var store = Create<INatsKVStore, RacingWrites>();
-            var proxy = (RacingWrites)(object)store;
-            (proxy._inner, proxy._race, proxy._reserver) = (inner, race, reserver);
-            return store;
-        }
-
-        /// <inheritdoc/>
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            ArgumentNullException.ThrowIfNull(targetMethod);
-            ArgumentNullException.ThrowIfNull(args);
-            switch (targetMethod.Name)
-            {
-                case nameof(INatsKVStore.UpdateAsync):
-                    return _race.WriteAsync(_inner, _reserver, (string)args[0]!, (byte[])args[1]!, (ulong)args[2]!);
-                case nameof(INatsKVStore.CreateAsync):
-                    return _race.WriteAsync(_inner, _reserver, (string)args[0]!, (byte[])args[1]!, 0, create: true);
-                case nameof(INatsKVStore.PutAsync):
-                    return _race.WriteAsync(_inner, _reserver, (string)args[0]!, (byte[])args[1]!, null);
-            }
-
-            try
-            {
-                return targetMethod.Invoke(_inner, args);
-            }
-            catch (TargetInvocationException e) when (e.InnerException is not null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-                throw;
-            }
-        }
+            nameof(INatsKVStore.UpdateAsync) => race.WriteAsync(store, reserver, (string)args[0]!, (byte[])args[1]!, (ulong)args[2]!),
+            nameof(INatsKVStore.CreateAsync) => race.WriteAsync(store, reserver, (string)args[0]!, (byte[])args[1]!, 0, create: true),
+            nameof(INatsKVStore.PutAsync) => race.WriteAsync(store, reserver, (string)args[0]!, (byte[])args[1]!, null),
+            _ => null,
+        });
     }
 }

@@ -127,15 +127,7 @@ public sealed partial class ClusterImportJobsTests(NatsFixture nats)
         using var dataB = new TempFolder("quiver-import-jobs");
         var name = NatsFixture.Unique("imports");
         var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ImportRun stalls = async (_, opened, _, afterBatch, ct) =>
-        {
-            opened.SetTotalRows(Batches * BatchRows);
-            opened.AddImported(BatchRows);
-            await afterBatch(ct);
-            stalled.TrySetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-        };
-        await using var b = await StartAsync(dataB, s => s, stalls, name, "node-b", _ => false);
+        await using var b = await StartAsync(dataB, s => s, Stalls(stalled), name, "node-b", _ => false);
         await using var a = await StartAsync(dataA, s => s, Counting(), name, "node-a", node => node == "node-b");
         var bucket = await KvBuckets.OpenAsync(nats.KeyValue, ClusterImports.Bucket(name), 3, TimeSpan.FromSeconds(30), CancellationToken.None);
         async Task<ClusterImportJob> RecordAsync(long id) => ClusterImportJob.FromBytes((await KvLeaderReads.GetAsync(bucket, $"job-{id}")).Value!);
@@ -160,6 +152,17 @@ public sealed partial class ClusterImportJobsTests(NatsFixture nats)
         await b.Imports.SweepAsync(CancellationToken.None);
         Assert.Equal(revision, (await KvLeaderReads.GetAsync(bucket, $"job-{id}")).Revision);
     }
+
+    /// <summary>A stand-in import that counts its first batch, says so (<paramref name="stalled"/>), then waits until its
+    /// node stops, as a node that stalled.</summary>
+    private static ImportRun Stalls(TaskCompletionSource stalled) => async (_, opened, _, afterBatch, ct) =>
+    {
+        opened.SetTotalRows(Batches * BatchRows);
+        opened.AddImported(BatchRows);
+        await afterBatch(ct);
+        stalled.TrySetResult();
+        await Task.Delay(Timeout.Infinite, ct);
+    };
 
     /// <summary>A stand-in import of <see cref="Batches"/> batches of <see cref="BatchRows"/> rows; <paramref name="before"/>
     /// is told the index of each record write the job makes next (1.. for each batch's progress, then one for completed;

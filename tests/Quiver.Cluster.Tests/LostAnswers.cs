@@ -51,9 +51,16 @@ public class LostAnswers : DispatchProxy
             return new ValueTask<ulong>(LoseAsync(targetMethod, args!, (Loss)armed));
         }
 
+        return Forward(_inner, targetMethod, args);
+    }
+
+    /// <summary>Calls <paramref name="method"/> on <paramref name="inner"/>, throwing what it throws (a store proxy's
+    /// calls that it leaves alone).</summary>
+    internal static object? Forward(INatsKVStore inner, MethodInfo method, object?[]? args)
+    {
         try
         {
-            return targetMethod.Invoke(_inner, args);
+            return method.Invoke(inner, args);
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

@@ -55,6 +55,10 @@ internal sealed record ClusterImportJob
 
     public required DateTimeOffset Created { get; init; }
 
+    /// <summary>Handed over: <see cref="Node"/> stopped (gracefully) and released the job, so any node may take it over
+    /// now, as it would once that node had left the cluster (a graceful stop hands its jobs over instead of failing them).</summary>
+    public bool Released { get; init; }
+
     /// <summary>The job as a progress call reports it.</summary>
     public ImportJobView View => new(Id, State, ImportedRows, TotalRows, ImportJobView.ProgressOf(State, ImportedRows, TotalRows), Reason, Collection, Partition, Files, Created);
 
@@ -83,6 +87,7 @@ internal sealed record ClusterImportJob
             ["reason"] = Reason,
             ["node"] = Node,
             ["created"] = Created.ToUnixTimeMilliseconds(),
+            ["released"] = Released,
         }.ToJsonString());
     }
 
@@ -105,6 +110,7 @@ internal sealed record ClusterImportJob
             TotalRows = json["totalRows"]?.GetValue<long>(),
             Reason = json["reason"]?.GetValue<string>(),
             Node = json["node"]!.GetValue<string>(),
+            Released = json["released"]?.GetValue<bool>() ?? false,
             Created = DateTimeOffset.FromUnixTimeMilliseconds(json["created"]!.GetValue<long>()),
         };
     }
@@ -154,6 +160,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         Channel.CreateUnbounded<(ClusterImportJob, ulong, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly CancellationTokenSource _stop = new();
+    private Task? _handOver;
     private readonly SemaphoreSlim _opening = new(1, 1);
     private readonly AutoIds _ids;
     private INatsKVStore? _store;
@@ -184,7 +191,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         _here = here;
         _gone = gone;
         _run = run;
-        _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct));
+        _open = open ?? (ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct, KvLandedKey.History));
         _ids = new AutoIds(node.KeyValue, node.Config.Replicas, start: 1);
         _openFiles = ct => Retry.UntilAsync(RecordTimeout, async c => await new NatsObjContext(node.JetStream)
             .CreateObjectStoreAsync(new NatsObjConfig(FilesBucket(node.Config.Cluster)) { NumberOfReplicas = node.Config.Replicas }, c).ConfigureAwait(false), ct);
@@ -243,8 +250,12 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         var revision = await CreateRecordAsync(store, Key(id), job.ToBytes(), ct).ConfigureAwait(false);
         StartWorker();
 
-        // Unbounded: refused only once the node stops, whose jobs the next reader then marks failed.
-        _queue.Writer.TryWrite((job, revision, false));
+        // Unbounded: refused only once the node stops, which then hands the job over at once.
+        if (!_queue.Writer.TryWrite((job, revision, false)))
+        {
+            await ReleaseAsync(changed => UpdateRecordAsync(store, Key(id), changed.ToBytes(), revision, CancellationToken.None), job, null).ConfigureAwait(false);
+        }
+
         return id;
     }
 
@@ -369,8 +380,10 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             }
 
             var (job, revision) = found;
-            if (job.State is BulkImportState.Completed or BulkImportState.Failed || !await _gone(job.Node, ct).ConfigureAwait(false))
+            if (job.State is BulkImportState.Completed or BulkImportState.Failed || _stop.IsCancellationRequested
+                || (!job.Released && !await _gone(job.Node, ct).ConfigureAwait(false)))
             {
+                // Running, or this node is stopping (it hands its own jobs over and takes none).
                 return job;
             }
 
@@ -383,14 +396,14 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                     await UpdateRecordAsync(store, Key(id), failed.ToBytes(), revision, ct).ConfigureAwait(false);
                     return failed;
                 }
-                catch (NatsKVWrongLastRevisionException)
+                catch (KvRecordMovedException)
                 {
                     continue;
                 }
             }
 
             // Taken over: this node runs the job from the progress its record holds (compare-and-set, so one node does).
-            var taken = job with { Node = _here() };
+            var taken = job with { Node = _here(), Released = false };
             try
             {
                 var now = await UpdateRecordAsync(store, Key(id), taken.ToBytes(), revision, ct).ConfigureAwait(false);
@@ -399,7 +412,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
                 _queue.Writer.TryWrite((taken, now, true));
                 return taken;
             }
-            catch (NatsKVWrongLastRevisionException)
+            catch (KvRecordMovedException)
             {
                 // Changed meanwhile: read it again.
             }
@@ -497,62 +510,48 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     /// <summary>The record under <paramref name="key"/> as the bucket's stream leader holds it (a direct get may be
     /// answered by a replica that has not applied the latest write: a job another node accepted a moment ago would be
-    /// "not found", a finished one still importing).</summary>
+    /// "not found", a finished one still importing): its latest value that landed, and that value's revision
+    /// (<see cref="KvLandedRecords"/>: on nats-server 2.9.10 two nodes' writes over one revision can both be stored, and
+    /// only the first counts).</summary>
     private static async Task<(ClusterImportJob Job, ulong Revision)?> ReadRecordAsync(INatsKVStore store, string key, CancellationToken ct)
     {
-        var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
-        return read.Value is { Length: > 0 } value ? (ClusterImportJob.FromBytes(value), read.Revision) : null;
+        var read = await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct).ConfigureAwait(false);
+        return read is { Value.Length: > 0 } landed ? (ClusterImportJob.FromBytes(landed.Value), landed.Revision) : null;
     }
 
-    /// <summary>Stores a new job's record, answering its revision. A create whose answer was lost (a timeout, then the
-    /// retry refused because the first was stored; or the NATS client's own resend refused so) is settled by reading the
-    /// leader: job ids are never reused, so a record holding these very bytes is this create's.</summary>
-    private static Task<ulong> CreateRecordAsync(INatsKVStore store, string key, byte[] bytes, CancellationToken ct) =>
-        Retry.UntilAsync(RecordTimeout, async c =>
-        {
-            try
-            {
-                return await store.CreateAsync(key, bytes, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVCreateException)
-            {
-                if (await LandedAsync(store, key, bytes, 0, c).ConfigureAwait(false) is { } landed)
-                {
-                    return landed;
-                }
-
-                throw;
-            }
-        }, ct);
-
-    /// <summary>Replaces a job's record if it still stands at <paramref name="revision"/>, answering the new revision; a
-    /// write whose answer was lost is settled as a create's is (before, the job then took its own write for another
-    /// node's and stopped, its record left importing for good). Throws <see cref="NatsKVWrongLastRevisionException"/>
-    /// when another node wrote the record (it found this job's node gone).</summary>
-    private static Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct) =>
-        Retry.UntilAsync(RecordTimeout, async c =>
-        {
-            try
-            {
-                return await store.UpdateAsync(key, bytes, revision, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVWrongLastRevisionException)
-            {
-                if (await LandedAsync(store, key, bytes, revision, c).ConfigureAwait(false) is { } landed)
-                {
-                    return landed;
-                }
-
-                throw;
-            }
-        }, ct);
-
-    /// <summary>The revision at which <paramref name="bytes"/> stand as the key's latest value past
-    /// <paramref name="after"/>, read from the leader; null when the key holds anything else.</summary>
-    private static async Task<ulong?> LandedAsync(INatsKVStore store, string key, byte[] bytes, ulong after, CancellationToken ct)
+    /// <summary>Stores a new job's record, answering its revision. A create whose answer was lost is settled by the bytes
+    /// stored after it (<see cref="KvLandedRecords.WriteAsync"/>); job ids are never reused, so nothing else is there.</summary>
+    private static async Task<ulong> CreateRecordAsync(INatsKVStore store, string key, byte[] bytes, CancellationToken ct)
     {
-        var now = await KvLeaderReads.GetAsync(store, key, 0, ct).ConfigureAwait(false);
-        return now.Revision > after && now.Value is { } stored && stored.AsSpan().SequenceEqual(bytes) ? now.Revision : null;
+        var stamped = KvLandedRecords.Stamp(bytes, 0);
+        return await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, 0, c), ct).ConfigureAwait(false)
+            ?? throw new KvRecordMovedException(key);
+    }
+
+    /// <summary>Replaces a job's record if its latest landed value is still the one at <paramref name="revision"/>
+    /// (the value this node last wrote or read), answering the revision the new value landed at. A write that did not
+    /// land because a value that did not land either came between (a node that raced this one over the same revision:
+    /// both stored, on nats-server 2.9.10) is written again over it; a write whose answer was lost is settled by its
+    /// bytes. Throws <see cref="KvRecordMovedException"/> when another node's value landed since (it took the job over).</summary>
+    private static async Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct)
+    {
+        var over = revision;
+        while (true)
+        {
+            var stamped = KvLandedRecords.Stamp(bytes, over);
+            if (await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, over, c), ct).ConfigureAwait(false) is { } landed)
+            {
+                return landed;
+            }
+
+            var now = await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct).ConfigureAwait(false);
+            if (now is not { } stands || stands.Revision != revision)
+            {
+                throw new KvRecordMovedException(key);
+            }
+
+            over = stands.Head;
+        }
     }
 
     private async Task<INatsObjStore> FilesAsync(CancellationToken ct) => _files ??= await _openFiles(ct).ConfigureAwait(false);
@@ -655,13 +654,19 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             ended = true;
             LogCompleted(_log, job.Id, job.Collection, imported);
         }
-        catch (NatsKVWrongLastRevisionException)
+        catch (KvRecordMovedException)
         {
             // Another node took the job over (it found this node gone): it runs it now.
             LogTakenOver(_log, job.Id);
         }
+        catch (Exception e) when (e is not OutOfMemoryException && ct.IsCancellationRequested && job.Stored)
+        {
+            // The node is stopping (whatever the stop made the run throw): the job is handed over, not failed.
+            await ReleaseAsync(SaveAsync, job, e).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            // A job of an older node, whose files are on its disk only, cannot be run by another node.
             ended = await FailAsync(SaveAsync, job, opened, "the node stopped during the import").ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -684,6 +689,78 @@ internal sealed partial class ClusterImports : IAsyncDisposable
         }
     }
 
+    /// <summary>Hands a job this node runs or has queued over to the other nodes as this node stops: its record keeps
+    /// its state and progress and is marked released (compare-and-set on the revision this node wrote last), so the next
+    /// node that reads or sweeps it takes it over and resumes it as it would after this node's death
+    /// (<see cref="GetAsync"/>), without waiting for this node to leave the membership.</summary>
+    private async Task ReleaseAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, Exception? stopped)
+    {
+        try
+        {
+            await save(job with { Released = true }).ConfigureAwait(false);
+            LogHandedOver(_log, job.Id, job.ImportedRows, stopped);
+        }
+        catch (KvRecordMovedException)
+        {
+            LogTakenOver(_log, job.Id);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not stored (NATS out of reach): the record keeps naming this node, and the job is taken over once this
+            // node has left the cluster, as after its death.
+            LogUnrecorded(_log, job.Id, e);
+        }
+    }
+
+    /// <summary>Stops this node's jobs and hands them over (<see cref="ReleaseAsync"/>): the job running stops at its
+    /// cancellation and is released with the progress its record holds, the jobs queued behind it are released as they
+    /// stand, and this node takes over no job from then on. Called as the node starts its stop, before the silo stops
+    /// (whose grains the running job writes through); runs once.</summary>
+    public Task HandOverAsync()
+    {
+        lock (_queue)
+        {
+            return _handOver ??= HandOverOnceAsync();
+        }
+    }
+
+    private async Task HandOverOnceAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Ended before the queue closes. A job it took over that the stopped worker never runs is released below.
+            await _sweep.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _queue.Writer.TryComplete();
+        Task? worker;
+        lock (_queue)
+        {
+            worker = _worker;
+        }
+
+        if (worker is not null)
+        {
+            await worker.ConfigureAwait(false);
+        }
+
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            var (job, revision, _) = queued;
+            if (!job.Stored)
+            {
+                continue;
+            }
+
+            var store = await StoreAsync(CancellationToken.None).ConfigureAwait(false);
+            await ReleaseAsync(changed => UpdateRecordAsync(store, Key(job.Id), changed.ToBytes(), revision, CancellationToken.None), job, null).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Records the job failed with <paramref name="reason"/> and the counts it reached (the total once its files
     /// were checked, even when no batch was acknowledged: the standalone server reports it so).</summary>
     private async Task<bool> FailAsync(Func<ClusterImportJob, Task> save, ClusterImportJob job, BulkImportJob opened, string reason)
@@ -694,7 +771,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
             await save(job with { State = BulkImportState.Failed, Reason = reason, ImportedRows = Math.Max(job.ImportedRows, opened.ImportedRows), TotalRows = opened.TotalRows ?? job.TotalRows }).ConfigureAwait(false);
             return true;
         }
-        catch (NatsKVWrongLastRevisionException)
+        catch (KvRecordMovedException)
         {
             // Another node took it over first (it found this node gone).
             LogTakenOver(_log, job.Id);
@@ -730,23 +807,7 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            // Ended before the queue closes. A job it took over that the stopped worker never runs keeps this node's
-            // address, and another node's sweep takes it over once this node has left the cluster.
-            await _sweep.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _queue.Writer.TryComplete();
-        if (_worker is { } worker)
-        {
-            await worker.ConfigureAwait(false);
-        }
-
+        await HandOverAsync().ConfigureAwait(false);
         _stop.Dispose();
         _opening.Dispose();
     }
@@ -756,6 +817,9 @@ internal sealed partial class ClusterImports : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} into {Collection} failed: {Reason}")]
     private static partial void LogFailed(ILogger log, long id, string collection, string reason, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "import job {Id}: this node stops; handed over to the other nodes after the {Rows} rows acknowledged")]
+    private static partial void LogHandedOver(ILogger log, long id, long rows, Exception? stopped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "import job {Id} was taken over by another node; stopped")]
     private static partial void LogTakenOver(ILogger log, long id);

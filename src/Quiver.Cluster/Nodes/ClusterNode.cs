@@ -210,6 +210,9 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// <summary>Leaves the cluster (the shards here move to the other nodes) and closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Import jobs first: the running one writes through this node's grains, which the silo's stop deactivates; it is
+        // stopped and handed over to the other nodes rather than failed by that.
+        await _app.Services.GetRequiredService<ClusterImports>().HandOverAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _catalog.DisposeAsync().ConfigureAwait(false);
