@@ -146,7 +146,7 @@ internal sealed class CsvRowReader : IRowReader
     /// <summary>The longest record Sep reads (its buffer's limit, in characters): a longer one fails the read.</summary>
     internal const int MaxRecordChars = 16 * 1024 * 1024;
 
-    /// <summary>The line after the last record read (Sep's <c>LineNumberTo</c>): where the next record starts.</summary>
+    /// <summary>The line after the last record read (Sep's <c>LineNumberToExcl</c>): where the next record starts.</summary>
     private int _nextLine = 2;
 
     /// <summary>Moves to the next record; a record longer than <see cref="MaxRecordChars"/> ends the read with an error
@@ -170,7 +170,7 @@ internal sealed class CsvRowReader : IRowReader
         while (MoveNext(reader))
         {
             var row = reader.Current;
-            _nextLine = row.LineNumberTo;
+            _nextLine = row.LineNumberToExcl;
             if (row.ColCount == 1 && row.Span.IsWhiteSpace())
             {
                 continue;
