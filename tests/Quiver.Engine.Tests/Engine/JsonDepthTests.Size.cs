@@ -1,42 +1,20 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quiver.Testing;
 
 namespace Quiver.Engine.Tests.Engine;
 
-/// <summary>JSON values over <see cref="JsonLimits.MaxBytes"/> (65,536 UTF-8 bytes, Milvus's limit) are refused in every
+/// <summary>(Size) JSON values over <see cref="JsonLimits.MaxBytes"/> (65,536 UTF-8 bytes, Milvus's limit) are refused in every
 /// input form of the embedded API (text, bytes, element, node, a CLR value), and so is a row's dynamic object over it,
 /// whether given key by key or packed under <c>$meta</c>; a value of exactly the limit is stored.</summary>
-public sealed class JsonSizeTests : IAsyncLifetime
+public sealed partial class JsonDepthTests
 {
-    private const int Max = JsonLimits.MaxBytes;
-    private readonly TempFolder _dir = new();
-    private QuiverEngine _db = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await QuiverEngine.OpenAsync(_dir.Path, new QuiverOptions { BackgroundMaintenance = false });
-        await _db.CreateCollectionAsync("p", TestData.ProductSchema(dim: 4, dynamic: true));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _db.DisposeAsync();
-        _dir.Dispose();
-    }
+    private const int MaxBytes = JsonLimits.MaxBytes;
 
     /// <summary><c>{"a":"xx...x"}</c> of exactly <paramref name="bytes"/> UTF-8 bytes.</summary>
     private static string OfBytes(int bytes) => "{\"a\":\"" + new string('x', bytes - 8) + "\"}";
 
-    private static Row RowWith(long id, string key, object? value)
-    {
-        var r = TestData.ProductRow(new Random((int)id), id, dim: 4);
-        r[key] = value;
-        return r;
-    }
-
-    private static object Form(string form, int bytes) => form switch
+    private static object SizeForm(string form, int bytes) => form switch
     {
         "text" => OfBytes(bytes),
         "bytes" => Encoding.UTF8.GetBytes(OfBytes(bytes)),
@@ -53,10 +31,10 @@ public sealed class JsonSizeTests : IAsyncLifetime
     [InlineData("clr")]
     public async Task JsonField_OverTheLimit_IsRefused_AtTheLimit_IsStored(string form)
     {
-        var ex = await Assert.ThrowsAsync<QuiverException>(() => _db.InsertAsync("p", [RowWith(1, "meta", Form(form, Max + 1))]));
+        var ex = await Assert.ThrowsAsync<QuiverException>(() => _db.InsertAsync("p", [RowWith(1, "meta", SizeForm(form, MaxBytes + 1))]));
         Assert.Equal(QuiverErrorCode.InvalidArgument, ex.Code);
         Assert.Contains($"row 0, field 'meta': the JSON value is 65,537 bytes, over the limit of 65,536 bytes", ex.Message, StringComparison.Ordinal);
-        await _db.InsertAsync("p", [RowWith(2, "meta", Form(form, Max))]);
+        await _db.InsertAsync("p", [RowWith(2, "meta", SizeForm(form, MaxBytes))]);
         var rows = await _db.QueryAsync("p", new QueryRequest { Filter = "id in [1, 2]", OutputFields = ["id"] });
         Assert.Equal([2L], rows.Select(r => (long)r["id"]!));
     }
@@ -69,7 +47,7 @@ public sealed class JsonSizeTests : IAsyncLifetime
         row["k2"] = new string('y', 40_000);
         var ex = await Assert.ThrowsAsync<QuiverException>(() => _db.InsertAsync("p", [row]));
         Assert.Contains("row 0, field '$meta': the JSON value is", ex.Message, StringComparison.Ordinal);
-        var packed = RowWith(2, CollectionSchema.DynamicFieldName, OfBytes(Max + 1));
+        var packed = RowWith(2, CollectionSchema.DynamicFieldName, OfBytes(MaxBytes + 1));
         ex = await Assert.ThrowsAsync<QuiverException>(() => _db.InsertAsync("p", [packed]));
         Assert.Contains("the JSON value is 65,537 bytes", ex.Message, StringComparison.Ordinal);
         await _db.InsertAsync("p", [RowWith(3, "k1", new string('x', 40_000))]);
