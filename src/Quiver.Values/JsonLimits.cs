@@ -23,6 +23,18 @@ public static class JsonLimits
         Converters = { new WellFormedStrings(), new WellFormedChars(), new WellFormedElements(), new WellFormedNodes() },
     };
 
+    /// <summary>The longest JSON value a JSON field (or a row's dynamic object) may hold, in UTF-8 bytes as sent: 65,536,
+    /// Milvus's limit (<c>common.JSONMaxLength</c>, 64 KiB; its docs: "JSON fields are limited to 65,536 bytes"). Without
+    /// it a value was bounded only by the request's size (64 MiB).</summary>
+    public const int MaxBytes = 64 * 1024;
+
+    /// <summary>Null when a JSON value of <paramref name="bytes"/> UTF-8 bytes fits <see cref="MaxBytes"/>; else the refusal
+    /// text (the caller adds the row and the field).</summary>
+    internal static string? SizeProblem(long bytes) => bytes <= MaxBytes
+        ? null
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the JSON value is {bytes:N0} bytes, over the limit of {MaxBytes:N0} bytes a JSON value may hold (JsonLimits.MaxBytes, as Milvus's)");
+
     /// <summary>The refusal text (the caller adds the row and the field).</summary>
     internal static string DepthError(int limit) =>
         $"the JSON value is nested deeper than {limit} levels (JsonLimits.MaxDepth is {MaxDepth})";

@@ -249,7 +249,7 @@ internal static class ValueConverter
             switch (value)
             {
                 case JsonElement je:
-                    return Refused(JsonLimits.Problem(je, maxDepth), out error) ? null : je.Clone();
+                    return Refused(JsonLimits.Problem(je, maxDepth) ?? SizeProblem(je), out error) ? null : je.Clone();
                 case string s when Utf16Text.Problem(s) is { } raw:
                     // Its UTF-8 would put U+FFFD in place of the unpaired surrogate.
                     error = $"the JSON text {raw}";
@@ -261,7 +261,7 @@ internal static class ValueConverter
                     return ParseText(utf8, maxDepth, out error);
                 default:
                     var element = JsonSerializer.SerializeToElement(value, JsonLimits.Serializer);
-                    return Refused(JsonLimits.Problem(element, maxDepth), out error) ? null : element;
+                    return Refused(JsonLimits.Problem(element, maxDepth) ?? SizeProblem(element), out error) ? null : element;
             }
         }
         catch (JsonException ex) when (value is not (string or byte[]))
@@ -289,10 +289,14 @@ internal static class ValueConverter
 
     private static JsonElement? ParseText(byte[] utf8, int maxDepth, out string? error)
     {
-        return Refused(JsonLimits.Problem(utf8, maxDepth), out error)
+        return Refused(JsonLimits.Problem(utf8, maxDepth) ?? JsonLimits.SizeProblem(utf8.Length), out error)
             ? null
             : JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = JsonLimits.MaxDepth }).RootElement.Clone();
     }
+
+    /// <summary>The size check of <see cref="JsonLimits.MaxBytes"/> on an element's text as it was read (no copy).</summary>
+    private static string? SizeProblem(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Undefined ? null : JsonLimits.SizeProblem(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).Length);
 
     private static bool Refused(string? problem, out string? error)
     {

@@ -31,6 +31,13 @@ public static class SparseVectors
             throw Invalid($"{op}: field '{field.Name}' carries {data.Contents.Count} sparse rows for {rows} rows");
         }
 
+        // The dim says how wide the rows are (the largest index + 1); a negative one describes no vector. The rows' own
+        // indices are what is stored, so any dim of 0 or more is taken as Milvus takes it.
+        if (Math.Min(column.Vectors.Dim, data.Dim) is var dim and < 0)
+        {
+            throw Invalid($"{op}: field '{field.Name}': a sparse vector's dim of {dim} is negative; dim is the largest index + 1 (or 0)");
+        }
+
         var values = new SparseVector?[rows];
         for (var r = 0; r < rows; r++)
         {

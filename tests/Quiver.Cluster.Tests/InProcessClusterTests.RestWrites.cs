@@ -1,18 +1,13 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using NATS.Client.JetStream;
-using NATS.Client.KeyValueStore;
 using Quiver.Cluster.Nodes;
 using Quiver.Protocol.Milvus;
 using Quiver.Server.Milvus;
 using Quiver.Server.Rest;
+using Quiver.Testing;
 using Quiver.Wire;
 using MilvusMutation = Quiver.Protocol.Milvus.MutationResult;
 using MilvusQuery = Quiver.Protocol.Milvus.QueryRequest;
@@ -40,26 +35,9 @@ public sealed partial class InProcessClusterTests
     public async Task RestWritesOnThreeShards_AnswerAsTheNodesGrpcWrites_AndReachEachShardAsARestWrite()
     {
         await using var cluster = await StartAsync();
-        await using var security = await ClusterSecurity.OpenAsync(new NatsKVContext(new NatsJSContext(nats.Connection)), _context!.Config, CancellationToken.None);
-        _context.Security = security;
-        var routing = new MilvusRouting(cluster.Client, _context);
-        var services = new ServiceCollection();
-        NodeSecurity.Register(services, security, _context.Config);
-        services.AddSingleton(routing);
-        await using var provider = services.BuildServiceProvider();
-        var rest = new RestRouting(cluster.Client, _context, NullLogger<RestRouting>.Instance);
-
-        async Task<JsonObject> Rest(string path, JsonNode body)
-        {
-            var http = new DefaultHttpContext { RequestServices = provider };
-            http.Request.Path = RestRouting.Prefix + path;
-            http.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body.ToJsonString()));
-            var answer = new MemoryStream();
-            http.Response.Body = answer;
-            await rest.RunAsync(http);
-            Assert.Equal(StatusCodes.Status200OK, http.Response.StatusCode);
-            return (JsonObject)JsonNode.Parse(answer.ToArray())!;
-        }
+        var routing = new MilvusRouting(cluster.Client, _context!);
+        await using var restNode = await RestNodeAsync(cluster, routing);
+        Task<JsonObject> Rest(string path, JsonNode body) => restNode.CallAsync(path, body.AsObject());
 
         async Task<T> Grpc<T>(string rpc, IMessage request, MessageParser<T> parser) where T : IMessage<T> =>
             parser.ParseFrom(await CallAsync(routing, rpc, request));
@@ -72,7 +50,7 @@ public sealed partial class InProcessClusterTests
                 var (restName, grpcName) = ("rw_" + key, "gw_" + key);
                 foreach (var name in new[] { restName, grpcName })
                 {
-                    var created = await Rest("/collections/create", TwinCollection(name, key));
+                    var created = await Rest("/collections/create", WriteTwins.Collection(name, key, shards: 3, timestamptz: true));
                     Assert.True((int)created["code"]! == 0, created.ToJsonString());
                     var zoned = await Rest("/collections/alter_properties", new JsonObject { ["collectionName"] = name, ["properties"] = new JsonObject { ["timezone"] = "Asia/Tokyo" } });
                     Assert.True((int)zoned["code"]! == 0, zoned.ToJsonString());
@@ -89,18 +67,18 @@ public sealed partial class InProcessClusterTests
                 var zone = TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo");
                 var writes = new List<TwinWrite>
                 {
-                    new(TwinRows(key, 0, 30)),
-                    new(TwinRows(key, 30, 12), Partition: "p1"),
+                    new(WriteTwins.Rows(key, 0, 30, timestamptz: true)),
+                    new(WriteTwins.Rows(key, 30, 12, timestamptz: true), Partition: "p1"),
                     // Nulls and defaults: every second row leaves the nullable and default-valued fields out, others give null.
-                    new(TwinRows(key, 42, 8, sparse: true)),
-                    new(TwinRows(key, 20, 15, shift: 1), Upsert: true),
-                    new(TwinRows(key, 60, 4, shift: 2), Upsert: true, Partition: "p1"),
+                    new(WriteTwins.Rows(key, 42, 8, sparse: true, timestamptz: true)),
+                    new(WriteTwins.Rows(key, 20, 15, shift: 1, timestamptz: true), Upsert: true),
+                    new(WriteTwins.Rows(key, 60, 4, shift: 2, timestamptz: true), Upsert: true, Partition: "p1"),
                     // Refusals the rules make, whichever transport read the rows.
-                    new(TwinRows(key, 70, 2), Collection: "nope"),
-                    new(TwinRows(key, 70, 2), Partition: "p9"),
-                    new(TwinRows(key, 70, 2), Upsert: true, Partition: "p9"),
-                    new(TwinRows(key, 70, 2, name: "a name far longer than sixteen")),
-                    new(TwinRows(key, 70, 2, longArray: true), Upsert: true),
+                    new(WriteTwins.Rows(key, 70, 2, timestamptz: true), Collection: "nope"),
+                    new(WriteTwins.Rows(key, 70, 2, timestamptz: true), Partition: "p9"),
+                    new(WriteTwins.Rows(key, 70, 2, timestamptz: true), Upsert: true, Partition: "p9"),
+                    new(WriteTwins.Rows(key, 70, 2, name: "a name far longer than sixteen", timestamptz: true)),
+                    new(WriteTwins.Rows(key, 70, 2, longArray: true, timestamptz: true), Upsert: true),
                 };
                 // An upsert of an automatic-key collection names keys each collection drew itself: inserts only there.
                 foreach (var write in writes.Where(w => key != "auto" || !w.Upsert))
@@ -119,7 +97,7 @@ public sealed partial class InProcessClusterTests
 
                     // The gRPC columns are the columns REST's reader makes of the same rows, as Milvus's SDKs send them.
                     using var document = JsonDocument.Parse(write.Rows.ToJsonString());
-                    var fields = FieldDataWriter.Write(schema, RestJsonReader.Read(schema, document.RootElement, insert: !write.Upsert, zone), NullForm.Compact);
+                    var fields = FieldDataWriter.Write(schema, RestJsonReader.Read(WriteTwins.WithoutArrayCapacity(schema), document.RootElement, insert: !write.Upsert, zone), NullForm.Compact);
                     _shardCalls = new ConcurrentQueue<string>();
                     var expected = write.Upsert
                         ? await Grpc("Upsert", new UpsertRequest { CollectionName = g, PartitionName = write.Partition ?? "", NumRows = (uint)write.Rows.Count, FieldsData = { fields } }, MilvusMutation.Parser)
@@ -231,121 +209,6 @@ public sealed partial class InProcessClusterTests
         var answer = QueryResults.Parser.ParseFrom(await CallAsync(routing, "Query", query));
         AssertOk(answer.Status);
         var (rows, schema) = FieldDataReader.ReadResult(answer.FieldsData, FieldDataReader.RowCount(answer.FieldsData[0]));
-        var printed = new List<string>();
-        foreach (var row in rows.ToRows(schema))
-        {
-            var sorted = new SortedDictionary<string, object?>(row.Where(p => key != "auto" || p.Key != "id")
-                .ToDictionary(p => p.Key, p => p.Value is SparseVector sparse ? $"{string.Join(",", sparse.Indices.ToArray())}:{string.Join(",", sparse.Values.ToArray())}" : p.Value),
-                StringComparer.Ordinal);
-            printed.Add(JsonSerializer.Serialize(sorted));
-        }
-
-        return string.Join("\n", printed.Order(StringComparer.Ordinal));
-    }
-
-    /// <summary><paramref name="count"/> rows from number <paramref name="from"/>: the key of row n is n (or "k" + n), its
-    /// values vary with n and <paramref name="shift"/> (an upsert's new values). <paramref name="sparse"/> leaves the
-    /// nullable and default-valued fields out of every second row and gives null in the others.</summary>
-    private static JsonArray TwinRows(string key, int from, int count, int shift = 0, bool sparse = false, string? name = null, bool longArray = false)
-    {
-        var rows = new JsonArray();
-        for (var n = from; n < from + count; n++)
-        {
-            var i = n + (1000 * shift);
-            var text = i.ToString(CultureInfo.InvariantCulture);
-            var row = new JsonObject
-            {
-                ["n"] = n,
-                ["b"] = i % 2 == 0,
-                ["i8"] = (i % 100) - 50,
-                ["i16"] = (i * 3) - 100,
-                ["i32"] = i * 7,
-                ["i64"] = i * 1_000_000_000_007L,
-                ["f"] = i / 4f,
-                ["d"] = i / 3.0,
-                ["name"] = name ?? "n" + text,
-                // Without an offset: read in the collection's zone (Asia/Tokyo); with one: as written.
-                ["ts"] = i % 2 == 0 ? $"2025-0{1 + (i % 9)}-1{i % 10}T0{i % 10}:30:00" : $"2024-12-0{1 + (i % 9)}T12:00:00-05:00",
-                ["js"] = new JsonObject { ["k"] = i % 5, ["s"] = "v" + text, ["a"] = new JsonArray(1, "x", null) },
-                ["arr"] = longArray ? new JsonArray(1, 2, 3, 4, 5) : new JsonArray(i % 3, i % 5),
-                ["sarr"] = new JsonArray("a" + (i % 4).ToString(CultureInfo.InvariantCulture)),
-                ["v"] = new JsonArray(i % 5 / 4f, i % 3 / 4f, i % 7 / 4f, 1f),
-                ["bv"] = new JsonArray(i % 256, i * 7 % 256),
-                ["hv"] = new JsonArray(i % 4 / 2f, 0.5f, -1f, i % 3),
-                ["sv"] = new JsonObject { [(i % 9).ToString(CultureInfo.InvariantCulture)] = 0.5f + (i % 4), ["100"] = 1.25f },
-                ["extra"] = i % 4,
-            };
-            if (key != "auto")
-            {
-                row[key == "varchar" ? "pk" : "id"] = key == "varchar" ? "k" + n.ToString(CultureInfo.InvariantCulture) : n;
-            }
-
-            if (sparse)
-            {
-                if (n % 2 == 1)
-                {
-                    row["nul"] = null;
-                    row["nname"] = null;
-                    row["def"] = null;
-                }
-            }
-            else
-            {
-                row["nul"] = i % 3 == 0 ? null : i;
-                row["nname"] = i % 4 == 0 ? null : "nn" + text;
-                row["def"] = i * 11;
-            }
-
-            if (i % 2 == 1)
-            {
-                row["dyn_s"] = "x" + text;
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
-
-    /// <summary>The REST create of a collection of three shards with a field of every scalar type, TIMESTAMPTZ, nullable
-    /// and default-valued fields, the dynamic field and four vector types, indexed (so
-    /// loaded; the zone is set after); keyed by <paramref name="key"/> (int, varchar, auto, partkey: int with <c>n</c> as the partition key).</summary>
-    private static JsonNode TwinCollection(string name, string key)
-    {
-        var keyField = key switch
-        {
-            "varchar" => """{"fieldName": "pk", "dataType": "VarChar", "isPrimary": true, "elementTypeParams": {"max_length": 8}}""",
-            _ => """{"fieldName": "id", "dataType": "Int64", "isPrimary": true}""",
-        };
-        return JsonNode.Parse($$$"""
-            {"collectionName": "{{{name}}}", "params": {"shardsNum": 3, "partitionsNum": 4},
-             "schema": {"enableDynamicField": true, "autoId": {{{(key == "auto" ? "true" : "false")}}}, "fields": [
-              {{{keyField}}},
-              {"fieldName": "n", "dataType": "Int64"{{{(key == "partkey" ? ", \"isPartitionKey\": true" : "")}}}},
-              {"fieldName": "b", "dataType": "Bool"},
-              {"fieldName": "i8", "dataType": "Int8"},
-              {"fieldName": "i16", "dataType": "Int16"},
-              {"fieldName": "i32", "dataType": "Int32"},
-              {"fieldName": "i64", "dataType": "Int64"},
-              {"fieldName": "f", "dataType": "Float"},
-              {"fieldName": "d", "dataType": "Double"},
-              {"fieldName": "name", "dataType": "VarChar", "elementTypeParams": {"max_length": 16}},
-              {"fieldName": "ts", "dataType": "Timestamptz"},
-              {"fieldName": "js", "dataType": "JSON"},
-              {"fieldName": "arr", "dataType": "Array", "elementDataType": "Int64", "elementTypeParams": {"max_capacity": 4}},
-              {"fieldName": "sarr", "dataType": "Array", "elementDataType": "VarChar", "elementTypeParams": {"max_capacity": 4, "max_length": 8}},
-              {"fieldName": "nul", "dataType": "Int32", "nullable": true},
-              {"fieldName": "nname", "dataType": "VarChar", "nullable": true, "elementTypeParams": {"max_length": 16}},
-              {"fieldName": "def", "dataType": "Int64", "defaultValue": 7},
-              {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}},
-              {"fieldName": "bv", "dataType": "BinaryVector", "elementTypeParams": {"dim": 16}},
-              {"fieldName": "hv", "dataType": "Float16Vector", "elementTypeParams": {"dim": 4}},
-              {"fieldName": "sv", "dataType": "SparseFloatVector"}]},
-             "indexParams": [
-               {"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"},
-               {"fieldName": "bv", "indexName": "bv", "metricType": "HAMMING", "indexType": "BIN_FLAT"},
-               {"fieldName": "hv", "indexName": "hv", "metricType": "L2", "indexType": "FLAT"},
-               {"fieldName": "sv", "indexName": "sv", "metricType": "IP", "indexType": "SPARSE_INVERTED_INDEX"}]}
-            """)!;
+        return WriteTwins.Print(rows.ToRows(schema), key);
     }
 }

@@ -143,11 +143,34 @@ internal sealed class CsvRowReader : IRowReader
         return columns;
     }
 
+    /// <summary>The longest record Sep reads (its buffer's limit, in characters): a longer one fails the read.</summary>
+    internal const int MaxRecordChars = 16 * 1024 * 1024;
+
+    /// <summary>The line after the last record read (Sep's <c>LineNumberToExcl</c>): where the next record starts.</summary>
+    private int _nextLine = 2;
+
+    /// <summary>Moves to the next record; a record longer than <see cref="MaxRecordChars"/> ends the read with an error
+    /// naming the file and the line it starts on. Sep refuses it with its own text ("Buffer or row has reached maximum
+    /// supported length"), which named neither, and cannot read on past it.</summary>
+    private bool MoveNext(SepReader reader)
+    {
+        try
+        {
+            return reader.MoveNext();
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ToolboxException(string.Create(CultureInfo.InvariantCulture,
+                $"'{_path}': line {_nextLine}: a record longer than {MaxRecordChars:N0} characters (the CSV reader's limit); a record holds one row and may be at most that long"), e);
+        }
+    }
+
     private SourceRow? Next(SepReader reader, CsvColumn[] columns, long skip, ref long rows)
     {
-        while (reader.MoveNext())
+        while (MoveNext(reader))
         {
             var row = reader.Current;
+            _nextLine = row.LineNumberToExcl;
             if (row.ColCount == 1 && row.Span.IsWhiteSpace())
             {
                 continue;

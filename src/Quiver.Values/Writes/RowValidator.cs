@@ -202,7 +202,19 @@ internal static class RowValidator
             extra[key] = JsonNode.Parse(je.GetRawText());
         }
 
-        return extra is null ? default : JsonSerializer.SerializeToElement(extra);
+        if (extra is null)
+        {
+            return default;
+        }
+
+        // The row's dynamic object is held to the JSON size limit as a whole, as a packed $meta is.
+        var dynamic = JsonSerializer.SerializeToElement(extra);
+        if (JsonLimits.SizeProblem(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(dynamic).Length) is { } tooLarge)
+        {
+            Fail(op, row, CollectionSchema.DynamicFieldName, tooLarge);
+        }
+
+        return dynamic;
     }
 
     internal static void CheckDuplicateKeys(RowBatch batch, string op)

@@ -9,7 +9,7 @@ namespace Quiver.Engine.Tests.Engine;
 /// keys; Array fields) are refused with InvalidArgument naming the field and <see cref="JsonLimits.MaxDepth"/>, never a
 /// stack overflow or an internal error; values at the limit are stored, survive a reopen (WAL replay) and can be
 /// filtered on with paths and json_contains.</summary>
-public sealed class JsonDepthTests : IAsyncLifetime
+public sealed partial class JsonDepthTests : IAsyncLifetime
 {
     private const int Max = JsonLimits.MaxDepth;
     private readonly TempFolder _dir = new();

@@ -43,6 +43,13 @@ internal static class Columns
         return Scalar(name, ProtoType.Array, new ScalarField { ArrayData = arrays });
     }
 
+    public static FieldData FloatArrays(string name, params float[][] rows)
+    {
+        var arrays = new ArrayArray { ElementType = ProtoType.Float };
+        arrays.Data.AddRange(rows.Select(r => new ScalarField { FloatData = new FloatArray { Data = { r } } }));
+        return Scalar(name, ProtoType.Array, new ScalarField { ArrayData = arrays });
+    }
+
     public static FieldData StringArrays(string name, params string[][] rows)
     {
         var arrays = new ArrayArray { ElementType = ProtoType.VarChar };

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using Quiver.Protocol.Common;
 using Quiver.Protocol.Milvus;
 using Quiver.Protocol.Schema;
+using Quiver.Testing;
 using Quiver.Wire;
 using KeyValuePair = Quiver.Protocol.Common.KeyValuePair;
 using WireQuery = Quiver.Protocol.Milvus.QueryRequest;
@@ -383,22 +384,6 @@ public sealed class RestGrpcQueryDifferentialTests
     /// <summary>Row <paramref name="i"/>'s vector: components in multiples of 0.25, so that ties in distance occur.</summary>
     private static float[] Vector(int i) => [(i % 5) / 4f, (i % 3) / 4f, (i % 7) / 4f, 1f];
 
-    /// <summary>A field of every scalar type (nullable <c>nul</c>, arrays, JSON), as REST's <c>fields</c> members.</summary>
-    internal const string ScalarFields = """
-        {"fieldName": "b", "dataType": "Bool"},
-        {"fieldName": "i8", "dataType": "Int8"},
-        {"fieldName": "i16", "dataType": "Int16"},
-        {"fieldName": "i32", "dataType": "Int32"},
-        {"fieldName": "i64", "dataType": "Int64"},
-        {"fieldName": "f", "dataType": "Float"},
-        {"fieldName": "d", "dataType": "Double"},
-        {"fieldName": "name", "dataType": "VarChar", "elementTypeParams": {"max_length": 16}},
-        {"fieldName": "js", "dataType": "JSON"},
-        {"fieldName": "arr", "dataType": "Array", "elementDataType": "Int64", "elementTypeParams": {"max_capacity": 4}},
-        {"fieldName": "sarr", "dataType": "Array", "elementDataType": "VarChar", "elementTypeParams": {"max_capacity": 4, "max_length": 8}},
-        {"fieldName": "nul", "dataType": "Int32", "nullable": true}
-        """;
-
     /// <summary>A collection of <see cref="Rows"/> rows with a field of every scalar type (nulls, arrays, JSON, dynamic
     /// keys), half in partition p1, loaded: the same rows for every collection of a key type.</summary>
     private static async Task CreateAsync(TestServer server, string name, bool varcharKey)
@@ -409,7 +394,7 @@ public sealed class RestGrpcQueryDifferentialTests
         await RestFloatCollection.PostOkAsync(server, "/collections/create", $$$"""
             {"collectionName": "{{{name}}}", "schema": {"enableDynamicField": true, "fields": [
               {{{key}}},
-              {{{ScalarFields}}},
+              {{{WriteTwins.ScalarFields()}}},
               {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}}]},
              "indexParams": [{"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"}]}
             """);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +5,7 @@ using Quiver.Protocol.Milvus;
 using Quiver.Server.Rest;
 using Quiver.Server.Milvus;
 using Quiver.Server.Security;
+using Quiver.Testing;
 using Quiver.Wire;
 using WireQuery = Quiver.Protocol.Milvus.QueryRequest;
 
@@ -40,27 +40,27 @@ public sealed class RestGrpcWriteDifferentialTests
             await CreateAsync(server, grpc, key);
             var writes = new Write[]
             {
-                new(Rows(key, 0, 30)),
-                new(Rows(key, 30, 12), Partition: "p1"),
+                new(WriteTwins.Rows(key, 0, 30)),
+                new(WriteTwins.Rows(key, 30, 12), Partition: "p1"),
                 // Nulls and defaults: every second row leaves the nullable and default-valued fields out, others give null.
-                new(Rows(key, 42, 8, sparse: true)),
-                new(Rows(key, 20, 15, shift: 1), Upsert: true),
-                new(Rows(key, 60, 4, shift: 2), Upsert: true, Partition: "p1"),
+                new(WriteTwins.Rows(key, 42, 8, sparse: true)),
+                new(WriteTwins.Rows(key, 20, 15, shift: 1), Upsert: true),
+                new(WriteTwins.Rows(key, 60, 4, shift: 2), Upsert: true, Partition: "p1"),
                 // Refusals the rules make, whichever transport read the rows.
-                new(Rows(key, 70, 2), Collection: "nope"),
-                new(Rows(key, 70, 2), Partition: "p9"),
-                new(Rows(key, 70, 2), Upsert: true, Partition: "p9"),
-                new(Rows(key, 100, MaxRows + 1)),
-                new(Rows(key, 100, MaxRows + 1), Upsert: true),
-                new(Rows(key, 70, 2, name: "a name far longer than sixteen")),
-                new(Rows(key, 70, 2, longArray: true), Upsert: true),
+                new(WriteTwins.Rows(key, 70, 2), Collection: "nope"),
+                new(WriteTwins.Rows(key, 70, 2), Partition: "p9"),
+                new(WriteTwins.Rows(key, 70, 2), Upsert: true, Partition: "p9"),
+                new(WriteTwins.Rows(key, 100, MaxRows + 1)),
+                new(WriteTwins.Rows(key, 100, MaxRows + 1), Upsert: true),
+                new(WriteTwins.Rows(key, 70, 2, name: "a name far longer than sixteen")),
+                new(WriteTwins.Rows(key, 70, 2, longArray: true), Upsert: true),
             };
             // An upsert of an automatic-key collection names keys each collection drew itself: inserts only there.
             foreach (var write in writes.Where(w => key != "auto" || !w.Upsert))
             {
                 var schema = server.Server.Engine.GetCollection(rest).Schema;
                 using var document = JsonDocument.Parse(write.Rows.ToJsonString());
-                var batch = RestJsonReader.Read(schema, document.RootElement, insert: !write.Upsert);
+                var batch = RestJsonReader.Read(WriteTwins.WithoutArrayCapacity(schema), document.RootElement, insert: !write.Upsert);
                 var fields = FieldDataWriter.Write(schema, batch, NullForm.Compact);
                 var (restName, grpcName) = write.Collection is { } named ? (named, named) : (rest, grpc);
                 var gateAt = gate.WriteMessagesRead;
@@ -125,15 +125,7 @@ public sealed class RestGrpcWriteDifferentialTests
         });
         Assert.True(answer.Status.Code == 0, answer.Status.Reason);
         var (rows, schema) = FieldDataReader.ReadResult(answer.FieldsData, FieldDataReader.RowCount(answer.FieldsData[0]));
-        var printed = new List<string>();
-        foreach (var row in rows.ToRows(schema))
-        {
-            var sorted = new SortedDictionary<string, object?>(row.Where(p => key != "auto" || p.Key != "id")
-                .ToDictionary(p => p.Key, p => p.Value is SparseVector sparse ? $"{string.Join(",", sparse.Indices.ToArray())}:{string.Join(",", sparse.Values.ToArray())}" : p.Value),
-                StringComparer.Ordinal);
-            printed.Add(JsonSerializer.Serialize(sorted));
-        }
-        return string.Join("\n", printed.Order(StringComparer.Ordinal));
+        return WriteTwins.Print(rows.ToRows(schema), key);
     }
 
     /// <summary>The write as a REST body.</summary>
@@ -147,89 +139,11 @@ public sealed class RestGrpcWriteDifferentialTests
         return body;
     }
 
-    /// <summary><paramref name="count"/> rows from number <paramref name="from"/>: the key of row n is n (or "k" + n), its
-    /// values vary with n and <paramref name="shift"/> (an upsert's new values). <paramref name="sparse"/> leaves the
-    /// nullable and default-valued fields out of every second row and gives null in the others.</summary>
-    private static JsonArray Rows(string key, int from, int count, int shift = 0, bool sparse = false, string? name = null, bool longArray = false)
-    {
-        var rows = new JsonArray();
-        for (var n = from; n < from + count; n++)
-        {
-            var i = n + 1000 * shift;
-            var row = new JsonObject
-            {
-                ["n"] = n,
-                ["b"] = i % 2 == 0,
-                ["i8"] = i % 100 - 50,
-                ["i16"] = i * 3 - 100,
-                ["i32"] = i * 7,
-                ["i64"] = i * 1_000_000_000_007L,
-                ["f"] = i / 4f,
-                ["d"] = i / 3.0,
-                ["name"] = name ?? "n" + i.ToString(CultureInfo.InvariantCulture),
-                ["js"] = new JsonObject { ["k"] = i % 5, ["s"] = "v" + i.ToString(CultureInfo.InvariantCulture), ["a"] = new JsonArray(1, "x", null) },
-                ["arr"] = longArray ? new JsonArray(1, 2, 3, 4, 5) : new JsonArray(i % 3, i % 5),
-                ["sarr"] = new JsonArray("a" + (i % 4).ToString(CultureInfo.InvariantCulture)),
-                ["v"] = new JsonArray(i % 5 / 4f, i % 3 / 4f, i % 7 / 4f, 1f),
-                ["bv"] = new JsonArray(i % 256, (i * 7) % 256),
-                ["hv"] = new JsonArray(i % 4 / 2f, 0.5f, -1f, i % 3),
-                ["sv"] = new JsonObject { [(i % 9).ToString(CultureInfo.InvariantCulture)] = 0.5f + i % 4, ["100"] = 1.25f },
-                ["extra"] = i % 4,
-            };
-            if (key != "auto")
-            {
-                row[key == "varchar" ? "pk" : "id"] = key == "varchar" ? "k" + n.ToString(CultureInfo.InvariantCulture) : n;
-            }
-            if (sparse)
-            {
-                if (n % 2 == 1)
-                {
-                    row["nul"] = null;
-                    row["nname"] = null;
-                    row["def"] = null;
-                }
-            }
-            else
-            {
-                row["nul"] = i % 3 == 0 ? null : i;
-                row["nname"] = i % 4 == 0 ? null : "nn" + i.ToString(CultureInfo.InvariantCulture);
-                row["def"] = i * 11;
-            }
-            if (i % 2 == 1)
-            {
-                row["dyn_s"] = "x" + i.ToString(CultureInfo.InvariantCulture);
-            }
-            rows.Add(row);
-        }
-        return rows;
-    }
-
-    /// <summary>A collection with a field of every scalar type, nullable and default-valued fields, the dynamic field and
-    /// four vector types, a partition p1, indexed and loaded; keyed by <paramref name="key"/> (int, varchar, auto).</summary>
+    /// <summary>A twin (<see cref="WriteTwins.Collection"/>) with a partition p1, indexed and loaded; keyed by
+    /// <paramref name="key"/> (int, varchar, auto).</summary>
     private static async Task CreateAsync(TestServer server, string name, string key)
     {
-        var keyField = key switch
-        {
-            "varchar" => """{"fieldName": "pk", "dataType": "VarChar", "isPrimary": true, "elementTypeParams": {"max_length": 8}}""",
-            _ => """{"fieldName": "id", "dataType": "Int64", "isPrimary": true}""",
-        };
-        await RestFloatCollection.PostOkAsync(server, "/collections/create", $$$"""
-            {"collectionName": "{{{name}}}", "schema": {"enableDynamicField": true, "autoId": {{{(key == "auto" ? "true" : "false")}}}, "fields": [
-              {{{keyField}}},
-              {"fieldName": "n", "dataType": "Int64"},
-              {{{RestGrpcQueryDifferentialTests.ScalarFields}}},
-              {"fieldName": "nname", "dataType": "VarChar", "nullable": true, "elementTypeParams": {"max_length": 16}},
-              {"fieldName": "def", "dataType": "Int64", "defaultValue": 7},
-              {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}},
-              {"fieldName": "bv", "dataType": "BinaryVector", "elementTypeParams": {"dim": 16}},
-              {"fieldName": "hv", "dataType": "Float16Vector", "elementTypeParams": {"dim": 4}},
-              {"fieldName": "sv", "dataType": "SparseFloatVector"}]},
-             "indexParams": [
-               {"fieldName": "v", "indexName": "v", "metricType": "L2", "indexType": "FLAT"},
-               {"fieldName": "bv", "indexName": "bv", "metricType": "HAMMING", "indexType": "BIN_FLAT"},
-               {"fieldName": "hv", "indexName": "hv", "metricType": "L2", "indexType": "FLAT"},
-               {"fieldName": "sv", "indexName": "sv", "metricType": "IP", "indexType": "SPARSE_INVERTED_INDEX"}]}
-            """);
+        await RestFloatCollection.PostOkAsync(server, "/collections/create", WriteTwins.Collection(name, key).ToJsonString());
         Assert.Equal(0, (await server.Milvus.CreatePartitionAsync(new CreatePartitionRequest { CollectionName = name, PartitionName = "p1" })).Code);
     }
 }

@@ -146,6 +146,28 @@ public sealed class BulkImportServerTests
         Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
     }
 
+    /// <summary>A CSV record longer than the reader's limit fails the job with the file and the line the record starts on
+    /// (before: Sep's own text, "Buffer or row has reached maximum supported length", naming neither), nothing imported.</summary>
+    [Theory]
+    [InlineData(0, false, 2)]
+    [InlineData(3, false, 5)]
+    [InlineData(1, true, 4)]
+    public async Task RestJob_ACsvRecordLongerThanTheLimit_FailsTheJobNamingFileAndLine(int before, bool twoLines, int line)
+    {
+        using var dir = new TempFolder();
+        var (server, http, root) = await StartAsync(dir);
+        await using var _ = server;
+        using var __ = http;
+        // Rows before the long record, one line each, or (twoLines) a quoted title holding a line break.
+        var rows = string.Concat(Enumerable.Range(1, before).Select(i => twoLines ? $"{i},\"t\n{i}\",\"[{i},1]\"\n" : $"{i},t{i},\"[{i},1]\"\n"));
+        await File.WriteAllTextAsync(Path.Combine(root, "long.csv"), "id,title,v\n" + rows + "100,t," + new string('x', 20_000_000) + "\n");
+        var created = await PostAsync(http, "create", new { collectionName = "docs", files = new[] { new[] { "long.csv" } } });
+        var done = await WaitAsync(http, (string)created["data"]!["jobId"]!);
+        Assert.Equal("Failed", (string)done["state"]!);
+        Assert.Contains($"long.csv': line {line}: a record longer than 16,777,216 characters (the CSV reader's limit)", (string)done["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(0, (await server.Engine.DescribeCollectionAsync("docs")).RowCount);
+    }
+
     [Theory]
     [InlineData("../outside.jsonl", "outside the server's import root")]
     [InlineData("/etc/passwd", "outside the server's import root")]
