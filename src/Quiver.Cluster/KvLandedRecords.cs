@@ -28,7 +28,9 @@ internal readonly record struct LandedRecord(byte[] Value, ulong Revision, ulong
 /// <para>Readers take the latest value that landed, skipping the ones that did not; a writer is told whether its value
 /// landed (<see cref="WriteAsync"/>), and one that did not reads again. The bucket must keep enough revisions per key
 /// to walk back past the values of every writer that raced one write (<see cref="KvLandedKey.History"/>). A value
-/// without the stamp (written before records were stamped) counts as landed. Reads go to the stream's leader
+/// without the stamp (written before records were stamped) counts as landed, and so does a delete (it names no
+/// revision): a value written over a revision before it did not land, and a record whose latest landed entry is a delete
+/// reads as none. Reads go to the stream's leader
 /// (<see cref="KvLeaderReads"/>).</para>
 /// </remarks>
 internal static class KvLandedRecords
@@ -80,7 +82,8 @@ internal static class KvLandedRecords
             var next = await KvLeaderReads.NextAsync(store, key, after + 1, entry.Revision - 1, ct).ConfigureAwait(false);
             while (next.Revision != 0)
             {
-                if (next.Value is not null && (Over(next.Value) is not { } nextOver || nextOver == previous))
+                // A delete always counts (it names no revision; a value written over one that came before it did not land).
+                if (next.Deleted || (next.Value is not null && (Over(next.Value) is not { } nextOver || nextOver == previous)))
                 {
                     found = next;
                 }
@@ -91,10 +94,15 @@ internal static class KvLandedRecords
 
             if (found is { } landed)
             {
-                return new LandedRecord(landed.Value!, landed.Revision, head.Revision);
+                return landed.Deleted ? null : new LandedRecord(landed.Value!, landed.Revision, head.Revision);
             }
 
             var earlier = after == 0 ? default : await KvLeaderReads.GetAsync(store, key, after, ct).ConfigureAwait(false);
+            if (earlier.Deleted)
+            {
+                return null;
+            }
+
             if (earlier.Value is null)
             {
                 throw new InvalidOperationException(
@@ -102,6 +110,33 @@ internal static class KvLandedRecords
             }
 
             entry = earlier;
+        }
+    }
+
+    /// <summary>Replaces the record <paramref name="key"/> with <paramref name="record"/> if its latest landed value is
+    /// still the one at <paramref name="revision"/> (the value its caller last wrote or read), answering the revision the
+    /// new value landed at, or null when another writer's value landed since. A write that did not land because a value
+    /// that did not land either came between (a writer that raced this one over the same revision: both stored, on
+    /// nats-server 2.9.10) is written again over it; a write whose answer was lost is settled by its bytes; NATS errors
+    /// are retried for up to <paramref name="timeout"/>.</summary>
+    public static async Task<ulong?> ReplaceAsync(INatsKVStore store, string key, byte[] record, ulong revision, TimeSpan timeout, CancellationToken ct)
+    {
+        var over = revision;
+        while (true)
+        {
+            var stamped = Stamp(record, over);
+            if (await Retry.UntilAsync(timeout, c => WriteAsync(store, key, stamped, over, c), ct).ConfigureAwait(false) is { } landed)
+            {
+                return landed;
+            }
+
+            var now = await Retry.UntilAsync(timeout, c => ReadAsync(store, key, c), ct).ConfigureAwait(false);
+            if (now is not { } stands || stands.Revision != revision)
+            {
+                return null;
+            }
+
+            over = stands.Head;
         }
     }
 

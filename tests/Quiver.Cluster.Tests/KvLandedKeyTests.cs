@@ -162,4 +162,32 @@ public sealed class KvLandedKeyTests(NatsFixture nats)
             Assert.Equal(3, KvMetaStore.Over(bucket, "manifest", TimeSpan.FromSeconds(30)).Read()!.NextId);
         }
     }
+
+    private static byte[] Record(string name) => Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}""");
+
+    private static string? Name(LandedRecord? read) =>
+        read is { } landed ? System.Text.Json.Nodes.JsonNode.Parse(landed.Value)!["name"]!.GetValue<string>() : null;
+
+    /// <summary>Records of a many-keys bucket (<see cref="KvLandedRecords"/>): a record is written (revision 1), then deleted over it (2; a shard done with a job), and a value written
+    /// over revision 1 by a writer that had not seen the delete is stored after it (3: its pre-check passed before the
+    /// delete was stored). The delete landed, the late value did not: the record reads as none, and a value written over
+    /// the head lands. Before deletes counted in the walk, the reader skipped the delete and answered the value at
+    /// revision 1, a record already deleted.</summary>
+    [NatsFact]
+    public async Task AValueStoredAfterADeleteItDidNotSee_DidNotLand_TheRecordIsGone()
+    {
+        var store = await BucketAsync();
+        var first = KvLandedRecords.Stamp(Record("first"), 0);
+        Assert.Equal(1UL, await KvLandedRecords.WriteAsync(store, Key, first, 0, CancellationToken.None));
+        Assert.Equal("first", Name(await KvLandedRecords.ReadAsync(store, Key, CancellationToken.None)));
+
+        await store.DeleteAsync(Key, new NatsKVDeleteOpts { Revision = 1 });
+        Assert.Equal(3UL, await store.PutAsync(Key, KvLandedRecords.Stamp(Record("late"), 1)));
+
+        Assert.Null(await KvLandedRecords.ReadAsync(store, Key, CancellationToken.None));
+        var next = KvLandedRecords.Stamp(Record("next"), 3);
+        Assert.Equal(4UL, await KvLandedRecords.WriteAsync(store, Key, next, 3, CancellationToken.None));
+        var read = await KvLandedRecords.ReadAsync(store, Key, CancellationToken.None);
+        Assert.Equal(("next", 4UL, 4UL), (Name(read), read!.Value.Revision, read.Value.Head));
+    }
 }

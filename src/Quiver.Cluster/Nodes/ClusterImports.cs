@@ -533,26 +533,9 @@ internal sealed partial class ClusterImports : IAsyncDisposable
     /// land because a value that did not land either came between (a node that raced this one over the same revision:
     /// both stored, on nats-server 2.9.10) is written again over it; a write whose answer was lost is settled by its
     /// bytes. Throws <see cref="KvRecordMovedException"/> when another node's value landed since (it took the job over).</summary>
-    private static async Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct)
-    {
-        var over = revision;
-        while (true)
-        {
-            var stamped = KvLandedRecords.Stamp(bytes, over);
-            if (await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, over, c), ct).ConfigureAwait(false) is { } landed)
-            {
-                return landed;
-            }
-
-            var now = await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct).ConfigureAwait(false);
-            if (now is not { } stands || stands.Revision != revision)
-            {
-                throw new KvRecordMovedException(key);
-            }
-
-            over = stands.Head;
-        }
-    }
+    private static async Task<ulong> UpdateRecordAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct) =>
+        await KvLandedRecords.ReplaceAsync(store, key, bytes, revision, RecordTimeout, ct).ConfigureAwait(false)
+            ?? throw new KvRecordMovedException(key);
 
     private async Task<INatsObjStore> FilesAsync(CancellationToken ct) => _files ??= await _openFiles(ct).ConfigureAwait(false);
 

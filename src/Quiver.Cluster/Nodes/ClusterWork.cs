@@ -80,7 +80,9 @@ internal sealed record IndexBuildJob
 /// downloads the segment's file from the shard's object store, builds the index exactly as the shard would (same
 /// parameters and seed: <see cref="SegmentIndexBuild.Run"/>), uploads the file as an object named by its attempt, and
 /// commits it by compare-and-set from the revision its take wrote: a taker that was taken over (declared dead, yet still
-/// running) is refused and deletes its object, so one result is ever committed. The shard copies the committed object
+/// running) is refused and deletes its object, so one result is ever committed. Records are landed values
+/// (<see cref="KvLandedRecords"/>): on nats-server 2.9.10 two takes racing over one revision can both be stored, and only
+/// the first stored counts, so one node builds. The shard copies the committed object
 /// to the index's own file through its file system (which uploads it under the name every later owner and replica of
 /// the shard reads), loads it, then deletes the record and the result object.
 /// </summary>
@@ -123,7 +125,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         _log = log;
         _here = here;
         _gone = gone;
-        _open = ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct);
+        _open = ct => KvBuckets.OpenAsync(node.KeyValue, Bucket(node.Config.Cluster), node.Config.Replicas, RecordTimeout, ct, KvLandedKey.History);
     }
 
     /// <summary>The KV bucket of the cluster's work.</summary>
@@ -142,6 +144,9 @@ internal sealed partial class ClusterWork : IAsyncDisposable
 
     /// <summary>Test seam, null in a node: awaited by a taker after its result is uploaded, before the commit.</summary>
     internal Func<IndexBuildJob, Task>? BeforeCommit { get; set; }
+
+    /// <summary>Test seam, null in a node: wraps the work bucket as this node opens it (a test holds its writes).</summary>
+    internal Func<INatsKVStore, INatsKVStore>? WrapStore { get; set; }
 
     /// <summary>Test seam, null in a node: called by a shard when it created a job's record.</summary>
     internal Action<string>? Queued { get; set; }
@@ -172,11 +177,12 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         var store = await StoreAsync(ct).ConfigureAwait(false);
         while (true)
         {
-            var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
-            if (read.Value is not { Length: > 0 } value)
+            if (await ReadRecordAsync(store, key, ct).ConfigureAwait(false) is not { } read)
             {
-                // Not written when one was created meanwhile (by this shard's previous owner): read it.
-                if (await TryWriteAsync(store, key, queued.ToBytes(), read.Revision, ct).ConfigureAwait(false) is not null)
+                // Not landed when one was created meanwhile (by this shard's previous owner): read it.
+                var head = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
+                var stamped = KvLandedRecords.Stamp(queued.ToBytes(), head.Revision);
+                if (await Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.WriteAsync(store, key, stamped, head.Revision, c), ct).ConfigureAwait(false) is not null)
                 {
                     LogQueued(_log, key);
                     Queued?.Invoke(key);
@@ -185,16 +191,16 @@ internal sealed partial class ClusterWork : IAsyncDisposable
                 continue;
             }
 
-            var job = IndexBuildJob.FromBytes(value);
+            var job = IndexBuildJob.FromBytes(read.Value);
             if (job.State == WorkState.Done)
             {
-                await AdoptAsync(store, key, read.Revision, job, target, fs, ct).ConfigureAwait(false);
+                await AdoptAsync(store, key, read.Head, job, target, fs, ct).ConfigureAwait(false);
                 return;
             }
 
             if (job.State == WorkState.Failed)
             {
-                await DeleteRecordAsync(store, key, read.Revision, ct).ConfigureAwait(false);
+                await DeleteRecordAsync(store, key, read.Head, ct).ConfigureAwait(false);
                 await DeletePlanAsync(job, ct).ConfigureAwait(false);
                 throw new QuiverException(QuiverErrorCode.Unavailable, $"{what} on node {job.Taker} failed: {job.Error}");
             }
@@ -260,13 +266,12 @@ internal sealed partial class ClusterWork : IAsyncDisposable
 
             foreach (var key in keys)
             {
-                var read = await Retry.UntilAsync(RecordTimeout, c => KvLeaderReads.GetAsync(store, key, 0, c), ct).ConfigureAwait(false);
-                if (read.Value is not { Length: > 0 } value)
+                if (await ReadRecordAsync(store, key, ct).ConfigureAwait(false) is not { } read)
                 {
                     continue;
                 }
 
-                var job = IndexBuildJob.FromBytes(value);
+                var job = IndexBuildJob.FromBytes(read.Value);
                 if (job.State == WorkState.Queued || (job.State == WorkState.Taken && job.Taker != _here() && await _gone(job.Taker!, ct).ConfigureAwait(false)))
                 {
                     await RunAsync(store, key, job, read.Revision, ct).ConfigureAwait(false);
@@ -283,7 +288,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     private async Task RunAsync(INatsKVStore store, string key, IndexBuildJob job, ulong revision, CancellationToken ct)
     {
         var taken = job with { State = WorkState.Taken, Taker = _here(), Attempt = job.Attempt + 1 };
-        if (await TryWriteAsync(store, key, taken.ToBytes(), revision, ct).ConfigureAwait(false) is not { } held)
+        if (await KvLandedRecords.ReplaceAsync(store, key, taken.ToBytes(), revision, RecordTimeout, ct).ConfigureAwait(false) is not { } held)
         {
             // Another node took it first.
             return;
@@ -296,7 +301,12 @@ internal sealed partial class ClusterWork : IAsyncDisposable
             if (await FilesAsync(job.Storage, ct).ConfigureAwait(false) is not { } files)
             {
                 // The shard's storage was deleted (its collection dropped): nobody waits for this build.
-                await DeleteRecordAsync(store, key, held, ct).ConfigureAwait(false);
+                if (await ReadRecordAsync(store, key, ct).ConfigureAwait(false) is { } stands && stands.Revision == held)
+                {
+                    await DeleteRecordAsync(store, key, stands.Head, ct).ConfigureAwait(false);
+                }
+
+
                 return;
             }
 
@@ -318,7 +328,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
                 await before(taken).ConfigureAwait(false);
             }
 
-            if (await TryWriteAsync(store, key, (taken with { State = WorkState.Done, Result = result }).ToBytes(), held, ct).ConfigureAwait(false) is not null)
+            if (await KvLandedRecords.ReplaceAsync(store, key, (taken with { State = WorkState.Done, Result = result }).ToBytes(), held, RecordTimeout, ct).ConfigureAwait(false) is not null)
             {
                 Interlocked.Increment(ref job.Build is null ? ref _merged : ref _built);
                 LogBuilt(_log, key, taken.Attempt);
@@ -340,7 +350,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         {
             LogFailed(_log, key, e);
             // Not written when taken over meanwhile: the other taker's outcome stands.
-            await TryWriteAsync(store, key, (taken with { State = WorkState.Failed, Error = e.Message }).ToBytes(), held, ct).ConfigureAwait(false);
+            await KvLandedRecords.ReplaceAsync(store, key, (taken with { State = WorkState.Failed, Error = e.Message }).ToBytes(), held, RecordTimeout, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -366,7 +376,7 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            await store.UpdateAsync(key, (job with { State = WorkState.Queued, Taker = null }).ToBytes(), held, cancellationToken: bound.Token).ConfigureAwait(false);
+            await KvLandedRecords.ReplaceAsync(store, key, (job with { State = WorkState.Queued, Taker = null }).ToBytes(), held, RecordTimeout, bound.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NatsKVException or OperationCanceledException or NATS.Client.Core.NatsException)
         {
@@ -374,26 +384,11 @@ internal sealed partial class ClusterWork : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes <paramref name="bytes"/> as the key's value if the key still stands at <paramref name="revision"/>
-    /// (0, or the revision of a delete: if it holds no value), answering the new revision, or null when another write came
-    /// first. A write whose answer was lost and whose retry was refused is settled by reading the leader: it stands when
-    /// the key holds these very bytes past <paramref name="revision"/> (every record this class writes differs from the
-    /// one before it, in its state, taker or attempt).</summary>
-    private static Task<ulong?> TryWriteAsync(INatsKVStore store, string key, byte[] bytes, ulong revision, CancellationToken ct) =>
-        Retry.UntilAsync<ulong?>(RecordTimeout, async c =>
-        {
-            try
-            {
-                return revision == 0
-                    ? await store.CreateAsync(key, bytes, cancellationToken: c).ConfigureAwait(false)
-                    : await store.UpdateAsync(key, bytes, revision, cancellationToken: c).ConfigureAwait(false);
-            }
-            catch (NatsKVException e) when (e is NatsKVWrongLastRevisionException or NatsKVCreateException)
-            {
-                var now = await KvLeaderReads.GetAsync(store, key, 0, c).ConfigureAwait(false);
-                return now.Revision > revision && now.Value is { } stored && stored.AsSpan().SequenceEqual(bytes) ? now.Revision : null;
-            }
-        }, ct);
+    /// <summary>The record under <paramref name="key"/>: its latest value that landed (<see cref="KvLandedRecords"/>: on
+    /// nats-server 2.9.10 two nodes' writes over one revision can both be stored, and only the first counts), that
+    /// value's revision and the key's current one; null when there is none (never written, or deleted).</summary>
+    private static Task<LandedRecord?> ReadRecordAsync(INatsKVStore store, string key, CancellationToken ct) =>
+        Retry.UntilAsync(RecordTimeout, c => KvLandedRecords.ReadAsync(store, key, c), ct);
 
     /// <summary>The shard's object store, or null when it no longer exists.</summary>
     private async Task<INatsObjStore?> FilesAsync(string storage, CancellationToken ct)
@@ -461,7 +456,8 @@ internal sealed partial class ClusterWork : IAsyncDisposable
     private static string ObjectName(string cacheRoot, string path) =>
         "data/" + Path.GetRelativePath(Path.GetFullPath(cacheRoot), Path.GetFullPath(path)).Replace(Path.DirectorySeparatorChar, '/');
 
-    private async Task<INatsKVStore> StoreAsync(CancellationToken ct) => _store ??= await _open(ct).ConfigureAwait(false);
+    private async Task<INatsKVStore> StoreAsync(CancellationToken ct) =>
+        _store ??= WrapStore is { } wrap ? wrap(await _open(ct).ConfigureAwait(false)) : await _open(ct).ConfigureAwait(false);
 
     /// <summary>Stops the sweeps, waiting for the one running; a second call does nothing (tests stop a worker to read
     /// its counts, then leave it to <c>await using</c>).</summary>
