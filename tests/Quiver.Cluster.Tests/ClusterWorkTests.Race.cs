@@ -10,8 +10,9 @@ public sealed partial class ClusterWorkTests
     /// expected revision before the replicated write (nats-server issue 4320): both takes pass the check and both are
     /// stored, A's first (<see cref="ClusterImportJobsTests.HeldWrites"/>). Oracle: only A builds (B neither commits nor
     /// has a result refused: it never ran the build), the shard adopts A's attempt 1, FLAT search equals brute force, and
-    /// no record or result object is left. With plain compare-and-set records both workers were told they took the job
-    /// and both built it (one result refused and deleted).</summary>
+    /// no record or result object is left. With plain compare-and-set records both workers were told they took the job as
+    /// attempt 1 and both built it into the same result object, which the refused one then deleted: the shard's build
+    /// failed on the missing object.</summary>
     [NatsFact]
     public async Task TwoNodesTakingABuildAtOnce_WithBothWritesStored_OneBuildsIt()
     {
